@@ -1,0 +1,648 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
+	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
+	"github.com/google/uuid"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// streamsServer implements event_store.client.streams.Streams over a Log.
+type streamsServer struct {
+	api.UnimplementedStreamsServer
+	log      *Log
+	pageSize int
+}
+
+// --- errors as the client expects them ---
+
+func deletedStatus(stream string) (error, metadata.MD) {
+	md := metadata.Pairs("exception", "stream-deleted", "stream-name", stream)
+	return status.Errorf(codes.FailedPrecondition, "event stream '%s' is deleted", stream), md
+}
+
+func toStatus(err error) (error, metadata.MD) {
+	var del *StreamDeletedError
+	var wev *WrongExpectedVersionError
+	switch {
+	case errors.As(err, &del):
+		return deletedStatus(del.Stream)
+	case errors.As(err, &wev):
+		md := metadata.Pairs("exception", "wrong-expected-version", "stream-name", wev.Stream,
+			"expected-version", wev.Expected.String(), "actual-version", strconv.FormatInt(wev.Current, 10))
+		return status.Error(codes.FailedPrecondition, wev.Error()), md
+	case errors.Is(err, ErrAppendTooLarge):
+		return status.Errorf(codes.InvalidArgument, "Maximum Append Size of %d Exceeded.", MaxAppendSize),
+			metadata.Pairs("exception", "maximum-append-size-exceeded", "maximum-append-size", strconv.Itoa(MaxAppendSize))
+	case errors.Is(err, ErrInvalidRequest):
+		return status.Error(codes.InvalidArgument, err.Error()), nil
+	case errors.Is(err, ErrClosed):
+		return status.Error(codes.Unavailable, "server is shutting down"), nil
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, err.Error()), nil
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, err.Error()), nil
+	default:
+		return status.Errorf(codes.Internal, "%v", err), nil
+	}
+}
+
+func invalid(format string, a ...any) error {
+	return status.Errorf(codes.InvalidArgument, format, a...)
+}
+
+// --- Append ---
+
+func (s *streamsServer) Append(stream api.Streams_AppendServer) error {
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	opts := first.GetOptions()
+	if opts == nil {
+		return invalid("the first append message must carry options")
+	}
+	name := string(opts.GetStreamIdentifier().GetStreamName())
+	if name == "" {
+		return invalid("stream name is required")
+	}
+	var expect Expect
+	switch v := opts.GetExpectedStreamRevision().(type) {
+	case *api.AppendReq_Options_Any:
+		expect = Expect{Kind: ExpectAny}
+	case *api.AppendReq_Options_NoStream:
+		expect = Expect{Kind: ExpectNoStream}
+	case *api.AppendReq_Options_StreamExists:
+		expect = Expect{Kind: ExpectStreamExists}
+	case *api.AppendReq_Options_Revision:
+		expect = Expect{Kind: ExpectExact, Revision: v.Revision}
+	default:
+		return invalid("expected stream revision is required")
+	}
+	var events []Proposed
+	size := 0
+	for {
+		msg, err := stream.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		pm := msg.GetProposedMessage()
+		if pm == nil {
+			return invalid("append messages after the first must be proposed events")
+		}
+		p, err := proposedFromProto(pm.GetId(), pm.GetMetadata(), pm.GetData(), pm.GetCustomMetadata())
+		if err != nil {
+			return err
+		}
+		size += len(p.Data) + len(p.Metadata)
+		if size > MaxAppendSize {
+			st, md := toStatus(ErrAppendTooLarge)
+			stream.SetTrailer(md)
+			return st
+		}
+		events = append(events, p)
+	}
+	res, err := s.log.Append(stream.Context(), name, expect, events)
+	if err != nil {
+		var wev *WrongExpectedVersionError
+		if errors.As(err, &wev) {
+			return stream.SendAndClose(&api.AppendResp{Result: &api.AppendResp_WrongExpectedVersion_{
+				WrongExpectedVersion: wrongExpectedProto(wev)}})
+		}
+		st, md := toStatus(err)
+		if md != nil {
+			stream.SetTrailer(md)
+		}
+		return st
+	}
+	success := &api.AppendResp_Success{}
+	if res.Revision < 0 {
+		success.CurrentRevisionOption = &api.AppendResp_Success_NoStream{NoStream: &shared.Empty{}}
+	} else {
+		success.CurrentRevisionOption = &api.AppendResp_Success_CurrentRevision{CurrentRevision: uint64(res.Revision)}
+	}
+	if res.Position > 0 {
+		success.PositionOption = &api.AppendResp_Success_Position{Position: &api.AppendResp_Position{
+			CommitPosition: res.Position, PreparePosition: res.Position}}
+	} else {
+		success.PositionOption = &api.AppendResp_Success_NoPosition{NoPosition: &shared.Empty{}}
+	}
+	return stream.SendAndClose(&api.AppendResp{Result: &api.AppendResp_Success_{Success: success}})
+}
+
+func wrongExpectedProto(w *WrongExpectedVersionError) *api.AppendResp_WrongExpectedVersion {
+	out := &api.AppendResp_WrongExpectedVersion{}
+	if w.Current < 0 {
+		out.CurrentRevisionOption = &api.AppendResp_WrongExpectedVersion_CurrentNoStream{CurrentNoStream: &shared.Empty{}}
+		out.CurrentRevisionOption_20_6_0 = &api.AppendResp_WrongExpectedVersion_NoStream_20_6_0{NoStream_20_6_0: &shared.Empty{}}
+	} else {
+		out.CurrentRevisionOption = &api.AppendResp_WrongExpectedVersion_CurrentRevision{CurrentRevision: uint64(w.Current)}
+		out.CurrentRevisionOption_20_6_0 = &api.AppendResp_WrongExpectedVersion_CurrentRevision_20_6_0{CurrentRevision_20_6_0: uint64(w.Current)}
+	}
+	switch w.Expected.Kind {
+	case ExpectAny:
+		out.ExpectedRevisionOption = &api.AppendResp_WrongExpectedVersion_ExpectedAny{ExpectedAny: &shared.Empty{}}
+	case ExpectNoStream:
+		out.ExpectedRevisionOption = &api.AppendResp_WrongExpectedVersion_ExpectedNoStream{ExpectedNoStream: &shared.Empty{}}
+	case ExpectStreamExists:
+		out.ExpectedRevisionOption = &api.AppendResp_WrongExpectedVersion_ExpectedStreamExists{ExpectedStreamExists: &shared.Empty{}}
+	default:
+		out.ExpectedRevisionOption = &api.AppendResp_WrongExpectedVersion_ExpectedRevision{ExpectedRevision: w.Expected.Revision}
+	}
+	return out
+}
+
+func uuidFromProto(id *shared.UUID) (uuid.UUID, error) {
+	if id == nil {
+		return uuid.Nil, errors.New("missing")
+	}
+	if st := id.GetStructured(); st != nil {
+		var u uuid.UUID
+		for i := 0; i < 8; i++ {
+			u[i] = byte(uint64(st.MostSignificantBits) >> (56 - 8*i))
+			u[8+i] = byte(uint64(st.LeastSignificantBits) >> (56 - 8*i))
+		}
+		return u, nil
+	}
+	return uuid.Parse(id.GetString_())
+}
+
+func uuidToProto(u uuid.UUID) *shared.UUID {
+	var most, least uint64
+	for i := 0; i < 8; i++ {
+		most = most<<8 | uint64(u[i])
+		least = least<<8 | uint64(u[8+i])
+	}
+	return &shared.UUID{Value: &shared.UUID_Structured_{Structured: &shared.UUID_Structured{
+		MostSignificantBits: int64(most), LeastSignificantBits: int64(least)}}}
+}
+
+func proposedFromProto(id *shared.UUID, md map[string]string, data, custom []byte) (Proposed, error) {
+	u, err := uuidFromProto(id)
+	if err != nil || u == uuid.Nil {
+		return Proposed{}, invalid("event id must be a valid, non-nil UUID")
+	}
+	typ := md["type"]
+	if typ == "" {
+		return Proposed{}, invalid("event %s has no type", u)
+	}
+	ct := md["content-type"]
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	if data == nil {
+		data = []byte{}
+	}
+	if custom == nil {
+		custom = []byte{}
+	}
+	return Proposed{EventID: u, Type: typ, ContentType: ct, Data: data, Metadata: custom}, nil
+}
+
+// --- Delete / Tombstone ---
+
+func expectFromOneof(v any) (Expect, bool) {
+	switch v := v.(type) {
+	case *api.DeleteReq_Options_Any, *api.TombstoneReq_Options_Any:
+		return Expect{Kind: ExpectAny}, true
+	case *api.DeleteReq_Options_NoStream, *api.TombstoneReq_Options_NoStream:
+		return Expect{Kind: ExpectNoStream}, true
+	case *api.DeleteReq_Options_StreamExists, *api.TombstoneReq_Options_StreamExists:
+		return Expect{Kind: ExpectStreamExists}, true
+	case *api.DeleteReq_Options_Revision:
+		return Expect{Kind: ExpectExact, Revision: v.Revision}, true
+	case *api.TombstoneReq_Options_Revision:
+		return Expect{Kind: ExpectExact, Revision: v.Revision}, true
+	}
+	return Expect{}, false
+}
+
+func (s *streamsServer) Delete(ctx context.Context, req *api.DeleteReq) (*api.DeleteResp, error) {
+	name := string(req.GetOptions().GetStreamIdentifier().GetStreamName())
+	expect, ok := expectFromOneof(req.GetOptions().GetExpectedStreamRevision())
+	if name == "" || !ok {
+		return nil, invalid("delete needs a stream name and an expected revision")
+	}
+	res, err := s.log.Delete(ctx, name, expect)
+	if err != nil {
+		st, md := toStatus(err)
+		if md != nil {
+			_ = grpc.SetTrailer(ctx, md)
+		}
+		return nil, st
+	}
+	return &api.DeleteResp{PositionOption: &api.DeleteResp_Position_{Position: &api.DeleteResp_Position{
+		CommitPosition: res.Position, PreparePosition: res.Position}}}, nil
+}
+
+func (s *streamsServer) Tombstone(ctx context.Context, req *api.TombstoneReq) (*api.TombstoneResp, error) {
+	name := string(req.GetOptions().GetStreamIdentifier().GetStreamName())
+	expect, ok := expectFromOneof(req.GetOptions().GetExpectedStreamRevision())
+	if name == "" || !ok {
+		return nil, invalid("tombstone needs a stream name and an expected revision")
+	}
+	res, err := s.log.Tombstone(ctx, name, expect)
+	if err != nil {
+		st, md := toStatus(err)
+		if md != nil {
+			_ = grpc.SetTrailer(ctx, md)
+		}
+		return nil, st
+	}
+	return &api.TombstoneResp{PositionOption: &api.TombstoneResp_Position_{Position: &api.TombstoneResp_Position{
+		CommitPosition: res.Position, PreparePosition: res.Position}}}, nil
+}
+
+// --- Read and subscriptions ---
+
+func eventToProto(r *Record) *api.ReadResp {
+	return &api.ReadResp{Content: &api.ReadResp_Event{Event: &api.ReadResp_ReadEvent{
+		Event: &api.ReadResp_ReadEvent_RecordedEvent{
+			Id:               uuidToProto(r.EventID),
+			StreamIdentifier: &shared.StreamIdentifier{StreamName: []byte(r.Stream)},
+			StreamRevision:   r.Revision,
+			PreparePosition:  r.Position,
+			CommitPosition:   r.Position,
+			Metadata: map[string]string{
+				"type":         r.Type,
+				"content-type": r.ContentType,
+				"created":      strconv.FormatInt(r.Created, 10),
+			},
+			CustomMetadata: r.Metadata,
+			Data:           r.Data,
+		},
+		Position: &api.ReadResp_ReadEvent_CommitPosition{CommitPosition: r.Position},
+	}}}
+}
+
+func (s *streamsServer) Read(req *api.ReadReq, srv api.Streams_ReadServer) error {
+	o := req.GetOptions()
+	if o == nil {
+		return invalid("read options are required")
+	}
+	forwards := o.GetReadDirection() == api.ReadReq_Options_Forwards
+	var f *filter
+	if fo := o.GetFilter(); fo != nil {
+		var err error
+		if f, err = newFilter(fo); err != nil {
+			return err
+		}
+	}
+	if o.GetSubscription() != nil {
+		if !forwards {
+			return invalid("subscriptions read forwards only")
+		}
+		return s.subscribe(o, f, srv)
+	}
+	count := o.GetCount()
+	switch so := o.GetStreamOption().(type) {
+	case *api.ReadReq_Options_Stream:
+		return s.readStream(so.Stream, forwards, count, srv)
+	case *api.ReadReq_Options_All:
+		return s.readAll(so.All, forwards, count, f, srv)
+	default:
+		return invalid("read needs a stream or $all option")
+	}
+}
+
+func (s *streamsServer) readStream(so *api.ReadReq_Options_StreamOptions, forwards bool, count uint64, srv api.Streams_ReadServer) error {
+	name := string(so.GetStreamIdentifier().GetStreamName())
+	if name == "" {
+		return invalid("stream name is required")
+	}
+	var from uint64
+	switch v := so.GetRevisionOption().(type) {
+	case *api.ReadReq_Options_StreamOptions_Revision:
+		from = v.Revision
+	case *api.ReadReq_Options_StreamOptions_Start:
+		from = 0
+	case *api.ReadReq_Options_StreamOptions_End:
+		from = math.MaxUint64
+		if forwards {
+			return nil // nothing lies after the end
+		}
+	default:
+		return invalid("read needs a revision option")
+	}
+	if !forwards && from == math.MaxUint64 {
+		from = math.MaxInt64 - 1
+	}
+	ctx := srv.Context()
+	sent := uint64(0)
+	for sent < count {
+		page := int(min(count-sent, uint64(s.pageSize)))
+		recs, err := s.log.ReadStream(ctx, name, forwards, from, page, 0)
+		if errors.Is(err, ErrStreamNotFound) {
+			if sent > 0 {
+				return nil
+			}
+			return srv.Send(&api.ReadResp{Content: &api.ReadResp_StreamNotFound_{StreamNotFound: &api.ReadResp_StreamNotFound{
+				StreamIdentifier: &shared.StreamIdentifier{StreamName: []byte(name)}}}})
+		}
+		if err != nil {
+			st, md := toStatus(err)
+			if md != nil {
+				srv.SetTrailer(md)
+			}
+			return st
+		}
+		for i := range recs {
+			if err := srv.Send(eventToProto(&recs[i])); err != nil {
+				return err
+			}
+		}
+		sent += uint64(len(recs))
+		if len(recs) < page {
+			return nil
+		}
+		last := recs[len(recs)-1].Revision
+		if forwards {
+			from = last + 1
+		} else {
+			if last == 0 {
+				return nil
+			}
+			from = last - 1
+		}
+	}
+	return nil
+}
+
+func (s *streamsServer) readAll(ao *api.ReadReq_Options_AllOptions, forwards bool, count uint64, f *filter, srv api.Streams_ReadServer) error {
+	ctx := srv.Context()
+	var pos uint64
+	switch v := ao.GetAllOption().(type) {
+	case *api.ReadReq_Options_AllOptions_Start:
+		pos = 0
+	case *api.ReadReq_Options_AllOptions_End:
+		pos = math.MaxUint64
+	case *api.ReadReq_Options_AllOptions_Position:
+		pos = v.Position.GetCommitPosition()
+	default:
+		return invalid("read $all needs a position option")
+	}
+	sent := uint64(0)
+	for sent < count {
+		var recs []Record
+		var err error
+		if forwards {
+			if pos == math.MaxUint64 {
+				return nil
+			}
+			recs, err = s.log.ReadAllForwards(ctx, pos, s.pageSize)
+		} else {
+			before := pos
+			if pos == math.MaxUint64 {
+				before = 0
+			} else if pos == 0 {
+				return nil
+			}
+			recs, err = s.log.ReadAllBackwards(ctx, before, s.pageSize)
+		}
+		if err != nil {
+			st, _ := toStatus(err)
+			return st
+		}
+		if len(recs) == 0 {
+			return nil
+		}
+		for i := range recs {
+			if f != nil && !f.match(&recs[i]) {
+				continue
+			}
+			if err := srv.Send(eventToProto(&recs[i])); err != nil {
+				return err
+			}
+			sent++
+			if sent >= count {
+				return nil
+			}
+		}
+		last := recs[len(recs)-1].Position
+		if forwards {
+			pos = last + 1
+		} else {
+			pos = last
+		}
+	}
+	return nil
+}
+
+// filter is a server-side subscription filter over stream names or event types.
+type filter struct {
+	onType   bool
+	prefixes []string
+	re       *regexp.Regexp
+	interval uint64 // checkpoint every this many scanned events
+}
+
+func newFilter(fo *api.ReadReq_Options_FilterOptions) (*filter, error) {
+	f := &filter{}
+	var expr *api.ReadReq_Options_FilterOptions_Expression
+	switch v := fo.GetFilter().(type) {
+	case *api.ReadReq_Options_FilterOptions_StreamIdentifier:
+		expr = v.StreamIdentifier
+	case *api.ReadReq_Options_FilterOptions_EventType:
+		expr, f.onType = v.EventType, true
+	default:
+		return nil, invalid("filter needs a stream or event-type expression")
+	}
+	f.prefixes = expr.GetPrefix()
+	if r := expr.GetRegex(); r != "" {
+		re, err := regexp.Compile(r)
+		if err != nil {
+			return nil, invalid("filter regex %q: %v", r, err)
+		}
+		f.re = re
+	}
+	if len(f.prefixes) == 0 && f.re == nil {
+		return nil, invalid("filter needs prefixes or a regex")
+	}
+	window := uint64(fo.GetMax())
+	if window == 0 {
+		window = 32
+	}
+	mult := uint64(fo.GetCheckpointIntervalMultiplier())
+	if mult == 0 {
+		mult = 1
+	}
+	f.interval = window * mult
+	return f, nil
+}
+
+func (f *filter) match(r *Record) bool {
+	s := r.Stream
+	if f.onType {
+		s = r.Type
+	}
+	if f.re != nil {
+		return f.re.MatchString(s)
+	}
+	for _, p := range f.prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *streamsServer) subscribe(o *api.ReadReq_Options, f *filter, srv api.Streams_ReadServer) error {
+	ctx := srv.Context()
+	subID := uuid.NewString()
+	var after uint64 // last position already delivered (exclusive start)
+	streamName := ""
+	switch so := o.GetStreamOption().(type) {
+	case *api.ReadReq_Options_Stream:
+		streamName = string(so.Stream.GetStreamIdentifier().GetStreamName())
+		if streamName == "" {
+			return invalid("stream name is required")
+		}
+		head, _ := s.log.Head()
+		if err := srv.Send(&api.ReadResp{Content: &api.ReadResp_Confirmation{Confirmation: &api.ReadResp_SubscriptionConfirmation{SubscriptionId: subID}}}); err != nil {
+			return err
+		}
+		var err error
+		switch v := so.Stream.GetRevisionOption().(type) {
+		case *api.ReadReq_Options_StreamOptions_End:
+		case *api.ReadReq_Options_StreamOptions_Start:
+			err = s.catchUpStream(ctx, srv, streamName, 0, head)
+		case *api.ReadReq_Options_StreamOptions_Revision:
+			err = s.catchUpStream(ctx, srv, streamName, v.Revision+1, head)
+		}
+		if err != nil {
+			return err
+		}
+		after = head
+		f = &filter{prefixes: nil, re: regexp.MustCompile("^" + regexp.QuoteMeta(streamName) + "$")}
+	case *api.ReadReq_Options_All:
+		switch v := so.All.GetAllOption().(type) {
+		case *api.ReadReq_Options_AllOptions_Start:
+			after = 0
+		case *api.ReadReq_Options_AllOptions_End:
+			after, _ = s.log.Head()
+		case *api.ReadReq_Options_AllOptions_Position:
+			after = v.Position.GetCommitPosition()
+		}
+		if err := srv.Send(&api.ReadResp{Content: &api.ReadResp_Confirmation{Confirmation: &api.ReadResp_SubscriptionConfirmation{SubscriptionId: subID}}}); err != nil {
+			return err
+		}
+	default:
+		return invalid("subscription needs a stream or $all option")
+	}
+	return s.tail(ctx, srv, after, f, streamName != "")
+}
+
+// catchUpStream sends the stream's events from revision from whose positions are <= head.
+func (s *streamsServer) catchUpStream(ctx context.Context, srv api.Streams_ReadServer, name string, from uint64, head uint64) error {
+	for {
+		recs, err := s.log.ReadStream(ctx, name, true, from, s.pageSize, head)
+		if errors.Is(err, ErrStreamNotFound) {
+			return nil
+		}
+		if err != nil {
+			st, md := toStatus(err)
+			if md != nil {
+				srv.SetTrailer(md)
+			}
+			return st
+		}
+		for i := range recs {
+			if err := srv.Send(eventToProto(&recs[i])); err != nil {
+				return err
+			}
+		}
+		if len(recs) < s.pageSize {
+			return nil
+		}
+		from = recs[len(recs)-1].Revision + 1
+	}
+}
+
+// tail follows $all from position after (exclusive): catch-up from the log, then live from memory.
+func (s *streamsServer) tail(ctx context.Context, srv api.Streams_ReadServer, after uint64, f *filter, streamSub bool) error {
+	caughtUp := false
+	var scanned uint64
+	checkpoint := func(pos uint64) error {
+		scanned = 0
+		return srv.Send(&api.ReadResp{Content: &api.ReadResp_Checkpoint_{Checkpoint: &api.ReadResp_Checkpoint{
+			CommitPosition: pos, PreparePosition: pos}}})
+	}
+	for {
+		head, changed := s.log.Head()
+		if s.log.Closed() {
+			return status.Error(codes.Unavailable, "server is shutting down")
+		}
+		if after >= head {
+			if !caughtUp {
+				caughtUp = true
+				if err := srv.Send(&api.ReadResp{Content: &api.ReadResp_CaughtUp_{CaughtUp: &api.ReadResp_CaughtUp{}}}); err != nil {
+					return err
+				}
+			}
+			if f != nil && !streamSub && scanned > 0 {
+				if err := checkpoint(after); err != nil {
+					return err
+				}
+			}
+			select {
+			case <-changed:
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		recs, err := s.log.ReadAllForwards(ctx, after+1, s.pageSize)
+		if err != nil {
+			st, _ := toStatus(err)
+			return st
+		}
+		for i := range recs {
+			r := &recs[i]
+			after = r.Position
+			if f != nil && !f.match(r) {
+				if !streamSub {
+					scanned++
+					if scanned >= f.interval {
+						if err := checkpoint(r.Position); err != nil {
+							return err
+						}
+					}
+				}
+				continue
+			}
+			if streamSub && r.Type == "$streamDeleted" {
+				st, md := deletedStatus(r.Stream)
+				srv.SetTrailer(md)
+				return st
+			}
+			if err := srv.Send(eventToProto(r)); err != nil {
+				return err
+			}
+			if f != nil && !streamSub {
+				scanned++
+				if scanned >= f.interval {
+					if err := checkpoint(r.Position); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+}
+
+var _ = fmt.Sprintf

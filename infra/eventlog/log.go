@@ -1,0 +1,578 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+const schemaSQL = `
+CREATE SCHEMA IF NOT EXISTS eventlog;
+CREATE TABLE IF NOT EXISTS eventlog.events (
+	position     bigint PRIMARY KEY,
+	stream       text   NOT NULL,
+	revision     bigint NOT NULL,
+	event_id     uuid   NOT NULL,
+	event_type   text   NOT NULL,
+	content_type text   NOT NULL,
+	created      bigint NOT NULL,
+	data         bytea  NOT NULL,
+	metadata     bytea  NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_stream_revision ON eventlog.events (stream, revision);
+`
+
+// lockKey is the advisory-lock key that admits one writer per database.
+const lockKey = 0x62656c66727931 // "belfry1"
+
+// LogConfig tunes the writer.
+type LogConfig struct {
+	// MaxBatchRequests bounds how many write requests one commit carries (default 2000).
+	MaxBatchRequests int
+	// MaxBatchBytes bounds the payload of one commit (default 16 MiB).
+	MaxBatchBytes int
+	// RingSize is how many recent records stay in memory for live subscribers (default 65536).
+	RingSize int
+	// Now is the clock for Created stamps and $maxAge (default time.Now).
+	Now func() time.Time
+}
+
+func (c *LogConfig) setDefaults() {
+	if c.MaxBatchRequests <= 0 {
+		c.MaxBatchRequests = 2000
+	}
+	if c.MaxBatchBytes <= 0 {
+		c.MaxBatchBytes = 16 << 20
+	}
+	if c.RingSize <= 0 {
+		c.RingSize = 65536
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Log is the single-writer event log over Postgres.
+type Log struct {
+	cfg      LogConfig
+	pool     *pgxpool.Pool
+	lockConn *pgxpool.Conn
+
+	reqs chan *writeReq
+	stop chan struct{}
+	done chan struct{}
+
+	// writer-owned: stream states keyed by base stream name
+	states map[string]*streamState
+
+	mu      sync.RWMutex
+	head    uint64
+	changed chan struct{}
+	ring    []Record // ring[(pos-1) % len] holds position pos for pos in [ringLo, head]
+	ringLo  uint64
+	closed  bool
+}
+
+// streamState is what the writer knows of a stream and its metadata stream.
+type streamState struct {
+	last       int64 // last revision of the stream, -1 none
+	tombstoned bool
+	metaLast   int64 // last revision of "$$name", -1 none
+	meta       streamMeta
+	metaRaw    map[string]any
+}
+
+// deleted reports whether a soft delete hides every event of the stream.
+func (s *streamState) deleted() bool {
+	return s.last >= 0 && s.meta.TruncateBefore > s.last
+}
+
+type opKind int
+
+const (
+	opAppend opKind = iota
+	opDelete
+	opTombstone
+)
+
+type writeReq struct {
+	op     opKind
+	stream string
+	expect Expect
+	events []Proposed
+	size   int
+	reply  chan writeReply
+}
+
+type writeReply struct {
+	res WriteResult
+	err error
+}
+
+// Open migrates the schema, takes the writer lock and starts the writer.
+func Open(ctx context.Context, pool *pgxpool.Pool, cfg LogConfig) (*Log, error) {
+	cfg.setDefaults()
+	lockConn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: acquire lock connection: %w", err)
+	}
+	var ok bool
+	if err := lockConn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", int64(lockKey)).Scan(&ok); err != nil {
+		lockConn.Release()
+		return nil, fmt.Errorf("eventlog: advisory lock: %w", err)
+	}
+	if !ok {
+		lockConn.Release()
+		return nil, ErrLocked
+	}
+	if _, err := pool.Exec(ctx, schemaSQL); err != nil {
+		lockConn.Release()
+		return nil, fmt.Errorf("eventlog: migrate: %w", err)
+	}
+	l := &Log{
+		cfg:      cfg,
+		pool:     pool,
+		lockConn: lockConn,
+		reqs:     make(chan *writeReq, 4096),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		states:   map[string]*streamState{},
+		changed:  make(chan struct{}),
+		ring:     make([]Record, cfg.RingSize),
+	}
+	if err := l.reloadHead(ctx); err != nil {
+		lockConn.Release()
+		return nil, err
+	}
+	go l.writer()
+	return l, nil
+}
+
+func (l *Log) reloadHead(ctx context.Context) error {
+	var head int64
+	if err := l.pool.QueryRow(ctx, "SELECT coalesce(max(position), 0) FROM eventlog.events").Scan(&head); err != nil {
+		return fmt.Errorf("eventlog: read head: %w", err)
+	}
+	l.mu.Lock()
+	l.head = uint64(head)
+	l.ringLo = uint64(head) + 1 // nothing in memory yet
+	l.mu.Unlock()
+	return nil
+}
+
+// Close stops the writer (pending requests fail with ErrClosed) and releases the lock.
+func (l *Log) Close() {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.closed = true
+	close(l.changed)
+	l.mu.Unlock()
+	close(l.stop)
+	<-l.done
+	// Unlock explicitly: the connection goes back to the pool, not to the server.
+	_, _ = l.lockConn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(lockKey))
+	l.lockConn.Release()
+}
+
+// Head returns the position of the last committed event (0 when the log is empty) and a channel that
+// is closed when the head moves or the log closes.
+func (l *Log) Head() (uint64, <-chan struct{}) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.head, l.changed
+}
+
+// Closed reports whether Close was called.
+func (l *Log) Closed() bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.closed
+}
+
+// Append appends events to a stream if the expected revision holds.
+func (l *Log) Append(ctx context.Context, stream string, expect Expect, events []Proposed) (WriteResult, error) {
+	size := 0
+	for _, e := range events {
+		size += len(e.Data) + len(e.Metadata)
+	}
+	if size > MaxAppendSize {
+		return WriteResult{}, ErrAppendTooLarge
+	}
+	return l.submit(ctx, &writeReq{op: opAppend, stream: stream, expect: expect, events: events, size: size})
+}
+
+// Delete soft-deletes a stream.
+func (l *Log) Delete(ctx context.Context, stream string, expect Expect) (WriteResult, error) {
+	return l.submit(ctx, &writeReq{op: opDelete, stream: stream, expect: expect})
+}
+
+// Tombstone hard-deletes a stream for ever.
+func (l *Log) Tombstone(ctx context.Context, stream string, expect Expect) (WriteResult, error) {
+	return l.submit(ctx, &writeReq{op: opTombstone, stream: stream, expect: expect})
+}
+
+func (l *Log) submit(ctx context.Context, r *writeReq) (WriteResult, error) {
+	if r.stream == "" {
+		return WriteResult{}, fmt.Errorf("%w: empty stream name", ErrInvalidRequest)
+	}
+	r.reply = make(chan writeReply, 1)
+	select {
+	case l.reqs <- r:
+	case <-l.stop:
+		return WriteResult{}, ErrClosed
+	case <-ctx.Done():
+		return WriteResult{}, ctx.Err()
+	}
+	// Once queued, the outcome is decided by the writer; wait for it even if ctx ends, so that a
+	// caller never mistakes a committed write for a failed one without knowing.
+	select {
+	case rep := <-r.reply:
+		return rep.res, rep.err
+	case <-ctx.Done():
+		return WriteResult{}, ctx.Err()
+	}
+}
+
+func (l *Log) writer() {
+	defer close(l.done)
+	var carry []*writeReq
+	for {
+		batch := carry
+		carry = nil
+		if len(batch) == 0 {
+			select {
+			case r := <-l.reqs:
+				batch = append(batch, r)
+			case <-l.stop:
+				l.failPending()
+				return
+			}
+		}
+		size := 0
+		for _, r := range batch {
+			size += r.size
+		}
+	drain:
+		for len(batch) < l.cfg.MaxBatchRequests && size < l.cfg.MaxBatchBytes {
+			select {
+			case r := <-l.reqs:
+				batch = append(batch, r)
+				size += r.size
+			default:
+				break drain
+			}
+		}
+		carry = l.process(batch)
+		select {
+		case <-l.stop:
+			for _, r := range carry {
+				r.reply <- writeReply{err: ErrClosed}
+			}
+			l.failPending()
+			return
+		default:
+		}
+	}
+}
+
+func (l *Log) failPending() {
+	for {
+		select {
+		case r := <-l.reqs:
+			r.reply <- writeReply{err: ErrClosed}
+		default:
+			return
+		}
+	}
+}
+
+// process decides and commits one group. Requests touching a stream already in the group are carried
+// to the next group, so each group touches each stream once and decisions never see uncommitted rows.
+func (l *Log) process(batch []*writeReq) (carry []*writeReq) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	touched := make(map[string]bool, len(batch))
+	run := batch[:0:0]
+	for _, r := range batch {
+		k := baseStream(r.stream)
+		if touched[k] {
+			carry = append(carry, r)
+			continue
+		}
+		touched[k] = true
+		run = append(run, r)
+	}
+	if err := l.loadStates(ctx, run); err != nil {
+		for _, r := range run {
+			r.reply <- writeReply{err: err}
+		}
+		return carry
+	}
+
+	l.mu.RLock()
+	next := l.head + 1
+	l.mu.RUnlock()
+	now := toTicks(l.cfg.Now())
+	var rows []Record
+	type pending struct {
+		r     *writeReq
+		res   WriteResult
+		apply func()
+	}
+	var ok []pending
+	for _, r := range run {
+		st := l.states[baseStream(r.stream)]
+		recs, res, apply, err := l.decide(ctx, r, st, next, now)
+		if errors.Is(err, errIdempotentRetry) {
+			r.reply <- writeReply{res: res}
+			continue
+		}
+		if err != nil {
+			r.reply <- writeReply{err: err}
+			continue
+		}
+		next += uint64(len(recs))
+		rows = append(rows, recs...)
+		ok = append(ok, pending{r: r, res: res, apply: apply})
+	}
+	if len(rows) == 0 {
+		for _, p := range ok {
+			p.r.reply <- writeReply{res: p.res}
+		}
+		return carry
+	}
+	if err := l.insert(ctx, rows); err != nil {
+		// The commit may or may not have happened: forget cached state and re-read the head.
+		l.states = map[string]*streamState{}
+		_ = l.reloadHead(context.Background())
+		for _, p := range ok {
+			p.r.reply <- writeReply{err: fmt.Errorf("eventlog: commit: %w", err)}
+		}
+		return carry
+	}
+	for _, p := range ok {
+		p.apply()
+	}
+	l.publish(rows)
+	for _, p := range ok {
+		p.r.reply <- writeReply{res: p.res}
+	}
+	return carry
+}
+
+// decide checks one request against the stream state and returns the records to write, the result,
+// and a function that updates the cached state once the records are committed.
+func (l *Log) decide(ctx context.Context, r *writeReq, st *streamState, next uint64, now int64) ([]Record, WriteResult, func(), error) {
+	target := st
+	if isMetaStream(r.stream) {
+		// Appends to "$$name" are checked against the metadata stream's own revision.
+		target = &streamState{last: st.metaLast}
+	}
+	if target.tombstoned {
+		return nil, WriteResult{}, nil, &StreamDeletedError{Stream: r.stream}
+	}
+	current := target.last
+	exists := current >= 0 && !target.deleted()
+	var okExpect bool
+	switch r.expect.Kind {
+	case ExpectAny:
+		okExpect = true
+	case ExpectNoStream:
+		okExpect = !exists
+	case ExpectStreamExists:
+		okExpect = exists
+	case ExpectExact:
+		okExpect = current == int64(r.expect.Revision)
+	}
+	if !okExpect {
+		if r.op == opAppend {
+			if res, hit := l.idempotent(ctx, r, current); hit {
+				return nil, res, nil, errIdempotentRetry
+			}
+		}
+		return nil, WriteResult{}, nil, &WrongExpectedVersionError{Stream: r.stream, Expected: r.expect, Current: current}
+	}
+	switch r.op {
+	case opDelete:
+		if current < 0 {
+			return nil, WriteResult{}, nil, &WrongExpectedVersionError{Stream: r.stream, Expected: r.expect, Current: current}
+		}
+		raw := map[string]any{}
+		for k, v := range st.metaRaw {
+			raw[k] = v
+		}
+		raw["$tb"] = current + 1
+		data, _ := jsonMarshal(raw)
+		rec := Record{Position: next, Stream: "$$" + r.stream, Revision: uint64(st.metaLast + 1), EventID: uuid.New(),
+			Type: "$metadata", ContentType: "application/json", Created: now, Data: data, Metadata: []byte{}}
+		apply := func() {
+			st.metaLast++
+			st.meta, st.metaRaw = parseMeta(data)
+		}
+		return []Record{rec}, WriteResult{Revision: current, Position: next}, apply, nil
+	case opTombstone:
+		rec := Record{Position: next, Stream: r.stream, Revision: TombstoneRevision, EventID: uuid.New(),
+			Type: "$streamDeleted", ContentType: "application/octet-stream", Created: now, Data: []byte{}, Metadata: []byte{}}
+		apply := func() { st.tombstoned = true }
+		return []Record{rec}, WriteResult{Revision: TombstoneRevision, Position: next}, apply, nil
+	}
+	if len(r.events) == 0 {
+		return nil, WriteResult{Revision: current, Position: 0}, nil, errIdempotentRetry
+	}
+	recs := make([]Record, len(r.events))
+	for i, e := range r.events {
+		recs[i] = Record{Position: next + uint64(i), Stream: r.stream, Revision: uint64(current + 1 + int64(i)),
+			EventID: e.EventID, Type: e.Type, ContentType: e.ContentType, Created: now, Data: e.Data, Metadata: e.Metadata}
+	}
+	last := current + int64(len(recs))
+	res := WriteResult{Revision: last, Position: recs[len(recs)-1].Position}
+	var apply func()
+	if isMetaStream(r.stream) {
+		data := recs[len(recs)-1].Data
+		apply = func() {
+			st.metaLast = last
+			st.meta, st.metaRaw = parseMeta(data)
+		}
+	} else {
+		apply = func() { st.last = last }
+	}
+	return recs, res, apply, nil
+}
+
+// idempotent reports whether the request's events are already stored where the expected revision
+// says they go; then the request is a retry of a committed write and answers the same success.
+func (l *Log) idempotent(ctx context.Context, r *writeReq, current int64) (WriteResult, bool) {
+	var first int64
+	switch r.expect.Kind {
+	case ExpectNoStream:
+		first = 0
+	case ExpectExact:
+		first = int64(r.expect.Revision) + 1
+	default:
+		return WriteResult{}, false
+	}
+	n := int64(len(r.events))
+	if n == 0 || first+n-1 > current {
+		return WriteResult{}, false
+	}
+	rows, err := l.pool.Query(ctx, `SELECT revision, event_id, position FROM eventlog.events
+		WHERE stream = $1 AND revision BETWEEN $2 AND $3 ORDER BY revision`, r.stream, first, first+n-1)
+	if err != nil {
+		return WriteResult{}, false
+	}
+	defer rows.Close()
+	i := 0
+	var res WriteResult
+	for rows.Next() {
+		var rev int64
+		var id [16]byte
+		var pos int64
+		if err := rows.Scan(&rev, &id, &pos); err != nil || i >= len(r.events) || id != r.events[i].EventID {
+			return WriteResult{}, false
+		}
+		res = WriteResult{Revision: rev, Position: uint64(pos)}
+		i++
+	}
+	return res, rows.Err() == nil && i == len(r.events)
+}
+
+// loadStates fills the writer's cache for the streams of a group in one query.
+func (l *Log) loadStates(ctx context.Context, run []*writeReq) error {
+	var names []string
+	for _, r := range run {
+		k := baseStream(r.stream)
+		if _, ok := l.states[k]; !ok {
+			names = append(names, k)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	if len(l.states) > 1_000_000 {
+		l.states = map[string]*streamState{}
+	}
+	rows, err := l.pool.Query(ctx, `
+		SELECT s,
+		  (SELECT revision FROM eventlog.events WHERE stream = s ORDER BY revision DESC LIMIT 1),
+		  (SELECT revision FROM eventlog.events WHERE stream = '$$' || s ORDER BY revision DESC LIMIT 1),
+		  (SELECT data FROM eventlog.events WHERE stream = '$$' || s ORDER BY revision DESC LIMIT 1)
+		FROM unnest($1::text[]) AS s`, names)
+	if err != nil {
+		return fmt.Errorf("eventlog: load stream states: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var last, metaLast *int64
+		var meta []byte
+		if err := rows.Scan(&name, &last, &metaLast, &meta); err != nil {
+			return fmt.Errorf("eventlog: load stream states: %w", err)
+		}
+		st := &streamState{last: -1, metaLast: -1}
+		if last != nil {
+			st.last = *last
+			if *last == TombstoneRevision {
+				st.tombstoned = true
+			}
+		}
+		if metaLast != nil {
+			st.metaLast = *metaLast
+		}
+		st.meta, st.metaRaw = parseMeta(meta)
+		l.states[name] = st
+	}
+	return rows.Err()
+}
+
+func (l *Log) insert(ctx context.Context, rows []Record) error {
+	n := len(rows)
+	pos := make([]int64, n)
+	stream := make([]string, n)
+	rev := make([]int64, n)
+	ids := make([][16]byte, n)
+	typ := make([]string, n)
+	ct := make([]string, n)
+	created := make([]int64, n)
+	data := make([][]byte, n)
+	meta := make([][]byte, n)
+	for i, r := range rows {
+		pos[i], stream[i], rev[i], ids[i] = int64(r.Position), r.Stream, int64(r.Revision), r.EventID
+		typ[i], ct[i], created[i], data[i], meta[i] = r.Type, r.ContentType, r.Created, r.Data, r.Metadata
+	}
+	// One statement is one implicit transaction: one round trip and one WAL flush per group.
+	_, err := l.pool.Exec(ctx, `INSERT INTO eventlog.events
+		(position, stream, revision, event_id, event_type, content_type, created, data, metadata)
+		SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::text[],
+		                     $7::bigint[], $8::bytea[], $9::bytea[])`,
+		pos, stream, rev, ids, typ, ct, created, data, meta)
+	return err
+}
+
+// publish makes committed rows visible to readers and wakes subscribers.
+func (l *Log) publish(rows []Record) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	size := uint64(len(l.ring))
+	for _, r := range rows {
+		l.ring[(r.Position-1)%size] = r
+	}
+	l.head = rows[len(rows)-1].Position
+	if l.head-l.ringLo+1 > size {
+		l.ringLo = l.head - size + 1
+	}
+	if !l.closed {
+		close(l.changed)
+		l.changed = make(chan struct{})
+	}
+}
+
+var _ = pgx.ErrNoRows

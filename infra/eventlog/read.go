@@ -1,0 +1,152 @@
+package eventlog
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+
+	"github.com/jackc/pgx/v5"
+)
+
+const selectCols = `position, stream, revision, event_id, event_type, content_type, created, data, metadata`
+
+func scanRecords(rows pgx.Rows) ([]Record, error) {
+	defer rows.Close()
+	var out []Record
+	for rows.Next() {
+		var r Record
+		var pos, rev int64
+		var id [16]byte
+		if err := rows.Scan(&pos, &r.Stream, &rev, &id, &r.Type, &r.ContentType, &r.Created, &r.Data, &r.Metadata); err != nil {
+			return nil, err
+		}
+		r.Position, r.Revision, r.EventID = uint64(pos), uint64(rev), id
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ReadAllForwards returns up to count records with position >= from and <= the published head.
+func (l *Log) ReadAllForwards(ctx context.Context, from uint64, count int) ([]Record, error) {
+	if from == 0 {
+		from = 1
+	}
+	l.mu.RLock()
+	head := l.head
+	if from >= l.ringLo && from <= head {
+		n := int(head - from + 1)
+		if n > count {
+			n = count
+		}
+		out := make([]Record, n)
+		size := uint64(len(l.ring))
+		for i := range out {
+			out[i] = l.ring[(from+uint64(i)-1)%size]
+		}
+		l.mu.RUnlock()
+		return out, nil
+	}
+	l.mu.RUnlock()
+	if from > head {
+		return nil, nil
+	}
+	rows, err := l.pool.Query(ctx, `SELECT `+selectCols+` FROM eventlog.events
+		WHERE position >= $1 AND position <= $2 ORDER BY position LIMIT $3`, int64(from), int64(head), count)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: read $all: %w", err)
+	}
+	return scanRecords(rows)
+}
+
+// ReadAllBackwards returns up to count records with position < before (0 means from the head), newest first.
+func (l *Log) ReadAllBackwards(ctx context.Context, before uint64, count int) ([]Record, error) {
+	head, _ := l.Head()
+	if before == 0 || before > head+1 {
+		before = head + 1
+	}
+	rows, err := l.pool.Query(ctx, `SELECT `+selectCols+` FROM eventlog.events
+		WHERE position < $1 ORDER BY position DESC LIMIT $2`, int64(before), count)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: read $all backwards: %w", err)
+	}
+	return scanRecords(rows)
+}
+
+// StreamInfo is what a reader needs to know of a stream before reading it.
+type StreamInfo struct {
+	Last       int64 // -1: no events
+	Tombstoned bool
+	meta       streamMeta
+}
+
+// Stat returns the stream's last revision, tombstone flag and metadata.
+func (l *Log) Stat(ctx context.Context, stream string) (StreamInfo, error) {
+	var last *int64
+	var meta []byte
+	err := l.pool.QueryRow(ctx, `SELECT
+		(SELECT revision FROM eventlog.events WHERE stream = $1 ORDER BY revision DESC LIMIT 1),
+		(SELECT data FROM eventlog.events WHERE stream = '$$' || $1 ORDER BY revision DESC LIMIT 1)`, stream).Scan(&last, &meta)
+	if err != nil {
+		return StreamInfo{}, fmt.Errorf("eventlog: stat %q: %w", stream, err)
+	}
+	info := StreamInfo{Last: -1}
+	info.meta, _ = parseMeta(meta)
+	if isMetaStream(stream) && info.meta.MaxCount == 0 {
+		info.meta.MaxCount = 1 // metadata streams keep only their latest event, as in KurrentDB
+	}
+	if last != nil {
+		info.Last = *last
+		info.Tombstoned = *last == TombstoneRevision
+	}
+	return info, nil
+}
+
+// ReadStream reads a stream forwards from revision from (inclusive) or backwards from revision from
+// (inclusive; math.MaxUint64 means the end), honouring $tb, $maxCount and $maxAge. It fails with
+// *StreamDeletedError for a tombstoned stream and ErrStreamNotFound for a missing or soft-deleted one.
+// maxPosition, when non-zero, bounds the positions returned.
+func (l *Log) ReadStream(ctx context.Context, stream string, forwards bool, from uint64, count int, maxPosition uint64) ([]Record, error) {
+	info, err := l.Stat(ctx, stream)
+	if err != nil {
+		return nil, err
+	}
+	if info.Tombstoned {
+		return nil, &StreamDeletedError{Stream: stream}
+	}
+	if info.Last < 0 || info.meta.TruncateBefore > info.Last {
+		return nil, ErrStreamNotFound
+	}
+	lo := info.meta.minVisible(info.Last)
+	minCreated := info.meta.minCreated(l.cfg.Now())
+	maxPos := int64(math.MaxInt64)
+	if maxPosition > 0 {
+		maxPos = int64(maxPosition)
+	}
+	var q string
+	var start int64
+	if forwards {
+		start = int64(min(from, uint64(math.MaxInt64)))
+		if start < lo {
+			start = lo
+		}
+		q = `SELECT ` + selectCols + ` FROM eventlog.events WHERE stream = $1 AND revision >= $2
+			AND created >= $3 AND position <= $5 ORDER BY revision LIMIT $4`
+	} else {
+		start = int64(min(from, uint64(math.MaxInt64)))
+		q = `SELECT ` + selectCols + ` FROM eventlog.events WHERE stream = $1 AND revision <= $2
+			AND revision >= $6 AND created >= $3 AND position <= $5 ORDER BY revision DESC LIMIT $4`
+	}
+	args := []any{stream, start, minCreated, count, maxPos}
+	if !forwards {
+		args = append(args, lo)
+	}
+	rows, err := l.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: read %q: %w", stream, err)
+	}
+	return scanRecords(rows)
+}
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
