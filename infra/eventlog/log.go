@@ -237,6 +237,14 @@ func (l *Log) submit(ctx context.Context, r *writeReq) (WriteResult, error) {
 	select {
 	case rep := <-r.reply:
 		return rep.res, rep.err
+	case <-l.done:
+		// The writer has exited; whatever it answered is already in the buffered reply channel.
+		select {
+		case rep := <-r.reply:
+			return rep.res, rep.err
+		default:
+			return WriteResult{}, ErrClosed
+		}
 	case <-ctx.Done():
 		return WriteResult{}, ctx.Err()
 	}

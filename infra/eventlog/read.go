@@ -149,4 +149,3 @@ func (l *Log) ReadStream(ctx context.Context, stream string, forwards bool, from
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
-

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/serverfeatures"
@@ -50,6 +51,9 @@ type Server struct {
 	grpc *grpc.Server
 	lis  net.Listener
 	done chan error
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start opens the log on pool and serves it on cfg.Addr.
@@ -85,19 +89,22 @@ func (s *Server) Addr() string { return s.lis.Addr().String() }
 func (s *Server) URL() string { return "esdb://" + s.Addr() + "?tls=false" }
 
 // Close stops accepting calls, ends subscriptions, waits for running calls and closes the log.
+// It is safe to call more than once.
 func (s *Server) Close() error {
-	s.Log.Close() // ends subscriptions and fails new writes
-	stopped := make(chan struct{})
-	go func() { s.grpc.GracefulStop(); close(stopped) }()
-	select {
-	case <-stopped:
-	case <-time.After(10 * time.Second):
-		s.grpc.Stop()
-	}
-	if err := <-s.done; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-		return err
-	}
-	return nil
+	s.closeOnce.Do(func() {
+		s.Log.Close() // ends subscriptions and fails new writes
+		stopped := make(chan struct{})
+		go func() { s.grpc.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-time.After(10 * time.Second):
+			s.grpc.Stop()
+		}
+		if err := <-s.done; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			s.closeErr = err
+		}
+	})
+	return s.closeErr
 }
 
 type featuresServer struct {
