@@ -1,0 +1,203 @@
+package account
+
+import (
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/belfry/belfry/domain"
+)
+
+// Enum values of the wire contract.
+const (
+	TypeTeam                = "Team"
+	TypeEnterpriseDirectory = "EnterpriseDirectory"
+	TypeEnterpriseLWA       = "EnterpriseLWA"
+	TypeEnterpriseOIDC      = "EnterpriseOIDC"
+	StatusActive            = "Active"
+	StatusSuspended         = "Suspended"
+	LicenseBasic            = "Basic"
+	LicensePlus             = "Plus"
+	LicensePro              = "Pro"
+	LicenseProTrial         = "ProTrial"
+	MaxNameLength           = 100
+)
+
+// Licenses lists every licence value.
+var Licenses = []string{LicenseBasic, LicensePlus, LicensePro, LicenseProTrial}
+
+// Sentinel errors.
+var (
+	ErrInvalidName    = &domain.Error{Kind: domain.KindInvalid, Msg: "invalid account name"}
+	ErrInvalidLicense = &domain.Error{Kind: domain.KindInvalid, Msg: "invalid licence"}
+	ErrNotFound       = &domain.Error{Kind: domain.KindNotFound, Msg: "account not found"}
+	ErrAlreadyExists  = &domain.Error{Kind: domain.KindConflict, Msg: "account already exists"}
+	ErrNotEmpty       = &domain.Error{Kind: domain.KindUnprocessable, Msg: "account is not empty"}
+)
+
+// Settings are the account's meeting policies.
+type Settings struct {
+	DisableRemoteControl bool
+	EnableDialOut        bool
+}
+
+// State is an account folded from its events.
+type State struct {
+	Exists            bool
+	Deleted           bool
+	ID                string
+	AwsAccountID      string
+	Name              string
+	Type              string
+	Status            string
+	DefaultLicense    string
+	SupportedLicenses []string
+	CreatedAt         time.Time
+	Settings          Settings
+	Users             int
+	Domains           int
+}
+
+// Initial is the state of an account that was never created.
+func Initial() State { return State{} }
+
+// Live reports whether the account exists and is not deleted.
+func (s State) Live() bool { return s.Exists && !s.Deleted }
+
+// Command is the sealed set of account commands.
+type Command interface{ Target() string }
+
+// Create creates an account.
+type Create struct {
+	AccountID    string
+	AwsAccountID string
+	Name         string
+}
+
+// Update renames the account and/or changes its default licence; nil fields stay as they are.
+type Update struct {
+	AccountID      string
+	Name           *string
+	DefaultLicense *string
+}
+
+// UpdateSettings changes the meeting policies; nil fields stay as they are.
+type UpdateSettings struct {
+	AccountID            string
+	DisableRemoteControl *bool
+	EnableDialOut        *bool
+}
+
+// Delete deletes the account.
+type Delete struct{ AccountID string }
+
+// Target is the id of the account a command addresses.
+func (c Create) Target() string         { return c.AccountID }
+func (c Update) Target() string         { return c.AccountID }
+func (c UpdateSettings) Target() string { return c.AccountID }
+func (c Delete) Target() string         { return c.AccountID }
+
+// ValidateName checks the account name rule.
+func ValidateName(name string) error {
+	n := utf8.RuneCountInString(name)
+	if n < 1 || n > MaxNameLength {
+		return domain.Wrapf(ErrInvalidName, "Name must be 1-%d characters, got %d", MaxNameLength, n)
+	}
+	if strings.IndexFunc(name, func(r rune) bool { return !unicode.IsSpace(r) }) < 0 {
+		return domain.Wrapf(ErrInvalidName, "Name must contain a character that is not white space")
+	}
+	if !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl) {
+		return domain.Wrapf(ErrInvalidName, "Name must not contain control characters")
+	}
+	return nil
+}
+
+// Decide applies a command to the state at time now.
+func Decide(s State, c Command, now time.Time) ([]Event, error) {
+	switch c := c.(type) {
+	case Create:
+		if s.Exists {
+			return nil, domain.Wrapf(ErrAlreadyExists, "account %s already exists", c.AccountID)
+		}
+		if err := ValidateName(c.Name); err != nil {
+			return nil, err
+		}
+		return []Event{Created{
+			AccountID: c.AccountID, AwsAccountID: c.AwsAccountID, Name: c.Name, AccountType: TypeTeam,
+			DefaultLicense: LicensePro, SupportedLicenses: []string{LicenseBasic, LicensePro}, CreatedAt: now.UTC(),
+		}}, nil
+	}
+	if !s.Live() {
+		return nil, domain.Wrapf(ErrNotFound, "The account %s does not exist", c.Target())
+	}
+	switch c := c.(type) {
+	case Update:
+		var out []Event
+		if c.Name != nil {
+			if err := ValidateName(*c.Name); err != nil {
+				return nil, err
+			}
+		}
+		if c.DefaultLicense != nil {
+			if !slices.Contains(Licenses, *c.DefaultLicense) {
+				return nil, domain.Wrapf(ErrInvalidLicense, "DefaultLicense must be one of %s, got %q", strings.Join(Licenses, ", "), *c.DefaultLicense)
+			}
+			if !slices.Contains(s.SupportedLicenses, *c.DefaultLicense) {
+				return nil, domain.Wrapf(ErrInvalidLicense, "DefaultLicense %s is not supported by this %s account (supported: %s)",
+					*c.DefaultLicense, s.Type, strings.Join(s.SupportedLicenses, ", "))
+			}
+		}
+		if c.Name != nil && *c.Name != s.Name {
+			out = append(out, Renamed{Name: *c.Name})
+		}
+		if c.DefaultLicense != nil && *c.DefaultLicense != s.DefaultLicense {
+			out = append(out, DefaultLicenseChanged{DefaultLicense: *c.DefaultLicense})
+		}
+		return out, nil
+	case UpdateSettings:
+		next := s.Settings
+		if c.DisableRemoteControl != nil {
+			next.DisableRemoteControl = *c.DisableRemoteControl
+		}
+		if c.EnableDialOut != nil {
+			next.EnableDialOut = *c.EnableDialOut
+		}
+		if next == s.Settings {
+			return nil, nil
+		}
+		return []Event{SettingsUpdated{DisableRemoteControl: next.DisableRemoteControl, EnableDialOut: next.EnableDialOut}}, nil
+	case Delete:
+		if s.Type == TypeTeam && s.Users > 0 {
+			return nil, domain.Wrapf(ErrNotEmpty, "Team account %s still has %d users; remove them before deleting the account", s.ID, s.Users)
+		}
+		if s.Type != TypeTeam && s.Domains > 0 {
+			return nil, domain.Wrapf(ErrNotEmpty, "Enterprise account %s still has %d claimed domains; remove them before deleting the account", s.ID, s.Domains)
+		}
+		return []Event{Deleted{DeletedAt: now.UTC()}}, nil
+	}
+	return nil, domain.Errorf(domain.KindInvalid, "unknown account command %T", c)
+}
+
+// Evolve folds one event into the state.
+func Evolve(s State, e Event) State {
+	switch e := e.(type) {
+	case Created:
+		s = State{Exists: true, ID: e.AccountID, AwsAccountID: e.AwsAccountID, Name: e.Name, Type: e.AccountType,
+			Status: StatusActive, DefaultLicense: e.DefaultLicense, SupportedLicenses: e.SupportedLicenses, CreatedAt: e.CreatedAt}
+	case Renamed:
+		s.Name = e.Name
+	case DefaultLicenseChanged:
+		s.DefaultLicense = e.DefaultLicense
+	case SettingsUpdated:
+		s.Settings = Settings{DisableRemoteControl: e.DisableRemoteControl, EnableDialOut: e.EnableDialOut}
+	case Deleted:
+		s.Deleted = true
+	case MemberCountChanged:
+		s.Users = e.Users
+	case ClaimedDomainsChanged:
+		s.Domains = e.Domains
+	}
+	return s
+}
