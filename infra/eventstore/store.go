@@ -1,0 +1,188 @@
+package eventstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/google/uuid"
+
+	"github.com/belfry/belfry/domain"
+)
+
+// Connect opens a client for an esdb:// or kurrentdb:// connection string.
+func Connect(url string) (*esdb.Client, error) {
+	conf, err := esdb.ParseConnectionString(url)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: parse %q: %w", url, err)
+	}
+	conf.Logger = func(level esdb.LogLevel, format string, args ...interface{}) {}
+	c, err := esdb.NewClient(conf)
+	if err != nil {
+		return nil, fmt.Errorf("eventstore: connect: %w", err)
+	}
+	return c, nil
+}
+
+// ErrConcurrency is returned when a command kept losing the race for its stream.
+var ErrConcurrency = &domain.Error{Kind: domain.KindConflict, Msg: "concurrent modification"}
+
+// IsCode reports whether err is an esdb error with the given code.
+func IsCode(err error, code esdb.ErrorCode) bool {
+	var e *esdb.Error
+	return errors.As(err, &e) && e.Code() == code
+}
+
+// Decider bundles the pure functions of one aggregate type.
+type Decider[S any, C any, E any] struct {
+	Initial func() S
+	Evolve  func(S, E) S
+	Decide  func(S, C, time.Time) ([]E, error)
+	Decode  func(eventType string, data []byte) (E, error)
+	Type    func(E) string
+}
+
+// Result is what a command produced.
+type Result[S any, E any] struct {
+	State    S
+	Events   []E
+	Revision int64  // stream revision after the command; -1 when the stream does not exist
+	Position uint64 // $all position of the last appended event; 0 when nothing was appended
+}
+
+// Repository runs commands for one aggregate type.
+type Repository[S any, C any, E any] struct {
+	client     *esdb.Client
+	d          Decider[S, C, E]
+	now        func() time.Time
+	maxRetries int
+
+	mu    sync.Mutex
+	cache map[string]cached[S]
+}
+
+type cached[S any] struct {
+	state    S
+	revision int64
+}
+
+const maxCached = 100_000
+
+// NewRepository returns a repository; now is the clock handed to Decide.
+func NewRepository[S any, C any, E any](client *esdb.Client, d Decider[S, C, E], now func() time.Time) *Repository[S, C, E] {
+	if now == nil {
+		now = time.Now
+	}
+	return &Repository[S, C, E]{client: client, d: d, now: now, maxRetries: 8, cache: map[string]cached[S]{}}
+}
+
+// Load folds the stream and returns its state and revision (-1: no stream).
+func (r *Repository[S, C, E]) Load(ctx context.Context, stream string) (S, int64, error) {
+	r.mu.Lock()
+	c, ok := r.cache[stream]
+	r.mu.Unlock()
+	state, rev := r.d.Initial(), int64(-1)
+	if ok {
+		state, rev = c.state, c.revision
+	}
+	var from esdb.StreamPosition = esdb.Start{}
+	if rev >= 0 {
+		from = esdb.Revision(uint64(rev + 1))
+	}
+	rs, err := r.client.ReadStream(ctx, stream, esdb.ReadStreamOptions{From: from}, ^uint64(0))
+	if err != nil {
+		return state, rev, fmt.Errorf("eventstore: read %s: %w", stream, err)
+	}
+	defer rs.Close()
+	for {
+		ev, err := rs.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if IsCode(err, esdb.ErrorCodeResourceNotFound) {
+			if rev >= 0 {
+				return state, rev, nil
+			}
+			return r.d.Initial(), -1, nil
+		}
+		if err != nil {
+			return state, rev, fmt.Errorf("eventstore: read %s: %w", stream, err)
+		}
+		e, err := r.d.Decode(ev.Event.EventType, ev.Event.Data)
+		if err != nil {
+			return state, rev, err
+		}
+		state = r.d.Evolve(state, e)
+		rev = int64(ev.Event.EventNumber)
+	}
+	r.remember(stream, state, rev)
+	return state, rev, nil
+}
+
+func (r *Repository[S, C, E]) remember(stream string, s S, rev int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.cache) >= maxCached {
+		clear(r.cache)
+	}
+	r.cache[stream] = cached[S]{state: s, revision: rev}
+}
+
+// Execute runs cmd against stream: load, decide, append with the expected revision, retry on conflict.
+func (r *Repository[S, C, E]) Execute(ctx context.Context, stream string, cmd C) (Result[S, E], error) {
+	env := EnvelopeFrom(ctx)
+	for attempt := 0; ; attempt++ {
+		state, rev, err := r.Load(ctx, stream)
+		if err != nil {
+			return Result[S, E]{}, err
+		}
+		now := r.now()
+		events, err := r.d.Decide(state, cmd, now)
+		if err != nil {
+			return Result[S, E]{State: state, Revision: rev}, err
+		}
+		if len(events) == 0 {
+			return Result[S, E]{State: state, Revision: rev}, nil
+		}
+		data := make([]esdb.EventData, len(events))
+		for i, e := range events {
+			body, err := json.Marshal(e)
+			if err != nil {
+				return Result[S, E]{}, fmt.Errorf("eventstore: encode %s: %w", r.d.Type(e), err)
+			}
+			id := uuid.New()
+			meta := env
+			meta.EventID, meta.OccurredAt, meta.SchemaVersion = id.String(), now.UTC(), SchemaVersion
+			mb, _ := json.Marshal(meta)
+			data[i] = esdb.EventData{EventID: id, EventType: r.d.Type(e), ContentType: esdb.ContentTypeJson, Data: body, Metadata: mb}
+		}
+		var expect esdb.ExpectedRevision = esdb.NoStream{}
+		if rev >= 0 {
+			expect = esdb.Revision(uint64(rev))
+		}
+		wr, err := r.client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: expect}, data...)
+		if IsCode(err, esdb.ErrorCodeWrongExpectedVersion) {
+			r.mu.Lock()
+			delete(r.cache, stream)
+			r.mu.Unlock()
+			if attempt+1 >= r.maxRetries {
+				return Result[S, E]{}, domain.Wrapf(ErrConcurrency, "%s was changed concurrently %d times; try again", stream, attempt+1)
+			}
+			continue
+		}
+		if err != nil {
+			return Result[S, E]{}, fmt.Errorf("eventstore: append to %s: %w", stream, err)
+		}
+		for _, e := range events {
+			state = r.d.Evolve(state, e)
+		}
+		newRev := rev + int64(len(events))
+		r.remember(stream, state, newRev)
+		return Result[S, E]{State: state, Events: events, Revision: newRev, Position: wr.CommitPosition}, nil
+	}
+}

@@ -1,0 +1,123 @@
+// Package audit projects API-call records into rm.audit_records and answers audit queries.
+// Invariant: one row per record, keyed by its event id; replays and duplicates change nothing.
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belfry/belfry/domain/audit"
+)
+
+// Projection is the audit read model.
+type Projection struct{}
+
+// Name is stable.
+func (Projection) Name() string { return "audit" }
+
+// Version of the table layout.
+func (Projection) Version() int { return 1 }
+
+// Tables exposed under rm.
+func (Projection) Tables() []string { return []string{"audit_records"} }
+
+// Filter selects audit streams.
+func (Projection) Filter() *esdb.SubscriptionFilter {
+	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{audit.StreamPrefix}}
+}
+
+// Setup creates the table.
+func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
+	_, err := tx.Exec(ctx, fmt.Sprintf(`
+		CREATE TABLE %[1]s.audit_records (
+			event_id        text PRIMARY KEY,
+			position        bigint NOT NULL,
+			event_time      timestamptz NOT NULL,
+			event_source    text NOT NULL,
+			event_name      text NOT NULL,
+			access_key_id   text NOT NULL,
+			principal_arn   text NOT NULL,
+			aws_account_id  text NOT NULL,
+			source_ip       text NOT NULL,
+			error_code      text,
+			request_id      text NOT NULL,
+			record          jsonb NOT NULL
+		);
+		CREATE INDEX ON %[1]s.audit_records (event_time);
+		CREATE INDEX ON %[1]s.audit_records (event_name, event_time);
+		CREATE INDEX ON %[1]s.audit_records (request_id);`, schema))
+	return err
+}
+
+// Apply stores one record.
+func (Projection) Apply(ctx context.Context, tx pgx.Tx, schema string, ev *esdb.RecordedEvent) error {
+	if ev.EventType != audit.TypeAPICallRecorded {
+		return nil
+	}
+	var r audit.APICallRecorded
+	if err := json.Unmarshal(ev.Data, &r); err != nil {
+		return fmt.Errorf("audit: decode: %w", err)
+	}
+	var code *string
+	if r.ErrorCode != "" {
+		code = &r.ErrorCode
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO `+schema+`.audit_records (event_id, position, event_time, event_source, event_name,
+		access_key_id, principal_arn, aws_account_id, source_ip, error_code, request_id, record)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT DO NOTHING`,
+		r.EventID, int64(ev.Position.Commit), r.EventTime, r.EventSource, r.EventName, r.UserIdentity.AccessKeyID,
+		r.UserIdentity.ARN, r.RecipientAccountID, r.SourceIPAddress, code, r.RequestID, ev.Data)
+	return err
+}
+
+// Store answers audit queries.
+type Store struct{ pool *pgxpool.Pool }
+
+// NewStore returns a Store.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+// Query narrows a lookup; zero fields do not filter.
+type Query struct {
+	AwsAccountID string
+	EventName    string
+	RequestID    string
+	Since, Until time.Time
+	Limit        int
+}
+
+// Lookup returns matching records, newest first.
+func (s *Store) Lookup(ctx context.Context, q Query) ([]audit.APICallRecorded, error) {
+	if q.Limit <= 0 || q.Limit > 1000 {
+		q.Limit = 1000
+	}
+	if q.Until.IsZero() {
+		q.Until = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT record FROM rm.audit_records
+		WHERE ($1 = '' OR aws_account_id = $1) AND ($2 = '' OR event_name = $2) AND ($3 = '' OR request_id = $3)
+		AND event_time >= $4 AND event_time < $5 ORDER BY event_time DESC, position DESC LIMIT $6`,
+		q.AwsAccountID, q.EventName, q.RequestID, q.Since, q.Until, q.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("audit: lookup: %w", err)
+	}
+	defer rows.Close()
+	var out []audit.APICallRecorded
+	for rows.Next() {
+		var b []byte
+		var r audit.APICallRecorded
+		if err := rows.Scan(&b); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,195 @@
+// Package chimeaccounts projects Chime account events into rm.chime_accounts and answers the
+// account queries of the Chime API.
+//
+// Invariants: one row per account ever created; deleted accounts keep their row with deleted_at set
+// and are invisible to every query. Rows belong to one AWS account (tenant) and queries never cross
+// tenants.
+package chimeaccounts
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/account"
+)
+
+// Projection is the accounts read model.
+type Projection struct{}
+
+// Name is stable.
+func (Projection) Name() string { return "chime_accounts" }
+
+// Version of the table layout.
+func (Projection) Version() int { return 1 }
+
+// Tables exposed under rm.
+func (Projection) Tables() []string { return []string{"chime_accounts", "chime_account_emails"} }
+
+// Filter selects account streams.
+func (Projection) Filter() *esdb.SubscriptionFilter {
+	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{account.StreamPrefix}}
+}
+
+// Setup creates the table.
+func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
+	_, err := tx.Exec(ctx, fmt.Sprintf(`
+		CREATE TABLE %[1]s.chime_accounts (
+			account_id             text PRIMARY KEY,
+			aws_account_id         text NOT NULL,
+			name                   text NOT NULL,
+			account_type           text NOT NULL,
+			account_status         text NOT NULL,
+			default_license        text NOT NULL,
+			supported_licenses     text[] NOT NULL,
+			created_at             timestamptz NOT NULL,
+			disable_remote_control boolean NOT NULL DEFAULT false,
+			enable_dial_out        boolean NOT NULL DEFAULT false,
+			users                  int NOT NULL DEFAULT 0,
+			domains                int NOT NULL DEFAULT 0,
+			deleted_at             timestamptz
+		);
+		CREATE INDEX ON %[1]s.chime_accounts (aws_account_id, account_id) WHERE deleted_at IS NULL;
+		CREATE INDEX ON %[1]s.chime_accounts (aws_account_id, name text_pattern_ops) WHERE deleted_at IS NULL;
+		-- user e-mail addresses per account (filled by user events), for ListAccounts' user-email filter
+		CREATE TABLE %[1]s.chime_account_emails (
+			account_id text NOT NULL,
+			email      text NOT NULL,
+			user_id    text NOT NULL,
+			PRIMARY KEY (email, account_id)
+		);`, schema))
+	return err
+}
+
+// Apply applies one event; every statement is idempotent for its event.
+func (Projection) Apply(ctx context.Context, tx pgx.Tx, schema string, ev *esdb.RecordedEvent) error {
+	e, err := account.Decode(ev.EventType, ev.Data)
+	if err != nil {
+		return err
+	}
+	id := ev.StreamID[len(account.StreamPrefix):]
+	t := schema + ".chime_accounts"
+	switch e := e.(type) {
+	case account.Created:
+		_, err = tx.Exec(ctx, `INSERT INTO `+t+` (account_id, aws_account_id, name, account_type, account_status,
+			default_license, supported_licenses, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT DO NOTHING`,
+			e.AccountID, e.AwsAccountID, e.Name, e.AccountType, account.StatusActive, e.DefaultLicense, e.SupportedLicenses, e.CreatedAt)
+	case account.Renamed:
+		_, err = tx.Exec(ctx, `UPDATE `+t+` SET name = $2 WHERE account_id = $1`, id, e.Name)
+	case account.DefaultLicenseChanged:
+		_, err = tx.Exec(ctx, `UPDATE `+t+` SET default_license = $2 WHERE account_id = $1`, id, e.DefaultLicense)
+	case account.SettingsUpdated:
+		_, err = tx.Exec(ctx, `UPDATE `+t+` SET disable_remote_control = $2, enable_dial_out = $3 WHERE account_id = $1`,
+			id, e.DisableRemoteControl, e.EnableDialOut)
+	case account.Deleted:
+		_, err = tx.Exec(ctx, `UPDATE `+t+` SET deleted_at = $2 WHERE account_id = $1`, id, e.DeletedAt)
+	case account.MemberCountChanged:
+		_, err = tx.Exec(ctx, `UPDATE `+t+` SET users = $2 WHERE account_id = $1`, id, e.Users)
+	case account.ClaimedDomainsChanged:
+		_, err = tx.Exec(ctx, `UPDATE `+t+` SET domains = $2 WHERE account_id = $1`, id, e.Domains)
+	default:
+		return fmt.Errorf("chimeaccounts: unhandled event %s", ev.EventType)
+	}
+	return err
+}
+
+// Account is one row of the read model.
+type Account struct {
+	AccountID            string
+	AwsAccountID         string
+	Name                 string
+	AccountType          string
+	AccountStatus        string
+	DefaultLicense       string
+	SupportedLicenses    []string
+	CreatedAt            time.Time
+	DisableRemoteControl bool
+	EnableDialOut        bool
+}
+
+// Store answers account queries from rm.chime_accounts.
+type Store struct{ pool *pgxpool.Pool }
+
+// NewStore returns a Store.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+const cols = `account_id, aws_account_id, name, account_type, account_status, default_license, supported_licenses,
+	created_at, disable_remote_control, enable_dial_out`
+
+func scan(row pgx.Row) (Account, error) {
+	var a Account
+	err := row.Scan(&a.AccountID, &a.AwsAccountID, &a.Name, &a.AccountType, &a.AccountStatus, &a.DefaultLicense,
+		&a.SupportedLicenses, &a.CreatedAt, &a.DisableRemoteControl, &a.EnableDialOut)
+	return a, err
+}
+
+// Get returns a live account of the tenant; KindNotFound otherwise.
+func (s *Store) Get(ctx context.Context, awsAccountID, id string) (Account, error) {
+	a, err := scan(s.pool.QueryRow(ctx, `SELECT `+cols+` FROM rm.chime_accounts
+		WHERE account_id = $1 AND aws_account_id = $2 AND deleted_at IS NULL`, id, awsAccountID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Account{}, domain.Wrapf(account.ErrNotFound, "The account %s does not exist", id)
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("chimeaccounts: get %s: %w", id, err)
+	}
+	return a, nil
+}
+
+// ListFilter narrows List.
+type ListFilter struct {
+	NamePrefix string
+	UserEmail  string
+}
+
+// ErrBadToken is returned for a NextToken this store did not issue.
+var ErrBadToken = &domain.Error{Kind: domain.KindInvalid, Msg: "invalid NextToken"}
+
+// List returns a page of the tenant's live accounts ordered by id, and the token of the next page.
+func (s *Store) List(ctx context.Context, awsAccountID string, f ListFilter, token string, limit int) ([]Account, string, error) {
+	after := ""
+	if token != "" {
+		b, err := base64.RawURLEncoding.DecodeString(token)
+		if err != nil || len(b) == 0 {
+			return nil, "", domain.Wrapf(ErrBadToken, "NextToken %q is not valid", token)
+		}
+		after = string(b)
+	}
+	q := `SELECT ` + cols + ` FROM rm.chime_accounts a WHERE aws_account_id = $1 AND deleted_at IS NULL AND account_id > $2
+		AND ($3 = '' OR name LIKE replace(replace(replace($3, '\', '\\'), '%', '\%'), '_', '\_') || '%')`
+	args := []any{awsAccountID, after, f.NamePrefix, limit + 1}
+	if f.UserEmail != "" {
+		q += ` AND EXISTS (SELECT 1 FROM rm.chime_account_emails m WHERE m.account_id = a.account_id AND m.email = lower($5))`
+		args = append(args, f.UserEmail)
+	}
+	q += ` ORDER BY account_id LIMIT $4`
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("chimeaccounts: list: %w", err)
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		a, err := scan(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte(out[limit-1].AccountID))
+	}
+	return out, next, nil
+}

@@ -1,0 +1,50 @@
+package projections
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/jackc/pgx/v5"
+)
+
+// Projection is one read model.
+type Projection interface {
+	// Name is stable: renaming a projection rebuilds it from position 0.
+	Name() string
+	// Version is the read model's schema version; a change triggers a rebuild at start.
+	Version() int
+	// Filter selects the events the projection consumes.
+	Filter() *esdb.SubscriptionFilter
+	// Tables lists the tables Setup creates; each is exposed as view rm.<table>.
+	Tables() []string
+	// Setup creates the tables in schema.
+	Setup(ctx context.Context, tx pgx.Tx, schema string) error
+	// Apply applies one event inside the batch transaction; it must be deterministic.
+	Apply(ctx context.Context, tx pgx.Tx, schema string, ev *esdb.RecordedEvent) error
+}
+
+var validName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,40}$`)
+
+func schemaName(name string, gen int) string { return fmt.Sprintf("rm_%s_g%d", name, gen) }
+
+const registrySQL = `
+CREATE SCHEMA IF NOT EXISTS projections;
+CREATE SCHEMA IF NOT EXISTS rm;
+CREATE TABLE IF NOT EXISTS projections.registry (
+	name              text PRIMARY KEY,
+	active_generation int  NOT NULL,
+	version           int  NOT NULL,
+	updated_at        timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS projections.checkpoints (
+	name       text NOT NULL,
+	generation int  NOT NULL,
+	version    int  NOT NULL,
+	position   bigint NOT NULL DEFAULT 0,
+	events     bigint NOT NULL DEFAULT 0,
+	updated_at timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (name, generation)
+);
+`

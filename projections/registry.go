@@ -1,0 +1,114 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Migrate creates the projection registry tables.
+func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	if _, err := pool.Exec(ctx, registrySQL); err != nil {
+		return fmt.Errorf("projections: migrate registry: %w", err)
+	}
+	return nil
+}
+
+// createGeneration creates schema and tables for generation gen and its checkpoint row.
+func createGeneration(ctx context.Context, tx pgx.Tx, p Projection, gen int) error {
+	schema := schemaName(p.Name(), gen)
+	if _, err := tx.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE; CREATE SCHEMA "+schema); err != nil {
+		return fmt.Errorf("projections: create schema %s: %w", schema, err)
+	}
+	if err := p.Setup(ctx, tx, schema); err != nil {
+		return fmt.Errorf("projections: setup %s: %w", schema, err)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO projections.checkpoints (name, generation, version) VALUES ($1, $2, $3)
+		ON CONFLICT (name, generation) DO UPDATE SET position = 0, events = 0, version = $3, updated_at = now()`,
+		p.Name(), gen, p.Version())
+	return err
+}
+
+// activate points the rm views at generation gen and records it as active.
+func activate(ctx context.Context, tx pgx.Tx, p Projection, gen int) error {
+	schema := schemaName(p.Name(), gen)
+	for _, t := range p.Tables() {
+		if _, err := tx.Exec(ctx, fmt.Sprintf("DROP VIEW IF EXISTS rm.%s; CREATE VIEW rm.%s AS SELECT * FROM %s.%s", t, t, schema, t)); err != nil {
+			return fmt.Errorf("projections: switch view rm.%s: %w", t, err)
+		}
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO projections.registry (name, active_generation, version) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET active_generation = $2, version = $3, updated_at = now()`, p.Name(), gen, p.Version())
+	return err
+}
+
+// Ensure makes sure p has an active generation: generation 1 on first start. It returns the active
+// generation and whether its schema version differs from the code's (a rebuild is due).
+func Ensure(ctx context.Context, pool *pgxpool.Pool, p Projection) (gen int, stale bool, err error) {
+	if !validName.MatchString(p.Name()) {
+		return 0, false, fmt.Errorf("projections: invalid name %q", p.Name())
+	}
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('belfry.projections.registry'))"); err != nil {
+			return err
+		}
+		var version int
+		err := tx.QueryRow(ctx, "SELECT active_generation, version FROM projections.registry WHERE name = $1", p.Name()).Scan(&gen, &version)
+		if errors.Is(err, pgx.ErrNoRows) {
+			gen = 1
+			if err := createGeneration(ctx, tx, p, gen); err != nil {
+				return err
+			}
+			return activate(ctx, tx, p, gen)
+		}
+		if err != nil {
+			return err
+		}
+		stale = version != p.Version()
+		return nil
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("projections: ensure %s: %w", p.Name(), err)
+	}
+	return gen, stale, nil
+}
+
+// Status is the progress of one projection.
+type Status struct {
+	Name       string  `json:"name"`
+	Generation int     `json:"generation"`
+	Version    int     `json:"version"`
+	Checkpoint uint64  `json:"checkpoint"`
+	Events     int64   `json:"eventsApplied"`
+	Head       uint64  `json:"head"`
+	LagEvents  uint64  `json:"lagEvents"`
+	LagSeconds float64 `json:"lagSeconds"`
+}
+
+// Statuses returns the active generation's checkpoint of every registered projection.
+func Statuses(ctx context.Context, pool *pgxpool.Pool) ([]Status, error) {
+	rows, err := pool.Query(ctx, `SELECT r.name, r.active_generation, c.version, c.position, c.events,
+		extract(epoch FROM now() - c.updated_at)
+		FROM projections.registry r JOIN projections.checkpoints c ON c.name = r.name AND c.generation = r.active_generation
+		ORDER BY r.name`)
+	if err != nil {
+		return nil, fmt.Errorf("projections: status: %w", err)
+	}
+	defer rows.Close()
+	var out []Status
+	for rows.Next() {
+		var s Status
+		var pos int64
+		var idle float64
+		if err := rows.Scan(&s.Name, &s.Generation, &s.Version, &pos, &s.Events, &idle); err != nil {
+			return nil, err
+		}
+		s.Checkpoint = uint64(pos)
+		s.LagSeconds = idle
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}

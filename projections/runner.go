@@ -1,0 +1,364 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the runner's Prometheus series, labelled by projection.
+type Metrics struct {
+	Checkpoint    *prometheus.GaugeVec
+	EventsApplied *prometheus.CounterVec
+	BatchSeconds  *prometheus.HistogramVec
+}
+
+// NewMetrics creates and registers the runner metrics.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Checkpoint: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "belfry_projection_checkpoint_position",
+			Help: "Last $all position the projection has applied."}, []string{"projection"}),
+		EventsApplied: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "belfry_projection_events_applied_total",
+			Help: "Events applied by the projection."}, []string{"projection"}),
+		BatchSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "belfry_projection_batch_seconds",
+			Help: "Duration of one batch transaction.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"projection"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Checkpoint, m.EventsApplied, m.BatchSeconds)
+	}
+	return m
+}
+
+// RunnerConfig tunes a runner.
+type RunnerConfig struct {
+	// BatchSize is the most events one transaction applies (default 1000).
+	BatchSize int
+	Logger    *slog.Logger
+	Metrics   *Metrics
+}
+
+// Runner keeps one projection's active generation up to date.
+type Runner struct {
+	pool   *pgxpool.Pool
+	client *esdb.Client
+	p      Projection
+	cfg    RunnerConfig
+
+	mu      sync.Mutex
+	pos     uint64
+	changed chan struct{}
+}
+
+// NewRunner returns a runner for p.
+func NewRunner(pool *pgxpool.Pool, client *esdb.Client, p Projection, cfg RunnerConfig) *Runner {
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 1000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Runner{pool: pool, client: client, p: p, cfg: cfg, changed: make(chan struct{})}
+}
+
+// Name is the projection's name.
+func (r *Runner) Name() string { return r.p.Name() }
+
+var errSwitched = errors.New("projections: generation switched")
+
+// Run follows $all until ctx ends, resubscribing after errors and following generation switches.
+func (r *Runner) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		gen, stale, err := Ensure(ctx, r.pool, r.p)
+		if err == nil && stale {
+			r.cfg.Logger.Info("projection schema version changed: rebuilding", "projection", r.p.Name())
+			err = Rebuild(ctx, r.pool, r.client, r.p, nil)
+			continue
+		}
+		if err == nil {
+			err = r.follow(ctx, gen, false)
+		}
+		if errors.Is(err, errSwitched) || ctx.Err() != nil {
+			continue
+		}
+		r.cfg.Logger.Warn("projection stopped; resuming from its checkpoint", "projection", r.p.Name(), "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// Position is the last $all position the active generation has applied (or skipped past).
+func (r *Runner) Position() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pos
+}
+
+// WaitFor blocks until the projection has applied position pos, or ctx ends.
+func (r *Runner) WaitFor(ctx context.Context, pos uint64) error {
+	for {
+		r.mu.Lock()
+		if r.pos >= pos {
+			r.mu.Unlock()
+			return nil
+		}
+		ch := r.changed
+		r.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("projections: %s did not reach position %d: %w", r.p.Name(), pos, ctx.Err())
+		}
+	}
+}
+
+func (r *Runner) advance(pos uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if pos > r.pos {
+		r.pos = pos
+		close(r.changed)
+		r.changed = make(chan struct{})
+	}
+	if r.cfg.Metrics != nil {
+		r.cfg.Metrics.Checkpoint.WithLabelValues(r.p.Name()).Set(float64(r.pos))
+	}
+}
+
+type subMsg struct {
+	ev         *esdb.RecordedEvent
+	checkpoint uint64
+	caughtUp   bool
+	err        error
+}
+
+// follow applies generation gen from its checkpoint. In rebuild mode it returns nil once caught up,
+// and does not check the active generation (it is building the next one).
+func (r *Runner) follow(ctx context.Context, gen int, rebuild bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var cp int64
+	if err := r.pool.QueryRow(ctx, "SELECT position FROM projections.checkpoints WHERE name = $1 AND generation = $2",
+		r.p.Name(), gen).Scan(&cp); err != nil {
+		return fmt.Errorf("projections: read checkpoint: %w", err)
+	}
+	if !rebuild {
+		r.mu.Lock()
+		r.pos = 0 // a new generation may be behind the old one
+		r.mu.Unlock()
+		r.advance(uint64(cp))
+	}
+	var from esdb.AllPosition = esdb.Start{}
+	if cp > 0 {
+		from = esdb.Position{Commit: uint64(cp), Prepare: uint64(cp)}
+	}
+	sub, err := r.client.SubscribeToAll(ctx, esdb.SubscribeToAllOptions{From: from, Filter: r.p.Filter(),
+		MaxSearchWindow: 64, CheckpointInterval: 16})
+	if err != nil {
+		return fmt.Errorf("projections: subscribe: %w", err)
+	}
+	defer sub.Close()
+	msgs := make(chan subMsg, 4*r.cfg.BatchSize)
+	go func() {
+		defer close(msgs)
+		for {
+			m := sub.Recv()
+			var out subMsg
+			switch {
+			case m.SubscriptionDropped != nil:
+				out.err = m.SubscriptionDropped.Error
+			case m.EventAppeared != nil:
+				out.ev = m.EventAppeared.Event
+			case m.CheckPointReached != nil:
+				out.checkpoint = m.CheckPointReached.Commit
+			case m.CaughtUp != nil:
+				out.caughtUp = true
+			default:
+				continue
+			}
+			select {
+			case msgs <- out:
+			case <-ctx.Done():
+				return
+			}
+			if out.err != nil {
+				return
+			}
+		}
+	}()
+	for {
+		var batch []*esdb.RecordedEvent
+		var mark uint64
+		caughtUp := false
+		var first subMsg
+		var ok bool
+		select {
+		case first, ok = <-msgs:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		pending := []subMsg{first}
+	drain:
+		for {
+			if !ok {
+				return fmt.Errorf("projections: subscription ended")
+			}
+			for _, m := range pending {
+				if m.err != nil {
+					if ctx.Err() != nil {
+						return ctx.Err()
+					}
+					return fmt.Errorf("projections: subscription dropped: %w", m.err)
+				}
+				if m.ev != nil {
+					batch = append(batch, m.ev)
+					mark = max(mark, m.ev.Position.Commit)
+				}
+				mark = max(mark, m.checkpoint)
+				caughtUp = caughtUp || m.caughtUp
+			}
+			if len(batch) >= r.cfg.BatchSize {
+				break drain
+			}
+			select {
+			case m, more := <-msgs:
+				pending, ok = []subMsg{m}, more
+			default:
+				break drain
+			}
+		}
+		if mark > 0 || len(batch) > 0 {
+			if err := r.applyBatch(ctx, gen, rebuild, batch, mark); err != nil {
+				return err
+			}
+		}
+		if rebuild && caughtUp {
+			return nil
+		}
+	}
+}
+
+// applyBatch applies events and moves the checkpoint to mark in one transaction.
+func (r *Runner) applyBatch(ctx context.Context, gen int, rebuild bool, batch []*esdb.RecordedEvent, mark uint64) error {
+	start := time.Now()
+	schema := schemaName(r.p.Name(), gen)
+	applied := 0
+	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		if !rebuild {
+			var active int
+			if err := tx.QueryRow(ctx, "SELECT active_generation FROM projections.registry WHERE name = $1 FOR SHARE", r.p.Name()).Scan(&active); err != nil {
+				return err
+			}
+			if active != gen {
+				return errSwitched
+			}
+		}
+		var cp int64
+		if err := tx.QueryRow(ctx, "SELECT position FROM projections.checkpoints WHERE name = $1 AND generation = $2 FOR UPDATE",
+			r.p.Name(), gen).Scan(&cp); err != nil {
+			return err
+		}
+		for _, ev := range batch {
+			if ev.Position.Commit <= uint64(cp) {
+				continue // delivered again: already applied
+			}
+			if err := r.p.Apply(ctx, tx, schema, ev); err != nil {
+				return fmt.Errorf("apply %s@%d (%s): %w", ev.StreamID, ev.EventNumber, ev.EventType, err)
+			}
+			applied++
+		}
+		if mark <= uint64(cp) {
+			return nil
+		}
+		_, err := tx.Exec(ctx, `UPDATE projections.checkpoints SET position = $3, events = events + $4, updated_at = now()
+			WHERE name = $1 AND generation = $2`, r.p.Name(), gen, int64(mark), applied)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if r.cfg.Metrics != nil {
+		r.cfg.Metrics.EventsApplied.WithLabelValues(r.p.Name()).Add(float64(applied))
+		r.cfg.Metrics.BatchSeconds.WithLabelValues(r.p.Name()).Observe(time.Since(start).Seconds())
+	}
+	if !rebuild {
+		r.advance(mark)
+	}
+	return nil
+}
+
+// Progress receives rebuild progress: the position reached and the log head when the rebuild started.
+type Progress func(position uint64, events int64)
+
+// Rebuild builds the next generation of p from position 0 (or resumes an interrupted rebuild), then
+// switches the rm views to it in one transaction and drops the old generation.
+func Rebuild(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, p Projection, progress Progress) error {
+	active, _, err := Ensure(ctx, pool, p)
+	if err != nil {
+		return err
+	}
+	var next, nextVersion int
+	err = pool.QueryRow(ctx, `SELECT coalesce(max(generation), 0), coalesce(max(version) FILTER (WHERE generation = (SELECT max(generation) FROM projections.checkpoints WHERE name = $1)), 0)
+		FROM projections.checkpoints WHERE name = $1`, p.Name()).Scan(&next, &nextVersion)
+	if err != nil {
+		return fmt.Errorf("projections: rebuild %s: %w", p.Name(), err)
+	}
+	if next <= active || nextVersion != p.Version() {
+		next = max(next, active) + 1
+		if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return createGeneration(ctx, tx, p, next) }); err != nil {
+			return err
+		}
+	}
+	r := NewRunner(pool, client, p, RunnerConfig{})
+	done := make(chan struct{})
+	if progress != nil {
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case <-t.C:
+					var pos, n int64
+					_ = pool.QueryRow(ctx, "SELECT position, events FROM projections.checkpoints WHERE name = $1 AND generation = $2", p.Name(), next).Scan(&pos, &n)
+					progress(uint64(pos), n)
+				}
+			}
+		}()
+	}
+	err = r.follow(ctx, next, true)
+	close(done)
+	if err != nil {
+		return fmt.Errorf("projections: rebuild %s generation %d (resumable): %w", p.Name(), next, err)
+	}
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT 1 FROM projections.registry WHERE name = $1 FOR UPDATE", p.Name()); err != nil {
+			return err
+		}
+		return activate(ctx, tx, p, next)
+	})
+	if err != nil {
+		return fmt.Errorf("projections: switch %s to generation %d: %w", p.Name(), next, err)
+	}
+	if progress != nil {
+		var pos, n int64
+		_ = pool.QueryRow(ctx, "SELECT position, events FROM projections.checkpoints WHERE name = $1 AND generation = $2", p.Name(), next).Scan(&pos, &n)
+		progress(uint64(pos), n)
+	}
+	_, err = pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+schemaName(p.Name(), active)+" CASCADE")
+	if err == nil {
+		_, err = pool.Exec(ctx, "DELETE FROM projections.checkpoints WHERE name = $1 AND generation < $2", p.Name(), next)
+	}
+	return err
+}

@@ -1,0 +1,242 @@
+package projections_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/infra/eventlog"
+	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/infra/pgcluster/pgtest"
+	"github.com/belfry/belfry/projections"
+	"github.com/belfry/belfry/projections/chimeaccounts"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func setup(t *testing.T) (*pgxpool.Pool, *esdb.Client) {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	srv, err := eventlog.Start(context.Background(), pool, eventlog.Config{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	client, err := eventstore.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = client.Close() })
+	if err := projections.Migrate(context.Background(), pool); err != nil {
+		t.Fatal(err)
+	}
+	return pool, client
+}
+
+func accountRepo(c *esdb.Client) *eventstore.Repository[account.State, account.Command, account.Event] {
+	return eventstore.NewRepository(c, eventstore.Decider[account.State, account.Command, account.Event]{
+		Initial: account.Initial, Evolve: account.Evolve, Decide: account.Decide, Decode: account.Decode,
+		Type: func(e account.Event) string { return e.EventType() },
+	}, nil)
+}
+
+// writeHistory creates n accounts and changes them, returning the last position.
+func writeHistory(t *testing.T, c *esdb.Client, n int) uint64 {
+	t.Helper()
+	ctx := context.Background()
+	repo := accountRepo(c)
+	var last uint64
+	for i := 0; i < n; i++ {
+		id := fmt.Sprintf("acc-%04d", i)
+		res, err := repo.Execute(ctx, account.StreamName(id), account.Create{AccountID: id, AwsAccountID: "111122223333", Name: "Org " + id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = res.Position
+		name := fmt.Sprintf("Renamed %d", i)
+		lic := account.LicenseBasic
+		if res, err = repo.Execute(ctx, account.StreamName(id), account.Update{AccountID: id, Name: &name, DefaultLicense: &lic}); err != nil {
+			t.Fatal(err)
+		}
+		last = res.Position
+		if i%3 == 0 {
+			if res, err = repo.Execute(ctx, account.StreamName(id), account.Delete{AccountID: id}); err != nil {
+				t.Fatal(err)
+			}
+			last = res.Position
+		}
+	}
+	return last
+}
+
+// crashy wraps the accounts projection under another name, without views, and fails one Apply.
+type crashy struct {
+	chimeaccounts.Projection
+	name    string
+	failAt  int64
+	applied atomic.Int64
+}
+
+func (c *crashy) Name() string     { return c.name }
+func (c *crashy) Tables() []string { return nil }
+func (c *crashy) Apply(ctx context.Context, tx pgx.Tx, schema string, ev *esdb.RecordedEvent) error {
+	if c.applied.Add(1) == c.failAt {
+		return errors.New("injected crash mid-batch")
+	}
+	return c.Projection.Apply(ctx, tx, schema, ev)
+}
+
+func dump(t *testing.T, pool *pgxpool.Pool, schema string) string {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), `SELECT account_id, name, default_license, deleted_at IS NOT NULL FROM `+schema+`.chime_accounts ORDER BY account_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var id, name, lic string
+		var del bool
+		if err := rows.Scan(&id, &name, &lic, &del); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s|%s|%s|%v\n", id, name, lic, del)
+	}
+	return b.String()
+}
+
+func runUntil(t *testing.T, r *projections.Runner, pos uint64) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = r.Run(ctx); close(done) }()
+	wctx, wcancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer wcancel()
+	err := r.WaitFor(wctx, pos)
+	cancel()
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCrashMidBatchThenRestartMatchesCleanRun(t *testing.T) {
+	pool, client := setup(t)
+	last := writeHistory(t, client, 120)
+
+	clean := projections.NewRunner(pool, client, chimeaccounts.Projection{}, projections.RunnerConfig{BatchSize: 50})
+	runUntil(t, clean, last)
+	want := dump(t, pool, "rm_chime_accounts_g1")
+	if strings.Count(want, "\n") != 120 {
+		t.Fatalf("clean run has %d rows", strings.Count(want, "\n"))
+	}
+
+	// The crash happens in the middle of a batch: the batch's transaction rolls back as a whole.
+	p := &crashy{name: "crashy", failAt: 137}
+	r := projections.NewRunner(pool, client, p, projections.RunnerConfig{BatchSize: 50})
+	runUntil(t, r, last) // Run resumes from the checkpoint after the failure
+	if got := dump(t, pool, "rm_crashy_g1"); got != want {
+		t.Fatalf("after crash and restart the read model differs:\n%s\nvs\n%s", got, want)
+	}
+
+	// A killed runner (cancelled context mid-stream), then a fresh runner, also converges.
+	p2 := &crashy{name: "killed"}
+	r2 := projections.NewRunner(pool, client, p2, projections.RunnerConfig{BatchSize: 10})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for p2.applied.Load() < 100 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	_ = r2.Run(ctx)
+	runUntil(t, projections.NewRunner(pool, client, p2, projections.RunnerConfig{BatchSize: 10}), last)
+	if got := dump(t, pool, "rm_killed_g1"); got != want {
+		t.Fatal("after kill and restart the read model differs")
+	}
+
+	// Duplicate delivery: rewind the checkpoint without touching the rows and replay everything.
+	if _, err := pool.Exec(context.Background(), "UPDATE projections.checkpoints SET position = 0 WHERE name = 'killed'"); err != nil {
+		t.Fatal(err)
+	}
+	runUntil(t, projections.NewRunner(pool, client, p2, projections.RunnerConfig{BatchSize: 7}), last)
+	if got := dump(t, pool, "rm_killed_g1"); got != want {
+		t.Fatal("duplicate delivery changed the read model")
+	}
+}
+
+func TestRebuildSwitchesWhileReadsContinue(t *testing.T) {
+	pool, client := setup(t)
+	last := writeHistory(t, client, 60)
+	live := projections.NewRunner(pool, client, chimeaccounts.Projection{}, projections.RunnerConfig{})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = live.Run(ctx) }()
+	if err := live.WaitFor(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	want := dump(t, pool, "rm")
+
+	// Readers hammer the rm view during the rebuild; none may fail or see a partial table.
+	stop := make(chan struct{})
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(readErr)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var n int
+			if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM rm.chime_accounts").Scan(&n); err != nil || n != 60 {
+				readErr <- fmt.Errorf("read during rebuild: n=%d err=%v", n, err)
+				return
+			}
+		}
+	}()
+	var progressCalls atomic.Int32
+	if err := projections.Rebuild(ctx, pool, client, chimeaccounts.Projection{}, func(uint64, int64) { progressCalls.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	if err := <-readErr; err != nil {
+		t.Fatal(err)
+	}
+	st, err := projections.Statuses(ctx, pool)
+	if err != nil || len(st) != 1 || st[0].Generation != 2 {
+		t.Fatalf("status after rebuild: %+v %v", st, err)
+	}
+	if got := dump(t, pool, "rm"); got != want {
+		t.Fatal("rebuilt read model differs")
+	}
+	// The live runner follows the switch: a new event shows up through the rm view.
+	res, err := accountRepo(client).Execute(ctx, account.StreamName("after"), account.Create{AccountID: "after", AwsAccountID: "111122223333", Name: "After"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer wcancel()
+	if err := live.WaitFor(wctx, res.Position); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chimeaccounts.NewStore(pool).Get(ctx, "111122223333", "after"); err != nil {
+		t.Fatalf("after the switch the live runner must keep the new generation current: %v", err)
+	}
+	if progressCalls.Load() == 0 {
+		t.Log("rebuild finished within a second: no progress line printed")
+	}
+}
