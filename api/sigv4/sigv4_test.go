@@ -1,0 +1,95 @@
+package sigv4_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/belfry/belfry/api/sigv4"
+)
+
+type keys map[string]string
+
+func (k keys) LookupAccessKey(_ context.Context, id string) (string, any, error) {
+	s, ok := k[id]
+	if !ok {
+		return "", nil, sigv4.ErrUnknownKey
+	}
+	return s, "principal-" + id, nil
+}
+
+var now = time.Date(2026, 11, 22, 18, 0, 0, 0, time.UTC)
+
+func signed(t *testing.T, method, url, body, key, secret, region, service string, at time.Time) *http.Request {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, bytes.NewReader([]byte(body)))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Amz-Sdk-Invocation-Id", "11111111-2222-3333-4444-555555555555")
+	h := sha256.Sum256([]byte(body))
+	err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key, SecretAccessKey: secret},
+		req, hex.EncodeToString(h[:]), service, region, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+func TestVerify(t *testing.T) {
+	v := &sigv4.Verifier{Keys: keys{"AKIDEXAMPLE": "secret"}, Region: "us-east-1", Now: func() time.Time { return now }}
+	cases := []struct {
+		name     string
+		req      *http.Request
+		body     string
+		wantType string
+	}{
+		{"valid POST", signed(t, "POST", "http://127.0.0.1:8080/accounts", `{"Name":"Acme"}`, "AKIDEXAMPLE", "secret", "us-east-1", "chime", now), `{"Name":"Acme"}`, ""},
+		{"valid escaped path and query", signed(t, "GET", "http://127.0.0.1:8080/phone-numbers/%2B12065550100?max-results=5&next-token=page%202%2Fof%2B2%3D%3D", "", "AKIDEXAMPLE", "secret", "us-east-1", "chime", now), "", ""},
+		{"tampered body", signed(t, "POST", "http://127.0.0.1:8080/accounts", `{"Name":"Acme"}`, "AKIDEXAMPLE", "secret", "us-east-1", "chime", now), `{"Name":"Evil"}`, "InvalidSignatureException"},
+		{"wrong secret", signed(t, "GET", "http://127.0.0.1:8080/accounts", "", "AKIDEXAMPLE", "nope", "us-east-1", "chime", now), "", "InvalidSignatureException"},
+		{"unknown key", signed(t, "GET", "http://127.0.0.1:8080/accounts", "", "AKIDUNKNOWN", "secret", "us-east-1", "chime", now), "", "UnrecognizedClientException"},
+		{"wrong region", signed(t, "GET", "http://127.0.0.1:8080/accounts", "", "AKIDEXAMPLE", "secret", "eu-west-1", "chime", now), "", "InvalidSignatureException"},
+		{"wrong service", signed(t, "GET", "http://127.0.0.1:8080/accounts", "", "AKIDEXAMPLE", "secret", "us-east-1", "s3", now), "", "InvalidSignatureException"},
+		{"expired", signed(t, "GET", "http://127.0.0.1:8080/accounts", "", "AKIDEXAMPLE", "secret", "us-east-1", "chime", now.Add(-6*time.Minute)), "", "InvalidSignatureException"},
+		{"unsigned", func() *http.Request { r, _ := http.NewRequest("GET", "http://127.0.0.1:8080/accounts", nil); return r }(), "", "MissingAuthenticationTokenException"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cred, err := v.Verify(context.Background(), tc.req, []byte(tc.body), "chime")
+			if tc.wantType == "" {
+				if err != nil || cred.AccessKeyID != "AKIDEXAMPLE" || cred.Principal != "principal-AKIDEXAMPLE" {
+					t.Fatalf("want valid, got %+v %v", cred, err)
+				}
+				return
+			}
+			var e *sigv4.Error
+			if !errors.As(err, &e) || e.Type != tc.wantType {
+				t.Fatalf("want %s, got %v", tc.wantType, err)
+			}
+		})
+	}
+}
+
+func FuzzVerifyNeverPanics(f *testing.F) {
+	f.Add("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261122/us-east-1/chime/aws4_request, SignedHeaders=host;x-amz-date, Signature=00", "20261122T180000Z", "/accounts?x=1")
+	v := &sigv4.Verifier{Keys: keys{"AKIDEXAMPLE": "secret"}, Now: func() time.Time { return now }}
+	f.Fuzz(func(t *testing.T, auth, date, path string) {
+		r, err := http.NewRequest("GET", "http://127.0.0.1:8080/", nil)
+		if err != nil {
+			return
+		}
+		r.URL.RawQuery = path
+		r.Header.Set("Authorization", auth)
+		r.Header.Set("X-Amz-Date", date)
+		_, _ = v.Verify(context.Background(), r, nil, "chime")
+	})
+}
