@@ -62,7 +62,9 @@ type Credential struct {
 	Principal   any
 }
 
-// Verify checks r (whose body has been read into body) for one of the allowed services.
+// Verify checks r (whose body has been read into body) for one of the allowed services. On a
+// signature mismatch for a known key it returns the key's Credential together with the error; the
+// caller must not treat that credential as authenticated.
 func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, services ...string) (Credential, error) {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
@@ -140,7 +142,8 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, ser
 	key = hmacSHA(key, "aws4_request")
 	want := hex.EncodeToString(hmacSHA(key, sts))
 	if !hmac.Equal([]byte(want), []byte(sig)) {
-		return Credential{}, fail(403, "InvalidSignatureException",
+		// The key is known: report whose it is, so that the failure can be audited against its owner.
+		return Credential{AccessKeyID: keyID, Region: region, Service: service, Principal: principal}, fail(403, "InvalidSignatureException",
 			"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
 	}
 	return Credential{AccessKeyID: keyID, Region: region, Service: service, Principal: principal}, nil

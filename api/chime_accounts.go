@@ -1,0 +1,134 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/belfry/belfry/projections/chimeaccounts"
+)
+
+// ChimeAccounts is what the account operations need.
+type ChimeAccounts interface {
+	CreateAccount(ctx context.Context, awsAccountID, name string) (chimeaccounts.Account, error)
+	GetAccount(ctx context.Context, awsAccountID, id string) (chimeaccounts.Account, error)
+	ListAccounts(ctx context.Context, awsAccountID string, f chimeaccounts.ListFilter, token string, limit int) ([]chimeaccounts.Account, string, error)
+	UpdateAccount(ctx context.Context, awsAccountID, id string, name, license *string) (chimeaccounts.Account, error)
+	DeleteAccount(ctx context.Context, awsAccountID, id string) error
+	GetAccountSettings(ctx context.Context, awsAccountID, id string) (disableRemoteControl, enableDialOut bool, err error)
+	UpdateAccountSettings(ctx context.Context, awsAccountID, id string, disableRemoteControl, enableDialOut *bool) error
+}
+
+type wireAccount struct {
+	AccountID            string              `json:"AccountId"`
+	AwsAccountID         string              `json:"AwsAccountId"`
+	Name                 string              `json:"Name"`
+	AccountType          string              `json:"AccountType"`
+	AccountStatus        string              `json:"AccountStatus"`
+	DefaultLicense       string              `json:"DefaultLicense"`
+	SupportedLicenses    []string            `json:"SupportedLicenses"`
+	CreatedTimestamp     string              `json:"CreatedTimestamp"`
+	SigninDelegateGroups []wireDelegateGroup `json:"SigninDelegateGroups"`
+}
+
+type wireDelegateGroup struct {
+	GroupName string `json:"GroupName"`
+}
+
+func toWireAccount(a chimeaccounts.Account) wireAccount {
+	return wireAccount{AccountID: a.AccountID, AwsAccountID: a.AwsAccountID, Name: a.Name, AccountType: a.AccountType,
+		AccountStatus: a.AccountStatus, DefaultLicense: a.DefaultLicense, SupportedLicenses: a.SupportedLicenses,
+		CreatedTimestamp: timestamp(a.CreatedAt), SigninDelegateGroups: []wireDelegateGroup{}}
+}
+
+func accountOps(svc ChimeAccounts) []operation {
+	return []operation{
+		{Name: "CreateAccount", Method: http.MethodPost, Path: "/accounts", Fn: func(k *call) (int, any, error) {
+			var in struct{ Name *string }
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			if in.Name == nil {
+				return 0, nil, BadRequest("Name is required")
+			}
+			a, err := svc.CreateAccount(k.ctx, k.caller.AWSAccount(), *in.Name)
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusCreated, map[string]any{"Account": toWireAccount(a)}, nil
+		}},
+		{Name: "ListAccounts", Method: http.MethodGet, Path: "/accounts", ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			limit, err := k.maxResults(100, 200)
+			if err != nil {
+				return 0, nil, err
+			}
+			list, next, err := svc.ListAccounts(k.ctx, k.caller.AWSAccount(),
+				chimeaccounts.ListFilter{NamePrefix: k.query("name"), UserEmail: k.query("user-email")}, k.query("next-token"), limit)
+			if err != nil {
+				return 0, nil, err
+			}
+			out := make([]wireAccount, len(list))
+			for i, a := range list {
+				out[i] = toWireAccount(a)
+			}
+			resp := map[string]any{"Accounts": out}
+			if next != "" {
+				resp["NextToken"] = next
+			}
+			return http.StatusOK, resp, nil
+		}},
+		{Name: "GetAccount", Method: http.MethodGet, Path: "/accounts/:accountId", ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			a, err := svc.GetAccount(k.ctx, k.caller.AWSAccount(), k.param("accountId"))
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, map[string]any{"Account": toWireAccount(a)}, nil
+		}},
+		{Name: "UpdateAccount", Method: http.MethodPost, Path: "/accounts/:accountId", Fn: func(k *call) (int, any, error) {
+			var in struct {
+				Name           *string
+				DefaultLicense *string
+			}
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			a, err := svc.UpdateAccount(k.ctx, k.caller.AWSAccount(), k.param("accountId"), in.Name, in.DefaultLicense)
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, map[string]any{"Account": toWireAccount(a)}, nil
+		}},
+		{Name: "DeleteAccount", Method: http.MethodDelete, Path: "/accounts/:accountId", Fn: func(k *call) (int, any, error) {
+			if err := svc.DeleteAccount(k.ctx, k.caller.AWSAccount(), k.param("accountId")); err != nil {
+				return 0, nil, err
+			}
+			return http.StatusNoContent, nil, nil
+		}},
+		{Name: "GetAccountSettings", Method: http.MethodGet, Path: "/accounts/:accountId/settings", ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			drc, edo, err := svc.GetAccountSettings(k.ctx, k.caller.AWSAccount(), k.param("accountId"))
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, map[string]any{"AccountSettings": map[string]bool{"DisableRemoteControl": drc, "EnableDialOut": edo}}, nil
+		}},
+		{Name: "UpdateAccountSettings", Method: http.MethodPut, Path: "/accounts/:accountId/settings", Fn: func(k *call) (int, any, error) {
+			var in struct {
+				AccountSettings *struct {
+					DisableRemoteControl *bool
+					EnableDialOut        *bool
+				}
+			}
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			if in.AccountSettings == nil {
+				return 0, nil, BadRequest("AccountSettings is required")
+			}
+			err := svc.UpdateAccountSettings(k.ctx, k.caller.AWSAccount(), k.param("accountId"),
+				in.AccountSettings.DisableRemoteControl, in.AccountSettings.EnableDialOut)
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusNoContent, nil, nil
+		}},
+	}
+}

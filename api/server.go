@@ -1,0 +1,135 @@
+// Package api serves Belfry's HTTP APIs with echo v4: the Chime admin API (restJson1, SigV4 signing
+// name "chime"), Belfry's own admin API under /belfry/v1 (SigV4 signing name "belfry"), and the ops
+// endpoints /healthz, /readyz and /metrics.
+//
+// Invariants: every admin API call — failed, denied and unauthenticated ones included — produces
+// exactly one audit record; every response carries x-amzn-RequestId; every error carries
+// X-Amzn-ErrorType and a {"Code","Message"} body; errors are mapped to the wire in one table (awserr.go).
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/belfry/belfry/api/sigv4"
+	"github.com/belfry/belfry/domain/audit"
+	auditrm "github.com/belfry/belfry/projections/audit"
+)
+
+// AuditQueries answers audit lookups.
+type AuditQueries interface {
+	Lookup(ctx context.Context, q auditrm.Query) ([]audit.APICallRecorded, error)
+}
+
+// Config configures the server.
+type Config struct {
+	Addr   string // e.g. 127.0.0.1:8080
+	Region string // the region SigV4 scopes must name; "" accepts any
+}
+
+// Validate reports configuration errors.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("api: listen address %q: %w", c.Addr, err)
+	}
+	return nil
+}
+
+// Deps are the server's collaborators.
+type Deps struct {
+	Keys     sigv4.KeyLookup
+	Accounts ChimeAccounts
+	Audit    AuditSink
+	AuditRM  AuditQueries
+	Ready    func(context.Context) error
+	Gatherer prometheus.Gatherer
+	Logger   *slog.Logger
+}
+
+// Server is the HTTP server.
+type Server struct {
+	e   *echo.Echo
+	srv *http.Server
+	lis net.Listener
+}
+
+// New builds the server and starts listening; Serve runs it.
+func New(cfg Config, d Deps) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		var he *echo.HTTPError
+		status := http.StatusInternalServerError
+		if errors.As(err, &he) {
+			status = he.Code
+		}
+		if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
+			c.Response().Header().Set("X-Amzn-ErrorType", "UnknownOperationException")
+			_ = c.JSON(http.StatusNotFound, map[string]string{"Code": "NotFound", "Message": "no operation at " + c.Request().Method + " " + c.Request().URL.Path})
+			return
+		}
+		c.Response().Header().Set("X-Amzn-ErrorType", "ServiceFailureException")
+		_ = c.JSON(status, map[string]string{"Code": "ServiceFailure", "Message": http.StatusText(status)})
+	}
+	verifier := &sigv4.Verifier{Keys: d.Keys, Region: cfg.Region}
+	chimeAPI := &serviceAPI{service: "chime", eventSource: "chime.amazonaws.com", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger}
+	chimeAPI.mount(e, accountOps(d.Accounts))
+	belfryAPI := &serviceAPI{service: "belfry", eventSource: "belfry.local", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger}
+	belfryAPI.mount(e, adminOps(d.AuditRM))
+
+	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
+	e.GET("/readyz", func(c echo.Context) error {
+		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+		defer cancel()
+		if d.Ready != nil {
+			if err := d.Ready(ctx); err != nil {
+				return c.String(http.StatusServiceUnavailable, "not ready: "+err.Error()+"\n")
+			}
+		}
+		return c.String(http.StatusOK, "ready\n")
+	})
+	if d.Gatherer != nil {
+		e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Gatherer, promhttp.HandlerOpts{})))
+	}
+	lis, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("api: listen on %s: %w", cfg.Addr, err)
+	}
+	return &Server{e: e, lis: lis, srv: &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}}, nil
+}
+
+func regionOr(r string) string {
+	if r == "" {
+		return "us-east-1"
+	}
+	return r
+}
+
+// Addr is the listening address.
+func (s *Server) Addr() string { return s.lis.Addr().String() }
+
+// Serve serves until Shutdown.
+func (s *Server) Serve() error {
+	if err := s.srv.Serve(s.lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting requests and waits for running ones.
+func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+)
+
+// Config is Belfry's configuration, read from BELFRY_* environment variables.
+type Config struct {
+	DataDir       string `json:"dataDir"`
+	DatabaseURL   string `json:"-"`
+	EventStoreURL string `json:"-"`
+	EventLogAddr  string `json:"eventLogAddr"`
+	HTTPAddr      string `json:"httpAddr"`
+	Region        string `json:"region"`
+
+	// Shown instead of the secret-bearing URLs.
+	DatabaseDesc   string `json:"database"`
+	EventStoreDesc string `json:"eventStore"`
+}
+
+// ConfigFromEnv reads the environment with explicit defaults.
+func ConfigFromEnv() Config {
+	get := func(k, def string) string {
+		if v, ok := os.LookupEnv(k); ok && v != "" {
+			return v
+		}
+		return def
+	}
+	c := Config{
+		DataDir:       get("BELFRY_DATA_DIR", "./.belfry"),
+		DatabaseURL:   get("BELFRY_DATABASE_URL", ""),
+		EventStoreURL: get("BELFRY_EVENTSTORE_URL", ""),
+		EventLogAddr:  get("BELFRY_EVENTLOG_ADDR", "127.0.0.1:2113"),
+		HTTPAddr:      get("BELFRY_HTTP_ADDR", "127.0.0.1:8080"),
+		Region:        get("BELFRY_REGION", "us-east-1"),
+	}
+	c.DatabaseDesc = "private PostgreSQL cluster in " + c.DataDir + "/postgres"
+	if c.DatabaseURL != "" {
+		c.DatabaseDesc = "BELFRY_DATABASE_URL (hidden)"
+	}
+	c.EventStoreDesc = "embedded event log on " + c.EventLogAddr
+	if c.EventStoreURL != "" {
+		c.EventStoreDesc = "BELFRY_EVENTSTORE_URL (hidden)"
+	}
+	return c
+}
+
+// Validate reports every configuration error at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DatabaseURL == "" && c.DataDir == "" {
+		errs = append(errs, errors.New("BELFRY_DATA_DIR must be set when BELFRY_DATABASE_URL is not"))
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		errs = append(errs, errors.New("BELFRY_DATABASE_URL must be a postgres:// URL"))
+	}
+	if c.EventStoreURL != "" && !strings.HasPrefix(c.EventStoreURL, "esdb://") && !strings.HasPrefix(c.EventStoreURL, "esdb+discover://") &&
+		!strings.HasPrefix(c.EventStoreURL, "kurrentdb://") {
+		errs = append(errs, errors.New("BELFRY_EVENTSTORE_URL must be an esdb:// connection string"))
+	}
+	for name, addr := range map[string]string{"BELFRY_EVENTLOG_ADDR": c.EventLogAddr, "BELFRY_HTTP_ADDR": c.HTTPAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", name, addr, err))
+		}
+	}
+	if c.Region == "" {
+		errs = append(errs, errors.New("BELFRY_REGION must not be empty"))
+	}
+	return errors.Join(errs...)
+}
+
+// String prints the effective configuration with secrets hidden.
+func (c Config) String() string {
+	b, _ := json.MarshalIndent(c, "", "  ")
+	return string(b)
+}

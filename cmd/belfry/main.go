@@ -1,0 +1,74 @@
+// Command belfry runs and administers Belfry.
+//
+//	belfry serve                               run the server with every default
+//	belfry migrate                             apply the schema migrations
+//	belfry admin create-access-key [--user U] [--json]
+//	belfry projections status | rebuild NAME
+//	belfry bench eventstore [flags]
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage:
+  belfry serve                                  run Belfry (private PostgreSQL, embedded event log, HTTP API)
+  belfry migrate                                apply schema migrations and exit
+  belfry admin create-access-key [--user NAME] [--json]
+                                                create an access key (printed once)
+  belfry projections status [--json]            head, checkpoint and lag per projection
+  belfry projections rebuild NAME               rebuild a read model into a shadow schema and switch
+  belfry bench eventstore [flags]               event store benchmarks (run with -h for flags)
+configuration: BELFRY_DATA_DIR, BELFRY_DATABASE_URL, BELFRY_EVENTSTORE_URL, BELFRY_EVENTLOG_ADDR,
+               BELFRY_HTTP_ADDR, BELFRY_REGION (see README.md)
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:])
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "belfry:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return fmt.Errorf("missing command")
+	}
+	cfg := ConfigFromEnv()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	switch args[0] {
+	case "serve":
+		m := NewMain(cfg)
+		if err := m.Run(ctx); err != nil {
+			_ = m.Close()
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "belfry: ready: HTTP on http://%s, event log on %s\n", m.HTTPAddr(), m.EventStoreDesc())
+		<-ctx.Done()
+		fmt.Fprintln(os.Stderr, "belfry: shutting down")
+		return m.Close()
+	case "migrate":
+		return cmdMigrate(ctx, cfg)
+	case "admin":
+		return cmdAdmin(ctx, cfg, args[1:])
+	case "projections":
+		return cmdProjections(ctx, cfg, args[1:])
+	case "bench":
+		return cmdBench(ctx, cfg, args[1:])
+	case "help", "-h", "--help":
+		fmt.Print(usage)
+		return nil
+	}
+	fmt.Fprint(os.Stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

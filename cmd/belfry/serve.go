@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/belfry/belfry/api"
+	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/infra/auditlog"
+	"github.com/belfry/belfry/infra/chime"
+	"github.com/belfry/belfry/infra/eventlog"
+	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/infra/iam"
+	"github.com/belfry/belfry/infra/pgcluster"
+	"github.com/belfry/belfry/projections"
+	auditrm "github.com/belfry/belfry/projections/audit"
+	"github.com/belfry/belfry/projections/chimeaccounts"
+)
+
+// Main owns the server's lifecycle: Run starts the parts in order, Close stops them in reverse.
+type Main struct {
+	cfg    Config
+	logger *slog.Logger
+	// Out receives the first admin key; stdout by default.
+	Out io.Writer
+
+	closers []func() error
+	http    *api.Server
+	esDesc  string
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// NewMain returns a Main for cfg.
+func NewMain(cfg Config) *Main {
+	return &Main{cfg: cfg, logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})), Out: os.Stdout}
+}
+
+func (m *Main) onClose(f func() error) { m.closers = append(m.closers, f) }
+
+// HTTPAddr is where the HTTP API listens.
+func (m *Main) HTTPAddr() string { return m.http.Addr() }
+
+// EventStoreDesc describes the event store in use.
+func (m *Main) EventStoreDesc() string { return m.esDesc }
+
+// openDatabase starts (or attaches to) the private cluster unless a URL is configured, and migrates.
+func openDatabase(ctx context.Context, cfg Config, owner func(func() error)) (*pgxpool.Pool, error) {
+	url := cfg.DatabaseURL
+	if url == "" {
+		c, err := pgcluster.Start(ctx, pgcluster.Config{Dir: filepath.Join(cfg.DataDir, "postgres")})
+		if err != nil {
+			return nil, err
+		}
+		owner(c.Stop)
+		if err := ensureDatabase(ctx, c.URL("postgres"), "belfry"); err != nil {
+			return nil, err
+		}
+		url = c.URL("belfry")
+	}
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("database URL: %w", err)
+	}
+	pc.MaxConns = 40
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	owner(func() error { pool.Close(); return nil })
+	if err := migrate(ctx, pool); err != nil {
+		return nil, err
+	}
+	return pool, nil
+}
+
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	if err := iam.Migrate(ctx, pool); err != nil {
+		return err
+	}
+	return projections.Migrate(ctx, pool)
+}
+
+// openEventStore connects to BELFRY_EVENTSTORE_URL, or starts the embedded event log; when another
+// Belfry process already runs the embedded log on this database, it connects to that one.
+func openEventStore(ctx context.Context, cfg Config, pool *pgxpool.Pool, owner func(func() error)) (*esdb.Client, *eventlog.Server, string, error) {
+	url := cfg.EventStoreURL
+	var srv *eventlog.Server
+	desc := "KurrentDB at BELFRY_EVENTSTORE_URL"
+	if url == "" {
+		s, err := eventlog.Start(ctx, pool, eventlog.Config{Addr: cfg.EventLogAddr})
+		switch {
+		case errors.Is(err, eventlog.ErrLocked):
+			url = "esdb://" + cfg.EventLogAddr + "?tls=false"
+			desc = "the running Belfry's event log at " + cfg.EventLogAddr
+		case err != nil:
+			return nil, nil, "", err
+		default:
+			srv = s
+			owner(s.Close)
+			url = s.URL()
+			desc = "embedded event log on " + s.Addr()
+		}
+	}
+	client, err := eventstore.Connect(url)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	owner(client.Close)
+	return client, srv, desc, nil
+}
+
+// Run starts PostgreSQL, the event store, projections, the audit writer and the HTTP API.
+func (m *Main) Run(ctx context.Context) error {
+	fmt.Fprintf(os.Stderr, "belfry: effective configuration:\n%s\n", m.cfg)
+	pool, err := openDatabase(ctx, m.cfg, m.onClose)
+	if err != nil {
+		return err
+	}
+	client, _, desc, err := openEventStore(ctx, m.cfg, pool, m.onClose)
+	if err != nil {
+		return err
+	}
+	m.esDesc = desc
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	pm := projections.NewMetrics(reg)
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	m.onClose(func() error { cancel(); m.wg.Wait(); return nil })
+	accountsRunner := projections.NewRunner(pool, client, chimeaccounts.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	auditRunner := projections.NewRunner(pool, client, auditrm.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	runners := []*projections.Runner{accountsRunner, auditRunner}
+	for _, p := range []projections.Projection{chimeaccounts.Projection{}, auditrm.Projection{}} {
+		if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
+			return err
+		}
+	}
+	for _, r := range runners {
+		m.wg.Add(1)
+		go func(r *projections.Runner) { defer m.wg.Done(); _ = r.Run(runCtx) }(r)
+	}
+	m.wg.Add(1)
+	go func() { defer m.wg.Done(); watchLag(runCtx, pool, client, reg, runners) }()
+
+	auditWriter := auditlog.New(client, auditlog.Config{Logger: m.logger})
+	m.onClose(func() error { auditWriter.Close(); return nil })
+
+	keys := iam.NewStore(pool)
+	svc := chime.New(chime.Config{
+		Accounts:   eventstore.NewRepository(client, chime.AccountDecider, time.Now),
+		Store:      chimeaccounts.NewStore(pool),
+		AccountsRM: accountsRunner,
+		Registerer: reg,
+	})
+	var _ api.ChimeAccounts = svc
+	var _ api.Caller = iam.Principal{}
+	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region}, api.Deps{
+		Keys: keys, Accounts: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,
+		Ready: func(ctx context.Context) error {
+			if err := pool.Ping(ctx); err != nil {
+				return fmt.Errorf("postgres: %w", err)
+			}
+			_, err := headPosition(ctx, client)
+			return err
+		},
+	})
+	if err != nil {
+		return err
+	}
+	m.http = srv
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		if err := srv.Serve(); err != nil {
+			m.logger.Error("http server stopped", "err", err)
+		}
+	}()
+	// The HTTP server stops first on Close (registered last).
+	m.onClose(func() error {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		return srv.Shutdown(sctx)
+	})
+	return m.firstKey(ctx, keys)
+}
+
+// firstKey creates and prints an admin access key when none exists.
+func (m *Main) firstKey(ctx context.Context, keys *iam.Store) error {
+	n, err := keys.CountKeys(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	k, err := keys.CreateAccessKey(ctx, "admin")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Out, "First admin access key (shown once; store it now):\n  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n  AWS account id: %s\n",
+		k.AccessKeyID, k.SecretAccessKey, k.AwsAccountID)
+	return nil
+}
+
+// Close stops everything in reverse start order.
+func (m *Main) Close() error {
+	var errs []error
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		if err := m.closers[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	m.closers = nil
+	return errors.Join(errs...)
+}
+
+// headPosition is the $all position of the newest event (0 for an empty log).
+func headPosition(ctx context.Context, client *esdb.Client) (uint64, error) {
+	rs, err := client.ReadAll(ctx, esdb.ReadAllOptions{From: esdb.End{}, Direction: esdb.Backwards}, 1)
+	if err != nil {
+		return 0, err
+	}
+	defer rs.Close()
+	ev, err := rs.Recv()
+	if errors.Is(err, io.EOF) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return ev.Event.Position.Commit, nil
+}
+
+// watchLag exports the log head and each projection's lag in events every second.
+func watchLag(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, reg prometheus.Registerer, runners []*projections.Runner) {
+	head := prometheus.NewGauge(prometheus.GaugeOpts{Name: "belfry_eventstore_head_position", Help: "Position of the newest event in $all."})
+	lag := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "belfry_projection_lag_events",
+		Help: "Positions between the log head and the projection's checkpoint."}, []string{"projection"})
+	lagSec := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "belfry_projection_lag_seconds",
+		Help: "Seconds since the projection was last at the head (0 when caught up)."}, []string{"projection"})
+	reg.MustRegister(head, lag, lagSec)
+	behindSince := map[string]time.Time{}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		h, err := headPosition(ctx, client)
+		if err != nil {
+			continue
+		}
+		head.Set(float64(h))
+		for _, r := range runners {
+			p := r.Position()
+			behind := uint64(0)
+			if h > p {
+				behind = h - p
+			}
+			lag.WithLabelValues(r.Name()).Set(float64(behind))
+			if behind == 0 {
+				delete(behindSince, r.Name())
+				lagSec.WithLabelValues(r.Name()).Set(0)
+			} else {
+				if _, ok := behindSince[r.Name()]; !ok {
+					behindSince[r.Name()] = time.Now()
+				}
+				lagSec.WithLabelValues(r.Name()).Set(time.Since(behindSince[r.Name()]).Seconds())
+			}
+		}
+		_ = pool
+	}
+}
+
+var _ = account.StreamPrefix

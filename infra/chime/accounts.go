@@ -1,0 +1,166 @@
+// Package chime is the application service behind the Chime admin API: commands go through the event
+// store's command path, queries through the read models.
+//
+// Invariant (read-your-writes): a mutating call returns only after the read models that serve its reads
+// have applied the appended events, or after ReadModelWait has passed — then it still answers from the
+// decided state (the write is committed; failing would make SDK retries create duplicates), and the
+// wait timeout is counted in belfry_read_your_writes_timeouts_total.
+package chime
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/projections/chimeaccounts"
+)
+
+// Waiter waits until a read model has applied a position.
+type Waiter interface {
+	WaitFor(ctx context.Context, pos uint64) error
+}
+
+// Service implements the Chime account operations.
+type Service struct {
+	accounts      *eventstore.Repository[account.State, account.Command, account.Event]
+	store         *chimeaccounts.Store
+	accountsRM    Waiter
+	readModelWait time.Duration
+	timeouts      prometheus.Counter
+}
+
+// Config wires a Service.
+type Config struct {
+	Accounts      *eventstore.Repository[account.State, account.Command, account.Event]
+	Store         *chimeaccounts.Store
+	AccountsRM    Waiter
+	ReadModelWait time.Duration
+	Registerer    prometheus.Registerer
+}
+
+// AccountDecider is the account aggregate for the command path.
+var AccountDecider = eventstore.Decider[account.State, account.Command, account.Event]{
+	Initial: account.Initial, Evolve: account.Evolve, Decide: account.Decide, Decode: account.Decode,
+	Type: func(e account.Event) string { return e.EventType() },
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	if cfg.ReadModelWait <= 0 {
+		cfg.ReadModelWait = 5 * time.Second
+	}
+	s := &Service{accounts: cfg.Accounts, store: cfg.Store, accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
+		timeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_read_your_writes_timeouts_total",
+			Help: "Mutations answered before their read models caught up."})}
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(s.timeouts)
+	}
+	return s
+}
+
+func (s *Service) waitRM(ctx context.Context, w Waiter, pos uint64) {
+	if pos == 0 {
+		return
+	}
+	wctx, cancel := context.WithTimeout(ctx, s.readModelWait)
+	defer cancel()
+	if err := w.WaitFor(wctx, pos); err != nil {
+		s.timeouts.Inc()
+	}
+}
+
+func fromState(st account.State) chimeaccounts.Account {
+	return chimeaccounts.Account{AccountID: st.ID, AwsAccountID: st.AwsAccountID, Name: st.Name, AccountType: st.Type,
+		AccountStatus: st.Status, DefaultLicense: st.DefaultLicense, SupportedLicenses: st.SupportedLicenses,
+		CreatedAt: st.CreatedAt, DisableRemoteControl: st.Settings.DisableRemoteControl, EnableDialOut: st.Settings.EnableDialOut}
+}
+
+// ownAccount loads the account and checks it belongs to the caller's AWS account.
+func (s *Service) ownAccount(ctx context.Context, awsAccountID, id string) error {
+	if _, err := uuid.Parse(id); err != nil {
+		return domain.Wrapf(account.ErrNotFound, "The account %s does not exist", id)
+	}
+	st, _, err := s.accounts.Load(ctx, account.StreamName(id))
+	if err != nil {
+		return err
+	}
+	if !st.Live() || st.AwsAccountID != awsAccountID {
+		return domain.Wrapf(account.ErrNotFound, "The account %s does not exist", id)
+	}
+	return nil
+}
+
+// CreateAccount creates a Team account for the caller's AWS account.
+func (s *Service) CreateAccount(ctx context.Context, awsAccountID, name string) (chimeaccounts.Account, error) {
+	id := uuid.NewString()
+	res, err := s.accounts.Execute(ctx, account.StreamName(id), account.Create{AccountID: id, AwsAccountID: awsAccountID, Name: name})
+	if err != nil {
+		return chimeaccounts.Account{}, err
+	}
+	s.waitRM(ctx, s.accountsRM, res.Position)
+	return fromState(res.State), nil
+}
+
+// GetAccount returns one account of the caller.
+func (s *Service) GetAccount(ctx context.Context, awsAccountID, id string) (chimeaccounts.Account, error) {
+	return s.store.Get(ctx, awsAccountID, id)
+}
+
+// ListAccounts returns a page of the caller's accounts.
+func (s *Service) ListAccounts(ctx context.Context, awsAccountID string, f chimeaccounts.ListFilter, token string, limit int) ([]chimeaccounts.Account, string, error) {
+	return s.store.List(ctx, awsAccountID, f, token, limit)
+}
+
+// UpdateAccount renames the account and/or changes its default licence.
+func (s *Service) UpdateAccount(ctx context.Context, awsAccountID, id string, name, license *string) (chimeaccounts.Account, error) {
+	if err := s.ownAccount(ctx, awsAccountID, id); err != nil {
+		return chimeaccounts.Account{}, err
+	}
+	res, err := s.accounts.Execute(ctx, account.StreamName(id), account.Update{AccountID: id, Name: name, DefaultLicense: license})
+	if err != nil {
+		return chimeaccounts.Account{}, err
+	}
+	s.waitRM(ctx, s.accountsRM, res.Position)
+	return fromState(res.State), nil
+}
+
+// DeleteAccount deletes the account if the guide's guards allow it.
+func (s *Service) DeleteAccount(ctx context.Context, awsAccountID, id string) error {
+	if err := s.ownAccount(ctx, awsAccountID, id); err != nil {
+		return err
+	}
+	res, err := s.accounts.Execute(ctx, account.StreamName(id), account.Delete{AccountID: id})
+	if err != nil {
+		return err
+	}
+	s.waitRM(ctx, s.accountsRM, res.Position)
+	return nil
+}
+
+// GetAccountSettings returns the meeting policies.
+func (s *Service) GetAccountSettings(ctx context.Context, awsAccountID, id string) (disableRemoteControl, enableDialOut bool, err error) {
+	a, err := s.store.Get(ctx, awsAccountID, id)
+	if err != nil {
+		return false, false, err
+	}
+	return a.DisableRemoteControl, a.EnableDialOut, nil
+}
+
+// UpdateAccountSettings changes the meeting policies given.
+func (s *Service) UpdateAccountSettings(ctx context.Context, awsAccountID, id string, disableRemoteControl, enableDialOut *bool) error {
+	if err := s.ownAccount(ctx, awsAccountID, id); err != nil {
+		return err
+	}
+	res, err := s.accounts.Execute(ctx, account.StreamName(id), account.UpdateSettings{AccountID: id,
+		DisableRemoteControl: disableRemoteControl, EnableDialOut: enableDialOut})
+	if err != nil {
+		return err
+	}
+	s.waitRM(ctx, s.accountsRM, res.Position)
+	return nil
+}
