@@ -21,8 +21,9 @@ type Projection interface {
 	Tables() []string
 	// Setup creates the tables in schema.
 	Setup(ctx context.Context, tx pgx.Tx, schema string) error
-	// Apply applies one event inside the batch transaction; it must be deterministic.
-	Apply(ctx context.Context, tx pgx.Tx, schema string, ev *esdb.RecordedEvent) error
+	// Apply queues the statements that apply one event onto b; the runner sends the whole batch in one
+	// round trip inside the batch transaction. It must be deterministic and must not read.
+	Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error
 }
 
 var validName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,40}$`)

@@ -268,11 +268,12 @@ func (r *Runner) applyBatch(ctx context.Context, gen int, rebuild bool, batch []
 			r.p.Name(), gen).Scan(&cp); err != nil {
 			return err
 		}
+		b := &pgx.Batch{}
 		for _, ev := range batch {
 			if ev.Position.Commit <= uint64(cp) {
 				continue // delivered again: already applied
 			}
-			if err := r.p.Apply(ctx, tx, schema, ev); err != nil {
+			if err := r.p.Apply(b, schema, ev); err != nil {
 				return fmt.Errorf("apply %s@%d (%s): %w", ev.StreamID, ev.EventNumber, ev.EventType, err)
 			}
 			applied++
@@ -280,9 +281,9 @@ func (r *Runner) applyBatch(ctx context.Context, gen int, rebuild bool, batch []
 		if mark <= uint64(cp) {
 			return nil
 		}
-		_, err := tx.Exec(ctx, `UPDATE projections.checkpoints SET position = $3, events = events + $4, updated_at = now()
+		b.Queue(`UPDATE projections.checkpoints SET position = $3, events = events + $4, updated_at = now()
 			WHERE name = $1 AND generation = $2`, r.p.Name(), gen, int64(mark), applied)
-		return err
+		return tx.SendBatch(ctx, b).Close()
 	})
 	if err != nil {
 		return err

@@ -92,11 +92,11 @@ type crashy struct {
 
 func (c *crashy) Name() string     { return c.name }
 func (c *crashy) Tables() []string { return nil }
-func (c *crashy) Apply(ctx context.Context, tx pgx.Tx, schema string, ev *esdb.RecordedEvent) error {
+func (c *crashy) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
 	if c.applied.Add(1) == c.failAt {
 		return errors.New("injected crash mid-batch")
 	}
-	return c.Projection.Apply(ctx, tx, schema, ev)
+	return c.Projection.Apply(b, schema, ev)
 }
 
 func dump(t *testing.T, pool *pgxpool.Pool, schema string) string {

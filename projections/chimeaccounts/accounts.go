@@ -69,7 +69,7 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 }
 
 // Apply applies one event; every statement is idempotent for its event.
-func (Projection) Apply(ctx context.Context, tx pgx.Tx, schema string, ev *esdb.RecordedEvent) error {
+func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
 	e, err := account.Decode(ev.EventType, ev.Data)
 	if err != nil {
 		return err
@@ -78,26 +78,26 @@ func (Projection) Apply(ctx context.Context, tx pgx.Tx, schema string, ev *esdb.
 	t := schema + ".chime_accounts"
 	switch e := e.(type) {
 	case account.Created:
-		_, err = tx.Exec(ctx, `INSERT INTO `+t+` (account_id, aws_account_id, name, account_type, account_status,
+		b.Queue(`INSERT INTO `+t+` (account_id, aws_account_id, name, account_type, account_status,
 			default_license, supported_licenses, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT DO NOTHING`,
 			e.AccountID, e.AwsAccountID, e.Name, e.AccountType, account.StatusActive, e.DefaultLicense, e.SupportedLicenses, e.CreatedAt)
 	case account.Renamed:
-		_, err = tx.Exec(ctx, `UPDATE `+t+` SET name = $2 WHERE account_id = $1`, id, e.Name)
+		b.Queue(`UPDATE `+t+` SET name = $2 WHERE account_id = $1`, id, e.Name)
 	case account.DefaultLicenseChanged:
-		_, err = tx.Exec(ctx, `UPDATE `+t+` SET default_license = $2 WHERE account_id = $1`, id, e.DefaultLicense)
+		b.Queue(`UPDATE `+t+` SET default_license = $2 WHERE account_id = $1`, id, e.DefaultLicense)
 	case account.SettingsUpdated:
-		_, err = tx.Exec(ctx, `UPDATE `+t+` SET disable_remote_control = $2, enable_dial_out = $3 WHERE account_id = $1`,
+		b.Queue(`UPDATE `+t+` SET disable_remote_control = $2, enable_dial_out = $3 WHERE account_id = $1`,
 			id, e.DisableRemoteControl, e.EnableDialOut)
 	case account.Deleted:
-		_, err = tx.Exec(ctx, `UPDATE `+t+` SET deleted_at = $2 WHERE account_id = $1`, id, e.DeletedAt)
+		b.Queue(`UPDATE `+t+` SET deleted_at = $2 WHERE account_id = $1`, id, e.DeletedAt)
 	case account.MemberCountChanged:
-		_, err = tx.Exec(ctx, `UPDATE `+t+` SET users = $2 WHERE account_id = $1`, id, e.Users)
+		b.Queue(`UPDATE `+t+` SET users = $2 WHERE account_id = $1`, id, e.Users)
 	case account.ClaimedDomainsChanged:
-		_, err = tx.Exec(ctx, `UPDATE `+t+` SET domains = $2 WHERE account_id = $1`, id, e.Domains)
+		b.Queue(`UPDATE `+t+` SET domains = $2 WHERE account_id = $1`, id, e.Domains)
 	default:
 		return fmt.Errorf("chimeaccounts: unhandled event %s", ev.EventType)
 	}
-	return err
+	return nil
 }
 
 // Account is one row of the read model.
