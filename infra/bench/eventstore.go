@@ -1,0 +1,535 @@
+// Package bench measures the event store and the projection path, side by side with a plain pgx
+// baseline measured in the same run against the same PostgreSQL.
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/projections"
+	"github.com/belfry/belfry/projections/chimeaccounts"
+)
+
+// Config sets the size of each scenario.
+type Config struct {
+	Duration      time.Duration // per append scenario
+	Writers       []int         // concurrency levels for single-event appends
+	PayloadBytes  int
+	BatchWriters  int
+	CatchupEvents int
+	LagRate       int // events per second
+	LagDuration   time.Duration
+	Progress      io.Writer
+}
+
+// Defaults fills zero fields.
+func (c *Config) Defaults() {
+	if c.Duration <= 0 {
+		c.Duration = 5 * time.Second
+	}
+	if len(c.Writers) == 0 {
+		c.Writers = []int{1, 8, 32}
+	}
+	if c.PayloadBytes <= 0 {
+		c.PayloadBytes = 256
+	}
+	if c.BatchWriters <= 0 {
+		c.BatchWriters = 4
+	}
+	if c.CatchupEvents <= 0 {
+		c.CatchupEvents = 1_000_000
+	}
+	if c.LagRate <= 0 {
+		c.LagRate = 1000
+	}
+	if c.LagDuration <= 0 {
+		c.LagDuration = 10 * time.Second
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
+	}
+}
+
+// Result is one measured figure.
+type Result struct {
+	Name         string  `json:"name"`
+	Events       int64   `json:"events"`
+	Seconds      float64 `json:"seconds"`
+	EventsPerSec float64 `json:"eventsPerSecond"`
+	P50ms        float64 `json:"p50Ms,omitempty"`
+	P99ms        float64 `json:"p99Ms,omitempty"`
+	Note         string  `json:"note,omitempty"`
+}
+
+// Check compares a figure with its target.
+type Check struct {
+	Name   string  `json:"name"`
+	Target string  `json:"target"`
+	Value  float64 `json:"value"`
+	Pass   bool    `json:"pass"`
+}
+
+// Report is the outcome of a run.
+type Report struct {
+	StartedAt time.Time `json:"startedAt"`
+	CPUs      int       `json:"cpus"`
+	GoVersion string    `json:"goVersion"`
+	Config    struct {
+		DurationSeconds float64 `json:"durationSeconds"`
+		PayloadBytes    int     `json:"payloadBytes"`
+		CatchupEvents   int     `json:"catchupEvents"`
+		LagRate         int     `json:"lagRate"`
+	} `json:"config"`
+	Results []Result `json:"results"`
+	Checks  []Check  `json:"checks"`
+}
+
+func (r *Report) add(res Result) Result {
+	if res.Seconds > 0 {
+		res.EventsPerSec = float64(res.Events) / res.Seconds
+	}
+	r.Results = append(r.Results, res)
+	return res
+}
+
+func (r *Report) find(name string) Result {
+	for _, x := range r.Results {
+		if x.Name == name {
+			return x
+		}
+	}
+	return Result{}
+}
+
+type latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *latencies) add(d time.Duration) { l.mu.Lock(); l.d = append(l.d, d); l.mu.Unlock() }
+
+func (l *latencies) pct(p float64) float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.d) == 0 {
+		return 0
+	}
+	sort.Slice(l.d, func(i, j int) bool { return l.d[i] < l.d[j] })
+	i := int(p * float64(len(l.d)-1))
+	return float64(l.d[i].Microseconds()) / 1000
+}
+
+func payload(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = 'a' + b[i]%26
+	}
+	return []byte(fmt.Sprintf(`{"p":"%s"}`, b[:max(0, n-8)]))
+}
+
+// RunEventStore runs every scenario against client (the event log on pool's database) and pool.
+func RunEventStore(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, cfg Config) (*Report, error) {
+	cfg.Defaults()
+	rep := &Report{StartedAt: time.Now().UTC(), CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+	rep.Config.DurationSeconds, rep.Config.PayloadBytes = cfg.Duration.Seconds(), cfg.PayloadBytes
+	rep.Config.CatchupEvents, rep.Config.LagRate = cfg.CatchupEvents, cfg.LagRate
+	run := uuid.NewString()[:8]
+	data := payload(cfg.PayloadBytes)
+	meta := []byte(`{"actor":"bench","schemaVersion":1}`)
+	say := func(format string, a ...any) { fmt.Fprintf(cfg.Progress, format+"\n", a...) }
+
+	if _, err := pool.Exec(ctx, `DROP TABLE IF EXISTS bench_plain; CREATE TABLE bench_plain (
+		position bigserial PRIMARY KEY, stream text NOT NULL, revision bigint NOT NULL, event_id uuid NOT NULL,
+		event_type text NOT NULL, data bytea NOT NULL, metadata bytea NOT NULL, UNIQUE (stream, revision))`); err != nil {
+		return nil, fmt.Errorf("bench: baseline table: %w", err)
+	}
+	for _, w := range cfg.Writers {
+		say("single-event appends, %d writers, %v ...", w, cfg.Duration)
+		res, err := singleAppends(ctx, client, w, cfg.Duration, fmt.Sprintf("bench.single-%s-w%d", run, w), data, meta)
+		if err != nil {
+			return nil, err
+		}
+		rep.add(res)
+		say("plain pgx INSERT+COMMIT, %d writers, %v ...", w, cfg.Duration)
+		res, err = plainInserts(ctx, pool, w, cfg.Duration, fmt.Sprintf("plain-%s-w%d", run, w), data, meta)
+		if err != nil {
+			return nil, err
+		}
+		rep.add(res)
+	}
+	say("100-event batch appends, %d writers ...", cfg.BatchWriters)
+	res, err := batchAppends(ctx, client, cfg.BatchWriters, cfg.Duration, "bench.batch-"+run, data, meta)
+	if err != nil {
+		return nil, err
+	}
+	rep.add(res)
+
+	say("writing %d account events for the catch-up scenario ...", cfg.CatchupEvents)
+	last, err := writeAccountHistory(ctx, client, cfg.CatchupEvents, run, cfg.Progress)
+	if err != nil {
+		return nil, err
+	}
+	say("reading $all ...")
+	if res, err = readAll(ctx, client); err != nil {
+		return nil, err
+	}
+	rep.add(res)
+	say("projection catch-up from position 0 ...")
+	p := &benchProjection{name: "bench_" + run}
+	if res, err = catchUp(ctx, pool, client, p, last, cfg.CatchupEvents); err != nil {
+		return nil, err
+	}
+	rep.add(res)
+	say("append-to-read-model lag at %d events/s for %v ...", cfg.LagRate, cfg.LagDuration)
+	if res, err = lag(ctx, pool, client, p, run, cfg.LagRate, cfg.LagDuration); err != nil {
+		return nil, err
+	}
+	rep.add(res)
+	_, _ = pool.Exec(ctx, "DROP SCHEMA IF EXISTS rm_"+p.name+"_g1 CASCADE")
+
+	top := cfg.Writers[len(cfg.Writers)-1]
+	es, pg := rep.find(fmt.Sprintf("append_single_w%d", top)), rep.find(fmt.Sprintf("pg_insert_commit_w%d", top))
+	ratio := 0.0
+	if pg.EventsPerSec > 0 {
+		ratio = es.EventsPerSec / pg.EventsPerSec
+	}
+	rep.Checks = []Check{
+		{Name: fmt.Sprintf("single-event appends at %d writers vs plain INSERT+COMMIT", top), Target: ">= 1.0x", Value: ratio, Pass: ratio >= 1.0},
+		{Name: "100-event batch appends", Target: ">= 15000 events/s", Value: rep.find("append_batch100").EventsPerSec, Pass: rep.find("append_batch100").EventsPerSec >= 15000},
+		{Name: "projection catch-up from 0", Target: ">= 20000 events/s", Value: rep.find("projection_catchup").EventsPerSec, Pass: rep.find("projection_catchup").EventsPerSec >= 20000},
+		{Name: "append-to-read-model lag p99", Target: "< 250 ms", Value: rep.find("read_model_lag").P99ms, Pass: rep.find("read_model_lag").P99ms < 250},
+	}
+	return rep, nil
+}
+
+func singleAppends(ctx context.Context, client *esdb.Client, writers int, d time.Duration, prefix string, data, meta []byte) (Result, error) {
+	var lat latencies
+	var n atomic.Int64
+	var firstErr atomic.Value
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			stream := fmt.Sprintf("%s-%d", prefix, w)
+			var expect esdb.ExpectedRevision = esdb.NoStream{}
+			for i := uint64(0); time.Now().Before(deadline); i++ {
+				t0 := time.Now()
+				_, err := client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: expect},
+					esdb.EventData{EventID: uuid.New(), EventType: "bench.single.v1", ContentType: esdb.ContentTypeJson, Data: data, Metadata: meta})
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				lat.add(time.Since(t0))
+				n.Add(1)
+				expect = esdb.Revision(i)
+			}
+		}(w)
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return Result{}, fmt.Errorf("bench: single appends: %w", err)
+	}
+	return Result{Name: fmt.Sprintf("append_single_w%d", writers), Events: n.Load(), Seconds: time.Since(start).Seconds(),
+		P50ms: lat.pct(0.5), P99ms: lat.pct(0.99), Note: "AppendToStream, 1 event, exact expected revision"}, nil
+}
+
+func plainInserts(ctx context.Context, pool *pgxpool.Pool, writers int, d time.Duration, prefix string, data, meta []byte) (Result, error) {
+	var lat latencies
+	var n atomic.Int64
+	var firstErr atomic.Value
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			stream := fmt.Sprintf("%s-%d", prefix, w)
+			for i := 0; time.Now().Before(deadline); i++ {
+				t0 := time.Now()
+				_, err := pool.Exec(ctx, `INSERT INTO bench_plain (stream, revision, event_id, event_type, data, metadata)
+					VALUES ($1, $2, $3, 'bench.single.v1', $4, $5)`, stream, i, uuid.New(), data, meta)
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				lat.add(time.Since(t0))
+				n.Add(1)
+			}
+		}(w)
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return Result{}, fmt.Errorf("bench: plain inserts: %w", err)
+	}
+	return Result{Name: fmt.Sprintf("pg_insert_commit_w%d", writers), Events: n.Load(), Seconds: time.Since(start).Seconds(),
+		P50ms: lat.pct(0.5), P99ms: lat.pct(0.99), Note: "baseline: one INSERT, autocommit, same payload"}, nil
+}
+
+func batchAppends(ctx context.Context, client *esdb.Client, writers int, d time.Duration, prefix string, data, meta []byte) (Result, error) {
+	var lat latencies
+	var n atomic.Int64
+	var firstErr atomic.Value
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			stream := fmt.Sprintf("%s-%d", prefix, w)
+			var expect esdb.ExpectedRevision = esdb.NoStream{}
+			evs := make([]esdb.EventData, 100)
+			for time.Now().Before(deadline) {
+				for i := range evs {
+					evs[i] = esdb.EventData{EventID: uuid.New(), EventType: "bench.batch.v1", ContentType: esdb.ContentTypeJson, Data: data, Metadata: meta}
+				}
+				t0 := time.Now()
+				wr, err := client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: expect}, evs...)
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				lat.add(time.Since(t0))
+				n.Add(100)
+				expect = esdb.Revision(wr.NextExpectedVersion)
+			}
+		}(w)
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return Result{}, fmt.Errorf("bench: batch appends: %w", err)
+	}
+	return Result{Name: "append_batch100", Events: n.Load(), Seconds: time.Since(start).Seconds(),
+		P50ms: lat.pct(0.5), P99ms: lat.pct(0.99), Note: fmt.Sprintf("%d writers, 100 events per append", writers)}, nil
+}
+
+// writeAccountHistory appends total account events: streams of 1 Created and 9 Renamed.
+func writeAccountHistory(ctx context.Context, client *esdb.Client, total int, run string, progress io.Writer) (uint64, error) {
+	const perStream = 10
+	streams := (total + perStream - 1) / perStream
+	var next atomic.Int64
+	var last atomic.Uint64
+	var written atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				fmt.Fprintf(progress, "  %d/%d events written\n", written.Load(), total)
+			}
+		}
+	}()
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= streams || firstErr.Load() != nil {
+					return
+				}
+				id := fmt.Sprintf("%s-%07d", run, i)
+				evs := make([]esdb.EventData, 0, perStream)
+				add := func(e account.Event) {
+					b, _ := json.Marshal(e)
+					evs = append(evs, esdb.EventData{EventID: uuid.New(), EventType: e.EventType(), ContentType: esdb.ContentTypeJson, Data: b})
+				}
+				add(account.Created{AccountID: id, AwsAccountID: "999900001111", Name: "Bench " + id, AccountType: account.TypeTeam,
+					DefaultLicense: account.LicensePro, SupportedLicenses: []string{"Basic", "Pro"}, CreatedAt: time.Now().UTC()})
+				for r := 1; r < perStream; r++ {
+					add(account.Renamed{Name: fmt.Sprintf("Bench %s r%d", id, r)})
+				}
+				wr, err := client.AppendToStream(ctx, account.StreamName(id), esdb.AppendToStreamOptions{ExpectedRevision: esdb.NoStream{}}, evs...)
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				written.Add(perStream)
+				for {
+					cur := last.Load()
+					if wr.CommitPosition <= cur || last.CompareAndSwap(cur, wr.CommitPosition) {
+						break
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(done)
+	if err, ok := firstErr.Load().(error); ok {
+		return 0, fmt.Errorf("bench: write history: %w", err)
+	}
+	return last.Load(), nil
+}
+
+func readAll(ctx context.Context, client *esdb.Client) (Result, error) {
+	start := time.Now()
+	rs, err := client.ReadAll(ctx, esdb.ReadAllOptions{From: esdb.Start{}}, ^uint64(0))
+	if err != nil {
+		return Result{}, err
+	}
+	defer rs.Close()
+	var n int64
+	for {
+		_, err := rs.Recv()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return Result{}, fmt.Errorf("bench: read $all: %w", err)
+		}
+		n++
+	}
+	return Result{Name: "read_all", Events: n, Seconds: time.Since(start).Seconds(), Note: "ReadAll forwards from Start, one call"}, nil
+}
+
+// benchProjection is the accounts projection under its own name, without rm views.
+type benchProjection struct {
+	chimeaccounts.Projection
+	name string
+}
+
+func (p *benchProjection) Name() string     { return p.name }
+func (p *benchProjection) Tables() []string { return nil }
+
+func catchUp(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, p *benchProjection, last uint64, events int) (Result, error) {
+	if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
+		return Result{}, err
+	}
+	r := projections.NewRunner(pool, client, p, projections.RunnerConfig{BatchSize: 2000})
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	start := time.Now()
+	go func() { _ = r.Run(rctx) }()
+	if err := r.WaitFor(ctx, last); err != nil {
+		return Result{}, err
+	}
+	secs := time.Since(start).Seconds()
+	var rows int64
+	_ = pool.QueryRow(ctx, "SELECT count(*) FROM rm_"+p.name+"_g1.chime_accounts").Scan(&rows)
+	return Result{Name: "projection_catchup", Events: int64(events), Seconds: secs,
+		Note: fmt.Sprintf("accounts read model from position 0 (filtered $all, batches of 2000); %d rows built", rows)}, nil
+}
+
+// lag appends at a steady rate while the projection runs live and measures append-start to applied.
+func lag(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, p *benchProjection, run string, rate int, d time.Duration) (Result, error) {
+	r := projections.NewRunner(pool, client, p, projections.RunnerConfig{})
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { _ = r.Run(rctx) }()
+	const workers = 64
+	revs := make([]int64, workers)
+	for i := range revs {
+		revs[i] = -1
+	}
+	var lat latencies
+	var n atomic.Int64
+	var firstErr atomic.Value
+	tokens := make(chan time.Time, rate)
+	go func() {
+		defer close(tokens)
+		interval := time.Second / time.Duration(rate)
+		start := time.Now()
+		for i := 0; ; i++ {
+			due := start.Add(time.Duration(i) * interval)
+			if time.Since(start) >= d {
+				return
+			}
+			if w := time.Until(due); w > 0 {
+				time.Sleep(w)
+			}
+			tokens <- due
+		}
+	}()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			id := fmt.Sprintf("lag-%s-%d", run, w)
+			for due := range tokens {
+				var e account.Event = account.Renamed{Name: "lag " + due.String()}
+				var expect esdb.ExpectedRevision = esdb.Revision(uint64(revs[w]))
+				if revs[w] < 0 {
+					e = account.Created{AccountID: id, AwsAccountID: "999900001111", Name: "Lag", AccountType: account.TypeTeam,
+						DefaultLicense: "Pro", SupportedLicenses: []string{"Basic", "Pro"}, CreatedAt: time.Now().UTC()}
+					expect = esdb.NoStream{}
+				}
+				b, _ := json.Marshal(e)
+				wr, err := client.AppendToStream(ctx, account.StreamName(id), esdb.AppendToStreamOptions{ExpectedRevision: expect},
+					esdb.EventData{EventID: uuid.New(), EventType: e.EventType(), ContentType: esdb.ContentTypeJson, Data: b})
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				revs[w]++
+				wctx, wcancel := context.WithTimeout(ctx, 30*time.Second)
+				err = r.WaitFor(wctx, wr.CommitPosition)
+				wcancel()
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				lat.add(time.Since(due))
+				n.Add(1)
+			}
+		}(w)
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return Result{}, fmt.Errorf("bench: lag: %w", err)
+	}
+	return Result{Name: "read_model_lag", Events: n.Load(), Seconds: time.Since(start).Seconds(), P50ms: lat.pct(0.5), P99ms: lat.pct(0.99),
+		Note: fmt.Sprintf("target %d events/s; from scheduled append time to applied by the live accounts projection", rate)}, nil
+}
+
+// Print writes the report as a table.
+func (r *Report) Print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tEVENTS\tSECONDS\tEVENTS/S\tP50 ms\tP99 ms\tNOTE")
+	for _, x := range r.Results {
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%.2f\t%.2f\t%s\n", x.Name, x.Events, x.Seconds, x.EventsPerSec, x.P50ms, x.P99ms, x.Note)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TARGET\tGOAL\tMEASURED\tRESULT")
+	for _, c := range r.Checks {
+		res := "PASS"
+		if !c.Pass {
+			res = "MISS"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%s\n", c.Name, c.Target, c.Value, res)
+	}
+	tw.Flush()
+}
+
+var _ = pgx.ErrNoRows
