@@ -48,6 +48,7 @@ func (c Config) Validate() error {
 type Deps struct {
 	Keys     sigv4.KeyLookup
 	Accounts ChimeAccounts
+	Users    ChimeUsers
 	Audit    AuditSink
 	AuditRM  AuditQueries
 	Ready    func(context.Context) error
@@ -88,7 +89,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	verifier := &sigv4.Verifier{Keys: d.Keys, Region: cfg.Region}
 	chimeAPI := &serviceAPI{service: "chime", eventSource: "chime.amazonaws.com", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger}
-	chimeAPI.mount(e, accountOps(d.Accounts))
+	chimeAPI.mount(e, append(accountOps(d.Accounts), userOps(d.Users)...))
 	belfryAPI := &serviceAPI{service: "belfry", eventSource: "belfry.local", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger}
 	belfryAPI.mount(e, adminOps(d.AuditRM))
 

@@ -334,3 +334,57 @@ func TestAuditRecordsForEveryCall(t *testing.T) {
 		t.Fatalf("denied call record: %+v", denied)
 	}
 }
+
+func TestUsersAndNonEmptyAccountGuard(t *testing.T) {
+	b := startBelfry(t)
+	ctx := context.Background()
+	c := b.client
+	a, err := c.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("With users")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := c.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Other")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := c.CreateUser(ctx, &chime.CreateUserInput{AccountId: a.Account.AccountId, Email: aws.String("Alice@Example.com"), Username: aws.String("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(u.User.PrimaryEmail) != "alice@example.com" || u.User.LicenseType != types.LicensePro || u.User.UserType != types.UserTypePrivateUser ||
+		u.User.UserRegistrationStatus != types.RegistrationStatusUnregistered {
+		t.Fatalf("created user: %+v", u.User)
+	}
+	got, err := c.GetUser(ctx, &chime.GetUserInput{AccountId: a.Account.AccountId, UserId: u.User.UserId})
+	if err != nil || aws.ToString(got.User.UserId) != aws.ToString(u.User.UserId) {
+		t.Fatalf("GetUser right after CreateUser: %+v %v", got, err)
+	}
+	_, err = c.GetUser(ctx, &chime.GetUserInput{AccountId: other.Account.AccountId, UserId: u.User.UserId})
+	apiErr(t, err, "NotFoundException", 404)
+	_, err = c.CreateUser(ctx, &chime.CreateUserInput{AccountId: a.Account.AccountId, Email: aws.String("alice@example.COM")})
+	var cf *types.ConflictException
+	if !errors.As(err, &cf) {
+		t.Fatalf("duplicate e-mail: want ConflictException, got %v", err)
+	}
+	_, err = c.CreateUser(ctx, &chime.CreateUserInput{AccountId: a.Account.AccountId, Email: aws.String("not an address")})
+	apiErr(t, err, "BadRequestException", 400)
+	_, err = c.CreateUser(ctx, &chime.CreateUserInput{AccountId: a.Account.AccountId, Email: aws.String("b@example.com"), UserType: types.UserType("Robot")})
+	apiErr(t, err, "BadRequestException", 400)
+
+	byEmail, err := c.ListAccounts(ctx, &chime.ListAccountsInput{UserEmail: aws.String("alice@example.com")})
+	if err != nil || len(byEmail.Accounts) != 1 || aws.ToString(byEmail.Accounts[0].AccountId) != aws.ToString(a.Account.AccountId) {
+		t.Fatalf("user-email filter: %+v %v", byEmail, err)
+	}
+	// Guide §4.5: a Team account with users cannot be deleted.
+	_, err = c.DeleteAccount(ctx, &chime.DeleteAccountInput{AccountId: a.Account.AccountId})
+	var ue *types.UnprocessableEntityException
+	if !errors.As(err, &ue) || ue.Code != types.ErrorCodeUnprocessable {
+		t.Fatalf("delete non-empty: want UnprocessableEntityException, got %v", err)
+	}
+	if _, err := c.GetAccount(ctx, &chime.GetAccountInput{AccountId: a.Account.AccountId}); err != nil {
+		t.Fatalf("the refused delete must leave the account: %v", err)
+	}
+	if _, err := c.DeleteAccount(ctx, &chime.DeleteAccountInput{AccountId: other.Account.AccountId}); err != nil {
+		t.Fatalf("an empty account deletes: %v", err)
+	}
+}

@@ -168,9 +168,10 @@ func (m *Main) Run(ctx context.Context) error {
 		Registerer: reg,
 	})
 	var _ api.ChimeAccounts = svc
+	var _ api.ChimeUsers = svc
 	var _ api.Caller = iam.Principal{}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region}, api.Deps{
-		Keys: keys, Accounts: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,
+		Keys: keys, Accounts: svc, Users: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)

@@ -164,3 +164,25 @@ func (s *Service) UpdateAccountSettings(ctx context.Context, awsAccountID, id st
 	s.waitRM(ctx, s.accountsRM, res.Position)
 	return nil
 }
+
+// CreateUser adds a user to one of the caller's accounts.
+func (s *Service) CreateUser(ctx context.Context, awsAccountID, accountID, email, username, userType string) (chimeaccounts.User, error) {
+	if err := s.ownAccount(ctx, awsAccountID, accountID); err != nil {
+		return chimeaccounts.User{}, err
+	}
+	userID := uuid.NewString()
+	res, err := s.accounts.Execute(ctx, account.StreamName(accountID), account.AddUser{AccountID: accountID, UserID: userID,
+		Email: email, Username: username, UserType: userType})
+	if err != nil {
+		return chimeaccounts.User{}, err
+	}
+	s.waitRM(ctx, s.accountsRM, res.Position)
+	e := res.Events[0].(account.UserAdded)
+	return chimeaccounts.User{UserID: e.UserID, AccountID: accountID, Email: e.Email, Username: e.Username, UserType: e.UserType,
+		LicenseType: e.LicenseType, RegistrationStatus: "Unregistered", CreatedAt: e.CreatedAt}, nil
+}
+
+// GetUser returns one user of one of the caller's accounts.
+func (s *Service) GetUser(ctx context.Context, awsAccountID, accountID, userID string) (chimeaccounts.User, error) {
+	return s.store.GetUser(ctx, awsAccountID, accountID, userID)
+}

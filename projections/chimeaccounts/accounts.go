@@ -28,10 +28,12 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_accounts" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 1 }
+func (Projection) Version() int { return 2 }
 
 // Tables exposed under rm.
-func (Projection) Tables() []string { return []string{"chime_accounts", "chime_account_emails"} }
+func (Projection) Tables() []string {
+	return []string{"chime_accounts", "chime_account_emails", "chime_users"}
+}
 
 // Filter selects account streams.
 func (Projection) Filter() *esdb.SubscriptionFilter {
@@ -53,18 +55,28 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			disable_remote_control boolean NOT NULL DEFAULT false,
 			enable_dial_out        boolean NOT NULL DEFAULT false,
 			users                  int NOT NULL DEFAULT 0,
-			domains                int NOT NULL DEFAULT 0,
 			deleted_at             timestamptz
 		);
 		CREATE INDEX ON %[1]s.chime_accounts (aws_account_id, account_id) WHERE deleted_at IS NULL;
 		CREATE INDEX ON %[1]s.chime_accounts (aws_account_id, name text_pattern_ops) WHERE deleted_at IS NULL;
-		-- user e-mail addresses per account (filled by user events), for ListAccounts' user-email filter
+		-- user e-mail addresses per account, for ListAccounts' user-email filter
 		CREATE TABLE %[1]s.chime_account_emails (
 			account_id text NOT NULL,
 			email      text NOT NULL,
 			user_id    text NOT NULL,
 			PRIMARY KEY (email, account_id)
-		);`, schema))
+		);
+		CREATE TABLE %[1]s.chime_users (
+			user_id             text PRIMARY KEY,
+			account_id          text NOT NULL,
+			email               text NOT NULL,
+			username            text NOT NULL,
+			user_type           text NOT NULL,
+			license_type        text NOT NULL,
+			registration_status text NOT NULL,
+			created_at          timestamptz NOT NULL
+		);
+		CREATE INDEX ON %[1]s.chime_users (account_id, user_id);`, schema))
 	return err
 }
 
@@ -90,10 +102,13 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 			id, e.DisableRemoteControl, e.EnableDialOut)
 	case account.Deleted:
 		b.Queue(`UPDATE `+t+` SET deleted_at = $2 WHERE account_id = $1`, id, e.DeletedAt)
-	case account.MemberCountChanged:
-		b.Queue(`UPDATE `+t+` SET users = $2 WHERE account_id = $1`, id, e.Users)
-	case account.ClaimedDomainsChanged:
-		b.Queue(`UPDATE `+t+` SET domains = $2 WHERE account_id = $1`, id, e.Domains)
+	case account.UserAdded:
+		b.Queue(`INSERT INTO `+schema+`.chime_users (user_id, account_id, email, username, user_type, license_type,
+			registration_status, created_at) VALUES ($1,$2,$3,$4,$5,$6,'Unregistered',$7) ON CONFLICT DO NOTHING`,
+			e.UserID, id, e.Email, e.Username, e.UserType, e.LicenseType, e.CreatedAt)
+		b.Queue(`INSERT INTO `+schema+`.chime_account_emails (account_id, email, user_id) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`,
+			id, e.Email, e.UserID)
+		b.Queue(`UPDATE `+t+` SET users = (SELECT count(*) FROM `+schema+`.chime_users WHERE account_id = $1) WHERE account_id = $1`, id)
 	default:
 		return fmt.Errorf("chimeaccounts: unhandled event %s", ev.EventType)
 	}
@@ -192,4 +207,36 @@ func (s *Store) List(ctx context.Context, awsAccountID string, f ListFilter, tok
 		next = base64.RawURLEncoding.EncodeToString([]byte(out[limit-1].AccountID))
 	}
 	return out, next, nil
+}
+
+// User is one row of rm.chime_users.
+type User struct {
+	UserID             string
+	AccountID          string
+	Email              string
+	Username           string
+	UserType           string
+	LicenseType        string
+	RegistrationStatus string
+	CreatedAt          time.Time
+}
+
+// ErrUserNotFound is returned for a user that is not in the tenant's account.
+var ErrUserNotFound = &domain.Error{Kind: domain.KindNotFound, Msg: "user not found"}
+
+// GetUser returns a user of a live account of the tenant.
+func (s *Store) GetUser(ctx context.Context, awsAccountID, accountID, userID string) (User, error) {
+	var u User
+	err := s.pool.QueryRow(ctx, `SELECT u.user_id, u.account_id, u.email, u.username, u.user_type, u.license_type,
+		u.registration_status, u.created_at FROM rm.chime_users u JOIN rm.chime_accounts a ON a.account_id = u.account_id
+		WHERE u.user_id = $1 AND u.account_id = $2 AND a.aws_account_id = $3 AND a.deleted_at IS NULL`,
+		userID, accountID, awsAccountID).Scan(&u.UserID, &u.AccountID, &u.Email, &u.Username, &u.UserType, &u.LicenseType,
+		&u.RegistrationStatus, &u.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", userID, accountID)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("chimeaccounts: get user: %w", err)
+	}
+	return u, nil
 }

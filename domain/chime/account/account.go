@@ -1,6 +1,8 @@
 package account
 
 import (
+	"maps"
+	"net/mail"
 	"slices"
 	"strings"
 	"time"
@@ -23,6 +25,10 @@ const (
 	LicensePro              = "Pro"
 	LicenseProTrial         = "ProTrial"
 	MaxNameLength           = 100
+	UserTypePrivate         = "PrivateUser"
+	UserTypeSharedDevice    = "SharedDevice"
+	MaxEmailLength          = 254
+	MaxUsernameLength       = 100
 )
 
 // Licenses lists every licence value.
@@ -35,6 +41,8 @@ var (
 	ErrNotFound       = &domain.Error{Kind: domain.KindNotFound, Msg: "account not found"}
 	ErrAlreadyExists  = &domain.Error{Kind: domain.KindConflict, Msg: "account already exists"}
 	ErrNotEmpty       = &domain.Error{Kind: domain.KindUnprocessable, Msg: "account is not empty"}
+	ErrInvalidUser    = &domain.Error{Kind: domain.KindInvalid, Msg: "invalid user"}
+	ErrEmailTaken     = &domain.Error{Kind: domain.KindConflict, Msg: "e-mail address already in use"}
 )
 
 // Settings are the account's meeting policies.
@@ -56,9 +64,13 @@ type State struct {
 	SupportedLicenses []string
 	CreatedAt         time.Time
 	Settings          Settings
-	Users             int
-	Domains           int
+	// Emails maps each user's lower-cased e-mail address to the user id. Evolve never mutates a map it
+	// was given (states are shared by the repository cache); it copies on write.
+	Emails map[string]string
 }
+
+// Users is the number of users in the account.
+func (s State) Users() int { return len(s.Emails) }
 
 // Initial is the state of an account that was never created.
 func Initial() State { return State{} }
@@ -93,11 +105,21 @@ type UpdateSettings struct {
 // Delete deletes the account.
 type Delete struct{ AccountID string }
 
+// AddUser creates a user in the account.
+type AddUser struct {
+	AccountID string
+	UserID    string
+	Email     string
+	Username  string
+	UserType  string // empty means PrivateUser
+}
+
 // Target is the id of the account a command addresses.
 func (c Create) Target() string         { return c.AccountID }
 func (c Update) Target() string         { return c.AccountID }
 func (c UpdateSettings) Target() string { return c.AccountID }
 func (c Delete) Target() string         { return c.AccountID }
+func (c AddUser) Target() string        { return c.AccountID }
 
 // ValidateName checks the account name rule.
 func ValidateName(name string) error {
@@ -169,13 +191,32 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		}
 		return []Event{SettingsUpdated{DisableRemoteControl: next.DisableRemoteControl, EnableDialOut: next.EnableDialOut}}, nil
 	case Delete:
-		if s.Type == TypeTeam && s.Users > 0 {
-			return nil, domain.Wrapf(ErrNotEmpty, "Team account %s still has %d users; remove them before deleting the account", s.ID, s.Users)
-		}
-		if s.Type != TypeTeam && s.Domains > 0 {
-			return nil, domain.Wrapf(ErrNotEmpty, "Enterprise account %s still has %d claimed domains; remove them before deleting the account", s.ID, s.Domains)
+		// Guide §4.5: a Team account is deleted after its users are removed. (Enterprise accounts are
+		// guarded by their claimed domains, which arrive with domain claims.)
+		if s.Type == TypeTeam && s.Users() > 0 {
+			return nil, domain.Wrapf(ErrNotEmpty, "Team account %s still has %d users; remove them before deleting the account", s.ID, s.Users())
 		}
 		return []Event{Deleted{DeletedAt: now.UTC()}}, nil
+	case AddUser:
+		email, err := normalizeEmail(c.Email)
+		if err != nil {
+			return nil, err
+		}
+		if id, taken := s.Emails[email]; taken {
+			return nil, domain.Wrapf(ErrEmailTaken, "a user with Email %s already exists in account %s (user %s)", c.Email, s.ID, id)
+		}
+		ut := c.UserType
+		if ut == "" {
+			ut = UserTypePrivate
+		}
+		if ut != UserTypePrivate && ut != UserTypeSharedDevice {
+			return nil, domain.Wrapf(ErrInvalidUser, "UserType must be PrivateUser or SharedDevice, got %q", c.UserType)
+		}
+		if utf8.RuneCountInString(c.Username) > MaxUsernameLength {
+			return nil, domain.Wrapf(ErrInvalidUser, "Username must be at most %d characters", MaxUsernameLength)
+		}
+		return []Event{UserAdded{UserID: c.UserID, Email: email, Username: c.Username, UserType: ut,
+			LicenseType: s.DefaultLicense, CreatedAt: now.UTC()}}, nil
 	}
 	return nil, domain.Errorf(domain.KindInvalid, "unknown account command %T", c)
 }
@@ -194,10 +235,25 @@ func Evolve(s State, e Event) State {
 		s.Settings = Settings{DisableRemoteControl: e.DisableRemoteControl, EnableDialOut: e.EnableDialOut}
 	case Deleted:
 		s.Deleted = true
-	case MemberCountChanged:
-		s.Users = e.Users
-	case ClaimedDomainsChanged:
-		s.Domains = e.Domains
+	case UserAdded:
+		emails := maps.Clone(s.Emails)
+		if emails == nil {
+			emails = map[string]string{}
+		}
+		emails[e.Email] = e.UserID
+		s.Emails = emails
 	}
 	return s
+}
+
+// normalizeEmail validates an address and lower-cases it for uniqueness.
+func normalizeEmail(email string) (string, error) {
+	if email == "" || len(email) > MaxEmailLength {
+		return "", domain.Wrapf(ErrInvalidUser, "Email must be 1-%d characters", MaxEmailLength)
+	}
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || !strings.Contains(email[strings.LastIndex(email, "@")+1:], ".") {
+		return "", domain.Wrapf(ErrInvalidUser, "Email %q is not a valid e-mail address", email)
+	}
+	return strings.ToLower(email), nil
 }

@@ -20,8 +20,7 @@ var created = account.Created{AccountID: "a1", AwsAccountID: "123456789012", Nam
 
 func TestDecide(t *testing.T) {
 	t.Parallel()
-	enterprise := created
-	enterprise.AccountType = account.TypeEnterpriseLWA
+	alice := account.UserAdded{UserID: "u1", Email: "alice@example.com", UserType: "PrivateUser", LicenseType: "Pro", CreatedAt: now}
 	cases := []struct {
 		name     string
 		given    []account.Event
@@ -48,11 +47,15 @@ func TestDecide(t *testing.T) {
 			want: []account.Event{account.SettingsUpdated{EnableDialOut: true}}},
 		{name: "settings unchanged", given: []account.Event{created}, when: account.UpdateSettings{AccountID: "a1", DisableRemoteControl: ptr(false)}},
 		{name: "delete", given: []account.Event{created}, when: account.Delete{AccountID: "a1"}, want: []account.Event{account.Deleted{DeletedAt: now}}},
-		{name: "delete Team with users", given: []account.Event{created, account.MemberCountChanged{Users: 2}}, when: account.Delete{AccountID: "a1"},
+		{name: "delete Team with users", given: []account.Event{created, alice}, when: account.Delete{AccountID: "a1"},
 			wantErr: account.ErrNotEmpty, wantKind: domain.KindUnprocessable},
-		{name: "delete Team after users left", given: []account.Event{created, account.MemberCountChanged{Users: 2}, account.MemberCountChanged{Users: 0}},
-			when: account.Delete{AccountID: "a1"}, want: []account.Event{account.Deleted{DeletedAt: now}}},
-		{name: "delete Enterprise with domains", given: []account.Event{enterprise, account.ClaimedDomainsChanged{Domains: 1}}, when: account.Delete{AccountID: "a1"}, wantErr: account.ErrNotEmpty},
+		{name: "add user", given: []account.Event{created}, when: account.AddUser{AccountID: "a1", UserID: "u1", Email: "Alice@Example.com"},
+			want: []account.Event{func() account.UserAdded { a := alice; a.Email = "alice@example.com"; return a }()}},
+		{name: "add user with a taken e-mail", given: []account.Event{created, alice}, when: account.AddUser{AccountID: "a1", UserID: "u2", Email: "ALICE@example.com"},
+			wantErr: account.ErrEmailTaken, wantKind: domain.KindConflict},
+		{name: "add user with a bad e-mail", given: []account.Event{created}, when: account.AddUser{AccountID: "a1", UserID: "u2", Email: "not-an-address"}, wantErr: account.ErrInvalidUser},
+		{name: "add user with a bad type", given: []account.Event{created}, when: account.AddUser{AccountID: "a1", UserID: "u2", Email: "b@example.com", UserType: "Robot"}, wantErr: account.ErrInvalidUser},
+		{name: "add user to deleted account", given: []account.Event{created, account.Deleted{DeletedAt: now}}, when: account.AddUser{AccountID: "a1", UserID: "u2", Email: "b@example.com"}, wantErr: account.ErrNotFound},
 		{name: "delete twice", given: []account.Event{created, account.Deleted{DeletedAt: now}}, when: account.Delete{AccountID: "a1"}, wantErr: account.ErrNotFound, wantKind: domain.KindNotFound},
 		{name: "rename deleted", given: []account.Event{created, account.Deleted{DeletedAt: now}}, when: account.Update{AccountID: "a1", Name: ptr("x")}, wantErr: account.ErrNotFound},
 	}
@@ -86,8 +89,8 @@ func TestDecide(t *testing.T) {
 func TestEventsRoundTrip(t *testing.T) {
 	t.Parallel()
 	for _, e := range []account.Event{created, account.Renamed{Name: "x"}, account.DefaultLicenseChanged{DefaultLicense: "Basic"},
-		account.SettingsUpdated{EnableDialOut: true}, account.Deleted{DeletedAt: now}, account.MemberCountChanged{Users: 3},
-		account.ClaimedDomainsChanged{Domains: 1}} {
+		account.SettingsUpdated{EnableDialOut: true}, account.Deleted{DeletedAt: now},
+		account.UserAdded{UserID: "u", Email: "e@example.com", UserType: "PrivateUser", LicenseType: "Pro", CreatedAt: now}} {
 		b, err := jsonMarshal(e)
 		if err != nil {
 			t.Fatal(err)
@@ -99,5 +102,15 @@ func TestEventsRoundTrip(t *testing.T) {
 	}
 	if _, err := account.Decode("chime.account.unknown.v1", []byte(`{}`)); err == nil {
 		t.Fatal("unknown types must fail to decode")
+	}
+}
+
+func TestEvolveCopiesOnWrite(t *testing.T) {
+	t.Parallel()
+	s := account.Evolve(account.Initial(), created)
+	s1 := account.Evolve(s, account.UserAdded{UserID: "u1", Email: "a@example.com"})
+	s2 := account.Evolve(s1, account.UserAdded{UserID: "u2", Email: "b@example.com"})
+	if s1.Users() != 1 || s2.Users() != 2 {
+		t.Fatalf("evolve mutated a shared state: %d %d", s1.Users(), s2.Users())
 	}
 }

@@ -21,8 +21,7 @@ const (
 	TypeDefaultLicenseChanged = "chime.account.default_license_changed.v1"
 	TypeSettingsUpdated       = "chime.account.settings_updated.v1"
 	TypeDeleted               = "chime.account.deleted.v1"
-	TypeMemberCountChanged    = "chime.account.member_count_changed.v1"
-	TypeClaimedDomainsChanged = "chime.account.claimed_domains_changed.v1"
+	TypeUserAdded             = "chime.account.user_added.v1"
 	StreamPrefix              = "chime.account-"
 )
 
@@ -61,14 +60,15 @@ type Deleted struct {
 	DeletedAt time.Time `json:"deletedAt"`
 }
 
-// MemberCountChanged records how many users the account now has (kept by the user context).
-type MemberCountChanged struct {
-	Users int `json:"users"`
-}
-
-// ClaimedDomainsChanged records how many domains the account has claimed (kept by the domain context).
-type ClaimedDomainsChanged struct {
-	Domains int `json:"domains"`
+// UserAdded records a new user of the account. Membership lives on the account stream: it is the
+// boundary that keeps e-mail addresses unique within the account and guards account deletion.
+type UserAdded struct {
+	UserID      string    `json:"userId"`
+	Email       string    `json:"email"`
+	Username    string    `json:"username,omitempty"`
+	UserType    string    `json:"userType"`
+	LicenseType string    `json:"licenseType"`
+	CreatedAt   time.Time `json:"createdAt"`
 }
 
 func (Created) EventType() string               { return TypeCreated }
@@ -76,16 +76,14 @@ func (Renamed) EventType() string               { return TypeRenamed }
 func (DefaultLicenseChanged) EventType() string { return TypeDefaultLicenseChanged }
 func (SettingsUpdated) EventType() string       { return TypeSettingsUpdated }
 func (Deleted) EventType() string               { return TypeDeleted }
-func (MemberCountChanged) EventType() string    { return TypeMemberCountChanged }
-func (ClaimedDomainsChanged) EventType() string { return TypeClaimedDomainsChanged }
+func (UserAdded) EventType() string             { return TypeUserAdded }
 
 func (Created) isAccountEvent()               {}
 func (Renamed) isAccountEvent()               {}
 func (DefaultLicenseChanged) isAccountEvent() {}
 func (SettingsUpdated) isAccountEvent()       {}
 func (Deleted) isAccountEvent()               {}
-func (MemberCountChanged) isAccountEvent()    {}
-func (ClaimedDomainsChanged) isAccountEvent() {}
+func (UserAdded) isAccountEvent()             {}
 
 // Decode turns a stored event back into an Event.
 func Decode(eventType string, data []byte) (Event, error) {
@@ -101,10 +99,8 @@ func Decode(eventType string, data []byte) (Event, error) {
 		e = &SettingsUpdated{}
 	case TypeDeleted:
 		e = &Deleted{}
-	case TypeMemberCountChanged:
-		e = &MemberCountChanged{}
-	case TypeClaimedDomainsChanged:
-		e = &ClaimedDomainsChanged{}
+	case TypeUserAdded:
+		e = &UserAdded{}
 	default:
 		return nil, fmt.Errorf("account: unknown event type %q", eventType)
 	}
@@ -126,9 +122,7 @@ func deref(e Event) Event {
 		return *e
 	case *Deleted:
 		return *e
-	case *MemberCountChanged:
-		return *e
-	case *ClaimedDomainsChanged:
+	case *UserAdded:
 		return *e
 	}
 	return e
