@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -64,6 +65,7 @@ type Repository[S any, C any, E any] struct {
 
 	mu    sync.Mutex
 	cache map[string]cached[S]
+	keys  keyLock
 }
 
 type cached[S any] struct {
@@ -134,7 +136,11 @@ func (r *Repository[S, C, E]) remember(stream string, s S, rev int64) {
 }
 
 // Execute runs cmd against stream: load, decide, append with the expected revision, retry on conflict.
+// Commands on one stream from this process run one at a time; conflicts with other processes are
+// retried after a short jittered backoff.
 func (r *Repository[S, C, E]) Execute(ctx context.Context, stream string, cmd C) (Result[S, E], error) {
+	unlock := r.keys.lock(stream)
+	defer unlock()
 	env := EnvelopeFrom(ctx)
 	for attempt := 0; ; attempt++ {
 		state, rev, err := r.Load(ctx, stream)
@@ -172,6 +178,11 @@ func (r *Repository[S, C, E]) Execute(ctx context.Context, stream string, cmd C)
 			r.mu.Unlock()
 			if attempt+1 >= r.maxRetries {
 				return Result[S, E]{}, domain.Wrapf(ErrConcurrency, "%s was changed concurrently %d times; try again", stream, attempt+1)
+			}
+			select {
+			case <-time.After(time.Duration(1+rand.IntN(1<<min(attempt, 6))) * time.Millisecond):
+			case <-ctx.Done():
+				return Result[S, E]{}, ctx.Err()
 			}
 			continue
 		}

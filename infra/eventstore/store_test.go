@@ -1,0 +1,133 @@
+package eventstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/infra/eventlog"
+	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/infra/pgcluster/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// counter is a tiny decider: Add appends Added{N}; the state is the sum; Add with N<=0 is invalid.
+type added struct{ N int }
+type add struct{ N int }
+
+var errInvalid = &domain.Error{Kind: domain.KindInvalid, Msg: "n must be positive"}
+
+var counter = eventstore.Decider[int, add, added]{
+	Initial: func() int { return 0 },
+	Evolve:  func(s int, e added) int { return s + e.N },
+	Decide: func(s int, c add, _ time.Time) ([]added, error) {
+		if c.N <= 0 {
+			return nil, errInvalid
+		}
+		return []added{{N: c.N}}, nil
+	},
+	Decode: func(t string, b []byte) (added, error) {
+		var e added
+		err := json.Unmarshal(b, &e)
+		return e, err
+	},
+	Type: func(added) string { return "test.added.v1" },
+}
+
+func client(t *testing.T) *esdb.Client {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	srv, err := eventlog.Start(context.Background(), pool, eventlog.Config{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	c, err := eventstore.Connect(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// TestCommandsFromTwoProcessesNeverLoseUpdates runs commands on one stream through two repositories
+// (as two Belfry processes would): expected revisions and retries keep every acknowledged update.
+func TestCommandsFromTwoProcessesNeverLoseUpdates(t *testing.T) {
+	c := client(t)
+	repos := []*eventstore.Repository[int, add, added]{
+		eventstore.NewRepository(c, counter, nil), eventstore.NewRepository(c, counter, nil),
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	acked := 0
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, err := repos[i%2].Execute(ctx, "test.counter-1", add{N: 1})
+			if err == nil {
+				mu.Lock()
+				acked++
+				mu.Unlock()
+			} else if !errors.Is(err, eventstore.ErrConcurrency) {
+				t.Errorf("command %d: %v", i, err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	fresh := eventstore.NewRepository(c, counter, nil)
+	sum, rev, err := fresh.Load(ctx, "test.counter-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum != acked || rev != int64(acked-1) {
+		t.Fatalf("acked %d commands, stream holds sum %d at revision %d", acked, sum, rev)
+	}
+	if acked < 30 {
+		t.Fatalf("only %d of 40 commands succeeded", acked)
+	}
+}
+
+func TestRejectedCommandStoresNothingAndEnvelopeIsStamped(t *testing.T) {
+	c := client(t)
+	repo := eventstore.NewRepository(c, counter, func() time.Time { return time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC) })
+	ctx := eventstore.WithEnvelope(context.Background(), eventstore.Envelope{ActorType: "accessKey", Actor: "AKIATEST", RequestID: "req-1", SourceIP: "127.0.0.1"})
+	if _, err := repo.Execute(ctx, "test.counter-2", add{N: 0}); !errors.Is(err, errInvalid) {
+		t.Fatalf("want invalid, got %v", err)
+	}
+	if _, rev, _ := repo.Load(ctx, "test.counter-2"); rev != -1 {
+		t.Fatalf("a rejected command created the stream (revision %d)", rev)
+	}
+	res, err := repo.Execute(ctx, "test.counter-2", add{N: 5})
+	if err != nil || res.State != 5 || res.Revision != 0 || res.Position == 0 {
+		t.Fatalf("execute: %+v %v", res, err)
+	}
+	rs, err := c.ReadStream(ctx, "test.counter-2", esdb.ReadStreamOptions{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	ev, err := rs.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := eventstore.ParseEnvelope(ev.Event.UserMetadata)
+	if env.Actor != "AKIATEST" || env.RequestID != "req-1" || env.SourceIP != "127.0.0.1" || env.EventID != ev.Event.EventID.String() ||
+		env.SchemaVersion != eventstore.SchemaVersion || !env.OccurredAt.Equal(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("envelope: %+v", env)
+	}
+
+}
