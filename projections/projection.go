@@ -29,23 +29,3 @@ type Projection interface {
 var validName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,40}$`)
 
 func schemaName(name string, gen int) string { return fmt.Sprintf("rm_%s_g%d", name, gen) }
-
-const registrySQL = `
-CREATE SCHEMA IF NOT EXISTS projections;
-CREATE SCHEMA IF NOT EXISTS rm;
-CREATE TABLE IF NOT EXISTS projections.registry (
-	name              text PRIMARY KEY,
-	active_generation int  NOT NULL,
-	version           int  NOT NULL,
-	updated_at        timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE IF NOT EXISTS projections.checkpoints (
-	name       text NOT NULL,
-	generation int  NOT NULL,
-	version    int  NOT NULL,
-	position   bigint NOT NULL DEFAULT 0,
-	events     bigint NOT NULL DEFAULT 0,
-	updated_at timestamptz NOT NULL DEFAULT now(),
-	PRIMARY KEY (name, generation)
-);
-`

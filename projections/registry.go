@@ -9,14 +9,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Migrate creates the projection registry tables.
-func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	if _, err := pool.Exec(ctx, registrySQL); err != nil {
-		return fmt.Errorf("projections: migrate registry: %w", err)
-	}
-	return nil
-}
-
 // createGeneration creates schema and tables for generation gen and its checkpoint row.
 func createGeneration(ctx context.Context, tx pgx.Tx, p Projection, gen int) error {
 	schema := schemaName(p.Name(), gen)

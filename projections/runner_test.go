@@ -40,9 +40,6 @@ func setup(t *testing.T) (*pgxpool.Pool, *esdb.Client) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = client.Close() })
-	if err := projections.Migrate(context.Background(), pool); err != nil {
-		t.Fatal(err)
-	}
 	return pool, client
 }
 

@@ -53,10 +53,15 @@ func (c *closerList) close() {
 func cmdMigrate(ctx context.Context, cfg Config) error {
 	var cl closerList
 	defer cl.close()
-	if _, err := openDatabase(ctx, cfg, cl.add); err != nil {
+	pool, err := openDatabase(ctx, cfg, cl.add)
+	if err != nil {
 		return err
 	}
-	fmt.Println("migrations applied")
+	var v int
+	if err := pool.QueryRow(ctx, "SELECT max(version) FROM belfry_migrations").Scan(&v); err != nil {
+		return err
+	}
+	fmt.Printf("migrations applied: the database is at version %d\n", v)
 	return nil
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/belfry/belfry/infra/eventlog"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/iam"
+	"github.com/belfry/belfry/infra/migrations"
 	"github.com/belfry/belfry/infra/pgcluster"
 	"github.com/belfry/belfry/projections"
 	auditrm "github.com/belfry/belfry/projections/audit"
@@ -87,10 +88,10 @@ func openDatabase(ctx context.Context, cfg Config, owner func(func() error)) (*p
 }
 
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	if err := iam.Migrate(ctx, pool); err != nil {
+	if _, err := migrations.Apply(ctx, pool); err != nil {
 		return err
 	}
-	return projections.Migrate(ctx, pool)
+	return iam.Init(ctx, pool)
 }
 
 // openEventStore connects to BELFRY_EVENTSTORE_URL, or starts the embedded event log; when another

@@ -10,23 +10,9 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-)
 
-const schemaSQL = `
-CREATE SCHEMA IF NOT EXISTS eventlog;
-CREATE TABLE IF NOT EXISTS eventlog.events (
-	position     bigint PRIMARY KEY,
-	stream       text   NOT NULL,
-	revision     bigint NOT NULL,
-	event_id     uuid   NOT NULL,
-	event_type   text   NOT NULL,
-	content_type text   NOT NULL,
-	created      bigint NOT NULL,
-	data         bytea  NOT NULL,
-	metadata     bytea  NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS events_stream_revision ON eventlog.events (stream, revision);
-`
+	"github.com/belfry/belfry/infra/migrations"
+)
 
 // lockKey is the advisory-lock key that admits one writer per database.
 const lockKey = 0x62656c66727931 // "belfry1"
@@ -131,9 +117,9 @@ func Open(ctx context.Context, pool *pgxpool.Pool, cfg LogConfig) (*Log, error) 
 		lockConn.Release()
 		return nil, ErrLocked
 	}
-	if _, err := pool.Exec(ctx, schemaSQL); err != nil {
+	if _, err := migrations.Apply(ctx, pool); err != nil {
 		lockConn.Release()
-		return nil, fmt.Errorf("eventlog: migrate: %w", err)
+		return nil, fmt.Errorf("eventlog: %w", err)
 	}
 	l := &Log{
 		cfg:      cfg,

@@ -24,27 +24,6 @@ import (
 	"github.com/belfry/belfry/api/sigv4"
 )
 
-const schemaSQL = `
-CREATE SCHEMA IF NOT EXISTS iam;
-CREATE TABLE IF NOT EXISTS iam.installation (
-	singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-	aws_account_id text NOT NULL,
-	created_at     timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE IF NOT EXISTS iam.principals (
-	name       text PRIMARY KEY,
-	principal_id text NOT NULL UNIQUE,
-	created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE IF NOT EXISTS iam.access_keys (
-	access_key_id text PRIMARY KEY,
-	secret        text NOT NULL,
-	principal     text NOT NULL REFERENCES iam.principals(name),
-	active        boolean NOT NULL DEFAULT true,
-	created_at    timestamptz NOT NULL DEFAULT now()
-);
-`
-
 // Principal is an authenticated caller.
 type Principal struct {
 	Name         string
@@ -73,11 +52,8 @@ type cachedKey struct {
 // keyCacheTTL bounds how long a deactivated key may still authenticate.
 const keyCacheTTL = 10 * time.Second
 
-// Migrate creates the schema and the installation's AWS account id.
-func Migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	if _, err := pool.Exec(ctx, schemaSQL); err != nil {
-		return fmt.Errorf("iam: migrate: %w", err)
-	}
+// Init creates the installation's AWS account id once (the schema comes from infra/migrations).
+func Init(ctx context.Context, pool *pgxpool.Pool) error {
 	n, _ := rand.Int(rand.Reader, big.NewInt(9e11))
 	id := fmt.Sprintf("%012d", n.Int64()+1e11)
 	if _, err := pool.Exec(ctx, `INSERT INTO iam.installation (aws_account_id) VALUES ($1) ON CONFLICT DO NOTHING`, id); err != nil {
