@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/belfry/belfry/domain/envelope"
 	"io"
 	"log/slog"
 	"net/http"
@@ -20,7 +21,6 @@ import (
 
 	"github.com/belfry/belfry/api/sigv4"
 	"github.com/belfry/belfry/domain/audit"
-	"github.com/belfry/belfry/infra/eventstore"
 )
 
 // MaxBodyBytes bounds a request body.
@@ -178,7 +178,7 @@ func (s *serviceAPI) serve(c echo.Context, op operation) error {
 			err = errors.New("api: key store returned no caller")
 		} else {
 			k.caller = caller
-			k.ctx = eventstore.WithEnvelope(r.Context(), eventstore.Envelope{
+			k.ctx = envelope.With(r.Context(), envelope.Envelope{
 				ActorType: "accessKey", Actor: cred.AccessKeyID, PrincipalARN: caller.ARN(), RequestID: reqID,
 				SourceIP: c.RealIP(), UserAgent: r.UserAgent(), CorrelationID: reqID,
 			})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/belfry/belfry/domain/envelope"
 	"io"
 	"math/rand/v2"
 	"sync"
@@ -141,7 +142,7 @@ func (r *Repository[S, C, E]) remember(stream string, s S, rev int64) {
 func (r *Repository[S, C, E]) Execute(ctx context.Context, stream string, cmd C) (Result[S, E], error) {
 	unlock := r.keys.lock(stream)
 	defer unlock()
-	env := EnvelopeFrom(ctx)
+	env := envelope.From(ctx)
 	for attempt := 0; ; attempt++ {
 		state, rev, err := r.Load(ctx, stream)
 		if err != nil {
@@ -163,7 +164,7 @@ func (r *Repository[S, C, E]) Execute(ctx context.Context, stream string, cmd C)
 			}
 			id := uuid.New()
 			meta := env
-			meta.EventID, meta.OccurredAt, meta.SchemaVersion = id.String(), now.UTC(), SchemaVersion
+			meta.EventID, meta.OccurredAt, meta.SchemaVersion = id.String(), now.UTC(), envelope.SchemaVersion
 			mb, _ := json.Marshal(meta)
 			data[i] = esdb.EventData{EventID: id, EventType: r.d.Type(e), ContentType: esdb.ContentTypeJson, Data: body, Metadata: mb}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/belfry/belfry/domain/envelope"
 	"sync"
 	"testing"
 	"time"
@@ -104,7 +105,7 @@ func TestCommandsFromTwoProcessesNeverLoseUpdates(t *testing.T) {
 func TestRejectedCommandStoresNothingAndEnvelopeIsStamped(t *testing.T) {
 	c := client(t)
 	repo := eventstore.NewRepository(c, counter, func() time.Time { return time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC) })
-	ctx := eventstore.WithEnvelope(context.Background(), eventstore.Envelope{ActorType: "accessKey", Actor: "AKIATEST", RequestID: "req-1", SourceIP: "127.0.0.1"})
+	ctx := envelope.With(context.Background(), envelope.Envelope{ActorType: "accessKey", Actor: "AKIATEST", RequestID: "req-1", SourceIP: "127.0.0.1"})
 	if _, err := repo.Execute(ctx, "test.counter-2", add{N: 0}); !errors.Is(err, errInvalid) {
 		t.Fatalf("want invalid, got %v", err)
 	}
@@ -124,9 +125,9 @@ func TestRejectedCommandStoresNothingAndEnvelopeIsStamped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := eventstore.ParseEnvelope(ev.Event.UserMetadata)
+	env := envelope.Parse(ev.Event.UserMetadata)
 	if env.Actor != "AKIATEST" || env.RequestID != "req-1" || env.SourceIP != "127.0.0.1" || env.EventID != ev.Event.EventID.String() ||
-		env.SchemaVersion != eventstore.SchemaVersion || !env.OccurredAt.Equal(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)) {
+		env.SchemaVersion != envelope.SchemaVersion || !env.OccurredAt.Equal(time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC)) {
 		t.Fatalf("envelope: %+v", env)
 	}
 

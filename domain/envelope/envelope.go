@@ -1,4 +1,6 @@
-package eventstore
+// Package envelope is the metadata stored with every event (who, when, from where, in answer to what)
+// and the context plumbing that carries it from an API request to the command path.
+package envelope
 
 import (
 	"context"
@@ -26,22 +28,22 @@ type Envelope struct {
 
 type envelopeKey struct{}
 
-// WithEnvelope returns a context whose commands stamp their events with env (event id and time are
+// With returns a context whose commands stamp their events with env (event id and time are
 // filled per event).
-func WithEnvelope(ctx context.Context, env Envelope) context.Context {
+func With(ctx context.Context, env Envelope) context.Context {
 	return context.WithValue(ctx, envelopeKey{}, env)
 }
 
-// EnvelopeFrom returns the envelope set on ctx, or a system envelope.
-func EnvelopeFrom(ctx context.Context) Envelope {
+// From returns the envelope set on ctx, or a system envelope.
+func From(ctx context.Context) Envelope {
 	if env, ok := ctx.Value(envelopeKey{}).(Envelope); ok {
 		return env
 	}
 	return Envelope{ActorType: "system", Actor: "belfry"}
 }
 
-// ParseEnvelope reads an event's metadata.
-func ParseEnvelope(b []byte) Envelope {
+// Parse reads an event's metadata.
+func Parse(b []byte) Envelope {
 	var env Envelope
 	_ = json.Unmarshal(b, &env)
 	return env
