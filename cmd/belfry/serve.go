@@ -40,6 +40,7 @@ type Main struct {
 	closers []func() error
 	http    *api.Server
 	esDesc  string
+	esURL   string
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 }
@@ -53,6 +54,9 @@ func (m *Main) onClose(f func() error) { m.closers = append(m.closers, f) }
 
 // HTTPAddr is where the HTTP API listens.
 func (m *Main) HTTPAddr() string { return m.http.Addr() }
+
+// EmbeddedLogURL is the connection string of the embedded event log ("" when an external store is used).
+func (m *Main) EmbeddedLogURL() string { return m.esURL }
 
 // EventStoreDesc describes the event store in use.
 func (m *Main) EventStoreDesc() string { return m.esDesc }
@@ -130,11 +134,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	client, _, desc, err := openEventStore(ctx, m.cfg, pool, m.onClose)
+	client, logSrv, desc, err := openEventStore(ctx, m.cfg, pool, m.onClose)
 	if err != nil {
 		return err
 	}
 	m.esDesc = desc
+	if logSrv != nil {
+		m.esURL = logSrv.URL()
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
