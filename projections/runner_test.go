@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/domain/chime/account"
-	"github.com/belfry/belfry/infra/eventlog"
+	"github.com/belfry/belfry/infra/eventlog/eventlogtest"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/pgcluster/pgtest"
 	"github.com/belfry/belfry/projections"
@@ -23,25 +23,7 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-func setup(t *testing.T) (*pgxpool.Pool, *esdb.Client) {
-	t.Helper()
-	pool, err := pgxpool.New(context.Background(), pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	srv, err := eventlog.Start(context.Background(), pool, eventlog.Config{Addr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	client, err := eventstore.Connect(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
-	return pool, client
-}
+func setup(t *testing.T) (*pgxpool.Pool, *esdb.Client) { return eventlogtest.Start(t) }
 
 func accountRepo(c *esdb.Client) *eventstore.Repository[account.State, account.Command, account.Event] {
 	return eventstore.NewRepository(c, eventstore.Decider[account.State, account.Command, account.Event]{

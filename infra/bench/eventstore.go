@@ -218,7 +218,9 @@ func RunEventStore(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client,
 	return rep, nil
 }
 
-func singleAppends(ctx context.Context, client *esdb.Client, writers int, d time.Duration, prefix string, data, meta []byte) (Result, error) {
+// measure runs writers goroutines calling op until d has passed; op returns how many events one call
+// wrote. It reports the throughput and the per-call latency percentiles.
+func measure(writers int, d time.Duration, name, note string, op func(w, i int) (int, error)) (Result, error) {
 	var lat latencies
 	var n atomic.Int64
 	var firstErr atomic.Value
@@ -229,99 +231,61 @@ func singleAppends(ctx context.Context, client *esdb.Client, writers int, d time
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			stream := fmt.Sprintf("%s-%d", prefix, w)
-			var expect esdb.ExpectedRevision = esdb.NoStream{}
-			for i := uint64(0); time.Now().Before(deadline); i++ {
+			for i := 0; time.Now().Before(deadline); i++ {
 				t0 := time.Now()
-				_, err := client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: expect},
-					esdb.EventData{EventID: uuid.New(), EventType: "bench.single.v1", ContentType: esdb.ContentTypeJson, Data: data, Metadata: meta})
+				k, err := op(w, i)
 				if err != nil {
 					firstErr.CompareAndSwap(nil, err)
 					return
 				}
 				lat.add(time.Since(t0))
-				n.Add(1)
-				expect = esdb.Revision(i)
+				n.Add(int64(k))
 			}
 		}(w)
 	}
 	wg.Wait()
 	if err, ok := firstErr.Load().(error); ok {
-		return Result{}, fmt.Errorf("bench: single appends: %w", err)
+		return Result{}, fmt.Errorf("bench: %s: %w", name, err)
 	}
-	return Result{Name: fmt.Sprintf("append_single_w%d", writers), Events: n.Load(), Seconds: time.Since(start).Seconds(),
-		P50ms: lat.pct(0.5), P99ms: lat.pct(0.99), Note: "AppendToStream, 1 event, exact expected revision"}, nil
+	return Result{Name: name, Events: n.Load(), Seconds: time.Since(start).Seconds(), P50ms: lat.pct(0.5), P99ms: lat.pct(0.99), Note: note}, nil
+}
+
+func singleAppends(ctx context.Context, client *esdb.Client, writers int, d time.Duration, prefix string, data, meta []byte) (Result, error) {
+	return measure(writers, d, fmt.Sprintf("append_single_w%d", writers), "AppendToStream, 1 event, exact expected revision",
+		func(w, i int) (int, error) {
+			var expect esdb.ExpectedRevision = esdb.NoStream{}
+			if i > 0 {
+				expect = esdb.Revision(uint64(i - 1))
+			}
+			_, err := client.AppendToStream(ctx, fmt.Sprintf("%s-%d", prefix, w), esdb.AppendToStreamOptions{ExpectedRevision: expect},
+				esdb.EventData{EventID: uuid.New(), EventType: "bench.single.v1", ContentType: esdb.ContentTypeJson, Data: data, Metadata: meta})
+			return 1, err
+		})
 }
 
 func plainInserts(ctx context.Context, pool *pgxpool.Pool, writers int, d time.Duration, prefix string, data, meta []byte) (Result, error) {
-	var lat latencies
-	var n atomic.Int64
-	var firstErr atomic.Value
-	deadline := time.Now().Add(d)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := 0; w < writers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			stream := fmt.Sprintf("%s-%d", prefix, w)
-			for i := 0; time.Now().Before(deadline); i++ {
-				t0 := time.Now()
-				_, err := pool.Exec(ctx, `INSERT INTO bench_plain (stream, revision, event_id, event_type, data, metadata)
-					VALUES ($1, $2, $3, 'bench.single.v1', $4, $5)`, stream, i, uuid.New(), data, meta)
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				lat.add(time.Since(t0))
-				n.Add(1)
-			}
-		}(w)
-	}
-	wg.Wait()
-	if err, ok := firstErr.Load().(error); ok {
-		return Result{}, fmt.Errorf("bench: plain inserts: %w", err)
-	}
-	return Result{Name: fmt.Sprintf("pg_insert_commit_w%d", writers), Events: n.Load(), Seconds: time.Since(start).Seconds(),
-		P50ms: lat.pct(0.5), P99ms: lat.pct(0.99), Note: "baseline: one INSERT, autocommit, same payload"}, nil
+	return measure(writers, d, fmt.Sprintf("pg_insert_commit_w%d", writers), "baseline: one INSERT, autocommit, same payload",
+		func(w, i int) (int, error) {
+			_, err := pool.Exec(ctx, `INSERT INTO bench_plain (stream, revision, event_id, event_type, data, metadata)
+				VALUES ($1, $2, $3, 'bench.single.v1', $4, $5)`, fmt.Sprintf("%s-%d", prefix, w), i, uuid.New(), data, meta)
+			return 1, err
+		})
 }
 
 func batchAppends(ctx context.Context, client *esdb.Client, writers int, d time.Duration, prefix string, data, meta []byte) (Result, error) {
-	var lat latencies
-	var n atomic.Int64
-	var firstErr atomic.Value
-	deadline := time.Now().Add(d)
-	start := time.Now()
-	var wg sync.WaitGroup
-	for w := 0; w < writers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			stream := fmt.Sprintf("%s-%d", prefix, w)
-			var expect esdb.ExpectedRevision = esdb.NoStream{}
+	return measure(writers, d, "append_batch100", fmt.Sprintf("%d writers, 100 events per append", writers),
+		func(w, i int) (int, error) {
 			evs := make([]esdb.EventData, 100)
-			for time.Now().Before(deadline) {
-				for i := range evs {
-					evs[i] = esdb.EventData{EventID: uuid.New(), EventType: "bench.batch.v1", ContentType: esdb.ContentTypeJson, Data: data, Metadata: meta}
-				}
-				t0 := time.Now()
-				wr, err := client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: expect}, evs...)
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				lat.add(time.Since(t0))
-				n.Add(100)
-				expect = esdb.Revision(wr.NextExpectedVersion)
+			for j := range evs {
+				evs[j] = esdb.EventData{EventID: uuid.New(), EventType: "bench.batch.v1", ContentType: esdb.ContentTypeJson, Data: data, Metadata: meta}
 			}
-		}(w)
-	}
-	wg.Wait()
-	if err, ok := firstErr.Load().(error); ok {
-		return Result{}, fmt.Errorf("bench: batch appends: %w", err)
-	}
-	return Result{Name: "append_batch100", Events: n.Load(), Seconds: time.Since(start).Seconds(),
-		P50ms: lat.pct(0.5), P99ms: lat.pct(0.99), Note: fmt.Sprintf("%d writers, 100 events per append", writers)}, nil
+			var expect esdb.ExpectedRevision = esdb.NoStream{}
+			if i > 0 {
+				expect = esdb.Revision(uint64(i*100 - 1))
+			}
+			_, err := client.AppendToStream(ctx, fmt.Sprintf("%s-%d", prefix, w), esdb.AppendToStreamOptions{ExpectedRevision: expect}, evs...)
+			return 100, err
+		})
 }
 
 // writeAccountHistory appends total account events: streams of 1 Created and 9 Renamed.

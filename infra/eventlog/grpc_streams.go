@@ -233,39 +233,39 @@ func expectFromOneof(v any) (Expect, bool) {
 }
 
 func (s *streamsServer) Delete(ctx context.Context, req *api.DeleteReq) (*api.DeleteResp, error) {
-	name := string(req.GetOptions().GetStreamIdentifier().GetStreamName())
-	expect, ok := expectFromOneof(req.GetOptions().GetExpectedStreamRevision())
-	if name == "" || !ok {
-		return nil, invalid("delete needs a stream name and an expected revision")
-	}
-	res, err := s.log.Delete(ctx, name, expect)
+	res, err := s.deleteOrTombstone(ctx, "delete", req.GetOptions().GetStreamIdentifier(), req.GetOptions().GetExpectedStreamRevision(), s.log.Delete)
 	if err != nil {
-		st, md := toStatus(err)
-		if md != nil {
-			_ = grpc.SetTrailer(ctx, md)
-		}
-		return nil, st
+		return nil, err
 	}
 	return &api.DeleteResp{PositionOption: &api.DeleteResp_Position_{Position: &api.DeleteResp_Position{
 		CommitPosition: res.Position, PreparePosition: res.Position}}}, nil
 }
 
 func (s *streamsServer) Tombstone(ctx context.Context, req *api.TombstoneReq) (*api.TombstoneResp, error) {
-	name := string(req.GetOptions().GetStreamIdentifier().GetStreamName())
-	expect, ok := expectFromOneof(req.GetOptions().GetExpectedStreamRevision())
-	if name == "" || !ok {
-		return nil, invalid("tombstone needs a stream name and an expected revision")
+	res, err := s.deleteOrTombstone(ctx, "tombstone", req.GetOptions().GetStreamIdentifier(), req.GetOptions().GetExpectedStreamRevision(), s.log.Tombstone)
+	if err != nil {
+		return nil, err
 	}
-	res, err := s.log.Tombstone(ctx, name, expect)
+	return &api.TombstoneResp{PositionOption: &api.TombstoneResp_Position_{Position: &api.TombstoneResp_Position{
+		CommitPosition: res.Position, PreparePosition: res.Position}}}, nil
+}
+
+func (s *streamsServer) deleteOrTombstone(ctx context.Context, what string, id *shared.StreamIdentifier, rev any,
+	op func(context.Context, string, Expect) (WriteResult, error)) (WriteResult, error) {
+	name := string(id.GetStreamName())
+	expect, ok := expectFromOneof(rev)
+	if name == "" || !ok {
+		return WriteResult{}, invalid("%s needs a stream name and an expected revision", what)
+	}
+	res, err := op(ctx, name, expect)
 	if err != nil {
 		st, md := toStatus(err)
 		if md != nil {
 			_ = grpc.SetTrailer(ctx, md)
 		}
-		return nil, st
+		return WriteResult{}, st
 	}
-	return &api.TombstoneResp{PositionOption: &api.TombstoneResp_Position_{Position: &api.TombstoneResp_Position{
-		CommitPosition: res.Position, PreparePosition: res.Position}}}, nil
+	return res, nil
 }
 
 // --- Read and subscriptions ---

@@ -10,10 +10,9 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/domain"
-	"github.com/belfry/belfry/infra/eventlog"
+	"github.com/belfry/belfry/infra/eventlog/eventlogtest"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/pgcluster/pgtest"
 )
@@ -44,22 +43,7 @@ var counter = eventstore.Decider[int, add, added]{
 }
 
 func client(t *testing.T) *esdb.Client {
-	t.Helper()
-	pool, err := pgxpool.New(context.Background(), pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	srv, err := eventlog.Start(context.Background(), pool, eventlog.Config{Addr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	c, err := eventstore.Connect(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
+	_, c := eventlogtest.Start(t)
 	return c
 }
 
