@@ -219,3 +219,45 @@ func TestRebuildSwitchesWhileReadsContinue(t *testing.T) {
 		t.Log("rebuild finished within a second: no progress line printed")
 	}
 }
+
+// interrupting cancels the rebuild's context after n applied events.
+type interrupting struct {
+	chimeaccounts.Projection
+	n      int64
+	seen   atomic.Int64
+	cancel context.CancelFunc
+}
+
+func (p *interrupting) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
+	if p.seen.Add(1) == p.n {
+		p.cancel()
+	}
+	return p.Projection.Apply(b, schema, ev)
+}
+
+func TestInterruptedRebuildResumes(t *testing.T) {
+	pool, client := setup(t)
+	last := writeHistory(t, client, 40)
+	live := projections.NewRunner(pool, client, chimeaccounts.Projection{}, projections.RunnerConfig{})
+	runUntil(t, live, last)
+	want := dump(t, pool, "rm")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &interrupting{n: 50, cancel: cancel}
+	if err := projections.Rebuild(ctx, pool, client, p, nil); err == nil {
+		t.Fatal("the interrupted rebuild must report its error")
+	}
+	if got := dump(t, pool, "rm"); got != want {
+		t.Fatal("an interrupted rebuild must leave the served read model alone")
+	}
+	if err := projections.Rebuild(context.Background(), pool, client, chimeaccounts.Projection{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := projections.Statuses(context.Background(), pool)
+	if len(st) != 1 || st[0].Generation != 2 {
+		t.Fatalf("the second rebuild must resume generation 2, got %+v", st)
+	}
+	if got := dump(t, pool, "rm"); got != want {
+		t.Fatal("resumed rebuild differs")
+	}
+}

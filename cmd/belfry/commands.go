@@ -103,7 +103,7 @@ func cmdProjections(ctx context.Context, cfg Config, args []string) error {
 	if err != nil {
 		return err
 	}
-	client, _, _, err := openEventStore(ctx, cfg, pool, cl.add)
+	client, _, _, err := openEventStore(ctx, cfg, pool, nil, cl.add)
 	if err != nil {
 		return err
 	}

@@ -329,6 +329,18 @@ func TestAuditRecordsForEveryCall(t *testing.T) {
 	if failed.ErrorCode != "BadRequestException" || string(failed.ResponseElements) != "null" || failed.ErrorMessage == "" {
 		t.Fatalf("failure record: %+v", failed)
 	}
+	resp, err := http.Get(b.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, m := range []string{"belfry_projection_checkpoint_position{projection=\"chime_accounts\"}", "belfry_projection_lag_events",
+		"belfry_eventstore_head_position", "belfry_eventlog_commits_total", "belfry_projection_batch_seconds"} {
+		if !strings.Contains(string(metrics), m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
+	}
 	denied := b.audit(t, "GetAccount", 1)
 	if len(denied) != 1 || denied[0].ErrorCode != "InvalidSignatureException" || denied[0].UserIdentity.AccessKeyID != b.keyID {
 		t.Fatalf("denied call record: %+v", denied)

@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/belfry/belfry/api"
-	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/infra/auditlog"
 	"github.com/belfry/belfry/infra/chime"
 	"github.com/belfry/belfry/infra/eventlog"
@@ -100,12 +99,16 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 
 // openEventStore connects to BELFRY_EVENTSTORE_URL, or starts the embedded event log; when another
 // Belfry process already runs the embedded log on this database, it connects to that one.
-func openEventStore(ctx context.Context, cfg Config, pool *pgxpool.Pool, owner func(func() error)) (*esdb.Client, *eventlog.Server, string, error) {
+func openEventStore(ctx context.Context, cfg Config, pool *pgxpool.Pool, reg prometheus.Registerer, owner func(func() error)) (*esdb.Client, *eventlog.Server, string, error) {
 	url := cfg.EventStoreURL
 	var srv *eventlog.Server
 	desc := "KurrentDB at BELFRY_EVENTSTORE_URL"
 	if url == "" {
-		s, err := eventlog.Start(ctx, pool, eventlog.Config{Addr: cfg.EventLogAddr})
+		var lm *eventlog.Metrics
+		if reg != nil {
+			lm = eventlog.NewMetrics(reg)
+		}
+		s, err := eventlog.Start(ctx, pool, eventlog.Config{Addr: cfg.EventLogAddr, Log: eventlog.LogConfig{Metrics: lm}})
 		switch {
 		case errors.Is(err, eventlog.ErrLocked):
 			url = "esdb://" + cfg.EventLogAddr + "?tls=false"
@@ -134,7 +137,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	client, logSrv, desc, err := openEventStore(ctx, m.cfg, pool, m.onClose)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	client, logSrv, desc, err := openEventStore(ctx, m.cfg, pool, reg, m.onClose)
 	if err != nil {
 		return err
 	}
@@ -143,8 +148,6 @@ func (m *Main) Run(ctx context.Context) error {
 		m.esURL = logSrv.URL()
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	pm := projections.NewMetrics(reg)
 
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -162,8 +165,9 @@ func (m *Main) Run(ctx context.Context) error {
 		m.wg.Add(1)
 		go func(r *projections.Runner) { defer m.wg.Done(); _ = r.Run(runCtx) }(r)
 	}
+	lw := newLagWatcher(reg, runners)
 	m.wg.Add(1)
-	go func() { defer m.wg.Done(); watchLag(runCtx, pool, client, reg, runners) }()
+	go func() { defer m.wg.Done(); lw.run(runCtx, client) }()
 
 	auditWriter := auditlog.New(client, auditlog.Config{Logger: m.logger})
 	m.onClose(func() error { auditWriter.Close(); return nil })
@@ -252,47 +256,61 @@ func headPosition(ctx context.Context, client *esdb.Client) (uint64, error) {
 	return ev.Event.Position.Commit, nil
 }
 
-// watchLag exports the log head and each projection's lag in events every second.
-func watchLag(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, reg prometheus.Registerer, runners []*projections.Runner) {
-	head := prometheus.NewGauge(prometheus.GaugeOpts{Name: "belfry_eventstore_head_position", Help: "Position of the newest event in $all."})
-	lag := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "belfry_projection_lag_events",
-		Help: "Positions between the log head and the projection's checkpoint."}, []string{"projection"})
-	lagSec := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "belfry_projection_lag_seconds",
-		Help: "Seconds since the projection was last at the head (0 when caught up)."}, []string{"projection"})
-	reg.MustRegister(head, lag, lagSec)
+// lagWatcher exports the log head and each projection's lag in events and seconds.
+type lagWatcher struct {
+	head    prometheus.Gauge
+	lag     *prometheus.GaugeVec
+	lagSec  *prometheus.GaugeVec
+	runners []*projections.Runner
+}
+
+func newLagWatcher(reg prometheus.Registerer, runners []*projections.Runner) *lagWatcher {
+	w := &lagWatcher{
+		head: prometheus.NewGauge(prometheus.GaugeOpts{Name: "belfry_eventstore_head_position", Help: "Position of the newest event in $all."}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "belfry_projection_lag_events",
+			Help: "Positions between the log head and the projection's checkpoint."}, []string{"projection"}),
+		lagSec: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "belfry_projection_lag_seconds",
+			Help: "Seconds since the projection was last at the head (0 when caught up)."}, []string{"projection"}),
+		runners: runners,
+	}
+	reg.MustRegister(w.head, w.lag, w.lagSec)
+	for _, r := range runners {
+		w.lag.WithLabelValues(r.Name()).Set(0)
+		w.lagSec.WithLabelValues(r.Name()).Set(0)
+	}
+	return w
+}
+
+// run refreshes the gauges every second until ctx ends.
+func (w *lagWatcher) run(ctx context.Context, client *esdb.Client) {
 	behindSince := map[string]time.Time{}
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
+		if h, err := headPosition(ctx, client); err == nil {
+			w.head.Set(float64(h))
+			for _, r := range w.runners {
+				p := r.Position()
+				behind := uint64(0)
+				if h > p {
+					behind = h - p
+				}
+				w.lag.WithLabelValues(r.Name()).Set(float64(behind))
+				if behind == 0 {
+					delete(behindSince, r.Name())
+					w.lagSec.WithLabelValues(r.Name()).Set(0)
+					continue
+				}
+				if _, ok := behindSince[r.Name()]; !ok {
+					behindSince[r.Name()] = time.Now()
+				}
+				w.lagSec.WithLabelValues(r.Name()).Set(time.Since(behindSince[r.Name()]).Seconds())
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		h, err := headPosition(ctx, client)
-		if err != nil {
-			continue
-		}
-		head.Set(float64(h))
-		for _, r := range runners {
-			p := r.Position()
-			behind := uint64(0)
-			if h > p {
-				behind = h - p
-			}
-			lag.WithLabelValues(r.Name()).Set(float64(behind))
-			if behind == 0 {
-				delete(behindSince, r.Name())
-				lagSec.WithLabelValues(r.Name()).Set(0)
-			} else {
-				if _, ok := behindSince[r.Name()]; !ok {
-					behindSince[r.Name()] = time.Now()
-				}
-				lagSec.WithLabelValues(r.Name()).Set(time.Since(behindSince[r.Name()]).Seconds())
-			}
-		}
-		_ = pool
 	}
 }
-
-var _ = account.StreamPrefix

@@ -27,6 +27,8 @@ type LogConfig struct {
 	RingSize int
 	// Now is the clock for Created stamps and $maxAge (default time.Now).
 	Now func() time.Time
+	// Metrics, when set, receives the writer's figures.
+	Metrics *Metrics
 }
 
 func (c *LogConfig) setDefaults() {
@@ -344,6 +346,7 @@ func (l *Log) process(batch []*writeReq) (carry []*writeReq) {
 		}
 		return carry
 	}
+	started := time.Now()
 	if err := l.insert(ctx, rows); err != nil {
 		// The commit may or may not have happened: forget cached state and re-read the head.
 		l.states = map[string]*streamState{}
@@ -355,6 +358,13 @@ func (l *Log) process(batch []*writeReq) (carry []*writeReq) {
 	}
 	for _, p := range ok {
 		p.apply()
+	}
+	if m := l.cfg.Metrics; m != nil {
+		m.Commits.Inc()
+		m.Events.Add(float64(len(rows)))
+		m.Requests.Add(float64(len(run)))
+		m.GroupRequests.Observe(float64(len(run)))
+		m.CommitSeconds.Observe(time.Since(started).Seconds())
 	}
 	l.publish(rows)
 	for _, p := range ok {
