@@ -17,7 +17,6 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/domain/chime/account"
@@ -496,4 +495,3 @@ func (r *Report) Print(w io.Writer) {
 	tw.Flush()
 }
 
-var _ = pgx.ErrNoRows

@@ -3,7 +3,6 @@ package eventlog
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"math"
 	"regexp"
@@ -645,4 +644,3 @@ func (s *streamsServer) tail(ctx context.Context, srv api.Streams_ReadServer, af
 	}
 }
 
-var _ = fmt.Sprintf

@@ -313,4 +313,3 @@ func TestFilteredSubscriptions(t *testing.T) {
 	}
 }
 
-var _ = errors.New

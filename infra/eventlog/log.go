@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/infra/migrations"
@@ -579,4 +578,3 @@ func (l *Log) publish(rows []Record) {
 	}
 }
 
-var _ = pgx.ErrNoRows
