@@ -32,6 +32,8 @@ type Caller interface {
 	ARN() string
 	ID() string
 	UserName() string
+	// Allowed reports whether the caller's identity policies allow action ("chime:CreateAccount").
+	Allowed(action string) bool
 }
 
 // AuditSink receives one record per API call.
@@ -94,6 +96,8 @@ type operation struct {
 	Query    string // value of the literal ?operation= (or ?type=) that selects it, "" for none
 	ReadOnly bool
 	Fn       opFunc
+	// unauthorized marks the pseudo-operation that answers unknown routes; it needs no permission.
+	unauthorized bool
 }
 
 // serviceAPI serves the operations of one signing service (chime, belfry).
@@ -135,7 +139,7 @@ func (s *serviceAPI) mount(e *echo.Echo, ops []operation) {
 					return s.serve(c, op)
 				}
 			}
-			return s.serve(c, operation{Name: "UnknownOperation", Fn: func(*call) (int, any, error) {
+			return s.serve(c, operation{Name: "UnknownOperation", unauthorized: true, Fn: func(*call) (int, any, error) {
 				return 0, nil, &WireError{Status: 404, Type: "UnknownOperationException", Msg: "unknown operation " + selector}
 			}})
 		})
@@ -178,6 +182,12 @@ func (s *serviceAPI) serve(c echo.Context, op operation) error {
 			err = errors.New("api: key store returned no caller")
 		} else {
 			k.caller = caller
+			if action := s.service + ":" + op.Name; !op.unauthorized && !caller.Allowed(action) {
+				err = &WireError{Status: http.StatusForbidden, Type: "ForbiddenException", Code: "AccessDenied",
+					Msg: fmt.Sprintf("User: %s is not authorized to perform: %s on resource: *", caller.ARN(), action)}
+			}
+		}
+		if err == nil {
 			k.ctx = envelope.With(r.Context(), envelope.Envelope{
 				ActorType: "accessKey", Actor: cred.AccessKeyID, PrincipalARN: caller.ARN(), RequestID: reqID,
 				SourceIP: c.RealIP(), UserAgent: r.UserAgent(), CorrelationID: reqID,

@@ -46,7 +46,9 @@ func TestCLIBesideRunningServer(t *testing.T) {
 	t.Setenv("BELFRY_DATABASE_URL", b.m.cfg.DatabaseURL)
 	t.Setenv("BELFRY_EVENTLOG_ADDR", logAddr)
 
-	out := captureStdout(t, func() error { return run(ctx, []string{"admin", "create-access-key", "--user", "ops", "--json"}) })
+	out := captureStdout(t, func() error {
+		return run(ctx, []string{"admin", "create-access-key", "--user", "ops", "--policy", "AmazonChimeFullAccess", "--json"})
+	})
 	var key struct{ AccessKeyId, SecretAccessKey string }
 	if err := json.Unmarshal([]byte(out), &key); err != nil || key.AccessKeyId == "" || key.SecretAccessKey == "" {
 		t.Fatalf("--json output %q: %v", out, err)

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/belfry/belfry/domain/iampolicy"
 	"github.com/belfry/belfry/infra/iam"
 	"github.com/belfry/belfry/projections"
 	auditrm "github.com/belfry/belfry/projections/audit"
@@ -65,13 +68,31 @@ func cmdMigrate(ctx context.Context, cfg Config) error {
 	return nil
 }
 
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+const adminUsage = `usage:
+  belfry admin create-access-key [--user NAME] [--policy MANAGED]... [--json]
+  belfry admin attach-policy --user NAME --policy MANAGED
+  belfry admin detach-policy --user NAME --policy NAME
+  belfry admin put-user-policy --user NAME --name POLICY --document FILE   (FILE "-" reads standard input)
+  belfry admin list-user-policies --user NAME
+managed policies: ` + "AdministratorAccess, AmazonChimeFullAccess, AmazonChimeReadOnly, AmazonChimeUserManagement"
+
 func cmdAdmin(ctx context.Context, cfg Config, args []string) error {
-	if len(args) == 0 || args[0] != "create-access-key" {
-		return fmt.Errorf("usage: belfry admin create-access-key [--user NAME] [--json]")
+	if len(args) == 0 {
+		return errors.New(adminUsage)
 	}
-	fs := flag.NewFlagSet("create-access-key", flag.ContinueOnError)
+	fs := flag.NewFlagSet("admin "+args[0], flag.ContinueOnError)
 	user := fs.String("user", "admin", "principal (IAM user) name")
+	var policies multiFlag
+	fs.Var(&policies, "policy", "managed policy name (repeatable)")
 	asJSON := fs.Bool("json", false, `print {"AccessKeyId": ..., "SecretAccessKey": ...}`)
+	name := fs.String("name", "", "inline policy name")
+	docPath := fs.String("document", "", "inline policy document (JSON file, - for stdin)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -81,16 +102,75 @@ func cmdAdmin(ctx context.Context, cfg Config, args []string) error {
 	if err != nil {
 		return err
 	}
-	k, err := iam.NewStore(pool).CreateAccessKey(ctx, *user)
-	if err != nil {
-		return err
+	store := iam.NewStore(pool)
+	switch args[0] {
+	case "create-access-key":
+		k, err := store.CreateAccessKey(ctx, *user)
+		if err != nil {
+			return err
+		}
+		for _, p := range policies {
+			if err := store.AttachManaged(ctx, *user, p); err != nil {
+				return err
+			}
+		}
+		if refs, err := store.ListPolicies(ctx, *user); err == nil && len(refs) == 0 {
+			fmt.Fprintf(os.Stderr, "note: %s has no policies yet, so every call is denied; attach one with --policy or `belfry admin attach-policy`\n", *user)
+		}
+		if *asJSON {
+			return json.NewEncoder(os.Stdout).Encode(map[string]string{"AccessKeyId": k.AccessKeyID, "SecretAccessKey": k.SecretAccessKey})
+		}
+		fmt.Printf("Access key for %s (the secret is shown once):\n  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n  AWS account id: %s\n",
+			k.UserName, k.AccessKeyID, k.SecretAccessKey, k.AwsAccountID)
+		return nil
+	case "attach-policy":
+		if len(policies) == 0 {
+			return errors.New("attach-policy needs --policy")
+		}
+		for _, p := range policies {
+			if err := store.AttachManaged(ctx, *user, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "detach-policy":
+		if len(policies) == 0 {
+			return errors.New("detach-policy needs --policy")
+		}
+		for _, p := range policies {
+			if err := store.Detach(ctx, *user, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "put-user-policy":
+		if *name == "" || *docPath == "" {
+			return errors.New("put-user-policy needs --name and --document")
+		}
+		var b []byte
+		if *docPath == "-" {
+			b, err = io.ReadAll(os.Stdin)
+		} else {
+			b, err = os.ReadFile(*docPath)
+		}
+		if err != nil {
+			return err
+		}
+		doc, err := iampolicy.Parse(b)
+		if err != nil {
+			return err
+		}
+		return store.PutInline(ctx, *user, *name, doc)
+	case "list-user-policies":
+		refs, err := store.ListPolicies(ctx, *user)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"UserName": *user, "Policies": refs})
 	}
-	if *asJSON {
-		return json.NewEncoder(os.Stdout).Encode(map[string]string{"AccessKeyId": k.AccessKeyID, "SecretAccessKey": k.SecretAccessKey})
-	}
-	fmt.Printf("Access key for %s (the secret is shown once):\n  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n  AWS account id: %s\n",
-		k.UserName, k.AccessKeyID, k.SecretAccessKey, k.AwsAccountID)
-	return nil
+	return errors.New(adminUsage)
 }
 
 func cmdProjections(ctx context.Context, cfg Config, args []string) error {

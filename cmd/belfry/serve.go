@@ -222,6 +222,9 @@ func (m *Main) firstKey(ctx context.Context, keys *iam.Store) error {
 	if err != nil {
 		return err
 	}
+	if err := keys.AttachManaged(ctx, "admin", "AdministratorAccess"); err != nil {
+		return err
+	}
 	fmt.Fprintf(m.Out, "First admin access key (shown once; store it now):\n  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n  AWS account id: %s\n",
 		k.AccessKeyID, k.SecretAccessKey, k.AwsAccountID)
 	return nil

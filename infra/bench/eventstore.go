@@ -494,4 +494,3 @@ func (r *Report) Print(w io.Writer) {
 	}
 	tw.Flush()
 }
-

@@ -643,4 +643,3 @@ func (s *streamsServer) tail(ctx context.Context, srv api.Streams_ReadServer, af
 		}
 	}
 }
-

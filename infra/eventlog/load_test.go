@@ -311,4 +311,3 @@ func TestFilteredSubscriptions(t *testing.T) {
 		t.Fatalf("stream subscription revisions %v", revs)
 	}
 }
-

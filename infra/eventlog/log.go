@@ -577,4 +577,3 @@ func (l *Log) publish(rows []Record) {
 		l.changed = make(chan struct{})
 	}
 }
-

@@ -22,14 +22,21 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/api/sigv4"
+	"github.com/belfry/belfry/domain/iampolicy"
 )
 
-// Principal is an authenticated caller.
+// Principal is an authenticated caller with its identity policies.
 type Principal struct {
 	Name         string
 	PrincipalID  string
 	AwsAccountID string
 	AccessKeyID  string
+	Policies     []iampolicy.Document
+}
+
+// Allowed reports whether the principal's policies allow action (explicit deny wins).
+func (p Principal) Allowed(action string) bool {
+	return iampolicy.Evaluate(p.Policies, action) == iampolicy.Allow
 }
 
 // ARN is the principal's IAM-style ARN.
@@ -49,8 +56,8 @@ type cachedKey struct {
 	at     time.Time
 }
 
-// keyCacheTTL bounds how long a deactivated key may still authenticate.
-const keyCacheTTL = 10 * time.Second
+// keyCacheTTL bounds how long a deactivated key, or a principal's old policies, may still apply.
+const keyCacheTTL = 2 * time.Second
 
 // Init creates the installation's AWS account id once (the schema comes from infra/migrations).
 func Init(ctx context.Context, pool *pgxpool.Pool) error {
@@ -133,6 +140,13 @@ func (s *Store) LookupAccessKey(ctx context.Context, id string) (string, any, er
 	if err != nil {
 		return "", nil, fmt.Errorf("iam: look up key: %w", err)
 	}
+	refs, err := s.ListPolicies(ctx, p.Name)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, r := range refs {
+		p.Policies = append(p.Policies, r.Document)
+	}
 	s.mu.Lock()
 	if len(s.cache) > 10000 {
 		clear(s.cache)
@@ -150,3 +164,93 @@ func (p Principal) ID() string { return p.PrincipalID }
 
 // UserName is the principal's name.
 func (p Principal) UserName() string { return p.Name }
+
+// PolicyRef is a policy attached to a principal.
+type PolicyRef struct {
+	Name     string             `json:"PolicyName"`
+	Managed  bool               `json:"Managed"`
+	Document iampolicy.Document `json:"PolicyDocument"`
+}
+
+// ErrNoPrincipal is returned for a principal that does not exist.
+var ErrNoPrincipal = errors.New("iam: no such principal")
+
+// AttachManaged attaches a managed policy (see iampolicy.ManagedNames) to a principal.
+func (s *Store) AttachManaged(ctx context.Context, principal, name string) error {
+	if _, ok := iampolicy.Managed(name); !ok {
+		return fmt.Errorf("iam: unknown managed policy %q (known: %s)", name, strings.Join(iampolicy.ManagedNames(), ", "))
+	}
+	return s.putPolicy(ctx, principal, name, nil)
+}
+
+// PutInline stores (or replaces) an inline policy of a principal.
+func (s *Store) PutInline(ctx context.Context, principal, name string, doc iampolicy.Document) error {
+	if err := doc.Validate(); err != nil {
+		return fmt.Errorf("iam: policy %s: %w", name, err)
+	}
+	if _, ok := iampolicy.Managed(name); ok {
+		return fmt.Errorf("iam: %q is the name of a managed policy", name)
+	}
+	return s.putPolicy(ctx, principal, name, &doc)
+}
+
+func (s *Store) putPolicy(ctx context.Context, principal, name string, doc *iampolicy.Document) error {
+	var exists bool
+	if err := s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM iam.principals WHERE name = $1)", principal).Scan(&exists); err != nil {
+		return fmt.Errorf("iam: %w", err)
+	}
+	if !exists {
+		return fmt.Errorf("%w: %s", ErrNoPrincipal, principal)
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO iam.principal_policies (principal, policy_name, managed, document) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (principal, policy_name) DO UPDATE SET document = $4, attached_at = now()`, principal, name, doc == nil, doc)
+	if err != nil {
+		return fmt.Errorf("iam: attach %s to %s: %w", name, principal, err)
+	}
+	s.forget()
+	return nil
+}
+
+// Detach removes a policy from a principal.
+func (s *Store) Detach(ctx context.Context, principal, name string) error {
+	tag, err := s.pool.Exec(ctx, "DELETE FROM iam.principal_policies WHERE principal = $1 AND policy_name = $2", principal, name)
+	if err != nil {
+		return fmt.Errorf("iam: detach: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("iam: %s has no policy %s", principal, name)
+	}
+	s.forget()
+	return nil
+}
+
+// ListPolicies returns a principal's policies with their documents.
+func (s *Store) ListPolicies(ctx context.Context, principal string) ([]PolicyRef, error) {
+	rows, err := s.pool.Query(ctx, `SELECT policy_name, managed, document FROM iam.principal_policies
+		WHERE principal = $1 ORDER BY policy_name`, principal)
+	if err != nil {
+		return nil, fmt.Errorf("iam: list policies: %w", err)
+	}
+	defer rows.Close()
+	var out []PolicyRef
+	for rows.Next() {
+		var r PolicyRef
+		var doc *iampolicy.Document
+		if err := rows.Scan(&r.Name, &r.Managed, &doc); err != nil {
+			return nil, err
+		}
+		if r.Managed {
+			r.Document, _ = iampolicy.Managed(r.Name)
+		} else if doc != nil {
+			r.Document = *doc
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) forget() {
+	s.mu.Lock()
+	clear(s.cache)
+	s.mu.Unlock()
+}

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/chime"
+	"github.com/aws/aws-sdk-go-v2/service/chime/types"
+)
+
+// keyFor creates a principal's key through the CLI, with managed policies attached.
+func (r *running) keyFor(t *testing.T, user string, policies ...string) *chime.Client {
+	t.Helper()
+	args := []string{"admin", "create-access-key", "--user", user, "--json"}
+	for _, p := range policies {
+		args = append(args, "--policy", p)
+	}
+	out := captureStdout(t, func() error { return run(context.Background(), args) })
+	var key struct{ AccessKeyId, SecretAccessKey string }
+	if err := json.Unmarshal([]byte(out), &key); err != nil {
+		t.Fatal(err)
+	}
+	return r.sdk(key.AccessKeyId, key.SecretAccessKey, "us-east-1")
+}
+
+func wantDenied(t *testing.T, err error, action string) {
+	t.Helper()
+	var fe *types.ForbiddenException
+	if !errors.As(err, &fe) || !strings.Contains(aws.ToString(fe.Message), "is not authorized to perform: "+action) {
+		t.Fatalf("want ForbiddenException for %s, got %v", action, err)
+	}
+}
+
+func TestAuthorisationPolicies(t *testing.T) {
+	b := startBelfry(t)
+	ctx := context.Background()
+	t.Setenv("BELFRY_DATABASE_URL", b.m.cfg.DatabaseURL)
+	t.Setenv("BELFRY_EVENTLOG_ADDR", strings.TrimSuffix(strings.TrimPrefix(b.m.EmbeddedLogURL(), "esdb://"), "?tls=false"))
+
+	acct, err := b.client.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Policies")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := acct.Account.AccountId
+
+	reader := b.keyFor(t, "reader", "AmazonChimeReadOnly")
+	if _, err := reader.ListAccounts(ctx, &chime.ListAccountsInput{}); err != nil {
+		t.Fatalf("ReadOnly may list: %v", err)
+	}
+	_, err = reader.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("nope")})
+	wantDenied(t, err, "chime:CreateAccount")
+
+	um := b.keyFor(t, "usermgr", "AmazonChimeUserManagement")
+	if _, err := um.CreateUser(ctx, &chime.CreateUserInput{AccountId: id, Email: aws.String("u@example.com")}); err != nil {
+		t.Fatalf("UserManagement may create users: %v", err)
+	}
+	_, err = um.DeleteAccount(ctx, &chime.DeleteAccountInput{AccountId: id})
+	wantDenied(t, err, "chime:DeleteAccount")
+
+	nobody := b.keyFor(t, "nobody")
+	_, err = nobody.GetAccount(ctx, &chime.GetAccountInput{AccountId: id})
+	wantDenied(t, err, "chime:GetAccount")
+
+	// Explicit deny wins over FullAccess.
+	ops := b.keyFor(t, "ops", "AmazonChimeFullAccess")
+	doc := filepath.Join(t.TempDir(), "deny.json")
+	if err := os.WriteFile(doc, []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"chime:Delete*","Resource":"*"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	captureStdout(t, func() error {
+		return run(ctx, []string{"admin", "put-user-policy", "--user", "ops", "--name", "NoDeletes", "--document", doc})
+	})
+	other, err := ops.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Ops made")})
+	if err != nil {
+		t.Fatalf("FullAccess may create: %v", err)
+	}
+	_, err = ops.DeleteAccount(ctx, &chime.DeleteAccountInput{AccountId: other.Account.AccountId})
+	wantDenied(t, err, "chime:DeleteAccount")
+	if err := run(ctx, []string{"admin", "put-user-policy", "--user", "ops", "--name", "Bad", "--document", "/dev/null"}); err == nil {
+		t.Fatal("an invalid policy document must be refused")
+	}
+	if err := run(ctx, []string{"admin", "attach-policy", "--user", "ops", "--policy", "NoSuchPolicy"}); err == nil {
+		t.Fatal("an unknown managed policy must be refused")
+	}
+	listed := captureStdout(t, func() error { return run(ctx, []string{"admin", "list-user-policies", "--user", "ops"}) })
+	if !strings.Contains(listed, "AmazonChimeFullAccess") || !strings.Contains(listed, "NoDeletes") {
+		t.Fatalf("list-user-policies: %s", listed)
+	}
+
+	// Denied calls are audited with the error.
+	recs := b.audit(t, "DeleteAccount", 2)
+	denied := 0
+	for _, r := range recs {
+		if r.ErrorCode == "ForbiddenException" && strings.Contains(r.ErrorMessage, "not authorized") {
+			denied++
+		}
+	}
+	if denied != 2 {
+		t.Fatalf("want 2 denied DeleteAccount records, got %+v", recs)
+	}
+}
