@@ -134,11 +134,6 @@ func (s *serviceAPI) mount(e *echo.Echo, ops []operation) {
 					return s.serve(c, op)
 				}
 			}
-			for _, op := range candidates {
-				if op.Query == "" {
-					return s.serve(c, op)
-				}
-			}
 			return s.serve(c, operation{Name: "UnknownOperation", unauthorized: true, Fn: func(*call) (int, any, error) {
 				return 0, nil, &WireError{Status: 404, Type: "UnknownOperationException", Msg: "unknown operation " + selector}
 			}})
@@ -329,3 +324,5 @@ func kebabToCamel(s string) string {
 
 // timestamp formats a time as the SDK's ISO-8601 timestamps.
 func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
 
@@ -11,47 +12,184 @@ import (
 type ChimeUsers interface {
 	CreateUser(ctx context.Context, awsAccountID, accountID, email, username, userType string) (chimeaccounts.User, error)
 	GetUser(ctx context.Context, awsAccountID, accountID, userID string) (chimeaccounts.User, error)
+	ListUsers(ctx context.Context, awsAccountID, accountID string, f chimeaccounts.UserFilter, token string, limit int) ([]chimeaccounts.User, string, error)
+	UpdateUser(ctx context.Context, awsAccountID, accountID string, ch account.UserChange) (chimeaccounts.User, error)
+	LogoutUser(ctx context.Context, awsAccountID, accountID, userID string) error
+	ResetPersonalPIN(ctx context.Context, awsAccountID, accountID, userID string) (chimeaccounts.User, error)
+	Batch(ctx context.Context, awsAccountID, accountID string, cmd account.Command) ([]account.ItemError, error)
+}
+
+type wireAlexa struct {
+	IsAlexaForBusinessEnabled *bool   `json:"IsAlexaForBusinessEnabled,omitempty"`
+	AlexaForBusinessRoomArn   *string `json:"AlexaForBusinessRoomArn,omitempty"`
 }
 
 type wireUser struct {
-	UserID                 string `json:"UserId"`
-	AccountID              string `json:"AccountId"`
-	PrimaryEmail           string `json:"PrimaryEmail"`
-	DisplayName            string `json:"DisplayName,omitempty"`
-	LicenseType            string `json:"LicenseType"`
-	UserType               string `json:"UserType"`
-	UserRegistrationStatus string `json:"UserRegistrationStatus"`
+	UserID                   string     `json:"UserId"`
+	AccountID                string     `json:"AccountId"`
+	PrimaryEmail             string     `json:"PrimaryEmail"`
+	DisplayName              string     `json:"DisplayName,omitempty"`
+	LicenseType              string     `json:"LicenseType"`
+	UserType                 string     `json:"UserType"`
+	UserRegistrationStatus   string     `json:"UserRegistrationStatus"`
+	PersonalPIN              string     `json:"PersonalPIN,omitempty"`
+	AlexaForBusinessMetadata *wireAlexa `json:"AlexaForBusinessMetadata,omitempty"`
+}
+
+type wireUserError struct {
+	UserID       string `json:"UserId"`
+	ErrorCode    string `json:"ErrorCode"`
+	ErrorMessage string `json:"ErrorMessage"`
 }
 
 func toWireUser(u chimeaccounts.User) wireUser {
-	return wireUser{UserID: u.UserID, AccountID: u.AccountID, PrimaryEmail: u.Email, DisplayName: u.Username,
-		LicenseType: u.LicenseType, UserType: u.UserType, UserRegistrationStatus: u.RegistrationStatus}
+	w := wireUser{UserID: u.UserID, AccountID: u.AccountID, PrimaryEmail: u.Email, DisplayName: u.Username,
+		LicenseType: u.LicenseType, UserType: u.UserType, UserRegistrationStatus: u.RegistrationStatus, PersonalPIN: u.PersonalPIN}
+	if u.AlexaEnabled != nil {
+		w.AlexaForBusinessMetadata = &wireAlexa{IsAlexaForBusinessEnabled: u.AlexaEnabled, AlexaForBusinessRoomArn: u.AlexaRoomARN}
+	}
+	return w
+}
+
+// wireUserChange is UpdateUserRequestItem (and UpdateUser's body).
+type wireUserChange struct {
+	UserID                   *string `json:"UserId"`
+	LicenseType              *string
+	UserType                 *string
+	AlexaForBusinessMetadata *wireAlexa
+}
+
+func (w wireUserChange) change(userID string) account.UserChange {
+	ch := account.UserChange{UserID: userID, LicenseType: w.LicenseType, UserType: w.UserType}
+	if a := w.AlexaForBusinessMetadata; a != nil {
+		ch.Alexa = &account.AlexaMetadata{Enabled: a.IsAlexaForBusinessEnabled != nil && *a.IsAlexaForBusinessEnabled, RoomARN: deref(a.AlexaForBusinessRoomArn)}
+	}
+	return ch
+}
+
+func userErrors(items []account.ItemError) map[string]any {
+	out := make([]wireUserError, len(items))
+	for i, it := range items {
+		out[i] = wireUserError{UserID: it.UserID, ErrorCode: it.Code, ErrorMessage: it.Message}
+	}
+	return map[string]any{"UserErrors": out}
 }
 
 func userOps(svc ChimeUsers) []operation {
+	userResp := func(status int) func(chimeaccounts.User, error) (int, any, error) {
+		return func(u chimeaccounts.User, err error) (int, any, error) {
+			if err != nil {
+				return 0, nil, err
+			}
+			return status, map[string]any{"User": toWireUser(u)}, nil
+		}
+	}
+	idList := func(k *call) ([]string, error) {
+		var in struct{ UserIdList []string }
+		if err := k.decode(&in); err != nil {
+			return nil, err
+		}
+		if in.UserIdList == nil {
+			return nil, BadRequest("UserIdList is required")
+		}
+		return in.UserIdList, nil
+	}
 	return []operation{
 		{Name: "CreateUser", Method: http.MethodPost, Path: "/accounts/:accountId/users", Query: "create", Fn: func(k *call) (int, any, error) {
-			var in struct {
-				Email, Username, UserType *string
-			}
+			var in struct{ Email, Username, UserType *string }
 			if err := k.decode(&in); err != nil {
 				return 0, nil, err
 			}
 			if in.Email == nil {
 				return 0, nil, BadRequest("Email is required")
 			}
-			u, err := svc.CreateUser(k.ctx, k.caller.AWSAccount(), k.param("accountId"), *in.Email, deref(in.Username), deref(in.UserType))
-			if err != nil {
-				return 0, nil, err
-			}
-			return http.StatusCreated, map[string]any{"User": toWireUser(u)}, nil
+			return userResp(http.StatusCreated)(svc.CreateUser(k.ctx, k.caller.AWSAccount(), k.param("accountId"), *in.Email, deref(in.Username), deref(in.UserType)))
 		}},
 		{Name: "GetUser", Method: http.MethodGet, Path: "/accounts/:accountId/users/:userId", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			u, err := svc.GetUser(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("userId"))
+			return userResp(http.StatusOK)(svc.GetUser(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("userId")))
+		}},
+		{Name: "ListUsers", Method: http.MethodGet, Path: "/accounts/:accountId/users", ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			limit, err := k.maxResults(100, 200)
 			if err != nil {
 				return 0, nil, err
 			}
-			return http.StatusOK, map[string]any{"User": toWireUser(u)}, nil
+			ut := k.query("user-type")
+			if ut != "" && ut != account.UserTypePrivate && ut != account.UserTypeSharedDevice {
+				return 0, nil, BadRequest("user-type must be PrivateUser or SharedDevice")
+			}
+			list, next, err := svc.ListUsers(k.ctx, k.caller.AWSAccount(), k.param("accountId"),
+				chimeaccounts.UserFilter{Email: k.query("user-email"), UserType: ut}, k.query("next-token"), limit)
+			if err != nil {
+				return 0, nil, err
+			}
+			out := make([]wireUser, len(list))
+			for i, u := range list {
+				out[i] = toWireUser(u)
+			}
+			resp := map[string]any{"Users": out}
+			if next != "" {
+				resp["NextToken"] = next
+			}
+			return http.StatusOK, resp, nil
+		}},
+		{Name: "UpdateUser", Method: http.MethodPost, Path: "/accounts/:accountId/users/:userId", Fn: func(k *call) (int, any, error) {
+			var in wireUserChange
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			return userResp(http.StatusOK)(svc.UpdateUser(k.ctx, k.caller.AWSAccount(), k.param("accountId"), in.change(k.param("userId"))))
+		}},
+		{Name: "BatchUpdateUser", Method: http.MethodPost, Path: "/accounts/:accountId/users", Fn: func(k *call) (int, any, error) {
+			var in struct{ UpdateUserRequestItems []wireUserChange }
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			if in.UpdateUserRequestItems == nil {
+				return 0, nil, BadRequest("UpdateUserRequestItems is required")
+			}
+			cmd := account.BatchUpdateUser{AccountID: k.param("accountId")}
+			for i, it := range in.UpdateUserRequestItems {
+				if it.UserID == nil || *it.UserID == "" {
+					return 0, nil, BadRequest("UpdateUserRequestItems[" + itoa(i) + "].UserId is required")
+				}
+				cmd.Items = append(cmd.Items, it.change(*it.UserID))
+			}
+			items, err := svc.Batch(k.ctx, k.caller.AWSAccount(), cmd.AccountID, cmd)
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, userErrors(items), nil
+		}},
+		{Name: "BatchSuspendUser", Method: http.MethodPost, Path: "/accounts/:accountId/users", Query: "suspend", Fn: func(k *call) (int, any, error) {
+			ids, err := idList(k)
+			if err != nil {
+				return 0, nil, err
+			}
+			items, err := svc.Batch(k.ctx, k.caller.AWSAccount(), k.param("accountId"), account.BatchSuspendUser{AccountID: k.param("accountId"), UserIDs: ids})
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, userErrors(items), nil
+		}},
+		{Name: "BatchUnsuspendUser", Method: http.MethodPost, Path: "/accounts/:accountId/users", Query: "unsuspend", Fn: func(k *call) (int, any, error) {
+			ids, err := idList(k)
+			if err != nil {
+				return 0, nil, err
+			}
+			items, err := svc.Batch(k.ctx, k.caller.AWSAccount(), k.param("accountId"), account.BatchUnsuspendUser{AccountID: k.param("accountId"), UserIDs: ids})
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, userErrors(items), nil
+		}},
+		{Name: "LogoutUser", Method: http.MethodPost, Path: "/accounts/:accountId/users/:userId", Query: "logout", Fn: func(k *call) (int, any, error) {
+			if err := svc.LogoutUser(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("userId")); err != nil {
+				return 0, nil, err
+			}
+			return http.StatusNoContent, nil, nil
+		}},
+		{Name: "ResetPersonalPIN", Method: http.MethodPost, Path: "/accounts/:accountId/users/:userId", Query: "reset-personal-pin", Fn: func(k *call) (int, any, error) {
+			return userResp(http.StatusOK)(svc.ResetPersonalPIN(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("userId")))
 		}},
 	}
 }

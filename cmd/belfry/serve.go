@@ -174,6 +174,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 	keys := iam.NewStore(pool)
 	svc := chime.New(chime.Config{
+		Client:     client,
 		Accounts:   eventstore.NewRepository(client, chime.AccountDecider, time.Now),
 		Store:      chimeaccounts.NewStore(pool),
 		AccountsRM: accountsRunner,

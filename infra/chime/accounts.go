@@ -11,6 +11,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -27,6 +28,7 @@ type Waiter interface {
 
 // Service implements the Chime account operations.
 type Service struct {
+	client        *esdb.Client
 	accounts      *eventstore.Repository[account.State, account.Command, account.Event]
 	store         *chimeaccounts.Store
 	accountsRM    Waiter
@@ -36,6 +38,7 @@ type Service struct {
 
 // Config wires a Service.
 type Config struct {
+	Client        *esdb.Client
 	Accounts      *eventstore.Repository[account.State, account.Command, account.Event]
 	Store         *chimeaccounts.Store
 	AccountsRM    Waiter
@@ -54,7 +57,7 @@ func New(cfg Config) *Service {
 	if cfg.ReadModelWait <= 0 {
 		cfg.ReadModelWait = 5 * time.Second
 	}
-	s := &Service{accounts: cfg.Accounts, store: cfg.Store, accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
+	s := &Service{client: cfg.Client, accounts: cfg.Accounts, store: cfg.Store, accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
 		timeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_read_your_writes_timeouts_total",
 			Help: "Mutations answered before their read models caught up."})}
 	if cfg.Registerer != nil {
@@ -163,26 +166,4 @@ func (s *Service) UpdateAccountSettings(ctx context.Context, awsAccountID, id st
 	}
 	s.waitRM(ctx, s.accountsRM, res.Position)
 	return nil
-}
-
-// CreateUser adds a user to one of the caller's accounts.
-func (s *Service) CreateUser(ctx context.Context, awsAccountID, accountID, email, username, userType string) (chimeaccounts.User, error) {
-	if err := s.ownAccount(ctx, awsAccountID, accountID); err != nil {
-		return chimeaccounts.User{}, err
-	}
-	userID := uuid.NewString()
-	res, err := s.accounts.Execute(ctx, account.StreamName(accountID), account.AddUser{AccountID: accountID, UserID: userID,
-		Email: email, Username: username, UserType: userType})
-	if err != nil {
-		return chimeaccounts.User{}, err
-	}
-	s.waitRM(ctx, s.accountsRM, res.Position)
-	e := res.Events[0].(account.UserAdded)
-	return chimeaccounts.User{UserID: e.UserID, AccountID: accountID, Email: e.Email, Username: e.Username, UserType: e.UserType,
-		LicenseType: e.LicenseType, RegistrationStatus: "Unregistered", CreatedAt: e.CreatedAt}, nil
-}
-
-// GetUser returns one user of one of the caller's accounts.
-func (s *Service) GetUser(ctx context.Context, awsAccountID, accountID, userID string) (chimeaccounts.User, error) {
-	return s.store.GetUser(ctx, awsAccountID, accountID, userID)
 }

@@ -84,8 +84,15 @@ func NewRepository[S any, C any, E any](client *esdb.Client, d Decider[S, C, E],
 	return &Repository[S, C, E]{client: client, d: d, now: now, maxRetries: 8, cache: map[string]cached[S]{}}
 }
 
-// Load folds the stream and returns its state and revision (-1: no stream).
+// Load folds the stream and returns its state and revision (-1: no stream). Evolve may update
+// reference fields of a state in place, so callers read only value fields of the returned state.
 func (r *Repository[S, C, E]) Load(ctx context.Context, stream string) (S, int64, error) {
+	unlock := r.keys.lock(stream)
+	defer unlock()
+	return r.load(ctx, stream)
+}
+
+func (r *Repository[S, C, E]) load(ctx context.Context, stream string) (S, int64, error) {
 	r.mu.Lock()
 	c, ok := r.cache[stream]
 	r.mu.Unlock()
@@ -140,16 +147,22 @@ func (r *Repository[S, C, E]) remember(stream string, s S, rev int64) {
 // Commands on one stream from this process run one at a time; conflicts with other processes are
 // retried after a short jittered backoff.
 func (r *Repository[S, C, E]) Execute(ctx context.Context, stream string, cmd C) (Result[S, E], error) {
+	return r.ExecuteFunc(ctx, stream, func(s S, now time.Time) ([]E, error) { return r.d.Decide(s, cmd, now) })
+}
+
+// ExecuteFunc is Execute with a decision function of the caller's (e.g. one that also collects
+// per-item errors of a batch); decide may run more than once when the stream changed concurrently.
+func (r *Repository[S, C, E]) ExecuteFunc(ctx context.Context, stream string, decide func(S, time.Time) ([]E, error)) (Result[S, E], error) {
 	unlock := r.keys.lock(stream)
 	defer unlock()
 	env := envelope.From(ctx)
 	for attempt := 0; ; attempt++ {
-		state, rev, err := r.Load(ctx, stream)
+		state, rev, err := r.load(ctx, stream)
 		if err != nil {
 			return Result[S, E]{}, err
 		}
 		now := r.now()
-		events, err := r.d.Decide(state, cmd, now)
+		events, err := decide(state, now)
 		if err != nil {
 			return Result[S, E]{State: state, Revision: rev}, err
 		}
@@ -197,4 +210,26 @@ func (r *Repository[S, C, E]) Execute(ctx context.Context, stream string, cmd C)
 		r.remember(stream, state, newRev)
 		return Result[S, E]{State: state, Events: events, Revision: newRev, Position: wr.CommitPosition}, nil
 	}
+}
+
+// Reserve claims a unique value by creating stream with one event (expected revision NoStream);
+// it reports false when another claim created the stream first.
+func Reserve(ctx context.Context, client *esdb.Client, stream, eventType string, data any) (bool, error) {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return false, err
+	}
+	env := envelope.From(ctx)
+	id := uuid.New()
+	env.EventID, env.OccurredAt, env.SchemaVersion = id.String(), time.Now().UTC(), envelope.SchemaVersion
+	mb, _ := json.Marshal(env)
+	_, err = client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: esdb.NoStream{}},
+		esdb.EventData{EventID: id, EventType: eventType, ContentType: esdb.ContentTypeJson, Data: b, Metadata: mb})
+	if IsCode(err, esdb.ErrorCodeWrongExpectedVersion) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("eventstore: reserve %s: %w", stream, err)
+	}
+	return true, nil
 }

@@ -28,7 +28,7 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_accounts" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 2 }
+func (Projection) Version() int { return 3 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
@@ -74,9 +74,14 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			user_type           text NOT NULL,
 			license_type        text NOT NULL,
 			registration_status text NOT NULL,
+			personal_pin        text NOT NULL,
+			alexa_enabled       boolean,
+			alexa_room_arn      text,
+			logged_out_at       timestamptz,
+			removed             boolean NOT NULL DEFAULT false,
 			created_at          timestamptz NOT NULL
 		);
-		CREATE INDEX ON %[1]s.chime_users (account_id, user_id);`, schema))
+		CREATE INDEX ON %[1]s.chime_users (account_id, user_id) WHERE NOT removed;`, schema))
 	return err
 }
 
@@ -87,7 +92,7 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		return err
 	}
 	id := ev.StreamID[len(account.StreamPrefix):]
-	t := schema + ".chime_accounts"
+	t, u := schema+".chime_accounts", schema+".chime_users"
 	switch e := e.(type) {
 	case account.Created:
 		b.Queue(`INSERT INTO `+t+` (account_id, aws_account_id, name, account_type, account_status,
@@ -103,16 +108,40 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	case account.Deleted:
 		b.Queue(`UPDATE `+t+` SET deleted_at = $2 WHERE account_id = $1`, id, e.DeletedAt)
 	case account.UserAdded:
-		b.Queue(`INSERT INTO `+schema+`.chime_users (user_id, account_id, email, username, user_type, license_type,
-			registration_status, created_at) VALUES ($1,$2,$3,$4,$5,$6,'Unregistered',$7) ON CONFLICT DO NOTHING`,
-			e.UserID, id, e.Email, e.Username, e.UserType, e.LicenseType, e.CreatedAt)
+		b.Queue(`INSERT INTO `+u+` (user_id, account_id, email, username, user_type, license_type,
+			registration_status, personal_pin, created_at) VALUES ($1,$2,$3,$4,$5,$6,'Unregistered',$7,$8) ON CONFLICT DO NOTHING`,
+			e.UserID, id, e.Email, e.Username, e.UserType, e.LicenseType, e.PersonalPIN, e.CreatedAt)
 		b.Queue(`INSERT INTO `+schema+`.chime_account_emails (account_id, email, user_id) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`,
 			id, e.Email, e.UserID)
-		b.Queue(`UPDATE `+t+` SET users = (SELECT count(*) FROM `+schema+`.chime_users WHERE account_id = $1) WHERE account_id = $1`, id)
+		countUsers(b, t, u, id)
+	case account.UserUpdated:
+		var enabled *bool
+		var arn *string
+		if e.Alexa != nil {
+			enabled, arn = &e.Alexa.Enabled, &e.Alexa.RoomARN
+		}
+		b.Queue(`UPDATE `+u+` SET license_type = $2, user_type = $3, alexa_enabled = $4, alexa_room_arn = $5 WHERE user_id = $1`,
+			e.UserID, e.LicenseType, e.UserType, enabled, arn)
+	case account.UserSuspended:
+		b.Queue(`UPDATE `+u+` SET registration_status = 'Suspended' WHERE user_id = $1`, e.UserID)
+	case account.UserUnsuspended:
+		b.Queue(`UPDATE `+u+` SET registration_status = $2 WHERE user_id = $1`, e.UserID, e.Registration)
+	case account.UserRemoved:
+		b.Queue(`UPDATE `+u+` SET removed = true WHERE user_id = $1`, e.UserID)
+		b.Queue(`DELETE FROM `+schema+`.chime_account_emails WHERE user_id = $1`, e.UserID)
+		countUsers(b, t, u, id)
+	case account.UserLoggedOut:
+		b.Queue(`UPDATE `+u+` SET logged_out_at = $2 WHERE user_id = $1`, e.UserID, e.At)
+	case account.PersonalPINReset:
+		b.Queue(`UPDATE `+u+` SET personal_pin = $2 WHERE user_id = $1`, e.UserID, e.PIN)
 	default:
 		return fmt.Errorf("chimeaccounts: unhandled event %s", ev.EventType)
 	}
 	return nil
+}
+
+func countUsers(b *pgx.Batch, accounts, users, id string) {
+	b.Queue(`UPDATE `+accounts+` SET users = (SELECT count(*) FROM `+users+` WHERE account_id = $1 AND NOT removed) WHERE account_id = $1`, id)
 }
 
 // Account is one row of the read model.
@@ -218,20 +247,30 @@ type User struct {
 	UserType           string
 	LicenseType        string
 	RegistrationStatus string
+	PersonalPIN        string
+	AlexaEnabled       *bool
+	AlexaRoomARN       *string
 	CreatedAt          time.Time
 }
 
 // ErrUserNotFound is returned for a user that is not in the tenant's account.
 var ErrUserNotFound = &domain.Error{Kind: domain.KindNotFound, Msg: "user not found"}
 
-// GetUser returns a user of a live account of the tenant.
-func (s *Store) GetUser(ctx context.Context, awsAccountID, accountID, userID string) (User, error) {
+const userCols = `u.user_id, u.account_id, u.email, u.username, u.user_type, u.license_type, u.registration_status,
+	u.personal_pin, u.alexa_enabled, u.alexa_room_arn, u.created_at`
+
+func scanUser(row pgx.Row) (User, error) {
 	var u User
-	err := s.pool.QueryRow(ctx, `SELECT u.user_id, u.account_id, u.email, u.username, u.user_type, u.license_type,
-		u.registration_status, u.created_at FROM rm.chime_users u JOIN rm.chime_accounts a ON a.account_id = u.account_id
-		WHERE u.user_id = $1 AND u.account_id = $2 AND a.aws_account_id = $3 AND a.deleted_at IS NULL`,
-		userID, accountID, awsAccountID).Scan(&u.UserID, &u.AccountID, &u.Email, &u.Username, &u.UserType, &u.LicenseType,
-		&u.RegistrationStatus, &u.CreatedAt)
+	err := row.Scan(&u.UserID, &u.AccountID, &u.Email, &u.Username, &u.UserType, &u.LicenseType, &u.RegistrationStatus,
+		&u.PersonalPIN, &u.AlexaEnabled, &u.AlexaRoomARN, &u.CreatedAt)
+	return u, err
+}
+
+// GetUser returns a member of a live account of the tenant.
+func (s *Store) GetUser(ctx context.Context, awsAccountID, accountID, userID string) (User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM rm.chime_users u JOIN rm.chime_accounts a ON a.account_id = u.account_id
+		WHERE u.user_id = $1 AND u.account_id = $2 AND NOT u.removed AND a.aws_account_id = $3 AND a.deleted_at IS NULL`,
+		userID, accountID, awsAccountID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", userID, accountID)
 	}
@@ -239,4 +278,49 @@ func (s *Store) GetUser(ctx context.Context, awsAccountID, accountID, userID str
 		return User{}, fmt.Errorf("chimeaccounts: get user: %w", err)
 	}
 	return u, nil
+}
+
+// UserFilter narrows ListUsers.
+type UserFilter struct {
+	Email    string
+	UserType string
+}
+
+// ListUsers returns a page of an account's members ordered by id, and the next page's token.
+func (s *Store) ListUsers(ctx context.Context, awsAccountID, accountID string, f UserFilter, token string, limit int) ([]User, string, error) {
+	if _, err := s.Get(ctx, awsAccountID, accountID); err != nil {
+		return nil, "", err
+	}
+	after := ""
+	if token != "" {
+		b, err := base64.RawURLEncoding.DecodeString(token)
+		if err != nil || len(b) == 0 {
+			return nil, "", domain.Wrapf(ErrBadToken, "NextToken %q is not valid", token)
+		}
+		after = string(b)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM rm.chime_users u
+		WHERE u.account_id = $1 AND NOT u.removed AND u.user_id > $2 AND ($3 = '' OR u.email = lower($3)) AND ($4 = '' OR u.user_type = $4)
+		ORDER BY u.user_id LIMIT $5`, accountID, after, f.Email, f.UserType, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("chimeaccounts: list users: %w", err)
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte(out[limit-1].UserID))
+	}
+	return out, next, nil
 }

@@ -1,7 +1,6 @@
 package account
 
 import (
-	"maps"
 	"net/mail"
 	"slices"
 	"strings"
@@ -64,9 +63,10 @@ type State struct {
 	SupportedLicenses []string
 	CreatedAt         time.Time
 	Settings          Settings
-	// Emails maps each user's lower-cased e-mail address to the user id. Evolve never mutates a map it
-	// was given (states are shared by the repository cache); it copies on write.
-	Emails map[string]string
+	// Emails maps each member's lower-cased e-mail address to the user id; Members holds their state.
+	// Evolve updates both maps in place: the repository serializes every use of a stream's state.
+	Emails  map[string]string
+	Members map[string]*User
 }
 
 // Users is the number of users in the account.
@@ -105,21 +105,11 @@ type UpdateSettings struct {
 // Delete deletes the account.
 type Delete struct{ AccountID string }
 
-// AddUser creates a user in the account.
-type AddUser struct {
-	AccountID string
-	UserID    string
-	Email     string
-	Username  string
-	UserType  string // empty means PrivateUser
-}
-
 // Target is the id of the account a command addresses.
 func (c Create) Target() string         { return c.AccountID }
 func (c Update) Target() string         { return c.AccountID }
 func (c UpdateSettings) Target() string { return c.AccountID }
 func (c Delete) Target() string         { return c.AccountID }
-func (c AddUser) Target() string        { return c.AccountID }
 
 // ValidateName checks the account name rule.
 func ValidateName(name string) error {
@@ -197,26 +187,8 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 			return nil, domain.Wrapf(ErrNotEmpty, "Team account %s still has %d users; remove them before deleting the account", s.ID, s.Users())
 		}
 		return []Event{Deleted{DeletedAt: now.UTC()}}, nil
-	case AddUser:
-		email, err := normalizeEmail(c.Email)
-		if err != nil {
-			return nil, err
-		}
-		if id, taken := s.Emails[email]; taken {
-			return nil, domain.Wrapf(ErrEmailTaken, "a user with Email %s already exists in account %s (user %s)", c.Email, s.ID, id)
-		}
-		ut := c.UserType
-		if ut == "" {
-			ut = UserTypePrivate
-		}
-		if ut != UserTypePrivate && ut != UserTypeSharedDevice {
-			return nil, domain.Wrapf(ErrInvalidUser, "UserType must be PrivateUser or SharedDevice, got %q", c.UserType)
-		}
-		if utf8.RuneCountInString(c.Username) > MaxUsernameLength {
-			return nil, domain.Wrapf(ErrInvalidUser, "Username must be at most %d characters", MaxUsernameLength)
-		}
-		return []Event{UserAdded{UserID: c.UserID, Email: email, Username: c.Username, UserType: ut,
-			LicenseType: s.DefaultLicense, CreatedAt: now.UTC()}}, nil
+	case AddUser, UpdateUser, BatchUpdateUser, BatchSuspendUser, BatchUnsuspendUser, LogoutUser, ResetPIN:
+		return decideUsers(s, c, now)
 	}
 	return nil, domain.Errorf(domain.KindInvalid, "unknown account command %T", c)
 }
@@ -235,13 +207,8 @@ func Evolve(s State, e Event) State {
 		s.Settings = Settings{DisableRemoteControl: e.DisableRemoteControl, EnableDialOut: e.EnableDialOut}
 	case Deleted:
 		s.Deleted = true
-	case UserAdded:
-		emails := maps.Clone(s.Emails)
-		if emails == nil {
-			emails = map[string]string{}
-		}
-		emails[e.Email] = e.UserID
-		s.Emails = emails
+	case UserAdded, UserUpdated, UserSuspended, UserUnsuspended, UserRemoved, UserLoggedOut, PersonalPINReset:
+		evolveUsers(&s, e)
 	}
 	return s
 }

@@ -22,6 +22,12 @@ const (
 	TypeSettingsUpdated       = "chime.account.settings_updated.v1"
 	TypeDeleted               = "chime.account.deleted.v1"
 	TypeUserAdded             = "chime.account.user_added.v1"
+	TypeUserUpdated           = "chime.account.user_updated.v1"
+	TypeUserSuspended         = "chime.account.user_suspended.v1"
+	TypeUserUnsuspended       = "chime.account.user_unsuspended.v1"
+	TypeUserRemoved           = "chime.account.user_removed.v1"
+	TypeUserLoggedOut         = "chime.account.user_logged_out.v1"
+	TypePersonalPINReset      = "chime.account.personal_pin_reset.v1"
 	StreamPrefix              = "chime.account-"
 )
 
@@ -68,7 +74,51 @@ type UserAdded struct {
 	Username    string    `json:"username,omitempty"`
 	UserType    string    `json:"userType"`
 	LicenseType string    `json:"licenseType"`
+	PersonalPIN string    `json:"personalPin"`
 	CreatedAt   time.Time `json:"createdAt"`
+}
+
+// UserUpdated records a user's licence, type and Alexa for Business metadata after an update.
+type UserUpdated struct {
+	UserID      string         `json:"userId"`
+	LicenseType string         `json:"licenseType"`
+	UserType    string         `json:"userType"`
+	Alexa       *AlexaMetadata `json:"alexa,omitempty"`
+}
+
+// AlexaMetadata is the Alexa for Business link of a shared device.
+type AlexaMetadata struct {
+	Enabled bool   `json:"enabled"`
+	RoomARN string `json:"roomArn,omitempty"`
+}
+
+// UserSuspended records that an Enterprise user may no longer sign in.
+type UserSuspended struct {
+	UserID string `json:"userId"`
+}
+
+// UserUnsuspended records that a suspended user may sign in again, back in the registration status
+// the suspension interrupted.
+type UserUnsuspended struct {
+	UserID       string `json:"userId"`
+	Registration string `json:"registration"`
+}
+
+// UserRemoved records that a user left a Team account (detached; the e-mail is free again).
+type UserRemoved struct {
+	UserID string `json:"userId"`
+}
+
+// UserLoggedOut records a forced logout: every session of the user issued before At is revoked.
+type UserLoggedOut struct {
+	UserID string    `json:"userId"`
+	At     time.Time `json:"at"`
+}
+
+// PersonalPINReset records a user's new personal meeting PIN.
+type PersonalPINReset struct {
+	UserID string `json:"userId"`
+	PIN    string `json:"pin"`
 }
 
 func (Created) EventType() string               { return TypeCreated }
@@ -77,6 +127,12 @@ func (DefaultLicenseChanged) EventType() string { return TypeDefaultLicenseChang
 func (SettingsUpdated) EventType() string       { return TypeSettingsUpdated }
 func (Deleted) EventType() string               { return TypeDeleted }
 func (UserAdded) EventType() string             { return TypeUserAdded }
+func (UserUpdated) EventType() string           { return TypeUserUpdated }
+func (UserSuspended) EventType() string         { return TypeUserSuspended }
+func (UserUnsuspended) EventType() string       { return TypeUserUnsuspended }
+func (UserRemoved) EventType() string           { return TypeUserRemoved }
+func (UserLoggedOut) EventType() string         { return TypeUserLoggedOut }
+func (PersonalPINReset) EventType() string      { return TypePersonalPINReset }
 
 func (Created) isAccountEvent()               {}
 func (Renamed) isAccountEvent()               {}
@@ -84,6 +140,12 @@ func (DefaultLicenseChanged) isAccountEvent() {}
 func (SettingsUpdated) isAccountEvent()       {}
 func (Deleted) isAccountEvent()               {}
 func (UserAdded) isAccountEvent()             {}
+func (UserUpdated) isAccountEvent()           {}
+func (UserSuspended) isAccountEvent()         {}
+func (UserUnsuspended) isAccountEvent()       {}
+func (UserRemoved) isAccountEvent()           {}
+func (UserLoggedOut) isAccountEvent()         {}
+func (PersonalPINReset) isAccountEvent()      {}
 
 // Decode turns a stored event back into an Event.
 func Decode(eventType string, data []byte) (Event, error) {
@@ -101,6 +163,18 @@ func Decode(eventType string, data []byte) (Event, error) {
 		e = &Deleted{}
 	case TypeUserAdded:
 		e = &UserAdded{}
+	case TypeUserUpdated:
+		e = &UserUpdated{}
+	case TypeUserSuspended:
+		e = &UserSuspended{}
+	case TypeUserUnsuspended:
+		e = &UserUnsuspended{}
+	case TypeUserRemoved:
+		e = &UserRemoved{}
+	case TypeUserLoggedOut:
+		e = &UserLoggedOut{}
+	case TypePersonalPINReset:
+		e = &PersonalPINReset{}
 	default:
 		return nil, fmt.Errorf("account: unknown event type %q", eventType)
 	}
@@ -123,6 +197,18 @@ func deref(e Event) Event {
 	case *Deleted:
 		return *e
 	case *UserAdded:
+		return *e
+	case *UserUpdated:
+		return *e
+	case *UserSuspended:
+		return *e
+	case *UserUnsuspended:
+		return *e
+	case *UserRemoved:
+		return *e
+	case *UserLoggedOut:
+		return *e
+	case *PersonalPINReset:
 		return *e
 	}
 	return e

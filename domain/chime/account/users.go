@@ -1,0 +1,352 @@
+package account
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/belfry/belfry/domain"
+)
+
+// Registration statuses of a user.
+const (
+	RegistrationUnregistered = "Unregistered"
+	RegistrationRegistered   = "Registered"
+	RegistrationSuspended    = "Suspended"
+)
+
+// Batch limits of the API.
+const (
+	MaxBatchUpdate  = 20
+	MaxBatchSuspend = 50
+)
+
+// Per-item error codes of batch operations (the ErrorCode enum).
+const (
+	ItemBadRequest = "BadRequest"
+	ItemNotFound   = "NotFound"
+	ItemConflict   = "Conflict"
+)
+
+// Sentinels for user commands.
+var (
+	ErrUserNotFound = &domain.Error{Kind: domain.KindNotFound, Msg: "user not found"}
+	ErrBatchTooLong = &domain.Error{Kind: domain.KindInvalid, Msg: "too many items in the batch"}
+	ErrWrongAccount = &domain.Error{Kind: domain.KindInvalid, Msg: "operation not available for this account type"}
+)
+
+// User is one member of the account.
+type User struct {
+	ID           string
+	Email        string
+	Username     string
+	Type         string
+	License      string
+	Registration string
+	PIN          string
+	Alexa        *AlexaMetadata
+	LoggedOutAt  time.Time
+	// beforeSuspension is the registration status a suspension interrupted.
+	beforeSuspension string
+}
+
+// AddUser creates a user in the account; PersonalPIN is reserved beforehand (globally unique).
+type AddUser struct {
+	AccountID   string
+	UserID      string
+	Email       string
+	Username    string
+	UserType    string // empty means PrivateUser
+	PersonalPIN string
+}
+
+// UserChange is the part of a user an update may change; nil fields stay as they are.
+type UserChange struct {
+	UserID      string
+	LicenseType *string
+	UserType    *string
+	Alexa       *AlexaMetadata
+}
+
+// UpdateUser changes one user.
+type UpdateUser struct {
+	AccountID string
+	UserChange
+}
+
+// BatchUpdateUser changes up to MaxBatchUpdate users; invalid items are reported, valid ones applied.
+type BatchUpdateUser struct {
+	AccountID string
+	Items     []UserChange
+}
+
+// BatchSuspendUser suspends (EnterpriseLWA) or removes (Team) up to MaxBatchSuspend users.
+type BatchSuspendUser struct {
+	AccountID string
+	UserIDs   []string
+}
+
+// BatchUnsuspendUser lifts the suspension of up to MaxBatchSuspend users (EnterpriseLWA only).
+type BatchUnsuspendUser struct {
+	AccountID string
+	UserIDs   []string
+}
+
+// LogoutUser signs a user out of every device.
+type LogoutUser struct{ AccountID, UserID string }
+
+// ResetPIN gives a user a new personal meeting PIN (reserved beforehand).
+type ResetPIN struct{ AccountID, UserID, NewPIN string }
+
+// Target is the id of the account a command addresses.
+func (c AddUser) Target() string            { return c.AccountID }
+func (c UpdateUser) Target() string         { return c.AccountID }
+func (c BatchUpdateUser) Target() string    { return c.AccountID }
+func (c BatchSuspendUser) Target() string   { return c.AccountID }
+func (c BatchUnsuspendUser) Target() string { return c.AccountID }
+func (c LogoutUser) Target() string         { return c.AccountID }
+func (c ResetPIN) Target() string           { return c.AccountID }
+
+// ItemError is the outcome of a rejected batch item; batch commands return them inside a
+// *BatchErrors error value that also carries the events of the accepted items.
+type ItemError struct {
+	UserID  string
+	Code    string
+	Message string
+}
+
+func (s State) member(id string) (*User, bool) {
+	u, ok := s.Members[id]
+	return u, ok
+}
+
+// DecideBatch is Decide for batch commands: it returns the events of the valid items and the errors
+// of the others. Whole-request errors (limits, account type) come back as err.
+func DecideBatch(s State, c Command, now time.Time) ([]Event, []ItemError, error) {
+	if !s.Live() {
+		return nil, nil, domain.Wrapf(ErrNotFound, "The account %s does not exist", c.Target())
+	}
+	var out []Event
+	var items []ItemError
+	switch c := c.(type) {
+	case BatchUpdateUser:
+		if len(c.Items) == 0 || len(c.Items) > MaxBatchUpdate {
+			return nil, nil, domain.Wrapf(ErrBatchTooLong, "UpdateUserRequestItems must hold 1-%d items, got %d", MaxBatchUpdate, len(c.Items))
+		}
+		seen := map[string]bool{}
+		for _, it := range c.Items {
+			if seen[it.UserID] {
+				items = append(items, ItemError{it.UserID, ItemBadRequest, "the user appears twice in the batch"})
+				continue
+			}
+			seen[it.UserID] = true
+			e, err := decideUpdate(s, it)
+			if err != nil {
+				items = append(items, itemError(it.UserID, err))
+				continue
+			}
+			if e != nil {
+				out = append(out, *e)
+			}
+		}
+	case BatchSuspendUser:
+		if err := batchSize("UserIdList", len(c.UserIDs)); err != nil {
+			return nil, nil, err
+		}
+		if s.Type != TypeTeam && s.Type != TypeEnterpriseLWA {
+			return nil, nil, domain.Wrapf(ErrWrongAccount, "BatchSuspendUser is available for Team and EnterpriseLWA accounts, not %s (suspend users in the directory)", s.Type)
+		}
+		for _, id := range unique(c.UserIDs, &items) {
+			u, ok := s.member(id)
+			switch {
+			case !ok:
+				items = append(items, ItemError{id, ItemNotFound, fmt.Sprintf("user %s is not in account %s", id, s.ID)})
+			case s.Type == TypeTeam:
+				out = append(out, UserRemoved{UserID: id}) // guide §5.3.2: Team admins remove, they cannot suspend
+			case u.Registration == RegistrationSuspended:
+				items = append(items, ItemError{id, ItemConflict, fmt.Sprintf("user %s is already suspended", id)})
+			default:
+				out = append(out, UserSuspended{UserID: id})
+			}
+		}
+	case BatchUnsuspendUser:
+		if err := batchSize("UserIdList", len(c.UserIDs)); err != nil {
+			return nil, nil, err
+		}
+		if s.Type != TypeEnterpriseLWA {
+			return nil, nil, domain.Wrapf(ErrWrongAccount, "only users of EnterpriseLWA accounts can be unsuspended; account %s is %s", s.ID, s.Type)
+		}
+		for _, id := range unique(c.UserIDs, &items) {
+			u, ok := s.member(id)
+			switch {
+			case !ok:
+				items = append(items, ItemError{id, ItemNotFound, fmt.Sprintf("user %s is not in account %s", id, s.ID)})
+			case u.Registration != RegistrationSuspended:
+				items = append(items, ItemError{id, ItemConflict, fmt.Sprintf("user %s is not suspended", id)})
+			default:
+				out = append(out, UserUnsuspended{UserID: id, Registration: u.beforeSuspension})
+			}
+		}
+	default:
+		return nil, nil, domain.Errorf(domain.KindInvalid, "%T is not a batch command", c)
+	}
+	return out, items, nil
+}
+
+func batchSize(field string, n int) error {
+	if n == 0 || n > MaxBatchSuspend {
+		return domain.Wrapf(ErrBatchTooLong, "%s must hold 1-%d user ids, got %d", field, MaxBatchSuspend, n)
+	}
+	return nil
+}
+
+func unique(ids []string, items *[]ItemError) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, id := range ids {
+		if seen[id] {
+			*items = append(*items, ItemError{id, ItemBadRequest, "the user appears twice in the batch"})
+			continue
+		}
+		seen[id] = true
+		out = append(out, id)
+	}
+	return out
+}
+
+func itemError(id string, err error) ItemError {
+	code := ItemBadRequest
+	switch domain.KindOf(err) {
+	case domain.KindNotFound:
+		code = ItemNotFound
+	case domain.KindConflict:
+		code = ItemConflict
+	}
+	return ItemError{UserID: id, Code: code, Message: err.Error()}
+}
+
+func decideUpdate(s State, c UserChange) (*UserUpdated, error) {
+	u, ok := s.member(c.UserID)
+	if !ok {
+		return nil, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", c.UserID, s.ID)
+	}
+	next := UserUpdated{UserID: u.ID, LicenseType: u.License, UserType: u.Type, Alexa: u.Alexa}
+	if c.LicenseType != nil {
+		if !slices.Contains(Licenses, *c.LicenseType) {
+			return nil, domain.Wrapf(ErrInvalidLicense, "LicenseType must be one of %s, got %q", strings.Join(Licenses, ", "), *c.LicenseType)
+		}
+		if !slices.Contains(s.SupportedLicenses, *c.LicenseType) {
+			return nil, domain.Wrapf(ErrInvalidLicense, "LicenseType %s is not supported by this %s account (supported: %s)",
+				*c.LicenseType, s.Type, strings.Join(s.SupportedLicenses, ", "))
+		}
+		next.LicenseType = *c.LicenseType
+	}
+	if c.UserType != nil {
+		if *c.UserType != UserTypePrivate && *c.UserType != UserTypeSharedDevice {
+			return nil, domain.Wrapf(ErrInvalidUser, "UserType must be PrivateUser or SharedDevice, got %q", *c.UserType)
+		}
+		next.UserType = *c.UserType
+	}
+	if c.Alexa != nil {
+		if c.Alexa.Enabled && !strings.HasPrefix(c.Alexa.RoomARN, "arn:") {
+			return nil, domain.Wrapf(ErrInvalidUser, "AlexaForBusinessRoomArn must be an ARN when Alexa for Business is enabled")
+		}
+		a := *c.Alexa
+		next.Alexa = &a
+	}
+	if next.LicenseType == u.License && next.UserType == u.Type && alexaEqual(next.Alexa, u.Alexa) {
+		return nil, nil
+	}
+	return &next, nil
+}
+
+func alexaEqual(a, b *AlexaMetadata) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
+
+func decideUsers(s State, c Command, now time.Time) ([]Event, error) {
+	switch c := c.(type) {
+	case AddUser:
+		email, err := normalizeEmail(c.Email)
+		if err != nil {
+			return nil, err
+		}
+		if id, taken := s.Emails[email]; taken {
+			return nil, domain.Wrapf(ErrEmailTaken, "a user with Email %s already exists in account %s (user %s)", c.Email, s.ID, id)
+		}
+		ut := c.UserType
+		if ut == "" {
+			ut = UserTypePrivate
+		}
+		if ut != UserTypePrivate && ut != UserTypeSharedDevice {
+			return nil, domain.Wrapf(ErrInvalidUser, "UserType must be PrivateUser or SharedDevice, got %q", c.UserType)
+		}
+		if utf8.RuneCountInString(c.Username) > MaxUsernameLength {
+			return nil, domain.Wrapf(ErrInvalidUser, "Username must be at most %d characters", MaxUsernameLength)
+		}
+		return []Event{UserAdded{UserID: c.UserID, Email: email, Username: c.Username, UserType: ut,
+			LicenseType: s.DefaultLicense, PersonalPIN: c.PersonalPIN, CreatedAt: now.UTC()}}, nil
+	case UpdateUser:
+		e, err := decideUpdate(s, c.UserChange)
+		if err != nil || e == nil {
+			return nil, err
+		}
+		return []Event{*e}, nil
+	case LogoutUser:
+		if _, ok := s.member(c.UserID); !ok {
+			return nil, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", c.UserID, s.ID)
+		}
+		return []Event{UserLoggedOut{UserID: c.UserID, At: now.UTC()}}, nil
+	case ResetPIN:
+		if _, ok := s.member(c.UserID); !ok {
+			return nil, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", c.UserID, s.ID)
+		}
+		return []Event{PersonalPINReset{UserID: c.UserID, PIN: c.NewPIN}}, nil
+	case BatchUpdateUser, BatchSuspendUser, BatchUnsuspendUser:
+		events, _, err := DecideBatch(s, c, now)
+		return events, err
+	}
+	return nil, domain.Errorf(domain.KindInvalid, "unknown user command %T", c)
+}
+
+func evolveUsers(s *State, e Event) {
+	if s.Members == nil {
+		s.Members, s.Emails = map[string]*User{}, map[string]string{}
+	}
+	switch e := e.(type) {
+	case UserAdded:
+		s.Emails[e.Email] = e.UserID
+		s.Members[e.UserID] = &User{ID: e.UserID, Email: e.Email, Username: e.Username, Type: e.UserType,
+			License: e.LicenseType, Registration: RegistrationUnregistered, PIN: e.PersonalPIN}
+	case UserUpdated:
+		if u, ok := s.Members[e.UserID]; ok {
+			u.License, u.Type, u.Alexa = e.LicenseType, e.UserType, e.Alexa
+		}
+	case UserSuspended:
+		if u, ok := s.Members[e.UserID]; ok {
+			u.beforeSuspension, u.Registration = u.Registration, RegistrationSuspended
+		}
+	case UserUnsuspended:
+		if u, ok := s.Members[e.UserID]; ok {
+			u.Registration = e.Registration
+		}
+	case UserRemoved:
+		if u, ok := s.Members[e.UserID]; ok {
+			delete(s.Emails, u.Email)
+			delete(s.Members, e.UserID)
+		}
+	case UserLoggedOut:
+		if u, ok := s.Members[e.UserID]; ok {
+			u.LoggedOutAt = e.At
+		}
+	case PersonalPINReset:
+		if u, ok := s.Members[e.UserID]; ok {
+			u.PIN = e.PIN
+		}
+	}
+}
