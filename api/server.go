@@ -49,6 +49,7 @@ type Deps struct {
 	Keys     sigv4.KeyLookup
 	Accounts ChimeAccounts
 	Users    ChimeUsers
+	Settings ChimeSettings
 	Audit    AuditSink
 	AuditRM  AuditQueries
 	Ready    func(context.Context) error
@@ -89,7 +90,11 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	verifier := &sigv4.Verifier{Keys: d.Keys, Region: cfg.Region}
 	chimeAPI := &serviceAPI{service: "chime", eventSource: "chime.amazonaws.com", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger}
-	chimeAPI.mount(e, append(accountOps(d.Accounts), userOps(d.Users)...))
+	var chimeOps []operation
+	chimeOps = append(chimeOps, accountOps(d.Accounts)...)
+	chimeOps = append(chimeOps, userOps(d.Users)...)
+	chimeOps = append(chimeOps, settingsOps(d.Settings)...)
+	chimeAPI.mount(e, chimeOps)
 	belfryAPI := &serviceAPI{service: "belfry", eventSource: "belfry.local", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger}
 	belfryAPI.mount(e, adminOps(d.AuditRM))
 

@@ -39,6 +39,12 @@ type running struct {
 
 func startBelfry(t *testing.T) *running {
 	t.Helper()
+	return startBelfryWith(t, nil)
+}
+
+// startBelfryWith lets a test adjust Main (e.g. its clock) before it runs.
+func startBelfryWith(t *testing.T, adjust func(*Main)) *running {
+	t.Helper()
 	cfg := Config{DatabaseURL: pgtest.NewDatabase(t), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1"}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
@@ -46,6 +52,9 @@ func startBelfry(t *testing.T) *running {
 	m := NewMain(cfg)
 	var out bytes.Buffer
 	m.Out = &out
+	if adjust != nil {
+		adjust(m)
+	}
 	if err := m.Run(context.Background()); err != nil {
 		_ = m.Close()
 		t.Fatal(err)

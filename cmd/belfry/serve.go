@@ -33,6 +33,8 @@ import (
 type Main struct {
 	cfg    Config
 	logger *slog.Logger
+	// Now is the clock handed to every decision; tests may replace it before Run.
+	Now func() time.Time
 	// Out receives the first admin key; stdout by default.
 	Out io.Writer
 
@@ -46,7 +48,7 @@ type Main struct {
 
 // NewMain returns a Main for cfg.
 func NewMain(cfg Config) *Main {
-	return &Main{cfg: cfg, logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})), Out: os.Stdout}
+	return &Main{cfg: cfg, logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})), Out: os.Stdout, Now: time.Now}
 }
 
 func (m *Main) onClose(f func() error) { m.closers = append(m.closers, f) }
@@ -175,16 +177,18 @@ func (m *Main) Run(ctx context.Context) error {
 	keys := iam.NewStore(pool)
 	svc := chime.New(chime.Config{
 		Client:     client,
-		Accounts:   eventstore.NewRepository(client, chime.AccountDecider, time.Now),
+		Now:        m.Now,
+		Accounts:   eventstore.NewRepository(client, chime.AccountDecider, m.Now),
 		Store:      chimeaccounts.NewStore(pool),
 		AccountsRM: accountsRunner,
 		Registerer: reg,
 	})
 	var _ api.ChimeAccounts = svc
 	var _ api.ChimeUsers = svc
+	var _ api.ChimeSettings = svc
 	var _ api.Caller = iam.Principal{}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region}, api.Deps{
-		Keys: keys, Accounts: svc, Users: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,
+		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)

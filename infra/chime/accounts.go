@@ -17,6 +17,7 @@ import (
 
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/domain/chime/settings"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
@@ -29,6 +30,9 @@ type Waiter interface {
 // Service implements the Chime account operations.
 type Service struct {
 	client        *esdb.Client
+	settings      *eventstore.Repository[settings.State, settings.Command, settings.Event]
+	now           func() time.Time
+	propagation   time.Duration
 	accounts      *eventstore.Repository[account.State, account.Command, account.Event]
 	store         *chimeaccounts.Store
 	accountsRM    Waiter
@@ -38,12 +42,16 @@ type Service struct {
 
 // Config wires a Service.
 type Config struct {
-	Client        *esdb.Client
-	Accounts      *eventstore.Repository[account.State, account.Command, account.Event]
-	Store         *chimeaccounts.Store
-	AccountsRM    Waiter
-	ReadModelWait time.Duration
-	Registerer    prometheus.Registerer
+	Client *esdb.Client
+	// Now is the clock of every decision (default time.Now).
+	Now func() time.Time
+	// CallingNamePropagation is how long a calling-name change stays UpdateInProgress (default 72 h).
+	CallingNamePropagation time.Duration
+	Accounts               *eventstore.Repository[account.State, account.Command, account.Event]
+	Store                  *chimeaccounts.Store
+	AccountsRM             Waiter
+	ReadModelWait          time.Duration
+	Registerer             prometheus.Registerer
 }
 
 // AccountDecider is the account aggregate for the command path.
@@ -57,7 +65,14 @@ func New(cfg Config) *Service {
 	if cfg.ReadModelWait <= 0 {
 		cfg.ReadModelWait = 5 * time.Second
 	}
-	s := &Service{client: cfg.Client, accounts: cfg.Accounts, store: cfg.Store, accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.CallingNamePropagation <= 0 {
+		cfg.CallingNamePropagation = 72 * time.Hour
+	}
+	s := &Service{client: cfg.Client, now: cfg.Now, propagation: cfg.CallingNamePropagation,
+		settings: eventstore.NewRepository(cfg.Client, SettingsDecider, cfg.Now), accounts: cfg.Accounts, store: cfg.Store, accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
 		timeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_read_your_writes_timeouts_total",
 			Help: "Mutations answered before their read models caught up."})}
 	if cfg.Registerer != nil {

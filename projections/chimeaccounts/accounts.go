@@ -28,7 +28,7 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_accounts" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 3 }
+func (Projection) Version() int { return 4 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
@@ -79,6 +79,9 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			alexa_room_arn      text,
 			logged_out_at       timestamptz,
 			removed             boolean NOT NULL DEFAULT false,
+			inbound_calling     boolean NOT NULL DEFAULT false,
+			outbound_calling    boolean NOT NULL DEFAULT false,
+			sms                 boolean NOT NULL DEFAULT false,
 			created_at          timestamptz NOT NULL
 		);
 		CREATE INDEX ON %[1]s.chime_users (account_id, user_id) WHERE NOT removed;`, schema))
@@ -134,6 +137,9 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		b.Queue(`UPDATE `+u+` SET logged_out_at = $2 WHERE user_id = $1`, e.UserID, e.At)
 	case account.PersonalPINReset:
 		b.Queue(`UPDATE `+u+` SET personal_pin = $2 WHERE user_id = $1`, e.UserID, e.PIN)
+	case account.UserSettingsUpdated:
+		b.Queue(`UPDATE `+u+` SET inbound_calling = $2, outbound_calling = $3, sms = $4 WHERE user_id = $1`,
+			e.UserID, e.InboundCalling, e.OutboundCalling, e.SMS)
 	default:
 		return fmt.Errorf("chimeaccounts: unhandled event %s", ev.EventType)
 	}
@@ -250,6 +256,7 @@ type User struct {
 	PersonalPIN        string
 	AlexaEnabled       *bool
 	AlexaRoomARN       *string
+	Telephony          account.Telephony
 	CreatedAt          time.Time
 }
 
@@ -257,12 +264,12 @@ type User struct {
 var ErrUserNotFound = &domain.Error{Kind: domain.KindNotFound, Msg: "user not found"}
 
 const userCols = `u.user_id, u.account_id, u.email, u.username, u.user_type, u.license_type, u.registration_status,
-	u.personal_pin, u.alexa_enabled, u.alexa_room_arn, u.created_at`
+	u.personal_pin, u.alexa_enabled, u.alexa_room_arn, u.inbound_calling, u.outbound_calling, u.sms, u.created_at`
 
 func scanUser(row pgx.Row) (User, error) {
 	var u User
 	err := row.Scan(&u.UserID, &u.AccountID, &u.Email, &u.Username, &u.UserType, &u.LicenseType, &u.RegistrationStatus,
-		&u.PersonalPIN, &u.AlexaEnabled, &u.AlexaRoomARN, &u.CreatedAt)
+		&u.PersonalPIN, &u.AlexaEnabled, &u.AlexaRoomARN, &u.Telephony.InboundCalling, &u.Telephony.OutboundCalling, &u.Telephony.SMS, &u.CreatedAt)
 	return u, err
 }
 

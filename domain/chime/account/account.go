@@ -187,7 +187,7 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 			return nil, domain.Wrapf(ErrNotEmpty, "Team account %s still has %d users; remove them before deleting the account", s.ID, s.Users())
 		}
 		return []Event{Deleted{DeletedAt: now.UTC()}}, nil
-	case AddUser, UpdateUser, BatchUpdateUser, BatchSuspendUser, BatchUnsuspendUser, LogoutUser, ResetPIN:
+	case AddUser, UpdateUser, BatchUpdateUser, BatchSuspendUser, BatchUnsuspendUser, LogoutUser, ResetPIN, UpdateUserSettings:
 		return decideUsers(s, c, now)
 	}
 	return nil, domain.Errorf(domain.KindInvalid, "unknown account command %T", c)
@@ -207,7 +207,7 @@ func Evolve(s State, e Event) State {
 		s.Settings = Settings{DisableRemoteControl: e.DisableRemoteControl, EnableDialOut: e.EnableDialOut}
 	case Deleted:
 		s.Deleted = true
-	case UserAdded, UserUpdated, UserSuspended, UserUnsuspended, UserRemoved, UserLoggedOut, PersonalPINReset:
+	case UserAdded, UserUpdated, UserSuspended, UserUnsuspended, UserRemoved, UserLoggedOut, PersonalPINReset, UserSettingsUpdated:
 		evolveUsers(&s, e)
 	}
 	return s

@@ -28,6 +28,7 @@ const (
 	TypeUserRemoved           = "chime.account.user_removed.v1"
 	TypeUserLoggedOut         = "chime.account.user_logged_out.v1"
 	TypePersonalPINReset      = "chime.account.personal_pin_reset.v1"
+	TypeUserSettingsUpdated   = "chime.account.user_settings_updated.v1"
 	StreamPrefix              = "chime.account-"
 )
 
@@ -115,6 +116,14 @@ type UserLoggedOut struct {
 	At     time.Time `json:"at"`
 }
 
+// UserSettingsUpdated records a user's telephony permissions (Business Calling and SMS).
+type UserSettingsUpdated struct {
+	UserID          string `json:"userId"`
+	InboundCalling  bool   `json:"inboundCalling"`
+	OutboundCalling bool   `json:"outboundCalling"`
+	SMS             bool   `json:"sms"`
+}
+
 // PersonalPINReset records a user's new personal meeting PIN.
 type PersonalPINReset struct {
 	UserID string `json:"userId"`
@@ -133,6 +142,7 @@ func (UserUnsuspended) EventType() string       { return TypeUserUnsuspended }
 func (UserRemoved) EventType() string           { return TypeUserRemoved }
 func (UserLoggedOut) EventType() string         { return TypeUserLoggedOut }
 func (PersonalPINReset) EventType() string      { return TypePersonalPINReset }
+func (UserSettingsUpdated) EventType() string   { return TypeUserSettingsUpdated }
 
 func (Created) isAccountEvent()               {}
 func (Renamed) isAccountEvent()               {}
@@ -146,6 +156,7 @@ func (UserUnsuspended) isAccountEvent()       {}
 func (UserRemoved) isAccountEvent()           {}
 func (UserLoggedOut) isAccountEvent()         {}
 func (PersonalPINReset) isAccountEvent()      {}
+func (UserSettingsUpdated) isAccountEvent()   {}
 
 // Decode turns a stored event back into an Event.
 func Decode(eventType string, data []byte) (Event, error) {
@@ -175,6 +186,8 @@ func Decode(eventType string, data []byte) (Event, error) {
 		e = &UserLoggedOut{}
 	case TypePersonalPINReset:
 		e = &PersonalPINReset{}
+	case TypeUserSettingsUpdated:
+		e = &UserSettingsUpdated{}
 	default:
 		return nil, fmt.Errorf("account: unknown event type %q", eventType)
 	}
@@ -209,6 +222,8 @@ func deref(e Event) Event {
 	case *UserLoggedOut:
 		return *e
 	case *PersonalPINReset:
+		return *e
+	case *UserSettingsUpdated:
 		return *e
 	}
 	return e

@@ -48,6 +48,7 @@ type User struct {
 	PIN          string
 	Alexa        *AlexaMetadata
 	LoggedOutAt  time.Time
+	Telephony    Telephony
 	// beforeSuspension is the registration status a suspension interrupted.
 	beforeSuspension string
 }
@@ -97,6 +98,17 @@ type BatchUnsuspendUser struct {
 // LogoutUser signs a user out of every device.
 type LogoutUser struct{ AccountID, UserID string }
 
+// Telephony is a user's Business Calling and SMS permissions.
+type Telephony struct {
+	InboundCalling, OutboundCalling, SMS bool
+}
+
+// UpdateUserSettings sets a user's telephony permissions.
+type UpdateUserSettings struct {
+	AccountID, UserID string
+	Telephony         Telephony
+}
+
 // ResetPIN gives a user a new personal meeting PIN (reserved beforehand).
 type ResetPIN struct{ AccountID, UserID, NewPIN string }
 
@@ -108,6 +120,7 @@ func (c BatchSuspendUser) Target() string   { return c.AccountID }
 func (c BatchUnsuspendUser) Target() string { return c.AccountID }
 func (c LogoutUser) Target() string         { return c.AccountID }
 func (c ResetPIN) Target() string           { return c.AccountID }
+func (c UpdateUserSettings) Target() string { return c.AccountID }
 
 // ItemError is the outcome of a rejected batch item; batch commands return them inside a
 // *BatchErrors error value that also carries the events of the accepted items.
@@ -307,6 +320,16 @@ func decideUsers(s State, c Command, now time.Time) ([]Event, error) {
 			return nil, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", c.UserID, s.ID)
 		}
 		return []Event{PersonalPINReset{UserID: c.UserID, PIN: c.NewPIN}}, nil
+	case UpdateUserSettings:
+		u, ok := s.member(c.UserID)
+		if !ok {
+			return nil, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", c.UserID, s.ID)
+		}
+		if u.Telephony == c.Telephony {
+			return nil, nil
+		}
+		return []Event{UserSettingsUpdated{UserID: c.UserID, InboundCalling: c.Telephony.InboundCalling,
+			OutboundCalling: c.Telephony.OutboundCalling, SMS: c.Telephony.SMS}}, nil
 	case BatchUpdateUser, BatchSuspendUser, BatchUnsuspendUser:
 		events, _, err := DecideBatch(s, c, now)
 		return events, err
@@ -347,6 +370,10 @@ func evolveUsers(s *State, e Event) {
 	case PersonalPINReset:
 		if u, ok := s.Members[e.UserID]; ok {
 			u.PIN = e.PIN
+		}
+	case UserSettingsUpdated:
+		if u, ok := s.Members[e.UserID]; ok {
+			u.Telephony = Telephony{InboundCalling: e.InboundCalling, OutboundCalling: e.OutboundCalling, SMS: e.SMS}
 		}
 	}
 }

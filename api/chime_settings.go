@@ -1,0 +1,122 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/domain/chime/settings"
+)
+
+// ChimeSettings is what the settings operations need.
+type ChimeSettings interface {
+	GlobalSettings(ctx context.Context, awsAccountID string) (settings.State, error)
+	UpdateGlobalSettings(ctx context.Context, awsAccountID string, businessCalling, voiceConnector *string) error
+	UpdateCallingName(ctx context.Context, awsAccountID, name string) error
+	GetUserSettings(ctx context.Context, awsAccountID, accountID, userID string) (account.Telephony, error)
+	UpdateUserSettings(ctx context.Context, awsAccountID, accountID, userID string, t account.Telephony) error
+}
+
+type wireBucket struct {
+	CdrBucket *string `json:"CdrBucket,omitempty"`
+}
+
+func bucket(name string) *wireBucket {
+	if name == "" {
+		return &wireBucket{}
+	}
+	return &wireBucket{CdrBucket: &name}
+}
+
+func settingsOps(svc ChimeSettings) []operation {
+	return []operation{
+		{Name: "GetGlobalSettings", Method: http.MethodGet, Path: "/settings", ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			st, err := svc.GlobalSettings(k.ctx, k.caller.AWSAccount())
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, map[string]any{"BusinessCalling": bucket(st.BusinessCallingCdrBucket), "VoiceConnector": bucket(st.VoiceConnectorCdrBucket)}, nil
+		}},
+		{Name: "UpdateGlobalSettings", Method: http.MethodPut, Path: "/settings", Fn: func(k *call) (int, any, error) {
+			var in struct{ BusinessCalling, VoiceConnector *wireBucket }
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			var bc, vc *string
+			if in.BusinessCalling != nil {
+				bc = ptrOrEmpty(in.BusinessCalling.CdrBucket)
+			}
+			if in.VoiceConnector != nil {
+				vc = ptrOrEmpty(in.VoiceConnector.CdrBucket)
+			}
+			if err := svc.UpdateGlobalSettings(k.ctx, k.caller.AWSAccount(), bc, vc); err != nil {
+				return 0, nil, err
+			}
+			return http.StatusNoContent, nil, nil
+		}},
+		{Name: "GetPhoneNumberSettings", Method: http.MethodGet, Path: "/settings/phone-number", ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			st, err := svc.GlobalSettings(k.ctx, k.caller.AWSAccount())
+			if err != nil {
+				return 0, nil, err
+			}
+			out := map[string]any{}
+			if st.CallingName != "" {
+				out["CallingName"] = st.CallingName
+				out["CallingNameUpdatedTimestamp"] = timestamp(st.CallingNameUpdatedAt)
+			}
+			return http.StatusOK, out, nil
+		}},
+		{Name: "UpdatePhoneNumberSettings", Method: http.MethodPut, Path: "/settings/phone-number", Fn: func(k *call) (int, any, error) {
+			var in struct{ CallingName *string }
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			if in.CallingName == nil {
+				return 0, nil, BadRequest("CallingName is required")
+			}
+			if err := svc.UpdateCallingName(k.ctx, k.caller.AWSAccount(), *in.CallingName); err != nil {
+				return 0, nil, err
+			}
+			return http.StatusNoContent, nil, nil
+		}},
+		{Name: "GetUserSettings", Method: http.MethodGet, Path: "/accounts/:accountId/users/:userId/settings", ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			t, err := svc.GetUserSettings(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("userId"))
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, map[string]any{"UserSettings": map[string]any{"Telephony": map[string]bool{
+				"InboundCalling": t.InboundCalling, "OutboundCalling": t.OutboundCalling, "SMS": t.SMS}}}, nil
+		}},
+		{Name: "UpdateUserSettings", Method: http.MethodPut, Path: "/accounts/:accountId/users/:userId/settings", Fn: func(k *call) (int, any, error) {
+			var in struct {
+				UserSettings *struct {
+					Telephony *struct{ InboundCalling, OutboundCalling, SMS *bool }
+				}
+			}
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			if in.UserSettings == nil || in.UserSettings.Telephony == nil {
+				return 0, nil, BadRequest("UserSettings.Telephony is required")
+			}
+			tp := in.UserSettings.Telephony
+			if tp.InboundCalling == nil || tp.OutboundCalling == nil || tp.SMS == nil {
+				return 0, nil, BadRequest("UserSettings.Telephony needs InboundCalling, OutboundCalling and SMS")
+			}
+			err := svc.UpdateUserSettings(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("userId"),
+				account.Telephony{InboundCalling: *tp.InboundCalling, OutboundCalling: *tp.OutboundCalling, SMS: *tp.SMS})
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusNoContent, nil, nil
+		}},
+	}
+}
+
+func ptrOrEmpty(s *string) *string {
+	if s == nil {
+		e := ""
+		return &e
+	}
+	return s
+}
