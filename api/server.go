@@ -50,6 +50,7 @@ type Deps struct {
 	Accounts ChimeAccounts
 	Users    ChimeUsers
 	Settings ChimeSettings
+	Domains  ChimeDomains
 	Audit    AuditSink
 	AuditRM  AuditQueries
 	Ready    func(context.Context) error
@@ -94,6 +95,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	chimeOps = append(chimeOps, accountOps(d.Accounts)...)
 	chimeOps = append(chimeOps, userOps(d.Users)...)
 	chimeOps = append(chimeOps, settingsOps(d.Settings)...)
+	chimeOps = append(chimeOps, domainOps(d.Domains)...)
 	chimeAPI.mount(e, chimeOps)
 	belfryAPI := &serviceAPI{service: "belfry", eventSource: "belfry.local", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger}
 	belfryAPI.mount(e, adminOps(d.AuditRM))

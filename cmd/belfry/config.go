@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ type Config struct {
 	EventLogAddr  string `json:"eventLogAddr"`
 	HTTPAddr      string `json:"httpAddr"`
 	Region        string `json:"region"`
+	DNSResolver   string `json:"dnsResolver,omitempty"`
 
 	// Shown instead of the secret-bearing URLs.
 	DatabaseDesc   string `json:"database"`
@@ -38,6 +40,7 @@ func ConfigFromEnv() Config {
 		EventLogAddr:  get("BELFRY_EVENTLOG_ADDR", "127.0.0.1:2113"),
 		HTTPAddr:      get("BELFRY_HTTP_ADDR", "127.0.0.1:8080"),
 		Region:        get("BELFRY_REGION", "us-east-1"),
+		DNSResolver:   get("BELFRY_DNS_RESOLVER", ""),
 	}
 	c.DatabaseDesc = "private PostgreSQL cluster in " + c.DataDir + "/postgres"
 	if c.DatabaseURL != "" {
@@ -68,6 +71,11 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s=%q: %w", name, addr, err))
 		}
 	}
+	if c.DNSResolver != "" {
+		if _, _, err := net.SplitHostPort(c.DNSResolver); err != nil {
+			errs = append(errs, fmt.Errorf("BELFRY_DNS_RESOLVER=%q must be host:port: %w", c.DNSResolver, err))
+		}
+	}
 	if c.Region == "" {
 		errs = append(errs, errors.New("BELFRY_REGION must not be empty"))
 	}
@@ -78,4 +86,16 @@ func (c Config) Validate() error {
 func (c Config) String() string {
 	b, _ := json.MarshalIndent(c, "", "  ")
 	return string(b)
+}
+
+// resolver returns the DNS resolver for domain-claim TXT lookups: BELFRY_DNS_RESOLVER when set, else the system's.
+func (c Config) resolver() *net.Resolver {
+	if c.DNSResolver == "" {
+		return net.DefaultResolver
+	}
+	addr := c.DNSResolver
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", addr)
+	}}
 }

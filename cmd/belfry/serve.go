@@ -178,6 +178,7 @@ func (m *Main) Run(ctx context.Context) error {
 	svc := chime.New(chime.Config{
 		Client:     client,
 		Now:        m.Now,
+		Resolver:   m.cfg.resolver(),
 		Accounts:   eventstore.NewRepository(client, chime.AccountDecider, m.Now),
 		Store:      chimeaccounts.NewStore(pool),
 		AccountsRM: accountsRunner,
@@ -186,9 +187,10 @@ func (m *Main) Run(ctx context.Context) error {
 	var _ api.ChimeAccounts = svc
 	var _ api.ChimeUsers = svc
 	var _ api.ChimeSettings = svc
+	var _ api.ChimeDomains = svc
 	var _ api.Caller = iam.Principal{}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region}, api.Deps{
-		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,
+		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)

@@ -9,6 +9,7 @@ package chime
 
 import (
 	"context"
+	"net"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/domain/chime/domainclaim"
 	"github.com/belfry/belfry/domain/chime/settings"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections/chimeaccounts"
@@ -31,6 +33,8 @@ type Waiter interface {
 type Service struct {
 	client        *esdb.Client
 	settings      *eventstore.Repository[settings.State, settings.Command, settings.Event]
+	claims        *eventstore.Repository[domainclaim.State, domainclaim.Command, domainclaim.Event]
+	resolver      TXTResolver
 	now           func() time.Time
 	propagation   time.Duration
 	accounts      *eventstore.Repository[account.State, account.Command, account.Event]
@@ -45,6 +49,8 @@ type Config struct {
 	Client *esdb.Client
 	// Now is the clock of every decision (default time.Now).
 	Now func() time.Time
+	// Resolver looks up domain-claim TXT records (default: the system resolver).
+	Resolver TXTResolver
 	// CallingNamePropagation is how long a calling-name change stays UpdateInProgress (default 72 h).
 	CallingNamePropagation time.Duration
 	Accounts               *eventstore.Repository[account.State, account.Command, account.Event]
@@ -71,7 +77,10 @@ func New(cfg Config) *Service {
 	if cfg.CallingNamePropagation <= 0 {
 		cfg.CallingNamePropagation = 72 * time.Hour
 	}
-	s := &Service{client: cfg.Client, now: cfg.Now, propagation: cfg.CallingNamePropagation,
+	if cfg.Resolver == nil {
+		cfg.Resolver = net.DefaultResolver
+	}
+	s := &Service{client: cfg.Client, now: cfg.Now, resolver: cfg.Resolver, claims: eventstore.NewRepository(cfg.Client, ClaimDecider, cfg.Now), propagation: cfg.CallingNamePropagation,
 		settings: eventstore.NewRepository(cfg.Client, SettingsDecider, cfg.Now), accounts: cfg.Accounts, store: cfg.Store, accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
 		timeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_read_your_writes_timeouts_total",
 			Help: "Mutations answered before their read models caught up."})}

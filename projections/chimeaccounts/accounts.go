@@ -28,11 +28,11 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_accounts" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 4 }
+func (Projection) Version() int { return 5 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
-	return []string{"chime_accounts", "chime_account_emails", "chime_users"}
+	return []string{"chime_accounts", "chime_account_emails", "chime_users", "chime_domains"}
 }
 
 // Filter selects account streams.
@@ -84,7 +84,17 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			sms                 boolean NOT NULL DEFAULT false,
 			created_at          timestamptz NOT NULL
 		);
-		CREATE INDEX ON %[1]s.chime_users (account_id, user_id) WHERE NOT removed;`, schema))
+		CREATE INDEX ON %[1]s.chime_users (account_id, user_id) WHERE NOT removed;
+		CREATE TABLE %[1]s.chime_domains (
+			account_id  text NOT NULL,
+			domain      text NOT NULL,
+			status      text NOT NULL,
+			txt_name    text NOT NULL,
+			txt_value   text NOT NULL,
+			claimed_at  timestamptz NOT NULL,
+			verified_at timestamptz,
+			PRIMARY KEY (account_id, domain)
+		);`, schema))
 	return err
 }
 
@@ -137,6 +147,15 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		b.Queue(`UPDATE `+u+` SET logged_out_at = $2 WHERE user_id = $1`, e.UserID, e.At)
 	case account.PersonalPINReset:
 		b.Queue(`UPDATE `+u+` SET personal_pin = $2 WHERE user_id = $1`, e.UserID, e.PIN)
+	case account.DomainClaimAdded:
+		b.Queue(`INSERT INTO `+schema+`.chime_domains (account_id, domain, status, txt_name, txt_value, claimed_at)
+			VALUES ($1,$2,'PendingVerification',$3,$4,$5) ON CONFLICT DO NOTHING`, id, e.Domain, e.TXTName, e.TXTValue, e.At)
+	case account.DomainVerified:
+		b.Queue(`UPDATE `+schema+`.chime_domains SET status = 'Verified', verified_at = $3 WHERE account_id = $1 AND domain = $2`, id, e.Domain, e.At)
+	case account.DomainClaimRemoved:
+		b.Queue(`DELETE FROM `+schema+`.chime_domains WHERE account_id = $1 AND domain = $2`, id, e.Domain)
+	case account.AccountTypeChanged:
+		b.Queue(`UPDATE `+t+` SET account_type = $2 WHERE account_id = $1`, id, e.AccountType)
 	case account.UserSettingsUpdated:
 		b.Queue(`UPDATE `+u+` SET inbound_calling = $2, outbound_calling = $3, sms = $4 WHERE user_id = $1`,
 			e.UserID, e.InboundCalling, e.OutboundCalling, e.SMS)
@@ -330,4 +349,36 @@ func (s *Store) ListUsers(ctx context.Context, awsAccountID, accountID string, f
 		next = base64.RawURLEncoding.EncodeToString([]byte(out[limit-1].UserID))
 	}
 	return out, next, nil
+}
+
+// Domain is one row of rm.chime_domains.
+type Domain struct {
+	Name       string
+	Status     string
+	TXTName    string
+	TXTValue   string
+	ClaimedAt  time.Time
+	VerifiedAt *time.Time
+}
+
+// ListDomains returns the domain claims of an account of the tenant.
+func (s *Store) ListDomains(ctx context.Context, awsAccountID, accountID string) ([]Domain, error) {
+	if _, err := s.Get(ctx, awsAccountID, accountID); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT domain, status, txt_name, txt_value, claimed_at, verified_at FROM rm.chime_domains
+		WHERE account_id = $1 ORDER BY domain`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("chimeaccounts: list domains: %w", err)
+	}
+	defer rows.Close()
+	var out []Domain
+	for rows.Next() {
+		var d Domain
+		if err := rows.Scan(&d.Name, &d.Status, &d.TXTName, &d.TXTValue, &d.ClaimedAt, &d.VerifiedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }

@@ -67,6 +67,18 @@ type State struct {
 	// Evolve updates both maps in place: the repository serializes every use of a stream's state.
 	Emails  map[string]string
 	Members map[string]*User
+	// Domains holds the account's domain claims by name.
+	Domains map[string]*DomainClaim
+}
+
+// sortedMembers returns the members in id order (decisions must be deterministic).
+func (s State) sortedMembers() []*User {
+	out := make([]*User, 0, len(s.Members))
+	for _, u := range s.Members {
+		out = append(out, u)
+	}
+	slices.SortFunc(out, func(a, b *User) int { return strings.Compare(a.ID, b.ID) })
+	return out
 }
 
 // Users is the number of users in the account.
@@ -181,14 +193,19 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		}
 		return []Event{SettingsUpdated{DisableRemoteControl: next.DisableRemoteControl, EnableDialOut: next.EnableDialOut}}, nil
 	case Delete:
-		// Guide §4.5: a Team account is deleted after its users are removed. (Enterprise accounts are
-		// guarded by their claimed domains, which arrive with domain claims.)
+		// Guide §4.5: a Team account is deleted after its users are removed, an Enterprise account after
+		// its domains are removed. Pending claims block deletion too: they hold the domain.
 		if s.Type == TypeTeam && s.Users() > 0 {
 			return nil, domain.Wrapf(ErrNotEmpty, "Team account %s still has %d users; remove them before deleting the account", s.ID, s.Users())
+		}
+		if len(s.Domains) > 0 {
+			return nil, domain.Wrapf(ErrNotEmpty, "account %s still has %d domain claims; remove the domains before deleting the account", s.ID, len(s.Domains))
 		}
 		return []Event{Deleted{DeletedAt: now.UTC()}}, nil
 	case AddUser, UpdateUser, BatchUpdateUser, BatchSuspendUser, BatchUnsuspendUser, LogoutUser, ResetPIN, UpdateUserSettings:
 		return decideUsers(s, c, now)
+	case AddDomainClaim, VerifyDomainClaim, RemoveDomainClaim:
+		return decideDomains(s, c, now)
 	}
 	return nil, domain.Errorf(domain.KindInvalid, "unknown account command %T", c)
 }
@@ -209,6 +226,8 @@ func Evolve(s State, e Event) State {
 		s.Deleted = true
 	case UserAdded, UserUpdated, UserSuspended, UserUnsuspended, UserRemoved, UserLoggedOut, PersonalPINReset, UserSettingsUpdated:
 		evolveUsers(&s, e)
+	case DomainClaimAdded, DomainVerified, DomainClaimRemoved, AccountTypeChanged:
+		evolveDomains(&s, e)
 	}
 	return s
 }

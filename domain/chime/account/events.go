@@ -188,6 +188,14 @@ func Decode(eventType string, data []byte) (Event, error) {
 		e = &PersonalPINReset{}
 	case TypeUserSettingsUpdated:
 		e = &UserSettingsUpdated{}
+	case TypeDomainClaimAdded:
+		e = &DomainClaimAdded{}
+	case TypeDomainVerified:
+		e = &DomainVerified{}
+	case TypeDomainClaimRemoved:
+		e = &DomainClaimRemoved{}
+	case TypeAccountTypeChanged:
+		e = &AccountTypeChanged{}
 	default:
 		return nil, fmt.Errorf("account: unknown event type %q", eventType)
 	}
@@ -224,6 +232,14 @@ func deref(e Event) Event {
 	case *PersonalPINReset:
 		return *e
 	case *UserSettingsUpdated:
+		return *e
+	case *DomainClaimAdded:
+		return *e
+	case *DomainVerified:
+		return *e
+	case *DomainClaimRemoved:
+		return *e
+	case *AccountTypeChanged:
 		return *e
 	}
 	return e

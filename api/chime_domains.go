@@ -1,0 +1,82 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/belfry/belfry/projections/chimeaccounts"
+)
+
+// ChimeDomains is what the domain-claim operations need. These operations have no SDK counterpart
+// (the console did this); they use the guide's IAM action names (chime:AddDomain, chime:ListDomains,
+// chime:GetDomain) plus chime:VerifyDomain and chime:RemoveDomain, under /console/.
+type ChimeDomains interface {
+	ClaimDomain(ctx context.Context, awsAccountID, accountID, name string) (chimeaccounts.Domain, error)
+	ListDomains(ctx context.Context, awsAccountID, accountID string) ([]chimeaccounts.Domain, error)
+	GetDomain(ctx context.Context, awsAccountID, accountID, name string) (chimeaccounts.Domain, error)
+	VerifyDomain(ctx context.Context, awsAccountID, accountID, name string) (chimeaccounts.Domain, error)
+	RemoveDomain(ctx context.Context, awsAccountID, accountID, name string) error
+}
+
+type wireDomain struct {
+	DomainName        string `json:"DomainName"`
+	Status            string `json:"Status"`
+	TxtRecordName     string `json:"TxtRecordName"`
+	TxtRecordValue    string `json:"TxtRecordValue"`
+	ClaimedTimestamp  string `json:"ClaimedTimestamp"`
+	VerifiedTimestamp string `json:"VerifiedTimestamp,omitempty"`
+}
+
+func toWireDomain(d chimeaccounts.Domain) wireDomain {
+	w := wireDomain{DomainName: d.Name, Status: d.Status, TxtRecordName: d.TXTName, TxtRecordValue: d.TXTValue, ClaimedTimestamp: timestamp(d.ClaimedAt)}
+	if d.VerifiedAt != nil {
+		w.VerifiedTimestamp = timestamp(*d.VerifiedAt)
+	}
+	return w
+}
+
+func domainOps(svc ChimeDomains) []operation {
+	one := func(status int) func(chimeaccounts.Domain, error) (int, any, error) {
+		return func(d chimeaccounts.Domain, err error) (int, any, error) {
+			if err != nil {
+				return 0, nil, err
+			}
+			return status, map[string]any{"Domain": toWireDomain(d)}, nil
+		}
+	}
+	return []operation{
+		{Name: "AddDomain", Method: http.MethodPost, Path: "/console/accounts/:accountId/domains", Fn: func(k *call) (int, any, error) {
+			var in struct{ DomainName *string }
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			if in.DomainName == nil {
+				return 0, nil, BadRequest("DomainName is required")
+			}
+			return one(http.StatusCreated)(svc.ClaimDomain(k.ctx, k.caller.AWSAccount(), k.param("accountId"), *in.DomainName))
+		}},
+		{Name: "ListDomains", Method: http.MethodGet, Path: "/console/accounts/:accountId/domains", ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			list, err := svc.ListDomains(k.ctx, k.caller.AWSAccount(), k.param("accountId"))
+			if err != nil {
+				return 0, nil, err
+			}
+			out := make([]wireDomain, len(list))
+			for i, d := range list {
+				out[i] = toWireDomain(d)
+			}
+			return http.StatusOK, map[string]any{"Domains": out}, nil
+		}},
+		{Name: "GetDomain", Method: http.MethodGet, Path: "/console/accounts/:accountId/domains/:domain", ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			return one(http.StatusOK)(svc.GetDomain(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("domain")))
+		}},
+		{Name: "VerifyDomain", Method: http.MethodPost, Path: "/console/accounts/:accountId/domains/:domain", Query: "verify", Fn: func(k *call) (int, any, error) {
+			return one(http.StatusOK)(svc.VerifyDomain(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("domain")))
+		}},
+		{Name: "RemoveDomain", Method: http.MethodDelete, Path: "/console/accounts/:accountId/domains/:domain", Fn: func(k *call) (int, any, error) {
+			if err := svc.RemoveDomain(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("domain")); err != nil {
+				return 0, nil, err
+			}
+			return http.StatusNoContent, nil, nil
+		}},
+	}
+}
