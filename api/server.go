@@ -51,6 +51,7 @@ type Deps struct {
 	Users    ChimeUsers
 	Settings ChimeSettings
 	Domains  ChimeDomains
+	Bots     ChimeBots
 	Audit    AuditSink
 	AuditRM  AuditQueries
 	Ready    func(context.Context) error
@@ -96,6 +97,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	chimeOps = append(chimeOps, userOps(d.Users)...)
 	chimeOps = append(chimeOps, settingsOps(d.Settings)...)
 	chimeOps = append(chimeOps, domainOps(d.Domains)...)
+	chimeOps = append(chimeOps, botOps(d.Bots)...)
 	chimeAPI.mount(e, chimeOps)
 	belfryAPI := &serviceAPI{service: "belfry", eventSource: "belfry.local", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger}
 	belfryAPI.mount(e, adminOps(d.AuditRM))

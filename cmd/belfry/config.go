@@ -19,6 +19,7 @@ type Config struct {
 	HTTPAddr      string `json:"httpAddr"`
 	Region        string `json:"region"`
 	DNSResolver   string `json:"dnsResolver,omitempty"`
+	LambdaURL     string `json:"lambdaEndpoint,omitempty"`
 
 	// Shown instead of the secret-bearing URLs.
 	DatabaseDesc   string `json:"database"`
@@ -41,6 +42,7 @@ func ConfigFromEnv() Config {
 		HTTPAddr:      get("BELFRY_HTTP_ADDR", "127.0.0.1:8080"),
 		Region:        get("BELFRY_REGION", "us-east-1"),
 		DNSResolver:   get("BELFRY_DNS_RESOLVER", ""),
+		LambdaURL:     get("BELFRY_LAMBDA_ENDPOINT", ""),
 	}
 	c.DatabaseDesc = "private PostgreSQL cluster in " + c.DataDir + "/postgres"
 	if c.DatabaseURL != "" {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -35,6 +36,8 @@ type Main struct {
 	logger *slog.Logger
 	// Now is the clock handed to every decision; tests may replace it before Run.
 	Now func() time.Time
+	// BotHTTP sends bot endpoint challenges and events; nil means a default client.
+	BotHTTP *http.Client
 	// Out receives the first admin key; stdout by default.
 	Out io.Writer
 
@@ -179,6 +182,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Client:     client,
 		Now:        m.Now,
 		Resolver:   m.cfg.resolver(),
+		Lambda:     chime.HTTPLambdaInvoker{Endpoint: m.cfg.LambdaURL},
+		BotHTTP:    m.BotHTTP,
 		Accounts:   eventstore.NewRepository(client, chime.AccountDecider, m.Now),
 		Store:      chimeaccounts.NewStore(pool),
 		AccountsRM: accountsRunner,
@@ -188,9 +193,10 @@ func (m *Main) Run(ctx context.Context) error {
 	var _ api.ChimeUsers = svc
 	var _ api.ChimeSettings = svc
 	var _ api.ChimeDomains = svc
+	var _ api.ChimeBots = svc
 	var _ api.Caller = iam.Principal{}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region}, api.Deps{
-		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,
+		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)

@@ -10,6 +10,7 @@ package chime
 import (
 	"context"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -35,6 +36,8 @@ type Service struct {
 	settings      *eventstore.Repository[settings.State, settings.Command, settings.Event]
 	claims        *eventstore.Repository[domainclaim.State, domainclaim.Command, domainclaim.Event]
 	resolver      TXTResolver
+	lambda        LambdaInvoker
+	botHTTP       *http.Client
 	now           func() time.Time
 	propagation   time.Duration
 	accounts      *eventstore.Repository[account.State, account.Command, account.Event]
@@ -49,6 +52,10 @@ type Config struct {
 	Client *esdb.Client
 	// Now is the clock of every decision (default time.Now).
 	Now func() time.Time
+	// Lambda dispatches bot events to Lambda functions (default: HTTPLambdaInvoker without endpoint).
+	Lambda LambdaInvoker
+	// BotHTTP sends the endpoint challenge and bot events (default: a client with a 2 s timeout).
+	BotHTTP *http.Client
 	// Resolver looks up domain-claim TXT records (default: the system resolver).
 	Resolver TXTResolver
 	// CallingNamePropagation is how long a calling-name change stays UpdateInProgress (default 72 h).
@@ -80,7 +87,13 @@ func New(cfg Config) *Service {
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver
 	}
-	s := &Service{client: cfg.Client, now: cfg.Now, resolver: cfg.Resolver, claims: eventstore.NewRepository(cfg.Client, ClaimDecider, cfg.Now), propagation: cfg.CallingNamePropagation,
+	if cfg.Lambda == nil {
+		cfg.Lambda = HTTPLambdaInvoker{}
+	}
+	if cfg.BotHTTP == nil {
+		cfg.BotHTTP = &http.Client{Timeout: 2 * time.Second}
+	}
+	s := &Service{client: cfg.Client, now: cfg.Now, resolver: cfg.Resolver, lambda: cfg.Lambda, botHTTP: cfg.BotHTTP, claims: eventstore.NewRepository(cfg.Client, ClaimDecider, cfg.Now), propagation: cfg.CallingNamePropagation,
 		settings: eventstore.NewRepository(cfg.Client, SettingsDecider, cfg.Now), accounts: cfg.Accounts, store: cfg.Store, accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
 		timeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_read_your_writes_timeouts_total",
 			Help: "Mutations answered before their read models caught up."})}

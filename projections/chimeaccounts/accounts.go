@@ -28,11 +28,11 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_accounts" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 5 }
+func (Projection) Version() int { return 6 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
-	return []string{"chime_accounts", "chime_account_emails", "chime_users", "chime_domains"}
+	return []string{"chime_accounts", "chime_account_emails", "chime_users", "chime_domains", "chime_bots"}
 }
 
 // Filter selects account streams.
@@ -94,7 +94,22 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			claimed_at  timestamptz NOT NULL,
 			verified_at timestamptz,
 			PRIMARY KEY (account_id, domain)
-		);`, schema))
+		);
+		CREATE TABLE %[1]s.chime_bots (
+			bot_id         text PRIMARY KEY,
+			account_id     text NOT NULL,
+			user_id        text NOT NULL,
+			display_name   text NOT NULL,
+			email          text NOT NULL,
+			security_token text NOT NULL,
+			disabled       boolean NOT NULL DEFAULT false,
+			lambda_arn     text,
+			https_endpoint text,
+			has_events     boolean NOT NULL DEFAULT false,
+			created_at     timestamptz NOT NULL,
+			updated_at     timestamptz NOT NULL
+		);
+		CREATE INDEX ON %[1]s.chime_bots (account_id, bot_id);`, schema))
 	return err
 }
 
@@ -154,6 +169,18 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		b.Queue(`UPDATE `+schema+`.chime_domains SET status = 'Verified', verified_at = $3 WHERE account_id = $1 AND domain = $2`, id, e.Domain, e.At)
 	case account.DomainClaimRemoved:
 		b.Queue(`DELETE FROM `+schema+`.chime_domains WHERE account_id = $1 AND domain = $2`, id, e.Domain)
+	case account.BotCreated:
+		b.Queue(`INSERT INTO `+schema+`.chime_bots (bot_id, account_id, user_id, display_name, email, security_token, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$7) ON CONFLICT DO NOTHING`, e.BotID, id, e.UserID, e.DisplayName, e.Email, e.SecurityToken, e.At)
+	case account.BotUpdated:
+		b.Queue(`UPDATE `+schema+`.chime_bots SET disabled = $2, updated_at = $3 WHERE bot_id = $1`, e.BotID, e.Disabled, e.At)
+	case account.BotTokenRegenerated:
+		b.Queue(`UPDATE `+schema+`.chime_bots SET security_token = $2, updated_at = $3 WHERE bot_id = $1`, e.BotID, e.SecurityToken, e.At)
+	case account.BotEventsConfigured:
+		b.Queue(`UPDATE `+schema+`.chime_bots SET lambda_arn = nullif($2, ''), https_endpoint = nullif($3, ''), has_events = true WHERE bot_id = $1`,
+			e.BotID, e.LambdaARN, e.HTTPSEndpoint)
+	case account.BotEventsConfigurationDeleted:
+		b.Queue(`UPDATE `+schema+`.chime_bots SET lambda_arn = NULL, https_endpoint = NULL, has_events = false WHERE bot_id = $1`, e.BotID)
 	case account.AccountTypeChanged:
 		b.Queue(`UPDATE `+t+` SET account_type = $2 WHERE account_id = $1`, id, e.AccountType)
 	case account.UserSettingsUpdated:
@@ -381,4 +408,78 @@ func (s *Store) ListDomains(ctx context.Context, awsAccountID, accountID string)
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// Bot is one row of rm.chime_bots.
+type Bot struct {
+	BotID, AccountID, UserID, DisplayName, Email, SecurityToken string
+	Disabled                                                    bool
+	LambdaARN, HTTPSEndpoint                                    *string
+	HasEvents                                                   bool
+	CreatedAt, UpdatedAt                                        time.Time
+}
+
+// ErrBotNotFound is returned for a bot that is not in the tenant's account.
+var ErrBotNotFound = &domain.Error{Kind: domain.KindNotFound, Msg: "bot not found"}
+
+const botCols = `bot_id, account_id, user_id, display_name, email, security_token, disabled, lambda_arn, https_endpoint, has_events, created_at, updated_at`
+
+func scanBot(row pgx.Row) (Bot, error) {
+	var b Bot
+	err := row.Scan(&b.BotID, &b.AccountID, &b.UserID, &b.DisplayName, &b.Email, &b.SecurityToken, &b.Disabled, &b.LambdaARN,
+		&b.HTTPSEndpoint, &b.HasEvents, &b.CreatedAt, &b.UpdatedAt)
+	return b, err
+}
+
+// GetBot returns a bot of an account of the tenant.
+func (s *Store) GetBot(ctx context.Context, awsAccountID, accountID, botID string) (Bot, error) {
+	if _, err := s.Get(ctx, awsAccountID, accountID); err != nil {
+		return Bot{}, err
+	}
+	b, err := scanBot(s.pool.QueryRow(ctx, `SELECT `+botCols+` FROM rm.chime_bots WHERE bot_id = $1 AND account_id = $2`, botID, accountID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Bot{}, domain.Wrapf(ErrBotNotFound, "bot %s does not exist in account %s", botID, accountID)
+	}
+	if err != nil {
+		return Bot{}, fmt.Errorf("chimeaccounts: get bot: %w", err)
+	}
+	return b, nil
+}
+
+// ListBots returns a page of an account's bots.
+func (s *Store) ListBots(ctx context.Context, awsAccountID, accountID, token string, limit int) ([]Bot, string, error) {
+	if _, err := s.Get(ctx, awsAccountID, accountID); err != nil {
+		return nil, "", err
+	}
+	after := ""
+	if token != "" {
+		b, err := base64.RawURLEncoding.DecodeString(token)
+		if err != nil || len(b) == 0 {
+			return nil, "", domain.Wrapf(ErrBadToken, "NextToken %q is not valid", token)
+		}
+		after = string(b)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+botCols+` FROM rm.chime_bots WHERE account_id = $1 AND bot_id > $2 ORDER BY bot_id LIMIT $3`,
+		accountID, after, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("chimeaccounts: list bots: %w", err)
+	}
+	defer rows.Close()
+	var out []Bot
+	for rows.Next() {
+		b, err := scanBot(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = base64.RawURLEncoding.EncodeToString([]byte(out[limit-1].BotID))
+	}
+	return out, next, nil
 }

@@ -69,6 +69,8 @@ type State struct {
 	Members map[string]*User
 	// Domains holds the account's domain claims by name.
 	Domains map[string]*DomainClaim
+	// Bots holds the account's chat bots by id.
+	Bots map[string]*Bot
 }
 
 // sortedMembers returns the members in id order (decisions must be deterministic).
@@ -206,6 +208,8 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		return decideUsers(s, c, now)
 	case AddDomainClaim, VerifyDomainClaim, RemoveDomainClaim:
 		return decideDomains(s, c, now)
+	case CreateBot, UpdateBot, RegenerateBotToken, PutBotEvents, DeleteBotEvents:
+		return decideBots(s, c, now)
 	}
 	return nil, domain.Errorf(domain.KindInvalid, "unknown account command %T", c)
 }
@@ -228,6 +232,8 @@ func Evolve(s State, e Event) State {
 		evolveUsers(&s, e)
 	case DomainClaimAdded, DomainVerified, DomainClaimRemoved, AccountTypeChanged:
 		evolveDomains(&s, e)
+	case BotCreated, BotUpdated, BotTokenRegenerated, BotEventsConfigured, BotEventsConfigurationDeleted:
+		evolveBots(&s, e)
 	}
 	return s
 }

@@ -196,6 +196,16 @@ func Decode(eventType string, data []byte) (Event, error) {
 		e = &DomainClaimRemoved{}
 	case TypeAccountTypeChanged:
 		e = &AccountTypeChanged{}
+	case TypeBotCreated:
+		e = &BotCreated{}
+	case TypeBotUpdated:
+		e = &BotUpdated{}
+	case TypeBotTokenChanged:
+		e = &BotTokenRegenerated{}
+	case TypeBotEventsSet:
+		e = &BotEventsConfigured{}
+	case TypeBotEventsDeleted:
+		e = &BotEventsConfigurationDeleted{}
 	default:
 		return nil, fmt.Errorf("account: unknown event type %q", eventType)
 	}
@@ -240,6 +250,16 @@ func deref(e Event) Event {
 	case *DomainClaimRemoved:
 		return *e
 	case *AccountTypeChanged:
+		return *e
+	case *BotCreated:
+		return *e
+	case *BotUpdated:
+		return *e
+	case *BotTokenRegenerated:
+		return *e
+	case *BotEventsConfigured:
+		return *e
+	case *BotEventsConfigurationDeleted:
 		return *e
 	}
 	return e

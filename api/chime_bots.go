@@ -1,0 +1,131 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/belfry/belfry/projections/chimeaccounts"
+)
+
+// ChimeBots is what the bot operations need.
+type ChimeBots interface {
+	CreateBot(ctx context.Context, awsAccountID, accountID, displayName, domain string) (chimeaccounts.Bot, error)
+	GetBot(ctx context.Context, awsAccountID, accountID, botID string) (chimeaccounts.Bot, error)
+	ListBots(ctx context.Context, awsAccountID, accountID, token string, limit int) ([]chimeaccounts.Bot, string, error)
+	UpdateBot(ctx context.Context, awsAccountID, accountID, botID string, disabled bool) (chimeaccounts.Bot, error)
+	RegenerateSecurityToken(ctx context.Context, awsAccountID, accountID, botID string) (chimeaccounts.Bot, error)
+	PutEventsConfiguration(ctx context.Context, awsAccountID, accountID, botID, lambda, endpoint string) (chimeaccounts.Bot, error)
+	DeleteEventsConfiguration(ctx context.Context, awsAccountID, accountID, botID string) error
+}
+
+type wireBot struct {
+	BotID            string `json:"BotId"`
+	UserID           string `json:"UserId"`
+	DisplayName      string `json:"DisplayName"`
+	BotType          string `json:"BotType"`
+	Disabled         bool   `json:"Disabled"`
+	BotEmail         string `json:"BotEmail"`
+	SecurityToken    string `json:"SecurityToken"`
+	CreatedTimestamp string `json:"CreatedTimestamp"`
+	UpdatedTimestamp string `json:"UpdatedTimestamp"`
+}
+
+func toWireBot(b chimeaccounts.Bot) wireBot {
+	return wireBot{BotID: b.BotID, UserID: b.UserID, DisplayName: b.DisplayName, BotType: "ChatBot", Disabled: b.Disabled,
+		BotEmail: b.Email, SecurityToken: b.SecurityToken, CreatedTimestamp: timestamp(b.CreatedAt), UpdatedTimestamp: timestamp(b.UpdatedAt)}
+}
+
+func eventsConfig(b chimeaccounts.Bot) map[string]any {
+	cfg := map[string]any{"BotId": b.BotID}
+	if b.LambdaARN != nil {
+		cfg["LambdaFunctionArn"] = *b.LambdaARN
+	}
+	if b.HTTPSEndpoint != nil {
+		cfg["OutboundEventsHTTPSEndpoint"] = *b.HTTPSEndpoint
+	}
+	return map[string]any{"EventsConfiguration": cfg}
+}
+
+func botOps(svc ChimeBots) []operation {
+	one := func(status int) func(chimeaccounts.Bot, error) (int, any, error) {
+		return func(b chimeaccounts.Bot, err error) (int, any, error) {
+			if err != nil {
+				return 0, nil, err
+			}
+			return status, map[string]any{"Bot": toWireBot(b)}, nil
+		}
+	}
+	const bot = "/accounts/:accountId/bots/:botId"
+	return []operation{
+		{Name: "CreateBot", Method: http.MethodPost, Path: "/accounts/:accountId/bots", Fn: func(k *call) (int, any, error) {
+			var in struct{ DisplayName, Domain *string }
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			if in.DisplayName == nil {
+				return 0, nil, BadRequest("DisplayName is required")
+			}
+			return one(http.StatusCreated)(svc.CreateBot(k.ctx, k.caller.AWSAccount(), k.param("accountId"), *in.DisplayName, deref(in.Domain)))
+		}},
+		{Name: "ListBots", Method: http.MethodGet, Path: "/accounts/:accountId/bots", ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			limit, err := k.maxResults(10, 99)
+			if err != nil {
+				return 0, nil, err
+			}
+			list, next, err := svc.ListBots(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.query("next-token"), limit)
+			if err != nil {
+				return 0, nil, err
+			}
+			out := make([]wireBot, len(list))
+			for i, b := range list {
+				out[i] = toWireBot(b)
+			}
+			resp := map[string]any{"Bots": out}
+			if next != "" {
+				resp["NextToken"] = next
+			}
+			return http.StatusOK, resp, nil
+		}},
+		{Name: "GetBot", Method: http.MethodGet, Path: bot, ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			return one(http.StatusOK)(svc.GetBot(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("botId")))
+		}},
+		{Name: "UpdateBot", Method: http.MethodPost, Path: bot, Fn: func(k *call) (int, any, error) {
+			var in struct{ Disabled *bool }
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			if in.Disabled == nil {
+				return one(http.StatusOK)(svc.GetBot(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("botId")))
+			}
+			return one(http.StatusOK)(svc.UpdateBot(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("botId"), *in.Disabled))
+		}},
+		{Name: "RegenerateSecurityToken", Method: http.MethodPost, Path: bot, Query: "regenerate-security-token", Fn: func(k *call) (int, any, error) {
+			return one(http.StatusOK)(svc.RegenerateSecurityToken(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("botId")))
+		}},
+		{Name: "PutEventsConfiguration", Method: http.MethodPut, Path: bot + "/events-configuration", Fn: func(k *call) (int, any, error) {
+			var in struct{ LambdaFunctionArn, OutboundEventsHTTPSEndpoint *string }
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			b, err := svc.PutEventsConfiguration(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("botId"),
+				deref(in.LambdaFunctionArn), deref(in.OutboundEventsHTTPSEndpoint))
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusCreated, eventsConfig(b), nil
+		}},
+		{Name: "GetEventsConfiguration", Method: http.MethodGet, Path: bot + "/events-configuration", ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			b, err := svc.GetBot(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("botId"))
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, eventsConfig(b), nil
+		}},
+		{Name: "DeleteEventsConfiguration", Method: http.MethodDelete, Path: bot + "/events-configuration", Fn: func(k *call) (int, any, error) {
+			if err := svc.DeleteEventsConfiguration(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("botId")); err != nil {
+				return 0, nil, err
+			}
+			return http.StatusNoContent, nil, nil
+		}},
+	}
+}
