@@ -16,6 +16,7 @@ type ChimeAccounts interface {
 	DeleteAccount(ctx context.Context, awsAccountID, id string) error
 	GetAccountSettings(ctx context.Context, awsAccountID, id string) (disableRemoteControl, enableDialOut bool, err error)
 	UpdateAccountSettings(ctx context.Context, awsAccountID, id string, disableRemoteControl, enableDialOut *bool) error
+	SetDelegateGroups(ctx context.Context, awsAccountID, accountID string, groups []string, add bool) error
 }
 
 type wireAccount struct {
@@ -35,9 +36,13 @@ type wireDelegateGroup struct {
 }
 
 func toWireAccount(a chimeaccounts.Account) wireAccount {
-	return wireAccount{AccountID: a.AccountID, AwsAccountID: a.AwsAccountID, Name: a.Name, AccountType: a.AccountType,
+	w := wireAccount{AccountID: a.AccountID, AwsAccountID: a.AwsAccountID, Name: a.Name, AccountType: a.AccountType,
 		AccountStatus: a.AccountStatus, DefaultLicense: a.DefaultLicense, SupportedLicenses: a.SupportedLicenses,
 		CreatedTimestamp: timestamp(a.CreatedAt), SigninDelegateGroups: []wireDelegateGroup{}}
+	for _, g := range a.DelegateGroups {
+		w.SigninDelegateGroups = append(w.SigninDelegateGroups, wireDelegateGroup{GroupName: g})
+	}
+	return w
 }
 
 func accountOps(svc ChimeAccounts) []operation {
@@ -103,6 +108,38 @@ func accountOps(svc ChimeAccounts) []operation {
 			}
 			return http.StatusNoContent, nil, nil
 		}},
+		{Name: "AssociateSigninDelegateGroupsWithAccount", Method: http.MethodPost, Path: "/accounts/:accountId", Query: "associate-signin-delegate-groups",
+			Fn: func(k *call) (int, any, error) {
+				var in struct{ SigninDelegateGroups []wireDelegateGroup }
+				if err := k.decode(&in); err != nil {
+					return 0, nil, err
+				}
+				if in.SigninDelegateGroups == nil {
+					return 0, nil, BadRequest("SigninDelegateGroups is required")
+				}
+				groups := make([]string, len(in.SigninDelegateGroups))
+				for i, g := range in.SigninDelegateGroups {
+					groups[i] = g.GroupName
+				}
+				if err := svc.SetDelegateGroups(k.ctx, k.caller.AWSAccount(), k.param("accountId"), groups, true); err != nil {
+					return 0, nil, err
+				}
+				return http.StatusOK, map[string]any{}, nil
+			}},
+		{Name: "DisassociateSigninDelegateGroupsFromAccount", Method: http.MethodPost, Path: "/accounts/:accountId", Query: "disassociate-signin-delegate-groups",
+			Fn: func(k *call) (int, any, error) {
+				var in struct{ GroupNames []string }
+				if err := k.decode(&in); err != nil {
+					return 0, nil, err
+				}
+				if in.GroupNames == nil {
+					return 0, nil, BadRequest("GroupNames is required")
+				}
+				if err := svc.SetDelegateGroups(k.ctx, k.caller.AWSAccount(), k.param("accountId"), in.GroupNames, false); err != nil {
+					return 0, nil, err
+				}
+				return http.StatusOK, map[string]any{}, nil
+			}},
 		{Name: "GetAccountSettings", Method: http.MethodGet, Path: "/accounts/:accountId/settings", ReadOnly: true, Fn: func(k *call) (int, any, error) {
 			drc, edo, err := svc.GetAccountSettings(k.ctx, k.caller.AWSAccount(), k.param("accountId"))
 			if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/chime"
+	"github.com/aws/aws-sdk-go-v2/service/chime/types"
 )
 
 func TestBotsThroughSDK(t *testing.T) {
@@ -129,4 +130,30 @@ func TestBotsThroughSDK(t *testing.T) {
 	}
 	_, err = c.GetBot(ctx, &chime.GetBotInput{AccountId: acct, BotId: aws.String("ghost")})
 	apiErr(t, err, "NotFoundException", 404)
+
+	// Sign-in delegate groups (Enterprise accounts).
+	_, err = c.AssociateSigninDelegateGroupsWithAccount(ctx, &chime.AssociateSigninDelegateGroupsWithAccountInput{AccountId: acct,
+		SigninDelegateGroups: []types.SigninDelegateGroup{{GroupName: aws.String("Pro Users")}, {GroupName: aws.String("Basic Users")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := c.GetAccount(ctx, &chime.GetAccountInput{AccountId: acct})
+	if len(got.Account.SigninDelegateGroups) != 2 || aws.ToString(got.Account.SigninDelegateGroups[0].GroupName) != "Basic Users" {
+		t.Fatalf("delegate groups: %+v", got.Account.SigninDelegateGroups)
+	}
+	if _, err := c.DisassociateSigninDelegateGroupsFromAccount(ctx, &chime.DisassociateSigninDelegateGroupsFromAccountInput{AccountId: acct,
+		GroupNames: []string{"Basic Users"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = c.GetAccount(ctx, &chime.GetAccountInput{AccountId: acct})
+	if len(got.Account.SigninDelegateGroups) != 1 || aws.ToString(got.Account.SigninDelegateGroups[0].GroupName) != "Pro Users" {
+		t.Fatalf("after disassociate: %+v", got.Account.SigninDelegateGroups)
+	}
+	_, err = c.AssociateSigninDelegateGroupsWithAccount(ctx, &chime.AssociateSigninDelegateGroupsWithAccountInput{AccountId: acct,
+		SigninDelegateGroups: []types.SigninDelegateGroup{{GroupName: aws.String("OU=Sales,DC=example,DC=com")}}})
+	apiErr(t, err, "BadRequestException", 400)
+	team, _ := c.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Plain team")})
+	_, err = c.AssociateSigninDelegateGroupsWithAccount(ctx, &chime.AssociateSigninDelegateGroupsWithAccountInput{AccountId: team.Account.AccountId,
+		SigninDelegateGroups: []types.SigninDelegateGroup{{GroupName: aws.String("Pro Users")}}})
+	apiErr(t, err, "BadRequestException", 400)
 }

@@ -11,6 +11,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -117,7 +118,8 @@ func (s *Service) waitRM(ctx context.Context, w Waiter, pos uint64) {
 func fromState(st account.State) chimeaccounts.Account {
 	return chimeaccounts.Account{AccountID: st.ID, AwsAccountID: st.AwsAccountID, Name: st.Name, AccountType: st.Type,
 		AccountStatus: st.Status, DefaultLicense: st.DefaultLicense, SupportedLicenses: st.SupportedLicenses,
-		CreatedAt: st.CreatedAt, DisableRemoteControl: st.Settings.DisableRemoteControl, EnableDialOut: st.Settings.EnableDialOut}
+		CreatedAt: st.CreatedAt, DisableRemoteControl: st.Settings.DisableRemoteControl, EnableDialOut: st.Settings.EnableDialOut,
+		DelegateGroups: slices.Clone(st.DelegateGroups)}
 }
 
 // ownAccount loads the account and checks it belongs to the caller's AWS account.
@@ -198,6 +200,23 @@ func (s *Service) UpdateAccountSettings(ctx context.Context, awsAccountID, id st
 	}
 	res, err := s.accounts.Execute(ctx, account.StreamName(id), account.UpdateSettings{AccountID: id,
 		DisableRemoteControl: disableRemoteControl, EnableDialOut: enableDialOut})
+	if err != nil {
+		return err
+	}
+	s.waitRM(ctx, s.accountsRM, res.Position)
+	return nil
+}
+
+// SetDelegateGroups associates (add=true) or disassociates sign-in delegate groups.
+func (s *Service) SetDelegateGroups(ctx context.Context, awsAccountID, accountID string, groups []string, add bool) error {
+	if err := s.ownAccount(ctx, awsAccountID, accountID); err != nil {
+		return err
+	}
+	var cmd account.Command = account.DisassociateDelegateGroups{AccountID: accountID, Groups: groups}
+	if add {
+		cmd = account.AssociateDelegateGroups{AccountID: accountID, Groups: groups}
+	}
+	res, err := s.accounts.Execute(ctx, account.StreamName(accountID), cmd)
 	if err != nil {
 		return err
 	}

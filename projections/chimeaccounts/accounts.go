@@ -28,7 +28,7 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_accounts" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 6 }
+func (Projection) Version() int { return 7 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
@@ -55,6 +55,7 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			disable_remote_control boolean NOT NULL DEFAULT false,
 			enable_dial_out        boolean NOT NULL DEFAULT false,
 			users                  int NOT NULL DEFAULT 0,
+			signin_delegate_groups text[] NOT NULL DEFAULT '{}',
 			deleted_at             timestamptz
 		);
 		CREATE INDEX ON %[1]s.chime_accounts (aws_account_id, account_id) WHERE deleted_at IS NULL;
@@ -181,6 +182,10 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 			e.BotID, e.LambdaARN, e.HTTPSEndpoint)
 	case account.BotEventsConfigurationDeleted:
 		b.Queue(`UPDATE `+schema+`.chime_bots SET lambda_arn = NULL, https_endpoint = NULL, has_events = false WHERE bot_id = $1`, e.BotID)
+	case account.DelegateGroupsAssociated:
+		b.Queue(`UPDATE `+t+` SET signin_delegate_groups = ARRAY(SELECT DISTINCT unnest(signin_delegate_groups || $2::text[]) ORDER BY 1) WHERE account_id = $1`, id, e.Groups)
+	case account.DelegateGroupsDisassociated:
+		b.Queue(`UPDATE `+t+` SET signin_delegate_groups = ARRAY(SELECT g FROM unnest(signin_delegate_groups) g WHERE NOT g = ANY($2::text[]) ORDER BY 1) WHERE account_id = $1`, id, e.Groups)
 	case account.AccountTypeChanged:
 		b.Queue(`UPDATE `+t+` SET account_type = $2 WHERE account_id = $1`, id, e.AccountType)
 	case account.UserSettingsUpdated:
@@ -208,6 +213,7 @@ type Account struct {
 	CreatedAt            time.Time
 	DisableRemoteControl bool
 	EnableDialOut        bool
+	DelegateGroups       []string
 }
 
 // Store answers account queries from rm.chime_accounts.
@@ -217,12 +223,12 @@ type Store struct{ pool *pgxpool.Pool }
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
 const cols = `account_id, aws_account_id, name, account_type, account_status, default_license, supported_licenses,
-	created_at, disable_remote_control, enable_dial_out`
+	created_at, disable_remote_control, enable_dial_out, signin_delegate_groups`
 
 func scan(row pgx.Row) (Account, error) {
 	var a Account
 	err := row.Scan(&a.AccountID, &a.AwsAccountID, &a.Name, &a.AccountType, &a.AccountStatus, &a.DefaultLicense,
-		&a.SupportedLicenses, &a.CreatedAt, &a.DisableRemoteControl, &a.EnableDialOut)
+		&a.SupportedLicenses, &a.CreatedAt, &a.DisableRemoteControl, &a.EnableDialOut, &a.DelegateGroups)
 	return a, err
 }
 

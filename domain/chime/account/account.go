@@ -71,6 +71,8 @@ type State struct {
 	Domains map[string]*DomainClaim
 	// Bots holds the account's chat bots by id.
 	Bots map[string]*Bot
+	// DelegateGroups are the sign-in delegate (directory) groups, sorted.
+	DelegateGroups []string
 }
 
 // sortedMembers returns the members in id order (decisions must be deterministic).
@@ -210,6 +212,8 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		return decideDomains(s, c, now)
 	case CreateBot, UpdateBot, RegenerateBotToken, PutBotEvents, DeleteBotEvents:
 		return decideBots(s, c, now)
+	case AssociateDelegateGroups, DisassociateDelegateGroups:
+		return decideDelegates(s, c, now)
 	}
 	return nil, domain.Errorf(domain.KindInvalid, "unknown account command %T", c)
 }
@@ -234,6 +238,8 @@ func Evolve(s State, e Event) State {
 		evolveDomains(&s, e)
 	case BotCreated, BotUpdated, BotTokenRegenerated, BotEventsConfigured, BotEventsConfigurationDeleted:
 		evolveBots(&s, e)
+	case DelegateGroupsAssociated, DelegateGroupsDisassociated:
+		evolveDelegates(&s, e)
 	}
 	return s
 }

@@ -198,6 +198,10 @@ func Decode(eventType string, data []byte) (Event, error) {
 		e = &AccountTypeChanged{}
 	case TypeBotCreated:
 		e = &BotCreated{}
+	case TypeDelegateGroupsAssociated:
+		e = &DelegateGroupsAssociated{}
+	case TypeDelegateGroupsDisassociated:
+		e = &DelegateGroupsDisassociated{}
 	case TypeBotUpdated:
 		e = &BotUpdated{}
 	case TypeBotTokenChanged:
@@ -252,6 +256,10 @@ func deref(e Event) Event {
 	case *AccountTypeChanged:
 		return *e
 	case *BotCreated:
+		return *e
+	case *DelegateGroupsAssociated:
+		return *e
+	case *DelegateGroupsDisassociated:
 		return *e
 	case *BotUpdated:
 		return *e

@@ -1,0 +1,97 @@
+package account
+
+import (
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/belfry/belfry/domain"
+)
+
+// Sign-in delegate groups (guide §4.10): directory groups whose members may sign in, for Enterprise accounts.
+const (
+	TypeDelegateGroupsAssociated    = "chime.account.signin_delegate_groups_associated.v1"
+	TypeDelegateGroupsDisassociated = "chime.account.signin_delegate_groups_disassociated.v1"
+	MaxGroupName                    = 256
+)
+
+// DelegateGroupsAssociated records groups added to the account.
+type DelegateGroupsAssociated struct {
+	Groups []string `json:"groups"`
+}
+
+// DelegateGroupsDisassociated records groups removed from the account.
+type DelegateGroupsDisassociated struct {
+	Groups []string `json:"groups"`
+}
+
+func (DelegateGroupsAssociated) EventType() string    { return TypeDelegateGroupsAssociated }
+func (DelegateGroupsDisassociated) EventType() string { return TypeDelegateGroupsDisassociated }
+func (DelegateGroupsAssociated) isAccountEvent()      {}
+func (DelegateGroupsDisassociated) isAccountEvent()   {}
+
+// AssociateDelegateGroups adds sign-in delegate groups.
+type AssociateDelegateGroups struct {
+	AccountID string
+	Groups    []string
+}
+
+// DisassociateDelegateGroups removes sign-in delegate groups (unknown names are ignored).
+type DisassociateDelegateGroups struct {
+	AccountID string
+	Groups    []string
+}
+
+func (c AssociateDelegateGroups) Target() string    { return c.AccountID }
+func (c DisassociateDelegateGroups) Target() string { return c.AccountID }
+
+func decideDelegates(s State, c Command, _ time.Time) ([]Event, error) {
+	switch c := c.(type) {
+	case AssociateDelegateGroups:
+		if s.Type == TypeTeam {
+			return nil, domain.Wrapf(ErrWrongAccount, "sign-in delegate groups are for Enterprise accounts; account %s is a Team account", s.ID)
+		}
+		if len(c.Groups) == 0 {
+			return nil, domain.Wrapf(ErrInvalidUser, "SigninDelegateGroups must not be empty")
+		}
+		var add []string
+		for _, g := range c.Groups {
+			if n := utf8.RuneCountInString(g); n < 1 || n > MaxGroupName || strings.TrimSpace(g) == "" {
+				return nil, domain.Wrapf(ErrInvalidUser, "GroupName must be 1-%d characters", MaxGroupName)
+			}
+			if strings.Contains(g, "=") {
+				return nil, domain.Wrapf(ErrInvalidUser, "GroupName %q looks like a distinguished name; name the AD group itself (organizational units are not supported)", g)
+			}
+			if !slices.Contains(s.DelegateGroups, g) && !slices.Contains(add, g) {
+				add = append(add, g)
+			}
+		}
+		if len(add) == 0 {
+			return nil, nil
+		}
+		return []Event{DelegateGroupsAssociated{Groups: add}}, nil
+	case DisassociateDelegateGroups:
+		var del []string
+		for _, g := range c.Groups {
+			if slices.Contains(s.DelegateGroups, g) && !slices.Contains(del, g) {
+				del = append(del, g)
+			}
+		}
+		if len(del) == 0 {
+			return nil, nil
+		}
+		return []Event{DelegateGroupsDisassociated{Groups: del}}, nil
+	}
+	return nil, domain.Errorf(domain.KindInvalid, "unknown delegate command %T", c)
+}
+
+func evolveDelegates(s *State, e Event) {
+	switch e := e.(type) {
+	case DelegateGroupsAssociated:
+		s.DelegateGroups = append(slices.Clone(s.DelegateGroups), e.Groups...)
+		slices.Sort(s.DelegateGroups)
+	case DelegateGroupsDisassociated:
+		s.DelegateGroups = slices.DeleteFunc(slices.Clone(s.DelegateGroups), func(g string) bool { return slices.Contains(e.Groups, g) })
+	}
+}
