@@ -33,6 +33,7 @@ type wireUser struct {
 	UserType                 string     `json:"UserType"`
 	UserRegistrationStatus   string     `json:"UserRegistrationStatus"`
 	PersonalPIN              string     `json:"PersonalPIN,omitempty"`
+	PrimaryProvisionedNumber *string    `json:"PrimaryProvisionedNumber,omitempty"`
 	AlexaForBusinessMetadata *wireAlexa `json:"AlexaForBusinessMetadata,omitempty"`
 }
 
@@ -44,7 +45,7 @@ type wireUserError struct {
 
 func toWireUser(u chimeaccounts.User) wireUser {
 	w := wireUser{UserID: u.UserID, AccountID: u.AccountID, PrimaryEmail: u.Email, DisplayName: u.Username,
-		LicenseType: u.LicenseType, UserType: u.UserType, UserRegistrationStatus: u.RegistrationStatus, PersonalPIN: u.PersonalPIN}
+		LicenseType: u.LicenseType, UserType: u.UserType, UserRegistrationStatus: u.RegistrationStatus, PersonalPIN: u.PersonalPIN, PrimaryProvisionedNumber: u.PrimaryNumber}
 	if u.AlexaEnabled != nil {
 		w.AlexaForBusinessMetadata = &wireAlexa{IsAlexaForBusinessEnabled: u.AlexaEnabled, AlexaForBusinessRoomArn: u.AlexaRoomARN}
 	}

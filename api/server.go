@@ -52,6 +52,7 @@ type Deps struct {
 	Settings ChimeSettings
 	Domains  ChimeDomains
 	Bots     ChimeBots
+	Numbers  ChimeNumbers
 	Audit    AuditSink
 	AuditRM  AuditQueries
 	Ready    func(context.Context) error
@@ -98,6 +99,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	chimeOps = append(chimeOps, settingsOps(d.Settings)...)
 	chimeOps = append(chimeOps, domainOps(d.Domains)...)
 	chimeOps = append(chimeOps, botOps(d.Bots)...)
+	chimeOps = append(chimeOps, numberOps(d.Numbers)...)
 	chimeAPI.mount(e, chimeOps)
 	belfryAPI := &serviceAPI{service: "belfry", eventSource: "belfry.local", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger}
 	belfryAPI.mount(e, adminOps(d.AuditRM))

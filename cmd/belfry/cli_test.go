@@ -61,7 +61,7 @@ func TestCLIBesideRunningServer(t *testing.T) {
 
 	var st []projections.Status
 	out = captureStdout(t, func() error { return run(ctx, []string{"projections", "status", "--json"}) })
-	if err := json.Unmarshal([]byte(out), &st); err != nil || len(st) != 2 {
+	if err := json.Unmarshal([]byte(out), &st); err != nil || len(st) != 3 {
 		t.Fatalf("status %q: %v", out, err)
 	}
 	for _, s := range st {

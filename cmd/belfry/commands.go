@@ -19,6 +19,7 @@ import (
 	"github.com/belfry/belfry/projections"
 	auditrm "github.com/belfry/belfry/projections/audit"
 	"github.com/belfry/belfry/projections/chimeaccounts"
+	"github.com/belfry/belfry/projections/chimenumbers"
 )
 
 // allProjections lists every read model by name.
@@ -26,6 +27,7 @@ func allProjections() map[string]projections.Projection {
 	return map[string]projections.Projection{
 		chimeaccounts.Projection{}.Name(): chimeaccounts.Projection{},
 		auditrm.Projection{}.Name():       auditrm.Projection{},
+		chimenumbers.Projection{}.Name():  chimenumbers.Projection{},
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/belfry/belfry/projections"
 	auditrm "github.com/belfry/belfry/projections/audit"
 	"github.com/belfry/belfry/projections/chimeaccounts"
+	"github.com/belfry/belfry/projections/chimenumbers"
 )
 
 // Main owns the server's lifecycle: Run starts the parts in order, Close stops them in reverse.
@@ -160,8 +161,9 @@ func (m *Main) Run(ctx context.Context) error {
 	m.onClose(func() error { cancel(); m.wg.Wait(); return nil })
 	accountsRunner := projections.NewRunner(pool, client, chimeaccounts.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	auditRunner := projections.NewRunner(pool, client, auditrm.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
-	runners := []*projections.Runner{accountsRunner, auditRunner}
-	for _, p := range []projections.Projection{chimeaccounts.Projection{}, auditrm.Projection{}} {
+	numbersRunner := projections.NewRunner(pool, client, chimenumbers.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner}
+	for _, p := range allProjections() {
 		if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
 			return err
 		}
@@ -179,24 +181,29 @@ func (m *Main) Run(ctx context.Context) error {
 
 	keys := iam.NewStore(pool)
 	svc := chime.New(chime.Config{
-		Client:     client,
-		Now:        m.Now,
-		Resolver:   m.cfg.resolver(),
-		Lambda:     chime.HTTPLambdaInvoker{Endpoint: m.cfg.LambdaURL},
-		BotHTTP:    m.BotHTTP,
-		Accounts:   eventstore.NewRepository(client, chime.AccountDecider, m.Now),
-		Store:      chimeaccounts.NewStore(pool),
-		AccountsRM: accountsRunner,
-		Registerer: reg,
+		Client:       client,
+		Now:          m.Now,
+		Resolver:     m.cfg.resolver(),
+		Lambda:       chime.HTTPLambdaInvoker{Endpoint: m.cfg.LambdaURL},
+		BotHTTP:      m.BotHTTP,
+		Accounts:     eventstore.NewRepository(client, chime.AccountDecider, m.Now),
+		Store:        chimeaccounts.NewStore(pool),
+		AccountsRM:   accountsRunner,
+		NumbersStore: chimenumbers.NewStore(pool),
+		NumbersRM:    numbersRunner,
+		Registerer:   reg,
 	})
 	var _ api.ChimeAccounts = svc
 	var _ api.ChimeUsers = svc
 	var _ api.ChimeSettings = svc
 	var _ api.ChimeDomains = svc
 	var _ api.ChimeBots = svc
+	var _ api.ChimeNumbers = svc
+	m.wg.Add(1)
+	go func() { defer m.wg.Done(); svc.RunOrders(runCtx, m.logger) }()
 	var _ api.Caller = iam.Principal{}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region}, api.Deps{
-		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,
+		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Numbers: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)

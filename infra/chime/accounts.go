@@ -21,9 +21,11 @@ import (
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/domainclaim"
+	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/domain/chime/settings"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections/chimeaccounts"
+	"github.com/belfry/belfry/projections/chimenumbers"
 )
 
 // Waiter waits until a read model has applied a position.
@@ -38,6 +40,11 @@ type Service struct {
 	claims        *eventstore.Repository[domainclaim.State, domainclaim.Command, domainclaim.Event]
 	resolver      TXTResolver
 	lambda        LambdaInvoker
+	numbers       *eventstore.Repository[phonenumber.State, phonenumber.Command, phonenumber.Event]
+	orders        *eventstore.Repository[phonenumber.Order, phonenumber.OrderCommand, phonenumber.Event]
+	numbersRead   *chimenumbers.Store
+	numbersRM     Waiter
+	orderQueue    chan string
 	botHTTP       *http.Client
 	now           func() time.Time
 	propagation   time.Duration
@@ -64,6 +71,8 @@ type Config struct {
 	Accounts               *eventstore.Repository[account.State, account.Command, account.Event]
 	Store                  *chimeaccounts.Store
 	AccountsRM             Waiter
+	NumbersStore           *chimenumbers.Store
+	NumbersRM              Waiter
 	ReadModelWait          time.Duration
 	Registerer             prometheus.Registerer
 }
@@ -94,7 +103,9 @@ func New(cfg Config) *Service {
 	if cfg.BotHTTP == nil {
 		cfg.BotHTTP = &http.Client{Timeout: 2 * time.Second}
 	}
-	s := &Service{client: cfg.Client, now: cfg.Now, resolver: cfg.Resolver, lambda: cfg.Lambda, botHTTP: cfg.BotHTTP, claims: eventstore.NewRepository(cfg.Client, ClaimDecider, cfg.Now), propagation: cfg.CallingNamePropagation,
+	s := &Service{numbers: eventstore.NewRepository(cfg.Client, NumberDecider, cfg.Now), orders: eventstore.NewRepository(cfg.Client, OrderDecider, cfg.Now),
+		numbersRead: cfg.NumbersStore, numbersRM: cfg.NumbersRM, orderQueue: make(chan string, 1024),
+		client: cfg.Client, now: cfg.Now, resolver: cfg.Resolver, lambda: cfg.Lambda, botHTTP: cfg.BotHTTP, claims: eventstore.NewRepository(cfg.Client, ClaimDecider, cfg.Now), propagation: cfg.CallingNamePropagation,
 		settings: eventstore.NewRepository(cfg.Client, SettingsDecider, cfg.Now), accounts: cfg.Accounts, store: cfg.Store, accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
 		timeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_read_your_writes_timeouts_total",
 			Help: "Mutations answered before their read models caught up."})}

@@ -28,7 +28,7 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_accounts" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 7 }
+func (Projection) Version() int { return 8 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
@@ -83,6 +83,7 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			inbound_calling     boolean NOT NULL DEFAULT false,
 			outbound_calling    boolean NOT NULL DEFAULT false,
 			sms                 boolean NOT NULL DEFAULT false,
+			primary_number      text,
 			created_at          timestamptz NOT NULL
 		);
 		CREATE INDEX ON %[1]s.chime_users (account_id, user_id) WHERE NOT removed;
@@ -182,6 +183,10 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 			e.BotID, e.LambdaARN, e.HTTPSEndpoint)
 	case account.BotEventsConfigurationDeleted:
 		b.Queue(`UPDATE `+schema+`.chime_bots SET lambda_arn = NULL, https_endpoint = NULL, has_events = false WHERE bot_id = $1`, e.BotID)
+	case account.UserNumberAssigned:
+		b.Queue(`UPDATE `+u+` SET primary_number = $2 WHERE user_id = $1`, e.UserID, e.E164)
+	case account.UserNumberUnassigned:
+		b.Queue(`UPDATE `+u+` SET primary_number = NULL WHERE user_id = $1`, e.UserID)
 	case account.DelegateGroupsAssociated:
 		b.Queue(`UPDATE `+t+` SET signin_delegate_groups = ARRAY(SELECT DISTINCT unnest(signin_delegate_groups || $2::text[]) ORDER BY 1) WHERE account_id = $1`, id, e.Groups)
 	case account.DelegateGroupsDisassociated:
@@ -309,6 +314,7 @@ type User struct {
 	AlexaEnabled       *bool
 	AlexaRoomARN       *string
 	Telephony          account.Telephony
+	PrimaryNumber      *string
 	CreatedAt          time.Time
 }
 
@@ -316,12 +322,12 @@ type User struct {
 var ErrUserNotFound = &domain.Error{Kind: domain.KindNotFound, Msg: "user not found"}
 
 const userCols = `u.user_id, u.account_id, u.email, u.username, u.user_type, u.license_type, u.registration_status,
-	u.personal_pin, u.alexa_enabled, u.alexa_room_arn, u.inbound_calling, u.outbound_calling, u.sms, u.created_at`
+	u.personal_pin, u.alexa_enabled, u.alexa_room_arn, u.inbound_calling, u.outbound_calling, u.sms, u.primary_number, u.created_at`
 
 func scanUser(row pgx.Row) (User, error) {
 	var u User
 	err := row.Scan(&u.UserID, &u.AccountID, &u.Email, &u.Username, &u.UserType, &u.LicenseType, &u.RegistrationStatus,
-		&u.PersonalPIN, &u.AlexaEnabled, &u.AlexaRoomARN, &u.Telephony.InboundCalling, &u.Telephony.OutboundCalling, &u.Telephony.SMS, &u.CreatedAt)
+		&u.PersonalPIN, &u.AlexaEnabled, &u.AlexaRoomARN, &u.Telephony.InboundCalling, &u.Telephony.OutboundCalling, &u.Telephony.SMS, &u.PrimaryNumber, &u.CreatedAt)
 	return u, err
 }
 

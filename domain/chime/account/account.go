@@ -214,6 +214,8 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		return decideBots(s, c, now)
 	case AssociateDelegateGroups, DisassociateDelegateGroups:
 		return decideDelegates(s, c, now)
+	case AssignNumber, UnassignNumber:
+		return decideNumbers(s, c, now)
 	}
 	return nil, domain.Errorf(domain.KindInvalid, "unknown account command %T", c)
 }
@@ -240,6 +242,8 @@ func Evolve(s State, e Event) State {
 		evolveBots(&s, e)
 	case DelegateGroupsAssociated, DelegateGroupsDisassociated:
 		evolveDelegates(&s, e)
+	case UserNumberAssigned, UserNumberUnassigned:
+		evolveNumbers(&s, e)
 	}
 	return s
 }

@@ -200,6 +200,10 @@ func Decode(eventType string, data []byte) (Event, error) {
 		e = &BotCreated{}
 	case TypeDelegateGroupsAssociated:
 		e = &DelegateGroupsAssociated{}
+	case TypeUserNumberAssigned:
+		e = &UserNumberAssigned{}
+	case TypeUserNumberUnassigned:
+		e = &UserNumberUnassigned{}
 	case TypeDelegateGroupsDisassociated:
 		e = &DelegateGroupsDisassociated{}
 	case TypeBotUpdated:
@@ -258,6 +262,10 @@ func deref(e Event) Event {
 	case *BotCreated:
 		return *e
 	case *DelegateGroupsAssociated:
+		return *e
+	case *UserNumberAssigned:
+		return *e
+	case *UserNumberUnassigned:
 		return *e
 	case *DelegateGroupsDisassociated:
 		return *e

@@ -49,6 +49,8 @@ type User struct {
 	Alexa        *AlexaMetadata
 	LoggedOutAt  time.Time
 	Telephony    Telephony
+	// PrimaryNumber is the user's primary provisioned number (E.164), if any.
+	PrimaryNumber string
 	// beforeSuspension is the registration status a suspension interrupted.
 	beforeSuspension string
 }

@@ -1,0 +1,259 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/belfry/belfry/domain/chime/phonenumber"
+	"github.com/belfry/belfry/projections/chimenumbers"
+)
+
+// ChimeNumbers is what the phone-number operations need.
+type ChimeNumbers interface {
+	SearchAvailable(ctx context.Context, q phonenumber.Query, token string, limit int) ([]string, string, error)
+	CreatePhoneNumberOrder(ctx context.Context, awsAccountID, productType string, numbers []string) (chimenumbers.Order, error)
+	GetPhoneNumberOrder(ctx context.Context, awsAccountID, id string) (chimenumbers.Order, error)
+	ListPhoneNumberOrders(ctx context.Context, awsAccountID, token string, limit int) ([]chimenumbers.Order, string, error)
+	GetPhoneNumber(ctx context.Context, awsAccountID, e164 string) (chimenumbers.Number, error)
+	ListPhoneNumbers(ctx context.Context, awsAccountID string, f chimenumbers.Filter, token string, limit int) ([]chimenumbers.Number, string, error)
+	UpdatePhoneNumber(ctx context.Context, awsAccountID, e164 string, productType, callingName *string) (chimenumbers.Number, error)
+	DeletePhoneNumber(ctx context.Context, awsAccountID, e164 string) error
+	RestorePhoneNumber(ctx context.Context, awsAccountID, e164 string) (chimenumbers.Number, error)
+	AssociatePhoneNumberWithUser(ctx context.Context, awsAccountID, accountID, userID, e164 string) error
+	DisassociatePhoneNumberFromUser(ctx context.Context, awsAccountID, accountID, userID string) error
+	CallingNameStatusOf(n chimenumbers.Number) string
+}
+
+func toWireOrder(o chimenumbers.Order) map[string]any {
+	nums := make([]map[string]string, len(o.Numbers))
+	for i, n := range o.Numbers {
+		nums[i] = map[string]string{"E164PhoneNumber": n.E164, "Status": n.Status}
+	}
+	return map[string]any{"PhoneNumberOrderId": o.OrderID, "ProductType": o.ProductType, "Status": o.Status,
+		"OrderedPhoneNumbers": nums, "CreatedTimestamp": timestamp(o.CreatedAt), "UpdatedTimestamp": timestamp(o.UpdatedAt)}
+}
+
+func toWireNumber(svc ChimeNumbers, n chimenumbers.Number) map[string]any {
+	sms := n.Type == phonenumber.TypeLocal
+	w := map[string]any{
+		"PhoneNumberId": n.E164, "E164PhoneNumber": n.E164, "Country": n.Country, "Type": n.Type, "ProductType": n.ProductType,
+		"Status": n.Status, "CallingNameStatus": svc.CallingNameStatusOf(n),
+		"Capabilities": map[string]bool{"InboundCall": true, "OutboundCall": true, "InboundSMS": sms, "OutboundSMS": sms,
+			"InboundMMS": false, "OutboundMMS": false},
+		"Associations":     []map[string]string{},
+		"CreatedTimestamp": timestamp(n.CreatedAt), "UpdatedTimestamp": timestamp(n.UpdatedAt),
+	}
+	if n.CallingName != "" {
+		w["CallingName"] = n.CallingName
+	}
+	if n.AccountID != nil && n.UserID != nil && n.AssociatedAt != nil {
+		at := timestamp(*n.AssociatedAt)
+		w["Associations"] = []map[string]string{{"Name": "AccountId", "Value": *n.AccountID, "AssociatedTimestamp": at},
+			{"Name": "UserId", "Value": *n.UserID, "AssociatedTimestamp": at}}
+	}
+	if n.DeletedAt != nil {
+		w["DeletionTimestamp"] = timestamp(*n.DeletedAt)
+	}
+	return w
+}
+
+type wireNumberError struct {
+	PhoneNumberID string `json:"PhoneNumberId"`
+	ErrorCode     string `json:"ErrorCode"`
+	ErrorMessage  string `json:"ErrorMessage"`
+}
+
+func numberError(id string, err error) wireNumberError {
+	w := ToWire(err)
+	code := w.Code
+	if code == "" {
+		code = "ServiceFailure"
+	}
+	return wireNumberError{PhoneNumberID: id, ErrorCode: code, ErrorMessage: w.Msg}
+}
+
+func numberOps(svc ChimeNumbers) []operation {
+	number := func(status int) func(chimenumbers.Number, error) (int, any, error) {
+		return func(n chimenumbers.Number, err error) (int, any, error) {
+			if err != nil {
+				return 0, nil, err
+			}
+			return status, map[string]any{"PhoneNumber": toWireNumber(svc, n)}, nil
+		}
+	}
+	return []operation{
+		{Name: "SearchAvailablePhoneNumbers", Method: http.MethodGet, Path: "/search", Query: "phone-numbers", ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			limit, err := k.maxResults(100, 500)
+			if err != nil {
+				return 0, nil, err
+			}
+			q := phonenumber.Query{AreaCode: k.query("area-code"), City: k.query("city"), Country: k.query("country"), State: k.query("state"),
+				TollFreePrefix: k.query("toll-free-prefix"), Type: k.query("phone-number-type")}
+			nums, next, err := svc.SearchAvailable(k.ctx, q, k.query("next-token"), limit)
+			if err != nil {
+				return 0, nil, err
+			}
+			resp := map[string]any{"E164PhoneNumbers": nums}
+			if next != "" {
+				resp["NextToken"] = next
+			}
+			return http.StatusOK, resp, nil
+		}},
+		{Name: "ListSupportedPhoneNumberCountries", Method: http.MethodGet, Path: "/phone-number-countries", ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			pt := k.query("product-type")
+			if !phonenumber.ValidProduct(pt) {
+				return 0, nil, BadRequest("product-type must be BusinessCalling, VoiceConnector or SipMediaApplicationDialIn")
+			}
+			var out []map[string]any
+			for _, c := range phonenumber.Countries(pt) {
+				out = append(out, map[string]any{"CountryCode": c.Code, "SupportedPhoneNumberTypes": c.Types})
+			}
+			if out == nil {
+				out = []map[string]any{}
+			}
+			return http.StatusOK, map[string]any{"PhoneNumberCountries": out}, nil
+		}},
+		{Name: "CreatePhoneNumberOrder", Method: http.MethodPost, Path: "/phone-number-orders", Fn: func(k *call) (int, any, error) {
+			var in struct {
+				ProductType      *string
+				E164PhoneNumbers []string
+			}
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			if in.ProductType == nil || in.E164PhoneNumbers == nil {
+				return 0, nil, BadRequest("ProductType and E164PhoneNumbers are required")
+			}
+			o, err := svc.CreatePhoneNumberOrder(k.ctx, k.caller.AWSAccount(), *in.ProductType, in.E164PhoneNumbers)
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusCreated, map[string]any{"PhoneNumberOrder": toWireOrder(o)}, nil
+		}},
+		{Name: "GetPhoneNumberOrder", Method: http.MethodGet, Path: "/phone-number-orders/:orderId", ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			o, err := svc.GetPhoneNumberOrder(k.ctx, k.caller.AWSAccount(), k.param("orderId"))
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, map[string]any{"PhoneNumberOrder": toWireOrder(o)}, nil
+		}},
+		{Name: "ListPhoneNumberOrders", Method: http.MethodGet, Path: "/phone-number-orders", ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			limit, err := k.maxResults(100, 500)
+			if err != nil {
+				return 0, nil, err
+			}
+			list, next, err := svc.ListPhoneNumberOrders(k.ctx, k.caller.AWSAccount(), k.query("next-token"), limit)
+			if err != nil {
+				return 0, nil, err
+			}
+			out := make([]map[string]any, len(list))
+			for i, o := range list {
+				out[i] = toWireOrder(o)
+			}
+			resp := map[string]any{"PhoneNumberOrders": out}
+			if next != "" {
+				resp["NextToken"] = next
+			}
+			return http.StatusOK, resp, nil
+		}},
+		{Name: "GetPhoneNumber", Method: http.MethodGet, Path: "/phone-numbers/:id", ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			return number(http.StatusOK)(svc.GetPhoneNumber(k.ctx, k.caller.AWSAccount(), k.param("id")))
+		}},
+		{Name: "ListPhoneNumbers", Method: http.MethodGet, Path: "/phone-numbers", ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			limit, err := k.maxResults(100, 500)
+			if err != nil {
+				return 0, nil, err
+			}
+			f := chimenumbers.Filter{Status: k.query("status"), ProductType: k.query("product-type"), FilterName: k.query("filter-name"), FilterValue: k.query("filter-value")}
+			if f.FilterName != "" && f.FilterName != "AccountId" && f.FilterName != "UserId" {
+				return 0, nil, BadRequest("filter-name must be AccountId or UserId")
+			}
+			list, next, err := svc.ListPhoneNumbers(k.ctx, k.caller.AWSAccount(), f, k.query("next-token"), limit)
+			if err != nil {
+				return 0, nil, err
+			}
+			out := make([]map[string]any, len(list))
+			for i, n := range list {
+				out[i] = toWireNumber(svc, n)
+			}
+			resp := map[string]any{"PhoneNumbers": out}
+			if next != "" {
+				resp["NextToken"] = next
+			}
+			return http.StatusOK, resp, nil
+		}},
+		{Name: "UpdatePhoneNumber", Method: http.MethodPost, Path: "/phone-numbers/:id", Fn: func(k *call) (int, any, error) {
+			var in struct{ ProductType, CallingName *string }
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			return number(http.StatusOK)(svc.UpdatePhoneNumber(k.ctx, k.caller.AWSAccount(), k.param("id"), in.ProductType, in.CallingName))
+		}},
+		{Name: "BatchUpdatePhoneNumber", Method: http.MethodPost, Path: "/phone-numbers", Query: "batch-update", Fn: func(k *call) (int, any, error) {
+			var in struct {
+				UpdatePhoneNumberRequestItems []struct{ PhoneNumberId, ProductType, CallingName *string }
+			}
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			if len(in.UpdatePhoneNumberRequestItems) == 0 || len(in.UpdatePhoneNumberRequestItems) > 500 {
+				return 0, nil, BadRequest("UpdatePhoneNumberRequestItems must hold 1-500 items")
+			}
+			errs := []wireNumberError{}
+			for i, it := range in.UpdatePhoneNumberRequestItems {
+				if it.PhoneNumberId == nil {
+					return 0, nil, BadRequest("UpdatePhoneNumberRequestItems[" + strconv.Itoa(i) + "].PhoneNumberId is required")
+				}
+				if _, err := svc.UpdatePhoneNumber(k.ctx, k.caller.AWSAccount(), *it.PhoneNumberId, it.ProductType, it.CallingName); err != nil {
+					errs = append(errs, numberError(*it.PhoneNumberId, err))
+				}
+			}
+			return http.StatusOK, map[string]any{"PhoneNumberErrors": errs}, nil
+		}},
+		{Name: "DeletePhoneNumber", Method: http.MethodDelete, Path: "/phone-numbers/:id", Fn: func(k *call) (int, any, error) {
+			if err := svc.DeletePhoneNumber(k.ctx, k.caller.AWSAccount(), k.param("id")); err != nil {
+				return 0, nil, err
+			}
+			return http.StatusNoContent, nil, nil
+		}},
+		{Name: "BatchDeletePhoneNumber", Method: http.MethodPost, Path: "/phone-numbers", Query: "batch-delete", Fn: func(k *call) (int, any, error) {
+			var in struct{ PhoneNumberIds []string }
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			if len(in.PhoneNumberIds) == 0 || len(in.PhoneNumberIds) > 500 {
+				return 0, nil, BadRequest("PhoneNumberIds must hold 1-500 ids")
+			}
+			errs := []wireNumberError{}
+			for _, id := range in.PhoneNumberIds {
+				if err := svc.DeletePhoneNumber(k.ctx, k.caller.AWSAccount(), id); err != nil {
+					errs = append(errs, numberError(id, err))
+				}
+			}
+			return http.StatusOK, map[string]any{"PhoneNumberErrors": errs}, nil
+		}},
+		{Name: "RestorePhoneNumber", Method: http.MethodPost, Path: "/phone-numbers/:id", Query: "restore", Fn: func(k *call) (int, any, error) {
+			return number(http.StatusOK)(svc.RestorePhoneNumber(k.ctx, k.caller.AWSAccount(), k.param("id")))
+		}},
+		{Name: "AssociatePhoneNumberWithUser", Method: http.MethodPost, Path: "/accounts/:accountId/users/:userId", Query: "associate-phone-number", Fn: func(k *call) (int, any, error) {
+			var in struct{ E164PhoneNumber *string }
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			if in.E164PhoneNumber == nil {
+				return 0, nil, BadRequest("E164PhoneNumber is required")
+			}
+			if err := svc.AssociatePhoneNumberWithUser(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("userId"), *in.E164PhoneNumber); err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, map[string]any{}, nil
+		}},
+		{Name: "DisassociatePhoneNumberFromUser", Method: http.MethodPost, Path: "/accounts/:accountId/users/:userId", Query: "disassociate-phone-number", Fn: func(k *call) (int, any, error) {
+			if err := svc.DisassociatePhoneNumberFromUser(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("userId")); err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, map[string]any{}, nil
+		}},
+	}
+}

@@ -1,0 +1,83 @@
+package account
+
+import (
+	"time"
+
+	"github.com/belfry/belfry/domain"
+)
+
+// A user has at most one primary provisioned number (guide §6.5); the number's own stream guards
+// the other side (one user per number).
+const (
+	TypeUserNumberAssigned   = "chime.account.user_number_assigned.v1"
+	TypeUserNumberUnassigned = "chime.account.user_number_unassigned.v1"
+)
+
+// ErrHasNumber is returned when a user already has a different primary number.
+var ErrHasNumber = &domain.Error{Kind: domain.KindInvalid, Msg: "user already has a primary number"}
+
+// UserNumberAssigned records a user's primary provisioned number.
+type UserNumberAssigned struct {
+	UserID string `json:"userId"`
+	E164   string `json:"e164"`
+}
+
+// UserNumberUnassigned records the removal of a user's primary number.
+type UserNumberUnassigned struct {
+	UserID string `json:"userId"`
+	E164   string `json:"e164"`
+}
+
+func (UserNumberAssigned) EventType() string   { return TypeUserNumberAssigned }
+func (UserNumberUnassigned) EventType() string { return TypeUserNumberUnassigned }
+func (UserNumberAssigned) isAccountEvent()     {}
+func (UserNumberUnassigned) isAccountEvent()   {}
+
+// AssignNumber gives a user its primary number.
+type AssignNumber struct{ AccountID, UserID, E164 string }
+
+// UnassignNumber takes a user's primary number away.
+type UnassignNumber struct{ AccountID, UserID string }
+
+func (c AssignNumber) Target() string   { return c.AccountID }
+func (c UnassignNumber) Target() string { return c.AccountID }
+
+func decideNumbers(s State, c Command, _ time.Time) ([]Event, error) {
+	switch c := c.(type) {
+	case AssignNumber:
+		u, ok := s.member(c.UserID)
+		if !ok {
+			return nil, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", c.UserID, s.ID)
+		}
+		switch u.PrimaryNumber {
+		case c.E164:
+			return nil, nil
+		case "":
+			return []Event{UserNumberAssigned{UserID: c.UserID, E164: c.E164}}, nil
+		}
+		return nil, domain.Wrapf(ErrHasNumber, "user %s already has the primary number %s; disassociate it first", c.UserID, u.PrimaryNumber)
+	case UnassignNumber:
+		u, ok := s.member(c.UserID)
+		if !ok {
+			return nil, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", c.UserID, s.ID)
+		}
+		if u.PrimaryNumber == "" {
+			return nil, nil
+		}
+		return []Event{UserNumberUnassigned{UserID: c.UserID, E164: u.PrimaryNumber}}, nil
+	}
+	return nil, domain.Errorf(domain.KindInvalid, "unknown number command %T", c)
+}
+
+func evolveNumbers(s *State, e Event) {
+	switch e := e.(type) {
+	case UserNumberAssigned:
+		if u, ok := s.Members[e.UserID]; ok {
+			u.PrimaryNumber = e.E164
+		}
+	case UserNumberUnassigned:
+		if u, ok := s.Members[e.UserID]; ok {
+			u.PrimaryNumber = ""
+		}
+	}
+}
