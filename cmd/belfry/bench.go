@@ -21,8 +21,11 @@ import (
 
 // cmdBench runs `belfry bench eventstore` in a scratch database (belfry_bench) of the same server.
 func cmdBench(ctx context.Context, cfg Config, args []string) error {
+	if len(args) > 0 && args[0] == "api" {
+		return cmdBenchAPI(ctx, cfg, args[1:])
+	}
 	if len(args) == 0 || args[0] != "eventstore" {
-		return fmt.Errorf("usage: belfry bench eventstore [flags]")
+		return fmt.Errorf("usage: belfry bench eventstore|api [flags]")
 	}
 	fs := flag.NewFlagSet("bench eventstore", flag.ContinueOnError)
 	d := fs.Duration("duration", 5*time.Second, "length of each append scenario")

@@ -23,6 +23,7 @@ const usage = `usage:
   belfry projections status [--json]            head, checkpoint and lag per projection
   belfry projections rebuild NAME               rebuild a read model into a shadow schema and switch
   belfry bench eventstore [flags]               event store benchmarks (run with -h for flags)
+  belfry bench api [flags]                      Chime API benchmarks with the official SDK (-h for flags)
 configuration: BELFRY_DATA_DIR, BELFRY_DATABASE_URL, BELFRY_EVENTSTORE_URL, BELFRY_EVENTLOG_ADDR,
                BELFRY_HTTP_ADDR, BELFRY_REGION (see README.md)
 `

@@ -138,11 +138,12 @@ func (s *Service) ownAccount(ctx context.Context, awsAccountID, id string) error
 	if _, err := uuid.Parse(id); err != nil {
 		return domain.Wrapf(account.ErrNotFound, "The account %s does not exist", id)
 	}
-	st, _, err := s.accounts.Load(ctx, account.StreamName(id))
+	// The owner never changes; a deletion the cache has not seen is caught by the command itself.
+	st, err := s.accounts.Peek(ctx, account.StreamName(id))
 	if err != nil {
 		return err
 	}
-	if !st.Live() || st.AwsAccountID != awsAccountID {
+	if !st.Exists || st.AwsAccountID != awsAccountID {
 		return domain.Wrapf(account.ErrNotFound, "The account %s does not exist", id)
 	}
 	return nil

@@ -134,6 +134,25 @@ func (r *Repository[S, C, E]) load(ctx context.Context, stream string) (S, int64
 	return state, rev, nil
 }
 
+func (r *Repository[S, C, E]) cached(stream string) (S, int64, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.cache[stream]
+	return c.state, c.revision, ok
+}
+
+// Peek returns the cached state of a stream without reading it, or loads it when it is not cached.
+// Use it only for facts that never change once set (such as an owner id); decisions go through Execute.
+func (r *Repository[S, C, E]) Peek(ctx context.Context, stream string) (S, error) {
+	unlock := r.keys.lock(stream)
+	defer unlock()
+	if s, _, ok := r.cached(stream); ok {
+		return s, nil
+	}
+	s, _, err := r.load(ctx, stream)
+	return s, err
+}
+
 func (r *Repository[S, C, E]) remember(stream string, s S, rev int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -157,12 +176,22 @@ func (r *Repository[S, C, E]) ExecuteFunc(ctx context.Context, stream string, de
 	defer unlock()
 	env := envelope.From(ctx)
 	for attempt := 0; ; attempt++ {
-		state, rev, err := r.load(ctx, stream)
-		if err != nil {
-			return Result[S, E]{}, err
-		}
+		// A cached state is used as it is when the decision appends: the expected revision proves the
+		// cache current (a stale one costs a WrongExpectedVersion and a reload). A refusal or a no-op
+		// appends nothing and so proves nothing: it is decided again on the freshly read stream.
 		now := r.now()
-		events, err := decide(state, now)
+		state, rev, cachedOK := r.cached(stream)
+		var events []E
+		var err error
+		if cachedOK && attempt == 0 {
+			events, err = decide(state, now)
+		}
+		if !cachedOK || attempt > 0 || err != nil || len(events) == 0 {
+			if state, rev, err = r.load(ctx, stream); err != nil {
+				return Result[S, E]{}, err
+			}
+			events, err = decide(state, now)
+		}
 		if err != nil {
 			return Result[S, E]{State: state, Revision: rev}, err
 		}

@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // counter is a tiny decider: Add appends Added{N}; the state is the sum; Add with N<=0 is invalid.
 type added struct{ N int }
-type add struct{ N int }
+type add struct{ N, Min int }
 
 var errInvalid = &domain.Error{Kind: domain.KindInvalid, Msg: "n must be positive"}
 
@@ -29,7 +29,7 @@ var counter = eventstore.Decider[int, add, added]{
 	Initial: func() int { return 0 },
 	Evolve:  func(s int, e added) int { return s + e.N },
 	Decide: func(s int, c add, _ time.Time) ([]added, error) {
-		if c.N <= 0 {
+		if c.N <= 0 || s < c.Min {
 			return nil, errInvalid
 		}
 		return []added{{N: c.N}}, nil
@@ -115,4 +115,23 @@ func TestRejectedCommandStoresNothingAndEnvelopeIsStamped(t *testing.T) {
 		t.Fatalf("envelope: %+v", env)
 	}
 
+}
+
+// TestStaleCacheNeverDecidesAlone: a refusal decided on a cached state that another process has moved
+// past is checked again on the fresh stream.
+func TestStaleCacheNeverDecidesAlone(t *testing.T) {
+	c := client(t)
+	ctx := context.Background()
+	a := eventstore.NewRepository(c, counter, nil)
+	b := eventstore.NewRepository(c, counter, nil)
+	if _, err := a.Execute(ctx, "test.counter-3", add{N: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Execute(ctx, "test.counter-3", add{N: 5}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.Execute(ctx, "test.counter-3", add{N: 1, Min: 5})
+	if err != nil || res.State != 7 {
+		t.Fatalf("a stale cache refused a valid command: %+v %v", res, err)
+	}
 }

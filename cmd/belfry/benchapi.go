@@ -1,0 +1,347 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/chime"
+	"github.com/aws/aws-sdk-go-v2/service/chime/types"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+
+	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/infra/pgcluster"
+)
+
+type apiResult struct {
+	Name   string  `json:"name"`
+	Calls  int64   `json:"calls"`
+	Errors int64   `json:"errors"`
+	PerSec float64 `json:"callsPerSecond"`
+	P50ms  float64 `json:"p50Ms"`
+	P99ms  float64 `json:"p99Ms"`
+	Note   string  `json:"note,omitempty"`
+}
+
+type apiReport struct {
+	StartedAt time.Time   `json:"startedAt"`
+	Users     int         `json:"users"`
+	Clients   int         `json:"clients"`
+	Seconds   float64     `json:"secondsPerScenario"`
+	SeedSecs  float64     `json:"seedSeconds"`
+	Results   []apiResult `json:"results"`
+	Checks    []struct {
+		Name, Target string
+		Value        float64
+		Pass         bool
+	} `json:"checks"`
+}
+
+// cmdBenchAPI runs `belfry bench api`: a Belfry server on a scratch database with one account of
+// --users users, driven by --clients concurrent official-SDK clients on loopback, beside a plain echo
+// handler that reads one row with pgx (the floor), measured in the same run.
+func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
+	fs := flag.NewFlagSet("bench api", flag.ContinueOnError)
+	users := fs.Int("users", 100_000, "users in the benchmark account")
+	clients := fs.Int("clients", 200, "concurrent clients")
+	d := fs.Duration("duration", 10*time.Second, "length of each scenario")
+	out := fs.String("json", "", "write the JSON report here (default bench-results/api-<time>.json)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	adminURL := cfg.DatabaseURL
+	if adminURL == "" {
+		c, err := pgcluster.Start(ctx, pgcluster.Config{Dir: filepath.Join(cfg.DataDir, "postgres")})
+		if err != nil {
+			return err
+		}
+		defer c.Stop()
+		adminURL = c.URL("postgres")
+	}
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return err
+	}
+	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS belfry_bench_api WITH (FORCE)")
+	if err == nil {
+		_, err = conn.Exec(ctx, "CREATE DATABASE belfry_bench_api")
+	}
+	conn.Close(ctx)
+	if err != nil {
+		return err
+	}
+	dbURL := regexp.MustCompile(`/[^/?]*(\?|$)`).ReplaceAllString(adminURL, "/belfry_bench_api$1")
+	m := NewMain(Config{DatabaseURL: dbURL, EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1"})
+	var keyOut bytes.Buffer
+	m.Out = &keyOut
+	if err := m.Run(ctx); err != nil {
+		_ = m.Close()
+		return err
+	}
+	defer m.Close()
+	keyID := regexp.MustCompile(`AWS_ACCESS_KEY_ID=(\S+)`).FindStringSubmatch(keyOut.String())[1]
+	secret := regexp.MustCompile(`AWS_SECRET_ACCESS_KEY=(\S+)`).FindStringSubmatch(keyOut.String())[1]
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 1024, 1024
+	})
+	sdk := chime.New(chime.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + m.HTTPAddr()), HTTPClient: httpClient,
+		Credentials: credentials.NewStaticCredentialsProvider(keyID, secret, "")})
+	rep := &apiReport{StartedAt: time.Now().UTC(), Users: *users, Clients: *clients, Seconds: d.Seconds()}
+
+	a, err := sdk.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Bench")})
+	if err != nil {
+		return err
+	}
+	acct := aws.ToString(a.Account.AccountId)
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	fmt.Fprintf(os.Stderr, "seeding %d users (as UserAdded events, the way an import writes them) ...\n", *users)
+	t0 := time.Now()
+	ids, err := seedUsers(ctx, m.EmbeddedLogURL(), acct, *users)
+	if err != nil {
+		return err
+	}
+	for {
+		var n int
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM rm.chime_users WHERE account_id = $1", acct).Scan(&n); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "  read model: %d/%d users\n", n, *users)
+		if n >= *users {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	rep.SeedSecs = time.Since(t0).Seconds()
+
+	// The floor: a plain echo handler that reads one row with pgx.
+	floor := echo.New()
+	floor.HideBanner, floor.HidePort = true, true
+	floor.GET("/users/:id", func(c echo.Context) error {
+		var email, lic string
+		if err := pool.QueryRow(c.Request().Context(), "SELECT email, license_type FROM rm.chime_users WHERE user_id = $1", c.Param("id")).Scan(&email, &lic); err != nil {
+			return c.NoContent(http.StatusNotFound)
+		}
+		return c.JSON(http.StatusOK, map[string]string{"UserId": c.Param("id"), "PrimaryEmail": email, "LicenseType": lic})
+	})
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	floorSrv := &http.Server{Handler: floor}
+	go func() { _ = floorSrv.Serve(lis) }()
+	defer floorSrv.Close()
+	plain := &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024}}
+
+	run := func(name, note string, op func(r *rand.Rand) error) {
+		fmt.Fprintf(os.Stderr, "%s: %d clients for %v ...\n", name, *clients, *d)
+		rep.Results = append(rep.Results, drive(ctx, name, note, *clients, *d, op))
+	}
+	pick := func(r *rand.Rand) string { return ids[r.IntN(len(ids))] }
+	run("floor_echo_pgx_get", "plain echo handler, one pgx row read, same data", func(r *rand.Rand) error {
+		resp, err := plain.Get("http://" + lis.Addr().String() + "/users/" + pick(r))
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	})
+	run("GetUser", "official SDK, SigV4 verified, audited", func(r *rand.Rand) error {
+		_, err := sdk.GetUser(ctx, &chime.GetUserInput{AccountId: &acct, UserId: aws.String(pick(r))})
+		return err
+	})
+	run("ListUsers_page100", "pages of 100 from a random position", func(r *rand.Rand) error {
+		_, err := sdk.ListUsers(ctx, &chime.ListUsersInput{AccountId: &acct, MaxResults: aws.Int32(100)})
+		return err
+	})
+	run("BatchUpdateUser_20", "20 items (the contract's maximum per call), one append", func(r *rand.Rand) error {
+		items := make([]types.UpdateUserRequestItem, 20)
+		lic := types.LicenseBasic
+		if r.IntN(2) == 0 {
+			lic = types.LicensePro
+		}
+		for i := range items {
+			items[i] = types.UpdateUserRequestItem{UserId: aws.String(pick(r)), LicenseType: lic}
+		}
+		_, err := sdk.BatchUpdateUser(ctx, &chime.BatchUpdateUserInput{AccountId: &acct, UpdateUserRequestItems: items})
+		return err
+	})
+	run("UpdateUser_one_account", "single-user mutations, all on the 100k-user account", func(r *rand.Rand) error {
+		lic := types.LicenseBasic
+		if r.IntN(2) == 0 {
+			lic = types.LicensePro
+		}
+		_, err := sdk.UpdateUser(ctx, &chime.UpdateUserInput{AccountId: &acct, UserId: aws.String(pick(r)), LicenseType: lic})
+		return err
+	})
+	accounts := make([]string, 200)
+	for i := range accounts {
+		x, err := sdk.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String(fmt.Sprintf("Spread %d", i))})
+		if err != nil {
+			return err
+		}
+		accounts[i] = aws.ToString(x.Account.AccountId)
+	}
+	run("UpdateAccount_200_accounts", "mutations spread over 200 accounts", func(r *rand.Rand) error {
+		id := accounts[r.IntN(len(accounts))]
+		_, err := sdk.UpdateAccount(ctx, &chime.UpdateAccountInput{AccountId: &id, Name: aws.String(fmt.Sprintf("Spread %d", r.IntN(1000)))})
+		return err
+	})
+
+	find := func(n string) apiResult {
+		for _, r := range rep.Results {
+			if r.Name == n {
+				return r
+			}
+		}
+		return apiResult{}
+	}
+	check := func(name, target string, v float64, pass bool) {
+		rep.Checks = append(rep.Checks, struct {
+			Name, Target string
+			Value        float64
+			Pass         bool
+		}{name, target, v, pass})
+	}
+	check("GetUser p99", "< 5 ms", find("GetUser").P99ms, find("GetUser").P99ms < 5)
+	check("ListUsers (100) p99", "< 20 ms", find("ListUsers_page100").P99ms, find("ListUsers_page100").P99ms < 20)
+	check("BatchUpdateUser (20) p99", "< 100 ms", find("BatchUpdateUser_20").P99ms, find("BatchUpdateUser_20").P99ms < 100)
+	best := max(find("UpdateUser_one_account").PerSec, find("UpdateAccount_200_accounts").PerSec)
+	check("sustained mutations", ">= 1000/s", best, best >= 1000)
+
+	fmt.Println()
+	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tCALLS\tERRORS\tCALLS/S\tP50 ms\tP99 ms\tNOTE")
+	for _, r := range rep.Results {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%.2f\t%.2f\t%s\n", r.Name, r.Calls, r.Errors, r.PerSec, r.P50ms, r.P99ms, r.Note)
+	}
+	tw.Flush()
+	fmt.Println()
+	tw = tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TARGET\tGOAL\tMEASURED\tRESULT")
+	for _, c := range rep.Checks {
+		res := "PASS"
+		if !c.Pass {
+			res = "MISS"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%s\n", c.Name, c.Target, c.Value, res)
+	}
+	tw.Flush()
+	path := *out
+	if path == "" {
+		path = filepath.Join("bench-results", "api-"+rep.StartedAt.Format("20060102T150405Z")+".json")
+	}
+	_ = os.MkdirAll(filepath.Dir(path), 0o755)
+	b, _ := json.MarshalIndent(rep, "", "  ")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("\nJSON report: %s\nseeding took %.1f s\n", path, rep.SeedSecs)
+	return nil
+}
+
+// drive runs op from n goroutines for d and reports throughput and latency percentiles.
+func drive(ctx context.Context, name, note string, n int, d time.Duration, op func(r *rand.Rand) error) apiResult {
+	var calls, errs atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	deadline := time.Now().Add(d)
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(i), 42))
+			var mine []time.Duration
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				t0 := time.Now()
+				if err := op(r); err != nil {
+					errs.Add(1)
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+				calls.Add(1)
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}(i)
+	}
+	wg.Wait()
+	secs := time.Since(start).Seconds()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000
+	}
+	return apiResult{Name: name, Calls: calls.Load(), Errors: errs.Load(), PerSec: float64(calls.Load()) / secs, P50ms: pct(0.5), P99ms: pct(0.99), Note: note}
+}
+
+// seedUsers appends UserAdded events to the account stream in batches with exact expected revisions.
+func seedUsers(ctx context.Context, logURL, accountID string, n int) ([]string, error) {
+	client, err := eventstore.Connect(logURL)
+	if err != nil {
+		return nil, err
+	}
+	defer client.Close()
+	stream := account.StreamName(accountID)
+	rs, err := client.ReadStream(ctx, stream, esdb.ReadStreamOptions{From: esdb.End{}, Direction: esdb.Backwards}, 1)
+	if err != nil {
+		return nil, err
+	}
+	last, err := rs.Recv()
+	rs.Close()
+	if err != nil {
+		return nil, err
+	}
+	rev := last.Event.EventNumber
+	ids := make([]string, 0, n)
+	now := time.Now().UTC()
+	for start := 0; start < n; start += 1000 {
+		var evs []esdb.EventData
+		for i := start; i < min(n, start+1000); i++ {
+			id := uuid.NewString()
+			ids = append(ids, id)
+			e := account.UserAdded{UserID: id, Email: fmt.Sprintf("user%07d@bench.example.com", i), UserType: account.UserTypePrivate,
+				LicenseType: account.LicensePro, PersonalPIN: fmt.Sprintf("9%09d", i), CreatedAt: now}
+			b, _ := json.Marshal(e)
+			evs = append(evs, esdb.EventData{EventID: uuid.New(), EventType: e.EventType(), ContentType: esdb.ContentTypeJson, Data: b})
+		}
+		wr, err := client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: esdb.Revision(rev)}, evs...)
+		if err != nil {
+			return nil, err
+		}
+		rev = wr.NextExpectedVersion
+	}
+	return ids, nil
+}
