@@ -187,7 +187,7 @@ func (s *serviceAPI) serve(c echo.Context, op operation) error {
 				ActorType: "accessKey", Actor: cred.AccessKeyID, PrincipalARN: caller.ARN(), RequestID: reqID,
 				SourceIP: c.RealIP(), UserAgent: r.UserAgent(), CorrelationID: reqID,
 			})
-			status, out, err = op.Fn(k)
+			status, out, err = runOp(op, k)
 		}
 	}
 	var wire *WireError
@@ -326,3 +326,14 @@ func kebabToCamel(s string) string {
 func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// runOp runs an operation, turning a panic into an internal error so the call is still answered
+// and audited.
+func runOp(op operation, k *call) (status int, out any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			status, out, err = 0, nil, fmt.Errorf("api: %s panicked: %v", op.Name, p)
+		}
+	}()
+	return op.Fn(k)
+}

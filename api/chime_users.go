@@ -17,6 +17,12 @@ type ChimeUsers interface {
 	LogoutUser(ctx context.Context, awsAccountID, accountID, userID string) error
 	ResetPersonalPIN(ctx context.Context, awsAccountID, accountID, userID string) (chimeaccounts.User, error)
 	Batch(ctx context.Context, awsAccountID, accountID string, cmd account.Command) ([]account.ItemError, error)
+	InviteUsers(ctx context.Context, awsAccountID, accountID string, emails []string, userType string) ([]Invite, error)
+}
+
+// Invite is one invitation as InviteUsers answers it.
+type Invite struct {
+	InviteID, Email, Status, EmailStatus string
 }
 
 type wireAlexa struct {
@@ -34,6 +40,9 @@ type wireUser struct {
 	UserRegistrationStatus   string     `json:"UserRegistrationStatus"`
 	PersonalPIN              string     `json:"PersonalPIN,omitempty"`
 	PrimaryProvisionedNumber *string    `json:"PrimaryProvisionedNumber,omitempty"`
+	UserInvitationStatus     *string    `json:"UserInvitationStatus,omitempty"`
+	InvitedOn                *string    `json:"InvitedOn,omitempty"`
+	RegisteredOn             *string    `json:"RegisteredOn,omitempty"`
 	AlexaForBusinessMetadata *wireAlexa `json:"AlexaForBusinessMetadata,omitempty"`
 }
 
@@ -46,6 +55,15 @@ type wireUserError struct {
 func toWireUser(u chimeaccounts.User) wireUser {
 	w := wireUser{UserID: u.UserID, AccountID: u.AccountID, PrimaryEmail: u.Email, DisplayName: u.Username,
 		LicenseType: u.LicenseType, UserType: u.UserType, UserRegistrationStatus: u.RegistrationStatus, PersonalPIN: u.PersonalPIN, PrimaryProvisionedNumber: u.PrimaryNumber}
+	w.UserInvitationStatus = u.InvitationStatus
+	if u.InvitedOn != nil {
+		t := timestamp(*u.InvitedOn)
+		w.InvitedOn = &t
+	}
+	if u.RegisteredOn != nil {
+		t := timestamp(*u.RegisteredOn)
+		w.RegisteredOn = &t
+	}
 	if u.AlexaEnabled != nil {
 		w.AlexaForBusinessMetadata = &wireAlexa{IsAlexaForBusinessEnabled: u.AlexaEnabled, AlexaForBusinessRoomArn: u.AlexaRoomARN}
 	}
@@ -105,6 +123,27 @@ func userOps(svc ChimeUsers) []operation {
 				return 0, nil, BadRequest("Email is required")
 			}
 			return userResp(http.StatusCreated)(svc.CreateUser(k.ctx, k.caller.AWSAccount(), k.param("accountId"), *in.Email, deref(in.Username), deref(in.UserType)))
+		}},
+		{Name: "InviteUsers", Method: http.MethodPost, Path: "/accounts/:accountId/users", Query: "add", Fn: func(k *call) (int, any, error) {
+			var in struct {
+				UserEmailList []string
+				UserType      *string
+			}
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			if in.UserEmailList == nil {
+				return 0, nil, BadRequest("UserEmailList is required")
+			}
+			invites, err := svc.InviteUsers(k.ctx, k.caller.AWSAccount(), k.param("accountId"), in.UserEmailList, deref(in.UserType))
+			if err != nil {
+				return 0, nil, err
+			}
+			out := make([]map[string]string, len(invites))
+			for i, v := range invites {
+				out[i] = map[string]string{"InviteId": v.InviteID, "Status": v.Status, "EmailAddress": v.Email, "EmailStatus": v.EmailStatus}
+			}
+			return http.StatusCreated, map[string]any{"Invites": out}, nil
 		}},
 		{Name: "GetUser", Method: http.MethodGet, Path: "/accounts/:accountId/users/:userId", ReadOnly: true, Fn: func(k *call) (int, any, error) {
 			return userResp(http.StatusOK)(svc.GetUser(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("userId")))

@@ -53,6 +53,7 @@ type Deps struct {
 	Domains  ChimeDomains
 	Bots     ChimeBots
 	Numbers  ChimeNumbers
+	Client   ClientAuth
 	Audit    AuditSink
 	AuditRM  AuditQueries
 	Ready    func(context.Context) error
@@ -104,6 +105,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	belfryAPI := &serviceAPI{service: "belfry", eventSource: "belfry.local", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger}
 	belfryAPI.mount(e, adminOps(d.AuditRM))
 
+	if d.Client != nil {
+		mountClient(e, d.Client)
+	}
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", func(c echo.Context) error {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
+
+	"github.com/belfry/belfry/infra/mail"
 )
 
 // Config is Belfry's configuration, read from BELFRY_* environment variables.
@@ -20,6 +23,9 @@ type Config struct {
 	Region        string `json:"region"`
 	DNSResolver   string `json:"dnsResolver,omitempty"`
 	LambdaURL     string `json:"lambdaEndpoint,omitempty"`
+	SMTPAddr      string `json:"smtpAddr,omitempty"`
+	MailDir       string `json:"mailOutbox,omitempty"`
+	MailFrom      string `json:"mailFrom"`
 
 	// Shown instead of the secret-bearing URLs.
 	DatabaseDesc   string `json:"database"`
@@ -43,7 +49,10 @@ func ConfigFromEnv() Config {
 		Region:        get("BELFRY_REGION", "us-east-1"),
 		DNSResolver:   get("BELFRY_DNS_RESOLVER", ""),
 		LambdaURL:     get("BELFRY_LAMBDA_ENDPOINT", ""),
+		SMTPAddr:      get("BELFRY_SMTP_ADDR", ""),
+		MailFrom:      get("BELFRY_MAIL_FROM", "belfry@localhost"),
 	}
+	c.MailDir = get("BELFRY_MAIL_DIR", filepath.Join(c.DataDir, "outbox"))
 	c.DatabaseDesc = "private PostgreSQL cluster in " + c.DataDir + "/postgres"
 	if c.DatabaseURL != "" {
 		c.DatabaseDesc = "BELFRY_DATABASE_URL (hidden)"
@@ -100,4 +109,16 @@ func (c Config) resolver() *net.Resolver {
 		var d net.Dialer
 		return d.DialContext(ctx, "udp", addr)
 	}}
+}
+
+// mailer returns the invitation mail sender: SMTP when BELFRY_SMTP_ADDR is set, else the outbox directory.
+func (c Config) mailer() mail.Sender {
+	if c.SMTPAddr != "" {
+		return mail.SMTP{Addr: c.SMTPAddr, From: c.MailFrom}
+	}
+	dir := c.MailDir
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "belfry-outbox")
+	}
+	return mail.FileSink{Dir: dir, From: c.MailFrom}
 }

@@ -186,6 +186,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Resolver:     m.cfg.resolver(),
 		Lambda:       chime.HTTPLambdaInvoker{Endpoint: m.cfg.LambdaURL},
 		BotHTTP:      m.BotHTTP,
+		Mail:         m.cfg.mailer(),
+		Sessions:     pool,
 		Accounts:     eventstore.NewRepository(client, chime.AccountDecider, m.Now),
 		Store:        chimeaccounts.NewStore(pool),
 		AccountsRM:   accountsRunner,
@@ -199,11 +201,12 @@ func (m *Main) Run(ctx context.Context) error {
 	var _ api.ChimeDomains = svc
 	var _ api.ChimeBots = svc
 	var _ api.ChimeNumbers = svc
+	var _ api.ClientAuth = svc
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); svc.RunOrders(runCtx, m.logger) }()
 	var _ api.Caller = iam.Principal{}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region}, api.Deps{
-		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Numbers: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,
+		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Numbers: svc, Client: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/belfry/belfry/domain"
@@ -24,6 +25,7 @@ import (
 	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/domain/chime/settings"
 	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/infra/mail"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	"github.com/belfry/belfry/projections/chimenumbers"
 )
@@ -45,6 +47,8 @@ type Service struct {
 	numbersRead   *chimenumbers.Store
 	numbersRM     Waiter
 	orderQueue    chan string
+	mail          mail.Sender
+	sessions      *pgxpool.Pool
 	botHTTP       *http.Client
 	now           func() time.Time
 	propagation   time.Duration
@@ -72,9 +76,13 @@ type Config struct {
 	Store                  *chimeaccounts.Store
 	AccountsRM             Waiter
 	NumbersStore           *chimenumbers.Store
-	NumbersRM              Waiter
-	ReadModelWait          time.Duration
-	Registerer             prometheus.Registerer
+	// Mail sends invitations (required for InviteUsers).
+	Mail mail.Sender
+	// Sessions is the database of client sessions.
+	Sessions      *pgxpool.Pool
+	NumbersRM     Waiter
+	ReadModelWait time.Duration
+	Registerer    prometheus.Registerer
 }
 
 // AccountDecider is the account aggregate for the command path.
@@ -104,7 +112,7 @@ func New(cfg Config) *Service {
 		cfg.BotHTTP = &http.Client{Timeout: 2 * time.Second}
 	}
 	s := &Service{numbers: eventstore.NewRepository(cfg.Client, NumberDecider, cfg.Now), orders: eventstore.NewRepository(cfg.Client, OrderDecider, cfg.Now),
-		numbersRead: cfg.NumbersStore, numbersRM: cfg.NumbersRM, orderQueue: make(chan string, 1024),
+		mail: cfg.Mail, sessions: cfg.Sessions, numbersRead: cfg.NumbersStore, numbersRM: cfg.NumbersRM, orderQueue: make(chan string, 1024),
 		client: cfg.Client, now: cfg.Now, resolver: cfg.Resolver, lambda: cfg.Lambda, botHTTP: cfg.BotHTTP, claims: eventstore.NewRepository(cfg.Client, ClaimDecider, cfg.Now), propagation: cfg.CallingNamePropagation,
 		settings: eventstore.NewRepository(cfg.Client, SettingsDecider, cfg.Now), accounts: cfg.Accounts, store: cfg.Store, accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
 		timeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_read_your_writes_timeouts_total",

@@ -28,11 +28,11 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_accounts" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 8 }
+func (Projection) Version() int { return 9 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
-	return []string{"chime_accounts", "chime_account_emails", "chime_users", "chime_domains", "chime_bots"}
+	return []string{"chime_accounts", "chime_account_emails", "chime_users", "chime_domains", "chime_bots", "chime_invites"}
 }
 
 // Filter selects account streams.
@@ -84,6 +84,11 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			outbound_calling    boolean NOT NULL DEFAULT false,
 			sms                 boolean NOT NULL DEFAULT false,
 			primary_number      text,
+			invitation_status   text,
+			invited_on          timestamptz,
+			registered_on       timestamptz,
+			display_name        text NOT NULL DEFAULT '',
+			password_hash       text,
 			created_at          timestamptz NOT NULL
 		);
 		CREATE INDEX ON %[1]s.chime_users (account_id, user_id) WHERE NOT removed;
@@ -111,7 +116,18 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			created_at     timestamptz NOT NULL,
 			updated_at     timestamptz NOT NULL
 		);
-		CREATE INDEX ON %[1]s.chime_bots (account_id, bot_id);`, schema))
+		CREATE INDEX ON %[1]s.chime_bots (account_id, bot_id);
+		CREATE INDEX ON %[1]s.chime_users (email);
+		CREATE TABLE %[1]s.chime_invites (
+			invite_id    text PRIMARY KEY,
+			account_id   text NOT NULL,
+			user_id      text NOT NULL,
+			email        text NOT NULL,
+			token_hash   text NOT NULL UNIQUE,
+			expires_at   timestamptz NOT NULL,
+			email_status text NOT NULL DEFAULT 'NotSent',
+			used         boolean NOT NULL DEFAULT false
+		);`, schema))
 	return err
 }
 
@@ -183,6 +199,17 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 			e.BotID, e.LambdaARN, e.HTTPSEndpoint)
 	case account.BotEventsConfigurationDeleted:
 		b.Queue(`UPDATE `+schema+`.chime_bots SET lambda_arn = NULL, https_endpoint = NULL, has_events = false WHERE bot_id = $1`, e.BotID)
+	case account.UserInvited:
+		b.Queue(`INSERT INTO `+schema+`.chime_invites (invite_id, account_id, user_id, email, token_hash, expires_at) VALUES ($1,$2,$3,$4,$5,$6)
+			ON CONFLICT DO NOTHING`, e.InviteID, id, e.UserID, e.Email, e.TokenHash, e.ExpiresAt)
+		b.Queue(`UPDATE `+u+` SET invitation_status = 'Pending', invited_on = $2 WHERE user_id = $1`, e.UserID, e.At)
+	case account.InviteEmailResult:
+		b.Queue(`UPDATE `+schema+`.chime_invites SET email_status = $2 WHERE invite_id = $1`, e.InviteID, e.Status)
+	case account.UserRegistered:
+		b.Queue(`UPDATE `+schema+`.chime_invites SET used = true WHERE invite_id = $1`, e.InviteID)
+		b.Queue(`UPDATE `+u+` SET registration_status = 'Registered', invitation_status = 'Accepted', registered_on = $2,
+			display_name = $3, password_hash = $4, personal_pin = CASE WHEN $5 = '' THEN personal_pin ELSE $5 END WHERE user_id = $1`,
+			e.UserID, e.At, e.DisplayName, e.PasswordHash, e.PersonalPIN)
 	case account.UserNumberAssigned:
 		b.Queue(`UPDATE `+u+` SET primary_number = $2 WHERE user_id = $1`, e.UserID, e.E164)
 	case account.UserNumberUnassigned:
@@ -315,6 +342,9 @@ type User struct {
 	AlexaRoomARN       *string
 	Telephony          account.Telephony
 	PrimaryNumber      *string
+	InvitationStatus   *string
+	InvitedOn          *time.Time
+	RegisteredOn       *time.Time
 	CreatedAt          time.Time
 }
 
@@ -322,12 +352,12 @@ type User struct {
 var ErrUserNotFound = &domain.Error{Kind: domain.KindNotFound, Msg: "user not found"}
 
 const userCols = `u.user_id, u.account_id, u.email, u.username, u.user_type, u.license_type, u.registration_status,
-	u.personal_pin, u.alexa_enabled, u.alexa_room_arn, u.inbound_calling, u.outbound_calling, u.sms, u.primary_number, u.created_at`
+	u.personal_pin, u.alexa_enabled, u.alexa_room_arn, u.inbound_calling, u.outbound_calling, u.sms, u.primary_number, u.invitation_status, u.invited_on, u.registered_on, u.created_at`
 
 func scanUser(row pgx.Row) (User, error) {
 	var u User
 	err := row.Scan(&u.UserID, &u.AccountID, &u.Email, &u.Username, &u.UserType, &u.LicenseType, &u.RegistrationStatus,
-		&u.PersonalPIN, &u.AlexaEnabled, &u.AlexaRoomARN, &u.Telephony.InboundCalling, &u.Telephony.OutboundCalling, &u.Telephony.SMS, &u.PrimaryNumber, &u.CreatedAt)
+		&u.PersonalPIN, &u.AlexaEnabled, &u.AlexaRoomARN, &u.Telephony.InboundCalling, &u.Telephony.OutboundCalling, &u.Telephony.SMS, &u.PrimaryNumber, &u.InvitationStatus, &u.InvitedOn, &u.RegisteredOn, &u.CreatedAt)
 	return u, err
 }
 
@@ -494,4 +524,73 @@ func (s *Store) ListBots(ctx context.Context, awsAccountID, accountID, token str
 		next = base64.RawURLEncoding.EncodeToString([]byte(out[limit-1].BotID))
 	}
 	return out, next, nil
+}
+
+// Invitation is an invitation found by its token hash.
+type Invitation struct {
+	InviteID, AccountID, UserID, Email string
+}
+
+// InviteByTokenHash finds an invitation (used or not) by the hash of its token.
+func (s *Store) InviteByTokenHash(ctx context.Context, hash string) (Invitation, error) {
+	var i Invitation
+	err := s.pool.QueryRow(ctx, `SELECT invite_id, account_id, user_id, email FROM rm.chime_invites WHERE token_hash = $1`, hash).
+		Scan(&i.InviteID, &i.AccountID, &i.UserID, &i.Email)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Invitation{}, domain.Errorf(domain.KindForbidden, "the invitation token is not valid")
+	}
+	return i, err
+}
+
+// Credential is what sign-in checks for one registered user.
+type Credential struct {
+	UserID, AccountID, PasswordHash, Registration string
+	LoggedOutAt                                   *time.Time
+}
+
+// CredentialsByEmail returns the registered, live users with that address (one per account).
+func (s *Store) CredentialsByEmail(ctx context.Context, email string) ([]Credential, error) {
+	rows, err := s.pool.Query(ctx, `SELECT u.user_id, u.account_id, u.password_hash, u.registration_status, u.logged_out_at
+		FROM rm.chime_users u JOIN rm.chime_accounts a ON a.account_id = u.account_id
+		WHERE u.email = lower($1) AND NOT u.removed AND u.password_hash IS NOT NULL AND a.deleted_at IS NULL`, email)
+	if err != nil {
+		return nil, fmt.Errorf("chimeaccounts: credentials: %w", err)
+	}
+	defer rows.Close()
+	var out []Credential
+	for rows.Next() {
+		var c Credential
+		if err := rows.Scan(&c.UserID, &c.AccountID, &c.PasswordHash, &c.Registration, &c.LoggedOutAt); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// CredentialByUser returns the sign-in facts of one user.
+func (s *Store) CredentialByUser(ctx context.Context, userID string) (Credential, error) {
+	var c Credential
+	var hash *string
+	err := s.pool.QueryRow(ctx, `SELECT u.user_id, u.account_id, u.password_hash, u.registration_status, u.logged_out_at
+		FROM rm.chime_users u JOIN rm.chime_accounts a ON a.account_id = u.account_id
+		WHERE u.user_id = $1 AND NOT u.removed AND a.deleted_at IS NULL`, userID).Scan(&c.UserID, &c.AccountID, &hash, &c.Registration, &c.LoggedOutAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Credential{}, domain.Errorf(domain.KindForbidden, "the user no longer exists")
+	}
+	if hash != nil {
+		c.PasswordHash = *hash
+	}
+	return c, err
+}
+
+// GetUserAnyTenant returns a member of a live account without a tenant check (for the client API,
+// whose callers are the users themselves).
+func (s *Store) GetUserAnyTenant(ctx context.Context, accountID, userID string) (User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM rm.chime_users u JOIN rm.chime_accounts a ON a.account_id = u.account_id
+		WHERE u.user_id = $1 AND u.account_id = $2 AND NOT u.removed AND a.deleted_at IS NULL`, userID, accountID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", userID, accountID)
+	}
+	return u, err
 }

@@ -73,6 +73,8 @@ type State struct {
 	Bots map[string]*Bot
 	// DelegateGroups are the sign-in delegate (directory) groups, sorted.
 	DelegateGroups []string
+	// Invites holds the invitations by id.
+	Invites map[string]*Invite
 }
 
 // sortedMembers returns the members in id order (decisions must be deterministic).
@@ -216,6 +218,8 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		return decideDelegates(s, c, now)
 	case AssignNumber, UnassignNumber:
 		return decideNumbers(s, c, now)
+	case InviteUsers, RecordInviteEmail, Register:
+		return decideInvites(s, c, now)
 	}
 	return nil, domain.Errorf(domain.KindInvalid, "unknown account command %T", c)
 }
@@ -244,6 +248,8 @@ func Evolve(s State, e Event) State {
 		evolveDelegates(&s, e)
 	case UserNumberAssigned, UserNumberUnassigned:
 		evolveNumbers(&s, e)
+	case UserInvited, InviteEmailResult, UserRegistered:
+		evolveInvites(&s, e)
 	}
 	return s
 }

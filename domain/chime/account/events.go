@@ -202,6 +202,12 @@ func Decode(eventType string, data []byte) (Event, error) {
 		e = &DelegateGroupsAssociated{}
 	case TypeUserNumberAssigned:
 		e = &UserNumberAssigned{}
+	case TypeUserInvited:
+		e = &UserInvited{}
+	case TypeInviteEmailSent:
+		e = &InviteEmailResult{}
+	case TypeUserRegistered:
+		e = &UserRegistered{}
 	case TypeUserNumberUnassigned:
 		e = &UserNumberUnassigned{}
 	case TypeDelegateGroupsDisassociated:
@@ -264,6 +270,12 @@ func deref(e Event) Event {
 	case *DelegateGroupsAssociated:
 		return *e
 	case *UserNumberAssigned:
+		return *e
+	case *UserInvited:
+		return *e
+	case *InviteEmailResult:
+		return *e
+	case *UserRegistered:
 		return *e
 	case *UserNumberUnassigned:
 		return *e

@@ -51,6 +51,9 @@ type User struct {
 	Telephony    Telephony
 	// PrimaryNumber is the user's primary provisioned number (E.164), if any.
 	PrimaryNumber string
+	Invitation    string
+	PasswordHash  string
+	DisplayName   string
 	// beforeSuspension is the registration status a suspension interrupted.
 	beforeSuspension string
 }

@@ -1,0 +1,64 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/belfry/belfry/projections/chimeaccounts"
+)
+
+// ClientAuth is what the end-user client API needs: registration from an invitation, sign-in and
+// session checks. It is not SigV4: end users hold a password and then a bearer session token.
+type ClientAuth interface {
+	Register(ctx context.Context, token, password, displayName string) (chimeaccounts.User, error)
+	SignIn(ctx context.Context, email, password string) (token, userID, accountID string, err error)
+	Authenticate(ctx context.Context, token string) (chimeaccounts.User, error)
+}
+
+func clientError(c echo.Context, err error) error {
+	w := ToWire(err)
+	c.Response().Header().Set("X-Amzn-ErrorType", w.Type)
+	return c.JSON(w.Status, map[string]string{"Code": w.Code, "Message": w.Msg})
+}
+
+func mountClient(e *echo.Echo, svc ClientAuth) {
+	g := e.Group("/client/v1")
+	g.POST("/registrations", func(c echo.Context) error {
+		var in struct{ Token, Password, DisplayName string }
+		if err := c.Bind(&in); err != nil || in.Token == "" {
+			return clientError(c, BadRequest("Token and Password are required"))
+		}
+		u, err := svc.Register(c.Request().Context(), in.Token, in.Password, in.DisplayName)
+		if err != nil {
+			return clientError(c, err)
+		}
+		return c.JSON(http.StatusCreated, map[string]any{"User": toWireUser(u)})
+	})
+	g.POST("/sessions", func(c echo.Context) error {
+		var in struct{ Email, Password string }
+		if err := c.Bind(&in); err != nil || in.Email == "" {
+			return clientError(c, BadRequest("Email and Password are required"))
+		}
+		tok, uid, aid, err := svc.SignIn(c.Request().Context(), in.Email, in.Password)
+		if err != nil {
+			return clientError(c, err)
+		}
+		return c.JSON(http.StatusCreated, map[string]string{"SessionToken": tok, "UserId": uid, "AccountId": aid})
+	})
+	g.GET("/me", func(c echo.Context) error {
+		tok, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+		if !ok || tok == "" {
+			c.Response().Header().Set("X-Amzn-ErrorType", "UnauthorizedClientException")
+			return c.JSON(http.StatusUnauthorized, map[string]string{"Code": "Unauthorized", "Message": "a Bearer session token is required"})
+		}
+		u, err := svc.Authenticate(c.Request().Context(), tok)
+		if err != nil {
+			c.Response().Header().Set("X-Amzn-ErrorType", "UnauthorizedClientException")
+			return c.JSON(http.StatusUnauthorized, map[string]string{"Code": "Unauthorized", "Message": ToWire(err).Msg})
+		}
+		return c.JSON(http.StatusOK, map[string]any{"User": toWireUser(u)})
+	})
+}

@@ -1,0 +1,204 @@
+package account
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/belfry/belfry/domain"
+)
+
+// Invitations and registration (guide §3.4, §5.1): a Team admin invites addresses; each invitation
+// carries a single-use token (only its hash is stored) that expires after InviteTTL; accepting it
+// sets the user's credentials and registers the user, who then gets a personal PIN.
+const (
+	TypeUserInvited     = "chime.account.user_invited.v1"
+	TypeInviteEmailSent = "chime.account.invite_email_result.v1"
+	TypeUserRegistered  = "chime.account.user_registered.v1"
+	InviteTTL           = 7 * 24 * time.Hour
+	MaxInvites          = 50
+	MinPasswordLength   = 8
+	InvitePending       = "Pending"
+	InviteAccepted      = "Accepted"
+	InviteFailed        = "Failed"
+	EmailNotSent        = "NotSent"
+	EmailSent           = "Sent"
+	EmailFailed         = "Failed"
+)
+
+// Invitation sentinels.
+var (
+	ErrInvalidInvite = &domain.Error{Kind: domain.KindInvalid, Msg: "invalid invitation"}
+	ErrInviteUsed    = &domain.Error{Kind: domain.KindForbidden, Msg: "invitation expired or already used"}
+	ErrSuspended     = &domain.Error{Kind: domain.KindForbidden, Msg: "user suspended"}
+)
+
+// Invite is one invitation.
+type Invite struct {
+	ID, UserID, Email, TokenHash, EmailStatus string
+	ExpiresAt, At                             time.Time
+	Used                                      bool
+}
+
+// UserInvited records an invitation (the user is added first when new).
+type UserInvited struct {
+	UserID    string    `json:"userId"`
+	InviteID  string    `json:"inviteId"`
+	Email     string    `json:"email"`
+	TokenHash string    `json:"tokenHash"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	At        time.Time `json:"at"`
+}
+
+// InviteEmailResult records whether the invitation mail went out.
+type InviteEmailResult struct {
+	InviteID string `json:"inviteId"`
+	Status   string `json:"status"`
+}
+
+// UserRegistered records accepted credentials; the invitation is used up.
+type UserRegistered struct {
+	UserID       string    `json:"userId"`
+	InviteID     string    `json:"inviteId"`
+	PasswordHash string    `json:"passwordHash"`
+	DisplayName  string    `json:"displayName"`
+	PersonalPIN  string    `json:"personalPin"`
+	At           time.Time `json:"at"`
+}
+
+func (UserInvited) EventType() string       { return TypeUserInvited }
+func (InviteEmailResult) EventType() string { return TypeInviteEmailSent }
+func (UserRegistered) EventType() string    { return TypeUserRegistered }
+func (UserInvited) isAccountEvent()         {}
+func (InviteEmailResult) isAccountEvent()   {}
+func (UserRegistered) isAccountEvent()      {}
+
+// InviteItem is one address to invite, with ids and token hash chosen by the caller.
+type InviteItem struct {
+	Email, UserID, InviteID, TokenHash string
+}
+
+// InviteUsers invites up to MaxInvites addresses to a Team account.
+type InviteUsers struct {
+	AccountID string
+	UserType  string
+	Items     []InviteItem
+}
+
+// RecordInviteEmail records the outcome of sending an invitation mail.
+type RecordInviteEmail struct{ AccountID, InviteID, Status string }
+
+// Register accepts an invitation: TokenHash must match, the invitation must be unused and unexpired.
+type Register struct {
+	AccountID, UserID, InviteID, TokenHash, PasswordHash, DisplayName, PersonalPIN string
+}
+
+func (c InviteUsers) Target() string       { return c.AccountID }
+func (c RecordInviteEmail) Target() string { return c.AccountID }
+func (c Register) Target() string          { return c.AccountID }
+
+// ValidatePassword checks the password rule.
+func ValidatePassword(p string) error {
+	if utf8.RuneCountInString(p) < MinPasswordLength {
+		return domain.Wrapf(ErrInvalidInvite, "Password must have at least %d characters", MinPasswordLength)
+	}
+	return nil
+}
+
+func decideInvites(s State, c Command, now time.Time) ([]Event, error) {
+	switch c := c.(type) {
+	case InviteUsers:
+		if s.Type != TypeTeam {
+			return nil, domain.Wrapf(ErrWrongAccount, "InviteUsers invites users to Team accounts; users of an Enterprise account join through its claimed domains")
+		}
+		if len(c.Items) == 0 || len(c.Items) > MaxInvites {
+			return nil, domain.Wrapf(ErrBatchTooLong, "UserEmailList must hold 1-%d addresses, got %d", MaxInvites, len(c.Items))
+		}
+		ut := c.UserType
+		if ut == "" {
+			ut = UserTypePrivate
+		}
+		if ut != UserTypePrivate && ut != UserTypeSharedDevice {
+			return nil, domain.Wrapf(ErrInvalidUser, "UserType must be PrivateUser or SharedDevice, got %q", c.UserType)
+		}
+		var out []Event
+		seen := map[string]bool{}
+		for _, it := range c.Items {
+			email, err := normalizeEmail(it.Email)
+			if err != nil {
+				return nil, err
+			}
+			if seen[email] {
+				continue
+			}
+			seen[email] = true
+			userID := it.UserID
+			if id, ok := s.Emails[email]; ok {
+				userID = id
+				if u := s.Members[id]; u.Registration == RegistrationRegistered {
+					continue // already a registered member: nothing to accept
+				}
+			} else {
+				out = append(out, UserAdded{UserID: userID, Email: email, UserType: ut, LicenseType: s.DefaultLicense, CreatedAt: now.UTC()})
+			}
+			out = append(out, UserInvited{UserID: userID, InviteID: it.InviteID, Email: email, TokenHash: it.TokenHash,
+				ExpiresAt: now.Add(InviteTTL).UTC(), At: now.UTC()})
+		}
+		return out, nil
+	case RecordInviteEmail:
+		if _, ok := s.Invites[c.InviteID]; !ok {
+			return nil, domain.Wrapf(ErrInvalidInvite, "no invitation %s", c.InviteID)
+		}
+		return []Event{InviteEmailResult{InviteID: c.InviteID, Status: c.Status}}, nil
+	case Register:
+		inv, ok := s.Invites[c.InviteID]
+		if !ok || inv.UserID != c.UserID || inv.TokenHash != c.TokenHash {
+			return nil, domain.Wrapf(ErrInviteUsed, "the invitation token is not valid")
+		}
+		if inv.Used || !now.Before(inv.ExpiresAt) {
+			return nil, domain.Wrapf(ErrInviteUsed, "the invitation has expired or was already used; ask for a new one")
+		}
+		u, ok := s.Members[c.UserID]
+		if !ok {
+			return nil, domain.Wrapf(ErrInviteUsed, "the invited user is no longer in the account")
+		}
+		if u.Registration == RegistrationSuspended {
+			return nil, domain.Wrapf(ErrSuspended, "the user is suspended")
+		}
+		name := strings.TrimSpace(c.DisplayName)
+		if utf8.RuneCountInString(name) > MaxUsernameLength {
+			return nil, domain.Wrapf(ErrInvalidUser, "DisplayName must be at most %d characters", MaxUsernameLength)
+		}
+		return []Event{UserRegistered{UserID: c.UserID, InviteID: c.InviteID, PasswordHash: c.PasswordHash, DisplayName: name,
+			PersonalPIN: c.PersonalPIN, At: now.UTC()}}, nil
+	}
+	return nil, domain.Errorf(domain.KindInvalid, "unknown invitation command %T", c)
+}
+
+func evolveInvites(s *State, e Event) {
+	if s.Invites == nil {
+		s.Invites = map[string]*Invite{}
+	}
+	switch e := e.(type) {
+	case UserInvited:
+		s.Invites[e.InviteID] = &Invite{ID: e.InviteID, UserID: e.UserID, Email: e.Email, TokenHash: e.TokenHash,
+			EmailStatus: EmailNotSent, ExpiresAt: e.ExpiresAt, At: e.At}
+		if u, ok := s.Members[e.UserID]; ok {
+			u.Invitation = InvitePending
+		}
+	case InviteEmailResult:
+		if inv, ok := s.Invites[e.InviteID]; ok {
+			inv.EmailStatus = e.Status
+		}
+	case UserRegistered:
+		if inv, ok := s.Invites[e.InviteID]; ok {
+			inv.Used = true
+		}
+		if u, ok := s.Members[e.UserID]; ok {
+			u.Registration, u.Invitation, u.PasswordHash, u.DisplayName = RegistrationRegistered, InviteAccepted, e.PasswordHash, e.DisplayName
+			if e.PersonalPIN != "" {
+				u.PIN = e.PersonalPIN
+			}
+		}
+	}
+}

@@ -1,0 +1,154 @@
+package chime
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/belfry/belfry/api"
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/infra/mail"
+	"github.com/belfry/belfry/projections/chimeaccounts"
+)
+
+// InviteResult is one invitation as InviteUsers reports it.
+type InviteResult = api.Invite
+
+func newToken() (raw, hash string) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	raw = base64.RawURLEncoding.EncodeToString(b)
+	return raw, hashToken(raw)
+}
+
+func hashToken(raw string) string {
+	h := sha256.Sum256([]byte(raw))
+	return hex.EncodeToString(h[:])
+}
+
+// InviteUsers invites addresses to a Team account and mails each a single-use registration token.
+// The mail goes out after the invitation is committed; its outcome is recorded as EmailStatus.
+func (s *Service) InviteUsers(ctx context.Context, awsAccountID, accountID string, emails []string, userType string) ([]InviteResult, error) {
+	if err := s.ownAccount(ctx, awsAccountID, accountID); err != nil {
+		return nil, err
+	}
+	tokens := map[string]string{}
+	cmd := account.InviteUsers{AccountID: accountID, UserType: userType}
+	for _, e := range emails {
+		raw, hash := newToken()
+		id := uuid.NewString()
+		tokens[id] = raw
+		cmd.Items = append(cmd.Items, account.InviteItem{Email: e, UserID: uuid.NewString(), InviteID: id, TokenHash: hash})
+	}
+	res, err := s.accounts.Execute(ctx, account.StreamName(accountID), cmd)
+	if err != nil {
+		return nil, err
+	}
+	var out []InviteResult
+	last := res.Position
+	for _, e := range res.Events {
+		inv, ok := e.(account.UserInvited)
+		if !ok {
+			continue
+		}
+		status := account.EmailSent
+		body := fmt.Sprintf("You are invited to join an Amazon Chime team hosted by Belfry.\n\n"+
+			"Register within 7 days by sending your registration token with a password to POST /client/v1/registrations:\n\n  %s\n", tokens[inv.InviteID])
+		if err := s.mail.Send(ctx, mail.Message{To: inv.Email, Subject: "Your invitation to Amazon Chime", Body: body}); err != nil {
+			status = account.EmailFailed
+		}
+		r, err := s.accounts.Execute(ctx, account.StreamName(accountID), account.RecordInviteEmail{AccountID: accountID, InviteID: inv.InviteID, Status: status})
+		if err != nil {
+			return nil, err
+		}
+		last = max(last, r.Position)
+		out = append(out, InviteResult{InviteID: inv.InviteID, Email: inv.Email, Status: account.InvitePending, EmailStatus: status})
+	}
+	s.waitRM(ctx, s.accountsRM, last)
+	return out, nil
+}
+
+// Register accepts an invitation token: the user sets a password, becomes Registered and gets a PIN.
+func (s *Service) Register(ctx context.Context, token, password, displayName string) (chimeaccounts.User, error) {
+	if err := account.ValidatePassword(password); err != nil {
+		return chimeaccounts.User{}, err
+	}
+	inv, err := s.store.InviteByTokenHash(ctx, hashToken(token))
+	if err != nil {
+		return chimeaccounts.User{}, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return chimeaccounts.User{}, err
+	}
+	pin, err := s.reservePIN(ctx, inv.AccountID, inv.UserID)
+	if err != nil {
+		return chimeaccounts.User{}, err
+	}
+	res, err := s.accounts.Execute(ctx, account.StreamName(inv.AccountID), account.Register{AccountID: inv.AccountID, UserID: inv.UserID,
+		InviteID: inv.InviteID, TokenHash: hashToken(token), PasswordHash: string(hash), DisplayName: displayName, PersonalPIN: pin})
+	if err != nil {
+		return chimeaccounts.User{}, err
+	}
+	s.waitRM(ctx, s.accountsRM, res.Position)
+	return s.store.GetUserAnyTenant(ctx, inv.AccountID, inv.UserID)
+}
+
+// ErrSignIn is the one answer to every failed sign-in (it does not tell which part was wrong).
+var ErrSignIn = &domain.Error{Kind: domain.KindForbidden, Msg: "sign-in failed"}
+
+// SignIn checks a registered user's password and opens a session; suspended users cannot sign in.
+func (s *Service) SignIn(ctx context.Context, email, password string) (token, userID, accountID string, err error) {
+	creds, err := s.store.CredentialsByEmail(ctx, email)
+	if err != nil {
+		return "", "", "", err
+	}
+	for _, c := range creds {
+		if bcrypt.CompareHashAndPassword([]byte(c.PasswordHash), []byte(password)) != nil {
+			continue
+		}
+		if c.Registration == account.RegistrationSuspended {
+			return "", "", "", domain.Wrapf(account.ErrSuspended, "the user is suspended and cannot sign in")
+		}
+		raw, hash := newToken()
+		if _, err := s.sessions.Exec(ctx, `INSERT INTO client.sessions (token_hash, user_id, account_id, issued_at) VALUES ($1,$2,$3,$4)`,
+			hash, c.UserID, c.AccountID, s.now().UTC()); err != nil {
+			return "", "", "", fmt.Errorf("chime: open session: %w", err)
+		}
+		return raw, c.UserID, c.AccountID, nil
+	}
+	return "", "", "", domain.Wrapf(ErrSignIn, "the e-mail address or the password is wrong")
+}
+
+// Authenticate checks a session token: the user must still be a registered, unsuspended member and
+// must not have been logged out (LogoutUser) since the session was issued.
+func (s *Service) Authenticate(ctx context.Context, token string) (chimeaccounts.User, error) {
+	var userID, accountID string
+	var issued time.Time
+	err := s.sessions.QueryRow(ctx, `SELECT user_id, account_id, issued_at FROM client.sessions WHERE token_hash = $1`, hashToken(token)).
+		Scan(&userID, &accountID, &issued)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return chimeaccounts.User{}, domain.Wrapf(ErrSignIn, "the session is not valid")
+	}
+	if err != nil {
+		return chimeaccounts.User{}, err
+	}
+	c, err := s.store.CredentialByUser(ctx, userID)
+	if err != nil {
+		return chimeaccounts.User{}, err
+	}
+	if c.Registration == account.RegistrationSuspended || (c.LoggedOutAt != nil && !c.LoggedOutAt.Before(issued)) {
+		return chimeaccounts.User{}, domain.Wrapf(ErrSignIn, "the session was revoked; sign in again")
+	}
+	return s.store.GetUserAnyTenant(ctx, accountID, userID)
+}
