@@ -154,12 +154,13 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	case account.Deleted:
 		b.Queue(`UPDATE `+t+` SET deleted_at = $2 WHERE account_id = $1`, id, e.DeletedAt)
 	case account.UserAdded:
-		b.Queue(`INSERT INTO `+u+` (user_id, account_id, email, username, user_type, license_type,
-			registration_status, personal_pin, created_at) VALUES ($1,$2,$3,$4,$5,$6,'Unregistered',$7,$8) ON CONFLICT DO NOTHING`,
+		// The count moves only when the row is new, so a replayed event changes nothing.
+		b.Queue(`WITH ins AS (INSERT INTO `+u+` (user_id, account_id, email, username, user_type, license_type,
+			registration_status, personal_pin, created_at) VALUES ($1,$2,$3,$4,$5,$6,'Unregistered',$7,$8) ON CONFLICT DO NOTHING RETURNING 1)
+			UPDATE `+t+` SET users = users + (SELECT count(*) FROM ins) WHERE account_id = $2`,
 			e.UserID, id, e.Email, e.Username, e.UserType, e.LicenseType, e.PersonalPIN, e.CreatedAt)
 		b.Queue(`INSERT INTO `+schema+`.chime_account_emails (account_id, email, user_id) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`,
 			id, e.Email, e.UserID)
-		countUsers(b, t, u, id)
 	case account.UserUpdated:
 		var enabled *bool
 		var arn *string
@@ -173,9 +174,9 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	case account.UserUnsuspended:
 		b.Queue(`UPDATE `+u+` SET registration_status = $2 WHERE user_id = $1`, e.UserID, e.Registration)
 	case account.UserRemoved:
-		b.Queue(`UPDATE `+u+` SET removed = true WHERE user_id = $1`, e.UserID)
+		b.Queue(`WITH upd AS (UPDATE `+u+` SET removed = true WHERE user_id = $1 AND NOT removed RETURNING 1)
+			UPDATE `+t+` SET users = users - (SELECT count(*) FROM upd) WHERE account_id = $2`, e.UserID, id)
 		b.Queue(`DELETE FROM `+schema+`.chime_account_emails WHERE user_id = $1`, e.UserID)
-		countUsers(b, t, u, id)
 	case account.UserLoggedOut:
 		b.Queue(`UPDATE `+u+` SET logged_out_at = $2 WHERE user_id = $1`, e.UserID, e.At)
 	case account.PersonalPINReset:
@@ -227,10 +228,6 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		return fmt.Errorf("chimeaccounts: unhandled event %s", ev.EventType)
 	}
 	return nil
-}
-
-func countUsers(b *pgx.Batch, accounts, users, id string) {
-	b.Queue(`UPDATE `+accounts+` SET users = (SELECT count(*) FROM `+users+` WHERE account_id = $1 AND NOT removed) WHERE account_id = $1`, id)
 }
 
 // Account is one row of the read model.
