@@ -54,6 +54,7 @@ type Deps struct {
 	Bots     ChimeBots
 	Numbers  ChimeNumbers
 	Client   ClientAuth
+	Porting  ChimePorting
 	Audit    AuditSink
 	AuditRM  AuditQueries
 	Ready    func(context.Context) error
@@ -101,6 +102,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	chimeOps = append(chimeOps, domainOps(d.Domains)...)
 	chimeOps = append(chimeOps, botOps(d.Bots)...)
 	chimeOps = append(chimeOps, numberOps(d.Numbers)...)
+	chimeOps = append(chimeOps, portingOps(d.Porting)...)
 	chimeAPI.mount(e, chimeOps)
 	belfryAPI := &serviceAPI{service: "belfry", eventSource: "belfry.local", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger}
 	belfryAPI.mount(e, adminOps(d.AuditRM))

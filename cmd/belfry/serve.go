@@ -202,11 +202,12 @@ func (m *Main) Run(ctx context.Context) error {
 	var _ api.ChimeBots = svc
 	var _ api.ChimeNumbers = svc
 	var _ api.ClientAuth = svc
+	var _ api.ChimePorting = svc
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); svc.RunOrders(runCtx, m.logger) }()
 	var _ api.Caller = iam.Principal{}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region}, api.Deps{
-		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Numbers: svc, Client: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,
+		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Numbers: svc, Client: svc, Porting: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)

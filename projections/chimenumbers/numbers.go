@@ -8,8 +8,10 @@ package chimenumbers
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
+	"github.com/belfry/belfry/domain/chime/porting"
 )
 
 // Projection is the phone-number read model.
@@ -27,16 +30,16 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_numbers" }
 
 // Version of the layout.
-func (Projection) Version() int { return 1 }
+func (Projection) Version() int { return 2 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
-	return []string{"chime_phone_numbers", "chime_phone_number_orders", "chime_ordered_numbers"}
+	return []string{"chime_phone_numbers", "chime_phone_number_orders", "chime_ordered_numbers", "chime_port_in_orders"}
 }
 
 // Filter selects number and order streams.
 func (Projection) Filter() *esdb.SubscriptionFilter {
-	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{phonenumber.StreamPrefix, phonenumber.OrderStreamPrefix}}
+	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{phonenumber.StreamPrefix, phonenumber.OrderStreamPrefix, porting.StreamPrefix}}
 }
 
 // Setup creates the tables.
@@ -75,12 +78,27 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			e164     text NOT NULL,
 			status   text NOT NULL,
 			PRIMARY KEY (order_id, e164)
-		);`, schema))
+		);
+		CREATE TABLE %[1]s.chime_port_in_orders (
+			order_id       text PRIMARY KEY,
+			aws_account_id text NOT NULL,
+			status         text NOT NULL,
+			request        jsonb NOT NULL,
+			foc_at         timestamptz,
+			documents      text[] NOT NULL DEFAULT '{}',
+			link_expires   timestamptz,
+			created_at     timestamptz NOT NULL,
+			updated_at     timestamptz NOT NULL
+		);
+		CREATE INDEX ON %[1]s.chime_port_in_orders (aws_account_id, order_id);`, schema))
 	return err
 }
 
 // Apply queues one event's statements.
 func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
+	if strings.HasPrefix(ev.StreamID, porting.StreamPrefix) {
+		return applyPortIn(b, schema, ev)
+	}
 	e, err := phonenumber.Decode(ev.EventType, ev.Data)
 	if err != nil {
 		return err
@@ -110,6 +128,10 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		b.Queue(`UPDATE `+n+` SET status = 'DeleteInProgress', deleted_at = $2, updated_at = $2 WHERE e164 = $1`, num, e.At)
 	case phonenumber.Restored:
 		b.Queue(`UPDATE `+n+` SET status = 'Unassigned', deleted_at = NULL, updated_at = $2 WHERE e164 = $1`, num, e.At)
+	case phonenumber.PortOutPINSet:
+		// The PIN itself stays in the event log; the read model only needs the number's row untouched.
+	case phonenumber.PortedOut:
+		b.Queue(`DELETE FROM `+n+` WHERE e164 = $1`, num)
 	case phonenumber.OrderCreated:
 		b.Queue(`INSERT INTO `+schema+`.chime_phone_number_orders (order_id, aws_account_id, product_type, status, created_at, updated_at)
 			VALUES ($1,$2,$3,'Processing',$4,$4) ON CONFLICT DO NOTHING`, order, e.AwsAccountID, e.ProductType, e.At)
@@ -336,4 +358,69 @@ func (s *Store) ProcessingOrders(ctx context.Context) ([]string, error) {
 		out = append(out, id)
 	}
 	return out, rows.Err()
+}
+
+func applyPortIn(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
+	e, err := porting.Decode(ev.EventType, ev.Data)
+	if err != nil {
+		return err
+	}
+	id := ev.StreamID[len(porting.StreamPrefix):]
+	t := schema + ".chime_port_in_orders"
+	switch e := e.(type) {
+	case porting.OrderSubmitted:
+		req, _ := json.Marshal(e.Request)
+		b.Queue(`INSERT INTO `+t+` (order_id, aws_account_id, status, request, created_at, updated_at) VALUES ($1,$2,'SUBMITTED',$3,$4,$4)
+			ON CONFLICT DO NOTHING`, id, e.AwsAccountID, req, e.At)
+	case porting.StatusChanged:
+		b.Queue(`UPDATE `+t+` SET status = $2, foc_at = coalesce($3, foc_at), updated_at = $4 WHERE order_id = $1`, id, e.To, nullTime(e.FOCAt), e.At)
+	case porting.DocumentsRequested:
+		b.Queue(`UPDATE `+t+` SET status = 'PENDING_DOCUMENTS', link_expires = $2, updated_at = $3 WHERE order_id = $1`, id, e.ExpiresAt, e.At)
+	case porting.DocumentUploaded:
+		b.Queue(`UPDATE `+t+` SET documents = array_append(array_remove(documents, $2), $2), updated_at = $3 WHERE order_id = $1`, id, e.Name, e.At)
+	default:
+		return fmt.Errorf("chimenumbers: unhandled port-in event %s", ev.EventType)
+	}
+	return nil
+}
+
+// PortIn is one row of rm.chime_port_in_orders.
+type PortIn struct {
+	OrderID, Status string
+	Request         porting.Request
+	FOCAt           *time.Time
+	Documents       []string
+	LinkExpires     *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// ErrPortInNotFound is returned for an order of another tenant or none.
+var ErrPortInNotFound = &domain.Error{Kind: domain.KindNotFound, Msg: "port-in order not found"}
+
+// PortIns returns the tenant's port-in orders (one when id is set).
+func (s *Store) PortIns(ctx context.Context, awsAccountID, id string) ([]PortIn, error) {
+	rows, err := s.pool.Query(ctx, `SELECT order_id, status, request, foc_at, documents, link_expires, created_at, updated_at
+		FROM rm.chime_port_in_orders WHERE aws_account_id = $1 AND ($2 = '' OR order_id = $2) ORDER BY created_at, order_id`, awsAccountID, id)
+	if err != nil {
+		return nil, fmt.Errorf("chimenumbers: port-in orders: %w", err)
+	}
+	defer rows.Close()
+	var out []PortIn
+	for rows.Next() {
+		var p PortIn
+		var req []byte
+		if err := rows.Scan(&p.OrderID, &p.Status, &req, &p.FOCAt, &p.Documents, &p.LinkExpires, &p.CreatedAt, &p.UpdatedAt); err != nil {
+			return nil, err
+		}
+		_ = json.Unmarshal(req, &p.Request)
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if id != "" && len(out) == 0 {
+		return nil, domain.Wrapf(ErrPortInNotFound, "port-in order %s does not exist", id)
+	}
+	return out, nil
 }

@@ -21,6 +21,10 @@ func Decode(eventType string, data []byte) (Event, error) {
 		e = &Deleted{}
 	case TypeRestored:
 		e = &Restored{}
+	case TypePortOutPIN:
+		e = &PortOutPINSet{}
+	case TypePortedOut:
+		e = &PortedOut{}
 	case TypeOrderCreated:
 		e = &OrderCreated{}
 	case TypeOrderNumberDone:
@@ -45,6 +49,10 @@ func Decode(eventType string, data []byte) (Event, error) {
 	case *Deleted:
 		return *v, nil
 	case *Restored:
+		return *v, nil
+	case *PortOutPINSet:
+		return *v, nil
+	case *PortedOut:
 		return *v, nil
 	case *OrderCreated:
 		return *v, nil

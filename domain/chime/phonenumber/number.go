@@ -28,6 +28,8 @@ const (
 	TypeDisassociated = "chime.phonenumber.disassociated.v1"
 	TypeDeleted       = "chime.phonenumber.deleted.v1"
 	TypeRestored      = "chime.phonenumber.restored.v1"
+	TypePortOutPIN    = "chime.phonenumber.port_out_pin_set.v1"
+	TypePortedOut     = "chime.phonenumber.ported_out.v1"
 	DeletionGrace     = 7 * 24 * time.Hour
 )
 
@@ -108,12 +110,24 @@ type Restored struct {
 	At time.Time `json:"at"`
 }
 
+// PortOutPINSet records the PIN a gaining carrier must present (guide §6.3).
+type PortOutPINSet struct {
+	PIN string `json:"pin"`
+}
+
+// PortedOut records that the number left for another carrier: it is gone at once, with no restore.
+type PortedOut struct {
+	At time.Time `json:"at"`
+}
+
 func (Acquired) EventType() string      { return TypeAcquired }
 func (Updated) EventType() string       { return TypeUpdated }
 func (Associated) EventType() string    { return TypeAssociated }
 func (Disassociated) EventType() string { return TypeDisassociated }
 func (Deleted) EventType() string       { return TypeDeleted }
 func (Restored) EventType() string      { return TypeRestored }
+func (PortOutPINSet) EventType() string { return TypePortOutPIN }
+func (PortedOut) EventType() string     { return TypePortedOut }
 
 // State is one number.
 type State struct {
@@ -130,6 +144,7 @@ type State struct {
 	UserID        string
 	AssociatedAt  time.Time
 	DeletedAt     time.Time
+	PortOutPIN    string
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
@@ -149,8 +164,18 @@ func (s State) HeldAt(now time.Time) bool {
 // Command is the sealed set of number commands.
 type Command interface{ isNumberCommand() }
 
-// Acquire gives the number to an AWS account (from an order).
-type Acquire struct{ E164, AwsAccountID, OrderID, ProductType string }
+// Acquire gives the number to an AWS account (from an order, or a completed port-in when Ported).
+type Acquire struct {
+	E164, AwsAccountID, OrderID, ProductType string
+	Ported                                   bool
+}
+
+// SetPortOutPIN sets the port-out PIN (4–10 letters or digits).
+type SetPortOutPIN struct{ E164, AwsAccountID, PIN string }
+
+// PortOut validates a gaining carrier's request: the AWS account and (when set) the PIN must match,
+// and the number must be unassigned; then the number leaves the inventory.
+type PortOut struct{ E164, ClaimedAwsAccountID, PIN string }
 
 // Update changes the product type and/or the calling name; nil fields stay.
 type Update struct {
@@ -171,12 +196,14 @@ type Delete struct{ E164, AwsAccountID string }
 // Restore moves the number back to the inventory.
 type Restore struct{ E164, AwsAccountID string }
 
-func (Acquire) isNumberCommand()      {}
-func (Update) isNumberCommand()       {}
-func (Associate) isNumberCommand()    {}
-func (Disassociate) isNumberCommand() {}
-func (Delete) isNumberCommand()       {}
-func (Restore) isNumberCommand()      {}
+func (Acquire) isNumberCommand()       {}
+func (Update) isNumberCommand()        {}
+func (Associate) isNumberCommand()     {}
+func (Disassociate) isNumberCommand()  {}
+func (Delete) isNumberCommand()        {}
+func (Restore) isNumberCommand()       {}
+func (SetPortOutPIN) isNumberCommand() {}
+func (PortOut) isNumberCommand()       {}
 
 func notFound(n string) error {
 	return domain.Wrapf(ErrNotFound, "phone number %s is not in your inventory", n)
@@ -188,6 +215,12 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 	switch c := c.(type) {
 	case Acquire:
 		a, ok := Lookup(c.E164)
+		if c.Ported {
+			if err := ValidateE164(c.E164); err != nil {
+				return nil, err
+			}
+			a, ok = Available{E164: c.E164, Country: "US", Type: portedType(c.E164)}, true
+		}
 		if !ok {
 			return nil, domain.Wrapf(ErrNotAvailable, "%s is not an available number", c.E164)
 		}
@@ -199,8 +232,21 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		}
 		return []Event{Acquired{AwsAccountID: c.AwsAccountID, OrderID: c.OrderID, ProductType: c.ProductType, Type: a.Type, Country: a.Country, At: now.UTC()}}, nil
 	}
+	if c, ok := c.(PortOut); ok {
+		switch {
+		case !held || s.AwsAccountID != c.ClaimedAwsAccountID:
+			return nil, domain.Wrapf(ErrPortOutRejected, "port-out of %s rejected: the AWS account id does not match the number's owner", c.E164)
+		case s.PortOutPIN != "" && s.PortOutPIN != c.PIN:
+			return nil, domain.Wrapf(ErrPortOutRejected, "port-out of %s rejected: the PIN does not match", c.E164)
+		case s.Status != StatusUnassigned:
+			return nil, domain.Wrapf(ErrPortOutRejected, "port-out of %s rejected: the number is %s; unassign it first", c.E164, s.Status)
+		}
+		return []Event{PortedOut{At: now.UTC()}}, nil
+	}
 	var owner, num string
 	switch c := c.(type) {
+	case SetPortOutPIN:
+		owner, num = c.AwsAccountID, c.E164
 	case Update:
 		owner, num = c.AwsAccountID, c.E164
 	case Associate:
@@ -260,6 +306,11 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 			return nil, nil
 		}
 		return []Event{Deleted{At: now.UTC()}}, nil
+	case SetPortOutPIN:
+		if !portPIN.MatchString(c.PIN) {
+			return nil, domain.Wrapf(ErrInvalidNumber, "the port-out PIN must be 4 to 10 letters or digits")
+		}
+		return []Event{PortOutPINSet{PIN: c.PIN}}, nil
 	case Restore:
 		if s.Status != StatusDeleteInProgress {
 			return nil, domain.Wrapf(ErrWrongState, "%s is not in the deletion queue", c.E164)
@@ -285,6 +336,24 @@ func Evolve(s State, e Event) State {
 		s.Status, s.DeletedAt, s.UpdatedAt = StatusDeleteInProgress, e.At, e.At
 	case Restored:
 		s.Status, s.DeletedAt, s.UpdatedAt = StatusUnassigned, time.Time{}, e.At
+	case PortOutPINSet:
+		s.PortOutPIN = e.PIN
+	case PortedOut:
+		s = State{}
 	}
 	return s
+}
+
+var portPIN = regexp.MustCompile(`^[A-Za-z0-9]{4,10}$`)
+
+// ErrPortOutRejected is returned for a port-out request that does not match the number's owner or PIN.
+var ErrPortOutRejected = &domain.Error{Kind: domain.KindForbidden, Msg: "port-out rejected"}
+
+func portedType(e164 string) string {
+	for _, p := range tollFreePrefixes {
+		if len(e164) > 5 && e164[2:5] == p {
+			return TypeTollFree
+		}
+	}
+	return TypeLocal
 }

@@ -1,0 +1,144 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/belfry/belfry/domain/chime/porting"
+	"github.com/belfry/belfry/projections/chimenumbers"
+)
+
+// ChimePorting is what the porting operations need (console operations: porting was a Support case).
+type ChimePorting interface {
+	SubmitPortIn(ctx context.Context, awsAccountID string, r porting.Request) (chimenumbers.PortIn, error)
+	GetPortIn(ctx context.Context, awsAccountID, id string) (chimenumbers.PortIn, error)
+	ListPortIns(ctx context.Context, awsAccountID string) ([]chimenumbers.PortIn, error)
+	TransitionPortIn(ctx context.Context, awsAccountID, id, to, note string, focAt time.Time) (chimenumbers.PortIn, []string, error)
+	RequestPortInDocuments(ctx context.Context, awsAccountID, id string) (string, time.Time, error)
+	UploadPortInDocument(ctx context.Context, awsAccountID, id, token, name string, content []byte) error
+	SetPortOutPIN(ctx context.Context, awsAccountID, e164, pin string) error
+	PortOut(ctx context.Context, e164, claimedAwsAccountID, pin string) error
+}
+
+func toWirePortIn(p chimenumbers.PortIn) map[string]any {
+	w := map[string]any{"PortInOrderId": p.OrderID, "Status": p.Status, "ProductType": p.Request.ProductType,
+		"PhoneNumbers": p.Request.PhoneNumbers, "PortDate": timestamp(p.Request.PortAt), "Documents": p.Documents,
+		"CreatedTimestamp": timestamp(p.CreatedAt), "UpdatedTimestamp": timestamp(p.UpdatedAt)}
+	if p.FOCAt != nil {
+		w["FocDate"] = timestamp(*p.FOCAt)
+	}
+	if p.LinkExpires != nil {
+		w["UploadLinkExpiresTimestamp"] = timestamp(*p.LinkExpires)
+	}
+	return w
+}
+
+func parseTime(field, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, BadRequest(field + " must be an RFC 3339 time such as 2026-12-01T15:00:00Z")
+	}
+	return t, nil
+}
+
+func portingOps(svc ChimePorting) []operation {
+	const order = "/console/port-in-orders/:id"
+	return []operation{
+		{Name: "CreatePortInOrder", Method: http.MethodPost, Path: "/console/port-in-orders", Fn: func(k *call) (int, any, error) {
+			var in struct {
+				ProductType, BillingTelephoneNumber, AuthorizingPerson, CurrentCarrier, ServiceAccountNumber string
+				ServicePin, ServiceAddress, CustomerName, PortDate                                           string
+				PhoneNumbers                                                                                 []string
+				BtnOption                                                                                    int
+			}
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			at, err := parseTime("PortDate", in.PortDate)
+			if err != nil {
+				return 0, nil, err
+			}
+			p, err := svc.SubmitPortIn(k.ctx, k.caller.AWSAccount(), porting.Request{ProductType: in.ProductType, PhoneNumbers: in.PhoneNumbers,
+				BillingTelephoneNumber: in.BillingTelephoneNumber, AuthorizingPerson: in.AuthorizingPerson, CurrentCarrier: in.CurrentCarrier,
+				ServiceAccountNumber: in.ServiceAccountNumber, ServicePIN: in.ServicePin, ServiceAddress: in.ServiceAddress,
+				CustomerName: in.CustomerName, PortAt: at, BTNOption: in.BtnOption})
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusCreated, map[string]any{"PortInOrder": toWirePortIn(p)}, nil
+		}},
+		{Name: "GetPortInOrder", Method: http.MethodGet, Path: order, ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			p, err := svc.GetPortIn(k.ctx, k.caller.AWSAccount(), k.param("id"))
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, map[string]any{"PortInOrder": toWirePortIn(p)}, nil
+		}},
+		{Name: "ListPortInOrders", Method: http.MethodGet, Path: "/console/port-in-orders", ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			list, err := svc.ListPortIns(k.ctx, k.caller.AWSAccount())
+			if err != nil {
+				return 0, nil, err
+			}
+			out := make([]map[string]any, len(list))
+			for i, p := range list {
+				out[i] = toWirePortIn(p)
+			}
+			return http.StatusOK, map[string]any{"PortInOrders": out}, nil
+		}},
+		{Name: "UpdatePortInOrderStatus", Method: http.MethodPost, Path: order, Query: "update-status", Fn: func(k *call) (int, any, error) {
+			var in struct{ Status, Note, FocDate string }
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			foc, err := parseTime("FocDate", in.FocDate)
+			if err != nil {
+				return 0, nil, err
+			}
+			p, failed, err := svc.TransitionPortIn(k.ctx, k.caller.AWSAccount(), k.param("id"), in.Status, in.Note, foc)
+			if err != nil {
+				return 0, nil, err
+			}
+			if failed == nil {
+				failed = []string{}
+			}
+			return http.StatusOK, map[string]any{"PortInOrder": toWirePortIn(p), "NumbersNotActivated": failed}, nil
+		}},
+		{Name: "RequestPortInDocuments", Method: http.MethodPost, Path: order, Query: "request-documents", Fn: func(k *call) (int, any, error) {
+			tok, exp, err := svc.RequestPortInDocuments(k.ctx, k.caller.AWSAccount(), k.param("id"))
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, map[string]any{"UploadToken": tok, "ExpiresTimestamp": timestamp(exp)}, nil
+		}},
+		{Name: "UploadPortInDocument", Method: http.MethodPut, Path: order + "/documents/:name", Fn: func(k *call) (int, any, error) {
+			if err := svc.UploadPortInDocument(k.ctx, k.caller.AWSAccount(), k.param("id"), k.query("token"), k.param("name"), k.body); err != nil {
+				return 0, nil, err
+			}
+			return http.StatusNoContent, nil, nil
+		}},
+		{Name: "SetPortOutPin", Method: http.MethodPut, Path: "/console/phone-numbers/:id/port-out-pin", Fn: func(k *call) (int, any, error) {
+			var in struct{ Pin string }
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			if err := svc.SetPortOutPIN(k.ctx, k.caller.AWSAccount(), k.param("id"), in.Pin); err != nil {
+				return 0, nil, err
+			}
+			return http.StatusNoContent, nil, nil
+		}},
+		{Name: "ValidatePortOut", Method: http.MethodPost, Path: "/console/phone-numbers/:id", Query: "port-out", Fn: func(k *call) (int, any, error) {
+			var in struct{ AwsAccountId, Pin string }
+			if err := k.decode(&in); err != nil {
+				return 0, nil, err
+			}
+			if err := svc.PortOut(k.ctx, k.param("id"), in.AwsAccountId, in.Pin); err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, map[string]any{"PhoneNumberId": k.param("id"), "Status": "PortedOut"}, nil
+		}},
+	}
+}
