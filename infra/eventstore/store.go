@@ -67,6 +67,9 @@ type Repository[S any, C any, E any] struct {
 	mu    sync.Mutex
 	cache map[string]cached[S]
 	keys  keyLock
+
+	qmu    sync.Mutex
+	queues map[string]*jobQueue[S, E]
 }
 
 type cached[S any] struct {
@@ -171,73 +174,162 @@ func (r *Repository[S, C, E]) Execute(ctx context.Context, stream string, cmd C)
 
 // ExecuteFunc is Execute with a decision function of the caller's (e.g. one that also collects
 // per-item errors of a batch); decide may run more than once when the stream changed concurrently.
+//
+// Commands on one stream are coalesced: while one group is being appended, later commands queue; the
+// next group decides them one after the other on the evolving state (so each sees the effect of the
+// ones before it, exactly as if they had run in sequence) and appends all their events in one append
+// with the expected revision — one round trip and one WAL flush for the group.
 func (r *Repository[S, C, E]) ExecuteFunc(ctx context.Context, stream string, decide func(S, time.Time) ([]E, error)) (Result[S, E], error) {
+	j := &job[S, E]{decide: decide, env: envelope.From(ctx), done: make(chan jobResult[S, E], 1)}
+	r.qmu.Lock()
+	if r.queues == nil {
+		r.queues = map[string]*jobQueue[S, E]{}
+	}
+	q := r.queues[stream]
+	if q == nil {
+		q = &jobQueue[S, E]{}
+		r.queues[stream] = q
+	}
+	q.jobs = append(q.jobs, j)
+	lead := !q.leading
+	q.leading = true
+	r.qmu.Unlock()
+	if lead {
+		r.lead(stream, q)
+	}
+	select {
+	case out := <-j.done:
+		return out.res, out.err
+	case <-ctx.Done():
+		return Result[S, E]{}, ctx.Err()
+	}
+}
+
+// maxGroup bounds the commands of one group (and so one append's size).
+const maxGroup = 32
+
+type job[S any, E any] struct {
+	decide func(S, time.Time) ([]E, error)
+	env    envelope.Envelope
+	done   chan jobResult[S, E]
+	events []E
+	err    error
+}
+
+type jobResult[S any, E any] struct {
+	res Result[S, E]
+	err error
+}
+
+type jobQueue[S any, E any] struct {
+	jobs    []*job[S, E]
+	leading bool
+}
+
+// lead runs one group, then hands the queue to a new goroutine if more commands wait, so that the
+// caller that led gets its answer without serving everyone after it.
+func (r *Repository[S, C, E]) lead(stream string, q *jobQueue[S, E]) {
+	r.qmu.Lock()
+	jobs := q.jobs
+	if len(jobs) > maxGroup {
+		jobs, q.jobs = jobs[:maxGroup], jobs[maxGroup:]
+	} else {
+		q.jobs = nil
+	}
+	r.qmu.Unlock()
+	r.runGroup(stream, jobs)
+	r.qmu.Lock()
+	more := len(q.jobs) > 0
+	if !more {
+		q.leading = false
+		delete(r.queues, stream)
+	}
+	r.qmu.Unlock()
+	if more {
+		go r.lead(stream, q)
+	}
+}
+
+func (r *Repository[S, C, E]) runGroup(stream string, jobs []*job[S, E]) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
 	unlock := r.keys.lock(stream)
 	defer unlock()
-	env := envelope.From(ctx)
+	fail := func(err error) {
+		for _, j := range jobs {
+			j.done <- jobResult[S, E]{err: err}
+		}
+	}
 	for attempt := 0; ; attempt++ {
-		// A cached state is used as it is when the decision appends: the expected revision proves the
-		// cache current (a stale one costs a WrongExpectedVersion and a reload). A refusal or a no-op
-		// appends nothing and so proves nothing: it is decided again on the freshly read stream.
-		now := r.now()
-		state, rev, cachedOK := r.cached(stream)
-		var events []E
-		var err error
-		if cachedOK && attempt == 0 {
-			events, err = decide(state, now)
-		}
-		if !cachedOK || attempt > 0 || err != nil || len(events) == 0 {
-			if state, rev, err = r.load(ctx, stream); err != nil {
-				return Result[S, E]{}, err
-			}
-			events, err = decide(state, now)
-		}
+		state, rev, err := r.load(ctx, stream)
 		if err != nil {
-			return Result[S, E]{State: state, Revision: rev}, err
+			fail(err)
+			return
 		}
-		if len(events) == 0 {
-			return Result[S, E]{State: state, Revision: rev}, nil
-		}
-		data := make([]esdb.EventData, len(events))
-		for i, e := range events {
-			body, err := json.Marshal(e)
-			if err != nil {
-				return Result[S, E]{}, fmt.Errorf("eventstore: encode %s: %w", r.d.Type(e), err)
+		now := r.now()
+		var data []esdb.EventData
+		for _, j := range jobs {
+			j.events, j.err = j.decide(state, now)
+			if j.err != nil {
+				j.events = nil
+				continue
 			}
-			id := uuid.New()
-			meta := env
-			meta.EventID, meta.OccurredAt, meta.SchemaVersion = id.String(), now.UTC(), envelope.SchemaVersion
-			mb, _ := json.Marshal(meta)
-			data[i] = esdb.EventData{EventID: id, EventType: r.d.Type(e), ContentType: esdb.ContentTypeJson, Data: body, Metadata: mb}
+			for _, e := range j.events {
+				body, err := json.Marshal(e)
+				if err != nil {
+					j.events, j.err = nil, fmt.Errorf("eventstore: encode %s: %w", r.d.Type(e), err)
+					break
+				}
+				id := uuid.New()
+				meta := j.env
+				meta.EventID, meta.OccurredAt, meta.SchemaVersion = id.String(), now.UTC(), envelope.SchemaVersion
+				mb, _ := json.Marshal(meta)
+				data = append(data, esdb.EventData{EventID: id, EventType: r.d.Type(e), ContentType: esdb.ContentTypeJson, Data: body, Metadata: mb})
+			}
+			// Later commands of the group decide on the state these events make. Evolve may update
+			// the cached state in place: a failed append below drops it from the cache.
+			for _, e := range j.events {
+				state = r.d.Evolve(state, e)
+			}
+		}
+		if len(data) == 0 {
+			for _, j := range jobs {
+				j.done <- jobResult[S, E]{res: Result[S, E]{State: state, Revision: rev}, err: j.err}
+			}
+			return
 		}
 		var expect esdb.ExpectedRevision = esdb.NoStream{}
 		if rev >= 0 {
 			expect = esdb.Revision(uint64(rev))
 		}
 		wr, err := r.client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: expect}, data...)
-		if IsCode(err, esdb.ErrorCodeWrongExpectedVersion) {
+		if err != nil {
 			r.mu.Lock()
 			delete(r.cache, stream)
 			r.mu.Unlock()
+		}
+		if IsCode(err, esdb.ErrorCodeWrongExpectedVersion) {
 			if attempt+1 >= r.maxRetries {
-				return Result[S, E]{}, domain.Wrapf(ErrConcurrency, "%s was changed concurrently %d times; try again", stream, attempt+1)
+				fail(domain.Wrapf(ErrConcurrency, "%s was changed concurrently %d times; try again", stream, attempt+1))
+				return
 			}
-			select {
-			case <-time.After(time.Duration(1+rand.IntN(1<<min(attempt, 6))) * time.Millisecond):
-			case <-ctx.Done():
-				return Result[S, E]{}, ctx.Err()
-			}
+			time.Sleep(time.Duration(1+rand.IntN(1<<min(attempt, 6))) * time.Millisecond)
 			continue
 		}
 		if err != nil {
-			return Result[S, E]{}, fmt.Errorf("eventstore: append to %s: %w", stream, err)
+			fail(fmt.Errorf("eventstore: append to %s: %w", stream, err))
+			return
 		}
-		for _, e := range events {
-			state = r.d.Evolve(state, e)
-		}
-		newRev := rev + int64(len(events))
+		newRev := rev + int64(len(data))
 		r.remember(stream, state, newRev)
-		return Result[S, E]{State: state, Events: events, Revision: newRev, Position: wr.CommitPosition}, nil
+		for _, j := range jobs {
+			res := Result[S, E]{State: state, Revision: newRev}
+			if len(j.events) > 0 {
+				res.Events, res.Position = j.events, wr.CommitPosition
+			}
+			j.done <- jobResult[S, E]{res: res, err: j.err}
+		}
+		return
 	}
 }
 
