@@ -261,15 +261,32 @@ func (r *Repository[S, C, E]) runGroup(stream string, jobs []*job[S, E]) {
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		state, rev, err := r.load(ctx, stream)
-		if err != nil {
-			fail(err)
-			return
-		}
 		now := r.now()
+		// A lone command on a cached stream is decided without reading: if it appends, the expected
+		// revision proves the cache current. A refusal or a no-op proves nothing, so it is decided again
+		// on the freshly read stream (nothing was evolved yet, so the cache is untouched).
+		state, rev, cachedOK := r.cached(stream)
+		var pre []E
+		var preErr error
+		optimistic := attempt == 0 && cachedOK && len(jobs) == 1
+		if optimistic {
+			pre, preErr = jobs[0].decide(state, now)
+			optimistic = preErr == nil && len(pre) > 0
+		}
+		if !optimistic {
+			var err error
+			if state, rev, err = r.load(ctx, stream); err != nil {
+				fail(err)
+				return
+			}
+		}
 		var data []esdb.EventData
 		for _, j := range jobs {
-			j.events, j.err = j.decide(state, now)
+			if optimistic {
+				j.events, j.err = pre, nil
+			} else {
+				j.events, j.err = j.decide(state, now)
+			}
 			if j.err != nil {
 				j.events = nil
 				continue
