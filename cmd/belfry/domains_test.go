@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/chime"
@@ -74,7 +75,8 @@ func (r *running) console(t *testing.T, method, path, body string) (int, string,
 
 func TestDomainClaimsAndEnterpriseTransition(t *testing.T) {
 	dnsSrv := startDNS(t)
-	b := startBelfryWith(t, func(m *Main) { m.cfg.DNSResolver = dnsSrv.addr })
+	clk := &clock{t: time.Now()}
+	b := startBelfryWith(t, func(m *Main) { m.cfg.DNSResolver = dnsSrv.addr; m.Now = clk.Now; m.SweepEvery = 50 * time.Millisecond })
 	ctx := context.Background()
 	c := b.client
 	a, err := c.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Example Corp")})
@@ -124,6 +126,14 @@ func TestDomainClaimsAndEnterpriseTransition(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Give alice a number: removing her domain must unassign it.
+	found, _ := c.SearchAvailablePhoneNumbers(ctx, &chime.SearchAvailablePhoneNumbersInput{AreaCode: aws.String("312"), MaxResults: aws.Int32(1)})
+	order, _ := c.CreatePhoneNumberOrder(ctx, &chime.CreatePhoneNumberOrderInput{ProductType: types.PhoneNumberProductTypeBusinessCalling, E164PhoneNumbers: found.E164PhoneNumbers})
+	waitOrder(t, c, order.PhoneNumberOrder.PhoneNumberOrderId)
+	if _, err := c.AssociatePhoneNumberWithUser(ctx, &chime.AssociatePhoneNumberWithUserInput{AccountId: &acct, UserId: alice.User.UserId, E164PhoneNumber: aws.String(found.E164PhoneNumbers[0])}); err != nil {
+		t.Fatal(err)
+	}
+
 	// Removing the domain suspends its users (and signs them out); the domain is free again.
 	if status, typ, _ := b.console(t, "DELETE", "/console/accounts/"+acct+"/domains/example.com", ``); status != 204 {
 		t.Fatalf("remove: %d %s", status, typ)
@@ -132,9 +142,33 @@ func TestDomainClaimsAndEnterpriseTransition(t *testing.T) {
 	if u.User.UserRegistrationStatus != types.RegistrationStatusSuspended {
 		t.Fatalf("alice after domain removal: %s", u.User.UserRegistrationStatus)
 	}
+	if u.User.PrimaryProvisionedNumber != nil {
+		t.Fatalf("alice keeps %s after her domain's removal", aws.ToString(u.User.PrimaryProvisionedNumber))
+	}
+	pn, _ := c.GetPhoneNumber(ctx, &chime.GetPhoneNumberInput{PhoneNumberId: aws.String(found.E164PhoneNumbers[0])})
+	if pn.PhoneNumber.Status != types.PhoneNumberStatusUnassigned {
+		t.Fatalf("the number of a removed domain's user: %s", pn.PhoneNumber.Status)
+	}
 	u, _ = c.GetUser(ctx, &chime.GetUserInput{AccountId: &acct, UserId: bob.User.UserId})
 	if u.User.UserRegistrationStatus == types.RegistrationStatusSuspended {
 		t.Fatal("bob's domain was not removed")
+	}
+	// 90 days later the domain's users are deleted.
+	clk.Add(91 * 24 * time.Hour)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := c.GetUser(ctx, &chime.GetUserInput{AccountId: &acct, UserId: alice.User.UserId})
+		if err != nil {
+			apiErr(t, err, "NotFoundException", 404)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("alice was not deleted 90 days after her domain's removal")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := c.GetUser(ctx, &chime.GetUserInput{AccountId: &acct, UserId: bob.User.UserId}); err != nil {
+		t.Fatalf("bob (another domain) must stay: %v", err)
 	}
 	if status, typ, _ := b.console(t, "POST", "/console/accounts/"+aws.ToString(other.Account.AccountId)+"/domains", `{"DomainName":"example.com"}`); status != 201 {
 		t.Fatalf("claim after removal: %d %s", status, typ)

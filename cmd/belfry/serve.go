@@ -39,6 +39,8 @@ type Main struct {
 	Now func() time.Time
 	// BotHTTP sends bot endpoint challenges and events; nil means a default client.
 	BotHTTP *http.Client
+	// SweepEvery is how often background work (orders, due domain purges) is looked for.
+	SweepEvery time.Duration
 	// Out receives the first admin key; stdout by default.
 	Out io.Writer
 
@@ -204,7 +206,11 @@ func (m *Main) Run(ctx context.Context) error {
 	var _ api.ClientAuth = svc
 	var _ api.ChimePorting = svc
 	m.wg.Add(1)
-	go func() { defer m.wg.Done(); svc.RunOrders(runCtx, m.logger) }()
+	sweep := m.SweepEvery
+	if sweep <= 0 {
+		sweep = 5 * time.Second
+	}
+	go func() { defer m.wg.Done(); svc.RunOrders(runCtx, m.logger, sweep) }()
 	var _ api.Caller = iam.Principal{}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region}, api.Deps{
 		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Numbers: svc, Client: svc, Porting: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,

@@ -10,6 +10,7 @@ import (
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/domainclaim"
+	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
@@ -121,9 +122,37 @@ func (s *Service) RemoveDomain(ctx context.Context, awsAccountID, accountID, nam
 	if err != nil {
 		return err
 	}
+	for _, e := range ar.Events {
+		if un, ok := e.(account.UserNumberUnassigned); ok {
+			nr, err := s.numbers.Execute(ctx, phonenumber.StreamName(un.E164), phonenumber.Disassociate{E164: un.E164, AwsAccountID: awsAccountID})
+			if err != nil {
+				return err
+			}
+			s.waitRM(ctx, s.numbersRM, nr.Position)
+		}
+	}
 	if _, err := s.claims.Execute(ctx, domainclaim.StreamName(cur.Name), domainclaim.Remove{Domain: cur.Name, AccountID: accountID}); err != nil {
 		return err
 	}
 	s.waitRM(ctx, s.accountsRM, ar.Position)
 	return nil
+}
+
+// PurgeDueDomainUsers deletes the users of removed domains whose 90 days have passed. It is driven by
+// the read model and the clock and is idempotent, so it resumes after any interruption.
+func (s *Service) PurgeDueDomainUsers(ctx context.Context) (int, error) {
+	due, err := s.store.DuePurges(ctx, s.now())
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range due {
+		res, err := s.accounts.Execute(ctx, account.StreamName(p.AccountID), account.PurgeDomainUsers{AccountID: p.AccountID, Domain: p.Domain})
+		if err != nil {
+			return n, err
+		}
+		s.waitRM(ctx, s.accountsRM, res.Position)
+		n++
+	}
+	return n, nil
 }

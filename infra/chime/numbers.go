@@ -98,9 +98,10 @@ func (s *Service) CreatePhoneNumberOrder(ctx context.Context, awsAccountID, prod
 }
 
 // RunOrders processes queued orders until ctx ends; it first resumes orders left Processing by a
-// previous run, and sweeps the read model every few seconds for orders it has not seen.
-func (s *Service) RunOrders(ctx context.Context, logger *slog.Logger) {
-	sweep := time.NewTicker(5 * time.Second)
+// previous run, and sweeps the read model every `every` for orders it has not seen and for removed
+// domains whose users are due for deletion.
+func (s *Service) RunOrders(ctx context.Context, logger *slog.Logger, every time.Duration) {
+	sweep := time.NewTicker(every)
 	defer sweep.Stop()
 	resume := func() {
 		ids, err := s.numbersRead.ProcessingOrders(ctx)
@@ -120,6 +121,11 @@ func (s *Service) RunOrders(ctx context.Context, logger *slog.Logger) {
 			s.processOrder(ctx, id, logger)
 		case <-sweep.C:
 			resume()
+			if n, err := s.PurgeDueDomainUsers(ctx); err != nil {
+				logger.Warn("domain user purge interrupted; it resumes on the next sweep", "err", err)
+			} else if n > 0 {
+				logger.Info("deleted the users of removed domains", "domains", n)
+			}
 		}
 	}
 }

@@ -28,11 +28,11 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_accounts" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 9 }
+func (Projection) Version() int { return 10 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
-	return []string{"chime_accounts", "chime_account_emails", "chime_users", "chime_domains", "chime_bots", "chime_invites"}
+	return []string{"chime_accounts", "chime_account_emails", "chime_users", "chime_domains", "chime_bots", "chime_invites", "chime_domain_purges"}
 }
 
 // Filter selects account streams.
@@ -118,6 +118,13 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 		);
 		CREATE INDEX ON %[1]s.chime_bots (account_id, bot_id);
 		CREATE INDEX ON %[1]s.chime_users (email);
+		CREATE TABLE %[1]s.chime_domain_purges (
+			account_id      text NOT NULL,
+			domain          text NOT NULL,
+			delete_users_at timestamptz NOT NULL,
+			done            boolean NOT NULL DEFAULT false,
+			PRIMARY KEY (account_id, domain)
+		);
 		CREATE TABLE %[1]s.chime_invites (
 			invite_id    text PRIMARY KEY,
 			account_id   text NOT NULL,
@@ -188,6 +195,12 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		b.Queue(`UPDATE `+schema+`.chime_domains SET status = 'Verified', verified_at = $3 WHERE account_id = $1 AND domain = $2`, id, e.Domain, e.At)
 	case account.DomainClaimRemoved:
 		b.Queue(`DELETE FROM `+schema+`.chime_domains WHERE account_id = $1 AND domain = $2`, id, e.Domain)
+		if e.WasVerified {
+			b.Queue(`INSERT INTO `+schema+`.chime_domain_purges (account_id, domain, delete_users_at) VALUES ($1,$2,$3)
+				ON CONFLICT (account_id, domain) DO UPDATE SET delete_users_at = $3, done = false`, id, e.Domain, e.DeleteUsersAt)
+		}
+	case account.DomainUsersPurged:
+		b.Queue(`UPDATE `+schema+`.chime_domain_purges SET done = true WHERE account_id = $1 AND domain = $2`, id, e.Domain)
 	case account.BotCreated:
 		b.Queue(`INSERT INTO `+schema+`.chime_bots (bot_id, account_id, user_id, display_name, email, security_token, created_at, updated_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$7) ON CONFLICT DO NOTHING`, e.BotID, id, e.UserID, e.DisplayName, e.Email, e.SecurityToken, e.At)
@@ -590,4 +603,25 @@ func (s *Store) GetUserAnyTenant(ctx context.Context, accountID, userID string) 
 		return User{}, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", userID, accountID)
 	}
 	return u, err
+}
+
+// DuePurge is a removed domain whose users are due for deletion.
+type DuePurge struct{ AccountID, Domain string }
+
+// DuePurges returns the removed domains whose 90 days have passed at now.
+func (s *Store) DuePurges(ctx context.Context, now time.Time) ([]DuePurge, error) {
+	rows, err := s.pool.Query(ctx, `SELECT account_id, domain FROM rm.chime_domain_purges WHERE NOT done AND delete_users_at <= $1`, now)
+	if err != nil {
+		return nil, fmt.Errorf("chimeaccounts: due purges: %w", err)
+	}
+	defer rows.Close()
+	var out []DuePurge
+	for rows.Next() {
+		var p DuePurge
+		if err := rows.Scan(&p.AccountID, &p.Domain); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
 }

@@ -75,6 +75,8 @@ type State struct {
 	DelegateGroups []string
 	// Invites holds the invitations by id.
 	Invites map[string]*Invite
+	// PendingPurges maps removed domains to the time their users are deleted.
+	PendingPurges map[string]time.Time
 }
 
 // sortedMembers returns the members in id order (decisions must be deterministic).
@@ -210,7 +212,7 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		return []Event{Deleted{DeletedAt: now.UTC()}}, nil
 	case AddUser, UpdateUser, BatchUpdateUser, BatchSuspendUser, BatchUnsuspendUser, LogoutUser, ResetPIN, UpdateUserSettings:
 		return decideUsers(s, c, now)
-	case AddDomainClaim, VerifyDomainClaim, RemoveDomainClaim:
+	case AddDomainClaim, VerifyDomainClaim, RemoveDomainClaim, PurgeDomainUsers:
 		return decideDomains(s, c, now)
 	case CreateBot, UpdateBot, RegenerateBotToken, PutBotEvents, DeleteBotEvents:
 		return decideBots(s, c, now)
@@ -240,7 +242,7 @@ func Evolve(s State, e Event) State {
 		s.Deleted = true
 	case UserAdded, UserUpdated, UserSuspended, UserUnsuspended, UserRemoved, UserLoggedOut, PersonalPINReset, UserSettingsUpdated:
 		evolveUsers(&s, e)
-	case DomainClaimAdded, DomainVerified, DomainClaimRemoved, AccountTypeChanged:
+	case DomainClaimAdded, DomainVerified, DomainClaimRemoved, AccountTypeChanged, DomainUsersPurged:
 		evolveDomains(&s, e)
 	case BotCreated, BotUpdated, BotTokenRegenerated, BotEventsConfigured, BotEventsConfigurationDeleted:
 		evolveBots(&s, e)

@@ -13,6 +13,7 @@ const (
 	TypeDomainVerified     = "chime.account.domain_verified.v1"
 	TypeDomainClaimRemoved = "chime.account.domain_claim_removed.v1"
 	TypeAccountTypeChanged = "chime.account.type_changed.v1"
+	TypeDomainUsersPurged  = "chime.account.domain_users_purged.v1"
 	// UserDeletionDelay is how long after a domain's removal its users are deleted (guide §1.1.4).
 	UserDeletionDelay = 90 * 24 * time.Hour
 )
@@ -58,6 +59,15 @@ type DomainClaimRemoved struct {
 	DeleteUsersAt time.Time `json:"deleteUsersAt,omitempty"`
 }
 
+// DomainUsersPurged records that the 90-day deletion of a removed domain's users ran.
+type DomainUsersPurged struct {
+	Domain string    `json:"domain"`
+	At     time.Time `json:"at"`
+}
+
+func (DomainUsersPurged) EventType() string { return TypeDomainUsersPurged }
+func (DomainUsersPurged) isAccountEvent()   {}
+
 // AccountTypeChanged records the Team → Enterprise transition (guide §4.3).
 type AccountTypeChanged struct {
 	AccountType string `json:"accountType"`
@@ -82,9 +92,14 @@ type VerifyDomainClaim struct{ AccountID, Domain string }
 // RemoveDomainClaim removes a claim; for a verified domain its users are suspended and signed out.
 type RemoveDomainClaim struct{ AccountID, Domain string }
 
+// PurgeDomainUsers removes, once DeleteUsersAt has passed, the users of a removed domain who are still
+// suspended (guide §1.1.4: "After 90 days, users in this domain will be deleted").
+type PurgeDomainUsers struct{ AccountID, Domain string }
+
 func (c AddDomainClaim) Target() string    { return c.AccountID }
 func (c VerifyDomainClaim) Target() string { return c.AccountID }
 func (c RemoveDomainClaim) Target() string { return c.AccountID }
+func (c PurgeDomainUsers) Target() string  { return c.AccountID }
 
 func decideDomains(s State, c Command, now time.Time) ([]Event, error) {
 	switch c := c.(type) {
@@ -122,10 +137,26 @@ func decideDomains(s State, c Command, now time.Time) ([]Event, error) {
 						out = append(out, UserSuspended{UserID: u.ID})
 					}
 					out = append(out, UserLoggedOut{UserID: u.ID, At: now.UTC()})
+					if u.PrimaryNumber != "" {
+						// The number goes back to the inventory as unassigned (the number's stream follows).
+						out = append(out, UserNumberUnassigned{UserID: u.ID, E164: u.PrimaryNumber})
+					}
 				}
 			}
 		}
 		return append([]Event{removed}, out...), nil
+	case PurgeDomainUsers:
+		due, ok := s.PendingPurges[c.Domain]
+		if !ok || now.Before(due) {
+			return nil, nil
+		}
+		var out []Event
+		for _, u := range s.sortedMembers() {
+			if strings.HasSuffix(u.Email, "@"+c.Domain) && u.Registration == RegistrationSuspended {
+				out = append(out, UserRemoved{UserID: u.ID})
+			}
+		}
+		return append(out, DomainUsersPurged{Domain: c.Domain, At: now.UTC()}), nil
 	}
 	return nil, domain.Errorf(domain.KindInvalid, "unknown domain command %T", c)
 }
@@ -143,6 +174,14 @@ func evolveDomains(s *State, e Event) {
 		}
 	case DomainClaimRemoved:
 		delete(s.Domains, e.Domain)
+		if e.WasVerified {
+			if s.PendingPurges == nil {
+				s.PendingPurges = map[string]time.Time{}
+			}
+			s.PendingPurges[e.Domain] = e.DeleteUsersAt
+		}
+	case DomainUsersPurged:
+		delete(s.PendingPurges, e.Domain)
 	case AccountTypeChanged:
 		s.Type = e.AccountType
 	}

@@ -196,6 +196,8 @@ func Decode(eventType string, data []byte) (Event, error) {
 		e = &DomainClaimRemoved{}
 	case TypeAccountTypeChanged:
 		e = &AccountTypeChanged{}
+	case TypeDomainUsersPurged:
+		e = &DomainUsersPurged{}
 	case TypeBotCreated:
 		e = &BotCreated{}
 	case TypeDelegateGroupsAssociated:
@@ -264,6 +266,8 @@ func deref(e Event) Event {
 	case *DomainClaimRemoved:
 		return *e
 	case *AccountTypeChanged:
+		return *e
+	case *DomainUsersPurged:
 		return *e
 	case *BotCreated:
 		return *e
