@@ -36,33 +36,12 @@ func cmdBench(ctx context.Context, cfg Config, args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	adminURL := cfg.DatabaseURL
-	if adminURL == "" {
-		c, err := pgcluster.Start(ctx, pgcluster.Config{Dir: filepath.Join(cfg.DataDir, "postgres")})
-		if err != nil {
-			return err
-		}
-		defer c.Stop()
-		adminURL = c.URL("postgres")
-	}
-	u, err := url.Parse(adminURL)
+	benchURL, stop, err := scratchDatabase(ctx, cfg, "belfry_bench")
 	if err != nil {
 		return err
 	}
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return err
-	}
-	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS belfry_bench WITH (FORCE)")
-	if err == nil {
-		_, err = conn.Exec(ctx, "CREATE DATABASE belfry_bench")
-	}
-	conn.Close(ctx)
-	if err != nil {
-		return fmt.Errorf("bench: scratch database: %w", err)
-	}
-	u.Path = "/belfry_bench"
-	pc, err := pgxpool.ParseConfig(u.String())
+	defer stop()
+	pc, err := pgxpool.ParseConfig(benchURL)
 	if err != nil {
 		return err
 	}
@@ -105,4 +84,36 @@ func cmdBench(ctx context.Context, cfg Config, args []string) error {
 	}
 	fmt.Printf("\nJSON report: %s\n", path)
 	return nil
+}
+
+// scratchDatabase recreates an empty database named name on the configured server (the private
+// cluster by default) and returns its URL and a function that releases the cluster.
+func scratchDatabase(ctx context.Context, cfg Config, name string) (string, func(), error) {
+	stop := func() {}
+	adminURL := cfg.DatabaseURL
+	if adminURL == "" {
+		c, err := pgcluster.Start(ctx, pgcluster.Config{Dir: filepath.Join(cfg.DataDir, "postgres")})
+		if err != nil {
+			return "", stop, err
+		}
+		stop = func() { _ = c.Stop() }
+		adminURL = c.URL("postgres")
+	}
+	u, err := url.Parse(adminURL)
+	if err != nil {
+		return "", stop, err
+	}
+	conn, err := pgx.Connect(ctx, adminURL)
+	if err != nil {
+		return "", stop, err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		return "", stop, fmt.Errorf("bench: scratch database: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", stop, fmt.Errorf("bench: scratch database: %w", err)
+	}
+	u.Path = "/" + name
+	return u.String(), stop, nil
 }

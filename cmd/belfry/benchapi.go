@@ -25,13 +25,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/chime"
 	"github.com/aws/aws-sdk-go-v2/service/chime/types"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/infra/eventstore"
-	"github.com/belfry/belfry/infra/pgcluster"
 )
 
 type apiResult struct {
@@ -70,28 +68,11 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	adminURL := cfg.DatabaseURL
-	if adminURL == "" {
-		c, err := pgcluster.Start(ctx, pgcluster.Config{Dir: filepath.Join(cfg.DataDir, "postgres")})
-		if err != nil {
-			return err
-		}
-		defer c.Stop()
-		adminURL = c.URL("postgres")
-	}
-	conn, err := pgx.Connect(ctx, adminURL)
+	dbURL, stop, err := scratchDatabase(ctx, cfg, "belfry_bench_api")
 	if err != nil {
 		return err
 	}
-	_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS belfry_bench_api WITH (FORCE)")
-	if err == nil {
-		_, err = conn.Exec(ctx, "CREATE DATABASE belfry_bench_api")
-	}
-	conn.Close(ctx)
-	if err != nil {
-		return err
-	}
-	dbURL := regexp.MustCompile(`/[^/?]*(\?|$)`).ReplaceAllString(adminURL, "/belfry_bench_api$1")
+	defer stop()
 	m := NewMain(Config{DatabaseURL: dbURL, EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1"})
 	var keyOut bytes.Buffer
 	m.Out = &keyOut

@@ -10,7 +10,6 @@ import (
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/domainclaim"
-	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
@@ -122,14 +121,8 @@ func (s *Service) RemoveDomain(ctx context.Context, awsAccountID, accountID, nam
 	if err != nil {
 		return err
 	}
-	for _, e := range ar.Events {
-		if un, ok := e.(account.UserNumberUnassigned); ok {
-			nr, err := s.numbers.Execute(ctx, phonenumber.StreamName(un.E164), phonenumber.Disassociate{E164: un.E164, AwsAccountID: awsAccountID})
-			if err != nil {
-				return err
-			}
-			s.waitRM(ctx, s.numbersRM, nr.Position)
-		}
+	if err := s.releaseNumbers(ctx, awsAccountID, ar.Events); err != nil {
+		return err
 	}
 	if _, err := s.claims.Execute(ctx, domainclaim.StreamName(cur.Name), domainclaim.Remove{Domain: cur.Name, AccountID: accountID}); err != nil {
 		return err

@@ -256,7 +256,17 @@ func (s *Service) DisassociatePhoneNumberFromUser(ctx context.Context, awsAccoun
 	if err != nil {
 		return err
 	}
-	for _, e := range ar.Events {
+	if err := s.releaseNumbers(ctx, awsAccountID, ar.Events); err != nil {
+		return err
+	}
+	s.waitRM(ctx, s.accountsRM, ar.Position)
+	return nil
+}
+
+// releaseNumbers makes the number streams follow the account's UserNumberUnassigned events (the
+// second step of an unassignment; the account's decision was the first).
+func (s *Service) releaseNumbers(ctx context.Context, awsAccountID string, events []account.Event) error {
+	for _, e := range events {
 		if un, ok := e.(account.UserNumberUnassigned); ok {
 			nr, err := s.numbers.Execute(ctx, phonenumber.StreamName(un.E164), phonenumber.Disassociate{E164: un.E164, AwsAccountID: awsAccountID})
 			if err != nil {
@@ -265,6 +275,5 @@ func (s *Service) DisassociatePhoneNumberFromUser(ctx context.Context, awsAccoun
 			s.waitRM(ctx, s.numbersRM, nr.Position)
 		}
 	}
-	s.waitRM(ctx, s.accountsRM, ar.Position)
 	return nil
 }

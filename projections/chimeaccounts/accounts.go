@@ -8,7 +8,6 @@ package chimeaccounts
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/projections"
 )
 
 // Projection is the accounts read model.
@@ -293,18 +293,11 @@ type ListFilter struct {
 	UserEmail  string
 }
 
-// ErrBadToken is returned for a NextToken this store did not issue.
-var ErrBadToken = &domain.Error{Kind: domain.KindInvalid, Msg: "invalid NextToken"}
-
 // List returns a page of the tenant's live accounts ordered by id, and the token of the next page.
 func (s *Store) List(ctx context.Context, awsAccountID string, f ListFilter, token string, limit int) ([]Account, string, error) {
-	after := ""
-	if token != "" {
-		b, err := base64.RawURLEncoding.DecodeString(token)
-		if err != nil || len(b) == 0 {
-			return nil, "", domain.Wrapf(ErrBadToken, "NextToken %q is not valid", token)
-		}
-		after = string(b)
+	after, err := projections.DecodeToken(token)
+	if err != nil {
+		return nil, "", err
 	}
 	q := `SELECT ` + cols + ` FROM rm.chime_accounts a WHERE aws_account_id = $1 AND deleted_at IS NULL AND account_id > $2
 		AND ($3 = '' OR name LIKE replace(replace(replace($3, '\', '\\'), '%', '\%'), '_', '\_') || '%')`
@@ -330,11 +323,7 @@ func (s *Store) List(ctx context.Context, awsAccountID string, f ListFilter, tok
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = base64.RawURLEncoding.EncodeToString([]byte(out[limit-1].AccountID))
-	}
+	out, next := projections.Page(out, limit, func(a Account) string { return a.AccountID })
 	return out, next, nil
 }
 
@@ -396,13 +385,9 @@ func (s *Store) ListUsers(ctx context.Context, awsAccountID, accountID string, f
 	if _, err := s.Get(ctx, awsAccountID, accountID); err != nil {
 		return nil, "", err
 	}
-	after := ""
-	if token != "" {
-		b, err := base64.RawURLEncoding.DecodeString(token)
-		if err != nil || len(b) == 0 {
-			return nil, "", domain.Wrapf(ErrBadToken, "NextToken %q is not valid", token)
-		}
-		after = string(b)
+	after, err := projections.DecodeToken(token)
+	if err != nil {
+		return nil, "", err
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM rm.chime_users u
 		WHERE u.account_id = $1 AND NOT u.removed AND u.user_id > $2 AND ($3 = '' OR u.email = lower($3)) AND ($4 = '' OR u.user_type = $4)
@@ -422,11 +407,7 @@ func (s *Store) ListUsers(ctx context.Context, awsAccountID, accountID string, f
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = base64.RawURLEncoding.EncodeToString([]byte(out[limit-1].UserID))
-	}
+	out, next := projections.Page(out, limit, func(u User) string { return u.UserID })
 	return out, next, nil
 }
 
@@ -503,13 +484,9 @@ func (s *Store) ListBots(ctx context.Context, awsAccountID, accountID, token str
 	if _, err := s.Get(ctx, awsAccountID, accountID); err != nil {
 		return nil, "", err
 	}
-	after := ""
-	if token != "" {
-		b, err := base64.RawURLEncoding.DecodeString(token)
-		if err != nil || len(b) == 0 {
-			return nil, "", domain.Wrapf(ErrBadToken, "NextToken %q is not valid", token)
-		}
-		after = string(b)
+	after, err := projections.DecodeToken(token)
+	if err != nil {
+		return nil, "", err
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+botCols+` FROM rm.chime_bots WHERE account_id = $1 AND bot_id > $2 ORDER BY bot_id LIMIT $3`,
 		accountID, after, limit+1)
@@ -528,11 +505,7 @@ func (s *Store) ListBots(ctx context.Context, awsAccountID, accountID, token str
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = base64.RawURLEncoding.EncodeToString([]byte(out[limit-1].BotID))
-	}
+	out, next := projections.Page(out, limit, func(b Bot) string { return b.BotID })
 	return out, next, nil
 }
 

@@ -7,7 +7,6 @@ package chimenumbers
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/domain/chime/porting"
+	"github.com/belfry/belfry/projections"
 )
 
 // Projection is the phone-number read model.
@@ -207,22 +207,9 @@ type Filter struct {
 	Status, ProductType, FilterName, FilterValue string
 }
 
-func decodeToken(token string) (string, error) {
-	if token == "" {
-		return "", nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(b) == 0 {
-		return "", domain.Errorf(domain.KindInvalid, "NextToken %q is not valid", token)
-	}
-	return string(b), nil
-}
-
-func encodeToken(last string) string { return base64.RawURLEncoding.EncodeToString([]byte(last)) }
-
 // List returns a page of the tenant's numbers.
 func (s *Store) List(ctx context.Context, awsAccountID string, f Filter, token string, limit int, now time.Time) ([]Number, string, error) {
-	after, err := decodeToken(token)
+	after, err := projections.DecodeToken(token)
 	if err != nil {
 		return nil, "", err
 	}
@@ -245,11 +232,7 @@ func (s *Store) List(ctx context.Context, awsAccountID string, f Filter, token s
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = encodeToken(out[limit-1].E164)
-	}
+	out, next := projections.Page(out, limit, func(n Number) string { return n.E164 })
 	return out, next, nil
 }
 
@@ -326,7 +309,7 @@ func (s *Store) GetOrder(ctx context.Context, awsAccountID, id string) (Order, e
 
 // ListOrders returns a page of the tenant's orders.
 func (s *Store) ListOrders(ctx context.Context, awsAccountID, token string, limit int) ([]Order, string, error) {
-	after, err := decodeToken(token)
+	after, err := projections.DecodeToken(token)
 	if err != nil {
 		return nil, "", err
 	}
@@ -334,11 +317,7 @@ func (s *Store) ListOrders(ctx context.Context, awsAccountID, token string, limi
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(list) > limit {
-		list = list[:limit]
-		next = encodeToken(list[limit-1].OrderID)
-	}
+	list, next := projections.Page(list, limit, func(o Order) string { return o.OrderID })
 	return list, next, nil
 }
 

@@ -1,32 +1,20 @@
 package domainclaim
 
 import (
-	"encoding/json"
 	"fmt"
+
+	"github.com/belfry/belfry/domain"
 )
 
 // Decode turns a stored event back into an Event.
 func Decode(eventType string, data []byte) (Event, error) {
-	var e Event
-	var err error
 	switch eventType {
 	case TypeClaimed:
-		var v Claimed
-		err = json.Unmarshal(data, &v)
-		e = v
+		return domain.DecodeAs[Claimed](eventType, data)
 	case TypeVerified:
-		var v Verified
-		err = json.Unmarshal(data, &v)
-		e = v
+		return domain.DecodeAs[Verified](eventType, data)
 	case TypeRemoved:
-		var v Removed
-		err = json.Unmarshal(data, &v)
-		e = v
-	default:
-		return nil, fmt.Errorf("domainclaim: unknown event type %q", eventType)
+		return domain.DecodeAs[Removed](eventType, data)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("domainclaim: decode %s: %w", eventType, err)
-	}
-	return e, nil
+	return nil, fmt.Errorf("domainclaim: unknown event type %q", eventType)
 }

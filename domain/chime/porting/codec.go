@@ -1,36 +1,22 @@
 package porting
 
 import (
-	"encoding/json"
 	"fmt"
+
+	"github.com/belfry/belfry/domain"
 )
 
 // Decode turns a stored event back into an Event.
 func Decode(eventType string, data []byte) (Event, error) {
-	var e Event
-	var err error
 	switch eventType {
 	case TypeSubmitted:
-		var v OrderSubmitted
-		err = json.Unmarshal(data, &v)
-		e = v
+		return domain.DecodeAs[OrderSubmitted](eventType, data)
 	case TypeStatusChanged:
-		var v StatusChanged
-		err = json.Unmarshal(data, &v)
-		e = v
+		return domain.DecodeAs[StatusChanged](eventType, data)
 	case TypeDocsRequested:
-		var v DocumentsRequested
-		err = json.Unmarshal(data, &v)
-		e = v
+		return domain.DecodeAs[DocumentsRequested](eventType, data)
 	case TypeDocUploaded:
-		var v DocumentUploaded
-		err = json.Unmarshal(data, &v)
-		e = v
-	default:
-		return nil, fmt.Errorf("porting: unknown event type %q", eventType)
+		return domain.DecodeAs[DocumentUploaded](eventType, data)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("porting: decode %s: %w", eventType, err)
-	}
-	return e, nil
+	return nil, fmt.Errorf("porting: unknown event type %q", eventType)
 }

@@ -1,28 +1,18 @@
 package settings
 
 import (
-	"encoding/json"
 	"fmt"
+
+	"github.com/belfry/belfry/domain"
 )
 
 // Decode turns a stored event back into an Event.
 func Decode(eventType string, data []byte) (Event, error) {
 	switch eventType {
 	case TypeGlobalSettingsUpdated:
-		var e GlobalSettingsUpdated
-		err := decode(data, &e, eventType)
-		return e, err
+		return domain.DecodeAs[GlobalSettingsUpdated](eventType, data)
 	case TypeCallingNameUpdated:
-		var e CallingNameUpdated
-		err := decode(data, &e, eventType)
-		return e, err
+		return domain.DecodeAs[CallingNameUpdated](eventType, data)
 	}
 	return nil, fmt.Errorf("settings: unknown event type %q", eventType)
-}
-
-func decode(data []byte, v any, t string) error {
-	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("settings: decode %s: %w", t, err)
-	}
-	return nil
 }
