@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/chime"
@@ -91,6 +92,29 @@ func TestAuthorisationPolicies(t *testing.T) {
 	listed := captureStdout(t, func() error { return run(ctx, []string{"admin", "list-user-policies", "--user", "ops"}) })
 	if !strings.Contains(listed, "AmazonChimeFullAccess") || !strings.Contains(listed, "NoDeletes") {
 		t.Fatalf("list-user-policies: %s", listed)
+	}
+
+	// Key management: a deactivated key stops working (within the 2 s key cache), an activated one works again.
+	keys := captureStdout(t, func() error { return run(ctx, []string{"admin", "list-access-keys", "--user", "reader"}) })
+	var meta struct {
+		AccessKeyMetadata []struct{ AccessKeyId, Status string }
+	}
+	if err := json.Unmarshal([]byte(keys), &meta); err != nil || len(meta.AccessKeyMetadata) != 1 || meta.AccessKeyMetadata[0].Status != "Active" {
+		t.Fatalf("list-access-keys: %s %v", keys, err)
+	}
+	readerKey := meta.AccessKeyMetadata[0].AccessKeyId
+	captureStdout(t, func() error { return run(ctx, []string{"admin", "deactivate-access-key", "--key", readerKey}) })
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := reader.ListAccounts(ctx, &chime.ListAccountsInput{})
+		if err != nil {
+			apiErr(t, err, "UnrecognizedClientException", 403)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a deactivated key kept working")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 
 	// Denied calls are audited with the error.

@@ -82,6 +82,8 @@ const adminUsage = `usage:
   belfry admin detach-policy --user NAME --policy NAME
   belfry admin put-user-policy --user NAME --name POLICY --document FILE   (FILE "-" reads standard input)
   belfry admin list-user-policies --user NAME
+  belfry admin list-access-keys [--user NAME]
+  belfry admin deactivate-access-key --key ID | activate-access-key --key ID
 managed policies: ` + "AdministratorAccess, AmazonChimeFullAccess, AmazonChimeReadOnly, AmazonChimeUserManagement"
 
 func cmdAdmin(ctx context.Context, cfg Config, args []string) error {
@@ -95,6 +97,7 @@ func cmdAdmin(ctx context.Context, cfg Config, args []string) error {
 	asJSON := fs.Bool("json", false, `print {"AccessKeyId": ..., "SecretAccessKey": ...}`)
 	name := fs.String("name", "", "inline policy name")
 	docPath := fs.String("document", "", "inline policy document (JSON file, - for stdin)")
+	keyID := fs.String("key", "", "access key id")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -163,6 +166,23 @@ func cmdAdmin(ctx context.Context, cfg Config, args []string) error {
 			return err
 		}
 		return store.PutInline(ctx, *user, *name, doc)
+	case "list-access-keys":
+		u := *user
+		if !flagSet(fs, "user") {
+			u = ""
+		}
+		keys, err := store.ListAccessKeys(ctx, u)
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"AccessKeyMetadata": keys})
+	case "deactivate-access-key", "activate-access-key":
+		if *keyID == "" {
+			return errors.New(args[0] + " needs --key")
+		}
+		return store.SetKeyActive(ctx, *keyID, args[0] == "activate-access-key")
 	case "list-user-policies":
 		refs, err := store.ListPolicies(ctx, *user)
 		if err != nil {
@@ -248,4 +268,10 @@ func cmdProjections(ctx context.Context, cfg Config, args []string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown projections command %q", args[0])
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

@@ -254,3 +254,48 @@ func (s *Store) forget() {
 	clear(s.cache)
 	s.mu.Unlock()
 }
+
+// KeyInfo describes an access key (never its secret).
+type KeyInfo struct {
+	AccessKeyID string    `json:"AccessKeyId"`
+	UserName    string    `json:"UserName"`
+	Status      string    `json:"Status"`
+	CreatedAt   time.Time `json:"CreateDate"`
+}
+
+// ListAccessKeys lists the keys of a principal ("" for all).
+func (s *Store) ListAccessKeys(ctx context.Context, principal string) ([]KeyInfo, error) {
+	rows, err := s.pool.Query(ctx, `SELECT access_key_id, principal, active, created_at FROM iam.access_keys
+		WHERE $1 = '' OR principal = $1 ORDER BY principal, created_at`, principal)
+	if err != nil {
+		return nil, fmt.Errorf("iam: list keys: %w", err)
+	}
+	defer rows.Close()
+	var out []KeyInfo
+	for rows.Next() {
+		var k KeyInfo
+		var active bool
+		if err := rows.Scan(&k.AccessKeyID, &k.UserName, &active, &k.CreatedAt); err != nil {
+			return nil, err
+		}
+		k.Status = "Inactive"
+		if active {
+			k.Status = "Active"
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// SetKeyActive activates or deactivates a key; a running server stops accepting it within keyCacheTTL.
+func (s *Store) SetKeyActive(ctx context.Context, keyID string, active bool) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE iam.access_keys SET active = $2 WHERE access_key_id = $1`, keyID, active)
+	if err != nil {
+		return fmt.Errorf("iam: update key: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("iam: no access key %s", keyID)
+	}
+	s.forget()
+	return nil
+}
