@@ -23,8 +23,10 @@ import (
 	"github.com/belfry/belfry/infra/eventlog"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/iam"
+	"github.com/belfry/belfry/infra/mail"
 	"github.com/belfry/belfry/infra/migrations"
 	"github.com/belfry/belfry/infra/pgcluster"
+	"github.com/belfry/belfry/infra/sideeffects"
 	"github.com/belfry/belfry/projections"
 	auditrm "github.com/belfry/belfry/projections/audit"
 	"github.com/belfry/belfry/projections/chimeaccounts"
@@ -41,6 +43,8 @@ type Main struct {
 	BotHTTP *http.Client
 	// SweepEvery is how often background work (orders, due domain purges) is looked for.
 	SweepEvery time.Duration
+	// Mail replaces the configured invitation mail sender (tests).
+	Mail mail.Sender
 	// Out receives the first admin key; stdout by default.
 	Out io.Writer
 
@@ -174,6 +178,14 @@ func (m *Main) Run(ctx context.Context) error {
 		m.wg.Add(1)
 		go func(r *projections.Runner) { defer m.wg.Done(); _ = r.Run(runCtx) }(r)
 	}
+	// Side effects: the relay enqueues them with its checkpoint; the watermill router delivers them.
+	relay := projections.NewRunner(pool, client, sideeffects.Relay{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	if _, _, err := projections.Ensure(ctx, pool, sideeffects.Relay{}); err != nil {
+		return err
+	}
+	m.wg.Add(1)
+	go func() { defer m.wg.Done(); _ = relay.Run(runCtx) }()
+	runners = append(runners, relay)
 	lw := newLagWatcher(reg, runners)
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); lw.run(runCtx, client) }()
@@ -188,7 +200,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Resolver:     m.cfg.resolver(),
 		Lambda:       chime.HTTPLambdaInvoker{Endpoint: m.cfg.LambdaURL},
 		BotHTTP:      m.BotHTTP,
-		Mail:         m.cfg.mailer(),
+		Mail:         m.mailer(),
 		Sessions:     pool,
 		Accounts:     eventstore.NewRepository(client, chime.AccountDecider, m.Now),
 		Store:        chimeaccounts.NewStore(pool),
@@ -206,6 +218,13 @@ func (m *Main) Run(ctx context.Context) error {
 	var _ api.ClientAuth = svc
 	var _ api.ChimePorting = svc
 	m.wg.Add(1)
+	router, err := sideeffects.NewRouter(pool, svc, m.logger)
+	if err != nil {
+		return err
+	}
+	m.wg.Add(1)
+	go func() { defer m.wg.Done(); _ = router.Run(runCtx) }()
+	m.onClose(router.Close)
 	sweep := m.SweepEvery
 	if sweep <= 0 {
 		sweep = 5 * time.Second
@@ -346,4 +365,11 @@ func (w *lagWatcher) run(ctx context.Context, client *esdb.Client) {
 		case <-t.C:
 		}
 	}
+}
+
+func (m *Main) mailer() mail.Sender {
+	if m.Mail != nil {
+		return m.Mail
+	}
+	return m.cfg.mailer()
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/infra/mail"
+	"github.com/belfry/belfry/infra/sideeffects"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
 
@@ -36,46 +37,85 @@ func hashToken(raw string) string {
 	return hex.EncodeToString(h[:])
 }
 
-// InviteUsers invites addresses to a Team account and mails each a single-use registration token.
-// The mail goes out after the invitation is committed; its outcome is recorded as EmailStatus.
+// InviteUsers invites addresses to a Team account. The invitation mails are side effects: the relay
+// enqueues one per invitation with the commit, and DeliverInvitation sends it (with retries). The call
+// waits (bounded) until the mails went out, so EmailStatus is normally Sent or Failed.
 func (s *Service) InviteUsers(ctx context.Context, awsAccountID, accountID string, emails []string, userType string) ([]InviteResult, error) {
 	if err := s.ownAccount(ctx, awsAccountID, accountID); err != nil {
 		return nil, err
 	}
-	tokens := map[string]string{}
 	cmd := account.InviteUsers{AccountID: accountID, UserType: userType}
 	for _, e := range emails {
-		raw, hash := newToken()
-		id := uuid.NewString()
-		tokens[id] = raw
-		cmd.Items = append(cmd.Items, account.InviteItem{Email: e, UserID: uuid.NewString(), InviteID: id, TokenHash: hash})
+		cmd.Items = append(cmd.Items, account.InviteItem{Email: e, UserID: uuid.NewString(), InviteID: uuid.NewString()})
 	}
 	res, err := s.accounts.Execute(ctx, account.StreamName(accountID), cmd)
 	if err != nil {
 		return nil, err
 	}
+	s.waitRM(ctx, s.accountsRM, res.Position)
 	var out []InviteResult
-	last := res.Position
+	var ids []string
 	for _, e := range res.Events {
-		inv, ok := e.(account.UserInvited)
-		if !ok {
-			continue
+		if inv, ok := e.(account.UserInvited); ok {
+			out = append(out, InviteResult{InviteID: inv.InviteID, Email: inv.Email, Status: account.InvitePending, EmailStatus: account.EmailNotSent})
+			ids = append(ids, inv.InviteID)
 		}
-		status := account.EmailSent
-		body := fmt.Sprintf("You are invited to join an Amazon Chime team hosted by Belfry.\n\n"+
-			"Register within 7 days by sending your registration token with a password to POST /client/v1/registrations:\n\n  %s\n", tokens[inv.InviteID])
-		if err := s.mail.Send(ctx, mail.Message{To: inv.Email, Subject: "Your invitation to Amazon Chime", Body: body}); err != nil {
-			status = account.EmailFailed
-		}
-		r, err := s.accounts.Execute(ctx, account.StreamName(accountID), account.RecordInviteEmail{AccountID: accountID, InviteID: inv.InviteID, Status: status})
+	}
+	deadline := time.Now().Add(s.readModelWait)
+	for len(ids) > 0 && time.Now().Before(deadline) {
+		st, err := s.store.InviteEmailStatuses(ctx, ids)
 		if err != nil {
 			return nil, err
 		}
-		last = max(last, r.Position)
-		out = append(out, InviteResult{InviteID: inv.InviteID, Email: inv.Email, Status: account.InvitePending, EmailStatus: status})
+		pending := 0
+		for i := range out {
+			out[i].EmailStatus = st[out[i].InviteID]
+			if out[i].EmailStatus == account.EmailNotSent {
+				pending++
+			}
+		}
+		if pending == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(25 * time.Millisecond):
+		}
 	}
-	s.waitRM(ctx, s.accountsRM, last)
 	return out, nil
+}
+
+// DeliverInvitation sends an invitation mail with a fresh single-use token (its hash is recorded
+// first, so the mailed token is always the valid one). A mail already sent is not sent again.
+func (s *Service) DeliverInvitation(ctx context.Context, inv sideeffects.Invitation) error {
+	st, err := s.store.InviteEmailStatuses(ctx, []string{inv.InviteID})
+	if err != nil {
+		return err
+	}
+	if st[inv.InviteID] == account.EmailSent {
+		return nil
+	}
+	raw, hash := newToken()
+	res, err := s.accounts.Execute(ctx, account.StreamName(inv.AccountID), account.IssueInviteToken{AccountID: inv.AccountID, InviteID: inv.InviteID, TokenHash: hash})
+	if domain.KindOf(err) != 0 {
+		return nil // the invitation was used or expired meanwhile: nothing to send
+	}
+	if err != nil {
+		return err
+	}
+	status := account.EmailSent
+	body := fmt.Sprintf("You are invited to join an Amazon Chime team hosted by Belfry.\n\n"+
+		"Register within 7 days by sending your registration token with a password to POST /client/v1/registrations:\n\n  %s\n", raw)
+	if err := s.mail.Send(ctx, mail.Message{To: inv.Email, Subject: "Your invitation to Amazon Chime", Body: body}); err != nil {
+		status = account.EmailFailed
+	}
+	r, err := s.accounts.Execute(ctx, account.StreamName(inv.AccountID), account.RecordInviteEmail{AccountID: inv.AccountID, InviteID: inv.InviteID, Status: status})
+	if err != nil {
+		return err
+	}
+	s.waitRM(ctx, s.accountsRM, max(res.Position, r.Position))
+	return nil
 }
 
 // Register accepts an invitation token: the user sets a password, becomes Registered and gets a PIN.

@@ -28,7 +28,7 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_accounts" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 10 }
+func (Projection) Version() int { return 11 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
@@ -130,7 +130,7 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			account_id   text NOT NULL,
 			user_id      text NOT NULL,
 			email        text NOT NULL,
-			token_hash   text NOT NULL UNIQUE,
+			token_hash   text UNIQUE,
 			expires_at   timestamptz NOT NULL,
 			email_status text NOT NULL DEFAULT 'NotSent',
 			used         boolean NOT NULL DEFAULT false
@@ -214,9 +214,11 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	case account.BotEventsConfigurationDeleted:
 		b.Queue(`UPDATE `+schema+`.chime_bots SET lambda_arn = NULL, https_endpoint = NULL, has_events = false WHERE bot_id = $1`, e.BotID)
 	case account.UserInvited:
-		b.Queue(`INSERT INTO `+schema+`.chime_invites (invite_id, account_id, user_id, email, token_hash, expires_at) VALUES ($1,$2,$3,$4,$5,$6)
-			ON CONFLICT DO NOTHING`, e.InviteID, id, e.UserID, e.Email, e.TokenHash, e.ExpiresAt)
+		b.Queue(`INSERT INTO `+schema+`.chime_invites (invite_id, account_id, user_id, email, expires_at) VALUES ($1,$2,$3,$4,$5)
+			ON CONFLICT DO NOTHING`, e.InviteID, id, e.UserID, e.Email, e.ExpiresAt)
 		b.Queue(`UPDATE `+u+` SET invitation_status = 'Pending', invited_on = $2 WHERE user_id = $1`, e.UserID, e.At)
+	case account.InviteTokenIssued:
+		b.Queue(`UPDATE `+schema+`.chime_invites SET token_hash = $2 WHERE invite_id = $1`, e.InviteID, e.TokenHash)
 	case account.InviteEmailResult:
 		b.Queue(`UPDATE `+schema+`.chime_invites SET email_status = $2 WHERE invite_id = $1`, e.InviteID, e.Status)
 	case account.UserRegistered:
@@ -595,6 +597,24 @@ func (s *Store) DuePurges(ctx context.Context, now time.Time) ([]DuePurge, error
 			return nil, err
 		}
 		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// InviteEmailStatuses returns the e-mail status of invitations by id.
+func (s *Store) InviteEmailStatuses(ctx context.Context, ids []string) (map[string]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT invite_id, email_status FROM rm.chime_invites WHERE invite_id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("chimeaccounts: invite statuses: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, st string
+		if err := rows.Scan(&id, &st); err != nil {
+			return nil, err
+		}
+		out[id] = st
 	}
 	return out, rows.Err()
 }

@@ -220,7 +220,7 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		return decideDelegates(s, c, now)
 	case AssignNumber, UnassignNumber:
 		return decideNumbers(s, c, now)
-	case InviteUsers, RecordInviteEmail, Register:
+	case InviteUsers, RecordInviteEmail, Register, IssueInviteToken:
 		return decideInvites(s, c, now)
 	}
 	return nil, domain.Errorf(domain.KindInvalid, "unknown account command %T", c)
@@ -250,7 +250,7 @@ func Evolve(s State, e Event) State {
 		evolveDelegates(&s, e)
 	case UserNumberAssigned, UserNumberUnassigned:
 		evolveNumbers(&s, e)
-	case UserInvited, InviteEmailResult, UserRegistered:
+	case UserInvited, InviteEmailResult, UserRegistered, InviteTokenIssued:
 		evolveInvites(&s, e)
 	}
 	return s

@@ -210,6 +210,8 @@ func Decode(eventType string, data []byte) (Event, error) {
 		e = &InviteEmailResult{}
 	case TypeUserRegistered:
 		e = &UserRegistered{}
+	case TypeInviteTokenIssued:
+		e = &InviteTokenIssued{}
 	case TypeUserNumberUnassigned:
 		e = &UserNumberUnassigned{}
 	case TypeDelegateGroupsDisassociated:
@@ -280,6 +282,8 @@ func deref(e Event) Event {
 	case *InviteEmailResult:
 		return *e
 	case *UserRegistered:
+		return *e
+	case *InviteTokenIssued:
 		return *e
 	case *UserNumberUnassigned:
 		return *e

@@ -12,18 +12,19 @@ import (
 // carries a single-use token (only its hash is stored) that expires after InviteTTL; accepting it
 // sets the user's credentials and registers the user, who then gets a personal PIN.
 const (
-	TypeUserInvited     = "chime.account.user_invited.v1"
-	TypeInviteEmailSent = "chime.account.invite_email_result.v1"
-	TypeUserRegistered  = "chime.account.user_registered.v1"
-	InviteTTL           = 7 * 24 * time.Hour
-	MaxInvites          = 50
-	MinPasswordLength   = 8
-	InvitePending       = "Pending"
-	InviteAccepted      = "Accepted"
-	InviteFailed        = "Failed"
-	EmailNotSent        = "NotSent"
-	EmailSent           = "Sent"
-	EmailFailed         = "Failed"
+	TypeUserInvited       = "chime.account.user_invited.v1"
+	TypeInviteEmailSent   = "chime.account.invite_email_result.v1"
+	TypeUserRegistered    = "chime.account.user_registered.v1"
+	TypeInviteTokenIssued = "chime.account.invite_token_issued.v1"
+	InviteTTL             = 7 * 24 * time.Hour
+	MaxInvites            = 50
+	MinPasswordLength     = 8
+	InvitePending         = "Pending"
+	InviteAccepted        = "Accepted"
+	InviteFailed          = "Failed"
+	EmailNotSent          = "NotSent"
+	EmailSent             = "Sent"
+	EmailFailed           = "Failed"
 )
 
 // Invitation sentinels.
@@ -50,6 +51,20 @@ type UserInvited struct {
 	At        time.Time `json:"at"`
 }
 
+// InviteTokenIssued records the hash of the token mailed for an invitation (a new mail replaces it).
+type InviteTokenIssued struct {
+	InviteID  string `json:"inviteId"`
+	TokenHash string `json:"tokenHash"`
+}
+
+func (InviteTokenIssued) EventType() string { return TypeInviteTokenIssued }
+func (InviteTokenIssued) isAccountEvent()   {}
+
+// IssueInviteToken records the token of the invitation mail being sent.
+type IssueInviteToken struct{ AccountID, InviteID, TokenHash string }
+
+func (c IssueInviteToken) Target() string { return c.AccountID }
+
 // InviteEmailResult records whether the invitation mail went out.
 type InviteEmailResult struct {
 	InviteID string `json:"inviteId"`
@@ -73,9 +88,10 @@ func (UserInvited) isAccountEvent()         {}
 func (InviteEmailResult) isAccountEvent()   {}
 func (UserRegistered) isAccountEvent()      {}
 
-// InviteItem is one address to invite, with ids and token hash chosen by the caller.
+// InviteItem is one address to invite, with ids chosen by the caller (the token is issued when the
+// invitation mail is sent).
 type InviteItem struct {
-	Email, UserID, InviteID, TokenHash string
+	Email, UserID, InviteID string
 }
 
 // InviteUsers invites up to MaxInvites addresses to a Team account.
@@ -141,10 +157,16 @@ func decideInvites(s State, c Command, now time.Time) ([]Event, error) {
 			} else {
 				out = append(out, UserAdded{UserID: userID, Email: email, UserType: ut, LicenseType: s.DefaultLicense, CreatedAt: now.UTC()})
 			}
-			out = append(out, UserInvited{UserID: userID, InviteID: it.InviteID, Email: email, TokenHash: it.TokenHash,
+			out = append(out, UserInvited{UserID: userID, InviteID: it.InviteID, Email: email,
 				ExpiresAt: now.Add(InviteTTL).UTC(), At: now.UTC()})
 		}
 		return out, nil
+	case IssueInviteToken:
+		inv, ok := s.Invites[c.InviteID]
+		if !ok || inv.Used || !now.Before(inv.ExpiresAt) {
+			return nil, domain.Wrapf(ErrInviteUsed, "invitation %s is unknown, used or expired", c.InviteID)
+		}
+		return []Event{InviteTokenIssued{InviteID: c.InviteID, TokenHash: c.TokenHash}}, nil
 	case RecordInviteEmail:
 		if _, ok := s.Invites[c.InviteID]; !ok {
 			return nil, domain.Wrapf(ErrInvalidInvite, "no invitation %s", c.InviteID)
@@ -152,7 +174,7 @@ func decideInvites(s State, c Command, now time.Time) ([]Event, error) {
 		return []Event{InviteEmailResult{InviteID: c.InviteID, Status: c.Status}}, nil
 	case Register:
 		inv, ok := s.Invites[c.InviteID]
-		if !ok || inv.UserID != c.UserID || inv.TokenHash != c.TokenHash {
+		if !ok || inv.UserID != c.UserID || inv.TokenHash == "" || inv.TokenHash != c.TokenHash {
 			return nil, domain.Wrapf(ErrInviteUsed, "the invitation token is not valid")
 		}
 		if inv.Used || !now.Before(inv.ExpiresAt) {
@@ -185,6 +207,10 @@ func evolveInvites(s *State, e Event) {
 			EmailStatus: EmailNotSent, ExpiresAt: e.ExpiresAt, At: e.At}
 		if u, ok := s.Members[e.UserID]; ok {
 			u.Invitation = InvitePending
+		}
+	case InviteTokenIssued:
+		if inv, ok := s.Invites[e.InviteID]; ok {
+			inv.TokenHash = e.TokenHash
 		}
 	case InviteEmailResult:
 		if inv, ok := s.Invites[e.InviteID]; ok {

@@ -1,0 +1,157 @@
+// Package sideeffects runs Belfry's side effects on watermill (architecture §5).
+//
+// Invariants:
+//   - The relay is a projection over $all whose "read model" is watermill-sql's topic table: each batch
+//     inserts its messages in the same transaction as its checkpoint, so every event that calls for a
+//     side effect is enqueued exactly once, and nothing acknowledged is lost on a crash (no dual write).
+//   - The relay is never rebuilt (its Version never changes): a rebuild would fire side effects again.
+//   - The router delivers at least once, with retries and backoff, a poison queue, a recoverer and the
+//     correlation id of the originating request; handlers are idempotent (keyed by the event id).
+package sideeffects
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/ThreeDotsLabs/watermill"
+	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/domain/envelope"
+)
+
+// Stable topic and handler names: renaming one re-consumes or loses messages.
+const (
+	TopicInvitations  = "chime_invitations"
+	TopicPoison       = "belfry_poison"
+	HandlerInvitation = "send_invitation_mail"
+)
+
+var schema = wsql.DefaultPostgreSQLSchema{}
+
+// Invitation is the message asking for an invitation mail.
+type Invitation struct {
+	AccountID string `json:"accountId"`
+	InviteID  string `json:"inviteId"`
+	UserID    string `json:"userId"`
+	Email     string `json:"email"`
+}
+
+// Relay enqueues side effects from the event log.
+type Relay struct{}
+
+// Name is stable.
+func (Relay) Name() string { return "sideeffects_relay" }
+
+// Version never changes (see the package invariants).
+func (Relay) Version() int { return 1 }
+
+// Tables: the relay exposes no read model.
+func (Relay) Tables() []string { return nil }
+
+// Filter selects the streams whose events call for side effects.
+func (Relay) Filter() *esdb.SubscriptionFilter {
+	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{account.StreamPrefix}}
+}
+
+// Setup creates the watermill topic tables.
+func (Relay) Setup(ctx context.Context, tx pgx.Tx, _ string) error {
+	for _, topic := range []string{TopicInvitations, TopicPoison} {
+		qs, err := schema.SchemaInitializingQueries(wsql.SchemaInitializingQueriesParams{Topic: topic})
+		if err != nil {
+			return err
+		}
+		for _, q := range qs {
+			if _, err := tx.Exec(ctx, q.Query, q.Args...); err != nil {
+				return fmt.Errorf("sideeffects: create topic %s: %w", topic, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Apply enqueues the message of an event that calls for a side effect.
+func (Relay) Apply(b *pgx.Batch, _ string, ev *esdb.RecordedEvent) error {
+	if ev.EventType != account.TypeUserInvited {
+		return nil
+	}
+	e, err := account.Decode(ev.EventType, ev.Data)
+	if err != nil {
+		return err
+	}
+	inv := e.(account.UserInvited)
+	payload, _ := json.Marshal(Invitation{AccountID: ev.StreamID[len(account.StreamPrefix):], InviteID: inv.InviteID, UserID: inv.UserID, Email: inv.Email})
+	msg := message.NewMessage(ev.EventID.String(), payload)
+	middleware.SetCorrelationID(envelope.Parse(ev.UserMetadata).CorrelationID, msg)
+	q, err := schema.InsertQuery(wsql.InsertQueryParams{Topic: TopicInvitations, Msgs: message.Messages{msg}})
+	if err != nil {
+		return err
+	}
+	b.Queue(q.Query, q.Args...)
+	return nil
+}
+
+// InvitationMailer sends one invitation mail; it must be idempotent for an invitation.
+type InvitationMailer interface {
+	DeliverInvitation(ctx context.Context, inv Invitation) error
+}
+
+// Router runs the side-effect handlers.
+type Router struct {
+	r *message.Router
+}
+
+// NewRouter builds the router over the Postgres-backed topics.
+func NewRouter(pool *pgxpool.Pool, mailer InvitationMailer, logger *slog.Logger) (*Router, error) {
+	wlog := watermill.NewSlogLogger(logger)
+	sub, err := wsql.NewSubscriber(wsql.BeginnerFromPgx(pool), wsql.SubscriberConfig{
+		ConsumerGroup: "belfry", SchemaAdapter: schema, OffsetsAdapter: wsql.DefaultPostgreSQLOffsetsAdapter{},
+		InitializeSchema: true, PollInterval: 50 * time.Millisecond, ResendInterval: 200 * time.Millisecond,
+	}, wlog)
+	if err != nil {
+		return nil, fmt.Errorf("sideeffects: subscriber: %w", err)
+	}
+	pub, err := wsql.NewPublisher(wsql.BeginnerFromPgx(pool), wsql.PublisherConfig{SchemaAdapter: schema, AutoInitializeSchema: true}, wlog)
+	if err != nil {
+		return nil, fmt.Errorf("sideeffects: publisher: %w", err)
+	}
+	r, err := message.NewRouter(message.RouterConfig{CloseTimeout: 10 * time.Second}, wlog)
+	if err != nil {
+		return nil, err
+	}
+	poison, err := middleware.PoisonQueue(pub, TopicPoison)
+	if err != nil {
+		return nil, err
+	}
+	r.AddMiddleware(
+		middleware.CorrelationID,
+		poison,
+		middleware.Retry{MaxRetries: 5, InitialInterval: 200 * time.Millisecond, Multiplier: 2, MaxInterval: 5 * time.Second, Logger: wlog}.Middleware,
+		middleware.Recoverer,
+	)
+	r.AddNoPublisherHandler(HandlerInvitation, TopicInvitations, sub, func(msg *message.Message) error {
+		var inv Invitation
+		if err := json.Unmarshal(msg.Payload, &inv); err != nil {
+			return fmt.Errorf("sideeffects: bad invitation message %s: %w", msg.UUID, err)
+		}
+		return mailer.DeliverInvitation(msg.Context(), inv)
+	})
+	return &Router{r: r}, nil
+}
+
+// Run runs the router until ctx ends or Close.
+func (r *Router) Run(ctx context.Context) error { return r.r.Run(ctx) }
+
+// Running is closed once the router runs.
+func (r *Router) Running() chan struct{} { return r.r.Running() }
+
+// Close stops the router, waiting for running handlers.
+func (r *Router) Close() error { return r.r.Close() }
