@@ -117,6 +117,34 @@ func TestAuthorisationPolicies(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 
+	captureStdout(t, func() error { return run(ctx, []string{"admin", "activate-access-key", "--key", readerKey}) })
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		if _, err := reader.ListAccounts(ctx, &chime.ListAccountsInput{}); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a re-activated key must work again")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Detaching the last policy leaves the implicit deny.
+	captureStdout(t, func() error {
+		return run(ctx, []string{"admin", "detach-policy", "--user", "reader", "--policy", "AmazonChimeReadOnly"})
+	})
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		_, err := reader.ListAccounts(ctx, &chime.ListAccountsInput{})
+		if err != nil {
+			wantDenied(t, err, "chime:ListAccounts")
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a detached policy kept granting access")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
 	// Denied calls are audited with the error.
 	recs := b.audit(t, "DeleteAccount", 2)
 	denied := 0

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
@@ -97,6 +98,14 @@ func TestCLIBesideRunningServer(t *testing.T) {
 	if err := run(ctx, []string{"projections", "rebuild", "nope"}); err == nil {
 		t.Fatal("an unknown projection must be refused")
 	}
+	if out := captureStdout(t, func() error { return run(ctx, []string{"migrate"}) }); !strings.Contains(out, "version 6") {
+		t.Fatalf("migrate: %q", out)
+	}
+	resp, err := http.Get(b.url + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
 }
 
 // TestExternalEventStore runs a second Belfry with BELFRY_EVENTSTORE_URL pointing at the first one's

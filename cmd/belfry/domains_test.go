@@ -106,6 +106,20 @@ func TestDomainClaimsAndEnterpriseTransition(t *testing.T) {
 	if status != 200 || v.Domain.Status != "Verified" {
 		t.Fatalf("verify: %d %s %+v", status, typ, v)
 	}
+	if st, _, one := b.console(t, "GET", "/console/accounts/"+acct+"/domains/example.com", ``); st != 200 || one.Domain.Status != "Verified" {
+		t.Fatalf("GetDomain: %d %+v", st, one)
+	}
+	if st, _, _ := b.console(t, "GET", "/console/accounts/"+acct+"/domains/other.org", ``); st != 404 {
+		t.Fatalf("GetDomain of an unclaimed domain: %d", st)
+	}
+	listResp := b.signedRaw(t, "GET", "/console/accounts/"+acct+"/domains", "", "chime")
+	var listed struct {
+		Domains []struct{ DomainName, Status string }
+	}
+	_ = json.NewDecoder(listResp.Body).Decode(&listed)
+	if len(listed.Domains) != 1 || listed.Domains[0].DomainName != "example.com" {
+		t.Fatalf("ListDomains: %+v", listed)
+	}
 	got, _ := c.GetAccount(ctx, &chime.GetAccountInput{AccountId: &acct})
 	if got.Account.AccountType != types.AccountTypeEnterpriseLWA {
 		t.Fatalf("a verified domain makes the account Enterprise: %s", got.Account.AccountType)

@@ -85,6 +85,10 @@ func TestPortingWorkflow(t *testing.T) {
 	if st, _, _ := transition(`{"Status":"CANCEL_REQUESTED"}`); st != 409 {
 		t.Fatal("COMPLETED is final")
 	}
+	st, _, list := b.consoleJSON(t, "GET", "/console/port-in-orders", ``)
+	if st != 200 || len(list["PortInOrders"].([]any)) != 1 || list["PortInOrders"].([]any)[0].(map[string]any)["Status"] != "COMPLETED" {
+		t.Fatalf("ListPortInOrders: %d %v", st, list)
+	}
 
 	// Port-out: the gaining carrier must give the owner's AWS account id and the PIN.
 	if st, _, _ := b.consoleJSON(t, "PUT", "/console/phone-numbers/%2B14255550100/port-out-pin", `{"Pin":"ab"}`); st != 400 {
