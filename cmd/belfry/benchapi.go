@@ -15,7 +15,6 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
-	"text/tabwriter"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -29,6 +28,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/infra/bench"
 	"github.com/belfry/belfry/infra/eventstore"
 )
 
@@ -43,17 +43,13 @@ type apiResult struct {
 }
 
 type apiReport struct {
-	StartedAt time.Time   `json:"startedAt"`
-	Users     int         `json:"users"`
-	Clients   int         `json:"clients"`
-	Seconds   float64     `json:"secondsPerScenario"`
-	SeedSecs  float64     `json:"seedSeconds"`
-	Results   []apiResult `json:"results"`
-	Checks    []struct {
-		Name, Target string
-		Value        float64
-		Pass         bool
-	} `json:"checks"`
+	StartedAt time.Time     `json:"startedAt"`
+	Users     int           `json:"users"`
+	Clients   int           `json:"clients"`
+	Seconds   float64       `json:"secondsPerScenario"`
+	SeedSecs  float64       `json:"seedSeconds"`
+	Results   []apiResult   `json:"results"`
+	Checks    []bench.Check `json:"checks"`
 }
 
 // cmdBenchAPI runs `belfry bench api`: a Belfry server on a scratch database with one account of
@@ -205,11 +201,7 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 		return apiResult{}
 	}
 	check := func(name, target string, v float64, pass bool) {
-		rep.Checks = append(rep.Checks, struct {
-			Name, Target string
-			Value        float64
-			Pass         bool
-		}{name, target, v, pass})
+		rep.Checks = append(rep.Checks, bench.Check{Name: name, Target: target, Value: v, Pass: pass})
 	}
 	check("GetUser p99", "< 5 ms", find("GetUser").P99ms, find("GetUser").P99ms < 5)
 	check("ListUsers (100) p99", "< 20 ms", find("ListUsers_page100").P99ms, find("ListUsers_page100").P99ms < 20)
@@ -218,23 +210,13 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 	check("sustained mutations", ">= 1000/s", best, best >= 1000)
 
 	fmt.Println()
-	tw := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tCALLS\tERRORS\tCALLS/S\tP50 ms\tP99 ms\tNOTE")
-	for _, r := range rep.Results {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%.0f\t%.2f\t%.2f\t%s\n", r.Name, r.Calls, r.Errors, r.PerSec, r.P50ms, r.P99ms, r.Note)
+	rows := make([][]string, len(rep.Results))
+	for i, r := range rep.Results {
+		rows[i] = []string{r.Name, fmt.Sprint(r.Calls), fmt.Sprint(r.Errors), fmt.Sprintf("%.0f", r.PerSec),
+			fmt.Sprintf("%.2f", r.P50ms), fmt.Sprintf("%.2f", r.P99ms), r.Note}
 	}
-	tw.Flush()
-	fmt.Println()
-	tw = tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TARGET\tGOAL\tMEASURED\tRESULT")
-	for _, c := range rep.Checks {
-		res := "PASS"
-		if !c.Pass {
-			res = "MISS"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%s\n", c.Name, c.Target, c.Value, res)
-	}
-	tw.Flush()
+	bench.Table(os.Stdout, []string{"SCENARIO", "CALLS", "ERRORS", "CALLS/S", "P50 ms", "P99 ms", "NOTE"}, rows)
+	bench.PrintChecks(os.Stdout, rep.Checks)
 	path := *out
 	if path == "" {
 		path = filepath.Join("bench-results", "api-"+rep.StartedAt.Format("20060102T150405Z")+".json")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -28,9 +29,12 @@ func TestBotsThroughSDK(t *testing.T) {
 	defer echo.Close()
 	mute := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) }))
 	defer mute.Close()
+	var mu sync.Mutex
 	var dryRuns []string
 	lambda := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
 		dryRuns = append(dryRuns, r.Header.Get("X-Amz-Invocation-Type")+" "+r.URL.EscapedPath())
+		mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer lambda.Close()
@@ -118,6 +122,8 @@ func TestBotsThroughSDK(t *testing.T) {
 	if err != nil || aws.ToString(pe.EventsConfiguration.LambdaFunctionArn) != arn || pe.EventsConfiguration.OutboundEventsHTTPSEndpoint != nil {
 		t.Fatalf("put Lambda events: %+v %v", pe, err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if len(dryRuns) != 1 || dryRuns[0] != "DryRun /2015-03-31/functions/arn:aws:lambda:us-east-1:111122223333:function:bot-handler/invocations" {
 		t.Fatalf("dry runs: %v", dryRuns)
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -476,21 +477,35 @@ func lag(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, p *benchP
 
 // Print writes the report as a table.
 func (r *Report) Print(w io.Writer) {
+	rows := make([][]string, len(r.Results))
+	for i, x := range r.Results {
+		rows[i] = []string{x.Name, fmt.Sprint(x.Events), fmt.Sprintf("%.2f", x.Seconds), fmt.Sprintf("%.0f", x.EventsPerSec),
+			fmt.Sprintf("%.2f", x.P50ms), fmt.Sprintf("%.2f", x.P99ms), x.Note}
+	}
+	Table(w, []string{"SCENARIO", "EVENTS", "SECONDS", "EVENTS/S", "P50 ms", "P99 ms", "NOTE"}, rows)
+	PrintChecks(w, r.Checks)
+}
+
+// Table prints aligned columns.
+func Table(w io.Writer, header []string, rows [][]string) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tEVENTS\tSECONDS\tEVENTS/S\tP50 ms\tP99 ms\tNOTE")
-	for _, x := range r.Results {
-		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.0f\t%.2f\t%.2f\t%s\n", x.Name, x.Events, x.Seconds, x.EventsPerSec, x.P50ms, x.P99ms, x.Note)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, row := range rows {
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	tw.Flush()
+}
+
+// PrintChecks prints the targets and whether they were met.
+func PrintChecks(w io.Writer, checks []Check) {
 	fmt.Fprintln(w)
-	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TARGET\tGOAL\tMEASURED\tRESULT")
-	for _, c := range r.Checks {
+	rows := make([][]string, len(checks))
+	for i, c := range checks {
 		res := "PASS"
 		if !c.Pass {
 			res = "MISS"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%s\n", c.Name, c.Target, c.Value, res)
+		rows[i] = []string{c.Name, c.Target, fmt.Sprintf("%.2f", c.Value), res}
 	}
-	tw.Flush()
+	Table(w, []string{"TARGET", "GOAL", "MEASURED", "RESULT"}, rows)
 }
