@@ -170,7 +170,7 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 		_, err := sdk.BatchUpdateUser(ctx, &chime.BatchUpdateUserInput{AccountId: &acct, UpdateUserRequestItems: items})
 		return err
 	})
-	run("UpdateUser_one_account", "single-user mutations, all on the 100k-user account", func(r *rand.Rand) error {
+	run("UpdateUser_one_account", "single-user mutations, all on the one seeded account", func(r *rand.Rand) error {
 		lic := types.LicenseBasic
 		if r.IntN(2) == 0 {
 			lic = types.LicensePro
