@@ -255,11 +255,25 @@ func (r *Repository[S, C, E]) runGroup(stream string, jobs []*job[S, E]) {
 	defer cancel()
 	unlock := r.keys.lock(stream)
 	defer unlock()
+	answered := false
 	fail := func(err error) {
+		answered = true
 		for _, j := range jobs {
 			j.done <- jobResult[S, E]{err: err}
 		}
 	}
+	// A panicking decision must not wedge the stream: every command of the group gets an error, the
+	// cached state (possibly half-evolved) is dropped, and the queue moves on.
+	defer func() {
+		if p := recover(); p != nil {
+			r.mu.Lock()
+			delete(r.cache, stream)
+			r.mu.Unlock()
+			if !answered {
+				fail(fmt.Errorf("eventstore: a command on %s panicked: %v", stream, p))
+			}
+		}
+	}()
 	for attempt := 0; ; attempt++ {
 		now := r.now()
 		// A lone command on a cached stream is decided without reading: if it appends, the expected
@@ -310,6 +324,7 @@ func (r *Repository[S, C, E]) runGroup(stream string, jobs []*job[S, E]) {
 			}
 		}
 		if len(data) == 0 {
+			answered = true
 			for _, j := range jobs {
 				j.done <- jobResult[S, E]{res: Result[S, E]{State: state, Revision: rev}, err: j.err}
 			}
@@ -339,6 +354,7 @@ func (r *Repository[S, C, E]) runGroup(stream string, jobs []*job[S, E]) {
 		}
 		newRev := rev + int64(len(data))
 		r.remember(stream, state, newRev)
+		answered = true
 		for _, j := range jobs {
 			res := Result[S, E]{State: state, Revision: newRev}
 			if len(j.events) > 0 {

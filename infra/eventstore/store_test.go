@@ -135,3 +135,19 @@ func TestStaleCacheNeverDecidesAlone(t *testing.T) {
 		t.Fatalf("a stale cache refused a valid command: %+v %v", res, err)
 	}
 }
+
+// TestPanickingDecisionDoesNotWedgeTheStream: a decision that panics answers with an error, and the
+// next command on the same stream runs normally.
+func TestPanickingDecisionDoesNotWedgeTheStream(t *testing.T) {
+	c := client(t)
+	ctx := context.Background()
+	repo := eventstore.NewRepository(c, counter, nil)
+	_, err := repo.ExecuteFunc(ctx, "test.counter-4", func(int, time.Time) ([]added, error) { panic("boom") })
+	if err == nil {
+		t.Fatal("a panicking decision must fail the command")
+	}
+	res, err := repo.Execute(ctx, "test.counter-4", add{N: 2})
+	if err != nil || res.State != 2 {
+		t.Fatalf("the stream is wedged: %+v %v", res, err)
+	}
+}
