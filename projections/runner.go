@@ -79,8 +79,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		gen, stale, err := Ensure(ctx, r.pool, r.p)
 		if err == nil && stale {
 			r.cfg.Logger.Info("projection schema version changed: rebuilding", "projection", r.p.Name())
-			err = Rebuild(ctx, r.pool, r.client, r.p, nil)
-			continue
+			if err = Rebuild(ctx, r.pool, r.client, r.p, nil); err == nil || ctx.Err() != nil {
+				continue
+			}
 		}
 		if err == nil {
 			err = r.follow(ctx, gen, false)

@@ -44,7 +44,6 @@ func writeHistory(t *testing.T, c *esdb.Client, n int) uint64 {
 		if err != nil {
 			t.Fatal(err)
 		}
-		last = res.Position
 		name := fmt.Sprintf("Renamed %d", i)
 		lic := account.LicenseBasic
 		if res, err = repo.Execute(ctx, account.StreamName(id), account.Update{AccountID: id, Name: &name, DefaultLicense: &lic}); err != nil {

@@ -137,7 +137,7 @@ func NewRouter(pool *pgxpool.Pool, mailer InvitationMailer, logger *slog.Logger)
 		middleware.Retry{MaxRetries: 5, InitialInterval: 200 * time.Millisecond, Multiplier: 2, MaxInterval: 5 * time.Second, Logger: wlog}.Middleware,
 		middleware.Recoverer,
 	)
-	r.AddNoPublisherHandler(HandlerInvitation, TopicInvitations, sub, func(msg *message.Message) error {
+	r.AddConsumerHandler(HandlerInvitation, TopicInvitations, sub, func(msg *message.Message) error {
 		var inv Invitation
 		if err := json.Unmarshal(msg.Payload, &inv); err != nil {
 			return fmt.Errorf("sideeffects: bad invitation message %s: %w", msg.UUID, err)
