@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: gofmt and vet checks, then the whole suite with the race detector. Tests start
+# Runs every test: gofmt, go vet and staticcheck (staticcheck.conf), then the whole suite with the race detector. Tests start
 # their own private PostgreSQL clusters (see infra/pgcluster/pgtest), so nothing needs to run first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,4 +10,5 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 go vet ./...
+go tool staticcheck ./...
 go test -race -count=1 -timeout 30m "$@" ./...
