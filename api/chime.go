@@ -325,8 +325,6 @@ func kebabToCamel(s string) string {
 // timestamp formats a time as the SDK's ISO-8601 timestamps.
 func timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-func itoa(i int) string { return strconv.Itoa(i) }
-
 // runOp runs an operation, turning a panic into an internal error so the call is still answered
 // and audited.
 func runOp(op operation, k *call) (status int, out any, err error) {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strconv"
 
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/projections/chimeaccounts"
@@ -190,7 +191,7 @@ func userOps(svc ChimeUsers) []operation {
 			cmd := account.BatchUpdateUser{AccountID: k.param("accountId")}
 			for i, it := range in.UpdateUserRequestItems {
 				if it.UserID == nil || *it.UserID == "" {
-					return 0, nil, BadRequest("UpdateUserRequestItems[" + itoa(i) + "].UserId is required")
+					return 0, nil, BadRequest("UpdateUserRequestItems[" + strconv.Itoa(i) + "].UserId is required")
 				}
 				cmd.Items = append(cmd.Items, it.change(*it.UserID))
 			}
