@@ -218,7 +218,7 @@ func (m *Main) Run(ctx context.Context) error {
 	var _ api.ClientAuth = svc
 	var _ api.ChimePorting = svc
 	m.wg.Add(1)
-	router, err := sideeffects.NewRouter(pool, svc, m.logger)
+	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: svc, Orders: svc}, sideeffects.RouterConfig{Logger: m.logger})
 	if err != nil {
 		return err
 	}
@@ -229,7 +229,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if sweep <= 0 {
 		sweep = 5 * time.Second
 	}
-	go func() { defer m.wg.Done(); svc.RunOrders(runCtx, m.logger, sweep) }()
+	go func() { defer m.wg.Done(); svc.RunSweeps(runCtx, m.logger, sweep) }()
 	var _ api.Caller = iam.Principal{}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region}, api.Deps{
 		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Numbers: svc, Client: svc, Porting: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,

@@ -47,7 +47,6 @@ type Service struct {
 	orders        *eventstore.Repository[phonenumber.Order, phonenumber.OrderCommand, phonenumber.Event]
 	numbersRead   *chimenumbers.Store
 	numbersRM     Waiter
-	orderQueue    chan string
 	ports         *eventstore.Repository[porting.Order, porting.Command, porting.Event]
 	mail          mail.Sender
 	sessions      *pgxpool.Pool
@@ -114,7 +113,7 @@ func New(cfg Config) *Service {
 		cfg.BotHTTP = &http.Client{Timeout: 2 * time.Second}
 	}
 	s := &Service{numbers: eventstore.NewRepository(cfg.Client, NumberDecider, cfg.Now), orders: eventstore.NewRepository(cfg.Client, OrderDecider, cfg.Now),
-		ports: eventstore.NewRepository(cfg.Client, PortDecider, cfg.Now), mail: cfg.Mail, sessions: cfg.Sessions, numbersRead: cfg.NumbersStore, numbersRM: cfg.NumbersRM, orderQueue: make(chan string, 1024),
+		ports: eventstore.NewRepository(cfg.Client, PortDecider, cfg.Now), mail: cfg.Mail, sessions: cfg.Sessions, numbersRead: cfg.NumbersStore, numbersRM: cfg.NumbersRM,
 		client: cfg.Client, now: cfg.Now, resolver: cfg.Resolver, lambda: cfg.Lambda, botHTTP: cfg.BotHTTP, claims: eventstore.NewRepository(cfg.Client, ClaimDecider, cfg.Now), propagation: cfg.CallingNamePropagation,
 		settings: eventstore.NewRepository(cfg.Client, SettingsDecider, cfg.Now), accounts: cfg.Accounts, store: cfg.Store, accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
 		timeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_read_your_writes_timeouts_total",

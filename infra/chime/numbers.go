@@ -88,39 +88,20 @@ func (s *Service) CreatePhoneNumberOrder(ctx context.Context, awsAccountID, prod
 	if err != nil {
 		return chimenumbers.Order{}, err
 	}
+	// The relay enqueues the order for the side-effect router once the event is in the log.
 	s.waitRM(ctx, s.numbersRM, res.Position)
-	select {
-	case s.orderQueue <- id:
-	default:
-		// The queue is full: RunOrders picks the order up from the read model on its next sweep.
-	}
 	return s.numbersRead.GetOrder(ctx, awsAccountID, id)
 }
 
-// RunOrders processes queued orders until ctx ends; it first resumes orders left Processing by a
-// previous run, and sweeps the read model every `every` for orders it has not seen and for removed
-// domains whose users are due for deletion.
-func (s *Service) RunOrders(ctx context.Context, logger *slog.Logger, every time.Duration) {
+// RunSweeps looks every `every` for removed domains whose users are due for deletion, until ctx ends.
+func (s *Service) RunSweeps(ctx context.Context, logger *slog.Logger, every time.Duration) {
 	sweep := time.NewTicker(every)
 	defer sweep.Stop()
-	resume := func() {
-		ids, err := s.numbersRead.ProcessingOrders(ctx)
-		if err != nil {
-			return
-		}
-		for _, id := range ids {
-			s.processOrder(ctx, id, logger)
-		}
-	}
-	resume()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case id := <-s.orderQueue:
-			s.processOrder(ctx, id, logger)
 		case <-sweep.C:
-			resume()
 			if n, err := s.PurgeDueDomainUsers(ctx); err != nil {
 				logger.Warn("domain user purge interrupted; it resumes on the next sweep", "err", err)
 			} else if n > 0 {
@@ -130,33 +111,33 @@ func (s *Service) RunOrders(ctx context.Context, logger *slog.Logger, every time
 	}
 }
 
-func (s *Service) processOrder(ctx context.Context, id string, logger *slog.Logger) {
+// ProcessPhoneNumberOrder acquires the numbers of an order that is still Processing, one number at a
+// time, recording each result on the order. It is the side-effect router's handler: an error leaves
+// the message unacknowledged, and a redelivery resumes after the numbers already recorded.
+func (s *Service) ProcessPhoneNumberOrder(ctx context.Context, id string) error {
 	o, _, err := s.orders.Load(ctx, phonenumber.OrderStreamName(id))
-	if err != nil || o.Status != phonenumber.OrderProcessing {
-		return
+	if err != nil {
+		return fmt.Errorf("load order %s: %w", id, err)
 	}
-	var last uint64
+	if o.Status != phonenumber.OrderProcessing {
+		return nil
+	}
 	for _, n := range o.Numbers {
 		if _, done := o.Results[n]; done {
 			continue
 		}
 		r := phonenumber.RecordResult{E164: n, Acquired: true}
-		res, err := s.numbers.Execute(ctx, phonenumber.StreamName(n), phonenumber.Acquire{E164: n, AwsAccountID: o.AwsAccountID, OrderID: id, ProductType: o.ProductType})
+		_, err := s.numbers.Execute(ctx, phonenumber.StreamName(n), phonenumber.Acquire{E164: n, AwsAccountID: o.AwsAccountID, OrderID: id, ProductType: o.ProductType})
 		if domain.KindOf(err) != 0 {
 			r.Acquired, r.Reason = false, err.Error()
 		} else if err != nil {
-			logger.Warn("phone number order interrupted; it resumes later", "order", id, "err", err)
-			return
+			return fmt.Errorf("order %s: acquire %s: %w", id, n, err)
 		}
-		last = max(last, res.Position)
-		or, err := s.orders.Execute(ctx, phonenumber.OrderStreamName(id), r)
-		if err != nil {
-			logger.Warn("phone number order interrupted; it resumes later", "order", id, "err", err)
-			return
+		if _, err := s.orders.Execute(ctx, phonenumber.OrderStreamName(id), r); err != nil {
+			return fmt.Errorf("order %s: record %s: %w", id, n, err)
 		}
-		last = max(last, or.Position)
 	}
-	s.waitRM(ctx, s.numbersRM, last)
+	return nil
 }
 
 // GetPhoneNumberOrder returns one order.

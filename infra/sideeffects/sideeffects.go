@@ -25,15 +25,20 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/domain/envelope"
 )
 
 // Stable topic and handler names: renaming one re-consumes or loses messages.
 const (
 	TopicInvitations  = "chime_invitations"
+	TopicOrders       = "chime_phone_number_orders"
 	TopicPoison       = "belfry_poison"
 	HandlerInvitation = "send_invitation_mail"
+	HandlerOrder      = "process_phone_number_order"
 )
+
+var topics = []string{TopicInvitations, TopicOrders, TopicPoison}
 
 var schema = wsql.DefaultPostgreSQLSchema{}
 
@@ -43,6 +48,11 @@ type Invitation struct {
 	InviteID  string `json:"inviteId"`
 	UserID    string `json:"userId"`
 	Email     string `json:"email"`
+}
+
+// PhoneNumberOrder is the message asking for an order's numbers to be acquired.
+type PhoneNumberOrder struct {
+	OrderID string `json:"orderId"`
 }
 
 // Relay enqueues side effects from the event log.
@@ -59,12 +69,12 @@ func (Relay) Tables() []string { return nil }
 
 // Filter selects the streams whose events call for side effects.
 func (Relay) Filter() *esdb.SubscriptionFilter {
-	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{account.StreamPrefix}}
+	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{account.StreamPrefix, phonenumber.OrderStreamPrefix}}
 }
 
 // Setup creates the watermill topic tables.
 func (Relay) Setup(ctx context.Context, tx pgx.Tx, _ string) error {
-	for _, topic := range []string{TopicInvitations, TopicPoison} {
+	for _, topic := range topics {
 		qs, err := schema.SchemaInitializingQueries(wsql.SchemaInitializingQueriesParams{Topic: topic})
 		if err != nil {
 			return err
@@ -80,18 +90,28 @@ func (Relay) Setup(ctx context.Context, tx pgx.Tx, _ string) error {
 
 // Apply enqueues the message of an event that calls for a side effect.
 func (Relay) Apply(b *pgx.Batch, _ string, ev *esdb.RecordedEvent) error {
-	if ev.EventType != account.TypeUserInvited {
+	var topic string
+	var payload any
+	switch ev.EventType {
+	case account.TypeUserInvited:
+		e, err := account.Decode(ev.EventType, ev.Data)
+		if err != nil {
+			return err
+		}
+		inv := e.(account.UserInvited)
+		topic, payload = TopicInvitations, Invitation{AccountID: ev.StreamID[len(account.StreamPrefix):], InviteID: inv.InviteID, UserID: inv.UserID, Email: inv.Email}
+	case phonenumber.TypeOrderCreated:
+		topic, payload = TopicOrders, PhoneNumberOrder{OrderID: ev.StreamID[len(phonenumber.OrderStreamPrefix):]}
+	default:
 		return nil
 	}
-	e, err := account.Decode(ev.EventType, ev.Data)
+	data, err := json.Marshal(payload)
 	if err != nil {
 		return err
 	}
-	inv := e.(account.UserInvited)
-	payload, _ := json.Marshal(Invitation{AccountID: ev.StreamID[len(account.StreamPrefix):], InviteID: inv.InviteID, UserID: inv.UserID, Email: inv.Email})
-	msg := message.NewMessage(ev.EventID.String(), payload)
+	msg := message.NewMessage(ev.EventID.String(), data)
 	middleware.SetCorrelationID(envelope.Parse(ev.UserMetadata).CorrelationID, msg)
-	q, err := schema.InsertQuery(wsql.InsertQueryParams{Topic: TopicInvitations, Msgs: message.Messages{msg}})
+	q, err := schema.InsertQuery(wsql.InsertQueryParams{Topic: topic, Msgs: message.Messages{msg}})
 	if err != nil {
 		return err
 	}
@@ -104,14 +124,48 @@ type InvitationMailer interface {
 	DeliverInvitation(ctx context.Context, inv Invitation) error
 }
 
+// OrderProcessor acquires the numbers of one order; it must be idempotent (it resumes an order
+// half done and ignores a completed one).
+type OrderProcessor interface {
+	ProcessPhoneNumberOrder(ctx context.Context, orderID string) error
+}
+
+// Handlers are the services the router delivers to.
+type Handlers struct {
+	Mailer InvitationMailer
+	Orders OrderProcessor
+}
+
 // Router runs the side-effect handlers.
 type Router struct {
 	r *message.Router
 }
 
+// RouterConfig tunes delivery; the zero value is the production setting.
+type RouterConfig struct {
+	Logger *slog.Logger
+	// MaxRetries is how many times a failed message is retried before it goes to the poison
+	// topic (default 5); RetryInterval is the first backoff, doubled up to 5 s (default 200 ms).
+	MaxRetries    int
+	RetryInterval time.Duration
+}
+
+func (c *RouterConfig) defaults() {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.MaxRetries <= 0 {
+		c.MaxRetries = 5
+	}
+	if c.RetryInterval <= 0 {
+		c.RetryInterval = 200 * time.Millisecond
+	}
+}
+
 // NewRouter builds the router over the Postgres-backed topics.
-func NewRouter(pool *pgxpool.Pool, mailer InvitationMailer, logger *slog.Logger) (*Router, error) {
-	wlog := watermill.NewSlogLogger(logger)
+func NewRouter(pool *pgxpool.Pool, h Handlers, cfg RouterConfig) (*Router, error) {
+	cfg.defaults()
+	wlog := watermill.NewSlogLogger(cfg.Logger)
 	sub, err := wsql.NewSubscriber(wsql.BeginnerFromPgx(pool), wsql.SubscriberConfig{
 		ConsumerGroup: "belfry", SchemaAdapter: schema, OffsetsAdapter: wsql.DefaultPostgreSQLOffsetsAdapter{},
 		InitializeSchema: true, PollInterval: 50 * time.Millisecond, ResendInterval: 200 * time.Millisecond,
@@ -134,7 +188,7 @@ func NewRouter(pool *pgxpool.Pool, mailer InvitationMailer, logger *slog.Logger)
 	r.AddMiddleware(
 		middleware.CorrelationID,
 		poison,
-		middleware.Retry{MaxRetries: 5, InitialInterval: 200 * time.Millisecond, Multiplier: 2, MaxInterval: 5 * time.Second, Logger: wlog}.Middleware,
+		middleware.Retry{MaxRetries: cfg.MaxRetries, InitialInterval: cfg.RetryInterval, Multiplier: 2, MaxInterval: 5 * time.Second, Logger: wlog}.Middleware,
 		middleware.Recoverer,
 	)
 	r.AddConsumerHandler(HandlerInvitation, TopicInvitations, sub, func(msg *message.Message) error {
@@ -142,7 +196,14 @@ func NewRouter(pool *pgxpool.Pool, mailer InvitationMailer, logger *slog.Logger)
 		if err := json.Unmarshal(msg.Payload, &inv); err != nil {
 			return fmt.Errorf("sideeffects: bad invitation message %s: %w", msg.UUID, err)
 		}
-		return mailer.DeliverInvitation(msg.Context(), inv)
+		return h.Mailer.DeliverInvitation(msg.Context(), inv)
+	})
+	r.AddConsumerHandler(HandlerOrder, TopicOrders, sub, func(msg *message.Message) error {
+		var o PhoneNumberOrder
+		if err := json.Unmarshal(msg.Payload, &o); err != nil {
+			return fmt.Errorf("sideeffects: bad order message %s: %w", msg.UUID, err)
+		}
+		return h.Orders.ProcessPhoneNumberOrder(msg.Context(), o.OrderID)
 	})
 	return &Router{r: r}, nil
 }
