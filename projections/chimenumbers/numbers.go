@@ -321,24 +321,6 @@ func (s *Store) ListOrders(ctx context.Context, awsAccountID, token string, limi
 	return list, next, nil
 }
 
-// ProcessingOrders returns the ids of orders still being processed (to resume after a restart).
-func (s *Store) ProcessingOrders(ctx context.Context) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT order_id FROM rm.chime_phone_number_orders WHERE status = 'Processing' ORDER BY created_at`)
-	if err != nil {
-		return nil, fmt.Errorf("chimenumbers: processing orders: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
-}
-
 func applyPortIn(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
 	e, err := porting.Decode(ev.EventType, ev.Data)
 	if err != nil {
