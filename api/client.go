@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -24,7 +23,7 @@ func clientError(c echo.Context, err error) error {
 	return c.JSON(w.Status, map[string]string{"Code": w.Code, "Message": w.Msg})
 }
 
-func mountClient(e *echo.Echo, svc ClientAuth) {
+func mountClient(e *echo.Echo, svc ClientAuth, meetings ClientMeetings) {
 	g := e.Group("/client/v1")
 	g.POST("/registrations", func(c echo.Context) error {
 		var in struct{ Token, Password, DisplayName string }
@@ -48,17 +47,10 @@ func mountClient(e *echo.Echo, svc ClientAuth) {
 		}
 		return c.JSON(http.StatusCreated, map[string]string{"SessionToken": tok, "UserId": uid, "AccountId": aid})
 	})
-	g.GET("/me", func(c echo.Context) error {
-		tok, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
-		if !ok || tok == "" {
-			c.Response().Header().Set("X-Amzn-ErrorType", "UnauthorizedClientException")
-			return c.JSON(http.StatusUnauthorized, map[string]string{"Code": "Unauthorized", "Message": "a Bearer session token is required"})
-		}
-		u, err := svc.Authenticate(c.Request().Context(), tok)
-		if err != nil {
-			c.Response().Header().Set("X-Amzn-ErrorType", "UnauthorizedClientException")
-			return c.JSON(http.StatusUnauthorized, map[string]string{"Code": "Unauthorized", "Message": ToWire(err).Msg})
-		}
+	g.GET("/me", withSession(svc, func(c echo.Context, u chimeaccounts.User) error {
 		return c.JSON(http.StatusOK, map[string]any{"User": toWireUser(u)})
-	})
+	}))
+	if meetings != nil {
+		mountClientMeetings(g, svc, meetings)
+	}
 }

@@ -54,12 +54,15 @@ type Deps struct {
 	Bots     ChimeBots
 	Numbers  ChimeNumbers
 	Client   ClientAuth
-	Porting  ChimePorting
-	Audit    AuditSink
-	AuditRM  AuditQueries
-	Ready    func(context.Context) error
-	Gatherer prometheus.Gatherer
-	Logger   *slog.Logger
+	// Meetings serves the client API's meeting scheduling; AdminMeetings the console's meeting list.
+	Meetings      ClientMeetings
+	AdminMeetings AdminMeetings
+	Porting       ChimePorting
+	Audit         AuditSink
+	AuditRM       AuditQueries
+	Ready         func(context.Context) error
+	Gatherer      prometheus.Gatherer
+	Logger        *slog.Logger
 }
 
 // Server is the HTTP server.
@@ -103,12 +106,15 @@ func New(cfg Config, d Deps) (*Server, error) {
 	chimeOps = append(chimeOps, botOps(d.Bots)...)
 	chimeOps = append(chimeOps, numberOps(d.Numbers)...)
 	chimeOps = append(chimeOps, portingOps(d.Porting)...)
+	if d.AdminMeetings != nil {
+		chimeOps = append(chimeOps, meetingOps(d.AdminMeetings)...)
+	}
 	chimeAPI.mount(e, chimeOps)
 	belfryAPI := &serviceAPI{service: "belfry", eventSource: "belfry.local", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger}
 	belfryAPI.mount(e, adminOps(d.AuditRM))
 
 	if d.Client != nil {
-		mountClient(e, d.Client)
+		mountClient(e, d.Client, d.Meetings)
 	}
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/readyz", func(c echo.Context) error {

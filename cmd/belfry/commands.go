@@ -19,6 +19,7 @@ import (
 	"github.com/belfry/belfry/projections"
 	auditrm "github.com/belfry/belfry/projections/audit"
 	"github.com/belfry/belfry/projections/chimeaccounts"
+	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
 )
 
@@ -28,6 +29,7 @@ func allProjections() map[string]projections.Projection {
 		chimeaccounts.Projection{}.Name(): chimeaccounts.Projection{},
 		auditrm.Projection{}.Name():       auditrm.Projection{},
 		chimenumbers.Projection{}.Name():  chimenumbers.Projection{},
+		chimemeetings.Projection{}.Name(): chimemeetings.Projection{},
 	}
 }
 

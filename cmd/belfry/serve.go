@@ -30,6 +30,7 @@ import (
 	"github.com/belfry/belfry/projections"
 	auditrm "github.com/belfry/belfry/projections/audit"
 	"github.com/belfry/belfry/projections/chimeaccounts"
+	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
 )
 
@@ -168,7 +169,8 @@ func (m *Main) Run(ctx context.Context) error {
 	accountsRunner := projections.NewRunner(pool, client, chimeaccounts.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	auditRunner := projections.NewRunner(pool, client, auditrm.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	numbersRunner := projections.NewRunner(pool, client, chimenumbers.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
-	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner}
+	meetingsRunner := projections.NewRunner(pool, client, chimemeetings.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner, meetingsRunner}
 	for _, p := range allProjections() {
 		if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
 			return err
@@ -195,19 +197,21 @@ func (m *Main) Run(ctx context.Context) error {
 
 	keys := iam.NewStore(pool)
 	svc := chime.New(chime.Config{
-		Client:       client,
-		Now:          m.Now,
-		Resolver:     m.cfg.resolver(),
-		Lambda:       chime.HTTPLambdaInvoker{Endpoint: m.cfg.LambdaURL},
-		BotHTTP:      m.BotHTTP,
-		Mail:         m.mailer(),
-		Sessions:     pool,
-		Accounts:     eventstore.NewRepository(client, chime.AccountDecider, m.Now),
-		Store:        chimeaccounts.NewStore(pool),
-		AccountsRM:   accountsRunner,
-		NumbersStore: chimenumbers.NewStore(pool),
-		NumbersRM:    numbersRunner,
-		Registerer:   reg,
+		Client:        client,
+		Now:           m.Now,
+		Resolver:      m.cfg.resolver(),
+		Lambda:        chime.HTTPLambdaInvoker{Endpoint: m.cfg.LambdaURL},
+		BotHTTP:       m.BotHTTP,
+		Mail:          m.mailer(),
+		Sessions:      pool,
+		Accounts:      eventstore.NewRepository(client, chime.AccountDecider, m.Now),
+		Store:         chimeaccounts.NewStore(pool),
+		AccountsRM:    accountsRunner,
+		NumbersStore:  chimenumbers.NewStore(pool),
+		NumbersRM:     numbersRunner,
+		MeetingsStore: chimemeetings.NewStore(pool),
+		MeetingsRM:    meetingsRunner,
+		Registerer:    reg,
 	})
 	var _ api.ChimeAccounts = svc
 	var _ api.ChimeUsers = svc
@@ -232,7 +236,7 @@ func (m *Main) Run(ctx context.Context) error {
 	go func() { defer m.wg.Done(); svc.RunSweeps(runCtx, m.logger, sweep) }()
 	var _ api.Caller = iam.Principal{}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region}, api.Deps{
-		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Numbers: svc, Client: svc, Porting: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,
+		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Numbers: svc, Client: svc, Meetings: svc, AdminMeetings: svc, Porting: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)

@@ -22,12 +22,14 @@ import (
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/domainclaim"
+	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/domain/chime/porting"
 	"github.com/belfry/belfry/domain/chime/settings"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/mail"
 	"github.com/belfry/belfry/projections/chimeaccounts"
+	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
 )
 
@@ -47,6 +49,9 @@ type Service struct {
 	orders        *eventstore.Repository[phonenumber.Order, phonenumber.OrderCommand, phonenumber.Event]
 	numbersRead   *chimenumbers.Store
 	numbersRM     Waiter
+	meetings      *eventstore.Repository[meeting.State, meeting.Command, meeting.Event]
+	meetingsRead  *chimemeetings.Store
+	meetingsRM    Waiter
 	ports         *eventstore.Repository[porting.Order, porting.Command, porting.Event]
 	mail          mail.Sender
 	sessions      *pgxpool.Pool
@@ -82,6 +87,8 @@ type Config struct {
 	// Sessions is the database of client sessions.
 	Sessions      *pgxpool.Pool
 	NumbersRM     Waiter
+	MeetingsStore *chimemeetings.Store
+	MeetingsRM    Waiter
 	ReadModelWait time.Duration
 	Registerer    prometheus.Registerer
 }
@@ -115,7 +122,8 @@ func New(cfg Config) *Service {
 	s := &Service{numbers: eventstore.NewRepository(cfg.Client, NumberDecider, cfg.Now), orders: eventstore.NewRepository(cfg.Client, OrderDecider, cfg.Now),
 		ports: eventstore.NewRepository(cfg.Client, PortDecider, cfg.Now), mail: cfg.Mail, sessions: cfg.Sessions, numbersRead: cfg.NumbersStore, numbersRM: cfg.NumbersRM,
 		client: cfg.Client, now: cfg.Now, resolver: cfg.Resolver, lambda: cfg.Lambda, botHTTP: cfg.BotHTTP, claims: eventstore.NewRepository(cfg.Client, ClaimDecider, cfg.Now), propagation: cfg.CallingNamePropagation,
-		settings: eventstore.NewRepository(cfg.Client, SettingsDecider, cfg.Now), accounts: cfg.Accounts, store: cfg.Store, accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
+		settings: eventstore.NewRepository(cfg.Client, SettingsDecider, cfg.Now), accounts: cfg.Accounts, store: cfg.Store,
+		meetings: eventstore.NewRepository(cfg.Client, MeetingDecider, cfg.Now), meetingsRead: cfg.MeetingsStore, meetingsRM: cfg.MeetingsRM, accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
 		timeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_read_your_writes_timeouts_total",
 			Help: "Mutations answered before their read models caught up."})}
 	if cfg.Registerer != nil {

@@ -128,6 +128,12 @@ func (s *Service) RemoveDomain(ctx context.Context, awsAccountID, accountID, nam
 		return err
 	}
 	s.waitRM(ctx, s.accountsRM, ar.Position)
+	if cur.Status == account.DomainStatusVerified {
+		// The users lost the host role with their suspension; their scheduled meetings no longer start.
+		if _, err := s.DisableDomainMeetings(ctx, accountID, cur.Name); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

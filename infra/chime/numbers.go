@@ -93,7 +93,8 @@ func (s *Service) CreatePhoneNumberOrder(ctx context.Context, awsAccountID, prod
 	return s.numbersRead.GetOrder(ctx, awsAccountID, id)
 }
 
-// RunSweeps looks every `every` for removed domains whose users are due for deletion, until ctx ends.
+// RunSweeps looks every `every` for removed domains whose users are due for deletion and for scheduled
+// meetings of removed domains' users still to disable, until ctx ends.
 func (s *Service) RunSweeps(ctx context.Context, logger *slog.Logger, every time.Duration) {
 	sweep := time.NewTicker(every)
 	defer sweep.Stop()
@@ -106,6 +107,11 @@ func (s *Service) RunSweeps(ctx context.Context, logger *slog.Logger, every time
 				logger.Warn("domain user purge interrupted; it resumes on the next sweep", "err", err)
 			} else if n > 0 {
 				logger.Info("deleted the users of removed domains", "domains", n)
+			}
+			if n, err := s.disablePendingDomainMeetings(ctx); err != nil {
+				logger.Warn("disabling removed domains' meetings interrupted; it resumes on the next sweep", "err", err)
+			} else if n > 0 {
+				logger.Info("disabled the scheduled meetings of removed domains", "meetings", n)
 			}
 		}
 	}

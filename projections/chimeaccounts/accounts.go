@@ -585,20 +585,20 @@ type DuePurge struct{ AccountID, Domain string }
 
 // DuePurges returns the removed domains whose 90 days have passed at now.
 func (s *Store) DuePurges(ctx context.Context, now time.Time) ([]DuePurge, error) {
-	rows, err := s.pool.Query(ctx, `SELECT account_id, domain FROM rm.chime_domain_purges WHERE NOT done AND delete_users_at <= $1`, now)
+	return s.purges(ctx, `SELECT account_id, domain FROM rm.chime_domain_purges WHERE NOT done AND delete_users_at <= $1`, now)
+}
+
+// PendingPurges returns every removed domain whose users are not deleted yet.
+func (s *Store) PendingPurges(ctx context.Context) ([]DuePurge, error) {
+	return s.purges(ctx, `SELECT account_id, domain FROM rm.chime_domain_purges WHERE NOT done`)
+}
+
+func (s *Store) purges(ctx context.Context, query string, args ...any) ([]DuePurge, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("chimeaccounts: due purges: %w", err)
+		return nil, fmt.Errorf("chimeaccounts: purges: %w", err)
 	}
-	defer rows.Close()
-	var out []DuePurge
-	for rows.Next() {
-		var p DuePurge
-		if err := rows.Scan(&p.AccountID, &p.Domain); err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[DuePurge])
 }
 
 // InviteEmailStatuses returns the e-mail status of invitations by id.

@@ -1,0 +1,137 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/belfry/belfry/domain/chime/meeting"
+	"github.com/belfry/belfry/projections/chimeaccounts"
+	"github.com/belfry/belfry/projections/chimemeetings"
+)
+
+// ClientMeetings is what the client API's meeting scheduling needs (what the calendar add-ins do:
+// schedule a meeting with the organiser's PIN and produce the invite). Meetings are visible to the
+// members of the organiser's account.
+type ClientMeetings interface {
+	ScheduleMeeting(ctx context.Context, organizer chimeaccounts.User, title string, startsAt time.Time) (chimemeetings.Meeting, error)
+	MyMeetings(ctx context.Context, u chimeaccounts.User) ([]chimemeetings.Meeting, error)
+	GetMeeting(ctx context.Context, u chimeaccounts.User, id string) (chimemeetings.Meeting, error)
+	StartMeeting(ctx context.Context, by chimeaccounts.User, id string) (chimemeetings.Meeting, error)
+	CancelMeeting(ctx context.Context, by chimeaccounts.User, id string) error
+}
+
+// AdminMeetings is the console's view of an account's meetings.
+type AdminMeetings interface {
+	ListMeetings(ctx context.Context, awsAccountID, accountID, organizerID string) ([]chimemeetings.Meeting, error)
+}
+
+type wireMeeting struct {
+	MeetingId        string
+	Title            string
+	OrganizerId      string
+	StartsAt         string
+	MeetingPIN       string
+	Status           string
+	DisabledReason   string `json:",omitempty"`
+	InviteRecipients []string
+	InviteText       string
+}
+
+func toWireMeeting(m chimemeetings.Meeting) wireMeeting {
+	return wireMeeting{MeetingId: m.MeetingID, Title: m.Title, OrganizerId: m.OrganizerID, StartsAt: timestamp(m.StartsAt),
+		MeetingPIN: m.PIN, Status: m.Status, DisabledReason: m.DisabledReason,
+		InviteRecipients: []string{meeting.InviteAddress, meeting.PINAddress(m.PIN)},
+		InviteText: "Join the Amazon Chime meeting: " + m.Title + "\nMeeting PIN: " + m.PIN +
+			"\nTo have Chime call you at meeting time, keep " + meeting.InviteAddress + " and " + meeting.PINAddress(m.PIN) + " on the invitation.",
+	}
+}
+
+func wireMeetings(list []chimemeetings.Meeting) []wireMeeting {
+	out := make([]wireMeeting, len(list))
+	for i, m := range list {
+		out[i] = toWireMeeting(m)
+	}
+	return out
+}
+
+func unauthorized(c echo.Context, msg string) error {
+	c.Response().Header().Set("X-Amzn-ErrorType", "UnauthorizedClientException")
+	return c.JSON(http.StatusUnauthorized, map[string]string{"Code": "Unauthorized", "Message": msg})
+}
+
+// withSession runs fn for a request that carries a valid bearer session token, and answers 401
+// otherwise.
+func withSession(auth ClientAuth, fn func(c echo.Context, u chimeaccounts.User) error) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		tok, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+		if !ok || tok == "" {
+			return unauthorized(c, "a Bearer session token is required")
+		}
+		u, err := auth.Authenticate(c.Request().Context(), tok)
+		if err != nil {
+			return unauthorized(c, ToWire(err).Msg)
+		}
+		return fn(c, u)
+	}
+}
+
+func mountClientMeetings(g *echo.Group, auth ClientAuth, svc ClientMeetings) {
+	g.POST("/meetings", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
+		var in struct{ Title, StartsAt string }
+		if err := c.Bind(&in); err != nil {
+			return clientError(c, BadRequest("the body must be a JSON object with Title and StartsAt"))
+		}
+		at, err := time.Parse(time.RFC3339, in.StartsAt)
+		if err != nil {
+			return clientError(c, BadRequest("StartsAt must be an RFC 3339 time such as 2026-12-01T15:00:00Z"))
+		}
+		m, err := svc.ScheduleMeeting(c.Request().Context(), u, in.Title, at)
+		if err != nil {
+			return clientError(c, err)
+		}
+		return c.JSON(http.StatusCreated, map[string]any{"Meeting": toWireMeeting(m)})
+	}))
+	g.GET("/meetings", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
+		list, err := svc.MyMeetings(c.Request().Context(), u)
+		if err != nil {
+			return clientError(c, err)
+		}
+		return c.JSON(http.StatusOK, map[string]any{"Meetings": wireMeetings(list)})
+	}))
+	g.GET("/meetings/:id", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
+		m, err := svc.GetMeeting(c.Request().Context(), u, c.Param("id"))
+		if err != nil {
+			return clientError(c, err)
+		}
+		return c.JSON(http.StatusOK, map[string]any{"Meeting": toWireMeeting(m)})
+	}))
+	g.POST("/meetings/:id/start", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
+		m, err := svc.StartMeeting(c.Request().Context(), u, c.Param("id"))
+		if err != nil {
+			return clientError(c, err)
+		}
+		return c.JSON(http.StatusOK, map[string]any{"Meeting": toWireMeeting(m)})
+	}))
+	g.DELETE("/meetings/:id", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
+		if err := svc.CancelMeeting(c.Request().Context(), u, c.Param("id")); err != nil {
+			return clientError(c, err)
+		}
+		return c.NoContent(http.StatusNoContent)
+	}))
+}
+
+func meetingOps(svc AdminMeetings) []operation {
+	return []operation{
+		{Name: "ListMeetings", Method: http.MethodGet, Path: "/console/accounts/:accountId/meetings", ReadOnly: true, Fn: func(k *call) (int, any, error) {
+			list, err := svc.ListMeetings(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.query("organizer-id"))
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, map[string]any{"Meetings": wireMeetings(list)}, nil
+		}},
+	}
+}

@@ -1,0 +1,287 @@
+// Package meeting models a scheduled Chime meeting: what the calendar add-ins and invites create
+// (guide §1.2.1, §4.12), and what a domain's removal disables (guide §1.1.4: users "lose their ability
+// to host meetings, including those that have already been scheduled").
+//
+// Invariants:
+//   - The stream "chime.meeting-<id>" holds one meeting. Its PIN is the organiser's personal PIN when
+//     it was scheduled; a later ResetPersonalPIN does not rewrite it (Chime does not rewrite invites).
+//   - Only a host may schedule or start: an active (not suspended) Pro or ProTrial user of the account
+//     (Basic users have no host role, guide §5.4). The caller states the organiser's facts as of the
+//     account's state (Host); the decider never reads them itself.
+//   - Scheduled → Started → Ended, or Scheduled → Cancelled by the organiser, or Scheduled →
+//     Disabled (the organiser lost the host role: a removed domain). A Disabled meeting never starts.
+//   - Disable is idempotent and a no-op once the meeting started, ended or was cancelled.
+package meeting
+
+import (
+	"strings"
+	"time"
+
+	"github.com/belfry/belfry/domain"
+)
+
+// Stable names.
+const (
+	StreamPrefix  = "chime.meeting-"
+	TypeScheduled = "chime.meeting.scheduled.v1"
+	TypeStarted   = "chime.meeting.started.v1"
+	TypeEnded     = "chime.meeting.ended.v1"
+	TypeCancelled = "chime.meeting.cancelled.v1"
+	TypeDisabled  = "chime.meeting.disabled.v1"
+	// MaxTitle is the longest title accepted (a calendar subject).
+	MaxTitle = 256
+	// InviteAddress is the address that puts a meeting on the organiser's Chime schedule (auto-call).
+	InviteAddress = "meet@chime.aws"
+)
+
+// Statuses.
+const (
+	StatusScheduled = "Scheduled"
+	StatusStarted   = "Started"
+	StatusEnded     = "Ended"
+	StatusCancelled = "Cancelled"
+	StatusDisabled  = "Disabled"
+)
+
+// ReasonDomainRemoved is why the meetings of a removed domain's users are disabled.
+const ReasonDomainRemoved = "DomainRemoved"
+
+// Sentinels.
+var (
+	ErrNotFound    = &domain.Error{Kind: domain.KindNotFound, Msg: "meeting not found"}
+	ErrExists      = &domain.Error{Kind: domain.KindConflict, Msg: "meeting already exists"}
+	ErrNotHost     = &domain.Error{Kind: domain.KindForbidden, Msg: "the organiser cannot host meetings"}
+	ErrDisabled    = &domain.Error{Kind: domain.KindConflict, Msg: "the meeting is disabled"}
+	ErrNotOpen     = &domain.Error{Kind: domain.KindConflict, Msg: "the meeting is not open"}
+	ErrInvalid     = &domain.Error{Kind: domain.KindInvalid, Msg: "invalid meeting"}
+	ErrNotOrganise = &domain.Error{Kind: domain.KindForbidden, Msg: "only the organiser may do this"}
+)
+
+// StreamName is the stream of one meeting.
+func StreamName(id string) string { return StreamPrefix + id }
+
+// PINAddress is the invite address that binds an invitation to the meeting's PIN.
+func PINAddress(pin string) string { return "pin+" + pin + "@chime.aws" }
+
+// Host is what the account says of a user who wants to host.
+type Host struct {
+	UserID    string
+	Email     string
+	Exists    bool
+	Suspended bool
+	License   string // Pro, ProTrial, Basic
+}
+
+func (h Host) check(userID string) error {
+	switch {
+	case !h.Exists:
+		return domain.Wrapf(ErrNotHost, "user %s is not a member of the account", userID)
+	case h.Suspended:
+		return domain.Wrapf(ErrNotHost, "user %s is suspended and cannot host meetings", userID)
+	case h.License != "Pro" && h.License != "ProTrial":
+		return domain.Wrapf(ErrNotHost, "user %s has a %s licence; hosting meetings needs Pro", userID, h.License)
+	}
+	return nil
+}
+
+// Event is the sealed set of meeting events.
+type Event interface{ EventType() string }
+
+// Scheduled records a new meeting.
+type Scheduled struct {
+	AccountID   string `json:"accountId"`
+	OrganizerID string `json:"organizerId"`
+	// OrganizerEmail lets read models find the meetings of a domain's users.
+	OrganizerEmail string    `json:"organizerEmail"`
+	Title          string    `json:"title"`
+	StartsAt       time.Time `json:"startsAt"`
+	PIN            string    `json:"pin"`
+	At             time.Time `json:"at"`
+}
+
+// Started records that a host started the meeting.
+type Started struct {
+	By string    `json:"by"`
+	At time.Time `json:"at"`
+}
+
+// Ended records the end of the meeting.
+type Ended struct {
+	At time.Time `json:"at"`
+}
+
+// Cancelled records the organiser's cancellation.
+type Cancelled struct {
+	At time.Time `json:"at"`
+}
+
+// Disabled records that the meeting can no longer start.
+type Disabled struct {
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// EventType implements Event.
+func (Scheduled) EventType() string { return TypeScheduled }
+
+// EventType implements Event.
+func (Started) EventType() string { return TypeStarted }
+
+// EventType implements Event.
+func (Ended) EventType() string { return TypeEnded }
+
+// EventType implements Event.
+func (Cancelled) EventType() string { return TypeCancelled }
+
+// EventType implements Event.
+func (Disabled) EventType() string { return TypeDisabled }
+
+// State is one meeting.
+type State struct {
+	AccountID      string
+	OrganizerID    string
+	Title          string
+	StartsAt       time.Time
+	PIN            string
+	Status         string // "" not scheduled
+	DisabledReason string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Initial is a meeting never scheduled.
+func Initial() State { return State{} }
+
+// Command is the sealed set of meeting commands.
+type Command interface{ isMeetingCommand() }
+
+// Schedule creates the meeting for its organiser.
+type Schedule struct {
+	AccountID string
+	Organizer Host
+	Title     string
+	StartsAt  time.Time
+	PIN       string
+}
+
+// Start starts the meeting; By is a member of the account and Organizer is the organiser now.
+type Start struct {
+	AccountID string
+	By        string
+	Organizer Host
+}
+
+// End ends a started meeting.
+type End struct{ AccountID string }
+
+// Cancel is the organiser's cancellation.
+type Cancel struct{ AccountID, By string }
+
+// Disable stops a scheduled meeting from ever starting.
+type Disable struct{ AccountID, Reason string }
+
+func (Schedule) isMeetingCommand() {}
+func (Start) isMeetingCommand()    {}
+func (End) isMeetingCommand()      {}
+func (Cancel) isMeetingCommand()   {}
+func (Disable) isMeetingCommand()  {}
+
+func accountOf(c Command) string {
+	switch c := c.(type) {
+	case Schedule:
+		return c.AccountID
+	case Start:
+		return c.AccountID
+	case End:
+		return c.AccountID
+	case Cancel:
+		return c.AccountID
+	case Disable:
+		return c.AccountID
+	}
+	return ""
+}
+
+// Decide applies a command.
+func Decide(s State, c Command, now time.Time) ([]Event, error) {
+	if sc, ok := c.(Schedule); ok {
+		if s.Status != "" {
+			return nil, ErrExists
+		}
+		title := strings.TrimSpace(sc.Title)
+		switch {
+		case title == "" || len(title) > MaxTitle:
+			return nil, domain.Wrapf(ErrInvalid, "Title must be 1 to %d characters", MaxTitle)
+		case sc.StartsAt.IsZero():
+			return nil, domain.Wrapf(ErrInvalid, "StartsAt is required")
+		case sc.StartsAt.Before(now.Add(-time.Hour)):
+			return nil, domain.Wrapf(ErrInvalid, "StartsAt %s is in the past", sc.StartsAt.UTC().Format(time.RFC3339))
+		}
+		if err := sc.Organizer.check(sc.Organizer.UserID); err != nil {
+			return nil, err
+		}
+		return []Event{Scheduled{AccountID: sc.AccountID, OrganizerID: sc.Organizer.UserID, OrganizerEmail: sc.Organizer.Email, Title: title, StartsAt: sc.StartsAt.UTC(), PIN: sc.PIN, At: now.UTC()}}, nil
+	}
+	if s.Status == "" || s.AccountID != accountOf(c) {
+		return nil, ErrNotFound
+	}
+	switch c := c.(type) {
+	case Start:
+		switch s.Status {
+		case StatusStarted:
+			return nil, nil
+		case StatusDisabled:
+			return nil, domain.Wrapf(ErrDisabled, "the meeting is disabled (%s): its organiser can no longer host meetings", s.DisabledReason)
+		case StatusScheduled:
+		default:
+			return nil, domain.Wrapf(ErrNotOpen, "the meeting is %s", s.Status)
+		}
+		if err := c.Organizer.check(s.OrganizerID); err != nil {
+			return nil, domain.Wrapf(ErrDisabled, "the meeting cannot start: %s", err.Error())
+		}
+		return []Event{Started{By: c.By, At: now.UTC()}}, nil
+	case End:
+		if s.Status == StatusEnded {
+			return nil, nil
+		}
+		if s.Status != StatusStarted {
+			return nil, domain.Wrapf(ErrNotOpen, "the meeting is %s", s.Status)
+		}
+		return []Event{Ended{At: now.UTC()}}, nil
+	case Cancel:
+		if c.By != s.OrganizerID {
+			return nil, ErrNotOrganise
+		}
+		if s.Status == StatusCancelled {
+			return nil, nil
+		}
+		if s.Status != StatusScheduled && s.Status != StatusDisabled {
+			return nil, domain.Wrapf(ErrNotOpen, "the meeting is %s", s.Status)
+		}
+		return []Event{Cancelled{At: now.UTC()}}, nil
+	case Disable:
+		if s.Status != StatusScheduled {
+			return nil, nil
+		}
+		return []Event{Disabled{Reason: c.Reason, At: now.UTC()}}, nil
+	}
+	return nil, domain.Errorf(domain.KindInvalid, "unknown meeting command %T", c)
+}
+
+// Evolve applies an event.
+func Evolve(s State, e Event) State {
+	switch e := e.(type) {
+	case Scheduled:
+		s = State{AccountID: e.AccountID, OrganizerID: e.OrganizerID, Title: e.Title, StartsAt: e.StartsAt, PIN: e.PIN,
+			Status: StatusScheduled, CreatedAt: e.At, UpdatedAt: e.At}
+	case Started:
+		s.Status, s.UpdatedAt = StatusStarted, e.At
+	case Ended:
+		s.Status, s.UpdatedAt = StatusEnded, e.At
+	case Cancelled:
+		s.Status, s.UpdatedAt = StatusCancelled, e.At
+	case Disabled:
+		s.Status, s.DisabledReason, s.UpdatedAt = StatusDisabled, e.Reason, e.At
+	}
+	return s
+}

@@ -1,0 +1,145 @@
+// Package chimemeetings projects scheduled meetings into rm.chime_meetings and answers their queries.
+//
+// Invariant: one row per meeting stream, keyed by meeting id; its status follows the meeting's last
+// event. organizer_domain is the part of the organiser's e-mail after '@', lower-cased, so a removed
+// domain's scheduled meetings are found by index.
+package chimemeetings
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/meeting"
+)
+
+// Projection is the meetings read model.
+type Projection struct{}
+
+// Name is stable.
+func (Projection) Name() string { return "chime_meetings" }
+
+// Version of the layout.
+func (Projection) Version() int { return 1 }
+
+// Tables exposed under rm.
+func (Projection) Tables() []string { return []string{"chime_meetings"} }
+
+// Filter selects meeting streams.
+func (Projection) Filter() *esdb.SubscriptionFilter {
+	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{meeting.StreamPrefix}}
+}
+
+// Setup creates the table.
+func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
+	_, err := tx.Exec(ctx, fmt.Sprintf(`
+		CREATE TABLE %[1]s.chime_meetings (
+			meeting_id       text PRIMARY KEY,
+			account_id       text NOT NULL,
+			organizer_id     text NOT NULL,
+			organizer_domain text NOT NULL,
+			title            text NOT NULL,
+			starts_at        timestamptz NOT NULL,
+			pin              text NOT NULL,
+			status           text NOT NULL,
+			disabled_reason  text NOT NULL DEFAULT '',
+			created_at       timestamptz NOT NULL,
+			updated_at       timestamptz NOT NULL
+		);
+		CREATE INDEX ON %[1]s.chime_meetings (account_id, organizer_id, starts_at);
+		CREATE INDEX ON %[1]s.chime_meetings (account_id, organizer_domain) WHERE status = 'Scheduled';`, schema))
+	return err
+}
+
+// Apply queues one event's statements.
+func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
+	e, err := meeting.Decode(ev.EventType, ev.Data)
+	if err != nil {
+		return err
+	}
+	t := schema + ".chime_meetings"
+	id := strings.TrimPrefix(ev.StreamID, meeting.StreamPrefix)
+	set := func(status, reason string, at time.Time) {
+		b.Queue(`UPDATE `+t+` SET status = $2, disabled_reason = $3, updated_at = $4 WHERE meeting_id = $1`, id, status, reason, at)
+	}
+	switch e := e.(type) {
+	case meeting.Scheduled:
+		_, dom, _ := strings.Cut(e.OrganizerEmail, "@")
+		b.Queue(`INSERT INTO `+t+` (meeting_id, account_id, organizer_id, organizer_domain, title, starts_at, pin, status, created_at, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,'Scheduled',$8,$8) ON CONFLICT (meeting_id) DO NOTHING`,
+			id, e.AccountID, e.OrganizerID, strings.ToLower(dom), e.Title, e.StartsAt, e.PIN, e.At)
+	case meeting.Started:
+		set(meeting.StatusStarted, "", e.At)
+	case meeting.Ended:
+		set(meeting.StatusEnded, "", e.At)
+	case meeting.Cancelled:
+		set(meeting.StatusCancelled, "", e.At)
+	case meeting.Disabled:
+		set(meeting.StatusDisabled, e.Reason, e.At)
+	}
+	return nil
+}
+
+// Meeting is one row.
+type Meeting struct {
+	MeetingID      string
+	AccountID      string
+	OrganizerID    string
+	Title          string
+	StartsAt       time.Time
+	PIN            string
+	Status         string
+	DisabledReason string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Store answers meeting queries.
+type Store struct{ pool *pgxpool.Pool }
+
+// NewStore returns a store over the active generation's views.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+const columns = `meeting_id, account_id, organizer_id, title, starts_at, pin, status, disabled_reason, created_at, updated_at`
+
+func scan(row pgx.Row) (Meeting, error) {
+	var m Meeting
+	err := row.Scan(&m.MeetingID, &m.AccountID, &m.OrganizerID, &m.Title, &m.StartsAt, &m.PIN, &m.Status, &m.DisabledReason, &m.CreatedAt, &m.UpdatedAt)
+	return m, err
+}
+
+// Get returns one meeting of an account.
+func (s *Store) Get(ctx context.Context, accountID, meetingID string) (Meeting, error) {
+	m, err := scan(s.pool.QueryRow(ctx, `SELECT `+columns+` FROM rm.chime_meetings WHERE meeting_id = $1 AND account_id = $2`, meetingID, accountID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Meeting{}, domain.Wrapf(meeting.ErrNotFound, "meeting %s not found", meetingID)
+	}
+	return m, err
+}
+
+// List returns an account's meetings by start time, those of one organiser when organizerID is set.
+func (s *Store) List(ctx context.Context, accountID, organizerID string) ([]Meeting, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+columns+` FROM rm.chime_meetings
+		WHERE account_id = $1 AND ($2 = '' OR organizer_id = $2) ORDER BY starts_at, meeting_id LIMIT 1000`, accountID, organizerID)
+	if err != nil {
+		return nil, fmt.Errorf("chimemeetings: list: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Meeting, error) { return scan(r) })
+}
+
+// ScheduledInDomain returns the ids of an account's scheduled meetings organised by users of a domain.
+func (s *Store) ScheduledInDomain(ctx context.Context, accountID, domainName string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT meeting_id FROM rm.chime_meetings
+		WHERE account_id = $1 AND organizer_domain = $2 AND status = 'Scheduled' ORDER BY meeting_id`, accountID, strings.ToLower(domainName))
+	if err != nil {
+		return nil, fmt.Errorf("chimemeetings: scheduled in domain: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
