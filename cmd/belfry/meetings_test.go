@@ -71,7 +71,11 @@ func (r *running) adminMeetings(t *testing.T, acct string) map[string]wireMeetin
 func TestScheduledMeetingsAndTheDomainRemovalCascade(t *testing.T) {
 	outbox := t.TempDir()
 	dnsSrv := startDNS(t)
-	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox; m.cfg.DNSResolver = dnsSrv.addr; m.SweepEvery = 50 * time.Millisecond })
+	b := startBelfryWith(t, func(m *Main) {
+		m.cfg.MailDir = outbox
+		m.cfg.DNSResolver = dnsSrv.addr
+		m.SweepEvery = 50 * time.Millisecond
+	})
 	ctx := context.Background()
 	c := b.client
 	a, _ := c.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Meeting Corp")})
