@@ -260,3 +260,31 @@ func TestInterruptedRebuildResumes(t *testing.T) {
 		t.Fatal("resumed rebuild differs")
 	}
 }
+
+func TestRunnerRefreshesPlannerStatisticsAfterABulkLoad(t *testing.T) {
+	pool, client := setup(t)
+	last := writeHistory(t, client, 120)
+	r := projections.NewRunner(pool, client, chimeaccounts.Projection{}, projections.RunnerConfig{BatchSize: 50, AnalyzeEvery: 100})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = r.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	if err := r.WaitFor(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	// ANALYZE sets reltuples (-1 means "never analyzed"): the planner then knows the table's size.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var tuples float64
+		if err := pool.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'rm_chime_accounts_g1.chime_accounts'::regclass`).Scan(&tuples); err != nil {
+			t.Fatal(err)
+		}
+		if tuples == 120 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the table's statistics say %v rows, want 120", tuples)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
