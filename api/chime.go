@@ -107,7 +107,9 @@ type serviceAPI struct {
 	region      string
 	verifier    *sigv4.Verifier
 	audit       AuditSink
-	logger      *slog.Logger
+	// skipReadAudit leaves successful read-only calls out of the audit log.
+	skipReadAudit bool
+	logger        *slog.Logger
 }
 
 // mount registers ops on e, dispatching operations that share a method and path by their query literal.
@@ -211,7 +213,7 @@ func (s *serviceAPI) serve(c echo.Context, op operation) error {
 
 // record sends the CloudTrail-shaped record of a call to the audit sink.
 func (s *serviceAPI) record(k *call, op operation, cred sigv4.Credential, reqID string, at time.Time, status int, out any, wire *WireError) {
-	if s.audit == nil {
+	if s.audit == nil || (s.skipReadAudit && op.ReadOnly && wire == nil) {
 		return
 	}
 	r := k.c.Request()

@@ -34,6 +34,9 @@ type AuditQueries interface {
 type Config struct {
 	Addr   string // e.g. 127.0.0.1:8080
 	Region string // the region SigV4 scopes must name; "" accepts any
+	// SkipReadAudit leaves successful read-only calls out of the audit log (writes and refused calls
+	// are always recorded).
+	SkipReadAudit bool
 }
 
 // Validate reports configuration errors.
@@ -97,7 +100,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		_ = c.JSON(status, map[string]string{"Code": "ServiceFailure", "Message": http.StatusText(status)})
 	}
 	verifier := &sigv4.Verifier{Keys: d.Keys, Region: cfg.Region}
-	chimeAPI := &serviceAPI{service: "chime", eventSource: "chime.amazonaws.com", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger}
+	chimeAPI := &serviceAPI{service: "chime", eventSource: "chime.amazonaws.com", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger,
+		skipReadAudit: cfg.SkipReadAudit}
 	var chimeOps []operation
 	chimeOps = append(chimeOps, accountOps(d.Accounts)...)
 	chimeOps = append(chimeOps, userOps(d.Users)...)

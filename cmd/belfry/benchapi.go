@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -49,6 +50,7 @@ type apiReport struct {
 	Users     int           `json:"users"`
 	Clients   int           `json:"clients"`
 	Seconds   float64       `json:"secondsPerScenario"`
+	ReadAudit bool          `json:"readCallsAudited"`
 	SeedSecs  float64       `json:"seedSeconds"`
 	Results   []apiResult   `json:"results"`
 	Checks    []bench.Check `json:"checks"`
@@ -65,16 +67,23 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 	getRate := fs.Float64("get-rate", 1000, "offered GetUser calls/s of the paced latency scenario (all clients together)")
 	listRate := fs.Float64("list-rate", 200, "offered ListUsers calls/s of the paced latency scenario")
 	batchRate := fs.Float64("batch-rate", 100, "offered BatchUpdateUser calls/s of the paced latency scenario")
+	auditReads := fs.Bool("audit-reads", true, "audit read-only calls (BELFRY_AUDIT_READS); false measures the cost of doing so")
+	only := fs.String("only", "", "run only the scenarios whose name matches this regular expression")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the scenarios here")
 	out := fs.String("json", "", "write the JSON report here (default bench-results/api-<time>.json)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	selected, err := regexp.Compile(*only)
+	if err != nil {
+		return fmt.Errorf("--only: %w", err)
 	}
 	dbURL, stop, err := scratchDatabase(ctx, cfg, "belfry_bench_api")
 	if err != nil {
 		return err
 	}
 	defer stop()
-	m := NewMain(Config{DatabaseURL: dbURL, EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1"})
+	m := NewMain(Config{DatabaseURL: dbURL, EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1", SkipReadAudit: !*auditReads})
 	var keyOut bytes.Buffer
 	m.Out = &keyOut
 	if err := m.Run(ctx); err != nil {
@@ -89,7 +98,7 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 	})
 	sdk := chime.New(chime.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + m.HTTPAddr()), HTTPClient: httpClient,
 		Credentials: credentials.NewStaticCredentialsProvider(keyID, secret, "")})
-	rep := &apiReport{StartedAt: time.Now().UTC(), Users: *users, Clients: *clients, Seconds: d.Seconds()}
+	rep := &apiReport{StartedAt: time.Now().UTC(), Users: *users, Clients: *clients, Seconds: d.Seconds(), ReadAudit: *auditReads}
 
 	a, err := sdk.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Bench")})
 	if err != nil {
@@ -119,6 +128,14 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 		time.Sleep(time.Second)
 	}
 	rep.SeedSecs = time.Since(t0).Seconds()
+	// Measure the steady state, not the import's aftermath: vacuum and checkpoint now rather than let
+	// autovacuum and a forced checkpoint land in the middle of a scenario.
+	fmt.Fprintln(os.Stderr, "settling: VACUUM ANALYZE, CHECKPOINT ...")
+	for _, q := range []string{"VACUUM ANALYZE", "CHECKPOINT"} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			return fmt.Errorf("settle: %s: %w", q, err)
+		}
+	}
 
 	// The floor: a plain echo handler that reads one row with pgx.
 	floor := echo.New()
@@ -139,11 +156,27 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 	defer floorSrv.Close()
 	plain := &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024}}
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	run := func(name, note string, op func(r *rand.Rand) error) {
+		if !selected.MatchString(name) {
+			return
+		}
 		fmt.Fprintf(os.Stderr, "%s: %d clients for %v ...\n", name, *clients, *d)
 		rep.Results = append(rep.Results, drive(ctx, name, note, *clients, *d, op))
 	}
 	paced := func(name, note string, rate float64, op func(r *rand.Rand) error) {
+		if !selected.MatchString(name) {
+			return
+		}
 		fmt.Fprintf(os.Stderr, "%s: %d clients offering %.0f calls/s for %v ...\n", name, *clients, rate, *d)
 		rep.Results = append(rep.Results, drivePaced(ctx, name, note, *clients, rate, *d, op))
 	}
@@ -258,14 +291,17 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 	return nil
 }
 
-// drivePaced runs op from n goroutines that together offer rate calls/s for d: client i calls at
-// start + (k*n+i)/rate. Latency counts from the scheduled time, so a call that starts late because
-// the previous one was slow is charged for the wait.
+// warmup is how long each scenario runs before it records anything (new connections, caches).
+const warmup = time.Second
+
+// drivePaced runs op from n goroutines that together offer rate calls/s for d (after the warm-up):
+// client i calls at start + (k*n+i)/rate. Latency counts from the scheduled time, so a call that
+// starts late because the previous one was slow is charged for the wait.
 func drivePaced(ctx context.Context, name, note string, n int, rate float64, d time.Duration, op func(r *rand.Rand) error) apiResult {
 	var calls, errs atomic.Int64
 	var mu sync.Mutex
 	var lat []time.Duration
-	start := time.Now()
+	start := time.Now().Add(warmup)
 	interval := time.Duration(float64(time.Second) * float64(n) / rate)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
@@ -274,13 +310,20 @@ func drivePaced(ctx context.Context, name, note string, n int, rate float64, d t
 			defer wg.Done()
 			r := rand.New(rand.NewPCG(uint64(i), 7))
 			var mine []time.Duration
-			due := start.Add(time.Duration(float64(time.Second) * float64(i) / rate))
+			due := start.Add(-warmup).Add(time.Duration(float64(time.Second) * float64(i) / rate))
 			for due.Before(start.Add(d)) && ctx.Err() == nil {
 				time.Sleep(time.Until(due))
-				if err := op(r); err != nil {
+				err := op(r)
+				if l := time.Since(due); l > 50*time.Millisecond {
+					fmt.Fprintf(os.Stderr, "SLOW %s due=+%dms lat=%dms\n", name, due.Sub(start.Add(-warmup)).Milliseconds(), l.Milliseconds())
+				}
+				switch {
+				case due.Before(start):
+				case err != nil:
 					errs.Add(1)
-				} else {
-					mine = append(mine, time.Since(due))
+				default:
+					l := time.Since(due)
+					mine = append(mine, l)
 					calls.Add(1)
 				}
 				due = due.Add(interval)
@@ -312,8 +355,8 @@ func drive(ctx context.Context, name, note string, n int, d time.Duration, op fu
 	var calls, errs atomic.Int64
 	var mu sync.Mutex
 	var lat []time.Duration
-	deadline := time.Now().Add(d)
-	start := time.Now()
+	start := time.Now().Add(warmup)
+	deadline := start.Add(d)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		wg.Add(1)
@@ -323,12 +366,15 @@ func drive(ctx context.Context, name, note string, n int, d time.Duration, op fu
 			var mine []time.Duration
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				t0 := time.Now()
-				if err := op(r); err != nil {
+				err := op(r)
+				switch {
+				case t0.Before(start):
+				case err != nil:
 					errs.Add(1)
-					continue
+				default:
+					mine = append(mine, time.Since(t0))
+					calls.Add(1)
 				}
-				mine = append(mine, time.Since(t0))
-				calls.Add(1)
 			}
 			mu.Lock()
 			lat = append(lat, mine...)

@@ -26,6 +26,10 @@ type Config struct {
 	SMTPAddr      string `json:"smtpAddr,omitempty"`
 	MailDir       string `json:"mailOutbox,omitempty"`
 	MailFrom      string `json:"mailFrom"`
+	// SkipReadAudit leaves successful read-only calls (Get*, List*) out of the audit log, like a
+	// CloudTrail trail that logs write-only management events (BELFRY_AUDIT_READS=false; by default
+	// reads are audited). Write calls and refused calls are always audited.
+	SkipReadAudit bool `json:"skipReadAudit,omitempty"`
 
 	// Shown instead of the secret-bearing URLs.
 	DatabaseDesc   string `json:"database"`
@@ -51,6 +55,7 @@ func ConfigFromEnv() Config {
 		LambdaURL:     get("BELFRY_LAMBDA_ENDPOINT", ""),
 		SMTPAddr:      get("BELFRY_SMTP_ADDR", ""),
 		MailFrom:      get("BELFRY_MAIL_FROM", "belfry@localhost"),
+		SkipReadAudit: get("BELFRY_AUDIT_READS", "true") == "false",
 	}
 	c.MailDir = get("BELFRY_MAIL_DIR", filepath.Join(c.DataDir, "outbox"))
 	c.DatabaseDesc = "private PostgreSQL cluster in " + c.DataDir + "/postgres"
@@ -76,6 +81,9 @@ func (c Config) Validate() error {
 	if c.EventStoreURL != "" && !strings.HasPrefix(c.EventStoreURL, "esdb://") && !strings.HasPrefix(c.EventStoreURL, "esdb+discover://") &&
 		!strings.HasPrefix(c.EventStoreURL, "kurrentdb://") {
 		errs = append(errs, errors.New("BELFRY_EVENTSTORE_URL must be an esdb:// connection string"))
+	}
+	if v := os.Getenv("BELFRY_AUDIT_READS"); v != "" && v != "true" && v != "false" {
+		errs = append(errs, fmt.Errorf("BELFRY_AUDIT_READS must be true or false, not %q", v))
 	}
 	for name, addr := range map[string]string{"BELFRY_EVENTLOG_ADDR": c.EventLogAddr, "BELFRY_HTTP_ADDR": c.HTTPAddr} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {

@@ -409,3 +409,28 @@ func TestUsersAndNonEmptyAccountGuard(t *testing.T) {
 		t.Fatalf("an empty account deletes: %v", err)
 	}
 }
+
+func TestWriteOnlyAuditSkipsSuccessfulReads(t *testing.T) {
+	b := startBelfryWith(t, func(m *Main) { m.cfg.SkipReadAudit = true })
+	ctx := context.Background()
+	a, err := b.client.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Write-only trail")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.client.GetAccount(ctx, &chime.GetAccountInput{AccountId: a.Account.AccountId}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.client.GetAccount(ctx, &chime.GetAccountInput{AccountId: aws.String("no-such-account")})
+	apiErr(t, err, "NotFoundException", 404)
+	if _, err := b.client.UpdateAccount(ctx, &chime.UpdateAccountInput{AccountId: a.Account.AccountId, Name: aws.String("Renamed")}); err != nil {
+		t.Fatal(err)
+	}
+	b.audit(t, "UpdateAccount", 1) // written after the GetAccount records would have been
+	recs := b.audit(t, "GetAccount", 1)
+	if len(recs) != 1 || recs[0].ErrorCode != "NotFoundException" {
+		t.Fatalf("want only the refused GetAccount audited, got %+v", recs)
+	}
+	if created := b.audit(t, "CreateAccount", 1); len(created) != 1 {
+		t.Fatalf("CreateAccount records: %d", len(created))
+	}
+}
