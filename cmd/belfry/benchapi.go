@@ -314,16 +314,12 @@ func drivePaced(ctx context.Context, name, note string, n int, rate float64, d t
 			for due.Before(start.Add(d)) && ctx.Err() == nil {
 				time.Sleep(time.Until(due))
 				err := op(r)
-				if l := time.Since(due); l > 50*time.Millisecond {
-					fmt.Fprintf(os.Stderr, "SLOW %s due=+%dms lat=%dms\n", name, due.Sub(start.Add(-warmup)).Milliseconds(), l.Milliseconds())
-				}
 				switch {
 				case due.Before(start):
 				case err != nil:
 					errs.Add(1)
 				default:
-					l := time.Since(due)
-					mine = append(mine, l)
+					mine = append(mine, time.Since(due))
 					calls.Add(1)
 				}
 				due = due.Add(interval)
