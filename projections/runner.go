@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -61,10 +62,11 @@ type Runner struct {
 	pos     uint64
 	changed chan struct{}
 
-	// sinceAnalyze counts events applied since the tables' statistics were last refreshed.
+	// sinceAnalyze counts events applied since the tables' statistics were last refreshed;
+	// analyzing is set while a refresh runs.
 	sinceAnalyze int
+	analyzing    atomic.Bool
 }
-
 
 // analyze refreshes the planner statistics of a generation's tables.
 func analyze(ctx context.Context, pool *pgxpool.Pool, p Projection, gen int) error {
@@ -266,11 +268,16 @@ func (r *Runner) follow(ctx context.Context, gen int, rebuild bool) error {
 			}
 		}
 		r.sinceAnalyze += len(batch)
-		if r.sinceAnalyze >= r.cfg.AnalyzeEvery && len(msgs) == 0 {
-			if err := analyze(ctx, r.pool, r.p, gen); err != nil {
-				r.cfg.Logger.Warn("refreshing planner statistics failed", "projection", r.p.Name(), "err", err)
-			}
+		if r.sinceAnalyze >= r.cfg.AnalyzeEvery && len(msgs) == 0 && r.analyzing.CompareAndSwap(false, true) {
+			// In the background: ANALYZE blocks neither reads nor writes, and the next batch (and the
+			// read-your-writes waits behind it) must not queue behind it.
 			r.sinceAnalyze = 0
+			go func() {
+				defer r.analyzing.Store(false)
+				if err := analyze(ctx, r.pool, r.p, gen); err != nil && ctx.Err() == nil {
+					r.cfg.Logger.Warn("refreshing planner statistics failed", "projection", r.p.Name(), "err", err)
+				}
+			}()
 		}
 		if rebuild && caughtUp {
 			return nil
