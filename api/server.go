@@ -57,6 +57,7 @@ type Deps struct {
 	Bots     ChimeBots
 	Numbers  ChimeNumbers
 	Client   ClientAuth
+	Rooms    ChimeRooms
 	// Meetings serves the client API's meeting scheduling; AdminMeetings the console's meeting list.
 	Meetings      ClientMeetings
 	AdminMeetings AdminMeetings
@@ -110,6 +111,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	chimeOps = append(chimeOps, botOps(d.Bots)...)
 	chimeOps = append(chimeOps, numberOps(d.Numbers)...)
 	chimeOps = append(chimeOps, portingOps(d.Porting)...)
+	if d.Rooms != nil {
+		chimeOps = append(chimeOps, roomOps(d.Rooms)...)
+	}
 	if d.AdminMeetings != nil {
 		chimeOps = append(chimeOps, meetingOps(d.AdminMeetings)...)
 	}

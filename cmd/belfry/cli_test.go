@@ -62,7 +62,7 @@ func TestCLIBesideRunningServer(t *testing.T) {
 
 	var st []projections.Status
 	out = captureStdout(t, func() error { return run(ctx, []string{"projections", "status", "--json"}) })
-	if err := json.Unmarshal([]byte(out), &st); err != nil || len(st) != 4 {
+	if err := json.Unmarshal([]byte(out), &st); err != nil || len(st) != len(allProjections())+1 { // the read models and the side-effect relay
 		t.Fatalf("status %q: %v", out, err)
 	}
 	for _, s := range st {

@@ -21,6 +21,7 @@ import (
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
+	"github.com/belfry/belfry/projections/chimerooms"
 )
 
 // allProjections lists every read model by name.
@@ -30,6 +31,7 @@ func allProjections() map[string]projections.Projection {
 		auditrm.Projection{}.Name():       auditrm.Projection{},
 		chimenumbers.Projection{}.Name():  chimenumbers.Projection{},
 		chimemeetings.Projection{}.Name(): chimemeetings.Projection{},
+		chimerooms.Projection{}.Name():    chimerooms.Projection{},
 	}
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
+	"github.com/belfry/belfry/projections/chimerooms"
 )
 
 // Main owns the server's lifecycle: Run starts the parts in order, Close stops them in reverse.
@@ -173,7 +174,8 @@ func (m *Main) Run(ctx context.Context) error {
 	auditRunner := projections.NewRunner(pool, client, auditrm.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	numbersRunner := projections.NewRunner(pool, client, chimenumbers.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	meetingsRunner := projections.NewRunner(pool, client, chimemeetings.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
-	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner, meetingsRunner}
+	roomsRunner := projections.NewRunner(pool, client, chimerooms.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner, meetingsRunner, roomsRunner}
 	for _, p := range allProjections() {
 		if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
 			return err
@@ -214,7 +216,10 @@ func (m *Main) Run(ctx context.Context) error {
 		NumbersRM:     numbersRunner,
 		MeetingsStore: chimemeetings.NewStore(pool),
 		MeetingsRM:    meetingsRunner,
+		RoomsStore:    chimerooms.NewStore(pool),
+		RoomsRM:       roomsRunner,
 		Registerer:    reg,
+		Logger:        m.logger,
 	})
 	var _ api.ChimeAccounts = svc
 	var _ api.ChimeUsers = svc
@@ -225,7 +230,7 @@ func (m *Main) Run(ctx context.Context) error {
 	var _ api.ClientAuth = svc
 	var _ api.ChimePorting = svc
 	m.wg.Add(1)
-	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: svc, Orders: svc}, sideeffects.RouterConfig{Logger: m.logger})
+	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: svc, Orders: svc, BotEvents: svc}, sideeffects.RouterConfig{Logger: m.logger})
 	if err != nil {
 		return err
 	}
@@ -239,7 +244,7 @@ func (m *Main) Run(ctx context.Context) error {
 	go func() { defer m.wg.Done(); svc.RunSweeps(runCtx, m.logger, sweep) }()
 	var _ api.Caller = iam.Principal{}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region, SkipReadAudit: m.cfg.SkipReadAudit}, api.Deps{
-		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Numbers: svc, Client: svc, Meetings: svc, AdminMeetings: svc, Porting: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,
+		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Numbers: svc, Client: svc, Meetings: svc, AdminMeetings: svc, Rooms: svc, Porting: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg,
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)

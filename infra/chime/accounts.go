@@ -9,6 +9,7 @@ package chime
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
@@ -25,12 +26,14 @@ import (
 	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/domain/chime/porting"
+	"github.com/belfry/belfry/domain/chime/room"
 	"github.com/belfry/belfry/domain/chime/settings"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/mail"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
+	"github.com/belfry/belfry/projections/chimerooms"
 )
 
 // Waiter waits until a read model has applied a position.
@@ -52,6 +55,9 @@ type Service struct {
 	meetings      *eventstore.Repository[meeting.State, meeting.Command, meeting.Event]
 	meetingsRead  *chimemeetings.Store
 	meetingsRM    Waiter
+	rooms         *eventstore.Repository[room.State, room.Command, room.Event]
+	roomsRead     *chimerooms.Store
+	roomsRM       Waiter
 	ports         *eventstore.Repository[porting.Order, porting.Command, porting.Event]
 	mail          mail.Sender
 	sessions      *pgxpool.Pool
@@ -63,6 +69,8 @@ type Service struct {
 	accountsRM    Waiter
 	readModelWait time.Duration
 	timeouts      prometheus.Counter
+	botDropped    prometheus.Counter
+	log           *slog.Logger
 }
 
 // Config wires a Service.
@@ -89,8 +97,11 @@ type Config struct {
 	NumbersRM     Waiter
 	MeetingsStore *chimemeetings.Store
 	MeetingsRM    Waiter
+	RoomsStore    *chimerooms.Store
+	RoomsRM       Waiter
 	ReadModelWait time.Duration
 	Registerer    prometheus.Registerer
+	Logger        *slog.Logger
 }
 
 // AccountDecider is the account aggregate for the command path.
@@ -123,11 +134,18 @@ func New(cfg Config) *Service {
 		ports: eventstore.NewRepository(cfg.Client, PortDecider, cfg.Now), mail: cfg.Mail, sessions: cfg.Sessions, numbersRead: cfg.NumbersStore, numbersRM: cfg.NumbersRM,
 		client: cfg.Client, now: cfg.Now, resolver: cfg.Resolver, lambda: cfg.Lambda, botHTTP: cfg.BotHTTP, claims: eventstore.NewRepository(cfg.Client, ClaimDecider, cfg.Now), propagation: cfg.CallingNamePropagation,
 		settings: eventstore.NewRepository(cfg.Client, SettingsDecider, cfg.Now), accounts: cfg.Accounts, store: cfg.Store,
-		meetings: eventstore.NewRepository(cfg.Client, MeetingDecider, cfg.Now), meetingsRead: cfg.MeetingsStore, meetingsRM: cfg.MeetingsRM, accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
+		meetings: eventstore.NewRepository(cfg.Client, MeetingDecider, cfg.Now), meetingsRead: cfg.MeetingsStore, meetingsRM: cfg.MeetingsRM,
+		rooms: eventstore.NewRepository(cfg.Client, RoomDecider, cfg.Now), roomsRead: cfg.RoomsStore, roomsRM: cfg.RoomsRM, accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
 		timeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_read_your_writes_timeouts_total",
-			Help: "Mutations answered before their read models caught up."})}
+			Help: "Mutations answered before their read models caught up."}),
+		botDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_bot_events_dropped_total",
+			Help: "Bot events dropped after their retries failed (guide §11.2.4)."}),
+		log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
 	if cfg.Registerer != nil {
-		cfg.Registerer.MustRegister(s.timeouts)
+		cfg.Registerer.MustRegister(s.timeouts, s.botDropped)
 	}
 	return s
 }

@@ -22,9 +22,10 @@ import (
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
 
-// LambdaInvoker invokes a Lambda function (or a compatible endpoint); DryRun checks permission only.
+// LambdaInvoker invokes a Lambda function (or a compatible endpoint) asynchronously; clientContext
+// is the base64 JSON the function reads from its ClientContext; dryRun checks permission only.
 type LambdaInvoker interface {
-	Invoke(ctx context.Context, functionARN string, payload []byte, dryRun bool) error
+	Invoke(ctx context.Context, functionARN string, payload []byte, clientContext string, dryRun bool) error
 }
 
 // HTTPLambdaInvoker calls the Lambda Invoke API shape (POST {Endpoint}/2015-03-31/functions/{arn}/invocations,
@@ -35,7 +36,7 @@ type HTTPLambdaInvoker struct {
 }
 
 // Invoke implements LambdaInvoker.
-func (h HTTPLambdaInvoker) Invoke(ctx context.Context, arn string, payload []byte, dryRun bool) error {
+func (h HTTPLambdaInvoker) Invoke(ctx context.Context, arn string, payload []byte, clientContext string, dryRun bool) error {
 	if h.Endpoint == "" {
 		return fmt.Errorf("no Lambda endpoint is configured (set BELFRY_LAMBDA_ENDPOINT)")
 	}
@@ -49,6 +50,9 @@ func (h HTTPLambdaInvoker) Invoke(ctx context.Context, arn string, payload []byt
 		typ = "DryRun"
 	}
 	req.Header.Set("X-Amz-Invocation-Type", typ)
+	if clientContext != "" {
+		req.Header.Set("X-Amz-Client-Context", clientContext)
+	}
 	client := h.Client
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Second}
@@ -133,7 +137,7 @@ func (s *Service) PutEventsConfiguration(ctx context.Context, awsAccountID, acco
 		if !lambdaARN.MatchString(lambda) {
 			return chimeaccounts.Bot{}, domain.Wrapf(ErrEventsVerification, "LambdaFunctionArn %q is not a Lambda function ARN", lambda)
 		}
-		if err := s.lambda.Invoke(ctx, lambda, []byte(`{}`), true); err != nil {
+		if err := s.lambda.Invoke(ctx, lambda, []byte(`{}`), "", true); err != nil {
 			return chimeaccounts.Bot{}, domain.Wrapf(ErrEventsVerification, "the dry-run invocation of %s failed: %v", lambda, err)
 		}
 	}

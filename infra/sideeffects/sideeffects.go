@@ -26,6 +26,7 @@ import (
 
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
+	"github.com/belfry/belfry/domain/chime/room"
 	"github.com/belfry/belfry/domain/envelope"
 )
 
@@ -33,12 +34,14 @@ import (
 const (
 	TopicInvitations  = "chime_invitations"
 	TopicOrders       = "chime_phone_number_orders"
+	TopicBotEvents    = "chime_bot_events"
 	TopicPoison       = "belfry_poison"
 	HandlerInvitation = "send_invitation_mail"
 	HandlerOrder      = "process_phone_number_order"
+	HandlerBotEvent   = "deliver_bot_event"
 )
 
-var topics = []string{TopicInvitations, TopicOrders, TopicPoison}
+var topics = []string{TopicInvitations, TopicOrders, TopicBotEvents, TopicPoison}
 
 var schema = wsql.DefaultPostgreSQLSchema{}
 
@@ -55,6 +58,16 @@ type PhoneNumberOrder struct {
 	OrderID string `json:"orderId"`
 }
 
+// BotEvent asks for an event to be sent to a bot (guide §11.3): Invite when the bot joins a room,
+// Remove when it leaves one.
+type BotEvent struct {
+	BotID     string    `json:"botId"`
+	RoomID    string    `json:"roomId"`
+	EventType string    `json:"eventType"`
+	SenderID  string    `json:"senderId"`
+	At        time.Time `json:"at"`
+}
+
 // Relay enqueues side effects from the event log.
 type Relay struct{}
 
@@ -69,7 +82,7 @@ func (Relay) Tables() []string { return nil }
 
 // Filter selects the streams whose events call for side effects.
 func (Relay) Filter() *esdb.SubscriptionFilter {
-	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{account.StreamPrefix, phonenumber.OrderStreamPrefix}}
+	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{account.StreamPrefix, phonenumber.OrderStreamPrefix, room.StreamPrefix}}
 }
 
 // Setup creates the watermill topic tables.
@@ -102,6 +115,25 @@ func (Relay) Apply(b *pgx.Batch, _ string, ev *esdb.RecordedEvent) error {
 		topic, payload = TopicInvitations, Invitation{AccountID: ev.StreamID[len(account.StreamPrefix):], InviteID: inv.InviteID, UserID: inv.UserID, Email: inv.Email}
 	case phonenumber.TypeOrderCreated:
 		topic, payload = TopicOrders, PhoneNumberOrder{OrderID: ev.StreamID[len(phonenumber.OrderStreamPrefix):]}
+	case room.TypeMemberAdded, room.TypeMemberRemoved:
+		e, err := room.Decode(ev.EventType, ev.Data)
+		if err != nil {
+			return err
+		}
+		be := BotEvent{RoomID: ev.StreamID[len(room.StreamPrefix):]}
+		switch e := e.(type) {
+		case room.MemberAdded:
+			if e.MemberType != room.MemberBot {
+				return nil
+			}
+			be.BotID, be.EventType, be.SenderID, be.At = e.MemberID, "Invite", e.InvitedBy, e.At
+		case room.MemberRemoved:
+			if e.MemberType != room.MemberBot {
+				return nil
+			}
+			be.BotID, be.EventType, be.SenderID, be.At = e.MemberID, "Remove", e.By, e.At
+		}
+		topic, payload = TopicBotEvents, be
 	default:
 		return nil
 	}
@@ -130,10 +162,17 @@ type OrderProcessor interface {
 	ProcessPhoneNumberOrder(ctx context.Context, orderID string) error
 }
 
+// BotEventDeliverer sends one event to a bot; delivery failures the guide says to drop are not
+// errors (an error asks for a redelivery).
+type BotEventDeliverer interface {
+	DeliverBotEvent(ctx context.Context, ev BotEvent) error
+}
+
 // Handlers are the services the router delivers to.
 type Handlers struct {
-	Mailer InvitationMailer
-	Orders OrderProcessor
+	Mailer    InvitationMailer
+	Orders    OrderProcessor
+	BotEvents BotEventDeliverer
 }
 
 // Router runs the side-effect handlers.
@@ -204,6 +243,13 @@ func NewRouter(pool *pgxpool.Pool, h Handlers, cfg RouterConfig) (*Router, error
 			return fmt.Errorf("sideeffects: bad order message %s: %w", msg.UUID, err)
 		}
 		return h.Orders.ProcessPhoneNumberOrder(msg.Context(), o.OrderID)
+	})
+	r.AddConsumerHandler(HandlerBotEvent, TopicBotEvents, sub, func(msg *message.Message) error {
+		var be BotEvent
+		if err := json.Unmarshal(msg.Payload, &be); err != nil {
+			return fmt.Errorf("sideeffects: bad bot event message %s: %w", msg.UUID, err)
+		}
+		return h.BotEvents.DeliverBotEvent(msg.Context(), be)
 	})
 	return &Router{r: r}, nil
 }

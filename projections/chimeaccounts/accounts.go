@@ -481,6 +481,18 @@ func (s *Store) GetBot(ctx context.Context, awsAccountID, accountID, botID strin
 	return b, nil
 }
 
+// BotByID returns a bot whatever its account (for side effects, which act for no tenant).
+func (s *Store) BotByID(ctx context.Context, botID string) (Bot, error) {
+	b, err := scanBot(s.pool.QueryRow(ctx, `SELECT `+botCols+` FROM rm.chime_bots WHERE bot_id = $1`, botID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Bot{}, domain.Wrapf(ErrBotNotFound, "bot %s does not exist", botID)
+	}
+	if err != nil {
+		return Bot{}, fmt.Errorf("chimeaccounts: bot by id: %w", err)
+	}
+	return b, nil
+}
+
 // ListBots returns a page of an account's bots.
 func (s *Store) ListBots(ctx context.Context, awsAccountID, accountID, token string, limit int) ([]Bot, string, error) {
 	if _, err := s.Get(ctx, awsAccountID, accountID); err != nil {

@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/chime"
+	"github.com/aws/aws-sdk-go-v2/service/chime/types"
+
+	belfrychime "github.com/belfry/belfry/infra/chime"
+)
+
+// botInbox is a bot's HTTPS endpoint: it answers the verification challenge and records events.
+type botInbox struct {
+	mu       sync.Mutex
+	events   []botDelivery
+	failNext int // answer 500 to this many event deliveries first
+}
+
+type botDelivery struct {
+	EventType, DiscussionID, SenderID, Timestamp, Signature string
+	Body                                                    []byte
+}
+
+func (b *botInbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	var in struct {
+		Challenge, EventType string
+		Discussion           struct{ DiscussionId string }
+		Sender               struct{ SenderId string }
+	}
+	_ = json.Unmarshal(body, &in)
+	if in.EventType == "HTTPSEndpointVerification" {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"Challenge": in.Challenge})
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.events = append(b.events, botDelivery{EventType: in.EventType, DiscussionID: in.Discussion.DiscussionId, SenderID: in.Sender.SenderId,
+		Timestamp: r.Header.Get("Chime-Request-Timestamp"), Signature: r.Header.Get("Chime-Signature"), Body: body})
+	if b.failNext > 0 {
+		b.failNext--
+		w.WriteHeader(http.StatusInternalServerError)
+	}
+}
+
+func (b *botInbox) wait(t *testing.T, n int) []botDelivery {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b.mu.Lock()
+		got := append([]botDelivery(nil), b.events...)
+		b.mu.Unlock()
+		if len(got) >= n || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRoomsMembershipsAndBotEvents(t *testing.T) {
+	dnsSrv := startDNS(t)
+	inbox := &botInbox{failNext: 1}
+	endpoint := httptest.NewTLSServer(inbox)
+	defer endpoint.Close()
+	var lmu sync.Mutex
+	var lambdaCalls []http.Header
+	var lambdaBodies [][]byte
+	lambda := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		lmu.Lock()
+		lambdaCalls = append(lambdaCalls, r.Header.Clone())
+		lambdaBodies = append(lambdaBodies, body)
+		lmu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer lambda.Close()
+	b := startBelfryWith(t, func(m *Main) {
+		m.cfg.DNSResolver = dnsSrv.addr
+		m.cfg.LambdaURL = lambda.URL
+		m.BotHTTP = endpoint.Client()
+	})
+	ctx := context.Background()
+	c := b.client
+	a, _ := c.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Rooms Inc")})
+	acct := a.Account.AccountId
+	_, err := c.CreateRoom(ctx, &chime.CreateRoomInput{AccountId: acct, Name: aws.String("Too early")})
+	apiErr(t, err, "BadRequestException", 400) // rooms need an Enterprise account
+
+	_, _, d := b.console(t, "POST", "/console/accounts/"+aws.ToString(acct)+"/domains", `{"DomainName":"rooms.example"}`)
+	dnsSrv.publish(d.Domain.TxtRecordName, d.Domain.TxtRecordValue)
+	if st, typ, _ := b.console(t, "POST", "/console/accounts/"+aws.ToString(acct)+"/domains/rooms.example?operation=verify", ``); st != 200 {
+		t.Fatalf("verify: %d %s", st, typ)
+	}
+
+	// Rooms: create (a replay with the same client request token finds the same room), get, list, rename.
+	r1, err := c.CreateRoom(ctx, &chime.CreateRoomInput{AccountId: acct, Name: aws.String("Ops"), ClientRequestToken: aws.String("req-1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := c.CreateRoom(ctx, &chime.CreateRoomInput{AccountId: acct, Name: aws.String("Ops"), ClientRequestToken: aws.String("req-1")})
+	if err != nil || aws.ToString(again.Room.RoomId) != aws.ToString(r1.Room.RoomId) {
+		t.Fatalf("replayed CreateRoom: %v %v", again, err)
+	}
+	roomID := r1.Room.RoomId
+	if aws.ToString(r1.Room.AccountId) != aws.ToString(acct) || aws.ToString(r1.Room.CreatedBy) == "" || r1.Room.CreatedTimestamp == nil {
+		t.Fatalf("room: %+v", r1.Room)
+	}
+	_, err = c.CreateRoom(ctx, &chime.CreateRoomInput{AccountId: acct, Name: aws.String("  ")})
+	apiErr(t, err, "BadRequestException", 400)
+	if _, err := c.CreateRoom(ctx, &chime.CreateRoomInput{AccountId: acct, Name: aws.String("Lounge")}); err != nil {
+		t.Fatal(err)
+	}
+	up, err := c.UpdateRoom(ctx, &chime.UpdateRoomInput{AccountId: acct, RoomId: roomID, Name: aws.String("Operations")})
+	if err != nil || aws.ToString(up.Room.Name) != "Operations" {
+		t.Fatalf("UpdateRoom: %v %v", up, err)
+	}
+	got, err := c.GetRoom(ctx, &chime.GetRoomInput{AccountId: acct, RoomId: roomID})
+	if err != nil || aws.ToString(got.Room.Name) != "Operations" {
+		t.Fatalf("GetRoom: %v %v", got, err)
+	}
+	_, err = c.GetRoom(ctx, &chime.GetRoomInput{AccountId: acct, RoomId: aws.String("00000000-0000-0000-0000-000000000000")})
+	apiErr(t, err, "NotFoundException", 404)
+	list, _ := c.ListRooms(ctx, &chime.ListRoomsInput{AccountId: acct, MaxResults: aws.Int32(1)})
+	if len(list.Rooms) != 1 || list.NextToken == nil {
+		t.Fatalf("ListRooms page 1: %+v", list)
+	}
+
+	// Memberships.
+	alice, _ := c.CreateUser(ctx, &chime.CreateUserInput{AccountId: acct, Email: aws.String("alice@rooms.example")})
+	bob, _ := c.CreateUser(ctx, &chime.CreateUserInput{AccountId: acct, Email: aws.String("bob@rooms.example")})
+	m, err := c.CreateRoomMembership(ctx, &chime.CreateRoomMembershipInput{AccountId: acct, RoomId: roomID, MemberId: alice.User.UserId, Role: types.RoomMembershipRoleAdministrator})
+	if err != nil || m.RoomMembership.Role != types.RoomMembershipRoleAdministrator || m.RoomMembership.Member.MemberType != types.MemberTypeUser ||
+		aws.ToString(m.RoomMembership.Member.Email) != "alice@rooms.example" {
+		t.Fatalf("CreateRoomMembership: %+v %v", m, err)
+	}
+	_, err = c.CreateRoomMembership(ctx, &chime.CreateRoomMembershipInput{AccountId: acct, RoomId: roomID, MemberId: alice.User.UserId})
+	apiErr(t, err, "ConflictException", 409)
+	_, err = c.CreateRoomMembership(ctx, &chime.CreateRoomMembershipInput{AccountId: acct, RoomId: roomID, MemberId: aws.String("nobody")})
+	apiErr(t, err, "NotFoundException", 404)
+	_, err = c.CreateRoomMembership(ctx, &chime.CreateRoomMembershipInput{AccountId: acct, RoomId: roomID, MemberId: bob.User.UserId, Role: "Owner"})
+	apiErr(t, err, "BadRequestException", 400)
+	batch, err := c.BatchCreateRoomMembership(ctx, &chime.BatchCreateRoomMembershipInput{AccountId: acct, RoomId: roomID, MembershipItemList: []types.MembershipItem{
+		{MemberId: bob.User.UserId}, {MemberId: aws.String("nobody")}, {MemberId: alice.User.UserId}}})
+	if err != nil || len(batch.Errors) != 2 || batch.Errors[0].ErrorCode != types.ErrorCodeNotFound || batch.Errors[1].ErrorCode != types.ErrorCodeConflict {
+		t.Fatalf("BatchCreateRoomMembership: %+v %v", batch, err)
+	}
+	_, err = c.BatchCreateRoomMembership(ctx, &chime.BatchCreateRoomMembershipInput{AccountId: acct, RoomId: roomID, MembershipItemList: make([]types.MembershipItem, 51)})
+	apiErr(t, err, "BadRequestException", 400)
+	ms, _ := c.ListRoomMemberships(ctx, &chime.ListRoomMembershipsInput{AccountId: acct, RoomId: roomID, MaxResults: aws.Int32(1)})
+	if len(ms.RoomMemberships) != 1 || ms.NextToken == nil {
+		t.Fatalf("ListRoomMemberships page 1: %+v", ms)
+	}
+	ms2, _ := c.ListRoomMemberships(ctx, &chime.ListRoomMembershipsInput{AccountId: acct, RoomId: roomID, NextToken: ms.NextToken})
+	if len(ms2.RoomMemberships) != 1 || ms2.NextToken != nil {
+		t.Fatalf("ListRoomMemberships page 2: %+v", ms2)
+	}
+	bobs, _ := c.ListRooms(ctx, &chime.ListRoomsInput{AccountId: acct, MemberId: bob.User.UserId})
+	if len(bobs.Rooms) != 1 || aws.ToString(bobs.Rooms[0].RoomId) != aws.ToString(roomID) {
+		t.Fatalf("bob's rooms: %+v", bobs.Rooms)
+	}
+	um, err := c.UpdateRoomMembership(ctx, &chime.UpdateRoomMembershipInput{AccountId: acct, RoomId: roomID, MemberId: bob.User.UserId, Role: types.RoomMembershipRoleAdministrator})
+	if err != nil || um.RoomMembership.Role != types.RoomMembershipRoleAdministrator {
+		t.Fatalf("UpdateRoomMembership: %+v %v", um, err)
+	}
+
+	// Bots: not before their events configuration; then Invite and Remove arrive, signed.
+	bot, err := c.CreateBot(ctx, &chime.CreateBotInput{AccountId: acct, DisplayName: aws.String("helper"), Domain: aws.String("rooms.example")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CreateRoomMembership(ctx, &chime.CreateRoomMembershipInput{AccountId: acct, RoomId: roomID, MemberId: bot.Bot.BotId})
+	apiErr(t, err, "BadRequestException", 400)
+	if _, err := c.PutEventsConfiguration(ctx, &chime.PutEventsConfigurationInput{AccountId: acct, BotId: bot.Bot.BotId, OutboundEventsHTTPSEndpoint: aws.String(endpoint.URL)}); err != nil {
+		t.Fatal(err)
+	}
+	bm, err := c.CreateRoomMembership(ctx, &chime.CreateRoomMembershipInput{AccountId: acct, RoomId: roomID, MemberId: bot.Bot.BotId})
+	if err != nil || bm.RoomMembership.Member.MemberType != types.MemberTypeBot || aws.ToString(bm.RoomMembership.Member.Email) != "helper-chimebot@rooms.example" {
+		t.Fatalf("add the bot: %+v %v", bm, err)
+	}
+	token := aws.ToString(bot.Bot.SecurityToken)
+	events := inbox.wait(t, 2) // the first attempt fails with a 500 and is retried
+	if len(events) != 2 || events[1].EventType != "Invite" || events[1].DiscussionID != aws.ToString(roomID) {
+		t.Fatalf("Invite deliveries: %+v", events)
+	}
+	for _, e := range events {
+		if e.Signature != belfrychime.BotSignature(token, e.Timestamp, e.Body) {
+			t.Fatalf("signature %q does not verify for %s|%s", e.Signature, e.Timestamp, e.Body)
+		}
+		if _, err := time.Parse("2006-01-02T15:04:05.000Z", e.Timestamp); err != nil {
+			t.Fatalf("Chime-Request-Timestamp %q: %v", e.Timestamp, err)
+		}
+	}
+	if err := func() error {
+		_, err := c.DeleteRoomMembership(ctx, &chime.DeleteRoomMembershipInput{AccountId: acct, RoomId: roomID, MemberId: bot.Bot.BotId})
+		return err
+	}(); err != nil {
+		t.Fatal(err)
+	}
+	if events = inbox.wait(t, 3); len(events) != 3 || events[2].EventType != "Remove" || events[2].Signature != belfrychime.BotSignature(token, events[2].Timestamp, events[2].Body) {
+		t.Fatalf("Remove delivery: %+v", events)
+	}
+	// A disabled bot can be removed from rooms but not added.
+	if _, err := c.UpdateBot(ctx, &chime.UpdateBotInput{AccountId: acct, BotId: bot.Bot.BotId, Disabled: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CreateRoomMembership(ctx, &chime.CreateRoomMembershipInput{AccountId: acct, RoomId: roomID, MemberId: bot.Bot.BotId})
+	apiErr(t, err, "BadRequestException", 400)
+
+	// A Lambda bot gets its event through the invoker, the signature in the client context.
+	lb, _ := c.CreateBot(ctx, &chime.CreateBotInput{AccountId: acct, DisplayName: aws.String("lambdabot"), Domain: aws.String("rooms.example")})
+	arn := "arn:aws:lambda:us-east-1:111122223333:function:lambdabot"
+	if _, err := c.PutEventsConfiguration(ctx, &chime.PutEventsConfigurationInput{AccountId: acct, BotId: lb.Bot.BotId, LambdaFunctionArn: aws.String(arn)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateRoomMembership(ctx, &chime.CreateRoomMembershipInput{AccountId: acct, RoomId: roomID, MemberId: lb.Bot.BotId}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		lmu.Lock()
+		n := len(lambdaCalls)
+		lmu.Unlock()
+		if n >= 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	lmu.Lock()
+	if len(lambdaCalls) != 2 || lambdaCalls[1].Get("X-Amz-Invocation-Type") != "Event" {
+		t.Fatalf("lambda calls (dry run, then the Invite): %v", lambdaCalls)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(lambdaCalls[1].Get("X-Amz-Client-Context"))
+	var cc map[string]string
+	_ = json.Unmarshal(raw, &cc)
+	if cc["Chime-Signature"] != belfrychime.BotSignature(aws.ToString(lb.Bot.SecurityToken), cc["Chime-Request-Timestamp"], lambdaBodies[1]) {
+		t.Fatalf("lambda client context %s does not verify", raw)
+	}
+	lmu.Unlock()
+
+	// Deleting the room removes it and its memberships from every view.
+	if _, err := c.DeleteRoom(ctx, &chime.DeleteRoomInput{AccountId: acct, RoomId: roomID}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.GetRoom(ctx, &chime.GetRoomInput{AccountId: acct, RoomId: roomID})
+	apiErr(t, err, "NotFoundException", 404)
+	_, err = c.CreateRoomMembership(ctx, &chime.CreateRoomMembershipInput{AccountId: acct, RoomId: roomID, MemberId: bob.User.UserId})
+	apiErr(t, err, "NotFoundException", 404)
+	if bobs, _ := c.ListRooms(ctx, &chime.ListRoomsInput{AccountId: acct, MemberId: bob.User.UserId}); len(bobs.Rooms) != 0 {
+		t.Fatalf("bob's rooms after the deletion: %+v", bobs.Rooms)
+	}
+}

@@ -1,0 +1,26 @@
+package room
+
+import (
+	"fmt"
+
+	"github.com/belfry/belfry/domain"
+)
+
+// Decode turns a stored event back into an Event.
+func Decode(eventType string, data []byte) (Event, error) {
+	switch eventType {
+	case TypeCreated:
+		return domain.DecodeAs[Created](eventType, data)
+	case TypeRenamed:
+		return domain.DecodeAs[Renamed](eventType, data)
+	case TypeDeleted:
+		return domain.DecodeAs[Deleted](eventType, data)
+	case TypeMemberAdded:
+		return domain.DecodeAs[MemberAdded](eventType, data)
+	case TypeMemberUpdated:
+		return domain.DecodeAs[MemberRoleChanged](eventType, data)
+	case TypeMemberRemoved:
+		return domain.DecodeAs[MemberRemoved](eventType, data)
+	}
+	return nil, fmt.Errorf("room: unknown event type %q", eventType)
+}

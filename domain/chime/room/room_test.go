@@ -1,0 +1,91 @@
+package room_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/belfry/belfry/domain/chime/room"
+)
+
+var now = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+
+var (
+	created = room.Created{AccountID: "a1", Name: "Ops", CreatedBy: "admin", ClientRequestToken: "tok", At: now}
+	alice   = room.Candidate{ID: "u1", Type: room.MemberUser, Email: "alice@example.com", FullName: "Alice"}
+	bot     = room.Candidate{ID: "b1", Type: room.MemberBot, Email: "helper-chimebot@example.com", FullName: "helper", HasEvents: true}
+	joined  = room.MemberAdded{MemberID: "u1", MemberType: room.MemberUser, Email: "alice@example.com", FullName: "Alice", Role: room.RoleMember, InvitedBy: "admin", At: now}
+)
+
+func given(events ...room.Event) room.State {
+	s := room.Initial()
+	for _, e := range events {
+		s = room.Evolve(s, e)
+	}
+	return s
+}
+
+func TestDecide(t *testing.T) {
+	t.Parallel()
+	full := given(created)
+	for i := range room.MaxMembers {
+		full = room.Evolve(full, room.MemberAdded{MemberID: fmt.Sprint("m", i), MemberType: room.MemberUser})
+	}
+	cases := []struct {
+		name    string
+		state   room.State
+		when    room.Command
+		want    []room.Event
+		wantErr error
+	}{
+		{"create", given(), room.Create{AccountID: "a1", Name: " Ops ", CreatedBy: "admin", ClientRequestToken: "tok"}, []room.Event{created}, nil},
+		{"a name is required", given(), room.Create{AccountID: "a1", Name: " "}, nil, room.ErrInvalid},
+		{"a replayed create is harmless", given(created), room.Create{AccountID: "a1", Name: "Ops", ClientRequestToken: "tok"}, nil, nil},
+		{"another account's room is not found", given(created), room.Rename{AccountID: "a2", Name: "x"}, nil, room.ErrNotFound},
+		{"rename", given(created), room.Rename{AccountID: "a1", Name: "Ops 2"}, []room.Event{room.Renamed{Name: "Ops 2", At: now}}, nil},
+		{"a deleted room takes nothing", given(created, room.Deleted{}), room.AddMember{AccountID: "a1", Member: alice}, nil, room.ErrNotFound},
+		{"add a user as Member by default", given(created), room.AddMember{AccountID: "a1", Member: alice, InvitedBy: "admin"}, []room.Event{joined}, nil},
+		{"a bad role", given(created), room.AddMember{AccountID: "a1", Member: alice, Role: "Owner"}, nil, room.ErrInvalid},
+		{"twice is a conflict", given(created, joined), room.AddMember{AccountID: "a1", Member: alice}, nil, room.ErrAlreadyMember},
+		{"a stranger", given(created), room.AddMember{AccountID: "a1", Member: room.Candidate{ID: "x"}}, nil, room.ErrMemberNotFound},
+		{"a suspended user", given(created), room.AddMember{AccountID: "a1", Member: room.Candidate{ID: "u2", Type: room.MemberUser, Suspended: true}}, nil, room.ErrCannotJoin},
+		{"a disabled bot cannot be added", given(created), room.AddMember{AccountID: "a1", Member: room.Candidate{ID: "b1", Type: room.MemberBot, Disabled: true, HasEvents: true}}, nil, room.ErrCannotJoin},
+		{"a bot without events configuration cannot be added", given(created), room.AddMember{AccountID: "a1", Member: room.Candidate{ID: "b1", Type: room.MemberBot}}, nil, room.ErrCannotJoin},
+		{"a configured bot joins", given(created), room.AddMember{AccountID: "a1", Member: bot, InvitedBy: "admin"},
+			[]room.Event{room.MemberAdded{MemberID: "b1", MemberType: room.MemberBot, Email: bot.Email, FullName: "helper", Role: room.RoleMember, InvitedBy: "admin", At: now}}, nil},
+		{"10,000 members at most", full, room.AddMember{AccountID: "a1", Member: alice}, nil, room.ErrFull},
+		{"change a role", given(created, joined), room.ChangeRole{AccountID: "a1", MemberID: "u1", Role: room.RoleAdministrator},
+			[]room.Event{room.MemberRoleChanged{MemberID: "u1", Role: room.RoleAdministrator, At: now}}, nil},
+		{"the same role changes nothing", given(created, joined), room.ChangeRole{AccountID: "a1", MemberID: "u1", Role: room.RoleMember}, nil, nil},
+		{"change a non-member", given(created), room.ChangeRole{AccountID: "a1", MemberID: "u1", Role: room.RoleMember}, nil, room.ErrMemberNotFound},
+		{"remove", given(created, joined), room.RemoveMember{AccountID: "a1", MemberID: "u1", By: "admin"},
+			[]room.Event{room.MemberRemoved{MemberID: "u1", MemberType: room.MemberUser, By: "admin", At: now}}, nil},
+		{"remove a non-member", given(created), room.RemoveMember{AccountID: "a1", MemberID: "u1"}, nil, room.ErrMemberNotFound},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := room.Decide(tc.state, tc.when, now)
+			if tc.wantErr == nil && err != nil || tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Fatalf("want error %v, got %v", tc.wantErr, err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("want %#v, got %#v", tc.want, got)
+			}
+		})
+	}
+}
+
+func TestEventsRoundTrip(t *testing.T) {
+	t.Parallel()
+	for _, e := range []room.Event{created, room.Renamed{Name: "x", At: now}, room.Deleted{By: "admin", At: now}, joined,
+		room.MemberRoleChanged{MemberID: "u1", Role: room.RoleAdministrator, At: now}, room.MemberRemoved{MemberID: "u1", MemberType: room.MemberUser, At: now}} {
+		b, _ := json.Marshal(e)
+		back, err := room.Decode(e.EventType(), b)
+		if err != nil || !reflect.DeepEqual(back, e) {
+			t.Fatalf("%s: %v %#v", e.EventType(), err, back)
+		}
+	}
+}

@@ -1,0 +1,184 @@
+// Package chimerooms projects chat rooms and their memberships into rm.chime_rooms and
+// rm.chime_room_members, and answers their queries.
+//
+// Invariant: a deleted room keeps its row (deleted = true) but is never listed or returned, and its
+// memberships are removed with it.
+package chimerooms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/room"
+	"github.com/belfry/belfry/projections"
+)
+
+// Projection is the rooms read model.
+type Projection struct{}
+
+// Name is stable.
+func (Projection) Name() string { return "chime_rooms" }
+
+// Version of the layout.
+func (Projection) Version() int { return 1 }
+
+// Tables exposed under rm.
+func (Projection) Tables() []string { return []string{"chime_rooms", "chime_room_members"} }
+
+// Filter selects room streams.
+func (Projection) Filter() *esdb.SubscriptionFilter {
+	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{room.StreamPrefix}}
+}
+
+// Setup creates the tables.
+func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
+	_, err := tx.Exec(ctx, fmt.Sprintf(`
+		CREATE TABLE %[1]s.chime_rooms (
+			room_id    text PRIMARY KEY,
+			account_id text NOT NULL,
+			name       text NOT NULL,
+			created_by text NOT NULL,
+			deleted    boolean NOT NULL DEFAULT false,
+			created_at timestamptz NOT NULL,
+			updated_at timestamptz NOT NULL
+		);
+		CREATE INDEX ON %[1]s.chime_rooms (account_id, room_id) WHERE NOT deleted;
+		CREATE TABLE %[1]s.chime_room_members (
+			room_id     text NOT NULL,
+			member_id   text NOT NULL,
+			member_type text NOT NULL,
+			email       text NOT NULL,
+			full_name   text NOT NULL,
+			role        text NOT NULL,
+			invited_by  text NOT NULL,
+			updated_at  timestamptz NOT NULL,
+			PRIMARY KEY (room_id, member_id)
+		);
+		CREATE INDEX ON %[1]s.chime_room_members (member_id);`, schema))
+	return err
+}
+
+// Apply queues one event's statements.
+func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
+	e, err := room.Decode(ev.EventType, ev.Data)
+	if err != nil {
+		return err
+	}
+	rooms, members := schema+".chime_rooms", schema+".chime_room_members"
+	id := strings.TrimPrefix(ev.StreamID, room.StreamPrefix)
+	switch e := e.(type) {
+	case room.Created:
+		b.Queue(`INSERT INTO `+rooms+` (room_id, account_id, name, created_by, created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$5)
+			ON CONFLICT (room_id) DO NOTHING`, id, e.AccountID, e.Name, e.CreatedBy, e.At)
+	case room.Renamed:
+		b.Queue(`UPDATE `+rooms+` SET name = $2, updated_at = $3 WHERE room_id = $1`, id, e.Name, e.At)
+	case room.Deleted:
+		b.Queue(`UPDATE `+rooms+` SET deleted = true, updated_at = $2 WHERE room_id = $1`, id, e.At)
+		b.Queue(`DELETE FROM `+members+` WHERE room_id = $1`, id)
+	case room.MemberAdded:
+		b.Queue(`INSERT INTO `+members+` (room_id, member_id, member_type, email, full_name, role, invited_by, updated_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (room_id, member_id) DO UPDATE SET member_type = $3, email = $4,
+			full_name = $5, role = $6, invited_by = $7, updated_at = $8`, id, e.MemberID, e.MemberType, e.Email, e.FullName, e.Role, e.InvitedBy, e.At)
+	case room.MemberRoleChanged:
+		b.Queue(`UPDATE `+members+` SET role = $3, updated_at = $4 WHERE room_id = $1 AND member_id = $2`, id, e.MemberID, e.Role, e.At)
+	case room.MemberRemoved:
+		b.Queue(`DELETE FROM `+members+` WHERE room_id = $1 AND member_id = $2`, id, e.MemberID)
+	}
+	return nil
+}
+
+// Room is one row of rm.chime_rooms.
+type Room struct {
+	RoomID, AccountID, Name, CreatedBy string
+	CreatedAt, UpdatedAt               time.Time
+}
+
+// Membership is one row of rm.chime_room_members.
+type Membership struct {
+	RoomID, MemberID, MemberType, Email, FullName, Role, InvitedBy string
+	UpdatedAt                                                      time.Time
+}
+
+// Store answers room queries; callers check that the account belongs to the tenant.
+type Store struct{ pool *pgxpool.Pool }
+
+// NewStore returns a store over the active generation's views.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
+const roomCols = `room_id, account_id, name, created_by, created_at, updated_at`
+
+func scanRoom(row pgx.CollectableRow) (Room, error) {
+	var r Room
+	err := row.Scan(&r.RoomID, &r.AccountID, &r.Name, &r.CreatedBy, &r.CreatedAt, &r.UpdatedAt)
+	return r, err
+}
+
+// GetRoom returns one live room of an account.
+func (s *Store) GetRoom(ctx context.Context, accountID, roomID string) (Room, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+roomCols+` FROM rm.chime_rooms WHERE room_id = $1 AND account_id = $2 AND NOT deleted`, roomID, accountID)
+	r, err := pgx.CollectExactlyOneRow(rows, scanRoom)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Room{}, domain.Wrapf(room.ErrNotFound, "Room %s does not exist in account %s", roomID, accountID)
+	}
+	return r, err
+}
+
+// ListRooms returns a page of an account's rooms (those memberID belongs to when it is set).
+func (s *Store) ListRooms(ctx context.Context, accountID, memberID, token string, limit int) ([]Room, string, error) {
+	after, err := projections.DecodeToken(token)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT `+roomCols+` FROM rm.chime_rooms r
+		WHERE account_id = $1 AND NOT deleted AND room_id > $2
+		AND ($3 = '' OR EXISTS (SELECT 1 FROM rm.chime_room_members m WHERE m.room_id = r.room_id AND m.member_id = $3))
+		ORDER BY room_id LIMIT $4`, accountID, after, memberID, limit+1)
+	list, err := pgx.CollectRows(rows, scanRoom)
+	if err != nil {
+		return nil, "", fmt.Errorf("chimerooms: list rooms: %w", err)
+	}
+	list, next := projections.Page(list, limit, func(r Room) string { return r.RoomID })
+	return list, next, nil
+}
+
+const memberCols = `room_id, member_id, member_type, email, full_name, role, invited_by, updated_at`
+
+func scanMember(row pgx.CollectableRow) (Membership, error) {
+	var m Membership
+	err := row.Scan(&m.RoomID, &m.MemberID, &m.MemberType, &m.Email, &m.FullName, &m.Role, &m.InvitedBy, &m.UpdatedAt)
+	return m, err
+}
+
+// GetMembership returns one membership of a room.
+func (s *Store) GetMembership(ctx context.Context, roomID, memberID string) (Membership, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+memberCols+` FROM rm.chime_room_members WHERE room_id = $1 AND member_id = $2`, roomID, memberID)
+	m, err := pgx.CollectExactlyOneRow(rows, scanMember)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Membership{}, domain.Wrapf(room.ErrMemberNotFound, "MemberId %s is not a member of room %s", memberID, roomID)
+	}
+	return m, err
+}
+
+// ListMemberships returns a page of a room's memberships.
+func (s *Store) ListMemberships(ctx context.Context, roomID, token string, limit int) ([]Membership, string, error) {
+	after, err := projections.DecodeToken(token)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, _ := s.pool.Query(ctx, `SELECT `+memberCols+` FROM rm.chime_room_members WHERE room_id = $1 AND member_id > $2
+		ORDER BY member_id LIMIT $3`, roomID, after, limit+1)
+	list, err := pgx.CollectRows(rows, scanMember)
+	if err != nil {
+		return nil, "", fmt.Errorf("chimerooms: list memberships: %w", err)
+	}
+	list, next := projections.Page(list, limit, func(m Membership) string { return m.MemberID })
+	return list, next, nil
+}
