@@ -51,11 +51,7 @@ func TestBotsThroughSDK(t *testing.T) {
 	_, err := c.CreateBot(ctx, &chime.CreateBotInput{AccountId: acct, DisplayName: aws.String("exampleBot")})
 	apiErr(t, err, "BadRequestException", 400) // a Team account has no bots
 
-	_, _, d := b.console(t, "POST", "/console/accounts/"+aws.ToString(acct)+"/domains", `{"DomainName":"example.com"}`)
-	dnsSrv.publish(d.Domain.TxtRecordName, d.Domain.TxtRecordValue)
-	if status, typ, _ := b.console(t, "POST", "/console/accounts/"+aws.ToString(acct)+"/domains/example.com?operation=verify", ``); status != 200 {
-		t.Fatalf("verify: %d %s", status, typ)
-	}
+	b.claimDomain(t, dnsSrv, aws.ToString(acct), "example.com")
 
 	bot, err := c.CreateBot(ctx, &chime.CreateBotInput{AccountId: acct, DisplayName: aws.String("exampleBot"), Domain: aws.String("example.com")})
 	if err != nil {

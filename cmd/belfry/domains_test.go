@@ -73,6 +73,17 @@ func (r *running) console(t *testing.T, method, path, body string) (int, string,
 	return resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), d
 }
 
+// claimDomain claims and verifies a domain for an account through the console API (publishing its TXT
+// record on the test DNS server), which makes a Team account Enterprise.
+func (r *running) claimDomain(t *testing.T, dnsSrv *txtServer, acct, name string) {
+	t.Helper()
+	_, _, d := r.console(t, "POST", "/console/accounts/"+acct+"/domains", `{"DomainName":"`+name+`"}`)
+	dnsSrv.publish(d.Domain.TxtRecordName, d.Domain.TxtRecordValue)
+	if st, typ, _ := r.console(t, "POST", "/console/accounts/"+acct+"/domains/"+name+"?operation=verify", ``); st != 200 {
+		t.Fatalf("verify %s: %d %s", name, st, typ)
+	}
+}
+
 func TestDomainClaimsAndEnterpriseTransition(t *testing.T) {
 	dnsSrv := startDNS(t)
 	clk := &clock{t: time.Now()}

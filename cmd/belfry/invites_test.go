@@ -99,9 +99,7 @@ func TestInvitationRegistrationAndSessions(t *testing.T) {
 	tok = signIn()
 
 	// Enterprise suspension: the user can neither use a session nor sign in.
-	_, _, d := b.console(t, "POST", "/console/accounts/"+aws.ToString(acct)+"/domains", `{"DomainName":"example.com"}`)
-	dnsSrv.publish(d.Domain.TxtRecordName, d.Domain.TxtRecordValue)
-	b.console(t, "POST", "/console/accounts/"+aws.ToString(acct)+"/domains/example.com?operation=verify", ``)
+	b.claimDomain(t, dnsSrv, aws.ToString(acct), "example.com")
 	if _, err := c.BatchSuspendUser(ctx, &chime.BatchSuspendUserInput{AccountId: acct, UserIdList: []string{aws.ToString(uid)}}); err != nil {
 		t.Fatal(err)
 	}

@@ -131,11 +131,7 @@ func TestScheduledMeetingsAndTheDomainRemovalCascade(t *testing.T) {
 	}
 
 	// Claim and verify alice's domain (the account becomes Enterprise), then remove it.
-	_, _, d := b.console(t, "POST", "/console/accounts/"+acct+"/domains", `{"DomainName":"corp.example"}`)
-	dnsSrv.publish(d.Domain.TxtRecordName, d.Domain.TxtRecordValue)
-	if st, typ, _ := b.console(t, "POST", "/console/accounts/"+acct+"/domains/corp.example?operation=verify", ``); st != 200 {
-		t.Fatalf("verify: %d %s", st, typ)
-	}
+	b.claimDomain(t, dnsSrv, acct, "corp.example")
 	if st, typ, _ := b.console(t, "DELETE", "/console/accounts/"+acct+"/domains/corp.example", ``); st != 204 {
 		t.Fatalf("remove: %d %s", st, typ)
 	}

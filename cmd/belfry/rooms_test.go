@@ -96,11 +96,7 @@ func TestRoomsMembershipsAndBotEvents(t *testing.T) {
 	_, err := c.CreateRoom(ctx, &chime.CreateRoomInput{AccountId: acct, Name: aws.String("Too early")})
 	apiErr(t, err, "BadRequestException", 400) // rooms need an Enterprise account
 
-	_, _, d := b.console(t, "POST", "/console/accounts/"+aws.ToString(acct)+"/domains", `{"DomainName":"rooms.example"}`)
-	dnsSrv.publish(d.Domain.TxtRecordName, d.Domain.TxtRecordValue)
-	if st, typ, _ := b.console(t, "POST", "/console/accounts/"+aws.ToString(acct)+"/domains/rooms.example?operation=verify", ``); st != 200 {
-		t.Fatalf("verify: %d %s", st, typ)
-	}
+	b.claimDomain(t, dnsSrv, aws.ToString(acct), "rooms.example")
 
 	// Rooms: create (a replay with the same client request token finds the same room), get, list, rename.
 	r1, err := c.CreateRoom(ctx, &chime.CreateRoomInput{AccountId: acct, Name: aws.String("Ops"), ClientRequestToken: aws.String("req-1")})
