@@ -43,6 +43,15 @@ func TestPhoneNumbersThroughSDK(t *testing.T) {
 	if len(tollFree.E164PhoneNumbers) != 2 || tollFree.E164PhoneNumbers[0][:5] != "+1800" {
 		t.Fatalf("toll-free search: %+v", tollFree.E164PhoneNumbers)
 	}
+	byCity, _ := c.SearchAvailablePhoneNumbers(ctx, &chime.SearchAvailablePhoneNumbersInput{City: aws.String("toronto"), State: aws.String("ON"), Country: aws.String("CA"), MaxResults: aws.Int32(5)})
+	if len(byCity.E164PhoneNumbers) != 5 || byCity.E164PhoneNumbers[0][:5] != "+1416" {
+		t.Fatalf("search by city and state: %+v", byCity.E164PhoneNumbers)
+	}
+	if none, _ := c.SearchAvailablePhoneNumbers(ctx, &chime.SearchAvailablePhoneNumbersInput{City: aws.String("Seattle"), State: aws.String("ON")}); len(none.E164PhoneNumbers) != 0 {
+		t.Fatalf("Seattle is not in Ontario: %+v", none.E164PhoneNumbers)
+	}
+	_, err = c.SearchAvailablePhoneNumbers(ctx, &chime.SearchAvailablePhoneNumbersInput{Country: aws.String("FR")})
+	apiErr(t, err, "BadRequestException", 400)
 	n1, n2 := found.E164PhoneNumbers[0], found.E164PhoneNumbers[1]
 
 	// An order is processed asynchronously: numbers outside the pool fail, the order is Partial.
