@@ -109,6 +109,7 @@ type serviceAPI struct {
 	audit       AuditSink
 	// skipReadAudit leaves successful read-only calls out of the audit log.
 	skipReadAudit bool
+	metrics       *Metrics
 	logger        *slog.Logger
 }
 
@@ -200,6 +201,14 @@ func (s *serviceAPI) serve(c echo.Context, op operation) error {
 		}
 	}
 	s.record(k, op, cred, reqID, start, status, out, wire)
+	if wire != nil {
+		status = wire.Status
+	}
+	defer func() {
+		if s.metrics != nil {
+			s.metrics.observe(s.service, op.Name, status, time.Since(start))
+		}
+	}()
 	if wire != nil {
 		h := c.Response().Header()
 		h.Set("X-Amzn-ErrorType", wire.Type)

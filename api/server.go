@@ -66,7 +66,9 @@ type Deps struct {
 	AuditRM       AuditQueries
 	Ready         func(context.Context) error
 	Gatherer      prometheus.Gatherer
-	Logger        *slog.Logger
+	// Metrics records per-operation request counts and latencies (nil: none).
+	Metrics *Metrics
+	Logger  *slog.Logger
 }
 
 // Server is the HTTP server.
@@ -102,7 +104,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	verifier := &sigv4.Verifier{Keys: d.Keys, Region: cfg.Region}
 	chimeAPI := &serviceAPI{service: "chime", eventSource: "chime.amazonaws.com", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger,
-		skipReadAudit: cfg.SkipReadAudit}
+		skipReadAudit: cfg.SkipReadAudit, metrics: d.Metrics}
 	var chimeOps []operation
 	chimeOps = append(chimeOps, accountOps(d.Accounts)...)
 	chimeOps = append(chimeOps, userOps(d.Users)...)
@@ -118,7 +120,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 		chimeOps = append(chimeOps, meetingOps(d.AdminMeetings)...)
 	}
 	chimeAPI.mount(e, chimeOps)
-	belfryAPI := &serviceAPI{service: "belfry", eventSource: "belfry.local", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger}
+	belfryAPI := &serviceAPI{service: "belfry", eventSource: "belfry.local", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger,
+		metrics: d.Metrics}
 	belfryAPI.mount(e, adminOps(d.AuditRM))
 
 	if d.Client != nil {

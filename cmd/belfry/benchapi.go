@@ -40,6 +40,10 @@ type apiResult struct {
 	PerSec float64 `json:"callsPerSecond"`
 	P50ms  float64 `json:"p50Ms"`
 	P99ms  float64 `json:"p99Ms"`
+	// ServerP50ms and ServerP99ms are the server-side latencies of the scenario's operation, from
+	// belfry_api_request_seconds (interpolated within its buckets, as histogram_quantile does).
+	ServerP50ms float64 `json:"serverP50Ms,omitempty"`
+	ServerP99ms float64 `json:"serverP99Ms,omitempty"`
 	// TargetPerSec is the offered load of a paced scenario (0: closed loop, as fast as possible).
 	TargetPerSec float64 `json:"targetPerSecond,omitempty"`
 	Note         string  `json:"note,omitempty"`
@@ -166,19 +170,30 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
+	// withServerLatency runs a scenario and adds the server-side quantiles of its operation.
+	withServerLatency := func(name string, fn func() apiResult) {
+		op := apiOperation(name)
+		before := latencyBuckets(m.reg, op)
+		res := fn()
+		if op != "" {
+			delta := subtractBuckets(latencyBuckets(m.reg, op), before)
+			res.ServerP50ms, res.ServerP99ms = bucketQuantile(delta, 0.5)*1000, bucketQuantile(delta, 0.99)*1000
+		}
+		rep.Results = append(rep.Results, res)
+	}
 	run := func(name, note string, op func(r *rand.Rand) error) {
 		if !selected.MatchString(name) {
 			return
 		}
 		fmt.Fprintf(os.Stderr, "%s: %d clients for %v ...\n", name, *clients, *d)
-		rep.Results = append(rep.Results, drive(ctx, name, note, *clients, *d, op))
+		withServerLatency(name, func() apiResult { return drive(ctx, name, note, *clients, *d, op) })
 	}
 	paced := func(name, note string, rate float64, op func(r *rand.Rand) error) {
 		if !selected.MatchString(name) {
 			return
 		}
 		fmt.Fprintf(os.Stderr, "%s: %d clients offering %.0f calls/s for %v ...\n", name, *clients, rate, *d)
-		rep.Results = append(rep.Results, drivePaced(ctx, name, note, *clients, rate, *d, op))
+		withServerLatency(name, func() apiResult { return drivePaced(ctx, name, note, *clients, rate, *d, op) })
 	}
 	pick := func(r *rand.Rand) string { return ids[r.IntN(len(ids))] }
 	floorGet := func(r *rand.Rand) error {
@@ -273,10 +288,14 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 		if r.TargetPerSec > 0 {
 			offered = fmt.Sprintf("%.0f", r.TargetPerSec)
 		}
+		server := "-"
+		if r.ServerP99ms > 0 {
+			server = fmt.Sprintf("%.2f / %.2f", r.ServerP50ms, r.ServerP99ms)
+		}
 		rows[i] = []string{r.Name, offered, fmt.Sprint(r.Calls), fmt.Sprint(r.Errors), fmt.Sprintf("%.0f", r.PerSec),
-			fmt.Sprintf("%.2f", r.P50ms), fmt.Sprintf("%.2f", r.P99ms), r.Note}
+			fmt.Sprintf("%.2f", r.P50ms), fmt.Sprintf("%.2f", r.P99ms), server, r.Note}
 	}
-	bench.Table(os.Stdout, []string{"SCENARIO", "OFFERED/S", "CALLS", "ERRORS", "CALLS/S", "P50 ms", "P99 ms", "NOTE"}, rows)
+	bench.Table(os.Stdout, []string{"SCENARIO", "OFFERED/S", "CALLS", "ERRORS", "CALLS/S", "P50 ms", "P99 ms", "SERVER P50/P99 ms", "NOTE"}, rows)
 	bench.PrintChecks(os.Stdout, rep.Checks)
 	path := *out
 	if path == "" {

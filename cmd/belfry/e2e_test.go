@@ -345,7 +345,9 @@ func TestAuditRecordsForEveryCall(t *testing.T) {
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, m := range []string{"belfry_projection_checkpoint_position{projection=\"chime_accounts\"}", "belfry_projection_lag_events",
-		"belfry_eventstore_head_position", "belfry_eventlog_commits_total", "belfry_projection_batch_seconds"} {
+		"belfry_eventstore_head_position", "belfry_eventlog_commits_total", "belfry_projection_batch_seconds",
+		`belfry_api_requests_total{operation="CreateAccount",service="chime",status="400"} 1`,
+		`belfry_api_request_seconds_bucket{operation="CreateAccount",service="chime",le="0.0005"}`} {
 		if !strings.Contains(string(metrics), m) {
 			t.Errorf("/metrics lacks %s", m)
 		}
