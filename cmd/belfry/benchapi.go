@@ -173,8 +173,11 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 	// withServerLatency runs a scenario and adds the server-side quantiles of its operation.
 	withServerLatency := func(name string, fn func() apiResult) {
 		op := apiOperation(name)
-		before := latencyBuckets(m.reg, op)
+		// The snapshot is taken when the warm-up ends, as the client's recording starts.
+		snap := make(chan []bucket, 1)
+		go func() { time.Sleep(warmup); snap <- latencyBuckets(m.reg, op) }()
 		res := fn()
+		before := <-snap
 		if op != "" {
 			delta := subtractBuckets(latencyBuckets(m.reg, op), before)
 			res.ServerP50ms, res.ServerP99ms = bucketQuantile(delta, 0.5)*1000, bucketQuantile(delta, 0.99)*1000
