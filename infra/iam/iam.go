@@ -20,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/belfry/belfry/api/sigv4"
 	"github.com/belfry/belfry/domain/iampolicy"
@@ -48,6 +49,8 @@ type Store struct {
 
 	mu    sync.Mutex
 	cache map[string]cachedKey
+	// loads makes concurrent lookups of one key share one database read.
+	loads singleflight.Group
 }
 
 type cachedKey struct {
@@ -57,6 +60,8 @@ type cachedKey struct {
 }
 
 // keyCacheTTL bounds how long a deactivated key, or a principal's old policies, may still apply.
+// An entry older than half of it is refreshed in the background while it still answers, so a key in
+// steady use never makes a request wait for the database (nor a crowd of requests read it at once).
 const keyCacheTTL = 2 * time.Second
 
 // Init creates the installation's AWS account id once (the schema comes from infra/migrations).
@@ -126,34 +131,54 @@ func (s *Store) LookupAccessKey(ctx context.Context, id string) (string, any, er
 	s.mu.Lock()
 	c, ok := s.cache[id]
 	s.mu.Unlock()
-	if ok && time.Since(c.at) < keyCacheTTL {
+	if age := time.Since(c.at); ok && age < keyCacheTTL {
+		if age > keyCacheTTL/2 {
+			go func() {
+				_, _, _ = s.loads.Do(id, func() (any, error) { return s.loadKey(context.WithoutCancel(ctx), id) })
+			}()
+		}
 		return c.secret, c.p, nil
 	}
+	v, err, _ := s.loads.Do(id, func() (any, error) { return s.loadKey(context.WithoutCancel(ctx), id) })
+	if err != nil {
+		return "", nil, err
+	}
+	k := v.(cachedKey)
+	return k.secret, k.p, nil
+}
+
+// loadKey reads a key, its principal and policies, and caches them (a key no longer active is
+// dropped from the cache).
+func (s *Store) loadKey(ctx context.Context, id string) (cachedKey, error) {
 	var secret string
 	p := Principal{AccessKeyID: id}
 	err := s.pool.QueryRow(ctx, `SELECT k.secret, p.name, p.principal_id, i.aws_account_id
 		FROM iam.access_keys k JOIN iam.principals p ON p.name = k.principal, iam.installation i
 		WHERE k.access_key_id = $1 AND k.active`, id).Scan(&secret, &p.Name, &p.PrincipalID, &p.AwsAccountID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", nil, sigv4.ErrUnknownKey
+		s.mu.Lock()
+		delete(s.cache, id)
+		s.mu.Unlock()
+		return cachedKey{}, sigv4.ErrUnknownKey
 	}
 	if err != nil {
-		return "", nil, fmt.Errorf("iam: look up key: %w", err)
+		return cachedKey{}, fmt.Errorf("iam: look up key: %w", err)
 	}
 	refs, err := s.ListPolicies(ctx, p.Name)
 	if err != nil {
-		return "", nil, err
+		return cachedKey{}, err
 	}
 	for _, r := range refs {
 		p.Policies = append(p.Policies, r.Document)
 	}
+	k := cachedKey{secret: secret, p: p, at: time.Now()}
 	s.mu.Lock()
 	if len(s.cache) > 10000 {
 		clear(s.cache)
 	}
-	s.cache[id] = cachedKey{secret: secret, p: p, at: time.Now()}
+	s.cache[id] = k
 	s.mu.Unlock()
-	return secret, p, nil
+	return k, nil
 }
 
 // AWSAccount is the principal's AWS account id.
