@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -60,9 +59,10 @@ type apiReport struct {
 	Checks    []bench.Check `json:"checks"`
 }
 
-// cmdBenchAPI runs `belfry bench api`: a Belfry server on a scratch database with one account of
-// --users users, driven by --clients concurrent official-SDK clients on loopback, beside a plain echo
-// handler that reads one row with pgx (the floor), measured in the same run.
+// cmdBenchAPI runs `belfry bench api`: a Belfry server (in this process, or a child `belfry serve`
+// process with --server process) on a scratch database with one account of --users users, driven by --clients concurrent official-SDK
+// clients on loopback, beside a plain echo handler that reads one row with pgx (the floor, in the
+// bench's own process), measured in the same run.
 func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 	fs := flag.NewFlagSet("bench api", flag.ContinueOnError)
 	users := fs.Int("users", 100_000, "users in the benchmark account")
@@ -72,6 +72,7 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 	listRate := fs.Float64("list-rate", 200, "offered ListUsers calls/s of the paced latency scenario")
 	batchRate := fs.Float64("batch-rate", 100, "offered BatchUpdateUser calls/s of the paced latency scenario")
 	auditReads := fs.Bool("audit-reads", true, "audit read-only calls (BELFRY_AUDIT_READS); false measures the cost of doing so")
+	serverMode := fs.String("server", "inline", "run the server in the bench's own process (inline) or as a `belfry serve` child process (process)")
 	only := fs.String("only", "", "run only the scenarios whose name matches this regular expression")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the scenarios here")
 	out := fs.String("json", "", "write the JSON report here (default bench-results/api-<time>.json)")
@@ -82,25 +83,32 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--only: %w", err)
 	}
+	if err := os.MkdirAll("bench-results", 0o755); err != nil {
+		return err
+	}
 	dbURL, stop, err := scratchDatabase(ctx, cfg, "belfry_bench_api")
 	if err != nil {
 		return err
 	}
 	defer stop()
-	m := NewMain(Config{DatabaseURL: dbURL, EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1", SkipReadAudit: !*auditReads})
-	var keyOut bytes.Buffer
-	m.Out = &keyOut
-	if err := m.Run(ctx); err != nil {
-		_ = m.Close()
+	var srv *benchServer
+	switch *serverMode {
+	case "process":
+		srv, err = startServerProcess(ctx, dbURL, *auditReads, "bench-results/api-server.log")
+	case "inline":
+		srv, err = startInlineServer(ctx, Config{DatabaseURL: dbURL, EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1", SkipReadAudit: !*auditReads})
+	default:
+		err = fmt.Errorf("--server must be process or inline, not %q", *serverMode)
+	}
+	if err != nil {
 		return err
 	}
-	defer m.Close()
-	keyID := regexp.MustCompile(`AWS_ACCESS_KEY_ID=(\S+)`).FindStringSubmatch(keyOut.String())[1]
-	secret := regexp.MustCompile(`AWS_SECRET_ACCESS_KEY=(\S+)`).FindStringSubmatch(keyOut.String())[1]
+	defer srv.Close()
+	keyID, secret := srv.KeyID, srv.Secret
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
 		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 1024, 1024
 	})
-	sdk := chime.New(chime.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + m.HTTPAddr()), HTTPClient: httpClient,
+	sdk := chime.New(chime.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + srv.HTTPAddr), HTTPClient: httpClient,
 		Credentials: credentials.NewStaticCredentialsProvider(keyID, secret, "")})
 	rep := &apiReport{StartedAt: time.Now().UTC(), Users: *users, Clients: *clients, Seconds: d.Seconds(), ReadAudit: *auditReads}
 
@@ -116,7 +124,7 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 	defer pool.Close()
 	fmt.Fprintf(os.Stderr, "seeding %d users (as UserAdded events, the way an import writes them) ...\n", *users)
 	t0 := time.Now()
-	ids, err := seedUsers(ctx, m.EmbeddedLogURL(), acct, *users)
+	ids, err := seedUsers(ctx, srv.LogURL, acct, *users)
 	if err != nil {
 		return err
 	}
@@ -181,11 +189,11 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 		op := apiOperation(name)
 		// The snapshot is taken when the warm-up ends, as the client's recording starts.
 		snap := make(chan []bucket, 1)
-		go func() { time.Sleep(warmup); snap <- latencyBuckets(m.reg, op) }()
+		go func() { time.Sleep(warmup); snap <- latencyBuckets(srv.Metrics, op) }()
 		res := fn()
 		before := <-snap
 		if op != "" {
-			delta := subtractBuckets(latencyBuckets(m.reg, op), before)
+			delta := subtractBuckets(latencyBuckets(srv.Metrics, op), before)
 			res.ServerP50ms, res.ServerP99ms = bucketQuantile(delta, 0.5)*1000, bucketQuantile(delta, 0.99)*1000
 		}
 		rep.Results = append(rep.Results, res)
