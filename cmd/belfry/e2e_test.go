@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/chime"
 	"github.com/aws/aws-sdk-go-v2/service/chime/types"
 	"github.com/aws/smithy-go"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/belfry/belfry/domain/audit"
 	"github.com/belfry/belfry/infra/pgcluster/pgtest"
@@ -393,6 +394,14 @@ func TestUsersAndNonEmptyAccountGuard(t *testing.T) {
 	apiErr(t, err, "BadRequestException", 400)
 	_, err = c.CreateUser(ctx, &chime.CreateUserInput{AccountId: a.Account.AccountId, Email: aws.String("b@example.com"), UserType: types.UserType("Robot")})
 	apiErr(t, err, "BadRequestException", 400)
+	// The refused creations reserved no personal PIN (a reserved PIN is never handed out again).
+	var pins int
+	if err := pgxQueryRow(t, b, `SELECT count(DISTINCT stream) FROM eventlog.events WHERE stream LIKE 'chime.pin-%'`, &pins); err != nil {
+		t.Fatal(err)
+	}
+	if pins != 1 {
+		t.Fatalf("%d PINs reserved for 1 user created", pins)
+	}
 
 	byEmail, err := c.ListAccounts(ctx, &chime.ListAccountsInput{UserEmail: aws.String("alice@example.com")})
 	if err != nil || len(byEmail.Accounts) != 1 || aws.ToString(byEmail.Accounts[0].AccountId) != aws.ToString(a.Account.AccountId) {
@@ -435,4 +444,15 @@ func TestWriteOnlyAuditSkipsSuccessfulReads(t *testing.T) {
 	if created := b.audit(t, "CreateAccount", 1); len(created) != 1 {
 		t.Fatalf("CreateAccount records: %d", len(created))
 	}
+}
+
+// pgxQueryRow runs one query on the server's database.
+func pgxQueryRow(t *testing.T, r *running, query string, dest ...any) error {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), r.m.cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	return conn.QueryRow(context.Background(), query).Scan(dest...)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections/chimeaccounts"
@@ -47,12 +48,20 @@ func (s *Service) CreateUser(ctx context.Context, awsAccountID, accountID, email
 		return chimeaccounts.User{}, err
 	}
 	userID := uuid.NewString()
-	pin, err := s.reservePIN(ctx, accountID, userID)
+	cmd := account.AddUser{AccountID: accountID, UserID: userID, Email: email, Username: username, UserType: userType}
+	// Refuse what can be refused before a PIN is reserved: a reserved PIN is never handed out again,
+	// so a command the account then rejects would waste one (the decision below still has the last word).
+	normalized, _, err := account.CheckNewUser(cmd)
 	if err != nil {
 		return chimeaccounts.User{}, err
 	}
-	res, err := s.accounts.Execute(ctx, account.StreamName(accountID), account.AddUser{AccountID: accountID, UserID: userID,
-		Email: email, Username: username, UserType: userType, PersonalPIN: pin})
+	if same, _, err := s.store.ListUsers(ctx, awsAccountID, accountID, chimeaccounts.UserFilter{Email: normalized}, "", 1); err == nil && len(same) > 0 {
+		return chimeaccounts.User{}, domain.Wrapf(account.ErrEmailTaken, "a user with Email %s already exists in account %s (user %s)", email, accountID, same[0].UserID)
+	}
+	if cmd.PersonalPIN, err = s.reservePIN(ctx, accountID, userID); err != nil {
+		return chimeaccounts.User{}, err
+	}
+	res, err := s.accounts.Execute(ctx, account.StreamName(accountID), cmd)
 	if err != nil {
 		return chimeaccounts.User{}, err
 	}

@@ -58,6 +58,26 @@ type User struct {
 	beforeSuspension string
 }
 
+// CheckNewUser validates what AddUser needs without the account's state, and returns the normalised
+// e-mail address and user type; callers use it to refuse bad input before reserving a PIN.
+func CheckNewUser(c AddUser) (email, userType string, err error) {
+	email, err = normalizeEmail(c.Email)
+	if err != nil {
+		return "", "", err
+	}
+	userType = c.UserType
+	if userType == "" {
+		userType = UserTypePrivate
+	}
+	if userType != UserTypePrivate && userType != UserTypeSharedDevice {
+		return "", "", domain.Wrapf(ErrInvalidUser, "UserType must be PrivateUser or SharedDevice, got %q", c.UserType)
+	}
+	if utf8.RuneCountInString(c.Username) > MaxUsernameLength {
+		return "", "", domain.Wrapf(ErrInvalidUser, "Username must be at most %d characters", MaxUsernameLength)
+	}
+	return email, userType, nil
+}
+
 // AddUser creates a user in the account; PersonalPIN is reserved beforehand (globally unique).
 type AddUser struct {
 	AccountID   string
@@ -290,22 +310,12 @@ func alexaEqual(a, b *AlexaMetadata) bool {
 func decideUsers(s State, c Command, now time.Time) ([]Event, error) {
 	switch c := c.(type) {
 	case AddUser:
-		email, err := normalizeEmail(c.Email)
+		email, ut, err := CheckNewUser(c)
 		if err != nil {
 			return nil, err
 		}
 		if id, taken := s.Emails[email]; taken {
 			return nil, domain.Wrapf(ErrEmailTaken, "a user with Email %s already exists in account %s (user %s)", c.Email, s.ID, id)
-		}
-		ut := c.UserType
-		if ut == "" {
-			ut = UserTypePrivate
-		}
-		if ut != UserTypePrivate && ut != UserTypeSharedDevice {
-			return nil, domain.Wrapf(ErrInvalidUser, "UserType must be PrivateUser or SharedDevice, got %q", c.UserType)
-		}
-		if utf8.RuneCountInString(c.Username) > MaxUsernameLength {
-			return nil, domain.Wrapf(ErrInvalidUser, "Username must be at most %d characters", MaxUsernameLength)
 		}
 		return []Event{UserAdded{UserID: c.UserID, Email: email, Username: c.Username, UserType: ut,
 			LicenseType: s.DefaultLicense, PersonalPIN: c.PersonalPIN, CreatedAt: now.UTC()}}, nil
