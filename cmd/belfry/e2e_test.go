@@ -353,6 +353,15 @@ func TestAuditRecordsForEveryCall(t *testing.T) {
 			t.Errorf("/metrics lacks %s", m)
 		}
 	}
+	doc, err := http.Get(b.url + "/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, _ := io.ReadAll(doc.Body)
+	doc.Body.Close()
+	if doc.StatusCode != 200 || !strings.HasPrefix(string(spec), "openapi: 3.") || !strings.Contains(string(spec), "/console/accounts/{accountId}/domains") {
+		t.Fatalf("GET /openapi.yaml: %d %.80s", doc.StatusCode, spec)
+	}
 	denied := b.audit(t, "GetAccount", 1)
 	if len(denied) != 1 || denied[0].ErrorCode != "InvalidSignatureException" || denied[0].UserIdentity.AccessKeyID != b.keyID {
 		t.Fatalf("denied call record: %+v", denied)

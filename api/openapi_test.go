@@ -1,0 +1,89 @@
+package api
+
+import (
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+	"go.yaml.in/yaml/v3"
+)
+
+// routesOnly satisfies ClientMeetings so that the client routes can be listed; it is never called.
+type routesOnly struct{ ClientMeetings }
+
+var echoParam = regexp.MustCompile(`:([A-Za-z]+)`)
+
+func docPath(path, query string) string {
+	p := echoParam.ReplaceAllString(path, "{$1}")
+	if query != "" {
+		p += "?operation=" + query
+	}
+	return p
+}
+
+// TestOpenAPIDocumentsEveryServedRoute keeps openapi.yaml and the mounted routes in step: every
+// console, Belfry admin, client and ops route is documented, and nothing documented is not served.
+func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
+	var doc struct {
+		OpenAPI string                    `yaml:"openapi"`
+		Paths   map[string]map[string]any `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(OpenAPI, &doc); err != nil {
+		t.Fatalf("openapi.yaml: %v", err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("openapi version %q", doc.OpenAPI)
+	}
+	documented := map[string]bool{}
+	for path, item := range doc.Paths {
+		for method, op := range item {
+			if method == "parameters" {
+				continue
+			}
+			if m, ok := op.(map[string]any); !ok || m["operationId"] == nil {
+				t.Errorf("%s %s has no operationId", method, path)
+			}
+			documented[strings.ToUpper(method)+" "+path] = true
+		}
+	}
+
+	served := map[string]bool{}
+	var ops []operation
+	ops = append(ops, domainOps(nil)...)
+	ops = append(ops, portingOps(nil)...)
+	ops = append(ops, meetingOps(nil)...)
+	ops = append(ops, adminOps(nil)...)
+	for _, op := range ops {
+		served[op.Method+" "+docPath(op.Path, op.Query)] = true
+	}
+	e := echo.New()
+	mountClient(e, nil, routesOnly{})
+	for _, r := range e.Routes() {
+		if strings.HasPrefix(r.Path, "/client/") {
+			served[r.Method+" "+docPath(r.Path, "")] = true
+		}
+	}
+	for _, p := range []string{"/healthz", "/readyz", "/metrics", "/openapi.yaml"} {
+		served[http.MethodGet+" "+p] = true
+	}
+
+	var missing, stale []string
+	for k := range served {
+		if !documented[k] {
+			missing = append(missing, k)
+		}
+	}
+	for k := range documented {
+		if !served[k] {
+			stale = append(stale, k)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(stale)
+	if len(missing) > 0 || len(stale) > 0 {
+		t.Fatalf("openapi.yaml is out of step with the server:\nserved, not documented: %v\ndocumented, not served: %v", missing, stale)
+	}
+}
