@@ -20,12 +20,15 @@ type Config struct {
 	EventStoreURL string `json:"-"`
 	EventLogAddr  string `json:"eventLogAddr"`
 	HTTPAddr      string `json:"httpAddr"`
-	Region        string `json:"region"`
-	DNSResolver   string `json:"dnsResolver,omitempty"`
-	LambdaURL     string `json:"lambdaEndpoint,omitempty"`
-	SMTPAddr      string `json:"smtpAddr,omitempty"`
-	MailDir       string `json:"mailOutbox,omitempty"`
-	MailFrom      string `json:"mailFrom"`
+	// PprofAddr serves net/http/pprof on a separate listener when set (BELFRY_PPROF_ADDR, e.g.
+	// 127.0.0.1:6060); off by default.
+	PprofAddr   string `json:"pprofAddr,omitempty"`
+	Region      string `json:"region"`
+	DNSResolver string `json:"dnsResolver,omitempty"`
+	LambdaURL   string `json:"lambdaEndpoint,omitempty"`
+	SMTPAddr    string `json:"smtpAddr,omitempty"`
+	MailDir     string `json:"mailOutbox,omitempty"`
+	MailFrom    string `json:"mailFrom"`
 	// SkipReadAudit leaves successful read-only calls (Get*, List*) out of the audit log, like a
 	// CloudTrail trail that logs write-only management events (BELFRY_AUDIT_READS=false; by default
 	// reads are audited). Write calls and refused calls are always audited.
@@ -50,6 +53,7 @@ func ConfigFromEnv() Config {
 		EventStoreURL: get("BELFRY_EVENTSTORE_URL", ""),
 		EventLogAddr:  get("BELFRY_EVENTLOG_ADDR", "127.0.0.1:2113"),
 		HTTPAddr:      get("BELFRY_HTTP_ADDR", "127.0.0.1:8080"),
+		PprofAddr:     get("BELFRY_PPROF_ADDR", ""),
 		Region:        get("BELFRY_REGION", "us-east-1"),
 		DNSResolver:   get("BELFRY_DNS_RESOLVER", ""),
 		LambdaURL:     get("BELFRY_LAMBDA_ENDPOINT", ""),

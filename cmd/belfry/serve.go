@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sync"
@@ -173,7 +175,8 @@ func (m *Main) Run(ctx context.Context) error {
 	m.cancel = cancel
 	m.onClose(func() error { cancel(); m.wg.Wait(); return nil })
 	accountsRunner := projections.NewRunner(pool, client, chimeaccounts.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
-	auditRunner := projections.NewRunner(pool, client, auditrm.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	// Nobody waits on the audit read model: its batches linger to be fewer and larger.
+	auditRunner := projections.NewRunner(pool, client, auditrm.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm, Linger: 50 * time.Millisecond})
 	numbersRunner := projections.NewRunner(pool, client, chimenumbers.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	meetingsRunner := projections.NewRunner(pool, client, chimemeetings.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	roomsRunner := projections.NewRunner(pool, client, chimerooms.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
@@ -259,6 +262,11 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.http = srv
+	if m.cfg.PprofAddr != "" {
+		if err := m.servePprof(); err != nil {
+			return err
+		}
+	}
 	m.wg.Add(1)
 	go func() {
 		defer m.wg.Done()
@@ -386,4 +394,22 @@ func (m *Main) mailer() mail.Sender {
 		return m.Mail
 	}
 	return m.cfg.mailer()
+}
+
+// servePprof serves the runtime profiles on their own listener (never on the API's port).
+func (m *Main) servePprof() error {
+	lis, err := net.Listen("tcp", m.cfg.PprofAddr)
+	if err != nil {
+		return fmt.Errorf("pprof listener: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(lis) }()
+	m.onClose(srv.Close)
+	m.logger.Info("pprof listening", "addr", lis.Addr().String())
+	return nil
 }
