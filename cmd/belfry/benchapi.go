@@ -47,7 +47,11 @@ type apiResult struct {
 	ServerP99ms float64 `json:"serverP99Ms,omitempty"`
 	// TargetPerSec is the offered load of a paced scenario (0: closed loop, as fast as possible).
 	TargetPerSec float64 `json:"targetPerSecond,omitempty"`
-	Note         string  `json:"note,omitempty"`
+	// Runs is how many times a paced scenario ran; the figures are those of the run with the median
+	// client p99, and P99Runs lists every run's client p99 (one hiccup of the machine moves a 10 s p99).
+	Runs    int       `json:"runs,omitempty"`
+	P99Runs []float64 `json:"p99MsRuns,omitempty"`
+	Note    string    `json:"note,omitempty"`
 }
 
 type apiReport struct {
@@ -75,6 +79,7 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 	batchRate := fs.Float64("batch-rate", 100, "offered BatchUpdateUser calls/s of the paced latency scenario")
 	auditReads := fs.Bool("audit-reads", true, "audit read-only calls (BELFRY_AUDIT_READS); false measures the cost of doing so")
 	serverMode := fs.String("server", "inline", "run the server in the bench's own process (inline) or as a `belfry serve` child process (process)")
+	repeats := fs.Int("repeats", 3, "runs of each paced scenario (the median run is reported, every run's p99 listed)")
 	only := fs.String("only", "", "run only the scenarios whose name matches this regular expression")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the scenarios here")
 	out := fs.String("json", "", "write the JSON report here (default bench-results/api-<time>.json)")
@@ -84,6 +89,9 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 	selected, err := regexp.Compile(*only)
 	if err != nil {
 		return fmt.Errorf("--only: %w", err)
+	}
+	if *repeats < 1 {
+		return fmt.Errorf("--repeats must be at least 1")
 	}
 	var rates []float64
 	for _, f := range strings.Split(*getRates, ",") {
@@ -192,7 +200,7 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	// withServerLatency runs a scenario and adds the server-side quantiles of its operation.
-	withServerLatency := func(name string, fn func() apiResult) {
+	measure := func(name string, fn func() apiResult) apiResult {
 		if err := settle(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 		}
@@ -206,7 +214,7 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 			delta := subtractBuckets(latencyBuckets(srv.Metrics, op), before)
 			res.ServerP50ms, res.ServerP99ms = bucketQuantile(delta, 0.5)*1000, bucketQuantile(delta, 0.99)*1000
 		}
-		rep.Results = append(rep.Results, res)
+		return res
 	}
 	run := func(name, note string, op func(r *rand.Rand) error) {
 		if !selected.MatchString(name) {
@@ -214,15 +222,19 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "%s: %d clients for %v ...\n", name, *clients, *d)
 		_ = op(rand.New(rand.NewPCG(1, 1))) // loads what a first call loads (an aggregate, a plan)
-		withServerLatency(name, func() apiResult { return drive(ctx, name, note, *clients, *d, op) })
+		rep.Results = append(rep.Results, measure(name, func() apiResult { return drive(ctx, name, note, *clients, *d, op) }))
 	}
 	paced := func(name, note string, rate float64, op func(r *rand.Rand) error) {
 		if !selected.MatchString(name) {
 			return
 		}
-		fmt.Fprintf(os.Stderr, "%s: %d clients offering %.0f calls/s for %v ...\n", name, *clients, rate, *d)
+		fmt.Fprintf(os.Stderr, "%s: %d clients offering %.0f calls/s for %v, %d runs ...\n", name, *clients, rate, *d, *repeats)
 		_ = op(rand.New(rand.NewPCG(1, 1)))
-		withServerLatency(name, func() apiResult { return drivePaced(ctx, name, note, *clients, rate, *d, op) })
+		var runs []apiResult
+		for range *repeats {
+			runs = append(runs, measure(name, func() apiResult { return drivePaced(ctx, name, note, *clients, rate, *d, op) }))
+		}
+		rep.Results = append(rep.Results, medianRun(runs))
 	}
 	pick := func(r *rand.Rand) string { return ids[r.IntN(len(ids))] }
 	floorGet := func(r *rand.Rand) error {
@@ -326,6 +338,13 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 		if r.TargetPerSec > 0 {
 			offered = fmt.Sprintf("%.0f", r.TargetPerSec)
 		}
+		if len(r.P99Runs) > 1 {
+			runs := make([]string, len(r.P99Runs))
+			for i, p := range r.P99Runs {
+				runs[i] = fmt.Sprintf("%.1f", p)
+			}
+			r.Note = "median of " + fmt.Sprint(r.Runs) + " runs, p99s " + strings.Join(runs, " / ")
+		}
 		server := "-"
 		if r.ServerP99ms > 0 {
 			server = fmt.Sprintf("%.2f / %.2f", r.ServerP50ms, r.ServerP99ms)
@@ -346,6 +365,18 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 	}
 	fmt.Printf("\nJSON report: %s\nseeding took %.1f s\n", path, rep.SeedSecs)
 	return nil
+}
+
+// medianRun returns the run with the median client p99, listing every run's p99.
+func medianRun(runs []apiResult) apiResult {
+	sorted := append([]apiResult(nil), runs...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].P99ms < sorted[j].P99ms })
+	med := sorted[(len(sorted)-1)/2]
+	med.Runs = len(runs)
+	for _, r := range runs {
+		med.P99Runs = append(med.P99Runs, r.P99ms)
+	}
+	return med
 }
 
 // warmup is how long each scenario runs before it records anything (new connections, caches).

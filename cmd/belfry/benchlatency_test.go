@@ -26,3 +26,13 @@ func TestBucketQuantileInterpolatesLikeHistogramQuantile(t *testing.T) {
 		t.Error("scenario names map to operations")
 	}
 }
+
+func TestMedianRunReportsTheMiddleP99AndEveryRun(t *testing.T) {
+	got := medianRun([]apiResult{{P99ms: 30}, {P99ms: 10}, {P99ms: 20}})
+	if got.P99ms != 20 || got.Runs != 3 || len(got.P99Runs) != 3 || got.P99Runs[0] != 30 {
+		t.Fatalf("%+v", got)
+	}
+	if one := medianRun([]apiResult{{P99ms: 7}}); one.P99ms != 7 || one.Runs != 1 {
+		t.Fatalf("%+v", one)
+	}
+}
