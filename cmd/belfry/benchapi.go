@@ -216,12 +216,19 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 		}
 		return res
 	}
+	firstCall := func(op func(r *rand.Rand) error) {
+		t0 := time.Now()
+		if err := op(rand.New(rand.NewPCG(1, 1))); err != nil {
+			fmt.Fprintf(os.Stderr, "  first call failed: %v\n", err)
+		}
+		fmt.Fprintf(os.Stderr, "  first call took %v\n", time.Since(t0).Round(time.Millisecond))
+	}
 	run := func(name, note string, op func(r *rand.Rand) error) {
 		if !selected.MatchString(name) {
 			return
 		}
 		fmt.Fprintf(os.Stderr, "%s: %d clients for %v ...\n", name, *clients, *d)
-		_ = op(rand.New(rand.NewPCG(1, 1))) // loads what a first call loads (an aggregate, a plan)
+		firstCall(op) // loads what a first call loads (an aggregate, a plan)
 		rep.Results = append(rep.Results, measure(name, func() apiResult { return drive(ctx, name, note, *clients, *d, op) }))
 	}
 	paced := func(name, note string, rate float64, op func(r *rand.Rand) error) {
@@ -229,7 +236,7 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 			return
 		}
 		fmt.Fprintf(os.Stderr, "%s: %d clients offering %.0f calls/s for %v, %d runs ...\n", name, *clients, rate, *d, *repeats)
-		_ = op(rand.New(rand.NewPCG(1, 1)))
+		firstCall(op)
 		var runs []apiResult
 		for range *repeats {
 			runs = append(runs, measure(name, func() apiResult { return drivePaced(ctx, name, note, *clients, rate, *d, op) }))
