@@ -20,6 +20,7 @@ type ChimeRooms interface {
 	ListRoomMemberships(ctx context.Context, awsAccountID, accountID, roomID, token string, limit int) ([]chimerooms.Membership, string, error)
 	UpdateRoomMembership(ctx context.Context, awsAccountID, accountID, roomID, memberID, role string) (chimerooms.Membership, error)
 	DeleteRoomMembership(ctx context.Context, awsAccountID, accountID, roomID, memberID, by string) error
+	RedactRoomMessage(ctx context.Context, awsAccountID, accountID, roomID, messageID, by string) error
 }
 
 type wireRoom struct {
@@ -173,6 +174,12 @@ func roomOps(svc ChimeRooms) []operation {
 			}
 			return oneMembership(k, http.StatusOK)(svc.UpdateRoomMembership(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("roomId"),
 				k.param("memberId"), deref(in.Role)))
+		}},
+		{Name: "RedactRoomMessage", Method: http.MethodPost, Path: oneRoomPath + "/messages/:messageId", Query: "redact", Fn: func(k *call) (int, any, error) {
+			if err := svc.RedactRoomMessage(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("roomId"), k.param("messageId"), k.caller.ARN()); err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, nil, nil
 		}},
 		{Name: "DeleteRoomMembership", Method: http.MethodDelete, Path: memberships + "/:memberId", Fn: func(k *call) (int, any, error) {
 			if err := svc.DeleteRoomMembership(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("roomId"), k.param("memberId"), k.caller.ARN()); err != nil {

@@ -23,7 +23,7 @@ func clientError(c echo.Context, err error) error {
 	return c.JSON(w.Status, map[string]string{"Code": w.Code, "Message": w.Msg})
 }
 
-func mountClient(e *echo.Echo, svc ClientAuth, meetings ClientMeetings) {
+func mountClient(e *echo.Echo, svc ClientAuth, meetings ClientMeetings, rooms ClientRooms) {
 	g := e.Group("/client/v1")
 	g.POST("/registrations", func(c echo.Context) error {
 		var in struct{ Token, Password, DisplayName string }
@@ -52,5 +52,8 @@ func mountClient(e *echo.Echo, svc ClientAuth, meetings ClientMeetings) {
 	}))
 	if meetings != nil {
 		mountClientMeetings(g, svc, meetings)
+	}
+	if rooms != nil {
+		mountClientRooms(g, svc, rooms)
 	}
 }

@@ -12,7 +12,10 @@ import (
 )
 
 // routesOnly satisfies ClientMeetings so that the client routes can be listed; it is never called.
-type routesOnly struct{ ClientMeetings }
+type routesOnly struct {
+	ClientMeetings
+	ClientRooms
+}
 
 var echoParam = regexp.MustCompile(`:([A-Za-z]+)`)
 
@@ -60,7 +63,7 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 		served[op.Method+" "+docPath(op.Path, op.Query)] = true
 	}
 	e := echo.New()
-	mountClient(e, nil, routesOnly{})
+	mountClient(e, nil, routesOnly{}, routesOnly{})
 	for _, r := range e.Routes() {
 		if strings.HasPrefix(r.Path, "/client/") {
 			served[r.Method+" "+docPath(r.Path, "")] = true

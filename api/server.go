@@ -58,6 +58,8 @@ type Deps struct {
 	Numbers  ChimeNumbers
 	Client   ClientAuth
 	Rooms    ChimeRooms
+	// ClientRooms serves members' room messages on the client API.
+	ClientRooms ClientRooms
 	// Meetings serves the client API's meeting scheduling; AdminMeetings the console's meeting list.
 	Meetings      ClientMeetings
 	AdminMeetings AdminMeetings
@@ -125,7 +127,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	belfryAPI.mount(e, adminOps(d.AuditRM))
 
 	if d.Client != nil {
-		mountClient(e, d.Client, d.Meetings)
+		mountClient(e, d.Client, d.Meetings, d.ClientRooms)
 	}
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", OpenAPI) })

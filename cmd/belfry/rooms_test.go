@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -253,5 +254,78 @@ func TestRoomsMembershipsAndBotEvents(t *testing.T) {
 	apiErr(t, err, "NotFoundException", 404)
 	if bobs, _ := c.ListRooms(ctx, &chime.ListRoomsInput{AccountId: acct, MemberId: bob.User.UserId}); len(bobs.Rooms) != 0 {
 		t.Fatalf("bob's rooms after the deletion: %+v", bobs.Rooms)
+	}
+}
+
+func TestRoomMessagesAndRedaction(t *testing.T) {
+	outbox := t.TempDir()
+	dnsSrv := startDNS(t)
+	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox; m.cfg.DNSResolver = dnsSrv.addr })
+	ctx := context.Background()
+	c := b.client
+	a, _ := c.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Chatty Corp")})
+	acct := aws.ToString(a.Account.AccountId)
+	alice, aliceTok := b.registeredUser(t, outbox, acct, "alice@chat.example")
+	bob, bobTok := b.registeredUser(t, outbox, acct, "bob@chat.example")
+	_, carolTok := b.registeredUser(t, outbox, acct, "carol@chat.example")
+	b.claimDomain(t, dnsSrv, acct, "chat.example")
+
+	r, err := c.CreateRoom(ctx, &chime.CreateRoomInput{AccountId: &acct, Name: aws.String("Ops")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := aws.ToString(r.Room.RoomId)
+	for _, id := range []string{alice, bob} {
+		if _, err := c.CreateRoomMembership(ctx, &chime.CreateRoomMembershipInput{AccountId: &acct, RoomId: &room, MemberId: aws.String(id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := "/client/v1/rooms/" + room + "/messages"
+	st, out := b.clientCall(t, "POST", path, aliceTok, map[string]string{"Content": "hello @All"})
+	if st != 201 {
+		t.Fatalf("post: %d %v", st, out)
+	}
+	msg := out["Message"].(map[string]any)
+	msgID := msg["MessageId"].(string)
+	if msg["SenderId"] != alice || msg["SenderType"] != "User" || msg["Content"] != "hello @All" {
+		t.Fatalf("message: %v", msg)
+	}
+	if st, out := b.clientCall(t, "POST", path, carolTok, map[string]string{"Content": "let me in"}); st != 403 || out["Code"] != "Forbidden" {
+		t.Fatalf("a non-member posts: %d %v", st, out)
+	}
+	if st, _ := b.clientCall(t, "GET", path, carolTok, nil); st != 403 {
+		t.Fatalf("a non-member reads: %d", st)
+	}
+	if st, _ := b.clientCall(t, "POST", path, aliceTok, map[string]string{"Content": strings.Repeat("x", 4096)}); st != 400 {
+		t.Fatalf("a 4 KB message: %d", st)
+	}
+	if st, _ := b.clientCall(t, "POST", path, "", map[string]string{"Content": "anonymous"}); st != 401 {
+		t.Fatalf("no session: %d", st)
+	}
+	st, list := b.clientCall(t, "GET", path, bobTok, nil)
+	if st != 200 || len(list["Messages"].([]any)) != 1 || list["Messages"].([]any)[0].(map[string]any)["Content"] != "hello @All" {
+		t.Fatalf("bob reads: %d %v", st, list)
+	}
+
+	// An administrator redacts the message: it stays listed, without its content.
+	if _, err := c.RedactRoomMessage(ctx, &chime.RedactRoomMessageInput{AccountId: &acct, RoomId: &room, MessageId: aws.String(msgID)}); err != nil {
+		t.Fatal(err)
+	}
+	_, list = b.clientCall(t, "GET", path, bobTok, nil)
+	if got := list["Messages"].([]any)[0].(map[string]any); got["Redacted"] != true || got["Content"] != "" {
+		t.Fatalf("after redaction: %v", got)
+	}
+	if _, err := c.RedactRoomMessage(ctx, &chime.RedactRoomMessageInput{AccountId: &acct, RoomId: &room, MessageId: aws.String(msgID)}); err != nil {
+		t.Fatalf("redacting again changes nothing: %v", err)
+	}
+	_, err = c.RedactRoomMessage(ctx, &chime.RedactRoomMessageInput{AccountId: &acct, RoomId: &room, MessageId: aws.String("no-such-message")})
+	apiErr(t, err, "NotFoundException", 404)
+
+	// Deleting the room deletes its messages.
+	if _, err := c.DeleteRoom(ctx, &chime.DeleteRoomInput{AccountId: &acct, RoomId: &room}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := b.clientCall(t, "GET", path, bobTok, nil); st != 404 {
+		t.Fatalf("messages of a deleted room: %d", st)
 	}
 }

@@ -188,3 +188,39 @@ func (s *Service) DeleteRoomMembership(ctx context.Context, awsAccountID, accoun
 	_, err := s.execRoom(ctx, awsAccountID, accountID, roomID, room.RemoveMember{AccountID: accountID, MemberID: memberID, By: by})
 	return err
 }
+
+// PostRoomMessage posts a signed-in member's message to a room of the member's account.
+func (s *Service) PostRoomMessage(ctx context.Context, u chimeaccounts.User, roomID, content string) (chimerooms.Message, error) {
+	if _, err := s.roomsRead.GetRoom(ctx, u.AccountID, roomID); err != nil {
+		return chimerooms.Message{}, err
+	}
+	res, err := s.rooms.Execute(ctx, room.StreamName(roomID), room.PostMessage{AccountID: u.AccountID, MessageID: uuid.NewString(), SenderID: u.UserID, Content: content})
+	if err != nil {
+		return chimerooms.Message{}, err
+	}
+	s.waitRM(ctx, s.roomsRM, res.Position)
+	e := res.Events[0].(room.MessagePosted)
+	return chimerooms.Message{RoomID: roomID, MessageID: e.MessageID, SenderID: e.SenderID, SenderType: e.SenderType, SenderName: e.SenderName,
+		Content: e.Content, CreatedAt: e.At}, nil
+}
+
+// ListRoomMessages returns a room's newest messages to one of its members.
+func (s *Service) ListRoomMessages(ctx context.Context, u chimeaccounts.User, roomID string, limit int) ([]chimerooms.Message, error) {
+	if _, err := s.roomsRead.GetRoom(ctx, u.AccountID, roomID); err != nil {
+		return nil, err
+	}
+	if _, err := s.roomsRead.GetMembership(ctx, roomID, u.UserID); err != nil {
+		if errors.Is(err, room.ErrMemberNotFound) {
+			return nil, domain.Wrapf(room.ErrNotMember, "only members of the room may read its messages")
+		}
+		return nil, err
+	}
+	return s.roomsRead.ListMessages(ctx, roomID, limit)
+}
+
+// RedactRoomMessage removes a message's content (guide §4.9: the message must belong to the
+// administrator's account); redacting it again changes nothing.
+func (s *Service) RedactRoomMessage(ctx context.Context, awsAccountID, accountID, roomID, messageID, by string) error {
+	_, err := s.execRoom(ctx, awsAccountID, accountID, roomID, room.RedactMessage{AccountID: accountID, MessageID: messageID, By: by})
+	return err
+}

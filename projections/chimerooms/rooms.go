@@ -28,10 +28,12 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_rooms" }
 
 // Version of the layout.
-func (Projection) Version() int { return 1 }
+func (Projection) Version() int { return 2 }
 
 // Tables exposed under rm.
-func (Projection) Tables() []string { return []string{"chime_rooms", "chime_room_members"} }
+func (Projection) Tables() []string {
+	return []string{"chime_rooms", "chime_room_members", "chime_room_messages"}
+}
 
 // Filter selects room streams.
 func (Projection) Filter() *esdb.SubscriptionFilter {
@@ -62,7 +64,20 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			updated_at  timestamptz NOT NULL,
 			PRIMARY KEY (room_id, member_id)
 		);
-		CREATE INDEX ON %[1]s.chime_room_members (member_id);`, schema))
+		CREATE INDEX ON %[1]s.chime_room_members (member_id);
+		CREATE TABLE %[1]s.chime_room_messages (
+			room_id     text NOT NULL,
+			message_id  text NOT NULL,
+			sender_id   text NOT NULL,
+			sender_type text NOT NULL,
+			sender_name text NOT NULL,
+			content     text NOT NULL,
+			redacted    boolean NOT NULL DEFAULT false,
+			created_at  timestamptz NOT NULL,
+			redacted_at timestamptz,
+			PRIMARY KEY (room_id, message_id)
+		);
+		CREATE INDEX ON %[1]s.chime_room_messages (room_id, created_at DESC);`, schema))
 	return err
 }
 
@@ -81,8 +96,16 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	case room.Renamed:
 		b.Queue(`UPDATE `+rooms+` SET name = $2, updated_at = $3 WHERE room_id = $1`, id, e.Name, e.At)
 	case room.Deleted:
+		// Guide §4.8: deleting a room permanently deletes its messages.
 		b.Queue(`UPDATE `+rooms+` SET deleted = true, updated_at = $2 WHERE room_id = $1`, id, e.At)
 		b.Queue(`DELETE FROM `+members+` WHERE room_id = $1`, id)
+		b.Queue(`DELETE FROM `+schema+`.chime_room_messages WHERE room_id = $1`, id)
+	case room.MessagePosted:
+		b.Queue(`INSERT INTO `+schema+`.chime_room_messages (room_id, message_id, sender_id, sender_type, sender_name, content, created_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (room_id, message_id) DO NOTHING`, id, e.MessageID, e.SenderID, e.SenderType, e.SenderName, e.Content, e.At)
+	case room.MessageRedacted:
+		b.Queue(`UPDATE `+schema+`.chime_room_messages SET content = '', redacted = true, redacted_at = $3 WHERE room_id = $1 AND message_id = $2`,
+			id, e.MessageID, e.At)
 	case room.MemberAdded:
 		b.Queue(`INSERT INTO `+members+` (room_id, member_id, member_type, email, full_name, role, invited_by, updated_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (room_id, member_id) DO UPDATE SET member_type = $3, email = $4,
@@ -105,6 +128,13 @@ type Room struct {
 type Membership struct {
 	RoomID, MemberID, MemberType, Email, FullName, Role, InvitedBy string
 	UpdatedAt                                                      time.Time
+}
+
+// Message is one row of rm.chime_room_messages; a redacted message has no content.
+type Message struct {
+	RoomID, MessageID, SenderID, SenderType, SenderName, Content string
+	Redacted                                                     bool
+	CreatedAt                                                    time.Time
 }
 
 // Store answers room queries; callers check that the account belongs to the tenant.
@@ -181,4 +211,19 @@ func (s *Store) ListMemberships(ctx context.Context, roomID, token string, limit
 	}
 	list, next := projections.Page(list, limit, func(m Membership) string { return m.MemberID })
 	return list, next, nil
+}
+
+// ListMessages returns a room's newest messages first, at most limit.
+func (s *Store) ListMessages(ctx context.Context, roomID string, limit int) ([]Message, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT room_id, message_id, sender_id, sender_type, sender_name, content, redacted, created_at
+		FROM rm.chime_room_messages WHERE room_id = $1 ORDER BY created_at DESC, message_id DESC LIMIT $2`, roomID, limit)
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Message, error) {
+		var m Message
+		err := r.Scan(&m.RoomID, &m.MessageID, &m.SenderID, &m.SenderType, &m.SenderName, &m.Content, &m.Redacted, &m.CreatedAt)
+		return m, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("chimerooms: list messages: %w", err)
+	}
+	return list, nil
 }

@@ -21,6 +21,10 @@ func Decode(eventType string, data []byte) (Event, error) {
 		return domain.DecodeAs[MemberRoleChanged](eventType, data)
 	case TypeMemberRemoved:
 		return domain.DecodeAs[MemberRemoved](eventType, data)
+	case TypeMessagePosted:
+		return domain.DecodeAs[MessagePosted](eventType, data)
+	case TypeRedacted:
+		return domain.DecodeAs[MessageRedacted](eventType, data)
 	}
 	return nil, fmt.Errorf("room: unknown event type %q", eventType)
 }

@@ -27,6 +27,12 @@ const (
 	TypeMemberAdded   = "chime.room.member_added.v1"
 	TypeMemberUpdated = "chime.room.member_role_changed.v1"
 	TypeMemberRemoved = "chime.room.member_removed.v1"
+	TypeMessagePosted = "chime.room.message_posted.v1"
+	TypeRedacted      = "chime.room.message_redacted.v1"
+	// MaxMessageBytes bounds a message: messages must be under 4 KB (guide §11.5).
+	MaxMessageBytes = 4096
+	// MaxCalloutMembers is the largest room where @All and @Present work (guide §11.5).
+	MaxCalloutMembers = 50
 	// MaxMembers is the guide's room size (§1.2.2).
 	MaxMembers = 10_000
 	// MaxBatch is BatchCreateRoomMembership's item limit.
@@ -51,6 +57,9 @@ var (
 	ErrAlreadyMember  = &domain.Error{Kind: domain.KindConflict, Msg: "already a member"}
 	ErrFull           = &domain.Error{Kind: domain.KindLimitExceeded, Msg: "the room is full"}
 	ErrCannotJoin     = &domain.Error{Kind: domain.KindInvalid, Msg: "this member cannot join the room"}
+	ErrNotMember      = &domain.Error{Kind: domain.KindForbidden, Msg: "only members of the room may post"}
+	ErrMessage        = &domain.Error{Kind: domain.KindInvalid, Msg: "invalid message"}
+	ErrNoMessage      = &domain.Error{Kind: domain.KindNotFound, Msg: "message not found"}
 )
 
 // StreamName is the stream of one room.
@@ -151,6 +160,29 @@ type MemberRemoved struct {
 	At         time.Time `json:"at"`
 }
 
+// MessagePosted records a message; the sender's name is as of posting.
+type MessagePosted struct {
+	MessageID  string    `json:"messageId"`
+	SenderID   string    `json:"senderId"`
+	SenderType string    `json:"senderType"`
+	SenderName string    `json:"senderName"`
+	Content    string    `json:"content"`
+	At         time.Time `json:"at"`
+}
+
+// MessageRedacted records that an administrator removed a message's content (guide §4.9).
+type MessageRedacted struct {
+	MessageID string    `json:"messageId"`
+	By        string    `json:"by"`
+	At        time.Time `json:"at"`
+}
+
+// EventType implements Event.
+func (MessagePosted) EventType() string { return TypeMessagePosted }
+
+// EventType implements Event.
+func (MessageRedacted) EventType() string { return TypeRedacted }
+
 // EventType implements Event.
 func (Created) EventType() string { return TypeCreated }
 
@@ -176,6 +208,8 @@ type State struct {
 	Exists, Deleted                                bool
 	CreatedAt, UpdatedAt                           time.Time
 	Members                                        map[string]Member
+	// Redacted tells, for every message posted, whether it was redacted.
+	Redacted map[string]bool
 }
 
 // Initial is a room never created.
@@ -207,12 +241,20 @@ type ChangeRole struct{ AccountID, MemberID, Role string }
 // RemoveMember removes a member.
 type RemoveMember struct{ AccountID, MemberID, By string }
 
-func (c Create) account() string       { return c.AccountID }
-func (c Rename) account() string       { return c.AccountID }
-func (c Delete) account() string       { return c.AccountID }
-func (c AddMember) account() string    { return c.AccountID }
-func (c ChangeRole) account() string   { return c.AccountID }
-func (c RemoveMember) account() string { return c.AccountID }
+// PostMessage posts a member's message.
+type PostMessage struct{ AccountID, MessageID, SenderID, Content string }
+
+// RedactMessage removes a message's content.
+type RedactMessage struct{ AccountID, MessageID, By string }
+
+func (c Create) account() string        { return c.AccountID }
+func (c Rename) account() string        { return c.AccountID }
+func (c Delete) account() string        { return c.AccountID }
+func (c AddMember) account() string     { return c.AccountID }
+func (c ChangeRole) account() string    { return c.AccountID }
+func (c RemoveMember) account() string  { return c.AccountID }
+func (c PostMessage) account() string   { return c.AccountID }
+func (c RedactMessage) account() string { return c.AccountID }
 
 func validName(name string) (string, error) {
 	n := strings.TrimSpace(name)
@@ -284,6 +326,33 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 			return nil, domain.Wrapf(ErrMemberNotFound, "MemberId %s is not a member of the room", c.MemberID)
 		}
 		return []Event{MemberRemoved{MemberID: c.MemberID, MemberType: m.Type, By: c.By, At: now.UTC()}}, nil
+	case PostMessage:
+		m, ok := s.Members[c.SenderID]
+		if !ok {
+			return nil, domain.Wrapf(ErrNotMember, "%s is not a member of the room", c.SenderID)
+		}
+		switch {
+		case strings.TrimSpace(c.Content) == "":
+			return nil, domain.Wrapf(ErrMessage, "Content is required")
+		case len(c.Content) >= MaxMessageBytes:
+			return nil, domain.Wrapf(ErrMessage, "Content is %d bytes; a message must be under %d", len(c.Content), MaxMessageBytes)
+		case (strings.Contains(c.Content, "@All") || strings.Contains(c.Content, "@Present")) && len(s.Members) > MaxCalloutMembers:
+			return nil, domain.Wrapf(ErrMessage, "@All and @Present work only in rooms of %d members or fewer; this room has %d", MaxCalloutMembers, len(s.Members))
+		}
+		name := m.FullName
+		if name == "" {
+			name = m.Email
+		}
+		return []Event{MessagePosted{MessageID: c.MessageID, SenderID: c.SenderID, SenderType: m.Type, SenderName: name, Content: c.Content, At: now.UTC()}}, nil
+	case RedactMessage:
+		redacted, ok := s.Redacted[c.MessageID]
+		if !ok {
+			return nil, domain.Wrapf(ErrNoMessage, "message %s is not in the room", c.MessageID)
+		}
+		if redacted {
+			return nil, nil
+		}
+		return []Event{MessageRedacted{MessageID: c.MessageID, By: c.By, At: now.UTC()}}, nil
 	}
 	return nil, domain.Errorf(domain.KindInvalid, "unknown room command %T", c)
 }
@@ -306,6 +375,15 @@ func Evolve(s State, e Event) State {
 		s.Members[e.MemberID] = m
 	case MemberRemoved:
 		delete(s.Members, e.MemberID)
+	case MessagePosted:
+		if s.Redacted == nil {
+			s.Redacted = map[string]bool{}
+		}
+		s.Redacted[e.MessageID] = false
+	case MessageRedacted:
+		if s.Redacted != nil {
+			s.Redacted[e.MessageID] = true
+		}
 	}
 	return s
 }

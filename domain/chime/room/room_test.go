@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ var (
 	created = room.Created{AccountID: "a1", Name: "Ops", CreatedBy: "admin", ClientRequestToken: "tok", At: now}
 	alice   = room.Candidate{ID: "u1", Type: room.MemberUser, Email: "alice@example.com", FullName: "Alice"}
 	bot     = room.Candidate{ID: "b1", Type: room.MemberBot, Email: "helper-chimebot@example.com", FullName: "helper", HasEvents: true}
+	posted  = room.MessagePosted{MessageID: "m1", SenderID: "u1", SenderType: room.MemberUser, SenderName: "Alice", Content: "hello", At: now}
 	joined  = room.MemberAdded{MemberID: "u1", MemberType: room.MemberUser, Email: "alice@example.com", FullName: "Alice", Role: room.RoleMember, InvitedBy: "admin", At: now}
 )
 
@@ -30,6 +32,10 @@ func given(events ...room.Event) room.State {
 
 func TestDecide(t *testing.T) {
 	t.Parallel()
+	crowded := given(created, joined)
+	for i := range room.MaxCalloutMembers {
+		crowded = room.Evolve(crowded, room.MemberAdded{MemberID: fmt.Sprint("c", i), MemberType: room.MemberUser})
+	}
 	full := given(created)
 	for i := range room.MaxMembers {
 		full = room.Evolve(full, room.MemberAdded{MemberID: fmt.Sprint("m", i), MemberType: room.MemberUser})
@@ -64,6 +70,18 @@ func TestDecide(t *testing.T) {
 		{"remove", given(created, joined), room.RemoveMember{AccountID: "a1", MemberID: "u1", By: "admin"},
 			[]room.Event{room.MemberRemoved{MemberID: "u1", MemberType: room.MemberUser, By: "admin", At: now}}, nil},
 		{"remove a non-member", given(created), room.RemoveMember{AccountID: "a1", MemberID: "u1"}, nil, room.ErrMemberNotFound},
+		{"a member posts", given(created, joined), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: "hello"},
+			[]room.Event{posted}, nil},
+		{"a stranger does not", given(created), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: "hello"}, nil, room.ErrNotMember},
+		{"an empty message", given(created, joined), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: " "}, nil, room.ErrMessage},
+		{"4 KB is too long", given(created, joined), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: strings.Repeat("x", room.MaxMessageBytes)}, nil, room.ErrMessage},
+		{"@All in a room of 51", crowded, room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: "@All standup"}, nil, room.ErrMessage},
+		{"@All in a room of 50", given(created, joined), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: "@All"},
+			[]room.Event{room.MessagePosted{MessageID: "m1", SenderID: "u1", SenderType: room.MemberUser, SenderName: "Alice", Content: "@All", At: now}}, nil},
+		{"redact", given(created, joined, posted), room.RedactMessage{AccountID: "a1", MessageID: "m1", By: "admin"},
+			[]room.Event{room.MessageRedacted{MessageID: "m1", By: "admin", At: now}}, nil},
+		{"redact twice changes nothing", given(created, joined, posted, room.MessageRedacted{MessageID: "m1"}), room.RedactMessage{AccountID: "a1", MessageID: "m1"}, nil, nil},
+		{"redact a message of another room", given(created), room.RedactMessage{AccountID: "a1", MessageID: "m1"}, nil, room.ErrNoMessage},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,7 +99,8 @@ func TestDecide(t *testing.T) {
 func TestEventsRoundTrip(t *testing.T) {
 	t.Parallel()
 	for _, e := range []room.Event{created, room.Renamed{Name: "x", At: now}, room.Deleted{By: "admin", At: now}, joined,
-		room.MemberRoleChanged{MemberID: "u1", Role: room.RoleAdministrator, At: now}, room.MemberRemoved{MemberID: "u1", MemberType: room.MemberUser, At: now}} {
+		room.MemberRoleChanged{MemberID: "u1", Role: room.RoleAdministrator, At: now}, room.MemberRemoved{MemberID: "u1", MemberType: room.MemberUser, At: now},
+		posted, room.MessageRedacted{MessageID: "m1", By: "admin", At: now}} {
 		b, _ := json.Marshal(e)
 		back, err := room.Decode(e.EventType(), b)
 		if err != nil || !reflect.DeepEqual(back, e) {
