@@ -58,8 +58,10 @@ type Deps struct {
 	Numbers  ChimeNumbers
 	Client   ClientAuth
 	Rooms    ChimeRooms
-	// ClientRooms serves members' room messages on the client API.
+	// ClientRooms serves members' room messages and webhooks on the client API; Webhooks takes the
+	// posts to incoming-webhook URLs.
 	ClientRooms ClientRooms
+	Webhooks    IncomingWebhooks
 	// Meetings serves the client API's meeting scheduling; AdminMeetings the console's meeting list.
 	Meetings      ClientMeetings
 	AdminMeetings AdminMeetings
@@ -128,6 +130,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 
 	if d.Client != nil {
 		mountClient(e, d.Client, d.Meetings, d.ClientRooms)
+	}
+	if d.Webhooks != nil {
+		mountIncomingWebhooks(e, d.Webhooks)
 	}
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", OpenAPI) })

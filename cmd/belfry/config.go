@@ -22,7 +22,10 @@ type Config struct {
 	HTTPAddr      string `json:"httpAddr"`
 	// PprofAddr serves net/http/pprof on a separate listener when set (BELFRY_PPROF_ADDR, e.g.
 	// 127.0.0.1:6060); off by default.
-	PprofAddr   string `json:"pprofAddr,omitempty"`
+	PprofAddr string `json:"pprofAddr,omitempty"`
+	// PublicURL is the base of URLs handed out to others, such as incoming-webhook URLs
+	// (BELFRY_PUBLIC_URL; default http://<HTTP address>).
+	PublicURL   string `json:"publicUrl,omitempty"`
 	Region      string `json:"region"`
 	DNSResolver string `json:"dnsResolver,omitempty"`
 	LambdaURL   string `json:"lambdaEndpoint,omitempty"`
@@ -54,6 +57,7 @@ func ConfigFromEnv() Config {
 		EventLogAddr:  get("BELFRY_EVENTLOG_ADDR", "127.0.0.1:2113"),
 		HTTPAddr:      get("BELFRY_HTTP_ADDR", "127.0.0.1:8080"),
 		PprofAddr:     get("BELFRY_PPROF_ADDR", ""),
+		PublicURL:     strings.TrimSuffix(get("BELFRY_PUBLIC_URL", ""), "/"),
 		Region:        get("BELFRY_REGION", "us-east-1"),
 		DNSResolver:   get("BELFRY_DNS_RESOLVER", ""),
 		LambdaURL:     get("BELFRY_LAMBDA_ENDPOINT", ""),

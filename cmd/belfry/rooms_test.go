@@ -321,6 +321,84 @@ func TestRoomMessagesAndRedaction(t *testing.T) {
 	_, err = c.RedactRoomMessage(ctx, &chime.RedactRoomMessageInput{AccountId: &acct, RoomId: &room, MessageId: aws.String("no-such-message")})
 	apiErr(t, err, "NotFoundException", 404)
 
+	// Incoming webhooks: room administrators manage them; posts follow the guide's error contract.
+	if st, _ := b.clientCall(t, "POST", "/client/v1/rooms/"+room+"/webhooks", bobTok, map[string]string{"Name": "CI"}); st != 403 {
+		t.Fatalf("a member who is not an administrator adds a webhook: %d", st)
+	}
+	if _, err := c.UpdateRoomMembership(ctx, &chime.UpdateRoomMembershipInput{AccountId: &acct, RoomId: &room, MemberId: aws.String(alice),
+		Role: types.RoomMembershipRoleAdministrator}); err != nil {
+		t.Fatal(err)
+	}
+	st, out = b.clientCall(t, "POST", "/client/v1/rooms/"+room+"/webhooks", aliceTok, map[string]string{"Name": "CI"})
+	if st != 201 {
+		t.Fatalf("create a webhook: %d %v", st, out)
+	}
+	hook := out["Webhook"].(map[string]any)
+	hookURL := hook["Url"].(string)
+	if !strings.HasPrefix(hookURL, b.url+"/incomingwebhooks/"+hook["WebhookId"].(string)+"?token=") {
+		t.Fatalf("webhook URL %q", hookURL)
+	}
+	post := func(url, content string) int {
+		t.Helper()
+		body, _ := json.Marshal(map[string]string{"Content": content})
+		resp, err := http.Post(url, "application/json", strings.NewReader(string(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := post(hookURL, "build green :+1:"); st != 200 {
+		t.Fatalf("post through the webhook: %d", st)
+	}
+	if st := post(hookURL, "again at once"); st != 429 {
+		t.Fatalf("a second post within the second: %d", st)
+	}
+	if st := post(strings.Split(hookURL, "?")[0]+"?token=forged", "x"); st != 403 {
+		t.Fatalf("a forged token: %d", st)
+	}
+	if st := post(b.url+"/incomingwebhooks/00000000-0000-0000-0000-000000000000?token=x", "x"); st != 403 {
+		t.Fatalf("an unknown webhook: %d", st)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if st := post(hookURL, strings.Repeat("x", 4096)); st != 413 {
+		t.Fatalf("a 4 KB message: %d", st)
+	}
+	_, list = b.clientCall(t, "GET", path, bobTok, nil)
+	if got := list["Messages"].([]any)[0].(map[string]any); got["SenderType"] != "Webhook" || got["SenderName"] != "CI (Webhook)" || got["Content"] != "build green :+1:" {
+		t.Fatalf("the webhook's message: %v", got)
+	}
+	members, _ := c.ListRoomMemberships(ctx, &chime.ListRoomMembershipsInput{AccountId: &acct, RoomId: &room})
+	webhookMembers := 0
+	for _, m := range members.RoomMemberships {
+		if m.Member.MemberType == types.MemberTypeWebhook {
+			webhookMembers++
+		}
+	}
+	if webhookMembers != 1 {
+		t.Fatalf("the webhook in the member list: %+v", members.RoomMemberships)
+	}
+	st, out = b.clientCall(t, "POST", "/client/v1/rooms/"+room+"/webhooks/"+hook["WebhookId"].(string)+"/regenerate", aliceTok, nil)
+	if st != 200 || out["Webhook"].(map[string]any)["Url"] == hookURL {
+		t.Fatalf("regenerate: %d %v", st, out)
+	}
+	newURL := out["Webhook"].(map[string]any)["Url"].(string)
+	time.Sleep(1100 * time.Millisecond)
+	if st := post(hookURL, "old URL"); st != 404 {
+		t.Fatalf("the regenerated (old) URL: %d", st)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if st := post(newURL, "new URL"); st != 200 {
+		t.Fatalf("the new URL: %d", st)
+	}
+	if st, _ := b.clientCall(t, "DELETE", "/client/v1/rooms/"+room+"/webhooks/"+hook["WebhookId"].(string), aliceTok, nil); st != 204 {
+		t.Fatalf("delete the webhook: %d", st)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if st := post(newURL, "after deletion"); st != 404 {
+		t.Fatalf("a deleted webhook's URL: %d", st)
+	}
+
 	// Deleting the room deletes its messages.
 	if _, err := c.DeleteRoom(ctx, &chime.DeleteRoomInput{AccountId: &acct, RoomId: &room}); err != nil {
 		t.Fatal(err)

@@ -223,8 +223,14 @@ func (m *Main) Run(ctx context.Context) error {
 		MeetingsRM:    meetingsRunner,
 		RoomsStore:    chimerooms.NewStore(pool),
 		RoomsRM:       roomsRunner,
-		Registerer:    reg,
-		Logger:        m.logger,
+		PublicURL: func() string {
+			if m.cfg.PublicURL != "" {
+				return m.cfg.PublicURL
+			}
+			return "http://" + m.HTTPAddr()
+		},
+		Registerer: reg,
+		Logger:     m.logger,
 	})
 	var _ api.ChimeAccounts = svc
 	var _ api.ChimeUsers = svc
@@ -249,7 +255,7 @@ func (m *Main) Run(ctx context.Context) error {
 	go func() { defer m.wg.Done(); svc.RunSweeps(runCtx, m.logger, sweep) }()
 	var _ api.Caller = iam.Principal{}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region, SkipReadAudit: m.cfg.SkipReadAudit}, api.Deps{
-		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Numbers: svc, Client: svc, Meetings: svc, AdminMeetings: svc, Rooms: svc, ClientRooms: svc, Porting: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg, Metrics: api.NewMetrics(reg),
+		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Numbers: svc, Client: svc, Meetings: svc, AdminMeetings: svc, Rooms: svc, ClientRooms: svc, Webhooks: svc, Porting: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg, Metrics: api.NewMetrics(reg),
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)

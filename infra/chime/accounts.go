@@ -71,6 +71,8 @@ type Service struct {
 	timeouts      prometheus.Counter
 	botDropped    prometheus.Counter
 	log           *slog.Logger
+	webhookRate   webhookLimiter
+	publicURL     func() string
 }
 
 // Config wires a Service.
@@ -99,6 +101,8 @@ type Config struct {
 	MeetingsRM    Waiter
 	RoomsStore    *chimerooms.Store
 	RoomsRM       Waiter
+	// PublicURL is the base of the URLs handed out (incoming webhooks), e.g. http://127.0.0.1:8080.
+	PublicURL     func() string
 	ReadModelWait time.Duration
 	Registerer    prometheus.Registerer
 	Logger        *slog.Logger
@@ -140,7 +144,10 @@ func New(cfg Config) *Service {
 			Help: "Mutations answered before their read models caught up."}),
 		botDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_bot_events_dropped_total",
 			Help: "Bot events dropped after their retries failed (guide §11.2.4)."}),
-		log: cfg.Logger}
+		log: cfg.Logger, publicURL: cfg.PublicURL}
+	if s.publicURL == nil {
+		s.publicURL = func() string { return "http://127.0.0.1:8080" }
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}

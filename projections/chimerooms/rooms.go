@@ -28,11 +28,11 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_rooms" }
 
 // Version of the layout.
-func (Projection) Version() int { return 2 }
+func (Projection) Version() int { return 3 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
-	return []string{"chime_rooms", "chime_room_members", "chime_room_messages"}
+	return []string{"chime_rooms", "chime_room_members", "chime_room_messages", "chime_room_webhooks"}
 }
 
 // Filter selects room streams.
@@ -77,7 +77,13 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			redacted_at timestamptz,
 			PRIMARY KEY (room_id, message_id)
 		);
-		CREATE INDEX ON %[1]s.chime_room_messages (room_id, created_at DESC);`, schema))
+		CREATE INDEX ON %[1]s.chime_room_messages (room_id, created_at DESC);
+		CREATE TABLE %[1]s.chime_room_webhooks (
+			webhook_id text PRIMARY KEY,
+			room_id    text NOT NULL,
+			name       text NOT NULL,
+			deleted    boolean NOT NULL DEFAULT false
+		);`, schema))
 	return err
 }
 
@@ -103,6 +109,15 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	case room.MessagePosted:
 		b.Queue(`INSERT INTO `+schema+`.chime_room_messages (room_id, message_id, sender_id, sender_type, sender_name, content, created_at)
 			VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (room_id, message_id) DO NOTHING`, id, e.MessageID, e.SenderID, e.SenderType, e.SenderName, e.Content, e.At)
+	case room.WebhookCreated:
+		// Webhooks show in the room's member list (guide §11.4).
+		b.Queue(`INSERT INTO `+schema+`.chime_room_webhooks (webhook_id, room_id, name) VALUES ($1,$2,$3) ON CONFLICT (webhook_id) DO NOTHING`,
+			e.WebhookID, id, e.Name)
+		b.Queue(`INSERT INTO `+members+` (room_id, member_id, member_type, email, full_name, role, invited_by, updated_at)
+			VALUES ($1,$2,'Webhook','',$3,'Member',$4,$5) ON CONFLICT (room_id, member_id) DO NOTHING`, id, e.WebhookID, e.Name, e.By, e.At)
+	case room.WebhookDeleted:
+		b.Queue(`UPDATE `+schema+`.chime_room_webhooks SET deleted = true WHERE webhook_id = $1`, e.WebhookID)
+		b.Queue(`DELETE FROM `+members+` WHERE room_id = $1 AND member_id = $2`, id, e.WebhookID)
 	case room.MessageRedacted:
 		b.Queue(`UPDATE `+schema+`.chime_room_messages SET content = '', redacted = true, redacted_at = $3 WHERE room_id = $1 AND message_id = $2`,
 			id, e.MessageID, e.At)
@@ -226,4 +241,14 @@ func (s *Store) ListMessages(ctx context.Context, roomID string, limit int) ([]M
 		return nil, fmt.Errorf("chimerooms: list messages: %w", err)
 	}
 	return list, nil
+}
+
+// WebhookRoom returns the room and account of a webhook (deleted ones too: their URLs answer 404).
+func (s *Store) WebhookRoom(ctx context.Context, webhookID string) (roomID, accountID string, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT w.room_id, r.account_id FROM rm.chime_room_webhooks w JOIN rm.chime_rooms r ON r.room_id = w.room_id
+		WHERE w.webhook_id = $1 AND NOT r.deleted`, webhookID).Scan(&roomID, &accountID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", domain.Wrapf(room.ErrWebhookURL, "the webhook URL is invalid")
+	}
+	return roomID, accountID, err
 }

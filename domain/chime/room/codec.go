@@ -25,6 +25,12 @@ func Decode(eventType string, data []byte) (Event, error) {
 		return domain.DecodeAs[MessagePosted](eventType, data)
 	case TypeRedacted:
 		return domain.DecodeAs[MessageRedacted](eventType, data)
+	case TypeWebhookAdded:
+		return domain.DecodeAs[WebhookCreated](eventType, data)
+	case TypeWebhookNewURL:
+		return domain.DecodeAs[WebhookRegenerated](eventType, data)
+	case TypeWebhookGone:
+		return domain.DecodeAs[WebhookDeleted](eventType, data)
 	}
 	return nil, fmt.Errorf("room: unknown event type %q", eventType)
 }

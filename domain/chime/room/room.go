@@ -12,6 +12,8 @@
 package room
 
 import (
+	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +31,15 @@ const (
 	TypeMemberRemoved = "chime.room.member_removed.v1"
 	TypeMessagePosted = "chime.room.message_posted.v1"
 	TypeRedacted      = "chime.room.message_redacted.v1"
+	TypeWebhookAdded  = "chime.room.webhook_created.v1"
+	TypeWebhookNewURL = "chime.room.webhook_regenerated.v1"
+	TypeWebhookGone   = "chime.room.webhook_deleted.v1"
+	// MaxWebhooks is how many webhooks a room holds (guide §11.4).
+	MaxWebhooks = 10
+	// MaxWebhookName bounds a webhook's name.
+	MaxWebhookName = 64
+	// MemberWebhook is the member type a webhook shows with in the room's member list.
+	MemberWebhook = "Webhook"
 	// MaxMessageBytes bounds a message: messages must be under 4 KB (guide §11.5).
 	MaxMessageBytes = 4096
 	// MaxCalloutMembers is the largest room where @All and @Present work (guide §11.5).
@@ -60,6 +71,13 @@ var (
 	ErrNotMember      = &domain.Error{Kind: domain.KindForbidden, Msg: "only members of the room may post"}
 	ErrMessage        = &domain.Error{Kind: domain.KindInvalid, Msg: "invalid message"}
 	ErrNoMessage      = &domain.Error{Kind: domain.KindNotFound, Msg: "message not found"}
+	ErrTooLarge       = &domain.Error{Kind: domain.KindInvalid, Msg: "the message is too large"}
+	ErrNotAdmin       = &domain.Error{Kind: domain.KindForbidden, Msg: "only room administrators may manage webhooks"}
+	ErrWebhookLimit   = &domain.Error{Kind: domain.KindLimitExceeded, Msg: "the room has its 10 webhooks"}
+	// ErrWebhookURL is a URL that never was a webhook's (403 on the wire); ErrWebhookGone one that was,
+	// before the webhook was deleted or its URL regenerated (404).
+	ErrWebhookURL  = &domain.Error{Kind: domain.KindForbidden, Msg: "the webhook URL is invalid"}
+	ErrWebhookGone = &domain.Error{Kind: domain.KindNotFound, Msg: "the webhook URL was regenerated or deleted"}
 )
 
 // StreamName is the stream of one room.
@@ -177,6 +195,37 @@ type MessageRedacted struct {
 	At        time.Time `json:"at"`
 }
 
+// WebhookCreated records a room webhook and the hash of its URL token.
+type WebhookCreated struct {
+	WebhookID string    `json:"webhookId"`
+	Name      string    `json:"name"`
+	TokenHash string    `json:"tokenHash"`
+	By        string    `json:"by"`
+	At        time.Time `json:"at"`
+}
+
+// WebhookRegenerated records a new URL token; the old one stops working.
+type WebhookRegenerated struct {
+	WebhookID string    `json:"webhookId"`
+	TokenHash string    `json:"tokenHash"`
+	At        time.Time `json:"at"`
+}
+
+// WebhookDeleted records a webhook's deletion.
+type WebhookDeleted struct {
+	WebhookID string    `json:"webhookId"`
+	At        time.Time `json:"at"`
+}
+
+// EventType implements Event.
+func (WebhookCreated) EventType() string { return TypeWebhookAdded }
+
+// EventType implements Event.
+func (WebhookRegenerated) EventType() string { return TypeWebhookNewURL }
+
+// EventType implements Event.
+func (WebhookDeleted) EventType() string { return TypeWebhookGone }
+
 // EventType implements Event.
 func (MessagePosted) EventType() string { return TypeMessagePosted }
 
@@ -210,6 +259,31 @@ type State struct {
 	Members                                        map[string]Member
 	// Redacted tells, for every message posted, whether it was redacted.
 	Redacted map[string]bool
+	Webhooks map[string]*Webhook
+}
+
+// ErrWebhookThrottled is a post past a webhook's rate of one message per second (guide §11.5: 429).
+var ErrWebhookThrottled = errors.New("the webhook's rate limit of 1 message per second was exceeded")
+
+// WebhookURL is an incoming webhook as its creator sees it; URL carries the token and is shown only
+// when the webhook is created or its URL regenerated.
+type WebhookURL struct{ ID, Name, URL string }
+
+// Webhook is an incoming webhook of the room; OldTokens are the hashes of its regenerated URLs.
+type Webhook struct {
+	ID, Name, TokenHash string
+	OldTokens           []string
+	Deleted             bool
+}
+
+func (s State) liveWebhooks() int {
+	n := 0
+	for _, w := range s.Webhooks {
+		if !w.Deleted {
+			n++
+		}
+	}
+	return n
 }
 
 // Initial is a room never created.
@@ -247,14 +321,30 @@ type PostMessage struct{ AccountID, MessageID, SenderID, Content string }
 // RedactMessage removes a message's content.
 type RedactMessage struct{ AccountID, MessageID, By string }
 
-func (c Create) account() string        { return c.AccountID }
-func (c Rename) account() string        { return c.AccountID }
-func (c Delete) account() string        { return c.AccountID }
-func (c AddMember) account() string     { return c.AccountID }
-func (c ChangeRole) account() string    { return c.AccountID }
-func (c RemoveMember) account() string  { return c.AccountID }
-func (c PostMessage) account() string   { return c.AccountID }
-func (c RedactMessage) account() string { return c.AccountID }
+// CreateWebhook adds a webhook; By must be a room administrator.
+type CreateWebhook struct{ AccountID, WebhookID, Name, TokenHash, By string }
+
+// RegenerateWebhook gives a webhook a new URL token.
+type RegenerateWebhook struct{ AccountID, WebhookID, TokenHash, By string }
+
+// DeleteWebhook deletes a webhook.
+type DeleteWebhook struct{ AccountID, WebhookID, By string }
+
+// PostWebhookMessage posts through a webhook URL (its token's hash).
+type PostWebhookMessage struct{ AccountID, WebhookID, TokenHash, MessageID, Content string }
+
+func (c Create) account() string             { return c.AccountID }
+func (c Rename) account() string             { return c.AccountID }
+func (c Delete) account() string             { return c.AccountID }
+func (c AddMember) account() string          { return c.AccountID }
+func (c ChangeRole) account() string         { return c.AccountID }
+func (c RemoveMember) account() string       { return c.AccountID }
+func (c PostMessage) account() string        { return c.AccountID }
+func (c RedactMessage) account() string      { return c.AccountID }
+func (c CreateWebhook) account() string      { return c.AccountID }
+func (c RegenerateWebhook) account() string  { return c.AccountID }
+func (c DeleteWebhook) account() string      { return c.AccountID }
+func (c PostWebhookMessage) account() string { return c.AccountID }
 
 func validName(name string) (string, error) {
 	n := strings.TrimSpace(name)
@@ -331,13 +421,8 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		if !ok {
 			return nil, domain.Wrapf(ErrNotMember, "%s is not a member of the room", c.SenderID)
 		}
-		switch {
-		case strings.TrimSpace(c.Content) == "":
-			return nil, domain.Wrapf(ErrMessage, "Content is required")
-		case len(c.Content) >= MaxMessageBytes:
-			return nil, domain.Wrapf(ErrMessage, "Content is %d bytes; a message must be under %d", len(c.Content), MaxMessageBytes)
-		case (strings.Contains(c.Content, "@All") || strings.Contains(c.Content, "@Present")) && len(s.Members) > MaxCalloutMembers:
-			return nil, domain.Wrapf(ErrMessage, "@All and @Present work only in rooms of %d members or fewer; this room has %d", MaxCalloutMembers, len(s.Members))
+		if err := s.checkContent(c.Content); err != nil {
+			return nil, err
 		}
 		name := m.FullName
 		if name == "" {
@@ -353,8 +438,75 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 			return nil, nil
 		}
 		return []Event{MessageRedacted{MessageID: c.MessageID, By: c.By, At: now.UTC()}}, nil
+	case CreateWebhook:
+		if err := s.admin(c.By); err != nil {
+			return nil, err
+		}
+		name := strings.TrimSpace(c.Name)
+		if name == "" || len(name) > MaxWebhookName {
+			return nil, domain.Wrapf(ErrInvalid, "Name must be 1 to %d characters", MaxWebhookName)
+		}
+		if s.liveWebhooks() >= MaxWebhooks {
+			return nil, domain.Wrapf(ErrWebhookLimit, "the room already has %d webhooks", MaxWebhooks)
+		}
+		return []Event{WebhookCreated{WebhookID: c.WebhookID, Name: name, TokenHash: c.TokenHash, By: c.By, At: now.UTC()}}, nil
+	case RegenerateWebhook, DeleteWebhook:
+		by, id := "", ""
+		switch c := c.(type) {
+		case RegenerateWebhook:
+			by, id = c.By, c.WebhookID
+		case DeleteWebhook:
+			by, id = c.By, c.WebhookID
+		}
+		if err := s.admin(by); err != nil {
+			return nil, err
+		}
+		if w, ok := s.Webhooks[id]; !ok || w.Deleted {
+			return nil, domain.Wrapf(ErrNotFound, "webhook %s is not in the room", id)
+		}
+		if r, ok := c.(RegenerateWebhook); ok {
+			return []Event{WebhookRegenerated{WebhookID: id, TokenHash: r.TokenHash, At: now.UTC()}}, nil
+		}
+		return []Event{WebhookDeleted{WebhookID: id, At: now.UTC()}}, nil
+	case PostWebhookMessage:
+		w, ok := s.Webhooks[c.WebhookID]
+		switch {
+		case !ok:
+			return nil, domain.Wrapf(ErrWebhookURL, "the webhook URL is invalid")
+		case w.Deleted && (w.TokenHash == c.TokenHash || slices.Contains(w.OldTokens, c.TokenHash)):
+			return nil, domain.Wrapf(ErrWebhookGone, "the webhook was deleted")
+		case w.Deleted || w.TokenHash != c.TokenHash && !slices.Contains(w.OldTokens, c.TokenHash):
+			return nil, domain.Wrapf(ErrWebhookURL, "the webhook URL is invalid")
+		case w.TokenHash != c.TokenHash:
+			return nil, domain.Wrapf(ErrWebhookGone, "the webhook URL was regenerated")
+		}
+		if err := s.checkContent(c.Content); err != nil {
+			return nil, err
+		}
+		return []Event{MessagePosted{MessageID: c.MessageID, SenderID: w.ID, SenderType: MemberWebhook, SenderName: w.Name + " (Webhook)", Content: c.Content, At: now.UTC()}}, nil
 	}
 	return nil, domain.Errorf(domain.KindInvalid, "unknown room command %T", c)
+}
+
+// checkContent applies the message rules of guide §11.4–11.5.
+func (s State) checkContent(content string) error {
+	switch {
+	case strings.TrimSpace(content) == "":
+		return domain.Wrapf(ErrMessage, "Content is required")
+	case len(content) >= MaxMessageBytes:
+		return domain.Wrapf(ErrTooLarge, "Content is %d bytes; a message must be under %d", len(content), MaxMessageBytes)
+	case (strings.Contains(content, "@All") || strings.Contains(content, "@Present")) && len(s.Members) > MaxCalloutMembers:
+		return domain.Wrapf(ErrMessage, "@All and @Present work only in rooms of %d members or fewer; this room has %d", MaxCalloutMembers, len(s.Members))
+	}
+	return nil
+}
+
+// admin checks that a member is a room administrator.
+func (s State) admin(memberID string) error {
+	if m, ok := s.Members[memberID]; !ok || m.Role != RoleAdministrator {
+		return domain.Wrapf(ErrNotAdmin, "%s is not an administrator of the room", memberID)
+	}
+	return nil
 }
 
 // Evolve applies an event.
@@ -383,6 +535,19 @@ func Evolve(s State, e Event) State {
 	case MessageRedacted:
 		if s.Redacted != nil {
 			s.Redacted[e.MessageID] = true
+		}
+	case WebhookCreated:
+		if s.Webhooks == nil {
+			s.Webhooks = map[string]*Webhook{}
+		}
+		s.Webhooks[e.WebhookID] = &Webhook{ID: e.WebhookID, Name: e.Name, TokenHash: e.TokenHash}
+	case WebhookRegenerated:
+		if w, ok := s.Webhooks[e.WebhookID]; ok {
+			w.OldTokens, w.TokenHash = append(w.OldTokens, w.TokenHash), e.TokenHash
+		}
+	case WebhookDeleted:
+		if w, ok := s.Webhooks[e.WebhookID]; ok {
+			w.Deleted = true
 		}
 	}
 	return s

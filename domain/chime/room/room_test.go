@@ -15,11 +15,13 @@ import (
 var now = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 
 var (
-	created = room.Created{AccountID: "a1", Name: "Ops", CreatedBy: "admin", ClientRequestToken: "tok", At: now}
-	alice   = room.Candidate{ID: "u1", Type: room.MemberUser, Email: "alice@example.com", FullName: "Alice"}
-	bot     = room.Candidate{ID: "b1", Type: room.MemberBot, Email: "helper-chimebot@example.com", FullName: "helper", HasEvents: true}
-	posted  = room.MessagePosted{MessageID: "m1", SenderID: "u1", SenderType: room.MemberUser, SenderName: "Alice", Content: "hello", At: now}
-	joined  = room.MemberAdded{MemberID: "u1", MemberType: room.MemberUser, Email: "alice@example.com", FullName: "Alice", Role: room.RoleMember, InvitedBy: "admin", At: now}
+	created     = room.Created{AccountID: "a1", Name: "Ops", CreatedBy: "admin", ClientRequestToken: "tok", At: now}
+	alice       = room.Candidate{ID: "u1", Type: room.MemberUser, Email: "alice@example.com", FullName: "Alice"}
+	bot         = room.Candidate{ID: "b1", Type: room.MemberBot, Email: "helper-chimebot@example.com", FullName: "helper", HasEvents: true}
+	adminJoined = room.MemberAdded{MemberID: "u1", MemberType: room.MemberUser, Email: "alice@example.com", FullName: "Alice", Role: room.RoleAdministrator}
+	hook        = room.WebhookCreated{WebhookID: "w1", Name: "CI", TokenHash: "h1", By: "u1", At: now}
+	posted      = room.MessagePosted{MessageID: "m1", SenderID: "u1", SenderType: room.MemberUser, SenderName: "Alice", Content: "hello", At: now}
+	joined      = room.MemberAdded{MemberID: "u1", MemberType: room.MemberUser, Email: "alice@example.com", FullName: "Alice", Role: room.RoleMember, InvitedBy: "admin", At: now}
 )
 
 func given(events ...room.Event) room.State {
@@ -35,6 +37,10 @@ func TestDecide(t *testing.T) {
 	crowded := given(created, joined)
 	for i := range room.MaxCalloutMembers {
 		crowded = room.Evolve(crowded, room.MemberAdded{MemberID: fmt.Sprint("c", i), MemberType: room.MemberUser})
+	}
+	tenHooks := given(created, adminJoined)
+	for i := range room.MaxWebhooks {
+		tenHooks = room.Evolve(tenHooks, room.WebhookCreated{WebhookID: fmt.Sprint("w", i), Name: "hook"})
 	}
 	full := given(created)
 	for i := range room.MaxMembers {
@@ -74,13 +80,27 @@ func TestDecide(t *testing.T) {
 			[]room.Event{posted}, nil},
 		{"a stranger does not", given(created), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: "hello"}, nil, room.ErrNotMember},
 		{"an empty message", given(created, joined), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: " "}, nil, room.ErrMessage},
-		{"4 KB is too long", given(created, joined), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: strings.Repeat("x", room.MaxMessageBytes)}, nil, room.ErrMessage},
+		{"4 KB is too long", given(created, joined), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: strings.Repeat("x", room.MaxMessageBytes)}, nil, room.ErrTooLarge},
 		{"@All in a room of 51", crowded, room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: "@All standup"}, nil, room.ErrMessage},
 		{"@All in a room of 50", given(created, joined), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: "@All"},
 			[]room.Event{room.MessagePosted{MessageID: "m1", SenderID: "u1", SenderType: room.MemberUser, SenderName: "Alice", Content: "@All", At: now}}, nil},
 		{"redact", given(created, joined, posted), room.RedactMessage{AccountID: "a1", MessageID: "m1", By: "admin"},
 			[]room.Event{room.MessageRedacted{MessageID: "m1", By: "admin", At: now}}, nil},
 		{"redact twice changes nothing", given(created, joined, posted, room.MessageRedacted{MessageID: "m1"}), room.RedactMessage{AccountID: "a1", MessageID: "m1"}, nil, nil},
+		{"only an administrator adds a webhook", given(created, joined), room.CreateWebhook{AccountID: "a1", WebhookID: "w1", Name: "CI", TokenHash: "h1", By: "u1"}, nil, room.ErrNotAdmin},
+		{"an administrator adds one", given(created, adminJoined), room.CreateWebhook{AccountID: "a1", WebhookID: "w1", Name: " CI ", TokenHash: "h1", By: "u1"},
+			[]room.Event{hook}, nil},
+		{"ten at most", tenHooks, room.CreateWebhook{AccountID: "a1", WebhookID: "w11", Name: "CI", TokenHash: "h", By: "u1"}, nil, room.ErrWebhookLimit},
+		{"post through the webhook", given(created, adminJoined, hook), room.PostWebhookMessage{AccountID: "a1", WebhookID: "w1", TokenHash: "h1", MessageID: "m2", Content: "build green"},
+			[]room.Event{room.MessagePosted{MessageID: "m2", SenderID: "w1", SenderType: room.MemberWebhook, SenderName: "CI (Webhook)", Content: "build green", At: now}}, nil},
+		{"a URL that never was", given(created, adminJoined, hook), room.PostWebhookMessage{AccountID: "a1", WebhookID: "w1", TokenHash: "forged", MessageID: "m2", Content: "x"}, nil, room.ErrWebhookURL},
+		{"an unknown webhook", given(created), room.PostWebhookMessage{AccountID: "a1", WebhookID: "w9", TokenHash: "h1", MessageID: "m2", Content: "x"}, nil, room.ErrWebhookURL},
+		{"the old URL after a regeneration", given(created, adminJoined, hook, room.WebhookRegenerated{WebhookID: "w1", TokenHash: "h2"}),
+			room.PostWebhookMessage{AccountID: "a1", WebhookID: "w1", TokenHash: "h1", MessageID: "m2", Content: "x"}, nil, room.ErrWebhookGone},
+		{"the URL of a deleted webhook", given(created, adminJoined, hook, room.WebhookDeleted{WebhookID: "w1"}),
+			room.PostWebhookMessage{AccountID: "a1", WebhookID: "w1", TokenHash: "h1", MessageID: "m2", Content: "x"}, nil, room.ErrWebhookGone},
+		{"regenerate a deleted webhook", given(created, adminJoined, hook, room.WebhookDeleted{WebhookID: "w1"}),
+			room.RegenerateWebhook{AccountID: "a1", WebhookID: "w1", TokenHash: "h2", By: "u1"}, nil, room.ErrNotFound},
 		{"redact a message of another room", given(created), room.RedactMessage{AccountID: "a1", MessageID: "m1"}, nil, room.ErrNoMessage},
 	}
 	for _, tc := range cases {
@@ -100,7 +120,8 @@ func TestEventsRoundTrip(t *testing.T) {
 	t.Parallel()
 	for _, e := range []room.Event{created, room.Renamed{Name: "x", At: now}, room.Deleted{By: "admin", At: now}, joined,
 		room.MemberRoleChanged{MemberID: "u1", Role: room.RoleAdministrator, At: now}, room.MemberRemoved{MemberID: "u1", MemberType: room.MemberUser, At: now},
-		posted, room.MessageRedacted{MessageID: "m1", By: "admin", At: now}} {
+		posted, room.MessageRedacted{MessageID: "m1", By: "admin", At: now}, hook,
+		room.WebhookRegenerated{WebhookID: "w1", TokenHash: "h2", At: now}, room.WebhookDeleted{WebhookID: "w1", At: now}} {
 		b, _ := json.Marshal(e)
 		back, err := room.Decode(e.EventType(), b)
 		if err != nil || !reflect.DeepEqual(back, e) {
