@@ -260,7 +260,14 @@ func TestRoomsMembershipsAndBotEvents(t *testing.T) {
 func TestRoomMessagesAndRedaction(t *testing.T) {
 	outbox := t.TempDir()
 	dnsSrv := startDNS(t)
-	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox; m.cfg.DNSResolver = dnsSrv.addr })
+	inbox := &botInbox{}
+	endpoint := httptest.NewTLSServer(inbox)
+	defer endpoint.Close()
+	b := startBelfryWith(t, func(m *Main) {
+		m.cfg.MailDir = outbox
+		m.cfg.DNSResolver = dnsSrv.addr
+		m.BotHTTP = endpoint.Client()
+	})
 	ctx := context.Background()
 	c := b.client
 	a, _ := c.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Chatty Corp")})
@@ -397,6 +404,65 @@ func TestRoomMessagesAndRedaction(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond)
 	if st := post(newURL, "after deletion"); st != 404 {
 		t.Fatalf("a deleted webhook's URL: %d", st)
+	}
+
+	// A bot in the room: Invite brings a persistent reply URL, a @mention brings a Mention event with
+	// the message and a short-lived reply URL; the bot answers through them.
+	bot, err := c.CreateBot(ctx, &chime.CreateBotInput{AccountId: &acct, DisplayName: aws.String("helper"), Domain: aws.String("chat.example")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutEventsConfiguration(ctx, &chime.PutEventsConfigurationInput{AccountId: &acct, BotId: bot.Bot.BotId, OutboundEventsHTTPSEndpoint: aws.String(endpoint.URL)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateRoomMembership(ctx, &chime.CreateRoomMembershipInput{AccountId: &acct, RoomId: &room, MemberId: bot.Bot.BotId}); err != nil {
+		t.Fatal(err)
+	}
+	type inbound struct {
+		EventType, Message   string
+		InboundHttpsEndpoint struct{ EndpointType, Url string }
+		Sender               struct{ SenderId string }
+	}
+	parse := func(d botDelivery) inbound {
+		var in inbound
+		_ = json.Unmarshal(d.Body, &in)
+		return in
+	}
+	got := inbox.wait(t, 1)
+	if len(got) != 1 {
+		t.Fatalf("%d bot deliveries, want the Invite", len(got))
+	}
+	invite := parse(got[0])
+	if invite.EventType != "Invite" || invite.InboundHttpsEndpoint.EndpointType != "Persistent" || !strings.HasPrefix(invite.InboundHttpsEndpoint.Url, b.url+"/incomingwebhooks/") {
+		t.Fatalf("Invite: %+v", invite)
+	}
+	if st := post(invite.InboundHttpsEndpoint.Url, "Hi, I am helper. Say @helper-chimebot@chat.example help"); st != 200 {
+		t.Fatalf("the bot posts its help text: %d", st)
+	}
+	if st, out := b.clientCall(t, "POST", path, aliceTok, map[string]string{"Content": "@helper-chimebot@chat.example status?"}); st != 201 {
+		t.Fatalf("mention the bot: %d %v", st, out)
+	}
+	if got = inbox.wait(t, 2); len(got) != 2 {
+		t.Fatalf("%d bot deliveries, want Invite and Mention", len(got))
+	}
+	mention := parse(got[1])
+	if mention.EventType != "Mention" || mention.Message != "@helper-chimebot@chat.example status?" || mention.Sender.SenderId != "alice@chat.example" ||
+		mention.InboundHttpsEndpoint.EndpointType != "ShortLived" {
+		t.Fatalf("Mention: %+v", mention)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if st := post(mention.InboundHttpsEndpoint.Url, "all green"); st != 200 {
+		t.Fatalf("the bot answers the mention: %d", st)
+	}
+	_, list = b.clientCall(t, "GET", path, bobTok, nil)
+	if got := list["Messages"].([]any)[0].(map[string]any); got["SenderType"] != "Bot" || got["SenderId"] != aws.ToString(bot.Bot.BotId) || got["Content"] != "all green" {
+		t.Fatalf("the bot's answer: %v", got)
+	}
+	if _, err := c.UpdateBot(ctx, &chime.UpdateBotInput{AccountId: &acct, BotId: bot.Bot.BotId, Disabled: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if st, out := b.clientCall(t, "POST", path, aliceTok, map[string]string{"Content": "@helper-chimebot@chat.example are you there?"}); st != 400 {
+		t.Fatalf("mentioning a disabled bot: %d %v", st, out)
 	}
 
 	// Deleting the room deletes its messages.

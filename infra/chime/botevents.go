@@ -13,6 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/room"
 	"github.com/belfry/belfry/infra/sideeffects"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
@@ -31,20 +35,48 @@ func BotSignature(securityToken, timestamp string, body []byte) string {
 	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// botEventBody is the payload of guide §11.3. Belfry has no incoming webhooks yet, so Invite carries
-// no InboundHttpsEndpoint. The sender of a membership change made through the admin API is the
-// caller's ARN (SenderIdType "IamArn"); an e-mail address is sent as "EmailId".
-func botEventBody(ev sideeffects.BotEvent) ([]byte, error) {
+// botEventBody is the payload of guide §11.3: Invite carries a persistent reply URL, Mention a
+// short-lived one (2 minutes) and the message; Remove carries neither. The sender of a membership
+// change made through the admin API is the caller's ARN (SenderIdType "IamArn"); an e-mail address is
+// sent as "EmailId".
+func botEventBody(ev sideeffects.BotEvent, replyURL string) ([]byte, error) {
 	idType := "EmailId"
 	if strings.HasPrefix(ev.SenderID, "arn:") {
 		idType = "IamArn"
 	}
-	return json.Marshal(map[string]any{
+	body := map[string]any{
 		"Sender":         map[string]string{"SenderId": ev.SenderID, "SenderIdType": idType},
 		"Discussion":     map[string]string{"DiscussionId": ev.RoomID, "DiscussionType": "Room"},
 		"EventType":      ev.EventType,
 		"EventTimestamp": ev.At.UTC().Format(botTimestamp),
-	})
+	}
+	switch ev.EventType {
+	case "Invite":
+		body["InboundHttpsEndpoint"] = map[string]string{"EndpointType": "Persistent", "Url": replyURL}
+	case "Mention":
+		body["InboundHttpsEndpoint"] = map[string]string{"EndpointType": "ShortLived", "Url": replyURL}
+		body["Message"] = ev.Message
+	}
+	return json.Marshal(body)
+}
+
+// issueReplyURL records a fresh reply URL for the bot in the room (its token's hash first) and
+// returns it; a redelivered event gets a new one.
+func (s *Service) issueReplyURL(ctx context.Context, bot chimeaccounts.Bot, ev sideeffects.BotEvent) (string, error) {
+	if ev.EventType != "Invite" && ev.EventType != "Mention" {
+		return "", nil
+	}
+	token, replyID := securityToken(), uuid.NewString()
+	cmd := room.IssueBotReplyURL{AccountID: bot.AccountID, ReplyID: replyID, BotID: bot.BotID, TokenHash: hashToken(token)}
+	if ev.EventType == "Mention" {
+		cmd.ExpiresAt = s.now().Add(room.ShortLivedURL)
+	}
+	res, err := s.rooms.Execute(ctx, room.StreamName(ev.RoomID), cmd)
+	if err != nil {
+		return "", err
+	}
+	s.waitRM(ctx, s.roomsRM, res.Position) // the URL works as soon as the bot has it
+	return s.webhookURL(replyID, token), nil
 }
 
 // errRetryable marks a failed attempt the guide retries (timeout, connection error, 5xx).
@@ -66,7 +98,14 @@ func (s *Service) DeliverBotEvent(ctx context.Context, ev sideeffects.BotEvent) 
 	if bot.Disabled || !bot.HasEvents {
 		return nil
 	}
-	body, err := botEventBody(ev)
+	replyURL, err := s.issueReplyURL(ctx, bot, ev)
+	if domain.KindOf(err) != 0 {
+		return nil // the bot left the room (or the room is gone) since: nothing to send
+	}
+	if err != nil {
+		return err
+	}
+	body, err := botEventBody(ev, replyURL)
 	if err != nil {
 		return err
 	}

@@ -194,6 +194,9 @@ func (s *Service) PostRoomMessage(ctx context.Context, u chimeaccounts.User, roo
 	if _, err := s.roomsRead.GetRoom(ctx, u.AccountID, roomID); err != nil {
 		return chimerooms.Message{}, err
 	}
+	if err := s.checkMentionedBots(ctx, roomID, content); err != nil {
+		return chimerooms.Message{}, err
+	}
 	res, err := s.rooms.Execute(ctx, room.StreamName(roomID), room.PostMessage{AccountID: u.AccountID, MessageID: uuid.NewString(), SenderID: u.UserID, Content: content})
 	if err != nil {
 		return chimerooms.Message{}, err
@@ -223,4 +226,32 @@ func (s *Service) ListRoomMessages(ctx context.Context, u chimeaccounts.User, ro
 func (s *Service) RedactRoomMessage(ctx context.Context, awsAccountID, accountID, roomID, messageID, by string) error {
 	_, err := s.execRoom(ctx, awsAccountID, accountID, roomID, room.RedactMessage{AccountID: accountID, MessageID: messageID, By: by})
 	return err
+}
+
+// ErrBotDisabled refuses a message that @mentions a disabled bot (guide §11.2: the user gets an error).
+var ErrBotDisabled = &domain.Error{Kind: domain.KindInvalid, Msg: "the bot is disabled"}
+
+// checkMentionedBots refuses a message that @mentions a disabled bot of the room.
+func (s *Service) checkMentionedBots(ctx context.Context, roomID, content string) error {
+	if !strings.Contains(content, "@") {
+		return nil
+	}
+	members, err := s.roomsRead.BotMembers(ctx, roomID)
+	if err != nil {
+		return err
+	}
+	lower := strings.ToLower(content)
+	for _, m := range members {
+		if !strings.Contains(lower, "@"+strings.ToLower(m.Email)) {
+			continue
+		}
+		b, err := s.store.BotByID(ctx, m.MemberID)
+		if err != nil {
+			return err
+		}
+		if b.Disabled {
+			return domain.Wrapf(ErrBotDisabled, "%s is disabled and cannot be mentioned", b.DisplayName)
+		}
+	}
+	return nil
 }

@@ -21,6 +21,7 @@ import (
 	wsql "github.com/ThreeDotsLabs/watermill-sql/v4/pkg/sql"
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -59,12 +60,14 @@ type PhoneNumberOrder struct {
 }
 
 // BotEvent asks for an event to be sent to a bot (guide §11.3): Invite when the bot joins a room,
-// Remove when it leaves one.
+// Mention when a message @mentions it, Remove when it leaves one.
 type BotEvent struct {
 	BotID     string    `json:"botId"`
 	RoomID    string    `json:"roomId"`
+	AccountID string    `json:"accountId,omitempty"`
 	EventType string    `json:"eventType"`
 	SenderID  string    `json:"senderId"`
+	Message   string    `json:"message,omitempty"`
 	At        time.Time `json:"at"`
 }
 
@@ -115,6 +118,19 @@ func (Relay) Apply(b *pgx.Batch, _ string, ev *esdb.RecordedEvent) error {
 		topic, payload = TopicInvitations, Invitation{AccountID: ev.StreamID[len(account.StreamPrefix):], InviteID: inv.InviteID, UserID: inv.UserID, Email: inv.Email}
 	case phonenumber.TypeOrderCreated:
 		topic, payload = TopicOrders, PhoneNumberOrder{OrderID: ev.StreamID[len(phonenumber.OrderStreamPrefix):]}
+	case room.TypeMessagePosted:
+		e, err := room.Decode(ev.EventType, ev.Data)
+		if err != nil {
+			return err
+		}
+		m := e.(room.MessagePosted)
+		for _, bot := range m.MentionedBots {
+			if err := queue(b, TopicBotEvents, ev, BotEvent{BotID: bot, RoomID: ev.StreamID[len(room.StreamPrefix):], EventType: "Mention",
+				SenderID: m.SenderEmail, Message: m.Content, At: m.At}, bot); err != nil {
+				return err
+			}
+		}
+		return nil
 	case room.TypeMemberAdded, room.TypeMemberRemoved:
 		e, err := room.Decode(ev.EventType, ev.Data)
 		if err != nil {
@@ -137,11 +153,21 @@ func (Relay) Apply(b *pgx.Batch, _ string, ev *esdb.RecordedEvent) error {
 	default:
 		return nil
 	}
+	return queue(b, topic, ev, payload, "")
+}
+
+// queue adds one message for ev to the batch; its id is the event's, or, when one event asks for
+// several messages, a name-based UUID of the event's id and key (watermill ids are UUIDs).
+func queue(b *pgx.Batch, topic string, ev *esdb.RecordedEvent, payload any, key string) error {
 	data, err := json.Marshal(payload)
 	if err != nil {
 		return err
 	}
-	msg := message.NewMessage(ev.EventID.String(), data)
+	id := ev.EventID.String()
+	if key != "" {
+		id = uuid.NewSHA1(uuid.UUID(ev.EventID), []byte(key)).String()
+	}
+	msg := message.NewMessage(id, data)
 	middleware.SetCorrelationID(envelope.Parse(ev.UserMetadata).CorrelationID, msg)
 	q, err := schema.InsertQuery(wsql.InsertQueryParams{Topic: topic, Msgs: message.Messages{msg}})
 	if err != nil {

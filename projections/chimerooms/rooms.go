@@ -115,6 +115,10 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 			e.WebhookID, id, e.Name)
 		b.Queue(`INSERT INTO `+members+` (room_id, member_id, member_type, email, full_name, role, invited_by, updated_at)
 			VALUES ($1,$2,'Webhook','',$3,'Member',$4,$5) ON CONFLICT (room_id, member_id) DO NOTHING`, id, e.WebhookID, e.Name, e.By, e.At)
+	case room.BotReplyURLIssued:
+		// A bot's reply URL is posted to like a webhook's; only the room is looked up here.
+		b.Queue(`INSERT INTO `+schema+`.chime_room_webhooks (webhook_id, room_id, name) VALUES ($1,$2,'bot reply') ON CONFLICT (webhook_id) DO NOTHING`,
+			e.ReplyID, id)
 	case room.WebhookDeleted:
 		b.Queue(`UPDATE `+schema+`.chime_room_webhooks SET deleted = true WHERE webhook_id = $1`, e.WebhookID)
 		b.Queue(`DELETE FROM `+members+` WHERE room_id = $1 AND member_id = $2`, id, e.WebhookID)
@@ -251,4 +255,14 @@ func (s *Store) WebhookRoom(ctx context.Context, webhookID string) (roomID, acco
 		return "", "", domain.Wrapf(room.ErrWebhookURL, "the webhook URL is invalid")
 	}
 	return roomID, accountID, err
+}
+
+// BotMembers returns the bots that are members of a room.
+func (s *Store) BotMembers(ctx context.Context, roomID string) ([]Membership, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT `+memberCols+` FROM rm.chime_room_members WHERE room_id = $1 AND member_type = 'Bot'`, roomID)
+	list, err := pgx.CollectRows(rows, scanMember)
+	if err != nil {
+		return nil, fmt.Errorf("chimerooms: bot members: %w", err)
+	}
+	return list, nil
 }

@@ -31,6 +31,8 @@ func Decode(eventType string, data []byte) (Event, error) {
 		return domain.DecodeAs[WebhookRegenerated](eventType, data)
 	case TypeWebhookGone:
 		return domain.DecodeAs[WebhookDeleted](eventType, data)
+	case TypeBotReplyURL:
+		return domain.DecodeAs[BotReplyURLIssued](eventType, data)
 	}
 	return nil, fmt.Errorf("room: unknown event type %q", eventType)
 }

@@ -34,6 +34,9 @@ const (
 	TypeWebhookAdded  = "chime.room.webhook_created.v1"
 	TypeWebhookNewURL = "chime.room.webhook_regenerated.v1"
 	TypeWebhookGone   = "chime.room.webhook_deleted.v1"
+	TypeBotReplyURL   = "chime.room.bot_reply_url_issued.v1"
+	// ShortLivedURL is how long the reply URL of a Mention event works (guide §11.3).
+	ShortLivedURL = 2 * time.Minute
 	// MaxWebhooks is how many webhooks a room holds (guide §11.4).
 	MaxWebhooks = 10
 	// MaxWebhookName bounds a webhook's name.
@@ -180,13 +183,30 @@ type MemberRemoved struct {
 
 // MessagePosted records a message; the sender's name is as of posting.
 type MessagePosted struct {
-	MessageID  string    `json:"messageId"`
-	SenderID   string    `json:"senderId"`
-	SenderType string    `json:"senderType"`
-	SenderName string    `json:"senderName"`
-	Content    string    `json:"content"`
-	At         time.Time `json:"at"`
+	MessageID   string `json:"messageId"`
+	SenderID    string `json:"senderId"`
+	SenderType  string `json:"senderType"`
+	SenderName  string `json:"senderName"`
+	SenderEmail string `json:"senderEmail,omitempty"`
+	Content     string `json:"content"`
+	// MentionedBots are the bots of the room the message @mentions (by their e-mail address); each
+	// gets a Mention event (guide §11.3).
+	MentionedBots []string  `json:"mentionedBots,omitempty"`
+	At            time.Time `json:"at"`
 }
+
+// BotReplyURLIssued records the hash of a URL a bot may post to the room with: persistent (sent with
+// Invite) or short-lived (sent with Mention, valid until ExpiresAt).
+type BotReplyURLIssued struct {
+	ReplyID   string    `json:"replyId"`
+	BotID     string    `json:"botId"`
+	TokenHash string    `json:"tokenHash"`
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
+	At        time.Time `json:"at"`
+}
+
+// EventType implements Event.
+func (BotReplyURLIssued) EventType() string { return TypeBotReplyURL }
 
 // MessageRedacted records that an administrator removed a message's content (guide §4.9).
 type MessageRedacted struct {
@@ -260,6 +280,14 @@ type State struct {
 	// Redacted tells, for every message posted, whether it was redacted.
 	Redacted map[string]bool
 	Webhooks map[string]*Webhook
+	// BotReplies are the reply URLs issued to bots, by reply id.
+	BotReplies map[string]BotReply
+}
+
+// BotReply is a URL a bot may post to the room with; a zero ExpiresAt never expires.
+type BotReply struct {
+	BotID, TokenHash string
+	ExpiresAt        time.Time
 }
 
 // ErrWebhookThrottled is a post past a webhook's rate of one message per second (guide §11.5: 429).
@@ -330,7 +358,14 @@ type RegenerateWebhook struct{ AccountID, WebhookID, TokenHash, By string }
 // DeleteWebhook deletes a webhook.
 type DeleteWebhook struct{ AccountID, WebhookID, By string }
 
-// PostWebhookMessage posts through a webhook URL (its token's hash).
+// IssueBotReplyURL records a reply URL for a bot in the room (zero ExpiresAt: persistent).
+type IssueBotReplyURL struct {
+	AccountID, ReplyID, BotID, TokenHash string
+	ExpiresAt                            time.Time
+}
+
+// PostWebhookMessage posts through a webhook URL (its token's hash); WebhookID may be a bot's id, for
+// the reply URLs of its events.
 type PostWebhookMessage struct{ AccountID, WebhookID, TokenHash, MessageID, Content string }
 
 func (c Create) account() string             { return c.AccountID }
@@ -345,6 +380,7 @@ func (c CreateWebhook) account() string      { return c.AccountID }
 func (c RegenerateWebhook) account() string  { return c.AccountID }
 func (c DeleteWebhook) account() string      { return c.AccountID }
 func (c PostWebhookMessage) account() string { return c.AccountID }
+func (c IssueBotReplyURL) account() string   { return c.AccountID }
 
 func validName(name string) (string, error) {
 	n := strings.TrimSpace(name)
@@ -428,7 +464,8 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		if name == "" {
 			name = m.Email
 		}
-		return []Event{MessagePosted{MessageID: c.MessageID, SenderID: c.SenderID, SenderType: m.Type, SenderName: name, Content: c.Content, At: now.UTC()}}, nil
+		return []Event{MessagePosted{MessageID: c.MessageID, SenderID: c.SenderID, SenderType: m.Type, SenderName: name, SenderEmail: m.Email,
+			Content: c.Content, MentionedBots: s.mentionedBots(c.Content), At: now.UTC()}}, nil
 	case RedactMessage:
 		redacted, ok := s.Redacted[c.MessageID]
 		if !ok {
@@ -468,7 +505,28 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 			return []Event{WebhookRegenerated{WebhookID: id, TokenHash: r.TokenHash, At: now.UTC()}}, nil
 		}
 		return []Event{WebhookDeleted{WebhookID: id, At: now.UTC()}}, nil
+	case IssueBotReplyURL:
+		if m, ok := s.Members[c.BotID]; !ok || m.Type != MemberBot {
+			return nil, domain.Wrapf(ErrMemberNotFound, "bot %s is not in the room", c.BotID)
+		}
+		return []Event{BotReplyURLIssued{ReplyID: c.ReplyID, BotID: c.BotID, TokenHash: c.TokenHash, ExpiresAt: c.ExpiresAt, At: now.UTC()}}, nil
 	case PostWebhookMessage:
+		if r, isReply := s.BotReplies[c.WebhookID]; isReply {
+			m, member := s.Members[r.BotID]
+			switch {
+			case r.TokenHash != c.TokenHash:
+				return nil, domain.Wrapf(ErrWebhookURL, "the URL is invalid")
+			case !member:
+				return nil, domain.Wrapf(ErrWebhookGone, "the bot is no longer in the room")
+			case !r.ExpiresAt.IsZero() && !now.Before(r.ExpiresAt):
+				return nil, domain.Wrapf(ErrWebhookGone, "the short-lived URL expired")
+			}
+			if err := s.checkContent(c.Content); err != nil {
+				return nil, err
+			}
+			return []Event{MessagePosted{MessageID: c.MessageID, SenderID: m.ID, SenderType: MemberBot, SenderName: m.FullName, SenderEmail: m.Email,
+				Content: c.Content, At: now.UTC()}}, nil
+		}
 		w, ok := s.Webhooks[c.WebhookID]
 		switch {
 		case !ok:
@@ -501,6 +559,18 @@ func (s State) checkContent(content string) error {
 	return nil
 }
 
+// mentionedBots lists, in id order, the bot members whose e-mail address the content @mentions.
+func (s State) mentionedBots(content string) []string {
+	var out []string
+	for id, m := range s.Members {
+		if m.Type == MemberBot && m.Email != "" && strings.Contains(strings.ToLower(content), "@"+strings.ToLower(m.Email)) {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // admin checks that a member is a room administrator.
 func (s State) admin(memberID string) error {
 	if m, ok := s.Members[memberID]; !ok || m.Role != RoleAdministrator {
@@ -527,6 +597,11 @@ func Evolve(s State, e Event) State {
 		s.Members[e.MemberID] = m
 	case MemberRemoved:
 		delete(s.Members, e.MemberID)
+		for k, r := range s.BotReplies {
+			if r.BotID == e.MemberID {
+				delete(s.BotReplies, k) // a removed bot's reply URLs stop working
+			}
+		}
 	case MessagePosted:
 		if s.Redacted == nil {
 			s.Redacted = map[string]bool{}
@@ -549,6 +624,11 @@ func Evolve(s State, e Event) State {
 		if w, ok := s.Webhooks[e.WebhookID]; ok {
 			w.Deleted = true
 		}
+	case BotReplyURLIssued:
+		if s.BotReplies == nil {
+			s.BotReplies = map[string]BotReply{}
+		}
+		s.BotReplies[e.ReplyID] = BotReply{BotID: e.BotID, TokenHash: e.TokenHash, ExpiresAt: e.ExpiresAt}
 	}
 	return s
 }

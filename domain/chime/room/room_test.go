@@ -19,8 +19,9 @@ var (
 	alice       = room.Candidate{ID: "u1", Type: room.MemberUser, Email: "alice@example.com", FullName: "Alice"}
 	bot         = room.Candidate{ID: "b1", Type: room.MemberBot, Email: "helper-chimebot@example.com", FullName: "helper", HasEvents: true}
 	adminJoined = room.MemberAdded{MemberID: "u1", MemberType: room.MemberUser, Email: "alice@example.com", FullName: "Alice", Role: room.RoleAdministrator}
+	botJoined   = room.MemberAdded{MemberID: "b1", MemberType: room.MemberBot, Email: "helper-chimebot@example.com", FullName: "helper", Role: room.RoleMember}
 	hook        = room.WebhookCreated{WebhookID: "w1", Name: "CI", TokenHash: "h1", By: "u1", At: now}
-	posted      = room.MessagePosted{MessageID: "m1", SenderID: "u1", SenderType: room.MemberUser, SenderName: "Alice", Content: "hello", At: now}
+	posted      = room.MessagePosted{MessageID: "m1", SenderID: "u1", SenderType: room.MemberUser, SenderName: "Alice", SenderEmail: "alice@example.com", Content: "hello", At: now}
 	joined      = room.MemberAdded{MemberID: "u1", MemberType: room.MemberUser, Email: "alice@example.com", FullName: "Alice", Role: room.RoleMember, InvitedBy: "admin", At: now}
 )
 
@@ -83,7 +84,7 @@ func TestDecide(t *testing.T) {
 		{"4 KB is too long", given(created, joined), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: strings.Repeat("x", room.MaxMessageBytes)}, nil, room.ErrTooLarge},
 		{"@All in a room of 51", crowded, room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: "@All standup"}, nil, room.ErrMessage},
 		{"@All in a room of 50", given(created, joined), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: "@All"},
-			[]room.Event{room.MessagePosted{MessageID: "m1", SenderID: "u1", SenderType: room.MemberUser, SenderName: "Alice", Content: "@All", At: now}}, nil},
+			[]room.Event{room.MessagePosted{MessageID: "m1", SenderID: "u1", SenderType: room.MemberUser, SenderName: "Alice", SenderEmail: "alice@example.com", Content: "@All", At: now}}, nil},
 		{"redact", given(created, joined, posted), room.RedactMessage{AccountID: "a1", MessageID: "m1", By: "admin"},
 			[]room.Event{room.MessageRedacted{MessageID: "m1", By: "admin", At: now}}, nil},
 		{"redact twice changes nothing", given(created, joined, posted, room.MessageRedacted{MessageID: "m1"}), room.RedactMessage{AccountID: "a1", MessageID: "m1"}, nil, nil},
@@ -101,6 +102,19 @@ func TestDecide(t *testing.T) {
 			room.PostWebhookMessage{AccountID: "a1", WebhookID: "w1", TokenHash: "h1", MessageID: "m2", Content: "x"}, nil, room.ErrWebhookGone},
 		{"regenerate a deleted webhook", given(created, adminJoined, hook, room.WebhookDeleted{WebhookID: "w1"}),
 			room.RegenerateWebhook{AccountID: "a1", WebhookID: "w1", TokenHash: "h2", By: "u1"}, nil, room.ErrNotFound},
+		{"a message that @mentions a bot names it", given(created, joined, botJoined),
+			room.PostMessage{AccountID: "a1", MessageID: "m3", SenderID: "u1", Content: "@Helper-Chimebot@example.com status?"},
+			[]room.Event{room.MessagePosted{MessageID: "m3", SenderID: "u1", SenderType: room.MemberUser, SenderName: "Alice", SenderEmail: "alice@example.com",
+				Content: "@Helper-Chimebot@example.com status?", MentionedBots: []string{"b1"}, At: now}}, nil},
+		{"a bot replies through its persistent URL", given(created, joined, botJoined, room.BotReplyURLIssued{ReplyID: "r1", BotID: "b1", TokenHash: "t"}),
+			room.PostWebhookMessage{AccountID: "a1", WebhookID: "r1", TokenHash: "t", MessageID: "m4", Content: "all green"},
+			[]room.Event{room.MessagePosted{MessageID: "m4", SenderID: "b1", SenderType: room.MemberBot, SenderName: "helper", SenderEmail: bot.Email, Content: "all green", At: now}}, nil},
+		{"a short-lived URL expires after 2 minutes", given(created, joined, botJoined, room.BotReplyURLIssued{ReplyID: "r1", BotID: "b1", TokenHash: "t", ExpiresAt: now.Add(-time.Second)}),
+			room.PostWebhookMessage{AccountID: "a1", WebhookID: "r1", TokenHash: "t", MessageID: "m4", Content: "late"}, nil, room.ErrWebhookGone},
+		{"a bot's reply URL with a wrong token", given(created, joined, botJoined, room.BotReplyURLIssued{ReplyID: "r1", BotID: "b1", TokenHash: "t"}),
+			room.PostWebhookMessage{AccountID: "a1", WebhookID: "r1", TokenHash: "x", MessageID: "m4", Content: "x"}, nil, room.ErrWebhookURL},
+		{"a removed bot's URL stops working", given(created, joined, botJoined, room.BotReplyURLIssued{ReplyID: "r1", BotID: "b1", TokenHash: "t"}, room.MemberRemoved{MemberID: "b1", MemberType: room.MemberBot}),
+			room.PostWebhookMessage{AccountID: "a1", WebhookID: "r1", TokenHash: "t", MessageID: "m4", Content: "x"}, nil, room.ErrWebhookURL},
 		{"redact a message of another room", given(created), room.RedactMessage{AccountID: "a1", MessageID: "m1"}, nil, room.ErrNoMessage},
 	}
 	for _, tc := range cases {
@@ -121,7 +135,8 @@ func TestEventsRoundTrip(t *testing.T) {
 	for _, e := range []room.Event{created, room.Renamed{Name: "x", At: now}, room.Deleted{By: "admin", At: now}, joined,
 		room.MemberRoleChanged{MemberID: "u1", Role: room.RoleAdministrator, At: now}, room.MemberRemoved{MemberID: "u1", MemberType: room.MemberUser, At: now},
 		posted, room.MessageRedacted{MessageID: "m1", By: "admin", At: now}, hook,
-		room.WebhookRegenerated{WebhookID: "w1", TokenHash: "h2", At: now}, room.WebhookDeleted{WebhookID: "w1", At: now}} {
+		room.WebhookRegenerated{WebhookID: "w1", TokenHash: "h2", At: now}, room.WebhookDeleted{WebhookID: "w1", At: now},
+		room.BotReplyURLIssued{ReplyID: "r1", BotID: "b1", TokenHash: "t", ExpiresAt: now.Add(room.ShortLivedURL), At: now}, room.BotReplyURLIssued{ReplyID: "r2", BotID: "b1", TokenHash: "p", At: now}} {
 		b, _ := json.Marshal(e)
 		back, err := room.Decode(e.EventType(), b)
 		if err != nil || !reflect.DeepEqual(back, e) {
