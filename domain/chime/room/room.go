@@ -1,5 +1,5 @@
-// Package room models a chat room of an Enterprise account and its memberships (API rooms and room
-// memberships; guide §1.2.2 and §11.2).
+// Package room models a chat room of an Enterprise account: its memberships, messages, incoming
+// webhooks and bots' reply URLs (API rooms and room memberships; guide §1.2.2, §4.9, §11.2–11.5).
 //
 // Invariants:
 //   - The stream "chime.room-<id>" holds one room; the id of a room created with a client request
@@ -9,11 +9,14 @@
 //     is not suspended, or an enabled bot of the account with an events configuration (a disabled
 //     bot can be removed from rooms but not added).
 //   - A deleted room accepts nothing more; its id is never reused.
+//   - Messages (messages.go) are posted by members, through one of the room's webhooks (at most 10,
+//     managed by room administrators) or through a reply URL issued to a bot member; a message is
+//     under 4 KB, and @All/@Present work only in rooms of 50 members or fewer. A redacted message
+//     stays, without its content. A regenerated or deleted webhook URL, an expired short-lived reply
+//     URL or the reply URL of a bot no longer in the room is "gone"; a URL that never was is "invalid".
 package room
 
 import (
-	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -181,77 +184,6 @@ type MemberRemoved struct {
 	At         time.Time `json:"at"`
 }
 
-// MessagePosted records a message; the sender's name is as of posting.
-type MessagePosted struct {
-	MessageID   string `json:"messageId"`
-	SenderID    string `json:"senderId"`
-	SenderType  string `json:"senderType"`
-	SenderName  string `json:"senderName"`
-	SenderEmail string `json:"senderEmail,omitempty"`
-	Content     string `json:"content"`
-	// MentionedBots are the bots of the room the message @mentions (by their e-mail address); each
-	// gets a Mention event (guide §11.3).
-	MentionedBots []string  `json:"mentionedBots,omitempty"`
-	At            time.Time `json:"at"`
-}
-
-// BotReplyURLIssued records the hash of a URL a bot may post to the room with: persistent (sent with
-// Invite) or short-lived (sent with Mention, valid until ExpiresAt).
-type BotReplyURLIssued struct {
-	ReplyID   string    `json:"replyId"`
-	BotID     string    `json:"botId"`
-	TokenHash string    `json:"tokenHash"`
-	ExpiresAt time.Time `json:"expiresAt,omitzero"`
-	At        time.Time `json:"at"`
-}
-
-// EventType implements Event.
-func (BotReplyURLIssued) EventType() string { return TypeBotReplyURL }
-
-// MessageRedacted records that an administrator removed a message's content (guide §4.9).
-type MessageRedacted struct {
-	MessageID string    `json:"messageId"`
-	By        string    `json:"by"`
-	At        time.Time `json:"at"`
-}
-
-// WebhookCreated records a room webhook and the hash of its URL token.
-type WebhookCreated struct {
-	WebhookID string    `json:"webhookId"`
-	Name      string    `json:"name"`
-	TokenHash string    `json:"tokenHash"`
-	By        string    `json:"by"`
-	At        time.Time `json:"at"`
-}
-
-// WebhookRegenerated records a new URL token; the old one stops working.
-type WebhookRegenerated struct {
-	WebhookID string    `json:"webhookId"`
-	TokenHash string    `json:"tokenHash"`
-	At        time.Time `json:"at"`
-}
-
-// WebhookDeleted records a webhook's deletion.
-type WebhookDeleted struct {
-	WebhookID string    `json:"webhookId"`
-	At        time.Time `json:"at"`
-}
-
-// EventType implements Event.
-func (WebhookCreated) EventType() string { return TypeWebhookAdded }
-
-// EventType implements Event.
-func (WebhookRegenerated) EventType() string { return TypeWebhookNewURL }
-
-// EventType implements Event.
-func (WebhookDeleted) EventType() string { return TypeWebhookGone }
-
-// EventType implements Event.
-func (MessagePosted) EventType() string { return TypeMessagePosted }
-
-// EventType implements Event.
-func (MessageRedacted) EventType() string { return TypeRedacted }
-
 // EventType implements Event.
 func (Created) EventType() string { return TypeCreated }
 
@@ -284,36 +216,6 @@ type State struct {
 	BotReplies map[string]BotReply
 }
 
-// BotReply is a URL a bot may post to the room with; a zero ExpiresAt never expires.
-type BotReply struct {
-	BotID, TokenHash string
-	ExpiresAt        time.Time
-}
-
-// ErrWebhookThrottled is a post past a webhook's rate of one message per second (guide §11.5: 429).
-var ErrWebhookThrottled = errors.New("the webhook's rate limit of 1 message per second was exceeded")
-
-// WebhookURL is an incoming webhook as its creator sees it; URL carries the token and is shown only
-// when the webhook is created or its URL regenerated.
-type WebhookURL struct{ ID, Name, URL string }
-
-// Webhook is an incoming webhook of the room; OldTokens are the hashes of its regenerated URLs.
-type Webhook struct {
-	ID, Name, TokenHash string
-	OldTokens           []string
-	Deleted             bool
-}
-
-func (s State) liveWebhooks() int {
-	n := 0
-	for _, w := range s.Webhooks {
-		if !w.Deleted {
-			n++
-		}
-	}
-	return n
-}
-
 // Initial is a room never created.
 func Initial() State { return State{} }
 
@@ -343,44 +245,12 @@ type ChangeRole struct{ AccountID, MemberID, Role string }
 // RemoveMember removes a member.
 type RemoveMember struct{ AccountID, MemberID, By string }
 
-// PostMessage posts a member's message.
-type PostMessage struct{ AccountID, MessageID, SenderID, Content string }
-
-// RedactMessage removes a message's content.
-type RedactMessage struct{ AccountID, MessageID, By string }
-
-// CreateWebhook adds a webhook; By must be a room administrator.
-type CreateWebhook struct{ AccountID, WebhookID, Name, TokenHash, By string }
-
-// RegenerateWebhook gives a webhook a new URL token.
-type RegenerateWebhook struct{ AccountID, WebhookID, TokenHash, By string }
-
-// DeleteWebhook deletes a webhook.
-type DeleteWebhook struct{ AccountID, WebhookID, By string }
-
-// IssueBotReplyURL records a reply URL for a bot in the room (zero ExpiresAt: persistent).
-type IssueBotReplyURL struct {
-	AccountID, ReplyID, BotID, TokenHash string
-	ExpiresAt                            time.Time
-}
-
-// PostWebhookMessage posts through a webhook URL (its token's hash); WebhookID may be a bot's id, for
-// the reply URLs of its events.
-type PostWebhookMessage struct{ AccountID, WebhookID, TokenHash, MessageID, Content string }
-
-func (c Create) account() string             { return c.AccountID }
-func (c Rename) account() string             { return c.AccountID }
-func (c Delete) account() string             { return c.AccountID }
-func (c AddMember) account() string          { return c.AccountID }
-func (c ChangeRole) account() string         { return c.AccountID }
-func (c RemoveMember) account() string       { return c.AccountID }
-func (c PostMessage) account() string        { return c.AccountID }
-func (c RedactMessage) account() string      { return c.AccountID }
-func (c CreateWebhook) account() string      { return c.AccountID }
-func (c RegenerateWebhook) account() string  { return c.AccountID }
-func (c DeleteWebhook) account() string      { return c.AccountID }
-func (c PostWebhookMessage) account() string { return c.AccountID }
-func (c IssueBotReplyURL) account() string   { return c.AccountID }
+func (c Create) account() string       { return c.AccountID }
+func (c Rename) account() string       { return c.AccountID }
+func (c Delete) account() string       { return c.AccountID }
+func (c AddMember) account() string    { return c.AccountID }
+func (c ChangeRole) account() string   { return c.AccountID }
+func (c RemoveMember) account() string { return c.AccountID }
 
 func validName(name string) (string, error) {
 	n := strings.TrimSpace(name)
@@ -452,131 +322,8 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 			return nil, domain.Wrapf(ErrMemberNotFound, "MemberId %s is not a member of the room", c.MemberID)
 		}
 		return []Event{MemberRemoved{MemberID: c.MemberID, MemberType: m.Type, By: c.By, At: now.UTC()}}, nil
-	case PostMessage:
-		m, ok := s.Members[c.SenderID]
-		if !ok {
-			return nil, domain.Wrapf(ErrNotMember, "%s is not a member of the room", c.SenderID)
-		}
-		if err := s.checkContent(c.Content); err != nil {
-			return nil, err
-		}
-		name := m.FullName
-		if name == "" {
-			name = m.Email
-		}
-		return []Event{MessagePosted{MessageID: c.MessageID, SenderID: c.SenderID, SenderType: m.Type, SenderName: name, SenderEmail: m.Email,
-			Content: c.Content, MentionedBots: s.mentionedBots(c.Content), At: now.UTC()}}, nil
-	case RedactMessage:
-		redacted, ok := s.Redacted[c.MessageID]
-		if !ok {
-			return nil, domain.Wrapf(ErrNoMessage, "message %s is not in the room", c.MessageID)
-		}
-		if redacted {
-			return nil, nil
-		}
-		return []Event{MessageRedacted{MessageID: c.MessageID, By: c.By, At: now.UTC()}}, nil
-	case CreateWebhook:
-		if err := s.admin(c.By); err != nil {
-			return nil, err
-		}
-		name := strings.TrimSpace(c.Name)
-		if name == "" || len(name) > MaxWebhookName {
-			return nil, domain.Wrapf(ErrInvalid, "Name must be 1 to %d characters", MaxWebhookName)
-		}
-		if s.liveWebhooks() >= MaxWebhooks {
-			return nil, domain.Wrapf(ErrWebhookLimit, "the room already has %d webhooks", MaxWebhooks)
-		}
-		return []Event{WebhookCreated{WebhookID: c.WebhookID, Name: name, TokenHash: c.TokenHash, By: c.By, At: now.UTC()}}, nil
-	case RegenerateWebhook, DeleteWebhook:
-		by, id := "", ""
-		switch c := c.(type) {
-		case RegenerateWebhook:
-			by, id = c.By, c.WebhookID
-		case DeleteWebhook:
-			by, id = c.By, c.WebhookID
-		}
-		if err := s.admin(by); err != nil {
-			return nil, err
-		}
-		if w, ok := s.Webhooks[id]; !ok || w.Deleted {
-			return nil, domain.Wrapf(ErrNotFound, "webhook %s is not in the room", id)
-		}
-		if r, ok := c.(RegenerateWebhook); ok {
-			return []Event{WebhookRegenerated{WebhookID: id, TokenHash: r.TokenHash, At: now.UTC()}}, nil
-		}
-		return []Event{WebhookDeleted{WebhookID: id, At: now.UTC()}}, nil
-	case IssueBotReplyURL:
-		if m, ok := s.Members[c.BotID]; !ok || m.Type != MemberBot {
-			return nil, domain.Wrapf(ErrMemberNotFound, "bot %s is not in the room", c.BotID)
-		}
-		return []Event{BotReplyURLIssued{ReplyID: c.ReplyID, BotID: c.BotID, TokenHash: c.TokenHash, ExpiresAt: c.ExpiresAt, At: now.UTC()}}, nil
-	case PostWebhookMessage:
-		if r, isReply := s.BotReplies[c.WebhookID]; isReply {
-			m, member := s.Members[r.BotID]
-			switch {
-			case r.TokenHash != c.TokenHash:
-				return nil, domain.Wrapf(ErrWebhookURL, "the URL is invalid")
-			case !member:
-				return nil, domain.Wrapf(ErrWebhookGone, "the bot is no longer in the room")
-			case !r.ExpiresAt.IsZero() && !now.Before(r.ExpiresAt):
-				return nil, domain.Wrapf(ErrWebhookGone, "the short-lived URL expired")
-			}
-			if err := s.checkContent(c.Content); err != nil {
-				return nil, err
-			}
-			return []Event{MessagePosted{MessageID: c.MessageID, SenderID: m.ID, SenderType: MemberBot, SenderName: m.FullName, SenderEmail: m.Email,
-				Content: c.Content, At: now.UTC()}}, nil
-		}
-		w, ok := s.Webhooks[c.WebhookID]
-		switch {
-		case !ok:
-			return nil, domain.Wrapf(ErrWebhookURL, "the webhook URL is invalid")
-		case w.Deleted && (w.TokenHash == c.TokenHash || slices.Contains(w.OldTokens, c.TokenHash)):
-			return nil, domain.Wrapf(ErrWebhookGone, "the webhook was deleted")
-		case w.Deleted || w.TokenHash != c.TokenHash && !slices.Contains(w.OldTokens, c.TokenHash):
-			return nil, domain.Wrapf(ErrWebhookURL, "the webhook URL is invalid")
-		case w.TokenHash != c.TokenHash:
-			return nil, domain.Wrapf(ErrWebhookGone, "the webhook URL was regenerated")
-		}
-		if err := s.checkContent(c.Content); err != nil {
-			return nil, err
-		}
-		return []Event{MessagePosted{MessageID: c.MessageID, SenderID: w.ID, SenderType: MemberWebhook, SenderName: w.Name + " (Webhook)", Content: c.Content, At: now.UTC()}}, nil
 	}
-	return nil, domain.Errorf(domain.KindInvalid, "unknown room command %T", c)
-}
-
-// checkContent applies the message rules of guide §11.4–11.5.
-func (s State) checkContent(content string) error {
-	switch {
-	case strings.TrimSpace(content) == "":
-		return domain.Wrapf(ErrMessage, "Content is required")
-	case len(content) >= MaxMessageBytes:
-		return domain.Wrapf(ErrTooLarge, "Content is %d bytes; a message must be under %d", len(content), MaxMessageBytes)
-	case (strings.Contains(content, "@All") || strings.Contains(content, "@Present")) && len(s.Members) > MaxCalloutMembers:
-		return domain.Wrapf(ErrMessage, "@All and @Present work only in rooms of %d members or fewer; this room has %d", MaxCalloutMembers, len(s.Members))
-	}
-	return nil
-}
-
-// mentionedBots lists, in id order, the bot members whose e-mail address the content @mentions.
-func (s State) mentionedBots(content string) []string {
-	var out []string
-	for id, m := range s.Members {
-		if m.Type == MemberBot && m.Email != "" && strings.Contains(strings.ToLower(content), "@"+strings.ToLower(m.Email)) {
-			out = append(out, id)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// admin checks that a member is a room administrator.
-func (s State) admin(memberID string) error {
-	if m, ok := s.Members[memberID]; !ok || m.Role != RoleAdministrator {
-		return domain.Wrapf(ErrNotAdmin, "%s is not an administrator of the room", memberID)
-	}
-	return nil
+	return decideMessage(s, c, now)
 }
 
 // Evolve applies an event.
@@ -602,33 +349,8 @@ func Evolve(s State, e Event) State {
 				delete(s.BotReplies, k) // a removed bot's reply URLs stop working
 			}
 		}
-	case MessagePosted:
-		if s.Redacted == nil {
-			s.Redacted = map[string]bool{}
-		}
-		s.Redacted[e.MessageID] = false
-	case MessageRedacted:
-		if s.Redacted != nil {
-			s.Redacted[e.MessageID] = true
-		}
-	case WebhookCreated:
-		if s.Webhooks == nil {
-			s.Webhooks = map[string]*Webhook{}
-		}
-		s.Webhooks[e.WebhookID] = &Webhook{ID: e.WebhookID, Name: e.Name, TokenHash: e.TokenHash}
-	case WebhookRegenerated:
-		if w, ok := s.Webhooks[e.WebhookID]; ok {
-			w.OldTokens, w.TokenHash = append(w.OldTokens, w.TokenHash), e.TokenHash
-		}
-	case WebhookDeleted:
-		if w, ok := s.Webhooks[e.WebhookID]; ok {
-			w.Deleted = true
-		}
-	case BotReplyURLIssued:
-		if s.BotReplies == nil {
-			s.BotReplies = map[string]BotReply{}
-		}
-		s.BotReplies[e.ReplyID] = BotReply{BotID: e.BotID, TokenHash: e.TokenHash, ExpiresAt: e.ExpiresAt}
+	default:
+		evolveMessage(&s, e)
 	}
 	return s
 }
