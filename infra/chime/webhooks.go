@@ -27,6 +27,14 @@ func (l *webhookLimiter) allow(id string, now time.Time) bool {
 	if t, ok := l.last[id]; ok && now.Sub(t) < time.Second {
 		return false
 	}
+	if len(l.last) >= 10_000 {
+		// Entries older than a second decide nothing any more (short-lived reply URLs come and go).
+		for k, t := range l.last {
+			if now.Sub(t) >= time.Second {
+				delete(l.last, k)
+			}
+		}
+	}
 	l.last[id] = now
 	return true
 }
