@@ -465,3 +465,25 @@ func pgxQueryRow(t *testing.T, r *running, query string, dest ...any) error {
 	defer conn.Close(context.Background())
 	return conn.QueryRow(context.Background(), query).Scan(dest...)
 }
+
+func TestPprofOnItsOwnListener(t *testing.T) {
+	addr, err := freeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := startBelfryWith(t, func(m *Main) { m.cfg.PprofAddr = addr })
+	resp, err := http.Get("http://" + addr + "/debug/pprof/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("pprof index: %d", resp.StatusCode)
+	}
+	if api, err := http.Get(b.url + "/debug/pprof/"); err == nil {
+		api.Body.Close()
+		if api.StatusCode == 200 {
+			t.Fatal("the profiles must not be served on the API's port")
+		}
+	}
+}

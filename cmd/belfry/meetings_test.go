@@ -129,6 +129,16 @@ func TestScheduledMeetingsAndTheDomainRemovalCascade(t *testing.T) {
 	if st, mine := b.clientCall(t, "GET", "/client/v1/meetings", aliceTok, nil); st != 200 || len(mine["Meetings"].([]any)) != 1 {
 		t.Fatalf("alice's meetings: %d %v", st, mine)
 	}
+	if st, one := b.clientCall(t, "GET", "/client/v1/meetings/"+aliceMeeting, bobTok, nil); st != 200 || one["Meeting"].(map[string]any)["Title"] != "Standup" {
+		t.Fatalf("bob reads alice's meeting: %d %v", st, one)
+	}
+	resp := b.signedRaw(t, "GET", "/console/accounts/"+acct+"/meetings?organizer-id="+bob, "", "chime")
+	var byBob struct{ Meetings []wireMeetingResp }
+	_ = json.NewDecoder(resp.Body).Decode(&byBob)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(byBob.Meetings) != 1 || byBob.Meetings[0].MeetingId != bobMeeting {
+		t.Fatalf("ListMeetings organizer-id filter: %d %+v", resp.StatusCode, byBob)
+	}
 
 	// Claim and verify alice's domain (the account becomes Enterprise), then remove it.
 	b.claimDomain(t, dnsSrv, acct, "corp.example")
