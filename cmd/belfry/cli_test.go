@@ -98,7 +98,7 @@ func TestCLIBesideRunningServer(t *testing.T) {
 	if err := run(ctx, []string{"projections", "rebuild", "nope"}); err == nil {
 		t.Fatal("an unknown projection must be refused")
 	}
-	if out := captureStdout(t, func() error { return run(ctx, []string{"migrate"}) }); !strings.Contains(out, "version 6") {
+	if out := captureStdout(t, func() error { return run(ctx, []string{"migrate"}) }); !strings.Contains(out, "version 7") {
 		t.Fatalf("migrate: %q", out)
 	}
 	resp, err := http.Get(b.url + "/healthz")

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/chime/types"
 	"github.com/aws/smithy-go"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/domain/audit"
 	"github.com/belfry/belfry/infra/pgcluster/pgtest"
@@ -486,4 +487,15 @@ func TestPprofOnItsOwnListener(t *testing.T) {
 			t.Fatal("the profiles must not be served on the API's port")
 		}
 	}
+}
+
+// pgxPool opens a pool on the server's database for the rest of the test.
+func pgxPool(t *testing.T, r *running) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), r.m.cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
 }

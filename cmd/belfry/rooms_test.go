@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/chime/types"
 
 	belfrychime "github.com/belfry/belfry/infra/chime"
+	"github.com/belfry/belfry/infra/datakeys"
 )
 
 // botInbox is a bot's HTTPS endpoint: it answers the verification challenge and records events.
@@ -313,6 +314,15 @@ func TestRoomMessagesAndRedaction(t *testing.T) {
 	if st != 200 || len(list["Messages"].([]any)) != 1 || list["Messages"].([]any)[0].(map[string]any)["Content"] != "hello @All" {
 		t.Fatalf("bob reads: %d %v", st, list)
 	}
+	// Architecture §7: the event log and the read model hold ciphertext and key ids only.
+	var plain int
+	if err := pgxQueryRow(t, b, `SELECT (SELECT count(*) FROM eventlog.events WHERE position(convert_to('hello @All', 'UTF8') IN data) > 0)
+		+ (SELECT count(*) FROM rm.chime_room_messages WHERE position(convert_to('hello @All', 'UTF8') IN sealed) > 0)`, &plain); err != nil {
+		t.Fatal(err)
+	}
+	if plain != 0 {
+		t.Fatalf("the message text is stored in the clear in %d places", plain)
+	}
 
 	// An administrator redacts the message: it stays listed, without its content.
 	if _, err := c.RedactRoomMessage(ctx, &chime.RedactRoomMessageInput{AccountId: &acct, RoomId: &room, MessageId: aws.String(msgID)}); err != nil {
@@ -463,6 +473,18 @@ func TestRoomMessagesAndRedaction(t *testing.T) {
 	}
 	if st, out := b.clientCall(t, "POST", path, aliceTok, map[string]string{"Content": "@helper-chimebot@chat.example are you there?"}); st != 400 {
 		t.Fatalf("mentioning a disabled bot: %d %v", st, out)
+	}
+
+	// Destroying the day's data key (what a retention purge does) makes every message of the day unreadable.
+	if err := datakeys.New(pgxPool(t, b)).Destroy(ctx, datakeys.KeyID(acct, "room/"+room, time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(datakeys.CacheTTL) // the server is another store: it notices within the TTL
+	_, list = b.clientCall(t, "GET", path, bobTok, nil)
+	for _, m := range list["Messages"].([]any) {
+		if got := m.(map[string]any); got["Content"] != "" || got["Redacted"] != true {
+			t.Fatalf("a message whose key was destroyed: %v", got)
+		}
 	}
 
 	// Deleting the room deletes its messages.

@@ -22,6 +22,7 @@ import (
 	"github.com/belfry/belfry/api"
 	"github.com/belfry/belfry/infra/auditlog"
 	"github.com/belfry/belfry/infra/chime"
+	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventlog"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/iam"
@@ -223,6 +224,7 @@ func (m *Main) Run(ctx context.Context) error {
 		MeetingsRM:    meetingsRunner,
 		RoomsStore:    chimerooms.NewStore(pool),
 		RoomsRM:       roomsRunner,
+		DataKeys:      datakeys.New(pool),
 		PublicURL: func() string {
 			if m.cfg.PublicURL != "" {
 				return m.cfg.PublicURL

@@ -28,6 +28,7 @@ import (
 	"github.com/belfry/belfry/domain/chime/porting"
 	"github.com/belfry/belfry/domain/chime/room"
 	"github.com/belfry/belfry/domain/chime/settings"
+	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/mail"
 	"github.com/belfry/belfry/projections/chimeaccounts"
@@ -73,6 +74,7 @@ type Service struct {
 	log           *slog.Logger
 	webhookRate   webhookLimiter
 	publicURL     func() string
+	keys          *datakeys.Store
 }
 
 // Config wires a Service.
@@ -102,7 +104,9 @@ type Config struct {
 	RoomsStore    *chimerooms.Store
 	RoomsRM       Waiter
 	// PublicURL is the base of the URLs handed out (incoming webhooks), e.g. http://127.0.0.1:8080.
-	PublicURL     func() string
+	PublicURL func() string
+	// DataKeys seals message content (required for room messages).
+	DataKeys      *datakeys.Store
 	ReadModelWait time.Duration
 	Registerer    prometheus.Registerer
 	Logger        *slog.Logger
@@ -144,7 +148,7 @@ func New(cfg Config) *Service {
 			Help: "Mutations answered before their read models caught up."}),
 		botDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_bot_events_dropped_total",
 			Help: "Bot events dropped after their retries failed (guide §11.2.4)."}),
-		log: cfg.Logger, publicURL: cfg.PublicURL}
+		log: cfg.Logger, publicURL: cfg.PublicURL, keys: cfg.DataKeys}
 	if s.publicURL == nil {
 		s.publicURL = func() string { return "http://127.0.0.1:8080" }
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/room"
+	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/sideeffects"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
@@ -39,7 +40,7 @@ func BotSignature(securityToken, timestamp string, body []byte) string {
 // short-lived one (2 minutes) and the message; Remove carries neither. The sender of a membership
 // change made through the admin API is the caller's ARN (SenderIdType "IamArn"); an e-mail address is
 // sent as "EmailId".
-func botEventBody(ev sideeffects.BotEvent, replyURL string) ([]byte, error) {
+func botEventBody(ev sideeffects.BotEvent, replyURL, message string) ([]byte, error) {
 	idType := "EmailId"
 	if strings.HasPrefix(ev.SenderID, "arn:") {
 		idType = "IamArn"
@@ -55,7 +56,7 @@ func botEventBody(ev sideeffects.BotEvent, replyURL string) ([]byte, error) {
 		body["InboundHttpsEndpoint"] = map[string]string{"EndpointType": "Persistent", "Url": replyURL}
 	case "Mention":
 		body["InboundHttpsEndpoint"] = map[string]string{"EndpointType": "ShortLived", "Url": replyURL}
-		body["Message"] = ev.Message
+		body["Message"] = message
 	}
 	return json.Marshal(body)
 }
@@ -105,7 +106,18 @@ func (s *Service) DeliverBotEvent(ctx context.Context, ev sideeffects.BotEvent) 
 	if err != nil {
 		return err
 	}
-	body, err := botEventBody(ev, replyURL)
+	var message string
+	if ev.EventType == "Mention" {
+		pt, err := s.keys.Open(ctx, ev.KeyID, ev.Sealed)
+		if errors.Is(err, datakeys.ErrDestroyed) {
+			return nil // the message is gone (retention): nothing to send
+		}
+		if err != nil {
+			return err
+		}
+		message = string(pt)
+	}
+	body, err := botEventBody(ev, replyURL, message)
 	if err != nil {
 		return err
 	}

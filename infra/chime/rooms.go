@@ -10,6 +10,7 @@ import (
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/room"
+	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	"github.com/belfry/belfry/projections/chimerooms"
@@ -197,14 +198,18 @@ func (s *Service) PostRoomMessage(ctx context.Context, u chimeaccounts.User, roo
 	if err := s.checkMentionedBots(ctx, roomID, content); err != nil {
 		return chimerooms.Message{}, err
 	}
-	res, err := s.rooms.Execute(ctx, room.StreamName(roomID), room.PostMessage{AccountID: u.AccountID, MessageID: uuid.NewString(), SenderID: u.UserID, Content: content})
+	sealed, err := s.seal(ctx, u.AccountID, roomID, content)
+	if err != nil {
+		return chimerooms.Message{}, err
+	}
+	res, err := s.rooms.Execute(ctx, room.StreamName(roomID), room.PostMessage{AccountID: u.AccountID, MessageID: uuid.NewString(), SenderID: u.UserID, Content: sealed})
 	if err != nil {
 		return chimerooms.Message{}, err
 	}
 	s.waitRM(ctx, s.roomsRM, res.Position)
 	e := res.Events[0].(room.MessagePosted)
 	return chimerooms.Message{RoomID: roomID, MessageID: e.MessageID, SenderID: e.SenderID, SenderType: e.SenderType, SenderName: e.SenderName,
-		Content: e.Content, CreatedAt: e.At}, nil
+		Content: content, KeyID: e.KeyID, CreatedAt: e.At}, nil
 }
 
 // ListRoomMessages returns a room's newest messages to one of its members.
@@ -218,7 +223,34 @@ func (s *Service) ListRoomMessages(ctx context.Context, u chimeaccounts.User, ro
 		}
 		return nil, err
 	}
-	return s.roomsRead.ListMessages(ctx, roomID, limit)
+	list, err := s.roomsRead.ListMessages(ctx, roomID, limit)
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		if list[i].Sealed == nil {
+			continue // redacted
+		}
+		pt, err := s.keys.Open(ctx, list[i].KeyID, list[i].Sealed)
+		switch {
+		case errors.Is(err, datakeys.ErrDestroyed):
+			list[i].Redacted = true // its key fell out of retention: the content is gone
+		case err != nil:
+			return nil, err
+		default:
+			list[i].Content = string(pt)
+		}
+	}
+	return list, nil
+}
+
+// seal encrypts a message for the room under the account's data key of the day (architecture §7).
+func (s *Service) seal(ctx context.Context, accountID, roomID, text string) (room.Content, error) {
+	keyID, sealed, err := s.keys.Seal(ctx, accountID, "room/"+roomID, s.now(), []byte(text))
+	if err != nil {
+		return room.Content{}, err
+	}
+	return room.Content{Text: text, KeyID: keyID, Sealed: sealed}, nil
 }
 
 // RedactRoomMessage removes a message's content (guide §4.9: the message must belong to the

@@ -85,8 +85,12 @@ func (s *Service) PostWebhookMessage(ctx context.Context, webhookID, token, cont
 	if err != nil {
 		return "", err
 	}
+	sealed, err := s.seal(ctx, accountID, roomID, content)
+	if err != nil {
+		return "", err
+	}
 	id := uuid.NewString()
-	cmd := room.PostWebhookMessage{AccountID: accountID, WebhookID: webhookID, TokenHash: hashToken(token), MessageID: id, Content: content}
+	cmd := room.PostWebhookMessage{AccountID: accountID, WebhookID: webhookID, TokenHash: hashToken(token), MessageID: id, Content: sealed}
 	// The rate is spent only by a post the room accepts: a forged or stale URL gets its 403 or 404.
 	res, err := s.rooms.ExecuteFunc(ctx, room.StreamName(roomID), func(st room.State, now time.Time) ([]room.Event, error) {
 		evs, err := room.Decide(st, cmd, now)

@@ -62,13 +62,15 @@ type PhoneNumberOrder struct {
 // BotEvent asks for an event to be sent to a bot (guide §11.3): Invite when the bot joins a room,
 // Mention when a message @mentions it, Remove when it leaves one.
 type BotEvent struct {
-	BotID     string    `json:"botId"`
-	RoomID    string    `json:"roomId"`
-	AccountID string    `json:"accountId,omitempty"`
-	EventType string    `json:"eventType"`
-	SenderID  string    `json:"senderId"`
-	Message   string    `json:"message,omitempty"`
-	At        time.Time `json:"at"`
+	BotID     string `json:"botId"`
+	RoomID    string `json:"roomId"`
+	AccountID string `json:"accountId,omitempty"`
+	EventType string `json:"eventType"`
+	SenderID  string `json:"senderId"`
+	// KeyID and Sealed are a Mention's message, sealed as in the event (the handler opens it).
+	KeyID  string    `json:"keyId,omitempty"`
+	Sealed []byte    `json:"sealed,omitempty"`
+	At     time.Time `json:"at"`
 }
 
 // Relay enqueues side effects from the event log.
@@ -126,7 +128,7 @@ func (Relay) Apply(b *pgx.Batch, _ string, ev *esdb.RecordedEvent) error {
 		m := e.(room.MessagePosted)
 		for _, bot := range m.MentionedBots {
 			if err := queue(b, TopicBotEvents, ev, BotEvent{BotID: bot, RoomID: ev.StreamID[len(room.StreamPrefix):], EventType: "Mention",
-				SenderID: m.SenderEmail, Message: m.Content, At: m.At}, bot); err != nil {
+				SenderID: m.SenderEmail, KeyID: m.KeyID, Sealed: m.Sealed, At: m.At}, bot); err != nil {
 				return err
 			}
 		}

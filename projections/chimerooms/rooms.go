@@ -71,7 +71,8 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			sender_id   text NOT NULL,
 			sender_type text NOT NULL,
 			sender_name text NOT NULL,
-			content     text NOT NULL,
+			key_id      text NOT NULL,
+			sealed      bytea,
 			redacted    boolean NOT NULL DEFAULT false,
 			created_at  timestamptz NOT NULL,
 			redacted_at timestamptz,
@@ -107,8 +108,8 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		b.Queue(`DELETE FROM `+members+` WHERE room_id = $1`, id)
 		b.Queue(`DELETE FROM `+schema+`.chime_room_messages WHERE room_id = $1`, id)
 	case room.MessagePosted:
-		b.Queue(`INSERT INTO `+schema+`.chime_room_messages (room_id, message_id, sender_id, sender_type, sender_name, content, created_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (room_id, message_id) DO NOTHING`, id, e.MessageID, e.SenderID, e.SenderType, e.SenderName, e.Content, e.At)
+		b.Queue(`INSERT INTO `+schema+`.chime_room_messages (room_id, message_id, sender_id, sender_type, sender_name, key_id, sealed, created_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (room_id, message_id) DO NOTHING`, id, e.MessageID, e.SenderID, e.SenderType, e.SenderName, e.KeyID, e.Sealed, e.At)
 	case room.WebhookCreated:
 		// Webhooks show in the room's member list (guide §11.4).
 		b.Queue(`INSERT INTO `+schema+`.chime_room_webhooks (webhook_id, room_id, name) VALUES ($1,$2,$3) ON CONFLICT (webhook_id) DO NOTHING`,
@@ -123,7 +124,7 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		b.Queue(`UPDATE `+schema+`.chime_room_webhooks SET deleted = true WHERE webhook_id = $1`, e.WebhookID)
 		b.Queue(`DELETE FROM `+members+` WHERE room_id = $1 AND member_id = $2`, id, e.WebhookID)
 	case room.MessageRedacted:
-		b.Queue(`UPDATE `+schema+`.chime_room_messages SET content = '', redacted = true, redacted_at = $3 WHERE room_id = $1 AND message_id = $2`,
+		b.Queue(`UPDATE `+schema+`.chime_room_messages SET sealed = NULL, redacted = true, redacted_at = $3 WHERE room_id = $1 AND message_id = $2`,
 			id, e.MessageID, e.At)
 	case room.MemberAdded:
 		b.Queue(`INSERT INTO `+members+` (room_id, member_id, member_type, email, full_name, role, invited_by, updated_at)
@@ -149,11 +150,13 @@ type Membership struct {
 	UpdatedAt                                                      time.Time
 }
 
-// Message is one row of rm.chime_room_messages; a redacted message has no content.
+// Message is one row of rm.chime_room_messages: the content sealed under KeyID (Sealed is nil once
+// redacted); Content is for the service to fill in when it opens it.
 type Message struct {
-	RoomID, MessageID, SenderID, SenderType, SenderName, Content string
-	Redacted                                                     bool
-	CreatedAt                                                    time.Time
+	RoomID, MessageID, SenderID, SenderType, SenderName, Content, KeyID string
+	Sealed                                                              []byte
+	Redacted                                                            bool
+	CreatedAt                                                           time.Time
 }
 
 // Store answers room queries; callers check that the account belongs to the tenant.
@@ -234,11 +237,11 @@ func (s *Store) ListMemberships(ctx context.Context, roomID, token string, limit
 
 // ListMessages returns a room's newest messages first, at most limit.
 func (s *Store) ListMessages(ctx context.Context, roomID string, limit int) ([]Message, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT room_id, message_id, sender_id, sender_type, sender_name, content, redacted, created_at
+	rows, _ := s.pool.Query(ctx, `SELECT room_id, message_id, sender_id, sender_type, sender_name, key_id, sealed, redacted, created_at
 		FROM rm.chime_room_messages WHERE room_id = $1 ORDER BY created_at DESC, message_id DESC LIMIT $2`, roomID, limit)
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Message, error) {
 		var m Message
-		err := r.Scan(&m.RoomID, &m.MessageID, &m.SenderID, &m.SenderType, &m.SenderName, &m.Content, &m.Redacted, &m.CreatedAt)
+		err := r.Scan(&m.RoomID, &m.MessageID, &m.SenderID, &m.SenderType, &m.SenderName, &m.KeyID, &m.Sealed, &m.Redacted, &m.CreatedAt)
 		return m, err
 	})
 	if err != nil {

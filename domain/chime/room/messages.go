@@ -16,7 +16,10 @@ type MessagePosted struct {
 	SenderType  string `json:"senderType"`
 	SenderName  string `json:"senderName"`
 	SenderEmail string `json:"senderEmail,omitempty"`
-	Content     string `json:"content"`
+	// KeyID and Sealed are the content encrypted under a data key (architecture §7): events never
+	// hold message text.
+	KeyID  string `json:"keyId"`
+	Sealed []byte `json:"sealed"`
 	// MentionedBots are the bots of the room the message @mentions (by their e-mail address); each
 	// gets a Mention event (guide §11.3).
 	MentionedBots []string  `json:"mentionedBots,omitempty"`
@@ -111,7 +114,17 @@ func (s State) liveWebhooks() int {
 }
 
 // PostMessage posts a member's message.
-type PostMessage struct{ AccountID, MessageID, SenderID, Content string }
+type PostMessage struct {
+	AccountID, MessageID, SenderID string
+	Content                        Content
+}
+
+// Content is a message's text, for the rules, and the same text sealed under a data key, for the event.
+type Content struct {
+	Text   string
+	KeyID  string
+	Sealed []byte
+}
 
 // RedactMessage removes a message's content.
 type RedactMessage struct{ AccountID, MessageID, By string }
@@ -133,7 +146,10 @@ type IssueBotReplyURL struct {
 
 // PostWebhookMessage posts through a webhook URL (its token's hash); WebhookID may be a bot's id, for
 // the reply URLs of its events.
-type PostWebhookMessage struct{ AccountID, WebhookID, TokenHash, MessageID, Content string }
+type PostWebhookMessage struct {
+	AccountID, WebhookID, TokenHash, MessageID string
+	Content                                    Content
+}
 
 func (c PostMessage) account() string        { return c.AccountID }
 func (c RedactMessage) account() string      { return c.AccountID }
@@ -151,7 +167,7 @@ func decideMessage(s State, c Command, now time.Time) ([]Event, error) {
 		if !ok {
 			return nil, domain.Wrapf(ErrNotMember, "%s is not a member of the room", c.SenderID)
 		}
-		if err := s.checkContent(c.Content); err != nil {
+		if err := s.checkContent(c.Content.Text); err != nil {
 			return nil, err
 		}
 		name := m.FullName
@@ -159,7 +175,7 @@ func decideMessage(s State, c Command, now time.Time) ([]Event, error) {
 			name = m.Email
 		}
 		return []Event{MessagePosted{MessageID: c.MessageID, SenderID: c.SenderID, SenderType: m.Type, SenderName: name, SenderEmail: m.Email,
-			Content: c.Content, MentionedBots: s.mentionedBots(c.Content), At: now.UTC()}}, nil
+			KeyID: c.Content.KeyID, Sealed: c.Content.Sealed, MentionedBots: s.mentionedBots(c.Content.Text), At: now.UTC()}}, nil
 	case RedactMessage:
 		redacted, ok := s.Redacted[c.MessageID]
 		if !ok {
@@ -215,11 +231,11 @@ func decideMessage(s State, c Command, now time.Time) ([]Event, error) {
 			case !r.ExpiresAt.IsZero() && !now.Before(r.ExpiresAt):
 				return nil, domain.Wrapf(ErrWebhookGone, "the short-lived URL expired")
 			}
-			if err := s.checkContent(c.Content); err != nil {
+			if err := s.checkContent(c.Content.Text); err != nil {
 				return nil, err
 			}
 			return []Event{MessagePosted{MessageID: c.MessageID, SenderID: m.ID, SenderType: MemberBot, SenderName: m.FullName, SenderEmail: m.Email,
-				Content: c.Content, At: now.UTC()}}, nil
+				KeyID: c.Content.KeyID, Sealed: c.Content.Sealed, At: now.UTC()}}, nil
 		}
 		w, ok := s.Webhooks[c.WebhookID]
 		switch {
@@ -232,10 +248,11 @@ func decideMessage(s State, c Command, now time.Time) ([]Event, error) {
 		case w.TokenHash != c.TokenHash:
 			return nil, domain.Wrapf(ErrWebhookGone, "the webhook URL was regenerated")
 		}
-		if err := s.checkContent(c.Content); err != nil {
+		if err := s.checkContent(c.Content.Text); err != nil {
 			return nil, err
 		}
-		return []Event{MessagePosted{MessageID: c.MessageID, SenderID: w.ID, SenderType: MemberWebhook, SenderName: w.Name + " (Webhook)", Content: c.Content, At: now.UTC()}}, nil
+		return []Event{MessagePosted{MessageID: c.MessageID, SenderID: w.ID, SenderType: MemberWebhook, SenderName: w.Name + " (Webhook)",
+			KeyID: c.Content.KeyID, Sealed: c.Content.Sealed, At: now.UTC()}}, nil
 	}
 	return nil, domain.Errorf(domain.KindInvalid, "unknown room command %T", c)
 }

@@ -21,7 +21,7 @@ var (
 	adminJoined = room.MemberAdded{MemberID: "u1", MemberType: room.MemberUser, Email: "alice@example.com", FullName: "Alice", Role: room.RoleAdministrator}
 	botJoined   = room.MemberAdded{MemberID: "b1", MemberType: room.MemberBot, Email: "helper-chimebot@example.com", FullName: "helper", Role: room.RoleMember}
 	hook        = room.WebhookCreated{WebhookID: "w1", Name: "CI", TokenHash: "h1", By: "u1", At: now}
-	posted      = room.MessagePosted{MessageID: "m1", SenderID: "u1", SenderType: room.MemberUser, SenderName: "Alice", SenderEmail: "alice@example.com", Content: "hello", At: now}
+	posted      = room.MessagePosted{MessageID: "m1", SenderID: "u1", SenderType: room.MemberUser, SenderName: "Alice", SenderEmail: "alice@example.com", KeyID: "k", Sealed: sealed("hello"), At: now}
 	joined      = room.MemberAdded{MemberID: "u1", MemberType: room.MemberUser, Email: "alice@example.com", FullName: "Alice", Role: room.RoleMember, InvitedBy: "admin", At: now}
 )
 
@@ -77,14 +77,14 @@ func TestDecide(t *testing.T) {
 		{"remove", given(created, joined), room.RemoveMember{AccountID: "a1", MemberID: "u1", By: "admin"},
 			[]room.Event{room.MemberRemoved{MemberID: "u1", MemberType: room.MemberUser, By: "admin", At: now}}, nil},
 		{"remove a non-member", given(created), room.RemoveMember{AccountID: "a1", MemberID: "u1"}, nil, room.ErrMemberNotFound},
-		{"a member posts", given(created, joined), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: "hello"},
+		{"a member posts", given(created, joined), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: text("hello")},
 			[]room.Event{posted}, nil},
-		{"a stranger does not", given(created), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: "hello"}, nil, room.ErrNotMember},
-		{"an empty message", given(created, joined), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: " "}, nil, room.ErrMessage},
-		{"4 KB is too long", given(created, joined), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: strings.Repeat("x", room.MaxMessageBytes)}, nil, room.ErrTooLarge},
-		{"@All in a room of 51", crowded, room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: "@All standup"}, nil, room.ErrMessage},
-		{"@All in a room of 50", given(created, joined), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: "@All"},
-			[]room.Event{room.MessagePosted{MessageID: "m1", SenderID: "u1", SenderType: room.MemberUser, SenderName: "Alice", SenderEmail: "alice@example.com", Content: "@All", At: now}}, nil},
+		{"a stranger does not", given(created), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: text("hello")}, nil, room.ErrNotMember},
+		{"an empty message", given(created, joined), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: text(" ")}, nil, room.ErrMessage},
+		{"4 KB is too long", given(created, joined), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: text(strings.Repeat("x", room.MaxMessageBytes))}, nil, room.ErrTooLarge},
+		{"@All in a room of 51", crowded, room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: text("@All standup")}, nil, room.ErrMessage},
+		{"@All in a room of 50", given(created, joined), room.PostMessage{AccountID: "a1", MessageID: "m1", SenderID: "u1", Content: text("@All")},
+			[]room.Event{room.MessagePosted{MessageID: "m1", SenderID: "u1", SenderType: room.MemberUser, SenderName: "Alice", SenderEmail: "alice@example.com", KeyID: "k", Sealed: sealed("@All"), At: now}}, nil},
 		{"redact", given(created, joined, posted), room.RedactMessage{AccountID: "a1", MessageID: "m1", By: "admin"},
 			[]room.Event{room.MessageRedacted{MessageID: "m1", By: "admin", At: now}}, nil},
 		{"redact twice changes nothing", given(created, joined, posted, room.MessageRedacted{MessageID: "m1"}), room.RedactMessage{AccountID: "a1", MessageID: "m1"}, nil, nil},
@@ -92,29 +92,29 @@ func TestDecide(t *testing.T) {
 		{"an administrator adds one", given(created, adminJoined), room.CreateWebhook{AccountID: "a1", WebhookID: "w1", Name: " CI ", TokenHash: "h1", By: "u1"},
 			[]room.Event{hook}, nil},
 		{"ten at most", tenHooks, room.CreateWebhook{AccountID: "a1", WebhookID: "w11", Name: "CI", TokenHash: "h", By: "u1"}, nil, room.ErrWebhookLimit},
-		{"post through the webhook", given(created, adminJoined, hook), room.PostWebhookMessage{AccountID: "a1", WebhookID: "w1", TokenHash: "h1", MessageID: "m2", Content: "build green"},
-			[]room.Event{room.MessagePosted{MessageID: "m2", SenderID: "w1", SenderType: room.MemberWebhook, SenderName: "CI (Webhook)", Content: "build green", At: now}}, nil},
-		{"a URL that never was", given(created, adminJoined, hook), room.PostWebhookMessage{AccountID: "a1", WebhookID: "w1", TokenHash: "forged", MessageID: "m2", Content: "x"}, nil, room.ErrWebhookURL},
-		{"an unknown webhook", given(created), room.PostWebhookMessage{AccountID: "a1", WebhookID: "w9", TokenHash: "h1", MessageID: "m2", Content: "x"}, nil, room.ErrWebhookURL},
+		{"post through the webhook", given(created, adminJoined, hook), room.PostWebhookMessage{AccountID: "a1", WebhookID: "w1", TokenHash: "h1", MessageID: "m2", Content: text("build green")},
+			[]room.Event{room.MessagePosted{MessageID: "m2", SenderID: "w1", SenderType: room.MemberWebhook, SenderName: "CI (Webhook)", KeyID: "k", Sealed: sealed("build green"), At: now}}, nil},
+		{"a URL that never was", given(created, adminJoined, hook), room.PostWebhookMessage{AccountID: "a1", WebhookID: "w1", TokenHash: "forged", MessageID: "m2", Content: text("x")}, nil, room.ErrWebhookURL},
+		{"an unknown webhook", given(created), room.PostWebhookMessage{AccountID: "a1", WebhookID: "w9", TokenHash: "h1", MessageID: "m2", Content: text("x")}, nil, room.ErrWebhookURL},
 		{"the old URL after a regeneration", given(created, adminJoined, hook, room.WebhookRegenerated{WebhookID: "w1", TokenHash: "h2"}),
-			room.PostWebhookMessage{AccountID: "a1", WebhookID: "w1", TokenHash: "h1", MessageID: "m2", Content: "x"}, nil, room.ErrWebhookGone},
+			room.PostWebhookMessage{AccountID: "a1", WebhookID: "w1", TokenHash: "h1", MessageID: "m2", Content: text("x")}, nil, room.ErrWebhookGone},
 		{"the URL of a deleted webhook", given(created, adminJoined, hook, room.WebhookDeleted{WebhookID: "w1"}),
-			room.PostWebhookMessage{AccountID: "a1", WebhookID: "w1", TokenHash: "h1", MessageID: "m2", Content: "x"}, nil, room.ErrWebhookGone},
+			room.PostWebhookMessage{AccountID: "a1", WebhookID: "w1", TokenHash: "h1", MessageID: "m2", Content: text("x")}, nil, room.ErrWebhookGone},
 		{"regenerate a deleted webhook", given(created, adminJoined, hook, room.WebhookDeleted{WebhookID: "w1"}),
 			room.RegenerateWebhook{AccountID: "a1", WebhookID: "w1", TokenHash: "h2", By: "u1"}, nil, room.ErrNotFound},
 		{"a message that @mentions a bot names it", given(created, joined, botJoined),
-			room.PostMessage{AccountID: "a1", MessageID: "m3", SenderID: "u1", Content: "@Helper-Chimebot@example.com status?"},
+			room.PostMessage{AccountID: "a1", MessageID: "m3", SenderID: "u1", Content: text("@Helper-Chimebot@example.com status?")},
 			[]room.Event{room.MessagePosted{MessageID: "m3", SenderID: "u1", SenderType: room.MemberUser, SenderName: "Alice", SenderEmail: "alice@example.com",
-				Content: "@Helper-Chimebot@example.com status?", MentionedBots: []string{"b1"}, At: now}}, nil},
+				KeyID: "k", Sealed: sealed("@Helper-Chimebot@example.com status?"), MentionedBots: []string{"b1"}, At: now}}, nil},
 		{"a bot replies through its persistent URL", given(created, joined, botJoined, room.BotReplyURLIssued{ReplyID: "r1", BotID: "b1", TokenHash: "t"}),
-			room.PostWebhookMessage{AccountID: "a1", WebhookID: "r1", TokenHash: "t", MessageID: "m4", Content: "all green"},
-			[]room.Event{room.MessagePosted{MessageID: "m4", SenderID: "b1", SenderType: room.MemberBot, SenderName: "helper", SenderEmail: bot.Email, Content: "all green", At: now}}, nil},
+			room.PostWebhookMessage{AccountID: "a1", WebhookID: "r1", TokenHash: "t", MessageID: "m4", Content: text("all green")},
+			[]room.Event{room.MessagePosted{MessageID: "m4", SenderID: "b1", SenderType: room.MemberBot, SenderName: "helper", SenderEmail: bot.Email, KeyID: "k", Sealed: sealed("all green"), At: now}}, nil},
 		{"a short-lived URL expires after 2 minutes", given(created, joined, botJoined, room.BotReplyURLIssued{ReplyID: "r1", BotID: "b1", TokenHash: "t", ExpiresAt: now.Add(-time.Second)}),
-			room.PostWebhookMessage{AccountID: "a1", WebhookID: "r1", TokenHash: "t", MessageID: "m4", Content: "late"}, nil, room.ErrWebhookGone},
+			room.PostWebhookMessage{AccountID: "a1", WebhookID: "r1", TokenHash: "t", MessageID: "m4", Content: text("late")}, nil, room.ErrWebhookGone},
 		{"a bot's reply URL with a wrong token", given(created, joined, botJoined, room.BotReplyURLIssued{ReplyID: "r1", BotID: "b1", TokenHash: "t"}),
-			room.PostWebhookMessage{AccountID: "a1", WebhookID: "r1", TokenHash: "x", MessageID: "m4", Content: "x"}, nil, room.ErrWebhookURL},
+			room.PostWebhookMessage{AccountID: "a1", WebhookID: "r1", TokenHash: "x", MessageID: "m4", Content: text("x")}, nil, room.ErrWebhookURL},
 		{"a removed bot's URL stops working", given(created, joined, botJoined, room.BotReplyURLIssued{ReplyID: "r1", BotID: "b1", TokenHash: "t"}, room.MemberRemoved{MemberID: "b1", MemberType: room.MemberBot}),
-			room.PostWebhookMessage{AccountID: "a1", WebhookID: "r1", TokenHash: "t", MessageID: "m4", Content: "x"}, nil, room.ErrWebhookURL},
+			room.PostWebhookMessage{AccountID: "a1", WebhookID: "r1", TokenHash: "t", MessageID: "m4", Content: text("x")}, nil, room.ErrWebhookURL},
 		{"redact a message of another room", given(created), room.RedactMessage{AccountID: "a1", MessageID: "m1"}, nil, room.ErrNoMessage},
 	}
 	for _, tc := range cases {
@@ -144,3 +144,8 @@ func TestEventsRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// text is a message's content as the service hands it over: the text and a stand-in for its sealing.
+func text(t string) room.Content { return room.Content{Text: t, KeyID: "k", Sealed: sealed(t)} }
+
+func sealed(t string) []byte { return []byte("sealed:" + t) }
