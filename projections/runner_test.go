@@ -279,11 +279,13 @@ func TestRunnerRefreshesPlannerStatisticsAfterABulkLoad(t *testing.T) {
 		if err := pool.QueryRow(ctx, `SELECT reltuples FROM pg_class WHERE oid = 'rm_chime_accounts_g1.chime_accounts'::regclass`).Scan(&tuples); err != nil {
 			t.Fatal(err)
 		}
-		if tuples == 120 {
+		// The refresh runs once at least AnalyzeEvery events were applied, so it sees at least a third
+		// of the accounts (an account has at most 3 events); without it reltuples stays -1.
+		if tuples >= 30 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the table's statistics say %v rows, want 120", tuples)
+			t.Fatalf("the table's statistics say %v rows, want at least 30 of 120", tuples)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
