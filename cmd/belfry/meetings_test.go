@@ -177,4 +177,16 @@ func TestScheduledMeetingsAndTheDomainRemovalCascade(t *testing.T) {
 	if resp := b.signedRaw(t, "GET", "/console/accounts/does-not-exist/meetings", "", "chime"); resp.StatusCode != 404 {
 		t.Fatalf("ListMeetings of an unknown account: %d", resp.StatusCode)
 	}
+	// The organiser cancels; a cancelled meeting never starts.
+	_, extra := b.clientCall(t, "POST", "/client/v1/meetings", bobTok, map[string]string{"Title": "Dropped", "StartsAt": when})
+	extraID := extra["Meeting"].(map[string]any)["MeetingId"].(string)
+	if st, _ := b.clientCall(t, "DELETE", "/client/v1/meetings/"+extraID, bobTok, nil); st != 204 {
+		t.Fatalf("bob cancels his meeting: %d", st)
+	}
+	if st, got := b.clientCall(t, "GET", "/client/v1/meetings/"+extraID, bobTok, nil); st != 200 || got["Meeting"].(map[string]any)["Status"] != "Cancelled" {
+		t.Fatalf("a cancelled meeting: %d %v", st, got)
+	}
+	if st, _ := b.clientCall(t, "POST", "/client/v1/meetings/"+extraID+"/start", bobTok, nil); st != 409 {
+		t.Fatalf("starting a cancelled meeting: %d", st)
+	}
 }
