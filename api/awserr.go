@@ -40,7 +40,7 @@ func ToWire(err error) *WireError {
 	}
 	var se *sigv4.Error
 	if errors.As(err, &se) {
-		return &WireError{Status: se.Status, Type: se.Type, Msg: se.Msg}
+		return &WireError{Status: se.Status, Type: se.Type, Code: se.Code, Msg: se.Msg}
 	}
 	if k := domain.KindOf(err); k != 0 {
 		if m, ok := kindTable[k]; ok {

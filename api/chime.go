@@ -48,6 +48,9 @@ type call struct {
 	caller Caller
 	body   []byte
 	params map[string]string
+	// badInput marks a request whose path, query or body cannot be stored faithfully (NUL, invalid
+	// UTF-8): it is refused, and its audit record carries no request parameters.
+	badInput bool
 }
 
 // param returns a decoded path parameter.
@@ -169,7 +172,15 @@ func (s *serviceAPI) serve(c echo.Context, op operation) error {
 		err = &WireError{Status: http.StatusRequestEntityTooLarge, Type: "BadRequestException", Code: "BadRequest",
 			Msg: fmt.Sprintf("the request body exceeds %d bytes", MaxBodyBytes)}
 	default:
-		cred, err = s.verifier.Verify(r.Context(), r, body, s.service)
+		inputErr := checkURL(r)
+		if inputErr == nil {
+			inputErr = checkJSONBody(body)
+		}
+		k.badInput = inputErr != nil
+		// The signature is checked first, so that a refused call is audited against its caller.
+		if cred, err = s.verifier.Verify(r.Context(), r, body, s.service); err == nil {
+			err = inputErr
+		}
 	}
 	caller, hasCaller := cred.Principal.(Caller)
 	if err != nil && hasCaller {
@@ -266,6 +277,9 @@ func accessKeyFromHeader(auth string) string {
 // requestParameters merges path parameters, query parameters and body members, with CloudTrail's
 // lower-camel keys.
 func requestParameters(k *call) json.RawMessage {
+	if k.badInput {
+		return json.RawMessage("null")
+	}
 	m := map[string]any{}
 	for n, v := range k.params {
 		m[n] = v

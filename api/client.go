@@ -24,7 +24,7 @@ func clientError(c echo.Context, err error) error {
 }
 
 func mountClient(e *echo.Echo, svc ClientAuth, meetings ClientMeetings, rooms ClientRooms) {
-	g := e.Group("/client/v1")
+	g := e.Group("/client/v1", guardClient(MaxClientBodyBytes))
 	g.POST("/registrations", func(c echo.Context) error {
 		var in struct{ Token, Password, DisplayName string }
 		if err := c.Bind(&in); err != nil || in.Token == "" {

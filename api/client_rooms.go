@@ -97,6 +97,7 @@ func mountClientRooms(g *echo.Group, auth ClientAuth, svc ClientRooms) {
 // a room of more than 50, 429 past 1 message per second, 503 when the service fails. CORS is off.
 func mountIncomingWebhooks(e *echo.Echo, svc IncomingWebhooks) {
 	e.POST("/incomingwebhooks/:id", func(c echo.Context) error {
+		// guardClient has validated the path, the query and the body, and bounded the body.
 		body, err := io.ReadAll(io.LimitReader(c.Request().Body, 64<<10))
 		if err != nil {
 			return c.JSON(http.StatusBadRequest, map[string]string{"Code": "BadRequest", "Message": "could not read the body"})
@@ -127,5 +128,5 @@ func mountIncomingWebhooks(e *echo.Echo, svc IncomingWebhooks) {
 			msg = "the service is unavailable; try again"
 		}
 		return c.JSON(status, map[string]string{"Code": code, "Message": msg})
-	})
+	}, guardClient(MaxClientBodyBytes))
 }

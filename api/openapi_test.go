@@ -66,7 +66,8 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 	mountClient(e, nil, routesOnly{}, routesOnly{})
 	mountIncomingWebhooks(e, nil)
 	for _, r := range e.Routes() {
-		if strings.HasPrefix(r.Path, "/client/") || strings.HasPrefix(r.Path, "/incomingwebhooks/") {
+		// echo registers catch-all "route not found" entries for a group with middleware.
+		if r.Method != echo.RouteNotFound && (strings.HasPrefix(r.Path, "/client/") || strings.HasPrefix(r.Path, "/incomingwebhooks/")) {
 			served[r.Method+" "+docPath(r.Path, "")] = true
 		}
 	}

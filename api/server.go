@@ -37,6 +37,10 @@ type Config struct {
 	// SkipReadAudit leaves successful read-only calls out of the audit log (writes and refused calls
 	// are always recorded).
 	SkipReadAudit bool
+	// TrustedProxies are the networks whose X-Forwarded-For header names the client's address (the
+	// audit record's sourceIPAddress). From any other peer the header is ignored and the peer's own
+	// address is recorded; with none configured, it is always the peer's address.
+	TrustedProxies []*net.IPNet
 }
 
 // Validate reports configuration errors.
@@ -92,6 +96,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
 		var he *echo.HTTPError
 		status := http.StatusInternalServerError
@@ -153,7 +158,22 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: listen on %s: %w", cfg.Addr, err)
 	}
-	return &Server{e: e, lis: lis, srv: &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}}, nil
+	// Bodies are bounded by each route; a client that sends them slowly is cut off too.
+	return &Server{e: e, lis: lis, srv: &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}}, nil
+}
+
+// ipExtractor trusts X-Forwarded-For only from the configured proxies (never from loopback or
+// private networks by default, unlike echo's own default).
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 func regionOr(r string) string {

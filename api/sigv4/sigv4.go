@@ -3,7 +3,9 @@
 //
 // Invariants: the canonical request is rebuilt from the SignedHeaders list the client sent; the
 // canonical URI is the path as sent on the wire, URI-encoded once more (non-S3 rule); the payload hash
-// is computed from the exact body bytes; the signature is compared in constant time. A request whose
+// is computed from the exact body bytes received, never taken from the client: an X-Amz-Content-Sha256
+// header that differs from it is refused (400 XAmzContentSHA256Mismatch), and so are UNSIGNED-PAYLOAD
+// and streaming payloads, which these JSON APIs never use; the signature is compared in constant time. A request whose
 // X-Amz-Date is more than MaxSkew away from the server clock is refused, as is a credential scope
 // for another service or region. Failures carry the error type real AWS endpoints return.
 package sigv4
@@ -25,17 +27,23 @@ import (
 // MaxSkew is how far a request's X-Amz-Date may be from the server clock.
 const MaxSkew = 5 * time.Minute
 
-// Error is an authentication failure, with the status and error type to send.
+// Error is an authentication failure, with the status, error type and body code to send.
 type Error struct {
 	Status int
 	Type   string
-	Msg    string
+	// Code is the body's Code member: BadRequest for a malformed request, Forbidden for a refused one.
+	Code string
+	Msg  string
 }
 
 func (e *Error) Error() string { return e.Type + ": " + e.Msg }
 
 func fail(status int, typ, format string, a ...any) *Error {
-	return &Error{Status: status, Type: typ, Msg: fmt.Sprintf(format, a...)}
+	code := "Forbidden"
+	if status == 400 {
+		code = "BadRequest"
+	}
+	return &Error{Status: status, Type: typ, Code: code, Msg: fmt.Sprintf(format, a...)}
 }
 
 // ErrUnknownKey is what a KeyLookup returns for an access key id it does not know or that is inactive.
@@ -127,6 +135,13 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, ser
 	if !hasHost {
 		return Credential{}, fail(403, "InvalidSignatureException", "'Host' must be a signed header")
 	}
+	payloadHash := hexSHA(body)
+	if ph := r.Header.Get("X-Amz-Content-Sha256"); ph != "" && ph != payloadHash {
+		if ph == "UNSIGNED-PAYLOAD" || strings.HasPrefix(ph, "STREAMING-") {
+			return Credential{}, fail(400, "InvalidRequestException", "X-Amz-Content-Sha256 %q is not accepted: sign the payload", ph)
+		}
+		return Credential{}, fail(400, "XAmzContentSHA256Mismatch", "X-Amz-Content-Sha256 does not match the SHA-256 of the request body (computed %s)", payloadHash)
+	}
 	secret, principal, err := v.Keys.LookupAccessKey(ctx, keyID)
 	if errors.Is(err, ErrUnknownKey) {
 		return Credential{}, fail(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
@@ -134,7 +149,7 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, ser
 	if err != nil {
 		return Credential{}, err
 	}
-	creq := CanonicalRequest(r, headers, body)
+	creq := CanonicalRequest(r, headers, payloadHash)
 	sts := "AWS4-HMAC-SHA256\n" + amzDate + "\n" + strings.Join(scope[1:], "/") + "\n" + hexSHA(creq)
 	key := hmacSHA([]byte("AWS4"+secret), day)
 	key = hmacSHA(key, region)
@@ -149,8 +164,9 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, ser
 	return Credential{AccessKeyID: keyID, Region: region, Service: service, Principal: principal}, nil
 }
 
-// CanonicalRequest builds the SigV4 canonical request of r over the given signed headers.
-func CanonicalRequest(r *http.Request, signed []string, body []byte) string {
+// CanonicalRequest builds the SigV4 canonical request of r over the given signed headers and the
+// hex SHA-256 of the body the server received.
+func CanonicalRequest(r *http.Request, signed []string, payloadHash string) string {
 	var b strings.Builder
 	b.WriteString(r.Method)
 	b.WriteByte('\n')
@@ -186,11 +202,7 @@ func CanonicalRequest(r *http.Request, signed []string, body []byte) string {
 	b.WriteByte('\n')
 	b.WriteString(strings.Join(signed, ";"))
 	b.WriteByte('\n')
-	if ph := r.Header.Get("X-Amz-Content-Sha256"); ph != "" && ph != "UNSIGNED-PAYLOAD" {
-		b.WriteString(ph)
-	} else {
-		b.WriteString(hexSHA(string(body)))
-	}
+	b.WriteString(payloadHash)
 	return b.String()
 }
 
@@ -245,7 +257,7 @@ func encode(s string, encodeSlash bool) string {
 	return b.String()
 }
 
-func hexSHA(s string) string {
+func hexSHA[T string | []byte](s T) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:])
 }

@@ -60,6 +60,23 @@ func TestVerify(t *testing.T) {
 		{"wrong region", signed(t, "GET", "http://127.0.0.1:8080/accounts", "", "AKIDEXAMPLE", "secret", "eu-west-1", "chime", now), "", "InvalidSignatureException"},
 		{"wrong service", signed(t, "GET", "http://127.0.0.1:8080/accounts", "", "AKIDEXAMPLE", "secret", "us-east-1", "s3", now), "", "InvalidSignatureException"},
 		{"expired", signed(t, "GET", "http://127.0.0.1:8080/accounts", "", "AKIDEXAMPLE", "secret", "us-east-1", "chime", now.Add(-6*time.Minute)), "", "InvalidSignatureException"},
+		{"tampered body claiming the original hash", func() *http.Request {
+			r := signed(t, "POST", "http://127.0.0.1:8080/accounts", `{"Name":"Acme"}`, "AKIDEXAMPLE", "secret", "us-east-1", "chime", now)
+			h := sha256.Sum256([]byte(`{"Name":"Acme"}`))
+			r.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(h[:]))
+			return r
+		}(), `{"Name":"Evil"}`, "XAmzContentSHA256Mismatch"},
+		{"honest payload hash header", func() *http.Request {
+			r := signed(t, "POST", "http://127.0.0.1:8080/accounts", `{"Name":"Acme"}`, "AKIDEXAMPLE", "secret", "us-east-1", "chime", now)
+			h := sha256.Sum256([]byte(`{"Name":"Acme"}`))
+			r.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(h[:]))
+			return r
+		}(), `{"Name":"Acme"}`, ""},
+		{"unsigned payload", func() *http.Request {
+			r := signed(t, "POST", "http://127.0.0.1:8080/accounts", `{"Name":"Acme"}`, "AKIDEXAMPLE", "secret", "us-east-1", "chime", now)
+			r.Header.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
+			return r
+		}(), `{"Name":"Acme"}`, "InvalidRequestException"},
 		{"unsigned", func() *http.Request { r, _ := http.NewRequest("GET", "http://127.0.0.1:8080/accounts", nil); return r }(), "", "MissingAuthenticationTokenException"},
 	}
 	for _, tc := range cases {

@@ -36,6 +36,9 @@ type Config struct {
 	// CloudTrail trail that logs write-only management events (BELFRY_AUDIT_READS=false; by default
 	// reads are audited). Write calls and refused calls are always audited.
 	SkipReadAudit bool `json:"skipReadAudit,omitempty"`
+	// TrustedProxies lists the networks (CIDRs or single addresses, comma-separated) whose
+	// X-Forwarded-For names the client (BELFRY_TRUSTED_PROXIES; default none: the peer's address).
+	TrustedProxies string `json:"trustedProxies,omitempty"`
 
 	// Shown instead of the secret-bearing URLs.
 	DatabaseDesc   string `json:"database"`
@@ -51,19 +54,20 @@ func ConfigFromEnv() Config {
 		return def
 	}
 	c := Config{
-		DataDir:       get("BELFRY_DATA_DIR", "./.belfry"),
-		DatabaseURL:   get("BELFRY_DATABASE_URL", ""),
-		EventStoreURL: get("BELFRY_EVENTSTORE_URL", ""),
-		EventLogAddr:  get("BELFRY_EVENTLOG_ADDR", "127.0.0.1:2113"),
-		HTTPAddr:      get("BELFRY_HTTP_ADDR", "127.0.0.1:8080"),
-		PprofAddr:     get("BELFRY_PPROF_ADDR", ""),
-		PublicURL:     strings.TrimSuffix(get("BELFRY_PUBLIC_URL", ""), "/"),
-		Region:        get("BELFRY_REGION", "us-east-1"),
-		DNSResolver:   get("BELFRY_DNS_RESOLVER", ""),
-		LambdaURL:     get("BELFRY_LAMBDA_ENDPOINT", ""),
-		SMTPAddr:      get("BELFRY_SMTP_ADDR", ""),
-		MailFrom:      get("BELFRY_MAIL_FROM", "belfry@localhost"),
-		SkipReadAudit: get("BELFRY_AUDIT_READS", "true") == "false",
+		DataDir:        get("BELFRY_DATA_DIR", "./.belfry"),
+		DatabaseURL:    get("BELFRY_DATABASE_URL", ""),
+		EventStoreURL:  get("BELFRY_EVENTSTORE_URL", ""),
+		EventLogAddr:   get("BELFRY_EVENTLOG_ADDR", "127.0.0.1:2113"),
+		HTTPAddr:       get("BELFRY_HTTP_ADDR", "127.0.0.1:8080"),
+		PprofAddr:      get("BELFRY_PPROF_ADDR", ""),
+		PublicURL:      strings.TrimSuffix(get("BELFRY_PUBLIC_URL", ""), "/"),
+		Region:         get("BELFRY_REGION", "us-east-1"),
+		DNSResolver:    get("BELFRY_DNS_RESOLVER", ""),
+		LambdaURL:      get("BELFRY_LAMBDA_ENDPOINT", ""),
+		SMTPAddr:       get("BELFRY_SMTP_ADDR", ""),
+		MailFrom:       get("BELFRY_MAIL_FROM", "belfry@localhost"),
+		SkipReadAudit:  get("BELFRY_AUDIT_READS", "true") == "false",
+		TrustedProxies: get("BELFRY_TRUSTED_PROXIES", ""),
 	}
 	c.MailDir = get("BELFRY_MAIL_DIR", filepath.Join(c.DataDir, "outbox"))
 	c.DatabaseDesc = "private PostgreSQL cluster in " + c.DataDir + "/postgres"
@@ -103,6 +107,9 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("BELFRY_DNS_RESOLVER=%q must be host:port: %w", c.DNSResolver, err))
 		}
 	}
+	if _, err := c.trustedProxies(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.Region == "" {
 		errs = append(errs, errors.New("BELFRY_REGION must not be empty"))
 	}
@@ -113,6 +120,35 @@ func (c Config) Validate() error {
 func (c Config) String() string {
 	b, _ := json.MarshalIndent(c, "", "  ")
 	return string(b)
+}
+
+// trustedProxies parses BELFRY_TRUSTED_PROXIES.
+func (c Config) trustedProxies() ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, part := range strings.Split(c.TrustedProxies, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			ip := net.ParseIP(part)
+			if ip == nil {
+				return nil, fmt.Errorf("BELFRY_TRUSTED_PROXIES: %q is neither an address nor a CIDR", part)
+			}
+			bits := 128
+			if ip.To4() != nil {
+				ip, bits = ip.To4(), 32
+			}
+			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(part)
+		if err != nil {
+			return nil, fmt.Errorf("BELFRY_TRUSTED_PROXIES: %q: %w", part, err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // resolver returns the DNS resolver for domain-claim TXT lookups: BELFRY_DNS_RESOLVER when set, else the system's.

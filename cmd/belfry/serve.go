@@ -256,7 +256,11 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	go func() { defer m.wg.Done(); svc.RunSweeps(runCtx, m.logger, sweep) }()
 	var _ api.Caller = iam.Principal{}
-	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region, SkipReadAudit: m.cfg.SkipReadAudit}, api.Deps{
+	proxies, err := m.cfg.trustedProxies()
+	if err != nil {
+		return err
+	}
+	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region, SkipReadAudit: m.cfg.SkipReadAudit, TrustedProxies: proxies}, api.Deps{
 		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Numbers: svc, Client: svc, Meetings: svc, AdminMeetings: svc, Rooms: svc, ClientRooms: svc, Webhooks: svc, Porting: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg, Metrics: api.NewMetrics(reg),
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
