@@ -3,7 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-		"fmt"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
