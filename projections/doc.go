@@ -11,4 +11,10 @@
 //     if a rebuild switched generations, the runner stops and resumes on the new one.
 //   - Rebuild builds generation g+1 from position 0 while g keeps serving reads, then switches.
 //     Rebuilds never fire side effects: projections only write their own tables.
+//   - One event never stalls a projection (live or rebuilding). A batch that fails deterministically
+//     (Apply's own error, or a Postgres error about the data: SQLSTATE classes 22, 23, 42, …) is
+//     applied again with each event in its own savepoint; an event that still fails is parked in
+//     projections.parked_events by the transaction that moves the checkpoint past it, and the others
+//     apply. Transient failures (lost connection, serialization failure, deadlock, shutdown) are
+//     retried from the checkpoint and park nothing. Retry re-applies parked events after a fix.
 package projections

@@ -22,7 +22,9 @@ type Projection interface {
 	// Setup creates the tables in schema.
 	Setup(ctx context.Context, tx pgx.Tx, schema string) error
 	// Apply queues the statements that apply one event onto b; the runner sends the whole batch in one
-	// round trip inside the batch transaction. It must be deterministic and must not read.
+	// round trip inside the batch transaction. It must be deterministic and must not read. An error
+	// it returns (an undecodable payload) parks the event: the runner records it in
+	// projections.parked_events and moves on (see Retry).
 	Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error
 }
 

@@ -198,6 +198,58 @@ func (r *Runner) follow(ctx context.Context, gen int, rebuild bool) error {
 		return fmt.Errorf("projections: subscribe: %w", err)
 	}
 	defer sub.Close()
+	msgs := r.pump(ctx, sub)
+	var persisted time.Time
+	// unsaved is a checkpoint-only mark taken in memory but not written yet (see
+	// checkpointPersistEvery); await writes it when the subscription stays quiet, saveOnExit when
+	// follow returns.
+	var unsaved uint64
+	defer func() { r.saveOnExit(ctx, gen, rebuild, unsaved) }()
+	for {
+		first, ok, err := r.await(ctx, msgs, gen, rebuild, &unsaved, &persisted)
+		if err != nil {
+			return err
+		}
+		batch, mark, caughtUp, err := r.gather(ctx, msgs, first, ok)
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(batch) > 0, mark > 0 && (rebuild && caughtUp || time.Since(persisted) >= checkpointPersistEvery):
+			if err := r.applyBatch(ctx, gen, rebuild, batch, mark); err != nil {
+				return err
+			}
+			persisted, unsaved = time.Now(), 0
+		case mark > 0:
+			// Only a checkpoint past events of other streams: readers and the lag gauges see it at
+			// once; it is written at most once a second, and at the latest a second after the
+			// previous write when the subscription goes quiet. After a crash the runner scans
+			// those events again and applies none of them.
+			if !rebuild {
+				r.advance(mark)
+			}
+			unsaved = max(unsaved, mark)
+		}
+		r.sinceAnalyze += len(batch)
+		if r.sinceAnalyze >= r.cfg.AnalyzeEvery && len(msgs) == 0 && r.analyzing.CompareAndSwap(false, true) {
+			// In the background: ANALYZE blocks neither reads nor writes, and the next batch (and the
+			// read-your-writes waits behind it) must not queue behind it.
+			r.sinceAnalyze = 0
+			go func() {
+				defer r.analyzing.Store(false)
+				if err := analyze(ctx, r.pool, r.p, gen); err != nil && ctx.Err() == nil {
+					r.cfg.Logger.Warn("refreshing planner statistics failed", "projection", r.p.Name(), "err", err)
+				}
+			}()
+		}
+		if rebuild && caughtUp {
+			return nil
+		}
+	}
+}
+
+// pump forwards the subscription's messages to a channel, closed when the subscription ends.
+func (r *Runner) pump(ctx context.Context, sub *esdb.Subscription) <-chan subMsg {
 	msgs := make(chan subMsg, 4*r.cfg.BatchSize)
 	go func() {
 		defer close(msgs)
@@ -226,140 +278,138 @@ func (r *Runner) follow(ctx context.Context, gen int, rebuild bool) error {
 			}
 		}
 	}()
-	var persisted time.Time
+	return msgs
+}
+
+// await waits for the next message. While it waits with a checkpoint-only mark unsaved, it writes
+// that mark once checkpointPersistEvery has passed since the last write.
+func (r *Runner) await(ctx context.Context, msgs <-chan subMsg, gen int, rebuild bool, unsaved *uint64,
+	persisted *time.Time) (subMsg, bool, error) {
 	for {
-		var batch []*esdb.RecordedEvent
-		var mark uint64
-		caughtUp := false
-		var first subMsg
-		var ok bool
+		var idleC <-chan time.Time
+		var idle *time.Timer
+		if *unsaved > 0 {
+			idle = time.NewTimer(checkpointPersistEvery - time.Since(*persisted))
+			idleC = idle.C
+		}
 		select {
-		case first, ok = <-msgs:
+		case m, ok := <-msgs:
+			if idle != nil {
+				idle.Stop()
+			}
+			return m, ok, nil
+		case <-idleC:
+			if err := r.applyBatch(ctx, gen, rebuild, nil, *unsaved); err != nil {
+				return subMsg{}, false, err
+			}
+			*persisted, *unsaved = time.Now(), 0
 		case <-ctx.Done():
-			return ctx.Err()
-		}
-		pending := []subMsg{first}
-		var lingerUntil time.Time
-	drain:
-		for {
-			if !ok {
-				return fmt.Errorf("projections: subscription ended")
+			if idle != nil {
+				idle.Stop()
 			}
-			for _, m := range pending {
-				if m.err != nil {
-					if ctx.Err() != nil {
-						return ctx.Err()
-					}
-					return fmt.Errorf("projections: subscription dropped: %w", m.err)
+			return subMsg{}, false, ctx.Err()
+		}
+	}
+}
+
+// gather collects a batch starting with first: what is queued, up to BatchSize events, waiting up to
+// Linger for more when a batch has events but nothing more is queued. mark is the highest position
+// the batch (events and checkpoints) passed.
+func (r *Runner) gather(ctx context.Context, msgs <-chan subMsg, first subMsg, ok bool) (batch []*esdb.RecordedEvent,
+	mark uint64, caughtUp bool, err error) {
+	pending := []subMsg{first}
+	var lingerUntil time.Time
+	for {
+		if !ok {
+			return nil, 0, false, fmt.Errorf("projections: subscription ended")
+		}
+		for _, m := range pending {
+			if m.err != nil {
+				if ctx.Err() != nil {
+					return nil, 0, false, ctx.Err()
 				}
-				if m.ev != nil {
-					batch = append(batch, m.ev)
-					mark = max(mark, m.ev.Position.Commit)
-				}
-				mark = max(mark, m.checkpoint)
-				caughtUp = caughtUp || m.caughtUp
+				return nil, 0, false, fmt.Errorf("projections: subscription dropped: %w", m.err)
 			}
-			if len(batch) >= r.cfg.BatchSize {
-				break drain
+			if m.ev != nil {
+				batch = append(batch, m.ev)
+				mark = max(mark, m.ev.Position.Commit)
 			}
-			select {
-			case m, more := <-msgs:
-				pending, ok = []subMsg{m}, more
-				continue
-			default:
-			}
-			if r.cfg.Linger <= 0 || len(batch) == 0 {
-				break drain
-			}
-			if lingerUntil.IsZero() {
-				lingerUntil = time.Now().Add(r.cfg.Linger)
-			}
-			wait := time.NewTimer(time.Until(lingerUntil))
-			select {
-			case m, more := <-msgs:
-				wait.Stop()
-				pending, ok = []subMsg{m}, more
-			case <-wait.C:
-				break drain
-			case <-ctx.Done():
-				wait.Stop()
-				return ctx.Err()
-			}
+			mark = max(mark, m.checkpoint)
+			caughtUp = caughtUp || m.caughtUp
 		}
-		switch {
-		case len(batch) > 0, mark > 0 && (rebuild && caughtUp || time.Since(persisted) >= checkpointPersistEvery):
-			if err := r.applyBatch(ctx, gen, rebuild, batch, mark); err != nil {
-				return err
-			}
-			persisted = time.Now()
-		case mark > 0:
-			// Only a checkpoint past events of other streams: readers and the lag gauges see it at
-			// once; it is written at most once a second. After a crash the runner scans those
-			// events again and applies none of them.
-			if !rebuild {
-				r.advance(mark)
-			}
+		if len(batch) >= r.cfg.BatchSize {
+			return batch, mark, caughtUp, nil
 		}
-		r.sinceAnalyze += len(batch)
-		if r.sinceAnalyze >= r.cfg.AnalyzeEvery && len(msgs) == 0 && r.analyzing.CompareAndSwap(false, true) {
-			// In the background: ANALYZE blocks neither reads nor writes, and the next batch (and the
-			// read-your-writes waits behind it) must not queue behind it.
-			r.sinceAnalyze = 0
-			go func() {
-				defer r.analyzing.Store(false)
-				if err := analyze(ctx, r.pool, r.p, gen); err != nil && ctx.Err() == nil {
-					r.cfg.Logger.Warn("refreshing planner statistics failed", "projection", r.p.Name(), "err", err)
-				}
-			}()
+		select {
+		case m, more := <-msgs:
+			pending, ok = []subMsg{m}, more
+			continue
+		default:
 		}
-		if rebuild && caughtUp {
-			return nil
+		if r.cfg.Linger <= 0 || len(batch) == 0 {
+			return batch, mark, caughtUp, nil
+		}
+		if lingerUntil.IsZero() {
+			lingerUntil = time.Now().Add(r.cfg.Linger)
+		}
+		wait := time.NewTimer(time.Until(lingerUntil))
+		select {
+		case m, more := <-msgs:
+			wait.Stop()
+			pending, ok = []subMsg{m}, more
+		case <-wait.C:
+			return batch, mark, caughtUp, nil
+		case <-ctx.Done():
+			wait.Stop()
+			return nil, 0, false, ctx.Err()
 		}
 	}
 }
 
 // checkpointPersistEvery bounds how often a checkpoint that applied no event is written: a filtered
 // subscription receives one after every append to any other stream, and writing each would cost a
-// transaction per append per projection.
+// transaction per append per projection. The last such checkpoint is still written promptly — when
+// the subscription has been quiet until checkpointPersistEvery after the previous write, and when
+// the runner stops — so the stored checkpoint of a caught-up projection reaches the head within
+// about a second and stays there across a clean restart: `belfry projections status`, which reads
+// the stored checkpoint, shows no lag for it.
 const checkpointPersistEvery = time.Second
 
-// applyBatch applies events and moves the checkpoint to mark in one transaction.
+// saveOnExit writes the checkpoint-only mark follow had not written yet when it returns (a shutdown,
+// a dropped subscription): the mark is a position the subscription has passed, so it is as good as
+// any other checkpoint. It has its own short deadline, as ctx may be the cancelled one.
+func (r *Runner) saveOnExit(ctx context.Context, gen int, rebuild bool, unsaved uint64) {
+	if unsaved == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := r.applyBatch(ctx, gen, rebuild, nil, unsaved); err != nil && !errors.Is(err, errSwitched) {
+		r.cfg.Logger.Warn("writing the last checkpoint at exit failed; it is scanned again at the next start",
+			"projection", r.p.Name(), "err", err)
+	}
+}
+
+// applyBatch applies events and moves the checkpoint to mark in one transaction. When that fails
+// deterministically (see deterministic) it applies the batch again in one transaction, each event in
+// its own savepoint: an event that fails is parked (projections.parked_events) in the transaction that
+// moves the checkpoint past it, and the others apply. A transient failure is returned: the runner
+// resumes from the checkpoint and tries the batch again.
 func (r *Runner) applyBatch(ctx context.Context, gen int, rebuild bool, batch []*esdb.RecordedEvent, mark uint64) error {
 	start := time.Now()
-	schema := schemaName(r.p.Name(), gen)
-	applied := 0
-	err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
-		// One round trip: the checkpoint (locked), and the active generation (share-locked, so a switch
-		// waits for this batch) unless this is a rebuild.
-		var cp int64
-		active := gen
-		if err := tx.QueryRow(ctx, `SELECT c.position, r.active_generation FROM projections.checkpoints c
-			JOIN projections.registry r ON r.name = c.name WHERE c.name = $1 AND c.generation = $2
-			FOR UPDATE OF c FOR SHARE OF r`, r.p.Name(), gen).Scan(&cp, &active); err != nil {
-			return err
-		}
-		if !rebuild && active != gen {
-			return errSwitched
-		}
-		b := &pgx.Batch{}
-		for _, ev := range batch {
-			if ev.Position.Commit <= uint64(cp) {
-				continue // delivered again: already applied
-			}
-			if err := r.p.Apply(b, schema, ev); err != nil {
-				return fmt.Errorf("apply %s@%d (%s): %w", ev.StreamID, ev.EventNumber, ev.EventType, err)
-			}
-			applied++
-		}
-		if mark <= uint64(cp) {
-			return nil
-		}
-		b.Queue(`UPDATE projections.checkpoints SET position = $3, events = events + $4, updated_at = now()
-			WHERE name = $1 AND generation = $2`, r.p.Name(), gen, int64(mark), applied)
-		return tx.SendBatch(ctx, b).Close()
-	})
+	applied, parked, err := r.applyTx(ctx, gen, rebuild, batch, mark, false)
+	if deterministic(err) && ctx.Err() == nil {
+		r.cfg.Logger.Warn("a batch failed on an event's data: applying its events one at a time to park the culprit",
+			"projection", r.p.Name(), "generation", gen, "events", len(batch), "err", err)
+		applied, parked, err = r.applyTx(ctx, gen, rebuild, batch, mark, true)
+	}
 	if err != nil {
 		return err
+	}
+	for _, pk := range parked {
+		r.cfg.Logger.Error("event parked: the projection moved past it (belfry projections status / retry)",
+			"projection", r.p.Name(), "generation", gen, "position", pk.ev.Position.Commit, "stream", pk.ev.StreamID,
+			"eventNumber", pk.ev.EventNumber, "type", pk.ev.EventType, "err", pk.err)
 	}
 	if r.cfg.Metrics != nil {
 		r.cfg.Metrics.EventsApplied.WithLabelValues(r.p.Name()).Add(float64(applied))
@@ -369,6 +419,98 @@ func (r *Runner) applyBatch(ctx context.Context, gen int, rebuild bool, batch []
 		r.advance(mark)
 	}
 	return nil
+}
+
+type parkedEvent struct {
+	ev  *esdb.RecordedEvent
+	err error
+}
+
+// applyTx is one attempt of applyBatch. Without isolate the whole batch goes out in one round trip;
+// with isolate each event is applied in its own savepoint and one that fails deterministically is
+// parked.
+func (r *Runner) applyTx(ctx context.Context, gen int, rebuild bool, batch []*esdb.RecordedEvent, mark uint64,
+	isolate bool) (applied int, parked []parkedEvent, err error) {
+	schema := schemaName(r.p.Name(), gen)
+	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+		applied, parked = 0, nil
+		cp, err := lockCheckpoint(ctx, tx, r.p.Name(), gen, rebuild)
+		if err != nil {
+			return err
+		}
+		b := &pgx.Batch{}
+		for _, ev := range batch {
+			if ev.Position.Commit <= cp {
+				continue // delivered again: already applied (or parked)
+			}
+			if !isolate {
+				if err := r.p.Apply(b, schema, ev); err != nil {
+					return &applyError{ev: ev, err: err}
+				}
+				applied++
+				continue
+			}
+			err := applyOne(ctx, tx, r.p, schema, ev)
+			if err == nil {
+				applied++
+				continue
+			}
+			if !deterministic(err) || ctx.Err() != nil {
+				return err
+			}
+			if err := park(ctx, tx, r.p.Name(), gen, ev, err); err != nil {
+				return err
+			}
+			parked = append(parked, parkedEvent{ev: ev, err: err})
+		}
+		if mark <= cp {
+			return nil
+		}
+		b.Queue(`UPDATE projections.checkpoints SET position = $3, events = events + $4, updated_at = now()
+			WHERE name = $1 AND generation = $2`, r.p.Name(), gen, int64(mark), applied)
+		return tx.SendBatch(ctx, b).Close()
+	})
+	return applied, parked, err
+}
+
+// lockCheckpoint returns generation gen's checkpoint, locking its row, and share-locks the registry
+// row so that a generation switch waits for tx. Unless building (a rebuild's generation is not
+// active yet) it fails with errSwitched when gen is no longer the active generation. One round trip.
+func lockCheckpoint(ctx context.Context, tx pgx.Tx, name string, gen int, building bool) (uint64, error) {
+	var cp int64
+	active := gen
+	if err := tx.QueryRow(ctx, `SELECT c.position, r.active_generation FROM projections.checkpoints c
+		JOIN projections.registry r ON r.name = c.name WHERE c.name = $1 AND c.generation = $2
+		FOR UPDATE OF c FOR SHARE OF r`, name, gen).Scan(&cp, &active); err != nil {
+		return 0, err
+	}
+	if !building && active != gen {
+		return 0, errSwitched
+	}
+	return uint64(cp), nil
+}
+
+// applyOne applies ev inside a savepoint of tx. On failure it rolls back to the savepoint, so tx
+// stays usable (to park ev, or to go on with the next event).
+func applyOne(ctx context.Context, tx pgx.Tx, p Projection, schema string, ev *esdb.RecordedEvent) error {
+	b := &pgx.Batch{}
+	if err := p.Apply(b, schema, ev); err != nil {
+		return &applyError{ev: ev, err: err}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := sp.SendBatch(ctx, b).Close(); err != nil {
+		if rbErr := sp.Rollback(ctx); rbErr != nil {
+			return fmt.Errorf("projections: roll back to savepoint after %v: %w", err, rbErr)
+		}
+		return err
+	}
+	return sp.Commit(ctx)
 }
 
 // Progress receives rebuild progress: the position reached and the log head when the rebuild started.
@@ -437,6 +579,11 @@ func Rebuild(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, p Pro
 	_, err = pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+schemaName(p.Name(), active)+" CASCADE")
 	if err == nil {
 		_, err = pool.Exec(ctx, "DELETE FROM projections.checkpoints WHERE name = $1 AND generation < $2", p.Name(), next)
+	}
+	if err == nil {
+		// The old generation's parked events go with it: the rebuild met the same events again and
+		// parked those that still fail under the new generation.
+		_, err = pool.Exec(ctx, "DELETE FROM projections.parked_events WHERE name = $1 AND generation < $2", p.Name(), next)
 	}
 	return err
 }

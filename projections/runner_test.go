@@ -2,7 +2,6 @@ package projections_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -60,7 +59,8 @@ func writeHistory(t *testing.T, c *esdb.Client, n int) uint64 {
 	return last
 }
 
-// crashy wraps the accounts projection under another name, without views, and fails one Apply.
+// crashy wraps the accounts projection under another name, without views; its failAt-th Apply also
+// queues the termination of the batch's own Postgres backend: the connection is lost mid-batch.
 type crashy struct {
 	chimeaccounts.Projection
 	name    string
@@ -72,7 +72,7 @@ func (c *crashy) Name() string     { return c.name }
 func (c *crashy) Tables() []string { return nil }
 func (c *crashy) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
 	if c.applied.Add(1) == c.failAt {
-		return errors.New("injected crash mid-batch")
+		b.Queue("SELECT pg_terminate_backend(pg_backend_pid())")
 	}
 	return c.Projection.Apply(b, schema, ev)
 }

@@ -4,15 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/chime"
+	"github.com/google/uuid"
 
+	"github.com/belfry/belfry/domain/audit"
+	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/infra/migrations"
 	"github.com/belfry/belfry/infra/pgcluster/pgtest"
 	"github.com/belfry/belfry/projections"
 )
@@ -98,7 +105,11 @@ func TestCLIBesideRunningServer(t *testing.T) {
 	if err := run(ctx, []string{"projections", "rebuild", "nope"}); err == nil {
 		t.Fatal("an unknown projection must be refused")
 	}
-	if out := captureStdout(t, func() error { return run(ctx, []string{"migrate"}) }); !strings.Contains(out, "version 7") {
+	all, err := migrations.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := captureStdout(t, func() error { return run(ctx, []string{"migrate"}) }); !strings.Contains(out, fmt.Sprintf("version %d", all[len(all)-1].Version)) {
 		t.Fatalf("migrate: %q", out)
 	}
 	resp, err := http.Get(b.url + "/healthz")
@@ -143,5 +154,82 @@ func TestExternalEventStore(t *testing.T) {
 	}
 	if _, err := c.GetAccount(context.Background(), &chime.GetAccountInput{AccountId: a.Account.AccountId}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestProjectionsStatusShowsAParkedAuditRecord replays issue 12 item 2: an audit record holding
+// U+0000 (which rm.audit_records' jsonb refuses) appended straight to the running server's log used
+// to stop the audit read model forever. It is parked instead: later calls' records are visible,
+// `projections status` and /metrics show it, and `projections retry` keeps it parked while it still
+// fails.
+func TestProjectionsStatusShowsAParkedAuditRecord(t *testing.T) {
+	b := startBelfry(t)
+	ctx := context.Background()
+	logAddr := strings.TrimSuffix(strings.TrimPrefix(b.m.EmbeddedLogURL(), "esdb://"), "?tls=false")
+	t.Setenv("BELFRY_DATABASE_URL", b.m.cfg.DatabaseURL)
+	t.Setenv("BELFRY_EVENTLOG_ADDR", logAddr)
+
+	client, err := eventstore.Connect(b.m.EmbeddedLogURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	poison, err := json.Marshal(audit.APICallRecorded{EventVersion: "1.08", EventTime: time.Now().UTC(), EventSource: "chime.amazonaws.com",
+		EventName: "CreateAccount", RequestParameters: json.RawMessage(`{"Name":"evil\u0000"}`), ResponseElements: json.RawMessage("null"),
+		RequestID: uuid.NewString(), EventID: uuid.NewString(), EventType: "AwsApiCall", HTTPStatus: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := audit.StreamPrefix + "attack"
+	if _, err := client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{}, esdb.EventData{EventID: uuid.New(),
+		EventType: audit.TypeAPICallRecorded, ContentType: esdb.ContentTypeJson, Data: poison}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.client.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("After the poison")}); err != nil {
+		t.Fatal(err)
+	}
+	if recs := b.audit(t, "CreateAccount", 1); len(recs) != 1 || !strings.Contains(string(recs[0].RequestParameters), "After the poison") {
+		t.Fatalf("the audit read model must go on past the poisoned record: %+v", recs)
+	}
+
+	var st []projections.Status
+	out := captureStdout(t, func() error { return run(ctx, []string{"projections", "status", "--json"}) })
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err)
+	}
+	var auditSt projections.Status
+	for _, s := range st {
+		if s.Name == "audit" {
+			auditSt = s
+		}
+	}
+	if auditSt.Parked != 1 || len(auditSt.ParkedEvents) != 1 || auditSt.ParkedEvents[0].StreamID != stream ||
+		auditSt.ParkedEvents[0].EventType != audit.TypeAPICallRecorded || !strings.Contains(auditSt.ParkedEvents[0].Error, "22P05") {
+		t.Fatalf("audit status %+v", auditSt)
+	}
+	table := captureStdout(t, func() error { return run(ctx, []string{"projections", "status"}) })
+	if !strings.Contains(table, "audit: 1 parked event(s)") || !strings.Contains(table, `"`+stream+`"`) || !strings.Contains(table, "22P05") {
+		t.Fatalf("status table:\n%s", table)
+	}
+	resp, err := http.Get(b.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), `belfry_projection_parked_events{projection="audit"} 1`) {
+		t.Fatal("/metrics lacks belfry_projection_parked_events for audit")
+	}
+
+	// Nothing is fixed: retry reports the event as still parked, and it stays, with its new attempt.
+	if err := run(ctx, []string{"projections", "retry", "audit"}); err == nil {
+		t.Fatal("a retry that leaves an event parked must fail")
+	}
+	parked, err := projections.Parked(ctx, pgxPool(t, b), "audit", 0)
+	if err != nil || len(parked) != 1 || parked[0].Attempts != 2 {
+		t.Fatalf("after retry: %+v %v", parked, err)
+	}
+	if err := run(ctx, []string{"projections", "retry", "nope"}); err == nil {
+		t.Fatal("an unknown projection must be refused")
 	}
 }

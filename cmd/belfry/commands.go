@@ -11,11 +11,14 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/domain/iampolicy"
 	"github.com/belfry/belfry/infra/iam"
+	"github.com/belfry/belfry/infra/sideeffects"
 	"github.com/belfry/belfry/projections"
 	auditrm "github.com/belfry/belfry/projections/audit"
 	"github.com/belfry/belfry/projections/chimeaccounts"
@@ -201,7 +204,7 @@ func cmdAdmin(ctx context.Context, cfg Config, args []string) error {
 
 func cmdProjections(ctx context.Context, cfg Config, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: belfry projections status [--json] | rebuild NAME")
+		return fmt.Errorf("usage: belfry projections status [--json] | rebuild NAME | retry NAME")
 	}
 	var cl closerList
 	defer cl.close()
@@ -220,31 +223,14 @@ func cmdProjections(ctx context.Context, cfg Config, args []string) error {
 				return err
 			}
 		}
-		st, err := projections.Statuses(ctx, pool)
+		st, err := projections.Report(ctx, pool, client)
 		if err != nil {
 			return err
-		}
-		head, err := headPosition(ctx, client)
-		if err != nil {
-			return err
-		}
-		for i := range st {
-			st[i].Head = head
-			if head > st[i].Checkpoint {
-				st[i].LagEvents = head - st[i].Checkpoint
-			} else {
-				st[i].LagSeconds = 0
-			}
 		}
 		if len(args) > 1 && args[1] == "--json" {
 			return json.NewEncoder(os.Stdout).Encode(st)
 		}
-		w := tabwriter.NewWriter(os.Stdout, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "PROJECTION\tGENERATION\tVERSION\tHEAD\tCHECKPOINT\tLAG(events)\tLAG(s)\tAPPLIED")
-		for _, s := range st {
-			fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%.1f\t%d\n", s.Name, s.Generation, s.Version, s.Head, s.Checkpoint, s.LagEvents, s.LagSeconds, s.Events)
-		}
-		return w.Flush()
+		return printStatus(os.Stdout, st)
 	case "rebuild":
 		if len(args) < 2 {
 			return fmt.Errorf("usage: belfry projections rebuild NAME")
@@ -270,8 +256,75 @@ func cmdProjections(ctx context.Context, cfg Config, args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "%s rebuilt and switched\n", p.Name())
 		return nil
+	case "retry":
+		if len(args) < 2 {
+			return fmt.Errorf("usage: belfry projections retry NAME")
+		}
+		return retryParked(ctx, pool, client, args[1])
 	}
 	return fmt.Errorf("unknown projections command %q", args[0])
+}
+
+// printStatus prints the status table, then each projection's parked events.
+func printStatus(out io.Writer, st []projections.Status) error {
+	w := tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "PROJECTION\tGENERATION\tVERSION\tHEAD\tCHECKPOINT\tLAG(events)\tLAG(s)\tAPPLIED\tPARKED")
+	for _, s := range st {
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%.1f\t%d\t%d\n", s.Name, s.Generation, s.Version, s.Head, s.Checkpoint, s.LagEvents, s.LagSeconds, s.Events, s.Parked)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	for _, s := range st {
+		if s.Parked == 0 {
+			continue
+		}
+		fmt.Fprintf(out, "\n%s: %d parked event(s) (belfry projections retry %s re-applies them after a fix)\n", s.Name, s.Parked, s.Name)
+		w = tabwriter.NewWriter(out, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "  POSITION\tSTREAM\tEVENT#\tTYPE\tATTEMPTS\tPARKED AT\tERROR")
+		for _, e := range s.ParkedEvents {
+			fmt.Fprintf(w, "  %d\t%q\t%d\t%q\t%d\t%s\t%s\n", e.Position, e.StreamID, e.EventNumber, e.EventType, e.Attempts,
+				e.ParkedAt.UTC().Format("2006-01-02T15:04:05Z"), e.Error)
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		if len(s.ParkedEvents) < s.Parked {
+			fmt.Fprintf(out, "  … and %d more (--json lists the first %d too)\n", s.Parked-len(s.ParkedEvents), projections.MaxStatusParked)
+		}
+	}
+	return nil
+}
+
+// retryParked is `belfry projections retry NAME`; see projections.Retry for what it guarantees
+// (a retried event is applied after the events applied since it was parked: out of order). It fails
+// when an event stays parked, so that a script notices.
+func retryParked(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, name string) error {
+	p, ok := allProjections()[name]
+	if name == (sideeffects.Relay{}).Name() {
+		p, ok = sideeffects.Relay{}, true
+	}
+	if !ok {
+		return fmt.Errorf("unknown projection %q", name)
+	}
+	out, err := projections.Retry(ctx, pool, client, p)
+	applied := 0
+	for _, o := range out {
+		if o.Applied {
+			applied++
+			fmt.Fprintf(os.Stderr, "  position %d (%q #%d): applied\n", o.Event.Position, o.Event.StreamID, o.Event.EventNumber)
+		} else {
+			fmt.Fprintf(os.Stderr, "  position %d (%q #%d): still parked: %s\n", o.Event.Position, o.Event.StreamID, o.Event.EventNumber, o.StillFailing)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "%s: %d of %d parked event(s) applied, out of order after the events applied since they were parked\n", name, applied, len(out))
+	if err != nil {
+		return err
+	}
+	if applied < len(out) {
+		return fmt.Errorf("%s: %d event(s) still parked", name, len(out)-applied)
+	}
+	return nil
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {

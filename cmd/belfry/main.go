@@ -3,7 +3,7 @@
 //	belfry serve                               run the server with every default
 //	belfry migrate                             apply the schema migrations
 //	belfry admin create-access-key [--user U] [--json]
-//	belfry projections status | rebuild NAME
+//	belfry projections status | rebuild NAME | retry NAME
 //	belfry bench eventstore [flags]
 package main
 
@@ -20,8 +20,9 @@ const usage = `usage:
   belfry migrate                                apply schema migrations and exit
   belfry admin create-access-key [--user NAME] [--json]
                                                 create an access key (printed once)
-  belfry projections status [--json]            head, checkpoint and lag per projection
+  belfry projections status [--json]            head, checkpoint, lag and parked events per projection
   belfry projections rebuild NAME               rebuild a read model into a shadow schema and switch
+  belfry projections retry NAME                 re-apply a read model's parked events (after a fix)
   belfry bench eventstore [flags]               event store benchmarks (run with -h for flags)
   belfry bench api [flags]                      Chime API benchmarks with the official SDK (-h for flags)
 configuration: BELFRY_DATA_DIR, BELFRY_DATABASE_URL, BELFRY_EVENTSTORE_URL, BELFRY_EVENTLOG_ADDR,

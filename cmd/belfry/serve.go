@@ -171,6 +171,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 
 	pm := projections.NewMetrics(reg)
+	reg.MustRegister(projections.NewParkedCollector(pool))
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
