@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -43,9 +44,9 @@ func captureStdout(t *testing.T, f func() error) string {
 func TestCLIBesideRunningServer(t *testing.T) {
 	b := startBelfry(t)
 	ctx := context.Background()
-	logAddr := strings.TrimSuffix(strings.TrimPrefix(b.m.EmbeddedLogURL(), "esdb://"), "?tls=false")
 	t.Setenv("BELFRY_DATABASE_URL", b.m.cfg.DatabaseURL)
-	t.Setenv("BELFRY_EVENTLOG_ADDR", logAddr)
+	t.Setenv("BELFRY_DATA_DIR", b.m.cfg.DataDir) // the event log's credentials
+	t.Setenv("BELFRY_EVENTLOG_ADDR", b.m.esAddr)
 
 	out := captureStdout(t, func() error {
 		return run(ctx, []string{"admin", "create-access-key", "--user", "ops", "--policy", "AmazonChimeFullAccess", "--json"})
@@ -98,7 +99,7 @@ func TestCLIBesideRunningServer(t *testing.T) {
 	if err := run(ctx, []string{"projections", "rebuild", "nope"}); err == nil {
 		t.Fatal("an unknown projection must be refused")
 	}
-	if out := captureStdout(t, func() error { return run(ctx, []string{"migrate"}) }); !strings.Contains(out, "version 7") {
+	if out := captureStdout(t, func() error { return run(ctx, []string{"migrate"}) }); !strings.Contains(out, fmt.Sprintf("version %d", latestMigration(t))) {
 		t.Fatalf("migrate: %q", out)
 	}
 	resp, err := http.Get(b.url + "/healthz")
