@@ -42,7 +42,8 @@ func TestAuthorisationPolicies(t *testing.T) {
 	b := startBelfry(t)
 	ctx := context.Background()
 	t.Setenv("BELFRY_DATABASE_URL", b.m.cfg.DatabaseURL)
-	t.Setenv("BELFRY_EVENTLOG_ADDR", strings.TrimSuffix(strings.TrimPrefix(b.m.EmbeddedLogURL(), "esdb://"), "?tls=false"))
+	t.Setenv("BELFRY_DATA_DIR", b.m.cfg.DataDir)
+	t.Setenv("BELFRY_EVENTLOG_ADDR", b.m.esAddr)
 
 	acct, err := b.client.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Policies")})
 	if err != nil {

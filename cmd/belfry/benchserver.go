@@ -19,6 +19,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/belfry/belfry/infra/eventlog"
 )
 
 // benchServer is the Belfry server a benchmark drives: in this process (the default), or as a
@@ -153,7 +155,12 @@ func startServerProcess(ctx context.Context, dbURL string, auditReads bool, logP
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return &benchServer{HTTPAddr: httpAddr, LogURL: "esdb://" + logAddr + "?tls=false", KeyID: key[0], Secret: key[1],
+	logURL, err := eventlog.ClientURL(dataDir, logAddr, "")
+	if err != nil {
+		_ = stop()
+		return nil, err
+	}
+	return &benchServer{HTTPAddr: httpAddr, LogURL: logURL, KeyID: key[0], Secret: key[1],
 		Metrics: scrapeGatherer("http://" + httpAddr + "/metrics"), stop: stop}, nil
 }
 

@@ -19,7 +19,6 @@ import (
 
 	"github.com/belfry/belfry/domain/audit"
 	"github.com/belfry/belfry/infra/eventstore"
-	"github.com/belfry/belfry/infra/migrations"
 	"github.com/belfry/belfry/infra/pgcluster/pgtest"
 	"github.com/belfry/belfry/projections"
 )
@@ -50,9 +49,9 @@ func captureStdout(t *testing.T, f func() error) string {
 func TestCLIBesideRunningServer(t *testing.T) {
 	b := startBelfry(t)
 	ctx := context.Background()
-	logAddr := strings.TrimSuffix(strings.TrimPrefix(b.m.EmbeddedLogURL(), "esdb://"), "?tls=false")
 	t.Setenv("BELFRY_DATABASE_URL", b.m.cfg.DatabaseURL)
-	t.Setenv("BELFRY_EVENTLOG_ADDR", logAddr)
+	t.Setenv("BELFRY_DATA_DIR", b.m.cfg.DataDir) // the event log's credentials
+	t.Setenv("BELFRY_EVENTLOG_ADDR", b.m.esAddr)
 
 	out := captureStdout(t, func() error {
 		return run(ctx, []string{"admin", "create-access-key", "--user", "ops", "--policy", "AmazonChimeFullAccess", "--json"})
@@ -105,11 +104,7 @@ func TestCLIBesideRunningServer(t *testing.T) {
 	if err := run(ctx, []string{"projections", "rebuild", "nope"}); err == nil {
 		t.Fatal("an unknown projection must be refused")
 	}
-	all, err := migrations.All()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out := captureStdout(t, func() error { return run(ctx, []string{"migrate"}) }); !strings.Contains(out, fmt.Sprintf("version %d", all[len(all)-1].Version)) {
+	if out := captureStdout(t, func() error { return run(ctx, []string{"migrate"}) }); !strings.Contains(out, fmt.Sprintf("version %d", latestMigration(t))) {
 		t.Fatalf("migrate: %q", out)
 	}
 	resp, err := http.Get(b.url + "/healthz")
@@ -165,9 +160,9 @@ func TestExternalEventStore(t *testing.T) {
 func TestProjectionsStatusShowsAParkedAuditRecord(t *testing.T) {
 	b := startBelfry(t)
 	ctx := context.Background()
-	logAddr := strings.TrimSuffix(strings.TrimPrefix(b.m.EmbeddedLogURL(), "esdb://"), "?tls=false")
 	t.Setenv("BELFRY_DATABASE_URL", b.m.cfg.DatabaseURL)
-	t.Setenv("BELFRY_EVENTLOG_ADDR", logAddr)
+	t.Setenv("BELFRY_DATA_DIR", b.m.cfg.DataDir) // the event log's credentials
+	t.Setenv("BELFRY_EVENTLOG_ADDR", b.m.esAddr)
 
 	client, err := eventstore.Connect(b.m.EmbeddedLogURL())
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/belfry/belfry/infra/eventlog"
 	"github.com/belfry/belfry/infra/mail"
 )
 
@@ -19,7 +20,12 @@ type Config struct {
 	DatabaseURL   string `json:"-"`
 	EventStoreURL string `json:"-"`
 	EventLogAddr  string `json:"eventLogAddr"`
-	HTTPAddr      string `json:"httpAddr"`
+	// EventLogTLSCert and EventLogTLSKey name the certificate the embedded log serves
+	// (BELFRY_EVENTLOG_TLS_CERT, BELFRY_EVENTLOG_TLS_KEY); without them it serves a self-signed one
+	// generated into DataDir, and only on loopback.
+	EventLogTLSCert string `json:"eventLogTlsCert,omitempty"`
+	EventLogTLSKey  string `json:"eventLogTlsKey,omitempty"`
+	HTTPAddr        string `json:"httpAddr"`
 	// PprofAddr serves net/http/pprof on a separate listener when set (BELFRY_PPROF_ADDR, e.g.
 	// 127.0.0.1:6060); off by default.
 	PprofAddr string `json:"pprofAddr,omitempty"`
@@ -54,20 +60,22 @@ func ConfigFromEnv() Config {
 		return def
 	}
 	c := Config{
-		DataDir:        get("BELFRY_DATA_DIR", "./.belfry"),
-		DatabaseURL:    get("BELFRY_DATABASE_URL", ""),
-		EventStoreURL:  get("BELFRY_EVENTSTORE_URL", ""),
-		EventLogAddr:   get("BELFRY_EVENTLOG_ADDR", "127.0.0.1:2113"),
-		HTTPAddr:       get("BELFRY_HTTP_ADDR", "127.0.0.1:8080"),
-		PprofAddr:      get("BELFRY_PPROF_ADDR", ""),
-		PublicURL:      strings.TrimSuffix(get("BELFRY_PUBLIC_URL", ""), "/"),
-		Region:         get("BELFRY_REGION", "us-east-1"),
-		DNSResolver:    get("BELFRY_DNS_RESOLVER", ""),
-		LambdaURL:      get("BELFRY_LAMBDA_ENDPOINT", ""),
-		SMTPAddr:       get("BELFRY_SMTP_ADDR", ""),
-		MailFrom:       get("BELFRY_MAIL_FROM", "belfry@localhost"),
-		SkipReadAudit:  get("BELFRY_AUDIT_READS", "true") == "false",
-		TrustedProxies: get("BELFRY_TRUSTED_PROXIES", ""),
+		DataDir:         get("BELFRY_DATA_DIR", "./.belfry"),
+		DatabaseURL:     get("BELFRY_DATABASE_URL", ""),
+		EventStoreURL:   get("BELFRY_EVENTSTORE_URL", ""),
+		EventLogAddr:    get("BELFRY_EVENTLOG_ADDR", "127.0.0.1:2113"),
+		EventLogTLSCert: get("BELFRY_EVENTLOG_TLS_CERT", ""),
+		EventLogTLSKey:  get("BELFRY_EVENTLOG_TLS_KEY", ""),
+		HTTPAddr:        get("BELFRY_HTTP_ADDR", "127.0.0.1:8080"),
+		PprofAddr:       get("BELFRY_PPROF_ADDR", ""),
+		PublicURL:       strings.TrimSuffix(get("BELFRY_PUBLIC_URL", ""), "/"),
+		Region:          get("BELFRY_REGION", "us-east-1"),
+		DNSResolver:     get("BELFRY_DNS_RESOLVER", ""),
+		LambdaURL:       get("BELFRY_LAMBDA_ENDPOINT", ""),
+		SMTPAddr:        get("BELFRY_SMTP_ADDR", ""),
+		MailFrom:        get("BELFRY_MAIL_FROM", "belfry@localhost"),
+		SkipReadAudit:   get("BELFRY_AUDIT_READS", "true") == "false",
+		TrustedProxies:  get("BELFRY_TRUSTED_PROXIES", ""),
 	}
 	c.MailDir = get("BELFRY_MAIL_DIR", filepath.Join(c.DataDir, "outbox"))
 	c.DatabaseDesc = "private PostgreSQL cluster in " + c.DataDir + "/postgres"
@@ -102,6 +110,9 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s=%q: %w", name, addr, err))
 		}
 	}
+	if err := c.validateEventLog(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.DNSResolver != "" {
 		if _, _, err := net.SplitHostPort(c.DNSResolver); err != nil {
 			errs = append(errs, fmt.Errorf("BELFRY_DNS_RESOLVER=%q must be host:port: %w", c.DNSResolver, err))
@@ -114,6 +125,22 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("BELFRY_REGION must not be empty"))
 	}
 	return errors.Join(errs...)
+}
+
+// validateEventLog checks the embedded log's listen address and certificate: beyond loopback the
+// log is served only with a certificate the operator provides.
+func (c Config) validateEventLog() error {
+	if c.EventStoreURL != "" {
+		return nil
+	}
+	if (c.EventLogTLSCert == "") != (c.EventLogTLSKey == "") {
+		return errors.New("BELFRY_EVENTLOG_TLS_CERT and BELFRY_EVENTLOG_TLS_KEY must be set together")
+	}
+	if _, _, err := net.SplitHostPort(c.EventLogAddr); err == nil && c.EventLogTLSCert == "" && !eventlog.IsLoopback(c.EventLogAddr) {
+		return fmt.Errorf("BELFRY_EVENTLOG_ADDR=%q is not a loopback address: the event log is served beyond this machine only "+
+			"with BELFRY_EVENTLOG_TLS_CERT and BELFRY_EVENTLOG_TLS_KEY (a certificate naming the host its clients dial)", c.EventLogAddr)
+	}
+	return nil
 }
 
 // String prints the effective configuration with secrets hidden.

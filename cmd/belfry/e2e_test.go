@@ -47,7 +47,7 @@ func startBelfry(t *testing.T) *running {
 // startBelfryWith lets a test adjust Main (e.g. its clock) before it runs.
 func startBelfryWith(t *testing.T, adjust func(*Main)) *running {
 	t.Helper()
-	cfg := Config{DatabaseURL: pgtest.NewDatabase(t), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1"}
+	cfg := Config{DatabaseURL: pgtest.NewDatabase(t), DataDir: t.TempDir(), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1"}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

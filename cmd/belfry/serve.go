@@ -58,6 +58,7 @@ type Main struct {
 	http    *api.Server
 	esDesc  string
 	esURL   string
+	esAddr  string
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 }
@@ -129,10 +130,13 @@ func openEventStore(ctx context.Context, cfg Config, pool *pgxpool.Pool, reg pro
 		if reg != nil {
 			lm = eventlog.NewMetrics(reg)
 		}
-		s, err := eventlog.Start(ctx, pool, eventlog.Config{Addr: cfg.EventLogAddr, Log: eventlog.LogConfig{Metrics: lm}})
+		s, err := eventlog.Start(ctx, pool, eventlog.Config{Addr: cfg.EventLogAddr, Dir: cfg.DataDir,
+			TLSCertFile: cfg.EventLogTLSCert, TLSKeyFile: cfg.EventLogTLSKey, Log: eventlog.LogConfig{Metrics: lm}})
 		switch {
 		case errors.Is(err, eventlog.ErrLocked):
-			url = "esdb://" + cfg.EventLogAddr + "?tls=false"
+			if url, err = eventlog.ClientURL(cfg.DataDir, cfg.EventLogAddr, cfg.EventLogTLSCert); err != nil {
+				return nil, nil, "", fmt.Errorf("another process runs this database's event log; to use it at %s: %w", cfg.EventLogAddr, err)
+			}
 			desc = "the running Belfry's event log at " + cfg.EventLogAddr
 		case err != nil:
 			return nil, nil, "", err
@@ -148,6 +152,16 @@ func openEventStore(ctx context.Context, cfg Config, pool *pgxpool.Pool, reg pro
 		return nil, nil, "", err
 	}
 	owner(client.Close)
+	if cfg.EventStoreURL == "" && srv == nil {
+		// Attached to a log this process did not start: make sure it is this database's.
+		want, err := eventlog.StoreID(ctx, pool)
+		if err == nil {
+			err = eventstore.CheckStoreID(ctx, client, want)
+		}
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("the event log at BELFRY_EVENTLOG_ADDR=%s: %w", cfg.EventLogAddr, err)
+		}
+	}
 	return client, srv, desc, nil
 }
 
@@ -167,7 +181,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.esDesc = desc
 	if logSrv != nil {
-		m.esURL = logSrv.URL()
+		m.esURL, m.esAddr = logSrv.URL(), logSrv.Addr()
 	}
 
 	pm := projections.NewMetrics(reg)

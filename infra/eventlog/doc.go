@@ -9,8 +9,27 @@
 //     position below p. A Postgres advisory lock (held on a dedicated connection for the life of the
 //     Log) makes a second writer on the same database fail at Open with ErrLocked.
 //   - An append is acknowledged only after its commit, so a crash loses no acknowledged append.
-//     A client that retries with the same event ids and an expected revision other than Any gets
-//     the original result back (idempotent retry), as KurrentDB does.
+//     A client that retries with the same event ids gets the original result back and nothing is
+//     stored twice (idempotent retry), as KurrentDB does: with an exact or NoStream expected
+//     revision when the ids are stored where the revision says; with Any or StreamExists when they
+//     are, in order, the last events of the stream.
+//   - Every request is validated before it joins a group: stream names, event types and content
+//     types are non-empty, at most MaxNameLength bytes, valid UTF-8 and free of NUL (what a
+//     PostgreSQL text column stores faithfully); a message the protobuf decoder refuses (invalid
+//     UTF-8 in a string field) is answered InvalidArgument for that call alone. Should PostgreSQL
+//     still refuse a group's INSERT for its rows (nothing of it is then stored), its members are
+//     re-run one by one, so one bad request never fails another.
+//   - Every call needs the credentials (HTTP basic authentication in the "authorization" metadata,
+//     esdb://user:password@host), except ServerFeatures.GetSupportedMethods, which the client makes
+//     without them while connecting; anything else without them, or with wrong ones, is answered
+//     Unauthenticated and changes nothing. The client sends credentials only over TLS, so the
+//     server always serves TLS: the operator's certificate, or a self-signed one for localhost and
+//     the loopback addresses generated into Config.Dir beside the credentials (user "admin", a
+//     random password, file mode 0600), both kept across restarts. An address beyond loopback is
+//     refused without an operator's certificate.
+//   - Each database's log has an identity, a random id generated into eventlog.store by its first
+//     migration, which the server reports in the read-only stream StoreStream, so that a client can
+//     check it reached the store of the database it opened.
 //   - Commit position = prepare position = the event's position in $all.
 //   - Soft delete writes {"$tb": last+1} (keeping the other keys) to the metadata stream "$$<name>";
 //     reads then answer StreamNotFound until new events arrive, whose revisions continue from last+1.

@@ -21,6 +21,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 type env struct {
 	t      *testing.T
 	dbURL  string
+	dir    string // the log's credentials and certificate
 	pool   *pgxpool.Pool
 	srv    *eventlog.Server
 	client *esdb.Client
@@ -38,7 +39,7 @@ func newPool(t *testing.T, url string) *pgxpool.Pool {
 
 func startEnv(t *testing.T, cfg eventlog.Config) *env {
 	t.Helper()
-	e := &env{t: t, dbURL: pgtest.NewDatabase(t)}
+	e := &env{t: t, dbURL: pgtest.NewDatabase(t), dir: t.TempDir()}
 	e.pool = newPool(t, e.dbURL)
 	e.start(cfg)
 	return e
@@ -48,6 +49,9 @@ func (e *env) start(cfg eventlog.Config) {
 	e.t.Helper()
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
+	}
+	if cfg.Dir == "" {
+		cfg.Dir = e.dir
 	}
 	srv, err := eventlog.Start(context.Background(), e.pool, cfg)
 	if err != nil {

@@ -321,8 +321,11 @@ func (s *streamsServer) Read(req *api.ReadReq, srv api.Streams_ReadServer) error
 
 func (s *streamsServer) readStream(so *api.ReadReq_Options_StreamOptions, forwards bool, count uint64, srv api.Streams_ReadServer) error {
 	name := string(so.GetStreamIdentifier().GetStreamName())
-	if name == "" {
-		return invalid("stream name is required")
+	if err := checkReadStream(name); err != nil {
+		return status.Error(codes.InvalidArgument, err.Error())
+	}
+	if name == StoreStream {
+		return srv.Send(storeEvent(s.log.StoreID()))
 	}
 	var from uint64
 	switch v := so.GetRevisionOption().(type) {
@@ -508,8 +511,8 @@ func (s *streamsServer) subscribe(o *api.ReadReq_Options, f *filter, srv api.Str
 	switch so := o.GetStreamOption().(type) {
 	case *api.ReadReq_Options_Stream:
 		streamName = string(so.Stream.GetStreamIdentifier().GetStreamName())
-		if streamName == "" {
-			return invalid("stream name is required")
+		if err := checkReadStream(streamName); err != nil {
+			return status.Error(codes.InvalidArgument, err.Error())
 		}
 		head, _ := s.log.Head()
 		if err := srv.Send(&api.ReadResp{Content: &api.ReadResp_Confirmation{Confirmation: &api.ReadResp_SubscriptionConfirmation{SubscriptionId: subID}}}); err != nil {

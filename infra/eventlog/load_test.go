@@ -206,7 +206,7 @@ func TestRestartMidLoadLosesNothing(t *testing.T) {
 	}
 	t.Logf("server closed in %v", time.Since(t0))
 	time.Sleep(100 * time.Millisecond)
-	srv, err := eventlog.Start(context.Background(), e.pool, eventlog.Config{Addr: addr})
+	srv, err := eventlog.Start(context.Background(), e.pool, eventlog.Config{Addr: addr, Dir: e.dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,7 @@ type Log struct {
 	cfg      LogConfig
 	pool     *pgxpool.Pool
 	lockConn *pgxpool.Conn
+	storeID  uuid.UUID
 
 	reqs chan *writeReq
 	stop chan struct{}
@@ -73,6 +74,7 @@ type streamState struct {
 	metaLast   int64 // last revision of "$$name", -1 none
 	meta       streamMeta
 	metaRaw    map[string]any
+	recent     *recentAppend // the last append committed by this writer; nil: unknown
 }
 
 // deleted reports whether a soft delete hides every event of the stream.
@@ -122,10 +124,16 @@ func Open(ctx context.Context, pool *pgxpool.Pool, cfg LogConfig) (*Log, error) 
 		lockConn.Release()
 		return nil, fmt.Errorf("eventlog: %w", err)
 	}
+	storeID, err := StoreID(ctx, pool)
+	if err != nil {
+		lockConn.Release()
+		return nil, err
+	}
 	l := &Log{
 		cfg:      cfg,
 		pool:     pool,
 		lockConn: lockConn,
+		storeID:  storeID,
 		reqs:     make(chan *writeReq, 4096),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -170,6 +178,9 @@ func (l *Log) Close() {
 	l.lockConn.Release()
 }
 
+// StoreID is the identity of the store, generated into the database on its first migration.
+func (l *Log) StoreID() uuid.UUID { return l.storeID }
+
 // Head returns the position of the last committed event (0 when the log is empty) and a channel that
 // is closed when the head moves or the log closes.
 func (l *Log) Head() (uint64, <-chan struct{}) {
@@ -187,6 +198,9 @@ func (l *Log) Closed() bool {
 
 // Append appends events to a stream if the expected revision holds.
 func (l *Log) Append(ctx context.Context, stream string, expect Expect, events []Proposed) (WriteResult, error) {
+	if err := checkAppend(stream, events); err != nil {
+		return WriteResult{}, err
+	}
 	size := 0
 	for _, e := range events {
 		size += len(e.Data) + len(e.Metadata)
@@ -199,18 +213,21 @@ func (l *Log) Append(ctx context.Context, stream string, expect Expect, events [
 
 // Delete soft-deletes a stream.
 func (l *Log) Delete(ctx context.Context, stream string, expect Expect) (WriteResult, error) {
+	if err := checkStream(stream); err != nil {
+		return WriteResult{}, err
+	}
 	return l.submit(ctx, &writeReq{op: opDelete, stream: stream, expect: expect})
 }
 
 // Tombstone hard-deletes a stream for ever.
 func (l *Log) Tombstone(ctx context.Context, stream string, expect Expect) (WriteResult, error) {
+	if err := checkStream(stream); err != nil {
+		return WriteResult{}, err
+	}
 	return l.submit(ctx, &writeReq{op: opTombstone, stream: stream, expect: expect})
 }
 
 func (l *Log) submit(ctx context.Context, r *writeReq) (WriteResult, error) {
-	if r.stream == "" {
-		return WriteResult{}, fmt.Errorf("%w: empty stream name", ErrInvalidRequest)
-	}
 	r.reply = make(chan writeReply, 1)
 	select {
 	case l.reqs <- r:
@@ -307,6 +324,10 @@ func (l *Log) process(batch []*writeReq) (carry []*writeReq) {
 		run = append(run, r)
 	}
 	if err := l.loadStates(ctx, run); err != nil {
+		if rowFault(err) {
+			l.isolate(run, err)
+			return carry
+		}
 		for _, r := range run {
 			r.reply <- writeReply{err: err}
 		}
@@ -347,6 +368,14 @@ func (l *Log) process(batch []*writeReq) (carry []*writeReq) {
 	}
 	started := time.Now()
 	if err := l.insert(ctx, rows); err != nil {
+		if rowFault(err) {
+			reqs := make([]*writeReq, len(ok))
+			for i, p := range ok {
+				reqs[i] = p.r
+			}
+			l.isolate(reqs, err)
+			return carry
+		}
 		// The commit may or may not have happened: forget cached state and re-read the head.
 		l.states = map[string]*streamState{}
 		_ = l.reloadHead(context.Background())
@@ -404,6 +433,11 @@ func (l *Log) decide(ctx context.Context, r *writeReq, st *streamState, next uin
 		}
 		return nil, WriteResult{}, nil, &WrongExpectedVersionError{Stream: r.stream, Expected: r.expect, Current: current}
 	}
+	if r.op == opAppend && (r.expect.Kind == ExpectAny || r.expect.Kind == ExpectStreamExists) && exists && target == st {
+		if res, hit := l.repeatsLast(ctx, r, st); hit {
+			return nil, res, nil, errIdempotentRetry
+		}
+	}
 	switch r.op {
 	case opDelete:
 		if current < 0 {
@@ -446,7 +480,7 @@ func (l *Log) decide(ctx context.Context, r *writeReq, st *streamState, next uin
 			st.meta, st.metaRaw = parseMeta(data)
 		}
 	} else {
-		apply = func() { st.last = last }
+		apply = func() { st.last, st.recent = last, newRecentAppend(r.events, res.Position) }
 	}
 	return recs, res, apply, nil
 }

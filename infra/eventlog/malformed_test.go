@@ -7,9 +7,7 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/belfry/belfry/infra/eventlog"
@@ -19,12 +17,7 @@ import (
 // each gets InvalidArgument and nothing is stored.
 func TestMalformedRequests(t *testing.T) {
 	e := startEnv(t, eventlog.Config{})
-	conn, err := grpc.NewClient(e.srv.Addr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	c := api.NewStreamsClient(conn)
+	c := api.NewStreamsClient(rawConn(t, e.srv, e.srv.Credentials()))
 	ctx := context.Background()
 	wantInvalid := func(name string, err error) {
 		t.Helper()

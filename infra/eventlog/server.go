@@ -2,9 +2,11 @@ package eventlog
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 )
 
@@ -21,8 +24,16 @@ const ServerVersion = "24.10.0"
 
 // Config configures the gRPC server.
 type Config struct {
-	// Addr to listen on, e.g. 127.0.0.1:2113; ":0"-style addresses pick a free port.
+	// Addr to listen on, e.g. 127.0.0.1:2113; ":0"-style addresses pick a free port. An address
+	// beyond loopback needs TLSCertFile and TLSKeyFile.
 	Addr string
+	// Dir keeps the credentials (CredentialsFile, generated on first start) and the self-signed
+	// certificate (CertFile, KeyFile) when none is configured. Empty: a private temporary directory,
+	// removed by Close.
+	Dir string
+	// TLSCertFile and TLSKeyFile name the certificate (PEM) to serve instead of the self-signed one;
+	// it must name the host clients dial.
+	TLSCertFile, TLSKeyFile string
 	// ReadPageSize is how many records one storage read fetches (default 2000).
 	ReadPageSize int
 	Log          LogConfig
@@ -42,15 +53,24 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("eventlog: listen address %q: %w", c.Addr, err)
 	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return errors.New("eventlog: a TLS certificate needs both its certificate and its key file")
+	}
+	if c.TLSCertFile == "" && !IsLoopback(c.Addr) {
+		return fmt.Errorf("eventlog: listen address %q: %w", c.Addr, ErrRemoteWithoutCertificate)
+	}
 	return nil
 }
 
 // Server is the embedded event store: a Log served over gRPC.
 type Server struct {
-	Log  *Log
-	grpc *grpc.Server
-	lis  net.Listener
-	done chan error
+	Log    *Log
+	grpc   *grpc.Server
+	lis    net.Listener
+	done   chan error
+	creds  Credentials
+	caFile string
+	tmpDir string // removed by Close
 
 	closeOnce sync.Once
 	closeErr  error
@@ -66,33 +86,86 @@ func Start(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
-	lis, err := net.Listen("tcp", cfg.Addr)
+	s := &Server{Log: l, done: make(chan error, 1)}
+	sec, err := s.secure(cfg)
 	if err != nil {
-		l.Close()
+		s.release()
+		return nil, err
+	}
+	s.lis, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		s.release()
 		return nil, fmt.Errorf("eventlog: listen on %s: %w", cfg.Addr, err)
 	}
-	g := grpc.NewServer(
+	codec := newLenientCodec()
+	auth := newAuthenticator(s.creds, codec)
+	s.grpc = grpc.NewServer(
+		sec,
+		grpc.ForceServerCodecV2(codec),
+		grpc.ChainUnaryInterceptor(auth.unary),
+		grpc.ChainStreamInterceptor(auth.stream),
 		grpc.MaxRecvMsgSize(MaxAppendSize+64<<10),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 	)
-	api.RegisterStreamsServer(g, &streamsServer{log: l, pageSize: cfg.ReadPageSize})
-	serverfeatures.RegisterServerFeaturesServer(g, featuresServer{})
-	s := &Server{Log: l, grpc: g, lis: lis, done: make(chan error, 1)}
-	go func() { s.done <- g.Serve(lis) }()
+	api.RegisterStreamsServer(s.grpc, &streamsServer{log: l, pageSize: cfg.ReadPageSize})
+	serverfeatures.RegisterServerFeaturesServer(s.grpc, featuresServer{})
+	go func() { s.done <- s.grpc.Serve(s.lis) }()
 	return s, nil
+}
+
+// secure loads (or generates) the credentials and the certificate, and returns the TLS option.
+func (s *Server) secure(cfg Config) (grpc.ServerOption, error) {
+	dir := cfg.Dir
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "belfry-eventlog-")
+		if err != nil {
+			return nil, fmt.Errorf("eventlog: %w", err)
+		}
+		dir, s.tmpDir = tmp, tmp
+	}
+	var err error
+	if s.creds, err = loadOrCreateCredentials(dir); err != nil {
+		return nil, err
+	}
+	host, _, _ := net.SplitHostPort(cfg.Addr)
+	cert, caFile, err := loadCertificate(dir, cfg.TLSCertFile, cfg.TLSKeyFile, host)
+	if err != nil {
+		return nil, err
+	}
+	s.caFile = caFile
+	return grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})), nil
+}
+
+// release closes the log and removes a temporary directory.
+func (s *Server) release() {
+	s.Log.Close()
+	if s.tmpDir != "" {
+		_ = os.RemoveAll(s.tmpDir)
+	}
 }
 
 // Addr is the address the server listens on.
 func (s *Server) Addr() string { return s.lis.Addr().String() }
 
-// URL is the connection string for EventStore-Client-Go.
-func (s *Server) URL() string { return "esdb://" + s.Addr() + "?tls=false" }
+// URL is the connection string for EventStore-Client-Go: the credentials, TLS, and the certificate
+// to trust.
+func (s *Server) URL() string {
+	u, _ := clientURL(s.creds, s.Addr(), s.caFile)
+	return u
+}
+
+// Credentials are the ones every call must carry.
+func (s *Server) Credentials() Credentials { return s.creds }
+
+// CAFile is the PEM file of the certificate clients trust.
+func (s *Server) CAFile() string { return s.caFile }
 
 // Close stops accepting calls, ends subscriptions, waits for running calls and closes the log.
 // It is safe to call more than once.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.Log.Close() // ends subscriptions and fails new writes
+		defer s.release()
 		stopped := make(chan struct{})
 		go func() { s.grpc.GracefulStop(); close(stopped) }()
 		select {
