@@ -94,14 +94,23 @@ func (s *Service) CreatePhoneNumberOrder(ctx context.Context, awsAccountID, prod
 }
 
 // RunSweeps looks every `every` for removed domains whose users are due for deletion and for scheduled
-// meetings of removed domains' users still to disable, until ctx ends.
+// meetings of removed domains' users still to disable, and hourly for port-in document blobs no event
+// references, until ctx ends.
 func (s *Service) RunSweeps(ctx context.Context, logger *slog.Logger, every time.Duration) {
 	sweep := time.NewTicker(every)
 	defer sweep.Stop()
+	blobs := time.NewTicker(time.Hour)
+	defer blobs.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-blobs.C:
+			if n, err := s.CollectPortInDocumentBlobs(ctx, time.Hour); err != nil {
+				logger.Warn("collecting unreferenced port-in documents interrupted; it resumes in an hour", "err", err)
+			} else if n > 0 {
+				logger.Info("deleted unreferenced port-in documents", "documents", n)
+			}
 		case <-sweep.C:
 			if n, err := s.PurgeDueDomainUsers(ctx); err != nil {
 				logger.Warn("domain user purge interrupted; it resumes on the next sweep", "err", err)
