@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -32,8 +33,23 @@ func (s *Service) SubmitPortIn(ctx context.Context, awsAccountID string, r porti
 	if err != nil {
 		return chimenumbers.PortIn{}, err
 	}
-	s.waitRM(ctx, s.numbersRM, res.Position)
+	if !s.waitRM(ctx, s.numbersRM, res.Position) {
+		return portInFromState(id, res.State), nil
+	}
 	return s.GetPortIn(ctx, awsAccountID, id)
+}
+
+// portInFromState is the answer of a port-in command whose read model has not caught up.
+func portInFromState(id string, o porting.Order) chimenumbers.PortIn {
+	p := chimenumbers.PortIn{OrderID: id, Status: o.Status, Request: o.Request, Documents: slices.Clone(o.Documents),
+		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	if !o.FOCAt.IsZero() {
+		p.FOCAt = &o.FOCAt
+	}
+	if !o.LinkExpiresAt.IsZero() {
+		p.LinkExpires = &o.LinkExpiresAt
+	}
+	return p
 }
 
 // GetPortIn returns one port-in order.
@@ -70,7 +86,9 @@ func (s *Service) TransitionPortIn(ctx context.Context, awsAccountID, id, to, no
 			last = max(last, nr.Position)
 		}
 	}
-	s.waitRM(ctx, s.numbersRM, last)
+	if !s.waitRM(ctx, s.numbersRM, last) {
+		return portInFromState(id, res.State), failed, nil
+	}
 	p, err := s.GetPortIn(ctx, awsAccountID, id)
 	return p, failed, err
 }
