@@ -70,6 +70,14 @@ func NewMain(cfg Config) *Main {
 
 func (m *Main) onClose(f func() error) { m.closers = append(m.closers, f) }
 
+// spawn runs f in a goroutine that Close waits for. The WaitGroup is counted here, together with the
+// go statement, so that an early return of Run can never leave a count without its goroutine (Close
+// would then wait forever).
+func (m *Main) spawn(f func()) {
+	m.wg.Add(1)
+	go func() { defer m.wg.Done(); f() }()
+}
+
 // HTTPAddr is where the HTTP API listens.
 func (m *Main) HTTPAddr() string { return m.http.Addr() }
 
@@ -203,20 +211,17 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	for _, r := range runners {
-		m.wg.Add(1)
-		go func(r *projections.Runner) { defer m.wg.Done(); _ = r.Run(runCtx) }(r)
+		m.spawn(func() { _ = r.Run(runCtx) })
 	}
 	// Side effects: the relay enqueues them with its checkpoint; the watermill router delivers them.
 	relay := projections.NewRunner(pool, client, sideeffects.Relay{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	if _, _, err := projections.Ensure(ctx, pool, sideeffects.Relay{}); err != nil {
 		return err
 	}
-	m.wg.Add(1)
-	go func() { defer m.wg.Done(); _ = relay.Run(runCtx) }()
+	m.spawn(func() { _ = relay.Run(runCtx) })
 	runners = append(runners, relay)
 	lw := newLagWatcher(reg, runners)
-	m.wg.Add(1)
-	go func() { defer m.wg.Done(); lw.run(runCtx, client) }()
+	m.spawn(func() { lw.run(runCtx, client) })
 
 	auditWriter := auditlog.New(client, auditlog.Config{Logger: m.logger})
 	m.onClose(func() error { auditWriter.Close(); return nil })
@@ -257,19 +262,17 @@ func (m *Main) Run(ctx context.Context) error {
 	var _ api.ChimeNumbers = svc
 	var _ api.ClientAuth = svc
 	var _ api.ChimePorting = svc
-	m.wg.Add(1)
 	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: svc, Orders: svc, BotEvents: svc}, sideeffects.RouterConfig{Logger: m.logger})
 	if err != nil {
 		return err
 	}
-	m.wg.Add(1)
-	go func() { defer m.wg.Done(); _ = router.Run(runCtx) }()
+	m.spawn(func() { _ = router.Run(runCtx) })
 	m.onClose(router.Close)
 	sweep := m.SweepEvery
 	if sweep <= 0 {
 		sweep = 5 * time.Second
 	}
-	go func() { defer m.wg.Done(); svc.RunSweeps(runCtx, m.logger, sweep) }()
+	m.spawn(func() { svc.RunSweeps(runCtx, m.logger, sweep) })
 	var _ api.Caller = iam.Principal{}
 	proxies, err := m.cfg.trustedProxies()
 	if err != nil {
@@ -294,13 +297,11 @@ func (m *Main) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	m.wg.Add(1)
-	go func() {
-		defer m.wg.Done()
+	m.spawn(func() {
 		if err := srv.Serve(); err != nil {
 			m.logger.Error("http server stopped", "err", err)
 		}
-	}()
+	})
 	// The HTTP server stops first on Close (registered last).
 	m.onClose(func() error {
 		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -2,9 +2,14 @@
 // store's command path, queries through the read models.
 //
 // Invariant (read-your-writes): a mutating call returns only after the read models that serve its reads
-// have applied the appended events, or after ReadModelWait has passed — then it still answers from the
-// decided state (the write is committed; failing would make SDK retries create duplicates), and the
-// wait timeout is counted in belfry_read_your_writes_timeouts_total.
+// have applied the appended events, or after ReadModelWait has passed; then the timeout is counted in
+// belfry_read_your_writes_timeouts_total and the call still succeeds (the write is committed; failing
+// would make SDK retries create duplicates). Past the timeout, the account calls, CreateUser, posted
+// messages, CreateRoom, the meetings, CreatePhoneNumberOrder and the port-in orders answer from the
+// decided state (the command's resulting state or events). The other calls that return an item read it
+// back from the read model, which may then still show its previous version, or not yet hold a created
+// one (NotFound): UpdateUser, ResetPersonalPIN, the bot calls, AddDomain and VerifyDomain, UpdateRoom,
+// Create/UpdateRoomMembership, Update/RestorePhoneNumber and Register.
 package chime
 
 import (
@@ -161,15 +166,19 @@ func New(cfg Config) *Service {
 	return s
 }
 
-func (s *Service) waitRM(ctx context.Context, w Waiter, pos uint64) {
+// waitRM waits, at most ReadModelWait, until w has applied pos; false means it has not (the timeout
+// is counted), and the caller then answers from the decided state.
+func (s *Service) waitRM(ctx context.Context, w Waiter, pos uint64) bool {
 	if pos == 0 {
-		return
+		return true
 	}
 	wctx, cancel := context.WithTimeout(ctx, s.readModelWait)
 	defer cancel()
 	if err := w.WaitFor(wctx, pos); err != nil {
 		s.timeouts.Inc()
+		return false
 	}
+	return true
 }
 
 func fromState(st account.State) chimeaccounts.Account {

@@ -45,8 +45,16 @@ func (s *Service) ScheduleMeeting(ctx context.Context, organizer chimeaccounts.U
 	if err != nil {
 		return chimemeetings.Meeting{}, err
 	}
-	s.waitRM(ctx, s.meetingsRM, res.Position)
+	if !s.waitRM(ctx, s.meetingsRM, res.Position) {
+		return meetingFromState(id, res.State), nil
+	}
 	return s.meetingsRead.Get(ctx, organizer.AccountID, id)
+}
+
+// meetingFromState is the answer of a meeting command whose read model has not caught up.
+func meetingFromState(id string, m meeting.State) chimemeetings.Meeting {
+	return chimemeetings.Meeting{MeetingID: id, AccountID: m.AccountID, OrganizerID: m.OrganizerID, Title: m.Title, StartsAt: m.StartsAt,
+		PIN: m.PIN, Status: m.Status, DisabledReason: m.DisabledReason, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
 }
 
 // ListMeetings lists an account's meetings (one organiser's when organizerID is set); the account
@@ -83,7 +91,9 @@ func (s *Service) StartMeeting(ctx context.Context, by chimeaccounts.User, id st
 	if err != nil {
 		return chimemeetings.Meeting{}, err
 	}
-	s.waitRM(ctx, s.meetingsRM, res.Position)
+	if !s.waitRM(ctx, s.meetingsRM, res.Position) {
+		return meetingFromState(id, res.State), nil
+	}
 	return s.meetingsRead.Get(ctx, by.AccountID, id)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -89,19 +90,44 @@ func (s *Service) CreatePhoneNumberOrder(ctx context.Context, awsAccountID, prod
 		return chimenumbers.Order{}, err
 	}
 	// The relay enqueues the order for the side-effect router once the event is in the log.
-	s.waitRM(ctx, s.numbersRM, res.Position)
+	if !s.waitRM(ctx, s.numbersRM, res.Position) {
+		return orderFromState(id, res.State), nil
+	}
 	return s.numbersRead.GetOrder(ctx, awsAccountID, id)
 }
 
+// orderFromState is the answer of an order command whose read model has not caught up.
+func orderFromState(id string, o phonenumber.Order) chimenumbers.Order {
+	out := chimenumbers.Order{OrderID: id, AwsAccountID: o.AwsAccountID, ProductType: o.ProductType, Status: o.Status,
+		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	for _, n := range slices.Sorted(slices.Values(o.Numbers)) {
+		st, ok := o.Results[n]
+		if !ok {
+			st = phonenumber.NumberProcessing
+		}
+		out.Numbers = append(out.Numbers, chimenumbers.OrderedNumber{E164: n, Status: st})
+	}
+	return out
+}
+
 // RunSweeps looks every `every` for removed domains whose users are due for deletion and for scheduled
-// meetings of removed domains' users still to disable, until ctx ends.
+// meetings of removed domains' users still to disable, and hourly for port-in document blobs no event
+// references, until ctx ends.
 func (s *Service) RunSweeps(ctx context.Context, logger *slog.Logger, every time.Duration) {
 	sweep := time.NewTicker(every)
 	defer sweep.Stop()
+	blobs := time.NewTicker(time.Hour)
+	defer blobs.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-blobs.C:
+			if n, err := s.CollectPortInDocumentBlobs(ctx, time.Hour); err != nil {
+				logger.Warn("collecting unreferenced port-in documents interrupted; it resumes in an hour", "err", err)
+			} else if n > 0 {
+				logger.Info("deleted unreferenced port-in documents", "documents", n)
+			}
 		case <-sweep.C:
 			if n, err := s.PurgeDueDomainUsers(ctx); err != nil {
 				logger.Warn("domain user purge interrupted; it resumes on the next sweep", "err", err)

@@ -4,9 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"time"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
 
 	"github.com/belfry/belfry/domain"
@@ -29,8 +33,23 @@ func (s *Service) SubmitPortIn(ctx context.Context, awsAccountID string, r porti
 	if err != nil {
 		return chimenumbers.PortIn{}, err
 	}
-	s.waitRM(ctx, s.numbersRM, res.Position)
+	if !s.waitRM(ctx, s.numbersRM, res.Position) {
+		return portInFromState(id, res.State), nil
+	}
 	return s.GetPortIn(ctx, awsAccountID, id)
+}
+
+// portInFromState is the answer of a port-in command whose read model has not caught up.
+func portInFromState(id string, o porting.Order) chimenumbers.PortIn {
+	p := chimenumbers.PortIn{OrderID: id, Status: o.Status, Request: o.Request, Documents: slices.Clone(o.Documents),
+		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+	if !o.FOCAt.IsZero() {
+		p.FOCAt = &o.FOCAt
+	}
+	if !o.LinkExpiresAt.IsZero() {
+		p.LinkExpires = &o.LinkExpiresAt
+	}
+	return p
 }
 
 // GetPortIn returns one port-in order.
@@ -67,7 +86,9 @@ func (s *Service) TransitionPortIn(ctx context.Context, awsAccountID, id, to, no
 			last = max(last, nr.Position)
 		}
 	}
-	s.waitRM(ctx, s.numbersRM, last)
+	if !s.waitRM(ctx, s.numbersRM, last) {
+		return portInFromState(id, res.State), failed, nil
+	}
 	p, err := s.GetPortIn(ctx, awsAccountID, id)
 	return p, failed, err
 }
@@ -84,23 +105,135 @@ func (s *Service) RequestPortInDocuments(ctx context.Context, awsAccountID, id s
 }
 
 // UploadPortInDocument stores a document sent with a valid link token.
+//
+// The bytes and the event are two writes (Postgres and the event log), ordered so that a crash between
+// them loses nothing that was acknowledged and leaves no event without its bytes:
+//  1. the upload is decided on the order's current state first (a dry run), so that a refused upload
+//     (wrong or expired link, bad name) stores nothing;
+//  2. the bytes go into porting.document_blobs, content-addressed by the SHA-256 computed here (a
+//     CHECK constraint proves the key): storing the same bytes again is a no-op, so a retried upload is
+//     idempotent, and the row records the order the upload is for;
+//  3. the event naming (document name, SHA-256, size) is appended, decided again by the command path;
+//  4. the blob is marked referenced (a lost mark is recovered by the collector).
+//
+// A crash or refusal after step 2 leaves an unreferenced blob, which CollectPortInDocumentBlobs deletes
+// once it is older than its grace period and no event of the orders it was uploaded for names it. The
+// document is not put in the event itself: LOAs and identity documents may be large (an append is
+// limited to 1 MiB) and hold personal data that must stay deletable, which an immutable log is not.
 func (s *Service) UploadPortInDocument(ctx context.Context, awsAccountID, id, token, name string, content []byte) error {
 	if len(content) == 0 {
 		return domain.Errorf(domain.KindInvalid, "the document is empty")
 	}
 	sum := sha256.Sum256(content)
 	digest := hex.EncodeToString(sum[:])
-	res, err := s.ports.Execute(ctx, porting.StreamName(id), porting.UploadDocument{AwsAccountID: awsAccountID, TokenHash: hashToken(token),
-		Name: name, SHA256: digest, Size: len(content)})
+	cmd := porting.UploadDocument{AwsAccountID: awsAccountID, TokenHash: hashToken(token), Name: name, SHA256: digest, Size: len(content)}
+	st, _, err := s.ports.Load(ctx, porting.StreamName(id))
 	if err != nil {
 		return err
 	}
-	if _, err := s.sessions.Exec(ctx, `INSERT INTO porting.documents (order_id, name, content, sha256) VALUES ($1,$2,$3,$4)
-		ON CONFLICT (order_id, name) DO UPDATE SET content = $3, sha256 = $4, uploaded_at = now()`, id, name, content, digest); err != nil {
+	if _, err := porting.Decide(st, cmd, s.now()); err != nil {
+		return err
+	}
+	if _, err := s.sessions.Exec(ctx, `INSERT INTO porting.document_blobs (sha256, content, order_ids) VALUES ($1, $2, ARRAY[$3::text])
+		ON CONFLICT (sha256) DO UPDATE SET stored_at = now(),
+			order_ids = CASE WHEN $3 = ANY(document_blobs.order_ids) THEN document_blobs.order_ids ELSE document_blobs.order_ids || $3 END`,
+		digest, content, id); err != nil {
 		return fmt.Errorf("chime: store document: %w", err)
 	}
+	res, err := s.ports.Execute(ctx, porting.StreamName(id), cmd)
+	if err != nil {
+		return err
+	}
+	// Best effort: the event is committed, so the call succeeds; an unmarked blob is checked (and kept)
+	// by the collector.
+	_, _ = s.sessions.Exec(ctx, `UPDATE porting.document_blobs SET referenced = true WHERE sha256 = $1 AND NOT referenced`, digest)
 	s.waitRM(ctx, s.numbersRM, res.Position)
 	return nil
+}
+
+// CollectPortInDocumentBlobs deletes the document blobs that no event references and that were stored
+// (or last uploaded again) more than grace ago; it returns how many it deleted. Blobs an event names
+// are marked referenced and kept for good. grace must exceed the longest upload call (a blob is stored
+// before its event is appended): an upload of the same bytes refreshes stored_at first, so the delete,
+// which re-checks stored_at, never removes a blob an upload in flight is about to reference.
+func (s *Service) CollectPortInDocumentBlobs(ctx context.Context, grace time.Duration) (int, error) {
+	// stored_at is the database's clock, so the cutoff is too.
+	const old = `NOT referenced AND stored_at < now() - make_interval(secs => $1)`
+	rows, err := s.sessions.Query(ctx, `SELECT sha256, order_ids FROM porting.document_blobs WHERE `+old, grace.Seconds())
+	if err != nil {
+		return 0, fmt.Errorf("chime: find unreferenced documents: %w", err)
+	}
+	orders := map[string][]string{}
+	for rows.Next() {
+		var sha string
+		var ids []string
+		if err := rows.Scan(&sha, &ids); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("chime: find unreferenced documents: %w", err)
+		}
+		orders[sha] = ids
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("chime: find unreferenced documents: %w", err)
+	}
+	deleted := 0
+	for sha, ids := range orders {
+		named, err := s.documentNamed(ctx, sha, ids)
+		if err != nil {
+			return deleted, err
+		}
+		if named {
+			if _, err := s.sessions.Exec(ctx, `UPDATE porting.document_blobs SET referenced = true WHERE sha256 = $1`, sha); err != nil {
+				return deleted, fmt.Errorf("chime: mark document %s referenced: %w", sha, err)
+			}
+			continue
+		}
+		tag, err := s.sessions.Exec(ctx, `DELETE FROM porting.document_blobs WHERE sha256 = $2 AND `+old, grace.Seconds(), sha)
+		if err != nil {
+			return deleted, fmt.Errorf("chime: delete document %s: %w", sha, err)
+		}
+		deleted += int(tag.RowsAffected())
+	}
+	return deleted, nil
+}
+
+// documentNamed reports whether a DocumentUploaded event of one of the orders names sha.
+func (s *Service) documentNamed(ctx context.Context, sha string, orders []string) (bool, error) {
+	for _, id := range orders {
+		rs, err := s.client.ReadStream(ctx, porting.StreamName(id), esdb.ReadStreamOptions{From: esdb.Start{}}, ^uint64(0))
+		if err != nil {
+			return false, fmt.Errorf("chime: read %s: %w", porting.StreamName(id), err)
+		}
+		found, err := namesDocument(rs, sha)
+		rs.Close()
+		if err != nil || found {
+			return found, err
+		}
+	}
+	return false, nil
+}
+
+func namesDocument(rs *esdb.ReadStream, sha string) (bool, error) {
+	for {
+		ev, err := rs.Recv()
+		if errors.Is(err, io.EOF) || eventstore.IsCode(err, esdb.ErrorCodeResourceNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("chime: read port-in order: %w", err)
+		}
+		if ev.Event.EventType != porting.TypeDocUploaded {
+			continue
+		}
+		e, err := porting.Decode(ev.Event.EventType, ev.Event.Data)
+		if err != nil {
+			return false, err
+		}
+		if d, ok := e.(porting.DocumentUploaded); ok && d.SHA256 == sha {
+			return true, nil
+		}
+	}
 }
 
 // SetPortOutPIN sets the PIN a gaining carrier must present for a number.

@@ -58,7 +58,10 @@ func (s *Service) CreateRoom(ctx context.Context, awsAccountID, accountID, name,
 	if err != nil {
 		return chimerooms.Room{}, err
 	}
-	s.waitRM(ctx, s.roomsRM, res.Position)
+	if !s.waitRM(ctx, s.roomsRM, res.Position) {
+		st := res.State
+		return chimerooms.Room{RoomID: id, AccountID: st.AccountID, Name: st.Name, CreatedBy: st.CreatedBy, CreatedAt: st.CreatedAt, UpdatedAt: st.UpdatedAt}, nil
+	}
 	return s.roomsRead.GetRoom(ctx, accountID, id)
 }
 

@@ -118,9 +118,8 @@ func (r *Repository[S, C, E]) load(ctx context.Context, stream string) (S, int64
 			break
 		}
 		if IsCode(err, esdb.ErrorCodeResourceNotFound) {
-			if rev >= 0 {
-				return state, rev, nil
-			}
+			// Never written, or deleted since it was cached: either way it folds from nothing.
+			r.forget(stream)
 			return r.d.Initial(), -1, nil
 		}
 		if err != nil {
@@ -154,6 +153,12 @@ func (r *Repository[S, C, E]) Peek(ctx context.Context, stream string) (S, error
 	}
 	s, _, err := r.load(ctx, stream)
 	return s, err
+}
+
+func (r *Repository[S, C, E]) forget(stream string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.cache, stream)
 }
 
 func (r *Repository[S, C, E]) remember(stream string, s S, rev int64) {
@@ -266,9 +271,7 @@ func (r *Repository[S, C, E]) runGroup(stream string, jobs []*job[S, E]) {
 	// cached state (possibly half-evolved) is dropped, and the queue moves on.
 	defer func() {
 		if p := recover(); p != nil {
-			r.mu.Lock()
-			delete(r.cache, stream)
-			r.mu.Unlock()
+			r.forget(stream)
 			if !answered {
 				fail(fmt.Errorf("eventstore: a command on %s panicked: %v", stream, p))
 			}
@@ -336,9 +339,7 @@ func (r *Repository[S, C, E]) runGroup(stream string, jobs []*job[S, E]) {
 		}
 		wr, err := r.client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: expect}, data...)
 		if err != nil {
-			r.mu.Lock()
-			delete(r.cache, stream)
-			r.mu.Unlock()
+			r.forget(stream)
 		}
 		if IsCode(err, esdb.ErrorCodeWrongExpectedVersion) {
 			if attempt+1 >= r.maxRetries {
@@ -352,7 +353,9 @@ func (r *Repository[S, C, E]) runGroup(stream string, jobs []*job[S, E]) {
 			fail(fmt.Errorf("eventstore: append to %s: %w", stream, err))
 			return
 		}
-		newRev := rev + int64(len(data))
+		// The log says which revision the append ended at (a recreated stream continues the numbering
+		// of its deleted events, so rev+len(data) would be wrong after a delete).
+		newRev := int64(wr.NextExpectedVersion)
 		r.remember(stream, state, newRev)
 		answered = true
 		for _, j := range jobs {

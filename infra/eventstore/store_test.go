@@ -151,3 +151,32 @@ func TestPanickingDecisionDoesNotWedgeTheStream(t *testing.T) {
 		t.Fatalf("the stream is wedged: %+v %v", res, err)
 	}
 }
+
+// TestDeletedStreamIsNotFoldedFromTheCache: a stream deleted (through EventStore-Client-Go) after it
+// was cached loads as a new stream, as it does for a fresh repository, and a command on it appends at
+// the revision the log assigns, so later loads do not fold that event twice.
+func TestDeletedStreamIsNotFoldedFromTheCache(t *testing.T) {
+	c := client(t)
+	ctx := context.Background()
+	repo := eventstore.NewRepository(c, counter, nil)
+	for range 3 {
+		if _, err := repo.Execute(ctx, "test.counter-5", add{N: 5}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.DeleteStream(ctx, "test.counter-5", esdb.DeleteStreamOptions{ExpectedRevision: esdb.Revision(2)}); err != nil {
+		t.Fatal(err)
+	}
+	if sum, rev, err := repo.Load(ctx, "test.counter-5"); err != nil || sum != 0 || rev != -1 {
+		t.Fatalf("a deleted stream loaded from the cache: sum=%d rev=%d err=%v", sum, rev, err)
+	}
+	res, err := repo.Execute(ctx, "test.counter-5", add{N: 1})
+	if err != nil || res.State != 1 || res.Revision != 3 {
+		t.Fatalf("recreate: %+v %v (want state 1 at revision 3, after the deleted 0..2)", res, err)
+	}
+	sum, rev, err := repo.Load(ctx, "test.counter-5")
+	fresh, freshRev, ferr := eventstore.NewRepository(c, counter, nil).Load(ctx, "test.counter-5")
+	if err != nil || ferr != nil || sum != 1 || rev != 3 || fresh != sum || freshRev != rev {
+		t.Fatalf("cached %d@%d (%v), fresh %d@%d (%v): want 1@3 for both", sum, rev, err, fresh, freshRev, ferr)
+	}
+}

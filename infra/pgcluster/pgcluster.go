@@ -7,8 +7,16 @@
 //   - When the current process runs as root, the server runs as an unprivileged OS user (Config.OSUser,
 //     default "postgres", else "nobody"), since PostgreSQL refuses to run as root.
 //   - The server listens on 127.0.0.1 only, on Config.Port (0 picks a free port at first start and keeps it).
-//   - If a postmaster already runs in Dir (a `belfry serve` beside a CLI command), Start attaches to it
-//     and Stop leaves it running: only the process that started the server stops it.
+//   - Exactly one live process owns the server: the one holding an exclusive flock on Dir/owner.lock,
+//     taken in Start and held until Stop has stopped the server (a process that dies, even by SIGKILL,
+//     releases it with its file descriptors; the descriptor is close-on-exec, so the postmaster never
+//     inherits it). Only the owner initialises, starts and stops the server.
+//   - Start without a live owner takes ownership: it starts the server, or adopts a postmaster that
+//     outlived its owner (a `belfry serve` killed with SIGKILL) as it runs, so that the owner's Stop
+//     always stops the server, whoever started it.
+//   - Start while another live process owns the server (a CLI command beside a running `belfry
+//     serve`) attaches: it waits until the owner has the server reachable, never initialises, and its
+//     Stop leaves the server running.
 package pgcluster
 
 import (
@@ -98,11 +106,14 @@ type Cluster struct {
 	cfg   Config
 	st    state
 	owned bool
+	// lock is Dir/owner.lock, flocked exclusively while owned.
+	lock *os.File
 }
 
 const superuser = "belfry"
 
-// Start initialises the cluster if needed and starts it, or attaches to a server already running in Dir.
+// Start initialises the cluster if needed and starts it (owning it), adopts a postmaster whose owner
+// died (owning it), or attaches to a server another live process owns.
 func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
@@ -122,17 +133,96 @@ func Start(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err := c.makeTraversable(); err != nil {
 		return nil, err
 	}
+	for {
+		owner, err := c.tryOwn()
+		if err != nil {
+			return nil, err
+		}
+		if owner {
+			if err := c.startOwned(ctx); err != nil {
+				c.release()
+				return nil, err
+			}
+			return c, nil
+		}
+		attached, err := c.attach(ctx)
+		if err != nil || attached {
+			return c, err
+		}
+		// The owner went away before the server was up: try to own it again.
+	}
+}
+
+// startOwned runs with the owner lock held: it initialises the cluster if needed and starts the
+// server, or adopts the postmaster already running in Dir (its owner died).
+func (c *Cluster) startOwned(ctx context.Context) error {
 	if err := c.loadOrInit(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	if c.running() {
-		return c, c.waitReady(ctx)
-	}
-	if err := c.start(ctx); err != nil {
-		return nil, err
+	if !c.running() {
+		if err := c.start(ctx); err != nil {
+			return err
+		}
 	}
 	c.owned = true
-	return c, c.waitReady(ctx)
+	return c.waitReady(ctx)
+}
+
+// tryOwn takes the owner lock without waiting; false means another live process holds it.
+func (c *Cluster) tryOwn() (bool, error) {
+	f, err := os.OpenFile(filepath.Join(c.cfg.Dir, "owner.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return false, fmt.Errorf("pgcluster: open owner lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return false, nil
+		}
+		return false, fmt.Errorf("pgcluster: lock %s: %w", f.Name(), err)
+	}
+	c.lock = f
+	return true, nil
+}
+
+// release gives up ownership (closing the descriptor drops the flock).
+func (c *Cluster) release() {
+	c.owned = false
+	if c.lock != nil {
+		c.lock.Close()
+		c.lock = nil
+	}
+}
+
+// attach waits until the live owner has the server running and reachable. It reports false when the
+// owner lock became free first (the owner died or stopped before the server was up).
+func (c *Cluster) attach(ctx context.Context) (bool, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if b, err := os.ReadFile(c.stateFile()); err == nil && json.Unmarshal(b, &c.st) == nil && c.running() {
+			return true, c.waitReady(ctx)
+		}
+		if owned, err := c.ownerGone(); err != nil || owned {
+			return false, err
+		}
+		if time.Now().After(deadline) {
+			return false, fmt.Errorf("pgcluster: another process owns %s but its server did not start within 60s", c.cfg.Dir)
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// ownerGone reports whether nobody holds the owner lock (probing it without keeping it).
+func (c *Cluster) ownerGone() (bool, error) {
+	owner, err := c.tryOwn()
+	if owner {
+		c.release()
+	}
+	return owner, err
 }
 
 func (c *Cluster) dataDir() string   { return filepath.Join(c.cfg.Dir, "data") }
@@ -327,15 +417,16 @@ func (c *Cluster) URL(db string) string {
 	return u.String()
 }
 
-// Owned reports whether this process started the server (and so stops it).
+// Owned reports whether this process owns the server (and so stops it).
 func (c *Cluster) Owned() bool { return c.owned }
 
-// Stop stops the server if this process started it.
+// Stop stops the server if this process owns it, then gives up ownership; a non-owner's Stop does
+// nothing.
 func (c *Cluster) Stop() error {
 	if !c.owned {
 		return nil
 	}
-	c.owned = false
+	defer c.release()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if out, err := c.run(ctx, "pg_ctl", "-D", c.dataDir(), "-m", "fast", "-w", "stop"); err != nil {
