@@ -116,8 +116,8 @@ func sealedOf(t *testing.T, events []storedEvent, typ, idField, id, field string
 	return out
 }
 
-// TestCredentialsNeverInTheEventLog registers a user with a password, creates a user and resets its
-// PIN, creates a bot and regenerates its token, all through the official SDK and the client API; then
+// TestCredentialsNeverInTheEventLog registers a user with a password, schedules a meeting with its
+// PIN, creates a user and resets its PIN, creates a bot and regenerates its token, all through the official SDK and the client API; then
 // reads every event of $all through EventStore-Client-Go and finds none of those secrets (nor any
 // bcrypt hash). Deleting the users and the bot's account destroys their keys: the sealed credentials
 // in the log cannot be opened any more, and the user cannot sign in.
@@ -138,6 +138,16 @@ func TestCredentialsNeverInTheEventLog(t *testing.T) {
 		t.Fatalf("register: %d %v", st, reg)
 	}
 	alice := reg["User"].(map[string]any)
+	st, sess := b.clientCall(t, "POST", "/client/v1/sessions", "", map[string]string{"Email": "alice@team.example", "Password": password})
+	if st != 201 {
+		t.Fatalf("sign-in: %d %v", st, sess)
+	}
+	// A meeting carries the organiser's PIN (sealed under the organiser's key in its event).
+	st, mt := b.clientCall(t, "POST", "/client/v1/meetings", sess["SessionToken"].(string),
+		map[string]string{"Title": "Standup", "StartsAt": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	if st != 201 || mt["Meeting"].(map[string]any)["MeetingPIN"] != alice["PersonalPIN"] {
+		t.Fatalf("schedule: %d %v (PIN %v)", st, mt, alice["PersonalPIN"])
+	}
 	bob, err := c.CreateUser(ctx, &chime.CreateUserInput{AccountId: &acct, Email: aws.String("bob@team.example")})
 	if err != nil {
 		t.Fatal(err)

@@ -221,7 +221,7 @@ func (m *Main) Run(ctx context.Context) error {
 		AccountsRM:    accountsRunner,
 		NumbersStore:  chimenumbers.NewStore(pool),
 		NumbersRM:     numbersRunner,
-		MeetingsStore: chimemeetings.NewStore(pool),
+		MeetingsStore: chimemeetings.NewStore(pool).WithSecrets(dataKeys),
 		MeetingsRM:    meetingsRunner,
 		RoomsStore:    chimerooms.NewStore(pool),
 		RoomsRM:       roomsRunner,
