@@ -19,7 +19,7 @@ type Secrets interface {
 	OpenSealed(ctx context.Context, s domain.Sealed) ([]byte, error)
 }
 
-// WithSecrets lets the store open sealed credentials; without it every credential reads as absent
+// WithSecrets lets the store open sealed credentials; without it every sealed credential reads as absent
 // (a PIN or token is empty, no password matches).
 func (s *Store) WithSecrets(k Secrets) *Store {
 	s.secrets = k
