@@ -30,6 +30,7 @@ var kindTable = map[domain.Kind]struct {
 	domain.KindForbidden:     {http.StatusForbidden, "ForbiddenException", "Forbidden"},
 	domain.KindUnprocessable: {http.StatusUnprocessableEntity, "UnprocessableEntityException", "Unprocessable"},
 	domain.KindLimitExceeded: {http.StatusBadRequest, "ResourceLimitExceededException", "ResourceLimitExceeded"},
+	domain.KindThrottled:     {http.StatusTooManyRequests, "ThrottledClientException", "Throttled"},
 }
 
 // ToWire maps any error to the wire error the SDK expects. Unknown errors become a generic 500.

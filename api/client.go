@@ -2,10 +2,13 @@ package api
 
 import (
 	"context"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
 
@@ -13,12 +16,17 @@ import (
 // session checks. It is not SigV4: end users hold a password and then a bearer session token.
 type ClientAuth interface {
 	Register(ctx context.Context, token, password, displayName string) (chimeaccounts.User, error)
-	SignIn(ctx context.Context, email, password string) (token, userID, accountID string, err error)
+	// SignIn checks a password; sourceIP is the caller's address (failures are throttled per e-mail
+	// address and per source).
+	SignIn(ctx context.Context, email, password, sourceIP string) (token, userID, accountID string, err error)
 	Authenticate(ctx context.Context, token string) (chimeaccounts.User, error)
 }
 
 func clientError(c echo.Context, err error) error {
 	w := ToWire(err)
+	if d := domain.RetryAfterOf(err); d > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+	}
 	c.Response().Header().Set("X-Amzn-ErrorType", w.Type)
 	return c.JSON(w.Status, map[string]string{"Code": w.Code, "Message": w.Msg})
 }
@@ -41,7 +49,7 @@ func mountClient(e *echo.Echo, svc ClientAuth, meetings ClientMeetings, rooms Cl
 		if err := c.Bind(&in); err != nil || in.Email == "" {
 			return clientError(c, BadRequest("Email and Password are required"))
 		}
-		tok, uid, aid, err := svc.SignIn(c.Request().Context(), in.Email, in.Password)
+		tok, uid, aid, err := svc.SignIn(c.Request().Context(), in.Email, in.Password, c.RealIP())
 		if err != nil {
 			return clientError(c, err)
 		}

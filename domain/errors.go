@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind is the class of a domain error; the API maps each kind to one HTTP status and error type.
@@ -16,6 +17,7 @@ const (
 	KindForbidden                     // the caller may not do this
 	KindUnprocessable                 // well-formed, but the state forbids it (e.g. delete a non-empty account)
 	KindLimitExceeded                 // a quota of the guide would be exceeded
+	KindThrottled                     // too many attempts: try again after Error.RetryAfter
 )
 
 func (k Kind) String() string {
@@ -32,6 +34,8 @@ func (k Kind) String() string {
 		return "unprocessable"
 	case KindLimitExceeded:
 		return "limit exceeded"
+	case KindThrottled:
+		return "throttled"
 	}
 	return "unknown"
 }
@@ -42,6 +46,8 @@ type Error struct {
 	Msg  string
 	// Sentinel, when set, is the named error this one is an instance of (for errors.Is).
 	Sentinel error
+	// RetryAfter, for KindThrottled, is how long the caller must wait before trying again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Msg }
@@ -57,6 +63,15 @@ func Errorf(k Kind, format string, a ...any) error {
 // Wrapf builds an Error of the sentinel's kind with a specific message that still matches the sentinel.
 func Wrapf(sentinel error, format string, a ...any) error {
 	return &Error{Kind: KindOf(sentinel), Msg: fmt.Sprintf(format, a...), Sentinel: sentinel}
+}
+
+// RetryAfterOf returns how long a throttled caller must wait (0 when err is not throttled).
+func RetryAfterOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) && e.Kind == KindThrottled {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // KindOf returns the kind of err, or 0 when err is not a domain error.

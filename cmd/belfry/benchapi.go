@@ -501,8 +501,9 @@ func seedUsers(ctx context.Context, logURL, accountID string, n int) ([]string, 
 		for i := start; i < min(n, start+1000); i++ {
 			id := uuid.NewString()
 			ids = append(ids, id)
+			// Seeded users have no PIN (a PIN is sealed under the user's key, which seeding does not create).
 			e := account.UserAdded{UserID: id, Email: fmt.Sprintf("user%07d@bench.example.com", i), UserType: account.UserTypePrivate,
-				LicenseType: account.LicensePro, PersonalPIN: fmt.Sprintf("9%09d", i), CreatedAt: now}
+				LicenseType: account.LicensePro, CreatedAt: now}
 			b, _ := json.Marshal(e)
 			evs = append(evs, esdb.EventData{EventID: uuid.New(), EventType: e.EventType(), ContentType: esdb.ContentTypeJson, Data: b})
 		}

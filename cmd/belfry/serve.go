@@ -227,6 +227,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.onClose(func() error { auditWriter.Close(); return nil })
 
 	keys := iam.NewStore(pool)
+	dataKeys := datakeys.New(pool)
 	svc := chime.New(chime.Config{
 		Client:        client,
 		Now:           m.Now,
@@ -236,15 +237,15 @@ func (m *Main) Run(ctx context.Context) error {
 		Mail:          m.mailer(),
 		Sessions:      pool,
 		Accounts:      eventstore.NewRepository(client, chime.AccountDecider, m.Now),
-		Store:         chimeaccounts.NewStore(pool),
+		Store:         chimeaccounts.NewStore(pool).WithSecrets(dataKeys),
 		AccountsRM:    accountsRunner,
 		NumbersStore:  chimenumbers.NewStore(pool),
 		NumbersRM:     numbersRunner,
-		MeetingsStore: chimemeetings.NewStore(pool),
+		MeetingsStore: chimemeetings.NewStore(pool).WithSecrets(dataKeys),
 		MeetingsRM:    meetingsRunner,
 		RoomsStore:    chimerooms.NewStore(pool),
 		RoomsRM:       roomsRunner,
-		DataKeys:      datakeys.New(pool),
+		DataKeys:      dataKeys,
 		PublicURL: func() string {
 			if m.cfg.PublicURL != "" {
 				return m.cfg.PublicURL

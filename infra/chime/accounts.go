@@ -80,6 +80,7 @@ type Service struct {
 	webhookRate   webhookLimiter
 	publicURL     func() string
 	keys          *datakeys.Store
+	signin        *signInGuard
 }
 
 // Config wires a Service.
@@ -110,8 +111,10 @@ type Config struct {
 	RoomsRM       Waiter
 	// PublicURL is the base of the URLs handed out (incoming webhooks), e.g. http://127.0.0.1:8080.
 	PublicURL func() string
-	// DataKeys seals message content (required for room messages).
-	DataKeys      *datakeys.Store
+	// DataKeys seals message content and credentials (required).
+	DataKeys *datakeys.Store
+	// SignIn throttles failed client sign-ins (default DefaultSignInLimits).
+	SignIn        SignInLimits
 	ReadModelWait time.Duration
 	Registerer    prometheus.Registerer
 	Logger        *slog.Logger
@@ -153,7 +156,7 @@ func New(cfg Config) *Service {
 			Help: "Mutations answered before their read models caught up."}),
 		botDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_bot_events_dropped_total",
 			Help: "Bot events dropped after their retries failed (guide §11.2.4)."}),
-		log: cfg.Logger, publicURL: cfg.PublicURL, keys: cfg.DataKeys}
+		log: cfg.Logger, publicURL: cfg.PublicURL, keys: cfg.DataKeys, signin: newSignInGuard(cfg.SignIn)}
 	if s.publicURL == nil {
 		s.publicURL = func() string { return "http://127.0.0.1:8080" }
 	}
@@ -161,7 +164,7 @@ func New(cfg Config) *Service {
 		s.log = slog.Default()
 	}
 	if cfg.Registerer != nil {
-		cfg.Registerer.MustRegister(s.timeouts, s.botDropped)
+		cfg.Registerer.MustRegister(s.timeouts, s.botDropped, s.signin.checks, s.signin.refused)
 	}
 	return s
 }
@@ -248,6 +251,7 @@ func (s *Service) DeleteAccount(ctx context.Context, awsAccountID, id string) er
 		return err
 	}
 	s.waitRM(ctx, s.accountsRM, res.Position)
+	s.shred(ctx, id, res.Events)
 	return nil
 }
 

@@ -74,10 +74,17 @@ var ErrEventsVerification = &domain.Error{Kind: domain.KindInvalid, Msg: "events
 
 var lambdaARN = regexp.MustCompile(`^arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9_$-]+)?$`)
 
+// securityToken is a fresh random token (32 bytes, base64url).
 func securityToken() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// sealToken makes a new security token (the HMAC key of the bot's events) sealed under the bot's key:
+// the log holds only the sealed token, and the account's deletion destroys the key.
+func (s *Service) sealToken(ctx context.Context, accountID, botID string) (domain.Sealed, error) {
+	return s.keys.SealFor(ctx, accountID, account.BotKeySubject(botID), []byte(securityToken()))
 }
 
 // CreateBot registers a bot in an Enterprise account.
@@ -86,8 +93,12 @@ func (s *Service) CreateBot(ctx context.Context, awsAccountID, accountID, displa
 		return chimeaccounts.Bot{}, err
 	}
 	botID := uuid.NewString()
+	token, err := s.sealToken(ctx, accountID, botID)
+	if err != nil {
+		return chimeaccounts.Bot{}, err
+	}
 	res, err := s.accounts.Execute(ctx, account.StreamName(accountID), account.CreateBot{AccountID: accountID, BotID: botID,
-		UserID: uuid.NewString(), DisplayName: displayName, Domain: domainName, SecurityToken: securityToken()})
+		UserID: uuid.NewString(), DisplayName: displayName, Domain: domainName, SecurityToken: token})
 	if err != nil {
 		return chimeaccounts.Bot{}, err
 	}
@@ -124,7 +135,14 @@ func (s *Service) UpdateBot(ctx context.Context, awsAccountID, accountID, botID 
 
 // RegenerateSecurityToken gives the bot a new HMAC key.
 func (s *Service) RegenerateSecurityToken(ctx context.Context, awsAccountID, accountID, botID string) (chimeaccounts.Bot, error) {
-	return s.execBot(ctx, awsAccountID, accountID, botID, account.RegenerateBotToken{AccountID: accountID, BotID: botID, SecurityToken: securityToken()})
+	if _, err := s.store.GetBot(ctx, awsAccountID, accountID, botID); err != nil {
+		return chimeaccounts.Bot{}, err
+	}
+	token, err := s.sealToken(ctx, accountID, botID)
+	if err != nil {
+		return chimeaccounts.Bot{}, err
+	}
+	return s.execBot(ctx, awsAccountID, accountID, botID, account.RegenerateBotToken{AccountID: accountID, BotID: botID, SecurityToken: token})
 }
 
 // PutEventsConfiguration verifies the target first — the HTTPS challenge of guide §11.2.2 (the

@@ -151,6 +151,7 @@ func (s *Service) PurgeDueDomainUsers(ctx context.Context) (int, error) {
 			return n, err
 		}
 		s.waitRM(ctx, s.accountsRM, res.Position)
+		s.shred(ctx, p.AccountID, res.Events)
 		n++
 	}
 	return n, nil

@@ -127,47 +127,25 @@ func (s *Service) Register(ctx context.Context, token, password, displayName str
 	if err != nil {
 		return chimeaccounts.User{}, err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), passwordCost)
 	if err != nil {
 		return chimeaccounts.User{}, err
 	}
-	pin, err := s.reservePIN(ctx, inv.AccountID, inv.UserID)
+	sealedHash, err := s.keys.SealFor(ctx, inv.AccountID, account.UserKeySubject(inv.UserID), hash)
+	if err != nil {
+		return chimeaccounts.User{}, err
+	}
+	_, pin, err := s.reservePIN(ctx, inv.AccountID, inv.UserID)
 	if err != nil {
 		return chimeaccounts.User{}, err
 	}
 	res, err := s.accounts.Execute(ctx, account.StreamName(inv.AccountID), account.Register{AccountID: inv.AccountID, UserID: inv.UserID,
-		InviteID: inv.InviteID, TokenHash: hashToken(token), PasswordHash: string(hash), DisplayName: displayName, PersonalPIN: pin})
+		InviteID: inv.InviteID, TokenHash: hashToken(token), PasswordHash: sealedHash, DisplayName: displayName, PIN: pin})
 	if err != nil {
 		return chimeaccounts.User{}, err
 	}
 	s.waitRM(ctx, s.accountsRM, res.Position)
 	return s.store.GetUserAnyTenant(ctx, inv.AccountID, inv.UserID)
-}
-
-// ErrSignIn is the one answer to every failed sign-in (it does not tell which part was wrong).
-var ErrSignIn = &domain.Error{Kind: domain.KindForbidden, Msg: "sign-in failed"}
-
-// SignIn checks a registered user's password and opens a session; suspended users cannot sign in.
-func (s *Service) SignIn(ctx context.Context, email, password string) (token, userID, accountID string, err error) {
-	creds, err := s.store.CredentialsByEmail(ctx, email)
-	if err != nil {
-		return "", "", "", err
-	}
-	for _, c := range creds {
-		if bcrypt.CompareHashAndPassword([]byte(c.PasswordHash), []byte(password)) != nil {
-			continue
-		}
-		if c.Registration == account.RegistrationSuspended {
-			return "", "", "", domain.Wrapf(account.ErrSuspended, "the user is suspended and cannot sign in")
-		}
-		raw, hash := newToken()
-		if _, err := s.sessions.Exec(ctx, `INSERT INTO client.sessions (token_hash, user_id, account_id, issued_at) VALUES ($1,$2,$3,$4)`,
-			hash, c.UserID, c.AccountID, s.now().UTC()); err != nil {
-			return "", "", "", fmt.Errorf("chime: open session: %w", err)
-		}
-		return raw, c.UserID, c.AccountID, nil
-	}
-	return "", "", "", domain.Wrapf(ErrSignIn, "the e-mail address or the password is wrong")
 }
 
 // Authenticate checks a session token: the user must still be a registered, unsuspended member and

@@ -39,9 +39,14 @@ func (s *Service) ScheduleMeeting(ctx context.Context, organizer chimeaccounts.U
 	if err != nil {
 		return chimemeetings.Meeting{}, err
 	}
+	// The meeting's PIN is the organiser's, sealed under the organiser's key like the user's own copy.
+	pin, err := s.keys.SealFor(ctx, organizer.AccountID, account.UserKeySubject(organizer.UserID), []byte(organizer.PersonalPIN))
+	if err != nil {
+		return chimemeetings.Meeting{}, err
+	}
 	id := uuid.NewString()
 	res, err := s.meetings.Execute(ctx, meeting.StreamName(id), meeting.Schedule{AccountID: organizer.AccountID, Organizer: h, Title: title,
-		StartsAt: startsAt, PIN: organizer.PersonalPIN})
+		StartsAt: startsAt, PIN: pin})
 	if err != nil {
 		return chimemeetings.Meeting{}, err
 	}

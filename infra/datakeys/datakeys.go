@@ -1,11 +1,13 @@
-// Package datakeys encrypts message content with AES-256-GCM under data keys kept in Postgres, one
-// per (tenant, scope, UTC day) (architecture §7).
+// Package datakeys encrypts content with AES-256-GCM under data keys kept in Postgres (architecture
+// §7): message content under one key per (tenant, scope, UTC day) (keys.data_keys), credentials under
+// one key per subject — a user or a bot of an account — (keys.subject_keys, domain.Sealed), so that
+// destroying a subject's key shreds its credentials everywhere they were copied (crypto-shredding).
 //
 // Invariants: a key id names one key for ever; a key is created once (concurrent creators agree on
-// the first); a destroyed key is gone (its bytes erased) and everything it sealed reads as
-// ErrDestroyed (at once in the process that destroyed it, within CacheTTL in the others). Keys are
-// stored unwrapped: protect the database as you would the content (wrapping by
-// a master key or a KMS is not built yet).
+// the first); a destroyed key is gone (its bytes erased), is never created again, and everything it
+// sealed reads as ErrDestroyed (at once in the process that destroyed it or evicted it, within
+// CacheTTL in the others). Keys are stored unwrapped: protect the database as you would the content
+// (wrapping by a master key or a KMS is not built yet).
 package datakeys
 
 import (
@@ -15,15 +17,18 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belfry/belfry/domain"
 )
 
-// ErrDestroyed is content whose key was destroyed.
-var ErrDestroyed = errors.New("datakeys: the content's key was destroyed")
+// ErrDestroyed is content whose key was destroyed; it matches domain.ErrShredded.
+var ErrDestroyed = fmt.Errorf("datakeys: %w", domain.ErrShredded)
 
 // CacheTTL bounds how long a process keeps using a key another process destroyed.
 const CacheTTL = 2 * time.Second
@@ -75,25 +80,39 @@ func (s *Store) key(ctx context.Context, tenant, scope string, day time.Time) (s
 	return id, k, err
 }
 
+// table is where the key named id lives: subject keys (domain.SubjectKeyID) or day keys.
+func table(id string) string {
+	if strings.HasPrefix(id, subjectPrefix) {
+		return "keys.subject_keys"
+	}
+	return "keys.data_keys"
+}
+
+const subjectPrefix = "subject/"
+
 func (s *Store) load(ctx context.Context, id string) ([]byte, error) {
 	if k, ok := s.cachedKey(id); ok {
 		return k, nil
 	}
 	var k []byte
-	err := s.pool.QueryRow(ctx, `SELECT key FROM keys.data_keys WHERE key_id = $1`, id).Scan(&k)
+	err := s.pool.QueryRow(ctx, `SELECT key FROM `+table(id)+` WHERE key_id = $1`, id).Scan(&k)
 	if errors.Is(err, pgx.ErrNoRows) || err == nil && k == nil {
 		return nil, ErrDestroyed
 	}
 	if err != nil {
 		return nil, fmt.Errorf("datakeys: load key: %w", err)
 	}
+	s.remember(id, k)
+	return k, nil
+}
+
+func (s *Store) remember(id string, k []byte) {
 	s.mu.Lock()
 	if len(s.cache) > 100_000 {
 		clear(s.cache)
 	}
 	s.cache[id] = cached{key: k, at: time.Now()}
 	s.mu.Unlock()
-	return k, nil
 }
 
 // Seal encrypts plaintext under the key of (tenant, scope, day) and returns the key id and the
@@ -103,15 +122,20 @@ func (s *Store) Seal(ctx context.Context, tenant, scope string, day time.Time, p
 	if err != nil {
 		return "", nil, err
 	}
+	sealed, err := seal(id, k, plaintext)
+	return id, sealed, err
+}
+
+func seal(id string, k, plaintext []byte) ([]byte, error) {
 	gcm, err := aead(k)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	nonce := make([]byte, gcm.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
-		return "", nil, err
+		return nil, err
 	}
-	return id, gcm.Seal(nonce, nonce, plaintext, []byte(id)), nil
+	return gcm.Seal(nonce, nonce, plaintext, []byte(id)), nil
 }
 
 // Open decrypts what Seal returned; content whose key was destroyed is ErrDestroyed.
@@ -136,7 +160,7 @@ func (s *Store) Open(ctx context.Context, keyID string, sealed []byte) ([]byte, 
 
 // Destroy erases a key: everything it sealed becomes unreadable for good.
 func (s *Store) Destroy(ctx context.Context, keyID string) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE keys.data_keys SET key = NULL, destroyed_at = now() WHERE key_id = $1`, keyID); err != nil {
+	if _, err := s.pool.Exec(ctx, `UPDATE `+table(keyID)+` SET key = NULL, destroyed_at = now() WHERE key_id = $1`, keyID); err != nil {
 		return fmt.Errorf("datakeys: destroy: %w", err)
 	}
 	s.mu.Lock()

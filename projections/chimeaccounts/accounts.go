@@ -3,7 +3,11 @@
 //
 // Invariants: one row per account ever created; deleted accounts keep their row with deleted_at set
 // and are invisible to every query. Rows belong to one AWS account (tenant) and queries never cross
-// tenants.
+// tenants. Credentials (password hashes, PINs, bot security tokens) are kept as the events carry them,
+// sealed under their subject's key (domain.Sealed), and opened only when a query returns them (Secrets);
+// the plain values of events stored before sealing sit in the legacy columns. Removing a user, or
+// deleting the account, destroys the subjects' keys in the same transaction as the read-model change
+// and its checkpoint (so a crash replays both), and clears the legacy plain values.
 package chimeaccounts
 
 import (
@@ -28,7 +32,7 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_accounts" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 11 }
+func (Projection) Version() int { return 12 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
@@ -75,7 +79,9 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			user_type           text NOT NULL,
 			license_type        text NOT NULL,
 			registration_status text NOT NULL,
-			personal_pin        text NOT NULL,
+			personal_pin        text, -- legacy: plain PIN of events stored before sealing
+			pin_key_id          text,
+			pin_sealed          bytea,
 			alexa_enabled       boolean,
 			alexa_room_arn      text,
 			logged_out_at       timestamptz,
@@ -88,7 +94,9 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			invited_on          timestamptz,
 			registered_on       timestamptz,
 			display_name        text NOT NULL DEFAULT '',
-			password_hash       text,
+			password_hash       text, -- legacy: plain bcrypt hash of events stored before sealing
+			password_key_id     text,
+			password_sealed     bytea,
 			created_at          timestamptz NOT NULL
 		);
 		CREATE INDEX ON %[1]s.chime_users (account_id, user_id) WHERE NOT removed;
@@ -108,7 +116,9 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			user_id        text NOT NULL,
 			display_name   text NOT NULL,
 			email          text NOT NULL,
-			security_token text NOT NULL,
+			security_token text, -- legacy: plain token of events stored before sealing
+			token_key_id   text,
+			token_sealed   bytea,
 			disabled       boolean NOT NULL DEFAULT false,
 			lambda_arn     text,
 			https_endpoint text,
@@ -160,12 +170,14 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 			id, e.DisableRemoteControl, e.EnableDialOut)
 	case account.Deleted:
 		b.Queue(`UPDATE `+t+` SET deleted_at = $2 WHERE account_id = $1`, id, e.DeletedAt)
+		shredAccount(b, schema, id)
 	case account.UserAdded:
 		// The count moves only when the row is new, so a replayed event changes nothing.
 		b.Queue(`WITH ins AS (INSERT INTO `+u+` (user_id, account_id, email, username, user_type, license_type,
-			registration_status, personal_pin, created_at) VALUES ($1,$2,$3,$4,$5,$6,'Unregistered',$7,$8) ON CONFLICT DO NOTHING RETURNING 1)
+			registration_status, personal_pin, pin_key_id, pin_sealed, created_at) VALUES ($1,$2,$3,$4,$5,$6,'Unregistered',$7,$8,$9,$10)
+			ON CONFLICT DO NOTHING RETURNING 1)
 			UPDATE `+t+` SET users = users + (SELECT count(*) FROM ins) WHERE account_id = $2`,
-			e.UserID, id, e.Email, e.Username, e.UserType, e.LicenseType, e.PersonalPIN, e.CreatedAt)
+			e.UserID, id, e.Email, e.Username, e.UserType, e.LicenseType, legacy(e.LegacyPIN), keyID(e.PIN), data(e.PIN), e.CreatedAt)
 		b.Queue(`INSERT INTO `+schema+`.chime_account_emails (account_id, email, user_id) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`,
 			id, e.Email, e.UserID)
 	case account.UserUpdated:
@@ -183,11 +195,13 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	case account.UserRemoved:
 		b.Queue(`WITH upd AS (UPDATE `+u+` SET removed = true WHERE user_id = $1 AND NOT removed RETURNING 1)
 			UPDATE `+t+` SET users = users - (SELECT count(*) FROM upd) WHERE account_id = $2`, e.UserID, id)
+		shredUser(b, schema, id, e.UserID)
 		b.Queue(`DELETE FROM `+schema+`.chime_account_emails WHERE user_id = $1`, e.UserID)
 	case account.UserLoggedOut:
 		b.Queue(`UPDATE `+u+` SET logged_out_at = $2 WHERE user_id = $1`, e.UserID, e.At)
 	case account.PersonalPINReset:
-		b.Queue(`UPDATE `+u+` SET personal_pin = $2 WHERE user_id = $1`, e.UserID, e.PIN)
+		b.Queue(`UPDATE `+u+` SET personal_pin = $2, pin_key_id = $3, pin_sealed = $4 WHERE user_id = $1`,
+			e.UserID, legacy(e.LegacyPIN), keyID(e.PIN), data(e.PIN))
 	case account.DomainClaimAdded:
 		b.Queue(`INSERT INTO `+schema+`.chime_domains (account_id, domain, status, txt_name, txt_value, claimed_at)
 			VALUES ($1,$2,'PendingVerification',$3,$4,$5) ON CONFLICT DO NOTHING`, id, e.Domain, e.TXTName, e.TXTValue, e.At)
@@ -202,12 +216,14 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	case account.DomainUsersPurged:
 		b.Queue(`UPDATE `+schema+`.chime_domain_purges SET done = true WHERE account_id = $1 AND domain = $2`, id, e.Domain)
 	case account.BotCreated:
-		b.Queue(`INSERT INTO `+schema+`.chime_bots (bot_id, account_id, user_id, display_name, email, security_token, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$7) ON CONFLICT DO NOTHING`, e.BotID, id, e.UserID, e.DisplayName, e.Email, e.SecurityToken, e.At)
+		b.Queue(`INSERT INTO `+schema+`.chime_bots (bot_id, account_id, user_id, display_name, email, security_token, token_key_id, token_sealed,
+			created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9) ON CONFLICT DO NOTHING`,
+			e.BotID, id, e.UserID, e.DisplayName, e.Email, legacy(e.LegacySecurityToken), keyID(e.SecurityToken), data(e.SecurityToken), e.At)
 	case account.BotUpdated:
 		b.Queue(`UPDATE `+schema+`.chime_bots SET disabled = $2, updated_at = $3 WHERE bot_id = $1`, e.BotID, e.Disabled, e.At)
 	case account.BotTokenRegenerated:
-		b.Queue(`UPDATE `+schema+`.chime_bots SET security_token = $2, updated_at = $3 WHERE bot_id = $1`, e.BotID, e.SecurityToken, e.At)
+		b.Queue(`UPDATE `+schema+`.chime_bots SET security_token = $2, token_key_id = $3, token_sealed = $4, updated_at = $5 WHERE bot_id = $1`,
+			e.BotID, legacy(e.LegacySecurityToken), keyID(e.SecurityToken), data(e.SecurityToken), e.At)
 	case account.BotEventsConfigured:
 		b.Queue(`UPDATE `+schema+`.chime_bots SET lambda_arn = nullif($2, ''), https_endpoint = nullif($3, ''), has_events = true WHERE bot_id = $1`,
 			e.BotID, e.LambdaARN, e.HTTPSEndpoint)
@@ -224,8 +240,12 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	case account.UserRegistered:
 		b.Queue(`UPDATE `+schema+`.chime_invites SET used = true WHERE invite_id = $1`, e.InviteID)
 		b.Queue(`UPDATE `+u+` SET registration_status = 'Registered', invitation_status = 'Accepted', registered_on = $2,
-			display_name = $3, password_hash = $4, personal_pin = CASE WHEN $5 = '' THEN personal_pin ELSE $5 END WHERE user_id = $1`,
-			e.UserID, e.At, e.DisplayName, e.PasswordHash, e.PersonalPIN)
+			display_name = $3, password_hash = $4, password_key_id = $5, password_sealed = $6 WHERE user_id = $1`,
+			e.UserID, e.At, e.DisplayName, legacy(e.LegacyPasswordHash), keyID(e.PasswordHash), data(e.PasswordHash))
+		if !e.PIN.IsZero() || e.LegacyPIN != "" {
+			b.Queue(`UPDATE `+u+` SET personal_pin = $2, pin_key_id = $3, pin_sealed = $4 WHERE user_id = $1`,
+				e.UserID, legacy(e.LegacyPIN), keyID(e.PIN), data(e.PIN))
+		}
 	case account.UserNumberAssigned:
 		b.Queue(`UPDATE `+u+` SET primary_number = $2 WHERE user_id = $1`, e.UserID, e.E164)
 	case account.UserNumberUnassigned:
@@ -261,7 +281,10 @@ type Account struct {
 }
 
 // Store answers account queries from rm.chime_accounts.
-type Store struct{ pool *pgxpool.Pool }
+type Store struct {
+	pool    *pgxpool.Pool
+	secrets Secrets
+}
 
 // NewStore returns a Store.
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
@@ -353,18 +376,32 @@ type User struct {
 var ErrUserNotFound = &domain.Error{Kind: domain.KindNotFound, Msg: "user not found"}
 
 const userCols = `u.user_id, u.account_id, u.email, u.username, u.user_type, u.license_type, u.registration_status,
-	u.personal_pin, u.alexa_enabled, u.alexa_room_arn, u.inbound_calling, u.outbound_calling, u.sms, u.primary_number, u.invitation_status, u.invited_on, u.registered_on, u.created_at`
+	u.personal_pin, u.pin_key_id, u.pin_sealed, u.alexa_enabled, u.alexa_room_arn, u.inbound_calling, u.outbound_calling, u.sms, u.primary_number,
+	u.invitation_status, u.invited_on, u.registered_on, u.created_at`
 
-func scanUser(row pgx.Row) (User, error) {
+// scanUser reads a user row; its PIN is still sealed (the second result) until reveal opens it.
+func scanUser(row pgx.Row) (User, sealedCol, error) {
 	var u User
+	var pin sealedCol
 	err := row.Scan(&u.UserID, &u.AccountID, &u.Email, &u.Username, &u.UserType, &u.LicenseType, &u.RegistrationStatus,
-		&u.PersonalPIN, &u.AlexaEnabled, &u.AlexaRoomARN, &u.Telephony.InboundCalling, &u.Telephony.OutboundCalling, &u.Telephony.SMS, &u.PrimaryNumber, &u.InvitationStatus, &u.InvitedOn, &u.RegisteredOn, &u.CreatedAt)
+		&pin.legacy, &pin.keyID, &pin.data, &u.AlexaEnabled, &u.AlexaRoomARN, &u.Telephony.InboundCalling, &u.Telephony.OutboundCalling,
+		&u.Telephony.SMS, &u.PrimaryNumber, &u.InvitationStatus, &u.InvitedOn, &u.RegisteredOn, &u.CreatedAt)
+	return u, pin, err
+}
+
+// oneUser reads one user row and opens its PIN.
+func (s *Store) oneUser(ctx context.Context, row pgx.Row) (User, error) {
+	u, pin, err := scanUser(row)
+	if err != nil {
+		return User{}, err
+	}
+	u.PersonalPIN, err = s.open(ctx, pin)
 	return u, err
 }
 
 // GetUser returns a member of a live account of the tenant.
 func (s *Store) GetUser(ctx context.Context, awsAccountID, accountID, userID string) (User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM rm.chime_users u JOIN rm.chime_accounts a ON a.account_id = u.account_id
+	u, err := s.oneUser(ctx, s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM rm.chime_users u JOIN rm.chime_accounts a ON a.account_id = u.account_id
 		WHERE u.user_id = $1 AND u.account_id = $2 AND NOT u.removed AND a.aws_account_id = $3 AND a.deleted_at IS NULL`,
 		userID, accountID, awsAccountID))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -399,15 +436,24 @@ func (s *Store) ListUsers(ctx context.Context, awsAccountID, accountID string, f
 	}
 	defer rows.Close()
 	var out []User
+	var pins []sealedCol
 	for rows.Next() {
-		u, err := scanUser(rows)
+		u, pin, err := scanUser(rows)
 		if err != nil {
 			return nil, "", err
 		}
-		out = append(out, u)
+		out, pins = append(out, u), append(pins, pin)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", err
+	}
+	if err := s.warm(ctx, pins); err != nil {
+		return nil, "", err
+	}
+	for i := range out {
+		if out[i].PersonalPIN, err = s.open(ctx, pins[i]); err != nil {
+			return nil, "", err
+		}
 	}
 	out, next := projections.Page(out, limit, func(u User) string { return u.UserID })
 	return out, next, nil
@@ -457,12 +503,25 @@ type Bot struct {
 // ErrBotNotFound is returned for a bot that is not in the tenant's account.
 var ErrBotNotFound = &domain.Error{Kind: domain.KindNotFound, Msg: "bot not found"}
 
-const botCols = `bot_id, account_id, user_id, display_name, email, security_token, disabled, lambda_arn, https_endpoint, has_events, created_at, updated_at`
+const botCols = `bot_id, account_id, user_id, display_name, email, security_token, token_key_id, token_sealed, disabled, lambda_arn,
+	https_endpoint, has_events, created_at, updated_at`
 
-func scanBot(row pgx.Row) (Bot, error) {
+// scanBot reads a bot row; its security token is still sealed (the second result).
+func scanBot(row pgx.Row) (Bot, sealedCol, error) {
 	var b Bot
-	err := row.Scan(&b.BotID, &b.AccountID, &b.UserID, &b.DisplayName, &b.Email, &b.SecurityToken, &b.Disabled, &b.LambdaARN,
+	var tok sealedCol
+	err := row.Scan(&b.BotID, &b.AccountID, &b.UserID, &b.DisplayName, &b.Email, &tok.legacy, &tok.keyID, &tok.data, &b.Disabled, &b.LambdaARN,
 		&b.HTTPSEndpoint, &b.HasEvents, &b.CreatedAt, &b.UpdatedAt)
+	return b, tok, err
+}
+
+// oneBot reads one bot row and opens its security token.
+func (s *Store) oneBot(ctx context.Context, row pgx.Row) (Bot, error) {
+	b, tok, err := scanBot(row)
+	if err != nil {
+		return Bot{}, err
+	}
+	b.SecurityToken, err = s.open(ctx, tok)
 	return b, err
 }
 
@@ -471,7 +530,7 @@ func (s *Store) GetBot(ctx context.Context, awsAccountID, accountID, botID strin
 	if _, err := s.Get(ctx, awsAccountID, accountID); err != nil {
 		return Bot{}, err
 	}
-	b, err := scanBot(s.pool.QueryRow(ctx, `SELECT `+botCols+` FROM rm.chime_bots WHERE bot_id = $1 AND account_id = $2`, botID, accountID))
+	b, err := s.oneBot(ctx, s.pool.QueryRow(ctx, `SELECT `+botCols+` FROM rm.chime_bots WHERE bot_id = $1 AND account_id = $2`, botID, accountID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Bot{}, domain.Wrapf(ErrBotNotFound, "bot %s does not exist in account %s", botID, accountID)
 	}
@@ -483,7 +542,7 @@ func (s *Store) GetBot(ctx context.Context, awsAccountID, accountID, botID strin
 
 // BotByID returns a bot whatever its account (for side effects, which act for no tenant).
 func (s *Store) BotByID(ctx context.Context, botID string) (Bot, error) {
-	b, err := scanBot(s.pool.QueryRow(ctx, `SELECT `+botCols+` FROM rm.chime_bots WHERE bot_id = $1`, botID))
+	b, err := s.oneBot(ctx, s.pool.QueryRow(ctx, `SELECT `+botCols+` FROM rm.chime_bots WHERE bot_id = $1`, botID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Bot{}, domain.Wrapf(ErrBotNotFound, "bot %s does not exist", botID)
 	}
@@ -509,15 +568,24 @@ func (s *Store) ListBots(ctx context.Context, awsAccountID, accountID, token str
 	}
 	defer rows.Close()
 	var out []Bot
+	var toks []sealedCol
 	for rows.Next() {
-		b, err := scanBot(rows)
+		b, tok, err := scanBot(rows)
 		if err != nil {
 			return nil, "", err
 		}
-		out = append(out, b)
+		out, toks = append(out, b), append(toks, tok)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, "", err
+	}
+	if err := s.warm(ctx, toks); err != nil {
+		return nil, "", err
+	}
+	for i := range out {
+		if out[i].SecurityToken, err = s.open(ctx, toks[i]); err != nil {
+			return nil, "", err
+		}
 	}
 	out, next := projections.Page(out, limit, func(b Bot) string { return b.BotID })
 	return out, next, nil
@@ -539,44 +607,57 @@ func (s *Store) InviteByTokenHash(ctx context.Context, hash string) (Invitation,
 	return i, err
 }
 
-// Credential is what sign-in checks for one registered user.
+// Credential is what sign-in checks for one registered user; PasswordHash is the opened bcrypt hash.
 type Credential struct {
 	UserID, AccountID, PasswordHash, Registration string
 	LoggedOutAt                                   *time.Time
 }
 
-// CredentialsByEmail returns the registered, live users with that address (one per account).
+// CredentialsByEmail returns the registered, live users with that address (one per account) whose
+// password hash can be opened (a destroyed key leaves the user out).
 func (s *Store) CredentialsByEmail(ctx context.Context, email string) ([]Credential, error) {
-	rows, err := s.pool.Query(ctx, `SELECT u.user_id, u.account_id, u.password_hash, u.registration_status, u.logged_out_at
-		FROM rm.chime_users u JOIN rm.chime_accounts a ON a.account_id = u.account_id
-		WHERE u.email = lower($1) AND NOT u.removed AND u.password_hash IS NOT NULL AND a.deleted_at IS NULL`, email)
+	rows, err := s.pool.Query(ctx, `SELECT u.user_id, u.account_id, u.password_hash, u.password_key_id, u.password_sealed, u.registration_status,
+		u.logged_out_at FROM rm.chime_users u JOIN rm.chime_accounts a ON a.account_id = u.account_id
+		WHERE u.email = lower($1) AND NOT u.removed AND (u.password_hash IS NOT NULL OR u.password_sealed IS NOT NULL) AND a.deleted_at IS NULL`, email)
 	if err != nil {
 		return nil, fmt.Errorf("chimeaccounts: credentials: %w", err)
 	}
-	defer rows.Close()
-	var out []Credential
+	var found []Credential
+	var hashes []sealedCol
 	for rows.Next() {
 		var c Credential
-		if err := rows.Scan(&c.UserID, &c.AccountID, &c.PasswordHash, &c.Registration, &c.LoggedOutAt); err != nil {
+		var h sealedCol
+		if err := rows.Scan(&c.UserID, &c.AccountID, &h.legacy, &h.keyID, &h.data, &c.Registration, &c.LoggedOutAt); err != nil {
+			rows.Close()
 			return nil, err
 		}
-		out = append(out, c)
+		found, hashes = append(found, c), append(hashes, h)
 	}
-	return out, rows.Err()
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []Credential
+	for i, c := range found {
+		if c.PasswordHash, err = s.open(ctx, hashes[i]); err != nil {
+			return nil, err
+		}
+		if c.PasswordHash != "" {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
-// CredentialByUser returns the sign-in facts of one user.
+// CredentialByUser returns the sign-in facts of one user (without the password hash: sessions do not
+// need it).
 func (s *Store) CredentialByUser(ctx context.Context, userID string) (Credential, error) {
 	var c Credential
-	var hash *string
-	err := s.pool.QueryRow(ctx, `SELECT u.user_id, u.account_id, u.password_hash, u.registration_status, u.logged_out_at
+	err := s.pool.QueryRow(ctx, `SELECT u.user_id, u.account_id, u.registration_status, u.logged_out_at
 		FROM rm.chime_users u JOIN rm.chime_accounts a ON a.account_id = u.account_id
-		WHERE u.user_id = $1 AND NOT u.removed AND a.deleted_at IS NULL`, userID).Scan(&c.UserID, &c.AccountID, &hash, &c.Registration, &c.LoggedOutAt)
+		WHERE u.user_id = $1 AND NOT u.removed AND a.deleted_at IS NULL`, userID).Scan(&c.UserID, &c.AccountID, &c.Registration, &c.LoggedOutAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Credential{}, domain.Errorf(domain.KindForbidden, "the user no longer exists")
-	}
-	if hash != nil {
-		c.PasswordHash = *hash
 	}
 	return c, err
 }
@@ -584,7 +665,7 @@ func (s *Store) CredentialByUser(ctx context.Context, userID string) (Credential
 // GetUserAnyTenant returns a member of a live account without a tenant check (for the client API,
 // whose callers are the users themselves).
 func (s *Store) GetUserAnyTenant(ctx context.Context, accountID, userID string) (User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM rm.chime_users u JOIN rm.chime_accounts a ON a.account_id = u.account_id
+	u, err := s.oneUser(ctx, s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM rm.chime_users u JOIN rm.chime_accounts a ON a.account_id = u.account_id
 		WHERE u.user_id = $1 AND u.account_id = $2 AND NOT u.removed AND a.deleted_at IS NULL`, userID, accountID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", userID, accountID)

@@ -2,7 +2,9 @@
 //
 // Invariant: one row per meeting stream, keyed by meeting id; its status follows the meeting's last
 // event. organizer_domain is the part of the organiser's e-mail after '@', lower-cased, so a removed
-// domain's scheduled meetings are found by index.
+// domain's scheduled meetings are found by index. The PIN is kept sealed under the organiser's key
+// (pin_key_id, pin_sealed) and opened when a query returns it (Secrets); the plain PIN of events stored
+// before sealing sits in pin. A meeting whose organiser was deleted shows no PIN.
 package chimemeetings
 
 import (
@@ -27,7 +29,7 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_meetings" }
 
 // Version of the layout.
-func (Projection) Version() int { return 1 }
+func (Projection) Version() int { return 2 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string { return []string{"chime_meetings"} }
@@ -47,7 +49,9 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			organizer_domain text NOT NULL,
 			title            text NOT NULL,
 			starts_at        timestamptz NOT NULL,
-			pin              text NOT NULL,
+			pin              text, -- legacy: plain PIN of events stored before sealing
+			pin_key_id       text,
+			pin_sealed       bytea,
 			status           text NOT NULL,
 			disabled_reason  text NOT NULL DEFAULT '',
 			created_at       timestamptz NOT NULL,
@@ -72,9 +76,17 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	switch e := e.(type) {
 	case meeting.Scheduled:
 		_, dom, _ := strings.Cut(e.OrganizerEmail, "@")
-		b.Queue(`INSERT INTO `+t+` (meeting_id, account_id, organizer_id, organizer_domain, title, starts_at, pin, status, created_at, updated_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,'Scheduled',$8,$8) ON CONFLICT (meeting_id) DO NOTHING`,
-			id, e.AccountID, e.OrganizerID, strings.ToLower(dom), e.Title, e.StartsAt, e.PIN, e.At)
+		var legacy, keyID *string
+		var sealed []byte
+		if e.LegacyPIN != "" {
+			legacy = &e.LegacyPIN
+		}
+		if !e.PIN.IsZero() {
+			keyID, sealed = &e.PIN.KeyID, e.PIN.Data
+		}
+		b.Queue(`INSERT INTO `+t+` (meeting_id, account_id, organizer_id, organizer_domain, title, starts_at, pin, pin_key_id, pin_sealed, status,
+			created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,'Scheduled',$10,$10) ON CONFLICT (meeting_id) DO NOTHING`,
+			id, e.AccountID, e.OrganizerID, strings.ToLower(dom), e.Title, e.StartsAt, legacy, keyID, sealed, e.At)
 	case meeting.Started:
 		set(meeting.StatusStarted, "", e.At)
 	case meeting.Ended:
@@ -101,27 +113,68 @@ type Meeting struct {
 	UpdatedAt      time.Time
 }
 
+// Secrets opens sealed PINs (infra/datakeys implements it); an error matching domain.ErrShredded
+// means the organiser was deleted.
+type Secrets interface {
+	OpenSealed(ctx context.Context, s domain.Sealed) ([]byte, error)
+}
+
 // Store answers meeting queries.
-type Store struct{ pool *pgxpool.Pool }
+type Store struct {
+	pool    *pgxpool.Pool
+	secrets Secrets
+}
 
 // NewStore returns a store over the active generation's views.
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
-const columns = `meeting_id, account_id, organizer_id, title, starts_at, pin, status, disabled_reason, created_at, updated_at`
+// WithSecrets lets the store open sealed PINs; without it a sealed PIN reads as empty.
+func (s *Store) WithSecrets(k Secrets) *Store {
+	s.secrets = k
+	return s
+}
 
-func scan(row pgx.Row) (Meeting, error) {
-	var m Meeting
-	err := row.Scan(&m.MeetingID, &m.AccountID, &m.OrganizerID, &m.Title, &m.StartsAt, &m.PIN, &m.Status, &m.DisabledReason, &m.CreatedAt, &m.UpdatedAt)
+const columns = `meeting_id, account_id, organizer_id, title, starts_at, pin, pin_key_id, pin_sealed, status, disabled_reason, created_at, updated_at`
+
+type row struct {
+	Meeting
+	legacy, keyID *string
+	sealed        []byte
+}
+
+func scan(r pgx.Row) (row, error) {
+	var m row
+	err := r.Scan(&m.MeetingID, &m.AccountID, &m.OrganizerID, &m.Title, &m.StartsAt, &m.legacy, &m.keyID, &m.sealed, &m.Status,
+		&m.DisabledReason, &m.CreatedAt, &m.UpdatedAt)
 	return m, err
+}
+
+// reveal opens a row's PIN.
+func (s *Store) reveal(ctx context.Context, r row) (Meeting, error) {
+	m := r.Meeting
+	switch {
+	case r.legacy != nil:
+		m.PIN = *r.legacy
+	case r.keyID != nil && s.secrets != nil:
+		pt, err := s.secrets.OpenSealed(ctx, domain.Sealed{KeyID: *r.keyID, Data: r.sealed})
+		if err != nil && !errors.Is(err, domain.ErrShredded) {
+			return Meeting{}, fmt.Errorf("chimemeetings: open PIN: %w", err)
+		}
+		m.PIN = string(pt)
+	}
+	return m, nil
 }
 
 // Get returns one meeting of an account.
 func (s *Store) Get(ctx context.Context, accountID, meetingID string) (Meeting, error) {
-	m, err := scan(s.pool.QueryRow(ctx, `SELECT `+columns+` FROM rm.chime_meetings WHERE meeting_id = $1 AND account_id = $2`, meetingID, accountID))
+	r, err := scan(s.pool.QueryRow(ctx, `SELECT `+columns+` FROM rm.chime_meetings WHERE meeting_id = $1 AND account_id = $2`, meetingID, accountID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Meeting{}, domain.Wrapf(meeting.ErrNotFound, "meeting %s not found", meetingID)
 	}
-	return m, err
+	if err != nil {
+		return Meeting{}, err
+	}
+	return s.reveal(ctx, r)
 }
 
 // List returns an account's meetings by start time, those of one organiser when organizerID is set.
@@ -131,7 +184,19 @@ func (s *Store) List(ctx context.Context, accountID, organizerID string) ([]Meet
 	if err != nil {
 		return nil, fmt.Errorf("chimemeetings: list: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Meeting, error) { return scan(r) })
+	found, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) { return scan(r) })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Meeting, 0, len(found))
+	for _, r := range found {
+		m, err := s.reveal(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 // ScheduledInDomain returns the ids of an account's scheduled meetings organised by users of a domain.

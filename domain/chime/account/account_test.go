@@ -20,7 +20,7 @@ var created = account.Created{AccountID: "a1", AwsAccountID: "123456789012", Nam
 
 func TestDecide(t *testing.T) {
 	t.Parallel()
-	alice := account.UserAdded{UserID: "u1", Email: "alice@example.com", UserType: "PrivateUser", LicenseType: "Pro", PersonalPIN: "0123456789", CreatedAt: now}
+	alice := account.UserAdded{UserID: "u1", Email: "alice@example.com", UserType: "PrivateUser", LicenseType: "Pro", PIN: sealedUser("u1", 1), CreatedAt: now}
 	cases := []struct {
 		name     string
 		given    []account.Event
@@ -49,7 +49,7 @@ func TestDecide(t *testing.T) {
 		{name: "delete", given: []account.Event{created}, when: account.Delete{AccountID: "a1"}, want: []account.Event{account.Deleted{DeletedAt: now}}},
 		{name: "delete Team with users", given: []account.Event{created, alice}, when: account.Delete{AccountID: "a1"},
 			wantErr: account.ErrNotEmpty, wantKind: domain.KindUnprocessable},
-		{name: "add user", given: []account.Event{created}, when: account.AddUser{AccountID: "a1", UserID: "u1", Email: "Alice@Example.com", PersonalPIN: "0123456789"},
+		{name: "add user", given: []account.Event{created}, when: account.AddUser{AccountID: "a1", UserID: "u1", Email: "Alice@Example.com", PIN: sealedUser("u1", 1)},
 			want: []account.Event{func() account.UserAdded { a := alice; a.Email = "alice@example.com"; return a }()}},
 		{name: "add user with a taken e-mail", given: []account.Event{created, alice}, when: account.AddUser{AccountID: "a1", UserID: "u2", Email: "ALICE@example.com"},
 			wantErr: account.ErrEmailTaken, wantKind: domain.KindConflict},

@@ -32,23 +32,28 @@ var (
 	ErrNoEventConfig = &domain.Error{Kind: domain.KindNotFound, Msg: "no events configuration"}
 )
 
-// Bot is a chat bot of an Enterprise account; it is never deleted, only disabled.
+// Bot is a chat bot of an Enterprise account; it is never deleted, only disabled (its security token
+// is shredded with the account).
 type Bot struct {
-	ID, UserID, DisplayName, Email, SecurityToken string
-	Disabled                                      bool
-	CreatedAt, UpdatedAt                          time.Time
-	LambdaARN, HTTPSEndpoint                      string
-	HasEvents                                     bool
+	ID, UserID, DisplayName, Email string
+	Disabled                       bool
+	CreatedAt, UpdatedAt           time.Time
+	LambdaARN, HTTPSEndpoint       string
+	HasEvents                      bool
 }
 
-// BotCreated records a new bot; its name and e-mail never change.
+// BotCreated records a new bot; its name and e-mail never change. The security token (the HMAC key
+// of its events) is sealed under the bot's key.
 type BotCreated struct {
-	BotID         string    `json:"botId"`
-	UserID        string    `json:"userId"`
-	DisplayName   string    `json:"displayName"`
-	Email         string    `json:"email"`
-	SecurityToken string    `json:"securityToken"`
-	At            time.Time `json:"at"`
+	BotID         string        `json:"botId"`
+	UserID        string        `json:"userId"`
+	DisplayName   string        `json:"displayName"`
+	Email         string        `json:"email"`
+	SecurityToken domain.Sealed `json:"sealedSecurityToken,omitzero"`
+	// LegacySecurityToken is the plain token of events stored before tokens were sealed (decoded,
+	// never written).
+	LegacySecurityToken string    `json:"securityToken,omitempty"`
+	At                  time.Time `json:"at"`
 }
 
 // BotUpdated records a bot being enabled or disabled.
@@ -58,11 +63,14 @@ type BotUpdated struct {
 	At       time.Time `json:"at"`
 }
 
-// BotTokenRegenerated records a new HMAC key for the bot's events.
+// BotTokenRegenerated records a new HMAC key for the bot's events, sealed under the bot's key.
 type BotTokenRegenerated struct {
-	BotID         string    `json:"botId"`
-	SecurityToken string    `json:"securityToken"`
-	At            time.Time `json:"at"`
+	BotID         string        `json:"botId"`
+	SecurityToken domain.Sealed `json:"sealedSecurityToken,omitzero"`
+	// LegacySecurityToken is the plain token of events stored before tokens were sealed (decoded,
+	// never written).
+	LegacySecurityToken string    `json:"securityToken,omitempty"`
+	At                  time.Time `json:"at"`
 }
 
 // BotEventsConfigured records a verified events configuration.
@@ -89,9 +97,11 @@ func (BotTokenRegenerated) isAccountEvent()           {}
 func (BotEventsConfigured) isAccountEvent()           {}
 func (BotEventsConfigurationDeleted) isAccountEvent() {}
 
-// CreateBot registers a bot; Domain empty means the account's first verified domain.
+// CreateBot registers a bot; Domain empty means the account's first verified domain. SecurityToken
+// is sealed under the bot's key.
 type CreateBot struct {
-	AccountID, BotID, UserID, DisplayName, Domain, SecurityToken string
+	AccountID, BotID, UserID, DisplayName, Domain string
+	SecurityToken                                 domain.Sealed
 }
 
 // UpdateBot enables or disables a bot.
@@ -100,8 +110,11 @@ type UpdateBot struct {
 	Disabled         bool
 }
 
-// RegenerateBotToken replaces the bot's security token.
-type RegenerateBotToken struct{ AccountID, BotID, SecurityToken string }
+// RegenerateBotToken replaces the bot's security token (sealed under the bot's key).
+type RegenerateBotToken struct {
+	AccountID, BotID string
+	SecurityToken    domain.Sealed
+}
 
 // PutBotEvents stores an events configuration that the service has verified (challenge or dry run).
 type PutBotEvents struct{ AccountID, BotID, LambdaARN, HTTPSEndpoint string }
@@ -163,6 +176,9 @@ func decideBots(s State, c Command, now time.Time) ([]Event, error) {
 				return nil, domain.Wrapf(ErrInvalidBot, "a bot with the e-mail %s already exists", email)
 			}
 		}
+		if err := checkSealed(s.ID, BotKeySubject(c.BotID), "SecurityToken", c.SecurityToken); err != nil {
+			return nil, err
+		}
 		return []Event{BotCreated{BotID: c.BotID, UserID: c.UserID, DisplayName: c.DisplayName, Email: email, SecurityToken: c.SecurityToken, At: now.UTC()}}, nil
 	case UpdateBot:
 		b, err := s.bot(c.BotID)
@@ -172,6 +188,9 @@ func decideBots(s State, c Command, now time.Time) ([]Event, error) {
 		return []Event{BotUpdated{BotID: c.BotID, Disabled: c.Disabled, At: now.UTC()}}, nil
 	case RegenerateBotToken:
 		if _, err := s.bot(c.BotID); err != nil {
+			return nil, err
+		}
+		if err := checkSealed(s.ID, BotKeySubject(c.BotID), "SecurityToken", c.SecurityToken); err != nil {
 			return nil, err
 		}
 		return []Event{BotTokenRegenerated{BotID: c.BotID, SecurityToken: c.SecurityToken, At: now.UTC()}}, nil
@@ -214,14 +233,14 @@ func evolveBots(s *State, e Event) {
 	switch e := e.(type) {
 	case BotCreated:
 		s.Bots[e.BotID] = &Bot{ID: e.BotID, UserID: e.UserID, DisplayName: e.DisplayName, Email: e.Email,
-			SecurityToken: e.SecurityToken, CreatedAt: e.At, UpdatedAt: e.At}
+			CreatedAt: e.At, UpdatedAt: e.At}
 	case BotUpdated:
 		if b, ok := s.Bots[e.BotID]; ok {
 			b.Disabled, b.UpdatedAt = e.Disabled, e.At
 		}
 	case BotTokenRegenerated:
 		if b, ok := s.Bots[e.BotID]; ok {
-			b.SecurityToken, b.UpdatedAt = e.SecurityToken, e.At
+			b.UpdatedAt = e.At
 		}
 	case BotEventsConfigured:
 		if b, ok := s.Bots[e.BotID]; ok {

@@ -24,7 +24,7 @@ func TestBots(t *testing.T) {
 		wantErr error
 		check   func([]account.Event) bool
 	}{
-		{"create", ent, account.CreateBot{AccountID: "a1", BotID: "b", DisplayName: "exampleBot", SecurityToken: "t"}, nil,
+		{"create", ent, account.CreateBot{AccountID: "a1", BotID: "b", DisplayName: "exampleBot", SecurityToken: sealedBot("b")}, nil,
 			func(e []account.Event) bool {
 				return e[0].(account.BotCreated).Email == "exampleBot-chimebot@example.com"
 			}},

@@ -15,6 +15,8 @@
 //     valid items and report the others (DecideBatch); Team accounts remove users where Enterprise LWA
 //     accounts suspend them (guide §5.3.2); a user has at most one primary number.
 //   - Bots: Enterprise accounts only, at most 10, names of 1–55 characters, never deleted.
+//   - Credentials (password hashes, personal PINs, bot security tokens) enter events only sealed under
+//     their subject's key (secrets.go): Decide refuses them in clear or under another key.
 //   - Removing a verified domain suspends and signs out its users, unassigns their numbers, and lets
 //     PurgeDomainUsers remove them once UserDeletionDelay (90 days) has passed.
 //   - Evolve may update the maps of a state in place: the command path serializes every use of a

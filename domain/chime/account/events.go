@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/belfry/belfry/domain"
 )
 
 // Event is the sealed set of account events.
@@ -70,13 +72,18 @@ type Deleted struct {
 // UserAdded records a new user of the account. Membership lives on the account stream: it is the
 // boundary that keeps e-mail addresses unique within the account and guards account deletion.
 type UserAdded struct {
-	UserID      string    `json:"userId"`
-	Email       string    `json:"email"`
-	Username    string    `json:"username,omitempty"`
-	UserType    string    `json:"userType"`
-	LicenseType string    `json:"licenseType"`
-	PersonalPIN string    `json:"personalPin"`
-	CreatedAt   time.Time `json:"createdAt"`
+	UserID      string `json:"userId"`
+	Email       string `json:"email"`
+	Username    string `json:"username,omitempty"`
+	UserType    string `json:"userType"`
+	LicenseType string `json:"licenseType"`
+	// PIN is the personal meeting PIN sealed under the user's key (invited users get theirs at
+	// registration).
+	PIN domain.Sealed `json:"sealedPin,omitzero"`
+	// LegacyPIN is the plain PIN of events stored before PINs were sealed: decoded (upcast) so old
+	// logs still replay, never written by Decide.
+	LegacyPIN string    `json:"personalPin,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 // UserUpdated records a user's licence, type and Alexa for Business metadata after an update.
@@ -124,10 +131,12 @@ type UserSettingsUpdated struct {
 	SMS             bool   `json:"sms"`
 }
 
-// PersonalPINReset records a user's new personal meeting PIN.
+// PersonalPINReset records a user's new personal meeting PIN, sealed under the user's key.
 type PersonalPINReset struct {
-	UserID string `json:"userId"`
-	PIN    string `json:"pin"`
+	UserID string        `json:"userId"`
+	PIN    domain.Sealed `json:"sealedPin,omitzero"`
+	// LegacyPIN is the plain PIN of events stored before PINs were sealed (decoded, never written).
+	LegacyPIN string `json:"pin,omitempty"`
 }
 
 func (Created) EventType() string               { return TypeCreated }

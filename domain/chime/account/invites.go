@@ -71,14 +71,19 @@ type InviteEmailResult struct {
 	Status   string `json:"status"`
 }
 
-// UserRegistered records accepted credentials; the invitation is used up.
+// UserRegistered records accepted credentials; the invitation is used up. The password's bcrypt hash
+// and the PIN are sealed under the user's key (domain.Sealed): the log never holds either in clear.
 type UserRegistered struct {
-	UserID       string    `json:"userId"`
-	InviteID     string    `json:"inviteId"`
-	PasswordHash string    `json:"passwordHash"`
-	DisplayName  string    `json:"displayName"`
-	PersonalPIN  string    `json:"personalPin"`
-	At           time.Time `json:"at"`
+	UserID       string        `json:"userId"`
+	InviteID     string        `json:"inviteId"`
+	PasswordHash domain.Sealed `json:"sealedPasswordHash,omitzero"`
+	DisplayName  string        `json:"displayName"`
+	PIN          domain.Sealed `json:"sealedPin,omitzero"`
+	// LegacyPasswordHash and LegacyPIN are the plain values of events stored before credentials were
+	// sealed: decoded (upcast) so old logs still replay, never written by Decide.
+	LegacyPasswordHash string    `json:"passwordHash,omitempty"`
+	LegacyPIN          string    `json:"personalPin,omitempty"`
+	At                 time.Time `json:"at"`
 }
 
 func (UserInvited) EventType() string       { return TypeUserInvited }
@@ -105,8 +110,10 @@ type InviteUsers struct {
 type RecordInviteEmail struct{ AccountID, InviteID, Status string }
 
 // Register accepts an invitation: TokenHash must match, the invitation must be unused and unexpired.
+// PasswordHash (bcrypt) and PIN are sealed under the user's key.
 type Register struct {
-	AccountID, UserID, InviteID, TokenHash, PasswordHash, DisplayName, PersonalPIN string
+	AccountID, UserID, InviteID, TokenHash, DisplayName string
+	PasswordHash, PIN                                   domain.Sealed
 }
 
 func (c InviteUsers) Target() string       { return c.AccountID }
@@ -191,8 +198,14 @@ func decideInvites(s State, c Command, now time.Time) ([]Event, error) {
 		if utf8.RuneCountInString(name) > MaxUsernameLength {
 			return nil, domain.Wrapf(ErrInvalidUser, "DisplayName must be at most %d characters", MaxUsernameLength)
 		}
+		if err := checkSealed(s.ID, UserKeySubject(c.UserID), "PasswordHash", c.PasswordHash); err != nil {
+			return nil, err
+		}
+		if err := checkSealed(s.ID, UserKeySubject(c.UserID), "PIN", c.PIN); err != nil {
+			return nil, err
+		}
 		return []Event{UserRegistered{UserID: c.UserID, InviteID: c.InviteID, PasswordHash: c.PasswordHash, DisplayName: name,
-			PersonalPIN: c.PersonalPIN, At: now.UTC()}}, nil
+			PIN: c.PIN, At: now.UTC()}}, nil
 	}
 	return nil, domain.Errorf(domain.KindInvalid, "unknown invitation command %T", c)
 }
@@ -221,10 +234,7 @@ func evolveInvites(s *State, e Event) {
 			inv.Used = true
 		}
 		if u, ok := s.Members[e.UserID]; ok {
-			u.Registration, u.Invitation, u.PasswordHash, u.DisplayName = RegistrationRegistered, InviteAccepted, e.PasswordHash, e.DisplayName
-			if e.PersonalPIN != "" {
-				u.PIN = e.PersonalPIN
-			}
+			u.Registration, u.Invitation, u.DisplayName = RegistrationRegistered, InviteAccepted, e.DisplayName
 		}
 	}
 }

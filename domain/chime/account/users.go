@@ -45,14 +45,12 @@ type User struct {
 	Type         string
 	License      string
 	Registration string
-	PIN          string
 	Alexa        *AlexaMetadata
 	LoggedOutAt  time.Time
 	Telephony    Telephony
 	// PrimaryNumber is the user's primary provisioned number (E.164), if any.
 	PrimaryNumber string
 	Invitation    string
-	PasswordHash  string
 	DisplayName   string
 	// beforeSuspension is the registration status a suspension interrupted.
 	beforeSuspension string
@@ -78,14 +76,15 @@ func CheckNewUser(c AddUser) (email, userType string, err error) {
 	return email, userType, nil
 }
 
-// AddUser creates a user in the account; PersonalPIN is reserved beforehand (globally unique).
+// AddUser creates a user in the account; the PIN is reserved beforehand (globally unique) and sealed
+// under the user's key.
 type AddUser struct {
-	AccountID   string
-	UserID      string
-	Email       string
-	Username    string
-	UserType    string // empty means PrivateUser
-	PersonalPIN string
+	AccountID string
+	UserID    string
+	Email     string
+	Username  string
+	UserType  string // empty means PrivateUser
+	PIN       domain.Sealed
 }
 
 // UserChange is the part of a user an update may change; nil fields stay as they are.
@@ -134,8 +133,11 @@ type UpdateUserSettings struct {
 	Telephony         Telephony
 }
 
-// ResetPIN gives a user a new personal meeting PIN (reserved beforehand).
-type ResetPIN struct{ AccountID, UserID, NewPIN string }
+// ResetPIN gives a user a new personal meeting PIN (reserved beforehand, sealed under the user's key).
+type ResetPIN struct {
+	AccountID, UserID string
+	PIN               domain.Sealed
+}
 
 // Target is the id of the account a command addresses.
 func (c AddUser) Target() string            { return c.AccountID }
@@ -317,8 +319,11 @@ func decideUsers(s State, c Command, now time.Time) ([]Event, error) {
 		if id, taken := s.Emails[email]; taken {
 			return nil, domain.Wrapf(ErrEmailTaken, "a user with Email %s already exists in account %s (user %s)", c.Email, s.ID, id)
 		}
+		if err := checkSealed(s.ID, UserKeySubject(c.UserID), "PIN", c.PIN); err != nil {
+			return nil, err
+		}
 		return []Event{UserAdded{UserID: c.UserID, Email: email, Username: c.Username, UserType: ut,
-			LicenseType: s.DefaultLicense, PersonalPIN: c.PersonalPIN, CreatedAt: now.UTC()}}, nil
+			LicenseType: s.DefaultLicense, PIN: c.PIN, CreatedAt: now.UTC()}}, nil
 	case UpdateUser:
 		e, err := decideUpdate(s, c.UserChange)
 		if err != nil || e == nil {
@@ -334,7 +339,10 @@ func decideUsers(s State, c Command, now time.Time) ([]Event, error) {
 		if _, ok := s.member(c.UserID); !ok {
 			return nil, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", c.UserID, s.ID)
 		}
-		return []Event{PersonalPINReset{UserID: c.UserID, PIN: c.NewPIN}}, nil
+		if err := checkSealed(s.ID, UserKeySubject(c.UserID), "PIN", c.PIN); err != nil {
+			return nil, err
+		}
+		return []Event{PersonalPINReset{UserID: c.UserID, PIN: c.PIN}}, nil
 	case UpdateUserSettings:
 		u, ok := s.member(c.UserID)
 		if !ok {
@@ -360,7 +368,7 @@ func evolveUsers(s *State, e Event) {
 	case UserAdded:
 		s.Emails[e.Email] = e.UserID
 		s.Members[e.UserID] = &User{ID: e.UserID, Email: e.Email, Username: e.Username, Type: e.UserType,
-			License: e.LicenseType, Registration: RegistrationUnregistered, PIN: e.PersonalPIN}
+			License: e.LicenseType, Registration: RegistrationUnregistered}
 	case UserUpdated:
 		if u, ok := s.Members[e.UserID]; ok {
 			u.License, u.Type, u.Alexa = e.LicenseType, e.UserType, e.Alexa
@@ -381,10 +389,6 @@ func evolveUsers(s *State, e Event) {
 	case UserLoggedOut:
 		if u, ok := s.Members[e.UserID]; ok {
 			u.LoggedOutAt = e.At
-		}
-	case PersonalPINReset:
-		if u, ok := s.Members[e.UserID]; ok {
-			u.PIN = e.PIN
 		}
 	case UserSettingsUpdated:
 		if u, ok := s.Members[e.UserID]; ok {

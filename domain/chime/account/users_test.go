@@ -20,8 +20,8 @@ func TestUserCommands(t *testing.T) {
 	t.Parallel()
 	lwa := created
 	lwa.AccountType = account.TypeEnterpriseLWA
-	u1 := account.UserAdded{UserID: "u1", Email: "a@example.com", UserType: "PrivateUser", LicenseType: "Pro", PersonalPIN: "1111111111", CreatedAt: now}
-	u2 := account.UserAdded{UserID: "u2", Email: "b@example.com", UserType: "PrivateUser", LicenseType: "Pro", PersonalPIN: "2222222222", CreatedAt: now}
+	u1 := account.UserAdded{UserID: "u1", Email: "a@example.com", UserType: "PrivateUser", LicenseType: "Pro", PIN: sealedUser("u1", 1), CreatedAt: now}
+	u2 := account.UserAdded{UserID: "u2", Email: "b@example.com", UserType: "PrivateUser", LicenseType: "Pro", PIN: sealedUser("u2", 2), CreatedAt: now}
 	cases := []struct {
 		name      string
 		given     []account.Event
@@ -53,10 +53,10 @@ func TestUserCommands(t *testing.T) {
 		{name: "unsuspend", given: []account.Event{lwa, u1, account.UserSuspended{UserID: "u1"}}, when: account.BatchUnsuspendUser{AccountID: "a1", UserIDs: []string{"u1", "u2"}},
 			want: []account.Event{account.UserUnsuspended{UserID: "u1", Registration: "Unregistered"}}, wantItems: []account.ItemError{{UserID: "u2", Code: "NotFound"}}},
 		{name: "logout", given: []account.Event{created, u1}, when: account.LogoutUser{AccountID: "a1", UserID: "u1"}, want: []account.Event{account.UserLoggedOut{UserID: "u1", At: now}}},
-		{name: "reset PIN", given: []account.Event{created, u1}, when: account.ResetPIN{AccountID: "a1", UserID: "u1", NewPIN: "9999999999"}, want: []account.Event{account.PersonalPINReset{UserID: "u1", PIN: "9999999999"}}},
+		{name: "reset PIN", given: []account.Event{created, u1}, when: account.ResetPIN{AccountID: "a1", UserID: "u1", PIN: sealedUser("u1", 9)}, want: []account.Event{account.PersonalPINReset{UserID: "u1", PIN: sealedUser("u1", 9)}}},
 		{name: "removed user frees the e-mail", given: []account.Event{created, u1, account.UserRemoved{UserID: "u1"}},
-			when: account.AddUser{AccountID: "a1", UserID: "u3", Email: "a@example.com", PersonalPIN: "3333333333"},
-			want: []account.Event{account.UserAdded{UserID: "u3", Email: "a@example.com", UserType: "PrivateUser", LicenseType: "Pro", PersonalPIN: "3333333333", CreatedAt: now}}},
+			when: account.AddUser{AccountID: "a1", UserID: "u3", Email: "a@example.com", PIN: sealedUser("u3", 3)},
+			want: []account.Event{account.UserAdded{UserID: "u3", Email: "a@example.com", UserType: "PrivateUser", LicenseType: "Pro", PIN: sealedUser("u3", 3), CreatedAt: now}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,6 +5,8 @@
 // Invariants:
 //   - The stream "chime.meeting-<id>" holds one meeting. Its PIN is the organiser's personal PIN when
 //     it was scheduled; a later ResetPersonalPIN does not rewrite it (Chime does not rewrite invites).
+//     The PIN is sealed under the organiser's key (domain.Sealed, account.UserKeySubject): the log
+//     never holds it in clear, and removing the organiser shreds it with the user's other credentials.
 //   - Only a host may schedule or start: an active (not suspended) Pro or ProTrial user of the account
 //     (Basic users have no host role, guide §5.4). The caller states the organiser's facts as of the
 //     account's state (Host); the decider never reads them itself.
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/account"
 )
 
 // Stable names.
@@ -95,8 +98,11 @@ type Scheduled struct {
 	OrganizerEmail string    `json:"organizerEmail"`
 	Title          string    `json:"title"`
 	StartsAt       time.Time `json:"startsAt"`
-	PIN            string    `json:"pin"`
-	At             time.Time `json:"at"`
+	// PIN is the organiser's PIN sealed under the organiser's key.
+	PIN domain.Sealed `json:"sealedPin,omitzero"`
+	// LegacyPIN is the plain PIN of events stored before PINs were sealed (decoded, never written).
+	LegacyPIN string    `json:"pin,omitempty"`
+	At        time.Time `json:"at"`
 }
 
 // Started records that a host started the meeting.
@@ -142,7 +148,6 @@ type State struct {
 	OrganizerID    string
 	Title          string
 	StartsAt       time.Time
-	PIN            string
 	Status         string // "" not scheduled
 	DisabledReason string
 	CreatedAt      time.Time
@@ -161,7 +166,8 @@ type Schedule struct {
 	Organizer Host
 	Title     string
 	StartsAt  time.Time
-	PIN       string
+	// PIN is the organiser's personal PIN sealed under the organiser's key.
+	PIN domain.Sealed
 }
 
 // Start starts the meeting; By is a member of the account and Organizer is the organiser now.
@@ -220,6 +226,9 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		if err := sc.Organizer.check(sc.Organizer.UserID); err != nil {
 			return nil, err
 		}
+		if want := domain.SubjectKeyID(sc.AccountID, account.UserKeySubject(sc.Organizer.UserID)); len(sc.PIN.Data) == 0 || sc.PIN.KeyID != want {
+			return nil, domain.Wrapf(account.ErrUnsealed, "the meeting PIN must be sealed under the organiser's key %s, got key %q", want, sc.PIN.KeyID)
+		}
 		return []Event{Scheduled{AccountID: sc.AccountID, OrganizerID: sc.Organizer.UserID, OrganizerEmail: sc.Organizer.Email, Title: title, StartsAt: sc.StartsAt.UTC(), PIN: sc.PIN, At: now.UTC()}}, nil
 	}
 	if s.Status == "" || s.AccountID != accountOf(c) {
@@ -272,7 +281,7 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 func Evolve(s State, e Event) State {
 	switch e := e.(type) {
 	case Scheduled:
-		s = State{AccountID: e.AccountID, OrganizerID: e.OrganizerID, Title: e.Title, StartsAt: e.StartsAt, PIN: e.PIN,
+		s = State{AccountID: e.AccountID, OrganizerID: e.OrganizerID, Title: e.Title, StartsAt: e.StartsAt,
 			Status: StatusScheduled, CreatedAt: e.At, UpdatedAt: e.At}
 	case Started:
 		s.Status, s.UpdatedAt = StatusStarted, e.At

@@ -7,16 +7,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/meeting"
 )
 
 var now = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 
+// pin is u1's PIN sealed under u1's key in account a1 (opaque bytes to the domain).
+var pin = domain.Sealed{KeyID: domain.SubjectKeyID("a1", account.UserKeySubject("u1")), Data: []byte{1, 2, 3}}
+
 var (
 	pro       = meeting.Host{UserID: "u1", Exists: true, License: "Pro"}
 	basic     = meeting.Host{UserID: "u1", Exists: true, License: "Basic"}
 	suspended = meeting.Host{UserID: "u1", Exists: true, Suspended: true, License: "Pro"}
-	scheduled = meeting.Scheduled{AccountID: "a1", OrganizerID: "u1", Title: "Weekly", StartsAt: now.Add(time.Hour), PIN: "1234567890", At: now}
+	scheduled = meeting.Scheduled{AccountID: "a1", OrganizerID: "u1", Title: "Weekly", StartsAt: now.Add(time.Hour), PIN: pin, At: now}
 	disabled  = meeting.Disabled{Reason: meeting.ReasonDomainRemoved, At: now}
 )
 
@@ -37,8 +42,12 @@ func TestDecide(t *testing.T) {
 		want    []meeting.Event
 		wantErr error
 	}{
-		{"a Pro user schedules", nil, meeting.Schedule{AccountID: "a1", Organizer: pro, Title: " Weekly ", StartsAt: now.Add(time.Hour), PIN: "1234567890"},
+		{"a Pro user schedules", nil, meeting.Schedule{AccountID: "a1", Organizer: pro, Title: " Weekly ", StartsAt: now.Add(time.Hour), PIN: pin},
 			[]meeting.Event{scheduled}, nil},
+		{"the PIN must be sealed", nil, meeting.Schedule{AccountID: "a1", Organizer: pro, Title: "Weekly", StartsAt: now.Add(time.Hour),
+			PIN: domain.Sealed{Data: []byte("1234567890")}}, nil, account.ErrUnsealed},
+		{"under the organiser's key", nil, meeting.Schedule{AccountID: "a1", Organizer: pro, Title: "Weekly", StartsAt: now.Add(time.Hour),
+			PIN: domain.Sealed{KeyID: domain.SubjectKeyID("a1", account.UserKeySubject("u2")), Data: []byte{1}}}, nil, account.ErrUnsealed},
 		{"a Basic user has no host role", nil, meeting.Schedule{AccountID: "a1", Organizer: basic, Title: "Weekly", StartsAt: now}, nil, meeting.ErrNotHost},
 		{"a suspended user cannot schedule", nil, meeting.Schedule{AccountID: "a1", Organizer: suspended, Title: "Weekly", StartsAt: now}, nil, meeting.ErrNotHost},
 		{"a title is required", nil, meeting.Schedule{AccountID: "a1", Organizer: pro, Title: "  ", StartsAt: now}, nil, meeting.ErrInvalid},
@@ -81,5 +90,22 @@ func TestEventsRoundTrip(t *testing.T) {
 		if err != nil || !reflect.DeepEqual(back, e) {
 			t.Fatalf("%s: %v %#v", e.EventType(), err, back)
 		}
+	}
+}
+
+// TestScheduledGolden pins the stored shape of Scheduled (a sealed PIN only) and keeps decoding
+// events stored before sealing (the plain PIN lands in LegacyPIN).
+func TestScheduledGolden(t *testing.T) {
+	t.Parallel()
+	b, _ := json.Marshal(scheduled)
+	const golden = `{"accountId":"a1","organizerId":"u1","organizerEmail":"","title":"Weekly","startsAt":"2026-11-23T10:00:00Z",` +
+		`"sealedPin":{"keyId":"subject/a1/user/u1","data":"AQID"},"at":"2026-11-23T09:00:00Z"}`
+	if string(b) != golden {
+		t.Fatalf("got  %s\nwant %s", b, golden)
+	}
+	old, err := meeting.Decode(meeting.TypeScheduled, []byte(`{"accountId":"a1","organizerId":"u1","organizerEmail":"a@x.example","title":"Old",`+
+		`"startsAt":"2026-01-01T10:00:00Z","pin":"1234567890","at":"2026-01-01T09:00:00Z"}`))
+	if err != nil || old.(meeting.Scheduled).LegacyPIN != "1234567890" || !old.(meeting.Scheduled).PIN.IsZero() {
+		t.Fatalf("legacy Scheduled: %#v %v", old, err)
 	}
 }
