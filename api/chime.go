@@ -36,9 +36,14 @@ type Caller interface {
 	Allowed(action string) bool
 }
 
-// AuditSink receives one record per API call.
+// AuditSink receives one record per API call, in one of two lanes.
 type AuditSink interface {
-	Record(r audit.APICallRecorded)
+	// Record stores the record of a call whose signature was verified and returns once it is durable,
+	// or with the error that kept it from being stored. The call is answered only after it returns.
+	Record(ctx context.Context, r audit.APICallRecorded) error
+	// RecordUnauthenticated queues the record of a call whose signature was missing or failed. It
+	// never blocks; a full lane drops the record and counts it (see infra/auditlog).
+	RecordUnauthenticated(r audit.APICallRecorded)
 }
 
 // call is one API request being served.
@@ -46,8 +51,10 @@ type call struct {
 	ctx    context.Context
 	c      echo.Context
 	caller Caller
-	body   []byte
-	params map[string]string
+	// verified is set once the SigV4 signature checked out: the call's record takes the durable lane.
+	verified bool
+	body     []byte
+	params   map[string]string
 }
 
 // param returns a decoded path parameter.
@@ -179,7 +186,7 @@ func (s *serviceAPI) serve(c echo.Context, op operation) error {
 		if !hasCaller {
 			err = errors.New("api: key store returned no caller")
 		} else {
-			k.caller = caller
+			k.caller, k.verified = caller, true
 			if action := s.service + ":" + op.Name; !op.unauthorized && !caller.Allowed(action) {
 				err = &WireError{Status: http.StatusForbidden, Type: "ForbiddenException", Code: "AccessDenied",
 					Msg: fmt.Sprintf("User: %s is not authorized to perform: %s on resource: *", caller.ARN(), action)}
@@ -200,7 +207,9 @@ func (s *serviceAPI) serve(c echo.Context, op operation) error {
 			s.logger.Error("request failed", "op", op.Name, "request_id", reqID, "err", err)
 		}
 	}
-	s.record(k, op, cred, reqID, start, status, out, wire)
+	if aerr := s.record(k, op, cred, reqID, start, status, out, wire); aerr != nil {
+		wire = aerr
+	}
 	if wire != nil {
 		status = wire.Status
 	}
@@ -220,11 +229,28 @@ func (s *serviceAPI) serve(c echo.Context, op operation) error {
 	return c.JSON(status, out)
 }
 
-// record sends the CloudTrail-shaped record of a call to the audit sink.
-func (s *serviceAPI) record(k *call, op operation, cred sigv4.Credential, reqID string, at time.Time, status int, out any, wire *WireError) {
+// record sends the CloudTrail-shaped record of a call to the audit sink: a verified call's record is
+// stored before the call is answered (a *WireError when it could not be: the call must not be
+// acknowledged without its record); any other call's record takes the unauthenticated lane.
+func (s *serviceAPI) record(k *call, op operation, cred sigv4.Credential, reqID string, at time.Time, status int, out any, wire *WireError) *WireError {
 	if s.audit == nil || (s.skipReadAudit && op.ReadOnly && wire == nil) {
-		return
+		return nil
 	}
+	rec := s.buildRecord(k, op, cred, reqID, at, status, out, wire)
+	if !k.verified {
+		s.audit.RecordUnauthenticated(rec)
+		return nil
+	}
+	if err := s.audit.Record(k.c.Request().Context(), rec); err != nil {
+		s.logger.Error("audit record not stored; the call is answered with an error", "op", op.Name, "request_id", reqID, "err", err)
+		return &WireError{Status: http.StatusInternalServerError, Type: "ServiceFailureException", Code: "ServiceFailure",
+			Msg: "the audit record of this call could not be stored; the call may have taken effect (request id " + reqID + ")"}
+	}
+	return nil
+}
+
+// buildRecord is the record of a call, sensitive members hidden.
+func (s *serviceAPI) buildRecord(k *call, op operation, cred sigv4.Credential, reqID string, at time.Time, status int, out any, wire *WireError) audit.APICallRecorded {
 	r := k.c.Request()
 	rec := audit.APICallRecorded{
 		EventVersion: "1.08", EventTime: at.UTC(), EventSource: s.eventSource, EventName: op.Name, AWSRegion: s.region,
@@ -251,7 +277,7 @@ func (s *serviceAPI) record(k *call, op operation, cred sigv4.Credential, reqID 
 			rec.ResponseElements = lowerKeys(b)
 		}
 	}
-	s.audit.Record(rec)
+	return rec
 }
 
 func accessKeyFromHeader(auth string) string {
@@ -263,8 +289,19 @@ func accessKeyFromHeader(auth string) string {
 	return id
 }
 
+// sensitiveMembers are the members whose values an audit record hides (lower-cased names, matched at
+// any depth of requestParameters and responseElements, whatever their case): bot security tokens,
+// personal and port-out PINs, port-in upload tokens (also the ?token= of UploadPortInDocument), bot
+// endpoint URLs (they often embed credentials; sensitive in the Chime model), and any password or
+// secret key a body may carry.
+var sensitiveMembers = map[string]bool{
+	"securitytoken": true, "personalpin": true, "pin": true, "uploadtoken": true, "token": true,
+	"outboundeventshttpsendpoint": true, "password": true, "newpassword": true, "oldpassword": true,
+	"secretaccesskey": true, "sessiontoken": true, "secret": true, "clientsecret": true,
+}
+
 // requestParameters merges path parameters, query parameters and body members, with CloudTrail's
-// lower-camel keys.
+// lower-camel keys, sensitive members hidden.
 func requestParameters(k *call) json.RawMessage {
 	m := map[string]any{}
 	for n, v := range k.params {
@@ -285,14 +322,15 @@ func requestParameters(k *call) json.RawMessage {
 	if len(m) == 0 {
 		return json.RawMessage("null")
 	}
-	b, _ := json.Marshal(m)
-	return b
+	return marshalMember(redact(m))
 }
 
+// lowerKeys turns a response body into responseElements: lower-camel keys at every depth, sensitive
+// members hidden.
 func lowerKeys(b []byte) json.RawMessage {
 	var v any
 	if json.Unmarshal(b, &v) != nil {
-		return b
+		return json.RawMessage("null")
 	}
 	var walk func(any) any
 	walk = func(x any) any {
@@ -310,8 +348,35 @@ func lowerKeys(b []byte) json.RawMessage {
 		}
 		return x
 	}
-	out, _ := json.Marshal(walk(v))
-	return out
+	return marshalMember(redact(walk(v)))
+}
+
+// redact replaces the values of sensitive members, at any depth, with audit.Hidden.
+func redact(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if e != nil && sensitiveMembers[strings.ToLower(k)] {
+				x[k] = audit.Hidden
+			} else {
+				x[k] = redact(e)
+			}
+		}
+	case []any:
+		for i := range x {
+			x[i] = redact(x[i])
+		}
+	}
+	return v
+}
+
+// marshalMember encodes a record member without HTML escaping (a '<' stays one byte, not six).
+func marshalMember(v any) json.RawMessage {
+	b, err := audit.MarshalJSON(v)
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return b
 }
 
 func lowerFirst(s string) string {

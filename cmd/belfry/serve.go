@@ -203,7 +203,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.wg.Add(1)
 	go func() { defer m.wg.Done(); lw.run(runCtx, client) }()
 
-	auditWriter := auditlog.New(client, auditlog.Config{Logger: m.logger})
+	auditWriter := auditlog.New(client, auditlog.Config{Logger: m.logger, Registerer: reg})
 	m.onClose(func() error { auditWriter.Close(); return nil })
 
 	keys := iam.NewStore(pool)

@@ -1,0 +1,214 @@
+package auditlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/google/uuid"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/belfry/belfry/domain/audit"
+)
+
+// loop is the writer goroutine: it waits for a record, takes whatever else is queued, appends it, and
+// starts over; it never waits for a timer with records queued.
+func (w *Writer) loop() {
+	defer close(w.stopped)
+	tick := time.NewTicker(w.cfg.SummaryInterval)
+	defer tick.Stop()
+	for {
+		var batch []pending
+		select {
+		case p := <-w.auth:
+			batch = append(batch, p)
+		case p := <-w.unauth:
+			batch = append(batch, w.took(p))
+		case <-tick.C:
+			if p, ok := w.summary(time.Now()); ok {
+				batch = append(batch, p)
+			}
+		case <-w.quit:
+			w.final()
+			return
+		}
+		batch = w.collect(batch, maxRecordsPerAppend*4, unauthenticatedPerRound)
+		w.write(batch)
+	}
+}
+
+// took accounts for a record taken from the unauthenticated lane.
+func (w *Writer) took(p pending) pending {
+	w.unauthBytes.Add(-int64(len(p.data)))
+	return p
+}
+
+// collect adds to batch what the lanes hold without waiting: up to maxAuth authenticated records
+// first, then up to maxUnauth unauthenticated ones (negative: no limit).
+func (w *Writer) collect(batch []pending, maxAuth, maxUnauth int) []pending {
+	for n := 0; maxAuth < 0 || n < maxAuth; n++ {
+		select {
+		case p := <-w.auth:
+			batch = append(batch, p)
+			continue
+		default:
+		}
+		break
+	}
+	for n := 0; maxUnauth < 0 || n < maxUnauth; n++ {
+		select {
+		case p := <-w.unauth:
+			batch = append(batch, w.took(p))
+			continue
+		default:
+		}
+		break
+	}
+	return batch
+}
+
+// final appends everything still queued, and the drop summary, once Record can no longer queue.
+func (w *Writer) final() {
+	batch := w.collect(nil, -1, -1)
+	if p, ok := w.summary(time.Now()); ok {
+		batch = append(batch, p)
+	}
+	w.write(batch)
+}
+
+// write appends batch in chunks of at most BatchBytes and maxRecordsPerAppend records.
+func (w *Writer) write(batch []pending) {
+	for len(batch) > 0 {
+		n, size := 0, 0
+		for n < len(batch) && n < maxRecordsPerAppend && (n == 0 || size+len(batch[n].data) <= w.cfg.BatchBytes) {
+			size += len(batch[n].data)
+			n++
+		}
+		w.appendChunk(batch[:n])
+		batch = batch[n:]
+	}
+}
+
+// appendChunk appends chunk; when the log refuses it as invalid it appends the halves, so that only a
+// record refused on its own is dropped.
+func (w *Writer) appendChunk(chunk []pending) {
+	err := w.appendWithRetry(chunk)
+	switch {
+	case err == nil:
+		w.appended.Add(float64(len(chunk)))
+		for _, p := range chunk {
+			p.finish(nil)
+		}
+		return
+	case isInvalid(err) && len(chunk) > 1:
+		w.splits.Inc()
+		w.appendChunk(chunk[:len(chunk)/2])
+		w.appendChunk(chunk[len(chunk)/2:])
+		return
+	case isInvalid(err):
+		w.drop(ReasonInvalidRecord, 1)
+		w.cfg.Logger.Error("audit record refused by the event log; dropped", "event_id", chunk[0].id, "bytes", len(chunk[0].data), "err", err)
+	default:
+		w.drop(ReasonAppendFailed, len(chunk))
+		w.cfg.Logger.Error("audit records could not be stored; dropped", "records", len(chunk), "err", err)
+	}
+	for _, p := range chunk {
+		p.finish(err)
+	}
+}
+
+// appendWithRetry appends chunk at the writer's revision, retrying transient failures. Retries carry
+// the same event ids, so an attempt that timed out after it was stored is not stored twice.
+func (w *Writer) appendWithRetry(chunk []pending) error {
+	evs := make([]esdb.EventData, len(chunk))
+	for i, p := range chunk {
+		evs[i] = esdb.EventData{EventID: p.id, EventType: audit.TypeAPICallRecorded, ContentType: esdb.ContentTypeJson, Data: p.data}
+	}
+	var err error
+	for attempt := 0; attempt < w.cfg.AppendAttempts; attempt++ {
+		if attempt > 0 {
+			time.Sleep(time.Duration(50*attempt) * time.Millisecond)
+		}
+		var expect esdb.ExpectedRevision = esdb.NoStream{}
+		if w.rev >= 0 {
+			expect = esdb.Revision(uint64(w.rev))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), w.cfg.AppendTimeout)
+		var res *esdb.WriteResult
+		res, err = w.client.AppendToStream(ctx, w.stream, esdb.AppendToStreamOptions{ExpectedRevision: expect}, evs...)
+		cancel()
+		if err == nil {
+			w.rev = int64(res.NextExpectedVersion)
+			return nil
+		}
+		if isInvalid(err) {
+			return err
+		}
+		w.cfg.Logger.Warn("audit append failed; retrying", "records", len(evs), "attempt", attempt+1, "err", err)
+	}
+	return fmt.Errorf("auditlog: append of %d records failed %d times: %w", len(evs), w.cfg.AppendAttempts, err)
+}
+
+// isInvalid reports an append the log refused as malformed or too large: retrying the same request
+// cannot succeed. The log answers InvalidArgument; when it does so before the client has sent the
+// whole request, EventStore-Client-Go reports only the EOF its next send met, not the status.
+func isInvalid(err error) bool {
+	var st interface{ GRPCStatus() *status.Status }
+	return errors.As(err, &st) && st.GRPCStatus().Code() == codes.InvalidArgument || errors.Is(err, io.EOF)
+}
+
+// summary returns the AuditRecordsDropped record for the drops since the last one, if there were any.
+func (w *Writer) summary(now time.Time) (pending, bool) {
+	d, ok := w.drops.take(now)
+	if !ok {
+		return pending{}, false
+	}
+	w.cfg.Logger.Warn("audit records dropped", "records", d.Dropped, "by_reason", d.ByReason, "since", d.WindowStart)
+	id := uuid.New()
+	rec := audit.APICallRecorded{
+		EventVersion: "1.08", EventTime: now.UTC(), EventSource: "belfry.local", EventName: audit.EventNameRecordsDropped,
+		EventType: "AwsServiceEvent", ReadOnly: true, UserIdentity: audit.UserIdentity{Type: "AWSService"},
+		RequestID: id.String(), EventID: id.String(), ServiceEventDetails: &d,
+	}
+	b, err := audit.Encode(rec)
+	if err != nil { // cannot happen: every member is the writer's own
+		w.cfg.Logger.Error("audit drop summary could not be encoded", "err", err)
+		return pending{}, false
+	}
+	return pending{id: id, data: b}, true
+}
+
+// dropWindow counts drops since the last summary.
+type dropWindow struct {
+	mu       sync.Mutex
+	since    time.Time
+	total    int64
+	byReason map[string]int64
+}
+
+func (d *dropWindow) reset(now time.Time) { d.since, d.total, d.byReason = now, 0, map[string]int64{} }
+
+func (d *dropWindow) add(reason string, n int64) {
+	d.mu.Lock()
+	d.total += n
+	d.byReason[reason] += n
+	d.mu.Unlock()
+}
+
+// take returns the window's drops and starts a new window, or false when nothing was dropped.
+func (d *dropWindow) take(now time.Time) (audit.DroppedRecords, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.total == 0 {
+		d.since = now
+		return audit.DroppedRecords{}, false
+	}
+	out := audit.DroppedRecords{WindowStart: d.since.UTC(), WindowEnd: now.UTC(), Dropped: d.total, ByReason: d.byReason}
+	d.reset(now)
+	return out, true
+}
