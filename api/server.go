@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -92,7 +93,14 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
+	var unknownRoute func(c echo.Context) error // set once the admin APIs are built
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
+		if unrouted(err) && !c.Response().Committed && adminPath(c.Request().URL.Path) {
+			if serr := unknownRoute(c); serr != nil {
+				d.Logger.Error("answering an unrouted request", "path", c.Request().URL.Path, "err", serr)
+			}
+			return
+		}
 		var he *echo.HTTPError
 		status := http.StatusInternalServerError
 		if errors.As(err, &he) {
@@ -127,6 +135,13 @@ func New(cfg Config, d Deps) (*Server, error) {
 	belfryAPI := &serviceAPI{service: "belfry", eventSource: "belfry.local", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger,
 		metrics: d.Metrics}
 	belfryAPI.mount(e, adminOps(d.AuditRM))
+	unknownRoute = func(c echo.Context) error {
+		api := chimeAPI
+		if scopeService(c.Request().Header.Get("Authorization")) == belfryAPI.service {
+			api = belfryAPI
+		}
+		return api.serve(c, unknownPathOp(c.Request().Method, c.Request().URL.Path))
+	}
 
 	if d.Client != nil {
 		mountClient(e, d.Client, d.Meetings, d.ClientRooms)
@@ -154,6 +169,49 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, fmt.Errorf("api: listen on %s: %w", cfg.Addr, err)
 	}
 	return &Server{e: e, lis: lis, srv: &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}}, nil
+}
+
+// unrouted reports echo's answer to a request no route takes: 404, or 405 for a known path.
+func unrouted(err error) bool {
+	return errors.Is(err, echo.ErrNotFound) || errors.Is(err, echo.ErrMethodNotAllowed)
+}
+
+// adminPath reports whether an unrouted path belongs to the admin APIs (Chime, /belfry/v1), whose
+// unknown operations are answered after SigV4 and audited like any call; the client API, the incoming
+// webhooks and the ops endpoints keep echo's plain 404.
+func adminPath(p string) bool {
+	for _, prefix := range []string{"/client/", "/incomingwebhooks/"} {
+		if strings.HasPrefix(p, prefix) {
+			return false
+		}
+	}
+	switch p {
+	case "/healthz", "/readyz", "/metrics", "/openapi.yaml":
+		return false
+	}
+	return true
+}
+
+// unknownPathOp answers a path no operation serves, once the caller is authenticated.
+func unknownPathOp(method, path string) operation {
+	return operation{Name: "UnknownOperation", unauthorized: true, Fn: func(*call) (int, any, error) {
+		return 0, nil, &WireError{Status: http.StatusNotFound, Type: "UnknownOperationException", Code: "NotFound",
+			Msg: "no operation at " + method + " " + path}
+	}}
+}
+
+// scopeService is the service named in an Authorization header's credential scope ("" for none).
+func scopeService(auth string) string {
+	_, rest, ok := strings.Cut(auth, "Credential=")
+	if !ok {
+		return ""
+	}
+	rest, _, _ = strings.Cut(rest, ",")
+	parts := strings.Split(strings.TrimSpace(rest), "/")
+	if len(parts) != 5 {
+		return ""
+	}
+	return parts[3]
 }
 
 func regionOr(r string) string {
