@@ -2,8 +2,13 @@
 // name "chime"), Belfry's own admin API under /belfry/v1 (SigV4 signing name "belfry"), and the ops
 // endpoints /healthz, /readyz and /metrics.
 //
-// Invariants: every admin API call — failed, denied and unauthenticated ones included — produces
-// exactly one audit record; every response carries x-amzn-RequestId; every error carries
+// Invariants: every admin API call with a valid signature — failed, denied and unrouted ones included —
+// produces exactly one audit record (successful reads excepted under Config.SkipReadAudit), stored
+// before the call is answered (a record that cannot be stored turns the answer into a 500
+// ServiceFailureException: no call is acknowledged without its record); a call without a valid
+// signature produces one record unless the audit writer's unauthenticated lane drops it (counted and
+// reported, see infra/auditlog); unrouted admin paths are verified and audited as UnknownOperation;
+// every response carries x-amzn-RequestId; every error carries
 // X-Amzn-ErrorType and a {"Code","Message"} body; errors are mapped to the wire in one table (awserr.go).
 package api
 

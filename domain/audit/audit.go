@@ -1,6 +1,7 @@
-// Package audit defines the CloudTrail-shaped record of one API call. Every call to an admin API,
-// failed and denied ones included, produces exactly one record; records are events in streams
-// "audit.apicalls-<server instance>" and are projected into rm.audit_records.
+// Package audit defines the CloudTrail-shaped record of one API call. Every signed call to an admin
+// API, failed and denied ones included, produces exactly one record; an unsigned call produces one
+// unless it is dropped under load, and drops are reported by AuditRecordsDropped records. Records are
+// events in streams "audit.apicalls-<server instance>" and are projected into rm.audit_records.
 package audit
 
 import (

@@ -7,11 +7,14 @@
 //     once its record is durable: an acknowledged call never lacks its record, even after kill -9. The
 //     lane holds Config.BufferSize records; when it is full, Record waits (back-pressure, never a drop).
 //   - The unauthenticated lane (RecordUnauthenticated) carries the records of unsigned calls and of
-//     calls whose signature failed. It is a separate bounded lane (Config.UnauthenticatedBuffer records
-//     and Config.UnauthenticatedBytes bytes) that never blocks: when it is full the record is dropped.
-//     Each round of the writer takes at most unauthenticatedPerRound records from it, after everything
-//     the authenticated lane holds, so a flood of unauthenticated requests can neither fill the
-//     authenticated lane nor make its batches wait behind its own.
+//     calls whose signature failed. It is a separate bounded lane that never blocks: it admits at most
+//     Config.UnauthenticatedRate records a second (a token bucket with a burst of
+//     Config.UnauthenticatedBuffer) and holds at most Config.UnauthenticatedBuffer records and
+//     Config.UnauthenticatedBytes bytes; a record beyond any of these bounds is dropped. The writer
+//     appends the authenticated records of a round first, in their own appends, and then at most
+//     unauthenticatedPerRound unauthenticated ones, so a flood of unauthenticated requests can neither
+//     fill the authenticated lane nor make its records wait behind its own, and what it costs the event
+//     log and the audit read model is bounded by the rate.
 //
 // Dropped records are counted in belfry_audit_records_dropped_total{reason} and, so that an auditor
 // sees the gap in the record stream itself, in a summary record (EventName AuditRecordsDropped,
@@ -46,6 +49,7 @@ import (
 // Drop reasons, the values of the reason label.
 const (
 	ReasonUnauthenticatedLaneFull = "unauthenticated_lane_full"
+	ReasonUnauthenticatedRate     = "unauthenticated_rate"
 	ReasonInvalidRecord           = "invalid_record"
 	ReasonAppendFailed            = "append_failed"
 	ReasonClosed                  = "writer_closed"
@@ -56,7 +60,7 @@ const (
 var ErrClosed = errors.New("auditlog: writer closed")
 
 // unauthenticatedPerRound caps the unauthenticated records one round of the writer appends.
-const unauthenticatedPerRound = 256
+const unauthenticatedPerRound = 64
 
 // maxRecordsPerAppend caps the records of one append.
 const maxRecordsPerAppend = 500
@@ -66,6 +70,7 @@ type Config struct {
 	BufferSize            int           // authenticated lane, records; default 10000
 	UnauthenticatedBuffer int           // unauthenticated lane, records; default 1000
 	UnauthenticatedBytes  int           // unauthenticated lane, encoded bytes; default 8 MiB
+	UnauthenticatedRate   float64       // unauthenticated records admitted per second; default 500
 	BatchBytes            int           // encoded records per append; default 512 KiB (the log takes 1 MiB)
 	SummaryInterval       time.Duration // how often drops are reported in the stream; default 10 s
 	AppendTimeout         time.Duration // one append attempt; default 10 s
@@ -83,6 +88,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.UnauthenticatedBytes <= 0 {
 		c.UnauthenticatedBytes = 8 << 20
+	}
+	if c.UnauthenticatedRate <= 0 {
+		c.UnauthenticatedRate = 500
 	}
 	if c.BatchBytes <= 0 {
 		c.BatchBytes = 512 << 10
@@ -123,6 +131,7 @@ type Writer struct {
 
 	auth, unauth chan pending
 	unauthBytes  atomic.Int64
+	unauthRate   *bucket
 
 	mu      sync.RWMutex // held for reading while a record is handed to a lane; Close takes it to stop them
 	closed  bool
@@ -149,6 +158,7 @@ func newWriter(client *esdb.Client, cfg Config) *Writer {
 	w := &Writer{client: client, cfg: cfg, stream: audit.StreamPrefix + uuid.NewString(), rev: -1,
 		auth: make(chan pending, cfg.BufferSize), unauth: make(chan pending, cfg.UnauthenticatedBuffer),
 		quit: make(chan struct{}), stopped: make(chan struct{}),
+		unauthRate: newBucket(cfg.UnauthenticatedRate, cfg.UnauthenticatedBuffer, time.Now()),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "belfry_audit_records_dropped_total",
 			Help: "Audit records that were not stored, by reason."}, []string{"reason"}),
 		appended: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_audit_records_appended_total",
@@ -157,7 +167,7 @@ func newWriter(client *esdb.Client, cfg Config) *Writer {
 			Help: "Audit appends the event log refused as invalid, split in halves and retried."}),
 	}
 	w.drops.reset(time.Now())
-	for _, r := range []string{ReasonUnauthenticatedLaneFull, ReasonInvalidRecord, ReasonAppendFailed, ReasonClosed, ReasonUnencodable} {
+	for _, r := range []string{ReasonUnauthenticatedLaneFull, ReasonUnauthenticatedRate, ReasonInvalidRecord, ReasonAppendFailed, ReasonClosed, ReasonUnencodable} {
 		w.dropped.WithLabelValues(r)
 	}
 	if cfg.Registerer != nil {
@@ -204,6 +214,10 @@ func (w *Writer) Record(ctx context.Context, r audit.APICallRecorded) error {
 func (w *Writer) RecordUnauthenticated(r audit.APICallRecorded) {
 	if len(w.unauth) >= cap(w.unauth) { // full: spare the encoding
 		w.drop(ReasonUnauthenticatedLaneFull, 1)
+		return
+	}
+	if !w.unauthRate.take(time.Now()) {
+		w.drop(ReasonUnauthenticatedRate, 1)
 		return
 	}
 	p, err := w.encode(r)
@@ -265,4 +279,30 @@ func (w *Writer) drop(reason string, n int) {
 // DroppedCounter is the belfry_audit_records_dropped_total counter of one reason.
 func (w *Writer) DroppedCounter(reason string) prometheus.Counter {
 	return w.dropped.WithLabelValues(reason)
+}
+
+// bucket is a token bucket: rate tokens a second, at most burst held.
+type bucket struct {
+	mu     sync.Mutex
+	rate   float64
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func newBucket(rate float64, burst int, now time.Time) *bucket {
+	return &bucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: now}
+}
+
+// take spends a token if one is left.
+func (b *bucket) take(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }

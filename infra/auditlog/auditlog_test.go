@@ -137,12 +137,12 @@ func TestAuditOversizedRecordIsBoundedAndSparesItsBatch(t *testing.T) {
 }
 
 // TestAuditUnauthenticatedFloodDropsAndReportsTheGap: a flood of unauthenticated records overflows
-// their small lane; authenticated records are all stored; what was dropped is counted in the metric
+// their small lane (16 records, 100 a second); authenticated records are all stored; what was dropped is counted in the metric
 // and in an AuditRecordsDropped record.
 func TestAuditUnauthenticatedFloodDropsAndReportsTheGap(t *testing.T) {
 	_, c := eventlogtest.Start(t)
 	reg := prometheus.NewRegistry()
-	w := auditlog.New(c, auditlog.Config{UnauthenticatedBuffer: 16, Registerer: reg})
+	w := auditlog.New(c, auditlog.Config{UnauthenticatedBuffer: 16, UnauthenticatedRate: 100, Registerer: reg})
 	var ids []string
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -169,13 +169,15 @@ func TestAuditUnauthenticatedFloodDropsAndReportsTheGap(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for value(t, w.DroppedCounter(auditlog.ReasonUnauthenticatedLaneFull)) == 0 {
+	dropped := func() float64 {
+		return value(t, w.DroppedCounter(auditlog.ReasonUnauthenticatedLaneFull)) + value(t, w.DroppedCounter(auditlog.ReasonUnauthenticatedRate))
+	}
+	for dropped() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	close(stop)
 	wg.Wait()
 	w.Close()
-	dropped := value(t, w.DroppedCounter(auditlog.ReasonUnauthenticatedLaneFull))
 	got := readStream(t, c, w.Stream())
 	for _, id := range ids {
 		if _, ok := got[id]; !ok {
@@ -186,14 +188,15 @@ func TestAuditUnauthenticatedFloodDropsAndReportsTheGap(t *testing.T) {
 	for _, s := range got {
 		if s.rec.EventName == audit.EventNameRecordsDropped {
 			d := s.rec.ServiceEventDetails
-			if d == nil || d.Dropped != d.ByReason[auditlog.ReasonUnauthenticatedLaneFull] || !d.WindowEnd.After(d.WindowStart) {
+			if d == nil || d.Dropped != d.ByReason[auditlog.ReasonUnauthenticatedLaneFull]+d.ByReason[auditlog.ReasonUnauthenticatedRate] ||
+				!d.WindowEnd.After(d.WindowStart) {
 				t.Fatalf("summary record: %+v", d)
 			}
 			reported += d.Dropped
 		}
 	}
-	if reported != int64(dropped) {
-		t.Fatalf("the stream reports %d dropped records, the metric %v", reported, dropped)
+	if reported != int64(dropped()) {
+		t.Fatalf("the stream reports %d dropped records, the metric %v", reported, dropped())
 	}
 	mfs, err := reg.Gather()
 	if err != nil {

@@ -23,22 +23,23 @@ func (w *Writer) loop() {
 	tick := time.NewTicker(w.cfg.SummaryInterval)
 	defer tick.Stop()
 	for {
-		var batch []pending
+		var auth, unauth []pending
 		select {
 		case p := <-w.auth:
-			batch = append(batch, p)
+			auth = append(auth, p)
 		case p := <-w.unauth:
-			batch = append(batch, w.took(p))
+			unauth = append(unauth, w.took(p))
 		case <-tick.C:
 			if p, ok := w.summary(time.Now()); ok {
-				batch = append(batch, p)
+				auth = append(auth, p)
 			}
 		case <-w.quit:
 			w.final()
 			return
 		}
-		batch = w.collect(batch, maxRecordsPerAppend*4, unauthenticatedPerRound)
-		w.write(batch)
+		auth = w.collect(w.auth, auth, maxRecordsPerAppend*4)
+		w.write(auth) // the waiting callers first, in appends of their own
+		w.write(w.collect(w.unauth, unauth, unauthenticatedPerRound))
 	}
 }
 
@@ -48,22 +49,16 @@ func (w *Writer) took(p pending) pending {
 	return p
 }
 
-// collect adds to batch what the lanes hold without waiting: up to maxAuth authenticated records
-// first, then up to maxUnauth unauthenticated ones (negative: no limit).
-func (w *Writer) collect(batch []pending, maxAuth, maxUnauth int) []pending {
-	for n := 0; maxAuth < 0 || n < maxAuth; n++ {
+// collect adds to batch records that lane holds, without waiting, until batch holds limit (negative:
+// no limit).
+func (w *Writer) collect(lane chan pending, batch []pending, limit int) []pending {
+	for n := len(batch); limit < 0 || n < limit; n++ {
 		select {
-		case p := <-w.auth:
+		case p := <-lane:
+			if lane == w.unauth {
+				p = w.took(p)
+			}
 			batch = append(batch, p)
-			continue
-		default:
-		}
-		break
-	}
-	for n := 0; maxUnauth < 0 || n < maxUnauth; n++ {
-		select {
-		case p := <-w.unauth:
-			batch = append(batch, w.took(p))
 			continue
 		default:
 		}
@@ -74,7 +69,8 @@ func (w *Writer) collect(batch []pending, maxAuth, maxUnauth int) []pending {
 
 // final appends everything still queued, and the drop summary, once Record can no longer queue.
 func (w *Writer) final() {
-	batch := w.collect(nil, -1, -1)
+	w.write(w.collect(w.auth, nil, -1))
+	batch := w.collect(w.unauth, nil, -1)
 	if p, ok := w.summary(time.Now()); ok {
 		batch = append(batch, p)
 	}
