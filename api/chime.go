@@ -41,6 +41,10 @@ type AuditSink interface {
 	// Record stores the record of a call whose signature was verified and returns once it is durable,
 	// or with the error that kept it from being stored. The call is answered only after it returns.
 	Record(ctx context.Context, r audit.APICallRecorded) error
+	// Queue queues the record of a call whose signature was verified without waiting for it to be
+	// stored (it waits only while the sink is full, and never drops it): for successful reads, whose
+	// answer changes nothing and need not wait for a commit.
+	Queue(ctx context.Context, r audit.APICallRecorded) error
 	// RecordUnauthenticated queues the record of a call whose signature was missing or failed. It
 	// never blocks; a full lane drops the record and counts it (see infra/auditlog).
 	RecordUnauthenticated(r audit.APICallRecorded)
@@ -231,7 +235,8 @@ func (s *serviceAPI) serve(c echo.Context, op operation) error {
 
 // record sends the CloudTrail-shaped record of a call to the audit sink: a verified call's record is
 // stored before the call is answered (a *WireError when it could not be: the call must not be
-// acknowledged without its record); any other call's record takes the unauthenticated lane.
+// acknowledged without its record), but that of a successful read is only queued; any other call's
+// record takes the unauthenticated lane.
 func (s *serviceAPI) record(k *call, op operation, cred sigv4.Credential, reqID string, at time.Time, status int, out any, wire *WireError) *WireError {
 	if s.audit == nil || (s.skipReadAudit && op.ReadOnly && wire == nil) {
 		return nil
@@ -241,7 +246,11 @@ func (s *serviceAPI) record(k *call, op operation, cred sigv4.Credential, reqID 
 		s.audit.RecordUnauthenticated(rec)
 		return nil
 	}
-	if err := s.audit.Record(k.c.Request().Context(), rec); err != nil {
+	store := s.audit.Record
+	if op.ReadOnly && wire == nil {
+		store = s.audit.Queue
+	}
+	if err := store(k.c.Request().Context(), rec); err != nil {
 		s.logger.Error("audit record not stored; the call is answered with an error", "op", op.Name, "request_id", reqID, "err", err)
 		return &WireError{Status: http.StatusInternalServerError, Type: "ServiceFailureException", Code: "ServiceFailure",
 			Msg: "the audit record of this call could not be stored; the call may have taken effect (request id " + reqID + ")"}

@@ -3,9 +3,10 @@
 // endpoints /healthz, /readyz and /metrics.
 //
 // Invariants: every admin API call with a valid signature — failed, denied and unrouted ones included —
-// produces exactly one audit record (successful reads excepted under Config.SkipReadAudit), stored
-// before the call is answered (a record that cannot be stored turns the answer into a 500
-// ServiceFailureException: no call is acknowledged without its record); a call without a valid
+// produces exactly one audit record (successful reads excepted under Config.SkipReadAudit); that of a
+// call other than a successful read is stored before the call is answered (a record that cannot be
+// stored turns the answer into a 500 ServiceFailureException), so no such call is acknowledged
+// without its record, while a successful read's record is queued, never dropped for load; a call without a valid
 // signature produces one record unless the audit writer's unauthenticated lane drops it (counted and
 // reported, see infra/auditlog); unrouted admin paths are verified and audited as UnknownOperation;
 // every response carries x-amzn-RequestId; every error carries

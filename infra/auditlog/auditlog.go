@@ -2,10 +2,11 @@
 //
 // Two lanes feed one writer goroutine:
 //
-//   - The authenticated lane (Record) carries the records of calls whose SigV4 signature was verified.
-//     Record blocks until the batch holding its record has been appended, so a call is answered only
-//     once its record is durable: an acknowledged call never lacks its record, even after kill -9. The
-//     lane holds Config.BufferSize records; when it is full, Record waits (back-pressure, never a drop).
+//   - The authenticated lane (Record, Queue) carries the records of calls whose SigV4 signature was
+//     verified. Record blocks until the batch holding its record has been appended, so a call answered
+//     after Record returned never lacks its record, even after kill -9 (the API does so for every call
+//     but successful reads' records, which it Queues: it does not wait for their append). The lane holds
+//     Config.BufferSize records; when it is full, Record and Queue wait (back-pressure, never a drop).
 //   - The unauthenticated lane (RecordUnauthenticated) carries the records of unsigned calls and of
 //     calls whose signature failed. It is a separate bounded lane that never blocks: it admits at most
 //     Config.UnauthenticatedRate records a second (a token bucket with a burst of
@@ -183,29 +184,44 @@ func (w *Writer) Stream() string { return w.stream }
 // or with the error that kept it from being stored: ctx's (the record stays queued and is still
 // stored), ErrClosed, or the log's (the record is dropped and counted).
 func (w *Writer) Record(ctx context.Context, r audit.APICallRecorded) error {
-	p, err := w.encode(r)
+	p, err := w.enqueue(ctx, r, make(chan error, 1))
 	if err != nil {
 		return err
 	}
-	p.done = make(chan error, 1)
-	w.mu.RLock()
-	if w.closed {
-		w.mu.RUnlock()
-		w.drop(ReasonClosed, 1)
-		return ErrClosed
-	}
-	select {
-	case w.auth <- p:
-	case <-ctx.Done():
-		w.mu.RUnlock()
-		return fmt.Errorf("auditlog: record %s not queued: %w", r.EventID, ctx.Err())
-	}
-	w.mu.RUnlock()
 	select {
 	case err := <-p.done:
 		return err
 	case <-ctx.Done():
 		return fmt.Errorf("auditlog: record %s queued, not yet stored: %w", r.EventID, ctx.Err())
+	}
+}
+
+// Queue puts the record of an authenticated call in the authenticated lane without waiting for it to
+// be stored: it waits only while the lane is full, and the record is never dropped for load. The
+// record is stored by the writer's next append, but a crash before then loses it.
+func (w *Writer) Queue(ctx context.Context, r audit.APICallRecorded) error {
+	_, err := w.enqueue(ctx, r, nil)
+	return err
+}
+
+// enqueue puts a record in the authenticated lane, waiting while it is full.
+func (w *Writer) enqueue(ctx context.Context, r audit.APICallRecorded, done chan error) (pending, error) {
+	p, err := w.encode(r)
+	if err != nil {
+		return p, err
+	}
+	p.done = done
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		w.drop(ReasonClosed, 1)
+		return p, ErrClosed
+	}
+	select {
+	case w.auth <- p:
+		return p, nil
+	case <-ctx.Done():
+		return p, fmt.Errorf("auditlog: record %s not queued: %w", r.EventID, ctx.Err())
 	}
 }
 

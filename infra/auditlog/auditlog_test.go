@@ -211,6 +211,27 @@ func TestAuditUnauthenticatedFloodDropsAndReportsTheGap(t *testing.T) {
 	}
 }
 
+// TestAuditQueuedRecordsAreStoredByClose: Queue does not wait, and Close stores what it queued.
+func TestAuditQueuedRecordsAreStoredByClose(t *testing.T) {
+	_, c := eventlogtest.Start(t)
+	w := auditlog.New(c, auditlog.Config{})
+	var ids []string
+	for range 50 {
+		r := record("GetAccount")
+		ids = append(ids, r.EventID)
+		if err := w.Queue(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	got := readStream(t, c, w.Stream())
+	for _, id := range ids {
+		if _, ok := got[id]; !ok {
+			t.Errorf("queued record %s lost", id)
+		}
+	}
+}
+
 // TestAuditRecordAfterCloseFails: a closed writer refuses records rather than lose them silently.
 func TestAuditRecordAfterCloseFails(t *testing.T) {
 	_, c := eventlogtest.Start(t)
