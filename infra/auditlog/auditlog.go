@@ -11,8 +11,8 @@
 //     calls whose signature failed. It is a separate bounded lane that never blocks: it admits at most
 //     Config.UnauthenticatedRate records a second (a token bucket with a burst of
 //     Config.UnauthenticatedBuffer) and holds at most Config.UnauthenticatedBuffer records and
-//     Config.UnauthenticatedBytes bytes; a record beyond any of these bounds is dropped. The writer
-//     appends the authenticated records of a round first, in their own appends, and then at most
+//     Config.UnauthenticatedBytes bytes; a record beyond any of these bounds is dropped. An appender
+//     appends the authenticated records of a round first, in appends of their own, and then at most
 //     unauthenticatedPerRound unauthenticated ones, so a flood of unauthenticated requests can neither
 //     fill the authenticated lane nor make its records wait behind its own, and what it costs the event
 //     log and the audit read model is bounded by the rate.
@@ -22,13 +22,15 @@
 // EventType AwsServiceEvent, serviceEventDetails audit.DroppedRecords) appended at most every
 // Config.SummaryInterval while drops occur, and on Close.
 //
-// Invariants: records go to the stream "audit.apicalls-<instance id>" owned by this process alone, so
-// each batch is appended with the exact expected revision; the writer appends as soon as it is idle
-// (it takes whatever queued while the previous append ran: no timer delays a record); each record is
-// bounded by audit.Encode (at most audit.MaxRecordBytes) and each append carries at most
-// Config.BatchBytes of records, below the event log's append limit; an append refused as invalid
-// (InvalidArgument) is split in halves and retried, so only a record the log refuses on its own is
-// dropped (reason "invalid_record"), never its batch-mates. Close appends everything queued.
+// Invariants: records go to the streams "audit.apicalls-<instance id>-<n>", one per appender
+// (Config.Appenders), each owned by one goroutine of this process alone, so each append carries the
+// exact expected revision; the appenders take records from the same lanes, so while one waits for its
+// append another takes what queued meanwhile and the event log commits their appends together; an
+// appender appends as soon as it is idle (no timer delays a record); each record is bounded by
+// audit.Encode (at most audit.MaxRecordBytes) and each append carries at most Config.BatchBytes of
+// records, below the event log's append limit; an append refused as invalid (InvalidArgument) is
+// split in halves and retried, so only a record the log refuses on its own is dropped (reason
+// "invalid_record"), never its batch-mates. Close appends everything queued.
 package auditlog
 
 import (
@@ -76,6 +78,7 @@ type Config struct {
 	SummaryInterval       time.Duration // how often drops are reported in the stream; default 10 s
 	AppendTimeout         time.Duration // one append attempt; default 10 s
 	AppendAttempts        int           // attempts of one append on transient errors; default 20
+	Appenders             int           // appends in flight at once, each to a stream of its own; default 4
 	Registerer            prometheus.Registerer
 	Logger                *slog.Logger
 }
@@ -105,6 +108,9 @@ func (c *Config) setDefaults() {
 	if c.AppendAttempts <= 0 {
 		c.AppendAttempts = 20
 	}
+	if c.Appenders <= 0 {
+		c.Appenders = 4
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -125,10 +131,10 @@ func (p pending) finish(err error) {
 
 // Writer batches audit records into the event store.
 type Writer struct {
-	client *esdb.Client
-	cfg    Config
-	stream string
-	rev    int64 // owned by the loop
+	client    *esdb.Client
+	cfg       Config
+	appenders []*appender
+	running   sync.WaitGroup
 
 	auth, unauth chan pending
 	unauthBytes  atomic.Int64
@@ -149,14 +155,14 @@ type Writer struct {
 // New starts a writer.
 func New(client *esdb.Client, cfg Config) *Writer {
 	w := newWriter(client, cfg)
-	go w.loop()
+	w.start()
 	return w
 }
 
-// newWriter is a writer whose goroutine is not started yet.
+// newWriter is a writer whose appenders are not started yet.
 func newWriter(client *esdb.Client, cfg Config) *Writer {
 	cfg.setDefaults()
-	w := &Writer{client: client, cfg: cfg, stream: audit.StreamPrefix + uuid.NewString(), rev: -1,
+	w := &Writer{client: client, cfg: cfg,
 		auth: make(chan pending, cfg.BufferSize), unauth: make(chan pending, cfg.UnauthenticatedBuffer),
 		quit: make(chan struct{}), stopped: make(chan struct{}),
 		unauthRate: newBucket(cfg.UnauthenticatedRate, cfg.UnauthenticatedBuffer, time.Now()),
@@ -174,11 +180,29 @@ func newWriter(client *esdb.Client, cfg Config) *Writer {
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(w.dropped, w.appended, w.splits)
 	}
+	instance := uuid.NewString()
+	for i := range cfg.Appenders {
+		w.appenders = append(w.appenders, &appender{w: w, first: i == 0, rev: -1,
+			stream: fmt.Sprintf("%s%s-%d", audit.StreamPrefix, instance, i)})
+	}
 	return w
 }
 
-// Stream is the stream this writer appends to.
-func (w *Writer) Stream() string { return w.stream }
+func (w *Writer) start() {
+	for _, a := range w.appenders {
+		w.running.Add(1)
+		go func() { defer w.running.Done(); a.loop() }()
+	}
+}
+
+// Streams are the streams this writer appends to, one per appender.
+func (w *Writer) Streams() []string {
+	out := make([]string, len(w.appenders))
+	for i, a := range w.appenders {
+		out[i] = a.stream
+	}
+	return out
+}
 
 // Record stores the record of an authenticated call and returns once it is durable in the event log,
 // or with the error that kept it from being stored: ctx's (the record stays queued and is still
@@ -282,7 +306,11 @@ func (w *Writer) Close() {
 		w.closed = true
 		w.mu.Unlock()
 		close(w.quit)
-		<-w.stopped
+		w.running.Wait()
+		if p, ok := w.summary(time.Now()); ok { // the appenders have stopped: the first one's stream is free
+			w.appenders[0].write([]pending{p})
+		}
+		close(w.stopped)
 	})
 }
 

@@ -16,12 +16,26 @@ import (
 	"github.com/belfry/belfry/domain/audit"
 )
 
-// loop is the writer goroutine: it waits for a record, takes whatever else is queued, appends it, and
-// starts over; it never waits for a timer with records queued.
-func (w *Writer) loop() {
-	defer close(w.stopped)
-	tick := time.NewTicker(w.cfg.SummaryInterval)
-	defer tick.Stop()
+// appender appends to a stream of its own; the writer's appenders take records from the same lanes, so
+// while one waits for its append the next takes what queued meanwhile, and the event log commits
+// their appends together.
+type appender struct {
+	w      *Writer
+	first  bool // the first appender also appends the periodic drop summaries
+	stream string
+	rev    int64 // owned by the appender's loop (and by Close once the loop has stopped)
+}
+
+// loop waits for a record, takes whatever else is queued, appends it, and starts over; it never waits
+// for a timer with records queued.
+func (a *appender) loop() {
+	w := a.w
+	var tick <-chan time.Time
+	if a.first {
+		t := time.NewTicker(w.cfg.SummaryInterval)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		var auth, unauth []pending
 		select {
@@ -29,17 +43,18 @@ func (w *Writer) loop() {
 			auth = append(auth, p)
 		case p := <-w.unauth:
 			unauth = append(unauth, w.took(p))
-		case <-tick.C:
+		case <-tick:
 			if p, ok := w.summary(time.Now()); ok {
 				auth = append(auth, p)
 			}
-		case <-w.quit:
-			w.final()
+		case <-w.quit: // Record and Queue no longer queue: append what is left
+			a.write(w.collect(w.auth, nil, -1))
+			a.write(w.collect(w.unauth, nil, -1))
 			return
 		}
 		auth = w.collect(w.auth, auth, maxRecordsPerAppend*4)
-		w.write(auth) // the waiting callers first, in appends of their own
-		w.write(w.collect(w.unauth, unauth, unauthenticatedPerRound))
+		a.write(auth) // the waiting callers first, in appends of their own
+		a.write(w.collect(w.unauth, unauth, unauthenticatedPerRound))
 	}
 }
 
@@ -67,33 +82,24 @@ func (w *Writer) collect(lane chan pending, batch []pending, limit int) []pendin
 	return batch
 }
 
-// final appends everything still queued, and the drop summary, once Record can no longer queue.
-func (w *Writer) final() {
-	w.write(w.collect(w.auth, nil, -1))
-	batch := w.collect(w.unauth, nil, -1)
-	if p, ok := w.summary(time.Now()); ok {
-		batch = append(batch, p)
-	}
-	w.write(batch)
-}
-
 // write appends batch in chunks of at most BatchBytes and maxRecordsPerAppend records.
-func (w *Writer) write(batch []pending) {
+func (a *appender) write(batch []pending) {
 	for len(batch) > 0 {
 		n, size := 0, 0
-		for n < len(batch) && n < maxRecordsPerAppend && (n == 0 || size+len(batch[n].data) <= w.cfg.BatchBytes) {
+		for n < len(batch) && n < maxRecordsPerAppend && (n == 0 || size+len(batch[n].data) <= a.w.cfg.BatchBytes) {
 			size += len(batch[n].data)
 			n++
 		}
-		w.appendChunk(batch[:n])
+		a.appendChunk(batch[:n])
 		batch = batch[n:]
 	}
 }
 
 // appendChunk appends chunk; when the log refuses it as invalid it appends the halves, so that only a
 // record refused on its own is dropped.
-func (w *Writer) appendChunk(chunk []pending) {
-	err := w.appendWithRetry(chunk)
+func (a *appender) appendChunk(chunk []pending) {
+	w := a.w
+	err := a.appendWithRetry(chunk)
 	switch {
 	case err == nil:
 		w.appended.Add(float64(len(chunk)))
@@ -103,8 +109,8 @@ func (w *Writer) appendChunk(chunk []pending) {
 		return
 	case isInvalid(err) && len(chunk) > 1:
 		w.splits.Inc()
-		w.appendChunk(chunk[:len(chunk)/2])
-		w.appendChunk(chunk[len(chunk)/2:])
+		a.appendChunk(chunk[:len(chunk)/2])
+		a.appendChunk(chunk[len(chunk)/2:])
 		return
 	case isInvalid(err):
 		w.drop(ReasonInvalidRecord, 1)
@@ -118,9 +124,10 @@ func (w *Writer) appendChunk(chunk []pending) {
 	}
 }
 
-// appendWithRetry appends chunk at the writer's revision, retrying transient failures. Retries carry
+// appendWithRetry appends chunk at the appender's revision, retrying transient failures. Retries carry
 // the same event ids, so an attempt that timed out after it was stored is not stored twice.
-func (w *Writer) appendWithRetry(chunk []pending) error {
+func (a *appender) appendWithRetry(chunk []pending) error {
+	w := a.w
 	evs := make([]esdb.EventData, len(chunk))
 	for i, p := range chunk {
 		evs[i] = esdb.EventData{EventID: p.id, EventType: audit.TypeAPICallRecorded, ContentType: esdb.ContentTypeJson, Data: p.data}
@@ -131,15 +138,15 @@ func (w *Writer) appendWithRetry(chunk []pending) error {
 			time.Sleep(time.Duration(50*attempt) * time.Millisecond)
 		}
 		var expect esdb.ExpectedRevision = esdb.NoStream{}
-		if w.rev >= 0 {
-			expect = esdb.Revision(uint64(w.rev))
+		if a.rev >= 0 {
+			expect = esdb.Revision(uint64(a.rev))
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), w.cfg.AppendTimeout)
 		var res *esdb.WriteResult
-		res, err = w.client.AppendToStream(ctx, w.stream, esdb.AppendToStreamOptions{ExpectedRevision: expect}, evs...)
+		res, err = w.client.AppendToStream(ctx, a.stream, esdb.AppendToStreamOptions{ExpectedRevision: expect}, evs...)
 		cancel()
 		if err == nil {
-			w.rev = int64(res.NextExpectedVersion)
+			a.rev = int64(res.NextExpectedVersion)
 			return nil
 		}
 		if isInvalid(err) {

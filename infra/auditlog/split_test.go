@@ -22,7 +22,7 @@ import (
 // splits it and every record is stored, none dropped.
 func TestAuditRefusedAppendIsSplit(t *testing.T) {
 	_, c := eventlogtest.Start(t)
-	w := newWriter(c, Config{BatchBytes: 64 << 20})
+	w := newWriter(c, Config{BatchBytes: 64 << 20, Appenders: 1})
 	big := `{"note":"` + strings.Repeat("a", audit.MaxMemberBytes-20) + `"}`
 	ids := map[string]bool{}
 	total := 0
@@ -35,10 +35,10 @@ func TestAuditRefusedAppendIsSplit(t *testing.T) {
 	if total <= eventlog.MaxAppendSize || len(w.unauth) != 12 {
 		t.Fatalf("queued %d records, %d bytes: the test needs one append past the limit", len(w.unauth), total)
 	}
-	go w.loop()
+	w.start()
 	w.Close()
 
-	rs, err := c.ReadStream(context.Background(), w.stream, esdb.ReadStreamOptions{}, ^uint64(0))
+	rs, err := c.ReadStream(context.Background(), w.appenders[0].stream, esdb.ReadStreamOptions{}, ^uint64(0))
 	if err != nil {
 		t.Fatal(err)
 	}
