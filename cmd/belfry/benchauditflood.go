@@ -139,8 +139,8 @@ func cmdBenchAuditFlood(ctx context.Context, cfg Config, args []string) error {
 	stopFlood()
 	wg.Wait()
 	rep.FloodRequests, rep.FloodPerSec = sent.Load(), float64(sent.Load())/time.Since(t0).Seconds()
-	rep.Dropped = counterSum(srv.Metrics, "belfry_audit_records_dropped_total")
-	if rep.DropsReported, err = reportedDrops(ctx, dbURL, rep.Dropped); err != nil {
+	dropped := func() float64 { return counterSum(srv.Metrics, "belfry_audit_records_dropped_total") }
+	if rep.DropsReported, rep.Dropped, err = reportedDrops(ctx, dbURL, dropped); err != nil {
 		return err
 	}
 	return printFloodReport(rep, *out)
@@ -163,26 +163,29 @@ func counterSum(g prometheus.Gatherer, name string) float64 {
 	return sum
 }
 
-// reportedDrops waits (up to 30 s: the writer reports drops every 10 s) until the AuditRecordsDropped
-// records in the read model account for want drops, and returns their sum.
-func reportedDrops(ctx context.Context, dbURL string, want float64) (int64, error) {
+// reportedDrops waits (up to 30 s: the writer reports drops every 10 s, and the server may still be
+// answering requests the flooders gave up) until the AuditRecordsDropped records in the read model
+// account for every drop the metric counts, and returns both.
+func reportedDrops(ctx context.Context, dbURL string, metric func() float64) (int64, float64, error) {
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer pool.Close()
 	var n int64
+	var m float64
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		m = metric()
 		err := pool.QueryRow(ctx, `SELECT coalesce(sum((record->'serviceEventDetails'->>'droppedRecords')::bigint), 0)
 			FROM rm.audit_records WHERE event_name = 'AuditRecordsDropped'`).Scan(&n)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
-		if float64(n) >= want {
+		if float64(n) == m {
 			break
 		}
 	}
-	return n, nil
+	return n, m, nil
 }
 
 func printFloodReport(rep *floodReport, out string) error {
