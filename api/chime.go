@@ -310,7 +310,7 @@ var sensitiveMembers = map[string]bool{
 }
 
 // requestParameters merges path parameters, query parameters and body members, with CloudTrail's
-// lower-camel keys, sensitive members hidden.
+// lower-camel keys at every depth, sensitive members hidden.
 func requestParameters(k *call) json.RawMessage {
 	m := map[string]any{}
 	for n, v := range k.params {
@@ -325,7 +325,7 @@ func requestParameters(k *call) json.RawMessage {
 	var body map[string]any
 	if json.Unmarshal(k.body, &body) == nil {
 		for n, v := range body {
-			m[lowerFirst(n)] = v
+			m[lowerFirst(n)] = lowerCamel(v)
 		}
 	}
 	if len(m) == 0 {
@@ -341,23 +341,24 @@ func lowerKeys(b []byte) json.RawMessage {
 	if json.Unmarshal(b, &v) != nil {
 		return json.RawMessage("null")
 	}
-	var walk func(any) any
-	walk = func(x any) any {
-		switch x := x.(type) {
-		case map[string]any:
-			out := make(map[string]any, len(x))
-			for k, v := range x {
-				out[lowerFirst(k)] = walk(v)
-			}
-			return out
-		case []any:
-			for i := range x {
-				x[i] = walk(x[i])
-			}
+	return marshalMember(redact(lowerCamel(v)))
+}
+
+// lowerCamel lower-cases the first letter of every object key, at any depth.
+func lowerCamel(x any) any {
+	switch x := x.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, v := range x {
+			out[lowerFirst(k)] = lowerCamel(v)
 		}
-		return x
+		return out
+	case []any:
+		for i := range x {
+			x[i] = lowerCamel(x[i])
+		}
 	}
-	return marshalMember(redact(walk(v)))
+	return x
 }
 
 // redact replaces the values of sensitive members, at any depth, with audit.Hidden.

@@ -180,4 +180,13 @@ func TestAuditOversizedUnauthenticatedBodyHarmsNoOtherRecord(t *testing.T) {
 	for _, id := range ids {
 		b.auditByRequest(t, "CreateAccount", id)
 	}
+	m, err := http.Get(b.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(m.Body)
+	m.Body.Close()
+	if !strings.Contains(string(metrics), `belfry_audit_records_dropped_total{reason="unauthenticated_lane_full"} 0`) {
+		t.Fatal("/metrics lacks belfry_audit_records_dropped_total")
+	}
 }
