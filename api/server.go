@@ -107,18 +107,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 			}
 			return
 		}
-		var he *echo.HTTPError
-		status := http.StatusInternalServerError
-		if errors.As(err, &he) {
-			status = he.Code
-		}
-		if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
-			c.Response().Header().Set("X-Amzn-ErrorType", "UnknownOperationException")
-			_ = c.JSON(http.StatusNotFound, map[string]string{"Code": "NotFound", "Message": "no operation at " + c.Request().Method + " " + c.Request().URL.Path})
-			return
-		}
-		c.Response().Header().Set("X-Amzn-ErrorType", "ServiceFailureException")
-		_ = c.JSON(status, map[string]string{"Code": "ServiceFailure", "Message": http.StatusText(status)})
+		plainError(err, c)
 	}
 	verifier := &sigv4.Verifier{Keys: d.Keys, Region: cfg.Region}
 	chimeAPI := &serviceAPI{service: "chime", eventSource: "chime.amazonaws.com", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger,
@@ -141,13 +130,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	belfryAPI := &serviceAPI{service: "belfry", eventSource: "belfry.local", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger,
 		metrics: d.Metrics}
 	belfryAPI.mount(e, adminOps(d.AuditRM))
-	unknownRoute = func(c echo.Context) error {
-		api := chimeAPI
-		if scopeService(c.Request().Header.Get("Authorization")) == belfryAPI.service {
-			api = belfryAPI
-		}
-		return api.serve(c, unknownPathOp(c.Request().Method, c.Request().URL.Path))
-	}
+	unknownRoute = unknownRouteHandler(chimeAPI, belfryAPI)
 
 	if d.Client != nil {
 		mountClient(e, d.Client, d.Meetings, d.ClientRooms)
@@ -175,6 +158,34 @@ func New(cfg Config, d Deps) (*Server, error) {
 		return nil, fmt.Errorf("api: listen on %s: %w", cfg.Addr, err)
 	}
 	return &Server{e: e, lis: lis, srv: &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}}, nil
+}
+
+// plainError answers an error outside the admin APIs (the client API, webhooks, ops endpoints).
+func plainError(err error, c echo.Context) {
+	var he *echo.HTTPError
+	status := http.StatusInternalServerError
+	if errors.As(err, &he) {
+		status = he.Code
+	}
+	if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
+		c.Response().Header().Set("X-Amzn-ErrorType", "UnknownOperationException")
+		_ = c.JSON(http.StatusNotFound, map[string]string{"Code": "NotFound", "Message": "no operation at " + c.Request().Method + " " + c.Request().URL.Path})
+		return
+	}
+	c.Response().Header().Set("X-Amzn-ErrorType", "ServiceFailureException")
+	_ = c.JSON(status, map[string]string{"Code": "ServiceFailure", "Message": http.StatusText(status)})
+}
+
+// unknownRouteHandler serves an unrouted admin path through the API its credential scope names
+// (chime unless it names belfry): verified, authorised as UnknownOperation, answered 404, audited.
+func unknownRouteHandler(chimeAPI, belfryAPI *serviceAPI) func(c echo.Context) error {
+	return func(c echo.Context) error {
+		api := chimeAPI
+		if scopeService(c.Request().Header.Get("Authorization")) == belfryAPI.service {
+			api = belfryAPI
+		}
+		return api.serve(c, unknownPathOp(c.Request().Method, c.Request().URL.Path))
+	}
 }
 
 // unrouted reports echo's answer to a request no route takes: 404, or 405 for a known path.

@@ -99,32 +99,6 @@ func cmdBenchAuditFlood(ctx context.Context, cfg Config, args []string) error {
 	rep.Results = append(rep.Results, scenario("GetAccount_alone", "no flood"))
 
 	fmt.Fprintf(os.Stderr, "GetAccount at %.0f/s beside %d unauthenticated flooders for %v ...\n", *rate, *flooders, *d)
-	floodCtx, stopFlood := context.WithCancel(ctx)
-	defer stopFlood()
-	var sent atomic.Int64
-	var wg sync.WaitGroup
-	plain := &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024}}
-	t0 := time.Now()
-	var interval time.Duration // between one flooder's requests
-	if *floodRate > 0 {
-		interval = time.Duration(float64(time.Second) * float64(*flooders) / *floodRate)
-	}
-	for range *flooders {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for due := time.Now(); floodCtx.Err() == nil; due = due.Add(interval) {
-				time.Sleep(time.Until(due))
-				req, _ := http.NewRequestWithContext(floodCtx, "POST", "http://"+srv.HTTPAddr+"/accounts", strings.NewReader(`{"Name":"flood"}`))
-				req.Header.Set("Content-Type", "application/json")
-				if resp, err := plain.Do(req); err == nil {
-					_, _ = io.Copy(io.Discard, resp.Body) // so the connection is reused
-					resp.Body.Close()
-					sent.Add(1)
-				}
-			}
-		}()
-	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -135,15 +109,57 @@ func cmdBenchAuditFlood(ctx context.Context, cfg Config, args []string) error {
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
+	stopFlood := flood(ctx, srv.HTTPAddr, *flooders, *floodRate)
+	defer stopFlood()
 	rep.Results = append(rep.Results, scenario("GetAccount_under_flood", fmt.Sprintf("beside %d unauthenticated flooders", *flooders)))
-	stopFlood()
-	wg.Wait()
-	rep.FloodRequests, rep.FloodPerSec = sent.Load(), float64(sent.Load())/time.Since(t0).Seconds()
+	rep.FloodRequests, rep.FloodPerSec = stopFlood()
 	dropped := func() float64 { return counterSum(srv.Metrics, "belfry_audit_records_dropped_total") }
 	if rep.DropsReported, rep.Dropped, err = reportedDrops(ctx, dbURL, dropped); err != nil {
 		return err
 	}
 	return printFloodReport(rep, *out)
+}
+
+// flood starts n goroutines that send tiny unauthenticated CreateAccount requests to addr, together at
+// rate a second (0: each as fast as it can); stop ends them and returns the requests answered and
+// their rate.
+func flood(ctx context.Context, addr string, n int, rate float64) (stop func() (int64, float64)) {
+	floodCtx, cancel := context.WithCancel(ctx)
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	plain := &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024}}
+	var interval time.Duration // between one flooder's requests
+	if rate > 0 {
+		interval = time.Duration(float64(time.Second) * float64(n) / rate)
+	}
+	t0 := time.Now()
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for due := time.Now(); floodCtx.Err() == nil; due = due.Add(interval) {
+				time.Sleep(time.Until(due))
+				req, _ := http.NewRequestWithContext(floodCtx, "POST", "http://"+addr+"/accounts", strings.NewReader(`{"Name":"flood"}`))
+				req.Header.Set("Content-Type", "application/json")
+				if resp, err := plain.Do(req); err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body) // so the connection is reused
+					resp.Body.Close()
+					sent.Add(1)
+				}
+			}
+		}()
+	}
+	var once sync.Once
+	var total int64
+	var perSec float64
+	return func() (int64, float64) {
+		once.Do(func() {
+			cancel()
+			wg.Wait()
+			total, perSec = sent.Load(), float64(sent.Load())/time.Since(t0).Seconds()
+		})
+		return total, perSec
+	}
 }
 
 // counterSum adds up every series of a counter.
