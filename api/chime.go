@@ -36,9 +36,18 @@ type Caller interface {
 	Allowed(action string) bool
 }
 
-// AuditSink receives one record per API call.
+// AuditSink receives one record per API call, in one of two lanes.
 type AuditSink interface {
-	Record(r audit.APICallRecorded)
+	// Record stores the record of a call whose signature was verified and returns once it is durable,
+	// or with the error that kept it from being stored. The call is answered only after it returns.
+	Record(ctx context.Context, r audit.APICallRecorded) error
+	// Queue queues the record of a call whose signature was verified without waiting for it to be
+	// stored (it waits only while the sink is full, and never drops it): for successful reads, whose
+	// answer changes nothing and need not wait for a commit.
+	Queue(ctx context.Context, r audit.APICallRecorded) error
+	// RecordUnauthenticated queues the record of a call whose signature was missing or failed. It
+	// never blocks; a full lane drops the record and counts it (see infra/auditlog).
+	RecordUnauthenticated(r audit.APICallRecorded)
 }
 
 // call is one API request being served.
@@ -46,8 +55,10 @@ type call struct {
 	ctx    context.Context
 	c      echo.Context
 	caller Caller
-	body   []byte
-	params map[string]string
+	// verified is set once the SigV4 signature checked out: the call's record takes the durable lane.
+	verified bool
+	body     []byte
+	params   map[string]string
 	// badInput marks a request whose path, query or body cannot be stored faithfully (NUL, invalid
 	// UTF-8): it is refused, and its audit record carries no request parameters.
 	badInput bool
@@ -165,6 +176,7 @@ func (s *serviceAPI) serve(c echo.Context, op operation) error {
 	var status int
 	var out any
 	var cred sigv4.Credential
+	sigOK := false
 	switch {
 	case err != nil:
 		err = BadRequest("could not read the request body")
@@ -179,18 +191,19 @@ func (s *serviceAPI) serve(c echo.Context, op operation) error {
 		k.badInput = inputErr != nil
 		// The signature is checked first, so that a refused call is audited against its caller.
 		if cred, err = s.verifier.Verify(r.Context(), r, body, s.service); err == nil {
-			err = inputErr
+			sigOK, err = true, inputErr
 		}
 	}
 	caller, hasCaller := cred.Principal.(Caller)
 	if err != nil && hasCaller {
 		k.caller = caller // only for the audit record: the call is refused
+		k.verified = sigOK // a signed call refused for its input is still recorded durably
 	}
 	if err == nil {
 		if !hasCaller {
 			err = errors.New("api: key store returned no caller")
 		} else {
-			k.caller = caller
+			k.caller, k.verified = caller, true
 			if action := s.service + ":" + op.Name; !op.unauthorized && !caller.Allowed(action) {
 				err = &WireError{Status: http.StatusForbidden, Type: "ForbiddenException", Code: "AccessDenied",
 					Msg: fmt.Sprintf("User: %s is not authorized to perform: %s on resource: *", caller.ARN(), action)}
@@ -211,7 +224,9 @@ func (s *serviceAPI) serve(c echo.Context, op operation) error {
 			s.logger.Error("request failed", "op", op.Name, "request_id", reqID, "err", err)
 		}
 	}
-	s.record(k, op, cred, reqID, start, status, out, wire)
+	if aerr := s.record(k, op, cred, reqID, start, status, out, wire); aerr != nil {
+		wire = aerr
+	}
 	if wire != nil {
 		status = wire.Status
 	}
@@ -231,11 +246,33 @@ func (s *serviceAPI) serve(c echo.Context, op operation) error {
 	return c.JSON(status, out)
 }
 
-// record sends the CloudTrail-shaped record of a call to the audit sink.
-func (s *serviceAPI) record(k *call, op operation, cred sigv4.Credential, reqID string, at time.Time, status int, out any, wire *WireError) {
+// record sends the CloudTrail-shaped record of a call to the audit sink: a verified call's record is
+// stored before the call is answered (a *WireError when it could not be: the call must not be
+// acknowledged without its record), but that of a successful read is only queued; any other call's
+// record takes the unauthenticated lane.
+func (s *serviceAPI) record(k *call, op operation, cred sigv4.Credential, reqID string, at time.Time, status int, out any, wire *WireError) *WireError {
 	if s.audit == nil || (s.skipReadAudit && op.ReadOnly && wire == nil) {
-		return
+		return nil
 	}
+	rec := s.buildRecord(k, op, cred, reqID, at, status, out, wire)
+	if !k.verified {
+		s.audit.RecordUnauthenticated(rec)
+		return nil
+	}
+	store := s.audit.Record
+	if op.ReadOnly && wire == nil {
+		store = s.audit.Queue
+	}
+	if err := store(k.c.Request().Context(), rec); err != nil {
+		s.logger.Error("audit record not stored; the call is answered with an error", "op", op.Name, "request_id", reqID, "err", err)
+		return &WireError{Status: http.StatusInternalServerError, Type: "ServiceFailureException", Code: "ServiceFailure",
+			Msg: "the audit record of this call could not be stored; the call may have taken effect (request id " + reqID + ")"}
+	}
+	return nil
+}
+
+// buildRecord is the record of a call, sensitive members hidden.
+func (s *serviceAPI) buildRecord(k *call, op operation, cred sigv4.Credential, reqID string, at time.Time, status int, out any, wire *WireError) audit.APICallRecorded {
 	r := k.c.Request()
 	rec := audit.APICallRecorded{
 		EventVersion: "1.08", EventTime: at.UTC(), EventSource: s.eventSource, EventName: op.Name, AWSRegion: s.region,
@@ -262,7 +299,7 @@ func (s *serviceAPI) record(k *call, op operation, cred sigv4.Credential, reqID 
 			rec.ResponseElements = lowerKeys(b)
 		}
 	}
-	s.audit.Record(rec)
+	return rec
 }
 
 func accessKeyFromHeader(auth string) string {
@@ -274,8 +311,19 @@ func accessKeyFromHeader(auth string) string {
 	return id
 }
 
+// sensitiveMembers are the members whose values an audit record hides (lower-cased names, matched at
+// any depth of requestParameters and responseElements, whatever their case): bot security tokens,
+// personal and port-out PINs, port-in upload tokens (also the ?token= of UploadPortInDocument), bot
+// endpoint URLs (they often embed credentials; sensitive in the Chime model), and any password or
+// secret key a body may carry.
+var sensitiveMembers = map[string]bool{
+	"securitytoken": true, "personalpin": true, "pin": true, "uploadtoken": true, "token": true,
+	"outboundeventshttpsendpoint": true, "password": true, "newpassword": true, "oldpassword": true,
+	"secretaccesskey": true, "sessiontoken": true, "secret": true, "clientsecret": true,
+}
+
 // requestParameters merges path parameters, query parameters and body members, with CloudTrail's
-// lower-camel keys.
+// lower-camel keys at every depth, sensitive members hidden.
 func requestParameters(k *call) json.RawMessage {
 	if k.badInput {
 		return json.RawMessage("null")
@@ -293,39 +341,68 @@ func requestParameters(k *call) json.RawMessage {
 	var body map[string]any
 	if json.Unmarshal(k.body, &body) == nil {
 		for n, v := range body {
-			m[lowerFirst(n)] = v
+			m[lowerFirst(n)] = lowerCamel(v)
 		}
 	}
 	if len(m) == 0 {
 		return json.RawMessage("null")
 	}
-	b, _ := json.Marshal(m)
-	return b
+	return marshalMember(redact(m))
 }
 
+// lowerKeys turns a response body into responseElements: lower-camel keys at every depth, sensitive
+// members hidden.
 func lowerKeys(b []byte) json.RawMessage {
 	var v any
 	if json.Unmarshal(b, &v) != nil {
-		return b
+		return json.RawMessage("null")
 	}
-	var walk func(any) any
-	walk = func(x any) any {
-		switch x := x.(type) {
-		case map[string]any:
-			out := make(map[string]any, len(x))
-			for k, v := range x {
-				out[lowerFirst(k)] = walk(v)
-			}
-			return out
-		case []any:
-			for i := range x {
-				x[i] = walk(x[i])
+	return marshalMember(redact(lowerCamel(v)))
+}
+
+// lowerCamel lower-cases the first letter of every object key, at any depth.
+func lowerCamel(x any) any {
+	switch x := x.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, v := range x {
+			out[lowerFirst(k)] = lowerCamel(v)
+		}
+		return out
+	case []any:
+		for i := range x {
+			x[i] = lowerCamel(x[i])
+		}
+	}
+	return x
+}
+
+// redact replaces the values of sensitive members, at any depth, with audit.Hidden.
+func redact(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if e != nil && sensitiveMembers[strings.ToLower(k)] {
+				x[k] = audit.Hidden
+			} else {
+				x[k] = redact(e)
 			}
 		}
-		return x
+	case []any:
+		for i := range x {
+			x[i] = redact(x[i])
+		}
 	}
-	out, _ := json.Marshal(walk(v))
-	return out
+	return v
+}
+
+// marshalMember encodes a record member without HTML escaping (a '<' stays one byte, not six).
+func marshalMember(v any) json.RawMessage {
+	b, err := audit.MarshalJSON(v)
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return b
 }
 
 func lowerFirst(s string) string {

@@ -46,7 +46,16 @@ func (fuzzKeys) LookupAccessKey(context.Context, string) (string, any, error) {
 
 type captureSink struct{ recs []audit.APICallRecorded }
 
-func (s *captureSink) Record(r audit.APICallRecorded) { s.recs = append(s.recs, r) }
+func (s *captureSink) Record(_ context.Context, r audit.APICallRecorded) error {
+	s.recs = append(s.recs, r)
+	return nil
+}
+func (s *captureSink) Queue(ctx context.Context, r audit.APICallRecorded) error {
+	return s.Record(ctx, r)
+}
+func (s *captureSink) RecordUnauthenticated(r audit.APICallRecorded) {
+	_ = s.Record(context.Background(), r)
+}
 
 var fuzzNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 

@@ -2,8 +2,14 @@
 // name "chime"), Belfry's own admin API under /belfry/v1 (SigV4 signing name "belfry"), and the ops
 // endpoints /healthz, /readyz and /metrics.
 //
-// Invariants: every admin API call — failed, denied and unauthenticated ones included — produces
-// exactly one audit record; every response carries x-amzn-RequestId; every error carries
+// Invariants: every admin API call with a valid signature — failed, denied and unrouted ones included —
+// produces exactly one audit record (successful reads excepted under Config.SkipReadAudit); that of a
+// call other than a successful read is stored before the call is answered (a record that cannot be
+// stored turns the answer into a 500 ServiceFailureException), so no such call is acknowledged
+// without its record, while a successful read's record is queued, never dropped for load; a call without a valid
+// signature produces one record unless the audit writer's unauthenticated lane drops it (counted and
+// reported, see infra/auditlog); unrouted admin paths are verified and audited as UnknownOperation;
+// every response carries x-amzn-RequestId; every error carries
 // X-Amzn-ErrorType and a {"Code","Message"} body; errors are mapped to the wire in one table (awserr.go).
 package api
 
@@ -14,6 +20,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -97,19 +104,15 @@ func New(cfg Config, d Deps) (*Server, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
+	var unknownRoute func(c echo.Context) error // set once the admin APIs are built
 	e.HTTPErrorHandler = func(err error, c echo.Context) {
-		var he *echo.HTTPError
-		status := http.StatusInternalServerError
-		if errors.As(err, &he) {
-			status = he.Code
-		}
-		if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
-			c.Response().Header().Set("X-Amzn-ErrorType", "UnknownOperationException")
-			_ = c.JSON(http.StatusNotFound, map[string]string{"Code": "NotFound", "Message": "no operation at " + c.Request().Method + " " + c.Request().URL.Path})
+		if unrouted(err) && !c.Response().Committed && adminPath(c.Request().URL.Path) {
+			if serr := unknownRoute(c); serr != nil {
+				d.Logger.Error("answering an unrouted request", "path", c.Request().URL.Path, "err", serr)
+			}
 			return
 		}
-		c.Response().Header().Set("X-Amzn-ErrorType", "ServiceFailureException")
-		_ = c.JSON(status, map[string]string{"Code": "ServiceFailure", "Message": http.StatusText(status)})
+		plainError(err, c)
 	}
 	verifier := &sigv4.Verifier{Keys: d.Keys, Region: cfg.Region}
 	chimeAPI := &serviceAPI{service: "chime", eventSource: "chime.amazonaws.com", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger,
@@ -132,6 +135,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	belfryAPI := &serviceAPI{service: "belfry", eventSource: "belfry.local", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger,
 		metrics: d.Metrics}
 	belfryAPI.mount(e, adminOps(d.AuditRM))
+	unknownRoute = unknownRouteHandler(chimeAPI, belfryAPI)
 
 	if d.Client != nil {
 		mountClient(e, d.Client, d.Meetings, d.ClientRooms)
@@ -174,6 +178,77 @@ func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
 		opts = append(opts, echo.TrustIPRange(n))
 	}
 	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+// plainError answers an error outside the admin APIs (the client API, webhooks, ops endpoints).
+func plainError(err error, c echo.Context) {
+	var he *echo.HTTPError
+	status := http.StatusInternalServerError
+	if errors.As(err, &he) {
+		status = he.Code
+	}
+	if status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
+		c.Response().Header().Set("X-Amzn-ErrorType", "UnknownOperationException")
+		_ = c.JSON(http.StatusNotFound, map[string]string{"Code": "NotFound", "Message": "no operation at " + c.Request().Method + " " + c.Request().URL.Path})
+		return
+	}
+	c.Response().Header().Set("X-Amzn-ErrorType", "ServiceFailureException")
+	_ = c.JSON(status, map[string]string{"Code": "ServiceFailure", "Message": http.StatusText(status)})
+}
+
+// unknownRouteHandler serves an unrouted admin path through the API its credential scope names
+// (chime unless it names belfry): verified, authorised as UnknownOperation, answered 404, audited.
+func unknownRouteHandler(chimeAPI, belfryAPI *serviceAPI) func(c echo.Context) error {
+	return func(c echo.Context) error {
+		api := chimeAPI
+		if scopeService(c.Request().Header.Get("Authorization")) == belfryAPI.service {
+			api = belfryAPI
+		}
+		return api.serve(c, unknownPathOp(c.Request().Method, c.Request().URL.Path))
+	}
+}
+
+// unrouted reports echo's answer to a request no route takes: 404, or 405 for a known path.
+func unrouted(err error) bool {
+	return errors.Is(err, echo.ErrNotFound) || errors.Is(err, echo.ErrMethodNotAllowed)
+}
+
+// adminPath reports whether an unrouted path belongs to the admin APIs (Chime, /belfry/v1), whose
+// unknown operations are answered after SigV4 and audited like any call; the client API, the incoming
+// webhooks and the ops endpoints keep echo's plain 404.
+func adminPath(p string) bool {
+	for _, prefix := range []string{"/client/", "/incomingwebhooks/"} {
+		if strings.HasPrefix(p, prefix) {
+			return false
+		}
+	}
+	switch p {
+	case "/healthz", "/readyz", "/metrics", "/openapi.yaml":
+		return false
+	}
+	return true
+}
+
+// unknownPathOp answers a path no operation serves, once the caller is authenticated.
+func unknownPathOp(method, path string) operation {
+	return operation{Name: "UnknownOperation", unauthorized: true, Fn: func(*call) (int, any, error) {
+		return 0, nil, &WireError{Status: http.StatusNotFound, Type: "UnknownOperationException", Code: "NotFound",
+			Msg: "no operation at " + method + " " + path}
+	}}
+}
+
+// scopeService is the service named in an Authorization header's credential scope ("" for none).
+func scopeService(auth string) string {
+	_, rest, ok := strings.Cut(auth, "Credential=")
+	if !ok {
+		return ""
+	}
+	rest, _, _ = strings.Cut(rest, ",")
+	parts := strings.Split(strings.TrimSpace(rest), "/")
+	if len(parts) != 5 {
+		return ""
+	}
+	return parts[3]
 }
 
 func regionOr(r string) string {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -28,7 +29,12 @@ import (
 	"github.com/belfry/belfry/infra/pgcluster/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(childServeEnv) != "" { // this test binary, started by a test as `belfry serve`
+		os.Exit(childServe())
+	}
+	pgtest.Main(m)
+}
 
 type running struct {
 	m       *Main

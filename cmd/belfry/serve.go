@@ -223,7 +223,7 @@ func (m *Main) Run(ctx context.Context) error {
 	lw := newLagWatcher(reg, runners)
 	m.spawn(func() { lw.run(runCtx, client) })
 
-	auditWriter := auditlog.New(client, auditlog.Config{Logger: m.logger})
+	auditWriter := auditlog.New(client, auditlog.Config{Logger: m.logger, Registerer: reg})
 	m.onClose(func() error { auditWriter.Close(); return nil })
 
 	keys := iam.NewStore(pool)

@@ -1,6 +1,7 @@
-// Package audit defines the CloudTrail-shaped record of one API call. Every call to an admin API,
-// failed and denied ones included, produces exactly one record; records are events in streams
-// "audit.apicalls-<server instance>" and are projected into rm.audit_records.
+// Package audit defines the CloudTrail-shaped record of one API call. Every signed call to an admin
+// API, failed and denied ones included, produces exactly one record; an unsigned call produces one
+// unless it is dropped under load, and drops are reported by AuditRecordsDropped records. Records are
+// events in streams "audit.apicalls-<server instance>" and are projected into rm.audit_records.
 package audit
 
 import (
@@ -14,6 +15,14 @@ const (
 	StreamPrefix        = "audit.apicalls-"
 )
 
+// Hidden replaces the value of a sensitive member (a security token, a PIN, a password) in
+// requestParameters and responseElements: CloudTrail's convention.
+const Hidden = "HIDDEN_DUE_TO_SECURITY_REASONS"
+
+// EventNameRecordsDropped names the service event that reports audit records the writer dropped (see
+// DroppedRecords).
+const EventNameRecordsDropped = "AuditRecordsDropped"
+
 // UserIdentity is who made the call.
 type UserIdentity struct {
 	Type        string `json:"type"`
@@ -25,23 +34,59 @@ type UserIdentity struct {
 }
 
 // APICallRecorded is one CloudTrail-shaped record.
+//
+// Every record is bounded (Bound, which Encode applies): requestParameters and responseElements
+// larger than MaxMemberBytes encoded, or not valid JSON, are recorded as null; userAgent,
+// errorMessage, sourceIPAddress and the userIdentity strings are cut to MaxStringBytes (at a UTF-8
+// boundary). Each such member is listed in additionalEventData.truncated with the size and SHA-256 of
+// what the call carried, so an auditor sees that a member was left out and can match it against a
+// copy. An encoded record is therefore at most MaxRecordBytes.
+//
+// Sensitive members (security tokens, PINs, passwords, secret keys) hold Hidden instead of their value.
+//
+// A record with EventType "AwsServiceEvent" and EventName EventNameRecordsDropped is not an API call:
+// its serviceEventDetails (DroppedRecords) say how many records were dropped in a time window, and why.
 type APICallRecorded struct {
-	EventVersion       string          `json:"eventVersion"`
-	UserIdentity       UserIdentity    `json:"userIdentity"`
-	EventTime          time.Time       `json:"eventTime"`
-	EventSource        string          `json:"eventSource"`
-	EventName          string          `json:"eventName"`
-	AWSRegion          string          `json:"awsRegion"`
-	SourceIPAddress    string          `json:"sourceIPAddress"`
-	UserAgent          string          `json:"userAgent"`
-	ErrorCode          string          `json:"errorCode,omitempty"`
-	ErrorMessage       string          `json:"errorMessage,omitempty"`
-	RequestParameters  json.RawMessage `json:"requestParameters"`
-	ResponseElements   json.RawMessage `json:"responseElements"`
-	RequestID          string          `json:"requestID"`
-	EventID            string          `json:"eventID"`
-	EventType          string          `json:"eventType"`
-	ReadOnly           bool            `json:"readOnly"`
-	RecipientAccountID string          `json:"recipientAccountId"`
-	HTTPStatus         int             `json:"httpStatus"`
+	EventVersion        string               `json:"eventVersion"`
+	UserIdentity        UserIdentity         `json:"userIdentity"`
+	EventTime           time.Time            `json:"eventTime"`
+	EventSource         string               `json:"eventSource"`
+	EventName           string               `json:"eventName"`
+	AWSRegion           string               `json:"awsRegion"`
+	SourceIPAddress     string               `json:"sourceIPAddress"`
+	UserAgent           string               `json:"userAgent"`
+	ErrorCode           string               `json:"errorCode,omitempty"`
+	ErrorMessage        string               `json:"errorMessage,omitempty"`
+	RequestParameters   json.RawMessage      `json:"requestParameters"`
+	ResponseElements    json.RawMessage      `json:"responseElements"`
+	AdditionalEventData *AdditionalEventData `json:"additionalEventData,omitempty"`
+	ServiceEventDetails *DroppedRecords      `json:"serviceEventDetails,omitempty"`
+	RequestID           string               `json:"requestID"`
+	EventID             string               `json:"eventID"`
+	EventType           string               `json:"eventType"`
+	ReadOnly            bool                 `json:"readOnly"`
+	RecipientAccountID  string               `json:"recipientAccountId"`
+	HTTPStatus          int                  `json:"httpStatus"`
+}
+
+// AdditionalEventData says what Bound left out of a record.
+type AdditionalEventData struct {
+	Truncated []TruncatedMember `json:"truncated,omitempty"`
+}
+
+// TruncatedMember describes one member that was cut or left out.
+type TruncatedMember struct {
+	Member string `json:"member"` // e.g. "requestParameters", "userAgent", "userIdentity.accessKeyId"
+	Reason string `json:"reason"` // "tooLarge" or "invalidJSON"
+	Bytes  int    `json:"bytes"`  // the size of the member as the call carried it
+	SHA256 string `json:"sha256"` // hex SHA-256 of those bytes
+}
+
+// DroppedRecords are the serviceEventDetails of an AuditRecordsDropped record: Dropped records were
+// lost between WindowStart and WindowEnd, ByReason says why (e.g. "unauthenticated_lane_full").
+type DroppedRecords struct {
+	WindowStart time.Time        `json:"windowStart"`
+	WindowEnd   time.Time        `json:"windowEnd"`
+	Dropped     int64            `json:"droppedRecords"`
+	ByReason    map[string]int64 `json:"byReason"`
 }

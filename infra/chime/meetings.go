@@ -51,15 +51,16 @@ func (s *Service) ScheduleMeeting(ctx context.Context, organizer chimeaccounts.U
 		return chimemeetings.Meeting{}, err
 	}
 	if !s.waitRM(ctx, s.meetingsRM, res.Position) {
-		return meetingFromState(id, res.State), nil
+		return meetingFromState(id, res.State, organizer.PersonalPIN), nil
 	}
 	return s.meetingsRead.Get(ctx, organizer.AccountID, id)
 }
 
-// meetingFromState is the answer of a meeting command whose read model has not caught up.
-func meetingFromState(id string, m meeting.State) chimemeetings.Meeting {
+// meetingFromState is the answer of a meeting command whose read model has not caught up; pin is the
+// meeting's PIN in clear (the state holds it sealed).
+func meetingFromState(id string, m meeting.State, pin string) chimemeetings.Meeting {
 	return chimemeetings.Meeting{MeetingID: id, AccountID: m.AccountID, OrganizerID: m.OrganizerID, Title: m.Title, StartsAt: m.StartsAt,
-		PIN: m.PIN, Status: m.Status, DisabledReason: m.DisabledReason, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
+		PIN: pin, Status: m.Status, DisabledReason: m.DisabledReason, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
 }
 
 // ListMeetings lists an account's meetings (one organiser's when organizerID is set); the account
@@ -97,7 +98,7 @@ func (s *Service) StartMeeting(ctx context.Context, by chimeaccounts.User, id st
 		return chimemeetings.Meeting{}, err
 	}
 	if !s.waitRM(ctx, s.meetingsRM, res.Position) {
-		return meetingFromState(id, res.State), nil
+		return meetingFromState(id, res.State, cur.PIN), nil
 	}
 	return s.meetingsRead.Get(ctx, by.AccountID, id)
 }

@@ -84,6 +84,8 @@ func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
 // Query narrows a lookup; zero fields do not filter.
 type Query struct {
+	// AwsAccountID selects that account's records and the records of no account: unauthenticated
+	// calls (no caller is known) and the audit writer's AuditRecordsDropped reports.
 	AwsAccountID string
 	EventName    string
 	RequestID    string
@@ -100,7 +102,7 @@ func (s *Store) Lookup(ctx context.Context, q Query) ([]audit.APICallRecorded, e
 		q.Until = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	rows, err := s.pool.Query(ctx, `SELECT record FROM rm.audit_records
-		WHERE ($1 = '' OR aws_account_id = $1) AND ($2 = '' OR event_name = $2) AND ($3 = '' OR request_id = $3)
+		WHERE ($1 = '' OR aws_account_id = $1 OR aws_account_id = '') AND ($2 = '' OR event_name = $2) AND ($3 = '' OR request_id = $3)
 		AND event_time >= $4 AND event_time < $5 ORDER BY event_time DESC, position DESC LIMIT $6`,
 		q.AwsAccountID, q.EventName, q.RequestID, q.Since, q.Until, q.Limit)
 	if err != nil {
