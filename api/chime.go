@@ -196,7 +196,7 @@ func (s *serviceAPI) serve(c echo.Context, op operation) error {
 	}
 	caller, hasCaller := cred.Principal.(Caller)
 	if err != nil && hasCaller {
-		k.caller = caller // only for the audit record: the call is refused
+		k.caller = caller  // only for the audit record: the call is refused
 		k.verified = sigOK // a signed call refused for its input is still recorded durably
 	}
 	if err == nil {
