@@ -73,6 +73,7 @@ func Start(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Server, error)
 	}
 	g := grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxAppendSize+64<<10),
+		grpc.ForceServerCodecV2(newWireCodec()),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 	)
 	api.RegisterStreamsServer(g, &streamsServer{log: l, pageSize: cfg.ReadPageSize})

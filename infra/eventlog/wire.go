@@ -1,0 +1,181 @@
+package eventlog
+
+import (
+	"strconv"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
+)
+
+// encodedResp is a ReadResp already in protobuf wire form. The server's codec sends its bytes as they
+// are, so an event read from Postgres or the ring goes onto the wire without building a message tree
+// (ReadResp, ReadEvent, RecordedEvent, UUID, StreamIdentifier, a metadata map) per event.
+//
+// The bytes must not change after Send: the transport may still hold them when Send returns.
+type encodedResp []byte
+
+// wireCodec is the proto codec that passes encodedResp through. Every other message is handled by
+// gRPC's own proto codec, so requests and the other responses are unaffected.
+type wireCodec struct{ encoding.CodecV2 }
+
+func newWireCodec() wireCodec { return wireCodec{encoding.GetCodecV2(proto.Name)} }
+
+func (c wireCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if e, ok := v.(encodedResp); ok {
+		return mem.BufferSlice{mem.SliceBuffer(e)}, nil
+	}
+	return c.CodecV2.Marshal(v)
+}
+
+// Field numbers of event_store.client.streams.ReadResp and the messages inside it.
+const (
+	fReadRespEvent        = 1 // ReadResp.event (ReadEvent)
+	fReadEventEvent       = 1 // ReadEvent.event (RecordedEvent)
+	fReadEventCommitPos   = 3 // ReadEvent.commit_position
+	fRecID                = 1 // RecordedEvent.id (UUID)
+	fRecStream            = 2 // RecordedEvent.stream_identifier (StreamIdentifier)
+	fRecRevision          = 3
+	fRecPreparePos        = 4
+	fRecCommitPos         = 5
+	fRecMetadata          = 6 // map<string, string>
+	fRecCustomMetadata    = 7
+	fRecData              = 8
+	fUUIDStructured       = 1 // UUID.structured
+	fStructMost           = 1
+	fStructLeast          = 2
+	fStreamIdentifierName = 3
+)
+
+// appendEvent appends the wire form of the ReadResp that carries r, field for field what proto.Marshal
+// writes for eventToProto(r) (zero scalars and empty bytes left out, as proto3 does).
+func appendEvent(b []byte, r *Record) []byte {
+	var most, least uint64
+	for i := 0; i < 8; i++ {
+		most = most<<8 | uint64(r.EventID[i])
+		least = least<<8 | uint64(r.EventID[8+i])
+	}
+	structured := sizeVarintField(most) + sizeVarintField(least)
+	uuidMsg := protowire.SizeTag(fUUIDStructured) + protowire.SizeBytes(structured)
+	streamMsg := 0
+	if len(r.Stream) > 0 {
+		streamMsg = protowire.SizeTag(fStreamIdentifierName) + protowire.SizeBytes(len(r.Stream))
+	}
+	var createdBuf [20]byte
+	created := strconv.AppendInt(createdBuf[:0], r.Created, 10)
+	entries := [2][2]string{{"type", r.Type}, {"content-type", r.ContentType}}
+	metaSize := 0
+	for _, kv := range entries {
+		metaSize += protowire.SizeTag(fRecMetadata) + protowire.SizeBytes(sizeEntry(len(kv[0]), len(kv[1])))
+	}
+	metaSize += protowire.SizeTag(fRecMetadata) + protowire.SizeBytes(sizeEntry(len("created"), len(created)))
+
+	rec := protowire.SizeTag(fRecID) + protowire.SizeBytes(uuidMsg) +
+		protowire.SizeTag(fRecStream) + protowire.SizeBytes(streamMsg) +
+		sizeVarintField(r.Revision) + 2*sizeVarintField(r.Position) + metaSize +
+		sizeBytesField(len(r.Metadata)) + sizeBytesField(len(r.Data))
+	readEvent := protowire.SizeTag(fReadEventEvent) + protowire.SizeBytes(rec) +
+		protowire.SizeTag(fReadEventCommitPos) + protowire.SizeVarint(r.Position)
+
+	b = protowire.AppendTag(b, fReadRespEvent, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(readEvent))
+	b = protowire.AppendTag(b, fReadEventEvent, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(rec))
+
+	b = protowire.AppendTag(b, fRecID, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(uuidMsg))
+	b = protowire.AppendTag(b, fUUIDStructured, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(structured))
+	b = appendVarintField(b, fStructMost, most)
+	b = appendVarintField(b, fStructLeast, least)
+
+	b = protowire.AppendTag(b, fRecStream, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(streamMsg))
+	if len(r.Stream) > 0 {
+		b = protowire.AppendTag(b, fStreamIdentifierName, protowire.BytesType)
+		b = protowire.AppendString(b, r.Stream)
+	}
+	b = appendVarintField(b, fRecRevision, r.Revision)
+	b = appendVarintField(b, fRecPreparePos, r.Position)
+	b = appendVarintField(b, fRecCommitPos, r.Position)
+	for _, kv := range entries {
+		b = appendEntry(b, kv[0], kv[1])
+	}
+	b = protowire.AppendTag(b, fRecMetadata, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(sizeEntry(len("created"), len(created))))
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendString(b, "created")
+	b = protowire.AppendTag(b, 2, protowire.BytesType)
+	b = protowire.AppendBytes(b, created)
+	if len(r.Metadata) > 0 {
+		b = protowire.AppendTag(b, fRecCustomMetadata, protowire.BytesType)
+		b = protowire.AppendBytes(b, r.Metadata)
+	}
+	if len(r.Data) > 0 {
+		b = protowire.AppendTag(b, fRecData, protowire.BytesType)
+		b = protowire.AppendBytes(b, r.Data)
+	}
+	b = protowire.AppendTag(b, fReadEventCommitPos, protowire.VarintType)
+	return protowire.AppendVarint(b, r.Position)
+}
+
+// sizeVarintField is the size of a varint field with a one-byte tag (field numbers below 16),
+// 0 for a zero value (proto3 leaves it out).
+func sizeVarintField(v uint64) int {
+	if v == 0 {
+		return 0
+	}
+	return 1 + protowire.SizeVarint(v)
+}
+
+func appendVarintField(b []byte, num protowire.Number, v uint64) []byte {
+	if v == 0 {
+		return b
+	}
+	b = protowire.AppendTag(b, num, protowire.VarintType)
+	return protowire.AppendVarint(b, v)
+}
+
+// sizeBytesField is the size of a bytes field with a one-byte tag, 0 when empty.
+func sizeBytesField(n int) int {
+	if n == 0 {
+		return 0
+	}
+	return 1 + protowire.SizeBytes(n)
+}
+
+// sizeEntry is the size of a map<string, string> entry message (key 1, value 2; both always written,
+// as proto.Marshal does for map entries).
+func sizeEntry(k, v int) int { return 2 + protowire.SizeBytes(k) + protowire.SizeBytes(v) }
+
+func appendEntry(b []byte, k, v string) []byte {
+	b = protowire.AppendTag(b, fRecMetadata, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(sizeEntry(len(k), len(v))))
+	b = protowire.AppendTag(b, 1, protowire.BytesType)
+	b = protowire.AppendString(b, k)
+	b = protowire.AppendTag(b, 2, protowire.BytesType)
+	return protowire.AppendString(b, v)
+}
+
+// eventSender encodes events into large shared slabs and sends each as one encodedResp. A slab is
+// never written again where a sent message lies, so the transport may keep referring to it; the
+// garbage collector frees it once every message in it is written.
+type eventSender struct {
+	stream grpc.ServerStream
+	slab   []byte
+}
+
+// slabSize is the size of one encoding slab (events larger than this get a slab of their own).
+const slabSize = 256 << 10
+
+func (s *eventSender) send(r *Record) error {
+	bound := len(r.Stream) + len(r.Type) + len(r.ContentType) + len(r.Data) + len(r.Metadata) + 256
+	if cap(s.slab)-len(s.slab) < bound {
+		s.slab = make([]byte, 0, max(slabSize, bound))
+	}
+	start := len(s.slab)
+	s.slab = appendEvent(s.slab, r)
+	return s.stream.SendMsg(encodedResp(s.slab[start:len(s.slab):len(s.slab)]))
+}
