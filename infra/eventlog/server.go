@@ -74,6 +74,7 @@ func Start(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Server, error)
 	g := grpc.NewServer(
 		grpc.MaxRecvMsgSize(MaxAppendSize+64<<10),
 		grpc.ForceServerCodecV2(newWireCodec()),
+		grpc.NumStreamWorkers(64), // reused handler goroutines: no new stack to grow per call
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 	)
 	api.RegisterStreamsServer(g, &streamsServer{log: l, pageSize: cfg.ReadPageSize})
