@@ -2,6 +2,10 @@ package eventlog
 
 import (
 	"strconv"
+	"unicode/utf8"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
+	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/encoding"
@@ -28,6 +32,157 @@ func (c wireCodec) Marshal(v any) (mem.BufferSlice, error) {
 		return mem.BufferSlice{mem.SliceBuffer(e)}, nil
 	}
 	return c.CodecV2.Marshal(v)
+}
+
+// Unmarshal decodes the proposed-event messages of an append (all but its first message) directly
+// into the generated types, without reflection; every other message, and any proposed message that
+// is not in the plain shape the official clients write, goes to gRPC's proto codec, so the result
+// (and every error) is exactly what proto.Unmarshal gives.
+func (c wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if req, ok := v.(*api.AppendReq); ok {
+		buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+		pm, ok := decodeProposed(buf.ReadOnlyData())
+		buf.Free()
+		if ok {
+			req.Content = &api.AppendReq_ProposedMessage_{ProposedMessage: pm}
+			return nil
+		}
+	}
+	return c.CodecV2.Unmarshal(data, v)
+}
+
+// Field numbers of event_store.client.streams.AppendReq and its ProposedMessage.
+const (
+	fAppendProposed = 2 // AppendReq.proposed_message
+	fPropID         = 1
+	fPropMetadata   = 2 // map<string, string>
+	fPropCustom     = 3
+	fPropData       = 4
+)
+
+// decodeProposed decodes an AppendReq that carries a ProposedMessage whose id is a structured UUID.
+// It reports false for anything else — another field, a field given twice, a string UUID, a wire
+// type or UTF-8 error — and the caller then leaves the message to proto.Unmarshal.
+func decodeProposed(b []byte) (*api.AppendReq_ProposedMessage, bool) {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 || num != fAppendProposed || typ != protowire.BytesType {
+		return nil, false
+	}
+	msg, m := protowire.ConsumeBytes(b[n:])
+	if m < 0 || n+m != len(b) {
+		return nil, false
+	}
+	pm := &api.AppendReq_ProposedMessage{}
+	var seen [5]bool
+	for len(msg) > 0 {
+		num, typ, n := protowire.ConsumeTag(msg)
+		if n < 0 || typ != protowire.BytesType || num < fPropID || num > fPropData || (seen[num] && num != fPropMetadata) {
+			return nil, false
+		}
+		seen[num] = true
+		v, m := protowire.ConsumeBytes(msg[n:])
+		if m < 0 {
+			return nil, false
+		}
+		msg = msg[n+m:]
+		switch num {
+		case fPropID:
+			id, ok := decodeStructuredUUID(v)
+			if !ok {
+				return nil, false
+			}
+			pm.Id = id
+		case fPropMetadata:
+			k, val, ok := decodeStringEntry(v)
+			if !ok {
+				return nil, false
+			}
+			if pm.Metadata == nil {
+				pm.Metadata = make(map[string]string, 2)
+			}
+			pm.Metadata[k] = val
+		case fPropCustom:
+			pm.CustomMetadata = append([]byte{}, v...)
+		case fPropData:
+			pm.Data = append([]byte{}, v...)
+		}
+	}
+	return pm, true
+}
+
+func decodeStructuredUUID(b []byte) (*shared.UUID, bool) {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 || num != fUUIDStructured || typ != protowire.BytesType {
+		return nil, false
+	}
+	v, m := protowire.ConsumeBytes(b[n:])
+	if m < 0 || n+m != len(b) {
+		return nil, false
+	}
+	st := &shared.UUID_Structured{}
+	var seen [3]bool
+	for len(v) > 0 {
+		num, typ, n := protowire.ConsumeTag(v)
+		if n < 0 || typ != protowire.VarintType || (num != fStructMost && num != fStructLeast) || seen[num] {
+			return nil, false
+		}
+		seen[num] = true
+		x, m := protowire.ConsumeVarint(v[n:])
+		if m < 0 {
+			return nil, false
+		}
+		v = v[n+m:]
+		if num == fStructMost {
+			st.MostSignificantBits = int64(x)
+		} else {
+			st.LeastSignificantBits = int64(x)
+		}
+	}
+	return &shared.UUID{Value: &shared.UUID_Structured_{Structured: st}}, true
+}
+
+// decodeStringEntry decodes a map<string, string> entry (key 1, value 2, each at most once).
+func decodeStringEntry(b []byte) (k, v string, ok bool) {
+	var seen [3]bool
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 || typ != protowire.BytesType || (num != 1 && num != 2) || seen[num] {
+			return "", "", false
+		}
+		seen[num] = true
+		s, m := protowire.ConsumeBytes(b[n:])
+		if m < 0 || !utf8.Valid(s) {
+			return "", "", false
+		}
+		b = b[n+m:]
+		if num == 1 {
+			k = internKey(s)
+		} else {
+			v = internValue(s)
+		}
+	}
+	return k, v, true
+}
+
+// internKey and internValue return the strings every append repeats without allocating.
+func internKey(b []byte) string {
+	switch string(b) {
+	case "type":
+		return "type"
+	case "content-type":
+		return "content-type"
+	}
+	return string(b)
+}
+
+func internValue(b []byte) string {
+	switch string(b) {
+	case "application/json":
+		return "application/json"
+	case "application/octet-stream":
+		return "application/octet-stream"
+	}
+	return string(b)
 }
 
 // Field numbers of event_store.client.streams.ReadResp and the messages inside it.

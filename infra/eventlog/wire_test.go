@@ -78,3 +78,64 @@ func TestAppendEventMatchesProtoMarshal(t *testing.T) {
 		}
 	}
 }
+
+// proposedSeeds are AppendReq messages as the official client writes them, and variants.
+func proposedSeeds() [][]byte {
+	msg := func(pm *api.AppendReq_ProposedMessage) []byte {
+		b, err := proto.Marshal(&api.AppendReq{Content: &api.AppendReq_ProposedMessage_{ProposedMessage: pm}})
+		if err != nil {
+			panic(err)
+		}
+		return b
+	}
+	id := uuidToProto(uuid.New())
+	full := msg(&api.AppendReq_ProposedMessage{Id: id, Metadata: map[string]string{"type": "chime.account.created.v1", "content-type": "application/json"},
+		CustomMetadata: []byte(`{"actor":"x"}`), Data: []byte(`{"name":"a"}`)})
+	opts, _ := proto.Marshal(&api.AppendReq{Content: &api.AppendReq_Options_{Options: &api.AppendReq_Options{
+		StreamIdentifier: &shared.StreamIdentifier{StreamName: []byte("s")}, ExpectedStreamRevision: &api.AppendReq_Options_Any{Any: &shared.Empty{}}}}})
+	return [][]byte{
+		full,
+		msg(&api.AppendReq_ProposedMessage{Id: id, Metadata: map[string]string{"type": "t", "content-type": "application/octet-stream"}, Data: []byte{}}),
+		msg(&api.AppendReq_ProposedMessage{Id: &shared.UUID{Value: &shared.UUID_String_{String_: uuid.NewString()}}, Metadata: map[string]string{"type": "t"}}),
+		msg(&api.AppendReq_ProposedMessage{Metadata: map[string]string{"type": "Ünï", "x": ""}, Data: bytes.Repeat([]byte{0}, 300)}),
+		msg(&api.AppendReq_ProposedMessage{}),
+		append(append([]byte{}, full...), full...),    // the message twice: proto merges
+		append(append([]byte{}, full...), 0x08, 0x01), // an unknown field
+		opts,
+		{},
+		{0x12, 0x05, 0x12, 0x03, 0x0a, 0x01, 0xff}, // a map entry whose key is not UTF-8
+	}
+}
+
+// FuzzDecodeProposed: whenever the fast decoder accepts a message, proto.Unmarshal accepts it too
+// and yields the same message; whatever it declines is left to proto.Unmarshal.
+func FuzzDecodeProposed(f *testing.F) {
+	for _, b := range proposedSeeds() {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pm, ok := decodeProposed(b)
+		if !ok {
+			return
+		}
+		var want api.AppendReq
+		if err := proto.Unmarshal(b, &want); err != nil {
+			t.Fatalf("fast decoder accepted what proto.Unmarshal refuses (%v): %x", err, b)
+		}
+		got := &api.AppendReq{Content: &api.AppendReq_ProposedMessage_{ProposedMessage: pm}}
+		if !proto.Equal(got, &want) {
+			t.Fatalf("fast decoder gave %v, proto.Unmarshal %v, for %x", got, &want, b)
+		}
+	})
+}
+
+// TestDecodeProposedTakesClientMessages: the shape the official client writes is decoded by the fast
+// path (the fuzz test checks it agrees with proto.Unmarshal), and the other shapes are declined.
+func TestDecodeProposedTakesClientMessages(t *testing.T) {
+	seeds := proposedSeeds()
+	for i, want := range []bool{true, true, false, true, true, false, false, false, false, false} {
+		if _, ok := decodeProposed(seeds[i]); ok != want {
+			t.Errorf("seed %d: fast path %v, want %v", i, ok, want)
+		}
+	}
+}
