@@ -369,9 +369,10 @@ func (s *streamsServer) readAll(ao *api.ReadReq_Options_AllOptions, forwards boo
 		return nil
 	}
 	fetched := uint64(0)
-	// next runs on the read-ahead goroutine only: pos and fetched are its own.
+	pages := newPageSizer(s.pageSize)
+	// next runs on the read-ahead goroutine only: pos, fetched and pages are its own.
 	next := func(ctx context.Context) ([]Record, bool, error) {
-		n := uint64(s.pageSize)
+		n := uint64(pages.next)
 		if f == nil {
 			n = min(n, count-fetched) // unfiltered reads never fetch past count
 		}
@@ -389,6 +390,7 @@ func (s *streamsServer) readAll(ao *api.ReadReq_Options_AllOptions, forwards boo
 		if err != nil || len(recs) == 0 {
 			return nil, false, err
 		}
+		pages.observe(recs)
 		fetched += uint64(len(recs))
 		last := recs[len(recs)-1].Position
 		if pos = last; forwards {
@@ -397,11 +399,11 @@ func (s *streamsServer) readAll(ao *api.ReadReq_Options_AllOptions, forwards boo
 		more := uint64(len(recs)) == n && (f != nil || fetched < count) && (forwards || last > 1)
 		return recs, more, nil
 	}
-	pages, stop := readAhead(srv.Context(), next)
+	ahead, stop := readAhead(srv.Context(), next)
 	defer stop()
 	es := eventSender{stream: srv}
 	sent := uint64(0)
-	for p := range pages {
+	for p := range ahead {
 		if p.err != nil {
 			st, _ := toStatus(p.err)
 			return st
@@ -419,6 +421,28 @@ func (s *streamsServer) readAll(ao *api.ReadReq_Options_AllOptions, forwards boo
 		}
 	}
 	return nil
+}
+
+// pageBytes is the data a page of a long read aims at: with one page being sent and one read ahead,
+// a reader holds a few MiB, not ReadPageSize records of up to MaxAppendSize each.
+const pageBytes = 4 << 20
+
+// pageSizer sizes the successive pages of one long read: the first holds at most 32 records, each
+// later one as many as fit pageBytes at the sizes seen so far, between 16 and max.
+type pageSizer struct {
+	max, next    int
+	records      int
+	payloadBytes int
+}
+
+func newPageSizer(max int) *pageSizer { return &pageSizer{max: max, next: min(max, 32)} }
+
+func (p *pageSizer) observe(recs []Record) {
+	for i := range recs {
+		p.payloadBytes += len(recs[i].Data) + len(recs[i].Metadata) + len(recs[i].Stream) + 100
+	}
+	p.records += len(recs)
+	p.next = min(p.max, max(16, pageBytes/(p.payloadBytes/p.records)))
 }
 
 // page is one batch of records handed over by readAhead.
@@ -656,16 +680,19 @@ func (s *streamsServer) tail(ctx context.Context, srv api.Streams_ReadServer, af
 // page behind, pages are read ahead on another goroutine while the current one is delivered.
 func (s *streamsServer) catchUpAll(ctx context.Context, after, head uint64, deliver func(*Record) error) error {
 	pos := after + 1
+	pages := newPageSizer(s.pageSize)
 	next := func(ctx context.Context) ([]Record, bool, error) {
-		recs, err := s.log.ReadAllForwards(ctx, pos, s.pageSize)
+		n := pages.next
+		recs, err := s.log.ReadAllForwards(ctx, pos, n)
 		if err != nil || len(recs) == 0 {
 			return nil, false, err
 		}
+		pages.observe(recs)
 		last := recs[len(recs)-1].Position
 		pos = last + 1
-		return recs, len(recs) == s.pageSize && last < head, nil
+		return recs, len(recs) == n && last < head, nil
 	}
-	if head-after <= uint64(s.pageSize) {
+	if head-after <= uint64(pages.next) {
 		recs, _, err := next(ctx)
 		if err != nil {
 			st, _ := toStatus(err)
@@ -678,9 +705,9 @@ func (s *streamsServer) catchUpAll(ctx context.Context, after, head uint64, deli
 		}
 		return nil
 	}
-	pages, stop := readAhead(ctx, next)
+	ahead, stop := readAhead(ctx, next)
 	defer stop()
-	for p := range pages {
+	for p := range ahead {
 		if p.err != nil {
 			st, _ := toStatus(p.err)
 			return st
