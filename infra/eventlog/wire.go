@@ -44,7 +44,7 @@ func (c wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
 		pm, ok := decodeProposed(buf.ReadOnlyData())
 		buf.Free()
 		if ok {
-			req.Content = &api.AppendReq_ProposedMessage_{ProposedMessage: pm}
+			req.Content = pm
 			return nil
 		}
 	}
@@ -63,7 +63,7 @@ const (
 // decodeProposed decodes an AppendReq that carries a ProposedMessage whose id is a structured UUID.
 // It reports false for anything else — another field, a field given twice, a string UUID, a wire
 // type or UTF-8 error — and the caller then leaves the message to proto.Unmarshal.
-func decodeProposed(b []byte) (*api.AppendReq_ProposedMessage, bool) {
+func decodeProposed(b []byte) (*api.AppendReq_ProposedMessage_, bool) {
 	num, typ, n := protowire.ConsumeTag(b)
 	if n < 0 || num != fAppendProposed || typ != protowire.BytesType {
 		return nil, false
@@ -72,7 +72,17 @@ func decodeProposed(b []byte) (*api.AppendReq_ProposedMessage, bool) {
 	if m < 0 || n+m != len(b) {
 		return nil, false
 	}
-	pm := &api.AppendReq_ProposedMessage{}
+	// One allocation for the message tree of the event, one for its data and custom metadata.
+	a := &struct {
+		content api.AppendReq_ProposedMessage_
+		pm      api.AppendReq_ProposedMessage
+		id      shared.UUID
+		value   shared.UUID_Structured_
+		st      shared.UUID_Structured
+	}{}
+	a.content.ProposedMessage = &a.pm
+	pm := &a.pm
+	var payload []byte
 	var seen [5]bool
 	for len(msg) > 0 {
 		num, typ, n := protowire.ConsumeTag(msg)
@@ -87,11 +97,12 @@ func decodeProposed(b []byte) (*api.AppendReq_ProposedMessage, bool) {
 		msg = msg[n+m:]
 		switch num {
 		case fPropID:
-			id, ok := decodeStructuredUUID(v)
-			if !ok {
+			if !decodeStructuredUUID(v, &a.st) {
 				return nil, false
 			}
-			pm.Id = id
+			a.value.Structured = &a.st
+			a.id.Value = &a.value
+			pm.Id = &a.id
 		case fPropMetadata:
 			k, val, ok := decodeStringEntry(v)
 			if !ok {
@@ -102,34 +113,48 @@ func decodeProposed(b []byte) (*api.AppendReq_ProposedMessage, bool) {
 			}
 			pm.Metadata[k] = val
 		case fPropCustom:
-			pm.CustomMetadata = append([]byte{}, v...)
+			pm.CustomMetadata, payload = carve(payload, v, len(msg))
 		case fPropData:
-			pm.Data = append([]byte{}, v...)
+			pm.Data, payload = carve(payload, v, len(msg))
 		}
 	}
-	return pm, true
+	return &a.content, true
 }
 
-func decodeStructuredUUID(b []byte) (*shared.UUID, bool) {
+// carve copies v into the free part of payload, allocating room for v and the rest bytes still to
+// decode when it does not fit, and returns the copy (never nil) and the remaining room.
+func carve(payload, v []byte, rest int) (cp, remaining []byte) {
+	if len(v) == 0 {
+		return []byte{}, payload
+	}
+	if cap(payload)-len(payload) < len(v) {
+		payload = make([]byte, 0, len(v)+rest)
+	}
+	start := len(payload)
+	payload = append(payload, v...)
+	return payload[start:len(payload):len(payload)], payload[len(payload):]
+}
+
+// decodeStructuredUUID decodes a UUID message holding a structured value into st.
+func decodeStructuredUUID(b []byte, st *shared.UUID_Structured) bool {
 	num, typ, n := protowire.ConsumeTag(b)
 	if n < 0 || num != fUUIDStructured || typ != protowire.BytesType {
-		return nil, false
+		return false
 	}
 	v, m := protowire.ConsumeBytes(b[n:])
 	if m < 0 || n+m != len(b) {
-		return nil, false
+		return false
 	}
-	st := &shared.UUID_Structured{}
 	var seen [3]bool
 	for len(v) > 0 {
 		num, typ, n := protowire.ConsumeTag(v)
 		if n < 0 || typ != protowire.VarintType || (num != fStructMost && num != fStructLeast) || seen[num] {
-			return nil, false
+			return false
 		}
 		seen[num] = true
 		x, m := protowire.ConsumeVarint(v[n:])
 		if m < 0 {
-			return nil, false
+			return false
 		}
 		v = v[n+m:]
 		if num == fStructMost {
@@ -138,7 +163,7 @@ func decodeStructuredUUID(b []byte) (*shared.UUID, bool) {
 			st.LeastSignificantBits = int64(x)
 		}
 	}
-	return &shared.UUID{Value: &shared.UUID_Structured_{Structured: st}}, true
+	return true
 }
 
 // decodeStringEntry decodes a map<string, string> entry (key 1, value 2, each at most once).

@@ -122,7 +122,7 @@ func FuzzDecodeProposed(f *testing.F) {
 		if err := proto.Unmarshal(b, &want); err != nil {
 			t.Fatalf("fast decoder accepted what proto.Unmarshal refuses (%v): %x", err, b)
 		}
-		got := &api.AppendReq{Content: &api.AppendReq_ProposedMessage_{ProposedMessage: pm}}
+		got := &api.AppendReq{Content: pm}
 		if !proto.Equal(got, &want) {
 			t.Fatalf("fast decoder gave %v, proto.Unmarshal %v, for %x", got, &want, b)
 		}
