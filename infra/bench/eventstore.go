@@ -17,9 +17,12 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
+	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/projections"
@@ -248,6 +251,11 @@ func (b *benchRun) reads(ctx context.Context) error {
 			return err
 		}
 		b.rep.add(res)
+		b.say("the client's decoding of the same events alone ...")
+		if res, err = clientDecode(ctx, b.pool, res.Events); err != nil {
+			return err
+		}
+		b.rep.add(res)
 	}
 	p := &benchProjection{name: "bench_" + b.run}
 	if b.want("projection_catchup") {
@@ -293,6 +301,7 @@ func (b *benchRun) checks() []Check {
 	atLeast("100-event batch appends", "append_batch100", ">= 15000 events/s", 15000)
 	atLeast("ReadAll forwards ($all catch-up read)", "read_all", ">= 500000 events/s", 500000)
 	ratio("ReadAll forwards vs plain pgx scan", "read_all", "pg_scan_all", "(shown)", 0)
+	ratio("ReadAll forwards vs the client's decoding alone", "read_all", "client_decode_floor", "(shown)", 0)
 	atLeast("projection catch-up from 0", "projection_catchup", ">= 20000 events/s", 20000)
 	if x := rep.find("read_model_lag"); x.Name != "" {
 		out = append(out, Check{Name: "append-to-read-model lag p99", Target: "< 250 ms", Value: x.P99ms, Pass: x.P99ms < 250})
@@ -497,6 +506,55 @@ func plainScan(ctx context.Context, pool *pgxpool.Pool) (Result, error) {
 	}
 	return Result{Name: "pg_scan_all", Events: n, Seconds: time.Since(start).Seconds(),
 		Note: "baseline: one pgx query over eventlog.events by position, every column scanned"}, nil
+}
+
+// clientDecode is the ceiling of ReadAll through EventStore-Client-Go on this machine: the client
+// unmarshals every ReadResp with proto.Unmarshal on the goroutine that calls Recv. It decodes total
+// messages built from (up to 10,000) stored events, on one goroutine, with no server and no network.
+func clientDecode(ctx context.Context, pool *pgxpool.Pool, total int64) (Result, error) {
+	rows, err := pool.Query(ctx, `SELECT position, stream, revision, event_id, event_type, content_type, created, data, metadata
+		FROM eventlog.events ORDER BY position LIMIT 10000`)
+	if err != nil {
+		return Result{}, fmt.Errorf("bench: client decode: %w", err)
+	}
+	var msgs [][]byte
+	for rows.Next() {
+		var pos, rev, created int64
+		var id uuid.UUID
+		var stream, typ, ct string
+		var data, meta []byte
+		if err := rows.Scan(&pos, &stream, &rev, &id, &typ, &ct, &created, &data, &meta); err != nil {
+			rows.Close()
+			return Result{}, fmt.Errorf("bench: client decode: %w", err)
+		}
+		most, least := esdb.UUIDAsInt64(id)
+		m, err := proto.Marshal(&api.ReadResp{Content: &api.ReadResp_Event{Event: &api.ReadResp_ReadEvent{
+			Event: &api.ReadResp_ReadEvent_RecordedEvent{
+				Id:               &shared.UUID{Value: &shared.UUID_Structured_{Structured: &shared.UUID_Structured{MostSignificantBits: most, LeastSignificantBits: least}}},
+				StreamIdentifier: &shared.StreamIdentifier{StreamName: []byte(stream)},
+				StreamRevision:   uint64(rev), PreparePosition: uint64(pos), CommitPosition: uint64(pos),
+				Metadata:       map[string]string{"type": typ, "content-type": ct, "created": fmt.Sprint(created)},
+				CustomMetadata: meta, Data: data},
+			Position: &api.ReadResp_ReadEvent_CommitPosition{CommitPosition: uint64(pos)}}}})
+		if err != nil {
+			rows.Close()
+			return Result{}, err
+		}
+		msgs = append(msgs, m)
+	}
+	rows.Close()
+	if len(msgs) == 0 || total == 0 {
+		return Result{Name: "client_decode_floor"}, rows.Err()
+	}
+	start := time.Now()
+	for i := int64(0); i < total; i++ {
+		var r api.ReadResp
+		if err := proto.Unmarshal(msgs[i%int64(len(msgs))], &r); err != nil {
+			return Result{}, fmt.Errorf("bench: client decode: %w", err)
+		}
+	}
+	return Result{Name: "client_decode_floor", Events: total, Seconds: time.Since(start).Seconds(),
+		Note: "ceiling: EventStore-Client-Go's proto.Unmarshal of each ReadResp alone, one goroutine, no server"}, nil
 }
 
 // benchProjection is the accounts projection under its own name, without rm views.
