@@ -23,7 +23,9 @@ const ServerVersion = "24.10.0"
 type Config struct {
 	// Addr to listen on, e.g. 127.0.0.1:2113; ":0"-style addresses pick a free port.
 	Addr string
-	// ReadPageSize is how many records one storage read fetches (default 2000).
+	// ReadPageSize bounds how many records one storage read fetches (default 2000). Long reads ($all,
+	// subscription catch-up) start with 32 and size later pages to about 4 MiB of data, reading the
+	// next page while the current one is sent.
 	ReadPageSize int
 	Log          LogConfig
 }
