@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime/pprof"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,14 +38,31 @@ func cmdBench(ctx context.Context, cfg Config, args []string) error {
 	lagRate := fs.Int("lag-rate", 1000, "events per second in the lag scenario")
 	lagFor := fs.Duration("lag-duration", 10*time.Second, "length of the lag scenario")
 	out := fs.String("json", "", "write the JSON report here (default bench-results/eventstore-<time>.json)")
+	only := fs.String("only", "", "run only the scenarios whose name matches this regular expression (with their baselines)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the scenarios (client, server and baselines) here")
+	syncCommit := fs.String("synchronous-commit", "on", "synchronous_commit of the bench database; off stands in for a fast-fsync disk (not durable)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	selected, err := regexp.Compile(*only)
+	if err != nil {
+		return fmt.Errorf("--only: %w", err)
+	}
+	if *syncCommit != "on" && *syncCommit != "off" {
+		return fmt.Errorf("--synchronous-commit must be on or off")
 	}
 	benchURL, stop, err := scratchDatabase(ctx, cfg, "belfry_bench")
 	if err != nil {
 		return err
 	}
 	defer stop()
+	setting := ""
+	if *syncCommit == "off" {
+		setting = "synchronous_commit=off (stands in for a fast-fsync disk; not durable)"
+		if err := setDatabaseOption(ctx, benchURL, "synchronous_commit", "off"); err != nil {
+			return err
+		}
+	}
 	pc, err := pgxpool.ParseConfig(benchURL)
 	if err != nil {
 		return err
@@ -67,12 +86,26 @@ func cmdBench(ctx context.Context, cfg Config, args []string) error {
 		return err
 	}
 	defer client.Close()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rep, err := bench.RunEventStore(ctx, pool, client, bench.Config{Duration: *d, CatchupEvents: *catchup, LagRate: *lagRate,
-		LagDuration: *lagFor, Progress: os.Stderr})
+		LagDuration: *lagFor, Progress: os.Stderr, Only: selected.MatchString, Setting: setting})
 	if err != nil {
 		return err
 	}
 	fmt.Println()
+	if setting != "" {
+		fmt.Println("setting:", setting)
+	}
 	rep.Print(os.Stdout)
 	path := *out
 	if path == "" {
@@ -86,6 +119,19 @@ func cmdBench(ctx context.Context, cfg Config, args []string) error {
 		return err
 	}
 	fmt.Printf("\nJSON report: %s\n", path)
+	return nil
+}
+
+// setDatabaseOption sets a server option for every later session of the database at url.
+func setDatabaseOption(ctx context.Context, url, name, value string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s SET %s = %s", conn.Config().Database, name, value)); err != nil {
+		return fmt.Errorf("bench: set %s: %w", name, err)
+	}
 	return nil
 }
 

@@ -17,8 +17,12 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
+	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/projections"
@@ -35,6 +39,10 @@ type Config struct {
 	LagRate       int // events per second
 	LagDuration   time.Duration
 	Progress      io.Writer
+	// Only, when set, selects the scenarios to run by name (baselines run with their scenario).
+	Only func(name string) bool
+	// Setting describes non-default server settings of the run (printed and kept in the report).
+	Setting string
 }
 
 // Defaults fills zero fields.
@@ -90,6 +98,7 @@ type Report struct {
 	CPUs      int       `json:"cpus"`
 	GoVersion string    `json:"goVersion"`
 	Config    struct {
+		Setting         string  `json:"setting,omitempty"`
 		DurationSeconds float64 `json:"durationSeconds"`
 		PayloadBytes    int     `json:"payloadBytes"`
 		CatchupEvents   int     `json:"catchupEvents"`
@@ -144,78 +153,160 @@ func payload(n int) []byte {
 }
 
 // RunEventStore runs every scenario against client (the event log on pool's database) and pool.
+// Each Belfry figure is printed beside a plain-pgx baseline measured in the same run on the same
+// PostgreSQL: INSERT+COMMIT per event for single appends, COPY of 100 rows per transaction for
+// batches, and one plain scan of eventlog.events for ReadAll.
 func RunEventStore(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, cfg Config) (*Report, error) {
 	cfg.Defaults()
 	rep := &Report{StartedAt: time.Now().UTC(), CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
 	rep.Config.DurationSeconds, rep.Config.PayloadBytes = cfg.Duration.Seconds(), cfg.PayloadBytes
 	rep.Config.CatchupEvents, rep.Config.LagRate = cfg.CatchupEvents, cfg.LagRate
-	run := uuid.NewString()[:8]
-	data := payload(cfg.PayloadBytes)
-	meta := []byte(`{"actor":"bench","schemaVersion":1}`)
-	say := func(format string, a ...any) { fmt.Fprintf(cfg.Progress, format+"\n", a...) }
-
+	rep.Config.Setting = cfg.Setting
+	b := &benchRun{cfg: cfg, rep: rep, pool: pool, client: client, run: uuid.NewString()[:8],
+		data: payload(cfg.PayloadBytes), meta: []byte(`{"actor":"bench","schemaVersion":1}`)}
 	if _, err := pool.Exec(ctx, `DROP TABLE IF EXISTS bench_plain; CREATE TABLE bench_plain (
 		position bigserial PRIMARY KEY, stream text NOT NULL, revision bigint NOT NULL, event_id uuid NOT NULL,
 		event_type text NOT NULL, data bytea NOT NULL, metadata bytea NOT NULL, UNIQUE (stream, revision))`); err != nil {
 		return nil, fmt.Errorf("bench: baseline table: %w", err)
 	}
-	for _, w := range cfg.Writers {
-		say("single-event appends, %d writers, %v ...", w, cfg.Duration)
-		res, err := singleAppends(ctx, client, w, cfg.Duration, fmt.Sprintf("bench.single-%s-w%d", run, w), data, meta)
-		if err != nil {
-			return nil, err
-		}
-		rep.add(res)
-		say("plain pgx INSERT+COMMIT, %d writers, %v ...", w, cfg.Duration)
-		res, err = plainInserts(ctx, pool, w, cfg.Duration, fmt.Sprintf("plain-%s-w%d", run, w), data, meta)
-		if err != nil {
-			return nil, err
-		}
-		rep.add(res)
-	}
-	say("100-event batch appends, %d writers ...", cfg.BatchWriters)
-	res, err := batchAppends(ctx, client, cfg.BatchWriters, cfg.Duration, "bench.batch-"+run, data, meta)
-	if err != nil {
+	if err := b.appends(ctx); err != nil {
 		return nil, err
 	}
-	rep.add(res)
-
-	say("writing %d account events for the catch-up scenario ...", cfg.CatchupEvents)
-	last, err := writeAccountHistory(ctx, client, cfg.CatchupEvents, run, cfg.Progress)
-	if err != nil {
+	if err := b.reads(ctx); err != nil {
 		return nil, err
 	}
-	say("reading $all ...")
-	if res, err = readAll(ctx, client); err != nil {
-		return nil, err
-	}
-	rep.add(res)
-	say("projection catch-up from position 0 ...")
-	p := &benchProjection{name: "bench_" + run}
-	if res, err = catchUp(ctx, pool, client, p, last, cfg.CatchupEvents); err != nil {
-		return nil, err
-	}
-	rep.add(res)
-	say("append-to-read-model lag at %d events/s for %v ...", cfg.LagRate, cfg.LagDuration)
-	if res, err = lag(ctx, pool, client, p, run, cfg.LagRate, cfg.LagDuration); err != nil {
-		return nil, err
-	}
-	rep.add(res)
-	_, _ = pool.Exec(ctx, "DROP SCHEMA IF EXISTS rm_"+p.name+"_g1 CASCADE")
-
-	top := cfg.Writers[len(cfg.Writers)-1]
-	es, pg := rep.find(fmt.Sprintf("append_single_w%d", top)), rep.find(fmt.Sprintf("pg_insert_commit_w%d", top))
-	ratio := 0.0
-	if pg.EventsPerSec > 0 {
-		ratio = es.EventsPerSec / pg.EventsPerSec
-	}
-	rep.Checks = []Check{
-		{Name: fmt.Sprintf("single-event appends at %d writers vs plain INSERT+COMMIT", top), Target: ">= 1.0x", Value: ratio, Pass: ratio >= 1.0},
-		{Name: "100-event batch appends", Target: ">= 15000 events/s", Value: rep.find("append_batch100").EventsPerSec, Pass: rep.find("append_batch100").EventsPerSec >= 15000},
-		{Name: "projection catch-up from 0", Target: ">= 20000 events/s", Value: rep.find("projection_catchup").EventsPerSec, Pass: rep.find("projection_catchup").EventsPerSec >= 20000},
-		{Name: "append-to-read-model lag p99", Target: "< 250 ms", Value: rep.find("read_model_lag").P99ms, Pass: rep.find("read_model_lag").P99ms < 250},
-	}
+	rep.Checks = b.checks()
 	return rep, nil
+}
+
+// benchRun is the state shared by the scenarios of one run.
+type benchRun struct {
+	cfg        Config
+	rep        *Report
+	pool       *pgxpool.Pool
+	client     *esdb.Client
+	run        string
+	data, meta []byte
+}
+
+func (b *benchRun) want(name string) bool { return b.cfg.Only == nil || b.cfg.Only(name) }
+
+func (b *benchRun) say(format string, a ...any) { fmt.Fprintf(b.cfg.Progress, format+"\n", a...) }
+
+// appends runs the append scenarios, each followed by its baseline.
+func (b *benchRun) appends(ctx context.Context) error {
+	d, run := b.cfg.Duration, b.run
+	for _, w := range b.cfg.Writers {
+		if !b.want(fmt.Sprintf("append_single_w%d", w)) {
+			continue
+		}
+		b.say("single-event appends, %d writers, %v ...", w, d)
+		res, err := singleAppends(ctx, b.client, w, d, fmt.Sprintf("bench.single-%s-w%d", run, w), b.data, b.meta)
+		if err != nil {
+			return err
+		}
+		b.rep.add(res)
+		b.say("plain pgx INSERT+COMMIT, %d writers, %v ...", w, d)
+		if res, err = plainInserts(ctx, b.pool, w, d, fmt.Sprintf("plain-%s-w%d", run, w), b.data, b.meta); err != nil {
+			return err
+		}
+		b.rep.add(res)
+	}
+	if !b.want("append_batch100") {
+		return nil
+	}
+	b.say("100-event batch appends, %d writers ...", b.cfg.BatchWriters)
+	res, err := batchAppends(ctx, b.client, b.cfg.BatchWriters, d, "bench.batch-"+run, b.data, b.meta)
+	if err != nil {
+		return err
+	}
+	b.rep.add(res)
+	b.say("plain pgx COPY of 100 rows per transaction, %d writers ...", b.cfg.BatchWriters)
+	if res, err = plainCopies(ctx, b.pool, b.cfg.BatchWriters, d, "plain-batch-"+run, b.data, b.meta); err != nil {
+		return err
+	}
+	b.rep.add(res)
+	return nil
+}
+
+// reads writes the account history, then runs the read, catch-up and lag scenarios.
+func (b *benchRun) reads(ctx context.Context) error {
+	if !b.want("read_all") && !b.want("projection_catchup") && !b.want("read_model_lag") {
+		return nil
+	}
+	b.say("writing %d account events for the catch-up scenario ...", b.cfg.CatchupEvents)
+	last, err := writeAccountHistory(ctx, b.client, b.cfg.CatchupEvents, b.run, b.cfg.Progress)
+	if err != nil {
+		return err
+	}
+	if b.want("read_all") {
+		b.say("reading $all ...")
+		res, err := readAll(ctx, b.client)
+		if err != nil {
+			return err
+		}
+		b.rep.add(res)
+		b.say("plain pgx scan of the same rows ...")
+		if res, err = plainScan(ctx, b.pool); err != nil {
+			return err
+		}
+		b.rep.add(res)
+		b.say("the client's decoding of the same events alone ...")
+		if res, err = clientDecode(ctx, b.pool, res.Events); err != nil {
+			return err
+		}
+		b.rep.add(res)
+	}
+	p := &benchProjection{name: "bench_" + b.run}
+	if b.want("projection_catchup") {
+		b.say("projection catch-up from position 0 ...")
+		res, err := catchUp(ctx, b.pool, b.client, p, last, b.cfg.CatchupEvents)
+		if err != nil {
+			return err
+		}
+		b.rep.add(res)
+	}
+	if b.want("read_model_lag") {
+		b.say("append-to-read-model lag at %d events/s for %v ...", b.cfg.LagRate, b.cfg.LagDuration)
+		res, err := lag(ctx, b.pool, b.client, p, b.run, b.cfg.LagRate, b.cfg.LagDuration)
+		if err != nil {
+			return err
+		}
+		b.rep.add(res)
+	}
+	_, _ = b.pool.Exec(ctx, "DROP SCHEMA IF EXISTS rm_"+p.name+"_g1 CASCADE")
+	return nil
+}
+
+// checks compares the figures of the run with the targets (scenarios not run are left out).
+func (b *benchRun) checks() []Check {
+	rep := b.rep
+	var out []Check
+	ratio := func(name, of, base, target string, goal float64) {
+		x, y := rep.find(of), rep.find(base)
+		if x.Name == "" || y.EventsPerSec <= 0 {
+			return
+		}
+		v := x.EventsPerSec / y.EventsPerSec
+		out = append(out, Check{Name: name, Target: target, Value: v, Pass: v >= goal})
+	}
+	atLeast := func(name, of, target string, goal float64) {
+		if x := rep.find(of); x.Name != "" {
+			out = append(out, Check{Name: name, Target: target, Value: x.EventsPerSec, Pass: x.EventsPerSec >= goal})
+		}
+	}
+	ratio("single-event appends at 1 writer vs plain INSERT+COMMIT", "append_single_w1", "pg_insert_commit_w1", ">= 0.6x", 0.6)
+	ratio("single-event appends at 32 writers vs plain INSERT+COMMIT", "append_single_w32", "pg_insert_commit_w32", ">= 1.0x", 1.0)
+	ratio("100-event batch appends vs plain COPY of 100 rows", "append_batch100", "pg_copy_batch100", ">= 0.8x", 0.8)
+	atLeast("100-event batch appends", "append_batch100", ">= 15000 events/s", 15000)
+	atLeast("ReadAll forwards ($all catch-up read)", "read_all", ">= 500000 events/s", 500000)
+	ratio("ReadAll forwards vs plain pgx scan", "read_all", "pg_scan_all", "(shown)", 0)
+	ratio("ReadAll forwards vs the client's decoding alone", "read_all", "client_decode_floor", "(shown)", 0)
+	atLeast("projection catch-up from 0", "projection_catchup", ">= 20000 events/s", 20000)
+	if x := rep.find("read_model_lag"); x.Name != "" {
+		out = append(out, Check{Name: "append-to-read-model lag p99", Target: "< 250 ms", Value: x.P99ms, Pass: x.P99ms < 250})
+	}
+	return out
 }
 
 // measure runs writers goroutines calling op until d has passed; op returns how many events one call
@@ -284,6 +375,21 @@ func batchAppends(ctx context.Context, client *esdb.Client, writers int, d time.
 				expect = esdb.Revision(uint64(i*100 - 1))
 			}
 			_, err := client.AppendToStream(ctx, fmt.Sprintf("%s-%d", prefix, w), esdb.AppendToStreamOptions{ExpectedRevision: expect}, evs...)
+			return 100, err
+		})
+}
+
+// plainCopies is the batch baseline: pgx COPY of 100 rows into a plain table, one transaction each.
+func plainCopies(ctx context.Context, pool *pgxpool.Pool, writers int, d time.Duration, prefix string, data, meta []byte) (Result, error) {
+	cols := []string{"stream", "revision", "event_id", "event_type", "data", "metadata"}
+	return measure(writers, d, "pg_copy_batch100", "baseline: pgx COPY of 100 rows, autocommit, same payload",
+		func(w, i int) (int, error) {
+			stream := fmt.Sprintf("%s-%d", prefix, w)
+			rows := make([][]any, 100)
+			for j := range rows {
+				rows[j] = []any{stream, int64(i*100 + j), uuid.New(), "bench.batch.v1", data, meta}
+			}
+			_, err := pool.CopyFrom(ctx, pgx.Identifier{"bench_plain"}, cols, pgx.CopyFromRows(rows))
 			return 100, err
 		})
 }
@@ -372,6 +478,83 @@ func readAll(ctx context.Context, client *esdb.Client) (Result, error) {
 		n++
 	}
 	return Result{Name: "read_all", Events: n, Seconds: time.Since(start).Seconds(), Note: "ReadAll forwards from Start, one call"}, nil
+}
+
+// plainScan is the read baseline: one pgx query over the same rows ReadAll returns, each row scanned
+// into Go values.
+func plainScan(ctx context.Context, pool *pgxpool.Pool) (Result, error) {
+	start := time.Now()
+	rows, err := pool.Query(ctx, `SELECT position, stream, revision, event_id, event_type, content_type, created, data, metadata
+		FROM eventlog.events ORDER BY position`)
+	if err != nil {
+		return Result{}, fmt.Errorf("bench: plain scan: %w", err)
+	}
+	defer rows.Close()
+	var n int64
+	for rows.Next() {
+		var pos, rev, created int64
+		var id [16]byte
+		var stream, typ, ct string
+		var data, meta []byte
+		if err := rows.Scan(&pos, &stream, &rev, &id, &typ, &ct, &created, &data, &meta); err != nil {
+			return Result{}, fmt.Errorf("bench: plain scan: %w", err)
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return Result{}, fmt.Errorf("bench: plain scan: %w", err)
+	}
+	return Result{Name: "pg_scan_all", Events: n, Seconds: time.Since(start).Seconds(),
+		Note: "baseline: one pgx query over eventlog.events by position, every column scanned"}, nil
+}
+
+// clientDecode is the ceiling of ReadAll through EventStore-Client-Go on this machine: the client
+// unmarshals every ReadResp with proto.Unmarshal on the goroutine that calls Recv. It decodes total
+// messages built from (up to 10,000) stored events, on one goroutine, with no server and no network.
+func clientDecode(ctx context.Context, pool *pgxpool.Pool, total int64) (Result, error) {
+	rows, err := pool.Query(ctx, `SELECT position, stream, revision, event_id, event_type, content_type, created, data, metadata
+		FROM eventlog.events ORDER BY position LIMIT 10000`)
+	if err != nil {
+		return Result{}, fmt.Errorf("bench: client decode: %w", err)
+	}
+	var msgs [][]byte
+	for rows.Next() {
+		var pos, rev, created int64
+		var id uuid.UUID
+		var stream, typ, ct string
+		var data, meta []byte
+		if err := rows.Scan(&pos, &stream, &rev, &id, &typ, &ct, &created, &data, &meta); err != nil {
+			rows.Close()
+			return Result{}, fmt.Errorf("bench: client decode: %w", err)
+		}
+		most, least := esdb.UUIDAsInt64(id)
+		m, err := proto.Marshal(&api.ReadResp{Content: &api.ReadResp_Event{Event: &api.ReadResp_ReadEvent{
+			Event: &api.ReadResp_ReadEvent_RecordedEvent{
+				Id:               &shared.UUID{Value: &shared.UUID_Structured_{Structured: &shared.UUID_Structured{MostSignificantBits: most, LeastSignificantBits: least}}},
+				StreamIdentifier: &shared.StreamIdentifier{StreamName: []byte(stream)},
+				StreamRevision:   uint64(rev), PreparePosition: uint64(pos), CommitPosition: uint64(pos),
+				Metadata:       map[string]string{"type": typ, "content-type": ct, "created": fmt.Sprint(created)},
+				CustomMetadata: meta, Data: data},
+			Position: &api.ReadResp_ReadEvent_CommitPosition{CommitPosition: uint64(pos)}}}})
+		if err != nil {
+			rows.Close()
+			return Result{}, err
+		}
+		msgs = append(msgs, m)
+	}
+	rows.Close()
+	if len(msgs) == 0 || total == 0 {
+		return Result{Name: "client_decode_floor"}, rows.Err()
+	}
+	start := time.Now()
+	for i := int64(0); i < total; i++ {
+		var r api.ReadResp
+		if err := proto.Unmarshal(msgs[i%int64(len(msgs))], &r); err != nil {
+			return Result{}, fmt.Errorf("bench: client decode: %w", err)
+		}
+	}
+	return Result{Name: "client_decode_floor", Events: total, Seconds: time.Since(start).Seconds(),
+		Note: "ceiling: EventStore-Client-Go's proto.Unmarshal of each ReadResp alone, one goroutine, no server"}, nil
 }
 
 // benchProjection is the accounts projection under its own name, without rm views.

@@ -4,7 +4,8 @@
 //
 // Invariants:
 //   - One writer. A single goroutine validates expected revisions, assigns positions and commits each
-//     group of requests in one INSERT statement (group commit). Positions are 1, 2, 3, … with no gaps,
+//     group of requests in one statement, one implicit transaction (group commit: an INSERT for one
+//     row, a binary COPY for more). Positions are 1, 2, 3, … with no gaps,
 //     and commit order equals position order, so a reader that has seen position p has seen every
 //     position below p. A Postgres advisory lock (held on a dedicated connection for the life of the
 //     Log) makes a second writer on the same database fail at Open with ErrLocked.

@@ -181,16 +181,6 @@ func uuidFromProto(id *shared.UUID) (uuid.UUID, error) {
 	return uuid.Parse(id.GetString_())
 }
 
-func uuidToProto(u uuid.UUID) *shared.UUID {
-	var most, least uint64
-	for i := 0; i < 8; i++ {
-		most = most<<8 | uint64(u[i])
-		least = least<<8 | uint64(u[8+i])
-	}
-	return &shared.UUID{Value: &shared.UUID_Structured_{Structured: &shared.UUID_Structured{
-		MostSignificantBits: int64(most), LeastSignificantBits: int64(least)}}}
-}
-
 func proposedFromProto(id *shared.UUID, md map[string]string, data, custom []byte) (Proposed, error) {
 	u, err := uuidFromProto(id)
 	if err != nil || u == uuid.Nil {
@@ -269,26 +259,6 @@ func (s *streamsServer) deleteOrTombstone(ctx context.Context, what string, id *
 
 // --- Read and subscriptions ---
 
-func eventToProto(r *Record) *api.ReadResp {
-	return &api.ReadResp{Content: &api.ReadResp_Event{Event: &api.ReadResp_ReadEvent{
-		Event: &api.ReadResp_ReadEvent_RecordedEvent{
-			Id:               uuidToProto(r.EventID),
-			StreamIdentifier: &shared.StreamIdentifier{StreamName: []byte(r.Stream)},
-			StreamRevision:   r.Revision,
-			PreparePosition:  r.Position,
-			CommitPosition:   r.Position,
-			Metadata: map[string]string{
-				"type":         r.Type,
-				"content-type": r.ContentType,
-				"created":      strconv.FormatInt(r.Created, 10),
-			},
-			CustomMetadata: r.Metadata,
-			Data:           r.Data,
-		},
-		Position: &api.ReadResp_ReadEvent_CommitPosition{CommitPosition: r.Position},
-	}}}
-}
-
 func (s *streamsServer) Read(req *api.ReadReq, srv api.Streams_ReadServer) error {
 	o := req.GetOptions()
 	if o == nil {
@@ -345,6 +315,7 @@ func (s *streamsServer) readStream(so *api.ReadReq_Options_StreamOptions, forwar
 		from = math.MaxInt64 - 1
 	}
 	ctx := srv.Context()
+	es := eventSender{stream: srv}
 	sent := uint64(0)
 	for sent < count {
 		page := int(min(count-sent, uint64(s.pageSize)))
@@ -364,7 +335,7 @@ func (s *streamsServer) readStream(so *api.ReadReq_Options_StreamOptions, forwar
 			return st
 		}
 		for i := range recs {
-			if err := srv.Send(eventToProto(&recs[i])); err != nil {
+			if err := es.send(&recs[i]); err != nil {
 				return err
 			}
 		}
@@ -386,7 +357,6 @@ func (s *streamsServer) readStream(so *api.ReadReq_Options_StreamOptions, forwar
 }
 
 func (s *streamsServer) readAll(ao *api.ReadReq_Options_AllOptions, forwards bool, count uint64, f *filter, srv api.Streams_ReadServer) error {
-	ctx := srv.Context()
 	var pos uint64
 	switch v := ao.GetAllOption().(type) {
 	case *api.ReadReq_Options_AllOptions_Start:
@@ -398,51 +368,119 @@ func (s *streamsServer) readAll(ao *api.ReadReq_Options_AllOptions, forwards boo
 	default:
 		return invalid("read $all needs a position option")
 	}
-	sent := uint64(0)
-	for sent < count {
+	if count == 0 || (forwards && pos == math.MaxUint64) || (!forwards && pos == 0) {
+		return nil
+	}
+	fetched := uint64(0)
+	pages := newPageSizer(s.pageSize)
+	// next runs on the read-ahead goroutine only: pos, fetched and pages are its own.
+	next := func(ctx context.Context) ([]Record, bool, error) {
+		n := uint64(pages.next)
+		if f == nil {
+			n = min(n, count-fetched) // unfiltered reads never fetch past count
+		}
 		var recs []Record
 		var err error
 		if forwards {
-			if pos == math.MaxUint64 {
-				return nil
-			}
-			recs, err = s.log.ReadAllForwards(ctx, pos, s.pageSize)
+			recs, err = s.log.ReadAllForwards(ctx, pos, int(n))
 		} else {
 			before := pos
 			if pos == math.MaxUint64 {
 				before = 0
-			} else if pos == 0 {
-				return nil
 			}
-			recs, err = s.log.ReadAllBackwards(ctx, before, s.pageSize)
+			recs, err = s.log.ReadAllBackwards(ctx, before, int(n))
 		}
-		if err != nil {
-			st, _ := toStatus(err)
+		if err != nil || len(recs) == 0 {
+			return nil, false, err
+		}
+		pages.observe(recs)
+		fetched += uint64(len(recs))
+		last := recs[len(recs)-1].Position
+		if pos = last; forwards {
+			pos = last + 1
+		}
+		more := uint64(len(recs)) == n && (f != nil || fetched < count) && (forwards || last > 1)
+		return recs, more, nil
+	}
+	ahead, stop := readAhead(srv.Context(), next)
+	defer stop()
+	es := eventSender{stream: srv}
+	sent := uint64(0)
+	for p := range ahead {
+		if p.err != nil {
+			st, _ := toStatus(p.err)
 			return st
 		}
-		if len(recs) == 0 {
-			return nil
-		}
-		for i := range recs {
-			if f != nil && !f.match(&recs[i]) {
+		for i := range p.recs {
+			if f != nil && !f.match(&p.recs[i]) {
 				continue
 			}
-			if err := srv.Send(eventToProto(&recs[i])); err != nil {
+			if err := es.send(&p.recs[i]); err != nil {
 				return err
 			}
-			sent++
-			if sent >= count {
+			if sent++; sent >= count {
 				return nil
 			}
-		}
-		last := recs[len(recs)-1].Position
-		if forwards {
-			pos = last + 1
-		} else {
-			pos = last
 		}
 	}
 	return nil
+}
+
+// pageBytes is the data a page of a long read aims at: with one page being sent and one read ahead,
+// a reader holds a few MiB, not ReadPageSize records of up to MaxAppendSize each.
+const pageBytes = 4 << 20
+
+// pageSizer sizes the successive pages of one long read: the first holds at most 32 records, each
+// later one as many as fit pageBytes at the sizes seen so far, between 16 and max.
+type pageSizer struct {
+	max, next    int
+	records      int
+	payloadBytes int
+}
+
+func newPageSizer(max int) *pageSizer { return &pageSizer{max: max, next: min(max, 32)} }
+
+func (p *pageSizer) observe(recs []Record) {
+	for i := range recs {
+		p.payloadBytes += len(recs[i].Data) + len(recs[i].Metadata) + len(recs[i].Stream) + 100
+	}
+	p.records += len(recs)
+	p.next = min(p.max, max(16, pageBytes/(p.payloadBytes/p.records)))
+}
+
+// page is one batch of records handed over by readAhead.
+type page struct {
+	recs []Record
+	err  error
+}
+
+// readAhead calls next on its own goroutine and hands over its pages in order, so that the next page
+// is read from Postgres while the current one is encoded and sent. It stops after a page for which
+// next reports no more (or an error), or when ctx ends. stop must be called once the caller is done
+// with the pages; it returns after the goroutine has exited.
+func readAhead(ctx context.Context, next func(context.Context) ([]Record, bool, error)) (pages <-chan page, stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	ch := make(chan page, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(ch)
+		for {
+			recs, more, err := next(ctx)
+			if err == nil && len(recs) == 0 {
+				return
+			}
+			select {
+			case ch <- page{recs: recs, err: err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || !more {
+				return
+			}
+		}
+	}()
+	return ch, func() { cancel(); <-done }
 }
 
 // filter is a server-side subscription filter over stream names or event types.
@@ -551,6 +589,7 @@ func (s *streamsServer) subscribe(o *api.ReadReq_Options, f *filter, srv api.Str
 
 // catchUpStream sends the stream's events from revision from whose positions are <= head.
 func (s *streamsServer) catchUpStream(ctx context.Context, srv api.Streams_ReadServer, name string, from uint64, head uint64) error {
+	es := eventSender{stream: srv}
 	for {
 		recs, err := s.log.ReadStream(ctx, name, true, from, s.pageSize, head)
 		if errors.Is(err, ErrStreamNotFound) {
@@ -564,7 +603,7 @@ func (s *streamsServer) catchUpStream(ctx context.Context, srv api.Streams_ReadS
 			return st
 		}
 		for i := range recs {
-			if err := srv.Send(eventToProto(&recs[i])); err != nil {
+			if err := es.send(&recs[i]); err != nil {
 				return err
 			}
 		}
@@ -579,10 +618,36 @@ func (s *streamsServer) catchUpStream(ctx context.Context, srv api.Streams_ReadS
 func (s *streamsServer) tail(ctx context.Context, srv api.Streams_ReadServer, after uint64, f *filter, streamSub bool) error {
 	caughtUp := false
 	var scanned uint64
+	es := eventSender{stream: srv}
 	checkpoint := func(pos uint64) error {
 		scanned = 0
 		return srv.Send(&api.ReadResp{Content: &api.ReadResp_Checkpoint_{Checkpoint: &api.ReadResp_Checkpoint{
 			CommitPosition: pos, PreparePosition: pos}}})
+	}
+	deliver := func(r *Record) error {
+		after = r.Position
+		if f != nil && !f.match(r) {
+			if !streamSub {
+				if scanned++; scanned >= f.interval {
+					return checkpoint(r.Position)
+				}
+			}
+			return nil
+		}
+		if streamSub && r.Type == "$streamDeleted" {
+			st, md := deletedStatus(r.Stream)
+			srv.SetTrailer(md)
+			return st
+		}
+		if err := es.send(r); err != nil {
+			return err
+		}
+		if f != nil && !streamSub {
+			if scanned++; scanned >= f.interval {
+				return checkpoint(r.Position)
+			}
+		}
+		return nil
 	}
 	for {
 		head, changed := s.log.Head()
@@ -608,41 +673,53 @@ func (s *streamsServer) tail(ctx context.Context, srv api.Streams_ReadServer, af
 				return ctx.Err()
 			}
 		}
-		recs, err := s.log.ReadAllForwards(ctx, after+1, s.pageSize)
+		if err := s.catchUpAll(ctx, after, head, deliver); err != nil {
+			return err
+		}
+	}
+}
+
+// catchUpAll hands every record with a position in (after, head] to deliver, in order. More than a
+// page behind, pages are read ahead on another goroutine while the current one is delivered.
+func (s *streamsServer) catchUpAll(ctx context.Context, after, head uint64, deliver func(*Record) error) error {
+	pos := after + 1
+	pages := newPageSizer(s.pageSize)
+	next := func(ctx context.Context) ([]Record, bool, error) {
+		n := pages.next
+		recs, err := s.log.ReadAllForwards(ctx, pos, n)
+		if err != nil || len(recs) == 0 {
+			return nil, false, err
+		}
+		pages.observe(recs)
+		last := recs[len(recs)-1].Position
+		pos = last + 1
+		return recs, len(recs) == n && last < head, nil
+	}
+	if head-after <= uint64(pages.next) {
+		recs, _, err := next(ctx)
 		if err != nil {
 			st, _ := toStatus(err)
 			return st
 		}
 		for i := range recs {
-			r := &recs[i]
-			after = r.Position
-			if f != nil && !f.match(r) {
-				if !streamSub {
-					scanned++
-					if scanned >= f.interval {
-						if err := checkpoint(r.Position); err != nil {
-							return err
-						}
-					}
-				}
-				continue
-			}
-			if streamSub && r.Type == "$streamDeleted" {
-				st, md := deletedStatus(r.Stream)
-				srv.SetTrailer(md)
-				return st
-			}
-			if err := srv.Send(eventToProto(r)); err != nil {
+			if err := deliver(&recs[i]); err != nil {
 				return err
 			}
-			if f != nil && !streamSub {
-				scanned++
-				if scanned >= f.interval {
-					if err := checkpoint(r.Position); err != nil {
-						return err
-					}
-				}
+		}
+		return nil
+	}
+	ahead, stop := readAhead(ctx, next)
+	defer stop()
+	for p := range ahead {
+		if p.err != nil {
+			st, _ := toStatus(p.err)
+			return st
+		}
+		for i := range p.recs {
+			if err := deliver(&p.recs[i]); err != nil {
+				return err
 			}
 		}
 	}
+	return nil
 }

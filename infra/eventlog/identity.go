@@ -39,3 +39,14 @@ func storeEvent(id uuid.UUID) *api.ReadResp {
 		Position: &api.ReadResp_ReadEvent_NoPosition{NoPosition: &shared.Empty{}},
 	}}}
 }
+
+// uuidToProto is u as the protocol's structured UUID.
+func uuidToProto(u uuid.UUID) *shared.UUID {
+	var most, least uint64
+	for i := 0; i < 8; i++ {
+		most = most<<8 | uint64(u[i])
+		least = least<<8 | uint64(u[8+i])
+	}
+	return &shared.UUID{Value: &shared.UUID_Structured_{Structured: &shared.UUID_Structured{
+		MostSignificantBits: int64(most), LeastSignificantBits: int64(least)}}}
+}

@@ -65,6 +65,8 @@ type Log struct {
 	ring    []Record // ring[(pos-1) % len] holds position pos for pos in [ringLo, head]
 	ringLo  uint64
 	closed  bool
+
+	copyBuf []byte // writer-owned: the COPY data of the group being committed
 }
 
 // streamState is what the writer knows of a stream and its metadata stream.
@@ -568,30 +570,6 @@ func (l *Log) loadStates(ctx context.Context, run []*writeReq) error {
 		l.states[name] = st
 	}
 	return rows.Err()
-}
-
-func (l *Log) insert(ctx context.Context, rows []Record) error {
-	n := len(rows)
-	pos := make([]int64, n)
-	stream := make([]string, n)
-	rev := make([]int64, n)
-	ids := make([][16]byte, n)
-	typ := make([]string, n)
-	ct := make([]string, n)
-	created := make([]int64, n)
-	data := make([][]byte, n)
-	meta := make([][]byte, n)
-	for i, r := range rows {
-		pos[i], stream[i], rev[i], ids[i] = int64(r.Position), r.Stream, int64(r.Revision), r.EventID
-		typ[i], ct[i], created[i], data[i], meta[i] = r.Type, r.ContentType, r.Created, r.Data, r.Metadata
-	}
-	// One statement is one implicit transaction: one round trip and one WAL flush per group.
-	_, err := l.pool.Exec(ctx, `INSERT INTO eventlog.events
-		(position, stream, revision, event_id, event_type, content_type, created, data, metadata)
-		SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::text[],
-		                     $7::bigint[], $8::bytea[], $9::bytea[])`,
-		pos, stream, rev, ids, typ, ct, created, data, meta)
-	return err
 }
 
 // publish makes committed rows visible to readers and wakes subscribers.

@@ -2,10 +2,12 @@ package eventlog
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -14,17 +16,87 @@ const selectCols = `position, stream, revision, event_id, event_type, content_ty
 func scanRecords(rows pgx.Rows) ([]Record, error) {
 	defer rows.Close()
 	var out []Record
+	var sc recordScanner
 	for rows.Next() {
+		r, err := sc.scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// recordScanner turns rows of selectCols into Records with few allocations: data and metadata are
+// copied into shared slabs, event types and content types are interned, and a stream name is reused
+// from the row before when it repeats. Rows whose integer, uuid or bytea columns are not in binary
+// format go through rows.Scan.
+type recordScanner struct {
+	slab   []byte
+	names  map[string]string
+	stream string
+	binary int // 0 unknown, 1 yes, -1 no
+}
+
+func (s *recordScanner) scan(rows pgx.Rows) (Record, error) {
+	if s.binary == 0 {
+		s.binary = -1
+		if fds := rows.FieldDescriptions(); len(fds) == 9 {
+			s.binary = 1
+			for i, fd := range fds {
+				// text columns (1, 4, 5) are the same bytes in either format
+				if fd.Format != pgx.BinaryFormatCode && i != 1 && i != 4 && i != 5 {
+					s.binary = -1
+				}
+			}
+		}
+	}
+	raw := rows.RawValues()
+	if s.binary < 0 || len(raw) != 9 || len(raw[0]) != 8 || len(raw[2]) != 8 || len(raw[3]) != 16 || len(raw[6]) != 8 {
 		var r Record
 		var pos, rev int64
 		var id [16]byte
 		if err := rows.Scan(&pos, &r.Stream, &rev, &id, &r.Type, &r.ContentType, &r.Created, &r.Data, &r.Metadata); err != nil {
-			return nil, err
+			return Record{}, err
 		}
 		r.Position, r.Revision, r.EventID = uint64(pos), uint64(rev), id
-		out = append(out, r)
+		return r, nil
 	}
-	return out, rows.Err()
+	if string(raw[1]) != s.stream {
+		s.stream = string(raw[1])
+	}
+	r := Record{Position: binary.BigEndian.Uint64(raw[0]), Stream: s.stream, Revision: binary.BigEndian.Uint64(raw[2]),
+		EventID: uuid.UUID(raw[3]), Type: s.intern(raw[4]), ContentType: s.intern(raw[5]),
+		Created: int64(binary.BigEndian.Uint64(raw[6])), Data: s.copy(raw[7]), Metadata: s.copy(raw[8])}
+	return r, nil
+}
+
+// intern returns b as a string, allocating once per distinct value (up to a bound).
+func (s *recordScanner) intern(b []byte) string {
+	if v, ok := s.names[string(b)]; ok {
+		return v
+	}
+	v := string(b)
+	if s.names == nil {
+		s.names = map[string]string{}
+	}
+	if len(s.names) < 256 {
+		s.names[v] = v
+	}
+	return v
+}
+
+// copy returns a copy of b carved from the scanner's slab (never nil, like a scanned empty bytea).
+func (s *recordScanner) copy(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte{}
+	}
+	if cap(s.slab)-len(s.slab) < len(b) {
+		s.slab = make([]byte, 0, max(64<<10, len(b)))
+	}
+	start := len(s.slab)
+	s.slab = append(s.slab, b...)
+	return s.slab[start:len(s.slab):len(s.slab)]
 }
 
 // ReadAllForwards returns up to count records with position >= from and <= the published head.

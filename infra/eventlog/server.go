@@ -34,7 +34,9 @@ type Config struct {
 	// TLSCertFile and TLSKeyFile name the certificate (PEM) to serve instead of the self-signed one;
 	// it must name the host clients dial.
 	TLSCertFile, TLSKeyFile string
-	// ReadPageSize is how many records one storage read fetches (default 2000).
+	// ReadPageSize bounds how many records one storage read fetches (default 2000). Long reads ($all,
+	// subscription catch-up) start with 32 and size later pages to about 4 MiB of data, reading the
+	// next page while the current one is sent.
 	ReadPageSize int
 	Log          LogConfig
 }
@@ -97,7 +99,9 @@ func Start(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Server, error)
 		s.release()
 		return nil, fmt.Errorf("eventlog: listen on %s: %w", cfg.Addr, err)
 	}
-	codec := newLenientCodec()
+	// The wire codec (pre-encoded reads, reflection-free append decoding) inside the lenient one
+	// (a message that cannot be decoded fails its own call with InvalidArgument).
+	codec := newLenientCodec(newWireCodec())
 	auth := newAuthenticator(s.creds, codec)
 	s.grpc = grpc.NewServer(
 		sec,
@@ -105,6 +109,7 @@ func Start(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Server, error)
 		grpc.ChainUnaryInterceptor(auth.unary),
 		grpc.ChainStreamInterceptor(auth.stream),
 		grpc.MaxRecvMsgSize(MaxAppendSize+64<<10),
+		grpc.NumStreamWorkers(64), // reused handler goroutines: no new stack to grow per call
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 	)
 	api.RegisterStreamsServer(s.grpc, &streamsServer{log: l, pageSize: cfg.ReadPageSize})

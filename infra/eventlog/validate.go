@@ -12,7 +12,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/encoding"
-	protoenc "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 )
@@ -101,8 +100,8 @@ type lenientCodec struct {
 	failed  sync.Map // message pointer → decode error
 }
 
-func newLenientCodec() *lenientCodec {
-	return &lenientCodec{CodecV2: encoding.GetCodecV2(protoenc.Name)}
+func newLenientCodec(inner encoding.CodecV2) *lenientCodec {
+	return &lenientCodec{CodecV2: inner}
 }
 
 func (c *lenientCodec) Unmarshal(data mem.BufferSlice, v any) error {
