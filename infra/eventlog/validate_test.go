@@ -221,13 +221,18 @@ func TestRefusedGroupIsRetriedOneByOne(t *testing.T) {
 	}
 }
 
-// waitForLockWaiter returns once the writer's INSERT waits for the test's table lock.
+// waitForLockWaiter returns once the writer's INSERT (one row) or COPY (a larger group) waits for the
+// test's table lock.
 func waitForLockWaiter(t *testing.T, e *env) {
 	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
 	for {
+		if time.Now().After(deadline) {
+			t.Fatal("the writer never waited for the table lock")
+		}
 		var waiting bool
 		err := e.pool.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO eventlog.events%')`).Scan(&waiting)
+			WHERE wait_event_type = 'Lock' AND (query LIKE 'INSERT INTO eventlog.events%' OR query LIKE 'COPY%eventlog%events%'))`).Scan(&waiting)
 		if err != nil {
 			t.Fatal(err)
 		}
