@@ -109,15 +109,7 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 		return err
 	}
 	defer stop()
-	var srv *benchServer
-	switch *serverMode {
-	case "process":
-		srv, err = startServerProcess(ctx, dbURL, *auditReads, "bench-results/api-server.log")
-	case "inline":
-		srv, err = startInlineServer(ctx, Config{DatabaseURL: dbURL, EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1", SkipReadAudit: !*auditReads})
-	default:
-		err = fmt.Errorf("--server must be process or inline, not %q", *serverMode)
-	}
+	srv, err := startBenchServer(ctx, *serverMode, dbURL, *auditReads, "bench-results/api-server.log")
 	if err != nil {
 		return err
 	}
@@ -514,4 +506,16 @@ func seedUsers(ctx context.Context, logURL, accountID string, n int) ([]string, 
 		rev = wr.NextExpectedVersion
 	}
 	return ids, nil
+}
+
+// startBenchServer starts the server a benchmark measures: in this process (mode "inline") or as a
+// `belfry serve` child process ("process", logging to logPath) on the scratch database dbURL.
+func startBenchServer(ctx context.Context, mode, dbURL string, auditReads bool, logPath string) (*benchServer, error) {
+	switch mode {
+	case "process":
+		return startServerProcess(ctx, dbURL, auditReads, logPath)
+	case "inline":
+		return startInlineServer(ctx, Config{DatabaseURL: dbURL, EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1", SkipReadAudit: !auditReads})
+	}
+	return nil, fmt.Errorf("--server must be process or inline, not %q", mode)
 }

@@ -62,16 +62,8 @@ func cmdBenchAuditFlood(ctx context.Context, cfg Config, args []string) error {
 		return err
 	}
 	defer stop()
-	var srv *benchServer
-	switch *serverMode {
-	case "process":
-		_ = os.MkdirAll("bench-results", 0o755)
-		srv, err = startServerProcess(ctx, dbURL, true, "bench-results/audit-flood-server.log")
-	case "inline":
-		srv, err = startInlineServer(ctx, Config{DatabaseURL: dbURL, EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1"})
-	default:
-		err = fmt.Errorf("--server must be process or inline, not %q", *serverMode)
-	}
+	_ = os.MkdirAll("bench-results", 0o755)
+	srv, err := startBenchServer(ctx, *serverMode, dbURL, true, "bench-results/audit-flood-server.log")
 	if err != nil {
 		return err
 	}
