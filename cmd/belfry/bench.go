@@ -86,17 +86,11 @@ func cmdBench(ctx context.Context, cfg Config, args []string) error {
 		return err
 	}
 	defer client.Close()
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	rep, err := bench.RunEventStore(ctx, pool, client, bench.Config{Duration: *d, CatchupEvents: *catchup, LagRate: *lagRate,
 		LagDuration: *lagFor, Progress: os.Stderr, Only: selected.MatchString, Setting: setting})
 	if err != nil {
@@ -165,4 +159,21 @@ func scratchDatabase(ctx context.Context, cfg Config, name string) (string, func
 	}
 	u.Path = "/" + name
 	return u.String(), stop, nil
+}
+
+// startCPUProfile writes a CPU profile to path until the returned stop is called; an empty path
+// profiles nothing.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

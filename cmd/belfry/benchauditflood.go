@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime/pprof"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -91,16 +90,11 @@ func cmdBenchAuditFlood(ctx context.Context, cfg Config, args []string) error {
 	rep.Results = append(rep.Results, scenario("GetAccount_alone", "no flood"))
 
 	fmt.Fprintf(os.Stderr, "GetAccount at %.0f/s beside %d unauthenticated flooders for %v ...\n", *rate, *flooders, *d)
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	stopFlood := flood(ctx, srv.HTTPAddr, *flooders, *floodRate)
 	defer stopFlood()
 	rep.Results = append(rep.Results, scenario("GetAccount_under_flood", fmt.Sprintf("beside %d unauthenticated flooders", *flooders)))
