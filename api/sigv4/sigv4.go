@@ -15,13 +15,14 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/belfry/belfry/domain"
 )
 
 // MaxSkew is how far a request's X-Amz-Date may be from the server clock.
@@ -46,8 +47,10 @@ func fail(status int, typ, format string, a ...any) *Error {
 	return &Error{Status: status, Type: typ, Code: code, Msg: fmt.Sprintf(format, a...)}
 }
 
-// ErrUnknownKey is what a KeyLookup returns for an access key id it does not know or that is inactive.
-var ErrUnknownKey = errors.New("sigv4: unknown access key")
+// ErrUnknownKey is what a KeyLookup returns for an access key id it does not know or that is inactive;
+// any error of kind domain.KindNotFound means the same (so that key stores need not import this
+// package).
+var ErrUnknownKey = &domain.Error{Kind: domain.KindNotFound, Msg: "sigv4: unknown access key"}
 
 // KeyLookup returns the secret of an access key and an opaque principal for it.
 type KeyLookup interface {
@@ -143,7 +146,7 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, ser
 		return Credential{}, fail(400, "XAmzContentSHA256Mismatch", "X-Amz-Content-Sha256 does not match the SHA-256 of the request body (computed %s)", payloadHash)
 	}
 	secret, principal, err := v.Keys.LookupAccessKey(ctx, keyID)
-	if errors.Is(err, ErrUnknownKey) {
+	if domain.KindOf(err) == domain.KindNotFound {
 		return Credential{}, fail(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
 	}
 	if err != nil {

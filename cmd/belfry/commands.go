@@ -17,7 +17,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/domain/iampolicy"
-	"github.com/belfry/belfry/infra/iam"
 	"github.com/belfry/belfry/infra/sideeffects"
 	"github.com/belfry/belfry/projections"
 	auditrm "github.com/belfry/belfry/projections/audit"
@@ -25,6 +24,7 @@ import (
 	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
 	"github.com/belfry/belfry/projections/chimerooms"
+	iamrm "github.com/belfry/belfry/projections/iam"
 )
 
 // allProjections lists every read model by name.
@@ -35,6 +35,7 @@ func allProjections() map[string]projections.Projection {
 		chimenumbers.Projection{}.Name():  chimenumbers.Projection{},
 		chimemeetings.Projection{}.Name(): chimemeetings.Projection{},
 		chimerooms.Projection{}.Name():    chimerooms.Projection{},
+		iamrm.Projection{}.Name():         iamrm.Projection{},
 	}
 }
 
@@ -90,7 +91,7 @@ const adminUsage = `usage:
   belfry admin put-user-policy --user NAME --name POLICY --document FILE   (FILE "-" reads standard input)
   belfry admin list-user-policies --user NAME
   belfry admin list-access-keys [--user NAME]
-  belfry admin deactivate-access-key --key ID | activate-access-key --key ID
+  belfry admin deactivate-access-key --key ID | activate-access-key --key ID | delete-access-key --key ID
 managed policies: ` + "AdministratorAccess, AmazonChimeFullAccess, AmazonChimeReadOnly, AmazonChimeUserManagement"
 
 func cmdAdmin(ctx context.Context, cfg Config, args []string) error {
@@ -110,23 +111,17 @@ func cmdAdmin(ctx context.Context, cfg Config, args []string) error {
 	}
 	var cl closerList
 	defer cl.close()
-	pool, err := openDatabase(ctx, cfg, cl.add)
+	a, err := openCLIAdmin(ctx, cfg, cl.add)
 	if err != nil {
 		return err
 	}
-	store := iam.NewStore(pool)
 	switch args[0] {
 	case "create-access-key":
-		k, err := store.CreateAccessKey(ctx, *user)
+		k, err := a.svc.CreateAccessKey(ctx, *user, policies)
 		if err != nil {
 			return err
 		}
-		for _, p := range policies {
-			if err := store.AttachManaged(ctx, *user, p); err != nil {
-				return err
-			}
-		}
-		if refs, err := store.ListPolicies(ctx, *user); err == nil && len(refs) == 0 {
+		if refs, err := a.read.Policies(ctx, *user); err == nil && len(refs) == 0 {
 			fmt.Fprintf(os.Stderr, "note: %s has no policies yet, so every call is denied; attach one with --policy or `belfry admin attach-policy`\n", *user)
 		}
 		if *asJSON {
@@ -140,7 +135,7 @@ func cmdAdmin(ctx context.Context, cfg Config, args []string) error {
 			return errors.New("attach-policy needs --policy")
 		}
 		for _, p := range policies {
-			if err := store.AttachManaged(ctx, *user, p); err != nil {
+			if err := a.svc.AttachManaged(ctx, *user, p); err != nil {
 				return err
 			}
 		}
@@ -150,7 +145,7 @@ func cmdAdmin(ctx context.Context, cfg Config, args []string) error {
 			return errors.New("detach-policy needs --policy")
 		}
 		for _, p := range policies {
-			if err := store.Detach(ctx, *user, p); err != nil {
+			if err := a.svc.Detach(ctx, *user, p); err != nil {
 				return err
 			}
 		}
@@ -159,45 +154,41 @@ func cmdAdmin(ctx context.Context, cfg Config, args []string) error {
 		if *name == "" || *docPath == "" {
 			return errors.New("put-user-policy needs --name and --document")
 		}
-		var b []byte
-		if *docPath == "-" {
-			b, err = io.ReadAll(os.Stdin)
-		} else {
-			b, err = os.ReadFile(*docPath)
-		}
+		doc, err := readPolicyDocument(*docPath)
 		if err != nil {
 			return err
 		}
-		doc, err := iampolicy.Parse(b)
-		if err != nil {
-			return err
-		}
-		return store.PutInline(ctx, *user, *name, doc)
+		return a.svc.PutInline(ctx, *user, *name, doc)
 	case "list-access-keys":
 		u := *user
 		if !flagSet(fs, "user") {
 			u = ""
 		}
-		keys, err := store.ListAccessKeys(ctx, u)
+		if err := a.caughtUp(ctx); err != nil {
+			return err
+		}
+		keys, err := a.read.AccessKeys(ctx, u)
 		if err != nil {
 			return err
 		}
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"AccessKeyMetadata": keys})
-	case "deactivate-access-key", "activate-access-key":
+		return printJSON(map[string]any{"AccessKeyMetadata": keys})
+	case "deactivate-access-key", "activate-access-key", "delete-access-key":
 		if *keyID == "" {
 			return errors.New(args[0] + " needs --key")
 		}
-		return store.SetKeyActive(ctx, *keyID, args[0] == "activate-access-key")
+		if args[0] == "delete-access-key" {
+			return a.svc.DeleteAccessKey(ctx, *keyID)
+		}
+		return a.svc.SetKeyActive(ctx, *keyID, args[0] == "activate-access-key")
 	case "list-user-policies":
-		refs, err := store.ListPolicies(ctx, *user)
+		if err := a.caughtUp(ctx); err != nil {
+			return err
+		}
+		refs, err := a.read.Policies(ctx, *user)
 		if err != nil {
 			return err
 		}
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(map[string]any{"UserName": *user, "Policies": refs})
+		return printJSON(map[string]any{"UserName": *user, "Policies": refs})
 	}
 	return errors.New(adminUsage)
 }
@@ -331,4 +322,24 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
+}
+
+func readPolicyDocument(path string) (iampolicy.Document, error) {
+	var b []byte
+	var err error
+	if path == "-" {
+		b, err = io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
+	} else {
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return iampolicy.Document{}, err
+	}
+	return iampolicy.Parse(b)
+}
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
 	"github.com/belfry/belfry/projections/chimerooms"
+	iamrm "github.com/belfry/belfry/projections/iam"
 )
 
 // Main owns the server's lifecycle: Run starts the parts in order, Close stops them in reverse.
@@ -204,7 +205,8 @@ func (m *Main) Run(ctx context.Context) error {
 	numbersRunner := projections.NewRunner(pool, client, chimenumbers.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	meetingsRunner := projections.NewRunner(pool, client, chimemeetings.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	roomsRunner := projections.NewRunner(pool, client, chimerooms.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
-	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner, meetingsRunner, roomsRunner}
+	iamRunner := projections.NewRunner(pool, client, iamrm.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner, meetingsRunner, roomsRunner, iamRunner}
 	for _, p := range allProjections() {
 		if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
 			return err
@@ -226,8 +228,14 @@ func (m *Main) Run(ctx context.Context) error {
 	auditWriter := auditlog.New(client, auditlog.Config{Logger: m.logger, Registerer: reg})
 	m.onClose(func() error { auditWriter.Close(); return nil })
 
-	keys := iam.NewStore(pool)
 	dataKeys := datakeys.New(pool)
+	op := shellOperator()
+	op.Via = "belfry serve (first start)"
+	iamAdm, err := newIAMAdmin(ctx, pool, client, dataKeys, auditWriter, iamRunner, op, m.cfg.Region, m.onClose)
+	if err != nil {
+		return err
+	}
+	keys := iam.NewKeys(iamAdm.read, dataKeys)
 	svc := chime.New(chime.Config{
 		Client:        client,
 		Now:           m.Now,
@@ -309,20 +317,13 @@ func (m *Main) Run(ctx context.Context) error {
 		defer scancel()
 		return srv.Shutdown(sctx)
 	})
-	return m.firstKey(ctx, keys)
+	return m.firstKey(ctx, iamAdm)
 }
 
-// firstKey creates and prints an admin access key when none exists.
-func (m *Main) firstKey(ctx context.Context, keys *iam.Store) error {
-	n, err := keys.CountKeys(ctx)
-	if err != nil || n > 0 {
-		return err
-	}
-	k, err := keys.CreateAccessKey(ctx, "admin")
-	if err != nil {
-		return err
-	}
-	if err := keys.AttachManaged(ctx, "admin", "AdministratorAccess"); err != nil {
+// firstKey creates and prints an AdministratorAccess key for "admin" when no key was ever created.
+func (m *Main) firstKey(ctx context.Context, a *iamAdmin) error {
+	k, created, err := a.svc.CreateFirstKey(ctx)
+	if err != nil || !created {
 		return err
 	}
 	fmt.Fprintf(m.Out, "First admin access key (shown once; store it now):\n  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n  AWS account id: %s\n",

@@ -1,0 +1,187 @@
+package iam_test
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/belfry/iam"
+	"github.com/belfry/belfry/domain/iampolicy"
+)
+
+var now = time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+
+const (
+	key1 = "AKIAABCDEFGHIJKLMNOP"
+	key2 = "AKIAQRSTUVWXYZ234567"
+	pid1 = "AIDAABCDEFGHIJKLMNOP"
+)
+
+func sealed(id string) domain.Sealed {
+	return domain.Sealed{KeyID: domain.SubjectKeyID(iam.Tenant, iam.KeySubject(id)), Data: []byte("ciphertext")}
+}
+
+// given folds events, when decides c, then the result is compared by the caller.
+func given(events ...iam.Event) iam.State {
+	s := iam.Initial()
+	for _, e := range events {
+		s = iam.Evolve(s, e)
+	}
+	return s
+}
+
+func created() []iam.Event {
+	return []iam.Event{
+		iam.PrincipalCreated{Name: "ops", PrincipalID: pid1, At: now},
+		iam.AccessKeyCreated{AccessKeyID: key1, Principal: "ops", Secret: sealed(key1), At: now},
+	}
+}
+
+func wantKind(t *testing.T, err error, k domain.Kind) {
+	t.Helper()
+	if domain.KindOf(err) != k {
+		t.Fatalf("want %v error, got %v", k, err)
+	}
+}
+
+func TestCreateAccessKey(t *testing.T) {
+	evs, err := iam.Decide(given(), iam.CreateAccessKey{Principal: "ops", PrincipalID: pid1, AccessKeyID: key1, Secret: sealed(key1)}, now)
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("first key creates the principal and the key: %v %v", evs, err)
+	}
+	// A second key of the same principal does not create it again.
+	evs, err = iam.Decide(given(created()...), iam.CreateAccessKey{Principal: "ops", AccessKeyID: key2, Secret: sealed(key2)}, now)
+	if err != nil || len(evs) != 1 || evs[0].(iam.AccessKeyCreated).AccessKeyID != key2 {
+		t.Fatalf("second key: %v %v", evs, err)
+	}
+	// The first key of an installation, with its policy, in one decision; never a second "first" key.
+	first := iam.CreateAccessKey{Principal: "admin", PrincipalID: pid1, AccessKeyID: key1, Secret: sealed(key1),
+		ManagedPolicies: []string{"AdministratorAccess", "AdministratorAccess"}, OnlyIfFirst: true}
+	evs, err = iam.Decide(given(), first, now)
+	if err != nil || len(evs) != 3 || evs[2].(iam.PolicyAttached).PolicyName != "AdministratorAccess" {
+		t.Fatalf("first key: %v %v", evs, err)
+	}
+	if evs, err := iam.Decide(given(created()...), first, now); err != nil || len(evs) != 0 {
+		t.Fatalf("a first key once keys exist: %v %v", evs, err)
+	}
+	first.ManagedPolicies, first.OnlyIfFirst = []string{"NoSuchPolicy"}, false
+	_, err = iam.Decide(given(), first, now)
+	wantKind(t, err, domain.KindInvalid)
+	// Refusals: a repeated key id, a secret in clear or under another key, a bad name or id.
+	_, err = iam.Decide(given(created()...), iam.CreateAccessKey{Principal: "x", PrincipalID: "AIDAQRSTUVWXYZ234567", AccessKeyID: key1, Secret: sealed(key1)}, now)
+	wantKind(t, err, domain.KindConflict)
+	_, err = iam.Decide(given(), iam.CreateAccessKey{Principal: "ops", PrincipalID: pid1, AccessKeyID: key1, Secret: domain.Sealed{Data: []byte("plain")}}, now)
+	wantKind(t, err, domain.KindInvalid)
+	_, err = iam.Decide(given(), iam.CreateAccessKey{Principal: "ops", PrincipalID: pid1, AccessKeyID: key1, Secret: sealed(key2)}, now)
+	wantKind(t, err, domain.KindInvalid)
+	for _, bad := range []string{"", "a b", "a/b", "x\x00y", string(make([]byte, 65))} {
+		_, err = iam.Decide(given(), iam.CreateAccessKey{Principal: bad, PrincipalID: pid1, AccessKeyID: key1, Secret: sealed(key1)}, now)
+		wantKind(t, err, domain.KindInvalid)
+	}
+	_, err = iam.Decide(given(), iam.CreateAccessKey{Principal: "ops", PrincipalID: pid1, AccessKeyID: "AKIAlower", Secret: sealed("AKIAlower")}, now)
+	wantKind(t, err, domain.KindInvalid)
+}
+
+func TestKeyStatusAndDelete(t *testing.T) {
+	s := given(created()...)
+	evs, err := iam.Decide(s, iam.SetKeyStatus{AccessKeyID: key1, Active: true}, now)
+	if err != nil || len(evs) != 0 {
+		t.Fatalf("activating an active key changes nothing: %v %v", evs, err)
+	}
+	evs, err = iam.Decide(s, iam.SetKeyStatus{AccessKeyID: key1}, now)
+	if err != nil || len(evs) != 1 || evs[0].(iam.AccessKeyStatusChanged).Active {
+		t.Fatalf("deactivate: %v %v", evs, err)
+	}
+	_, err = iam.Decide(s, iam.SetKeyStatus{AccessKeyID: key2}, now)
+	if !errors.Is(err, iam.ErrUnknownKey) {
+		t.Fatalf("unknown key: %v", err)
+	}
+	s = given(append(created(), iam.AccessKeyDeleted{AccessKeyID: key1, Principal: "ops", At: now})...)
+	_, err = iam.Decide(s, iam.SetKeyStatus{AccessKeyID: key1, Active: true}, now)
+	if !errors.Is(err, iam.ErrUnknownKey) {
+		t.Fatalf("a deleted key cannot be activated: %v", err)
+	}
+	_, err = iam.Decide(s, iam.CreateAccessKey{Principal: "ops", AccessKeyID: key1, Secret: sealed(key1)}, now)
+	wantKind(t, err, domain.KindConflict) // a deleted key's id is never reused
+}
+
+func TestPolicies(t *testing.T) {
+	s := given(created()...)
+	evs, err := iam.Decide(s, iam.AttachManagedPolicy{Principal: "ops", PolicyName: "AmazonChimeReadOnly"}, now)
+	if err != nil || len(evs) != 1 || !evs[0].(iam.PolicyAttached).Managed {
+		t.Fatalf("attach: %v %v", evs, err)
+	}
+	s = iam.Evolve(s, evs[0])
+	if evs, _ := iam.Decide(s, iam.AttachManagedPolicy{Principal: "ops", PolicyName: "AmazonChimeReadOnly"}, now); len(evs) != 0 {
+		t.Fatal("attaching twice changes nothing")
+	}
+	_, err = iam.Decide(s, iam.AttachManagedPolicy{Principal: "ops", PolicyName: "NoSuchPolicy"}, now)
+	wantKind(t, err, domain.KindInvalid)
+	_, err = iam.Decide(s, iam.AttachManagedPolicy{Principal: "ghost", PolicyName: "AmazonChimeReadOnly"}, now)
+	if !errors.Is(err, iam.ErrNoPrincipal) {
+		t.Fatalf("ghost: %v", err)
+	}
+	doc, _ := iampolicy.Parse([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"chime:Delete*","Resource":"*"}]}`))
+	evs, err = iam.Decide(s, iam.PutInlinePolicy{Principal: "ops", PolicyName: "NoDeletes", Document: doc}, now)
+	if err != nil || len(evs) != 1 || evs[0].(iam.PolicyAttached).Document == nil {
+		t.Fatalf("put inline: %v %v", evs, err)
+	}
+	_, err = iam.Decide(s, iam.PutInlinePolicy{Principal: "ops", PolicyName: "AdministratorAccess", Document: doc}, now)
+	wantKind(t, err, domain.KindInvalid)
+	_, err = iam.Decide(s, iam.PutInlinePolicy{Principal: "ops", PolicyName: "Bad", Document: iampolicy.Document{}}, now)
+	wantKind(t, err, domain.KindInvalid)
+	evs, err = iam.Decide(s, iam.DetachPolicy{Principal: "ops", PolicyName: "AmazonChimeReadOnly"}, now)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("detach: %v %v", evs, err)
+	}
+	_, err = iam.Decide(iam.Evolve(s, evs[0]), iam.DetachPolicy{Principal: "ops", PolicyName: "AmazonChimeReadOnly"}, now)
+	wantKind(t, err, domain.KindNotFound)
+}
+
+func TestImportOnlyIntoAnEmptyStream(t *testing.T) {
+	imp := iam.Import{Principals: []iam.ImportedPrincipal{{Name: "admin", PrincipalID: pid1, CreatedAt: now,
+		Keys:     []iam.ImportedKey{{AccessKeyID: key1, Secret: sealed(key1), Active: true, CreatedAt: now}, {AccessKeyID: key2, Secret: sealed(key2), CreatedAt: now}},
+		Policies: []iam.PolicyAttached{{PolicyName: "AdministratorAccess", Managed: true, At: now}}}}}
+	evs, err := iam.Decide(given(), imp, now)
+	if err != nil || len(evs) != 5 {
+		t.Fatalf("import: %v %v", evs, err)
+	}
+	s := given(evs...)
+	if !s.Keys[key1].Active || s.Keys[key2].Active || !s.Principals["admin"].Policies["AdministratorAccess"].Managed {
+		t.Fatalf("imported state: %+v", s)
+	}
+	if evs, err := iam.Decide(s, imp, now); err != nil || len(evs) != 0 {
+		t.Fatalf("a second import does nothing: %v %v", evs, err)
+	}
+	bad := imp
+	bad.Principals = []iam.ImportedPrincipal{{Name: "admin", PrincipalID: pid1, Keys: []iam.ImportedKey{{AccessKeyID: key1, Secret: domain.Sealed{Data: []byte("clear")}}}}}
+	_, err = iam.Decide(given(), bad, now)
+	wantKind(t, err, domain.KindInvalid)
+}
+
+func TestEventsRoundTrip(t *testing.T) {
+	doc, _ := iampolicy.Parse([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["chime:List*"],"Resource":"*"}]}`))
+	for _, e := range []iam.Event{
+		iam.PrincipalCreated{Name: "ops", PrincipalID: pid1, At: now, Imported: true},
+		iam.AccessKeyCreated{AccessKeyID: key1, Principal: "ops", Secret: sealed(key1), At: now},
+		iam.AccessKeyStatusChanged{AccessKeyID: key1, Active: true, At: now},
+		iam.AccessKeyDeleted{AccessKeyID: key1, Principal: "ops", At: now},
+		iam.PolicyAttached{Principal: "ops", PolicyName: "P", Document: &doc, At: now},
+		iam.PolicyDetached{Principal: "ops", PolicyName: "P", At: now},
+	} {
+		b, _ := json.Marshal(e)
+		got, err := iam.Decode(e.EventType(), b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b2, _ := json.Marshal(got)
+		if string(b) != string(b2) {
+			t.Fatalf("%s: %s != %s", e.EventType(), b, b2)
+		}
+	}
+	if _, err := iam.Decode("belfry.iam.nope.v1", []byte(`{}`)); err == nil {
+		t.Fatal("unknown type must fail")
+	}
+}
