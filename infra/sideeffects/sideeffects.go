@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -205,7 +206,12 @@ type Handlers struct {
 
 // Router runs the side-effect handlers.
 type Router struct {
-	r *message.Router
+	r   *message.Router
+	ran chan struct{} // closed when Run returns
+
+	mu      sync.Mutex
+	closed  bool // Close was called: a later Run returns at once
+	running bool // Run was entered before Close
 }
 
 // RouterConfig tunes delivery; the zero value is the production setting.
@@ -279,14 +285,40 @@ func NewRouter(pool *pgxpool.Pool, h Handlers, cfg RouterConfig) (*Router, error
 		}
 		return h.BotEvents.DeliverBotEvent(msg.Context(), be)
 	})
-	return &Router{r: r}, nil
+	return &Router{r: r, ran: make(chan struct{})}, nil
 }
 
-// Run runs the router until ctx ends or Close.
-func (r *Router) Run(ctx context.Context) error { return r.r.Run(ctx) }
+// Run runs the router until ctx ends or Close; after Close it returns at once.
+func (r *Router) Run(ctx context.Context) error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.running = true
+	r.mu.Unlock()
+	defer close(r.ran)
+	return r.r.Run(ctx)
+}
 
 // Running is closed once the router runs.
 func (r *Router) Running() chan struct{} { return r.r.Running() }
 
-// Close stops the router, waiting for running handlers.
-func (r *Router) Close() error { return r.r.Close() }
+// Close stops the router, waiting for running handlers. A router whose Run never started has no
+// handler to wait for; one whose Run has started is closed once its handlers run (or Run failed):
+// watermill's Close would otherwise hold the handlers' lock that a starting Run needs, and time out.
+func (r *Router) Close() error {
+	r.mu.Lock()
+	r.closed = true
+	running := r.running
+	r.mu.Unlock()
+	if !running {
+		return nil
+	}
+	select {
+	case <-r.r.Running():
+		return r.r.Close()
+	case <-r.ran: // Run failed before its handlers ran
+		return nil
+	}
+}
