@@ -18,16 +18,8 @@ import (
 // keyFor creates a principal's key through the CLI, with managed policies attached.
 func (r *running) keyFor(t *testing.T, user string, policies ...string) *chime.Client {
 	t.Helper()
-	args := []string{"admin", "create-access-key", "--user", user, "--json"}
-	for _, p := range policies {
-		args = append(args, "--policy", p)
-	}
-	out := captureStdout(t, func() error { return run(context.Background(), args) })
-	var key struct{ AccessKeyId, SecretAccessKey string }
-	if err := json.Unmarshal([]byte(out), &key); err != nil {
-		t.Fatal(err)
-	}
-	return r.sdk(key.AccessKeyId, key.SecretAccessKey, "us-east-1")
+	id, secret := cliKey(t, user, policies...)
+	return r.sdk(id, secret, "us-east-1")
 }
 
 func wantDenied(t *testing.T, err error, action string) {
