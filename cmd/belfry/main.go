@@ -23,6 +23,9 @@ const usage = `usage:
   belfry projections status [--json]            head, checkpoint, lag and parked events per projection
   belfry projections rebuild NAME               rebuild a read model into a shadow schema and switch
   belfry projections retry NAME                 re-apply a read model's parked events (after a fix)
+  belfry audit verify [--from --to] [--dir EXPORT]
+                                                verify the event log's hash chain and signed checkpoints
+  belfry audit export-log --out DIR             export the log for offline verification
   belfry bench eventstore [flags]               event store benchmarks (run with -h for flags)
   belfry bench api [flags]                      Chime API benchmarks with the official SDK (-h for flags)
   belfry bench audit-flood [flags]              GetAccount p99 during a flood of unauthenticated requests
@@ -66,6 +69,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdAdmin(ctx, cfg, args[1:])
 	case "projections":
 		return cmdProjections(ctx, cfg, args[1:])
+	case "audit":
+		return cmdAudit(ctx, cfg, args[1:])
 	case "bench":
 		return cmdBench(ctx, cfg, args[1:])
 	case "help", "-h", "--help":

@@ -38,6 +38,13 @@
 //     or tombstone of that stream fails with stream-deleted. $all keeps showing deleted events.
 //   - Stream metadata ($tb, $maxCount, $maxAge) is honoured on stream reads and stream subscriptions'
 //     catch-up; $all is unaffected (there is no scavenge).
+//   - Tamper evidence (package chain): the writer stores with every event its digest and the chain hash
+//     linking it to the event before it, in the same statement as the event; rows stored by a version
+//     without the chain are chained, in position order and resumably, before the first append after an
+//     upgrade. With a signing key (Config.Dir's SigningKeyFile, generated on first start with its
+//     public key PublicKeyFile beside it) a checkpoint (position, chain) is signed every
+//     LogConfig.CheckpointEvery while the log grows and when it closes. Verify and VerifyExport
+//     recompute everything and name each altered, removed or inserted event.
 //   - One append request is at most MaxAppendSize bytes of data plus metadata (1 MiB, KurrentDB's
 //     default); larger requests fail with InvalidArgument and store nothing.
 package eventlog

@@ -7,7 +7,7 @@ import (
 	"fmt"
 )
 
-const insertColumns = `(position, stream, revision, event_id, event_type, content_type, created, data, metadata)`
+const insertColumns = `(position, stream, revision, event_id, event_type, content_type, created, data, metadata, digest, chain)`
 
 // insert writes a group's rows in one statement, which is one implicit transaction: one round trip
 // and one WAL flush per group. A single row is one prepared INSERT … VALUES; more rows are one
@@ -15,8 +15,8 @@ const insertColumns = `(position, stream, revision, event_id, event_type, conten
 func (l *Log) insert(ctx context.Context, rows []Record) error {
 	if len(rows) == 1 {
 		r := &rows[0]
-		_, err := l.pool.Exec(ctx, `INSERT INTO eventlog.events `+insertColumns+` VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			int64(r.Position), r.Stream, int64(r.Revision), [16]byte(r.EventID), r.Type, r.ContentType, r.Created, r.Data, r.Metadata)
+		_, err := l.pool.Exec(ctx, `INSERT INTO eventlog.events `+insertColumns+` VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			int64(r.Position), r.Stream, int64(r.Revision), [16]byte(r.EventID), r.Type, r.ContentType, r.Created, r.Data, r.Metadata, r.Digest[:], r.Chain[:])
 		return err
 	}
 	l.copyBuf = appendCopyData(l.copyBuf[:0], rows)
@@ -49,7 +49,7 @@ func appendCopyData(b []byte, rows []Record) []byte {
 	b = binary.BigEndian.AppendUint32(b, 0)
 	for i := range rows {
 		r := &rows[i]
-		b = binary.BigEndian.AppendUint16(b, 9)
+		b = binary.BigEndian.AppendUint16(b, 11)
 		b = appendCopyInt8(b, int64(r.Position))
 		b = appendCopyBytes(b, r.Stream)
 		b = appendCopyInt8(b, int64(r.Revision))
@@ -59,6 +59,8 @@ func appendCopyData(b []byte, rows []Record) []byte {
 		b = appendCopyInt8(b, r.Created)
 		b = appendCopyBytes(b, r.Data)
 		b = appendCopyBytes(b, r.Metadata)
+		b = appendCopyBytes(b, r.Digest[:])
+		b = appendCopyBytes(b, r.Chain[:])
 	}
 	return binary.BigEndian.AppendUint16(b, 0xffff) // trailer: -1
 }

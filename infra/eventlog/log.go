@@ -2,14 +2,17 @@ package eventlog
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/belfry/belfry/infra/eventlog/chain"
 	"github.com/belfry/belfry/infra/migrations"
 )
 
@@ -28,6 +31,12 @@ type LogConfig struct {
 	Now func() time.Time
 	// Metrics, when set, receives the writer's figures.
 	Metrics *Metrics
+	// SigningKey, when set, signs a checkpoint of the chain every CheckpointEvery (default 10 s) while
+	// the log grows, and when it closes (see package chain).
+	SigningKey      ed25519.PrivateKey
+	CheckpointEvery time.Duration
+	// Logger receives the writer's notices (default slog.Default()).
+	Logger *slog.Logger
 }
 
 func (c *LogConfig) setDefaults() {
@@ -42,6 +51,12 @@ func (c *LogConfig) setDefaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.CheckpointEvery <= 0 {
+		c.CheckpointEvery = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
 }
 
@@ -67,6 +82,12 @@ type Log struct {
 	closed  bool
 
 	copyBuf []byte // writer-owned: the COPY data of the group being committed
+
+	chainHead      chain.Hash // writer-owned: the chain of the last committed row
+	chainAt        uint64     // under mu, with committedChain: a committed position and its chain
+	committedChain chain.Hash // (always a consistent pair, for checkpoints)
+	lastCheckpoint uint64     // checkpointer-owned
+	cpDone         chan struct{}
 }
 
 // streamState is what the writer knows of a stream and its metadata stream.
@@ -147,7 +168,16 @@ func Open(ctx context.Context, pool *pgxpool.Pool, cfg LogConfig) (*Log, error) 
 		lockConn.Release()
 		return nil, err
 	}
+	if err := l.loadChain(ctx); err != nil {
+		lockConn.Release()
+		return nil, err
+	}
+	l.setCommittedChain()
 	go l.writer()
+	if cfg.SigningKey != nil {
+		l.cpDone = make(chan struct{})
+		go l.checkpointer()
+	}
 	return l, nil
 }
 
@@ -175,6 +205,9 @@ func (l *Log) Close() {
 	l.mu.Unlock()
 	close(l.stop)
 	<-l.done
+	if l.cpDone != nil {
+		<-l.cpDone // the last checkpoint is signed while the lock is still held
+	}
 	// Unlock explicitly: the connection goes back to the pool, not to the server.
 	_, _ = l.lockConn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(lockKey))
 	l.lockConn.Release()
@@ -369,6 +402,7 @@ func (l *Log) process(batch []*writeReq) (carry []*writeReq) {
 		return carry
 	}
 	started := time.Now()
+	newChain := l.chainRows(rows)
 	if err := l.insert(ctx, rows); err != nil {
 		if rowFault(err) {
 			reqs := make([]*writeReq, len(ok))
@@ -381,11 +415,15 @@ func (l *Log) process(batch []*writeReq) (carry []*writeReq) {
 		// The commit may or may not have happened: forget cached state and re-read the head.
 		l.states = map[string]*streamState{}
 		_ = l.reloadHead(context.Background())
+		if l.loadChain(context.Background()) == nil {
+			l.setCommittedChain()
+		}
 		for _, p := range ok {
 			p.r.reply <- writeReply{err: fmt.Errorf("eventlog: commit: %w", err)}
 		}
 		return carry
 	}
+	l.chainHead = newChain
 	for _, p := range ok {
 		p.apply()
 	}
@@ -581,6 +619,7 @@ func (l *Log) publish(rows []Record) {
 		l.ring[(r.Position-1)%size] = r
 	}
 	l.head = rows[len(rows)-1].Position
+	l.chainAt, l.committedChain = l.head, rows[len(rows)-1].Chain
 	if l.head-l.ringLo+1 > size {
 		l.ringLo = l.head - size + 1
 	}
@@ -588,4 +627,11 @@ func (l *Log) publish(rows []Record) {
 		close(l.changed)
 		l.changed = make(chan struct{})
 	}
+}
+
+// setCommittedChain publishes the writer's chain head with its position for the checkpointer.
+func (l *Log) setCommittedChain() {
+	l.mu.Lock()
+	l.chainAt, l.committedChain = l.head, l.chainHead
+	l.mu.Unlock()
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/belfry/belfry/infra/eventlog/chain"
 )
 
 // MaxAppendSize is the largest total of data plus metadata one append request may carry.
@@ -28,6 +30,8 @@ type Record struct {
 	Created     int64 // .NET ticks (100 ns) since the Unix epoch, as the protocol carries them
 	Data        []byte
 	Metadata    []byte
+	// Digest and Chain are set by the writer (package chain); reads leave them zero.
+	Digest, Chain chain.Hash
 }
 
 // Proposed is an event a client asks to append.

@@ -27,9 +27,10 @@ type Config struct {
 	// Addr to listen on, e.g. 127.0.0.1:2113; ":0"-style addresses pick a free port. An address
 	// beyond loopback needs TLSCertFile and TLSKeyFile.
 	Addr string
-	// Dir keeps the credentials (CredentialsFile, generated on first start) and the self-signed
-	// certificate (CertFile, KeyFile) when none is configured. Empty: a private temporary directory,
-	// removed by Close.
+	// Dir keeps the credentials (CredentialsFile, generated on first start), the self-signed
+	// certificate (CertFile, KeyFile) when none is configured, and the checkpoint signing key pair
+	// (SigningKeyFile, PublicKeyFile). Empty: a private temporary directory, removed by Close, and no
+	// signed checkpoints unless Log.SigningKey is set.
 	Dir string
 	// TLSCertFile and TLSKeyFile name the certificate (PEM) to serve instead of the self-signed one;
 	// it must name the host clients dial.
@@ -83,6 +84,13 @@ func Start(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Server, error)
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Log.SigningKey == nil && cfg.Dir != "" {
+		key, err := LoadOrCreateSigningKey(cfg.Dir)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Log.SigningKey = key
 	}
 	l, err := Open(ctx, pool, cfg.Log)
 	if err != nil {

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/belfry/belfry/infra/eventlog"
+	"github.com/belfry/belfry/infra/eventlog/chain"
+)
+
+const auditUsage = `usage:
+  belfry audit verify [--from POS] [--to POS] [--json]       recompute the event log's chain and check its signed checkpoints
+  belfry audit verify --dir EXPORT [--public-key FILE]         the same, offline, on an export
+  belfry audit export-log --out DIR                            export the log (events, digests, chain, checkpoints) for offline verification
+  belfry audit public-key                                      print the checkpoint signing key's public key (PEM)`
+
+func cmdAudit(ctx context.Context, cfg Config, args []string) error {
+	if len(args) == 0 {
+		return errors.New(auditUsage)
+	}
+	fs := flag.NewFlagSet("audit "+args[0], flag.ContinueOnError)
+	from := fs.Uint64("from", 0, "first position to verify (verification starts at the last checkpoint before it)")
+	to := fs.Uint64("to", 0, "last position to verify (0: the head)")
+	dir := fs.String("dir", "", "verify this export directory instead of the database")
+	pubFile := fs.String("public-key", "", "the public key to trust (default: "+eventlog.PublicKeyFile+" in BELFRY_DATA_DIR)")
+	out := fs.String("out", "", "export directory")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	keyPath := *pubFile
+	if keyPath == "" {
+		keyPath = filepath.Join(cfg.DataDir, eventlog.PublicKeyFile)
+	}
+	switch args[0] {
+	case "public-key":
+		b, err := os.ReadFile(keyPath)
+		if err != nil {
+			return fmt.Errorf("%w (the key is created by the first start of the embedded event log)", err)
+		}
+		_, err = os.Stdout.Write(b)
+		return err
+	case "export-log":
+		if *out == "" {
+			return errors.New("export-log needs --out DIR")
+		}
+		var cl closerList
+		defer cl.close()
+		pool, err := openDatabase(ctx, cfg, cl.add)
+		if err != nil {
+			return err
+		}
+		n, err := eventlog.Export(ctx, pool, *out, func(p uint64) { fmt.Fprintf(os.Stderr, "exported up to position %d\n", p) })
+		if err == nil {
+			fmt.Fprintf(os.Stderr, "exported %d events to %s\n", n, *out)
+		}
+		return err
+	case "verify":
+		pub, err := readPublicKey(keyPath)
+		if err != nil {
+			return err
+		}
+		return auditVerify(ctx, cfg, pub, *dir, eventlog.VerifyRange{From: *from, To: *to}, *asJSON)
+	}
+	return errors.New(auditUsage)
+}
+
+func readPublicKey(path string) (ed25519.PublicKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("the public key: %w (give --public-key FILE)", err)
+	}
+	return eventlog.ParsePublicKey(b)
+}
+
+func auditVerify(ctx context.Context, cfg Config, pub ed25519.PublicKey, dir string, r eventlog.VerifyRange, asJSON bool) error {
+	started := time.Now()
+	var res chain.Result
+	var err error
+	if dir != "" {
+		res, err = eventlog.VerifyExport(dir, pub)
+	} else {
+		var cl closerList
+		defer cl.close()
+		pool, perr := openDatabase(ctx, cfg, cl.add)
+		if perr != nil {
+			return perr
+		}
+		r.Progress = func(p uint64) { fmt.Fprintf(os.Stderr, "verified up to position %d\n", p) }
+		res, err = eventlog.Verify(ctx, pool, pub, r)
+	}
+	if err != nil {
+		return err
+	}
+	took := time.Since(started)
+	if asJSON {
+		_ = json.NewEncoder(os.Stdout).Encode(res)
+	} else {
+		fmt.Printf("checked %d events (last position %d) in %s with key %s; signed checkpoints cover up to %d",
+			res.Rows, res.Last, took.Round(time.Millisecond), chain.KeyID(pub), res.SignedUpTo)
+		if res.Unsigned > 0 {
+			fmt.Printf(" (%d later events are not signed yet)", res.Unsigned)
+		}
+		fmt.Println()
+		for _, p := range res.Problems {
+			fmt.Println("  " + p.String())
+		}
+	}
+	if !res.OK() {
+		return fmt.Errorf("verification found %d problem(s)", len(res.Problems)+res.Dropped)
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+package chain
+
+import (
+	"crypto/ed25519"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/google/uuid"
+)
+
+// Problem kinds.
+const (
+	Altered        = "altered"         // the event's content does not match its digest
+	Removed        = "removed"         // a position is missing
+	Inserted       = "inserted"        // the row does not link to the chain before it
+	Unchained      = "unchained"       // the row has no digest or chain
+	BadCheckpoint  = "bad-checkpoint"  // a checkpoint's signature does not verify
+	ChainRewritten = "chain-rewritten" // the chain at a checkpoint differs from the signed one
+	MissingEvents  = "missing-events"  // a checkpoint names a position the log does not reach
+)
+
+// Problem is one finding of a verification.
+type Problem struct {
+	Kind     string `json:"kind"`
+	Position uint64 `json:"position"`
+	// To is the last position of a range (Removed: the removed positions are Position..To).
+	To     uint64 `json:"to,omitempty"`
+	Detail string `json:"detail"`
+}
+
+func (p Problem) String() string {
+	if p.To > p.Position {
+		return fmt.Sprintf("%s at positions %d-%d: %s", p.Kind, p.Position, p.To, p.Detail)
+	}
+	return fmt.Sprintf("%s at position %d: %s", p.Kind, p.Position, p.Detail)
+}
+
+// Row is one stored event with the digest and chain stored beside it (nil when absent).
+type Row struct {
+	Event
+	Digest, Chain []byte
+}
+
+// Verifier checks rows fed in position order. It starts after position From-1, whose chain is given
+// (the zero hash for position 1).
+type Verifier struct {
+	pub         ed25519.PublicKey
+	store       uuid.UUID
+	checkpoints map[uint64]Checkpoint
+	base        Hash
+	last        uint64
+	rows        uint64
+	signedUpTo  uint64
+	unlinked    bool // the previous row had no chain
+	problems    []Problem
+	// MaxProblems bounds the findings kept (default 1000); the count goes on.
+	MaxProblems int
+	Dropped     int
+}
+
+// NewVerifier returns a verifier whose first row is expected at position after+1 with the chain
+// base before it. Checkpoints whose signature does not verify are reported at once.
+func NewVerifier(pub ed25519.PublicKey, store uuid.UUID, after uint64, base Hash, cps []Checkpoint) *Verifier {
+	v := &Verifier{pub: pub, store: store, checkpoints: map[uint64]Checkpoint{}, base: base, last: after, MaxProblems: 1000}
+	for _, cp := range cps {
+		if !cp.Valid(pub, store) {
+			v.report(Problem{Kind: BadCheckpoint, Position: cp.Position, Detail: "the checkpoint's signature does not verify with key " + KeyID(pub)})
+			continue
+		}
+		v.checkpoints[cp.Position] = cp
+	}
+	return v
+}
+
+func (v *Verifier) report(p Problem) {
+	if len(v.problems) >= v.MaxProblems {
+		v.Dropped++
+		return
+	}
+	v.problems = append(v.problems, p)
+}
+
+// Feed checks the next row. A row right after missing positions (or after an unchained row) is
+// checked for its content only:
+// its link names the removed event, which the Removed finding already reports. A row that does not
+// link to the chain before it is reported as Inserted (whatever its digest says: the writer wrote no
+// such row); one that links but whose content does not match its digest, as Altered.
+func (v *Verifier) Feed(r *Row) {
+	v.rows++
+	gap := r.Position > v.last+1
+	if gap {
+		v.report(Problem{Kind: Removed, Position: v.last + 1, To: r.Position - 1,
+			Detail: fmt.Sprintf("%d event(s) missing between positions %d and %d", r.Position-v.last-1, v.last, r.Position)})
+	}
+	v.last = r.Position
+	if len(r.Digest) != 32 || len(r.Chain) != 32 {
+		v.report(Problem{Kind: Unchained, Position: r.Position, Detail: "the row has no digest or chain: it was not written by the log's writer"})
+		v.unlinked = true // the next row's link cannot be checked
+		return
+	}
+	gap = gap || v.unlinked
+	v.unlinked = false
+	stored, chained := Hash(r.Digest), Hash(r.Chain)
+	switch {
+	case !gap && Link(v.base, stored) != chained:
+		v.report(Problem{Kind: Inserted, Position: r.Position, Detail: "the row does not link to the chain of the event before it (inserted, or its chain was rewritten)"})
+	case Digest(&r.Event) != stored:
+		v.report(Problem{Kind: Altered, Position: r.Position, Detail: fmt.Sprintf("stream %q revision %d: the stored content does not match its digest", r.Stream, r.Revision)})
+	}
+	v.base = chained
+	if cp, ok := v.checkpoints[r.Position]; ok {
+		v.signedUpTo = r.Position
+		if cp.Chain != chained {
+			v.report(Problem{Kind: ChainRewritten, Position: r.Position, Detail: "the chain here differs from the signed checkpoint: events at or before this position were rewritten with recomputed digests"})
+		}
+	}
+}
+
+// Result is the outcome of a verification.
+type Result struct {
+	Rows       uint64    `json:"rows"`
+	Last       uint64    `json:"lastPosition"`
+	SignedUpTo uint64    `json:"signedUpTo"` // the last position a valid checkpoint covers
+	Unsigned   uint64    `json:"unsignedTail"`
+	Problems   []Problem `json:"problems"`
+	Dropped    int       `json:"problemsNotListed,omitempty"`
+}
+
+// OK reports whether nothing was found.
+func (r Result) OK() bool { return len(r.Problems) == 0 && r.Dropped == 0 }
+
+// Finish reports checkpoints beyond the last row (events removed from the end) and returns the result.
+func (v *Verifier) Finish(to uint64) Result {
+	for _, pos := range slices.Sorted(maps.Keys(v.checkpoints)) {
+		if pos > v.last && (to == 0 || pos <= to) {
+			v.report(Problem{Kind: MissingEvents, Position: pos, Detail: fmt.Sprintf("a signed checkpoint covers position %d but the log ends at %d: events were removed from its end", pos, v.last)})
+		}
+	}
+	return Result{Rows: v.rows, Last: v.last, SignedUpTo: v.signedUpTo, Unsigned: v.last - min(v.last, v.signedUpTo),
+		Problems: v.problems, Dropped: v.Dropped}
+}

@@ -1,0 +1,191 @@
+package eventlog
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belfry/belfry/infra/eventlog/chain"
+)
+
+// An export of the log for offline verification is a directory of three files.
+const (
+	ExportStoreFile       = "store.json"        // {"storeId": …, "from": …, "to": …}
+	ExportEventsFile      = "events.jsonl"      // one exportedEvent per line, in position order
+	ExportCheckpointsFile = "checkpoints.jsonl" // one exportedCheckpoint per line
+)
+
+type exportedStore struct {
+	StoreID uuid.UUID `json:"storeId"`
+	From    uint64    `json:"from"`
+	To      uint64    `json:"to"`
+}
+
+type exportedEvent struct {
+	Position    uint64    `json:"position"`
+	Stream      string    `json:"stream"`
+	Revision    uint64    `json:"revision"`
+	EventID     uuid.UUID `json:"eventId"`
+	Type        string    `json:"type"`
+	ContentType string    `json:"contentType"`
+	Created     int64     `json:"created"`
+	Data        []byte    `json:"data"`
+	Metadata    []byte    `json:"metadata"`
+	Digest      []byte    `json:"digest"`
+	Chain       []byte    `json:"chain"`
+}
+
+type exportedCheckpoint struct {
+	Position  uint64 `json:"position"`
+	Chain     []byte `json:"chain"`
+	Signature []byte `json:"signature"`
+	KeyID     string `json:"keyId"`
+}
+
+// Export writes every stored event (with its digest and chain) and every checkpoint to dir, for
+// VerifyExport; progress, when set, is called about every 100,000 events. It returns the events written.
+func Export(ctx context.Context, pool *pgxpool.Pool, dir string, progress func(uint64)) (uint64, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, err
+	}
+	store, err := StoreID(ctx, pool)
+	if err != nil {
+		return 0, err
+	}
+	cps, err := Checkpoints(ctx, pool)
+	if err != nil {
+		return 0, err
+	}
+	var out []exportedCheckpoint
+	for _, cp := range cps {
+		out = append(out, exportedCheckpoint{Position: cp.Position, Chain: cp.Chain[:], Signature: cp.Signature, KeyID: cp.KeyID})
+	}
+	if err := writeJSONLines(filepath.Join(dir, ExportCheckpointsFile), out); err != nil {
+		return 0, err
+	}
+	n, last, err := exportEvents(ctx, pool, filepath.Join(dir, ExportEventsFile), progress)
+	if err != nil {
+		return 0, err
+	}
+	b, _ := json.Marshal(exportedStore{StoreID: store, From: 1, To: last})
+	return n, os.WriteFile(filepath.Join(dir, ExportStoreFile), b, 0o644)
+}
+
+func writeJSONLines[T any](path string, items []T) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	for _, it := range items {
+		if err := enc.Encode(it); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func exportEvents(ctx context.Context, pool *pgxpool.Pool, path string, progress func(uint64)) (n, last uint64, err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	w := bufio.NewWriterSize(f, 1<<20)
+	enc := json.NewEncoder(w)
+	rows, err := pool.Query(ctx, `SELECT `+selectCols+`, digest, chain FROM eventlog.events ORDER BY position`)
+	if err != nil {
+		return 0, 0, fmt.Errorf("eventlog: export: %w", err)
+	}
+	defer rows.Close()
+	var e exportedEvent
+	var pos, rev int64
+	for rows.Next() {
+		if err := rows.Scan(&pos, &e.Stream, &rev, &e.EventID, &e.Type, &e.ContentType, &e.Created, &e.Data, &e.Metadata, &e.Digest, &e.Chain); err != nil {
+			return 0, 0, err
+		}
+		e.Position, e.Revision = uint64(pos), uint64(rev)
+		if err := enc.Encode(&e); err != nil {
+			return 0, 0, err
+		}
+		n, last = n+1, e.Position
+		if progress != nil && n%100_000 == 0 {
+			progress(e.Position)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, 0, fmt.Errorf("eventlog: export: %w", err)
+	}
+	if err := w.Flush(); err != nil {
+		return 0, 0, err
+	}
+	return n, last, f.Close()
+}
+
+// VerifyExport verifies an export directory offline against the public key pub (which must come
+// from a source the auditor trusts, not from the export alone).
+func VerifyExport(dir string, pub ed25519.PublicKey) (chain.Result, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ExportStoreFile))
+	if err != nil {
+		return chain.Result{}, fmt.Errorf("eventlog: %s is not an export of the log: %w", dir, err)
+	}
+	var st exportedStore
+	if err := json.Unmarshal(b, &st); err != nil {
+		return chain.Result{}, fmt.Errorf("eventlog: %s: %w", ExportStoreFile, err)
+	}
+	var cps []chain.Checkpoint
+	if err := readJSONLines(filepath.Join(dir, ExportCheckpointsFile), func(c *exportedCheckpoint) error {
+		cp := chain.Checkpoint{Position: c.Position, Signature: c.Signature, KeyID: c.KeyID}
+		copy(cp.Chain[:], c.Chain)
+		cps = append(cps, cp)
+		return nil
+	}); err != nil {
+		return chain.Result{}, err
+	}
+	v := chain.NewVerifier(pub, st.StoreID, 0, chain.Hash{}, cps)
+	err = readJSONLines(filepath.Join(dir, ExportEventsFile), func(e *exportedEvent) error {
+		v.Feed(&chain.Row{Event: chain.Event{Position: e.Position, Stream: e.Stream, Revision: e.Revision, EventID: e.EventID,
+			Type: e.Type, ContentType: e.ContentType, Created: e.Created, Data: e.Data, Metadata: e.Metadata}, Digest: e.Digest, Chain: e.Chain})
+		return nil
+	})
+	if err != nil {
+		return chain.Result{}, err
+	}
+	return v.Finish(0), nil
+}
+
+// readJSONLines decodes each line of path into a fresh T and hands it to f.
+func readJSONLines[T any](path string, f func(*T) error) error {
+	file, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("eventlog: %w", err)
+	}
+	defer file.Close()
+	sc := bufio.NewScanner(file)
+	sc.Buffer(make([]byte, 1<<20), 4*MaxAppendSize)
+	line := 0
+	for sc.Scan() {
+		line++
+		var v T
+		if err := json.Unmarshal(sc.Bytes(), &v); err != nil {
+			return fmt.Errorf("eventlog: %s line %d: %w", filepath.Base(path), line, err)
+		}
+		if err := f(&v); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
