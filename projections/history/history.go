@@ -130,7 +130,6 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	return nil
 }
 
-
 // Store answers history queries.
 type Store struct{ pool *pgxpool.Pool }
 
