@@ -1,27 +1,23 @@
 package main
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
-	"runtime/pprof"
+	"strconv"
+	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/belfry/belfry/infra/bench"
-	"github.com/belfry/belfry/infra/eventlog"
-	"github.com/belfry/belfry/infra/eventstore"
-	"github.com/belfry/belfry/infra/pgcluster"
+	"github.com/belfry/belfry/infra/bench/apibench"
 )
 
-// cmdBench runs `belfry bench eventstore` in a scratch database (belfry_bench) of the same server.
+// cmdBench runs `belfry bench eventstore|api|audit-flood`: it parses the flags and hands the
+// benchmark (infra/bench, infra/bench/apibench) what only this package can supply, the migrations and
+// a server started in this process.
 func cmdBench(ctx context.Context, cfg Config, args []string) error {
 	if len(args) > 0 && args[0] == "api" {
 		return cmdBenchAPI(ctx, cfg, args[1:])
@@ -51,129 +47,104 @@ func cmdBench(ctx context.Context, cfg Config, args []string) error {
 	if *syncCommit != "on" && *syncCommit != "off" {
 		return fmt.Errorf("--synchronous-commit must be on or off")
 	}
-	benchURL, stop, err := scratchDatabase(ctx, cfg, "belfry_bench")
-	if err != nil {
+	return bench.EventStoreCommand(ctx, bench.EventStoreOptions{Postgres: benchPostgres(cfg), Migrate: migrate,
+		Config: bench.Config{Duration: *d, CatchupEvents: *catchup, LagRate: *lagRate, LagDuration: *lagFor,
+			Progress: os.Stderr, Only: selected.MatchString},
+		SynchronousCommitOff: *syncCommit == "off", CPUProfile: *cpuProfile, JSON: *out, Out: os.Stdout})
+}
+
+// cmdBenchAPI runs `belfry bench api` (see apibench.APICommand).
+func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
+	fs := flag.NewFlagSet("bench api", flag.ContinueOnError)
+	o := apibench.APIOptions{}
+	fs.IntVar(&o.Users, "users", 100_000, "users in the benchmark account")
+	fs.IntVar(&o.Clients, "clients", 200, "concurrent clients")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each scenario")
+	getRates := fs.String("get-rates", "200,500,1000", "offered GetUser calls/s of the paced latency scenarios (all clients together), a sweep")
+	fs.Float64Var(&o.ListRate, "list-rate", 200, "offered ListUsers calls/s of the paced latency scenario")
+	fs.Float64Var(&o.BatchRate, "batch-rate", 100, "offered BatchUpdateUser calls/s of the paced latency scenario")
+	fs.BoolVar(&o.AuditReads, "audit-reads", true, "audit read-only calls (BELFRY_AUDIT_READS); false measures the cost of doing so")
+	serverMode := fs.String("server", "inline", "run the server in the bench's own process (inline) or as a `belfry serve` child process (process)")
+	fs.IntVar(&o.Repeats, "repeats", 3, "runs of each paced scenario (the median run is reported, every run's p99 listed)")
+	only := fs.String("only", "", "run only the scenarios whose name matches this regular expression")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the scenarios here")
+	out := fs.String("json", "", "write the JSON report here (default bench-results/api-<time>.json)")
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	defer stop()
-	setting := ""
-	if *syncCommit == "off" {
-		setting = "synchronous_commit=off (stands in for a fast-fsync disk; not durable)"
-		if err := setDatabaseOption(ctx, benchURL, "synchronous_commit", "off"); err != nil {
-			return err
+	selected, err := regexp.Compile(*only)
+	if err != nil {
+		return fmt.Errorf("--only: %w", err)
+	}
+	o.Only = selected.MatchString
+	if o.Repeats < 1 {
+		return fmt.Errorf("--repeats must be at least 1")
+	}
+	for _, f := range strings.Split(*getRates, ",") {
+		r, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || r <= 0 {
+			return fmt.Errorf("--get-rates: %q is not a positive rate", f)
 		}
+		o.GetRates = append(o.GetRates, r)
 	}
-	pc, err := pgxpool.ParseConfig(benchURL)
-	if err != nil {
+	if o.Harness, err = benchHarness(cfg, *serverMode, *cpuProfile, *out); err != nil {
 		return err
 	}
-	pc.MaxConns = 64
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if err := migrate(ctx, pool); err != nil {
-		return err
-	}
-	srv, err := eventlog.Start(ctx, pool, eventlog.Config{Addr: "127.0.0.1:0"})
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	client, err := eventstore.Connect(srv.URL())
-	if err != nil {
-		return err
-	}
-	defer client.Close()
-	stopProfile, err := startCPUProfile(*cpuProfile)
-	if err != nil {
-		return err
-	}
-	defer stopProfile()
-	rep, err := bench.RunEventStore(ctx, pool, client, bench.Config{Duration: *d, CatchupEvents: *catchup, LagRate: *lagRate,
-		LagDuration: *lagFor, Progress: os.Stderr, Only: selected.MatchString, Setting: setting})
-	if err != nil {
-		return err
-	}
-	fmt.Println()
-	if setting != "" {
-		fmt.Println("setting:", setting)
-	}
-	rep.Print(os.Stdout)
-	path := *out
-	if path == "" {
-		path = filepath.Join("bench-results", "eventstore-"+rep.StartedAt.Format("20060102T150405Z")+".json")
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	b, _ := json.MarshalIndent(rep, "", "  ")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		return err
-	}
-	fmt.Printf("\nJSON report: %s\n", path)
-	return nil
+	return apibench.APICommand(ctx, o)
 }
 
-// setDatabaseOption sets a server option for every later session of the database at url.
-func setDatabaseOption(ctx context.Context, url, name, value string) error {
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
+// cmdBenchAuditFlood runs `belfry bench audit-flood` (see apibench.AuditFloodCommand).
+func cmdBenchAuditFlood(ctx context.Context, cfg Config, args []string) error {
+	fs := flag.NewFlagSet("bench audit-flood", flag.ContinueOnError)
+	o := apibench.FloodOptions{}
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each scenario")
+	fs.Float64Var(&o.Rate, "rate", 200, "offered GetAccount calls/s (all clients together)")
+	fs.IntVar(&o.Clients, "clients", 20, "GetAccount clients")
+	fs.IntVar(&o.Flooders, "flooders", 32, "goroutines sending unauthenticated requests")
+	fs.Float64Var(&o.FloodRate, "flood-rate", 0, "unauthenticated requests/s offered by all flooders together (0: each floods in a closed loop, as fast as it can)")
+	serverMode := fs.String("server", "inline", "run the server in this process (inline) or as a `belfry serve` child process (process)")
+	out := fs.String("json", "", "write the JSON report here (default bench-results/audit-flood-<time>.json)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the flood scenario here")
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, fmt.Sprintf("ALTER DATABASE %s SET %s = %s", conn.Config().Database, name, value)); err != nil {
-		return fmt.Errorf("bench: set %s: %w", name, err)
+	var err error
+	if o.Harness, err = benchHarness(cfg, *serverMode, *cpuProfile, *out); err != nil {
+		return err
 	}
-	return nil
+	return apibench.AuditFloodCommand(ctx, o)
 }
 
-// scratchDatabase recreates an empty database named name on the configured server (the private
-// cluster by default) and returns its URL and a function that releases the cluster.
-func scratchDatabase(ctx context.Context, cfg Config, name string) (string, func(), error) {
-	stop := func() {}
-	adminURL := cfg.DatabaseURL
-	if adminURL == "" {
-		c, err := pgcluster.Start(ctx, pgcluster.Config{Dir: filepath.Join(cfg.DataDir, "postgres")})
-		if err != nil {
-			return "", stop, err
-		}
-		stop = func() { _ = c.Stop() }
-		adminURL = c.URL("postgres")
-	}
-	u, err := url.Parse(adminURL)
-	if err != nil {
-		return "", stop, err
-	}
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return "", stop, err
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-		return "", stop, fmt.Errorf("bench: scratch database: %w", err)
-	}
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", stop, fmt.Errorf("bench: scratch database: %w", err)
-	}
-	u.Path = "/" + name
-	return u.String(), stop, nil
+// benchPostgres is where a benchmark's scratch database goes: the configured server, or the
+// private cluster in the data directory.
+func benchPostgres(cfg Config) bench.Postgres {
+	return bench.Postgres{AdminURL: cfg.DatabaseURL, DataDir: cfg.DataDir}
 }
 
-// startCPUProfile writes a CPU profile to path until the returned stop is called; an empty path
-// profiles nothing.
-func startCPUProfile(path string) (stop func(), err error) {
-	if path == "" {
-		return func() {}, nil
-	}
-	f, err := os.Create(path)
+// benchHarness wires an API benchmark: the server it measures is started by startInlineServer in
+// this process, or as this binary's `belfry serve` in a child process.
+func benchHarness(cfg Config, serverMode, cpuProfile, out string) (apibench.Harness, error) {
+	self, err := os.Executable()
 	if err != nil {
+		return apibench.Harness{}, err
+	}
+	return apibench.Harness{Postgres: benchPostgres(cfg), ServerMode: serverMode, Inline: startInlineServer,
+		ServeCommand: []string{self, "serve"}, CPUProfile: cpuProfile, JSON: out, Out: os.Stdout, Progress: os.Stderr}, nil
+}
+
+// startInlineServer runs Belfry in this process on loopback for a benchmark.
+func startInlineServer(ctx context.Context, sc apibench.ServerConfig) (*apibench.Server, error) {
+	m := NewMain(Config{DatabaseURL: sc.DatabaseURL, EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1", SkipReadAudit: !sc.AuditReads})
+	var keyOut bytes.Buffer
+	m.Out = &keyOut
+	if err := m.Run(ctx); err != nil {
+		_ = m.Close()
 		return nil, err
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
+	id, secret, err := apibench.FirstKey(keyOut.String())
+	if err != nil {
+		_ = m.Close()
 		return nil, err
 	}
-	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+	return &apibench.Server{HTTPAddr: m.HTTPAddr(), LogURL: m.EmbeddedLogURL(), KeyID: id, Secret: secret, Metrics: m.reg, Stop: m.Close}, nil
 }

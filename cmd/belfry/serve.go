@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/belfry/belfry/api"
+	"github.com/belfry/belfry/api/sigv4"
 	"github.com/belfry/belfry/infra/auditlog"
 	"github.com/belfry/belfry/infra/chime"
 	"github.com/belfry/belfry/infra/datakeys"
@@ -174,7 +175,8 @@ func openEventStore(ctx context.Context, cfg Config, pool *pgxpool.Pool, reg pro
 	return client, srv, desc, nil
 }
 
-// Run starts PostgreSQL, the event store, projections, the audit writer and the HTTP API.
+// Run starts PostgreSQL, the event store, projections, the audit writer and the HTTP API, in that
+// order; whatever it started before an error is stopped by Close.
 func (m *Main) Run(ctx context.Context) error {
 	fmt.Fprintf(os.Stderr, "belfry: effective configuration:\n%s\n", m.cfg)
 	pool, err := openDatabase(ctx, m.cfg, m.onClose)
@@ -193,12 +195,45 @@ func (m *Main) Run(ctx context.Context) error {
 		m.esURL, m.esAddr = logSrv.URL(), logSrv.Addr()
 	}
 
-	pm := projections.NewMetrics(reg)
-	reg.MustRegister(projections.NewParkedCollector(pool))
-
 	runCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 	m.onClose(func() error { cancel(); m.wg.Wait(); return nil })
+	rms, err := m.startProjections(ctx, runCtx, pool, client)
+	if err != nil {
+		return err
+	}
+
+	auditWriter := auditlog.New(client, auditlog.Config{Logger: m.logger, Registerer: reg})
+	m.onClose(func() error { auditWriter.Close(); return nil })
+
+	dataKeys := datakeys.New(pool)
+	op := shellOperator()
+	op.Via = "belfry serve (first start)"
+	iamAdm, err := newIAMAdmin(ctx, pool, client, dataKeys, auditWriter, rms.iam, op, m.cfg.Region, m.onClose)
+	if err != nil {
+		return err
+	}
+	keys := iam.NewKeys(iamAdm.read, dataKeys)
+	svc := m.newChimeService(pool, client, dataKeys, rms)
+	if err := m.startSideEffects(runCtx, pool, svc); err != nil {
+		return err
+	}
+	if err := m.startHTTP(pool, client, keys, svc, auditWriter); err != nil {
+		return err
+	}
+	return m.firstKey(ctx, iamAdm)
+}
+
+// readModels are the projection runners the Chime service waits on.
+type readModels struct {
+	accounts, numbers, meetings, rooms, iam *projections.Runner
+}
+
+// startProjections ensures every read model's schema, then runs the projections, the side-effect
+// relay and the lag watcher over them all until runCtx ends.
+func (m *Main) startProjections(ctx, runCtx context.Context, pool *pgxpool.Pool, client *esdb.Client) (readModels, error) {
+	pm := projections.NewMetrics(m.reg)
+	m.reg.MustRegister(projections.NewParkedCollector(pool))
 	accountsRunner := projections.NewRunner(pool, client, chimeaccounts.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	// Nobody waits on the audit read model: its batches linger to be fewer and larger.
 	auditRunner := projections.NewRunner(pool, client, auditrm.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm, Linger: 50 * time.Millisecond})
@@ -209,7 +244,7 @@ func (m *Main) Run(ctx context.Context) error {
 	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner, meetingsRunner, roomsRunner, iamRunner}
 	for _, p := range allProjections() {
 		if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
-			return err
+			return readModels{}, err
 		}
 	}
 	for _, r := range runners {
@@ -218,24 +253,17 @@ func (m *Main) Run(ctx context.Context) error {
 	// Side effects: the relay enqueues them with its checkpoint; the watermill router delivers them.
 	relay := projections.NewRunner(pool, client, sideeffects.Relay{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	if _, _, err := projections.Ensure(ctx, pool, sideeffects.Relay{}); err != nil {
-		return err
+		return readModels{}, err
 	}
 	m.spawn(func() { _ = relay.Run(runCtx) })
 	runners = append(runners, relay)
-	lw := newLagWatcher(reg, runners)
+	lw := newLagWatcher(m.reg, runners)
 	m.spawn(func() { lw.run(runCtx, client) })
+	return readModels{accounts: accountsRunner, numbers: numbersRunner, meetings: meetingsRunner, rooms: roomsRunner, iam: iamRunner}, nil
+}
 
-	auditWriter := auditlog.New(client, auditlog.Config{Logger: m.logger, Registerer: reg})
-	m.onClose(func() error { auditWriter.Close(); return nil })
-
-	dataKeys := datakeys.New(pool)
-	op := shellOperator()
-	op.Via = "belfry serve (first start)"
-	iamAdm, err := newIAMAdmin(ctx, pool, client, dataKeys, auditWriter, iamRunner, op, m.cfg.Region, m.onClose)
-	if err != nil {
-		return err
-	}
-	keys := iam.NewKeys(iamAdm.read, dataKeys)
+// newChimeService builds the Chime application service over the event store and the read models.
+func (m *Main) newChimeService(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datakeys.Store, rms readModels) *chime.Service {
 	svc := chime.New(chime.Config{
 		Client:        client,
 		Now:           m.Now,
@@ -246,13 +274,13 @@ func (m *Main) Run(ctx context.Context) error {
 		Sessions:      pool,
 		Accounts:      eventstore.NewRepository(client, chime.AccountDecider, m.Now),
 		Store:         chimeaccounts.NewStore(pool).WithSecrets(dataKeys),
-		AccountsRM:    accountsRunner,
+		AccountsRM:    rms.accounts,
 		NumbersStore:  chimenumbers.NewStore(pool),
-		NumbersRM:     numbersRunner,
+		NumbersRM:     rms.numbers,
 		MeetingsStore: chimemeetings.NewStore(pool).WithSecrets(dataKeys),
-		MeetingsRM:    meetingsRunner,
+		MeetingsRM:    rms.meetings,
 		RoomsStore:    chimerooms.NewStore(pool),
-		RoomsRM:       roomsRunner,
+		RoomsRM:       rms.rooms,
 		DataKeys:      dataKeys,
 		PublicURL: func() string {
 			if m.cfg.PublicURL != "" {
@@ -260,7 +288,7 @@ func (m *Main) Run(ctx context.Context) error {
 			}
 			return "http://" + m.HTTPAddr()
 		},
-		Registerer: reg,
+		Registerer: m.reg,
 		Logger:     m.logger,
 	})
 	var _ api.ChimeAccounts = svc
@@ -271,6 +299,12 @@ func (m *Main) Run(ctx context.Context) error {
 	var _ api.ChimeNumbers = svc
 	var _ api.ClientAuth = svc
 	var _ api.ChimePorting = svc
+	return svc
+}
+
+// startSideEffects runs the watermill router that delivers the relayed side effects, and the sweeps
+// that look for background work, until runCtx ends.
+func (m *Main) startSideEffects(runCtx context.Context, pool *pgxpool.Pool, svc *chime.Service) error {
 	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: svc, Orders: svc, BotEvents: svc}, sideeffects.RouterConfig{Logger: m.logger})
 	if err != nil {
 		return err
@@ -282,13 +316,19 @@ func (m *Main) Run(ctx context.Context) error {
 		sweep = 5 * time.Second
 	}
 	m.spawn(func() { svc.RunSweeps(runCtx, m.logger, sweep) })
+	return nil
+}
+
+// startHTTP serves the HTTP API (and the runtime profiles when configured); Close stops the HTTP
+// server first, as it is registered last.
+func (m *Main) startHTTP(pool *pgxpool.Pool, client *esdb.Client, keys sigv4.KeyLookup, svc *chime.Service, auditWriter *auditlog.Writer) error {
 	var _ api.Caller = iam.Principal{}
 	proxies, err := m.cfg.trustedProxies()
 	if err != nil {
 		return err
 	}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region, SkipReadAudit: m.cfg.SkipReadAudit, TrustedProxies: proxies}, api.Deps{
-		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Numbers: svc, Client: svc, Meetings: svc, AdminMeetings: svc, Rooms: svc, ClientRooms: svc, Webhooks: svc, Porting: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg, Metrics: api.NewMetrics(reg),
+		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Numbers: svc, Client: svc, Meetings: svc, AdminMeetings: svc, Rooms: svc, ClientRooms: svc, Webhooks: svc, Porting: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: m.reg, Metrics: api.NewMetrics(m.reg),
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)
@@ -317,7 +357,7 @@ func (m *Main) Run(ctx context.Context) error {
 		defer scancel()
 		return srv.Shutdown(sctx)
 	})
-	return m.firstKey(ctx, iamAdm)
+	return nil
 }
 
 // firstKey creates and prints an AdministratorAccess key for "admin" when no key was ever created.

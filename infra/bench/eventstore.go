@@ -1,5 +1,3 @@
-// Package bench measures the event store and the projection path, side by side with a plain pgx
-// baseline measured in the same run against the same PostgreSQL.
 package bench
 
 import (

@@ -1,29 +1,33 @@
-package main
+package apibench
 
 import (
 	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/chime"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/belfry/belfry/infra/bench"
 )
+
+// FloodOptions are the parsed flags of `belfry bench audit-flood`.
+type FloodOptions struct {
+	Harness
+	Duration  time.Duration // length of each scenario
+	Rate      float64       // offered GetAccount calls/s (all clients together)
+	Clients   int           // GetAccount clients
+	Flooders  int           // goroutines sending unauthenticated requests
+	FloodRate float64       // unauthenticated requests/s of all flooders together (0: closed loop)
+}
 
 type floodReport struct {
 	StartedAt     time.Time     `json:"startedAt"`
@@ -38,38 +42,25 @@ type floodReport struct {
 	Checks        []bench.Check `json:"checks"`
 }
 
-// cmdBenchAuditFlood runs `belfry bench audit-flood`: authenticated GetAccount calls at a paced rate
-// through the official SDK, first alone, then while --flooders goroutines send tiny unauthenticated
-// requests (as fast as they can, or --flood-rate a second together). Their audit records take the unauthenticated lane, which drops what it
-// cannot hold: GetAccount's p99 must stay under 50 ms, and the drops must be counted in the metric and
-// in AuditRecordsDropped records.
-func cmdBenchAuditFlood(ctx context.Context, cfg Config, args []string) error {
-	fs := flag.NewFlagSet("bench audit-flood", flag.ContinueOnError)
-	d := fs.Duration("duration", 10*time.Second, "length of each scenario")
-	rate := fs.Float64("rate", 200, "offered GetAccount calls/s (all clients together)")
-	clients := fs.Int("clients", 20, "GetAccount clients")
-	flooders := fs.Int("flooders", 32, "goroutines sending unauthenticated requests")
-	floodRate := fs.Float64("flood-rate", 0, "unauthenticated requests/s offered by all flooders together (0: each floods in a closed loop, as fast as it can)")
-	serverMode := fs.String("server", "inline", "run the server in this process (inline) or as a `belfry serve` child process (process)")
-	out := fs.String("json", "", "write the JSON report here (default bench-results/audit-flood-<time>.json)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the flood scenario here")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	dbURL, stop, err := scratchDatabase(ctx, cfg, "belfry_bench_audit_flood")
+// AuditFloodCommand runs `belfry bench audit-flood`: authenticated GetAccount calls at a paced rate
+// through the official SDK, first alone, then while o.Flooders goroutines send tiny unauthenticated
+// requests (as fast as they can, or o.FloodRate a second together). Their audit records take the
+// unauthenticated lane, which drops what it cannot hold: GetAccount's p99 must stay under 50 ms, and
+// the drops must be counted in the metric and in AuditRecordsDropped records.
+func AuditFloodCommand(ctx context.Context, o FloodOptions) error {
+	o.defaults()
+	dbURL, stop, err := bench.ScratchDatabase(ctx, o.Postgres, "belfry_bench_audit_flood")
 	if err != nil {
 		return err
 	}
 	defer stop()
 	_ = os.MkdirAll("bench-results", 0o755)
-	srv, err := startBenchServer(ctx, *serverMode, dbURL, true, "bench-results/audit-flood-server.log")
+	srv, err := o.startServer(ctx, dbURL, true, "bench-results/audit-flood-server.log")
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) { tr.MaxIdleConnsPerHost = 256 })
-	sdk := chime.New(chime.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + srv.HTTPAddr), HTTPClient: httpClient,
-		Credentials: credentials.NewStaticCredentialsProvider(srv.KeyID, srv.Secret, "")})
+	sdk := newSDK(srv, func(tr *http.Transport) { tr.MaxIdleConnsPerHost = 256 })
 	a, err := sdk.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Flooded")})
 	if err != nil {
 		return err
@@ -78,32 +69,31 @@ func cmdBenchAuditFlood(ctx context.Context, cfg Config, args []string) error {
 		_, err := sdk.GetAccount(ctx, &chime.GetAccountInput{AccountId: a.Account.AccountId})
 		return err
 	}
-	rep := &floodReport{StartedAt: time.Now().UTC(), Seconds: d.Seconds(), Flooders: *flooders, FloodOffered: *floodRate}
+	rep := &floodReport{StartedAt: time.Now().UTC(), Seconds: o.Duration.Seconds(), Flooders: o.Flooders, FloodOffered: o.FloodRate}
 	scenario := func(name, note string) apiResult {
 		before := latencyBuckets(srv.Metrics, "GetAccount")
-		res := drivePaced(ctx, name, note, *clients, *rate, *d, getAccount)
-		delta := subtractBuckets(latencyBuckets(srv.Metrics, "GetAccount"), before)
-		res.ServerP50ms, res.ServerP99ms = bucketQuantile(delta, 0.5)*1000, bucketQuantile(delta, 0.99)*1000
+		res := drivePaced(ctx, name, note, o.Clients, o.Rate, o.Duration, getAccount)
+		serverLatency(&res, srv.Metrics, "GetAccount", before)
 		return res
 	}
-	fmt.Fprintf(os.Stderr, "GetAccount at %.0f/s alone for %v ...\n", *rate, *d)
+	fmt.Fprintf(o.Progress, "GetAccount at %.0f/s alone for %v ...\n", o.Rate, o.Duration)
 	rep.Results = append(rep.Results, scenario("GetAccount_alone", "no flood"))
 
-	fmt.Fprintf(os.Stderr, "GetAccount at %.0f/s beside %d unauthenticated flooders for %v ...\n", *rate, *flooders, *d)
-	stopProfile, err := startCPUProfile(*cpuProfile)
+	fmt.Fprintf(o.Progress, "GetAccount at %.0f/s beside %d unauthenticated flooders for %v ...\n", o.Rate, o.Flooders, o.Duration)
+	stopProfile, err := bench.StartCPUProfile(o.CPUProfile)
 	if err != nil {
 		return err
 	}
 	defer stopProfile()
-	stopFlood := flood(ctx, srv.HTTPAddr, *flooders, *floodRate)
+	stopFlood := flood(ctx, srv.HTTPAddr, o.Flooders, o.FloodRate)
 	defer stopFlood()
-	rep.Results = append(rep.Results, scenario("GetAccount_under_flood", fmt.Sprintf("beside %d unauthenticated flooders", *flooders)))
+	rep.Results = append(rep.Results, scenario("GetAccount_under_flood", fmt.Sprintf("beside %d unauthenticated flooders", o.Flooders)))
 	rep.FloodRequests, rep.FloodPerSec = stopFlood()
 	dropped := func() float64 { return counterSum(srv.Metrics, "belfry_audit_records_dropped_total") }
 	if rep.DropsReported, rep.Dropped, err = reportedDrops(ctx, dbURL, dropped); err != nil {
 		return err
 	}
-	return printFloodReport(rep, *out)
+	return printFloodReport(o.Out, rep, o.JSON)
 }
 
 // flood starts n goroutines that send tiny unauthenticated CreateAccount requests to addr, together at
@@ -148,23 +138,6 @@ func flood(ctx context.Context, addr string, n int, rate float64) (stop func() (
 	}
 }
 
-// counterSum adds up every series of a counter.
-func counterSum(g prometheus.Gatherer, name string) float64 {
-	fams, err := g.Gather()
-	if err != nil {
-		return 0
-	}
-	sum := 0.0
-	for _, f := range fams {
-		if f.GetName() == name {
-			for _, m := range f.GetMetric() {
-				sum += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return sum
-}
-
 // reportedDrops waits (up to 30 s: the writer reports drops every 10 s, and the server may still be
 // answering requests the flooders gave up) until the AuditRecordsDropped records in the read model
 // account for every drop the metric counts, and returns both.
@@ -190,7 +163,7 @@ func reportedDrops(ctx context.Context, dbURL string, metric func() float64) (in
 	return n, m, nil
 }
 
-func printFloodReport(rep *floodReport, out string) error {
+func printFloodReport(w io.Writer, rep *floodReport, out string) error {
 	check := func(name, target string, v float64, pass bool) {
 		rep.Checks = append(rep.Checks, bench.Check{Name: name, Target: target, Value: v, Pass: pass})
 	}
@@ -198,24 +171,20 @@ func printFloodReport(rep *floodReport, out string) error {
 	check("GetAccount p99 under an unauthenticated flood", "< 50 ms", flood.P99ms, flood.P99ms < 50 && flood.Errors == 0)
 	check("GetAccount server-side p99 under the flood", "< 50 ms", flood.ServerP99ms, flood.ServerP99ms < 50)
 	check("dropped audit records reported in the stream", "= metric", float64(rep.DropsReported), float64(rep.DropsReported) == rep.Dropped)
-	fmt.Println()
+	fmt.Fprintln(w)
 	rows := make([][]string, len(rep.Results))
 	for i, r := range rep.Results {
 		rows[i] = []string{r.Name, fmt.Sprintf("%.0f", r.TargetPerSec), fmt.Sprint(r.Calls), fmt.Sprint(r.Errors),
 			fmt.Sprintf("%.2f", r.P50ms), fmt.Sprintf("%.2f", r.P99ms), fmt.Sprintf("%.2f / %.2f", r.ServerP50ms, r.ServerP99ms), r.Note}
 	}
-	bench.Table(os.Stdout, []string{"SCENARIO", "OFFERED/S", "CALLS", "ERRORS", "P50 ms", "P99 ms", "SERVER P50/P99 ms", "NOTE"}, rows)
-	fmt.Printf("\nflood: %d unauthenticated requests (%.0f/s); audit records dropped: %.0f (metric), %d (AuditRecordsDropped records)\n",
+	bench.Table(w, []string{"SCENARIO", "OFFERED/S", "CALLS", "ERRORS", "P50 ms", "P99 ms", "SERVER P50/P99 ms", "NOTE"}, rows)
+	fmt.Fprintf(w, "\nflood: %d unauthenticated requests (%.0f/s); audit records dropped: %.0f (metric), %d (AuditRecordsDropped records)\n",
 		rep.FloodRequests, rep.FloodPerSec, rep.Dropped, rep.DropsReported)
-	bench.PrintChecks(os.Stdout, rep.Checks)
-	if out == "" {
-		out = filepath.Join("bench-results", "audit-flood-"+rep.StartedAt.Format("20060102T150405Z")+".json")
-	}
-	_ = os.MkdirAll(filepath.Dir(out), 0o755)
-	b, _ := json.MarshalIndent(rep, "", "  ")
-	if err := os.WriteFile(out, b, 0o644); err != nil {
+	bench.PrintChecks(w, rep.Checks)
+	out = bench.ReportPath(out, "audit-flood", rep.StartedAt)
+	if err := bench.WriteJSON(out, rep); err != nil {
 		return err
 	}
-	fmt.Printf("\nJSON report: %s\n", out)
+	fmt.Fprintf(w, "\nJSON report: %s\n", out)
 	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package apibench
 
 import (
 	"math"
@@ -86,4 +86,28 @@ func bucketQuantile(bs []bucket, q float64) float64 {
 		return bs[i].upper
 	}
 	return lower + (bs[i].upper-lower)*(rank-float64(below))/float64(in)
+}
+
+// serverLatency sets res's server-side quantiles from the buckets of op gathered before and after
+// the scenario.
+func serverLatency(res *apiResult, g prometheus.Gatherer, op string, before []bucket) {
+	delta := subtractBuckets(latencyBuckets(g, op), before)
+	res.ServerP50ms, res.ServerP99ms = bucketQuantile(delta, 0.5)*1000, bucketQuantile(delta, 0.99)*1000
+}
+
+// counterSum adds up every series of a counter.
+func counterSum(g prometheus.Gatherer, name string) float64 {
+	fams, err := g.Gather()
+	if err != nil {
+		return 0
+	}
+	sum := 0.0
+	for _, f := range fams {
+		if f.GetName() == name {
+			for _, m := range f.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
 }
