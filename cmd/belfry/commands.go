@@ -16,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/belfry/belfry/domain/iampolicy"
 	"github.com/belfry/belfry/infra/sideeffects"
 	"github.com/belfry/belfry/projections"
 	auditrm "github.com/belfry/belfry/projections/audit"
@@ -93,105 +92,6 @@ const adminUsage = `usage:
   belfry admin list-access-keys [--user NAME]
   belfry admin deactivate-access-key --key ID | activate-access-key --key ID | delete-access-key --key ID
 managed policies: ` + "AdministratorAccess, AmazonChimeFullAccess, AmazonChimeReadOnly, AmazonChimeUserManagement"
-
-func cmdAdmin(ctx context.Context, cfg Config, args []string) error {
-	if len(args) == 0 {
-		return errors.New(adminUsage)
-	}
-	fs := flag.NewFlagSet("admin "+args[0], flag.ContinueOnError)
-	user := fs.String("user", "admin", "principal (IAM user) name")
-	var policies multiFlag
-	fs.Var(&policies, "policy", "managed policy name (repeatable)")
-	asJSON := fs.Bool("json", false, `print {"AccessKeyId": ..., "SecretAccessKey": ...}`)
-	name := fs.String("name", "", "inline policy name")
-	docPath := fs.String("document", "", "inline policy document (JSON file, - for stdin)")
-	keyID := fs.String("key", "", "access key id")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	var cl closerList
-	defer cl.close()
-	a, err := openCLIAdmin(ctx, cfg, cl.add)
-	if err != nil {
-		return err
-	}
-	switch args[0] {
-	case "create-access-key":
-		k, err := a.svc.CreateAccessKey(ctx, *user, policies)
-		if err != nil {
-			return err
-		}
-		if refs, err := a.read.Policies(ctx, *user); err == nil && len(refs) == 0 {
-			fmt.Fprintf(os.Stderr, "note: %s has no policies yet, so every call is denied; attach one with --policy or `belfry admin attach-policy`\n", *user)
-		}
-		if *asJSON {
-			return json.NewEncoder(os.Stdout).Encode(map[string]string{"AccessKeyId": k.AccessKeyID, "SecretAccessKey": k.SecretAccessKey})
-		}
-		fmt.Printf("Access key for %s (the secret is shown once):\n  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n  AWS account id: %s\n",
-			k.UserName, k.AccessKeyID, k.SecretAccessKey, k.AwsAccountID)
-		return nil
-	case "attach-policy":
-		if len(policies) == 0 {
-			return errors.New("attach-policy needs --policy")
-		}
-		for _, p := range policies {
-			if err := a.svc.AttachManaged(ctx, *user, p); err != nil {
-				return err
-			}
-		}
-		return nil
-	case "detach-policy":
-		if len(policies) == 0 {
-			return errors.New("detach-policy needs --policy")
-		}
-		for _, p := range policies {
-			if err := a.svc.Detach(ctx, *user, p); err != nil {
-				return err
-			}
-		}
-		return nil
-	case "put-user-policy":
-		if *name == "" || *docPath == "" {
-			return errors.New("put-user-policy needs --name and --document")
-		}
-		doc, err := readPolicyDocument(*docPath)
-		if err != nil {
-			return err
-		}
-		return a.svc.PutInline(ctx, *user, *name, doc)
-	case "list-access-keys":
-		u := *user
-		if !flagSet(fs, "user") {
-			u = ""
-		}
-		if err := a.caughtUp(ctx); err != nil {
-			return err
-		}
-		keys, err := a.read.AccessKeys(ctx, u)
-		if err != nil {
-			return err
-		}
-		return printJSON(map[string]any{"AccessKeyMetadata": keys})
-	case "deactivate-access-key", "activate-access-key", "delete-access-key":
-		if *keyID == "" {
-			return errors.New(args[0] + " needs --key")
-		}
-		if args[0] == "delete-access-key" {
-			return a.svc.DeleteAccessKey(ctx, *keyID)
-		}
-		return a.svc.SetKeyActive(ctx, *keyID, args[0] == "activate-access-key")
-	case "list-user-policies":
-		if err := a.caughtUp(ctx); err != nil {
-			return err
-		}
-		refs, err := a.read.Policies(ctx, *user)
-		if err != nil {
-			return err
-		}
-		return printJSON(map[string]any{"UserName": *user, "Policies": refs})
-	}
-	return errors.New(adminUsage)
-}
 
 func cmdProjections(ctx context.Context, cfg Config, args []string) error {
 	if len(args) == 0 {
@@ -322,24 +222,4 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
-}
-
-func readPolicyDocument(path string) (iampolicy.Document, error) {
-	var b []byte
-	var err error
-	if path == "-" {
-		b, err = io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
-	} else {
-		b, err = os.ReadFile(path)
-	}
-	if err != nil {
-		return iampolicy.Document{}, err
-	}
-	return iampolicy.Parse(b)
-}
-
-func printJSON(v any) error {
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

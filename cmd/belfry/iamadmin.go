@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/belfry/belfry/api/belfry/iamadmin"
 	domainiam "github.com/belfry/belfry/domain/belfry/iam"
+	"github.com/belfry/belfry/domain/iampolicy"
 	"github.com/belfry/belfry/infra/auditlog"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
@@ -111,4 +114,139 @@ func (a *iamAdmin) caughtUp(ctx context.Context) error {
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	return a.rm.WaitFor(wctx, ev.OriginalEvent().Position.Commit)
+}
+
+// adminFlags are the options of the `belfry admin` commands.
+type adminFlags struct {
+	fs       *flag.FlagSet
+	user     *string
+	policies multiFlag
+	asJSON   *bool
+	name     *string
+	docPath  *string
+	keyID    *string
+}
+
+func parseAdminFlags(cmd string, args []string) (*adminFlags, error) {
+	f := &adminFlags{fs: flag.NewFlagSet("admin "+cmd, flag.ContinueOnError)}
+	f.user = f.fs.String("user", "admin", "principal (IAM user) name")
+	f.fs.Var(&f.policies, "policy", "managed policy name (repeatable)")
+	f.asJSON = f.fs.Bool("json", false, `print {"AccessKeyId": ..., "SecretAccessKey": ...}`)
+	f.name = f.fs.String("name", "", "inline policy name")
+	f.docPath = f.fs.String("document", "", "inline policy document (JSON file, - for stdin)")
+	f.keyID = f.fs.String("key", "", "access key id")
+	return f, f.fs.Parse(args)
+}
+
+func cmdAdmin(ctx context.Context, cfg Config, args []string) error {
+	if len(args) == 0 {
+		return errors.New(adminUsage)
+	}
+	f, err := parseAdminFlags(args[0], args[1:])
+	if err != nil {
+		return err
+	}
+	var cl closerList
+	defer cl.close()
+	a, err := openCLIAdmin(ctx, cfg, cl.add)
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "create-access-key":
+		return a.createKey(ctx, f)
+	case "attach-policy", "detach-policy":
+		if len(f.policies) == 0 {
+			return errors.New(args[0] + " needs --policy")
+		}
+		for _, p := range f.policies {
+			op := a.svc.AttachManaged
+			if args[0] == "detach-policy" {
+				op = a.svc.Detach
+			}
+			if err := op(ctx, *f.user, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	case "put-user-policy":
+		if *f.name == "" || *f.docPath == "" {
+			return errors.New("put-user-policy needs --name and --document")
+		}
+		doc, err := readPolicyDocument(*f.docPath)
+		if err != nil {
+			return err
+		}
+		return a.svc.PutInline(ctx, *f.user, *f.name, doc)
+	case "deactivate-access-key", "activate-access-key", "delete-access-key":
+		if *f.keyID == "" {
+			return errors.New(args[0] + " needs --key")
+		}
+		if args[0] == "delete-access-key" {
+			return a.svc.DeleteAccessKey(ctx, *f.keyID)
+		}
+		return a.svc.SetKeyActive(ctx, *f.keyID, args[0] == "activate-access-key")
+	case "list-access-keys", "list-user-policies":
+		return a.list(ctx, args[0], f)
+	}
+	return errors.New(adminUsage)
+}
+
+func (a *iamAdmin) createKey(ctx context.Context, f *adminFlags) error {
+	k, err := a.svc.CreateAccessKey(ctx, *f.user, f.policies)
+	if err != nil {
+		return err
+	}
+	if refs, err := a.read.Policies(ctx, *f.user); err == nil && len(refs) == 0 {
+		fmt.Fprintf(os.Stderr, "note: %s has no policies yet, so every call is denied; attach one with --policy or `belfry admin attach-policy`\n", *f.user)
+	}
+	if *f.asJSON {
+		return json.NewEncoder(os.Stdout).Encode(map[string]string{"AccessKeyId": k.AccessKeyID, "SecretAccessKey": k.SecretAccessKey})
+	}
+	fmt.Printf("Access key for %s (the secret is shown once):\n  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n  AWS account id: %s\n",
+		k.UserName, k.AccessKeyID, k.SecretAccessKey, k.AwsAccountID)
+	return nil
+}
+
+// list answers the read commands from the IAM read model once it has applied the whole IAM stream.
+func (a *iamAdmin) list(ctx context.Context, cmd string, f *adminFlags) error {
+	if err := a.caughtUp(ctx); err != nil {
+		return err
+	}
+	if cmd == "list-user-policies" {
+		refs, err := a.read.Policies(ctx, *f.user)
+		if err != nil {
+			return err
+		}
+		return printJSON(map[string]any{"UserName": *f.user, "Policies": refs})
+	}
+	u := *f.user
+	if !flagSet(f.fs, "user") {
+		u = ""
+	}
+	keys, err := a.read.AccessKeys(ctx, u)
+	if err != nil {
+		return err
+	}
+	return printJSON(map[string]any{"AccessKeyMetadata": keys})
+}
+
+func readPolicyDocument(path string) (iampolicy.Document, error) {
+	var b []byte
+	var err error
+	if path == "-" {
+		b, err = io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
+	} else {
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return iampolicy.Document{}, err
+	}
+	return iampolicy.Parse(b)
+}
+
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
