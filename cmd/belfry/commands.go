@@ -23,6 +23,7 @@ import (
 	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
 	"github.com/belfry/belfry/projections/chimerooms"
+	"github.com/belfry/belfry/projections/history"
 	iamrm "github.com/belfry/belfry/projections/iam"
 )
 
@@ -35,6 +36,7 @@ func allProjections() map[string]projections.Projection {
 		chimemeetings.Projection{}.Name(): chimemeetings.Projection{},
 		chimerooms.Projection{}.Name():    chimerooms.Projection{},
 		iamrm.Projection{}.Name():         iamrm.Projection{},
+		history.Projection{}.Name():       history.Projection{},
 	}
 }
 

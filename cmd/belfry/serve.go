@@ -37,6 +37,7 @@ import (
 	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
 	"github.com/belfry/belfry/projections/chimerooms"
+	"github.com/belfry/belfry/projections/history"
 	iamrm "github.com/belfry/belfry/projections/iam"
 )
 
@@ -241,7 +242,8 @@ func (m *Main) startProjections(ctx, runCtx context.Context, pool *pgxpool.Pool,
 	meetingsRunner := projections.NewRunner(pool, client, chimemeetings.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	roomsRunner := projections.NewRunner(pool, client, chimerooms.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	iamRunner := projections.NewRunner(pool, client, iamrm.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
-	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner, meetingsRunner, roomsRunner, iamRunner}
+	historyRunner := projections.NewRunner(pool, client, history.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm, Linger: 50 * time.Millisecond})
+	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner, meetingsRunner, roomsRunner, iamRunner, historyRunner}
 	for _, p := range allProjections() {
 		if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
 			return readModels{}, err
