@@ -8,11 +8,15 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/infra/eventlog/chain"
 )
@@ -78,10 +82,30 @@ func chainEvent(r *Record) chain.Event {
 		ContentType: r.ContentType, Created: r.Created, Data: r.Data, Metadata: r.Metadata}
 }
 
-// chainRows sets the digest and chain of a group's rows, extending from the committed chain head, and
-// returns the group's new head (committed by the caller only once the rows are).
-func (l *Log) chainRows(rows []Record) chain.Hash {
-	head := l.chainHead
+// chainer keeps the log's hash chain: the writer's head, the committed (position, chain) pair the
+// checkpoints sign, and the checkpoint loop.
+type chainer struct {
+	pool    *pgxpool.Pool
+	log     *slog.Logger
+	key     ed25519.PrivateKey // nil: no checkpoints
+	storeID uuid.UUID
+	every   time.Duration
+
+	head  chain.Hash // writer-owned: the chain of the last committed row
+	stale bool       // writer-owned: a commit may or may not have happened; head must be read again
+
+	mu        sync.Mutex
+	at        uint64     // a committed position …
+	committed chain.Hash // … and its chain: always a consistent pair
+
+	last uint64 // checkpoint-loop-owned: the position last signed
+	done chan struct{}
+}
+
+// rows sets the digest and chain of a group's rows, extending from the committed head, and returns
+// the group's new head (the caller commits it with advance once the rows are stored).
+func (c *chainer) rows(rows []Record) chain.Hash {
+	head := c.head
 	for i := range rows {
 		e := chainEvent(&rows[i])
 		rows[i].Digest = chain.Digest(&e)
@@ -91,58 +115,81 @@ func (l *Log) chainRows(rows []Record) chain.Hash {
 	return head
 }
 
-// loadChain reads the chain head; rows stored before the log was chained are chained first, in
-// position order, resumably (an interrupted run goes on from the last chained row).
-func (l *Log) loadChain(ctx context.Context) error {
+// reloadIfStale reads the head again after a commit whose outcome is unknown.
+func (c *chainer) reloadIfStale(ctx context.Context) error {
+	if !c.stale {
+		return nil
+	}
+	if err := c.load(ctx); err != nil {
+		return err
+	}
+	c.stale = false
+	return nil
+}
+
+// advance records that the rows up to position pos, whose chain is head, are committed.
+func (c *chainer) advance(pos uint64, head chain.Hash) {
+	c.head = head
+	c.mu.Lock()
+	c.at, c.committed = pos, head
+	c.mu.Unlock()
+}
+
+// load reads the chain head; rows stored before the log was chained are chained first, in position
+// order, resumably (an interrupted run goes on from the last chained row).
+func (c *chainer) load(ctx context.Context) error {
 	var head uint64
-	var c []byte
-	err := l.pool.QueryRow(ctx, `SELECT position, chain FROM eventlog.events ORDER BY position DESC LIMIT 1`).Scan(&head, &c)
+	var h []byte
+	err := c.pool.QueryRow(ctx, `SELECT position, chain FROM eventlog.events ORDER BY position DESC LIMIT 1`).Scan(&head, &h)
 	if errors.Is(err, pgx.ErrNoRows) {
+		c.advance(0, chain.Hash{})
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("eventlog: read the chain head: %w", err)
 	}
-	if len(c) == 32 {
-		l.chainHead = chain.Hash(c)
-		return nil
+	if len(h) != 32 {
+		if err := c.backfill(ctx, head); err != nil {
+			return err
+		}
+		h = c.head[:]
 	}
-	return l.backfillChain(ctx, head)
+	c.advance(head, chain.Hash(h))
+	return nil
 }
 
 // backfillBatch is how many rows one backfill step chains.
 const backfillBatch = 5000
 
-func (l *Log) backfillChain(ctx context.Context, head uint64) error {
+func (c *chainer) backfill(ctx context.Context, head uint64) error {
 	var from uint64
-	var c []byte
-	err := l.pool.QueryRow(ctx, `SELECT position, chain FROM eventlog.events WHERE chain IS NOT NULL ORDER BY position DESC LIMIT 1`).Scan(&from, &c)
+	var h []byte
+	err := c.pool.QueryRow(ctx, `SELECT position, chain FROM eventlog.events WHERE chain IS NOT NULL ORDER BY position DESC LIMIT 1`).Scan(&from, &h)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
-		from, l.chainHead = 0, chain.Hash{}
+		from, c.head = 0, chain.Hash{}
 	case err != nil:
 		return fmt.Errorf("eventlog: resume the chain: %w", err)
 	default:
-		l.chainHead = chain.Hash(c)
+		c.head = chain.Hash(h)
 	}
-	log := l.cfg.Logger
-	log.Info("chaining the events stored before tamper evidence", "from", from+1, "to", head)
+	c.log.Info("chaining the events stored before tamper evidence", "from", from+1, "to", head)
 	started := time.Now()
 	for from < head {
-		n, err := l.backfillStep(ctx, from)
+		n, err := c.backfillStep(ctx, from)
 		if err != nil {
 			return err
 		}
 		from = n
-		log.Info("chaining", "position", from, "head", head, "percent", 100*from/head)
+		c.log.Info("chaining", "position", from, "head", head, "percent", 100*from/head)
 	}
-	log.Info("chained", "events", head, "took", time.Since(started).Round(time.Millisecond))
+	c.log.Info("chained", "events", head, "took", time.Since(started).Round(time.Millisecond))
 	return nil
 }
 
 // backfillStep chains the rows after position from (up to backfillBatch) and returns the last one.
-func (l *Log) backfillStep(ctx context.Context, from uint64) (uint64, error) {
-	rows, err := l.pool.Query(ctx, `SELECT `+selectCols+` FROM eventlog.events WHERE position > $1 ORDER BY position LIMIT $2`, int64(from), backfillBatch)
+func (c *chainer) backfillStep(ctx context.Context, from uint64) (uint64, error) {
+	rows, err := c.pool.Query(ctx, `SELECT `+selectCols+` FROM eventlog.events WHERE position > $1 ORDER BY position LIMIT $2`, int64(from), backfillBatch)
 	if err != nil {
 		return 0, fmt.Errorf("eventlog: chain: %w", err)
 	}
@@ -161,51 +208,50 @@ func (l *Log) backfillStep(ctx context.Context, from uint64) (uint64, error) {
 	if err := rows.Err(); err != nil || len(recs) == 0 {
 		return 0, fmt.Errorf("eventlog: chain after %d: %v", from, err)
 	}
-	head := l.chainRows(recs)
+	head := c.rows(recs)
 	pos, dig, chn := make([]int64, len(recs)), make([][]byte, len(recs)), make([][]byte, len(recs))
 	for i := range recs {
 		pos[i], dig[i], chn[i] = int64(recs[i].Position), recs[i].Digest[:], recs[i].Chain[:]
 	}
-	if _, err := l.pool.Exec(ctx, `UPDATE eventlog.events e SET digest = v.d, chain = v.c
+	if _, err := c.pool.Exec(ctx, `UPDATE eventlog.events e SET digest = v.d, chain = v.c
 		FROM unnest($1::bigint[], $2::bytea[], $3::bytea[]) AS v(p, d, c) WHERE e.position = v.p`, pos, dig, chn); err != nil {
 		return 0, fmt.Errorf("eventlog: chain: %w", err)
 	}
-	l.chainHead = head
+	c.head = head
 	return recs[len(recs)-1].Position, nil
 }
 
-// checkpointer signs the committed chain head every CheckpointEvery while it moves, and once more
-// when the log closes.
-func (l *Log) checkpointer() {
-	defer close(l.cpDone)
-	t := time.NewTicker(l.cfg.CheckpointEvery)
+// run signs the committed chain every c.every while it moves, and once more when stop closes.
+func (c *chainer) run(stop <-chan struct{}) {
+	defer close(c.done)
+	t := time.NewTicker(c.every)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
-			l.checkpoint()
-		case <-l.done:
-			l.checkpoint()
+			c.checkpoint()
+		case <-stop:
+			c.checkpoint()
 			return
 		}
 	}
 }
 
-// checkpoint signs the committed head unless it is signed already.
-func (l *Log) checkpoint() {
-	l.mu.RLock()
-	pos, c := l.chainAt, l.committedChain
-	l.mu.RUnlock()
-	if pos == 0 || pos == l.lastCheckpoint {
+// checkpoint signs the committed position unless it is signed already.
+func (c *chainer) checkpoint() {
+	c.mu.Lock()
+	pos, h := c.at, c.committed
+	c.mu.Unlock()
+	if pos == 0 || pos == c.last {
 		return
 	}
-	cp := chain.Sign(l.cfg.SigningKey, l.storeID, pos, c)
+	cp := chain.Sign(c.key, c.storeID, pos, h)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := l.pool.Exec(ctx, `INSERT INTO eventlog.checkpoints (position, chain, signature, key_id) VALUES ($1,$2,$3,$4)
-		ON CONFLICT (position) DO NOTHING`, int64(pos), c[:], cp.Signature, cp.KeyID); err != nil {
-		l.cfg.Logger.Warn("eventlog: checkpoint not written; the next one covers it", "position", pos, "err", err)
+	if _, err := c.pool.Exec(ctx, `INSERT INTO eventlog.checkpoints (position, chain, signature, key_id) VALUES ($1,$2,$3,$4)
+		ON CONFLICT (position) DO NOTHING`, int64(pos), h[:], cp.Signature, cp.KeyID); err != nil {
+		c.log.Warn("eventlog: checkpoint not written; the next one covers it", "position", pos, "err", err)
 		return
 	}
-	l.lastCheckpoint = pos
+	c.last = pos
 }

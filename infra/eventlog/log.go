@@ -12,7 +12,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/belfry/belfry/infra/eventlog/chain"
 	"github.com/belfry/belfry/infra/migrations"
 )
 
@@ -83,11 +82,7 @@ type Log struct {
 
 	copyBuf []byte // writer-owned: the COPY data of the group being committed
 
-	chainHead      chain.Hash // writer-owned: the chain of the last committed row
-	chainAt        uint64     // under mu, with committedChain: a committed position and its chain
-	committedChain chain.Hash // (always a consistent pair, for checkpoints)
-	lastCheckpoint uint64     // checkpointer-owned
-	cpDone         chan struct{}
+	chain *chainer
 }
 
 // streamState is what the writer knows of a stream and its metadata stream.
@@ -168,15 +163,15 @@ func Open(ctx context.Context, pool *pgxpool.Pool, cfg LogConfig) (*Log, error) 
 		lockConn.Release()
 		return nil, err
 	}
-	if err := l.loadChain(ctx); err != nil {
+	l.chain = &chainer{pool: pool, log: cfg.Logger, key: cfg.SigningKey, storeID: storeID, every: cfg.CheckpointEvery}
+	if err := l.chain.load(ctx); err != nil {
 		lockConn.Release()
 		return nil, err
 	}
-	l.setCommittedChain()
 	go l.writer()
 	if cfg.SigningKey != nil {
-		l.cpDone = make(chan struct{})
-		go l.checkpointer()
+		l.chain.done = make(chan struct{})
+		go l.chain.run(l.done)
 	}
 	return l, nil
 }
@@ -205,8 +200,8 @@ func (l *Log) Close() {
 	l.mu.Unlock()
 	close(l.stop)
 	<-l.done
-	if l.cpDone != nil {
-		<-l.cpDone // the last checkpoint is signed while the lock is still held
+	if l.chain.done != nil {
+		<-l.chain.done // the last checkpoint is signed while the lock is still held
 	}
 	// Unlock explicitly: the connection goes back to the pool, not to the server.
 	_, _ = l.lockConn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", int64(lockKey))
@@ -402,7 +397,13 @@ func (l *Log) process(batch []*writeReq) (carry []*writeReq) {
 		return carry
 	}
 	started := time.Now()
-	newChain := l.chainRows(rows)
+	if err := l.chain.reloadIfStale(ctx); err != nil {
+		for _, p := range ok {
+			p.r.reply <- writeReply{err: err}
+		}
+		return carry
+	}
+	newChain := l.chain.rows(rows)
 	if err := l.insert(ctx, rows); err != nil {
 		if rowFault(err) {
 			reqs := make([]*writeReq, len(ok))
@@ -415,15 +416,13 @@ func (l *Log) process(batch []*writeReq) (carry []*writeReq) {
 		// The commit may or may not have happened: forget cached state and re-read the head.
 		l.states = map[string]*streamState{}
 		_ = l.reloadHead(context.Background())
-		if l.loadChain(context.Background()) == nil {
-			l.setCommittedChain()
-		}
+		l.chain.stale = true // reloaded before the next group is chained
 		for _, p := range ok {
 			p.r.reply <- writeReply{err: fmt.Errorf("eventlog: commit: %w", err)}
 		}
 		return carry
 	}
-	l.chainHead = newChain
+	l.chain.advance(rows[len(rows)-1].Position, newChain)
 	for _, p := range ok {
 		p.apply()
 	}
@@ -619,7 +618,6 @@ func (l *Log) publish(rows []Record) {
 		l.ring[(r.Position-1)%size] = r
 	}
 	l.head = rows[len(rows)-1].Position
-	l.chainAt, l.committedChain = l.head, rows[len(rows)-1].Chain
 	if l.head-l.ringLo+1 > size {
 		l.ringLo = l.head - size + 1
 	}
@@ -627,11 +625,4 @@ func (l *Log) publish(rows []Record) {
 		close(l.changed)
 		l.changed = make(chan struct{})
 	}
-}
-
-// setCommittedChain publishes the writer's chain head with its position for the checkpointer.
-func (l *Log) setCommittedChain() {
-	l.mu.Lock()
-	l.chainAt, l.committedChain = l.head, l.chainHead
-	l.mu.Unlock()
 }
