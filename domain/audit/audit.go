@@ -7,6 +7,8 @@ package audit
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/belfry/belfry/domain"
 )
 
 // Stable names.
@@ -14,6 +16,16 @@ const (
 	TypeAPICallRecorded = "audit.api_call_recorded.v1"
 	StreamPrefix        = "audit.apicalls-"
 )
+
+// Events is the audit stream's event table: its one stored event type. Decode and the golden-file
+// test (testdata/golden) come from it. Records are written by Encode, which for a bounded record gives
+// the same bytes as encoding/json (the golden test checks both).
+var Events = domain.NewRegistry("audit", domain.Register[APICallRecorded, APICallRecorded](TypeAPICallRecorded))
+
+// Decode turns a stored audit event back into a record (Events.Decode).
+func Decode(eventType string, data []byte) (APICallRecorded, error) {
+	return Events.Decode(eventType, data)
+}
 
 // Hidden replaces the value of a sensitive member (a security token, a PIN, a password) in
 // requestParameters and responseElements: CloudTrail's convention.
