@@ -18,8 +18,9 @@ const (
 )
 
 // Events is the audit stream's event table: its one stored event type. Decode and the golden-file
-// test (testdata/golden) come from it. Records are written by Encode, which for a bounded record gives
-// the same bytes as encoding/json (the golden test checks both).
+// tests (testdata/golden) come from it. Records are stored as Encode writes them (encoding/json without
+// HTML escaping, bounded, scrubbed); the golden tests check that Encode and encoding/json both give a
+// golden record's stored bytes back.
 var Events = domain.NewRegistry("audit", domain.Register[APICallRecorded, APICallRecorded](TypeAPICallRecorded))
 
 // Decode turns a stored audit event back into a record (Events.Decode).
