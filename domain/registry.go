@@ -44,9 +44,6 @@ func (e Entry[E]) Name() string { return e.name }
 // GoType is the Go type the event decodes into (a value type, never a pointer).
 func (e Entry[E]) GoType() reflect.Type { return e.goType }
 
-// Zero is the zero value of the entry's Go type, as an E.
-func (e Entry[E]) Zero() E { return e.zero }
-
 // Register makes the entry of event type name, decoded from JSON into a T and returned as an E.
 // T must implement E (NewRegistry checks it).
 func Register[T any, E any](name string) Entry[E] {
