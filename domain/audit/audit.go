@@ -7,6 +7,8 @@ package audit
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/belfry/belfry/domain"
 )
 
 // Stable names.
@@ -14,6 +16,17 @@ const (
 	TypeAPICallRecorded = "audit.api_call_recorded.v1"
 	StreamPrefix        = "audit.apicalls-"
 )
+
+// Events is the audit stream's event table: its one stored event type. Decode and the golden-file
+// tests (testdata/golden) come from it. Records are stored as Encode writes them (encoding/json without
+// HTML escaping, bounded, scrubbed); the golden tests check that Encode and encoding/json both give a
+// golden record's stored bytes back.
+var Events = domain.NewRegistry("audit", domain.Register[APICallRecorded, APICallRecorded](TypeAPICallRecorded))
+
+// Decode turns a stored audit event back into a record (Events.Decode).
+func Decode(eventType string, data []byte) (APICallRecorded, error) {
+	return Events.Decode(eventType, data)
+}
 
 // Hidden replaces the value of a sensitive member (a security token, a PIN, a password) in
 // requestParameters and responseElements: CloudTrail's convention.

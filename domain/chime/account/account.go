@@ -98,8 +98,12 @@ func Initial() State { return State{} }
 // Live reports whether the account exists and is not deleted.
 func (s State) Live() bool { return s.Exists && !s.Deleted }
 
-// Command is the sealed set of account commands.
-type Command interface{ Target() string }
+// Command is the sealed set of account commands. Each command decides itself (its decide method), so
+// Decide is the one router: a command type without a decision does not compile as a Command.
+type Command interface {
+	Target() string
+	decide(s State, now time.Time) ([]Event, error)
+}
 
 // Create creates an account.
 type Create struct {
@@ -146,84 +150,80 @@ func ValidateName(name string) error {
 	return nil
 }
 
-// Decide applies a command to the state at time now.
+// Decide applies a command to the state at time now. Every command but Create addresses a live
+// account.
 func Decide(s State, c Command, now time.Time) ([]Event, error) {
-	switch c := c.(type) {
-	case Create:
-		if s.Exists {
-			return nil, domain.Wrapf(ErrAlreadyExists, "account %s already exists", c.AccountID)
-		}
-		if err := ValidateName(c.Name); err != nil {
-			return nil, err
-		}
-		return []Event{Created{
-			AccountID: c.AccountID, AwsAccountID: c.AwsAccountID, Name: c.Name, AccountType: TypeTeam,
-			DefaultLicense: LicensePro, SupportedLicenses: []string{LicenseBasic, LicensePro}, CreatedAt: now.UTC(),
-		}}, nil
+	if c == nil {
+		return nil, domain.Errorf(domain.KindInvalid, "no account command")
 	}
-	if !s.Live() {
+	if _, create := c.(Create); !create && !s.Live() {
 		return nil, domain.Wrapf(ErrNotFound, "The account %s does not exist", c.Target())
 	}
-	switch c := c.(type) {
-	case Update:
-		var out []Event
-		if c.Name != nil {
-			if err := ValidateName(*c.Name); err != nil {
-				return nil, err
-			}
-		}
-		if c.DefaultLicense != nil {
-			if !slices.Contains(Licenses, *c.DefaultLicense) {
-				return nil, domain.Wrapf(ErrInvalidLicense, "DefaultLicense must be one of %s, got %q", strings.Join(Licenses, ", "), *c.DefaultLicense)
-			}
-			if !slices.Contains(s.SupportedLicenses, *c.DefaultLicense) {
-				return nil, domain.Wrapf(ErrInvalidLicense, "DefaultLicense %s is not supported by this %s account (supported: %s)",
-					*c.DefaultLicense, s.Type, strings.Join(s.SupportedLicenses, ", "))
-			}
-		}
-		if c.Name != nil && *c.Name != s.Name {
-			out = append(out, Renamed{Name: *c.Name})
-		}
-		if c.DefaultLicense != nil && *c.DefaultLicense != s.DefaultLicense {
-			out = append(out, DefaultLicenseChanged{DefaultLicense: *c.DefaultLicense})
-		}
-		return out, nil
-	case UpdateSettings:
-		next := s.Settings
-		if c.DisableRemoteControl != nil {
-			next.DisableRemoteControl = *c.DisableRemoteControl
-		}
-		if c.EnableDialOut != nil {
-			next.EnableDialOut = *c.EnableDialOut
-		}
-		if next == s.Settings {
-			return nil, nil
-		}
-		return []Event{SettingsUpdated{DisableRemoteControl: next.DisableRemoteControl, EnableDialOut: next.EnableDialOut}}, nil
-	case Delete:
-		// Guide §4.5: a Team account is deleted after its users are removed, an Enterprise account after
-		// its domains are removed. Pending claims block deletion too: they hold the domain.
-		if s.Type == TypeTeam && s.Users() > 0 {
-			return nil, domain.Wrapf(ErrNotEmpty, "Team account %s still has %d users; remove them before deleting the account", s.ID, s.Users())
-		}
-		if len(s.Domains) > 0 {
-			return nil, domain.Wrapf(ErrNotEmpty, "account %s still has %d domain claims; remove the domains before deleting the account", s.ID, len(s.Domains))
-		}
-		return []Event{Deleted{DeletedAt: now.UTC()}}, nil
-	case AddUser, UpdateUser, BatchUpdateUser, BatchSuspendUser, BatchUnsuspendUser, LogoutUser, ResetPIN, UpdateUserSettings:
-		return decideUsers(s, c, now)
-	case AddDomainClaim, VerifyDomainClaim, RemoveDomainClaim, PurgeDomainUsers:
-		return decideDomains(s, c, now)
-	case CreateBot, UpdateBot, RegenerateBotToken, PutBotEvents, DeleteBotEvents:
-		return decideBots(s, c, now)
-	case AssociateDelegateGroups, DisassociateDelegateGroups:
-		return decideDelegates(s, c, now)
-	case AssignNumber, UnassignNumber:
-		return decideNumbers(s, c, now)
-	case InviteUsers, RecordInviteEmail, Register, IssueInviteToken:
-		return decideInvites(s, c, now)
+	return c.decide(s, now)
+}
+
+func (c Create) decide(s State, now time.Time) ([]Event, error) {
+	if s.Exists {
+		return nil, domain.Wrapf(ErrAlreadyExists, "account %s already exists", c.AccountID)
 	}
-	return nil, domain.Errorf(domain.KindInvalid, "unknown account command %T", c)
+	if err := ValidateName(c.Name); err != nil {
+		return nil, err
+	}
+	return []Event{Created{
+		AccountID: c.AccountID, AwsAccountID: c.AwsAccountID, Name: c.Name, AccountType: TypeTeam,
+		DefaultLicense: LicensePro, SupportedLicenses: []string{LicenseBasic, LicensePro}, CreatedAt: now.UTC(),
+	}}, nil
+}
+
+func (c Update) decide(s State, _ time.Time) ([]Event, error) {
+	var out []Event
+	if c.Name != nil {
+		if err := ValidateName(*c.Name); err != nil {
+			return nil, err
+		}
+	}
+	if c.DefaultLicense != nil {
+		if !slices.Contains(Licenses, *c.DefaultLicense) {
+			return nil, domain.Wrapf(ErrInvalidLicense, "DefaultLicense must be one of %s, got %q", strings.Join(Licenses, ", "), *c.DefaultLicense)
+		}
+		if !slices.Contains(s.SupportedLicenses, *c.DefaultLicense) {
+			return nil, domain.Wrapf(ErrInvalidLicense, "DefaultLicense %s is not supported by this %s account (supported: %s)",
+				*c.DefaultLicense, s.Type, strings.Join(s.SupportedLicenses, ", "))
+		}
+	}
+	if c.Name != nil && *c.Name != s.Name {
+		out = append(out, Renamed{Name: *c.Name})
+	}
+	if c.DefaultLicense != nil && *c.DefaultLicense != s.DefaultLicense {
+		out = append(out, DefaultLicenseChanged{DefaultLicense: *c.DefaultLicense})
+	}
+	return out, nil
+}
+
+func (c UpdateSettings) decide(s State, _ time.Time) ([]Event, error) {
+	next := s.Settings
+	if c.DisableRemoteControl != nil {
+		next.DisableRemoteControl = *c.DisableRemoteControl
+	}
+	if c.EnableDialOut != nil {
+		next.EnableDialOut = *c.EnableDialOut
+	}
+	if next == s.Settings {
+		return nil, nil
+	}
+	return []Event{SettingsUpdated{DisableRemoteControl: next.DisableRemoteControl, EnableDialOut: next.EnableDialOut}}, nil
+}
+
+func (c Delete) decide(s State, now time.Time) ([]Event, error) {
+	// Guide §4.5: a Team account is deleted after its users are removed, an Enterprise account after
+	// its domains are removed. Pending claims block deletion too: they hold the domain.
+	if s.Type == TypeTeam && s.Users() > 0 {
+		return nil, domain.Wrapf(ErrNotEmpty, "Team account %s still has %d users; remove them before deleting the account", s.ID, s.Users())
+	}
+	if len(s.Domains) > 0 {
+		return nil, domain.Wrapf(ErrNotEmpty, "account %s still has %d domain claims; remove the domains before deleting the account", s.ID, len(s.Domains))
+	}
+	return []Event{Deleted{DeletedAt: now.UTC()}}, nil
 }
 
 // Evolve folds one event into the state.

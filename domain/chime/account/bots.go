@@ -1,7 +1,6 @@
 package account
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -150,69 +149,73 @@ func (s State) bot(id string) (*Bot, error) {
 	return b, nil
 }
 
-func decideBots(s State, c Command, now time.Time) ([]Event, error) {
-	switch c := c.(type) {
-	case CreateBot:
-		if s.Type == TypeTeam {
-			return nil, domain.Wrapf(ErrWrongAccount, "bots are available in Enterprise accounts; account %s is a Team account (claim a domain first)", s.ID)
-		}
-		if len(s.Bots) >= MaxBots {
-			return nil, domain.Wrapf(ErrBotLimit, "account %s already has %d bots, the most an Enterprise account may have", s.ID, MaxBots)
-		}
-		if err := ValidateBotName(c.DisplayName); err != nil {
-			return nil, err
-		}
-		dom := strings.ToLower(c.Domain)
-		verified := s.verifiedDomains()
-		if dom == "" && len(verified) > 0 {
-			dom = verified[0]
-		}
-		if !slices.Contains(verified, dom) {
-			return nil, domain.Wrapf(ErrInvalidBot, "Domain %q is not a verified domain of account %s (verified: %s)", c.Domain, s.ID, strings.Join(verified, ", "))
-		}
-		email := c.DisplayName + BotEmailSuffix + dom
-		for _, b := range s.Bots {
-			if strings.EqualFold(b.Email, email) {
-				return nil, domain.Wrapf(ErrInvalidBot, "a bot with the e-mail %s already exists", email)
-			}
-		}
-		if err := checkSealed(s.ID, BotKeySubject(c.BotID), "SecurityToken", c.SecurityToken); err != nil {
-			return nil, err
-		}
-		return []Event{BotCreated{BotID: c.BotID, UserID: c.UserID, DisplayName: c.DisplayName, Email: email, SecurityToken: c.SecurityToken, At: now.UTC()}}, nil
-	case UpdateBot:
-		b, err := s.bot(c.BotID)
-		if err != nil || b.Disabled == c.Disabled {
-			return nil, err
-		}
-		return []Event{BotUpdated{BotID: c.BotID, Disabled: c.Disabled, At: now.UTC()}}, nil
-	case RegenerateBotToken:
-		if _, err := s.bot(c.BotID); err != nil {
-			return nil, err
-		}
-		if err := checkSealed(s.ID, BotKeySubject(c.BotID), "SecurityToken", c.SecurityToken); err != nil {
-			return nil, err
-		}
-		return []Event{BotTokenRegenerated{BotID: c.BotID, SecurityToken: c.SecurityToken, At: now.UTC()}}, nil
-	case PutBotEvents:
-		if _, err := s.bot(c.BotID); err != nil {
-			return nil, err
-		}
-		if c.LambdaARN == "" && c.HTTPSEndpoint == "" {
-			return nil, domain.Wrapf(ErrInvalidBot, "give LambdaFunctionArn or OutboundEventsHTTPSEndpoint")
-		}
-		return []Event{BotEventsConfigured{BotID: c.BotID, LambdaARN: c.LambdaARN, HTTPSEndpoint: c.HTTPSEndpoint}}, nil
-	case DeleteBotEvents:
-		b, err := s.bot(c.BotID)
-		if err != nil {
-			return nil, err
-		}
-		if !b.HasEvents {
-			return nil, nil
-		}
-		return []Event{BotEventsConfigurationDeleted{BotID: c.BotID}}, nil
+func (c CreateBot) decide(s State, now time.Time) ([]Event, error) {
+	if s.Type == TypeTeam {
+		return nil, domain.Wrapf(ErrWrongAccount, "bots are available in Enterprise accounts; account %s is a Team account (claim a domain first)", s.ID)
 	}
-	return nil, fmt.Errorf("account: unknown bot command %T", c)
+	if len(s.Bots) >= MaxBots {
+		return nil, domain.Wrapf(ErrBotLimit, "account %s already has %d bots, the most an Enterprise account may have", s.ID, MaxBots)
+	}
+	if err := ValidateBotName(c.DisplayName); err != nil {
+		return nil, err
+	}
+	dom := strings.ToLower(c.Domain)
+	verified := s.verifiedDomains()
+	if dom == "" && len(verified) > 0 {
+		dom = verified[0]
+	}
+	if !slices.Contains(verified, dom) {
+		return nil, domain.Wrapf(ErrInvalidBot, "Domain %q is not a verified domain of account %s (verified: %s)", c.Domain, s.ID, strings.Join(verified, ", "))
+	}
+	email := c.DisplayName + BotEmailSuffix + dom
+	for _, b := range s.Bots {
+		if strings.EqualFold(b.Email, email) {
+			return nil, domain.Wrapf(ErrInvalidBot, "a bot with the e-mail %s already exists", email)
+		}
+	}
+	if err := checkSealed(s.ID, BotKeySubject(c.BotID), "SecurityToken", c.SecurityToken); err != nil {
+		return nil, err
+	}
+	return []Event{BotCreated{BotID: c.BotID, UserID: c.UserID, DisplayName: c.DisplayName, Email: email, SecurityToken: c.SecurityToken, At: now.UTC()}}, nil
+}
+
+func (c UpdateBot) decide(s State, now time.Time) ([]Event, error) {
+	b, err := s.bot(c.BotID)
+	if err != nil || b.Disabled == c.Disabled {
+		return nil, err
+	}
+	return []Event{BotUpdated{BotID: c.BotID, Disabled: c.Disabled, At: now.UTC()}}, nil
+}
+
+func (c RegenerateBotToken) decide(s State, now time.Time) ([]Event, error) {
+	if _, err := s.bot(c.BotID); err != nil {
+		return nil, err
+	}
+	if err := checkSealed(s.ID, BotKeySubject(c.BotID), "SecurityToken", c.SecurityToken); err != nil {
+		return nil, err
+	}
+	return []Event{BotTokenRegenerated{BotID: c.BotID, SecurityToken: c.SecurityToken, At: now.UTC()}}, nil
+}
+
+func (c PutBotEvents) decide(s State, _ time.Time) ([]Event, error) {
+	if _, err := s.bot(c.BotID); err != nil {
+		return nil, err
+	}
+	if c.LambdaARN == "" && c.HTTPSEndpoint == "" {
+		return nil, domain.Wrapf(ErrInvalidBot, "give LambdaFunctionArn or OutboundEventsHTTPSEndpoint")
+	}
+	return []Event{BotEventsConfigured{BotID: c.BotID, LambdaARN: c.LambdaARN, HTTPSEndpoint: c.HTTPSEndpoint}}, nil
+}
+
+func (c DeleteBotEvents) decide(s State, _ time.Time) ([]Event, error) {
+	b, err := s.bot(c.BotID)
+	if err != nil {
+		return nil, err
+	}
+	if !b.HasEvents {
+		return nil, nil
+	}
+	return []Event{BotEventsConfigurationDeleted{BotID: c.BotID}}, nil
 }
 
 func (s State) verifiedDomains() []string {

@@ -46,44 +46,42 @@ type DisassociateDelegateGroups struct {
 func (c AssociateDelegateGroups) Target() string    { return c.AccountID }
 func (c DisassociateDelegateGroups) Target() string { return c.AccountID }
 
-func decideDelegates(s State, c Command, _ time.Time) ([]Event, error) {
-	switch c := c.(type) {
-	case AssociateDelegateGroups:
-		if s.Type == TypeTeam {
-			return nil, domain.Wrapf(ErrWrongAccount, "sign-in delegate groups are for Enterprise accounts; account %s is a Team account", s.ID)
-		}
-		if len(c.Groups) == 0 {
-			return nil, domain.Wrapf(ErrInvalidUser, "SigninDelegateGroups must not be empty")
-		}
-		var add []string
-		for _, g := range c.Groups {
-			if n := utf8.RuneCountInString(g); n < 1 || n > MaxGroupName || strings.TrimSpace(g) == "" {
-				return nil, domain.Wrapf(ErrInvalidUser, "GroupName must be 1-%d characters", MaxGroupName)
-			}
-			if strings.Contains(g, "=") {
-				return nil, domain.Wrapf(ErrInvalidUser, "GroupName %q looks like a distinguished name; name the AD group itself (organizational units are not supported)", g)
-			}
-			if !slices.Contains(s.DelegateGroups, g) && !slices.Contains(add, g) {
-				add = append(add, g)
-			}
-		}
-		if len(add) == 0 {
-			return nil, nil
-		}
-		return []Event{DelegateGroupsAssociated{Groups: add}}, nil
-	case DisassociateDelegateGroups:
-		var del []string
-		for _, g := range c.Groups {
-			if slices.Contains(s.DelegateGroups, g) && !slices.Contains(del, g) {
-				del = append(del, g)
-			}
-		}
-		if len(del) == 0 {
-			return nil, nil
-		}
-		return []Event{DelegateGroupsDisassociated{Groups: del}}, nil
+func (c AssociateDelegateGroups) decide(s State, _ time.Time) ([]Event, error) {
+	if s.Type == TypeTeam {
+		return nil, domain.Wrapf(ErrWrongAccount, "sign-in delegate groups are for Enterprise accounts; account %s is a Team account", s.ID)
 	}
-	return nil, domain.Errorf(domain.KindInvalid, "unknown delegate command %T", c)
+	if len(c.Groups) == 0 {
+		return nil, domain.Wrapf(ErrInvalidUser, "SigninDelegateGroups must not be empty")
+	}
+	var add []string
+	for _, g := range c.Groups {
+		if n := utf8.RuneCountInString(g); n < 1 || n > MaxGroupName || strings.TrimSpace(g) == "" {
+			return nil, domain.Wrapf(ErrInvalidUser, "GroupName must be 1-%d characters", MaxGroupName)
+		}
+		if strings.Contains(g, "=") {
+			return nil, domain.Wrapf(ErrInvalidUser, "GroupName %q looks like a distinguished name; name the AD group itself (organizational units are not supported)", g)
+		}
+		if !slices.Contains(s.DelegateGroups, g) && !slices.Contains(add, g) {
+			add = append(add, g)
+		}
+	}
+	if len(add) == 0 {
+		return nil, nil
+	}
+	return []Event{DelegateGroupsAssociated{Groups: add}}, nil
+}
+
+func (c DisassociateDelegateGroups) decide(s State, _ time.Time) ([]Event, error) {
+	var del []string
+	for _, g := range c.Groups {
+		if slices.Contains(s.DelegateGroups, g) && !slices.Contains(del, g) {
+			del = append(del, g)
+		}
+	}
+	if len(del) == 0 {
+		return nil, nil
+	}
+	return []Event{DelegateGroupsDisassociated{Groups: del}}, nil
 }
 
 func evolveDelegates(s *State, e Event) {

@@ -101,64 +101,66 @@ func (c VerifyDomainClaim) Target() string { return c.AccountID }
 func (c RemoveDomainClaim) Target() string { return c.AccountID }
 func (c PurgeDomainUsers) Target() string  { return c.AccountID }
 
-func decideDomains(s State, c Command, now time.Time) ([]Event, error) {
-	switch c := c.(type) {
-	case AddDomainClaim:
-		if _, ok := s.Domains[c.Domain]; ok {
-			return nil, nil
-		}
-		return []Event{DomainClaimAdded{Domain: c.Domain, TXTName: c.TXTName, TXTValue: c.TXTValue, At: now.UTC()}}, nil
-	case VerifyDomainClaim:
-		d, ok := s.Domains[c.Domain]
-		if !ok {
-			return nil, domain.Wrapf(ErrNoSuchClaim, "account %s has not claimed %s", s.ID, c.Domain)
-		}
-		if d.Status == DomainStatusVerified {
-			return nil, nil
-		}
-		out := []Event{DomainVerified{Domain: c.Domain, At: now.UTC()}}
-		if s.Type == TypeTeam {
-			out = append(out, AccountTypeChanged{AccountType: TypeEnterpriseLWA})
-		}
-		return out, nil
-	case RemoveDomainClaim:
-		d, ok := s.Domains[c.Domain]
-		if !ok {
-			return nil, domain.Wrapf(ErrNoSuchClaim, "account %s has not claimed %s", s.ID, c.Domain)
-		}
-		removed := DomainClaimRemoved{Domain: c.Domain, WasVerified: d.Status == DomainStatusVerified, At: now.UTC()}
-		out := []Event{}
-		if removed.WasVerified {
-			// Guide §1.1.4: the domain's users are suspended, signed out of every device, and deleted after 90 days.
-			removed.DeleteUsersAt = now.Add(UserDeletionDelay).UTC()
-			for _, u := range s.sortedMembers() {
-				if strings.HasSuffix(u.Email, "@"+c.Domain) {
-					if u.Registration != RegistrationSuspended {
-						out = append(out, UserSuspended{UserID: u.ID})
-					}
-					out = append(out, UserLoggedOut{UserID: u.ID, At: now.UTC()})
-					if u.PrimaryNumber != "" {
-						// The number goes back to the inventory as unassigned (the number's stream follows).
-						out = append(out, UserNumberUnassigned{UserID: u.ID, E164: u.PrimaryNumber})
-					}
+func (c AddDomainClaim) decide(s State, now time.Time) ([]Event, error) {
+	if _, ok := s.Domains[c.Domain]; ok {
+		return nil, nil
+	}
+	return []Event{DomainClaimAdded{Domain: c.Domain, TXTName: c.TXTName, TXTValue: c.TXTValue, At: now.UTC()}}, nil
+}
+
+func (c VerifyDomainClaim) decide(s State, now time.Time) ([]Event, error) {
+	d, ok := s.Domains[c.Domain]
+	if !ok {
+		return nil, domain.Wrapf(ErrNoSuchClaim, "account %s has not claimed %s", s.ID, c.Domain)
+	}
+	if d.Status == DomainStatusVerified {
+		return nil, nil
+	}
+	out := []Event{DomainVerified{Domain: c.Domain, At: now.UTC()}}
+	if s.Type == TypeTeam {
+		out = append(out, AccountTypeChanged{AccountType: TypeEnterpriseLWA})
+	}
+	return out, nil
+}
+
+func (c RemoveDomainClaim) decide(s State, now time.Time) ([]Event, error) {
+	d, ok := s.Domains[c.Domain]
+	if !ok {
+		return nil, domain.Wrapf(ErrNoSuchClaim, "account %s has not claimed %s", s.ID, c.Domain)
+	}
+	removed := DomainClaimRemoved{Domain: c.Domain, WasVerified: d.Status == DomainStatusVerified, At: now.UTC()}
+	out := []Event{}
+	if removed.WasVerified {
+		// Guide §1.1.4: the domain's users are suspended, signed out of every device, and deleted after 90 days.
+		removed.DeleteUsersAt = now.Add(UserDeletionDelay).UTC()
+		for _, u := range s.sortedMembers() {
+			if strings.HasSuffix(u.Email, "@"+c.Domain) {
+				if u.Registration != RegistrationSuspended {
+					out = append(out, UserSuspended{UserID: u.ID})
+				}
+				out = append(out, UserLoggedOut{UserID: u.ID, At: now.UTC()})
+				if u.PrimaryNumber != "" {
+					// The number goes back to the inventory as unassigned (the number's stream follows).
+					out = append(out, UserNumberUnassigned{UserID: u.ID, E164: u.PrimaryNumber})
 				}
 			}
 		}
-		return append([]Event{removed}, out...), nil
-	case PurgeDomainUsers:
-		due, ok := s.PendingPurges[c.Domain]
-		if !ok || now.Before(due) {
-			return nil, nil
-		}
-		var out []Event
-		for _, u := range s.sortedMembers() {
-			if strings.HasSuffix(u.Email, "@"+c.Domain) && u.Registration == RegistrationSuspended {
-				out = append(out, UserRemoved{UserID: u.ID})
-			}
-		}
-		return append(out, DomainUsersPurged{Domain: c.Domain, At: now.UTC()}), nil
 	}
-	return nil, domain.Errorf(domain.KindInvalid, "unknown domain command %T", c)
+	return append([]Event{removed}, out...), nil
+}
+
+func (c PurgeDomainUsers) decide(s State, now time.Time) ([]Event, error) {
+	due, ok := s.PendingPurges[c.Domain]
+	if !ok || now.Before(due) {
+		return nil, nil
+	}
+	var out []Event
+	for _, u := range s.sortedMembers() {
+		if strings.HasSuffix(u.Email, "@"+c.Domain) && u.Registration == RegistrationSuspended {
+			out = append(out, UserRemoved{UserID: u.ID})
+		}
+	}
+	return append(out, DomainUsersPurged{Domain: c.Domain, At: now.UTC()}), nil
 }
 
 func evolveDomains(s *State, e Event) {

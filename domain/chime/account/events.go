@@ -1,8 +1,6 @@
 package account
 
 import (
-	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/belfry/belfry/domain"
@@ -167,145 +165,42 @@ func (UserLoggedOut) isAccountEvent()         {}
 func (PersonalPINReset) isAccountEvent()      {}
 func (UserSettingsUpdated) isAccountEvent()   {}
 
-// Decode turns a stored event back into an Event.
-func Decode(eventType string, data []byte) (Event, error) {
-	var e Event
-	switch eventType {
-	case TypeCreated:
-		e = &Created{}
-	case TypeRenamed:
-		e = &Renamed{}
-	case TypeDefaultLicenseChanged:
-		e = &DefaultLicenseChanged{}
-	case TypeSettingsUpdated:
-		e = &SettingsUpdated{}
-	case TypeDeleted:
-		e = &Deleted{}
-	case TypeUserAdded:
-		e = &UserAdded{}
-	case TypeUserUpdated:
-		e = &UserUpdated{}
-	case TypeUserSuspended:
-		e = &UserSuspended{}
-	case TypeUserUnsuspended:
-		e = &UserUnsuspended{}
-	case TypeUserRemoved:
-		e = &UserRemoved{}
-	case TypeUserLoggedOut:
-		e = &UserLoggedOut{}
-	case TypePersonalPINReset:
-		e = &PersonalPINReset{}
-	case TypeUserSettingsUpdated:
-		e = &UserSettingsUpdated{}
-	case TypeDomainClaimAdded:
-		e = &DomainClaimAdded{}
-	case TypeDomainVerified:
-		e = &DomainVerified{}
-	case TypeDomainClaimRemoved:
-		e = &DomainClaimRemoved{}
-	case TypeAccountTypeChanged:
-		e = &AccountTypeChanged{}
-	case TypeDomainUsersPurged:
-		e = &DomainUsersPurged{}
-	case TypeBotCreated:
-		e = &BotCreated{}
-	case TypeDelegateGroupsAssociated:
-		e = &DelegateGroupsAssociated{}
-	case TypeUserNumberAssigned:
-		e = &UserNumberAssigned{}
-	case TypeUserInvited:
-		e = &UserInvited{}
-	case TypeInviteEmailSent:
-		e = &InviteEmailResult{}
-	case TypeUserRegistered:
-		e = &UserRegistered{}
-	case TypeInviteTokenIssued:
-		e = &InviteTokenIssued{}
-	case TypeUserNumberUnassigned:
-		e = &UserNumberUnassigned{}
-	case TypeDelegateGroupsDisassociated:
-		e = &DelegateGroupsDisassociated{}
-	case TypeBotUpdated:
-		e = &BotUpdated{}
-	case TypeBotTokenChanged:
-		e = &BotTokenRegenerated{}
-	case TypeBotEventsSet:
-		e = &BotEventsConfigured{}
-	case TypeBotEventsDeleted:
-		e = &BotEventsConfigurationDeleted{}
-	default:
-		return nil, fmt.Errorf("account: unknown event type %q", eventType)
-	}
-	if err := json.Unmarshal(data, e); err != nil {
-		return nil, fmt.Errorf("account: decode %s: %w", eventType, err)
-	}
-	return deref(e), nil
-}
+// Events is the account's event table: every stored event type, listed once. Decode, the list of
+// event-type names and the golden-file tests (testdata/golden) come from it; a type with an EventType
+// method that is missing here fails the package's tests.
+var Events = domain.NewRegistry("account",
+	domain.Register[Created, Event](TypeCreated),
+	domain.Register[Renamed, Event](TypeRenamed),
+	domain.Register[DefaultLicenseChanged, Event](TypeDefaultLicenseChanged),
+	domain.Register[SettingsUpdated, Event](TypeSettingsUpdated),
+	domain.Register[Deleted, Event](TypeDeleted),
+	domain.Register[UserAdded, Event](TypeUserAdded),
+	domain.Register[UserUpdated, Event](TypeUserUpdated),
+	domain.Register[UserSuspended, Event](TypeUserSuspended),
+	domain.Register[UserUnsuspended, Event](TypeUserUnsuspended),
+	domain.Register[UserRemoved, Event](TypeUserRemoved),
+	domain.Register[UserLoggedOut, Event](TypeUserLoggedOut),
+	domain.Register[PersonalPINReset, Event](TypePersonalPINReset),
+	domain.Register[UserSettingsUpdated, Event](TypeUserSettingsUpdated),
+	domain.Register[DomainClaimAdded, Event](TypeDomainClaimAdded),
+	domain.Register[DomainVerified, Event](TypeDomainVerified),
+	domain.Register[DomainClaimRemoved, Event](TypeDomainClaimRemoved),
+	domain.Register[AccountTypeChanged, Event](TypeAccountTypeChanged),
+	domain.Register[DomainUsersPurged, Event](TypeDomainUsersPurged),
+	domain.Register[BotCreated, Event](TypeBotCreated),
+	domain.Register[BotUpdated, Event](TypeBotUpdated),
+	domain.Register[BotTokenRegenerated, Event](TypeBotTokenChanged),
+	domain.Register[BotEventsConfigured, Event](TypeBotEventsSet),
+	domain.Register[BotEventsConfigurationDeleted, Event](TypeBotEventsDeleted),
+	domain.Register[DelegateGroupsAssociated, Event](TypeDelegateGroupsAssociated),
+	domain.Register[DelegateGroupsDisassociated, Event](TypeDelegateGroupsDisassociated),
+	domain.Register[UserNumberAssigned, Event](TypeUserNumberAssigned),
+	domain.Register[UserNumberUnassigned, Event](TypeUserNumberUnassigned),
+	domain.Register[UserInvited, Event](TypeUserInvited),
+	domain.Register[InviteTokenIssued, Event](TypeInviteTokenIssued),
+	domain.Register[InviteEmailResult, Event](TypeInviteEmailSent),
+	domain.Register[UserRegistered, Event](TypeUserRegistered),
+)
 
-func deref(e Event) Event {
-	switch e := e.(type) {
-	case *Created:
-		return *e
-	case *Renamed:
-		return *e
-	case *DefaultLicenseChanged:
-		return *e
-	case *SettingsUpdated:
-		return *e
-	case *Deleted:
-		return *e
-	case *UserAdded:
-		return *e
-	case *UserUpdated:
-		return *e
-	case *UserSuspended:
-		return *e
-	case *UserUnsuspended:
-		return *e
-	case *UserRemoved:
-		return *e
-	case *UserLoggedOut:
-		return *e
-	case *PersonalPINReset:
-		return *e
-	case *UserSettingsUpdated:
-		return *e
-	case *DomainClaimAdded:
-		return *e
-	case *DomainVerified:
-		return *e
-	case *DomainClaimRemoved:
-		return *e
-	case *AccountTypeChanged:
-		return *e
-	case *DomainUsersPurged:
-		return *e
-	case *BotCreated:
-		return *e
-	case *DelegateGroupsAssociated:
-		return *e
-	case *UserNumberAssigned:
-		return *e
-	case *UserInvited:
-		return *e
-	case *InviteEmailResult:
-		return *e
-	case *UserRegistered:
-		return *e
-	case *InviteTokenIssued:
-		return *e
-	case *UserNumberUnassigned:
-		return *e
-	case *DelegateGroupsDisassociated:
-		return *e
-	case *BotUpdated:
-		return *e
-	case *BotTokenRegenerated:
-		return *e
-	case *BotEventsConfigured:
-		return *e
-	case *BotEventsConfigurationDeleted:
-		return *e
-	}
-	return e
-}
+// Decode turns a stored event back into an Event (Events.Decode).
+func Decode(eventType string, data []byte) (Event, error) { return Events.Decode(eventType, data) }

@@ -128,86 +128,88 @@ func ValidatePassword(p string) error {
 	return nil
 }
 
-func decideInvites(s State, c Command, now time.Time) ([]Event, error) {
-	switch c := c.(type) {
-	case InviteUsers:
-		if s.Type != TypeTeam {
-			return nil, domain.Wrapf(ErrWrongAccount, "InviteUsers invites users to Team accounts; users of an Enterprise account join through its claimed domains")
-		}
-		if len(c.Items) == 0 || len(c.Items) > MaxInvites {
-			return nil, domain.Wrapf(ErrBatchTooLong, "UserEmailList must hold 1-%d addresses, got %d", MaxInvites, len(c.Items))
-		}
-		ut := c.UserType
-		if ut == "" {
-			ut = UserTypePrivate
-		}
-		if ut != UserTypePrivate && ut != UserTypeSharedDevice {
-			return nil, domain.Wrapf(ErrInvalidUser, "UserType must be PrivateUser or SharedDevice, got %q", c.UserType)
-		}
-		var out []Event
-		seen := map[string]bool{}
-		for _, it := range c.Items {
-			email, err := normalizeEmail(it.Email)
-			if err != nil {
-				return nil, err
-			}
-			if seen[email] {
-				continue
-			}
-			seen[email] = true
-			userID := it.UserID
-			if id, ok := s.Emails[email]; ok {
-				userID = id
-				if u := s.Members[id]; u.Registration == RegistrationRegistered {
-					continue // already a registered member: nothing to accept
-				}
-			} else {
-				out = append(out, UserAdded{UserID: userID, Email: email, UserType: ut, LicenseType: s.DefaultLicense, CreatedAt: now.UTC()})
-			}
-			out = append(out, UserInvited{UserID: userID, InviteID: it.InviteID, Email: email,
-				ExpiresAt: now.Add(InviteTTL).UTC(), At: now.UTC()})
-		}
-		return out, nil
-	case IssueInviteToken:
-		inv, ok := s.Invites[c.InviteID]
-		if !ok || inv.Used || !now.Before(inv.ExpiresAt) {
-			return nil, domain.Wrapf(ErrInviteUsed, "invitation %s is unknown, used or expired", c.InviteID)
-		}
-		return []Event{InviteTokenIssued{InviteID: c.InviteID, TokenHash: c.TokenHash}}, nil
-	case RecordInviteEmail:
-		if _, ok := s.Invites[c.InviteID]; !ok {
-			return nil, domain.Wrapf(ErrInvalidInvite, "no invitation %s", c.InviteID)
-		}
-		return []Event{InviteEmailResult{InviteID: c.InviteID, Status: c.Status}}, nil
-	case Register:
-		inv, ok := s.Invites[c.InviteID]
-		if !ok || inv.UserID != c.UserID || inv.TokenHash == "" || inv.TokenHash != c.TokenHash {
-			return nil, domain.Wrapf(ErrInviteUsed, "the invitation token is not valid")
-		}
-		if inv.Used || !now.Before(inv.ExpiresAt) {
-			return nil, domain.Wrapf(ErrInviteUsed, "the invitation has expired or was already used; ask for a new one")
-		}
-		u, ok := s.Members[c.UserID]
-		if !ok {
-			return nil, domain.Wrapf(ErrInviteUsed, "the invited user is no longer in the account")
-		}
-		if u.Registration == RegistrationSuspended {
-			return nil, domain.Wrapf(ErrSuspended, "the user is suspended")
-		}
-		name := strings.TrimSpace(c.DisplayName)
-		if utf8.RuneCountInString(name) > MaxUsernameLength {
-			return nil, domain.Wrapf(ErrInvalidUser, "DisplayName must be at most %d characters", MaxUsernameLength)
-		}
-		if err := checkSealed(s.ID, UserKeySubject(c.UserID), "PasswordHash", c.PasswordHash); err != nil {
-			return nil, err
-		}
-		if err := checkSealed(s.ID, UserKeySubject(c.UserID), "PIN", c.PIN); err != nil {
-			return nil, err
-		}
-		return []Event{UserRegistered{UserID: c.UserID, InviteID: c.InviteID, PasswordHash: c.PasswordHash, DisplayName: name,
-			PIN: c.PIN, At: now.UTC()}}, nil
+func (c InviteUsers) decide(s State, now time.Time) ([]Event, error) {
+	if s.Type != TypeTeam {
+		return nil, domain.Wrapf(ErrWrongAccount, "InviteUsers invites users to Team accounts; users of an Enterprise account join through its claimed domains")
 	}
-	return nil, domain.Errorf(domain.KindInvalid, "unknown invitation command %T", c)
+	if len(c.Items) == 0 || len(c.Items) > MaxInvites {
+		return nil, domain.Wrapf(ErrBatchTooLong, "UserEmailList must hold 1-%d addresses, got %d", MaxInvites, len(c.Items))
+	}
+	ut := c.UserType
+	if ut == "" {
+		ut = UserTypePrivate
+	}
+	if ut != UserTypePrivate && ut != UserTypeSharedDevice {
+		return nil, domain.Wrapf(ErrInvalidUser, "UserType must be PrivateUser or SharedDevice, got %q", c.UserType)
+	}
+	var out []Event
+	seen := map[string]bool{}
+	for _, it := range c.Items {
+		email, err := normalizeEmail(it.Email)
+		if err != nil {
+			return nil, err
+		}
+		if seen[email] {
+			continue
+		}
+		seen[email] = true
+		userID := it.UserID
+		if id, ok := s.Emails[email]; ok {
+			userID = id
+			if u := s.Members[id]; u.Registration == RegistrationRegistered {
+				continue // already a registered member: nothing to accept
+			}
+		} else {
+			out = append(out, UserAdded{UserID: userID, Email: email, UserType: ut, LicenseType: s.DefaultLicense, CreatedAt: now.UTC()})
+		}
+		out = append(out, UserInvited{UserID: userID, InviteID: it.InviteID, Email: email,
+			ExpiresAt: now.Add(InviteTTL).UTC(), At: now.UTC()})
+	}
+	return out, nil
+}
+
+func (c IssueInviteToken) decide(s State, now time.Time) ([]Event, error) {
+	inv, ok := s.Invites[c.InviteID]
+	if !ok || inv.Used || !now.Before(inv.ExpiresAt) {
+		return nil, domain.Wrapf(ErrInviteUsed, "invitation %s is unknown, used or expired", c.InviteID)
+	}
+	return []Event{InviteTokenIssued{InviteID: c.InviteID, TokenHash: c.TokenHash}}, nil
+}
+
+func (c RecordInviteEmail) decide(s State, _ time.Time) ([]Event, error) {
+	if _, ok := s.Invites[c.InviteID]; !ok {
+		return nil, domain.Wrapf(ErrInvalidInvite, "no invitation %s", c.InviteID)
+	}
+	return []Event{InviteEmailResult{InviteID: c.InviteID, Status: c.Status}}, nil
+}
+
+func (c Register) decide(s State, now time.Time) ([]Event, error) {
+	inv, ok := s.Invites[c.InviteID]
+	if !ok || inv.UserID != c.UserID || inv.TokenHash == "" || inv.TokenHash != c.TokenHash {
+		return nil, domain.Wrapf(ErrInviteUsed, "the invitation token is not valid")
+	}
+	if inv.Used || !now.Before(inv.ExpiresAt) {
+		return nil, domain.Wrapf(ErrInviteUsed, "the invitation has expired or was already used; ask for a new one")
+	}
+	u, ok := s.Members[c.UserID]
+	if !ok {
+		return nil, domain.Wrapf(ErrInviteUsed, "the invited user is no longer in the account")
+	}
+	if u.Registration == RegistrationSuspended {
+		return nil, domain.Wrapf(ErrSuspended, "the user is suspended")
+	}
+	name := strings.TrimSpace(c.DisplayName)
+	if utf8.RuneCountInString(name) > MaxUsernameLength {
+		return nil, domain.Wrapf(ErrInvalidUser, "DisplayName must be at most %d characters", MaxUsernameLength)
+	}
+	if err := checkSealed(s.ID, UserKeySubject(c.UserID), "PasswordHash", c.PasswordHash); err != nil {
+		return nil, err
+	}
+	if err := checkSealed(s.ID, UserKeySubject(c.UserID), "PIN", c.PIN); err != nil {
+		return nil, err
+	}
+	return []Event{UserRegistered{UserID: c.UserID, InviteID: c.InviteID, PasswordHash: c.PasswordHash, DisplayName: name,
+		PIN: c.PIN, At: now.UTC()}}, nil
 }
 
 func evolveInvites(s *State, e Event) {

@@ -42,31 +42,29 @@ type UnassignNumber struct{ AccountID, UserID string }
 func (c AssignNumber) Target() string   { return c.AccountID }
 func (c UnassignNumber) Target() string { return c.AccountID }
 
-func decideNumbers(s State, c Command, _ time.Time) ([]Event, error) {
-	switch c := c.(type) {
-	case AssignNumber:
-		u, ok := s.member(c.UserID)
-		if !ok {
-			return nil, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", c.UserID, s.ID)
-		}
-		switch u.PrimaryNumber {
-		case c.E164:
-			return nil, nil
-		case "":
-			return []Event{UserNumberAssigned{UserID: c.UserID, E164: c.E164}}, nil
-		}
-		return nil, domain.Wrapf(ErrHasNumber, "user %s already has the primary number %s; disassociate it first", c.UserID, u.PrimaryNumber)
-	case UnassignNumber:
-		u, ok := s.member(c.UserID)
-		if !ok {
-			return nil, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", c.UserID, s.ID)
-		}
-		if u.PrimaryNumber == "" {
-			return nil, nil
-		}
-		return []Event{UserNumberUnassigned{UserID: c.UserID, E164: u.PrimaryNumber}}, nil
+func (c AssignNumber) decide(s State, _ time.Time) ([]Event, error) {
+	u, ok := s.member(c.UserID)
+	if !ok {
+		return nil, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", c.UserID, s.ID)
 	}
-	return nil, domain.Errorf(domain.KindInvalid, "unknown number command %T", c)
+	switch u.PrimaryNumber {
+	case c.E164:
+		return nil, nil
+	case "":
+		return []Event{UserNumberAssigned{UserID: c.UserID, E164: c.E164}}, nil
+	}
+	return nil, domain.Wrapf(ErrHasNumber, "user %s already has the primary number %s; disassociate it first", c.UserID, u.PrimaryNumber)
+}
+
+func (c UnassignNumber) decide(s State, _ time.Time) ([]Event, error) {
+	u, ok := s.member(c.UserID)
+	if !ok {
+		return nil, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", c.UserID, s.ID)
+	}
+	if u.PrimaryNumber == "" {
+		return nil, nil
+	}
+	return []Event{UserNumberUnassigned{UserID: c.UserID, E164: u.PrimaryNumber}}, nil
 }
 
 func evolveNumbers(s *State, e Event) {

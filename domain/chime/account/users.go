@@ -162,77 +162,107 @@ func (s State) member(id string) (*User, bool) {
 	return u, ok
 }
 
+// batchCommand is a command whose items are decided one by one (BatchUpdateUser, BatchSuspendUser,
+// BatchUnsuspendUser).
+type batchCommand interface {
+	Command
+	decideBatch(s State) ([]Event, []ItemError, error)
+}
+
 // DecideBatch is Decide for batch commands: it returns the events of the valid items and the errors
 // of the others. Whole-request errors (limits, account type) come back as err.
-func DecideBatch(s State, c Command, now time.Time) ([]Event, []ItemError, error) {
+func DecideBatch(s State, c Command, _ time.Time) ([]Event, []ItemError, error) {
 	if !s.Live() {
 		return nil, nil, domain.Wrapf(ErrNotFound, "The account %s does not exist", c.Target())
 	}
-	var out []Event
-	var items []ItemError
-	switch c := c.(type) {
-	case BatchUpdateUser:
-		if len(c.Items) == 0 || len(c.Items) > MaxBatchUpdate {
-			return nil, nil, domain.Wrapf(ErrBatchTooLong, "UpdateUserRequestItems must hold 1-%d items, got %d", MaxBatchUpdate, len(c.Items))
-		}
-		seen := map[string]bool{}
-		for _, it := range c.Items {
-			if seen[it.UserID] {
-				items = append(items, ItemError{it.UserID, ItemBadRequest, "the user appears twice in the batch"})
-				continue
-			}
-			seen[it.UserID] = true
-			e, err := decideUpdate(s, it)
-			if err != nil {
-				items = append(items, itemError(it.UserID, err))
-				continue
-			}
-			if e != nil {
-				out = append(out, *e)
-			}
-		}
-	case BatchSuspendUser:
-		if err := batchSize("UserIdList", len(c.UserIDs)); err != nil {
-			return nil, nil, err
-		}
-		if s.Type != TypeTeam && s.Type != TypeEnterpriseLWA {
-			return nil, nil, domain.Wrapf(ErrWrongAccount, "BatchSuspendUser is available for Team and EnterpriseLWA accounts, not %s (suspend users in the directory)", s.Type)
-		}
-		for _, id := range unique(c.UserIDs, &items) {
-			u, ok := s.member(id)
-			switch {
-			case !ok:
-				items = append(items, ItemError{id, ItemNotFound, fmt.Sprintf("user %s is not in account %s", id, s.ID)})
-			case s.Type == TypeTeam:
-				out = append(out, UserRemoved{UserID: id}) // guide §5.3.2: Team admins remove, they cannot suspend
-			case u.Registration == RegistrationSuspended:
-				items = append(items, ItemError{id, ItemConflict, fmt.Sprintf("user %s is already suspended", id)})
-			default:
-				out = append(out, UserSuspended{UserID: id})
-			}
-		}
-	case BatchUnsuspendUser:
-		if err := batchSize("UserIdList", len(c.UserIDs)); err != nil {
-			return nil, nil, err
-		}
-		if s.Type != TypeEnterpriseLWA {
-			return nil, nil, domain.Wrapf(ErrWrongAccount, "only users of EnterpriseLWA accounts can be unsuspended; account %s is %s", s.ID, s.Type)
-		}
-		for _, id := range unique(c.UserIDs, &items) {
-			u, ok := s.member(id)
-			switch {
-			case !ok:
-				items = append(items, ItemError{id, ItemNotFound, fmt.Sprintf("user %s is not in account %s", id, s.ID)})
-			case u.Registration != RegistrationSuspended:
-				items = append(items, ItemError{id, ItemConflict, fmt.Sprintf("user %s is not suspended", id)})
-			default:
-				out = append(out, UserUnsuspended{UserID: id, Registration: u.beforeSuspension})
-			}
-		}
-	default:
+	b, ok := c.(batchCommand)
+	if !ok {
 		return nil, nil, domain.Errorf(domain.KindInvalid, "%T is not a batch command", c)
 	}
+	return b.decideBatch(s)
+}
+
+func (c BatchUpdateUser) decideBatch(s State) ([]Event, []ItemError, error) {
+	if len(c.Items) == 0 || len(c.Items) > MaxBatchUpdate {
+		return nil, nil, domain.Wrapf(ErrBatchTooLong, "UpdateUserRequestItems must hold 1-%d items, got %d", MaxBatchUpdate, len(c.Items))
+	}
+	var out []Event
+	var items []ItemError
+	seen := map[string]bool{}
+	for _, it := range c.Items {
+		if seen[it.UserID] {
+			items = append(items, ItemError{it.UserID, ItemBadRequest, "the user appears twice in the batch"})
+			continue
+		}
+		seen[it.UserID] = true
+		e, err := decideUpdate(s, it)
+		if err != nil {
+			items = append(items, itemError(it.UserID, err))
+			continue
+		}
+		if e != nil {
+			out = append(out, *e)
+		}
+	}
 	return out, items, nil
+}
+
+func (c BatchSuspendUser) decideBatch(s State) ([]Event, []ItemError, error) {
+	if err := batchSize("UserIdList", len(c.UserIDs)); err != nil {
+		return nil, nil, err
+	}
+	if s.Type != TypeTeam && s.Type != TypeEnterpriseLWA {
+		return nil, nil, domain.Wrapf(ErrWrongAccount, "BatchSuspendUser is available for Team and EnterpriseLWA accounts, not %s (suspend users in the directory)", s.Type)
+	}
+	var out []Event
+	var items []ItemError
+	for _, id := range unique(c.UserIDs, &items) {
+		u, ok := s.member(id)
+		switch {
+		case !ok:
+			items = append(items, ItemError{id, ItemNotFound, fmt.Sprintf("user %s is not in account %s", id, s.ID)})
+		case s.Type == TypeTeam:
+			out = append(out, UserRemoved{UserID: id}) // guide §5.3.2: Team admins remove, they cannot suspend
+		case u.Registration == RegistrationSuspended:
+			items = append(items, ItemError{id, ItemConflict, fmt.Sprintf("user %s is already suspended", id)})
+		default:
+			out = append(out, UserSuspended{UserID: id})
+		}
+	}
+	return out, items, nil
+}
+
+func (c BatchUnsuspendUser) decideBatch(s State) ([]Event, []ItemError, error) {
+	if err := batchSize("UserIdList", len(c.UserIDs)); err != nil {
+		return nil, nil, err
+	}
+	if s.Type != TypeEnterpriseLWA {
+		return nil, nil, domain.Wrapf(ErrWrongAccount, "only users of EnterpriseLWA accounts can be unsuspended; account %s is %s", s.ID, s.Type)
+	}
+	var out []Event
+	var items []ItemError
+	for _, id := range unique(c.UserIDs, &items) {
+		u, ok := s.member(id)
+		switch {
+		case !ok:
+			items = append(items, ItemError{id, ItemNotFound, fmt.Sprintf("user %s is not in account %s", id, s.ID)})
+		case u.Registration != RegistrationSuspended:
+			items = append(items, ItemError{id, ItemConflict, fmt.Sprintf("user %s is not suspended", id)})
+		default:
+			out = append(out, UserUnsuspended{UserID: id, Registration: u.beforeSuspension})
+		}
+	}
+	return out, items, nil
+}
+
+// Decide of a batch command applies its valid items and reports the first whole-request error.
+func (c BatchUpdateUser) decide(s State, _ time.Time) ([]Event, error)    { return batchEvents(c, s) }
+func (c BatchSuspendUser) decide(s State, _ time.Time) ([]Event, error)   { return batchEvents(c, s) }
+func (c BatchUnsuspendUser) decide(s State, _ time.Time) ([]Event, error) { return batchEvents(c, s) }
+
+func batchEvents(c batchCommand, s State) ([]Event, error) {
+	events, _, err := c.decideBatch(s)
+	return events, err
 }
 
 func batchSize(field string, n int) error {
@@ -309,55 +339,56 @@ func alexaEqual(a, b *AlexaMetadata) bool {
 	return *a == *b
 }
 
-func decideUsers(s State, c Command, now time.Time) ([]Event, error) {
-	switch c := c.(type) {
-	case AddUser:
-		email, ut, err := CheckNewUser(c)
-		if err != nil {
-			return nil, err
-		}
-		if id, taken := s.Emails[email]; taken {
-			return nil, domain.Wrapf(ErrEmailTaken, "a user with Email %s already exists in account %s (user %s)", c.Email, s.ID, id)
-		}
-		if err := checkSealed(s.ID, UserKeySubject(c.UserID), "PIN", c.PIN); err != nil {
-			return nil, err
-		}
-		return []Event{UserAdded{UserID: c.UserID, Email: email, Username: c.Username, UserType: ut,
-			LicenseType: s.DefaultLicense, PIN: c.PIN, CreatedAt: now.UTC()}}, nil
-	case UpdateUser:
-		e, err := decideUpdate(s, c.UserChange)
-		if err != nil || e == nil {
-			return nil, err
-		}
-		return []Event{*e}, nil
-	case LogoutUser:
-		if _, ok := s.member(c.UserID); !ok {
-			return nil, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", c.UserID, s.ID)
-		}
-		return []Event{UserLoggedOut{UserID: c.UserID, At: now.UTC()}}, nil
-	case ResetPIN:
-		if _, ok := s.member(c.UserID); !ok {
-			return nil, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", c.UserID, s.ID)
-		}
-		if err := checkSealed(s.ID, UserKeySubject(c.UserID), "PIN", c.PIN); err != nil {
-			return nil, err
-		}
-		return []Event{PersonalPINReset{UserID: c.UserID, PIN: c.PIN}}, nil
-	case UpdateUserSettings:
-		u, ok := s.member(c.UserID)
-		if !ok {
-			return nil, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", c.UserID, s.ID)
-		}
-		if u.Telephony == c.Telephony {
-			return nil, nil
-		}
-		return []Event{UserSettingsUpdated{UserID: c.UserID, InboundCalling: c.Telephony.InboundCalling,
-			OutboundCalling: c.Telephony.OutboundCalling, SMS: c.Telephony.SMS}}, nil
-	case BatchUpdateUser, BatchSuspendUser, BatchUnsuspendUser:
-		events, _, err := DecideBatch(s, c, now)
-		return events, err
+func (c AddUser) decide(s State, now time.Time) ([]Event, error) {
+	email, ut, err := CheckNewUser(c)
+	if err != nil {
+		return nil, err
 	}
-	return nil, domain.Errorf(domain.KindInvalid, "unknown user command %T", c)
+	if id, taken := s.Emails[email]; taken {
+		return nil, domain.Wrapf(ErrEmailTaken, "a user with Email %s already exists in account %s (user %s)", c.Email, s.ID, id)
+	}
+	if err := checkSealed(s.ID, UserKeySubject(c.UserID), "PIN", c.PIN); err != nil {
+		return nil, err
+	}
+	return []Event{UserAdded{UserID: c.UserID, Email: email, Username: c.Username, UserType: ut,
+		LicenseType: s.DefaultLicense, PIN: c.PIN, CreatedAt: now.UTC()}}, nil
+}
+
+func (c UpdateUser) decide(s State, _ time.Time) ([]Event, error) {
+	e, err := decideUpdate(s, c.UserChange)
+	if err != nil || e == nil {
+		return nil, err
+	}
+	return []Event{*e}, nil
+}
+
+func (c LogoutUser) decide(s State, now time.Time) ([]Event, error) {
+	if _, ok := s.member(c.UserID); !ok {
+		return nil, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", c.UserID, s.ID)
+	}
+	return []Event{UserLoggedOut{UserID: c.UserID, At: now.UTC()}}, nil
+}
+
+func (c ResetPIN) decide(s State, _ time.Time) ([]Event, error) {
+	if _, ok := s.member(c.UserID); !ok {
+		return nil, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", c.UserID, s.ID)
+	}
+	if err := checkSealed(s.ID, UserKeySubject(c.UserID), "PIN", c.PIN); err != nil {
+		return nil, err
+	}
+	return []Event{PersonalPINReset{UserID: c.UserID, PIN: c.PIN}}, nil
+}
+
+func (c UpdateUserSettings) decide(s State, _ time.Time) ([]Event, error) {
+	u, ok := s.member(c.UserID)
+	if !ok {
+		return nil, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", c.UserID, s.ID)
+	}
+	if u.Telephony == c.Telephony {
+		return nil, nil
+	}
+	return []Event{UserSettingsUpdated{UserID: c.UserID, InboundCalling: c.Telephony.InboundCalling,
+		OutboundCalling: c.Telephony.OutboundCalling, SMS: c.Telephony.SMS}}, nil
 }
 
 func evolveUsers(s *State, e Event) {

@@ -1,20 +1,15 @@
 package domainclaim
 
-import (
-	"fmt"
+import "github.com/belfry/belfry/domain"
 
-	"github.com/belfry/belfry/domain"
+// Events is the claimed domain event table: every stored event type, listed once. Decode, the
+// list of event-type names and the golden-file tests (testdata/golden) come from it; a type with an
+// EventType method that is missing here fails the package's tests.
+var Events = domain.NewRegistry("domainclaim",
+	domain.Register[Claimed, Event](TypeClaimed),
+	domain.Register[Verified, Event](TypeVerified),
+	domain.Register[Removed, Event](TypeRemoved),
 )
 
-// Decode turns a stored event back into an Event.
-func Decode(eventType string, data []byte) (Event, error) {
-	switch eventType {
-	case TypeClaimed:
-		return domain.DecodeAs[Claimed](eventType, data)
-	case TypeVerified:
-		return domain.DecodeAs[Verified](eventType, data)
-	case TypeRemoved:
-		return domain.DecodeAs[Removed](eventType, data)
-	}
-	return nil, fmt.Errorf("domainclaim: unknown event type %q", eventType)
-}
+// Decode turns a stored event back into an Event (Events.Decode).
+func Decode(eventType string, data []byte) (Event, error) { return Events.Decode(eventType, data) }

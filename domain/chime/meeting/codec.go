@@ -1,24 +1,17 @@
 package meeting
 
-import (
-	"fmt"
+import "github.com/belfry/belfry/domain"
 
-	"github.com/belfry/belfry/domain"
+// Events is the meeting event table: every stored event type, listed once. Decode, the
+// list of event-type names and the golden-file tests (testdata/golden) come from it; a type with an
+// EventType method that is missing here fails the package's tests.
+var Events = domain.NewRegistry("meeting",
+	domain.Register[Scheduled, Event](TypeScheduled),
+	domain.Register[Started, Event](TypeStarted),
+	domain.Register[Ended, Event](TypeEnded),
+	domain.Register[Cancelled, Event](TypeCancelled),
+	domain.Register[Disabled, Event](TypeDisabled),
 )
 
-// Decode turns a stored event back into an Event.
-func Decode(eventType string, data []byte) (Event, error) {
-	switch eventType {
-	case TypeScheduled:
-		return domain.DecodeAs[Scheduled](eventType, data)
-	case TypeStarted:
-		return domain.DecodeAs[Started](eventType, data)
-	case TypeEnded:
-		return domain.DecodeAs[Ended](eventType, data)
-	case TypeCancelled:
-		return domain.DecodeAs[Cancelled](eventType, data)
-	case TypeDisabled:
-		return domain.DecodeAs[Disabled](eventType, data)
-	}
-	return nil, fmt.Errorf("meeting: unknown event type %q", eventType)
-}
+// Decode turns a stored event back into an Event (Events.Decode).
+func Decode(eventType string, data []byte) (Event, error) { return Events.Decode(eventType, data) }

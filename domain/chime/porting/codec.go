@@ -1,22 +1,16 @@
 package porting
 
-import (
-	"fmt"
+import "github.com/belfry/belfry/domain"
 
-	"github.com/belfry/belfry/domain"
+// Events is the port-in order event table: every stored event type, listed once. Decode, the
+// list of event-type names and the golden-file tests (testdata/golden) come from it; a type with an
+// EventType method that is missing here fails the package's tests.
+var Events = domain.NewRegistry("porting",
+	domain.Register[OrderSubmitted, Event](TypeSubmitted),
+	domain.Register[StatusChanged, Event](TypeStatusChanged),
+	domain.Register[DocumentsRequested, Event](TypeDocsRequested),
+	domain.Register[DocumentUploaded, Event](TypeDocUploaded),
 )
 
-// Decode turns a stored event back into an Event.
-func Decode(eventType string, data []byte) (Event, error) {
-	switch eventType {
-	case TypeSubmitted:
-		return domain.DecodeAs[OrderSubmitted](eventType, data)
-	case TypeStatusChanged:
-		return domain.DecodeAs[StatusChanged](eventType, data)
-	case TypeDocsRequested:
-		return domain.DecodeAs[DocumentsRequested](eventType, data)
-	case TypeDocUploaded:
-		return domain.DecodeAs[DocumentUploaded](eventType, data)
-	}
-	return nil, fmt.Errorf("porting: unknown event type %q", eventType)
-}
+// Decode turns a stored event back into an Event (Events.Decode).
+func Decode(eventType string, data []byte) (Event, error) { return Events.Decode(eventType, data) }

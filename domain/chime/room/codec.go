@@ -1,38 +1,24 @@
 package room
 
-import (
-	"fmt"
+import "github.com/belfry/belfry/domain"
 
-	"github.com/belfry/belfry/domain"
+// Events is the room event table: every stored event type, listed once. Decode, the
+// list of event-type names and the golden-file tests (testdata/golden) come from it; a type with an
+// EventType method that is missing here fails the package's tests.
+var Events = domain.NewRegistry("room",
+	domain.Register[Created, Event](TypeCreated),
+	domain.Register[Renamed, Event](TypeRenamed),
+	domain.Register[Deleted, Event](TypeDeleted),
+	domain.Register[MemberAdded, Event](TypeMemberAdded),
+	domain.Register[MemberRoleChanged, Event](TypeMemberUpdated),
+	domain.Register[MemberRemoved, Event](TypeMemberRemoved),
+	domain.Register[MessagePosted, Event](TypeMessagePosted),
+	domain.Register[MessageRedacted, Event](TypeRedacted),
+	domain.Register[WebhookCreated, Event](TypeWebhookAdded),
+	domain.Register[WebhookRegenerated, Event](TypeWebhookNewURL),
+	domain.Register[WebhookDeleted, Event](TypeWebhookGone),
+	domain.Register[BotReplyURLIssued, Event](TypeBotReplyURL),
 )
 
-// Decode turns a stored event back into an Event.
-func Decode(eventType string, data []byte) (Event, error) {
-	switch eventType {
-	case TypeCreated:
-		return domain.DecodeAs[Created](eventType, data)
-	case TypeRenamed:
-		return domain.DecodeAs[Renamed](eventType, data)
-	case TypeDeleted:
-		return domain.DecodeAs[Deleted](eventType, data)
-	case TypeMemberAdded:
-		return domain.DecodeAs[MemberAdded](eventType, data)
-	case TypeMemberUpdated:
-		return domain.DecodeAs[MemberRoleChanged](eventType, data)
-	case TypeMemberRemoved:
-		return domain.DecodeAs[MemberRemoved](eventType, data)
-	case TypeMessagePosted:
-		return domain.DecodeAs[MessagePosted](eventType, data)
-	case TypeRedacted:
-		return domain.DecodeAs[MessageRedacted](eventType, data)
-	case TypeWebhookAdded:
-		return domain.DecodeAs[WebhookCreated](eventType, data)
-	case TypeWebhookNewURL:
-		return domain.DecodeAs[WebhookRegenerated](eventType, data)
-	case TypeWebhookGone:
-		return domain.DecodeAs[WebhookDeleted](eventType, data)
-	case TypeBotReplyURL:
-		return domain.DecodeAs[BotReplyURLIssued](eventType, data)
-	}
-	return nil, fmt.Errorf("room: unknown event type %q", eventType)
-}
+// Decode turns a stored event back into an Event (Events.Decode).
+func Decode(eventType string, data []byte) (Event, error) { return Events.Decode(eventType, data) }

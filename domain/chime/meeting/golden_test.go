@@ -1,0 +1,39 @@
+package meeting_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/domain/chime/meeting"
+	"github.com/belfry/belfry/domain/internal/eventtest"
+)
+
+var (
+	gAt        = time.Date(2026, 3, 14, 9, 26, 53, 589793238, time.UTC)
+	gAccount   = "5e1b0f7a-3c2d-4b8e-9a61-0d4f2c7e8b93"
+	gOrganizer = "8c3e2a71-64b0-4f5d-b1a2-97e0c5d3f468"
+	gPIN       = domain.Sealed{KeyID: domain.SubjectKeyID(gAccount, account.UserKeySubject(gOrganizer)),
+		Data: []byte("\x9a\x1c\x07\xe2\x5b\x44\x0d\xf1\x83\x6e\x2a\xc9nonce+pin+tag.........")}
+)
+
+// examples are one realistic event of every stored type, every field set, plus Scheduled as stored
+// before PINs were sealed ("legacy") (testdata/golden).
+var examples = []eventtest.Example[meeting.Event]{
+	eventtest.Ex[meeting.Event](meeting.Scheduled{AccountID: gAccount, OrganizerID: gOrganizer, OrganizerEmail: "alice.martin@acme.example",
+		Title: "Quarterly planning", StartsAt: gAt.Add(26 * time.Hour), PIN: gPIN, At: gAt}),
+	eventtest.Variant[meeting.Event]("legacy", meeting.Scheduled{AccountID: gAccount, OrganizerID: gOrganizer, OrganizerEmail: "alice.martin@acme.example",
+		Title: "Quarterly planning", StartsAt: gAt.Add(26 * time.Hour), LegacyPIN: "4815162342", At: gAt}),
+	eventtest.Ex[meeting.Event](meeting.Started{By: gOrganizer, At: gAt}),
+	eventtest.Ex[meeting.Event](meeting.Ended{At: gAt}),
+	eventtest.Ex[meeting.Event](meeting.Cancelled{At: gAt}),
+	eventtest.Ex[meeting.Event](meeting.Disabled{Reason: meeting.ReasonDomainRemoved, At: gAt}),
+}
+
+// TestEventTable checks the meeting's event table against the package and its golden files (run with
+// BELFRY_UPDATE_GOLDEN=1 to write the file of a new event type).
+func TestEventTable(t *testing.T) {
+	t.Parallel()
+	eventtest.Check(t, meeting.Events, examples...)
+}
