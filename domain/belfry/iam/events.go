@@ -1,7 +1,6 @@
 package iam
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/belfry/belfry/domain"
@@ -76,24 +75,19 @@ func (AccessKeyDeleted) EventType() string       { return TypeAccessKeyDeleted }
 func (PolicyAttached) EventType() string         { return TypePolicyAttached }
 func (PolicyDetached) EventType() string         { return TypePolicyDetached }
 
-// Decode turns a stored event back into an Event.
-func Decode(eventType string, data []byte) (Event, error) {
-	switch eventType {
-	case TypePrincipalCreated:
-		return domain.DecodeAs[PrincipalCreated](eventType, data)
-	case TypeAccessKeyCreated:
-		return domain.DecodeAs[AccessKeyCreated](eventType, data)
-	case TypeAccessKeyStatusChanged:
-		return domain.DecodeAs[AccessKeyStatusChanged](eventType, data)
-	case TypeAccessKeyDeleted:
-		return domain.DecodeAs[AccessKeyDeleted](eventType, data)
-	case TypePolicyAttached:
-		return domain.DecodeAs[PolicyAttached](eventType, data)
-	case TypePolicyDetached:
-		return domain.DecodeAs[PolicyDetached](eventType, data)
-	}
-	return nil, fmt.Errorf("iam: unknown event type %q", eventType)
-}
+// Events is the IAM event table: every stored event type, listed once. Decode, the list of event-type
+// names and the golden-file tests (testdata/golden) come from it.
+var Events = domain.NewRegistry("iam",
+	domain.Register[PrincipalCreated, Event](TypePrincipalCreated),
+	domain.Register[AccessKeyCreated, Event](TypeAccessKeyCreated),
+	domain.Register[AccessKeyStatusChanged, Event](TypeAccessKeyStatusChanged),
+	domain.Register[AccessKeyDeleted, Event](TypeAccessKeyDeleted),
+	domain.Register[PolicyAttached, Event](TypePolicyAttached),
+	domain.Register[PolicyDetached, Event](TypePolicyDetached),
+)
+
+// Decode turns a stored event back into an Event (Events.Decode).
+func Decode(eventType string, data []byte) (Event, error) { return Events.Decode(eventType, data) }
 
 // Evolve applies one event.
 func Evolve(s State, e Event) State {

@@ -1,7 +1,6 @@
 package iam_test
 
 import (
-	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -159,29 +158,4 @@ func TestImportOnlyIntoAnEmptyStream(t *testing.T) {
 	bad.Principals = []iam.ImportedPrincipal{{Name: "admin", PrincipalID: pid1, Keys: []iam.ImportedKey{{AccessKeyID: key1, Secret: domain.Sealed{Data: []byte("clear")}}}}}
 	_, err = iam.Decide(given(), bad, now)
 	wantKind(t, err, domain.KindInvalid)
-}
-
-func TestEventsRoundTrip(t *testing.T) {
-	doc, _ := iampolicy.Parse([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["chime:List*"],"Resource":"*"}]}`))
-	for _, e := range []iam.Event{
-		iam.PrincipalCreated{Name: "ops", PrincipalID: pid1, At: now, Imported: true},
-		iam.AccessKeyCreated{AccessKeyID: key1, Principal: "ops", Secret: sealed(key1), At: now},
-		iam.AccessKeyStatusChanged{AccessKeyID: key1, Active: true, At: now},
-		iam.AccessKeyDeleted{AccessKeyID: key1, Principal: "ops", At: now},
-		iam.PolicyAttached{Principal: "ops", PolicyName: "P", Document: &doc, At: now},
-		iam.PolicyDetached{Principal: "ops", PolicyName: "P", At: now},
-	} {
-		b, _ := json.Marshal(e)
-		got, err := iam.Decode(e.EventType(), b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b2, _ := json.Marshal(got)
-		if string(b) != string(b2) {
-			t.Fatalf("%s: %s != %s", e.EventType(), b, b2)
-		}
-	}
-	if _, err := iam.Decode("belfry.iam.nope.v1", []byte(`{}`)); err == nil {
-		t.Fatal("unknown type must fail")
-	}
 }
