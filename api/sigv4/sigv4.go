@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -77,16 +78,63 @@ type Credential struct {
 // signature mismatch for a known key it returns the key's Credential together with the error; the
 // caller must not treat that credential as authenticated.
 func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, services ...string) (Credential, error) {
+	a, err := parseAuthorization(r)
+	if err != nil {
+		return Credential{}, err
+	}
+	if err := v.checkScope(a, r, services); err != nil {
+		return Credential{}, err
+	}
+	payloadHash := hexSHA(body)
+	if ph := r.Header.Get("X-Amz-Content-Sha256"); ph != "" && ph != payloadHash {
+		if ph == "UNSIGNED-PAYLOAD" || strings.HasPrefix(ph, "STREAMING-") {
+			return Credential{}, fail(400, "InvalidRequestException", "X-Amz-Content-Sha256 %q is not accepted: sign the payload", ph)
+		}
+		return Credential{}, fail(400, "XAmzContentSHA256Mismatch", "X-Amz-Content-Sha256 does not match the SHA-256 of the request body (computed %s)", payloadHash)
+	}
+	secret, principal, err := v.Keys.LookupAccessKey(ctx, a.keyID)
+	if domain.KindOf(err) == domain.KindNotFound {
+		return Credential{}, fail(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
+	}
+	if err != nil {
+		return Credential{}, err
+	}
+	creq := CanonicalRequest(r, a.headers, payloadHash)
+	sts := "AWS4-HMAC-SHA256\n" + a.amzDate + "\n" + strings.Join(a.scope[1:], "/") + "\n" + hexSHA(creq)
+	key := hmacSHA([]byte("AWS4"+secret), a.day)
+	key = hmacSHA(key, a.region)
+	key = hmacSHA(key, a.service)
+	key = hmacSHA(key, "aws4_request")
+	want := hex.EncodeToString(hmacSHA(key, sts))
+	cred := Credential{AccessKeyID: a.keyID, Region: a.region, Service: a.service, Principal: principal}
+	if !hmac.Equal([]byte(want), []byte(a.sig)) {
+		// The key is known: report whose it is, so that the failure can be audited against its owner.
+		return cred, fail(403, "InvalidSignatureException",
+			"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
+	}
+	return cred, nil
+}
+
+// authorization is a parsed Authorization header with its credential scope.
+type authorization struct {
+	scope                            []string
+	keyID, day, region, service, sig string
+	headers                          []string
+	amzDate                          string
+}
+
+// parseAuthorization reads the AWS4-HMAC-SHA256 Authorization header and X-Amz-Date.
+func parseAuthorization(r *http.Request) (authorization, error) {
 	auth := r.Header.Get("Authorization")
 	if auth == "" {
 		if r.URL.Query().Get("X-Amz-Signature") != "" {
-			return Credential{}, fail(400, "IncompleteSignatureException", "presigned URLs are not accepted; sign the Authorization header")
+			return authorization{}, fail(400, "IncompleteSignatureException", "presigned URLs are not accepted; sign the Authorization header")
 		}
-		return Credential{}, fail(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
+		return authorization{}, fail(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
 	}
 	const algo = "AWS4-HMAC-SHA256 "
 	if !strings.HasPrefix(auth, algo) {
-		return Credential{}, fail(400, "IncompleteSignatureException", "Authorization header must use AWS4-HMAC-SHA256")
+		return authorization{}, fail(400, "IncompleteSignatureException", "Authorization header must use AWS4-HMAC-SHA256")
 	}
 	fields := map[string]string{}
 	for _, part := range strings.Split(auth[len(algo):], ",") {
@@ -97,74 +145,44 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, ser
 	}
 	cred, signedHeaders, sig := fields["Credential"], fields["SignedHeaders"], fields["Signature"]
 	if cred == "" || signedHeaders == "" || sig == "" {
-		return Credential{}, fail(400, "IncompleteSignatureException", "Authorization header requires Credential, SignedHeaders and Signature")
+		return authorization{}, fail(400, "IncompleteSignatureException", "Authorization header requires Credential, SignedHeaders and Signature")
 	}
 	scope := strings.Split(cred, "/")
 	if len(scope) != 5 || scope[4] != "aws4_request" {
-		return Credential{}, fail(400, "IncompleteSignatureException", "Credential must be <key>/<date>/<region>/<service>/aws4_request, got %q", cred)
-	}
-	keyID, day, region, service := scope[0], scope[1], scope[2], scope[3]
-	okService := false
-	for _, s := range services {
-		okService = okService || s == service
-	}
-	if !okService {
-		return Credential{}, fail(403, "InvalidSignatureException", "Credential should be scoped to correct service: '%s'", strings.Join(services, "' or '"))
-	}
-	if v.Region != "" && region != v.Region {
-		return Credential{}, fail(403, "InvalidSignatureException", "Credential should be scoped to a valid region, not '%s'", region)
+		return authorization{}, fail(400, "IncompleteSignatureException", "Credential must be <key>/<date>/<region>/<service>/aws4_request, got %q", cred)
 	}
 	amzDate := r.Header.Get("X-Amz-Date")
-	t, err := time.Parse("20060102T150405Z", amzDate)
-	if err != nil {
-		return Credential{}, fail(400, "IncompleteSignatureException", "X-Amz-Date header %q must be YYYYMMDDTHHMMSSZ", amzDate)
+	if _, err := time.Parse("20060102T150405Z", amzDate); err != nil {
+		return authorization{}, fail(400, "IncompleteSignatureException", "X-Amz-Date header %q must be YYYYMMDDTHHMMSSZ", amzDate)
 	}
-	if day != amzDate[:8] {
-		return Credential{}, fail(403, "InvalidSignatureException", "Credential date %s does not match X-Amz-Date %s", day, amzDate[:8])
+	return authorization{scope: scope, keyID: scope[0], day: scope[1], region: scope[2], service: scope[3], sig: sig,
+		headers: strings.Split(signedHeaders, ";"), amzDate: amzDate}, nil
+}
+
+// checkScope checks the credential scope's service, region and date, the clock skew, and that Host is signed.
+func (v *Verifier) checkScope(a authorization, r *http.Request, services []string) error {
+	if !slices.Contains(services, a.service) {
+		return fail(403, "InvalidSignatureException", "Credential should be scoped to correct service: '%s'", strings.Join(services, "' or '"))
+	}
+	if v.Region != "" && a.region != v.Region {
+		return fail(403, "InvalidSignatureException", "Credential should be scoped to a valid region, not '%s'", a.region)
+	}
+	t, _ := time.Parse("20060102T150405Z", a.amzDate)
+	if a.day != a.amzDate[:8] {
+		return fail(403, "InvalidSignatureException", "Credential date %s does not match X-Amz-Date %s", a.day, a.amzDate[:8])
 	}
 	now := time.Now
 	if v.Now != nil {
 		now = v.Now
 	}
 	if d := now().Sub(t); d > MaxSkew || d < -MaxSkew {
-		return Credential{}, fail(403, "InvalidSignatureException", "Signature expired: %s is now earlier than %s (%s - 5 min.)",
-			amzDate, now().UTC().Add(-MaxSkew).Format("20060102T150405Z"), now().UTC().Format("20060102T150405Z"))
+		return fail(403, "InvalidSignatureException", "Signature expired: %s is now earlier than %s (%s - 5 min.)",
+			a.amzDate, now().UTC().Add(-MaxSkew).Format("20060102T150405Z"), now().UTC().Format("20060102T150405Z"))
 	}
-	headers := strings.Split(signedHeaders, ";")
-	hasHost := false
-	for _, h := range headers {
-		hasHost = hasHost || h == "host"
+	if !slices.Contains(a.headers, "host") {
+		return fail(403, "InvalidSignatureException", "'Host' must be a signed header")
 	}
-	if !hasHost {
-		return Credential{}, fail(403, "InvalidSignatureException", "'Host' must be a signed header")
-	}
-	payloadHash := hexSHA(body)
-	if ph := r.Header.Get("X-Amz-Content-Sha256"); ph != "" && ph != payloadHash {
-		if ph == "UNSIGNED-PAYLOAD" || strings.HasPrefix(ph, "STREAMING-") {
-			return Credential{}, fail(400, "InvalidRequestException", "X-Amz-Content-Sha256 %q is not accepted: sign the payload", ph)
-		}
-		return Credential{}, fail(400, "XAmzContentSHA256Mismatch", "X-Amz-Content-Sha256 does not match the SHA-256 of the request body (computed %s)", payloadHash)
-	}
-	secret, principal, err := v.Keys.LookupAccessKey(ctx, keyID)
-	if domain.KindOf(err) == domain.KindNotFound {
-		return Credential{}, fail(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
-	}
-	if err != nil {
-		return Credential{}, err
-	}
-	creq := CanonicalRequest(r, headers, payloadHash)
-	sts := "AWS4-HMAC-SHA256\n" + amzDate + "\n" + strings.Join(scope[1:], "/") + "\n" + hexSHA(creq)
-	key := hmacSHA([]byte("AWS4"+secret), day)
-	key = hmacSHA(key, region)
-	key = hmacSHA(key, service)
-	key = hmacSHA(key, "aws4_request")
-	want := hex.EncodeToString(hmacSHA(key, sts))
-	if !hmac.Equal([]byte(want), []byte(sig)) {
-		// The key is known: report whose it is, so that the failure can be audited against its owner.
-		return Credential{AccessKeyID: keyID, Region: region, Service: service, Principal: principal}, fail(403, "InvalidSignatureException",
-			"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
-	}
-	return Credential{AccessKeyID: keyID, Region: region, Service: service, Principal: principal}, nil
+	return nil
 }
 
 // CanonicalRequest builds the SigV4 canonical request of r over the given signed headers and the
