@@ -363,18 +363,34 @@ func (l *Log) process(batch []*writeReq) (carry []*writeReq) {
 		}
 		return carry
 	}
+	rows, ok := l.decideRun(ctx, run)
+	if len(rows) == 0 {
+		for _, p := range ok {
+			p.r.reply <- writeReply{res: p.res}
+		}
+		return carry
+	}
+	l.commit(ctx, rows, ok, len(run))
+	return carry
+}
 
+// decided is a request whose records are in the group, with its result and the state update to
+// apply once they are committed.
+type decided struct {
+	r     *writeReq
+	res   WriteResult
+	apply func()
+}
+
+// decideRun decides each request of a run on its stream's state, answering refusals and idempotent
+// retries at once; it returns the group's records and the requests they belong to.
+func (l *Log) decideRun(ctx context.Context, run []*writeReq) ([]Record, []decided) {
 	l.mu.RLock()
 	next := l.head + 1
 	l.mu.RUnlock()
 	now := toTicks(l.cfg.Now())
 	var rows []Record
-	type pending struct {
-		r     *writeReq
-		res   WriteResult
-		apply func()
-	}
-	var ok []pending
+	var ok []decided
 	for _, r := range run {
 		st := l.states[baseStream(r.stream)]
 		recs, res, apply, err := l.decide(ctx, r, st, next, now)
@@ -388,20 +404,22 @@ func (l *Log) process(batch []*writeReq) (carry []*writeReq) {
 		}
 		next += uint64(len(recs))
 		rows = append(rows, recs...)
-		ok = append(ok, pending{r: r, res: res, apply: apply})
+		ok = append(ok, decided{r: r, res: res, apply: apply})
 	}
-	if len(rows) == 0 {
-		for _, p := range ok {
-			p.r.reply <- writeReply{res: p.res}
-		}
-		return carry
-	}
+	return rows, ok
+}
+
+// commit chains and stores a group's records in one statement, then applies, publishes and answers.
+func (l *Log) commit(ctx context.Context, rows []Record, ok []decided, requests int) {
 	started := time.Now()
-	if err := l.chain.reloadIfStale(ctx); err != nil {
+	fail := func(err error) {
 		for _, p := range ok {
 			p.r.reply <- writeReply{err: err}
 		}
-		return carry
+	}
+	if err := l.chain.reloadIfStale(ctx); err != nil {
+		fail(err)
+		return
 	}
 	newChain := l.chain.rows(rows)
 	if err := l.insert(ctx, rows); err != nil {
@@ -411,16 +429,14 @@ func (l *Log) process(batch []*writeReq) (carry []*writeReq) {
 				reqs[i] = p.r
 			}
 			l.isolate(reqs, err)
-			return carry
+			return
 		}
 		// The commit may or may not have happened: forget cached state and re-read the head.
 		l.states = map[string]*streamState{}
 		_ = l.reloadHead(context.Background())
 		l.chain.stale = true // reloaded before the next group is chained
-		for _, p := range ok {
-			p.r.reply <- writeReply{err: fmt.Errorf("eventlog: commit: %w", err)}
-		}
-		return carry
+		fail(fmt.Errorf("eventlog: commit: %w", err))
+		return
 	}
 	l.chain.advance(rows[len(rows)-1].Position, newChain)
 	for _, p := range ok {
@@ -429,15 +445,14 @@ func (l *Log) process(batch []*writeReq) (carry []*writeReq) {
 	if m := l.cfg.Metrics; m != nil {
 		m.Commits.Inc()
 		m.Events.Add(float64(len(rows)))
-		m.Requests.Add(float64(len(run)))
-		m.GroupRequests.Observe(float64(len(run)))
+		m.Requests.Add(float64(requests))
+		m.GroupRequests.Observe(float64(requests))
 		m.CommitSeconds.Observe(time.Since(started).Seconds())
 	}
 	l.publish(rows)
 	for _, p := range ok {
 		p.r.reply <- writeReply{res: p.res}
 	}
-	return carry
 }
 
 // decide checks one request against the stream state and returns the records to write, the result,
@@ -479,22 +494,7 @@ func (l *Log) decide(ctx context.Context, r *writeReq, st *streamState, next uin
 	}
 	switch r.op {
 	case opDelete:
-		if current < 0 {
-			return nil, WriteResult{}, nil, &WrongExpectedVersionError{Stream: r.stream, Expected: r.expect, Current: current}
-		}
-		raw := map[string]any{}
-		for k, v := range st.metaRaw {
-			raw[k] = v
-		}
-		raw["$tb"] = current + 1
-		data, _ := jsonMarshal(raw)
-		rec := Record{Position: next, Stream: "$$" + r.stream, Revision: uint64(st.metaLast + 1), EventID: uuid.New(),
-			Type: "$metadata", ContentType: "application/json", Created: now, Data: data, Metadata: []byte{}}
-		apply := func() {
-			st.metaLast++
-			st.meta, st.metaRaw = parseMeta(data)
-		}
-		return []Record{rec}, WriteResult{Revision: current, Position: next}, apply, nil
+		return softDelete(r, st, current, next, now)
 	case opTombstone:
 		rec := Record{Position: next, Stream: r.stream, Revision: TombstoneRevision, EventID: uuid.New(),
 			Type: "$streamDeleted", ContentType: "application/octet-stream", Created: now, Data: []byte{}, Metadata: []byte{}}
@@ -522,6 +522,26 @@ func (l *Log) decide(ctx context.Context, r *writeReq, st *streamState, next uin
 		apply = func() { st.last, st.recent = last, newRecentAppend(r.events, res.Position) }
 	}
 	return recs, res, apply, nil
+}
+
+// softDelete writes {"$tb": current+1} (keeping the other metadata keys) to the metadata stream.
+func softDelete(r *writeReq, st *streamState, current int64, next uint64, now int64) ([]Record, WriteResult, func(), error) {
+	if current < 0 {
+		return nil, WriteResult{}, nil, &WrongExpectedVersionError{Stream: r.stream, Expected: r.expect, Current: current}
+	}
+	raw := map[string]any{}
+	for k, v := range st.metaRaw {
+		raw[k] = v
+	}
+	raw["$tb"] = current + 1
+	data, _ := jsonMarshal(raw)
+	rec := Record{Position: next, Stream: "$$" + r.stream, Revision: uint64(st.metaLast + 1), EventID: uuid.New(),
+		Type: "$metadata", ContentType: "application/json", Created: now, Data: data, Metadata: []byte{}}
+	apply := func() {
+		st.metaLast++
+		st.meta, st.metaRaw = parseMeta(data)
+	}
+	return []Record{rec}, WriteResult{Revision: current, Position: next}, apply, nil
 }
 
 // idempotent reports whether the request's events are already stored where the expected revision
