@@ -17,7 +17,7 @@ var examples = []eventtest.Example[iam.Event]{
 	eventtest.Ex[iam.Event](iam.PrincipalCreated{Name: "ops", PrincipalID: "AIDAQ3EGUH6K2M4N7P5R", At: gAt, Imported: true}),
 	eventtest.Ex[iam.Event](iam.AccessKeyCreated{AccessKeyID: "AKIAZ7XW2LQ4M6N3P5RT", Principal: "ops",
 		Secret: domain.Sealed{KeyID: domain.SubjectKeyID(iam.Tenant, iam.KeySubject("AKIAZ7XW2LQ4M6N3P5RT")), Data: []byte{0x9c, 0x41, 0x07, 0xee, 0x5a}},
-		At: gAt, Imported: true}),
+		At:     gAt, Imported: true}),
 	eventtest.Ex[iam.Event](iam.AccessKeyStatusChanged{AccessKeyID: "AKIAZ7XW2LQ4M6N3P5RT", Active: true, At: gAt}),
 	eventtest.Ex[iam.Event](iam.AccessKeyDeleted{AccessKeyID: "AKIAZ7XW2LQ4M6N3P5RT", Principal: "ops", At: gAt}),
 	eventtest.Ex[iam.Event](iam.PolicyAttached{Principal: "ops", PolicyName: "NoDeletes", Managed: true,

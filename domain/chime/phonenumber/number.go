@@ -214,25 +214,8 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 	held := s.HeldAt(now)
 	switch c := c.(type) {
 	case Acquire:
-		a, ok := Lookup(c.E164)
-		if c.Ported {
-			if err := ValidateE164(c.E164); err != nil {
-				return nil, err
-			}
-			a, ok = Available{E164: c.E164, Country: "US", Type: portedType(c.E164)}, true
-		}
-		if !ok {
-			return nil, domain.Wrapf(ErrNotAvailable, "%s is not an available number", c.E164)
-		}
-		if held {
-			if s.AwsAccountID == c.AwsAccountID && s.OrderID == c.OrderID {
-				return nil, nil // the same order again
-			}
-			return nil, domain.Wrapf(ErrNotAvailable, "%s is no longer available", c.E164)
-		}
-		return []Event{Acquired{AwsAccountID: c.AwsAccountID, OrderID: c.OrderID, ProductType: c.ProductType, Type: a.Type, Country: a.Country, At: now.UTC()}}, nil
-	}
-	if c, ok := c.(PortOut); ok {
+		return decideAcquire(s, c, held, now)
+	case PortOut:
 		switch {
 		case !held || s.AwsAccountID != c.ClaimedAwsAccountID:
 			return nil, domain.Wrapf(ErrPortOutRejected, "port-out of %s rejected: the AWS account id does not match the number's owner", c.E164)
@@ -261,28 +244,34 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 	if !held || s.AwsAccountID != owner {
 		return nil, notFound(num)
 	}
+	return decideOwned(s, c, now)
+}
+
+func decideAcquire(s State, c Acquire, held bool, now time.Time) ([]Event, error) {
+	a, ok := Lookup(c.E164)
+	if c.Ported {
+		if err := ValidateE164(c.E164); err != nil {
+			return nil, err
+		}
+		a, ok = Available{E164: c.E164, Country: "US", Type: portedType(c.E164)}, true
+	}
+	if !ok {
+		return nil, domain.Wrapf(ErrNotAvailable, "%s is not an available number", c.E164)
+	}
+	if held {
+		if s.AwsAccountID == c.AwsAccountID && s.OrderID == c.OrderID {
+			return nil, nil // the same order again
+		}
+		return nil, domain.Wrapf(ErrNotAvailable, "%s is no longer available", c.E164)
+	}
+	return []Event{Acquired{AwsAccountID: c.AwsAccountID, OrderID: c.OrderID, ProductType: c.ProductType, Type: a.Type, Country: a.Country, At: now.UTC()}}, nil
+}
+
+// decideOwned decides the commands of the number's owner.
+func decideOwned(s State, c Command, now time.Time) ([]Event, error) {
 	switch c := c.(type) {
 	case Update:
-		next := Updated{ProductType: s.ProductType, CallingName: s.CallingName, CallingNameAt: s.CallingNameAt, At: now.UTC()}
-		if c.ProductType != nil {
-			if !ValidProduct(*c.ProductType) {
-				return nil, domain.Wrapf(ErrInvalidNumber, "ProductType must be BusinessCalling, VoiceConnector or SipMediaApplicationDialIn, got %q", *c.ProductType)
-			}
-			next.ProductType = *c.ProductType
-		}
-		if c.CallingName != nil && *c.CallingName != s.CallingName {
-			if err := settings.ValidateCallingName(*c.CallingName); err != nil {
-				return nil, err
-			}
-			if !s.CallingNameAt.IsZero() && now.Sub(s.CallingNameAt) < settings.CallingNameInterval {
-				return nil, domain.Wrapf(settings.ErrTooSoon, "the calling name of %s can be updated once every 7 days", c.E164)
-			}
-			next.CallingName, next.CallingNameAt = *c.CallingName, now.UTC()
-		}
-		if next.ProductType == s.ProductType && next.CallingName == s.CallingName {
-			return nil, nil
-		}
-		return []Event{next}, nil
+		return decideUpdate(s, c, now)
 	case Associate:
 		switch {
 		case s.Status == StatusAssigned && s.UserID == c.UserID:
@@ -318,6 +307,29 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		return []Event{Restored{At: now.UTC()}}, nil
 	}
 	return nil, fmt.Errorf("phonenumber: unknown command %T", c)
+}
+
+func decideUpdate(s State, c Update, now time.Time) ([]Event, error) {
+	next := Updated{ProductType: s.ProductType, CallingName: s.CallingName, CallingNameAt: s.CallingNameAt, At: now.UTC()}
+	if c.ProductType != nil {
+		if !ValidProduct(*c.ProductType) {
+			return nil, domain.Wrapf(ErrInvalidNumber, "ProductType must be BusinessCalling, VoiceConnector or SipMediaApplicationDialIn, got %q", *c.ProductType)
+		}
+		next.ProductType = *c.ProductType
+	}
+	if c.CallingName != nil && *c.CallingName != s.CallingName {
+		if err := settings.ValidateCallingName(*c.CallingName); err != nil {
+			return nil, err
+		}
+		if !s.CallingNameAt.IsZero() && now.Sub(s.CallingNameAt) < settings.CallingNameInterval {
+			return nil, domain.Wrapf(settings.ErrTooSoon, "the calling name of %s can be updated once every 7 days", c.E164)
+		}
+		next.CallingName, next.CallingNameAt = *c.CallingName, now.UTC()
+	}
+	if next.ProductType == s.ProductType && next.CallingName == s.CallingName {
+		return nil, nil
+	}
+	return []Event{next}, nil
 }
 
 // Evolve folds an event.
