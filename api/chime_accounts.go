@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
 
@@ -38,36 +39,36 @@ type wireDelegateGroup struct {
 func toWireAccount(a chimeaccounts.Account) wireAccount {
 	w := wireAccount{AccountID: a.AccountID, AwsAccountID: a.AwsAccountID, Name: a.Name, AccountType: a.AccountType,
 		AccountStatus: a.AccountStatus, DefaultLicense: a.DefaultLicense, SupportedLicenses: a.SupportedLicenses,
-		CreatedTimestamp: timestamp(a.CreatedAt), SigninDelegateGroups: []wireDelegateGroup{}}
+		CreatedTimestamp: awsproto.Timestamp(a.CreatedAt), SigninDelegateGroups: []wireDelegateGroup{}}
 	for _, g := range a.DelegateGroups {
 		w.SigninDelegateGroups = append(w.SigninDelegateGroups, wireDelegateGroup{GroupName: g})
 	}
 	return w
 }
 
-func accountOps(svc ChimeAccounts) []operation {
-	return []operation{
-		{Name: "CreateAccount", Method: http.MethodPost, Path: "/accounts", Fn: func(k *call) (int, any, error) {
+func accountOps(svc ChimeAccounts) []awsproto.Operation {
+	return []awsproto.Operation{
+		{Name: "CreateAccount", Method: http.MethodPost, Path: "/accounts", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct{ Name *string }
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
 			if in.Name == nil {
-				return 0, nil, BadRequest("Name is required")
+				return 0, nil, awsproto.BadRequest("Name is required")
 			}
-			a, err := svc.CreateAccount(k.ctx, k.caller.AWSAccount(), *in.Name)
+			a, err := svc.CreateAccount(k.Ctx, k.AWSAccount(), *in.Name)
 			if err != nil {
 				return 0, nil, err
 			}
 			return http.StatusCreated, map[string]any{"Account": toWireAccount(a)}, nil
 		}},
-		{Name: "ListAccounts", Method: http.MethodGet, Path: "/accounts", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			limit, err := k.maxResults(100, 200)
+		{Name: "ListAccounts", Method: http.MethodGet, Path: "/accounts", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			limit, err := k.MaxResults(100, 200)
 			if err != nil {
 				return 0, nil, err
 			}
-			list, next, err := svc.ListAccounts(k.ctx, k.caller.AWSAccount(),
-				chimeaccounts.ListFilter{NamePrefix: k.query("name"), UserEmail: k.query("user-email")}, k.query("next-token"), limit)
+			list, next, err := svc.ListAccounts(k.Ctx, k.AWSAccount(),
+				chimeaccounts.ListFilter{NamePrefix: k.Query("name"), UserEmail: k.Query("user-email")}, k.Query("next-token"), limit)
 			if err != nil {
 				return 0, nil, err
 			}
@@ -81,86 +82,86 @@ func accountOps(svc ChimeAccounts) []operation {
 			}
 			return http.StatusOK, resp, nil
 		}},
-		{Name: "GetAccount", Method: http.MethodGet, Path: "/accounts/:accountId", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			a, err := svc.GetAccount(k.ctx, k.caller.AWSAccount(), k.param("accountId"))
+		{Name: "GetAccount", Method: http.MethodGet, Path: "/accounts/:accountId", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			a, err := svc.GetAccount(k.Ctx, k.AWSAccount(), k.Param("accountId"))
 			if err != nil {
 				return 0, nil, err
 			}
 			return http.StatusOK, map[string]any{"Account": toWireAccount(a)}, nil
 		}},
-		{Name: "UpdateAccount", Method: http.MethodPost, Path: "/accounts/:accountId", Fn: func(k *call) (int, any, error) {
+		{Name: "UpdateAccount", Method: http.MethodPost, Path: "/accounts/:accountId", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct {
 				Name           *string
 				DefaultLicense *string
 			}
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
-			a, err := svc.UpdateAccount(k.ctx, k.caller.AWSAccount(), k.param("accountId"), in.Name, in.DefaultLicense)
+			a, err := svc.UpdateAccount(k.Ctx, k.AWSAccount(), k.Param("accountId"), in.Name, in.DefaultLicense)
 			if err != nil {
 				return 0, nil, err
 			}
 			return http.StatusOK, map[string]any{"Account": toWireAccount(a)}, nil
 		}},
-		{Name: "DeleteAccount", Method: http.MethodDelete, Path: "/accounts/:accountId", Fn: func(k *call) (int, any, error) {
-			if err := svc.DeleteAccount(k.ctx, k.caller.AWSAccount(), k.param("accountId")); err != nil {
+		{Name: "DeleteAccount", Method: http.MethodDelete, Path: "/accounts/:accountId", Fn: func(k *awsproto.Call) (int, any, error) {
+			if err := svc.DeleteAccount(k.Ctx, k.AWSAccount(), k.Param("accountId")); err != nil {
 				return 0, nil, err
 			}
 			return http.StatusNoContent, nil, nil
 		}},
 		{Name: "AssociateSigninDelegateGroupsWithAccount", Method: http.MethodPost, Path: "/accounts/:accountId", Query: "associate-signin-delegate-groups",
-			Fn: func(k *call) (int, any, error) {
+			Fn: func(k *awsproto.Call) (int, any, error) {
 				var in struct{ SigninDelegateGroups []wireDelegateGroup }
-				if err := k.decode(&in); err != nil {
+				if err := k.Decode(&in); err != nil {
 					return 0, nil, err
 				}
 				if in.SigninDelegateGroups == nil {
-					return 0, nil, BadRequest("SigninDelegateGroups is required")
+					return 0, nil, awsproto.BadRequest("SigninDelegateGroups is required")
 				}
 				groups := make([]string, len(in.SigninDelegateGroups))
 				for i, g := range in.SigninDelegateGroups {
 					groups[i] = g.GroupName
 				}
-				if err := svc.SetDelegateGroups(k.ctx, k.caller.AWSAccount(), k.param("accountId"), groups, true); err != nil {
+				if err := svc.SetDelegateGroups(k.Ctx, k.AWSAccount(), k.Param("accountId"), groups, true); err != nil {
 					return 0, nil, err
 				}
 				return http.StatusOK, map[string]any{}, nil
 			}},
 		{Name: "DisassociateSigninDelegateGroupsFromAccount", Method: http.MethodPost, Path: "/accounts/:accountId", Query: "disassociate-signin-delegate-groups",
-			Fn: func(k *call) (int, any, error) {
+			Fn: func(k *awsproto.Call) (int, any, error) {
 				var in struct{ GroupNames []string }
-				if err := k.decode(&in); err != nil {
+				if err := k.Decode(&in); err != nil {
 					return 0, nil, err
 				}
 				if in.GroupNames == nil {
-					return 0, nil, BadRequest("GroupNames is required")
+					return 0, nil, awsproto.BadRequest("GroupNames is required")
 				}
-				if err := svc.SetDelegateGroups(k.ctx, k.caller.AWSAccount(), k.param("accountId"), in.GroupNames, false); err != nil {
+				if err := svc.SetDelegateGroups(k.Ctx, k.AWSAccount(), k.Param("accountId"), in.GroupNames, false); err != nil {
 					return 0, nil, err
 				}
 				return http.StatusOK, map[string]any{}, nil
 			}},
-		{Name: "GetAccountSettings", Method: http.MethodGet, Path: "/accounts/:accountId/settings", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			drc, edo, err := svc.GetAccountSettings(k.ctx, k.caller.AWSAccount(), k.param("accountId"))
+		{Name: "GetAccountSettings", Method: http.MethodGet, Path: "/accounts/:accountId/settings", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			drc, edo, err := svc.GetAccountSettings(k.Ctx, k.AWSAccount(), k.Param("accountId"))
 			if err != nil {
 				return 0, nil, err
 			}
 			return http.StatusOK, map[string]any{"AccountSettings": map[string]bool{"DisableRemoteControl": drc, "EnableDialOut": edo}}, nil
 		}},
-		{Name: "UpdateAccountSettings", Method: http.MethodPut, Path: "/accounts/:accountId/settings", Fn: func(k *call) (int, any, error) {
+		{Name: "UpdateAccountSettings", Method: http.MethodPut, Path: "/accounts/:accountId/settings", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct {
 				AccountSettings *struct {
 					DisableRemoteControl *bool
 					EnableDialOut        *bool
 				}
 			}
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
 			if in.AccountSettings == nil {
-				return 0, nil, BadRequest("AccountSettings is required")
+				return 0, nil, awsproto.BadRequest("AccountSettings is required")
 			}
-			err := svc.UpdateAccountSettings(k.ctx, k.caller.AWSAccount(), k.param("accountId"),
+			err := svc.UpdateAccountSettings(k.Ctx, k.AWSAccount(), k.Param("accountId"),
 				in.AccountSettings.DisableRemoteControl, in.AccountSettings.EnableDialOut)
 			if err != nil {
 				return 0, nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
 
@@ -32,7 +33,7 @@ type wireBot struct {
 
 func toWireBot(b chimeaccounts.Bot) wireBot {
 	return wireBot{BotID: b.BotID, UserID: b.UserID, DisplayName: b.DisplayName, BotType: "ChatBot", Disabled: b.Disabled,
-		BotEmail: b.Email, SecurityToken: b.SecurityToken, CreatedTimestamp: timestamp(b.CreatedAt), UpdatedTimestamp: timestamp(b.UpdatedAt)}
+		BotEmail: b.Email, SecurityToken: b.SecurityToken, CreatedTimestamp: awsproto.Timestamp(b.CreatedAt), UpdatedTimestamp: awsproto.Timestamp(b.UpdatedAt)}
 }
 
 func eventsConfig(b chimeaccounts.Bot) map[string]any {
@@ -46,7 +47,7 @@ func eventsConfig(b chimeaccounts.Bot) map[string]any {
 	return map[string]any{"EventsConfiguration": cfg}
 }
 
-func botOps(svc ChimeBots) []operation {
+func botOps(svc ChimeBots) []awsproto.Operation {
 	one := func(status int) func(chimeaccounts.Bot, error) (int, any, error) {
 		return func(b chimeaccounts.Bot, err error) (int, any, error) {
 			if err != nil {
@@ -56,23 +57,23 @@ func botOps(svc ChimeBots) []operation {
 		}
 	}
 	const bot = "/accounts/:accountId/bots/:botId"
-	return []operation{
-		{Name: "CreateBot", Method: http.MethodPost, Path: "/accounts/:accountId/bots", Fn: func(k *call) (int, any, error) {
+	return []awsproto.Operation{
+		{Name: "CreateBot", Method: http.MethodPost, Path: "/accounts/:accountId/bots", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct{ DisplayName, Domain *string }
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
 			if in.DisplayName == nil {
-				return 0, nil, BadRequest("DisplayName is required")
+				return 0, nil, awsproto.BadRequest("DisplayName is required")
 			}
-			return one(http.StatusCreated)(svc.CreateBot(k.ctx, k.caller.AWSAccount(), k.param("accountId"), *in.DisplayName, deref(in.Domain)))
+			return one(http.StatusCreated)(svc.CreateBot(k.Ctx, k.AWSAccount(), k.Param("accountId"), *in.DisplayName, deref(in.Domain)))
 		}},
-		{Name: "ListBots", Method: http.MethodGet, Path: "/accounts/:accountId/bots", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			limit, err := k.maxResults(10, 99)
+		{Name: "ListBots", Method: http.MethodGet, Path: "/accounts/:accountId/bots", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			limit, err := k.MaxResults(10, 99)
 			if err != nil {
 				return 0, nil, err
 			}
-			list, next, err := svc.ListBots(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.query("next-token"), limit)
+			list, next, err := svc.ListBots(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Query("next-token"), limit)
 			if err != nil {
 				return 0, nil, err
 			}
@@ -86,43 +87,43 @@ func botOps(svc ChimeBots) []operation {
 			}
 			return http.StatusOK, resp, nil
 		}},
-		{Name: "GetBot", Method: http.MethodGet, Path: bot, ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			return one(http.StatusOK)(svc.GetBot(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("botId")))
+		{Name: "GetBot", Method: http.MethodGet, Path: bot, ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			return one(http.StatusOK)(svc.GetBot(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("botId")))
 		}},
-		{Name: "UpdateBot", Method: http.MethodPost, Path: bot, Fn: func(k *call) (int, any, error) {
+		{Name: "UpdateBot", Method: http.MethodPost, Path: bot, Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct{ Disabled *bool }
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
 			if in.Disabled == nil {
-				return one(http.StatusOK)(svc.GetBot(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("botId")))
+				return one(http.StatusOK)(svc.GetBot(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("botId")))
 			}
-			return one(http.StatusOK)(svc.UpdateBot(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("botId"), *in.Disabled))
+			return one(http.StatusOK)(svc.UpdateBot(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("botId"), *in.Disabled))
 		}},
-		{Name: "RegenerateSecurityToken", Method: http.MethodPost, Path: bot, Query: "regenerate-security-token", Fn: func(k *call) (int, any, error) {
-			return one(http.StatusOK)(svc.RegenerateSecurityToken(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("botId")))
+		{Name: "RegenerateSecurityToken", Method: http.MethodPost, Path: bot, Query: "regenerate-security-token", Fn: func(k *awsproto.Call) (int, any, error) {
+			return one(http.StatusOK)(svc.RegenerateSecurityToken(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("botId")))
 		}},
-		{Name: "PutEventsConfiguration", Method: http.MethodPut, Path: bot + "/events-configuration", Fn: func(k *call) (int, any, error) {
+		{Name: "PutEventsConfiguration", Method: http.MethodPut, Path: bot + "/events-configuration", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct{ LambdaFunctionArn, OutboundEventsHTTPSEndpoint *string }
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
-			b, err := svc.PutEventsConfiguration(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("botId"),
+			b, err := svc.PutEventsConfiguration(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("botId"),
 				deref(in.LambdaFunctionArn), deref(in.OutboundEventsHTTPSEndpoint))
 			if err != nil {
 				return 0, nil, err
 			}
 			return http.StatusCreated, eventsConfig(b), nil
 		}},
-		{Name: "GetEventsConfiguration", Method: http.MethodGet, Path: bot + "/events-configuration", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			b, err := svc.GetBot(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("botId"))
+		{Name: "GetEventsConfiguration", Method: http.MethodGet, Path: bot + "/events-configuration", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			b, err := svc.GetBot(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("botId"))
 			if err != nil {
 				return 0, nil, err
 			}
 			return http.StatusOK, eventsConfig(b), nil
 		}},
-		{Name: "DeleteEventsConfiguration", Method: http.MethodDelete, Path: bot + "/events-configuration", Fn: func(k *call) (int, any, error) {
-			if err := svc.DeleteEventsConfiguration(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("botId")); err != nil {
+		{Name: "DeleteEventsConfiguration", Method: http.MethodDelete, Path: bot + "/events-configuration", Fn: func(k *awsproto.Call) (int, any, error) {
+			if err := svc.DeleteEventsConfiguration(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("botId")); err != nil {
 				return 0, nil, err
 			}
 			return http.StatusNoContent, nil, nil

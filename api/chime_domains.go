@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
 
@@ -28,14 +29,14 @@ type wireDomain struct {
 }
 
 func toWireDomain(d chimeaccounts.Domain) wireDomain {
-	w := wireDomain{DomainName: d.Name, Status: d.Status, TxtRecordName: d.TXTName, TxtRecordValue: d.TXTValue, ClaimedTimestamp: timestamp(d.ClaimedAt)}
+	w := wireDomain{DomainName: d.Name, Status: d.Status, TxtRecordName: d.TXTName, TxtRecordValue: d.TXTValue, ClaimedTimestamp: awsproto.Timestamp(d.ClaimedAt)}
 	if d.VerifiedAt != nil {
-		w.VerifiedTimestamp = timestamp(*d.VerifiedAt)
+		w.VerifiedTimestamp = awsproto.Timestamp(*d.VerifiedAt)
 	}
 	return w
 }
 
-func domainOps(svc ChimeDomains) []operation {
+func domainOps(svc ChimeDomains) []awsproto.Operation {
 	one := func(status int) func(chimeaccounts.Domain, error) (int, any, error) {
 		return func(d chimeaccounts.Domain, err error) (int, any, error) {
 			if err != nil {
@@ -44,19 +45,19 @@ func domainOps(svc ChimeDomains) []operation {
 			return status, map[string]any{"Domain": toWireDomain(d)}, nil
 		}
 	}
-	return []operation{
-		{Name: "AddDomain", Method: http.MethodPost, Path: "/console/accounts/:accountId/domains", Fn: func(k *call) (int, any, error) {
+	return []awsproto.Operation{
+		{Name: "AddDomain", Method: http.MethodPost, Path: "/console/accounts/:accountId/domains", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct{ DomainName *string }
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
 			if in.DomainName == nil {
-				return 0, nil, BadRequest("DomainName is required")
+				return 0, nil, awsproto.BadRequest("DomainName is required")
 			}
-			return one(http.StatusCreated)(svc.ClaimDomain(k.ctx, k.caller.AWSAccount(), k.param("accountId"), *in.DomainName))
+			return one(http.StatusCreated)(svc.ClaimDomain(k.Ctx, k.AWSAccount(), k.Param("accountId"), *in.DomainName))
 		}},
-		{Name: "ListDomains", Method: http.MethodGet, Path: "/console/accounts/:accountId/domains", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			list, err := svc.ListDomains(k.ctx, k.caller.AWSAccount(), k.param("accountId"))
+		{Name: "ListDomains", Method: http.MethodGet, Path: "/console/accounts/:accountId/domains", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			list, err := svc.ListDomains(k.Ctx, k.AWSAccount(), k.Param("accountId"))
 			if err != nil {
 				return 0, nil, err
 			}
@@ -66,14 +67,14 @@ func domainOps(svc ChimeDomains) []operation {
 			}
 			return http.StatusOK, map[string]any{"Domains": out}, nil
 		}},
-		{Name: "GetDomain", Method: http.MethodGet, Path: "/console/accounts/:accountId/domains/:domain", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			return one(http.StatusOK)(svc.GetDomain(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("domain")))
+		{Name: "GetDomain", Method: http.MethodGet, Path: "/console/accounts/:accountId/domains/:domain", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			return one(http.StatusOK)(svc.GetDomain(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("domain")))
 		}},
-		{Name: "VerifyDomain", Method: http.MethodPost, Path: "/console/accounts/:accountId/domains/:domain", Query: "verify", Fn: func(k *call) (int, any, error) {
-			return one(http.StatusOK)(svc.VerifyDomain(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("domain")))
+		{Name: "VerifyDomain", Method: http.MethodPost, Path: "/console/accounts/:accountId/domains/:domain", Query: "verify", Fn: func(k *awsproto.Call) (int, any, error) {
+			return one(http.StatusOK)(svc.VerifyDomain(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("domain")))
 		}},
-		{Name: "RemoveDomain", Method: http.MethodDelete, Path: "/console/accounts/:accountId/domains/:domain", Fn: func(k *call) (int, any, error) {
-			if err := svc.RemoveDomain(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("domain")); err != nil {
+		{Name: "RemoveDomain", Method: http.MethodDelete, Path: "/console/accounts/:accountId/domains/:domain", Fn: func(k *awsproto.Call) (int, any, error) {
+			if err := svc.RemoveDomain(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("domain")); err != nil {
 				return 0, nil, err
 			}
 			return http.StatusNoContent, nil, nil

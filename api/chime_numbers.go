@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/projections/chimenumbers"
 )
@@ -31,7 +32,7 @@ func toWireOrder(o chimenumbers.Order) map[string]any {
 		nums[i] = map[string]string{"E164PhoneNumber": n.E164, "Status": n.Status}
 	}
 	return map[string]any{"PhoneNumberOrderId": o.OrderID, "ProductType": o.ProductType, "Status": o.Status,
-		"OrderedPhoneNumbers": nums, "CreatedTimestamp": timestamp(o.CreatedAt), "UpdatedTimestamp": timestamp(o.UpdatedAt)}
+		"OrderedPhoneNumbers": nums, "CreatedTimestamp": awsproto.Timestamp(o.CreatedAt), "UpdatedTimestamp": awsproto.Timestamp(o.UpdatedAt)}
 }
 
 func toWireNumber(svc ChimeNumbers, n chimenumbers.Number) map[string]any {
@@ -42,18 +43,18 @@ func toWireNumber(svc ChimeNumbers, n chimenumbers.Number) map[string]any {
 		"Capabilities": map[string]bool{"InboundCall": true, "OutboundCall": true, "InboundSMS": sms, "OutboundSMS": sms,
 			"InboundMMS": false, "OutboundMMS": false},
 		"Associations":     []map[string]string{},
-		"CreatedTimestamp": timestamp(n.CreatedAt), "UpdatedTimestamp": timestamp(n.UpdatedAt),
+		"CreatedTimestamp": awsproto.Timestamp(n.CreatedAt), "UpdatedTimestamp": awsproto.Timestamp(n.UpdatedAt),
 	}
 	if n.CallingName != "" {
 		w["CallingName"] = n.CallingName
 	}
 	if n.AccountID != nil && n.UserID != nil && n.AssociatedAt != nil {
-		at := timestamp(*n.AssociatedAt)
+		at := awsproto.Timestamp(*n.AssociatedAt)
 		w["Associations"] = []map[string]string{{"Name": "AccountId", "Value": *n.AccountID, "AssociatedTimestamp": at},
 			{"Name": "UserId", "Value": *n.UserID, "AssociatedTimestamp": at}}
 	}
 	if n.DeletedAt != nil {
-		w["DeletionTimestamp"] = timestamp(*n.DeletedAt)
+		w["DeletionTimestamp"] = awsproto.Timestamp(*n.DeletedAt)
 	}
 	return w
 }
@@ -65,7 +66,7 @@ type wireNumberError struct {
 }
 
 func numberError(id string, err error) wireNumberError {
-	w := ToWire(err)
+	w := awsproto.ToWire(err)
 	code := w.Code
 	if code == "" {
 		code = "ServiceFailure"
@@ -73,7 +74,7 @@ func numberError(id string, err error) wireNumberError {
 	return wireNumberError{PhoneNumberID: id, ErrorCode: code, ErrorMessage: w.Msg}
 }
 
-func numberOps(svc ChimeNumbers) []operation {
+func numberOps(svc ChimeNumbers) []awsproto.Operation {
 	number := func(status int) func(chimenumbers.Number, error) (int, any, error) {
 		return func(n chimenumbers.Number, err error) (int, any, error) {
 			if err != nil {
@@ -82,15 +83,15 @@ func numberOps(svc ChimeNumbers) []operation {
 			return status, map[string]any{"PhoneNumber": toWireNumber(svc, n)}, nil
 		}
 	}
-	return []operation{
-		{Name: "SearchAvailablePhoneNumbers", Method: http.MethodGet, Path: "/search", Query: "phone-numbers", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			limit, err := k.maxResults(100, 500)
+	return []awsproto.Operation{
+		{Name: "SearchAvailablePhoneNumbers", Method: http.MethodGet, Path: "/search", Query: "phone-numbers", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			limit, err := k.MaxResults(100, 500)
 			if err != nil {
 				return 0, nil, err
 			}
-			q := phonenumber.Query{AreaCode: k.query("area-code"), City: k.query("city"), Country: k.query("country"), State: k.query("state"),
-				TollFreePrefix: k.query("toll-free-prefix"), Type: k.query("phone-number-type")}
-			nums, next, err := svc.SearchAvailable(k.ctx, q, k.query("next-token"), limit)
+			q := phonenumber.Query{AreaCode: k.Query("area-code"), City: k.Query("city"), Country: k.Query("country"), State: k.Query("state"),
+				TollFreePrefix: k.Query("toll-free-prefix"), Type: k.Query("phone-number-type")}
+			nums, next, err := svc.SearchAvailable(k.Ctx, q, k.Query("next-token"), limit)
 			if err != nil {
 				return 0, nil, err
 			}
@@ -100,10 +101,10 @@ func numberOps(svc ChimeNumbers) []operation {
 			}
 			return http.StatusOK, resp, nil
 		}},
-		{Name: "ListSupportedPhoneNumberCountries", Method: http.MethodGet, Path: "/phone-number-countries", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			pt := k.query("product-type")
+		{Name: "ListSupportedPhoneNumberCountries", Method: http.MethodGet, Path: "/phone-number-countries", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			pt := k.Query("product-type")
 			if !phonenumber.ValidProduct(pt) {
-				return 0, nil, BadRequest("product-type must be BusinessCalling, VoiceConnector or SipMediaApplicationDialIn")
+				return 0, nil, awsproto.BadRequest("product-type must be BusinessCalling, VoiceConnector or SipMediaApplicationDialIn")
 			}
 			var out []map[string]any
 			for _, c := range phonenumber.Countries(pt) {
@@ -114,36 +115,36 @@ func numberOps(svc ChimeNumbers) []operation {
 			}
 			return http.StatusOK, map[string]any{"PhoneNumberCountries": out}, nil
 		}},
-		{Name: "CreatePhoneNumberOrder", Method: http.MethodPost, Path: "/phone-number-orders", Fn: func(k *call) (int, any, error) {
+		{Name: "CreatePhoneNumberOrder", Method: http.MethodPost, Path: "/phone-number-orders", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct {
 				ProductType      *string
 				E164PhoneNumbers []string
 			}
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
 			if in.ProductType == nil || in.E164PhoneNumbers == nil {
-				return 0, nil, BadRequest("ProductType and E164PhoneNumbers are required")
+				return 0, nil, awsproto.BadRequest("ProductType and E164PhoneNumbers are required")
 			}
-			o, err := svc.CreatePhoneNumberOrder(k.ctx, k.caller.AWSAccount(), *in.ProductType, in.E164PhoneNumbers)
+			o, err := svc.CreatePhoneNumberOrder(k.Ctx, k.AWSAccount(), *in.ProductType, in.E164PhoneNumbers)
 			if err != nil {
 				return 0, nil, err
 			}
 			return http.StatusCreated, map[string]any{"PhoneNumberOrder": toWireOrder(o)}, nil
 		}},
-		{Name: "GetPhoneNumberOrder", Method: http.MethodGet, Path: "/phone-number-orders/:orderId", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			o, err := svc.GetPhoneNumberOrder(k.ctx, k.caller.AWSAccount(), k.param("orderId"))
+		{Name: "GetPhoneNumberOrder", Method: http.MethodGet, Path: "/phone-number-orders/:orderId", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			o, err := svc.GetPhoneNumberOrder(k.Ctx, k.AWSAccount(), k.Param("orderId"))
 			if err != nil {
 				return 0, nil, err
 			}
 			return http.StatusOK, map[string]any{"PhoneNumberOrder": toWireOrder(o)}, nil
 		}},
-		{Name: "ListPhoneNumberOrders", Method: http.MethodGet, Path: "/phone-number-orders", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			limit, err := k.maxResults(100, 500)
+		{Name: "ListPhoneNumberOrders", Method: http.MethodGet, Path: "/phone-number-orders", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			limit, err := k.MaxResults(100, 500)
 			if err != nil {
 				return 0, nil, err
 			}
-			list, next, err := svc.ListPhoneNumberOrders(k.ctx, k.caller.AWSAccount(), k.query("next-token"), limit)
+			list, next, err := svc.ListPhoneNumberOrders(k.Ctx, k.AWSAccount(), k.Query("next-token"), limit)
 			if err != nil {
 				return 0, nil, err
 			}
@@ -157,19 +158,19 @@ func numberOps(svc ChimeNumbers) []operation {
 			}
 			return http.StatusOK, resp, nil
 		}},
-		{Name: "GetPhoneNumber", Method: http.MethodGet, Path: "/phone-numbers/:id", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			return number(http.StatusOK)(svc.GetPhoneNumber(k.ctx, k.caller.AWSAccount(), k.param("id")))
+		{Name: "GetPhoneNumber", Method: http.MethodGet, Path: "/phone-numbers/:id", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			return number(http.StatusOK)(svc.GetPhoneNumber(k.Ctx, k.AWSAccount(), k.Param("id")))
 		}},
-		{Name: "ListPhoneNumbers", Method: http.MethodGet, Path: "/phone-numbers", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			limit, err := k.maxResults(100, 500)
+		{Name: "ListPhoneNumbers", Method: http.MethodGet, Path: "/phone-numbers", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			limit, err := k.MaxResults(100, 500)
 			if err != nil {
 				return 0, nil, err
 			}
-			f := chimenumbers.Filter{Status: k.query("status"), ProductType: k.query("product-type"), FilterName: k.query("filter-name"), FilterValue: k.query("filter-value")}
+			f := chimenumbers.Filter{Status: k.Query("status"), ProductType: k.Query("product-type"), FilterName: k.Query("filter-name"), FilterValue: k.Query("filter-value")}
 			if f.FilterName != "" && f.FilterName != "AccountId" && f.FilterName != "UserId" {
-				return 0, nil, BadRequest("filter-name must be AccountId or UserId")
+				return 0, nil, awsproto.BadRequest("filter-name must be AccountId or UserId")
 			}
-			list, next, err := svc.ListPhoneNumbers(k.ctx, k.caller.AWSAccount(), f, k.query("next-token"), limit)
+			list, next, err := svc.ListPhoneNumbers(k.Ctx, k.AWSAccount(), f, k.Query("next-token"), limit)
 			if err != nil {
 				return 0, nil, err
 			}
@@ -183,74 +184,74 @@ func numberOps(svc ChimeNumbers) []operation {
 			}
 			return http.StatusOK, resp, nil
 		}},
-		{Name: "UpdatePhoneNumber", Method: http.MethodPost, Path: "/phone-numbers/:id", Fn: func(k *call) (int, any, error) {
+		{Name: "UpdatePhoneNumber", Method: http.MethodPost, Path: "/phone-numbers/:id", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct{ ProductType, CallingName *string }
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
-			return number(http.StatusOK)(svc.UpdatePhoneNumber(k.ctx, k.caller.AWSAccount(), k.param("id"), in.ProductType, in.CallingName))
+			return number(http.StatusOK)(svc.UpdatePhoneNumber(k.Ctx, k.AWSAccount(), k.Param("id"), in.ProductType, in.CallingName))
 		}},
-		{Name: "BatchUpdatePhoneNumber", Method: http.MethodPost, Path: "/phone-numbers", Query: "batch-update", Fn: func(k *call) (int, any, error) {
+		{Name: "BatchUpdatePhoneNumber", Method: http.MethodPost, Path: "/phone-numbers", Query: "batch-update", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct {
 				UpdatePhoneNumberRequestItems []struct{ PhoneNumberId, ProductType, CallingName *string }
 			}
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
 			if len(in.UpdatePhoneNumberRequestItems) == 0 || len(in.UpdatePhoneNumberRequestItems) > 500 {
-				return 0, nil, BadRequest("UpdatePhoneNumberRequestItems must hold 1-500 items")
+				return 0, nil, awsproto.BadRequest("UpdatePhoneNumberRequestItems must hold 1-500 items")
 			}
 			errs := []wireNumberError{}
 			for i, it := range in.UpdatePhoneNumberRequestItems {
 				if it.PhoneNumberId == nil {
-					return 0, nil, BadRequest("UpdatePhoneNumberRequestItems[" + strconv.Itoa(i) + "].PhoneNumberId is required")
+					return 0, nil, awsproto.BadRequest("UpdatePhoneNumberRequestItems[" + strconv.Itoa(i) + "].PhoneNumberId is required")
 				}
-				if _, err := svc.UpdatePhoneNumber(k.ctx, k.caller.AWSAccount(), *it.PhoneNumberId, it.ProductType, it.CallingName); err != nil {
+				if _, err := svc.UpdatePhoneNumber(k.Ctx, k.AWSAccount(), *it.PhoneNumberId, it.ProductType, it.CallingName); err != nil {
 					errs = append(errs, numberError(*it.PhoneNumberId, err))
 				}
 			}
 			return http.StatusOK, map[string]any{"PhoneNumberErrors": errs}, nil
 		}},
-		{Name: "DeletePhoneNumber", Method: http.MethodDelete, Path: "/phone-numbers/:id", Fn: func(k *call) (int, any, error) {
-			if err := svc.DeletePhoneNumber(k.ctx, k.caller.AWSAccount(), k.param("id")); err != nil {
+		{Name: "DeletePhoneNumber", Method: http.MethodDelete, Path: "/phone-numbers/:id", Fn: func(k *awsproto.Call) (int, any, error) {
+			if err := svc.DeletePhoneNumber(k.Ctx, k.AWSAccount(), k.Param("id")); err != nil {
 				return 0, nil, err
 			}
 			return http.StatusNoContent, nil, nil
 		}},
-		{Name: "BatchDeletePhoneNumber", Method: http.MethodPost, Path: "/phone-numbers", Query: "batch-delete", Fn: func(k *call) (int, any, error) {
+		{Name: "BatchDeletePhoneNumber", Method: http.MethodPost, Path: "/phone-numbers", Query: "batch-delete", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct{ PhoneNumberIds []string }
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
 			if len(in.PhoneNumberIds) == 0 || len(in.PhoneNumberIds) > 500 {
-				return 0, nil, BadRequest("PhoneNumberIds must hold 1-500 ids")
+				return 0, nil, awsproto.BadRequest("PhoneNumberIds must hold 1-500 ids")
 			}
 			errs := []wireNumberError{}
 			for _, id := range in.PhoneNumberIds {
-				if err := svc.DeletePhoneNumber(k.ctx, k.caller.AWSAccount(), id); err != nil {
+				if err := svc.DeletePhoneNumber(k.Ctx, k.AWSAccount(), id); err != nil {
 					errs = append(errs, numberError(id, err))
 				}
 			}
 			return http.StatusOK, map[string]any{"PhoneNumberErrors": errs}, nil
 		}},
-		{Name: "RestorePhoneNumber", Method: http.MethodPost, Path: "/phone-numbers/:id", Query: "restore", Fn: func(k *call) (int, any, error) {
-			return number(http.StatusOK)(svc.RestorePhoneNumber(k.ctx, k.caller.AWSAccount(), k.param("id")))
+		{Name: "RestorePhoneNumber", Method: http.MethodPost, Path: "/phone-numbers/:id", Query: "restore", Fn: func(k *awsproto.Call) (int, any, error) {
+			return number(http.StatusOK)(svc.RestorePhoneNumber(k.Ctx, k.AWSAccount(), k.Param("id")))
 		}},
-		{Name: "AssociatePhoneNumberWithUser", Method: http.MethodPost, Path: "/accounts/:accountId/users/:userId", Query: "associate-phone-number", Fn: func(k *call) (int, any, error) {
+		{Name: "AssociatePhoneNumberWithUser", Method: http.MethodPost, Path: "/accounts/:accountId/users/:userId", Query: "associate-phone-number", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct{ E164PhoneNumber *string }
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
 			if in.E164PhoneNumber == nil {
-				return 0, nil, BadRequest("E164PhoneNumber is required")
+				return 0, nil, awsproto.BadRequest("E164PhoneNumber is required")
 			}
-			if err := svc.AssociatePhoneNumberWithUser(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("userId"), *in.E164PhoneNumber); err != nil {
+			if err := svc.AssociatePhoneNumberWithUser(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("userId"), *in.E164PhoneNumber); err != nil {
 				return 0, nil, err
 			}
 			return http.StatusOK, map[string]any{}, nil
 		}},
-		{Name: "DisassociatePhoneNumberFromUser", Method: http.MethodPost, Path: "/accounts/:accountId/users/:userId", Query: "disassociate-phone-number", Fn: func(k *call) (int, any, error) {
-			if err := svc.DisassociatePhoneNumberFromUser(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("userId")); err != nil {
+		{Name: "DisassociatePhoneNumberFromUser", Method: http.MethodPost, Path: "/accounts/:accountId/users/:userId", Query: "disassociate-phone-number", Fn: func(k *awsproto.Call) (int, any, error) {
+			if err := svc.DisassociatePhoneNumberFromUser(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("userId")); err != nil {
 				return 0, nil, err
 			}
 			return http.StatusOK, map[string]any{}, nil

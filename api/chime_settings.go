@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/settings"
 )
@@ -28,18 +29,18 @@ func bucket(name string) *wireBucket {
 	return &wireBucket{CdrBucket: &name}
 }
 
-func settingsOps(svc ChimeSettings) []operation {
-	return []operation{
-		{Name: "GetGlobalSettings", Method: http.MethodGet, Path: "/settings", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			st, err := svc.GlobalSettings(k.ctx, k.caller.AWSAccount())
+func settingsOps(svc ChimeSettings) []awsproto.Operation {
+	return []awsproto.Operation{
+		{Name: "GetGlobalSettings", Method: http.MethodGet, Path: "/settings", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			st, err := svc.GlobalSettings(k.Ctx, k.AWSAccount())
 			if err != nil {
 				return 0, nil, err
 			}
 			return http.StatusOK, map[string]any{"BusinessCalling": bucket(st.BusinessCallingCdrBucket), "VoiceConnector": bucket(st.VoiceConnectorCdrBucket)}, nil
 		}},
-		{Name: "UpdateGlobalSettings", Method: http.MethodPut, Path: "/settings", Fn: func(k *call) (int, any, error) {
+		{Name: "UpdateGlobalSettings", Method: http.MethodPut, Path: "/settings", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct{ BusinessCalling, VoiceConnector *wireBucket }
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
 			var bc, vc *string
@@ -49,61 +50,61 @@ func settingsOps(svc ChimeSettings) []operation {
 			if in.VoiceConnector != nil {
 				vc = ptrOrEmpty(in.VoiceConnector.CdrBucket)
 			}
-			if err := svc.UpdateGlobalSettings(k.ctx, k.caller.AWSAccount(), bc, vc); err != nil {
+			if err := svc.UpdateGlobalSettings(k.Ctx, k.AWSAccount(), bc, vc); err != nil {
 				return 0, nil, err
 			}
 			return http.StatusNoContent, nil, nil
 		}},
-		{Name: "GetPhoneNumberSettings", Method: http.MethodGet, Path: "/settings/phone-number", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			st, err := svc.GlobalSettings(k.ctx, k.caller.AWSAccount())
+		{Name: "GetPhoneNumberSettings", Method: http.MethodGet, Path: "/settings/phone-number", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			st, err := svc.GlobalSettings(k.Ctx, k.AWSAccount())
 			if err != nil {
 				return 0, nil, err
 			}
 			out := map[string]any{}
 			if st.CallingName != "" {
 				out["CallingName"] = st.CallingName
-				out["CallingNameUpdatedTimestamp"] = timestamp(st.CallingNameUpdatedAt)
+				out["CallingNameUpdatedTimestamp"] = awsproto.Timestamp(st.CallingNameUpdatedAt)
 			}
 			return http.StatusOK, out, nil
 		}},
-		{Name: "UpdatePhoneNumberSettings", Method: http.MethodPut, Path: "/settings/phone-number", Fn: func(k *call) (int, any, error) {
+		{Name: "UpdatePhoneNumberSettings", Method: http.MethodPut, Path: "/settings/phone-number", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct{ CallingName *string }
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
 			if in.CallingName == nil {
-				return 0, nil, BadRequest("CallingName is required")
+				return 0, nil, awsproto.BadRequest("CallingName is required")
 			}
-			if err := svc.UpdateCallingName(k.ctx, k.caller.AWSAccount(), *in.CallingName); err != nil {
+			if err := svc.UpdateCallingName(k.Ctx, k.AWSAccount(), *in.CallingName); err != nil {
 				return 0, nil, err
 			}
 			return http.StatusNoContent, nil, nil
 		}},
-		{Name: "GetUserSettings", Method: http.MethodGet, Path: "/accounts/:accountId/users/:userId/settings", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			t, err := svc.GetUserSettings(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("userId"))
+		{Name: "GetUserSettings", Method: http.MethodGet, Path: "/accounts/:accountId/users/:userId/settings", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			t, err := svc.GetUserSettings(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("userId"))
 			if err != nil {
 				return 0, nil, err
 			}
 			return http.StatusOK, map[string]any{"UserSettings": map[string]any{"Telephony": map[string]bool{
 				"InboundCalling": t.InboundCalling, "OutboundCalling": t.OutboundCalling, "SMS": t.SMS}}}, nil
 		}},
-		{Name: "UpdateUserSettings", Method: http.MethodPut, Path: "/accounts/:accountId/users/:userId/settings", Fn: func(k *call) (int, any, error) {
+		{Name: "UpdateUserSettings", Method: http.MethodPut, Path: "/accounts/:accountId/users/:userId/settings", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct {
 				UserSettings *struct {
 					Telephony *struct{ InboundCalling, OutboundCalling, SMS *bool }
 				}
 			}
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
 			if in.UserSettings == nil || in.UserSettings.Telephony == nil {
-				return 0, nil, BadRequest("UserSettings.Telephony is required")
+				return 0, nil, awsproto.BadRequest("UserSettings.Telephony is required")
 			}
 			tp := in.UserSettings.Telephony
 			if tp.InboundCalling == nil || tp.OutboundCalling == nil || tp.SMS == nil {
-				return 0, nil, BadRequest("UserSettings.Telephony needs InboundCalling, OutboundCalling and SMS")
+				return 0, nil, awsproto.BadRequest("UserSettings.Telephony needs InboundCalling, OutboundCalling and SMS")
 			}
-			err := svc.UpdateUserSettings(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("userId"),
+			err := svc.UpdateUserSettings(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("userId"),
 				account.Telephony{InboundCalling: *tp.InboundCalling, OutboundCalling: *tp.OutboundCalling, SMS: *tp.SMS})
 			if err != nil {
 				return 0, nil, err

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
@@ -58,11 +59,11 @@ func toWireUser(u chimeaccounts.User) wireUser {
 		LicenseType: u.LicenseType, UserType: u.UserType, UserRegistrationStatus: u.RegistrationStatus, PersonalPIN: u.PersonalPIN, PrimaryProvisionedNumber: u.PrimaryNumber}
 	w.UserInvitationStatus = u.InvitationStatus
 	if u.InvitedOn != nil {
-		t := timestamp(*u.InvitedOn)
+		t := awsproto.Timestamp(*u.InvitedOn)
 		w.InvitedOn = &t
 	}
 	if u.RegisteredOn != nil {
-		t := timestamp(*u.RegisteredOn)
+		t := awsproto.Timestamp(*u.RegisteredOn)
 		w.RegisteredOn = &t
 	}
 	if u.AlexaEnabled != nil {
@@ -95,7 +96,7 @@ func userErrors(items []account.ItemError) map[string]any {
 	return map[string]any{"UserErrors": out}
 }
 
-func userOps(svc ChimeUsers) []operation {
+func userOps(svc ChimeUsers) []awsproto.Operation {
 	userResp := func(status int) func(chimeaccounts.User, error) (int, any, error) {
 		return func(u chimeaccounts.User, err error) (int, any, error) {
 			if err != nil {
@@ -104,39 +105,39 @@ func userOps(svc ChimeUsers) []operation {
 			return status, map[string]any{"User": toWireUser(u)}, nil
 		}
 	}
-	idList := func(k *call) ([]string, error) {
+	idList := func(k *awsproto.Call) ([]string, error) {
 		var in struct{ UserIdList []string }
-		if err := k.decode(&in); err != nil {
+		if err := k.Decode(&in); err != nil {
 			return nil, err
 		}
 		if in.UserIdList == nil {
-			return nil, BadRequest("UserIdList is required")
+			return nil, awsproto.BadRequest("UserIdList is required")
 		}
 		return in.UserIdList, nil
 	}
-	return []operation{
-		{Name: "CreateUser", Method: http.MethodPost, Path: "/accounts/:accountId/users", Query: "create", Fn: func(k *call) (int, any, error) {
+	return []awsproto.Operation{
+		{Name: "CreateUser", Method: http.MethodPost, Path: "/accounts/:accountId/users", Query: "create", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct{ Email, Username, UserType *string }
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
 			if in.Email == nil {
-				return 0, nil, BadRequest("Email is required")
+				return 0, nil, awsproto.BadRequest("Email is required")
 			}
-			return userResp(http.StatusCreated)(svc.CreateUser(k.ctx, k.caller.AWSAccount(), k.param("accountId"), *in.Email, deref(in.Username), deref(in.UserType)))
+			return userResp(http.StatusCreated)(svc.CreateUser(k.Ctx, k.AWSAccount(), k.Param("accountId"), *in.Email, deref(in.Username), deref(in.UserType)))
 		}},
-		{Name: "InviteUsers", Method: http.MethodPost, Path: "/accounts/:accountId/users", Query: "add", Fn: func(k *call) (int, any, error) {
+		{Name: "InviteUsers", Method: http.MethodPost, Path: "/accounts/:accountId/users", Query: "add", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct {
 				UserEmailList []string
 				UserType      *string
 			}
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
 			if in.UserEmailList == nil {
-				return 0, nil, BadRequest("UserEmailList is required")
+				return 0, nil, awsproto.BadRequest("UserEmailList is required")
 			}
-			invites, err := svc.InviteUsers(k.ctx, k.caller.AWSAccount(), k.param("accountId"), in.UserEmailList, deref(in.UserType))
+			invites, err := svc.InviteUsers(k.Ctx, k.AWSAccount(), k.Param("accountId"), in.UserEmailList, deref(in.UserType))
 			if err != nil {
 				return 0, nil, err
 			}
@@ -146,20 +147,20 @@ func userOps(svc ChimeUsers) []operation {
 			}
 			return http.StatusCreated, map[string]any{"Invites": out}, nil
 		}},
-		{Name: "GetUser", Method: http.MethodGet, Path: "/accounts/:accountId/users/:userId", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			return userResp(http.StatusOK)(svc.GetUser(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("userId")))
+		{Name: "GetUser", Method: http.MethodGet, Path: "/accounts/:accountId/users/:userId", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			return userResp(http.StatusOK)(svc.GetUser(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("userId")))
 		}},
-		{Name: "ListUsers", Method: http.MethodGet, Path: "/accounts/:accountId/users", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			limit, err := k.maxResults(100, 200)
+		{Name: "ListUsers", Method: http.MethodGet, Path: "/accounts/:accountId/users", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			limit, err := k.MaxResults(100, 200)
 			if err != nil {
 				return 0, nil, err
 			}
-			ut := k.query("user-type")
+			ut := k.Query("user-type")
 			if ut != "" && ut != account.UserTypePrivate && ut != account.UserTypeSharedDevice {
-				return 0, nil, BadRequest("user-type must be PrivateUser or SharedDevice")
+				return 0, nil, awsproto.BadRequest("user-type must be PrivateUser or SharedDevice")
 			}
-			list, next, err := svc.ListUsers(k.ctx, k.caller.AWSAccount(), k.param("accountId"),
-				chimeaccounts.UserFilter{Email: k.query("user-email"), UserType: ut}, k.query("next-token"), limit)
+			list, next, err := svc.ListUsers(k.Ctx, k.AWSAccount(), k.Param("accountId"),
+				chimeaccounts.UserFilter{Email: k.Query("user-email"), UserType: ut}, k.Query("next-token"), limit)
 			if err != nil {
 				return 0, nil, err
 			}
@@ -173,64 +174,64 @@ func userOps(svc ChimeUsers) []operation {
 			}
 			return http.StatusOK, resp, nil
 		}},
-		{Name: "UpdateUser", Method: http.MethodPost, Path: "/accounts/:accountId/users/:userId", Fn: func(k *call) (int, any, error) {
+		{Name: "UpdateUser", Method: http.MethodPost, Path: "/accounts/:accountId/users/:userId", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in wireUserChange
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
-			return userResp(http.StatusOK)(svc.UpdateUser(k.ctx, k.caller.AWSAccount(), k.param("accountId"), in.change(k.param("userId"))))
+			return userResp(http.StatusOK)(svc.UpdateUser(k.Ctx, k.AWSAccount(), k.Param("accountId"), in.change(k.Param("userId"))))
 		}},
-		{Name: "BatchUpdateUser", Method: http.MethodPost, Path: "/accounts/:accountId/users", Fn: func(k *call) (int, any, error) {
+		{Name: "BatchUpdateUser", Method: http.MethodPost, Path: "/accounts/:accountId/users", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct{ UpdateUserRequestItems []wireUserChange }
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
 			if in.UpdateUserRequestItems == nil {
-				return 0, nil, BadRequest("UpdateUserRequestItems is required")
+				return 0, nil, awsproto.BadRequest("UpdateUserRequestItems is required")
 			}
-			cmd := account.BatchUpdateUser{AccountID: k.param("accountId")}
+			cmd := account.BatchUpdateUser{AccountID: k.Param("accountId")}
 			for i, it := range in.UpdateUserRequestItems {
 				if it.UserID == nil || *it.UserID == "" {
-					return 0, nil, BadRequest("UpdateUserRequestItems[" + strconv.Itoa(i) + "].UserId is required")
+					return 0, nil, awsproto.BadRequest("UpdateUserRequestItems[" + strconv.Itoa(i) + "].UserId is required")
 				}
 				cmd.Items = append(cmd.Items, it.change(*it.UserID))
 			}
-			items, err := svc.Batch(k.ctx, k.caller.AWSAccount(), cmd.AccountID, cmd)
+			items, err := svc.Batch(k.Ctx, k.AWSAccount(), cmd.AccountID, cmd)
 			if err != nil {
 				return 0, nil, err
 			}
 			return http.StatusOK, userErrors(items), nil
 		}},
-		{Name: "BatchSuspendUser", Method: http.MethodPost, Path: "/accounts/:accountId/users", Query: "suspend", Fn: func(k *call) (int, any, error) {
+		{Name: "BatchSuspendUser", Method: http.MethodPost, Path: "/accounts/:accountId/users", Query: "suspend", Fn: func(k *awsproto.Call) (int, any, error) {
 			ids, err := idList(k)
 			if err != nil {
 				return 0, nil, err
 			}
-			items, err := svc.Batch(k.ctx, k.caller.AWSAccount(), k.param("accountId"), account.BatchSuspendUser{AccountID: k.param("accountId"), UserIDs: ids})
+			items, err := svc.Batch(k.Ctx, k.AWSAccount(), k.Param("accountId"), account.BatchSuspendUser{AccountID: k.Param("accountId"), UserIDs: ids})
 			if err != nil {
 				return 0, nil, err
 			}
 			return http.StatusOK, userErrors(items), nil
 		}},
-		{Name: "BatchUnsuspendUser", Method: http.MethodPost, Path: "/accounts/:accountId/users", Query: "unsuspend", Fn: func(k *call) (int, any, error) {
+		{Name: "BatchUnsuspendUser", Method: http.MethodPost, Path: "/accounts/:accountId/users", Query: "unsuspend", Fn: func(k *awsproto.Call) (int, any, error) {
 			ids, err := idList(k)
 			if err != nil {
 				return 0, nil, err
 			}
-			items, err := svc.Batch(k.ctx, k.caller.AWSAccount(), k.param("accountId"), account.BatchUnsuspendUser{AccountID: k.param("accountId"), UserIDs: ids})
+			items, err := svc.Batch(k.Ctx, k.AWSAccount(), k.Param("accountId"), account.BatchUnsuspendUser{AccountID: k.Param("accountId"), UserIDs: ids})
 			if err != nil {
 				return 0, nil, err
 			}
 			return http.StatusOK, userErrors(items), nil
 		}},
-		{Name: "LogoutUser", Method: http.MethodPost, Path: "/accounts/:accountId/users/:userId", Query: "logout", Fn: func(k *call) (int, any, error) {
-			if err := svc.LogoutUser(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("userId")); err != nil {
+		{Name: "LogoutUser", Method: http.MethodPost, Path: "/accounts/:accountId/users/:userId", Query: "logout", Fn: func(k *awsproto.Call) (int, any, error) {
+			if err := svc.LogoutUser(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("userId")); err != nil {
 				return 0, nil, err
 			}
 			return http.StatusNoContent, nil, nil
 		}},
-		{Name: "ResetPersonalPIN", Method: http.MethodPost, Path: "/accounts/:accountId/users/:userId", Query: "reset-personal-pin", Fn: func(k *call) (int, any, error) {
-			return userResp(http.StatusOK)(svc.ResetPersonalPIN(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("userId")))
+		{Name: "ResetPersonalPIN", Method: http.MethodPost, Path: "/accounts/:accountId/users/:userId", Query: "reset-personal-pin", Fn: func(k *awsproto.Call) (int, any, error) {
+			return userResp(http.StatusOK)(svc.ResetPersonalPIN(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("userId")))
 		}},
 	}
 }

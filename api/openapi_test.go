@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/belfry/belfry/api/awsproto"
 	"github.com/labstack/echo/v4"
 	"go.yaml.in/yaml/v3"
 )
@@ -54,7 +55,7 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 	}
 
 	served := map[string]bool{}
-	var ops []operation
+	var ops []awsproto.Operation
 	ops = append(ops, domainOps(nil)...)
 	ops = append(ops, portingOps(nil)...)
 	ops = append(ops, meetingOps(nil)...)

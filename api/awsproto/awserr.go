@@ -1,11 +1,14 @@
-package api
+package awsproto
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/belfry/belfry/api/sigv4"
 	"github.com/belfry/belfry/domain"
+	"github.com/labstack/echo/v4"
 )
 
 // WireError is an error as the AWS restJson1 protocol sends it: a status, the X-Amzn-ErrorType header
@@ -55,4 +58,15 @@ func ToWire(err error) *WireError {
 // BadRequest is a 400 BadRequestException with a message naming the field.
 func BadRequest(msg string) *WireError {
 	return &WireError{Status: http.StatusBadRequest, Type: "BadRequestException", Code: "BadRequest", Msg: msg}
+}
+
+// ClientError answers an error outside the SigV4 APIs (the client API) in the same JSON shape, with
+// Retry-After when the error carries a wait.
+func ClientError(c echo.Context, err error) error {
+	w := ToWire(err)
+	if d := domain.RetryAfterOf(err); d > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+	}
+	c.Response().Header().Set("X-Amzn-ErrorType", w.Type)
+	return c.JSON(w.Status, map[string]string{"Code": w.Code, "Message": w.Msg})
 }

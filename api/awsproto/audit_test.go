@@ -1,4 +1,4 @@
-package api
+package awsproto
 
 import (
 	"net/http/httptest"
@@ -16,8 +16,8 @@ func TestAuditMembersHideSecretsAtAnyDepth(t *testing.T) {
 	e := echo.New()
 	req := httptest.NewRequest("PUT", "/console/port-in-orders/o1/documents/loa.pdf?token=upl-secret-1", nil)
 	c := e.NewContext(req, httptest.NewRecorder())
-	k := &call{c: c, params: map[string]string{"id": "o1"},
-		body: []byte(`{"Pin":"1234","Note":"<b>","Items":[{"Password":"pw-secret-2","Name":"x"}],"Nested":{"SecretAccessKey":"sk-secret-3"}}`)}
+	k := &Call{Echo: c, params: map[string]string{"id": "o1"},
+		Body: []byte(`{"Pin":"1234","Note":"<b>","Items":[{"Password":"pw-secret-2","Name":"x"}],"Nested":{"SecretAccessKey":"sk-secret-3"}}`)}
 	params := string(requestParameters(k))
 	resp := string(lowerKeys([]byte(`{"Bot":{"SecurityToken":"tok-secret-4","BotId":"b1"},"User":{"PersonalPIN":"98765"}}`)))
 	for _, secret := range []string{"upl-secret-1", "1234", "pw-secret-2", "sk-secret-3", "tok-secret-4", "98765"} {

@@ -1,4 +1,4 @@
-package api
+package awsproto
 
 import (
 	"bytes"
@@ -190,25 +190,25 @@ func checkURL(r *http.Request) error {
 	return checkQuery(r.URL.RawQuery)
 }
 
-// guardClient bounds and validates every client API request (path, query, body) before its handler
+// GuardClient bounds and validates every client API request (path, query, body) before its handler
 // runs; the handler then reads the validated body from memory.
-func guardClient(limit int64) echo.MiddlewareFunc {
+func GuardClient(limit int64) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
 			if err := checkURL(r); err != nil {
-				return clientError(c, err)
+				return ClientError(c, err)
 			}
 			body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 			if err != nil {
-				return clientError(c, BadRequest("could not read the request body"))
+				return ClientError(c, BadRequest("could not read the request body"))
 			}
 			if int64(len(body)) > limit {
-				return clientError(c, &WireError{Status: http.StatusRequestEntityTooLarge, Type: "BadRequestException", Code: "BadRequest",
+				return ClientError(c, &WireError{Status: http.StatusRequestEntityTooLarge, Type: "BadRequestException", Code: "BadRequest",
 					Msg: fmt.Sprintf("the request body exceeds %d bytes", limit)})
 			}
 			if err := checkJSONBody(body); err != nil {
-				return clientError(c, err)
+				return ClientError(c, err)
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			return next(c)
