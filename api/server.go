@@ -66,8 +66,6 @@ type Deps struct {
 	Chime    []awsproto.Operation
 	Accounts ChimeAccounts
 	Users    ChimeUsers
-	Settings ChimeSettings
-	Domains  ChimeDomains
 	Bots     ChimeBots
 	Numbers  ChimeNumbers
 	Client   ClientAuth
@@ -123,8 +121,6 @@ func New(cfg Config, d Deps) (*Server, error) {
 	chimeOps := append([]awsproto.Operation(nil), d.Chime...)
 	chimeOps = append(chimeOps, accountOps(d.Accounts)...)
 	chimeOps = append(chimeOps, userOps(d.Users)...)
-	chimeOps = append(chimeOps, settingsOps(d.Settings)...)
-	chimeOps = append(chimeOps, domainOps(d.Domains)...)
 	chimeOps = append(chimeOps, botOps(d.Bots)...)
 	chimeOps = append(chimeOps, numberOps(d.Numbers)...)
 	chimeOps = append(chimeOps, portingOps(d.Porting)...)

@@ -99,7 +99,7 @@ func requestParameters(k *Call) json.RawMessage {
 		m[n] = v
 	}
 	for n, vs := range k.Echo.QueryParams() {
-		if n == "Operation" || len(vs) == 0 {
+		if n == "operation" || len(vs) == 0 {
 			continue
 		}
 		m[kebabToCamel(n)] = vs[0]

@@ -104,18 +104,18 @@ func (k *Call) MaxResults(def, limit int) (int, error) {
 	return n, nil
 }
 
-// OpFunc serves one Operation: it returns the status, the response body (nil for none) and an error.
+// OpFunc serves one operation: it returns the status, the response body (nil for none) and an error.
 type OpFunc func(k *Call) (int, any, error)
 
-// Operation is one Operation of a restJson1 service.
+// Operation is one operation of a restJson1 service.
 type Operation struct {
 	Name     string
 	Method   string
 	Path     string // echo pattern, e.g. /accounts/:accountId
-	Query    string // value of the literal ?Operation= (or ?type=) that selects it, "" for none
+	Query    string // value of the literal ?operation= (or ?type=) that selects it, "" for none
 	ReadOnly bool
 	Fn       OpFunc
-	// unauthorized marks the pseudo-Operation that answers unknown routes; it needs no permission.
+	// unauthorized marks the pseudo-operation that answers unknown routes; it needs no permission.
 	unauthorized bool
 }
 
@@ -172,7 +172,7 @@ func (s *Service) Mount(e *echo.Echo, ops []Operation) {
 	for _, k := range order {
 		candidates := groups[k]
 		e.Add(k.method, k.path, func(c echo.Context) error {
-			selector := c.QueryParam("Operation")
+			selector := c.QueryParam("operation")
 			if selector == "" {
 				selector = c.QueryParam("type")
 			}
@@ -182,7 +182,7 @@ func (s *Service) Mount(e *echo.Echo, ops []Operation) {
 				}
 			}
 			return s.Serve(c, Operation{Name: "UnknownOperation", unauthorized: true, Fn: func(*Call) (int, any, error) {
-				return 0, nil, &WireError{Status: 404, Type: "UnknownOperationException", Msg: "unknown Operation " + selector}
+				return 0, nil, &WireError{Status: 404, Type: "UnknownOperationException", Msg: "unknown operation " + selector}
 			}})
 		})
 	}
@@ -279,7 +279,7 @@ func (s *Service) Serve(c echo.Context, op Operation) error {
 // Timestamp formats a time as the SDK's ISO-8601 timestamps.
 func Timestamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
 
-// runOp runs an Operation, turning a panic into an internal error so the call is still answered
+// runOp runs an operation, turning a panic into an internal error so the call is still answered
 // and audited.
 func runOp(op Operation, k *Call) (status int, out any, err error) {
 	defer func() {

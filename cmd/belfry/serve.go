@@ -11,6 +11,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,9 +21,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/belfry/belfry/api"
+	"github.com/belfry/belfry/api/chime/domains"
+	chimesettings "github.com/belfry/belfry/api/chime/settings"
+	"github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/infra/auditlog"
 	"github.com/belfry/belfry/infra/chime"
 	"github.com/belfry/belfry/infra/datakeys"
+	"github.com/belfry/belfry/infra/dns"
 	"github.com/belfry/belfry/infra/eventlog"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/iam"
@@ -228,16 +234,20 @@ func (m *Main) Run(ctx context.Context) error {
 
 	keys := iam.NewStore(pool)
 	dataKeys := datakeys.New(pool)
+	ryw := usecase.NewReadYourWrites(0, reg)
+	accountsRepo := eventstore.NewRepository(client, chime.AccountDecider, m.Now)
+	accounts := usecase.Accounts{Repo: repo[account.State, account.Command, account.Event]{accountsRepo}, RM: accountsRunner, RYW: ryw}
+	accountsStore := chimeaccounts.NewStore(pool).WithSecrets(dataKeys)
 	svc := chime.New(chime.Config{
+		Timeouts:      ryw.Timeouts(),
 		Client:        client,
 		Now:           m.Now,
-		Resolver:      m.cfg.resolver(),
 		Lambda:        chime.HTTPLambdaInvoker{Endpoint: m.cfg.LambdaURL},
 		BotHTTP:       m.BotHTTP,
 		Mail:          m.mailer(),
 		Sessions:      pool,
-		Accounts:      eventstore.NewRepository(client, chime.AccountDecider, m.Now),
-		Store:         chimeaccounts.NewStore(pool).WithSecrets(dataKeys),
+		Accounts:      accountsRepo,
+		Store:         accountsStore,
 		AccountsRM:    accountsRunner,
 		NumbersStore:  chimenumbers.NewStore(pool),
 		NumbersRM:     numbersRunner,
@@ -257,8 +267,9 @@ func (m *Main) Run(ctx context.Context) error {
 	})
 	var _ api.ChimeAccounts = svc
 	var _ api.ChimeUsers = svc
-	var _ api.ChimeSettings = svc
-	var _ api.ChimeDomains = svc
+	settingsSlice := chimesettings.New(chimesettings.Deps{Settings: newRepo(client, settingsDecider, m.Now), Accounts: accounts, Users: accountsStore})
+	domainsSlice := domains.New(domains.Deps{Claims: newRepo(client, claimDecider, m.Now), Accounts: accounts, Store: accountsStore,
+		DNS: dns.TXT{Resolver: m.cfg.resolver()}, Numbers: svc, Meetings: svc, Keys: dataKeys, Now: m.Now, Logger: m.logger})
 	var _ api.ChimeBots = svc
 	var _ api.ChimeNumbers = svc
 	var _ api.ClientAuth = svc
@@ -273,14 +284,17 @@ func (m *Main) Run(ctx context.Context) error {
 	if sweep <= 0 {
 		sweep = 5 * time.Second
 	}
-	m.spawn(func() { svc.RunSweeps(runCtx, m.logger, sweep) })
+	sw := sweeps{purgeDomainUsers: domainsSlice.PurgeDueDomainUsers, disableDomainMeetings: svc.DisablePendingDomainMeetings,
+		collectPortInDocuments: svc.CollectPortInDocumentBlobs}
+	m.spawn(func() { sw.run(runCtx, m.logger, sweep) })
 	var _ api.Caller = iam.Principal{}
 	proxies, err := m.cfg.trustedProxies()
 	if err != nil {
 		return err
 	}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region, SkipReadAudit: m.cfg.SkipReadAudit, TrustedProxies: proxies}, api.Deps{
-		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Numbers: svc, Client: svc, Meetings: svc, AdminMeetings: svc, Rooms: svc, ClientRooms: svc, Webhooks: svc, Porting: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg, Metrics: api.NewMetrics(reg),
+		Keys: keys, Chime: slices.Concat(settingsSlice.Operations(), domainsSlice.Operations()),
+		Accounts: svc, Users: svc, Bots: svc, Numbers: svc, Client: svc, Meetings: svc, AdminMeetings: svc, Rooms: svc, ClientRooms: svc, Webhooks: svc, Porting: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg, Metrics: api.NewMetrics(reg),
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)

@@ -15,7 +15,6 @@ package chime
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"slices"
 	"time"
@@ -27,12 +26,10 @@ import (
 
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
-	"github.com/belfry/belfry/domain/chime/domainclaim"
 	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/domain/chime/porting"
 	"github.com/belfry/belfry/domain/chime/room"
-	"github.com/belfry/belfry/domain/chime/settings"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/mail"
@@ -50,9 +47,6 @@ type Waiter interface {
 // Service implements the Chime account operations.
 type Service struct {
 	client        *esdb.Client
-	settings      *eventstore.Repository[settings.State, settings.Command, settings.Event]
-	claims        *eventstore.Repository[domainclaim.State, domainclaim.Command, domainclaim.Event]
-	resolver      TXTResolver
 	lambda        LambdaInvoker
 	numbers       *eventstore.Repository[phonenumber.State, phonenumber.Command, phonenumber.Event]
 	orders        *eventstore.Repository[phonenumber.Order, phonenumber.OrderCommand, phonenumber.Event]
@@ -92,8 +86,6 @@ type Config struct {
 	Lambda LambdaInvoker
 	// BotHTTP sends the endpoint challenge and bot events (default: a client with a 2 s timeout).
 	BotHTTP *http.Client
-	// Resolver looks up domain-claim TXT records (default: the system resolver).
-	Resolver TXTResolver
 	// CallingNamePropagation is how long a calling-name change stays UpdateInProgress (default 72 h).
 	CallingNamePropagation time.Duration
 	Accounts               *eventstore.Repository[account.State, account.Command, account.Event]
@@ -116,8 +108,10 @@ type Config struct {
 	// SignIn throttles failed client sign-ins (default DefaultSignInLimits).
 	SignIn        SignInLimits
 	ReadModelWait time.Duration
-	Registerer    prometheus.Registerer
-	Logger        *slog.Logger
+	// Timeouts counts the read-your-writes waits that ran out (default: a new counter, registered).
+	Timeouts   prometheus.Counter
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
 }
 
 // AccountDecider is the account aggregate for the command path.
@@ -137,9 +131,6 @@ func New(cfg Config) *Service {
 	if cfg.CallingNamePropagation <= 0 {
 		cfg.CallingNamePropagation = 72 * time.Hour
 	}
-	if cfg.Resolver == nil {
-		cfg.Resolver = net.DefaultResolver
-	}
 	if cfg.Lambda == nil {
 		cfg.Lambda = HTTPLambdaInvoker{}
 	}
@@ -148,8 +139,8 @@ func New(cfg Config) *Service {
 	}
 	s := &Service{numbers: eventstore.NewRepository(cfg.Client, NumberDecider, cfg.Now), orders: eventstore.NewRepository(cfg.Client, OrderDecider, cfg.Now),
 		ports: eventstore.NewRepository(cfg.Client, PortDecider, cfg.Now), mail: cfg.Mail, sessions: cfg.Sessions, numbersRead: cfg.NumbersStore, numbersRM: cfg.NumbersRM,
-		client: cfg.Client, now: cfg.Now, resolver: cfg.Resolver, lambda: cfg.Lambda, botHTTP: cfg.BotHTTP, claims: eventstore.NewRepository(cfg.Client, ClaimDecider, cfg.Now), propagation: cfg.CallingNamePropagation,
-		settings: eventstore.NewRepository(cfg.Client, SettingsDecider, cfg.Now), accounts: cfg.Accounts, store: cfg.Store,
+		client: cfg.Client, now: cfg.Now, lambda: cfg.Lambda, botHTTP: cfg.BotHTTP, propagation: cfg.CallingNamePropagation,
+		accounts: cfg.Accounts, store: cfg.Store,
 		meetings: eventstore.NewRepository(cfg.Client, MeetingDecider, cfg.Now), meetingsRead: cfg.MeetingsStore, meetingsRM: cfg.MeetingsRM,
 		rooms: eventstore.NewRepository(cfg.Client, RoomDecider, cfg.Now), roomsRead: cfg.RoomsStore, roomsRM: cfg.RoomsRM, accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
 		timeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_read_your_writes_timeouts_total",
@@ -163,8 +154,13 @@ func New(cfg Config) *Service {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	if cfg.Timeouts != nil {
+		s.timeouts = cfg.Timeouts
+	} else if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(s.timeouts)
+	}
 	if cfg.Registerer != nil {
-		cfg.Registerer.MustRegister(s.timeouts, s.botDropped, s.signin.checks, s.signin.refused)
+		cfg.Registerer.MustRegister(s.botDropped, s.signin.checks, s.signin.refused)
 	}
 	return s
 }

@@ -3,7 +3,6 @@ package chime
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"slices"
 	"time"
 
@@ -108,39 +107,6 @@ func orderFromState(id string, o phonenumber.Order) chimenumbers.Order {
 		out.Numbers = append(out.Numbers, chimenumbers.OrderedNumber{E164: n, Status: st})
 	}
 	return out
-}
-
-// RunSweeps looks every `every` for removed domains whose users are due for deletion and for scheduled
-// meetings of removed domains' users still to disable, and hourly for port-in document blobs no event
-// references, until ctx ends.
-func (s *Service) RunSweeps(ctx context.Context, logger *slog.Logger, every time.Duration) {
-	sweep := time.NewTicker(every)
-	defer sweep.Stop()
-	blobs := time.NewTicker(time.Hour)
-	defer blobs.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-blobs.C:
-			if n, err := s.CollectPortInDocumentBlobs(ctx, time.Hour); err != nil {
-				logger.Warn("collecting unreferenced port-in documents interrupted; it resumes in an hour", "err", err)
-			} else if n > 0 {
-				logger.Info("deleted unreferenced port-in documents", "documents", n)
-			}
-		case <-sweep.C:
-			if n, err := s.PurgeDueDomainUsers(ctx); err != nil {
-				logger.Warn("domain user purge interrupted; it resumes on the next sweep", "err", err)
-			} else if n > 0 {
-				logger.Info("deleted the users of removed domains", "domains", n)
-			}
-			if n, err := s.disablePendingDomainMeetings(ctx); err != nil {
-				logger.Warn("disabling removed domains' meetings interrupted; it resumes on the next sweep", "err", err)
-			} else if n > 0 {
-				logger.Info("disabled the scheduled meetings of removed domains", "meetings", n)
-			}
-		}
-	}
 }
 
 // ProcessPhoneNumberOrder acquires the numbers of an order that is still Processing, one number at a
@@ -269,16 +235,16 @@ func (s *Service) DisassociatePhoneNumberFromUser(ctx context.Context, awsAccoun
 	if err != nil {
 		return err
 	}
-	if err := s.releaseNumbers(ctx, awsAccountID, ar.Events); err != nil {
+	if err := s.ReleaseNumbers(ctx, awsAccountID, ar.Events); err != nil {
 		return err
 	}
 	s.waitRM(ctx, s.accountsRM, ar.Position)
 	return nil
 }
 
-// releaseNumbers makes the number streams follow the account's UserNumberUnassigned events (the
+// ReleaseNumbers makes the number streams follow the account's UserNumberUnassigned events (the
 // second step of an unassignment; the account's decision was the first).
-func (s *Service) releaseNumbers(ctx context.Context, awsAccountID string, events []account.Event) error {
+func (s *Service) ReleaseNumbers(ctx context.Context, awsAccountID string, events []account.Event) error {
 	for _, e := range events {
 		if un, ok := e.(account.UserNumberUnassigned); ok {
 			nr, err := s.numbers.Execute(ctx, phonenumber.StreamName(un.E164), phonenumber.Disassociate{E164: un.E164, AwsAccountID: awsAccountID})

@@ -51,6 +51,9 @@ func NewReadYourWrites(wait time.Duration, reg prometheus.Registerer) *ReadYourW
 	return r
 }
 
+// Timeouts is belfry_read_your_writes_timeouts_total.
+func (r *ReadYourWrites) Timeouts() prometheus.Counter { return r.timeouts }
+
 // Wait is the bound of one wait (ReadModelWait).
 func (r *ReadYourWrites) Wait() time.Duration { return r.wait }
 

@@ -1,22 +1,11 @@
-package api
+package settings
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/domain/chime/account"
-	"github.com/belfry/belfry/domain/chime/settings"
 )
-
-// ChimeSettings is what the settings operations need.
-type ChimeSettings interface {
-	GlobalSettings(ctx context.Context, awsAccountID string) (settings.State, error)
-	UpdateGlobalSettings(ctx context.Context, awsAccountID string, businessCalling, voiceConnector *string) error
-	UpdateCallingName(ctx context.Context, awsAccountID, name string) error
-	GetUserSettings(ctx context.Context, awsAccountID, accountID, userID string) (account.Telephony, error)
-	UpdateUserSettings(ctx context.Context, awsAccountID, accountID, userID string, t account.Telephony) error
-}
 
 type wireBucket struct {
 	CdrBucket *string `json:"CdrBucket,omitempty"`
@@ -29,7 +18,8 @@ func bucket(name string) *wireBucket {
 	return &wireBucket{CdrBucket: &name}
 }
 
-func settingsOps(svc ChimeSettings) []awsproto.Operation {
+// Operations are the slice's route table.
+func (svc *Service) Operations() []awsproto.Operation {
 	return []awsproto.Operation{
 		{Name: "GetGlobalSettings", Method: http.MethodGet, Path: "/settings", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
 			st, err := svc.GlobalSettings(k.Ctx, k.AWSAccount())

@@ -1,23 +1,11 @@
-package api
+package domains
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
-
-// ChimeDomains is what the domain-claim operations need. These operations have no SDK counterpart
-// (the console did this); they use the guide's IAM action names (chime:AddDomain, chime:ListDomains,
-// chime:GetDomain) plus chime:VerifyDomain and chime:RemoveDomain, under /console/.
-type ChimeDomains interface {
-	ClaimDomain(ctx context.Context, awsAccountID, accountID, name string) (chimeaccounts.Domain, error)
-	ListDomains(ctx context.Context, awsAccountID, accountID string) ([]chimeaccounts.Domain, error)
-	GetDomain(ctx context.Context, awsAccountID, accountID, name string) (chimeaccounts.Domain, error)
-	VerifyDomain(ctx context.Context, awsAccountID, accountID, name string) (chimeaccounts.Domain, error)
-	RemoveDomain(ctx context.Context, awsAccountID, accountID, name string) error
-}
 
 type wireDomain struct {
 	DomainName        string `json:"DomainName"`
@@ -36,7 +24,8 @@ func toWireDomain(d chimeaccounts.Domain) wireDomain {
 	return w
 }
 
-func domainOps(svc ChimeDomains) []awsproto.Operation {
+// Operations are the slice's route table.
+func (svc *Service) Operations() []awsproto.Operation {
 	one := func(status int) func(chimeaccounts.Domain, error) (int, any, error) {
 		return func(d chimeaccounts.Domain, err error) (int, any, error) {
 			if err != nil {
