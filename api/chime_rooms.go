@@ -79,7 +79,7 @@ func roomOps(svc ChimeRooms) []awsproto.Operation {
 			if in.Name == nil {
 				return 0, nil, awsproto.BadRequest("Name is required")
 			}
-			return oneRoom(http.StatusCreated)(svc.CreateRoom(k.Ctx, k.AWSAccount(), k.Param("accountId"), *in.Name, deref(in.ClientRequestToken), k.Caller.ARN()))
+			return oneRoom(http.StatusCreated)(svc.CreateRoom(k.Ctx, k.AWSAccount(), k.Param("accountId"), *in.Name, awsproto.Deref(in.ClientRequestToken), k.Caller.ARN()))
 		}},
 		{Name: "GetRoom", Method: http.MethodGet, Path: oneRoomPath, ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
 			return oneRoom(http.StatusOK)(svc.GetRoom(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("roomId")))
@@ -124,7 +124,7 @@ func roomOps(svc ChimeRooms) []awsproto.Operation {
 				return 0, nil, awsproto.BadRequest("MemberId is required")
 			}
 			return oneMembership(k, http.StatusCreated)(svc.CreateRoomMembership(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("roomId"),
-				*in.MemberId, deref(in.Role), k.Caller.ARN()))
+				*in.MemberId, awsproto.Deref(in.Role), k.Caller.ARN()))
 		}},
 		{Name: "BatchCreateRoomMembership", Method: http.MethodPost, Path: memberships, Query: "batch-create", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct {
@@ -138,7 +138,7 @@ func roomOps(svc ChimeRooms) []awsproto.Operation {
 			}
 			items := make([]room.MembershipItem, len(in.MembershipItemList))
 			for i, it := range in.MembershipItemList {
-				items[i] = room.MembershipItem{MemberID: deref(it.MemberId), Role: deref(it.Role)}
+				items[i] = room.MembershipItem{MemberID: awsproto.Deref(it.MemberId), Role: awsproto.Deref(it.Role)}
 			}
 			errs, err := svc.BatchCreateRoomMembership(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("roomId"), items, k.Caller.ARN())
 			if err != nil {
@@ -174,7 +174,7 @@ func roomOps(svc ChimeRooms) []awsproto.Operation {
 				return 0, nil, err
 			}
 			return oneMembership(k, http.StatusOK)(svc.UpdateRoomMembership(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("roomId"),
-				k.Param("memberId"), deref(in.Role)))
+				k.Param("memberId"), awsproto.Deref(in.Role)))
 		}},
 		{Name: "RedactRoomMessage", Method: http.MethodPost, Path: oneRoomPath + "/messages/:messageId", Query: "redact", Fn: func(k *awsproto.Call) (int, any, error) {
 			if err := svc.RedactRoomMessage(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("roomId"), k.Param("messageId"), k.Caller.ARN()); err != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/api/chime/wire"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
 
@@ -31,7 +32,7 @@ func mountClient(e *echo.Echo, svc ClientAuth, meetings ClientMeetings, rooms Cl
 		if err != nil {
 			return awsproto.ClientError(c, err)
 		}
-		return c.JSON(http.StatusCreated, map[string]any{"User": toWireUser(u)})
+		return c.JSON(http.StatusCreated, map[string]any{"User": wire.ToUser(u)})
 	})
 	g.POST("/sessions", func(c echo.Context) error {
 		var in struct{ Email, Password string }
@@ -45,7 +46,7 @@ func mountClient(e *echo.Echo, svc ClientAuth, meetings ClientMeetings, rooms Cl
 		return c.JSON(http.StatusCreated, map[string]string{"SessionToken": tok, "UserId": uid, "AccountId": aid})
 	})
 	g.GET("/me", withSession(svc, func(c echo.Context, u chimeaccounts.User) error {
-		return c.JSON(http.StatusOK, map[string]any{"User": toWireUser(u)})
+		return c.JSON(http.StatusOK, map[string]any{"User": wire.ToUser(u)})
 	}))
 	if meetings != nil {
 		mountClientMeetings(g, svc, meetings)

@@ -27,8 +27,11 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/api/chime/accounts"
+	"github.com/belfry/belfry/api/chime/bots"
 	"github.com/belfry/belfry/api/chime/domains"
 	"github.com/belfry/belfry/api/chime/settings"
+	"github.com/belfry/belfry/api/chime/users"
 	"github.com/belfry/belfry/api/sigv4"
 	"github.com/belfry/belfry/domain/audit"
 )
@@ -70,7 +73,7 @@ func chimeHandler(sink awsproto.AuditSink) *echo.Echo {
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Verifier: &sigv4.Verifier{Keys: fuzzKeys{}, Region: "us-east-1", Now: func() time.Time { return fuzzNow }}})
 	var ops []awsproto.Operation
-	for _, list := range [][]awsproto.Operation{accountOps(nil), userOps(nil), (*settings.Service)(nil).Operations(), (*domains.Service)(nil).Operations(), botOps(nil),
+	for _, list := range [][]awsproto.Operation{(*accounts.Service)(nil).Operations(), (*users.Service)(nil).Operations(), (*settings.Service)(nil).Operations(), (*domains.Service)(nil).Operations(), (*bots.Service)(nil).Operations(),
 		numberOps(nil), portingOps(nil), roomOps(nil), meetingOps(nil)} {
 		ops = append(ops, list...)
 	}

@@ -8,9 +8,12 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 
 	"github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/api/chime/users"
 	"github.com/belfry/belfry/domain/chime/domainclaim"
 	"github.com/belfry/belfry/domain/chime/settings"
 	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/infra/mail"
+	"github.com/belfry/belfry/infra/sideeffects"
 )
 
 // This file wires the Chime slices (api/chime/*) to their adapters: the event store's repositories,
@@ -89,4 +92,18 @@ func (w sweeps) run(ctx context.Context, logger *slog.Logger, every time.Duratio
 			}
 		}
 	}
+}
+
+// mailer adapts the configured mail sender to the users slice's port.
+type mailer struct{ mail.Sender }
+
+func (m mailer) Send(ctx context.Context, to, subject, body string) error {
+	return m.Sender.Send(ctx, mail.Message{To: to, Subject: subject, Body: body})
+}
+
+// invitationMailer hands the side-effect router's invitation messages to the users slice.
+type invitationMailer struct{ users *users.Service }
+
+func (m invitationMailer) DeliverInvitation(ctx context.Context, inv sideeffects.Invitation) error {
+	return m.users.DeliverInvitation(ctx, inv.AccountID, inv.InviteID, inv.Email)
 }

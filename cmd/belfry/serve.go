@@ -21,11 +21,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/belfry/belfry/api"
+	chimeaccountsapi "github.com/belfry/belfry/api/chime/accounts"
+	"github.com/belfry/belfry/api/chime/bots"
 	"github.com/belfry/belfry/api/chime/domains"
 	chimesettings "github.com/belfry/belfry/api/chime/settings"
 	"github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/api/chime/users"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/infra/auditlog"
+	"github.com/belfry/belfry/infra/botdelivery"
 	"github.com/belfry/belfry/infra/chime"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/dns"
@@ -35,6 +39,7 @@ import (
 	"github.com/belfry/belfry/infra/mail"
 	"github.com/belfry/belfry/infra/migrations"
 	"github.com/belfry/belfry/infra/pgcluster"
+	"github.com/belfry/belfry/infra/pins"
 	"github.com/belfry/belfry/infra/sideeffects"
 	"github.com/belfry/belfry/projections"
 	auditrm "github.com/belfry/belfry/projections/audit"
@@ -238,12 +243,15 @@ func (m *Main) Run(ctx context.Context) error {
 	accountsRepo := eventstore.NewRepository(client, chime.AccountDecider, m.Now)
 	accounts := usecase.Accounts{Repo: repo[account.State, account.Command, account.Event]{accountsRepo}, RM: accountsRunner, RYW: ryw}
 	accountsStore := chimeaccounts.NewStore(pool).WithSecrets(dataKeys)
+	pinReserver := pins.Reserver{Client: client, Keys: dataKeys}
+	botTransport := botdelivery.New(botdelivery.Config{HTTP: m.BotHTTP, Lambda: botdelivery.HTTPLambdaInvoker{Endpoint: m.cfg.LambdaURL},
+		Now: m.Now, Registerer: reg, Logger: m.logger})
 	svc := chime.New(chime.Config{
 		Timeouts:      ryw.Timeouts(),
 		Client:        client,
 		Now:           m.Now,
-		Lambda:        chime.HTTPLambdaInvoker{Endpoint: m.cfg.LambdaURL},
-		BotHTTP:       m.BotHTTP,
+		PINs:          pinReserver,
+		Bots:          botTransport,
 		Mail:          m.mailer(),
 		Sessions:      pool,
 		Accounts:      accountsRepo,
@@ -265,16 +273,16 @@ func (m *Main) Run(ctx context.Context) error {
 		Registerer: reg,
 		Logger:     m.logger,
 	})
-	var _ api.ChimeAccounts = svc
-	var _ api.ChimeUsers = svc
+	accountsSlice := chimeaccountsapi.New(chimeaccountsapi.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Logger: m.logger})
+	usersSlice := users.New(users.Deps{Accounts: accounts, Store: accountsStore, PINs: pinReserver, Mail: mailer{m.mailer()}, Keys: dataKeys, Logger: m.logger})
+	botsSlice := bots.New(bots.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Targets: botTransport})
 	settingsSlice := chimesettings.New(chimesettings.Deps{Settings: newRepo(client, settingsDecider, m.Now), Accounts: accounts, Users: accountsStore})
 	domainsSlice := domains.New(domains.Deps{Claims: newRepo(client, claimDecider, m.Now), Accounts: accounts, Store: accountsStore,
 		DNS: dns.TXT{Resolver: m.cfg.resolver()}, Numbers: svc, Meetings: svc, Keys: dataKeys, Now: m.Now, Logger: m.logger})
-	var _ api.ChimeBots = svc
 	var _ api.ChimeNumbers = svc
 	var _ api.ClientAuth = svc
 	var _ api.ChimePorting = svc
-	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: svc, Orders: svc, BotEvents: svc}, sideeffects.RouterConfig{Logger: m.logger})
+	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: invitationMailer{usersSlice}, Orders: svc, BotEvents: svc}, sideeffects.RouterConfig{Logger: m.logger})
 	if err != nil {
 		return err
 	}
@@ -293,8 +301,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region, SkipReadAudit: m.cfg.SkipReadAudit, TrustedProxies: proxies}, api.Deps{
-		Keys: keys, Chime: slices.Concat(settingsSlice.Operations(), domainsSlice.Operations()),
-		Accounts: svc, Users: svc, Bots: svc, Numbers: svc, Client: svc, Meetings: svc, AdminMeetings: svc, Rooms: svc, ClientRooms: svc, Webhooks: svc, Porting: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg, Metrics: api.NewMetrics(reg),
+		Keys: keys, Chime: slices.Concat(accountsSlice.Operations(), usersSlice.Operations(), settingsSlice.Operations(), domainsSlice.Operations(),
+			botsSlice.Operations()),
+		Numbers: svc, Client: svc, Meetings: svc, AdminMeetings: svc, Rooms: svc, ClientRooms: svc, Webhooks: svc, Porting: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg, Metrics: api.NewMetrics(reg),
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)

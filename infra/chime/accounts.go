@@ -15,8 +15,6 @@ package chime
 import (
 	"context"
 	"log/slog"
-	"net/http"
-	"slices"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -30,6 +28,7 @@ import (
 	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/domain/chime/porting"
 	"github.com/belfry/belfry/domain/chime/room"
+	"github.com/belfry/belfry/infra/botdelivery"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/mail"
@@ -39,6 +38,11 @@ import (
 	"github.com/belfry/belfry/projections/chimerooms"
 )
 
+// PINs reserves personal meeting PINs (infra/pins implements it).
+type PINs interface {
+	Reserve(ctx context.Context, accountID, userID string) (string, domain.Sealed, error)
+}
+
 // Waiter waits until a read model has applied a position.
 type Waiter interface {
 	WaitFor(ctx context.Context, pos uint64) error
@@ -47,7 +51,6 @@ type Waiter interface {
 // Service implements the Chime account operations.
 type Service struct {
 	client        *esdb.Client
-	lambda        LambdaInvoker
 	numbers       *eventstore.Repository[phonenumber.State, phonenumber.Command, phonenumber.Event]
 	orders        *eventstore.Repository[phonenumber.Order, phonenumber.OrderCommand, phonenumber.Event]
 	numbersRead   *chimenumbers.Store
@@ -61,7 +64,6 @@ type Service struct {
 	ports         *eventstore.Repository[porting.Order, porting.Command, porting.Event]
 	mail          mail.Sender
 	sessions      *pgxpool.Pool
-	botHTTP       *http.Client
 	now           func() time.Time
 	propagation   time.Duration
 	accounts      *eventstore.Repository[account.State, account.Command, account.Event]
@@ -69,7 +71,8 @@ type Service struct {
 	accountsRM    Waiter
 	readModelWait time.Duration
 	timeouts      prometheus.Counter
-	botDropped    prometheus.Counter
+	pins          PINs
+	bots          *botdelivery.Transport
 	log           *slog.Logger
 	webhookRate   webhookLimiter
 	publicURL     func() string
@@ -82,10 +85,10 @@ type Config struct {
 	Client *esdb.Client
 	// Now is the clock of every decision (default time.Now).
 	Now func() time.Time
-	// Lambda dispatches bot events to Lambda functions (default: HTTPLambdaInvoker without endpoint).
-	Lambda LambdaInvoker
-	// BotHTTP sends the endpoint challenge and bot events (default: a client with a 2 s timeout).
-	BotHTTP *http.Client
+	// PINs reserves personal meeting PINs.
+	PINs PINs
+	// Bots delivers bot events.
+	Bots *botdelivery.Transport
 	// CallingNamePropagation is how long a calling-name change stays UpdateInProgress (default 72 h).
 	CallingNamePropagation time.Duration
 	Accounts               *eventstore.Repository[account.State, account.Command, account.Event]
@@ -131,22 +134,14 @@ func New(cfg Config) *Service {
 	if cfg.CallingNamePropagation <= 0 {
 		cfg.CallingNamePropagation = 72 * time.Hour
 	}
-	if cfg.Lambda == nil {
-		cfg.Lambda = HTTPLambdaInvoker{}
-	}
-	if cfg.BotHTTP == nil {
-		cfg.BotHTTP = &http.Client{Timeout: 2 * time.Second}
-	}
 	s := &Service{numbers: eventstore.NewRepository(cfg.Client, NumberDecider, cfg.Now), orders: eventstore.NewRepository(cfg.Client, OrderDecider, cfg.Now),
 		ports: eventstore.NewRepository(cfg.Client, PortDecider, cfg.Now), mail: cfg.Mail, sessions: cfg.Sessions, numbersRead: cfg.NumbersStore, numbersRM: cfg.NumbersRM,
-		client: cfg.Client, now: cfg.Now, lambda: cfg.Lambda, botHTTP: cfg.BotHTTP, propagation: cfg.CallingNamePropagation,
+		client: cfg.Client, now: cfg.Now, pins: cfg.PINs, bots: cfg.Bots, propagation: cfg.CallingNamePropagation,
 		accounts: cfg.Accounts, store: cfg.Store,
 		meetings: eventstore.NewRepository(cfg.Client, MeetingDecider, cfg.Now), meetingsRead: cfg.MeetingsStore, meetingsRM: cfg.MeetingsRM,
 		rooms: eventstore.NewRepository(cfg.Client, RoomDecider, cfg.Now), roomsRead: cfg.RoomsStore, roomsRM: cfg.RoomsRM, accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
 		timeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_read_your_writes_timeouts_total",
 			Help: "Mutations answered before their read models caught up."}),
-		botDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_bot_events_dropped_total",
-			Help: "Bot events dropped after their retries failed (guide §11.2.4)."}),
 		log: cfg.Logger, publicURL: cfg.PublicURL, keys: cfg.DataKeys, signin: newSignInGuard(cfg.SignIn)}
 	if s.publicURL == nil {
 		s.publicURL = func() string { return "http://127.0.0.1:8080" }
@@ -160,7 +155,7 @@ func New(cfg Config) *Service {
 		cfg.Registerer.MustRegister(s.timeouts)
 	}
 	if cfg.Registerer != nil {
-		cfg.Registerer.MustRegister(s.botDropped, s.signin.checks, s.signin.refused)
+		cfg.Registerer.MustRegister(s.signin.checks, s.signin.refused)
 	}
 	return s
 }
@@ -180,13 +175,6 @@ func (s *Service) waitRM(ctx context.Context, w Waiter, pos uint64) bool {
 	return true
 }
 
-func fromState(st account.State) chimeaccounts.Account {
-	return chimeaccounts.Account{AccountID: st.ID, AwsAccountID: st.AwsAccountID, Name: st.Name, AccountType: st.Type,
-		AccountStatus: st.Status, DefaultLicense: st.DefaultLicense, SupportedLicenses: st.SupportedLicenses,
-		CreatedAt: st.CreatedAt, DisableRemoteControl: st.Settings.DisableRemoteControl, EnableDialOut: st.Settings.EnableDialOut,
-		DelegateGroups: slices.Clone(st.DelegateGroups)}
-}
-
 // ownAccount loads the account and checks it belongs to the caller's AWS account.
 func (s *Service) ownAccount(ctx context.Context, awsAccountID, id string) error {
 	if _, err := uuid.Parse(id); err != nil {
@@ -203,90 +191,7 @@ func (s *Service) ownAccount(ctx context.Context, awsAccountID, id string) error
 	return nil
 }
 
-// CreateAccount creates a Team account for the caller's AWS account.
-func (s *Service) CreateAccount(ctx context.Context, awsAccountID, name string) (chimeaccounts.Account, error) {
-	id := uuid.NewString()
-	res, err := s.accounts.Execute(ctx, account.StreamName(id), account.Create{AccountID: id, AwsAccountID: awsAccountID, Name: name})
-	if err != nil {
-		return chimeaccounts.Account{}, err
-	}
-	s.waitRM(ctx, s.accountsRM, res.Position)
-	return fromState(res.State), nil
-}
-
 // GetAccount returns one account of the caller.
 func (s *Service) GetAccount(ctx context.Context, awsAccountID, id string) (chimeaccounts.Account, error) {
 	return s.store.Get(ctx, awsAccountID, id)
-}
-
-// ListAccounts returns a page of the caller's accounts.
-func (s *Service) ListAccounts(ctx context.Context, awsAccountID string, f chimeaccounts.ListFilter, token string, limit int) ([]chimeaccounts.Account, string, error) {
-	return s.store.List(ctx, awsAccountID, f, token, limit)
-}
-
-// UpdateAccount renames the account and/or changes its default licence.
-func (s *Service) UpdateAccount(ctx context.Context, awsAccountID, id string, name, license *string) (chimeaccounts.Account, error) {
-	if err := s.ownAccount(ctx, awsAccountID, id); err != nil {
-		return chimeaccounts.Account{}, err
-	}
-	res, err := s.accounts.Execute(ctx, account.StreamName(id), account.Update{AccountID: id, Name: name, DefaultLicense: license})
-	if err != nil {
-		return chimeaccounts.Account{}, err
-	}
-	s.waitRM(ctx, s.accountsRM, res.Position)
-	return fromState(res.State), nil
-}
-
-// DeleteAccount deletes the account if the guide's guards allow it.
-func (s *Service) DeleteAccount(ctx context.Context, awsAccountID, id string) error {
-	if err := s.ownAccount(ctx, awsAccountID, id); err != nil {
-		return err
-	}
-	res, err := s.accounts.Execute(ctx, account.StreamName(id), account.Delete{AccountID: id})
-	if err != nil {
-		return err
-	}
-	s.waitRM(ctx, s.accountsRM, res.Position)
-	s.shred(ctx, id, res.Events)
-	return nil
-}
-
-// GetAccountSettings returns the meeting policies.
-func (s *Service) GetAccountSettings(ctx context.Context, awsAccountID, id string) (disableRemoteControl, enableDialOut bool, err error) {
-	a, err := s.store.Get(ctx, awsAccountID, id)
-	if err != nil {
-		return false, false, err
-	}
-	return a.DisableRemoteControl, a.EnableDialOut, nil
-}
-
-// UpdateAccountSettings changes the meeting policies given.
-func (s *Service) UpdateAccountSettings(ctx context.Context, awsAccountID, id string, disableRemoteControl, enableDialOut *bool) error {
-	if err := s.ownAccount(ctx, awsAccountID, id); err != nil {
-		return err
-	}
-	res, err := s.accounts.Execute(ctx, account.StreamName(id), account.UpdateSettings{AccountID: id,
-		DisableRemoteControl: disableRemoteControl, EnableDialOut: enableDialOut})
-	if err != nil {
-		return err
-	}
-	s.waitRM(ctx, s.accountsRM, res.Position)
-	return nil
-}
-
-// SetDelegateGroups associates (add=true) or disassociates sign-in delegate groups.
-func (s *Service) SetDelegateGroups(ctx context.Context, awsAccountID, accountID string, groups []string, add bool) error {
-	if err := s.ownAccount(ctx, awsAccountID, accountID); err != nil {
-		return err
-	}
-	var cmd account.Command = account.DisassociateDelegateGroups{AccountID: accountID, Groups: groups}
-	if add {
-		cmd = account.AssociateDelegateGroups{AccountID: accountID, Groups: groups}
-	}
-	res, err := s.accounts.Execute(ctx, account.StreamName(accountID), cmd)
-	if err != nil {
-		return err
-	}
-	s.waitRM(ctx, s.accountsRM, res.Position)
-	return nil
 }

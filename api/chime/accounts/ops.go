@@ -1,24 +1,11 @@
-package api
+package accounts
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
-
-// ChimeAccounts is what the account operations need.
-type ChimeAccounts interface {
-	CreateAccount(ctx context.Context, awsAccountID, name string) (chimeaccounts.Account, error)
-	GetAccount(ctx context.Context, awsAccountID, id string) (chimeaccounts.Account, error)
-	ListAccounts(ctx context.Context, awsAccountID string, f chimeaccounts.ListFilter, token string, limit int) ([]chimeaccounts.Account, string, error)
-	UpdateAccount(ctx context.Context, awsAccountID, id string, name, license *string) (chimeaccounts.Account, error)
-	DeleteAccount(ctx context.Context, awsAccountID, id string) error
-	GetAccountSettings(ctx context.Context, awsAccountID, id string) (disableRemoteControl, enableDialOut bool, err error)
-	UpdateAccountSettings(ctx context.Context, awsAccountID, id string, disableRemoteControl, enableDialOut *bool) error
-	SetDelegateGroups(ctx context.Context, awsAccountID, accountID string, groups []string, add bool) error
-}
 
 type wireAccount struct {
 	AccountID            string              `json:"AccountId"`
@@ -46,7 +33,8 @@ func toWireAccount(a chimeaccounts.Account) wireAccount {
 	return w
 }
 
-func accountOps(svc ChimeAccounts) []awsproto.Operation {
+// Operations are the slice's route table.
+func (svc *Service) Operations() []awsproto.Operation {
 	return []awsproto.Operation{
 		{Name: "CreateAccount", Method: http.MethodPost, Path: "/accounts", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct{ Name *string }

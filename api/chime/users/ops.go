@@ -1,52 +1,14 @@
-package api
+package users
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 
 	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/api/chime/wire"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
-
-// ChimeUsers is what the user operations need.
-type ChimeUsers interface {
-	CreateUser(ctx context.Context, awsAccountID, accountID, email, username, userType string) (chimeaccounts.User, error)
-	GetUser(ctx context.Context, awsAccountID, accountID, userID string) (chimeaccounts.User, error)
-	ListUsers(ctx context.Context, awsAccountID, accountID string, f chimeaccounts.UserFilter, token string, limit int) ([]chimeaccounts.User, string, error)
-	UpdateUser(ctx context.Context, awsAccountID, accountID string, ch account.UserChange) (chimeaccounts.User, error)
-	LogoutUser(ctx context.Context, awsAccountID, accountID, userID string) error
-	ResetPersonalPIN(ctx context.Context, awsAccountID, accountID, userID string) (chimeaccounts.User, error)
-	Batch(ctx context.Context, awsAccountID, accountID string, cmd account.Command) ([]account.ItemError, error)
-	InviteUsers(ctx context.Context, awsAccountID, accountID string, emails []string, userType string) ([]Invite, error)
-}
-
-// Invite is one invitation as InviteUsers answers it.
-type Invite struct {
-	InviteID, Email, Status, EmailStatus string
-}
-
-type wireAlexa struct {
-	IsAlexaForBusinessEnabled *bool   `json:"IsAlexaForBusinessEnabled,omitempty"`
-	AlexaForBusinessRoomArn   *string `json:"AlexaForBusinessRoomArn,omitempty"`
-}
-
-type wireUser struct {
-	UserID                   string     `json:"UserId"`
-	AccountID                string     `json:"AccountId"`
-	PrimaryEmail             string     `json:"PrimaryEmail"`
-	DisplayName              string     `json:"DisplayName,omitempty"`
-	LicenseType              string     `json:"LicenseType"`
-	UserType                 string     `json:"UserType"`
-	UserRegistrationStatus   string     `json:"UserRegistrationStatus"`
-	PersonalPIN              string     `json:"PersonalPIN,omitempty"`
-	PrimaryProvisionedNumber *string    `json:"PrimaryProvisionedNumber,omitempty"`
-	UserInvitationStatus     *string    `json:"UserInvitationStatus,omitempty"`
-	InvitedOn                *string    `json:"InvitedOn,omitempty"`
-	RegisteredOn             *string    `json:"RegisteredOn,omitempty"`
-	AlexaForBusinessMetadata *wireAlexa `json:"AlexaForBusinessMetadata,omitempty"`
-}
 
 type wireUserError struct {
 	UserID       string `json:"UserId"`
@@ -54,36 +16,18 @@ type wireUserError struct {
 	ErrorMessage string `json:"ErrorMessage"`
 }
 
-func toWireUser(u chimeaccounts.User) wireUser {
-	w := wireUser{UserID: u.UserID, AccountID: u.AccountID, PrimaryEmail: u.Email, DisplayName: u.Username,
-		LicenseType: u.LicenseType, UserType: u.UserType, UserRegistrationStatus: u.RegistrationStatus, PersonalPIN: u.PersonalPIN, PrimaryProvisionedNumber: u.PrimaryNumber}
-	w.UserInvitationStatus = u.InvitationStatus
-	if u.InvitedOn != nil {
-		t := awsproto.Timestamp(*u.InvitedOn)
-		w.InvitedOn = &t
-	}
-	if u.RegisteredOn != nil {
-		t := awsproto.Timestamp(*u.RegisteredOn)
-		w.RegisteredOn = &t
-	}
-	if u.AlexaEnabled != nil {
-		w.AlexaForBusinessMetadata = &wireAlexa{IsAlexaForBusinessEnabled: u.AlexaEnabled, AlexaForBusinessRoomArn: u.AlexaRoomARN}
-	}
-	return w
-}
-
 // wireUserChange is UpdateUserRequestItem (and UpdateUser's body).
 type wireUserChange struct {
 	UserID                   *string `json:"UserId"`
 	LicenseType              *string
 	UserType                 *string
-	AlexaForBusinessMetadata *wireAlexa
+	AlexaForBusinessMetadata *wire.Alexa
 }
 
 func (w wireUserChange) change(userID string) account.UserChange {
 	ch := account.UserChange{UserID: userID, LicenseType: w.LicenseType, UserType: w.UserType}
 	if a := w.AlexaForBusinessMetadata; a != nil {
-		ch.Alexa = &account.AlexaMetadata{Enabled: a.IsAlexaForBusinessEnabled != nil && *a.IsAlexaForBusinessEnabled, RoomARN: deref(a.AlexaForBusinessRoomArn)}
+		ch.Alexa = &account.AlexaMetadata{Enabled: a.IsAlexaForBusinessEnabled != nil && *a.IsAlexaForBusinessEnabled, RoomARN: awsproto.Deref(a.AlexaForBusinessRoomArn)}
 	}
 	return ch
 }
@@ -96,13 +40,14 @@ func userErrors(items []account.ItemError) map[string]any {
 	return map[string]any{"UserErrors": out}
 }
 
-func userOps(svc ChimeUsers) []awsproto.Operation {
+// Operations are the slice's route table.
+func (svc *Service) Operations() []awsproto.Operation {
 	userResp := func(status int) func(chimeaccounts.User, error) (int, any, error) {
 		return func(u chimeaccounts.User, err error) (int, any, error) {
 			if err != nil {
 				return 0, nil, err
 			}
-			return status, map[string]any{"User": toWireUser(u)}, nil
+			return status, map[string]any{"User": wire.ToUser(u)}, nil
 		}
 	}
 	idList := func(k *awsproto.Call) ([]string, error) {
@@ -124,7 +69,7 @@ func userOps(svc ChimeUsers) []awsproto.Operation {
 			if in.Email == nil {
 				return 0, nil, awsproto.BadRequest("Email is required")
 			}
-			return userResp(http.StatusCreated)(svc.CreateUser(k.Ctx, k.AWSAccount(), k.Param("accountId"), *in.Email, deref(in.Username), deref(in.UserType)))
+			return userResp(http.StatusCreated)(svc.CreateUser(k.Ctx, k.AWSAccount(), k.Param("accountId"), *in.Email, awsproto.Deref(in.Username), awsproto.Deref(in.UserType)))
 		}},
 		{Name: "InviteUsers", Method: http.MethodPost, Path: "/accounts/:accountId/users", Query: "add", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct {
@@ -137,7 +82,7 @@ func userOps(svc ChimeUsers) []awsproto.Operation {
 			if in.UserEmailList == nil {
 				return 0, nil, awsproto.BadRequest("UserEmailList is required")
 			}
-			invites, err := svc.InviteUsers(k.Ctx, k.AWSAccount(), k.Param("accountId"), in.UserEmailList, deref(in.UserType))
+			invites, err := svc.InviteUsers(k.Ctx, k.AWSAccount(), k.Param("accountId"), in.UserEmailList, awsproto.Deref(in.UserType))
 			if err != nil {
 				return 0, nil, err
 			}
@@ -164,9 +109,9 @@ func userOps(svc ChimeUsers) []awsproto.Operation {
 			if err != nil {
 				return 0, nil, err
 			}
-			out := make([]wireUser, len(list))
+			out := make([]wire.User, len(list))
 			for i, u := range list {
-				out[i] = toWireUser(u)
+				out[i] = wire.ToUser(u)
 			}
 			resp := map[string]any{"Users": out}
 			if next != "" {
@@ -234,11 +179,4 @@ func userOps(svc ChimeUsers) []awsproto.Operation {
 			return userResp(http.StatusOK)(svc.ResetPersonalPIN(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("userId")))
 		}},
 	}
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

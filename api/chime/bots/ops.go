@@ -1,23 +1,11 @@
-package api
+package bots
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
-
-// ChimeBots is what the bot operations need.
-type ChimeBots interface {
-	CreateBot(ctx context.Context, awsAccountID, accountID, displayName, domain string) (chimeaccounts.Bot, error)
-	GetBot(ctx context.Context, awsAccountID, accountID, botID string) (chimeaccounts.Bot, error)
-	ListBots(ctx context.Context, awsAccountID, accountID, token string, limit int) ([]chimeaccounts.Bot, string, error)
-	UpdateBot(ctx context.Context, awsAccountID, accountID, botID string, disabled bool) (chimeaccounts.Bot, error)
-	RegenerateSecurityToken(ctx context.Context, awsAccountID, accountID, botID string) (chimeaccounts.Bot, error)
-	PutEventsConfiguration(ctx context.Context, awsAccountID, accountID, botID, lambda, endpoint string) (chimeaccounts.Bot, error)
-	DeleteEventsConfiguration(ctx context.Context, awsAccountID, accountID, botID string) error
-}
 
 type wireBot struct {
 	BotID            string `json:"BotId"`
@@ -47,7 +35,8 @@ func eventsConfig(b chimeaccounts.Bot) map[string]any {
 	return map[string]any{"EventsConfiguration": cfg}
 }
 
-func botOps(svc ChimeBots) []awsproto.Operation {
+// Operations are the slice's route table.
+func (svc *Service) Operations() []awsproto.Operation {
 	one := func(status int) func(chimeaccounts.Bot, error) (int, any, error) {
 		return func(b chimeaccounts.Bot, err error) (int, any, error) {
 			if err != nil {
@@ -66,7 +55,7 @@ func botOps(svc ChimeBots) []awsproto.Operation {
 			if in.DisplayName == nil {
 				return 0, nil, awsproto.BadRequest("DisplayName is required")
 			}
-			return one(http.StatusCreated)(svc.CreateBot(k.Ctx, k.AWSAccount(), k.Param("accountId"), *in.DisplayName, deref(in.Domain)))
+			return one(http.StatusCreated)(svc.CreateBot(k.Ctx, k.AWSAccount(), k.Param("accountId"), *in.DisplayName, awsproto.Deref(in.Domain)))
 		}},
 		{Name: "ListBots", Method: http.MethodGet, Path: "/accounts/:accountId/bots", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
 			limit, err := k.MaxResults(10, 99)
@@ -109,7 +98,7 @@ func botOps(svc ChimeBots) []awsproto.Operation {
 				return 0, nil, err
 			}
 			b, err := svc.PutEventsConfiguration(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("botId"),
-				deref(in.LambdaFunctionArn), deref(in.OutboundEventsHTTPSEndpoint))
+				awsproto.Deref(in.LambdaFunctionArn), awsproto.Deref(in.OutboundEventsHTTPSEndpoint))
 			if err != nil {
 				return 0, nil, err
 			}
