@@ -9,6 +9,7 @@ import (
 
 	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/api/chime/domains"
+	"github.com/belfry/belfry/api/chime/porting"
 	"github.com/labstack/echo/v4"
 	"go.yaml.in/yaml/v3"
 )
@@ -58,7 +59,7 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 	served := map[string]bool{}
 	var ops []awsproto.Operation
 	ops = append(ops, (*domains.Service)(nil).Operations()...)
-	ops = append(ops, portingOps(nil)...)
+	ops = append(ops, (*porting.Service)(nil).Operations()...)
 	ops = append(ops, meetingOps(nil)...)
 	ops = append(ops, adminOps(nil)...)
 	for _, op := range ops {

@@ -63,10 +63,9 @@ func (c Config) Validate() error {
 type Deps struct {
 	Keys sigv4.KeyLookup
 	// Chime are the operations of the Chime admin API (the route tables of the slices in api/chime).
-	Chime   []awsproto.Operation
-	Numbers ChimeNumbers
-	Client  ClientAuth
-	Rooms   ChimeRooms
+	Chime  []awsproto.Operation
+	Client ClientAuth
+	Rooms  ChimeRooms
 	// ClientRooms serves members' room messages and webhooks on the client API; Webhooks takes the
 	// posts to incoming-webhook URLs.
 	ClientRooms ClientRooms
@@ -74,7 +73,6 @@ type Deps struct {
 	// Meetings serves the client API's meeting scheduling; AdminMeetings the console's meeting list.
 	Meetings      ClientMeetings
 	AdminMeetings AdminMeetings
-	Porting       ChimePorting
 	Audit         awsproto.AuditSink
 	AuditRM       AuditQueries
 	Ready         func(context.Context) error
@@ -116,8 +114,6 @@ func New(cfg Config, d Deps) (*Server, error) {
 	chimeAPI := awsproto.NewService(awsproto.ServiceConfig{Name: "chime", EventSource: "chime.amazonaws.com", Region: regionOr(cfg.Region),
 		Verifier: verifier, Audit: d.Audit, Logger: d.Logger, SkipReadAudit: cfg.SkipReadAudit, Metrics: d.Metrics})
 	chimeOps := append([]awsproto.Operation(nil), d.Chime...)
-	chimeOps = append(chimeOps, numberOps(d.Numbers)...)
-	chimeOps = append(chimeOps, portingOps(d.Porting)...)
 	if d.Rooms != nil {
 		chimeOps = append(chimeOps, roomOps(d.Rooms)...)
 	}

@@ -10,6 +10,8 @@ import (
 	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/api/chime/users"
 	"github.com/belfry/belfry/domain/chime/domainclaim"
+	"github.com/belfry/belfry/domain/chime/phonenumber"
+	"github.com/belfry/belfry/domain/chime/porting"
 	"github.com/belfry/belfry/domain/chime/settings"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/mail"
@@ -51,6 +53,21 @@ var (
 	claimDecider = eventstore.Decider[domainclaim.State, domainclaim.Command, domainclaim.Event]{
 		Initial: domainclaim.Initial, Evolve: domainclaim.Evolve, Decide: domainclaim.Decide, Decode: domainclaim.Decode,
 		Type: func(e domainclaim.Event) string { return e.EventType() },
+	}
+)
+
+var (
+	numberDecider = eventstore.Decider[phonenumber.State, phonenumber.Command, phonenumber.Event]{
+		Initial: phonenumber.Initial, Evolve: phonenumber.Evolve, Decide: phonenumber.Decide, Decode: phonenumber.Decode,
+		Type: func(e phonenumber.Event) string { return e.EventType() },
+	}
+	orderDecider = eventstore.Decider[phonenumber.Order, phonenumber.OrderCommand, phonenumber.Event]{
+		Initial: phonenumber.InitialOrder, Evolve: phonenumber.EvolveOrder, Decide: phonenumber.DecideOrder, Decode: phonenumber.Decode,
+		Type: func(e phonenumber.Event) string { return e.EventType() },
+	}
+	portDecider = eventstore.Decider[porting.Order, porting.Command, porting.Event]{
+		Initial: porting.Initial, Evolve: porting.Evolve, Decide: porting.Decide, Decode: porting.Decode,
+		Type: func(e porting.Event) string { return e.EventType() },
 	}
 )
 

@@ -24,6 +24,8 @@ import (
 	chimeaccountsapi "github.com/belfry/belfry/api/chime/accounts"
 	"github.com/belfry/belfry/api/chime/bots"
 	"github.com/belfry/belfry/api/chime/domains"
+	"github.com/belfry/belfry/api/chime/numbers"
+	"github.com/belfry/belfry/api/chime/porting"
 	chimesettings "github.com/belfry/belfry/api/chime/settings"
 	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/api/chime/users"
@@ -40,6 +42,7 @@ import (
 	"github.com/belfry/belfry/infra/migrations"
 	"github.com/belfry/belfry/infra/pgcluster"
 	"github.com/belfry/belfry/infra/pins"
+	"github.com/belfry/belfry/infra/portdocs"
 	"github.com/belfry/belfry/infra/sideeffects"
 	"github.com/belfry/belfry/projections"
 	auditrm "github.com/belfry/belfry/projections/audit"
@@ -257,8 +260,6 @@ func (m *Main) Run(ctx context.Context) error {
 		Accounts:      accountsRepo,
 		Store:         accountsStore,
 		AccountsRM:    accountsRunner,
-		NumbersStore:  chimenumbers.NewStore(pool),
-		NumbersRM:     numbersRunner,
 		MeetingsStore: chimemeetings.NewStore(pool).WithSecrets(dataKeys),
 		MeetingsRM:    meetingsRunner,
 		RoomsStore:    chimerooms.NewStore(pool),
@@ -276,13 +277,18 @@ func (m *Main) Run(ctx context.Context) error {
 	accountsSlice := chimeaccountsapi.New(chimeaccountsapi.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Logger: m.logger})
 	usersSlice := users.New(users.Deps{Accounts: accounts, Store: accountsStore, PINs: pinReserver, Mail: mailer{m.mailer()}, Keys: dataKeys, Logger: m.logger})
 	botsSlice := bots.New(bots.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Targets: botTransport})
+	numbersRepo := newRepo(client, numberDecider, m.Now)
+	numbersStore := chimenumbers.NewStore(pool)
+	numbersSlice := numbers.New(numbers.Deps{Numbers: numbersRepo, Orders: newRepo(client, orderDecider, m.Now), NumbersRM: numbersRunner,
+		Accounts: accounts, Store: numbersStore, RYW: ryw, Now: m.Now})
+	portDocs := portdocs.New(pool, client)
+	portingSlice := porting.New(porting.Deps{Ports: newRepo(client, portDecider, m.Now), Numbers: numbersRepo, NumberCmd: numbersSlice,
+		NumbersRM: numbersRunner, Store: numbersStore, Documents: portDocs, RYW: ryw, Now: m.Now})
 	settingsSlice := chimesettings.New(chimesettings.Deps{Settings: newRepo(client, settingsDecider, m.Now), Accounts: accounts, Users: accountsStore})
 	domainsSlice := domains.New(domains.Deps{Claims: newRepo(client, claimDecider, m.Now), Accounts: accounts, Store: accountsStore,
-		DNS: dns.TXT{Resolver: m.cfg.resolver()}, Numbers: svc, Meetings: svc, Keys: dataKeys, Now: m.Now, Logger: m.logger})
-	var _ api.ChimeNumbers = svc
+		DNS: dns.TXT{Resolver: m.cfg.resolver()}, Numbers: numbersSlice, Meetings: svc, Keys: dataKeys, Now: m.Now, Logger: m.logger})
 	var _ api.ClientAuth = svc
-	var _ api.ChimePorting = svc
-	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: invitationMailer{usersSlice}, Orders: svc, BotEvents: svc}, sideeffects.RouterConfig{Logger: m.logger})
+	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: invitationMailer{usersSlice}, Orders: numbersSlice, BotEvents: svc}, sideeffects.RouterConfig{Logger: m.logger})
 	if err != nil {
 		return err
 	}
@@ -293,7 +299,7 @@ func (m *Main) Run(ctx context.Context) error {
 		sweep = 5 * time.Second
 	}
 	sw := sweeps{purgeDomainUsers: domainsSlice.PurgeDueDomainUsers, disableDomainMeetings: svc.DisablePendingDomainMeetings,
-		collectPortInDocuments: svc.CollectPortInDocumentBlobs}
+		collectPortInDocuments: portDocs.Collect}
 	m.spawn(func() { sw.run(runCtx, m.logger, sweep) })
 	var _ api.Caller = iam.Principal{}
 	proxies, err := m.cfg.trustedProxies()
@@ -302,8 +308,8 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region, SkipReadAudit: m.cfg.SkipReadAudit, TrustedProxies: proxies}, api.Deps{
 		Keys: keys, Chime: slices.Concat(accountsSlice.Operations(), usersSlice.Operations(), settingsSlice.Operations(), domainsSlice.Operations(),
-			botsSlice.Operations()),
-		Numbers: svc, Client: svc, Meetings: svc, AdminMeetings: svc, Rooms: svc, ClientRooms: svc, Webhooks: svc, Porting: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg, Metrics: api.NewMetrics(reg),
+			botsSlice.Operations(), numbersSlice.Operations(), portingSlice.Operations()),
+		Client: svc, Meetings: svc, AdminMeetings: svc, Rooms: svc, ClientRooms: svc, Webhooks: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: reg, Metrics: api.NewMetrics(reg),
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)

@@ -25,8 +25,6 @@ import (
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/meeting"
-	"github.com/belfry/belfry/domain/chime/phonenumber"
-	"github.com/belfry/belfry/domain/chime/porting"
 	"github.com/belfry/belfry/domain/chime/room"
 	"github.com/belfry/belfry/infra/botdelivery"
 	"github.com/belfry/belfry/infra/datakeys"
@@ -34,7 +32,6 @@ import (
 	"github.com/belfry/belfry/infra/mail"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	"github.com/belfry/belfry/projections/chimemeetings"
-	"github.com/belfry/belfry/projections/chimenumbers"
 	"github.com/belfry/belfry/projections/chimerooms"
 )
 
@@ -51,21 +48,15 @@ type Waiter interface {
 // Service implements the Chime account operations.
 type Service struct {
 	client        *esdb.Client
-	numbers       *eventstore.Repository[phonenumber.State, phonenumber.Command, phonenumber.Event]
-	orders        *eventstore.Repository[phonenumber.Order, phonenumber.OrderCommand, phonenumber.Event]
-	numbersRead   *chimenumbers.Store
-	numbersRM     Waiter
 	meetings      *eventstore.Repository[meeting.State, meeting.Command, meeting.Event]
 	meetingsRead  *chimemeetings.Store
 	meetingsRM    Waiter
 	rooms         *eventstore.Repository[room.State, room.Command, room.Event]
 	roomsRead     *chimerooms.Store
 	roomsRM       Waiter
-	ports         *eventstore.Repository[porting.Order, porting.Command, porting.Event]
 	mail          mail.Sender
 	sessions      *pgxpool.Pool
 	now           func() time.Time
-	propagation   time.Duration
 	accounts      *eventstore.Repository[account.State, account.Command, account.Event]
 	store         *chimeaccounts.Store
 	accountsRM    Waiter
@@ -88,18 +79,14 @@ type Config struct {
 	// PINs reserves personal meeting PINs.
 	PINs PINs
 	// Bots delivers bot events.
-	Bots *botdelivery.Transport
-	// CallingNamePropagation is how long a calling-name change stays UpdateInProgress (default 72 h).
-	CallingNamePropagation time.Duration
-	Accounts               *eventstore.Repository[account.State, account.Command, account.Event]
-	Store                  *chimeaccounts.Store
-	AccountsRM             Waiter
-	NumbersStore           *chimenumbers.Store
+	Bots       *botdelivery.Transport
+	Accounts   *eventstore.Repository[account.State, account.Command, account.Event]
+	Store      *chimeaccounts.Store
+	AccountsRM Waiter
 	// Mail sends invitations (required for InviteUsers).
 	Mail mail.Sender
 	// Sessions is the database of client sessions.
 	Sessions      *pgxpool.Pool
-	NumbersRM     Waiter
 	MeetingsStore *chimemeetings.Store
 	MeetingsRM    Waiter
 	RoomsStore    *chimerooms.Store
@@ -131,12 +118,8 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.CallingNamePropagation <= 0 {
-		cfg.CallingNamePropagation = 72 * time.Hour
-	}
-	s := &Service{numbers: eventstore.NewRepository(cfg.Client, NumberDecider, cfg.Now), orders: eventstore.NewRepository(cfg.Client, OrderDecider, cfg.Now),
-		ports: eventstore.NewRepository(cfg.Client, PortDecider, cfg.Now), mail: cfg.Mail, sessions: cfg.Sessions, numbersRead: cfg.NumbersStore, numbersRM: cfg.NumbersRM,
-		client: cfg.Client, now: cfg.Now, pins: cfg.PINs, bots: cfg.Bots, propagation: cfg.CallingNamePropagation,
+	s := &Service{mail: cfg.Mail, sessions: cfg.Sessions,
+		client: cfg.Client, now: cfg.Now, pins: cfg.PINs, bots: cfg.Bots,
 		accounts: cfg.Accounts, store: cfg.Store,
 		meetings: eventstore.NewRepository(cfg.Client, MeetingDecider, cfg.Now), meetingsRead: cfg.MeetingsStore, meetingsRM: cfg.MeetingsRM,
 		rooms: eventstore.NewRepository(cfg.Client, RoomDecider, cfg.Now), roomsRead: cfg.RoomsStore, roomsRM: cfg.RoomsRM, accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,

@@ -1,4 +1,4 @@
-package chime_test
+package porting_test
 
 import (
 	"context"
@@ -7,12 +7,17 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/belfry/belfry/api/chime/numbers"
+	portingapi "github.com/belfry/belfry/api/chime/porting"
+	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/domain/chime/porting"
-	"github.com/belfry/belfry/infra/chime"
 	"github.com/belfry/belfry/infra/eventlog/eventlogtest"
+	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/migrations"
 	"github.com/belfry/belfry/infra/pgcluster/pgtest"
+	"github.com/belfry/belfry/infra/portdocs"
 	"github.com/belfry/belfry/projections"
 	"github.com/belfry/belfry/projections/chimenumbers"
 )
@@ -33,8 +38,20 @@ func TestReadModelTimeoutAnswersFromTheDecidedState(t *testing.T) {
 	}
 	stalled := projections.NewRunner(pool, client, chimenumbers.Projection{}, projections.RunnerConfig{})
 	reg := prometheus.NewRegistry()
-	svc := chime.New(chime.Config{Client: client, Sessions: pool, NumbersStore: chimenumbers.NewStore(pool), NumbersRM: stalled,
-		ReadModelWait: 50 * time.Millisecond, Registerer: reg})
+	ryw := usecase.NewReadYourWrites(50*time.Millisecond, reg)
+	store := chimenumbers.NewStore(pool)
+	nums := newRepo(client, eventstore.Decider[phonenumber.State, phonenumber.Command, phonenumber.Event]{
+		Initial: phonenumber.Initial, Evolve: phonenumber.Evolve, Decide: phonenumber.Decide, Decode: phonenumber.Decode,
+		Type: func(e phonenumber.Event) string { return e.EventType() }})
+	orders := newRepo(client, eventstore.Decider[phonenumber.Order, phonenumber.OrderCommand, phonenumber.Event]{
+		Initial: phonenumber.InitialOrder, Evolve: phonenumber.EvolveOrder, Decide: phonenumber.DecideOrder, Decode: phonenumber.Decode,
+		Type: func(e phonenumber.Event) string { return e.EventType() }})
+	ports := newRepo(client, eventstore.Decider[porting.Order, porting.Command, porting.Event]{
+		Initial: porting.Initial, Evolve: porting.Evolve, Decide: porting.Decide, Decode: porting.Decode,
+		Type: func(e porting.Event) string { return e.EventType() }})
+	numSvc := numbers.New(numbers.Deps{Numbers: nums, Orders: orders, NumbersRM: stalled, Store: store, RYW: ryw})
+	svc := portingapi.New(portingapi.Deps{Ports: ports, Numbers: nums, NumberCmd: numSvc, NumbersRM: stalled, Store: store,
+		Documents: portdocs.New(pool, client), RYW: ryw})
 
 	req := porting.Request{ProductType: "BusinessCalling", PhoneNumbers: []string{"+14255550100"}, BillingTelephoneNumber: "+14255550100",
 		AuthorizingPerson: "Mary Major", ServiceAddress: "1 Main St, Seattle WA", CustomerName: "Example Corp",
@@ -47,7 +64,7 @@ func TestReadModelTimeoutAnswersFromTheDecidedState(t *testing.T) {
 	if err != nil || p.Status != porting.PendingDocuments {
 		t.Fatalf("transition past the read-model wait: %+v %v", p, err)
 	}
-	o, err := svc.CreatePhoneNumberOrder(ctx, "111122223333", "BusinessCalling", []string{"+14255550102", "+14255550101"})
+	o, err := numSvc.CreatePhoneNumberOrder(ctx, "111122223333", "BusinessCalling", []string{"+14255550102", "+14255550101"})
 	if err != nil || o.OrderID == "" || o.Status != phonenumber.OrderProcessing || len(o.Numbers) != 2 ||
 		o.Numbers[0] != (chimenumbers.OrderedNumber{E164: "+14255550101", Status: phonenumber.NumberProcessing}) {
 		t.Fatalf("order past the read-model wait: %+v %v", o, err)
@@ -55,6 +72,25 @@ func TestReadModelTimeoutAnswersFromTheDecidedState(t *testing.T) {
 	if n := timeouts(t, reg); n != 3 {
 		t.Fatalf("belfry_read_your_writes_timeouts_total = %v, want 3", n)
 	}
+}
+
+// repo adapts an event-store repository to the slices' port, as cmd/belfry does.
+type repo[S, C, E any] struct {
+	*eventstore.Repository[S, C, E]
+}
+
+func newRepo[S, C, E any](client *esdb.Client, d eventstore.Decider[S, C, E]) repo[S, C, E] {
+	return repo[S, C, E]{eventstore.NewRepository(client, d, nil)}
+}
+
+func (r repo[S, C, E]) Execute(ctx context.Context, stream string, cmd C) (usecase.Decided[S, E], error) {
+	res, err := r.Repository.Execute(ctx, stream, cmd)
+	return usecase.Decided[S, E]{State: res.State, Events: res.Events, Position: res.Position}, err
+}
+
+func (r repo[S, C, E]) ExecuteFunc(ctx context.Context, stream string, decide func(S, time.Time) ([]E, error)) (usecase.Decided[S, E], error) {
+	res, err := r.Repository.ExecuteFunc(ctx, stream, decide)
+	return usecase.Decided[S, E]{State: res.State, Events: res.Events, Position: res.Position}, err
 }
 
 // timeouts reads belfry_read_your_writes_timeouts_total from the registry.

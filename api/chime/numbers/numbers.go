@@ -1,4 +1,9 @@
-package chime
+// Package numbers is the slice of the phone-number inventory: the search of the pool, phone-number
+// orders (acquired in the background by ProcessPhoneNumberOrder, the side-effect router's handler),
+// the numbers themselves (Get/List/Update/Delete/Restore, the batch forms) and their association
+// with users. CreatePhoneNumberOrder, UpdatePhoneNumber and RestorePhoneNumber answer from the decided
+// state when the numbers read model is late.
+package numbers
 
 import (
 	"context"
@@ -6,27 +11,50 @@ import (
 	"slices"
 	"time"
 
-	"github.com/google/uuid"
-
+	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/domain/chime/settings"
-	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections/chimenumbers"
+	"github.com/google/uuid"
 )
 
-// NumberDecider and OrderDecider are the phone-number aggregates for the command path.
-var (
-	NumberDecider = eventstore.Decider[phonenumber.State, phonenumber.Command, phonenumber.Event]{
-		Initial: phonenumber.Initial, Evolve: phonenumber.Evolve, Decide: phonenumber.Decide, Decode: phonenumber.Decode,
-		Type: func(e phonenumber.Event) string { return e.EventType() },
+// Store reads numbers and orders from the numbers read model (chimenumbers.Store implements it).
+type Store interface {
+	Get(ctx context.Context, awsAccountID, e164 string, now time.Time) (chimenumbers.Number, error)
+	List(ctx context.Context, awsAccountID string, f chimenumbers.Filter, token string, limit int, now time.Time) ([]chimenumbers.Number, string, error)
+	Held(ctx context.Context, numbers []string, now time.Time) (map[string]bool, error)
+	GetOrder(ctx context.Context, awsAccountID, id string) (chimenumbers.Order, error)
+	ListOrders(ctx context.Context, awsAccountID, token string, limit int) ([]chimenumbers.Order, string, error)
+}
+
+// Deps are the slice's collaborators.
+type Deps struct {
+	Numbers   usecase.Repository[phonenumber.State, phonenumber.Command, phonenumber.Event]
+	Orders    usecase.Repository[phonenumber.Order, phonenumber.OrderCommand, phonenumber.Event]
+	NumbersRM usecase.Waiter
+	Accounts  usecase.Accounts
+	Store     Store
+	RYW       *usecase.ReadYourWrites
+	Now       func() time.Time
+	// CallingNamePropagation is how long a calling-name change stays UpdateInProgress (default 72 h).
+	CallingNamePropagation time.Duration
+}
+
+// Service runs the phone-number use cases.
+type Service struct{ d Deps }
+
+// New returns the slice.
+func New(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
 	}
-	OrderDecider = eventstore.Decider[phonenumber.Order, phonenumber.OrderCommand, phonenumber.Event]{
-		Initial: phonenumber.InitialOrder, Evolve: phonenumber.EvolveOrder, Decide: phonenumber.DecideOrder, Decode: phonenumber.Decode,
-		Type: func(e phonenumber.Event) string { return e.EventType() },
+	if d.CallingNamePropagation <= 0 {
+		d.CallingNamePropagation = 72 * time.Hour
 	}
-)
+	return &Service{d: d}
+}
 
 // SearchAvailable returns pool numbers that match q and no tenant holds, after the number in token.
 func (s *Service) SearchAvailable(ctx context.Context, q phonenumber.Query, token string, limit int) ([]string, string, error) {
@@ -43,7 +71,7 @@ func (s *Service) SearchAvailable(ctx context.Context, q phonenumber.Query, toke
 		if len(cand) == 0 {
 			return nil
 		}
-		held, err := s.numbersRead.Held(ctx, cand, s.now())
+		held, err := s.d.Store.Held(ctx, cand, s.d.Now())
 		if err != nil {
 			return err
 		}
@@ -83,16 +111,16 @@ func (s *Service) SearchAvailable(ctx context.Context, q phonenumber.Query, toke
 // CreatePhoneNumberOrder places an order; its numbers are acquired in the background.
 func (s *Service) CreatePhoneNumberOrder(ctx context.Context, awsAccountID, productType string, numbers []string) (chimenumbers.Order, error) {
 	id := uuid.NewString()
-	res, err := s.orders.Execute(ctx, phonenumber.OrderStreamName(id), phonenumber.CreateOrder{OrderID: id, AwsAccountID: awsAccountID,
+	res, err := s.d.Orders.Execute(ctx, phonenumber.OrderStreamName(id), phonenumber.CreateOrder{OrderID: id, AwsAccountID: awsAccountID,
 		ProductType: productType, Numbers: numbers})
 	if err != nil {
 		return chimenumbers.Order{}, err
 	}
 	// The relay enqueues the order for the side-effect router once the event is in the log.
-	if !s.waitRM(ctx, s.numbersRM, res.Position) {
+	if !s.d.RYW.Await(ctx, s.d.NumbersRM, res.Position) {
 		return orderFromState(id, res.State), nil
 	}
-	return s.numbersRead.GetOrder(ctx, awsAccountID, id)
+	return s.d.Store.GetOrder(ctx, awsAccountID, id)
 }
 
 // orderFromState is the answer of an order command whose read model has not caught up.
@@ -113,7 +141,7 @@ func orderFromState(id string, o phonenumber.Order) chimenumbers.Order {
 // time, recording each result on the order. It is the side-effect router's handler: an error leaves
 // the message unacknowledged, and a redelivery resumes after the numbers already recorded.
 func (s *Service) ProcessPhoneNumberOrder(ctx context.Context, id string) error {
-	o, _, err := s.orders.Load(ctx, phonenumber.OrderStreamName(id))
+	o, _, err := s.d.Orders.Load(ctx, phonenumber.OrderStreamName(id))
 	if err != nil {
 		return fmt.Errorf("load order %s: %w", id, err)
 	}
@@ -125,13 +153,13 @@ func (s *Service) ProcessPhoneNumberOrder(ctx context.Context, id string) error 
 			continue
 		}
 		r := phonenumber.RecordResult{E164: n, Acquired: true}
-		_, err := s.numbers.Execute(ctx, phonenumber.StreamName(n), phonenumber.Acquire{E164: n, AwsAccountID: o.AwsAccountID, OrderID: id, ProductType: o.ProductType})
+		_, err := s.d.Numbers.Execute(ctx, phonenumber.StreamName(n), phonenumber.Acquire{E164: n, AwsAccountID: o.AwsAccountID, OrderID: id, ProductType: o.ProductType})
 		if domain.KindOf(err) != 0 {
 			r.Acquired, r.Reason = false, err.Error()
 		} else if err != nil {
 			return fmt.Errorf("order %s: acquire %s: %w", id, n, err)
 		}
-		if _, err := s.orders.Execute(ctx, phonenumber.OrderStreamName(id), r); err != nil {
+		if _, err := s.d.Orders.Execute(ctx, phonenumber.OrderStreamName(id), r); err != nil {
 			return fmt.Errorf("order %s: record %s: %w", id, n, err)
 		}
 	}
@@ -140,58 +168,80 @@ func (s *Service) ProcessPhoneNumberOrder(ctx context.Context, id string) error 
 
 // GetPhoneNumberOrder returns one order.
 func (s *Service) GetPhoneNumberOrder(ctx context.Context, awsAccountID, id string) (chimenumbers.Order, error) {
-	return s.numbersRead.GetOrder(ctx, awsAccountID, id)
+	return s.d.Store.GetOrder(ctx, awsAccountID, id)
 }
 
 // ListPhoneNumberOrders returns a page of orders.
 func (s *Service) ListPhoneNumberOrders(ctx context.Context, awsAccountID, token string, limit int) ([]chimenumbers.Order, string, error) {
-	return s.numbersRead.ListOrders(ctx, awsAccountID, token, limit)
+	return s.d.Store.ListOrders(ctx, awsAccountID, token, limit)
 }
 
 // GetPhoneNumber returns one number of the inventory or the deletion queue.
 func (s *Service) GetPhoneNumber(ctx context.Context, awsAccountID, e164 string) (chimenumbers.Number, error) {
-	return s.numbersRead.Get(ctx, awsAccountID, e164, s.now())
+	return s.d.Store.Get(ctx, awsAccountID, e164, s.d.Now())
 }
 
 // ListPhoneNumbers returns a page of numbers.
 func (s *Service) ListPhoneNumbers(ctx context.Context, awsAccountID string, f chimenumbers.Filter, token string, limit int) ([]chimenumbers.Number, string, error) {
-	return s.numbersRead.List(ctx, awsAccountID, f, token, limit, s.now())
+	return s.d.Store.List(ctx, awsAccountID, f, token, limit, s.d.Now())
 }
 
 // CallingNameStatusOf derives a number's calling-name status now.
 func (s *Service) CallingNameStatusOf(n chimenumbers.Number) string {
 	if n.CallingNameAt == nil {
-		return settings.CallingNameStatus(n.CallingName, time.Time{}, s.now(), s.propagation)
+		return settings.CallingNameStatus(n.CallingName, time.Time{}, s.d.Now(), s.d.CallingNamePropagation)
 	}
-	return settings.CallingNameStatus(n.CallingName, *n.CallingNameAt, s.now(), s.propagation)
+	return settings.CallingNameStatus(n.CallingName, *n.CallingNameAt, s.d.Now(), s.d.CallingNamePropagation)
 }
 
-func (s *Service) execNumber(ctx context.Context, awsAccountID, e164 string, cmd phonenumber.Command) (chimenumbers.Number, error) {
+// ExecNumber runs a number command and answers with the number: read back once the numbers read
+// model caught up, from the decided state when it is late.
+func (s *Service) ExecNumber(ctx context.Context, awsAccountID, e164 string, cmd phonenumber.Command) (chimenumbers.Number, error) {
 	if err := phonenumber.ValidateE164(e164); err != nil {
 		return chimenumbers.Number{}, err
 	}
-	res, err := s.numbers.Execute(ctx, phonenumber.StreamName(e164), cmd)
-	if err != nil {
-		return chimenumbers.Number{}, err
+	agg := usecase.Aggregate[phonenumber.State, phonenumber.Command, phonenumber.Event]{Repo: s.d.Numbers, RM: s.d.NumbersRM, RYW: s.d.RYW}
+	return usecase.Run(ctx, agg.Command(phonenumber.StreamName(e164), cmd),
+		func(ctx context.Context) (chimenumbers.Number, error) {
+			return s.d.Store.Get(ctx, awsAccountID, e164, s.d.Now())
+		},
+		func(d usecase.Decided[phonenumber.State, phonenumber.Event]) (chimenumbers.Number, error) {
+			return NumberFromState(e164, d.State), nil
+		})
+}
+
+// NumberFromState is a number as its aggregate decided it.
+func NumberFromState(e164 string, st phonenumber.State) chimenumbers.Number {
+	n := chimenumbers.Number{E164: e164, AwsAccountID: st.AwsAccountID, Status: st.Status, ProductType: st.ProductType, Type: st.Type,
+		Country: st.Country, CallingName: st.CallingName, CreatedAt: st.CreatedAt, UpdatedAt: st.UpdatedAt,
+		CallingNameAt: timeOrNil(st.CallingNameAt), AssociatedAt: timeOrNil(st.AssociatedAt), DeletedAt: timeOrNil(st.DeletedAt)}
+	if st.AccountID != "" {
+		n.AccountID, n.UserID = &st.AccountID, &st.UserID
 	}
-	s.waitRM(ctx, s.numbersRM, res.Position)
-	return s.numbersRead.Get(ctx, awsAccountID, e164, s.now())
+	return n
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 // UpdatePhoneNumber changes a number's product type and/or calling name.
 func (s *Service) UpdatePhoneNumber(ctx context.Context, awsAccountID, e164 string, productType, callingName *string) (chimenumbers.Number, error) {
-	return s.execNumber(ctx, awsAccountID, e164, phonenumber.Update{E164: e164, AwsAccountID: awsAccountID, ProductType: productType, CallingName: callingName})
+	return s.ExecNumber(ctx, awsAccountID, e164, phonenumber.Update{E164: e164, AwsAccountID: awsAccountID, ProductType: productType, CallingName: callingName})
 }
 
 // DeletePhoneNumber moves an unassigned number into the 7-day deletion queue.
 func (s *Service) DeletePhoneNumber(ctx context.Context, awsAccountID, e164 string) error {
-	_, err := s.execNumber(ctx, awsAccountID, e164, phonenumber.Delete{E164: e164, AwsAccountID: awsAccountID})
+	_, err := s.ExecNumber(ctx, awsAccountID, e164, phonenumber.Delete{E164: e164, AwsAccountID: awsAccountID})
 	return err
 }
 
 // RestorePhoneNumber moves a number from the deletion queue back to the inventory.
 func (s *Service) RestorePhoneNumber(ctx context.Context, awsAccountID, e164 string) (chimenumbers.Number, error) {
-	return s.execNumber(ctx, awsAccountID, e164, phonenumber.Restore{E164: e164, AwsAccountID: awsAccountID})
+	return s.ExecNumber(ctx, awsAccountID, e164, phonenumber.Restore{E164: e164, AwsAccountID: awsAccountID})
 }
 
 // AssociatePhoneNumberWithUser makes e164 the user's primary number: the account records it (one
@@ -200,45 +250,45 @@ func (s *Service) AssociatePhoneNumberWithUser(ctx context.Context, awsAccountID
 	if err := phonenumber.ValidateE164(e164); err != nil {
 		return err
 	}
-	if err := s.ownAccount(ctx, awsAccountID, accountID); err != nil {
+	if err := usecase.OwnAccount(ctx, s.d.Accounts.Repo, awsAccountID, accountID); err != nil {
 		return err
 	}
-	if _, err := s.numbersRead.Get(ctx, awsAccountID, e164, s.now()); err != nil {
+	if _, err := s.d.Store.Get(ctx, awsAccountID, e164, s.d.Now()); err != nil {
 		return err
 	}
-	ar, err := s.accounts.Execute(ctx, account.StreamName(accountID), account.AssignNumber{AccountID: accountID, UserID: userID, E164: e164})
+	ar, err := s.d.Accounts.Repo.Execute(ctx, account.StreamName(accountID), account.AssignNumber{AccountID: accountID, UserID: userID, E164: e164})
 	if err != nil {
 		return err
 	}
-	nr, err := s.numbers.Execute(ctx, phonenumber.StreamName(e164), phonenumber.Associate{E164: e164, AwsAccountID: awsAccountID, AccountID: accountID, UserID: userID})
+	nr, err := s.d.Numbers.Execute(ctx, phonenumber.StreamName(e164), phonenumber.Associate{E164: e164, AwsAccountID: awsAccountID, AccountID: accountID, UserID: userID})
 	if err != nil {
 		if len(ar.Events) > 0 {
-			undo, uerr := s.accounts.Execute(ctx, account.StreamName(accountID), account.UnassignNumber{AccountID: accountID, UserID: userID})
+			undo, uerr := s.d.Accounts.Repo.Execute(ctx, account.StreamName(accountID), account.UnassignNumber{AccountID: accountID, UserID: userID})
 			if uerr != nil {
 				return fmt.Errorf("%w (and undoing the user's assignment failed: %v)", err, uerr)
 			}
-			s.waitRM(ctx, s.accountsRM, undo.Position)
+			s.d.RYW.Await(ctx, s.d.Accounts.RM, undo.Position)
 		}
 		return err
 	}
-	s.waitRM(ctx, s.accountsRM, ar.Position)
-	s.waitRM(ctx, s.numbersRM, nr.Position)
+	s.d.RYW.Await(ctx, s.d.Accounts.RM, ar.Position)
+	s.d.RYW.Await(ctx, s.d.NumbersRM, nr.Position)
 	return nil
 }
 
 // DisassociatePhoneNumberFromUser removes the user's primary number.
 func (s *Service) DisassociatePhoneNumberFromUser(ctx context.Context, awsAccountID, accountID, userID string) error {
-	if err := s.ownAccount(ctx, awsAccountID, accountID); err != nil {
+	if err := usecase.OwnAccount(ctx, s.d.Accounts.Repo, awsAccountID, accountID); err != nil {
 		return err
 	}
-	ar, err := s.accounts.Execute(ctx, account.StreamName(accountID), account.UnassignNumber{AccountID: accountID, UserID: userID})
+	ar, err := s.d.Accounts.Repo.Execute(ctx, account.StreamName(accountID), account.UnassignNumber{AccountID: accountID, UserID: userID})
 	if err != nil {
 		return err
 	}
 	if err := s.ReleaseNumbers(ctx, awsAccountID, ar.Events); err != nil {
 		return err
 	}
-	s.waitRM(ctx, s.accountsRM, ar.Position)
+	s.d.RYW.Await(ctx, s.d.Accounts.RM, ar.Position)
 	return nil
 }
 
@@ -247,11 +297,11 @@ func (s *Service) DisassociatePhoneNumberFromUser(ctx context.Context, awsAccoun
 func (s *Service) ReleaseNumbers(ctx context.Context, awsAccountID string, events []account.Event) error {
 	for _, e := range events {
 		if un, ok := e.(account.UserNumberUnassigned); ok {
-			nr, err := s.numbers.Execute(ctx, phonenumber.StreamName(un.E164), phonenumber.Disassociate{E164: un.E164, AwsAccountID: awsAccountID})
+			nr, err := s.d.Numbers.Execute(ctx, phonenumber.StreamName(un.E164), phonenumber.Disassociate{E164: un.E164, AwsAccountID: awsAccountID})
 			if err != nil {
 				return err
 			}
-			s.waitRM(ctx, s.numbersRM, nr.Position)
+			s.d.RYW.Await(ctx, s.d.NumbersRM, nr.Position)
 		}
 	}
 	return nil

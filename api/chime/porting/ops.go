@@ -1,7 +1,6 @@
-package api
+package porting
 
 import (
-	"context"
 	"net/http"
 	"time"
 
@@ -9,18 +8,6 @@ import (
 	"github.com/belfry/belfry/domain/chime/porting"
 	"github.com/belfry/belfry/projections/chimenumbers"
 )
-
-// ChimePorting is what the porting operations need (console operations: porting was a Support case).
-type ChimePorting interface {
-	SubmitPortIn(ctx context.Context, awsAccountID string, r porting.Request) (chimenumbers.PortIn, error)
-	GetPortIn(ctx context.Context, awsAccountID, id string) (chimenumbers.PortIn, error)
-	ListPortIns(ctx context.Context, awsAccountID string) ([]chimenumbers.PortIn, error)
-	TransitionPortIn(ctx context.Context, awsAccountID, id, to, note string, focAt time.Time) (chimenumbers.PortIn, []string, error)
-	RequestPortInDocuments(ctx context.Context, awsAccountID, id string) (string, time.Time, error)
-	UploadPortInDocument(ctx context.Context, awsAccountID, id, token, name string, content []byte) error
-	SetPortOutPIN(ctx context.Context, awsAccountID, e164, pin string) error
-	PortOut(ctx context.Context, e164, claimedAwsAccountID, pin string) error
-}
 
 func toWirePortIn(p chimenumbers.PortIn) map[string]any {
 	w := map[string]any{"PortInOrderId": p.OrderID, "Status": p.Status, "ProductType": p.Request.ProductType,
@@ -46,7 +33,8 @@ func parseTime(field, v string) (time.Time, error) {
 	return t, nil
 }
 
-func portingOps(svc ChimePorting) []awsproto.Operation {
+// Operations are the slice's route table.
+func (svc *Service) Operations() []awsproto.Operation {
 	const order = "/console/port-in-orders/:id"
 	return []awsproto.Operation{
 		{Name: "CreatePortInOrder", Method: http.MethodPost, Path: "/console/port-in-orders", Fn: func(k *awsproto.Call) (int, any, error) {

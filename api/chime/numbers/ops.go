@@ -1,7 +1,6 @@
-package api
+package numbers
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 
@@ -9,22 +8,6 @@ import (
 	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/projections/chimenumbers"
 )
-
-// ChimeNumbers is what the phone-number operations need.
-type ChimeNumbers interface {
-	SearchAvailable(ctx context.Context, q phonenumber.Query, token string, limit int) ([]string, string, error)
-	CreatePhoneNumberOrder(ctx context.Context, awsAccountID, productType string, numbers []string) (chimenumbers.Order, error)
-	GetPhoneNumberOrder(ctx context.Context, awsAccountID, id string) (chimenumbers.Order, error)
-	ListPhoneNumberOrders(ctx context.Context, awsAccountID, token string, limit int) ([]chimenumbers.Order, string, error)
-	GetPhoneNumber(ctx context.Context, awsAccountID, e164 string) (chimenumbers.Number, error)
-	ListPhoneNumbers(ctx context.Context, awsAccountID string, f chimenumbers.Filter, token string, limit int) ([]chimenumbers.Number, string, error)
-	UpdatePhoneNumber(ctx context.Context, awsAccountID, e164 string, productType, callingName *string) (chimenumbers.Number, error)
-	DeletePhoneNumber(ctx context.Context, awsAccountID, e164 string) error
-	RestorePhoneNumber(ctx context.Context, awsAccountID, e164 string) (chimenumbers.Number, error)
-	AssociatePhoneNumberWithUser(ctx context.Context, awsAccountID, accountID, userID, e164 string) error
-	DisassociatePhoneNumberFromUser(ctx context.Context, awsAccountID, accountID, userID string) error
-	CallingNameStatusOf(n chimenumbers.Number) string
-}
 
 func toWireOrder(o chimenumbers.Order) map[string]any {
 	nums := make([]map[string]string, len(o.Numbers))
@@ -35,7 +18,7 @@ func toWireOrder(o chimenumbers.Order) map[string]any {
 		"OrderedPhoneNumbers": nums, "CreatedTimestamp": awsproto.Timestamp(o.CreatedAt), "UpdatedTimestamp": awsproto.Timestamp(o.UpdatedAt)}
 }
 
-func toWireNumber(svc ChimeNumbers, n chimenumbers.Number) map[string]any {
+func toWireNumber(svc *Service, n chimenumbers.Number) map[string]any {
 	sms := n.Type == phonenumber.TypeLocal
 	w := map[string]any{
 		"PhoneNumberId": n.E164, "E164PhoneNumber": n.E164, "Country": n.Country, "Type": n.Type, "ProductType": n.ProductType,
@@ -74,7 +57,8 @@ func numberError(id string, err error) wireNumberError {
 	return wireNumberError{PhoneNumberID: id, ErrorCode: code, ErrorMessage: w.Msg}
 }
 
-func numberOps(svc ChimeNumbers) []awsproto.Operation {
+// Operations are the slice's route table.
+func (svc *Service) Operations() []awsproto.Operation {
 	number := func(status int) func(chimenumbers.Number, error) (int, any, error) {
 		return func(n chimenumbers.Number, err error) (int, any, error) {
 			if err != nil {
