@@ -1,15 +1,18 @@
-// Package chime is the application service behind the Chime admin API: commands go through the event
-// store's command path, queries through the read models.
+// Package chime is what remains of the application service behind the Chime APIs, until it moves to
+// slices under api/chime: the rooms and room memberships, the meetings, the client API (registration,
+// sign-in and sessions, room messages, room webhooks), the incoming webhooks and the delivery of bot
+// events. The accounts, users, bots, domains, numbers, porting and settings use cases are in their
+// slices (api/chime/*). Commands go through the event store's command path, queries through the read
+// models.
 //
 // Invariant (read-your-writes): a mutating call returns only after the read models that serve its reads
 // have applied the appended events, or after ReadModelWait has passed; then the timeout is counted in
 // belfry_read_your_writes_timeouts_total and the call still succeeds (the write is committed; failing
-// would make SDK retries create duplicates). Past the timeout, the account calls, CreateUser, posted
-// messages, CreateRoom, the meetings, CreatePhoneNumberOrder and the port-in orders answer from the
-// decided state (the command's resulting state or events). The other calls that return an item read it
-// back from the read model, which may then still show its previous version, or not yet hold a created
-// one (NotFound): UpdateUser, ResetPersonalPIN, the bot calls, AddDomain and VerifyDomain, UpdateRoom,
-// Create/UpdateRoomMembership, Update/RestorePhoneNumber and Register.
+// would make SDK retries create duplicates). Past the timeout, posted messages, CreateRoom and the
+// meetings answer from the decided state (the command's resulting state or events). The other calls
+// here that return an item read it back from the read model, which may then still show its previous
+// version, or not yet hold a created one (NotFound): UpdateRoom, Create/UpdateRoomMembership and
+// Register.
 package chime
 
 import (
