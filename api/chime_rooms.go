@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/domain/chime/room"
 	"github.com/belfry/belfry/projections/chimerooms"
 )
@@ -29,7 +30,7 @@ type wireRoom struct {
 
 func toWireRoom(r chimerooms.Room) wireRoom {
 	return wireRoom{RoomId: r.RoomID, AccountId: r.AccountID, Name: r.Name, CreatedBy: r.CreatedBy,
-		CreatedTimestamp: timestamp(r.CreatedAt), UpdatedTimestamp: timestamp(r.UpdatedAt)}
+		CreatedTimestamp: awsproto.Timestamp(r.CreatedAt), UpdatedTimestamp: awsproto.Timestamp(r.UpdatedAt)}
 }
 
 type wireMember struct {
@@ -45,11 +46,11 @@ type wireMembership struct {
 }
 
 func toWireMembership(accountID string, m chimerooms.Membership) wireMembership {
-	return wireMembership{InvitedBy: m.InvitedBy, Role: m.Role, RoomId: m.RoomID, UpdatedTimestamp: timestamp(m.UpdatedAt),
+	return wireMembership{InvitedBy: m.InvitedBy, Role: m.Role, RoomId: m.RoomID, UpdatedTimestamp: awsproto.Timestamp(m.UpdatedAt),
 		Member: wireMember{AccountId: accountID, Email: m.Email, FullName: m.FullName, MemberId: m.MemberID, MemberType: m.MemberType}}
 }
 
-func roomOps(svc ChimeRooms) []operation {
+func roomOps(svc ChimeRooms) []awsproto.Operation {
 	oneRoom := func(status int) func(chimerooms.Room, error) (int, any, error) {
 		return func(r chimerooms.Room, err error) (int, any, error) {
 			if err != nil {
@@ -58,37 +59,37 @@ func roomOps(svc ChimeRooms) []operation {
 			return status, map[string]any{"Room": toWireRoom(r)}, nil
 		}
 	}
-	oneMembership := func(k *call, status int) func(chimerooms.Membership, error) (int, any, error) {
+	oneMembership := func(k *awsproto.Call, status int) func(chimerooms.Membership, error) (int, any, error) {
 		return func(m chimerooms.Membership, err error) (int, any, error) {
 			if err != nil {
 				return 0, nil, err
 			}
-			return status, map[string]any{"RoomMembership": toWireMembership(k.param("accountId"), m)}, nil
+			return status, map[string]any{"RoomMembership": toWireMembership(k.Param("accountId"), m)}, nil
 		}
 	}
 	const rooms = "/accounts/:accountId/rooms"
 	const oneRoomPath = rooms + "/:roomId"
 	const memberships = oneRoomPath + "/memberships"
-	return []operation{
-		{Name: "CreateRoom", Method: http.MethodPost, Path: rooms, Fn: func(k *call) (int, any, error) {
+	return []awsproto.Operation{
+		{Name: "CreateRoom", Method: http.MethodPost, Path: rooms, Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct{ Name, ClientRequestToken *string }
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
 			if in.Name == nil {
-				return 0, nil, BadRequest("Name is required")
+				return 0, nil, awsproto.BadRequest("Name is required")
 			}
-			return oneRoom(http.StatusCreated)(svc.CreateRoom(k.ctx, k.caller.AWSAccount(), k.param("accountId"), *in.Name, deref(in.ClientRequestToken), k.caller.ARN()))
+			return oneRoom(http.StatusCreated)(svc.CreateRoom(k.Ctx, k.AWSAccount(), k.Param("accountId"), *in.Name, awsproto.Deref(in.ClientRequestToken), k.Caller.ARN()))
 		}},
-		{Name: "GetRoom", Method: http.MethodGet, Path: oneRoomPath, ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			return oneRoom(http.StatusOK)(svc.GetRoom(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("roomId")))
+		{Name: "GetRoom", Method: http.MethodGet, Path: oneRoomPath, ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			return oneRoom(http.StatusOK)(svc.GetRoom(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("roomId")))
 		}},
-		{Name: "ListRooms", Method: http.MethodGet, Path: rooms, ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			limit, err := k.maxResults(50, 99)
+		{Name: "ListRooms", Method: http.MethodGet, Path: rooms, ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			limit, err := k.MaxResults(50, 99)
 			if err != nil {
 				return 0, nil, err
 			}
-			list, next, err := svc.ListRooms(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.query("member-id"), k.query("next-token"), limit)
+			list, next, err := svc.ListRooms(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Query("member-id"), k.Query("next-token"), limit)
 			if err != nil {
 				return 0, nil, err
 			}
@@ -96,104 +97,96 @@ func roomOps(svc ChimeRooms) []operation {
 			for i, r := range list {
 				out[i] = toWireRoom(r)
 			}
-			return http.StatusOK, paged(map[string]any{"Rooms": out}, next), nil
+			return http.StatusOK, awsproto.Paged(map[string]any{"Rooms": out}, next), nil
 		}},
-		{Name: "UpdateRoom", Method: http.MethodPost, Path: oneRoomPath, Fn: func(k *call) (int, any, error) {
+		{Name: "UpdateRoom", Method: http.MethodPost, Path: oneRoomPath, Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct{ Name *string }
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
 			if in.Name == nil {
-				return oneRoom(http.StatusOK)(svc.GetRoom(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("roomId")))
+				return oneRoom(http.StatusOK)(svc.GetRoom(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("roomId")))
 			}
-			return oneRoom(http.StatusOK)(svc.UpdateRoom(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("roomId"), *in.Name))
+			return oneRoom(http.StatusOK)(svc.UpdateRoom(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("roomId"), *in.Name))
 		}},
-		{Name: "DeleteRoom", Method: http.MethodDelete, Path: oneRoomPath, Fn: func(k *call) (int, any, error) {
-			if err := svc.DeleteRoom(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("roomId"), k.caller.ARN()); err != nil {
+		{Name: "DeleteRoom", Method: http.MethodDelete, Path: oneRoomPath, Fn: func(k *awsproto.Call) (int, any, error) {
+			if err := svc.DeleteRoom(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("roomId"), k.Caller.ARN()); err != nil {
 				return 0, nil, err
 			}
 			return http.StatusNoContent, nil, nil
 		}},
-		{Name: "CreateRoomMembership", Method: http.MethodPost, Path: memberships, Fn: func(k *call) (int, any, error) {
+		{Name: "CreateRoomMembership", Method: http.MethodPost, Path: memberships, Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct{ MemberId, Role *string }
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
 			if in.MemberId == nil {
-				return 0, nil, BadRequest("MemberId is required")
+				return 0, nil, awsproto.BadRequest("MemberId is required")
 			}
-			return oneMembership(k, http.StatusCreated)(svc.CreateRoomMembership(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("roomId"),
-				*in.MemberId, deref(in.Role), k.caller.ARN()))
+			return oneMembership(k, http.StatusCreated)(svc.CreateRoomMembership(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("roomId"),
+				*in.MemberId, awsproto.Deref(in.Role), k.Caller.ARN()))
 		}},
-		{Name: "BatchCreateRoomMembership", Method: http.MethodPost, Path: memberships, Query: "batch-create", Fn: func(k *call) (int, any, error) {
+		{Name: "BatchCreateRoomMembership", Method: http.MethodPost, Path: memberships, Query: "batch-create", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct {
 				MembershipItemList []struct{ MemberId, Role *string }
 			}
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
 			if in.MembershipItemList == nil {
-				return 0, nil, BadRequest("MembershipItemList is required")
+				return 0, nil, awsproto.BadRequest("MembershipItemList is required")
 			}
 			items := make([]room.MembershipItem, len(in.MembershipItemList))
 			for i, it := range in.MembershipItemList {
-				items[i] = room.MembershipItem{MemberID: deref(it.MemberId), Role: deref(it.Role)}
+				items[i] = room.MembershipItem{MemberID: awsproto.Deref(it.MemberId), Role: awsproto.Deref(it.Role)}
 			}
-			errs, err := svc.BatchCreateRoomMembership(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("roomId"), items, k.caller.ARN())
+			errs, err := svc.BatchCreateRoomMembership(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("roomId"), items, k.Caller.ARN())
 			if err != nil {
 				return 0, nil, err
 			}
 			out := []map[string]string{}
 			for i, e := range errs {
 				if e != nil {
-					w := ToWire(e)
+					w := awsproto.ToWire(e)
 					out = append(out, map[string]string{"MemberId": items[i].MemberID, "ErrorCode": w.Code, "ErrorMessage": w.Msg})
 				}
 			}
 			return http.StatusCreated, map[string]any{"Errors": out}, nil
 		}},
-		{Name: "ListRoomMemberships", Method: http.MethodGet, Path: memberships, ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			limit, err := k.maxResults(50, 99)
+		{Name: "ListRoomMemberships", Method: http.MethodGet, Path: memberships, ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			limit, err := k.MaxResults(50, 99)
 			if err != nil {
 				return 0, nil, err
 			}
-			list, next, err := svc.ListRoomMemberships(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("roomId"), k.query("next-token"), limit)
+			list, next, err := svc.ListRoomMemberships(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("roomId"), k.Query("next-token"), limit)
 			if err != nil {
 				return 0, nil, err
 			}
 			out := make([]wireMembership, len(list))
 			for i, m := range list {
-				out[i] = toWireMembership(k.param("accountId"), m)
+				out[i] = toWireMembership(k.Param("accountId"), m)
 			}
-			return http.StatusOK, paged(map[string]any{"RoomMemberships": out}, next), nil
+			return http.StatusOK, awsproto.Paged(map[string]any{"RoomMemberships": out}, next), nil
 		}},
-		{Name: "UpdateRoomMembership", Method: http.MethodPost, Path: memberships + "/:memberId", Fn: func(k *call) (int, any, error) {
+		{Name: "UpdateRoomMembership", Method: http.MethodPost, Path: memberships + "/:memberId", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct{ Role *string }
-			if err := k.decode(&in); err != nil {
+			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
-			return oneMembership(k, http.StatusOK)(svc.UpdateRoomMembership(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("roomId"),
-				k.param("memberId"), deref(in.Role)))
+			return oneMembership(k, http.StatusOK)(svc.UpdateRoomMembership(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("roomId"),
+				k.Param("memberId"), awsproto.Deref(in.Role)))
 		}},
-		{Name: "RedactRoomMessage", Method: http.MethodPost, Path: oneRoomPath + "/messages/:messageId", Query: "redact", Fn: func(k *call) (int, any, error) {
-			if err := svc.RedactRoomMessage(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("roomId"), k.param("messageId"), k.caller.ARN()); err != nil {
+		{Name: "RedactRoomMessage", Method: http.MethodPost, Path: oneRoomPath + "/messages/:messageId", Query: "redact", Fn: func(k *awsproto.Call) (int, any, error) {
+			if err := svc.RedactRoomMessage(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("roomId"), k.Param("messageId"), k.Caller.ARN()); err != nil {
 				return 0, nil, err
 			}
 			return http.StatusOK, nil, nil
 		}},
-		{Name: "DeleteRoomMembership", Method: http.MethodDelete, Path: memberships + "/:memberId", Fn: func(k *call) (int, any, error) {
-			if err := svc.DeleteRoomMembership(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.param("roomId"), k.param("memberId"), k.caller.ARN()); err != nil {
+		{Name: "DeleteRoomMembership", Method: http.MethodDelete, Path: memberships + "/:memberId", Fn: func(k *awsproto.Call) (int, any, error) {
+			if err := svc.DeleteRoomMembership(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("roomId"), k.Param("memberId"), k.Caller.ARN()); err != nil {
 				return 0, nil, err
 			}
 			return http.StatusNoContent, nil, nil
 		}},
 	}
-}
-
-// paged adds NextToken to a list response when there is a next page.
-func paged(resp map[string]any, next string) map[string]any {
-	if next != "" {
-		resp["NextToken"] = next
-	}
-	return resp
 }

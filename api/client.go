@@ -2,13 +2,12 @@ package api
 
 import (
 	"context"
-	"math"
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/api/chime/wire"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
 
@@ -22,41 +21,32 @@ type ClientAuth interface {
 	Authenticate(ctx context.Context, token string) (chimeaccounts.User, error)
 }
 
-func clientError(c echo.Context, err error) error {
-	w := ToWire(err)
-	if d := domain.RetryAfterOf(err); d > 0 {
-		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
-	}
-	c.Response().Header().Set("X-Amzn-ErrorType", w.Type)
-	return c.JSON(w.Status, map[string]string{"Code": w.Code, "Message": w.Msg})
-}
-
 func mountClient(e *echo.Echo, svc ClientAuth, meetings ClientMeetings, rooms ClientRooms) {
-	g := e.Group("/client/v1", guardClient(MaxClientBodyBytes))
+	g := e.Group("/client/v1", awsproto.GuardClient(awsproto.MaxClientBodyBytes))
 	g.POST("/registrations", func(c echo.Context) error {
 		var in struct{ Token, Password, DisplayName string }
 		if err := c.Bind(&in); err != nil || in.Token == "" {
-			return clientError(c, BadRequest("Token and Password are required"))
+			return awsproto.ClientError(c, awsproto.BadRequest("Token and Password are required"))
 		}
 		u, err := svc.Register(c.Request().Context(), in.Token, in.Password, in.DisplayName)
 		if err != nil {
-			return clientError(c, err)
+			return awsproto.ClientError(c, err)
 		}
-		return c.JSON(http.StatusCreated, map[string]any{"User": toWireUser(u)})
+		return c.JSON(http.StatusCreated, map[string]any{"User": wire.ToUser(u)})
 	})
 	g.POST("/sessions", func(c echo.Context) error {
 		var in struct{ Email, Password string }
 		if err := c.Bind(&in); err != nil || in.Email == "" {
-			return clientError(c, BadRequest("Email and Password are required"))
+			return awsproto.ClientError(c, awsproto.BadRequest("Email and Password are required"))
 		}
 		tok, uid, aid, err := svc.SignIn(c.Request().Context(), in.Email, in.Password, c.RealIP())
 		if err != nil {
-			return clientError(c, err)
+			return awsproto.ClientError(c, err)
 		}
 		return c.JSON(http.StatusCreated, map[string]string{"SessionToken": tok, "UserId": uid, "AccountId": aid})
 	})
 	g.GET("/me", withSession(svc, func(c echo.Context, u chimeaccounts.User) error {
-		return c.JSON(http.StatusOK, map[string]any{"User": toWireUser(u)})
+		return c.JSON(http.StatusOK, map[string]any{"User": wire.ToUser(u)})
 	}))
 	if meetings != nil {
 		mountClientMeetings(g, svc, meetings)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	"github.com/belfry/belfry/projections/chimemeetings"
@@ -42,7 +43,7 @@ type wireMeeting struct {
 }
 
 func toWireMeeting(m chimemeetings.Meeting) wireMeeting {
-	return wireMeeting{MeetingId: m.MeetingID, Title: m.Title, OrganizerId: m.OrganizerID, StartsAt: timestamp(m.StartsAt),
+	return wireMeeting{MeetingId: m.MeetingID, Title: m.Title, OrganizerId: m.OrganizerID, StartsAt: awsproto.Timestamp(m.StartsAt),
 		MeetingPIN: m.PIN, Status: m.Status, DisabledReason: m.DisabledReason,
 		InviteRecipients: []string{meeting.InviteAddress, meeting.PINAddress(m.PIN)},
 		InviteText: "Join the Amazon Chime meeting: " + m.Title + "\nMeeting PIN: " + m.PIN +
@@ -73,7 +74,7 @@ func withSession(auth ClientAuth, fn func(c echo.Context, u chimeaccounts.User) 
 		}
 		u, err := auth.Authenticate(c.Request().Context(), tok)
 		if err != nil {
-			return unauthorized(c, ToWire(err).Msg)
+			return unauthorized(c, awsproto.ToWire(err).Msg)
 		}
 		return fn(c, u)
 	}
@@ -83,51 +84,51 @@ func mountClientMeetings(g *echo.Group, auth ClientAuth, svc ClientMeetings) {
 	g.POST("/meetings", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
 		var in struct{ Title, StartsAt string }
 		if err := c.Bind(&in); err != nil {
-			return clientError(c, BadRequest("the body must be a JSON object with Title and StartsAt"))
+			return awsproto.ClientError(c, awsproto.BadRequest("the body must be a JSON object with Title and StartsAt"))
 		}
 		at, err := time.Parse(time.RFC3339, in.StartsAt)
 		if err != nil {
-			return clientError(c, BadRequest("StartsAt must be an RFC 3339 time such as 2026-12-01T15:00:00Z"))
+			return awsproto.ClientError(c, awsproto.BadRequest("StartsAt must be an RFC 3339 time such as 2026-12-01T15:00:00Z"))
 		}
 		m, err := svc.ScheduleMeeting(c.Request().Context(), u, in.Title, at)
 		if err != nil {
-			return clientError(c, err)
+			return awsproto.ClientError(c, err)
 		}
 		return c.JSON(http.StatusCreated, map[string]any{"Meeting": toWireMeeting(m)})
 	}))
 	g.GET("/meetings", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
 		list, err := svc.MyMeetings(c.Request().Context(), u)
 		if err != nil {
-			return clientError(c, err)
+			return awsproto.ClientError(c, err)
 		}
 		return c.JSON(http.StatusOK, map[string]any{"Meetings": wireMeetings(list)})
 	}))
 	g.GET("/meetings/:id", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
 		m, err := svc.GetMeeting(c.Request().Context(), u, c.Param("id"))
 		if err != nil {
-			return clientError(c, err)
+			return awsproto.ClientError(c, err)
 		}
 		return c.JSON(http.StatusOK, map[string]any{"Meeting": toWireMeeting(m)})
 	}))
 	g.POST("/meetings/:id/start", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
 		m, err := svc.StartMeeting(c.Request().Context(), u, c.Param("id"))
 		if err != nil {
-			return clientError(c, err)
+			return awsproto.ClientError(c, err)
 		}
 		return c.JSON(http.StatusOK, map[string]any{"Meeting": toWireMeeting(m)})
 	}))
 	g.DELETE("/meetings/:id", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
 		if err := svc.CancelMeeting(c.Request().Context(), u, c.Param("id")); err != nil {
-			return clientError(c, err)
+			return awsproto.ClientError(c, err)
 		}
 		return c.NoContent(http.StatusNoContent)
 	}))
 }
 
-func meetingOps(svc AdminMeetings) []operation {
-	return []operation{
-		{Name: "ListMeetings", Method: http.MethodGet, Path: "/console/accounts/:accountId/meetings", ReadOnly: true, Fn: func(k *call) (int, any, error) {
-			list, err := svc.ListMeetings(k.ctx, k.caller.AWSAccount(), k.param("accountId"), k.query("organizer-id"))
+func meetingOps(svc AdminMeetings) []awsproto.Operation {
+	return []awsproto.Operation{
+		{Name: "ListMeetings", Method: http.MethodGet, Path: "/console/accounts/:accountId/meetings", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			list, err := svc.ListMeetings(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Query("organizer-id"))
 			if err != nil {
 				return 0, nil, err
 			}

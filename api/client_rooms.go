@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/room"
 	"github.com/belfry/belfry/projections/chimeaccounts"
@@ -37,25 +38,25 @@ type wireMessage struct {
 
 func toWireMessage(m chimerooms.Message) wireMessage {
 	return wireMessage{MessageId: m.MessageID, SenderId: m.SenderID, SenderType: m.SenderType, SenderName: m.SenderName,
-		Content: m.Content, CreatedTimestamp: timestamp(m.CreatedAt), Redacted: m.Redacted}
+		Content: m.Content, CreatedTimestamp: awsproto.Timestamp(m.CreatedAt), Redacted: m.Redacted}
 }
 
 func mountClientRooms(g *echo.Group, auth ClientAuth, svc ClientRooms) {
 	g.POST("/rooms/:roomId/messages", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
 		var in struct{ Content string }
 		if err := c.Bind(&in); err != nil {
-			return clientError(c, BadRequest("the body must be a JSON object with Content"))
+			return awsproto.ClientError(c, awsproto.BadRequest("the body must be a JSON object with Content"))
 		}
 		m, err := svc.PostRoomMessage(c.Request().Context(), u, c.Param("roomId"), in.Content)
 		if err != nil {
-			return clientError(c, err)
+			return awsproto.ClientError(c, err)
 		}
 		return c.JSON(http.StatusCreated, map[string]any{"Message": toWireMessage(m)})
 	}))
 	g.GET("/rooms/:roomId/messages", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
 		list, err := svc.ListRoomMessages(c.Request().Context(), u, c.Param("roomId"), 100)
 		if err != nil {
-			return clientError(c, err)
+			return awsproto.ClientError(c, err)
 		}
 		out := make([]wireMessage, len(list))
 		for i, m := range list {
@@ -69,24 +70,24 @@ func mountClientRooms(g *echo.Group, auth ClientAuth, svc ClientRooms) {
 	g.POST("/rooms/:roomId/webhooks", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
 		var in struct{ Name string }
 		if err := c.Bind(&in); err != nil {
-			return clientError(c, BadRequest("the body must be a JSON object with Name"))
+			return awsproto.ClientError(c, awsproto.BadRequest("the body must be a JSON object with Name"))
 		}
 		w, err := svc.CreateRoomWebhook(c.Request().Context(), u, c.Param("roomId"), in.Name)
 		if err != nil {
-			return clientError(c, err)
+			return awsproto.ClientError(c, err)
 		}
 		return webhook(c, w, http.StatusCreated)
 	}))
 	g.POST("/rooms/:roomId/webhooks/:id/regenerate", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
 		w, err := svc.RegenerateRoomWebhook(c.Request().Context(), u, c.Param("roomId"), c.Param("id"))
 		if err != nil {
-			return clientError(c, err)
+			return awsproto.ClientError(c, err)
 		}
 		return webhook(c, w, http.StatusOK)
 	}))
 	g.DELETE("/rooms/:roomId/webhooks/:id", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
 		if err := svc.DeleteRoomWebhook(c.Request().Context(), u, c.Param("roomId"), c.Param("id")); err != nil {
-			return clientError(c, err)
+			return awsproto.ClientError(c, err)
 		}
 		return c.NoContent(http.StatusNoContent)
 	}))
@@ -128,5 +129,5 @@ func mountIncomingWebhooks(e *echo.Echo, svc IncomingWebhooks) {
 			msg = "the service is unavailable; try again"
 		}
 		return c.JSON(status, map[string]string{"Code": code, "Message": msg})
-	}, guardClient(MaxClientBodyBytes))
+	}, awsproto.GuardClient(awsproto.MaxClientBodyBytes))
 }

@@ -26,6 +26,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/chime/types"
 	"github.com/labstack/echo/v4"
 
+	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/api/chime/accounts"
+	"github.com/belfry/belfry/api/chime/bots"
+	"github.com/belfry/belfry/api/chime/domains"
+	"github.com/belfry/belfry/api/chime/numbers"
+	"github.com/belfry/belfry/api/chime/porting"
+	"github.com/belfry/belfry/api/chime/settings"
+	"github.com/belfry/belfry/api/chime/users"
 	"github.com/belfry/belfry/api/sigv4"
 	"github.com/belfry/belfry/domain/audit"
 )
@@ -61,17 +69,17 @@ var fuzzNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 // chimeHandler mounts every Chime operation with no services behind them: an operation that gets past
 // the edge reaches a nil service, panics and is answered 500, and is audited like any other call.
-func chimeHandler(sink AuditSink) *echo.Echo {
+func chimeHandler(sink awsproto.AuditSink) *echo.Echo {
 	e := echo.New()
-	s := &serviceAPI{service: "chime", eventSource: "chime.amazonaws.com", region: "us-east-1", audit: sink,
-		logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		verifier: &sigv4.Verifier{Keys: fuzzKeys{}, Region: "us-east-1", Now: func() time.Time { return fuzzNow }}}
-	var ops []operation
-	for _, list := range [][]operation{accountOps(nil), userOps(nil), settingsOps(nil), domainOps(nil), botOps(nil),
-		numberOps(nil), portingOps(nil), roomOps(nil), meetingOps(nil)} {
+	s := awsproto.NewService(awsproto.ServiceConfig{Name: "chime", EventSource: "chime.amazonaws.com", Region: "us-east-1", Audit: sink,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Verifier: &sigv4.Verifier{Keys: fuzzKeys{}, Region: "us-east-1", Now: func() time.Time { return fuzzNow }}})
+	var ops []awsproto.Operation
+	for _, list := range [][]awsproto.Operation{(*accounts.Service)(nil).Operations(), (*users.Service)(nil).Operations(), (*settings.Service)(nil).Operations(), (*domains.Service)(nil).Operations(), (*bots.Service)(nil).Operations(), (*numbers.Service)(nil).Operations(),
+		(*porting.Service)(nil).Operations(), roomOps(nil), meetingOps(nil)} {
 		ops = append(ops, list...)
 	}
-	s.mount(e, ops)
+	s.Mount(e, ops)
 	return e
 }
 

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/api/chime/domains"
+	"github.com/belfry/belfry/api/chime/porting"
 	"github.com/labstack/echo/v4"
 	"go.yaml.in/yaml/v3"
 )
@@ -54,9 +57,9 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 	}
 
 	served := map[string]bool{}
-	var ops []operation
-	ops = append(ops, domainOps(nil)...)
-	ops = append(ops, portingOps(nil)...)
+	var ops []awsproto.Operation
+	ops = append(ops, (*domains.Service)(nil).Operations()...)
+	ops = append(ops, (*porting.Service)(nil).Operations()...)
 	ops = append(ops, meetingOps(nil)...)
 	ops = append(ops, adminOps(nil)...)
 	for _, op := range ops {

@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/api/sigv4"
 	"github.com/belfry/belfry/domain/audit"
 	auditrm "github.com/belfry/belfry/projections/audit"
@@ -60,15 +61,11 @@ func (c Config) Validate() error {
 
 // Deps are the server's collaborators.
 type Deps struct {
-	Keys     sigv4.KeyLookup
-	Accounts ChimeAccounts
-	Users    ChimeUsers
-	Settings ChimeSettings
-	Domains  ChimeDomains
-	Bots     ChimeBots
-	Numbers  ChimeNumbers
-	Client   ClientAuth
-	Rooms    ChimeRooms
+	Keys sigv4.KeyLookup
+	// Chime are the operations of the Chime admin API (the route tables of the slices in api/chime).
+	Chime  []awsproto.Operation
+	Client ClientAuth
+	Rooms  ChimeRooms
 	// ClientRooms serves members' room messages and webhooks on the client API; Webhooks takes the
 	// posts to incoming-webhook URLs.
 	ClientRooms ClientRooms
@@ -76,13 +73,12 @@ type Deps struct {
 	// Meetings serves the client API's meeting scheduling; AdminMeetings the console's meeting list.
 	Meetings      ClientMeetings
 	AdminMeetings AdminMeetings
-	Porting       ChimePorting
-	Audit         AuditSink
+	Audit         awsproto.AuditSink
 	AuditRM       AuditQueries
 	Ready         func(context.Context) error
 	Gatherer      prometheus.Gatherer
 	// Metrics records per-operation request counts and latencies (nil: none).
-	Metrics *Metrics
+	Metrics *awsproto.Metrics
 	Logger  *slog.Logger
 }
 
@@ -115,27 +111,20 @@ func New(cfg Config, d Deps) (*Server, error) {
 		plainError(err, c)
 	}
 	verifier := &sigv4.Verifier{Keys: d.Keys, Region: cfg.Region}
-	chimeAPI := &serviceAPI{service: "chime", eventSource: "chime.amazonaws.com", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger,
-		skipReadAudit: cfg.SkipReadAudit, metrics: d.Metrics}
-	var chimeOps []operation
-	chimeOps = append(chimeOps, accountOps(d.Accounts)...)
-	chimeOps = append(chimeOps, userOps(d.Users)...)
-	chimeOps = append(chimeOps, settingsOps(d.Settings)...)
-	chimeOps = append(chimeOps, domainOps(d.Domains)...)
-	chimeOps = append(chimeOps, botOps(d.Bots)...)
-	chimeOps = append(chimeOps, numberOps(d.Numbers)...)
-	chimeOps = append(chimeOps, portingOps(d.Porting)...)
+	chimeAPI := awsproto.NewService(awsproto.ServiceConfig{Name: "chime", EventSource: "chime.amazonaws.com", Region: regionOr(cfg.Region),
+		Verifier: verifier, Audit: d.Audit, Logger: d.Logger, SkipReadAudit: cfg.SkipReadAudit, Metrics: d.Metrics})
+	chimeOps := append([]awsproto.Operation(nil), d.Chime...)
 	if d.Rooms != nil {
 		chimeOps = append(chimeOps, roomOps(d.Rooms)...)
 	}
 	if d.AdminMeetings != nil {
 		chimeOps = append(chimeOps, meetingOps(d.AdminMeetings)...)
 	}
-	chimeAPI.mount(e, chimeOps)
-	belfryAPI := &serviceAPI{service: "belfry", eventSource: "belfry.local", region: regionOr(cfg.Region), verifier: verifier, audit: d.Audit, logger: d.Logger,
-		metrics: d.Metrics}
-	belfryAPI.mount(e, adminOps(d.AuditRM))
-	unknownRoute = unknownRouteHandler(chimeAPI, belfryAPI)
+	chimeAPI.Mount(e, chimeOps)
+	belfryAPI := awsproto.NewService(awsproto.ServiceConfig{Name: "belfry", EventSource: "belfry.local", Region: regionOr(cfg.Region),
+		Verifier: verifier, Audit: d.Audit, Logger: d.Logger, Metrics: d.Metrics})
+	belfryAPI.Mount(e, adminOps(d.AuditRM))
+	unknownRoute = awsproto.UnknownRouteHandler(chimeAPI, belfryAPI)
 
 	if d.Client != nil {
 		mountClient(e, d.Client, d.Meetings, d.ClientRooms)
@@ -196,18 +185,6 @@ func plainError(err error, c echo.Context) {
 	_ = c.JSON(status, map[string]string{"Code": "ServiceFailure", "Message": http.StatusText(status)})
 }
 
-// unknownRouteHandler serves an unrouted admin path through the API its credential scope names
-// (chime unless it names belfry): verified, authorised as UnknownOperation, answered 404, audited.
-func unknownRouteHandler(chimeAPI, belfryAPI *serviceAPI) func(c echo.Context) error {
-	return func(c echo.Context) error {
-		api := chimeAPI
-		if scopeService(c.Request().Header.Get("Authorization")) == belfryAPI.service {
-			api = belfryAPI
-		}
-		return api.serve(c, unknownPathOp(c.Request().Method, c.Request().URL.Path))
-	}
-}
-
 // unrouted reports echo's answer to a request no route takes: 404, or 405 for a known path.
 func unrouted(err error) bool {
 	return errors.Is(err, echo.ErrNotFound) || errors.Is(err, echo.ErrMethodNotAllowed)
@@ -227,28 +204,6 @@ func adminPath(p string) bool {
 		return false
 	}
 	return true
-}
-
-// unknownPathOp answers a path no operation serves, once the caller is authenticated.
-func unknownPathOp(method, path string) operation {
-	return operation{Name: "UnknownOperation", unauthorized: true, Fn: func(*call) (int, any, error) {
-		return 0, nil, &WireError{Status: http.StatusNotFound, Type: "UnknownOperationException", Code: "NotFound",
-			Msg: "no operation at " + method + " " + path}
-	}}
-}
-
-// scopeService is the service named in an Authorization header's credential scope ("" for none).
-func scopeService(auth string) string {
-	_, rest, ok := strings.Cut(auth, "Credential=")
-	if !ok {
-		return ""
-	}
-	rest, _, _ = strings.Cut(rest, ",")
-	parts := strings.Split(strings.TrimSpace(rest), "/")
-	if len(parts) != 5 {
-		return ""
-	}
-	return parts[3]
 }
 
 func regionOr(r string) string {

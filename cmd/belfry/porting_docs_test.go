@@ -11,8 +11,8 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 
 	"github.com/belfry/belfry/domain/chime/porting"
-	chimesvc "github.com/belfry/belfry/infra/chime"
 	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/infra/portdocs"
 )
 
 func sha256Hex(b string) string {
@@ -118,8 +118,7 @@ func TestPortingDocumentsAreContentAddressedBlobs(t *testing.T) {
 	if _, err := pool.Exec(ctx, `UPDATE porting.document_blobs SET referenced = false WHERE sha256 = $1`, sum); err != nil {
 		t.Fatal(err)
 	}
-	svc := chimesvc.New(chimesvc.Config{Client: client, Sessions: pool})
-	n, err := svc.CollectPortInDocumentBlobs(ctx, 0)
+	n, err := portdocs.New(pool, client).Collect(ctx, 0)
 	if err != nil || n != 1 {
 		t.Fatalf("collect: deleted %d, %v; want the orphan only", n, err)
 	}

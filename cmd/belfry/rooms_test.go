@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/chime"
 	"github.com/aws/aws-sdk-go-v2/service/chime/types"
 
-	belfrychime "github.com/belfry/belfry/infra/chime"
+	"github.com/belfry/belfry/infra/botdelivery"
 	"github.com/belfry/belfry/infra/datakeys"
 )
 
@@ -191,7 +191,7 @@ func TestRoomsMembershipsAndBotEvents(t *testing.T) {
 		t.Fatalf("Invite deliveries: %+v", events)
 	}
 	for _, e := range events {
-		if e.Signature != belfrychime.BotSignature(token, e.Timestamp, e.Body) {
+		if e.Signature != botdelivery.BotSignature(token, e.Timestamp, e.Body) {
 			t.Fatalf("signature %q does not verify for %s|%s", e.Signature, e.Timestamp, e.Body)
 		}
 		if _, err := time.Parse("2006-01-02T15:04:05.000Z", e.Timestamp); err != nil {
@@ -204,7 +204,7 @@ func TestRoomsMembershipsAndBotEvents(t *testing.T) {
 	}(); err != nil {
 		t.Fatal(err)
 	}
-	if events = inbox.wait(t, 3); len(events) != 3 || events[2].EventType != "Remove" || events[2].Signature != belfrychime.BotSignature(token, events[2].Timestamp, events[2].Body) {
+	if events = inbox.wait(t, 3); len(events) != 3 || events[2].EventType != "Remove" || events[2].Signature != botdelivery.BotSignature(token, events[2].Timestamp, events[2].Body) {
 		t.Fatalf("Remove delivery: %+v", events)
 	}
 	// A disabled bot can be removed from rooms but not added.
@@ -240,7 +240,7 @@ func TestRoomsMembershipsAndBotEvents(t *testing.T) {
 	raw, _ := base64.StdEncoding.DecodeString(lambdaCalls[1].Get("X-Amz-Client-Context"))
 	var cc map[string]string
 	_ = json.Unmarshal(raw, &cc)
-	if cc["Chime-Signature"] != belfrychime.BotSignature(aws.ToString(lb.Bot.SecurityToken), cc["Chime-Request-Timestamp"], lambdaBodies[1]) {
+	if cc["Chime-Signature"] != botdelivery.BotSignature(aws.ToString(lb.Bot.SecurityToken), cc["Chime-Request-Timestamp"], lambdaBodies[1]) {
 		t.Fatalf("lambda client context %s does not verify", raw)
 	}
 	lmu.Unlock()

@@ -22,7 +22,6 @@ import (
 	"github.com/belfry/belfry/api"
 	"github.com/belfry/belfry/api/sigv4"
 	"github.com/belfry/belfry/infra/auditlog"
-	"github.com/belfry/belfry/infra/chime"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventlog"
 	"github.com/belfry/belfry/infra/eventstore"
@@ -215,11 +214,11 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	keys := iam.NewKeys(iamAdm.read, dataKeys)
-	svc := m.newChimeService(pool, client, dataKeys, rms)
-	if err := m.startSideEffects(runCtx, pool, svc); err != nil {
+	app := m.newChime(pool, client, dataKeys, rms)
+	if err := m.startSideEffects(runCtx, pool, app); err != nil {
 		return err
 	}
-	if err := m.startHTTP(pool, client, keys, svc, auditWriter); err != nil {
+	if err := m.startHTTP(pool, client, keys, app, auditWriter); err != nil {
 		return err
 	}
 	return m.firstKey(ctx, iamAdm)
@@ -264,73 +263,17 @@ func (m *Main) startProjections(ctx, runCtx context.Context, pool *pgxpool.Pool,
 	return readModels{accounts: accountsRunner, numbers: numbersRunner, meetings: meetingsRunner, rooms: roomsRunner, iam: iamRunner}, nil
 }
 
-// newChimeService builds the Chime application service over the event store and the read models.
-func (m *Main) newChimeService(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datakeys.Store, rms readModels) *chime.Service {
-	svc := chime.New(chime.Config{
-		Client:        client,
-		Now:           m.Now,
-		Resolver:      m.cfg.resolver(),
-		Lambda:        chime.HTTPLambdaInvoker{Endpoint: m.cfg.LambdaURL},
-		BotHTTP:       m.BotHTTP,
-		Mail:          m.mailer(),
-		Sessions:      pool,
-		Accounts:      eventstore.NewRepository(client, chime.AccountDecider, m.Now),
-		Store:         chimeaccounts.NewStore(pool).WithSecrets(dataKeys),
-		AccountsRM:    rms.accounts,
-		NumbersStore:  chimenumbers.NewStore(pool),
-		NumbersRM:     rms.numbers,
-		MeetingsStore: chimemeetings.NewStore(pool).WithSecrets(dataKeys),
-		MeetingsRM:    rms.meetings,
-		RoomsStore:    chimerooms.NewStore(pool),
-		RoomsRM:       rms.rooms,
-		DataKeys:      dataKeys,
-		PublicURL: func() string {
-			if m.cfg.PublicURL != "" {
-				return m.cfg.PublicURL
-			}
-			return "http://" + m.HTTPAddr()
-		},
-		Registerer: m.reg,
-		Logger:     m.logger,
-	})
-	var _ api.ChimeAccounts = svc
-	var _ api.ChimeUsers = svc
-	var _ api.ChimeSettings = svc
-	var _ api.ChimeDomains = svc
-	var _ api.ChimeBots = svc
-	var _ api.ChimeNumbers = svc
-	var _ api.ClientAuth = svc
-	var _ api.ChimePorting = svc
-	return svc
-}
-
-// startSideEffects runs the watermill router that delivers the relayed side effects, and the sweeps
-// that look for background work, until runCtx ends.
-func (m *Main) startSideEffects(runCtx context.Context, pool *pgxpool.Pool, svc *chime.Service) error {
-	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: svc, Orders: svc, BotEvents: svc}, sideeffects.RouterConfig{Logger: m.logger})
-	if err != nil {
-		return err
-	}
-	m.spawn(func() { _ = router.Run(runCtx) })
-	m.onClose(router.Close)
-	sweep := m.SweepEvery
-	if sweep <= 0 {
-		sweep = 5 * time.Second
-	}
-	m.spawn(func() { svc.RunSweeps(runCtx, m.logger, sweep) })
-	return nil
-}
-
 // startHTTP serves the HTTP API (and the runtime profiles when configured); Close stops the HTTP
 // server first, as it is registered last.
-func (m *Main) startHTTP(pool *pgxpool.Pool, client *esdb.Client, keys sigv4.KeyLookup, svc *chime.Service, auditWriter *auditlog.Writer) error {
+func (m *Main) startHTTP(pool *pgxpool.Pool, client *esdb.Client, keys sigv4.KeyLookup, c chimeApp, auditWriter *auditlog.Writer) error {
 	var _ api.Caller = iam.Principal{}
 	proxies, err := m.cfg.trustedProxies()
 	if err != nil {
 		return err
 	}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region, SkipReadAudit: m.cfg.SkipReadAudit, TrustedProxies: proxies}, api.Deps{
-		Keys: keys, Accounts: svc, Users: svc, Settings: svc, Domains: svc, Bots: svc, Numbers: svc, Client: svc, Meetings: svc, AdminMeetings: svc, Rooms: svc, ClientRooms: svc, Webhooks: svc, Porting: svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: m.reg, Metrics: api.NewMetrics(m.reg),
+		Keys: keys, Chime: c.operations(),
+		Client: c.svc, Meetings: c.svc, AdminMeetings: c.svc, Rooms: c.svc, ClientRooms: c.svc, Webhooks: c.svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: m.reg, Metrics: api.NewMetrics(m.reg),
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)

@@ -1,23 +1,23 @@
-// Package chime is the application service behind the Chime admin API: commands go through the event
-// store's command path, queries through the read models.
+// Package chime is what remains of the application service behind the Chime APIs, until it moves to
+// slices under api/chime: the rooms and room memberships, the meetings, the client API (registration,
+// sign-in and sessions, room messages, room webhooks), the incoming webhooks and the delivery of bot
+// events. The accounts, users, bots, domains, numbers, porting and settings use cases are in their
+// slices (api/chime/*). Commands go through the event store's command path, queries through the read
+// models.
 //
 // Invariant (read-your-writes): a mutating call returns only after the read models that serve its reads
 // have applied the appended events, or after ReadModelWait has passed; then the timeout is counted in
 // belfry_read_your_writes_timeouts_total and the call still succeeds (the write is committed; failing
-// would make SDK retries create duplicates). Past the timeout, the account calls, CreateUser, posted
-// messages, CreateRoom, the meetings, CreatePhoneNumberOrder and the port-in orders answer from the
-// decided state (the command's resulting state or events). The other calls that return an item read it
-// back from the read model, which may then still show its previous version, or not yet hold a created
-// one (NotFound): UpdateUser, ResetPersonalPIN, the bot calls, AddDomain and VerifyDomain, UpdateRoom,
-// Create/UpdateRoomMembership, Update/RestorePhoneNumber and Register.
+// would make SDK retries create duplicates). Past the timeout, posted messages, CreateRoom and the
+// meetings answer from the decided state (the command's resulting state or events). The other calls
+// here that return an item read it back from the read model, which may then still show its previous
+// version, or not yet hold a created one (NotFound): UpdateRoom, Create/UpdateRoomMembership and
+// Register.
 package chime
 
 import (
 	"context"
 	"log/slog"
-	"net"
-	"net/http"
-	"slices"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -27,20 +27,21 @@ import (
 
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
-	"github.com/belfry/belfry/domain/chime/domainclaim"
 	"github.com/belfry/belfry/domain/chime/meeting"
-	"github.com/belfry/belfry/domain/chime/phonenumber"
-	"github.com/belfry/belfry/domain/chime/porting"
 	"github.com/belfry/belfry/domain/chime/room"
-	"github.com/belfry/belfry/domain/chime/settings"
+	"github.com/belfry/belfry/infra/botdelivery"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/mail"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	"github.com/belfry/belfry/projections/chimemeetings"
-	"github.com/belfry/belfry/projections/chimenumbers"
 	"github.com/belfry/belfry/projections/chimerooms"
 )
+
+// PINs reserves personal meeting PINs (infra/pins implements it).
+type PINs interface {
+	Reserve(ctx context.Context, accountID, userID string) (string, domain.Sealed, error)
+}
 
 // Waiter waits until a read model has applied a position.
 type Waiter interface {
@@ -50,32 +51,22 @@ type Waiter interface {
 // Service implements the Chime account operations.
 type Service struct {
 	client        *esdb.Client
-	settings      *eventstore.Repository[settings.State, settings.Command, settings.Event]
-	claims        *eventstore.Repository[domainclaim.State, domainclaim.Command, domainclaim.Event]
-	resolver      TXTResolver
-	lambda        LambdaInvoker
-	numbers       *eventstore.Repository[phonenumber.State, phonenumber.Command, phonenumber.Event]
-	orders        *eventstore.Repository[phonenumber.Order, phonenumber.OrderCommand, phonenumber.Event]
-	numbersRead   *chimenumbers.Store
-	numbersRM     Waiter
 	meetings      *eventstore.Repository[meeting.State, meeting.Command, meeting.Event]
 	meetingsRead  *chimemeetings.Store
 	meetingsRM    Waiter
 	rooms         *eventstore.Repository[room.State, room.Command, room.Event]
 	roomsRead     *chimerooms.Store
 	roomsRM       Waiter
-	ports         *eventstore.Repository[porting.Order, porting.Command, porting.Event]
 	mail          mail.Sender
 	sessions      *pgxpool.Pool
-	botHTTP       *http.Client
 	now           func() time.Time
-	propagation   time.Duration
 	accounts      *eventstore.Repository[account.State, account.Command, account.Event]
 	store         *chimeaccounts.Store
 	accountsRM    Waiter
 	readModelWait time.Duration
 	timeouts      prometheus.Counter
-	botDropped    prometheus.Counter
+	pins          PINs
+	bots          *botdelivery.Transport
 	log           *slog.Logger
 	webhookRate   webhookLimiter
 	publicURL     func() string
@@ -88,23 +79,17 @@ type Config struct {
 	Client *esdb.Client
 	// Now is the clock of every decision (default time.Now).
 	Now func() time.Time
-	// Lambda dispatches bot events to Lambda functions (default: HTTPLambdaInvoker without endpoint).
-	Lambda LambdaInvoker
-	// BotHTTP sends the endpoint challenge and bot events (default: a client with a 2 s timeout).
-	BotHTTP *http.Client
-	// Resolver looks up domain-claim TXT records (default: the system resolver).
-	Resolver TXTResolver
-	// CallingNamePropagation is how long a calling-name change stays UpdateInProgress (default 72 h).
-	CallingNamePropagation time.Duration
-	Accounts               *eventstore.Repository[account.State, account.Command, account.Event]
-	Store                  *chimeaccounts.Store
-	AccountsRM             Waiter
-	NumbersStore           *chimenumbers.Store
+	// PINs reserves personal meeting PINs.
+	PINs PINs
+	// Bots delivers bot events.
+	Bots       *botdelivery.Transport
+	Accounts   *eventstore.Repository[account.State, account.Command, account.Event]
+	Store      *chimeaccounts.Store
+	AccountsRM Waiter
 	// Mail sends invitations (required for InviteUsers).
 	Mail mail.Sender
 	// Sessions is the database of client sessions.
 	Sessions      *pgxpool.Pool
-	NumbersRM     Waiter
 	MeetingsStore *chimemeetings.Store
 	MeetingsRM    Waiter
 	RoomsStore    *chimerooms.Store
@@ -116,8 +101,10 @@ type Config struct {
 	// SignIn throttles failed client sign-ins (default DefaultSignInLimits).
 	SignIn        SignInLimits
 	ReadModelWait time.Duration
-	Registerer    prometheus.Registerer
-	Logger        *slog.Logger
+	// Timeouts counts the read-your-writes waits that ran out (default: a new counter, registered).
+	Timeouts   prometheus.Counter
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
 }
 
 // AccountDecider is the account aggregate for the command path.
@@ -134,28 +121,13 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.CallingNamePropagation <= 0 {
-		cfg.CallingNamePropagation = 72 * time.Hour
-	}
-	if cfg.Resolver == nil {
-		cfg.Resolver = net.DefaultResolver
-	}
-	if cfg.Lambda == nil {
-		cfg.Lambda = HTTPLambdaInvoker{}
-	}
-	if cfg.BotHTTP == nil {
-		cfg.BotHTTP = &http.Client{Timeout: 2 * time.Second}
-	}
-	s := &Service{numbers: eventstore.NewRepository(cfg.Client, NumberDecider, cfg.Now), orders: eventstore.NewRepository(cfg.Client, OrderDecider, cfg.Now),
-		ports: eventstore.NewRepository(cfg.Client, PortDecider, cfg.Now), mail: cfg.Mail, sessions: cfg.Sessions, numbersRead: cfg.NumbersStore, numbersRM: cfg.NumbersRM,
-		client: cfg.Client, now: cfg.Now, resolver: cfg.Resolver, lambda: cfg.Lambda, botHTTP: cfg.BotHTTP, claims: eventstore.NewRepository(cfg.Client, ClaimDecider, cfg.Now), propagation: cfg.CallingNamePropagation,
-		settings: eventstore.NewRepository(cfg.Client, SettingsDecider, cfg.Now), accounts: cfg.Accounts, store: cfg.Store,
+	s := &Service{mail: cfg.Mail, sessions: cfg.Sessions,
+		client: cfg.Client, now: cfg.Now, pins: cfg.PINs, bots: cfg.Bots,
+		accounts: cfg.Accounts, store: cfg.Store,
 		meetings: eventstore.NewRepository(cfg.Client, MeetingDecider, cfg.Now), meetingsRead: cfg.MeetingsStore, meetingsRM: cfg.MeetingsRM,
 		rooms: eventstore.NewRepository(cfg.Client, RoomDecider, cfg.Now), roomsRead: cfg.RoomsStore, roomsRM: cfg.RoomsRM, accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
 		timeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_read_your_writes_timeouts_total",
 			Help: "Mutations answered before their read models caught up."}),
-		botDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_bot_events_dropped_total",
-			Help: "Bot events dropped after their retries failed (guide §11.2.4)."}),
 		log: cfg.Logger, publicURL: cfg.PublicURL, keys: cfg.DataKeys, signin: newSignInGuard(cfg.SignIn)}
 	if s.publicURL == nil {
 		s.publicURL = func() string { return "http://127.0.0.1:8080" }
@@ -163,8 +135,13 @@ func New(cfg Config) *Service {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	if cfg.Timeouts != nil {
+		s.timeouts = cfg.Timeouts
+	} else if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(s.timeouts)
+	}
 	if cfg.Registerer != nil {
-		cfg.Registerer.MustRegister(s.timeouts, s.botDropped, s.signin.checks, s.signin.refused)
+		cfg.Registerer.MustRegister(s.signin.checks, s.signin.refused)
 	}
 	return s
 }
@@ -184,13 +161,6 @@ func (s *Service) waitRM(ctx context.Context, w Waiter, pos uint64) bool {
 	return true
 }
 
-func fromState(st account.State) chimeaccounts.Account {
-	return chimeaccounts.Account{AccountID: st.ID, AwsAccountID: st.AwsAccountID, Name: st.Name, AccountType: st.Type,
-		AccountStatus: st.Status, DefaultLicense: st.DefaultLicense, SupportedLicenses: st.SupportedLicenses,
-		CreatedAt: st.CreatedAt, DisableRemoteControl: st.Settings.DisableRemoteControl, EnableDialOut: st.Settings.EnableDialOut,
-		DelegateGroups: slices.Clone(st.DelegateGroups)}
-}
-
 // ownAccount loads the account and checks it belongs to the caller's AWS account.
 func (s *Service) ownAccount(ctx context.Context, awsAccountID, id string) error {
 	if _, err := uuid.Parse(id); err != nil {
@@ -207,90 +177,7 @@ func (s *Service) ownAccount(ctx context.Context, awsAccountID, id string) error
 	return nil
 }
 
-// CreateAccount creates a Team account for the caller's AWS account.
-func (s *Service) CreateAccount(ctx context.Context, awsAccountID, name string) (chimeaccounts.Account, error) {
-	id := uuid.NewString()
-	res, err := s.accounts.Execute(ctx, account.StreamName(id), account.Create{AccountID: id, AwsAccountID: awsAccountID, Name: name})
-	if err != nil {
-		return chimeaccounts.Account{}, err
-	}
-	s.waitRM(ctx, s.accountsRM, res.Position)
-	return fromState(res.State), nil
-}
-
 // GetAccount returns one account of the caller.
 func (s *Service) GetAccount(ctx context.Context, awsAccountID, id string) (chimeaccounts.Account, error) {
 	return s.store.Get(ctx, awsAccountID, id)
-}
-
-// ListAccounts returns a page of the caller's accounts.
-func (s *Service) ListAccounts(ctx context.Context, awsAccountID string, f chimeaccounts.ListFilter, token string, limit int) ([]chimeaccounts.Account, string, error) {
-	return s.store.List(ctx, awsAccountID, f, token, limit)
-}
-
-// UpdateAccount renames the account and/or changes its default licence.
-func (s *Service) UpdateAccount(ctx context.Context, awsAccountID, id string, name, license *string) (chimeaccounts.Account, error) {
-	if err := s.ownAccount(ctx, awsAccountID, id); err != nil {
-		return chimeaccounts.Account{}, err
-	}
-	res, err := s.accounts.Execute(ctx, account.StreamName(id), account.Update{AccountID: id, Name: name, DefaultLicense: license})
-	if err != nil {
-		return chimeaccounts.Account{}, err
-	}
-	s.waitRM(ctx, s.accountsRM, res.Position)
-	return fromState(res.State), nil
-}
-
-// DeleteAccount deletes the account if the guide's guards allow it.
-func (s *Service) DeleteAccount(ctx context.Context, awsAccountID, id string) error {
-	if err := s.ownAccount(ctx, awsAccountID, id); err != nil {
-		return err
-	}
-	res, err := s.accounts.Execute(ctx, account.StreamName(id), account.Delete{AccountID: id})
-	if err != nil {
-		return err
-	}
-	s.waitRM(ctx, s.accountsRM, res.Position)
-	s.shred(ctx, id, res.Events)
-	return nil
-}
-
-// GetAccountSettings returns the meeting policies.
-func (s *Service) GetAccountSettings(ctx context.Context, awsAccountID, id string) (disableRemoteControl, enableDialOut bool, err error) {
-	a, err := s.store.Get(ctx, awsAccountID, id)
-	if err != nil {
-		return false, false, err
-	}
-	return a.DisableRemoteControl, a.EnableDialOut, nil
-}
-
-// UpdateAccountSettings changes the meeting policies given.
-func (s *Service) UpdateAccountSettings(ctx context.Context, awsAccountID, id string, disableRemoteControl, enableDialOut *bool) error {
-	if err := s.ownAccount(ctx, awsAccountID, id); err != nil {
-		return err
-	}
-	res, err := s.accounts.Execute(ctx, account.StreamName(id), account.UpdateSettings{AccountID: id,
-		DisableRemoteControl: disableRemoteControl, EnableDialOut: enableDialOut})
-	if err != nil {
-		return err
-	}
-	s.waitRM(ctx, s.accountsRM, res.Position)
-	return nil
-}
-
-// SetDelegateGroups associates (add=true) or disassociates sign-in delegate groups.
-func (s *Service) SetDelegateGroups(ctx context.Context, awsAccountID, accountID string, groups []string, add bool) error {
-	if err := s.ownAccount(ctx, awsAccountID, accountID); err != nil {
-		return err
-	}
-	var cmd account.Command = account.DisassociateDelegateGroups{AccountID: accountID, Groups: groups}
-	if add {
-		cmd = account.AssociateDelegateGroups{AccountID: accountID, Groups: groups}
-	}
-	res, err := s.accounts.Execute(ctx, account.StreamName(accountID), cmd)
-	if err != nil {
-		return err
-	}
-	s.waitRM(ctx, s.accountsRM, res.Position)
-	return nil
 }

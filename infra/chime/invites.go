@@ -7,23 +7,15 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/belfry/belfry/api"
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
-	"github.com/belfry/belfry/infra/mail"
-	"github.com/belfry/belfry/infra/sideeffects"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
-
-// InviteResult is one invitation as InviteUsers reports it.
-type InviteResult = api.Invite
 
 func newToken() (raw, hash string) {
 	b := make([]byte, 32)
@@ -35,87 +27,6 @@ func newToken() (raw, hash string) {
 func hashToken(raw string) string {
 	h := sha256.Sum256([]byte(raw))
 	return hex.EncodeToString(h[:])
-}
-
-// InviteUsers invites addresses to a Team account. The invitation mails are side effects: the relay
-// enqueues one per invitation with the commit, and DeliverInvitation sends it (with retries). The call
-// waits (bounded) until the mails went out, so EmailStatus is normally Sent or Failed.
-func (s *Service) InviteUsers(ctx context.Context, awsAccountID, accountID string, emails []string, userType string) ([]InviteResult, error) {
-	if err := s.ownAccount(ctx, awsAccountID, accountID); err != nil {
-		return nil, err
-	}
-	cmd := account.InviteUsers{AccountID: accountID, UserType: userType}
-	for _, e := range emails {
-		cmd.Items = append(cmd.Items, account.InviteItem{Email: e, UserID: uuid.NewString(), InviteID: uuid.NewString()})
-	}
-	res, err := s.accounts.Execute(ctx, account.StreamName(accountID), cmd)
-	if err != nil {
-		return nil, err
-	}
-	s.waitRM(ctx, s.accountsRM, res.Position)
-	var out []InviteResult
-	var ids []string
-	for _, e := range res.Events {
-		if inv, ok := e.(account.UserInvited); ok {
-			out = append(out, InviteResult{InviteID: inv.InviteID, Email: inv.Email, Status: account.InvitePending, EmailStatus: account.EmailNotSent})
-			ids = append(ids, inv.InviteID)
-		}
-	}
-	deadline := time.Now().Add(s.readModelWait)
-	for len(ids) > 0 && time.Now().Before(deadline) {
-		st, err := s.store.InviteEmailStatuses(ctx, ids)
-		if err != nil {
-			return nil, err
-		}
-		pending := 0
-		for i := range out {
-			out[i].EmailStatus = st[out[i].InviteID]
-			if out[i].EmailStatus == account.EmailNotSent {
-				pending++
-			}
-		}
-		if pending == 0 {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(25 * time.Millisecond):
-		}
-	}
-	return out, nil
-}
-
-// DeliverInvitation sends an invitation mail with a fresh single-use token (its hash is recorded
-// first, so the mailed token is always the valid one). A mail already sent is not sent again.
-func (s *Service) DeliverInvitation(ctx context.Context, inv sideeffects.Invitation) error {
-	st, err := s.store.InviteEmailStatuses(ctx, []string{inv.InviteID})
-	if err != nil {
-		return err
-	}
-	if st[inv.InviteID] == account.EmailSent {
-		return nil
-	}
-	raw, hash := newToken()
-	res, err := s.accounts.Execute(ctx, account.StreamName(inv.AccountID), account.IssueInviteToken{AccountID: inv.AccountID, InviteID: inv.InviteID, TokenHash: hash})
-	if domain.KindOf(err) != 0 {
-		return nil // the invitation was used or expired meanwhile: nothing to send
-	}
-	if err != nil {
-		return err
-	}
-	status := account.EmailSent
-	body := fmt.Sprintf("You are invited to join an Amazon Chime team hosted by Belfry.\n\n"+
-		"Register within 7 days by sending your registration token with a password to POST /client/v1/registrations:\n\n  %s\n", raw)
-	if err := s.mail.Send(ctx, mail.Message{To: inv.Email, Subject: "Your invitation to Amazon Chime", Body: body}); err != nil {
-		status = account.EmailFailed
-	}
-	r, err := s.accounts.Execute(ctx, account.StreamName(inv.AccountID), account.RecordInviteEmail{AccountID: inv.AccountID, InviteID: inv.InviteID, Status: status})
-	if err != nil {
-		return err
-	}
-	s.waitRM(ctx, s.accountsRM, max(res.Position, r.Position))
-	return nil
 }
 
 // Register accepts an invitation token: the user sets a password, becomes Registered and gets a PIN.
@@ -135,7 +46,7 @@ func (s *Service) Register(ctx context.Context, token, password, displayName str
 	if err != nil {
 		return chimeaccounts.User{}, err
 	}
-	_, pin, err := s.reservePIN(ctx, inv.AccountID, inv.UserID)
+	_, pin, err := s.pins.Reserve(ctx, inv.AccountID, inv.UserID)
 	if err != nil {
 		return chimeaccounts.User{}, err
 	}
@@ -169,4 +80,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (chimeaccounts
 		return chimeaccounts.User{}, domain.Wrapf(ErrSignIn, "the session was revoked; sign in again")
 	}
 	return s.store.GetUserAnyTenant(ctx, accountID, userID)
+}
+
+// securityToken is a fresh random token (32 bytes, base64url).
+func securityToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }

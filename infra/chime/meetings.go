@@ -133,8 +133,8 @@ func (s *Service) DisableDomainMeetings(ctx context.Context, accountID, domainNa
 	return len(ids), nil
 }
 
-// disablePendingDomainMeetings runs DisableDomainMeetings for every removed domain not purged yet.
-func (s *Service) disablePendingDomainMeetings(ctx context.Context) (int, error) {
+// DisablePendingDomainMeetings runs DisableDomainMeetings for every removed domain not purged yet.
+func (s *Service) DisablePendingDomainMeetings(ctx context.Context) (int, error) {
 	pending, err := s.store.PendingPurges(ctx)
 	if err != nil {
 		return 0, err

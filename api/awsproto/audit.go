@@ -1,0 +1,191 @@
+package awsproto
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/belfry/belfry/api/sigv4"
+	"github.com/belfry/belfry/domain/audit"
+	"github.com/google/uuid"
+)
+
+// record sends the CloudTrail-shaped record of a call to the audit sink: a verified call's record is
+// stored before the call is answered (a *WireError when it could not be: the call must not be
+// acknowledged without its record), but that of a successful read is only queued; any other call's
+// record takes the unauthenticated lane.
+func (s *Service) record(k *Call, op Operation, cred sigv4.Credential, reqID string, at time.Time, status int, out any, wire *WireError) *WireError {
+	if s.audit == nil || (s.skipReadAudit && op.ReadOnly && wire == nil) {
+		return nil
+	}
+	rec := s.buildRecord(k, op, cred, reqID, at, status, out, wire)
+	if !k.verified {
+		s.audit.RecordUnauthenticated(rec)
+		return nil
+	}
+	store := s.audit.Record
+	if op.ReadOnly && wire == nil {
+		store = s.audit.Queue
+	}
+	if err := store(k.Echo.Request().Context(), rec); err != nil {
+		s.logger.Error("audit record not stored; the call is answered with an error", "op", op.Name, "request_id", reqID, "err", err)
+		return &WireError{Status: http.StatusInternalServerError, Type: "ServiceFailureException", Code: "ServiceFailure",
+			Msg: "the audit record of this call could not be stored; the call may have taken effect (request id " + reqID + ")"}
+	}
+	return nil
+}
+
+// buildRecord is the record of a call, sensitive members hidden.
+func (s *Service) buildRecord(k *Call, op Operation, cred sigv4.Credential, reqID string, at time.Time, status int, out any, wire *WireError) audit.APICallRecorded {
+	r := k.Echo.Request()
+	rec := audit.APICallRecorded{
+		EventVersion: "1.08", EventTime: at.UTC(), EventSource: s.eventSource, EventName: op.Name, AWSRegion: s.region,
+		SourceIPAddress: k.Echo.RealIP(), UserAgent: r.UserAgent(), RequestID: reqID, EventID: uuid.NewString(),
+		EventType: "AwsApiCall", ReadOnly: op.ReadOnly, HTTPStatus: status,
+		UserIdentity:      audit.UserIdentity{Type: "IAMUser", AccessKeyID: cred.AccessKeyID},
+		RequestParameters: requestParameters(k), ResponseElements: json.RawMessage("null"),
+	}
+	if cred.AccessKeyID == "" {
+		rec.UserIdentity.AccessKeyID = accessKeyFromHeader(r.Header.Get("Authorization"))
+		rec.UserIdentity.Type = "Unknown"
+	}
+	if k.Caller != nil {
+		rec.UserIdentity.PrincipalID = k.Caller.ID()
+		rec.UserIdentity.ARN = k.Caller.ARN()
+		rec.UserIdentity.AccountID = k.Caller.AWSAccount()
+		rec.UserIdentity.UserName = k.Caller.UserName()
+		rec.RecipientAccountID = k.Caller.AWSAccount()
+	}
+	if wire != nil {
+		rec.ErrorCode, rec.ErrorMessage, rec.HTTPStatus = wire.Type, wire.Msg, wire.Status
+	} else if !op.ReadOnly && out != nil {
+		if b, err := json.Marshal(out); err == nil {
+			rec.ResponseElements = lowerKeys(b)
+		}
+	}
+	return rec
+}
+
+func accessKeyFromHeader(auth string) string {
+	_, rest, ok := strings.Cut(auth, "Credential=")
+	if !ok {
+		return ""
+	}
+	id, _, _ := strings.Cut(rest, "/")
+	return id
+}
+
+// sensitiveMembers are the members whose values an audit record hides (lower-cased names, matched at
+// any depth of requestParameters and responseElements, whatever their case): bot security tokens,
+// personal and port-out PINs, port-in upload tokens (also the ?token= of UploadPortInDocument), bot
+// endpoint URLs (they often embed credentials; sensitive in the Chime model), and any password or
+// secret key a body may carry.
+var sensitiveMembers = map[string]bool{
+	"securitytoken": true, "personalpin": true, "pin": true, "uploadtoken": true, "token": true,
+	"outboundeventshttpsendpoint": true, "password": true, "newpassword": true, "oldpassword": true,
+	"secretaccesskey": true, "sessiontoken": true, "secret": true, "clientsecret": true,
+}
+
+// requestParameters merges path parameters, query parameters and body members, with CloudTrail's
+// lower-camel keys at every depth, sensitive members hidden.
+func requestParameters(k *Call) json.RawMessage {
+	if k.badInput {
+		return json.RawMessage("null")
+	}
+	m := map[string]any{}
+	for n, v := range k.params {
+		m[n] = v
+	}
+	for n, vs := range k.Echo.QueryParams() {
+		if n == "operation" || len(vs) == 0 {
+			continue
+		}
+		m[kebabToCamel(n)] = vs[0]
+	}
+	var body map[string]any
+	if json.Unmarshal(k.Body, &body) == nil {
+		for n, v := range body {
+			m[lowerFirst(n)] = lowerCamel(v)
+		}
+	}
+	if len(m) == 0 {
+		return json.RawMessage("null")
+	}
+	return marshalMember(redact(m))
+}
+
+// lowerKeys turns a response body into responseElements: lower-camel keys at every depth, sensitive
+// members hidden.
+func lowerKeys(b []byte) json.RawMessage {
+	var v any
+	if json.Unmarshal(b, &v) != nil {
+		return json.RawMessage("null")
+	}
+	return marshalMember(redact(lowerCamel(v)))
+}
+
+// lowerCamel lower-cases the first letter of every object key, at any depth.
+func lowerCamel(x any) any {
+	switch x := x.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, v := range x {
+			out[lowerFirst(k)] = lowerCamel(v)
+		}
+		return out
+	case []any:
+		for i := range x {
+			x[i] = lowerCamel(x[i])
+		}
+	}
+	return x
+}
+
+// redact replaces the values of sensitive members, at any depth, with audit.Hidden.
+func redact(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if e != nil && sensitiveMembers[strings.ToLower(k)] {
+				x[k] = audit.Hidden
+			} else {
+				x[k] = redact(e)
+			}
+		}
+	case []any:
+		for i := range x {
+			x[i] = redact(x[i])
+		}
+	}
+	return v
+}
+
+// marshalMember encodes a record member without HTML escaping (a '<' stays one byte, not six).
+func marshalMember(v any) json.RawMessage {
+	b, err := audit.MarshalJSON(v)
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return b
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	r := []rune(s)
+	r[0] = unicode.ToLower(r[0])
+	return string(r)
+}
+
+func kebabToCamel(s string) string {
+	parts := strings.Split(s, "-")
+	for i := 1; i < len(parts); i++ {
+		if parts[i] != "" {
+			parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
+		}
+	}
+	return strings.Join(parts, "")
+}

@@ -1,0 +1,182 @@
+package users
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/api/chime/wire"
+	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/projections/chimeaccounts"
+)
+
+type wireUserError struct {
+	UserID       string `json:"UserId"`
+	ErrorCode    string `json:"ErrorCode"`
+	ErrorMessage string `json:"ErrorMessage"`
+}
+
+// wireUserChange is UpdateUserRequestItem (and UpdateUser's body).
+type wireUserChange struct {
+	UserID                   *string `json:"UserId"`
+	LicenseType              *string
+	UserType                 *string
+	AlexaForBusinessMetadata *wire.Alexa
+}
+
+func (w wireUserChange) change(userID string) account.UserChange {
+	ch := account.UserChange{UserID: userID, LicenseType: w.LicenseType, UserType: w.UserType}
+	if a := w.AlexaForBusinessMetadata; a != nil {
+		ch.Alexa = &account.AlexaMetadata{Enabled: a.IsAlexaForBusinessEnabled != nil && *a.IsAlexaForBusinessEnabled, RoomARN: awsproto.Deref(a.AlexaForBusinessRoomArn)}
+	}
+	return ch
+}
+
+func userErrors(items []account.ItemError) map[string]any {
+	out := make([]wireUserError, len(items))
+	for i, it := range items {
+		out[i] = wireUserError{UserID: it.UserID, ErrorCode: it.Code, ErrorMessage: it.Message}
+	}
+	return map[string]any{"UserErrors": out}
+}
+
+// Operations are the slice's route table.
+func (svc *Service) Operations() []awsproto.Operation {
+	userResp := func(status int) func(chimeaccounts.User, error) (int, any, error) {
+		return func(u chimeaccounts.User, err error) (int, any, error) {
+			if err != nil {
+				return 0, nil, err
+			}
+			return status, map[string]any{"User": wire.ToUser(u)}, nil
+		}
+	}
+	idList := func(k *awsproto.Call) ([]string, error) {
+		var in struct{ UserIdList []string }
+		if err := k.Decode(&in); err != nil {
+			return nil, err
+		}
+		if in.UserIdList == nil {
+			return nil, awsproto.BadRequest("UserIdList is required")
+		}
+		return in.UserIdList, nil
+	}
+	return []awsproto.Operation{
+		{Name: "CreateUser", Method: http.MethodPost, Path: "/accounts/:accountId/users", Query: "create", Fn: func(k *awsproto.Call) (int, any, error) {
+			var in struct{ Email, Username, UserType *string }
+			if err := k.Decode(&in); err != nil {
+				return 0, nil, err
+			}
+			if in.Email == nil {
+				return 0, nil, awsproto.BadRequest("Email is required")
+			}
+			return userResp(http.StatusCreated)(svc.CreateUser(k.Ctx, k.AWSAccount(), k.Param("accountId"), *in.Email, awsproto.Deref(in.Username), awsproto.Deref(in.UserType)))
+		}},
+		{Name: "InviteUsers", Method: http.MethodPost, Path: "/accounts/:accountId/users", Query: "add", Fn: func(k *awsproto.Call) (int, any, error) {
+			var in struct {
+				UserEmailList []string
+				UserType      *string
+			}
+			if err := k.Decode(&in); err != nil {
+				return 0, nil, err
+			}
+			if in.UserEmailList == nil {
+				return 0, nil, awsproto.BadRequest("UserEmailList is required")
+			}
+			invites, err := svc.InviteUsers(k.Ctx, k.AWSAccount(), k.Param("accountId"), in.UserEmailList, awsproto.Deref(in.UserType))
+			if err != nil {
+				return 0, nil, err
+			}
+			out := make([]map[string]string, len(invites))
+			for i, v := range invites {
+				out[i] = map[string]string{"InviteId": v.InviteID, "Status": v.Status, "EmailAddress": v.Email, "EmailStatus": v.EmailStatus}
+			}
+			return http.StatusCreated, map[string]any{"Invites": out}, nil
+		}},
+		{Name: "GetUser", Method: http.MethodGet, Path: "/accounts/:accountId/users/:userId", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			return userResp(http.StatusOK)(svc.GetUser(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("userId")))
+		}},
+		{Name: "ListUsers", Method: http.MethodGet, Path: "/accounts/:accountId/users", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
+			limit, err := k.MaxResults(100, 200)
+			if err != nil {
+				return 0, nil, err
+			}
+			ut := k.Query("user-type")
+			if ut != "" && ut != account.UserTypePrivate && ut != account.UserTypeSharedDevice {
+				return 0, nil, awsproto.BadRequest("user-type must be PrivateUser or SharedDevice")
+			}
+			list, next, err := svc.ListUsers(k.Ctx, k.AWSAccount(), k.Param("accountId"),
+				chimeaccounts.UserFilter{Email: k.Query("user-email"), UserType: ut}, k.Query("next-token"), limit)
+			if err != nil {
+				return 0, nil, err
+			}
+			out := make([]wire.User, len(list))
+			for i, u := range list {
+				out[i] = wire.ToUser(u)
+			}
+			resp := map[string]any{"Users": out}
+			if next != "" {
+				resp["NextToken"] = next
+			}
+			return http.StatusOK, resp, nil
+		}},
+		{Name: "UpdateUser", Method: http.MethodPost, Path: "/accounts/:accountId/users/:userId", Fn: func(k *awsproto.Call) (int, any, error) {
+			var in wireUserChange
+			if err := k.Decode(&in); err != nil {
+				return 0, nil, err
+			}
+			return userResp(http.StatusOK)(svc.UpdateUser(k.Ctx, k.AWSAccount(), k.Param("accountId"), in.change(k.Param("userId"))))
+		}},
+		{Name: "BatchUpdateUser", Method: http.MethodPost, Path: "/accounts/:accountId/users", Fn: func(k *awsproto.Call) (int, any, error) {
+			var in struct{ UpdateUserRequestItems []wireUserChange }
+			if err := k.Decode(&in); err != nil {
+				return 0, nil, err
+			}
+			if in.UpdateUserRequestItems == nil {
+				return 0, nil, awsproto.BadRequest("UpdateUserRequestItems is required")
+			}
+			cmd := account.BatchUpdateUser{AccountID: k.Param("accountId")}
+			for i, it := range in.UpdateUserRequestItems {
+				if it.UserID == nil || *it.UserID == "" {
+					return 0, nil, awsproto.BadRequest("UpdateUserRequestItems[" + strconv.Itoa(i) + "].UserId is required")
+				}
+				cmd.Items = append(cmd.Items, it.change(*it.UserID))
+			}
+			items, err := svc.Batch(k.Ctx, k.AWSAccount(), cmd.AccountID, cmd)
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, userErrors(items), nil
+		}},
+		{Name: "BatchSuspendUser", Method: http.MethodPost, Path: "/accounts/:accountId/users", Query: "suspend", Fn: func(k *awsproto.Call) (int, any, error) {
+			ids, err := idList(k)
+			if err != nil {
+				return 0, nil, err
+			}
+			items, err := svc.Batch(k.Ctx, k.AWSAccount(), k.Param("accountId"), account.BatchSuspendUser{AccountID: k.Param("accountId"), UserIDs: ids})
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, userErrors(items), nil
+		}},
+		{Name: "BatchUnsuspendUser", Method: http.MethodPost, Path: "/accounts/:accountId/users", Query: "unsuspend", Fn: func(k *awsproto.Call) (int, any, error) {
+			ids, err := idList(k)
+			if err != nil {
+				return 0, nil, err
+			}
+			items, err := svc.Batch(k.Ctx, k.AWSAccount(), k.Param("accountId"), account.BatchUnsuspendUser{AccountID: k.Param("accountId"), UserIDs: ids})
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusOK, userErrors(items), nil
+		}},
+		{Name: "LogoutUser", Method: http.MethodPost, Path: "/accounts/:accountId/users/:userId", Query: "logout", Fn: func(k *awsproto.Call) (int, any, error) {
+			if err := svc.LogoutUser(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("userId")); err != nil {
+				return 0, nil, err
+			}
+			return http.StatusNoContent, nil, nil
+		}},
+		{Name: "ResetPersonalPIN", Method: http.MethodPost, Path: "/accounts/:accountId/users/:userId", Query: "reset-personal-pin", Fn: func(k *awsproto.Call) (int, any, error) {
+			return userResp(http.StatusOK)(svc.ResetPersonalPIN(k.Ctx, k.AWSAccount(), k.Param("accountId"), k.Param("userId")))
+		}},
+	}
+}

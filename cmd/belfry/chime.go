@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+
+	"github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/api/chime/users"
+	"github.com/belfry/belfry/domain/chime/domainclaim"
+	"github.com/belfry/belfry/domain/chime/phonenumber"
+	"github.com/belfry/belfry/domain/chime/porting"
+	"github.com/belfry/belfry/domain/chime/settings"
+	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/infra/mail"
+	"github.com/belfry/belfry/infra/sideeffects"
+)
+
+// This file wires the Chime slices (api/chime/*) to their adapters: the event store's repositories,
+// the read models, the data keys, DNS, mail and the bot transport.
+
+// repo adapts an event-store repository to the slices' port (usecase.Repository).
+type repo[S, C, E any] struct {
+	*eventstore.Repository[S, C, E]
+}
+
+func newRepo[S, C, E any](client *esdb.Client, d eventstore.Decider[S, C, E], now func() time.Time) repo[S, C, E] {
+	return repo[S, C, E]{eventstore.NewRepository(client, d, now)}
+}
+
+func decided[S, E any](r eventstore.Result[S, E]) usecase.Decided[S, E] {
+	return usecase.Decided[S, E]{State: r.State, Events: r.Events, Position: r.Position}
+}
+
+func (r repo[S, C, E]) Execute(ctx context.Context, stream string, cmd C) (usecase.Decided[S, E], error) {
+	res, err := r.Repository.Execute(ctx, stream, cmd)
+	return decided(res), err
+}
+
+func (r repo[S, C, E]) ExecuteFunc(ctx context.Context, stream string, decide func(S, time.Time) ([]E, error)) (usecase.Decided[S, E], error) {
+	res, err := r.Repository.ExecuteFunc(ctx, stream, decide)
+	return decided(res), err
+}
+
+// The deciders of the aggregates the slices command.
+var (
+	settingsDecider = eventstore.Decider[settings.State, settings.Command, settings.Event]{
+		Initial: settings.Initial, Evolve: settings.Evolve, Decide: settings.Decide, Decode: settings.Decode,
+		Type: func(e settings.Event) string { return e.EventType() },
+	}
+	claimDecider = eventstore.Decider[domainclaim.State, domainclaim.Command, domainclaim.Event]{
+		Initial: domainclaim.Initial, Evolve: domainclaim.Evolve, Decide: domainclaim.Decide, Decode: domainclaim.Decode,
+		Type: func(e domainclaim.Event) string { return e.EventType() },
+	}
+)
+
+var (
+	numberDecider = eventstore.Decider[phonenumber.State, phonenumber.Command, phonenumber.Event]{
+		Initial: phonenumber.Initial, Evolve: phonenumber.Evolve, Decide: phonenumber.Decide, Decode: phonenumber.Decode,
+		Type: func(e phonenumber.Event) string { return e.EventType() },
+	}
+	orderDecider = eventstore.Decider[phonenumber.Order, phonenumber.OrderCommand, phonenumber.Event]{
+		Initial: phonenumber.InitialOrder, Evolve: phonenumber.EvolveOrder, Decide: phonenumber.DecideOrder, Decode: phonenumber.Decode,
+		Type: func(e phonenumber.Event) string { return e.EventType() },
+	}
+	portDecider = eventstore.Decider[porting.Order, porting.Command, porting.Event]{
+		Initial: porting.Initial, Evolve: porting.Evolve, Decide: porting.Decide, Decode: porting.Decode,
+		Type: func(e porting.Event) string { return e.EventType() },
+	}
+)
+
+// sweeps are the background use cases run on a timer.
+type sweeps struct {
+	purgeDomainUsers       func(context.Context) (int, error)
+	disableDomainMeetings  func(context.Context) (int, error)
+	collectPortInDocuments func(context.Context, time.Duration) (int, error)
+}
+
+// run looks every `every` for removed domains whose users are due for deletion and for scheduled
+// meetings of removed domains' users still to disable, and hourly for port-in document blobs no event
+// references, until ctx ends.
+func (w sweeps) run(ctx context.Context, logger *slog.Logger, every time.Duration) {
+	sweep := time.NewTicker(every)
+	defer sweep.Stop()
+	blobs := time.NewTicker(time.Hour)
+	defer blobs.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-blobs.C:
+			if n, err := w.collectPortInDocuments(ctx, time.Hour); err != nil {
+				logger.Warn("collecting unreferenced port-in documents interrupted; it resumes in an hour", "err", err)
+			} else if n > 0 {
+				logger.Info("deleted unreferenced port-in documents", "documents", n)
+			}
+		case <-sweep.C:
+			if n, err := w.purgeDomainUsers(ctx); err != nil {
+				logger.Warn("domain user purge interrupted; it resumes on the next sweep", "err", err)
+			} else if n > 0 {
+				logger.Info("deleted the users of removed domains", "domains", n)
+			}
+			if n, err := w.disableDomainMeetings(ctx); err != nil {
+				logger.Warn("disabling removed domains' meetings interrupted; it resumes on the next sweep", "err", err)
+			} else if n > 0 {
+				logger.Info("disabled the scheduled meetings of removed domains", "meetings", n)
+			}
+		}
+	}
+}
+
+// mailer adapts the configured mail sender to the users slice's port.
+type mailer struct{ mail.Sender }
+
+func (m mailer) Send(ctx context.Context, to, subject, body string) error {
+	return m.Sender.Send(ctx, mail.Message{To: to, Subject: subject, Body: body})
+}
+
+// invitationMailer hands the side-effect router's invitation messages to the users slice.
+type invitationMailer struct{ users *users.Service }
+
+func (m invitationMailer) DeliverInvitation(ctx context.Context, inv sideeffects.Invitation) error {
+	return m.users.DeliverInvitation(ctx, inv.AccountID, inv.InviteID, inv.Email)
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belfry/belfry/api"
+	"github.com/belfry/belfry/api/awsproto"
+	chimeaccountsapi "github.com/belfry/belfry/api/chime/accounts"
+	"github.com/belfry/belfry/api/chime/bots"
+	"github.com/belfry/belfry/api/chime/domains"
+	"github.com/belfry/belfry/api/chime/numbers"
+	"github.com/belfry/belfry/api/chime/porting"
+	chimesettings "github.com/belfry/belfry/api/chime/settings"
+	"github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/api/chime/users"
+	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/infra/botdelivery"
+	"github.com/belfry/belfry/infra/chime"
+	"github.com/belfry/belfry/infra/datakeys"
+	"github.com/belfry/belfry/infra/dns"
+	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/infra/pins"
+	"github.com/belfry/belfry/infra/portdocs"
+	"github.com/belfry/belfry/infra/sideeffects"
+	"github.com/belfry/belfry/projections/chimeaccounts"
+	"github.com/belfry/belfry/projections/chimemeetings"
+	"github.com/belfry/belfry/projections/chimenumbers"
+	"github.com/belfry/belfry/projections/chimerooms"
+)
+
+// chimeApp is the Chime application: the slices of the admin API, and the service that still
+// serves rooms, meetings and the client API.
+type chimeApp struct {
+	svc      *chime.Service
+	accounts *chimeaccountsapi.Service
+	users    *users.Service
+	bots     *bots.Service
+	numbers  *numbers.Service
+	porting  *porting.Service
+	settings *chimesettings.Service
+	domains  *domains.Service
+	portDocs *portdocs.Store
+}
+
+// operations are the Chime admin API's operations, from every slice.
+func (c chimeApp) operations() []awsproto.Operation {
+	return slices.Concat(c.accounts.Operations(), c.users.Operations(), c.settings.Operations(), c.domains.Operations(),
+		c.bots.Operations(), c.numbers.Operations(), c.porting.Operations())
+}
+
+// newChime builds the Chime application over the event store and the read models.
+func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datakeys.Store, rms readModels) chimeApp {
+	ryw := usecase.NewReadYourWrites(0, m.reg)
+	accountsRepo := eventstore.NewRepository(client, chime.AccountDecider, m.Now)
+	accounts := usecase.Accounts{Repo: repo[account.State, account.Command, account.Event]{accountsRepo}, RM: rms.accounts, RYW: ryw}
+	accountsStore := chimeaccounts.NewStore(pool).WithSecrets(dataKeys)
+	pinReserver := pins.Reserver{Client: client, Keys: dataKeys}
+	botTransport := botdelivery.New(botdelivery.Config{HTTP: m.BotHTTP, Lambda: botdelivery.HTTPLambdaInvoker{Endpoint: m.cfg.LambdaURL},
+		Now: m.Now, Registerer: m.reg, Logger: m.logger})
+	svc := chime.New(chime.Config{
+		Timeouts: ryw.Timeouts(), Client: client, Now: m.Now, PINs: pinReserver, Bots: botTransport, Mail: m.mailer(), Sessions: pool,
+		Accounts: accountsRepo, Store: accountsStore, AccountsRM: rms.accounts,
+		MeetingsStore: chimemeetings.NewStore(pool).WithSecrets(dataKeys), MeetingsRM: rms.meetings,
+		RoomsStore: chimerooms.NewStore(pool), RoomsRM: rms.rooms, DataKeys: dataKeys,
+		PublicURL: func() string {
+			if m.cfg.PublicURL != "" {
+				return m.cfg.PublicURL
+			}
+			return "http://" + m.HTTPAddr()
+		},
+		Registerer: m.reg, Logger: m.logger,
+	})
+	var _ api.ClientAuth = svc
+	app := chimeApp{svc: svc, portDocs: portdocs.New(pool, client)}
+	app.accounts = chimeaccountsapi.New(chimeaccountsapi.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Logger: m.logger})
+	app.users = users.New(users.Deps{Accounts: accounts, Store: accountsStore, PINs: pinReserver, Mail: mailer{m.mailer()}, Keys: dataKeys, Logger: m.logger})
+	app.bots = bots.New(bots.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Targets: botTransport})
+	numbersRepo := newRepo(client, numberDecider, m.Now)
+	numbersStore := chimenumbers.NewStore(pool)
+	app.numbers = numbers.New(numbers.Deps{Numbers: numbersRepo, Orders: newRepo(client, orderDecider, m.Now), NumbersRM: rms.numbers,
+		Accounts: accounts, Store: numbersStore, RYW: ryw, Now: m.Now})
+	app.porting = porting.New(porting.Deps{Ports: newRepo(client, portDecider, m.Now), Numbers: numbersRepo, NumberCmd: app.numbers,
+		NumbersRM: rms.numbers, Store: numbersStore, Documents: app.portDocs, RYW: ryw, Now: m.Now})
+	app.settings = chimesettings.New(chimesettings.Deps{Settings: newRepo(client, settingsDecider, m.Now), Accounts: accounts, Users: accountsStore})
+	app.domains = domains.New(domains.Deps{Claims: newRepo(client, claimDecider, m.Now), Accounts: accounts, Store: accountsStore,
+		DNS: dns.TXT{Resolver: m.cfg.resolver()}, Numbers: app.numbers, Meetings: svc, Keys: dataKeys, Now: m.Now, Logger: m.logger})
+	return app
+}
+
+// startSideEffects runs the watermill router that delivers the relayed side effects, and the sweeps
+// that look for background work, until runCtx ends.
+func (m *Main) startSideEffects(runCtx context.Context, pool *pgxpool.Pool, c chimeApp) error {
+	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: invitationMailer{c.users}, Orders: c.numbers, BotEvents: c.svc},
+		sideeffects.RouterConfig{Logger: m.logger})
+	if err != nil {
+		return err
+	}
+	m.spawn(func() { _ = router.Run(runCtx) })
+	m.onClose(router.Close)
+	sweep := m.SweepEvery
+	if sweep <= 0 {
+		sweep = 5 * time.Second
+	}
+	sw := sweeps{purgeDomainUsers: c.domains.PurgeDueDomainUsers, disableDomainMeetings: c.svc.DisablePendingDomainMeetings,
+		collectPortInDocuments: c.portDocs.Collect}
+	m.spawn(func() { sw.run(runCtx, m.logger, sweep) })
+	return nil
+}
