@@ -37,6 +37,10 @@
 //     would cap creation near 7,000 users/s on this log.
 //   - wickr.guest-<usernameHash> (package guest): a self-registered guest account (guide §15.5).
 //
+// A deleted security group's users move to the default group by a reactor that sends MoveGroup to
+// each roster block of the network (GroupDeleted names the default group); its bots move in the same
+// decision, on the network stream.
+//
 // So BatchCreateUser of 50 is: load the network (groups, plan), take 50 seats (1 append), claim the
 // usernames (≤ 8 appends, coalesced), record the users (1–2 appends of 50 events), release the seats
 // of items refused after the seats were taken. A crash between steps leaves a claim or seats without
