@@ -1,0 +1,173 @@
+// Package directory decides the uniqueness of names within a network: which owner (a user id) holds
+// each username, on DirectoryShards streams "wickr.directory-<networkId>-<shard>" (see package wickr),
+// and which network holds an SSO company id, on "wickr.companyid-<id>". A claim holds only the name
+// and its owner, so a shard folds fast.
+//
+// Invariants: a name is held by at most one owner of a stream at a time; claiming a name again for
+// its holder is a no-op (a replayed request completes); a released name may be claimed again.
+package directory
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/wickr"
+)
+
+// Stream names and event types.
+const (
+	StreamPrefix   = "wickr.directory-"
+	CompanyPrefix  = "wickr.companyid-"
+	TypeReleased   = "wickr.directory.released.v1"
+	TypeClaimsMade = "wickr.directory.claims_made.v1"
+)
+
+// EventTypes lists every event type of the package once.
+var EventTypes = []string{TypeClaimsMade, TypeReleased}
+
+// ErrTaken is a name held by another owner; it names the field of the request.
+var ErrTaken = &domain.Error{Kind: domain.KindInvalid, Msg: "name already taken"}
+
+// StreamName is the directory shard of a normalized username in a network.
+func StreamName(networkID, username string) string {
+	return fmt.Sprintf("%s%s-%d", StreamPrefix, networkID, wickr.DirectoryShard(username))
+}
+
+// CompanyIDStream is the stream of an SSO company id (case-insensitive, unique across networks).
+func CompanyIDStream(companyID string) string { return CompanyPrefix + strings.ToLower(companyID) }
+
+// Event is the sealed set of directory events.
+type Event interface{ EventType() string }
+
+// Claim is one name and its owner.
+type Claim struct {
+	Name  string `json:"n"`
+	Owner string `json:"o"`
+}
+
+// ClaimsMade records the claims of one batch (compact: a batch of users is one event per shard).
+type ClaimsMade struct {
+	Claims []Claim   `json:"c"`
+	At     time.Time `json:"at"`
+}
+
+// Released records that an owner gave a name back.
+type Released struct {
+	Claim
+	At time.Time `json:"at"`
+}
+
+// EventType implements Event.
+func (ClaimsMade) EventType() string { return TypeClaimsMade }
+
+// EventType implements Event.
+func (Released) EventType() string { return TypeReleased }
+
+// Decode turns a stored event back into an Event.
+func Decode(eventType string, data []byte) (Event, error) {
+	switch eventType {
+	case TypeClaimsMade:
+		return domain.DecodeAs[ClaimsMade](eventType, data)
+	case TypeReleased:
+		return domain.DecodeAs[Released](eventType, data)
+	}
+	return nil, fmt.Errorf("directory: unknown event type %q", eventType)
+}
+
+// State maps the names of one stream to their owners.
+type State struct{ Owners map[string]string }
+
+// Initial is an empty directory.
+func Initial() State { return State{} }
+
+// Command is the sealed set of directory commands.
+type Command interface{ isDirectoryCommand() }
+
+// ClaimNames claims names (normalized by the caller) for their owners; Fields names each claim's
+// request member for the failure ("users[3].username"). Names held by others fail one by one.
+type ClaimNames struct {
+	Claims []Claim
+	Fields []string
+}
+
+// ReleaseNames gives names back; a name held by another owner (or by none) is left as it is.
+type ReleaseNames struct{ Claims []Claim }
+
+func (ClaimNames) isDirectoryCommand()   {}
+func (ReleaseNames) isDirectoryCommand() {}
+
+// Failure is a claim that was refused.
+type Failure struct {
+	Claim Claim
+	Err   error
+}
+
+// DecideClaims is Decide for ClaimNames with the refused claims: the event holds the claims made
+// (including ones already held by their owner, which change nothing), and each refusal is a
+// FieldError of sentinel ErrTaken.
+func DecideClaims(s State, c ClaimNames, now time.Time) ([]Event, []Failure) {
+	var made []Claim
+	var failed []Failure
+	seen := map[string]string{}
+	for i, cl := range c.Claims {
+		field := "name"
+		if i < len(c.Fields) {
+			field = c.Fields[i]
+		}
+		holder, held := s.Owners[cl.Name]
+		if prev, dup := seen[cl.Name]; dup && prev != cl.Owner {
+			held, holder = true, prev
+		}
+		switch {
+		case held && holder != cl.Owner:
+			failed = append(failed, Failure{cl, wickr.FieldErr(ErrTaken, field, "%s is already taken in this network", cl.Name)})
+		case !held:
+			seen[cl.Name] = cl.Owner
+			made = append(made, cl)
+		}
+	}
+	if len(made) == 0 {
+		return nil, failed
+	}
+	return []Event{ClaimsMade{Claims: made, At: now.UTC()}}, failed
+}
+
+// Decide applies a command; ClaimNames fails as a whole on its first refused claim (use DecideClaims
+// for per-item outcomes).
+func Decide(s State, c Command, now time.Time) ([]Event, error) {
+	switch c := c.(type) {
+	case ClaimNames:
+		evs, failed := DecideClaims(s, c, now)
+		if len(failed) > 0 {
+			return nil, failed[0].Err
+		}
+		return evs, nil
+	case ReleaseNames:
+		var evs []Event
+		for _, cl := range c.Claims {
+			if s.Owners[cl.Name] == cl.Owner && cl.Owner != "" {
+				evs = append(evs, Released{Claim: cl, At: now.UTC()})
+			}
+		}
+		return evs, nil
+	}
+	return nil, fmt.Errorf("directory: unknown command %T", c)
+}
+
+// Evolve folds an event.
+func Evolve(s State, e Event) State {
+	if s.Owners == nil {
+		s.Owners = map[string]string{}
+	}
+	switch e := e.(type) {
+	case ClaimsMade:
+		for _, c := range e.Claims {
+			s.Owners[c.Name] = c.Owner
+		}
+	case Released:
+		delete(s.Owners, e.Name)
+	}
+	return s
+}

@@ -1,0 +1,81 @@
+package roster
+
+import "time"
+
+func evolveUsers(s *State, e Event) {
+	if ev, ok := e.(UserInvited); ok {
+		s.NetworkID = ev.NetworkID
+		s.Users[ev.UserID] = &User{ID: ev.UserID, Username: ev.Username, FirstName: ev.FirstName, LastName: ev.LastName, GroupID: ev.GroupID,
+			Status: StatusPending, InviteCode: ev.InviteCode, CodeValidation: ev.CodeValidation, InviteExpiresAt: ev.InviteExpiresAt,
+			Devices: map[string]*Device{}, Created: ev.At, Modified: ev.At}
+		return
+	}
+	u := s.Users[userOf(e)]
+	if u == nil {
+		return
+	}
+	switch e := e.(type) {
+	case UserReinvited:
+		u.InviteExpiresAt, u.Modified = e.InviteExpiresAt, e.At
+	case UserRegistered:
+		u.Status, u.Password, u.Modified = StatusActive, e.Password, e.At
+	case UserUpdated:
+		u.FirstName, u.LastName, u.GroupID, u.InviteCode, u.CodeValidation, u.Modified = e.FirstName, e.LastName, e.GroupID, e.InviteCode, e.CodeValidation, e.At
+		if !e.InviteExpiresAt.IsZero() {
+			u.InviteExpiresAt = e.InviteExpiresAt
+		}
+	case UserMoved:
+		u.GroupID, u.Modified = e.GroupID, e.At
+	case UserSuspended:
+		u.Suspended, u.Modified = true, e.At
+	case UserUnsuspended:
+		u.Suspended, u.Modified = false, e.At
+	case UserDeleted:
+		u.Deleted, u.Modified = true, e.At
+	case DeviceRegistered:
+		u.Devices[e.AppID] = &Device{AppID: e.AppID, Type: e.Type, Status: DeviceActive, Created: e.At, LastLogin: e.At}
+	case DeviceWasReset:
+		u.Devices[e.AppID].Status = DeviceReset
+	case SignedIn:
+		u.Failures, u.LastLogin = 0, e.At
+		u.Devices[e.AppID].LastLogin = e.At
+	case SignInFailed:
+		u.Failures = e.Failures
+	case UserLockedOut:
+		u.LockedUntil = e.Until
+	case UserUnlocked:
+		u.LockedUntil, u.Failures = time.Time{}, 0
+	}
+}
+
+func userOf(e Event) string {
+	switch e := e.(type) {
+	case UserReinvited:
+		return e.UserID
+	case UserRegistered:
+		return e.UserID
+	case UserUpdated:
+		return e.UserID
+	case UserMoved:
+		return e.UserID
+	case UserSuspended:
+		return e.UserID
+	case UserUnsuspended:
+		return e.UserID
+	case UserDeleted:
+		return e.UserID
+	case DeviceRegistered:
+		return e.UserID
+	case DeviceWasReset:
+		return e.UserID
+	case SignedIn:
+		return e.UserID
+	case SignInFailed:
+		return e.UserID
+	case UserLockedOut:
+		return e.UserID
+	case UserUnlocked:
+		return e.UserID
+	}
+	return ""
+}

@@ -1,0 +1,197 @@
+// Package roster models the users of one block of RosterBlockSize user ids of a Wickr network (stream
+// "wickr.roster-<networkId>-<block>"; see package wickr for why users are grouped so): their
+// lifecycle, devices, failed sign-ins and lockout.
+//
+// Invariants:
+//   - Pending → Active (registration through the invite, before it expires) → Suspended ⇄ Active;
+//     any → Deleted, which is final: a deleted user takes no command and its id is never reused.
+//     Re-inviting is for pending users and renews the invite's expiry.
+//   - A username (the e-mail address, the registration identifier) is set at creation and never
+//     changes (guide §21.5); its uniqueness is the directory's (package directory), claimed first.
+//   - A user belongs to exactly one security group of the network (Policy.Groups); users of a deleted
+//     group move to the default group (MoveGroup).
+//   - Batches hold 1–50 items; each item is decided alone and a refused item is reported with the
+//     field and reason (ItemFailure); with SSO on, bulk delete and bulk suspend (more than one user)
+//     are refused (guide §14.3).
+//   - Sign-in: a pending, suspended or deleted user cannot sign in; lockoutThreshold consecutive
+//     failures lock the account for 24 hours (it unlocks by itself at the first sign-in after that,
+//     or by an admin's unsuspend); forceDeviceLockout failures reset the device. A successful sign-in
+//     registers an unknown or reset device. A password is set at registration, checked against the
+//     group's requirements, and sealed under the user's key.
+//   - The outcome of SignIn is in its events: SignInFailed (and UserLockedOut) mean refused.
+//   - Evolve updates the maps of a state in place: the command path serializes every use of a stream.
+package roster
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/wickr"
+	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
+)
+
+// Stream prefix, statuses (model UserStatus) and limits.
+const (
+	StreamPrefix     = "wickr.roster-"
+	StatusPending    = 1
+	StatusActive     = 2
+	MaxBatch         = 50
+	MaxNameLength    = 256
+	DeviceActive     = "Active"
+	DeviceReset      = "Reset"
+	InviteTTL        = 7 * 24 * time.Hour
+	MaxInviteTTLDays = 365
+)
+
+// StreamName is the roster stream that holds a user.
+func StreamName(networkID, userID string) string {
+	return StreamPrefix + networkID + "-" + wickr.RosterBlock(userID)
+}
+
+// Sentinels.
+var (
+	ErrNotFound      = &domain.Error{Kind: domain.KindNotFound, Msg: "user not found"}
+	ErrState         = &domain.Error{Kind: domain.KindInvalid, Msg: "not allowed in the user's status"}
+	ErrSuspended     = &domain.Error{Kind: domain.KindForbidden, Msg: "account suspended"}
+	ErrLocked        = &domain.Error{Kind: domain.KindForbidden, Msg: "account locked after failed sign-ins"}
+	ErrNotRegistered = &domain.Error{Kind: domain.KindForbidden, Msg: "the user has not registered"}
+	ErrInviteExpired = &domain.Error{Kind: domain.KindForbidden, Msg: "the invitation expired"}
+)
+
+// Policy is what the network says of its groups and SSO, loaded by the caller from the network stream.
+type Policy struct {
+	Groups  map[string]sg.Settings
+	SSO     bool
+	Preview bool // a preview network: invite codes (inviteCode, inviteCodeTtl, codeValidation) are allowed
+}
+
+// Device is a device a user signed in from.
+type Device struct {
+	AppID, Type, Status string
+	Created, LastLogin  time.Time
+}
+
+// User is one user of the block.
+type User struct {
+	ID, Username, FirstName, LastName, GroupID string
+	Status                                     int
+	Suspended, Deleted, CodeValidation         bool
+	InviteCode                                 string
+	InviteExpiresAt, LastLogin, LockedUntil    time.Time
+	Failures                                   int
+	Password                                   domain.Sealed
+	Devices                                    map[string]*Device
+	Created, Modified                          time.Time
+}
+
+// Locked reports whether a lockout is in force at now.
+func (u *User) Locked(now time.Time) bool { return now.Before(u.LockedUntil) }
+
+// State is one roster block.
+type State struct {
+	NetworkID string
+	Users     map[string]*User
+}
+
+// Initial is an empty block.
+func Initial() State { return State{} }
+
+// User returns a user that exists and is not deleted.
+func (s State) User(id string) (*User, error) {
+	u, ok := s.Users[id]
+	if !ok || u.Deleted {
+		return nil, domain.Wrapf(ErrNotFound, "User %s not found", id)
+	}
+	return u, nil
+}
+
+// Command is the sealed set of roster commands.
+type Command interface{ network() string }
+
+// ItemFailure is a refused item of a batch: its id (user id or app id), the field and the reason.
+type ItemFailure struct {
+	ID, Field, Reason string
+	Err               error
+}
+
+func failure(id string, err error) ItemFailure {
+	if r := wickr.Reasons(err); len(r) > 0 {
+		return ItemFailure{ID: id, Field: r[0].Field, Reason: r[0].Reason, Err: err}
+	}
+	return ItemFailure{ID: id, Reason: err.Error(), Err: err}
+}
+
+// Decide applies a command; a batch command fails on its first refused item (DecideBatch reports
+// each one instead).
+func Decide(s State, c Command, now time.Time) ([]Event, error) {
+	evs, failed, err := DecideBatch(s, c, now)
+	if err == nil && len(failed) > 0 {
+		return nil, failed[0].Err
+	}
+	return evs, err
+}
+
+// DecideBatch applies a command and returns the events of its accepted items and its refused items;
+// err is a refusal of the whole request.
+func DecideBatch(s State, c Command, now time.Time) ([]Event, []ItemFailure, error) {
+	now = now.UTC()
+	if s.NetworkID != "" && s.NetworkID != c.network() {
+		return nil, nil, domain.Wrapf(ErrNotFound, "the roster belongs to network %s, not %s", s.NetworkID, c.network())
+	}
+	switch c := c.(type) {
+	case CreateUsers:
+		return decideCreate(s, c, now)
+	case DeleteUsers:
+		return decideDelete(s, c, now)
+	case ToggleSuspend:
+		return decideSuspend(s, c, now)
+	case Reinvite:
+		return decideReinvite(s, c, now)
+	case ResetDevices:
+		return decideResetDevices(s, c, now)
+	case UpdateUser:
+		evs, err := decideUpdate(s, c, now)
+		return evs, nil, err
+	case Register:
+		evs, err := decideRegister(s, c, now)
+		return evs, nil, err
+	case SignIn:
+		evs, err := decideSignIn(s, c, now)
+		return evs, nil, err
+	case MoveGroup:
+		return decideMove(s, c, now), nil, nil
+	}
+	return nil, nil, fmt.Errorf("roster: unknown command %T", c)
+}
+
+func batchSize(field string, n int) error {
+	if n < 1 || n > MaxBatch {
+		return wickr.Invalid(field, "must hold 1 to %d items, got %d", MaxBatch, n)
+	}
+	return nil
+}
+
+// uniqueIDs drops repeated ids of a batch, reporting each repeat.
+func uniqueIDs(field string, ids []string, failed *[]ItemFailure) []string {
+	seen := map[string]bool{}
+	var out []string
+	for i, id := range ids {
+		if seen[id] {
+			*failed = append(*failed, failure(id, wickr.Invalid(fmt.Sprintf("%s[%d]", field, i), "%s appears twice in the batch", id)))
+			continue
+		}
+		seen[id] = true
+		out = append(out, id)
+	}
+	return out
+}
+
+// Evolve folds an event.
+func Evolve(s State, e Event) State {
+	if s.Users == nil {
+		s.Users = map[string]*User{}
+	}
+	evolveUsers(&s, e)
+	return s
+}

@@ -1,0 +1,135 @@
+package roster
+
+import (
+	"time"
+	"unicode/utf8"
+
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/wickr"
+	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
+)
+
+// Unlock and reset reasons.
+const (
+	UnlockAutomatic = "auto24h"
+	UnlockByAdmin   = "admin"
+	ResetByAdmin    = "admin"
+	ResetByLockout  = "forceDeviceLockout"
+	MaxAppID        = 256
+)
+
+// PasswordShape is what the caller, which holds a new password in clear, reports of it: its length
+// and how many characters of each class it has. Only the sealed hash enters events.
+type PasswordShape struct{ Length, Lowercase, Uppercase, Numbers, Symbols int }
+
+// Register completes a pending user's registration through its invite: the password (sealed hash and
+// shape) and the first device.
+type Register struct {
+	NetworkID, UserID, AppID, DeviceType string
+	Password                             domain.Sealed
+	Shape                                PasswordShape
+	Policy                               Policy
+}
+
+// SignIn is a sign-in attempt from a device; PasswordOK is the caller's check of the password
+// against the sealed hash.
+type SignIn struct {
+	NetworkID, UserID, AppID, DeviceType string
+	PasswordOK                           bool
+	Policy                               Policy
+}
+
+func (c Register) network() string { return c.NetworkID }
+func (c SignIn) network() string   { return c.NetworkID }
+
+// CheckPassword checks a password's shape against a group's requirements (guide §21.6).
+func CheckPassword(field string, p PasswordShape, r sg.PasswordRequirements) error {
+	switch {
+	case p.Length < r.MinLength:
+		return wickr.Invalid(field, "must be at least %d characters", r.MinLength)
+	case p.Lowercase < r.Lowercase:
+		return wickr.Invalid(field, "must hold at least %d lowercase letters", r.Lowercase)
+	case p.Uppercase < r.Uppercase:
+		return wickr.Invalid(field, "must hold at least %d uppercase letters", r.Uppercase)
+	case p.Numbers < r.Numbers:
+		return wickr.Invalid(field, "must hold at least %d digits", r.Numbers)
+	case p.Symbols < r.Symbols:
+		return wickr.Invalid(field, "must hold at least %d special characters", r.Symbols)
+	}
+	return nil
+}
+
+func validDevice(app, typ string) error {
+	if app == "" || utf8.RuneCountInString(app) > MaxAppID {
+		return wickr.Invalid("appId", "must be 1 to %d characters", MaxAppID)
+	}
+	if typ == "" {
+		return wickr.Invalid("type", "the device's operating system is required")
+	}
+	return nil
+}
+
+func decideRegister(s State, c Register, now time.Time) ([]Event, error) {
+	u, err := s.User(c.UserID)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case u.Status != StatusPending:
+		return nil, domain.Wrapf(ErrState, "user %s has already registered", u.ID)
+	case !now.Before(u.InviteExpiresAt):
+		return nil, domain.Wrapf(ErrInviteExpired, "the invitation of user %s expired at %s; ask for a new one", u.ID, u.InviteExpiresAt.Format(time.RFC3339))
+	}
+	if err := validDevice(c.AppID, c.DeviceType); err != nil {
+		return nil, err
+	}
+	if err := CheckPassword("password", c.Shape, c.Policy.Groups[u.GroupID].PasswordRequirements); err != nil {
+		return nil, err
+	}
+	if err := wickr.CheckSealed(c.NetworkID, wickr.UserSubject(u.ID), "password", c.Password); err != nil {
+		return nil, err
+	}
+	return []Event{UserRegistered{UserID: u.ID, Password: c.Password, At: now},
+		DeviceRegistered{UserID: u.ID, AppID: c.AppID, Type: c.DeviceType, At: now}}, nil
+}
+
+func decideSignIn(s State, c SignIn, now time.Time) ([]Event, error) {
+	u, err := s.User(c.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if err := validDevice(c.AppID, c.DeviceType); err != nil {
+		return nil, err
+	}
+	switch {
+	case u.Status != StatusActive:
+		return nil, domain.Wrapf(ErrNotRegistered, "user %s has not registered: use the invitation", u.ID)
+	case u.Suspended:
+		return nil, domain.Wrapf(ErrSuspended, "the account of user %s is suspended", u.ID)
+	case u.Locked(now):
+		return nil, domain.Wrapf(ErrLocked, "the account is locked after failed sign-ins until %s", u.LockedUntil.Format(time.RFC3339))
+	}
+	var evs []Event
+	failures := u.Failures
+	if !u.LockedUntil.IsZero() {
+		evs, failures = append(evs, UserUnlocked{UserID: u.ID, Reason: UnlockAutomatic, At: now}), 0
+	}
+	settings := c.Policy.Groups[u.GroupID]
+	if !c.PasswordOK {
+		n := failures + 1
+		evs = append(evs, SignInFailed{UserID: u.ID, AppID: c.AppID, Failures: n, At: now})
+		if settings.ForceDeviceLockout > 0 && n == settings.ForceDeviceLockout {
+			if d, ok := u.Devices[c.AppID]; ok && d.Status == DeviceActive {
+				evs = append(evs, DeviceWasReset{UserID: u.ID, AppID: c.AppID, Reason: ResetByLockout, At: now})
+			}
+		}
+		if settings.LockoutThreshold > 0 && n >= settings.LockoutThreshold {
+			evs = append(evs, UserLockedOut{UserID: u.ID, Until: now.Add(sg.LockoutDuration), At: now})
+		}
+		return evs, nil
+	}
+	if d, ok := u.Devices[c.AppID]; !ok || d.Status != DeviceActive {
+		evs = append(evs, DeviceRegistered{UserID: u.ID, AppID: c.AppID, Type: c.DeviceType, At: now})
+	}
+	return append(evs, SignedIn{UserID: u.ID, AppID: c.AppID, At: now}), nil
+}
