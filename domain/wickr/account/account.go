@@ -25,7 +25,7 @@ const (
 )
 
 // EventTypes lists every event type of the package once.
-var EventTypes = []string{TypeNetworkRegistered, TypeTrialGranted, TypeNetworkRemoved}
+var EventTypes = Events.Types()
 
 // StreamName is the stream of one AWS account.
 func StreamName(awsAccountID string) string { return StreamPrefix + awsAccountID }
@@ -69,18 +69,16 @@ func (TrialGranted) EventType() string { return TypeTrialGranted }
 // EventType implements Event.
 func (NetworkRemoved) EventType() string { return TypeNetworkRemoved }
 
-// Decode turns a stored event back into an Event.
-func Decode(eventType string, data []byte) (Event, error) {
-	switch eventType {
-	case TypeNetworkRegistered:
-		return domain.DecodeAs[NetworkRegistered](eventType, data)
-	case TypeTrialGranted:
-		return domain.DecodeAs[TrialGranted](eventType, data)
-	case TypeNetworkRemoved:
-		return domain.DecodeAs[NetworkRemoved](eventType, data)
-	}
-	return nil, fmt.Errorf("account: unknown event type %q", eventType)
-}
+// Events is the account event table: every stored event type, listed once. Decode and the list of
+// event-type names come from it.
+var Events = domain.NewRegistry("account",
+	domain.Register[NetworkRegistered, Event](TypeNetworkRegistered),
+	domain.Register[TrialGranted, Event](TypeTrialGranted),
+	domain.Register[NetworkRemoved, Event](TypeNetworkRemoved),
+)
+
+// Decode turns a stored event back into an Event (Events.Decode).
+func Decode(eventType string, data []byte) (Event, error) { return Events.Decode(eventType, data) }
 
 // State is an account's networks and trial.
 type State struct {

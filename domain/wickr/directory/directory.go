@@ -25,7 +25,7 @@ const (
 )
 
 // EventTypes lists every event type of the package once.
-var EventTypes = []string{TypeClaimsMade, TypeReleased}
+var EventTypes = Events.Types()
 
 // ErrTaken is a name held by another owner; it names the field of the request.
 var ErrTaken = &domain.Error{Kind: domain.KindInvalid, Msg: "name already taken"}
@@ -65,16 +65,15 @@ func (ClaimsMade) EventType() string { return TypeClaimsMade }
 // EventType implements Event.
 func (Released) EventType() string { return TypeReleased }
 
-// Decode turns a stored event back into an Event.
-func Decode(eventType string, data []byte) (Event, error) {
-	switch eventType {
-	case TypeClaimsMade:
-		return domain.DecodeAs[ClaimsMade](eventType, data)
-	case TypeReleased:
-		return domain.DecodeAs[Released](eventType, data)
-	}
-	return nil, fmt.Errorf("directory: unknown event type %q", eventType)
-}
+// Events is the directory event table: every stored event type, listed once. Decode and the list of
+// event-type names come from it.
+var Events = domain.NewRegistry("directory",
+	domain.Register[ClaimsMade, Event](TypeClaimsMade),
+	domain.Register[Released, Event](TypeReleased),
+)
+
+// Decode turns a stored event back into an Event (Events.Decode).
+func Decode(eventType string, data []byte) (Event, error) { return Events.Decode(eventType, data) }
 
 // State maps the names of one stream to their owners.
 type State struct{ Owners map[string]string }

@@ -25,7 +25,7 @@ const (
 )
 
 // EventTypes lists every event type of the package once.
-var EventTypes = []string{TypeRegistered, TypeDeleted}
+var EventTypes = Events.Types()
 
 // StreamName is the stream of the guest with this username.
 func StreamName(username string) string { return StreamPrefix + wickr.UsernameHash(username) }
@@ -58,16 +58,15 @@ func (Registered) EventType() string { return TypeRegistered }
 // EventType implements Event.
 func (Deleted) EventType() string { return TypeDeleted }
 
-// Decode turns a stored event back into an Event.
-func Decode(eventType string, data []byte) (Event, error) {
-	switch eventType {
-	case TypeRegistered:
-		return domain.DecodeAs[Registered](eventType, data)
-	case TypeDeleted:
-		return domain.DecodeAs[Deleted](eventType, data)
-	}
-	return nil, fmt.Errorf("guest: unknown event type %q", eventType)
-}
+// Events is the guest event table: every stored event type, listed once. Decode and the list of
+// event-type names come from it.
+var Events = domain.NewRegistry("guest",
+	domain.Register[Registered, Event](TypeRegistered),
+	domain.Register[Deleted, Event](TypeDeleted),
+)
+
+// Decode turns a stored event back into an Event (Events.Decode).
+func Decode(eventType string, data []byte) (Event, error) { return Events.Decode(eventType, data) }
 
 // State is one guest account.
 type State struct {

@@ -1,7 +1,6 @@
 package network
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/belfry/belfry/domain"
@@ -50,7 +49,7 @@ const (
 )
 
 // EventTypes lists every event type of the package once.
-var EventTypes = []string{TypeCreated, TypeUpdated, TypePlanChanged, TypeDeletionRequested, TypeDeleted, TypeSettingsUpdated, TypeDataRetentionEnabled, TypeDataRetentionDisabled, TypeGroupCreated, TypeGroupUpdated, TypeGroupDeleted, TypeBotCreated, TypeBotUpdated, TypeBotChallengeChanged, TypeBotSuspended, TypeBotUnsuspended, TypeBotSignedIn, TypeBotDeleted, TypeRetentionBotCreated, TypeRetentionChallengeIssued, TypeRetentionBotRegistered, TypeRetentionPasswordRotated, TypeRetentionPubkeyAcked, TypeRetentionBotDeleted, TypeOIDCRegistered, TypeOpenTDFRegistered, TypeGuestBlocked, TypeGuestUnblocked, TypeSeatsTaken, TypeSeatsReleased, TypeSeatsCounted}
+var EventTypes = Events.Types()
 
 // Created records a new network (its default group follows in GroupCreated).
 type Created struct {
@@ -385,71 +384,41 @@ type SeatsCounted struct {
 func (SeatsCounted) EventType() string { return TypeSeatsCounted }
 func (SeatsCounted) isNetworkEvent()   {}
 
-// Decode turns a stored event back into an Event.
-func Decode(eventType string, data []byte) (Event, error) {
-	switch eventType {
-	case TypeCreated:
-		return domain.DecodeAs[Created](eventType, data)
-	case TypeUpdated:
-		return domain.DecodeAs[Updated](eventType, data)
-	case TypePlanChanged:
-		return domain.DecodeAs[PlanChanged](eventType, data)
-	case TypeDeletionRequested:
-		return domain.DecodeAs[DeletionRequested](eventType, data)
-	case TypeDeleted:
-		return domain.DecodeAs[Deleted](eventType, data)
-	case TypeSettingsUpdated:
-		return domain.DecodeAs[SettingsUpdated](eventType, data)
-	case TypeDataRetentionEnabled:
-		return domain.DecodeAs[DataRetentionEnabled](eventType, data)
-	case TypeDataRetentionDisabled:
-		return domain.DecodeAs[DataRetentionDisabled](eventType, data)
-	case TypeGroupCreated:
-		return domain.DecodeAs[GroupCreated](eventType, data)
-	case TypeGroupUpdated:
-		return domain.DecodeAs[GroupUpdated](eventType, data)
-	case TypeGroupDeleted:
-		return domain.DecodeAs[GroupDeleted](eventType, data)
-	case TypeBotCreated:
-		return domain.DecodeAs[BotCreated](eventType, data)
-	case TypeBotUpdated:
-		return domain.DecodeAs[BotUpdated](eventType, data)
-	case TypeBotChallengeChanged:
-		return domain.DecodeAs[BotChallengeChanged](eventType, data)
-	case TypeBotSuspended:
-		return domain.DecodeAs[BotSuspended](eventType, data)
-	case TypeBotUnsuspended:
-		return domain.DecodeAs[BotUnsuspended](eventType, data)
-	case TypeBotSignedIn:
-		return domain.DecodeAs[BotSignedIn](eventType, data)
-	case TypeBotDeleted:
-		return domain.DecodeAs[BotDeleted](eventType, data)
-	case TypeRetentionBotCreated:
-		return domain.DecodeAs[RetentionBotCreated](eventType, data)
-	case TypeRetentionChallengeIssued:
-		return domain.DecodeAs[RetentionChallengeIssued](eventType, data)
-	case TypeRetentionBotRegistered:
-		return domain.DecodeAs[RetentionBotRegistered](eventType, data)
-	case TypeRetentionPasswordRotated:
-		return domain.DecodeAs[RetentionPasswordRotated](eventType, data)
-	case TypeRetentionPubkeyAcked:
-		return domain.DecodeAs[RetentionPubkeyAcked](eventType, data)
-	case TypeRetentionBotDeleted:
-		return domain.DecodeAs[RetentionBotDeleted](eventType, data)
-	case TypeOIDCRegistered:
-		return domain.DecodeAs[OIDCRegistered](eventType, data)
-	case TypeOpenTDFRegistered:
-		return domain.DecodeAs[OpenTDFRegistered](eventType, data)
-	case TypeGuestBlocked:
-		return domain.DecodeAs[GuestBlocked](eventType, data)
-	case TypeGuestUnblocked:
-		return domain.DecodeAs[GuestUnblocked](eventType, data)
-	case TypeSeatsTaken:
-		return domain.DecodeAs[SeatsTaken](eventType, data)
-	case TypeSeatsReleased:
-		return domain.DecodeAs[SeatsReleased](eventType, data)
-	case TypeSeatsCounted:
-		return domain.DecodeAs[SeatsCounted](eventType, data)
-	}
-	return nil, fmt.Errorf("network: unknown event type %q", eventType)
-}
+// Events is the network event table: every stored event type, listed once. Decode and the list of
+// event-type names come from it.
+var Events = domain.NewRegistry("network",
+	domain.Register[Created, Event](TypeCreated),
+	domain.Register[Updated, Event](TypeUpdated),
+	domain.Register[PlanChanged, Event](TypePlanChanged),
+	domain.Register[DeletionRequested, Event](TypeDeletionRequested),
+	domain.Register[Deleted, Event](TypeDeleted),
+	domain.Register[SettingsUpdated, Event](TypeSettingsUpdated),
+	domain.Register[DataRetentionEnabled, Event](TypeDataRetentionEnabled),
+	domain.Register[DataRetentionDisabled, Event](TypeDataRetentionDisabled),
+	domain.Register[GroupCreated, Event](TypeGroupCreated),
+	domain.Register[GroupUpdated, Event](TypeGroupUpdated),
+	domain.Register[GroupDeleted, Event](TypeGroupDeleted),
+	domain.Register[BotCreated, Event](TypeBotCreated),
+	domain.Register[BotUpdated, Event](TypeBotUpdated),
+	domain.Register[BotChallengeChanged, Event](TypeBotChallengeChanged),
+	domain.Register[BotSuspended, Event](TypeBotSuspended),
+	domain.Register[BotUnsuspended, Event](TypeBotUnsuspended),
+	domain.Register[BotSignedIn, Event](TypeBotSignedIn),
+	domain.Register[BotDeleted, Event](TypeBotDeleted),
+	domain.Register[RetentionBotCreated, Event](TypeRetentionBotCreated),
+	domain.Register[RetentionChallengeIssued, Event](TypeRetentionChallengeIssued),
+	domain.Register[RetentionBotRegistered, Event](TypeRetentionBotRegistered),
+	domain.Register[RetentionPasswordRotated, Event](TypeRetentionPasswordRotated),
+	domain.Register[RetentionPubkeyAcked, Event](TypeRetentionPubkeyAcked),
+	domain.Register[RetentionBotDeleted, Event](TypeRetentionBotDeleted),
+	domain.Register[OIDCRegistered, Event](TypeOIDCRegistered),
+	domain.Register[OpenTDFRegistered, Event](TypeOpenTDFRegistered),
+	domain.Register[GuestBlocked, Event](TypeGuestBlocked),
+	domain.Register[GuestUnblocked, Event](TypeGuestUnblocked),
+	domain.Register[SeatsTaken, Event](TypeSeatsTaken),
+	domain.Register[SeatsReleased, Event](TypeSeatsReleased),
+	domain.Register[SeatsCounted, Event](TypeSeatsCounted),
+)
+
+// Decode turns a stored event back into an Event (Events.Decode).
+func Decode(eventType string, data []byte) (Event, error) { return Events.Decode(eventType, data) }

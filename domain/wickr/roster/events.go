@@ -1,7 +1,6 @@
 package roster
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/belfry/belfry/domain"
@@ -32,7 +31,7 @@ const (
 )
 
 // EventTypes lists every event type of the package once.
-var EventTypes = []string{TypeUserInvited, TypeUserReinvited, TypeUserRegistered, TypeUserUpdated, TypeUserMoved, TypeUserSuspended, TypeUserUnsuspended, TypeUserDeleted, TypeDeviceRegistered, TypeDeviceWasReset, TypeSignedIn, TypeSignInFailed, TypeUserLockedOut, TypeUserUnlocked}
+var EventTypes = Events.Types()
 
 // UserInvited records a new pending user and its invitation.
 type UserInvited struct {
@@ -200,37 +199,24 @@ type UserUnlocked struct {
 func (UserUnlocked) EventType() string { return TypeUserUnlocked }
 func (UserUnlocked) isRosterEvent()    {}
 
-// Decode turns a stored event back into an Event.
-func Decode(eventType string, data []byte) (Event, error) {
-	switch eventType {
-	case TypeUserInvited:
-		return domain.DecodeAs[UserInvited](eventType, data)
-	case TypeUserReinvited:
-		return domain.DecodeAs[UserReinvited](eventType, data)
-	case TypeUserRegistered:
-		return domain.DecodeAs[UserRegistered](eventType, data)
-	case TypeUserUpdated:
-		return domain.DecodeAs[UserUpdated](eventType, data)
-	case TypeUserMoved:
-		return domain.DecodeAs[UserMoved](eventType, data)
-	case TypeUserSuspended:
-		return domain.DecodeAs[UserSuspended](eventType, data)
-	case TypeUserUnsuspended:
-		return domain.DecodeAs[UserUnsuspended](eventType, data)
-	case TypeUserDeleted:
-		return domain.DecodeAs[UserDeleted](eventType, data)
-	case TypeDeviceRegistered:
-		return domain.DecodeAs[DeviceRegistered](eventType, data)
-	case TypeDeviceWasReset:
-		return domain.DecodeAs[DeviceWasReset](eventType, data)
-	case TypeSignedIn:
-		return domain.DecodeAs[SignedIn](eventType, data)
-	case TypeSignInFailed:
-		return domain.DecodeAs[SignInFailed](eventType, data)
-	case TypeUserLockedOut:
-		return domain.DecodeAs[UserLockedOut](eventType, data)
-	case TypeUserUnlocked:
-		return domain.DecodeAs[UserUnlocked](eventType, data)
-	}
-	return nil, fmt.Errorf("roster: unknown event type %q", eventType)
-}
+// Events is the roster event table: every stored event type, listed once. Decode and the list of
+// event-type names come from it.
+var Events = domain.NewRegistry("roster",
+	domain.Register[UserInvited, Event](TypeUserInvited),
+	domain.Register[UserReinvited, Event](TypeUserReinvited),
+	domain.Register[UserRegistered, Event](TypeUserRegistered),
+	domain.Register[UserUpdated, Event](TypeUserUpdated),
+	domain.Register[UserMoved, Event](TypeUserMoved),
+	domain.Register[UserSuspended, Event](TypeUserSuspended),
+	domain.Register[UserUnsuspended, Event](TypeUserUnsuspended),
+	domain.Register[UserDeleted, Event](TypeUserDeleted),
+	domain.Register[DeviceRegistered, Event](TypeDeviceRegistered),
+	domain.Register[DeviceWasReset, Event](TypeDeviceWasReset),
+	domain.Register[SignedIn, Event](TypeSignedIn),
+	domain.Register[SignInFailed, Event](TypeSignInFailed),
+	domain.Register[UserLockedOut, Event](TypeUserLockedOut),
+	domain.Register[UserUnlocked, Event](TypeUserUnlocked),
+)
+
+// Decode turns a stored event back into an Event (Events.Decode).
+func Decode(eventType string, data []byte) (Event, error) { return Events.Decode(eventType, data) }
