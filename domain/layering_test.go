@@ -14,8 +14,7 @@ const module = "github.com/belfry/belfry/"
 
 // allowedBreaks are the arrows against the rule that exist today and are to be removed by the house
 // issue (issue 8). The test fails when one disappears too, so that the list stays true.
-var allowedBreaks = map[string]bool{
-}
+var allowedBreaks = map[string]bool{}
 
 // layerOf names the top-level layer of a package path inside the module.
 func layerOf(pkg string) string {

@@ -79,11 +79,11 @@ func accessKeyFromHeader(auth string) string {
 
 // sensitiveMembers are the members whose values an audit record hides (lower-cased names, matched at
 // any depth of requestParameters and responseElements, whatever their case): bot security tokens,
-// personal and port-out PINs, port-in upload tokens (also the ?token= of UploadPortInDocument), bot
+// personal, port-out and port-in service PINs, port-in upload tokens (also the ?token= of UploadPortInDocument), bot
 // endpoint URLs (they often embed credentials; sensitive in the Chime model), and any password or
 // secret key a body may carry.
 var sensitiveMembers = map[string]bool{
-	"securitytoken": true, "personalpin": true, "pin": true, "uploadtoken": true, "token": true,
+	"securitytoken": true, "personalpin": true, "pin": true, "servicepin": true, "uploadtoken": true, "token": true,
 	"outboundeventshttpsendpoint": true, "password": true, "newpassword": true, "oldpassword": true,
 	"secretaccesskey": true, "sessiontoken": true, "secret": true, "clientsecret": true,
 }

@@ -85,7 +85,7 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	app.numbers = numbers.New(numbers.Deps{Numbers: numbersRepo, Orders: newRepo(client, orderDecider, m.Now), NumbersRM: rms.numbers,
 		Accounts: accounts, Store: numbersStore, RYW: ryw, Now: m.Now})
 	app.porting = porting.New(porting.Deps{Ports: newRepo(client, portDecider, m.Now), Numbers: numbersRepo, NumberCmd: app.numbers,
-		NumbersRM: rms.numbers, Store: numbersStore, Documents: app.portDocs, RYW: ryw, Now: m.Now})
+		NumbersRM: rms.numbers, Store: numbersStore, Documents: app.portDocs, RYW: ryw, Keys: dataKeys, Now: m.Now})
 	app.settings = chimesettings.New(chimesettings.Deps{Settings: newRepo(client, settingsDecider, m.Now), Accounts: accounts, Users: accountsStore})
 	app.domains = domains.New(domains.Deps{Claims: newRepo(client, claimDecider, m.Now), Accounts: accounts, Store: accountsStore,
 		DNS: dns.TXT{Resolver: m.cfg.resolver()}, Numbers: app.numbers, Meetings: svc, Keys: dataKeys, Now: m.Now, Logger: m.logger})

@@ -4,12 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/chime"
 	"github.com/aws/aws-sdk-go-v2/service/chime/types"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/porting"
 )
 
 func (r *running) consoleJSON(t *testing.T, method, path, body string) (int, string, map[string]any) {
@@ -27,7 +32,7 @@ func TestPortingWorkflow(t *testing.T) {
 	ctx := context.Background()
 	c := b.client
 	req := `{"ProductType":"BusinessCalling","PhoneNumbers":["+14255550100","+18005550999"],"BillingTelephoneNumber":"+14255550100",
-		"AuthorizingPerson":"Mary Major","CurrentCarrier":"Example Telco","ServiceAddress":"1 Main St, Seattle WA","CustomerName":"Example Corp",
+		"AuthorizingPerson":"Mary Major","CurrentCarrier":"Example Telco","ServicePin":"S3rv1cePin42","ServiceAddress":"1 Main St, Seattle WA","CustomerName":"Example Corp",
 		"PortDate":"2026-12-01T15:00:00Z","BtnOption":2}`
 	st, typ, out := b.consoleJSON(t, "POST", "/console/port-in-orders", req)
 	if st != 201 || out["PortInOrder"].(map[string]any)["Status"] != "SUBMITTED" {
@@ -108,4 +113,38 @@ func TestPortingWorkflow(t *testing.T) {
 	}
 	_, err = c.GetPhoneNumber(ctx, &chime.GetPhoneNumberInput{PhoneNumberId: aws.String("+14255550100")})
 	apiErr(t, err, "NotFoundException", 404)
+	portingPINsNeverInClear(t, b, id)
+}
+
+// portingPINsNeverInClear: neither the port-in service PIN nor the port-out PIN is in any event, audit
+// record or read-model row, and the completed order's key is destroyed.
+func portingPINsNeverInClear(t *testing.T, b *running, orderID string) {
+	t.Helper()
+	pins := map[string]string{"service PIN": "S3rv1cePin42", "port-out PIN": "ABCD123"}
+	assertNoSecret(t, b.readAll(t), pins)
+	for _, op := range []string{"CreatePortInOrder", "SetPortOutPin", "ValidatePortOut"} {
+		for _, r := range b.audit(t, op, 1) {
+			all := string(r.RequestParameters) + string(r.ResponseElements)
+			for name, v := range pins {
+				if strings.Contains(all, v) {
+					t.Errorf("the %s in the audit record of %s: %s", name, op, all)
+				}
+			}
+		}
+	}
+	pool, err := pgxpool.New(context.Background(), b.m.cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var req string
+	var destroyed bool
+	if err := pool.QueryRow(context.Background(), `SELECT request::text FROM rm.chime_port_in_orders WHERE order_id = $1`, orderID).Scan(&req); err != nil ||
+		strings.Contains(req, "S3rv1cePin42") || !strings.Contains(req, "sealedServicePin") {
+		t.Fatalf("the read model's request: %s %v", req, err)
+	}
+	if err := pool.QueryRow(context.Background(), `SELECT key IS NULL FROM keys.subject_keys WHERE key_id = $1`,
+		domain.SubjectKeyID(b.awsAcct, porting.ServicePINSubject(orderID))).Scan(&destroyed); err != nil || !destroyed {
+		t.Fatalf("the completed order's service PIN key must be destroyed: %v %v", destroyed, err)
+	}
 }

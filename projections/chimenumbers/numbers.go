@@ -30,7 +30,7 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_numbers" }
 
 // Version of the layout.
-func (Projection) Version() int { return 2 }
+func (Projection) Version() int { return 3 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
@@ -129,7 +129,7 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	case phonenumber.Restored:
 		b.Queue(`UPDATE `+n+` SET status = 'Unassigned', deleted_at = NULL, updated_at = $2 WHERE e164 = $1`, num, e.At)
 	case phonenumber.PortOutPINSet:
-		// The PIN itself stays in the event log; the read model only needs the number's row untouched.
+		// Only the PIN's hash is in the event; the read model does not need it.
 	case phonenumber.PortedOut:
 		b.Queue(`DELETE FROM `+n+` WHERE e164 = $1`, num)
 	case phonenumber.OrderCreated:
@@ -330,6 +330,7 @@ func applyPortIn(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
 	t := schema + ".chime_port_in_orders"
 	switch e := e.(type) {
 	case porting.OrderSubmitted:
+		e.Request.LegacyServicePIN = "" // a PIN recorded in clear before sealing never reaches the read model
 		req, _ := json.Marshal(e.Request)
 		b.Queue(`INSERT INTO `+t+` (order_id, aws_account_id, status, request, created_at, updated_at) VALUES ($1,$2,'SUBMITTED',$3,$4,$4)
 			ON CONFLICT DO NOTHING`, id, e.AwsAccountID, req, e.At)

@@ -53,8 +53,8 @@ func (svc *Service) Operations() []awsproto.Operation {
 			}
 			p, err := svc.SubmitPortIn(k.Ctx, k.AWSAccount(), porting.Request{ProductType: in.ProductType, PhoneNumbers: in.PhoneNumbers,
 				BillingTelephoneNumber: in.BillingTelephoneNumber, AuthorizingPerson: in.AuthorizingPerson, CurrentCarrier: in.CurrentCarrier,
-				ServiceAccountNumber: in.ServiceAccountNumber, ServicePIN: in.ServicePin, ServiceAddress: in.ServiceAddress,
-				CustomerName: in.CustomerName, PortAt: at, BTNOption: in.BtnOption})
+				ServiceAccountNumber: in.ServiceAccountNumber, ServiceAddress: in.ServiceAddress,
+				CustomerName: in.CustomerName, PortAt: at, BTNOption: in.BtnOption}, in.ServicePin)
 			if err != nil {
 				return 0, nil, err
 			}

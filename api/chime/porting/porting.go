@@ -46,7 +46,17 @@ type Deps struct {
 	Store     Store
 	Documents Documents
 	RYW       *usecase.ReadYourWrites
+	Keys      Keys
 	Now       func() time.Time
+}
+
+// Keys seals the service PIN of a port-in order under the order's own key (destroyed when the order
+// is over) and hashes port-out PINs under an installation-wide index key, so that neither PIN is ever
+// recorded in clear.
+type Keys interface {
+	SealFor(ctx context.Context, tenant, subject string, plaintext []byte) (domain.Sealed, error)
+	DestroySubject(ctx context.Context, tenant, subject string) error
+	Index(ctx context.Context, name string, value []byte) (string, error)
 }
 
 // Service runs the porting use cases.
@@ -69,9 +79,17 @@ func (s *Service) answer(ctx context.Context, awsAccountID, id string, pos uint6
 	return s.GetPortIn(ctx, awsAccountID, id)
 }
 
-// SubmitPortIn places a port-in order (the guide's Support case, as a workflow).
-func (s *Service) SubmitPortIn(ctx context.Context, awsAccountID string, r porting.Request) (chimenumbers.PortIn, error) {
+// SubmitPortIn places a port-in order (the guide's Support case, as a workflow); servicePIN, the
+// account's PIN with the losing carrier, is recorded sealed under the order's key.
+func (s *Service) SubmitPortIn(ctx context.Context, awsAccountID string, r porting.Request, servicePIN string) (chimenumbers.PortIn, error) {
 	id := uuid.NewString()
+	if servicePIN != "" {
+		sealed, err := s.d.Keys.SealFor(ctx, awsAccountID, porting.ServicePINSubject(id), []byte(servicePIN))
+		if err != nil {
+			return chimenumbers.PortIn{}, err
+		}
+		r.ServicePIN = sealed
+	}
 	res, err := s.d.Ports.Execute(ctx, porting.StreamName(id), porting.Submit{AwsAccountID: awsAccountID, Request: r})
 	if err != nil {
 		return chimenumbers.PortIn{}, err
@@ -114,6 +132,11 @@ func (s *Service) TransitionPortIn(ctx context.Context, awsAccountID, id, to, no
 		return chimenumbers.PortIn{}, nil, err
 	}
 	last := res.Position
+	if porting.Terminal(to) && len(res.Events) > 0 {
+		// The order is over: its service PIN is shredded in every stored copy. Should this fail, the
+		// order's state is committed all the same; the PIN stays sealed.
+		_ = s.d.Keys.DestroySubject(ctx, awsAccountID, porting.ServicePINSubject(id))
+	}
 	var failed []string
 	if to == porting.Completed && len(res.Events) > 0 {
 		for _, n := range res.State.Request.PhoneNumbers {
@@ -186,8 +209,17 @@ func (s *Service) UploadPortInDocument(ctx context.Context, awsAccountID, id, to
 
 // SetPortOutPIN sets the PIN a gaining carrier must present for a number.
 func (s *Service) SetPortOutPIN(ctx context.Context, awsAccountID, e164, pin string) error {
-	_, err := s.d.NumberCmd.ExecNumber(ctx, awsAccountID, e164, phonenumber.SetPortOutPIN{E164: e164, AwsAccountID: awsAccountID, PIN: pin})
+	hash, err := s.pinHash(ctx, e164, pin)
+	if err != nil {
+		return err
+	}
+	_, err = s.d.NumberCmd.ExecNumber(ctx, awsAccountID, e164, phonenumber.SetPortOutPIN{E164: e164, AwsAccountID: awsAccountID, PIN: pin, PINHash: hash})
 	return err
+}
+
+// pinHash is the hash a port-out PIN is recorded and compared as (phonenumber.PortOutPINSet).
+func (s *Service) pinHash(ctx context.Context, e164, pin string) (string, error) {
+	return s.d.Keys.Index(ctx, "port-out-pin", []byte(e164+"\x00"+pin))
 }
 
 // PortOut validates a gaining carrier's port-out request (AWS account id and PIN, as the carrier gives
@@ -196,7 +228,11 @@ func (s *Service) PortOut(ctx context.Context, e164, claimedAwsAccountID, pin st
 	if err := phonenumber.ValidateE164(e164); err != nil {
 		return err
 	}
-	res, err := s.d.Numbers.Execute(ctx, phonenumber.StreamName(e164), phonenumber.PortOut{E164: e164, ClaimedAwsAccountID: claimedAwsAccountID, PIN: pin})
+	hash, err := s.pinHash(ctx, e164, pin)
+	if err != nil {
+		return err
+	}
+	res, err := s.d.Numbers.Execute(ctx, phonenumber.StreamName(e164), phonenumber.PortOut{E164: e164, ClaimedAwsAccountID: claimedAwsAccountID, PIN: pin, PINHash: hash})
 	if err != nil {
 		return err
 	}

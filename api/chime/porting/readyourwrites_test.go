@@ -56,7 +56,7 @@ func TestReadModelTimeoutAnswersFromTheDecidedState(t *testing.T) {
 	req := porting.Request{ProductType: "BusinessCalling", PhoneNumbers: []string{"+14255550100"}, BillingTelephoneNumber: "+14255550100",
 		AuthorizingPerson: "Mary Major", ServiceAddress: "1 Main St, Seattle WA", CustomerName: "Example Corp",
 		PortAt: time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)}
-	p, err := svc.SubmitPortIn(ctx, "111122223333", req)
+	p, err := svc.SubmitPortIn(ctx, "111122223333", req, "")
 	if err != nil || p.OrderID == "" || p.Status != porting.Submitted || p.Request.CustomerName != "Example Corp" {
 		t.Fatalf("submit past the read-model wait: %+v %v", p, err)
 	}

@@ -11,6 +11,7 @@
 package phonenumber
 
 import (
+	"crypto/hmac"
 	"fmt"
 	"regexp"
 	"time"
@@ -110,9 +111,13 @@ type Restored struct {
 	At time.Time `json:"at"`
 }
 
-// PortOutPINSet records the PIN a gaining carrier must present (guide §6.3).
+// PortOutPINSet records the PIN a gaining carrier must present (guide §6.3) as PINHash: the hex
+// HMAC-SHA256 of "<e164>\x00<pin>" under the installation's index key "port-out-pin" (infra/datakeys
+// Index), never the PIN itself, so the log cannot give it away. LegacyPIN holds the PIN in clear in
+// events stored before that; they still decode and are honoured, and Decide never writes it.
 type PortOutPINSet struct {
-	PIN string `json:"pin"`
+	LegacyPIN string `json:"pin,omitempty"`
+	PINHash   string `json:"pinHash,omitempty"`
 }
 
 // PortedOut records that the number left for another carrier: it is gone at once, with no restore.
@@ -144,7 +149,8 @@ type State struct {
 	UserID        string
 	AssociatedAt  time.Time
 	DeletedAt     time.Time
-	PortOutPIN    string
+	PortOutPIN    string // a PIN set before hashing (LegacyPIN)
+	PortOutHash   string // the hash of the PIN (PINHash)
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
@@ -170,12 +176,14 @@ type Acquire struct {
 	Ported                                   bool
 }
 
-// SetPortOutPIN sets the port-out PIN (4–10 letters or digits).
-type SetPortOutPIN struct{ E164, AwsAccountID, PIN string }
+// SetPortOutPIN sets the port-out PIN (4–10 letters or digits); PINHash is its hash as PortOutPINSet
+// describes, computed by the caller. Only the hash is recorded.
+type SetPortOutPIN struct{ E164, AwsAccountID, PIN, PINHash string }
 
 // PortOut validates a gaining carrier's request: the AWS account and (when set) the PIN must match,
 // and the number must be unassigned; then the number leaves the inventory.
-type PortOut struct{ E164, ClaimedAwsAccountID, PIN string }
+// PINHash is the hash of PIN, computed by the caller as for SetPortOutPIN.
+type PortOut struct{ E164, ClaimedAwsAccountID, PIN, PINHash string }
 
 // Update changes the product type and/or the calling name; nil fields stay.
 type Update struct {
@@ -219,7 +227,8 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		switch {
 		case !held || s.AwsAccountID != c.ClaimedAwsAccountID:
 			return nil, domain.Wrapf(ErrPortOutRejected, "port-out of %s rejected: the AWS account id does not match the number's owner", c.E164)
-		case s.PortOutPIN != "" && s.PortOutPIN != c.PIN:
+		case s.PortOutHash != "" && !hmac.Equal([]byte(s.PortOutHash), []byte(c.PINHash)),
+			s.PortOutHash == "" && s.PortOutPIN != "" && !hmac.Equal([]byte(s.PortOutPIN), []byte(c.PIN)):
 			return nil, domain.Wrapf(ErrPortOutRejected, "port-out of %s rejected: the PIN does not match", c.E164)
 		case s.Status != StatusUnassigned:
 			return nil, domain.Wrapf(ErrPortOutRejected, "port-out of %s rejected: the number is %s; unassign it first", c.E164, s.Status)
@@ -299,7 +308,10 @@ func decideOwned(s State, c Command, now time.Time) ([]Event, error) {
 		if !portPIN.MatchString(c.PIN) {
 			return nil, domain.Wrapf(ErrInvalidNumber, "the port-out PIN must be 4 to 10 letters or digits")
 		}
-		return []Event{PortOutPINSet{PIN: c.PIN}}, nil
+		if !pinHash.MatchString(c.PINHash) {
+			return nil, domain.Errorf(domain.KindInvalid, "the port-out PIN's hash must be 64 hex digits")
+		}
+		return []Event{PortOutPINSet{PINHash: c.PINHash}}, nil
 	case Restore:
 		if s.Status != StatusDeleteInProgress {
 			return nil, domain.Wrapf(ErrWrongState, "%s is not in the deletion queue", c.E164)
@@ -349,14 +361,17 @@ func Evolve(s State, e Event) State {
 	case Restored:
 		s.Status, s.DeletedAt, s.UpdatedAt = StatusUnassigned, time.Time{}, e.At
 	case PortOutPINSet:
-		s.PortOutPIN = e.PIN
+		s.PortOutPIN, s.PortOutHash = e.LegacyPIN, e.PINHash
 	case PortedOut:
 		s = State{}
 	}
 	return s
 }
 
-var portPIN = regexp.MustCompile(`^[A-Za-z0-9]{4,10}$`)
+var (
+	portPIN = regexp.MustCompile(`^[A-Za-z0-9]{4,10}$`)
+	pinHash = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
 
 // ErrPortOutRejected is returned for a port-out request that does not match the number's owner or PIN.
 var ErrPortOutRejected = &domain.Error{Kind: domain.KindForbidden, Msg: "port-out rejected"}

@@ -63,17 +63,21 @@ func StreamName(id string) string { return StreamPrefix + id }
 
 // Request is what the customer submits (the guide's Support form fields).
 type Request struct {
-	ProductType            string    `json:"productType"`
-	PhoneNumbers           []string  `json:"phoneNumbers"`
-	BillingTelephoneNumber string    `json:"billingTelephoneNumber"`
-	AuthorizingPerson      string    `json:"authorizingPerson"`
-	CurrentCarrier         string    `json:"currentCarrier,omitempty"`
-	ServiceAccountNumber   string    `json:"serviceAccountNumber,omitempty"`
-	ServicePIN             string    `json:"servicePin,omitempty"`
-	ServiceAddress         string    `json:"serviceAddress"`
-	CustomerName           string    `json:"customerName"`
-	PortAt                 time.Time `json:"portAt"`
-	BTNOption              int       `json:"btnOption,omitempty"`
+	ProductType            string   `json:"productType"`
+	PhoneNumbers           []string `json:"phoneNumbers"`
+	BillingTelephoneNumber string   `json:"billingTelephoneNumber"`
+	AuthorizingPerson      string   `json:"authorizingPerson"`
+	CurrentCarrier         string   `json:"currentCarrier,omitempty"`
+	ServiceAccountNumber   string   `json:"serviceAccountNumber,omitempty"`
+	// LegacyServicePIN is the account's PIN with the losing carrier in clear, as events stored before
+	// sealing hold it; Decide refuses it. ServicePIN is that PIN sealed under ServicePINSubject of the
+	// ordering AWS account (its key is destroyed when the order is completed or cancelled).
+	LegacyServicePIN string        `json:"servicePin,omitempty"`
+	ServicePIN       domain.Sealed `json:"sealedServicePin,omitzero"`
+	ServiceAddress   string        `json:"serviceAddress"`
+	CustomerName     string        `json:"customerName"`
+	PortAt           time.Time     `json:"portAt"`
+	BTNOption        int           `json:"btnOption,omitempty"`
 }
 
 // Event is the sealed set of order events.
@@ -160,8 +164,20 @@ func (Transition) isPortCommand()       {}
 func (RequestDocuments) isPortCommand() {}
 func (UploadDocument) isPortCommand()   {}
 
-func validate(r Request) error {
+// ServicePINSubject is the data-key subject of an order's sealed service PIN (tenant: the AWS account).
+func ServicePINSubject(orderID string) string { return "portin/" + orderID }
+
+// Terminal reports whether an order in status st is over (its service PIN is no longer needed).
+func Terminal(st string) bool { return st == Completed || st == Cancelled }
+
+func validate(r Request, awsAccountID string) error {
 	bad := func(f string, a ...any) error { return domain.Wrapf(ErrInvalid, f, a...) }
+	if r.LegacyServicePIN != "" {
+		return bad("ServicePin must be sealed before it is recorded")
+	}
+	if !r.ServicePIN.IsZero() && (len(r.ServicePIN.Data) == 0 || !strings.HasPrefix(r.ServicePIN.KeyID, domain.SubjectKeyID(awsAccountID, ServicePINSubject("")))) {
+		return bad("ServicePin must be sealed under the order's key, got key %q", r.ServicePIN.KeyID)
+	}
 	if !phonenumber.ValidProduct(r.ProductType) {
 		return bad("ProductType must be BusinessCalling, VoiceConnector or SipMediaApplicationDialIn, got %q", r.ProductType)
 	}
@@ -199,7 +215,7 @@ func Decide(o Order, c Command, now time.Time) ([]Event, error) {
 		if o.Status != "" {
 			return nil, nil
 		}
-		if err := validate(s.Request); err != nil {
+		if err := validate(s.Request, s.AwsAccountID); err != nil {
 			return nil, err
 		}
 		return []Event{OrderSubmitted{AwsAccountID: s.AwsAccountID, Request: s.Request, At: now.UTC()}}, nil
