@@ -75,8 +75,10 @@ type Deps struct {
 	AdminMeetings AdminMeetings
 	Audit         awsproto.AuditSink
 	AuditRM       AuditQueries
-	Ready         func(context.Context) error
-	Gatherer      prometheus.Gatherer
+	// Belfry are more operations of the Belfry admin API (signing name "belfry"), from its slices.
+	Belfry   []awsproto.Operation
+	Ready    func(context.Context) error
+	Gatherer prometheus.Gatherer
 	// Metrics records per-operation request counts and latencies (nil: none).
 	Metrics *awsproto.Metrics
 	Logger  *slog.Logger
@@ -123,7 +125,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	chimeAPI.Mount(e, chimeOps)
 	belfryAPI := awsproto.NewService(awsproto.ServiceConfig{Name: "belfry", EventSource: "belfry.local", Region: regionOr(cfg.Region),
 		Verifier: verifier, Audit: d.Audit, Logger: d.Logger, Metrics: d.Metrics})
-	belfryAPI.Mount(e, adminOps(d.AuditRM))
+	belfryAPI.Mount(e, append(adminOps(d.AuditRM), d.Belfry...))
 	unknownRoute = awsproto.UnknownRouteHandler(chimeAPI, belfryAPI)
 
 	if d.Client != nil {

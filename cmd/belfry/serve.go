@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/belfry/belfry/api"
+	historyapi "github.com/belfry/belfry/api/belfry/history"
 	"github.com/belfry/belfry/api/sigv4"
 	"github.com/belfry/belfry/infra/auditlog"
 	"github.com/belfry/belfry/infra/datakeys"
@@ -273,6 +274,7 @@ func (m *Main) startHTTP(pool *pgxpool.Pool, client *esdb.Client, keys sigv4.Key
 	}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region, SkipReadAudit: m.cfg.SkipReadAudit, TrustedProxies: proxies}, api.Deps{
 		Keys: keys, Chime: c.operations(),
+		Belfry: historyapi.Operations(history.NewStore(pool)),
 		Client: c.svc, Meetings: c.svc, AdminMeetings: c.svc, Rooms: c.svc, ClientRooms: c.svc, Webhooks: c.svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: m.reg, Metrics: api.NewMetrics(m.reg),
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
