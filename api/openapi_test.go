@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/api/belfry/history"
 	"github.com/belfry/belfry/api/chime/domains"
 	"github.com/belfry/belfry/api/chime/porting"
 	"github.com/labstack/echo/v4"
@@ -62,6 +63,7 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 	ops = append(ops, (*porting.Service)(nil).Operations()...)
 	ops = append(ops, meetingOps(nil)...)
 	ops = append(ops, adminOps(nil)...)
+	ops = append(ops, history.Operations(nil)...)
 	for _, op := range ops {
 		served[op.Method+" "+docPath(op.Path, op.Query)] = true
 	}
