@@ -235,6 +235,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := m.startTrail(ctx, pool, auditRunner.Position, reg, runCtx); err != nil {
+		return err
+	}
 	keys := iam.NewKeys(iamAdm.read, dataKeys)
 	svc := chime.New(chime.Config{
 		Client:        client,
