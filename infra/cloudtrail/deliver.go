@@ -29,7 +29,7 @@ type Records interface {
 // target. Records that reach the audit read model after their window was delivered (late records)
 // go to log files of their own, listed in the next digest, as CloudTrail does with late deliveries:
 // each record is delivered once. A round that fails (a target that refuses writes) is counted in
-// belfry_trail_delivery_failures_total, logged, and retried with doubling back-off up to Interval; it
+// belfry_trail_delivery_failures_total, logged, and retried after 1 s, doubling up to Interval; it
 // runs in its own goroutine and holds one database connection, so it never blocks the API or the
 // audit writer.
 //
@@ -90,7 +90,8 @@ func (d *Delivery) Run(ctx context.Context) {
 	if interval <= 0 {
 		interval = 5 * time.Minute
 	}
-	wait, backoff := time.Duration(0), time.Second
+	first := min(time.Second, interval)
+	wait, backoff := time.Duration(0), first
 	for {
 		select {
 		case <-ctx.Done():
@@ -100,7 +101,7 @@ func (d *Delivery) Run(ctx context.Context) {
 		err := d.Round(ctx)
 		switch {
 		case err == nil || errors.Is(err, ErrBusy):
-			wait, backoff = interval, time.Second
+			wait, backoff = interval, first
 		case ctx.Err() != nil:
 			return
 		default:
@@ -138,7 +139,7 @@ func (d *Delivery) Round(ctx context.Context) error {
 		return err
 	}
 	save := func(st *State) error { return d.save(ctx, conn, st) }
-	p, err := d.Trail.Advance(ctx, st, now.Add(-d.settle()), d.Position(), save)
+	p, err := d.Trail.Advance(ctx, st, now.Add(-d.settle()).Truncate(Window), d.Position(), save)
 	d.Metrics.Files.WithLabelValues("log").Add(float64(p.FilesWritten))
 	d.Metrics.Files.WithLabelValues("digest").Add(float64(p.DigestsWritten))
 	d.Metrics.Through.Set(float64(st.Next.Unix()))

@@ -17,8 +17,8 @@ var (
 	ErrEmptyRange  = errors.New("cloudtrail: the range is empty")
 )
 
-// Range is what an export covers: whole 5-minute windows from the hour From falls in to To (a
-// window boundary, at most now).
+// Range is what an export covers: from the hour From falls in to To (to the second, at most now); the
+// last 5-minute window is cut at To unless To is a window boundary.
 type Range struct{ From, To time.Time }
 
 // CheckRange turns the requested [from, to) into the Range an export covers. A zero from means the
@@ -53,9 +53,9 @@ func CheckRange(from, to, first, now time.Time, retention time.Duration) (Range,
 		return Range{}, fmt.Errorf("%w: --from %s is before the first record (%s); leave --from out, or give %s or later",
 			ErrBeforeFirst, from.Format(time.RFC3339), first.UTC().Format(time.RFC3339), first.UTC().Truncate(time.Hour).Format(time.RFC3339))
 	}
-	r := Range{From: from.Truncate(time.Hour), To: to.Truncate(Window)}
+	r := Range{From: from.Truncate(time.Hour), To: to.Truncate(time.Second)}
 	if !r.From.Before(r.To) {
-		return Range{}, fmt.Errorf("%w: from %s to %s holds no whole 5-minute window; give a --to after --from",
+		return Range{}, fmt.Errorf("%w: from %s to %s; give a --to after --from",
 			ErrEmptyRange, from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
 	return r, nil

@@ -81,13 +81,14 @@ func (s *State) chain(account, region string, start time.Time) *Chain {
 
 // Advance writes the log files of the records up to position pos: first the late ones (event time
 // before st.Next, position after st.Position), then those of the windows from st.Next to upTo (a
-// window boundary); each hour that ends on the way gets its digests. save is called whenever st
+// window boundary, but for the end of an export, whose last window is then cut at upTo); each hour
+// that ends on the way gets its digests. save is called whenever st
 // changed in a way that must survive a restart; files are written before the state naming them is
 // saved, and rewriting the same records yields the same files, so a restart neither loses nor
 // duplicates.
 func (t *Trail) Advance(ctx context.Context, st *State, upTo time.Time, pos uint64, save func(*State) error) (Progress, error) {
 	var p Progress
-	upTo = upTo.UTC().Truncate(Window)
+	upTo = upTo.UTC()
 	if pos > st.Position {
 		if st.Next.After(st.Since) {
 			open := st.Next.Truncate(time.Hour)

@@ -16,8 +16,9 @@ type Result struct {
 	Digests, LogFiles int
 	// Problems name each digest or log file that is invalid, missing, moved or not covered.
 	Problems []string
-	// Notes are not failures: log files delivered after their chain's last digest (the next digest
-	// lists them).
+	// Notes are not failures: log files no digest lists (a continuous delivery lists the files it
+	// delivered since the last digest in the next one; anything else there was not written by the
+	// trail), and chains that restart.
 	Notes []string
 }
 
@@ -32,8 +33,7 @@ func (r *Result) problem(format string, args ...any) {
 // CloudTrail's data-to-sign string, with the signature from the object's metadata) and its public key
 // fingerprint, its location, the chain of digests per account and region (each links the previous
 // one's key, hash and signature; a deleted digest breaks it), and the SHA-256 of every log file a
-// digest lists. A log file of a window that a digest already covers but that no digest lists is
-// reported as inserted.
+// digest lists. Log files that no digest lists are noted, as CloudTrail's validator ignores them.
 func Verify(ctx context.Context, t Target, prefix string, pub *rsa.PublicKey) (Result, error) {
 	var res Result
 	chains := map[string][]string{} // account/region -> digest keys, in order
@@ -57,7 +57,6 @@ func Verify(ctx context.Context, t Target, prefix string, pub *rsa.PublicKey) (R
 		return res, err
 	}
 	listed := map[string]bool{}
-	covered := map[string]string{} // chain -> end time of its last digest (timeFormat)
 	for _, id := range order {
 		v := chainVerifier{t: t, pub: pub, res: &res, listed: listed}
 		for _, key := range chains[id] {
@@ -65,21 +64,10 @@ func Verify(ctx context.Context, t Target, prefix string, pub *rsa.PublicKey) (R
 				return res, err
 			}
 		}
-		covered[id] = v.lastEnd
 	}
 	for _, key := range logs {
-		if listed[key] {
-			continue
-		}
-		w, err := logWindow(key)
-		if err != nil {
-			res.problem("Log file %s: INVALID: %v", key, err)
-			continue
-		}
-		if end := covered[chainID(key, "/CloudTrail/")]; end != "" && w.Format(timeFormat) < end {
-			res.problem("Log file %s: INVALID: listed in no digest, though a digest covers its window (inserted?)", key)
-		} else {
-			res.Notes = append(res.Notes, "Log file "+key+": not yet listed in a digest")
+		if !listed[key] {
+			res.Notes = append(res.Notes, "Log file "+key+": listed in no digest (delivered after the last digest, or not written by the trail)")
 		}
 	}
 	return res, nil
@@ -92,15 +80,6 @@ func chainID(key, marker string) string {
 	return path.Base(before) + "/" + region
 }
 
-// logWindow is the window start in a log file's name.
-func logWindow(key string) (time.Time, error) {
-	parts := strings.Split(path.Base(key), "_")
-	if len(parts) < 5 {
-		return time.Time{}, errors.New("not a CloudTrail log file name")
-	}
-	return time.Parse(logNameFormat, parts[len(parts)-2])
-}
-
 // chainVerifier walks one chain of digests, oldest first.
 type chainVerifier struct {
 	t       Target
@@ -110,7 +89,6 @@ type chainVerifier struct {
 	prevKey string // "" before the first digest
 	prevSum string
 	prevSig string
-	lastEnd string
 }
 
 func (v *chainVerifier) digest(ctx context.Context, key string) error {
@@ -131,7 +109,7 @@ func (v *chainVerifier) digest(ctx context.Context, key string) error {
 	}
 	ok := v.check(key, content, meta, &d)
 	v.link(key, &d)
-	v.prevKey, v.prevSum, v.prevSig, v.lastEnd = key, sha256Hex(content), meta[MetaSignature], d.DigestEndTime
+	v.prevKey, v.prevSum, v.prevSig = key, sha256Hex(content), meta[MetaSignature]
 	if ok {
 		for _, lf := range d.LogFiles {
 			v.logFile(ctx, lf)
