@@ -380,6 +380,11 @@ func TestDeliveryDeliversEachRecordOnce(t *testing.T) {
 			Metrics: cloudtrail.NewMetrics(prometheus.NewRegistry()), Interval: time.Millisecond}
 	}
 	d := newDelivery(tgt)
+	d.Position = func() uint64 { return 0 } // the read model has not loaded its checkpoint yet
+	if err := d.Round(ctx); err != nil || len(tree(t, dir)) != 0 {
+		t.Fatalf("a round before the read model knows its position must wait: %v", err)
+	}
+	d = newDelivery(tgt)
 	if err := d.Round(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -431,4 +436,33 @@ func TestDeliveryDeliversEachRecordOnce(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// TestDeliveryReportsExpiredRecords: records older than the retention are not delivered, and the
+// delivery reports how many expired; the read model keeps them.
+func TestDeliveryReportsExpiredRecords(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.add(t, sampleRecords()...)
+	dir := t.TempDir()
+	d := &cloudtrail.Delivery{Trail: newTrail(t, f, cloudtrail.DirTarget{Dir: dir, Name: "b"}, signer(t)), Records: f.store, Pool: f.pool,
+		Position: func() uint64 { return f.pos }, Now: func() time.Time { return base.Add(3 * time.Hour) }, Retention: time.Hour,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: cloudtrail.NewMetrics(prometheus.NewRegistry())}
+	if err := d.Round(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := testutil.ToFloat64(d.Metrics.Expired); n != 7 {
+		t.Fatalf("expired records reported: %v", n)
+	}
+	if h := testutil.ToFloat64(d.Metrics.Horizon); h != float64(base.Add(2*time.Hour).Unix()) {
+		t.Fatalf("horizon: %v", h)
+	}
+	for k := range tree(t, dir) {
+		if logKeyRE.MatchString(k) {
+			t.Fatalf("an expired record was delivered: %s", k)
+		}
+	}
+	if n, _ := f.store.CountBetween(ctx, base, base.Add(3*time.Hour)); n != 7 {
+		t.Fatalf("the read model must keep expired records: %d", n)
+	}
 }

@@ -134,12 +134,16 @@ func (d *Delivery) Round(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	pos := d.Position()
+	if pos == 0 || pos < st.Position {
+		return nil // the read model has not loaded its checkpoint yet, or is being rebuilt: wait for it
+	}
 	now := d.Now().UTC()
 	if err := d.expire(ctx, st, now); err != nil {
 		return err
 	}
 	save := func(st *State) error { return d.save(ctx, conn, st) }
-	p, err := d.Trail.Advance(ctx, st, now.Add(-d.settle()).Truncate(Window), d.Position(), save)
+	p, err := d.Trail.Advance(ctx, st, now.Add(-d.settle()).Truncate(Window), pos, save)
 	d.Metrics.Files.WithLabelValues("log").Add(float64(p.FilesWritten))
 	d.Metrics.Files.WithLabelValues("digest").Add(float64(p.DigestsWritten))
 	d.Metrics.Through.Set(float64(st.Next.Unix()))
