@@ -14,12 +14,14 @@
 //     several files). The account is the record's recipientAccountId, or the installation's account
 //     when the record has none; the region is its awsRegion, or the trail's home region. The time in
 //     its name is the start of its window.
-//   - Output is a function of the records alone: records are ordered by (window, account, region,
-//     event time, event id), the gzip header carries no time or name, and <unique> is the first 16
-//     characters of the base32 SHA-256 of the uncompressed file. Exporting the same records twice
-//     gives byte-identical files, digests included (PKCS #1 v1.5 signatures are deterministic).
+//   - Output is a function of the records, the range and the key alone: records are ordered by
+//     (window, account, region, event time, event id), the gzip header carries no time or name, and
+//     <unique> is the first 16 characters of the base32 SHA-256 of the uncompressed file. Exporting
+//     the same range twice gives byte-identical files, digests included (PKCS #1 v1.5 signatures are
+//     deterministic). An export's digest chains start at the hour of its start (a starting digest) and
+//     end with a final digest at its end; its last window is cut at its end.
 //   - The digest of an account and region for the hour [H, H+1h) lists the log files of the windows
-//     that start in that hour and the late files delivered while that hour was open (see Trail), with
+//     that start in that hour and the late files delivered while that hour was open (see Delivery), with
 //     the SHA-256 of each file's uncompressed content; it links the previous digest of the same
 //     account and region (its key, the SHA-256 of its uncompressed content and its signature) and is
 //     signed SHA256withRSA over CloudTrail's data-to-sign string. A digest is written for every hour,
