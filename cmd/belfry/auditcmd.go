@@ -23,7 +23,11 @@ const auditUsage = `usage:
 
 func cmdAudit(ctx context.Context, cfg Config, args []string) error {
 	if len(args) == 0 {
-		return errors.New(auditUsage)
+		return errors.New(auditUsage + "\n" + trailUsage)
+	}
+	switch args[0] {
+	case "export", "verify-trail", "trail-key":
+		return cmdTrail(ctx, cfg, args)
 	}
 	fs := flag.NewFlagSet("audit "+args[0], flag.ContinueOnError)
 	from := fs.Uint64("from", 0, "first position to verify (verification starts at the last checkpoint before it)")
@@ -69,7 +73,7 @@ func cmdAudit(ctx context.Context, cfg Config, args []string) error {
 		}
 		return auditVerify(ctx, cfg, pub, *dir, eventlog.VerifyRange{From: *from, To: *to}, *asJSON)
 	}
-	return errors.New(auditUsage)
+	return errors.New(auditUsage + "\n" + trailUsage)
 }
 
 func readPublicKey(path string) (ed25519.PublicKey, error) {

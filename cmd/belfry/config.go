@@ -45,6 +45,8 @@ type Config struct {
 	// TrustedProxies lists the networks (CIDRs or single addresses, comma-separated) whose
 	// X-Forwarded-For names the client (BELFRY_TRUSTED_PROXIES; default none: the peer's address).
 	TrustedProxies string `json:"trustedProxies,omitempty"`
+	// Trail configures the CloudTrail-format trail and the audit trail's retention (trailcmd.go).
+	Trail TrailConfig `json:"trail"`
 
 	// Shown instead of the secret-bearing URLs.
 	DatabaseDesc   string `json:"database"`
@@ -78,6 +80,7 @@ func ConfigFromEnv() Config {
 		TrustedProxies:  get("BELFRY_TRUSTED_PROXIES", ""),
 	}
 	c.MailDir = get("BELFRY_MAIL_DIR", filepath.Join(c.DataDir, "outbox"))
+	c.Trail = trailConfigFromEnv(get)
 	c.DatabaseDesc = "private PostgreSQL cluster in " + c.DataDir + "/postgres"
 	if c.DatabaseURL != "" {
 		c.DatabaseDesc = "BELFRY_DATABASE_URL (hidden)"
@@ -123,6 +126,9 @@ func (c Config) Validate() error {
 	}
 	if c.Region == "" {
 		errs = append(errs, errors.New("BELFRY_REGION must not be empty"))
+	}
+	if err := c.Trail.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

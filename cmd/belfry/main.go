@@ -26,6 +26,10 @@ const usage = `usage:
   belfry audit verify [--from --to] [--dir EXPORT]
                                                 verify the event log's hash chain and signed checkpoints
   belfry audit export-log --out DIR             export the log for offline verification
+  belfry audit export [--from --to] (--dir DIR | --bucket NAME [--endpoint URL])
+                                                write the audit records as CloudTrail log and digest files
+  belfry audit verify-trail (--dir DIR | --bucket NAME)
+                                                check a CloudTrail-format trail (digest chain, signatures, hashes)
   belfry bench eventstore [flags]               event store benchmarks (run with -h for flags)
   belfry bench api [flags]                      Chime API benchmarks with the official SDK (-h for flags)
   belfry bench audit-flood [flags]              GetAccount p99 during a flood of unauthenticated requests

@@ -214,6 +214,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := m.startTrail(ctx, pool, rms.audit.Position, m.reg, runCtx); err != nil {
+		return err
+	}
 	keys := iam.NewKeys(iamAdm.read, dataKeys)
 	app := m.newChime(pool, client, dataKeys, rms)
 	if err := m.startSideEffects(runCtx, pool, app); err != nil {
@@ -227,7 +230,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 // readModels are the projection runners the Chime service waits on.
 type readModels struct {
-	accounts, numbers, meetings, rooms, iam *projections.Runner
+	accounts, numbers, meetings, rooms, iam, audit *projections.Runner
 }
 
 // startProjections ensures every read model's schema, then runs the projections, the side-effect
@@ -261,7 +264,7 @@ func (m *Main) startProjections(ctx, runCtx context.Context, pool *pgxpool.Pool,
 	runners = append(runners, relay)
 	lw := newLagWatcher(m.reg, runners)
 	m.spawn(func() { lw.run(runCtx, client) })
-	return readModels{accounts: accountsRunner, numbers: numbersRunner, meetings: meetingsRunner, rooms: roomsRunner, iam: iamRunner}, nil
+	return readModels{accounts: accountsRunner, numbers: numbersRunner, meetings: meetingsRunner, rooms: roomsRunner, iam: iamRunner, audit: auditRunner}, nil
 }
 
 // startHTTP serves the HTTP API (and the runtime profiles when configured); Close stops the HTTP

@@ -123,3 +123,78 @@ func (s *Store) Lookup(ctx context.Context, q Query) ([]audit.APICallRecorded, e
 	}
 	return out, rows.Err()
 }
+
+// TrailQuery selects records for a CloudTrail trail (infra/cloudtrail): event time in [From, To) and
+// position in (AfterPosition, UpToPosition]. Account and Region stand in for a record that has no
+// recipientAccountId or awsRegion.
+type TrailQuery struct {
+	From, To                    time.Time
+	AfterPosition, UpToPosition uint64
+	Account, Region             string
+}
+
+// TrailRow is one record of a TrailQuery with the 5-minute window of its event time, and its
+// account and region (defaulted).
+type TrailRow struct {
+	Window          time.Time
+	Account, Region string
+	Record          audit.APICallRecorded
+}
+
+// TrailScan calls fn with the records of q ordered by (window, account, region, event time, event
+// id): a stable order that does not depend on when or how the read model was built.
+func (s *Store) TrailScan(ctx context.Context, q TrailQuery, fn func(TrailRow) error) error {
+	upTo := int64(q.UpToPosition)
+	if q.UpToPosition > 1<<63-1 {
+		upTo = 1<<63 - 1
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT w, acct, region, record FROM (
+			SELECT date_bin('5 minutes', event_time, TIMESTAMPTZ '1970-01-01 00:00:00Z') AS w,
+				COALESCE(NULLIF(aws_account_id, ''), $5) AS acct, COALESCE(NULLIF(record->>'awsRegion', ''), $6) AS region,
+				event_time, event_id, record
+			FROM rm.audit_records
+			WHERE event_time >= $1 AND event_time < $2 AND position > $3 AND position <= $4) r
+		ORDER BY w, acct, region, event_time, event_id`,
+		q.From, q.To, int64(min(q.AfterPosition, 1<<63-1)), upTo, q.Account, q.Region)
+	if err != nil {
+		return fmt.Errorf("audit: trail scan: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var row TrailRow
+		var b []byte
+		if err := rows.Scan(&row.Window, &row.Account, &row.Region, &b); err != nil {
+			return fmt.Errorf("audit: trail scan: %w", err)
+		}
+		if err := json.Unmarshal(b, &row.Record); err != nil {
+			return fmt.Errorf("audit: trail scan: record: %w", err)
+		}
+		row.Window = row.Window.UTC()
+		if err := fn(row); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// FirstEventTime is the event time of the oldest record, and false when there is none.
+func (s *Store) FirstEventTime(ctx context.Context) (time.Time, bool, error) {
+	var t *time.Time
+	if err := s.pool.QueryRow(ctx, `SELECT min(event_time) FROM rm.audit_records`).Scan(&t); err != nil {
+		return time.Time{}, false, fmt.Errorf("audit: first record: %w", err)
+	}
+	if t == nil {
+		return time.Time{}, false, nil
+	}
+	return t.UTC(), true, nil
+}
+
+// CountBetween counts the records whose event time is in [from, to).
+func (s *Store) CountBetween(ctx context.Context, from, to time.Time) (int64, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM rm.audit_records WHERE event_time >= $1 AND event_time < $2`, from, to).Scan(&n); err != nil {
+		return 0, fmt.Errorf("audit: count records: %w", err)
+	}
+	return n, nil
+}

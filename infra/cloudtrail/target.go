@@ -1,0 +1,294 @@
+package cloudtrail
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+)
+
+// ErrNotFound is returned by Target.Get for a key that holds nothing.
+var ErrNotFound = errors.New("cloudtrail: no such key")
+
+// Target is where a trail's files go: a directory or a bucket.
+type Target interface {
+	// Bucket is the bucket name recorded in digests (digestS3Bucket, logFiles.s3Bucket).
+	Bucket() string
+	// String names the target in messages.
+	String() string
+	// Same reports whether key already holds exactly body and meta.
+	Same(ctx context.Context, key string, body []byte, meta map[string]string) (bool, error)
+	Put(ctx context.Context, key string, body []byte, meta map[string]string) error
+	// Get returns the object and its user metadata, or ErrNotFound.
+	Get(ctx context.Context, key string) ([]byte, map[string]string, error)
+	// List calls fn with every key under prefix, in lexical order.
+	List(ctx context.Context, prefix string, fn func(key string) error) error
+}
+
+// metadataSuffix names a directory target's sidecar holding an object's metadata.
+const metadataSuffix = ".metadata.json"
+
+// DirTarget writes files under Dir, at their keys. Name is the bucket name recorded in digests (an
+// auditor who copies the directory into a bucket of that name can validate it with CloudTrail's own
+// tools); object metadata (the digest signature) goes to a sidecar <key>.metadata.json.
+type DirTarget struct {
+	Dir  string
+	Name string
+}
+
+// Bucket implements Target.
+func (d DirTarget) Bucket() string { return d.Name }
+
+func (d DirTarget) String() string { return d.Dir }
+
+func (d DirTarget) path(key string) string { return filepath.Join(d.Dir, filepath.FromSlash(key)) }
+
+// Same implements Target.
+func (d DirTarget) Same(_ context.Context, key string, body []byte, meta map[string]string) (bool, error) {
+	b, err := os.ReadFile(d.path(key))
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && !bytes.Equal(b, body)) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("cloudtrail: %w", err)
+	}
+	if len(meta) == 0 {
+		return true, nil
+	}
+	got, err := d.meta(key)
+	if err != nil || len(got) != len(meta) {
+		return false, nil
+	}
+	for k, v := range meta {
+		if got[k] != v {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// Put implements Target: the metadata first, then the file, each written whole (temporary file and rename).
+func (d DirTarget) Put(_ context.Context, key string, body []byte, meta map[string]string) error {
+	p := d.path(key)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("cloudtrail: write %s: %w", p, err)
+	}
+	if len(meta) > 0 {
+		mb, _ := json.Marshal(meta) // a map of strings always encodes
+		if err := writeFile(p+metadataSuffix, mb); err != nil {
+			return err
+		}
+	}
+	return writeFile(p, body)
+}
+
+func writeFile(p string, b []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".part-*")
+	if err != nil {
+		return fmt.Errorf("cloudtrail: write %s: %w", p, err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(b)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), p)
+	}
+	if err != nil {
+		return fmt.Errorf("cloudtrail: write %s: %w", p, err)
+	}
+	return nil
+}
+
+func (d DirTarget) meta(key string) (map[string]string, error) {
+	b, err := os.ReadFile(d.path(key) + metadataSuffix)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cloudtrail: %w", err)
+	}
+	m := map[string]string{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("cloudtrail: metadata of %s: %w", key, err)
+	}
+	return m, nil
+}
+
+// Get implements Target.
+func (d DirTarget) Get(_ context.Context, key string) ([]byte, map[string]string, error) {
+	b, err := os.ReadFile(d.path(key))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("%s: %w", key, ErrNotFound)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("cloudtrail: %w", err)
+	}
+	m, err := d.meta(key)
+	return b, m, err
+}
+
+// List implements Target.
+func (d DirTarget) List(_ context.Context, prefix string, fn func(string) error) error {
+	var keys []string
+	err := filepath.WalkDir(d.Dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() {
+			return err
+		}
+		rel, err := filepath.Rel(d.Dir, p)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		if strings.HasPrefix(key, prefix) && !strings.HasSuffix(key, metadataSuffix) && !strings.HasPrefix(e.Name(), ".") {
+			keys = append(keys, key)
+		}
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cloudtrail: list %s: %w", d.Dir, err)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := fn(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// S3Config names a bucket of an S3-compatible store.
+type S3Config struct {
+	Bucket   string
+	Endpoint string // e.g. http://127.0.0.1:9000; empty: AWS S3 (path-style addressing is used when set)
+	Region   string
+	// AccessKeyID and SecretAccessKey (and SessionToken) sign the requests; without them requests are
+	// anonymous.
+	AccessKeyID, SecretAccessKey, SessionToken string
+}
+
+// S3Target writes to a bucket through the AWS SDK's S3 client.
+type S3Target struct {
+	client *s3.Client
+	bucket string
+}
+
+// NewS3Target returns a target for c.
+func NewS3Target(c S3Config) *S3Target {
+	o := s3.Options{
+		Region:                     c.Region,
+		UsePathStyle:               c.Endpoint != "",
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
+		Credentials:                aws.AnonymousCredentials{},
+	}
+	if c.Endpoint != "" {
+		o.BaseEndpoint = aws.String(c.Endpoint)
+	}
+	if c.AccessKeyID != "" {
+		o.Credentials = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
+	}
+	return &S3Target{client: s3.New(o), bucket: c.Bucket}
+}
+
+// Bucket implements Target.
+func (t *S3Target) Bucket() string { return t.bucket }
+
+func (t *S3Target) String() string { return "s3://" + t.bucket }
+
+// Same implements Target: the object's ETag (the MD5 of a single-part upload) and metadata match.
+func (t *S3Target) Same(ctx context.Context, key string, body []byte, meta map[string]string) (bool, error) {
+	h, err := t.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &t.bucket, Key: &key})
+	if err != nil {
+		if notFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("cloudtrail: head s3://%s/%s: %w", t.bucket, key, err)
+	}
+	sum := md5.Sum(body)
+	if strings.Trim(aws.ToString(h.ETag), `"`) != hex.EncodeToString(sum[:]) {
+		return false, nil
+	}
+	for k, v := range meta {
+		if h.Metadata[k] != v {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// Put implements Target; meta becomes the object's x-amz-meta-* metadata.
+func (t *S3Target) Put(ctx context.Context, key string, body []byte, meta map[string]string) error {
+	_, err := t.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &t.bucket, Key: &key, Body: bytes.NewReader(body),
+		ContentLength: aws.Int64(int64(len(body))), ContentType: aws.String("application/json"), Metadata: meta})
+	if err != nil {
+		return fmt.Errorf("cloudtrail: write s3://%s/%s: %w", t.bucket, key, err)
+	}
+	return nil
+}
+
+// Get implements Target.
+func (t *S3Target) Get(ctx context.Context, key string) ([]byte, map[string]string, error) {
+	out, err := t.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &t.bucket, Key: &key})
+	if err != nil {
+		if notFound(err) {
+			return nil, nil, fmt.Errorf("s3://%s/%s: %w", t.bucket, key, ErrNotFound)
+		}
+		return nil, nil, fmt.Errorf("cloudtrail: read s3://%s/%s: %w", t.bucket, key, err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cloudtrail: read s3://%s/%s: %w", t.bucket, key, err)
+	}
+	return b, out.Metadata, nil
+}
+
+// List implements Target.
+func (t *S3Target) List(ctx context.Context, prefix string, fn func(string) error) error {
+	p := s3.NewListObjectsV2Paginator(t.client, &s3.ListObjectsV2Input{Bucket: &t.bucket, Prefix: &prefix})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("cloudtrail: list s3://%s/%s: %w", t.bucket, prefix, err)
+		}
+		for _, o := range page.Contents {
+			if err := fn(aws.ToString(o.Key)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func notFound(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "NoSuchKey", "NotFound":
+			return true
+		}
+	}
+	return false
+}
