@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/belfry/belfry/api"
+	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/infra/auditlog"
 	"github.com/belfry/belfry/infra/chime"
 	"github.com/belfry/belfry/infra/datakeys"
@@ -244,7 +245,7 @@ func (m *Main) Run(ctx context.Context) error {
 		BotHTTP:       m.BotHTTP,
 		Mail:          m.mailer(),
 		Sessions:      pool,
-		Accounts:      eventstore.NewRepository(client, chime.AccountDecider, m.Now),
+		Accounts:      eventstore.NewRepository(client, chime.AccountDecider, m.Now).WithSnapshots(eventstore.Snapshots[account.State]{Store: eventstore.NewSnapshotStore(pool), Codec: account.SnapshotCodec{}, Logger: m.logger}),
 		Store:         chimeaccounts.NewStore(pool).WithSecrets(dataKeys),
 		AccountsRM:    accountsRunner,
 		NumbersStore:  chimenumbers.NewStore(pool),
