@@ -26,7 +26,13 @@ const SnapshotVersion = 1
 // only mirrors Members (Emails[u.Email] == the user's id, which Evolve maintains), only its other
 // entries are. Times are written as Unix seconds and nanoseconds and decode in UTC (every time of a
 // State comes from an event, stamped in UTC). Maps are written in iteration order: the bytes are
-// not canonical, only the decoded State is.
+// not canonical, only the decoded State is. A decoded State's strings share one copy of the bytes
+// (no allocation per string), which stays in memory as long as one of them does.
+//
+// Snapshots, not a split of this aggregate, make a large account load fast after a start: users
+// share the account's consistency boundary (unique e-mail addresses, the deletion guard, domain
+// removal suspending and purging them), which a split would turn into sagas; see the README's
+// "Snapshots" for the comparison.
 type SnapshotCodec struct{}
 
 // Version is SnapshotVersion.
@@ -41,7 +47,7 @@ func (SnapshotCodec) Decode(b []byte) (State, error) { return DecodeSnapshot(b) 
 // ErrBadSnapshot reports a snapshot that is not a valid encoding of this SnapshotVersion.
 var ErrBadSnapshot = errors.New("account: bad snapshot")
 
-// snapshotFields lists, per struct the codec writes, the fields it writes in that order. The test
+// snapshotFields lists, per struct the codec writes, the fields it writes (in declaration order). The test
 // compares it with the structs (by reflection): a new field fails it until the codec writes the field
 // and SnapshotVersion is bumped.
 var snapshotFields = map[string][]string{
