@@ -22,6 +22,9 @@ func cmdBench(ctx context.Context, cfg Config, args []string) error {
 	if len(args) > 0 && args[0] == "api" {
 		return cmdBenchAPI(ctx, cfg, args[1:])
 	}
+	if len(args) > 0 && args[0] == "snapshot" {
+		return cmdBenchSnapshot(ctx, cfg, args[1:])
+	}
 	if len(args) > 0 && args[0] == "audit-flood" {
 		return cmdBenchAuditFlood(ctx, cfg, args[1:])
 	}

@@ -56,7 +56,8 @@ func (c chimeApp) operations() []awsproto.Operation {
 // newChime builds the Chime application over the event store and the read models.
 func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datakeys.Store, rms readModels) chimeApp {
 	ryw := usecase.NewReadYourWrites(0, m.reg)
-	accountsRepo := eventstore.NewRepository(client, chime.AccountDecider, m.Now)
+	accountsRepo := eventstore.NewRepository(client, chime.AccountDecider, m.Now).WithSnapshots(eventstore.Snapshots[account.State]{
+		Store: eventstore.NewSnapshotStore(pool), Codec: account.SnapshotCodec{}, Logger: m.logger})
 	accounts := usecase.Accounts{Repo: repo[account.State, account.Command, account.Event]{accountsRepo}, RM: rms.accounts, RYW: ryw}
 	accountsStore := chimeaccounts.NewStore(pool).WithSecrets(dataKeys)
 	pinReserver := pins.Reserver{Client: client, Keys: dataKeys}

@@ -33,6 +33,7 @@ const usage = `usage:
   belfry bench eventstore [flags]               event store benchmarks (run with -h for flags)
   belfry bench api [flags]                      Chime API benchmarks with the official SDK (-h for flags)
   belfry bench audit-flood [flags]              GetAccount p99 during a flood of unauthenticated requests
+  belfry bench snapshot [flags]                 load of a 100k-user account after a restart, with and without a snapshot
 configuration: BELFRY_DATA_DIR, BELFRY_DATABASE_URL, BELFRY_EVENTSTORE_URL, BELFRY_EVENTLOG_ADDR,
                BELFRY_HTTP_ADDR, BELFRY_REGION (see README.md)
 `

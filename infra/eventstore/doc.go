@@ -18,4 +18,13 @@
 //     $maxCount, $maxAge; Belfry never does): revisions continue across a truncation, so a cached
 //     state of a stream that was deleted and then appended to again by another client keeps the
 //     deleted events' effects for as long as it stays cached — the expected revision cannot tell.
+//   - Snapshots (WithSnapshots, off unless configured) are a cache of the log, never a source of truth.
+//     A load with nothing cached starts from the stream's snapshot only when its codec version is the
+//     codec's, it decodes, and the stream still holds the snapshot's last event at its revision (the
+//     read starts there and compares event ids, so a deleted, recreated or foreign stream is caught);
+//     anything else folds the stream from its first event, and a snapshot store that fails only costs
+//     that fold. A snapshot is taken when a stream has moved Every events past its last one (and not
+//     more often than once per Interval by one repository): encoded under the stream's lock (Evolve
+//     updates states in place) after the group's commands are answered, and written in the
+//     background, at most one write per stream and a few per repository in flight.
 package eventstore

@@ -70,11 +70,16 @@ type Repository[S any, C any, E any] struct {
 
 	qmu    sync.Mutex
 	queues map[string]*jobQueue[S, E]
+
+	snaps *snapshotter[S] // nil: no snapshots
 }
 
 type cached[S any] struct {
 	state    S
 	revision int64
+	lastID   uuid.UUID // id of the event at revision
+	snapRev  int64     // revision of the stream's last snapshot known to this process; -1: none
+	snapAt   time.Time // when this process took it (zero: it did not)
 }
 
 const maxCached = 100_000
@@ -92,24 +97,58 @@ func NewRepository[S any, C any, E any](client *esdb.Client, d Decider[S, C, E],
 func (r *Repository[S, C, E]) Load(ctx context.Context, stream string) (S, int64, error) {
 	unlock := r.keys.lock(stream)
 	defer unlock()
-	return r.load(ctx, stream)
+	c, err := r.load(ctx, stream)
+	return c.state, c.revision, err
 }
 
-func (r *Repository[S, C, E]) load(ctx context.Context, stream string) (S, int64, error) {
-	r.mu.Lock()
-	c, ok := r.cache[stream]
-	r.mu.Unlock()
-	state, rev := r.d.Initial(), int64(-1)
-	if ok {
-		state, rev = c.state, c.revision
+// load brings the stream's state up to date: from the cache, else from its snapshot, else from its
+// first event. The caller holds the stream's lock.
+func (r *Repository[S, C, E]) load(ctx context.Context, stream string) (cached[S], error) {
+	c, ok := r.cached(stream)
+	verify := false
+	if !ok {
+		c = cached[S]{state: r.d.Initial(), revision: -1, snapRev: -1}
+		if r.snaps != nil {
+			if s, snap, ok := r.snaps.load(ctx, stream); ok {
+				c, verify = cached[S]{state: s, revision: snap.Revision, lastID: snap.EventID, snapRev: snap.Revision}, true
+			}
+		}
 	}
+	c, found, err := r.fold(ctx, stream, c, verify)
+	if errors.Is(err, errStaleSnapshot) {
+		r.snaps.ignored.Add(1)
+		c, found, err = r.fold(ctx, stream, cached[S]{state: r.d.Initial(), revision: -1, snapRev: -1}, false)
+	} else if verify && err == nil && found {
+		r.snaps.used.Add(1)
+	}
+	if err != nil {
+		return c, err
+	}
+	if !found {
+		// Never written, or deleted since it was cached: either way it folds from nothing.
+		r.forget(stream)
+		return c, nil
+	}
+	if r.snaps != nil {
+		c = r.snaps.takeIfDue(stream, c)
+	}
+	r.remember(stream, c)
+	return c, nil
+}
+
+// fold reads the stream after c's revision and folds it into c's state; false when the stream does
+// not exist. With verify (c comes from a snapshot), the read starts at c's revision, whose event must
+// be c's last event, else the snapshot is stale (errStaleSnapshot).
+func (r *Repository[S, C, E]) fold(ctx context.Context, stream string, c cached[S], verify bool) (cached[S], bool, error) {
 	var from esdb.StreamPosition = esdb.Start{}
-	if rev >= 0 {
-		from = esdb.Revision(uint64(rev + 1))
+	if verify {
+		from = esdb.Revision(uint64(c.revision))
+	} else if c.revision >= 0 {
+		from = esdb.Revision(uint64(c.revision + 1))
 	}
 	rs, err := r.client.ReadStream(ctx, stream, esdb.ReadStreamOptions{From: from}, ^uint64(0))
 	if err != nil {
-		return state, rev, fmt.Errorf("eventstore: read %s: %w", stream, err)
+		return c, false, fmt.Errorf("eventstore: read %s: %w", stream, err)
 	}
 	defer rs.Close()
 	for {
@@ -118,29 +157,36 @@ func (r *Repository[S, C, E]) load(ctx context.Context, stream string) (S, int64
 			break
 		}
 		if IsCode(err, esdb.ErrorCodeResourceNotFound) {
-			// Never written, or deleted since it was cached: either way it folds from nothing.
-			r.forget(stream)
-			return r.d.Initial(), -1, nil
+			return cached[S]{state: r.d.Initial(), revision: -1, snapRev: -1}, false, nil
 		}
 		if err != nil {
-			return state, rev, fmt.Errorf("eventstore: read %s: %w", stream, err)
+			return c, false, fmt.Errorf("eventstore: read %s: %w", stream, err)
+		}
+		if verify {
+			if int64(ev.Event.EventNumber) != c.revision || ev.Event.EventID != c.lastID {
+				return c, false, errStaleSnapshot
+			}
+			verify = false
+			continue
 		}
 		e, err := r.d.Decode(ev.Event.EventType, ev.Event.Data)
 		if err != nil {
-			return state, rev, err
+			return c, false, err
 		}
-		state = r.d.Evolve(state, e)
-		rev = int64(ev.Event.EventNumber)
+		c.state = r.d.Evolve(c.state, e)
+		c.revision, c.lastID = int64(ev.Event.EventNumber), ev.Event.EventID
 	}
-	r.remember(stream, state, rev)
-	return state, rev, nil
+	if verify { // the stream ends before the snapshot's last event
+		return c, false, errStaleSnapshot
+	}
+	return c, true, nil
 }
 
-func (r *Repository[S, C, E]) cached(stream string) (S, int64, bool) {
+func (r *Repository[S, C, E]) cached(stream string) (cached[S], bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c, ok := r.cache[stream]
-	return c.state, c.revision, ok
+	return c, ok
 }
 
 // Peek returns the cached state of a stream without reading it, or loads it when it is not cached.
@@ -148,11 +194,11 @@ func (r *Repository[S, C, E]) cached(stream string) (S, int64, bool) {
 func (r *Repository[S, C, E]) Peek(ctx context.Context, stream string) (S, error) {
 	unlock := r.keys.lock(stream)
 	defer unlock()
-	if s, _, ok := r.cached(stream); ok {
-		return s, nil
+	if c, ok := r.cached(stream); ok {
+		return c.state, nil
 	}
-	s, _, err := r.load(ctx, stream)
-	return s, err
+	c, err := r.load(ctx, stream)
+	return c.state, err
 }
 
 func (r *Repository[S, C, E]) forget(stream string) {
@@ -161,13 +207,13 @@ func (r *Repository[S, C, E]) forget(stream string) {
 	delete(r.cache, stream)
 }
 
-func (r *Repository[S, C, E]) remember(stream string, s S, rev int64) {
+func (r *Repository[S, C, E]) remember(stream string, c cached[S]) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.cache) >= maxCached {
 		clear(r.cache)
 	}
-	r.cache[stream] = cached[S]{state: s, revision: rev}
+	r.cache[stream] = c
 }
 
 // Execute runs cmd against stream: load, decide, append with the expected revision, retry on conflict.
@@ -282,7 +328,8 @@ func (r *Repository[S, C, E]) runGroup(stream string, jobs []*job[S, E]) {
 		// A lone command on a cached stream is decided without reading: if it appends, the expected
 		// revision proves the cache current. A refusal or a no-op proves nothing, so it is decided again
 		// on the freshly read stream (nothing was evolved yet, so the cache is untouched).
-		state, rev, cachedOK := r.cached(stream)
+		c, cachedOK := r.cached(stream)
+		state, rev := c.state, c.revision
 		var pre []E
 		var preErr error
 		optimistic := attempt == 0 && cachedOK && len(jobs) == 1
@@ -292,10 +339,11 @@ func (r *Repository[S, C, E]) runGroup(stream string, jobs []*job[S, E]) {
 		}
 		if !optimistic {
 			var err error
-			if state, rev, err = r.load(ctx, stream); err != nil {
+			if c, err = r.load(ctx, stream); err != nil {
 				fail(err)
 				return
 			}
+			state, rev = c.state, c.revision
 		}
 		var data []esdb.EventData
 		for _, j := range jobs {
@@ -356,7 +404,8 @@ func (r *Repository[S, C, E]) runGroup(stream string, jobs []*job[S, E]) {
 		// The log says which revision the append ended at (a recreated stream continues the numbering
 		// of its deleted events, so rev+len(data) would be wrong after a delete).
 		newRev := int64(wr.NextExpectedVersion)
-		r.remember(stream, state, newRev)
+		next := cached[S]{state: state, revision: newRev, lastID: data[len(data)-1].EventID, snapRev: c.snapRev, snapAt: c.snapAt}
+		r.remember(stream, next)
 		answered = true
 		for _, j := range jobs {
 			res := Result[S, E]{State: state, Revision: newRev}
@@ -364,6 +413,9 @@ func (r *Repository[S, C, E]) runGroup(stream string, jobs []*job[S, E]) {
 				res.Events, res.Position = j.events, wr.CommitPosition
 			}
 			j.done <- jobResult[S, E]{res: res, err: j.err}
+		}
+		if r.snaps != nil { // after the answers, before the next group: still under the stream's lock
+			r.remember(stream, r.snaps.takeIfDue(stream, next))
 		}
 		return
 	}

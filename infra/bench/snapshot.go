@@ -1,0 +1,246 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/infra/eventstore"
+)
+
+// SnapshotConfig sizes the snapshot benchmark.
+type SnapshotConfig struct {
+	Users    int   // users of the account (default 100,000)
+	Every    int64 // snapshot distance; the worst tail is Every-1 events (default eventstore.DefaultSnapshotEvery)
+	Runs     int   // loads per figure; the median is reported (default 5)
+	Progress io.Writer
+}
+
+// SnapshotReport is what `belfry bench snapshot` measures: loading one large account into a
+// repository with an empty cache (as after a restart), from its events alone and from its snapshot.
+type SnapshotReport struct {
+	StartedAt     time.Time `json:"startedAt"`
+	Users         int       `json:"users"`
+	Events        int64     `json:"events"`        // stream length when the snapshot is taken
+	Every         int64     `json:"every"`         // snapshot distance
+	SnapshotBytes int       `json:"snapshotBytes"` // encoded size
+	EncodeMs      float64   `json:"encodeMs"`      // codec alone, in memory (under the stream's lock)
+	DecodeMs      float64   `json:"decodeMs"`      // codec alone, in memory
+	FetchMs       float64   `json:"fetchMs"`       // reading the snapshot row from Postgres alone (median)
+	// Loads with an empty cache, medians of Runs (each run's figure in the lists).
+	FullFoldMs     float64   `json:"fullFoldMs"` // no snapshot: every event read and folded
+	FullFoldRuns   []float64 `json:"fullFoldRuns"`
+	SnapshotMs     float64   `json:"snapshotMs"` // snapshot at the stream's last event
+	SnapshotRuns   []float64 `json:"snapshotRuns"`
+	TailMs         float64   `json:"snapshotWorstTailMs"` // snapshot plus Every-1 events after it
+	TailRuns       []float64 `json:"snapshotWorstTailRuns"`
+	TailFullFoldMs float64   `json:"tailStreamFullFoldMs"` // that longer stream without a snapshot (one run)
+}
+
+func (c *SnapshotConfig) defaults() {
+	if c.Users <= 0 {
+		c.Users = 100_000
+	}
+	if c.Every <= 0 {
+		c.Every = eventstore.DefaultSnapshotEvery
+	}
+	if c.Runs <= 0 {
+		c.Runs = 5
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
+	}
+}
+
+var accountDecider = eventstore.Decider[account.State, account.Command, account.Event]{
+	Initial: account.Initial, Evolve: account.Evolve, Decide: account.Decide, Decode: account.Decode,
+	Type: func(e account.Event) string { return e.EventType() },
+}
+
+// RunSnapshot seeds one account with cfg.Users users (UserAdded events appended in batches, as
+// `belfry bench api` does) and measures its loads in the same run with and without a snapshot.
+func RunSnapshot(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, cfg SnapshotConfig) (SnapshotReport, error) {
+	cfg.defaults()
+	rep := SnapshotReport{StartedAt: time.Now().UTC(), Users: cfg.Users, Every: cfg.Every, Events: int64(cfg.Users) + 1}
+	store := eventstore.NewSnapshotStore(pool)
+	plain := func() *eventstore.Repository[account.State, account.Command, account.Event] {
+		return eventstore.NewRepository(client, accountDecider, nil)
+	}
+	snapshotting := func() *eventstore.Repository[account.State, account.Command, account.Event] {
+		return plain().WithSnapshots(eventstore.Snapshots[account.State]{Store: store, Codec: account.SnapshotCodec{}, Every: cfg.Every})
+	}
+	id := "bench-snapshot-" + uuid.NewString()[:8]
+	stream := account.StreamName(id)
+	if _, err := plain().Execute(ctx, stream, account.Create{AccountID: id, AwsAccountID: "123456789012", Name: "Snapshot bench"}); err != nil {
+		return rep, err
+	}
+	fmt.Fprintf(cfg.Progress, "seeding %d users ...\n", cfg.Users)
+	userIDs, err := appendUsers(ctx, client, stream, cfg.Users)
+	if err != nil {
+		return rep, err
+	}
+	load := func(r *eventstore.Repository[account.State, account.Command, account.Event]) (float64, account.State, error) {
+		start := time.Now()
+		s, _, err := r.Load(ctx, stream)
+		return ms(time.Since(start)), s, err
+	}
+	fmt.Fprintln(cfg.Progress, "loading without a snapshot ...")
+	var full account.State
+	for range cfg.Runs {
+		d, s, err := load(plain())
+		if err != nil {
+			return rep, err
+		}
+		rep.FullFoldRuns, full = append(rep.FullFoldRuns, d), s
+	}
+	if full.Users() != cfg.Users {
+		return rep, fmt.Errorf("bench: the account folded to %d users, want %d", full.Users(), cfg.Users)
+	}
+	// The codec alone, then the snapshot a repository takes when a load folds more than Every events.
+	start := time.Now()
+	data := account.EncodeSnapshot(full)
+	rep.EncodeMs, rep.SnapshotBytes = ms(time.Since(start)), len(data)
+	start = time.Now()
+	if _, err := account.DecodeSnapshot(data); err != nil {
+		return rep, err
+	}
+	rep.DecodeMs = ms(time.Since(start))
+	taker := snapshotting()
+	if _, _, err := taker.Load(ctx, stream); err != nil {
+		return rep, err
+	}
+	taker.WaitSnapshots()
+	if st := taker.SnapshotStats(); st.Taken != 1 {
+		return rep, fmt.Errorf("bench: no snapshot taken: %+v", st)
+	}
+	fmt.Fprintln(cfg.Progress, "loading from the snapshot ...")
+	var fetches []float64
+	for range cfg.Runs {
+		start := time.Now()
+		if _, _, err := store.LoadSnapshot(ctx, stream); err != nil {
+			return rep, err
+		}
+		fetches = append(fetches, ms(time.Since(start)))
+	}
+	rep.FetchMs = median(fetches)
+	if rep.SnapshotRuns, err = snapshotLoads(cfg.Runs, snapshotting, load, full); err != nil {
+		return rep, err
+	}
+	// The worst case: Every-1 events after the snapshot (logouts, appended past the repository).
+	if err := appendLogouts(ctx, client, stream, userIDs[:cfg.Every-1]); err != nil {
+		return rep, err
+	}
+	fmt.Fprintf(cfg.Progress, "loading from the snapshot and %d events after it ...\n", cfg.Every-1)
+	if rep.TailFullFoldMs, _, err = load(plain()); err != nil {
+		return rep, err
+	}
+	_, tailFull, err := load(plain())
+	if err != nil {
+		return rep, err
+	}
+	if rep.TailRuns, err = snapshotLoads(cfg.Runs, snapshotting, load, tailFull); err != nil {
+		return rep, err
+	}
+	rep.FullFoldMs, rep.SnapshotMs, rep.TailMs = median(rep.FullFoldRuns), median(rep.SnapshotRuns), median(rep.TailRuns)
+	return rep, nil
+}
+
+// snapshotLoads loads the stream runs times through fresh snapshotting repositories; every load must
+// start from the snapshot and reach want.
+func snapshotLoads(runs int, repo func() *eventstore.Repository[account.State, account.Command, account.Event],
+	load func(*eventstore.Repository[account.State, account.Command, account.Event]) (float64, account.State, error), want account.State) ([]float64, error) {
+	var out []float64
+	for range runs {
+		r := repo()
+		d, s, err := load(r)
+		if err != nil {
+			return nil, err
+		}
+		if st := r.SnapshotStats(); st.Used != 1 {
+			return nil, fmt.Errorf("bench: the load did not start from the snapshot: %+v", st)
+		}
+		if s.Users() != want.Users() || len(s.Members) != len(want.Members) {
+			return nil, fmt.Errorf("bench: snapshot load has %d users, the full fold %d", s.Users(), want.Users())
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func appendUsers(ctx context.Context, client *esdb.Client, stream string, n int) ([]string, error) {
+	ids := make([]string, 0, n)
+	now := time.Now().UTC()
+	return ids, appendBatches(ctx, client, stream, n, func(i int) account.Event {
+		ids = append(ids, uuid.NewString())
+		return account.UserAdded{UserID: ids[i], Email: fmt.Sprintf("user%07d@bench.example.com", i), UserType: account.UserTypePrivate,
+			LicenseType: account.LicensePro, CreatedAt: now}
+	})
+}
+
+func appendLogouts(ctx context.Context, client *esdb.Client, stream string, users []string) error {
+	now := time.Now().UTC()
+	return appendBatches(ctx, client, stream, len(users), func(i int) account.Event {
+		return account.UserLoggedOut{UserID: users[i], At: now}
+	})
+}
+
+// appendBatches appends n events made by ev to the stream, 1,000 per append, with exact revisions.
+func appendBatches(ctx context.Context, client *esdb.Client, stream string, n int, ev func(int) account.Event) error {
+	rs, err := client.ReadStream(ctx, stream, esdb.ReadStreamOptions{From: esdb.End{}, Direction: esdb.Backwards}, 1)
+	if err != nil {
+		return err
+	}
+	last, err := rs.Recv()
+	rs.Close()
+	if err != nil {
+		return err
+	}
+	rev := last.Event.EventNumber
+	for start := 0; start < n; start += 1000 {
+		var evs []esdb.EventData
+		for i := start; i < min(n, start+1000); i++ {
+			e := ev(i)
+			b, _ := json.Marshal(e)
+			evs = append(evs, esdb.EventData{EventID: uuid.New(), EventType: e.EventType(), ContentType: esdb.ContentTypeJson, Data: b})
+		}
+		wr, err := client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: esdb.Revision(rev)}, evs...)
+		if err != nil {
+			return err
+		}
+		rev = wr.NextExpectedVersion
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// Print writes the report as a table.
+func (r SnapshotReport) Print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "load of a %d-user account (%d events), empty cache\tms (median of runs)\truns\t\n", r.Users, r.Events)
+	fmt.Fprintf(tw, "no snapshot: fold every event\t%.1f\t%v\t\n", r.FullFoldMs, r.FullFoldRuns)
+	fmt.Fprintf(tw, "snapshot at the last event\t%.1f\t%v\t\n", r.SnapshotMs, r.SnapshotRuns)
+	fmt.Fprintf(tw, "snapshot + %d events (the worst tail)\t%.1f\t%v\t\n", r.Every-1, r.TailMs, r.TailRuns)
+	fmt.Fprintf(tw, "(that stream without a snapshot, one run)\t%.1f\t\t\n", r.TailFullFoldMs)
+	fmt.Fprintf(tw, "of which: the snapshot row from Postgres alone\t%.1f\t\t\n", r.FetchMs)
+	fmt.Fprintf(tw, "codec alone: encode / decode, %d bytes\t%.1f / %.1f\t\t\n", r.SnapshotBytes, r.EncodeMs, r.DecodeMs)
+	tw.Flush()
+}
