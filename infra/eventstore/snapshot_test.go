@@ -123,8 +123,10 @@ func TestSnapshotPlusTailEqualsTheFullFold(t *testing.T) {
 		t.Fatalf("23 events, a snapshot every 5: %+v", st)
 	}
 	snap, ok, err := e.store.LoadSnapshot(ctx, "test.tally-1")
-	if err != nil || !ok || snap.Revision < 19 || snap.Revision >= 22 || snap.Version != 1 {
-		t.Fatalf("the latest snapshot leaves a tail of 1-3 events: %+v %v %v", snap.Revision, ok, err)
+	// One snapshot in flight per stream: a write still running when the next is due moves that one
+	// later, so the latest is at revision 15 or after (the tail it leaves is 0-7 events).
+	if err != nil || !ok || snap.Revision < 15 || snap.Revision > 22 || snap.Version != 1 {
+		t.Fatalf("the latest snapshot: %+v %v %v", snap.Revision, ok, err)
 	}
 	restarted := e.repo(5, tallyCodec{version: 1})
 	got, rev, err := restarted.Load(ctx, "test.tally-1")
