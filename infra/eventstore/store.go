@@ -265,6 +265,7 @@ type job[S any, E any] struct {
 	done   chan jobResult[S, E]
 	events []E
 	err    error
+	pre    []E // the decision made on the cached state, when the group is that lone command
 }
 
 type jobResult[S any, E any] struct {
@@ -325,65 +326,22 @@ func (r *Repository[S, C, E]) runGroup(stream string, jobs []*job[S, E]) {
 	}()
 	for attempt := 0; ; attempt++ {
 		now := r.now()
-		// A lone command on a cached stream is decided without reading: if it appends, the expected
-		// revision proves the cache current. A refusal or a no-op proves nothing, so it is decided again
-		// on the freshly read stream (nothing was evolved yet, so the cache is untouched).
-		c, cachedOK := r.cached(stream)
-		state, rev := c.state, c.revision
-		var pre []E
-		var preErr error
-		optimistic := attempt == 0 && cachedOK && len(jobs) == 1
-		if optimistic {
-			pre, preErr = jobs[0].decide(state, now)
-			optimistic = preErr == nil && len(pre) > 0
+		c, err := r.startingState(ctx, stream, jobs, attempt, now)
+		if err != nil {
+			fail(err)
+			return
 		}
-		if !optimistic {
-			var err error
-			if c, err = r.load(ctx, stream); err != nil {
-				fail(err)
-				return
-			}
-			state, rev = c.state, c.revision
-		}
-		var data []esdb.EventData
-		for _, j := range jobs {
-			if optimistic {
-				j.events, j.err = pre, nil
-			} else {
-				j.events, j.err = j.decide(state, now)
-			}
-			if j.err != nil {
-				j.events = nil
-				continue
-			}
-			for _, e := range j.events {
-				body, err := json.Marshal(e)
-				if err != nil {
-					j.events, j.err = nil, fmt.Errorf("eventstore: encode %s: %w", r.d.Type(e), err)
-					break
-				}
-				id := uuid.New()
-				meta := j.env
-				meta.EventID, meta.OccurredAt, meta.SchemaVersion = id.String(), now.UTC(), envelope.SchemaVersion
-				mb, _ := json.Marshal(meta)
-				data = append(data, esdb.EventData{EventID: id, EventType: r.d.Type(e), ContentType: esdb.ContentTypeJson, Data: body, Metadata: mb})
-			}
-			// Later commands of the group decide on the state these events make. Evolve may update
-			// the cached state in place: a failed append below drops it from the cache.
-			for _, e := range j.events {
-				state = r.d.Evolve(state, e)
-			}
-		}
+		state, data := r.decideGroup(jobs, c.state, now)
 		if len(data) == 0 {
 			answered = true
 			for _, j := range jobs {
-				j.done <- jobResult[S, E]{res: Result[S, E]{State: state, Revision: rev}, err: j.err}
+				j.done <- jobResult[S, E]{res: Result[S, E]{State: state, Revision: c.revision}, err: j.err}
 			}
 			return
 		}
 		var expect esdb.ExpectedRevision = esdb.NoStream{}
-		if rev >= 0 {
-			expect = esdb.Revision(uint64(rev))
+		if c.revision >= 0 {
+			expect = esdb.Revision(uint64(c.revision))
 		}
 		wr, err := r.client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{ExpectedRevision: expect}, data...)
 		if err != nil {
@@ -401,23 +359,81 @@ func (r *Repository[S, C, E]) runGroup(stream string, jobs []*job[S, E]) {
 			fail(fmt.Errorf("eventstore: append to %s: %w", stream, err))
 			return
 		}
-		// The log says which revision the append ended at (a recreated stream continues the numbering
-		// of its deleted events, so rev+len(data) would be wrong after a delete).
-		newRev := int64(wr.NextExpectedVersion)
-		next := cached[S]{state: state, revision: newRev, lastID: data[len(data)-1].EventID, snapRev: c.snapRev, snapAt: c.snapAt}
-		r.remember(stream, next)
 		answered = true
-		for _, j := range jobs {
-			res := Result[S, E]{State: state, Revision: newRev}
-			if len(j.events) > 0 {
-				res.Events, res.Position = j.events, wr.CommitPosition
-			}
-			j.done <- jobResult[S, E]{res: res, err: j.err}
-		}
-		if r.snaps != nil { // after the answers, before the next group: still under the stream's lock
-			r.remember(stream, r.snaps.takeIfDue(stream, next))
-		}
+		r.answerGroup(stream, jobs, c, state, data, wr)
 		return
+	}
+}
+
+// startingState is the state a group decides on. A lone command on a cached stream is decided
+// without reading (its decision is kept on the job): if it appends, the expected revision proves the
+// cache current. A refusal or a no-op proves nothing, so it is decided again on the freshly read
+// stream (nothing was evolved yet, so the cache is untouched).
+func (r *Repository[S, C, E]) startingState(ctx context.Context, stream string, jobs []*job[S, E], attempt int, now time.Time) (cached[S], error) {
+	c, cachedOK := r.cached(stream)
+	if attempt == 0 && cachedOK && len(jobs) == 1 {
+		pre, err := jobs[0].decide(c.state, now)
+		if err == nil && len(pre) > 0 {
+			jobs[0].pre = pre
+			return c, nil
+		}
+	}
+	jobs[0].pre = nil
+	return r.load(ctx, stream)
+}
+
+// decideGroup decides the group's commands one after the other on the evolving state and encodes
+// their events with their envelopes.
+func (r *Repository[S, C, E]) decideGroup(jobs []*job[S, E], state S, now time.Time) (S, []esdb.EventData) {
+	var data []esdb.EventData
+	for _, j := range jobs {
+		if j.pre != nil {
+			j.events, j.err, j.pre = j.pre, nil, nil
+		} else {
+			j.events, j.err = j.decide(state, now)
+		}
+		if j.err != nil {
+			j.events = nil
+			continue
+		}
+		for _, e := range j.events {
+			body, err := json.Marshal(e)
+			if err != nil {
+				j.events, j.err = nil, fmt.Errorf("eventstore: encode %s: %w", r.d.Type(e), err)
+				break
+			}
+			id := uuid.New()
+			meta := j.env
+			meta.EventID, meta.OccurredAt, meta.SchemaVersion = id.String(), now.UTC(), envelope.SchemaVersion
+			mb, _ := json.Marshal(meta)
+			data = append(data, esdb.EventData{EventID: id, EventType: r.d.Type(e), ContentType: esdb.ContentTypeJson, Data: body, Metadata: mb})
+		}
+		// Later commands of the group decide on the state these events make. Evolve may update
+		// the cached state in place: a failed append drops it from the cache.
+		for _, e := range j.events {
+			state = r.d.Evolve(state, e)
+		}
+	}
+	return state, data
+}
+
+// answerGroup caches the state after a successful append, answers every command of the group, and
+// then (still under the stream's lock) takes a snapshot when one is due.
+func (r *Repository[S, C, E]) answerGroup(stream string, jobs []*job[S, E], c cached[S], state S, data []esdb.EventData, wr *esdb.WriteResult) {
+	// The log says which revision the append ended at (a recreated stream continues the numbering
+	// of its deleted events, so rev+len(data) would be wrong after a delete).
+	newRev := int64(wr.NextExpectedVersion)
+	next := cached[S]{state: state, revision: newRev, lastID: data[len(data)-1].EventID, snapRev: c.snapRev, snapAt: c.snapAt}
+	r.remember(stream, next)
+	for _, j := range jobs {
+		res := Result[S, E]{State: state, Revision: newRev}
+		if len(j.events) > 0 {
+			res.Events, res.Position = j.events, wr.CommitPosition
+		}
+		j.done <- jobResult[S, E]{res: res, err: j.err}
+	}
+	if r.snaps != nil {
+		r.remember(stream, r.snaps.takeIfDue(stream, next))
 	}
 }
 
