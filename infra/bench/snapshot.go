@@ -105,33 +105,9 @@ func RunSnapshot(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, c
 	if full.Users() != cfg.Users {
 		return rep, fmt.Errorf("bench: the account folded to %d users, want %d", full.Users(), cfg.Users)
 	}
-	// The codec alone, then the snapshot a repository takes when a load folds more than Every events.
-	start := time.Now()
-	data := account.EncodeSnapshot(full)
-	rep.EncodeMs, rep.SnapshotBytes = ms(time.Since(start)), len(data)
-	start = time.Now()
-	if _, err := account.DecodeSnapshot(data); err != nil {
+	if err := measureCodec(ctx, &rep, full, stream, store, snapshotting(), cfg); err != nil {
 		return rep, err
 	}
-	rep.DecodeMs = ms(time.Since(start))
-	taker := snapshotting()
-	if _, _, err := taker.Load(ctx, stream); err != nil {
-		return rep, err
-	}
-	taker.WaitSnapshots()
-	if st := taker.SnapshotStats(); st.Taken != 1 {
-		return rep, fmt.Errorf("bench: no snapshot taken: %+v", st)
-	}
-	fmt.Fprintln(cfg.Progress, "loading from the snapshot ...")
-	var fetches []float64
-	for range cfg.Runs {
-		start := time.Now()
-		if _, _, err := store.LoadSnapshot(ctx, stream); err != nil {
-			return rep, err
-		}
-		fetches = append(fetches, ms(time.Since(start)))
-	}
-	rep.FetchMs = median(fetches)
 	if rep.SnapshotRuns, err = snapshotLoads(cfg.Runs, snapshotting, load, full); err != nil {
 		return rep, err
 	}
@@ -152,6 +128,38 @@ func RunSnapshot(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, c
 	}
 	rep.FullFoldMs, rep.SnapshotMs, rep.TailMs = median(rep.FullFoldRuns), median(rep.SnapshotRuns), median(rep.TailRuns)
 	return rep, nil
+}
+
+// measureCodec times the codec alone, has a repository take the snapshot (a load folding more than
+// Every events does), and times fetching the snapshot's row.
+func measureCodec(ctx context.Context, rep *SnapshotReport, full account.State, stream string, store *eventstore.PGSnapshots,
+	taker *eventstore.Repository[account.State, account.Command, account.Event], cfg SnapshotConfig) error {
+	start := time.Now()
+	data := account.EncodeSnapshot(full)
+	rep.EncodeMs, rep.SnapshotBytes = ms(time.Since(start)), len(data)
+	start = time.Now()
+	if _, err := account.DecodeSnapshot(data); err != nil {
+		return err
+	}
+	rep.DecodeMs = ms(time.Since(start))
+	if _, _, err := taker.Load(ctx, stream); err != nil {
+		return err
+	}
+	taker.WaitSnapshots()
+	if st := taker.SnapshotStats(); st.Taken != 1 {
+		return fmt.Errorf("bench: no snapshot taken: %+v", st)
+	}
+	fmt.Fprintln(cfg.Progress, "loading from the snapshot ...")
+	var fetches []float64
+	for range cfg.Runs {
+		start := time.Now()
+		if _, _, err := store.LoadSnapshot(ctx, stream); err != nil {
+			return err
+		}
+		fetches = append(fetches, ms(time.Since(start)))
+	}
+	rep.FetchMs = median(fetches)
+	return nil
 }
 
 // snapshotLoads loads the stream runs times through fresh snapshotting repositories; every load must
