@@ -25,6 +25,9 @@ func cmdBench(ctx context.Context, cfg Config, args []string) error {
 	if len(args) > 0 && args[0] == "snapshot" {
 		return cmdBenchSnapshot(ctx, cfg, args[1:])
 	}
+	if len(args) > 0 && args[0] == "audit" {
+		return cmdBenchAudit(ctx, cfg, args[1:])
+	}
 	if len(args) > 0 && args[0] == "audit-flood" {
 		return cmdBenchAuditFlood(ctx, cfg, args[1:])
 	}
@@ -150,4 +153,17 @@ func startInlineServer(ctx context.Context, sc apibench.ServerConfig) (*apibench
 		return nil, err
 	}
 	return &apibench.Server{HTTPAddr: m.HTTPAddr(), LogURL: m.EmbeddedLogURL(), KeyID: id, Secret: secret, Metrics: m.reg, Stop: m.Close}, nil
+}
+
+// cmdBenchAudit runs `belfry bench audit` (see bench.AuditCommand).
+func cmdBenchAudit(ctx context.Context, cfg Config, args []string) error {
+	fs := flag.NewFlagSet("bench audit", flag.ContinueOnError)
+	events := fs.Int("events", 2_000_000, "chained events in the log and rows in the history index (the issue's figure is 10,000,000)")
+	lookups := fs.Int("lookups", 2000, "history pages read")
+	out := fs.String("json", "", "write the JSON report here (default bench-results/audit-<time>.json)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	return bench.AuditCommand(ctx, bench.AuditOptions{Postgres: benchPostgres(cfg), Migrate: migrate,
+		Config: bench.AuditConfig{Events: *events, Lookups: *lookups, Progress: os.Stderr}, JSON: *out, Out: os.Stdout})
 }

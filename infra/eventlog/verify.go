@@ -67,27 +67,68 @@ func Verify(ctx context.Context, pool *pgxpool.Pool, pub ed25519.PublicKey, r Ve
 	if to == 0 {
 		to = 1<<63 - 1
 	}
+	if err := feedRows(ctx, pool, after, to, v, r.Progress); err != nil {
+		return chain.Result{}, err
+	}
+	return v.Finish(r.To), nil
+}
+
+// verifyBatch is how many rows the reader hands the verifier at once.
+const verifyBatch = 1024
+
+// feedRows reads the rows after position after up to to, in position order, on one goroutine while
+// the verifier hashes and links them on this one, so the scan and the hashing overlap.
+func feedRows(ctx context.Context, pool *pgxpool.Pool, after uint64, to int64, v *chain.Verifier, progress func(uint64)) error {
+	batches := make(chan []chain.Row, 4)
+	errc := make(chan error, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(batches)
+		errc <- scanRows(ctx, pool, after, to, batches)
+	}()
+	for batch := range batches {
+		for i := range batch {
+			v.Feed(&batch[i])
+			if progress != nil && batch[i].Position%100_000 == 0 {
+				progress(batch[i].Position)
+			}
+		}
+	}
+	return <-errc
+}
+
+func scanRows(ctx context.Context, pool *pgxpool.Pool, after uint64, to int64, out chan<- []chain.Row) error {
 	rows, err := pool.Query(ctx, `SELECT `+selectCols+`, digest, chain FROM eventlog.events
 		WHERE position > $1 AND position <= $2 ORDER BY position`, int64(after), to)
 	if err != nil {
-		return chain.Result{}, fmt.Errorf("eventlog: verify: %w", err)
+		return fmt.Errorf("eventlog: verify: %w", err)
 	}
 	defer rows.Close()
-	var row chain.Row
+	batch := make([]chain.Row, 0, verifyBatch)
 	var pos, rev int64
-	dest := []any{&pos, &row.Stream, &rev, &row.EventID, &row.Type, &row.ContentType, &row.Created, &row.Data, &row.Metadata, &row.Digest, &row.Chain}
 	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return chain.Result{}, err
+		batch = append(batch, chain.Row{})
+		row := &batch[len(batch)-1]
+		if err := rows.Scan(&pos, &row.Stream, &rev, &row.EventID, &row.Type, &row.ContentType, &row.Created, &row.Data,
+			&row.Metadata, &row.Digest, &row.Chain); err != nil {
+			return err
 		}
 		row.Position, row.Revision = uint64(pos), uint64(rev)
-		v.Feed(&row)
-		if r.Progress != nil && row.Position%100_000 == 0 {
-			r.Progress(row.Position)
+		if len(batch) == verifyBatch {
+			select {
+			case out <- batch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			batch = make([]chain.Row, 0, verifyBatch)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return chain.Result{}, fmt.Errorf("eventlog: verify: %w", err)
+		return fmt.Errorf("eventlog: verify: %w", err)
 	}
-	return v.Finish(r.To), nil
+	if len(batch) > 0 {
+		out <- batch
+	}
+	return nil
 }

@@ -50,41 +50,37 @@ const (
 
 // Digest is the SHA-256 of the event's stored fields.
 func Digest(e *Event) Hash {
-	h := sha256.New()
-	var b [8]byte
-	str := func(s []byte) {
-		binary.BigEndian.PutUint64(b[:], uint64(len(s)))
-		h.Write(b[:])
-		h.Write(s)
+	var stack [512]byte
+	return sha256.Sum256(AppendDigestInput(stack[:0], e))
+}
+
+// AppendDigestInput appends the encoding Digest hashes: the domain, then each field, lengths and
+// integers as big-endian uint64.
+func AppendDigestInput(b []byte, e *Event) []byte {
+	str := func(b []byte, s string) []byte {
+		return append(binary.BigEndian.AppendUint64(b, uint64(len(s))), s...)
 	}
-	u64 := func(v uint64) {
-		binary.BigEndian.PutUint64(b[:], v)
-		h.Write(b[:])
-	}
-	h.Write([]byte(digestDomain))
-	u64(e.Position)
-	str([]byte(e.Stream))
-	u64(e.Revision)
-	h.Write(e.EventID[:])
-	str([]byte(e.Type))
-	str([]byte(e.ContentType))
-	u64(uint64(e.Created))
-	str(e.Data)
-	str(e.Metadata)
-	var out Hash
-	h.Sum(out[:0])
-	return out
+	b = append(b, digestDomain...)
+	b = binary.BigEndian.AppendUint64(b, e.Position)
+	b = str(b, e.Stream)
+	b = binary.BigEndian.AppendUint64(b, e.Revision)
+	b = append(b, e.EventID[:]...)
+	b = str(b, e.Type)
+	b = str(b, e.ContentType)
+	b = binary.BigEndian.AppendUint64(b, uint64(e.Created))
+	b = binary.BigEndian.AppendUint64(b, uint64(len(e.Data)))
+	b = append(b, e.Data...)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(e.Metadata)))
+	return append(b, e.Metadata...)
 }
 
 // Link extends the chain from prev with an event's digest.
 func Link(prev, digest Hash) Hash {
-	h := sha256.New()
-	h.Write([]byte(linkDomain))
-	h.Write(prev[:])
-	h.Write(digest[:])
-	var out Hash
-	h.Sum(out[:0])
-	return out
+	var b [len(linkDomain) + 64]byte
+	n := copy(b[:], linkDomain)
+	n += copy(b[n:], prev[:])
+	copy(b[n:], digest[:])
+	return sha256.Sum256(b[:])
 }
 
 // Checkpoint pins the chain at a position.
