@@ -4,6 +4,7 @@ cmd/belfry's TestWickrBoto3 starts Belfry and runs each test_*.py here with `pyt
 passing the endpoint, the region and the access keys in the environment (see its doc comment).
 """
 
+import json
 import os
 import unittest
 
@@ -58,3 +59,16 @@ class WickrTestCase(unittest.TestCase):
 
     def create_network(self, name="Ops", level="STANDARD", **kw):
         return self.w.create_network(networkName=name, accessLevel=level, **kw)["networkId"]
+
+
+def with_members(c, operation, **members):
+    """Adds body members the model does not have (Belfry's extensions, e.g. UpdateNetwork's plan)
+    to every call of operation through client c."""
+
+    def add(params, **_):
+        body = json.loads(params.get("body") or b"{}")
+        body.update(members)
+        params["body"] = json.dumps(body).encode()
+
+    c.meta.events.register(f"before-call.wickr.{operation}", add)
+    return c
