@@ -8,9 +8,11 @@ import (
 
 	"github.com/belfry/belfry/api/awsproto"
 	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
+	"github.com/belfry/belfry/api/wickr/securitygroups"
 	"github.com/belfry/belfry/api/wickr/usecase"
 	"github.com/belfry/belfry/domain/wickr/account"
 	"github.com/belfry/belfry/domain/wickr/network"
+	"github.com/belfry/belfry/domain/wickr/roster"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections"
 	"github.com/belfry/belfry/projections/wickrnetworks"
@@ -23,7 +25,9 @@ import (
 // wickrApp is the Wickr application: its read models' runners and the slices of the admin API.
 type wickrApp struct {
 	networksRM, usersRM *projections.Runner
+	rosters             usecase.Rosters
 	networks            *wickrnetworksapi.Service
+	groups              *securitygroups.Service
 }
 
 // operations are the Wickr Admin API's operations, from every slice.
@@ -31,7 +35,7 @@ func (w wickrApp) operations() []awsproto.Operation {
 	if w.networks == nil {
 		return nil
 	}
-	return slices.Concat(w.networks.Operations())
+	return slices.Concat(w.networks.Operations(), w.groups.Operations())
 }
 
 // The deciders of the Wickr aggregates the slices command.
@@ -43,6 +47,10 @@ var (
 	wickrAccountDecider = eventstore.Decider[account.State, account.Command, account.Event]{
 		Initial: account.Initial, Evolve: account.Evolve, Decide: account.Decide, Decode: account.Decode,
 		Type: func(e account.Event) string { return e.EventType() },
+	}
+	wickrRosterDecider = eventstore.Decider[roster.State, roster.Command, roster.Event]{
+		Initial: roster.Initial, Evolve: roster.Evolve, Decide: roster.Decide, Decode: roster.Decode,
+		Type: func(e roster.Event) string { return e.EventType() },
 	}
 )
 
@@ -60,6 +68,10 @@ func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client) {
 	ryw := usecase.NewReadYourWrites(0, nil)
 	networks := usecase.Networks{Repo: newRepo(client, wickrNetworkDecider, m.Now), RM: m.wickr.networksRM, RYW: ryw}
 	accounts := usecase.Accounts{Repo: newRepo(client, wickrAccountDecider, m.Now), RM: m.wickr.networksRM, RYW: ryw}
+	m.wickr.rosters = usecase.Rosters{Repo: newRepo(client, wickrRosterDecider, m.Now), RM: m.wickr.usersRM, RYW: ryw}
+	networksStore, usersStore := wickrnetworks.NewStore(pool), wickrusers.NewStore(pool)
 	m.wickr.networks = wickrnetworksapi.New(wickrnetworksapi.Deps{Networks: networks, Accounts: accounts,
-		Store: wickrnetworks.NewStore(pool), Now: m.Now, Logger: m.logger})
+		Store: networksStore, Now: m.Now, Logger: m.logger})
+	m.wickr.groups = securitygroups.New(securitygroups.Deps{Networks: networks, Rosters: m.wickr.rosters, Groups: networksStore,
+		Users: usersStore, Now: m.Now, Logger: m.logger})
 }

@@ -143,3 +143,22 @@ func sortValue(u User, field string) string {
 	}
 	return u.Username
 }
+
+// GroupBlocks returns, for each roster block that holds (not deleted) users of a group, the first
+// user id of the block (roster.StreamName names the block's stream from any of its ids).
+func (s *Store) GroupBlocks(ctx context.Context, networkID, groupID string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT (user_id::bigint / $3) * $3 FROM rm.wickr_users
+		WHERE network_id = $1 AND group_id = $2 AND NOT deleted ORDER BY 1`, networkID, groupID, wickr.RosterBlockSize)
+	if err != nil {
+		return nil, fmt.Errorf("wickrusers: group blocks: %w", err)
+	}
+	firsts, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("wickrusers: group blocks: %w", err)
+	}
+	out := make([]string, len(firsts))
+	for i, f := range firsts {
+		out[i] = fmt.Sprint(f)
+	}
+	return out, nil
+}

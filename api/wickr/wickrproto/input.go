@@ -113,7 +113,11 @@ func ListParams(k *awsproto.Call, multi bool, sortable ...string) (List, error) 
 		errs = append(errs, wickr.Invalid("sortDirection", "must be ASC or DESC, got %q", d))
 	}
 	if s := k.Query("sortFields"); s != "" {
-		fields := strings.Split(s, "+")
+		fields := strings.FieldsFunc(s, func(r rune) bool { return r == '+' || r == ' ' }) // a raw "+" arrives as a space
+		if len(fields) == 0 {
+			errs = append(errs, wickr.Invalid("sortFields", "names no field: %q", s))
+			fields = l.SortFields
+		}
 		if !multi && len(fields) > 1 {
 			errs = append(errs, wickr.Invalid("sortFields", "takes one field, got %q", s))
 		}

@@ -16,6 +16,11 @@ class Trial(WickrTestCase):
         expires = datetime.datetime.fromisoformat(got["freeTrialExpiration"].replace("Z", "+00:00"))
         days = (expires - datetime.datetime.now(datetime.timezone.utc)).days
         self.assertTrue(88 <= days <= 92, got["freeTrialExpiration"])
+        # No guest users on the trial (guide §7.2).
+        [default] = self.w.list_security_groups(networkId=trial)["securityGroups"]
+        self.assertError("ValidationError", 422, self.w.update_security_group, networkId=trial, groupId=default["id"],
+                         securityGroupSettings={"federationMode": 1, "enableGuestFederation": True},
+                         field="securityGroupSettings.enableGuestFederation")
         # One trial network per AWS account, ever.
         self.assertError("ValidationError", 422, self.w.create_network, networkName="Second", accessLevel="PREMIUM",
                          enablePremiumFreeTrial=True, field="enablePremiumFreeTrial")
