@@ -2,18 +2,58 @@ package main
 
 import (
 	"context"
+	"reflect"
 	"testing"
+	"time"
 
 	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
 	"github.com/belfry/belfry/api/wickr/securitygroups"
 	"github.com/belfry/belfry/domain/wickr/network"
 	"github.com/belfry/belfry/domain/wickr/roster"
 	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
+	auditrm "github.com/belfry/belfry/projections/audit"
 	"github.com/belfry/belfry/projections/wickrnetworks"
 )
 
 func init() {
 	boto3Setups["test_security_group_users"] = seedGroupUsers
+	boto3Checks["test_audit"] = checkWickrAudit
+}
+
+// checkWickrAudit: every Wickr call of test_audit.py has its CloudTrail-shaped record, with eventSource
+// wickr.amazonaws.com, the credential scope's region and the model's error codes.
+func checkWickrAudit(t *testing.T, b *running) {
+	t.Helper()
+	store := auditrm.NewStore(pgxPool(t, b))
+	want := map[string]string{"CreateNetwork": "", "CreateNetwork/ValidationError": "ValidationError", "ListNetworks": "ForbiddenError"}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		recs, err := store.Lookup(context.Background(), auditrm.Query{AwsAccountID: b.awsAcct})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, r := range recs {
+			if r.EventSource != "wickr.amazonaws.com" {
+				continue
+			}
+			if r.AWSRegion != "eu-west-2" {
+				t.Fatalf("%s recorded in %q, not the scope's region", r.EventName, r.AWSRegion)
+			}
+			key := r.EventName
+			if r.EventName == "CreateNetwork" && r.ErrorCode != "" {
+				key += "/" + r.ErrorCode
+			}
+			got[key] = r.ErrorCode
+		}
+		if reflect.DeepEqual(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Wickr audit records %v, want %v", got, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // seedGroupUsers makes a network "Directory" with a group "Field" and writes users through the roster

@@ -19,6 +19,9 @@ const boto3Dir = "../../api/wickr/testdata/boto3"
 // process's environment. A file without an entry gets none.
 var boto3Setups = map[string]func(t *testing.T, b *running) map[string]string{}
 
+// boto3Checks check, after a Python file passed, what only the server can see (e.g. audit records).
+var boto3Checks = map[string]func(t *testing.T, b *running){}
+
 // TestWickrBoto3 runs every test_*.py in api/wickr/testdata/boto3 as a subtest, each against a Belfry
 // of its own (a fresh installation: one AWS account, so the account-wide trial rules start clean),
 // with python3 -m unittest; a failing case fails the subtest with the Python output. Add a context's
@@ -75,5 +78,8 @@ func runBoto3(t *testing.T, name string) {
 	}
 	if testing.Verbose() {
 		t.Logf("%s.py:\n%s", name, out)
+	}
+	if check := boto3Checks[name]; check != nil {
+		check(t, b)
 	}
 }
