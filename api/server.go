@@ -1,6 +1,7 @@
 // Package api serves Belfry's HTTP APIs with echo v4: the Chime admin API (restJson1, SigV4 signing
-// name "chime"), Belfry's own admin API under /belfry/v1 (SigV4 signing name "belfry"), and the ops
-// endpoints /healthz, /readyz and /metrics.
+// name "chime"), the Wickr Admin API (restJson1, SigV4 signing name "wickr", regional; api/wickr),
+// Belfry's own admin API under /belfry/v1 (SigV4 signing name "belfry"), and the ops endpoints
+// /healthz, /readyz and /metrics.
 //
 // Invariants: every admin API call with a valid signature — failed, denied and unrouted ones included —
 // produces exactly one audit record (successful reads excepted under Config.SkipReadAudit); that of a
@@ -10,7 +11,9 @@
 // signature produces one record unless the audit writer's unauthenticated lane drops it (counted and
 // reported, see infra/auditlog); unrouted admin paths are verified and audited as UnknownOperation;
 // every response carries x-amzn-RequestId; every error carries
-// X-Amzn-ErrorType and a {"Code","Message"} body; errors are mapped to the wire in one table (awserr.go).
+// X-Amzn-ErrorType and the service's error body ({"Code","Message"} for Chime and Belfry, the model's
+// {"message"[,"reasons"]} for Wickr); each service maps errors to the wire in one table
+// (awsproto/awserr.go, wickr/wickrproto/errors.go).
 package api
 
 import (
@@ -29,6 +32,7 @@ import (
 
 	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/api/sigv4"
+	"github.com/belfry/belfry/api/wickr/wickrproto"
 	"github.com/belfry/belfry/domain/audit"
 	auditrm "github.com/belfry/belfry/projections/audit"
 )
@@ -63,7 +67,10 @@ func (c Config) Validate() error {
 type Deps struct {
 	Keys sigv4.KeyLookup
 	// Chime are the operations of the Chime admin API (the route tables of the slices in api/chime).
-	Chime  []awsproto.Operation
+	Chime []awsproto.Operation
+	// Wickr are the operations of the Wickr Admin API (the route tables of the slices in api/wickr),
+	// served regionally in the shapes of api/wickr/wickrproto.
+	Wickr  []awsproto.Operation
 	Client ClientAuth
 	Rooms  ChimeRooms
 	// ClientRooms serves members' room messages and webhooks on the client API; Webhooks takes the
@@ -126,7 +133,12 @@ func New(cfg Config, d Deps) (*Server, error) {
 	belfryAPI := awsproto.NewService(awsproto.ServiceConfig{Name: "belfry", EventSource: "belfry.local", Region: regionOr(cfg.Region),
 		Verifier: verifier, Audit: d.Audit, Logger: d.Logger, Metrics: d.Metrics})
 	belfryAPI.Mount(e, append(adminOps(d.AuditRM), d.Belfry...))
-	unknownRoute = awsproto.UnknownRouteHandler(chimeAPI, belfryAPI)
+	// Wickr is regional: its scopes may name any Wickr region (the networks' region), not cfg.Region.
+	wickrAPI := awsproto.NewService(awsproto.ServiceConfig{Name: "wickr", EventSource: "wickr.amazonaws.com",
+		Verifier: &sigv4.Verifier{Keys: d.Keys}, Regions: wickrproto.CheckRegion, Errors: wickrproto.ToWire,
+		Audit: d.Audit, Logger: d.Logger, SkipReadAudit: cfg.SkipReadAudit, Metrics: d.Metrics})
+	wickrAPI.Mount(e, d.Wickr)
+	unknownRoute = awsproto.UnknownRouteHandler(chimeAPI, belfryAPI, wickrAPI)
 
 	if d.Client != nil {
 		mountClient(e, d.Client, d.Meetings, d.ClientRooms)

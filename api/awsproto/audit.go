@@ -40,8 +40,12 @@ func (s *Service) record(k *Call, op Operation, cred sigv4.Credential, reqID str
 // buildRecord is the record of a call, sensitive members hidden.
 func (s *Service) buildRecord(k *Call, op Operation, cred sigv4.Credential, reqID string, at time.Time, status int, out any, wire *WireError) audit.APICallRecorded {
 	r := k.Echo.Request()
+	region := s.region
+	if s.regions != nil {
+		region = scopeField(r.Header.Get("Authorization"), 2) // a regional service: the scope's region
+	}
 	rec := audit.APICallRecorded{
-		EventVersion: "1.08", EventTime: at.UTC(), EventSource: s.eventSource, EventName: op.Name, AWSRegion: s.region,
+		EventVersion: "1.08", EventTime: at.UTC(), EventSource: s.eventSource, EventName: op.Name, AWSRegion: region,
 		SourceIPAddress: k.Echo.RealIP(), UserAgent: r.UserAgent(), RequestID: reqID, EventID: uuid.NewString(),
 		EventType: "AwsApiCall", ReadOnly: op.ReadOnly, HTTPStatus: status,
 		UserIdentity:      audit.UserIdentity{Type: "IAMUser", AccessKeyID: cred.AccessKeyID},

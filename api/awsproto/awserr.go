@@ -12,12 +12,14 @@ import (
 )
 
 // WireError is an error as the AWS restJson1 protocol sends it: a status, the X-Amzn-ErrorType header
-// and a {"Code","Message"} body.
+// and a {"Code","Message"} body, or Body when a service's errors have other members.
 type WireError struct {
 	Status int
 	Type   string // X-Amzn-ErrorType, e.g. NotFoundException
 	Code   string // body Code (the service's ErrorCode enum), e.g. NotFound
 	Msg    string
+	// Body, when set, is the JSON body instead of {"Code","Message"} (e.g. Wickr's {"message","reasons"}).
+	Body any
 }
 
 func (e *WireError) Error() string { return e.Type + ": " + e.Msg }

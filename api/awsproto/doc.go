@@ -14,5 +14,7 @@
 // turns the answer into a 500 ServiceFailureException); a successful read's record is queued, never
 // dropped for load; a call without a valid signature produces one record unless the audit writer's
 // unauthenticated lane drops it; every response carries x-amzn-RequestId; every error carries
-// X-Amzn-ErrorType and a {"Code","Message"} body.
+// X-Amzn-ErrorType and a {"Code","Message"} body, or the body of the service's own error table
+// (ServiceConfig.Errors). A regional service (ServiceConfig.Regions) sees the credential scope's region
+// in Call.Region and records it as the audit record's awsRegion.
 package awsproto

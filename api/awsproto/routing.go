@@ -13,7 +13,7 @@ import (
 func UnknownRouteHandler(services ...*Service) func(c echo.Context) error {
 	return func(c echo.Context) error {
 		api := services[0]
-		scope := scopeService(c.Request().Header.Get("Authorization"))
+		scope := scopeField(c.Request().Header.Get("Authorization"), 3)
 		for _, s := range services[1:] {
 			if scope == s.service {
 				api = s
@@ -31,8 +31,9 @@ func unknownPathOp(method, path string) Operation {
 	}}
 }
 
-// scopeService is the service named in an Authorization header's credential scope ("" for none).
-func scopeService(auth string) string {
+// scopeField is one field of an Authorization header's credential scope <key>/<date>/<region>/<service>/
+// aws4_request: 2 is the region, 3 the service ("" for none).
+func scopeField(auth string, i int) string {
 	_, rest, ok := strings.Cut(auth, "Credential=")
 	if !ok {
 		return ""
@@ -42,7 +43,7 @@ func scopeService(auth string) string {
 	if len(parts) != 5 {
 		return ""
 	}
-	return parts[3]
+	return parts[i]
 }
 
 // Paged adds NextToken to a list response when there is a next page.

@@ -56,6 +56,8 @@ type Call struct {
 	Echo echo.Context
 	// Caller is the authenticated principal (set before an operation runs).
 	Caller Caller
+	// Region is the region of the verified credential scope (that of a regional service's resources).
+	Region string
 	// Body is the request body, read and bounded before the operation runs.
 	Body []byte
 	// verified is set once the SigV4 signature checked out: the call's record takes the durable lane.
@@ -119,13 +121,15 @@ type Operation struct {
 	unauthorized bool
 }
 
-// Service serves the operations of one signing service (chime, belfry).
+// Service serves the operations of one signing service (chime, belfry, wickr).
 type Service struct {
 	service     string
 	eventSource string
 	region      string
 	verifier    *sigv4.Verifier
 	audit       AuditSink
+	toWire      func(error) *WireError
+	regions     func(region string) error
 	// skipReadAudit leaves successful read-only calls out of the audit log.
 	skipReadAudit bool
 	metrics       *Metrics
@@ -139,6 +143,14 @@ type ServiceConfig struct {
 	Region      string
 	Verifier    *sigv4.Verifier
 	Audit       AuditSink
+	// Errors maps the service's errors to the wire, in the service's own shapes (nil: ToWire, the
+	// Chime shapes). Every error of a call goes through it: the operation's, the SigV4 verifier's,
+	// a refused permission, an unknown operation, an audit record that could not be stored.
+	Errors func(error) *WireError
+	// Regions makes the service regional: the credential scope may name any region that Regions
+	// accepts (the Verifier must then accept any region), Call.Region is that region, and the audit
+	// record's awsRegion is the scope's. Nil: the service lives in Region alone.
+	Regions func(region string) error
 	// SkipReadAudit leaves successful read-only calls out of the audit log.
 	SkipReadAudit bool
 	Metrics       *Metrics // nil: none
@@ -150,8 +162,11 @@ func NewService(c ServiceConfig) *Service {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Errors == nil {
+		c.Errors = ToWire
+	}
 	return &Service{service: c.Name, eventSource: c.EventSource, region: c.Region, verifier: c.Verifier, audit: c.Audit,
-		skipReadAudit: c.SkipReadAudit, metrics: c.Metrics, logger: c.Logger}
+		toWire: c.Errors, regions: c.Regions, skipReadAudit: c.SkipReadAudit, metrics: c.Metrics, logger: c.Logger}
 }
 
 // Name is the service's signing name.
@@ -222,6 +237,11 @@ func (s *Service) Serve(c echo.Context, op Operation) error {
 		// The signature is checked first, so that a refused call is audited against its caller.
 		if cred, err = s.verifier.Verify(r.Context(), r, body, s.service); err == nil {
 			sigOK, err = true, inputErr
+			if s.regions != nil {
+				if rerr := s.regions(cred.Region); rerr != nil {
+					err = rerr
+				}
+			}
 		}
 	}
 	caller, hasCaller := cred.Principal.(Caller)
@@ -233,7 +253,7 @@ func (s *Service) Serve(c echo.Context, op Operation) error {
 		if !hasCaller {
 			err = errors.New("api: key store returned no caller")
 		} else {
-			k.Caller, k.verified = caller, true
+			k.Caller, k.verified, k.Region = caller, true, cred.Region
 			if action := s.service + ":" + op.Name; !op.unauthorized && !caller.Allowed(action) {
 				err = &WireError{Status: http.StatusForbidden, Type: "ForbiddenException", Code: "AccessDenied",
 					Msg: fmt.Sprintf("User: %s is not authorized to perform: %s on resource: *", caller.ARN(), action)}
@@ -249,13 +269,13 @@ func (s *Service) Serve(c echo.Context, op Operation) error {
 	}
 	var wire *WireError
 	if err != nil {
-		wire = ToWire(err)
+		wire = s.toWire(err)
 		if wire.Status >= 500 {
 			s.logger.Error("request failed", "op", op.Name, "request_id", reqID, "err", err)
 		}
 	}
 	if aerr := s.record(k, op, cred, reqID, start, status, out, wire); aerr != nil {
-		wire = aerr
+		wire = s.toWire(aerr)
 	}
 	if wire != nil {
 		status = wire.Status
@@ -268,6 +288,9 @@ func (s *Service) Serve(c echo.Context, op Operation) error {
 	if wire != nil {
 		h := c.Response().Header()
 		h.Set("X-Amzn-ErrorType", wire.Type)
+		if wire.Body != nil {
+			return c.JSON(wire.Status, wire.Body)
+		}
 		return c.JSON(wire.Status, map[string]string{"Code": wire.Code, "Message": wire.Msg})
 	}
 	if out == nil {

@@ -25,6 +25,8 @@ import (
 	"github.com/belfry/belfry/projections/chimerooms"
 	"github.com/belfry/belfry/projections/history"
 	iamrm "github.com/belfry/belfry/projections/iam"
+	"github.com/belfry/belfry/projections/wickrnetworks"
+	"github.com/belfry/belfry/projections/wickrusers"
 )
 
 // allProjections lists every read model by name.
@@ -37,6 +39,8 @@ func allProjections() map[string]projections.Projection {
 		chimerooms.Projection{}.Name():    chimerooms.Projection{},
 		iamrm.Projection{}.Name():         iamrm.Projection{},
 		history.Projection{}.Name():       history.Projection{},
+		wickrnetworks.Projection{}.Name(): wickrnetworks.Projection{},
+		wickrusers.Projection{}.Name():    wickrusers.Projection{},
 	}
 }
 

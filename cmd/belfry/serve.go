@@ -64,6 +64,7 @@ type Main struct {
 	esAddr  string
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	wickr   wickrApp // the Wickr application (wickrapp.go)
 }
 
 // NewMain returns a Main for cfg.
@@ -219,6 +220,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	keys := iam.NewKeys(iamAdm.read, dataKeys)
 	app := m.newChime(pool, client, dataKeys, rms)
+	m.newWickr(pool, client)
 	if err := m.startSideEffects(runCtx, pool, app); err != nil {
 		return err
 	}
@@ -247,6 +249,7 @@ func (m *Main) startProjections(ctx, runCtx context.Context, pool *pgxpool.Pool,
 	iamRunner := projections.NewRunner(pool, client, iamrm.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	historyRunner := projections.NewRunner(pool, client, history.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm, Linger: 50 * time.Millisecond})
 	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner, meetingsRunner, roomsRunner, iamRunner, historyRunner}
+	runners = append(runners, m.wickrProjections(pool, client, pm)...)
 	for _, p := range allProjections() {
 		if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
 			return readModels{}, err
@@ -276,7 +279,7 @@ func (m *Main) startHTTP(pool *pgxpool.Pool, client *esdb.Client, keys sigv4.Key
 		return err
 	}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region, SkipReadAudit: m.cfg.SkipReadAudit, TrustedProxies: proxies}, api.Deps{
-		Keys: keys, Chime: c.operations(),
+		Keys: keys, Chime: c.operations(), Wickr: m.wickr.operations(),
 		Belfry: historyapi.Operations(history.NewStore(pool)),
 		Client: c.svc, Meetings: c.svc, AdminMeetings: c.svc, Rooms: c.svc, ClientRooms: c.svc, Webhooks: c.svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: m.reg, Metrics: api.NewMetrics(m.reg),
 		Ready: func(ctx context.Context) error {

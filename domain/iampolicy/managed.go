@@ -7,9 +7,11 @@ func allow(actions ...string) Document {
 }
 
 // Managed policies by name: the guide's three Chime policies (§13.4; their S3/logs/SNS/SQS grants
-// are kept though Belfry has no such services) and Belfry's administrator policy.
+// are kept though Belfry has no such services), the Wickr guide's AWSWickrFullAccess (§17.3: every
+// wickr: action) and Belfry's administrator policy.
 var managed = map[string]Document{
 	"AdministratorAccess":   allow("*"),
+	"AWSWickrFullAccess":    allow("wickr:*"),
 	"AmazonChimeReadOnly":   allow("chime:List*", "chime:Get*", "chime:SearchAvailablePhoneNumbers"),
 	"AmazonChimeFullAccess": allow("chime:*", "s3:ListBucket", "s3:ListAllMyBuckets", "s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketLogging", "s3:GetBucketVersioning", "s3:GetBucketWebsite", "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:DescribeResourcePolicies", "logs:PutResourcePolicy", "logs:CreateLogGroup", "logs:DescribeLogGroups"),
 	"AmazonChimeUserManagement": allow(

@@ -44,6 +44,9 @@ func TestEvaluate(t *testing.T) {
 		{"NotAction allows others", []iampolicy.Document{notUsers}, "chime:CreateAccount", iampolicy.Allow},
 		{"chime policy does not grant belfry", []iampolicy.Document{must("AmazonChimeFullAccess")}, "belfry:LookupAuditRecords", iampolicy.ImplicitDeny},
 		{"administrator", []iampolicy.Document{must("AdministratorAccess")}, "belfry:LookupAuditRecords", iampolicy.Allow},
+		{"Wickr full access", []iampolicy.Document{must("AWSWickrFullAccess")}, "wickr:DeleteNetwork", iampolicy.Allow},
+		{"Wickr full access grants no Chime", []iampolicy.Document{must("AWSWickrFullAccess")}, "chime:ListAccounts", iampolicy.ImplicitDeny},
+		{"Chime full access grants no Wickr", []iampolicy.Document{must("AmazonChimeFullAccess")}, "wickr:ListNetworks", iampolicy.ImplicitDeny},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

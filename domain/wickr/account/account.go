@@ -24,9 +24,6 @@ const (
 	TypeNetworkRemoved    = "wickr.account.network_removed.v1"
 )
 
-// EventTypes lists every event type of the package once.
-var EventTypes = Events.Types()
-
 // StreamName is the stream of one AWS account.
 func StreamName(awsAccountID string) string { return StreamPrefix + awsAccountID }
 

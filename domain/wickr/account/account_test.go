@@ -1,10 +1,8 @@
 package account_test
 
 import (
-	"encoding/json"
 	"errors"
 	"reflect"
-	"slices"
 	"testing"
 	"time"
 
@@ -54,24 +52,5 @@ func TestDecide(t *testing.T) {
 				t.Fatalf("want %#v, got %#v", tc.want, got)
 			}
 		})
-	}
-}
-
-func TestEventsRoundTrip(t *testing.T) {
-	t.Parallel()
-	var types []string
-	for _, e := range []account.Event{account.NetworkRegistered{NetworkID: "1", Trial: true, At: now}, account.TrialGranted{NetworkID: "1", At: now}, account.NetworkRemoved{NetworkID: "1", OnTrial: true, At: now}} {
-		b, _ := json.Marshal(e)
-		back, err := account.Decode(e.EventType(), b)
-		if err != nil || !reflect.DeepEqual(back, e) {
-			t.Fatalf("%s: %v", e.EventType(), err)
-		}
-		types = append(types, e.EventType())
-	}
-	if !slices.Equal(types, account.EventTypes) {
-		t.Fatal(types)
-	}
-	if _, err := account.Decode("x", nil); err == nil {
-		t.Fatal("unknown type")
 	}
 }

@@ -24,9 +24,6 @@ const (
 	TypeClaimsMade = "wickr.directory.claims_made.v1"
 )
 
-// EventTypes lists every event type of the package once.
-var EventTypes = Events.Types()
-
 // ErrTaken is a name held by another owner; it names the field of the request.
 var ErrTaken = &domain.Error{Kind: domain.KindInvalid, Msg: "name already taken"}
 

@@ -24,9 +24,6 @@ const (
 	TypeDeleted    = "wickr.guest.deleted.v1"
 )
 
-// EventTypes lists every event type of the package once.
-var EventTypes = Events.Types()
-
 // StreamName is the stream of the guest with this username.
 func StreamName(username string) string { return StreamPrefix + wickr.UsernameHash(username) }
 

@@ -48,9 +48,6 @@ const (
 	TypeSeatsCounted             = "wickr.network.seats_counted.v1"
 )
 
-// EventTypes lists every event type of the package once.
-var EventTypes = Events.Types()
-
 // Created records a new network (its default group follows in GroupCreated).
 type Created struct {
 	NetworkID        string    `json:"networkId"`

@@ -1,10 +1,8 @@
 package network_test
 
 import (
-	"encoding/json"
 	"errors"
 	"reflect"
-	"slices"
 	"testing"
 	"time"
 
@@ -265,40 +263,4 @@ func TestSSOGuestsAndSeats(t *testing.T) {
 		{"nothing to release", given(created), network.ReleaseSeats{NetworkID: id, N: 5}, nil, nil, ""},
 		{"recount", given(created, seats(3)), network.CountSeats{NetworkID: id, N: 4}, []network.Event{network.SeatsCounted{N: 4, At: now}}, nil, ""},
 	})
-}
-
-// TestEventsRoundTrip: every event type decodes to what was encoded, and EventTypes lists each once.
-func TestEventsRoundTrip(t *testing.T) {
-	t.Parallel()
-	events := []network.Event{created, network.Updated{Name: "x", At: now}, onTrial, network.DeletionRequested{At: now}, network.Deleted{At: now},
-		network.SettingsUpdated{EnableClientMetrics: true, ReadReceiptStatus: "ENABLED", ConsentPopup: network.ConsentPopup{Enabled: true, Header: "h", Content: "c", Version: 2}, At: now},
-		network.DataRetentionEnabled{At: now}, network.DataRetentionDisabled{At: now}, defaultG, network.GroupUpdated{GroupID: "g1", Name: "n", Settings: sg.Defaults(), At: now},
-		network.GroupDeleted{GroupID: "g1", MovedTo: "g0", At: now}, bot, network.BotUpdated{BotID: "7", DisplayName: "d", GroupID: "g0", At: now},
-		network.BotChallengeChanged{BotID: "7", Challenge: bot.Challenge, At: now}, network.BotSuspended{BotID: "7", At: now}, network.BotUnsuspended{BotID: "7", At: now},
-		network.BotSignedIn{BotID: "7", At: now}, network.BotDeleted{BotID: "7", At: now}, drBot, drChal, drReg,
-		network.RetentionPasswordRotated{Password: sealed(wickr.SubjectRetentionBot), At: now}, network.RetentionPubkeyAcked{At: now}, network.RetentionBotDeleted{At: now},
-		network.OIDCRegistered{Config: oidc, First: true, At: now}, network.OpenTDFRegistered{Config: tdf, At: now},
-		network.GuestBlocked{UsernameHash: guestHash, Username: "g", Admin: "a", At: now}, network.GuestUnblocked{UsernameHash: guestHash, At: now},
-		network.SeatsTaken{N: 1, At: now}, network.SeatsReleased{N: 1, At: now}, network.SeatsCounted{N: 1, At: now}}
-	var types []string
-	for _, e := range events {
-		b, err := json.Marshal(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		back, err := network.Decode(e.EventType(), b)
-		if err != nil || !reflect.DeepEqual(back, e) {
-			t.Fatalf("%s: %v\n%#v\n%#v", e.EventType(), err, back, e)
-		}
-		types = append(types, e.EventType())
-	}
-	slices.Sort(types)
-	want := slices.Clone(network.EventTypes)
-	slices.Sort(want)
-	if !slices.Equal(types, want) || len(slices.Compact(want)) != len(network.EventTypes) {
-		t.Fatalf("EventTypes %v\ncovered %v", want, types)
-	}
-	if _, err := network.Decode("wickr.network.nope.v1", nil); err == nil {
-		t.Fatal("an unknown type decodes")
-	}
 }

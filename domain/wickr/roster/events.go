@@ -30,9 +30,6 @@ const (
 	TypeUserUnlocked     = "wickr.roster.user_unlocked.v1"
 )
 
-// EventTypes lists every event type of the package once.
-var EventTypes = Events.Types()
-
 // UserInvited records a new pending user and its invitation.
 type UserInvited struct {
 	NetworkID       string    `json:"networkId"`

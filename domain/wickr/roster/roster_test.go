@@ -1,7 +1,6 @@
 package roster_test
 
 import (
-	"encoding/json"
 	"errors"
 	"reflect"
 	"slices"
@@ -199,30 +198,5 @@ func TestRegistrationAndSignIn(t *testing.T) {
 	}
 	if roster.StreamName(net, "1001") != "wickr.roster-12345678-1" {
 		t.Fatal(roster.StreamName(net, "1001"))
-	}
-}
-
-func TestEventsRoundTrip(t *testing.T) {
-	t.Parallel()
-	events := []roster.Event{alice, roster.UserReinvited{UserID: "1", InviteExpiresAt: now, At: now}, aliceOK,
-		roster.UserUpdated{UserID: "1", FirstName: "a", LastName: "b", GroupID: "g", InviteCode: "c", CodeValidation: true, InviteExpiresAt: now, At: now},
-		roster.UserMoved{UserID: "1", GroupID: "g0", At: now}, roster.UserSuspended{UserID: "1", At: now}, roster.UserUnsuspended{UserID: "1", At: now},
-		roster.UserDeleted{UserID: "1", At: now}, laptop, roster.DeviceWasReset{UserID: "1", AppID: "a", Reason: "admin", At: now},
-		roster.SignedIn{UserID: "1", AppID: "a", At: now}, roster.SignInFailed{UserID: "1", AppID: "a", Failures: 2, At: now},
-		roster.UserLockedOut{UserID: "1", Until: now, At: now}, roster.UserUnlocked{UserID: "1", Reason: "auto24h", At: now}}
-	var types []string
-	for _, e := range events {
-		b, _ := json.Marshal(e)
-		back, err := roster.Decode(e.EventType(), b)
-		if err != nil || !reflect.DeepEqual(back, e) {
-			t.Fatalf("%s: %v\n%#v", e.EventType(), err, back)
-		}
-		types = append(types, e.EventType())
-	}
-	if !slices.Equal(types, roster.EventTypes) {
-		t.Fatalf("%v\n%v", types, roster.EventTypes)
-	}
-	if _, err := roster.Decode("x", nil); err == nil {
-		t.Fatal("unknown type")
 	}
 }

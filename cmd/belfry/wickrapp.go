@@ -1,0 +1,77 @@
+package main
+
+import (
+	"slices"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belfry/belfry/api/awsproto"
+	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
+	"github.com/belfry/belfry/api/wickr/securitygroups"
+	"github.com/belfry/belfry/api/wickr/usecase"
+	"github.com/belfry/belfry/domain/wickr/account"
+	"github.com/belfry/belfry/domain/wickr/network"
+	"github.com/belfry/belfry/domain/wickr/roster"
+	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/projections"
+	"github.com/belfry/belfry/projections/wickrnetworks"
+	"github.com/belfry/belfry/projections/wickrusers"
+)
+
+// This file wires the Wickr slices (api/wickr/*) to their adapters: the event store's repositories
+// of the Wickr aggregates and the Wickr read models.
+
+// wickrApp is the Wickr application: its read models' runners and the slices of the admin API.
+type wickrApp struct {
+	networksRM, usersRM *projections.Runner
+	rosters             usecase.Rosters
+	networks            *wickrnetworksapi.Service
+	groups              *securitygroups.Service
+}
+
+// operations are the Wickr Admin API's operations, from every slice.
+func (w wickrApp) operations() []awsproto.Operation {
+	if w.networks == nil {
+		return nil
+	}
+	return slices.Concat(w.networks.Operations(), w.groups.Operations())
+}
+
+// The deciders of the Wickr aggregates the slices command.
+var (
+	wickrNetworkDecider = eventstore.Decider[network.State, network.Command, network.Event]{
+		Initial: network.Initial, Evolve: network.Evolve, Decide: network.Decide, Decode: network.Decode,
+		Type: func(e network.Event) string { return e.EventType() },
+	}
+	wickrAccountDecider = eventstore.Decider[account.State, account.Command, account.Event]{
+		Initial: account.Initial, Evolve: account.Evolve, Decide: account.Decide, Decode: account.Decode,
+		Type: func(e account.Event) string { return e.EventType() },
+	}
+	wickrRosterDecider = eventstore.Decider[roster.State, roster.Command, roster.Event]{
+		Initial: roster.Initial, Evolve: roster.Evolve, Decide: roster.Decide, Decode: roster.Decode,
+		Type: func(e roster.Event) string { return e.EventType() },
+	}
+)
+
+// wickrProjections builds the runners of the Wickr read models (started with the others).
+func (m *Main) wickrProjections(pool *pgxpool.Pool, client *esdb.Client, pm *projections.Metrics) []*projections.Runner {
+	m.wickr.networksRM = projections.NewRunner(pool, client, wickrnetworks.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	m.wickr.usersRM = projections.NewRunner(pool, client, wickrusers.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	return []*projections.Runner{m.wickr.networksRM, m.wickr.usersRM}
+}
+
+// newWickr builds the Wickr slices over the event store and the read models.
+func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client) {
+	// The read-your-writes timeouts of the Wickr calls are not registered: the Chime slices own
+	// belfry_read_your_writes_timeouts_total.
+	ryw := usecase.NewReadYourWrites(0, nil)
+	networks := usecase.Networks{Repo: newRepo(client, wickrNetworkDecider, m.Now), RM: m.wickr.networksRM, RYW: ryw}
+	accounts := usecase.Accounts{Repo: newRepo(client, wickrAccountDecider, m.Now), RM: m.wickr.networksRM, RYW: ryw}
+	m.wickr.rosters = usecase.Rosters{Repo: newRepo(client, wickrRosterDecider, m.Now), RM: m.wickr.usersRM, RYW: ryw}
+	networksStore, usersStore := wickrnetworks.NewStore(pool), wickrusers.NewStore(pool)
+	m.wickr.networks = wickrnetworksapi.New(wickrnetworksapi.Deps{Networks: networks, Accounts: accounts,
+		Store: networksStore, Now: m.Now, Logger: m.logger})
+	m.wickr.groups = securitygroups.New(securitygroups.Deps{Networks: networks, Rosters: m.wickr.rosters, Groups: networksStore,
+		Users: usersStore, Now: m.Now, Logger: m.logger})
+}
