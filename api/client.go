@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/api/chime/clientapi"
 	"github.com/belfry/belfry/api/chime/wire"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
@@ -21,7 +22,7 @@ type ClientAuth interface {
 	Authenticate(ctx context.Context, token string) (chimeaccounts.User, error)
 }
 
-func mountClient(e *echo.Echo, svc ClientAuth, meetings ClientMeetings, rooms ClientRooms) {
+func mountClient(e *echo.Echo, svc ClientAuth, meetings ClientMeetings, routes []clientapi.Route) {
 	g := e.Group("/client/v1", awsproto.GuardClient(awsproto.MaxClientBodyBytes))
 	g.POST("/registrations", func(c echo.Context) error {
 		var in struct{ Token, Password, DisplayName string }
@@ -45,13 +46,13 @@ func mountClient(e *echo.Echo, svc ClientAuth, meetings ClientMeetings, rooms Cl
 		}
 		return c.JSON(http.StatusCreated, map[string]string{"SessionToken": tok, "UserId": uid, "AccountId": aid})
 	})
-	g.GET("/me", withSession(svc, func(c echo.Context, u chimeaccounts.User) error {
+	g.GET("/me", clientapi.WithSession(svc, func(c echo.Context, u chimeaccounts.User) error {
 		return c.JSON(http.StatusOK, map[string]any{"User": wire.ToUser(u)})
 	}))
 	if meetings != nil {
 		mountClientMeetings(g, svc, meetings)
 	}
-	if rooms != nil {
-		mountClientRooms(g, svc, rooms)
+	for _, r := range routes {
+		g.Add(r.Method, r.Path, r.Handler)
 	}
 }

@@ -3,12 +3,12 @@ package api
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/api/chime/clientapi"
 	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	"github.com/belfry/belfry/projections/chimemeetings"
@@ -59,29 +59,8 @@ func wireMeetings(list []chimemeetings.Meeting) []wireMeeting {
 	return out
 }
 
-func unauthorized(c echo.Context, msg string) error {
-	c.Response().Header().Set("X-Amzn-ErrorType", "UnauthorizedClientException")
-	return c.JSON(http.StatusUnauthorized, map[string]string{"Code": "Unauthorized", "Message": msg})
-}
-
-// withSession runs fn for a request that carries a valid bearer session token, and answers 401
-// otherwise.
-func withSession(auth ClientAuth, fn func(c echo.Context, u chimeaccounts.User) error) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		tok, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
-		if !ok || tok == "" {
-			return unauthorized(c, "a Bearer session token is required")
-		}
-		u, err := auth.Authenticate(c.Request().Context(), tok)
-		if err != nil {
-			return unauthorized(c, awsproto.ToWire(err).Msg)
-		}
-		return fn(c, u)
-	}
-}
-
 func mountClientMeetings(g *echo.Group, auth ClientAuth, svc ClientMeetings) {
-	g.POST("/meetings", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
+	g.POST("/meetings", clientapi.WithSession(auth, func(c echo.Context, u chimeaccounts.User) error {
 		var in struct{ Title, StartsAt string }
 		if err := c.Bind(&in); err != nil {
 			return awsproto.ClientError(c, awsproto.BadRequest("the body must be a JSON object with Title and StartsAt"))
@@ -96,28 +75,28 @@ func mountClientMeetings(g *echo.Group, auth ClientAuth, svc ClientMeetings) {
 		}
 		return c.JSON(http.StatusCreated, map[string]any{"Meeting": toWireMeeting(m)})
 	}))
-	g.GET("/meetings", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
+	g.GET("/meetings", clientapi.WithSession(auth, func(c echo.Context, u chimeaccounts.User) error {
 		list, err := svc.MyMeetings(c.Request().Context(), u)
 		if err != nil {
 			return awsproto.ClientError(c, err)
 		}
 		return c.JSON(http.StatusOK, map[string]any{"Meetings": wireMeetings(list)})
 	}))
-	g.GET("/meetings/:id", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
+	g.GET("/meetings/:id", clientapi.WithSession(auth, func(c echo.Context, u chimeaccounts.User) error {
 		m, err := svc.GetMeeting(c.Request().Context(), u, c.Param("id"))
 		if err != nil {
 			return awsproto.ClientError(c, err)
 		}
 		return c.JSON(http.StatusOK, map[string]any{"Meeting": toWireMeeting(m)})
 	}))
-	g.POST("/meetings/:id/start", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
+	g.POST("/meetings/:id/start", clientapi.WithSession(auth, func(c echo.Context, u chimeaccounts.User) error {
 		m, err := svc.StartMeeting(c.Request().Context(), u, c.Param("id"))
 		if err != nil {
 			return awsproto.ClientError(c, err)
 		}
 		return c.JSON(http.StatusOK, map[string]any{"Meeting": toWireMeeting(m)})
 	}))
-	g.DELETE("/meetings/:id", withSession(auth, func(c echo.Context, u chimeaccounts.User) error {
+	g.DELETE("/meetings/:id", clientapi.WithSession(auth, func(c echo.Context, u chimeaccounts.User) error {
 		if err := svc.CancelMeeting(c.Request().Context(), u, c.Param("id")); err != nil {
 			return awsproto.ClientError(c, err)
 		}

@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/api/chime/clientapi"
 	"github.com/belfry/belfry/api/sigv4"
 	"github.com/belfry/belfry/domain/audit"
 	auditrm "github.com/belfry/belfry/projections/audit"
@@ -65,11 +66,10 @@ type Deps struct {
 	// Chime are the operations of the Chime admin API (the route tables of the slices in api/chime).
 	Chime  []awsproto.Operation
 	Client ClientAuth
-	Rooms  ChimeRooms
-	// ClientRooms serves members' room messages and webhooks on the client API; Webhooks takes the
-	// posts to incoming-webhook URLs.
-	ClientRooms ClientRooms
-	Webhooks    IncomingWebhooks
+	// ClientRoutes are the slices' routes on the client API (under /client/v1); WebhookRoutes the
+	// incoming-webhook URLs. Both are mounted behind awsproto.GuardClient.
+	ClientRoutes  []clientapi.Route
+	WebhookRoutes []clientapi.Route
 	// Meetings serves the client API's meeting scheduling; AdminMeetings the console's meeting list.
 	Meetings      ClientMeetings
 	AdminMeetings AdminMeetings
@@ -114,9 +114,6 @@ func New(cfg Config, d Deps) (*Server, error) {
 	chimeAPI := awsproto.NewService(awsproto.ServiceConfig{Name: "chime", EventSource: "chime.amazonaws.com", Region: regionOr(cfg.Region),
 		Verifier: verifier, Audit: d.Audit, Logger: d.Logger, SkipReadAudit: cfg.SkipReadAudit, Metrics: d.Metrics})
 	chimeOps := append([]awsproto.Operation(nil), d.Chime...)
-	if d.Rooms != nil {
-		chimeOps = append(chimeOps, roomOps(d.Rooms)...)
-	}
 	if d.AdminMeetings != nil {
 		chimeOps = append(chimeOps, meetingOps(d.AdminMeetings)...)
 	}
@@ -127,10 +124,10 @@ func New(cfg Config, d Deps) (*Server, error) {
 	unknownRoute = awsproto.UnknownRouteHandler(chimeAPI, belfryAPI)
 
 	if d.Client != nil {
-		mountClient(e, d.Client, d.Meetings, d.ClientRooms)
+		mountClient(e, d.Client, d.Meetings, d.ClientRoutes)
 	}
-	if d.Webhooks != nil {
-		mountIncomingWebhooks(e, d.Webhooks)
+	for _, r := range d.WebhookRoutes {
+		e.Add(r.Method, r.Path, r.Handler, awsproto.GuardClient(awsproto.MaxClientBodyBytes))
 	}
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", OpenAPI) })

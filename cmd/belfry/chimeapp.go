@@ -15,6 +15,7 @@ import (
 	"github.com/belfry/belfry/api/chime/domains"
 	"github.com/belfry/belfry/api/chime/numbers"
 	"github.com/belfry/belfry/api/chime/porting"
+	"github.com/belfry/belfry/api/chime/rooms"
 	chimesettings "github.com/belfry/belfry/api/chime/settings"
 	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/api/chime/users"
@@ -34,23 +35,26 @@ import (
 )
 
 // chimeApp is the Chime application: the slices of the admin API, and the service that still
-// serves rooms, meetings and the client API.
+// serves meetings and the client API.
 type chimeApp struct {
-	svc      *chime.Service
-	accounts *chimeaccountsapi.Service
-	users    *users.Service
-	bots     *bots.Service
-	numbers  *numbers.Service
-	porting  *porting.Service
-	settings *chimesettings.Service
-	domains  *domains.Service
-	portDocs *portdocs.Store
+	svc       *chime.Service
+	accounts  *chimeaccountsapi.Service
+	users     *users.Service
+	bots      *bots.Service
+	numbers   *numbers.Service
+	porting   *porting.Service
+	settings  *chimesettings.Service
+	domains   *domains.Service
+	rooms     *rooms.Service
+	messages  *rooms.Messages
+	botEvents *rooms.BotEvents
+	portDocs  *portdocs.Store
 }
 
 // operations are the Chime admin API's operations, from every slice.
 func (c chimeApp) operations() []awsproto.Operation {
 	return slices.Concat(c.accounts.Operations(), c.users.Operations(), c.settings.Operations(), c.domains.Operations(),
-		c.bots.Operations(), c.numbers.Operations(), c.porting.Operations())
+		c.bots.Operations(), c.numbers.Operations(), c.porting.Operations(), c.rooms.Operations())
 }
 
 // newChime builds the Chime application over the event store and the read models.
@@ -63,16 +67,9 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	botTransport := botdelivery.New(botdelivery.Config{HTTP: m.BotHTTP, Lambda: botdelivery.HTTPLambdaInvoker{Endpoint: m.cfg.LambdaURL},
 		Now: m.Now, Registerer: m.reg, Logger: m.logger})
 	svc := chime.New(chime.Config{
-		Timeouts: ryw.Timeouts(), Client: client, Now: m.Now, PINs: pinReserver, Bots: botTransport, Mail: m.mailer(), Sessions: pool,
+		Timeouts: ryw.Timeouts(), Client: client, Now: m.Now, PINs: pinReserver, Mail: m.mailer(), Sessions: pool,
 		Accounts: accountsRepo, Store: accountsStore, AccountsRM: rms.accounts,
-		MeetingsStore: chimemeetings.NewStore(pool).WithSecrets(dataKeys), MeetingsRM: rms.meetings,
-		RoomsStore: chimerooms.NewStore(pool), RoomsRM: rms.rooms, DataKeys: dataKeys,
-		PublicURL: func() string {
-			if m.cfg.PublicURL != "" {
-				return m.cfg.PublicURL
-			}
-			return "http://" + m.HTTPAddr()
-		},
+		MeetingsStore: chimemeetings.NewStore(pool).WithSecrets(dataKeys), MeetingsRM: rms.meetings, DataKeys: dataKeys,
 		Registerer: m.reg, Logger: m.logger,
 	})
 	var _ api.ClientAuth = svc
@@ -87,15 +84,27 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	app.porting = porting.New(porting.Deps{Ports: newRepo(client, portDecider, m.Now), Numbers: numbersRepo, NumberCmd: app.numbers,
 		NumbersRM: rms.numbers, Store: numbersStore, Documents: app.portDocs, RYW: ryw, Now: m.Now})
 	app.settings = chimesettings.New(chimesettings.Deps{Settings: newRepo(client, settingsDecider, m.Now), Accounts: accounts, Users: accountsStore})
+	roomDeps := rooms.Deps{Rooms: rooms.Rooms{Repo: newRepo(client, roomDecider, m.Now), RM: rms.rooms, RYW: ryw},
+		Accounts: accounts.Repo, Store: chimerooms.NewStore(pool), Directory: accountsStore, Keys: dataKeys,
+		Bots: botTransportPort{botTransport}, PublicURL: m.publicURL, Now: m.Now}
+	app.rooms, app.messages, app.botEvents = rooms.New(roomDeps), rooms.NewMessages(roomDeps), rooms.NewBotEvents(roomDeps)
 	app.domains = domains.New(domains.Deps{Claims: newRepo(client, claimDecider, m.Now), Accounts: accounts, Store: accountsStore,
 		DNS: dns.TXT{Resolver: m.cfg.resolver()}, Numbers: app.numbers, Meetings: svc, Keys: dataKeys, Now: m.Now, Logger: m.logger})
 	return app
 }
 
+// publicURL is the base of the URLs handed out (incoming webhooks, bot reply URLs).
+func (m *Main) publicURL() string {
+	if m.cfg.PublicURL != "" {
+		return m.cfg.PublicURL
+	}
+	return "http://" + m.HTTPAddr()
+}
+
 // startSideEffects runs the watermill router that delivers the relayed side effects, and the sweeps
 // that look for background work, until runCtx ends.
 func (m *Main) startSideEffects(runCtx context.Context, pool *pgxpool.Pool, c chimeApp) error {
-	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: invitationMailer{c.users}, Orders: c.numbers, BotEvents: c.svc},
+	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: invitationMailer{c.users}, Orders: c.numbers, BotEvents: botEventHandler{c.botEvents}},
 		sideeffects.RouterConfig{Logger: m.logger})
 	if err != nil {
 		return err

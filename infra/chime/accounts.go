@@ -1,18 +1,14 @@
 // Package chime is what remains of the application service behind the Chime APIs, until it moves to
-// slices under api/chime: the rooms and room memberships, the meetings, the client API (registration,
-// sign-in and sessions, room messages, room webhooks), the incoming webhooks and the delivery of bot
-// events. The accounts, users, bots, domains, numbers, porting and settings use cases are in their
-// slices (api/chime/*). Commands go through the event store's command path, queries through the read
-// models.
+// slices under api/chime: the meetings and the client API (registration, sign-in and sessions). The
+// accounts, users, bots, domains, numbers, porting, settings and rooms use cases are in their slices
+// (api/chime/*). Commands go through the event store's command path, queries through the read models.
 //
 // Invariant (read-your-writes): a mutating call returns only after the read models that serve its reads
 // have applied the appended events, or after ReadModelWait has passed; then the timeout is counted in
 // belfry_read_your_writes_timeouts_total and the call still succeeds (the write is committed; failing
-// would make SDK retries create duplicates). Past the timeout, posted messages, CreateRoom and the
-// meetings answer from the decided state (the command's resulting state or events). The other calls
-// here that return an item read it back from the read model, which may then still show its previous
-// version, or not yet hold a created one (NotFound): UpdateRoom, Create/UpdateRoomMembership and
-// Register.
+// would make SDK retries create duplicates). Past the timeout, the meetings answer from the decided
+// state (the command's resulting state). Register reads its user back from the read model, which may
+// then still show its previous version.
 package chime
 
 import (
@@ -21,21 +17,17 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/meeting"
-	"github.com/belfry/belfry/domain/chime/room"
-	"github.com/belfry/belfry/infra/botdelivery"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/mail"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	"github.com/belfry/belfry/projections/chimemeetings"
-	"github.com/belfry/belfry/projections/chimerooms"
 )
 
 // PINs reserves personal meeting PINs (infra/pins implements it).
@@ -54,9 +46,6 @@ type Service struct {
 	meetings      *eventstore.Repository[meeting.State, meeting.Command, meeting.Event]
 	meetingsRead  *chimemeetings.Store
 	meetingsRM    Waiter
-	rooms         *eventstore.Repository[room.State, room.Command, room.Event]
-	roomsRead     *chimerooms.Store
-	roomsRM       Waiter
 	mail          mail.Sender
 	sessions      *pgxpool.Pool
 	now           func() time.Time
@@ -66,10 +55,7 @@ type Service struct {
 	readModelWait time.Duration
 	timeouts      prometheus.Counter
 	pins          PINs
-	bots          *botdelivery.Transport
 	log           *slog.Logger
-	webhookRate   webhookLimiter
-	publicURL     func() string
 	keys          *datakeys.Store
 	signin        *signInGuard
 }
@@ -80,9 +66,7 @@ type Config struct {
 	// Now is the clock of every decision (default time.Now).
 	Now func() time.Time
 	// PINs reserves personal meeting PINs.
-	PINs PINs
-	// Bots delivers bot events.
-	Bots       *botdelivery.Transport
+	PINs       PINs
 	Accounts   *eventstore.Repository[account.State, account.Command, account.Event]
 	Store      *chimeaccounts.Store
 	AccountsRM Waiter
@@ -92,10 +76,6 @@ type Config struct {
 	Sessions      *pgxpool.Pool
 	MeetingsStore *chimemeetings.Store
 	MeetingsRM    Waiter
-	RoomsStore    *chimerooms.Store
-	RoomsRM       Waiter
-	// PublicURL is the base of the URLs handed out (incoming webhooks), e.g. http://127.0.0.1:8080.
-	PublicURL func() string
 	// DataKeys seals message content and credentials (required).
 	DataKeys *datakeys.Store
 	// SignIn throttles failed client sign-ins (default DefaultSignInLimits).
@@ -122,16 +102,13 @@ func New(cfg Config) *Service {
 		cfg.Now = time.Now
 	}
 	s := &Service{mail: cfg.Mail, sessions: cfg.Sessions,
-		client: cfg.Client, now: cfg.Now, pins: cfg.PINs, bots: cfg.Bots,
+		client: cfg.Client, now: cfg.Now, pins: cfg.PINs,
 		accounts: cfg.Accounts, store: cfg.Store,
 		meetings: eventstore.NewRepository(cfg.Client, MeetingDecider, cfg.Now), meetingsRead: cfg.MeetingsStore, meetingsRM: cfg.MeetingsRM,
-		rooms: eventstore.NewRepository(cfg.Client, RoomDecider, cfg.Now), roomsRead: cfg.RoomsStore, roomsRM: cfg.RoomsRM, accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
+		accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
 		timeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_read_your_writes_timeouts_total",
 			Help: "Mutations answered before their read models caught up."}),
-		log: cfg.Logger, publicURL: cfg.PublicURL, keys: cfg.DataKeys, signin: newSignInGuard(cfg.SignIn)}
-	if s.publicURL == nil {
-		s.publicURL = func() string { return "http://127.0.0.1:8080" }
-	}
+		log: cfg.Logger, keys: cfg.DataKeys, signin: newSignInGuard(cfg.SignIn)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -159,22 +136,6 @@ func (s *Service) waitRM(ctx context.Context, w Waiter, pos uint64) bool {
 		return false
 	}
 	return true
-}
-
-// ownAccount loads the account and checks it belongs to the caller's AWS account.
-func (s *Service) ownAccount(ctx context.Context, awsAccountID, id string) error {
-	if _, err := uuid.Parse(id); err != nil {
-		return domain.Wrapf(account.ErrNotFound, "The account %s does not exist", id)
-	}
-	// The owner never changes; a deletion the cache has not seen is caught by the command itself.
-	st, err := s.accounts.Peek(ctx, account.StreamName(id))
-	if err != nil {
-		return err
-	}
-	if !st.Exists || st.AwsAccountID != awsAccountID {
-		return domain.Wrapf(account.ErrNotFound, "The account %s does not exist", id)
-	}
-	return nil
 }
 
 // GetAccount returns one account of the caller.

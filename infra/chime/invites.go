@@ -81,10 +81,3 @@ func (s *Service) Authenticate(ctx context.Context, token string) (chimeaccounts
 	}
 	return s.store.GetUserAnyTenant(ctx, accountID, userID)
 }
-
-// securityToken is a fresh random token (32 bytes, base64url).
-func securityToken() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
