@@ -22,7 +22,7 @@ type ClientAuth interface {
 	Authenticate(ctx context.Context, token string) (chimeaccounts.User, error)
 }
 
-func mountClient(e *echo.Echo, svc ClientAuth, meetings ClientMeetings, routes []clientapi.Route) {
+func mountClient(e *echo.Echo, svc ClientAuth, routes []clientapi.Route) {
 	g := e.Group("/client/v1", awsproto.GuardClient(awsproto.MaxClientBodyBytes))
 	g.POST("/registrations", func(c echo.Context) error {
 		var in struct{ Token, Password, DisplayName string }
@@ -49,9 +49,6 @@ func mountClient(e *echo.Echo, svc ClientAuth, meetings ClientMeetings, routes [
 	g.GET("/me", clientapi.WithSession(svc, func(c echo.Context, u chimeaccounts.User) error {
 		return c.JSON(http.StatusOK, map[string]any{"User": wire.ToUser(u)})
 	}))
-	if meetings != nil {
-		mountClientMeetings(g, svc, meetings)
-	}
 	for _, r := range routes {
 		g.Add(r.Method, r.Path, r.Handler)
 	}

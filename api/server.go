@@ -70,9 +70,6 @@ type Deps struct {
 	// incoming-webhook URLs. Both are mounted behind awsproto.GuardClient.
 	ClientRoutes  []clientapi.Route
 	WebhookRoutes []clientapi.Route
-	// Meetings serves the client API's meeting scheduling; AdminMeetings the console's meeting list.
-	Meetings      ClientMeetings
-	AdminMeetings AdminMeetings
 	Audit         awsproto.AuditSink
 	AuditRM       AuditQueries
 	Ready         func(context.Context) error
@@ -114,9 +111,6 @@ func New(cfg Config, d Deps) (*Server, error) {
 	chimeAPI := awsproto.NewService(awsproto.ServiceConfig{Name: "chime", EventSource: "chime.amazonaws.com", Region: regionOr(cfg.Region),
 		Verifier: verifier, Audit: d.Audit, Logger: d.Logger, SkipReadAudit: cfg.SkipReadAudit, Metrics: d.Metrics})
 	chimeOps := append([]awsproto.Operation(nil), d.Chime...)
-	if d.AdminMeetings != nil {
-		chimeOps = append(chimeOps, meetingOps(d.AdminMeetings)...)
-	}
 	chimeAPI.Mount(e, chimeOps)
 	belfryAPI := awsproto.NewService(awsproto.ServiceConfig{Name: "belfry", EventSource: "belfry.local", Region: regionOr(cfg.Region),
 		Verifier: verifier, Audit: d.Audit, Logger: d.Logger, Metrics: d.Metrics})
@@ -124,7 +118,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	unknownRoute = awsproto.UnknownRouteHandler(chimeAPI, belfryAPI)
 
 	if d.Client != nil {
-		mountClient(e, d.Client, d.Meetings, d.ClientRoutes)
+		mountClient(e, d.Client, d.ClientRoutes)
 	}
 	for _, r := range d.WebhookRoutes {
 		e.Add(r.Method, r.Path, r.Handler, awsproto.GuardClient(awsproto.MaxClientBodyBytes))

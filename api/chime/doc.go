@@ -1,5 +1,5 @@
 // Package chime groups the vertical slices of the Chime admin API, one package per bounded context:
-// accounts, users (with invitations), bots, domains, numbers, porting, settings and rooms. Each slice holds
+// accounts, users (with invitations), bots, domains, numbers, porting, settings, rooms and meetings. Each slice holds
 // the route table of its operations (ops.go, on api/awsproto's Operation) and the use cases they call
 // (a Service), with a Deps struct holding only that context's collaborators, declared as small
 // interfaces in the slice (ports) that cmd/belfry wires to the adapters in infra and the read models
@@ -14,8 +14,8 @@
 // numbers and disables meetings), it declares a port that the other slice implements, wired in
 // cmd/belfry.
 //
-// The rooms slice also serves routes on the end-user client API (room messages and webhooks) and the
-// incoming-webhook URLs; clientapi is what such slices share (the Route, the bearer session check).
-// The meetings and client-API contexts (client sign-in and sessions) still live in infra/chime (see
-// its package comment); they are the next slices to move.
+// The rooms and meetings slices also serve routes on the end-user client API (room messages and
+// webhooks, meeting scheduling), and rooms the incoming-webhook URLs; clientapi is what such slices
+// share (the Route, the bearer session check). The client-API context (registration, sign-in and
+// sessions) still lives in infra/chime (see its package comment); it is the next slice to move.
 package chime

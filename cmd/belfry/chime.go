@@ -11,6 +11,7 @@ import (
 	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/api/chime/users"
 	"github.com/belfry/belfry/domain/chime/domainclaim"
+	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/domain/chime/porting"
 	"github.com/belfry/belfry/domain/chime/room"
@@ -60,6 +61,10 @@ var (
 )
 
 var (
+	meetingDecider = eventstore.Decider[meeting.State, meeting.Command, meeting.Event]{
+		Initial: meeting.Initial, Evolve: meeting.Evolve, Decide: meeting.Decide, Decode: meeting.Decode,
+		Type: func(e meeting.Event) string { return e.EventType() },
+	}
 	roomDecider = eventstore.Decider[room.State, room.Command, room.Event]{
 		Initial: room.Initial, Evolve: room.Evolve, Decide: room.Decide, Decode: room.Decode,
 		Type: func(e room.Event) string { return e.EventType() },

@@ -12,7 +12,9 @@ import (
 	"github.com/belfry/belfry/api/awsproto"
 	chimeaccountsapi "github.com/belfry/belfry/api/chime/accounts"
 	"github.com/belfry/belfry/api/chime/bots"
+	"github.com/belfry/belfry/api/chime/clientapi"
 	"github.com/belfry/belfry/api/chime/domains"
+	"github.com/belfry/belfry/api/chime/meetings"
 	"github.com/belfry/belfry/api/chime/numbers"
 	"github.com/belfry/belfry/api/chime/porting"
 	"github.com/belfry/belfry/api/chime/rooms"
@@ -35,7 +37,7 @@ import (
 )
 
 // chimeApp is the Chime application: the slices of the admin API, and the service that still
-// serves meetings and the client API.
+// serves the client API.
 type chimeApp struct {
 	svc       *chime.Service
 	accounts  *chimeaccountsapi.Service
@@ -45,6 +47,7 @@ type chimeApp struct {
 	porting   *porting.Service
 	settings  *chimesettings.Service
 	domains   *domains.Service
+	meetings  *meetings.Service
 	rooms     *rooms.Service
 	messages  *rooms.Messages
 	botEvents *rooms.BotEvents
@@ -54,7 +57,12 @@ type chimeApp struct {
 // operations are the Chime admin API's operations, from every slice.
 func (c chimeApp) operations() []awsproto.Operation {
 	return slices.Concat(c.accounts.Operations(), c.users.Operations(), c.settings.Operations(), c.domains.Operations(),
-		c.bots.Operations(), c.numbers.Operations(), c.porting.Operations(), c.rooms.Operations())
+		c.bots.Operations(), c.numbers.Operations(), c.porting.Operations(), c.rooms.Operations(), c.meetings.Operations())
+}
+
+// clientRoutes are the routes the slices serve on the client API, behind the client service's sessions.
+func (c chimeApp) clientRoutes() []clientapi.Route {
+	return slices.Concat(c.meetings.ClientRoutes(c.svc), c.messages.ClientRoutes(c.svc))
 }
 
 // newChime builds the Chime application over the event store and the read models.
@@ -69,7 +77,7 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	svc := chime.New(chime.Config{
 		Timeouts: ryw.Timeouts(), Client: client, Now: m.Now, PINs: pinReserver, Mail: m.mailer(), Sessions: pool,
 		Accounts: accountsRepo, Store: accountsStore, AccountsRM: rms.accounts,
-		MeetingsStore: chimemeetings.NewStore(pool).WithSecrets(dataKeys), MeetingsRM: rms.meetings, DataKeys: dataKeys,
+		DataKeys:   dataKeys,
 		Registerer: m.reg, Logger: m.logger,
 	})
 	var _ api.ClientAuth = svc
@@ -88,8 +96,10 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 		Accounts: accounts.Repo, Store: chimerooms.NewStore(pool), Directory: accountsStore, Keys: dataKeys,
 		Bots: botTransportPort{botTransport}, PublicURL: m.publicURL, Now: m.Now}
 	app.rooms, app.messages, app.botEvents = rooms.New(roomDeps), rooms.NewMessages(roomDeps), rooms.NewBotEvents(roomDeps)
+	app.meetings = meetings.New(meetings.Deps{Meetings: meetings.Meetings{Repo: newRepo(client, meetingDecider, m.Now), RM: rms.meetings, RYW: ryw},
+		Store: chimemeetings.NewStore(pool).WithSecrets(dataKeys), Directory: accountsStore, Keys: dataKeys})
 	app.domains = domains.New(domains.Deps{Claims: newRepo(client, claimDecider, m.Now), Accounts: accounts, Store: accountsStore,
-		DNS: dns.TXT{Resolver: m.cfg.resolver()}, Numbers: app.numbers, Meetings: svc, Keys: dataKeys, Now: m.Now, Logger: m.logger})
+		DNS: dns.TXT{Resolver: m.cfg.resolver()}, Numbers: app.numbers, Meetings: app.meetings, Keys: dataKeys, Now: m.Now, Logger: m.logger})
 	return app
 }
 
@@ -115,7 +125,7 @@ func (m *Main) startSideEffects(runCtx context.Context, pool *pgxpool.Pool, c ch
 	if sweep <= 0 {
 		sweep = 5 * time.Second
 	}
-	sw := sweeps{purgeDomainUsers: c.domains.PurgeDueDomainUsers, disableDomainMeetings: c.svc.DisablePendingDomainMeetings,
+	sw := sweeps{purgeDomainUsers: c.domains.PurgeDueDomainUsers, disableDomainMeetings: c.meetings.DisablePendingDomainMeetings,
 		collectPortInDocuments: c.portDocs.Collect}
 	m.spawn(func() { sw.run(runCtx, m.logger, sweep) })
 	return nil

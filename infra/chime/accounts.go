@@ -1,14 +1,13 @@
 // Package chime is what remains of the application service behind the Chime APIs, until it moves to
-// slices under api/chime: the meetings and the client API (registration, sign-in and sessions). The
-// accounts, users, bots, domains, numbers, porting, settings and rooms use cases are in their slices
+// slices under api/chime: the client API (registration, sign-in and sessions). The accounts, users,
+// bots, domains, numbers, porting, settings, rooms and meetings use cases are in their slices
 // (api/chime/*). Commands go through the event store's command path, queries through the read models.
 //
 // Invariant (read-your-writes): a mutating call returns only after the read models that serve its reads
 // have applied the appended events, or after ReadModelWait has passed; then the timeout is counted in
 // belfry_read_your_writes_timeouts_total and the call still succeeds (the write is committed; failing
-// would make SDK retries create duplicates). Past the timeout, the meetings answer from the decided
-// state (the command's resulting state). Register reads its user back from the read model, which may
-// then still show its previous version.
+// would make SDK retries create duplicates). Register reads its user back from the read model, which
+// may then still show its previous version.
 package chime
 
 import (
@@ -22,12 +21,10 @@ import (
 
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
-	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/mail"
 	"github.com/belfry/belfry/projections/chimeaccounts"
-	"github.com/belfry/belfry/projections/chimemeetings"
 )
 
 // PINs reserves personal meeting PINs (infra/pins implements it).
@@ -43,9 +40,6 @@ type Waiter interface {
 // Service implements the Chime account operations.
 type Service struct {
 	client        *esdb.Client
-	meetings      *eventstore.Repository[meeting.State, meeting.Command, meeting.Event]
-	meetingsRead  *chimemeetings.Store
-	meetingsRM    Waiter
 	mail          mail.Sender
 	sessions      *pgxpool.Pool
 	now           func() time.Time
@@ -73,9 +67,7 @@ type Config struct {
 	// Mail sends invitations (required for InviteUsers).
 	Mail mail.Sender
 	// Sessions is the database of client sessions.
-	Sessions      *pgxpool.Pool
-	MeetingsStore *chimemeetings.Store
-	MeetingsRM    Waiter
+	Sessions *pgxpool.Pool
 	// DataKeys seals message content and credentials (required).
 	DataKeys *datakeys.Store
 	// SignIn throttles failed client sign-ins (default DefaultSignInLimits).
@@ -104,7 +96,6 @@ func New(cfg Config) *Service {
 	s := &Service{mail: cfg.Mail, sessions: cfg.Sessions,
 		client: cfg.Client, now: cfg.Now, pins: cfg.PINs,
 		accounts: cfg.Accounts, store: cfg.Store,
-		meetings: eventstore.NewRepository(cfg.Client, MeetingDecider, cfg.Now), meetingsRead: cfg.MeetingsStore, meetingsRM: cfg.MeetingsRM,
 		accountsRM: cfg.AccountsRM, readModelWait: cfg.ReadModelWait,
 		timeouts: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_read_your_writes_timeouts_total",
 			Help: "Mutations answered before their read models caught up."}),
@@ -136,9 +127,4 @@ func (s *Service) waitRM(ctx context.Context, w Waiter, pos uint64) bool {
 		return false
 	}
 	return true
-}
-
-// GetAccount returns one account of the caller.
-func (s *Service) GetAccount(ctx context.Context, awsAccountID, id string) (chimeaccounts.Account, error) {
-	return s.store.Get(ctx, awsAccountID, id)
 }
