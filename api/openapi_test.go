@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/api/chime/client"
 	"github.com/belfry/belfry/api/chime/domains"
 	"github.com/belfry/belfry/api/chime/meetings"
 	"github.com/belfry/belfry/api/chime/porting"
@@ -63,10 +64,8 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 		served[op.Method+" "+docPath(op.Path, op.Query)] = true
 	}
 	e := echo.New()
-	mountClient(e, nil, slices.Concat((*meetings.Service)(nil).ClientRoutes(nil), (*rooms.Messages)(nil).ClientRoutes(nil)))
-	for _, r := range (*rooms.Messages)(nil).WebhookRoutes() {
-		e.Add(r.Method, r.Path, r.Handler)
-	}
+	mountClient(e, slices.Concat((*client.Service)(nil).Routes(), (*meetings.Service)(nil).ClientRoutes(nil), (*rooms.Messages)(nil).ClientRoutes(nil)),
+		(*rooms.Messages)(nil).WebhookRoutes())
 	for _, r := range e.Routes() {
 		// echo registers catch-all "route not found" entries for a group with middleware.
 		if r.Method != echo.RouteNotFound && (strings.HasPrefix(r.Path, "/client/") || strings.HasPrefix(r.Path, "/incomingwebhooks/")) {

@@ -64,10 +64,10 @@ func (c Config) Validate() error {
 type Deps struct {
 	Keys sigv4.KeyLookup
 	// Chime are the operations of the Chime admin API (the route tables of the slices in api/chime).
-	Chime  []awsproto.Operation
-	Client ClientAuth
-	// ClientRoutes are the slices' routes on the client API (under /client/v1); WebhookRoutes the
-	// incoming-webhook URLs. Both are mounted behind awsproto.GuardClient.
+	Chime []awsproto.Operation
+	// ClientRoutes are the slices' routes on the end-user client API (under /client/v1: bearer
+	// sessions, not SigV4); WebhookRoutes the incoming-webhook URLs. Both are mounted behind
+	// awsproto.GuardClient.
 	ClientRoutes  []clientapi.Route
 	WebhookRoutes []clientapi.Route
 	Audit         awsproto.AuditSink
@@ -117,12 +117,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	belfryAPI.Mount(e, adminOps(d.AuditRM))
 	unknownRoute = awsproto.UnknownRouteHandler(chimeAPI, belfryAPI)
 
-	if d.Client != nil {
-		mountClient(e, d.Client, d.ClientRoutes)
-	}
-	for _, r := range d.WebhookRoutes {
-		e.Add(r.Method, r.Path, r.Handler, awsproto.GuardClient(awsproto.MaxClientBodyBytes))
-	}
+	mountClient(e, d.ClientRoutes, d.WebhookRoutes)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", OpenAPI) })
 	e.GET("/readyz", func(c echo.Context) error {
@@ -145,6 +140,20 @@ func New(cfg Config, d Deps) (*Server, error) {
 	// Bodies are bounded by each route; a client that sends them slowly is cut off too.
 	return &Server{e: e, lis: lis, srv: &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}}, nil
+}
+
+// mountClient mounts the client API's routes under /client/v1 and the incoming-webhook routes at the
+// root, each behind awsproto.GuardClient; without client routes there is no /client/v1 group.
+func mountClient(e *echo.Echo, client, webhooks []clientapi.Route) {
+	if len(client) > 0 {
+		g := e.Group("/client/v1", awsproto.GuardClient(awsproto.MaxClientBodyBytes))
+		for _, r := range client {
+			g.Add(r.Method, r.Path, r.Handler)
+		}
+	}
+	for _, r := range webhooks {
+		e.Add(r.Method, r.Path, r.Handler, awsproto.GuardClient(awsproto.MaxClientBodyBytes))
+	}
 }
 
 // ipExtractor trusts X-Forwarded-For only from the configured proxies (never from loopback or

@@ -10,6 +10,7 @@ import (
 	"github.com/belfry/belfry/api/chime/rooms"
 	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/api/chime/users"
+	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/domainclaim"
 	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
@@ -61,6 +62,10 @@ var (
 )
 
 var (
+	accountDecider = eventstore.Decider[account.State, account.Command, account.Event]{
+		Initial: account.Initial, Evolve: account.Evolve, Decide: account.Decide, Decode: account.Decode,
+		Type: func(e account.Event) string { return e.EventType() },
+	}
 	meetingDecider = eventstore.Decider[meeting.State, meeting.Command, meeting.Event]{
 		Initial: meeting.Initial, Evolve: meeting.Evolve, Decide: meeting.Decide, Decode: meeting.Decode,
 		Type: func(e meeting.Event) string { return e.EventType() },

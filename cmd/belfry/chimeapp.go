@@ -8,10 +8,10 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/belfry/belfry/api"
 	"github.com/belfry/belfry/api/awsproto"
 	chimeaccountsapi "github.com/belfry/belfry/api/chime/accounts"
 	"github.com/belfry/belfry/api/chime/bots"
+	chimeclient "github.com/belfry/belfry/api/chime/client"
 	"github.com/belfry/belfry/api/chime/clientapi"
 	"github.com/belfry/belfry/api/chime/domains"
 	"github.com/belfry/belfry/api/chime/meetings"
@@ -21,14 +21,12 @@ import (
 	chimesettings "github.com/belfry/belfry/api/chime/settings"
 	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/api/chime/users"
-	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/infra/botdelivery"
-	"github.com/belfry/belfry/infra/chime"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/dns"
-	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/pins"
 	"github.com/belfry/belfry/infra/portdocs"
+	"github.com/belfry/belfry/infra/sessions"
 	"github.com/belfry/belfry/infra/sideeffects"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	"github.com/belfry/belfry/projections/chimemeetings"
@@ -36,10 +34,9 @@ import (
 	"github.com/belfry/belfry/projections/chimerooms"
 )
 
-// chimeApp is the Chime application: the slices of the admin API, and the service that still
-// serves the client API.
+// chimeApp is the Chime application: the slices of the admin API and of the client API.
 type chimeApp struct {
-	svc       *chime.Service
+	client    *chimeclient.Service
 	accounts  *chimeaccountsapi.Service
 	users     *users.Service
 	bots      *bots.Service
@@ -60,28 +57,22 @@ func (c chimeApp) operations() []awsproto.Operation {
 		c.bots.Operations(), c.numbers.Operations(), c.porting.Operations(), c.rooms.Operations(), c.meetings.Operations())
 }
 
-// clientRoutes are the routes the slices serve on the client API, behind the client service's sessions.
+// clientRoutes are the routes the slices serve on the client API, behind the client slice's sessions.
 func (c chimeApp) clientRoutes() []clientapi.Route {
-	return slices.Concat(c.meetings.ClientRoutes(c.svc), c.messages.ClientRoutes(c.svc))
+	return slices.Concat(c.client.Routes(), c.meetings.ClientRoutes(c.client), c.messages.ClientRoutes(c.client))
 }
 
 // newChime builds the Chime application over the event store and the read models.
 func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datakeys.Store, rms readModels) chimeApp {
 	ryw := usecase.NewReadYourWrites(0, m.reg)
-	accountsRepo := eventstore.NewRepository(client, chime.AccountDecider, m.Now)
-	accounts := usecase.Accounts{Repo: repo[account.State, account.Command, account.Event]{accountsRepo}, RM: rms.accounts, RYW: ryw}
+	accounts := usecase.Accounts{Repo: newRepo(client, accountDecider, m.Now), RM: rms.accounts, RYW: ryw}
 	accountsStore := chimeaccounts.NewStore(pool).WithSecrets(dataKeys)
 	pinReserver := pins.Reserver{Client: client, Keys: dataKeys}
 	botTransport := botdelivery.New(botdelivery.Config{HTTP: m.BotHTTP, Lambda: botdelivery.HTTPLambdaInvoker{Endpoint: m.cfg.LambdaURL},
 		Now: m.Now, Registerer: m.reg, Logger: m.logger})
-	svc := chime.New(chime.Config{
-		Timeouts: ryw.Timeouts(), Client: client, Now: m.Now, PINs: pinReserver, Mail: m.mailer(), Sessions: pool,
-		Accounts: accountsRepo, Store: accountsStore, AccountsRM: rms.accounts,
-		DataKeys:   dataKeys,
-		Registerer: m.reg, Logger: m.logger,
-	})
-	var _ api.ClientAuth = svc
-	app := chimeApp{svc: svc, portDocs: portdocs.New(pool, client)}
+	app := chimeApp{portDocs: portdocs.New(pool, client)}
+	app.client = chimeclient.New(chimeclient.Deps{Accounts: accounts, Store: accountsStore, Sessions: sessions.New(pool), Keys: dataKeys,
+		PINs: pinReserver, Now: m.Now, Registerer: m.reg})
 	app.accounts = chimeaccountsapi.New(chimeaccountsapi.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Logger: m.logger})
 	app.users = users.New(users.Deps{Accounts: accounts, Store: accountsStore, PINs: pinReserver, Mail: mailer{m.mailer()}, Keys: dataKeys, Logger: m.logger})
 	app.bots = bots.New(bots.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Targets: botTransport})
