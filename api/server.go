@@ -1,6 +1,7 @@
 // Package api serves Belfry's HTTP APIs with echo v4: the Chime admin API (restJson1, SigV4 signing
-// name "chime"), Belfry's own admin API under /belfry/v1 (SigV4 signing name "belfry"), and the ops
-// endpoints /healthz, /readyz and /metrics.
+// name "chime"), Belfry's own admin API under /belfry/v1 (SigV4 signing name "belfry"), the end-user
+// client API under /client/v1 and the incoming-webhook URLs (the slices' routes, see
+// api/chime/clientapi), and the ops endpoints /healthz, /readyz and /metrics.
 //
 // Invariants: every admin API call with a valid signature — failed, denied and unrouted ones included —
 // produces exactly one audit record (successful reads excepted under Config.SkipReadAudit); that of a
