@@ -30,8 +30,10 @@ import (
 	"github.com/belfry/belfry/api/chime/accounts"
 	"github.com/belfry/belfry/api/chime/bots"
 	"github.com/belfry/belfry/api/chime/domains"
+	"github.com/belfry/belfry/api/chime/meetings"
 	"github.com/belfry/belfry/api/chime/numbers"
 	"github.com/belfry/belfry/api/chime/porting"
+	"github.com/belfry/belfry/api/chime/rooms"
 	"github.com/belfry/belfry/api/chime/settings"
 	"github.com/belfry/belfry/api/chime/users"
 	"github.com/belfry/belfry/api/sigv4"
@@ -76,7 +78,7 @@ func chimeHandler(sink awsproto.AuditSink) *echo.Echo {
 		Verifier: &sigv4.Verifier{Keys: fuzzKeys{}, Region: "us-east-1", Now: func() time.Time { return fuzzNow }}})
 	var ops []awsproto.Operation
 	for _, list := range [][]awsproto.Operation{(*accounts.Service)(nil).Operations(), (*users.Service)(nil).Operations(), (*settings.Service)(nil).Operations(), (*domains.Service)(nil).Operations(), (*bots.Service)(nil).Operations(), (*numbers.Service)(nil).Operations(),
-		(*porting.Service)(nil).Operations(), roomOps(nil), meetingOps(nil)} {
+		(*porting.Service)(nil).Operations(), (*rooms.Service)(nil).Operations(), (*meetings.Service)(nil).Operations()} {
 		ops = append(ops, list...)
 	}
 	s.Mount(e, ops)

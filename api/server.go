@@ -1,7 +1,8 @@
 // Package api serves Belfry's HTTP APIs with echo v4: the Chime admin API (restJson1, SigV4 signing
 // name "chime"), the Wickr Admin API (restJson1, SigV4 signing name "wickr", regional; api/wickr),
-// Belfry's own admin API under /belfry/v1 (SigV4 signing name "belfry"), and the ops endpoints
-// /healthz, /readyz and /metrics.
+// Belfry's own admin API under /belfry/v1 (SigV4 signing name "belfry"), the end-user client API
+// under /client/v1 and the incoming-webhook URLs (the slices' routes, see api/chime/clientapi), and
+// the ops endpoints /healthz, /readyz and /metrics.
 //
 // Invariants: every admin API call with a valid signature — failed, denied and unrouted ones included —
 // produces exactly one audit record (successful reads excepted under Config.SkipReadAudit); that of a
@@ -31,6 +32,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/api/chime/clientapi"
 	"github.com/belfry/belfry/api/sigv4"
 	"github.com/belfry/belfry/api/wickr/wickrproto"
 	"github.com/belfry/belfry/domain/audit"
@@ -70,16 +72,12 @@ type Deps struct {
 	Chime []awsproto.Operation
 	// Wickr are the operations of the Wickr Admin API (the route tables of the slices in api/wickr),
 	// served regionally in the shapes of api/wickr/wickrproto.
-	Wickr  []awsproto.Operation
-	Client ClientAuth
-	Rooms  ChimeRooms
-	// ClientRooms serves members' room messages and webhooks on the client API; Webhooks takes the
-	// posts to incoming-webhook URLs.
-	ClientRooms ClientRooms
-	Webhooks    IncomingWebhooks
-	// Meetings serves the client API's meeting scheduling; AdminMeetings the console's meeting list.
-	Meetings      ClientMeetings
-	AdminMeetings AdminMeetings
+	Wickr []awsproto.Operation
+	// ClientRoutes are the slices' routes on the end-user client API (under /client/v1: bearer
+	// sessions, not SigV4); WebhookRoutes the incoming-webhook URLs. Both are mounted behind
+	// awsproto.GuardClient.
+	ClientRoutes  []clientapi.Route
+	WebhookRoutes []clientapi.Route
 	Audit         awsproto.AuditSink
 	AuditRM       AuditQueries
 	// Belfry are more operations of the Belfry admin API (signing name "belfry"), from its slices.
@@ -123,12 +121,6 @@ func New(cfg Config, d Deps) (*Server, error) {
 	chimeAPI := awsproto.NewService(awsproto.ServiceConfig{Name: "chime", EventSource: "chime.amazonaws.com", Region: regionOr(cfg.Region),
 		Verifier: verifier, Audit: d.Audit, Logger: d.Logger, SkipReadAudit: cfg.SkipReadAudit, Metrics: d.Metrics})
 	chimeOps := append([]awsproto.Operation(nil), d.Chime...)
-	if d.Rooms != nil {
-		chimeOps = append(chimeOps, roomOps(d.Rooms)...)
-	}
-	if d.AdminMeetings != nil {
-		chimeOps = append(chimeOps, meetingOps(d.AdminMeetings)...)
-	}
 	chimeAPI.Mount(e, chimeOps)
 	belfryAPI := awsproto.NewService(awsproto.ServiceConfig{Name: "belfry", EventSource: "belfry.local", Region: regionOr(cfg.Region),
 		Verifier: verifier, Audit: d.Audit, Logger: d.Logger, Metrics: d.Metrics})
@@ -140,12 +132,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	wickrAPI.Mount(e, d.Wickr)
 	unknownRoute = awsproto.UnknownRouteHandler(chimeAPI, belfryAPI, wickrAPI)
 
-	if d.Client != nil {
-		mountClient(e, d.Client, d.Meetings, d.ClientRooms)
-	}
-	if d.Webhooks != nil {
-		mountIncomingWebhooks(e, d.Webhooks)
-	}
+	mountClient(e, d.ClientRoutes, d.WebhookRoutes)
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", OpenAPI) })
 	e.GET("/readyz", func(c echo.Context) error {
@@ -168,6 +155,20 @@ func New(cfg Config, d Deps) (*Server, error) {
 	// Bodies are bounded by each route; a client that sends them slowly is cut off too.
 	return &Server{e: e, lis: lis, srv: &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}}, nil
+}
+
+// mountClient mounts the client API's routes under /client/v1 and the incoming-webhook routes at the
+// root, each behind awsproto.GuardClient; without client routes there is no /client/v1 group.
+func mountClient(e *echo.Echo, client, webhooks []clientapi.Route) {
+	if len(client) > 0 {
+		g := e.Group("/client/v1", awsproto.GuardClient(awsproto.MaxClientBodyBytes))
+		for _, r := range client {
+			g.Add(r.Method, r.Path, r.Handler)
+		}
+	}
+	for _, r := range webhooks {
+		e.Add(r.Method, r.Path, r.Handler, awsproto.GuardClient(awsproto.MaxClientBodyBytes))
+	}
 }
 
 // ipExtractor trusts X-Forwarded-For only from the configured proxies (never from loopback or

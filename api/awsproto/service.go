@@ -203,69 +203,24 @@ func (s *Service) Mount(e *echo.Echo, ops []Operation) {
 	}
 }
 
-// Serve authenticates, runs and audits one call.
+// Serve authenticates, runs and audits one call: verify (body, signature, input), authorize and run,
+// record, answer.
 func (s *Service) Serve(c echo.Context, op Operation) error {
 	r := c.Request()
 	reqID := uuid.NewString()
 	c.Response().Header().Set("x-amzn-RequestId", reqID)
 	start := time.Now()
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
-	k := &Call{Echo: c, Body: body, params: map[string]string{}}
-	for i, n := range c.ParamNames() {
-		v, uerr := url.PathUnescape(c.ParamValues()[i])
-		if uerr != nil {
-			v = c.ParamValues()[i]
-		}
-		k.params[n] = v
-	}
+	k := newCall(c, body)
+	cred, sigOK, err := s.verify(k, body, err)
 	var status int
 	var out any
-	var cred sigv4.Credential
-	sigOK := false
-	switch {
-	case err != nil:
-		err = BadRequest("could not read the request body")
-	case len(body) > MaxBodyBytes:
-		err = &WireError{Status: http.StatusRequestEntityTooLarge, Type: "BadRequestException", Code: "BadRequest",
-			Msg: fmt.Sprintf("the request body exceeds %d bytes", MaxBodyBytes)}
-	default:
-		inputErr := checkURL(r)
-		if inputErr == nil {
-			inputErr = checkJSONBody(body)
-		}
-		k.badInput = inputErr != nil
-		// The signature is checked first, so that a refused call is audited against its caller.
-		if cred, err = s.verifier.Verify(r.Context(), r, body, s.service); err == nil {
-			sigOK, err = true, inputErr
-			if s.regions != nil {
-				if rerr := s.regions(cred.Region); rerr != nil {
-					err = rerr
-				}
-			}
-		}
-	}
-	caller, hasCaller := cred.Principal.(Caller)
-	if err != nil && hasCaller {
+	if caller, hasCaller := cred.Principal.(Caller); err != nil && hasCaller {
 		k.Caller = caller  // only for the audit record: the call is refused
 		k.verified = sigOK // a signed call refused for its input is still recorded durably
 	}
 	if err == nil {
-		if !hasCaller {
-			err = errors.New("api: key store returned no caller")
-		} else {
-			k.Caller, k.verified, k.Region = caller, true, cred.Region
-			if action := s.service + ":" + op.Name; !op.unauthorized && !caller.Allowed(action) {
-				err = &WireError{Status: http.StatusForbidden, Type: "ForbiddenException", Code: "AccessDenied",
-					Msg: fmt.Sprintf("User: %s is not authorized to perform: %s on resource: *", caller.ARN(), action)}
-			}
-		}
-		if err == nil {
-			k.Ctx = envelope.With(r.Context(), envelope.Envelope{
-				ActorType: "accessKey", Actor: cred.AccessKeyID, PrincipalARN: caller.ARN(), RequestID: reqID,
-				SourceIP: c.RealIP(), UserAgent: r.UserAgent(), CorrelationID: reqID,
-			})
-			status, out, err = runOp(op, k)
-		}
+		status, out, err = s.authorizeAndRun(k, op, cred, reqID)
 	}
 	var wire *WireError
 	if err != nil {
@@ -277,6 +232,70 @@ func (s *Service) Serve(c echo.Context, op Operation) error {
 	if aerr := s.record(k, op, cred, reqID, start, status, out, wire); aerr != nil {
 		wire = s.toWire(aerr)
 	}
+	return s.answer(c, op, start, status, out, wire)
+}
+
+// newCall is the call of a request, its path parameters unescaped.
+func newCall(c echo.Context, body []byte) *Call {
+	k := &Call{Echo: c, Body: body, params: map[string]string{}}
+	for i, n := range c.ParamNames() {
+		v, uerr := url.PathUnescape(c.ParamValues()[i])
+		if uerr != nil {
+			v = c.ParamValues()[i]
+		}
+		k.params[n] = v
+	}
+	return k
+}
+
+// verify checks the body that was read (readErr), the signature and then the input; sigOK reports a
+// valid signature even when the input is refused. The signature is checked first, so that a refused
+// call is audited against its caller.
+func (s *Service) verify(k *Call, body []byte, readErr error) (cred sigv4.Credential, sigOK bool, err error) {
+	r := k.Echo.Request()
+	switch {
+	case readErr != nil:
+		return cred, false, BadRequest("could not read the request body")
+	case len(body) > MaxBodyBytes:
+		return cred, false, &WireError{Status: http.StatusRequestEntityTooLarge, Type: "BadRequestException", Code: "BadRequest",
+			Msg: fmt.Sprintf("the request body exceeds %d bytes", MaxBodyBytes)}
+	}
+	inputErr := checkURL(r)
+	if inputErr == nil {
+		inputErr = checkJSONBody(body)
+	}
+	k.badInput = inputErr != nil
+	if cred, err = s.verifier.Verify(r.Context(), r, body, s.service); err != nil {
+		return cred, false, err
+	}
+	if inputErr == nil && s.regions != nil {
+		inputErr = s.regions(cred.Region)
+	}
+	return cred, true, inputErr
+}
+
+// authorizeAndRun checks that the verified caller may call op ("<service>:<Operation>") and runs it
+// under the request's envelope.
+func (s *Service) authorizeAndRun(k *Call, op Operation, cred sigv4.Credential, reqID string) (int, any, error) {
+	caller, ok := cred.Principal.(Caller)
+	if !ok {
+		return 0, nil, errors.New("api: key store returned no caller")
+	}
+	k.Caller, k.verified, k.Region = caller, true, cred.Region
+	if action := s.service + ":" + op.Name; !op.unauthorized && !caller.Allowed(action) {
+		return 0, nil, &WireError{Status: http.StatusForbidden, Type: "ForbiddenException", Code: "AccessDenied",
+			Msg: fmt.Sprintf("User: %s is not authorized to perform: %s on resource: *", caller.ARN(), action)}
+	}
+	r := k.Echo.Request()
+	k.Ctx = envelope.With(r.Context(), envelope.Envelope{
+		ActorType: "accessKey", Actor: cred.AccessKeyID, PrincipalARN: caller.ARN(), RequestID: reqID,
+		SourceIP: k.Echo.RealIP(), UserAgent: r.UserAgent(), CorrelationID: reqID,
+	})
+	return runOp(op, k)
+}
+
+// answer writes the call's answer (the wire error when there is one) and then observes its metrics.
+func (s *Service) answer(c echo.Context, op Operation, start time.Time, status int, out any, wire *WireError) error {
 	if wire != nil {
 		status = wire.Status
 	}

@@ -7,12 +7,17 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 
+	"github.com/belfry/belfry/api/chime/rooms"
 	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/api/chime/users"
+	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/domainclaim"
+	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/domain/chime/porting"
+	"github.com/belfry/belfry/domain/chime/room"
 	"github.com/belfry/belfry/domain/chime/settings"
+	"github.com/belfry/belfry/infra/botdelivery"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/mail"
 	"github.com/belfry/belfry/infra/sideeffects"
@@ -57,6 +62,18 @@ var (
 )
 
 var (
+	accountDecider = eventstore.Decider[account.State, account.Command, account.Event]{
+		Initial: account.Initial, Evolve: account.Evolve, Decide: account.Decide, Decode: account.Decode,
+		Type: func(e account.Event) string { return e.EventType() },
+	}
+	meetingDecider = eventstore.Decider[meeting.State, meeting.Command, meeting.Event]{
+		Initial: meeting.Initial, Evolve: meeting.Evolve, Decide: meeting.Decide, Decode: meeting.Decode,
+		Type: func(e meeting.Event) string { return e.EventType() },
+	}
+	roomDecider = eventstore.Decider[room.State, room.Command, room.Event]{
+		Initial: room.Initial, Evolve: room.Evolve, Decide: room.Decide, Decode: room.Decode,
+		Type: func(e room.Event) string { return e.EventType() },
+	}
 	numberDecider = eventstore.Decider[phonenumber.State, phonenumber.Command, phonenumber.Event]{
 		Initial: phonenumber.Initial, Evolve: phonenumber.Evolve, Decide: phonenumber.Decide, Decode: phonenumber.Decode,
 		Type: func(e phonenumber.Event) string { return e.EventType() },
@@ -123,4 +140,20 @@ type invitationMailer struct{ users *users.Service }
 
 func (m invitationMailer) DeliverInvitation(ctx context.Context, inv sideeffects.Invitation) error {
 	return m.users.DeliverInvitation(ctx, inv.AccountID, inv.InviteID, inv.Email)
+}
+
+// botTransportPort adapts the bot transport to the rooms slice's port.
+type botTransportPort struct{ t *botdelivery.Transport }
+
+func (p botTransportPort) Deliver(ctx context.Context, to rooms.BotTarget, body []byte) error {
+	return p.t.Deliver(ctx, botdelivery.Target{BotID: to.BotID, RoomID: to.RoomID, EventType: to.EventType,
+		LambdaARN: to.LambdaARN, HTTPSEndpoint: to.HTTPSEndpoint, SecurityToken: to.SecurityToken}, body)
+}
+
+// botEventHandler hands the side-effect router's bot events to the rooms slice.
+type botEventHandler struct{ b *rooms.BotEvents }
+
+func (h botEventHandler) DeliverBotEvent(ctx context.Context, ev sideeffects.BotEvent) error {
+	return h.b.DeliverBotEvent(ctx, rooms.BotEvent{BotID: ev.BotID, RoomID: ev.RoomID, EventType: ev.EventType, SenderID: ev.SenderID,
+		KeyID: ev.KeyID, Sealed: ev.Sealed, At: ev.At})
 }

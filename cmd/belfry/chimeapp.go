@@ -8,24 +8,27 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/belfry/belfry/api"
 	"github.com/belfry/belfry/api/awsproto"
 	chimeaccountsapi "github.com/belfry/belfry/api/chime/accounts"
 	"github.com/belfry/belfry/api/chime/bots"
+	chimeclient "github.com/belfry/belfry/api/chime/client"
+	"github.com/belfry/belfry/api/chime/clientapi"
 	"github.com/belfry/belfry/api/chime/domains"
+	"github.com/belfry/belfry/api/chime/meetings"
 	"github.com/belfry/belfry/api/chime/numbers"
 	"github.com/belfry/belfry/api/chime/porting"
+	"github.com/belfry/belfry/api/chime/rooms"
 	chimesettings "github.com/belfry/belfry/api/chime/settings"
 	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/api/chime/users"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/infra/botdelivery"
-	"github.com/belfry/belfry/infra/chime"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/dns"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/pins"
 	"github.com/belfry/belfry/infra/portdocs"
+	"github.com/belfry/belfry/infra/sessions"
 	"github.com/belfry/belfry/infra/sideeffects"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	"github.com/belfry/belfry/projections/chimemeetings"
@@ -33,51 +36,47 @@ import (
 	"github.com/belfry/belfry/projections/chimerooms"
 )
 
-// chimeApp is the Chime application: the slices of the admin API, and the service that still
-// serves rooms, meetings and the client API.
+// chimeApp is the Chime application: the slices of the admin API and of the client API.
 type chimeApp struct {
-	svc      *chime.Service
-	accounts *chimeaccountsapi.Service
-	users    *users.Service
-	bots     *bots.Service
-	numbers  *numbers.Service
-	porting  *porting.Service
-	settings *chimesettings.Service
-	domains  *domains.Service
-	portDocs *portdocs.Store
+	client    *chimeclient.Service
+	accounts  *chimeaccountsapi.Service
+	users     *users.Service
+	bots      *bots.Service
+	numbers   *numbers.Service
+	porting   *porting.Service
+	settings  *chimesettings.Service
+	domains   *domains.Service
+	meetings  *meetings.Service
+	rooms     *rooms.Service
+	messages  *rooms.Messages
+	botEvents *rooms.BotEvents
+	portDocs  *portdocs.Store
 }
 
 // operations are the Chime admin API's operations, from every slice.
 func (c chimeApp) operations() []awsproto.Operation {
 	return slices.Concat(c.accounts.Operations(), c.users.Operations(), c.settings.Operations(), c.domains.Operations(),
-		c.bots.Operations(), c.numbers.Operations(), c.porting.Operations())
+		c.bots.Operations(), c.numbers.Operations(), c.porting.Operations(), c.rooms.Operations(), c.meetings.Operations())
+}
+
+// clientRoutes are the routes the slices serve on the client API, behind the client slice's sessions.
+func (c chimeApp) clientRoutes() []clientapi.Route {
+	return slices.Concat(c.client.Routes(), c.meetings.ClientRoutes(c.client), c.messages.ClientRoutes(c.client))
 }
 
 // newChime builds the Chime application over the event store and the read models.
 func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datakeys.Store, rms readModels) chimeApp {
 	ryw := usecase.NewReadYourWrites(0, m.reg)
-	accountsRepo := eventstore.NewRepository(client, chime.AccountDecider, m.Now).WithSnapshots(eventstore.Snapshots[account.State]{
+	accountsRepo := eventstore.NewRepository(client, accountDecider, m.Now).WithSnapshots(eventstore.Snapshots[account.State]{
 		Store: eventstore.NewSnapshotStore(pool), Codec: account.SnapshotCodec{}, Logger: m.logger})
 	accounts := usecase.Accounts{Repo: repo[account.State, account.Command, account.Event]{accountsRepo}, RM: rms.accounts, RYW: ryw}
 	accountsStore := chimeaccounts.NewStore(pool).WithSecrets(dataKeys)
 	pinReserver := pins.Reserver{Client: client, Keys: dataKeys}
 	botTransport := botdelivery.New(botdelivery.Config{HTTP: m.BotHTTP, Lambda: botdelivery.HTTPLambdaInvoker{Endpoint: m.cfg.LambdaURL},
 		Now: m.Now, Registerer: m.reg, Logger: m.logger})
-	svc := chime.New(chime.Config{
-		Timeouts: ryw.Timeouts(), Client: client, Now: m.Now, PINs: pinReserver, Bots: botTransport, Mail: m.mailer(), Sessions: pool,
-		Accounts: accountsRepo, Store: accountsStore, AccountsRM: rms.accounts,
-		MeetingsStore: chimemeetings.NewStore(pool).WithSecrets(dataKeys), MeetingsRM: rms.meetings,
-		RoomsStore: chimerooms.NewStore(pool), RoomsRM: rms.rooms, DataKeys: dataKeys,
-		PublicURL: func() string {
-			if m.cfg.PublicURL != "" {
-				return m.cfg.PublicURL
-			}
-			return "http://" + m.HTTPAddr()
-		},
-		Registerer: m.reg, Logger: m.logger,
-	})
-	var _ api.ClientAuth = svc
-	app := chimeApp{svc: svc, portDocs: portdocs.New(pool, client)}
+	app := chimeApp{portDocs: portdocs.New(pool, client)}
+	app.client = chimeclient.New(chimeclient.Deps{Accounts: accounts, Store: accountsStore, Sessions: sessions.New(pool), Keys: dataKeys,
+		PINs: pinReserver, Now: m.Now, Registerer: m.reg})
 	app.accounts = chimeaccountsapi.New(chimeaccountsapi.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Logger: m.logger})
 	app.users = users.New(users.Deps{Accounts: accounts, Store: accountsStore, PINs: pinReserver, Mail: mailer{m.mailer()}, Keys: dataKeys, Logger: m.logger})
 	app.bots = bots.New(bots.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Targets: botTransport})
@@ -88,15 +87,29 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	app.porting = porting.New(porting.Deps{Ports: newRepo(client, portDecider, m.Now), Numbers: numbersRepo, NumberCmd: app.numbers,
 		NumbersRM: rms.numbers, Store: numbersStore, Documents: app.portDocs, RYW: ryw, Keys: dataKeys, Now: m.Now})
 	app.settings = chimesettings.New(chimesettings.Deps{Settings: newRepo(client, settingsDecider, m.Now), Accounts: accounts, Users: accountsStore})
+	roomDeps := rooms.Deps{Rooms: rooms.Rooms{Repo: newRepo(client, roomDecider, m.Now), RM: rms.rooms, RYW: ryw},
+		Accounts: accounts.Repo, Store: chimerooms.NewStore(pool), Directory: accountsStore, Keys: dataKeys,
+		Bots: botTransportPort{botTransport}, PublicURL: m.publicURL, Now: m.Now}
+	app.rooms, app.messages, app.botEvents = rooms.New(roomDeps), rooms.NewMessages(roomDeps), rooms.NewBotEvents(roomDeps)
+	app.meetings = meetings.New(meetings.Deps{Meetings: meetings.Meetings{Repo: newRepo(client, meetingDecider, m.Now), RM: rms.meetings, RYW: ryw},
+		Store: chimemeetings.NewStore(pool).WithSecrets(dataKeys), Directory: accountsStore, Keys: dataKeys})
 	app.domains = domains.New(domains.Deps{Claims: newRepo(client, claimDecider, m.Now), Accounts: accounts, Store: accountsStore,
-		DNS: dns.TXT{Resolver: m.cfg.resolver()}, Numbers: app.numbers, Meetings: svc, Keys: dataKeys, Now: m.Now, Logger: m.logger})
+		DNS: dns.TXT{Resolver: m.cfg.resolver()}, Numbers: app.numbers, Meetings: app.meetings, Keys: dataKeys, Now: m.Now, Logger: m.logger})
 	return app
+}
+
+// publicURL is the base of the URLs handed out (incoming webhooks, bot reply URLs).
+func (m *Main) publicURL() string {
+	if m.cfg.PublicURL != "" {
+		return m.cfg.PublicURL
+	}
+	return "http://" + m.HTTPAddr()
 }
 
 // startSideEffects runs the watermill router that delivers the relayed side effects, and the sweeps
 // that look for background work, until runCtx ends.
 func (m *Main) startSideEffects(runCtx context.Context, pool *pgxpool.Pool, c chimeApp) error {
-	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: invitationMailer{c.users}, Orders: c.numbers, BotEvents: c.svc},
+	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: invitationMailer{c.users}, Orders: c.numbers, BotEvents: botEventHandler{c.botEvents}},
 		sideeffects.RouterConfig{Logger: m.logger})
 	if err != nil {
 		return err
@@ -107,7 +120,7 @@ func (m *Main) startSideEffects(runCtx context.Context, pool *pgxpool.Pool, c ch
 	if sweep <= 0 {
 		sweep = 5 * time.Second
 	}
-	sw := sweeps{purgeDomainUsers: c.domains.PurgeDueDomainUsers, disableDomainMeetings: c.svc.DisablePendingDomainMeetings,
+	sw := sweeps{purgeDomainUsers: c.domains.PurgeDueDomainUsers, disableDomainMeetings: c.meetings.DisablePendingDomainMeetings,
 		collectPortInDocuments: c.portDocs.Collect}
 	m.spawn(func() { sw.run(runCtx, m.logger, sweep) })
 	return nil

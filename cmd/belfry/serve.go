@@ -280,8 +280,8 @@ func (m *Main) startHTTP(pool *pgxpool.Pool, client *esdb.Client, keys sigv4.Key
 	}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region, SkipReadAudit: m.cfg.SkipReadAudit, TrustedProxies: proxies}, api.Deps{
 		Keys: keys, Chime: c.operations(), Wickr: m.wickr.operations(),
-		Belfry: historyapi.Operations(history.NewStore(pool)),
-		Client: c.svc, Meetings: c.svc, AdminMeetings: c.svc, Rooms: c.svc, ClientRooms: c.svc, Webhooks: c.svc, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: m.reg, Metrics: api.NewMetrics(m.reg),
+		Belfry:       historyapi.Operations(history.NewStore(pool)),
+		ClientRoutes: c.clientRoutes(), WebhookRoutes: c.messages.WebhookRoutes(), Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: m.reg, Metrics: api.NewMetrics(m.reg),
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)

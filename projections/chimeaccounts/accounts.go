@@ -44,9 +44,10 @@ func (Projection) Filter() *esdb.SubscriptionFilter {
 	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{account.StreamPrefix}}
 }
 
-// Setup creates the table.
-func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
-	_, err := tx.Exec(ctx, fmt.Sprintf(`
+// tables are the DDL of the read model, one entry per table with its indexes (%[1]s is the schema).
+var tables = []string{
+	// chime_accounts
+	`
 		CREATE TABLE %[1]s.chime_accounts (
 			account_id             text PRIMARY KEY,
 			aws_account_id         text NOT NULL,
@@ -63,14 +64,18 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			deleted_at             timestamptz
 		);
 		CREATE INDEX ON %[1]s.chime_accounts (aws_account_id, account_id) WHERE deleted_at IS NULL;
-		CREATE INDEX ON %[1]s.chime_accounts (aws_account_id, name text_pattern_ops) WHERE deleted_at IS NULL;
+		CREATE INDEX ON %[1]s.chime_accounts (aws_account_id, name text_pattern_ops) WHERE deleted_at IS NULL;`,
+	// chime_account_emails
+	`
 		-- user e-mail addresses per account, for ListAccounts' user-email filter
 		CREATE TABLE %[1]s.chime_account_emails (
 			account_id text NOT NULL,
 			email      text NOT NULL,
 			user_id    text NOT NULL,
 			PRIMARY KEY (email, account_id)
-		);
+		);`,
+	// chime_users
+	`
 		CREATE TABLE %[1]s.chime_users (
 			user_id             text PRIMARY KEY,
 			account_id          text NOT NULL,
@@ -100,6 +105,9 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			created_at          timestamptz NOT NULL
 		);
 		CREATE INDEX ON %[1]s.chime_users (account_id, user_id) WHERE NOT removed;
+		CREATE INDEX ON %[1]s.chime_users (email);`,
+	// chime_domains
+	`
 		CREATE TABLE %[1]s.chime_domains (
 			account_id  text NOT NULL,
 			domain      text NOT NULL,
@@ -109,7 +117,9 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			claimed_at  timestamptz NOT NULL,
 			verified_at timestamptz,
 			PRIMARY KEY (account_id, domain)
-		);
+		);`,
+	// chime_bots
+	`
 		CREATE TABLE %[1]s.chime_bots (
 			bot_id         text PRIMARY KEY,
 			account_id     text NOT NULL,
@@ -126,15 +136,18 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			created_at     timestamptz NOT NULL,
 			updated_at     timestamptz NOT NULL
 		);
-		CREATE INDEX ON %[1]s.chime_bots (account_id, bot_id);
-		CREATE INDEX ON %[1]s.chime_users (email);
+		CREATE INDEX ON %[1]s.chime_bots (account_id, bot_id);`,
+	// chime_domain_purges
+	`
 		CREATE TABLE %[1]s.chime_domain_purges (
 			account_id      text NOT NULL,
 			domain          text NOT NULL,
 			delete_users_at timestamptz NOT NULL,
 			done            boolean NOT NULL DEFAULT false,
 			PRIMARY KEY (account_id, domain)
-		);
+		);`,
+	// chime_invites
+	`
 		CREATE TABLE %[1]s.chime_invites (
 			invite_id    text PRIMARY KEY,
 			account_id   text NOT NULL,
@@ -144,8 +157,17 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			expires_at   timestamptz NOT NULL,
 			email_status text NOT NULL DEFAULT 'NotSent',
 			used         boolean NOT NULL DEFAULT false
-		);`, schema))
-	return err
+		);`,
+}
+
+// Setup creates the tables.
+func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
+	for _, ddl := range tables {
+		if _, err := tx.Exec(ctx, fmt.Sprintf(ddl, schema)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Apply applies one event; every statement is idempotent for its event.
@@ -154,8 +176,24 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	if err != nil {
 		return err
 	}
-	id := ev.StreamID[len(account.StreamPrefix):]
-	t, u := schema+".chime_accounts", schema+".chime_users"
+	a := applier{b: b, schema: schema, id: ev.StreamID[len(account.StreamPrefix):]}
+	for _, apply := range []func(account.Event) bool{a.accounts, a.users, a.domains, a.bots, a.invites} {
+		if apply(e) {
+			return nil
+		}
+	}
+	return fmt.Errorf("chimeaccounts: unhandled event %s", ev.EventType)
+}
+
+// applier queues the statements of one event of account id, by event family.
+type applier struct {
+	b          *pgx.Batch
+	schema, id string
+}
+
+// accounts applies the account's own events (chime_accounts); false when e is not one of them.
+func (a applier) accounts(e account.Event) bool {
+	b, schema, id, t := a.b, a.schema, a.id, a.schema+".chime_accounts"
 	switch e := e.(type) {
 	case account.Created:
 		b.Queue(`INSERT INTO `+t+` (account_id, aws_account_id, name, account_type, account_status,
@@ -171,6 +209,22 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	case account.Deleted:
 		b.Queue(`UPDATE `+t+` SET deleted_at = $2 WHERE account_id = $1`, id, e.DeletedAt)
 		shredAccount(b, schema, id)
+	case account.DelegateGroupsAssociated:
+		b.Queue(`UPDATE `+t+` SET signin_delegate_groups = ARRAY(SELECT DISTINCT unnest(signin_delegate_groups || $2::text[]) ORDER BY 1) WHERE account_id = $1`, id, e.Groups)
+	case account.DelegateGroupsDisassociated:
+		b.Queue(`UPDATE `+t+` SET signin_delegate_groups = ARRAY(SELECT g FROM unnest(signin_delegate_groups) g WHERE NOT g = ANY($2::text[]) ORDER BY 1) WHERE account_id = $1`, id, e.Groups)
+	case account.AccountTypeChanged:
+		b.Queue(`UPDATE `+t+` SET account_type = $2 WHERE account_id = $1`, id, e.AccountType)
+	default:
+		return false
+	}
+	return true
+}
+
+// users applies the user events (chime_users, chime_account_emails); false when e is not one of them.
+func (a applier) users(e account.Event) bool {
+	b, schema, id, t, u := a.b, a.schema, a.id, a.schema+".chime_accounts", a.schema+".chime_users"
+	switch e := e.(type) {
 	case account.UserAdded:
 		// The count moves only when the row is new, so a replayed event changes nothing.
 		b.Queue(`WITH ins AS (INSERT INTO `+u+` (user_id, account_id, email, username, user_type, license_type,
@@ -202,6 +256,24 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	case account.PersonalPINReset:
 		b.Queue(`UPDATE `+u+` SET personal_pin = $2, pin_key_id = $3, pin_sealed = $4 WHERE user_id = $1`,
 			e.UserID, legacy(e.LegacyPIN), keyID(e.PIN), data(e.PIN))
+	case account.UserNumberAssigned:
+		b.Queue(`UPDATE `+u+` SET primary_number = $2 WHERE user_id = $1`, e.UserID, e.E164)
+	case account.UserNumberUnassigned:
+		b.Queue(`UPDATE `+u+` SET primary_number = NULL WHERE user_id = $1`, e.UserID)
+	case account.UserSettingsUpdated:
+		b.Queue(`UPDATE `+u+` SET inbound_calling = $2, outbound_calling = $3, sms = $4 WHERE user_id = $1`,
+			e.UserID, e.InboundCalling, e.OutboundCalling, e.SMS)
+	default:
+		return false
+	}
+	return true
+}
+
+// domains applies the domain-claim events (chime_domains, chime_domain_purges); false when e is not
+// one of them.
+func (a applier) domains(e account.Event) bool {
+	b, schema, id := a.b, a.schema, a.id
+	switch e := e.(type) {
 	case account.DomainClaimAdded:
 		b.Queue(`INSERT INTO `+schema+`.chime_domains (account_id, domain, status, txt_name, txt_value, claimed_at)
 			VALUES ($1,$2,'PendingVerification',$3,$4,$5) ON CONFLICT DO NOTHING`, id, e.Domain, e.TXTName, e.TXTValue, e.At)
@@ -215,6 +287,16 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		}
 	case account.DomainUsersPurged:
 		b.Queue(`UPDATE `+schema+`.chime_domain_purges SET done = true WHERE account_id = $1 AND domain = $2`, id, e.Domain)
+	default:
+		return false
+	}
+	return true
+}
+
+// bots applies the bot events (chime_bots); false when e is not one of them.
+func (a applier) bots(e account.Event) bool {
+	b, schema, id := a.b, a.schema, a.id
+	switch e := e.(type) {
 	case account.BotCreated:
 		b.Queue(`INSERT INTO `+schema+`.chime_bots (bot_id, account_id, user_id, display_name, email, security_token, token_key_id, token_sealed,
 			created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$9) ON CONFLICT DO NOTHING`,
@@ -229,6 +311,17 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 			e.BotID, e.LambdaARN, e.HTTPSEndpoint)
 	case account.BotEventsConfigurationDeleted:
 		b.Queue(`UPDATE `+schema+`.chime_bots SET lambda_arn = NULL, https_endpoint = NULL, has_events = false WHERE bot_id = $1`, e.BotID)
+	default:
+		return false
+	}
+	return true
+}
+
+// invites applies the invitation and registration events (chime_invites, chime_users); false when e
+// is not one of them.
+func (a applier) invites(e account.Event) bool {
+	b, schema, id, u := a.b, a.schema, a.id, a.schema+".chime_users"
+	switch e := e.(type) {
 	case account.UserInvited:
 		b.Queue(`INSERT INTO `+schema+`.chime_invites (invite_id, account_id, user_id, email, expires_at) VALUES ($1,$2,$3,$4,$5)
 			ON CONFLICT DO NOTHING`, e.InviteID, id, e.UserID, e.Email, e.ExpiresAt)
@@ -246,23 +339,10 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 			b.Queue(`UPDATE `+u+` SET personal_pin = $2, pin_key_id = $3, pin_sealed = $4 WHERE user_id = $1`,
 				e.UserID, legacy(e.LegacyPIN), keyID(e.PIN), data(e.PIN))
 		}
-	case account.UserNumberAssigned:
-		b.Queue(`UPDATE `+u+` SET primary_number = $2 WHERE user_id = $1`, e.UserID, e.E164)
-	case account.UserNumberUnassigned:
-		b.Queue(`UPDATE `+u+` SET primary_number = NULL WHERE user_id = $1`, e.UserID)
-	case account.DelegateGroupsAssociated:
-		b.Queue(`UPDATE `+t+` SET signin_delegate_groups = ARRAY(SELECT DISTINCT unnest(signin_delegate_groups || $2::text[]) ORDER BY 1) WHERE account_id = $1`, id, e.Groups)
-	case account.DelegateGroupsDisassociated:
-		b.Queue(`UPDATE `+t+` SET signin_delegate_groups = ARRAY(SELECT g FROM unnest(signin_delegate_groups) g WHERE NOT g = ANY($2::text[]) ORDER BY 1) WHERE account_id = $1`, id, e.Groups)
-	case account.AccountTypeChanged:
-		b.Queue(`UPDATE `+t+` SET account_type = $2 WHERE account_id = $1`, id, e.AccountType)
-	case account.UserSettingsUpdated:
-		b.Queue(`UPDATE `+u+` SET inbound_calling = $2, outbound_calling = $3, sms = $4 WHERE user_id = $1`,
-			e.UserID, e.InboundCalling, e.OutboundCalling, e.SMS)
 	default:
-		return fmt.Errorf("chimeaccounts: unhandled event %s", ev.EventType)
+		return false
 	}
-	return nil
+	return true
 }
 
 // Account is one row of the read model.

@@ -163,19 +163,7 @@ func (c IssueBotReplyURL) account() string   { return c.AccountID }
 func decideMessage(s State, c Command, now time.Time) ([]Event, error) {
 	switch c := c.(type) {
 	case PostMessage:
-		m, ok := s.Members[c.SenderID]
-		if !ok {
-			return nil, domain.Wrapf(ErrNotMember, "%s is not a member of the room", c.SenderID)
-		}
-		if err := s.checkContent(c.Content.Text); err != nil {
-			return nil, err
-		}
-		name := m.FullName
-		if name == "" {
-			name = m.Email
-		}
-		return []Event{MessagePosted{MessageID: c.MessageID, SenderID: c.SenderID, SenderType: m.Type, SenderName: name, SenderEmail: m.Email,
-			KeyID: c.Content.KeyID, Sealed: c.Content.Sealed, MentionedBots: s.mentionedBots(c.Content.Text), At: now.UTC()}}, nil
+		return s.decidePost(c, now)
 	case RedactMessage:
 		redacted, ok := s.Redacted[c.MessageID]
 		if !ok {
@@ -186,35 +174,11 @@ func decideMessage(s State, c Command, now time.Time) ([]Event, error) {
 		}
 		return []Event{MessageRedacted{MessageID: c.MessageID, By: c.By, At: now.UTC()}}, nil
 	case CreateWebhook:
-		if err := s.admin(c.By); err != nil {
-			return nil, err
-		}
-		name := strings.TrimSpace(c.Name)
-		if name == "" || len(name) > MaxWebhookName {
-			return nil, domain.Wrapf(ErrInvalid, "Name must be 1 to %d characters", MaxWebhookName)
-		}
-		if s.liveWebhooks() >= MaxWebhooks {
-			return nil, domain.Wrapf(ErrWebhookLimit, "the room already has %d webhooks", MaxWebhooks)
-		}
-		return []Event{WebhookCreated{WebhookID: c.WebhookID, Name: name, TokenHash: c.TokenHash, By: c.By, At: now.UTC()}}, nil
-	case RegenerateWebhook, DeleteWebhook:
-		by, id := "", ""
-		switch c := c.(type) {
-		case RegenerateWebhook:
-			by, id = c.By, c.WebhookID
-		case DeleteWebhook:
-			by, id = c.By, c.WebhookID
-		}
-		if err := s.admin(by); err != nil {
-			return nil, err
-		}
-		if w, ok := s.Webhooks[id]; !ok || w.Deleted {
-			return nil, domain.Wrapf(ErrNotFound, "webhook %s is not in the room", id)
-		}
-		if r, ok := c.(RegenerateWebhook); ok {
-			return []Event{WebhookRegenerated{WebhookID: id, TokenHash: r.TokenHash, At: now.UTC()}}, nil
-		}
-		return []Event{WebhookDeleted{WebhookID: id, At: now.UTC()}}, nil
+		return s.decideCreateWebhook(c, now)
+	case RegenerateWebhook:
+		return s.decideWebhookChange(c.By, c.WebhookID, WebhookRegenerated{WebhookID: c.WebhookID, TokenHash: c.TokenHash, At: now.UTC()})
+	case DeleteWebhook:
+		return s.decideWebhookChange(c.By, c.WebhookID, WebhookDeleted{WebhookID: c.WebhookID, At: now.UTC()})
 	case IssueBotReplyURL:
 		if m, ok := s.Members[c.BotID]; !ok || m.Type != MemberBot {
 			return nil, domain.Wrapf(ErrMemberNotFound, "bot %s is not in the room", c.BotID)
@@ -222,39 +186,94 @@ func decideMessage(s State, c Command, now time.Time) ([]Event, error) {
 		return []Event{BotReplyURLIssued{ReplyID: c.ReplyID, BotID: c.BotID, TokenHash: c.TokenHash, ExpiresAt: c.ExpiresAt, At: now.UTC()}}, nil
 	case PostWebhookMessage:
 		if r, isReply := s.BotReplies[c.WebhookID]; isReply {
-			m, member := s.Members[r.BotID]
-			switch {
-			case r.TokenHash != c.TokenHash:
-				return nil, domain.Wrapf(ErrWebhookURL, "the URL is invalid")
-			case !member:
-				return nil, domain.Wrapf(ErrWebhookGone, "the bot is no longer in the room")
-			case !r.ExpiresAt.IsZero() && !now.Before(r.ExpiresAt):
-				return nil, domain.Wrapf(ErrWebhookGone, "the short-lived URL expired")
-			}
-			if err := s.checkContent(c.Content.Text); err != nil {
-				return nil, err
-			}
-			return []Event{MessagePosted{MessageID: c.MessageID, SenderID: m.ID, SenderType: MemberBot, SenderName: m.FullName, SenderEmail: m.Email,
-				KeyID: c.Content.KeyID, Sealed: c.Content.Sealed, At: now.UTC()}}, nil
+			return s.decideBotReply(r, c, now)
 		}
-		w, ok := s.Webhooks[c.WebhookID]
-		switch {
-		case !ok:
-			return nil, domain.Wrapf(ErrWebhookURL, "the webhook URL is invalid")
-		case w.Deleted && (w.TokenHash == c.TokenHash || slices.Contains(w.OldTokens, c.TokenHash)):
-			return nil, domain.Wrapf(ErrWebhookGone, "the webhook was deleted")
-		case w.Deleted || w.TokenHash != c.TokenHash && !slices.Contains(w.OldTokens, c.TokenHash):
-			return nil, domain.Wrapf(ErrWebhookURL, "the webhook URL is invalid")
-		case w.TokenHash != c.TokenHash:
-			return nil, domain.Wrapf(ErrWebhookGone, "the webhook URL was regenerated")
-		}
-		if err := s.checkContent(c.Content.Text); err != nil {
-			return nil, err
-		}
-		return []Event{MessagePosted{MessageID: c.MessageID, SenderID: w.ID, SenderType: MemberWebhook, SenderName: w.Name + " (Webhook)",
-			KeyID: c.Content.KeyID, Sealed: c.Content.Sealed, At: now.UTC()}}, nil
+		return s.decideWebhookPost(c, now)
 	}
 	return nil, domain.Errorf(domain.KindInvalid, "unknown room command %T", c)
+}
+
+// decidePost decides a member's message.
+func (s State) decidePost(c PostMessage, now time.Time) ([]Event, error) {
+	m, ok := s.Members[c.SenderID]
+	if !ok {
+		return nil, domain.Wrapf(ErrNotMember, "%s is not a member of the room", c.SenderID)
+	}
+	if err := s.checkContent(c.Content.Text); err != nil {
+		return nil, err
+	}
+	name := m.FullName
+	if name == "" {
+		name = m.Email
+	}
+	return []Event{MessagePosted{MessageID: c.MessageID, SenderID: c.SenderID, SenderType: m.Type, SenderName: name, SenderEmail: m.Email,
+		KeyID: c.Content.KeyID, Sealed: c.Content.Sealed, MentionedBots: s.mentionedBots(c.Content.Text), At: now.UTC()}}, nil
+}
+
+// decideCreateWebhook decides a new webhook: an administrator's, named, within MaxWebhooks.
+func (s State) decideCreateWebhook(c CreateWebhook, now time.Time) ([]Event, error) {
+	if err := s.admin(c.By); err != nil {
+		return nil, err
+	}
+	name := strings.TrimSpace(c.Name)
+	if name == "" || len(name) > MaxWebhookName {
+		return nil, domain.Wrapf(ErrInvalid, "Name must be 1 to %d characters", MaxWebhookName)
+	}
+	if s.liveWebhooks() >= MaxWebhooks {
+		return nil, domain.Wrapf(ErrWebhookLimit, "the room already has %d webhooks", MaxWebhooks)
+	}
+	return []Event{WebhookCreated{WebhookID: c.WebhookID, Name: name, TokenHash: c.TokenHash, By: c.By, At: now.UTC()}}, nil
+}
+
+// decideWebhookChange decides an administrator's change e (regeneration or deletion) to a live webhook.
+func (s State) decideWebhookChange(by, id string, e Event) ([]Event, error) {
+	if err := s.admin(by); err != nil {
+		return nil, err
+	}
+	if w, ok := s.Webhooks[id]; !ok || w.Deleted {
+		return nil, domain.Wrapf(ErrNotFound, "webhook %s is not in the room", id)
+	}
+	return []Event{e}, nil
+}
+
+// decideBotReply decides a bot's post to one of its reply URLs: the token must match, the bot must
+// still be in the room, a short-lived URL must not have expired.
+func (s State) decideBotReply(r BotReply, c PostWebhookMessage, now time.Time) ([]Event, error) {
+	m, member := s.Members[r.BotID]
+	switch {
+	case r.TokenHash != c.TokenHash:
+		return nil, domain.Wrapf(ErrWebhookURL, "the URL is invalid")
+	case !member:
+		return nil, domain.Wrapf(ErrWebhookGone, "the bot is no longer in the room")
+	case !r.ExpiresAt.IsZero() && !now.Before(r.ExpiresAt):
+		return nil, domain.Wrapf(ErrWebhookGone, "the short-lived URL expired")
+	}
+	if err := s.checkContent(c.Content.Text); err != nil {
+		return nil, err
+	}
+	return []Event{MessagePosted{MessageID: c.MessageID, SenderID: m.ID, SenderType: MemberBot, SenderName: m.FullName, SenderEmail: m.Email,
+		KeyID: c.Content.KeyID, Sealed: c.Content.Sealed, At: now.UTC()}}, nil
+}
+
+// decideWebhookPost decides a post to an incoming webhook: a deleted or regenerated URL is gone
+// (404), any other unknown token invalid (403).
+func (s State) decideWebhookPost(c PostWebhookMessage, now time.Time) ([]Event, error) {
+	w, ok := s.Webhooks[c.WebhookID]
+	switch {
+	case !ok:
+		return nil, domain.Wrapf(ErrWebhookURL, "the webhook URL is invalid")
+	case w.Deleted && (w.TokenHash == c.TokenHash || slices.Contains(w.OldTokens, c.TokenHash)):
+		return nil, domain.Wrapf(ErrWebhookGone, "the webhook was deleted")
+	case w.Deleted || w.TokenHash != c.TokenHash && !slices.Contains(w.OldTokens, c.TokenHash):
+		return nil, domain.Wrapf(ErrWebhookURL, "the webhook URL is invalid")
+	case w.TokenHash != c.TokenHash:
+		return nil, domain.Wrapf(ErrWebhookGone, "the webhook URL was regenerated")
+	}
+	if err := s.checkContent(c.Content.Text); err != nil {
+		return nil, err
+	}
+	return []Event{MessagePosted{MessageID: c.MessageID, SenderID: w.ID, SenderType: MemberWebhook, SenderName: w.Name + " (Webhook)",
+		KeyID: c.Content.KeyID, Sealed: c.Content.Sealed, At: now.UTC()}}, nil
 }
 
 // checkContent applies the message rules of guide §11.4–11.5.

@@ -1,4 +1,4 @@
-package chime
+package client
 
 import (
 	"fmt"

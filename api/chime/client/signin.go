@@ -1,4 +1,4 @@
-package chime
+package client
 
 import (
 	"container/list"
@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
 )
@@ -72,7 +73,7 @@ func newSignInGuard(l SignInLimits) *signInGuard {
 			_, _ = rand.Read(pw)
 			h, err := bcrypt.GenerateFromPassword(pw, passwordCost)
 			if err != nil {
-				panic(fmt.Sprintf("chime: dummy bcrypt hash: %v", err))
+				panic(fmt.Sprintf("client: dummy bcrypt hash: %v", err))
 			}
 			return h
 		}),
@@ -87,14 +88,14 @@ func newSignInGuard(l SignInLimits) *signInGuard {
 // Every attempt costs the same bcrypt work (an unknown address is compared against a dummy hash of
 // the same cost); failures are throttled per address and per source (SignInLimits).
 func (s *Service) SignIn(ctx context.Context, email, password, sourceIP string) (token, userID, accountID string, err error) {
-	g, now := s.signin, s.now()
+	g, now := s.signin, s.d.Now()
 	key := strings.ToLower(strings.TrimSpace(email))
 	if wait := max(g.byEmail.wait(key, now), g.byIP.wait(sourceIP, now)); wait > 0 {
 		g.refused.Inc()
 		return "", "", "", &domain.Error{Kind: domain.KindThrottled, Sentinel: ErrSignInThrottled, RetryAfter: wait,
 			Msg: fmt.Sprintf("too many failed sign-ins for this address or from this source; try again in %s", wait.Round(time.Second))}
 	}
-	creds, err := s.store.CredentialsByEmail(ctx, email)
+	creds, err := s.d.Store.CredentialsByEmail(ctx, email)
 	if err != nil {
 		return "", "", "", err
 	}
@@ -119,10 +120,9 @@ func (s *Service) SignIn(ctx context.Context, email, password, sourceIP string) 
 		return "", "", "", domain.Wrapf(account.ErrSuspended, "the user is suspended and cannot sign in")
 	}
 	g.byEmail.reset(key)
-	raw, hash := newToken()
-	if _, err := s.sessions.Exec(ctx, `INSERT INTO client.sessions (token_hash, user_id, account_id, issued_at) VALUES ($1,$2,$3,$4)`,
-		hash, c.UserID, c.AccountID, now.UTC()); err != nil {
-		return "", "", "", fmt.Errorf("chime: open session: %w", err)
+	raw, hash := usecase.NewToken()
+	if err := s.d.Sessions.Open(ctx, hash, c.UserID, c.AccountID, now); err != nil {
+		return "", "", "", err
 	}
 	return raw, c.UserID, c.AccountID, nil
 }

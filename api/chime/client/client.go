@@ -1,0 +1,149 @@
+// Package client is the slice of the end-user client API's own context: registration from an
+// invitation (Register), sign-in with its back-off (SignIn) and the sessions it opens (Authenticate,
+// the Authenticator of every client route; the rooms and meetings slices declare theirs). It is not
+// SigV4: an end user holds a password and then a bearer session token; only the token's SHA-256 is
+// stored (infra/sessions), and only a bcrypt hash of the password, sealed under the user's key.
+//
+// Register answers from the decided state when the accounts read model is late (usecase.Run): the
+// user's row as the read model still shows it (invited), with the registration the command decided
+// over it — Registered, the invitation Accepted, the new personal PIN in clear.
+package client
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/projections/chimeaccounts"
+)
+
+// Store reads invitations, credentials and users from the accounts read model (chimeaccounts.Store
+// implements it).
+type Store interface {
+	InviteByTokenHash(ctx context.Context, hash string) (chimeaccounts.Invitation, error)
+	CredentialsByEmail(ctx context.Context, email string) ([]chimeaccounts.Credential, error)
+	CredentialByUser(ctx context.Context, userID string) (chimeaccounts.Credential, error)
+	GetUserAnyTenant(ctx context.Context, accountID, userID string) (chimeaccounts.User, error)
+}
+
+// Sessions stores the sessions by the hash of their token (infra/sessions implements it); a hash
+// that opens no session is an error of kind NotFound.
+type Sessions interface {
+	Open(ctx context.Context, tokenHash, userID, accountID string, issuedAt time.Time) error
+	Lookup(ctx context.Context, tokenHash string) (userID, accountID string, issuedAt time.Time, err error)
+}
+
+// Sealer seals a credential under a subject's key (infra/datakeys implements it).
+type Sealer interface {
+	SealFor(ctx context.Context, tenant, subject string, plaintext []byte) (domain.Sealed, error)
+}
+
+// PINs reserves personal meeting PINs (infra/pins implements it): the PIN in clear and sealed.
+type PINs interface {
+	Reserve(ctx context.Context, accountID, userID string) (string, domain.Sealed, error)
+}
+
+// Deps are the slice's collaborators.
+type Deps struct {
+	Accounts usecase.Accounts
+	Store    Store
+	Sessions Sessions
+	Keys     Sealer
+	PINs     PINs
+	// SignIn throttles failed sign-ins (default DefaultSignInLimits).
+	SignIn SignInLimits
+	// Now is the clock of sessions and of the sign-in back-off (default time.Now).
+	Now func() time.Time
+	// Registerer registers the sign-in metrics (nil: not registered).
+	Registerer prometheus.Registerer
+}
+
+// Service runs the client API's own use cases.
+type Service struct {
+	d      Deps
+	signin *signInGuard
+}
+
+// New returns the slice and registers its metrics.
+func New(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &Service{d: d, signin: newSignInGuard(d.SignIn)}
+	if d.Registerer != nil {
+		d.Registerer.MustRegister(s.signin.checks, s.signin.refused)
+	}
+	return s
+}
+
+// registered is the user as Register decided it, over the row the read model still shows; pin is
+// the new personal PIN in clear.
+func registered(u chimeaccounts.User, events []account.Event, pin string) chimeaccounts.User {
+	for _, e := range events {
+		if r, ok := e.(account.UserRegistered); ok && r.UserID == u.UserID {
+			accepted, at := account.InviteAccepted, r.At
+			u.RegistrationStatus, u.InvitationStatus, u.RegisteredOn, u.PersonalPIN = account.RegistrationRegistered, &accepted, &at, pin
+		}
+	}
+	return u
+}
+
+// Register accepts an invitation token: the user sets a password, becomes Registered and gets a PIN.
+func (s *Service) Register(ctx context.Context, token, password, displayName string) (chimeaccounts.User, error) {
+	if err := account.ValidatePassword(password); err != nil {
+		return chimeaccounts.User{}, err
+	}
+	inv, err := s.d.Store.InviteByTokenHash(ctx, usecase.HashToken(token))
+	if err != nil {
+		return chimeaccounts.User{}, err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), passwordCost)
+	if err != nil {
+		return chimeaccounts.User{}, err
+	}
+	sealedHash, err := s.d.Keys.SealFor(ctx, inv.AccountID, account.UserKeySubject(inv.UserID), hash)
+	if err != nil {
+		return chimeaccounts.User{}, err
+	}
+	pin, sealedPIN, err := s.d.PINs.Reserve(ctx, inv.AccountID, inv.UserID)
+	if err != nil {
+		return chimeaccounts.User{}, err
+	}
+	c := s.d.Accounts.Command(account.StreamName(inv.AccountID), account.Register{AccountID: inv.AccountID, UserID: inv.UserID,
+		InviteID: inv.InviteID, TokenHash: usecase.HashToken(token), PasswordHash: sealedHash, DisplayName: displayName, PIN: sealedPIN})
+	read := func(ctx context.Context) (chimeaccounts.User, error) {
+		return s.d.Store.GetUserAnyTenant(ctx, inv.AccountID, inv.UserID)
+	}
+	return usecase.Run(ctx, c, read, func(d usecase.AccountDecided) (chimeaccounts.User, error) {
+		u, err := read(ctx)
+		if err != nil {
+			return chimeaccounts.User{}, err
+		}
+		return registered(u, d.Events, pin), nil
+	})
+}
+
+// Authenticate checks a session token: the user must still be a registered, unsuspended member and
+// must not have been logged out (LogoutUser) since the session was issued.
+func (s *Service) Authenticate(ctx context.Context, token string) (chimeaccounts.User, error) {
+	userID, accountID, issued, err := s.d.Sessions.Lookup(ctx, usecase.HashToken(token))
+	if domain.KindOf(err) == domain.KindNotFound {
+		return chimeaccounts.User{}, domain.Wrapf(ErrSignIn, "the session is not valid")
+	}
+	if err != nil {
+		return chimeaccounts.User{}, err
+	}
+	c, err := s.d.Store.CredentialByUser(ctx, userID)
+	if err != nil {
+		return chimeaccounts.User{}, err
+	}
+	if c.Registration == account.RegistrationSuspended || (c.LoggedOutAt != nil && !c.LoggedOutAt.Before(issued)) {
+		return chimeaccounts.User{}, domain.Wrapf(ErrSignIn, "the session was revoked; sign in again")
+	}
+	return s.d.Store.GetUserAnyTenant(ctx, accountID, userID)
+}

@@ -1,0 +1,186 @@
+package rooms
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/room"
+	"github.com/belfry/belfry/projections/chimeaccounts"
+	"github.com/belfry/belfry/projections/chimerooms"
+)
+
+// ErrBotDisabled refuses a message that @mentions a disabled bot (guide §11.2: the user gets an error).
+var ErrBotDisabled = &domain.Error{Kind: domain.KindInvalid, Msg: "the bot is disabled"}
+
+// Messages runs the members' room use cases on the client API (messages, room webhooks) and takes
+// the posts to incoming-webhook URLs. A member acts on the rooms of its own account only.
+type Messages struct {
+	d           Deps
+	webhookRate webhookLimiter
+}
+
+// NewMessages returns the members' room use cases.
+func NewMessages(d Deps) *Messages { return &Messages{d: d.withDefaults()} }
+
+// webhookURL is the URL of an incoming webhook or of a bot's reply URL; only the token's hash is stored.
+func (d Deps) webhookURL(id, token string) string {
+	return d.PublicURL() + "/incomingwebhooks/" + id + "?token=" + url.QueryEscape(token)
+}
+
+// seal encrypts a message for the room under the account's data key of the day (architecture §7).
+func (d Deps) seal(ctx context.Context, accountID, roomID, text string) (room.Content, error) {
+	keyID, sealed, err := d.Keys.Seal(ctx, accountID, "room/"+roomID, d.Now(), []byte(text))
+	if err != nil {
+		return room.Content{}, err
+	}
+	return room.Content{Text: text, KeyID: keyID, Sealed: sealed}, nil
+}
+
+// PostRoomMessage posts a signed-in member's message to a room of the member's account; it answers
+// with the posted event.
+func (m *Messages) PostRoomMessage(ctx context.Context, u chimeaccounts.User, roomID, content string) (chimerooms.Message, error) {
+	if _, err := m.d.Store.GetRoom(ctx, u.AccountID, roomID); err != nil {
+		return chimerooms.Message{}, err
+	}
+	if err := m.checkMentionedBots(ctx, roomID, content); err != nil {
+		return chimerooms.Message{}, err
+	}
+	sealed, err := m.d.seal(ctx, u.AccountID, roomID, content)
+	if err != nil {
+		return chimerooms.Message{}, err
+	}
+	c := m.d.Rooms.Command(room.StreamName(roomID), room.PostMessage{AccountID: u.AccountID, MessageID: uuid.NewString(), SenderID: u.UserID, Content: sealed})
+	return usecase.Run(ctx, c, nil, func(d RoomDecided) (chimerooms.Message, error) {
+		e := d.Events[0].(room.MessagePosted)
+		return chimerooms.Message{RoomID: roomID, MessageID: e.MessageID, SenderID: e.SenderID, SenderType: e.SenderType, SenderName: e.SenderName,
+			Content: content, KeyID: e.KeyID, CreatedAt: e.At}, nil
+	})
+}
+
+// ListRoomMessages returns a room's newest messages to one of its members.
+func (m *Messages) ListRoomMessages(ctx context.Context, u chimeaccounts.User, roomID string, limit int) ([]chimerooms.Message, error) {
+	if _, err := m.d.Store.GetRoom(ctx, u.AccountID, roomID); err != nil {
+		return nil, err
+	}
+	if _, err := m.d.Store.GetMembership(ctx, roomID, u.UserID); err != nil {
+		if errors.Is(err, room.ErrMemberNotFound) {
+			return nil, domain.Wrapf(room.ErrNotMember, "only members of the room may read its messages")
+		}
+		return nil, err
+	}
+	list, err := m.d.Store.ListMessages(ctx, roomID, limit)
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		if list[i].Sealed == nil {
+			continue // redacted
+		}
+		pt, err := m.d.Keys.Open(ctx, list[i].KeyID, list[i].Sealed)
+		switch {
+		case errors.Is(err, domain.ErrShredded):
+			list[i].Redacted = true // its key fell out of retention: the content is gone
+		case err != nil:
+			return nil, err
+		default:
+			list[i].Content = string(pt)
+		}
+	}
+	return list, nil
+}
+
+// checkMentionedBots refuses a message that @mentions a disabled bot of the room.
+func (m *Messages) checkMentionedBots(ctx context.Context, roomID, content string) error {
+	if !strings.Contains(content, "@") {
+		return nil
+	}
+	members, err := m.d.Store.BotMembers(ctx, roomID)
+	if err != nil {
+		return err
+	}
+	lower := strings.ToLower(content)
+	for _, mb := range members {
+		if !strings.Contains(lower, "@"+strings.ToLower(mb.Email)) {
+			continue
+		}
+		b, err := m.d.Directory.BotByID(ctx, mb.MemberID)
+		if err != nil {
+			return err
+		}
+		if b.Disabled {
+			return domain.Wrapf(ErrBotDisabled, "%s is disabled and cannot be mentioned", b.DisplayName)
+		}
+	}
+	return nil
+}
+
+// asMember runs a member's command on a room of the member's account.
+func (m *Messages) asMember(ctx context.Context, u chimeaccounts.User, roomID string, cmd room.Command) error {
+	c := m.d.Rooms.Command(room.StreamName(roomID), cmd).After(func(ctx context.Context) error {
+		_, err := m.d.Store.GetRoom(ctx, u.AccountID, roomID)
+		return err
+	})
+	return usecase.Exec(ctx, c)
+}
+
+// CreateRoomWebhook adds an incoming webhook to a room; the user must administer the room.
+func (m *Messages) CreateRoomWebhook(ctx context.Context, u chimeaccounts.User, roomID, name string) (room.WebhookURL, error) {
+	id, token := uuid.NewString(), usecase.RandomToken()
+	cmd := room.CreateWebhook{AccountID: u.AccountID, WebhookID: id, Name: name, TokenHash: usecase.HashToken(token), By: u.UserID}
+	if err := m.asMember(ctx, u, roomID, cmd); err != nil {
+		return room.WebhookURL{}, err
+	}
+	return room.WebhookURL{ID: id, Name: name, URL: m.d.webhookURL(id, token)}, nil
+}
+
+// RegenerateRoomWebhook gives a webhook a new URL; the old one answers 404 from then on.
+func (m *Messages) RegenerateRoomWebhook(ctx context.Context, u chimeaccounts.User, roomID, webhookID string) (room.WebhookURL, error) {
+	token := usecase.RandomToken()
+	cmd := room.RegenerateWebhook{AccountID: u.AccountID, WebhookID: webhookID, TokenHash: usecase.HashToken(token), By: u.UserID}
+	if err := m.asMember(ctx, u, roomID, cmd); err != nil {
+		return room.WebhookURL{}, err
+	}
+	return room.WebhookURL{ID: webhookID, URL: m.d.webhookURL(webhookID, token)}, nil
+}
+
+// DeleteRoomWebhook deletes a webhook; its URL answers 404 from then on.
+func (m *Messages) DeleteRoomWebhook(ctx context.Context, u chimeaccounts.User, roomID, webhookID string) error {
+	return m.asMember(ctx, u, roomID, room.DeleteWebhook{AccountID: u.AccountID, WebhookID: webhookID, By: u.UserID})
+}
+
+// PostWebhookMessage posts a message through a webhook URL (guide §11.4–11.5); it answers with the
+// message's id.
+func (m *Messages) PostWebhookMessage(ctx context.Context, webhookID, token, content string) (string, error) {
+	roomID, accountID, err := m.d.Store.WebhookRoom(ctx, webhookID)
+	if err != nil {
+		return "", err
+	}
+	sealed, err := m.d.seal(ctx, accountID, roomID, content)
+	if err != nil {
+		return "", err
+	}
+	id := uuid.NewString()
+	cmd := room.PostWebhookMessage{AccountID: accountID, WebhookID: webhookID, TokenHash: usecase.HashToken(token), MessageID: id, Content: sealed}
+	// The rate is spent only by a post the room accepts: a forged or stale URL gets its 403 or 404.
+	c := m.d.Rooms.Decision(room.StreamName(roomID), func(st room.State, now time.Time) ([]room.Event, error) {
+		evs, err := room.Decide(st, cmd, now)
+		if err != nil {
+			return nil, err
+		}
+		if !m.webhookRate.allow(webhookID, time.Now()) {
+			return nil, room.ErrWebhookThrottled
+		}
+		return evs, nil
+	})
+	if err := usecase.Exec(ctx, c); err != nil {
+		return "", err
+	}
+	return id, nil
+}
