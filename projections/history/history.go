@@ -15,7 +15,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -92,7 +94,8 @@ func Resources(stream string, data []byte) []string {
 	if json.Unmarshal(data, &top) != nil {
 		return out
 	}
-	for k, raw := range top {
+	for _, k := range slices.Sorted(maps.Keys(top)) { // in name order: the cap keeps the same ids in every replay
+		raw := top[k]
 		if !idMember.MatchString(k) {
 			continue
 		}
