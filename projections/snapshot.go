@@ -218,16 +218,7 @@ func (s *Snapshots) Create(ctx context.Context, name, asOf string) (Snapshot, er
 		if err != nil || tag.RowsAffected() == 0 {
 			return err
 		}
-		schema := SnapshotSchema(name)
-		if _, err := tx.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE; CREATE SCHEMA "+schema); err != nil {
-			return fmt.Errorf("projections: create schema %s: %w", schema, err)
-		}
-		for _, p := range s.ps {
-			if err := p.Setup(ctx, tx, schema); err != nil {
-				return fmt.Errorf("projections: setup %s in %s: %w", p.Name(), schema, err)
-			}
-		}
-		return nil
+		return s.setup(ctx, tx, name)
 	})
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("projections: create snapshot %s: %w", name, err)
@@ -238,6 +229,61 @@ func (s *Snapshots) Create(ctx context.Context, name, asOf string) (Snapshot, er
 			name, snap.TargetPosition, target)
 	}
 	return snap, err
+}
+
+// setup (re)creates snapshot name's schema and empty tables, ready for a fast build: the tables
+// unlogged (a snapshot is rebuilt from the log, not recovered from the WAL) and their secondary
+// indexes dropped, their definitions kept in the registry row to be created once at the end.
+func (s *Snapshots) setup(ctx context.Context, tx pgx.Tx, name string) error {
+	schema := SnapshotSchema(name)
+	if _, err := tx.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE; CREATE SCHEMA "+schema); err != nil {
+		return fmt.Errorf("projections: create schema %s: %w", schema, err)
+	}
+	for _, p := range s.ps {
+		if err := p.Setup(ctx, tx, schema); err != nil {
+			return fmt.Errorf("projections: setup %s in %s: %w", p.Name(), schema, err)
+		}
+	}
+	rows, err := tx.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename`, schema)
+	if err != nil {
+		return err
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
+		if _, err := tx.Exec(ctx, "ALTER TABLE "+schema+"."+t+" SET UNLOGGED"); err != nil {
+			return err
+		}
+	}
+	rows, err = tx.Query(ctx, `SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i
+		JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+		ORDER BY 1`, schema)
+	if err != nil {
+		return err
+	}
+	var names, defs []string
+	for rows.Next() {
+		var idx, def string
+		if err := rows.Scan(&idx, &def); err != nil {
+			rows.Close()
+			return err
+		}
+		names, defs = append(names, idx), append(defs, def)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, idx := range names {
+		if _, err := tx.Exec(ctx, "DROP INDEX "+idx); err != nil {
+			return err
+		}
+	}
+	_, err = tx.Exec(ctx, `UPDATE projections.snapshots SET deferred_indexes = $2, reached_position = 0, events = 0, parked = 0,
+		updated_at = now() WHERE name = $1`, name, defs)
+	return err
 }
 
 const snapshotCols = `name, as_of, target_position, reached_position, events, parked, status, error, created_at, updated_at`

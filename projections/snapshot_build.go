@@ -84,7 +84,7 @@ func (s *Snapshots) Build(ctx context.Context, name string, progress SnapshotPro
 		return err
 	}
 	defer unlock()
-	if _, err := s.pool.Exec(ctx, "UPDATE projections.snapshots SET status = 'building', error = '', updated_at = now() WHERE name = $1", name); err != nil {
+	if sn, err = s.restart(ctx, sn); err != nil {
 		return fmt.Errorf("projections: build snapshot %s: %w", name, err)
 	}
 	err = s.fill(ctx, sn, progress)
@@ -104,6 +104,30 @@ func (s *Snapshots) Build(ctx context.Context, name string, progress SnapshotPro
 		}
 	}
 	return nil
+}
+
+// restart marks sn building again. Its tables are unlogged while it builds, and PostgreSQL empties
+// unlogged tables when it recovers from a crash: when the server has started since the build last
+// moved, the build starts over from position 0.
+func (s *Snapshots) restart(ctx context.Context, sn Snapshot) (Snapshot, error) {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var restarted bool
+		if err := tx.QueryRow(ctx, `SELECT reached_position > 0 AND pg_postmaster_start_time() > updated_at FROM projections.snapshots
+			WHERE name = $1 FOR UPDATE`, sn.Name).Scan(&restarted); err != nil {
+			return err
+		}
+		if restarted {
+			if err := s.setup(ctx, tx, sn.Name); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, "UPDATE projections.snapshots SET status = 'building', error = '', updated_at = now() WHERE name = $1", sn.Name)
+		return err
+	})
+	if err != nil {
+		return sn, err
+	}
+	return s.Get(ctx, sn.Name)
 }
 
 // fill reads $all from the reached position to the target and applies it, batch by batch: the
@@ -261,17 +285,39 @@ func (s *Snapshots) applyIsolated(ctx context.Context, tx pgx.Tx, sn Snapshot, e
 	return parked, nil
 }
 
-// finish refreshes the planner statistics of the snapshot's tables and marks it ready.
+// finish creates the deferred indexes, makes the tables logged (from then on the snapshot survives
+// a crash like any table), refreshes their planner statistics and marks the snapshot ready, in one
+// transaction.
 func (s *Snapshots) finish(ctx context.Context, sn Snapshot) error {
 	schema := SnapshotSchema(sn.Name)
-	for _, p := range s.ps {
-		for _, t := range p.Tables() {
-			if _, err := s.pool.Exec(ctx, "ANALYZE "+schema+"."+t); err != nil {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var defs []string
+		if err := tx.QueryRow(ctx, "SELECT deferred_indexes FROM projections.snapshots WHERE name = $1 FOR UPDATE", sn.Name).Scan(&defs); err != nil {
+			return err
+		}
+		for _, d := range defs {
+			if _, err := tx.Exec(ctx, d); err != nil {
+				return fmt.Errorf("projections: index %s: %w", d, err)
+			}
+		}
+		rows, err := tx.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename`, schema)
+		if err != nil {
+			return err
+		}
+		tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, t := range tables {
+			if _, err := tx.Exec(ctx, "ALTER TABLE "+schema+"."+t+" SET LOGGED"); err != nil {
+				return fmt.Errorf("projections: log %s.%s: %w", schema, t, err)
+			}
+			if _, err := tx.Exec(ctx, "ANALYZE "+schema+"."+t); err != nil {
 				return fmt.Errorf("projections: analyze %s.%s: %w", schema, t, err)
 			}
 		}
-	}
-	_, err := s.pool.Exec(ctx, `UPDATE projections.snapshots SET status = 'ready', reached_position = target_position, updated_at = now()
-		WHERE name = $1`, sn.Name)
-	return err
+		_, err = tx.Exec(ctx, `UPDATE projections.snapshots SET status = 'ready', reached_position = target_position,
+			deferred_indexes = '{}', updated_at = now() WHERE name = $1`, sn.Name)
+		return err
+	})
 }

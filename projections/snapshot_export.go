@@ -89,7 +89,7 @@ type column struct {
 // tableColumns returns a table's exported columns in table order and its primary-key columns.
 func tableColumns(ctx context.Context, tx pgx.Tx, schema, table string) (cols, key []column, err error) {
 	rows, err := tx.Query(ctx, `SELECT a.attname, a.atttypid = 'text'::regtype,
-		coalesce(array_position(i.indkey::int2[], a.attnum), 0)
+		coalesce(array_position(i.indkey::int2[], a.attnum) - array_lower(i.indkey::int2[], 1) + 1, 0)
 		FROM pg_attribute a LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
 		WHERE a.attrelid = ($1 || '.' || $2)::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`, schema, table)
 	if err != nil {

@@ -3,6 +3,7 @@ package projections_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -95,6 +96,14 @@ func TestSnapshotAsOfAPositionEqualsTheLiveReadModelThen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Built unlogged without its secondary indexes, served logged with all of them.
+	var unlogged, idxSnap, idxLive int
+	_ = pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE c.relpersistence = 'u') FROM pg_class c WHERE c.relnamespace = $1::regnamespace`, schema).Scan(&unlogged)
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = $1 AND tablename LIKE 'chime_%'`, schema).Scan(&idxSnap)
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = 'rm_chime_accounts_g1'`).Scan(&idxLive)
+	if unlogged != 0 || idxSnap != idxLive || idxLive == 0 {
+		t.Fatalf("ready snapshot: %d unlogged relations, %d indexes (live %d)", unlogged, idxSnap, idxLive)
+	}
 	if got := dump(t, pool, schema); got != then {
 		t.Fatalf("snapshot:\n%s\nlive then:\n%s", got, then)
 	}
@@ -132,6 +141,29 @@ func TestSnapshotAsOfAPositionEqualsTheLiveReadModelThen(t *testing.T) {
 		if len(f1) != len(p.Tables())+1 {
 			t.Fatalf("%s export: %+v", format, f1)
 		}
+	}
+	// Rows come in primary-key order: resource_history's key is (resource, position).
+	d := t.TempDir()
+	if _, err := snaps.Export(ctx, "first", d, projections.ExportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lines, _ := os.ReadFile(filepath.Join(d, "resource_history.jsonl"))
+	var prev struct {
+		Resource string
+		Position uint64
+	}
+	for i, l := range bytes.Split(bytes.TrimSpace(lines), []byte("\n")) {
+		var r struct {
+			Resource string
+			Position uint64
+		}
+		if err := json.Unmarshal(l, &r); err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 && (r.Resource < prev.Resource || r.Resource == prev.Resource && r.Position <= prev.Position) {
+			t.Fatalf("row %d out of key order: %+v after %+v", i, r, prev)
+		}
+		prev = r
 	}
 	narrowed, err := snaps.Export(ctx, "first", t.TempDir(), projections.ExportOptions{Column: "account_id", Value: "acc-0001"})
 	if err != nil {
