@@ -82,6 +82,8 @@ type Deps struct {
 	// Metrics records per-operation request counts and latencies (nil: none).
 	Metrics *awsproto.Metrics
 	Logger  *slog.Logger
+	// Snapshots serves the snapshots read operations may name in X-Belfry-Snapshot (nil: none).
+	Snapshots awsproto.Snapshots
 }
 
 // Server is the HTTP server.
@@ -114,7 +116,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	verifier := &sigv4.Verifier{Keys: d.Keys, Region: cfg.Region}
 	chimeAPI := awsproto.NewService(awsproto.ServiceConfig{Name: "chime", EventSource: "chime.amazonaws.com", Region: regionOr(cfg.Region),
-		Verifier: verifier, Audit: d.Audit, Logger: d.Logger, SkipReadAudit: cfg.SkipReadAudit, Metrics: d.Metrics})
+		Verifier: verifier, Audit: d.Audit, Logger: d.Logger, SkipReadAudit: cfg.SkipReadAudit, Metrics: d.Metrics, Snapshots: d.Snapshots})
 	chimeOps := append([]awsproto.Operation(nil), d.Chime...)
 	if d.Rooms != nil {
 		chimeOps = append(chimeOps, roomOps(d.Rooms)...)
@@ -124,7 +126,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	chimeAPI.Mount(e, chimeOps)
 	belfryAPI := awsproto.NewService(awsproto.ServiceConfig{Name: "belfry", EventSource: "belfry.local", Region: regionOr(cfg.Region),
-		Verifier: verifier, Audit: d.Audit, Logger: d.Logger, Metrics: d.Metrics})
+		Verifier: verifier, Audit: d.Audit, Logger: d.Logger, Metrics: d.Metrics, Snapshots: d.Snapshots})
 	belfryAPI.Mount(e, append(adminOps(d.AuditRM), d.Belfry...))
 	unknownRoute = awsproto.UnknownRouteHandler(chimeAPI, belfryAPI)
 

@@ -130,6 +130,7 @@ type Service struct {
 	skipReadAudit bool
 	metrics       *Metrics
 	logger        *slog.Logger
+	snapshots     Snapshots
 }
 
 // ServiceConfig configures a Service.
@@ -143,6 +144,8 @@ type ServiceConfig struct {
 	SkipReadAudit bool
 	Metrics       *Metrics // nil: none
 	Logger        *slog.Logger
+	// Snapshots serves the snapshots a read operation may name in SnapshotHeader (nil: none).
+	Snapshots Snapshots
 }
 
 // NewService returns the Service of one signing name.
@@ -151,7 +154,7 @@ func NewService(c ServiceConfig) *Service {
 		c.Logger = slog.Default()
 	}
 	return &Service{service: c.Name, eventSource: c.EventSource, region: c.Region, verifier: c.Verifier, audit: c.Audit,
-		skipReadAudit: c.SkipReadAudit, metrics: c.Metrics, logger: c.Logger}
+		skipReadAudit: c.SkipReadAudit, metrics: c.Metrics, logger: c.Logger, snapshots: c.Snapshots}
 }
 
 // Name is the service's signing name.
@@ -244,7 +247,9 @@ func (s *Service) Serve(c echo.Context, op Operation) error {
 				ActorType: "accessKey", Actor: cred.AccessKeyID, PrincipalARN: caller.ARN(), RequestID: reqID,
 				SourceIP: c.RealIP(), UserAgent: r.UserAgent(), CorrelationID: reqID,
 			})
-			status, out, err = runOp(op, k)
+			if k.Ctx, err = s.snapshot(k.Ctx, r, op); err == nil {
+				status, out, err = runOp(op, k)
+			}
 		}
 	}
 	var wire *WireError
