@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sort"
 	"strconv"
 	"time"
 
@@ -109,6 +110,7 @@ func RunReplay(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, o R
 	for _, p := range o.Projections {
 		rep.ReadModels = append(rep.ReadModels, p.Name())
 	}
+	sort.Strings(rep.ReadModels)
 	add := func(r Result) Result {
 		if r.Seconds > 0 {
 			r.EventsPerSec = float64(r.Events) / r.Seconds
