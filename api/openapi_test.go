@@ -10,6 +10,7 @@ import (
 
 	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/api/belfry/history"
+	"github.com/belfry/belfry/api/belfry/snapshots"
 	"github.com/belfry/belfry/api/chime/client"
 	"github.com/belfry/belfry/api/chime/domains"
 	"github.com/belfry/belfry/api/chime/meetings"
@@ -62,6 +63,7 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 	ops = append(ops, (*meetings.Service)(nil).Operations()...)
 	ops = append(ops, adminOps(nil)...)
 	ops = append(ops, history.Operations(nil)...)
+	ops = append(ops, snapshots.Operations(nil)...)
 	for _, op := range ops {
 		served[op.Method+" "+docPath(op.Path, op.Query)] = true
 	}

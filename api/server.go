@@ -87,6 +87,8 @@ type Deps struct {
 	// Metrics records per-operation request counts and latencies (nil: none).
 	Metrics *awsproto.Metrics
 	Logger  *slog.Logger
+	// Snapshots serves the snapshots read operations may name in X-Belfry-Snapshot (nil: none).
+	Snapshots awsproto.Snapshots
 }
 
 // Server is the HTTP server.
@@ -119,11 +121,11 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	verifier := &sigv4.Verifier{Keys: d.Keys, Region: cfg.Region}
 	chimeAPI := awsproto.NewService(awsproto.ServiceConfig{Name: "chime", EventSource: "chime.amazonaws.com", Region: regionOr(cfg.Region),
-		Verifier: verifier, Audit: d.Audit, Logger: d.Logger, SkipReadAudit: cfg.SkipReadAudit, Metrics: d.Metrics})
+		Verifier: verifier, Audit: d.Audit, Logger: d.Logger, SkipReadAudit: cfg.SkipReadAudit, Metrics: d.Metrics, Snapshots: d.Snapshots})
 	chimeOps := append([]awsproto.Operation(nil), d.Chime...)
 	chimeAPI.Mount(e, chimeOps)
 	belfryAPI := awsproto.NewService(awsproto.ServiceConfig{Name: "belfry", EventSource: "belfry.local", Region: regionOr(cfg.Region),
-		Verifier: verifier, Audit: d.Audit, Logger: d.Logger, Metrics: d.Metrics})
+		Verifier: verifier, Audit: d.Audit, Logger: d.Logger, Metrics: d.Metrics, Snapshots: d.Snapshots})
 	belfryAPI.Mount(e, append(adminOps(d.AuditRM), d.Belfry...))
 	// Wickr is regional: its scopes may name any Wickr region (the networks' region), not cfg.Region.
 	wickrAPI := awsproto.NewService(awsproto.ServiceConfig{Name: "wickr", EventSource: "wickr.amazonaws.com",

@@ -17,4 +17,9 @@
 //     projections.parked_events by the transaction that moves the checkpoint past it, and the others
 //     apply. Transient failures (lost connection, serialization failure, deadlock, shutdown) are
 //     retried from the checkpoint and park nothing. Retry re-applies parked events after a fix.
+//   - Every store qualifies its tables as "rm.<table>" and runs its query strings through SQL(ctx, q),
+//     which leaves them alone unless ctx names a snapshot (WithSnapshot): then "rm." becomes the
+//     snapshot's schema, and the store answers as the read models were at the snapshot's instant.
+//     Snapshots (snapshot.go) are built from position 0 up to that instant into schema "snap_<name>",
+//     beside the live read models, which they never touch.
 package projections

@@ -3,7 +3,8 @@
 // "<service>:<Operation>", one audit record per call in the CloudTrail shape, sensitive members
 // hidden), the restJson1 error shapes mapped from domain error kinds in one table (awserr.go), the
 // input checks at the edge (input.go), pagination (MaxResults, Paged) and the routing of unknown
-// paths by the signing name of their credential scope.
+// paths by the signing name of their credential scope, and the choice of a snapshot of the read
+// models (SnapshotHeader) by read-only operations.
 //
 // It knows no use case: the slices under api/chime declare their operations with it, and package api
 // mounts them. It imports no slice, no infra and no projection.
@@ -17,4 +18,6 @@
 // X-Amzn-ErrorType and a {"Code","Message"} body, or the body of the service's own error table
 // (ServiceConfig.Errors). A regional service (ServiceConfig.Regions) sees the credential scope's region
 // in Call.Region and records it as the audit record's awsRegion.
+// A call that names a snapshot answers from it when its operation is read-only and the snapshot is
+// ready, and is refused otherwise (400 for a mutating operation, whatever the snapshot).
 package awsproto

@@ -134,6 +134,7 @@ type Service struct {
 	skipReadAudit bool
 	metrics       *Metrics
 	logger        *slog.Logger
+	snapshots     Snapshots
 }
 
 // ServiceConfig configures a Service.
@@ -155,6 +156,8 @@ type ServiceConfig struct {
 	SkipReadAudit bool
 	Metrics       *Metrics // nil: none
 	Logger        *slog.Logger
+	// Snapshots serves the snapshots a read operation may name in SnapshotHeader (nil: none).
+	Snapshots Snapshots
 }
 
 // NewService returns the Service of one signing name.
@@ -166,7 +169,8 @@ func NewService(c ServiceConfig) *Service {
 		c.Errors = ToWire
 	}
 	return &Service{service: c.Name, eventSource: c.EventSource, region: c.Region, verifier: c.Verifier, audit: c.Audit,
-		toWire: c.Errors, regions: c.Regions, skipReadAudit: c.SkipReadAudit, metrics: c.Metrics, logger: c.Logger}
+		toWire: c.Errors, regions: c.Regions, skipReadAudit: c.SkipReadAudit, metrics: c.Metrics, logger: c.Logger,
+		snapshots: c.Snapshots}
 }
 
 // Name is the service's signing name.
@@ -291,6 +295,10 @@ func (s *Service) authorizeAndRun(k *Call, op Operation, cred sigv4.Credential, 
 		ActorType: "accessKey", Actor: cred.AccessKeyID, PrincipalARN: caller.ARN(), RequestID: reqID,
 		SourceIP: k.Echo.RealIP(), UserAgent: r.UserAgent(), CorrelationID: reqID,
 	})
+	var err error
+	if k.Ctx, err = s.snapshot(k.Ctx, r, op); err != nil {
+		return 0, nil, err
+	}
 	return runOp(op, k)
 }
 

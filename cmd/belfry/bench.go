@@ -15,7 +15,7 @@ import (
 	"github.com/belfry/belfry/infra/bench/apibench"
 )
 
-// cmdBench runs `belfry bench eventstore|api|audit-flood`: it parses the flags and hands the
+// cmdBench runs `belfry bench eventstore|api|audit-flood|replay`: it parses the flags and hands the
 // benchmark (infra/bench, infra/bench/apibench) what only this package can supply, the migrations and
 // a server started in this process.
 func cmdBench(ctx context.Context, cfg Config, args []string) error {
@@ -31,8 +31,11 @@ func cmdBench(ctx context.Context, cfg Config, args []string) error {
 	if len(args) > 0 && args[0] == "audit-flood" {
 		return cmdBenchAuditFlood(ctx, cfg, args[1:])
 	}
+	if len(args) > 0 && args[0] == "replay" {
+		return cmdBenchReplay(ctx, cfg, args[1:])
+	}
 	if len(args) == 0 || args[0] != "eventstore" {
-		return fmt.Errorf("usage: belfry bench eventstore|api [flags]")
+		return fmt.Errorf("usage: belfry bench eventstore|api|audit-flood|replay [flags]")
 	}
 	fs := flag.NewFlagSet("bench eventstore", flag.ContinueOnError)
 	d := fs.Duration("duration", 5*time.Second, "length of each append scenario")
@@ -119,6 +122,22 @@ func cmdBenchAuditFlood(ctx context.Context, cfg Config, args []string) error {
 		return err
 	}
 	return apibench.AuditFloodCommand(ctx, o)
+}
+
+// cmdBenchReplay runs `belfry bench replay` (see bench.ReplayCommand).
+func cmdBenchReplay(ctx context.Context, cfg Config, args []string) error {
+	fs := flag.NewFlagSet("bench replay", flag.ContinueOnError)
+	o := bench.ReplayOptions{Postgres: benchPostgres(cfg), Migrate: migrate, Out: os.Stdout, Progress: os.Stderr}
+	fs.IntVar(&o.Events, "events", 1_000_000, "events seeded, caught up live and replayed into a snapshot")
+	fs.IntVar(&o.Target, "target", 10_000_000, "the event count the measured rate is extrapolated to")
+	fs.StringVar(&o.JSON, "json", "", "write the JSON report here (default bench-results/replay-<time>.json)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for _, p := range allProjections() {
+		o.Projections = append(o.Projections, p)
+	}
+	return bench.ReplayCommand(ctx, o)
 }
 
 // benchPostgres is where a benchmark's scratch database goes: the configured server, or the

@@ -4,6 +4,7 @@
 //	belfry migrate                             apply the schema migrations
 //	belfry admin create-access-key [--user U] [--json]
 //	belfry projections status | rebuild NAME | retry NAME
+//	belfry replay --as-of T [--name N] [--out DIR]
 //	belfry bench eventstore [flags]
 package main
 
@@ -34,6 +35,11 @@ const usage = `usage:
   belfry bench api [flags]                      Chime API benchmarks with the official SDK (-h for flags)
   belfry bench audit-flood [flags]              GetAccount p99 during a flood of unauthenticated requests
   belfry bench snapshot [flags]                 load of a 100k-user account after a restart, with and without a snapshot
+  belfry replay --as-of <RFC 3339 time | $all position> [--name NAME] [--out DIR] [--format jsonl|csv]
+                [--account ID | --network ID]   rebuild every read model as of an instant into a snapshot
+                                                (resumable), served read-only with X-Belfry-Snapshot: NAME
+  belfry bench replay [--events N]              replay of every read model into a snapshot beside the live catch-up
+  belfry bench audit [flags]                    audit verify and history lookups over a large log
 configuration: BELFRY_DATA_DIR, BELFRY_DATABASE_URL, BELFRY_EVENTSTORE_URL, BELFRY_EVENTLOG_ADDR,
                BELFRY_HTTP_ADDR, BELFRY_REGION (see README.md)
 `
@@ -78,6 +84,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdAudit(ctx, cfg, args[1:])
 	case "bench":
 		return cmdBench(ctx, cfg, args[1:])
+	case "replay":
+		return cmdReplay(ctx, cfg, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

@@ -21,6 +21,7 @@ import (
 
 	"github.com/belfry/belfry/api"
 	historyapi "github.com/belfry/belfry/api/belfry/history"
+	snapshotsapi "github.com/belfry/belfry/api/belfry/snapshots"
 	"github.com/belfry/belfry/api/sigv4"
 	"github.com/belfry/belfry/infra/auditlog"
 	"github.com/belfry/belfry/infra/datakeys"
@@ -65,6 +66,7 @@ type Main struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	wickr   wickrApp // the Wickr application (wickrapp.go)
+	snaps   *snapshotService
 }
 
 // NewMain returns a Main for cfg.
@@ -224,6 +226,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startSideEffects(runCtx, pool, app); err != nil {
 		return err
 	}
+	m.snaps = newSnapshotService(runCtx, newSnapshots(m.cfg, pool, client), m.spawn, m.logger)
+	if err := m.snaps.resume(ctx); err != nil {
+		return err
+	}
 	if err := m.startHTTP(pool, client, keys, app, auditWriter); err != nil {
 		return err
 	}
@@ -280,7 +286,7 @@ func (m *Main) startHTTP(pool *pgxpool.Pool, client *esdb.Client, keys sigv4.Key
 	}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region, SkipReadAudit: m.cfg.SkipReadAudit, TrustedProxies: proxies}, api.Deps{
 		Keys: keys, Chime: c.operations(), Wickr: m.wickr.operations(),
-		Belfry:       historyapi.Operations(history.NewStore(pool)),
+		Belfry: append(historyapi.Operations(history.NewStore(pool)), snapshotsapi.Operations(m.snaps)...), Snapshots: m.snaps,
 		ClientRoutes: c.clientRoutes(), WebhookRoutes: c.messages.WebhookRoutes(), Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: m.reg, Metrics: api.NewMetrics(m.reg),
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/domain/audit"
+	"github.com/belfry/belfry/projections"
 )
 
 // Projection is the audit read model.
@@ -101,9 +102,9 @@ func (s *Store) Lookup(ctx context.Context, q Query) ([]audit.APICallRecorded, e
 	if q.Until.IsZero() {
 		q.Until = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	rows, err := s.pool.Query(ctx, `SELECT record FROM rm.audit_records
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT record FROM rm.audit_records
 		WHERE ($1 = '' OR aws_account_id = $1 OR aws_account_id = '') AND ($2 = '' OR event_name = $2) AND ($3 = '' OR request_id = $3)
-		AND event_time >= $4 AND event_time < $5 ORDER BY event_time DESC, position DESC LIMIT $6`,
+		AND event_time >= $4 AND event_time < $5 ORDER BY event_time DESC, position DESC LIMIT $6`),
 		q.AwsAccountID, q.EventName, q.RequestID, q.Since, q.Until, q.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("audit: lookup: %w", err)

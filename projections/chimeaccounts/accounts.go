@@ -381,8 +381,8 @@ func scan(row pgx.Row) (Account, error) {
 
 // Get returns a live account of the tenant; KindNotFound otherwise.
 func (s *Store) Get(ctx context.Context, awsAccountID, id string) (Account, error) {
-	a, err := scan(s.pool.QueryRow(ctx, `SELECT `+cols+` FROM rm.chime_accounts
-		WHERE account_id = $1 AND aws_account_id = $2 AND deleted_at IS NULL`, id, awsAccountID))
+	a, err := scan(s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT `+cols+` FROM rm.chime_accounts
+		WHERE account_id = $1 AND aws_account_id = $2 AND deleted_at IS NULL`), id, awsAccountID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Account{}, domain.Wrapf(account.ErrNotFound, "The account %s does not exist", id)
 	}
@@ -412,7 +412,7 @@ func (s *Store) List(ctx context.Context, awsAccountID string, f ListFilter, tok
 		args = append(args, f.UserEmail)
 	}
 	q += ` ORDER BY account_id LIMIT $4`
-	rows, err := s.pool.Query(ctx, q, args...)
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, q), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("chimeaccounts: list: %w", err)
 	}
@@ -481,8 +481,8 @@ func (s *Store) oneUser(ctx context.Context, row pgx.Row) (User, error) {
 
 // GetUser returns a member of a live account of the tenant.
 func (s *Store) GetUser(ctx context.Context, awsAccountID, accountID, userID string) (User, error) {
-	u, err := s.oneUser(ctx, s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM rm.chime_users u JOIN rm.chime_accounts a ON a.account_id = u.account_id
-		WHERE u.user_id = $1 AND u.account_id = $2 AND NOT u.removed AND a.aws_account_id = $3 AND a.deleted_at IS NULL`,
+	u, err := s.oneUser(ctx, s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT `+userCols+` FROM rm.chime_users u JOIN rm.chime_accounts a ON a.account_id = u.account_id
+		WHERE u.user_id = $1 AND u.account_id = $2 AND NOT u.removed AND a.aws_account_id = $3 AND a.deleted_at IS NULL`),
 		userID, accountID, awsAccountID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", userID, accountID)
@@ -508,9 +508,9 @@ func (s *Store) ListUsers(ctx context.Context, awsAccountID, accountID string, f
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM rm.chime_users u
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT `+userCols+` FROM rm.chime_users u
 		WHERE u.account_id = $1 AND NOT u.removed AND u.user_id > $2 AND ($3 = '' OR u.email = lower($3)) AND ($4 = '' OR u.user_type = $4)
-		ORDER BY u.user_id LIMIT $5`, accountID, after, f.Email, f.UserType, limit+1)
+		ORDER BY u.user_id LIMIT $5`), accountID, after, f.Email, f.UserType, limit+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("chimeaccounts: list users: %w", err)
 	}
@@ -554,8 +554,8 @@ func (s *Store) ListDomains(ctx context.Context, awsAccountID, accountID string)
 	if _, err := s.Get(ctx, awsAccountID, accountID); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT domain, status, txt_name, txt_value, claimed_at, verified_at FROM rm.chime_domains
-		WHERE account_id = $1 ORDER BY domain`, accountID)
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT domain, status, txt_name, txt_value, claimed_at, verified_at FROM rm.chime_domains
+		WHERE account_id = $1 ORDER BY domain`), accountID)
 	if err != nil {
 		return nil, fmt.Errorf("chimeaccounts: list domains: %w", err)
 	}
@@ -610,7 +610,7 @@ func (s *Store) GetBot(ctx context.Context, awsAccountID, accountID, botID strin
 	if _, err := s.Get(ctx, awsAccountID, accountID); err != nil {
 		return Bot{}, err
 	}
-	b, err := s.oneBot(ctx, s.pool.QueryRow(ctx, `SELECT `+botCols+` FROM rm.chime_bots WHERE bot_id = $1 AND account_id = $2`, botID, accountID))
+	b, err := s.oneBot(ctx, s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT `+botCols+` FROM rm.chime_bots WHERE bot_id = $1 AND account_id = $2`), botID, accountID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Bot{}, domain.Wrapf(ErrBotNotFound, "bot %s does not exist in account %s", botID, accountID)
 	}
@@ -622,7 +622,7 @@ func (s *Store) GetBot(ctx context.Context, awsAccountID, accountID, botID strin
 
 // BotByID returns a bot whatever its account (for side effects, which act for no tenant).
 func (s *Store) BotByID(ctx context.Context, botID string) (Bot, error) {
-	b, err := s.oneBot(ctx, s.pool.QueryRow(ctx, `SELECT `+botCols+` FROM rm.chime_bots WHERE bot_id = $1`, botID))
+	b, err := s.oneBot(ctx, s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT `+botCols+` FROM rm.chime_bots WHERE bot_id = $1`), botID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Bot{}, domain.Wrapf(ErrBotNotFound, "bot %s does not exist", botID)
 	}
@@ -641,7 +641,7 @@ func (s *Store) ListBots(ctx context.Context, awsAccountID, accountID, token str
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+botCols+` FROM rm.chime_bots WHERE account_id = $1 AND bot_id > $2 ORDER BY bot_id LIMIT $3`,
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT `+botCols+` FROM rm.chime_bots WHERE account_id = $1 AND bot_id > $2 ORDER BY bot_id LIMIT $3`),
 		accountID, after, limit+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("chimeaccounts: list bots: %w", err)
@@ -679,7 +679,7 @@ type Invitation struct {
 // InviteByTokenHash finds an invitation (used or not) by the hash of its token.
 func (s *Store) InviteByTokenHash(ctx context.Context, hash string) (Invitation, error) {
 	var i Invitation
-	err := s.pool.QueryRow(ctx, `SELECT invite_id, account_id, user_id, email FROM rm.chime_invites WHERE token_hash = $1`, hash).
+	err := s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT invite_id, account_id, user_id, email FROM rm.chime_invites WHERE token_hash = $1`), hash).
 		Scan(&i.InviteID, &i.AccountID, &i.UserID, &i.Email)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Invitation{}, domain.Errorf(domain.KindForbidden, "the invitation token is not valid")
@@ -696,9 +696,9 @@ type Credential struct {
 // CredentialsByEmail returns the registered, live users with that address (one per account) whose
 // password hash can be opened (a destroyed key leaves the user out).
 func (s *Store) CredentialsByEmail(ctx context.Context, email string) ([]Credential, error) {
-	rows, err := s.pool.Query(ctx, `SELECT u.user_id, u.account_id, u.password_hash, u.password_key_id, u.password_sealed, u.registration_status,
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT u.user_id, u.account_id, u.password_hash, u.password_key_id, u.password_sealed, u.registration_status,
 		u.logged_out_at FROM rm.chime_users u JOIN rm.chime_accounts a ON a.account_id = u.account_id
-		WHERE u.email = lower($1) AND NOT u.removed AND (u.password_hash IS NOT NULL OR u.password_sealed IS NOT NULL) AND a.deleted_at IS NULL`, email)
+		WHERE u.email = lower($1) AND NOT u.removed AND (u.password_hash IS NOT NULL OR u.password_sealed IS NOT NULL) AND a.deleted_at IS NULL`), email)
 	if err != nil {
 		return nil, fmt.Errorf("chimeaccounts: credentials: %w", err)
 	}
@@ -733,9 +733,9 @@ func (s *Store) CredentialsByEmail(ctx context.Context, email string) ([]Credent
 // need it).
 func (s *Store) CredentialByUser(ctx context.Context, userID string) (Credential, error) {
 	var c Credential
-	err := s.pool.QueryRow(ctx, `SELECT u.user_id, u.account_id, u.registration_status, u.logged_out_at
+	err := s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT u.user_id, u.account_id, u.registration_status, u.logged_out_at
 		FROM rm.chime_users u JOIN rm.chime_accounts a ON a.account_id = u.account_id
-		WHERE u.user_id = $1 AND NOT u.removed AND a.deleted_at IS NULL`, userID).Scan(&c.UserID, &c.AccountID, &c.Registration, &c.LoggedOutAt)
+		WHERE u.user_id = $1 AND NOT u.removed AND a.deleted_at IS NULL`), userID).Scan(&c.UserID, &c.AccountID, &c.Registration, &c.LoggedOutAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Credential{}, domain.Errorf(domain.KindForbidden, "the user no longer exists")
 	}
@@ -745,8 +745,8 @@ func (s *Store) CredentialByUser(ctx context.Context, userID string) (Credential
 // GetUserAnyTenant returns a member of a live account without a tenant check (for the client API,
 // whose callers are the users themselves).
 func (s *Store) GetUserAnyTenant(ctx context.Context, accountID, userID string) (User, error) {
-	u, err := s.oneUser(ctx, s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM rm.chime_users u JOIN rm.chime_accounts a ON a.account_id = u.account_id
-		WHERE u.user_id = $1 AND u.account_id = $2 AND NOT u.removed AND a.deleted_at IS NULL`, userID, accountID))
+	u, err := s.oneUser(ctx, s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT `+userCols+` FROM rm.chime_users u JOIN rm.chime_accounts a ON a.account_id = u.account_id
+		WHERE u.user_id = $1 AND u.account_id = $2 AND NOT u.removed AND a.deleted_at IS NULL`), userID, accountID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", userID, accountID)
 	}
@@ -767,7 +767,7 @@ func (s *Store) PendingPurges(ctx context.Context) ([]DuePurge, error) {
 }
 
 func (s *Store) purges(ctx context.Context, query string, args ...any) ([]DuePurge, error) {
-	rows, err := s.pool.Query(ctx, query, args...)
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("chimeaccounts: purges: %w", err)
 	}
@@ -776,7 +776,7 @@ func (s *Store) purges(ctx context.Context, query string, args ...any) ([]DuePur
 
 // InviteEmailStatuses returns the e-mail status of invitations by id.
 func (s *Store) InviteEmailStatuses(ctx context.Context, ids []string) (map[string]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT invite_id, email_status FROM rm.chime_invites WHERE invite_id = ANY($1)`, ids)
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT invite_id, email_status FROM rm.chime_invites WHERE invite_id = ANY($1)`), ids)
 	if err != nil {
 		return nil, fmt.Errorf("chimeaccounts: invite statuses: %w", err)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/meeting"
+	"github.com/belfry/belfry/projections"
 )
 
 // Projection is the meetings read model.
@@ -167,7 +168,7 @@ func (s *Store) reveal(ctx context.Context, r row) (Meeting, error) {
 
 // Get returns one meeting of an account.
 func (s *Store) Get(ctx context.Context, accountID, meetingID string) (Meeting, error) {
-	r, err := scan(s.pool.QueryRow(ctx, `SELECT `+columns+` FROM rm.chime_meetings WHERE meeting_id = $1 AND account_id = $2`, meetingID, accountID))
+	r, err := scan(s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT `+columns+` FROM rm.chime_meetings WHERE meeting_id = $1 AND account_id = $2`), meetingID, accountID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Meeting{}, domain.Wrapf(meeting.ErrNotFound, "meeting %s not found", meetingID)
 	}
@@ -179,8 +180,8 @@ func (s *Store) Get(ctx context.Context, accountID, meetingID string) (Meeting, 
 
 // List returns an account's meetings by start time, those of one organiser when organizerID is set.
 func (s *Store) List(ctx context.Context, accountID, organizerID string) ([]Meeting, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+columns+` FROM rm.chime_meetings
-		WHERE account_id = $1 AND ($2 = '' OR organizer_id = $2) ORDER BY starts_at, meeting_id LIMIT 1000`, accountID, organizerID)
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT `+columns+` FROM rm.chime_meetings
+		WHERE account_id = $1 AND ($2 = '' OR organizer_id = $2) ORDER BY starts_at, meeting_id LIMIT 1000`), accountID, organizerID)
 	if err != nil {
 		return nil, fmt.Errorf("chimemeetings: list: %w", err)
 	}
@@ -201,8 +202,8 @@ func (s *Store) List(ctx context.Context, accountID, organizerID string) ([]Meet
 
 // ScheduledInDomain returns the ids of an account's scheduled meetings organised by users of a domain.
 func (s *Store) ScheduledInDomain(ctx context.Context, accountID, domainName string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT meeting_id FROM rm.chime_meetings
-		WHERE account_id = $1 AND organizer_domain = $2 AND status = 'Scheduled' ORDER BY meeting_id`, accountID, strings.ToLower(domainName))
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT meeting_id FROM rm.chime_meetings
+		WHERE account_id = $1 AND organizer_domain = $2 AND status = 'Scheduled' ORDER BY meeting_id`), accountID, strings.ToLower(domainName))
 	if err != nil {
 		return nil, fmt.Errorf("chimemeetings: scheduled in domain: %w", err)
 	}

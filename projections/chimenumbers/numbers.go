@@ -191,8 +191,8 @@ var ErrNotFound = &domain.Error{Kind: domain.KindNotFound, Msg: "phone number no
 
 // Get returns a number the tenant holds at now.
 func (s *Store) Get(ctx context.Context, awsAccountID, e164 string, now time.Time) (Number, error) {
-	n, err := scanNumber(s.pool.QueryRow(ctx, `SELECT `+numberCols+` FROM rm.chime_phone_numbers
-		WHERE e164 = $1 AND `+held+` AND aws_account_id = $3`, e164, now, awsAccountID))
+	n, err := scanNumber(s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT `+numberCols+` FROM rm.chime_phone_numbers
+		WHERE e164 = $1 AND `+held+` AND aws_account_id = $3`), e164, now, awsAccountID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Number{}, domain.Wrapf(ErrNotFound, "phone number %s is not in your inventory", e164)
 	}
@@ -213,10 +213,10 @@ func (s *Store) List(ctx context.Context, awsAccountID string, f Filter, token s
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+numberCols+` FROM rm.chime_phone_numbers
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT `+numberCols+` FROM rm.chime_phone_numbers
 		WHERE aws_account_id = $3 AND `+held+` AND e164 > $1 AND ($4 = '' OR status = $4) AND ($5 = '' OR product_type = $5)
 		AND ($6 = '' OR ($6 = 'AccountId' AND account_id = $7) OR ($6 = 'UserId' AND user_id = $7))
-		ORDER BY e164 LIMIT $8`, after, now, awsAccountID, f.Status, f.ProductType, f.FilterName, f.FilterValue, limit+1)
+		ORDER BY e164 LIMIT $8`), after, now, awsAccountID, f.Status, f.ProductType, f.FilterName, f.FilterValue, limit+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("chimenumbers: list: %w", err)
 	}
@@ -238,7 +238,7 @@ func (s *Store) List(ctx context.Context, awsAccountID string, f Filter, token s
 
 // Held returns the numbers of the given list that some tenant holds at now.
 func (s *Store) Held(ctx context.Context, numbers []string, now time.Time) (map[string]bool, error) {
-	rows, err := s.pool.Query(ctx, `SELECT e164 FROM rm.chime_phone_numbers WHERE e164 = ANY($1) AND `+held, numbers, now)
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT e164 FROM rm.chime_phone_numbers WHERE e164 = ANY($1) AND `+held), numbers, now)
 	if err != nil {
 		return nil, fmt.Errorf("chimenumbers: held: %w", err)
 	}
@@ -268,9 +268,9 @@ type OrderedNumber struct{ E164, Status string }
 var ErrOrderNotFound = &domain.Error{Kind: domain.KindNotFound, Msg: "phone number order not found"}
 
 func (s *Store) orders(ctx context.Context, where string, args ...any) ([]Order, error) {
-	rows, err := s.pool.Query(ctx, `SELECT o.order_id, o.aws_account_id, o.product_type, o.status, o.created_at, o.updated_at,
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT o.order_id, o.aws_account_id, o.product_type, o.status, o.created_at, o.updated_at,
 		coalesce((SELECT array_agg(n.e164 || '=' || n.status ORDER BY n.e164) FROM rm.chime_ordered_numbers n WHERE n.order_id = o.order_id), '{}')
-		FROM rm.chime_phone_number_orders o WHERE `+where, args...)
+		FROM rm.chime_phone_number_orders o WHERE `+where), args...)
 	if err != nil {
 		return nil, fmt.Errorf("chimenumbers: orders: %w", err)
 	}
@@ -362,8 +362,8 @@ var ErrPortInNotFound = &domain.Error{Kind: domain.KindNotFound, Msg: "port-in o
 
 // PortIns returns the tenant's port-in orders (one when id is set).
 func (s *Store) PortIns(ctx context.Context, awsAccountID, id string) ([]PortIn, error) {
-	rows, err := s.pool.Query(ctx, `SELECT order_id, status, request, foc_at, documents, link_expires, created_at, updated_at
-		FROM rm.chime_port_in_orders WHERE aws_account_id = $1 AND ($2 = '' OR order_id = $2) ORDER BY created_at, order_id`, awsAccountID, id)
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT order_id, status, request, foc_at, documents, link_expires, created_at, updated_at
+		FROM rm.chime_port_in_orders WHERE aws_account_id = $1 AND ($2 = '' OR order_id = $2) ORDER BY created_at, order_id`), awsAccountID, id)
 	if err != nil {
 		return nil, fmt.Errorf("chimenumbers: port-in orders: %w", err)
 	}

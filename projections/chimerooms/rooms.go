@@ -175,7 +175,7 @@ func scanRoom(row pgx.CollectableRow) (Room, error) {
 
 // GetRoom returns one live room of an account.
 func (s *Store) GetRoom(ctx context.Context, accountID, roomID string) (Room, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+roomCols+` FROM rm.chime_rooms WHERE room_id = $1 AND account_id = $2 AND NOT deleted`, roomID, accountID)
+	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT `+roomCols+` FROM rm.chime_rooms WHERE room_id = $1 AND account_id = $2 AND NOT deleted`), roomID, accountID)
 	r, err := pgx.CollectExactlyOneRow(rows, scanRoom)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Room{}, domain.Wrapf(room.ErrNotFound, "Room %s does not exist in account %s", roomID, accountID)
@@ -189,10 +189,10 @@ func (s *Store) ListRooms(ctx context.Context, accountID, memberID, token string
 	if err != nil {
 		return nil, "", err
 	}
-	rows, _ := s.pool.Query(ctx, `SELECT `+roomCols+` FROM rm.chime_rooms r
+	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT `+roomCols+` FROM rm.chime_rooms r
 		WHERE account_id = $1 AND NOT deleted AND room_id > $2
 		AND ($3 = '' OR EXISTS (SELECT 1 FROM rm.chime_room_members m WHERE m.room_id = r.room_id AND m.member_id = $3))
-		ORDER BY room_id LIMIT $4`, accountID, after, memberID, limit+1)
+		ORDER BY room_id LIMIT $4`), accountID, after, memberID, limit+1)
 	list, err := pgx.CollectRows(rows, scanRoom)
 	if err != nil {
 		return nil, "", fmt.Errorf("chimerooms: list rooms: %w", err)
@@ -211,7 +211,7 @@ func scanMember(row pgx.CollectableRow) (Membership, error) {
 
 // GetMembership returns one membership of a room.
 func (s *Store) GetMembership(ctx context.Context, roomID, memberID string) (Membership, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+memberCols+` FROM rm.chime_room_members WHERE room_id = $1 AND member_id = $2`, roomID, memberID)
+	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT `+memberCols+` FROM rm.chime_room_members WHERE room_id = $1 AND member_id = $2`), roomID, memberID)
 	m, err := pgx.CollectExactlyOneRow(rows, scanMember)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Membership{}, domain.Wrapf(room.ErrMemberNotFound, "MemberId %s is not a member of room %s", memberID, roomID)
@@ -225,8 +225,8 @@ func (s *Store) ListMemberships(ctx context.Context, roomID, token string, limit
 	if err != nil {
 		return nil, "", err
 	}
-	rows, _ := s.pool.Query(ctx, `SELECT `+memberCols+` FROM rm.chime_room_members WHERE room_id = $1 AND member_id > $2
-		ORDER BY member_id LIMIT $3`, roomID, after, limit+1)
+	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT `+memberCols+` FROM rm.chime_room_members WHERE room_id = $1 AND member_id > $2
+		ORDER BY member_id LIMIT $3`), roomID, after, limit+1)
 	list, err := pgx.CollectRows(rows, scanMember)
 	if err != nil {
 		return nil, "", fmt.Errorf("chimerooms: list memberships: %w", err)
@@ -237,8 +237,8 @@ func (s *Store) ListMemberships(ctx context.Context, roomID, token string, limit
 
 // ListMessages returns a room's newest messages first, at most limit.
 func (s *Store) ListMessages(ctx context.Context, roomID string, limit int) ([]Message, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT room_id, message_id, sender_id, sender_type, sender_name, key_id, sealed, redacted, created_at
-		FROM rm.chime_room_messages WHERE room_id = $1 ORDER BY created_at DESC, message_id DESC LIMIT $2`, roomID, limit)
+	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT room_id, message_id, sender_id, sender_type, sender_name, key_id, sealed, redacted, created_at
+		FROM rm.chime_room_messages WHERE room_id = $1 ORDER BY created_at DESC, message_id DESC LIMIT $2`), roomID, limit)
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Message, error) {
 		var m Message
 		err := r.Scan(&m.RoomID, &m.MessageID, &m.SenderID, &m.SenderType, &m.SenderName, &m.KeyID, &m.Sealed, &m.Redacted, &m.CreatedAt)
@@ -252,8 +252,8 @@ func (s *Store) ListMessages(ctx context.Context, roomID string, limit int) ([]M
 
 // WebhookRoom returns the room and account of a webhook (deleted ones too: their URLs answer 404).
 func (s *Store) WebhookRoom(ctx context.Context, webhookID string) (roomID, accountID string, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT w.room_id, r.account_id FROM rm.chime_room_webhooks w JOIN rm.chime_rooms r ON r.room_id = w.room_id
-		WHERE w.webhook_id = $1 AND NOT r.deleted`, webhookID).Scan(&roomID, &accountID)
+	err = s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT w.room_id, r.account_id FROM rm.chime_room_webhooks w JOIN rm.chime_rooms r ON r.room_id = w.room_id
+		WHERE w.webhook_id = $1 AND NOT r.deleted`), webhookID).Scan(&roomID, &accountID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", "", domain.Wrapf(room.ErrWebhookURL, "the webhook URL is invalid")
 	}
@@ -262,7 +262,7 @@ func (s *Store) WebhookRoom(ctx context.Context, webhookID string) (roomID, acco
 
 // BotMembers returns the bots that are members of a room.
 func (s *Store) BotMembers(ctx context.Context, roomID string) ([]Membership, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT `+memberCols+` FROM rm.chime_room_members WHERE room_id = $1 AND member_type = 'Bot'`, roomID)
+	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT `+memberCols+` FROM rm.chime_room_members WHERE room_id = $1 AND member_type = 'Bot'`), roomID)
 	list, err := pgx.CollectRows(rows, scanMember)
 	if err != nil {
 		return nil, fmt.Errorf("chimerooms: bot members: %w", err)

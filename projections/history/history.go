@@ -28,6 +28,7 @@ import (
 
 	"github.com/belfry/belfry/domain/audit"
 	"github.com/belfry/belfry/domain/envelope"
+	"github.com/belfry/belfry/projections"
 )
 
 // Limits of the index.
@@ -169,12 +170,12 @@ func ResourceID(s string) string {
 // Lookup returns up to limit events about resource after position after, oldest first, each with
 // the audit record of the call it answered (when there is one).
 func (s *Store) Lookup(ctx context.Context, resource string, after uint64, limit int) ([]Entry, error) {
-	rows, err := s.pool.Query(ctx, `SELECT h.position, h.stream, h.revision, h.event_type, h.occurred_at, h.actor_type,
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT h.position, h.stream, h.revision, h.event_type, h.occurred_at, h.actor_type,
 			h.actor, h.principal_arn, h.source_ip, h.request_id, a.record
 		FROM rm.resource_history h
 		LEFT JOIN LATERAL (SELECT record FROM rm.audit_records r WHERE h.request_id <> '' AND r.request_id = h.request_id
 			ORDER BY r.position LIMIT 1) a ON true
-		WHERE h.resource = $1 AND h.position > $2 ORDER BY h.position LIMIT $3`, ResourceID(resource), int64(after), limit)
+		WHERE h.resource = $1 AND h.position > $2 ORDER BY h.position LIMIT $3`), ResourceID(resource), int64(after), limit)
 	if err != nil {
 		return nil, fmt.Errorf("history: lookup: %w", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/belfry/iam"
 	"github.com/belfry/belfry/domain/iampolicy"
+	"github.com/belfry/belfry/projections"
 )
 
 // Projection is the IAM read model.
@@ -120,7 +121,8 @@ type Key struct {
 	AwsAccountID string
 }
 
-// ActiveKey returns an active key, or iam.ErrUnknownKey.
+// ActiveKey returns an active key, or iam.ErrUnknownKey. It always reads the live keys (not a
+// snapshot's: see projections.SQL): it authenticates requests.
 func (s *Store) ActiveKey(ctx context.Context, id string) (Key, error) {
 	k := Key{AccessKeyID: id}
 	var secret []byte
@@ -148,8 +150,8 @@ type PolicyRef struct {
 
 // Policies returns a principal's policies in name order.
 func (s *Store) Policies(ctx context.Context, principal string) ([]PolicyRef, error) {
-	rows, err := s.pool.Query(ctx, `SELECT policy_name, managed, document FROM rm.iam_policies
-		WHERE principal = $1 ORDER BY policy_name`, principal)
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT policy_name, managed, document FROM rm.iam_policies
+		WHERE principal = $1 ORDER BY policy_name`), principal)
 	if err != nil {
 		return nil, fmt.Errorf("iam: list policies: %w", err)
 	}
@@ -181,8 +183,8 @@ type KeyInfo struct {
 
 // AccessKeys lists the keys of a principal ("" for all).
 func (s *Store) AccessKeys(ctx context.Context, principal string) ([]KeyInfo, error) {
-	rows, err := s.pool.Query(ctx, `SELECT access_key_id, principal, active, created_at FROM rm.iam_access_keys
-		WHERE $1 = '' OR principal = $1 ORDER BY principal, created_at, access_key_id`, principal)
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT access_key_id, principal, active, created_at FROM rm.iam_access_keys
+		WHERE $1 = '' OR principal = $1 ORDER BY principal, created_at, access_key_id`), principal)
 	if err != nil {
 		return nil, fmt.Errorf("iam: list keys: %w", err)
 	}
