@@ -7,10 +7,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/api/awsproto"
+	wickrbotsapi "github.com/belfry/belfry/api/wickr/bots"
 	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
 	"github.com/belfry/belfry/api/wickr/usecase"
 	"github.com/belfry/belfry/domain/wickr/account"
 	"github.com/belfry/belfry/domain/wickr/network"
+	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections"
 	"github.com/belfry/belfry/projections/wickrnetworks"
@@ -24,6 +26,7 @@ import (
 type wickrApp struct {
 	networksRM, usersRM *projections.Runner
 	networks            *wickrnetworksapi.Service
+	bots                *wickrbotsapi.Service
 }
 
 // operations are the Wickr Admin API's operations, from every slice.
@@ -31,7 +34,7 @@ func (w wickrApp) operations() []awsproto.Operation {
 	if w.networks == nil {
 		return nil
 	}
-	return slices.Concat(w.networks.Operations())
+	return slices.Concat(w.networks.Operations(), w.bots.Operations())
 }
 
 // The deciders of the Wickr aggregates the slices command.
@@ -54,7 +57,7 @@ func (m *Main) wickrProjections(pool *pgxpool.Pool, client *esdb.Client, pm *pro
 }
 
 // newWickr builds the Wickr slices over the event store and the read models.
-func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client) {
+func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client, keys *datakeys.Store) {
 	// The read-your-writes timeouts of the Wickr calls are not registered: the Chime slices own
 	// belfry_read_your_writes_timeouts_total.
 	ryw := usecase.NewReadYourWrites(0, nil)
@@ -62,4 +65,5 @@ func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client) {
 	accounts := usecase.Accounts{Repo: newRepo(client, wickrAccountDecider, m.Now), RM: m.wickr.networksRM, RYW: ryw}
 	m.wickr.networks = wickrnetworksapi.New(wickrnetworksapi.Deps{Networks: networks, Accounts: accounts,
 		Store: wickrnetworks.NewStore(pool), Now: m.Now, Logger: m.logger})
+	m.wickr.bots = wickrbotsapi.New(wickrbotsapi.Deps{Networks: networks, Store: wickrnetworks.NewStore(pool), Keys: keys})
 }
