@@ -16,10 +16,13 @@ import (
 // the bots' client (the client API is built with messaging): BELFRY_BOT_CLIENT_URL.
 func init() {
 	boto3Setups["test_bots"] = botClientSetup
+	boto3Setups["test_retention"] = botClientSetup
 }
 
 // botClientSetup serves POST /bots/signin {networkId, botId, password}: a bot signs in with its
-// password through the bots slice (204, or 403 for a wrong password or a suspended bot). Beside it,
+// password through the bots slice (204, or 403 for a wrong password or a suspended bot); POST
+// /retention/register {networkId, password}: the data-retention bot registers with its challenge
+// and gets its generated password ({"password"}, or 403). Beside them,
 // GET and POST /networks/{id}/groups list a network's security groups (the default first) and add
 // one through the network decider, for the bots' groupId.
 func botClientSetup(t *testing.T, b *running) map[string]string {
@@ -36,6 +39,19 @@ func botClientSetup(t *testing.T, b *running) map[string]string {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("POST /retention/register", func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ NetworkID, Password string }
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		pw, err := b.m.wickr.retention.RegisterBot(r.Context(), in.NetworkID, in.Password)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]string{"password": pw})
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)

@@ -9,6 +9,7 @@ import (
 	"github.com/belfry/belfry/api/awsproto"
 	wickrbotsapi "github.com/belfry/belfry/api/wickr/bots"
 	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
+	wickrretentionapi "github.com/belfry/belfry/api/wickr/retention"
 	"github.com/belfry/belfry/api/wickr/usecase"
 	"github.com/belfry/belfry/domain/wickr/account"
 	"github.com/belfry/belfry/domain/wickr/network"
@@ -27,6 +28,7 @@ type wickrApp struct {
 	networksRM, usersRM *projections.Runner
 	networks            *wickrnetworksapi.Service
 	bots                *wickrbotsapi.Service
+	retention           *wickrretentionapi.Service
 }
 
 // operations are the Wickr Admin API's operations, from every slice.
@@ -34,7 +36,7 @@ func (w wickrApp) operations() []awsproto.Operation {
 	if w.networks == nil {
 		return nil
 	}
-	return slices.Concat(w.networks.Operations(), w.bots.Operations())
+	return slices.Concat(w.networks.Operations(), w.bots.Operations(), w.retention.Operations())
 }
 
 // The deciders of the Wickr aggregates the slices command.
@@ -66,4 +68,5 @@ func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client, keys *datakeys.
 	m.wickr.networks = wickrnetworksapi.New(wickrnetworksapi.Deps{Networks: networks, Accounts: accounts,
 		Store: wickrnetworks.NewStore(pool), Now: m.Now, Logger: m.logger})
 	m.wickr.bots = wickrbotsapi.New(wickrbotsapi.Deps{Networks: networks, Store: wickrnetworks.NewStore(pool), Keys: keys})
+	m.wickr.retention = wickrretentionapi.New(wickrretentionapi.Deps{Networks: networks, Keys: keys})
 }

@@ -33,3 +33,8 @@ def add_group(network_id):
     """Adds a security group to the network; its id."""
     return _call("POST", f"/networks/{network_id}/groups", {})[1]["id"]
 
+
+def register_retention_bot(network_id, password):
+    """The data-retention bot registers with its challenge: (status, its generated password or the error)."""
+    status, body = _call("POST", "/retention/register", {"networkId": network_id, "password": password})
+    return status, body["password"] if status == 200 else body
