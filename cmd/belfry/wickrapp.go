@@ -10,8 +10,10 @@ import (
 	wickrbotsapi "github.com/belfry/belfry/api/wickr/bots"
 	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
 	wickrretentionapi "github.com/belfry/belfry/api/wickr/retention"
+	wickrssoapi "github.com/belfry/belfry/api/wickr/sso"
 	"github.com/belfry/belfry/api/wickr/usecase"
 	"github.com/belfry/belfry/domain/wickr/account"
+	"github.com/belfry/belfry/domain/wickr/directory"
 	"github.com/belfry/belfry/domain/wickr/network"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
@@ -29,6 +31,7 @@ type wickrApp struct {
 	networks            *wickrnetworksapi.Service
 	bots                *wickrbotsapi.Service
 	retention           *wickrretentionapi.Service
+	sso                 *wickrssoapi.Service
 }
 
 // operations are the Wickr Admin API's operations, from every slice.
@@ -36,7 +39,7 @@ func (w wickrApp) operations() []awsproto.Operation {
 	if w.networks == nil {
 		return nil
 	}
-	return slices.Concat(w.networks.Operations(), w.bots.Operations(), w.retention.Operations())
+	return slices.Concat(w.networks.Operations(), w.bots.Operations(), w.retention.Operations(), w.sso.Operations())
 }
 
 // The deciders of the Wickr aggregates the slices command.
@@ -44,6 +47,11 @@ var (
 	wickrNetworkDecider = eventstore.Decider[network.State, network.Command, network.Event]{
 		Initial: network.Initial, Evolve: network.Evolve, Decide: network.Decide, Decode: network.Decode,
 		Type: func(e network.Event) string { return e.EventType() },
+	}
+	// wickrCompanyIDDecider decides the SSO company-id claims (directory.CompanyIDStream).
+	wickrCompanyIDDecider = eventstore.Decider[directory.State, directory.Command, directory.Event]{
+		Initial: directory.Initial, Evolve: directory.Evolve, Decide: directory.Decide, Decode: directory.Decode,
+		Type: func(e directory.Event) string { return e.EventType() },
 	}
 	wickrAccountDecider = eventstore.Decider[account.State, account.Command, account.Event]{
 		Initial: account.Initial, Evolve: account.Evolve, Decide: account.Decide, Decode: account.Decode,
@@ -69,4 +77,5 @@ func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client, keys *datakeys.
 		Store: wickrnetworks.NewStore(pool), Now: m.Now, Logger: m.logger})
 	m.wickr.bots = wickrbotsapi.New(wickrbotsapi.Deps{Networks: networks, Store: wickrnetworks.NewStore(pool), Keys: keys})
 	m.wickr.retention = wickrretentionapi.New(wickrretentionapi.Deps{Networks: networks, Keys: keys})
+	m.wickr.sso = wickrssoapi.New(wickrssoapi.Deps{Networks: networks, Claims: newRepo(client, wickrCompanyIDDecider, m.Now), Keys: keys})
 }
