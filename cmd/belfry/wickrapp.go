@@ -9,6 +9,7 @@ import (
 	"github.com/belfry/belfry/api/awsproto"
 	wickrbotsapi "github.com/belfry/belfry/api/wickr/bots"
 	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
+	wickropentdfapi "github.com/belfry/belfry/api/wickr/opentdf"
 	wickrretentionapi "github.com/belfry/belfry/api/wickr/retention"
 	wickrssoapi "github.com/belfry/belfry/api/wickr/sso"
 	"github.com/belfry/belfry/api/wickr/usecase"
@@ -32,6 +33,7 @@ type wickrApp struct {
 	bots                *wickrbotsapi.Service
 	retention           *wickrretentionapi.Service
 	sso                 *wickrssoapi.Service
+	opentdf             *wickropentdfapi.Service
 }
 
 // operations are the Wickr Admin API's operations, from every slice.
@@ -39,7 +41,7 @@ func (w wickrApp) operations() []awsproto.Operation {
 	if w.networks == nil {
 		return nil
 	}
-	return slices.Concat(w.networks.Operations(), w.bots.Operations(), w.retention.Operations(), w.sso.Operations())
+	return slices.Concat(w.networks.Operations(), w.bots.Operations(), w.retention.Operations(), w.sso.Operations(), w.opentdf.Operations())
 }
 
 // The deciders of the Wickr aggregates the slices command.
@@ -77,5 +79,6 @@ func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client, keys *datakeys.
 		Store: wickrnetworks.NewStore(pool), Now: m.Now, Logger: m.logger})
 	m.wickr.bots = wickrbotsapi.New(wickrbotsapi.Deps{Networks: networks, Store: wickrnetworks.NewStore(pool), Keys: keys})
 	m.wickr.retention = wickrretentionapi.New(wickrretentionapi.Deps{Networks: networks, Keys: keys})
+	m.wickr.opentdf = wickropentdfapi.New(wickropentdfapi.Deps{Networks: networks, Keys: keys})
 	m.wickr.sso = wickrssoapi.New(wickrssoapi.Deps{Networks: networks, Claims: newRepo(client, wickrCompanyIDDecider, m.Now), Keys: keys})
 }
