@@ -84,12 +84,15 @@ func accessKeyFromHeader(auth string) string {
 // sensitiveMembers are the members whose values an audit record hides (lower-cased names, matched at
 // any depth of requestParameters and responseElements, whatever their case): bot security tokens,
 // personal, port-out and port-in service PINs, port-in upload tokens (also the ?token= of UploadPortInDocument), bot
-// endpoint URLs (they often embed credentials; sensitive in the Chime model), and any password or
-// secret key a body may carry.
+// endpoint URLs (they often embed credentials; sensitive in the Chime model), any password or
+// secret key a body may carry, and Wickr's: bot and data-retention bot passwords (challenge), OIDC
+// client secrets (secret, clientSecret), and the authorization code, PKCE verifier and tokens of
+// GetOidcInfo's exchange.
 var sensitiveMembers = map[string]bool{
 	"securitytoken": true, "personalpin": true, "pin": true, "servicepin": true, "uploadtoken": true, "token": true,
 	"outboundeventshttpsendpoint": true, "password": true, "newpassword": true, "oldpassword": true,
 	"secretaccesskey": true, "sessiontoken": true, "secret": true, "clientsecret": true,
+	"challenge": true, "code": true, "codeverifier": true, "accesstoken": true, "idtoken": true, "refreshtoken": true,
 }
 
 // requestParameters merges path parameters, query parameters and body members, with CloudTrail's

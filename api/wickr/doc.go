@@ -6,8 +6,9 @@
 //
 // The slices: networks (CreateNetwork, GetNetwork, ListNetworks, UpdateNetwork, DeleteNetwork,
 // Get/UpdateNetworkSettings) and securitygroups (Create/Get/List/Update/DeleteSecurityGroup,
-// ListSecurityGroupUsers). Users, devices, guests, bots, the data-retention bot, SSO and OpenTDF are
-// further slices beside them.
+// ListSecurityGroupUsers), bots (Create/Get/List/Update/DeleteBot, GetBotsCount), retention (the
+// data-retention bot), sso (RegisterOidcConfigTest, RegisterOidcConfig, GetOidcInfo) and opentdf
+// (Register/GetOpentdfConfig). Users, devices and guests are further slices beside them.
 //
 // What the slices share lives below them and knows no context: wickrproto (the protocol: the one
 // error table, the regions, the checks of request members, X-Client-Token) and usecase (the Wickr

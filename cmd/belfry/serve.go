@@ -222,7 +222,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	keys := iam.NewKeys(iamAdm.read, dataKeys)
 	app := m.newChime(pool, client, dataKeys, rms)
-	m.newWickr(pool, client)
+	m.newWickr(pool, client, dataKeys)
 	if err := m.startSideEffects(runCtx, pool, app); err != nil {
 		return err
 	}

@@ -7,12 +7,18 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/api/awsproto"
+	wickrbotsapi "github.com/belfry/belfry/api/wickr/bots"
 	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
+	wickropentdfapi "github.com/belfry/belfry/api/wickr/opentdf"
+	wickrretentionapi "github.com/belfry/belfry/api/wickr/retention"
 	"github.com/belfry/belfry/api/wickr/securitygroups"
+	wickrssoapi "github.com/belfry/belfry/api/wickr/sso"
 	"github.com/belfry/belfry/api/wickr/usecase"
 	"github.com/belfry/belfry/domain/wickr/account"
+	"github.com/belfry/belfry/domain/wickr/directory"
 	"github.com/belfry/belfry/domain/wickr/network"
 	"github.com/belfry/belfry/domain/wickr/roster"
+	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections"
 	"github.com/belfry/belfry/projections/wickrnetworks"
@@ -28,6 +34,10 @@ type wickrApp struct {
 	rosters             usecase.Rosters
 	networks            *wickrnetworksapi.Service
 	groups              *securitygroups.Service
+	bots                *wickrbotsapi.Service
+	retention           *wickrretentionapi.Service
+	sso                 *wickrssoapi.Service
+	opentdf             *wickropentdfapi.Service
 }
 
 // operations are the Wickr Admin API's operations, from every slice.
@@ -35,7 +45,7 @@ func (w wickrApp) operations() []awsproto.Operation {
 	if w.networks == nil {
 		return nil
 	}
-	return slices.Concat(w.networks.Operations(), w.groups.Operations())
+	return slices.Concat(w.networks.Operations(), w.groups.Operations(), w.bots.Operations(), w.retention.Operations(), w.sso.Operations(), w.opentdf.Operations())
 }
 
 // The deciders of the Wickr aggregates the slices command.
@@ -43,6 +53,11 @@ var (
 	wickrNetworkDecider = eventstore.Decider[network.State, network.Command, network.Event]{
 		Initial: network.Initial, Evolve: network.Evolve, Decide: network.Decide, Decode: network.Decode,
 		Type: func(e network.Event) string { return e.EventType() },
+	}
+	// wickrCompanyIDDecider decides the SSO company-id claims (directory.CompanyIDStream).
+	wickrCompanyIDDecider = eventstore.Decider[directory.State, directory.Command, directory.Event]{
+		Initial: directory.Initial, Evolve: directory.Evolve, Decide: directory.Decide, Decode: directory.Decode,
+		Type: func(e directory.Event) string { return e.EventType() },
 	}
 	wickrAccountDecider = eventstore.Decider[account.State, account.Command, account.Event]{
 		Initial: account.Initial, Evolve: account.Evolve, Decide: account.Decide, Decode: account.Decode,
@@ -62,7 +77,7 @@ func (m *Main) wickrProjections(pool *pgxpool.Pool, client *esdb.Client, pm *pro
 }
 
 // newWickr builds the Wickr slices over the event store and the read models.
-func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client) {
+func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client, keys *datakeys.Store) {
 	// The read-your-writes timeouts of the Wickr calls are not registered: the Chime slices own
 	// belfry_read_your_writes_timeouts_total.
 	ryw := usecase.NewReadYourWrites(0, nil)
@@ -74,4 +89,8 @@ func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client) {
 		Store: networksStore, Now: m.Now, Logger: m.logger})
 	m.wickr.groups = securitygroups.New(securitygroups.Deps{Networks: networks, Rosters: m.wickr.rosters, Groups: networksStore,
 		Users: usersStore, Now: m.Now, Logger: m.logger})
+	m.wickr.bots = wickrbotsapi.New(wickrbotsapi.Deps{Networks: networks, Store: wickrnetworks.NewStore(pool), Keys: keys})
+	m.wickr.retention = wickrretentionapi.New(wickrretentionapi.Deps{Networks: networks, Keys: keys})
+	m.wickr.opentdf = wickropentdfapi.New(wickropentdfapi.Deps{Networks: networks, Keys: keys})
+	m.wickr.sso = wickrssoapi.New(wickrssoapi.Deps{Networks: networks, Claims: newRepo(client, wickrCompanyIDDecider, m.Now), Keys: keys})
 }

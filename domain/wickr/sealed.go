@@ -1,6 +1,10 @@
 package wickr
 
-import "github.com/belfry/belfry/domain"
+import (
+	"strconv"
+
+	"github.com/belfry/belfry/domain"
+)
 
 // ErrUnsealed is a secret that reached a command in clear or sealed under another subject's key.
 var ErrUnsealed = &domain.Error{Kind: domain.KindInvalid, Msg: "secret not sealed under its subject's key"}
@@ -24,6 +28,16 @@ const (
 	SubjectOIDC         = "oidc"
 	SubjectOpenTDF      = "opentdf"
 )
+
+// RetentionBotSubject is the key subject of the data-retention bot's passwords in the n-th
+// incarnation of a network's bot (n ≥ 1): deleting the bot destroys its key, so a bot created again
+// seals its passwords under a key of its own.
+func RetentionBotSubject(n int) string {
+	if n <= 1 {
+		return SubjectRetentionBot
+	}
+	return SubjectRetentionBot + "/" + strconv.Itoa(n)
+}
 
 // UserSubject is the key subject of a user's password.
 func UserSubject(userID string) string { return "user/" + userID }

@@ -173,6 +173,11 @@ func TestSettingsAndRetention(t *testing.T) {
 		{"delete the bot, retention goes off", given(created, premium, drBot, drChal, network.DataRetentionEnabled{}), network.DeleteRetentionBot{NetworkID: id},
 			[]network.Event{network.DataRetentionDisabled{At: now}, network.RetentionBotDeleted{At: now}}, nil, ""},
 		{"no bot to delete", given(created, premium), network.DeleteRetentionBot{NetworkID: id}, nil, network.ErrNoRetentionBot, ""},
+		{"a bot created again seals under a key of its own", given(created, premium, drBot, drChal, network.RetentionBotDeleted{At: now}, drBot),
+			network.IssueRetentionChallenge{NetworkID: id, Challenge: sealed(wickr.RetentionBotSubject(2))},
+			[]network.Event{network.RetentionChallengeIssued{Challenge: sealed(wickr.RetentionBotSubject(2)), At: now}}, nil, ""},
+		{"not under the deleted bot's key", given(created, premium, drBot, drChal, network.RetentionBotDeleted{At: now}, drBot),
+			network.IssueRetentionChallenge{NetworkID: id, Challenge: sealed(wickr.SubjectRetentionBot)}, nil, wickr.ErrUnsealed, "challenge"},
 	})
 	opts := given(created).Settings.Options()
 	if opts[0] != (network.Option{Name: "enableClientMetrics", Value: "false", Type: "boolean"}) || opts[1].Value != "DISABLED" {

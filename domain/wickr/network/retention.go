@@ -21,12 +21,17 @@ var ErrNoRetentionBot = &domain.Error{Kind: domain.KindNotFound, Msg: "the netwo
 
 // Retention is the data-retention bot (guide §8): created, given a challenge (its initial password),
 // registered when it first signs in with it (it then holds a generated password and the challenge is
-// spent), and its public-key message acknowledged.
+// spent), and its public-key message acknowledged. Generation counts the bots the network has had
+// (kept across deletions): each one's passwords are sealed under a key of its own (Subject).
 type Retention struct {
 	Exists, HasChallenge, Registered, PubkeyAcked bool
 	BotName                                       string
 	Challenge, Password                           domain.Sealed
+	Generation                                    int
 }
+
+// Subject is the key subject of the current bot's passwords (wickr.RetentionBotSubject).
+func (r Retention) Subject() string { return wickr.RetentionBotSubject(r.Generation) }
 
 // RetentionBotName is the data-retention bot's username in a network.
 func RetentionBotName(networkID string) string { return "compliance_" + networkID + "_bot" }
@@ -115,7 +120,7 @@ func issueChallenge(s State, c IssueRetentionChallenge, now time.Time) ([]Event,
 	if s.Retention.Registered {
 		return nil, domain.Wrapf(ErrRetention, "the data-retention bot of network %s is registered: its initial password is spent and the bot's own password is needed", s.ID)
 	}
-	if err := wickr.CheckSealed(s.ID, wickr.SubjectRetentionBot, "challenge", c.Challenge); err != nil {
+	if err := wickr.CheckSealed(s.ID, s.Retention.Subject(), "challenge", c.Challenge); err != nil {
 		return nil, err
 	}
 	return []Event{RetentionChallengeIssued{Challenge: c.Challenge, At: now}}, nil
@@ -131,7 +136,7 @@ func registerRetentionBot(s State, c RegisterRetentionBot, now time.Time) ([]Eve
 	case !s.Retention.HasChallenge:
 		return nil, domain.Wrapf(ErrRetention, "the data-retention bot of network %s has no challenge yet", s.ID)
 	}
-	if err := wickr.CheckSealed(s.ID, wickr.SubjectRetentionBot, "password", c.Password); err != nil {
+	if err := wickr.CheckSealed(s.ID, s.Retention.Subject(), "password", c.Password); err != nil {
 		return nil, err
 	}
 	return []Event{RetentionBotRegistered{Password: c.Password, At: now}}, nil
@@ -149,7 +154,7 @@ func rotateRetentionPassword(s State, c RotateRetentionPassword, now time.Time) 
 	case c.SameAsCurrent:
 		return nil, wickr.Invalid("password", "must differ from the current password")
 	}
-	if err := wickr.CheckSealed(s.ID, wickr.SubjectRetentionBot, "password", c.Password); err != nil {
+	if err := wickr.CheckSealed(s.ID, s.Retention.Subject(), "password", c.Password); err != nil {
 		return nil, err
 	}
 	return []Event{RetentionPasswordRotated{Password: c.Password, At: now}}, nil
@@ -178,7 +183,7 @@ func evolveRetention(s *State, e Event) bool {
 	r := &s.Retention
 	switch e := e.(type) {
 	case RetentionBotCreated:
-		*r = Retention{Exists: true, BotName: e.BotName}
+		*r = Retention{Exists: true, BotName: e.BotName, Generation: r.Generation + 1}
 	case RetentionChallengeIssued:
 		r.HasChallenge, r.Challenge = true, e.Challenge
 	case RetentionBotRegistered:
@@ -188,7 +193,7 @@ func evolveRetention(s *State, e Event) bool {
 	case RetentionPubkeyAcked:
 		r.PubkeyAcked = true
 	case RetentionBotDeleted:
-		*r = Retention{}
+		*r = Retention{Generation: r.Generation}
 	default:
 		return false
 	}

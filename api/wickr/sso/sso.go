@@ -1,0 +1,274 @@
+// Package sso is the slice of a Wickr network's single sign-on (guide §4): RegisterOidcConfigTest
+// (OpenID Connect discovery against the issuer, reporting what it found), RegisterOidcConfig and
+// GetOidcInfo. The configuration is decided on the network stream (package domain/wickr/network);
+// company ids are claimed across networks on the directory (directory.CompanyIDStream).
+//
+// Invariants:
+//   - The client secret is sealed under the network's OIDC key (wickr.SubjectOIDC) before it reaches
+//     an event, and no answer carries it in clear: RegisterOidcConfig and GetOidcInfo show "****"
+//     when one is set. A registration without a secret keeps the one set before.
+//   - A company id belongs to one network at a time (case-insensitive); changing it releases the old
+//     one once the new configuration is recorded.
+//   - Discovery follows OpenID Connect Discovery 1.0: GET <issuer>/.well-known/openid-configuration,
+//     whose issuer must equal the one given; a failure names the member at fault (issuer, scopes,
+//     certificate) and changes nothing.
+//   - GetOidcInfo answers from the network stream: the configuration is read rarely and must reflect
+//     the last registration at once.
+package sso
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/belfry/belfry/api/wickr/usecase"
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/wickr"
+	"github.com/belfry/belfry/domain/wickr/directory"
+	"github.com/belfry/belfry/domain/wickr/network"
+)
+
+// Masked stands for a secret in an answer.
+const Masked = "****"
+
+// DiscoveryTimeout bounds one discovery request.
+const DiscoveryTimeout = 10 * time.Second
+
+// Keys seals a secret under a subject's key (infra/datakeys implements it).
+type Keys interface {
+	SealFor(ctx context.Context, tenant, subject string, plaintext []byte) (domain.Sealed, error)
+}
+
+// Claims runs the company-id claims on the directory's streams (the directory repository).
+type Claims interface {
+	Execute(ctx context.Context, stream string, cmd directory.Command) (usecase.Decided[directory.State, directory.Event], error)
+}
+
+// Deps are the slice's collaborators. HTTP is the client of discovery (nil: a client with
+// DiscoveryTimeout).
+type Deps struct {
+	Networks usecase.Networks
+	Claims   Claims
+	Keys     Keys
+	HTTP     *http.Client
+}
+
+// Service runs the SSO use cases.
+type Service struct{ d Deps }
+
+// New returns the slice.
+func New(d Deps) *Service {
+	if d.HTTP == nil {
+		d.HTTP = &http.Client{Timeout: DiscoveryTimeout}
+	}
+	return &Service{d: d}
+}
+
+// TestInput is RegisterOidcConfigTest's request.
+type TestInput struct {
+	Issuer, Scopes, ExtraAuthParams, Certificate string
+}
+
+// Discovery is what discovery found (RegisterOidcConfigTestResponse).
+type Discovery struct {
+	Issuer                            string   `json:"issuer"`
+	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	UserinfoEndpoint                  string   `json:"userinfo_endpoint"`
+	EndSessionEndpoint                string   `json:"end_session_endpoint"`
+	RevocationEndpoint                string   `json:"revocation_endpoint"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	ScopesSupported                   []string `json:"scopes_supported"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	// MicrosoftMultiRefreshToken: Microsoft Entra ID issues a refresh token per resource.
+	MicrosoftMultiRefreshToken bool `json:"-"`
+}
+
+// client is the HTTP client of a discovery: Deps.HTTP, trusting certificate's CAs besides the
+// system's when one is given.
+func (s *Service) client(certificate string) (*http.Client, error) {
+	if strings.TrimSpace(certificate) == "" {
+		return s.d.HTTP, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM([]byte(certificate)) {
+		return nil, wickr.Invalid("certificate", "must be one or more PEM-encoded X.509 CA certificates")
+	}
+	c := *s.d.HTTP
+	base, _ := c.Transport.(*http.Transport)
+	if base == nil {
+		base = http.DefaultTransport.(*http.Transport)
+	}
+	t := base.Clone()
+	if t.TLSClientConfig == nil {
+		t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	t.TLSClientConfig.RootCAs = pool
+	c.Transport = t
+	return &c, nil
+}
+
+// Discover runs OpenID Connect discovery against issuer.
+func (s *Service) Discover(ctx context.Context, issuer, certificate string) (Discovery, error) {
+	if err := network.ValidIssuer("issuer", issuer); err != nil {
+		return Discovery{}, err
+	}
+	hc, err := s.client(certificate)
+	if err != nil {
+		return Discovery{}, err
+	}
+	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, hc), DiscoveryTimeout)
+	defer cancel()
+	p, err := oidc.NewProvider(ctx, issuer)
+	if err != nil {
+		return Discovery{}, wickr.Invalid("issuer", "OpenID Connect discovery at %s failed: %v", strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", err)
+	}
+	var d Discovery
+	if err := p.Claims(&d); err != nil {
+		return Discovery{}, wickr.Invalid("issuer", "the provider's discovery document is not valid: %v", err)
+	}
+	if u, err := url.Parse(d.Issuer); err == nil && strings.EqualFold(u.Hostname(), "login.microsoftonline.com") {
+		d.MicrosoftMultiRefreshToken = true
+	}
+	return d, nil
+}
+
+// TestConfig is RegisterOidcConfigTest: discovery against the issuer, checked against the request.
+func (s *Service) TestConfig(ctx context.Context, awsAccountID, region, networkID string, in TestInput) (Discovery, error) {
+	if err := usecase.OwnNetwork(ctx, s.d.Networks.Repo, awsAccountID, region, networkID); err != nil {
+		return Discovery{}, err
+	}
+	if err := network.ValidScopes("scopes", in.Scopes); err != nil {
+		return Discovery{}, err
+	}
+	if _, err := url.ParseQuery(in.ExtraAuthParams); err != nil {
+		return Discovery{}, wickr.Invalid("extraAuthParams", "must be a query string such as prompt=login, got %q", in.ExtraAuthParams)
+	}
+	d, err := s.Discover(ctx, in.Issuer, in.Certificate)
+	if err != nil {
+		return Discovery{}, err
+	}
+	if len(d.ScopesSupported) > 0 {
+		var missing []string
+		for _, sc := range strings.Fields(in.Scopes) {
+			if !slices.Contains(d.ScopesSupported, sc) {
+				missing = append(missing, sc)
+			}
+		}
+		if len(missing) > 0 {
+			return Discovery{}, wickr.Invalid("scopes", "the provider does not support %s (it supports %s)", strings.Join(missing, " "), strings.Join(d.ScopesSupported, " "))
+		}
+	}
+	return d, nil
+}
+
+// RegisterInput is RegisterOidcConfig's request. TokenRefreshGraceMinutes (guide §4.3: 0, 30 or 60)
+// is Belfry's member; the model has none. RedirectURL is the network's redirect URI, made by the API.
+type RegisterInput struct {
+	CompanyID, Issuer, Scopes, CustomUsername, ExtraAuthParams, UserID, RedirectURL string
+	Secret                                                                          *string
+	SSOTokenBufferMinutes, TokenRefreshGraceMinutes                                 int
+}
+
+// Register records the network's SSO configuration and answers it (the secret masked).
+func (s *Service) Register(ctx context.Context, awsAccountID, region, networkID string, in RegisterInput) (network.OIDCConfig, error) {
+	st, err := s.state(ctx, awsAccountID, region, networkID)
+	if err != nil {
+		return network.OIDCConfig{}, err
+	}
+	cfg := network.OIDCConfig{CompanyID: in.CompanyID, Issuer: in.Issuer, Scopes: in.Scopes, ClientID: in.UserID, CustomUsername: in.CustomUsername,
+		ExtraAuthParams: in.ExtraAuthParams, RedirectURL: in.RedirectURL, SSOTokenBufferMinutes: in.SSOTokenBufferMinutes,
+		TokenRefreshGraceMinutes: in.TokenRefreshGraceMinutes}
+	if st.OIDC != nil {
+		cfg.Secret = st.OIDC.Secret // kept unless the request sets one
+	}
+	if in.Secret != nil && *in.Secret == "" {
+		cfg.Secret = domain.Sealed{}
+	}
+	check := cfg
+	if in.Secret != nil && *in.Secret != "" {
+		check.Secret = domain.Sealed{KeyID: domain.SubjectKeyID(networkID, wickr.SubjectOIDC), Data: []byte{0}}
+	}
+	// Every rule first, on the current state: nothing is claimed or sealed for a refused request.
+	if _, err := network.Decide(st, network.RegisterOIDC{NetworkID: networkID, Config: check}, st.UpdatedAt); err != nil {
+		return network.OIDCConfig{}, err
+	}
+	if err := s.claim(ctx, networkID, in.CompanyID); err != nil {
+		return network.OIDCConfig{}, err
+	}
+	if in.Secret != nil && *in.Secret != "" {
+		if cfg.Secret, err = s.d.Keys.SealFor(ctx, networkID, wickr.SubjectOIDC, []byte(*in.Secret)); err != nil {
+			return network.OIDCConfig{}, err
+		}
+	}
+	cmd := s.d.Networks.Command(network.StreamName(networkID), network.RegisterOIDC{NetworkID: networkID, Config: cfg}).
+		After(usecase.Owner(s.d.Networks.Repo, awsAccountID, region, networkID))
+	out, err := usecase.Run(ctx, cmd, nil, func(d usecase.Decided[network.State, network.Event]) (network.OIDCConfig, error) {
+		return *d.State.OIDC, nil
+	})
+	if err != nil {
+		return network.OIDCConfig{}, err
+	}
+	if st.OIDC != nil && !strings.EqualFold(st.OIDC.CompanyID, in.CompanyID) {
+		old := strings.ToLower(st.OIDC.CompanyID)
+		_, err := s.d.Claims.Execute(ctx, directory.CompanyIDStream(old), directory.ReleaseNames{Claims: []directory.Claim{{Name: old, Owner: networkID}}})
+		if err != nil {
+			return network.OIDCConfig{}, fmt.Errorf("sso: release company id %s: %w", old, err)
+		}
+	}
+	return out, nil
+}
+
+// claim claims a company id for the network (again for the same network: no change).
+func (s *Service) claim(ctx context.Context, networkID, companyID string) error {
+	name := strings.ToLower(companyID)
+	_, err := s.d.Claims.Execute(ctx, directory.CompanyIDStream(name), directory.ClaimNames{
+		Claims: []directory.Claim{{Name: name, Owner: networkID}}, Fields: []string{"companyId"}})
+	if errors.Is(err, directory.ErrTaken) {
+		return wickr.FieldErr(directory.ErrTaken, "companyId", "company id %s is already used by another network", companyID)
+	}
+	return err
+}
+
+// state is a network of the caller as its stream holds it now.
+func (s *Service) state(ctx context.Context, awsAccountID, region, networkID string) (network.State, error) {
+	if err := usecase.OwnNetwork(ctx, s.d.Networks.Repo, awsAccountID, region, networkID); err != nil {
+		return network.State{}, err
+	}
+	st, _, err := s.d.Networks.Repo.Load(ctx, network.StreamName(networkID))
+	if err == nil && !st.Live() {
+		err = domain.Wrapf(network.ErrNotFound, "Network %s not found", networkID)
+	}
+	return st, err
+}
+
+// ErrNotConfigured is a network without an SSO configuration.
+var ErrNotConfigured = &domain.Error{Kind: domain.KindNotFound, Msg: "SSO is not configured"}
+
+// Info returns the network's SSO configuration (GetOidcInfo).
+func (s *Service) Info(ctx context.Context, awsAccountID, region, networkID string) (network.OIDCConfig, error) {
+	if err := wickr.ValidNetworkID("networkId", networkID); err != nil {
+		return network.OIDCConfig{}, err
+	}
+	st, err := s.state(ctx, awsAccountID, region, networkID)
+	if err != nil {
+		return network.OIDCConfig{}, err
+	}
+	if st.OIDC == nil {
+		return network.OIDCConfig{}, domain.Wrapf(ErrNotConfigured, "network %s has no SSO configuration (RegisterOidcConfig)", networkID)
+	}
+	return *st.OIDC, nil
+}
