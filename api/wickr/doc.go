@@ -5,9 +5,11 @@
 // (wickrapp.go) wires to the event store's repositories and the read models.
 //
 // The slices: networks (CreateNetwork, GetNetwork, ListNetworks, UpdateNetwork, DeleteNetwork,
-// Get/UpdateNetworkSettings) and securitygroups (Create/Get/List/Update/DeleteSecurityGroup,
-// ListSecurityGroupUsers). Users, devices, guests, bots, the data-retention bot, SSO and OpenTDF are
-// further slices beside them.
+// Get/UpdateNetworkSettings), securitygroups (Create/Get/List/Update/DeleteSecurityGroup,
+// ListSecurityGroupUsers) and users (BatchCreateUser, GetUser, ListUsers, UpdateUser,
+// BatchDeleteUser, BatchToggleUserSuspendStatus, BatchReinviteUser, BatchLookupUserUname,
+// GetUsersCount). Devices, guests, bots, the data-retention bot, SSO and OpenTDF are further slices
+// beside them.
 //
 // What the slices share lives below them and knows no context: wickrproto (the protocol: the one
 // error table, the regions, the checks of request members, X-Client-Token) and usecase (the Wickr

@@ -9,8 +9,11 @@ import (
 	"github.com/belfry/belfry/api/awsproto"
 	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
 	"github.com/belfry/belfry/api/wickr/usecase"
+	wickrusersapi "github.com/belfry/belfry/api/wickr/users"
 	"github.com/belfry/belfry/domain/wickr/account"
+	"github.com/belfry/belfry/domain/wickr/directory"
 	"github.com/belfry/belfry/domain/wickr/network"
+	"github.com/belfry/belfry/domain/wickr/roster"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections"
 	"github.com/belfry/belfry/projections/wickrnetworks"
@@ -24,6 +27,9 @@ import (
 type wickrApp struct {
 	networksRM, usersRM *projections.Runner
 	networks            *wickrnetworksapi.Service
+	users               *wickrusersapi.Service
+	rosters             usecase.Rosters  // the end users' command path (and the tests' setups)
+	networkCmds         usecase.Networks // the networks' command path (the group reactor, the tests' setups)
 }
 
 // operations are the Wickr Admin API's operations, from every slice.
@@ -31,7 +37,7 @@ func (w wickrApp) operations() []awsproto.Operation {
 	if w.networks == nil {
 		return nil
 	}
-	return slices.Concat(w.networks.Operations())
+	return slices.Concat(w.networks.Operations(), w.users.Operations())
 }
 
 // The deciders of the Wickr aggregates the slices command.
@@ -43,6 +49,14 @@ var (
 	wickrAccountDecider = eventstore.Decider[account.State, account.Command, account.Event]{
 		Initial: account.Initial, Evolve: account.Evolve, Decide: account.Decide, Decode: account.Decode,
 		Type: func(e account.Event) string { return e.EventType() },
+	}
+	wickrRosterDecider = eventstore.Decider[roster.State, roster.Command, roster.Event]{
+		Initial: roster.Initial, Evolve: roster.Evolve, Decide: roster.Decide, Decode: roster.Decode,
+		Type: func(e roster.Event) string { return e.EventType() },
+	}
+	wickrDirectoryDecider = eventstore.Decider[directory.State, directory.Command, directory.Event]{
+		Initial: directory.Initial, Evolve: directory.Evolve, Decide: directory.Decide, Decode: directory.Decode,
+		Type: func(e directory.Event) string { return e.EventType() },
 	}
 )
 
@@ -62,4 +76,15 @@ func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client) {
 	accounts := usecase.Accounts{Repo: newRepo(client, wickrAccountDecider, m.Now), RM: m.wickr.networksRM, RYW: ryw}
 	m.wickr.networks = wickrnetworksapi.New(wickrnetworksapi.Deps{Networks: networks, Accounts: accounts,
 		Store: wickrnetworks.NewStore(pool), Now: m.Now, Logger: m.logger})
+	m.wickr.networkCmds = networks
+	m.newWickrUsers(pool, client, networks, ryw)
+}
+
+// newWickrUsers builds the users slice: rosters, directory shards, the users read model.
+func (m *Main) newWickrUsers(pool *pgxpool.Pool, client *esdb.Client, networks usecase.Networks, ryw *usecase.ReadYourWrites) {
+	m.wickr.rosters = usecase.Rosters{Repo: newRepo(client, wickrRosterDecider, m.Now), RM: m.wickr.usersRM, RYW: ryw}
+	dirs := usecase.Directories{Repo: newRepo(client, wickrDirectoryDecider, m.Now), RM: m.wickr.usersRM, RYW: ryw}
+	users := wickrusers.NewStore(pool)
+	m.wickr.users = wickrusersapi.New(wickrusersapi.Deps{Networks: networks, Rosters: m.wickr.rosters, Directories: dirs,
+		Store: users, NetworkStore: wickrnetworks.NewStore(pool), Now: m.Now, Logger: m.logger})
 }

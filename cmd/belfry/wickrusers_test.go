@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
+	"github.com/belfry/belfry/domain/wickr"
+	"github.com/belfry/belfry/domain/wickr/network"
+	"github.com/belfry/belfry/domain/wickr/roster"
+	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
+	"github.com/belfry/belfry/infra/datakeys"
+)
+
+func init() {
+	boto3Setups["test_users"] = setupWickrUsers
+}
+
+// setupWickrUsers makes what the users' Python tests cannot make through the API on this branch: a
+// network with its default group id and a second group (ListSecurityGroups and CreateSecurityGroup
+// are the security groups slice's), and a registered user who signed in from two devices (the
+// client API's).
+func setupWickrUsers(t *testing.T, b *running) map[string]string {
+	ctx := context.Background()
+	n, err := b.m.wickr.networks.CreateNetwork(ctx, b.awsAcct, "us-east-1", wickrnetworksapi.CreateInput{Name: "Users", AccessLevel: network.Premium})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nets := b.m.wickr.networkCmds.Repo
+	if _, err := nets.Execute(ctx, network.StreamName(n.ID), network.CreateGroup{NetworkID: n.ID, GroupID: "FieldOps", Name: "Field"}); err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := nets.Load(ctx, network.StreamName(n.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := b.m.wickr.users.BatchCreateUser(ctx, b.awsAcct, "us-east-1", n.ID, "setup",
+		[]roster.NewUser{{Username: "signed.in@example.com", FirstName: "Sig", SecurityGroupIDs: []string{st.DefaultGroupID}}})
+	if err != nil || len(res.Successful) != 1 {
+		t.Fatalf("setup user: %v %+v", err, res)
+	}
+	uid := res.Successful[0].UserID
+	signIn(t, b, n.ID, uid)
+	trial, err := b.m.wickr.networks.CreateNetwork(ctx, b.awsAcct, "us-east-1", wickrnetworksapi.CreateInput{Name: "Trial", AccessLevel: network.Premium, Trial: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tst, _, err := nets.Load(ctx, network.StreamName(trial.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"WICKR_NETWORK": n.ID, "WICKR_DEFAULT_GROUP": st.DefaultGroupID, "WICKR_OTHER_GROUP": "FieldOps",
+		"WICKR_SIGNED_IN_USER": uid, "WICKR_TRIAL_NETWORK": trial.ID, "WICKR_TRIAL_GROUP": tst.DefaultGroupID}
+}
+
+// signIn registers a pending user through its invitation from device "laptop" and signs it in from
+// device "phone", as the client API will.
+func signIn(t *testing.T, b *running, networkID, userID string) {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, b.m.cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	sealed, err := datakeys.New(pool).SealFor(ctx, networkID, wickr.UserSubject(userID), []byte("hash of Correct-Horse-9"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := roster.StreamName(networkID, userID)
+	st, _, err := b.m.wickr.networkCmds.Repo.Load(ctx, network.StreamName(networkID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := roster.Policy{Groups: map[string]sg.Settings{}}
+	for id, g := range st.Groups {
+		pol.Groups[id] = g.Settings
+	}
+	shape := roster.PasswordShape{Length: 15, Lowercase: 10, Uppercase: 2, Numbers: 1, Symbols: 2}
+	for _, c := range []roster.Command{
+		roster.Register{NetworkID: networkID, UserID: userID, AppID: "laptop", DeviceType: "MacOSX", Password: sealed, Shape: shape, Policy: pol},
+		roster.SignIn{NetworkID: networkID, UserID: userID, AppID: "phone", DeviceType: "iOS", PasswordOK: true, Policy: pol},
+	} {
+		if _, _, err := b.m.wickr.rosters.Execute(ctx, stream, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
