@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/api/awsproto"
+	wickrdevicesapi "github.com/belfry/belfry/api/wickr/devices"
 	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
 	"github.com/belfry/belfry/api/wickr/usecase"
 	wickrusersapi "github.com/belfry/belfry/api/wickr/users"
@@ -28,6 +29,7 @@ type wickrApp struct {
 	networksRM, usersRM *projections.Runner
 	networks            *wickrnetworksapi.Service
 	users               *wickrusersapi.Service
+	devices             *wickrdevicesapi.Service
 	rosters             usecase.Rosters  // the end users' command path (and the tests' setups)
 	networkCmds         usecase.Networks // the networks' command path (the group reactor, the tests' setups)
 }
@@ -37,7 +39,7 @@ func (w wickrApp) operations() []awsproto.Operation {
 	if w.networks == nil {
 		return nil
 	}
-	return slices.Concat(w.networks.Operations(), w.users.Operations())
+	return slices.Concat(w.networks.Operations(), w.users.Operations(), w.devices.Operations())
 }
 
 // The deciders of the Wickr aggregates the slices command.
@@ -80,11 +82,12 @@ func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client) {
 	m.newWickrUsers(pool, client, networks, ryw)
 }
 
-// newWickrUsers builds the users slice: rosters, directory shards, the users read model.
+// newWickrUsers builds the users and devices slices: rosters, directory shards, the users read model.
 func (m *Main) newWickrUsers(pool *pgxpool.Pool, client *esdb.Client, networks usecase.Networks, ryw *usecase.ReadYourWrites) {
 	m.wickr.rosters = usecase.Rosters{Repo: newRepo(client, wickrRosterDecider, m.Now), RM: m.wickr.usersRM, RYW: ryw}
 	dirs := usecase.Directories{Repo: newRepo(client, wickrDirectoryDecider, m.Now), RM: m.wickr.usersRM, RYW: ryw}
 	users := wickrusers.NewStore(pool)
 	m.wickr.users = wickrusersapi.New(wickrusersapi.Deps{Networks: networks, Rosters: m.wickr.rosters, Directories: dirs,
 		Store: users, NetworkStore: wickrnetworks.NewStore(pool), Now: m.Now, Logger: m.logger})
+	m.wickr.devices = wickrdevicesapi.New(wickrdevicesapi.Deps{Networks: networks, Rosters: m.wickr.rosters, Store: users})
 }

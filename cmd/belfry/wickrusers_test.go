@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	wickrdevicesapi "github.com/belfry/belfry/api/wickr/devices"
 	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
 	"github.com/belfry/belfry/domain/wickr"
 	"github.com/belfry/belfry/domain/wickr/network"
@@ -16,6 +17,7 @@ import (
 
 func init() {
 	boto3Setups["test_users"] = setupWickrUsers
+	boto3Setups["test_devices"] = setupWickrUsers
 }
 
 // setupWickrUsers makes what the users' Python tests cannot make through the API on this branch: a
@@ -85,5 +87,52 @@ func signIn(t *testing.T, b *running, networkID, userID string) {
 		if _, _, err := b.m.wickr.rosters.Execute(ctx, stream, c); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestWickrResetDeviceSignsInAgain: a device an admin reset is Reset until it signs in again, which
+// registers it again (Active).
+func TestWickrResetDeviceSignsInAgain(t *testing.T) {
+	b := startBelfry(t)
+	env := setupWickrUsers(t, b)
+	ctx := context.Background()
+	netID, userID := env["WICKR_NETWORK"], env["WICKR_SIGNED_IN_USER"]
+	ok, failed, err := b.m.wickr.devices.BatchResetDevicesForUser(ctx, b.awsAcct, "us-east-1", netID, userID, []string{"phone"})
+	if err != nil || len(ok) != 1 || len(failed) != 0 {
+		t.Fatalf("reset: %v %v %v", ok, failed, err)
+	}
+	status := func() string {
+		list, _, err := b.m.wickr.devices.ListDevicesForUser(ctx, b.awsAcct, "us-east-1", netID, userID, wickrdevicesapi.Page{Sort: []string{"type"}, Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range list {
+			if d.AppID == "phone" {
+				return d.Status
+			}
+		}
+		return "missing"
+	}
+	if s := status(); s != roster.DeviceReset {
+		t.Fatalf("after the reset the phone is %s", s)
+	}
+	st, _, err := b.m.wickr.networkCmds.Repo.Load(ctx, network.StreamName(netID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := roster.Policy{Groups: map[string]sg.Settings{}}
+	for id, g := range st.Groups {
+		pol.Groups[id] = g.Settings
+	}
+	d, _, err := b.m.wickr.rosters.Execute(ctx, roster.StreamName(netID, userID),
+		roster.SignIn{NetworkID: netID, UserID: userID, AppID: "phone", DeviceType: "iOS", PasswordOK: true, Policy: pol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.Events[0].(roster.DeviceRegistered); !ok {
+		t.Fatalf("signing in again from a reset device registers it: %#v", d.Events)
+	}
+	if s := status(); s != roster.DeviceActive {
+		t.Fatalf("after signing in again the phone is %s", s)
 	}
 }
