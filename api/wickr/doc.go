@@ -8,8 +8,9 @@
 // Get/UpdateNetworkSettings), securitygroups (Create/Get/List/Update/DeleteSecurityGroup,
 // ListSecurityGroupUsers) and users (BatchCreateUser, GetUser, ListUsers, UpdateUser,
 // BatchDeleteUser, BatchToggleUserSuspendStatus, BatchReinviteUser, BatchLookupUserUname,
-// GetUsersCount) and devices (ListDevicesForUser, BatchResetDevicesForUser). Guests, bots, the
-// data-retention bot, SSO and OpenTDF are further slices beside them.
+// GetUsersCount), devices (ListDevicesForUser, BatchResetDevicesForUser) and guests (ListGuestUsers,
+// GetGuestUserHistoryCount, ListBlockedGuestUsers, UpdateGuestUser). Bots, the data-retention bot,
+// SSO and OpenTDF are further slices beside them.
 //
 // What the slices share lives below them and knows no context: wickrproto (the protocol: the one
 // error table, the regions, the checks of request members, X-Client-Token) and usecase (the Wickr

@@ -3,16 +3,19 @@ package main
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	wickrdevicesapi "github.com/belfry/belfry/api/wickr/devices"
 	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
 	"github.com/belfry/belfry/domain/wickr"
+	"github.com/belfry/belfry/domain/wickr/guest"
 	"github.com/belfry/belfry/domain/wickr/network"
 	"github.com/belfry/belfry/domain/wickr/roster"
 	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
 	"github.com/belfry/belfry/infra/datakeys"
+	"github.com/belfry/belfry/infra/eventstore"
 )
 
 func init() {
@@ -135,4 +138,52 @@ func TestWickrResetDeviceSignsInAgain(t *testing.T) {
 	if s := status(); s != roster.DeviceActive {
 		t.Fatalf("after signing in again the phone is %s", s)
 	}
+}
+
+func init() { boto3Setups["test_guests"] = setupWickrGuests }
+
+// setupWickrGuests makes what the guests' Python tests cannot make through the admin API: a guest
+// account (self-registration is the client API's), the guests a network's users communicated with
+// in two billing periods (rows of rm.wickr_guest_sightings, standing in for messaging, which records
+// them), a Premium network and a trial network.
+func setupWickrGuests(t *testing.T, b *running) map[string]string {
+	ctx := context.Background()
+	var ids []string
+	for _, in := range []wickrnetworksapi.CreateInput{{Name: "Guests", AccessLevel: network.Premium}, {Name: "Trial", AccessLevel: network.Premium, Trial: true}} {
+		n, err := b.m.wickr.networks.CreateNetwork(ctx, b.awsAcct, "us-east-1", in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, n.ID)
+	}
+	pool, err := pgxpool.New(ctx, b.m.cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	const account = "Guest.Account@example.org"
+	hash := wickr.UsernameHash(account)
+	sealed, err := datakeys.New(pool).SealFor(ctx, wickr.GuestTenant, wickr.GuestSubject(hash), []byte("hash of a password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := eventstore.Connect(b.m.esURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	if _, err := eventstore.NewRepository(client, wickrGuestDecider, time.Now).Execute(ctx, guest.StreamName(account), guest.SelfRegister{Username: account, Password: sealed}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	this, last := now.Format("2006-01"), now.AddDate(0, -1, 0).Format("2006-01")
+	for _, s := range []struct{ period, username string }{{this, "guest.account@example.org"}, {this, "bob@example.net"}, {this, "carol@example.com"},
+		{last, "bob@example.net"}} {
+		if _, err := pool.Exec(ctx, `INSERT INTO rm.wickr_guest_sightings (network_id, billing_period, username_hash, username) VALUES ($1,$2,$3,$4)`,
+			ids[0], s.period, wickr.UsernameHash(s.username), s.username); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return map[string]string{"WICKR_NETWORK": ids[0], "WICKR_TRIAL_NETWORK": ids[1], "WICKR_GUEST_HASH": hash, "WICKR_THIS_PERIOD": this,
+		"WICKR_LAST_PERIOD": last}
 }
