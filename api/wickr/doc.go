@@ -5,10 +5,13 @@
 // (wickrapp.go) wires to the event store's repositories and the read models.
 //
 // The slices: networks (CreateNetwork, GetNetwork, ListNetworks, UpdateNetwork, DeleteNetwork,
-// Get/UpdateNetworkSettings) and securitygroups (Create/Get/List/Update/DeleteSecurityGroup,
-// ListSecurityGroupUsers), bots (Create/Get/List/Update/DeleteBot, GetBotsCount), retention (the
-// data-retention bot), sso (RegisterOidcConfigTest, RegisterOidcConfig, GetOidcInfo) and opentdf
-// (Register/GetOpentdfConfig). Users, devices and guests are further slices beside them.
+// Get/UpdateNetworkSettings), securitygroups (Create/Get/List/Update/DeleteSecurityGroup,
+// ListSecurityGroupUsers), users (BatchCreateUser, GetUser, ListUsers, UpdateUser, BatchDeleteUser,
+// BatchToggleUserSuspendStatus, BatchReinviteUser, BatchLookupUserUname, GetUsersCount), devices
+// (ListDevicesForUser, BatchResetDevicesForUser), guests (ListGuestUsers, GetGuestUserHistoryCount,
+// ListBlockedGuestUsers, UpdateGuestUser), bots (Create/Get/List/Update/DeleteBot, GetBotsCount),
+// retention (the data-retention bot), sso (RegisterOidcConfigTest, RegisterOidcConfig, GetOidcInfo)
+// and opentdf (Register/GetOpentdfConfig).
 //
 // What the slices share lives below them and knows no context: wickrproto (the protocol: the one
 // error table, the regions, the checks of request members, X-Client-Token) and usecase (the Wickr

@@ -34,8 +34,11 @@ func cmdBench(ctx context.Context, cfg Config, args []string) error {
 	if len(args) > 0 && args[0] == "replay" {
 		return cmdBenchReplay(ctx, cfg, args[1:])
 	}
+	if len(args) > 0 && args[0] == "wickr" {
+		return cmdBenchWickr(ctx, cfg, args[1:])
+	}
 	if len(args) == 0 || args[0] != "eventstore" {
-		return fmt.Errorf("usage: belfry bench eventstore|api|audit-flood|replay [flags]")
+		return fmt.Errorf("usage: belfry bench eventstore|api|audit-flood|audit|snapshot|replay|wickr [flags]")
 	}
 	fs := flag.NewFlagSet("bench eventstore", flag.ContinueOnError)
 	d := fs.Duration("duration", 5*time.Second, "length of each append scenario")
@@ -100,6 +103,28 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 		return err
 	}
 	return apibench.APICommand(ctx, o)
+}
+
+// cmdBenchWickr runs `belfry bench wickr` (see apibench.WickrCommand).
+func cmdBenchWickr(ctx context.Context, cfg Config, args []string) error {
+	fs := flag.NewFlagSet("bench wickr", flag.ContinueOnError)
+	o := apibench.WickrOptions{}
+	fs.IntVar(&o.Users, "users", 100_000, "users in the benchmark network, created by BatchCreateUser of 50")
+	fs.IntVar(&o.Clients, "clients", 32, "concurrent clients")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each paced scenario")
+	fs.Float64Var(&o.ListRate, "list-rate", 200, "offered ListUsers pages/s (and the floor's)")
+	fs.Float64Var(&o.CountRate, "count-rate", 200, "offered GetUsersCount calls/s")
+	fs.IntVar(&o.Repeats, "repeats", 3, "runs of each paced scenario (the median run is reported)")
+	serverMode := fs.String("server", "inline", "run the server in this process (inline) or as a `belfry serve` child process (process)")
+	out := fs.String("json", "", "write the JSON report here (default bench-results/wickr-<time>.json)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	if o.Harness, err = benchHarness(cfg, *serverMode, "", *out); err != nil {
+		return err
+	}
+	return apibench.WickrCommand(ctx, o)
 }
 
 // cmdBenchAuditFlood runs `belfry bench audit-flood` (see apibench.AuditFloodCommand).

@@ -8,19 +8,24 @@ import (
 
 	"github.com/belfry/belfry/api/awsproto"
 	wickrbotsapi "github.com/belfry/belfry/api/wickr/bots"
+	wickrdevicesapi "github.com/belfry/belfry/api/wickr/devices"
+	wickrguestsapi "github.com/belfry/belfry/api/wickr/guests"
 	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
 	wickropentdfapi "github.com/belfry/belfry/api/wickr/opentdf"
 	wickrretentionapi "github.com/belfry/belfry/api/wickr/retention"
 	"github.com/belfry/belfry/api/wickr/securitygroups"
 	wickrssoapi "github.com/belfry/belfry/api/wickr/sso"
 	"github.com/belfry/belfry/api/wickr/usecase"
+	wickrusersapi "github.com/belfry/belfry/api/wickr/users"
 	"github.com/belfry/belfry/domain/wickr/account"
 	"github.com/belfry/belfry/domain/wickr/directory"
+	"github.com/belfry/belfry/domain/wickr/guest"
 	"github.com/belfry/belfry/domain/wickr/network"
 	"github.com/belfry/belfry/domain/wickr/roster"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections"
+	"github.com/belfry/belfry/projections/wickrguests"
 	"github.com/belfry/belfry/projections/wickrnetworks"
 	"github.com/belfry/belfry/projections/wickrusers"
 )
@@ -31,13 +36,18 @@ import (
 // wickrApp is the Wickr application: its read models' runners and the slices of the admin API.
 type wickrApp struct {
 	networksRM, usersRM *projections.Runner
-	rosters             usecase.Rosters
+	guestsRM            *projections.Runner
 	networks            *wickrnetworksapi.Service
 	groups              *securitygroups.Service
 	bots                *wickrbotsapi.Service
 	retention           *wickrretentionapi.Service
 	sso                 *wickrssoapi.Service
 	opentdf             *wickropentdfapi.Service
+	users               *wickrusersapi.Service
+	devices             *wickrdevicesapi.Service
+	guests              *wickrguestsapi.Service
+	rosters             usecase.Rosters  // the end users' command path (and the tests' setups)
+	networkCmds         usecase.Networks // the networks' command path (the group reactor, the tests' setups)
 }
 
 // operations are the Wickr Admin API's operations, from every slice.
@@ -45,7 +55,8 @@ func (w wickrApp) operations() []awsproto.Operation {
 	if w.networks == nil {
 		return nil
 	}
-	return slices.Concat(w.networks.Operations(), w.groups.Operations(), w.bots.Operations(), w.retention.Operations(), w.sso.Operations(), w.opentdf.Operations())
+	return slices.Concat(w.networks.Operations(), w.groups.Operations(), w.bots.Operations(), w.retention.Operations(),
+		w.sso.Operations(), w.opentdf.Operations(), w.users.Operations(), w.devices.Operations(), w.guests.Operations())
 }
 
 // The deciders of the Wickr aggregates the slices command.
@@ -67,13 +78,22 @@ var (
 		Initial: roster.Initial, Evolve: roster.Evolve, Decide: roster.Decide, Decode: roster.Decode,
 		Type: func(e roster.Event) string { return e.EventType() },
 	}
+	wickrGuestDecider = eventstore.Decider[guest.State, guest.Command, guest.Event]{
+		Initial: guest.Initial, Evolve: guest.Evolve, Decide: guest.Decide, Decode: guest.Decode,
+		Type: func(e guest.Event) string { return e.EventType() },
+	}
+	wickrDirectoryDecider = eventstore.Decider[directory.State, directory.Command, directory.Event]{
+		Initial: directory.Initial, Evolve: directory.Evolve, Decide: directory.Decide, Decode: directory.Decode,
+		Type: func(e directory.Event) string { return e.EventType() },
+	}
 )
 
 // wickrProjections builds the runners of the Wickr read models (started with the others).
 func (m *Main) wickrProjections(pool *pgxpool.Pool, client *esdb.Client, pm *projections.Metrics) []*projections.Runner {
 	m.wickr.networksRM = projections.NewRunner(pool, client, wickrnetworks.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	m.wickr.usersRM = projections.NewRunner(pool, client, wickrusers.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
-	return []*projections.Runner{m.wickr.networksRM, m.wickr.usersRM}
+	m.wickr.guestsRM = projections.NewRunner(pool, client, wickrguests.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	return []*projections.Runner{m.wickr.networksRM, m.wickr.usersRM, m.wickr.guestsRM}
 }
 
 // newWickr builds the Wickr slices over the event store and the read models.
@@ -93,4 +113,18 @@ func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client, keys *datakeys.
 	m.wickr.retention = wickrretentionapi.New(wickrretentionapi.Deps{Networks: networks, Keys: keys})
 	m.wickr.opentdf = wickropentdfapi.New(wickropentdfapi.Deps{Networks: networks, Keys: keys})
 	m.wickr.sso = wickrssoapi.New(wickrssoapi.Deps{Networks: networks, Claims: newRepo(client, wickrCompanyIDDecider, m.Now), Keys: keys})
+	m.wickr.networkCmds = networks
+	m.newWickrUsers(pool, client, networks, ryw)
+}
+
+// newWickrUsers builds the users, devices and guests slices: rosters, directory shards, the users read model.
+func (m *Main) newWickrUsers(pool *pgxpool.Pool, client *esdb.Client, networks usecase.Networks, ryw *usecase.ReadYourWrites) {
+	m.wickr.rosters = usecase.Rosters{Repo: newRepo(client, wickrRosterDecider, m.Now), RM: m.wickr.usersRM, RYW: ryw}
+	dirs := usecase.Directories{Repo: newRepo(client, wickrDirectoryDecider, m.Now), RM: m.wickr.usersRM, RYW: ryw}
+	users := wickrusers.NewStore(pool)
+	m.wickr.users = wickrusersapi.New(wickrusersapi.Deps{Networks: networks, Rosters: m.wickr.rosters, Directories: dirs,
+		Store: users, NetworkStore: wickrnetworks.NewStore(pool), Now: m.Now, Logger: m.logger})
+	m.wickr.devices = wickrdevicesapi.New(wickrdevicesapi.Deps{Networks: networks, Rosters: m.wickr.rosters, Store: users})
+	m.wickr.guests = wickrguestsapi.New(wickrguestsapi.Deps{Networks: usecase.Networks{Repo: networks.Repo, RM: m.wickr.guestsRM, RYW: ryw},
+		Guests: usecase.Guests{Repo: newRepo(client, wickrGuestDecider, m.Now), RYW: ryw}, Store: wickrguests.NewStore(pool), Now: m.Now})
 }

@@ -11,8 +11,10 @@
 //     statement that changes the user's row, computed from the row before and after, so a count is
 //     one indexed row to read (never a COUNT over the users) and equals a COUNT over the rows at
 //     every checkpoint.
-//   - Passwords and devices are not here (the roster keeps the sealed password; devices are a read
-//     model of their own, to come).
+//   - rm.wickr_user_devices holds one row per device a user signed in from (registration or sign-in),
+//     its status Active or Reset (a reset device must sign in again, which makes it Active).
+//   - uname is the hex SHA-256 of the (lower-case) username, indexed for BatchLookupUserUname.
+//   - Passwords are not here (the roster keeps the sealed password).
 package wickrusers
 
 import (
@@ -24,6 +26,7 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/belfry/belfry/domain/wickr"
 	"github.com/belfry/belfry/domain/wickr/roster"
 )
 
@@ -34,11 +37,11 @@ type Projection struct{}
 func (Projection) Name() string { return "wickr_users" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 1 }
+func (Projection) Version() int { return 2 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
-	return []string{"wickr_users", "wickr_user_counts", "wickr_group_users"}
+	return []string{"wickr_users", "wickr_user_counts", "wickr_group_users", "wickr_user_devices"}
 }
 
 // Filter selects the roster streams.
@@ -53,6 +56,7 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			network_id        text NOT NULL,
 			user_id           text NOT NULL,
 			username          text NOT NULL,
+			uname             text NOT NULL DEFAULT '',
 			first_name        text NOT NULL DEFAULT '',
 			last_name         text NOT NULL DEFAULT '',
 			group_id          text NOT NULL,
@@ -71,6 +75,19 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 		);
 		CREATE INDEX ON %[1]s.wickr_users (network_id, username, user_id) WHERE NOT deleted;
 		CREATE INDEX ON %[1]s.wickr_users (network_id, group_id, username, user_id) WHERE NOT deleted;
+		CREATE INDEX ON %[1]s.wickr_users (network_id, first_name, user_id) WHERE NOT deleted;
+		CREATE INDEX ON %[1]s.wickr_users (network_id, last_name, user_id) WHERE NOT deleted;
+		CREATE INDEX ON %[1]s.wickr_users (network_id, uname) WHERE NOT deleted;
+		CREATE TABLE %[1]s.wickr_user_devices (
+			network_id text NOT NULL,
+			user_id    text NOT NULL,
+			app_id     text NOT NULL,
+			type       text NOT NULL,
+			status     text NOT NULL,
+			created_at timestamptz NOT NULL,
+			last_login timestamptz NOT NULL,
+			PRIMARY KEY (network_id, user_id, app_id)
+		);
 		CREATE TABLE %[1]s.wickr_user_counts (
 			network_id text PRIMARY KEY,
 			pending    int NOT NULL DEFAULT 0,
@@ -124,29 +141,48 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		transition(b, schema, net, e.UserID, `deleted = true, modified = $3`, e.At)
 	case roster.SignedIn:
 		b.Queue(`UPDATE `+u+` SET last_login = $3, failures = 0 WHERE network_id = $1 AND user_id = $2`, net, e.UserID, e.At)
+		applyDevice(b, schema, net, e)
 	case roster.SignInFailed:
 		b.Queue(`UPDATE `+u+` SET failures = $3 WHERE network_id = $1 AND user_id = $2`, net, e.UserID, e.Failures)
 	case roster.UserLockedOut:
 		b.Queue(`UPDATE `+u+` SET locked_until = $3 WHERE network_id = $1 AND user_id = $2`, net, e.UserID, e.Until)
 	case roster.UserUnlocked:
 		b.Queue(`UPDATE `+u+` SET locked_until = NULL, failures = 0 WHERE network_id = $1 AND user_id = $2`, net, e.UserID)
+	default:
+		applyDevice(b, schema, net, e)
 	}
-	// Devices (DeviceRegistered, DeviceWasReset) belong to a devices read model.
 	return nil
+}
+
+// applyDevice keeps the devices table: a registration (first or after a reset) makes the device
+// Active, a reset makes it Reset, a sign-in stamps its last login.
+func applyDevice(b *pgx.Batch, schema, net string, e roster.Event) {
+	d := schema + ".wickr_user_devices"
+	switch e := e.(type) {
+	case roster.DeviceRegistered:
+		b.Queue(`INSERT INTO `+d+` (network_id, user_id, app_id, type, status, created_at, last_login) VALUES ($1,$2,$3,$4,$5,$6,$6)
+			ON CONFLICT (network_id, user_id, app_id) DO UPDATE SET type = excluded.type, status = excluded.status, last_login = excluded.last_login`,
+			net, e.UserID, e.AppID, e.Type, roster.DeviceActive, e.At)
+	case roster.DeviceWasReset:
+		b.Queue(`UPDATE `+d+` SET status = $4 WHERE network_id = $1 AND user_id = $2 AND app_id = $3`, net, e.UserID, e.AppID, roster.DeviceReset)
+	case roster.SignedIn:
+		b.Queue(`UPDATE `+d+` SET last_login = $4 WHERE network_id = $1 AND user_id = $2 AND app_id = $3`, net, e.UserID, e.AppID, e.At)
+	}
 }
 
 // invite inserts a pending user and counts it, once: a replayed event inserts nothing and counts nothing.
 func invite(b *pgx.Batch, schema, net string, e roster.UserInvited) {
 	b.Queue(`WITH ins AS (
 			INSERT INTO `+schema+`.wickr_users (network_id, user_id, username, first_name, last_name, group_id, status, invite_code,
-				code_validation, invite_expires_at, created_at, modified) VALUES ($1,$2,$3,$4,$5,$6,1,$7,$8,$9,$10,$10)
+				code_validation, invite_expires_at, created_at, modified, uname) VALUES ($1,$2,$3,$4,$5,$6,1,$7,$8,$9,$10,$10,$11)
 			ON CONFLICT DO NOTHING RETURNING group_id),
 		cnt AS (
 			INSERT INTO `+schema+`.wickr_user_counts AS c (network_id, pending) SELECT $1::text, count(*) FROM ins
 			ON CONFLICT (network_id) DO UPDATE SET pending = c.pending + excluded.pending)
 		INSERT INTO `+schema+`.wickr_group_users AS g (network_id, group_id, members) SELECT $1::text, group_id, 1 FROM ins
 		ON CONFLICT (network_id, group_id) DO UPDATE SET members = g.members + 1`,
-		net, e.UserID, e.Username, e.FirstName, e.LastName, e.GroupID, e.InviteCode, e.CodeValidation, e.InviteExpiresAt, e.At)
+		net, e.UserID, e.Username, e.FirstName, e.LastName, e.GroupID, e.InviteCode, e.CodeValidation, e.InviteExpiresAt, e.At,
+		wickr.UsernameHash(e.Username))
 }
 
 // category is a user row's place in the counters: none (deleted), pending or active.

@@ -1,0 +1,256 @@
+package users
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/belfry/belfry/domain/wickr"
+	"github.com/belfry/belfry/domain/wickr/directory"
+	"github.com/belfry/belfry/domain/wickr/roster"
+	"github.com/belfry/belfry/projections/wickrusers"
+)
+
+// CreateResult is BatchCreateUser's outcome: the users created (or found created by the same
+// request before) and the refused items.
+type CreateResult struct {
+	Successful []wickrusers.User
+	Failed     []Failure
+}
+
+// batch is one BatchCreateUser request on its way: its items with their ids, and each item's fate.
+type batch struct {
+	networkID string
+	items     []roster.NewUser // normalized username, UserID allocated
+	failed    map[int]Failure  // by item index
+}
+
+// fail refuses item i for err, whose fields are relative to the item.
+func (b *batch) fail(i int, err error) { b.refuse(i, wickr.Prefix(fmt.Sprintf("users[%d]", i), err)) }
+
+// refuse refuses item i for err, whose fields are rooted at the request.
+func (b *batch) refuse(i int, err error) {
+	if r := wickr.Reasons(err); len(r) > 0 {
+		b.failed[i] = Failure{ID: b.items[i].UserID, Field: r[0].Field, Reason: r[0].Reason}
+		return
+	}
+	b.failed[i] = Failure{ID: b.items[i].UserID, Field: fmt.Sprintf("users[%d]", i), Reason: err.Error()}
+}
+
+// live are the indexes of the items not refused yet.
+func (b *batch) live() []int {
+	var out []int
+	for i := range b.items {
+		if _, ok := b.failed[i]; !ok {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// BatchCreateUser invites users (1–50) into a network of the caller; clientToken ("" for none)
+// makes a retried request name the same users.
+func (s *Service) BatchCreateUser(ctx context.Context, awsAccountID, region, networkID, clientToken string, items []roster.NewUser) (CreateResult, error) {
+	if len(items) < 1 || len(items) > roster.MaxBatch {
+		return CreateResult{}, wickr.Invalid("users", "must hold 1 to %d users, got %d", roster.MaxBatch, len(items))
+	}
+	pol, err := s.policy(ctx, awsAccountID, region, networkID)
+	if err != nil {
+		return CreateResult{}, err
+	}
+	b := &batch{networkID: networkID, items: make([]roster.NewUser, len(items)), failed: map[int]Failure{}}
+	errs := make([]error, len(items))
+	for i, it := range items {
+		it.UserID = "1" // a placeholder: the slot is chosen once the usernames are known
+		b.items[i], _, errs[i] = roster.ValidateNewUser(it, pol)
+	}
+	ids, err := s.slot(ctx, networkID, clientToken, b.items, errs)
+	if err != nil {
+		return CreateResult{}, err
+	}
+	for i := range b.items {
+		b.items[i].UserID = ids[i]
+		if errs[i] != nil {
+			b.fail(i, errs[i])
+		}
+	}
+	return s.create(ctx, b, pol)
+}
+
+// slot picks the ids of a batch: the first slot (attempt 0, 1, …) whose ids are free or held by the
+// same users (a retried request), read on the slot's roster block.
+func (s *Service) slot(ctx context.Context, networkID, clientToken string, items []roster.NewUser, errs []error) ([]string, error) {
+	for attempt := 0; ; attempt++ {
+		ids := batchIDs(networkID, clientToken, attempt, len(items))
+		free := true
+		_, err := s.d.Rosters.Repo.ExecuteFunc(ctx, roster.StreamName(networkID, ids[0]), func(st roster.State, _ time.Time) ([]roster.Event, error) {
+			free = true
+			for i, id := range ids {
+				if u, ok := st.Users[id]; ok && (errs[i] != nil || u.Username != items[i].Username) {
+					free = false
+				}
+			}
+			return nil, nil
+		})
+		if err != nil || free || attempt == 9 {
+			return ids, err
+		}
+	}
+}
+
+// create takes the seats, claims the usernames and records the users of b's valid items, then gives
+// back the seats and names of the items refused on the way.
+func (s *Service) create(ctx context.Context, b *batch, pol roster.Policy) (CreateResult, error) {
+	live := b.live()
+	if len(live) == 0 {
+		return CreateResult{Failed: b.failures()}, nil
+	}
+	if err := s.takeSeats(ctx, b.networkID, len(live)); err != nil {
+		return CreateResult{}, err
+	}
+	claimed := s.claim(ctx, b, live)
+	out, invitedN, err := s.record(ctx, b, claimed, pol)
+	// Seats of the items refused after the seats were taken, and of users already recorded by the
+	// same request before, go back.
+	s.giveBack(context.WithoutCancel(ctx), b.networkID, len(live)-invitedN)
+	var refused []int
+	for _, i := range claimed {
+		if _, ok := b.failed[i]; ok || err != nil {
+			refused = append(refused, i)
+		}
+	}
+	s.releaseNames(context.WithoutCancel(ctx), b, refused)
+	if err != nil {
+		return CreateResult{}, err
+	}
+	out.Failed = b.failures()
+	return out, nil
+}
+
+func (b *batch) failures() []Failure {
+	var out []Failure
+	for i := range b.items {
+		if f, ok := b.failed[i]; ok {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// claim claims the usernames of the items at idx, one command per directory shard (concurrently),
+// and returns the indexes whose username their user id now holds; the others are refused.
+func (s *Service) claim(ctx context.Context, b *batch, idx []int) []int {
+	shards := map[string][]int{}
+	for _, i := range idx {
+		st := directory.StreamName(b.networkID, b.items[i].Username)
+		shards[st] = append(shards[st], i)
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for stream, is := range shards {
+		wg.Go(func() {
+			cmd := directory.ClaimNames{}
+			for _, i := range is {
+				cmd.Claims = append(cmd.Claims, directory.Claim{Name: b.items[i].Username, Owner: b.items[i].UserID})
+				cmd.Fields = append(cmd.Fields, fmt.Sprintf("users[%d].username", i))
+			}
+			var failed []directory.Failure
+			_, err := s.d.Directories.Repo.ExecuteFunc(ctx, stream, func(st directory.State, now time.Time) ([]directory.Event, error) {
+				evs, f := directory.DecideClaims(st, cmd, now)
+				failed = f
+				return evs, nil
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			for _, i := range is {
+				switch {
+				case err != nil:
+					b.refuse(i, err)
+				default:
+					for _, f := range failed {
+						if f.Claim.Owner == b.items[i].UserID {
+							b.refuse(i, f.Err)
+						}
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var out []int
+	for _, i := range idx {
+		if _, ok := b.failed[i]; !ok {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// record records the users of the items at idx on their roster block and waits for the read model;
+// it returns the users (new, or recorded by the same request before) and how many it invited.
+func (s *Service) record(ctx context.Context, b *batch, idx []int, pol roster.Policy) (CreateResult, int, error) {
+	if len(idx) == 0 {
+		return CreateResult{}, 0, nil
+	}
+	cmd := roster.CreateUsers{NetworkID: b.networkID, Policy: pol}
+	for _, i := range idx {
+		cmd.Items = append(cmd.Items, b.items[i])
+	}
+	var users []wickrusers.User
+	var failed []roster.ItemFailure
+	invitedN := 0
+	decide := func(st roster.State, now time.Time) ([]roster.Event, error) {
+		evs, f, err := roster.DecideBatch(st, cmd, now)
+		users, failed, invitedN = nil, f, len(evs)
+		byID := map[string]roster.UserInvited{}
+		for _, e := range evs {
+			if e, ok := e.(roster.UserInvited); ok {
+				byID[e.UserID] = e
+			}
+		}
+		for _, it := range cmd.Items {
+			if e, ok := byID[it.UserID]; ok {
+				users = append(users, invited(e))
+			} else if u, ok := st.Users[it.UserID]; ok && u.Username == it.Username && !u.Deleted {
+				users = append(users, userFrom(b.networkID, *u))
+			}
+		}
+		return evs, err
+	}
+	if _, _, err := s.d.Rosters.Decision(roster.StreamName(b.networkID, b.items[idx[0]].UserID), decide).Do(ctx); err != nil {
+		return CreateResult{}, 0, err
+	}
+	for _, f := range failed {
+		for j, it := range cmd.Items {
+			if it.UserID == f.ID {
+				ff := failureOf(f, fmt.Sprintf("users[%d]", idx[j]))
+				ff.Field = reindex(ff.Field, j, idx[j])
+				b.failed[idx[j]] = ff
+			}
+		}
+	}
+	return CreateResult{Successful: users}, invitedN, nil
+}
+
+// reindex rewrites the "users[j]" prefix of a roster field to the item's index in the request.
+func reindex(field string, j, i int) string {
+	if rest, ok := strings.CutPrefix(field, fmt.Sprintf("users[%d]", j)); ok {
+		return fmt.Sprintf("users[%d]", i) + rest
+	}
+	return field
+}
+
+// releaseNames gives back the usernames claimed for the items at idx (their users were not
+// recorded); a failure is logged: the name stays held by an id without a user until released.
+func (s *Service) releaseNames(ctx context.Context, b *batch, idx []int) {
+	for _, i := range idx {
+		it := b.items[i]
+		stream := directory.StreamName(b.networkID, it.Username)
+		rel := directory.ReleaseNames{Claims: []directory.Claim{{Name: it.Username, Owner: it.UserID}}}
+		if _, err := s.d.Directories.Repo.Execute(ctx, stream, rel); err != nil {
+			s.d.Logger.Error("wickr users: releasing a username failed", "network", b.networkID, "user", it.UserID, "err", err)
+		}
+	}
+}
