@@ -15,7 +15,8 @@ import (
 )
 
 // Operations are the slice's route table.
-func (svc *Service) Operations() []awsproto.Operation {
+func (s *Service) Operations() []awsproto.Operation {
+	svc := handlers{s}
 	const users = "/networks/:networkId/users"
 	return []awsproto.Operation{
 		{Name: "BatchCreateUser", Method: http.MethodPost, Path: users, Fn: svc.batchCreate},
@@ -29,6 +30,9 @@ func (svc *Service) Operations() []awsproto.Operation {
 		{Name: "BatchLookupUserUname", Method: http.MethodPost, Path: users + "/uname-lookup", Fn: svc.lookup},
 	}
 }
+
+// handlers are the HTTP handlers of the operations, over the use cases.
+type handlers struct{ *Service }
 
 // wireUser is the model's User.
 type wireUser struct {
@@ -81,7 +85,7 @@ func message(what string, ok, failed int) string {
 	return fmt.Sprintf("%d users %s successfully, %d failed", ok, what, failed)
 }
 
-func (svc *Service) batchCreate(k *awsproto.Call) (int, any, error) {
+func (svc handlers) batchCreate(k *awsproto.Call) (int, any, error) {
 	token, err := wickrproto.ClientToken(k)
 	if err != nil {
 		return 0, nil, err
@@ -136,7 +140,7 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-func (svc *Service) getUser(k *awsproto.Call) (int, any, error) {
+func (svc handlers) getUser(k *awsproto.Call) (int, any, error) {
 	var from, to time.Time
 	var errs []error
 	for _, p := range []struct {
@@ -175,7 +179,7 @@ func (svc *Service) getUser(k *awsproto.Call) (int, any, error) {
 	return http.StatusOK, out, nil
 }
 
-func (svc *Service) listUsers(k *awsproto.Call) (int, any, error) {
+func (svc handlers) listUsers(k *awsproto.Call) (int, any, error) {
 	l, err := wickrproto.ListParams(k, true, "username", "firstName", "lastName", "status", "groupId")
 	f := wickrusers.UserFilter{FirstName: k.Query("firstName"), LastName: k.Query("lastName"), Username: k.Query("username"), GroupID: k.Query("groupId")}
 	if v := k.Query("status"); v != "" {
@@ -205,7 +209,7 @@ func (svc *Service) listUsers(k *awsproto.Call) (int, any, error) {
 	return http.StatusOK, resp, nil
 }
 
-func (svc *Service) updateUser(k *awsproto.Call) (int, any, error) {
+func (svc handlers) updateUser(k *awsproto.Call) (int, any, error) {
 	var in struct {
 		UserID      *string `json:"userId"`
 		UserDetails *struct {
@@ -250,7 +254,7 @@ func (svc *Service) updateUser(k *awsproto.Call) (int, any, error) {
 	return http.StatusOK, out, nil
 }
 
-func (svc *Service) usersCount(k *awsproto.Call) (int, any, error) {
+func (svc handlers) usersCount(k *awsproto.Call) (int, any, error) {
 	c, err := svc.GetUsersCount(k.Ctx, k.AWSAccount(), k.Region, k.Param("networkId"))
 	if err != nil {
 		return 0, nil, err
@@ -284,7 +288,7 @@ func batchAnswer(what string, res BatchResult) map[string]any {
 	return map[string]any{"message": message(what, len(ok), len(res.Failed)), "successful": ok, "failed": userFailures(res.Failed)}
 }
 
-func (svc *Service) batchDelete(k *awsproto.Call) (int, any, error) {
+func (svc handlers) batchDelete(k *awsproto.Call) (int, any, error) {
 	ids, err := userIDs(k)
 	if err != nil {
 		return 0, nil, err
@@ -296,7 +300,7 @@ func (svc *Service) batchDelete(k *awsproto.Call) (int, any, error) {
 	return http.StatusOK, batchAnswer("deleted", res), nil
 }
 
-func (svc *Service) toggleSuspend(k *awsproto.Call) (int, any, error) {
+func (svc handlers) toggleSuspend(k *awsproto.Call) (int, any, error) {
 	var suspend bool
 	switch v := k.Query("suspend"); v {
 	case "true":
@@ -318,7 +322,7 @@ func (svc *Service) toggleSuspend(k *awsproto.Call) (int, any, error) {
 	return http.StatusOK, batchAnswer(map[bool]string{true: "suspended", false: "unsuspended"}[suspend], res), nil
 }
 
-func (svc *Service) reinvite(k *awsproto.Call) (int, any, error) {
+func (svc handlers) reinvite(k *awsproto.Call) (int, any, error) {
 	ids, err := userIDs(k)
 	if err != nil {
 		return 0, nil, err
@@ -330,7 +334,7 @@ func (svc *Service) reinvite(k *awsproto.Call) (int, any, error) {
 	return http.StatusOK, batchAnswer("reinvited", res), nil
 }
 
-func (svc *Service) lookup(k *awsproto.Call) (int, any, error) {
+func (svc handlers) lookup(k *awsproto.Call) (int, any, error) {
 	if _, err := wickrproto.ClientToken(k); err != nil {
 		return 0, nil, err
 	}
