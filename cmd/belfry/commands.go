@@ -25,6 +25,7 @@ import (
 	"github.com/belfry/belfry/projections/chimerooms"
 	"github.com/belfry/belfry/projections/history"
 	iamrm "github.com/belfry/belfry/projections/iam"
+	wickrstats "github.com/belfry/belfry/projections/wickranalytics"
 	"github.com/belfry/belfry/projections/wickrnetworks"
 	"github.com/belfry/belfry/projections/wickrusers"
 )
@@ -41,6 +42,7 @@ func allProjections() map[string]projections.Projection {
 		history.Projection{}.Name():       history.Projection{},
 		wickrnetworks.Projection{}.Name(): wickrnetworks.Projection{},
 		wickrusers.Projection{}.Name():    wickrusers.Projection{},
+		wickrstats.Projection{}.Name():    wickrstats.Projection{},
 	}
 }
 

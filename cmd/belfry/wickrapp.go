@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/api/awsproto"
+	wickranalyticsapi "github.com/belfry/belfry/api/belfry/wickranalytics"
 	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
 	"github.com/belfry/belfry/api/wickr/securitygroups"
 	"github.com/belfry/belfry/api/wickr/usecase"
@@ -15,6 +16,7 @@ import (
 	"github.com/belfry/belfry/domain/wickr/roster"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections"
+	"github.com/belfry/belfry/projections/wickranalytics"
 	"github.com/belfry/belfry/projections/wickrnetworks"
 	"github.com/belfry/belfry/projections/wickrusers"
 )
@@ -25,6 +27,7 @@ import (
 // wickrApp is the Wickr application: its read models' runners and the slices of the admin API.
 type wickrApp struct {
 	networksRM, usersRM *projections.Runner
+	analyticsRM         *projections.Runner
 	rosters             usecase.Rosters
 	networks            *wickrnetworksapi.Service
 	groups              *securitygroups.Service
@@ -58,7 +61,13 @@ var (
 func (m *Main) wickrProjections(pool *pgxpool.Pool, client *esdb.Client, pm *projections.Metrics) []*projections.Runner {
 	m.wickr.networksRM = projections.NewRunner(pool, client, wickrnetworks.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	m.wickr.usersRM = projections.NewRunner(pool, client, wickrusers.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
-	return []*projections.Runner{m.wickr.networksRM, m.wickr.usersRM}
+	m.wickr.analyticsRM = projections.NewRunner(pool, client, wickranalytics.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	return []*projections.Runner{m.wickr.networksRM, m.wickr.usersRM, m.wickr.analyticsRM}
+}
+
+// wickrBelfryOperations are the Wickr operations of the Belfry admin API (signing name belfry).
+func (m *Main) wickrBelfryOperations(pool *pgxpool.Pool) []awsproto.Operation {
+	return wickranalyticsapi.Operations(wickranalytics.NewStore(pool), m.Now)
 }
 
 // newWickr builds the Wickr slices over the event store and the read models.

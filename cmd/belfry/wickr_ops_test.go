@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/belfry/belfry/api/wickr/securitygroups"
+	"github.com/belfry/belfry/domain/wickr"
+	"github.com/belfry/belfry/domain/wickr/roster"
+	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
+	"github.com/belfry/belfry/infra/datakeys"
+	"github.com/belfry/belfry/projections/wickrnetworks"
+)
+
+// wickrPolicy is what the roster commands of a network need of its groups, and its default group.
+func wickrPolicy(t *testing.T, b *running, networkID string) (roster.Policy, string) {
+	t.Helper()
+	caller := securitygroups.Caller{AwsAccountID: b.awsAcct, Region: "us-east-1"}
+	groups, _, err := b.m.wickr.groups.List(context.Background(), caller, networkID, wickrnetworks.Page{Sort: "id", Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := roster.Policy{Groups: map[string]sg.Settings{}}
+	var def string
+	for _, g := range groups {
+		policy.Groups[g.ID] = g.Settings
+		if g.IsDefault {
+			def = g.ID
+		}
+	}
+	return policy, def
+}
+
+// rosterDo runs one roster command on the block of userID through the command path.
+func rosterDo(t *testing.T, b *running, networkID, userID string, cmd roster.Command) {
+	t.Helper()
+	if _, _, err := b.m.wickr.rosters.Command(roster.StreamName(networkID, userID), cmd).Do(context.Background()); err != nil {
+		t.Fatalf("%T: %v", cmd, err)
+	}
+}
+
+// inviteUsers invites users ids[i] as user<ids[i]>@example.com into the default group.
+func inviteUsers(t *testing.T, b *running, networkID string, ids ...string) {
+	t.Helper()
+	policy, def := wickrPolicy(t, b, networkID)
+	var items []roster.NewUser
+	for _, id := range ids {
+		items = append(items, roster.NewUser{UserID: id, Username: "user" + id + "@example.com", SecurityGroupIDs: []string{def}})
+	}
+	rosterDo(t, b, networkID, ids[0], roster.CreateUsers{NetworkID: networkID, Items: items, Policy: policy})
+}
+
+// registerUser registers a pending user from device app, its password sealed under its own key.
+func registerUser(t *testing.T, b *running, networkID, userID, app string) {
+	t.Helper()
+	policy, _ := wickrPolicy(t, b, networkID)
+	sealed, err := datakeys.New(pgxPool(t, b)).SealFor(context.Background(), networkID, wickr.UserSubject(userID), []byte("hash of Correct-Horse-42"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rosterDo(t, b, networkID, userID, roster.Register{NetworkID: networkID, UserID: userID, AppID: app, DeviceType: "iOS", Password: sealed,
+		Shape: roster.PasswordShape{Length: 16, Lowercase: 8, Uppercase: 2, Numbers: 2, Symbols: 2}, Policy: policy})
+}
+
+type analyticsFigures struct{ Registered, Pending, Suspended, Devices, Bots int }
+
+type analyticsPoint struct {
+	Start, End string
+	analyticsFigures
+	Invited, Registrations, Deletions, ActiveUsers int
+}
+
+type analyticsReport struct {
+	NetworkId, Period, From, To string
+	Current                     analyticsFigures
+	Points                      []analyticsPoint
+}
+
+// analytics calls GetWickrNetworkAnalytics; the body is decoded when the status is 200.
+func (r *running) analytics(t *testing.T, networkID, query string) (int, analyticsReport, string) {
+	t.Helper()
+	resp := r.signedRaw(t, "GET", "/belfry/v1/wickr/networks/"+networkID+"/analytics?"+query, "", "belfry")
+	body, _ := io.ReadAll(resp.Body)
+	var rep analyticsReport
+	if resp.StatusCode == 200 {
+		if err := json.Unmarshal(body, &rep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return resp.StatusCode, rep, string(body)
+}
+
+// awaitAnalytics polls the analytics until the network's current figures are want.
+func (r *running) awaitAnalytics(t *testing.T, networkID, query string, want analyticsFigures) analyticsReport {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		code, rep, body := r.analytics(t, networkID, query)
+		if code == 200 && rep.Current == want {
+			return rep
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("analytics of %s: %d %s, want current %+v", networkID, code, body, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestWickrAnalytics: users invited, registered from a device, suspended and deleted through the
+// roster's command path on two days show in the Belfry analytics endpoint per day and per week;
+// bad parameters and other networks are refused.
+func TestWickrAnalytics(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)} // a Monday
+	b := startBelfryWith(t, func(m *Main) { m.Now = clk.Now })
+	ctx := context.Background()
+	n, err := b.m.wickr.networks.CreateNetwork(ctx, b.awsAcct, "us-east-1", wickrNetworkInput("Figures"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inviteUsers(t, b, n.ID, "1001", "1002", "1003")
+	registerUser(t, b, n.ID, "1001", "phone-1")
+	clk.Add(48 * time.Hour) // Wednesday
+	registerUser(t, b, n.ID, "1002", "phone-2")
+	policy, _ := wickrPolicy(t, b, n.ID)
+	rosterDo(t, b, n.ID, "1002", roster.ToggleSuspend{NetworkID: n.ID, UserIDs: []string{"1002"}, Suspend: true, Policy: policy})
+	rosterDo(t, b, n.ID, "1003", roster.DeleteUsers{NetworkID: n.ID, UserIDs: []string{"1003"}, Policy: policy})
+
+	rep := b.awaitAnalytics(t, n.ID, "period=day&from=2026-03-01&to=2026-03-04", analyticsFigures{Registered: 2, Suspended: 1, Devices: 2})
+	got := map[string]analyticsPoint{}
+	for _, p := range rep.Points {
+		got[p.Start] = p
+	}
+	want := map[string]analyticsPoint{
+		"2026-03-01": {Start: "2026-03-01", End: "2026-03-01"},
+		"2026-03-02": {"2026-03-02", "2026-03-02", analyticsFigures{Registered: 1, Pending: 2, Devices: 1}, 3, 1, 0, 1},
+		"2026-03-03": {"2026-03-03", "2026-03-03", analyticsFigures{Registered: 1, Pending: 2, Devices: 1}, 0, 0, 0, 0},
+		"2026-03-04": {"2026-03-04", "2026-03-04", analyticsFigures{Registered: 2, Suspended: 1, Devices: 2}, 0, 1, 1, 1},
+	}
+	if !reflect.DeepEqual(got, want) || rep.Period != "day" || rep.From != "2026-03-01" || rep.NetworkId != n.ID {
+		t.Fatalf("daily report %+v\nwant points %+v", rep, want)
+	}
+	code, weeks, body := b.analytics(t, n.ID, "period=week&from=2026-03-04&to=2026-03-08")
+	if code != 200 || len(weeks.Points) != 1 || weeks.Points[0] != (analyticsPoint{"2026-03-02", "2026-03-08",
+		analyticsFigures{Registered: 2, Suspended: 1, Devices: 2}, 3, 2, 1, 2}) || weeks.From != "2026-03-02" {
+		t.Fatalf("weekly report %d %s", code, body)
+	}
+	// The default range ends today (the server's clock): 30 days.
+	if code, def, body := b.analytics(t, n.ID, ""); code != 200 || len(def.Points) != 30 || def.To != "2026-03-04" {
+		t.Fatalf("default range %d %s", code, body)
+	}
+	for _, q := range []string{"period=year", "from=yesterday", "to=2026-13-01", "from=2026-03-05&to=2026-03-04", "from=2020-01-01&to=2026-03-04"} {
+		if code, _, body := b.analytics(t, n.ID, q); code != 400 {
+			t.Errorf("%s: %d %s, want 400", q, code, body)
+		}
+	}
+	for id, status := range map[string]int{"99999999": 404, "abc": 400} {
+		if code, _, body := b.analytics(t, id, ""); code != status {
+			t.Errorf("network %s: %d %s, want %d", id, code, body, status)
+		}
+	}
+}
