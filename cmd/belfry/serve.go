@@ -224,6 +224,7 @@ func (m *Main) Run(ctx context.Context) error {
 	keys := iam.NewKeys(iamAdm.read, dataKeys)
 	app := m.newChime(pool, client, dataKeys, rms)
 	m.newWickr(pool, client)
+	m.startWickrSweeps(runCtx)
 	if err := m.startSideEffects(runCtx, pool, app); err != nil {
 		return err
 	}

@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
 	"github.com/belfry/belfry/api/wickr/securitygroups"
 	"github.com/belfry/belfry/domain/wickr"
+	"github.com/belfry/belfry/domain/wickr/network"
 	"github.com/belfry/belfry/domain/wickr/roster"
 	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
 	"github.com/belfry/belfry/infra/datakeys"
@@ -161,5 +163,68 @@ func TestWickrAnalytics(t *testing.T) {
 		if code, _, body := b.analytics(t, id, ""); code != status {
 			t.Errorf("network %s: %d %s, want %d", id, code, body, status)
 		}
+	}
+}
+
+// TestWickrTrialExpiry: a network on the Premium free trial keeps it until its 3 months are over;
+// once the server's clock passes the end, the sweep moves it to Standard as the decider says (file
+// downloads back on in the group that had turned them off), once: later sweeps change nothing.
+func TestWickrTrialExpiry(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	b := startBelfryWith(t, func(m *Main) { m.Now = clk.Now; m.SweepEvery = 20 * time.Millisecond })
+	ctx := context.Background()
+	w := b.m.wickr
+	in := wickrNetworkInput("Trial")
+	in.AccessLevel, in.Trial = network.Standard, true
+	n, err := w.networks.CreateNetwork(ctx, b.awsAcct, "us-east-1", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !n.Trial || !n.TrialExpiresAt.Equal(time.Date(2026, 6, 2, 10, 0, 0, 0, time.UTC)) {
+		t.Fatalf("created %+v", n)
+	}
+	off := false
+	caller := securitygroups.Caller{AwsAccountID: b.awsAcct, Region: "us-east-1"}
+	field, err := w.groups.CreateGroup(ctx, caller, n.ID, "Field", sg.Patch{EnableFileDownload: &off}, "")
+	if err != nil || field.Settings.EnableFileDownload {
+		t.Fatalf("group %+v %v", field, err)
+	}
+
+	clk.Add(91*24*time.Hour + 23*time.Hour) // June 2nd, 09:00: an hour before the end
+	time.Sleep(100 * time.Millisecond)      // sweeps run with this clock
+	if moved, err := w.networks.ExpireTrials(ctx); err != nil || moved != 0 {
+		t.Fatalf("before the end: %d moved, %v", moved, err)
+	}
+	if got, err := w.networks.GetNetwork(ctx, b.awsAcct, "us-east-1", n.ID); err != nil || !got.Trial || got.AccessLevel != network.Premium {
+		t.Fatalf("before the end: %+v %v", got, err)
+	}
+
+	clk.Add(25 * time.Hour) // past the end
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got, err := w.networks.GetNetwork(ctx, b.awsAcct, "us-east-1", n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Trial && got.AccessLevel == network.Standard && got.TrialExpiresAt.IsZero() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the trial did not end: %+v", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	g, err := w.groups.Get(ctx, caller, n.ID, field.ID)
+	if err != nil || !g.Settings.EnableFileDownload {
+		t.Fatalf("Standard turns file downloads back on: %+v %v", g.Settings, err)
+	}
+	if moved, err := w.networks.ExpireTrials(ctx); err != nil || moved != 0 {
+		t.Fatalf("a second sweep: %d moved, %v", moved, err)
+	}
+	// The account's trial stays used: the network cannot go back to the trial.
+	yes := true
+	err = w.networks.UpdateNetwork(ctx, b.awsAcct, "us-east-1", n.ID, wickrnetworksapi.UpdateInput{Name: "Trial", Trial: &yes})
+	if err == nil {
+		t.Fatal("a network that was on the trial must not get another")
 	}
 }

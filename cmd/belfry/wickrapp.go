@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"slices"
+	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -80,7 +82,30 @@ func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client) {
 	m.wickr.rosters = usecase.Rosters{Repo: newRepo(client, wickrRosterDecider, m.Now), RM: m.wickr.usersRM, RYW: ryw}
 	networksStore, usersStore := wickrnetworks.NewStore(pool), wickrusers.NewStore(pool)
 	m.wickr.networks = wickrnetworksapi.New(wickrnetworksapi.Deps{Networks: networks, Accounts: accounts,
-		Store: networksStore, Now: m.Now, Logger: m.logger})
+		Store: networksStore, Trials: networksStore, Now: m.Now, Logger: m.logger})
 	m.wickr.groups = securitygroups.New(securitygroups.Deps{Networks: networks, Rosters: m.wickr.rosters, Groups: networksStore,
 		Users: usersStore, Now: m.Now, Logger: m.logger})
+}
+
+// startWickrSweeps runs the Wickr background work every SweepEvery until runCtx ends: the Premium
+// free trials that are over fall back to Standard.
+func (m *Main) startWickrSweeps(runCtx context.Context) {
+	every := m.SweepEvery
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	m.spawn(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := m.wickr.networks.ExpireTrials(runCtx); err != nil && runCtx.Err() == nil {
+				m.logger.Warn("expiring Premium free trials interrupted; it resumes on the next sweep", "err", err)
+			}
+		}
+	})
 }

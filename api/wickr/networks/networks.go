@@ -34,6 +34,7 @@ type Deps struct {
 	Networks usecase.Networks
 	Accounts usecase.Accounts
 	Store    Store
+	Trials   EndedTrials // nil: no trial expiry
 	Now      func() time.Time
 	Logger   *slog.Logger
 }
