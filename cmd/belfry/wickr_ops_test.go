@@ -1,21 +1,31 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"reflect"
+	"regexp"
 	"testing"
 	"time"
 
 	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
 	"github.com/belfry/belfry/api/wickr/securitygroups"
+	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/wickr"
+	"github.com/belfry/belfry/domain/wickr/directory"
 	"github.com/belfry/belfry/domain/wickr/network"
 	"github.com/belfry/belfry/domain/wickr/roster"
 	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
 	"github.com/belfry/belfry/infra/datakeys"
+	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/infra/pgcluster/pgtest"
+	"github.com/belfry/belfry/projections/wickranalytics"
+	"github.com/belfry/belfry/projections/wickrdeletions"
 	"github.com/belfry/belfry/projections/wickrnetworks"
+	"github.com/belfry/belfry/projections/wickrusers"
 )
 
 // wickrPolicy is what the roster commands of a network need of its groups, and its default group.
@@ -226,5 +236,174 @@ func TestWickrTrialExpiry(t *testing.T) {
 	err = w.networks.UpdateNetwork(ctx, b.awsAcct, "us-east-1", n.ID, wickrnetworksapi.UpdateInput{Name: "Trial", Trial: &yes})
 	if err == nil {
 		t.Fatal("a network that was on the trial must not get another")
+	}
+}
+
+// startWickrMain runs a Main on cfg (a database and data directory that may have run before) with
+// the clock clk and sweeps every sweep; it is closed when the test ends unless closed before.
+func startWickrMain(t *testing.T, cfg Config, clk *clock, sweep time.Duration) (*running, func()) {
+	t.Helper()
+	m := NewMain(cfg)
+	var out bytes.Buffer
+	m.Out, m.Now, m.SweepEvery = &out, clk.Now, sweep
+	if err := m.Run(context.Background()); err != nil {
+		_ = m.Close()
+		t.Fatal(err)
+	}
+	closed := false
+	stop := func() {
+		if !closed {
+			closed = true
+			if err := m.Close(); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	t.Cleanup(stop)
+	r := &running{m: m, url: "http://" + m.HTTPAddr()}
+	if acct := regexp.MustCompile(`AWS account id: (\d{12})`).FindStringSubmatch(out.String()); acct != nil {
+		r.awsAcct = acct[1]
+	}
+	return r, stop
+}
+
+// TestWickrNetworkDeletion: a network with users in two roster blocks, a registered user's sealed
+// password and a bot is deleted; the process is cut short after its first steps (keys destroyed,
+// the first block's users deleted: what a crash would leave) and Belfry restarts; the deletion
+// resumes from the event log and completes: every user and the bot deleted, the usernames released,
+// the keys destroyed, and nothing of the network readable through the read models.
+func TestWickrNetworkDeletion(t *testing.T) {
+	ctx := context.Background()
+	cfg := Config{DatabaseURL: pgtest.NewDatabase(t), DataDir: t.TempDir(), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1"}
+	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
+	b, stop := startWickrMain(t, cfg, clk, time.Hour) // no sweep in this first run
+	n, err := b.m.wickr.networks.CreateNetwork(ctx, b.awsAcct, "us-east-1", wickrNetworkInput("Doomed"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := b.awsAcct
+	inviteUsers(t, b, n.ID, "1001", "1002")
+	inviteUsers(t, b, n.ID, "2001")
+	registerUser(t, b, n.ID, "1001", "phone-1")
+	pool := pgxPool(t, b)
+	keys := datakeys.New(pool)
+	challenge, err := keys.SealFor(ctx, n.ID, wickr.BotSubject("7"), []byte("bot password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := eventstore.Connect(b.m.EmbeddedLogURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nets := eventstore.NewRepository(client, wickrNetworkDecider, clk.Now)
+	_, def := wickrPolicy(t, b, n.ID)
+	if _, err := nets.Execute(ctx, network.StreamName(n.ID), network.CreateBot{NetworkID: n.ID, BotID: "7", Username: "helperbot",
+		GroupID: def, Challenge: challenge}); err != nil {
+		t.Fatal(err)
+	}
+	client.Close()
+	rosterState := func(b *running, first string) roster.State {
+		st, _, err := b.m.wickr.rosters.Repo.Load(ctx, roster.StreamName(n.ID, first))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	password := rosterState(b, "1001").Users["1001"].Password
+	if _, err := keys.OpenSealed(ctx, password); err != nil {
+		t.Fatalf("the password opens before the deletion: %v", err)
+	}
+
+	if err := b.m.wickr.networks.DeleteNetwork(ctx, acct, "us-east-1", n.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.m.wickr.networks.GetNetwork(ctx, acct, "us-east-1", n.ID); domain.KindOf(err) != domain.KindNotFound {
+		t.Fatalf("a network being deleted is gone for the API: %v", err)
+	}
+	// The process's first steps, then a crash.
+	if err := keys.DestroyTenant(ctx, n.ID); err != nil {
+		t.Fatal(err)
+	}
+	rosterDo(t, b, n.ID, "1001", roster.DeleteUsers{NetworkID: n.ID, UserIDs: []string{"1001", "1002"}})
+	stop()
+
+	b, _ = startWickrMain(t, cfg, clk, 20*time.Millisecond)
+	client, err = eventstore.Connect(b.m.EmbeddedLogURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	nets = eventstore.NewRepository(client, wickrNetworkDecider, clk.Now)
+	deadline := time.Now().Add(30 * time.Second)
+	var st network.State
+	for {
+		if st, _, err = nets.Load(ctx, network.StreamName(n.ID)); err != nil {
+			t.Fatal(err)
+		}
+		if st.Status == network.StatusDeleted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the deletion did not complete: %s", st.Status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(st.Bots) != 0 {
+		t.Fatalf("bots left: %v", st.Bots)
+	}
+	dirs := eventstore.NewRepository(client, eventstore.Decider[directory.State, directory.Command, directory.Event]{
+		Initial: directory.Initial, Evolve: directory.Evolve, Decide: directory.Decide, Decode: directory.Decode,
+		Type: func(e directory.Event) string { return e.EventType() }}, clk.Now)
+	for _, first := range []string{"1001", "2001"} {
+		for id, u := range rosterState(b, first).Users {
+			if !u.Deleted {
+				t.Errorf("user %s is not deleted", id)
+			}
+			shard, _, err := dirs.Load(ctx, directory.StreamName(n.ID, u.Username))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if owner, held := shard.Owners[u.Username]; held {
+				t.Errorf("username %s still held by %s", u.Username, owner)
+			}
+		}
+	}
+	// Crypto-shredding: what was sealed for the network's users and bots is unreadable for good.
+	for what, sealed := range map[string]domain.Sealed{"user password": password, "bot challenge": challenge} {
+		if _, err := datakeys.New(pool).OpenSealed(ctx, sealed); !errors.Is(err, domain.ErrShredded) {
+			t.Errorf("the %s still opens: %v", what, err)
+		}
+	}
+	if _, err := keys.SealFor(ctx, n.ID, wickr.UserSubject("1001"), []byte("again")); !errors.Is(err, domain.ErrShredded) {
+		t.Errorf("nothing is sealed again for a deleted network's user: %v", err)
+	}
+	// The read models: no user, no bot, no figures.
+	deadline = time.Now().Add(20 * time.Second)
+	for {
+		counts, err := wickrusers.NewStore(pool).Counts(ctx, n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var liveBots int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM rm.wickr_bots WHERE network_id = $1 AND NOT deleted`, n.ID).Scan(&liveBots); err != nil {
+			t.Fatal(err)
+		}
+		owner, err := wickranalytics.NewStore(pool).Owner(ctx, n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counts == (wickrusers.Counts{}) && liveBots == 0 && owner.Status == network.StatusDeleted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the read models still show the network: users %+v, bots %d, analytics %+v", counts, liveBots, owner)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if pending, err := wickrdeletions.NewStore(pool).PendingDeletions(ctx, 10); err != nil || len(pending) != 0 {
+		t.Fatalf("pending deletions %v %v", pending, err)
+	}
+	if err := b.m.wickr.networks.DeleteNetwork(ctx, acct, "us-east-1", n.ID); err != nil {
+		t.Fatalf("deleting a deleted network again: %v", err)
 	}
 }

@@ -14,11 +14,14 @@ import (
 	"github.com/belfry/belfry/api/wickr/securitygroups"
 	"github.com/belfry/belfry/api/wickr/usecase"
 	"github.com/belfry/belfry/domain/wickr/account"
+	"github.com/belfry/belfry/domain/wickr/directory"
 	"github.com/belfry/belfry/domain/wickr/network"
 	"github.com/belfry/belfry/domain/wickr/roster"
+	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections"
 	"github.com/belfry/belfry/projections/wickranalytics"
+	"github.com/belfry/belfry/projections/wickrdeletions"
 	"github.com/belfry/belfry/projections/wickrnetworks"
 	"github.com/belfry/belfry/projections/wickrusers"
 )
@@ -64,7 +67,8 @@ func (m *Main) wickrProjections(pool *pgxpool.Pool, client *esdb.Client, pm *pro
 	m.wickr.networksRM = projections.NewRunner(pool, client, wickrnetworks.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	m.wickr.usersRM = projections.NewRunner(pool, client, wickrusers.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	m.wickr.analyticsRM = projections.NewRunner(pool, client, wickranalytics.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
-	return []*projections.Runner{m.wickr.networksRM, m.wickr.usersRM, m.wickr.analyticsRM}
+	deletions := projections.NewRunner(pool, client, wickrdeletions.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	return []*projections.Runner{m.wickr.networksRM, m.wickr.usersRM, m.wickr.analyticsRM, deletions}
 }
 
 // wickrBelfryOperations are the Wickr operations of the Belfry admin API (signing name belfry).
@@ -82,13 +86,13 @@ func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client) {
 	m.wickr.rosters = usecase.Rosters{Repo: newRepo(client, wickrRosterDecider, m.Now), RM: m.wickr.usersRM, RYW: ryw}
 	networksStore, usersStore := wickrnetworks.NewStore(pool), wickrusers.NewStore(pool)
 	m.wickr.networks = wickrnetworksapi.New(wickrnetworksapi.Deps{Networks: networks, Accounts: accounts,
-		Store: networksStore, Trials: networksStore, Now: m.Now, Logger: m.logger})
+		Store: networksStore, Trials: networksStore, Fanout: m.wickrDeletionFanout(pool, client), Now: m.Now, Logger: m.logger})
 	m.wickr.groups = securitygroups.New(securitygroups.Deps{Networks: networks, Rosters: m.wickr.rosters, Groups: networksStore,
 		Users: usersStore, Now: m.Now, Logger: m.logger})
 }
 
 // startWickrSweeps runs the Wickr background work every SweepEvery until runCtx ends: the Premium
-// free trials that are over fall back to Standard.
+// free trials that are over fall back to Standard, and the deletions of networks are carried on.
 func (m *Main) startWickrSweeps(runCtx context.Context) {
 	every := m.SweepEvery
 	if every <= 0 {
@@ -106,6 +110,20 @@ func (m *Main) startWickrSweeps(runCtx context.Context) {
 			if _, err := m.wickr.networks.ExpireTrials(runCtx); err != nil && runCtx.Err() == nil {
 				m.logger.Warn("expiring Premium free trials interrupted; it resumes on the next sweep", "err", err)
 			}
+			if _, err := m.wickr.networks.CompleteDeletions(runCtx); err != nil && runCtx.Err() == nil {
+				m.logger.Warn("deleting networks interrupted; it resumes on the next sweep", "err", err)
+			}
 		}
 	})
+}
+
+// wickrDeletionFanout is what a network's deletion reaches: its work queue (the wickr_deletions read
+// model), the roster blocks, the directory shards and the network's data keys.
+func (m *Main) wickrDeletionFanout(pool *pgxpool.Pool, client *esdb.Client) *wickrnetworksapi.Fanout {
+	dirDecider := eventstore.Decider[directory.State, directory.Command, directory.Event]{
+		Initial: directory.Initial, Evolve: directory.Evolve, Decide: directory.Decide, Decode: directory.Decode,
+		Type: func(e directory.Event) string { return e.EventType() },
+	}
+	return &wickrnetworksapi.Fanout{Deletions: wickrdeletions.NewStore(pool), Rosters: m.wickr.rosters,
+		Directory: newRepo(client, dirDecider, m.Now), Keys: datakeys.New(pool)}
 }
