@@ -6,7 +6,8 @@
 // registers it on the account's stream first (one trial per account, ever; none after a trial
 // network's deletion), once the request has passed every check of the network's decider, so that a
 // refused request changes nothing. Mutations answer from the decided events when the read model is
-// late.
+// late. Two use cases run in the background, on a sweep of cmd/belfry: ExpireTrials (trials that are
+// over fall back to Standard) and CompleteDeletions (the rest of a requested deletion, resumable).
 package networks
 
 import (
