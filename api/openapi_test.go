@@ -11,6 +11,7 @@ import (
 	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/api/belfry/history"
 	"github.com/belfry/belfry/api/belfry/snapshots"
+	"github.com/belfry/belfry/api/belfry/wickranalytics"
 	"github.com/belfry/belfry/api/chime/client"
 	"github.com/belfry/belfry/api/chime/domains"
 	"github.com/belfry/belfry/api/chime/meetings"
@@ -64,6 +65,7 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 	ops = append(ops, adminOps(nil)...)
 	ops = append(ops, history.Operations(nil)...)
 	ops = append(ops, snapshots.Operations(nil)...)
+	ops = append(ops, wickranalytics.Operations(nil, nil)...)
 	for _, op := range ops {
 		served[op.Method+" "+docPath(op.Path, op.Query)] = true
 	}

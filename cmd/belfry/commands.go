@@ -25,6 +25,8 @@ import (
 	"github.com/belfry/belfry/projections/chimerooms"
 	"github.com/belfry/belfry/projections/history"
 	iamrm "github.com/belfry/belfry/projections/iam"
+	wickrstats "github.com/belfry/belfry/projections/wickranalytics"
+	wickrdel "github.com/belfry/belfry/projections/wickrdeletions"
 	"github.com/belfry/belfry/projections/wickrguests"
 	"github.com/belfry/belfry/projections/wickrnetworks"
 	"github.com/belfry/belfry/projections/wickrusers"
@@ -43,6 +45,8 @@ func allProjections() map[string]projections.Projection {
 		wickrnetworks.Projection{}.Name(): wickrnetworks.Projection{},
 		wickrusers.Projection{}.Name():    wickrusers.Projection{},
 		wickrguests.Projection{}.Name():   wickrguests.Projection{},
+		wickrstats.Projection{}.Name():    wickrstats.Projection{},
+		wickrdel.Projection{}.Name():      wickrdel.Projection{},
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -223,6 +224,7 @@ func (m *Main) Run(ctx context.Context) error {
 	keys := iam.NewKeys(iamAdm.read, dataKeys)
 	app := m.newChime(pool, client, dataKeys, rms)
 	m.newWickr(pool, client, dataKeys)
+	m.startWickrSweeps(runCtx)
 	if err := m.startSideEffects(runCtx, pool, app); err != nil {
 		return err
 	}
@@ -286,7 +288,7 @@ func (m *Main) startHTTP(pool *pgxpool.Pool, client *esdb.Client, keys sigv4.Key
 	}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region, SkipReadAudit: m.cfg.SkipReadAudit, TrustedProxies: proxies}, api.Deps{
 		Keys: keys, Chime: c.operations(), Wickr: m.wickr.operations(),
-		Belfry: append(historyapi.Operations(history.NewStore(pool)), snapshotsapi.Operations(m.snaps)...), Snapshots: m.snaps,
+		Belfry: slices.Concat(historyapi.Operations(history.NewStore(pool)), snapshotsapi.Operations(m.snaps), m.wickrBelfryOperations(pool)), Snapshots: m.snaps,
 		ClientRoutes: c.clientRoutes(), WebhookRoutes: c.messages.WebhookRoutes(), Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: m.reg, Metrics: api.NewMetrics(m.reg),
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"slices"
+	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/api/awsproto"
+	wickranalyticsapi "github.com/belfry/belfry/api/belfry/wickranalytics"
 	wickrbotsapi "github.com/belfry/belfry/api/wickr/bots"
 	wickrdevicesapi "github.com/belfry/belfry/api/wickr/devices"
 	wickrguestsapi "github.com/belfry/belfry/api/wickr/guests"
@@ -25,6 +28,8 @@ import (
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections"
+	"github.com/belfry/belfry/projections/wickranalytics"
+	"github.com/belfry/belfry/projections/wickrdeletions"
 	"github.com/belfry/belfry/projections/wickrguests"
 	"github.com/belfry/belfry/projections/wickrnetworks"
 	"github.com/belfry/belfry/projections/wickrusers"
@@ -37,6 +42,7 @@ import (
 type wickrApp struct {
 	networksRM, usersRM *projections.Runner
 	guestsRM            *projections.Runner
+	analyticsRM         *projections.Runner
 	networks            *wickrnetworksapi.Service
 	groups              *securitygroups.Service
 	bots                *wickrbotsapi.Service
@@ -93,7 +99,14 @@ func (m *Main) wickrProjections(pool *pgxpool.Pool, client *esdb.Client, pm *pro
 	m.wickr.networksRM = projections.NewRunner(pool, client, wickrnetworks.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	m.wickr.usersRM = projections.NewRunner(pool, client, wickrusers.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	m.wickr.guestsRM = projections.NewRunner(pool, client, wickrguests.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
-	return []*projections.Runner{m.wickr.networksRM, m.wickr.usersRM, m.wickr.guestsRM}
+	m.wickr.analyticsRM = projections.NewRunner(pool, client, wickranalytics.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	deletions := projections.NewRunner(pool, client, wickrdeletions.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	return []*projections.Runner{m.wickr.networksRM, m.wickr.usersRM, m.wickr.guestsRM, m.wickr.analyticsRM, deletions}
+}
+
+// wickrBelfryOperations are the Wickr operations of the Belfry admin API (signing name belfry).
+func (m *Main) wickrBelfryOperations(pool *pgxpool.Pool) []awsproto.Operation {
+	return wickranalyticsapi.Operations(wickranalytics.NewStore(pool), m.Now)
 }
 
 // newWickr builds the Wickr slices over the event store and the read models.
@@ -106,7 +119,7 @@ func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client, keys *datakeys.
 	m.wickr.rosters = usecase.Rosters{Repo: newRepo(client, wickrRosterDecider, m.Now), RM: m.wickr.usersRM, RYW: ryw}
 	networksStore, usersStore := wickrnetworks.NewStore(pool), wickrusers.NewStore(pool)
 	m.wickr.networks = wickrnetworksapi.New(wickrnetworksapi.Deps{Networks: networks, Accounts: accounts,
-		Store: networksStore, Now: m.Now, Logger: m.logger})
+		Store: networksStore, Trials: networksStore, Fanout: m.wickrDeletionFanout(pool, client), Now: m.Now, Logger: m.logger})
 	m.wickr.groups = securitygroups.New(securitygroups.Deps{Networks: networks, Rosters: m.wickr.rosters, Groups: networksStore,
 		Users: usersStore, Now: m.Now, Logger: m.logger})
 	m.wickr.bots = wickrbotsapi.New(wickrbotsapi.Deps{Networks: networks, Store: wickrnetworks.NewStore(pool), Keys: keys})
@@ -127,4 +140,41 @@ func (m *Main) newWickrUsers(pool *pgxpool.Pool, client *esdb.Client, networks u
 	m.wickr.devices = wickrdevicesapi.New(wickrdevicesapi.Deps{Networks: networks, Rosters: m.wickr.rosters, Store: users})
 	m.wickr.guests = wickrguestsapi.New(wickrguestsapi.Deps{Networks: usecase.Networks{Repo: networks.Repo, RM: m.wickr.guestsRM, RYW: ryw},
 		Guests: usecase.Guests{Repo: newRepo(client, wickrGuestDecider, m.Now), RYW: ryw}, Store: wickrguests.NewStore(pool), Now: m.Now})
+}
+
+// startWickrSweeps runs the Wickr background work every SweepEvery until runCtx ends: the Premium
+// free trials that are over fall back to Standard, and the deletions of networks are carried on.
+func (m *Main) startWickrSweeps(runCtx context.Context) {
+	every := m.SweepEvery
+	if every <= 0 {
+		every = 5 * time.Second
+	}
+	m.spawn(func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := m.wickr.networks.ExpireTrials(runCtx); err != nil && runCtx.Err() == nil {
+				m.logger.Warn("expiring Premium free trials interrupted; it resumes on the next sweep", "err", err)
+			}
+			if _, err := m.wickr.networks.CompleteDeletions(runCtx); err != nil && runCtx.Err() == nil {
+				m.logger.Warn("deleting networks interrupted; it resumes on the next sweep", "err", err)
+			}
+		}
+	})
+}
+
+// wickrDeletionFanout is what a network's deletion reaches: its work queue (the wickr_deletions read
+// model), the roster blocks, the directory shards and the network's data keys.
+func (m *Main) wickrDeletionFanout(pool *pgxpool.Pool, client *esdb.Client) *wickrnetworksapi.Fanout {
+	dirDecider := eventstore.Decider[directory.State, directory.Command, directory.Event]{
+		Initial: directory.Initial, Evolve: directory.Evolve, Decide: directory.Decide, Decode: directory.Decode,
+		Type: func(e directory.Event) string { return e.EventType() },
+	}
+	return &wickrnetworksapi.Fanout{Deletions: wickrdeletions.NewStore(pool), Rosters: m.wickr.rosters,
+		Directory: newRepo(client, dirDecider, m.Now), Keys: datakeys.New(pool)}
 }

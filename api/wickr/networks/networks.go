@@ -6,7 +6,8 @@
 // registers it on the account's stream first (one trial per account, ever; none after a trial
 // network's deletion), once the request has passed every check of the network's decider, so that a
 // refused request changes nothing. Mutations answer from the decided events when the read model is
-// late.
+// late. Two use cases run in the background, on a sweep of cmd/belfry: ExpireTrials (trials that are
+// over fall back to Standard) and CompleteDeletions (the rest of a requested deletion, resumable).
 package networks
 
 import (
@@ -34,6 +35,8 @@ type Deps struct {
 	Networks usecase.Networks
 	Accounts usecase.Accounts
 	Store    Store
+	Trials   EndedTrials // nil: no trial expiry
+	Fanout   *Fanout     // nil: deletions stay pending
 	Now      func() time.Time
 	Logger   *slog.Logger
 }
@@ -173,9 +176,11 @@ func planField(err error) error {
 	return err
 }
 
-// DeleteNetwork deletes the network (guide §2.3): the deletion is requested, the account forgets
-// the network (a trial network's deletion ends the account's network creation), and the deletion
-// completes. Deleting a network already deleted by the caller succeeds again (a retry).
+// DeleteNetwork deletes the network (guide §2.3, "may take a few minutes"): the deletion is
+// requested — from then on the network is gone for every call — and the account forgets the network
+// (a trial network's deletion ends the account's network creation); the rest of the deletion (its
+// keys, users, usernames, bots) is carried on in the background by CompleteDeletions. Deleting a
+// network already being deleted or deleted by the caller succeeds again (a retry).
 func (s *Service) DeleteNetwork(ctx context.Context, awsAccountID, region, id string) error {
 	if err := wickr.ValidNetworkID("networkId", id); err != nil {
 		return err
@@ -188,17 +193,13 @@ func (s *Service) DeleteNetwork(ctx context.Context, awsAccountID, region, id st
 		return domain.Wrapf(network.ErrNotFound, "Network %s not found", id)
 	}
 	if st.Status == network.StatusActive {
-		if _, err := s.d.Networks.Repo.Execute(ctx, network.StreamName(id), network.Delete{NetworkID: id}); err != nil {
+		// Exec waits (bounded) for the read model: the network is gone for the caller's next call.
+		if err := usecase.Exec(ctx, s.d.Networks.Command(network.StreamName(id), network.Delete{NetworkID: id})); err != nil {
 			return err
 		}
 	}
-	if _, err := s.d.Accounts.Repo.Execute(ctx, account.StreamName(awsAccountID), account.RemoveNetwork{NetworkID: id, OnTrial: st.Trial}); err != nil {
-		return err
-	}
-	if st.Status == network.StatusDeleted {
-		return nil
-	}
-	return usecase.Exec(ctx, s.d.Networks.Command(network.StreamName(id), network.CompleteDeletion{NetworkID: id}))
+	_, err = s.d.Accounts.Repo.Execute(ctx, account.StreamName(awsAccountID), account.RemoveNetwork{NetworkID: id, OnTrial: st.Trial})
+	return err
 }
 
 // NetworkSettings returns the network's settings.

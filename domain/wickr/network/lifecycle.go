@@ -37,7 +37,7 @@ type ExpireTrial struct{ NetworkID string }
 // Delete starts the deletion of the network.
 type Delete struct{ NetworkID string }
 
-// CompleteDeletion records that the network's users and bots are gone.
+// CompleteDeletion records that the network's users are gone: its bots go with it.
 type CompleteDeletion struct{ NetworkID string }
 
 func (c Create) target() string           { return c.NetworkID }

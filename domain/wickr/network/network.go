@@ -5,9 +5,10 @@
 //
 // Invariants:
 //   - A network is created once with its default security group; it is deleted in two steps
-//     (DeletionRequested, then Deleted once its users and bots are gone: guide §2.3, "may take a few
-//     minutes"), and from the request on it takes no command but CompleteDeletion. Data already
-//     retained is not the network's to delete.
+//     (DeletionRequested, then Deleted once its users are gone: guide §2.3, "may take a few
+//     minutes"), and from the request on it takes no command but CompleteDeletion, which deletes its
+//     bots and its data-retention bot (BotDeleted, RetentionBotDeleted) with the network. Data
+//     already retained is not the network's to delete.
 //   - networkName: 1–20 characters. accessLevel: STANDARD or PREMIUM. encryptionKeyArn: a KMS key ARN.
 //   - Plans (guide §7): Standard ⇄ Premium; Standard (or a new network) → the Premium free trial,
 //     which has Premium's features for 3 months and at most 30 users (50 in WickrGov), only if this
@@ -32,6 +33,7 @@ package network
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/belfry/belfry/domain"
@@ -126,7 +128,7 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		return nil, domain.Wrapf(ErrNotFound, "Network %s not found", c.target())
 	case s.Status == StatusDeleting:
 		if _, ok := c.(CompleteDeletion); ok {
-			return []Event{Deleted{At: now}}, nil
+			return completeDeletion(s, now), nil
 		}
 		if _, ok := c.(Delete); ok {
 			return nil, nil // the deletion is under way
@@ -139,6 +141,23 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		}
 	}
 	return nil, fmt.Errorf("network: unknown command %T", c)
+}
+
+// completeDeletion deletes the network's bots (in id order) and data-retention bot, then the network.
+func completeDeletion(s State, now time.Time) []Event {
+	ids := make([]string, 0, len(s.Bots))
+	for id := range s.Bots {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	evs := make([]Event, 0, len(ids)+2)
+	for _, id := range ids {
+		evs = append(evs, BotDeleted{BotID: id, At: now})
+	}
+	if s.Retention.Exists {
+		evs = append(evs, RetentionBotDeleted{At: now})
+	}
+	return append(evs, Deleted{At: now})
 }
 
 // A decider handles the commands of one area and reports whether c was one of them.

@@ -124,6 +124,10 @@ func TestLifecycleAndPlans(t *testing.T) {
 		{"delete again while deleting", given(created, network.DeletionRequested{}), network.Delete{NetworkID: id}, nil, nil, ""},
 		{"nothing else while deleting", given(created, network.DeletionRequested{}), network.Update{NetworkID: id, Name: "x"}, nil, network.ErrDeleting, ""},
 		{"complete the deletion", given(created, network.DeletionRequested{}), network.CompleteDeletion{NetworkID: id}, []network.Event{network.Deleted{At: now}}, nil, ""},
+		{"the deletion deletes the bots and the data-retention bot", given(created, defaultG, otherG, bot,
+			network.BotCreated{BotID: "12", Username: "otherbot", GroupID: "g0", Challenge: sealed(wickr.BotSubject("12")), At: now}, drBot, network.DeletionRequested{}),
+			network.CompleteDeletion{NetworkID: id}, []network.Event{network.BotDeleted{BotID: "12", At: now}, network.BotDeleted{BotID: "7", At: now},
+				network.RetentionBotDeleted{At: now}, network.Deleted{At: now}}, nil, ""},
 		{"complete without a request", given(created), network.CompleteDeletion{NetworkID: id}, nil, network.ErrDeleting, ""},
 		{"a deleted network is not found", given(created, network.DeletionRequested{}, network.Deleted{}), network.Delete{NetworkID: id}, nil, network.ErrNotFound, ""},
 	})

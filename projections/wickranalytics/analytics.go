@@ -1,0 +1,277 @@
+// Package wickranalytics projects the Wickr network and roster streams (packages domain/wickr/network
+// and domain/wickr/roster) into the figures of the analytics dashboard (guide §20): per network and
+// per UTC day, the registered (active and suspended), pending and suspended users, the devices with
+// the app active and the bots as they stood at the end of the day, the invitations, registrations
+// and deletions of the day, and the distinct users active in each day, ISO week and month.
+//
+// Invariants:
+//   - Every figure is a counter kept incrementally by the statement that applies an event, from a
+//     per-user row before and after it (the wickrusers pattern): a figure is read from a few indexed
+//     rows, never counted over the users. Each batch applies once, with its checkpoint (package
+//     projections); besides, an event applied twice in a row changes nothing the second time.
+//   - rm.wickr_analytics_totals holds a network's current levels; rm.wickr_analytics_days holds, for
+//     each day on which a level or a flow changed, the levels as of the day's last event and the day's
+//     flows (a day without a row kept the levels of the latest day before it).
+//   - A user is active in a period when it registered or signed in during it; rm.wickr_analytics_active
+//     counts each user once per day, week (starting Monday) and month, by the user's last active day.
+//     Days are the events' own instants (the deciders' clock) in UTC.
+//   - Registered = users that registered and are not deleted, suspended ones included (guide §20);
+//     pending users are invited and not registered; a deleted user leaves every level, its devices too.
+//   - rm.wickr_analytics_networks names each network's owner (AWS account, region) and status, so the
+//     figures are served only to the network's account while it is not being deleted.
+package wickranalytics
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/belfry/belfry/domain/wickr/network"
+	"github.com/belfry/belfry/domain/wickr/roster"
+)
+
+// Projection is the analytics read model.
+type Projection struct{}
+
+// Name is stable.
+func (Projection) Name() string { return "wickr_analytics" }
+
+// Version of the table layout.
+func (Projection) Version() int { return 1 }
+
+// Tables exposed under rm.
+func (Projection) Tables() []string {
+	return []string{"wickr_analytics_networks", "wickr_analytics_users", "wickr_analytics_devices", "wickr_analytics_bots",
+		"wickr_analytics_totals", "wickr_analytics_days", "wickr_analytics_active"}
+}
+
+// Filter selects the network and roster streams.
+func (Projection) Filter() *esdb.SubscriptionFilter {
+	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{network.StreamPrefix, roster.StreamPrefix}}
+}
+
+// Setup creates the tables.
+func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
+	_, err := tx.Exec(ctx, fmt.Sprintf(`
+		CREATE TABLE %[1]s.wickr_analytics_networks (
+			network_id     text PRIMARY KEY,
+			aws_account_id text NOT NULL,
+			region         text NOT NULL,
+			status         text NOT NULL,
+			created_at     timestamptz NOT NULL
+		);
+		CREATE TABLE %[1]s.wickr_analytics_users (
+			network_id text NOT NULL,
+			user_id    text NOT NULL,
+			cat        text NOT NULL, -- pending, active (registered) or none (deleted)
+			suspended  boolean NOT NULL DEFAULT false,
+			devices    int NOT NULL DEFAULT 0,
+			last_day   date,
+			PRIMARY KEY (network_id, user_id)
+		);
+		CREATE TABLE %[1]s.wickr_analytics_devices (
+			network_id text NOT NULL,
+			user_id    text NOT NULL,
+			app_id     text NOT NULL,
+			type       text NOT NULL DEFAULT '',
+			active     boolean NOT NULL,
+			PRIMARY KEY (network_id, user_id, app_id)
+		);
+		CREATE TABLE %[1]s.wickr_analytics_bots (
+			network_id text NOT NULL,
+			bot_id     text NOT NULL,
+			PRIMARY KEY (network_id, bot_id)
+		);
+		CREATE TABLE %[1]s.wickr_analytics_totals (
+			network_id text PRIMARY KEY,
+			pending    int NOT NULL DEFAULT 0,
+			registered int NOT NULL DEFAULT 0,
+			suspended  int NOT NULL DEFAULT 0,
+			devices    int NOT NULL DEFAULT 0,
+			bots       int NOT NULL DEFAULT 0
+		);
+		CREATE TABLE %[1]s.wickr_analytics_days (
+			network_id    text NOT NULL,
+			day           date NOT NULL,
+			pending       int NOT NULL,
+			registered    int NOT NULL,
+			suspended     int NOT NULL,
+			devices       int NOT NULL,
+			bots          int NOT NULL,
+			invited       int NOT NULL DEFAULT 0,
+			registrations int NOT NULL DEFAULT 0,
+			deletions     int NOT NULL DEFAULT 0,
+			PRIMARY KEY (network_id, day)
+		);
+		CREATE TABLE %[1]s.wickr_analytics_active (
+			network_id text NOT NULL,
+			period     text NOT NULL,
+			start      date NOT NULL,
+			users      int NOT NULL DEFAULT 0,
+			PRIMARY KEY (network_id, period, start)
+		);`, schema))
+	return err
+}
+
+// Apply applies one event.
+func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
+	if strings.HasPrefix(ev.StreamID, network.StreamPrefix) {
+		return applyNetwork(b, schema, strings.TrimPrefix(ev.StreamID, network.StreamPrefix), ev)
+	}
+	switch ev.EventType { // the roster events that change no figure are not decoded
+	case roster.TypeUserInvited, roster.TypeUserRegistered, roster.TypeUserSuspended, roster.TypeUserUnsuspended, roster.TypeUserDeleted,
+		roster.TypeDeviceRegistered, roster.TypeDeviceWasReset, roster.TypeSignedIn:
+	default:
+		return nil
+	}
+	e, err := roster.Decode(ev.EventType, ev.Data)
+	if err != nil {
+		return err
+	}
+	applyRoster(b, schema, networkOf(ev.StreamID), e)
+	return nil
+}
+
+// networkOf is the network of a roster stream "wickr.roster-<networkId>-<block>".
+func networkOf(stream string) string {
+	rest := strings.TrimPrefix(stream, roster.StreamPrefix)
+	if i := strings.LastIndexByte(rest, '-'); i >= 0 {
+		return rest[:i]
+	}
+	return rest
+}
+
+func applyNetwork(b *pgx.Batch, schema, id string, ev *esdb.RecordedEvent) error {
+	switch ev.EventType {
+	case network.TypeCreated, network.TypeDeletionRequested, network.TypeDeleted, network.TypeBotCreated, network.TypeBotDeleted:
+	default:
+		return nil
+	}
+	e, err := network.Decode(ev.EventType, ev.Data)
+	if err != nil {
+		return err
+	}
+	n, bots := schema+".wickr_analytics_networks", schema+".wickr_analytics_bots"
+	switch e := e.(type) {
+	case network.Created:
+		b.Queue(`INSERT INTO `+n+` (network_id, aws_account_id, region, status, created_at) VALUES ($1,$2,$3,$4,$5) ON CONFLICT DO NOTHING`,
+			id, e.AwsAccountID, e.Region, network.StatusActive, e.At)
+	case network.DeletionRequested:
+		b.Queue(`UPDATE `+n+` SET status = $2 WHERE network_id = $1`, id, network.StatusDeleting)
+	case network.Deleted:
+		b.Queue(`UPDATE `+n+` SET status = $2 WHERE network_id = $1`, id, network.StatusDeleted)
+	case network.BotCreated:
+		b.Queue(`WITH ins AS (INSERT INTO `+bots+` (network_id, bot_id) VALUES ($1, $3) ON CONFLICT DO NOTHING RETURNING 1),
+			d AS (SELECT 0 AS p, 0 AS r, 0 AS s, 0 AS dv, count(*)::int AS bt, 0 AS inv, 0 AS reg, 0 AS del FROM ins)`+
+			bump(schema), id, day(e.At), e.BotID)
+	case network.BotDeleted:
+		b.Queue(`WITH del AS (DELETE FROM `+bots+` WHERE network_id = $1 AND bot_id = $3 RETURNING 1),
+			d AS (SELECT 0 AS p, 0 AS r, 0 AS s, 0 AS dv, -count(*)::int AS bt, 0 AS inv, 0 AS reg, 0 AS del FROM del)`+
+			bump(schema), id, day(e.At), e.BotID)
+	}
+	return nil
+}
+
+func applyRoster(b *pgx.Batch, schema, net string, e roster.Event) {
+	switch e := e.(type) {
+	case roster.UserInvited:
+		b.Queue(`WITH ins AS (INSERT INTO `+schema+`.wickr_analytics_users (network_id, user_id, cat) VALUES ($1, $3, 'pending')
+				ON CONFLICT DO NOTHING RETURNING 1),
+			d AS (SELECT count(*)::int AS p, 0 AS r, 0 AS s, 0 AS dv, 0 AS bt, count(*)::int AS inv, 0 AS reg, 0 AS del FROM ins)`+
+			bump(schema), net, day(e.At), e.UserID)
+	case roster.UserRegistered:
+		transition(b, schema, net, e.UserID, e.At, `cat = 'active'`)
+		activity(b, schema, net, e.UserID, e.At)
+	case roster.UserSuspended:
+		transition(b, schema, net, e.UserID, e.At, `suspended = true`)
+	case roster.UserUnsuspended:
+		transition(b, schema, net, e.UserID, e.At, `suspended = false`)
+	case roster.UserDeleted:
+		transition(b, schema, net, e.UserID, e.At, `cat = 'none', suspended = false, devices = 0`)
+	case roster.DeviceRegistered:
+		device(b, schema, net, e.UserID, e.AppID, e.Type, true, e.At)
+	case roster.DeviceWasReset:
+		device(b, schema, net, e.UserID, e.AppID, "", false, e.At)
+	case roster.SignedIn:
+		activity(b, schema, net, e.UserID, e.At)
+	}
+}
+
+// day is the UTC day of an instant.
+func day(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// bump ends a statement whose CTE d (one row) holds the deltas of the levels (p pending, r
+// registered, s suspended, dv devices, bt bots) and the flows (inv invited, reg registrations, del
+// deletions) of network $1 on day $2: the network's totals move by them, and the day's row takes
+// the new levels and adds the flows. Nothing is written when every delta is zero.
+func bump(schema string) string {
+	return `,
+		tot AS (
+			INSERT INTO ` + schema + `.wickr_analytics_totals AS t (network_id, pending, registered, suspended, devices, bots)
+			SELECT $1::text, d.p, d.r, d.s, d.dv, d.bt FROM d WHERE (d.p, d.r, d.s, d.dv, d.bt, d.inv, d.reg, d.del) <> (0, 0, 0, 0, 0, 0, 0, 0)
+			ON CONFLICT (network_id) DO UPDATE SET pending = t.pending + excluded.pending, registered = t.registered + excluded.registered,
+				suspended = t.suspended + excluded.suspended, devices = t.devices + excluded.devices, bots = t.bots + excluded.bots
+			RETURNING t.pending, t.registered, t.suspended, t.devices, t.bots)
+		INSERT INTO ` + schema + `.wickr_analytics_days AS y (network_id, day, pending, registered, suspended, devices, bots, invited, registrations, deletions)
+		SELECT $1::text, $2::date, tot.pending, tot.registered, tot.suspended, tot.devices, tot.bots, d.inv, d.reg, d.del FROM tot CROSS JOIN d
+		ON CONFLICT (network_id, day) DO UPDATE SET pending = excluded.pending, registered = excluded.registered, suspended = excluded.suspended,
+			devices = excluded.devices, bots = excluded.bots, invited = y.invited + excluded.invited,
+			registrations = y.registrations + excluded.registrations, deletions = y.deletions + excluded.deletions`
+}
+
+// transition updates a live user's row with set (the row aliased u) and moves the levels from the
+// row's category, suspension and devices before to those after, in one statement: its CTEs see the
+// row as it was, and a user already deleted (or a replay that changes nothing) moves nothing.
+func transition(b *pgx.Batch, schema, net, userID string, at time.Time, set string) {
+	u := schema + ".wickr_analytics_users"
+	b.Queue(`WITH old AS (SELECT u.cat, u.suspended, u.devices FROM `+u+` u WHERE u.network_id = $1 AND u.user_id = $3 AND u.cat <> 'none'),
+		upd AS (UPDATE `+u+` u SET `+set+` WHERE u.network_id = $1 AND u.user_id = $3 AND u.cat <> 'none'
+			RETURNING u.cat, u.suspended, u.devices),
+		d AS (SELECT
+			coalesce(sum((n.cat = 'pending')::int - (o.cat = 'pending')::int), 0)::int AS p,
+			coalesce(sum((n.cat = 'active')::int - (o.cat = 'active')::int), 0)::int AS r,
+			coalesce(sum((n.suspended AND n.cat <> 'none')::int - o.suspended::int), 0)::int AS s,
+			coalesce(sum(n.devices - o.devices), 0)::int AS dv,
+			0 AS bt, 0 AS inv,
+			coalesce(sum((n.cat = 'active' AND o.cat = 'pending')::int), 0)::int AS reg,
+			coalesce(sum((n.cat = 'none')::int), 0)::int AS del
+			FROM old o CROSS JOIN upd n)`+bump(schema), net, day(at), userID)
+}
+
+// device records a device of a live user as active (registered) or not (reset), and moves the
+// devices level when its state changes.
+func device(b *pgx.Batch, schema, net, userID, appID, typ string, active bool, at time.Time) {
+	u, dv := schema+".wickr_analytics_users", schema+".wickr_analytics_devices"
+	b.Queue(`WITH usr AS (SELECT 1 FROM `+u+` WHERE network_id = $1 AND user_id = $3 AND cat <> 'none'),
+		old AS (SELECT active FROM `+dv+` WHERE network_id = $1 AND user_id = $3 AND app_id = $4),
+		up AS (INSERT INTO `+dv+` AS x (network_id, user_id, app_id, type, active) SELECT $1, $3, $4, $5, $6 FROM usr
+			ON CONFLICT (network_id, user_id, app_id) DO UPDATE SET active = excluded.active,
+				type = CASE WHEN excluded.type = '' THEN x.type ELSE excluded.type END),
+		delta AS (SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM usr) THEN 0
+			WHEN $6 AND NOT coalesce((SELECT active FROM old), false) THEN 1
+			WHEN NOT $6 AND coalesce((SELECT active FROM old), false) THEN -1 ELSE 0 END AS n),
+		cnt AS (UPDATE `+u+` SET devices = devices + (SELECT n FROM delta) WHERE network_id = $1 AND user_id = $3 AND (SELECT n FROM delta) <> 0),
+		d AS (SELECT 0 AS p, 0 AS r, 0 AS s, n AS dv, 0 AS bt, 0 AS inv, 0 AS reg, 0 AS del FROM delta)`+bump(schema),
+		net, day(at), userID, appID, typ, active)
+}
+
+// activity counts a live user once in the day, week and month of at, by its last active day.
+func activity(b *pgx.Batch, schema, net, userID string, at time.Time) {
+	u := schema + ".wickr_analytics_users"
+	d := day(at)
+	week := d.AddDate(0, 0, -((int(d.Weekday()) + 6) % 7))
+	month := time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC)
+	b.Queue(`WITH old AS (SELECT u.last_day FROM `+u+` u WHERE u.network_id = $1 AND u.user_id = $2 AND u.cat <> 'none'),
+		upd AS (UPDATE `+u+` u SET last_day = greatest(u.last_day, $3::date) WHERE u.network_id = $1 AND u.user_id = $2 AND u.cat <> 'none')
+		INSERT INTO `+schema+`.wickr_analytics_active AS a (network_id, period, start, users)
+		SELECT $1::text, p.period, p.start, 1 FROM old CROSS JOIN (VALUES ('day', $3::date), ('week', $4::date), ('month', $5::date)) p(period, start)
+		WHERE old.last_day IS NULL OR old.last_day < p.start
+		ON CONFLICT (network_id, period, start) DO UPDATE SET users = a.users + 1`, net, userID, d, week, month)
+}
