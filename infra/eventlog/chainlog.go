@@ -197,11 +197,12 @@ func (c *chainer) backfillStep(ctx context.Context, from uint64) (uint64, error)
 	for rows.Next() {
 		var r Record
 		var pos, rev int64
-		if err := rows.Scan(&pos, &r.Stream, &rev, &r.EventID, &r.Type, &r.ContentType, &r.Created, &r.Data, &r.Metadata); err != nil {
+		var id [16]byte // as bytes: uuid.UUID's sql.Scanner would go through its text form
+		if err := rows.Scan(&pos, &r.Stream, &rev, &id, &r.Type, &r.ContentType, &r.Created, &r.Data, &r.Metadata); err != nil {
 			rows.Close()
 			return 0, err
 		}
-		r.Position, r.Revision = uint64(pos), uint64(rev)
+		r.Position, r.Revision, r.EventID = uint64(pos), uint64(rev), id
 		recs = append(recs, r)
 	}
 	rows.Close()

@@ -114,10 +114,11 @@ func exportEvents(ctx context.Context, pool *pgxpool.Pool, path string, progress
 	var e exportedEvent
 	var pos, rev int64
 	for rows.Next() {
-		if err := rows.Scan(&pos, &e.Stream, &rev, &e.EventID, &e.Type, &e.ContentType, &e.Created, &e.Data, &e.Metadata, &e.Digest, &e.Chain); err != nil {
+		var id [16]byte // as bytes: uuid.UUID's sql.Scanner would go through its text form
+		if err := rows.Scan(&pos, &e.Stream, &rev, &id, &e.Type, &e.ContentType, &e.Created, &e.Data, &e.Metadata, &e.Digest, &e.Chain); err != nil {
 			return 0, 0, err
 		}
-		e.Position, e.Revision = uint64(pos), uint64(rev)
+		e.Position, e.Revision, e.EventID = uint64(pos), uint64(rev), id
 		if err := enc.Encode(&e); err != nil {
 			return 0, 0, err
 		}

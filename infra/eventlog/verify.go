@@ -107,14 +107,15 @@ func scanRows(ctx context.Context, pool *pgxpool.Pool, after uint64, to int64, o
 	defer rows.Close()
 	batch := make([]chain.Row, 0, verifyBatch)
 	var pos, rev int64
+	var id [16]byte // scanned as bytes: uuid.UUID's sql.Scanner would go through its text form
 	for rows.Next() {
 		batch = append(batch, chain.Row{})
 		row := &batch[len(batch)-1]
-		if err := rows.Scan(&pos, &row.Stream, &rev, &row.EventID, &row.Type, &row.ContentType, &row.Created, &row.Data,
+		if err := rows.Scan(&pos, &row.Stream, &rev, &id, &row.Type, &row.ContentType, &row.Created, &row.Data,
 			&row.Metadata, &row.Digest, &row.Chain); err != nil {
 			return err
 		}
-		row.Position, row.Revision = uint64(pos), uint64(rev)
+		row.Position, row.Revision, row.EventID = uint64(pos), uint64(rev), id
 		if len(batch) == verifyBatch {
 			select {
 			case out <- batch:
