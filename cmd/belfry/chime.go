@@ -51,41 +51,17 @@ func (r repo[S, C, E]) ExecuteFunc(ctx context.Context, stream string, decide fu
 
 // The deciders of the aggregates the slices command.
 var (
-	settingsDecider = eventstore.Decider[settings.State, settings.Command, settings.Event]{
-		Initial: settings.Initial, Evolve: settings.Evolve, Decide: settings.Decide, Decode: settings.Decode,
-		Type: func(e settings.Event) string { return e.EventType() },
-	}
-	claimDecider = eventstore.Decider[domainclaim.State, domainclaim.Command, domainclaim.Event]{
-		Initial: domainclaim.Initial, Evolve: domainclaim.Evolve, Decide: domainclaim.Decide, Decode: domainclaim.Decode,
-		Type: func(e domainclaim.Event) string { return e.EventType() },
-	}
+	settingsDecider = eventstore.DeciderOf[settings.State, settings.Command, settings.Event](settings.Initial, settings.Evolve, settings.Decide, settings.Decode)
+	claimDecider    = eventstore.DeciderOf[domainclaim.State, domainclaim.Command, domainclaim.Event](domainclaim.Initial, domainclaim.Evolve, domainclaim.Decide, domainclaim.Decode)
 )
 
 var (
-	accountDecider = eventstore.Decider[account.State, account.Command, account.Event]{
-		Initial: account.Initial, Evolve: account.Evolve, Decide: account.Decide, Decode: account.Decode,
-		Type: func(e account.Event) string { return e.EventType() },
-	}
-	meetingDecider = eventstore.Decider[meeting.State, meeting.Command, meeting.Event]{
-		Initial: meeting.Initial, Evolve: meeting.Evolve, Decide: meeting.Decide, Decode: meeting.Decode,
-		Type: func(e meeting.Event) string { return e.EventType() },
-	}
-	roomDecider = eventstore.Decider[room.State, room.Command, room.Event]{
-		Initial: room.Initial, Evolve: room.Evolve, Decide: room.Decide, Decode: room.Decode,
-		Type: func(e room.Event) string { return e.EventType() },
-	}
-	numberDecider = eventstore.Decider[phonenumber.State, phonenumber.Command, phonenumber.Event]{
-		Initial: phonenumber.Initial, Evolve: phonenumber.Evolve, Decide: phonenumber.Decide, Decode: phonenumber.Decode,
-		Type: func(e phonenumber.Event) string { return e.EventType() },
-	}
-	orderDecider = eventstore.Decider[phonenumber.Order, phonenumber.OrderCommand, phonenumber.Event]{
-		Initial: phonenumber.InitialOrder, Evolve: phonenumber.EvolveOrder, Decide: phonenumber.DecideOrder, Decode: phonenumber.Decode,
-		Type: func(e phonenumber.Event) string { return e.EventType() },
-	}
-	portDecider = eventstore.Decider[porting.Order, porting.Command, porting.Event]{
-		Initial: porting.Initial, Evolve: porting.Evolve, Decide: porting.Decide, Decode: porting.Decode,
-		Type: func(e porting.Event) string { return e.EventType() },
-	}
+	accountDecider = eventstore.DeciderOf[account.State, account.Command, account.Event](account.Initial, account.Evolve, account.Decide, account.Decode)
+	meetingDecider = eventstore.DeciderOf[meeting.State, meeting.Command, meeting.Event](meeting.Initial, meeting.Evolve, meeting.Decide, meeting.Decode)
+	roomDecider    = eventstore.DeciderOf[room.State, room.Command, room.Event](room.Initial, room.Evolve, room.Decide, room.Decode)
+	numberDecider  = eventstore.DeciderOf[phonenumber.State, phonenumber.Command, phonenumber.Event](phonenumber.Initial, phonenumber.Evolve, phonenumber.Decide, phonenumber.Decode)
+	orderDecider   = eventstore.DeciderOf[phonenumber.Order, phonenumber.OrderCommand, phonenumber.Event](phonenumber.InitialOrder, phonenumber.EvolveOrder, phonenumber.DecideOrder, phonenumber.Decode)
+	portDecider    = eventstore.DeciderOf[porting.Order, porting.Command, porting.Event](porting.Initial, porting.Evolve, porting.Decide, porting.Decode)
 )
 
 // sweeps are the background use cases run on a timer.

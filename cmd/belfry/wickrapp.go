@@ -67,31 +67,13 @@ func (w wickrApp) operations() []awsproto.Operation {
 
 // The deciders of the Wickr aggregates the slices command.
 var (
-	wickrNetworkDecider = eventstore.Decider[network.State, network.Command, network.Event]{
-		Initial: network.Initial, Evolve: network.Evolve, Decide: network.Decide, Decode: network.Decode,
-		Type: func(e network.Event) string { return e.EventType() },
-	}
+	wickrNetworkDecider = eventstore.DeciderOf[network.State, network.Command, network.Event](network.Initial, network.Evolve, network.Decide, network.Decode)
 	// wickrCompanyIDDecider decides the SSO company-id claims (directory.CompanyIDStream).
-	wickrCompanyIDDecider = eventstore.Decider[directory.State, directory.Command, directory.Event]{
-		Initial: directory.Initial, Evolve: directory.Evolve, Decide: directory.Decide, Decode: directory.Decode,
-		Type: func(e directory.Event) string { return e.EventType() },
-	}
-	wickrAccountDecider = eventstore.Decider[account.State, account.Command, account.Event]{
-		Initial: account.Initial, Evolve: account.Evolve, Decide: account.Decide, Decode: account.Decode,
-		Type: func(e account.Event) string { return e.EventType() },
-	}
-	wickrRosterDecider = eventstore.Decider[roster.State, roster.Command, roster.Event]{
-		Initial: roster.Initial, Evolve: roster.Evolve, Decide: roster.Decide, Decode: roster.Decode,
-		Type: func(e roster.Event) string { return e.EventType() },
-	}
-	wickrGuestDecider = eventstore.Decider[guest.State, guest.Command, guest.Event]{
-		Initial: guest.Initial, Evolve: guest.Evolve, Decide: guest.Decide, Decode: guest.Decode,
-		Type: func(e guest.Event) string { return e.EventType() },
-	}
-	wickrDirectoryDecider = eventstore.Decider[directory.State, directory.Command, directory.Event]{
-		Initial: directory.Initial, Evolve: directory.Evolve, Decide: directory.Decide, Decode: directory.Decode,
-		Type: func(e directory.Event) string { return e.EventType() },
-	}
+	wickrCompanyIDDecider = eventstore.DeciderOf[directory.State, directory.Command, directory.Event](directory.Initial, directory.Evolve, directory.Decide, directory.Decode)
+	wickrAccountDecider   = eventstore.DeciderOf[account.State, account.Command, account.Event](account.Initial, account.Evolve, account.Decide, account.Decode)
+	wickrRosterDecider    = eventstore.DeciderOf[roster.State, roster.Command, roster.Event](roster.Initial, roster.Evolve, roster.Decide, roster.Decode)
+	wickrGuestDecider     = eventstore.DeciderOf[guest.State, guest.Command, guest.Event](guest.Initial, guest.Evolve, guest.Decide, guest.Decode)
+	wickrDirectoryDecider = eventstore.DeciderOf[directory.State, directory.Command, directory.Event](directory.Initial, directory.Evolve, directory.Decide, directory.Decode)
 )
 
 // wickrProjections builds the runners of the Wickr read models (started with the others).
@@ -171,10 +153,7 @@ func (m *Main) startWickrSweeps(runCtx context.Context) {
 // wickrDeletionFanout is what a network's deletion reaches: its work queue (the wickr_deletions read
 // model), the roster blocks, the directory shards and the network's data keys.
 func (m *Main) wickrDeletionFanout(pool *pgxpool.Pool, client *esdb.Client) *wickrnetworksapi.Fanout {
-	dirDecider := eventstore.Decider[directory.State, directory.Command, directory.Event]{
-		Initial: directory.Initial, Evolve: directory.Evolve, Decide: directory.Decide, Decode: directory.Decode,
-		Type: func(e directory.Event) string { return e.EventType() },
-	}
+	dirDecider := eventstore.DeciderOf[directory.State, directory.Command, directory.Event](directory.Initial, directory.Evolve, directory.Decide, directory.Decode)
 	return &wickrnetworksapi.Fanout{Deletions: wickrdeletions.NewStore(pool), Rosters: m.wickr.rosters,
 		Directory: newRepo(client, dirDecider, m.Now), Keys: datakeys.New(pool)}
 }

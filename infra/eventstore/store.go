@@ -49,6 +49,12 @@ type Decider[S any, C any, E any] struct {
 	Type    func(E) string
 }
 
+// DeciderOf builds the Decider of an aggregate from its pure functions; its events name their own type.
+func DeciderOf[S, C any, E interface{ EventType() string }](initial func() S, evolve func(S, E) S,
+	decide func(S, C, time.Time) ([]E, error), decode func(string, []byte) (E, error)) Decider[S, C, E] {
+	return Decider[S, C, E]{Initial: initial, Evolve: evolve, Decide: decide, Decode: decode, Type: func(e E) string { return e.EventType() }}
+}
+
 // Result is what a command produced.
 type Result[S any, E any] struct {
 	State    S

@@ -10,10 +10,7 @@ import (
 )
 
 // Decider is the IAM stream's decider for the event store's command path.
-var Decider = eventstore.Decider[iam.State, iam.Command, iam.Event]{
-	Initial: iam.Initial, Evolve: iam.Evolve, Decide: iam.Decide, Decode: iam.Decode,
-	Type: func(e iam.Event) string { return e.EventType() },
-}
+var Decider = eventstore.DeciderOf[iam.State, iam.Command, iam.Event](iam.Initial, iam.Evolve, iam.Decide, iam.Decode)
 
 // Commands runs IAM commands on the installation's IAM stream with expected revisions.
 type Commands struct {
