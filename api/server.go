@@ -130,7 +130,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 	// Wickr is regional: its scopes may name any Wickr region (the networks' region), not cfg.Region.
 	wickrAPI := awsproto.NewService(awsproto.ServiceConfig{Name: "wickr", EventSource: "wickr.amazonaws.com",
 		Verifier: &sigv4.Verifier{Keys: d.Keys}, Regions: wickrproto.CheckRegion, Errors: wickrproto.ToWire,
-		Audit: d.Audit, Logger: d.Logger, SkipReadAudit: cfg.SkipReadAudit, Metrics: d.Metrics})
+		Audit: d.Audit, Logger: d.Logger, SkipReadAudit: cfg.SkipReadAudit, Metrics: d.Metrics, Snapshots: d.Snapshots})
 	wickrAPI.Mount(e, d.Wickr)
 	unknownRoute = awsproto.UnknownRouteHandler(chimeAPI, belfryAPI, wickrAPI)
 

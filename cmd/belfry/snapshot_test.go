@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/chime"
 	"github.com/aws/aws-sdk-go-v2/service/chime/types"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -183,5 +187,64 @@ func TestSnapshotAsOfTAnswersAsTheLiveModelDidAtT(t *testing.T) {
 	_ = json.NewDecoder(resp.Body).Decode(&list)
 	if len(list.Snapshots) != 3 { // cli_one, cli_two, half
 		t.Fatalf("snapshots: %+v", list.Snapshots)
+	}
+}
+
+// TestWickrReadsFromASnapshot: a Wickr network renamed after T reads with its old name through a
+// snapshot as of T (GetNetwork with X-Belfry-Snapshot), and UpdateNetwork with the header is refused.
+func TestWickrReadsFromASnapshot(t *testing.T) {
+	b := startBelfry(t)
+	wickr := func(method, path, body, snapshot string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, b.url+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if snapshot != "" {
+			req.Header.Set("X-Belfry-Snapshot", snapshot)
+		}
+		h := sha256.Sum256([]byte(body))
+		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: b.keyID, SecretAccessKey: b.secret},
+			req, hex.EncodeToString(h[:]), "wickr", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	st, created := wickr("POST", "/networks", `{"networkName":"Field Ops","accessLevel":"STANDARD"}`, "")
+	if st != 200 {
+		t.Fatalf("CreateNetwork: %d %v", st, created)
+	}
+	id := created["networkId"].(string)
+	time.Sleep(20 * time.Millisecond)
+	T := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	if st, out := wickr("PATCH", "/networks/"+id, `{"networkName":"Renamed Ops"}`, ""); st != 200 {
+		t.Fatalf("UpdateNetwork: %d %v", st, out)
+	}
+	st, sn, msg := b.snapshotCall(t, "POST", "/belfry/v1/snapshots", `{"AsOf":"`+T.Format(time.RFC3339Nano)+`","Name":"wickr_t"}`)
+	if st != 202 {
+		t.Fatalf("create snapshot: %d %s", st, msg)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for sn.Status != projections.SnapshotReady {
+		if sn.Status == projections.SnapshotFailed || time.Now().After(deadline) {
+			t.Fatalf("snapshot: %+v", sn)
+		}
+		time.Sleep(50 * time.Millisecond)
+		_, sn, _ = b.snapshotCall(t, "GET", "/belfry/v1/snapshots/wickr_t", "")
+	}
+	if st, live := wickr("GET", "/networks/"+id, "", ""); st != 200 || live["networkName"] != "Renamed Ops" {
+		t.Fatalf("live GetNetwork: %d %v", st, live)
+	}
+	if st, old := wickr("GET", "/networks/"+id, "", "wickr_t"); st != 200 || old["networkName"] != "Field Ops" {
+		t.Fatalf("GetNetwork as of T: %d %v", st, old)
+	}
+	if st, out := wickr("PATCH", "/networks/"+id, `{"networkName":"Nope"}`, "wickr_t"); st != 400 {
+		t.Fatalf("a mutation through a snapshot must be refused: %d %v", st, out)
 	}
 }

@@ -67,8 +67,8 @@ func (s *Store) query(ctx context.Context, table, sortCol string, sortIdx int, c
 		}
 	}
 	where, kargs, order := projections.KeysetQuery(k, []string{sortCol}, "username_hash", p.Desc, len(args)+1)
-	rows, err := s.pool.Query(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM rm.`+table+` WHERE `+strings.Join(conds, " AND ")+
-		` AND `+where+` ORDER BY `+order+` LIMIT $2`, append(args, kargs...)...)
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM rm.`+table+` WHERE `+strings.Join(conds, " AND ")+
+		` AND `+where+` ORDER BY `+order+` LIMIT $2`), append(args, kargs...)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("wickrguests: %s: %w", table, err)
 	}
@@ -135,8 +135,8 @@ func prefixOrEmpty(v string) string {
 
 // History counts the guests of each billing period from since ('YYYY-MM') on, oldest first.
 func (s *Store) History(ctx context.Context, networkID, since string) ([]Month, error) {
-	rows, err := s.pool.Query(ctx, `SELECT billing_period, count(*) FROM rm.wickr_guest_sightings
-		WHERE network_id = $1 AND billing_period >= $2 GROUP BY billing_period ORDER BY billing_period`, networkID, since)
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT billing_period, count(*) FROM rm.wickr_guest_sightings
+		WHERE network_id = $1 AND billing_period >= $2 GROUP BY billing_period ORDER BY billing_period`), networkID, since)
 	if err != nil {
 		return nil, fmt.Errorf("wickrguests: history: %w", err)
 	}
@@ -153,7 +153,7 @@ func (s *Store) History(ctx context.Context, networkID, since string) ([]Month, 
 // Sighting is the username of a guest the network's users communicated with (false: none).
 func (s *Store) Sighting(ctx context.Context, networkID, usernameHash string) (string, bool, error) {
 	var username string
-	err := s.pool.QueryRow(ctx, `SELECT username FROM rm.wickr_guest_sightings WHERE network_id = $1 AND username_hash = $2 LIMIT 1`,
+	err := s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT username FROM rm.wickr_guest_sightings WHERE network_id = $1 AND username_hash = $2 LIMIT 1`),
 		networkID, usernameHash).Scan(&username)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false, nil

@@ -57,8 +57,8 @@ func scanBot(row pgx.Row) (Bot, error) {
 
 // Bot returns a live bot of a network (the caller checked the network is the caller's).
 func (s *Store) Bot(ctx context.Context, networkID, botID string) (Bot, error) {
-	b, err := scanBot(s.pool.QueryRow(ctx, `SELECT `+botCols+` FROM rm.wickr_bots
-		WHERE network_id = $1 AND bot_id = $2 AND NOT deleted`, networkID, botID))
+	b, err := scanBot(s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT `+botCols+` FROM rm.wickr_bots
+		WHERE network_id = $1 AND bot_id = $2 AND NOT deleted`), networkID, botID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return b, domain.Wrapf(network.ErrBotNotFound, "Bot %s not found in network %s", botID, networkID)
 	}
@@ -107,8 +107,8 @@ func (s *Store) Bots(ctx context.Context, networkID string, q BotQuery) ([]Bot, 
 		add("group_id = ?", q.GroupID)
 	}
 	where, kargs, order := projections.KeysetQuery(k, cols, "bot_id", q.Desc, len(args)+1)
-	rows, err := s.pool.Query(ctx, `SELECT `+botCols+` FROM rm.wickr_bots WHERE `+strings.Join(conds, " AND ")+` AND `+where+
-		` ORDER BY `+order+fmt.Sprintf(" LIMIT %d", q.Limit+1), append(args, kargs...)...)
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT `+botCols+` FROM rm.wickr_bots WHERE `+strings.Join(conds, " AND ")+` AND `+where+
+		` ORDER BY `+order+fmt.Sprintf(" LIMIT %d", q.Limit+1)), append(args, kargs...)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("wickrnetworks: bots: %w", err)
 	}
@@ -144,8 +144,8 @@ func (b Bot) sortValue(field string) string {
 // BotsCount counts a network's live bots by status (model BotStatus: 1 pending, 2 active). A
 // network has few bots: the partial index on (network_id, group_id) serves the count.
 func (s *Store) BotsCount(ctx context.Context, networkID string) (pending, active int, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status = 1), count(*) FILTER (WHERE status = 2)
-		FROM rm.wickr_bots WHERE network_id = $1 AND NOT deleted`, networkID).Scan(&pending, &active)
+	err = s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT count(*) FILTER (WHERE status = 1), count(*) FILTER (WHERE status = 2)
+		FROM rm.wickr_bots WHERE network_id = $1 AND NOT deleted`), networkID).Scan(&pending, &active)
 	if err != nil {
 		return 0, 0, fmt.Errorf("wickrnetworks: bots count: %w", err)
 	}

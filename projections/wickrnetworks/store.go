@@ -63,8 +63,8 @@ func scanNetwork(row pgx.Row) (Network, error) {
 
 // Network returns a live network of the AWS account in region; any other is network.ErrNotFound.
 func (s *Store) Network(ctx context.Context, awsAccountID, region, id string) (Network, error) {
-	n, err := scanNetwork(s.pool.QueryRow(ctx, `SELECT `+networkCols+` FROM rm.wickr_networks
-		WHERE network_id = $1 AND aws_account_id = $2 AND region = $3 AND status = 'Active'`, id, awsAccountID, region))
+	n, err := scanNetwork(s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT `+networkCols+` FROM rm.wickr_networks
+		WHERE network_id = $1 AND aws_account_id = $2 AND region = $3 AND status = 'Active'`), id, awsAccountID, region))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return n, domain.Wrapf(network.ErrNotFound, "Network %s not found", id)
 	}
@@ -126,8 +126,8 @@ func (s *Store) Networks(ctx context.Context, awsAccountID, region string, p Pag
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+networkCols+` FROM rm.wickr_networks
-		WHERE aws_account_id = $1 AND region = $2 AND status = 'Active' AND `+where+` ORDER BY `+order+` LIMIT $3`,
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT `+networkCols+` FROM rm.wickr_networks
+		WHERE aws_account_id = $1 AND region = $2 AND status = 'Active' AND `+where+` ORDER BY `+order+` LIMIT $3`),
 		append([]any{awsAccountID, region, p.Limit + 1}, args...)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("wickrnetworks: networks: %w", err)
@@ -154,8 +154,8 @@ func scanGroup(row pgx.Row) (Group, error) {
 
 // Group returns a security group of a network (the caller checked the network is the caller's).
 func (s *Store) Group(ctx context.Context, networkID, groupID string) (Group, error) {
-	g, err := scanGroup(s.pool.QueryRow(ctx, `SELECT `+groupCols+` FROM rm.wickr_security_groups g
-		WHERE g.network_id = $1 AND g.group_id = $2`, networkID, groupID))
+	g, err := scanGroup(s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT `+groupCols+` FROM rm.wickr_security_groups g
+		WHERE g.network_id = $1 AND g.group_id = $2`), networkID, groupID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return g, domain.Wrapf(network.ErrGroupNotFound, "Security group %s not found in network %s", groupID, networkID)
 	}
@@ -171,8 +171,8 @@ func (s *Store) Groups(ctx context.Context, networkID string, p Page) ([]Group, 
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+groupCols+` FROM rm.wickr_security_groups g
-		WHERE g.network_id = $1 AND `+where+` ORDER BY `+order+` LIMIT $2`, append([]any{networkID, p.Limit + 1}, args...)...)
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT `+groupCols+` FROM rm.wickr_security_groups g
+		WHERE g.network_id = $1 AND `+where+` ORDER BY `+order+` LIMIT $2`), append([]any{networkID, p.Limit + 1}, args...)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("wickrnetworks: groups: %w", err)
 	}

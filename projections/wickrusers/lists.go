@@ -28,7 +28,7 @@ type UserFilter struct {
 
 // User returns one (not deleted) user of a network.
 func (s *Store) User(ctx context.Context, networkID, userID string) (User, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM rm.wickr_users WHERE network_id = $1 AND user_id = $2 AND NOT deleted`, networkID, userID)
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT `+userCols+` FROM rm.wickr_users WHERE network_id = $1 AND user_id = $2 AND NOT deleted`), networkID, userID)
 	if err != nil {
 		return User{}, fmt.Errorf("wickrusers: user: %w", err)
 	}
@@ -87,8 +87,8 @@ func (s *Store) Users(ctx context.Context, networkID string, f UserFilter, p Use
 		add(`status = $%d`, f.Status)
 	}
 	where, kargs, order := projections.KeysetQuery(k, cols, "user_id", p.Desc, len(args)+1)
-	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM rm.wickr_users WHERE `+strings.Join(conds, " AND ")+` AND `+where+
-		` ORDER BY `+order+` LIMIT $2`, append(args, kargs...)...)
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT `+userCols+` FROM rm.wickr_users WHERE `+strings.Join(conds, " AND ")+` AND `+where+
+		` ORDER BY `+order+` LIMIT $2`), append(args, kargs...)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("wickrusers: users: %w", err)
 	}
@@ -111,7 +111,7 @@ func (s *Store) Users(ctx context.Context, networkID string, f UserFilter, p Use
 // Unames resolves username hashes (unames) to the usernames of a network's (not deleted) users; an
 // unknown uname is absent from the map.
 func (s *Store) Unames(ctx context.Context, networkID string, unames []string) (map[string]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT uname, username FROM rm.wickr_users WHERE network_id = $1 AND uname = ANY($2) AND NOT deleted`,
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT uname, username FROM rm.wickr_users WHERE network_id = $1 AND uname = ANY($2) AND NOT deleted`),
 		networkID, unames)
 	if err != nil {
 		return nil, fmt.Errorf("wickrusers: unames: %w", err)
@@ -132,8 +132,8 @@ type Device struct {
 
 // Devices returns every device of a user (a user has few), by app id.
 func (s *Store) Devices(ctx context.Context, networkID, userID string) ([]Device, error) {
-	rows, err := s.pool.Query(ctx, `SELECT app_id, type, status, created_at, last_login FROM rm.wickr_user_devices
-		WHERE network_id = $1 AND user_id = $2 ORDER BY app_id`, networkID, userID)
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT app_id, type, status, created_at, last_login FROM rm.wickr_user_devices
+		WHERE network_id = $1 AND user_id = $2 ORDER BY app_id`), networkID, userID)
 	if err != nil {
 		return nil, fmt.Errorf("wickrusers: devices: %w", err)
 	}

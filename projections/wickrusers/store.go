@@ -35,7 +35,7 @@ func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 // Counts returns a network's counters (zero for a network without users): one row by its key.
 func (s *Store) Counts(ctx context.Context, networkID string) (Counts, error) {
 	var c Counts
-	err := s.pool.QueryRow(ctx, `SELECT pending, active, suspended FROM rm.wickr_user_counts WHERE network_id = $1`, networkID).
+	err := s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT pending, active, suspended FROM rm.wickr_user_counts WHERE network_id = $1`), networkID).
 		Scan(&c.Pending, &c.Active, &c.Suspended)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return c, fmt.Errorf("wickrusers: counts: %w", err)
@@ -45,7 +45,7 @@ func (s *Store) Counts(ctx context.Context, networkID string) (Counts, error) {
 
 // GroupMembers returns the number of (not deleted) users of each of a network's groups.
 func (s *Store) GroupMembers(ctx context.Context, networkID string, groupIDs []string) (map[string]int, error) {
-	rows, err := s.pool.Query(ctx, `SELECT group_id, members FROM rm.wickr_group_users WHERE network_id = $1 AND group_id = ANY($2)`, networkID, groupIDs)
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT group_id, members FROM rm.wickr_group_users WHERE network_id = $1 AND group_id = ANY($2)`), networkID, groupIDs)
 	if err != nil {
 		return nil, fmt.Errorf("wickrusers: group members: %w", err)
 	}
@@ -107,8 +107,8 @@ func (s *Store) GroupUsers(ctx context.Context, networkID, groupID string, p Use
 		return nil, "", wickr.Invalid("nextToken", "%v", err)
 	}
 	where, args, order := projections.KeysetQuery(k, cols, "user_id", p.Desc, 4)
-	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM rm.wickr_users
-		WHERE network_id = $1 AND group_id = $2 AND NOT deleted AND `+where+` ORDER BY `+order+` LIMIT $3`,
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT `+userCols+` FROM rm.wickr_users
+		WHERE network_id = $1 AND group_id = $2 AND NOT deleted AND `+where+` ORDER BY `+order+` LIMIT $3`),
 		append([]any{networkID, groupID, p.Limit + 1}, args...)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("wickrusers: group users: %w", err)
@@ -147,8 +147,8 @@ func sortValue(u User, field string) string {
 // GroupBlocks returns, for each roster block that holds (not deleted) users of a group, the first
 // user id of the block (roster.StreamName names the block's stream from any of its ids).
 func (s *Store) GroupBlocks(ctx context.Context, networkID, groupID string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT DISTINCT (user_id::bigint / $3) * $3 FROM rm.wickr_users
-		WHERE network_id = $1 AND group_id = $2 AND NOT deleted ORDER BY 1`, networkID, groupID, wickr.RosterBlockSize)
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT DISTINCT (user_id::bigint / $3) * $3 FROM rm.wickr_users
+		WHERE network_id = $1 AND group_id = $2 AND NOT deleted ORDER BY 1`), networkID, groupID, wickr.RosterBlockSize)
 	if err != nil {
 		return nil, fmt.Errorf("wickrusers: group blocks: %w", err)
 	}
