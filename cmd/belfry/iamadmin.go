@@ -54,7 +54,8 @@ type iamAdmin struct {
 func newIAMAdmin(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, keys *datakeys.Store, rec iamadmin.Recorder,
 	rm *projections.Runner, op iamadmin.Operator, region string, owner func(func() error)) (*iamAdmin, error) {
 	cmds := iam.NewCommands(client)
-	if _, err := iam.ImportLegacy(ctx, pool, cmds, keys); err != nil {
+	imported, err := iam.ImportLegacy(ctx, pool, cmds, keys)
+	if err != nil {
 		return nil, err
 	}
 	if rm == nil {
@@ -78,7 +79,15 @@ func newIAMAdmin(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, k
 	if err != nil {
 		return nil, err
 	}
-	return &iamAdmin{svc: svc, read: read, rm: rm, client: client}, nil
+	a := &iamAdmin{svc: svc, read: read, rm: rm, client: client}
+	if imported > 0 {
+		// Keys taken over from the old tables authenticate from the read model: the server answers
+		// only once it holds them.
+		if err := a.caughtUp(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
 }
 
 // openCLIAdmin opens everything a `belfry admin` command needs.
