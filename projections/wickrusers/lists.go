@@ -96,16 +96,7 @@ func (s *Store) Users(ctx context.Context, networkID string, f UserFilter, p Use
 	if err != nil {
 		return nil, "", fmt.Errorf("wickrusers: users: %w", err)
 	}
-	if len(out) <= p.Limit {
-		return out, "", nil
-	}
-	out = out[:p.Limit]
-	last := out[p.Limit-1]
-	next := projections.Keyset{Sort: sort, ID: last.UserID}
-	for _, field := range p.Sort {
-		next.Keys = append(next.Keys, sortValue(last, field))
-	}
-	return out, next.Token(), nil
+	return page(out, p, sort)
 }
 
 // Unames resolves username hashes (unames) to the usernames of a network's (not deleted) users; an

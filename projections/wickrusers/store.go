@@ -117,6 +117,12 @@ func (s *Store) GroupUsers(ctx context.Context, networkID, groupID string, p Use
 	if err != nil {
 		return nil, "", fmt.Errorf("wickrusers: group users: %w", err)
 	}
+	return page(out, p, sort)
+}
+
+// page cuts a result read with one row more than p.Limit to the page and the token of the next one
+// ("" on the last page).
+func page(out []User, p UserPage, sort string) ([]User, string, error) {
 	if len(out) <= p.Limit {
 		return out, "", nil
 	}
