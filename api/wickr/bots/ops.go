@@ -116,10 +116,7 @@ func (svc *Service) listBots(k *awsproto.Call) (int, any, error) {
 		out[i] = toWire(b)
 	}
 	resp := map[string]any{"bots": out}
-	if next != "" {
-		resp["nextToken"] = next
-	}
-	return http.StatusOK, resp, nil
+	return http.StatusOK, wickrproto.Paged(resp, next), nil
 }
 
 func (svc *Service) updateBot(k *awsproto.Call) (int, any, error) {

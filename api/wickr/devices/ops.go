@@ -43,10 +43,7 @@ func (svc *Service) list(k *awsproto.Call) (int, any, error) {
 			StatusText: d.Status, Type: d.Type}
 	}
 	resp := map[string]any{"devices": out}
-	if next != "" {
-		resp["nextToken"] = next
-	}
-	return http.StatusOK, resp, nil
+	return http.StatusOK, wickrproto.Paged(resp, next), nil
 }
 
 func (svc *Service) reset(k *awsproto.Call) (int, any, error) {

@@ -30,11 +30,7 @@ func page(l wickrproto.List) wickrguests.Page {
 }
 
 func paged(key string, list any, next string) map[string]any {
-	resp := map[string]any{key: list}
-	if next != "" {
-		resp["nextToken"] = next
-	}
-	return resp
+	return wickrproto.Paged(map[string]any{key: list}, next)
 }
 
 func (svc *Service) list(k *awsproto.Call) (int, any, error) {

@@ -129,10 +129,7 @@ func (svc *Service) listNetworks(k *awsproto.Call) (int, any, error) {
 		out[i] = toWire(n)
 	}
 	resp := map[string]any{"networks": out}
-	if next != "" {
-		resp["nextToken"] = next
-	}
-	return http.StatusOK, resp, nil
+	return http.StatusOK, wickrproto.Paged(resp, next), nil
 }
 
 func (svc *Service) updateNetwork(k *awsproto.Call) (int, any, error) {

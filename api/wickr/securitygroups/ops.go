@@ -118,10 +118,7 @@ func (svc *Service) list(k *awsproto.Call) (int, any, error) {
 		out[i] = toWire(g)
 	}
 	resp := map[string]any{"securityGroups": out}
-	if next != "" {
-		resp["nextToken"] = next
-	}
-	return http.StatusOK, resp, nil
+	return http.StatusOK, wickrproto.Paged(resp, next), nil
 }
 
 func (svc *Service) update(k *awsproto.Call) (int, any, error) {
@@ -154,8 +151,5 @@ func (svc *Service) users(k *awsproto.Call) (int, any, error) {
 		out[i] = toWireUser(u)
 	}
 	resp := map[string]any{"users": out}
-	if next != "" {
-		resp["nextToken"] = next
-	}
-	return http.StatusOK, resp, nil
+	return http.StatusOK, wickrproto.Paged(resp, next), nil
 }

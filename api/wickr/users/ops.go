@@ -203,10 +203,7 @@ func (svc handlers) listUsers(k *awsproto.Call) (int, any, error) {
 		out[i] = toWire(u, now)
 	}
 	resp := map[string]any{"users": out}
-	if next != "" {
-		resp["nextToken"] = next
-	}
-	return http.StatusOK, resp, nil
+	return http.StatusOK, wickrproto.Paged(resp, next), nil
 }
 
 func (svc handlers) updateUser(k *awsproto.Call) (int, any, error) {

@@ -130,3 +130,12 @@ func ListParams(k *awsproto.Call, multi bool, sortable ...string) (List, error) 
 	}
 	return l, errors.Join(errs...)
 }
+
+// Paged adds the model's nextToken to a list response when there is a next page (Wickr's member is
+// lower-camel, unlike awsproto.Paged's NextToken).
+func Paged(resp map[string]any, next string) map[string]any {
+	if next != "" {
+		resp["nextToken"] = next
+	}
+	return resp
+}
