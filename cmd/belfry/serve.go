@@ -221,6 +221,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startTrail(ctx, pool, rms.audit.Position, m.reg, runCtx); err != nil {
 		return err
 	}
+	m.startAuditRetention(pool, auditWriter, runCtx)
 	keys := iam.NewKeys(iamAdm.read, dataKeys)
 	app := m.newChime(pool, client, dataKeys, rms)
 	m.newWickr(pool, client, dataKeys)

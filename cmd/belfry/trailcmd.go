@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/belfry/belfry/infra/auditlog"
 	"github.com/belfry/belfry/infra/cloudtrail"
 	auditrm "github.com/belfry/belfry/projections/audit"
 	iamrm "github.com/belfry/belfry/projections/iam"
@@ -45,8 +46,9 @@ type TrailConfig struct {
 	Interval time.Duration `json:"trailInterval"`
 	Settle   time.Duration `json:"trailSettle"`
 	// Retention of the audit trail (BELFRY_AUDIT_RETENTION, e.g. 400d or 9600h; default forever):
-	// older records are no longer delivered or exported, and what expires is reported. Events are
-	// never deleted from the log.
+	// older records are no longer delivered or exported, and are removed from the audit read model
+	// (LookupAuditRecords) after an AuditRecordsExpired record reports them. Events are never deleted
+	// from the log.
 	Retention time.Duration `json:"auditRetention,omitempty"`
 
 	errs []error
@@ -132,6 +134,20 @@ func (m *Main) startTrail(ctx context.Context, pool *pgxpool.Pool, position func
 		"key_fingerprint", cloudtrail.Fingerprint(tr.Signer.Public()))
 	m.spawn(func() { d.Run(runCtx) })
 	return nil
+}
+
+// auditRetentionInterval is how often the audit trail's retention is applied.
+const auditRetentionInterval = 10 * time.Minute
+
+// startAuditRetention removes audit records past BELFRY_AUDIT_RETENTION from the audit read model,
+// each window reported first (auditlog.Expirer), at start and every auditRetentionInterval.
+func (m *Main) startAuditRetention(pool *pgxpool.Pool, w *auditlog.Writer, runCtx context.Context) {
+	if m.cfg.Trail.Retention <= 0 {
+		return
+	}
+	e := &auditlog.Expirer{Store: auditrm.NewStore(pool), Recorder: w, Retention: m.cfg.Trail.Retention, Now: time.Now,
+		Logger: m.logger, Expired: auditlog.NewExpiredCounter(m.reg)}
+	m.spawn(func() { e.Run(runCtx, auditRetentionInterval) })
 }
 
 func newTrail(ctx context.Context, cfg Config, pool *pgxpool.Pool, tgt cloudtrail.Target, prefix string) (*cloudtrail.Trail, error) {

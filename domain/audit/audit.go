@@ -33,8 +33,12 @@ func Decode(eventType string, data []byte) (APICallRecorded, error) {
 const Hidden = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
 // EventNameRecordsDropped names the service event that reports audit records the writer dropped (see
-// DroppedRecords).
+// ServiceEventDetails).
 const EventNameRecordsDropped = "AuditRecordsDropped"
+
+// EventNameRecordsExpired names the service event that reports audit records that passed the trail's
+// retention (BELFRY_AUDIT_RETENTION) and were removed from the audit read model (see ServiceEventDetails).
+const EventNameRecordsExpired = "AuditRecordsExpired"
 
 // UserIdentity is who made the call.
 type UserIdentity struct {
@@ -57,8 +61,9 @@ type UserIdentity struct {
 //
 // Sensitive members (security tokens, PINs, passwords, secret keys) hold Hidden instead of their value.
 //
-// A record with EventType "AwsServiceEvent" and EventName EventNameRecordsDropped is not an API call:
-// its serviceEventDetails (DroppedRecords) say how many records were dropped in a time window, and why.
+// A record with EventType "AwsServiceEvent" and EventName EventNameRecordsDropped or
+// EventNameRecordsExpired is not an API call: its serviceEventDetails say how many records were dropped
+// in a time window, and why, or how many passed the retention.
 type APICallRecorded struct {
 	EventVersion        string               `json:"eventVersion"`
 	UserIdentity        UserIdentity         `json:"userIdentity"`
@@ -73,7 +78,7 @@ type APICallRecorded struct {
 	RequestParameters   json.RawMessage      `json:"requestParameters"`
 	ResponseElements    json.RawMessage      `json:"responseElements"`
 	AdditionalEventData *AdditionalEventData `json:"additionalEventData,omitempty"`
-	ServiceEventDetails *DroppedRecords      `json:"serviceEventDetails,omitempty"`
+	ServiceEventDetails *ServiceEventDetails `json:"serviceEventDetails,omitempty"`
 	RequestID           string               `json:"requestID"`
 	EventID             string               `json:"eventID"`
 	EventType           string               `json:"eventType"`
@@ -95,11 +100,18 @@ type TruncatedMember struct {
 	SHA256 string `json:"sha256"` // hex SHA-256 of those bytes
 }
 
-// DroppedRecords are the serviceEventDetails of an AuditRecordsDropped record: Dropped records were
-// lost between WindowStart and WindowEnd, ByReason says why (e.g. "unauthenticated_lane_full").
-type DroppedRecords struct {
+// ServiceEventDetails are the serviceEventDetails of Belfry's own service events.
+//
+// AuditRecordsDropped: Dropped records were lost between WindowStart and WindowEnd, ByReason says why
+// (e.g. "unauthenticated_lane_full"); Dropped is never 0 in such a record.
+//
+// AuditRecordsExpired: Expired records with an event time in [WindowStart, WindowEnd) passed the
+// Retention and were removed from the audit read model (the events stay in the log).
+type ServiceEventDetails struct {
 	WindowStart time.Time        `json:"windowStart"`
 	WindowEnd   time.Time        `json:"windowEnd"`
-	Dropped     int64            `json:"droppedRecords"`
-	ByReason    map[string]int64 `json:"byReason"`
+	Dropped     int64            `json:"droppedRecords,omitempty"`
+	ByReason    map[string]int64 `json:"byReason,omitempty"`
+	Expired     int64            `json:"expiredRecords,omitempty"`
+	Retention   string           `json:"retention,omitempty"`
 }

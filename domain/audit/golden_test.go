@@ -46,10 +46,16 @@ var examples = func() []eventtest.Example[audit.APICallRecorded] {
 	dropped := audit.APICallRecorded{EventVersion: "1.08", UserIdentity: audit.UserIdentity{Type: "AWSService"}, EventTime: gAt,
 		EventSource: "belfry.local", EventName: audit.EventNameRecordsDropped, RequestParameters: json.RawMessage(`null`),
 		ResponseElements: json.RawMessage(`null`), RequestID: "2c4e6a8c-0e2a-4c6e-8a0c-4e6a8c0e2a4c", EventID: "2c4e6a8c-0e2a-4c6e-8a0c-4e6a8c0e2a4c",
-		EventType: "AwsServiceEvent", ReadOnly: true, ServiceEventDetails: &audit.DroppedRecords{WindowStart: gAt.Add(-time.Minute), WindowEnd: gAt,
+		EventType: "AwsServiceEvent", ReadOnly: true, ServiceEventDetails: &audit.ServiceEventDetails{WindowStart: gAt.Add(-time.Minute), WindowEnd: gAt,
 			Dropped: 1_842, ByReason: map[string]int64{"unauthenticated_lane_full": 1_842}}}
+	expired := audit.APICallRecorded{EventVersion: "1.08", UserIdentity: audit.UserIdentity{Type: "AWSService"}, EventTime: gAt,
+		EventSource: "belfry.local", EventName: audit.EventNameRecordsExpired, RequestParameters: json.RawMessage(`null`),
+		ResponseElements: json.RawMessage(`null`), RequestID: "3d5f7b9d-1f3b-4d7f-9b1d-5f7b9d1f3b5d", EventID: "3d5f7b9d-1f3b-4d7f-9b1d-5f7b9d1f3b5d",
+		EventType: "AwsServiceEvent", ReadOnly: true, ServiceEventDetails: &audit.ServiceEventDetails{WindowStart: gAt.Add(-400 * 24 * time.Hour),
+			WindowEnd: gAt.Add(-365 * 24 * time.Hour), Expired: 52_310, Retention: "8760h0m0s"}}
 	return []eventtest.Example[audit.APICallRecorded]{
 		eventtest.Ex(ok), eventtest.Variant("error", failed), eventtest.Variant("truncated", big), eventtest.Variant("dropped", dropped),
+		eventtest.Variant("expired", expired),
 	}
 }()
 

@@ -19,7 +19,7 @@
 //
 // Dropped records are counted in belfry_audit_records_dropped_total{reason} and, so that an auditor
 // sees the gap in the record stream itself, in a summary record (EventName AuditRecordsDropped,
-// EventType AwsServiceEvent, serviceEventDetails audit.DroppedRecords) appended at most every
+// EventType AwsServiceEvent, serviceEventDetails audit.ServiceEventDetails) appended at most every
 // Config.SummaryInterval while drops occur, and on Close.
 //
 // Invariants: records go to the streams "audit.apicalls-<instance id>-<n>", one per appender

@@ -204,14 +204,14 @@ func (d *dropWindow) add(reason string, n int64) {
 }
 
 // take returns the window's drops and starts a new window, or false when nothing was dropped.
-func (d *dropWindow) take(now time.Time) (audit.DroppedRecords, bool) {
+func (d *dropWindow) take(now time.Time) (audit.ServiceEventDetails, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.total == 0 {
 		d.since = now
-		return audit.DroppedRecords{}, false
+		return audit.ServiceEventDetails{}, false
 	}
-	out := audit.DroppedRecords{WindowStart: d.since.UTC(), WindowEnd: now.UTC(), Dropped: d.total, ByReason: d.byReason}
+	out := audit.ServiceEventDetails{WindowStart: d.since.UTC(), WindowEnd: now.UTC(), Dropped: d.total, ByReason: d.byReason}
 	d.reset(now)
 	return out, true
 }

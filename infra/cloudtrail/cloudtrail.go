@@ -84,7 +84,7 @@ type Record struct {
 	RequestParameters   json.RawMessage            `json:"requestParameters"`
 	ResponseElements    json.RawMessage            `json:"responseElements"`
 	AdditionalEventData *audit.AdditionalEventData `json:"additionalEventData,omitempty"`
-	ServiceEventDetails *audit.DroppedRecords      `json:"serviceEventDetails,omitempty"`
+	ServiceEventDetails *audit.ServiceEventDetails `json:"serviceEventDetails,omitempty"`
 	RequestID           string                     `json:"requestID"`
 	EventID             string                     `json:"eventID"`
 	ReadOnly            bool                       `json:"readOnly"`

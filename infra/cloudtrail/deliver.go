@@ -18,7 +18,6 @@ import (
 type Records interface {
 	Source
 	FirstEventTime(ctx context.Context) (time.Time, bool, error)
-	CountBetween(ctx context.Context, from, to time.Time) (int64, error)
 }
 
 // Delivery delivers a trail continuously, as a CloudTrail trail does: every Interval it writes the
@@ -33,9 +32,10 @@ type Records interface {
 // runs in its own goroutine and holds one database connection, so it never blocks the API or the
 // audit writer.
 //
-// Retention: with Retention set, records older than now-Retention are not delivered; each round
-// reports the range that expired since the last one (a log line naming it, and
-// belfry_trail_expired_records_total); nothing is deleted.
+// Retention: with Retention set, records older than now-Retention are not delivered; reporting and
+// removing them from the audit read model is auditlog.Expirer's, which serve runs whenever a retention
+// is set. Files already delivered stay in the target: a bucket's lifecycle rules govern them, as with
+// CloudTrail.
 type Delivery struct {
 	Trail     *Trail
 	Records   Records
@@ -47,8 +47,6 @@ type Delivery struct {
 	Now       func() time.Time
 	Logger    *slog.Logger
 	Metrics   *Metrics
-
-	expiredThrough time.Time
 }
 
 // Metrics of a delivery.
@@ -57,7 +55,6 @@ type Metrics struct {
 	Files     *prometheus.CounterVec
 	Through   prometheus.Gauge
 	Horizon   prometheus.Gauge
-	Expired   prometheus.Counter
 	Succeeded prometheus.Counter
 }
 
@@ -72,12 +69,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Records with an event time before this are delivered to the trail."}),
 		Horizon: prometheus.NewGauge(prometheus.GaugeOpts{Name: "belfry_trail_retention_horizon_timestamp_seconds",
 			Help: "Records with an event time before this are past BELFRY_AUDIT_RETENTION and no longer delivered or exported (0: kept forever)."}),
-		Expired: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_trail_expired_records_total",
-			Help: "Audit records that passed the retention horizon (they stay in the event log; the trail no longer offers them)."}),
 		Succeeded: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_trail_delivery_rounds_total",
 			Help: "Trail delivery rounds that completed."}),
 	}
-	reg.MustRegister(m.Failures, m.Files, m.Through, m.Horizon, m.Expired, m.Succeeded)
+	reg.MustRegister(m.Failures, m.Files, m.Through, m.Horizon, m.Succeeded)
 	return m
 }
 
@@ -139,9 +134,7 @@ func (d *Delivery) Round(ctx context.Context) error {
 		return nil // the read model has not loaded its checkpoint yet, or is being rebuilt: wait for it
 	}
 	now := d.Now().UTC()
-	if err := d.expire(ctx, st, now); err != nil {
-		return err
-	}
+	d.expire(st, now)
 	save := func(st *State) error { return d.save(ctx, conn, st) }
 	p, err := d.Trail.Advance(ctx, st, now.Add(-d.settle()).Truncate(Window), pos, save)
 	d.Metrics.Files.WithLabelValues("log").Add(float64(p.FilesWritten))
@@ -204,35 +197,15 @@ func (d *Delivery) save(ctx context.Context, conn *pgxpool.Conn, st *State) erro
 	return nil
 }
 
-// expire applies the retention horizon: it reports the records that passed it since the last round,
-// and moves the trail past windows that expired before they were delivered (their chains' next
-// digests then start at the horizon, a gap an auditor sees).
-func (d *Delivery) expire(ctx context.Context, st *State, now time.Time) error {
+// expire applies the retention horizon: the trail delivers nothing before it, and moves past windows
+// that expired before they were delivered (their chains' next digests then start at the horizon, a gap
+// an auditor sees). Reporting and removing the expired records is auditlog.Expirer's.
+func (d *Delivery) expire(st *State, now time.Time) {
 	if d.Retention <= 0 {
-		return nil
+		return
 	}
 	horizon := now.Add(-d.Retention).Truncate(time.Hour)
 	d.Metrics.Horizon.Set(float64(horizon.Unix()))
-	from := d.expiredThrough
-	if from.IsZero() {
-		first, ok, err := d.Records.FirstEventTime(ctx)
-		if err != nil || !ok {
-			return err
-		}
-		from = first
-	}
-	if from.Before(horizon) {
-		n, err := d.Records.CountBetween(ctx, from, horizon)
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			d.Metrics.Expired.Add(float64(n))
-			d.Logger.Warn("audit records passed the retention horizon: the trail no longer delivers or exports them "+
-				"(they stay in the event log)", "from", from, "to", horizon, "records", n, "retention", d.Retention)
-		}
-		d.expiredThrough = horizon
-	}
 	if st.Since.Before(horizon) {
 		st.Since = horizon
 	}
@@ -245,5 +218,4 @@ func (d *Delivery) expire(ctx context.Context, st *State, now time.Time) error {
 			}
 		}
 	}
-	return nil
 }

@@ -199,3 +199,14 @@ func (s *Store) CountBetween(ctx context.Context, from, to time.Time) (int64, er
 	}
 	return n, nil
 }
+
+// DeleteBefore removes up to limit records whose event time is before horizon (the oldest first)
+// and returns how many it removed; the events stay in the log. Call it until it returns 0.
+func (s *Store) DeleteBefore(ctx context.Context, horizon time.Time, limit int) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM rm.audit_records WHERE event_id IN (
+		SELECT event_id FROM rm.audit_records WHERE event_time < $1 ORDER BY event_time LIMIT $2)`, horizon, limit)
+	if err != nil {
+		return 0, fmt.Errorf("audit: delete expired records: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
