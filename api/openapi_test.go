@@ -13,6 +13,7 @@ import (
 	"github.com/belfry/belfry/api/belfry/snapshots"
 	"github.com/belfry/belfry/api/belfry/wickranalytics"
 	"github.com/belfry/belfry/api/chime/client"
+	"github.com/belfry/belfry/api/chime/contacts"
 	"github.com/belfry/belfry/api/chime/domains"
 	"github.com/belfry/belfry/api/chime/meetings"
 	"github.com/belfry/belfry/api/chime/porting"
@@ -70,7 +71,8 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 		served[op.Method+" "+docPath(op.Path, op.Query)] = true
 	}
 	e := echo.New()
-	mountClient(e, slices.Concat((*client.Service)(nil).Routes(), (*meetings.Service)(nil).ClientRoutes(nil), (*rooms.Messages)(nil).ClientRoutes(nil)),
+	mountClient(e, slices.Concat((*client.Service)(nil).Routes(), (*meetings.Service)(nil).ClientRoutes(nil), (*rooms.Messages)(nil).ClientRoutes(nil),
+		(*contacts.Service)(nil).ClientRoutes(nil)),
 		(*rooms.Messages)(nil).WebhookRoutes())
 	for _, r := range e.Routes() {
 		// echo registers catch-all "route not found" entries for a group with middleware.

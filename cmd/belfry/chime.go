@@ -11,6 +11,7 @@ import (
 	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/api/chime/users"
 	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/domain/chime/contacts"
 	"github.com/belfry/belfry/domain/chime/domainclaim"
 	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
@@ -52,6 +53,7 @@ func (r repo[S, C, E]) ExecuteFunc(ctx context.Context, stream string, decide fu
 // The deciders of the aggregates the slices command.
 var (
 	settingsDecider = eventstore.DeciderOf[settings.State, settings.Command, settings.Event](settings.Initial, settings.Evolve, settings.Decide, settings.Decode)
+	contactsDecider = eventstore.DeciderOf[contacts.State, contacts.Command, contacts.Event](contacts.Initial, contacts.Evolve, contacts.Decide, contacts.Decode)
 	claimDecider    = eventstore.DeciderOf[domainclaim.State, domainclaim.Command, domainclaim.Event](domainclaim.Initial, domainclaim.Evolve, domainclaim.Decide, domainclaim.Decode)
 )
 

@@ -13,6 +13,7 @@ import (
 	"github.com/belfry/belfry/api/chime/bots"
 	chimeclient "github.com/belfry/belfry/api/chime/client"
 	"github.com/belfry/belfry/api/chime/clientapi"
+	chimecontacts "github.com/belfry/belfry/api/chime/contacts"
 	"github.com/belfry/belfry/api/chime/domains"
 	"github.com/belfry/belfry/api/chime/meetings"
 	"github.com/belfry/belfry/api/chime/numbers"
@@ -51,6 +52,7 @@ type chimeApp struct {
 	messages  *rooms.Messages
 	botEvents *rooms.BotEvents
 	portDocs  *portdocs.Store
+	contacts  *chimecontacts.Service
 }
 
 // operations are the Chime admin API's operations, from every slice.
@@ -61,7 +63,8 @@ func (c chimeApp) operations() []awsproto.Operation {
 
 // clientRoutes are the routes the slices serve on the client API, behind the client slice's sessions.
 func (c chimeApp) clientRoutes() []clientapi.Route {
-	return slices.Concat(c.client.Routes(), c.meetings.ClientRoutes(c.client), c.messages.ClientRoutes(c.client))
+	return slices.Concat(c.client.Routes(), c.meetings.ClientRoutes(c.client), c.messages.ClientRoutes(c.client),
+		c.contacts.ClientRoutes(c.client))
 }
 
 // newChime builds the Chime application over the event store and the read models.
@@ -86,6 +89,7 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 		Accounts: accounts, Store: numbersStore, RYW: ryw, Now: m.Now})
 	app.porting = porting.New(porting.Deps{Ports: newRepo(client, portDecider, m.Now), Numbers: numbersRepo, NumberCmd: app.numbers,
 		NumbersRM: rms.numbers, Store: numbersStore, Documents: app.portDocs, RYW: ryw, Keys: dataKeys, Now: m.Now})
+	app.contacts = chimecontacts.New(chimecontacts.Deps{Contacts: newRepo(client, contactsDecider, m.Now), Directory: accountsStore})
 	app.settings = chimesettings.New(chimesettings.Deps{Settings: newRepo(client, settingsDecider, m.Now), Accounts: accounts, Users: accountsStore})
 	roomDeps := rooms.Deps{Rooms: rooms.Rooms{Repo: newRepo(client, roomDecider, m.Now), RM: rms.rooms, RYW: ryw},
 		Accounts: accounts.Repo, Store: chimerooms.NewStore(pool), Directory: accountsStore, Keys: dataKeys,

@@ -40,6 +40,7 @@ func (m *Messages) ClientRoutes(auth clientapi.Authenticator) []clientapi.Route 
 	return []clientapi.Route{
 		route(http.MethodPost, "/rooms/:roomId/messages", h.postMessage),
 		route(http.MethodGet, "/rooms/:roomId/messages", h.listMessages),
+		route(http.MethodGet, "/rooms/:roomId/members.csv", h.exportMembers),
 		route(http.MethodPost, "/rooms/:roomId/webhooks", h.createWebhook),
 		route(http.MethodPost, "/rooms/:roomId/webhooks/:id/regenerate", h.regenerateWebhook),
 		route(http.MethodDelete, "/rooms/:roomId/webhooks/:id", h.deleteWebhook),
@@ -78,6 +79,19 @@ func (h memberHandlers) listMessages(c echo.Context, u chimeaccounts.User) error
 		out[i] = toWireMessage(msg)
 	}
 	return c.JSON(http.StatusOK, map[string]any{"Messages": out})
+}
+
+// exportMembers answers the room's member list as CSV (name, e-mail address, role), named after the room.
+func (h memberHandlers) exportMembers(c echo.Context, u chimeaccounts.User) error {
+	r, list, err := h.m.ExportRoomMembers(c.Request().Context(), u, c.Param("roomId"))
+	if err != nil {
+		return awsproto.ClientError(c, err)
+	}
+	rows := make([][]string, len(list))
+	for i, m := range list {
+		rows[i] = []string{m.FullName, m.Email, m.Role}
+	}
+	return clientapi.CSV(c, r.Name+" members.csv", []string{"Name", "Email", "Role"}, rows)
 }
 
 func (h memberHandlers) createWebhook(c echo.Context, u chimeaccounts.User) error {

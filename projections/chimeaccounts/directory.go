@@ -1,0 +1,56 @@
+package chimeaccounts
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/belfry/belfry/projections"
+)
+
+// DirectoryEntry is what other Chime users may see of a live user: its name (the display name given
+// at registration, else the username, else the e-mail address), e-mail address and Business Calling number. It holds no
+// credential and no PIN.
+type DirectoryEntry struct {
+	UserID, AccountID, Name, Email string
+	PhoneNumber                    *string
+}
+
+const directoryCols = `u.user_id, u.account_id, COALESCE(NULLIF(u.display_name, ''), NULLIF(u.username, ''), u.email), u.email, u.primary_number`
+
+func scanDirectoryEntry(row pgx.CollectableRow) (DirectoryEntry, error) {
+	var d DirectoryEntry
+	err := row.Scan(&d.UserID, &d.AccountID, &d.Name, &d.Email, &d.PhoneNumber)
+	return d, err
+}
+
+// DirectoryByEmail returns the live users of live accounts with that e-mail address (at most one per
+// account), in account order.
+func (s *Store) DirectoryByEmail(ctx context.Context, email string) ([]DirectoryEntry, error) {
+	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT `+directoryCols+` FROM rm.chime_users u
+		JOIN rm.chime_accounts a ON a.account_id = u.account_id
+		WHERE u.email = lower($1) AND NOT u.removed AND a.deleted_at IS NULL ORDER BY u.account_id`), email)
+	list, err := pgx.CollectRows(rows, scanDirectoryEntry)
+	if err != nil {
+		return nil, fmt.Errorf("chimeaccounts: directory by e-mail: %w", err)
+	}
+	return list, nil
+}
+
+// DirectoryEntries returns the live users among ids (users removed since, or of deleted accounts, are
+// absent from the map).
+func (s *Store) DirectoryEntries(ctx context.Context, ids []string) (map[string]DirectoryEntry, error) {
+	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT `+directoryCols+` FROM rm.chime_users u
+		JOIN rm.chime_accounts a ON a.account_id = u.account_id
+		WHERE u.user_id = ANY($1) AND NOT u.removed AND a.deleted_at IS NULL`), ids)
+	list, err := pgx.CollectRows(rows, scanDirectoryEntry)
+	if err != nil {
+		return nil, fmt.Errorf("chimeaccounts: directory entries: %w", err)
+	}
+	out := make(map[string]DirectoryEntry, len(list))
+	for _, d := range list {
+		out[d.UserID] = d
+	}
+	return out, nil
+}
