@@ -17,6 +17,7 @@ import (
 
 	"github.com/belfry/belfry/infra/auditlog"
 	"github.com/belfry/belfry/infra/cloudtrail"
+	"github.com/belfry/belfry/infra/objstore"
 	auditrm "github.com/belfry/belfry/projections/audit"
 	iamrm "github.com/belfry/belfry/projections/iam"
 )
@@ -101,10 +102,10 @@ func (t TrailConfig) validate() error {
 }
 
 // target is the configured delivery target, or nil.
-func (t TrailConfig) target() cloudtrail.Target {
+func (t TrailConfig) target() objstore.Target {
 	switch {
 	case t.Dir != "":
-		return cloudtrail.DirTarget{Dir: t.Dir, Name: cmp.Or(t.BucketName, defaultTrailBucketName)}
+		return objstore.DirTarget{Dir: t.Dir, Name: cmp.Or(t.BucketName, defaultTrailBucketName)}
 	case t.Bucket != "":
 		return s3Target(t.Bucket, t.Endpoint, t.Region)
 	}
@@ -112,8 +113,8 @@ func (t TrailConfig) target() cloudtrail.Target {
 }
 
 // s3Target is a bucket with the credentials of the standard AWS_* variables.
-func s3Target(bucket, endpoint, region string) *cloudtrail.S3Target {
-	return cloudtrail.NewS3Target(cloudtrail.S3Config{Bucket: bucket, Endpoint: endpoint, Region: region,
+func s3Target(bucket, endpoint, region string) *objstore.S3Target {
+	return objstore.NewS3Target(objstore.S3Config{Bucket: bucket, Endpoint: endpoint, Region: region,
 		AccessKeyID: os.Getenv("AWS_ACCESS_KEY_ID"), SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"), SessionToken: os.Getenv("AWS_SESSION_TOKEN")})
 }
 
@@ -150,7 +151,7 @@ func (m *Main) startAuditRetention(pool *pgxpool.Pool, w *auditlog.Writer, runCt
 	m.spawn(func() { e.Run(runCtx, auditRetentionInterval) })
 }
 
-func newTrail(ctx context.Context, cfg Config, pool *pgxpool.Pool, tgt cloudtrail.Target, prefix string) (*cloudtrail.Trail, error) {
+func newTrail(ctx context.Context, cfg Config, pool *pgxpool.Pool, tgt objstore.Target, prefix string) (*cloudtrail.Trail, error) {
 	signer, err := cloudtrail.LoadOrCreateSigner(cfg.DataDir)
 	if err != nil {
 		return nil, err
@@ -178,12 +179,12 @@ func cmdTrail(ctx context.Context, cfg Config, args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	var tgt cloudtrail.Target
+	var tgt objstore.Target
 	switch {
 	case *dir != "" && *bucket != "":
 		return errors.New("give --dir or --bucket, not both")
 	case *dir != "":
-		tgt = cloudtrail.DirTarget{Dir: *dir, Name: *bucketName}
+		tgt = objstore.DirTarget{Dir: *dir, Name: *bucketName}
 	case *bucket != "":
 		tgt = s3Target(*bucket, *endpoint, *region)
 	case args[0] != "trail-key":
@@ -203,7 +204,7 @@ func cmdTrail(ctx context.Context, cfg Config, args []string) error {
 	return exportTrail(ctx, cfg, tgt, *prefix, *from, *to)
 }
 
-func exportTrail(ctx context.Context, cfg Config, tgt cloudtrail.Target, prefix, fromS, toS string) error {
+func exportTrail(ctx context.Context, cfg Config, tgt objstore.Target, prefix, fromS, toS string) error {
 	var from, to time.Time
 	for _, p := range []struct {
 		s, flag string
@@ -251,7 +252,7 @@ func exportTrail(ctx context.Context, cfg Config, tgt cloudtrail.Target, prefix,
 	return nil
 }
 
-func verifyTrail(ctx context.Context, cfg Config, tgt cloudtrail.Target, prefix, pubFile string) error {
+func verifyTrail(ctx context.Context, cfg Config, tgt objstore.Target, prefix, pubFile string) error {
 	if pubFile == "" {
 		pubFile = filepath.Join(cfg.DataDir, cloudtrail.PublicKeyFile)
 	}

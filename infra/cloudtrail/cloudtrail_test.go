@@ -28,6 +28,7 @@ import (
 	"github.com/belfry/belfry/domain/audit"
 	"github.com/belfry/belfry/infra/cloudtrail"
 	"github.com/belfry/belfry/infra/migrations"
+	"github.com/belfry/belfry/infra/objstore"
 	"github.com/belfry/belfry/infra/pgcluster/pgtest"
 	"github.com/belfry/belfry/projections"
 	auditrm "github.com/belfry/belfry/projections/audit"
@@ -105,7 +106,7 @@ func sampleRecords() []audit.APICallRecorded {
 	}
 }
 
-func newTrail(t *testing.T, f *fixture, tgt cloudtrail.Target, signer *cloudtrail.Signer) *cloudtrail.Trail {
+func newTrail(t *testing.T, f *fixture, tgt objstore.Target, signer *cloudtrail.Signer) *cloudtrail.Trail {
 	return &cloudtrail.Trail{Source: f.store, Target: tgt, Signer: signer, Account: account,
 		Layout: cloudtrail.Layout{Trail: "belfry", HomeRegion: "us-east-1"}}
 }
@@ -178,7 +179,7 @@ func TestExportToDirectory(t *testing.T) {
 	}
 	dirs := []string{t.TempDir(), t.TempDir()}
 	for _, d := range dirs {
-		p, err := newTrail(t, f, cloudtrail.DirTarget{Dir: d, Name: "audit-bucket"}, s).Export(ctx, r)
+		p, err := newTrail(t, f, objstore.DirTarget{Dir: d, Name: "audit-bucket"}, s).Export(ctx, r)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -238,7 +239,7 @@ func TestExportToDirectory(t *testing.T) {
 	if len(logs) != 4 || len(digests) != 5 {
 		t.Fatalf("%d log files, %d digests: %v %v", len(logs), len(digests), logs, digests)
 	}
-	tgt := cloudtrail.DirTarget{Dir: dirs[0], Name: "audit-bucket"}
+	tgt := objstore.DirTarget{Dir: dirs[0], Name: "audit-bucket"}
 	res, err := cloudtrail.Verify(ctx, tgt, "", s.Public())
 	if err != nil || !res.OK() || res.Digests != 5 || res.LogFiles != 4 {
 		t.Fatalf("verify: %+v %v", res, err)
@@ -247,7 +248,7 @@ func TestExportToDirectory(t *testing.T) {
 }
 
 // checkTampering alters the trail in three ways and expects Verify to name each.
-func checkTampering(t *testing.T, tgt cloudtrail.DirTarget, s *cloudtrail.Signer, logs []string) {
+func checkTampering(t *testing.T, tgt objstore.DirTarget, s *cloudtrail.Signer, logs []string) {
 	ctx := context.Background()
 	p := filepath.Join(tgt.Dir, logs[0])
 	orig, _ := os.ReadFile(p)
@@ -301,7 +302,7 @@ func TestExportToS3(t *testing.T) {
 	if err := backend.CreateBucket("trail"); err != nil {
 		t.Fatal(err)
 	}
-	tgt := cloudtrail.NewS3Target(cloudtrail.S3Config{Bucket: "trail", Endpoint: srv.URL, Region: "us-east-1", AccessKeyID: "k", SecretAccessKey: "s"})
+	tgt := objstore.NewS3Target(objstore.S3Config{Bucket: "trail", Endpoint: srv.URL, Region: "us-east-1", AccessKeyID: "k", SecretAccessKey: "s"})
 	r := cloudtrail.Range{From: base, To: base.Add(2 * time.Hour)}
 	tr := newTrail(t, f, tgt, s)
 	tr.Layout.Prefix = "org/belfry"
@@ -330,7 +331,7 @@ func TestExportToS3(t *testing.T) {
 	if err != nil || again.FilesWritten != 0 || again.FilesKept != 4 || again.DigestsWritten != 0 {
 		t.Fatalf("a second export must keep every file: %+v %v", again, err)
 	}
-	refused := newTrail(t, f, cloudtrail.NewS3Target(cloudtrail.S3Config{Bucket: "no-such-bucket", Endpoint: srv.URL, Region: "us-east-1"}), s)
+	refused := newTrail(t, f, objstore.NewS3Target(objstore.S3Config{Bucket: "no-such-bucket", Endpoint: srv.URL, Region: "us-east-1"}), s)
 	_, err = refused.Export(ctx, r)
 	if err == nil || !strings.Contains(err.Error(), "s3://no-such-bucket/") || !strings.Contains(err.Error(), "run again") {
 		t.Fatalf("a bucket that refuses writes: %v", err)
@@ -372,9 +373,9 @@ func TestDeliveryDeliversEachRecordOnce(t *testing.T) {
 	f.add(t, recs[:4]...)
 	s := signer(t)
 	dir := t.TempDir()
-	tgt := cloudtrail.DirTarget{Dir: dir, Name: "b"}
+	tgt := objstore.DirTarget{Dir: dir, Name: "b"}
 	now := base.Add(20 * time.Minute)
-	newDelivery := func(tgt cloudtrail.Target) *cloudtrail.Delivery {
+	newDelivery := func(tgt objstore.Target) *cloudtrail.Delivery {
 		return &cloudtrail.Delivery{Trail: newTrail(t, f, tgt, s), Records: f.store, Pool: f.pool, Position: func() uint64 { return f.pos },
 			Now: func() time.Time { return now }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			Metrics: cloudtrail.NewMetrics(prometheus.NewRegistry()), Interval: time.Millisecond}
@@ -424,7 +425,7 @@ func TestDeliveryDeliversEachRecordOnce(t *testing.T) {
 	// A target that refuses writes: the round fails, Run counts it and retries.
 	blocked := filepath.Join(t.TempDir(), "file")
 	_ = os.WriteFile(blocked, nil, 0o644)
-	bad := newDelivery(cloudtrail.DirTarget{Dir: filepath.Join(blocked, "sub"), Name: "b"})
+	bad := newDelivery(objstore.DirTarget{Dir: filepath.Join(blocked, "sub"), Name: "b"})
 	if err := bad.Round(ctx); err == nil || !strings.Contains(err.Error(), "run again") {
 		t.Fatalf("refused write: %v", err)
 	}
@@ -445,7 +446,7 @@ func TestDeliveryStopsAtTheHorizon(t *testing.T) {
 	f := newFixture(t)
 	f.add(t, sampleRecords()...)
 	dir := t.TempDir()
-	d := &cloudtrail.Delivery{Trail: newTrail(t, f, cloudtrail.DirTarget{Dir: dir, Name: "b"}, signer(t)), Records: f.store, Pool: f.pool,
+	d := &cloudtrail.Delivery{Trail: newTrail(t, f, objstore.DirTarget{Dir: dir, Name: "b"}, signer(t)), Records: f.store, Pool: f.pool,
 		Position: func() uint64 { return f.pos }, Now: func() time.Time { return base.Add(3 * time.Hour) }, Retention: time.Hour,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: cloudtrail.NewMetrics(prometheus.NewRegistry())}
 	if err := d.Round(ctx); err != nil {

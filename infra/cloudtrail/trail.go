@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/belfry/belfry/infra/objstore"
 	auditrm "github.com/belfry/belfry/projections/audit"
 )
 
@@ -17,7 +18,7 @@ type Source interface {
 // Trail writes log and digest files from a Source to a Target.
 type Trail struct {
 	Source Source
-	Target Target
+	Target objstore.Target
 	Signer *Signer
 	Layout Layout
 	// Account is the installation's AWS account id: the account of records without a

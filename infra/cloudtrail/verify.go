@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/belfry/belfry/infra/objstore"
 	"path"
 	"strings"
 	"time"
@@ -34,7 +35,7 @@ func (r *Result) problem(format string, args ...any) {
 // fingerprint, its location, the chain of digests per account and region (each links the previous
 // one's key, hash and signature; a deleted digest breaks it), and the SHA-256 of every log file a
 // digest lists. Log files that no digest lists are noted, as CloudTrail's validator ignores them.
-func Verify(ctx context.Context, t Target, prefix string, pub *rsa.PublicKey) (Result, error) {
+func Verify(ctx context.Context, t objstore.Target, prefix string, pub *rsa.PublicKey) (Result, error) {
 	var res Result
 	chains := map[string][]string{} // account/region -> digest keys, in order
 	var order []string
@@ -82,7 +83,7 @@ func chainID(key, marker string) string {
 
 // chainVerifier walks one chain of digests, oldest first.
 type chainVerifier struct {
-	t       Target
+	t       objstore.Target
 	pub     *rsa.PublicKey
 	res     *Result
 	listed  map[string]bool
@@ -170,7 +171,7 @@ func (v *chainVerifier) logFile(ctx context.Context, lf LogFile) {
 	v.res.LogFiles++
 	v.listed[lf.S3Object] = true
 	body, _, err := v.t.Get(ctx, lf.S3Object)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, objstore.ErrNotFound) {
 		v.res.problem("Log file %s: INVALID: not found", lf.S3Object)
 		return
 	}

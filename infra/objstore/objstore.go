@@ -1,4 +1,7 @@
-package cloudtrail
+// Package objstore is where Belfry writes objects that leave it (the CloudTrail-format trail; reports as
+// they are built): a directory laid out by key (DirTarget) or an S3-compatible bucket through the AWS SDK's S3
+// client (S3Target), behind one small Target interface.
+package objstore
 
 import (
 	"bytes"
@@ -22,7 +25,7 @@ import (
 )
 
 // ErrNotFound is returned by Target.Get for a key that holds nothing.
-var ErrNotFound = errors.New("cloudtrail: no such key")
+var ErrNotFound = errors.New("objstore: no such key")
 
 // Target is where a trail's files go: a directory or a bucket.
 type Target interface {
@@ -64,7 +67,7 @@ func (d DirTarget) Same(_ context.Context, key string, body []byte, meta map[str
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("cloudtrail: %w", err)
+		return false, fmt.Errorf("objstore: %w", err)
 	}
 	if len(meta) == 0 {
 		return true, nil
@@ -85,7 +88,7 @@ func (d DirTarget) Same(_ context.Context, key string, body []byte, meta map[str
 func (d DirTarget) Put(_ context.Context, key string, body []byte, meta map[string]string) error {
 	p := d.path(key)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return fmt.Errorf("cloudtrail: write %s: %w", p, err)
+		return fmt.Errorf("objstore: write %s: %w", p, err)
 	}
 	if len(meta) > 0 {
 		mb, _ := json.Marshal(meta) // a map of strings always encodes
@@ -99,7 +102,7 @@ func (d DirTarget) Put(_ context.Context, key string, body []byte, meta map[stri
 func writeFile(p string, b []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(p), ".part-*")
 	if err != nil {
-		return fmt.Errorf("cloudtrail: write %s: %w", p, err)
+		return fmt.Errorf("objstore: write %s: %w", p, err)
 	}
 	defer os.Remove(tmp.Name())
 	_, err = tmp.Write(b)
@@ -113,7 +116,7 @@ func writeFile(p string, b []byte) error {
 		err = os.Rename(tmp.Name(), p)
 	}
 	if err != nil {
-		return fmt.Errorf("cloudtrail: write %s: %w", p, err)
+		return fmt.Errorf("objstore: write %s: %w", p, err)
 	}
 	return nil
 }
@@ -124,11 +127,11 @@ func (d DirTarget) meta(key string) (map[string]string, error) {
 		return map[string]string{}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cloudtrail: %w", err)
+		return nil, fmt.Errorf("objstore: %w", err)
 	}
 	m := map[string]string{}
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("cloudtrail: metadata of %s: %w", key, err)
+		return nil, fmt.Errorf("objstore: metadata of %s: %w", key, err)
 	}
 	return m, nil
 }
@@ -140,7 +143,7 @@ func (d DirTarget) Get(_ context.Context, key string) ([]byte, map[string]string
 		return nil, nil, fmt.Errorf("%s: %w", key, ErrNotFound)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("cloudtrail: %w", err)
+		return nil, nil, fmt.Errorf("objstore: %w", err)
 	}
 	m, err := d.meta(key)
 	return b, m, err
@@ -167,7 +170,7 @@ func (d DirTarget) List(_ context.Context, prefix string, fn func(string) error)
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("cloudtrail: list %s: %w", d.Dir, err)
+		return fmt.Errorf("objstore: list %s: %w", d.Dir, err)
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
@@ -224,7 +227,7 @@ func (t *S3Target) Same(ctx context.Context, key string, body []byte, meta map[s
 		if notFound(err) {
 			return false, nil
 		}
-		return false, fmt.Errorf("cloudtrail: head s3://%s/%s: %w", t.bucket, key, err)
+		return false, fmt.Errorf("objstore: head s3://%s/%s: %w", t.bucket, key, err)
 	}
 	sum := md5.Sum(body)
 	if strings.Trim(aws.ToString(h.ETag), `"`) != hex.EncodeToString(sum[:]) {
@@ -243,7 +246,7 @@ func (t *S3Target) Put(ctx context.Context, key string, body []byte, meta map[st
 	_, err := t.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &t.bucket, Key: &key, Body: bytes.NewReader(body),
 		ContentLength: aws.Int64(int64(len(body))), ContentType: aws.String("application/json"), Metadata: meta})
 	if err != nil {
-		return fmt.Errorf("cloudtrail: write s3://%s/%s: %w", t.bucket, key, err)
+		return fmt.Errorf("objstore: write s3://%s/%s: %w", t.bucket, key, err)
 	}
 	return nil
 }
@@ -255,12 +258,12 @@ func (t *S3Target) Get(ctx context.Context, key string) ([]byte, map[string]stri
 		if notFound(err) {
 			return nil, nil, fmt.Errorf("s3://%s/%s: %w", t.bucket, key, ErrNotFound)
 		}
-		return nil, nil, fmt.Errorf("cloudtrail: read s3://%s/%s: %w", t.bucket, key, err)
+		return nil, nil, fmt.Errorf("objstore: read s3://%s/%s: %w", t.bucket, key, err)
 	}
 	defer out.Body.Close()
 	b, err := io.ReadAll(out.Body)
 	if err != nil {
-		return nil, nil, fmt.Errorf("cloudtrail: read s3://%s/%s: %w", t.bucket, key, err)
+		return nil, nil, fmt.Errorf("objstore: read s3://%s/%s: %w", t.bucket, key, err)
 	}
 	return b, out.Metadata, nil
 }
@@ -271,7 +274,7 @@ func (t *S3Target) List(ctx context.Context, prefix string, fn func(string) erro
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return fmt.Errorf("cloudtrail: list s3://%s/%s: %w", t.bucket, prefix, err)
+			return fmt.Errorf("objstore: list s3://%s/%s: %w", t.bucket, prefix, err)
 		}
 		for _, o := range page.Contents {
 			if err := fn(aws.ToString(o.Key)); err != nil {
