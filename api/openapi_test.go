@@ -12,6 +12,7 @@ import (
 	"github.com/belfry/belfry/api/belfry/history"
 	"github.com/belfry/belfry/api/belfry/snapshots"
 	"github.com/belfry/belfry/api/belfry/wickranalytics"
+	"github.com/belfry/belfry/api/chime/calls"
 	"github.com/belfry/belfry/api/chime/client"
 	"github.com/belfry/belfry/api/chime/contacts"
 	"github.com/belfry/belfry/api/chime/domains"
@@ -72,7 +73,7 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 	}
 	e := echo.New()
 	mountClient(e, slices.Concat((*client.Service)(nil).Routes(), (*meetings.Service)(nil).ClientRoutes(nil), (*rooms.Messages)(nil).ClientRoutes(nil),
-		(*contacts.Service)(nil).ClientRoutes(nil)),
+		(*contacts.Service)(nil).ClientRoutes(nil), (*calls.Service)(nil).ClientRoutes(nil)),
 		(*rooms.Messages)(nil).WebhookRoutes())
 	for _, r := range e.Routes() {
 		// echo registers catch-all "route not found" entries for a group with middleware.

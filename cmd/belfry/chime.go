@@ -71,6 +71,7 @@ type sweeps struct {
 	purgeDomainUsers       func(context.Context) (int, error)
 	disableDomainMeetings  func(context.Context) (int, error)
 	collectPortInDocuments func(context.Context, time.Duration) (int, error)
+	endInterruptedCalls    func(context.Context)
 }
 
 // run looks every `every` for removed domains whose users are due for deletion and for scheduled
@@ -102,6 +103,7 @@ func (w sweeps) run(ctx context.Context, logger *slog.Logger, every time.Duratio
 			} else if n > 0 {
 				logger.Info("disabled the scheduled meetings of removed domains", "meetings", n)
 			}
+			w.endInterruptedCalls(ctx)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/belfry/belfry/api/awsproto"
 	chimeaccountsapi "github.com/belfry/belfry/api/chime/accounts"
 	"github.com/belfry/belfry/api/chime/bots"
+	"github.com/belfry/belfry/api/chime/calls"
 	chimeclient "github.com/belfry/belfry/api/chime/client"
 	"github.com/belfry/belfry/api/chime/clientapi"
 	chimecontacts "github.com/belfry/belfry/api/chime/contacts"
@@ -53,6 +54,7 @@ type chimeApp struct {
 	botEvents *rooms.BotEvents
 	portDocs  *portdocs.Store
 	contacts  *chimecontacts.Service
+	calls     *calls.Service
 }
 
 // operations are the Chime admin API's operations, from every slice.
@@ -64,7 +66,7 @@ func (c chimeApp) operations() []awsproto.Operation {
 // clientRoutes are the routes the slices serve on the client API, behind the client slice's sessions.
 func (c chimeApp) clientRoutes() []clientapi.Route {
 	return slices.Concat(c.client.Routes(), c.meetings.ClientRoutes(c.client), c.messages.ClientRoutes(c.client),
-		c.contacts.ClientRoutes(c.client))
+		c.contacts.ClientRoutes(c.client), c.calls.ClientRoutes(c.client))
 }
 
 // newChime builds the Chime application over the event store and the read models.
@@ -89,6 +91,7 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 		Accounts: accounts, Store: numbersStore, RYW: ryw, Now: m.Now})
 	app.porting = porting.New(porting.Deps{Ports: newRepo(client, portDecider, m.Now), Numbers: numbersRepo, NumberCmd: app.numbers,
 		NumbersRM: rms.numbers, Store: numbersStore, Documents: app.portDocs, RYW: ryw, Keys: dataKeys, Now: m.Now})
+	app.calls = m.newCalls(pool, client, accounts.Repo, accountsStore)
 	app.contacts = chimecontacts.New(chimecontacts.Deps{Contacts: newRepo(client, contactsDecider, m.Now), Directory: accountsStore})
 	app.settings = chimesettings.New(chimesettings.Deps{Settings: newRepo(client, settingsDecider, m.Now), Accounts: accounts, Users: accountsStore})
 	roomDeps := rooms.Deps{Rooms: rooms.Rooms{Repo: newRepo(client, roomDecider, m.Now), RM: rms.rooms, RYW: ryw},
@@ -113,7 +116,7 @@ func (m *Main) publicURL() string {
 // startSideEffects runs the watermill router that delivers the relayed side effects, and the sweeps
 // that look for background work, until runCtx ends.
 func (m *Main) startSideEffects(runCtx context.Context, pool *pgxpool.Pool, c chimeApp) error {
-	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: invitationMailer{c.users}, Orders: c.numbers, BotEvents: botEventHandler{c.botEvents}},
+	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: invitationMailer{c.users}, Orders: c.numbers, BotEvents: botEventHandler{c.botEvents}, CDRs: c.calls},
 		sideeffects.RouterConfig{Logger: m.logger})
 	if err != nil {
 		return err
@@ -124,8 +127,10 @@ func (m *Main) startSideEffects(runCtx context.Context, pool *pgxpool.Pool, c ch
 	if sweep <= 0 {
 		sweep = 5 * time.Second
 	}
+	startedAt := m.Now()
 	sw := sweeps{purgeDomainUsers: c.domains.PurgeDueDomainUsers, disableDomainMeetings: c.meetings.DisablePendingDomainMeetings,
-		collectPortInDocuments: c.portDocs.Collect}
+		collectPortInDocuments: c.portDocs.Collect, endInterruptedCalls: func(ctx context.Context) { endInterruptedCalls(ctx, m.logger, c.calls, startedAt) }}
 	m.spawn(func() { sw.run(runCtx, m.logger, sweep) })
+	m.onClose(func() error { endCallsAtClose(m.logger, c.calls, m.Now); return nil })
 	return nil
 }

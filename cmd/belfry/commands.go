@@ -20,6 +20,7 @@ import (
 	"github.com/belfry/belfry/projections"
 	auditrm "github.com/belfry/belfry/projections/audit"
 	"github.com/belfry/belfry/projections/chimeaccounts"
+	"github.com/belfry/belfry/projections/chimecalls"
 	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
 	"github.com/belfry/belfry/projections/chimerooms"
@@ -39,6 +40,7 @@ func allProjections() map[string]projections.Projection {
 		auditrm.Projection{}.Name():       auditrm.Projection{},
 		chimenumbers.Projection{}.Name():  chimenumbers.Projection{},
 		chimemeetings.Projection{}.Name(): chimemeetings.Projection{},
+		chimecalls.Projection{}.Name():    chimecalls.Projection{},
 		chimerooms.Projection{}.Name():    chimerooms.Projection{},
 		iamrm.Projection{}.Name():         iamrm.Projection{},
 		history.Projection{}.Name():       history.Projection{},

@@ -40,6 +40,8 @@ const usage = `usage:
                                                 (resumable), served read-only with X-Belfry-Snapshot: NAME
   belfry bench replay [--events N]              replay of every read model into a snapshot beside the live catch-up
   belfry bench audit [flags]                    audit verify and history lookups over a large log
+  belfry reports cdrs [--from --to] (--dir DIR | --bucket NAME [--endpoint URL])
+                                                regenerate the Business Calling CDRs of a period from the log
 configuration: BELFRY_DATA_DIR, BELFRY_DATABASE_URL, BELFRY_EVENTSTORE_URL, BELFRY_EVENTLOG_ADDR,
                BELFRY_HTTP_ADDR, BELFRY_REGION (see README.md)
 `
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdBench(ctx, cfg, args[1:])
 	case "replay":
 		return cmdReplay(ctx, cfg, args[1:])
+	case "reports":
+		return cmdReports(ctx, cfg, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

@@ -23,6 +23,7 @@ import (
 	"github.com/belfry/belfry/api"
 	historyapi "github.com/belfry/belfry/api/belfry/history"
 	snapshotsapi "github.com/belfry/belfry/api/belfry/snapshots"
+	"github.com/belfry/belfry/api/chime/calls"
 	"github.com/belfry/belfry/api/sigv4"
 	"github.com/belfry/belfry/infra/auditlog"
 	"github.com/belfry/belfry/infra/datakeys"
@@ -36,6 +37,7 @@ import (
 	"github.com/belfry/belfry/projections"
 	auditrm "github.com/belfry/belfry/projections/audit"
 	"github.com/belfry/belfry/projections/chimeaccounts"
+	"github.com/belfry/belfry/projections/chimecalls"
 	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
 	"github.com/belfry/belfry/projections/chimerooms"
@@ -57,6 +59,8 @@ type Main struct {
 	Mail mail.Sender
 	// Out receives the first admin key; stdout by default.
 	Out io.Writer
+	// Carrier carries Business Calling calls to outside numbers; nil means the simulated network.
+	Carrier calls.Carrier
 
 	closers []func() error
 	reg     *prometheus.Registry
@@ -257,7 +261,8 @@ func (m *Main) startProjections(ctx, runCtx context.Context, pool *pgxpool.Pool,
 	roomsRunner := projections.NewRunner(pool, client, chimerooms.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	iamRunner := projections.NewRunner(pool, client, iamrm.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	historyRunner := projections.NewRunner(pool, client, history.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm, Linger: 50 * time.Millisecond})
-	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner, meetingsRunner, roomsRunner, iamRunner, historyRunner}
+	callsRunner := projections.NewRunner(pool, client, chimecalls.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner, meetingsRunner, roomsRunner, iamRunner, historyRunner, callsRunner}
 	runners = append(runners, m.wickrProjections(pool, client, pm)...)
 	for _, p := range allProjections() {
 		if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
@@ -270,6 +275,9 @@ func (m *Main) startProjections(ctx, runCtx context.Context, pool *pgxpool.Pool,
 	// Side effects: the relay enqueues them with its checkpoint; the watermill router delivers them.
 	relay := projections.NewRunner(pool, client, sideeffects.Relay{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	if _, _, err := projections.Ensure(ctx, pool, sideeffects.Relay{}); err != nil {
+		return readModels{}, err
+	}
+	if err := sideeffects.EnsureTopics(ctx, pool); err != nil {
 		return readModels{}, err
 	}
 	m.spawn(func() { _ = relay.Run(runCtx) })

@@ -27,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/domain/chime/call"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/domain/chime/room"
 	"github.com/belfry/belfry/domain/envelope"
@@ -37,13 +38,15 @@ const (
 	TopicInvitations  = "chime_invitations"
 	TopicOrders       = "chime_phone_number_orders"
 	TopicBotEvents    = "chime_bot_events"
+	TopicCallCDRs     = "chime_call_cdrs"
 	TopicPoison       = "belfry_poison"
 	HandlerInvitation = "send_invitation_mail"
 	HandlerOrder      = "process_phone_number_order"
 	HandlerBotEvent   = "deliver_bot_event"
+	HandlerCallCDRs   = "write_call_cdrs"
 )
 
-var topics = []string{TopicInvitations, TopicOrders, TopicBotEvents, TopicPoison}
+var topics = []string{TopicInvitations, TopicOrders, TopicBotEvents, TopicCallCDRs, TopicPoison}
 
 var schema = wsql.DefaultPostgreSQLSchema{}
 
@@ -74,6 +77,11 @@ type BotEvent struct {
 	At     time.Time `json:"at"`
 }
 
+// CallEnded asks for the CDRs of an ended Business Calling conference to be written.
+type CallEnded struct {
+	ConferenceID string `json:"conferenceId"`
+}
+
 // Relay enqueues side effects from the event log.
 type Relay struct{}
 
@@ -88,11 +96,19 @@ func (Relay) Tables() []string { return nil }
 
 // Filter selects the streams whose events call for side effects.
 func (Relay) Filter() *esdb.SubscriptionFilter {
-	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{account.StreamPrefix, phonenumber.OrderStreamPrefix, room.StreamPrefix}}
+	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{account.StreamPrefix, phonenumber.OrderStreamPrefix, room.StreamPrefix, call.StreamPrefix}}
 }
 
 // Setup creates the watermill topic tables.
-func (Relay) Setup(ctx context.Context, tx pgx.Tx, _ string) error {
+func (Relay) Setup(ctx context.Context, tx pgx.Tx, _ string) error { return createTopics(ctx, tx) }
+
+// EnsureTopics creates the topic tables that do not exist yet: the relay's Setup ran when it was first
+// created, before later versions added topics. Run it before the relay.
+func EnsureTopics(ctx context.Context, pool *pgxpool.Pool) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return createTopics(ctx, tx) })
+}
+
+func createTopics(ctx context.Context, tx pgx.Tx) error {
 	for _, topic := range topics {
 		qs, err := schema.SchemaInitializingQueries(wsql.SchemaInitializingQueriesParams{Topic: topic})
 		if err != nil {
@@ -121,6 +137,8 @@ func (Relay) Apply(b *pgx.Batch, _ string, ev *esdb.RecordedEvent) error {
 		topic, payload = TopicInvitations, Invitation{AccountID: ev.StreamID[len(account.StreamPrefix):], InviteID: inv.InviteID, UserID: inv.UserID, Email: inv.Email}
 	case phonenumber.TypeOrderCreated:
 		topic, payload = TopicOrders, PhoneNumberOrder{OrderID: ev.StreamID[len(phonenumber.OrderStreamPrefix):]}
+	case call.TypeConferenceEnded:
+		topic, payload = TopicCallCDRs, CallEnded{ConferenceID: ev.StreamID[len(call.StreamPrefix):]}
 	case room.TypeMessagePosted:
 		e, err := room.Decode(ev.EventType, ev.Data)
 		if err != nil {
@@ -197,11 +215,17 @@ type BotEventDeliverer interface {
 	DeliverBotEvent(ctx context.Context, ev BotEvent) error
 }
 
+// CDRWriter writes the CDRs of one ended conference; it must be idempotent.
+type CDRWriter interface {
+	WriteCDRs(ctx context.Context, conferenceID string) error
+}
+
 // Handlers are the services the router delivers to.
 type Handlers struct {
 	Mailer    InvitationMailer
 	Orders    OrderProcessor
 	BotEvents BotEventDeliverer
+	CDRs      CDRWriter
 }
 
 // Router runs the side-effect handlers.
@@ -284,6 +308,13 @@ func NewRouter(pool *pgxpool.Pool, h Handlers, cfg RouterConfig) (*Router, error
 			return fmt.Errorf("sideeffects: bad bot event message %s: %w", msg.UUID, err)
 		}
 		return h.BotEvents.DeliverBotEvent(msg.Context(), be)
+	})
+	r.AddConsumerHandler(HandlerCallCDRs, TopicCallCDRs, sub, func(msg *message.Message) error {
+		var ce CallEnded
+		if err := json.Unmarshal(msg.Payload, &ce); err != nil {
+			return fmt.Errorf("sideeffects: bad call message %s: %w", msg.UUID, err)
+		}
+		return h.CDRs.WriteCDRs(msg.Context(), ce.ConferenceID)
 	})
 	return &Router{r: r, ran: make(chan struct{})}, nil
 }

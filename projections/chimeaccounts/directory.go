@@ -2,6 +2,7 @@ package chimeaccounts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -53,4 +54,28 @@ func (s *Store) DirectoryEntries(ctx context.Context, ids []string) (map[string]
 		out[d.UserID] = d
 	}
 	return out, nil
+}
+
+// Callee is the live user a Business Calling number is assigned to, and whether it may take calls.
+type Callee struct {
+	UserID, AccountID, Email string
+	InboundCalling           bool
+}
+
+// CalleeByNumber returns the live user whose primary number is e164, and false when there is none.
+// The number is found by its key in the numbers read model (rm.chime_phone_numbers) and must agree
+// with the user's row.
+func (s *Store) CalleeByNumber(ctx context.Context, e164 string) (Callee, bool, error) {
+	var c Callee
+	err := s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT u.user_id, u.account_id, u.email, u.inbound_calling FROM rm.chime_users u
+		JOIN rm.chime_accounts a ON a.account_id = u.account_id
+		WHERE u.user_id = (SELECT n.user_id FROM rm.chime_phone_numbers n WHERE n.e164 = $1 AND n.deleted_at IS NULL)
+		AND u.primary_number = $1 AND NOT u.removed AND a.deleted_at IS NULL`), e164).Scan(&c.UserID, &c.AccountID, &c.Email, &c.InboundCalling)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Callee{}, false, nil
+	}
+	if err != nil {
+		return Callee{}, false, fmt.Errorf("chimeaccounts: callee by number: %w", err)
+	}
+	return c, true, nil
 }

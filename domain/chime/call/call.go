@@ -268,3 +268,11 @@ func Evolve(s State, e Event) State {
 	}
 	return s
 }
+
+// Progress is what a carrier reports about a leg it carries: it was answered (Connected), or it
+// ended (Reason set), at the carrier's time At.
+type Progress struct {
+	Connected bool
+	Reason    string
+	At        time.Time
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/belfry/belfry/api/chime/calls"
+	"github.com/belfry/belfry/domain/chime/call"
+	"github.com/belfry/belfry/infra/objstore"
+	"github.com/belfry/belfry/projections/chimecalls"
+)
+
+const reportsUsage = `usage:
+  belfry reports cdrs [--from T] [--to T] (--dir DIR | --bucket NAME [--endpoint URL]) [--workers N]
+        write the Business Calling CDRs of the calls that ended in [from, to) (RFC 3339; default: all,
+        until now), regenerated from the event log; objects already present with the same content are
+        kept, so an interrupted run resumes where it stopped`
+
+// cmdReports runs the reports subcommands.
+func cmdReports(ctx context.Context, cfg Config, args []string) error {
+	if len(args) == 0 || args[0] != "cdrs" {
+		return errors.New(reportsUsage)
+	}
+	fs := flag.NewFlagSet("reports cdrs", flag.ContinueOnError)
+	from := fs.String("from", "", "first instant (RFC 3339)")
+	to := fs.String("to", "", "end instant, exclusive (RFC 3339; default now)")
+	dir := fs.String("dir", "", "directory target")
+	bucket := fs.String("bucket", "", "S3 bucket target (credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)")
+	endpoint := fs.String("endpoint", "", "S3-compatible endpoint URL (default AWS S3)")
+	workers := fs.Int("workers", 8, "conferences read from the log at once")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	var tgt objstore.Target
+	switch {
+	case (*dir == "") == (*bucket == ""):
+		return errors.New("give --dir or --bucket (exactly one)\n" + reportsUsage)
+	case *dir != "":
+		tgt = objstore.DirTarget{Dir: *dir, Name: "cdrs"}
+	default:
+		tgt = s3Target(*bucket, *endpoint, cfg.Region)
+	}
+	r, err := parseRange(*from, *to)
+	if err != nil {
+		return err
+	}
+	if *workers < 1 || *workers > 64 {
+		return fmt.Errorf("--workers must be 1-64, not %d", *workers)
+	}
+	var cl closerList
+	defer cl.close()
+	pool, err := openDatabase(ctx, cfg, cl.add)
+	if err != nil {
+		return err
+	}
+	client, _, _, err := openEventStore(ctx, cfg, pool, nil, cl.add)
+	if err != nil {
+		return err
+	}
+	g := cdrExport{load: newRepo(client, callDecider, time.Now).Load, ended: chimecalls.NewStore(pool).EndedBetween, out: tgt,
+		workers: *workers, progress: os.Stderr}
+	st, err := g.run(ctx, r.from, r.to)
+	fmt.Fprintf(os.Stderr, "CDRs of %d calls: %d written, %d already present (%.0f records/s)\n", st.calls.Load(), st.written.Load(), st.kept.Load(), st.rate())
+	return err
+}
+
+type timeRange struct{ from, to time.Time }
+
+// parseRange reads --from and --to (RFC 3339; empty: the beginning, now).
+func parseRange(fromS, toS string) (timeRange, error) {
+	r := timeRange{to: time.Now()}
+	for _, p := range []struct {
+		s, flag string
+		t       *time.Time
+	}{{fromS, "--from", &r.from}, {toS, "--to", &r.to}} {
+		if p.s == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, p.s)
+		if err != nil {
+			return r, fmt.Errorf("%s %q: give an RFC 3339 time such as 2025-01-31T14:00:00Z: %w", p.flag, p.s, err)
+		}
+		*p.t = t
+	}
+	if !r.from.Before(r.to) {
+		return r, fmt.Errorf("--from %s must be before --to %s", r.from.Format(time.RFC3339), r.to.Format(time.RFC3339))
+	}
+	return r, nil
+}
+
+// cdrExport regenerates CDRs from the log: the calls read model names the conferences that ended in
+// the range, workers fold their streams and write their records.
+type cdrExport struct {
+	load     func(ctx context.Context, stream string) (call.State, int64, error)
+	ended    func(ctx context.Context, from, to time.Time, fn func(string, time.Time) error) error
+	out      calls.Objects
+	workers  int
+	progress io.Writer
+}
+
+type cdrStats struct {
+	calls, written, kept atomic.Int64
+	began                time.Time
+}
+
+func (s *cdrStats) rate() float64 {
+	return float64(s.written.Load()+s.kept.Load()) / max(time.Since(s.began).Seconds(), 1e-9)
+}
+
+func (g cdrExport) run(ctx context.Context, from, to time.Time) (*cdrStats, error) {
+	st := &cdrStats{began: time.Now()}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	ids := make(chan string, 4*g.workers)
+	var wg sync.WaitGroup
+	for range g.workers {
+		wg.Go(func() {
+			for id := range ids {
+				if err := g.one(ctx, id, st); err != nil {
+					cancel(err)
+				}
+			}
+		})
+	}
+	tick := time.Now()
+	err := g.ended(ctx, from, to, func(id string, _ time.Time) error {
+		if time.Since(tick) > time.Second {
+			tick = time.Now()
+			fmt.Fprintf(g.progress, "… %d calls, %d CDRs written, %d already present\n", st.calls.Load(), st.written.Load(), st.kept.Load())
+		}
+		select {
+		case ids <- id:
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	})
+	close(ids)
+	wg.Wait()
+	return st, errors.Join(err, context.Cause(ctx))
+}
+
+func (g cdrExport) one(ctx context.Context, id string, st *cdrStats) error {
+	s, _, err := g.load(ctx, call.StreamName(id))
+	if err != nil {
+		return err
+	}
+	n, err := calls.PutCDRs(ctx, g.out, s)
+	st.calls.Add(1)
+	st.written.Add(int64(n))
+	st.kept.Add(int64(len(s.Legs) - n))
+	return err
+}
