@@ -28,6 +28,25 @@ type Projection interface {
 	Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error
 }
 
+// Weigher is implemented by a projection some of whose events each write many rows (a batch of users
+// in one event): RunnerConfig.AnalyzeEvery then counts Weight(ev) rows for each event instead of 1.
+type Weigher interface {
+	Weight(ev *esdb.RecordedEvent) int
+}
+
+// weight is how many rows a batch of p's events stands for (see Weigher).
+func weight(p Projection, batch []*esdb.RecordedEvent) int {
+	w, ok := p.(Weigher)
+	if !ok {
+		return len(batch)
+	}
+	n := 0
+	for _, ev := range batch {
+		n += max(1, w.Weight(ev))
+	}
+	return n
+}
+
 var validName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,40}$`)
 
 func schemaName(name string, gen int) string { return fmt.Sprintf("rm_%s_g%d", name, gen) }

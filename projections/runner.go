@@ -44,7 +44,7 @@ type RunnerConfig struct {
 	BatchSize int
 	Logger    *slog.Logger
 	Metrics   *Metrics
-	// AnalyzeEvery is how many applied events make the runner refresh its tables' planner statistics
+	// AnalyzeEvery is how many applied events (or rows, see Weigher) make the runner refresh its tables' planner statistics
 	// once it has drained what was queued (default 20,000). Autovacuum would do it too, but up to a
 	// minute later: a bulk import or a catch-up would leave the planner believing the tables empty
 	// (and, say, sorting 100,000 users for every page of ListUsers) until then.
@@ -230,7 +230,7 @@ func (r *Runner) follow(ctx context.Context, gen int, rebuild bool) error {
 			}
 			unsaved = max(unsaved, mark)
 		}
-		r.sinceAnalyze += len(batch)
+		r.sinceAnalyze += weight(r.p, batch)
 		if r.sinceAnalyze >= r.cfg.AnalyzeEvery && len(msgs) == 0 && r.analyzing.CompareAndSwap(false, true) {
 			// In the background: ANALYZE blocks neither reads nor writes, and the next batch (and the
 			// read-your-writes waits behind it) must not queue behind it.

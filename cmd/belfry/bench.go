@@ -117,11 +117,12 @@ func cmdBenchWickr(ctx context.Context, cfg Config, args []string) error {
 	fs.IntVar(&o.Repeats, "repeats", 3, "runs of each paced scenario (the median run is reported)")
 	serverMode := fs.String("server", "inline", "run the server in this process (inline) or as a `belfry serve` child process (process)")
 	out := fs.String("json", "", "write the JSON report here (default bench-results/wickr-<time>.json)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the BatchCreateUser fill here, and of the paced reads here with .reads appended")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	var err error
-	if o.Harness, err = benchHarness(cfg, *serverMode, "", *out); err != nil {
+	if o.Harness, err = benchHarness(cfg, *serverMode, *cpuProfile, *out); err != nil {
 		return err
 	}
 	return apibench.WickrCommand(ctx, o)

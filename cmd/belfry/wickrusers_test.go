@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -9,6 +12,7 @@ import (
 
 	wickrdevicesapi "github.com/belfry/belfry/api/wickr/devices"
 	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
+	wickrusersapi "github.com/belfry/belfry/api/wickr/users"
 	"github.com/belfry/belfry/domain/wickr"
 	"github.com/belfry/belfry/domain/wickr/guest"
 	"github.com/belfry/belfry/domain/wickr/network"
@@ -16,6 +20,7 @@ import (
 	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/projections/wickrusers"
 )
 
 func init() {
@@ -186,4 +191,87 @@ func setupWickrGuests(t *testing.T, b *running) map[string]string {
 	}
 	return map[string]string{"WICKR_NETWORK": ids[0], "WICKR_TRIAL_NETWORK": ids[1], "WICKR_GUEST_HASH": hash, "WICKR_THIS_PERIOD": this,
 		"WICKR_LAST_PERIOD": last}
+}
+
+// TestWickrConcurrentBatchesKeepUsernamesUnique: batches sent at the same time whose usernames
+// overlap create each username once; the others are refused as taken, their seats given back, and
+// the read model, the counters and the seat count agree with what was created.
+func TestWickrConcurrentBatchesKeepUsernamesUnique(t *testing.T) {
+	b := startBelfry(t)
+	ctx := context.Background()
+	n, err := b.m.wickr.networks.CreateNetwork(ctx, b.awsAcct, "us-east-1", wickrnetworksapi.CreateInput{Name: "Race", AccessLevel: network.Premium})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nets := b.m.wickr.networkCmds.Repo
+	st, _, err := nets.Load(ctx, network.StreamName(n.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const batches, step = 6, 25 // batch g asks for users g*25 … g*25+49: each overlaps the next by 25
+	results := make([]wickrusersapi.CreateResult, batches)
+	errs := make([]error, batches)
+	var wg sync.WaitGroup
+	for g := range batches {
+		wg.Go(func() {
+			items := make([]roster.NewUser, roster.MaxBatch)
+			for j := range items {
+				items[j] = roster.NewUser{Username: fmt.Sprintf("racer%03d@example.com", g*step+j), SecurityGroupIDs: []string{st.DefaultGroupID}}
+			}
+			results[g], errs[g] = b.m.wickr.users.BatchCreateUser(ctx, b.awsAcct, "us-east-1", n.ID, "", items)
+		})
+	}
+	wg.Wait()
+	created := map[string]string{}
+	refused := 0
+	for g, res := range results {
+		if errs[g] != nil {
+			t.Fatalf("batch %d: %v", g, errs[g])
+		}
+		for _, u := range res.Successful {
+			if prev, dup := created[u.Username]; dup {
+				t.Fatalf("%s created twice: users %s and %s", u.Username, prev, u.UserID)
+			}
+			created[u.Username] = u.UserID
+		}
+		for _, f := range res.Failed {
+			if !strings.Contains(f.Reason, "already taken") {
+				t.Fatalf("batch %d: unexpected refusal %+v", g, f)
+			}
+		}
+		refused += len(res.Failed)
+		if len(res.Successful)+len(res.Failed) != roster.MaxBatch {
+			t.Fatalf("batch %d: %d created + %d refused of %d", g, len(res.Successful), len(res.Failed), roster.MaxBatch)
+		}
+	}
+	distinct := (batches-1)*step + roster.MaxBatch
+	if len(created) != distinct || refused != batches*roster.MaxBatch-distinct {
+		t.Fatalf("created %d (want %d), refused %d", len(created), distinct, refused)
+	}
+	if st, _, err = nets.Load(ctx, network.StreamName(n.ID)); err != nil || st.Seats != distinct {
+		t.Fatalf("seats %d, want %d (%v)", st.Seats, distinct, err)
+	}
+	c, err := b.m.wickr.users.GetUsersCount(ctx, b.awsAcct, "us-east-1", n.ID)
+	if err != nil || c.Pending != distinct || c.Total != distinct {
+		t.Fatalf("GetUsersCount %+v, want %d pending (%v)", c, distinct, err)
+	}
+	seen := 0
+	for p := (wickrusers.UserPage{Sort: []string{"username"}, Limit: 100}); ; {
+		list, next, err := b.m.wickr.users.ListUsers(ctx, b.awsAcct, "us-east-1", n.ID, wickrusers.UserFilter{}, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range list {
+			if created[u.Username] != u.UserID {
+				t.Fatalf("listed %s as user %s, created as %q", u.Username, u.UserID, created[u.Username])
+			}
+			seen++
+		}
+		if p.NextToken = next; next == "" {
+			break
+		}
+	}
+	if seen != distinct {
+		t.Fatalf("ListUsers shows %d users, want %d", seen, distinct)
+	}
 }

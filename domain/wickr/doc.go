@@ -32,7 +32,8 @@
 //   - wickr.roster-<networkId>-<block> (package roster): the users whose numeric ids fall in one
 //     block of RosterBlockSize (1,000) ids — their whole lifecycle (invite, registration, profile,
 //     group, suspension, deletion), devices, failed sign-ins and lockout. The API allocates the ids of
-//     a batch consecutively, so a batch of 50 is one or two roster appends (50 events); a block folds
+//     a batch consecutively inside one block, so a batch of 50 is one roster append of one event
+//     (UsersInvited; earlier versions wrote a UserInvited per user, which still fold); a block folds
 //     at most 1,000 users' events. Per-user streams were rejected: 50 single-event appends per batch
 //     would cap creation near 7,000 users/s on this log.
 //   - wickr.guest-<usernameHash> (package guest): a self-registered guest account (guide §15.5).
@@ -41,11 +42,13 @@
 // each roster block of the network (GroupDeleted names the default group); its bots move in the same
 // decision, on the network stream.
 //
-// So BatchCreateUser of 50 is: load the network (groups, plan), take 50 seats (1 append), claim the
-// usernames (≤ 8 appends, coalesced), record the users (1–2 appends of 50 events), release the seats
-// of items refused after the seats were taken. A crash between steps leaves a claim or seats without
-// a user; the same request replayed (X-Client-Token, same ids) completes it, since claiming the same
-// username for the same id and recording the same user again are no-ops.
+// So BatchCreateUser of 50 is: check the items against the network's groups and take the seats of
+// the valid ones in one decision (1 append, coalesced with concurrent batches), while the slot of
+// the ids is read; claim the usernames (≤ 8 appends, coalesced); record the users (1 append of one
+// event); release the seats of items refused after the seats were taken. A crash between steps
+// leaves a claim or seats without a user; the same request replayed (X-Client-Token, same ids)
+// completes it, since claiming the same username for the same id and recording the same user again
+// are no-ops.
 //
 // # Errors
 //

@@ -125,12 +125,15 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	if at.IsZero() {
 		at = ev.CreatedDate
 	}
-	for _, r := range Resources(ev.StreamID, ev.Data) {
-		b.Queue(`INSERT INTO `+schema+`.resource_history (resource, position, stream, revision, event_type, occurred_at,
-			actor_type, actor, principal_arn, source_ip, request_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
-			ON CONFLICT DO NOTHING`, r, int64(ev.Position.Commit), ev.StreamID, int64(ev.EventNumber), ev.EventType, at.UTC(),
-			env.ActorType, env.Actor, env.PrincipalARN, env.SourceIP, env.RequestID)
+	rs := Resources(ev.StreamID, ev.Data)
+	if len(rs) == 0 {
+		return nil
 	}
+	// One statement per event, whatever the number of resources (a batch of users names up to 50).
+	b.Queue(`INSERT INTO `+schema+`.resource_history (resource, position, stream, revision, event_type, occurred_at,
+		actor_type, actor, principal_arn, source_ip, request_id) SELECT r, $2,$3,$4,$5,$6,$7,$8,$9,$10,$11 FROM unnest($1::text[]) AS r
+		ON CONFLICT DO NOTHING`, rs, int64(ev.Position.Commit), ev.StreamID, int64(ev.EventNumber), ev.EventType, at.UTC(),
+		env.ActorType, env.Actor, env.PrincipalARN, env.SourceIP, env.RequestID)
 	return nil
 }
 

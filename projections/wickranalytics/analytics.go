@@ -123,7 +123,7 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		return applyNetwork(b, schema, strings.TrimPrefix(ev.StreamID, network.StreamPrefix), ev)
 	}
 	switch ev.EventType { // the roster events that change no figure are not decoded
-	case roster.TypeUserInvited, roster.TypeUserRegistered, roster.TypeUserSuspended, roster.TypeUserUnsuspended, roster.TypeUserDeleted,
+	case roster.TypeUserInvited, roster.TypeUsersInvited, roster.TypeUserRegistered, roster.TypeUserSuspended, roster.TypeUserUnsuspended, roster.TypeUserDeleted,
 		roster.TypeDeviceRegistered, roster.TypeDeviceWasReset, roster.TypeSignedIn:
 	default:
 		return nil
@@ -179,10 +179,9 @@ func applyNetwork(b *pgx.Batch, schema, id string, ev *esdb.RecordedEvent) error
 func applyRoster(b *pgx.Batch, schema, net string, e roster.Event) {
 	switch e := e.(type) {
 	case roster.UserInvited:
-		b.Queue(`WITH ins AS (INSERT INTO `+schema+`.wickr_analytics_users (network_id, user_id, cat) VALUES ($1, $3, 'pending')
-				ON CONFLICT DO NOTHING RETURNING 1),
-			d AS (SELECT count(*)::int AS p, 0 AS r, 0 AS s, 0 AS dv, 0 AS bt, count(*)::int AS inv, 0 AS reg, 0 AS del FROM ins)`+
-			bump(schema), net, day(e.At), e.UserID)
+		invite(b, schema, net, e.At, e.UserID)
+	case roster.UsersInvited:
+		invite(b, schema, net, e.At, e.UserIDs...)
 	case roster.UserRegistered:
 		transition(b, schema, net, e.UserID, e.At, `cat = 'active'`)
 		activity(b, schema, net, e.UserID, e.At)
@@ -199,6 +198,14 @@ func applyRoster(b *pgx.Batch, schema, net string, e roster.Event) {
 	case roster.SignedIn:
 		activity(b, schema, net, e.UserID, e.At)
 	}
+}
+
+// invite adds pending users (of one batch, invited at at) and counts those not seen before, in one statement.
+func invite(b *pgx.Batch, schema, net string, at time.Time, userIDs ...string) {
+	b.Queue(`WITH ins AS (INSERT INTO `+schema+`.wickr_analytics_users (network_id, user_id, cat) SELECT $1, id, 'pending' FROM unnest($3::text[]) AS id
+			ON CONFLICT DO NOTHING RETURNING 1),
+		d AS (SELECT count(*)::int AS p, 0 AS r, 0 AS s, 0 AS dv, 0 AS bt, count(*)::int AS inv, 0 AS reg, 0 AS del FROM ins)`+
+		bump(schema), net, day(at), userIDs)
 }
 
 // day is the UTC day of an instant.

@@ -53,7 +53,9 @@ func TestFiguresOverDaysWeeksAndMonths(t *testing.T) {
 	}
 	pw := domain.Sealed{KeyID: domain.SubjectKeyID(id, "user/x"), Data: []byte{1}}
 	emitN(network.Created{NetworkID: id, Name: "Stats", AwsAccountID: "111122223333", Region: "us-east-1", AccessLevel: network.Premium, At: date(2)})
-	emitR(invite("1001"), invite("1002"), invite("1003"), invite("1004"))
+	// Two invitations as stored by earlier versions (one event per user), two as one batch event.
+	emitR(invite("1001"), invite("1002"), roster.UsersInvited{NetworkID: id, UserIDs: []string{"1003", "1004"}, Users: []roster.Invitee{
+		{Username: "1003@example.com", GroupID: "g", InviteExpiresAt: date(9)}, {Username: "1004@example.com", GroupID: "g", InviteExpiresAt: date(9)}}, At: date(2)})
 	emitR(roster.UserRegistered{UserID: "1001", Password: pw, At: date(3)}, roster.UserRegistered{UserID: "1002", Password: pw, At: date(3)},
 		roster.DeviceRegistered{UserID: "1001", AppID: "a1", Type: "iOS", At: date(3)}, roster.SignedIn{UserID: "1001", AppID: "a1", At: date(3)})
 	emitR(roster.SignedIn{UserID: "1001", AppID: "a1", At: date(9)}, roster.UserSuspended{UserID: "1002", At: date(9)},

@@ -6,7 +6,7 @@
 //
 // Invariants: one row per network whose deletion was requested, with the instant of the request and,
 // once applied, that of its Deleted event; one row per (network, roster block) that ever held a user
-// (UserInvited). The projection only writes its own tables (a rebuild fires nothing: the process acts
+// (UserInvited, UsersInvited). The projection only writes its own tables (a rebuild fires nothing: the process acts
 // on what is pending, whichever generation says so); every statement is idempotent.
 package wickrdeletions
 
@@ -75,14 +75,26 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 			b.Queue(`INSERT INTO `+schema+`.wickr_deletions AS d (network_id, requested_at, deleted_at) VALUES ($1, $2, $2)
 				ON CONFLICT (network_id) DO UPDATE SET deleted_at = coalesce(d.deleted_at, excluded.deleted_at)`, id, e.At)
 		}
-	case roster.TypeUserInvited:
+	case roster.TypeUserInvited, roster.TypeUsersInvited:
 		e, err := roster.Decode(ev.EventType, ev.Data)
 		if err != nil {
 			return err
 		}
-		inv := e.(roster.UserInvited)
-		b.Queue(`INSERT INTO `+schema+`.wickr_roster_blocks (network_id, block) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-			inv.NetworkID, wickr.RosterBlock(inv.UserID))
+		var net string
+		var ids []string
+		switch e := e.(type) {
+		case roster.UserInvited:
+			net, ids = e.NetworkID, []string{e.UserID}
+		case roster.UsersInvited:
+			net, ids = e.NetworkID, e.UserIDs
+		}
+		blocks := map[string]bool{}
+		for _, id := range ids {
+			if blk := wickr.RosterBlock(id); !blocks[blk] {
+				blocks[blk] = true
+				b.Queue(`INSERT INTO `+schema+`.wickr_roster_blocks (network_id, block) VALUES ($1, $2) ON CONFLICT DO NOTHING`, net, blk)
+			}
+		}
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ package wickrusers
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -112,6 +113,19 @@ func networkOf(stream string) string {
 	return rest
 }
 
+// Weight is how many users a batch invitation holds (projections.Weigher: the planner statistics
+// are refreshed after so many rows, not events).
+func (Projection) Weight(ev *esdb.RecordedEvent) int {
+	if ev.EventType != roster.TypeUsersInvited {
+		return 1
+	}
+	var e struct {
+		UserIDs []string `json:"userIds"`
+	}
+	_ = json.Unmarshal(ev.Data, &e)
+	return len(e.UserIDs)
+}
+
 // Apply applies one event.
 func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
 	e, err := roster.Decode(ev.EventType, ev.Data)
@@ -123,6 +137,8 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	switch e := e.(type) {
 	case roster.UserInvited:
 		invite(b, schema, net, e)
+	case roster.UsersInvited:
+		invite(b, schema, net, e.Each()...)
 	case roster.UserReinvited:
 		b.Queue(`UPDATE `+u+` SET invite_expires_at = $3, modified = $4 WHERE network_id = $1 AND user_id = $2`, net, e.UserID, e.InviteExpiresAt, e.At)
 	case roster.UserRegistered:
@@ -170,19 +186,29 @@ func applyDevice(b *pgx.Batch, schema, net string, e roster.Event) {
 	}
 }
 
-// invite inserts a pending user and counts it, once: a replayed event inserts nothing and counts nothing.
-func invite(b *pgx.Batch, schema, net string, e roster.UserInvited) {
+// invite inserts pending users and counts them, once: a replayed event inserts nothing and counts
+// nothing. A batch is one statement (its rows as arrays).
+func invite(b *pgx.Batch, schema, net string, us ...roster.UserInvited) {
+	n := len(us)
+	ids, names, firsts, lasts, groups, codes := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	unames, valid, expires, at := make([]string, n), make([]bool, n), make([]time.Time, n), make([]time.Time, n)
+	for i, e := range us {
+		ids[i], names[i], firsts[i], lasts[i], groups[i], codes[i] = e.UserID, e.Username, e.FirstName, e.LastName, e.GroupID, e.InviteCode
+		unames[i], valid[i], expires[i], at[i] = wickr.UsernameHash(e.Username), e.CodeValidation, e.InviteExpiresAt, e.At
+	}
 	b.Queue(`WITH ins AS (
 			INSERT INTO `+schema+`.wickr_users (network_id, user_id, username, first_name, last_name, group_id, status, invite_code,
-				code_validation, invite_expires_at, created_at, modified, uname) VALUES ($1,$2,$3,$4,$5,$6,1,$7,$8,$9,$10,$10,$11)
+				code_validation, invite_expires_at, created_at, modified, uname)
+			SELECT $1, u.id, u.name, u.first, u.last, u.grp, 1, u.code, u.valid, u.expires, u.at, u.at, u.uname
+			FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[], $9::timestamptz[],
+				$10::timestamptz[], $11::text[]) AS u(id, name, first, last, grp, code, valid, expires, at, uname)
 			ON CONFLICT DO NOTHING RETURNING group_id),
 		cnt AS (
 			INSERT INTO `+schema+`.wickr_user_counts AS c (network_id, pending) SELECT $1::text, count(*) FROM ins
 			ON CONFLICT (network_id) DO UPDATE SET pending = c.pending + excluded.pending)
-		INSERT INTO `+schema+`.wickr_group_users AS g (network_id, group_id, members) SELECT $1::text, group_id, 1 FROM ins
-		ON CONFLICT (network_id, group_id) DO UPDATE SET members = g.members + 1`,
-		net, e.UserID, e.Username, e.FirstName, e.LastName, e.GroupID, e.InviteCode, e.CodeValidation, e.InviteExpiresAt, e.At,
-		wickr.UsernameHash(e.Username))
+		INSERT INTO `+schema+`.wickr_group_users AS g (network_id, group_id, members) SELECT $1::text, group_id, count(*) FROM ins GROUP BY group_id
+		ON CONFLICT (network_id, group_id) DO UPDATE SET members = g.members + excluded.members`,
+		net, ids, names, firsts, lasts, groups, codes, valid, expires, at, unames)
 }
 
 // category is a user row's place in the counters: none (deleted), pending or active.

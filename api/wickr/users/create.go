@@ -7,8 +7,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/belfry/belfry/api/wickr/usecase"
+	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/wickr"
 	"github.com/belfry/belfry/domain/wickr/directory"
+	"github.com/belfry/belfry/domain/wickr/network"
 	"github.com/belfry/belfry/domain/wickr/roster"
 	"github.com/belfry/belfry/projections/wickrusers"
 )
@@ -56,17 +59,29 @@ func (s *Service) BatchCreateUser(ctx context.Context, awsAccountID, region, net
 	if len(items) < 1 || len(items) > roster.MaxBatch {
 		return CreateResult{}, wickr.Invalid("users", "must hold 1 to %d users, got %d", roster.MaxBatch, len(items))
 	}
-	pol, err := s.policy(ctx, awsAccountID, region, networkID)
-	if err != nil {
+	if err := usecase.OwnNetwork(ctx, s.d.Networks.Repo, awsAccountID, region, networkID); err != nil {
 		return CreateResult{}, err
 	}
 	b := &batch{networkID: networkID, items: make([]roster.NewUser, len(items)), failed: map[int]Failure{}}
-	errs := make([]error, len(items))
+	// The slot of the ids is read while the seats are taken: it needs only the usernames.
+	names, bad := make([]string, len(items)), make([]bool, len(items))
 	for i, it := range items {
-		it.UserID = "1" // a placeholder: the slot is chosen once the usernames are known
-		b.items[i], _, errs[i] = roster.ValidateNewUser(it, pol)
+		n, err := wickr.NormalizeUsername("username", it.Username)
+		names[i], bad[i] = n, err != nil
 	}
-	ids, err := s.slot(ctx, networkID, clientToken, b.items, errs)
+	var ids []string
+	var slotErr error
+	slotted := make(chan struct{})
+	go func() {
+		defer close(slotted)
+		ids, slotErr = s.slot(ctx, networkID, clientToken, names, bad)
+	}()
+	pol, errs, seats, err := s.admit(ctx, networkID, items, b)
+	<-slotted
+	if err == nil && slotErr != nil {
+		s.giveBack(context.WithoutCancel(ctx), networkID, seats)
+		err = slotErr
+	}
 	if err != nil {
 		return CreateResult{}, err
 	}
@@ -76,19 +91,50 @@ func (s *Service) BatchCreateUser(ctx context.Context, awsAccountID, region, net
 			b.fail(i, errs[i])
 		}
 	}
-	return s.create(ctx, b, pol)
+	return s.create(ctx, b, pol, seats)
+}
+
+// admit checks the items against the network's policy (its groups, SSO) and takes the seats of the
+// valid ones, in one decision on the network stream (one append, coalesced with concurrent batches):
+// the policy is the one the seats were taken under. It fills b.items with the checked items
+// (normalized username, a placeholder id) and returns each item's error and the seats taken.
+func (s *Service) admit(ctx context.Context, networkID string, items []roster.NewUser, b *batch) (roster.Policy, []error, int, error) {
+	var pol roster.Policy
+	errs := make([]error, len(items))
+	seats := 0
+	_, err := s.d.Networks.Repo.ExecuteFunc(ctx, network.StreamName(networkID), func(st network.State, now time.Time) ([]network.Event, error) {
+		if !st.Live() {
+			return nil, domain.Wrapf(network.ErrNotFound, "Network %s not found", networkID)
+		}
+		pol, seats = policyOf(st), 0
+		for i, it := range items {
+			it.UserID = "1" // a placeholder: the slot is chosen once the usernames are known
+			if b.items[i], _, errs[i] = roster.ValidateNewUser(it, pol); errs[i] == nil {
+				seats++
+			}
+		}
+		if seats == 0 {
+			return nil, nil
+		}
+		return network.Decide(st, network.TakeSeats{NetworkID: networkID, N: seats}, now)
+	})
+	if err != nil {
+		return pol, nil, 0, err
+	}
+	return pol, errs, seats, nil
 }
 
 // slot picks the ids of a batch: the first slot (attempt 0, 1, …) whose ids are free or held by the
-// same users (a retried request), read on the slot's roster block.
-func (s *Service) slot(ctx context.Context, networkID, clientToken string, items []roster.NewUser, errs []error) ([]string, error) {
+// same users (a retried request), read on the slot's roster block. names are the normalized
+// usernames, bad marks the items that are refused whatever the slot.
+func (s *Service) slot(ctx context.Context, networkID, clientToken string, names []string, bad []bool) ([]string, error) {
 	for attempt := 0; ; attempt++ {
-		ids := batchIDs(networkID, clientToken, attempt, len(items))
+		ids := batchIDs(networkID, clientToken, attempt, len(names))
 		free := true
 		_, err := s.d.Rosters.Repo.ExecuteFunc(ctx, roster.StreamName(networkID, ids[0]), func(st roster.State, _ time.Time) ([]roster.Event, error) {
 			free = true
 			for i, id := range ids {
-				if u, ok := st.Users[id]; ok && (errs[i] != nil || u.Username != items[i].Username) {
+				if u, ok := st.Users[id]; ok && (bad[i] || u.Username != names[i]) {
 					free = false
 				}
 			}
@@ -100,21 +146,18 @@ func (s *Service) slot(ctx context.Context, networkID, clientToken string, items
 	}
 }
 
-// create takes the seats, claims the usernames and records the users of b's valid items, then gives
-// back the seats and names of the items refused on the way.
-func (s *Service) create(ctx context.Context, b *batch, pol roster.Policy) (CreateResult, error) {
+// create claims the usernames and records the users of b's valid items (their seats are taken),
+// then gives back the seats and names of the items refused on the way.
+func (s *Service) create(ctx context.Context, b *batch, pol roster.Policy, seats int) (CreateResult, error) {
 	live := b.live()
 	if len(live) == 0 {
 		return CreateResult{Failed: b.failures()}, nil
-	}
-	if err := s.takeSeats(ctx, b.networkID, len(live)); err != nil {
-		return CreateResult{}, err
 	}
 	claimed := s.claim(ctx, b, live)
 	out, invitedN, err := s.record(ctx, b, claimed, pol)
 	// Seats of the items refused after the seats were taken, and of users already recorded by the
 	// same request before, go back.
-	s.giveBack(context.WithoutCancel(ctx), b.networkID, len(live)-invitedN)
+	s.giveBack(context.WithoutCancel(ctx), b.networkID, seats-invitedN)
 	var refused []int
 	for _, i := range claimed {
 		if _, ok := b.failed[i]; ok || err != nil {
@@ -203,13 +246,16 @@ func (s *Service) record(ctx context.Context, b *batch, idx []int, pol roster.Po
 	invitedN := 0
 	decide := func(st roster.State, now time.Time) ([]roster.Event, error) {
 		evs, f, err := roster.DecideBatch(st, cmd, now)
-		users, failed, invitedN = nil, f, len(evs)
+		users, failed, invitedN = nil, f, 0
 		byID := map[string]roster.UserInvited{}
 		for _, e := range evs {
-			if e, ok := e.(roster.UserInvited); ok {
-				byID[e.UserID] = e
+			if e, ok := e.(roster.UsersInvited); ok {
+				for _, u := range e.Each() {
+					byID[u.UserID] = u
+				}
 			}
 		}
+		invitedN = len(byID)
 		for _, it := range cmd.Items {
 			if e, ok := byID[it.UserID]; ok {
 				users = append(users, invited(e))

@@ -41,13 +41,22 @@ func (s *Service) GetUsersCount(ctx context.Context, awsAccountID, region, netwo
 	if err := wickr.ValidNetworkID("networkId", networkID); err != nil {
 		return Counts{}, err
 	}
+	// The two reads are one indexed row each; they run side by side (a network not the caller's
+	// discards the counters read).
+	var c wickrusers.Counts
+	var cErr error
+	counted := make(chan struct{})
+	go func() {
+		defer close(counted)
+		c, cErr = s.d.Store.Counts(ctx, networkID)
+	}()
 	n, err := s.d.NetworkStore.Network(ctx, awsAccountID, region, networkID)
+	<-counted
 	if err != nil {
 		return Counts{}, err
 	}
-	c, err := s.d.Store.Counts(ctx, networkID)
-	if err != nil {
-		return Counts{}, err
+	if cErr != nil {
+		return Counts{}, cErr
 	}
 	out := Counts{Pending: c.Pending, Active: c.Active, Total: c.Pending + c.Active}
 	if n.Trial || n.AccessLevel == network.Standard {

@@ -4,11 +4,13 @@
 //
 // Users live on roster blocks (domain/wickr/roster), their usernames on sharded directory streams
 // (domain/wickr/directory), their seats on the network stream (see package domain/wickr). So
-// BatchCreateUser is: check every item, take the seats of the valid ones on the network (one append;
-// the trial's cap), claim their usernames shard by shard (at most 8 appends, coalesced with
-// concurrent batches), record the users on their roster block (one append), then give back the seats
-// and names of the items refused on the way. Every item is decided alone: a refused one is a
-// `failed` entry with its field and reason, and the others are created.
+// BatchCreateUser is: check every item against the network's groups and take the seats of the valid
+// ones, in one decision on the network stream (one append, coalesced with concurrent batches; the
+// trial's cap), while the slot of the ids is read; claim their usernames shard by shard (at most 8
+// appends, coalesced with concurrent batches), record the users on their roster block (one append of
+// one event) and wait, bounded, for the users read model (the answer is built from the decision), then
+// give back the seats and names of the items refused on the way. Every item is decided alone: a
+// refused one is a `failed` entry with its field and reason, and the others are created.
 //
 // User ids: the 50 ids of a batch are consecutive and fall in one roster block: a slot of 50 ids
 // among the 10-digit ids, drawn at random, or derived from the network and the X-Client-Token when
@@ -98,19 +100,19 @@ func (s *Service) policy(ctx context.Context, awsAccountID, region, networkID st
 		if !st.Live() {
 			return nil, domain.Wrapf(network.ErrNotFound, "Network %s not found", networkID)
 		}
-		p = roster.Policy{Groups: make(map[string]sg.Settings, len(st.Groups)), SSO: st.OIDC != nil}
-		for id, g := range st.Groups {
-			p.Groups[id] = g.Settings
-		}
+		p = policyOf(st)
 		return nil, nil
 	})
 	return p, err
 }
 
-// takeSeats takes n seats of the network for new users (refused beyond the trial's cap).
-func (s *Service) takeSeats(ctx context.Context, networkID string, n int) error {
-	_, err := s.d.Networks.Repo.Execute(ctx, network.StreamName(networkID), network.TakeSeats{NetworkID: networkID, N: n})
-	return err
+// policyOf is what the roster needs of a network's state (a copy: the state's maps change in place).
+func policyOf(st network.State) roster.Policy {
+	p := roster.Policy{Groups: make(map[string]sg.Settings, len(st.Groups)), SSO: st.OIDC != nil}
+	for id, g := range st.Groups {
+		p.Groups[id] = g.Settings
+	}
+	return p
 }
 
 // giveBack releases n seats of the network; a failure is logged (the seat count is then too high

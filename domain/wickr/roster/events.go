@@ -15,6 +15,7 @@ type Event interface {
 // Stable event type names. Never rename one: stored events carry them.
 const (
 	TypeUserInvited      = "wickr.roster.user_invited.v1"
+	TypeUsersInvited     = "wickr.roster.users_invited.v1"
 	TypeUserReinvited    = "wickr.roster.user_reinvited.v1"
 	TypeUserRegistered   = "wickr.roster.user_registered.v1"
 	TypeUserUpdated      = "wickr.roster.user_updated.v1"
@@ -47,6 +48,51 @@ type UserInvited struct {
 // EventType implements Event.
 func (UserInvited) EventType() string { return TypeUserInvited }
 func (UserInvited) isRosterEvent()    {}
+
+// UsersInvited records the new pending users of one BatchCreateUser request (one event per batch:
+// what is decided now; the stored UserInvited events of earlier versions, one per user, still fold).
+// UserIDs[i] is the id of Users[i]; the ids are a top-level member so that the resource history
+// indexes every user of the batch.
+type UsersInvited struct {
+	NetworkID string    `json:"networkId"`
+	UserIDs   []string  `json:"userIds"`
+	Users     []Invitee `json:"users"`
+	At        time.Time `json:"at"`
+}
+
+// Invitee is one user of UsersInvited, without its id (UsersInvited.UserIDs holds it).
+type Invitee struct {
+	Username        string    `json:"username"`
+	FirstName       string    `json:"firstName,omitempty"`
+	LastName        string    `json:"lastName,omitempty"`
+	GroupID         string    `json:"groupId"`
+	InviteCode      string    `json:"inviteCode,omitempty"`
+	CodeValidation  bool      `json:"codeValidation,omitempty"`
+	InviteExpiresAt time.Time `json:"inviteExpiresAt"`
+}
+
+// EventType implements Event.
+func (UsersInvited) EventType() string { return TypeUsersInvited }
+func (UsersInvited) isRosterEvent()    {}
+
+// Each is the batch as one UserInvited per user, in order (a stored event whose two lists differ in
+// length pairs them up to the shorter).
+func (e UsersInvited) Each() []UserInvited {
+	out := make([]UserInvited, min(len(e.UserIDs), len(e.Users)))
+	for i := range out {
+		u := e.Users[i]
+		out[i] = UserInvited{NetworkID: e.NetworkID, UserID: e.UserIDs[i], Username: u.Username, FirstName: u.FirstName, LastName: u.LastName,
+			GroupID: u.GroupID, InviteCode: u.InviteCode, CodeValidation: u.CodeValidation, InviteExpiresAt: u.InviteExpiresAt, At: e.At}
+	}
+	return out
+}
+
+// invite adds one user to the batch.
+func (e *UsersInvited) invite(u UserInvited) {
+	e.UserIDs = append(e.UserIDs, u.UserID)
+	e.Users = append(e.Users, Invitee{Username: u.Username, FirstName: u.FirstName, LastName: u.LastName, GroupID: u.GroupID,
+		InviteCode: u.InviteCode, CodeValidation: u.CodeValidation, InviteExpiresAt: u.InviteExpiresAt})
+}
 
 // UserReinvited records a renewed invitation.
 type UserReinvited struct {
@@ -200,6 +246,7 @@ func (UserUnlocked) isRosterEvent()    {}
 // event-type names come from it.
 var Events = domain.NewRegistry("roster",
 	domain.Register[UserInvited, Event](TypeUserInvited),
+	domain.Register[UsersInvited, Event](TypeUsersInvited),
 	domain.Register[UserReinvited, Event](TypeUserReinvited),
 	domain.Register[UserRegistered, Event](TypeUserRegistered),
 	domain.Register[UserUpdated, Event](TypeUserUpdated),

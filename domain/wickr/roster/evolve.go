@@ -3,11 +3,14 @@ package roster
 import "time"
 
 func evolveUsers(s *State, e Event) {
-	if ev, ok := e.(UserInvited); ok {
-		s.NetworkID = ev.NetworkID
-		s.Users[ev.UserID] = &User{ID: ev.UserID, Username: ev.Username, FirstName: ev.FirstName, LastName: ev.LastName, GroupID: ev.GroupID,
-			Status: StatusPending, InviteCode: ev.InviteCode, CodeValidation: ev.CodeValidation, InviteExpiresAt: ev.InviteExpiresAt,
-			Devices: map[string]*Device{}, Created: ev.At, Modified: ev.At}
+	switch ev := e.(type) {
+	case UserInvited:
+		s.invited(ev)
+		return
+	case UsersInvited:
+		for _, u := range ev.Each() {
+			s.invited(u)
+		}
 		return
 	}
 	u := s.Users[userOf(e)]
@@ -78,4 +81,12 @@ func userOf(e Event) string {
 		return e.UserID
 	}
 	return ""
+}
+
+// invited adds a new pending user.
+func (s *State) invited(ev UserInvited) {
+	s.NetworkID = ev.NetworkID
+	s.Users[ev.UserID] = &User{ID: ev.UserID, Username: ev.Username, FirstName: ev.FirstName, LastName: ev.LastName, GroupID: ev.GroupID,
+		Status: StatusPending, InviteCode: ev.InviteCode, CodeValidation: ev.CodeValidation, InviteExpiresAt: ev.InviteExpiresAt,
+		Devices: map[string]*Device{}, Created: ev.At, Modified: ev.At}
 }

@@ -19,6 +19,11 @@ var (
 var examples = []eventtest.Example[roster.Event]{
 	eventtest.Ex[roster.Event](roster.UserInvited{NetworkID: "56019692", UserID: "1042", Username: "alice.jones@example.com", FirstName: "Alice",
 		LastName: "Jones", GroupID: "Kx3mT9qa", InviteCode: "7QK2-M9ZA", CodeValidation: true, InviteExpiresAt: gExpiry, At: gAt}),
+	eventtest.Ex[roster.Event](roster.UsersInvited{NetworkID: "56019692", UserIDs: []string{"1042", "1043"}, Users: []roster.Invitee{
+		{Username: "alice.jones@example.com", FirstName: "Alice", LastName: "Jones", GroupID: "Kx3mT9qa", InviteCode: "7QK2-M9ZA",
+			CodeValidation: true, InviteExpiresAt: gExpiry},
+		{Username: "bob.smith@example.com", FirstName: "Bob", LastName: "Smith", GroupID: "Pq7wN2rb", InviteCode: "3HX8-WQ4L",
+			CodeValidation: true, InviteExpiresAt: gExpiry.Add(24 * time.Hour)}}, At: gAt}),
 	eventtest.Ex[roster.Event](roster.UserReinvited{UserID: "1042", InviteExpiresAt: gExpiry, At: gAt}),
 	eventtest.Ex[roster.Event](roster.UserRegistered{UserID: "1042",
 		Password: domain.Sealed{KeyID: domain.SubjectKeyID("56019692", wickr.UserSubject("1042")), Data: []byte{0x51, 0x8e, 0x0b, 0xd7, 0x22}}, At: gAt}),

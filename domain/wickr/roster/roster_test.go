@@ -43,6 +43,30 @@ func given(events ...roster.Event) roster.State {
 
 func ptr[T any](v T) *T { return &v }
 
+// batchOf is the UsersInvited of a batch that invites these users (all at now).
+func batchOf(us ...roster.UserInvited) roster.UsersInvited {
+	e := roster.UsersInvited{NetworkID: net, At: now}
+	for _, u := range us {
+		e.UserIDs = append(e.UserIDs, u.UserID)
+		e.Users = append(e.Users, roster.Invitee{Username: u.Username, FirstName: u.FirstName, LastName: u.LastName, GroupID: u.GroupID,
+			InviteCode: u.InviteCode, CodeValidation: u.CodeValidation, InviteExpiresAt: u.InviteExpiresAt})
+	}
+	return e
+}
+
+// TestBatchInvitationFoldsAsPerUserInvitations: a stored UserInvited per user (earlier versions)
+// and one UsersInvited for the batch make the same roster.
+func TestBatchInvitationFoldsAsPerUserInvitations(t *testing.T) {
+	t.Parallel()
+	perUser, batch := given(alice, bob), given(batchOf(alice, bob))
+	if !reflect.DeepEqual(perUser, batch) {
+		t.Fatalf("per user %+v\nbatch    %+v", perUser, batch)
+	}
+	if got := batchOf(alice, bob).Each(); !reflect.DeepEqual(got, []roster.UserInvited{alice, bob}) {
+		t.Fatalf("Each: %+v", got)
+	}
+}
+
 type tcase struct {
 	name    string
 	state   roster.State
@@ -83,7 +107,9 @@ func TestCreateAndUpdate(t *testing.T) {
 	item := roster.NewUser{UserID: "1001", Username: "Alice@Example.com", FirstName: "Alice", SecurityGroupIDs: []string{"g1"}}
 	many := make([]roster.NewUser, 51)
 	run(t, []tcase{
-		{"invite", given(), roster.CreateUsers{NetworkID: net, Items: []roster.NewUser{item}, Policy: policy}, []roster.Event{alice}, nil, nil, ""},
+		{"invite", given(), roster.CreateUsers{NetworkID: net, Items: []roster.NewUser{item}, Policy: policy}, []roster.Event{batchOf(alice)}, nil, nil, ""},
+		{"one event for the batch", given(), roster.CreateUsers{NetworkID: net, Items: []roster.NewUser{item,
+			{UserID: "1002", Username: "bob@example.com", SecurityGroupIDs: []string{"g0"}}}, Policy: policy}, []roster.Event{batchOf(alice, bob)}, nil, nil, ""},
 		{"per item: bad ones fail with their field", given(), roster.CreateUsers{NetworkID: net, Policy: policy, Items: []roster.NewUser{
 			item,
 			{UserID: "1002", Username: "bob", SecurityGroupIDs: []string{"g0"}},
@@ -93,12 +119,12 @@ func TestCreateAndUpdate(t *testing.T) {
 			{UserID: "1006", Username: "f@example.com", SecurityGroupIDs: []string{"g0"}, InviteCode: "x"},
 			{UserID: "1001", Username: "g@example.com", SecurityGroupIDs: []string{"g0"}},
 			{UserID: "2001", Username: "h@example.com", SecurityGroupIDs: []string{"g0"}},
-		}}, []roster.Event{alice}, []string{"1002 users[1].username", "1003 users[2].securityGroupIds", "1004 users[3].securityGroupIds",
+		}}, []roster.Event{batchOf(alice)}, []string{"1002 users[1].username", "1003 users[2].securityGroupIds", "1004 users[3].securityGroupIds",
 			"1005 users[4].securityGroupIds[0]", "1006 users[5].inviteCode", "1001 users[6].userId", "2001 users[7].userId"}, nil, ""},
 		{"invite codes on a preview network", given(), roster.CreateUsers{NetworkID: net, Policy: roster.Policy{Groups: policy.Groups, Preview: true},
 			Items: []roster.NewUser{{UserID: "1001", Username: "alice@example.com", FirstName: "Alice", SecurityGroupIDs: []string{"g1"}, InviteCode: "c0de", InviteCodeTTLDays: 2, CodeValidation: true}}},
-			[]roster.Event{roster.UserInvited{NetworkID: net, UserID: "1001", Username: "alice@example.com", FirstName: "Alice", GroupID: "g1", InviteCode: "c0de", CodeValidation: true,
-				InviteExpiresAt: now.AddDate(0, 0, 2), At: now}}, nil, nil, ""},
+			[]roster.Event{batchOf(roster.UserInvited{NetworkID: net, UserID: "1001", Username: "alice@example.com", FirstName: "Alice", GroupID: "g1", InviteCode: "c0de", CodeValidation: true,
+				InviteExpiresAt: now.AddDate(0, 0, 2), At: now})}, nil, nil, ""},
 		{"the same user again is a replay", given(alice), roster.CreateUsers{NetworkID: net, Items: []roster.NewUser{item}, Policy: policy}, nil, nil, nil, ""},
 		{"1 to 50 users", given(), roster.CreateUsers{NetworkID: net, Items: many, Policy: policy}, nil, nil, wickr.ErrValidation, "users"},
 		{"none", given(), roster.CreateUsers{NetworkID: net, Policy: policy}, nil, nil, wickr.ErrValidation, "users"},

@@ -146,8 +146,8 @@ func decideCreate(s State, c CreateUsers, now time.Time) ([]Event, []ItemFailure
 	if err := batchSize("users", len(c.Items)); err != nil {
 		return nil, nil, err
 	}
-	var evs []Event
 	var failed []ItemFailure
+	batch := UsersInvited{NetworkID: c.NetworkID, At: now}
 	seen := map[string]bool{}
 	for i, raw := range c.Items {
 		it, group, err := ValidateNewUser(raw, c.Policy)
@@ -168,10 +168,13 @@ func decideCreate(s State, c CreateUsers, now time.Time) ([]Event, []ItemFailure
 			}
 			continue // the same user again: a replayed request
 		}
-		evs = append(evs, UserInvited{NetworkID: c.NetworkID, UserID: it.UserID, Username: it.Username, FirstName: it.FirstName, LastName: it.LastName,
-			GroupID: group, InviteCode: it.InviteCode, CodeValidation: it.CodeValidation, InviteExpiresAt: inviteExpiry(now, it.InviteCodeTTLDays), At: now})
+		batch.invite(UserInvited{UserID: it.UserID, Username: it.Username, FirstName: it.FirstName, LastName: it.LastName,
+			GroupID: group, InviteCode: it.InviteCode, CodeValidation: it.CodeValidation, InviteExpiresAt: inviteExpiry(now, it.InviteCodeTTLDays)})
 	}
-	return evs, failed, nil
+	if len(batch.UserIDs) == 0 {
+		return nil, failed, nil
+	}
+	return []Event{batch}, failed, nil
 }
 
 // blockOf is the block of a roster: that of its users, or of the batch's first item when it is empty.

@@ -60,7 +60,8 @@ type wickrRun struct {
 // filled with o.Users users by BatchCreateUser of 50 from o.Clients clients (the sustained creation
 // rate); then, paced, ListUsers pages of 100 with a filter (groupId) and a sort (username) walked
 // with nextToken, beside the floor (a plain echo handler reading the same 100 rows with pgx, same
-// run), and GetUsersCount. Requests are signed with SigV4 for signing name "wickr" (the official Go
+// run), and GetUsersCount. With o.CPUProfile, the fill is profiled into that file and the paced
+// scenarios into the same name with ".reads" appended. Requests are signed with SigV4 for signing name "wickr" (the official Go
 // Wickr client is not available here).
 func WickrCommand(ctx context.Context, o WickrOptions) error {
 	o.defaults()
@@ -90,7 +91,12 @@ func WickrCommand(ctx context.Context, o WickrOptions) error {
 	if err := b.setup(ctx); err != nil {
 		return err
 	}
+	stopProfile, err := bench.StartCPUProfile(o.CPUProfile)
+	if err != nil {
+		return err
+	}
 	b.create(ctx)
+	stopProfile()
 	if err := settle(ctx, b.pool); err != nil {
 		fmt.Fprintln(o.Progress, err)
 	}
@@ -100,6 +106,14 @@ func WickrCommand(ctx context.Context, o WickrOptions) error {
 	}
 	defer stopFloor()
 	b.floorURL = floorURL
+	readsProfile := ""
+	if o.CPUProfile != "" {
+		readsProfile = o.CPUProfile + ".reads"
+	}
+	if stopProfile, err = bench.StartCPUProfile(readsProfile); err != nil {
+		return err
+	}
+	defer stopProfile()
 	b.paced(ctx, "floor_echo_pgx_list100_paced", "plain echo handler, 100 rows read with pgx, same filter and sort", o.ListRate, b.floorPage())
 	b.paced(ctx, "ListUsers_page100_filter_sort_paced", "groupId filter, username sort, walked with nextToken", o.ListRate, b.listPage())
 	b.paced(ctx, "GetUsersCount_paced", "the projection's counters", o.CountRate, b.count)
