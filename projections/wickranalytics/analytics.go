@@ -123,7 +123,7 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		return applyNetwork(b, schema, strings.TrimPrefix(ev.StreamID, network.StreamPrefix), ev)
 	}
 	switch ev.EventType { // the roster events that change no figure are not decoded
-	case roster.TypeUserInvited, roster.TypeUserRegistered, roster.TypeUserSuspended, roster.TypeUserUnsuspended, roster.TypeUserDeleted,
+	case roster.TypeUserInvited, roster.TypeUserRegistered, roster.TypeUserRegisteredSSO, roster.TypeUserSuspended, roster.TypeUserUnsuspended, roster.TypeUserDeleted,
 		roster.TypeDeviceRegistered, roster.TypeDeviceWasReset, roster.TypeSignedIn:
 	default:
 		return nil
@@ -184,6 +184,9 @@ func applyRoster(b *pgx.Batch, schema, net string, e roster.Event) {
 			d AS (SELECT count(*)::int AS p, 0 AS r, 0 AS s, 0 AS dv, 0 AS bt, count(*)::int AS inv, 0 AS reg, 0 AS del FROM ins)`+
 			bump(schema), net, day(e.At), e.UserID)
 	case roster.UserRegistered:
+		transition(b, schema, net, e.UserID, e.At, `cat = 'active'`)
+		activity(b, schema, net, e.UserID, e.At)
+	case roster.UserRegisteredSSO:
 		transition(b, schema, net, e.UserID, e.At, `cat = 'active'`)
 		activity(b, schema, net, e.UserID, e.At)
 	case roster.UserSuspended:

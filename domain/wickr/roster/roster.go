@@ -16,8 +16,14 @@
 //   - Sign-in: a pending, suspended or deleted user cannot sign in; lockoutThreshold consecutive
 //     failures lock the account for 24 hours (it unlocks by itself at the first sign-in after that,
 //     or by an admin's unsuspend); forceDeviceLockout failures reset the device. A successful sign-in
-//     registers an unknown or reset device. A password is set at registration, checked against the
-//     group's requirements, and sealed under the user's key.
+//     registers an unknown or reset device. A password is set at registration, through the newest
+//     invitation before it expires, checked against the group's requirements, and sealed under the
+//     user's key. A network with SSO signs in through its identity provider only (a pending user
+//     registers at its first SSO sign-in); one without, by password only.
+//   - Sessions (CheckSession): a session of a device ends when the user is deleted, suspended or
+//     locked out (even once that is over), when the device is reset (even once it signed in again:
+//     the new sign-in opens a new session), after the group's maxNonSsoSessionMinutes for a password
+//     session, and for every password session once the network has SSO.
 //   - The outcome of SignIn is in its events: SignInFailed (and UserLockedOut) mean refused.
 //   - Evolve updates the maps of a state in place: the command path serializes every use of a stream.
 package roster
@@ -57,6 +63,8 @@ var (
 	ErrLocked        = &domain.Error{Kind: domain.KindForbidden, Msg: "account locked after failed sign-ins"}
 	ErrNotRegistered = &domain.Error{Kind: domain.KindForbidden, Msg: "the user has not registered"}
 	ErrInviteExpired = &domain.Error{Kind: domain.KindForbidden, Msg: "the invitation expired"}
+	ErrSSOOnly       = &domain.Error{Kind: domain.KindForbidden, Msg: "wrong sign-in method for the network"}
+	ErrSessionEnded  = &domain.Error{Kind: domain.KindForbidden, Msg: "the session ended; sign in again"}
 )
 
 // Policy is what the network says of its groups and SSO, loaded by the caller from the network stream.
@@ -79,6 +87,8 @@ type User struct {
 	Suspended, Deleted, CodeValidation         bool
 	InviteCode                                 string
 	InviteExpiresAt, LastLogin, LockedUntil    time.Time
+	// RevokedAt is the last suspension, lockout or deletion: sessions issued before it are over.
+	RevokedAt time.Time
 	Failures                                   int
 	Password                                   domain.Sealed
 	Devices                                    map[string]*Device
