@@ -17,6 +17,7 @@ import (
 	"github.com/belfry/belfry/api/chime/meetings"
 	"github.com/belfry/belfry/api/chime/porting"
 	"github.com/belfry/belfry/api/chime/rooms"
+	wickrclient "github.com/belfry/belfry/api/wickr/client"
 	"github.com/labstack/echo/v4"
 	"go.yaml.in/yaml/v3"
 )
@@ -70,11 +71,12 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 		served[op.Method+" "+docPath(op.Path, op.Query)] = true
 	}
 	e := echo.New()
-	mountClient(e, slices.Concat((*client.Service)(nil).Routes(), (*meetings.Service)(nil).ClientRoutes(nil), (*rooms.Messages)(nil).ClientRoutes(nil)),
-		(*rooms.Messages)(nil).WebhookRoutes())
+	mountClient(e, slices.Concat((*client.Service)(nil).Routes(), (*meetings.Service)(nil).ClientRoutes(nil), (*rooms.Messages)(nil).ClientRoutes(nil),
+		(*wickrclient.Service)(nil).Routes()), slices.Concat((*rooms.Messages)(nil).WebhookRoutes(), (*wickrclient.Service)(nil).CallbackRoutes()))
 	for _, r := range e.Routes() {
 		// echo registers catch-all "route not found" entries for a group with middleware.
-		if r.Method != echo.RouteNotFound && (strings.HasPrefix(r.Path, "/client/") || strings.HasPrefix(r.Path, "/incomingwebhooks/")) {
+		if r.Method != echo.RouteNotFound && (strings.HasPrefix(r.Path, "/client/") || strings.HasPrefix(r.Path, "/incomingwebhooks/") ||
+			strings.HasPrefix(r.Path, "/wickr/networks/")) {
 			served[r.Method+" "+docPath(r.Path, "")] = true
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,20 +31,24 @@ import (
 	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/domain/chime/room"
 	"github.com/belfry/belfry/domain/envelope"
+	"github.com/belfry/belfry/domain/wickr/roster"
 )
 
 // Stable topic and handler names: renaming one re-consumes or loses messages.
 const (
-	TopicInvitations  = "chime_invitations"
-	TopicOrders       = "chime_phone_number_orders"
-	TopicBotEvents    = "chime_bot_events"
-	TopicPoison       = "belfry_poison"
-	HandlerInvitation = "send_invitation_mail"
-	HandlerOrder      = "process_phone_number_order"
-	HandlerBotEvent   = "deliver_bot_event"
+	TopicInvitations = "chime_invitations"
+	TopicOrders      = "chime_phone_number_orders"
+	TopicBotEvents   = "chime_bot_events"
+	TopicPoison      = "belfry_poison"
+	// TopicWickrInvitations asks for the invitation mails of Wickr users (invited or re-invited).
+	TopicWickrInvitations = "wickr_invitations"
+	HandlerInvitation     = "send_invitation_mail"
+	HandlerWickrInvite    = "send_wickr_invitation_mail"
+	HandlerOrder          = "process_phone_number_order"
+	HandlerBotEvent       = "deliver_bot_event"
 )
 
-var topics = []string{TopicInvitations, TopicOrders, TopicBotEvents, TopicPoison}
+var topics = []string{TopicInvitations, TopicOrders, TopicBotEvents, TopicPoison, TopicWickrInvitations}
 
 var schema = wsql.DefaultPostgreSQLSchema{}
 
@@ -53,6 +58,12 @@ type Invitation struct {
 	InviteID  string `json:"inviteId"`
 	UserID    string `json:"userId"`
 	Email     string `json:"email"`
+}
+
+// WickrInvitation asks for the invitation mail of a Wickr user (its current invitation).
+type WickrInvitation struct {
+	NetworkID string `json:"networkId"`
+	UserID    string `json:"userId"`
 }
 
 // PhoneNumberOrder is the message asking for an order's numbers to be acquired.
@@ -88,7 +99,7 @@ func (Relay) Tables() []string { return nil }
 
 // Filter selects the streams whose events call for side effects.
 func (Relay) Filter() *esdb.SubscriptionFilter {
-	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{account.StreamPrefix, phonenumber.OrderStreamPrefix, room.StreamPrefix}}
+	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{account.StreamPrefix, phonenumber.OrderStreamPrefix, room.StreamPrefix, roster.StreamPrefix}}
 }
 
 // Setup creates the watermill topic tables.
@@ -119,6 +130,8 @@ func (Relay) Apply(b *pgx.Batch, _ string, ev *esdb.RecordedEvent) error {
 		}
 		inv := e.(account.UserInvited)
 		topic, payload = TopicInvitations, Invitation{AccountID: ev.StreamID[len(account.StreamPrefix):], InviteID: inv.InviteID, UserID: inv.UserID, Email: inv.Email}
+	case roster.TypeUserInvited, roster.TypeUserReinvited:
+		return wickrInvitation(b, ev)
 	case phonenumber.TypeOrderCreated:
 		topic, payload = TopicOrders, PhoneNumberOrder{OrderID: ev.StreamID[len(phonenumber.OrderStreamPrefix):]}
 	case room.TypeMessagePosted:
@@ -159,6 +172,25 @@ func (Relay) Apply(b *pgx.Batch, _ string, ev *esdb.RecordedEvent) error {
 	return queue(b, topic, ev, payload, "")
 }
 
+// wickrInvitation queues the invitation mail of the user a roster event names (stream
+// "wickr.roster-<networkId>-<block>").
+func wickrInvitation(b *pgx.Batch, ev *esdb.RecordedEvent) error {
+	e, err := roster.Decode(ev.EventType, ev.Data)
+	if err != nil {
+		return err
+	}
+	rest := strings.TrimPrefix(ev.StreamID, roster.StreamPrefix)
+	network := rest[:max(strings.LastIndexByte(rest, '-'), 0)]
+	var user string
+	switch e := e.(type) {
+	case roster.UserInvited:
+		user = e.UserID
+	case roster.UserReinvited:
+		user = e.UserID
+	}
+	return queue(b, TopicWickrInvitations, ev, WickrInvitation{NetworkID: network, UserID: user}, "")
+}
+
 // queue adds one message for ev to the batch; its id is the event's, or, when one event asks for
 // several messages, a name-based UUID of the event's id and key (watermill ids are UUIDs).
 func queue(b *pgx.Batch, topic string, ev *esdb.RecordedEvent, payload any, key string) error {
@@ -197,11 +229,17 @@ type BotEventDeliverer interface {
 	DeliverBotEvent(ctx context.Context, ev BotEvent) error
 }
 
-// Handlers are the services the router delivers to.
+// WickrInvitationMailer sends a Wickr user's invitation mail; it must be idempotent.
+type WickrInvitationMailer interface {
+	DeliverWickrInvitation(ctx context.Context, inv WickrInvitation) error
+}
+
+// Handlers are the services the router delivers to (WickrMailer nil: Wickr invitations wait).
 type Handlers struct {
-	Mailer    InvitationMailer
-	Orders    OrderProcessor
-	BotEvents BotEventDeliverer
+	WickrMailer WickrInvitationMailer
+	Mailer      InvitationMailer
+	Orders      OrderProcessor
+	BotEvents   BotEventDeliverer
 }
 
 // Router runs the side-effect handlers.
@@ -285,6 +323,15 @@ func NewRouter(pool *pgxpool.Pool, h Handlers, cfg RouterConfig) (*Router, error
 		}
 		return h.BotEvents.DeliverBotEvent(msg.Context(), be)
 	})
+	if h.WickrMailer != nil {
+		r.AddConsumerHandler(HandlerWickrInvite, TopicWickrInvitations, sub, func(msg *message.Message) error {
+			var inv WickrInvitation
+			if err := json.Unmarshal(msg.Payload, &inv); err != nil {
+				return fmt.Errorf("sideeffects: bad Wickr invitation message %s: %w", msg.UUID, err)
+			}
+			return h.WickrMailer.DeliverWickrInvitation(msg.Context(), inv)
+		})
+	}
 	return &Router{r: r, ran: make(chan struct{})}, nil
 }
 

@@ -72,6 +72,17 @@ type Policy struct {
 	Groups  map[string]sg.Settings
 	SSO     bool
 	Preview bool // a preview network: invite codes (inviteCode, inviteCodeTtl, codeValidation) are allowed
+	// DefaultGroup is the network's default group, whose settings apply to a user whose group was
+	// deleted and who has not been moved to it yet.
+	DefaultGroup string
+}
+
+// Settings are the settings that apply to a user of group id (see DefaultGroup).
+func (p Policy) Settings(id string) sg.Settings {
+	if s, ok := p.Groups[id]; ok {
+		return s
+	}
+	return p.Groups[p.DefaultGroup]
 }
 
 // Device is a device a user signed in from.
@@ -88,11 +99,11 @@ type User struct {
 	InviteCode                                 string
 	InviteExpiresAt, LastLogin, LockedUntil    time.Time
 	// RevokedAt is the last suspension, lockout or deletion: sessions issued before it are over.
-	RevokedAt time.Time
-	Failures                                   int
-	Password                                   domain.Sealed
-	Devices                                    map[string]*Device
-	Created, Modified                          time.Time
+	RevokedAt         time.Time
+	Failures          int
+	Password          domain.Sealed
+	Devices           map[string]*Device
+	Created, Modified time.Time
 }
 
 // Locked reports whether a lockout is in force at now.

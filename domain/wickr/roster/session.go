@@ -36,7 +36,7 @@ func CheckSession(s State, c Session, p Policy, now time.Time) error {
 	case c.SSO && !p.SSO:
 		return domain.Wrapf(ErrSessionEnded, "the network no longer has SSO")
 	}
-	if m := p.Groups[u.GroupID].MaxNonSSOSessionMinutes; !c.SSO && m > 0 && !now.Before(c.IssuedAt.Add(time.Duration(m)*time.Minute)) {
+	if m := p.Settings(u.GroupID).MaxNonSSOSessionMinutes; !c.SSO && m > 0 && !now.Before(c.IssuedAt.Add(time.Duration(m)*time.Minute)) {
 		return domain.Wrapf(ErrSessionEnded, "the session timed out after %d minutes (the security group's non-SSO session timeout): enter the password again", m)
 	}
 	return nil

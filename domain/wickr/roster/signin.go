@@ -92,7 +92,7 @@ func decideRegister(s State, c Register, now time.Time) ([]Event, error) {
 	if err := validDevice(c.AppID, c.DeviceType); err != nil {
 		return nil, err
 	}
-	if err := CheckPassword("password", c.Shape, c.Policy.Groups[u.GroupID].PasswordRequirements); err != nil {
+	if err := CheckPassword("password", c.Shape, c.Policy.Settings(u.GroupID).PasswordRequirements); err != nil {
 		return nil, err
 	}
 	if err := wickr.CheckSealed(c.NetworkID, wickr.UserSubject(u.ID), "password", c.Password); err != nil {
@@ -131,7 +131,7 @@ func decideSignIn(s State, c SignIn, now time.Time) ([]Event, error) {
 	if !u.LockedUntil.IsZero() {
 		evs, failures = append(evs, UserUnlocked{UserID: u.ID, Reason: UnlockAutomatic, At: now}), 0
 	}
-	settings := c.Policy.Groups[u.GroupID]
+	settings := c.Policy.Settings(u.GroupID)
 	if !c.PasswordOK && !c.SSO {
 		n := failures + 1
 		evs = append(evs, SignInFailed{UserID: u.ID, AppID: c.AppID, Failures: n, At: now})
