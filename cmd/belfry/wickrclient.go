@@ -25,7 +25,7 @@ func (m *Main) newWickrClient(pool *pgxpool.Pool, client *esdb.Client, networks 
 	m.wickr.client = wickrclientapi.New(wickrclientapi.Deps{Networks: networks, Rosters: m.wickr.rosters,
 		Companies: usecase.Directories{Repo: newRepo(client, wickrCompanyIDDecider, m.Now), RYW: ryw},
 		Users:     wickrusers.NewStore(pool), Sessions: wickrSessions{sessions.NewWickr(pool)}, Keys: keys,
-		Mail: mailer{m.mailer()}, PublicURL: m.publicURL(), Now: m.Now, Registerer: m.reg})
+		Mail: mailer{m.mailer()}, PublicURL: m.publicURL, Now: m.Now, Registerer: m.reg})
 }
 
 // wickrSessions adapts the session table to the client slice's port.

@@ -81,8 +81,9 @@ type Deps struct {
 	Sessions  Sessions
 	Keys      Keys
 	Mail      Mailer
-	// PublicURL is the base of the registration links and of the SSO redirect URI.
-	PublicURL string
+	// PublicURL is the base of the registration links (asked when a mail is sent: the server's
+	// address is known once it listens).
+	PublicURL func() string
 	// SignIn throttles failed sign-ins (default clientapi.DefaultSignInLimits).
 	SignIn clientapi.SignInLimits
 	// Now is the clock of sessions, tokens and throttling (default time.Now); decisions use the

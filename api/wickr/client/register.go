@@ -150,6 +150,6 @@ func (s *Service) DeliverInvitation(ctx context.Context, networkID, userID strin
 	}
 	body := fmt.Sprintf("You are invited to the AWS Wickr network %s.\n\nDownload the client: https://aws.amazon.com/wickr/download/\n"+
 		"Register with this link before %s:\n\n  %s/client/v1/wickr/registrations?token=%s\n\nor give the client this token:\n\n  %s\n",
-		networkID, v.InviteExpiresAt.Format(time.RFC1123), strings.TrimRight(s.d.PublicURL, "/"), tok, tok)
+		networkID, v.InviteExpiresAt.Format(time.RFC1123), strings.TrimRight(s.d.PublicURL(), "/"), tok, tok)
 	return s.d.Mail.Send(ctx, v.Username, "Your AWS Wickr invitation", body)
 }

@@ -14,6 +14,10 @@ type Session struct {
 	SSO           bool
 }
 
+// SessionPrecision is the precision of a session's issue time as stores keep it (PostgreSQL:
+// microseconds); the events it is compared with are truncated to it.
+const SessionPrecision = time.Microsecond
+
 // CheckSession reports whether a session is still open at now (see the package's invariants); a
 // closed one is ErrSessionEnded, saying why.
 func CheckSession(s State, c Session, p Policy, now time.Time) error {
@@ -27,9 +31,9 @@ func CheckSession(s State, c Session, p Policy, now time.Time) error {
 		return domain.Wrapf(ErrSessionEnded, "the account is suspended")
 	case u.Locked(now):
 		return domain.Wrapf(ErrSessionEnded, "the account is locked after failed sign-ins until %s", u.LockedUntil.Format(time.RFC3339))
-	case c.IssuedAt.Before(u.RevokedAt):
+	case c.IssuedAt.Before(u.RevokedAt.Truncate(SessionPrecision)):
 		return domain.Wrapf(ErrSessionEnded, "the account was suspended or locked since the sign-in")
-	case d == nil || d.Status != DeviceActive || c.IssuedAt.Before(d.Created):
+	case d == nil || d.Status != DeviceActive || c.IssuedAt.Before(d.Created.Truncate(SessionPrecision)):
 		return domain.Wrapf(ErrSessionEnded, "the device was reset: sign in again from it")
 	case !c.SSO && p.SSO:
 		return domain.Wrapf(ErrSessionEnded, "the network now signs in through SSO")
