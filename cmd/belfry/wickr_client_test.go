@@ -119,7 +119,10 @@ func TestWickrClientRegistrationSignInAndSessions(t *testing.T) {
 	signIn := func(email, pw, app string) (int, map[string]any) {
 		return b.wickrClient(t, "POST", "/client/v1/wickr/sessions", "", `{"Email":"`+email+`","Password":"`+pw+`","AppId":"`+app+`","DeviceType":"iOS"}`)
 	}
-	me := func(session string) int { st, _ := b.wickrClient(t, "GET", "/client/v1/wickr/me", session, ""); return st }
+	me := func(session string) int {
+		st, _ := b.wickrClient(t, "GET", "/client/v1/wickr/me", session, "")
+		return st
+	}
 
 	// The group's password rules, each named.
 	for pw, rule := range map[string]string{"Sh0rt!": "at least 10 characters", "longenough1!": "uppercase", "Longenough!!": "digits", "Longenough12": "special"} {

@@ -80,7 +80,7 @@ func registerUser(t *testing.T, b *running, networkID, userID, app string) {
 	}
 	rosterDo(t, b, networkID, userID, roster.Register{NetworkID: networkID, UserID: userID, AppID: app, DeviceType: "iOS", Password: sealed,
 		InviteExpiresAt: st.Users[userID].InviteExpiresAt,
-		Shape: roster.PasswordShape{Length: 16, Lowercase: 8, Uppercase: 2, Numbers: 2, Symbols: 2}, Policy: policy})
+		Shape:           roster.PasswordShape{Length: 16, Lowercase: 8, Uppercase: 2, Numbers: 2, Symbols: 2}, Policy: policy})
 }
 
 type analyticsFigures struct{ Registered, Pending, Suspended, Devices, Bots int }
