@@ -198,6 +198,17 @@ func (s *Service) identity(ctx context.Context, prov *oidc.Provider, cfg *networ
 		claim = cfg.CustomUsername
 	}
 	name, _ := claims[claim].(string)
+	if name == "" { // not in the ID token: the provider's userinfo, for the same subject
+		info, err := prov.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+		if err != nil {
+			return "", "", domain.Wrapf(ErrSSO, "the ID token has no %s claim and the userinfo endpoint failed: %v", claim, err)
+		}
+		var more map[string]any
+		if err := info.Claims(&more); err != nil || info.Subject != idt.Subject {
+			return "", "", domain.Wrapf(ErrSSO, "the userinfo does not describe the ID token's subject")
+		}
+		name, _ = more[claim].(string)
+	}
 	username, err := wickr.NormalizeUsername(claim, name)
 	if err != nil {
 		return "", "", domain.Wrapf(ErrSSO, "the ID token's %s claim is not a username: %v", claim, err)
