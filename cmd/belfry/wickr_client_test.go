@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/belfry/belfry/domain/wickr/roster"
 )
 
 // wickrAdmin calls the Wickr Admin API signed with SigV4 (service wickr) and decodes the answer.
@@ -250,6 +252,34 @@ func TestWickrClientRefusesBadInput(t *testing.T) {
 		st, out := b.wickrClient(t, "POST", c.path, "", c.body)
 		if st != 400 || (str(out["Field"]) != c.field && !strings.Contains(str(out["Message"]), c.field)) {
 			t.Errorf("%s %.60s: %d %v, want 400 naming %s", c.path, c.body, st, out, c.field)
+		}
+	}
+}
+
+// TestWickrGroupReactorMovesMissedUsers: users whose security group was deleted without them being
+// moved (here: invited into it by a decision made before the deletion, as a BatchCreateUser racing
+// DeleteSecurityGroup would) are moved to the default group by the sweep's reactor, as UserMoved
+// events the Admin API shows.
+func TestWickrGroupReactorMovesMissedUsers(t *testing.T) {
+	b := startBelfryWith(t, func(m *Main) { m.SweepEvery = 50 * time.Millisecond })
+	nid, gid, ids := wickrClientNetwork(t, b, "carol@corp.example")
+	policy, def := wickrPolicy(t, b, nid) // still holds the group about to be deleted
+	if st, out := b.wickrAdmin(t, "DELETE", "/networks/"+nid+"/security-groups/"+gid, ""); st != 200 {
+		t.Fatalf("DeleteSecurityGroup: %d %v", st, out)
+	}
+	late := roster.NewUser{UserID: "4242000001", Username: "dave@corp.example", SecurityGroupIDs: []string{gid}}
+	rosterDo(t, b, nid, late.UserID, roster.CreateUsers{NetworkID: nid, Items: []roster.NewUser{late}, Policy: policy})
+	deadline := time.Now().Add(15 * time.Second)
+	for _, uid := range []string{ids["carol@corp.example"], late.UserID} {
+		for {
+			st, out := b.wickrAdmin(t, "GET", "/networks/"+nid+"/users/"+uid, "")
+			if groups, _ := out["securityGroupIds"].([]any); st == 200 && len(groups) == 1 && groups[0] == def {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("user %s still not in the default group: %d %v", uid, st, out)
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 }
