@@ -19,6 +19,7 @@ import (
 	"github.com/belfry/belfry/api/chime/meetings"
 	"github.com/belfry/belfry/api/chime/porting"
 	"github.com/belfry/belfry/api/chime/rooms"
+	wickrclient "github.com/belfry/belfry/api/wickr/client"
 	"github.com/labstack/echo/v4"
 	"go.yaml.in/yaml/v3"
 )
@@ -73,11 +74,12 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 	}
 	e := echo.New()
 	mountClient(e, slices.Concat((*client.Service)(nil).Routes(), (*meetings.Service)(nil).ClientRoutes(nil), (*rooms.Messages)(nil).ClientRoutes(nil),
-		(*contacts.Service)(nil).ClientRoutes(nil), (*calls.Service)(nil).ClientRoutes(nil)),
-		(*rooms.Messages)(nil).WebhookRoutes())
+		(*contacts.Service)(nil).ClientRoutes(nil), (*calls.Service)(nil).ClientRoutes(nil), (*wickrclient.Service)(nil).Routes()),
+		slices.Concat((*rooms.Messages)(nil).WebhookRoutes(), (*wickrclient.Service)(nil).CallbackRoutes()))
 	for _, r := range e.Routes() {
 		// echo registers catch-all "route not found" entries for a group with middleware.
-		if r.Method != echo.RouteNotFound && (strings.HasPrefix(r.Path, "/client/") || strings.HasPrefix(r.Path, "/incomingwebhooks/")) {
+		if r.Method != echo.RouteNotFound && (strings.HasPrefix(r.Path, "/client/") || strings.HasPrefix(r.Path, "/incomingwebhooks/") ||
+			strings.HasPrefix(r.Path, "/wickr/networks/")) {
 			served[r.Method+" "+docPath(r.Path, "")] = true
 		}
 	}

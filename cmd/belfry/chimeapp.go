@@ -116,7 +116,8 @@ func (m *Main) publicURL() string {
 // startSideEffects runs the watermill router that delivers the relayed side effects, and the sweeps
 // that look for background work, until runCtx ends.
 func (m *Main) startSideEffects(runCtx context.Context, pool *pgxpool.Pool, c chimeApp) error {
-	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: invitationMailer{c.users}, Orders: c.numbers, BotEvents: botEventHandler{c.botEvents}, CDRs: c.calls},
+	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: invitationMailer{c.users}, WickrMailer: wickrInvitationMailer{m.wickr.client},
+		Orders: c.numbers, BotEvents: botEventHandler{c.botEvents}, CDRs: c.calls},
 		sideeffects.RouterConfig{Logger: m.logger})
 	if err != nil {
 		return err

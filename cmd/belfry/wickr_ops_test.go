@@ -74,8 +74,13 @@ func registerUser(t *testing.T, b *running, networkID, userID, app string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	st, _, err := b.m.wickr.rosters.Repo.Load(context.Background(), roster.StreamName(networkID, userID))
+	if err != nil {
+		t.Fatal(err)
+	}
 	rosterDo(t, b, networkID, userID, roster.Register{NetworkID: networkID, UserID: userID, AppID: app, DeviceType: "iOS", Password: sealed,
-		Shape: roster.PasswordShape{Length: 16, Lowercase: 8, Uppercase: 2, Numbers: 2, Symbols: 2}, Policy: policy})
+		InviteExpiresAt: st.Users[userID].InviteExpiresAt,
+		Shape:           roster.PasswordShape{Length: 16, Lowercase: 8, Uppercase: 2, Numbers: 2, Symbols: 2}, Policy: policy})
 }
 
 type analyticsFigures struct{ Registered, Pending, Suspended, Devices, Bots int }

@@ -11,6 +11,7 @@ import (
 	"github.com/belfry/belfry/api/awsproto"
 	wickranalyticsapi "github.com/belfry/belfry/api/belfry/wickranalytics"
 	wickrbotsapi "github.com/belfry/belfry/api/wickr/bots"
+	wickrclientapi "github.com/belfry/belfry/api/wickr/client"
 	wickrdevicesapi "github.com/belfry/belfry/api/wickr/devices"
 	wickrguestsapi "github.com/belfry/belfry/api/wickr/guests"
 	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
@@ -52,8 +53,9 @@ type wickrApp struct {
 	users               *wickrusersapi.Service
 	devices             *wickrdevicesapi.Service
 	guests              *wickrguestsapi.Service
-	rosters             usecase.Rosters  // the end users' command path (and the tests' setups)
-	networkCmds         usecase.Networks // the networks' command path (the group reactor, the tests' setups)
+	client              *wickrclientapi.Service // the end users' client API
+	rosters             usecase.Rosters         // the end users' command path (and the tests' setups)
+	networkCmds         usecase.Networks        // the networks' command path (the group reactor, the tests' setups)
 }
 
 // operations are the Wickr Admin API's operations, from every slice.
@@ -103,13 +105,14 @@ func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client, keys *datakeys.
 	m.wickr.networks = wickrnetworksapi.New(wickrnetworksapi.Deps{Networks: networks, Accounts: accounts,
 		Store: networksStore, Trials: networksStore, Fanout: m.wickrDeletionFanout(pool, client), Now: m.Now, Logger: m.logger})
 	m.wickr.groups = securitygroups.New(securitygroups.Deps{Networks: networks, Rosters: m.wickr.rosters, Groups: networksStore,
-		Users: usersStore, Now: m.Now, Logger: m.logger})
+		Users: usersStore, Orphans: usersStore, Now: m.Now, Logger: m.logger})
 	m.wickr.bots = wickrbotsapi.New(wickrbotsapi.Deps{Networks: networks, Store: wickrnetworks.NewStore(pool), Keys: keys})
 	m.wickr.retention = wickrretentionapi.New(wickrretentionapi.Deps{Networks: networks, Keys: keys})
 	m.wickr.opentdf = wickropentdfapi.New(wickropentdfapi.Deps{Networks: networks, Keys: keys})
 	m.wickr.sso = wickrssoapi.New(wickrssoapi.Deps{Networks: networks, Claims: newRepo(client, wickrCompanyIDDecider, m.Now), Keys: keys})
 	m.wickr.networkCmds = networks
 	m.newWickrUsers(pool, client, networks, ryw)
+	m.newWickrClient(pool, client, networks, keys, ryw)
 }
 
 // newWickrUsers builds the users, devices and guests slices: rosters, directory shards, the users read model.
@@ -125,7 +128,8 @@ func (m *Main) newWickrUsers(pool *pgxpool.Pool, client *esdb.Client, networks u
 }
 
 // startWickrSweeps runs the Wickr background work every SweepEvery until runCtx ends: the Premium
-// free trials that are over fall back to Standard, and the deletions of networks are carried on.
+// free trials that are over fall back to Standard, the deletions of networks are carried on, and the
+// users of deleted security groups move to their default group.
 func (m *Main) startWickrSweeps(runCtx context.Context) {
 	every := m.SweepEvery
 	if every <= 0 {
@@ -145,6 +149,9 @@ func (m *Main) startWickrSweeps(runCtx context.Context) {
 			}
 			if _, err := m.wickr.networks.CompleteDeletions(runCtx); err != nil && runCtx.Err() == nil {
 				m.logger.Warn("deleting networks interrupted; it resumes on the next sweep", "err", err)
+			}
+			if _, err := m.wickr.groups.MoveOrphans(runCtx); err != nil && runCtx.Err() == nil {
+				m.logger.Warn("moving the users of deleted security groups interrupted; it resumes on the next sweep", "err", err)
 			}
 		}
 	})

@@ -88,8 +88,13 @@ func signIn(t *testing.T, b *running, networkID, userID string) {
 		pol.Groups[id] = g.Settings
 	}
 	shape := roster.PasswordShape{Length: 15, Lowercase: 10, Uppercase: 2, Numbers: 1, Symbols: 2}
+	rs, _, err := b.m.wickr.rosters.Repo.Load(ctx, stream)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []roster.Command{
-		roster.Register{NetworkID: networkID, UserID: userID, AppID: "laptop", DeviceType: "MacOSX", Password: sealed, Shape: shape, Policy: pol},
+		roster.Register{NetworkID: networkID, UserID: userID, AppID: "laptop", DeviceType: "MacOSX", Password: sealed, Shape: shape, Policy: pol,
+			InviteExpiresAt: rs.Users[userID].InviteExpiresAt},
 		roster.SignIn{NetworkID: networkID, UserID: userID, AppID: "phone", DeviceType: "iOS", PasswordOK: true, Policy: pol},
 	} {
 		if _, _, err := b.m.wickr.rosters.Execute(ctx, stream, c); err != nil {

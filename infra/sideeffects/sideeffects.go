@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,22 +32,26 @@ import (
 	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/domain/chime/room"
 	"github.com/belfry/belfry/domain/envelope"
+	"github.com/belfry/belfry/domain/wickr/roster"
 )
 
 // Stable topic and handler names: renaming one re-consumes or loses messages.
 const (
-	TopicInvitations  = "chime_invitations"
-	TopicOrders       = "chime_phone_number_orders"
-	TopicBotEvents    = "chime_bot_events"
-	TopicCallCDRs     = "chime_call_cdrs"
-	TopicPoison       = "belfry_poison"
-	HandlerInvitation = "send_invitation_mail"
-	HandlerOrder      = "process_phone_number_order"
-	HandlerBotEvent   = "deliver_bot_event"
-	HandlerCallCDRs   = "write_call_cdrs"
+	TopicInvitations = "chime_invitations"
+	TopicOrders      = "chime_phone_number_orders"
+	TopicBotEvents   = "chime_bot_events"
+	TopicCallCDRs    = "chime_call_cdrs"
+	TopicPoison      = "belfry_poison"
+	// TopicWickrInvitations asks for the invitation mails of Wickr users (invited or re-invited).
+	TopicWickrInvitations = "wickr_invitations"
+	HandlerInvitation     = "send_invitation_mail"
+	HandlerWickrInvite    = "send_wickr_invitation_mail"
+	HandlerOrder          = "process_phone_number_order"
+	HandlerBotEvent       = "deliver_bot_event"
+	HandlerCallCDRs       = "write_call_cdrs"
 )
 
-var topics = []string{TopicInvitations, TopicOrders, TopicBotEvents, TopicCallCDRs, TopicPoison}
+var topics = []string{TopicInvitations, TopicOrders, TopicBotEvents, TopicCallCDRs, TopicPoison, TopicWickrInvitations}
 
 var schema = wsql.DefaultPostgreSQLSchema{}
 
@@ -56,6 +61,12 @@ type Invitation struct {
 	InviteID  string `json:"inviteId"`
 	UserID    string `json:"userId"`
 	Email     string `json:"email"`
+}
+
+// WickrInvitation asks for the invitation mail of a Wickr user (its current invitation).
+type WickrInvitation struct {
+	NetworkID string `json:"networkId"`
+	UserID    string `json:"userId"`
 }
 
 // PhoneNumberOrder is the message asking for an order's numbers to be acquired.
@@ -96,7 +107,8 @@ func (Relay) Tables() []string { return nil }
 
 // Filter selects the streams whose events call for side effects.
 func (Relay) Filter() *esdb.SubscriptionFilter {
-	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{account.StreamPrefix, phonenumber.OrderStreamPrefix, room.StreamPrefix, call.StreamPrefix}}
+	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{account.StreamPrefix, phonenumber.OrderStreamPrefix, room.StreamPrefix,
+		roster.StreamPrefix, call.StreamPrefix}}
 }
 
 // Setup creates the watermill topic tables.
@@ -135,6 +147,8 @@ func (Relay) Apply(b *pgx.Batch, _ string, ev *esdb.RecordedEvent) error {
 		}
 		inv := e.(account.UserInvited)
 		topic, payload = TopicInvitations, Invitation{AccountID: ev.StreamID[len(account.StreamPrefix):], InviteID: inv.InviteID, UserID: inv.UserID, Email: inv.Email}
+	case roster.TypeUserInvited, roster.TypeUsersInvited, roster.TypeUserReinvited:
+		return wickrInvitation(b, ev)
 	case phonenumber.TypeOrderCreated:
 		topic, payload = TopicOrders, PhoneNumberOrder{OrderID: ev.StreamID[len(phonenumber.OrderStreamPrefix):]}
 	case call.TypeConferenceEnded:
@@ -175,6 +189,32 @@ func (Relay) Apply(b *pgx.Batch, _ string, ev *esdb.RecordedEvent) error {
 		return nil
 	}
 	return queue(b, topic, ev, payload, "")
+}
+
+// wickrInvitation queues the invitation mail of the user a roster event names (stream
+// "wickr.roster-<networkId>-<block>").
+func wickrInvitation(b *pgx.Batch, ev *esdb.RecordedEvent) error {
+	e, err := roster.Decode(ev.EventType, ev.Data)
+	if err != nil {
+		return err
+	}
+	rest := strings.TrimPrefix(ev.StreamID, roster.StreamPrefix)
+	network := rest[:max(strings.LastIndexByte(rest, '-'), 0)]
+	var user string
+	switch e := e.(type) {
+	case roster.UserInvited:
+		user = e.UserID
+	case roster.UserReinvited:
+		user = e.UserID
+	case roster.UsersInvited: // one event for a whole batch: one mail per user
+		for _, id := range e.UserIDs {
+			if err := queue(b, TopicWickrInvitations, ev, WickrInvitation{NetworkID: network, UserID: id}, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return queue(b, TopicWickrInvitations, ev, WickrInvitation{NetworkID: network, UserID: user}, "")
 }
 
 // queue adds one message for ev to the batch; its id is the event's, or, when one event asks for
@@ -220,12 +260,18 @@ type CDRWriter interface {
 	WriteCDRs(ctx context.Context, conferenceID string) error
 }
 
-// Handlers are the services the router delivers to.
+// WickrInvitationMailer sends a Wickr user's invitation mail; it must be idempotent.
+type WickrInvitationMailer interface {
+	DeliverWickrInvitation(ctx context.Context, inv WickrInvitation) error
+}
+
+// Handlers are the services the router delivers to (WickrMailer nil: Wickr invitations wait).
 type Handlers struct {
-	Mailer    InvitationMailer
-	Orders    OrderProcessor
-	BotEvents BotEventDeliverer
-	CDRs      CDRWriter
+	WickrMailer WickrInvitationMailer
+	Mailer      InvitationMailer
+	Orders      OrderProcessor
+	BotEvents   BotEventDeliverer
+	CDRs        CDRWriter
 }
 
 // Router runs the side-effect handlers.
@@ -316,6 +362,15 @@ func NewRouter(pool *pgxpool.Pool, h Handlers, cfg RouterConfig) (*Router, error
 		}
 		return h.CDRs.WriteCDRs(msg.Context(), ce.ConferenceID)
 	})
+	if h.WickrMailer != nil {
+		r.AddConsumerHandler(HandlerWickrInvite, TopicWickrInvitations, sub, func(msg *message.Message) error {
+			var inv WickrInvitation
+			if err := json.Unmarshal(msg.Payload, &inv); err != nil {
+				return fmt.Errorf("sideeffects: bad Wickr invitation message %s: %w", msg.UUID, err)
+			}
+			return h.WickrMailer.DeliverWickrInvitation(msg.Context(), inv)
+		})
+	}
 	return &Router{r: r, ran: make(chan struct{})}, nil
 }
 

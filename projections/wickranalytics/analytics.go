@@ -123,7 +123,8 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		return applyNetwork(b, schema, strings.TrimPrefix(ev.StreamID, network.StreamPrefix), ev)
 	}
 	switch ev.EventType { // the roster events that change no figure are not decoded
-	case roster.TypeUserInvited, roster.TypeUsersInvited, roster.TypeUserRegistered, roster.TypeUserSuspended, roster.TypeUserUnsuspended, roster.TypeUserDeleted,
+	case roster.TypeUserInvited, roster.TypeUsersInvited, roster.TypeUserRegistered, roster.TypeUserRegisteredSSO, roster.TypeUserSuspended,
+		roster.TypeUserUnsuspended, roster.TypeUserDeleted,
 		roster.TypeDeviceRegistered, roster.TypeDeviceWasReset, roster.TypeSignedIn:
 	default:
 		return nil
@@ -183,6 +184,9 @@ func applyRoster(b *pgx.Batch, schema, net string, e roster.Event) {
 	case roster.UsersInvited:
 		invite(b, schema, net, e.At, e.UserIDs...)
 	case roster.UserRegistered:
+		transition(b, schema, net, e.UserID, e.At, `cat = 'active'`)
+		activity(b, schema, net, e.UserID, e.At)
+	case roster.UserRegisteredSSO:
 		transition(b, schema, net, e.UserID, e.At, `cat = 'active'`)
 		activity(b, schema, net, e.UserID, e.At)
 	case roster.UserSuspended:

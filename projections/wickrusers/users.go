@@ -143,6 +143,8 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		b.Queue(`UPDATE `+u+` SET invite_expires_at = $3, modified = $4 WHERE network_id = $1 AND user_id = $2`, net, e.UserID, e.InviteExpiresAt, e.At)
 	case roster.UserRegistered:
 		transition(b, schema, net, e.UserID, `status = 2, modified = $3`, e.At)
+	case roster.UserRegisteredSSO:
+		transition(b, schema, net, e.UserID, `status = 2, modified = $3`, e.At)
 	case roster.UserUpdated:
 		transition(b, schema, net, e.UserID, `first_name = $3, last_name = $4, group_id = $5, invite_code = $6, code_validation = $7,
 			invite_expires_at = coalesce($8, u.invite_expires_at), modified = $9`,

@@ -5,7 +5,8 @@
 //
 // Deleting a group moves its users to the default group (guide §3.2): the network decides the
 // deletion (and moves the group's bots), then each roster block that holds users of the group moves
-// them (MoveGroup), found through the users read model once it has applied the deletion.
+// them (MoveGroup), found through the users read model; the reactor MoveOrphans, run on every
+// sweep, moves those this missed.
 // CreateSecurityGroup's X-Client-Token names the group, so a retried request creates it once and
 // answers the same group.
 package securitygroups
@@ -18,7 +19,6 @@ import (
 	"github.com/belfry/belfry/api/wickr/usecase"
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/wickr/network"
-	"github.com/belfry/belfry/domain/wickr/roster"
 	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
 	"github.com/belfry/belfry/projections/wickrnetworks"
 	"github.com/belfry/belfry/projections/wickrusers"
@@ -43,6 +43,7 @@ type Deps struct {
 	Rosters  usecase.Rosters
 	Groups   Groups
 	Users    Users
+	Orphans  Orphans
 	Now      func() time.Time
 	Logger   *slog.Logger
 }
@@ -187,17 +188,8 @@ func (s *Service) Delete(ctx context.Context, c Caller, networkID, groupID strin
 			movedTo = e.MovedTo
 		}
 	}
-	blocks, err := s.d.Users.GroupBlocks(ctx, networkID, groupID)
-	if err != nil {
-		return err
-	}
-	for _, first := range blocks {
-		move := roster.MoveGroup{NetworkID: networkID, From: groupID, To: movedTo}
-		if err := usecase.Exec(ctx, s.d.Rosters.Command(roster.StreamName(networkID, first), move)); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err = s.moveUsers(ctx, networkID, groupID, movedTo)
+	return err
 }
 
 // Users returns a page of a group's users.

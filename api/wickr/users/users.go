@@ -22,11 +22,9 @@
 // new user). Reads come from the users read model (projections/wickrusers); GetUsersCount reads its
 // counters, never a count over the users.
 //
-// Not built yet: the reactor that moves the users of a deleted security group to the default group
-// (on GroupDeleted, send roster.MoveGroup{From, To: MovedTo} to each roster block that holds users
-// of the group — wickrusers.Store.GroupBlocks lists them; MoveGroup is idempotent, so a reactor that
-// resumes from its checkpoint may send it again), and the end users' client API (registration
-// through the invite, sign-in with the group's password rules and lockout; the roster decides both).
+// The users of a deleted security group are moved by package securitygroups (at once, and by its
+// sweep's reactor MoveOrphans); the end users' client API (registration through the invite, sign-in
+// with the group's password rules and lockout) is package api/wickr/client.
 package users
 
 import (

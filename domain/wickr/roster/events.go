@@ -29,6 +29,8 @@ const (
 	TypeSignInFailed     = "wickr.roster.sign_in_failed.v1"
 	TypeUserLockedOut    = "wickr.roster.user_locked_out.v1"
 	TypeUserUnlocked     = "wickr.roster.user_unlocked.v1"
+	// TypeUserRegisteredSSO is a registration through the identity provider.
+	TypeUserRegisteredSSO = "wickr.roster.user_registered_sso.v1"
 )
 
 // UserInvited records a new pending user and its invitation.
@@ -260,7 +262,20 @@ var Events = domain.NewRegistry("roster",
 	domain.Register[SignInFailed, Event](TypeSignInFailed),
 	domain.Register[UserLockedOut, Event](TypeUserLockedOut),
 	domain.Register[UserUnlocked, Event](TypeUserUnlocked),
+	domain.Register[UserRegisteredSSO, Event](TypeUserRegisteredSSO),
 )
 
 // Decode turns a stored event back into an Event (Events.Decode).
 func Decode(eventType string, data []byte) (Event, error) { return Events.Decode(eventType, data) }
+
+// UserRegisteredSSO records a registration (pending → active) at a first sign-in through the
+// network's identity provider: no password, the provider's subject.
+type UserRegisteredSSO struct {
+	UserID  string    `json:"userId"`
+	Subject string    `json:"subject"`
+	At      time.Time `json:"at"`
+}
+
+// EventType implements Event.
+func (UserRegisteredSSO) EventType() string { return TypeUserRegisteredSSO }
+func (UserRegisteredSSO) isRosterEvent()    {}

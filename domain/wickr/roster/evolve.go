@@ -29,12 +29,14 @@ func evolveUsers(s *State, e Event) {
 		}
 	case UserMoved:
 		u.GroupID, u.Modified = e.GroupID, e.At
+	case UserRegisteredSSO:
+		u.Status, u.Modified = StatusActive, e.At
 	case UserSuspended:
-		u.Suspended, u.Modified = true, e.At
+		u.Suspended, u.Modified, u.RevokedAt = true, e.At, e.At
 	case UserUnsuspended:
 		u.Suspended, u.Modified = false, e.At
 	case UserDeleted:
-		u.Deleted, u.Modified = true, e.At
+		u.Deleted, u.Modified, u.RevokedAt = true, e.At, e.At
 	case DeviceRegistered:
 		u.Devices[e.AppID] = &Device{AppID: e.AppID, Type: e.Type, Status: DeviceActive, Created: e.At, LastLogin: e.At}
 	case DeviceWasReset:
@@ -45,7 +47,7 @@ func evolveUsers(s *State, e Event) {
 	case SignInFailed:
 		u.Failures = e.Failures
 	case UserLockedOut:
-		u.LockedUntil = e.Until
+		u.LockedUntil, u.RevokedAt = e.Until, e.At
 	case UserUnlocked:
 		u.LockedUntil, u.Failures = time.Time{}, 0
 	}
@@ -56,6 +58,8 @@ func userOf(e Event) string {
 	case UserReinvited:
 		return e.UserID
 	case UserRegistered:
+		return e.UserID
+	case UserRegisteredSSO:
 		return e.UserID
 	case UserUpdated:
 		return e.UserID

@@ -39,6 +39,7 @@ var examples = []eventtest.Example[roster.Event]{
 	eventtest.Ex[roster.Event](roster.SignInFailed{UserID: "1042", AppID: "c0f4e1d2-8a3b-4c5d-9e6f-7a8b9c0d1e2f", Failures: 3, At: gAt}),
 	eventtest.Ex[roster.Event](roster.UserLockedOut{UserID: "1042", Until: gAt.Add(24 * time.Hour), At: gAt}),
 	eventtest.Ex[roster.Event](roster.UserUnlocked{UserID: "1042", Reason: "auto24h", At: gAt}),
+	eventtest.Ex[roster.Event](roster.UserRegisteredSSO{UserID: "1042", Subject: "00u1a2b3c4d5e6f7g8h9", At: gAt}),
 }
 
 // TestEventTable checks the roster's event table against the package and its golden files (run with

@@ -16,8 +16,14 @@
 //   - Sign-in: a pending, suspended or deleted user cannot sign in; lockoutThreshold consecutive
 //     failures lock the account for 24 hours (it unlocks by itself at the first sign-in after that,
 //     or by an admin's unsuspend); forceDeviceLockout failures reset the device. A successful sign-in
-//     registers an unknown or reset device. A password is set at registration, checked against the
-//     group's requirements, and sealed under the user's key.
+//     registers an unknown or reset device. A password is set at registration, through the newest
+//     invitation before it expires, checked against the group's requirements, and sealed under the
+//     user's key. A network with SSO signs in through its identity provider only (a pending user
+//     registers at its first SSO sign-in); one without, by password only.
+//   - Sessions (CheckSession): a session of a device ends when the user is deleted, suspended or
+//     locked out (even once that is over), when the device is reset (even once it signed in again:
+//     the new sign-in opens a new session), after the group's maxNonSsoSessionMinutes for a password
+//     session, and for every password session once the network has SSO.
 //   - The outcome of SignIn is in its events: SignInFailed (and UserLockedOut) mean refused.
 //   - Evolve updates the maps of a state in place: the command path serializes every use of a stream.
 package roster
@@ -57,6 +63,8 @@ var (
 	ErrLocked        = &domain.Error{Kind: domain.KindForbidden, Msg: "account locked after failed sign-ins"}
 	ErrNotRegistered = &domain.Error{Kind: domain.KindForbidden, Msg: "the user has not registered"}
 	ErrInviteExpired = &domain.Error{Kind: domain.KindForbidden, Msg: "the invitation expired"}
+	ErrSSOOnly       = &domain.Error{Kind: domain.KindForbidden, Msg: "wrong sign-in method for the network"}
+	ErrSessionEnded  = &domain.Error{Kind: domain.KindForbidden, Msg: "the session ended; sign in again"}
 )
 
 // Policy is what the network says of its groups and SSO, loaded by the caller from the network stream.
@@ -64,6 +72,17 @@ type Policy struct {
 	Groups  map[string]sg.Settings
 	SSO     bool
 	Preview bool // a preview network: invite codes (inviteCode, inviteCodeTtl, codeValidation) are allowed
+	// DefaultGroup is the network's default group, whose settings apply to a user whose group was
+	// deleted and who has not been moved to it yet.
+	DefaultGroup string
+}
+
+// Settings are the settings that apply to a user of group id (see DefaultGroup).
+func (p Policy) Settings(id string) sg.Settings {
+	if s, ok := p.Groups[id]; ok {
+		return s
+	}
+	return p.Groups[p.DefaultGroup]
 }
 
 // Device is a device a user signed in from.
@@ -79,10 +98,12 @@ type User struct {
 	Suspended, Deleted, CodeValidation         bool
 	InviteCode                                 string
 	InviteExpiresAt, LastLogin, LockedUntil    time.Time
-	Failures                                   int
-	Password                                   domain.Sealed
-	Devices                                    map[string]*Device
-	Created, Modified                          time.Time
+	// RevokedAt is the last suspension, lockout or deletion: sessions issued before it are over.
+	RevokedAt         time.Time
+	Failures          int
+	Password          domain.Sealed
+	Devices           map[string]*Device
+	Created, Modified time.Time
 }
 
 // Locked reports whether a lockout is in force at now.

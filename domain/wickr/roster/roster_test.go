@@ -184,16 +184,16 @@ func TestRegistrationAndSignIn(t *testing.T) {
 		return roster.SignIn{NetworkID: net, UserID: "1001", AppID: app, DeviceType: "iOS", PasswordOK: ok, Policy: policy}
 	}
 	run(t, []tcase{
-		{"register through the invite", given(alice), roster.Register{NetworkID: net, UserID: "1001", AppID: "app-1", DeviceType: "MacOSX", Password: pw, Shape: good, Policy: policy},
+		{"register through the invite", given(alice), roster.Register{NetworkID: net, UserID: "1001", AppID: "app-1", DeviceType: "MacOSX", InviteExpiresAt: alice.InviteExpiresAt, Password: pw, Shape: good, Policy: policy},
 			[]roster.Event{aliceOK, laptop}, nil, nil, ""},
-		{"the group's password rules", given(alice), roster.Register{NetworkID: net, UserID: "1001", AppID: "app-1", DeviceType: "MacOSX", Password: pw, Shape: roster.PasswordShape{Length: 12, Lowercase: 12}, Policy: policy},
+		{"the group's password rules", given(alice), roster.Register{NetworkID: net, UserID: "1001", AppID: "app-1", DeviceType: "MacOSX", InviteExpiresAt: alice.InviteExpiresAt, Password: pw, Shape: roster.PasswordShape{Length: 12, Lowercase: 12}, Policy: policy},
 			nil, nil, wickr.ErrValidation, "password"},
-		{"a password in clear", given(alice), roster.Register{NetworkID: net, UserID: "1001", AppID: "app-1", DeviceType: "MacOSX", Password: domain.Sealed{Data: []byte("pw")}, Shape: good, Policy: policy},
+		{"a password in clear", given(alice), roster.Register{NetworkID: net, UserID: "1001", AppID: "app-1", DeviceType: "MacOSX", InviteExpiresAt: alice.InviteExpiresAt, Password: domain.Sealed{Data: []byte("pw")}, Shape: good, Policy: policy},
 			nil, nil, wickr.ErrUnsealed, "password"},
 		{"an expired invite", given(roster.UserInvited{NetworkID: net, UserID: "1001", Username: "alice@example.com", GroupID: "g1", InviteExpiresAt: now}),
-			roster.Register{NetworkID: net, UserID: "1001", AppID: "app-1", DeviceType: "MacOSX", Password: pw, Shape: good, Policy: policy}, nil, nil, roster.ErrInviteExpired, ""},
-		{"registered once", active, roster.Register{NetworkID: net, UserID: "1001", AppID: "app-1", DeviceType: "MacOSX", Password: pw, Shape: good, Policy: policy}, nil, nil, roster.ErrState, ""},
-		{"a device id", given(alice), roster.Register{NetworkID: net, UserID: "1001", DeviceType: "MacOSX", Password: pw, Shape: good, Policy: policy}, nil, nil, wickr.ErrValidation, "appId"},
+			roster.Register{NetworkID: net, UserID: "1001", AppID: "app-1", DeviceType: "MacOSX", InviteExpiresAt: alice.InviteExpiresAt, Password: pw, Shape: good, Policy: policy}, nil, nil, roster.ErrInviteExpired, ""},
+		{"registered once", active, roster.Register{NetworkID: net, UserID: "1001", AppID: "app-1", DeviceType: "MacOSX", InviteExpiresAt: alice.InviteExpiresAt, Password: pw, Shape: good, Policy: policy}, nil, nil, roster.ErrState, ""},
+		{"a device id", given(alice), roster.Register{NetworkID: net, UserID: "1001", DeviceType: "MacOSX", InviteExpiresAt: alice.InviteExpiresAt, Password: pw, Shape: good, Policy: policy}, nil, nil, wickr.ErrValidation, "appId"},
 		{"sign in from a known device", active, signIn(true, "app-1"), []roster.Event{roster.SignedIn{UserID: "1001", AppID: "app-1", At: now}}, nil, nil, ""},
 		{"a new device is registered at sign-in", active, signIn(true, "app-2"),
 			[]roster.Event{roster.DeviceRegistered{UserID: "1001", AppID: "app-2", Type: "iOS", At: now}, roster.SignedIn{UserID: "1001", AppID: "app-2", At: now}}, nil, nil, ""},

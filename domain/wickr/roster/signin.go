@@ -23,19 +23,24 @@ const (
 type PasswordShape struct{ Length, Lowercase, Uppercase, Numbers, Symbols int }
 
 // Register completes a pending user's registration through its invite: the password (sealed hash and
-// shape) and the first device.
+// shape) and the first device. InviteExpiresAt is the expiry of the invitation the user's token was
+// issued for (the caller checked the token's signature): a token of an invitation renewed since
+// (BatchReinviteUser) is refused.
 type Register struct {
 	NetworkID, UserID, AppID, DeviceType string
+	InviteExpiresAt                      time.Time
 	Password                             domain.Sealed
 	Shape                                PasswordShape
 	Policy                               Policy
 }
 
 // SignIn is a sign-in attempt from a device; PasswordOK is the caller's check of the password
-// against the sealed hash.
+// against the sealed hash. With SSO the caller verified the user at the network's identity provider
+// instead (Subject is the provider's subject): no password is involved, and a pending user registers.
 type SignIn struct {
 	NetworkID, UserID, AppID, DeviceType string
-	PasswordOK                           bool
+	PasswordOK, SSO                      bool
+	Subject                              string
 	Policy                               Policy
 }
 
@@ -75,15 +80,19 @@ func decideRegister(s State, c Register, now time.Time) ([]Event, error) {
 		return nil, err
 	}
 	switch {
+	case c.Policy.SSO:
+		return nil, domain.Wrapf(ErrSSOOnly, "the network signs its users in through SSO: register with the company id")
 	case u.Status != StatusPending:
 		return nil, domain.Wrapf(ErrState, "user %s has already registered", u.ID)
 	case !now.Before(u.InviteExpiresAt):
 		return nil, domain.Wrapf(ErrInviteExpired, "the invitation of user %s expired at %s; ask for a new one", u.ID, u.InviteExpiresAt.Format(time.RFC3339))
+	case !c.InviteExpiresAt.Equal(u.InviteExpiresAt):
+		return nil, domain.Wrapf(ErrInviteExpired, "the invitation of user %s was renewed: use the newest invitation", u.ID)
 	}
 	if err := validDevice(c.AppID, c.DeviceType); err != nil {
 		return nil, err
 	}
-	if err := CheckPassword("password", c.Shape, c.Policy.Groups[u.GroupID].PasswordRequirements); err != nil {
+	if err := CheckPassword("password", c.Shape, c.Policy.Settings(u.GroupID).PasswordRequirements); err != nil {
 		return nil, err
 	}
 	if err := wickr.CheckSealed(c.NetworkID, wickr.UserSubject(u.ID), "password", c.Password); err != nil {
@@ -101,21 +110,29 @@ func decideSignIn(s State, c SignIn, now time.Time) ([]Event, error) {
 	if err := validDevice(c.AppID, c.DeviceType); err != nil {
 		return nil, err
 	}
+	var evs []Event
 	switch {
+	case c.SSO && !c.Policy.SSO:
+		return nil, domain.Wrapf(ErrSSOOnly, "the network has no SSO configuration: sign in with the password")
+	case !c.SSO && c.Policy.SSO:
+		return nil, domain.Wrapf(ErrSSOOnly, "the network signs its users in through SSO: sign in with the company id")
+	case c.SSO && u.Status == StatusPending:
+		evs = append(evs, UserRegisteredSSO{UserID: u.ID, Subject: c.Subject, At: now})
 	case u.Status != StatusActive:
 		return nil, domain.Wrapf(ErrNotRegistered, "user %s has not registered: use the invitation", u.ID)
+	}
+	switch {
 	case u.Suspended:
 		return nil, domain.Wrapf(ErrSuspended, "the account of user %s is suspended", u.ID)
 	case u.Locked(now):
 		return nil, domain.Wrapf(ErrLocked, "the account is locked after failed sign-ins until %s", u.LockedUntil.Format(time.RFC3339))
 	}
-	var evs []Event
 	failures := u.Failures
 	if !u.LockedUntil.IsZero() {
 		evs, failures = append(evs, UserUnlocked{UserID: u.ID, Reason: UnlockAutomatic, At: now}), 0
 	}
-	settings := c.Policy.Groups[u.GroupID]
-	if !c.PasswordOK {
+	settings := c.Policy.Settings(u.GroupID)
+	if !c.PasswordOK && !c.SSO {
 		n := failures + 1
 		evs = append(evs, SignInFailed{UserID: u.ID, AppID: c.AppID, Failures: n, At: now})
 		if settings.ForceDeviceLockout > 0 && n == settings.ForceDeviceLockout {

@@ -1,0 +1,165 @@
+// Package client is the slice of the Wickr end users' client API (under /client/v1/wickr, beside the
+// Chime one): registration through the invitation, sign-in by e-mail address and password or, in a
+// network with an SSO configuration, through its OpenID provider (authorization code with PKCE), and
+// the sessions they open. The roster (domain/wickr/roster) decides everything as events: the
+// registration, each sign-in that succeeded or failed (with the failure count, on the stream's
+// expected revision), the lockout and its end, the devices registered at sign-in; CheckSession
+// decides whether a session is still open at each use, on the freshly read roster.
+//
+// Invariants:
+//   - An invitation token is "<networkId>.<userId>.<expiry>.<mac>", the mac an HMAC under an
+//     installation key (infra/datakeys Index) of the three: nothing is stored, a renewed invitation
+//     (BatchReinviteUser: a new expiry) voids the older tokens, a registered user's token is spent.
+//     The router mails it (DeliverInvitation) for each UserInvited and UserReinvited.
+//   - Passwords: only a bcrypt hash enters an event, sealed under the user's key (destroyed with the
+//     user); a password is checked against the user's security group's requirements.
+//   - A sign-in costs the same bcrypt work whether or not the e-mail address is known, and failures
+//     are throttled per address and per source (clientapi.Backoff), besides the group's lockout.
+//   - Session tokens are random; only their SHA-256 is stored (client.wickr_sessions). An SSO
+//     session's refresh token is sealed under the user's key; when refreshing fails the session lasts
+//     the network's token-refresh grace period (0, 30 or 60 minutes, guide §4.3) from the first
+//     failure, and no longer.
+package client
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/belfry/belfry/api/chime/clientapi"
+	"github.com/belfry/belfry/api/wickr/usecase"
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/wickr/network"
+	"github.com/belfry/belfry/domain/wickr/roster"
+	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
+	"github.com/belfry/belfry/projections/wickrusers"
+)
+
+// Users finds the candidates of a sign-in in the users read model (wickrusers.Store implements it).
+type Users interface {
+	ByUsername(ctx context.Context, username, networkID string) ([]wickrusers.User, error)
+}
+
+// Session is one stored session: how it was opened, and for SSO what renews it.
+type Session struct {
+	roster.Session
+	NetworkID                  string
+	ExpiresAt, RefreshFailedAt time.Time
+	Refresh                    domain.Sealed
+}
+
+// Sessions stores sessions by the hash of their token; a hash that opens none is of kind NotFound.
+type Sessions interface {
+	Open(ctx context.Context, tokenHash string, s Session) error
+	Lookup(ctx context.Context, tokenHash string) (Session, error)
+	Refreshed(ctx context.Context, tokenHash string, expiresAt time.Time, refresh domain.Sealed) error
+	RefreshFailed(ctx context.Context, tokenHash string, at time.Time) (time.Time, error)
+	Close(ctx context.Context, tokenHash string) error
+}
+
+// Keys seals and opens credentials under a subject's key and makes the invitation macs
+// (infra/datakeys implements it).
+type Keys interface {
+	SealFor(ctx context.Context, tenant, subject string, plaintext []byte) (domain.Sealed, error)
+	OpenSealed(ctx context.Context, s domain.Sealed) ([]byte, error)
+	Index(ctx context.Context, name string, value []byte) (string, error)
+}
+
+// Mailer sends a mail (infra/mail implements it through an adapter).
+type Mailer interface {
+	Send(ctx context.Context, to, subject, body string) error
+}
+
+// Deps are the slice's collaborators.
+type Deps struct {
+	Networks usecase.Networks
+	Rosters  usecase.Rosters
+	// Companies are the SSO company-id claims (directory.CompanyIDStream): which network has one.
+	Companies usecase.Directories
+	Users     Users
+	Sessions  Sessions
+	Keys      Keys
+	Mail      Mailer
+	// PublicURL is the base of the registration links (asked when a mail is sent: the server's
+	// address is known once it listens).
+	PublicURL func() string
+	// SignIn throttles failed sign-ins (default clientapi.DefaultSignInLimits).
+	SignIn clientapi.SignInLimits
+	// Now is the clock of sessions, tokens and throttling (default time.Now); decisions use the
+	// command path's clock.
+	Now func() time.Time
+	// Registerer registers the sign-in metrics (nil: not registered).
+	Registerer prometheus.Registerer
+}
+
+// Service runs the Wickr client API's use cases.
+type Service struct {
+	d     Deps
+	guard *guard
+	sso   *pendingSSO
+}
+
+// New returns the slice.
+func New(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &Service{d: d, guard: newGuard(d.SignIn), sso: newPendingSSO()}
+	if d.Registerer != nil {
+		d.Registerer.MustRegister(s.guard.checks, s.guard.refused)
+	}
+	return s
+}
+
+// netPolicy is what the roster needs of a network, read on the network's freshly read state.
+type netPolicy struct {
+	roster.Policy
+	OIDC *network.OIDCConfig
+}
+
+// policy reads a live network's groups and SSO configuration through the command path (a decision
+// without events: serialized with the network's commands, on its current state).
+func (s *Service) policy(ctx context.Context, networkID string) (netPolicy, error) {
+	var p netPolicy
+	var live bool
+	_, err := s.d.Networks.Repo.ExecuteFunc(ctx, network.StreamName(networkID), func(st network.State, _ time.Time) ([]network.Event, error) {
+		live = st.Live()
+		p = netPolicy{Policy: roster.Policy{Groups: map[string]sg.Settings{}, SSO: st.OIDC != nil, DefaultGroup: st.DefaultGroupID}}
+		for id, g := range st.Groups {
+			p.Groups[id] = g.Settings
+		}
+		if st.OIDC != nil {
+			c := *st.OIDC
+			p.OIDC = &c
+		}
+		return nil, nil
+	})
+	if err == nil && !live {
+		err = domain.Wrapf(network.ErrNotFound, "Network %s not found", networkID)
+	}
+	return p, err
+}
+
+// userView is what a use case reads of one user, copied inside a decision.
+type userView struct {
+	Username, GroupID string
+	Status            int
+	Suspended         bool
+	Password          domain.Sealed
+	InviteExpiresAt   time.Time
+}
+
+// user reads one user of a roster block through the command path (a decision without events).
+func (s *Service) user(ctx context.Context, networkID, userID string) (userView, error) {
+	var v userView
+	_, err := s.d.Rosters.Repo.ExecuteFunc(ctx, roster.StreamName(networkID, userID), func(st roster.State, _ time.Time) ([]roster.Event, error) {
+		u, err := st.User(userID)
+		if err != nil {
+			return nil, err
+		}
+		v = userView{Username: u.Username, GroupID: u.GroupID, Status: u.Status, Suspended: u.Suspended, Password: u.Password, InviteExpiresAt: u.InviteExpiresAt}
+		return nil, nil
+	})
+	return v, err
+}
