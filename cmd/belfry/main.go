@@ -40,6 +40,7 @@ const usage = `usage:
                                                 (resumable), served read-only with X-Belfry-Snapshot: NAME
   belfry bench replay [--events N]              replay of every read model into a snapshot beside the live catch-up
   belfry bench audit [flags]                    audit verify and history lookups over a large log
+  belfry bench reports [--calls N]              CDR generation from the log beside plain file writes
   belfry reports cdrs [--from --to] (--dir DIR | --bucket NAME [--endpoint URL])
                                                 regenerate the Business Calling CDRs of a period from the log
 configuration: BELFRY_DATA_DIR, BELFRY_DATABASE_URL, BELFRY_EVENTSTORE_URL, BELFRY_EVENTLOG_ADDR,

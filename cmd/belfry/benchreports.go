@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belfry/belfry/infra/bench"
+	"github.com/belfry/belfry/infra/eventlog"
+	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/infra/objstore"
+	"github.com/belfry/belfry/projections/chimecalls"
+)
+
+// cmdBenchReports runs `belfry bench reports`: CDR generation from the log (belfry reports cdrs)
+// beside plain file writes, in a scratch database (belfry_bench_reports) of the same server.
+func cmdBenchReports(ctx context.Context, cfg Config, args []string) error {
+	fs := flag.NewFlagSet("bench reports", flag.ContinueOnError)
+	calls := fs.Int("calls", 20_000, "ended calls (one CDR each) seeded into the log")
+	workers := fs.Int("workers", 8, "conferences read from the log at once (and floor writers)")
+	out := fs.String("json", "", "write the JSON report here (default bench-results/reports-<time>.json)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dbURL, stop, err := bench.ScratchDatabase(ctx, benchPostgres(cfg), "belfry_bench_reports")
+	if err != nil {
+		return err
+	}
+	defer stop()
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	srv, err := eventlog.Start(ctx, pool, eventlog.Config{Addr: "127.0.0.1:0"}) // applies the migrations
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	client, err := eventstore.Connect(srv.URL())
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	gen := func(ctx context.Context, dir string, from, to time.Time) (int, error) {
+		g := cdrExport{load: newRepo(client, callDecider, time.Now).Load, ended: chimecalls.NewStore(pool).EndedBetween,
+			out: objstore.DirTarget{Dir: dir, Name: "bench"}, workers: *workers, progress: io.Discard}
+		st, err := g.run(ctx, from, to)
+		return int(st.written.Load() + st.kept.Load()), err
+	}
+	rep, err := bench.RunCDRs(ctx, pool, client, bench.CDRConfig{Calls: *calls, Workers: *workers, Progress: os.Stderr, Generate: gen})
+	if err != nil {
+		return err
+	}
+	fmt.Println()
+	rep.Print(os.Stdout)
+	path := *out
+	if path == "" {
+		path = filepath.Join("bench-results", "reports-"+rep.StartedAt.Format("20060102T150405Z")+".json")
+	}
+	return bench.WriteJSON(path, rep)
+}
