@@ -13,7 +13,9 @@ import (
 	"github.com/belfry/belfry/api/belfry/snapshots"
 	"github.com/belfry/belfry/api/belfry/wickranalytics"
 	"github.com/belfry/belfry/api/chime/client"
+	"github.com/belfry/belfry/api/chime/conversations"
 	"github.com/belfry/belfry/api/chime/domains"
+	"github.com/belfry/belfry/api/chime/live"
 	"github.com/belfry/belfry/api/chime/meetings"
 	"github.com/belfry/belfry/api/chime/porting"
 	"github.com/belfry/belfry/api/chime/rooms"
@@ -70,7 +72,8 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 		served[op.Method+" "+docPath(op.Path, op.Query)] = true
 	}
 	e := echo.New()
-	mountClient(e, slices.Concat((*client.Service)(nil).Routes(), (*meetings.Service)(nil).ClientRoutes(nil), (*rooms.Messages)(nil).ClientRoutes(nil)),
+	mountClient(e, slices.Concat((*client.Service)(nil).Routes(), (*meetings.Service)(nil).ClientRoutes(nil), (*rooms.Messages)(nil).ClientRoutes(nil),
+		(*conversations.Service)(nil).ClientRoutes(nil), (*live.Hub)(nil).Routes()),
 		(*rooms.Messages)(nil).WebhookRoutes())
 	for _, r := range e.Routes() {
 		// echo registers catch-all "route not found" entries for a group with middleware.

@@ -20,6 +20,7 @@ import (
 	"github.com/belfry/belfry/projections"
 	auditrm "github.com/belfry/belfry/projections/audit"
 	"github.com/belfry/belfry/projections/chimeaccounts"
+	chimeconvs "github.com/belfry/belfry/projections/chimeconversations"
 	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
 	"github.com/belfry/belfry/projections/chimerooms"
@@ -40,6 +41,7 @@ func allProjections() map[string]projections.Projection {
 		chimenumbers.Projection{}.Name():  chimenumbers.Projection{},
 		chimemeetings.Projection{}.Name(): chimemeetings.Projection{},
 		chimerooms.Projection{}.Name():    chimerooms.Projection{},
+		chimeconvs.Projection{}.Name():    chimeconvs.Projection{},
 		iamrm.Projection{}.Name():         iamrm.Projection{},
 		history.Projection{}.Name():       history.Projection{},
 		wickrnetworks.Projection{}.Name(): wickrnetworks.Projection{},
