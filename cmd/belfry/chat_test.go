@@ -305,3 +305,118 @@ func (r *running) userID(t *testing.T, token string) string {
 	_, me := r.clientCall(t, "GET", "/client/v1/me", token, nil)
 	return me["User"].(map[string]any)["UserId"].(string)
 }
+
+// slowClosed reads belfry_chat_slow_readers_closed_total.
+func (r *running) slowClosed(t *testing.T) float64 {
+	t.Helper()
+	mfs, err := r.m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "belfry_chat_slow_readers_closed_total" {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	return 0
+}
+
+// TestRoomMessagesLiveAndSlowReader: room messages (posted through the rooms slice, not this one)
+// reach every member's stream; a member who stops reading is closed with 4001 once its queue is
+// full, while the other member keeps getting every message; reconnecting with its last cursor it
+// gets exactly what it had not received.
+func TestRoomMessagesLiveAndSlowReader(t *testing.T) {
+	outbox := t.TempDir()
+	dnsSrv := startDNS(t)
+	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox; m.cfg.DNSResolver = dnsSrv.addr; m.ChatQueue = 4 })
+	ctx := context.Background()
+	a, _ := b.client.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Roomy")})
+	acct := aws.ToString(a.Account.AccountId)
+	alice, aliceTok := b.registeredUser(t, outbox, acct, "alice@roomy.example")
+	bob, bobTok := b.registeredUser(t, outbox, acct, "bob@roomy.example")
+	carol, carolTok := b.registeredUser(t, outbox, acct, "carol@roomy.example")
+	b.claimDomain(t, dnsSrv, acct, "roomy.example")
+	r, err := b.client.CreateRoom(ctx, &chime.CreateRoomInput{AccountId: &acct, Name: aws.String("War room")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := aws.ToString(r.Room.RoomId)
+	bobWS := b.dialStream(t, bobTok, "", 0)
+	bobWS.expect("Ready")
+	for _, id := range []string{alice, bob, carol} {
+		if _, err := b.client.CreateRoomMembership(ctx, &chime.CreateRoomMembershipInput{AccountId: &acct, RoomId: &room, MemberId: aws.String(id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, who := range []string{bob, carol} { // bob joins (his own row), then carol joins; alice joined before him
+		if f := bobWS.expect("MemberJoined"); f.MemberId != who || f.RoomId != room {
+			t.Fatalf("bob sees %+v, want %s joining", f, who)
+		}
+	}
+	carolWS := b.dialStream(t, carolTok, "", 4096)
+	carolWS.expect("Ready")
+
+	// Carol stops reading. Alice posts until carol's queue overflows; bob gets every message meanwhile.
+	path := "/client/v1/rooms/" + room + "/messages"
+	var posted []string
+	for len(posted) < 400 && b.slowClosed(t) == 0 {
+		st, out := b.clientCall(t, "POST", path, aliceTok, map[string]string{"Content": strings.Repeat("z", 3000) + " #" + time.Now().String()})
+		if st != 201 {
+			t.Fatalf("post: %d %v", st, out)
+		}
+		id := out["Message"].(map[string]any)["MessageId"].(string)
+		posted = append(posted, id)
+		if f := bobWS.expect("MessagePosted"); f.RoomId != room || f.Message.MessageId != id {
+			t.Fatalf("bob got %+v, want message %s", f, id)
+		}
+	}
+	if b.slowClosed(t) != 1 {
+		t.Fatalf("carol was not closed after %d messages", len(posted))
+	}
+	// Carol reads again: what was in flight, then the close code that says to resume from a cursor.
+	var got []string
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		_, data, err := carolWS.ws.Read(rctx)
+		cancel()
+		if err != nil {
+			if websocket.CloseStatus(err) != live.CloseSlowReader {
+				t.Fatalf("carol's stream ended with %v, want close code %d", err, live.CloseSlowReader)
+			}
+			break
+		}
+		var f live.Frame
+		_ = json.Unmarshal(data, &f)
+		got = append(got, f.Message.MessageId)
+		carolWS.last = f.Cursor
+	}
+	t.Logf("carol was closed after %d messages, %d of them received before the close", len(posted), len(got))
+	if len(got) >= len(posted) || len(got) > 0 && got[0] != posted[0] {
+		t.Fatalf("carol received %d of %d before the close", len(got), len(posted))
+	}
+	rest := b.dialStream(t, carolTok, carolWS.last, 0).until("Ready")
+	if len(rest)+len(got) != len(posted) {
+		t.Fatalf("carol resumed with %d frames; had %d of %d", len(rest), len(got), len(posted))
+	}
+	for i, f := range rest {
+		if f.Message.MessageId != posted[len(got)+i] {
+			t.Fatalf("resumed frame %d is %s, want %s", i, f.Message.MessageId, posted[len(got)+i])
+		}
+	}
+
+	// A redaction through the admin API reaches the members too.
+	if _, err := b.client.RedactRoomMessage(ctx, &chime.RedactRoomMessageInput{AccountId: &acct, RoomId: &room, MessageId: aws.String(posted[0])}); err != nil {
+		t.Fatal(err)
+	}
+	if f := bobWS.expect("MessageRedacted"); f.Message.MessageId != posted[0] || f.RoomId != room {
+		t.Fatalf("redaction: %+v", f)
+	}
+	// Deleting the room: members hear it, and a replay from the start no longer holds its messages.
+	if _, err := b.client.DeleteRoom(ctx, &chime.DeleteRoomInput{AccountId: &acct, RoomId: &room}); err != nil {
+		t.Fatal(err)
+	}
+	bobWS.expect("RoomDeleted")
+	if replay := b.dialStream(t, bobTok, "0", 0).until("Ready"); len(replay) != 1 || replay[0].Type != "RoomDeleted" {
+		t.Fatalf("replay after the room's deletion: %+v", replay)
+	}
+}

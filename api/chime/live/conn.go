@@ -88,7 +88,6 @@ func (h *Hub) run(ctx context.Context, ws *websocket.Conn, cl *client, u chimeac
 	for {
 		select {
 		case <-cl.kicked:
-			h.slow.Inc()
 			h.closeWith(ws, CloseSlowReader, fmt.Sprintf("slow reader: reconnect with cursor=%d", last))
 			return
 		default:

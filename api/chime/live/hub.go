@@ -103,8 +103,11 @@ type client struct {
 	kickOnce sync.Once
 }
 
-// kick marks the connection as too slow; its writer closes it.
-func (c *client) kick() { c.kickOnce.Do(func() { close(c.kicked) }) }
+// kick marks the connection as too slow (its writer closes it) and reports whether it was the first time.
+func (c *client) kick() (first bool) {
+	c.kickOnce.Do(func() { close(c.kicked); first = true })
+	return first
+}
 
 // New returns a hub; Run starts it.
 func New(d Deps, cfg Config) *Hub {
@@ -201,7 +204,9 @@ func (h *Hub) round(ctx context.Context) error {
 				select {
 				case c.queue <- frames[i]:
 				default:
-					c.kick()
+					if c.kick() {
+						h.slow.Inc()
+					}
 				}
 			}
 		}
