@@ -58,7 +58,11 @@ func cmdBenchChat(ctx context.Context, cfg Config, args []string) error {
 	}
 	defer m.Close()
 	fmt.Fprintf(os.Stderr, "bench chat: seeding %d users and %d conversations\n", o.Clients, o.Clients/o.Group)
-	target, err := seedChat(ctx, m, dbURL, keyOut.String(), o)
+	keyID, secret, err := apibench.FirstKey(keyOut.String())
+	if err != nil {
+		return err
+	}
+	target, err := seedChat(ctx, m, dbURL, keyID, secret, o)
 	if err != nil {
 		return err
 	}
@@ -90,11 +94,7 @@ func cmdBenchChat(ctx context.Context, cfg Config, args []string) error {
 // group conversations' creation straight to the log (the users are not registered, which the client
 // API's CreateConversation requires: registering takes two bcrypt hashes each); it returns once the
 // conversations read model holds them.
-func seedChat(ctx context.Context, m *Main, dbURL, printed string, o chatbench.Options) (chatbench.Target, error) {
-	keyID, secret, err := apibench.FirstKey(printed)
-	if err != nil {
-		return chatbench.Target{}, err
-	}
+func seedChat(ctx context.Context, m *Main, dbURL, keyID, secret string, o chatbench.Options) (chatbench.Target, error) {
 	sdk := chime.New(chime.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + m.HTTPAddr()),
 		Credentials: credentials.NewStaticCredentialsProvider(keyID, secret, "")})
 	a, err := sdk.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Chat bench")})

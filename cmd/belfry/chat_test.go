@@ -17,6 +17,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/belfry/belfry/api/chime/live"
+	"github.com/belfry/belfry/infra/bench/chatbench"
 )
 
 // stream is a real WebSocket client of GET /client/v1/stream.
@@ -269,6 +270,10 @@ func TestConversationsDeliveredLive(t *testing.T) {
 	bobWS.expect("MemberLeft")
 	b.clientCall(t, "POST", "/client/v1/conversations/"+group+"/messages", aliceTok, map[string]string{"Content": "after carol left"})
 	bobWS.expect("MessagePosted")
+	// What was posted after carol left is not hers: a replay from her last frame is empty.
+	if after := b.dialStream(t, carolTok, carolWS.last, 0).until("Ready"); len(after) != 0 {
+		t.Fatalf("carol sees the group after leaving: %+v", after)
+	}
 	if _, out := b.clientCall(t, "GET", "/client/v1/conversations", aliceTok, nil); len(out["Conversations"].([]any)) != 2 ||
 		out["Conversations"].([]any)[0].(map[string]any)["ConversationId"] != group {
 		t.Fatalf("alice's conversations, latest first: %v", out)
@@ -418,5 +423,24 @@ func TestRoomMessagesLiveAndSlowReader(t *testing.T) {
 	bobWS.expect("RoomDeleted")
 	if replay := b.dialStream(t, bobTok, "0", 0).until("Ready"); len(replay) != 1 || replay[0].Type != "RoomDeleted" {
 		t.Fatalf("replay after the room's deletion: %+v", replay)
+	}
+}
+
+// TestBenchChatDeliversEveryMessage runs the chat benchmark's Belfry scenario small: every message
+// posted reaches every member's WebSocket (figures are not asserted).
+func TestBenchChatDeliversEveryMessage(t *testing.T) {
+	b := startBelfry(t)
+	ctx := context.Background()
+	o := chatbench.Options{Clients: 12, Group: 4, Rate: 20, Duration: time.Second, Senders: 4}
+	target, err := seedChat(ctx, b.m, b.m.cfg.DatabaseURL, b.keyID, b.secret, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := chatbench.RunBelfry(ctx, o, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sent == 0 || res.SendErrors != 0 || res.Delivered != res.Expected || res.Expected != res.Sent*int64(o.Group) {
+		t.Fatalf("result: %+v", res)
 	}
 }
