@@ -101,8 +101,10 @@ func RunBelfry(ctx context.Context, o Options, t Target) (Result, error) {
 	readers := readAll(rctx, conns, rec)
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.Senders,
 		DialContext: (&net.Dialer{}).DialContext}}
+	posts := newRecorder(int(o.Rate * o.Duration.Seconds() * 1.2))
 	send := func(ctx context.Context, sender, group int) error {
-		body, _ := json.Marshal(map[string]string{"Content": stamp(time.Now())})
+		start := time.Now()
+		body, _ := json.Marshal(map[string]string{"Content": stamp(start)})
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, t.BaseURL+"/client/v1/conversations/"+t.ConversationIDs[group]+"/messages", bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+t.Tokens[sender])
 		req.Header.Set("Content-Type", "application/json")
@@ -115,13 +117,17 @@ func RunBelfry(ctx context.Context, o Options, t Target) (Result, error) {
 		if resp.StatusCode != http.StatusCreated {
 			return fmt.Errorf("post: %s", resp.Status)
 		}
+		posts.add(time.Since(start))
 		return nil
 	}
 	sent, failed, elapsed := pace(ctx, o, t.Groups, send)
 	time.Sleep(drain)
 	stop()
 	readers.Wait()
-	return rec.result("belfry", o, sent, failed, elapsed), nil
+	res := rec.result("belfry", o, sent, failed, elapsed)
+	q := posts.quantiles()
+	res.PostP50Ms, res.PostP99Ms = q(0.5), q(0.99)
+	return res, nil
 }
 
 // RunFloor measures the floor: an in-memory WebSocket fan-out server with the same clients, groups
