@@ -112,7 +112,7 @@ func (r *running) rawClientCall(t *testing.T, method, path, token string, body [
 
 func TestConversationsDeliveredLive(t *testing.T) {
 	outbox := t.TempDir()
-	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox })
+	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox; m.ChatRecheck = 100 * time.Millisecond })
 	ctx := context.Background()
 	a, _ := b.client.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Talkative")})
 	acct := aws.ToString(a.Account.AccountId)
@@ -301,6 +301,28 @@ func TestConversationsDeliveredLive(t *testing.T) {
 	}
 	if _, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(b.url, "http")+"/client/v1/stream", nil); err == nil || resp.StatusCode != 401 {
 		t.Fatalf("no session: %v", err)
+	}
+	for _, cursor := range []string{"abc", "-1", "999999999999"} {
+		_, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(b.url, "http")+"/client/v1/stream?cursor="+cursor,
+			&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + bobTok}}})
+		if err == nil || resp.StatusCode != 400 {
+			t.Fatalf("cursor %q: %v %v", cursor, err, resp)
+		}
+	}
+	// LogoutUser ends the session: the stream closes with 4401.
+	if _, err := b.client.LogoutUser(ctx, &chime.LogoutUserInput{AccountId: &acct, UserId: aws.String(bob)}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, _, err := bobWS.ws.Read(rctx)
+		cancel()
+		if err != nil {
+			if websocket.CloseStatus(err) != live.CloseSessionEnded {
+				t.Fatalf("after LogoutUser the stream ended with %v", err)
+			}
+			break
+		}
 	}
 }
 

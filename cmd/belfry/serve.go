@@ -54,6 +54,8 @@ type Main struct {
 	BotHTTP *http.Client
 	// ChatQueue is the per-connection queue of the chat streams, in frames (0: the default).
 	ChatQueue int
+	// ChatRecheck is how often a chat stream's session is checked again (0: the default).
+	ChatRecheck time.Duration
 	// SweepEvery is how often background work (orders, due domain purges) is looked for.
 	SweepEvery time.Duration
 	// Mail replaces the configured invitation mail sender (tests).

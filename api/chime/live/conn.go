@@ -46,7 +46,7 @@ func (h *Hub) serve(c echo.Context) error {
 		switch {
 		case err != nil || n < 0:
 			return awsproto.ClientError(c, awsproto.BadRequest(`query parameter "cursor" must be the Cursor of a frame of this stream`))
-		case uint64(n) > h.d.Position.Position():
+		case !h.reached(c.Request().Context(), n):
 			return awsproto.ClientError(c, awsproto.BadRequest(`query parameter "cursor" is ahead of the stream: it was not issued here`))
 		}
 		cursor = n
@@ -66,6 +66,14 @@ func (h *Hub) serve(c echo.Context) error {
 	go h.readClient(ctx, cancel, ws)
 	h.run(ctx, ws, cl, u, tok, cursor, replayTo)
 	return nil
+}
+
+// reached reports whether the read model has reached cursor, waiting a little for it (just after a
+// restart its position is still being restored).
+func (h *Hub) reached(ctx context.Context, cursor int64) bool {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	return h.d.Position.WaitFor(ctx, uint64(cursor)) == nil
 }
 
 // run replays what the client missed, says Ready, then writes the queue until the connection ends.
