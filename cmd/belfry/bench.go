@@ -34,6 +34,9 @@ func cmdBench(ctx context.Context, cfg Config, args []string) error {
 	if len(args) > 0 && args[0] == "replay" {
 		return cmdBenchReplay(ctx, cfg, args[1:])
 	}
+	if len(args) > 0 && args[0] == "chat" {
+		return cmdBenchChat(ctx, cfg, args[1:])
+	}
 	if len(args) > 0 && args[0] == "wickr" {
 		return cmdBenchWickr(ctx, cfg, args[1:])
 	}
@@ -41,7 +44,7 @@ func cmdBench(ctx context.Context, cfg Config, args []string) error {
 		return cmdBenchReports(ctx, cfg, args[1:])
 	}
 	if len(args) == 0 || args[0] != "eventstore" {
-		return fmt.Errorf("usage: belfry bench eventstore|api|audit-flood|audit|snapshot|replay|wickr|reports [flags]")
+		return fmt.Errorf("usage: belfry bench eventstore|api|audit-flood|audit|snapshot|replay|wickr|reports|chat [flags]")
 	}
 	fs := flag.NewFlagSet("bench eventstore", flag.ContinueOnError)
 	d := fs.Duration("duration", 5*time.Second, "length of each append scenario")

@@ -12,6 +12,7 @@ import (
 	"github.com/belfry/belfry/api/chime/users"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/contacts"
+	"github.com/belfry/belfry/domain/chime/conversation"
 	"github.com/belfry/belfry/domain/chime/domainclaim"
 	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
@@ -61,6 +62,7 @@ var (
 	accountDecider = eventstore.DeciderOf[account.State, account.Command, account.Event](account.Initial, account.Evolve, account.Decide, account.Decode)
 	meetingDecider = eventstore.DeciderOf[meeting.State, meeting.Command, meeting.Event](meeting.Initial, meeting.Evolve, meeting.Decide, meeting.Decode)
 	roomDecider    = eventstore.DeciderOf[room.State, room.Command, room.Event](room.Initial, room.Evolve, room.Decide, room.Decode)
+	convDecider    = eventstore.DeciderOf[conversation.State, conversation.Command, conversation.Event](conversation.Initial, conversation.Evolve, conversation.Decide, conversation.Decode)
 	numberDecider  = eventstore.DeciderOf[phonenumber.State, phonenumber.Command, phonenumber.Event](phonenumber.Initial, phonenumber.Evolve, phonenumber.Decide, phonenumber.Decode)
 	orderDecider   = eventstore.DeciderOf[phonenumber.Order, phonenumber.OrderCommand, phonenumber.Event](phonenumber.InitialOrder, phonenumber.EvolveOrder, phonenumber.DecideOrder, phonenumber.Decode)
 	portDecider    = eventstore.DeciderOf[porting.Order, porting.Command, porting.Event](porting.Initial, porting.Evolve, porting.Decide, porting.Decode)

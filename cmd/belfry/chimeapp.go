@@ -15,7 +15,9 @@ import (
 	chimeclient "github.com/belfry/belfry/api/chime/client"
 	"github.com/belfry/belfry/api/chime/clientapi"
 	chimecontacts "github.com/belfry/belfry/api/chime/contacts"
+	"github.com/belfry/belfry/api/chime/conversations"
 	"github.com/belfry/belfry/api/chime/domains"
+	"github.com/belfry/belfry/api/chime/live"
 	"github.com/belfry/belfry/api/chime/meetings"
 	"github.com/belfry/belfry/api/chime/numbers"
 	"github.com/belfry/belfry/api/chime/porting"
@@ -33,6 +35,7 @@ import (
 	"github.com/belfry/belfry/infra/sessions"
 	"github.com/belfry/belfry/infra/sideeffects"
 	"github.com/belfry/belfry/projections/chimeaccounts"
+	chimeconvs "github.com/belfry/belfry/projections/chimeconversations"
 	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
 	"github.com/belfry/belfry/projections/chimerooms"
@@ -51,6 +54,8 @@ type chimeApp struct {
 	meetings  *meetings.Service
 	rooms     *rooms.Service
 	messages  *rooms.Messages
+	convs     *conversations.Service
+	live      *live.Hub
 	botEvents *rooms.BotEvents
 	portDocs  *portdocs.Store
 	contacts  *chimecontacts.Service
@@ -60,13 +65,13 @@ type chimeApp struct {
 // operations are the Chime admin API's operations, from every slice.
 func (c chimeApp) operations() []awsproto.Operation {
 	return slices.Concat(c.accounts.Operations(), c.users.Operations(), c.settings.Operations(), c.domains.Operations(),
-		c.bots.Operations(), c.numbers.Operations(), c.porting.Operations(), c.rooms.Operations(), c.meetings.Operations())
+		c.bots.Operations(), c.numbers.Operations(), c.porting.Operations(), c.rooms.Operations(), c.meetings.Operations(), c.convs.Operations())
 }
 
 // clientRoutes are the routes the slices serve on the client API, behind the client slice's sessions.
 func (c chimeApp) clientRoutes() []clientapi.Route {
 	return slices.Concat(c.client.Routes(), c.meetings.ClientRoutes(c.client), c.messages.ClientRoutes(c.client),
-		c.contacts.ClientRoutes(c.client), c.calls.ClientRoutes(c.client))
+		c.contacts.ClientRoutes(c.client), c.calls.ClientRoutes(c.client), c.convs.ClientRoutes(c.client), c.live.Routes())
 }
 
 // newChime builds the Chime application over the event store and the read models.
@@ -98,6 +103,11 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 		Accounts: accounts.Repo, Store: chimerooms.NewStore(pool), Directory: accountsStore, Keys: dataKeys,
 		Bots: botTransportPort{botTransport}, PublicURL: m.publicURL, Now: m.Now}
 	app.rooms, app.messages, app.botEvents = rooms.New(roomDeps), rooms.NewMessages(roomDeps), rooms.NewBotEvents(roomDeps)
+	convsStore := chimeconvs.NewStore(pool)
+	app.convs = conversations.New(conversations.Deps{Conversations: conversations.Conversations{Repo: newRepo(client, convDecider, m.Now),
+		RM: rms.conversations, RYW: ryw}, Store: convsStore, Users: accountsStore, Keys: dataKeys, Accounts: accounts.Repo, Now: m.Now})
+	app.live = live.New(live.Deps{Feed: convsStore, Position: rms.conversations, Keys: dataKeys, Auth: app.client},
+		live.Config{Queue: m.ChatQueue, Recheck: m.ChatRecheck, Logger: m.logger, Registerer: m.reg})
 	app.meetings = meetings.New(meetings.Deps{Meetings: meetings.Meetings{Repo: newRepo(client, meetingDecider, m.Now), RM: rms.meetings, RYW: ryw},
 		Store: chimemeetings.NewStore(pool).WithSecrets(dataKeys), Directory: accountsStore, Keys: dataKeys})
 	app.domains = domains.New(domains.Deps{Claims: newRepo(client, claimDecider, m.Now), Accounts: accounts, Store: accountsStore,

@@ -21,6 +21,7 @@ import (
 	auditrm "github.com/belfry/belfry/projections/audit"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	"github.com/belfry/belfry/projections/chimecalls"
+	chimeconvs "github.com/belfry/belfry/projections/chimeconversations"
 	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
 	"github.com/belfry/belfry/projections/chimerooms"
@@ -42,6 +43,7 @@ func allProjections() map[string]projections.Projection {
 		chimemeetings.Projection{}.Name(): chimemeetings.Projection{},
 		chimecalls.Projection{}.Name():    chimecalls.Projection{},
 		chimerooms.Projection{}.Name():    chimerooms.Projection{},
+		chimeconvs.Projection{}.Name():    chimeconvs.Projection{},
 		iamrm.Projection{}.Name():         iamrm.Projection{},
 		history.Projection{}.Name():       history.Projection{},
 		wickrnetworks.Projection{}.Name(): wickrnetworks.Projection{},

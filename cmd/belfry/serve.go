@@ -38,6 +38,7 @@ import (
 	auditrm "github.com/belfry/belfry/projections/audit"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	"github.com/belfry/belfry/projections/chimecalls"
+	chimeconvs "github.com/belfry/belfry/projections/chimeconversations"
 	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
 	"github.com/belfry/belfry/projections/chimerooms"
@@ -53,6 +54,10 @@ type Main struct {
 	Now func() time.Time
 	// BotHTTP sends bot endpoint challenges and events; nil means a default client.
 	BotHTTP *http.Client
+	// ChatQueue is the per-connection queue of the chat streams, in frames (0: the default).
+	ChatQueue int
+	// ChatRecheck is how often a chat stream's session is checked again (0: the default).
+	ChatRecheck time.Duration
 	// SweepEvery is how often background work (orders, due domain purges) is looked for.
 	SweepEvery time.Duration
 	// Mail replaces the configured invitation mail sender (tests).
@@ -228,6 +233,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.startAuditRetention(pool, auditWriter, runCtx)
 	keys := iam.NewKeys(iamAdm.read, dataKeys)
 	app := m.newChime(pool, client, dataKeys, rms)
+	m.spawn(func() { app.live.Run(runCtx) })
 	m.newWickr(pool, client, dataKeys)
 	m.startWickrSweeps(runCtx)
 	if err := m.startSideEffects(runCtx, pool, app); err != nil {
@@ -246,6 +252,7 @@ func (m *Main) Run(ctx context.Context) error {
 // readModels are the projection runners the Chime service waits on.
 type readModels struct {
 	accounts, numbers, meetings, rooms, iam, audit *projections.Runner
+	conversations                                  *projections.Runner
 }
 
 // startProjections ensures every read model's schema, then runs the projections, the side-effect
@@ -262,7 +269,9 @@ func (m *Main) startProjections(ctx, runCtx context.Context, pool *pgxpool.Pool,
 	iamRunner := projections.NewRunner(pool, client, iamrm.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	historyRunner := projections.NewRunner(pool, client, history.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm, Linger: 50 * time.Millisecond})
 	callsRunner := projections.NewRunner(pool, client, chimecalls.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
-	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner, meetingsRunner, roomsRunner, iamRunner, historyRunner, callsRunner}
+	convsRunner := projections.NewRunner(pool, client, chimeconvs.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner, meetingsRunner, roomsRunner, iamRunner, historyRunner, callsRunner,
+		convsRunner}
 	runners = append(runners, m.wickrProjections(pool, client, pm)...)
 	for _, p := range allProjections() {
 		if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
@@ -284,7 +293,8 @@ func (m *Main) startProjections(ctx, runCtx context.Context, pool *pgxpool.Pool,
 	runners = append(runners, relay)
 	lw := newLagWatcher(m.reg, runners)
 	m.spawn(func() { lw.run(runCtx, client) })
-	return readModels{accounts: accountsRunner, numbers: numbersRunner, meetings: meetingsRunner, rooms: roomsRunner, iam: iamRunner, audit: auditRunner}, nil
+	return readModels{accounts: accountsRunner, numbers: numbersRunner, meetings: meetingsRunner, rooms: roomsRunner, iam: iamRunner, audit: auditRunner,
+		conversations: convsRunner}, nil
 }
 
 // startHTTP serves the HTTP API (and the runtime profiles when configured); Close stops the HTTP

@@ -1,0 +1,97 @@
+package conversations
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+
+	"github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/conversation"
+	"github.com/belfry/belfry/projections/chimeaccounts"
+	"github.com/belfry/belfry/projections/chimeconversations"
+)
+
+// KeyScope is the data-key scope of a conversation's messages (under the sender's account).
+func KeyScope(id string) string { return "conversation/" + id }
+
+// seal checks the text and encrypts it under the sender's account's key of the day (architecture §7).
+func (s *Service) seal(ctx context.Context, u chimeaccounts.User, id, text string) (conversation.Content, error) {
+	if err := conversation.CheckText(text); err != nil {
+		return conversation.Content{}, err
+	}
+	keyID, sealed, err := s.d.Keys.Seal(ctx, u.AccountID, KeyScope(id), s.d.Now(), []byte(text))
+	if err != nil {
+		return conversation.Content{}, err
+	}
+	return conversation.Content{Text: text, KeyID: keyID, Sealed: sealed}, nil
+}
+
+// PostMessage posts the user's message to one of the user's conversations and answers with it.
+func (s *Service) PostMessage(ctx context.Context, u chimeaccounts.User, id, text string) (chimeconversations.Message, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return chimeconversations.Message{}, domain.Wrapf(conversation.ErrNotFound, "Conversation %s does not exist or you are not a member", id)
+	}
+	content, err := s.seal(ctx, u, id, text)
+	if err != nil {
+		return chimeconversations.Message{}, err
+	}
+	c := s.d.Conversations.Command(conversation.StreamName(id), conversation.PostMessage{MessageID: uuid.NewString(), SenderID: u.UserID, Content: content})
+	return usecase.Run(ctx, c, nil, func(d Decided) (chimeconversations.Message, error) {
+		e := d.Events[0].(conversation.MessagePosted)
+		return chimeconversations.Message{ConversationID: id, MessageID: e.MessageID, SenderID: e.SenderID, SenderAccountID: e.SenderAccountID,
+			SenderName: e.SenderName, Content: text, KeyID: e.KeyID, CreatedAt: e.At}, nil
+	})
+}
+
+// EditMessage replaces the text of the user's own message.
+func (s *Service) EditMessage(ctx context.Context, u chimeaccounts.User, id, messageID, text string) (chimeconversations.Message, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return chimeconversations.Message{}, domain.Wrapf(conversation.ErrNotFound, "Conversation %s does not exist or you are not a member", id)
+	}
+	content, err := s.seal(ctx, u, id, text)
+	if err != nil {
+		return chimeconversations.Message{}, err
+	}
+	c := s.d.Conversations.Command(conversation.StreamName(id), conversation.EditMessage{MessageID: messageID, By: u.UserID, Content: content})
+	return usecase.Run(ctx, c, nil, func(d Decided) (chimeconversations.Message, error) {
+		e := d.Events[0].(conversation.MessageEdited)
+		m := d.State.Members[u.UserID]
+		return chimeconversations.Message{ConversationID: id, MessageID: messageID, SenderID: u.UserID, SenderAccountID: u.AccountID,
+			SenderName: m.Name(), Content: text, KeyID: e.KeyID, EditedAt: &e.At}, nil
+	})
+}
+
+// DeleteMessage is refused for end users (guide §4.9); a non-member learns nothing (404).
+func (s *Service) DeleteMessage(ctx context.Context, u chimeaccounts.User, id, messageID string) error {
+	return s.exec(ctx, id, conversation.DeleteMessage{MessageID: messageID, By: u.UserID})
+}
+
+// ListMessages returns a page of a conversation's messages, newest first, to one of its members.
+func (s *Service) ListMessages(ctx context.Context, u chimeaccounts.User, id, token string, limit int) ([]chimeconversations.Message, string, error) {
+	if _, err := s.d.Store.GetConversation(ctx, id, u.UserID); err != nil {
+		return nil, "", err
+	}
+	list, next, err := s.d.Store.ListMessages(ctx, id, token, limit)
+	if err != nil {
+		return nil, "", err
+	}
+	for i := range list {
+		if list[i].Sealed == nil {
+			list[i].Redacted = true
+			continue
+		}
+		pt, err := s.d.Keys.Open(ctx, list[i].KeyID, list[i].Sealed)
+		switch {
+		case errors.Is(err, domain.ErrShredded):
+			list[i].Redacted = true // its key was destroyed (retention): the content is gone
+		case err != nil:
+			return nil, "", err
+		default:
+			list[i].Content = string(pt)
+		}
+		list[i].Sealed = nil
+	}
+	return list, next, nil
+}
