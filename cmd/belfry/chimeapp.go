@@ -17,6 +17,7 @@ import (
 	"github.com/belfry/belfry/api/chime/meetings"
 	"github.com/belfry/belfry/api/chime/numbers"
 	"github.com/belfry/belfry/api/chime/porting"
+	retentionapi "github.com/belfry/belfry/api/chime/retention"
 	"github.com/belfry/belfry/api/chime/rooms"
 	chimesettings "github.com/belfry/belfry/api/chime/settings"
 	"github.com/belfry/belfry/api/chime/usecase"
@@ -33,6 +34,7 @@ import (
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
+	"github.com/belfry/belfry/projections/chimeretention"
 	"github.com/belfry/belfry/projections/chimerooms"
 )
 
@@ -48,6 +50,7 @@ type chimeApp struct {
 	domains   *domains.Service
 	meetings  *meetings.Service
 	rooms     *rooms.Service
+	retention *retentionapi.Service
 	messages  *rooms.Messages
 	botEvents *rooms.BotEvents
 	portDocs  *portdocs.Store
@@ -56,7 +59,8 @@ type chimeApp struct {
 // operations are the Chime admin API's operations, from every slice.
 func (c chimeApp) operations() []awsproto.Operation {
 	return slices.Concat(c.accounts.Operations(), c.users.Operations(), c.settings.Operations(), c.domains.Operations(),
-		c.bots.Operations(), c.numbers.Operations(), c.porting.Operations(), c.rooms.Operations(), c.meetings.Operations())
+		c.bots.Operations(), c.numbers.Operations(), c.porting.Operations(), c.rooms.Operations(), c.meetings.Operations(),
+		c.retention.Operations())
 }
 
 // clientRoutes are the routes the slices serve on the client API, behind the client slice's sessions.
@@ -87,8 +91,10 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	app.porting = porting.New(porting.Deps{Ports: newRepo(client, portDecider, m.Now), Numbers: numbersRepo, NumberCmd: app.numbers,
 		NumbersRM: rms.numbers, Store: numbersStore, Documents: app.portDocs, RYW: ryw, Keys: dataKeys, Now: m.Now})
 	app.settings = chimesettings.New(chimesettings.Deps{Settings: newRepo(client, settingsDecider, m.Now), Accounts: accounts, Users: accountsStore})
+	app.retention = retentionapi.New(retentionapi.Deps{Retention: retentionapi.Retention{Repo: newRepo(client, retentionDecider, m.Now),
+		RM: rms.retention, RYW: ryw}, Accounts: accountsStore, Policies: chimeretention.NewStore(pool), Now: m.Now})
 	roomDeps := rooms.Deps{Rooms: rooms.Rooms{Repo: newRepo(client, roomDecider, m.Now), RM: rms.rooms, RYW: ryw},
-		Accounts: accounts.Repo, Store: chimerooms.NewStore(pool), Directory: accountsStore, Keys: dataKeys,
+		Accounts: accounts.Repo, Store: chimerooms.NewStore(pool), Directory: accountsStore, Keys: dataKeys, Retention: app.retention, Logger: m.logger,
 		Bots: botTransportPort{botTransport}, PublicURL: m.publicURL, Now: m.Now}
 	app.rooms, app.messages, app.botEvents = rooms.New(roomDeps), rooms.NewMessages(roomDeps), rooms.NewBotEvents(roomDeps)
 	app.meetings = meetings.New(meetings.Deps{Meetings: meetings.Meetings{Repo: newRepo(client, meetingDecider, m.Now), RM: rms.meetings, RYW: ryw},

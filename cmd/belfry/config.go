@@ -47,6 +47,8 @@ type Config struct {
 	TrustedProxies string `json:"trustedProxies,omitempty"`
 	// Trail configures the CloudTrail-format trail and the audit trail's retention (trailcmd.go).
 	Trail TrailConfig `json:"trail"`
+	// Retention configures the keyring and the retention purge (retention.go).
+	Retention RetentionConfig `json:"retention"`
 
 	// Shown instead of the secret-bearing URLs.
 	DatabaseDesc   string `json:"database"`
@@ -81,6 +83,7 @@ func ConfigFromEnv() Config {
 	}
 	c.MailDir = get("BELFRY_MAIL_DIR", filepath.Join(c.DataDir, "outbox"))
 	c.Trail = trailConfigFromEnv(get)
+	c.Retention = retentionConfigFromEnv(get)
 	c.DatabaseDesc = "private PostgreSQL cluster in " + c.DataDir + "/postgres"
 	if c.DatabaseURL != "" {
 		c.DatabaseDesc = "BELFRY_DATABASE_URL (hidden)"

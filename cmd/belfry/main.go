@@ -40,6 +40,8 @@ const usage = `usage:
                                                 (resumable), served read-only with X-Belfry-Snapshot: NAME
   belfry bench replay [--events N]              replay of every read model into a snapshot beside the live catch-up
   belfry bench audit [flags]                    audit verify and history lookups over a large log
+  belfry retention purge [--dry-run] [--json]   destroy the chat messages out of retention (keys, then rows)
+  belfry bench purge [flags]                    purge of N due messages beside ListRooms p99 (-h for flags)
 configuration: BELFRY_DATA_DIR, BELFRY_DATABASE_URL, BELFRY_EVENTSTORE_URL, BELFRY_EVENTLOG_ADDR,
                BELFRY_HTTP_ADDR, BELFRY_REGION (see README.md)
 `
@@ -86,6 +88,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdBench(ctx, cfg, args[1:])
 	case "replay":
 		return cmdReplay(ctx, cfg, args[1:])
+	case "retention":
+		return cmdRetention(ctx, cfg, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

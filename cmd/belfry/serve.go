@@ -23,9 +23,9 @@ import (
 	"github.com/belfry/belfry/api"
 	historyapi "github.com/belfry/belfry/api/belfry/history"
 	snapshotsapi "github.com/belfry/belfry/api/belfry/snapshots"
+	retentionapi "github.com/belfry/belfry/api/chime/retention"
 	"github.com/belfry/belfry/api/sigv4"
 	"github.com/belfry/belfry/infra/auditlog"
-	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventlog"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/iam"
@@ -67,6 +67,7 @@ type Main struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	wickr   wickrApp // the Wickr application (wickrapp.go)
+	purger  *retentionapi.Purger
 	snaps   *snapshotService
 }
 
@@ -211,7 +212,10 @@ func (m *Main) Run(ctx context.Context) error {
 	auditWriter := auditlog.New(client, auditlog.Config{Logger: m.logger, Registerer: reg})
 	m.onClose(func() error { auditWriter.Close(); return nil })
 
-	dataKeys := datakeys.New(pool)
+	dataKeys, err := openDataKeys(ctx, m.cfg, pool, m.logger)
+	if err != nil {
+		return err
+	}
 	op := shellOperator()
 	op.Via = "belfry serve (first start)"
 	iamAdm, err := newIAMAdmin(ctx, pool, client, dataKeys, auditWriter, rms.iam, op, m.cfg.Region, m.onClose)
@@ -223,6 +227,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	keys := iam.NewKeys(iamAdm.read, dataKeys)
 	app := m.newChime(pool, client, dataKeys, rms)
+	if err := m.startRetentionPurge(ctx, runCtx, pool, dataKeys, auditWriter); err != nil {
+		return err
+	}
 	m.newWickr(pool, client, dataKeys)
 	m.startWickrSweeps(runCtx)
 	if err := m.startSideEffects(runCtx, pool, app); err != nil {
@@ -240,7 +247,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 // readModels are the projection runners the Chime service waits on.
 type readModels struct {
-	accounts, numbers, meetings, rooms, iam, audit *projections.Runner
+	accounts, numbers, meetings, rooms, iam, audit, retention *projections.Runner
 }
 
 // startProjections ensures every read model's schema, then runs the projections, the side-effect
@@ -256,7 +263,8 @@ func (m *Main) startProjections(ctx, runCtx context.Context, pool *pgxpool.Pool,
 	roomsRunner := projections.NewRunner(pool, client, chimerooms.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	iamRunner := projections.NewRunner(pool, client, iamrm.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	historyRunner := projections.NewRunner(pool, client, history.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm, Linger: 50 * time.Millisecond})
-	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner, meetingsRunner, roomsRunner, iamRunner, historyRunner}
+	retentionRunner := newRetentionRunner(pool, client, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner, meetingsRunner, roomsRunner, iamRunner, historyRunner, retentionRunner}
 	runners = append(runners, m.wickrProjections(pool, client, pm)...)
 	for _, p := range allProjections() {
 		if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
@@ -275,7 +283,8 @@ func (m *Main) startProjections(ctx, runCtx context.Context, pool *pgxpool.Pool,
 	runners = append(runners, relay)
 	lw := newLagWatcher(m.reg, runners)
 	m.spawn(func() { lw.run(runCtx, client) })
-	return readModels{accounts: accountsRunner, numbers: numbersRunner, meetings: meetingsRunner, rooms: roomsRunner, iam: iamRunner, audit: auditRunner}, nil
+	return readModels{accounts: accountsRunner, numbers: numbersRunner, meetings: meetingsRunner, rooms: roomsRunner, iam: iamRunner, audit: auditRunner,
+		retention: retentionRunner}, nil
 }
 
 // startHTTP serves the HTTP API (and the runtime profiles when configured); Close stops the HTTP
