@@ -41,11 +41,17 @@ func retentionConfigFromEnv(get func(k, def string) string) RetentionConfig {
 	return RetentionConfig{Keyring: get("BELFRY_KEYRING", ""), PurgeEvery: get("BELFRY_RETENTION_PURGE_INTERVAL", "1h")}
 }
 
-func (c Config) keyringPath() string {
-	if c.Retention.Keyring != "" {
-		return c.Retention.Keyring
+// keyringPath is the keyring file. Without a data directory (only in tests: the environment always
+// names one) it is in a fresh temporary directory, as the event log's credentials are.
+func (c Config) keyringPath() (string, error) {
+	switch {
+	case c.Retention.Keyring != "":
+		return c.Retention.Keyring, nil
+	case c.DataDir != "":
+		return filepath.Join(c.DataDir, "keyring"), nil
 	}
-	return filepath.Join(c.DataDir, "keyring")
+	dir, err := os.MkdirTemp("", "belfry-keyring-")
+	return filepath.Join(dir, "keyring"), err
 }
 
 // purgeEvery is the server's purge period (0: off).
@@ -66,7 +72,11 @@ func (c Config) purgeEvery() (time.Duration, error) {
 // openDataKeys opens the keyring and the data keys over it, wraps the keys earlier versions kept in
 // clear, and finishes destructions a crash interrupted.
 func openDataKeys(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *slog.Logger) (*datakeys.Store, error) {
-	ring, err := datakeys.OpenFileKeyring(cfg.keyringPath())
+	path, err := cfg.keyringPath()
+	if err != nil {
+		return nil, err
+	}
+	ring, err := datakeys.OpenFileKeyring(path)
 	if err != nil {
 		return nil, err
 	}

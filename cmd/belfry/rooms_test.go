@@ -476,7 +476,8 @@ func TestRoomMessagesAndRedaction(t *testing.T) {
 	}
 
 	// Destroying the day's data key (what a retention purge does) makes every message of the day unreadable.
-	ring, err := datakeys.OpenFileKeyring(b.m.cfg.keyringPath()) // the server's keyring, as another process opens it
+	krPath, _ := b.m.cfg.keyringPath()
+	ring, err := datakeys.OpenFileKeyring(krPath) // the server's keyring, as another process opens it
 	if err != nil {
 		t.Fatal(err)
 	}

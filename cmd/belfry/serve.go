@@ -68,6 +68,7 @@ type Main struct {
 	wg      sync.WaitGroup
 	wickr   wickrApp // the Wickr application (wickrapp.go)
 	purger  *retentionapi.Purger
+	dbURL   string // the database Run connected to
 	snaps   *snapshotService
 }
 
@@ -189,6 +190,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.dbURL = pool.Config().ConnString()
 	reg := prometheus.NewRegistry()
 	m.reg = reg
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
