@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -440,4 +441,59 @@ func loggedMessages(t *testing.T, pool *pgxpool.Pool) []room.MessagePosted {
 		out = append(out, e.(room.MessagePosted))
 	}
 	return out
+}
+
+// TestRetentionPurgeCLI runs `belfry retention purge` beside a running server whose clock is 40 days
+// behind: the dry run says what would go and changes nothing; the purge destroys it.
+func TestRetentionPurgeCLI(t *testing.T) {
+	ctx := context.Background()
+	outbox, dnsSrv := t.TempDir(), startDNS(t)
+	clk := &clock{t: time.Now().Add(-40 * 24 * time.Hour)}
+	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir, m.cfg.DNSResolver, m.Now = outbox, dnsSrv.addr, clk.Now })
+	a, _ := b.client.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Old Corp")})
+	acct := aws.ToString(a.Account.AccountId)
+	alice, token := b.registeredUser(t, outbox, acct, "alice@old.example")
+	b.claimDomain(t, dnsSrv, acct, "old.example")
+	r, err := b.client.CreateRoom(ctx, &chime.CreateRoomInput{AccountId: &acct, Name: aws.String("archive")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.client.CreateRoomMembership(ctx, &chime.CreateRoomMembershipInput{AccountId: &acct, RoomId: r.Room.RoomId, MemberId: &alice}); err != nil {
+		t.Fatal(err)
+	}
+	path := "/client/v1/rooms/" + aws.ToString(r.Room.RoomId) + "/messages"
+	if st, _ := b.clientCall(t, "POST", path, token, map[string]string{"Content": "forty days old"}); st != 201 {
+		t.Fatalf("post: %d", st)
+	}
+	if _, err := b.client.PutRetentionSettings(ctx, &chime.PutRetentionSettingsInput{AccountId: &acct,
+		RetentionSettings: &types.RetentionSettings{RoomRetentionSettings: &types.RoomRetentionSettings{RetentionDays: aws.Int32(1)}}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.client.GetRetentionSettings(ctx, &chime.GetRetentionSettingsInput{AccountId: &acct})
+	if err != nil || aws.ToInt32(got.RetentionSettings.RoomRetentionSettings.RetentionDays) != 1 || got.RetentionSettings.ConversationRetentionSettings.RetentionDays != nil {
+		t.Fatalf("GetRetentionSettings: %+v %v", got, err)
+	}
+	t.Setenv("BELFRY_DATABASE_URL", b.m.cfg.DatabaseURL)
+	t.Setenv("BELFRY_DATA_DIR", b.m.cfg.DataDir)
+	t.Setenv("BELFRY_EVENTLOG_ADDR", b.m.esAddr)
+	var rep struct {
+		DryRun        bool
+		Due, Purged   int64
+		Accounts      []struct{ AccountID string }
+		PeriodsDestr  int `json:"periodsDestroyed"`
+		DayKeysDestr  int `json:"dayKeysDestroyed"`
+		MessageKeysCl int `json:"messageKeysCleared"`
+	}
+	out := captureStdout(t, func() error { return run(ctx, []string{"retention", "purge", "--dry-run", "--json"}) })
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || !rep.DryRun || rep.Due != 1 || rep.Purged != 0 || len(rep.Accounts) != 1 || rep.Accounts[0].AccountID != acct {
+		t.Fatalf("dry run %q: %v", out, err)
+	}
+	out = captureStdout(t, func() error { return run(ctx, []string{"retention", "purge", "--json"}) })
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.DryRun || rep.Purged != 1 || rep.PeriodsDestr != 1 || rep.DayKeysDestr != 1 || rep.MessageKeysCl != 1 {
+		t.Fatalf("purge %q: %v", out, err)
+	}
+	time.Sleep(datakeys.CacheTTL) // the server is another process: it stops using the keys within the TTL
+	if st, out := b.clientCall(t, "GET", path, token, nil); st != 200 || len(out["Messages"].([]any)) != 0 {
+		t.Fatalf("after the purge: %d %v", st, out)
+	}
 }
