@@ -34,6 +34,9 @@ func cmdBench(ctx context.Context, cfg Config, args []string) error {
 	if len(args) > 0 && args[0] == "replay" {
 		return cmdBenchReplay(ctx, cfg, args[1:])
 	}
+	if len(args) > 0 && args[0] == "purge" {
+		return cmdBenchPurge(ctx, cfg, args[1:])
+	}
 	if len(args) > 0 && args[0] == "wickr" {
 		return cmdBenchWickr(ctx, cfg, args[1:])
 	}

@@ -282,32 +282,43 @@ func (s *Store) LivePeriods(ctx context.Context, tenant, class string, before ti
 }
 
 // DestroyPeriods destroys period KEKs (a retention purge): erased from the keyring, their day keys
-// marked destroyed. It returns how many day keys it destroyed; their message keys are deleted by
-// ClearDestroyed. Destroying a destroyed period does nothing.
-func (s *Store) DestroyPeriods(ctx context.Context, ids []string) (int64, error) {
+// marked destroyed. It returns the scope and the day of every day key it destroyed; their message
+// keys are deleted by ClearDestroyed. Destroying a destroyed period does nothing.
+func (s *Store) DestroyPeriods(ctx context.Context, ids []string) (scopes []string, days []time.Time, err error) {
 	if len(ids) == 0 {
-		return 0, nil
+		return nil, nil, nil
 	}
-	var n int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE keys.keks SET destroyed_at = now() WHERE kek_id = ANY($1) AND destroyed_at IS NULL`, ids); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE keys.data_keys SET wrapped = NULL, destroyed_at = now(), gen = gen + 1 WHERE period_kek = ANY($1) AND wrapped IS NOT NULL`, ids)
-		n = tag.RowsAffected()
-		return err
+		rows, err := tx.Query(ctx, `UPDATE keys.data_keys SET wrapped = NULL, destroyed_at = now(), gen = gen + 1 WHERE period_kek = ANY($1) AND wrapped IS NOT NULL
+			RETURNING scope, day`, ids)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var sc string
+			var d time.Time
+			if err := rows.Scan(&sc, &d); err != nil {
+				return err
+			}
+			scopes, days = append(scopes, sc), append(days, d)
+		}
+		return rows.Err()
 	})
 	if err != nil {
-		return 0, fmt.Errorf("datakeys: destroy periods: %w", err)
+		return nil, nil, fmt.Errorf("datakeys: destroy periods: %w", err)
 	}
 	s.reset()
-	return n, s.eraseKEKs(ctx, ids)
+	return scopes, days, s.eraseKEKs(ctx, ids)
 }
 
 // ClearDestroyed deletes up to limit message keys of destroyed day keys (they open nothing); it
 // returns how many it deleted, and more = false once none is left.
 func (s *Store) ClearDestroyed(ctx context.Context, limit int) (deleted int64, more bool, err error) {
-	rows, err := s.pool.Query(ctx, `SELECT key_id FROM keys.data_keys WHERE destroyed_at IS NOT NULL AND cleared_at IS NULL ORDER BY key_id LIMIT 64`)
+	rows, err := s.pool.Query(ctx, `SELECT key_id FROM keys.data_keys WHERE destroyed_at IS NOT NULL AND cleared_at IS NULL ORDER BY key_id LIMIT 256`)
 	if err != nil {
 		return 0, false, fmt.Errorf("datakeys: clear: %w", err)
 	}

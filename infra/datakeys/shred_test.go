@@ -126,8 +126,8 @@ func TestPeriodsAndScopesDestroyedInTheKeyring(t *testing.T) {
 		t.Fatalf("due periods: %+v %v", due, err)
 	}
 	keyring, _ := os.ReadFile(ring.Path())
-	if n, err := s.DestroyPeriods(ctx, []string{due[0]}); err != nil || n != 2 {
-		t.Fatalf("destroy: %d %v", n, err)
+	if scopes, days, err := s.DestroyPeriods(ctx, []string{due[0]}); err != nil || len(scopes) != 2 || !days[0].Equal(day.Truncate(24*time.Hour)) {
+		t.Fatalf("destroy: %v %v %v", scopes, days, err)
 	}
 	after, _ := os.ReadFile(ring.Path())
 	if len(after) >= len(keyring) || bytes.Contains(after, []byte(due[0])) {
@@ -245,8 +245,8 @@ func TestWrapLegacyKeys(t *testing.T) {
 	if pt, err := datakeys.New(pool).WithKeyring(ring).Open(ctx, id, sealed); err != nil || string(pt) != "from the first version" {
 		t.Fatalf("a legacy message after wrapping: %q %v", pt, err)
 	}
-	if n, err := s.DestroyPeriods(ctx, []string{datakeys.PeriodKEKID("acct", "room", time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC))}); err != nil || n != 1 {
-		t.Fatalf("purge the legacy day: %d %v", n, err)
+	if scopes, _, err := s.DestroyPeriods(ctx, []string{datakeys.PeriodKEKID("acct", "room", time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC))}); err != nil || len(scopes) != 1 {
+		t.Fatalf("purge the legacy day: %v %v", scopes, err)
 	}
 	if _, err := s.Open(ctx, id, sealed); !errors.Is(err, datakeys.ErrDestroyed) {
 		t.Fatalf("a purged legacy message: %v", err)

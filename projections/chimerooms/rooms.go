@@ -275,6 +275,21 @@ func (s *Store) DeleteMessagesBefore(ctx context.Context, accountID string, befo
 	return tag.RowsAffected(), nil
 }
 
+// DeleteRoomDays deletes up to limit of the messages sent in the given rooms on the given UTC days
+// (room i on day i) and returns how many (the retention purge, after the keys of those rooms and
+// days were destroyed).
+func (s *Store) DeleteRoomDays(ctx context.Context, roomIDs []string, days []time.Time, limit int) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `WITH due AS MATERIALIZED (SELECT m.room_id, m.message_id FROM unnest($1::text[], $2::timestamptz[]) AS d(room_id, day)
+		CROSS JOIN LATERAL (SELECT room_id, message_id FROM rm.chime_room_messages m
+			WHERE m.room_id = d.room_id AND m.created_at >= d.day AND m.created_at < d.day + interval '1 day' LIMIT $3) m
+		LIMIT $3)
+		DELETE FROM rm.chime_room_messages t USING due WHERE t.room_id = due.room_id AND t.message_id = due.message_id`, roomIDs, days, limit)
+	if err != nil {
+		return 0, fmt.Errorf("chimerooms: delete messages: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
 // DeletedRooms returns the deleted rooms' ids by account.
 func (s *Store) DeletedRooms(ctx context.Context) (map[string][]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT account_id, room_id FROM rm.chime_rooms WHERE deleted ORDER BY account_id, room_id`)
