@@ -37,6 +37,9 @@ func cmdBench(ctx context.Context, cfg Config, args []string) error {
 	if len(args) > 0 && args[0] == "chat" {
 		return cmdBenchChat(ctx, cfg, args[1:])
 	}
+	if len(args) > 0 && args[0] == "purge" {
+		return cmdBenchPurge(ctx, cfg, args[1:])
+	}
 	if len(args) > 0 && args[0] == "wickr" {
 		return cmdBenchWickr(ctx, cfg, args[1:])
 	}

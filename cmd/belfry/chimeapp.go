@@ -21,6 +21,7 @@ import (
 	"github.com/belfry/belfry/api/chime/meetings"
 	"github.com/belfry/belfry/api/chime/numbers"
 	"github.com/belfry/belfry/api/chime/porting"
+	retentionapi "github.com/belfry/belfry/api/chime/retention"
 	"github.com/belfry/belfry/api/chime/rooms"
 	chimesettings "github.com/belfry/belfry/api/chime/settings"
 	"github.com/belfry/belfry/api/chime/usecase"
@@ -38,6 +39,7 @@ import (
 	chimeconvs "github.com/belfry/belfry/projections/chimeconversations"
 	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
+	"github.com/belfry/belfry/projections/chimeretention"
 	"github.com/belfry/belfry/projections/chimerooms"
 )
 
@@ -53,6 +55,7 @@ type chimeApp struct {
 	domains   *domains.Service
 	meetings  *meetings.Service
 	rooms     *rooms.Service
+	retention *retentionapi.Service
 	messages  *rooms.Messages
 	convs     *conversations.Service
 	live      *live.Hub
@@ -65,7 +68,8 @@ type chimeApp struct {
 // operations are the Chime admin API's operations, from every slice.
 func (c chimeApp) operations() []awsproto.Operation {
 	return slices.Concat(c.accounts.Operations(), c.users.Operations(), c.settings.Operations(), c.domains.Operations(),
-		c.bots.Operations(), c.numbers.Operations(), c.porting.Operations(), c.rooms.Operations(), c.meetings.Operations(), c.convs.Operations())
+		c.bots.Operations(), c.numbers.Operations(), c.porting.Operations(), c.rooms.Operations(), c.meetings.Operations(), c.convs.Operations(),
+		c.retention.Operations())
 }
 
 // clientRoutes are the routes the slices serve on the client API, behind the client slice's sessions.
@@ -99,8 +103,10 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	app.calls = m.newCalls(pool, client, accounts.Repo, accountsStore)
 	app.contacts = chimecontacts.New(chimecontacts.Deps{Contacts: newRepo(client, contactsDecider, m.Now), Directory: accountsStore})
 	app.settings = chimesettings.New(chimesettings.Deps{Settings: newRepo(client, settingsDecider, m.Now), Accounts: accounts, Users: accountsStore})
+	app.retention = retentionapi.New(retentionapi.Deps{Retention: retentionapi.Retention{Repo: newRepo(client, retentionDecider, m.Now),
+		RM: rms.retention, RYW: ryw}, Accounts: accountsStore, Policies: chimeretention.NewStore(pool), Now: m.Now})
 	roomDeps := rooms.Deps{Rooms: rooms.Rooms{Repo: newRepo(client, roomDecider, m.Now), RM: rms.rooms, RYW: ryw},
-		Accounts: accounts.Repo, Store: chimerooms.NewStore(pool), Directory: accountsStore, Keys: dataKeys,
+		Accounts: accounts.Repo, Store: chimerooms.NewStore(pool), Directory: accountsStore, Keys: dataKeys, Retention: app.retention, Logger: m.logger,
 		Bots: botTransportPort{botTransport}, PublicURL: m.publicURL, Now: m.Now}
 	app.rooms, app.messages, app.botEvents = rooms.New(roomDeps), rooms.NewMessages(roomDeps), rooms.NewBotEvents(roomDeps)
 	convsStore := chimeconvs.NewStore(pool)

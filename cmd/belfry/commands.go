@@ -24,6 +24,7 @@ import (
 	chimeconvs "github.com/belfry/belfry/projections/chimeconversations"
 	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
+	"github.com/belfry/belfry/projections/chimeretention"
 	"github.com/belfry/belfry/projections/chimerooms"
 	"github.com/belfry/belfry/projections/history"
 	iamrm "github.com/belfry/belfry/projections/iam"
@@ -37,20 +38,21 @@ import (
 // allProjections lists every read model by name.
 func allProjections() map[string]projections.Projection {
 	return map[string]projections.Projection{
-		chimeaccounts.Projection{}.Name(): chimeaccounts.Projection{},
-		auditrm.Projection{}.Name():       auditrm.Projection{},
-		chimenumbers.Projection{}.Name():  chimenumbers.Projection{},
-		chimemeetings.Projection{}.Name(): chimemeetings.Projection{},
-		chimecalls.Projection{}.Name():    chimecalls.Projection{},
-		chimerooms.Projection{}.Name():    chimerooms.Projection{},
-		chimeconvs.Projection{}.Name():    chimeconvs.Projection{},
-		iamrm.Projection{}.Name():         iamrm.Projection{},
-		history.Projection{}.Name():       history.Projection{},
-		wickrnetworks.Projection{}.Name(): wickrnetworks.Projection{},
-		wickrusers.Projection{}.Name():    wickrusers.Projection{},
-		wickrguests.Projection{}.Name():   wickrguests.Projection{},
-		wickrstats.Projection{}.Name():    wickrstats.Projection{},
-		wickrdel.Projection{}.Name():      wickrdel.Projection{},
+		chimeaccounts.Projection{}.Name():  chimeaccounts.Projection{},
+		auditrm.Projection{}.Name():        auditrm.Projection{},
+		chimenumbers.Projection{}.Name():   chimenumbers.Projection{},
+		chimemeetings.Projection{}.Name():  chimemeetings.Projection{},
+		chimecalls.Projection{}.Name():     chimecalls.Projection{},
+		chimerooms.Projection{}.Name():     chimerooms.Projection{},
+		chimeconvs.Projection{}.Name():     chimeconvs.Projection{},
+		chimeretention.Projection{}.Name(): chimeretention.Projection{},
+		iamrm.Projection{}.Name():          iamrm.Projection{},
+		history.Projection{}.Name():        history.Projection{},
+		wickrnetworks.Projection{}.Name():  wickrnetworks.Projection{},
+		wickrusers.Projection{}.Name():     wickrusers.Projection{},
+		wickrguests.Projection{}.Name():    wickrguests.Projection{},
+		wickrstats.Projection{}.Name():     wickrstats.Projection{},
+		wickrdel.Projection{}.Name():       wickrdel.Projection{},
 	}
 }
 

@@ -49,6 +49,8 @@ type Config struct {
 	Trail TrailConfig `json:"trail"`
 	// Reports says where CDRs and reports are written (callsapp.go).
 	Reports ReportsConfig `json:"reports"`
+	// Retention configures the keyring and the retention purge (retention.go).
+	Retention RetentionConfig `json:"retention"`
 
 	// Shown instead of the secret-bearing URLs.
 	DatabaseDesc   string `json:"database"`
@@ -84,6 +86,7 @@ func ConfigFromEnv() Config {
 	c.MailDir = get("BELFRY_MAIL_DIR", filepath.Join(c.DataDir, "outbox"))
 	c.Trail = trailConfigFromEnv(get)
 	c.Reports = reportsConfigFromEnv(get, c.DataDir, c.Region)
+	c.Retention = retentionConfigFromEnv(get)
 	c.DatabaseDesc = "private PostgreSQL cluster in " + c.DataDir + "/postgres"
 	if c.DatabaseURL != "" {
 		c.DatabaseDesc = "BELFRY_DATABASE_URL (hidden)"

@@ -43,6 +43,8 @@ const usage = `usage:
   belfry bench reports [--calls N]              CDR generation from the log beside plain file writes
   belfry reports cdrs [--from --to] (--dir DIR | --bucket NAME [--endpoint URL])
                                                 regenerate the Business Calling CDRs of a period from the log
+  belfry retention purge [--dry-run] [--json]   destroy the chat messages out of retention (keys, then rows)
+  belfry bench purge [flags]                    purge of N due messages beside ListRooms p99 (-h for flags)
 configuration: BELFRY_DATA_DIR, BELFRY_DATABASE_URL, BELFRY_EVENTSTORE_URL, BELFRY_EVENTLOG_ADDR,
                BELFRY_HTTP_ADDR, BELFRY_REGION (see README.md)
 `
@@ -91,6 +93,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdReplay(ctx, cfg, args[1:])
 	case "reports":
 		return cmdReports(ctx, cfg, args[1:])
+	case "retention":
+		return cmdRetention(ctx, cfg, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

@@ -24,9 +24,9 @@ import (
 	historyapi "github.com/belfry/belfry/api/belfry/history"
 	snapshotsapi "github.com/belfry/belfry/api/belfry/snapshots"
 	"github.com/belfry/belfry/api/chime/calls"
+	retentionapi "github.com/belfry/belfry/api/chime/retention"
 	"github.com/belfry/belfry/api/sigv4"
 	"github.com/belfry/belfry/infra/auditlog"
-	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventlog"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/iam"
@@ -76,6 +76,8 @@ type Main struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	wickr   wickrApp // the Wickr application (wickrapp.go)
+	purger  *retentionapi.Purger
+	dbURL   string // the database Run connected to
 	snaps   *snapshotService
 }
 
@@ -197,6 +199,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.dbURL = pool.Config().ConnString()
 	reg := prometheus.NewRegistry()
 	m.reg = reg
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -220,7 +223,10 @@ func (m *Main) Run(ctx context.Context) error {
 	auditWriter := auditlog.New(client, auditlog.Config{Logger: m.logger, Registerer: reg})
 	m.onClose(func() error { auditWriter.Close(); return nil })
 
-	dataKeys := datakeys.New(pool)
+	dataKeys, err := openDataKeys(ctx, m.cfg, pool, m.logger)
+	if err != nil {
+		return err
+	}
 	op := shellOperator()
 	op.Via = "belfry serve (first start)"
 	iamAdm, err := newIAMAdmin(ctx, pool, client, dataKeys, auditWriter, rms.iam, op, m.cfg.Region, m.onClose)
@@ -234,6 +240,9 @@ func (m *Main) Run(ctx context.Context) error {
 	keys := iam.NewKeys(iamAdm.read, dataKeys)
 	app := m.newChime(pool, client, dataKeys, rms)
 	m.spawn(func() { app.live.Run(runCtx) })
+	if err := m.startRetentionPurge(ctx, runCtx, pool, dataKeys, auditWriter); err != nil {
+		return err
+	}
 	m.newWickr(pool, client, dataKeys)
 	m.startWickrSweeps(runCtx)
 	if err := m.startSideEffects(runCtx, pool, app); err != nil {
@@ -251,8 +260,8 @@ func (m *Main) Run(ctx context.Context) error {
 
 // readModels are the projection runners the Chime service waits on.
 type readModels struct {
-	accounts, numbers, meetings, rooms, iam, audit *projections.Runner
-	conversations                                  *projections.Runner
+	accounts, numbers, meetings, rooms, iam, audit, retention *projections.Runner
+	conversations                                             *projections.Runner
 }
 
 // startProjections ensures every read model's schema, then runs the projections, the side-effect
@@ -270,8 +279,9 @@ func (m *Main) startProjections(ctx, runCtx context.Context, pool *pgxpool.Pool,
 	historyRunner := projections.NewRunner(pool, client, history.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm, Linger: 50 * time.Millisecond})
 	callsRunner := projections.NewRunner(pool, client, chimecalls.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	convsRunner := projections.NewRunner(pool, client, chimeconvs.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	retentionRunner := newRetentionRunner(pool, client, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner, meetingsRunner, roomsRunner, iamRunner, historyRunner, callsRunner,
-		convsRunner}
+		convsRunner, retentionRunner}
 	runners = append(runners, m.wickrProjections(pool, client, pm)...)
 	for _, p := range allProjections() {
 		if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
@@ -294,7 +304,7 @@ func (m *Main) startProjections(ctx, runCtx context.Context, pool *pgxpool.Pool,
 	lw := newLagWatcher(m.reg, runners)
 	m.spawn(func() { lw.run(runCtx, client) })
 	return readModels{accounts: accountsRunner, numbers: numbersRunner, meetings: meetingsRunner, rooms: roomsRunner, iam: iamRunner, audit: auditRunner,
-		conversations: convsRunner}, nil
+		conversations: convsRunner, retention: retentionRunner}, nil
 }
 
 // startHTTP serves the HTTP API (and the runtime profiles when configured); Close stops the HTTP

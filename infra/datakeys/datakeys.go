@@ -1,13 +1,18 @@
-// Package datakeys encrypts content with AES-256-GCM under data keys kept in Postgres (architecture
-// §7): message content under one key per (tenant, scope, UTC day) (keys.data_keys), credentials under
-// one key per subject — a user or a bot of an account — (keys.subject_keys, domain.Sealed), so that
-// destroying a subject's key shreds its credentials everywhere they were copied (crypto-shredding).
+// Package datakeys encrypts content with AES-256-GCM (architecture §7): message content under one
+// key per message (keys.message_keys), wrapped under a data key per (tenant, scope, UTC day)
+// (keys.data_keys), itself stored only wrapped by two key-encryption keys that live outside Postgres
+// in a Keyring — the scope's current KEK, then the period KEK of (tenant, class, day) —; credentials
+// under one key per subject — a user or a bot of an account — (keys.subject_keys, domain.Sealed), so
+// that destroying a subject's key shreds its credentials everywhere they were copied.
 //
 // Invariants: a key id names one key for ever; a key is created once (concurrent creators agree on
-// the first); a destroyed key is gone (its bytes erased), is never created again, and everything it
-// sealed reads as ErrDestroyed (at once in the process that destroyed it or evicted it, within
-// CacheTTL in the others). Keys are stored unwrapped: protect the database as you would the content
-// (wrapping by a master key or a KMS is not built yet).
+// the first); a destroyed key is gone, is never created again, and everything it sealed reads as
+// ErrDestroyed (at once in the process that destroyed it or evicted it, within CacheTTL in the
+// others). Destroying a period KEK (retention) or a scope (a deleted room) erases the KEK from the
+// keyring, so the wrapped data keys left in the WAL, backups and replicas of the database open
+// nothing. Shredding a message key (redaction) also replaces its day's data key and its scope's KEK,
+// and erases the old KEK, so no copy of the old wrapped keys opens either. Subject keys are stored
+// unwrapped: protect the database as you would the credentials.
 package datakeys
 
 import (
@@ -30,103 +35,114 @@ import (
 // ErrDestroyed is content whose key was destroyed; it matches domain.ErrShredded.
 var ErrDestroyed = fmt.Errorf("datakeys: %w", domain.ErrShredded)
 
+// ErrNoKeyring is a data-key operation on a Store without a Keyring (New without WithKeyring).
+var ErrNoKeyring = errors.New("datakeys: no keyring configured for data keys")
+
 // CacheTTL bounds how long a process keeps using a key another process destroyed.
 const CacheTTL = 2 * time.Second
 
+// maxCached bounds the cache; it is emptied when full.
+const maxCached = 100_000
+
 type cached struct {
 	key []byte
+	gen int // data keys: the generation the key is (a redaction replaces a day's key)
 	at  time.Time
 }
 
-// Store hands out and caches data keys.
-type Store struct {
-	pool  *pgxpool.Pool
-	mu    sync.Mutex
-	cache map[string]cached // key id → key
+// keyCache is a bounded cache of keys, each trusted for CacheTTL.
+type keyCache struct {
+	mu sync.Mutex
+	m  map[string]cached // key id → key
 }
 
-// New returns a Store over the keys schema (infra/migrations).
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, cache: map[string]cached{}} }
-
-func (s *Store) cachedKey(id string) ([]byte, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.cache[id]
-	if !ok || time.Since(c.at) >= CacheTTL {
-		return nil, false
+func (c *keyCache) get(id string) (cached, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k, ok := c.m[id]
+	if !ok || time.Since(k.at) >= CacheTTL {
+		return cached{}, false
 	}
-	return c.key, true
+	return k, true
 }
 
-// KeyID names the key of a tenant's scope (e.g. a room) on a UTC day.
+func (c *keyCache) put(id string, k []byte, gen int) {
+	c.mu.Lock()
+	if len(c.m) > maxCached {
+		clear(c.m)
+	}
+	c.m[id] = cached{key: k, gen: gen, at: time.Now()}
+	c.mu.Unlock()
+}
+
+func (c *keyCache) evict(prefix string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id := range c.m {
+		if strings.HasPrefix(id, prefix) {
+			delete(c.m, id)
+		}
+	}
+}
+
+func (c *keyCache) reset() {
+	c.mu.Lock()
+	clear(c.m)
+	c.mu.Unlock()
+}
+
+// wrapping is the machinery of the wrapped data keys (daykeys.go, shred.go).
+type wrapping struct {
+	pool *pgxpool.Pool
+	ring Keyring
+	*keyCache
+}
+
+// Store hands out and caches keys.
+type Store struct{ wrapping }
+
+// New returns a Store over the keys schema (infra/migrations). Without WithKeyring it seals and
+// opens subject keys only.
+func New(pool *pgxpool.Pool) *Store {
+	return &Store{wrapping{pool: pool, keyCache: &keyCache{m: map[string]cached{}}}}
+}
+
+// WithKeyring sets where the key-encryption keys of the data keys live.
+func (s *Store) WithKeyring(r Keyring) *Store { s.ring = r; return s }
+
+// Evict drops the cached keys whose id starts with prefix, after another path (a projection's
+// transaction, another process) destroyed them, so that this process stops using them at once.
+func (s *Store) Evict(prefix string) { s.evict(prefix) }
+
+// Key id prefixes: subject keys, day (data) keys, message keys; any other id is a day key of the
+// first version (content sealed directly under it, before message keys).
+const (
+	subjectPrefix = "subject/"
+	dayPrefix     = "day/"
+	msgPrefix     = "msg/"
+)
+
+// KeyID names the data key of a tenant's scope (e.g. a room) on a UTC day.
 func KeyID(tenant, scope string, day time.Time) string {
-	return tenant + "/" + scope + "/" + day.UTC().Format("2006-01-02")
+	return dayPrefix + tenant + "/" + scope + "/" + day.UTC().Format(time.DateOnly)
 }
 
-func (s *Store) key(ctx context.Context, tenant, scope string, day time.Time) (string, []byte, error) {
-	id := KeyID(tenant, scope, day)
-	if k, ok := s.cachedKey(id); ok {
-		return id, k, nil
-	}
-	fresh := make([]byte, 32)
-	if _, err := rand.Read(fresh); err != nil {
-		return "", nil, err
-	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO keys.data_keys (key_id, tenant, scope, day, key) VALUES ($1,$2,$3,$4,$5)
-		ON CONFLICT (key_id) DO NOTHING`, id, tenant, scope, day.UTC().Format("2006-01-02"), fresh); err != nil {
-		return "", nil, fmt.Errorf("datakeys: create key: %w", err)
-	}
-	k, err := s.load(ctx, id)
-	return id, k, err
-}
-
-// table is where the key named id lives: subject keys (domain.SubjectKeyID) or day keys.
-func table(id string) string {
-	if strings.HasPrefix(id, subjectPrefix) {
-		return "keys.subject_keys"
-	}
-	return "keys.data_keys"
-}
-
-const subjectPrefix = "subject/"
-
-func (s *Store) load(ctx context.Context, id string) ([]byte, error) {
-	if k, ok := s.cachedKey(id); ok {
-		return k, nil
-	}
-	var k []byte
-	err := s.pool.QueryRow(ctx, `SELECT key FROM `+table(id)+` WHERE key_id = $1`, id).Scan(&k)
-	if errors.Is(err, pgx.ErrNoRows) || err == nil && k == nil {
-		return nil, ErrDestroyed
-	}
-	if err != nil {
-		return nil, fmt.Errorf("datakeys: load key: %w", err)
-	}
-	s.remember(id, k)
-	return k, nil
-}
-
-func (s *Store) remember(id string, k []byte) {
-	s.mu.Lock()
-	if len(s.cache) > 100_000 {
-		clear(s.cache)
-	}
-	s.cache[id] = cached{key: k, at: time.Now()}
-	s.mu.Unlock()
-}
-
-// Seal encrypts plaintext under the key of (tenant, scope, day) and returns the key id and the
-// nonce-prefixed ciphertext; the key id is bound to it as additional data.
+// Seal encrypts plaintext under a fresh message key, wrapped under the data key of (tenant, scope,
+// day), and returns the message key's id and the nonce-prefixed ciphertext; the id is bound to it as
+// additional data. Destroy(id) shreds that one message; destroying the day key, its period or its
+// scope shreds every message of the day.
 func (s *Store) Seal(ctx context.Context, tenant, scope string, day time.Time, plaintext []byte) (string, []byte, error) {
-	id, k, err := s.key(ctx, tenant, scope, day)
+	id, key, err := s.newMessageKey(ctx, tenant, scope, day)
 	if err != nil {
 		return "", nil, err
 	}
-	sealed, err := seal(id, k, plaintext)
+	sealed, err := seal(id, key, plaintext)
 	return id, sealed, err
 }
 
-func seal(id string, k, plaintext []byte) ([]byte, error) {
+func seal(id string, k, plaintext []byte) ([]byte, error) { return sealAAD(k, plaintext, []byte(id)) }
+
+func sealAAD(k, plaintext, aad []byte) ([]byte, error) {
 	gcm, err := aead(k)
 	if err != nil {
 		return nil, err
@@ -135,15 +151,10 @@ func seal(id string, k, plaintext []byte) ([]byte, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
-	return gcm.Seal(nonce, nonce, plaintext, []byte(id)), nil
+	return gcm.Seal(nonce, nonce, plaintext, aad), nil
 }
 
-// Open decrypts what Seal returned; content whose key was destroyed is ErrDestroyed.
-func (s *Store) Open(ctx context.Context, keyID string, sealed []byte) ([]byte, error) {
-	k, err := s.load(ctx, keyID)
-	if err != nil {
-		return nil, err
-	}
+func openAAD(k, sealed, aad []byte) ([]byte, error) {
 	gcm, err := aead(k)
 	if err != nil {
 		return nil, err
@@ -151,22 +162,47 @@ func (s *Store) Open(ctx context.Context, keyID string, sealed []byte) ([]byte, 
 	if len(sealed) < gcm.NonceSize() {
 		return nil, errors.New("datakeys: sealed content too short")
 	}
-	pt, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], []byte(keyID))
+	pt, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], aad)
 	if err != nil {
 		return nil, fmt.Errorf("datakeys: open: %w", err)
 	}
 	return pt, nil
 }
 
-// Destroy erases a key: everything it sealed becomes unreadable for good.
-func (s *Store) Destroy(ctx context.Context, keyID string) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE `+table(keyID)+` SET key = NULL, destroyed_at = now() WHERE key_id = $1`, keyID); err != nil {
-		return fmt.Errorf("datakeys: destroy: %w", err)
+// Open decrypts what Seal (or SealFor) returned; content whose key was destroyed is ErrDestroyed.
+func (s *Store) Open(ctx context.Context, keyID string, sealed []byte) ([]byte, error) {
+	var k []byte
+	var err error
+	switch {
+	case strings.HasPrefix(keyID, subjectPrefix):
+		k, err = s.loadSubject(ctx, keyID)
+	case strings.HasPrefix(keyID, msgPrefix):
+		k, err = s.messageKey(ctx, keyID)
+	default:
+		var c cached
+		c, err = s.dayKey(ctx, keyID)
+		k = c.key
 	}
-	s.mu.Lock()
-	delete(s.cache, keyID)
-	s.mu.Unlock()
-	return nil
+	if err != nil {
+		return nil, err
+	}
+	return openAAD(k, sealed, []byte(keyID))
+}
+
+// Destroy erases a key: everything it sealed becomes unreadable for good. A message key is shredded
+// (ShredMessage); a day key is destroyed with its message keys and its scope's KEK replaced.
+func (s *Store) Destroy(ctx context.Context, keyID string) error {
+	switch {
+	case strings.HasPrefix(keyID, subjectPrefix):
+		if _, err := s.pool.Exec(ctx, `UPDATE keys.subject_keys SET key = NULL, destroyed_at = now() WHERE key_id = $1`, keyID); err != nil {
+			return fmt.Errorf("datakeys: destroy: %w", err)
+		}
+		s.evict(keyID)
+		return nil
+	case strings.HasPrefix(keyID, msgPrefix):
+		return s.ShredMessage(ctx, keyID)
+	}
+	return s.destroyDay(ctx, keyID)
 }
 
 func aead(key []byte) (cipher.AEAD, error) {
@@ -176,3 +212,6 @@ func aead(key []byte) (cipher.AEAD, error) {
 	}
 	return cipher.NewGCM(b)
 }
+
+// noRows tells a missing row from a failed query.
+func noRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +23,13 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 func store(t *testing.T) (*datakeys.Store, *pgxpool.Pool) {
 	t.Helper()
+	s, pool, _ := storeWithRing(t)
+	return s, pool
+}
+
+// storeWithRing returns a store over a fresh database with a keyring file in a temporary directory.
+func storeWithRing(t *testing.T) (*datakeys.Store, *pgxpool.Pool, *datakeys.FileKeyring) {
+	t.Helper()
 	pool, err := pgxpool.New(context.Background(), pgtest.NewDatabase(t))
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +38,11 @@ func store(t *testing.T) (*datakeys.Store, *pgxpool.Pool) {
 	if _, err := migrations.Apply(context.Background(), pool); err != nil {
 		t.Fatal(err)
 	}
-	return datakeys.New(pool), pool
+	ring, err := datakeys.OpenFileKeyring(filepath.Join(t.TempDir(), "keyring"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return datakeys.New(pool).WithKeyring(ring), pool, ring
 }
 
 func TestSealOpenAndDestroy(t *testing.T) {
@@ -40,15 +53,15 @@ func TestSealOpenAndDestroy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(sealed, []byte("secret")) || id != "acct/room/r1/2026-11-23" {
+	if bytes.Contains(sealed, []byte("secret")) || !strings.HasPrefix(id, "msg/acct/room/r1/2026-11-23/") {
 		t.Fatalf("sealed %q under %s", sealed, id)
 	}
 	again, sealed2, _ := s.Seal(ctx, "acct", "room/r1", day.Add(time.Hour), []byte("secret plans"))
-	if again != id || bytes.Equal(sealed, sealed2) {
-		t.Fatal("one key per day, a fresh nonce per message")
+	if again == id || bytes.Equal(sealed, sealed2) {
+		t.Fatal("a key per message")
 	}
-	if next, _, _ := s.Seal(ctx, "acct", "room/r1", day.Add(3*time.Hour), []byte("x")); next == id {
-		t.Fatal("the next UTC day has its own key")
+	if next, _, _ := s.Seal(ctx, "acct", "room/r1", day.Add(3*time.Hour), []byte("x")); !strings.HasPrefix(next, "msg/acct/room/r1/2026-11-24/") {
+		t.Fatalf("the next UTC day's message: %s", next)
 	}
 	pt, err := s.Open(ctx, id, sealed)
 	if err != nil || string(pt) != "secret plans" {
@@ -59,19 +72,24 @@ func TestSealOpenAndDestroy(t *testing.T) {
 	if _, err := s.Open(ctx, id, tampered); err == nil {
 		t.Fatal("tampered content must not open")
 	}
-	if err := s.Destroy(ctx, id); err != nil {
+	// Destroying the day key destroys every message of the day, in this store and any other.
+	if err := s.Destroy(ctx, datakeys.KeyID("acct", "room/r1", day)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Open(ctx, id, sealed); !errors.Is(err, datakeys.ErrDestroyed) {
-		t.Fatalf("after destruction: %v", err)
+	for _, k := range []string{id, again} {
+		if _, err := s.Open(ctx, k, sealed); !errors.Is(err, datakeys.ErrDestroyed) {
+			t.Fatalf("after destruction: %v", err)
+		}
 	}
-	// Another process (a fresh store, no cache) sees the destruction too; an unknown key opens nothing.
 	other := datakeys.New(pool)
 	if _, err := other.Open(ctx, id, sealed); !errors.Is(err, datakeys.ErrDestroyed) {
 		t.Fatalf("another store after destruction: %v", err)
 	}
-	if _, err := other.Open(ctx, "acct/room/r9/2026-11-23", sealed); !errors.Is(err, datakeys.ErrDestroyed) {
+	if _, err := other.Open(ctx, "msg/acct/room/r9/2026-11-23/x", sealed); !errors.Is(err, datakeys.ErrDestroyed) {
 		t.Fatalf("an unknown key: %v", err)
+	}
+	if _, _, err := s.Seal(ctx, "acct", "room/r1", day, []byte("again")); !errors.Is(err, datakeys.ErrDestroyed) {
+		t.Fatalf("sealing under a destroyed day key: %v", err)
 	}
 }
 

@@ -20,8 +20,8 @@ const IndexTenant = "belfry"
 // ErrDestroyed — nothing can be sealed again for a deleted user or bot.
 func (s *Store) subjectKey(ctx context.Context, tenant, subject string) (string, []byte, error) {
 	id := domain.SubjectKeyID(tenant, subject)
-	if k, ok := s.cachedKey(id); ok {
-		return id, k, nil
+	if c, ok := s.get(id); ok {
+		return id, c.key, nil
 	}
 	fresh := make([]byte, 32)
 	if _, err := rand.Read(fresh); err != nil {
@@ -31,8 +31,25 @@ func (s *Store) subjectKey(ctx context.Context, tenant, subject string) (string,
 		ON CONFLICT DO NOTHING`, id, tenant, subject, fresh); err != nil {
 		return "", nil, fmt.Errorf("datakeys: create subject key: %w", err)
 	}
-	k, err := s.load(ctx, id)
+	k, err := s.loadSubject(ctx, id)
 	return id, k, err
+}
+
+// loadSubject returns a subject key (ErrDestroyed when it was destroyed or never created).
+func (s *Store) loadSubject(ctx context.Context, id string) ([]byte, error) {
+	if c, ok := s.get(id); ok {
+		return c.key, nil
+	}
+	var k []byte
+	err := s.pool.QueryRow(ctx, `SELECT key FROM keys.subject_keys WHERE key_id = $1`, id).Scan(&k)
+	if noRows(err) || err == nil && k == nil {
+		return nil, ErrDestroyed
+	}
+	if err != nil {
+		return nil, fmt.Errorf("datakeys: load key: %w", err)
+	}
+	s.put(id, k, 0)
+	return k, nil
 }
 
 // SealFor encrypts a credential under the key of one subject of a tenant (e.g. account a, "user/u");
@@ -54,33 +71,45 @@ func (s *Store) OpenSealed(ctx context.Context, sealed domain.Sealed) ([]byte, e
 	return s.Open(ctx, sealed.KeyID, sealed.Data)
 }
 
-// Warm loads the named keys that are not cached with one query, so that opening a page of
-// credentials costs one round trip; destroyed and unknown keys are left for Open to report.
+// Warm loads the named subject and message keys that are not cached with one query each, so that
+// opening a page of credentials or messages costs a round trip or two; destroyed and unknown keys
+// are left for Open to report.
 func (s *Store) Warm(ctx context.Context, keyIDs []string) error {
-	byTable := map[string][]string{}
+	var subjects, messages []string
 	for _, id := range keyIDs {
-		if _, ok := s.cachedKey(id); !ok && id != "" {
-			byTable[table(id)] = append(byTable[table(id)], id)
+		if _, ok := s.get(id); ok || id == "" {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(id, subjectPrefix):
+			subjects = append(subjects, id)
+		case strings.HasPrefix(id, msgPrefix):
+			messages = append(messages, id)
 		}
 	}
-	for tbl, ids := range byTable {
-		rows, err := s.pool.Query(ctx, `SELECT key_id, key FROM `+tbl+` WHERE key_id = ANY($1) AND key IS NOT NULL`, ids)
-		if err != nil {
+	if len(messages) > 0 {
+		if err := s.warmMessages(ctx, messages); err != nil {
+			return err
+		}
+	}
+	if len(subjects) == 0 {
+		return nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT key_id, key FROM keys.subject_keys WHERE key_id = ANY($1) AND key IS NOT NULL`, subjects)
+	if err != nil {
+		return fmt.Errorf("datakeys: warm: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var k []byte
+		if err := rows.Scan(&id, &k); err != nil {
 			return fmt.Errorf("datakeys: warm: %w", err)
 		}
-		for rows.Next() {
-			var id string
-			var k []byte
-			if err := rows.Scan(&id, &k); err != nil {
-				rows.Close()
-				return fmt.Errorf("datakeys: warm: %w", err)
-			}
-			s.remember(id, k)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("datakeys: warm: %w", err)
-		}
+		s.put(id, k, 0)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("datakeys: warm: %w", err)
 	}
 	return nil
 }
@@ -93,20 +122,8 @@ func (s *Store) DestroySubject(ctx context.Context, tenant, subject string) erro
 		ON CONFLICT (key_id) DO UPDATE SET key = NULL, destroyed_at = coalesce(keys.subject_keys.destroyed_at, now())`, id, tenant, subject); err != nil {
 		return fmt.Errorf("datakeys: destroy subject key: %w", err)
 	}
-	s.Evict(id)
+	s.evict(id)
 	return nil
-}
-
-// Evict drops the cached keys whose id starts with prefix, after another path (a projection's
-// transaction) destroyed them, so that this process stops using them at once.
-func (s *Store) Evict(prefix string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for id := range s.cache {
-		if strings.HasPrefix(id, prefix) {
-			delete(s.cache, id)
-		}
-	}
 }
 
 // Index returns the hex HMAC-SHA256 of value under the installation-wide index key name (created on
@@ -132,6 +149,6 @@ func (s *Store) DestroyTenant(ctx context.Context, tenant string) error {
 		WHERE tenant = $1 AND key IS NOT NULL`, tenant); err != nil {
 		return fmt.Errorf("datakeys: destroy tenant keys: %w", err)
 	}
-	s.Evict(domain.SubjectKeyID(tenant, ""))
+	s.evict(domain.SubjectKeyID(tenant, ""))
 	return nil
 }

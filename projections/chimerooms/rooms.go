@@ -235,10 +235,11 @@ func (s *Store) ListMemberships(ctx context.Context, roomID, token string, limit
 	return list, next, nil
 }
 
-// ListMessages returns a room's newest messages first, at most limit.
-func (s *Store) ListMessages(ctx context.Context, roomID string, limit int) ([]Message, error) {
+// ListMessages returns a room's newest messages first, at most limit, none sent before since (the
+// account's retention; zero: no limit).
+func (s *Store) ListMessages(ctx context.Context, roomID string, since time.Time, limit int) ([]Message, error) {
 	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT room_id, message_id, sender_id, sender_type, sender_name, key_id, sealed, redacted, created_at
-		FROM rm.chime_room_messages WHERE room_id = $1 ORDER BY created_at DESC, message_id DESC LIMIT $2`), roomID, limit)
+		FROM rm.chime_room_messages WHERE room_id = $1 AND created_at >= $2 ORDER BY created_at DESC, message_id DESC LIMIT $3`), roomID, since, limit)
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Message, error) {
 		var m Message
 		err := r.Scan(&m.RoomID, &m.MessageID, &m.SenderID, &m.SenderType, &m.SenderName, &m.KeyID, &m.Sealed, &m.Redacted, &m.CreatedAt)
@@ -248,6 +249,63 @@ func (s *Store) ListMessages(ctx context.Context, roomID string, limit int) ([]M
 		return nil, fmt.Errorf("chimerooms: list messages: %w", err)
 	}
 	return list, nil
+}
+
+// accountMessagesBefore selects an account's messages sent before $2 (the retention purge's rows).
+const accountMessagesBefore = `SELECT m.room_id, m.message_id FROM rm.chime_room_messages m JOIN rm.chime_rooms r ON r.room_id = m.room_id
+	WHERE r.account_id = $1 AND m.created_at < $2`
+
+// CountMessagesBefore counts an account's messages sent before before.
+func (s *Store) CountMessagesBefore(ctx context.Context, accountID string, before time.Time) (int64, error) {
+	var n int64
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM (`+accountMessagesBefore+`) d`, accountID, before).Scan(&n); err != nil {
+		return 0, fmt.Errorf("chimerooms: count messages: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteMessagesBefore deletes up to limit of an account's messages sent before before (the
+// retention purge, after their keys were destroyed) and returns how many. A rebuild of the read
+// model brings the rows back (sealed under destroyed keys, and hidden); the next purge deletes them.
+func (s *Store) DeleteMessagesBefore(ctx context.Context, accountID string, before time.Time, limit int) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM rm.chime_room_messages WHERE (room_id, message_id) IN (`+accountMessagesBefore+` LIMIT $3)`, accountID, before, limit)
+	if err != nil {
+		return 0, fmt.Errorf("chimerooms: delete messages: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// DeleteRoomDays deletes up to limit of the messages sent in the given rooms on the given UTC days
+// (room i on day i) and returns how many (the retention purge, after the keys of those rooms and
+// days were destroyed).
+func (s *Store) DeleteRoomDays(ctx context.Context, roomIDs []string, days []time.Time, limit int) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `WITH due AS MATERIALIZED (SELECT m.room_id, m.message_id FROM unnest($1::text[], $2::timestamptz[]) AS d(room_id, day)
+		CROSS JOIN LATERAL (SELECT room_id, message_id FROM rm.chime_room_messages m
+			WHERE m.room_id = d.room_id AND m.created_at >= d.day AND m.created_at < d.day + interval '1 day' LIMIT $3) m
+		LIMIT $3)
+		DELETE FROM rm.chime_room_messages t USING due WHERE t.room_id = due.room_id AND t.message_id = due.message_id`, roomIDs, days, limit)
+	if err != nil {
+		return 0, fmt.Errorf("chimerooms: delete messages: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// DeletedRooms returns the deleted rooms' ids by account.
+func (s *Store) DeletedRooms(ctx context.Context) (map[string][]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT account_id, room_id FROM rm.chime_rooms WHERE deleted ORDER BY account_id, room_id`)
+	if err != nil {
+		return nil, fmt.Errorf("chimerooms: deleted rooms: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var a, r string
+		if err := rows.Scan(&a, &r); err != nil {
+			return nil, fmt.Errorf("chimerooms: deleted rooms: %w", err)
+		}
+		out[a] = append(out[a], r)
+	}
+	return out, rows.Err()
 }
 
 // WebhookRoom returns the room and account of a webhook (deleted ones too: their URLs answer 404).

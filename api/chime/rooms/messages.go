@@ -75,8 +75,21 @@ func (m *Messages) ListRoomMessages(ctx context.Context, u chimeaccounts.User, r
 		}
 		return nil, err
 	}
-	list, err := m.d.Store.ListMessages(ctx, roomID, limit)
+	since, err := m.d.hideBefore(ctx, u.AccountID)
 	if err != nil {
+		return nil, err
+	}
+	list, err := m.d.Store.ListMessages(ctx, roomID, since, limit)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(list))
+	for _, msg := range list {
+		if msg.Sealed != nil {
+			ids = append(ids, msg.KeyID)
+		}
+	}
+	if err := m.d.Keys.Warm(ctx, ids); err != nil {
 		return nil, err
 	}
 	for i := range list {
@@ -86,7 +99,7 @@ func (m *Messages) ListRoomMessages(ctx context.Context, u chimeaccounts.User, r
 		pt, err := m.d.Keys.Open(ctx, list[i].KeyID, list[i].Sealed)
 		switch {
 		case errors.Is(err, domain.ErrShredded):
-			list[i].Redacted = true // its key fell out of retention: the content is gone
+			list[i].Redacted = true // its key was destroyed (retention, redaction): the content is gone
 		case err != nil:
 			return nil, err
 		default:

@@ -2,6 +2,7 @@ package rooms_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -48,7 +49,11 @@ func TestReadModelTimeoutAnswersFromTheDecidedState(t *testing.T) {
 	go func() { defer close(done); _ = accountsRM.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	stalled := projections.NewRunner(pool, client, chimerooms.Projection{}, projections.RunnerConfig{})
-	keys := datakeys.New(pool)
+	ring, err := datakeys.OpenFileKeyring(filepath.Join(t.TempDir(), "keyring"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := datakeys.New(pool).WithKeyring(ring)
 
 	accounts := newRepo(client, eventstore.Decider[account.State, account.Command, account.Event]{
 		Initial: account.Initial, Evolve: account.Evolve, Decide: account.Decide, Decode: account.Decode,

@@ -12,6 +12,7 @@ package rooms
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/domain/chime/retention"
 	"github.com/belfry/belfry/domain/chime/room"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	"github.com/belfry/belfry/projections/chimerooms"
@@ -41,7 +43,7 @@ type Store interface {
 	ListRooms(ctx context.Context, accountID, memberID, token string, limit int) ([]chimerooms.Room, string, error)
 	GetMembership(ctx context.Context, roomID, memberID string) (chimerooms.Membership, error)
 	ListMemberships(ctx context.Context, roomID, token string, limit int) ([]chimerooms.Membership, string, error)
-	ListMessages(ctx context.Context, roomID string, limit int) ([]chimerooms.Message, error)
+	ListMessages(ctx context.Context, roomID string, since time.Time, limit int) ([]chimerooms.Message, error)
 	WebhookRoom(ctx context.Context, webhookID string) (roomID, accountID string, err error)
 	BotMembers(ctx context.Context, roomID string) ([]chimerooms.Membership, error)
 }
@@ -56,10 +58,21 @@ type Directory interface {
 }
 
 // Keys seals and opens message content under the account's data keys (infra/datakeys implements
-// it); content whose key was destroyed opens as an error matching domain.ErrShredded.
+// it); content whose key was destroyed opens as an error matching domain.ErrShredded. ShredMessage
+// destroys one message's key for good (a key id it does not know: nothing); DestroyScope every key
+// of a room.
 type Keys interface {
 	Seal(ctx context.Context, tenant, scope string, day time.Time, plaintext []byte) (keyID string, sealed []byte, err error)
 	Open(ctx context.Context, keyID string, sealed []byte) ([]byte, error)
+	Warm(ctx context.Context, keyIDs []string) error
+	ShredMessage(ctx context.Context, keyID string) error
+	DestroyScope(ctx context.Context, tenant, scope string) error
+}
+
+// Retention says which of an account's messages are hidden now (api/chime/retention implements
+// it): those sent before the returned instant, when ok.
+type Retention interface {
+	HideBefore(ctx context.Context, accountID string, c retention.Class) (before time.Time, ok bool, err error)
 }
 
 // Deps are the slice's collaborators.
@@ -70,6 +83,10 @@ type Deps struct {
 	Store     Store
 	Directory Directory
 	Keys      Keys
+	// Retention hides what fell out of the account's retention (nil: nothing is hidden).
+	Retention Retention
+	// Logger reports work a mutation left to the retention purge (default slog.Default()).
+	Logger *slog.Logger
 	// Bots delivers bot events (BotEvents only).
 	Bots BotTransport
 	// PublicURL is the base of the URLs handed out (incoming webhooks, bot reply URLs), e.g.
@@ -86,7 +103,22 @@ func (d Deps) withDefaults() Deps {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
 	return d
+}
+
+// hideBefore is the account's retention cutoff for rooms (zero: nothing hidden).
+func (d Deps) hideBefore(ctx context.Context, accountID string) (time.Time, error) {
+	if d.Retention == nil {
+		return time.Time{}, nil
+	}
+	before, ok, err := d.Retention.HideBefore(ctx, accountID, retention.Rooms)
+	if err != nil || !ok {
+		return time.Time{}, err
+	}
+	return before, nil
 }
 
 // Service runs the admin API's room use cases.
@@ -160,7 +192,12 @@ func (s *Service) ListRooms(ctx context.Context, awsAccountID, accountID, member
 // command prepares a command on a room of the caller's account: the account must be the caller's,
 // and a room id that is not a UUID is NotFound.
 func (s *Service) command(awsAccountID, accountID, roomID string, cmd room.Command) usecase.Command[room.State, room.Event] {
-	return s.d.Rooms.Command(room.StreamName(roomID), cmd).After(func(ctx context.Context) error {
+	return s.d.Rooms.Command(room.StreamName(roomID), cmd).After(s.ownRoom(awsAccountID, accountID, roomID))
+}
+
+// ownRoom is the check of command.
+func (s *Service) ownRoom(awsAccountID, accountID, roomID string) func(context.Context) error {
+	return func(ctx context.Context) error {
 		if err := usecase.OwnAccount(ctx, s.d.Accounts, awsAccountID, accountID); err != nil {
 			return err
 		}
@@ -168,7 +205,7 @@ func (s *Service) command(awsAccountID, accountID, roomID string, cmd room.Comma
 			return domain.Wrapf(room.ErrNotFound, "Room %s does not exist in account %s", roomID, accountID)
 		}
 		return nil
-	})
+	}
 }
 
 // UpdateRoom renames a room.
@@ -179,9 +216,17 @@ func (s *Service) UpdateRoom(ctx context.Context, awsAccountID, accountID, roomI
 	}, func(d RoomDecided) (chimerooms.Room, error) { return roomFromState(roomID, d.State), nil })
 }
 
-// DeleteRoom deletes a room and its memberships.
+// DeleteRoom deletes a room, its memberships and its messages (guide §4.8: permanently): every key
+// of the room is destroyed. A destruction that fails is left to the retention purge, which destroys
+// the keys of every deleted room.
 func (s *Service) DeleteRoom(ctx context.Context, awsAccountID, accountID, roomID, by string) error {
-	return usecase.Exec(ctx, s.command(awsAccountID, accountID, roomID, room.Delete{AccountID: accountID, By: by}))
+	if err := usecase.Exec(ctx, s.command(awsAccountID, accountID, roomID, room.Delete{AccountID: accountID, By: by})); err != nil {
+		return err
+	}
+	if err := s.d.Keys.DestroyScope(ctx, accountID, "room/"+roomID); err != nil {
+		s.d.Logger.Warn("destroying a deleted room's keys failed; the retention purge will", "room", roomID, "err", err)
+	}
+	return nil
 }
 
 // candidate states what the account says of a prospective member: a user (by user id) or a bot
@@ -271,7 +316,22 @@ func (s *Service) DeleteRoomMembership(ctx context.Context, awsAccountID, accoun
 }
 
 // RedactRoomMessage removes a message's content (guide §4.9: the message must belong to the
-// administrator's account); redacting it again changes nothing.
+// administrator's account) and shreds the message's key, so the ciphertext left in the log opens
+// for no one; redacting it again changes nothing (and finishes a shredding a failure interrupted).
+// A message past the account's retention is not found.
 func (s *Service) RedactRoomMessage(ctx context.Context, awsAccountID, accountID, roomID, messageID, by string) error {
-	return usecase.Exec(ctx, s.command(awsAccountID, accountID, roomID, room.RedactMessage{AccountID: accountID, MessageID: messageID, By: by}))
+	hidden, err := s.d.hideBefore(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	cmd := room.RedactMessage{AccountID: accountID, MessageID: messageID, By: by, HiddenBefore: hidden}
+	var keyID string // read while the command path holds the room's state
+	c := s.d.Rooms.Decision(room.StreamName(roomID), func(st room.State, now time.Time) ([]room.Event, error) {
+		keyID = st.Messages[messageID].KeyID
+		return room.Decide(st, cmd, now)
+	}).After(s.ownRoom(awsAccountID, accountID, roomID))
+	if err := usecase.Exec(ctx, c); err != nil {
+		return err
+	}
+	return s.d.Keys.ShredMessage(ctx, keyID)
 }

@@ -126,8 +126,20 @@ type Content struct {
 	Sealed []byte
 }
 
-// RedactMessage removes a message's content.
-type RedactMessage struct{ AccountID, MessageID, By string }
+// RedactMessage removes a message's content. HiddenBefore is the account's retention cutoff for
+// rooms (zero: no retention): an older message is hidden from every API, so it is not found.
+type RedactMessage struct {
+	AccountID, MessageID, By string
+	HiddenBefore             time.Time
+}
+
+// Posted is what the room keeps of a message: when, the key its content is sealed under (shredded
+// when it is redacted), whether it was redacted.
+type Posted struct {
+	At       time.Time
+	KeyID    string
+	Redacted bool
+}
 
 // CreateWebhook adds a webhook; By must be a room administrator.
 type CreateWebhook struct{ AccountID, WebhookID, Name, TokenHash, By string }
@@ -165,11 +177,14 @@ func decideMessage(s State, c Command, now time.Time) ([]Event, error) {
 	case PostMessage:
 		return s.decidePost(c, now)
 	case RedactMessage:
-		redacted, ok := s.Redacted[c.MessageID]
+		m, ok := s.Messages[c.MessageID]
 		if !ok {
 			return nil, domain.Wrapf(ErrNoMessage, "message %s is not in the room", c.MessageID)
 		}
-		if redacted {
+		if m.At.Before(c.HiddenBefore) {
+			return nil, domain.Wrapf(ErrNoMessage, "message %s is past the account's chat retention: it is hidden or purged", c.MessageID)
+		}
+		if m.Redacted {
 			return nil, nil
 		}
 		return []Event{MessageRedacted{MessageID: c.MessageID, By: c.By, At: now.UTC()}}, nil
@@ -313,13 +328,14 @@ func (s State) admin(memberID string) error {
 func evolveMessage(s *State, e Event) {
 	switch e := e.(type) {
 	case MessagePosted:
-		if s.Redacted == nil {
-			s.Redacted = map[string]bool{}
+		if s.Messages == nil {
+			s.Messages = map[string]Posted{}
 		}
-		s.Redacted[e.MessageID] = false
+		s.Messages[e.MessageID] = Posted{At: e.At, KeyID: e.KeyID}
 	case MessageRedacted:
-		if s.Redacted != nil {
-			s.Redacted[e.MessageID] = true
+		if m, ok := s.Messages[e.MessageID]; ok {
+			m.Redacted = true
+			s.Messages[e.MessageID] = m
 		}
 	case WebhookCreated:
 		if s.Webhooks == nil {

@@ -12,7 +12,8 @@
 //   - Messages (messages.go) are posted by members, through one of the room's webhooks (at most 10,
 //     managed by room administrators) or through a reply URL issued to a bot member; a message is
 //     under 4 KB, and @All/@Present work only in rooms of 50 members or fewer. A redacted message
-//     stays, without its content. A regenerated or deleted webhook URL, an expired short-lived reply
+//     stays, without its content; a message past the account's retention (older than the command's
+//     HiddenBefore) is not found. A regenerated or deleted webhook URL, an expired short-lived reply
 //     URL or the reply URL of a bot no longer in the room is "gone"; a URL that never was is "invalid".
 package room
 
@@ -209,8 +210,8 @@ type State struct {
 	Exists, Deleted                                bool
 	CreatedAt, UpdatedAt                           time.Time
 	Members                                        map[string]Member
-	// Redacted tells, for every message posted, whether it was redacted.
-	Redacted map[string]bool
+	// Messages holds every message posted: when, and whether it was redacted.
+	Messages map[string]Posted
 	Webhooks map[string]*Webhook
 	// BotReplies are the reply URLs issued to bots, by reply id.
 	BotReplies map[string]BotReply

@@ -1,0 +1,357 @@
+package datakeys
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ShredMessage destroys one message key (a redaction): its row goes, its day key is replaced by a
+// fresh one (the day's other message keys rewrapped), every day key of its scope is rewrapped under
+// a fresh scope KEK, and the old scope KEK is erased from the keyring — so neither the database as
+// it is nor any older copy of it (WAL, backups) holds a key that opens the message. Shredding a
+// message key that is gone does nothing.
+func (s *Store) ShredMessage(ctx context.Context, id string) error {
+	var dayID, tenant, scope string
+	err := s.pool.QueryRow(ctx, `SELECT d.key_id, d.tenant, d.scope FROM keys.message_keys m JOIN keys.data_keys d ON d.key_id = m.data_key_id
+		WHERE m.key_id = $1`, id).Scan(&dayID, &tenant, &scope)
+	if noRows(err) {
+		s.evict(id)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("datakeys: shred: %w", err)
+	}
+	return s.rotate(ctx, tenant, scope, dayID, id)
+}
+
+// destroyDay destroys a day key with its message keys and replaces its scope's KEK; a day key never
+// created is recorded destroyed, so it is never created.
+func (s *wrapping) destroyDay(ctx context.Context, dayID string) error {
+	var tenant, scope string
+	err := s.pool.QueryRow(ctx, `SELECT tenant, scope FROM keys.data_keys WHERE key_id = $1`, dayID).Scan(&tenant, &scope)
+	if noRows(err) {
+		t, sc, day, ok := parseDayID(dayID)
+		if !ok {
+			return fmt.Errorf("datakeys: %q is not a key id", dayID)
+		}
+		_, err = s.pool.Exec(ctx, `INSERT INTO keys.data_keys (key_id, tenant, scope, day, destroyed_at, cleared_at) VALUES ($1,$2,$3,$4,now(),now())
+			ON CONFLICT (key_id) DO NOTHING`, dayID, t, sc, day)
+		if err != nil {
+			return fmt.Errorf("datakeys: destroy: %w", err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("datakeys: destroy: %w", err)
+	}
+	return s.rotate(ctx, tenant, scope, dayID, "")
+}
+
+// parseDayID splits "day/<tenant>/<scope>/<yyyy-mm-dd>" (or the first version's id without "day/").
+func parseDayID(id string) (tenant, scope, day string, ok bool) {
+	rest := strings.TrimPrefix(id, dayPrefix)
+	tenant, rest, ok1 := strings.Cut(rest, "/")
+	i := strings.LastIndex(rest, "/")
+	if !ok1 || i <= 0 {
+		return "", "", "", false
+	}
+	scope, day = rest[:i], rest[i+1:]
+	if _, err := time.Parse(time.DateOnly, day); err != nil {
+		return "", "", "", false
+	}
+	return tenant, scope, day, true
+}
+
+// rotate replaces the scope KEK of (tenant, scope) by a fresh one, rewrapping the scope's live day
+// keys under it. The day key dayID, when set, is destroyed (drop "") or replaced by a fresh key with
+// its message keys but drop rewrapped. The old KEK is erased once the transaction committed (Sweep
+// finishes it after a crash).
+func (s *wrapping) rotate(ctx context.Context, tenant, scope, dayID, drop string) error {
+	fresh, err := s.newScopeKEK(ctx, tenant, scope)
+	if err != nil {
+		return err
+	}
+	var old string
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var destroyed bool
+		err := tx.QueryRow(ctx, `SELECT kek_id, destroyed_at IS NOT NULL FROM keys.scopes WHERE tenant = $1 AND scope = $2 FOR UPDATE`, tenant, scope).Scan(&old, &destroyed)
+		if noRows(err) || err == nil && destroyed {
+			old = ""
+			return nil // nothing sealed in the scope, or all of it destroyed already
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.rewrapScope(ctx, tx, tenant, scope, fresh, dayID, drop); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE keys.scopes SET kek_id = $3 WHERE tenant = $1 AND scope = $2`, tenant, scope, fresh); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE keys.keks SET destroyed_at = now() WHERE kek_id = $1 AND destroyed_at IS NULL`, old)
+		return err
+	})
+	if err != nil || old == "" {
+		if eerr := s.eraseKEKs(ctx, []string{fresh}); err == nil {
+			err = eerr
+		}
+		if err != nil {
+			return fmt.Errorf("datakeys: rotate %s/%s: %w", tenant, scope, err)
+		}
+		return nil
+	}
+	s.evictScope(tenant, scope)
+	return s.eraseKEKs(ctx, []string{old})
+}
+
+type dayRow struct {
+	id, period, scopeKEK string
+	wrapped              []byte
+}
+
+// rewrapScope rewraps the live day keys of a scope under the KEK fresh (in tx, rows locked); see
+// rotate for dayID and drop.
+func (s *wrapping) rewrapScope(ctx context.Context, tx pgx.Tx, tenant, scope, fresh, dayID, drop string) error {
+	rows, err := tx.Query(ctx, `SELECT key_id, period_kek, scope_kek, wrapped FROM keys.data_keys
+		WHERE tenant = $1 AND scope = $2 AND wrapped IS NOT NULL ORDER BY key_id FOR UPDATE`, tenant, scope)
+	if err != nil {
+		return err
+	}
+	days, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (dayRow, error) {
+		var d dayRow
+		return d, r.Scan(&d.id, &d.period, &d.scopeKEK, &d.wrapped)
+	})
+	if err != nil {
+		return err
+	}
+	for _, d := range days {
+		k, err := s.unwrapDay(ctx, d.id, d.period, d.scopeKEK, d.wrapped)
+		if errors.Is(err, ErrDestroyed) || d.id == dayID && drop == "" {
+			// Its period was purged (or this is the day to destroy): it opens nothing any more.
+			if _, err := tx.Exec(ctx, `UPDATE keys.data_keys SET wrapped = NULL, destroyed_at = now(), gen = gen + 1 WHERE key_id = $1`, d.id); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		bump := 0
+		if d.id == dayID {
+			if k, err = s.replaceDay(ctx, tx, d.id, k, drop); err != nil {
+				return err
+			}
+			bump = 1
+		}
+		wrapped, err := s.wrapDay(ctx, d.id, d.period, fresh, k)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE keys.data_keys SET wrapped = $2, scope_kek = $3, gen = gen + $4 WHERE key_id = $1`, d.id, wrapped, fresh, bump); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// replaceDay deletes the message key drop and rewraps the day's other message keys from old to a
+// fresh day key, which it returns.
+func (s *wrapping) replaceDay(ctx context.Context, tx pgx.Tx, dayID string, old []byte, drop string) ([]byte, error) {
+	if _, err := tx.Exec(ctx, `DELETE FROM keys.message_keys WHERE key_id = $1`, drop); err != nil {
+		return nil, err
+	}
+	next := make([]byte, 32)
+	if _, err := rand.Read(next); err != nil {
+		return nil, err
+	}
+	rows, err := tx.Query(ctx, `SELECT key_id, wrapped FROM keys.message_keys WHERE data_key_id = $1 FOR UPDATE`, dayID)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	var wrapped [][]byte
+	for rows.Next() {
+		var id string
+		var w []byte
+		if err := rows.Scan(&id, &w); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		k, err := openAAD(old, w, []byte("mk:"+id))
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("message key %s: %w", id, err)
+		}
+		if w, err = sealAAD(next, k, []byte("mk:"+id)); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids, wrapped = append(ids, id), append(wrapped, w)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	_, err = tx.Exec(ctx, `UPDATE keys.message_keys m SET wrapped = v.w FROM unnest($1::text[], $2::bytea[]) AS v(id, w) WHERE m.key_id = v.id`, ids, wrapped)
+	return next, err
+}
+
+// evictScope drops every cached day and message key of a scope.
+func (s *wrapping) evictScope(tenant, scope string) {
+	s.evict(dayPrefix + tenant + "/" + scope + "/")
+	s.evict(msgPrefix + tenant + "/" + scope + "/")
+	s.evict(tenant + "/" + scope + "/")
+}
+
+// eraseKEKs marks KEKs destroyed, erases them from the keyring, and records that they are erased.
+func (s *wrapping) eraseKEKs(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	ring, err := s.keyring()
+	if err != nil {
+		return err
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE keys.keks SET destroyed_at = coalesce(destroyed_at, now()) WHERE kek_id = ANY($1)`, ids); err != nil {
+		return fmt.Errorf("datakeys: destroy KEKs: %w", err)
+	}
+	if err := ring.Destroy(ctx, ids...); err != nil {
+		return err
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE keys.keks SET erased_at = now() WHERE kek_id = ANY($1)`, ids); err != nil {
+		return fmt.Errorf("datakeys: destroy KEKs: %w", err)
+	}
+	return nil
+}
+
+// DestroyScope destroys every key of a scope (a deleted room): its KEKs are erased from the keyring
+// and its day keys marked destroyed; the scope never seals again. Its message keys are deleted later
+// by ClearDestroyed.
+func (s *Store) DestroyScope(ctx context.Context, tenant, scope string) error {
+	var done bool
+	if err := s.pool.QueryRow(ctx, `SELECT destroyed_at IS NOT NULL FROM keys.scopes WHERE tenant = $1 AND scope = $2`, tenant, scope).Scan(&done); err == nil && done {
+		return nil // destroyed before (Sweep erases what a crash left)
+	}
+	var ids []string
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO keys.scopes (tenant, scope, kek_id, destroyed_at) VALUES ($1,$2,'',now())
+			ON CONFLICT (tenant, scope) DO UPDATE SET destroyed_at = coalesce(keys.scopes.destroyed_at, now())`, tenant, scope); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `UPDATE keys.keks SET destroyed_at = coalesce(destroyed_at, now())
+			WHERE kind = 'scope' AND tenant = $1 AND class = $2 AND erased_at IS NULL RETURNING kek_id`, tenant, scope)
+		if err != nil {
+			return err
+		}
+		if ids, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE keys.data_keys SET wrapped = NULL, destroyed_at = coalesce(destroyed_at, now()), gen = gen + 1
+			WHERE tenant = $1 AND scope = $2 AND wrapped IS NOT NULL`, tenant, scope)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("datakeys: destroy scope: %w", err)
+	}
+	s.evictScope(tenant, scope)
+	if s.ring == nil {
+		return nil
+	}
+	return s.eraseKEKs(ctx, ids)
+}
+
+// LivePeriods lists the live period KEKs of a tenant's class for days before before (UTC dates),
+// oldest first.
+func (s *Store) LivePeriods(ctx context.Context, tenant, class string, before time.Time) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT kek_id FROM keys.keks WHERE kind = 'period' AND tenant = $1 AND class = $2 AND day < $3
+		AND destroyed_at IS NULL ORDER BY day`, tenant, class, before.UTC().Format(time.DateOnly))
+	if err != nil {
+		return nil, fmt.Errorf("datakeys: periods: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("datakeys: periods: %w", err)
+	}
+	return list, nil
+}
+
+// DestroyPeriods destroys period KEKs (a retention purge): erased from the keyring, their day keys
+// marked destroyed. It returns the scope and the day of every day key it destroyed; their message
+// keys are deleted by ClearDestroyed. Destroying a destroyed period does nothing.
+func (s *Store) DestroyPeriods(ctx context.Context, ids []string) (scopes []string, days []time.Time, err error) {
+	if len(ids) == 0 {
+		return nil, nil, nil
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE keys.keks SET destroyed_at = now() WHERE kek_id = ANY($1) AND destroyed_at IS NULL`, ids); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `UPDATE keys.data_keys SET wrapped = NULL, destroyed_at = now(), gen = gen + 1 WHERE period_kek = ANY($1) AND wrapped IS NOT NULL
+			RETURNING scope, day`, ids)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var sc string
+			var d time.Time
+			if err := rows.Scan(&sc, &d); err != nil {
+				return err
+			}
+			scopes, days = append(scopes, sc), append(days, d)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("datakeys: destroy periods: %w", err)
+	}
+	s.reset()
+	return scopes, days, s.eraseKEKs(ctx, ids)
+}
+
+// ClearDestroyed deletes up to limit message keys of destroyed day keys (they open nothing); it
+// returns how many it deleted, and more = false once none is left.
+func (s *Store) ClearDestroyed(ctx context.Context, limit int) (deleted int64, more bool, err error) {
+	rows, err := s.pool.Query(ctx, `SELECT key_id FROM keys.data_keys WHERE destroyed_at IS NOT NULL AND cleared_at IS NULL ORDER BY key_id LIMIT 256`)
+	if err != nil {
+		return 0, false, fmt.Errorf("datakeys: clear: %w", err)
+	}
+	days, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(days) == 0 {
+		return 0, false, err
+	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM keys.message_keys WHERE key_id IN
+		(SELECT key_id FROM keys.message_keys WHERE data_key_id = ANY($1) LIMIT $2)`, days, limit)
+	if err != nil {
+		return 0, false, fmt.Errorf("datakeys: clear: %w", err)
+	}
+	if tag.RowsAffected() < int64(limit) {
+		if _, err := s.pool.Exec(ctx, `UPDATE keys.data_keys SET cleared_at = now() WHERE key_id = ANY($1)`, days); err != nil {
+			return 0, false, fmt.Errorf("datakeys: clear: %w", err)
+		}
+	}
+	return tag.RowsAffected(), true, nil
+}
+
+// Sweep finishes destructions a crash interrupted: KEKs marked destroyed are erased from the
+// keyring.
+func (s *Store) Sweep(ctx context.Context) error {
+	if s.ring == nil {
+		return nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT kek_id FROM keys.keks WHERE destroyed_at IS NOT NULL AND erased_at IS NULL`)
+	if err != nil {
+		return fmt.Errorf("datakeys: sweep: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("datakeys: sweep: %w", err)
+	}
+	return s.eraseKEKs(ctx, ids)
+}
