@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -17,7 +18,9 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/belfry/belfry/api/chime/live"
+	"github.com/belfry/belfry/domain/chime/conversation"
 	"github.com/belfry/belfry/infra/bench/chatbench"
+	"github.com/belfry/belfry/infra/datakeys"
 )
 
 // stream is a real WebSocket client of GET /client/v1/stream.
@@ -222,6 +225,36 @@ func TestConversationsDeliveredLive(t *testing.T) {
 	list = page["Messages"].([]any)
 	if len(list) != 2 || list[0].(map[string]any)["Content"] != "one" || list[1].(map[string]any)["Redacted"] != true || page["NextToken"] != "" {
 		t.Fatalf("page 2: %v", page)
+	}
+
+	// Redacting an edited message shreds the keys of both versions: no live key opens either
+	// ciphertext the log keeps.
+	if _, err := b.client.RedactConversationMessage(ctx, &chime.RedactConversationMessageInput{AccountId: &acct, ConversationId: &conv,
+		MessageId: aws.String(posted[1])}); err != nil {
+		t.Fatal(err)
+	}
+	krPath, _ := b.m.cfg.keyringPath()
+	ring, err := datakeys.OpenFileKeyring(krPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := datakeys.New(pgxPool(t, b)).WithKeyring(ring)
+	versions := 0
+	for _, e := range b.readAll(t) {
+		var v struct {
+			MessageID, KeyID string
+			Sealed           []byte
+		}
+		if e.stream != conversation.StreamName(conv) || json.Unmarshal(e.data, &v) != nil || v.MessageID != posted[1] || v.KeyID == "" {
+			continue
+		}
+		versions++
+		if pt, err := keys.Open(ctx, v.KeyID, v.Sealed); !errors.Is(err, datakeys.ErrDestroyed) {
+			t.Fatalf("a version of the redacted message still opens: %q %v", pt, err)
+		}
+	}
+	if versions != 2 {
+		t.Fatalf("found %d versions of the redacted message in the log, want 2", versions)
 	}
 
 	// Hostile input is refused with 400 naming the field, and nothing is stored.

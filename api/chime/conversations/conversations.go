@@ -48,10 +48,12 @@ type Users interface {
 }
 
 // Keys seals and opens message text (infra/datakeys implements it); text whose key was destroyed
-// opens as an error matching domain.ErrShredded.
+// opens as an error matching domain.ErrShredded. ShredMessage destroys one message key for good (the
+// ciphertext left in the log then opens for no one); shredding it again changes nothing.
 type Keys interface {
 	Seal(ctx context.Context, tenant, scope string, day time.Time, plaintext []byte) (keyID string, sealed []byte, err error)
 	Open(ctx context.Context, keyID string, sealed []byte) ([]byte, error)
+	ShredMessage(ctx context.Context, keyID string) error
 }
 
 // Deps are the slice's collaborators.
@@ -211,16 +213,29 @@ func (s *Service) exec(ctx context.Context, id string, cmd conversation.Command)
 }
 
 // RedactConversationMessage removes a message's content for an administrator of the sender's
-// account (guide §4.9); again is a no-op.
+// account (guide §4.9) and shreds the keys of every version of its text, so the ciphertext left in
+// the log opens for no one; again is a no-op (and finishes a shredding a failure interrupted).
 func (s *Service) RedactConversationMessage(ctx context.Context, awsAccountID, accountID, id, messageID, by string) error {
 	if _, err := uuid.Parse(id); err != nil {
 		return domain.Wrapf(conversation.ErrNotFound, "Conversation %s does not exist", id)
 	}
-	c := s.d.Conversations.Command(conversation.StreamName(id), conversation.RedactMessage{AccountID: accountID, MessageID: messageID, By: by}).
-		After(usecase.Owner(s.d.Accounts, awsAccountID, accountID))
+	cmd := conversation.RedactMessage{AccountID: accountID, MessageID: messageID, By: by}
+	var keyIDs []string // read while the command path holds the conversation's state
+	c := s.d.Conversations.Decision(conversation.StreamName(id), func(st conversation.State, now time.Time) ([]conversation.Event, error) {
+		keyIDs = st.Messages[messageID].KeyIDs
+		return conversation.Decide(st, cmd, now)
+	}).After(usecase.Owner(s.d.Accounts, awsAccountID, accountID))
 	err := usecase.Exec(ctx, c)
 	if errors.Is(err, conversation.ErrNotFound) {
 		return domain.Wrapf(conversation.ErrNotFound, "Conversation %s does not exist", id)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	for _, k := range keyIDs { // every version of the text, the edits' included
+		if err := s.d.Keys.ShredMessage(ctx, k); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -180,10 +180,12 @@ func (MessageEdited) EventType() string { return TypeMessageEdited }
 // EventType implements Event.
 func (MessageRedacted) EventType() string { return TypeRedacted }
 
-// Message is what the state keeps of a message.
+// Message is what the state keeps of a message: KeyIDs are the data keys of every version of its
+// text (posted, then each edit), which a redaction shreds.
 type Message struct {
 	SenderID, SenderAccountID string
 	Redacted                  bool
+	KeyIDs                    []string
 }
 
 // State is one conversation. Evolve updates its maps in place: the command path serializes every
@@ -422,7 +424,11 @@ func Evolve(s State, e Event) State {
 	case MemberLeft:
 		delete(s.Members, e.UserID)
 	case MessagePosted:
-		s.Messages[e.MessageID] = Message{SenderID: e.SenderID, SenderAccountID: e.SenderAccountID}
+		s.Messages[e.MessageID] = Message{SenderID: e.SenderID, SenderAccountID: e.SenderAccountID, KeyIDs: []string{e.KeyID}}
+	case MessageEdited:
+		m := s.Messages[e.MessageID]
+		m.KeyIDs = append(m.KeyIDs[:len(m.KeyIDs):len(m.KeyIDs)], e.KeyID)
+		s.Messages[e.MessageID] = m
 	case MessageRedacted:
 		m := s.Messages[e.MessageID]
 		m.Redacted = true
