@@ -89,6 +89,9 @@ type Snapshots struct {
 	Now func() time.Time
 	// BatchSize is the most events one build transaction applies (default 5000).
 	BatchSize int
+	// Parallel is the most transactions a build runs at a time, each on its own connection and
+	// for its own read model (default 4).
+	Parallel int
 }
 
 // NewSnapshots returns the snapshots of the read models ps (sorted by name: the order Setup and
@@ -96,7 +99,7 @@ type Snapshots struct {
 func NewSnapshots(pool *pgxpool.Pool, client *esdb.Client, ps []Projection) *Snapshots {
 	ps = append([]Projection(nil), ps...)
 	sort.Slice(ps, func(i, j int) bool { return ps[i].Name() < ps[j].Name() })
-	return &Snapshots{pool: pool, client: client, ps: ps, Now: time.Now, BatchSize: 5000}
+	return &Snapshots{pool: pool, client: client, ps: ps, Now: time.Now, BatchSize: 5000, Parallel: 4}
 }
 
 // checkName refuses a name that cannot be part of a schema name.
@@ -280,6 +283,9 @@ func (s *Snapshots) setup(ctx context.Context, tx pgx.Tx, name string) error {
 		if _, err := tx.Exec(ctx, "DROP INDEX "+idx); err != nil {
 			return err
 		}
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM projections.snapshot_positions WHERE snapshot = $1", name); err != nil {
+		return err
 	}
 	_, err = tx.Exec(ctx, `UPDATE projections.snapshots SET deferred_indexes = $2, reached_position = 0, events = 0, parked = 0,
 		updated_at = now() WHERE name = $1`, name, defs)

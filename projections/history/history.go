@@ -115,10 +115,17 @@ func Resources(stream string, data []byte) []string {
 	return out
 }
 
-// Apply indexes one event.
-func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
+// columns are resource_history's, in the order of AppendRows' values.
+var columns = []string{"resource", "position", "stream", "revision", "event_type", "occurred_at", "actor_type", "actor",
+	"principal_arn", "source_ip", "request_id"}
+
+// AppendTable is resource_history: the index is append-only, its key (resource, position).
+func (Projection) AppendTable() (string, []string) { return "resource_history", columns }
+
+// AppendRows appends one row per resource the event touched.
+func (Projection) AppendRows(rows [][]any, ev *esdb.RecordedEvent) ([][]any, error) {
 	if strings.HasPrefix(ev.StreamID, "$") || strings.HasPrefix(ev.StreamID, audit.StreamPrefix) {
-		return nil
+		return rows, nil
 	}
 	env := envelope.Parse(ev.UserMetadata)
 	at := env.OccurredAt
@@ -126,12 +133,21 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		at = ev.CreatedDate
 	}
 	for _, r := range Resources(ev.StreamID, ev.Data) {
+		rows = append(rows, []any{r, int64(ev.Position.Commit), ev.StreamID, int64(ev.EventNumber), ev.EventType, at.UTC(),
+			env.ActorType, env.Actor, env.PrincipalARN, env.SourceIP, env.RequestID})
+	}
+	return rows, nil
+}
+
+// Apply indexes one event: the rows of AppendRows.
+func (p Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
+	rows, err := p.AppendRows(nil, ev)
+	for _, r := range rows {
 		b.Queue(`INSERT INTO `+schema+`.resource_history (resource, position, stream, revision, event_type, occurred_at,
 			actor_type, actor, principal_arn, source_ip, request_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
-			ON CONFLICT DO NOTHING`, r, int64(ev.Position.Commit), ev.StreamID, int64(ev.EventNumber), ev.EventType, at.UTC(),
-			env.ActorType, env.Actor, env.PrincipalARN, env.SourceIP, env.RequestID)
+			ON CONFLICT DO NOTHING`, r...)
 	}
-	return nil
+	return err
 }
 
 // Store answers history queries.
