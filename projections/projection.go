@@ -45,3 +45,12 @@ type Appender interface {
 	// AppendRows appends ev's rows to rows; an error parks ev, as Apply's does.
 	AppendRows(rows [][]any, ev *esdb.RecordedEvent) ([][]any, error)
 }
+
+// StreamPartitioned is a read model whose events of different streams never write the same rows:
+// every row it writes is keyed by ids that belong to the stream's own aggregate, and no statement
+// reads or counts rows of another aggregate. A snapshot build may then apply its streams on several
+// connections at once (each stream's events staying in order on one of them) with the same result.
+type StreamPartitioned interface {
+	Projection
+	PartitionedByStream()
+}

@@ -92,6 +92,9 @@ type Snapshots struct {
 	// Parallel is the most transactions a build runs at a time, each on its own connection and
 	// for its own read model (default 4).
 	Parallel int
+	// Lanes is how many connections a new build splits each StreamPartitioned read model's streams
+	// over (default 2; a build keeps the lanes it started with when resumed).
+	Lanes int
 }
 
 // NewSnapshots returns the snapshots of the read models ps (sorted by name: the order Setup and
@@ -99,7 +102,7 @@ type Snapshots struct {
 func NewSnapshots(pool *pgxpool.Pool, client *esdb.Client, ps []Projection) *Snapshots {
 	ps = append([]Projection(nil), ps...)
 	sort.Slice(ps, func(i, j int) bool { return ps[i].Name() < ps[j].Name() })
-	return &Snapshots{pool: pool, client: client, ps: ps, Now: time.Now, BatchSize: 5000, Parallel: 4}
+	return &Snapshots{pool: pool, client: client, ps: ps, Now: time.Now, BatchSize: 5000, Parallel: 4, Lanes: 2}
 }
 
 // checkName refuses a name that cannot be part of a schema name.

@@ -231,16 +231,19 @@ func (f failOnce) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	return f.Projection.Apply(b, schema, ev)
 }
 
-// TestSnapshotResumesEachReadModelFromItsOwnPosition: the read models of a build move on their own
-// connections; when one fails, the others keep what they stored, and the resumed build applies no
-// event twice and none is missed: the snapshot exports the same bytes as one built in one go.
+// TestSnapshotResumesEachReadModelFromItsOwnPosition: the read models of a build (and the lanes of
+// the accounts' streams) move on their own connections; when one fails, the others keep what they
+// stored, and the resumed build applies no event twice and none is missed: the snapshot exports the
+// same bytes as one built in one go, with one lane.
 func TestSnapshotResumesEachReadModelFromItsOwnPosition(t *testing.T) {
 	pool, client := setup(t)
 	ctx := context.Background()
 	at := writeHistory(t, client, 12)
+	// position is the least position of a read model's rows (one per lane of its streams) and
+	// the events they applied.
 	position := func(snapshot, projection string) (pos, events int64) {
-		_ = pool.QueryRow(ctx, "SELECT position, events FROM projections.snapshot_positions WHERE snapshot = $1 AND projection = $2",
-			snapshot, projection).Scan(&pos, &events)
+		_ = pool.QueryRow(ctx, `SELECT min(position), sum(events) FROM projections.snapshot_positions
+			WHERE snapshot = $1 AND (projection = $2 OR projection LIKE $2 || '#%')`, snapshot, projection).Scan(&pos, &events)
 		return pos, events
 	}
 	failing := failOnce{at: at, fired: &atomic.Bool{}, wait: func() {
@@ -266,6 +269,11 @@ func TestSnapshotResumesEachReadModelFromItsOwnPosition(t *testing.T) {
 	if failed.Status != projections.SnapshotFailed || uint64(histPos) != at || uint64(accPos) >= at || failed.ReachedPosition > uint64(accPos) {
 		t.Fatalf("after the failure: %+v; accounts at %d, history at %d (target %d)", failed, accPos, histPos, at)
 	}
+	var lanes int
+	_ = pool.QueryRow(ctx, "SELECT count(*) FROM projections.snapshot_positions WHERE snapshot = 'resumed' AND projection LIKE 'chime_accounts#%'").Scan(&lanes)
+	if lanes != 2 {
+		t.Fatalf("the accounts' streams in %d lanes, want 2", lanes)
+	}
 	if err := snaps.Build(ctx, "resumed", nil); err != nil {
 		t.Fatal(err)
 	}
@@ -274,6 +282,7 @@ func TestSnapshotResumesEachReadModelFromItsOwnPosition(t *testing.T) {
 	}
 
 	straight := projections.NewSnapshots(pool, client, []projections.Projection{chimeaccounts.Projection{}, history.Projection{}})
+	straight.Lanes = 1
 	if _, err := straight.Create(ctx, "straight", strconv.FormatUint(at, 10)); err != nil {
 		t.Fatal(err)
 	}
