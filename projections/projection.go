@@ -47,8 +47,8 @@ type Appender interface {
 }
 
 // StreamPartitioned is a read model whose events of different streams never write the same rows:
-// every row it writes is keyed by ids that belong to the stream's own aggregate, and no statement
-// reads or counts rows of another aggregate. A snapshot build may then apply its streams on several
+// every row it writes is keyed by the event's own position or by ids that belong to the stream's
+// aggregate, and no statement reads or counts rows of another aggregate. A snapshot build may then apply its streams on several
 // connections at once (each stream's events staying in order on one of them) with the same result.
 type StreamPartitioned interface {
 	Projection

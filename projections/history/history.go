@@ -119,6 +119,10 @@ func Resources(stream string, data []byte) []string {
 var columns = []string{"resource", "position", "stream", "revision", "event_type", "occurred_at", "actor_type", "actor",
 	"principal_arn", "source_ip", "request_id"}
 
+// PartitionedByStream: every row is keyed by its event's position, so the build of a snapshot may
+// index different streams on different connections (projections.StreamPartitioned).
+func (Projection) PartitionedByStream() {}
+
 // AppendTable is resource_history: the index is append-only, its key (resource, position).
 func (Projection) AppendTable() (string, []string) { return "resource_history", columns }
 
