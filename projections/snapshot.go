@@ -28,10 +28,14 @@ import (
 //     snapshot's schema and its registry row is written, except what Apply itself writes outside
 //     its schema (the accounts projection destroys the keys of users removed by then: the same,
 //     idempotent statements the live projection ran when it applied those events).
-//   - Its registry row (projections.snapshots) carries the reached position, written in the same
-//     transaction as the rows it covers: an interrupted build resumes from it, and a build is
-//     deterministic (same events, same order, same statements), so two snapshots of the same
-//     instant hold the same rows whatever the generation of the live read models.
+//   - Each read model (or lane of the streams of a StreamPartitioned one) is applied on its own
+//     connection and keeps its own reached position (projections.snapshot_positions), written in
+//     the same transaction as the rows it covers; the registry row (projections.snapshots) carries
+//     the least of them, written after them. An interrupted build reads the log again from the
+//     registry's position and each read model skips what it has stored. A build is deterministic
+//     (each read model's events in log order, the same statements; read models write disjoint
+//     tables, lanes disjoint rows), so two snapshots of the same instant hold the same rows
+//     whatever the generation of the live read models.
 //   - One builder at a time per snapshot (a session advisory lock); deleting takes the same lock.
 //   - Only a ready snapshot is served (SnapshotSchema via Serving) or exported; serving is
 //     read-only by construction (the API refuses mutating operations that name one).
