@@ -50,3 +50,26 @@ func weight(p Projection, batch []*esdb.RecordedEvent) int {
 var validName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,40}$`)
 
 func schemaName(name string, gen int) string { return fmt.Sprintf("rm_%s_g%d", name, gen) }
+
+// Appender is a read model that only ever appends rows to one table, each row decided by its event
+// alone, rows of different events not sharing a key (the key includes the event's position or id):
+// a snapshot build writes its rows with COPY rather than one INSERT each. Apply must queue exactly
+// the rows AppendRows returns, as INSERT … ON CONFLICT DO NOTHING: the live runner uses it, and so
+// does a snapshot build for a batch whose COPY fails (say, on a key seen twice), applied again event
+// by event.
+type Appender interface {
+	Projection
+	// AppendTable is the table the rows go to and its columns, in the order of each row's values.
+	AppendTable() (table string, columns []string)
+	// AppendRows appends ev's rows to rows; an error parks ev, as Apply's does.
+	AppendRows(rows [][]any, ev *esdb.RecordedEvent) ([][]any, error)
+}
+
+// StreamPartitioned is a read model whose events of different streams never write the same rows:
+// every row it writes is keyed by the event's own position or by ids that belong to the stream's
+// aggregate, and no statement reads or counts rows of another aggregate. A snapshot build may then apply its streams on several
+// connections at once (each stream's events staying in order on one of them) with the same result.
+type StreamPartitioned interface {
+	Projection
+	PartitionedByStream()
+}

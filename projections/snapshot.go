@@ -28,10 +28,14 @@ import (
 //     snapshot's schema and its registry row is written, except what Apply itself writes outside
 //     its schema (the accounts projection destroys the keys of users removed by then: the same,
 //     idempotent statements the live projection ran when it applied those events).
-//   - Its registry row (projections.snapshots) carries the reached position, written in the same
-//     transaction as the rows it covers: an interrupted build resumes from it, and a build is
-//     deterministic (same events, same order, same statements), so two snapshots of the same
-//     instant hold the same rows whatever the generation of the live read models.
+//   - Each read model (or lane of the streams of a StreamPartitioned one) is applied on its own
+//     connection and keeps its own reached position (projections.snapshot_positions), written in
+//     the same transaction as the rows it covers; the registry row (projections.snapshots) carries
+//     the least of them, written after them. An interrupted build reads the log again from the
+//     registry's position and each read model skips what it has stored. A build is deterministic
+//     (each read model's events in log order, the same statements; read models write disjoint
+//     tables, lanes disjoint rows), so two snapshots of the same instant hold the same rows
+//     whatever the generation of the live read models.
 //   - One builder at a time per snapshot (a session advisory lock); deleting takes the same lock.
 //   - Only a ready snapshot is served (SnapshotSchema via Serving) or exported; serving is
 //     read-only by construction (the API refuses mutating operations that name one).
@@ -89,6 +93,12 @@ type Snapshots struct {
 	Now func() time.Time
 	// BatchSize is the most events one build transaction applies (default 5000).
 	BatchSize int
+	// Parallel is the most transactions a build runs at a time, each on its own connection and
+	// for its own read model (default 4).
+	Parallel int
+	// Lanes is how many connections a new build splits each StreamPartitioned read model's streams
+	// over (default 2; a build keeps the lanes it started with when resumed).
+	Lanes int
 }
 
 // NewSnapshots returns the snapshots of the read models ps (sorted by name: the order Setup and
@@ -96,7 +106,7 @@ type Snapshots struct {
 func NewSnapshots(pool *pgxpool.Pool, client *esdb.Client, ps []Projection) *Snapshots {
 	ps = append([]Projection(nil), ps...)
 	sort.Slice(ps, func(i, j int) bool { return ps[i].Name() < ps[j].Name() })
-	return &Snapshots{pool: pool, client: client, ps: ps, Now: time.Now, BatchSize: 5000}
+	return &Snapshots{pool: pool, client: client, ps: ps, Now: time.Now, BatchSize: 5000, Parallel: 4, Lanes: 2}
 }
 
 // checkName refuses a name that cannot be part of a schema name.
@@ -280,6 +290,9 @@ func (s *Snapshots) setup(ctx context.Context, tx pgx.Tx, name string) error {
 		if _, err := tx.Exec(ctx, "DROP INDEX "+idx); err != nil {
 			return err
 		}
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM projections.snapshot_positions WHERE snapshot = $1", name); err != nil {
+		return err
 	}
 	_, err = tx.Exec(ctx, `UPDATE projections.snapshots SET deferred_indexes = $2, reached_position = 0, events = 0, parked = 0,
 		updated_at = now() WHERE name = $1`, name, defs)

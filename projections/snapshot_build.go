@@ -10,6 +10,7 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
 )
 
 // matcher is a projection's subscription filter applied to events read from $all, as the event log
@@ -55,22 +56,14 @@ func (m matcher) match(ev *esdb.RecordedEvent) bool {
 	return false
 }
 
-// snapBatch is a run of events in position order and the statements applying them.
-type snapBatch struct {
-	events []*esdb.RecordedEvent
-	b      *pgx.Batch
-	mark   uint64 // the last position read
-	err    error  // an Apply error: the batch is applied again event by event
-}
-
-// SnapshotProgress receives a build's progress after each batch.
+// SnapshotProgress receives a build's progress each time every read model has gone past another batch.
 type SnapshotProgress func(Snapshot)
 
-// Build builds snapshot name (see Create) up to its target, resuming from its reached position,
-// and marks it ready; progress, when set, is called after every batch. A build that fails on the
-// database or the log marks the snapshot failed (Build again resumes it); one whose ctx ends
-// leaves it building, to be resumed. Events a read model cannot apply (a deterministic failure,
-// see Runner) are skipped and counted, as the live runner parks them.
+// Build builds snapshot name (see Create) up to its target, resuming each read model from the
+// position it reached, and marks it ready; progress, when set, is called as the build moves. A
+// build that fails on the database or the log marks the snapshot failed (Build again resumes it);
+// one whose ctx ends leaves it building, to be resumed. Events a read model cannot apply (a
+// deterministic failure, see Runner) are skipped and counted, as the live runner parks them.
 func (s *Snapshots) Build(ctx context.Context, name string, progress SnapshotProgress) error {
 	sn, err := s.Get(ctx, name)
 	if err != nil {
@@ -108,12 +101,14 @@ func (s *Snapshots) Build(ctx context.Context, name string, progress SnapshotPro
 
 // restart marks sn building again. Its tables are unlogged while it builds, and PostgreSQL empties
 // unlogged tables when it recovers from a crash: when the server has started since the build last
-// moved, the build starts over from position 0.
+// moved (the registry row or any read model's position), the build starts over from position 0.
 func (s *Snapshots) restart(ctx context.Context, sn Snapshot) (Snapshot, error) {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var restarted bool
-		if err := tx.QueryRow(ctx, `SELECT reached_position > 0 AND pg_postmaster_start_time() > updated_at FROM projections.snapshots
-			WHERE name = $1 FOR UPDATE`, sn.Name).Scan(&restarted); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT reached_position > 0 AND pg_postmaster_start_time() > updated_at
+			OR EXISTS (SELECT 1 FROM projections.snapshot_positions p WHERE p.snapshot = s.name AND p.position > 0
+				AND pg_postmaster_start_time() > p.updated_at)
+			FROM projections.snapshots s WHERE name = $1 FOR UPDATE`, sn.Name).Scan(&restarted); err != nil {
 			return err
 		}
 		if restarted {
@@ -130,47 +125,118 @@ func (s *Snapshots) restart(ctx context.Context, sn Snapshot) (Snapshot, error) 
 	return s.Get(ctx, sn.Name)
 }
 
-// fill reads $all from the reached position to the target and applies it, batch by batch: the
-// statements of the next batch are queued while the database applies the previous one.
+// readBatch is a run of events of the log in position order, shared read-only by every worker.
+type readBatch struct {
+	events []*esdb.RecordedEvent
+	mark   uint64 // the last position read (the target, for the last batch)
+	count  int64  // the events read from position 0 through mark
+}
+
+// snapMark says that a worker's read model has stored every event up to pos.
+type snapMark struct {
+	worker int
+	pos    uint64
+	count  int64 // the events read from position 0 through pos
+}
+
+// fill reads $all from the reached position to the target once and hands every batch to one worker
+// per read model, each applying its own events on its own connection and storing its own position
+// (see snapWorker); the read models are independent, so they move in parallel, at most Parallel
+// transactions at a time. The registry row follows the slowest of them (track).
 func (s *Snapshots) fill(ctx context.Context, sn Snapshot, progress SnapshotProgress) error {
 	if sn.ReachedPosition >= sn.TargetPosition {
 		return nil
 	}
+	workers, err := s.workers(ctx, sn)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan snapBatch, 2)
-	readErr := make(chan error, 1)
-	go func() { readErr <- s.read(ctx, sn, batches) }()
-	for bt := range batches {
-		parked, err := s.applySnapBatch(ctx, sn, bt)
-		if err != nil {
-			cancel()
-			for range batches {
-			}
-			<-readErr
-			return err
+	g, gctx := errgroup.WithContext(ctx)
+	marks := make(chan snapMark, len(workers))
+	ins := make([]chan readBatch, len(workers))
+	sem := make(chan struct{}, max(s.Parallel, 1))
+	for i, w := range workers {
+		ins[i] = make(chan readBatch, 2)
+		g.Go(func() error { return w.run(gctx, sem, ins[i], marks) })
+	}
+	g.Go(func() error { return s.read(gctx, sn, ins) })
+	waited := make(chan error, 1)
+	go func() {
+		err := g.Wait()
+		close(marks)
+		waited <- err
+	}()
+	err = s.track(ctx, sn, len(workers), marks, progress)
+	if err != nil {
+		cancel()
+		for range marks {
 		}
-		sn.ReachedPosition, sn.Events, sn.Parked = bt.mark, sn.Events+int64(len(bt.events)), sn.Parked+parked
+	}
+	if werr := <-waited; err == nil {
+		err = werr
+	}
+	return err
+}
+
+// track follows the workers' marks and moves the registry row to the slowest read model's position
+// (with the events read up to it and the events parked so far), calling progress each time. It
+// stops at the first progress after ctx ends, leaving the row where the build is known to be.
+func (s *Snapshots) track(ctx context.Context, sn Snapshot, n int, marks <-chan snapMark, progress SnapshotProgress) error {
+	at := make([]snapMark, n)
+	for i := range at {
+		at[i] = snapMark{pos: sn.ReachedPosition, count: sn.Events}
+	}
+	for m := range marks {
+		at[m.worker] = m
+	drain:
+		for {
+			select {
+			case m, ok := <-marks:
+				if !ok {
+					break drain
+				}
+				at[m.worker] = m
+			default:
+				break drain
+			}
+		}
+		low := at[0]
+		for _, a := range at[1:] {
+			if a.pos < low.pos {
+				low = a
+			}
+		}
+		if low.pos <= sn.ReachedPosition {
+			continue
+		}
+		err := s.pool.QueryRow(ctx, `UPDATE projections.snapshots SET reached_position = $2, events = $3, updated_at = now(),
+			parked = (SELECT coalesce(sum(parked), 0) FROM projections.snapshot_positions WHERE snapshot = $1)
+			WHERE name = $1 RETURNING parked`, sn.Name, int64(low.pos), low.count).Scan(&sn.Parked)
+		if err != nil {
+			return fmt.Errorf("projections: snapshot progress: %w", err)
+		}
+		sn.ReachedPosition, sn.Events = low.pos, low.count
 		if progress != nil {
 			sn.Progress = float64(sn.ReachedPosition) / float64(sn.TargetPosition)
 			progress(sn)
 		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 	}
-	return <-readErr
+	return nil
 }
 
-// read sends the events after sn's reached position up to its target in batches, with their
-// statements queued, and closes batches.
-func (s *Snapshots) read(ctx context.Context, sn Snapshot, batches chan<- snapBatch) error {
-	defer close(batches)
-	matchers := make([]matcher, len(s.ps))
-	for i, p := range s.ps {
-		m, err := newMatcher(p.Filter())
-		if err != nil {
-			return err
+// read sends the events after sn's reached position up to its target to every worker, in batches
+// of BatchSize, and closes the channels.
+func (s *Snapshots) read(ctx context.Context, sn Snapshot, outs []chan readBatch) error {
+	defer func() {
+		for _, o := range outs {
+			close(o)
 		}
-		matchers[i] = m
-	}
+	}()
 	var from esdb.AllPosition = esdb.Start{}
 	if sn.ReachedPosition > 0 {
 		from = esdb.Position{Commit: sn.ReachedPosition + 1, Prepare: sn.ReachedPosition + 1}
@@ -180,16 +246,17 @@ func (s *Snapshots) read(ctx context.Context, sn Snapshot, batches chan<- snapBa
 		return fmt.Errorf("projections: read $all: %w", err)
 	}
 	defer rs.Close()
-	schema := SnapshotSchema(sn.Name)
-	bt := snapBatch{b: &pgx.Batch{}}
+	bt := readBatch{mark: sn.ReachedPosition, count: sn.Events}
 	flush := func() bool {
-		select {
-		case batches <- bt:
-			bt = snapBatch{b: &pgx.Batch{}}
-			return true
-		case <-ctx.Done():
-			return false
+		for _, o := range outs {
+			select {
+			case o <- bt:
+			case <-ctx.Done():
+				return false
+			}
 		}
+		bt = readBatch{mark: bt.mark, count: bt.count, events: make([]*esdb.RecordedEvent, 0, s.BatchSize)}
+		return true
 	}
 	for {
 		re, err := rs.Recv()
@@ -206,14 +273,7 @@ func (s *Snapshots) read(ctx context.Context, sn Snapshot, batches chan<- snapBa
 		if ev.Position.Commit > sn.TargetPosition {
 			break
 		}
-		bt.events, bt.mark = append(bt.events, ev), ev.Position.Commit
-		for i, p := range s.ps {
-			if bt.err == nil && matchers[i].match(ev) {
-				if err := p.Apply(bt.b, schema, ev); err != nil {
-					bt.err = &applyError{ev: ev, err: err}
-				}
-			}
-		}
+		bt.events, bt.mark, bt.count = append(bt.events, ev), ev.Position.Commit, bt.count+1
 		if len(bt.events) >= s.BatchSize && !flush() {
 			return ctx.Err()
 		}
@@ -221,10 +281,10 @@ func (s *Snapshots) read(ctx context.Context, sn Snapshot, batches chan<- snapBa
 	if len(bt.events) > 0 && !flush() {
 		return ctx.Err()
 	}
-	if bt.mark < sn.TargetPosition && sn.ReachedPosition < sn.TargetPosition {
-		// The log ended before the target (only a position past the events of a log whose head
-		// moved back, which cannot happen): the snapshot reaches its target with what there is.
-		bt = snapBatch{b: &pgx.Batch{}, mark: sn.TargetPosition}
+	if bt.mark < sn.TargetPosition {
+		// The log ended before the target (a position between events, or past the last one): the
+		// snapshot reaches its target with what there is.
+		bt.mark = sn.TargetPosition
 		if !flush() {
 			return ctx.Err()
 		}
@@ -232,92 +292,67 @@ func (s *Snapshots) read(ctx context.Context, sn Snapshot, batches chan<- snapBa
 	return nil
 }
 
-// applySnapBatch applies one batch and moves the reached position in one transaction. The
-// snapshot can be rebuilt from the log, so the commit does not wait for the disk
-// (synchronous_commit off): a crash loses at most the last batches, whose reached position goes
-// with them. When the batch fails deterministically it is applied again, each event of each read
-// model in its own savepoint, and what still fails is counted as parked.
-func (s *Snapshots) applySnapBatch(ctx context.Context, sn Snapshot, bt snapBatch) (parked int, err error) {
-	isolate := bt.err != nil
-	for {
-		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			parked = 0
-			b := bt.b
-			if isolate {
-				b = &pgx.Batch{}
-				var err error
-				if parked, err = s.applyIsolated(ctx, tx, sn, bt.events); err != nil {
-					return err
-				}
-			}
-			b.Queue("SET LOCAL synchronous_commit = off")
-			b.Queue(`UPDATE projections.snapshots SET reached_position = $2, events = events + $3, parked = parked + $4, updated_at = now()
-				WHERE name = $1`, sn.Name, int64(bt.mark), len(bt.events), parked)
-			return tx.SendBatch(ctx, b).Close()
-		})
-		if isolate || !deterministic(err) || ctx.Err() != nil {
-			return parked, err
-		}
-		isolate = true
-	}
-}
-
-// applyIsolated applies each event of each matching read model in its own savepoint.
-func (s *Snapshots) applyIsolated(ctx context.Context, tx pgx.Tx, sn Snapshot, events []*esdb.RecordedEvent) (parked int, err error) {
-	schema := SnapshotSchema(sn.Name)
-	for _, p := range s.ps {
-		m, err := newMatcher(p.Filter())
-		if err != nil {
-			return 0, err
-		}
-		for _, ev := range events {
-			if !m.match(ev) {
-				continue
-			}
-			if err := applyOne(ctx, tx, p, schema, ev); err != nil {
-				if !deterministic(err) || ctx.Err() != nil {
-					return 0, err
-				}
-				parked++
-			}
-		}
-	}
-	return parked, nil
-}
-
-// finish creates the deferred indexes, makes the tables logged (from then on the snapshot survives
-// a crash like any table), refreshes their planner statistics and marks the snapshot ready, in one
-// transaction.
+// finish makes each table logged (from then on it survives a crash like any table; PostgreSQL
+// rewrites it and rebuilds its key), then creates its deferred indexes and refreshes its planner
+// statistics — in that order, so that no index is built twice — in one transaction per table, at
+// most Parallel at a time; then it marks the snapshot ready. Every step is idempotent: a finish that
+// fails halfway is completed by building again, and only a ready snapshot is served.
 func (s *Snapshots) finish(ctx context.Context, sn Snapshot) error {
 	schema := SnapshotSchema(sn.Name)
+	var defs []string
+	if err := s.pool.QueryRow(ctx, "SELECT deferred_indexes FROM projections.snapshots WHERE name = $1", sn.Name).Scan(&defs); err != nil {
+		return err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename`, schema)
+	if err != nil {
+		return err
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(s.Parallel, 1))
+	assigned := 0
+	for _, t := range tables {
+		var own []string
+		for _, d := range defs {
+			if strings.Contains(d, " ON "+schema+"."+t+" ") {
+				own = append(own, d)
+			}
+		}
+		assigned += len(own)
+		g.Go(func() error { return s.finishTable(gctx, schema, t, own) })
+	}
+	if assigned != len(defs) {
+		_ = g.Wait()
+		return fmt.Errorf("projections: %d of the deferred indexes of %s are on no table of it", len(defs)-assigned, schema)
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, `UPDATE projections.snapshots SET status = 'ready', reached_position = target_position,
+		deferred_indexes = '{}', updated_at = now() WHERE name = $1`, sn.Name)
+	return err
+}
+
+// finishTable makes table logged, creates its deferred indexes (defs, from pg_get_indexdef) unless
+// they exist, and analyzes it, in one transaction.
+func (s *Snapshots) finishTable(ctx context.Context, schema, table string, defs []string) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var defs []string
-		if err := tx.QueryRow(ctx, "SELECT deferred_indexes FROM projections.snapshots WHERE name = $1 FOR UPDATE", sn.Name).Scan(&defs); err != nil {
-			return err
+		if _, err := tx.Exec(ctx, "ALTER TABLE "+schema+"."+table+" SET LOGGED"); err != nil {
+			return fmt.Errorf("projections: log %s.%s: %w", schema, table, err)
 		}
 		for _, d := range defs {
+			d = strings.Replace(strings.Replace(d, "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1),
+				"CREATE UNIQUE INDEX ", "CREATE UNIQUE INDEX IF NOT EXISTS ", 1)
 			if _, err := tx.Exec(ctx, d); err != nil {
 				return fmt.Errorf("projections: index %s: %w", d, err)
 			}
 		}
-		rows, err := tx.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename`, schema)
-		if err != nil {
-			return err
+		if _, err := tx.Exec(ctx, "ANALYZE "+schema+"."+table); err != nil {
+			return fmt.Errorf("projections: analyze %s.%s: %w", schema, table, err)
 		}
-		tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return err
-		}
-		for _, t := range tables {
-			if _, err := tx.Exec(ctx, "ALTER TABLE "+schema+"."+t+" SET LOGGED"); err != nil {
-				return fmt.Errorf("projections: log %s.%s: %w", schema, t, err)
-			}
-			if _, err := tx.Exec(ctx, "ANALYZE "+schema+"."+t); err != nil {
-				return fmt.Errorf("projections: analyze %s.%s: %w", schema, t, err)
-			}
-		}
-		_, err = tx.Exec(ctx, `UPDATE projections.snapshots SET status = 'ready', reached_position = target_position,
-			deferred_indexes = '{}', updated_at = now() WHERE name = $1`, sn.Name)
-		return err
+		return nil
 	})
 }

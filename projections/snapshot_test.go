@@ -8,8 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
@@ -206,5 +210,103 @@ func TestSnapshotAsOfAPositionEqualsTheLiveReadModelThen(t *testing.T) {
 	_ = pool.QueryRow(ctx, "SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'snap_second'").Scan(&n)
 	if n != 0 {
 		t.Fatal("the deleted snapshot's schema is left")
+	}
+}
+
+// failOnce is the accounts read model failing transiently (a serialization failure) the first time
+// it meets the event at position at, after wait returns.
+type failOnce struct {
+	chimeaccounts.Projection
+	at    uint64
+	wait  func()
+	fired *atomic.Bool
+}
+
+func (f failOnce) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
+	if ev.Position.Commit == f.at && f.fired.CompareAndSwap(false, true) {
+		f.wait()
+		b.Queue(`DO $$BEGIN RAISE EXCEPTION 'injected' USING ERRCODE = '40001'; END$$`)
+		return nil
+	}
+	return f.Projection.Apply(b, schema, ev)
+}
+
+// TestSnapshotResumesEachReadModelFromItsOwnPosition: the read models of a build (and the lanes of
+// the accounts' streams) move on their own connections; when one fails, the others keep what they
+// stored, and the resumed build applies no event twice and none is missed: the snapshot exports the
+// same bytes as one built in one go, with one lane.
+func TestSnapshotResumesEachReadModelFromItsOwnPosition(t *testing.T) {
+	pool, client := setup(t)
+	ctx := context.Background()
+	at := writeHistory(t, client, 12)
+	// position is the least position of a read model's rows (one per lane of its streams) and
+	// the events they applied.
+	position := func(snapshot, projection string) (pos, events int64) {
+		_ = pool.QueryRow(ctx, `SELECT min(position), sum(events) FROM projections.snapshot_positions
+			WHERE snapshot = $1 AND (projection = $2 OR projection LIKE $2 || '#%')`, snapshot, projection).Scan(&pos, &events)
+		return pos, events
+	}
+	failing := failOnce{at: at, fired: &atomic.Bool{}, wait: func() {
+		// The history read model is not held back by the failing one: it reaches the end first.
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if pos, _ := position("resumed", "history"); uint64(pos) >= at {
+				return
+			}
+		}
+		t.Error("the history read model did not reach the end on its own")
+	}}
+	snaps := projections.NewSnapshots(pool, client, []projections.Projection{failing, history.Projection{}})
+	snaps.BatchSize = 5
+	if _, err := snaps.Create(ctx, "resumed", strconv.FormatUint(at, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := snaps.Build(ctx, "resumed", nil); err == nil {
+		t.Fatal("the injected failure must fail the build")
+	}
+	failed, _ := snaps.Get(ctx, "resumed")
+	accPos, _ := position("resumed", "chime_accounts")
+	histPos, histEvents := position("resumed", "history")
+	if failed.Status != projections.SnapshotFailed || uint64(histPos) != at || uint64(accPos) >= at || failed.ReachedPosition > uint64(accPos) {
+		t.Fatalf("after the failure: %+v; accounts at %d, history at %d (target %d)", failed, accPos, histPos, at)
+	}
+	var lanes int
+	_ = pool.QueryRow(ctx, "SELECT count(*) FROM projections.snapshot_positions WHERE snapshot = 'resumed' AND projection LIKE 'chime_accounts#%'").Scan(&lanes)
+	if lanes != 2 {
+		t.Fatalf("the accounts' streams in %d lanes, want 2", lanes)
+	}
+	if err := snaps.Build(ctx, "resumed", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, events := position("resumed", "history"); events != histEvents {
+		t.Fatalf("the resumed build applied history events again: %d, then %d", histEvents, events)
+	}
+
+	straight := projections.NewSnapshots(pool, client, []projections.Projection{chimeaccounts.Projection{}, history.Projection{}})
+	straight.Lanes = 1
+	if _, err := straight.Create(ctx, "straight", strconv.FormatUint(at, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := straight.Build(ctx, "straight", nil); err != nil {
+		t.Fatal(err)
+	}
+	d1, d2 := t.TempDir(), t.TempDir()
+	f1, err := straight.Export(ctx, "resumed", d1, projections.ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := straight.Export(ctx, "straight", d2, projections.ExportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var rows int64
+	for _, f := range f1 {
+		b1, _ := os.ReadFile(f.File)
+		b2, err := os.ReadFile(filepath.Join(d2, filepath.Base(f.File)))
+		if err != nil || !bytes.Equal(b1, b2) {
+			t.Fatalf("%s differs between the resumed build and the straight one (%v):\n%s\n---\n%s", filepath.Base(f.File), err, b1, b2)
+		}
+		rows += f.Rows
+	}
+	if rows == 0 {
+		t.Fatal("nothing exported")
 	}
 }

@@ -166,6 +166,8 @@ func cmdBenchReplay(ctx context.Context, cfg Config, args []string) error {
 	fs.IntVar(&o.Events, "events", 1_000_000, "events seeded, caught up live and replayed into a snapshot")
 	fs.IntVar(&o.Target, "target", 10_000_000, "the event count the measured rate is extrapolated to")
 	fs.StringVar(&o.JSON, "json", "", "write the JSON report here (default bench-results/replay-<time>.json)")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the replay here")
+	fs.BoolVar(&o.NoFloor, "no-floor", false, "skip the live catch-up (no floor to compare with: for profiling)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -56,25 +56,39 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 	return err
 }
 
-// Apply stores one record.
-func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
+// columns are audit_records', in the order of AppendRows' values.
+var columns = []string{"event_id", "position", "event_time", "event_source", "event_name", "access_key_id", "principal_arn",
+	"aws_account_id", "source_ip", "error_code", "request_id", "record"}
+
+// AppendTable is audit_records: one row per record, keyed by the record's event id.
+func (Projection) AppendTable() (string, []string) { return "audit_records", columns }
+
+// AppendRows appends the row of one record.
+func (Projection) AppendRows(rows [][]any, ev *esdb.RecordedEvent) ([][]any, error) {
 	if ev.EventType != audit.TypeAPICallRecorded {
-		return nil
+		return rows, nil
 	}
 	var r audit.APICallRecorded
 	if err := json.Unmarshal(ev.Data, &r); err != nil {
-		return fmt.Errorf("audit: decode: %w", err)
+		return rows, fmt.Errorf("audit: decode: %w", err)
 	}
 	var code *string
 	if r.ErrorCode != "" {
 		code = &r.ErrorCode
 	}
-	b.Queue(`INSERT INTO `+schema+`.audit_records (event_id, position, event_time, event_source, event_name,
+	return append(rows, []any{r.EventID, int64(ev.Position.Commit), r.EventTime, r.EventSource, r.EventName,
+		r.UserIdentity.AccessKeyID, r.UserIdentity.ARN, r.RecipientAccountID, r.SourceIPAddress, code, r.RequestID, ev.Data}), nil
+}
+
+// Apply stores one record: the row of AppendRows.
+func (p Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
+	rows, err := p.AppendRows(nil, ev)
+	for _, r := range rows {
+		b.Queue(`INSERT INTO `+schema+`.audit_records (event_id, position, event_time, event_source, event_name,
 		access_key_id, principal_arn, aws_account_id, source_ip, error_code, request_id, record)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT DO NOTHING`,
-		r.EventID, int64(ev.Position.Commit), r.EventTime, r.EventSource, r.EventName, r.UserIdentity.AccessKeyID,
-		r.UserIdentity.ARN, r.RecipientAccountID, r.SourceIPAddress, code, r.RequestID, ev.Data)
-	return nil
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT DO NOTHING`, r...)
+	}
+	return err
 }
 
 // Store answers audit queries.

@@ -170,6 +170,12 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 	return nil
 }
 
+// PartitionedByStream: every row an account's events write is keyed by the account's id or by ids
+// its own events created (users, bots, invitations, domain claims, key subjects), so the build of a
+// snapshot may apply the streams of different accounts on different connections
+// (projections.StreamPartitioned).
+func (Projection) PartitionedByStream() {}
+
 // Apply applies one event; every statement is idempotent for its event.
 func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
 	e, err := account.Decode(ev.EventType, ev.Data)

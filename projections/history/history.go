@@ -115,25 +115,48 @@ func Resources(stream string, data []byte) []string {
 	return out
 }
 
-// Apply indexes one event.
-func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
+// columns are resource_history's, in the order of AppendRows' values.
+var columns = []string{"resource", "position", "stream", "revision", "event_type", "occurred_at", "actor_type", "actor",
+	"principal_arn", "source_ip", "request_id"}
+
+// PartitionedByStream: every row is keyed by its event's position, so the build of a snapshot may
+// index different streams on different connections (projections.StreamPartitioned).
+func (Projection) PartitionedByStream() {}
+
+// AppendTable is resource_history: the index is append-only, its key (resource, position).
+func (Projection) AppendTable() (string, []string) { return "resource_history", columns }
+
+// AppendRows appends one row per resource the event touched.
+func (Projection) AppendRows(rows [][]any, ev *esdb.RecordedEvent) ([][]any, error) {
 	if strings.HasPrefix(ev.StreamID, "$") || strings.HasPrefix(ev.StreamID, audit.StreamPrefix) {
-		return nil
+		return rows, nil
 	}
 	env := envelope.Parse(ev.UserMetadata)
 	at := env.OccurredAt
 	if at.IsZero() {
 		at = ev.CreatedDate
 	}
-	rs := Resources(ev.StreamID, ev.Data)
-	if len(rs) == 0 {
-		return nil
+	for _, r := range Resources(ev.StreamID, ev.Data) {
+		rows = append(rows, []any{r, int64(ev.Position.Commit), ev.StreamID, int64(ev.EventNumber), ev.EventType, at.UTC(),
+			env.ActorType, env.Actor, env.PrincipalARN, env.SourceIP, env.RequestID})
 	}
-	// One statement per event, whatever the number of resources (a batch of users names up to 50).
+	return rows, nil
+}
+
+// Apply indexes one event: the rows of AppendRows, in one statement whatever their number (a batch of
+// users names up to 50 resources; the rows differ only in the resource).
+func (p Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
+	rows, err := p.AppendRows(nil, ev)
+	if err != nil || len(rows) == 0 {
+		return err
+	}
+	rs := make([]string, len(rows))
+	for i, r := range rows {
+		rs[i] = r[0].(string)
+	}
 	b.Queue(`INSERT INTO `+schema+`.resource_history (resource, position, stream, revision, event_type, occurred_at,
 		actor_type, actor, principal_arn, source_ip, request_id) SELECT r, $2,$3,$4,$5,$6,$7,$8,$9,$10,$11 FROM unnest($1::text[]) AS r
-		ON CONFLICT DO NOTHING`, rs, int64(ev.Position.Commit), ev.StreamID, int64(ev.EventNumber), ev.EventType, at.UTC(),
-		env.ActorType, env.Actor, env.PrincipalARN, env.SourceIP, env.RequestID)
+		ON CONFLICT DO NOTHING`, append([]any{rs}, rows[0][1:]...)...)
 	return nil
 }
 
