@@ -114,8 +114,12 @@ func TestWickrMessaging(t *testing.T) {
 		_, out := b.wickrClient(t, "GET", "/client/v1/wickr/me", session, "")
 		return str(out["User"].(map[string]any)["UserId"])
 	}
-	member := func(nid, session string) string { return `{"NetworkId":"` + nid + `","UserId":"` + userOf(session) + `"}` }
-	post := func(session, conv, body string) (int, map[string]any) { return call("POST", "/"+conv+"/messages", session, body) }
+	member := func(nid, session string) string {
+		return `{"NetworkId":"` + nid + `","UserId":"` + userOf(session) + `"}`
+	}
+	post := func(session, conv, body string) (int, map[string]any) {
+		return call("POST", "/"+conv+"/messages", session, body)
+	}
 
 	// A direct message: one per pair, whoever starts it.
 	st, out := call("POST", "", sA[alice], `{"Kind":"DM","Members":[`+member(nidA, sA[carol])+`]}`)
