@@ -22,6 +22,7 @@ import (
 	"github.com/belfry/belfry/api/chime/porting"
 	"github.com/belfry/belfry/api/chime/rooms"
 	wickrclient "github.com/belfry/belfry/api/wickr/client"
+	wickrmessaging "github.com/belfry/belfry/api/wickr/messaging"
 	"github.com/labstack/echo/v4"
 	"go.yaml.in/yaml/v3"
 )
@@ -77,7 +78,7 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 	e := echo.New()
 	mountClient(e, slices.Concat((*client.Service)(nil).Routes(), (*meetings.Service)(nil).ClientRoutes(nil), (*rooms.Messages)(nil).ClientRoutes(nil),
 		(*contacts.Service)(nil).ClientRoutes(nil), (*calls.Service)(nil).ClientRoutes(nil), (*wickrclient.Service)(nil).Routes(),
-		(*conversations.Service)(nil).ClientRoutes(nil), (*live.Hub)(nil).Routes()),
+		(*conversations.Service)(nil).ClientRoutes(nil), (*live.Hub)(nil).Routes(), (*wickrmessaging.Service)(nil).Routes()),
 		slices.Concat((*rooms.Messages)(nil).WebhookRoutes(), (*wickrclient.Service)(nil).CallbackRoutes()))
 	for _, r := range e.Routes() {
 		// echo registers catch-all "route not found" entries for a group with middleware.

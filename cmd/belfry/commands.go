@@ -29,6 +29,7 @@ import (
 	"github.com/belfry/belfry/projections/history"
 	iamrm "github.com/belfry/belfry/projections/iam"
 	wickrstats "github.com/belfry/belfry/projections/wickranalytics"
+	"github.com/belfry/belfry/projections/wickrconversations"
 	wickrdel "github.com/belfry/belfry/projections/wickrdeletions"
 	"github.com/belfry/belfry/projections/wickrguests"
 	"github.com/belfry/belfry/projections/wickrnetworks"
@@ -53,6 +54,8 @@ func allProjections() map[string]projections.Projection {
 		wickrguests.Projection{}.Name():    wickrguests.Projection{},
 		wickrstats.Projection{}.Name():     wickrstats.Projection{},
 		wickrdel.Projection{}.Name():       wickrdel.Projection{},
+
+		wickrconversations.Projection{}.Name(): wickrconversations.Projection{},
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	wickrclientapi "github.com/belfry/belfry/api/wickr/client"
 	wickrdevicesapi "github.com/belfry/belfry/api/wickr/devices"
 	wickrguestsapi "github.com/belfry/belfry/api/wickr/guests"
+	"github.com/belfry/belfry/api/wickr/messaging"
 	wickrnetworksapi "github.com/belfry/belfry/api/wickr/networks"
 	wickropentdfapi "github.com/belfry/belfry/api/wickr/opentdf"
 	wickrretentionapi "github.com/belfry/belfry/api/wickr/retention"
@@ -54,6 +55,8 @@ type wickrApp struct {
 	devices             *wickrdevicesapi.Service
 	guests              *wickrguestsapi.Service
 	client              *wickrclientapi.Service // the end users' client API
+	messaging           *messaging.Service      // conversations and messages on the client API
+	conversationsRM     *projections.Runner     // the conversations read model
 	rosters             usecase.Rosters         // the end users' command path (and the tests' setups)
 	networkCmds         usecase.Networks        // the networks' command path (the group reactor, the tests' setups)
 }
@@ -85,7 +88,7 @@ func (m *Main) wickrProjections(pool *pgxpool.Pool, client *esdb.Client, pm *pro
 	m.wickr.guestsRM = projections.NewRunner(pool, client, wickrguests.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	m.wickr.analyticsRM = projections.NewRunner(pool, client, wickranalytics.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	deletions := projections.NewRunner(pool, client, wickrdeletions.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
-	return []*projections.Runner{m.wickr.networksRM, m.wickr.usersRM, m.wickr.guestsRM, m.wickr.analyticsRM, deletions}
+	return []*projections.Runner{m.wickr.networksRM, m.wickr.usersRM, m.wickr.guestsRM, m.wickr.analyticsRM, deletions, wickrConversationsRunner(m, pool, client, pm)}
 }
 
 // wickrBelfryOperations are the Wickr operations of the Belfry admin API (signing name belfry).
@@ -113,6 +116,7 @@ func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client, keys *datakeys.
 	m.wickr.networkCmds = networks
 	m.newWickrUsers(pool, client, networks, ryw)
 	m.newWickrClient(pool, client, networks, keys, ryw)
+	newWickrMessaging(m, pool, client, networks, keys, ryw)
 }
 
 // newWickrUsers builds the users, devices and guests slices: rosters, directory shards, the users read model.
@@ -153,6 +157,7 @@ func (m *Main) startWickrSweeps(runCtx context.Context) {
 			if _, err := m.wickr.groups.MoveOrphans(runCtx); err != nil && runCtx.Err() == nil {
 				m.logger.Warn("moving the users of deleted security groups interrupted; it resumes on the next sweep", "err", err)
 			}
+			sweepWickrMessages(m, runCtx)
 		}
 	})
 }

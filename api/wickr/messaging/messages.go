@@ -1,0 +1,237 @@
+package messaging
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/belfry/belfry/api/wickr/usecase"
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/wickr"
+	"github.com/belfry/belfry/domain/wickr/conversation"
+	"github.com/belfry/belfry/domain/wickr/network"
+	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
+	"github.com/belfry/belfry/projections/wickrconversations"
+)
+
+// Draft is a message as the caller posts it: Ttl and Bor in seconds (0: none).
+type Draft struct {
+	Text       string
+	TTL, BOR   int64
+	File       string // the attachment's name ("" without one)
+	Attachment *conversation.Attachment
+}
+
+// sealedContent is what a message's key seals: its text and its attachment's name.
+type sealedContent struct {
+	Text string `json:"t"`
+	File string `json:"f,omitempty"`
+}
+
+// File is an attachment as one reader sees it (§12: the reader's own group decides).
+type File struct {
+	Name, ContentType    string
+	Size                 int64
+	Download             bool   // the reader's group allows downloading (else preview only)
+	AutoDownload         bool   // within the reader's group's maxAutoDownloadSize
+	Transfer             string // BestQuality or LowBandwidth, per the reader's group
+	AutoDownloadMaxBytes int64
+}
+
+// Message is a message as the API answers it.
+type Message struct {
+	ConversationID, MessageID string
+	Seq                       int64
+	Sender                    conversation.Participant
+	Text                      string
+	TTL, BOR                  int64
+	CreatedAt                 time.Time
+	ExpiresAt, BurnAt         time.Time // zero: none (yet)
+	File                      *File
+	ReadBy                    []wickrconversations.Receipt // receipts, on the caller's own messages
+}
+
+// Post seals and posts a message of the caller; the answer is the message as posted.
+func (s *Service) Post(ctx context.Context, me Caller, id string, d Draft) (Message, error) {
+	members, err := s.d.Store.Members(ctx, id)
+	if err != nil {
+		return Message{}, err
+	}
+	ps := []conversation.Participant{me.Participant()}
+	for _, m := range members {
+		ps = append(ps, m.Participant())
+	}
+	p, err := s.policy(ctx, ps)
+	if err != nil {
+		return Message{}, err
+	}
+	plain, _ := json.Marshal(sealedContent{Text: d.Text, File: d.File})
+	mid := uuid.NewString()
+	keyID, sealed, err := s.d.Keys.Seal(ctx, me.NetworkID, conversation.KeyScope(id, mid), s.d.Now(), plain)
+	if err != nil {
+		return Message{}, err
+	}
+	cmd := conversation.Post{MessageID: mid, Sender: me.Participant(), KeyID: keyID, Sealed: sealed, TTL: d.TTL, BOR: d.BOR, Attachment: d.Attachment, Policy: p}
+	m, err := usecase.Run(ctx, s.d.Conversations.Command(conversation.StreamName(id), cmd), nil,
+		func(dec usecase.Decided[conversation.State, conversation.Event]) (Message, error) {
+			if len(dec.Events) == 0 {
+				return Message{}, errors.New("messaging: the post was not recorded")
+			}
+			e := dec.Events[0].(conversation.MessagePosted)
+			m := Message{ConversationID: id, MessageID: mid, Seq: e.Seq, Sender: e.Sender, Text: d.Text, TTL: e.TTL, BOR: e.BOR, CreatedAt: e.At}
+			if e.TTL > 0 {
+				m.ExpiresAt = e.At.Add(time.Duration(e.TTL) * time.Second)
+			}
+			if d.Attachment != nil {
+				m.File = &File{Name: d.File, ContentType: d.Attachment.ContentType, Size: d.Attachment.Size}
+			}
+			return m, nil
+		})
+	if err != nil && domain.KindOf(err) != 0 {
+		_ = s.d.Keys.Destroy(context.WithoutCancel(ctx), keyID) // a refused post's key seals nothing stored
+	}
+	return m, err
+}
+
+// Messages returns a page of a conversation's messages to one of its members, newest first, before
+// the sequence number before (0: from the newest); the cursor of the next page is the last one's.
+func (s *Service) Messages(ctx context.Context, me Caller, id string, before int64, limit int) ([]Message, int64, error) {
+	if _, err := s.member(ctx, me, id); err != nil {
+		return nil, 0, err
+	}
+	group, err := s.readerGroup(ctx, me)
+	if err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.d.Store.Messages(ctx, id, s.d.Now(), before, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	var own []string
+	out := make([]Message, 0, len(rows))
+	for _, r := range rows {
+		m, ok, err := s.open(ctx, r, group)
+		if err != nil {
+			return nil, 0, err
+		}
+		if !ok {
+			continue // its key is destroyed: the message is gone
+		}
+		if r.SenderKey == me.Participant().Key() {
+			own = append(own, r.MessageID)
+		}
+		out = append(out, m)
+	}
+	if err := s.receipts(ctx, id, own, out); err != nil {
+		return nil, 0, err
+	}
+	var next int64
+	if len(rows) == limit {
+		next = rows[len(rows)-1].Seq
+	}
+	return out, next, nil
+}
+
+func (s *Service) receipts(ctx context.Context, id string, own []string, out []Message) error {
+	if len(own) == 0 {
+		return nil
+	}
+	rs, err := s.d.Store.Receipts(ctx, id, own)
+	for i := range out {
+		out[i].ReadBy = rs[out[i].MessageID]
+	}
+	return err
+}
+
+// open decrypts one row for a reader of group g; false when its key is destroyed.
+func (s *Service) open(ctx context.Context, r wickrconversations.Message, g sg.Settings) (Message, bool, error) {
+	pt, err := s.d.Keys.Open(ctx, r.KeyID, r.Sealed)
+	if errors.Is(err, domain.ErrShredded) {
+		return Message{}, false, nil
+	}
+	if err != nil {
+		return Message{}, false, err
+	}
+	var c sealedContent
+	if err := json.Unmarshal(pt, &c); err != nil {
+		return Message{}, false, err
+	}
+	m := Message{ConversationID: r.ConversationID, MessageID: r.MessageID, Seq: r.Seq, Sender: ParseKey(r.SenderKey), Text: c.Text,
+		TTL: r.TTL, BOR: r.BOR, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, BurnAt: r.BurnAt}
+	if r.Size > 0 {
+		m.File = fileFor(c.File, r.ContentType, r.Size, g)
+	}
+	return m, true, nil
+}
+
+// fileFor is what a reader of group g may do with a file (§3.3 Media and links, §12).
+func fileFor(name, ctype string, size int64, g sg.Settings) *File {
+	f := &File{Name: name, ContentType: ctype, Size: size, Download: g.EnableFileDownload, Transfer: "BestQuality"}
+	if g.EnableFileDownload {
+		f.AutoDownloadMaxBytes = g.MaxAutoDownloadSize
+		f.AutoDownload = size <= g.MaxAutoDownloadSize
+		if g.MaxAutoDownloadSize == sg.DownloadLowQuality {
+			f.Transfer = "LowBandwidth"
+		}
+	}
+	return f
+}
+
+// readerGroup is the settings of the caller's security group.
+func (s *Service) readerGroup(ctx context.Context, me Caller) (sg.Settings, error) {
+	g := sg.Defaults()
+	_, err := s.d.Networks.Repo.ExecuteFunc(ctx, network.StreamName(me.NetworkID), func(st network.State, _ time.Time) ([]network.Event, error) {
+		if gr, ok := st.Groups[me.GroupID]; ok {
+			g = gr.Settings
+		}
+		return nil, nil
+	})
+	return g, err
+}
+
+// MarkRead records the caller's read of messages: a receipt where the networks allow it (§6), and
+// the start of their burn-on-read timers.
+func (s *Service) MarkRead(ctx context.Context, me Caller, id string, messageIDs []string, sendReceipt bool) error {
+	members, err := s.d.Store.Members(ctx, id)
+	if err != nil {
+		return err
+	}
+	ps := []conversation.Participant{me.Participant()}
+	for _, m := range members {
+		ps = append(ps, m.Participant())
+	}
+	p, err := s.policy(ctx, ps)
+	if err != nil {
+		return err
+	}
+	cmd := conversation.MarkRead{Reader: me.Participant(), MessageIDs: messageIDs, SendReceipt: sendReceipt, Policy: p}
+	return usecase.Exec(ctx, s.d.Conversations.Command(conversation.StreamName(id), cmd))
+}
+
+// ExpireDue destroys the keys of the messages whose expiry or burn time has passed at the slice's
+// clock, then records their destruction (at most limit per call); it returns how many it destroyed.
+func (s *Service) ExpireDue(ctx context.Context, limit int) (int, error) {
+	due, err := s.d.Store.Due(ctx, s.d.Now(), limit)
+	if err != nil {
+		return 0, err
+	}
+	byConv := map[string][]string{}
+	for _, d := range due {
+		if err := s.d.Keys.Destroy(ctx, d.KeyID); err != nil {
+			return 0, err
+		}
+		byConv[d.ConversationID] = append(byConv[d.ConversationID], d.MessageID)
+	}
+	n := 0
+	for id, ids := range byConv {
+		dec, _, err := s.d.Conversations.Execute(ctx, conversation.StreamName(id), conversation.Destroy{MessageIDs: ids})
+		if err != nil {
+			return n, wickr.Prefix("conversation "+id, err)
+		}
+		n += len(dec.Events)
+	}
+	return n, nil
+}

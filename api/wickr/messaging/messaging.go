@@ -1,0 +1,86 @@
+// Package messaging is the slice of Wickr messaging on the end users' client API (under
+// /client/v1/wickr/conversations): direct messages, groups and rooms, messages with expiration and
+// burn-on-read timers, read receipts and file attachments' metadata (guide §3.3, §3.4, §6, §12, §15).
+// The conversation aggregate (domain/wickr/conversation) decides; this slice gathers the policy it
+// decides on — the participants' networks and security groups, read freshly through the command
+// path — seals each message under a key of its own and opens it for members.
+//
+// Invariants:
+//   - Message content (the text and an attachment's name) is sealed under a data key of the message
+//     alone (conversation.KeyScope): the event log and the read model hold ciphertext only.
+//   - A message past its deadline (expiry, or burn time after the first read) is answered by no call,
+//     even before the sweep (ExpireDue) destroys its key and records its destruction; the key is
+//     destroyed before the destruction is recorded, so no recorded destruction leaves a key alive,
+//     and a crash between the two is finished by the next sweep.
+//   - Only members read a conversation; what a member may do with a file (download, auto-download,
+//     transfer quality) follows the member's own security group (§12).
+package messaging
+
+import (
+	"context"
+	"time"
+
+	"github.com/belfry/belfry/api/wickr/usecase"
+	"github.com/belfry/belfry/domain/wickr/conversation"
+	"github.com/belfry/belfry/projections/wickrconversations"
+)
+
+// Caller is the signed-in user of a request.
+type Caller struct{ NetworkID, UserID, GroupID string }
+
+// Participant is the caller as the conversation names it.
+func (c Caller) Participant() conversation.Participant {
+	return conversation.Participant{NetworkID: c.NetworkID, UserID: c.UserID}
+}
+
+// Sessions checks a bearer session token of the Wickr client API (api/wickr/client implements it
+// through an adapter).
+type Sessions interface {
+	Authenticate(ctx context.Context, token string) (Caller, error)
+}
+
+// Keys seals content under a data key and destroys keys (infra/datakeys implements it).
+type Keys interface {
+	Seal(ctx context.Context, tenant, scope string, day time.Time, plaintext []byte) (string, []byte, error)
+	Open(ctx context.Context, keyID string, sealed []byte) ([]byte, error)
+	Destroy(ctx context.Context, keyID string) error
+}
+
+// Store is the conversations read model (wickrconversations.Store implements it).
+type Store interface {
+	Conversation(ctx context.Context, id string) (wickrconversations.Conversation, error)
+	IsMember(ctx context.Context, id, key string) (bool, error)
+	Members(ctx context.Context, id string) ([]wickrconversations.Member, error)
+	ForMember(ctx context.Context, key, after string, limit int) ([]wickrconversations.Conversation, error)
+	Messages(ctx context.Context, id string, now time.Time, before int64, limit int) ([]wickrconversations.Message, error)
+	Receipts(ctx context.Context, id string, messageIDs []string) (map[string][]wickrconversations.Receipt, error)
+	Due(ctx context.Context, now time.Time, limit int) ([]wickrconversations.Due, error)
+}
+
+// Conversations is the conversation aggregate's command path.
+type Conversations = usecase.Aggregate[conversation.State, conversation.Command, conversation.Event]
+
+// Deps are the slice's collaborators.
+type Deps struct {
+	Conversations Conversations
+	Networks      usecase.Networks
+	Rosters       usecase.Rosters
+	Guests        usecase.Guests
+	Store         Store
+	Keys          Keys
+	Sessions      Sessions
+	// Now is the clock of reads and of the sweep (default time.Now); decisions use the command
+	// path's clock.
+	Now func() time.Time
+}
+
+// Service runs the messaging use cases.
+type Service struct{ d Deps }
+
+// New returns the slice.
+func New(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Service{d: d}
+}

@@ -1,0 +1,129 @@
+package messaging
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/belfry/belfry/domain/wickr"
+	"github.com/belfry/belfry/domain/wickr/conversation"
+)
+
+func (h handlers) post(c echo.Context, me Caller) error {
+	var in struct {
+		Content    string
+		Ttl, Bor   int64
+		Attachment *struct {
+			Name, ContentType string
+			Size              int64
+		}
+	}
+	id, err := conversationID(c)
+	if err == nil {
+		err = bind(c, &in)
+	}
+	if err != nil {
+		return fail(c, err)
+	}
+	d := Draft{Text: in.Content, TTL: in.Ttl, BOR: in.Bor}
+	if err := text("Content", in.Content, in.Attachment == nil, MaxText); err != nil {
+		return fail(c, err)
+	}
+	if a := in.Attachment; a != nil {
+		for _, e := range []error{text("Attachment.Name", a.Name, true, 4*MaxFileName), text("Attachment.ContentType", a.ContentType, true, conversation.MaxContentType)} {
+			if e != nil {
+				return fail(c, e)
+			}
+		}
+		d.File, d.Attachment = a.Name, &conversation.Attachment{ContentType: a.ContentType, Size: a.Size}
+	}
+	m, err := h.s.Post(c.Request().Context(), me, id, d)
+	if err != nil {
+		return fail(c, err)
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"Message": messageWire(m)})
+}
+
+func (h handlers) messages(c echo.Context, me Caller) error {
+	id, err := conversationID(c)
+	if err != nil {
+		return fail(c, err)
+	}
+	var before int64
+	if v := c.QueryParam("NextToken"); v != "" {
+		if before, err = strconv.ParseInt(v, 10, 64); err != nil || before < 1 {
+			return fail(c, wickr.Invalid("NextToken", "is not a token this API issued"))
+		}
+	}
+	limit, err := maxResults(c)
+	if err != nil {
+		return fail(c, err)
+	}
+	list, next, err := h.s.Messages(c.Request().Context(), me, id, before, limit)
+	if err != nil {
+		return fail(c, err)
+	}
+	out := make([]map[string]any, len(list))
+	for i, m := range list {
+		out[i] = messageWire(m)
+	}
+	tok := ""
+	if next > 0 {
+		tok = strconv.FormatInt(next, 10)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"Messages": out, "NextToken": tok})
+}
+
+func (h handlers) read(c echo.Context, me Caller) error {
+	var in struct {
+		MessageIds  []string
+		SendReceipt *bool
+	}
+	id, err := conversationID(c)
+	if err == nil {
+		err = bind(c, &in)
+	}
+	if err != nil {
+		return fail(c, err)
+	}
+	if len(in.MessageIds) == 0 || len(in.MessageIds) > conversation.MaxRead {
+		return fail(c, wickr.Invalid("MessageIds", "must name 1 to %d messages", conversation.MaxRead))
+	}
+	for _, m := range in.MessageIds {
+		if err := text("MessageIds", m, true, maxID); err != nil {
+			return fail(c, err)
+		}
+	}
+	receipt := in.SendReceipt == nil || *in.SendReceipt
+	if err := h.s.MarkRead(c.Request().Context(), me, id, in.MessageIds, receipt); err != nil {
+		return fail(c, err)
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func messageWire(m Message) map[string]any {
+	out := map[string]any{"ConversationId": m.ConversationID, "MessageId": m.MessageID, "Sender": participantWire(m.Sender),
+		"Content": m.Text, "Ttl": m.TTL, "Bor": m.BOR, "CreatedAt": stamp(m.CreatedAt)}
+	if !m.ExpiresAt.IsZero() {
+		out["ExpiresAt"] = stamp(m.ExpiresAt)
+	}
+	if !m.BurnAt.IsZero() {
+		out["BurnAt"] = stamp(m.BurnAt)
+	}
+	if f := m.File; f != nil {
+		out["Attachment"] = map[string]any{"Name": f.Name, "ContentType": f.ContentType, "Size": f.Size, "Download": f.Download,
+			"AutoDownload": f.AutoDownload, "Transfer": f.Transfer, "AutoDownloadMaxBytes": f.AutoDownloadMaxBytes}
+	}
+	if m.ReadBy != nil {
+		rs := make([]map[string]any, len(m.ReadBy))
+		for i, r := range m.ReadBy {
+			rs[i] = map[string]any{"Reader": participantWire(ParseKey(r.ReaderKey)), "ReadAt": stamp(r.ReadAt)}
+		}
+		out["ReadBy"] = rs
+	}
+	return out
+}

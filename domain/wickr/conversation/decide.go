@@ -1,0 +1,205 @@
+package conversation
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/wickr"
+)
+
+// Command is the sealed set of conversation commands.
+type Command interface{ isConversationCommand() }
+
+// Create starts a conversation: a direct message (ConversationID = DirectID of By and the one
+// member), a group or a room (Title required). Creating an existing direct message again is a no-op.
+type Create struct {
+	ConversationID, Kind, Title string
+	By                          Participant
+	Members                     []Participant
+	Policy                      Policy
+}
+
+// AddMembers adds members to a group (any member adds) or a room (its creator adds).
+type AddMembers struct {
+	By      Participant
+	Members []Participant
+	Policy  Policy
+}
+
+// Leave removes a member from a group or room.
+type Leave struct{ Member Participant }
+
+// Post posts a message sealed under its own key; Ttl and Bor are seconds (0: none).
+type Post struct {
+	MessageID  string
+	Sender     Participant
+	KeyID      string
+	Sealed     []byte
+	TTL, BOR   int64
+	Attachment *Attachment
+	Policy     Policy
+}
+
+// MarkRead records Reader's read of messages; SendReceipt is the reader's client's choice (§6).
+type MarkRead struct {
+	Reader      Participant
+	MessageIDs  []string
+	SendReceipt bool
+	Policy      Policy
+}
+
+// Destroy records the destruction of the named messages whose deadline has passed, once their keys
+// are destroyed; others are skipped.
+type Destroy struct{ MessageIDs []string }
+
+func (Create) isConversationCommand()     {}
+func (AddMembers) isConversationCommand() {}
+func (Leave) isConversationCommand()      {}
+func (Post) isConversationCommand()       {}
+func (MarkRead) isConversationCommand()   {}
+func (Destroy) isConversationCommand()    {}
+
+// Decide applies a command at now.
+func Decide(s State, c Command, now time.Time) ([]Event, error) {
+	now = now.UTC()
+	if c, ok := c.(Create); ok {
+		return decideCreate(s, c, now)
+	}
+	if !s.Live() {
+		return nil, domain.Wrapf(ErrNotFound, "conversation not found")
+	}
+	switch c := c.(type) {
+	case AddMembers:
+		return decideAdd(s, c, now)
+	case Leave:
+		if !s.Member(c.Member) {
+			return nil, nil
+		}
+		if s.Kind == KindDirect {
+			return nil, domain.Wrapf(ErrDirect, "a member cannot leave a direct message")
+		}
+		return []Event{MemberLeft{Member: c.Member, At: now}}, nil
+	case Post:
+		return decidePost(s, c, now)
+	case MarkRead:
+		return decideRead(s, c, now)
+	case Destroy:
+		return decideDestroy(s, c, now), nil
+	}
+	return nil, fmt.Errorf("conversation: unknown command %T", c)
+}
+
+func decideCreate(s State, c Create, now time.Time) ([]Event, error) {
+	members := dedupe(append([]Participant{c.By}, c.Members...))
+	switch c.Kind {
+	case KindDirect:
+		if len(members) != 2 {
+			return nil, wickr.FieldErr(ErrDirect, "Members", "a direct message has exactly one other member")
+		}
+		if c.ConversationID != DirectID(members[0], members[1]) {
+			return nil, wickr.Invalid("ConversationId", "is not the direct message of the pair")
+		}
+		if s.Live() {
+			return nil, nil // one direct message per pair
+		}
+		if members[0].Guest() && members[1].Guest() {
+			return nil, wickr.FieldErr(ErrNotFederated, "Members", "guest users talk with users of a network, not among themselves")
+		}
+	case KindGroup, KindRoom:
+		if err := checkTitle(c.Kind, c.Title); err != nil {
+			return nil, err
+		}
+		if s.Live() {
+			return nil, domain.Wrapf(ErrExists, "conversation %s exists", c.ConversationID)
+		}
+	default:
+		return nil, wickr.Invalid("Kind", "must be %s, %s or %s", KindDirect, KindGroup, KindRoom)
+	}
+	if c.ConversationID == "" {
+		return nil, wickr.Invalid("ConversationId", "is required")
+	}
+	if len(members) > MaxMembers {
+		return nil, wickr.FieldErr(ErrTooMany, "Members", "at most %d members", MaxMembers)
+	}
+	if err := checkPairs(c.Policy, nil, members); err != nil {
+		return nil, err
+	}
+	return []Event{Created{ConversationID: c.ConversationID, Kind: c.Kind, Title: c.Title, CreatedBy: c.By, Members: members, At: now}}, nil
+}
+
+func checkTitle(kind, title string) error {
+	switch {
+	case kind == KindRoom && strings.TrimSpace(title) == "":
+		return wickr.Invalid("Title", "is required for a room")
+	case utf8.RuneCountInString(title) > MaxTitle:
+		return wickr.Invalid("Title", "must be at most %d characters", MaxTitle)
+	}
+	return nil
+}
+
+// checkPairs checks that every participant is known and that every new one reaches every existing
+// one and every other new one.
+func checkPairs(p Policy, existing, added []Participant) error {
+	for i, a := range added {
+		if !p.Known(a) {
+			return wickr.FieldErr(ErrUnknown, fmt.Sprintf("Members[%d]", i), "is not an active user or a guest user")
+		}
+		for _, b := range existing {
+			if err := p.Reachable(a, b); err != nil {
+				return err
+			}
+		}
+		for _, b := range added[:i] {
+			if err := p.Reachable(a, b); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func dedupe(ps []Participant) []Participant {
+	seen := map[string]bool{}
+	out := ps[:0:0]
+	for _, p := range ps {
+		if !seen[p.Key()] {
+			seen[p.Key()] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func decideAdd(s State, c AddMembers, now time.Time) ([]Event, error) {
+	switch {
+	case s.Kind == KindDirect:
+		return nil, domain.Wrapf(ErrDirect, "members cannot be added to a direct message")
+	case !s.Member(c.By):
+		return nil, domain.Wrapf(ErrNotMember, "only members add members")
+	case s.Kind == KindRoom && c.By != s.CreatedBy:
+		return nil, domain.Wrapf(ErrNotModerator, "only the room's creator adds members")
+	}
+	var added []Participant
+	for _, m := range dedupe(c.Members) {
+		if !s.Member(m) {
+			added = append(added, m)
+		}
+	}
+	if len(added) == 0 {
+		return nil, nil
+	}
+	if len(s.Members)+len(added) > MaxMembers {
+		return nil, wickr.FieldErr(ErrTooMany, "Members", "a conversation has at most %d members", MaxMembers)
+	}
+	existing := make([]Participant, 0, len(s.Members))
+	for _, m := range s.Members {
+		existing = append(existing, m)
+	}
+	if err := checkPairs(c.Policy, existing, added); err != nil {
+		return nil, err
+	}
+	return []Event{MembersAdded{Members: added, By: c.By, At: now}}, nil
+}

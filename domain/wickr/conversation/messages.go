@@ -1,0 +1,133 @@
+package conversation
+
+import (
+	"strings"
+	"time"
+
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/wickr"
+)
+
+// MaxRead bounds the messages one MarkRead names.
+const MaxRead = 100
+
+func decidePost(s State, c Post, now time.Time) ([]Event, error) {
+	if !s.Member(c.Sender) {
+		return nil, domain.Wrapf(ErrNotMember, "only members post to the conversation")
+	}
+	if m, ok := s.Messages[c.MessageID]; ok && m.Sender == c.Sender {
+		return nil, nil // a retried post
+	}
+	if c.MessageID == "" || s.Messages[c.MessageID] != nil {
+		return nil, wickr.Invalid("MessageId", "must be a new message id")
+	}
+	if !strings.Contains(c.KeyID, "/"+KeyScope(s.ID, c.MessageID)+"/") {
+		return nil, wickr.FieldErr(ErrKey, "Content", "must be sealed under the message's own key, got key %q", c.KeyID)
+	}
+	if len(c.Sealed) == 0 || len(c.Sealed) > MaxSealed {
+		return nil, wickr.Invalid("Content", "sealed content must be 1 to %d bytes", MaxSealed)
+	}
+	ttl, err := checkTimers(c, s, c.Policy)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAttachment(c); err != nil {
+		return nil, err
+	}
+	for _, m := range s.Members {
+		if m == c.Sender || !c.Policy.Known(m) {
+			continue // no live user is reached there
+		}
+		if err := c.Policy.Reachable(c.Sender, m); err != nil {
+			return nil, err
+		}
+	}
+	return []Event{MessagePosted{MessageID: c.MessageID, Seq: s.Seq + 1, Sender: c.Sender, KeyID: c.KeyID, Sealed: c.Sealed,
+		TTL: ttl, BOR: c.BOR, Attachment: c.Attachment, At: now}}, nil
+}
+
+// checkTimers checks the timers against the sender's group (guide §3.3: maxTtl and maxBor are the
+// most a user may set) and returns the expiration timer: the group's maxTtl when none is set.
+func checkTimers(c Post, s State, p Policy) (int64, error) {
+	if c.TTL < 0 {
+		return 0, wickr.Invalid("Ttl", "must not be negative")
+	}
+	if c.BOR < 0 {
+		return 0, wickr.Invalid("Bor", "must not be negative")
+	}
+	if c.Sender.Guest() {
+		return c.TTL, nil // guests belong to no security group
+	}
+	g, ok := p.Groups[c.Sender.Key()]
+	if !ok {
+		return 0, domain.Wrapf(ErrUnknown, "the sender is not an active user")
+	}
+	if g.MaxTTL > 0 && c.TTL > g.MaxTTL {
+		return 0, wickr.FieldErr(ErrTimer, "Ttl", "%d seconds is above the security group's maxTtl of %d seconds", c.TTL, g.MaxTTL)
+	}
+	if g.MaxBor > 0 && c.BOR > int64(g.MaxBor) {
+		return 0, wickr.FieldErr(ErrTimer, "Bor", "%d seconds is above the security group's maxBor of %d seconds", c.BOR, g.MaxBor)
+	}
+	if c.TTL == 0 {
+		return g.MaxTTL, nil
+	}
+	return c.TTL, nil
+}
+
+func checkAttachment(c Post) error {
+	a := c.Attachment
+	if a == nil {
+		return nil
+	}
+	switch {
+	case a.Size <= 0 || a.Size > MaxFileSize:
+		return wickr.Invalid("Attachment.Size", "must be 1 to %d bytes", MaxFileSize)
+	case len(a.ContentType) > MaxContentType:
+		return wickr.Invalid("Attachment.ContentType", "must be at most %d characters", MaxContentType)
+	}
+	if !c.Sender.Guest() && !c.Policy.Groups[c.Sender.Key()].FilesEnabled {
+		return wickr.FieldErr(ErrFiles, "Attachment", "the sender's security group does not allow files")
+	}
+	return nil
+}
+
+func decideRead(s State, c MarkRead, now time.Time) ([]Event, error) {
+	if !s.Member(c.Reader) {
+		return nil, domain.Wrapf(ErrNotMember, "only members read the conversation")
+	}
+	if len(c.MessageIDs) == 0 || len(c.MessageIDs) > MaxRead {
+		return nil, wickr.Invalid("MessageIds", "must name 1 to %d messages", MaxRead)
+	}
+	var evs []Event
+	seen := map[string]bool{}
+	for _, id := range c.MessageIDs {
+		m := s.Messages[id]
+		if m == nil || m.Gone(now) {
+			return nil, domain.Wrapf(ErrMessageNotFound, "message %s not found", id)
+		}
+		if seen[id] || m.Sender == c.Reader || m.Readers[c.Reader.Key()] {
+			continue
+		}
+		seen[id] = true
+		receipt := c.Policy.receipt(s.Kind, m.Sender, c.Reader, c.SendReceipt)
+		burn := m.BOR > 0 && m.BurnStarted.IsZero()
+		if receipt || burn {
+			evs = append(evs, MessageRead{MessageID: id, Reader: c.Reader, Receipt: receipt, StartsBurn: burn, At: now})
+		}
+	}
+	return evs, nil
+}
+
+func decideDestroy(s State, c Destroy, now time.Time) []Event {
+	var evs []Event
+	seen := map[string]bool{}
+	for _, id := range c.MessageIDs {
+		m := s.Messages[id]
+		if m == nil || seen[id] || !m.Gone(now) {
+			continue
+		}
+		seen[id] = true
+		evs = append(evs, MessageDestroyed{MessageID: id, KeyID: m.KeyID, Reason: m.reason(), At: now})
+	}
+	return evs
+}
