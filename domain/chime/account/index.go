@@ -5,6 +5,7 @@ import (
 	"iter"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // Index is a map from strings to V, for the collections of State that grow to one entry per user
@@ -88,21 +89,29 @@ func (x *Index[V]) All() iter.Seq2[string, V] {
 }
 
 // Sorted returns the keys in increasing order and their values (a merge of the frozen part and the
-// overlay's keys, sorted).
+// overlay's entries, sorted).
 func (x *Index[V]) Sorted() ([]string, []V) {
 	if x == nil {
 		return nil, nil
 	}
-	over := slices.Sorted(maps.Keys(x.over))
+	type entry struct {
+		k string
+		v V
+	}
+	over := make([]entry, 0, len(x.over))
+	for k, v := range x.over {
+		over = append(over, entry{k, v})
+	}
+	slices.SortFunc(over, func(a, b entry) int { return strings.Compare(a.k, b.k) })
 	keys, vals := make([]string, 0, x.Len()), make([]V, 0, x.Len())
 	i := 0
-	for _, k := range over {
-		for ; i < len(x.keys) && x.keys[i] < k; i++ {
+	for _, e := range over {
+		for ; i < len(x.keys) && x.keys[i] < e.k; i++ {
 			if x.gone == nil || !x.gone[i] {
 				keys, vals = append(keys, x.keys[i]), append(vals, x.vals[i])
 			}
 		}
-		keys, vals = append(keys, k), append(vals, x.over[k])
+		keys, vals = append(keys, e.k), append(vals, e.v)
 	}
 	for ; i < len(x.keys); i++ {
 		if x.gone == nil || !x.gone[i] {

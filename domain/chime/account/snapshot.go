@@ -28,8 +28,8 @@ const SnapshotVersion = 2
 // registration, ...) are written once and then referred to by index. Every map and Index is written
 // in key order, so equal states encode to equal bytes (SameState). Members and Emails decode into
 // frozen Indexes, without one map insert per user; an entry of Emails that a member implies
-// (Emails[u.Email] == the user's id, which Evolve maintains) is written as the member's position
-// only. Times are written as Unix seconds and nanoseconds and decode in UTC (every time of a State
+// (Emails[u.Email] == the user's id, which Evolve maintains) carries the member's position, and the
+// address is written there only. Times are written as Unix seconds and nanoseconds and decode in UTC (every time of a State
 // comes from an event, stamped in UTC). A decoded State's strings share one copy of the bytes (no
 // allocation per string), which stays in memory as long as one of them does.
 //
@@ -148,30 +148,39 @@ const (
 	userInbound
 	userOutbound
 	userSMS
+	userEmailIndexed // the member's Email is written in the e-mail section, by the entry that names it
 )
 
-// members writes Members in key order, then Emails in key order, each entry that a member implies
-// (Emails[u.Email] == its key, as Evolve keeps it) as that member's position only.
+// members writes Members in key order, then Emails in key order. An entry of Emails that a member
+// implies (Emails[u.Email] == its key, as Evolve keeps it) is written as the address and the member's
+// position, and that member's Email is not written again. So both sections decode by reading the
+// bytes in order; the only jumps are the e-mail entries' writes of their members' Email.
 func (w *snapWriter) members(members *Index[*User], emails *Index[string]) {
 	keys, users := members.Sorted()
+	ekeys, ids := emails.Sorted()
+	pos := make([]int, len(ekeys)) // the member implying each e-mail entry, or -1
+	implied := make([]bool, len(keys))
+	for j, e := range ekeys {
+		pos[j] = -1
+		if p, ok := slices.BinarySearch(keys, ids[j]); ok && users[p] != nil && users[p].Email == e {
+			pos[j], implied[p] = p, true
+		}
+	}
 	w.length(len(keys), members == nil)
 	for i, k := range keys {
-		w.member(k, users[i])
+		w.member(k, users[i], implied[i])
 	}
-	ekeys, ids := emails.Sorted()
 	w.length(len(ekeys), emails == nil)
 	for j, e := range ekeys {
-		if p, ok := slices.BinarySearch(keys, ids[j]); ok && users[p] != nil && users[p].Email == e {
-			w.uvarint(uint64(p) + 1)
-			continue
-		}
-		w.uvarint(0)
 		w.str(e)
-		w.str(ids[j])
+		w.uvarint(uint64(pos[j] + 1))
+		if pos[j] < 0 {
+			w.str(ids[j])
+		}
 	}
 }
 
-func (w *snapWriter) member(k string, u *User) {
+func (w *snapWriter) member(k string, u *User, emailIndexed bool) {
 	if u == nil {
 		w.b = append(w.b, userNil)
 		w.str(k)
@@ -180,6 +189,9 @@ func (w *snapWriter) member(k string, u *User) {
 	var f byte
 	if k == u.ID {
 		f |= userKeyIsID
+	}
+	if emailIndexed {
+		f |= userEmailIndexed
 	}
 	if u.Alexa != nil {
 		f |= userAlexa
@@ -200,7 +212,9 @@ func (w *snapWriter) member(k string, u *User) {
 		w.str(k)
 	}
 	w.str(u.ID)
-	w.str(u.Email)
+	if !emailIndexed {
+		w.str(u.Email)
+	}
 	w.str(u.Username)
 	w.enum(u.Type)
 	w.enum(u.License)
@@ -338,56 +352,68 @@ func DecodeSnapshot(b []byte) (State, error) {
 }
 
 // members reads Members and Emails into frozen Indexes: the entries come in key order, so no map is
-// built (100,000 map inserts would be most of a large account's decoding). Keys out of order are an
-// error, like any other damage.
+// built (100,000 map inserts would be most of a large account's decoding). Keys out of order, and an
+// e-mail entry naming a member that does not expect it (or twice), are errors like any other damage.
 func (r *snapReader) members() (*Index[*User], *Index[string]) {
 	n, isNil := r.length()
 	var members *Index[*User]
-	var keys []string
-	var vals []*User
-	if !isNil {
-		users := make([]User, n) // one allocation for all members
-		keys, vals = make([]string, n), make([]*User, n)
-		for i := range n {
-			keys[i], vals[i] = r.member(&users[i])
-			if i > 0 && keys[i] <= keys[i-1] {
-				r.fail("member %d out of order", i)
-			}
+	users := make([]User, n) // one allocation for all members
+	keys, vals, flags := make([]string, n), make([]*User, n), make([]byte, n)
+	indexed := 0 // members whose Email an e-mail entry is still to give
+	for i := range n {
+		keys[i], vals[i], flags[i] = r.member(&users[i])
+		if flags[i]&userEmailIndexed != 0 {
+			indexed++
 		}
+		if i > 0 && keys[i] <= keys[i-1] {
+			r.fail("member %d out of order", i)
+		}
+	}
+	if !isNil {
 		members = frozenIndex(keys, vals)
 	}
 	n, isNil = r.length()
-	if isNil {
-		return members, nil
-	}
 	ekeys, ids := make([]string, n), make([]string, n)
 	for j := range n {
+		ekeys[j] = r.str()
 		switch p := r.uvarint(); {
 		case p == 0:
-			ekeys[j], ids[j] = r.str(), r.str()
-		case p <= uint64(len(vals)) && vals[p-1] != nil:
-			ekeys[j], ids[j] = vals[p-1].Email, keys[p-1]
+			ids[j] = r.str()
+		case p <= uint64(len(flags)) && flags[p-1]&userEmailIndexed != 0:
+			flags[p-1] &^= userEmailIndexed
+			indexed--
+			users[p-1].Email, ids[j] = ekeys[j], keys[p-1]
 		default:
-			r.fail("e-mail entry of member %d of %d", p, len(vals))
+			r.fail("e-mail entry %d names member %d", j, p)
 		}
 		if j > 0 && ekeys[j] <= ekeys[j-1] {
 			r.fail("e-mail entry %d out of order", j)
 		}
 	}
+	if indexed != 0 {
+		r.fail("%d members without their e-mail entry", indexed)
+	}
+	if isNil {
+		return members, nil
+	}
 	return members, frozenIndex(ekeys, ids)
 }
 
-// member reads one member into u; it returns its key and u (nil for a nil member).
-func (r *snapReader) member(u *User) (string, *User) {
+// member reads one member into u; it returns its key, u (nil for a nil member) and its flags.
+func (r *snapReader) member(u *User) (string, *User, byte) {
 	f := r.byte()
 	if f&userNil != 0 {
-		return r.str(), nil
+		return r.str(), nil, 0
 	}
 	var k string
 	if f&userKeyIsID == 0 {
 		k = r.str()
 	}
-	u.ID, u.Email, u.Username = r.str(), r.str(), r.str()
+	u.ID = r.str()
+	if f&userEmailIndexed == 0 {
+		u.Email = r.str()
+	}
+	u.Username = r.str()
 	if f&userKeyIsID != 0 {
 		k = u.ID
 	}
@@ -398,7 +424,7 @@ func (r *snapReader) member(u *User) (string, *User) {
 	u.LoggedOutAt = r.time()
 	u.Telephony = Telephony{InboundCalling: f&userInbound != 0, OutboundCalling: f&userOutbound != 0, SMS: f&userSMS != 0}
 	u.PrimaryNumber, u.Invitation, u.DisplayName, u.beforeSuspension = r.str(), r.enum(), r.str(), r.enum()
-	return k, u
+	return k, u, f
 }
 
 func (r *snapReader) domains() map[string]*DomainClaim {
