@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -131,6 +132,7 @@ func RunSnapshot(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, c
 	fmt.Fprintln(cfg.Progress, "loading without a snapshot ...")
 	var full account.State
 	for range cfg.Runs {
+		runtime.GC()
 		d, s, err := load(plain())
 		if err != nil {
 			return rep, err
@@ -169,9 +171,11 @@ func RunSnapshot(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, c
 // Every events does), and times fetching the snapshot's row.
 func measureCodec(ctx context.Context, rep *SnapshotReport, full account.State, stream string, store *eventstore.PGSnapshots,
 	taker *eventstore.Repository[account.State, account.Command, account.Event], cfg SnapshotConfig) error {
+	runtime.GC()
 	start := time.Now()
 	data := account.EncodeSnapshot(full)
 	rep.EncodeMs, rep.SnapshotBytes = ms(time.Since(start)), len(data)
+	runtime.GC()
 	start = time.Now()
 	if _, err := account.DecodeSnapshot(data); err != nil {
 		return err
@@ -198,11 +202,13 @@ func measureCodec(ctx context.Context, rep *SnapshotReport, full account.State, 
 }
 
 // snapshotLoads loads the stream runs times through fresh snapshotting repositories; every load must
-// start from the snapshot and reach want (the same state, compared field by field).
+// start from the snapshot and reach want (the same state, compared field by field, untimed). A
+// collection before each load keeps one run's garbage out of the next run's figure.
 func snapshotLoads(runs int, repo func(*phaseClock) *eventstore.Repository[account.State, account.Command, account.Event],
 	load func(*eventstore.Repository[account.State, account.Command, account.Event]) (float64, account.State, error), want account.State) ([]float64, Phases, error) {
 	var out, fetch, decode, rest []float64
 	for range runs {
+		runtime.GC() // each load starts with no garbage of the one before or of the check below
 		c := &phaseClock{}
 		r := repo(c)
 		d, s, err := load(r)
