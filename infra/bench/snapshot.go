@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"text/tabwriter"
 	"time"
@@ -41,9 +42,44 @@ type SnapshotReport struct {
 	FullFoldRuns   []float64 `json:"fullFoldRuns"`
 	SnapshotMs     float64   `json:"snapshotMs"` // snapshot at the stream's last event
 	SnapshotRuns   []float64 `json:"snapshotRuns"`
+	SnapshotPhases Phases    `json:"snapshotPhases"`
 	TailMs         float64   `json:"snapshotWorstTailMs"` // snapshot plus Every-1 events after it
 	TailRuns       []float64 `json:"snapshotWorstTailRuns"`
+	TailPhases     Phases    `json:"snapshotWorstTailPhases"`
 	TailFullFoldMs float64   `json:"tailStreamFullFoldMs"` // that longer stream without a snapshot (one run)
+}
+
+// Phases splits the loads from a snapshot, medians over the runs: reading the row (the snapshot
+// store), decoding it (the codec) and the rest (reading and folding the events after it).
+type Phases struct {
+	FetchMs  float64 `json:"fetchMs"`
+	DecodeMs float64 `json:"decodeMs"`
+	RestMs   float64 `json:"restMs"`
+}
+
+// phaseClock times the snapshot store and codec of one load.
+type phaseClock struct{ fetch, decode time.Duration }
+
+type timedStore struct {
+	eventstore.SnapshotStore
+	c *phaseClock
+}
+
+func (s timedStore) LoadSnapshot(ctx context.Context, stream string) (eventstore.Snapshot, bool, error) {
+	start := time.Now()
+	defer func() { s.c.fetch += time.Since(start) }()
+	return s.SnapshotStore.LoadSnapshot(ctx, stream)
+}
+
+type timedCodec struct {
+	account.SnapshotCodec
+	c *phaseClock
+}
+
+func (c timedCodec) Decode(b []byte) (account.State, error) {
+	start := time.Now()
+	defer func() { c.c.decode += time.Since(start) }()
+	return c.SnapshotCodec.Decode(b)
 }
 
 func (c *SnapshotConfig) defaults() {
@@ -75,8 +111,8 @@ func RunSnapshot(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, c
 	plain := func() *eventstore.Repository[account.State, account.Command, account.Event] {
 		return eventstore.NewRepository(client, accountDecider, nil)
 	}
-	snapshotting := func() *eventstore.Repository[account.State, account.Command, account.Event] {
-		return plain().WithSnapshots(eventstore.Snapshots[account.State]{Store: store, Codec: account.SnapshotCodec{}, Every: cfg.Every})
+	snapshotting := func(c *phaseClock) *eventstore.Repository[account.State, account.Command, account.Event] {
+		return plain().WithSnapshots(eventstore.Snapshots[account.State]{Store: timedStore{store, c}, Codec: timedCodec{c: c}, Every: cfg.Every})
 	}
 	id := "bench-snapshot-" + uuid.NewString()[:8]
 	stream := account.StreamName(id)
@@ -96,6 +132,7 @@ func RunSnapshot(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, c
 	fmt.Fprintln(cfg.Progress, "loading without a snapshot ...")
 	var full account.State
 	for range cfg.Runs {
+		runtime.GC()
 		d, s, err := load(plain())
 		if err != nil {
 			return rep, err
@@ -105,10 +142,10 @@ func RunSnapshot(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, c
 	if full.Users() != cfg.Users {
 		return rep, fmt.Errorf("bench: the account folded to %d users, want %d", full.Users(), cfg.Users)
 	}
-	if err := measureCodec(ctx, &rep, full, stream, store, snapshotting(), cfg); err != nil {
+	if err := measureCodec(ctx, &rep, full, stream, store, snapshotting(&phaseClock{}), cfg); err != nil {
 		return rep, err
 	}
-	if rep.SnapshotRuns, err = snapshotLoads(cfg.Runs, snapshotting, load, full); err != nil {
+	if rep.SnapshotRuns, rep.SnapshotPhases, err = snapshotLoads(cfg.Runs, snapshotting, load, full); err != nil {
 		return rep, err
 	}
 	// The worst case: Every-1 events after the snapshot (logouts, appended past the repository).
@@ -123,7 +160,7 @@ func RunSnapshot(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, c
 	if err != nil {
 		return rep, err
 	}
-	if rep.TailRuns, err = snapshotLoads(cfg.Runs, snapshotting, load, tailFull); err != nil {
+	if rep.TailRuns, rep.TailPhases, err = snapshotLoads(cfg.Runs, snapshotting, load, tailFull); err != nil {
 		return rep, err
 	}
 	rep.FullFoldMs, rep.SnapshotMs, rep.TailMs = median(rep.FullFoldRuns), median(rep.SnapshotRuns), median(rep.TailRuns)
@@ -134,9 +171,11 @@ func RunSnapshot(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, c
 // Every events does), and times fetching the snapshot's row.
 func measureCodec(ctx context.Context, rep *SnapshotReport, full account.State, stream string, store *eventstore.PGSnapshots,
 	taker *eventstore.Repository[account.State, account.Command, account.Event], cfg SnapshotConfig) error {
+	runtime.GC()
 	start := time.Now()
 	data := account.EncodeSnapshot(full)
 	rep.EncodeMs, rep.SnapshotBytes = ms(time.Since(start)), len(data)
+	runtime.GC()
 	start = time.Now()
 	if _, err := account.DecodeSnapshot(data); err != nil {
 		return err
@@ -163,25 +202,29 @@ func measureCodec(ctx context.Context, rep *SnapshotReport, full account.State, 
 }
 
 // snapshotLoads loads the stream runs times through fresh snapshotting repositories; every load must
-// start from the snapshot and reach want.
-func snapshotLoads(runs int, repo func() *eventstore.Repository[account.State, account.Command, account.Event],
-	load func(*eventstore.Repository[account.State, account.Command, account.Event]) (float64, account.State, error), want account.State) ([]float64, error) {
-	var out []float64
+// start from the snapshot and reach want (the same state, compared field by field, untimed). A
+// collection before each load keeps one run's garbage out of the next run's figure.
+func snapshotLoads(runs int, repo func(*phaseClock) *eventstore.Repository[account.State, account.Command, account.Event],
+	load func(*eventstore.Repository[account.State, account.Command, account.Event]) (float64, account.State, error), want account.State) ([]float64, Phases, error) {
+	var out, fetch, decode, rest []float64
 	for range runs {
-		r := repo()
+		runtime.GC() // each load starts with no garbage of the one before or of the check below
+		c := &phaseClock{}
+		r := repo(c)
 		d, s, err := load(r)
 		if err != nil {
-			return nil, err
+			return nil, Phases{}, err
 		}
 		if st := r.SnapshotStats(); st.Used != 1 {
-			return nil, fmt.Errorf("bench: the load did not start from the snapshot: %+v", st)
+			return nil, Phases{}, fmt.Errorf("bench: the load did not start from the snapshot: %+v", st)
 		}
-		if s.Users() != want.Users() || len(s.Members) != len(want.Members) {
-			return nil, fmt.Errorf("bench: snapshot load has %d users, the full fold %d", s.Users(), want.Users())
+		if !account.SameState(s, want) {
+			return nil, Phases{}, fmt.Errorf("bench: the state loaded from the snapshot (%d users) differs from the full fold (%d)", s.Users(), want.Users())
 		}
 		out = append(out, d)
+		fetch, decode, rest = append(fetch, ms(c.fetch)), append(decode, ms(c.decode)), append(rest, d-ms(c.fetch)-ms(c.decode))
 	}
-	return out, nil
+	return out, Phases{FetchMs: median(fetch), DecodeMs: median(decode), RestMs: median(rest)}, nil
 }
 
 func appendUsers(ctx context.Context, client *esdb.Client, stream string, n int) ([]string, error) {
@@ -246,7 +289,9 @@ func (r SnapshotReport) Print(w io.Writer) {
 	fmt.Fprintf(tw, "load of a %d-user account (%d events), empty cache\tms (median of runs)\truns\t\n", r.Users, r.Events)
 	fmt.Fprintf(tw, "no snapshot: fold every event\t%.1f\t%v\t\n", r.FullFoldMs, r.FullFoldRuns)
 	fmt.Fprintf(tw, "snapshot at the last event\t%.1f\t%v\t\n", r.SnapshotMs, r.SnapshotRuns)
+	fmt.Fprintf(tw, "  of which: row fetch / decode / the rest\t%.1f / %.1f / %.1f\t\t\n", r.SnapshotPhases.FetchMs, r.SnapshotPhases.DecodeMs, r.SnapshotPhases.RestMs)
 	fmt.Fprintf(tw, "snapshot + %d events (the worst tail)\t%.1f\t%v\t\n", r.Every-1, r.TailMs, r.TailRuns)
+	fmt.Fprintf(tw, "  of which: row fetch / decode / the rest\t%.1f / %.1f / %.1f\t\t\n", r.TailPhases.FetchMs, r.TailPhases.DecodeMs, r.TailPhases.RestMs)
 	fmt.Fprintf(tw, "(that stream without a snapshot, one run)\t%.1f\t\t\n", r.TailFullFoldMs)
 	fmt.Fprintf(tw, "of which: the snapshot row from Postgres alone\t%.1f\t\t\n", r.FetchMs)
 	fmt.Fprintf(tw, "codec alone: encode / decode, %d bytes\t%.1f / %.1f\t\t\n", r.SnapshotBytes, r.EncodeMs, r.DecodeMs)

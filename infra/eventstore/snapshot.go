@@ -127,29 +127,33 @@ func (r *Repository[S, C, E]) WaitSnapshots() {
 	}
 }
 
-// load returns the stream's snapshot decoded, when there is one of this codec's version that decodes.
-func (sn *snapshotter[S]) load(ctx context.Context, stream string) (S, Snapshot, bool) {
-	var zero S
+// fetch returns the stream's snapshot when there is one of this codec's version.
+func (sn *snapshotter[S]) fetch(ctx context.Context, stream string) (Snapshot, bool) {
 	snap, ok, err := sn.cfg.Store.LoadSnapshot(ctx, stream)
 	if err != nil {
 		sn.failed.Add(1)
 		sn.cfg.Logger.Warn("eventstore: snapshot unreadable, folding the whole stream", "stream", stream, "err", err)
-		return zero, snap, false
+		return snap, false
 	}
 	if !ok {
-		return zero, snap, false
+		return snap, false
 	}
 	if snap.Version != sn.cfg.Codec.Version() {
 		sn.ignored.Add(1)
-		return zero, snap, false
+		return snap, false
 	}
+	return snap, true
+}
+
+// decode decodes a snapshot fetch returned; false when it does not decode.
+func (sn *snapshotter[S]) decode(stream string, snap Snapshot) (S, bool) {
 	s, err := sn.cfg.Codec.Decode(snap.Data)
 	if err != nil {
 		sn.corrupt.Add(1)
 		sn.cfg.Logger.Warn("eventstore: snapshot does not decode, folding the whole stream", "stream", stream, "revision", snap.Revision, "err", err)
-		return zero, snap, false
+		return s, false
 	}
-	return s, snap, true
+	return s, true
 }
 
 // takeIfDue encodes the state of c when the stream has moved Every events past its last snapshot

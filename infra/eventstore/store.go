@@ -111,21 +111,12 @@ func (r *Repository[S, C, E]) Load(ctx context.Context, stream string) (S, int64
 // first event. The caller holds the stream's lock.
 func (r *Repository[S, C, E]) load(ctx context.Context, stream string) (cached[S], error) {
 	c, ok := r.cached(stream)
-	verify := false
-	if !ok {
-		c = cached[S]{state: r.d.Initial(), revision: -1, snapRev: -1}
-		if r.snaps != nil {
-			if s, snap, ok := r.snaps.load(ctx, stream); ok {
-				c, verify = cached[S]{state: s, revision: snap.Revision, lastID: snap.EventID, snapRev: snap.Revision}, true
-			}
-		}
-	}
-	c, found, err := r.fold(ctx, stream, c, verify)
-	if errors.Is(err, errStaleSnapshot) {
-		r.snaps.ignored.Add(1)
-		c, found, err = r.fold(ctx, stream, cached[S]{state: r.d.Initial(), revision: -1, snapRev: -1}, false)
-	} else if verify && err == nil && found {
-		r.snaps.used.Add(1)
+	var found bool
+	var err error
+	if ok {
+		c, found, err = r.fold(ctx, stream, c, false)
+	} else {
+		c, found, err = r.loadCold(ctx, stream)
 	}
 	if err != nil {
 		return c, err
@@ -142,50 +133,134 @@ func (r *Repository[S, C, E]) load(ctx context.Context, stream string) (cached[S
 	return c, nil
 }
 
+// loadCold loads a stream with nothing cached: from its snapshot when it has a usable one (the events
+// after it are read while it decodes), else from its first event.
+func (r *Repository[S, C, E]) loadCold(ctx context.Context, stream string) (cached[S], bool, error) {
+	initial := cached[S]{state: r.d.Initial(), revision: -1, snapRev: -1}
+	if r.snaps == nil {
+		return r.fold(ctx, stream, initial, false)
+	}
+	snap, ok := r.snaps.fetch(ctx, stream)
+	if !ok {
+		return r.fold(ctx, stream, initial, false)
+	}
+	c := cached[S]{revision: snap.Revision, lastID: snap.EventID, snapRev: snap.Revision}
+	readCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tail := r.readAhead(readCtx, stream, c, true)
+	if c.state, ok = r.snaps.decode(stream, snap); !ok {
+		cancel()
+		return r.fold(ctx, stream, initial, false)
+	}
+	c, found, err := r.foldEvents(readCtx, c, tail)
+	if errors.Is(err, errStaleSnapshot) {
+		r.snaps.ignored.Add(1)
+		return r.fold(ctx, stream, initial, false)
+	}
+	if err == nil && found {
+		r.snaps.used.Add(1)
+	}
+	return c, found, err
+}
+
 // fold reads the stream after c's revision and folds it into c's state; false when the stream does
 // not exist. With verify (c comes from a snapshot), the read starts at c's revision, whose event must
 // be c's last event, else the snapshot is stale (errStaleSnapshot).
 func (r *Repository[S, C, E]) fold(ctx context.Context, stream string, c cached[S], verify bool) (cached[S], bool, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	return r.foldEvents(ctx, c, r.readAhead(ctx, stream, c, verify))
+}
+
+// aheadEvents bounds the events read and decoded ahead of their fold.
+const aheadEvents = 256
+
+// tailEvent is an event read and decoded ahead of its fold, or the end of the read: err is io.EOF at
+// the stream's end, errNoStream, errStaleSnapshot, or what failed.
+type tailEvent[E any] struct {
+	num uint64
+	id  uuid.UUID
+	e   E
+	err error
+}
+
+// errNoStream reports a stream that does not exist.
+var errNoStream = errors.New("eventstore: no such stream")
+
+// readAhead reads the stream as fold describes it on a goroutine of its own, decoding each event, so
+// that reading and decoding overlap with whatever the caller does meanwhile (decoding a snapshot,
+// evolving the state). The channel's last item ends the read; the goroutine ends with ctx.
+func (r *Repository[S, C, E]) readAhead(ctx context.Context, stream string, c cached[S], verify bool) <-chan tailEvent[E] {
+	out := make(chan tailEvent[E], aheadEvents)
+	send := func(t tailEvent[E]) bool {
+		select {
+		case out <- t:
+			return t.err == nil
+		case <-ctx.Done():
+			return false
+		}
+	}
 	var from esdb.StreamPosition = esdb.Start{}
 	if verify {
 		from = esdb.Revision(uint64(c.revision))
 	} else if c.revision >= 0 {
 		from = esdb.Revision(uint64(c.revision + 1))
 	}
-	rs, err := r.client.ReadStream(ctx, stream, esdb.ReadStreamOptions{From: from}, ^uint64(0))
-	if err != nil {
-		return c, false, fmt.Errorf("eventstore: read %s: %w", stream, err)
-	}
-	defer rs.Close()
-	for {
-		ev, err := rs.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if IsCode(err, esdb.ErrorCodeResourceNotFound) {
-			return cached[S]{state: r.d.Initial(), revision: -1, snapRev: -1}, false, nil
-		}
+	go func() {
+		defer close(out)
+		rs, err := r.client.ReadStream(ctx, stream, esdb.ReadStreamOptions{From: from}, ^uint64(0))
 		if err != nil {
-			return c, false, fmt.Errorf("eventstore: read %s: %w", stream, err)
+			send(tailEvent[E]{err: fmt.Errorf("eventstore: read %s: %w", stream, err)})
+			return
 		}
-		if verify {
-			if int64(ev.Event.EventNumber) != c.revision || ev.Event.EventID != c.lastID {
-				return c, false, errStaleSnapshot
+		defer rs.Close()
+		for {
+			ev, err := rs.Recv()
+			switch {
+			case errors.Is(err, io.EOF) && verify: // the stream ends before the snapshot's last event
+				send(tailEvent[E]{err: errStaleSnapshot})
+				return
+			case errors.Is(err, io.EOF):
+				send(tailEvent[E]{err: io.EOF})
+				return
+			case IsCode(err, esdb.ErrorCodeResourceNotFound):
+				send(tailEvent[E]{err: errNoStream})
+				return
+			case err != nil:
+				send(tailEvent[E]{err: fmt.Errorf("eventstore: read %s: %w", stream, err)})
+				return
+			case verify:
+				if int64(ev.Event.EventNumber) != c.revision || ev.Event.EventID != c.lastID {
+					send(tailEvent[E]{err: errStaleSnapshot})
+					return
+				}
+				verify = false
+				continue
 			}
-			verify = false
-			continue
+			e, err := r.d.Decode(ev.Event.EventType, ev.Event.Data)
+			if !send(tailEvent[E]{num: ev.Event.EventNumber, id: ev.Event.EventID, e: e, err: err}) {
+				return
+			}
 		}
-		e, err := r.d.Decode(ev.Event.EventType, ev.Event.Data)
-		if err != nil {
-			return c, false, err
+	}()
+	return out
+}
+
+// foldEvents folds what readAhead sends into c until the read ends.
+func (r *Repository[S, C, E]) foldEvents(ctx context.Context, c cached[S], events <-chan tailEvent[E]) (cached[S], bool, error) {
+	for t := range events {
+		switch {
+		case errors.Is(t.err, io.EOF):
+			return c, true, nil
+		case errors.Is(t.err, errNoStream):
+			return cached[S]{state: r.d.Initial(), revision: -1, snapRev: -1}, false, nil
+		case t.err != nil:
+			return c, false, t.err
 		}
-		c.state = r.d.Evolve(c.state, e)
-		c.revision, c.lastID = int64(ev.Event.EventNumber), ev.Event.EventID
+		c.state = r.d.Evolve(c.state, t.e)
+		c.revision, c.lastID = int64(t.num), t.id
 	}
-	if verify { // the stream ends before the snapshot's last event
-		return c, false, errStaleSnapshot
-	}
-	return c, true, nil
+	return c, false, fmt.Errorf("eventstore: read interrupted: %w", context.Cause(ctx))
 }
 
 func (r *Repository[S, C, E]) cached(stream string) (cached[S], bool) {

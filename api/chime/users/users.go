@@ -98,7 +98,7 @@ func (s *Service) ListUsers(ctx context.Context, awsAccountID, accountID string,
 
 // overlay is the user as the command decided it, over the row the read model still shows.
 func overlay(u chimeaccounts.User, st account.State, pin string) chimeaccounts.User {
-	if m := st.Members[u.UserID]; m != nil {
+	if m, _ := st.Members.Get(u.UserID); m != nil {
 		u.LicenseType, u.UserType, u.RegistrationStatus = m.License, m.Type, m.Registration
 		if m.Alexa != nil {
 			enabled, arn := m.Alexa.Enabled, m.Alexa.RoomARN

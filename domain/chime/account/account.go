@@ -63,10 +63,11 @@ type State struct {
 	SupportedLicenses []string
 	CreatedAt         time.Time
 	Settings          Settings
-	// Emails maps each member's lower-cased e-mail address to the user id; Members holds their state.
-	// Evolve updates both maps in place: the repository serializes every use of a stream's state.
-	Emails  map[string]string
-	Members map[string]*User
+	// Emails maps each member's lower-cased e-mail address to the user id; Members holds their state
+	// by id. Both are Indexes (maps that a snapshot restores without an insert per user); Evolve
+	// updates them in place: the repository serializes every use of a stream's state.
+	Emails  *Index[string]
+	Members *Index[*User]
 	// Domains holds the account's domain claims by name.
 	Domains map[string]*DomainClaim
 	// Bots holds the account's chat bots by id.
@@ -81,16 +82,16 @@ type State struct {
 
 // sortedMembers returns the members in id order (decisions must be deterministic).
 func (s State) sortedMembers() []*User {
-	out := make([]*User, 0, len(s.Members))
-	for _, u := range s.Members {
-		out = append(out, u)
+	_, out := s.Members.Sorted() // in key order, which is id order: Evolve files each user under its id
+	byID := func(a, b *User) int { return strings.Compare(a.ID, b.ID) }
+	if !slices.IsSortedFunc(out, byID) {
+		slices.SortFunc(out, byID)
 	}
-	slices.SortFunc(out, func(a, b *User) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 
 // Users is the number of users in the account.
-func (s State) Users() int { return len(s.Emails) }
+func (s State) Users() int { return s.Emails.Len() }
 
 // Initial is the state of an account that was never created.
 func Initial() State { return State{} }

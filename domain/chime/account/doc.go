@@ -21,6 +21,6 @@
 //     PurgeDomainUsers remove them once UserDeletionDelay (90 days) has passed.
 //   - Every stored event type is listed once in Events (events.go), Decode's table; every command
 //     decides itself (its decide method), so Decide routes each command exactly once.
-//   - Evolve may update the maps of a state in place: the command path serializes every use of a
+//   - Evolve may update the maps and Indexes of a state in place: the command path serializes every use of a
 //     stream's state, and callers read only value fields of a state they are handed.
 package account

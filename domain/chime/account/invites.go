@@ -154,9 +154,9 @@ func (c InviteUsers) decide(s State, now time.Time) ([]Event, error) {
 		}
 		seen[email] = true
 		userID := it.UserID
-		if id, ok := s.Emails[email]; ok {
+		if id, ok := s.Emails.Get(email); ok {
 			userID = id
-			if u := s.Members[id]; u.Registration == RegistrationRegistered {
+			if u, _ := s.Members.Get(id); u.Registration == RegistrationRegistered {
 				continue // already a registered member: nothing to accept
 			}
 		} else {
@@ -191,7 +191,7 @@ func (c Register) decide(s State, now time.Time) ([]Event, error) {
 	if inv.Used || !now.Before(inv.ExpiresAt) {
 		return nil, domain.Wrapf(ErrInviteUsed, "the invitation has expired or was already used; ask for a new one")
 	}
-	u, ok := s.Members[c.UserID]
+	u, ok := s.Members.Get(c.UserID)
 	if !ok {
 		return nil, domain.Wrapf(ErrInviteUsed, "the invited user is no longer in the account")
 	}
@@ -220,7 +220,7 @@ func evolveInvites(s *State, e Event) {
 	case UserInvited:
 		s.Invites[e.InviteID] = &Invite{ID: e.InviteID, UserID: e.UserID, Email: e.Email, TokenHash: e.TokenHash,
 			EmailStatus: EmailNotSent, ExpiresAt: e.ExpiresAt, At: e.At}
-		if u, ok := s.Members[e.UserID]; ok {
+		if u, ok := s.Members.Get(e.UserID); ok {
 			u.Invitation = InvitePending
 		}
 	case InviteTokenIssued:
@@ -235,7 +235,7 @@ func evolveInvites(s *State, e Event) {
 		if inv, ok := s.Invites[e.InviteID]; ok {
 			inv.Used = true
 		}
-		if u, ok := s.Members[e.UserID]; ok {
+		if u, ok := s.Members.Get(e.UserID); ok {
 			u.Registration, u.Invitation, u.DisplayName = RegistrationRegistered, InviteAccepted, e.DisplayName
 		}
 	}

@@ -70,11 +70,11 @@ func (c UnassignNumber) decide(s State, _ time.Time) ([]Event, error) {
 func evolveNumbers(s *State, e Event) {
 	switch e := e.(type) {
 	case UserNumberAssigned:
-		if u, ok := s.Members[e.UserID]; ok {
+		if u, ok := s.Members.Get(e.UserID); ok {
 			u.PrimaryNumber = e.E164
 		}
 	case UserNumberUnassigned:
-		if u, ok := s.Members[e.UserID]; ok {
+		if u, ok := s.Members.Get(e.UserID); ok {
 			u.PrimaryNumber = ""
 		}
 	}

@@ -78,7 +78,7 @@ func TestLegacyPlainCredentialsStillDecode(t *testing.T) {
 		got[6].(account.BotTokenRegenerated).LegacySecurityToken != "plain-token-2" {
 		t.Fatalf("legacy members: %#v", got)
 	}
-	if u := s.Members["u1"]; u == nil || u.Registration != account.RegistrationRegistered || s.Bots["b1"] == nil {
+	if u, _ := s.Members.Get("u1"); u == nil || u.Registration != account.RegistrationRegistered || s.Bots["b1"] == nil {
 		t.Fatalf("legacy events fold: %+v", s)
 	}
 }

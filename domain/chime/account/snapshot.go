@@ -1,10 +1,13 @@
 package account
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -13,7 +16,7 @@ import (
 // field differently: a snapshot of another version is ignored and the stream is folded from its
 // first event (and snapshotted again), so a bump costs one full fold per large account, never a
 // wrong state. snapshot_test.go fails when a field is added without the codec knowing it.
-const SnapshotVersion = 1
+const SnapshotVersion = 2
 
 // SnapshotCodec encodes account states for the event store's snapshots (infra/eventstore). It is
 // pure: the event store decides when to take a snapshot and where to keep it.
@@ -22,12 +25,13 @@ const SnapshotVersion = 1
 // Layout: one version byte, the State's fields in declaration order, then a CRC-32C of everything
 // before it. Strings are length-prefixed; collections carry their length plus one, with 0 meaning
 // nil (so nil and empty round-trip as themselves); enum-like strings (user type, licence,
-// registration, ...) are written once and then referred to by index; Emails is not written where it
-// only mirrors Members (Emails[u.Email] == the user's id, which Evolve maintains), only its other
-// entries are. Times are written as Unix seconds and nanoseconds and decode in UTC (every time of a
-// State comes from an event, stamped in UTC). Maps are written in iteration order: the bytes are
-// not canonical, only the decoded State is. A decoded State's strings share one copy of the bytes
-// (no allocation per string), which stays in memory as long as one of them does.
+// registration, ...) are written once and then referred to by index. Every map and Index is written
+// in key order, so equal states encode to equal bytes (SameState). Members and Emails decode into
+// frozen Indexes, without one map insert per user; an entry of Emails that a member implies
+// (Emails[u.Email] == the user's id, which Evolve maintains) carries the member's position, and the
+// address is written there only. Times are written as Unix seconds and nanoseconds and decode in UTC (every time of a State
+// comes from an event, stamped in UTC). A decoded State's strings share one copy of the bytes (no
+// allocation per string), which stays in memory as long as one of them does.
 //
 // Snapshots, not a split of this aggregate, make a large account load fast after a start: users
 // share the account's consistency boundary (unique e-mail addresses, the deletion guard, domain
@@ -66,7 +70,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // EncodeSnapshot is SnapshotCodec.Encode.
 func EncodeSnapshot(s State) []byte {
-	w := snapWriter{b: make([]byte, 0, 64+80*len(s.Members))}
+	w := snapWriter{b: make([]byte, 0, 64+80*s.Members.Len())}
 	w.b = append(w.b, SnapshotVersion)
 	w.bools(s.Exists, s.Deleted, s.Settings.DisableRemoteControl, s.Settings.EnableDialOut)
 	for _, v := range []string{s.ID, s.AwsAccountID, s.Name} {
@@ -79,7 +83,8 @@ func EncodeSnapshot(s State) []byte {
 	w.time(s.CreatedAt)
 	w.members(s.Members, s.Emails)
 	w.length(len(s.Domains), s.Domains == nil)
-	for k, d := range s.Domains {
+	for _, k := range sortedKeys(s.Domains) {
+		d := s.Domains[k]
 		w.str(k)
 		if w.present(d != nil) {
 			w.str(d.Name)
@@ -91,7 +96,8 @@ func EncodeSnapshot(s State) []byte {
 		}
 	}
 	w.length(len(s.Bots), s.Bots == nil)
-	for k, b := range s.Bots {
+	for _, k := range sortedKeys(s.Bots) {
+		b := s.Bots[k]
 		w.str(k)
 		if w.present(b != nil) {
 			w.bools(b.Disabled, b.HasEvents)
@@ -104,7 +110,8 @@ func EncodeSnapshot(s State) []byte {
 	}
 	w.strs(s.DelegateGroups)
 	w.length(len(s.Invites), s.Invites == nil)
-	for k, inv := range s.Invites {
+	for _, k := range sortedKeys(s.Invites) {
+		inv := s.Invites[k]
 		w.str(k)
 		if w.present(inv != nil) {
 			w.bools(inv.Used)
@@ -117,91 +124,109 @@ func EncodeSnapshot(s State) []byte {
 		}
 	}
 	w.length(len(s.PendingPurges), s.PendingPurges == nil)
-	for k, t := range s.PendingPurges {
+	for _, k := range sortedKeys(s.PendingPurges) {
 		w.str(k)
-		w.time(t)
+		w.time(s.PendingPurges[k])
 	}
 	return binary.LittleEndian.AppendUint32(w.b, crc32.Checksum(w.b, castagnoli))
 }
+
+// SameState reports whether a and b are the same state: every field equal, nil and empty
+// collections told apart, times compared as instants, whatever their in-memory form (a state
+// decoded from a snapshot holds frozen Indexes where the folded one holds maps). It compares their
+// encodings, which cover every field (snapshot_test.go).
+func SameState(a, b State) bool { return bytes.Equal(EncodeSnapshot(a), EncodeSnapshot(b)) }
+
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // User flags, one byte per member.
 const (
 	userNil = 1 << iota
 	userKeyIsID
-	userEmailIndexed // Emails[u.Email] is the member's key
 	userAlexa
 	userAlexaEnabled
 	userInbound
 	userOutbound
 	userSMS
+	userEmailIndexed // the member's Email is written in the e-mail section, by the entry that names it
 )
 
-// members writes Members and, of Emails, what Members does not imply.
-func (w *snapWriter) members(members map[string]*User, emails map[string]string) {
-	w.length(len(members), members == nil)
-	indexed := 0
-	for k, u := range members {
-		var f byte
-		if u == nil {
-			w.b = append(w.b, userNil)
-			w.str(k)
-			continue
+// members writes Members in key order, then Emails in key order. An entry of Emails that a member
+// implies (Emails[u.Email] == its key, as Evolve keeps it) is written as the address and the member's
+// position, and that member's Email is not written again. So both sections decode by reading the
+// bytes in order; the only jumps are the e-mail entries' writes of their members' Email.
+func (w *snapWriter) members(members *Index[*User], emails *Index[string]) {
+	keys, users := members.Sorted()
+	ekeys, ids := emails.Sorted()
+	pos := make([]int, len(ekeys)) // the member implying each e-mail entry, or -1
+	implied := make([]bool, len(keys))
+	for j, e := range ekeys {
+		pos[j] = -1
+		if p, ok := slices.BinarySearch(keys, ids[j]); ok && users[p] != nil && users[p].Email == e {
+			pos[j], implied[p] = p, true
 		}
-		if k == u.ID {
-			f |= userKeyIsID
+	}
+	w.length(len(keys), members == nil)
+	for i, k := range keys {
+		w.member(k, users[i], implied[i])
+	}
+	w.length(len(ekeys), emails == nil)
+	for j, e := range ekeys {
+		w.str(e)
+		w.uvarint(uint64(pos[j] + 1))
+		if pos[j] < 0 {
+			w.str(ids[j])
 		}
-		if id, ok := emails[u.Email]; ok && id == k {
-			f |= userEmailIndexed
-			indexed++
+	}
+}
+
+func (w *snapWriter) member(k string, u *User, emailIndexed bool) {
+	if u == nil {
+		w.b = append(w.b, userNil)
+		w.str(k)
+		return
+	}
+	var f byte
+	if k == u.ID {
+		f |= userKeyIsID
+	}
+	if emailIndexed {
+		f |= userEmailIndexed
+	}
+	if u.Alexa != nil {
+		f |= userAlexa
+		if u.Alexa.Enabled {
+			f |= userAlexaEnabled
 		}
-		if u.Alexa != nil {
-			f |= userAlexa
-			if u.Alexa.Enabled {
-				f |= userAlexaEnabled
-			}
+	}
+	for _, b := range []struct {
+		on  bool
+		bit byte
+	}{{u.Telephony.InboundCalling, userInbound}, {u.Telephony.OutboundCalling, userOutbound}, {u.Telephony.SMS, userSMS}} {
+		if b.on {
+			f |= b.bit
 		}
-		for _, b := range []struct {
-			on  bool
-			bit byte
-		}{{u.Telephony.InboundCalling, userInbound}, {u.Telephony.OutboundCalling, userOutbound}, {u.Telephony.SMS, userSMS}} {
-			if b.on {
-				f |= b.bit
-			}
-		}
-		w.b = append(w.b, f)
-		if f&userKeyIsID == 0 {
-			w.str(k)
-		}
-		w.str(u.ID)
+	}
+	w.b = append(w.b, f)
+	if f&userKeyIsID == 0 {
+		w.str(k)
+	}
+	w.str(u.ID)
+	if !emailIndexed {
 		w.str(u.Email)
-		w.str(u.Username)
-		w.enum(u.Type)
-		w.enum(u.License)
-		w.enum(u.Registration)
-		if u.Alexa != nil {
-			w.str(u.Alexa.RoomARN)
-		}
-		w.time(u.LoggedOutAt)
-		w.str(u.PrimaryNumber)
-		w.enum(u.Invitation)
-		w.str(u.DisplayName)
-		w.enum(u.beforeSuspension)
 	}
-	// The entries of Emails that no member implies: none, unless events were written by hand. Each
-	// indexed member stands for a different entry, so there are others only if Emails is longer.
-	var extra [][2]string
-	if len(emails) > indexed {
-		for e, id := range emails {
-			if u, ok := members[id]; !ok || u == nil || u.Email != e {
-				extra = append(extra, [2]string{e, id})
-			}
-		}
+	w.str(u.Username)
+	w.enum(u.Type)
+	w.enum(u.License)
+	w.enum(u.Registration)
+	if u.Alexa != nil {
+		w.str(u.Alexa.RoomARN)
 	}
-	w.length(len(extra), emails == nil)
-	for _, kv := range extra {
-		w.str(kv[0])
-		w.str(kv[1])
-	}
+	w.time(u.LoggedOutAt)
+	w.str(u.PrimaryNumber)
+	w.enum(u.Invitation)
+	w.str(u.DisplayName)
+	w.enum(u.beforeSuspension)
 }
 
 type snapWriter struct {
@@ -326,84 +351,80 @@ func DecodeSnapshot(b []byte) (State, error) {
 	return s, nil
 }
 
-// members reads Members and Emails. The two maps are built at the same time (100,000 inserts into
-// a map are most of a large account's decoding), from the users parsed before.
-func (r *snapReader) members() (map[string]*User, map[string]string) {
+// members reads Members and Emails into frozen Indexes: the entries come in key order, so no map is
+// built (100,000 map inserts would be most of a large account's decoding). Keys out of order, and an
+// e-mail entry naming a member that does not expect it (or twice), are errors like any other damage.
+func (r *snapReader) members() (*Index[*User], *Index[string]) {
 	n, isNil := r.length()
-	if isNil || r.err != nil {
-		_, emails := r.emailExtras(nil)
-		return nil, emails
-	}
+	var members *Index[*User]
 	users := make([]User, n) // one allocation for all members
-	keys := make([]string, n)
-	flags := make([]byte, n)
+	keys, vals, flags := make([]string, n), make([]*User, n), make([]byte, n)
+	indexed := 0 // members whose Email an e-mail entry is still to give
 	for i := range n {
-		f := r.byte()
-		flags[i] = f
-		if f&userNil != 0 {
-			keys[i] = r.str()
-			continue
+		keys[i], vals[i], flags[i] = r.member(&users[i])
+		if flags[i]&userEmailIndexed != 0 {
+			indexed++
 		}
-		u := &users[i]
-		if f&userKeyIsID == 0 {
-			keys[i] = r.str()
-		}
-		u.ID, u.Email, u.Username = r.str(), r.str(), r.str()
-		if f&userKeyIsID != 0 {
-			keys[i] = u.ID
-		}
-		u.Type, u.License, u.Registration = r.enum(), r.enum(), r.enum()
-		if f&userAlexa != 0 {
-			u.Alexa = &AlexaMetadata{Enabled: f&userAlexaEnabled != 0, RoomARN: r.str()}
-		}
-		u.LoggedOutAt = r.time()
-		u.Telephony = Telephony{InboundCalling: f&userInbound != 0, OutboundCalling: f&userOutbound != 0, SMS: f&userSMS != 0}
-		u.PrimaryNumber, u.Invitation, u.DisplayName, u.beforeSuspension = r.str(), r.enum(), r.str(), r.enum()
-	}
-	if r.err != nil {
-		return nil, nil
-	}
-	emails := make(map[string]string, n)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i, f := range flags {
-			if f&(userNil|userEmailIndexed) == userEmailIndexed {
-				emails[users[i].Email] = keys[i]
-			}
-		}
-	}()
-	members := make(map[string]*User, n)
-	for i, f := range flags {
-		if f&userNil != 0 {
-			members[keys[i]] = nil
-		} else {
-			members[keys[i]] = &users[i]
+		if i > 0 && keys[i] <= keys[i-1] {
+			r.fail("member %d out of order", i)
 		}
 	}
-	<-done
-	_, extra := r.emailExtras(emails)
-	return members, extra
+	if !isNil {
+		members = frozenIndex(keys, vals)
+	}
+	n, isNil = r.length()
+	ekeys, ids := make([]string, n), make([]string, n)
+	for j := range n {
+		ekeys[j] = r.str()
+		switch p := r.uvarint(); {
+		case p == 0:
+			ids[j] = r.str()
+		case p <= uint64(len(flags)) && flags[p-1]&userEmailIndexed != 0:
+			flags[p-1] &^= userEmailIndexed
+			indexed--
+			users[p-1].Email, ids[j] = ekeys[j], keys[p-1]
+		default:
+			r.fail("e-mail entry %d names member %d", j, p)
+		}
+		if j > 0 && ekeys[j] <= ekeys[j-1] {
+			r.fail("e-mail entry %d out of order", j)
+		}
+	}
+	if indexed != 0 {
+		r.fail("%d members without their e-mail entry", indexed)
+	}
+	if isNil {
+		return members, nil
+	}
+	return members, frozenIndex(ekeys, ids)
 }
 
-// emailExtras reads the entries of Emails that Members does not imply into emails (nil: Emails was
-// nil when written, unless entries follow).
-func (r *snapReader) emailExtras(emails map[string]string) (int, map[string]string) {
-	n, isNil := r.length()
-	if isNil {
-		if len(emails) > 0 {
-			r.fail("members index a nil Emails")
-		}
-		return 0, nil
+// member reads one member into u; it returns its key, u (nil for a nil member) and its flags.
+func (r *snapReader) member(u *User) (string, *User, byte) {
+	f := r.byte()
+	if f&userNil != 0 {
+		return r.str(), nil, 0
 	}
-	if emails == nil {
-		emails = make(map[string]string, n)
+	var k string
+	if f&userKeyIsID == 0 {
+		k = r.str()
 	}
-	for range n {
-		k := r.str()
-		emails[k] = r.str()
+	u.ID = r.str()
+	if f&userEmailIndexed == 0 {
+		u.Email = r.str()
 	}
-	return n, emails
+	u.Username = r.str()
+	if f&userKeyIsID != 0 {
+		k = u.ID
+	}
+	u.Type, u.License, u.Registration = r.enum(), r.enum(), r.enum()
+	if f&userAlexa != 0 {
+		u.Alexa = &AlexaMetadata{Enabled: f&userAlexaEnabled != 0, RoomARN: r.str()}
+	}
+	u.LoggedOutAt = r.time()
+	u.Telephony = Telephony{InboundCalling: f&userInbound != 0, OutboundCalling: f&userOutbound != 0, SMS: f&userSMS != 0}
+	u.PrimaryNumber, u.Invitation, u.DisplayName, u.beforeSuspension = r.str(), r.enum(), r.str(), r.enum()
+	return k, u, f
 }
 
 func (r *snapReader) domains() map[string]*DomainClaim {

@@ -7,10 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -82,6 +84,36 @@ func fold(events []Event) State {
 	return s
 }
 
+// plainState is a State with its Indexes as maps, for reflect.DeepEqual.
+type plainState struct {
+	S       State
+	Members map[string]*User
+	Emails  map[string]string
+}
+
+func plain(s State) plainState {
+	p := plainState{S: s}
+	p.S.Members, p.S.Emails = nil, nil
+	if s.Members != nil {
+		p.Members = maps.Collect(s.Members.All())
+	}
+	if s.Emails != nil {
+		p.Emails = maps.Collect(s.Emails.All())
+	}
+	return p
+}
+
+// equal reports whether a and b hold the same values, by reflect.DeepEqual (nil and empty apart),
+// and checks that SameState agrees.
+func equal(t *testing.T, a, b State) bool {
+	t.Helper()
+	deep := reflect.DeepEqual(plain(a), plain(b))
+	if same := SameState(a, b); same != deep {
+		t.Errorf("SameState says %v, reflect.DeepEqual %v:\n a %s\n b %s", same, deep, dump(a), dump(b))
+	}
+	return deep
+}
+
 func roundTrip(t *testing.T, s State) State {
 	t.Helper()
 	var c SnapshotCodec
@@ -103,12 +135,12 @@ func TestSnapshotRoundTripsEveryFoldedState(t *testing.T) {
 	h := richHistory()
 	for i := range len(h) + 1 {
 		s := fold(h[:i])
-		if got := roundTrip(t, s); !reflect.DeepEqual(got, s) {
+		if got := roundTrip(t, s); !equal(t, got, s) {
 			t.Fatalf("after %d events:\n got %s\nwant %s", i, dump(got), dump(s))
 		}
 	}
 	deleted := fold(append(h, Deleted{DeletedAt: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}))
-	if got := roundTrip(t, deleted); !reflect.DeepEqual(got, deleted) {
+	if got := roundTrip(t, deleted); !equal(t, got, deleted) {
 		t.Fatalf("deleted account:\n got %s\nwant %s", dump(got), dump(deleted))
 	}
 	// The decoded state evolves like the folded one (the maps are live, not shared with the bytes).
@@ -119,7 +151,7 @@ func TestSnapshotRoundTripsEveryFoldedState(t *testing.T) {
 	for _, e := range more {
 		got = Evolve(got, e)
 	}
-	if !reflect.DeepEqual(got, want) {
+	if !equal(t, got, want) {
 		t.Fatalf("snapshot + tail differs from the full fold:\n got %s\nwant %s", dump(got), dump(want))
 	}
 }
@@ -146,25 +178,27 @@ func TestSnapshotCoversEveryField(t *testing.T) {
 	for seed := range 3 {
 		var s State
 		fill(reflect.ValueOf(&s).Elem(), &filler{n: seed * 1000})
-		if got := roundTrip(t, s); !reflect.DeepEqual(got, s) {
+		if got := roundTrip(t, s); !equal(t, got, s) {
 			t.Fatalf("seed %d: a filled state does not round-trip:\n got %s\nwant %s", seed, dump(got), dump(s))
 		}
 		// The same with Emails the index of Members that Evolve keeps.
-		s.Emails = map[string]string{}
-		for k, u := range s.Members {
-			s.Emails[u.Email] = k
+		emails := map[string]string{}
+		for k, u := range s.Members.All() {
+			emails[u.Email] = k
 		}
-		if got := roundTrip(t, s); !reflect.DeepEqual(got, s) {
+		s.Emails = indexOf(emails)
+		if got := roundTrip(t, s); !equal(t, got, s) {
 			t.Fatalf("seed %d, indexed e-mails: no round trip:\n got %s\nwant %s", seed, dump(got), dump(s))
 		}
 	}
 	// Nil and empty collections, nil pointers in maps.
-	for _, s := range []State{{}, {Members: map[string]*User{}, Emails: map[string]string{}, Domains: map[string]*DomainClaim{},
+	for _, s := range []State{{}, {Members: indexOf(map[string]*User{}), Emails: indexOf(map[string]string{}), Domains: map[string]*DomainClaim{},
 		Bots: map[string]*Bot{}, Invites: map[string]*Invite{}, PendingPurges: map[string]time.Time{}, SupportedLicenses: []string{}, DelegateGroups: []string{}},
-		{Members: map[string]*User{"x": nil}, Domains: map[string]*DomainClaim{"d": nil}, Bots: map[string]*Bot{"b": nil}, Invites: map[string]*Invite{"i": nil}},
-		{Emails: map[string]string{"a@b.c": "nobody"}}, {Members: map[string]*User{"u": {ID: "v", Email: "e"}}, Emails: map[string]string{"e": "u"}},
+		{Members: indexOf(map[string]*User{"x": nil}), Domains: map[string]*DomainClaim{"d": nil}, Bots: map[string]*Bot{"b": nil}, Invites: map[string]*Invite{"i": nil}},
+		{Emails: indexOf(map[string]string{"a@b.c": "nobody"})}, {Members: indexOf(map[string]*User{"u": {ID: "v", Email: "e"}}), Emails: indexOf(map[string]string{"e": "u"})},
+		{Members: indexOf(map[string]*User{"u": {ID: "u", Email: "e"}, "v": {ID: "v", Email: "e"}}), Emails: indexOf(map[string]string{"e": "v", "f": "u"})},
 	} {
-		if got := roundTrip(t, s); !reflect.DeepEqual(got, s) {
+		if got := roundTrip(t, s); !equal(t, got, s) {
 			t.Fatalf("no round trip:\n got %s\nwant %s", dump(got), dump(s))
 		}
 	}
@@ -180,6 +214,11 @@ func collectFields(t *testing.T, typ reflect.Type, seen map[string][]string) {
 		collectFields(t, typ.Elem(), seen)
 	case reflect.Struct:
 		if typ == reflect.TypeFor[time.Time]() {
+			return
+		}
+		if isIndex(typ) { // a map from strings: what matters is its values
+			f, _ := typ.FieldByName("vals")
+			collectFields(t, f.Type, seen)
 			return
 		}
 		if typ.PkgPath() != reflect.TypeFor[State]().PkgPath() {
@@ -201,6 +240,11 @@ func collectFields(t *testing.T, typ reflect.Type, seen map[string][]string) {
 	}
 }
 
+// isIndex reports whether typ is an Index[V].
+func isIndex(typ reflect.Type) bool {
+	return typ.PkgPath() == reflect.TypeFor[State]().PkgPath() && strings.HasPrefix(typ.Name(), "Index[")
+}
+
 type filler struct{ n int }
 
 // fill sets every field reachable from v to a distinct non-zero value.
@@ -216,6 +260,10 @@ func fill(v reflect.Value, f *filler) {
 		v.SetBool(true)
 	case reflect.Pointer:
 		v.Set(reflect.New(v.Type().Elem()))
+		if isIndex(v.Type().Elem()) { // an Index of two entries, in its overlay map
+			fill(v.Elem().FieldByName("over"), f)
+			return
+		}
 		fill(v.Elem(), f)
 	case reflect.Slice:
 		v.Set(reflect.MakeSlice(v.Type(), 2, 2))
@@ -266,7 +314,7 @@ func TestSnapshotGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the golden snapshot of version %d no longer decodes (bump SnapshotVersion): %v", SnapshotVersion, err)
 	}
-	if !reflect.DeepEqual(got, s) {
+	if !equal(t, got, s) {
 		t.Fatalf("the golden snapshot of version %d decodes differently (bump SnapshotVersion):\n got %s\nwant %s", SnapshotVersion, dump(got), dump(s))
 	}
 }

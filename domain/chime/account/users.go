@@ -158,8 +158,7 @@ type ItemError struct {
 }
 
 func (s State) member(id string) (*User, bool) {
-	u, ok := s.Members[id]
-	return u, ok
+	return s.Members.Get(id)
 }
 
 // batchCommand is a command whose items are decided one by one (BatchUpdateUser, BatchSuspendUser,
@@ -344,7 +343,7 @@ func (c AddUser) decide(s State, now time.Time) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	if id, taken := s.Emails[email]; taken {
+	if id, taken := s.Emails.Get(email); taken {
 		return nil, domain.Wrapf(ErrEmailTaken, "a user with Email %s already exists in account %s (user %s)", c.Email, s.ID, id)
 	}
 	if err := checkSealed(s.ID, UserKeySubject(c.UserID), "PIN", c.PIN); err != nil {
@@ -393,36 +392,36 @@ func (c UpdateUserSettings) decide(s State, _ time.Time) ([]Event, error) {
 
 func evolveUsers(s *State, e Event) {
 	if s.Members == nil {
-		s.Members, s.Emails = map[string]*User{}, map[string]string{}
+		s.Members, s.Emails = &Index[*User]{}, &Index[string]{}
 	}
 	switch e := e.(type) {
 	case UserAdded:
-		s.Emails[e.Email] = e.UserID
-		s.Members[e.UserID] = &User{ID: e.UserID, Email: e.Email, Username: e.Username, Type: e.UserType,
-			License: e.LicenseType, Registration: RegistrationUnregistered}
+		s.Emails.set(e.Email, e.UserID)
+		s.Members.set(e.UserID, &User{ID: e.UserID, Email: e.Email, Username: e.Username, Type: e.UserType,
+			License: e.LicenseType, Registration: RegistrationUnregistered})
 	case UserUpdated:
-		if u, ok := s.Members[e.UserID]; ok {
+		if u, ok := s.Members.Get(e.UserID); ok {
 			u.License, u.Type, u.Alexa = e.LicenseType, e.UserType, e.Alexa
 		}
 	case UserSuspended:
-		if u, ok := s.Members[e.UserID]; ok {
+		if u, ok := s.Members.Get(e.UserID); ok {
 			u.beforeSuspension, u.Registration = u.Registration, RegistrationSuspended
 		}
 	case UserUnsuspended:
-		if u, ok := s.Members[e.UserID]; ok {
+		if u, ok := s.Members.Get(e.UserID); ok {
 			u.Registration = e.Registration
 		}
 	case UserRemoved:
-		if u, ok := s.Members[e.UserID]; ok {
-			delete(s.Emails, u.Email)
-			delete(s.Members, e.UserID)
+		if u, ok := s.Members.Get(e.UserID); ok {
+			s.Emails.remove(u.Email)
+			s.Members.remove(e.UserID)
 		}
 	case UserLoggedOut:
-		if u, ok := s.Members[e.UserID]; ok {
+		if u, ok := s.Members.Get(e.UserID); ok {
 			u.LoggedOutAt = e.At
 		}
 	case UserSettingsUpdated:
-		if u, ok := s.Members[e.UserID]; ok {
+		if u, ok := s.Members.Get(e.UserID); ok {
 			u.Telephony = Telephony{InboundCalling: e.InboundCalling, OutboundCalling: e.OutboundCalling, SMS: e.SMS}
 		}
 	}

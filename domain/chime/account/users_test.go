@@ -105,7 +105,7 @@ func TestUnsuspendRestoresPriorStatus(t *testing.T) {
 		t.Fatal(evs, err)
 	}
 	s = account.Evolve(s, evs[0])
-	if got := s.Members["u1"].Registration; got != account.RegistrationUnregistered {
-		t.Fatalf("registration after unsuspend: %s", got)
+	if u, _ := s.Members.Get("u1"); u.Registration != account.RegistrationUnregistered {
+		t.Fatalf("registration after unsuspend: %s", u.Registration)
 	}
 }
