@@ -129,19 +129,7 @@ func (s *streamsServer) Append(stream api.Streams_AppendServer) error {
 		}
 		return st
 	}
-	success := &api.AppendResp_Success{}
-	if res.Revision < 0 {
-		success.CurrentRevisionOption = &api.AppendResp_Success_NoStream{NoStream: &shared.Empty{}}
-	} else {
-		success.CurrentRevisionOption = &api.AppendResp_Success_CurrentRevision{CurrentRevision: uint64(res.Revision)}
-	}
-	if res.Position > 0 {
-		success.PositionOption = &api.AppendResp_Success_Position{Position: &api.AppendResp_Position{
-			CommitPosition: res.Position, PreparePosition: res.Position}}
-	} else {
-		success.PositionOption = &api.AppendResp_Success_NoPosition{NoPosition: &shared.Empty{}}
-	}
-	return stream.SendAndClose(&api.AppendResp{Result: &api.AppendResp_Success_{Success: success}})
+	return stream.SendMsg(encodedResp(appendSuccess(nil, res)))
 }
 
 func wrongExpectedProto(w *WrongExpectedVersionError) *api.AppendResp_WrongExpectedVersion {

@@ -66,11 +66,22 @@ type Log struct {
 	lockConn *pgxpool.Conn
 	storeID  uuid.UUID
 
-	reqs chan *writeReq
-	stop chan struct{}
-	done chan struct{}
+	// The write queue. Whoever holds the writer's turn (leading) decides and commits: the writer
+	// goroutine, or, when the log is idle, the goroutine submitting a request, which then commits it
+	// itself (two goroutine hand-offs fewer for a lone append). The turn passes under qmu, so the
+	// writer-owned fields below are only ever used by one goroutine at a time.
+	qmu     sync.Mutex
+	queue   []*writeReq
+	leading bool
+	stopped bool
+	slots   chan struct{}  // one per queued request: bounds the queue
+	kick    chan struct{}  // hands the turn to the writer goroutine
+	inline  sync.WaitGroup // commits running on submitting goroutines
+	stop    chan struct{}
+	done    chan struct{}
 
-	// writer-owned: stream states keyed by base stream name
+	// writer-owned: requests carried to the next group, stream states keyed by base stream name
+	carry  []*writeReq
 	states map[string]*streamState
 
 	mu      sync.RWMutex
@@ -152,7 +163,8 @@ func Open(ctx context.Context, pool *pgxpool.Pool, cfg LogConfig) (*Log, error) 
 		pool:     pool,
 		lockConn: lockConn,
 		storeID:  storeID,
-		reqs:     make(chan *writeReq, 4096),
+		slots:    make(chan struct{}, maxQueued),
+		kick:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		states:   map[string]*streamState{},
@@ -257,14 +269,37 @@ func (l *Log) Tombstone(ctx context.Context, stream string, expect Expect) (Writ
 	return l.submit(ctx, &writeReq{op: opTombstone, stream: stream, expect: expect})
 }
 
+// maxQueued bounds the requests waiting for the writer; more submitters wait to queue.
+const maxQueued = 4096
+
 func (l *Log) submit(ctx context.Context, r *writeReq) (WriteResult, error) {
 	r.reply = make(chan writeReply, 1)
 	select {
-	case l.reqs <- r:
+	case l.slots <- struct{}{}:
 	case <-l.stop:
 		return WriteResult{}, ErrClosed
 	case <-ctx.Done():
 		return WriteResult{}, ctx.Err()
+	}
+	l.qmu.Lock()
+	switch {
+	case l.stopped:
+		l.qmu.Unlock()
+		<-l.slots
+		return WriteResult{}, ErrClosed
+	case !l.leading && len(l.queue) == 0:
+		l.leading = true
+		l.inline.Add(1)
+		l.qmu.Unlock()
+		<-l.slots
+		l.commitInline(r)
+	default:
+		l.queue = append(l.queue, r)
+		if !l.leading {
+			l.leading = true
+			l.kick <- struct{}{} // never blocks: only the goroutine taking the turn sends
+		}
+		l.qmu.Unlock()
 	}
 	// Once queued, the outcome is decided by the writer; wait for it even if ctx ends, so that a
 	// caller never mistakes a committed write for a failed one without knowing.
@@ -284,56 +319,85 @@ func (l *Log) submit(ctx context.Context, r *writeReq) (WriteResult, error) {
 	}
 }
 
+// commitInline commits r, alone, on the submitting goroutine, which holds the writer's turn; it then
+// hands the turn to the writer goroutine if requests arrived meanwhile.
+func (l *Log) commitInline(r *writeReq) {
+	defer l.inline.Done()
+	l.process([]*writeReq{r}) // one request: nothing to carry
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	if len(l.queue) > 0 && !l.stopped {
+		l.kick <- struct{}{}
+		return
+	}
+	l.leading = false // when stopped, the writer goroutine fails what is queued
+}
+
+// writer commits the queued requests, group by group, whenever it is handed the turn.
 func (l *Log) writer() {
 	defer close(l.done)
-	var carry []*writeReq
 	for {
-		batch := carry
-		carry = nil
-		if len(batch) == 0 {
-			select {
-			case r := <-l.reqs:
-				batch = append(batch, r)
-			case <-l.stop:
-				l.failPending()
-				return
-			}
-		}
-		size := 0
-		for _, r := range batch {
-			size += r.size
-		}
-	drain:
-		for len(batch) < l.cfg.MaxBatchRequests && size < l.cfg.MaxBatchBytes {
-			select {
-			case r := <-l.reqs:
-				batch = append(batch, r)
-				size += r.size
-			default:
-				break drain
-			}
-		}
-		carry = l.process(batch)
 		select {
+		case <-l.kick:
 		case <-l.stop:
-			for _, r := range carry {
-				r.reply <- writeReply{err: ErrClosed}
-			}
-			l.failPending()
+			l.shutdown()
 			return
-		default:
+		}
+		for batch := l.take(); batch != nil; batch = l.take() {
+			l.carry = l.process(batch)
+			select {
+			case <-l.stop:
+				l.shutdown()
+				return
+			default:
+			}
 		}
 	}
 }
 
-func (l *Log) failPending() {
-	for {
-		select {
-		case r := <-l.reqs:
-			r.reply <- writeReply{err: ErrClosed}
-		default:
-			return
-		}
+// take returns the next group, the carried requests first, or nil, giving up the turn, when there
+// is none.
+func (l *Log) take() []*writeReq {
+	batch := l.carry
+	l.carry = nil
+	size := 0
+	for _, r := range batch {
+		size += r.size
+	}
+	l.qmu.Lock()
+	n := 0
+	for n < len(l.queue) && len(batch) < l.cfg.MaxBatchRequests && size < l.cfg.MaxBatchBytes {
+		batch = append(batch, l.queue[n])
+		size += l.queue[n].size
+		n++
+	}
+	l.queue = append(l.queue[:0], l.queue[n:]...)
+	if len(batch) == 0 {
+		l.leading = false
+	}
+	l.qmu.Unlock()
+	for range n {
+		<-l.slots
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	return batch
+}
+
+// shutdown fails every request not yet committed with ErrClosed, once an inline commit in progress
+// has finished.
+func (l *Log) shutdown() {
+	l.qmu.Lock()
+	l.stopped = true
+	l.qmu.Unlock()
+	l.inline.Wait()
+	l.qmu.Lock()
+	pending := append(l.carry, l.queue...)
+	l.carry, l.queue = nil, nil
+	l.qmu.Unlock()
+	for _, r := range pending {
+		r.reply <- writeReply{err: ErrClosed}
 	}
 }
 

@@ -301,6 +301,47 @@ func appendEvent(b []byte, r *Record) []byte {
 	return protowire.AppendVarint(b, r.Position)
 }
 
+// Field numbers of event_store.client.streams.AppendResp and its Success.
+const (
+	fAppendRespSuccess = 1 // AppendResp.success
+	fSuccessRevision   = 1 // Success.current_revision (oneof)
+	fSuccessNoStream   = 2 // Success.no_stream (oneof, Empty)
+	fSuccessPosition   = 3 // Success.position (oneof, Position{commit_position 1, prepare_position 2})
+	fSuccessNoPosition = 4 // Success.no_position (oneof, Empty)
+)
+
+// appendSuccess appends the wire form of the AppendResp that reports res, what proto.Marshal writes
+// for it: the current revision (or no_stream for a negative one), the position (or no_position for 0).
+func appendSuccess(b []byte, res WriteResult) []byte {
+	success := 2 // the no_stream or no_position field with an empty message: tag and length 0
+	if res.Revision >= 0 {
+		success = 1 + protowire.SizeVarint(uint64(res.Revision)) // oneof: written even when 0
+	}
+	position := 2 * sizeVarintField(res.Position)
+	if res.Position > 0 {
+		success += 1 + protowire.SizeBytes(position)
+	} else {
+		success += 2
+	}
+	b = protowire.AppendTag(b, fAppendRespSuccess, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(success))
+	if res.Revision >= 0 {
+		b = protowire.AppendTag(b, fSuccessRevision, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(res.Revision))
+	} else {
+		b = protowire.AppendTag(b, fSuccessNoStream, protowire.BytesType)
+		b = protowire.AppendVarint(b, 0)
+	}
+	if res.Position > 0 {
+		b = protowire.AppendTag(b, fSuccessPosition, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(position))
+		b = appendVarintField(b, 1, res.Position)
+		return appendVarintField(b, 2, res.Position)
+	}
+	b = protowire.AppendTag(b, fSuccessNoPosition, protowire.BytesType)
+	return protowire.AppendVarint(b, 0)
+}
+
 // sizeVarintField is the size of a varint field with a one-byte tag (field numbers below 16),
 // 0 for a zero value (proto3 leaves it out).
 func sizeVarintField(v uint64) int {
