@@ -2,6 +2,8 @@ package eventlog
 
 import (
 	"bytes"
+	"fmt"
+	"reflect"
 	"math"
 	"strconv"
 	"strings"
@@ -105,6 +107,7 @@ func FuzzDecodeProposed(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		pm, ok := decodeProposed(b)
+		checkDecodeProposedInto(t, b, ok)
 		if !ok {
 			return
 		}
@@ -119,6 +122,29 @@ func FuzzDecodeProposed(f *testing.F) {
 	})
 }
 
+// checkDecodeProposedInto: the direct decoder accepts what decodeProposed accepts, and the event it
+// yields is the one the handler takes from proto.Unmarshal's message (the same checks, the same error).
+func checkDecodeProposedInto(t *testing.T, b []byte, want bool) {
+	t.Helper()
+	fast := proposedIn{}
+	fast.fast = decodeProposedInto(b, &fast.p)
+	if fast.fast != want {
+		t.Fatalf("decodeProposedInto accepts %v, decodeProposed %v, for %x", fast.fast, want, b)
+	}
+	if !want {
+		return
+	}
+	slow := proposedIn{}
+	if err := proto.Unmarshal(b, &slow.req); err != nil {
+		t.Fatalf("fast decoder accepted what proto.Unmarshal refuses (%v): %x", err, b)
+	}
+	got, gerr := fast.proposed()
+	exp, eerr := slow.proposed()
+	if fmt.Sprint(gerr) != fmt.Sprint(eerr) || !reflect.DeepEqual(got, exp) {
+		t.Fatalf("direct decoding gave %+v (%v), proto.Unmarshal %+v (%v), for %x", got, gerr, exp, eerr, b)
+	}
+}
+
 // TestDecodeProposedTakesClientMessages: the shape the official client writes is decoded by the fast
 // path (the fuzz test checks it agrees with proto.Unmarshal), and the other shapes are declined.
 func TestDecodeProposedTakesClientMessages(t *testing.T) {
@@ -127,6 +153,7 @@ func TestDecodeProposedTakesClientMessages(t *testing.T) {
 		if _, ok := decodeProposed(seeds[i]); ok != want {
 			t.Errorf("seed %d: fast path %v, want %v", i, ok, want)
 		}
+		checkDecodeProposedInto(t, seeds[i], want)
 	}
 }
 
