@@ -52,9 +52,10 @@ func (l *Log) insert(ctx context.Context, rows []Record) error {
 
 const copySQL = `COPY eventlog.events ` + insertColumns + ` FROM STDIN (FORMAT binary)`
 
-// maxOneWriteCopy bounds the COPY data copyInOneWrite sends; larger groups go through pgx's CopyFrom,
+// maxOneWriteCopy bounds the COPY data copyInOneWrite sends (a few hundred events); larger groups,
+// whose per-COPY cost is spread over many rows, go through pgx's CopyFrom,
 // which streams the data while reading what the server answers.
-const maxOneWriteCopy = 256 << 10
+const maxOneWriteCopy = 64 << 10
 
 // copyInOneWrite runs a COPY … FROM STDIN of data with one write (the query, the data, the end) and
 // one read of the answer, where pgx's CopyFrom makes three writes and starts two goroutines. The

@@ -66,19 +66,13 @@ type Log struct {
 	lockConn *pgxpool.Conn
 	storeID  uuid.UUID
 
-	// The write queue. Whoever holds the writer's turn (leading) decides and commits: the writer
-	// goroutine, or, when the log is idle, the goroutine submitting a request, which then commits it
-	// itself (two goroutine hand-offs fewer for a lone append). The turn passes under qmu, so the
+	// Whoever holds the writer's turn (see writeQueue) decides and commits: the writer goroutine, or,
+	// when the log is idle, the goroutine submitting a request, which then commits it itself (two
+	// goroutine hand-offs fewer for a lone append). The turn passes under the queue's mutex, so the
 	// writer-owned fields below are only ever used by one goroutine at a time.
-	qmu     sync.Mutex
-	queue   []*writeReq
-	leading bool
-	stopped bool
-	slots   chan struct{}  // one per queued request: bounds the queue
-	kick    chan struct{}  // hands the turn to the writer goroutine
-	inline  sync.WaitGroup // commits running on submitting goroutines
-	stop    chan struct{}
-	done    chan struct{}
+	q    writeQueue
+	stop chan struct{}
+	done chan struct{}
 
 	// writer-owned: requests carried to the next group, stream states keyed by base stream name
 	carry  []*writeReq
@@ -163,8 +157,7 @@ func Open(ctx context.Context, pool *pgxpool.Pool, cfg LogConfig) (*Log, error) 
 		pool:     pool,
 		lockConn: lockConn,
 		storeID:  storeID,
-		slots:    make(chan struct{}, maxQueued),
-		kick:     make(chan struct{}, 1),
+		q:        writeQueue{slots: make(chan struct{}, maxQueued), kick: make(chan struct{}, 1)},
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		states:   map[string]*streamState{},
@@ -274,32 +267,33 @@ const maxQueued = 4096
 
 func (l *Log) submit(ctx context.Context, r *writeReq) (WriteResult, error) {
 	r.reply = make(chan writeReply, 1)
+	q := &l.q
 	select {
-	case l.slots <- struct{}{}:
+	case q.slots <- struct{}{}:
 	case <-l.stop:
 		return WriteResult{}, ErrClosed
 	case <-ctx.Done():
 		return WriteResult{}, ctx.Err()
 	}
-	l.qmu.Lock()
+	q.mu.Lock()
 	switch {
-	case l.stopped:
-		l.qmu.Unlock()
-		<-l.slots
+	case q.stopped:
+		q.mu.Unlock()
+		<-q.slots
 		return WriteResult{}, ErrClosed
-	case !l.leading && len(l.queue) == 0:
-		l.leading = true
-		l.inline.Add(1)
-		l.qmu.Unlock()
-		<-l.slots
+	case !q.leading && len(q.reqs) == 0:
+		q.leading = true
+		q.inline.Add(1)
+		q.mu.Unlock()
+		<-q.slots
 		l.commitInline(r)
 	default:
-		l.queue = append(l.queue, r)
-		if !l.leading {
-			l.leading = true
-			l.kick <- struct{}{} // never blocks: only the goroutine taking the turn sends
+		q.reqs = append(q.reqs, r)
+		if !q.leading {
+			q.leading = true
+			q.kick <- struct{}{} // never blocks: only the goroutine taking the turn sends
 		}
-		l.qmu.Unlock()
+		q.mu.Unlock()
 	}
 	// Once queued, the outcome is decided by the writer; wait for it even if ctx ends, so that a
 	// caller never mistakes a committed write for a failed one without knowing.
@@ -322,15 +316,16 @@ func (l *Log) submit(ctx context.Context, r *writeReq) (WriteResult, error) {
 // commitInline commits r, alone, on the submitting goroutine, which holds the writer's turn; it then
 // hands the turn to the writer goroutine if requests arrived meanwhile.
 func (l *Log) commitInline(r *writeReq) {
-	defer l.inline.Done()
+	q := &l.q
+	defer q.inline.Done()
 	l.process([]*writeReq{r}) // one request: nothing to carry
-	l.qmu.Lock()
-	defer l.qmu.Unlock()
-	if len(l.queue) > 0 && !l.stopped {
-		l.kick <- struct{}{}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.reqs) > 0 && !q.stopped {
+		q.kick <- struct{}{}
 		return
 	}
-	l.leading = false // when stopped, the writer goroutine fails what is queued
+	q.leading = false // when stopped, the writer goroutine fails what is queued
 }
 
 // writer commits the queued requests, group by group, whenever it is handed the turn.
@@ -338,46 +333,61 @@ func (l *Log) writer() {
 	defer close(l.done)
 	for {
 		select {
-		case <-l.kick:
+		case <-l.q.kick:
 		case <-l.stop:
-			l.shutdown()
+			l.q.shutdown(l.carry)
 			return
 		}
-		for batch := l.take(); batch != nil; batch = l.take() {
+		for {
+			batch := l.q.take(l.carry, l.cfg.MaxBatchRequests, l.cfg.MaxBatchBytes)
+			if batch == nil {
+				break // the turn is given up
+			}
 			l.carry = l.process(batch)
 			select {
 			case <-l.stop:
-				l.shutdown()
+				l.q.shutdown(l.carry)
 				return
 			default:
 			}
 		}
+		l.carry = nil
 	}
 }
 
-// take returns the next group, the carried requests first, or nil, giving up the turn, when there
-// is none.
-func (l *Log) take() []*writeReq {
-	batch := l.carry
-	l.carry = nil
+// writeQueue holds the requests waiting for the writer and the writer's turn.
+type writeQueue struct {
+	mu      sync.Mutex
+	reqs    []*writeReq
+	leading bool // some goroutine holds the writer's turn
+	stopped bool
+	slots   chan struct{}  // one per queued request: bounds the queue
+	kick    chan struct{}  // hands the turn to the writer goroutine
+	inline  sync.WaitGroup // commits running on submitting goroutines
+}
+
+// take returns the next group, the carried requests first, at most maxReqs requests and (about)
+// maxBytes of payload, or nil, giving up the turn, when there is none.
+func (q *writeQueue) take(carry []*writeReq, maxReqs, maxBytes int) []*writeReq {
+	batch := carry
 	size := 0
 	for _, r := range batch {
 		size += r.size
 	}
-	l.qmu.Lock()
+	q.mu.Lock()
 	n := 0
-	for n < len(l.queue) && len(batch) < l.cfg.MaxBatchRequests && size < l.cfg.MaxBatchBytes {
-		batch = append(batch, l.queue[n])
-		size += l.queue[n].size
+	for n < len(q.reqs) && len(batch) < maxReqs && size < maxBytes {
+		batch = append(batch, q.reqs[n])
+		size += q.reqs[n].size
 		n++
 	}
-	l.queue = append(l.queue[:0], l.queue[n:]...)
+	q.reqs = append(q.reqs[:0], q.reqs[n:]...)
 	if len(batch) == 0 {
-		l.leading = false
+		q.leading = false
 	}
-	l.qmu.Unlock()
+	q.mu.Unlock()
 	for range n {
-		<-l.slots
+		<-q.slots
 	}
 	if len(batch) == 0 {
 		return nil
@@ -385,17 +395,17 @@ func (l *Log) take() []*writeReq {
 	return batch
 }
 
-// shutdown fails every request not yet committed with ErrClosed, once an inline commit in progress
-// has finished.
-func (l *Log) shutdown() {
-	l.qmu.Lock()
-	l.stopped = true
-	l.qmu.Unlock()
-	l.inline.Wait()
-	l.qmu.Lock()
-	pending := append(l.carry, l.queue...)
-	l.carry, l.queue = nil, nil
-	l.qmu.Unlock()
+// shutdown fails every request not yet committed (carry and the queue) with ErrClosed, once an
+// inline commit in progress has finished.
+func (q *writeQueue) shutdown(carry []*writeReq) {
+	q.mu.Lock()
+	q.stopped = true
+	q.mu.Unlock()
+	q.inline.Wait()
+	q.mu.Lock()
+	pending := append(carry, q.reqs...)
+	q.reqs = nil
+	q.mu.Unlock()
 	for _, r := range pending {
 		r.reply <- writeReply{err: ErrClosed}
 	}

@@ -3,8 +3,8 @@ package eventlog
 import (
 	"bytes"
 	"fmt"
-	"reflect"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
