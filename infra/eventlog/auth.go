@@ -109,8 +109,7 @@ func (a *authenticator) check(ctx context.Context, method string) error {
 	if method == openMethod {
 		return nil
 	}
-	md, _ := metadata.FromIncomingContext(ctx)
-	vals := md.Get("authorization")
+	vals := metadata.ValueFromIncomingContext(ctx, "authorization") // no copy of the whole metadata
 	if len(vals) == 0 {
 		return status.Error(codes.Unauthenticated, "authentication required: connect with esdb://user:password@host?tls=true")
 	}

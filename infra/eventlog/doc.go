@@ -3,9 +3,11 @@
 // with the log kept in Postgres (schema "eventlog").
 //
 // Invariants:
-//   - One writer. A single goroutine validates expected revisions, assigns positions and commits each
-//     group of requests in one statement, one implicit transaction (group commit: an INSERT for one
-//     row, a binary COPY for more). Positions are 1, 2, 3, … with no gaps,
+//   - One writer. One goroutine at a time holds the writer's turn: it validates expected revisions,
+//     assigns positions and commits each group of requests in one statement, one implicit
+//     transaction (group commit: an INSERT for one row, a binary COPY for more). Under load the
+//     writer goroutine holds it; a request arriving while the log is idle is committed by the
+//     goroutine that submitted it, without a hand-off. Positions are 1, 2, 3, … with no gaps,
 //     and commit order equals position order, so a reader that has seen position p has seen every
 //     position below p. A Postgres advisory lock (held on a dedicated connection for the life of the
 //     Log) makes a second writer on the same database fail at Open with ErrLocked.

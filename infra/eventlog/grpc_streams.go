@@ -92,19 +92,16 @@ func (s *streamsServer) Append(stream api.Streams_AppendServer) error {
 	}
 	var events []Proposed
 	size := 0
+	in := new(proposedIn)
 	for {
-		msg, err := stream.Recv()
+		err := stream.RecvMsg(in) // the codec decodes proposed events straight into in.p
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return err
 		}
-		pm := msg.GetProposedMessage()
-		if pm == nil {
-			return invalid("append messages after the first must be proposed events")
-		}
-		p, err := proposedFromProto(pm.GetId(), pm.GetMetadata(), pm.GetData(), pm.GetCustomMetadata())
+		p, err := in.proposed()
 		if err != nil {
 			return err
 		}
@@ -129,19 +126,7 @@ func (s *streamsServer) Append(stream api.Streams_AppendServer) error {
 		}
 		return st
 	}
-	success := &api.AppendResp_Success{}
-	if res.Revision < 0 {
-		success.CurrentRevisionOption = &api.AppendResp_Success_NoStream{NoStream: &shared.Empty{}}
-	} else {
-		success.CurrentRevisionOption = &api.AppendResp_Success_CurrentRevision{CurrentRevision: uint64(res.Revision)}
-	}
-	if res.Position > 0 {
-		success.PositionOption = &api.AppendResp_Success_Position{Position: &api.AppendResp_Position{
-			CommitPosition: res.Position, PreparePosition: res.Position}}
-	} else {
-		success.PositionOption = &api.AppendResp_Success_NoPosition{NoPosition: &shared.Empty{}}
-	}
-	return stream.SendAndClose(&api.AppendResp{Result: &api.AppendResp_Success_{Success: success}})
+	return stream.SendMsg(encodedResp(appendSuccess(nil, res)))
 }
 
 func wrongExpectedProto(w *WrongExpectedVersionError) *api.AppendResp_WrongExpectedVersion {
@@ -181,26 +166,38 @@ func uuidFromProto(id *shared.UUID) (uuid.UUID, error) {
 	return uuid.Parse(id.GetString_())
 }
 
-func proposedFromProto(id *shared.UUID, md map[string]string, data, custom []byte) (Proposed, error) {
-	u, err := uuidFromProto(id)
-	if err != nil || u == uuid.Nil {
+// proposed returns the event received, checked: a valid non-nil id and a type; the content type
+// defaults to application/octet-stream, absent data and metadata are empty.
+func (in *proposedIn) proposed() (Proposed, error) {
+	p := in.p
+	if !in.fast {
+		pm := in.req.GetProposedMessage()
+		if pm == nil {
+			return Proposed{}, invalid("append messages after the first must be proposed events")
+		}
+		id, err := uuidFromProto(pm.GetId())
+		if err != nil {
+			return Proposed{}, invalid("event id must be a valid, non-nil UUID")
+		}
+		md := pm.GetMetadata()
+		p = Proposed{EventID: id, Type: md["type"], ContentType: md["content-type"], Data: pm.GetData(), Metadata: pm.GetCustomMetadata()}
+	}
+	if p.EventID == uuid.Nil {
 		return Proposed{}, invalid("event id must be a valid, non-nil UUID")
 	}
-	typ := md["type"]
-	if typ == "" {
-		return Proposed{}, invalid("event %s has no type", u)
+	if p.Type == "" {
+		return Proposed{}, invalid("event %s has no type", p.EventID)
 	}
-	ct := md["content-type"]
-	if ct == "" {
-		ct = "application/octet-stream"
+	if p.ContentType == "" {
+		p.ContentType = "application/octet-stream"
 	}
-	if data == nil {
-		data = []byte{}
+	if p.Data == nil {
+		p.Data = []byte{}
 	}
-	if custom == nil {
-		custom = []byte{}
+	if p.Metadata == nil {
+		p.Metadata = []byte{}
 	}
-	return Proposed{EventID: u, Type: typ, ContentType: ct, Data: data, Metadata: custom}, nil
+	return p, nil
 }
 
 // --- Delete / Tombstone ---

@@ -66,11 +66,16 @@ type Log struct {
 	lockConn *pgxpool.Conn
 	storeID  uuid.UUID
 
-	reqs chan *writeReq
+	// Whoever holds the writer's turn (see writeQueue) decides and commits: the writer goroutine, or,
+	// when the log is idle, the goroutine submitting a request, which then commits it itself (two
+	// goroutine hand-offs fewer for a lone append). The turn passes under the queue's mutex, so the
+	// writer-owned fields below are only ever used by one goroutine at a time.
+	q    writeQueue
 	stop chan struct{}
 	done chan struct{}
 
-	// writer-owned: stream states keyed by base stream name
+	// writer-owned: requests carried to the next group, stream states keyed by base stream name
+	carry  []*writeReq
 	states map[string]*streamState
 
 	mu      sync.RWMutex
@@ -152,7 +157,7 @@ func Open(ctx context.Context, pool *pgxpool.Pool, cfg LogConfig) (*Log, error) 
 		pool:     pool,
 		lockConn: lockConn,
 		storeID:  storeID,
-		reqs:     make(chan *writeReq, 4096),
+		q:        writeQueue{slots: make(chan struct{}, maxQueued), kick: make(chan struct{}, 1)},
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 		states:   map[string]*streamState{},
@@ -257,14 +262,38 @@ func (l *Log) Tombstone(ctx context.Context, stream string, expect Expect) (Writ
 	return l.submit(ctx, &writeReq{op: opTombstone, stream: stream, expect: expect})
 }
 
+// maxQueued bounds the requests waiting for the writer; more submitters wait to queue.
+const maxQueued = 4096
+
 func (l *Log) submit(ctx context.Context, r *writeReq) (WriteResult, error) {
 	r.reply = make(chan writeReply, 1)
+	q := &l.q
 	select {
-	case l.reqs <- r:
+	case q.slots <- struct{}{}:
 	case <-l.stop:
 		return WriteResult{}, ErrClosed
 	case <-ctx.Done():
 		return WriteResult{}, ctx.Err()
+	}
+	q.mu.Lock()
+	switch {
+	case q.stopped:
+		q.mu.Unlock()
+		<-q.slots
+		return WriteResult{}, ErrClosed
+	case !q.leading && len(q.reqs) == 0:
+		q.leading = true
+		q.inline.Add(1)
+		q.mu.Unlock()
+		<-q.slots
+		l.commitInline(r)
+	default:
+		q.reqs = append(q.reqs, r)
+		if !q.leading {
+			q.leading = true
+			q.kick <- struct{}{} // never blocks: only the goroutine taking the turn sends
+		}
+		q.mu.Unlock()
 	}
 	// Once queued, the outcome is decided by the writer; wait for it even if ctx ends, so that a
 	// caller never mistakes a committed write for a failed one without knowing.
@@ -284,56 +313,101 @@ func (l *Log) submit(ctx context.Context, r *writeReq) (WriteResult, error) {
 	}
 }
 
+// commitInline commits r, alone, on the submitting goroutine, which holds the writer's turn; it then
+// hands the turn to the writer goroutine if requests arrived meanwhile.
+func (l *Log) commitInline(r *writeReq) {
+	q := &l.q
+	defer q.inline.Done()
+	l.process([]*writeReq{r}) // one request: nothing to carry
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.reqs) > 0 && !q.stopped {
+		q.kick <- struct{}{}
+		return
+	}
+	q.leading = false // when stopped, the writer goroutine fails what is queued
+}
+
+// writer commits the queued requests, group by group, whenever it is handed the turn.
 func (l *Log) writer() {
 	defer close(l.done)
-	var carry []*writeReq
 	for {
-		batch := carry
-		carry = nil
-		if len(batch) == 0 {
-			select {
-			case r := <-l.reqs:
-				batch = append(batch, r)
-			case <-l.stop:
-				l.failPending()
-				return
-			}
-		}
-		size := 0
-		for _, r := range batch {
-			size += r.size
-		}
-	drain:
-		for len(batch) < l.cfg.MaxBatchRequests && size < l.cfg.MaxBatchBytes {
-			select {
-			case r := <-l.reqs:
-				batch = append(batch, r)
-				size += r.size
-			default:
-				break drain
-			}
-		}
-		carry = l.process(batch)
 		select {
+		case <-l.q.kick:
 		case <-l.stop:
-			for _, r := range carry {
-				r.reply <- writeReply{err: ErrClosed}
-			}
-			l.failPending()
+			l.q.shutdown(l.carry)
 			return
-		default:
 		}
+		for {
+			batch := l.q.take(l.carry, l.cfg.MaxBatchRequests, l.cfg.MaxBatchBytes)
+			if batch == nil {
+				break // the turn is given up
+			}
+			l.carry = l.process(batch)
+			select {
+			case <-l.stop:
+				l.q.shutdown(l.carry)
+				return
+			default:
+			}
+		}
+		l.carry = nil
 	}
 }
 
-func (l *Log) failPending() {
-	for {
-		select {
-		case r := <-l.reqs:
-			r.reply <- writeReply{err: ErrClosed}
-		default:
-			return
-		}
+// writeQueue holds the requests waiting for the writer and the writer's turn.
+type writeQueue struct {
+	mu      sync.Mutex
+	reqs    []*writeReq
+	leading bool // some goroutine holds the writer's turn
+	stopped bool
+	slots   chan struct{}  // one per queued request: bounds the queue
+	kick    chan struct{}  // hands the turn to the writer goroutine
+	inline  sync.WaitGroup // commits running on submitting goroutines
+}
+
+// take returns the next group, the carried requests first, at most maxReqs requests and (about)
+// maxBytes of payload, or nil, giving up the turn, when there is none.
+func (q *writeQueue) take(carry []*writeReq, maxReqs, maxBytes int) []*writeReq {
+	batch := carry
+	size := 0
+	for _, r := range batch {
+		size += r.size
+	}
+	q.mu.Lock()
+	n := 0
+	for n < len(q.reqs) && len(batch) < maxReqs && size < maxBytes {
+		batch = append(batch, q.reqs[n])
+		size += q.reqs[n].size
+		n++
+	}
+	q.reqs = append(q.reqs[:0], q.reqs[n:]...)
+	if len(batch) == 0 {
+		q.leading = false
+	}
+	q.mu.Unlock()
+	for range n {
+		<-q.slots
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	return batch
+}
+
+// shutdown fails every request not yet committed (carry and the queue) with ErrClosed, once an
+// inline commit in progress has finished.
+func (q *writeQueue) shutdown(carry []*writeReq) {
+	q.mu.Lock()
+	q.stopped = true
+	q.mu.Unlock()
+	q.inline.Wait()
+	q.mu.Lock()
+	pending := append(carry, q.reqs...)
+	q.reqs = nil
+	q.mu.Unlock()
+	for _, r := range pending {
+		r.reply <- writeReply{err: ErrClosed}
 	}
 }
 

@@ -65,6 +65,13 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// The server's HTTP/2 flow-control windows: a stream may have one whole append (MaxAppendSize and
+// its framing) in flight, a connection four.
+const (
+	streamWindow = MaxAppendSize + 64<<10
+	connWindow   = 4 * streamWindow
+)
+
 // Server is the embedded event store: a Log served over gRPC.
 type Server struct {
 	Log    *Log
@@ -118,6 +125,12 @@ func Start(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Server, error)
 		grpc.ChainStreamInterceptor(auth.stream),
 		grpc.MaxRecvMsgSize(MaxAppendSize+64<<10),
 		grpc.NumStreamWorkers(64), // reused handler goroutines: no new stack to grow per call
+		// Fixed flow-control windows (a stream's holds the largest append) turn off the transport's
+		// bandwidth probing, which otherwise pings the client after each request it receives.
+		grpc.InitialWindowSize(streamWindow),
+		grpc.InitialConnWindowSize(connWindow),
+		grpc.WriteBufferSize(64<<10),
+		grpc.ReadBufferSize(64<<10),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
 	)
 	api.RegisterStreamsServer(s.grpc, &streamsServer{log: l, pageSize: cfg.ReadPageSize})

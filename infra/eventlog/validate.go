@@ -23,14 +23,19 @@ const MaxNameLength = 1024
 // checkText reports why s cannot be stored faithfully in a PostgreSQL text column, naming field:
 // text holds no NUL and only valid UTF-8, and names are bounded.
 func checkText(field, s string) error {
+	return textError(s, func() string { return field })
+}
+
+// textError is checkText with the field's name built only when s is refused.
+func textError(s string, field func() string) error {
 	if s == "" {
-		return fmt.Errorf("%w: %s is required", ErrInvalidRequest, field)
+		return fmt.Errorf("%w: %s is required", ErrInvalidRequest, field())
 	}
 	if len(s) > MaxNameLength {
-		return fmt.Errorf("%w: %s is %d bytes long; at most %d are allowed", ErrInvalidRequest, field, len(s), MaxNameLength)
+		return fmt.Errorf("%w: %s is %d bytes long; at most %d are allowed", ErrInvalidRequest, field(), len(s), MaxNameLength)
 	}
 	if i := strings.IndexByte(s, 0); i >= 0 {
-		return fmt.Errorf("%w: %s contains a NUL character at byte %d", ErrInvalidRequest, field, i)
+		return fmt.Errorf("%w: %s contains a NUL character at byte %d", ErrInvalidRequest, field(), i)
 	}
 	if !utf8.ValidString(s) {
 		i := 0
@@ -41,7 +46,7 @@ func checkText(field, s string) error {
 			}
 			i += n
 		}
-		return fmt.Errorf("%w: %s is not valid UTF-8 (byte %d)", ErrInvalidRequest, field, i)
+		return fmt.Errorf("%w: %s is not valid UTF-8 (byte %d)", ErrInvalidRequest, field(), i)
 	}
 	return nil
 }
@@ -63,11 +68,12 @@ func checkAppend(stream string, events []Proposed) error {
 	if err := checkStream(stream); err != nil {
 		return err
 	}
-	for i, e := range events {
-		if err := checkText(fmt.Sprintf("event %d (%s) type", i, e.EventID), e.Type); err != nil {
+	for i := range events {
+		e := &events[i]
+		if err := textError(e.Type, func() string { return fmt.Sprintf("event %d (%s) type", i, e.EventID) }); err != nil {
 			return err
 		}
-		if err := checkText(fmt.Sprintf("event %d (%s) content type", i, e.EventID), e.ContentType); err != nil {
+		if err := textError(e.ContentType, func() string { return fmt.Sprintf("event %d (%s) content type", i, e.EventID) }); err != nil {
 			return err
 		}
 	}

@@ -35,20 +35,38 @@ func (c wireCodec) Marshal(v any) (mem.BufferSlice, error) {
 }
 
 // Unmarshal decodes the proposed-event messages of an append (all but its first message) directly
-// into the generated types, without reflection; every other message, and any proposed message that
-// is not in the plain shape the official clients write, goes to gRPC's proto codec, so the result
-// (and every error) is exactly what proto.Unmarshal gives.
+// into the generated types, or into a Proposed (proposedIn), without reflection; every other message,
+// and any proposed message that is not in the plain shape the official clients write, goes to gRPC's
+// proto codec, so the result (and every error) is exactly what proto.Unmarshal gives.
 func (c wireCodec) Unmarshal(data mem.BufferSlice, v any) error {
-	if req, ok := v.(*api.AppendReq); ok {
+	switch m := v.(type) {
+	case *proposedIn:
+		buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+		m.fast = decodeProposedInto(buf.ReadOnlyData(), &m.p)
+		buf.Free()
+		if m.fast {
+			return nil
+		}
+		m.req = api.AppendReq{}
+		return c.CodecV2.Unmarshal(data, &m.req)
+	case *api.AppendReq:
 		buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
 		pm, ok := decodeProposed(buf.ReadOnlyData())
 		buf.Free()
 		if ok {
-			req.Content = pm
+			m.Content = pm
 			return nil
 		}
 	}
 	return c.CodecV2.Unmarshal(data, v)
+}
+
+// proposedIn receives an append message after the first: the proposed event, decoded straight into
+// p (fast), or else the message as proto.Unmarshal makes it (req).
+type proposedIn struct {
+	fast bool
+	p    Proposed // the id, the "type" and "content-type" metadata entries, data and custom metadata
+	req  api.AppendReq
 }
 
 // Field numbers of event_store.client.streams.AppendReq and its ProposedMessage.
@@ -64,14 +82,6 @@ const (
 // It reports false for anything else — another field, a field given twice, a string UUID, a wire
 // type or UTF-8 error — and the caller then leaves the message to proto.Unmarshal.
 func decodeProposed(b []byte) (*api.AppendReq_ProposedMessage_, bool) {
-	num, typ, n := protowire.ConsumeTag(b)
-	if n < 0 || num != fAppendProposed || typ != protowire.BytesType {
-		return nil, false
-	}
-	msg, m := protowire.ConsumeBytes(b[n:])
-	if m < 0 || n+m != len(b) {
-		return nil, false
-	}
 	// One allocation for the message tree of the event, one for its data and custom metadata.
 	a := &struct {
 		content api.AppendReq_ProposedMessage_
@@ -82,43 +92,93 @@ func decodeProposed(b []byte) (*api.AppendReq_ProposedMessage_, bool) {
 	}{}
 	a.content.ProposedMessage = &a.pm
 	pm := &a.pm
+	seenID := false
+	ok := scanProposed(b, &a.st, &seenID, func(k, v string) {
+		if pm.Metadata == nil {
+			pm.Metadata = make(map[string]string, 2)
+		}
+		pm.Metadata[k] = v
+	}, &pm.CustomMetadata, &pm.Data)
+	if !ok {
+		return nil, false
+	}
+	if seenID {
+		a.value.Structured = &a.st
+		a.id.Value = &a.value
+		pm.Id = &a.id
+	}
+	return &a.content, true
+}
+
+// decodeProposedInto is decodeProposed for the fields a Proposed keeps: the id (the nil UUID when
+// absent), the last "type" and "content-type" metadata entries, data and custom metadata (nil when
+// absent or empty). It reports false where decodeProposed does.
+func decodeProposedInto(b []byte, p *Proposed) bool {
+	*p = Proposed{}
+	var st shared.UUID_Structured
+	var seenID bool
+	ok := scanProposed(b, &st, &seenID, func(k, v string) {
+		switch k {
+		case "type":
+			p.Type = v
+		case "content-type":
+			p.ContentType = v
+		}
+	}, &p.Metadata, &p.Data)
+	if !ok {
+		return false
+	}
+	for i := 0; i < 8; i++ {
+		p.EventID[i] = byte(uint64(st.MostSignificantBits) >> (56 - 8*i))
+		p.EventID[8+i] = byte(uint64(st.LeastSignificantBits) >> (56 - 8*i))
+	}
+	return true
+}
+
+// scanProposed walks an AppendReq that carries a ProposedMessage in the plain shape: the id's
+// structured value goes to st (seenID set), each metadata entry to entry, and copies of custom
+// metadata and data (empty ones as []byte{}) to custom and data.
+func scanProposed(b []byte, st *shared.UUID_Structured, seenID *bool, entry func(k, v string), custom, data *[]byte) bool {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n < 0 || num != fAppendProposed || typ != protowire.BytesType {
+		return false
+	}
+	msg, m := protowire.ConsumeBytes(b[n:])
+	if m < 0 || n+m != len(b) {
+		return false
+	}
 	var payload []byte
 	var seen [5]bool
 	for len(msg) > 0 {
 		num, typ, n := protowire.ConsumeTag(msg)
 		if n < 0 || typ != protowire.BytesType || num < fPropID || num > fPropData || (seen[num] && num != fPropMetadata) {
-			return nil, false
+			return false
 		}
 		seen[num] = true
 		v, m := protowire.ConsumeBytes(msg[n:])
 		if m < 0 {
-			return nil, false
+			return false
 		}
 		msg = msg[n+m:]
 		switch num {
 		case fPropID:
-			if !decodeStructuredUUID(v, &a.st) {
-				return nil, false
+			if !decodeStructuredUUID(v, st) {
+				return false
 			}
-			a.value.Structured = &a.st
-			a.id.Value = &a.value
-			pm.Id = &a.id
+			*seenID = true
 		case fPropMetadata:
 			k, val, ok := decodeStringEntry(v)
 			if !ok {
-				return nil, false
+				return false
 			}
-			if pm.Metadata == nil {
-				pm.Metadata = make(map[string]string, 2)
-			}
-			pm.Metadata[k] = val
+			entry(k, val)
 		case fPropCustom:
-			pm.CustomMetadata, payload = carve(payload, v, len(msg))
+			*custom, payload = carve(payload, v, len(msg))
 		case fPropData:
-			pm.Data, payload = carve(payload, v, len(msg))
+			*data, payload = carve(payload, v, len(msg))
 		}
 	}
-	return &a.content, true
+	return true
 }
 
 // carve copies v into the free part of payload, allocating room for v and the rest bytes still to
@@ -299,6 +359,47 @@ func appendEvent(b []byte, r *Record) []byte {
 	}
 	b = protowire.AppendTag(b, fReadEventCommitPos, protowire.VarintType)
 	return protowire.AppendVarint(b, r.Position)
+}
+
+// Field numbers of event_store.client.streams.AppendResp and its Success.
+const (
+	fAppendRespSuccess = 1 // AppendResp.success
+	fSuccessRevision   = 1 // Success.current_revision (oneof)
+	fSuccessNoStream   = 2 // Success.no_stream (oneof, Empty)
+	fSuccessPosition   = 3 // Success.position (oneof, Position{commit_position 1, prepare_position 2})
+	fSuccessNoPosition = 4 // Success.no_position (oneof, Empty)
+)
+
+// appendSuccess appends the wire form of the AppendResp that reports res, what proto.Marshal writes
+// for it: the current revision (or no_stream for a negative one), the position (or no_position for 0).
+func appendSuccess(b []byte, res WriteResult) []byte {
+	success := 2 // the no_stream or no_position field with an empty message: tag and length 0
+	if res.Revision >= 0 {
+		success = 1 + protowire.SizeVarint(uint64(res.Revision)) // oneof: written even when 0
+	}
+	position := 2 * sizeVarintField(res.Position)
+	if res.Position > 0 {
+		success += 1 + protowire.SizeBytes(position)
+	} else {
+		success += 2
+	}
+	b = protowire.AppendTag(b, fAppendRespSuccess, protowire.BytesType)
+	b = protowire.AppendVarint(b, uint64(success))
+	if res.Revision >= 0 {
+		b = protowire.AppendTag(b, fSuccessRevision, protowire.VarintType)
+		b = protowire.AppendVarint(b, uint64(res.Revision))
+	} else {
+		b = protowire.AppendTag(b, fSuccessNoStream, protowire.BytesType)
+		b = protowire.AppendVarint(b, 0)
+	}
+	if res.Position > 0 {
+		b = protowire.AppendTag(b, fSuccessPosition, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(position))
+		b = appendVarintField(b, 1, res.Position)
+		return appendVarintField(b, 2, res.Position)
+	}
+	b = protowire.AppendTag(b, fSuccessNoPosition, protowire.BytesType)
+	return protowire.AppendVarint(b, 0)
 }
 
 // sizeVarintField is the size of a varint field with a one-byte tag (field numbers below 16),

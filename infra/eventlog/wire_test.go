@@ -2,7 +2,9 @@ package eventlog
 
 import (
 	"bytes"
+	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -105,6 +107,7 @@ func FuzzDecodeProposed(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		pm, ok := decodeProposed(b)
+		checkDecodeProposedInto(t, b, ok)
 		if !ok {
 			return
 		}
@@ -119,6 +122,29 @@ func FuzzDecodeProposed(f *testing.F) {
 	})
 }
 
+// checkDecodeProposedInto: the direct decoder accepts what decodeProposed accepts, and the event it
+// yields is the one the handler takes from proto.Unmarshal's message (the same checks, the same error).
+func checkDecodeProposedInto(t *testing.T, b []byte, want bool) {
+	t.Helper()
+	fast := proposedIn{}
+	fast.fast = decodeProposedInto(b, &fast.p)
+	if fast.fast != want {
+		t.Fatalf("decodeProposedInto accepts %v, decodeProposed %v, for %x", fast.fast, want, b)
+	}
+	if !want {
+		return
+	}
+	slow := proposedIn{}
+	if err := proto.Unmarshal(b, &slow.req); err != nil {
+		t.Fatalf("fast decoder accepted what proto.Unmarshal refuses (%v): %x", err, b)
+	}
+	got, gerr := fast.proposed()
+	exp, eerr := slow.proposed()
+	if fmt.Sprint(gerr) != fmt.Sprint(eerr) || !reflect.DeepEqual(got, exp) {
+		t.Fatalf("direct decoding gave %+v (%v), proto.Unmarshal %+v (%v), for %x", got, gerr, exp, eerr, b)
+	}
+}
+
 // TestDecodeProposedTakesClientMessages: the shape the official client writes is decoded by the fast
 // path (the fuzz test checks it agrees with proto.Unmarshal), and the other shapes are declined.
 func TestDecodeProposedTakesClientMessages(t *testing.T) {
@@ -126,6 +152,42 @@ func TestDecodeProposedTakesClientMessages(t *testing.T) {
 	for i, want := range []bool{true, true, false, true, true, false, false, false, false, false} {
 		if _, ok := decodeProposed(seeds[i]); ok != want {
 			t.Errorf("seed %d: fast path %v, want %v", i, ok, want)
+		}
+		checkDecodeProposedInto(t, seeds[i], want)
+	}
+}
+
+// successToProto is the reference: the AppendResp message tree that appendSuccess encodes directly.
+func successToProto(res WriteResult) *api.AppendResp {
+	success := &api.AppendResp_Success{}
+	if res.Revision < 0 {
+		success.CurrentRevisionOption = &api.AppendResp_Success_NoStream{NoStream: &shared.Empty{}}
+	} else {
+		success.CurrentRevisionOption = &api.AppendResp_Success_CurrentRevision{CurrentRevision: uint64(res.Revision)}
+	}
+	if res.Position > 0 {
+		success.PositionOption = &api.AppendResp_Success_Position{Position: &api.AppendResp_Position{
+			CommitPosition: res.Position, PreparePosition: res.Position}}
+	} else {
+		success.PositionOption = &api.AppendResp_Success_NoPosition{NoPosition: &shared.Empty{}}
+	}
+	return &api.AppendResp{Result: &api.AppendResp_Success_{Success: success}}
+}
+
+// TestAppendSuccessMatchesProtoMarshal: the hand-written AppendResp is byte for byte what
+// proto.Marshal writes for the message tree, for revisions and positions at their edges.
+func TestAppendSuccessMatchesProtoMarshal(t *testing.T) {
+	for _, res := range []WriteResult{{-1, 0}, {0, 0}, {0, 1}, {-1, 5}, {127, 128}, {1 << 40, 1 << 62}, {math.MaxInt64, math.MaxInt64}} {
+		want, err := proto.MarshalOptions{Deterministic: true}.Marshal(successToProto(res))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := appendSuccess([]byte("prefix"), res)
+		if string(got[:6]) != "prefix" {
+			t.Fatalf("%+v: appendSuccess overwrote the buffer it appends to", res)
+		}
+		if !bytes.Equal(got[6:], want) {
+			t.Errorf("%+v: encoded %x, proto.Marshal writes %x", res, got[6:], want)
 		}
 	}
 }
