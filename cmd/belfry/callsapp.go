@@ -46,8 +46,9 @@ func (r ReportsConfig) target(bucket string) objstore.Target {
 	return objstore.DirTarget{Dir: filepath.Join(r.Dir, bucket), Name: bucket}
 }
 
-// newCalls builds the Business Calling slice.
-func (m *Main) newCalls(pool *pgxpool.Pool, client *esdb.Client, accounts usecase.AccountPeeker, directory *chimeaccounts.Store) *calls.Service {
+// newCalls builds the Business Calling slice of m's configuration, over the event store and the read
+// models.
+func newCalls(m *Main, pool *pgxpool.Pool, client *esdb.Client, accounts usecase.AccountPeeker, directory *chimeaccounts.Store) *calls.Service {
 	car := m.Carrier
 	if car == nil {
 		car = &carrier.Sim{} // the simulated phone network, in real time

@@ -100,7 +100,7 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 		Accounts: accounts, Store: numbersStore, RYW: ryw, Now: m.Now})
 	app.porting = porting.New(porting.Deps{Ports: newRepo(client, portDecider, m.Now), Numbers: numbersRepo, NumberCmd: app.numbers,
 		NumbersRM: rms.numbers, Store: numbersStore, Documents: app.portDocs, RYW: ryw, Keys: dataKeys, Now: m.Now})
-	app.calls = m.newCalls(pool, client, accounts.Repo, accountsStore)
+	app.calls = newCalls(m, pool, client, accounts.Repo, accountsStore)
 	app.contacts = chimecontacts.New(chimecontacts.Deps{Contacts: newRepo(client, contactsDecider, m.Now), Directory: accountsStore})
 	app.settings = chimesettings.New(chimesettings.Deps{Settings: newRepo(client, settingsDecider, m.Now), Accounts: accounts, Users: accountsStore})
 	app.retention = retentionapi.New(retentionapi.Deps{Retention: retentionapi.Retention{Repo: newRepo(client, retentionDecider, m.Now),
