@@ -9,11 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/belfry/belfry/infra/bench"
-	"github.com/belfry/belfry/infra/eventlog"
-	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/objstore"
 	"github.com/belfry/belfry/projections/chimecalls"
 )
@@ -28,26 +24,11 @@ func cmdBenchReports(ctx context.Context, cfg Config, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	dbURL, stop, err := bench.ScratchDatabase(ctx, benchPostgres(cfg), "belfry_bench_reports")
+	pool, client, release, err := scratchLog(ctx, cfg, "belfry_bench_reports")
 	if err != nil {
 		return err
 	}
-	defer stop()
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	srv, err := eventlog.Start(ctx, pool, eventlog.Config{Addr: "127.0.0.1:0"}) // applies the migrations
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	client, err := eventstore.Connect(srv.URL())
-	if err != nil {
-		return err
-	}
-	defer client.Close()
+	defer release()
 	gen := func(ctx context.Context, dir string, from, to time.Time) (int, error) {
 		g := cdrExport{load: newRepo(client, callDecider, time.Now).Load, ended: chimecalls.NewStore(pool).EndedBetween,
 			out: objstore.DirTarget{Dir: dir, Name: "bench"}, workers: *workers, progress: io.Discard}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/infra/bench"
@@ -26,26 +27,11 @@ func cmdBenchSnapshot(ctx context.Context, cfg Config, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	dbURL, stop, err := bench.ScratchDatabase(ctx, benchPostgres(cfg), "belfry_bench_snapshot")
+	pool, client, release, err := scratchLog(ctx, cfg, "belfry_bench_snapshot")
 	if err != nil {
 		return err
 	}
-	defer stop()
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	srv, err := eventlog.Start(ctx, pool, eventlog.Config{Addr: "127.0.0.1:0"}) // applies the migrations
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	client, err := eventstore.Connect(srv.URL())
-	if err != nil {
-		return err
-	}
-	defer client.Close()
+	defer release()
 	rep, err := bench.RunSnapshot(ctx, pool, client, bench.SnapshotConfig{Users: *users, Every: *every, Runs: *runs, Progress: os.Stderr})
 	if err != nil {
 		return err
@@ -65,4 +51,34 @@ func cmdBenchSnapshot(ctx context.Context, cfg Config, args []string) error {
 	}
 	fmt.Printf("\nJSON report: %s\n", path)
 	return nil
+}
+
+// scratchLog opens the bench server's scratch database name (recreated empty) with an embedded event
+// log on it (which applies the migrations); release stops them in reverse order.
+func scratchLog(ctx context.Context, cfg Config, name string) (*pgxpool.Pool, *esdb.Client, func(), error) {
+	var cl closerList
+	dbURL, stop, err := bench.ScratchDatabase(ctx, benchPostgres(cfg), name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cl.add(func() error { stop(); return nil })
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		cl.close()
+		return nil, nil, nil, err
+	}
+	cl.add(func() error { pool.Close(); return nil })
+	srv, err := eventlog.Start(ctx, pool, eventlog.Config{Addr: "127.0.0.1:0"})
+	if err != nil {
+		cl.close()
+		return nil, nil, nil, err
+	}
+	cl.add(srv.Close)
+	client, err := eventstore.Connect(srv.URL())
+	if err != nil {
+		cl.close()
+		return nil, nil, nil, err
+	}
+	cl.add(client.Close)
+	return pool, client, cl.close, nil
 }
