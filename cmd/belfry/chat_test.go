@@ -233,6 +233,9 @@ func TestConversationsDeliveredLive(t *testing.T) {
 		MessageId: aws.String(posted[1])}); err != nil {
 		t.Fatal(err)
 	}
+	if f := bobWS.expect("MessageRedacted"); f.Message.MessageId != posted[1] {
+		t.Fatalf("redaction frame: %+v", f)
+	}
 	krPath, _ := b.m.cfg.keyringPath()
 	ring, err := datakeys.OpenFileKeyring(krPath)
 	if err != nil {

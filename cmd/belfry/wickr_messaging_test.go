@@ -101,7 +101,12 @@ func TestWickrMessaging(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	keys := datakeys.New(pool)
+	krPath, _ := b.m.cfg.keyringPath()
+	ring, err := datakeys.OpenFileKeyring(krPath) // the server's keyring, as another process opens it
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := datakeys.New(pool).WithKeyring(ring)
 	es, err := eventstore.Connect(b.m.esURL)
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +217,7 @@ func TestWickrMessaging(t *testing.T) {
 			}
 		}
 		// A fresh key store: the test's own one cached the key when it opened it before (CacheTTL).
-		if _, err := datakeys.New(pool).Open(ctx, keyID, sealed); !errors.Is(err, domain.ErrShredded) {
+		if _, err := datakeys.New(pool).WithKeyring(ring).Open(ctx, keyID, sealed); !errors.Is(err, domain.ErrShredded) {
 			t.Fatalf("the sealed bytes in the event log still open: %v", err)
 		}
 	}
