@@ -38,6 +38,8 @@ type SnapshotStore interface {
 type SnapshotCodec[S any] interface {
 	Version() int
 	Encode(S) ([]byte, error)
+	// Decode may keep references into its argument: the repository never modifies a fetched
+	// snapshot's bytes after handing them over.
 	Decode([]byte) (S, error)
 }
 
