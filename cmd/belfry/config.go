@@ -49,6 +49,8 @@ type Config struct {
 	Trail TrailConfig `json:"trail"`
 	// Reports says where CDRs and reports are written (callsapp.go).
 	Reports ReportsConfig `json:"reports"`
+	// Media configures the SFU of live meetings (mediaapp.go).
+	Media MediaConfig `json:"media"`
 
 	// Shown instead of the secret-bearing URLs.
 	DatabaseDesc   string `json:"database"`
@@ -84,6 +86,7 @@ func ConfigFromEnv() Config {
 	c.MailDir = get("BELFRY_MAIL_DIR", filepath.Join(c.DataDir, "outbox"))
 	c.Trail = trailConfigFromEnv(get)
 	c.Reports = reportsConfigFromEnv(get, c.DataDir, c.Region)
+	c.Media = mediaConfigFromEnv(get)
 	c.DatabaseDesc = "private PostgreSQL cluster in " + c.DataDir + "/postgres"
 	if c.DatabaseURL != "" {
 		c.DatabaseDesc = "BELFRY_DATABASE_URL (hidden)"
@@ -129,6 +132,9 @@ func (c Config) Validate() error {
 	}
 	if c.Region == "" {
 		errs = append(errs, errors.New("BELFRY_REGION must not be empty"))
+	}
+	if err := c.Media.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Trail.validate(); err != nil {
 		errs = append(errs, err)

@@ -227,7 +227,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.startAuditRetention(pool, auditWriter, runCtx)
 	keys := iam.NewKeys(iamAdm.read, dataKeys)
-	app := m.newChime(pool, client, dataKeys, rms)
+	app, err := m.newChime(pool, client, dataKeys, rms)
+	if err != nil {
+		return err
+	}
 	m.newWickr(pool, client, dataKeys)
 	m.startWickrSweeps(runCtx)
 	if err := m.startSideEffects(runCtx, pool, app); err != nil {
