@@ -278,3 +278,108 @@ func TestMeetingMedia(t *testing.T) {
 		t.Fatalf("joining an ended meeting: %v %v", err, resp)
 	}
 }
+
+// TestMeetingAttendeeLimit: guide §18.1 — 250 attendees join one meeting through the signalling
+// WebSocket; the 251st is refused before the upgrade with 400 ResourceLimitExceeded.
+func TestMeetingAttendeeLimit(t *testing.T) {
+	b, id, aliceTok, bobTok, _ := meetingWith(t, nil)
+	ctx := context.Background()
+	start := time.Now()
+	for i := range meeting.MaxAttendees {
+		tok := aliceTok
+		if i%2 == 1 {
+			tok = bobTok
+		}
+		ws, _, err := b.dialSignal(ctx, id, tok)
+		if err != nil {
+			t.Fatalf("attendee %d: %v", i+1, err)
+		}
+		t.Cleanup(func() { _ = ws.CloseNow() })
+	}
+	t.Logf("%d attendees joined in %v", meeting.MaxAttendees, time.Since(start).Round(time.Millisecond))
+	_, resp, err := b.dialSignal(ctx, id, bobTok)
+	if err == nil || resp == nil || resp.StatusCode != 400 {
+		t.Fatalf("the 251st attendee: %v %v", err, resp)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), "ResourceLimitExceeded") || !strings.Contains(string(body), "250") {
+		t.Fatalf("the 251st attendee's answer: %s", body)
+	}
+	evs := b.meetingEvents(t, id)
+	if n := countEvents(evs, func(meeting.AttendeeJoined) bool { return true }); n != meeting.MaxAttendees {
+		t.Fatalf("%d joined events", n)
+	}
+}
+
+// TestMeetingsEndWhenBelfryStops: a clean stop says bye (ServiceRestart) to every attendee and
+// records them leaving and the meeting ending; an attendee a crashed run left in a roster is removed
+// by the next run's sweeps and its meeting ends. No meeting stays live.
+func TestMeetingsEndWhenBelfryStops(t *testing.T) {
+	var cfg Config
+	b, id, aliceTok, bobTok, _ := meetingWith(t, func(m *Main) {
+		m.cfg.Media.Loopback = true
+		cfg = m.cfg
+	})
+	alice := b.join(t, id, aliceTok)
+	bob := b.join(t, id, bobTok)
+	until(t, "video both ways", func() bool { return alice.c.Received(bob.id, "video") > 0 && bob.c.Received(alice.id, "video") > 0 })
+	if err := b.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []*attendee{alice, bob} {
+		select {
+		case r := <-a.bye:
+			if r != meeting.LeftServiceRestart {
+				t.Fatalf("bye: %q", r)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no bye at the stop")
+		}
+	}
+
+	m := NewMain(cfg)
+	m.Out, m.SweepEvery = io.Discard, 50*time.Millisecond
+	if err := m.Run(context.Background()); err != nil {
+		_ = m.Close()
+		t.Fatal(err)
+	}
+	defer func() { _ = m.Close() }()
+	b2 := &running{m: m, url: "http://" + m.HTTPAddr()}
+	evs := b2.meetingEvents(t, id)
+	left := countEvents(evs, func(e meeting.AttendeeLeft) bool { return e.Reason == meeting.LeftServiceRestart })
+	ended := countEvents(evs, func(e meeting.Ended) bool { return e.Reason == meeting.EndReasonServiceRestart })
+	if left != 2 || ended != 1 {
+		t.Fatalf("after a clean stop: %d left, %d ended: %v", left, ended, evs)
+	}
+
+	// A crashed run's leftover: a meeting started with an attendee who joined before this run.
+	st, out := b2.clientCall(t, "POST", "/client/v1/meetings", aliceTok, map[string]string{"Title": "Crashed", "StartsAt": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	if st != 201 {
+		t.Fatalf("schedule: %d %v", st, out)
+	}
+	crashed := out["Meeting"].(map[string]any)["MeetingId"].(string)
+	if st, _ := b2.clientCall(t, "POST", "/client/v1/meetings/"+crashed+"/start", aliceTok, nil); st != 200 {
+		t.Fatalf("start: %d", st)
+	}
+	client, err := eventstore.Connect(m.EmbeddedLogURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	ghost, _ := json.Marshal(meeting.AttendeeJoined{AttendeeID: "ghost", UserID: "u", At: time.Now().Add(-time.Hour).UTC()})
+	if _, err := client.AppendToStream(context.Background(), meeting.StreamName(crashed), esdb.AppendToStreamOptions{},
+		esdb.EventData{EventType: meeting.TypeAttendeeJoined, ContentType: esdb.ContentTypeJson, Data: ghost}); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "the sweep to end the crashed meeting", func() bool {
+		_, out := b2.clientCall(t, "GET", "/client/v1/meetings/"+crashed, aliceTok, nil)
+		return out["Meeting"].(map[string]any)["Status"] == "Ended"
+	})
+	evs = b2.meetingEvents(t, crashed)
+	if last, ok := evs[len(evs)-1].(meeting.Ended); !ok || last.Reason != meeting.EndReasonServiceRestart ||
+		countEvents(evs, func(e meeting.AttendeeLeft) bool {
+			return e.AttendeeID == "ghost" && e.Reason == meeting.LeftServiceRestart
+		}) != 1 {
+		t.Fatalf("the crashed meeting: %v", evs)
+	}
+}
