@@ -2,6 +2,7 @@ package media
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -29,9 +30,21 @@ const (
 	writeWithin = 10 * time.Second
 )
 
-// ClientRoutes are the slice's routes on the client API (under /client/v1).
+// meetPage is the web client: sign in, join a meeting, see and hear the others.
+//
+//go:embed meet.html
+var meetPage []byte
+
+// ClientRoutes are the slice's routes on the client API (under /client/v1): the signalling
+// WebSocket and the web client's page (open to anyone; it signs in through /sessions).
 func (s *Service) ClientRoutes(auth clientapi.Authenticator) []clientapi.Route {
-	return []clientapi.Route{{Method: http.MethodGet, Path: "/meetings/:id/signal", Handler: func(c echo.Context) error { return s.signal(c, auth) }}}
+	return []clientapi.Route{
+		{Method: http.MethodGet, Path: "/meetings/:id/signal", Handler: func(c echo.Context) error { return s.signal(c, auth) }},
+		{Method: http.MethodGet, Path: "/meet", Handler: func(c echo.Context) error {
+			c.Response().Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; media-src 'self' blob: mediastream:")
+			return c.HTMLBlob(http.StatusOK, meetPage)
+		}},
+	}
 }
 
 // message is every signalling message, both ways (see the package comment).
