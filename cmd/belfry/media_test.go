@@ -280,9 +280,10 @@ func TestMeetingMedia(t *testing.T) {
 }
 
 // TestMeetingAttendeeLimit: guide §18.1 — 250 attendees join one meeting through the signalling
-// WebSocket; the 251st is refused before the upgrade with 400 ResourceLimitExceeded.
+// WebSocket; the 251st is refused before the upgrade with 400 ResourceLimitExceeded. (The attendees
+// never connect media: they get longer than the default 30 s to do so.)
 func TestMeetingAttendeeLimit(t *testing.T) {
-	b, id, aliceTok, bobTok, _ := meetingWith(t, nil)
+	b, id, aliceTok, bobTok, _ := meetingWith(t, func(m *Main) { m.cfg.Media.ConnectWithin = 10 * time.Minute })
 	ctx := context.Background()
 	start := time.Now()
 	for i := range meeting.MaxAttendees {

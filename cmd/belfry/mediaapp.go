@@ -20,6 +20,8 @@ type MediaConfig struct {
 	PublicIPs []string `json:"publicIps,omitempty"`
 	// Loopback offers loopback ICE candidates (tests).
 	Loopback bool `json:"-"`
+	// ConnectWithin is how long a joined attendee has to connect its media (tests; default 30 s).
+	ConnectWithin time.Duration `json:"-"`
 }
 
 func mediaConfigFromEnv(get func(k, def string) string) MediaConfig {
@@ -56,7 +58,7 @@ func (a sfuPort) Join(roomID, id string, p media.Peer) (media.Participant, error
 
 // newMedia builds the SFU and the live-meetings slice over the meetings' repository.
 func newMedia(cfg MediaConfig, logger *slog.Logger, meetings media.Meetings, store media.Store, directory media.Directory) (*media.Service, *sfu.SFU, error) {
-	s, err := sfu.New(sfu.Config{UDPPort: cfg.UDPPort, PublicIPs: cfg.PublicIPs, Loopback: cfg.Loopback, Logger: logger})
+	s, err := sfu.New(sfu.Config{UDPPort: cfg.UDPPort, PublicIPs: cfg.PublicIPs, Loopback: cfg.Loopback, ConnectWithin: cfg.ConnectWithin, Logger: logger})
 	if err != nil {
 		return nil, nil, err
 	}

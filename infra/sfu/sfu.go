@@ -18,6 +18,9 @@
 //   - A subscriber's picture-loss and full-intra requests (RTCP PLI/FIR) reach the publisher as a
 //     PLI, at most one per MinPLIInterval per track, and a new subscriber triggers one, so video
 //     starts without waiting for the publisher's next periodic keyframe.
+//   - A participant whose media is not connected Config.ConnectWithin after it joined, or whose
+//     connection fails later (ICE consent lost), is closed as LeftDisconnected: no one stays "in" a
+//     room without media.
 //   - Close ends every participant with Peer.Closed(LeftServiceRestart) and waits for those calls:
 //     a stopping service records who was in, and no one is left "in" a meeting.
 package sfu
@@ -76,7 +79,10 @@ type Config struct {
 	PublicIPs []string
 	// Loopback offers loopback candidates too (tests on one host without other interfaces).
 	Loopback bool
-	Logger   *slog.Logger
+	// ConnectWithin is how long a participant has to connect its media after joining (default 30 s);
+	// one that has not by then is closed as LeftDisconnected.
+	ConnectWithin time.Duration
+	Logger        *slog.Logger
 }
 
 // Stats are the SFU's counters since it started.
@@ -102,6 +108,9 @@ type SFU struct {
 func New(cfg Config) (*SFU, error) {
 	if cfg.QueueLen <= 0 {
 		cfg.QueueLen = 256
+	}
+	if cfg.ConnectWithin <= 0 {
+		cfg.ConnectWithin = 30 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -194,6 +203,11 @@ func (s *SFU) Join(roomID, id string, peer Peer) (*Participant, error) {
 		pub.subscribe(p)
 	}
 	p.negotiate()
+	time.AfterFunc(s.cfg.ConnectWithin, func() {
+		if p.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+			p.close(LeftDisconnected)
+		}
+	})
 	return p, nil
 }
 

@@ -155,10 +155,37 @@ func TestBadSignalling(t *testing.T) {
 	}
 }
 
-type rawPeer struct{ offers chan string }
+// TestUnconnectedParticipantIsClosed: a participant that never answers is closed as Disconnected
+// once ConnectWithin has passed.
+func TestUnconnectedParticipantIsClosed(t *testing.T) {
+	s, err := sfu.New(sfu.Config{Loopback: true, ConnectWithin: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	x := &rawPeer{offers: make(chan string, 4), closed: make(chan string, 1)}
+	if _, err := s.Join("m", "x", x); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-x.closed; r != sfu.LeftDisconnected {
+		t.Fatalf("closed as %q", r)
+	}
+	if st := s.Stats(); st.Participants != 0 || st.Rooms != 0 {
+		t.Fatalf("left behind: %+v", st)
+	}
+}
+
+type rawPeer struct {
+	offers chan string
+	closed chan string
+}
 
 func (r *rawPeer) Offer(sdp string)          { r.offers <- sdp }
 func (r *rawPeer) Candidate([]byte)          {}
 func (r *rawPeer) MediaStarted(string) error { return nil }
 func (r *rawPeer) MediaStopped(string)       {}
-func (r *rawPeer) Closed(string)             {}
+func (r *rawPeer) Closed(reason string) {
+	if r.closed != nil {
+		r.closed <- reason
+	}
+}

@@ -28,6 +28,7 @@ const (
 	maxMessage  = 64 << 10 // bytes of one message
 	outboxLen   = 256      // messages queued for a client
 	writeWithin = 10 * time.Second
+	pingEvery   = 20 * time.Second // a client that does not answer a ping within writeWithin is gone
 )
 
 // meetPage is the web client: sign in, join a meeting, see and hear the others.
@@ -128,6 +129,7 @@ func (x *session) run() {
 	defer cancel()
 	wrote := make(chan struct{})
 	go func() { x.write(ctx); close(wrote) }()
+	go x.ping(ctx)
 	x.send(message{Type: "joined", MeetingID: x.meetingID, AttendeeID: x.attendeeID})
 	p, err := x.svc.d.SFU.Join(x.meetingID, x.attendeeID, x)
 	if err != nil {
@@ -197,6 +199,28 @@ func (x *session) write(ctx context.Context) {
 				status = websocket.StatusGoingAway
 			}
 			_ = x.ws.Close(status, x.reason)
+			return
+		}
+	}
+}
+
+// ping checks that the client is still there; a silent one is disconnected.
+func (x *session) ping(ctx context.Context) {
+	t := time.NewTicker(pingEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-x.done:
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, writeWithin)
+		err := x.ws.Ping(pctx)
+		cancel()
+		if err != nil {
+			x.closeParticipant(meeting.LeftDisconnected)
 			return
 		}
 	}
