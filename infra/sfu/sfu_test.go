@@ -13,7 +13,6 @@ import (
 
 // peer connects one sfuclient to the SFU in process: offers and candidates go straight to it.
 type peer struct {
-	t       *testing.T
 	c       *sfuclient.Client
 	p       *sfu.Participant
 	ready   chan struct{}
@@ -51,7 +50,7 @@ func (x *peer) Closed(reason string) { x.closed <- reason }
 
 func join(t *testing.T, s *sfu.SFU, room, id, refuse string) *peer {
 	t.Helper()
-	x := &peer{t: t, ready: make(chan struct{}), refuse: refuse, closed: make(chan string, 1)}
+	x := &peer{ready: make(chan struct{}), refuse: refuse, closed: make(chan string, 1)}
 	var err error
 	x.c, err = sfuclient.New(func(b []byte) {
 		<-x.ready
