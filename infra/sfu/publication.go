@@ -71,15 +71,20 @@ func (pub *publication) forward() {
 		if err != nil {
 			return
 		}
-		pub.mu.Lock()
-		for _, dt := range pub.subs {
-			select {
-			case dt.q <- pkt.Clone():
-			default:
-				s.dropped.Add(1)
-			}
+		pub.fanOut(pkt, &s.dropped)
+	}
+}
+
+// fanOut queues a copy of pkt for every subscriber without waiting: a full queue drops its copy.
+func (pub *publication) fanOut(pkt *rtp.Packet, dropped *atomic.Uint64) {
+	pub.mu.Lock()
+	defer pub.mu.Unlock()
+	for _, dt := range pub.subs {
+		select {
+		case dt.q <- pkt.Clone():
+		default:
+			dropped.Add(1)
 		}
-		pub.mu.Unlock()
 	}
 }
 
