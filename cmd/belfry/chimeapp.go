@@ -18,6 +18,7 @@ import (
 	"github.com/belfry/belfry/api/chime/conversations"
 	"github.com/belfry/belfry/api/chime/domains"
 	"github.com/belfry/belfry/api/chime/live"
+	"github.com/belfry/belfry/api/chime/media"
 	"github.com/belfry/belfry/api/chime/meetings"
 	"github.com/belfry/belfry/api/chime/numbers"
 	"github.com/belfry/belfry/api/chime/porting"
@@ -34,6 +35,7 @@ import (
 	"github.com/belfry/belfry/infra/pins"
 	"github.com/belfry/belfry/infra/portdocs"
 	"github.com/belfry/belfry/infra/sessions"
+	"github.com/belfry/belfry/infra/sfu"
 	"github.com/belfry/belfry/infra/sideeffects"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	chimeconvs "github.com/belfry/belfry/projections/chimeconversations"
@@ -63,6 +65,8 @@ type chimeApp struct {
 	portDocs  *portdocs.Store
 	contacts  *chimecontacts.Service
 	calls     *calls.Service
+	media     *media.Service
+	sfu       *sfu.SFU
 }
 
 // operations are the Chime admin API's operations, from every slice.
@@ -75,11 +79,11 @@ func (c chimeApp) operations() []awsproto.Operation {
 // clientRoutes are the routes the slices serve on the client API, behind the client slice's sessions.
 func (c chimeApp) clientRoutes() []clientapi.Route {
 	return slices.Concat(c.client.Routes(), c.meetings.ClientRoutes(c.client), c.messages.ClientRoutes(c.client),
-		c.contacts.ClientRoutes(c.client), c.calls.ClientRoutes(c.client), c.convs.ClientRoutes(c.client), c.live.Routes())
+		c.contacts.ClientRoutes(c.client), c.calls.ClientRoutes(c.client), c.convs.ClientRoutes(c.client), c.live.Routes(), c.media.ClientRoutes(c.client))
 }
 
 // newChime builds the Chime application over the event store and the read models.
-func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datakeys.Store, rms readModels) chimeApp {
+func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datakeys.Store, rms readModels) (chimeApp, error) {
 	ryw := usecase.NewReadYourWrites(0, m.reg)
 	accountsRepo := eventstore.NewRepository(client, accountDecider, m.Now).WithSnapshots(eventstore.Snapshots[account.State]{
 		Store: eventstore.NewSnapshotStore(pool), Codec: account.SnapshotCodec{}, Logger: m.logger})
@@ -114,11 +118,16 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 		RM: rms.conversations, RYW: ryw}, Store: convsStore, Users: accountsStore, Keys: dataKeys, Accounts: accounts.Repo, Now: m.Now})
 	app.live = live.New(live.Deps{Feed: convsStore, Position: rms.conversations, Keys: dataKeys, Auth: app.client},
 		live.Config{Queue: m.ChatQueue, Recheck: m.ChatRecheck, Logger: m.logger, Registerer: m.reg})
-	app.meetings = meetings.New(meetings.Deps{Meetings: meetings.Meetings{Repo: newRepo(client, meetingDecider, m.Now), RM: rms.meetings, RYW: ryw},
-		Store: chimemeetings.NewStore(pool).WithSecrets(dataKeys), Directory: accountsStore, Keys: dataKeys})
+	meetingsRepo, meetingsStore := newRepo(client, meetingDecider, m.Now), chimemeetings.NewStore(pool).WithSecrets(dataKeys)
+	app.meetings = meetings.New(meetings.Deps{Meetings: meetings.Meetings{Repo: meetingsRepo, RM: rms.meetings, RYW: ryw},
+		Store: meetingsStore, Directory: accountsStore, Keys: dataKeys})
+	var err error
+	if app.media, app.sfu, err = newMedia(m.cfg.Media, m.logger, meetingsRepo, meetingsStore, accountsStore); err != nil {
+		return chimeApp{}, err
+	}
 	app.domains = domains.New(domains.Deps{Claims: newRepo(client, claimDecider, m.Now), Accounts: accounts, Store: accountsStore,
 		DNS: dns.TXT{Resolver: m.cfg.resolver()}, Numbers: app.numbers, Meetings: app.meetings, Keys: dataKeys, Now: m.Now, Logger: m.logger})
-	return app
+	return app, nil
 }
 
 // publicURL is the base of the URLs handed out (incoming webhooks, bot reply URLs).
@@ -146,8 +155,13 @@ func (m *Main) startSideEffects(runCtx context.Context, pool *pgxpool.Pool, c ch
 	}
 	startedAt := m.Now()
 	sw := sweeps{purgeDomainUsers: c.domains.PurgeDueDomainUsers, disableDomainMeetings: c.meetings.DisablePendingDomainMeetings,
-		collectPortInDocuments: c.portDocs.Collect, endInterruptedCalls: func(ctx context.Context) { endInterruptedCalls(ctx, m.logger, c.calls, startedAt) }}
+		collectPortInDocuments: c.portDocs.Collect, endInterruptedCalls: func(ctx context.Context) {
+			endInterruptedCalls(ctx, m.logger, c.calls, startedAt)
+			endInterruptedMeetings(ctx, m.logger, c.media, startedAt)
+		}}
 	m.spawn(func() { sw.run(runCtx, m.logger, sweep) })
 	m.onClose(func() error { endCallsAtClose(m.logger, c.calls, m.Now); return nil })
+	// Live meetings end before the event store closes: every attendee leaves as ServiceRestart.
+	m.onClose(c.sfu.Close)
 	return nil
 }

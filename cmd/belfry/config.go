@@ -51,6 +51,8 @@ type Config struct {
 	Reports ReportsConfig `json:"reports"`
 	// Retention configures the keyring and the retention purge (retention.go).
 	Retention RetentionConfig `json:"retention"`
+	// Media configures the SFU of live meetings (mediaapp.go).
+	Media MediaConfig `json:"media"`
 
 	// Shown instead of the secret-bearing URLs.
 	DatabaseDesc   string `json:"database"`
@@ -87,6 +89,7 @@ func ConfigFromEnv() Config {
 	c.Trail = trailConfigFromEnv(get)
 	c.Reports = reportsConfigFromEnv(get, c.DataDir, c.Region)
 	c.Retention = retentionConfigFromEnv(get)
+	c.Media = mediaConfigFromEnv(get)
 	c.DatabaseDesc = "private PostgreSQL cluster in " + c.DataDir + "/postgres"
 	if c.DatabaseURL != "" {
 		c.DatabaseDesc = "BELFRY_DATABASE_URL (hidden)"
@@ -132,6 +135,9 @@ func (c Config) Validate() error {
 	}
 	if c.Region == "" {
 		errs = append(errs, errors.New("BELFRY_REGION must not be empty"))
+	}
+	if err := c.Media.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Trail.validate(); err != nil {
 		errs = append(errs, err)

@@ -238,7 +238,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.startAuditRetention(pool, auditWriter, runCtx)
 	keys := iam.NewKeys(iamAdm.read, dataKeys)
-	app := m.newChime(pool, client, dataKeys, rms)
+	app, err := m.newChime(pool, client, dataKeys, rms)
+	if err != nil {
+		return err
+	}
 	m.spawn(func() { app.live.Run(runCtx) })
 	if err := m.startRetentionPurge(ctx, runCtx, pool, dataKeys, auditWriter); err != nil {
 		return err

@@ -1,7 +1,7 @@
 // Package chimemeetings projects scheduled meetings into rm.chime_meetings and answers their queries.
 //
 // Invariant: one row per meeting stream, keyed by meeting id; its status follows the meeting's last
-// event. organizer_domain is the part of the organiser's e-mail after '@', lower-cased, so a removed
+// event, and attendees is the size of its live roster (joined minus left, 0 once ended). organizer_domain is the part of the organiser's e-mail after '@', lower-cased, so a removed
 // domain's scheduled meetings are found by index. The PIN is kept sealed under the organiser's key
 // (pin_key_id, pin_sealed) and opened when a query returns it (Secrets); the plain PIN of events stored
 // before sealing sits in pin. A meeting whose organiser was deleted shows no PIN.
@@ -30,7 +30,7 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_meetings" }
 
 // Version of the layout.
-func (Projection) Version() int { return 2 }
+func (Projection) Version() int { return 3 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string { return []string{"chime_meetings"} }
@@ -55,11 +55,13 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			pin_sealed       bytea,
 			status           text NOT NULL,
 			disabled_reason  text NOT NULL DEFAULT '',
+			attendees        integer NOT NULL DEFAULT 0, -- the live roster's size
 			created_at       timestamptz NOT NULL,
 			updated_at       timestamptz NOT NULL
 		);
 		CREATE INDEX ON %[1]s.chime_meetings (account_id, organizer_id, starts_at);
-		CREATE INDEX ON %[1]s.chime_meetings (account_id, organizer_domain) WHERE status = 'Scheduled';`, schema))
+		CREATE INDEX ON %[1]s.chime_meetings (account_id, organizer_domain) WHERE status = 'Scheduled';
+		CREATE INDEX ON %[1]s.chime_meetings (meeting_id) WHERE attendees > 0;`, schema))
 	return err
 }
 
@@ -92,6 +94,11 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		set(meeting.StatusStarted, "", e.At)
 	case meeting.Ended:
 		set(meeting.StatusEnded, "", e.At)
+		b.Queue(`UPDATE `+t+` SET attendees = 0 WHERE meeting_id = $1`, id)
+	case meeting.AttendeeJoined:
+		b.Queue(`UPDATE `+t+` SET attendees = attendees + 1 WHERE meeting_id = $1`, id)
+	case meeting.AttendeeLeft:
+		b.Queue(`UPDATE `+t+` SET attendees = greatest(attendees - 1, 0) WHERE meeting_id = $1`, id)
 	case meeting.Cancelled:
 		set(meeting.StatusCancelled, "", e.At)
 	case meeting.Disabled:
@@ -208,4 +215,17 @@ func (s *Store) ScheduledInDomain(ctx context.Context, accountID, domainName str
 		return nil, fmt.Errorf("chimemeetings: scheduled in domain: %w", err)
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// LiveMeeting is a meeting with attendees in its roster.
+type LiveMeeting struct{ MeetingID, AccountID string }
+
+// Live returns the meetings whose roster is not empty (at most 10,000 per call).
+func (s *Store) Live(ctx context.Context) ([]LiveMeeting, error) {
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT meeting_id, account_id FROM rm.chime_meetings
+		WHERE attendees > 0 ORDER BY meeting_id LIMIT 10000`))
+	if err != nil {
+		return nil, fmt.Errorf("chimemeetings: live: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[LiveMeeting])
 }

@@ -11,6 +11,10 @@ var Events = domain.NewRegistry("meeting",
 	domain.Register[Ended, Event](TypeEnded),
 	domain.Register[Cancelled, Event](TypeCancelled),
 	domain.Register[Disabled, Event](TypeDisabled),
+	domain.Register[AttendeeJoined, Event](TypeAttendeeJoined),
+	domain.Register[AttendeeLeft, Event](TypeAttendeeLeft),
+	domain.Register[MediaStarted, Event](TypeMediaStarted),
+	domain.Register[MediaStopped, Event](TypeMediaStopped),
 )
 
 // Decode turns a stored event back into an Event (Events.Decode).

@@ -14,6 +14,7 @@ var (
 	gAt        = time.Date(2026, 3, 14, 9, 26, 53, 589793238, time.UTC)
 	gAccount   = "5e1b0f7a-3c2d-4b8e-9a61-0d4f2c7e8b93"
 	gOrganizer = "8c3e2a71-64b0-4f5d-b1a2-97e0c5d3f468"
+	gAttendee  = "d41f6c02-9b7e-4a35-8e1d-2c60f7a9b584"
 	gPIN       = domain.Sealed{KeyID: domain.SubjectKeyID(gAccount, account.UserKeySubject(gOrganizer)),
 		Data: []byte("\x9a\x1c\x07\xe2\x5b\x44\x0d\xf1\x83\x6e\x2a\xc9nonce+pin+tag.........")}
 )
@@ -27,6 +28,11 @@ var examples = []eventtest.Example[meeting.Event]{
 		Title: "Quarterly planning", StartsAt: gAt.Add(26 * time.Hour), LegacyPIN: "4815162342", At: gAt}),
 	eventtest.Ex[meeting.Event](meeting.Started{By: gOrganizer, At: gAt}),
 	eventtest.Ex[meeting.Event](meeting.Ended{At: gAt}),
+	eventtest.Variant[meeting.Event]("reason", meeting.Ended{Reason: meeting.EndReasonServiceRestart, At: gAt}),
+	eventtest.Ex[meeting.Event](meeting.AttendeeJoined{AttendeeID: gAttendee, UserID: gOrganizer, At: gAt}),
+	eventtest.Ex[meeting.Event](meeting.AttendeeLeft{AttendeeID: gAttendee, Reason: meeting.LeftServiceRestart, At: gAt}),
+	eventtest.Ex[meeting.Event](meeting.MediaStarted{AttendeeID: gAttendee, Kind: meeting.MediaVideo, At: gAt}),
+	eventtest.Ex[meeting.Event](meeting.MediaStopped{AttendeeID: gAttendee, Kind: meeting.MediaAudio, At: gAt}),
 	eventtest.Ex[meeting.Event](meeting.Cancelled{At: gAt}),
 	eventtest.Ex[meeting.Event](meeting.Disabled{Reason: meeting.ReasonDomainRemoved, At: gAt}),
 }

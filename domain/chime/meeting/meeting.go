@@ -13,9 +13,14 @@
 //   - Scheduled → Started → Ended, or Scheduled → Cancelled by the organiser, or Scheduled →
 //     Disabled (the organiser lost the host role: a removed domain). A Disabled meeting never starts.
 //   - Disable is idempotent and a no-op once the meeting started, ended or was cancelled.
+//   - The roster (roster.go): attendees join a scheduled or started meeting (the first join starts
+//     it), at most MaxAttendees at once, at most MaxVideoTiles of them sending video; when the last
+//     attendee leaves, or the meeting ends, or the service restarts (Interrupt), the meeting is Ended
+//     with a reason and its roster is empty. An Ended meeting has no attendees.
 package meeting
 
 import (
+	"cmp"
 	"strings"
 	"time"
 
@@ -111,9 +116,11 @@ type Started struct {
 	At time.Time `json:"at"`
 }
 
-// Ended records the end of the meeting.
+// Ended records the end of the meeting; Reason is empty in events stored before the roster
+// (EndReason*).
 type Ended struct {
-	At time.Time `json:"at"`
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
 }
 
 // Cancelled records the organiser's cancellation.
@@ -150,8 +157,11 @@ type State struct {
 	StartsAt       time.Time
 	Status         string // "" not scheduled
 	DisabledReason string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	EndReason      string
+	// Attendees is the live roster, by attendee id (roster.go); nil when no one ever joined.
+	Attendees map[string]Attendee
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Initial is a meeting never scheduled.
@@ -177,8 +187,8 @@ type Start struct {
 	Organizer Host
 }
 
-// End ends a started meeting.
-type End struct{ AccountID string }
+// End ends a started meeting; its attendees leave first (Reason, default EndReasonEndedByHost).
+type End struct{ AccountID, Reason string }
 
 // Cancel is the organiser's cancellation.
 type Cancel struct{ AccountID, By string }
@@ -186,11 +196,15 @@ type Cancel struct{ AccountID, By string }
 // Disable stops a scheduled meeting from ever starting.
 type Disable struct{ AccountID, Reason string }
 
-func (Schedule) isMeetingCommand() {}
-func (Start) isMeetingCommand()    {}
-func (End) isMeetingCommand()      {}
-func (Cancel) isMeetingCommand()   {}
-func (Disable) isMeetingCommand()  {}
+func (Schedule) isMeetingCommand()  {}
+func (Start) isMeetingCommand()     {}
+func (End) isMeetingCommand()       {}
+func (Cancel) isMeetingCommand()    {}
+func (Disable) isMeetingCommand()   {}
+func (Join) isMeetingCommand()      {}
+func (Leave) isMeetingCommand()     {}
+func (SetMedia) isMeetingCommand()  {}
+func (Interrupt) isMeetingCommand() {}
 
 func accountOf(c Command) string {
 	switch c := c.(type) {
@@ -203,6 +217,14 @@ func accountOf(c Command) string {
 	case Cancel:
 		return c.AccountID
 	case Disable:
+		return c.AccountID
+	case Join:
+		return c.AccountID
+	case Leave:
+		return c.AccountID
+	case SetMedia:
+		return c.AccountID
+	case Interrupt:
 		return c.AccountID
 	}
 	return ""
@@ -256,7 +278,7 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		if s.Status != StatusStarted {
 			return nil, domain.Wrapf(ErrNotOpen, "the meeting is %s", s.Status)
 		}
-		return []Event{Ended{At: now.UTC()}}, nil
+		return endWith(s, cmp.Or(c.Reason, EndReasonEndedByHost), now), nil
 	case Cancel:
 		if c.By != s.OrganizerID {
 			return nil, ErrNotOrganise
@@ -274,7 +296,7 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		}
 		return []Event{Disabled{Reason: c.Reason, At: now.UTC()}}, nil
 	}
-	return nil, domain.Errorf(domain.KindInvalid, "unknown meeting command %T", c)
+	return decideRoster(s, c, now)
 }
 
 // Evolve applies an event.
@@ -286,11 +308,13 @@ func Evolve(s State, e Event) State {
 	case Started:
 		s.Status, s.UpdatedAt = StatusStarted, e.At
 	case Ended:
-		s.Status, s.UpdatedAt = StatusEnded, e.At
+		s.Status, s.EndReason, s.Attendees, s.UpdatedAt = StatusEnded, e.Reason, nil, e.At
 	case Cancelled:
 		s.Status, s.UpdatedAt = StatusCancelled, e.At
 	case Disabled:
 		s.Status, s.DisabledReason, s.UpdatedAt = StatusDisabled, e.Reason, e.At
+	default:
+		s = evolveRoster(s, e)
 	}
 	return s
 }

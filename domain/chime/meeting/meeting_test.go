@@ -65,7 +65,7 @@ func TestDecide(t *testing.T) {
 		{"only the organiser cancels", []meeting.Event{scheduled}, meeting.Cancel{AccountID: "a1", By: "u2"}, nil, meeting.ErrNotOrganise},
 		{"the organiser cancels", []meeting.Event{scheduled}, meeting.Cancel{AccountID: "a1", By: "u1"}, []meeting.Event{meeting.Cancelled{At: now}}, nil},
 		{"a cancelled meeting does not start", []meeting.Event{scheduled, meeting.Cancelled{}}, meeting.Start{AccountID: "a1", By: "u1", Organizer: pro}, nil, meeting.ErrNotOpen},
-		{"end a started meeting", []meeting.Event{scheduled, meeting.Started{By: "u1"}}, meeting.End{AccountID: "a1"}, []meeting.Event{meeting.Ended{At: now}}, nil},
+		{"end a started meeting", []meeting.Event{scheduled, meeting.Started{By: "u1"}}, meeting.End{AccountID: "a1"}, []meeting.Event{meeting.Ended{Reason: meeting.EndReasonEndedByHost, At: now}}, nil},
 		{"end needs a start", []meeting.Event{scheduled}, meeting.End{AccountID: "a1"}, nil, meeting.ErrNotOpen},
 	}
 	for _, tc := range cases {

@@ -1,0 +1,130 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/domain/chime/meeting"
+	"github.com/belfry/belfry/projections/chimeaccounts"
+	"github.com/belfry/belfry/projections/chimemeetings"
+)
+
+// Meetings runs meeting commands (eventstore.Repository implements it).
+type Meetings interface {
+	Execute(ctx context.Context, stream string, cmd meeting.Command) (usecase.Decided[meeting.State, meeting.Event], error)
+}
+
+// Store reads the meetings read model (chimemeetings.Store implements it).
+type Store interface {
+	Get(ctx context.Context, accountID, meetingID string) (chimemeetings.Meeting, error)
+	Live(ctx context.Context) ([]chimemeetings.LiveMeeting, error)
+}
+
+// Directory reads users (chimeaccounts.Store implements it).
+type Directory interface {
+	GetUserAnyTenant(ctx context.Context, accountID, userID string) (chimeaccounts.User, error)
+}
+
+// SFU forwards the media of a room's participants (infra/sfu, adapted in cmd/belfry).
+type SFU interface {
+	Join(roomID, participantID string, p Peer) (Participant, error)
+}
+
+// Participant is one participant's handle in the SFU.
+type Participant interface {
+	Answer(sdp string) error
+	AddCandidate(candidateJSON []byte) error
+	Leave()
+}
+
+// Peer is what the SFU calls back (the infra/sfu Peer contract).
+type Peer interface {
+	Offer(sdp string)
+	Candidate(candidateJSON []byte)
+	MediaStarted(kind string) error
+	MediaStopped(kind string)
+	Closed(reason string)
+}
+
+// Deps are the slice's collaborators.
+type Deps struct {
+	Meetings  Meetings
+	Store     Store
+	Directory Directory
+	SFU       SFU
+	Logger    *slog.Logger
+}
+
+// Service runs the live-meeting use cases.
+type Service struct{ d Deps }
+
+// New returns the slice.
+func New(d Deps) *Service {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	return &Service{d: d}
+}
+
+// Admit checks that u may join meeting id (it exists in u's account, is open) and records a new
+// attendee; the first to join starts a scheduled meeting.
+func (s *Service) Admit(ctx context.Context, u chimeaccounts.User, id string) (attendeeID string, err error) {
+	m, err := s.d.Store.Get(ctx, u.AccountID, id)
+	if err != nil {
+		return "", err
+	}
+	org := meeting.Host{UserID: m.OrganizerID}
+	if o, err := s.d.Directory.GetUserAnyTenant(ctx, m.AccountID, m.OrganizerID); err == nil {
+		org = meeting.Host{UserID: o.UserID, Email: o.Email, Exists: true, License: o.LicenseType,
+			Suspended: o.RegistrationStatus == account.RegistrationSuspended}
+	} else if !errors.Is(err, chimeaccounts.ErrUserNotFound) {
+		return "", err
+	}
+	attendeeID = uuid.NewString()
+	_, err = s.d.Meetings.Execute(ctx, meeting.StreamName(id), meeting.Join{AccountID: u.AccountID, AttendeeID: attendeeID, UserID: u.UserID, Organizer: org})
+	return attendeeID, err
+}
+
+// Leave records that an attendee left (the last one out ends the meeting). It runs on its own
+// bounded context: the attendee's connection may be gone, the record must not be.
+func (s *Service) Leave(accountID, id, attendeeID, reason string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.d.Meetings.Execute(ctx, meeting.StreamName(id), meeting.Leave{AccountID: accountID, AttendeeID: attendeeID, Reason: reason}); err != nil {
+		s.d.Logger.Warn("recording an attendee's leaving failed; the next start's sweep records it", "meeting", id, "attendee", attendeeID, "err", err)
+	}
+}
+
+// SetMedia records that an attendee started or stopped sending a kind of media; starting video
+// beyond the meeting's tiles is refused (ResourceLimitExceeded).
+func (s *Service) SetMedia(ctx context.Context, accountID, id, attendeeID, kind string, on bool) error {
+	_, err := s.d.Meetings.Execute(ctx, meeting.StreamName(id), meeting.SetMedia{AccountID: accountID, AttendeeID: attendeeID, Kind: kind, On: on})
+	return err
+}
+
+// EndInterrupted removes from every live roster the attendees who joined before startedAt — a
+// previous run of the service, which no longer carries their media — and so ends their meetings
+// (reason ServiceRestart). It runs on every sweep; it returns how many meetings it changed.
+func (s *Service) EndInterrupted(ctx context.Context, startedAt time.Time) (int, error) {
+	live, err := s.d.Store.Live(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, m := range live {
+		d, err := s.d.Meetings.Execute(ctx, meeting.StreamName(m.MeetingID), meeting.Interrupt{AccountID: m.AccountID, Before: startedAt})
+		if err != nil {
+			return n, err
+		}
+		if len(d.Events) > 0 {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromium finds Debian's chromium (or another Chrome) on PATH.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("chromium is not installed: `apt-get install -y chromium` (scripts/test.sh installs it)")
+	return ""
+}
+
+// browser starts a headless Chromium whose camera and microphone are Chromium's fake devices,
+// granted without a prompt.
+func browser(t *testing.T, exe string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.Flag("use-fake-device-for-media-stream", true), chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// signInAndJoin drives the web client: sign in, join the meeting; it returns the attendee id.
+func signInAndJoin(t *testing.T, ctx context.Context, url, email, meetingID string) string {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(url+"/client/v1/meet"),
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("password"), "correct horse"),
+		chromedp.Click(chromedp.ID("signin-button")),
+		chromedp.WaitVisible(chromedp.ID("meeting")),
+		chromedp.SendKeys(chromedp.ID("meeting"), meetingID),
+		chromedp.Click(chromedp.ID("join-button")),
+	)
+	if err != nil {
+		t.Fatalf("%s joins: %v", email, err)
+	}
+	id, err := chromedp.Run(ctx, chromedp.Poll[string]("window.belfryAttendee", chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		status, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("status").textContent`))
+		t.Fatalf("%s never joined: %v (page says %q)", email, err, status)
+	}
+	return id
+}
+
+// framesFrom is how many video frames the page decoded from an attendee.
+func framesFrom(t *testing.T, ctx context.Context, attendee string) float64 {
+	t.Helper()
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]float64]("framesReceived()", chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got[attendee]
+}
+
+// TestBrowsersSeeEachOther: two headless Chromiums with fake cameras sign in on Belfry's web page,
+// join one meeting, and each decodes the other's video: the frame count grows.
+func TestBrowsersSeeEachOther(t *testing.T) {
+	exe := chromium(t)
+	b, id, _, _, _ := meetingWith(t, nil)
+	alice, bob := browser(t, exe), browser(t, exe)
+	start := time.Now()
+	aliceID := signInAndJoin(t, alice, b.url, "alice@media.example", id)
+	bobID := signInAndJoin(t, bob, b.url, "bob@media.example", id)
+	for deadline := time.Now().Add(20 * time.Second); framesFrom(t, alice, bobID) == 0 || framesFrom(t, bob, aliceID) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no frames both ways:\nalice %s\nbob %s", pageState(alice), pageState(bob))
+		}
+	}
+	t.Logf("both browsers decoding the other's video %v after the first page load", time.Since(start).Round(time.Millisecond))
+	a, bo := framesFrom(t, alice, bobID), framesFrom(t, bob, aliceID)
+	until(t, "the frame counts to grow", func() bool { return framesFrom(t, alice, bobID) > a+10 && framesFrom(t, bob, aliceID) > bo+10 })
+}
+
+// pageState describes the page's connection for a failure message.
+func pageState(ctx context.Context) string {
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => {
+		const st = [];
+		if (pc) (await pc.getStats()).forEach(x => { if (x.type === "inbound-rtp" || x.type === "outbound-rtp" || x.type === "candidate-pair") st.push(x); });
+		return JSON.stringify({status: document.getElementById("status").textContent, conn: pc && pc.connectionState,
+			ice: pc && pc.iceConnectionState, signaling: pc && pc.signalingState, stats: st});
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return err.Error()
+	}
+	return s
+}

@@ -1,0 +1,386 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/chime"
+	"github.com/coder/websocket"
+
+	"github.com/belfry/belfry/api/chime/media"
+	"github.com/belfry/belfry/domain/chime/meeting"
+	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/infra/sfu/sfuclient"
+)
+
+// signalMsg is a signalling message as a client sees it.
+type signalMsg struct {
+	Type, SDP, MeetingID, AttendeeID, Code, Message, Reason string
+	Candidate                                               json.RawMessage
+}
+
+// dialSignal opens the meeting's signalling WebSocket the way a browser does: the session token as
+// the second subprotocol.
+func (r *running) dialSignal(ctx context.Context, meetingID, token string) (*websocket.Conn, *http.Response, error) {
+	url := "ws" + strings.TrimPrefix(r.url, "http") + "/client/v1/meetings/" + meetingID + "/signal"
+	return websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{media.Protocol, "bearer." + token}})
+}
+
+// attendee is a pion client joined to a meeting through the signalling WebSocket.
+type attendee struct {
+	id     string
+	c      *sfuclient.Client
+	ws     *websocket.Conn
+	joined time.Time
+	mu     sync.Mutex
+	errs   []signalMsg
+	bye    chan string
+}
+
+func (r *running) join(t *testing.T, meetingID, token string) *attendee {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	a := &attendee{joined: time.Now(), bye: make(chan string, 1)}
+	ws, resp, err := r.dialSignal(ctx, meetingID, token)
+	if err != nil {
+		t.Fatalf("dial: %v %v", err, resp)
+	}
+	if resp.Header.Get("Sec-WebSocket-Protocol") != media.Protocol {
+		t.Fatalf("subprotocol: %q", resp.Header.Get("Sec-WebSocket-Protocol"))
+	}
+	a.ws = ws
+	var wmu sync.Mutex
+	send := func(m any) {
+		b, _ := json.Marshal(m)
+		wmu.Lock()
+		defer wmu.Unlock()
+		_ = ws.Write(ctx, websocket.MessageText, b)
+	}
+	a.c, err = sfuclient.New(func(c []byte) { send(map[string]any{"type": "candidate", "candidate": json.RawMessage(c)}) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.c.Close(); _ = ws.CloseNow() })
+	first := readSignal(t, ctx, ws)
+	if first.Type != "joined" || first.MeetingID != meetingID || first.AttendeeID == "" {
+		t.Fatalf("first message: %+v", first)
+	}
+	a.id = first.AttendeeID
+	go a.c.Send(ctx, 10*time.Millisecond, 1000)
+	go func() {
+		for {
+			_, b, err := ws.Read(ctx)
+			if err != nil {
+				return
+			}
+			var m signalMsg
+			_ = json.Unmarshal(b, &m)
+			switch m.Type {
+			case "offer":
+				ans, err := a.c.Answer(m.SDP)
+				if err == nil {
+					send(map[string]string{"type": "answer", "sdp": ans})
+				}
+			case "candidate":
+				_ = a.c.AddCandidate(m.Candidate)
+			case "error":
+				a.mu.Lock()
+				a.errs = append(a.errs, m)
+				a.mu.Unlock()
+			case "bye":
+				a.bye <- m.Reason
+			}
+		}
+	}()
+	return a
+}
+
+func readSignal(t *testing.T, ctx context.Context, ws *websocket.Conn) signalMsg {
+	t.Helper()
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, b, err := ws.Read(rctx)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	var m signalMsg
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("not JSON: %s", b)
+	}
+	return m
+}
+
+func until(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if ok() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// meetingEvents reads a meeting's stream through EventStore-Client-Go: the event types in order.
+func (r *running) meetingEvents(t *testing.T, id string) []meeting.Event {
+	t.Helper()
+	client, err := eventstore.Connect(r.m.EmbeddedLogURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	rs, err := client.ReadStream(context.Background(), meeting.StreamName(id), esdb.ReadStreamOptions{From: esdb.Start{}}, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	var out []meeting.Event
+	for {
+		ev, err := rs.Recv()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := meeting.Decode(ev.Event.EventType, ev.Event.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+}
+
+func countEvents[T meeting.Event](evs []meeting.Event, keep func(T) bool) int {
+	n := 0
+	for _, e := range evs {
+		if x, ok := e.(T); ok && keep(x) {
+			n++
+		}
+	}
+	return n
+}
+
+// meetingWith starts Belfry, registers alice (the organiser) and bob in one account and a stranger
+// in another, and schedules alice's meeting.
+func meetingWith(t *testing.T, adjust func(*Main)) (b *running, id, aliceTok, bobTok, strangerTok string) {
+	t.Helper()
+	outbox := t.TempDir()
+	b = startBelfryWith(t, func(m *Main) {
+		m.cfg.MailDir = outbox
+		if adjust != nil {
+			adjust(m)
+		}
+	})
+	ctx := context.Background()
+	a, _ := b.client.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Media Corp")})
+	acct := aws.ToString(a.Account.AccountId)
+	_, aliceTok = b.registeredUser(t, outbox, acct, "alice@media.example")
+	_, bobTok = b.registeredUser(t, outbox, acct, "bob@media.example")
+	o, _ := b.client.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Other Corp")})
+	_, strangerTok = b.registeredUser(t, outbox, aws.ToString(o.Account.AccountId), "eve@other.example")
+	st, out := b.clientCall(t, "POST", "/client/v1/meetings", aliceTok, map[string]string{"Title": "Standup", "StartsAt": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	if st != 201 {
+		t.Fatalf("schedule: %d %v", st, out)
+	}
+	return b, out["Meeting"].(map[string]any)["MeetingId"].(string), aliceTok, bobTok, strangerTok
+}
+
+// TestMeetingMedia: two pion clients join one meeting through the signalling WebSocket and each
+// receives the other's video (the packet count grows); the roster is recorded as events; refused:
+// no or a bad session, a stranger, an unknown meeting, a plain GET, a malformed SDP answer (the
+// session goes on); the last one out ends the meeting.
+func TestMeetingMedia(t *testing.T) {
+	b, id, aliceTok, bobTok, strangerTok := meetingWith(t, func(m *Main) { m.cfg.Media.Loopback = true })
+	ctx := context.Background()
+
+	for _, tc := range []struct {
+		meeting, token string
+		want           int
+	}{
+		{id, "", 401}, {id, "not-a-session", 401}, {id, strangerTok, 404}, {"no-such-meeting", aliceTok, 404},
+	} {
+		_, resp, err := b.dialSignal(ctx, tc.meeting, tc.token)
+		if err == nil || resp == nil || resp.StatusCode != tc.want {
+			t.Fatalf("dial %s with %q: %v %v, want %d", tc.meeting, tc.token, err, resp, tc.want)
+		}
+	}
+	if st, _ := b.clientCall(t, "GET", "/client/v1/meetings/"+id+"/signal", aliceTok, nil); st != 400 {
+		t.Fatalf("a plain GET: %d", st)
+	}
+
+	alice := b.join(t, id, aliceTok)
+	bob := b.join(t, id, bobTok)
+	until(t, "video both ways", func() bool { return alice.c.Received(bob.id, "video") > 0 && bob.c.Received(alice.id, "video") > 0 })
+	t.Logf("join time (WebSocket dial → first packet from the other): alice %v, bob %v",
+		alice.c.FirstPacket().Sub(alice.joined).Round(time.Millisecond), bob.c.FirstPacket().Sub(bob.joined).Round(time.Millisecond))
+	n := bob.c.Received(alice.id, "video")
+	until(t, "the count to grow", func() bool { return bob.c.Received(alice.id, "video") > n+30 && alice.c.Received(bob.id, "audio") > 0 })
+	if st, out := b.clientCall(t, "GET", "/client/v1/meetings/"+id, bobTok, nil); st != 200 || out["Meeting"].(map[string]any)["Status"] != "Started" {
+		t.Fatalf("the joined meeting: %d %v", st, out)
+	}
+
+	// A malformed answer: a clear error, and the session stays.
+	ws, _, err := b.dialSignal(ctx, id, bobTok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	if m := readSignal(t, ctx, ws); m.Type != "joined" {
+		t.Fatalf("joined: %+v", m)
+	}
+	_ = ws.Write(ctx, websocket.MessageText, []byte(`{"type":"answer","sdp":"v=0\r\nnot an SDP answer"}`))
+	_ = ws.Write(ctx, websocket.MessageText, []byte(`not JSON`))
+	var codes []string
+	for len(codes) < 2 {
+		if m := readSignal(t, ctx, ws); m.Type == "error" {
+			codes = append(codes, m.Code)
+			if m.Code == "InvalidSDP" && !strings.Contains(m.Message, "answer") {
+				t.Fatalf("unclear error: %+v", m)
+			}
+		}
+	}
+	if codes[0] != "InvalidSDP" || codes[1] != "BadMessage" {
+		t.Fatalf("errors: %v", codes)
+	}
+	_ = ws.Write(ctx, websocket.MessageText, []byte(`{"type":"leave"}`))
+	for m := readSignal(t, ctx, ws); m.Type != "bye"; m = readSignal(t, ctx, ws) {
+	}
+
+	// Everyone leaves: the meeting ends.
+	_ = alice.ws.Write(ctx, websocket.MessageText, []byte(`{"type":"leave"}`))
+	if r := <-alice.bye; r != meeting.LeftHungUp {
+		t.Fatalf("alice's bye: %q", r)
+	}
+	_ = bob.ws.Close(websocket.StatusNormalClosure, "")
+	until(t, "the meeting to end", func() bool {
+		_, out := b.clientCall(t, "GET", "/client/v1/meetings/"+id, aliceTok, nil)
+		return out["Meeting"].(map[string]any)["Status"] == "Ended"
+	})
+	evs := b.meetingEvents(t, id)
+	joined := countEvents(evs, func(meeting.AttendeeJoined) bool { return true })
+	left := countEvents(evs, func(meeting.AttendeeLeft) bool { return true })
+	videos := countEvents(evs, func(e meeting.MediaStarted) bool { return e.Kind == meeting.MediaVideo })
+	ended := countEvents(evs, func(e meeting.Ended) bool { return e.Reason == meeting.EndReasonAllLeft })
+	if joined != 3 || left != 3 || videos != 2 || ended != 1 {
+		t.Fatalf("roster events: joined %d left %d video %d ended %d: %v", joined, left, videos, ended, evs)
+	}
+	if _, resp, err := b.dialSignal(ctx, id, aliceTok); err == nil || resp.StatusCode != 409 {
+		t.Fatalf("joining an ended meeting: %v %v", err, resp)
+	}
+}
+
+// TestMeetingAttendeeLimit: guide §18.1 — 250 attendees join one meeting through the signalling
+// WebSocket; the 251st is refused before the upgrade with 400 ResourceLimitExceeded. (The attendees
+// never connect media: they get longer than the default 30 s to do so.)
+func TestMeetingAttendeeLimit(t *testing.T) {
+	b, id, aliceTok, bobTok, _ := meetingWith(t, func(m *Main) { m.cfg.Media.ConnectWithin = 10 * time.Minute })
+	ctx := context.Background()
+	start := time.Now()
+	for i := range meeting.MaxAttendees {
+		tok := aliceTok
+		if i%2 == 1 {
+			tok = bobTok
+		}
+		ws, _, err := b.dialSignal(ctx, id, tok)
+		if err != nil {
+			t.Fatalf("attendee %d: %v", i+1, err)
+		}
+		t.Cleanup(func() { _ = ws.CloseNow() })
+	}
+	t.Logf("%d attendees joined in %v", meeting.MaxAttendees, time.Since(start).Round(time.Millisecond))
+	_, resp, err := b.dialSignal(ctx, id, bobTok)
+	if err == nil || resp == nil || resp.StatusCode != 400 {
+		t.Fatalf("the 251st attendee: %v %v", err, resp)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(body), "ResourceLimitExceeded") || !strings.Contains(string(body), "250") {
+		t.Fatalf("the 251st attendee's answer: %s", body)
+	}
+	evs := b.meetingEvents(t, id)
+	if n := countEvents(evs, func(meeting.AttendeeJoined) bool { return true }); n != meeting.MaxAttendees {
+		t.Fatalf("%d joined events", n)
+	}
+}
+
+// TestMeetingsEndWhenBelfryStops: a clean stop says bye (ServiceRestart) to every attendee and
+// records them leaving and the meeting ending; an attendee a crashed run left in a roster is removed
+// by the next run's sweeps and its meeting ends. No meeting stays live.
+func TestMeetingsEndWhenBelfryStops(t *testing.T) {
+	var cfg Config
+	b, id, aliceTok, bobTok, _ := meetingWith(t, func(m *Main) {
+		m.cfg.Media.Loopback = true
+		cfg = m.cfg
+	})
+	alice := b.join(t, id, aliceTok)
+	bob := b.join(t, id, bobTok)
+	until(t, "video both ways", func() bool { return alice.c.Received(bob.id, "video") > 0 && bob.c.Received(alice.id, "video") > 0 })
+	if err := b.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []*attendee{alice, bob} {
+		select {
+		case r := <-a.bye:
+			if r != meeting.LeftServiceRestart {
+				t.Fatalf("bye: %q", r)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("no bye at the stop")
+		}
+	}
+
+	m := NewMain(cfg)
+	m.Out, m.SweepEvery = io.Discard, 50*time.Millisecond
+	if err := m.Run(context.Background()); err != nil {
+		_ = m.Close()
+		t.Fatal(err)
+	}
+	defer func() { _ = m.Close() }()
+	b2 := &running{m: m, url: "http://" + m.HTTPAddr()}
+	evs := b2.meetingEvents(t, id)
+	left := countEvents(evs, func(e meeting.AttendeeLeft) bool { return e.Reason == meeting.LeftServiceRestart })
+	ended := countEvents(evs, func(e meeting.Ended) bool { return e.Reason == meeting.EndReasonServiceRestart })
+	if left != 2 || ended != 1 {
+		t.Fatalf("after a clean stop: %d left, %d ended: %v", left, ended, evs)
+	}
+
+	// A crashed run's leftover: a meeting started with an attendee who joined before this run.
+	st, out := b2.clientCall(t, "POST", "/client/v1/meetings", aliceTok, map[string]string{"Title": "Crashed", "StartsAt": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	if st != 201 {
+		t.Fatalf("schedule: %d %v", st, out)
+	}
+	crashed := out["Meeting"].(map[string]any)["MeetingId"].(string)
+	if st, _ := b2.clientCall(t, "POST", "/client/v1/meetings/"+crashed+"/start", aliceTok, nil); st != 200 {
+		t.Fatalf("start: %d", st)
+	}
+	client, err := eventstore.Connect(m.EmbeddedLogURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	ghost, _ := json.Marshal(meeting.AttendeeJoined{AttendeeID: "ghost", UserID: "u", At: time.Now().Add(-time.Hour).UTC()})
+	if _, err := client.AppendToStream(context.Background(), meeting.StreamName(crashed), esdb.AppendToStreamOptions{},
+		esdb.EventData{EventType: meeting.TypeAttendeeJoined, ContentType: esdb.ContentTypeJson, Data: ghost}); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "the sweep to end the crashed meeting", func() bool {
+		_, out := b2.clientCall(t, "GET", "/client/v1/meetings/"+crashed, aliceTok, nil)
+		return out["Meeting"].(map[string]any)["Status"] == "Ended"
+	})
+	evs = b2.meetingEvents(t, crashed)
+	if last, ok := evs[len(evs)-1].(meeting.Ended); !ok || last.Reason != meeting.EndReasonServiceRestart ||
+		countEvents(evs, func(e meeting.AttendeeLeft) bool {
+			return e.AttendeeID == "ghost" && e.Reason == meeting.LeftServiceRestart
+		}) != 1 {
+		t.Fatalf("the crashed meeting: %v", evs)
+	}
+}

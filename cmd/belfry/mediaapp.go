@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/belfry/belfry/api/chime/media"
+	"github.com/belfry/belfry/infra/sfu"
+)
+
+// MediaConfig configures the SFU: UDPPort carries all ICE traffic on one UDP port
+// (BELFRY_MEDIA_UDP_PORT; default 0, an ephemeral port per participant), PublicIPs are announced in
+// place of the host's addresses behind a 1:1 NAT (BELFRY_MEDIA_PUBLIC_IPS, comma-separated).
+type MediaConfig struct {
+	UDPPort   int      `json:"udpPort,omitempty"`
+	PublicIPs []string `json:"publicIps,omitempty"`
+	// Loopback offers loopback ICE candidates (tests).
+	Loopback bool `json:"-"`
+	// ConnectWithin is how long a joined attendee has to connect its media (tests; default 30 s).
+	ConnectWithin time.Duration `json:"-"`
+}
+
+func mediaConfigFromEnv(get func(k, def string) string) MediaConfig {
+	port, err := strconv.Atoi(get("BELFRY_MEDIA_UDP_PORT", "0"))
+	if err != nil || port < 0 || port > 65535 {
+		port = -1 // Validate reports it
+	}
+	var ips []string
+	for ip := range strings.SplitSeq(get("BELFRY_MEDIA_PUBLIC_IPS", ""), ",") {
+		if ip = strings.TrimSpace(ip); ip != "" {
+			ips = append(ips, ip)
+		}
+	}
+	return MediaConfig{UDPPort: port, PublicIPs: ips}
+}
+
+func (c MediaConfig) validate() error {
+	if c.UDPPort < 0 {
+		return errors.New("BELFRY_MEDIA_UDP_PORT must be a port number (0: ephemeral ports)")
+	}
+	return nil
+}
+
+// sfuPort adapts infra/sfu to the media slice's SFU port.
+type sfuPort struct{ s *sfu.SFU }
+
+func (a sfuPort) Join(roomID, id string, p media.Peer) (media.Participant, error) {
+	part, err := a.s.Join(roomID, id, p)
+	if err != nil {
+		return nil, err
+	}
+	return part, nil
+}
+
+// newMedia builds the SFU and the live-meetings slice over the meetings' repository.
+func newMedia(cfg MediaConfig, logger *slog.Logger, meetings media.Meetings, store media.Store, directory media.Directory) (*media.Service, *sfu.SFU, error) {
+	s, err := sfu.New(sfu.Config{UDPPort: cfg.UDPPort, PublicIPs: cfg.PublicIPs, Loopback: cfg.Loopback, ConnectWithin: cfg.ConnectWithin, Logger: logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	return media.New(media.Deps{Meetings: meetings, Store: store, Directory: directory, SFU: sfuPort{s}, Logger: logger}), s, nil
+}
+
+// endInterruptedMeetings ends the media sessions a previous run left in the roster (see
+// media.Service.EndInterrupted); run on every sweep.
+func endInterruptedMeetings(ctx context.Context, logger *slog.Logger, svc *media.Service, startedAt time.Time) {
+	if n, err := svc.EndInterrupted(ctx, startedAt); err != nil {
+		logger.Warn("ending meetings interrupted by the restart failed; it resumes on the next sweep", "err", err)
+	} else if n > 0 {
+		logger.Info("ended meetings interrupted by the restart", "meetings", n)
+	}
+}

@@ -1,0 +1,178 @@
+package sfu
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// maxPendingCandidates bounds the candidates a participant sends before its first answer.
+const maxPendingCandidates = 64
+
+// ErrSDP is returned by Answer for an answer the participant's connection cannot take.
+var ErrSDP = errors.New("sfu: invalid SDP answer")
+
+// ErrCandidate is returned by AddCandidate for a malformed or unusable candidate.
+var ErrCandidate = errors.New("sfu: invalid ICE candidate")
+
+// Participant is one member of a room.
+type Participant struct {
+	id   string
+	sfu  *SFU
+	room *room
+	peer Peer
+	pc   *webrtc.PeerConnection
+
+	negMu       sync.Mutex
+	negotiating bool // an offer is out, not answered yet
+	again       bool // another offer is due once it is
+	answered    bool // a remote description was set at least once
+	pending     []webrtc.ICECandidateInit
+	closing     bool
+
+	sigMu   sync.Mutex // orders Offer before the candidates it gathers
+	offered bool
+	early   [][]byte
+
+	closeOnce sync.Once
+}
+
+func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection) *Participant {
+	p := &Participant{id: id, sfu: s, peer: peer, pc: pc}
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			return
+		}
+		b, err := json.Marshal(c.ToJSON())
+		if err != nil {
+			return
+		}
+		p.sigMu.Lock()
+		defer p.sigMu.Unlock()
+		if !p.offered {
+			p.early = append(p.early, b)
+			return
+		}
+		peer.Candidate(b)
+	})
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if st == webrtc.PeerConnectionStateFailed {
+			go p.close(LeftDisconnected)
+		}
+	})
+	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { p.publish(t) })
+	return p
+}
+
+// ID is the participant's id in its room.
+func (p *Participant) ID() string { return p.id }
+
+// Answer applies the participant's answer to the SFU's last offer, then sends the next offer if one
+// is due. A malformed answer, or one when no offer is out, is ErrSDP and changes nothing.
+func (p *Participant) Answer(sdp string) error {
+	p.negMu.Lock()
+	defer p.negMu.Unlock()
+	if !p.negotiating {
+		return fmt.Errorf("%w: no offer is waiting for an answer", ErrSDP)
+	}
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
+		return fmt.Errorf("%w: %v", ErrSDP, err)
+	}
+	p.negotiating, p.answered = false, true
+	for _, c := range p.pending {
+		_ = p.pc.AddICECandidate(c)
+	}
+	p.pending = nil
+	if p.again {
+		p.again = false
+		p.offerLocked()
+	}
+	return nil
+}
+
+// AddCandidate adds one of the participant's ICE candidates (JSON of an RTCIceCandidateInit);
+// candidates before the first answer wait for it (at most maxPendingCandidates).
+func (p *Participant) AddCandidate(candidateJSON []byte) error {
+	var c webrtc.ICECandidateInit
+	if err := json.Unmarshal(candidateJSON, &c); err != nil || c.Candidate == "" {
+		return fmt.Errorf("%w: expected an object with a candidate string", ErrCandidate)
+	}
+	p.negMu.Lock()
+	defer p.negMu.Unlock()
+	if !p.answered {
+		if len(p.pending) >= maxPendingCandidates {
+			return fmt.Errorf("%w: more than %d candidates before the answer", ErrCandidate, maxPendingCandidates)
+		}
+		p.pending = append(p.pending, c)
+		return nil
+	}
+	if err := p.pc.AddICECandidate(c); err != nil {
+		return fmt.Errorf("%w: %v", ErrCandidate, err)
+	}
+	return nil
+}
+
+// Leave takes the participant out (Peer.Closed with LeftHungUp).
+func (p *Participant) Leave() { p.close(LeftHungUp) }
+
+// negotiate sends an offer now, or once the one that is out is answered.
+func (p *Participant) negotiate() {
+	p.negMu.Lock()
+	defer p.negMu.Unlock()
+	if p.negotiating {
+		p.again = true
+		return
+	}
+	p.offerLocked()
+}
+
+// offerLocked creates and sends an offer; the caller holds negMu.
+func (p *Participant) offerLocked() {
+	if p.closing {
+		return
+	}
+	offer, err := p.pc.CreateOffer(nil)
+	if err == nil {
+		err = p.pc.SetLocalDescription(offer)
+	}
+	if err != nil {
+		if p.pc.ConnectionState() != webrtc.PeerConnectionStateClosed {
+			p.sfu.cfg.Logger.Warn("sfu: offer failed", "participant", p.id, "err", err)
+			go p.close(LeftDisconnected)
+		}
+		return
+	}
+	p.negotiating = true
+	p.sigMu.Lock()
+	defer p.sigMu.Unlock()
+	p.peer.Offer(offer.SDP)
+	if !p.offered {
+		p.offered = true
+		for _, b := range p.early {
+			p.peer.Candidate(b)
+		}
+		p.early = nil
+	}
+}
+
+// close takes the participant out once: its publications leave the other participants, its
+// subscriptions stop, its connection closes, and Peer.Closed reports reason.
+func (p *Participant) close(reason string) {
+	p.closeOnce.Do(func() {
+		p.negMu.Lock()
+		p.closing = true
+		p.negMu.Unlock()
+		owned, others := p.sfu.leave(p)
+		for _, pub := range owned {
+			pub.end()
+		}
+		for _, pub := range others {
+			pub.unsubscribe(p, false)
+		}
+		_ = p.pc.Close()
+		p.peer.Closed(reason)
+	})
+}

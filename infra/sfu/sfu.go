@@ -1,0 +1,296 @@
+// Package sfu is Belfry's selective forwarding unit on pion/webrtc: rooms keyed by an id (a Chime
+// meeting id), each participant one PeerConnection that publishes its audio and video and receives
+// every other participant's tracks. It forwards RTP as it comes (no transcoding): each published
+// track is read once and fanned out to one TrackLocalStaticRTP per subscriber.
+//
+// Signalling is the caller's (api/chime/media carries it over a WebSocket): the SFU is always the
+// offerer. Join sends an offer with one audio and one video transceiver the participant may send on;
+// when others publish or leave, the SFU adds or removes their tracks and sends a new offer once the
+// previous one is answered (Participant.Answer). ICE candidates trickle both ways (Peer.Candidate,
+// Participant.AddCandidate).
+//
+// Invariants:
+//   - Every subscriber track has its own bounded queue (Config.QueueLen packets) and writer: a slow
+//     or stalled subscriber loses its own packets (counted in Stats.Dropped) and never delays the
+//     publisher or the other subscribers.
+//   - A published track is forwarded only if Peer.MediaStarted admits it (the meeting's video-tile
+//     limit); a refused track is read and discarded.
+//   - A subscriber's picture-loss and full-intra requests (RTCP PLI/FIR) reach the publisher as a
+//     PLI, at most one per MinPLIInterval per track, and a new subscriber triggers one, so video
+//     starts without waiting for the publisher's next periodic keyframe.
+//   - A participant whose media is not connected Config.ConnectWithin after it joined, or whose
+//     connection fails later (ICE consent lost), is closed as LeftDisconnected: no one stays "in" a
+//     room without media.
+//   - Close ends every participant with Peer.Closed(LeftServiceRestart) and waits for those calls:
+//     a stopping service records who was in, and no one is left "in" a meeting.
+package sfu
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/webrtc/v4"
+)
+
+// Reasons handed to Peer.Closed.
+const (
+	LeftHungUp         = "Left"
+	LeftDisconnected   = "Disconnected"
+	LeftServiceRestart = "ServiceRestart"
+)
+
+// MinPLIInterval is the shortest gap between two PLIs sent for one published track.
+const MinPLIInterval = 200 * time.Millisecond
+
+// ErrClosed is returned by Join once the SFU is closing.
+var ErrClosed = errors.New("sfu: closed")
+
+// Peer is the participant's side of signalling and admission; its methods must not block for long
+// (Offer and Candidate queue a message; MediaStarted may record an event).
+type Peer interface {
+	// Offer hands the SFU's SDP offer to the participant, who answers with Participant.Answer.
+	Offer(sdp string)
+	// Candidate hands one of the SFU's ICE candidates (JSON of an RTCIceCandidateInit).
+	Candidate(candidateJSON []byte)
+	// MediaStarted asks to forward a newly published track of kind "audio" or "video"; an error
+	// refuses it.
+	MediaStarted(kind string) error
+	// MediaStopped says a forwarded track ended while the participant stayed.
+	MediaStopped(kind string)
+	// Closed says the participant is out (Left*); called once.
+	Closed(reason string)
+}
+
+// Config tunes the SFU.
+type Config struct {
+	// QueueLen is each subscriber track's queue, in packets (default 256).
+	QueueLen int
+	// UDPPort, when set, carries all ICE traffic on that one UDP port; else each participant gets
+	// ephemeral ports.
+	UDPPort int
+	// PublicIPs are the addresses announced as host candidates in place of the local ones (behind a
+	// 1:1 NAT).
+	PublicIPs []string
+	// Loopback offers loopback candidates too (tests on one host without other interfaces).
+	Loopback bool
+	// ConnectWithin is how long a participant has to connect its media after joining (default 30 s);
+	// one that has not by then is closed as LeftDisconnected.
+	ConnectWithin time.Duration
+	Logger        *slog.Logger
+}
+
+// Stats are the SFU's counters since it started.
+type Stats struct {
+	Rooms, Participants int
+	Forwarded, Dropped  uint64
+}
+
+// SFU holds the rooms.
+type SFU struct {
+	cfg   Config
+	api   *webrtc.API
+	close func() error
+
+	mu     sync.Mutex
+	rooms  map[string]*room
+	closed bool
+
+	forwarded, dropped atomic.Uint64
+}
+
+// New builds an SFU.
+func New(cfg Config) (*SFU, error) {
+	if cfg.QueueLen <= 0 {
+		cfg.QueueLen = 256
+	}
+	if cfg.ConnectWithin <= 0 {
+		cfg.ConnectWithin = 30 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, fmt.Errorf("sfu: codecs: %w", err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, fmt.Errorf("sfu: interceptors: %w", err)
+	}
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(cfg.Loopback)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryOnly)
+	if len(cfg.PublicIPs) > 0 {
+		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
+	}
+	closeMux := func() error { return nil }
+	if cfg.UDPPort > 0 {
+		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort)
+		if err != nil {
+			return nil, fmt.Errorf("sfu: UDP port %d: %w", cfg.UDPPort, err)
+		}
+		se.SetICEUDPMux(mux)
+		closeMux = mux.Close
+	}
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+	return &SFU{cfg: cfg, api: api, close: closeMux, rooms: map[string]*room{}}, nil
+}
+
+// Stats returns the counters.
+func (s *SFU) Stats() Stats {
+	s.mu.Lock()
+	st := Stats{Rooms: len(s.rooms)}
+	for _, r := range s.rooms {
+		st.Participants += r.size()
+	}
+	s.mu.Unlock()
+	st.Forwarded, st.Dropped = s.forwarded.Load(), s.dropped.Load()
+	return st
+}
+
+// Close ends every participant (Peer.Closed with LeftServiceRestart), waits for them, and refuses
+// later joins.
+func (s *SFU) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	var all []*Participant
+	for _, r := range s.rooms {
+		all = append(all, r.participants()...)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range all {
+		wg.Go(func() { p.close(LeftServiceRestart) })
+	}
+	wg.Wait()
+	return s.close()
+}
+
+// Join adds a participant with id to room roomID and sends its first offer through peer.
+func (s *SFU) Join(roomID, id string, peer Peer) (*Participant, error) {
+	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, fmt.Errorf("sfu: peer connection: %w", err)
+	}
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			_ = pc.Close()
+			return nil, fmt.Errorf("sfu: transceiver: %w", err)
+		}
+	}
+	p := newParticipant(s, id, peer, pc)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = pc.Close()
+		return nil, ErrClosed
+	}
+	r := s.rooms[roomID]
+	if r == nil {
+		r = &room{id: roomID, parts: map[string]*Participant{}, pubs: map[*publication]bool{}}
+		s.rooms[roomID] = r
+	}
+	p.room = r
+	pubs := r.add(p)
+	s.mu.Unlock()
+	for _, pub := range pubs {
+		pub.subscribe(p)
+	}
+	p.negotiate()
+	time.AfterFunc(s.cfg.ConnectWithin, func() {
+		if p.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+			p.close(LeftDisconnected)
+		}
+	})
+	return p, nil
+}
+
+// leave removes p from its room, drops the room once empty, and returns the publications p owned
+// and those of the others it was subscribed to.
+func (s *SFU) leave(p *Participant) (owned, others []*publication) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	owned = p.room.remove(p)
+	for pub := range p.room.pubs {
+		others = append(others, pub)
+	}
+	if p.room.size() == 0 && s.rooms[p.room.id] == p.room {
+		delete(s.rooms, p.room.id)
+	}
+	return owned, others
+}
+
+// publish adds pub to p's room unless p left, and returns the participants to subscribe.
+func (s *SFU) publish(p *Participant, pub *publication) ([]*Participant, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p.room.parts[p.id] != p {
+		return nil, false
+	}
+	p.room.pubs[pub] = true
+	var subs []*Participant
+	for _, q := range p.room.parts {
+		if q != p {
+			subs = append(subs, q)
+		}
+	}
+	return subs, true
+}
+
+// unpublish removes pub from its room; false when it was gone already (its owner left).
+func (s *SFU) unpublish(pub *publication) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := pub.owner.room
+	if !r.pubs[pub] {
+		return false
+	}
+	delete(r.pubs, pub)
+	return true
+}
+
+// room is one meeting's participants and publications; SFU.mu guards both maps.
+type room struct {
+	id    string
+	parts map[string]*Participant
+	pubs  map[*publication]bool
+}
+
+func (r *room) size() int { return len(r.parts) }
+
+func (r *room) participants() []*Participant {
+	out := make([]*Participant, 0, len(r.parts))
+	for _, p := range r.parts {
+		out = append(out, p)
+	}
+	return out
+}
+
+// add adds p and returns the publications it subscribes to.
+func (r *room) add(p *Participant) []*publication {
+	r.parts[p.id] = p
+	out := make([]*publication, 0, len(r.pubs))
+	for pub := range r.pubs {
+		out = append(out, pub)
+	}
+	return out
+}
+
+// remove removes p and returns the publications it owned, no longer in the room.
+func (r *room) remove(p *Participant) []*publication {
+	delete(r.parts, p.id)
+	var owned []*publication
+	for pub := range r.pubs {
+		if pub.owner == p {
+			owned = append(owned, pub)
+			delete(r.pubs, pub)
+		}
+	}
+	return owned
+}

@@ -1,0 +1,177 @@
+// Package sfuclient is a pion/webrtc participant for Belfry's SFU, without signalling of its own:
+// the tests and the media bench drive it over the signalling WebSocket or in process. It answers the
+// SFU's offers, sends one synthetic VP8 video track (and an Opus audio track) at a steady packet
+// rate, and counts the RTP packets it receives per publishing participant.
+package sfuclient
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// Client is one participant.
+type Client struct {
+	pc           *webrtc.PeerConnection
+	video, audio *webrtc.TrackLocalStaticRTP
+
+	mu       sync.Mutex
+	received map[string]*atomic.Int64 // by stream id (the publisher's attendee id) and kind
+	first    time.Time                // when the first packet arrived
+	answered bool
+	pending  []webrtc.ICECandidateInit
+}
+
+// New builds a client; onCandidate receives its ICE candidates as JSON (RTCIceCandidateInit).
+func New(onCandidate func([]byte)) (*Client, error) {
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{pc: pc, received: map[string]*atomic.Int64{}}
+	if c.video, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "self"); err != nil {
+		return nil, err
+	}
+	if c.audio, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", "self"); err != nil {
+		return nil, err
+	}
+	for _, t := range []*webrtc.TrackLocalStaticRTP{c.audio, c.video} {
+		sender, err := pc.AddTrack(t)
+		if err != nil {
+			return nil, err
+		}
+		go func() { // drain RTCP so the interceptors run
+			for {
+				if _, _, err := sender.ReadRTCP(); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	pc.OnICECandidate(func(ic *webrtc.ICECandidate) {
+		if ic == nil {
+			return
+		}
+		if b, err := json.Marshal(ic.ToJSON()); err == nil {
+			onCandidate(b)
+		}
+	})
+	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { c.count(t) })
+	return c, nil
+}
+
+func (c *Client) count(t *webrtc.TrackRemote) {
+	key := t.StreamID() + "/" + t.Kind().String()
+	c.mu.Lock()
+	n := c.received[key]
+	if n == nil {
+		n = &atomic.Int64{}
+		c.received[key] = n
+	}
+	c.mu.Unlock()
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := t.Read(buf); err != nil {
+			return
+		}
+		if n.Add(1) == 1 {
+			c.mu.Lock()
+			if c.first.IsZero() {
+				c.first = time.Now()
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+// Answer applies the SFU's offer and returns the answer.
+func (c *Client) Answer(offer string) (string, error) {
+	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+		return "", err
+	}
+	ans, err := c.pc.CreateAnswer(nil)
+	if err != nil {
+		return "", err
+	}
+	if err := c.pc.SetLocalDescription(ans); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	c.answered = true
+	pending := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	for _, p := range pending {
+		_ = c.pc.AddICECandidate(p)
+	}
+	return ans.SDP, nil
+}
+
+// AddCandidate adds one of the SFU's candidates (JSON), holding it until the first offer is applied.
+func (c *Client) AddCandidate(b []byte) error {
+	var ic webrtc.ICECandidateInit
+	if err := json.Unmarshal(b, &ic); err != nil {
+		return fmt.Errorf("sfuclient: candidate: %w", err)
+	}
+	c.mu.Lock()
+	if !c.answered {
+		c.pending = append(c.pending, ic)
+		c.mu.Unlock()
+		return nil
+	}
+	c.mu.Unlock()
+	return c.pc.AddICECandidate(ic)
+}
+
+// Send writes synthetic media until ctx ends: every interval one VP8 packet (a keyframe every
+// 30th) of size bytes and one Opus packet. Before the connection is up the writes go nowhere.
+func (c *Client) Send(ctx context.Context, interval time.Duration, size int) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	payload := make([]byte, size)
+	var seq uint16
+	for ts := uint32(0); ; ts += 3000 {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		seq++
+		payload[0] = 0x10 // VP8 descriptor: start of partition
+		if seq%30 == 1 {
+			payload[1] = 0x00 // keyframe bit clear = keyframe
+		} else {
+			payload[1] = 0x01
+		}
+		_ = c.video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts, Marker: true}, Payload: payload})
+		_ = c.audio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts / 3000 * 960}, Payload: payload[:64]})
+	}
+}
+
+// Received returns the packets received from one publisher's kind ("audio", "video").
+func (c *Client) Received(publisher, kind string) int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n := c.received[publisher+"/"+kind]; n != nil {
+		return n.Load()
+	}
+	return 0
+}
+
+// FirstPacket is when the first media packet arrived (zero: none yet).
+func (c *Client) FirstPacket() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.first
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.pc.Close() }
