@@ -9,5 +9,7 @@ fi
 echo "Chromium not found: installing it with apt-get" >&2
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+# A machine that cannot install it still runs every other test: the browser test then skips, saying so.
+if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null; }; then
+  echo "could not install chromium: the browser test (TestBrowsersSeeEachOther) will skip" >&2
+fi
