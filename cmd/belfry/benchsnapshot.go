@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/infra/bench"
-	"github.com/belfry/belfry/infra/eventlog"
 	"github.com/belfry/belfry/infra/eventstore"
 )
 
@@ -54,31 +53,16 @@ func cmdBenchSnapshot(ctx context.Context, cfg Config, args []string) error {
 }
 
 // scratchLog opens the bench server's scratch database name (recreated empty) with an embedded event
-// log on it (which applies the migrations); release stops them in reverse order.
+// log on it (which applies the migrations); release stops them and the private cluster, in reverse order.
 func scratchLog(ctx context.Context, cfg Config, name string) (*pgxpool.Pool, *esdb.Client, func(), error) {
-	var cl closerList
 	dbURL, stop, err := bench.ScratchDatabase(ctx, benchPostgres(cfg), name)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	cl.add(func() error { stop(); return nil })
-	pool, err := pgxpool.New(ctx, dbURL)
+	pool, client, closeLog, err := bench.OpenLog(ctx, dbURL, 0, nil)
 	if err != nil {
-		cl.close()
+		stop()
 		return nil, nil, nil, err
 	}
-	cl.add(func() error { pool.Close(); return nil })
-	srv, err := eventlog.Start(ctx, pool, eventlog.Config{Addr: "127.0.0.1:0"})
-	if err != nil {
-		cl.close()
-		return nil, nil, nil, err
-	}
-	cl.add(srv.Close)
-	client, err := eventstore.Connect(srv.URL())
-	if err != nil {
-		cl.close()
-		return nil, nil, nil, err
-	}
-	cl.add(client.Close)
-	return pool, client, cl.close, nil
+	return pool, client, func() { closeLog(); stop() }, nil
 }

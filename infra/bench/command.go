@@ -6,9 +6,6 @@ import (
 	"io"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/belfry/belfry/infra/eventlog"
-	"github.com/belfry/belfry/infra/eventstore"
 )
 
 // EventStoreOptions are the parsed flags of `belfry bench eventstore` and what its caller supplies.
@@ -39,29 +36,11 @@ func EventStoreCommand(ctx context.Context, o EventStoreOptions) error {
 			return err
 		}
 	}
-	pc, err := pgxpool.ParseConfig(benchURL)
+	pool, client, closeLog, err := OpenLog(ctx, benchURL, 64, o.Migrate)
 	if err != nil {
 		return err
 	}
-	pc.MaxConns = 64
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if err := o.Migrate(ctx, pool); err != nil {
-		return err
-	}
-	srv, err := eventlog.Start(ctx, pool, eventlog.Config{Addr: "127.0.0.1:0"})
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	client, err := eventstore.Connect(srv.URL())
-	if err != nil {
-		return err
-	}
-	defer client.Close()
+	defer closeLog()
 	stopProfile, err := StartCPUProfile(o.CPUProfile)
 	if err != nil {
 		return err

@@ -10,8 +10,12 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/belfry/belfry/infra/eventlog"
+	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/pgcluster"
 )
 
@@ -104,4 +108,48 @@ func WriteJSON(path string, report any) error {
 		return fmt.Errorf("bench: report: %w", err)
 	}
 	return os.WriteFile(path, b, 0o644)
+}
+
+// OpenLog opens a pool of at most maxConns connections (0: pgx's default) on the database at url,
+// runs migrate on it when given (the embedded log applies its own migrations in any case), starts an
+// embedded event log on it and connects to it; closeAll stops them in reverse order.
+func OpenLog(ctx context.Context, url string, maxConns int32, migrate func(context.Context, *pgxpool.Pool) error) (pool *pgxpool.Pool,
+	client *esdb.Client, closeAll func(), err error) {
+	var closers []func()
+	closeAll = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if maxConns > 0 {
+		pc.MaxConns = maxConns
+	}
+	if pool, err = pgxpool.NewWithConfig(ctx, pc); err != nil {
+		return nil, nil, nil, err
+	}
+	closers = append(closers, pool.Close)
+	if migrate != nil {
+		if err = migrate(ctx, pool); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	srv, err := eventlog.Start(ctx, pool, eventlog.Config{Addr: "127.0.0.1:0"})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	closers = append(closers, func() { _ = srv.Close() })
+	if client, err = eventstore.Connect(srv.URL()); err != nil {
+		return nil, nil, nil, err
+	}
+	closers = append(closers, func() { _ = client.Close() })
+	return pool, client, closeAll, nil
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/infra/eventlog"
-	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections"
 )
 
@@ -71,29 +70,11 @@ func ReplayCommand(ctx context.Context, o ReplayOptions) error {
 		return err
 	}
 	defer stop()
-	pc, err := pgxpool.ParseConfig(benchURL)
+	pool, client, closeLog, err := OpenLog(ctx, benchURL, 32, o.Migrate)
 	if err != nil {
 		return err
 	}
-	pc.MaxConns = 32
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	if err := o.Migrate(ctx, pool); err != nil {
-		return err
-	}
-	srv, err := eventlog.Start(ctx, pool, eventlog.Config{Addr: "127.0.0.1:0"})
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	client, err := eventstore.Connect(srv.URL())
-	if err != nil {
-		return err
-	}
-	defer client.Close()
+	defer closeLog()
 	rep, err := RunReplay(ctx, pool, client, o)
 	if err != nil {
 		return err
