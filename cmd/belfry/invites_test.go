@@ -19,6 +19,13 @@ import (
 func (r *running) clientCall(t *testing.T, method, path, bearer string, body any) (int, map[string]any) {
 	t.Helper()
 	b, _ := json.Marshal(body)
+	return r.clientRaw(t, method, path, bearer, b)
+}
+
+// clientRaw calls the client API with body as it is (hostile bytes included) and an optional bearer
+// session, and returns the status and the JSON answer.
+func (r *running) clientRaw(t *testing.T, method, path, bearer string, b []byte) (int, map[string]any) {
+	t.Helper()
 	req, _ := http.NewRequest(method, r.url+path, bytes.NewReader(b))
 	req.Header.Set("Content-Type", "application/json")
 	if bearer != "" {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -29,20 +28,7 @@ func (r *running) wickrAdmin(t *testing.T, method, path, body string) (int, map[
 // wickrClient calls the Wickr client API with an optional bearer session.
 func (r *running) wickrClient(t *testing.T, method, path, bearer, body string) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest(method, r.url+path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	return resp.StatusCode, out
+	return r.clientRaw(t, method, path, bearer, []byte(body))
 }
 
 var wickrTokenLine = regexp.MustCompile(`(?m)^  ([0-9]{8}\.[0-9]+\.[0-9]+\.[0-9a-f]{64})\r?$`)
