@@ -47,6 +47,12 @@ type SnapshotReport struct {
 	TailRuns       []float64 `json:"snapshotWorstTailRuns"`
 	TailPhases     Phases    `json:"snapshotWorstTailPhases"`
 	TailFullFoldMs float64   `json:"tailStreamFullFoldMs"` // that longer stream without a snapshot (one run)
+	// After a clean stop (Repository.SnapshotCached on a repository holding the tail): the load a
+	// clean restart does, from the snapshot the stop wrote at the last event.
+	RestartMs      float64   `json:"cleanRestartMs"`
+	RestartRuns    []float64 `json:"cleanRestartRuns"`
+	RestartPhases  Phases    `json:"cleanRestartPhases"`
+	StopSnapshotMs float64   `json:"stopSnapshotMs"` // SnapshotCached at the stop (encode and write)
 }
 
 // Phases splits the loads from a snapshot, medians over the runs: reading the row (the snapshot
@@ -163,8 +169,31 @@ func RunSnapshot(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, c
 	if rep.TailRuns, rep.TailPhases, err = snapshotLoads(cfg.Runs, snapshotting, load, tailFull); err != nil {
 		return rep, err
 	}
+	if err := cleanRestart(ctx, &rep, stream, snapshotting, load, tailFull, cfg); err != nil {
+		return rep, err
+	}
 	rep.FullFoldMs, rep.SnapshotMs, rep.TailMs = median(rep.FullFoldRuns), median(rep.SnapshotRuns), median(rep.TailRuns)
+	rep.RestartMs = median(rep.RestartRuns)
 	return rep, nil
+}
+
+// cleanRestart stops cleanly a repository holding the stream with its worst tail (SnapshotCached, as
+// `belfry serve` does at a stop) and times the loads a restart then does.
+func cleanRestart(ctx context.Context, rep *SnapshotReport, stream string, repo func(*phaseClock) *eventstore.Repository[account.State, account.Command, account.Event],
+	load func(*eventstore.Repository[account.State, account.Command, account.Event]) (float64, account.State, error), want account.State, cfg SnapshotConfig) error {
+	stopping := repo(&phaseClock{})
+	if _, _, err := load(stopping); err != nil {
+		return err
+	}
+	start := time.Now()
+	if n := stopping.SnapshotCached(ctx); n != 1 {
+		return fmt.Errorf("bench: the clean stop wrote %d snapshots, want 1: %+v", n, stopping.SnapshotStats())
+	}
+	rep.StopSnapshotMs = ms(time.Since(start))
+	fmt.Fprintln(cfg.Progress, "loading after a clean stop ...")
+	var err error
+	rep.RestartRuns, rep.RestartPhases, err = snapshotLoads(cfg.Runs, repo, load, want)
+	return err
 }
 
 // measureCodec times the codec alone, has a repository take the snapshot (a load folding more than
@@ -293,6 +322,9 @@ func (r SnapshotReport) Print(w io.Writer) {
 	fmt.Fprintf(tw, "snapshot + %d events (the worst tail)\t%.1f\t%v\t\n", r.Every-1, r.TailMs, r.TailRuns)
 	fmt.Fprintf(tw, "  of which: row fetch / decode / the rest\t%.1f / %.1f / %.1f\t\t\n", r.TailPhases.FetchMs, r.TailPhases.DecodeMs, r.TailPhases.RestMs)
 	fmt.Fprintf(tw, "(that stream without a snapshot, one run)\t%.1f\t\t\n", r.TailFullFoldMs)
+	fmt.Fprintf(tw, "after a clean stop (snapshot written at the stop)\t%.1f\t%v\t\n", r.RestartMs, r.RestartRuns)
+	fmt.Fprintf(tw, "  of which: row fetch / decode / the rest\t%.1f / %.1f / %.1f\t\t\n", r.RestartPhases.FetchMs, r.RestartPhases.DecodeMs, r.RestartPhases.RestMs)
+	fmt.Fprintf(tw, "  the stop's snapshot (encode + write)\t%.1f\t\t\n", r.StopSnapshotMs)
 	fmt.Fprintf(tw, "of which: the snapshot row from Postgres alone\t%.1f\t\t\n", r.FetchMs)
 	fmt.Fprintf(tw, "codec alone: encode / decode, %d bytes\t%.1f / %.1f\t\t\n", r.SnapshotBytes, r.EncodeMs, r.DecodeMs)
 	tw.Flush()

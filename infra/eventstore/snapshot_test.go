@@ -310,3 +310,46 @@ func TestCommandsDuringSnapshotsAreNotLost(t *testing.T) {
 		t.Fatalf("acked %d; from the snapshot %+v (%v); full fold %+v", acked, got, err, want)
 	}
 }
+
+// TestSnapshotCachedLeavesNoTail: at a clean stop every cached stream of at least Every events is
+// snapshotted at its head, so the next start folds nothing after the snapshot; short streams and
+// streams already snapshotted at their head are left alone.
+func TestSnapshotCachedLeavesNoTail(t *testing.T) {
+	e := newSnapEnv(t)
+	ctx := context.Background()
+	r := eventstore.NewRepository(e.client, tallyDecider, nil).WithSnapshots(eventstore.Snapshots[tally]{
+		Store: e.store, Codec: tallyCodec{version: 1}, Every: 10, Interval: time.Hour, Logger: quiet})
+	execute(t, r, "test.tally-long", keys(27)...)
+	execute(t, r, "test.tally-short", keys(6)...)
+	r.WaitSnapshots()
+	before, _, _ := e.store.LoadSnapshot(ctx, "test.tally-long")
+	if n := r.SnapshotCached(ctx); n != 1 {
+		t.Fatalf("SnapshotCached wrote %d snapshots, want 1 (the long stream)", n)
+	}
+	snap, ok, err := e.store.LoadSnapshot(ctx, "test.tally-long")
+	if err != nil || !ok || snap.Revision != 26 || snap.Revision == before.Revision {
+		t.Fatalf("the long stream's snapshot after the stop: rev %d (before %d) %v %v", snap.Revision, before.Revision, ok, err)
+	}
+	if _, ok, _ := e.store.LoadSnapshot(ctx, "test.tally-short"); ok {
+		t.Fatal("a stream shorter than Every was snapshotted at the stop")
+	}
+	if n := r.SnapshotCached(ctx); n != 0 {
+		t.Fatalf("a second stop with nothing new wrote %d snapshots", n)
+	}
+	restarted := e.repo(10, tallyCodec{version: 1})
+	got, rev, err := restarted.Load(ctx, "test.tally-long")
+	want, wantRev := e.fullFold(t, "test.tally-long")
+	if err != nil || rev != wantRev || !reflect.DeepEqual(got, want) {
+		t.Fatalf("restart from the stop's snapshot %+v@%d (%v), full fold %+v@%d", got, rev, err, want, wantRev)
+	}
+	if st := restarted.SnapshotStats(); st.Used != 1 {
+		t.Fatalf("the restart did not use the snapshot: %+v", st)
+	}
+	// A cancelled context writes nothing.
+	execute(t, r, "test.tally-long", "more")
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if n := r.SnapshotCached(cancelled); n != 0 {
+		t.Fatalf("a cancelled stop wrote %d snapshots", n)
+	}
+}
