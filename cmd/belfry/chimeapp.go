@@ -32,6 +32,7 @@ import (
 	"github.com/belfry/belfry/infra/botdelivery"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/dns"
+	"github.com/belfry/belfry/infra/eventbridge"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/pins"
 	"github.com/belfry/belfry/infra/portdocs"
@@ -68,6 +69,8 @@ type chimeApp struct {
 	calls     *calls.Service
 	media     *media.Service
 	sfu       *sfu.SFU
+	// eventBridge posts meeting and call events to BELFRY_EVENTBRIDGE_URL (nil: not configured).
+	eventBridge sideeffects.EventBridgeDeliverer
 }
 
 // operations are the Chime admin API's operations, from every slice.
@@ -95,6 +98,10 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	botTransport := botdelivery.New(botdelivery.Config{HTTP: m.BotHTTP, Lambda: botdelivery.HTTPLambdaInvoker{Endpoint: m.cfg.LambdaURL},
 		Now: m.Now, Registerer: m.reg, Logger: m.logger})
 	app := chimeApp{portDocs: portdocs.New(pool, client)}
+	var err error
+	if app.eventBridge, err = m.newEventBridge(client); err != nil {
+		return chimeApp{}, err
+	}
 	app.client = chimeclient.New(chimeclient.Deps{Accounts: accounts, Store: accountsStore, Sessions: sessions.New(pool), Keys: dataKeys,
 		PINs: pinReserver, Now: m.Now, Registerer: m.reg})
 	app.accounts = chimeaccountsapi.New(chimeaccountsapi.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Logger: m.logger})
@@ -123,7 +130,6 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	meetingsRepo, meetingsStore := newRepo(client, meetingDecider, m.Now), chimemeetings.NewStore(pool).WithSecrets(dataKeys)
 	app.meetings = meetings.New(meetings.Deps{Meetings: meetings.Meetings{Repo: meetingsRepo, RM: rms.meetings, RYW: ryw},
 		Store: meetingsStore, Directory: accountsStore, Keys: dataKeys})
-	var err error
 	if app.media, app.sfu, err = newMedia(m.cfg.Media, m.logger, meetingsRepo, meetingsStore, accountsStore); err != nil {
 		return chimeApp{}, err
 	}
@@ -144,7 +150,7 @@ func (m *Main) publicURL() string {
 // that look for background work, until runCtx ends.
 func (m *Main) startSideEffects(runCtx context.Context, pool *pgxpool.Pool, c chimeApp) error {
 	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: invitationMailer{c.users}, WickrMailer: wickrInvitationMailer{m.wickr.client},
-		Orders: c.numbers, BotEvents: botEventHandler{c.botEvents}, CDRs: c.calls},
+		Orders: c.numbers, BotEvents: botEventHandler{c.botEvents}, CDRs: c.calls, EventBridge: c.eventBridge},
 		sideeffects.RouterConfig{Logger: m.logger})
 	if err != nil {
 		return err
@@ -184,4 +190,18 @@ func snapshotAtStop(r interface{ SnapshotCached(context.Context) int }, logger *
 		}
 		return nil
 	}
+}
+
+// newEventBridge returns the deliverer of meeting and call events when BELFRY_EVENTBRIDGE_URL is set,
+// else nil (and the relay queues nothing for it).
+func (m *Main) newEventBridge(client *esdb.Client) (sideeffects.EventBridgeDeliverer, error) {
+	if m.cfg.EventBridgeURL == "" {
+		return nil, nil
+	}
+	d, err := eventbridge.New(eventbridge.Config{Endpoint: m.cfg.EventBridgeURL, Secret: []byte(m.cfg.EventBridgeSecret), Region: m.cfg.Region,
+		Logger: m.logger, Registerer: m.reg}, eventbridge.Log{Client: client})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }

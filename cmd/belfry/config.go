@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/belfry/belfry/infra/eventbridge"
 	"github.com/belfry/belfry/infra/eventlog"
 	"github.com/belfry/belfry/infra/mail"
 )
@@ -45,6 +46,12 @@ type Config struct {
 	// TrustedProxies lists the networks (CIDRs or single addresses, comma-separated) whose
 	// X-Forwarded-For names the client (BELFRY_TRUSTED_PROXIES; default none: the peer's address).
 	TrustedProxies string `json:"trustedProxies,omitempty"`
+	// EventBridgeURL receives every meeting and call event in the shape of an Amazon EventBridge
+	// event (guide §15.4; infra/eventbridge), best-effort (BELFRY_EVENTBRIDGE_URL: https, or http to a
+	// loopback address; off when empty). EventBridgeSecret signs each body (X-Belfry-Signature-256,
+	// HMAC-SHA256; BELFRY_EVENTBRIDGE_SECRET).
+	EventBridgeURL    string `json:"eventBridgeUrl,omitempty"`
+	EventBridgeSecret string `json:"-"`
 	// Trail configures the CloudTrail-format trail and the audit trail's retention (trailcmd.go).
 	Trail TrailConfig `json:"trail"`
 	// Reports says where CDRs and reports are written (callsapp.go).
@@ -68,22 +75,24 @@ func ConfigFromEnv() Config {
 		return def
 	}
 	c := Config{
-		DataDir:         get("BELFRY_DATA_DIR", "./.belfry"),
-		DatabaseURL:     get("BELFRY_DATABASE_URL", ""),
-		EventStoreURL:   get("BELFRY_EVENTSTORE_URL", ""),
-		EventLogAddr:    get("BELFRY_EVENTLOG_ADDR", "127.0.0.1:2113"),
-		EventLogTLSCert: get("BELFRY_EVENTLOG_TLS_CERT", ""),
-		EventLogTLSKey:  get("BELFRY_EVENTLOG_TLS_KEY", ""),
-		HTTPAddr:        get("BELFRY_HTTP_ADDR", "127.0.0.1:8080"),
-		PprofAddr:       get("BELFRY_PPROF_ADDR", ""),
-		PublicURL:       strings.TrimSuffix(get("BELFRY_PUBLIC_URL", ""), "/"),
-		Region:          get("BELFRY_REGION", "us-east-1"),
-		DNSResolver:     get("BELFRY_DNS_RESOLVER", ""),
-		LambdaURL:       get("BELFRY_LAMBDA_ENDPOINT", ""),
-		SMTPAddr:        get("BELFRY_SMTP_ADDR", ""),
-		MailFrom:        get("BELFRY_MAIL_FROM", "belfry@localhost"),
-		SkipReadAudit:   get("BELFRY_AUDIT_READS", "true") == "false",
-		TrustedProxies:  get("BELFRY_TRUSTED_PROXIES", ""),
+		DataDir:           get("BELFRY_DATA_DIR", "./.belfry"),
+		DatabaseURL:       get("BELFRY_DATABASE_URL", ""),
+		EventStoreURL:     get("BELFRY_EVENTSTORE_URL", ""),
+		EventLogAddr:      get("BELFRY_EVENTLOG_ADDR", "127.0.0.1:2113"),
+		EventLogTLSCert:   get("BELFRY_EVENTLOG_TLS_CERT", ""),
+		EventLogTLSKey:    get("BELFRY_EVENTLOG_TLS_KEY", ""),
+		HTTPAddr:          get("BELFRY_HTTP_ADDR", "127.0.0.1:8080"),
+		PprofAddr:         get("BELFRY_PPROF_ADDR", ""),
+		PublicURL:         strings.TrimSuffix(get("BELFRY_PUBLIC_URL", ""), "/"),
+		Region:            get("BELFRY_REGION", "us-east-1"),
+		DNSResolver:       get("BELFRY_DNS_RESOLVER", ""),
+		LambdaURL:         get("BELFRY_LAMBDA_ENDPOINT", ""),
+		SMTPAddr:          get("BELFRY_SMTP_ADDR", ""),
+		MailFrom:          get("BELFRY_MAIL_FROM", "belfry@localhost"),
+		SkipReadAudit:     get("BELFRY_AUDIT_READS", "true") == "false",
+		TrustedProxies:    get("BELFRY_TRUSTED_PROXIES", ""),
+		EventBridgeURL:    get("BELFRY_EVENTBRIDGE_URL", ""),
+		EventBridgeSecret: get("BELFRY_EVENTBRIDGE_SECRET", ""),
 	}
 	c.MailDir = get("BELFRY_MAIL_DIR", filepath.Join(c.DataDir, "outbox"))
 	c.Trail = trailConfigFromEnv(get)
@@ -132,6 +141,11 @@ func (c Config) Validate() error {
 	}
 	if _, err := c.trustedProxies(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.EventBridgeURL != "" {
+		if err := eventbridge.ValidateEndpoint(c.EventBridgeURL); err != nil {
+			errs = append(errs, fmt.Errorf("BELFRY_EVENTBRIDGE_URL: %w", err))
+		}
 	}
 	if c.Region == "" {
 		errs = append(errs, errors.New("BELFRY_REGION must not be empty"))

@@ -295,7 +295,7 @@ func (m *Main) startProjections(ctx, runCtx context.Context, pool *pgxpool.Pool,
 		m.spawn(func() { _ = r.Run(runCtx) })
 	}
 	// Side effects: the relay enqueues them with its checkpoint; the watermill router delivers them.
-	relay := projections.NewRunner(pool, client, sideeffects.Relay{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	relay := projections.NewRunner(pool, client, sideeffects.Relay{EventBridge: m.cfg.EventBridgeURL != ""}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	if _, _, err := projections.Ensure(ctx, pool, sideeffects.Relay{}); err != nil {
 		return readModels{}, err
 	}

@@ -29,10 +29,12 @@ import (
 
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/call"
+	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/domain/chime/room"
 	"github.com/belfry/belfry/domain/envelope"
 	"github.com/belfry/belfry/domain/wickr/roster"
+	"github.com/belfry/belfry/infra/eventbridge"
 )
 
 // Stable topic and handler names: renaming one re-consumes or loses messages.
@@ -44,14 +46,17 @@ const (
 	TopicPoison      = "belfry_poison"
 	// TopicWickrInvitations asks for the invitation mails of Wickr users (invited or re-invited).
 	TopicWickrInvitations = "wickr_invitations"
-	HandlerInvitation     = "send_invitation_mail"
-	HandlerWickrInvite    = "send_wickr_invitation_mail"
-	HandlerOrder          = "process_phone_number_order"
-	HandlerBotEvent       = "deliver_bot_event"
-	HandlerCallCDRs       = "write_call_cdrs"
+	// TopicEventBridge carries meeting and call events to the EventBridge endpoint (when configured).
+	TopicEventBridge   = "chime_eventbridge"
+	HandlerEventBridge = "deliver_eventbridge_event"
+	HandlerInvitation  = "send_invitation_mail"
+	HandlerWickrInvite = "send_wickr_invitation_mail"
+	HandlerOrder       = "process_phone_number_order"
+	HandlerBotEvent    = "deliver_bot_event"
+	HandlerCallCDRs    = "write_call_cdrs"
 )
 
-var topics = []string{TopicInvitations, TopicOrders, TopicBotEvents, TopicCallCDRs, TopicPoison, TopicWickrInvitations}
+var topics = []string{TopicInvitations, TopicOrders, TopicBotEvents, TopicCallCDRs, TopicPoison, TopicWickrInvitations, TopicEventBridge}
 
 var schema = wsql.DefaultPostgreSQLSchema{}
 
@@ -93,8 +98,10 @@ type CallEnded struct {
 	ConferenceID string `json:"conferenceId"`
 }
 
-// Relay enqueues side effects from the event log.
-type Relay struct{}
+// Relay enqueues side effects from the event log. With EventBridge set it also enqueues every
+// meeting and call event that has an EventBridge form (eventbridge.Mapped); without it none is
+// queued, so nothing accumulates for an endpoint that does not exist.
+type Relay struct{ EventBridge bool }
 
 // Name is stable.
 func (Relay) Name() string { return "sideeffects_relay" }
@@ -108,7 +115,7 @@ func (Relay) Tables() []string { return nil }
 // Filter selects the streams whose events call for side effects.
 func (Relay) Filter() *esdb.SubscriptionFilter {
 	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{account.StreamPrefix, phonenumber.OrderStreamPrefix, room.StreamPrefix,
-		roster.StreamPrefix, call.StreamPrefix}}
+		roster.StreamPrefix, call.StreamPrefix, meeting.StreamPrefix}}
 }
 
 // Setup creates the watermill topic tables.
@@ -136,7 +143,13 @@ func createTopics(ctx context.Context, tx pgx.Tx) error {
 }
 
 // Apply enqueues the message of an event that calls for a side effect.
-func (Relay) Apply(b *pgx.Batch, _ string, ev *esdb.RecordedEvent) error {
+func (r Relay) Apply(b *pgx.Batch, _ string, ev *esdb.RecordedEvent) error {
+	if r.EventBridge && eventbridge.Mapped(ev.StreamID, ev.EventType) {
+		if err := queue(b, TopicEventBridge, ev, eventbridge.SourceEvent{Stream: ev.StreamID, Type: ev.EventType, EventID: ev.EventID.String(),
+			Data: ev.Data}, "eventbridge"); err != nil {
+			return err
+		}
+	}
 	var topic string
 	var payload any
 	switch ev.EventType {
@@ -265,8 +278,16 @@ type WickrInvitationMailer interface {
 	DeliverWickrInvitation(ctx context.Context, inv WickrInvitation) error
 }
 
-// Handlers are the services the router delivers to (WickrMailer nil: Wickr invitations wait).
+// EventBridgeDeliverer posts one meeting or call event to the EventBridge endpoint (nil error: done,
+// delivered or dropped).
+type EventBridgeDeliverer interface {
+	Deliver(ctx context.Context, src eventbridge.SourceEvent) error
+}
+
+// Handlers are the services the router delivers to (WickrMailer nil: Wickr invitations wait;
+// EventBridge nil: no endpoint, and the relay queues nothing for it).
 type Handlers struct {
+	EventBridge EventBridgeDeliverer
 	WickrMailer WickrInvitationMailer
 	Mailer      InvitationMailer
 	Orders      OrderProcessor
@@ -369,6 +390,15 @@ func NewRouter(pool *pgxpool.Pool, h Handlers, cfg RouterConfig) (*Router, error
 				return fmt.Errorf("sideeffects: bad Wickr invitation message %s: %w", msg.UUID, err)
 			}
 			return h.WickrMailer.DeliverWickrInvitation(msg.Context(), inv)
+		})
+	}
+	if h.EventBridge != nil {
+		r.AddConsumerHandler(HandlerEventBridge, TopicEventBridge, sub, func(msg *message.Message) error {
+			var src eventbridge.SourceEvent
+			if err := json.Unmarshal(msg.Payload, &src); err != nil {
+				return fmt.Errorf("sideeffects: bad EventBridge message %s: %w", msg.UUID, err)
+			}
+			return h.EventBridge.Deliver(msg.Context(), src)
 		})
 	}
 	return &Router{r: r, ran: make(chan struct{})}, nil
