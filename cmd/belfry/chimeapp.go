@@ -8,6 +8,7 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/belfry/belfry/api/awsproto"
 	chimeaccountsapi "github.com/belfry/belfry/api/chime/accounts"
@@ -99,7 +100,7 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 		Now: m.Now, Registerer: m.reg, Logger: m.logger})
 	app := chimeApp{portDocs: portdocs.New(pool, client)}
 	var err error
-	if app.eventBridge, err = m.newEventBridge(client); err != nil {
+	if app.eventBridge, err = newEventBridge(m.cfg, client, m.logger, m.reg); err != nil {
 		return chimeApp{}, err
 	}
 	app.client = chimeclient.New(chimeclient.Deps{Accounts: accounts, Store: accountsStore, Sessions: sessions.New(pool), Keys: dataKeys,
@@ -194,12 +195,12 @@ func snapshotAtStop(r interface{ SnapshotCached(context.Context) int }, logger *
 
 // newEventBridge returns the deliverer of meeting and call events when BELFRY_EVENTBRIDGE_URL is set,
 // else nil (and the relay queues nothing for it).
-func (m *Main) newEventBridge(client *esdb.Client) (sideeffects.EventBridgeDeliverer, error) {
-	if m.cfg.EventBridgeURL == "" {
+func newEventBridge(cfg Config, client *esdb.Client, logger *slog.Logger, reg prometheus.Registerer) (sideeffects.EventBridgeDeliverer, error) {
+	if cfg.EventBridgeURL == "" {
 		return nil, nil
 	}
-	d, err := eventbridge.New(eventbridge.Config{Endpoint: m.cfg.EventBridgeURL, Secret: []byte(m.cfg.EventBridgeSecret), Region: m.cfg.Region,
-		Logger: m.logger, Registerer: m.reg}, eventbridge.Log{Client: client})
+	d, err := eventbridge.New(eventbridge.Config{Endpoint: cfg.EventBridgeURL, Secret: []byte(cfg.EventBridgeSecret), Region: cfg.Region,
+		Logger: logger, Registerer: reg}, eventbridge.Log{Client: client})
 	if err != nil {
 		return nil, err
 	}
