@@ -11,6 +11,7 @@ import (
 
 	"github.com/belfry/belfry/api/chime/calls"
 	"github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/call"
 	"github.com/belfry/belfry/infra/carrier"
 	"github.com/belfry/belfry/infra/eventstore"
@@ -48,7 +49,15 @@ func (r ReportsConfig) target(bucket string) objstore.Target {
 
 // newCalls builds the Business Calling slice of m's configuration, over the event store and the read
 // models.
-func newCalls(m *Main, pool *pgxpool.Pool, client *esdb.Client, accounts usecase.AccountPeeker, directory *chimeaccounts.Store) *calls.Service {
+// callDeps are the collaborators newCalls shares with the other slices.
+type callDeps struct {
+	accounts  usecase.Repository[account.State, account.Command, account.Event]
+	directory *chimeaccounts.Store
+	meetings  calls.Meetings
+	numbers   calls.Numbers
+}
+
+func newCalls(m *Main, pool *pgxpool.Pool, client *esdb.Client, d callDeps) *calls.Service {
 	car := m.Carrier
 	if car == nil {
 		car = &carrier.Sim{} // the simulated phone network, in real time
@@ -60,8 +69,9 @@ func newCalls(m *Main, pool *pgxpool.Pool, client *esdb.Client, accounts usecase
 	if reports.Region == "" {
 		reports.Region = m.cfg.Region
 	}
-	return calls.New(calls.Deps{Calls: newRepo(client, callDecider, m.Now), Settings: newRepo(client, settingsDecider, m.Now), Accounts: accounts,
-		Directory: directory, Carrier: car, CDRs: reports, Live: chimecalls.NewStore(pool), Logger: m.logger, Now: m.Now})
+	return calls.New(calls.Deps{Calls: newRepo(client, callDecider, m.Now), Settings: newRepo(client, settingsDecider, m.Now), Accounts: d.accounts,
+		AccountState: d.accounts, Directory: d.directory, Carrier: car, CDRs: reports, Live: chimecalls.NewStore(pool), Meetings: d.meetings,
+		Numbers: d.numbers, Logger: m.logger, Now: m.Now})
 }
 
 // endInterruptedCalls ends the calls that were up before this process started (see

@@ -78,7 +78,7 @@ type chimeApp struct {
 func (c chimeApp) operations() []awsproto.Operation {
 	return slices.Concat(c.accounts.Operations(), c.users.Operations(), c.settings.Operations(), c.domains.Operations(),
 		c.bots.Operations(), c.numbers.Operations(), c.porting.Operations(), c.rooms.Operations(), c.meetings.Operations(), c.convs.Operations(),
-		c.retention.Operations())
+		c.retention.Operations(), c.calls.Operations())
 }
 
 // clientRoutes are the routes the slices serve on the client API, behind the client slice's sessions.
@@ -114,7 +114,8 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 		Accounts: accounts, Store: numbersStore, RYW: ryw, Now: m.Now})
 	app.porting = porting.New(porting.Deps{Ports: newRepo(client, portDecider, m.Now), Numbers: numbersRepo, NumberCmd: app.numbers,
 		NumbersRM: rms.numbers, Store: numbersStore, Documents: app.portDocs, RYW: ryw, Keys: dataKeys, Now: m.Now})
-	app.calls = newCalls(m, pool, client, accounts.Repo, accountsStore)
+	meetingsRepo, meetingsStore := newRepo(client, meetingDecider, m.Now), chimemeetings.NewStore(pool).WithSecrets(dataKeys)
+	app.calls = newCalls(m, pool, client, callDeps{accounts: accounts.Repo, directory: accountsStore, meetings: meetingsRepo, numbers: numbersStore})
 	app.contacts = chimecontacts.New(chimecontacts.Deps{Contacts: newRepo(client, contactsDecider, m.Now), Directory: accountsStore})
 	app.settings = chimesettings.New(chimesettings.Deps{Settings: newRepo(client, settingsDecider, m.Now), Accounts: accounts, Users: accountsStore})
 	app.retention = retentionapi.New(retentionapi.Deps{Retention: retentionapi.Retention{Repo: newRepo(client, retentionDecider, m.Now),
@@ -128,7 +129,6 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 		RM: rms.conversations, RYW: ryw}, Store: convsStore, Users: accountsStore, Keys: dataKeys, Accounts: accounts.Repo, Now: m.Now})
 	app.live = live.New(live.Deps{Feed: convsStore, Position: rms.conversations, Keys: dataKeys, Auth: app.client},
 		live.Config{Queue: m.ChatQueue, Recheck: m.ChatRecheck, Logger: m.logger, Registerer: m.reg})
-	meetingsRepo, meetingsStore := newRepo(client, meetingDecider, m.Now), chimemeetings.NewStore(pool).WithSecrets(dataKeys)
 	app.meetings = meetings.New(meetings.Deps{Meetings: meetings.Meetings{Repo: meetingsRepo, RM: rms.meetings, RYW: ryw},
 		Store: meetingsStore, Directory: accountsStore, Keys: dataKeys})
 	if app.media, app.sfu, err = newMedia(m.cfg.Media, m.logger, meetingsRepo, meetingsStore, accountsStore); err != nil {

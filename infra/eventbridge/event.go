@@ -64,7 +64,8 @@ type CallDetail struct {
 	ConferenceID string    `json:"conferenceId"`
 	LegID        string    `json:"legId,omitempty"`
 	Reason       string    `json:"reason,omitempty"`
-	Legs         []CallLeg `json:"legs,omitempty"` // chime:CallPlaced only
+	Legs         []CallLeg `json:"legs,omitempty"`      // chime:CallPlaced only
+	MeetingID    string    `json:"meetingId,omitempty"` // chime:CallPlaced of a dial-out
 }
 
 // CallLeg is one leg of a placed call.
@@ -169,7 +170,7 @@ func callDetail(id string, src SourceEvent) (CallDetail, time.Time, bool, error)
 	var at time.Time
 	switch e := e.(type) {
 	case call.CallPlaced:
-		d.EventType, at = "chime:CallPlaced", e.At
+		d.EventType, d.MeetingID, at = "chime:CallPlaced", e.MeetingID, e.At
 		for _, l := range e.Legs {
 			d.Legs = append(d.Legs, CallLeg{LegID: l.LegID, Direction: l.Direction, FromNumber: l.From, ToNumber: l.To})
 		}

@@ -46,8 +46,12 @@ type Deps struct {
 	Carrier   Carrier
 	CDRs      CDRTargets
 	Live      LiveCalls
-	Logger    Logger
-	Now       func() time.Time
+	Meetings  Meetings // dial-outs join their callees here
+	// AccountState reads an account's settings (EnableDialOut).
+	AccountState AccountLoader
+	Numbers      Numbers // dial-outs call from a number of the inventory
+	Logger       Logger
+	Now          func() time.Time
 }
 
 // Logger is the slice's log.

@@ -27,6 +27,26 @@ func (s *Service) ClientRoutes(auth clientapi.Authenticator) []clientapi.Route {
 	}
 }
 
+// Operations are the slice's route table on the admin API.
+func (s *Service) Operations() []awsproto.Operation {
+	return []awsproto.Operation{
+		{Name: "CreateMeetingDialOut", Method: http.MethodPost, Path: "/meetings/:meetingId/dial-outs", Fn: func(k *awsproto.Call) (int, any, error) {
+			var in struct{ FromPhoneNumber, ToPhoneNumber, JoinToken *string }
+			if err := k.Decode(&in); err != nil {
+				return 0, nil, err
+			}
+			if in.FromPhoneNumber == nil || in.ToPhoneNumber == nil || in.JoinToken == nil {
+				return 0, nil, awsproto.BadRequest("FromPhoneNumber, ToPhoneNumber and JoinToken are required")
+			}
+			id, err := s.DialOut(k.Ctx, k.AWSAccount(), k.Param("meetingId"), *in.FromPhoneNumber, *in.ToPhoneNumber, *in.JoinToken)
+			if err != nil {
+				return 0, nil, err
+			}
+			return http.StatusCreated, map[string]any{"TransactionId": id}, nil
+		}},
+	}
+}
+
 type handlers struct{ s *Service }
 
 type wireLeg struct {

@@ -77,13 +77,16 @@ type Event interface{ EventType() string }
 // CallPlaced records a conference and its legs, ringing. The organizer is the user who placed the
 // call, or the user called for an inbound call.
 type CallPlaced struct {
-	ConferenceID    string    `json:"conferenceId"`
-	AwsAccountID    string    `json:"awsAccountId"`
-	AccountID       string    `json:"accountId"`
-	OrganizerUserID string    `json:"organizerUserId"`
-	OrganizerEmail  string    `json:"organizerEmail"`
-	Legs            []Leg     `json:"legs"`
-	At              time.Time `json:"at"`
+	ConferenceID    string `json:"conferenceId"`
+	AwsAccountID    string `json:"awsAccountId"`
+	AccountID       string `json:"accountId"`
+	OrganizerUserID string `json:"organizerUserId"`
+	OrganizerEmail  string `json:"organizerEmail"`
+	Legs            []Leg  `json:"legs"`
+	// MeetingID is the meeting a dial-out (CreateMeetingDialOut) joins its callee to; empty for a
+	// call between numbers.
+	MeetingID string    `json:"meetingId,omitempty"`
+	At        time.Time `json:"at"`
 }
 
 // LegConnected records that a leg was answered.
@@ -149,6 +152,7 @@ type Command interface{ isCallCommand() }
 type Place struct {
 	ConferenceID, AwsAccountID, AccountID, OrganizerUserID, OrganizerEmail string
 	Legs                                                                   []Leg
+	MeetingID                                                              string // a dial-out's meeting
 	At                                                                     time.Time
 }
 
@@ -212,7 +216,7 @@ func decidePlace(s State, c Place, now time.Time) ([]Event, error) {
 		seen[l.LegID] = true
 	}
 	return []Event{CallPlaced{ConferenceID: c.ConferenceID, AwsAccountID: c.AwsAccountID, AccountID: c.AccountID,
-		OrganizerUserID: c.OrganizerUserID, OrganizerEmail: c.OrganizerEmail, Legs: c.Legs, At: at(c.At, now)}}, nil
+		OrganizerUserID: c.OrganizerUserID, OrganizerEmail: c.OrganizerEmail, Legs: c.Legs, MeetingID: c.MeetingID, At: at(c.At, now)}}, nil
 }
 
 func decideEnd(s State, c End, now time.Time) ([]Event, error) {
