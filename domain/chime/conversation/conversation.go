@@ -141,12 +141,12 @@ type MemberLeft struct {
 
 // MessagePosted records a message, sealed; the sender's name and account are as of posting.
 type MessagePosted struct {
-	MessageID       string    `json:"messageId"`
-	SenderID        string    `json:"senderId"`
-	SenderAccountID string    `json:"senderAccountId"`
-	SenderName      string    `json:"senderName"`
-	KeyID           string    `json:"keyId"`
-	Sealed          []byte    `json:"sealed"`
+	MessageID       string `json:"messageId"`
+	SenderID        string `json:"senderId"`
+	SenderAccountID string `json:"senderAccountId"`
+	SenderName      string `json:"senderName"`
+	KeyID           string `json:"keyId"`
+	Sealed          []byte `json:"sealed"`
 	// Attachment is the file posted with the message, if any (its bytes are in the blob store).
 	Attachment *Attachment `json:"attachment,omitempty"`
 	At         time.Time   `json:"at"`
