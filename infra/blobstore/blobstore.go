@@ -30,14 +30,22 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/attachment"
 )
 
-// Sentinels.
+// Sentinels and values (domain/chime/attachment).
 var (
-	// ErrTooLarge is an upload over its bound.
-	ErrTooLarge = &domain.Error{Kind: domain.KindInvalid, Msg: "the attachment is too large"}
-	// ErrGone is an attachment that does not exist, or whose key was destroyed.
-	ErrGone = &domain.Error{Kind: domain.KindNotFound, Msg: "attachment not found"}
+	ErrTooLarge = attachment.ErrTooLarge
+	ErrGone     = attachment.ErrGone
+)
+
+type (
+	// Attachment is one row of blobs.attachments.
+	Attachment = attachment.Stored
+	// Meta is what an attachment's sealed metadata holds.
+	Meta = attachment.Meta
+	// Upload says where an upload goes.
+	Upload = attachment.Upload
 )
 
 // Keys creates and loads content keys (infra/datakeys.Store implements it); a destroyed key loads
@@ -58,30 +66,6 @@ type Store struct {
 // New returns a store over dir (created on first write).
 func New(dir string, pool *pgxpool.Pool, keys Keys) *Store {
 	return &Store{dir: dir, pool: pool, keys: keys}
-}
-
-// Attachment is one row of blobs.attachments; Name and SHA256 (of the plaintext) are filled in by
-// Meta from the sealed metadata.
-type Attachment struct {
-	AttachmentID, AccountID, Container, ContainerID, MessageID, UploaderID string
-	KeyID, Blob, ContentType                                               string
-	Size                                                                   int64
-	SealedMeta                                                             []byte
-	CreatedAt                                                              time.Time
-}
-
-// Meta is what an attachment's sealed metadata holds.
-type Meta struct {
-	Name   string `json:"name"`
-	SHA256 string `json:"sha256"`
-}
-
-// Upload says where an upload goes: the content key's tenant and scope (the container's), its day.
-type Upload struct {
-	Tenant, Scope string
-	Day           time.Time
-	Name          string
-	Max           int64
 }
 
 func (s *Store) path(blob string) string { return filepath.Join(s.dir, blob[:2], blob) }

@@ -27,6 +27,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/attachment"
 )
 
 // Stable names and limits.
@@ -164,9 +165,8 @@ type Attachment struct {
 	SealedMeta   []byte `json:"sealedMeta"`
 }
 
-// MaxAttachmentBytes bounds an attachment: 50 MB (the guide names no limit; Belfry's choice, the
-// figure Amazon Chime's clients used).
-const MaxAttachmentBytes = 50 << 20
+// MaxAttachmentBytes bounds an attachment (attachment.MaxBytes: 50 MB).
+const MaxAttachmentBytes = attachment.MaxBytes
 
 // checkAttachment applies the attachment rules (nil: no attachment).
 func checkAttachment(a *Attachment) error {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/attachment"
 )
 
 // MessagePosted records a message; the sender's name is as of posting.
@@ -41,9 +42,8 @@ type Attachment struct {
 	SealedMeta   []byte `json:"sealedMeta"`
 }
 
-// MaxAttachmentBytes bounds an attachment: 50 MB (the guide names no limit; Belfry's choice, the
-// figure Amazon Chime's clients used).
-const MaxAttachmentBytes = 50 << 20
+// MaxAttachmentBytes bounds an attachment (attachment.MaxBytes: 50 MB).
+const MaxAttachmentBytes = attachment.MaxBytes
 
 func checkAttachment(a *Attachment) error {
 	if a == nil {
