@@ -18,18 +18,18 @@ import (
 // ClientRoutes are the download and list routes (under /client/v1, behind GuardClient).
 func (s *Service) ClientRoutes(auth clientapi.Authenticator) []clientapi.Route {
 	var out []clientapi.Route
-	for _, k := range []struct{ kind, base string }{{"conversation", "/conversations/:id"}, {"room", "/rooms/:id"}} {
+	for _, k := range []struct{ kind, base string }{{"conversation", "/conversations/:conversationId"}, {"room", "/rooms/:roomId"}} {
 		kind := k.kind
 		out = append(out,
 			clientapi.Route{Method: http.MethodGet, Path: k.base + "/attachments", Handler: clientapi.WithSession(auth, func(c echo.Context, u chimeaccounts.User) error {
-				list, err := s.List(c.Request().Context(), u, Container{kind, c.Param("id")})
+				list, err := s.List(c.Request().Context(), u, Container{kind, param(c, kind)})
 				if err != nil {
 					return awsproto.ClientError(c, err)
 				}
 				return c.JSON(http.StatusOK, map[string]any{"Attachments": list})
 			})},
 			clientapi.Route{Method: http.MethodGet, Path: k.base + "/attachments/:attachmentId", Handler: clientapi.WithSession(auth, func(c echo.Context, u chimeaccounts.User) error {
-				return s.download(c, u, Container{kind, c.Param("id")})
+				return s.download(c, u, Container{kind, param(c, kind)})
 			})})
 	}
 	return out
@@ -38,12 +38,12 @@ func (s *Service) ClientRoutes(auth clientapi.Authenticator) []clientapi.Route {
 // UploadRoutes are the upload routes (paths under /client/v1, mounted behind awsproto.GuardUpload).
 func (s *Service) UploadRoutes(auth clientapi.Authenticator) []clientapi.Route {
 	var out []clientapi.Route
-	for _, k := range []struct{ kind, base string }{{"conversation", "/conversations/:id"}, {"room", "/rooms/:id"}} {
+	for _, k := range []struct{ kind, base string }{{"conversation", "/conversations/:conversationId"}, {"room", "/rooms/:roomId"}} {
 		kind := k.kind
 		out = append(out, clientapi.Route{Method: http.MethodPost, Path: k.base + "/attachments", Handler: clientapi.WithSession(auth,
 			func(c echo.Context, u chimeaccounts.User) error {
 				f := File{Name: c.QueryParam("name"), ContentType: c.Request().Header.Get(echo.HeaderContentType), Text: c.QueryParam("content")}
-				info, err := s.Upload(c.Request().Context(), u, Container{kind, c.Param("id")}, f, c.Request().Body)
+				info, err := s.Upload(c.Request().Context(), u, Container{kind, param(c, kind)}, f, c.Request().Body)
 				if err != nil {
 					var mb *http.MaxBytesError
 					if errors.As(err, &mb) || errors.Is(err, attachment.ErrTooLarge) {
@@ -74,4 +74,12 @@ func (s *Service) download(c echo.Context, u chimeaccounts.User, ct Container) e
 	c.Response().WriteHeader(http.StatusOK)
 	_, err = io.Copy(c.Response(), r) // a chunk that does not open cuts the body short (Content-Length tells)
 	return err
+}
+
+// param is the container's id in the path.
+func param(c echo.Context, kind string) string {
+	if kind == "room" {
+		return c.Param("roomId")
+	}
+	return c.Param("conversationId")
 }
