@@ -12,6 +12,7 @@ import (
 	"github.com/belfry/belfry/api/belfry/history"
 	"github.com/belfry/belfry/api/belfry/snapshots"
 	"github.com/belfry/belfry/api/belfry/wickranalytics"
+	"github.com/belfry/belfry/api/chime/attachments"
 	"github.com/belfry/belfry/api/chime/calls"
 	"github.com/belfry/belfry/api/chime/client"
 	"github.com/belfry/belfry/api/chime/contacts"
@@ -79,7 +80,8 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 	e := echo.New()
 	mountClient(e, slices.Concat((*client.Service)(nil).Routes(), (*meetings.Service)(nil).ClientRoutes(nil), (*rooms.Messages)(nil).ClientRoutes(nil),
 		(*contacts.Service)(nil).ClientRoutes(nil), (*calls.Service)(nil).ClientRoutes(nil), (*media.Service)(nil).ClientRoutes(nil),
-		(*wickrclient.Service)(nil).Routes(), (*conversations.Service)(nil).ClientRoutes(nil), (*live.Hub)(nil).Routes(), (*wickrmessaging.Service)(nil).Routes()),
+		(*wickrclient.Service)(nil).Routes(), (*conversations.Service)(nil).ClientRoutes(nil), (*live.Hub)(nil).Routes(), (*wickrmessaging.Service)(nil).Routes(),
+		(*attachments.Service)(nil).ClientRoutes(nil), (*attachments.Service)(nil).UploadRoutes(nil)),
 		slices.Concat((*rooms.Messages)(nil).WebhookRoutes(), (*wickrclient.Service)(nil).CallbackRoutes()))
 	for _, r := range e.Routes() {
 		// echo registers catch-all "route not found" entries for a group with middleware.

@@ -78,8 +78,12 @@ type Deps struct {
 	// awsproto.GuardClient.
 	ClientRoutes  []clientapi.Route
 	WebhookRoutes []clientapi.Route
-	Audit         awsproto.AuditSink
-	AuditRM       AuditQueries
+	// UploadRoutes are client API routes (paths under /client/v1) whose body is a file streamed to
+	// the handler, behind awsproto.GuardUpload(MaxUploadBytes).
+	UploadRoutes   []clientapi.Route
+	MaxUploadBytes int64
+	Audit          awsproto.AuditSink
+	AuditRM        AuditQueries
 	// Belfry are more operations of the Belfry admin API (signing name "belfry"), from its slices.
 	Belfry   []awsproto.Operation
 	Ready    func(context.Context) error
@@ -135,6 +139,9 @@ func New(cfg Config, d Deps) (*Server, error) {
 	unknownRoute = awsproto.UnknownRouteHandler(chimeAPI, belfryAPI, wickrAPI)
 
 	mountClient(e, d.ClientRoutes, d.WebhookRoutes)
+	for _, r := range d.UploadRoutes {
+		e.Add(r.Method, "/client/v1"+r.Path, r.Handler, awsproto.GuardUpload(d.MaxUploadBytes))
+	}
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", OpenAPI) })
 	e.GET("/readyz", func(c echo.Context) error {

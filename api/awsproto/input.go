@@ -215,3 +215,23 @@ func GuardClient(limit int64) echo.MiddlewareFunc {
 		}
 	}
 }
+
+// GuardUpload is GuardClient for a route whose body is a file streamed to its handler: the URL is
+// checked the same way, and the body, left unread, is cut off past limit bytes (the handler bounds
+// what it keeps).
+func GuardUpload(limit int64) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			if err := checkURL(r); err != nil {
+				return ClientError(c, err)
+			}
+			if r.ContentLength > limit {
+				return ClientError(c, &WireError{Status: http.StatusRequestEntityTooLarge, Type: "BadRequestException", Code: "BadRequest",
+					Msg: fmt.Sprintf("the request body exceeds %d bytes", limit)})
+			}
+			r.Body = http.MaxBytesReader(c.Response(), r.Body, limit)
+			return next(c)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/belfry/belfry/api/awsproto"
 	chimeaccountsapi "github.com/belfry/belfry/api/chime/accounts"
+	"github.com/belfry/belfry/api/chime/attachments"
 	"github.com/belfry/belfry/api/chime/bots"
 	"github.com/belfry/belfry/api/chime/calls"
 	chimeclient "github.com/belfry/belfry/api/chime/client"
@@ -30,6 +31,7 @@ import (
 	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/api/chime/users"
 	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/infra/blobstore"
 	"github.com/belfry/belfry/infra/botdelivery"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/dns"
@@ -70,6 +72,7 @@ type chimeApp struct {
 	calls     *calls.Service
 	media     *media.Service
 	sfu       *sfu.SFU
+	attach    *attachments.Service
 	// eventBridge posts meeting and call events to BELFRY_EVENTBRIDGE_URL (nil: not configured).
 	eventBridge sideeffects.EventBridgeDeliverer
 }
@@ -84,7 +87,8 @@ func (c chimeApp) operations() []awsproto.Operation {
 // clientRoutes are the routes the slices serve on the client API, behind the client slice's sessions.
 func (c chimeApp) clientRoutes() []clientapi.Route {
 	return slices.Concat(c.client.Routes(), c.meetings.ClientRoutes(c.client), c.messages.ClientRoutes(c.client),
-		c.contacts.ClientRoutes(c.client), c.calls.ClientRoutes(c.client), c.convs.ClientRoutes(c.client), c.live.Routes(), c.media.ClientRoutes(c.client))
+		c.contacts.ClientRoutes(c.client), c.calls.ClientRoutes(c.client), c.convs.ClientRoutes(c.client), c.live.Routes(), c.media.ClientRoutes(c.client),
+		c.attach.ClientRoutes(c.client))
 }
 
 // newChime builds the Chime application over the event store and the read models.
@@ -120,13 +124,15 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	app.settings = chimesettings.New(chimesettings.Deps{Settings: newRepo(client, settingsDecider, m.Now), Accounts: accounts, Users: accountsStore})
 	app.retention = retentionapi.New(retentionapi.Deps{Retention: retentionapi.Retention{Repo: newRepo(client, retentionDecider, m.Now),
 		RM: rms.retention, RYW: ryw}, Accounts: accountsStore, Policies: chimeretention.NewStore(pool), Now: m.Now})
+	blobs := blobstore.New(m.cfg.blobDir(), pool, dataKeys)
 	roomDeps := rooms.Deps{Rooms: rooms.Rooms{Repo: newRepo(client, roomDecider, m.Now), RM: rms.rooms, RYW: ryw},
 		Accounts: accounts.Repo, Store: chimerooms.NewStore(pool), Directory: accountsStore, Keys: dataKeys, Retention: app.retention, Logger: m.logger,
-		Bots: botTransportPort{botTransport}, PublicURL: m.publicURL, Now: m.Now}
+		Bots: botTransportPort{botTransport}, PublicURL: m.publicURL, Now: m.Now, Blobs: blobs}
 	app.rooms, app.messages, app.botEvents = rooms.New(roomDeps), rooms.NewMessages(roomDeps), rooms.NewBotEvents(roomDeps)
 	convsStore := chimeconvs.NewStore(pool)
 	app.convs = conversations.New(conversations.Deps{Conversations: conversations.Conversations{Repo: newRepo(client, convDecider, m.Now),
-		RM: rms.conversations, RYW: ryw}, Store: convsStore, Users: accountsStore, Keys: dataKeys, Accounts: accounts.Repo, Now: m.Now})
+		RM: rms.conversations, RYW: ryw}, Store: convsStore, Users: accountsStore, Keys: dataKeys, Accounts: accounts.Repo, Now: m.Now, Blobs: blobs})
+	app.attach = attachments.New(attachments.Deps{Blobs: blobs, Conversations: app.convs, Rooms: app.messages, Now: m.Now})
 	app.live = live.New(live.Deps{Feed: convsStore, Position: rms.conversations, Keys: dataKeys, Auth: app.client},
 		live.Config{Queue: m.ChatQueue, Recheck: m.ChatRecheck, Logger: m.logger, Registerer: m.reg})
 	app.meetings = meetings.New(meetings.Deps{Meetings: meetings.Meetings{Repo: meetingsRepo, RM: rms.meetings, RYW: ryw},

@@ -18,6 +18,7 @@ import (
 	"github.com/belfry/belfry/domain/audit"
 	"github.com/belfry/belfry/domain/chime/retention"
 	"github.com/belfry/belfry/infra/auditlog"
+	"github.com/belfry/belfry/infra/blobstore"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections"
@@ -92,6 +93,9 @@ func openDataKeys(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *s
 	return keys, keys.Sweep(ctx)
 }
 
+// blobDir is where attachments are stored (infra/blobstore).
+func (c Config) blobDir() string { return filepath.Join(c.DataDir, "blobs") }
+
 // purgeDeps are the purge's collaborators over an open database.
 func purgeDeps(pool *pgxpool.Pool, keys *datakeys.Store, rec retentionapi.AuditSink, m *retentionapi.Metrics, now func() time.Time) retentionapi.PurgeDeps {
 	return retentionapi.PurgeDeps{Policies: chimeretention.NewStore(pool), Keys: keys, Messages: chimerooms.NewStore(pool), Audit: rec, Metrics: m, Now: now}
@@ -111,6 +115,7 @@ func (m *Main) startRetentionPurge(ctx, runCtx context.Context, pool *pgxpool.Po
 		return err
 	}
 	d := withInstallation(ctx, pool, purgeDeps(pool, keys, rec, retentionapi.NewMetrics(m.reg), m.Now), m.cfg.Region)
+	d.Blobs = blobstore.New(m.cfg.blobDir(), pool, keys)
 	d.Operator, d.Via, d.Host = audit.UserIdentity{Type: "AWSService", PrincipalID: "belfry", UserName: "belfry-retention"}, "belfry serve", "localhost"
 	d.Pause = 2 * time.Millisecond // leave the database to the API between batches
 	m.purger = retentionapi.NewPurger(d)
@@ -181,6 +186,7 @@ func cmdRetention(ctx context.Context, cfg Config, args []string) error {
 	}
 	op := shellOperator()
 	d := withInstallation(ctx, pool, purgeDeps(pool, keys, aw, nil, time.Now), cfg.Region)
+	d.Blobs = blobstore.New(cfg.blobDir(), pool, keys)
 	d.Operator = audit.UserIdentity{Type: "Root", PrincipalID: "operator:" + op.Name, UserName: op.Name, AccountID: d.AWSAccountID}
 	d.Via, d.Host = "belfry retention purge", op.Host
 	r, err := retentionapi.NewPurger(d).Run(ctx, *dry, func(r retentionapi.Report) {

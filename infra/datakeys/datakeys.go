@@ -215,3 +215,19 @@ func aead(key []byte) (cipher.AEAD, error) {
 
 // noRows tells a missing row from a failed query.
 func noRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// NewContentKey creates a fresh content key — a message key, wrapped under the data key of (tenant,
+// scope, day) like the keys Seal uses — for content too large to seal in one piece (an attachment,
+// encrypted by the caller as a stream). It returns the key's id and the key; ContentKey loads it again.
+// Destroying its day, period or scope, or ShredMessage(id), destroys it.
+func (s *Store) NewContentKey(ctx context.Context, tenant, scope string, day time.Time) (string, []byte, error) {
+	return s.newMessageKey(ctx, tenant, scope, day)
+}
+
+// ContentKey returns a key NewContentKey created; a destroyed one is ErrDestroyed.
+func (s *Store) ContentKey(ctx context.Context, id string) ([]byte, error) {
+	if !strings.HasPrefix(id, msgPrefix) {
+		return nil, fmt.Errorf("datakeys: %q is not a content key", id)
+	}
+	return s.messageKey(ctx, id)
+}

@@ -66,6 +66,14 @@ type Deps struct {
 	Accounts usecase.AccountPeeker
 	// Now is the clock of the data keys' day (default time.Now).
 	Now func() time.Time
+	// Blobs deletes the files of attachments whose keys a redaction shredded (nil: the retention
+	// purge's sweep does).
+	Blobs BlobSweeper
+}
+
+// BlobSweeper deletes the stored files of attachments whose keys are gone (infra/blobstore).
+type BlobSweeper interface {
+	Sweep(ctx context.Context, batch int) (int64, error)
 }
 
 // Service runs the conversation use cases.
@@ -232,10 +240,13 @@ func (s *Service) RedactConversationMessage(ctx context.Context, awsAccountID, a
 	if err != nil {
 		return err
 	}
-	for _, k := range keyIDs { // every version of the text, the edits' included
+	for _, k := range keyIDs { // every version of the text, the edits' included, and the attachment
 		if err := s.d.Keys.ShredMessage(ctx, k); err != nil {
 			return err
 		}
 	}
-	return nil
+	if s.d.Blobs != nil && len(keyIDs) > 1 {
+		_, err = s.d.Blobs.Sweep(ctx, 1000)
+	}
+	return err
 }

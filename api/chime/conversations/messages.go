@@ -30,6 +30,11 @@ func (s *Service) seal(ctx context.Context, u chimeaccounts.User, id, text strin
 
 // PostMessage posts the user's message to one of the user's conversations and answers with it.
 func (s *Service) PostMessage(ctx context.Context, u chimeaccounts.User, id, text string) (chimeconversations.Message, error) {
+	return s.PostAttachment(ctx, u, id, uuid.NewString(), text, nil)
+}
+
+// PostAttachment posts the user's message with the id messageID and an attachment (nil: none).
+func (s *Service) PostAttachment(ctx context.Context, u chimeaccounts.User, id, messageID, text string, att *conversation.Attachment) (chimeconversations.Message, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return chimeconversations.Message{}, domain.Wrapf(conversation.ErrNotFound, "Conversation %s does not exist or you are not a member", id)
 	}
@@ -37,7 +42,8 @@ func (s *Service) PostMessage(ctx context.Context, u chimeaccounts.User, id, tex
 	if err != nil {
 		return chimeconversations.Message{}, err
 	}
-	c := s.d.Conversations.Command(conversation.StreamName(id), conversation.PostMessage{MessageID: uuid.NewString(), SenderID: u.UserID, Content: content})
+	c := s.d.Conversations.Command(conversation.StreamName(id), conversation.PostMessage{MessageID: messageID, SenderID: u.UserID, Content: content,
+		Attachment: att})
 	return usecase.Run(ctx, c, nil, func(d Decided) (chimeconversations.Message, error) {
 		e := d.Events[0].(conversation.MessagePosted)
 		return chimeconversations.Message{ConversationID: id, MessageID: e.MessageID, SenderID: e.SenderID, SenderAccountID: e.SenderAccountID,

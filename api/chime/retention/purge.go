@@ -34,6 +34,11 @@ type Messages interface {
 	DeletedRooms(ctx context.Context) (map[string][]string, error) // account → deleted room ids
 }
 
+// Blobs deletes the files of attachments whose keys are gone (infra/blobstore.Store implements it).
+type Blobs interface {
+	Sweep(ctx context.Context, batch int) (int64, error)
+}
+
 // AuditSink stores an audit record (infra/auditlog.Writer implements it).
 type AuditSink interface {
 	Record(ctx context.Context, r audit.APICallRecorded) error
@@ -44,8 +49,10 @@ type PurgeDeps struct {
 	Policies Policies
 	Keys     Keys
 	Messages Messages
-	Audit    AuditSink
-	Metrics  *Metrics
+	// Blobs, when set, deletes the attachment files whose keys the run destroyed (after the keys).
+	Blobs   Blobs
+	Audit   AuditSink
+	Metrics *Metrics
 	// Now is the clock retention is measured with (default time.Now).
 	Now func() time.Time
 	// Batch bounds every delete (default 10,000 rows); Pause is slept between batches, leaving the
@@ -60,7 +67,8 @@ type PurgeDeps struct {
 
 // Purger destroys what fell out of retention (architecture §7): per account, the period KEKs of
 // the days older than Policy.DestroyBefore (erased from the keyring), then the read-model rows and
-// the message keys of those days in bounded batches; and every key of deleted rooms. Each step is
+// the message keys of those days in bounded batches; every key of deleted rooms; then the files of
+// the attachments whose keys are gone. Each step is
 // idempotent and picks up what a previous, interrupted run left, so a run resumes by running again.
 type Purger struct{ d PurgeDeps }
 
@@ -94,6 +102,7 @@ type Report struct {
 	DayKeysDestroyed   int64        `json:"dayKeysDestroyed"`
 	MessageKeysCleared int64        `json:"messageKeysCleared"`
 	RoomsDestroyed     int          `json:"deletedRoomsDestroyed"`
+	AttachmentsDeleted int64        `json:"attachmentsDeleted"`
 	Errors             []string     `json:"errors,omitempty"`
 	DurationSeconds    float64      `json:"durationSeconds"`
 	// The phases' durations: destroying keys, deleting read-model rows, deleting message keys.
@@ -152,7 +161,7 @@ func (p *Purger) run(ctx context.Context, r *Report, progress Progress) error {
 		}
 	}
 	if !r.DryRun {
-		errs = append(errs, p.deletedRooms(ctx, r), p.clearKeys(ctx, r, progress))
+		errs = append(errs, p.deletedRooms(ctx, r), p.clearKeys(ctx, r, progress), p.sweepBlobs(ctx, r))
 	}
 	return errors.Join(errs...)
 }
@@ -261,6 +270,16 @@ func (p *Purger) clearKeys(ctx context.Context, r *Report, progress Progress) er
 			return err
 		}
 	}
+}
+
+// sweepBlobs deletes the files of attachments whose keys are gone.
+func (p *Purger) sweepBlobs(ctx context.Context, r *Report) error {
+	if p.d.Blobs == nil {
+		return nil
+	}
+	n, err := p.d.Blobs.Sweep(ctx, p.d.Batch)
+	r.AttachmentsDeleted += n
+	return err
 }
 
 func (p *Purger) pause(ctx context.Context) error {

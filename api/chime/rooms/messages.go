@@ -46,6 +46,26 @@ func (d Deps) seal(ctx context.Context, accountID, roomID, text string) (room.Co
 // PostRoomMessage posts a signed-in member's message to a room of the member's account; it answers
 // with the posted event.
 func (m *Messages) PostRoomMessage(ctx context.Context, u chimeaccounts.User, roomID, content string) (chimerooms.Message, error) {
+	return m.PostRoomAttachment(ctx, u, roomID, uuid.NewString(), content, nil)
+}
+
+// AttachmentAccess checks that the user is a member of a room of the user's account and returns the
+// account's retention cutoff for rooms (zero: nothing hidden): older attachments are hidden too.
+func (m *Messages) AttachmentAccess(ctx context.Context, u chimeaccounts.User, roomID string) (time.Time, error) {
+	if _, err := m.d.Store.GetRoom(ctx, u.AccountID, roomID); err != nil {
+		return time.Time{}, err
+	}
+	if _, err := m.d.Store.GetMembership(ctx, roomID, u.UserID); err != nil {
+		if errors.Is(err, room.ErrMemberNotFound) {
+			return time.Time{}, domain.Wrapf(room.ErrNotMember, "only members of the room may read its attachments")
+		}
+		return time.Time{}, err
+	}
+	return m.d.hideBefore(ctx, u.AccountID)
+}
+
+// PostRoomAttachment posts a member's message with the id messageID and an attachment (nil: none).
+func (m *Messages) PostRoomAttachment(ctx context.Context, u chimeaccounts.User, roomID, messageID, content string, att *room.Attachment) (chimerooms.Message, error) {
 	if _, err := m.d.Store.GetRoom(ctx, u.AccountID, roomID); err != nil {
 		return chimerooms.Message{}, err
 	}
@@ -56,7 +76,8 @@ func (m *Messages) PostRoomMessage(ctx context.Context, u chimeaccounts.User, ro
 	if err != nil {
 		return chimerooms.Message{}, err
 	}
-	c := m.d.Rooms.Command(room.StreamName(roomID), room.PostMessage{AccountID: u.AccountID, MessageID: uuid.NewString(), SenderID: u.UserID, Content: sealed})
+	c := m.d.Rooms.Command(room.StreamName(roomID), room.PostMessage{AccountID: u.AccountID, MessageID: messageID, SenderID: u.UserID, Content: sealed,
+		Attachment: att})
 	return usecase.Run(ctx, c, nil, func(d RoomDecided) (chimerooms.Message, error) {
 		e := d.Events[0].(room.MessagePosted)
 		return chimerooms.Message{RoomID: roomID, MessageID: e.MessageID, SenderID: e.SenderID, SenderType: e.SenderType, SenderName: e.SenderName,

@@ -94,6 +94,14 @@ type Deps struct {
 	PublicURL func() string
 	// Now is the clock of the data keys' day and of short-lived reply URLs (default time.Now).
 	Now func() time.Time
+	// Blobs deletes the files of attachments whose keys a redaction shredded (nil: the retention
+	// purge's sweep does).
+	Blobs BlobSweeper
+}
+
+// BlobSweeper deletes the stored files of attachments whose keys are gone (infra/blobstore).
+type BlobSweeper interface {
+	Sweep(ctx context.Context, batch int) (int64, error)
 }
 
 func (d Deps) withDefaults() Deps {
@@ -316,7 +324,8 @@ func (s *Service) DeleteRoomMembership(ctx context.Context, awsAccountID, accoun
 }
 
 // RedactRoomMessage removes a message's content (guide §4.9: the message must belong to the
-// administrator's account) and shreds the message's key, so the ciphertext left in the log opens
+// administrator's account) and shreds the message's key and its attachment's (whose file is then
+// deleted), so the ciphertext left in the log opens
 // for no one; redacting it again changes nothing (and finishes a shredding a failure interrupted).
 // A message past the account's retention is not found.
 func (s *Service) RedactRoomMessage(ctx context.Context, awsAccountID, accountID, roomID, messageID, by string) error {
@@ -325,13 +334,23 @@ func (s *Service) RedactRoomMessage(ctx context.Context, awsAccountID, accountID
 		return err
 	}
 	cmd := room.RedactMessage{AccountID: accountID, MessageID: messageID, By: by, HiddenBefore: hidden}
-	var keyID string // read while the command path holds the room's state
+	var posted room.Posted // read while the command path holds the room's state
 	c := s.d.Rooms.Decision(room.StreamName(roomID), func(st room.State, now time.Time) ([]room.Event, error) {
-		keyID = st.Messages[messageID].KeyID
+		posted = st.Messages[messageID]
 		return room.Decide(st, cmd, now)
 	}).After(s.ownRoom(awsAccountID, accountID, roomID))
 	if err := usecase.Exec(ctx, c); err != nil {
 		return err
 	}
-	return s.d.Keys.ShredMessage(ctx, keyID)
+	if err := s.d.Keys.ShredMessage(ctx, posted.KeyID); err != nil || posted.AttachmentKey == "" {
+		return err
+	}
+	if err := s.d.Keys.ShredMessage(ctx, posted.AttachmentKey); err != nil {
+		return err
+	}
+	if s.d.Blobs != nil {
+		_, err := s.d.Blobs.Sweep(ctx, 1000)
+		return err
+	}
+	return nil
 }

@@ -15,7 +15,10 @@
 //     message); nobody deletes one — guide §4.9: end users cannot delete what they sent, an
 //     administrator of the sender's account redacts it (RedactMessage), which removes its content
 //     for ever and is a no-op the second time; a redacted message can no longer be edited.
-//   - Events carry message text only sealed under a data key (KeyID, Sealed; architecture §7).
+//   - A message may carry one attachment (at most MaxAttachmentBytes); its content key is one of
+//     the message's KeyIDs, so a redaction shreds it with the text.
+//   - Events carry message text only sealed under a data key (KeyID, Sealed; architecture §7), and
+//     an attachment only by reference (its bytes encrypted in the blob store, its name sealed).
 package conversation
 
 import (
@@ -24,6 +27,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/attachment"
 )
 
 // Stable names and limits.
@@ -138,13 +142,44 @@ type MemberLeft struct {
 
 // MessagePosted records a message, sealed; the sender's name and account are as of posting.
 type MessagePosted struct {
-	MessageID       string    `json:"messageId"`
-	SenderID        string    `json:"senderId"`
-	SenderAccountID string    `json:"senderAccountId"`
-	SenderName      string    `json:"senderName"`
-	KeyID           string    `json:"keyId"`
-	Sealed          []byte    `json:"sealed"`
-	At              time.Time `json:"at"`
+	MessageID       string `json:"messageId"`
+	SenderID        string `json:"senderId"`
+	SenderAccountID string `json:"senderAccountId"`
+	SenderName      string `json:"senderName"`
+	KeyID           string `json:"keyId"`
+	Sealed          []byte `json:"sealed"`
+	// Attachment is the file posted with the message, if any (its bytes are in the blob store).
+	Attachment *Attachment `json:"attachment,omitempty"`
+	At         time.Time   `json:"at"`
+}
+
+// Attachment names a file in the blob store (infra/blobstore): its id, the content key it is
+// encrypted under (destroyed with the message's content), the SHA-256 of the stored file, its size
+// and content type, and its name and plaintext hash sealed under the same key.
+type Attachment struct {
+	AttachmentID string `json:"attachmentId"`
+	KeyID        string `json:"keyId"`
+	Blob         string `json:"blob"`
+	Size         int64  `json:"size"`
+	ContentType  string `json:"contentType"`
+	SealedMeta   []byte `json:"sealedMeta"`
+}
+
+// MaxAttachmentBytes bounds an attachment (attachment.MaxBytes: 50 MB).
+const MaxAttachmentBytes = attachment.MaxBytes
+
+// checkAttachment applies the attachment rules (nil: no attachment).
+func checkAttachment(a *Attachment) error {
+	if a == nil {
+		return nil
+	}
+	if a.AttachmentID == "" || a.KeyID == "" || a.Blob == "" || a.ContentType == "" || a.Size < 0 {
+		return domain.Wrapf(ErrMessage, "Attachment is incomplete")
+	}
+	if a.Size > MaxAttachmentBytes {
+		return domain.Wrapf(ErrTooLarge, "the attachment is %d bytes; at most %d", a.Size, MaxAttachmentBytes)
+	}
+	return nil
 }
 
 // MessageEdited records the sender's new text, sealed.
@@ -180,8 +215,8 @@ func (MessageEdited) EventType() string { return TypeMessageEdited }
 // EventType implements Event.
 func (MessageRedacted) EventType() string { return TypeRedacted }
 
-// Message is what the state keeps of a message: KeyIDs are the data keys of every version of its
-// text (posted, then each edit), which a redaction shreds.
+// Message is what the state keeps of a message: KeyIDs are the keys of every version of its text
+// (posted, then each edit) and of its attachment, which a redaction shreds.
 type Message struct {
 	SenderID, SenderAccountID string
 	Redacted                  bool
@@ -222,10 +257,11 @@ type AddMembers struct {
 // Leave makes a member leave a group.
 type Leave struct{ UserID string }
 
-// PostMessage posts a member's message.
+// PostMessage posts a member's message, with an attachment or without.
 type PostMessage struct {
 	MessageID, SenderID string
 	Content             Content
+	Attachment          *Attachment
 }
 
 // EditMessage replaces the text of the sender's own message.
@@ -298,11 +334,14 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		if !ok {
 			return nil, domain.Wrapf(ErrNotFound, "you are not a member of the conversation")
 		}
+		if err := checkAttachment(c.Attachment); err != nil {
+			return nil, err
+		}
 		if err := CheckText(c.Content.Text); err != nil {
 			return nil, err
 		}
 		return []Event{MessagePosted{MessageID: c.MessageID, SenderID: m.UserID, SenderAccountID: m.AccountID, SenderName: m.Name(),
-			KeyID: c.Content.KeyID, Sealed: c.Content.Sealed, At: now.UTC()}}, nil
+			KeyID: c.Content.KeyID, Sealed: c.Content.Sealed, Attachment: c.Attachment, At: now.UTC()}}, nil
 	case EditMessage:
 		return s.decideEdit(c, now)
 	case DeleteMessage:
@@ -424,7 +463,11 @@ func Evolve(s State, e Event) State {
 	case MemberLeft:
 		delete(s.Members, e.UserID)
 	case MessagePosted:
-		s.Messages[e.MessageID] = Message{SenderID: e.SenderID, SenderAccountID: e.SenderAccountID, KeyIDs: []string{e.KeyID}}
+		keys := []string{e.KeyID}
+		if e.Attachment != nil {
+			keys = append(keys, e.Attachment.KeyID)
+		}
+		s.Messages[e.MessageID] = Message{SenderID: e.SenderID, SenderAccountID: e.SenderAccountID, KeyIDs: keys}
 	case MessageEdited:
 		m := s.Messages[e.MessageID]
 		m.KeyIDs = append(m.KeyIDs[:len(m.KeyIDs):len(m.KeyIDs)], e.KeyID)

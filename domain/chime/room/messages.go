@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/attachment"
 )
 
 // MessagePosted records a message; the sender's name is as of posting.
@@ -22,8 +23,39 @@ type MessagePosted struct {
 	Sealed []byte `json:"sealed"`
 	// MentionedBots are the bots of the room the message @mentions (by their e-mail address); each
 	// gets a Mention event (guide §11.3).
-	MentionedBots []string  `json:"mentionedBots,omitempty"`
-	At            time.Time `json:"at"`
+	MentionedBots []string `json:"mentionedBots,omitempty"`
+	// Attachment is the file a member posted with the message, if any (its bytes are in the blob
+	// store).
+	Attachment *Attachment `json:"attachment,omitempty"`
+	At         time.Time   `json:"at"`
+}
+
+// Attachment names a file in the blob store (infra/blobstore): its id, the content key it is
+// encrypted under (shredded with the message's content), the SHA-256 of the stored file, its size
+// and content type, and its name and plaintext hash sealed under the same key.
+type Attachment struct {
+	AttachmentID string `json:"attachmentId"`
+	KeyID        string `json:"keyId"`
+	Blob         string `json:"blob"`
+	Size         int64  `json:"size"`
+	ContentType  string `json:"contentType"`
+	SealedMeta   []byte `json:"sealedMeta"`
+}
+
+// MaxAttachmentBytes bounds an attachment (attachment.MaxBytes: 50 MB).
+const MaxAttachmentBytes = attachment.MaxBytes
+
+func checkAttachment(a *Attachment) error {
+	if a == nil {
+		return nil
+	}
+	if a.AttachmentID == "" || a.KeyID == "" || a.Blob == "" || a.ContentType == "" || a.Size < 0 {
+		return domain.Wrapf(ErrInvalid, "Attachment is incomplete")
+	}
+	if a.Size > MaxAttachmentBytes {
+		return domain.Wrapf(ErrInvalid, "the attachment is %d bytes; at most %d", a.Size, MaxAttachmentBytes)
+	}
+	return nil
 }
 
 // BotReplyURLIssued records the hash of a URL a bot may post to the room with: persistent (sent with
@@ -113,10 +145,11 @@ func (s State) liveWebhooks() int {
 	return n
 }
 
-// PostMessage posts a member's message.
+// PostMessage posts a member's message, with an attachment or without.
 type PostMessage struct {
 	AccountID, MessageID, SenderID string
 	Content                        Content
+	Attachment                     *Attachment
 }
 
 // Content is a message's text, for the rules, and the same text sealed under a data key, for the event.
@@ -133,12 +166,12 @@ type RedactMessage struct {
 	HiddenBefore             time.Time
 }
 
-// Posted is what the room keeps of a message: when, the key its content is sealed under (shredded
-// when it is redacted), whether it was redacted.
+// Posted is what the room keeps of a message: when, the key its content is sealed under and its
+// attachment's key (both shredded when it is redacted), whether it was redacted.
 type Posted struct {
-	At       time.Time
-	KeyID    string
-	Redacted bool
+	At                   time.Time
+	KeyID, AttachmentKey string
+	Redacted             bool
 }
 
 // CreateWebhook adds a webhook; By must be a room administrator.
@@ -217,12 +250,15 @@ func (s State) decidePost(c PostMessage, now time.Time) ([]Event, error) {
 	if err := s.checkContent(c.Content.Text); err != nil {
 		return nil, err
 	}
+	if err := checkAttachment(c.Attachment); err != nil {
+		return nil, err
+	}
 	name := m.FullName
 	if name == "" {
 		name = m.Email
 	}
 	return []Event{MessagePosted{MessageID: c.MessageID, SenderID: c.SenderID, SenderType: m.Type, SenderName: name, SenderEmail: m.Email,
-		KeyID: c.Content.KeyID, Sealed: c.Content.Sealed, MentionedBots: s.mentionedBots(c.Content.Text), At: now.UTC()}}, nil
+		KeyID: c.Content.KeyID, Sealed: c.Content.Sealed, MentionedBots: s.mentionedBots(c.Content.Text), Attachment: c.Attachment, At: now.UTC()}}, nil
 }
 
 // decideCreateWebhook decides a new webhook: an administrator's, named, within MaxWebhooks.
@@ -331,7 +367,11 @@ func evolveMessage(s *State, e Event) {
 		if s.Messages == nil {
 			s.Messages = map[string]Posted{}
 		}
-		s.Messages[e.MessageID] = Posted{At: e.At, KeyID: e.KeyID}
+		p := Posted{At: e.At, KeyID: e.KeyID}
+		if e.Attachment != nil {
+			p.AttachmentKey = e.Attachment.KeyID
+		}
+		s.Messages[e.MessageID] = p
 	case MessageRedacted:
 		if m, ok := s.Messages[e.MessageID]; ok {
 			m.Redacted = true

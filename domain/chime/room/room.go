@@ -11,7 +11,8 @@
 //   - A deleted room accepts nothing more; its id is never reused.
 //   - Messages (messages.go) are posted by members, through one of the room's webhooks (at most 10,
 //     managed by room administrators) or through a reply URL issued to a bot member; a message is
-//     under 4 KB, and @All/@Present work only in rooms of 50 members or fewer. A redacted message
+//     under 4 KB, and @All/@Present work only in rooms of 50 members or fewer; a member's message may
+//     carry one attachment of at most MaxAttachmentBytes, by reference to the blob store. A redacted message
 //     stays, without its content; a message past the account's retention (older than the command's
 //     HiddenBefore) is not found. A regenerated or deleted webhook URL, an expired short-lived reply
 //     URL or the reply URL of a bot no longer in the room is "gone"; a URL that never was is "invalid".

@@ -1,0 +1,49 @@
+// Package attachment holds the values of a stored Chime attachment (issue 13) that the blob store
+// (infra/blobstore) and the attachments slice (api/chime/attachments) share: what an upload is, what
+// the table blobs.attachments records, and their errors. The events that reference an attachment are
+// the room's and the conversation's (MessagePosted.Attachment).
+package attachment
+
+import (
+	"time"
+
+	"github.com/belfry/belfry/domain"
+)
+
+// MaxBytes bounds an attachment: 50 MB (the guide names no limit; Belfry's choice, the figure Amazon
+// Chime's clients used).
+const MaxBytes = 50 << 20
+
+// Sentinels.
+var (
+	// ErrTooLarge is an upload over its bound.
+	ErrTooLarge = &domain.Error{Kind: domain.KindInvalid, Msg: "the attachment is too large"}
+	// ErrGone is an attachment that does not exist, or whose key was destroyed.
+	ErrGone = &domain.Error{Kind: domain.KindNotFound, Msg: "attachment not found"}
+)
+
+// Stored is one stored attachment: where it belongs (Container "room" or "conversation", its id,
+// the message carrying it), who uploaded it, the content key it is encrypted under, the SHA-256 of
+// the stored file (its address), its size and type, and its name and plaintext hash sealed (Meta).
+type Stored struct {
+	AttachmentID, AccountID, Container, ContainerID, MessageID, UploaderID string
+	KeyID, Blob, ContentType                                               string
+	Size                                                                   int64
+	SealedMeta                                                             []byte
+	CreatedAt                                                              time.Time
+}
+
+// Meta is what an attachment's sealed metadata holds.
+type Meta struct {
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"`
+}
+
+// Upload says where an upload goes: the content key's tenant and scope (the container's), its day,
+// the file's name and the bound.
+type Upload struct {
+	Tenant, Scope string
+	Day           time.Time
+	Name          string
+	Max           int64
+}
