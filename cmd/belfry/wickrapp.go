@@ -56,6 +56,7 @@ type wickrApp struct {
 	guests              *wickrguestsapi.Service
 	client              *wickrclientapi.Service // the end users' client API
 	messaging           *messaging.Service      // conversations and messages on the client API
+	stream              *messaging.Stream       // their live delivery
 	conversationsRM     *projections.Runner     // the conversations read model
 	rosters             usecase.Rosters         // the end users' command path (and the tests' setups)
 	networkCmds         usecase.Networks        // the networks' command path (the group reactor, the tests' setups)
@@ -139,6 +140,7 @@ func (m *Main) startWickrSweeps(runCtx context.Context) {
 	if every <= 0 {
 		every = 5 * time.Second
 	}
+	m.spawn(func() { m.wickr.stream.Run(runCtx) })
 	m.spawn(func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
