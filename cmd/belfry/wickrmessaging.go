@@ -44,7 +44,7 @@ type wickrMessagingSessions struct{ c *wickrclientapi.Service }
 
 func (s wickrMessagingSessions) Authenticate(ctx context.Context, token string) (messaging.Caller, error) {
 	me, err := s.c.Authenticate(ctx, token)
-	return messaging.Caller{NetworkID: me.NetworkID, UserID: me.UserID, GroupID: me.GroupID}, err
+	return messaging.Caller{NetworkID: me.NetworkID, UserID: me.UserID, GroupID: me.GroupID, GuestHash: me.GuestHash}, err
 }
 
 // sweepWickrMessages destroys the expired and burnt messages, a bounded batch at a time.

@@ -13,6 +13,8 @@ import (
 type Me struct {
 	NetworkID, UserID, Username, GroupID, AppID string
 	SSO                                         bool
+	// GuestHash is a guest's username hash (NetworkID, UserID and GroupID are then empty).
+	GuestHash string
 }
 
 // Authenticate checks a session token: the session exists, an SSO session is renewed at its
@@ -26,6 +28,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Me, error) {
 	}
 	if err != nil {
 		return Me{}, err
+	}
+	if sess.GuestHash != "" {
+		return guests{s}.authenticate(ctx, hash, sess)
 	}
 	p, err := s.policy(ctx, sess.NetworkID)
 	if domain.KindOf(err) == domain.KindNotFound {

@@ -70,7 +70,11 @@ func (s *Service) Post(ctx context.Context, me Caller, id string, d Draft) (Mess
 	}
 	plain, _ := json.Marshal(sealedContent{Text: d.Text, File: d.File})
 	mid := uuid.NewString()
-	keyID, sealed, err := s.d.Keys.Seal(ctx, me.NetworkID, conversation.KeyScope(id, mid), s.d.Now(), plain)
+	tenant := me.NetworkID
+	if me.GuestHash != "" {
+		tenant = wickr.GuestTenant // a guest's messages are sealed under keys of the guest network
+	}
+	keyID, sealed, err := s.d.Keys.Seal(ctx, tenant, conversation.KeyScope(id, mid), s.d.Now(), plain)
 	if err != nil {
 		return Message{}, err
 	}
@@ -180,9 +184,12 @@ func fileFor(name, ctype string, size int64, g sg.Settings) *File {
 	return f
 }
 
-// readerGroup is the settings of the caller's security group.
+// readerGroup is the settings of the caller's security group (a guest's: the defaults).
 func (s *Service) readerGroup(ctx context.Context, me Caller) (sg.Settings, error) {
 	g := sg.Defaults()
+	if me.GuestHash != "" {
+		return g, nil
+	}
 	_, err := s.d.Networks.Repo.ExecuteFunc(ctx, network.StreamName(me.NetworkID), func(st network.State, _ time.Time) ([]network.Event, error) {
 		if gr, ok := st.Groups[me.GroupID]; ok {
 			g = gr.Settings
