@@ -32,6 +32,7 @@ import (
 	"github.com/belfry/belfry/infra/iam"
 	"github.com/belfry/belfry/infra/mail"
 	"github.com/belfry/belfry/infra/migrations"
+	"github.com/belfry/belfry/infra/objstore"
 	"github.com/belfry/belfry/infra/pgcluster"
 	"github.com/belfry/belfry/infra/sideeffects"
 	"github.com/belfry/belfry/projections"
@@ -60,6 +61,11 @@ type Main struct {
 	ChatRecheck time.Duration
 	// SweepEvery is how often background work (orders, due domain purges) is looked for.
 	SweepEvery time.Duration
+	// WickrArchive is where Wickr data-retention archives go (nil: the directory wickr-retention under
+	// the data directory); WickrArchiveFileSize (bytes) and WickrArchiveRotate rotate their files.
+	WickrArchive         objstore.Target
+	WickrArchiveFileSize int64
+	WickrArchiveRotate   time.Duration
 	// Mail replaces the configured invitation mail sender (tests).
 	Mail mail.Sender
 	// Out receives the first admin key; stdout by default.

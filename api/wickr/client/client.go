@@ -119,6 +119,8 @@ func New(d Deps) *Service {
 type netPolicy struct {
 	roster.Policy
 	OIDC *network.OIDCConfig
+	// DataRetention: the network archives its messages (its users are shown the notice, §8.1).
+	DataRetention bool
 }
 
 // policy reads a live network's groups and SSO configuration through the command path (a decision
@@ -128,7 +130,8 @@ func (s *Service) policy(ctx context.Context, networkID string) (netPolicy, erro
 	var live bool
 	_, err := s.d.Networks.Repo.ExecuteFunc(ctx, network.StreamName(networkID), func(st network.State, _ time.Time) ([]network.Event, error) {
 		live = st.Live()
-		p = netPolicy{Policy: roster.Policy{Groups: map[string]sg.Settings{}, SSO: st.OIDC != nil, DefaultGroup: st.DefaultGroupID}}
+		p = netPolicy{Policy: roster.Policy{Groups: map[string]sg.Settings{}, SSO: st.OIDC != nil, DefaultGroup: st.DefaultGroupID},
+			DataRetention: st.Settings.DataRetention}
 		for id, g := range st.Groups {
 			p.Groups[id] = g.Settings
 		}

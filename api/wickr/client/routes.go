@@ -194,7 +194,8 @@ func (h handlers) me(c echo.Context, me Me, _ string) error {
 		return c.JSON(http.StatusOK, map[string]any{"Guest": map[string]any{"Username": me.Username, "GuestHash": me.GuestHash, "AppId": me.AppID}})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"User": map[string]any{"NetworkId": me.NetworkID, "UserId": me.UserID,
-		"Username": me.Username, "SecurityGroupId": me.GroupID, "AppId": me.AppID, "SSO": me.SSO}})
+		"Username": me.Username, "SecurityGroupId": me.GroupID, "AppId": me.AppID, "SSO": me.SSO},
+		"DataRetentionNotice": me.DataRetention})
 }
 
 func (h handlers) signOut(c echo.Context, _ Me, tok string) error {

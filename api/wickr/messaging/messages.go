@@ -25,12 +25,6 @@ type Draft struct {
 	Attachment *conversation.Attachment
 }
 
-// sealedContent is what a message's key seals: its text and its attachment's name.
-type sealedContent struct {
-	Text string `json:"t"`
-	File string `json:"f,omitempty"`
-}
-
 // File is an attachment as one reader sees it (§12: the reader's own group decides).
 type File struct {
 	Name, ContentType    string
@@ -68,7 +62,7 @@ func (s *Service) Post(ctx context.Context, me Caller, id string, d Draft) (Mess
 	if err != nil {
 		return Message{}, err
 	}
-	plain, _ := json.Marshal(sealedContent{Text: d.Text, File: d.File})
+	plain, _ := json.Marshal(conversation.Content{Text: d.Text, File: d.File})
 	mid := uuid.NewString()
 	tenant := me.NetworkID
 	if me.GuestHash != "" {
@@ -159,7 +153,7 @@ func (s *Service) open(ctx context.Context, r wickrconversations.Message, g sg.S
 	if err != nil {
 		return Message{}, false, err
 	}
-	var c sealedContent
+	var c conversation.Content
 	if err := json.Unmarshal(pt, &c); err != nil {
 		return Message{}, false, err
 	}

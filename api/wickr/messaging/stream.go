@@ -13,6 +13,7 @@ import (
 	"github.com/belfry/belfry/api/chime/clientapi"
 	"github.com/belfry/belfry/api/livehub"
 	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/wickr/conversation"
 	"github.com/belfry/belfry/projections/wickrconversations"
 )
 
@@ -137,7 +138,7 @@ func (f streamFeed) encode(ctx context.Context, it wickrconversations.FeedItem) 
 		if err != nil {
 			return nil, err
 		}
-		var c sealedContent
+		var c conversation.Content
 		if err := json.Unmarshal(pt, &c); err != nil {
 			return nil, err
 		}
