@@ -33,6 +33,7 @@ import (
 	"github.com/belfry/belfry/infra/iam"
 	"github.com/belfry/belfry/infra/mail"
 	"github.com/belfry/belfry/infra/migrations"
+	"github.com/belfry/belfry/infra/objstore"
 	"github.com/belfry/belfry/infra/pgcluster"
 	"github.com/belfry/belfry/infra/sideeffects"
 	"github.com/belfry/belfry/projections"
@@ -61,6 +62,11 @@ type Main struct {
 	ChatRecheck time.Duration
 	// SweepEvery is how often background work (orders, due domain purges) is looked for.
 	SweepEvery time.Duration
+	// WickrArchive is where Wickr data-retention archives go (nil: the directory wickr-retention under
+	// the data directory); WickrArchiveFileSize (bytes) and WickrArchiveRotate rotate their files.
+	WickrArchive         objstore.Target
+	WickrArchiveFileSize int64
+	WickrArchiveRotate   time.Duration
 	// Mail replaces the configured invitation mail sender (tests).
 	Mail mail.Sender
 	// Out receives the first admin key; stdout by default.
@@ -322,7 +328,8 @@ func (m *Main) startHTTP(pool *pgxpool.Pool, client *esdb.Client, keys sigv4.Key
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region, SkipReadAudit: m.cfg.SkipReadAudit, TrustedProxies: proxies}, api.Deps{
 		Keys: keys, Chime: c.operations(), Wickr: m.wickr.operations(),
 		Belfry: slices.Concat(historyapi.Operations(history.NewStore(pool)), snapshotsapi.Operations(m.snaps), m.wickrBelfryOperations(pool)), Snapshots: m.snaps,
-		ClientRoutes: slices.Concat(c.clientRoutes(), m.wickr.client.Routes(), m.wickr.messaging.Routes()), WebhookRoutes: slices.Concat(c.messages.WebhookRoutes(), m.wickr.client.CallbackRoutes()),
+		ClientRoutes: slices.Concat(c.clientRoutes(), m.wickr.client.Routes(), m.wickr.messaging.Routes(), m.wickr.stream.Routes()),
+		WebhookRoutes: slices.Concat(c.messages.WebhookRoutes(), m.wickr.client.CallbackRoutes()),
 		UploadRoutes: c.attach.UploadRoutes(c.client), MaxUploadBytes: attachments.MaxBytes + 1, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: m.reg, Metrics: api.NewMetrics(m.reg),
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {

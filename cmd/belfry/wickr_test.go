@@ -19,6 +19,10 @@ const boto3Dir = "../../api/wickr/testdata/boto3"
 // process's environment. A file without an entry gets none.
 var boto3Setups = map[string]func(t *testing.T, b *running) map[string]string{}
 
+// boto3Options adjust the Belfry a Python file runs against before it starts (e.g. a mail directory,
+// an injected clock). A file without an entry gets the defaults.
+var boto3Options = map[string]func(t *testing.T, m *Main){}
+
 // boto3Checks check, after a Python file passed, what only the server can see (e.g. audit records).
 var boto3Checks = map[string]func(t *testing.T, b *running){}
 
@@ -47,7 +51,11 @@ func TestWickrBoto3(t *testing.T) {
 
 // runBoto3 starts Belfry and runs one Python test file against it.
 func runBoto3(t *testing.T, name string) {
-	b := startBelfry(t)
+	b := startBelfryWith(t, func(m *Main) {
+		if opt := boto3Options[name]; opt != nil {
+			opt(t, m)
+		}
+	})
 	t.Setenv("BELFRY_DATABASE_URL", b.m.cfg.DatabaseURL)
 	t.Setenv("BELFRY_DATA_DIR", b.m.cfg.DataDir)
 	t.Setenv("BELFRY_EVENTLOG_ADDR", b.m.esAddr)

@@ -29,6 +29,7 @@ import (
 	"github.com/belfry/belfry/domain/wickr/roster"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/infra/wickrarchive"
 	"github.com/belfry/belfry/projections"
 	"github.com/belfry/belfry/projections/wickranalytics"
 	"github.com/belfry/belfry/projections/wickrdeletions"
@@ -56,6 +57,8 @@ type wickrApp struct {
 	guests              *wickrguestsapi.Service
 	client              *wickrclientapi.Service // the end users' client API
 	messaging           *messaging.Service      // conversations and messages on the client API
+	stream              *messaging.Stream       // their live delivery
+	archive             *wickrarchive.Shipper   // the data-retention archive
 	conversationsRM     *projections.Runner     // the conversations read model
 	rosters             usecase.Rosters         // the end users' command path (and the tests' setups)
 	networkCmds         usecase.Networks        // the networks' command path (the group reactor, the tests' setups)
@@ -88,7 +91,8 @@ func (m *Main) wickrProjections(pool *pgxpool.Pool, client *esdb.Client, pm *pro
 	m.wickr.guestsRM = projections.NewRunner(pool, client, wickrguests.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	m.wickr.analyticsRM = projections.NewRunner(pool, client, wickranalytics.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	deletions := projections.NewRunner(pool, client, wickrdeletions.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
-	return []*projections.Runner{m.wickr.networksRM, m.wickr.usersRM, m.wickr.guestsRM, m.wickr.analyticsRM, deletions, wickrConversationsRunner(m, pool, client, pm)}
+	return []*projections.Runner{m.wickr.networksRM, m.wickr.usersRM, m.wickr.guestsRM, m.wickr.analyticsRM, deletions, wickrConversationsRunner(m, pool, client, pm),
+		wickrArchiveRunner(m, pool, client, pm)}
 }
 
 // wickrBelfryOperations are the Wickr operations of the Belfry admin API (signing name belfry).
@@ -117,6 +121,7 @@ func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client, keys *datakeys.
 	m.newWickrUsers(pool, client, networks, ryw)
 	m.newWickrClient(pool, client, networks, keys, ryw)
 	newWickrMessaging(m, pool, client, networks, keys, ryw)
+	newWickrArchive(m, pool, keys)
 }
 
 // newWickrUsers builds the users, devices and guests slices: rosters, directory shards, the users read model.
@@ -139,6 +144,8 @@ func (m *Main) startWickrSweeps(runCtx context.Context) {
 	if every <= 0 {
 		every = 5 * time.Second
 	}
+	m.spawn(func() { m.wickr.stream.Run(runCtx) })
+	runWickrArchive(m, runCtx)
 	m.spawn(func() {
 		t := time.NewTicker(every)
 		defer t.Stop()

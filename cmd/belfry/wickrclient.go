@@ -24,6 +24,7 @@ import (
 func (m *Main) newWickrClient(pool *pgxpool.Pool, client *esdb.Client, networks usecase.Networks, keys *datakeys.Store, ryw *usecase.ReadYourWrites) {
 	m.wickr.client = wickrclientapi.New(wickrclientapi.Deps{Networks: networks, Rosters: m.wickr.rosters,
 		Companies: usecase.Directories{Repo: newRepo(client, wickrCompanyIDDecider, m.Now), RYW: ryw},
+		Guests:    usecase.Guests{Repo: newRepo(client, wickrGuestDecider, m.Now), RM: m.wickr.guestsRM, RYW: ryw},
 		Users:     wickrusers.NewStore(pool), Sessions: wickrSessions{sessions.NewWickr(pool)}, Keys: keys,
 		Mail: mailer{m.mailer()}, PublicURL: m.publicURL, Now: m.Now, Registerer: m.reg})
 }
@@ -33,13 +34,13 @@ type wickrSessions struct{ s *sessions.WickrStore }
 
 func (w wickrSessions) Open(ctx context.Context, hash string, s wickrclientapi.Session) error {
 	return w.s.Open(ctx, hash, sessions.WickrSession{NetworkID: s.NetworkID, UserID: s.UserID, AppID: s.AppID, IssuedAt: s.IssuedAt, SSO: s.SSO,
-		ExpiresAt: s.ExpiresAt, Refresh: s.Refresh})
+		ExpiresAt: s.ExpiresAt, Refresh: s.Refresh, GuestHash: s.GuestHash})
 }
 
 func (w wickrSessions) Lookup(ctx context.Context, hash string) (wickrclientapi.Session, error) {
 	s, err := w.s.Lookup(ctx, hash)
 	return wickrclientapi.Session{Session: roster.Session{UserID: s.UserID, AppID: s.AppID, IssuedAt: s.IssuedAt, SSO: s.SSO},
-		NetworkID: s.NetworkID, ExpiresAt: s.ExpiresAt, RefreshFailedAt: s.RefreshFailedAt, Refresh: s.Refresh}, err
+		NetworkID: s.NetworkID, GuestHash: s.GuestHash, ExpiresAt: s.ExpiresAt, RefreshFailedAt: s.RefreshFailedAt, Refresh: s.Refresh}, err
 }
 
 func (w wickrSessions) Refreshed(ctx context.Context, hash string, expiresAt time.Time, refresh domain.Sealed) error {

@@ -6,6 +6,7 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/belfry/belfry/api/livehub"
 	wickrclientapi "github.com/belfry/belfry/api/wickr/client"
 	"github.com/belfry/belfry/api/wickr/messaging"
 	"github.com/belfry/belfry/api/wickr/usecase"
@@ -17,7 +18,7 @@ import (
 )
 
 // This file wires Wickr messaging (api/wickr/messaging): the conversations' command path and read
-// model, the client API's sessions, the data keys, and the sweep that destroys expired and burnt
+// model, its live delivery (the stream), the client API's sessions, the data keys, and the sweep that destroys expired and burnt
 // messages.
 
 var wickrConversationDecider = eventstore.DeciderOf[conversation.State, conversation.Command, conversation.Event](conversation.Initial, conversation.Evolve, conversation.Decide, conversation.Decode)
@@ -34,6 +35,8 @@ func newWickrMessaging(m *Main, pool *pgxpool.Pool, client *esdb.Client, network
 		Conversations: messaging.Conversations{Repo: newRepo(client, wickrConversationDecider, m.Now), RM: m.wickr.conversationsRM, RYW: ryw},
 		Networks:      networks, Rosters: m.wickr.rosters, Guests: usecase.Guests{Repo: newRepo(client, wickrGuestDecider, m.Now), RYW: ryw},
 		Store: wickrconversations.NewStore(pool), Keys: keys, Sessions: wickrMessagingSessions{m.wickr.client}, Now: m.Now})
+	m.wickr.stream = m.wickr.messaging.NewStream(wickrconversations.NewStore(pool), m.wickr.conversationsRM,
+		livehub.Config{Queue: m.ChatQueue, Recheck: m.ChatRecheck, Logger: m.logger, Registerer: m.reg})
 }
 
 // wickrMessagingSessions adapts the client slice's sessions to the messaging slice's port.
@@ -41,7 +44,7 @@ type wickrMessagingSessions struct{ c *wickrclientapi.Service }
 
 func (s wickrMessagingSessions) Authenticate(ctx context.Context, token string) (messaging.Caller, error) {
 	me, err := s.c.Authenticate(ctx, token)
-	return messaging.Caller{NetworkID: me.NetworkID, UserID: me.UserID, GroupID: me.GroupID}, err
+	return messaging.Caller{NetworkID: me.NetworkID, UserID: me.UserID, GroupID: me.GroupID, GuestHash: me.GuestHash}, err
 }
 
 // sweepWickrMessages destroys the expired and burnt messages, a bounded batch at a time.

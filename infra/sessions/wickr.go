@@ -16,8 +16,10 @@ import (
 // when, and for an SSO session what renews it at the identity provider.
 type WickrSession struct {
 	NetworkID, UserID, AppID string
-	IssuedAt                 time.Time
-	SSO                      bool
+	// GuestHash names a guest's session (its username hash; NetworkID and UserID are empty).
+	GuestHash string
+	IssuedAt  time.Time
+	SSO       bool
 	// ExpiresAt is when the provider's tokens expire; Refresh is the refresh token, sealed under the
 	// user's key; RefreshFailedAt is the first failed refresh since the last success (zero: none).
 	ExpiresAt, RefreshFailedAt time.Time
@@ -41,8 +43,8 @@ func nullTime(t time.Time) *time.Time {
 // Open records a session under the hash of its token.
 func (s *WickrStore) Open(ctx context.Context, tokenHash string, w WickrSession) error {
 	if _, err := s.pool.Exec(ctx, `INSERT INTO client.wickr_sessions (token_hash, network_id, user_id, app_id, issued_at, sso,
-		sso_expires_at, sso_refresh_key, sso_refresh) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
-		tokenHash, w.NetworkID, w.UserID, w.AppID, w.IssuedAt.UTC(), w.SSO, nullTime(w.ExpiresAt), w.Refresh.KeyID, w.Refresh.Data); err != nil {
+		sso_expires_at, sso_refresh_key, sso_refresh, guest_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+		tokenHash, w.NetworkID, w.UserID, w.AppID, w.IssuedAt.UTC(), w.SSO, nullTime(w.ExpiresAt), w.Refresh.KeyID, w.Refresh.Data, w.GuestHash); err != nil {
 		return fmt.Errorf("sessions: open wickr session: %w", err)
 	}
 	return nil
@@ -52,9 +54,9 @@ func (s *WickrStore) Open(ctx context.Context, tokenHash string, w WickrSession)
 func (s *WickrStore) Lookup(ctx context.Context, tokenHash string) (WickrSession, error) {
 	var w WickrSession
 	var exp, failed *time.Time
-	err := s.pool.QueryRow(ctx, `SELECT network_id, user_id, app_id, issued_at, sso, sso_expires_at, sso_refresh_key, sso_refresh, refresh_failed_at
-		FROM client.wickr_sessions WHERE token_hash = $1`, tokenHash).
-		Scan(&w.NetworkID, &w.UserID, &w.AppID, &w.IssuedAt, &w.SSO, &exp, &w.Refresh.KeyID, &w.Refresh.Data, &failed)
+	err := s.pool.QueryRow(ctx, `SELECT network_id, user_id, app_id, issued_at, sso, sso_expires_at, sso_refresh_key, sso_refresh, refresh_failed_at,
+		guest_hash FROM client.wickr_sessions WHERE token_hash = $1`, tokenHash).
+		Scan(&w.NetworkID, &w.UserID, &w.AppID, &w.IssuedAt, &w.SSO, &exp, &w.Refresh.KeyID, &w.Refresh.Data, &failed, &w.GuestHash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return WickrSession{}, ErrNotFound
 	}

@@ -7,6 +7,10 @@
 //     and ciphertext only (the content is sealed under the message's own key), its expiry (posted
 //     plus Ttl) and, once a recipient read it, its burn time (first read plus Bor).
 //   - rm.wickr_message_receipts holds the read receipts the sender may see (§6).
+//   - rm.wickr_feed and rm.wickr_feed_spans are the feed live delivery reads (see feedSetup): a row
+//     per change a member sees, its seq the event's prepare position in $all (the cursor); a
+//     message's ciphertext leaves the feed when the message is destroyed, and a posted message's row
+//     is answered as gone (never delivered) once its expiry or burn time has passed.
 //   - MessageDestroyed deletes the message's row and its receipts; the queries never answer a
 //     message whose expiry or burn time has passed, even before the sweep destroys it.
 //   - Every statement is idempotent for its event (replays change nothing).
@@ -31,11 +35,11 @@ type Projection struct{}
 func (Projection) Name() string { return "wickr_conversations" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 1 }
+func (Projection) Version() int { return 2 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
-	return []string{"wickr_conversations", "wickr_conversation_members", "wickr_messages", "wickr_message_receipts"}
+	return []string{"wickr_conversations", "wickr_conversation_members", "wickr_messages", "wickr_message_receipts", "wickr_feed", "wickr_feed_spans"}
 }
 
 // Filter selects the conversation streams.
@@ -88,7 +92,7 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			reader_key      text NOT NULL,
 			read_at         timestamptz NOT NULL,
 			PRIMARY KEY (conversation_id, message_id, reader_key)
-		);`, schema))
+		);`+feedSetup, schema))
 	return err
 }
 
@@ -99,6 +103,7 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		return err
 	}
 	id := strings.TrimPrefix(ev.StreamID, conversation.StreamPrefix)
+	applyFeed(b, schema, id, int64(ev.Position.Prepare), e)
 	switch e := e.(type) {
 	case conversation.Created:
 		b.Queue(`INSERT INTO `+schema+`.wickr_conversations (conversation_id, kind, title, created_by, created_at) VALUES ($1,$2,$3,$4,$5)

@@ -35,12 +35,6 @@ type FrameMessage struct {
 	Redacted   bool
 }
 
-// outFrame is an encoded frame and its feed position (0: not a feed row).
-type outFrame struct {
-	seq  int64
-	data []byte
-}
-
 // Opener opens sealed message text (infra/datakeys implements it); text whose key was destroyed
 // opens as an error matching domain.ErrShredded.
 type Opener interface {
@@ -48,7 +42,7 @@ type Opener interface {
 }
 
 // encode builds the frame of a feed row, opening its text.
-func encode(ctx context.Context, keys Opener, it chimeconversations.FeedItem) (outFrame, error) {
+func encode(ctx context.Context, keys Opener, it chimeconversations.FeedItem) ([]byte, error) {
 	f := Frame{Type: it.Kind, Cursor: strconv.FormatInt(it.Seq, 10), MemberId: it.MemberID, Timestamp: awsproto.Timestamp(it.At)}
 	if it.ContainerType == chimeconversations.ContainerRoom {
 		f.RoomId = it.ContainerID
@@ -68,23 +62,12 @@ func encode(ctx context.Context, keys Opener, it chimeconversations.FeedItem) (o
 			case errors.Is(err, domain.ErrShredded):
 				m.Redacted = true
 			case err != nil:
-				return outFrame{}, err
+				return nil, err
 			default:
 				m.Content = string(pt)
 			}
 		}
 		f.Message = m
 	}
-	data, err := json.Marshal(f)
-	return outFrame{seq: it.Seq, data: data}, err
-}
-
-// control encodes a frame that is not a feed row (Ready, Pong).
-func control(typ string, cursor int64) outFrame {
-	f := Frame{Type: typ}
-	if cursor >= 0 {
-		f.Cursor = strconv.FormatInt(cursor, 10)
-	}
-	data, _ := json.Marshal(f)
-	return outFrame{data: data}
+	return json.Marshal(f)
 }

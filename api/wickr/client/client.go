@@ -1,7 +1,7 @@
 // Package client is the slice of the Wickr end users' client API (under /client/v1/wickr, beside the
 // Chime one): registration through the invitation, sign-in by e-mail address and password or, in a
-// network with an SSO configuration, through its OpenID provider (authorization code with PKCE), and
-// the sessions they open. The roster (domain/wickr/roster) decides everything as events: the
+// network with an SSO configuration, through its OpenID provider (authorization code with PKCE),
+// guests' self-registration and sign-in (guest.go), and the sessions they open. The roster (domain/wickr/roster) decides everything as events: the
 // registration, each sign-in that succeeded or failed (with the failure count, on the stream's
 // expected revision), the lockout and its end, the devices registered at sign-in; CheckSession
 // decides whether a session is still open at each use, on the freshly read roster.
@@ -45,6 +45,7 @@ type Users interface {
 type Session struct {
 	roster.Session
 	NetworkID                  string
+	GuestHash                  string // a guest's session (NetworkID and UserID empty)
 	ExpiresAt, RefreshFailedAt time.Time
 	Refresh                    domain.Sealed
 }
@@ -77,10 +78,12 @@ type Deps struct {
 	Rosters  usecase.Rosters
 	// Companies are the SSO company-id claims (directory.CompanyIDStream): which network has one.
 	Companies usecase.Directories
-	Users     Users
-	Sessions  Sessions
-	Keys      Keys
-	Mail      Mailer
+	// Guests are the guest accounts (streams wickr.guest-<usernameHash>).
+	Guests   usecase.Guests
+	Users    Users
+	Sessions Sessions
+	Keys     Keys
+	Mail     Mailer
 	// PublicURL is the base of the registration links (asked when a mail is sent: the server's
 	// address is known once it listens).
 	PublicURL func() string
@@ -116,6 +119,8 @@ func New(d Deps) *Service {
 type netPolicy struct {
 	roster.Policy
 	OIDC *network.OIDCConfig
+	// DataRetention: the network archives its messages (its users are shown the notice, §8.1).
+	DataRetention bool
 }
 
 // policy reads a live network's groups and SSO configuration through the command path (a decision
@@ -125,7 +130,8 @@ func (s *Service) policy(ctx context.Context, networkID string) (netPolicy, erro
 	var live bool
 	_, err := s.d.Networks.Repo.ExecuteFunc(ctx, network.StreamName(networkID), func(st network.State, _ time.Time) ([]network.Event, error) {
 		live = st.Live()
-		p = netPolicy{Policy: roster.Policy{Groups: map[string]sg.Settings{}, SSO: st.OIDC != nil, DefaultGroup: st.DefaultGroupID}}
+		p = netPolicy{Policy: roster.Policy{Groups: map[string]sg.Settings{}, SSO: st.OIDC != nil, DefaultGroup: st.DefaultGroupID},
+			DataRetention: st.Settings.DataRetention}
 		for id, g := range st.Groups {
 			p.Groups[id] = g.Settings
 		}

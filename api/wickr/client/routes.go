@@ -33,6 +33,8 @@ func (s *Service) Routes() []clientapi.Route {
 		{Method: http.MethodDelete, Path: "/wickr/sessions/current", Handler: h.withSession(h.signOut)},
 		{Method: http.MethodGet, Path: "/wickr/me", Handler: h.withSession(h.me)},
 		{Method: http.MethodPost, Path: "/wickr/sso/authorizations", Handler: h.startSSO},
+		{Method: http.MethodPost, Path: "/wickr/guests/registrations", Handler: h.registerGuest},
+		{Method: http.MethodPost, Path: "/wickr/guests/sessions", Handler: h.signInGuest},
 	}
 }
 
@@ -103,7 +105,49 @@ func (h handlers) register(c echo.Context) error {
 }
 
 func signedIn(s SignedIn) map[string]string {
+	if s.GuestHash != "" {
+		return map[string]string{"SessionToken": s.Token, "GuestHash": s.GuestHash}
+	}
 	return map[string]string{"SessionToken": s.Token, "NetworkId": s.NetworkID, "UserId": s.UserID}
+}
+
+// guestInput reads a guest registration or sign-in: {Email, Password, AppId, DeviceType}.
+func guestInput(c echo.Context) (email, password string, dev Device, err error) {
+	var in struct{ Email, Password, AppId, DeviceType string }
+	if err := bind(c, &in); err != nil {
+		return "", "", Device{}, err
+	}
+	dev, err = device(in.AppId, in.DeviceType)
+	for _, e := range []error{text("Email", in.Email, true, MaxEmail), text("Password", in.Password, true, MaxPassword), err} {
+		if e != nil {
+			return "", "", Device{}, e
+		}
+	}
+	return in.Email, in.Password, dev, nil
+}
+
+func (h handlers) registerGuest(c echo.Context) error {
+	email, password, dev, err := guestInput(c)
+	if err != nil {
+		return fail(c, err)
+	}
+	out, err := guests{h.s}.register(c.Request().Context(), email, password, dev)
+	if err != nil {
+		return fail(c, err)
+	}
+	return c.JSON(http.StatusCreated, signedIn(out))
+}
+
+func (h handlers) signInGuest(c echo.Context) error {
+	email, password, dev, err := guestInput(c)
+	if err != nil {
+		return fail(c, err)
+	}
+	out, err := guests{h.s}.signIn(c.Request().Context(), email, password, dev, c.RealIP())
+	if err != nil {
+		return fail(c, err)
+	}
+	return c.JSON(http.StatusCreated, signedIn(out))
 }
 
 func (h handlers) signIn(c echo.Context) error {
@@ -146,8 +190,12 @@ func (h handlers) withSession(fn func(c echo.Context, me Me, token string) error
 }
 
 func (h handlers) me(c echo.Context, me Me, _ string) error {
+	if me.GuestHash != "" {
+		return c.JSON(http.StatusOK, map[string]any{"Guest": map[string]any{"Username": me.Username, "GuestHash": me.GuestHash, "AppId": me.AppID}})
+	}
 	return c.JSON(http.StatusOK, map[string]any{"User": map[string]any{"NetworkId": me.NetworkID, "UserId": me.UserID,
-		"Username": me.Username, "SecurityGroupId": me.GroupID, "AppId": me.AppID, "SSO": me.SSO}})
+		"Username": me.Username, "SecurityGroupId": me.GroupID, "AppId": me.AppID, "SSO": me.SSO},
+		"DataRetentionNotice": me.DataRetention})
 }
 
 func (h handlers) signOut(c echo.Context, _ Me, tok string) error {

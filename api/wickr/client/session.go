@@ -13,6 +13,10 @@ import (
 type Me struct {
 	NetworkID, UserID, Username, GroupID, AppID string
 	SSO                                         bool
+	// GuestHash is a guest's username hash (NetworkID, UserID and GroupID are then empty).
+	GuestHash string
+	// DataRetention: the user's network archives every message (the client shows the notice).
+	DataRetention bool
 }
 
 // Authenticate checks a session token: the session exists, an SSO session is renewed at its
@@ -26,6 +30,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Me, error) {
 	}
 	if err != nil {
 		return Me{}, err
+	}
+	if sess.GuestHash != "" {
+		return guests{s}.authenticate(ctx, hash, sess)
 	}
 	p, err := s.policy(ctx, sess.NetworkID)
 	if domain.KindOf(err) == domain.KindNotFound {
@@ -45,7 +52,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Me, error) {
 			return nil, err
 		}
 		u := st.Users[sess.UserID]
-		me = Me{NetworkID: sess.NetworkID, UserID: u.ID, Username: u.Username, GroupID: u.GroupID, AppID: sess.AppID, SSO: sess.SSO}
+		me = Me{NetworkID: sess.NetworkID, UserID: u.ID, Username: u.Username, GroupID: u.GroupID, AppID: sess.AppID, SSO: sess.SSO,
+			DataRetention: p.DataRetention}
 		return nil, nil
 	})
 	if err != nil {

@@ -60,6 +60,7 @@ type Device struct{ AppID, Type string }
 // SignedIn is an opened session: its token (in clear, once) and whose it is.
 type SignedIn struct {
 	Token, NetworkID, UserID string
+	GuestHash                string // a guest's
 }
 
 // candidate is a user the sign-in's e-mail address names, with its sealed password hash.

@@ -25,12 +25,6 @@ type Draft struct {
 	Attachment *conversation.Attachment
 }
 
-// sealedContent is what a message's key seals: its text and its attachment's name.
-type sealedContent struct {
-	Text string `json:"t"`
-	File string `json:"f,omitempty"`
-}
-
 // File is an attachment as one reader sees it (§12: the reader's own group decides).
 type File struct {
 	Name, ContentType    string
@@ -68,9 +62,13 @@ func (s *Service) Post(ctx context.Context, me Caller, id string, d Draft) (Mess
 	if err != nil {
 		return Message{}, err
 	}
-	plain, _ := json.Marshal(sealedContent{Text: d.Text, File: d.File})
+	plain, _ := json.Marshal(conversation.Content{Text: d.Text, File: d.File})
 	mid := uuid.NewString()
-	keyID, sealed, err := s.d.Keys.Seal(ctx, me.NetworkID, conversation.KeyScope(id, mid), s.d.Now(), plain)
+	tenant := me.NetworkID
+	if me.GuestHash != "" {
+		tenant = wickr.GuestTenant // a guest's messages are sealed under keys of the guest network
+	}
+	keyID, sealed, err := s.d.Keys.Seal(ctx, tenant, conversation.KeyScope(id, mid), s.d.Now(), plain)
 	if err != nil {
 		return Message{}, err
 	}
@@ -155,7 +153,7 @@ func (s *Service) open(ctx context.Context, r wickrconversations.Message, g sg.S
 	if err != nil {
 		return Message{}, false, err
 	}
-	var c sealedContent
+	var c conversation.Content
 	if err := json.Unmarshal(pt, &c); err != nil {
 		return Message{}, false, err
 	}
@@ -180,9 +178,12 @@ func fileFor(name, ctype string, size int64, g sg.Settings) *File {
 	return f
 }
 
-// readerGroup is the settings of the caller's security group.
+// readerGroup is the settings of the caller's security group (a guest's: the defaults).
 func (s *Service) readerGroup(ctx context.Context, me Caller) (sg.Settings, error) {
 	g := sg.Defaults()
+	if me.GuestHash != "" {
+		return g, nil
+	}
 	_, err := s.d.Networks.Repo.ExecuteFunc(ctx, network.StreamName(me.NetworkID), func(st network.State, _ time.Time) ([]network.Event, error) {
 		if gr, ok := st.Groups[me.GroupID]; ok {
 			g = gr.Settings

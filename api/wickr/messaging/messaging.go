@@ -25,11 +25,15 @@ import (
 	"github.com/belfry/belfry/projections/wickrconversations"
 )
 
-// Caller is the signed-in user of a request.
-type Caller struct{ NetworkID, UserID, GroupID string }
+// Caller is the signed-in user of a request, or a signed-in guest (GuestHash; no network, user or
+// group).
+type Caller struct{ NetworkID, UserID, GroupID, GuestHash string }
 
 // Participant is the caller as the conversation names it.
 func (c Caller) Participant() conversation.Participant {
+	if c.GuestHash != "" {
+		return conversation.Participant{GuestHash: c.GuestHash}
+	}
 	return conversation.Participant{NetworkID: c.NetworkID, UserID: c.UserID}
 }
 

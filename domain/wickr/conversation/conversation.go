@@ -106,6 +106,13 @@ func KeyScope(conversationID, messageID string) string {
 	return "wickr-message/" + conversationID + "/" + messageID
 }
 
+// Content is what a message's key seals (JSON): its text and its attachment's name. Readers of the
+// sealed bytes (the messaging slice, the data-retention archive) decode it.
+type Content struct {
+	Text string `json:"t"`
+	File string `json:"f,omitempty"`
+}
+
 // Attachment is a file's metadata (its name travels sealed with the text).
 type Attachment struct {
 	ContentType string `json:"contentType"`

@@ -1,4 +1,4 @@
-package live
+package livehub
 
 import (
 	"bufio"
@@ -18,25 +18,20 @@ import (
 	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/api/chime/clientapi"
 	"github.com/belfry/belfry/domain"
-	"github.com/belfry/belfry/projections/chimeaccounts"
 )
 
 // replayPage is how many rows one replay query reads.
 const replayPage = 200
 
-// Routes is the stream's route on the client API: GET /stream[?cursor=N], upgraded to a WebSocket,
-// with the bearer session in the Authorization header.
-func (h *Hub) Routes() []clientapi.Route {
-	return []clientapi.Route{{Method: http.MethodGet, Path: "/stream", Handler: h.serve}}
-}
-
-// serve checks the session and the cursor, upgrades and runs the connection.
-func (h *Hub) serve(c echo.Context) error {
+// Serve is the stream's handler (GET <path>[?cursor=N], upgraded to a WebSocket, with the bearer
+// session in the Authorization header): it checks the session and the cursor, upgrades and runs the
+// connection.
+func (h *Hub) Serve(c echo.Context) error {
 	tok, ok := strings.CutPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
 	if !ok || tok == "" {
 		return clientapi.Unauthorized(c, "a Bearer session token is required")
 	}
-	u, err := h.d.Auth.Authenticate(c.Request().Context(), tok)
+	member, err := h.d.Auth.Authenticate(c.Request().Context(), tok)
 	if err != nil {
 		return clientapi.Unauthorized(c, awsproto.ToWire(err).Msg)
 	}
@@ -51,7 +46,7 @@ func (h *Hub) serve(c echo.Context) error {
 		}
 		cursor = n
 	}
-	cl, replayTo, base, ok := h.register(u.UserID)
+	cl, replayTo, base, ok := h.register(member)
 	if !ok {
 		return awsproto.ClientError(c, domain.Errorf(domain.KindThrottled, "too many open streams (at most %d per user)", h.cfg.PerUser))
 	}
@@ -64,7 +59,7 @@ func (h *Hub) serve(c echo.Context) error {
 	ctx, cancel := context.WithCancel(base)
 	defer cancel()
 	go h.readClient(ctx, cancel, ws)
-	h.run(ctx, ws, cl, u, tok, cursor, replayTo)
+	h.run(ctx, ws, cl, tok, cursor, replayTo)
 	return nil
 }
 
@@ -77,18 +72,18 @@ func (h *Hub) reached(ctx context.Context, cursor int64) bool {
 }
 
 // run replays what the client missed, says Ready, then writes the queue until the connection ends.
-func (h *Hub) run(ctx context.Context, ws *websocket.Conn, cl *client, u chimeaccounts.User, tok string, cursor, replayTo int64) {
+func (h *Hub) run(ctx context.Context, ws *websocket.Conn, cl *client, tok string, cursor, replayTo int64) {
 	defer func() { _ = ws.CloseNow() }()
 	last := replayTo
 	if cursor >= 0 {
 		var err error
-		if last, err = h.replay(ctx, ws, u.UserID, cursor, replayTo); err != nil {
+		if last, err = h.replay(ctx, ws, cl.userID, cursor, replayTo); err != nil {
 			h.closeWith(ws, websocket.StatusInternalError, "replay failed: reconnect with your cursor")
 			return
 		}
 		last = max(last, replayTo)
 	}
-	if h.write(ctx, ws, control("Ready", last)) != nil {
+	if h.write(ctx, ws, Control("Ready", last)) != nil {
 		return
 	}
 	recheck := time.NewTicker(h.cfg.Recheck)
@@ -102,13 +97,13 @@ func (h *Hub) run(ctx context.Context, ws *websocket.Conn, cl *client, u chimeac
 		}
 		select {
 		case f := <-cl.queue:
-			if f.seq <= last {
+			if f.Seq <= last {
 				continue
 			}
-			if h.write(ctx, ws, f) != nil {
+			if h.write(ctx, ws, f.Frame) != nil {
 				return
 			}
-			last = f.seq
+			last = f.Seq
 		case <-cl.kicked:
 		case <-recheck.C:
 			if _, err := h.d.Auth.Authenticate(ctx, tok); err != nil && ctx.Err() == nil {
@@ -122,20 +117,18 @@ func (h *Hub) run(ctx context.Context, ws *websocket.Conn, cl *client, u chimeac
 	}
 }
 
-// replay writes the rows the user sees in (cursor, upto] and answers the last one written.
-func (h *Hub) replay(ctx context.Context, ws *websocket.Conn, userID string, cursor, upto int64) (int64, error) {
+// replay writes the rows the member sees in (cursor, upto] and answers the last one read.
+func (h *Hub) replay(ctx context.Context, ws *websocket.Conn, member string, cursor, upto int64) (int64, error) {
 	for cursor < upto {
-		items, err := h.d.Feed.ForMember(ctx, userID, cursor, upto, replayPage)
+		items, err := h.d.Feed.ForMember(ctx, member, cursor, upto, replayPage)
 		if err != nil {
 			return cursor, err
 		}
 		for _, it := range items {
-			f, err := encode(ctx, h.d.Keys, it)
-			if err != nil {
-				return cursor, err
-			}
-			if err := h.write(ctx, ws, f); err != nil {
-				return cursor, err
+			if it.Frame != nil {
+				if err := h.write(ctx, ws, it.Frame); err != nil {
+					return cursor, err
+				}
 			}
 			cursor = it.Seq
 		}
@@ -146,10 +139,10 @@ func (h *Hub) replay(ctx context.Context, ws *websocket.Conn, userID string, cur
 	return cursor, nil
 }
 
-func (h *Hub) write(ctx context.Context, ws *websocket.Conn, f outFrame) error {
+func (h *Hub) write(ctx context.Context, ws *websocket.Conn, frame []byte) error {
 	wctx, cancel := context.WithTimeout(ctx, h.cfg.WriteTimeout)
 	defer cancel()
-	if err := ws.Write(wctx, websocket.MessageText, f.data); err != nil {
+	if err := ws.Write(wctx, websocket.MessageText, frame); err != nil {
 		return err
 	}
 	h.sent.Inc()
@@ -195,8 +188,22 @@ func (h *Hub) readClient(ctx context.Context, cancel context.CancelFunc, ws *web
 			_ = ws.Close(CloseMalformed, `a client frame must be {"Type":"Ping"}`)
 			return
 		}
-		if h.write(ctx, ws, control("Pong", -1)) != nil {
+		if h.write(ctx, ws, Control("Pong", -1)) != nil {
 			return
 		}
 	}
+}
+
+// Control encodes a frame that is not a feed row: {"Type":typ,"Cursor":"N"} (no Cursor when cursor
+// is negative). The hub sends Ready and Pong.
+func Control(typ string, cursor int64) []byte {
+	f := struct {
+		Type   string
+		Cursor string `json:",omitempty"`
+	}{Type: typ}
+	if cursor >= 0 {
+		f.Cursor = strconv.FormatInt(cursor, 10)
+	}
+	data, _ := json.Marshal(f)
+	return data
 }

@@ -1,24 +1,27 @@
-// Package live delivers the chat feed (projections/chimeconversations) to signed-in devices over a
-// WebSocket per device (GET /client/v1/stream, github.com/coder/websocket): new messages, edits,
-// redactions and membership changes of every room and conversation the user is in, whatever path
-// wrote them, since delivery follows the read model, never the HTTP handler that posted.
+// Package livehub is the machinery of live delivery shared by Chime chat (api/chime/live) and Wickr
+// messaging (api/wickr/live): a WebSocket per signed-in device (github.com/coder/websocket) fed
+// from a read model's feed, whatever path wrote the rows, since delivery follows the read model,
+// never the HTTP handler that posted. A system supplies its Feed (rows already encoded as frames,
+// each with the members who see it), the read model's Position and an Authenticator.
 //
 // Invariants:
 //   - The cursor is a feed row's seq (its event's position in the log). A client that connects with
 //     the cursor of the last frame it received gets every row it sees after it exactly once: the
 //     rows up to the read model's position when it registered are replayed from the read model,
 //     then Ready, then the rows after it come live from the hub, and a connection never sends a
-//     row at or below the last one it sent. Without a cursor a client starts live; the Ready frame names the cursor it starts at.
+//     row at or below the last one it sent. Without a cursor a client starts live; the Ready frame
+//     names the cursor it starts at. A row whose Frame is nil (the feed withholds it: an expired or
+//     burnt message) is never sent, and moves no cursor forward but its own.
 //   - One goroutine (Run) follows the read model's position and fans each new row out to the
-//     connections of the users who see it, without ever blocking: each connection has a bounded
+//     connections of the members who see it, without ever blocking: each connection has a bounded
 //     queue (Config.Queue frames), and a connection whose queue is full is closed with close code
 //     CloseSlowReader, so a slow reader never holds back anyone else's delivery; it resumes from its
 //     cursor.
-//   - Connections are bounded (Config.MaxConnections in all, Config.PerUser per user); a client frame
-//     other than {"Type":"Ping"} closes the connection (CloseUnsupported for binary,
+//   - Connections are bounded (Config.MaxConnections in all, Config.PerUser per member); a client
+//     frame other than {"Type":"Ping"} closes the connection (CloseUnsupported for binary,
 //     CloseMalformed for anything else, 1009 for more than MaxClientFrame bytes); a session that
 //     is revoked closes it with CloseSessionEnded within Config.Recheck.
-package live
+package livehub
 
 import (
 	"context"
@@ -27,9 +30,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/belfry/belfry/api/chime/clientapi"
-	"github.com/belfry/belfry/projections/chimeconversations"
 )
 
 // Close codes of the stream (4000–4999 are the application's).
@@ -42,10 +42,29 @@ const (
 	MaxClientFrame = 1024
 )
 
-// Feed reads the chat feed (chimeconversations.Store implements it).
+// Row is one feed row as the hub delivers it: its seq (the cursor), the members who see it (Since
+// only; a member is whatever Authenticator answers) and its encoded text frame (nil: withheld,
+// never sent).
+type Row struct {
+	Seq        int64
+	Recipients []string
+	Frame      []byte
+}
+
+// Feed reads a system's feed, its rows encoded as they are to be sent at the time of the call.
 type Feed interface {
-	Since(ctx context.Context, after, upto int64, limit int) ([]chimeconversations.FeedItem, error)
-	ForMember(ctx context.Context, userID string, after, upto int64, limit int) ([]chimeconversations.FeedItem, error)
+	// Since returns the rows after seq after, up to seq upto, at most limit, in feed order, each
+	// with the members who see it (rows nobody sees may be left out).
+	Since(ctx context.Context, after, upto int64, limit int) ([]Row, error)
+	// ForMember returns the rows one member sees after seq after, up to seq upto, at most limit, in
+	// feed order (a reconnecting client's replay).
+	ForMember(ctx context.Context, member string, after, upto int64, limit int) ([]Row, error)
+}
+
+// Authenticator checks a bearer session token and answers the member it signs in (the key the
+// feed's Recipients name).
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (member string, err error)
 }
 
 // Position is the feed read model's applied position (projections.Runner implements it).
@@ -66,17 +85,19 @@ type Config struct {
 	// SendBuffer is the kernel send buffer of a connection, in bytes (default 64 KiB).
 	SendBuffer int
 	// Batch is the most rows one fan-out round reads (default 1,000).
-	Batch      int
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
+	Batch int
+	// Metrics prefixes the hub's metric names (default "belfry_chat"); Subject names what is
+	// delivered in their help texts (default "Chat").
+	Metrics, Subject string
+	Logger           *slog.Logger
+	Registerer       prometheus.Registerer
 }
 
 // Deps are the hub's collaborators.
 type Deps struct {
 	Feed     Feed
 	Position Position
-	Keys     Opener
-	Auth     clientapi.Authenticator
+	Auth     Authenticator
 }
 
 // Hub fans the feed out to the connections.
@@ -98,7 +119,7 @@ type Hub struct {
 // client is one connection as the hub sees it.
 type client struct {
 	userID   string
-	queue    chan outFrame
+	queue    chan Row
 	kicked   chan struct{}
 	kickOnce sync.Once
 }
@@ -135,11 +156,14 @@ func New(d Deps, cfg Config) *Hub {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Metrics == "" {
+		cfg.Metrics, cfg.Subject = "belfry_chat", "Chat"
+	}
 	h := &Hub{d: d, cfg: cfg, conns: map[string]map[*client]struct{}{},
-		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "belfry_chat_connections", Help: "Open chat WebSocket connections."}),
-		sent:      prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_chat_frames_sent_total", Help: "Chat frames written to WebSockets."}),
-		slow: prometheus.NewCounter(prometheus.CounterOpts{Name: "belfry_chat_slow_readers_closed_total",
-			Help: "Chat WebSockets closed because their queue was full."})}
+		connected: prometheus.NewGauge(prometheus.GaugeOpts{Name: cfg.Metrics + "_connections", Help: "Open " + cfg.Subject + " WebSocket connections."}),
+		sent:      prometheus.NewCounter(prometheus.CounterOpts{Name: cfg.Metrics + "_frames_sent_total", Help: cfg.Subject + " frames written to WebSockets."}),
+		slow: prometheus.NewCounter(prometheus.CounterOpts{Name: cfg.Metrics + "_slow_readers_closed_total",
+			Help: cfg.Subject + " WebSockets closed because their queue was full."})}
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(h.connected, h.sent, h.slow)
 	}
@@ -157,7 +181,7 @@ func (h *Hub) Run(ctx context.Context) {
 			return
 		}
 		if err := h.round(ctx); err != nil && ctx.Err() == nil {
-			h.cfg.Logger.Warn("chat fan-out failed; retrying", "err", err)
+			h.cfg.Logger.Warn("live fan-out failed; retrying", "feed", h.cfg.Metrics, "err", err)
 			select {
 			case <-ctx.Done():
 			case <-time.After(200 * time.Millisecond):
@@ -190,19 +214,16 @@ func (h *Hub) round(ctx context.Context) error {
 	if len(items) == h.cfg.Batch {
 		upto = items[len(items)-1].Seq
 	}
-	frames := make([]outFrame, len(items))
-	for i, it := range items {
-		if frames[i], err = encode(ctx, h.d.Keys, it); err != nil {
-			return err
-		}
-	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for i, it := range items {
+	for _, it := range items {
+		if it.Frame == nil {
+			continue
+		}
 		for _, u := range it.Recipients {
 			for c := range h.conns[u] {
 				select {
-				case c.queue <- frames[i]:
+				case c.queue <- it:
 				default:
 					if c.kick() {
 						h.slow.Inc()
@@ -223,7 +244,7 @@ func (h *Hub) register(userID string) (c *client, replayTo int64, base context.C
 	if h.base == nil || h.n >= h.cfg.MaxConnections || len(h.conns[userID]) >= h.cfg.PerUser {
 		return nil, 0, nil, false
 	}
-	c = &client{userID: userID, queue: make(chan outFrame, h.cfg.Queue), kicked: make(chan struct{})}
+	c = &client{userID: userID, queue: make(chan Row, h.cfg.Queue), kicked: make(chan struct{})}
 	if h.conns[userID] == nil {
 		h.conns[userID] = map[*client]struct{}{}
 	}

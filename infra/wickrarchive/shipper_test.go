@@ -1,0 +1,170 @@
+package wickrarchive_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belfry/belfry/domain/wickr/conversation"
+	"github.com/belfry/belfry/infra/datakeys"
+	"github.com/belfry/belfry/infra/migrations"
+	"github.com/belfry/belfry/infra/objstore"
+	"github.com/belfry/belfry/infra/pgcluster/pgtest"
+	"github.com/belfry/belfry/infra/wickrarchive"
+	rm "github.com/belfry/belfry/projections/wickrarchive"
+)
+
+// items is the archive read model's rows in memory (the projection itself runs in the cmd/belfry
+// test); the keys, the shipments table and the directory are the real ones.
+type items struct {
+	mu   sync.Mutex
+	rows []rm.Item
+}
+
+func (i *items) Pending(context.Context) (map[string]int64, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	out := map[string]int64{}
+	for _, r := range i.rows {
+		out[r.NetworkID] = max(out[r.NetworkID], r.Seq)
+	}
+	return out, nil
+}
+
+func (i *items) Items(_ context.Context, networkID string, after int64, limit int) ([]rm.Item, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	var out []rm.Item
+	for _, r := range i.rows {
+		if r.NetworkID == networkID && r.Seq > after && len(out) < limit {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+type clock struct{ t time.Time }
+
+func (c *clock) Now() time.Time { return c.t }
+
+// lines reads every file of the network in the order they were started.
+func lines(t *testing.T, dir, nid string) ([]wickrarchive.Line, int) {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(dir, nid, "messages", "*.jsonl"))
+	sort.Strings(paths) // started times, then first positions: one file per second at most here
+	var out []wickrarchive.Line
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		for sc.Scan() {
+			var l wickrarchive.Line
+			if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, l)
+		}
+	}
+	return out, len(paths)
+}
+
+func TestShipperWritesOnceAcrossCrashesAndRotates(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := migrations.Apply(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	ring, err := datakeys.OpenFileKeyring(filepath.Join(t.TempDir(), "keyring"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := datakeys.New(pool).WithKeyring(ring)
+	dir := t.TempDir()
+	target := objstore.DirTarget{Dir: dir, Name: "archive"}
+	clk := &clock{t: time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)}
+	src := &items{}
+	add := func(seq int64, text string) {
+		c, _ := json.Marshal(conversation.Content{Text: text})
+		id, sealed, err := keys.Seal(ctx, "n1", "wickr-message/c1/m", clk.t, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.mu.Lock()
+		src.rows = append(src.rows, rm.Item{NetworkID: "12345678", ConversationID: "c1", MessageID: text, SenderKey: "u:12345678:1",
+			KeyID: id, Sealed: sealed, Seq: seq, At: clk.t})
+		src.mu.Unlock()
+	}
+	cfg := wickrarchive.Config{FileSize: 1 << 20, Rotate: 10 * time.Minute, Now: clk.Now}
+	ship := func(want int) {
+		t.Helper()
+		n, err := wickrarchive.New(src, keys, target, pool, cfg).Round(ctx) // a fresh shipper: a restart each time
+		if err != nil || n != want {
+			t.Fatalf("round: %d lines, %v; want %d", n, err, want)
+		}
+	}
+	for i := int64(1); i <= 3; i++ {
+		add(i*10, "m"+string(rune('0'+i)))
+	}
+	ship(3)
+	ship(0) // nothing new: nothing written again
+
+	// A crash after the file was written but before the shipment was recorded: the recorded position
+	// goes back; the next round writes nothing twice.
+	add(40, "m4")
+	ship(1)
+	if _, err := pool.Exec(ctx, `UPDATE wickrarchive.shipments SET state = jsonb_set(state, '{shipped}', '30')`); err != nil {
+		t.Fatal(err)
+	}
+	add(50, "m5")
+	ship(1)
+	got, files := lines(t, dir, "12345678")
+	if len(got) != 5 || files != 1 || got[3].Message != "m4" || got[4].Message != "m5" {
+		t.Fatalf("after a crash: %d files, %+v", files, got)
+	}
+
+	// Rotation by time, then by size; a destroyed key leaves the line without its text.
+	clk.t = clk.t.Add(11 * time.Minute)
+	add(60, "m6")
+	ship(1)
+	cfg.FileSize = 200
+	for i := int64(7); i <= 9; i++ {
+		clk.t = clk.t.Add(time.Second)
+		add(i*10, "m"+string(rune('0'+i)))
+	}
+	src.mu.Lock()
+	gone := src.rows[len(src.rows)-1].KeyID
+	src.mu.Unlock()
+	if err := keys.Destroy(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	ship(3)
+	got, files = lines(t, dir, "12345678")
+	if len(got) != 9 || files < 3 {
+		t.Fatalf("rotation: %d lines in %d files", len(got), files)
+	}
+	for i, l := range got {
+		if l.Position != int64(i+1)*10 {
+			t.Fatalf("line %d at position %d: order or once broken: %+v", i, l.Position, got)
+		}
+	}
+	if last := got[8]; !last.Unavailable || last.Message != "" {
+		t.Fatalf("a message whose key was destroyed: %+v", last)
+	}
+}
