@@ -17,6 +17,8 @@
 //     it), at most MaxAttendees at once, at most MaxVideoTiles of them sending video; when the last
 //     attendee leaves, or the meeting ends, or the service restarts (Interrupt), the meeting is Ended
 //     with a reason and its roster is empty. An Ended meeting has no attendees.
+//   - Moderation (moderation.go): the host's controls — mute, remove, lock, end — are commands of a
+//     moderator in the roster; a removed user never joins again, a locked meeting admits only its host.
 package meeting
 
 import (
@@ -119,8 +121,10 @@ type Started struct {
 // Ended records the end of the meeting; Reason is empty in events stored before the roster
 // (EndReason*).
 type Ended struct {
-	Reason string    `json:"reason,omitempty"`
-	At     time.Time `json:"at"`
+	Reason string `json:"reason,omitempty"`
+	// By is the moderator (an attendee id) who ended it from the meeting (moderation.go).
+	By string    `json:"by,omitempty"`
+	At time.Time `json:"at"`
 }
 
 // Cancelled records the organiser's cancellation.
@@ -160,6 +164,9 @@ type State struct {
 	EndReason      string
 	// Attendees is the live roster, by attendee id (roster.go); nil when no one ever joined.
 	Attendees map[string]Attendee
+	// Locked: only the host may join (moderation.go); Removed are the users a moderator removed.
+	Locked    bool
+	Removed   map[string]bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -187,8 +194,9 @@ type Start struct {
 	Organizer Host
 }
 
-// End ends a started meeting; its attendees leave first (Reason, default EndReasonEndedByHost).
-type End struct{ AccountID, Reason string }
+// End ends a started meeting; its attendees leave first (Reason, default EndReasonEndedByHost). By,
+// when set, is the attendee asking from the meeting, who must be a moderator.
+type End struct{ AccountID, By, Reason string }
 
 // Cancel is the organiser's cancellation.
 type Cancel struct{ AccountID, By string }
@@ -206,6 +214,7 @@ func (Leave) isMeetingCommand()     {}
 func (SetMedia) isMeetingCommand()  {}
 func (Interrupt) isMeetingCommand() {}
 
+// accountOf is the account a command names.
 func accountOf(c Command) string {
 	switch c := c.(type) {
 	case Schedule:
@@ -225,6 +234,16 @@ func accountOf(c Command) string {
 	case SetMedia:
 		return c.AccountID
 	case Interrupt:
+		return c.AccountID
+	case Mute:
+		return c.AccountID
+	case MuteAll:
+		return c.AccountID
+	case Unmute:
+		return c.AccountID
+	case Remove:
+		return c.AccountID
+	case Lock:
 		return c.AccountID
 	}
 	return ""
@@ -278,7 +297,12 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		if s.Status != StatusStarted {
 			return nil, domain.Wrapf(ErrNotOpen, "the meeting is %s", s.Status)
 		}
-		return endWith(s, cmp.Or(c.Reason, EndReasonEndedByHost), now), nil
+		if c.By != "" {
+			if err := moderator(s, c.By); err != nil {
+				return nil, err
+			}
+		}
+		return endWith(s, cmp.Or(c.Reason, EndReasonEndedByHost), c.By, now), nil
 	case Cancel:
 		if c.By != s.OrganizerID {
 			return nil, ErrNotOrganise

@@ -52,23 +52,29 @@ var (
 
 // Attendee is one attendee in the live roster.
 type Attendee struct {
-	UserID   string
-	JoinedAt time.Time
-	Audio    bool
-	Video    bool
+	UserID    string
+	JoinedAt  time.Time
+	Audio     bool
+	Video     bool
+	Moderator bool // joined as the meeting's host (moderation.go)
+	Muted     bool // a moderator muted it: its audio is not forwarded
 }
 
-// AttendeeJoined records that a member of the account joined the meeting's media session.
+// AttendeeJoined records that a user joined the meeting's media session; Moderator when the user
+// is the meeting's host (false in events stored before moderation).
 type AttendeeJoined struct {
 	AttendeeID string    `json:"attendeeId"`
 	UserID     string    `json:"userId"`
+	Moderator  bool      `json:"moderator,omitempty"`
 	At         time.Time `json:"at"`
 }
 
-// AttendeeLeft records that an attendee left (Left* reasons).
+// AttendeeLeft records that an attendee left (Left* reasons); By is the moderator who removed it
+// (reason LeftRemoved).
 type AttendeeLeft struct {
 	AttendeeID string    `json:"attendeeId"`
 	Reason     string    `json:"reason"`
+	By         string    `json:"by,omitempty"`
 	At         time.Time `json:"at"`
 }
 
@@ -137,6 +143,8 @@ func decideRoster(s State, c Command, now time.Time) ([]Event, error) {
 		return out, nil
 	case SetMedia:
 		return decideMedia(s, c, at)
+	case Mute, MuteAll, Unmute, Remove, Lock:
+		return decideModeration(s, c, at)
 	case Interrupt:
 		var out []Event
 		for _, id := range attendeeIDs(s) {
@@ -172,10 +180,13 @@ func decideJoin(s State, c Join, at time.Time) ([]Event, error) {
 	if c.AttendeeID == "" || c.UserID == "" {
 		return nil, domain.Wrapf(ErrInvalid, "an attendee needs an AttendeeID and a UserID")
 	}
+	if err := admission(s, c.UserID); err != nil {
+		return nil, err
+	}
 	if len(s.Attendees) >= MaxAttendees {
 		return nil, domain.Wrapf(ErrFull, "the meeting already has %d attendees, the most a meeting may have", MaxAttendees)
 	}
-	return append(out, AttendeeJoined{AttendeeID: c.AttendeeID, UserID: c.UserID, At: at}), nil
+	return append(out, AttendeeJoined{AttendeeID: c.AttendeeID, UserID: c.UserID, Moderator: c.UserID == s.OrganizerID, At: at}), nil
 }
 
 func decideMedia(s State, c SetMedia, at time.Time) ([]Event, error) {
@@ -204,14 +215,15 @@ func decideMedia(s State, c SetMedia, at time.Time) ([]Event, error) {
 	return []Event{MediaStarted{AttendeeID: c.AttendeeID, Kind: c.Kind, At: at}}, nil
 }
 
-// endWith is every attendee leaving (LeftMeetingEnded) and the meeting ending for reason.
-func endWith(s State, reason string, now time.Time) []Event {
+// endWith is every attendee leaving (LeftMeetingEnded) and the meeting ending for reason (by a
+// moderator when by is set).
+func endWith(s State, reason, by string, now time.Time) []Event {
 	at := now.UTC()
 	var out []Event
 	for _, id := range attendeeIDs(s) {
 		out = append(out, AttendeeLeft{AttendeeID: id, Reason: LeftMeetingEnded, At: at})
 	}
-	return append(out, Ended{Reason: reason, At: at})
+	return append(out, Ended{Reason: reason, By: by, At: at})
 }
 
 // endReasonOf is the meeting's end reason when the last attendee leaves for reason left.
@@ -248,8 +260,9 @@ func evolveRoster(s State, e Event) State {
 		if s.Attendees == nil {
 			s.Attendees = map[string]Attendee{}
 		}
-		s.Attendees[e.AttendeeID] = Attendee{UserID: e.UserID, JoinedAt: e.At}
+		s.Attendees[e.AttendeeID] = Attendee{UserID: e.UserID, JoinedAt: e.At, Moderator: e.Moderator}
 	case AttendeeLeft:
+		s = removed(s, e)
 		delete(s.Attendees, e.AttendeeID)
 	case MediaStarted, MediaStopped:
 		id, kind, on := mediaOf(e)
@@ -264,7 +277,7 @@ func evolveRoster(s State, e Event) State {
 		}
 		s.Attendees[id] = a
 	default:
-		return s
+		return evolveModeration(s, e)
 	}
 	return s
 }
