@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
 )
+
+// KindContent is the kind of a screen-share track (Peer.MediaStarted), beside "audio" and "video".
+const KindContent = "content"
 
 // maxPendingCandidates bounds the candidates a participant sends before its first answer.
 const maxPendingCandidates = 64
@@ -25,6 +29,10 @@ type Participant struct {
 	room *room
 	peer Peer
 	pc   *webrtc.PeerConnection
+	// content receives the screen share (the offer's second video m-line).
+	content *webrtc.RTPReceiver
+	// audioMuted: the participant's audio is read and dropped (SetAudioMuted).
+	audioMuted atomic.Bool
 
 	negMu       sync.Mutex
 	negotiating bool // an offer is out, not answered yet
@@ -40,8 +48,8 @@ type Participant struct {
 	closeOnce sync.Once
 }
 
-func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection) *Participant {
-	p := &Participant{id: id, sfu: s, peer: peer, pc: pc}
+func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection, content *webrtc.RTPReceiver) *Participant {
+	p := &Participant{id: id, sfu: s, peer: peer, pc: pc, content: content}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			return
@@ -63,7 +71,13 @@ func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection) *Pa
 			go p.close(LeftDisconnected)
 		}
 	})
-	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { p.publish(t) })
+	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		kind := t.Kind().String()
+		if r == p.content {
+			kind = KindContent
+		}
+		p.publish(t, kind)
+	})
 	return p
 }
 
@@ -117,6 +131,13 @@ func (p *Participant) AddCandidate(candidateJSON []byte) error {
 
 // Leave takes the participant out (Peer.Closed with LeftHungUp).
 func (p *Participant) Leave() { p.close(LeftHungUp) }
+
+// Remove takes the participant out for reason (a moderator's removal, the meeting's end): its
+// connection closes and Peer.Closed reports reason.
+func (p *Participant) Remove(reason string) { p.close(reason) }
+
+// SetAudioMuted stops (true) or resumes forwarding the participant's audio to the others.
+func (p *Participant) SetAudioMuted(muted bool) { p.audioMuted.Store(muted) }
 
 // negotiate sends an offer now, or once the one that is out is answered.
 func (p *Participant) negotiate() {

@@ -4,7 +4,8 @@
 // track is read once and fanned out to one TrackLocalStaticRTP per subscriber.
 //
 // Signalling is the caller's (api/chime/media carries it over a WebSocket): the SFU is always the
-// offerer. Join sends an offer with one audio and one video transceiver the participant may send on;
+// offerer. Join sends an offer with one audio, one video and a second video transceiver (its third
+// m-line: the screen share, kind "content") the participant may send on;
 // when others publish or leave, the SFU adds or removes their tracks and sends a new offer once the
 // previous one is answered (Participant.Answer). ICE candidates trickle both ways (Peer.Candidate,
 // Participant.AddCandidate).
@@ -14,7 +15,10 @@
 //     or stalled subscriber loses its own packets (counted in Stats.Dropped) and never delays the
 //     publisher or the other subscribers.
 //   - A published track is forwarded only if Peer.MediaStarted admits it (the meeting's video-tile
-//     limit); a refused track is read and discarded.
+//     and screen-share limits); a refused track is read and discarded. While a participant's audio is
+//     muted (Participant.SetAudioMuted, a moderator's mute) its audio packets are read and dropped.
+//   - ICE runs over UDP and, with Config.TCPPort, over TCP too (passive candidates on that one port);
+//     a participant joined with JoinOptions.TCPOnly is offered TCP candidates only.
 //   - A subscriber's picture-loss and full-intra requests (RTCP PLI/FIR) reach the publisher as a
 //     PLI, at most one per MinPLIInterval per track, and a new subscriber triggers one, so video
 //     starts without waiting for the publisher's next periodic keyframe.
@@ -29,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,6 +79,8 @@ type Config struct {
 	// UDPPort, when set, carries all ICE traffic on that one UDP port; else each participant gets
 	// ephemeral ports.
 	UDPPort int
+	// TCPPort, when set, also serves ICE over TCP on that one port (for networks that block UDP).
+	TCPPort int
 	// PublicIPs are the addresses announced as host candidates in place of the local ones (behind a
 	// 1:1 NAT).
 	PublicIPs []string
@@ -95,6 +102,7 @@ type Stats struct {
 type SFU struct {
 	cfg   Config
 	api   *webrtc.API
+	tcp   *webrtc.API // ICE over TCP only; nil without Config.TCPPort
 	close func() error
 
 	mu     sync.Mutex
@@ -129,17 +137,47 @@ func New(cfg Config) (*SFU, error) {
 	if len(cfg.PublicIPs) > 0 {
 		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
-	closeMux := func() error { return nil }
+	var closers []func() error
+	closeAll := func() error {
+		var errs []error
+		for _, c := range closers {
+			errs = append(errs, c())
+		}
+		return errors.Join(errs...)
+	}
 	if cfg.UDPPort > 0 {
 		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort)
 		if err != nil {
 			return nil, fmt.Errorf("sfu: UDP port %d: %w", cfg.UDPPort, err)
 		}
 		se.SetICEUDPMux(mux)
-		closeMux = mux.Close
+		closers = append(closers, mux.Close)
 	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
-	return &SFU{cfg: cfg, api: api, close: closeMux, rooms: map[string]*room{}}, nil
+	s := &SFU{cfg: cfg, close: closeAll, rooms: map[string]*room{}}
+	if cfg.TCPPort > 0 {
+		l, err := net.ListenTCP("tcp", &net.TCPAddr{Port: cfg.TCPPort})
+		if err != nil {
+			_ = closeAll()
+			return nil, fmt.Errorf("sfu: TCP port %d: %w", cfg.TCPPort, err)
+		}
+		mux := ice.NewTCPMuxDefault(ice.TCPMuxParams{Listener: l, ReadBufferSize: 64, WriteBufferSize: 4 << 20})
+		closers = append(closers, mux.Close)
+		se.SetICETCPMux(mux)
+		tcp := se
+		tcp.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6})
+		s.tcp = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(tcp))
+	}
+	s.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+	return s, nil
+}
+
+// ErrNoTCP is returned by JoinWith for a TCP-only participant when the SFU serves no TCP port.
+var ErrNoTCP = errors.New("sfu: ICE over TCP is not configured (Config.TCPPort)")
+
+// JoinOptions are a participant's transport options.
+type JoinOptions struct {
+	// TCPOnly offers the participant TCP candidates only (Wickr's forceTcpCall).
+	TCPOnly bool
 }
 
 // Stats returns the counters.
@@ -174,17 +212,32 @@ func (s *SFU) Close() error {
 
 // Join adds a participant with id to room roomID and sends its first offer through peer.
 func (s *SFU) Join(roomID, id string, peer Peer) (*Participant, error) {
-	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
+	return s.JoinWith(roomID, id, peer, JoinOptions{})
+}
+
+// JoinWith is Join with transport options.
+func (s *SFU) JoinWith(roomID, id string, peer Peer, o JoinOptions) (*Participant, error) {
+	api := s.api
+	if o.TCPOnly {
+		if s.tcp == nil {
+			return nil, ErrNoTCP
+		}
+		api = s.tcp
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, fmt.Errorf("sfu: peer connection: %w", err)
 	}
-	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
-		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+	var content *webrtc.RTPReceiver
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeVideo} {
+		tr, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		if err != nil {
 			_ = pc.Close()
 			return nil, fmt.Errorf("sfu: transceiver: %w", err)
 		}
+		content = tr.Receiver() // the last one: the screen share
 	}
-	p := newParticipant(s, id, peer, pc)
+	p := newParticipant(s, id, peer, pc, content)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

@@ -16,16 +16,20 @@ const (
 	TypeMediaStopped   = "chime.meeting.media_stopped.v1"
 )
 
-// The guide's limits of a Pro meeting (§4.13, §18.1).
+// The guide's limits of a Pro meeting (§4.13, §18.1). Screen shares are not video tiles: they are
+// counted on their own, at most MaxContentShares at once [derived: the guide gives no number; Chime
+// shows one shared screen at a time].
 const (
-	MaxAttendees  = 250
-	MaxVideoTiles = 25
+	MaxAttendees     = 250
+	MaxVideoTiles    = 25
+	MaxContentShares = 1
 )
 
-// Media kinds.
+// Media kinds: MediaContent is a screen share, a second video track.
 const (
-	MediaAudio = "audio"
-	MediaVideo = "video"
+	MediaAudio   = "audio"
+	MediaVideo   = "video"
+	MediaContent = "content"
 )
 
 // Why an attendee left.
@@ -47,6 +51,7 @@ const (
 var (
 	ErrFull        = &domain.Error{Kind: domain.KindLimitExceeded, Msg: "the meeting is full"}
 	ErrVideoTiles  = &domain.Error{Kind: domain.KindLimitExceeded, Msg: "the meeting has no free video tile"}
+	ErrContent     = &domain.Error{Kind: domain.KindLimitExceeded, Msg: "someone else is sharing a screen"}
 	ErrNotAttendee = &domain.Error{Kind: domain.KindNotFound, Msg: "no such attendee in the meeting"}
 )
 
@@ -56,6 +61,7 @@ type Attendee struct {
 	JoinedAt  time.Time
 	Audio     bool
 	Video     bool
+	Content   bool // shares a screen
 	Moderator bool // joined as the meeting's host (moderation.go)
 	Muted     bool // a moderator muted it: its audio is not forwarded
 }
@@ -114,7 +120,7 @@ type Join struct {
 // Leave removes an attendee (Reason one of Left*); the last one out ends the meeting.
 type Leave struct{ AccountID, AttendeeID, Reason string }
 
-// SetMedia records that an attendee started (On) or stopped sending one kind of media.
+// SetMedia records that an attendee started (On) or stopped sending one kind of media (Media*).
 type SetMedia struct {
 	AccountID, AttendeeID, Kind string
 	On                          bool
@@ -200,8 +206,10 @@ func decideMedia(s State, c SetMedia, at time.Time) ([]Event, error) {
 		on = a.Audio
 	case MediaVideo:
 		on = a.Video
+	case MediaContent:
+		on = a.Content
 	default:
-		return nil, domain.Wrapf(ErrInvalid, "media kind must be %s or %s, got %q", MediaAudio, MediaVideo, c.Kind)
+		return nil, domain.Wrapf(ErrInvalid, "media kind must be %s, %s or %s, got %q", MediaAudio, MediaVideo, MediaContent, c.Kind)
 	}
 	if on == c.On {
 		return nil, nil
@@ -211,6 +219,9 @@ func decideMedia(s State, c SetMedia, at time.Time) ([]Event, error) {
 	}
 	if c.Kind == MediaVideo && VideoTiles(s) >= MaxVideoTiles {
 		return nil, domain.Wrapf(ErrVideoTiles, "%d attendees already send video, the most a meeting shows", MaxVideoTiles)
+	}
+	if c.Kind == MediaContent && ContentShares(s) >= MaxContentShares {
+		return nil, domain.Wrapf(ErrContent, "%d attendee already shares a screen, the most a meeting shows at once", MaxContentShares)
 	}
 	return []Event{MediaStarted{AttendeeID: c.AttendeeID, Kind: c.Kind, At: at}}, nil
 }
@@ -245,6 +256,17 @@ func VideoTiles(s State) int {
 	return n
 }
 
+// ContentShares is how many attendees share a screen.
+func ContentShares(s State) int {
+	n := 0
+	for _, a := range s.Attendees {
+		if a.Content {
+			n++
+		}
+	}
+	return n
+}
+
 func attendeeIDs(s State) []string {
 	ids := make([]string, 0, len(s.Attendees))
 	for id := range s.Attendees {
@@ -270,9 +292,12 @@ func evolveRoster(s State, e Event) State {
 		if !ok {
 			return s
 		}
-		if kind == MediaVideo {
+		switch kind {
+		case MediaVideo:
 			a.Video = on
-		} else {
+		case MediaContent:
+			a.Content = on
+		default:
 			a.Audio = on
 		}
 		s.Attendees[id] = a

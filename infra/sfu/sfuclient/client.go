@@ -1,13 +1,15 @@
 // Package sfuclient is a pion/webrtc participant for Belfry's SFU, without signalling of its own:
 // the tests and the media bench drive it over the signalling WebSocket or in process. It answers the
-// SFU's offers, sends one synthetic VP8 video track (and an Opus audio track) at a steady packet
-// rate, and counts the RTP packets it receives per publishing participant.
+// SFU's offers, sends one synthetic VP8 video track (and an Opus audio track, and with
+// Options.Content a second VP8 track on the screen-share m-line) at a steady packet rate, and counts
+// the RTP packets it receives per publishing participant and kind ("audio", "video", "content").
 package sfuclient
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,8 +20,8 @@ import (
 
 // Client is one participant.
 type Client struct {
-	pc           *webrtc.PeerConnection
-	video, audio *webrtc.TrackLocalStaticRTP
+	pc                    *webrtc.PeerConnection
+	video, audio, content *webrtc.TrackLocalStaticRTP // content nil without Options.Content
 
 	mu       sync.Mutex
 	received map[string]*atomic.Int64 // by stream id (the publisher's attendee id) and kind
@@ -28,10 +30,25 @@ type Client struct {
 	pending  []webrtc.ICECandidateInit
 }
 
+// Options shape a client.
+type Options struct {
+	// TCPOnly gathers and uses TCP candidates only (active ICE-TCP), as behind a firewall that
+	// blocks UDP.
+	TCPOnly bool
+	// Content also sends a screen share.
+	Content bool
+}
+
 // New builds a client; onCandidate receives its ICE candidates as JSON (RTCIceCandidateInit).
-func New(onCandidate func([]byte)) (*Client, error) {
+func New(onCandidate func([]byte)) (*Client, error) { return NewWith(onCandidate, Options{}) }
+
+// NewWith is New with options.
+func NewWith(onCandidate func([]byte), o Options) (*Client, error) {
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
+	if o.TCPOnly {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6})
+	}
 	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, err
@@ -43,7 +60,14 @@ func New(onCandidate func([]byte)) (*Client, error) {
 	if c.audio, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", "self"); err != nil {
 		return nil, err
 	}
-	for _, t := range []*webrtc.TrackLocalStaticRTP{c.audio, c.video} {
+	tracks := []*webrtc.TrackLocalStaticRTP{c.audio, c.video}
+	if o.Content {
+		if c.content, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "content", "self"); err != nil {
+			return nil, err
+		}
+		tracks = append(tracks, c.content)
+	}
+	for _, t := range tracks {
 		sender, err := pc.AddTrack(t)
 		if err != nil {
 			return nil, err
@@ -68,8 +92,14 @@ func New(onCandidate func([]byte)) (*Client, error) {
 	return c, nil
 }
 
+// count counts a received track's packets under "<publisher>/<kind>": the SFU names each track it
+// forwards "<publisher>-<kind>" in the publisher's stream.
 func (c *Client) count(t *webrtc.TrackRemote) {
-	key := t.StreamID() + "/" + t.Kind().String()
+	kind, ok := strings.CutPrefix(t.ID(), t.StreamID()+"-")
+	if !ok {
+		kind = t.Kind().String()
+	}
+	key := t.StreamID() + "/" + kind
 	c.mu.Lock()
 	n := c.received[key]
 	if n == nil {
@@ -152,11 +182,14 @@ func (c *Client) Send(ctx context.Context, interval time.Duration, size int) {
 			payload[1] = 0x01
 		}
 		_ = c.video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts, Marker: true}, Payload: payload})
+		if c.content != nil {
+			_ = c.content.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts, Marker: true}, Payload: payload})
+		}
 		_ = c.audio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts / 3000 * 960}, Payload: payload[:64]})
 	}
 }
 
-// Received returns the packets received from one publisher's kind ("audio", "video").
+// Received returns the packets received from one publisher's kind ("audio", "video", "content").
 func (c *Client) Received(publisher, kind string) int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -175,3 +208,18 @@ func (c *Client) FirstPacket() time.Time {
 
 // Close closes the connection.
 func (c *Client) Close() error { return c.pc.Close() }
+
+// Protocol is the transport protocol ("udp", "tcp") of the selected ICE candidate pair, "" before
+// one is selected.
+func (c *Client) Protocol() string {
+	for _, tr := range c.pc.GetTransceivers() {
+		if tr.Sender() == nil || tr.Sender().Transport() == nil {
+			continue
+		}
+		pair, err := tr.Sender().Transport().ICETransport().GetSelectedCandidatePair()
+		if err == nil && pair != nil {
+			return pair.Local.Protocol.String()
+		}
+	}
+	return ""
+}
