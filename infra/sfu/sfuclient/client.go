@@ -7,6 +7,7 @@ package sfuclient
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -23,6 +24,9 @@ type Client struct {
 	pc                    *webrtc.PeerConnection
 	video, audio, content *webrtc.TrackLocalStaticRTP // content nil without Options.Content
 
+	o    Options
+	sent atomic.Int64 // video packets written
+
 	mu       sync.Mutex
 	received map[string]*atomic.Int64 // by stream id (the publisher's attendee id) and kind
 	first    time.Time                // when the first packet arrived
@@ -37,6 +41,11 @@ type Options struct {
 	TCPOnly bool
 	// Content also sends a screen share.
 	Content bool
+	// NoAudio sends video only.
+	NoAudio bool
+	// OnPacket, when set, sees every packet received (key "<publisher>/<kind>", the payload only
+	// for the call); the media bench reads the send time Send stamps in video payloads (SentAt).
+	OnPacket func(key string, payload []byte, at time.Time)
 }
 
 // New builds a client; onCandidate receives its ICE candidates as JSON (RTCIceCandidateInit).
@@ -53,7 +62,7 @@ func NewWith(onCandidate func([]byte), o Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{pc: pc, received: map[string]*atomic.Int64{}}
+	c := &Client{pc: pc, received: map[string]*atomic.Int64{}, o: o}
 	if c.video, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "self"); err != nil {
 		return nil, err
 	}
@@ -107,10 +116,13 @@ func (c *Client) count(t *webrtc.TrackRemote) {
 		c.received[key] = n
 	}
 	c.mu.Unlock()
-	buf := make([]byte, 1500)
 	for {
-		if _, _, err := t.Read(buf); err != nil {
+		pkt, _, err := t.ReadRTP()
+		if err != nil {
 			return
+		}
+		if c.o.OnPacket != nil {
+			c.o.OnPacket(key, pkt.Payload, time.Now())
 		}
 		if n.Add(1) == 1 {
 			c.mu.Lock()
@@ -162,8 +174,10 @@ func (c *Client) AddCandidate(b []byte) error {
 }
 
 // Send writes synthetic media until ctx ends: every interval one VP8 packet (a keyframe every
-// 30th) of size bytes and one Opus packet. Before the connection is up the writes go nowhere.
+// 30th) of size bytes (at least 10), stamped with its send time (SentAt), and one Opus packet unless
+// Options.NoAudio. Before the connection is up the writes go nowhere.
 func (c *Client) Send(ctx context.Context, interval time.Duration, size int) {
+	size = max(size, 10)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	payload := make([]byte, size)
@@ -181,13 +195,28 @@ func (c *Client) Send(ctx context.Context, interval time.Duration, size int) {
 		} else {
 			payload[1] = 0x01
 		}
+		binary.BigEndian.PutUint64(payload[2:10], uint64(time.Now().UnixNano()))
+		c.sent.Add(1)
 		_ = c.video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts, Marker: true}, Payload: payload})
 		if c.content != nil {
 			_ = c.content.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts, Marker: true}, Payload: payload})
 		}
-		_ = c.audio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts / 3000 * 960}, Payload: payload[:64]})
+		if !c.o.NoAudio {
+			_ = c.audio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts / 3000 * 960}, Payload: payload[:min(64, size)]})
+		}
 	}
 }
+
+// SentAt is the send time Send stamped in a video payload (zero for a payload too short).
+func SentAt(payload []byte) time.Time {
+	if len(payload) < 10 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(payload[2:10])))
+}
+
+// Sent is how many video packets Send wrote.
+func (c *Client) Sent() int64 { return c.sent.Load() }
 
 // Received returns the packets received from one publisher's kind ("audio", "video", "content").
 func (c *Client) Received(publisher, kind string) int64 {
