@@ -37,6 +37,7 @@ type Participant struct {
 	negMu       sync.Mutex
 	negotiating bool // an offer is out, not answered yet
 	again       bool // another offer is due once it is
+	holding     bool // Join is still adding the room's tracks: its one first offer comes after
 	answered    bool // a remote description was set at least once
 	pending     []webrtc.ICECandidateInit
 	closing     bool
@@ -49,7 +50,7 @@ type Participant struct {
 }
 
 func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection, content *webrtc.RTPReceiver) *Participant {
-	p := &Participant{id: id, sfu: s, peer: peer, pc: pc, content: content}
+	p := &Participant{id: id, sfu: s, peer: peer, pc: pc, content: content, holding: true}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			return
@@ -139,14 +140,26 @@ func (p *Participant) Remove(reason string) { p.close(reason) }
 // SetAudioMuted stops (true) or resumes forwarding the participant's audio to the others.
 func (p *Participant) SetAudioMuted(muted bool) { p.audioMuted.Store(muted) }
 
-// negotiate sends an offer now, or once the one that is out is answered.
+// negotiate sends an offer now, or once the one that is out is answered, or (while Join holds it)
+// with the first offer.
 func (p *Participant) negotiate() {
 	p.negMu.Lock()
 	defer p.negMu.Unlock()
+	if p.holding {
+		return
+	}
 	if p.negotiating {
 		p.again = true
 		return
 	}
+	p.offerLocked()
+}
+
+// release ends Join's hold and sends the first offer, with every track added so far.
+func (p *Participant) release() {
+	p.negMu.Lock()
+	defer p.negMu.Unlock()
+	p.holding = false
 	p.offerLocked()
 }
 

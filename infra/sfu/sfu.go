@@ -255,7 +255,7 @@ func (s *SFU) JoinWith(roomID, id string, peer Peer, o JoinOptions) (*Participan
 	for _, pub := range pubs {
 		pub.subscribe(p)
 	}
-	p.negotiate()
+	p.release() // one first offer with the room's tracks
 	time.AfterFunc(s.cfg.ConnectWithin, func() {
 		if p.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
 			p.close(LeftDisconnected)
