@@ -56,8 +56,8 @@ func (r *running) join(t *testing.T, meetingID, token string) *attendee {
 	})
 }
 
-// joinVia joins the meeting through the WebSocket dial opens.
-func (r *running) joinVia(t *testing.T, meetingID string, dial func(context.Context) (*websocket.Conn, *http.Response, error)) *attendee {
+// joinVia joins the meeting through the WebSocket dial opens, the client shaped by opts (at most one).
+func (r *running) joinVia(t *testing.T, meetingID string, dial func(context.Context) (*websocket.Conn, *http.Response, error), opts ...sfuclient.Options) *attendee {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -78,7 +78,11 @@ func (r *running) joinVia(t *testing.T, meetingID string, dial func(context.Cont
 		_ = ws.Write(ctx, websocket.MessageText, b)
 	}
 	a.send = send
-	a.c, err = sfuclient.New(func(c []byte) { send(map[string]any{"type": "candidate", "candidate": json.RawMessage(c)}) })
+	var o sfuclient.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	a.c, err = sfuclient.NewWith(func(c []byte) { send(map[string]any{"type": "candidate", "candidate": json.RawMessage(c)}) }, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/belfry/belfry/api/chime/media"
 	"github.com/belfry/belfry/domain/chime/meeting"
+	"github.com/belfry/belfry/infra/sfu/sfuclient"
 )
 
 // errorsOf returns the codes of the error messages an attendee received.
@@ -168,4 +169,31 @@ func TestMeetingJoinByPIN(t *testing.T) {
 		}
 		return resp != nil && resp.StatusCode == http.StatusNotFound
 	})
+}
+
+// TestMeetingScreenShare: a screen share reaches the others through Belfry as its own track, beside
+// the sharer's camera; a second attendee sharing at the same time is refused (one share at a time,
+// not a video tile) with ResourceLimitExceeded, and its camera still goes out.
+func TestMeetingScreenShare(t *testing.T) {
+	b, id, aliceTok, bobTok, _ := meetingWith(t, func(m *Main) { m.cfg.Media.Loopback = true })
+	dial := func(tok string) func(context.Context) (*websocket.Conn, *http.Response, error) {
+		return func(ctx context.Context) (*websocket.Conn, *http.Response, error) { return b.dialSignal(ctx, id, tok) }
+	}
+	alice := b.joinVia(t, id, dial(aliceTok), sfuclient.Options{Content: true})
+	bob := b.joinVia(t, id, dial(bobTok), sfuclient.Options{Content: true})
+	// Both share: whichever published first keeps the share, the other is refused.
+	sharer, other := alice, bob
+	until(t, "one share forwarded, the other refused", func() bool {
+		if slices.Contains(alice.errorCodes(), "ResourceLimitExceeded") {
+			sharer, other = bob, alice
+		}
+		return other.c.Received(sharer.id, "content") > 10 && slices.Contains(other.errorCodes(), "ResourceLimitExceeded")
+	})
+	until(t, "both cameras", func() bool { return other.c.Received(sharer.id, "video") > 10 && sharer.c.Received(other.id, "video") > 10 })
+	if n := sharer.c.Received(other.id, "content"); n != 0 {
+		t.Fatalf("a second share was forwarded: %d packets", n)
+	}
+	if n := countEvents(b.meetingEvents(t, id), func(e meeting.MediaStarted) bool { return e.Kind == meeting.MediaContent }); n != 1 {
+		t.Fatalf("%d shares recorded", n)
+	}
 }
