@@ -189,7 +189,9 @@ func TestMeetingScreenShare(t *testing.T) {
 		}
 		return other.c.Received(sharer.id, "content") > 10 && slices.Contains(other.errorCodes(), "ResourceLimitExceeded")
 	})
-	until(t, "both cameras", func() bool { return other.c.Received(sharer.id, "video") > 10 && sharer.c.Received(other.id, "video") > 10 })
+	until(t, "both cameras", func() bool {
+		return other.c.Received(sharer.id, "video") > 10 && sharer.c.Received(other.id, "video") > 10
+	})
 	if n := sharer.c.Received(other.id, "content"); n != 0 {
 		t.Fatalf("a second share was forwarded: %d packets", n)
 	}
