@@ -47,10 +47,11 @@ type Participant struct {
 	early   [][]byte
 
 	closeOnce sync.Once
+	gone      chan struct{} // closed once Peer.Closed returned
 }
 
 func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection, content *webrtc.RTPReceiver) *Participant {
-	p := &Participant{id: id, sfu: s, peer: peer, pc: pc, content: content, holding: true}
+	p := &Participant{id: id, sfu: s, peer: peer, pc: pc, content: content, holding: true, gone: make(chan struct{})}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			return
@@ -208,5 +209,7 @@ func (p *Participant) close(reason string) {
 		}
 		_ = p.pc.Close()
 		p.peer.Closed(reason)
+		p.sfu.gone(p)
+		close(p.gone)
 	})
 }

@@ -25,8 +25,10 @@
 //   - A participant whose media is not connected Config.ConnectWithin after it joined, or whose
 //     connection fails later (ICE consent lost), is closed as LeftDisconnected: no one stays "in" a
 //     room without media.
-//   - Close ends every participant with Peer.Closed(LeftServiceRestart) and waits for those calls:
-//     a stopping service records who was in, and no one is left "in" a meeting.
+//   - Close ends every participant with Peer.Closed(LeftServiceRestart) and waits for those calls,
+//     and for those of participants already on their way out (Peer.Closed with their own reason): a
+//     stopping service records who was in before it closes its event store, and no one is left
+//     "in" a meeting.
 package sfu
 
 import (
@@ -107,6 +109,7 @@ type SFU struct {
 
 	mu     sync.Mutex
 	rooms  map[string]*room
+	live   map[*Participant]struct{} // joined and not completely closed (Peer.Closed returned)
 	closed bool
 
 	forwarded, dropped atomic.Uint64
@@ -153,7 +156,7 @@ func New(cfg Config) (*SFU, error) {
 		se.SetICEUDPMux(mux)
 		closers = append(closers, mux.Close)
 	}
-	s := &SFU{cfg: cfg, close: closeAll, rooms: map[string]*room{}}
+	s := &SFU{cfg: cfg, close: closeAll, rooms: map[string]*room{}, live: map[*Participant]struct{}{}}
 	if cfg.TCPPort > 0 {
 		l, err := net.ListenTCP("tcp", &net.TCPAddr{Port: cfg.TCPPort})
 		if err != nil {
@@ -192,22 +195,30 @@ func (s *SFU) Stats() Stats {
 	return st
 }
 
-// Close ends every participant (Peer.Closed with LeftServiceRestart), waits for them, and refuses
-// later joins.
+// Close ends every participant (Peer.Closed with LeftServiceRestart; one already leaving keeps its
+// reason), waits until each Peer.Closed returned, and refuses later joins.
 func (s *SFU) Close() error {
 	s.mu.Lock()
 	s.closed = true
-	var all []*Participant
-	for _, r := range s.rooms {
-		all = append(all, r.participants()...)
+	all := make([]*Participant, 0, len(s.live))
+	for p := range s.live {
+		all = append(all, p)
 	}
 	s.mu.Unlock()
-	var wg sync.WaitGroup
 	for _, p := range all {
-		wg.Go(func() { p.close(LeftServiceRestart) })
+		go p.close(LeftServiceRestart)
 	}
-	wg.Wait()
+	for _, p := range all {
+		<-p.gone
+	}
 	return s.close()
+}
+
+// gone forgets a participant whose Peer.Closed returned.
+func (s *SFU) gone(p *Participant) {
+	s.mu.Lock()
+	delete(s.live, p)
+	s.mu.Unlock()
 }
 
 // Join adds a participant with id to room roomID and sends its first offer through peer.
@@ -251,6 +262,7 @@ func (s *SFU) JoinWith(roomID, id string, peer Peer, o JoinOptions) (*Participan
 	}
 	p.room = r
 	pubs := r.add(p)
+	s.live[p] = struct{}{}
 	s.mu.Unlock()
 	for _, pub := range pubs {
 		pub.subscribe(p)
@@ -316,14 +328,6 @@ type room struct {
 }
 
 func (r *room) size() int { return len(r.parts) }
-
-func (r *room) participants() []*Participant {
-	out := make([]*Participant, 0, len(r.parts))
-	for _, p := range r.parts {
-		out = append(out, p)
-	}
-	return out
-}
 
 // add adds p and returns the publications it subscribes to.
 func (r *room) add(p *Participant) []*publication {
