@@ -2,14 +2,15 @@
 // with pion clients (infra/sfu/sfuclient) on loopback in this process, each beside a floor measured
 // in the same run with the same clients.
 //
-//   - Forwarding: Streams publishers each send one 500 kbit/s VP8 stream (1,000-byte packets every
-//     16 ms, stamped with their send time) to one subscriber, through the SFU (one room per pair),
-//     then through the floor: a bare pion relay written here (a PeerConnection receives the stream and
+//   - Forwarding: n publishers each send one 500 kbit/s VP8 stream (1,000-byte packets every 16 ms,
+//     stamped with their send time) to one subscriber, through the SFU (one room per pair), and
+//     through the floor: a bare pion relay written here (a PeerConnection receives the stream and
 //     writes every packet straight into a TrackLocalStaticRTP of the subscriber's connection, no
-//     queue, no room logic). Over the measuring window it counts loss (1 − received/sent) and the
-//     forwarding delay (send stamp → the subscriber's read, both clients in this process: it includes
-//     both clients' pion stacks as well as the SFU or relay). The ladder of stream counts climbs
-//     until neither side meets the target (loss < 1 %, p99 < 50 ms) or the time budget is spent.
+//     queue, no room logic); the two sides take turns going first. Over the measuring window it
+//     counts loss (1 − received/sent) and the forwarding delay (send stamp → the subscriber's read,
+//     both clients in this process: it includes both clients' pion stacks as well as the SFU or
+//     relay). The ladder of n climbs until neither side meets the target (loss < 1 %, p99 < 50 ms)
+//     or the time budget is spent.
 //   - Join: one presenter sends 30 video packets a second; Participants join the room one after the
 //     other and each join time is SFU.Join → the first packet from the presenter (the SFU offers;
 //     offer → first media packet), beside the floor: a bare pion offerer sending straight to the same
@@ -37,6 +38,7 @@ const (
 	StreamBitrate  = 500_000 // bit/s of one forwarded video stream
 	packetBytes    = 1000
 	packetInterval = 16 * time.Millisecond // 1,000 bytes every 16 ms ≈ 500 kbit/s
+	settle         = time.Second           // between two sides or steps
 )
 
 // Options configure a run.
@@ -113,13 +115,24 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	o.defaults()
 	rep := &Report{StartedAt: time.Now().UTC(), LoadAverage: []string{LoadAverage()}, Bitrate: StreamBitrate}
 	deadline := time.Now().Add(o.Budget)
-	for _, n := range o.Ladder {
+	for i, n := range o.Ladder {
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			fmt.Fprintf(o.Progress, "bench media: time budget spent before %d streams\n", n)
 			break
 		}
-		sfuStep := forwardSFU(ctx, n, o)
-		floorStep := forwardFloor(ctx, n, o)
+		// The sides alternate which goes first (the one before leaves its connections' teardown
+		// behind), with a pause between them.
+		var sfuStep, floorStep Step
+		if i%2 == 0 {
+			sfuStep = forwardSFU(ctx, n, o)
+			time.Sleep(settle)
+			floorStep = forwardFloor(ctx, n, o)
+		} else {
+			floorStep = forwardFloor(ctx, n, o)
+			time.Sleep(settle)
+			sfuStep = forwardSFU(ctx, n, o)
+		}
+		time.Sleep(settle)
 		rep.Steps = append(rep.Steps, sfuStep, floorStep)
 		fmt.Fprintf(o.Progress, "bench media: %d streams: sfu loss %.2f%% p99 %.1f ms, floor loss %.2f%% p99 %.1f ms\n",
 			n, sfuStep.Loss*100, sfuStep.P99Ms, floorStep.Loss*100, floorStep.P99Ms)
