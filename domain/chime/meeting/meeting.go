@@ -109,8 +109,11 @@ type Scheduled struct {
 	// PIN is the organiser's PIN sealed under the organiser's key.
 	PIN domain.Sealed `json:"sealedPin,omitzero"`
 	// LegacyPIN is the plain PIN of events stored before PINs were sealed (decoded, never written).
-	LegacyPIN string    `json:"pin,omitempty"`
-	At        time.Time `json:"at"`
+	LegacyPIN string `json:"pin,omitempty"`
+	// Moderated meetings (guide §8.2) have a moderator passcode, sealed under the organiser's key.
+	Moderated bool          `json:"moderated,omitempty"`
+	Passcode  domain.Sealed `json:"sealedModeratorPasscode,omitzero"`
+	At        time.Time     `json:"at"`
 }
 
 // Started records that a host started the meeting.
@@ -161,6 +164,7 @@ type State struct {
 	Title          string
 	StartsAt       time.Time
 	Status         string // "" not scheduled
+	Moderated      bool   // guide §8.2: others wait for a moderator (moderation.go)
 	DisabledReason string
 	EndReason      string
 	// Attendees is the live roster, by attendee id (roster.go); nil when no one ever joined.
@@ -186,6 +190,9 @@ type Schedule struct {
 	StartsAt  time.Time
 	// PIN is the organiser's personal PIN sealed under the organiser's key.
 	PIN domain.Sealed
+	// Moderated meetings need Passcode, the moderator passcode sealed under the organiser's key.
+	Moderated bool
+	Passcode  domain.Sealed
 }
 
 // Start starts the meeting; By is a member of the account and Organizer is the organiser now.
@@ -268,10 +275,15 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		if err := sc.Organizer.check(sc.Organizer.UserID); err != nil {
 			return nil, err
 		}
-		if want := domain.SubjectKeyID(sc.AccountID, account.UserKeySubject(sc.Organizer.UserID)); len(sc.PIN.Data) == 0 || sc.PIN.KeyID != want {
+		want := domain.SubjectKeyID(sc.AccountID, account.UserKeySubject(sc.Organizer.UserID))
+		if len(sc.PIN.Data) == 0 || sc.PIN.KeyID != want {
 			return nil, domain.Wrapf(account.ErrUnsealed, "the meeting PIN must be sealed under the organiser's key %s, got key %q", want, sc.PIN.KeyID)
 		}
-		return []Event{Scheduled{AccountID: sc.AccountID, OrganizerID: sc.Organizer.UserID, OrganizerEmail: sc.Organizer.Email, Title: title, StartsAt: sc.StartsAt.UTC(), PIN: sc.PIN, At: now.UTC()}}, nil
+		if sc.Moderated != (len(sc.Passcode.Data) > 0) || (sc.Moderated && sc.Passcode.KeyID != want) {
+			return nil, domain.Wrapf(account.ErrUnsealed, "a moderated meeting, and only one, has a moderator passcode sealed under the organiser's key %s", want)
+		}
+		return []Event{Scheduled{AccountID: sc.AccountID, OrganizerID: sc.Organizer.UserID, OrganizerEmail: sc.Organizer.Email, Title: title,
+			StartsAt: sc.StartsAt.UTC(), PIN: sc.PIN, Moderated: sc.Moderated, Passcode: sc.Passcode, At: now.UTC()}}, nil
 	}
 	if s.Status == "" || s.AccountID != accountOf(c) {
 		return nil, ErrNotFound
@@ -329,7 +341,7 @@ func Evolve(s State, e Event) State {
 	switch e := e.(type) {
 	case Scheduled:
 		s = State{AccountID: e.AccountID, OrganizerID: e.OrganizerID, Title: e.Title, StartsAt: e.StartsAt,
-			Status: StatusScheduled, CreatedAt: e.At, UpdatedAt: e.At}
+			Status: StatusScheduled, Moderated: e.Moderated, CreatedAt: e.At, UpdatedAt: e.At}
 	case Started:
 		s.Status, s.UpdatedAt = StatusStarted, e.At
 	case Ended:

@@ -10,8 +10,11 @@ import (
 // remove an attendee, lock and unlock the meeting, end it.
 //
 // Invariants:
-//   - A moderator is an attendee who joined as the meeting's host: the organiser (AttendeeJoined
-//     .Moderator). Every control names the acting attendee (By) and is refused (ErrNotModerator)
+//   - A moderator is an attendee who joined as the meeting's host: the organiser, or (a moderated
+//     meeting) one who gave the moderator passcode, which the caller checks (Join.AsModerator;
+//     AttendeeJoined.Moderator). In a moderated meeting no one else joins before a moderator is in
+//     (ErrWaitingForModerator): the moderator starts it. Every control names the acting attendee
+//     (By) and is refused (ErrNotModerator)
 //     unless By is a moderator in the live roster; a moderator cannot be muted by another, removed,
 //     or act on itself through Mute/Remove.
 //   - A muted attendee's audio is not forwarded; only the attendee may unmute itself (no one turns on
@@ -36,6 +39,7 @@ var (
 	ErrNotModerator = &domain.Error{Kind: domain.KindForbidden, Msg: "only a moderator may do this"}
 	ErrLocked       = &domain.Error{Kind: domain.KindConflict, Msg: "the meeting is locked"}
 	ErrRemoved      = &domain.Error{Kind: domain.KindForbidden, Msg: "a moderator removed you from this meeting"}
+	ErrWaiting      = &domain.Error{Kind: domain.KindConflict, Msg: "the meeting is waiting for its moderator"}
 )
 
 // AttendeeMuted records that a moderator muted one attendee.
@@ -191,16 +195,29 @@ func decideModeration(s State, c Command, at time.Time) ([]Event, error) {
 	return nil, domain.Errorf(domain.KindInvalid, "unknown meeting command %T", c)
 }
 
-// admission refuses a join the moderation state forbids: a removed user, or a locked meeting for
-// anyone but its host.
-func admission(s State, userID string) error {
+// admission refuses a join the moderation state forbids: a removed user; a locked meeting, or a
+// moderated one no moderator has joined, for anyone but a moderator.
+func admission(s State, userID string, moderator bool) error {
 	switch {
 	case s.Removed[userID]:
 		return domain.Wrapf(ErrRemoved, "user %s was removed from this meeting by a moderator", userID)
-	case s.Locked && userID != s.OrganizerID:
+	case moderator:
+		return nil
+	case s.Locked:
 		return domain.Wrapf(ErrLocked, "the meeting is locked: a moderator must unlock it before anyone else joins")
+	case s.Moderated && !moderatorIn(s) && (s.Status == StatusScheduled || s.Status == StatusStarted):
+		return domain.Wrapf(ErrWaiting, "this is a moderated meeting: others join once its host or a moderator (with the moderator passcode) has joined")
 	}
 	return nil
+}
+
+func moderatorIn(s State) bool {
+	for _, a := range s.Attendees {
+		if a.Moderator {
+			return true
+		}
+	}
+	return false
 }
 
 func evolveModeration(s State, e Event) State {

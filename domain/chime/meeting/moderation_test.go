@@ -111,3 +111,32 @@ func TestNonModeratorsAreRefused(t *testing.T) {
 		t.Fatalf("a stranger unmutes: %v", err)
 	}
 }
+
+// TestModeratedMeetingWaitsForItsModerator: guide §8.2 — in a moderated meeting no one else joins
+// before a moderator: the host, or whoever the caller checked gave the moderator passcode; then
+// everyone does. A plain meeting has no passcode, a moderated one must have one.
+func TestModeratedMeetingWaitsForItsModerator(t *testing.T) {
+	t.Parallel()
+	code := domain.Sealed{KeyID: pin.KeyID, Data: []byte{9, 9}}
+	if _, err := meeting.Decide(meeting.Initial(), meeting.Schedule{AccountID: "a1", Organizer: pro, Title: "x", StartsAt: now, PIN: pin, Moderated: true}, now); err == nil {
+		t.Fatal("a moderated meeting without a passcode")
+	}
+	if _, err := meeting.Decide(meeting.Initial(), meeting.Schedule{AccountID: "a1", Organizer: pro, Title: "x", StartsAt: now, PIN: pin, Passcode: code}, now); err == nil {
+		t.Fatal("a passcode on a plain meeting")
+	}
+	evs, err := meeting.Decide(meeting.Initial(), meeting.Schedule{AccountID: "a1", Organizer: pro, Title: "Board", StartsAt: now, PIN: pin, Moderated: true, Passcode: code}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := given(evs...)
+	if _, _, err := decide(t, s, join("b")); !errors.Is(err, meeting.ErrWaiting) || domain.KindOf(err) != domain.KindConflict {
+		t.Fatalf("an attendee before the moderator: %v", err)
+	}
+	evs, s, err = decide(t, s, meeting.Join{AccountID: "a1", AttendeeID: "d", UserID: "delegate", Organizer: pro, AsModerator: true})
+	if err != nil || len(evs) != 2 || !s.Attendees["d"].Moderator || s.Status != meeting.StatusStarted {
+		t.Fatalf("a moderator with the passcode starts it: %v %v", evs, err)
+	}
+	if _, _, err := decide(t, s, join("b")); err != nil {
+		t.Fatalf("an attendee once a moderator is in: %v", err)
+	}
+}

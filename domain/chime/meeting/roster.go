@@ -112,9 +112,11 @@ func (MediaStopped) EventType() string { return TypeMediaStopped }
 
 // Join adds an attendee; the first join of a scheduled meeting starts it, so Organizer states the
 // organiser's facts now (as for Start). Joining again with the same AttendeeID changes nothing.
+// AsModerator states that the caller checked the moderator passcode the attendee gave (moderation.go).
 type Join struct {
 	AccountID, AttendeeID, UserID string
 	Organizer                     Host
+	AsModerator                   bool
 }
 
 // Leave removes an attendee (Reason one of Left*); the last one out ends the meeting.
@@ -170,6 +172,10 @@ func decideJoin(s State, c Join, at time.Time) ([]Event, error) {
 	if _, ok := s.Attendees[c.AttendeeID]; ok {
 		return nil, nil
 	}
+	moderator := c.UserID == s.OrganizerID || c.AsModerator
+	if err := admission(s, c.UserID, moderator); err != nil {
+		return nil, err
+	}
 	var out []Event
 	switch s.Status {
 	case StatusStarted:
@@ -186,13 +192,10 @@ func decideJoin(s State, c Join, at time.Time) ([]Event, error) {
 	if c.AttendeeID == "" || c.UserID == "" {
 		return nil, domain.Wrapf(ErrInvalid, "an attendee needs an AttendeeID and a UserID")
 	}
-	if err := admission(s, c.UserID); err != nil {
-		return nil, err
-	}
 	if len(s.Attendees) >= MaxAttendees {
 		return nil, domain.Wrapf(ErrFull, "the meeting already has %d attendees, the most a meeting may have", MaxAttendees)
 	}
-	return append(out, AttendeeJoined{AttendeeID: c.AttendeeID, UserID: c.UserID, Moderator: c.UserID == s.OrganizerID, At: at}), nil
+	return append(out, AttendeeJoined{AttendeeID: c.AttendeeID, UserID: c.UserID, Moderator: moderator, At: at}), nil
 }
 
 func decideMedia(s State, c SetMedia, at time.Time) ([]Event, error) {
