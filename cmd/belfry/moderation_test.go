@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/chime"
@@ -197,5 +198,62 @@ func TestMeetingScreenShare(t *testing.T) {
 	}
 	if n := countEvents(b.meetingEvents(t, id), func(e meeting.MediaStarted) bool { return e.Kind == meeting.MediaContent }); n != 1 {
 		t.Fatalf("%d shares recorded", n)
+	}
+}
+
+// TestModeratedMeeting: guide §8.2 — a moderated meeting's organiser gets a moderator passcode (no
+// one else sees it); no one joins before a moderator (409); a wrong passcode is 403; whoever gives the
+// right one joins as a moderator and starts it, then the others join, and that moderator's controls
+// work.
+func TestModeratedMeeting(t *testing.T) {
+	b, _, aliceTok, bobTok, _ := meetingWith(t, func(m *Main) { m.cfg.Media.Loopback = true })
+	ctx := context.Background()
+	st, out := b.clientCall(t, "POST", "/client/v1/meetings", aliceTok, map[string]any{"Title": "Board", "Moderated": true,
+		"StartsAt": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	mt := out["Meeting"].(map[string]any)
+	code, _ := mt["ModeratorPasscode"].(string)
+	if st != 201 || mt["Moderated"] != true || len(code) != 8 {
+		t.Fatalf("schedule a moderated meeting: %d %v", st, out)
+	}
+	id := mt["MeetingId"].(string)
+	if _, out := b.clientCall(t, "GET", "/client/v1/meetings/"+id, bobTok, nil); out["Meeting"].(map[string]any)["ModeratorPasscode"] != nil {
+		t.Fatalf("another member sees the passcode: %v", out)
+	}
+	dial := func(tok, code string) func(context.Context) (*websocket.Conn, *http.Response, error) {
+		return func(ctx context.Context) (*websocket.Conn, *http.Response, error) {
+			url := "ws" + b.url[len("http"):] + "/client/v1/meetings/" + id + "/signal"
+			protos := []string{media.Protocol, "bearer." + tok}
+			if code != "" {
+				protos = append(protos, "moderator."+code)
+			}
+			return websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: protos})
+		}
+	}
+	wrong := "00000000"
+	if wrong == code {
+		wrong = "00000001"
+	}
+	for _, tc := range []struct {
+		code string
+		want int
+	}{{"", http.StatusConflict}, {wrong, http.StatusForbidden}} {
+		if _, resp, err := dial(bobTok, tc.code)(ctx); err == nil || resp == nil || resp.StatusCode != tc.want {
+			t.Fatalf("bob with passcode %q: %v %v, want %d", tc.code, err, resp, tc.want)
+		}
+	}
+	delegate := b.joinVia(t, id, dial(bobTok, code)) // bob as a moderator
+	other := b.joinVia(t, id, dial(bobTok, ""))      // now anyone joins
+	until(t, "media", func() bool { return other.c.Received(delegate.id, "audio") > 0 })
+	delegate.send(map[string]string{"type": "muteAll"})
+	until(t, "the delegate's mute", func() bool { return other.noted("muteAll") })
+	if codes := delegate.errorCodes(); len(codes) != 0 {
+		t.Fatalf("the delegate's control refused: %v", codes)
+	}
+	evs := b.meetingEvents(t, id)
+	if countEvents(evs, func(e meeting.AttendeeJoined) bool { return e.AttendeeID == delegate.id && e.Moderator }) != 1 ||
+		countEvents(evs, func(e meeting.AllMuted) bool {
+			return e.By == delegate.id && slices.Equal(e.AttendeeIDs, []string{other.id})
+		}) != 1 {
+		t.Fatalf("events: %v", evs)
 	}
 }

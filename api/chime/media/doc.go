@@ -20,8 +20,9 @@
 // Before the upgrade the meeting is checked and the attendee admitted; a refusal is a plain HTTP
 // answer: 401 (no or a revoked session), 400 (a malformed PIN), 404 (no such meeting in the caller's
 // account, no open meeting with the PIN), 409 (the meeting ended, was cancelled or is disabled, or is
-// locked), 403 (a moderator removed the caller), 400 ResourceLimitExceeded (250 attendees already),
-// 429 (too many wrong PINs).
+// locked, or moderated with no moderator in yet), 403 (a moderator removed the caller, or a wrong
+// moderator passcode), 400 ResourceLimitExceeded (250 attendees already), 429 (too many wrong PINs
+// or passcodes).
 //
 // Then every message is one JSON object with a "type" (at most 64 KiB):
 //
@@ -45,9 +46,12 @@
 //	moderator → server {"type":"mute","attendeeId":…} {"type":"muteAll"} {"type":"remove","attendeeId":…}
 //	                   {"type":"lock"} {"type":"unlock"} {"type":"end"}
 //
-// Moderators (guide §8.2) are the attendees who joined as the meeting's host, its organiser; a
-// moderation message from anyone else is answered {"type":"error","code":"Forbidden"} and changes
-// nothing. A muted attendee's audio is no longer forwarded; a removed attendee's transport closes and
+// Moderators (guide §8.2) are the attendees who joined as the meeting's host, its organiser, and in a
+// moderated meeting those who gave its moderator passcode as a further subprotocol
+// "moderator.<passcode>" (or a Belfry-Moderator-Passcode header; a wrong one is 403, and wrong
+// passcodes are throttled with wrong PINs); in a moderated meeting no one else joins before a
+// moderator (409). A moderation message from anyone else is answered
+// {"type":"error","code":"Forbidden"} and changes nothing. A muted attendee's audio is no longer forwarded; a removed attendee's transport closes and
 // its user cannot join again; a locked meeting admits only its host; an ended meeting closes every
 // transport.
 //

@@ -10,6 +10,7 @@ import (
 
 	"github.com/belfry/belfry/api/chime/clientapi"
 	"github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/projections/chimeaccounts"
@@ -102,19 +103,31 @@ func New(d Deps) *Service {
 		pinBySrc: clientapi.NewBackoff(l.FailuresPerIP, l.CapacityPerIP, l), live: newLiveSessions()}
 }
 
+// ErrPasscode is the answer to a wrong moderator passcode (or one given for a meeting that has none).
+var ErrPasscode = &domain.Error{Kind: domain.KindForbidden, Msg: "wrong moderator passcode"}
+
+// Entry is how a caller asks to enter a meeting: a moderator passcode (guide §8.2; "" for none) and
+// the source address that wrong passcodes and PINs are throttled by.
+type Entry struct{ Passcode, Source string }
+
 // AdmitByID checks that u may join meeting id (it exists in u's account, is open) and records a
 // new attendee (Admit).
-func (s *Service) AdmitByID(ctx context.Context, u chimeaccounts.User, id string) (m chimemeetings.Meeting, attendeeID string, err error) {
+func (s *Service) AdmitByID(ctx context.Context, u chimeaccounts.User, id string, e Entry) (m chimemeetings.Meeting, attendeeID string, err error) {
 	if m, err = s.d.Store.Get(ctx, u.AccountID, id); err != nil {
 		return m, "", err
 	}
-	attendeeID, err = s.Admit(ctx, u, m)
+	attendeeID, err = s.Admit(ctx, u, m, e)
 	return m, attendeeID, err
 }
 
-// Admit records u as a new attendee of m; the first to join starts a scheduled meeting, and the
-// meeting's moderation (a lock, a removal) may refuse u.
-func (s *Service) Admit(ctx context.Context, u chimeaccounts.User, m chimemeetings.Meeting) (attendeeID string, err error) {
+// Admit records u as a new attendee of m, as a moderator when e carries m's moderator passcode (a
+// wrong one is refused and throttled with wrong PINs); the first to join starts a scheduled meeting,
+// and the meeting's moderation (a lock, a removal, waiting for a moderator) may refuse u.
+func (s *Service) Admit(ctx context.Context, u chimeaccounts.User, m chimemeetings.Meeting, e Entry) (attendeeID string, err error) {
+	asModerator, err := s.checkPasscode(u, m, e)
+	if err != nil {
+		return "", err
+	}
 	org := meeting.Host{UserID: m.OrganizerID}
 	if o, err := s.d.Directory.GetUserAnyTenant(ctx, m.AccountID, m.OrganizerID); err == nil {
 		org = meeting.Host{UserID: o.UserID, Email: o.Email, Exists: true, License: o.LicenseType,
@@ -123,8 +136,25 @@ func (s *Service) Admit(ctx context.Context, u chimeaccounts.User, m chimemeetin
 		return "", err
 	}
 	attendeeID = uuid.NewString()
-	_, err = s.d.Meetings.Execute(ctx, meeting.StreamName(m.MeetingID), meeting.Join{AccountID: m.AccountID, AttendeeID: attendeeID, UserID: u.UserID, Organizer: org})
+	_, err = s.d.Meetings.Execute(ctx, meeting.StreamName(m.MeetingID), meeting.Join{AccountID: m.AccountID, AttendeeID: attendeeID,
+		UserID: u.UserID, Organizer: org, AsModerator: asModerator})
 	return attendeeID, err
+}
+
+// checkPasscode says whether e carries m's moderator passcode (false, nil when it carries none).
+func (s *Service) checkPasscode(u chimeaccounts.User, m chimemeetings.Meeting, e Entry) (bool, error) {
+	if e.Passcode == "" {
+		return false, nil
+	}
+	now := s.d.Now()
+	if err := s.throttled(u, e.Source, now); err != nil {
+		return false, err
+	}
+	if !m.Moderated || !samePIN(m.Passcode, e.Passcode) {
+		s.failed(u, e.Source, now)
+		return false, domain.Wrapf(ErrPasscode, "the moderator passcode is wrong, or the meeting is not moderated")
+	}
+	return true, nil
 }
 
 // Leave records that an attendee left (the last one out ends the meeting). It runs on its own

@@ -21,8 +21,9 @@ var (
 	// ErrPIN is the one answer to a PIN that opens no meeting: unknown, reset since (guide §5.4:
 	// an old PIN fails cleanly), or whose organiser has no open meeting with it.
 	ErrPIN = &domain.Error{Kind: domain.KindNotFound, Msg: "no meeting with this PIN"}
-	// ErrPINThrottled answers PIN joins refused after repeated wrong PINs (429 with Retry-After).
-	ErrPINThrottled = &domain.Error{Kind: domain.KindThrottled, Msg: "too many wrong meeting PINs"}
+	// ErrPINThrottled answers joins refused after repeated wrong PINs or moderator passcodes (429
+	// with Retry-After).
+	ErrPINThrottled = &domain.Error{Kind: domain.KindThrottled, Msg: "too many wrong meeting PINs or passcodes"}
 )
 
 // ValidPIN says whether pin has a PIN's form (PINLength digits).
@@ -46,20 +47,29 @@ func (s *Service) ResolvePIN(ctx context.Context, u chimeaccounts.User, pin, sou
 		return chimemeetings.Meeting{}, domain.Errorf(domain.KindInvalid, "PIN must be %d digits", PINLength)
 	}
 	now := s.d.Now()
-	if wait := max(s.pinByUser.Wait(u.UserID, now), s.pinBySrc.Wait(source, now)); wait > 0 {
-		return chimemeetings.Meeting{}, &domain.Error{Kind: domain.KindThrottled, Sentinel: ErrPINThrottled, RetryAfter: wait,
-			Msg: fmt.Sprintf("too many wrong meeting PINs from this user or source; try again in %s", wait.Round(time.Second))}
+	if err := s.throttled(u, source, now); err != nil {
+		return chimemeetings.Meeting{}, err
 	}
 	m, err := s.meetingOfPIN(ctx, pin)
 	if errors.Is(err, ErrPIN) {
-		s.pinByUser.Fail(u.UserID, now)
-		s.pinBySrc.Fail(source, now)
+		s.failed(u, source, now)
 	}
-	if err != nil {
-		return m, err
+	return m, err
+}
+
+// throttled refuses a user or source with too many wrong PINs or moderator passcodes lately.
+func (s *Service) throttled(u chimeaccounts.User, source string, now time.Time) error {
+	if wait := max(s.pinByUser.Wait(u.UserID, now), s.pinBySrc.Wait(source, now)); wait > 0 {
+		return &domain.Error{Kind: domain.KindThrottled, Sentinel: ErrPINThrottled, RetryAfter: wait,
+			Msg: fmt.Sprintf("too many wrong meeting PINs or passcodes from this user or source; try again in %s", wait.Round(time.Second))}
 	}
-	s.pinByUser.Reset(u.UserID)
-	return m, nil
+	return nil
+}
+
+// failed counts a wrong PIN or passcode.
+func (s *Service) failed(u chimeaccounts.User, source string, now time.Time) {
+	s.pinByUser.Fail(u.UserID, now)
+	s.pinBySrc.Fail(source, now)
 }
 
 // meetingOfPIN is ResolvePIN's lookup; every way of not finding the meeting is ErrPIN.

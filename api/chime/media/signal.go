@@ -91,7 +91,18 @@ func subprotocol(r *http.Request, prefix string) string {
 type admitter func(c echo.Context, u chimeaccounts.User) (chimemeetings.Meeting, string, error)
 
 func (s *Service) byID(c echo.Context, u chimeaccounts.User) (chimemeetings.Meeting, string, error) {
-	return s.AdmitByID(c.Request().Context(), u, c.Param("id"))
+	return s.AdmitByID(c.Request().Context(), u, c.Param("id"), entry(c))
+}
+
+// entry is the request's moderator passcode (the "moderator.<passcode>" subprotocol or a
+// Belfry-Moderator-Passcode header) and source address.
+func entry(c echo.Context) Entry {
+	r := c.Request()
+	code := r.Header.Get("Belfry-Moderator-Passcode")
+	if code == "" {
+		code = subprotocol(r, "moderator.")
+	}
+	return Entry{Passcode: code, Source: c.RealIP()}
 }
 
 // byPIN admits the caller to the meeting of the PIN in the "pin.<PIN>" subprotocol or the
@@ -109,7 +120,7 @@ func (s *Service) byPIN(c echo.Context, u chimeaccounts.User) (chimemeetings.Mee
 	if err != nil {
 		return m, "", err
 	}
-	id, err := s.Admit(r.Context(), u, m)
+	id, err := s.Admit(r.Context(), u, m, entry(c))
 	return m, id, err
 }
 

@@ -302,6 +302,9 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		if err := c.Organizer.check(s.OrganizerID); err != nil {
 			return nil, domain.Wrapf(ErrDisabled, "the meeting cannot start: %s", err.Error())
 		}
+		if s.Moderated && c.By != s.OrganizerID {
+			return nil, domain.Wrapf(ErrWaiting, "a moderated meeting is started by its host or a moderator joining it")
+		}
 		return []Event{Started{By: c.By, At: now.UTC()}}, nil
 	case End:
 		if s.Status == StatusEnded {
