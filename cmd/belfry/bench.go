@@ -46,8 +46,11 @@ func cmdBench(ctx context.Context, cfg Config, args []string) error {
 	if len(args) > 0 && args[0] == "reports" {
 		return cmdBenchReports(ctx, cfg, args[1:])
 	}
+	if len(args) > 0 && args[0] == "media" {
+		return cmdBenchMedia(ctx, args[1:])
+	}
 	if len(args) == 0 || args[0] != "eventstore" {
-		return fmt.Errorf("usage: belfry bench eventstore|api|audit-flood|audit|snapshot|replay|wickr|reports|chat [flags]")
+		return fmt.Errorf("usage: belfry bench eventstore|api|audit-flood|audit|snapshot|replay|wickr|reports|chat|media [flags]")
 	}
 	fs := flag.NewFlagSet("bench eventstore", flag.ContinueOnError)
 	d := fs.Duration("duration", 5*time.Second, "length of each append scenario")

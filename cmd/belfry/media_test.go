@@ -24,8 +24,9 @@ import (
 
 // signalMsg is a signalling message as a client sees it.
 type signalMsg struct {
-	Type, SDP, MeetingID, AttendeeID, Code, Message, Reason string
-	Candidate                                               json.RawMessage
+	Type, SDP, MeetingID, AttendeeID, Code, Message, Reason, Action, By string
+	AttendeeIDs                                                         []string
+	Candidate                                                           json.RawMessage
 }
 
 // dialSignal opens the meeting's signalling WebSocket the way a browser does: the session token as
@@ -40,18 +41,28 @@ type attendee struct {
 	id     string
 	c      *sfuclient.Client
 	ws     *websocket.Conn
+	send   func(m any)
 	joined time.Time
 	mu     sync.Mutex
 	errs   []signalMsg
+	notes  []signalMsg // moderation messages
 	bye    chan string
 }
 
 func (r *running) join(t *testing.T, meetingID, token string) *attendee {
 	t.Helper()
+	return r.joinVia(t, meetingID, func(ctx context.Context) (*websocket.Conn, *http.Response, error) {
+		return r.dialSignal(ctx, meetingID, token)
+	})
+}
+
+// joinVia joins the meeting through the WebSocket dial opens, the client shaped by opts (at most one).
+func (r *running) joinVia(t *testing.T, meetingID string, dial func(context.Context) (*websocket.Conn, *http.Response, error), opts ...sfuclient.Options) *attendee {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	a := &attendee{joined: time.Now(), bye: make(chan string, 1)}
-	ws, resp, err := r.dialSignal(ctx, meetingID, token)
+	ws, resp, err := dial(ctx)
 	if err != nil {
 		t.Fatalf("dial: %v %v", err, resp)
 	}
@@ -66,7 +77,12 @@ func (r *running) join(t *testing.T, meetingID, token string) *attendee {
 		defer wmu.Unlock()
 		_ = ws.Write(ctx, websocket.MessageText, b)
 	}
-	a.c, err = sfuclient.New(func(c []byte) { send(map[string]any{"type": "candidate", "candidate": json.RawMessage(c)}) })
+	a.send = send
+	var o sfuclient.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	a.c, err = sfuclient.NewWith(func(c []byte) { send(map[string]any{"type": "candidate", "candidate": json.RawMessage(c)}) }, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,6 +112,10 @@ func (r *running) join(t *testing.T, meetingID, token string) *attendee {
 			case "error":
 				a.mu.Lock()
 				a.errs = append(a.errs, m)
+				a.mu.Unlock()
+			case "moderation":
+				a.mu.Lock()
+				a.notes = append(a.notes, m)
 				a.mu.Unlock()
 			case "bye":
 				a.bye <- m.Reason

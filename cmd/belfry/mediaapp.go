@@ -13,10 +13,12 @@ import (
 )
 
 // MediaConfig configures the SFU: UDPPort carries all ICE traffic on one UDP port
-// (BELFRY_MEDIA_UDP_PORT; default 0, an ephemeral port per participant), PublicIPs are announced in
-// place of the host's addresses behind a 1:1 NAT (BELFRY_MEDIA_PUBLIC_IPS, comma-separated).
+// (BELFRY_MEDIA_UDP_PORT; default 0, an ephemeral port per participant), TCPPort also serves ICE over
+// TCP on one port (BELFRY_MEDIA_TCP_PORT; default 0, no TCP), PublicIPs are announced in place of the
+// host's addresses behind a 1:1 NAT (BELFRY_MEDIA_PUBLIC_IPS, comma-separated).
 type MediaConfig struct {
 	UDPPort   int      `json:"udpPort,omitempty"`
+	TCPPort   int      `json:"tcpPort,omitempty"`
 	PublicIPs []string `json:"publicIps,omitempty"`
 	// Loopback offers loopback ICE candidates (tests).
 	Loopback bool `json:"-"`
@@ -25,9 +27,12 @@ type MediaConfig struct {
 }
 
 func mediaConfigFromEnv(get func(k, def string) string) MediaConfig {
-	port, err := strconv.Atoi(get("BELFRY_MEDIA_UDP_PORT", "0"))
-	if err != nil || port < 0 || port > 65535 {
-		port = -1 // Validate reports it
+	port := func(k string) int {
+		p, err := strconv.Atoi(get(k, "0"))
+		if err != nil || p < 0 || p > 65535 {
+			return -1 // validate reports it
+		}
+		return p
 	}
 	var ips []string
 	for ip := range strings.SplitSeq(get("BELFRY_MEDIA_PUBLIC_IPS", ""), ",") {
@@ -35,12 +40,15 @@ func mediaConfigFromEnv(get func(k, def string) string) MediaConfig {
 			ips = append(ips, ip)
 		}
 	}
-	return MediaConfig{UDPPort: port, PublicIPs: ips}
+	return MediaConfig{UDPPort: port("BELFRY_MEDIA_UDP_PORT"), TCPPort: port("BELFRY_MEDIA_TCP_PORT"), PublicIPs: ips}
 }
 
 func (c MediaConfig) validate() error {
 	if c.UDPPort < 0 {
 		return errors.New("BELFRY_MEDIA_UDP_PORT must be a port number (0: ephemeral ports)")
+	}
+	if c.TCPPort < 0 {
+		return errors.New("BELFRY_MEDIA_TCP_PORT must be a port number (0: no ICE over TCP)")
 	}
 	return nil
 }
@@ -57,12 +65,13 @@ func (a sfuPort) Join(roomID, id string, p media.Peer) (media.Participant, error
 }
 
 // newMedia builds the SFU and the live-meetings slice over the meetings' repository.
-func newMedia(cfg MediaConfig, logger *slog.Logger, meetings media.Meetings, store media.Store, directory media.Directory) (*media.Service, *sfu.SFU, error) {
-	s, err := sfu.New(sfu.Config{UDPPort: cfg.UDPPort, PublicIPs: cfg.PublicIPs, Loopback: cfg.Loopback, ConnectWithin: cfg.ConnectWithin, Logger: logger})
+func newMedia(cfg MediaConfig, logger *slog.Logger, meetings media.Meetings, store media.Store, directory media.Directory, pins media.PINs, now func() time.Time) (*media.Service, *sfu.SFU, error) {
+	s, err := sfu.New(sfu.Config{UDPPort: cfg.UDPPort, TCPPort: cfg.TCPPort, PublicIPs: cfg.PublicIPs, Loopback: cfg.Loopback,
+		ConnectWithin: cfg.ConnectWithin, Logger: logger})
 	if err != nil {
 		return nil, nil, err
 	}
-	return media.New(media.Deps{Meetings: meetings, Store: store, Directory: directory, SFU: sfuPort{s}, Logger: logger}), s, nil
+	return media.New(media.Deps{Meetings: meetings, Store: store, Directory: directory, PINs: pins, SFU: sfuPort{s}, Now: now, Logger: logger}), s, nil
 }
 
 // endInterruptedMeetings ends the media sessions a previous run left in the roster (see

@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
 )
+
+// KindContent is the kind of a screen-share track (Peer.MediaStarted), beside "audio" and "video".
+const KindContent = "content"
 
 // maxPendingCandidates bounds the candidates a participant sends before its first answer.
 const maxPendingCandidates = 64
@@ -25,10 +29,15 @@ type Participant struct {
 	room *room
 	peer Peer
 	pc   *webrtc.PeerConnection
+	// content receives the screen share (the offer's second video m-line).
+	content *webrtc.RTPReceiver
+	// audioMuted: the participant's audio is read and dropped (SetAudioMuted).
+	audioMuted atomic.Bool
 
 	negMu       sync.Mutex
 	negotiating bool // an offer is out, not answered yet
 	again       bool // another offer is due once it is
+	holding     bool // Join is still adding the room's tracks: its one first offer comes after
 	answered    bool // a remote description was set at least once
 	pending     []webrtc.ICECandidateInit
 	closing     bool
@@ -38,10 +47,11 @@ type Participant struct {
 	early   [][]byte
 
 	closeOnce sync.Once
+	gone      chan struct{} // closed once Peer.Closed returned
 }
 
-func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection) *Participant {
-	p := &Participant{id: id, sfu: s, peer: peer, pc: pc}
+func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection, content *webrtc.RTPReceiver) *Participant {
+	p := &Participant{id: id, sfu: s, peer: peer, pc: pc, content: content, holding: true, gone: make(chan struct{})}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			return
@@ -63,7 +73,13 @@ func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection) *Pa
 			go p.close(LeftDisconnected)
 		}
 	})
-	pc.OnTrack(func(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) { p.publish(t) })
+	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		kind := t.Kind().String()
+		if r == p.content {
+			kind = KindContent
+		}
+		p.publish(t, kind)
+	})
 	return p
 }
 
@@ -118,14 +134,33 @@ func (p *Participant) AddCandidate(candidateJSON []byte) error {
 // Leave takes the participant out (Peer.Closed with LeftHungUp).
 func (p *Participant) Leave() { p.close(LeftHungUp) }
 
-// negotiate sends an offer now, or once the one that is out is answered.
+// Remove takes the participant out for reason (a moderator's removal, the meeting's end): its
+// connection closes and Peer.Closed reports reason.
+func (p *Participant) Remove(reason string) { p.close(reason) }
+
+// SetAudioMuted stops (true) or resumes forwarding the participant's audio to the others.
+func (p *Participant) SetAudioMuted(muted bool) { p.audioMuted.Store(muted) }
+
+// negotiate sends an offer now, or once the one that is out is answered, or (while Join holds it)
+// with the first offer.
 func (p *Participant) negotiate() {
 	p.negMu.Lock()
 	defer p.negMu.Unlock()
+	if p.holding {
+		return
+	}
 	if p.negotiating {
 		p.again = true
 		return
 	}
+	p.offerLocked()
+}
+
+// release ends Join's hold and sends the first offer, with every track added so far.
+func (p *Participant) release() {
+	p.negMu.Lock()
+	defer p.negMu.Unlock()
+	p.holding = false
 	p.offerLocked()
 }
 
@@ -174,5 +209,7 @@ func (p *Participant) close(reason string) {
 		}
 		_ = p.pc.Close()
 		p.peer.Closed(reason)
+		p.sfu.gone(p)
+		close(p.gone)
 	})
 }

@@ -31,8 +31,7 @@ type downTrack struct {
 }
 
 // publish forwards a track the participant sends, once admitted, until it ends.
-func (p *Participant) publish(t *webrtc.TrackRemote) {
-	kind := t.Kind().String()
+func (p *Participant) publish(t *webrtc.TrackRemote, kind string) {
 	if err := p.peer.MediaStarted(kind); err != nil {
 		discard(t)
 		return
@@ -63,13 +62,18 @@ func discard(t *webrtc.TrackRemote) {
 	}
 }
 
-// forward reads the track and queues each packet for every subscriber; a full queue drops it.
+// forward reads the track and queues each packet for every subscriber; a full queue drops it, and
+// so does a muted owner's audio.
 func (pub *publication) forward() {
 	s := pub.owner.sfu
+	audio := pub.kind == "audio"
 	for {
 		pkt, _, err := pub.remote.ReadRTP()
 		if err != nil {
 			return
+		}
+		if audio && pub.owner.audioMuted.Load() {
+			continue
 		}
 		pub.fanOut(pkt, &s.dropped)
 	}
@@ -178,9 +182,10 @@ func (pub *publication) readRTCP(sender *webrtc.RTPSender) {
 	}
 }
 
-// keyframe asks the publisher of a video track for a keyframe, at most once per MinPLIInterval.
+// keyframe asks the publisher of a video track (camera or screen) for a keyframe, at most once per
+// MinPLIInterval.
 func (pub *publication) keyframe() {
-	if pub.kind != "video" {
+	if pub.kind == "audio" {
 		return
 	}
 	now := time.Now().UnixNano()

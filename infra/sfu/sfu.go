@@ -4,7 +4,8 @@
 // track is read once and fanned out to one TrackLocalStaticRTP per subscriber.
 //
 // Signalling is the caller's (api/chime/media carries it over a WebSocket): the SFU is always the
-// offerer. Join sends an offer with one audio and one video transceiver the participant may send on;
+// offerer. Join sends an offer with one audio, one video and a second video transceiver (its third
+// m-line: the screen share, kind "content") the participant may send on;
 // when others publish or leave, the SFU adds or removes their tracks and sends a new offer once the
 // previous one is answered (Participant.Answer). ICE candidates trickle both ways (Peer.Candidate,
 // Participant.AddCandidate).
@@ -14,21 +15,27 @@
 //     or stalled subscriber loses its own packets (counted in Stats.Dropped) and never delays the
 //     publisher or the other subscribers.
 //   - A published track is forwarded only if Peer.MediaStarted admits it (the meeting's video-tile
-//     limit); a refused track is read and discarded.
+//     and screen-share limits); a refused track is read and discarded. While a participant's audio is
+//     muted (Participant.SetAudioMuted, a moderator's mute) its audio packets are read and dropped.
+//   - ICE runs over UDP and, with Config.TCPPort, over TCP too (passive candidates on that one port);
+//     a participant joined with JoinOptions.TCPOnly is offered TCP candidates only.
 //   - A subscriber's picture-loss and full-intra requests (RTCP PLI/FIR) reach the publisher as a
 //     PLI, at most one per MinPLIInterval per track, and a new subscriber triggers one, so video
 //     starts without waiting for the publisher's next periodic keyframe.
 //   - A participant whose media is not connected Config.ConnectWithin after it joined, or whose
 //     connection fails later (ICE consent lost), is closed as LeftDisconnected: no one stays "in" a
 //     room without media.
-//   - Close ends every participant with Peer.Closed(LeftServiceRestart) and waits for those calls:
-//     a stopping service records who was in, and no one is left "in" a meeting.
+//   - Close ends every participant with Peer.Closed(LeftServiceRestart) and waits for those calls,
+//     and for those of participants already on their way out (Peer.Closed with their own reason): a
+//     stopping service records who was in before it closes its event store, and no one is left
+//     "in" a meeting.
 package sfu
 
 import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,6 +81,8 @@ type Config struct {
 	// UDPPort, when set, carries all ICE traffic on that one UDP port; else each participant gets
 	// ephemeral ports.
 	UDPPort int
+	// TCPPort, when set, also serves ICE over TCP on that one port (for networks that block UDP).
+	TCPPort int
 	// PublicIPs are the addresses announced as host candidates in place of the local ones (behind a
 	// 1:1 NAT).
 	PublicIPs []string
@@ -95,10 +104,12 @@ type Stats struct {
 type SFU struct {
 	cfg   Config
 	api   *webrtc.API
+	tcp   *webrtc.API // ICE over TCP only; nil without Config.TCPPort
 	close func() error
 
 	mu     sync.Mutex
 	rooms  map[string]*room
+	live   map[*Participant]struct{} // joined and not completely closed (Peer.Closed returned)
 	closed bool
 
 	forwarded, dropped atomic.Uint64
@@ -129,17 +140,47 @@ func New(cfg Config) (*SFU, error) {
 	if len(cfg.PublicIPs) > 0 {
 		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
-	closeMux := func() error { return nil }
+	var closers []func() error
+	closeAll := func() error {
+		var errs []error
+		for _, c := range closers {
+			errs = append(errs, c())
+		}
+		return errors.Join(errs...)
+	}
 	if cfg.UDPPort > 0 {
 		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort)
 		if err != nil {
 			return nil, fmt.Errorf("sfu: UDP port %d: %w", cfg.UDPPort, err)
 		}
 		se.SetICEUDPMux(mux)
-		closeMux = mux.Close
+		closers = append(closers, mux.Close)
 	}
-	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
-	return &SFU{cfg: cfg, api: api, close: closeMux, rooms: map[string]*room{}}, nil
+	s := &SFU{cfg: cfg, close: closeAll, rooms: map[string]*room{}, live: map[*Participant]struct{}{}}
+	if cfg.TCPPort > 0 {
+		l, err := net.ListenTCP("tcp", &net.TCPAddr{Port: cfg.TCPPort})
+		if err != nil {
+			_ = closeAll()
+			return nil, fmt.Errorf("sfu: TCP port %d: %w", cfg.TCPPort, err)
+		}
+		mux := ice.NewTCPMuxDefault(ice.TCPMuxParams{Listener: l, ReadBufferSize: 64, WriteBufferSize: 4 << 20})
+		closers = append(closers, mux.Close)
+		se.SetICETCPMux(mux)
+		tcp := se
+		tcp.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6})
+		s.tcp = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(tcp))
+	}
+	s.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+	return s, nil
+}
+
+// ErrNoTCP is returned by JoinWith for a TCP-only participant when the SFU serves no TCP port.
+var ErrNoTCP = errors.New("sfu: ICE over TCP is not configured (Config.TCPPort)")
+
+// JoinOptions are a participant's transport options.
+type JoinOptions struct {
+	// TCPOnly offers the participant TCP candidates only (Wickr's forceTcpCall).
+	TCPOnly bool
 }
 
 // Stats returns the counters.
@@ -154,37 +195,60 @@ func (s *SFU) Stats() Stats {
 	return st
 }
 
-// Close ends every participant (Peer.Closed with LeftServiceRestart), waits for them, and refuses
-// later joins.
+// Close ends every participant (Peer.Closed with LeftServiceRestart; one already leaving keeps its
+// reason), waits until each Peer.Closed returned, and refuses later joins.
 func (s *SFU) Close() error {
 	s.mu.Lock()
 	s.closed = true
-	var all []*Participant
-	for _, r := range s.rooms {
-		all = append(all, r.participants()...)
+	all := make([]*Participant, 0, len(s.live))
+	for p := range s.live {
+		all = append(all, p)
 	}
 	s.mu.Unlock()
-	var wg sync.WaitGroup
 	for _, p := range all {
-		wg.Go(func() { p.close(LeftServiceRestart) })
+		go p.close(LeftServiceRestart)
 	}
-	wg.Wait()
+	for _, p := range all {
+		<-p.gone
+	}
 	return s.close()
+}
+
+// gone forgets a participant whose Peer.Closed returned.
+func (s *SFU) gone(p *Participant) {
+	s.mu.Lock()
+	delete(s.live, p)
+	s.mu.Unlock()
 }
 
 // Join adds a participant with id to room roomID and sends its first offer through peer.
 func (s *SFU) Join(roomID, id string, peer Peer) (*Participant, error) {
-	pc, err := s.api.NewPeerConnection(webrtc.Configuration{})
+	return s.JoinWith(roomID, id, peer, JoinOptions{})
+}
+
+// JoinWith is Join with transport options.
+func (s *SFU) JoinWith(roomID, id string, peer Peer, o JoinOptions) (*Participant, error) {
+	api := s.api
+	if o.TCPOnly {
+		if s.tcp == nil {
+			return nil, ErrNoTCP
+		}
+		api = s.tcp
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, fmt.Errorf("sfu: peer connection: %w", err)
 	}
-	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
-		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+	var content *webrtc.RTPReceiver
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeVideo} {
+		tr, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		if err != nil {
 			_ = pc.Close()
 			return nil, fmt.Errorf("sfu: transceiver: %w", err)
 		}
+		content = tr.Receiver() // the last one: the screen share
 	}
-	p := newParticipant(s, id, peer, pc)
+	p := newParticipant(s, id, peer, pc, content)
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -198,11 +262,12 @@ func (s *SFU) Join(roomID, id string, peer Peer) (*Participant, error) {
 	}
 	p.room = r
 	pubs := r.add(p)
+	s.live[p] = struct{}{}
 	s.mu.Unlock()
 	for _, pub := range pubs {
 		pub.subscribe(p)
 	}
-	p.negotiate()
+	p.release() // one first offer with the room's tracks
 	time.AfterFunc(s.cfg.ConnectWithin, func() {
 		if p.pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
 			p.close(LeftDisconnected)
@@ -263,14 +328,6 @@ type room struct {
 }
 
 func (r *room) size() int { return len(r.parts) }
-
-func (r *room) participants() []*Participant {
-	out := make([]*Participant, 0, len(r.parts))
-	for _, p := range r.parts {
-		out = append(out, p)
-	}
-	return out
-}
 
 // add adds p and returns the publications it subscribes to.
 func (r *room) add(p *Participant) []*publication {

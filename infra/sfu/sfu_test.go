@@ -50,17 +50,23 @@ func (x *peer) Closed(reason string) { x.closed <- reason }
 
 func join(t *testing.T, s *sfu.SFU, room, id, refuse string) *peer {
 	t.Helper()
+	return joinWith(t, s, room, id, refuse, sfuclient.Options{})
+}
+
+// joinWith joins a client with options; a TCP-only client joins TCP-only.
+func joinWith(t *testing.T, s *sfu.SFU, room, id, refuse string, o sfuclient.Options) *peer {
+	t.Helper()
 	x := &peer{ready: make(chan struct{}), refuse: refuse, closed: make(chan string, 1)}
 	var err error
-	x.c, err = sfuclient.New(func(b []byte) {
+	x.c, err = sfuclient.NewWith(func(b []byte) {
 		<-x.ready
 		_ = x.p.AddCandidate(b)
-	})
+	}, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = x.c.Close() })
-	if x.p, err = s.Join(room, id, x); err != nil {
+	if x.p, err = s.JoinWith(room, id, x, sfu.JoinOptions{TCPOnly: o.TCPOnly}); err != nil {
 		t.Fatal(err)
 	}
 	close(x.ready)

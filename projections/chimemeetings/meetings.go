@@ -4,7 +4,8 @@
 // event, and attendees is the size of its live roster (joined minus left, 0 once ended). organizer_domain is the part of the organiser's e-mail after '@', lower-cased, so a removed
 // domain's scheduled meetings are found by index. The PIN is kept sealed under the organiser's key
 // (pin_key_id, pin_sealed) and opened when a query returns it (Secrets); the plain PIN of events stored
-// before sealing sits in pin. A meeting whose organiser was deleted shows no PIN.
+// before sealing sits in pin. A meeting whose organiser was deleted shows no PIN. A moderated
+// meeting's moderator passcode is kept and opened the same way (passcode_key_id, passcode_sealed).
 package chimemeetings
 
 import (
@@ -30,7 +31,7 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_meetings" }
 
 // Version of the layout.
-func (Projection) Version() int { return 3 }
+func (Projection) Version() int { return 4 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string { return []string{"chime_meetings"} }
@@ -53,6 +54,9 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			pin              text, -- legacy: plain PIN of events stored before sealing
 			pin_key_id       text,
 			pin_sealed       bytea,
+			moderated        boolean NOT NULL DEFAULT false,
+			passcode_key_id  text,
+			passcode_sealed  bytea,
 			status           text NOT NULL,
 			disabled_reason  text NOT NULL DEFAULT '',
 			attendees        integer NOT NULL DEFAULT 0, -- the live roster's size
@@ -87,9 +91,14 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		if !e.PIN.IsZero() {
 			keyID, sealed = &e.PIN.KeyID, e.PIN.Data
 		}
+		var codeKey *string
+		if !e.Passcode.IsZero() {
+			codeKey = &e.Passcode.KeyID
+		}
 		b.Queue(`INSERT INTO `+t+` (meeting_id, account_id, organizer_id, organizer_domain, title, starts_at, pin, pin_key_id, pin_sealed, status,
-			created_at, updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,'Scheduled',$10,$10) ON CONFLICT (meeting_id) DO NOTHING`,
-			id, e.AccountID, e.OrganizerID, strings.ToLower(dom), e.Title, e.StartsAt, legacy, keyID, sealed, e.At)
+			created_at, updated_at, moderated, passcode_key_id, passcode_sealed) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,'Scheduled',$10,$10,$11,$12,$13)
+			ON CONFLICT (meeting_id) DO NOTHING`,
+			id, e.AccountID, e.OrganizerID, strings.ToLower(dom), e.Title, e.StartsAt, legacy, keyID, sealed, e.At, e.Moderated, codeKey, e.Passcode.Data)
 	case meeting.Started:
 		set(meeting.StatusStarted, "", e.At)
 	case meeting.Ended:
@@ -117,8 +126,11 @@ type Meeting struct {
 	PIN            string
 	Status         string
 	DisabledReason string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Moderated meetings have a moderator passcode (opened like the PIN).
+	Moderated bool
+	Passcode  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Secrets opens sealed PINs (infra/datakeys implements it); an error matching domain.ErrShredded
@@ -142,18 +154,19 @@ func (s *Store) WithSecrets(k Secrets) *Store {
 	return s
 }
 
-const columns = `meeting_id, account_id, organizer_id, title, starts_at, pin, pin_key_id, pin_sealed, status, disabled_reason, created_at, updated_at`
+const columns = `meeting_id, account_id, organizer_id, title, starts_at, pin, pin_key_id, pin_sealed, status, disabled_reason, created_at, updated_at,
+	moderated, passcode_key_id, passcode_sealed`
 
 type row struct {
 	Meeting
-	legacy, keyID *string
-	sealed        []byte
+	legacy, keyID, codeKey *string
+	sealed, code           []byte
 }
 
 func scan(r pgx.Row) (row, error) {
 	var m row
 	err := r.Scan(&m.MeetingID, &m.AccountID, &m.OrganizerID, &m.Title, &m.StartsAt, &m.legacy, &m.keyID, &m.sealed, &m.Status,
-		&m.DisabledReason, &m.CreatedAt, &m.UpdatedAt)
+		&m.DisabledReason, &m.CreatedAt, &m.UpdatedAt, &m.Moderated, &m.codeKey, &m.code)
 	return m, err
 }
 
@@ -169,6 +182,13 @@ func (s *Store) reveal(ctx context.Context, r row) (Meeting, error) {
 			return Meeting{}, fmt.Errorf("chimemeetings: open PIN: %w", err)
 		}
 		m.PIN = string(pt)
+	}
+	if r.codeKey != nil && s.secrets != nil {
+		pt, err := s.secrets.OpenSealed(ctx, domain.Sealed{KeyID: *r.codeKey, Data: r.code})
+		if err != nil && !errors.Is(err, domain.ErrShredded) {
+			return Meeting{}, fmt.Errorf("chimemeetings: open the moderator passcode: %w", err)
+		}
+		m.Passcode = string(pt)
 	}
 	return m, nil
 }

@@ -1,7 +1,9 @@
 // Package media is the slice of live meetings: a member of a meeting's account joins its media
-// session over the signalling WebSocket GET /client/v1/meetings/{id}/signal, the SFU (infra/sfu,
-// behind the SFU port) forwards everyone's audio and video, and the roster is recorded as meeting
-// events (attendee joined/left, media started/stopped, meeting ended; domain/chime/meeting).
+// session over the signalling WebSocket GET /client/v1/meetings/{id}/signal, or any signed-in user
+// joins with the meeting's PIN over GET /client/v1/meetings/by-pin/signal; the SFU (infra/sfu, behind
+// the SFU port) forwards everyone's audio, video and screen share, the roster is recorded as meeting
+// events (attendee joined/left, media started/stopped, moderation, meeting ended;
+// domain/chime/meeting), and a moderator's controls are enforced on the live transports.
 //
 // # Signalling protocol (version belfry-signal-v1)
 //
@@ -10,9 +12,17 @@
 // server selects "belfry-signal-v1". Other clients may send "Authorization: Bearer <token>" instead.
 // The token is never accepted in the query string (URLs end up in logs and histories).
 //
+// Joining by PIN: the PIN (10 digits, guide §5.4) rides as another subprotocol, "pin.<PIN>" (or a
+// Belfry-Meeting-PIN header). It opens the organiser's started meeting with that PIN, else the
+// scheduled one starting soonest; a PIN reset since opens nothing. Wrong PINs are throttled: 5 per
+// user or 20 per source address in 15 minutes answer 429 with Retry-After (1 minute, doubling).
+//
 // Before the upgrade the meeting is checked and the attendee admitted; a refusal is a plain HTTP
-// answer: 401 (no or a revoked session), 404 (no such meeting in the caller's account), 409 (the
-// meeting ended, was cancelled or is disabled), 400 ResourceLimitExceeded (250 attendees already).
+// answer: 401 (no or a revoked session), 400 (a malformed PIN), 404 (no such meeting in the caller's
+// account, no open meeting with the PIN), 409 (the meeting ended, was cancelled or is disabled, or is
+// locked, or moderated with no moderator in yet), 403 (a moderator removed the caller, or a wrong
+// moderator passcode), 400 ResourceLimitExceeded (250 attendees already), 429 (too many wrong PINs
+// or passcodes).
 //
 // Then every message is one JSON object with a "type" (at most 64 KiB):
 //
@@ -23,14 +33,32 @@
 //	server → client  {"type":"error","code":…,"message":…}             InvalidSDP, InvalidCandidate,
 //	                                                                   BadMessage, ResourceLimitExceeded
 //	                                                                   (a 26th video), …; the session stays
+//	server → client  {"type":"moderation","action":…,"attendeeId":…,   to everyone: mute, muteAll
+//	                  "attendeeIds":[…],"by":…}                        (attendeeIds), unmute, remove,
+//	                                                                   lock, unlock, end
 //	server → client  {"type":"bye","reason":…}                         then the socket closes (Left,
-//	                                                                   Disconnected, ServiceRestart)
+//	                                                                   Disconnected, ServiceRestart,
+//	                                                                   RemovedByModerator, MeetingEnded)
 //	client → server  {"type":"answer","sdp":…}
 //	client → server  {"type":"candidate","candidate":{RTCIceCandidateInit}}
+//	client → server  {"type":"unmute"}                                 unmute yourself after a mute
 //	client → server  {"type":"leave"}                                  or just close the socket
+//	moderator → server {"type":"mute","attendeeId":…} {"type":"muteAll"} {"type":"remove","attendeeId":…}
+//	                   {"type":"lock"} {"type":"unlock"} {"type":"end"}
 //
-// The server is always the offerer: its first offer has one audio and one video transceiver the
-// client may send on (attach local tracks before answering). Each remote track's stream id is the
-// publishing attendee's id. A client that cannot keep up with its signalling messages (more than
-// 256 queued) is disconnected.
+// Moderators (guide §8.2) are the attendees who joined as the meeting's host, its organiser, and in a
+// moderated meeting those who gave its moderator passcode as a further subprotocol
+// "moderator.<passcode>" (or a Belfry-Moderator-Passcode header; a wrong one is 403, and wrong
+// passcodes are throttled with wrong PINs); in a moderated meeting no one else joins before a
+// moderator (409). A moderation message from anyone else is answered
+// {"type":"error","code":"Forbidden"} and changes nothing. A muted attendee's audio is no longer forwarded; a removed attendee's transport closes and
+// its user cannot join again; a locked meeting admits only its host; an ended meeting closes every
+// transport.
+//
+// The server is always the offerer: its first offer has one audio and two video transceivers the
+// client may send on (attach local tracks before answering): camera, then screen share (counted apart
+// from the 25 video tiles, one share at a time). Each remote track's stream id is the publishing
+// attendee's id and its track id "<attendee id>-<audio|video|content>". ICE runs over UDP and, when
+// BELFRY_MEDIA_TCP_PORT is set, over TCP on that port. A client that cannot keep up with its
+// signalling messages (more than 256 queued) is disconnected.
 package media

@@ -8,7 +8,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/belfry/belfry/api/chime/clientapi"
 	"github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/projections/chimeaccounts"
@@ -20,10 +22,17 @@ type Meetings interface {
 	Execute(ctx context.Context, stream string, cmd meeting.Command) (usecase.Decided[meeting.State, meeting.Event], error)
 }
 
-// Store reads the meetings read model (chimemeetings.Store implements it).
+// Store reads the meetings read model, PINs opened (chimemeetings.Store implements it).
 type Store interface {
 	Get(ctx context.Context, accountID, meetingID string) (chimemeetings.Meeting, error)
+	List(ctx context.Context, accountID, organizerID string) ([]chimemeetings.Meeting, error)
 	Live(ctx context.Context) ([]chimemeetings.LiveMeeting, error)
+}
+
+// PINs says whom a personal meeting PIN was reserved for (infra/pins implements it); an unknown
+// PIN is a KindNotFound error.
+type PINs interface {
+	Owner(ctx context.Context, pin string) (accountID, userID string, err error)
 }
 
 // Directory reads users (chimeaccounts.Store implements it).
@@ -41,6 +50,10 @@ type Participant interface {
 	Answer(sdp string) error
 	AddCandidate(candidateJSON []byte) error
 	Leave()
+	// Remove closes the participant's transport for reason (Peer.Closed(reason) follows).
+	Remove(reason string)
+	// SetAudioMuted stops or resumes forwarding the participant's audio.
+	SetAudioMuted(muted bool)
 }
 
 // Peer is what the SFU calls back (the infra/sfu Peer contract).
@@ -57,25 +70,61 @@ type Deps struct {
 	Meetings  Meetings
 	Store     Store
 	Directory Directory
+	PINs      PINs
 	SFU       SFU
+	// PINLimits throttles wrong PINs (default clientapi.DefaultSignInLimits: 5 per user or 20 per
+	// source address in 15 minutes lock for 1 minute, doubling up to 1 hour).
+	PINLimits clientapi.SignInLimits
+	Now       func() time.Time
 	Logger    *slog.Logger
 }
 
 // Service runs the live-meeting use cases.
-type Service struct{ d Deps }
+type Service struct {
+	d         Deps
+	pinByUser *clientapi.Backoff
+	pinBySrc  *clientapi.Backoff
+	live      *liveSessions
+}
 
 // New returns the slice.
 func New(d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
-	return &Service{d: d}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	l := d.PINLimits
+	if l.Failures <= 0 {
+		l = clientapi.DefaultSignInLimits
+	}
+	return &Service{d: d, pinByUser: clientapi.NewBackoff(l.Failures, l.Capacity, l),
+		pinBySrc: clientapi.NewBackoff(l.FailuresPerIP, l.CapacityPerIP, l), live: newLiveSessions()}
 }
 
-// Admit checks that u may join meeting id (it exists in u's account, is open) and records a new
-// attendee; the first to join starts a scheduled meeting.
-func (s *Service) Admit(ctx context.Context, u chimeaccounts.User, id string) (attendeeID string, err error) {
-	m, err := s.d.Store.Get(ctx, u.AccountID, id)
+// ErrPasscode is the answer to a wrong moderator passcode (or one given for a meeting that has none).
+var ErrPasscode = &domain.Error{Kind: domain.KindForbidden, Msg: "wrong moderator passcode"}
+
+// Entry is how a caller asks to enter a meeting: a moderator passcode (guide §8.2; "" for none) and
+// the source address that wrong passcodes and PINs are throttled by.
+type Entry struct{ Passcode, Source string }
+
+// AdmitByID checks that u may join meeting id (it exists in u's account, is open) and records a
+// new attendee (Admit).
+func (s *Service) AdmitByID(ctx context.Context, u chimeaccounts.User, id string, e Entry) (m chimemeetings.Meeting, attendeeID string, err error) {
+	if m, err = s.d.Store.Get(ctx, u.AccountID, id); err != nil {
+		return m, "", err
+	}
+	attendeeID, err = s.Admit(ctx, u, m, e)
+	return m, attendeeID, err
+}
+
+// Admit records u as a new attendee of m, as a moderator when e carries m's moderator passcode (a
+// wrong one is refused and throttled with wrong PINs); the first to join starts a scheduled meeting,
+// and the meeting's moderation (a lock, a removal, waiting for a moderator) may refuse u.
+func (s *Service) Admit(ctx context.Context, u chimeaccounts.User, m chimemeetings.Meeting, e Entry) (attendeeID string, err error) {
+	asModerator, err := s.checkPasscode(u, m, e)
 	if err != nil {
 		return "", err
 	}
@@ -87,8 +136,25 @@ func (s *Service) Admit(ctx context.Context, u chimeaccounts.User, id string) (a
 		return "", err
 	}
 	attendeeID = uuid.NewString()
-	_, err = s.d.Meetings.Execute(ctx, meeting.StreamName(id), meeting.Join{AccountID: u.AccountID, AttendeeID: attendeeID, UserID: u.UserID, Organizer: org})
+	_, err = s.d.Meetings.Execute(ctx, meeting.StreamName(m.MeetingID), meeting.Join{AccountID: m.AccountID, AttendeeID: attendeeID,
+		UserID: u.UserID, Organizer: org, AsModerator: asModerator})
 	return attendeeID, err
+}
+
+// checkPasscode says whether e carries m's moderator passcode (false, nil when it carries none).
+func (s *Service) checkPasscode(u chimeaccounts.User, m chimemeetings.Meeting, e Entry) (bool, error) {
+	if e.Passcode == "" {
+		return false, nil
+	}
+	now := s.d.Now()
+	if err := s.throttled(u, e.Source, now); err != nil {
+		return false, err
+	}
+	if !m.Moderated || !samePIN(m.Passcode, e.Passcode) {
+		s.failed(u, e.Source, now)
+		return false, domain.Wrapf(ErrPasscode, "the moderator passcode is wrong, or the meeting is not moderated")
+	}
+	return true, nil
 }
 
 // Leave records that an attendee left (the last one out ends the meeting). It runs on its own

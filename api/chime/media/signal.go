@@ -18,6 +18,7 @@ import (
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/projections/chimeaccounts"
+	"github.com/belfry/belfry/projections/chimemeetings"
 )
 
 // Protocol is the signalling subprotocol; a bearer token rides as a second one, "bearer.<token>".
@@ -40,7 +41,8 @@ var meetPage []byte
 // WebSocket and the web client's page (open to anyone; it signs in through /sessions).
 func (s *Service) ClientRoutes(auth clientapi.Authenticator) []clientapi.Route {
 	return []clientapi.Route{
-		{Method: http.MethodGet, Path: "/meetings/:id/signal", Handler: func(c echo.Context) error { return s.signal(c, auth) }},
+		{Method: http.MethodGet, Path: "/meetings/:id/signal", Handler: func(c echo.Context) error { return s.signal(c, auth, s.byID) }},
+		{Method: http.MethodGet, Path: "/meetings/by-pin/signal", Handler: func(c echo.Context) error { return s.signal(c, auth, s.byPIN) }},
 		{Method: http.MethodGet, Path: "/meet", Handler: func(c echo.Context) error {
 			c.Response().Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; media-src 'self' blob: mediastream:")
 			return c.HTMLBlob(http.StatusOK, meetPage)
@@ -58,6 +60,10 @@ type message struct {
 	Code       string          `json:"code,omitempty"`
 	Message    string          `json:"message,omitempty"`
 	Reason     string          `json:"reason,omitempty"`
+	// Moderation (moderation.go).
+	Action      string   `json:"action,omitempty"`
+	AttendeeIDs []string `json:"attendeeIds,omitempty"`
+	By          string   `json:"by,omitempty"`
 }
 
 // bearer is the session token of a signalling request: the Authorization header, else the
@@ -66,18 +72,60 @@ func bearer(r *http.Request) string {
 	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 		return tok
 	}
+	return subprotocol(r, "bearer.")
+}
+
+// subprotocol is the value of the request's subprotocol with prefix ("" when none).
+func subprotocol(r *http.Request, prefix string) string {
 	for _, h := range r.Header.Values("Sec-WebSocket-Protocol") {
 		for p := range strings.SplitSeq(h, ",") {
-			if tok, ok := strings.CutPrefix(strings.TrimSpace(p), "bearer."); ok {
-				return tok
+			if v, ok := strings.CutPrefix(strings.TrimSpace(p), prefix); ok {
+				return v
 			}
 		}
 	}
 	return ""
 }
 
+// admitter admits a signed-in caller to the meeting the request names.
+type admitter func(c echo.Context, u chimeaccounts.User) (chimemeetings.Meeting, string, error)
+
+func (s *Service) byID(c echo.Context, u chimeaccounts.User) (chimemeetings.Meeting, string, error) {
+	return s.AdmitByID(c.Request().Context(), u, c.Param("id"), entry(c))
+}
+
+// entry is the request's moderator passcode (the "moderator.<passcode>" subprotocol or a
+// Belfry-Moderator-Passcode header) and source address.
+func entry(c echo.Context) Entry {
+	r := c.Request()
+	code := r.Header.Get("Belfry-Moderator-Passcode")
+	if code == "" {
+		code = subprotocol(r, "moderator.")
+	}
+	return Entry{Passcode: code, Source: c.RealIP()}
+}
+
+// byPIN admits the caller to the meeting of the PIN in the "pin.<PIN>" subprotocol or the
+// Belfry-Meeting-PIN header.
+func (s *Service) byPIN(c echo.Context, u chimeaccounts.User) (chimemeetings.Meeting, string, error) {
+	r := c.Request()
+	pin := r.Header.Get("Belfry-Meeting-PIN")
+	if pin == "" {
+		pin = subprotocol(r, "pin.")
+	}
+	if pin == "" {
+		return chimemeetings.Meeting{}, "", awsproto.BadRequest("PIN is required: the subprotocol pin.<PIN> or a Belfry-Meeting-PIN header")
+	}
+	m, err := s.ResolvePIN(r.Context(), u, pin, c.RealIP())
+	if err != nil {
+		return m, "", err
+	}
+	id, err := s.Admit(r.Context(), u, m, entry(c))
+	return m, id, err
+}
+
 // signal admits the caller to the meeting, upgrades to a WebSocket and runs the session.
-func (s *Service) signal(c echo.Context, auth clientapi.Authenticator) error {
+func (s *Service) signal(c echo.Context, auth clientapi.Authenticator, admit admitter) error {
 	r := c.Request()
 	tok := bearer(r)
 	if tok == "" {
@@ -90,8 +138,7 @@ func (s *Service) signal(c echo.Context, auth clientapi.Authenticator) error {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		return awsproto.ClientError(c, awsproto.BadRequest("this is a WebSocket endpoint: send an Upgrade: websocket request with the subprotocol "+Protocol))
 	}
-	id := c.Param("id")
-	attendee, err := s.Admit(r.Context(), u, id)
+	m, attendee, err := admit(c, u)
 	if err != nil {
 		return awsproto.ClientError(c, err)
 	}
@@ -99,24 +146,27 @@ func (s *Service) signal(c echo.Context, auth clientapi.Authenticator) error {
 	// use the caller's session.
 	ws, err := websocket.Accept(c.Response(), r, &websocket.AcceptOptions{Subprotocols: []string{Protocol}, InsecureSkipVerify: true})
 	if err != nil {
-		s.Leave(u.AccountID, id, attendee, meeting.LeftDisconnected)
+		s.Leave(m.AccountID, m.MeetingID, attendee, meeting.LeftDisconnected)
 		return nil
 	}
 	ws.SetReadLimit(maxMessage)
-	sess := &session{svc: s, ws: ws, user: u, meetingID: id, attendeeID: attendee, out: make(chan message, outboxLen), done: make(chan struct{})}
+	sess := &session{svc: s, ws: ws, user: u, accountID: m.AccountID, meetingID: m.MeetingID, attendeeID: attendee,
+		out: make(chan message, outboxLen), done: make(chan struct{})}
 	sess.run()
 	return nil
 }
 
 // session is one attendee's signalling connection; it is the SFU's Peer for that attendee.
 type session struct {
-	svc                   *Service
-	ws                    *websocket.Conn
-	user                  chimeaccounts.User
-	meetingID, attendeeID string
+	svc  *Service
+	ws   *websocket.Conn
+	user chimeaccounts.User
+	// accountID is the meeting's account (a PIN admits users of other accounts).
+	accountID, meetingID, attendeeID string
 
 	partMu sync.Mutex
 	part   Participant // nil until the SFU took the attendee
+	muted  bool        // a moderator muted the attendee (applied to part once it exists)
 
 	out       chan message
 	done      chan struct{} // closed when the participant is out
@@ -131,6 +181,7 @@ func (x *session) run() {
 	go func() { x.write(ctx); close(wrote) }()
 	go x.ping(ctx)
 	x.send(message{Type: "joined", MeetingID: x.meetingID, AttendeeID: x.attendeeID})
+	x.svc.live.add(x)
 	p, err := x.svc.d.SFU.Join(x.meetingID, x.attendeeID, x)
 	if err != nil {
 		x.svc.d.Logger.Warn("the SFU refused an attendee", "meeting", x.meetingID, "err", err)
@@ -140,7 +191,13 @@ func (x *session) run() {
 	}
 	x.partMu.Lock()
 	x.part = p
+	p.SetAudioMuted(x.muted)
 	x.partMu.Unlock()
+	select {
+	case <-x.done: // removed or ended before the SFU took it
+		p.Remove(x.reason)
+	default:
+	}
 	x.read(ctx, p)
 	p.Leave()
 	<-wrote
@@ -175,7 +232,12 @@ func (x *session) read(ctx context.Context, p Participant) {
 		case "leave":
 			return
 		default:
-			x.fail("BadMessage", "unknown message type "+strings.TrimSpace(m.Type)+"; expected answer, candidate or leave")
+			if cmd := moderationCommand(m, x.accountID, x.attendeeID); cmd != nil {
+				x.moderate(cmd)
+				continue
+			}
+			x.fail("BadMessage", "unknown message type "+strings.TrimSpace(m.Type)+
+				"; expected answer, candidate, leave, unmute, or a moderator's mute, muteAll, remove, lock, unlock, end")
 		}
 	}
 }
@@ -245,15 +307,26 @@ func (x *session) send(m message) {
 
 func (x *session) fail(code, msg string) { x.send(message{Type: "error", Code: code, Message: msg}) }
 
+// closeParticipant takes the attendee out for reason: its transport closes (the SFU calls Closed).
 func (x *session) closeParticipant(reason string) {
 	x.partMu.Lock()
 	p := x.part
 	x.partMu.Unlock()
 	if p != nil {
-		p.Leave() // the SFU calls Closed
+		p.Remove(reason)
 		return
 	}
 	x.Closed(reason)
+}
+
+// setMuted applies a moderator's mute (or the attendee's unmute) to the attendee's transport.
+func (x *session) setMuted(on bool) {
+	x.partMu.Lock()
+	defer x.partMu.Unlock()
+	x.muted = on
+	if x.part != nil {
+		x.part.SetAudioMuted(on)
+	}
 }
 
 // Offer implements Peer.
@@ -266,7 +339,7 @@ func (x *session) Candidate(b []byte) { x.send(message{Type: "candidate", Candid
 func (x *session) MediaStarted(kind string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := x.svc.SetMedia(ctx, x.user.AccountID, x.meetingID, x.attendeeID, kind, true)
+	err := x.svc.SetMedia(ctx, x.accountID, x.meetingID, x.attendeeID, kind, true)
 	if err != nil {
 		code := "MediaRefused"
 		if domain.KindOf(err) == domain.KindLimitExceeded {
@@ -281,7 +354,7 @@ func (x *session) MediaStarted(kind string) error {
 func (x *session) MediaStopped(kind string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := x.svc.SetMedia(ctx, x.user.AccountID, x.meetingID, x.attendeeID, kind, false); err != nil && !errors.Is(err, meeting.ErrNotAttendee) {
+	if err := x.svc.SetMedia(ctx, x.accountID, x.meetingID, x.attendeeID, kind, false); err != nil && !errors.Is(err, meeting.ErrNotAttendee) {
 		x.svc.d.Logger.Warn("recording stopped media failed", "meeting", x.meetingID, "attendee", x.attendeeID, "err", err)
 	}
 }
@@ -289,7 +362,8 @@ func (x *session) MediaStopped(kind string) {
 // Closed implements Peer: the attendee's leaving is recorded, then the socket says bye and closes.
 func (x *session) Closed(reason string) {
 	x.closeOnce.Do(func() {
-		x.svc.Leave(x.user.AccountID, x.meetingID, x.attendeeID, reason)
+		x.svc.live.remove(x)
+		x.svc.Leave(x.accountID, x.meetingID, x.attendeeID, reason)
 		x.reason = reason
 		close(x.done)
 	})

@@ -10,7 +10,10 @@ package meetings
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
+	"math/big"
 	"time"
 
 	"github.com/google/uuid"
@@ -76,22 +79,38 @@ func (s *Service) host(ctx context.Context, accountID, userID string) (meeting.H
 		Suspended: u.RegistrationStatus == account.RegistrationSuspended}, nil
 }
 
-// meetingFromState is the answer of a meeting command whose read model has not caught up; pin is the
-// meeting's PIN in clear (the state holds it sealed).
-func meetingFromState(id string, m meeting.State, pin string) chimemeetings.Meeting {
+// meetingFromState is the answer of a meeting command whose read model has not caught up; clear holds
+// the meeting's PIN and moderator passcode in clear (the state holds them sealed).
+func meetingFromState(id string, m meeting.State, clear chimemeetings.Meeting) chimemeetings.Meeting {
 	return chimemeetings.Meeting{MeetingID: id, AccountID: m.AccountID, OrganizerID: m.OrganizerID, Title: m.Title, StartsAt: m.StartsAt,
-		PIN: pin, Status: m.Status, DisabledReason: m.DisabledReason, CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
+		PIN: clear.PIN, Moderated: m.Moderated, Passcode: clear.Passcode, Status: m.Status, DisabledReason: m.DisabledReason,
+		CreatedAt: m.CreatedAt, UpdatedAt: m.UpdatedAt}
 }
 
 // run runs a meeting command and answers with the meeting (see the package comment).
-func (s *Service) run(ctx context.Context, accountID, id, pin string, cmd meeting.Command) (chimemeetings.Meeting, error) {
+func (s *Service) run(ctx context.Context, accountID, id string, clear chimemeetings.Meeting, cmd meeting.Command) (chimemeetings.Meeting, error) {
 	return usecase.Run(ctx, s.d.Meetings.Command(meeting.StreamName(id), cmd), func(ctx context.Context) (chimemeetings.Meeting, error) {
 		return s.d.Store.Get(ctx, accountID, id)
-	}, func(d MeetingDecided) (chimemeetings.Meeting, error) { return meetingFromState(id, d.State, pin), nil })
+	}, func(d MeetingDecided) (chimemeetings.Meeting, error) {
+		return meetingFromState(id, d.State, clear), nil
+	})
 }
 
-// ScheduleMeeting schedules a meeting organised by a signed-in user, with the user's personal PIN.
-func (s *Service) ScheduleMeeting(ctx context.Context, organizer chimeaccounts.User, title string, startsAt time.Time) (chimemeetings.Meeting, error) {
+// passcodeDigits is the length of a moderator passcode [derived: the guide gives none; it is entered
+// on a dial pad followed by #].
+const passcodeDigits = 8
+
+func newPasscode() (string, error) {
+	n, err := rand.Int(rand.Reader, big.NewInt(100_000_000))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%0*d", passcodeDigits, n.Int64()), nil
+}
+
+// ScheduleMeeting schedules a meeting organised by a signed-in user, with the user's personal PIN; a
+// moderated one (guide §8.2) gets a new moderator passcode, both sealed under the organiser's key.
+func (s *Service) ScheduleMeeting(ctx context.Context, organizer chimeaccounts.User, title string, startsAt time.Time, moderated bool) (chimemeetings.Meeting, error) {
 	h, err := s.host(ctx, organizer.AccountID, organizer.UserID)
 	if err != nil {
 		return chimemeetings.Meeting{}, err
@@ -101,8 +120,18 @@ func (s *Service) ScheduleMeeting(ctx context.Context, organizer chimeaccounts.U
 	if err != nil {
 		return chimemeetings.Meeting{}, err
 	}
-	return s.run(ctx, organizer.AccountID, uuid.NewString(), organizer.PersonalPIN, meeting.Schedule{AccountID: organizer.AccountID,
-		Organizer: h, Title: title, StartsAt: startsAt, PIN: pin})
+	clear := chimemeetings.Meeting{PIN: organizer.PersonalPIN}
+	var code domain.Sealed
+	if moderated {
+		if clear.Passcode, err = newPasscode(); err != nil {
+			return chimemeetings.Meeting{}, err
+		}
+		if code, err = s.d.Keys.SealFor(ctx, organizer.AccountID, account.UserKeySubject(organizer.UserID), []byte(clear.Passcode)); err != nil {
+			return chimemeetings.Meeting{}, err
+		}
+	}
+	return s.run(ctx, organizer.AccountID, uuid.NewString(), clear, meeting.Schedule{AccountID: organizer.AccountID,
+		Organizer: h, Title: title, StartsAt: startsAt, PIN: pin, Moderated: moderated, Passcode: code})
 }
 
 // ListMeetings lists an account's meetings (one organiser's when organizerID is set); the account
@@ -135,7 +164,7 @@ func (s *Service) StartMeeting(ctx context.Context, by chimeaccounts.User, id st
 	if err != nil {
 		return chimemeetings.Meeting{}, err
 	}
-	return s.run(ctx, by.AccountID, id, cur.PIN, meeting.Start{AccountID: by.AccountID, By: by.UserID, Organizer: h})
+	return s.run(ctx, by.AccountID, id, cur, meeting.Start{AccountID: by.AccountID, By: by.UserID, Organizer: h})
 }
 
 // CancelMeeting is the organiser's cancellation.

@@ -14,39 +14,48 @@ import (
 )
 
 type wireMeeting struct {
-	MeetingId        string
-	Title            string
-	OrganizerId      string
-	StartsAt         string
-	MeetingPIN       string
-	Status           string
-	DisabledReason   string `json:",omitempty"`
-	InviteRecipients []string
-	InviteText       string
+	MeetingId   string
+	Title       string
+	OrganizerId string
+	StartsAt    string
+	MeetingPIN  string
+	Moderated   bool
+	// ModeratorPasscode is shown to the organiser only.
+	ModeratorPasscode string `json:",omitempty"`
+	Status            string
+	DisabledReason    string `json:",omitempty"`
+	InviteRecipients  []string
+	InviteText        string
 }
 
-func toWireMeeting(m chimemeetings.Meeting) wireMeeting {
+// toWireMeeting is a meeting as viewer (a user id; "" for the console) sees it: the moderator
+// passcode only for its organiser.
+func toWireMeeting(m chimemeetings.Meeting, viewer string) wireMeeting {
+	code := ""
+	if viewer == m.OrganizerID {
+		code = m.Passcode
+	}
 	return wireMeeting{MeetingId: m.MeetingID, Title: m.Title, OrganizerId: m.OrganizerID, StartsAt: awsproto.Timestamp(m.StartsAt),
-		MeetingPIN: m.PIN, Status: m.Status, DisabledReason: m.DisabledReason,
+		MeetingPIN: m.PIN, Moderated: m.Moderated, ModeratorPasscode: code, Status: m.Status, DisabledReason: m.DisabledReason,
 		InviteRecipients: []string{meeting.InviteAddress, meeting.PINAddress(m.PIN)},
 		InviteText: "Join the Amazon Chime meeting: " + m.Title + "\nMeeting PIN: " + m.PIN +
 			"\nTo have Chime call you at meeting time, keep " + meeting.InviteAddress + " and " + meeting.PINAddress(m.PIN) + " on the invitation.",
 	}
 }
 
-func wireMeetings(list []chimemeetings.Meeting) []wireMeeting {
+func wireMeetings(list []chimemeetings.Meeting, viewer string) []wireMeeting {
 	out := make([]wireMeeting, len(list))
 	for i, m := range list {
-		out[i] = toWireMeeting(m)
+		out[i] = toWireMeeting(m, viewer)
 	}
 	return out
 }
 
-func oneMeeting(c echo.Context, status int, m chimemeetings.Meeting, err error) error {
+func oneMeeting(c echo.Context, u chimeaccounts.User, status int, m chimemeetings.Meeting, err error) error {
 	if err != nil {
 		return awsproto.ClientError(c, err)
 	}
-	return c.JSON(status, map[string]any{"Meeting": toWireMeeting(m)})
+	return c.JSON(status, map[string]any{"Meeting": toWireMeeting(m, u.UserID)})
 }
 
 // Operations are the slice's route table on the admin API (the console's meeting list).
@@ -80,20 +89,23 @@ func (h handlers) listMeetings(k *awsproto.Call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, map[string]any{"Meetings": wireMeetings(list)}, nil
+	return http.StatusOK, map[string]any{"Meetings": wireMeetings(list, "")}, nil
 }
 
 func (h handlers) schedule(c echo.Context, u chimeaccounts.User) error {
-	var in struct{ Title, StartsAt string }
+	var in struct {
+		Title, StartsAt string
+		Moderated       bool
+	}
 	if err := c.Bind(&in); err != nil {
-		return awsproto.ClientError(c, awsproto.BadRequest("the body must be a JSON object with Title and StartsAt"))
+		return awsproto.ClientError(c, awsproto.BadRequest("the body must be a JSON object with Title, StartsAt and optionally Moderated"))
 	}
 	at, err := time.Parse(time.RFC3339, in.StartsAt)
 	if err != nil {
 		return awsproto.ClientError(c, awsproto.BadRequest("StartsAt must be an RFC 3339 time such as 2026-12-01T15:00:00Z"))
 	}
-	m, err := h.svc.ScheduleMeeting(c.Request().Context(), u, in.Title, at)
-	return oneMeeting(c, http.StatusCreated, m, err)
+	m, err := h.svc.ScheduleMeeting(c.Request().Context(), u, in.Title, at, in.Moderated)
+	return oneMeeting(c, u, http.StatusCreated, m, err)
 }
 
 func (h handlers) mine(c echo.Context, u chimeaccounts.User) error {
@@ -101,17 +113,17 @@ func (h handlers) mine(c echo.Context, u chimeaccounts.User) error {
 	if err != nil {
 		return awsproto.ClientError(c, err)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"Meetings": wireMeetings(list)})
+	return c.JSON(http.StatusOK, map[string]any{"Meetings": wireMeetings(list, u.UserID)})
 }
 
 func (h handlers) get(c echo.Context, u chimeaccounts.User) error {
 	m, err := h.svc.GetMeeting(c.Request().Context(), u, c.Param("id"))
-	return oneMeeting(c, http.StatusOK, m, err)
+	return oneMeeting(c, u, http.StatusOK, m, err)
 }
 
 func (h handlers) start(c echo.Context, u chimeaccounts.User) error {
 	m, err := h.svc.StartMeeting(c.Request().Context(), u, c.Param("id"))
-	return oneMeeting(c, http.StatusOK, m, err)
+	return oneMeeting(c, u, http.StatusOK, m, err)
 }
 
 func (h handlers) cancel(c echo.Context, u chimeaccounts.User) error {

@@ -15,6 +15,11 @@ var Events = domain.NewRegistry("meeting",
 	domain.Register[AttendeeLeft, Event](TypeAttendeeLeft),
 	domain.Register[MediaStarted, Event](TypeMediaStarted),
 	domain.Register[MediaStopped, Event](TypeMediaStopped),
+	domain.Register[AttendeeMuted, Event](TypeAttendeeMuted),
+	domain.Register[AllMuted, Event](TypeAllMuted),
+	domain.Register[AttendeeUnmuted, Event](TypeAttendeeUnmuted),
+	domain.Register[Locked, Event](TypeLocked),
+	domain.Register[Unlocked, Event](TypeUnlocked),
 )
 
 // Decode turns a stored event back into an Event (Events.Decode).

@@ -15,6 +15,7 @@ var (
 	gAccount   = "5e1b0f7a-3c2d-4b8e-9a61-0d4f2c7e8b93"
 	gOrganizer = "8c3e2a71-64b0-4f5d-b1a2-97e0c5d3f468"
 	gAttendee  = "d41f6c02-9b7e-4a35-8e1d-2c60f7a9b584"
+	gHost      = "f2a95c1e-07d3-4b68-a4e0-5b19c83d7e26"
 	gPIN       = domain.Sealed{KeyID: domain.SubjectKeyID(gAccount, account.UserKeySubject(gOrganizer)),
 		Data: []byte("\x9a\x1c\x07\xe2\x5b\x44\x0d\xf1\x83\x6e\x2a\xc9nonce+pin+tag.........")}
 )
@@ -26,6 +27,9 @@ var examples = []eventtest.Example[meeting.Event]{
 		Title: "Quarterly planning", StartsAt: gAt.Add(26 * time.Hour), PIN: gPIN, At: gAt}),
 	eventtest.Variant[meeting.Event]("legacy", meeting.Scheduled{AccountID: gAccount, OrganizerID: gOrganizer, OrganizerEmail: "alice.martin@acme.example",
 		Title: "Quarterly planning", StartsAt: gAt.Add(26 * time.Hour), LegacyPIN: "4815162342", At: gAt}),
+	eventtest.Variant[meeting.Event]("moderated", meeting.Scheduled{AccountID: gAccount, OrganizerID: gOrganizer, OrganizerEmail: "alice.martin@acme.example",
+		Title: "Board meeting", StartsAt: gAt.Add(26 * time.Hour), PIN: gPIN, Moderated: true,
+		Passcode: domain.Sealed{KeyID: gPIN.KeyID, Data: []byte("\x51\x0e\xa4\x7d\x12\x9c\x33\xb8nonce+passcode+tag....")}, At: gAt}),
 	eventtest.Ex[meeting.Event](meeting.Started{By: gOrganizer, At: gAt}),
 	eventtest.Ex[meeting.Event](meeting.Ended{At: gAt}),
 	eventtest.Variant[meeting.Event]("reason", meeting.Ended{Reason: meeting.EndReasonServiceRestart, At: gAt}),
@@ -33,6 +37,14 @@ var examples = []eventtest.Example[meeting.Event]{
 	eventtest.Ex[meeting.Event](meeting.AttendeeLeft{AttendeeID: gAttendee, Reason: meeting.LeftServiceRestart, At: gAt}),
 	eventtest.Ex[meeting.Event](meeting.MediaStarted{AttendeeID: gAttendee, Kind: meeting.MediaVideo, At: gAt}),
 	eventtest.Ex[meeting.Event](meeting.MediaStopped{AttendeeID: gAttendee, Kind: meeting.MediaAudio, At: gAt}),
+	eventtest.Variant[meeting.Event]("moderator", meeting.AttendeeJoined{AttendeeID: gHost, UserID: gOrganizer, Moderator: true, At: gAt}),
+	eventtest.Variant[meeting.Event]("removed", meeting.AttendeeLeft{AttendeeID: gAttendee, Reason: meeting.LeftRemoved, By: gHost, At: gAt}),
+	eventtest.Variant[meeting.Event]("moderator", meeting.Ended{Reason: meeting.EndReasonEndedByHost, By: gHost, At: gAt}),
+	eventtest.Ex[meeting.Event](meeting.AttendeeMuted{AttendeeID: gAttendee, By: gHost, At: gAt}),
+	eventtest.Ex[meeting.Event](meeting.AllMuted{AttendeeIDs: []string{gAttendee, "0b7d3e91-5a2c-4f86-b3d0-e61c9a7f2458"}, By: gHost, At: gAt}),
+	eventtest.Ex[meeting.Event](meeting.AttendeeUnmuted{AttendeeID: gAttendee, At: gAt}),
+	eventtest.Ex[meeting.Event](meeting.Locked{By: gHost, At: gAt}),
+	eventtest.Ex[meeting.Event](meeting.Unlocked{By: gHost, At: gAt}),
 	eventtest.Ex[meeting.Event](meeting.Cancelled{At: gAt}),
 	eventtest.Ex[meeting.Event](meeting.Disabled{Reason: meeting.ReasonDomainRemoved, At: gAt}),
 }

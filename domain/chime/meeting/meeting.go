@@ -14,9 +14,12 @@
 //     Disabled (the organiser lost the host role: a removed domain). A Disabled meeting never starts.
 //   - Disable is idempotent and a no-op once the meeting started, ended or was cancelled.
 //   - The roster (roster.go): attendees join a scheduled or started meeting (the first join starts
-//     it), at most MaxAttendees at once, at most MaxVideoTiles of them sending video; when the last
-//     attendee leaves, or the meeting ends, or the service restarts (Interrupt), the meeting is Ended
-//     with a reason and its roster is empty. An Ended meeting has no attendees.
+//     it), at most MaxAttendees at once, at most MaxVideoTiles of them sending video and (counted
+//     apart) MaxContentShares sharing a screen; when the last attendee leaves, or the meeting ends,
+//     or the service restarts (Interrupt), the meeting is Ended with a reason and its roster is
+//     empty. An Ended meeting has no attendees.
+//   - Moderation (moderation.go): the host's controls — mute, remove, lock, end — are commands of a
+//     moderator in the roster; a removed user never joins again, a locked meeting admits only its host.
 package meeting
 
 import (
@@ -106,8 +109,11 @@ type Scheduled struct {
 	// PIN is the organiser's PIN sealed under the organiser's key.
 	PIN domain.Sealed `json:"sealedPin,omitzero"`
 	// LegacyPIN is the plain PIN of events stored before PINs were sealed (decoded, never written).
-	LegacyPIN string    `json:"pin,omitempty"`
-	At        time.Time `json:"at"`
+	LegacyPIN string `json:"pin,omitempty"`
+	// Moderated meetings (guide §8.2) have a moderator passcode, sealed under the organiser's key.
+	Moderated bool          `json:"moderated,omitempty"`
+	Passcode  domain.Sealed `json:"sealedModeratorPasscode,omitzero"`
+	At        time.Time     `json:"at"`
 }
 
 // Started records that a host started the meeting.
@@ -119,8 +125,10 @@ type Started struct {
 // Ended records the end of the meeting; Reason is empty in events stored before the roster
 // (EndReason*).
 type Ended struct {
-	Reason string    `json:"reason,omitempty"`
-	At     time.Time `json:"at"`
+	Reason string `json:"reason,omitempty"`
+	// By is the moderator (an attendee id) who ended it from the meeting (moderation.go).
+	By string    `json:"by,omitempty"`
+	At time.Time `json:"at"`
 }
 
 // Cancelled records the organiser's cancellation.
@@ -156,10 +164,14 @@ type State struct {
 	Title          string
 	StartsAt       time.Time
 	Status         string // "" not scheduled
+	Moderated      bool   // guide §8.2: others wait for a moderator (moderation.go)
 	DisabledReason string
 	EndReason      string
 	// Attendees is the live roster, by attendee id (roster.go); nil when no one ever joined.
 	Attendees map[string]Attendee
+	// Locked: only the host may join (moderation.go); Removed are the users a moderator removed.
+	Locked    bool
+	Removed   map[string]bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -178,6 +190,9 @@ type Schedule struct {
 	StartsAt  time.Time
 	// PIN is the organiser's personal PIN sealed under the organiser's key.
 	PIN domain.Sealed
+	// Moderated meetings need Passcode, the moderator passcode sealed under the organiser's key.
+	Moderated bool
+	Passcode  domain.Sealed
 }
 
 // Start starts the meeting; By is a member of the account and Organizer is the organiser now.
@@ -187,8 +202,9 @@ type Start struct {
 	Organizer Host
 }
 
-// End ends a started meeting; its attendees leave first (Reason, default EndReasonEndedByHost).
-type End struct{ AccountID, Reason string }
+// End ends a started meeting; its attendees leave first (Reason, default EndReasonEndedByHost). By,
+// when set, is the attendee asking from the meeting, who must be a moderator.
+type End struct{ AccountID, By, Reason string }
 
 // Cancel is the organiser's cancellation.
 type Cancel struct{ AccountID, By string }
@@ -206,6 +222,7 @@ func (Leave) isMeetingCommand()     {}
 func (SetMedia) isMeetingCommand()  {}
 func (Interrupt) isMeetingCommand() {}
 
+// accountOf is the account a command names.
 func accountOf(c Command) string {
 	switch c := c.(type) {
 	case Schedule:
@@ -225,6 +242,16 @@ func accountOf(c Command) string {
 	case SetMedia:
 		return c.AccountID
 	case Interrupt:
+		return c.AccountID
+	case Mute:
+		return c.AccountID
+	case MuteAll:
+		return c.AccountID
+	case Unmute:
+		return c.AccountID
+	case Remove:
+		return c.AccountID
+	case Lock:
 		return c.AccountID
 	}
 	return ""
@@ -248,10 +275,15 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		if err := sc.Organizer.check(sc.Organizer.UserID); err != nil {
 			return nil, err
 		}
-		if want := domain.SubjectKeyID(sc.AccountID, account.UserKeySubject(sc.Organizer.UserID)); len(sc.PIN.Data) == 0 || sc.PIN.KeyID != want {
+		want := domain.SubjectKeyID(sc.AccountID, account.UserKeySubject(sc.Organizer.UserID))
+		if len(sc.PIN.Data) == 0 || sc.PIN.KeyID != want {
 			return nil, domain.Wrapf(account.ErrUnsealed, "the meeting PIN must be sealed under the organiser's key %s, got key %q", want, sc.PIN.KeyID)
 		}
-		return []Event{Scheduled{AccountID: sc.AccountID, OrganizerID: sc.Organizer.UserID, OrganizerEmail: sc.Organizer.Email, Title: title, StartsAt: sc.StartsAt.UTC(), PIN: sc.PIN, At: now.UTC()}}, nil
+		if sc.Moderated != (len(sc.Passcode.Data) > 0) || (sc.Moderated && sc.Passcode.KeyID != want) {
+			return nil, domain.Wrapf(account.ErrUnsealed, "a moderated meeting, and only one, has a moderator passcode sealed under the organiser's key %s", want)
+		}
+		return []Event{Scheduled{AccountID: sc.AccountID, OrganizerID: sc.Organizer.UserID, OrganizerEmail: sc.Organizer.Email, Title: title,
+			StartsAt: sc.StartsAt.UTC(), PIN: sc.PIN, Moderated: sc.Moderated, Passcode: sc.Passcode, At: now.UTC()}}, nil
 	}
 	if s.Status == "" || s.AccountID != accountOf(c) {
 		return nil, ErrNotFound
@@ -270,6 +302,9 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		if err := c.Organizer.check(s.OrganizerID); err != nil {
 			return nil, domain.Wrapf(ErrDisabled, "the meeting cannot start: %s", err.Error())
 		}
+		if s.Moderated && c.By != s.OrganizerID {
+			return nil, domain.Wrapf(ErrWaiting, "a moderated meeting is started by its host or a moderator joining it")
+		}
 		return []Event{Started{By: c.By, At: now.UTC()}}, nil
 	case End:
 		if s.Status == StatusEnded {
@@ -278,7 +313,12 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		if s.Status != StatusStarted {
 			return nil, domain.Wrapf(ErrNotOpen, "the meeting is %s", s.Status)
 		}
-		return endWith(s, cmp.Or(c.Reason, EndReasonEndedByHost), now), nil
+		if c.By != "" {
+			if err := moderator(s, c.By); err != nil {
+				return nil, err
+			}
+		}
+		return endWith(s, cmp.Or(c.Reason, EndReasonEndedByHost), c.By, now), nil
 	case Cancel:
 		if c.By != s.OrganizerID {
 			return nil, ErrNotOrganise
@@ -304,7 +344,7 @@ func Evolve(s State, e Event) State {
 	switch e := e.(type) {
 	case Scheduled:
 		s = State{AccountID: e.AccountID, OrganizerID: e.OrganizerID, Title: e.Title, StartsAt: e.StartsAt,
-			Status: StatusScheduled, CreatedAt: e.At, UpdatedAt: e.At}
+			Status: StatusScheduled, Moderated: e.Moderated, CreatedAt: e.At, UpdatedAt: e.At}
 	case Started:
 		s.Status, s.UpdatedAt = StatusStarted, e.At
 	case Ended:

@@ -16,16 +16,20 @@ const (
 	TypeMediaStopped   = "chime.meeting.media_stopped.v1"
 )
 
-// The guide's limits of a Pro meeting (§4.13, §18.1).
+// The guide's limits of a Pro meeting (§4.13, §18.1). Screen shares are not video tiles: they are
+// counted on their own, at most MaxContentShares at once [derived: the guide gives no number; Chime
+// shows one shared screen at a time].
 const (
-	MaxAttendees  = 250
-	MaxVideoTiles = 25
+	MaxAttendees     = 250
+	MaxVideoTiles    = 25
+	MaxContentShares = 1
 )
 
-// Media kinds.
+// Media kinds: MediaContent is a screen share, a second video track.
 const (
-	MediaAudio = "audio"
-	MediaVideo = "video"
+	MediaAudio   = "audio"
+	MediaVideo   = "video"
+	MediaContent = "content"
 )
 
 // Why an attendee left.
@@ -47,28 +51,36 @@ const (
 var (
 	ErrFull        = &domain.Error{Kind: domain.KindLimitExceeded, Msg: "the meeting is full"}
 	ErrVideoTiles  = &domain.Error{Kind: domain.KindLimitExceeded, Msg: "the meeting has no free video tile"}
+	ErrContent     = &domain.Error{Kind: domain.KindLimitExceeded, Msg: "someone else is sharing a screen"}
 	ErrNotAttendee = &domain.Error{Kind: domain.KindNotFound, Msg: "no such attendee in the meeting"}
 )
 
 // Attendee is one attendee in the live roster.
 type Attendee struct {
-	UserID   string
-	JoinedAt time.Time
-	Audio    bool
-	Video    bool
+	UserID    string
+	JoinedAt  time.Time
+	Audio     bool
+	Video     bool
+	Content   bool // shares a screen
+	Moderator bool // joined as the meeting's host (moderation.go)
+	Muted     bool // a moderator muted it: its audio is not forwarded
 }
 
-// AttendeeJoined records that a member of the account joined the meeting's media session.
+// AttendeeJoined records that a user joined the meeting's media session; Moderator when the user
+// is the meeting's host (false in events stored before moderation).
 type AttendeeJoined struct {
 	AttendeeID string    `json:"attendeeId"`
 	UserID     string    `json:"userId"`
+	Moderator  bool      `json:"moderator,omitempty"`
 	At         time.Time `json:"at"`
 }
 
-// AttendeeLeft records that an attendee left (Left* reasons).
+// AttendeeLeft records that an attendee left (Left* reasons); By is the moderator who removed it
+// (reason LeftRemoved).
 type AttendeeLeft struct {
 	AttendeeID string    `json:"attendeeId"`
 	Reason     string    `json:"reason"`
+	By         string    `json:"by,omitempty"`
 	At         time.Time `json:"at"`
 }
 
@@ -100,15 +112,17 @@ func (MediaStopped) EventType() string { return TypeMediaStopped }
 
 // Join adds an attendee; the first join of a scheduled meeting starts it, so Organizer states the
 // organiser's facts now (as for Start). Joining again with the same AttendeeID changes nothing.
+// AsModerator states that the caller checked the moderator passcode the attendee gave (moderation.go).
 type Join struct {
 	AccountID, AttendeeID, UserID string
 	Organizer                     Host
+	AsModerator                   bool
 }
 
 // Leave removes an attendee (Reason one of Left*); the last one out ends the meeting.
 type Leave struct{ AccountID, AttendeeID, Reason string }
 
-// SetMedia records that an attendee started (On) or stopped sending one kind of media.
+// SetMedia records that an attendee started (On) or stopped sending one kind of media (Media*).
 type SetMedia struct {
 	AccountID, AttendeeID, Kind string
 	On                          bool
@@ -137,6 +151,8 @@ func decideRoster(s State, c Command, now time.Time) ([]Event, error) {
 		return out, nil
 	case SetMedia:
 		return decideMedia(s, c, at)
+	case Mute, MuteAll, Unmute, Remove, Lock:
+		return decideModeration(s, c, at)
 	case Interrupt:
 		var out []Event
 		for _, id := range attendeeIDs(s) {
@@ -155,6 +171,10 @@ func decideRoster(s State, c Command, now time.Time) ([]Event, error) {
 func decideJoin(s State, c Join, at time.Time) ([]Event, error) {
 	if _, ok := s.Attendees[c.AttendeeID]; ok {
 		return nil, nil
+	}
+	moderator := c.UserID == s.OrganizerID || c.AsModerator
+	if err := admission(s, c.UserID, moderator); err != nil {
+		return nil, err
 	}
 	var out []Event
 	switch s.Status {
@@ -175,7 +195,7 @@ func decideJoin(s State, c Join, at time.Time) ([]Event, error) {
 	if len(s.Attendees) >= MaxAttendees {
 		return nil, domain.Wrapf(ErrFull, "the meeting already has %d attendees, the most a meeting may have", MaxAttendees)
 	}
-	return append(out, AttendeeJoined{AttendeeID: c.AttendeeID, UserID: c.UserID, At: at}), nil
+	return append(out, AttendeeJoined{AttendeeID: c.AttendeeID, UserID: c.UserID, Moderator: moderator, At: at}), nil
 }
 
 func decideMedia(s State, c SetMedia, at time.Time) ([]Event, error) {
@@ -189,8 +209,10 @@ func decideMedia(s State, c SetMedia, at time.Time) ([]Event, error) {
 		on = a.Audio
 	case MediaVideo:
 		on = a.Video
+	case MediaContent:
+		on = a.Content
 	default:
-		return nil, domain.Wrapf(ErrInvalid, "media kind must be %s or %s, got %q", MediaAudio, MediaVideo, c.Kind)
+		return nil, domain.Wrapf(ErrInvalid, "media kind must be %s, %s or %s, got %q", MediaAudio, MediaVideo, MediaContent, c.Kind)
 	}
 	if on == c.On {
 		return nil, nil
@@ -201,17 +223,21 @@ func decideMedia(s State, c SetMedia, at time.Time) ([]Event, error) {
 	if c.Kind == MediaVideo && VideoTiles(s) >= MaxVideoTiles {
 		return nil, domain.Wrapf(ErrVideoTiles, "%d attendees already send video, the most a meeting shows", MaxVideoTiles)
 	}
+	if c.Kind == MediaContent && ContentShares(s) >= MaxContentShares {
+		return nil, domain.Wrapf(ErrContent, "%d attendee already shares a screen, the most a meeting shows at once", MaxContentShares)
+	}
 	return []Event{MediaStarted{AttendeeID: c.AttendeeID, Kind: c.Kind, At: at}}, nil
 }
 
-// endWith is every attendee leaving (LeftMeetingEnded) and the meeting ending for reason.
-func endWith(s State, reason string, now time.Time) []Event {
+// endWith is every attendee leaving (LeftMeetingEnded) and the meeting ending for reason (by a
+// moderator when by is set).
+func endWith(s State, reason, by string, now time.Time) []Event {
 	at := now.UTC()
 	var out []Event
 	for _, id := range attendeeIDs(s) {
 		out = append(out, AttendeeLeft{AttendeeID: id, Reason: LeftMeetingEnded, At: at})
 	}
-	return append(out, Ended{Reason: reason, At: at})
+	return append(out, Ended{Reason: reason, By: by, At: at})
 }
 
 // endReasonOf is the meeting's end reason when the last attendee leaves for reason left.
@@ -233,6 +259,17 @@ func VideoTiles(s State) int {
 	return n
 }
 
+// ContentShares is how many attendees share a screen.
+func ContentShares(s State) int {
+	n := 0
+	for _, a := range s.Attendees {
+		if a.Content {
+			n++
+		}
+	}
+	return n
+}
+
 func attendeeIDs(s State) []string {
 	ids := make([]string, 0, len(s.Attendees))
 	for id := range s.Attendees {
@@ -248,8 +285,9 @@ func evolveRoster(s State, e Event) State {
 		if s.Attendees == nil {
 			s.Attendees = map[string]Attendee{}
 		}
-		s.Attendees[e.AttendeeID] = Attendee{UserID: e.UserID, JoinedAt: e.At}
+		s.Attendees[e.AttendeeID] = Attendee{UserID: e.UserID, JoinedAt: e.At, Moderator: e.Moderator}
 	case AttendeeLeft:
+		s = removed(s, e)
 		delete(s.Attendees, e.AttendeeID)
 	case MediaStarted, MediaStopped:
 		id, kind, on := mediaOf(e)
@@ -257,14 +295,17 @@ func evolveRoster(s State, e Event) State {
 		if !ok {
 			return s
 		}
-		if kind == MediaVideo {
+		switch kind {
+		case MediaVideo:
 			a.Video = on
-		} else {
+		case MediaContent:
+			a.Content = on
+		default:
 			a.Audio = on
 		}
 		s.Attendees[id] = a
 	default:
-		return s
+		return evolveModeration(s, e)
 	}
 	return s
 }

@@ -122,3 +122,35 @@ func TestInterruptAndEnd(t *testing.T) {
 		t.Fatalf("end: %v %+v", evs, s)
 	}
 }
+
+// TestContentShareCountedApart: a screen share is not a video tile — with all 25 tiles taken one
+// attendee still shares a screen; a second share at once is refused until the first stops.
+func TestContentShareCountedApart(t *testing.T) {
+	t.Parallel()
+	s := given(scheduled)
+	for i := range meeting.MaxVideoTiles + 2 {
+		var err error
+		if _, s, err = decide(t, s, join(fmt.Sprint(i))); err != nil {
+			t.Fatal(err)
+		}
+		if i < meeting.MaxVideoTiles {
+			if _, s, err = decide(t, s, meeting.SetMedia{AccountID: "a1", AttendeeID: fmt.Sprint(i), Kind: meeting.MediaVideo, On: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	share := func(id string, on bool) meeting.SetMedia {
+		return meeting.SetMedia{AccountID: "a1", AttendeeID: id, Kind: meeting.MediaContent, On: on}
+	}
+	evs, s, err := decide(t, s, share("0", true))
+	if err != nil || len(evs) != 1 || !s.Attendees["0"].Content || meeting.VideoTiles(s) != meeting.MaxVideoTiles {
+		t.Fatalf("a share with every tile taken: %v %v", evs, err)
+	}
+	if _, _, err := decide(t, s, share("26", true)); !errors.Is(err, meeting.ErrContent) || domain.KindOf(err) != domain.KindLimitExceeded {
+		t.Fatalf("a second share: %v", err)
+	}
+	_, s, _ = decide(t, s, share("0", false))
+	if _, _, err := decide(t, s, share("26", true)); err != nil {
+		t.Fatalf("a share after the first stopped: %v", err)
+	}
+}

@@ -1,13 +1,16 @@
 // Package sfuclient is a pion/webrtc participant for Belfry's SFU, without signalling of its own:
 // the tests and the media bench drive it over the signalling WebSocket or in process. It answers the
-// SFU's offers, sends one synthetic VP8 video track (and an Opus audio track) at a steady packet
-// rate, and counts the RTP packets it receives per publishing participant.
+// SFU's offers, sends one synthetic VP8 video track (and an Opus audio track, and with
+// Options.Content a second VP8 track on the screen-share m-line) at a steady packet rate, and counts
+// the RTP packets it receives per publishing participant and kind ("audio", "video", "content").
 package sfuclient
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,8 +21,11 @@ import (
 
 // Client is one participant.
 type Client struct {
-	pc           *webrtc.PeerConnection
-	video, audio *webrtc.TrackLocalStaticRTP
+	pc                    *webrtc.PeerConnection
+	video, audio, content *webrtc.TrackLocalStaticRTP // content nil without Options.Content
+
+	o    Options
+	sent atomic.Int64 // video packets written
 
 	mu       sync.Mutex
 	received map[string]*atomic.Int64 // by stream id (the publisher's attendee id) and kind
@@ -28,22 +34,49 @@ type Client struct {
 	pending  []webrtc.ICECandidateInit
 }
 
+// Options shape a client.
+type Options struct {
+	// TCPOnly gathers and uses TCP candidates only (active ICE-TCP), as behind a firewall that
+	// blocks UDP.
+	TCPOnly bool
+	// Content also sends a screen share.
+	Content bool
+	// NoAudio sends video only.
+	NoAudio bool
+	// OnPacket, when set, sees every packet received (key "<publisher>/<kind>", the payload only
+	// for the call); the media bench reads the send time Send stamps in video payloads (SentAt).
+	OnPacket func(key string, payload []byte, at time.Time)
+}
+
 // New builds a client; onCandidate receives its ICE candidates as JSON (RTCIceCandidateInit).
-func New(onCandidate func([]byte)) (*Client, error) {
+func New(onCandidate func([]byte)) (*Client, error) { return NewWith(onCandidate, Options{}) }
+
+// NewWith is New with options.
+func NewWith(onCandidate func([]byte), o Options) (*Client, error) {
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
+	if o.TCPOnly {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6})
+	}
 	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{pc: pc, received: map[string]*atomic.Int64{}}
+	c := &Client{pc: pc, received: map[string]*atomic.Int64{}, o: o}
 	if c.video, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "self"); err != nil {
 		return nil, err
 	}
 	if c.audio, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", "self"); err != nil {
 		return nil, err
 	}
-	for _, t := range []*webrtc.TrackLocalStaticRTP{c.audio, c.video} {
+	tracks := []*webrtc.TrackLocalStaticRTP{c.audio, c.video}
+	if o.Content {
+		if c.content, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "content", "self"); err != nil {
+			return nil, err
+		}
+		tracks = append(tracks, c.content)
+	}
+	for _, t := range tracks {
 		sender, err := pc.AddTrack(t)
 		if err != nil {
 			return nil, err
@@ -68,8 +101,14 @@ func New(onCandidate func([]byte)) (*Client, error) {
 	return c, nil
 }
 
+// count counts a received track's packets under "<publisher>/<kind>": the SFU names each track it
+// forwards "<publisher>-<kind>" in the publisher's stream.
 func (c *Client) count(t *webrtc.TrackRemote) {
-	key := t.StreamID() + "/" + t.Kind().String()
+	kind, ok := strings.CutPrefix(t.ID(), t.StreamID()+"-")
+	if !ok {
+		kind = t.Kind().String()
+	}
+	key := t.StreamID() + "/" + kind
 	c.mu.Lock()
 	n := c.received[key]
 	if n == nil {
@@ -77,10 +116,13 @@ func (c *Client) count(t *webrtc.TrackRemote) {
 		c.received[key] = n
 	}
 	c.mu.Unlock()
-	buf := make([]byte, 1500)
 	for {
-		if _, _, err := t.Read(buf); err != nil {
+		pkt, _, err := t.ReadRTP()
+		if err != nil {
 			return
+		}
+		if c.o.OnPacket != nil {
+			c.o.OnPacket(key, pkt.Payload, time.Now())
 		}
 		if n.Add(1) == 1 {
 			c.mu.Lock()
@@ -132,8 +174,10 @@ func (c *Client) AddCandidate(b []byte) error {
 }
 
 // Send writes synthetic media until ctx ends: every interval one VP8 packet (a keyframe every
-// 30th) of size bytes and one Opus packet. Before the connection is up the writes go nowhere.
+// 30th) of size bytes (at least 10), stamped with its send time (SentAt), and one Opus packet unless
+// Options.NoAudio. Before the connection is up the writes go nowhere.
 func (c *Client) Send(ctx context.Context, interval time.Duration, size int) {
+	size = max(size, 10)
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	payload := make([]byte, size)
@@ -151,12 +195,30 @@ func (c *Client) Send(ctx context.Context, interval time.Duration, size int) {
 		} else {
 			payload[1] = 0x01
 		}
+		binary.BigEndian.PutUint64(payload[2:10], uint64(time.Now().UnixNano()))
+		c.sent.Add(1)
 		_ = c.video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts, Marker: true}, Payload: payload})
-		_ = c.audio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts / 3000 * 960}, Payload: payload[:64]})
+		if c.content != nil {
+			_ = c.content.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts, Marker: true}, Payload: payload})
+		}
+		if !c.o.NoAudio {
+			_ = c.audio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts / 3000 * 960}, Payload: payload[:min(64, size)]})
+		}
 	}
 }
 
-// Received returns the packets received from one publisher's kind ("audio", "video").
+// SentAt is the send time Send stamped in a video payload (zero for a payload too short).
+func SentAt(payload []byte) time.Time {
+	if len(payload) < 10 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(payload[2:10])))
+}
+
+// Sent is how many video packets Send wrote.
+func (c *Client) Sent() int64 { return c.sent.Load() }
+
+// Received returns the packets received from one publisher's kind ("audio", "video", "content").
 func (c *Client) Received(publisher, kind string) int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -175,3 +237,18 @@ func (c *Client) FirstPacket() time.Time {
 
 // Close closes the connection.
 func (c *Client) Close() error { return c.pc.Close() }
+
+// Protocol is the transport protocol ("udp", "tcp") of the selected ICE candidate pair, "" before
+// one is selected.
+func (c *Client) Protocol() string {
+	for _, tr := range c.pc.GetTransceivers() {
+		if tr.Sender() == nil || tr.Sender().Transport() == nil {
+			continue
+		}
+		pair, err := tr.Sender().Transport().ICETransport().GetSelectedCandidatePair()
+		if err == nil && pair != nil {
+			return pair.Local.Protocol.String()
+		}
+	}
+	return ""
+}
