@@ -141,24 +141,28 @@ func meetingDetail(id string, src SourceEvent, region string) (MeetingDetail, ti
 		d.EventType, d.AttendeeID, d.ExternalUserID, at = "chime:AttendeeJoined", e.AttendeeID, e.UserID, e.At
 	case meeting.AttendeeLeft:
 		d.EventType, d.AttendeeID, d.Reason, at = "chime:AttendeeLeft", e.AttendeeID, e.Reason, e.At
-		if e.Reason == meeting.LeftDisconnected {
+		switch e.Reason {
+		case meeting.LeftDisconnected:
 			d.EventType = "chime:AttendeeDropped"
+		case meeting.LeftRemoved:
+			d.EventType = "chime:AttendeeDeleted"
 		}
 	case meeting.MediaStarted:
-		if e.Kind != meeting.MediaVideo {
-			return d, at, false, nil
-		}
-		d.EventType, d.AttendeeID, at = "chime:AttendeeVideoStarted", e.AttendeeID, e.At
+		d.EventType, d.AttendeeID, at = mediaEvent[e.Kind][0], e.AttendeeID, e.At
 	case meeting.MediaStopped:
-		if e.Kind != meeting.MediaVideo {
-			return d, at, false, nil
-		}
-		d.EventType, d.AttendeeID, at = "chime:AttendeeVideoStopped", e.AttendeeID, e.At
+		d.EventType, d.AttendeeID, at = mediaEvent[e.Kind][1], e.AttendeeID, e.At
 	default:
 		return d, at, false, nil
 	}
 	d.Timestamp = at.UnixMilli()
-	return d, at, true, nil
+	return d, at, d.EventType != "", nil
+}
+
+// mediaEvent names the started and stopped events of a media kind (audio has none at AWS; a screen
+// share is the attendee's content video).
+var mediaEvent = map[string][2]string{
+	meeting.MediaVideo:   {"chime:AttendeeVideoStarted", "chime:AttendeeVideoStopped"},
+	meeting.MediaContent: {"chime:AttendeeContentVideoStarted", "chime:AttendeeContentVideoStopped"},
 }
 
 func callDetail(id string, src SourceEvent) (CallDetail, time.Time, bool, error) {

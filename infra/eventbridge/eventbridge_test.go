@@ -51,7 +51,7 @@ func (a appender) append(stream string, e interface{ EventType() string }) event
 
 // TestMeetingEventsReachTheEndpoint: a meeting's life reaches the endpoint as the Chime SDK's meeting
 // events of the AWS account that owns the meeting's Chime account (read from the log): audio starting
-// has no EventBridge event; a disconnected attendee is AttendeeDropped. A 5xx asks for a retry; a 4xx
+// has no EventBridge event; a disconnected attendee is AttendeeDropped, a removed one AttendeeDeleted. A 5xx asks for a retry; a 4xx
 // drops the event.
 func TestMeetingEventsReachTheEndpoint(t *testing.T) {
 	_, client := eventlogtest.Start(t)
@@ -90,6 +90,8 @@ func TestMeetingEventsReachTheEndpoint(t *testing.T) {
 		a.append(ms, meeting.AttendeeJoined{AttendeeID: "att-1", UserID: "u-1", At: at.Add(2 * time.Minute)}),
 		a.append(ms, meeting.MediaStarted{AttendeeID: "att-1", Kind: meeting.MediaAudio, At: at.Add(3 * time.Minute)}),
 		a.append(ms, meeting.MediaStarted{AttendeeID: "att-1", Kind: meeting.MediaVideo, At: at.Add(4 * time.Minute)}),
+		a.append(ms, meeting.MediaStarted{AttendeeID: "att-1", Kind: meeting.MediaContent, At: at.Add(4 * time.Minute)}),
+		a.append(ms, meeting.AttendeeLeft{AttendeeID: "att-2", Reason: meeting.LeftRemoved, By: "att-1", At: at.Add(5 * time.Minute)}),
 		a.append(ms, meeting.AttendeeLeft{AttendeeID: "att-1", Reason: meeting.LeftDisconnected, At: at.Add(5 * time.Minute)}),
 		a.append(ms, meeting.Ended{Reason: meeting.EndReasonAllLeft, At: at.Add(6 * time.Minute)}),
 	}
@@ -99,7 +101,8 @@ func TestMeetingEventsReachTheEndpoint(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := []string{"chime:MeetingStarted", "chime:AttendeeJoined", "chime:AttendeeVideoStarted", "chime:AttendeeDropped", "chime:MeetingEnded"}
+	want := []string{"chime:MeetingStarted", "chime:AttendeeJoined", "chime:AttendeeVideoStarted", "chime:AttendeeContentVideoStarted",
+		"chime:AttendeeDeleted", "chime:AttendeeDropped", "chime:MeetingEnded"}
 	if len(got) != len(want) {
 		t.Fatalf("%d events, want %d: %+v", len(got), len(want), got)
 	}
