@@ -25,6 +25,7 @@ import (
 	retentionapi "github.com/belfry/belfry/api/chime/retention"
 	"github.com/belfry/belfry/api/chime/rooms"
 	chimesettings "github.com/belfry/belfry/api/chime/settings"
+	"github.com/belfry/belfry/api/chime/usagereports"
 	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/api/chime/users"
 	"github.com/belfry/belfry/domain/chime/account"
@@ -67,6 +68,7 @@ type chimeApp struct {
 	calls     *calls.Service
 	media     *media.Service
 	sfu       *sfu.SFU
+	usage     *usagereports.Service
 }
 
 // operations are the Chime admin API's operations, from every slice.
@@ -94,7 +96,8 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 		Now: m.Now, Registerer: m.reg, Logger: m.logger})
 	app := chimeApp{portDocs: portdocs.New(pool, client)}
 	app.client = chimeclient.New(chimeclient.Deps{Accounts: accounts, Store: accountsStore, Sessions: sessions.New(pool), Keys: dataKeys,
-		PINs: pinReserver, Now: m.Now, Registerer: m.reg})
+		PINs: pinReserver, Now: m.Now, Registerer: m.reg, SignIns: newRepo(client, usageDecider, m.Now)})
+	app.usage = newUsageReports(m, client)
 	app.accounts = chimeaccountsapi.New(chimeaccountsapi.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Logger: m.logger})
 	app.users = users.New(users.Deps{Accounts: accounts, Store: accountsStore, PINs: pinReserver, Mail: mailer{m.mailer()}, Keys: dataKeys, Logger: m.logger})
 	app.bots = bots.New(bots.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Targets: botTransport})

@@ -21,10 +21,17 @@ const reportsUsage = `usage:
   belfry reports cdrs [--from T] [--to T] (--dir DIR | --bucket NAME [--endpoint URL]) [--workers N]
         write the Business Calling CDRs of the calls that ended in [from, to) (RFC 3339; default: all,
         until now), regenerated from the event log; objects already present with the same content are
-        kept, so an interrupted run resumes where it stopped`
+        kept, so an interrupted run resumes where it stopped
+  belfry reports generate --week YYYY-MM-DD [--dir DIR | --bucket NAME [--endpoint URL]]
+        write the weekly usage reports of the week starting on that Sunday, regenerated from the event
+        log: to each AWS account's usage-report bucket (recording the reports not yet recorded), or
+        all of them to DIR or a bucket; objects already present with the same content are kept`
 
 // cmdReports runs the reports subcommands.
 func cmdReports(ctx context.Context, cfg Config, args []string) error {
+	if len(args) > 0 && args[0] == "generate" {
+		return cmdReportsGenerate(ctx, cfg, args[1:])
+	}
 	if len(args) == 0 || args[0] != "cdrs" {
 		return errors.New(reportsUsage)
 	}

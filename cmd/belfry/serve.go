@@ -246,6 +246,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startRetentionPurge(ctx, runCtx, pool, dataKeys, auditWriter); err != nil {
 		return err
 	}
+	if err := startUsageReports(m, runCtx, app.usage); err != nil {
+		return err
+	}
 	m.newWickr(pool, client, dataKeys)
 	m.startWickrSweeps(runCtx)
 	if err := m.startSideEffects(runCtx, pool, app); err != nil {
@@ -320,7 +323,7 @@ func (m *Main) startHTTP(pool *pgxpool.Pool, client *esdb.Client, keys sigv4.Key
 	}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region, SkipReadAudit: m.cfg.SkipReadAudit, TrustedProxies: proxies}, api.Deps{
 		Keys: keys, Chime: c.operations(), Wickr: m.wickr.operations(),
-		Belfry: slices.Concat(historyapi.Operations(history.NewStore(pool)), snapshotsapi.Operations(m.snaps), m.wickrBelfryOperations(pool)), Snapshots: m.snaps,
+		Belfry: slices.Concat(historyapi.Operations(history.NewStore(pool)), snapshotsapi.Operations(m.snaps), m.wickrBelfryOperations(pool), c.usage.Operations()), Snapshots: m.snaps,
 		ClientRoutes: slices.Concat(c.clientRoutes(), m.wickr.client.Routes(), m.wickr.messaging.Routes()), WebhookRoutes: slices.Concat(c.messages.WebhookRoutes(), m.wickr.client.CallbackRoutes()), Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: m.reg, Metrics: api.NewMetrics(m.reg),
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {

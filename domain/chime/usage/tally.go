@@ -152,6 +152,7 @@ func (t *Tally) applyMeeting(id, eventType string, data []byte) error {
 // Account is one Chime account as the tally saw it.
 type Account struct {
 	ID, AwsAccountID, Name string
+	Created                time.Time
 	// Live: the account existed and was not deleted at its cutoff.
 	Live bool
 }
@@ -160,7 +161,7 @@ type Account struct {
 func (t *Tally) Accounts() []Account {
 	out := make([]Account, 0, len(t.accounts))
 	for id, d := range t.accounts {
-		out = append(out, Account{ID: id, AwsAccountID: d.state.AwsAccountID, Name: d.state.Name, Live: d.state.Live()})
+		out = append(out, Account{ID: id, AwsAccountID: d.state.AwsAccountID, Name: d.state.Name, Created: d.state.CreatedAt, Live: d.state.Live()})
 	}
 	slices.SortFunc(out, func(a, b Account) int { return cmp.Compare(a.ID, b.ID) })
 	return out
