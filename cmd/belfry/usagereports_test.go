@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/chime"
+)
+
+// belfryJSON calls a Belfry admin operation and decodes its answer.
+func (r *running) belfryJSON(t *testing.T, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	resp := r.signedRaw(t, method, path, body, "belfry")
+	b, _ := io.ReadAll(resp.Body)
+	out := map[string]any{}
+	_ = json.Unmarshal(b, &out)
+	return resp.StatusCode, out
+}
+
+// TestWeeklyUsageReportsAndDashboard: an administrator turns usage reporting on through the Belfry
+// admin API; two users register, sign in and chat during the week of 8 March 2026; on the Monday
+// after, the server writes the account's CSV at the guide's key in the bucket's directory, lists it,
+// and the dashboard shows the week; `belfry reports generate` regenerates the same bytes from the log.
+func TestWeeklyUsageReportsAndDashboard(t *testing.T) {
+	outbox := t.TempDir()
+	clk := &clock{t: time.Date(2026, 3, 4, 9, 0, 0, 0, time.UTC)} // a Wednesday
+	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir, m.Now, m.cfg.Reports.UsageEvery = outbox, clk.Now, "1s" })
+	ctx := context.Background()
+
+	if st, out := b.belfryJSON(t, "PUT", "/belfry/v1/chime/usage-reporting", `{"Bucket":"Bad_Bucket"}`); st != 400 || !strings.Contains(out["Message"].(string), "Bucket") {
+		t.Fatalf("bad bucket: %d %v", st, out)
+	}
+	if st, out := b.belfryJSON(t, "PUT", "/belfry/v1/chime/usage-reporting", `{"Bucket":"acme-usage"}`); st != 200 || out["Enabled"] != true ||
+		out["Since"] != "2026-03-04T09:00:00.000Z" {
+		t.Fatalf("turn reporting on: %d %v", st, out)
+	}
+	a, err := b.client.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Example Sales")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := aws.ToString(a.Account.AccountId)
+
+	clk.Add(5 * 24 * time.Hour) // Monday 9 March
+	alice, aliceTok := b.registeredUser(t, outbox, acct, "alice@usage.example")
+	bob, bobTok := b.registeredUser(t, outbox, acct, "bob@usage.example")
+	st, out := b.clientCall(t, "POST", "/client/v1/conversations", aliceTok, map[string]any{"MemberIds": []string{bob}})
+	if st != 201 {
+		t.Fatalf("conversation: %d %v", st, out)
+	}
+	msgs := "/client/v1/conversations/" + out["Conversation"].(map[string]any)["ConversationId"].(string) + "/messages"
+	for _, tok := range []string{aliceTok, aliceTok, bobTok} {
+		if st, out := b.clientCall(t, "POST", msgs, tok, map[string]string{"Content": "hello"}); st != 201 {
+			t.Fatalf("post: %d %v", st, out)
+		}
+	}
+
+	clk.Add(7*24*time.Hour + time.Hour) // Monday 16 March, 10:00: the week of the 8th is due
+	key := "Amazon-Chime-User-Activity-Reports/csv/" + b.awsAcct + "/2026/03/08/Example+Sales_" + acct + "_20260308.csv"
+	path := filepath.Join(b.m.cfg.DataDir, "reports", "acme-usage", filepath.FromSlash(key))
+	var report []byte
+	for deadline := time.Now().Add(20 * time.Second); report == nil && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		report, _ = os.ReadFile(path)
+	}
+	want := "account_name,week_start,display_name,email,registration_status,account_creation_date,last_login,meetings_attended,meetings_hosted,chat_sent\n" +
+		"Example Sales,20260308,,alice@usage.example,Registered,20260309,2026-03-09T09:00:00.000Z,0,0,2\n" +
+		"Example Sales,20260308,,bob@usage.example,Registered,20260309,2026-03-09T09:00:00.000Z,0,0,1\n"
+	if string(report) != want {
+		t.Fatalf("report at %s:\n%s\nwant:\n%s", key, report, want)
+	}
+	st, out = b.belfryJSON(t, "GET", "/belfry/v1/chime/usage-reports?week=2026-03-08", "")
+	if reps, _ := out["Reports"].([]any); st != 200 || len(reps) != 1 || reps[0].(map[string]any)["Key"] != key || reps[0].(map[string]any)["Rows"] != 2.0 {
+		t.Fatalf("usage reports: %d %v", st, out)
+	}
+	if st, _ := b.belfryJSON(t, "GET", "/belfry/v1/chime/usage-reports?week=2026-03-09", ""); st != 400 {
+		t.Errorf("a week not starting on Sunday: %d", st)
+	}
+
+	// The dashboard of the week: both users registered and active on the 9th, three messages.
+	var days []any
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		st, out = b.belfryJSON(t, "GET", "/belfry/v1/chime/accounts/"+acct+"/dashboard?from=2026-03-08&to=2026-03-14", "")
+		if days, _ = out["Days"].([]any); st == 200 && len(days) == 7 && days[1].(map[string]any)["ChatMessagesSent"] == 3.0 {
+			break
+		}
+	}
+	tot, _ := out["Totals"].(map[string]any)
+	if len(days) != 7 || tot["RegisteredUsers"] != 2.0 || tot["ActiveUsers"] != 2.0 || tot["ChatMessagesSent"] != 3.0 || tot["MeetingsHeld"] != 0.0 ||
+		days[0].(map[string]any)["RegisteredUsers"] != 0.0 || days[6].(map[string]any)["RegisteredUsers"] != 2.0 {
+		t.Fatalf("dashboard: %d %v", st, out)
+	}
+	if st, out := b.belfryJSON(t, "GET", "/belfry/v1/chime/accounts/"+acct+"/billable-days?from=2026-03-01&to=2026-03-31", ""); st != 200 ||
+		len(out["BillableDays"].([]any)) != 0 {
+		t.Errorf("billable days without meetings: %d %v", st, out)
+	}
+	for _, q := range []string{"/belfry/v1/chime/accounts/nope/dashboard", "/belfry/v1/chime/accounts/" + acct + "/dashboard?from=2026-03-09&to=2026-03-08",
+		"/belfry/v1/chime/accounts/" + acct + "/dashboard?from=2025-01-01&to=2026-03-08"} {
+		if st, _ := b.belfryJSON(t, "GET", q, ""); st != 404 && st != 400 {
+			t.Errorf("%s: %d", q, st)
+		}
+	}
+	_ = alice
+
+	// `belfry reports generate` from the log, after the server stopped: the same bytes.
+	if err := b.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("BELFRY_DATABASE_URL", b.m.cfg.DatabaseURL)
+	t.Setenv("BELFRY_DATA_DIR", b.m.cfg.DataDir)
+	regen := t.TempDir()
+	if out, err := runOut(t, "reports", "generate", "--week", "2026-03-08", "--dir", regen); err != nil {
+		t.Fatalf("reports generate: %v\n%s", err, out)
+	}
+	again, err := os.ReadFile(filepath.Join(regen, filepath.FromSlash(key)))
+	if err != nil || !bytes.Equal(again, report) {
+		t.Fatalf("regenerated (%v):\n%s", err, again)
+	}
+	if _, err := runOut(t, "reports", "generate", "--week", "2026-03-10", "--dir", regen); err == nil {
+		t.Error("a week that does not start on a Sunday must be refused")
+	}
+}
