@@ -107,6 +107,7 @@ type Stats struct {
 	Events                          int
 	Written, Kept, Skipped, Records int
 	Failed                          int
+	Rows                            int // rows of the reports written or kept
 }
 
 // Generate writes the reports of the week starting weekStart (a Sunday that has ended) and records
@@ -198,6 +199,7 @@ func (g gen) one(ctx context.Context, a usage.Account) error {
 	if err != nil {
 		return fmt.Errorf("usage report of account %s for %s: %w", a.ID, week.Format("2006-01-02"), err)
 	}
+	st.Rows += len(rows)
 	if wrote {
 		st.Written++
 	} else {
