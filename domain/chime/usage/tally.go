@@ -2,6 +2,8 @@ package usage
 
 import (
 	"cmp"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -87,24 +89,31 @@ func (t *Tally) Apply(stream, eventType string, position uint64, data []byte) er
 		return err
 	case strings.HasPrefix(stream, meeting.StreamPrefix):
 		return t.applyMeeting(strings.TrimPrefix(stream, meeting.StreamPrefix), eventType, data)
-	case strings.HasPrefix(stream, conversation.StreamPrefix):
-		e, err := conversation.Decode(eventType, data)
-		if m, ok := e.(conversation.MessagePosted); ok && t.inWeek(m.At) {
+	case strings.HasPrefix(stream, conversation.StreamPrefix), strings.HasPrefix(stream, room.StreamPrefix):
+		var m posted
+		if err := json.Unmarshal(data, &m); err != nil {
+			return fmt.Errorf("usage: %s: %w", eventType, err)
+		}
+		if (m.SenderType == "" || m.SenderType == room.MemberUser) && t.inWeek(m.At) {
 			t.chat[m.SenderID]++
 		}
-		return err
-	case strings.HasPrefix(stream, room.StreamPrefix):
-		e, err := room.Decode(eventType, data)
-		if m, ok := e.(room.MessagePosted); ok && m.SenderType == room.MemberUser && t.inWeek(m.At) {
-			t.chat[m.SenderID]++
-		}
-		return err
+		return nil
 	}
 	e, err := Decode(eventType, data)
 	if s, ok := e.(SignedIn); ok && s.At.Before(t.to) && s.At.After(t.lastLogin[s.UserID]) {
 		t.lastLogin[s.UserID] = s.At
 	}
 	return err
+}
+
+// posted is what the tally reads of a conversation's or a room's MessagePosted (the fields of
+// conversation.MessagePosted and room.MessagePosted of the same names; a conversation's has no
+// sender type: its senders are users). Decoding these alone skips the sealed content, which is
+// most of a message event and which the tally never needs.
+type posted struct {
+	SenderID   string    `json:"senderId"`
+	SenderType string    `json:"senderType"`
+	At         time.Time `json:"at"`
 }
 
 func (t *Tally) applyAccount(id, eventType string, position uint64, data []byte) error {
