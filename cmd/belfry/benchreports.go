@@ -15,7 +15,6 @@ import (
 	"github.com/belfry/belfry/api/chime/usagereports"
 	"github.com/belfry/belfry/infra/bench"
 	"github.com/belfry/belfry/infra/objstore"
-	"github.com/belfry/belfry/projections/chimecalls"
 )
 
 // benchReportsResult is the JSON of `belfry bench reports`: the parts that ran.
@@ -69,18 +68,17 @@ func cmdBenchReports(ctx context.Context, cfg Config, args []string) error {
 }
 
 func benchCDRs(ctx context.Context, cfg Config, calls, workers int) (bench.CDRReport, error) {
-	pool, client, release, err := scratchLog(ctx, cfg, "belfry_bench_reports")
+	_, client, release, err := scratchLog(ctx, cfg, "belfry_bench_reports")
 	if err != nil {
 		return bench.CDRReport{}, err
 	}
 	defer release()
 	gen := func(ctx context.Context, dir string, from, to time.Time) (int, error) {
-		g := cdrExport{load: newRepo(client, callDecider, time.Now).Load, ended: chimecalls.NewStore(pool).EndedBetween,
-			out: objstore.DirTarget{Dir: dir, Name: "bench"}, workers: workers, progress: io.Discard}
+		g := cdrExport{pass: callsPass(client), out: objstore.DirTarget{Dir: dir, Name: "bench"}, workers: workers, progress: io.Discard}
 		st, err := g.run(ctx, from, to)
 		return int(st.written.Load() + st.kept.Load()), err
 	}
-	return bench.RunCDRs(ctx, pool, client, bench.CDRConfig{Calls: calls, Workers: workers, Progress: os.Stderr, Generate: gen})
+	return bench.RunCDRs(ctx, client, bench.CDRConfig{Calls: calls, Workers: workers, Progress: os.Stderr, Generate: gen})
 }
 
 func benchUsage(ctx context.Context, cfg Config, users, events int) (bench.UsageReport, error) {
