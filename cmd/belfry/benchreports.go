@@ -33,6 +33,7 @@ func cmdBenchReports(ctx context.Context, cfg Config, args []string) error {
 	users := fs.Int("usage-users", 10_000, "users of the usage report's account")
 	events := fs.Int("usage-events", 200_000, "events of the usage report's week")
 	only := fs.String("only", "", "run only this part: cdrs or usage")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	out := fs.String("json", "", "write the JSON report here (default bench-results/reports-<time>.json)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -40,6 +41,11 @@ func cmdBenchReports(ctx context.Context, cfg Config, args []string) error {
 	if *only != "" && *only != "cdrs" && *only != "usage" {
 		return errors.New("--only must be cdrs or usage")
 	}
+	stop, err := bench.StartCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	var res benchReportsResult
 	started := time.Now().UTC()
 	if *only != "usage" {
