@@ -64,12 +64,14 @@ type Deps struct {
 	Targets  Targets
 	Logger   Logger
 	Now      func() time.Time
-	// Retry bounds the writes of one object: Attempts tries, Backoff doubled between them
-	// (default 4 tries from 200 ms).
-	Retry struct {
-		Attempts int
-		Backoff  time.Duration
-	}
+	// Retry bounds the writes of one object (default 4 tries from 200 ms).
+	Retry Retry
+}
+
+// Retry is how often a write is tried: Attempts tries, Backoff doubled between them.
+type Retry struct {
+	Attempts int
+	Backoff  time.Duration
 }
 
 // Service generates the reports.

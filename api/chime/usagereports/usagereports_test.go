@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/belfry/belfry/api/chime/usagereports"
 	"github.com/belfry/belfry/api/chime/usecase"
@@ -85,64 +88,96 @@ func at(d, h, m int) time.Time { return time.Date(2026, 3, d, h, m, 0, 0, time.U
 
 type event interface{ EventType() string }
 
+// world is a test's event log, clock and repositories.
+type world struct {
+	ctx     context.Context
+	client  *esdb.Client
+	clock   atomic.Pointer[time.Time]
+	reports repo[usage.State, usage.Command, usage.Event]
+	sets    repo[settings.State, settings.Command, settings.Event]
+}
+
+const awsID, acc = "111122223333", "86efea2f-96af-40f7-be75-be057ff52c8c"
+
+func newWorld(t *testing.T) *world {
+	w := &world{ctx: context.Background()}
+	_, w.client = eventlogtest.Start(t)
+	w.set(at(1, 9, 0))
+	w.reports = repo[usage.State, usage.Command, usage.Event]{eventstore.NewRepository(w.client,
+		eventstore.DeciderOf[usage.State, usage.Command, usage.Event](usage.Initial, usage.Evolve, usage.Decide, usage.Decode), w.now)}
+	w.sets = repo[settings.State, settings.Command, settings.Event]{eventstore.NewRepository(w.client,
+		eventstore.DeciderOf[settings.State, settings.Command, settings.Event](settings.Initial, settings.Evolve, settings.Decide, settings.Decode), w.now)}
+	return w
+}
+
+func (w *world) now() time.Time  { return *w.clock.Load() }
+func (w *world) set(t time.Time) { w.clock.Store(&t) }
+
+func (w *world) service(t usagereports.Targets) *usagereports.Service {
+	return usagereports.New(usagereports.Deps{Log: log{w.client}, Reports: w.reports, Settings: w.sets, Targets: t, Logger: quiet{}, Now: w.now,
+		Retry: usagereports.Retry{Attempts: 2, Backoff: time.Millisecond}})
+}
+
+func (w *world) emit(t *testing.T, stream string, evs ...event) {
+	t.Helper()
+	data := make([]esdb.EventData, len(evs))
+	for i, e := range evs {
+		b, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data[i] = esdb.EventData{EventID: uuid.New(), EventType: e.EventType(), ContentType: esdb.ContentTypeJson, Data: b}
+	}
+	if _, err := w.client.AppendToStream(w.ctx, stream, esdb.AppendToStreamOptions{}, data...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// seedWeek turns reporting on into bucket on Sunday 1 March and records an account's users and their
+// activity around the week of 8-14 March.
+func (w *world) seedWeek(t *testing.T, bucket string) {
+	if _, err := w.sets.Execute(w.ctx, settings.StreamName(awsID), settings.UpdateUsageReporting{Bucket: bucket}); err != nil {
+		t.Fatal(err)
+	}
+	w.emit(t, account.StreamName(acc),
+		account.Created{AccountID: acc, AwsAccountID: awsID, Name: "Example Sales", AccountType: "EnterpriseLWA", CreatedAt: at(1, 8, 0)},
+		account.UserAdded{UserID: "u-ana", Email: "ana@example.com", Username: "Ana Carolina Silva", LicenseType: "Pro", CreatedAt: at(2, 9, 0)},
+		account.UserAdded{UserID: "u-akua", Email: "akua@example.com", Username: "Akua Mansa", LicenseType: "Pro", CreatedAt: at(3, 9, 0)},
+		account.UserAdded{UserID: "u-eve", Email: "eve@example.com", Username: "=HYPERLINK(\"http://x\")", LicenseType: "Basic", CreatedAt: at(4, 9, 0)},
+		account.UserSuspended{UserID: "u-akua"})
+	w.emit(t, usage.SignInStream("u-ana"), usage.SignedIn{AccountID: acc, UserID: "u-ana", At: at(5, 7, 4)}, usage.SignedIn{AccountID: acc, UserID: "u-ana", At: at(9, 7, 4)})
+	w.emit(t, usage.SignInStream("u-akua"), usage.SignedIn{AccountID: acc, UserID: "u-akua", At: at(2, 20, 58)})
+	w.emit(t, meeting.StreamName("m1"), meeting.Scheduled{AccountID: acc, OrganizerID: "u-ana", At: at(2, 0, 0)},
+		meeting.Started{By: "u-ana", At: at(9, 10, 0)}, meeting.AttendeeJoined{AttendeeID: "a1", UserID: "u-ana", At: at(9, 10, 0)},
+		meeting.AttendeeJoined{AttendeeID: "a2", UserID: "u-eve", At: at(9, 10, 1)}, meeting.Ended{At: at(9, 11, 0)})
+	w.emit(t, meeting.StreamName("m2"), meeting.Scheduled{AccountID: acc, OrganizerID: "u-ana", At: at(2, 0, 0)},
+		meeting.Started{By: "u-eve", At: at(14, 23, 59)}, meeting.AttendeeJoined{AttendeeID: "b1", UserID: "u-eve", At: at(14, 23, 59)})
+	w.emit(t, conversation.StreamName("c1"), conversation.MessagePosted{MessageID: "1", SenderID: "u-ana", SenderAccountID: acc, At: at(10, 8, 0)},
+		conversation.MessagePosted{MessageID: "2", SenderID: "u-eve", SenderAccountID: acc, At: at(15, 0, 0)})
+	w.emit(t, room.StreamName("r1"), room.MessagePosted{MessageID: "3", SenderID: "u-ana", SenderType: room.MemberUser, At: at(11, 8, 0)},
+		room.MessagePosted{MessageID: "4", SenderID: "bot", SenderType: room.MemberBot, At: at(11, 8, 0)})
+}
+
+// weekKey and weekCSV are the report the seeded week must give.
+const weekKey = "Amazon-Chime-User-Activity-Reports/csv/111122223333/2026/03/08/Example+Sales_86efea2f-96af-40f7-be75-be057ff52c8c_20260308.csv"
+
+var weekCSV = strings.Join([]string{
+	"account_name,week_start,display_name,email,registration_status,account_creation_date,last_login,meetings_attended,meetings_hosted,chat_sent",
+	`Example Sales,20260308,"'=HYPERLINK(""http://x"")",eve@example.com,Unregistered,20260304,,2,0,0`,
+	"Example Sales,20260308,Akua Mansa,akua@example.com,Suspended,20260303,2026-03-02T20:58:00.000Z,0,0,0",
+	"Example Sales,20260308,Ana Carolina Silva,ana@example.com,Unregistered,20260302,2026-03-09T07:04:00.000Z,1,2,2",
+	""}, "\n")
+
 // TestWeeklyReportFromTheLog: an account's week of meetings, chats and sign-ins becomes the guide's
 // CSV at the guide's key from the Monday after; a bucket that refuses writes loses nothing (the next
 // round writes and records it); the job does not generate a week twice; a regeneration from the log
 // after more events is byte-identical.
 func TestWeeklyReportFromTheLog(t *testing.T) {
-	ctx := context.Background()
-	_, client := eventlogtest.Start(t)
-	var clock atomic.Pointer[time.Time]
-	now := func() time.Time { return *clock.Load() }
-	set := func(t time.Time) { clock.Store(&t) }
-	set(at(1, 9, 0))
-	emit := func(stream string, evs ...event) {
-		t.Helper()
-		data := make([]esdb.EventData, len(evs))
-		for i, e := range evs {
-			b, err := json.Marshal(e)
-			if err != nil {
-				t.Fatal(err)
-			}
-			data[i] = esdb.EventData{EventID: uuid.New(), EventType: e.EventType(), ContentType: esdb.ContentTypeJson, Data: b}
-		}
-		if _, err := client.AppendToStream(ctx, stream, esdb.AppendToStreamOptions{}, data...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	const aws, acc = "111122223333", "86efea2f-96af-40f7-be75-be057ff52c8c"
-	reports := repo[usage.State, usage.Command, usage.Event]{eventstore.NewRepository(client,
-		eventstore.DeciderOf[usage.State, usage.Command, usage.Event](usage.Initial, usage.Evolve, usage.Decide, usage.Decode), now)}
-	sets := repo[settings.State, settings.Command, settings.Event]{eventstore.NewRepository(client,
-		eventstore.DeciderOf[settings.State, settings.Command, settings.Event](settings.Initial, settings.Evolve, settings.Decide, settings.Decode), now)}
+	w := newWorld(t)
+	ctx, set, reports, emit := w.ctx, w.set, w.reports, func(stream string, evs ...event) { w.emit(t, stream, evs...) }
 	bucket := &flaky{DirTarget: objstore.DirTarget{Name: t.TempDir()}}
-	svc := usagereports.New(usagereports.Deps{Log: log{client}, Reports: reports, Settings: sets, Targets: targets{bucket}, Logger: quiet{}, Now: now,
-		Retry: struct {
-			Attempts int
-			Backoff  time.Duration
-		}{2, time.Millisecond}})
-
-	// Reporting turned on on Sunday 1 March; the week reported is 8-14 March.
-	if _, err := sets.Execute(ctx, settings.StreamName(aws), settings.UpdateUsageReporting{Bucket: "acme-usage"}); err != nil {
-		t.Fatal(err)
-	}
-	emit(account.StreamName(acc),
-		account.Created{AccountID: acc, AwsAccountID: aws, Name: "Example Sales", AccountType: "EnterpriseLWA", CreatedAt: at(1, 8, 0)},
-		account.UserAdded{UserID: "u-ana", Email: "ana@example.com", Username: "Ana Carolina Silva", LicenseType: "Pro", CreatedAt: at(2, 9, 0)},
-		account.UserAdded{UserID: "u-akua", Email: "akua@example.com", Username: "Akua Mansa", LicenseType: "Pro", CreatedAt: at(3, 9, 0)},
-		account.UserAdded{UserID: "u-eve", Email: "eve@example.com", Username: "=HYPERLINK(\"http://x\")", LicenseType: "Basic", CreatedAt: at(4, 9, 0)},
-		account.UserSuspended{UserID: "u-akua"})
-	emit(usage.SignInStream("u-ana"), usage.SignedIn{AccountID: acc, UserID: "u-ana", At: at(5, 7, 4)}, usage.SignedIn{AccountID: acc, UserID: "u-ana", At: at(9, 7, 4)})
-	emit(usage.SignInStream("u-akua"), usage.SignedIn{AccountID: acc, UserID: "u-akua", At: at(2, 20, 58)})
-	emit(meeting.StreamName("m1"), meeting.Scheduled{AccountID: acc, OrganizerID: "u-ana", At: at(2, 0, 0)},
-		meeting.Started{By: "u-ana", At: at(9, 10, 0)}, meeting.AttendeeJoined{AttendeeID: "a1", UserID: "u-ana", At: at(9, 10, 0)},
-		meeting.AttendeeJoined{AttendeeID: "a2", UserID: "u-eve", At: at(9, 10, 1)}, meeting.Ended{At: at(9, 11, 0)})
-	emit(meeting.StreamName("m2"), meeting.Scheduled{AccountID: acc, OrganizerID: "u-ana", At: at(2, 0, 0)},
-		meeting.Started{By: "u-eve", At: at(14, 23, 59)}, meeting.AttendeeJoined{AttendeeID: "b1", UserID: "u-eve", At: at(14, 23, 59)})
-	emit(conversation.StreamName("c1"), conversation.MessagePosted{MessageID: "1", SenderID: "u-ana", SenderAccountID: acc, At: at(10, 8, 0)},
-		conversation.MessagePosted{MessageID: "2", SenderID: "u-eve", SenderAccountID: acc, At: at(15, 0, 0)})
-	emit(room.StreamName("r1"), room.MessagePosted{MessageID: "3", SenderID: "u-ana", SenderType: room.MemberUser, At: at(11, 8, 0)},
-		room.MessagePosted{MessageID: "4", SenderID: "bot", SenderType: room.MemberBot, At: at(11, 8, 0)})
+	svc := w.service(targets{bucket})
+	w.seedWeek(t, "acme-usage")
 
 	job := svc.Job()
 	// Sunday 15th: the week is over but its report is not due before Monday.
@@ -164,17 +199,12 @@ func TestWeeklyReportFromTheLog(t *testing.T) {
 	if err != nil || st.Records != 1 || st.Written != 1 {
 		t.Fatalf("second round: %+v, %v", st, err)
 	}
-	key := "Amazon-Chime-User-Activity-Reports/csv/111122223333/2026/03/08/Example+Sales_86efea2f-96af-40f7-be75-be057ff52c8c_20260308.csv"
+	key := weekKey
 	got, err := os.ReadFile(filepath.Join(bucket.Name, "acme-usage", filepath.FromSlash(key)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := strings.Join([]string{
-		"account_name,week_start,display_name,email,registration_status,account_creation_date,last_login,meetings_attended,meetings_hosted,chat_sent",
-		`Example Sales,20260308,"'=HYPERLINK(""http://x"")",eve@example.com,Unregistered,20260304,,2,0,0`,
-		"Example Sales,20260308,Akua Mansa,akua@example.com,Suspended,20260303,2026-03-02T20:58:00.000Z,0,0,0",
-		"Example Sales,20260308,Ana Carolina Silva,ana@example.com,Unregistered,20260302,2026-03-09T07:04:00.000Z,1,2,2",
-		""}, "\n")
+	want := weekCSV
 	if string(got) != want {
 		t.Errorf("report:\n%s\nwant:\n%s", got, want)
 	}
@@ -206,5 +236,43 @@ func TestWeeklyReportFromTheLog(t *testing.T) {
 	// And again into the same place: kept.
 	if st, err := svc.Generate(ctx, week, usagereports.Options{Out: out}); err != nil || st.Kept != 1 || st.Written != 0 {
 		t.Errorf("regeneration into the same directory: %+v, %v", st, err)
+	}
+}
+
+type s3Targets struct{ endpoint string }
+
+func (s s3Targets) For(bucket string) usagereports.Objects {
+	return objstore.NewS3Target(objstore.S3Config{Bucket: bucket, Endpoint: s.endpoint, Region: "us-east-1", AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"})
+}
+
+// TestWeeklyReportToAnS3Bucket: the report goes to an S3 bucket through the SDK's S3 client (an S3
+// server in the test); while the bucket refuses writes (it does not exist) the rounds fail and
+// record nothing; once it takes them the next round writes the same CSV and records it.
+func TestWeeklyReportToAnS3Bucket(t *testing.T) {
+	w := newWorld(t)
+	backend := s3mem.New()
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(srv.Close)
+	svc := w.service(s3Targets{srv.URL})
+	w.seedWeek(t, "acme-usage-s3")
+	w.set(at(16, 1, 0))
+	job := svc.Job()
+	for range 2 {
+		if st, err := job.Round(w.ctx); err == nil || st.Records != 0 || !strings.Contains(err.Error(), "NoSuchBucket") {
+			t.Fatalf("round against a missing bucket: %+v, %v", st, err)
+		}
+	}
+	if recs, _, _ := w.reports.Load(w.ctx, usage.ReportsStream(at(8, 0, 0))); len(recs.Reports) != 0 {
+		t.Fatalf("recorded although not written: %+v", recs.Reports)
+	}
+	if err := backend.CreateBucket("acme-usage-s3"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := job.Round(w.ctx); err != nil || st.Records != 1 || st.Written != 1 {
+		t.Fatalf("round once the bucket takes writes: %+v, %v", st, err)
+	}
+	got, _, err := objstore.NewS3Target(objstore.S3Config{Bucket: "acme-usage-s3", Endpoint: srv.URL, Region: "us-east-1"}).Get(w.ctx, weekKey)
+	if err != nil || string(got) != weekCSV {
+		t.Fatalf("object %s (%v):\n%s", weekKey, err, got)
 	}
 }
