@@ -100,11 +100,19 @@ func TestWeeklyUsageReportsAndDashboard(t *testing.T) {
 		len(out["BillableDays"].([]any)) != 0 {
 		t.Errorf("billable days without meetings: %d %v", st, out)
 	}
-	for _, q := range []string{"/belfry/v1/chime/accounts/nope/dashboard", "/belfry/v1/chime/accounts/" + acct + "/dashboard?from=2026-03-09&to=2026-03-08",
-		"/belfry/v1/chime/accounts/" + acct + "/dashboard?from=2025-01-01&to=2026-03-08"} {
-		if st, _ := b.belfryJSON(t, "GET", q, ""); st != 404 && st != 400 {
-			t.Errorf("%s: %d", q, st)
+	for q, want := range map[string]int{"/belfry/v1/chime/accounts/nope/dashboard": 404,
+		"/belfry/v1/chime/accounts/" + acct + "/dashboard?from=2026-03-09&to=2026-03-08": 400,
+		"/belfry/v1/chime/accounts/" + acct + "/dashboard?from=2025-01-01&to=2026-03-08": 400,
+		"/belfry/v1/chime/accounts/" + acct + "/dashboard?from=March":                    400,
+		"/belfry/v1/chime/accounts/" + acct + "/billable-days?next-token=garbage":        400,
+		"/belfry/v1/chime/accounts/" + acct + "/billable-days?max-results=0":             400,
+		"/belfry/v1/chime/usage-reports":                                                 400} {
+		if st, _ := b.belfryJSON(t, "GET", q, ""); st != want {
+			t.Errorf("%s: %d, want %d", q, st, want)
 		}
+	}
+	if st, _ := b.belfryJSON(t, "PUT", "/belfry/v1/chime/usage-reporting", `{"Bucket":42}`); st != 400 {
+		t.Errorf("a bucket that is not a string: %d", st)
 	}
 	_ = alice
 
