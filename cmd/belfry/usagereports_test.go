@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/chime"
+	"github.com/coder/websocket"
 )
 
 // belfryJSON calls a Belfry admin operation and decodes its answer.
@@ -26,8 +27,8 @@ func (r *running) belfryJSON(t *testing.T, method, path, body string) (int, map[
 }
 
 // TestWeeklyUsageReportsAndDashboard: an administrator turns usage reporting on through the Belfry
-// admin API; two users register, sign in and chat during the week of 8 March 2026; on the Monday
-// after, the server writes the account's CSV at the guide's key in the bucket's directory, lists it,
+// admin API; two users register, sign in, chat and meet during the week of 8 March 2026; on the
+// Monday after, the server writes the account's CSV at the guide's key in the bucket's directory, lists it,
 // and the dashboard shows the week; `belfry reports generate` regenerates the same bytes from the log.
 func TestWeeklyUsageReportsAndDashboard(t *testing.T) {
 	outbox := t.TempDir()
@@ -62,6 +63,35 @@ func TestWeeklyUsageReportsAndDashboard(t *testing.T) {
 		}
 	}
 
+	// Alice schedules a meeting; both join it over the signalling WebSocket and leave: it ends.
+	st, out = b.clientCall(t, "POST", "/client/v1/meetings", aliceTok, map[string]string{"Title": "Standup",
+		"StartsAt": clk.Now().Add(time.Hour).Format(time.RFC3339)})
+	if st != 201 {
+		t.Fatalf("schedule: %d %v", st, out)
+	}
+	meetingID := out["Meeting"].(map[string]any)["MeetingId"].(string)
+	var conns []*websocket.Conn
+	for _, tok := range []string{aliceTok, bobTok} {
+		ws, resp, err := b.dialSignal(ctx, meetingID, tok)
+		if err != nil {
+			t.Fatalf("join: %v %v", err, resp)
+		}
+		defer ws.CloseNow()
+		if m := readSignal(t, ctx, ws); m.Type != "joined" {
+			t.Fatalf("join: %+v", m)
+		}
+		conns = append(conns, ws)
+	}
+	for _, ws := range conns {
+		_ = ws.Write(ctx, websocket.MessageText, []byte(`{"type":"leave"}`))
+		for m := readSignal(t, ctx, ws); m.Type != "bye"; m = readSignal(t, ctx, ws) {
+		}
+	}
+	until(t, "the meeting to end", func() bool {
+		_, out := b.clientCall(t, "GET", "/client/v1/meetings/"+meetingID, aliceTok, nil)
+		return out["Meeting"].(map[string]any)["Status"] == "Ended"
+	})
+
 	clk.Add(7*24*time.Hour + time.Hour) // Monday 16 March, 10:00: the week of the 8th is due
 	key := "Amazon-Chime-User-Activity-Reports/csv/" + b.awsAcct + "/2026/03/08/Example+Sales_" + acct + "_20260308.csv"
 	path := filepath.Join(b.m.cfg.DataDir, "reports", "acme-usage", filepath.FromSlash(key))
@@ -70,8 +100,8 @@ func TestWeeklyUsageReportsAndDashboard(t *testing.T) {
 		report, _ = os.ReadFile(path)
 	}
 	want := "account_name,week_start,display_name,email,registration_status,account_creation_date,last_login,meetings_attended,meetings_hosted,chat_sent\n" +
-		"Example Sales,20260308,,alice@usage.example,Registered,20260309,2026-03-09T09:00:00.000Z,0,0,2\n" +
-		"Example Sales,20260308,,bob@usage.example,Registered,20260309,2026-03-09T09:00:00.000Z,0,0,1\n"
+		"Example Sales,20260308,,alice@usage.example,Registered,20260309,2026-03-09T09:00:00.000Z,1,1,2\n" +
+		"Example Sales,20260308,,bob@usage.example,Registered,20260309,2026-03-09T09:00:00.000Z,1,0,1\n"
 	if string(report) != want {
 		t.Fatalf("report at %s:\n%s\nwant:\n%s", key, report, want)
 	}
@@ -92,13 +122,15 @@ func TestWeeklyUsageReportsAndDashboard(t *testing.T) {
 		}
 	}
 	tot, _ := out["Totals"].(map[string]any)
-	if len(days) != 7 || tot["RegisteredUsers"] != 2.0 || tot["ActiveUsers"] != 2.0 || tot["ChatMessagesSent"] != 3.0 || tot["MeetingsHeld"] != 0.0 ||
+	if len(days) != 7 || tot["RegisteredUsers"] != 2.0 || tot["ActiveUsers"] != 2.0 || tot["ChatMessagesSent"] != 3.0 || tot["MeetingsHeld"] != 1.0 ||
 		days[0].(map[string]any)["RegisteredUsers"] != 0.0 || days[6].(map[string]any)["RegisteredUsers"] != 2.0 {
 		t.Fatalf("dashboard: %d %v", st, out)
 	}
-	if st, out := b.belfryJSON(t, "GET", "/belfry/v1/chime/accounts/"+acct+"/billable-days?from=2026-03-01&to=2026-03-31", ""); st != 200 ||
-		len(out["BillableDays"].([]any)) != 0 {
-		t.Errorf("billable days without meetings: %d %v", st, out)
+	// Alice, a Pro user, hosted a scheduled meeting that ended on the 9th: one billable day.
+	st, out = b.belfryJSON(t, "GET", "/belfry/v1/chime/accounts/"+acct+"/billable-days?from=2026-03-01&to=2026-03-31", "")
+	if days, _ := out["BillableDays"].([]any); st != 200 || len(days) != 1 || days[0].(map[string]any)["Date"] != "2026-03-09" ||
+		days[0].(map[string]any)["UserId"] != alice || days[0].(map[string]any)["Meetings"] != 1.0 {
+		t.Errorf("billable days: %d %v", st, out)
 	}
 	for q, want := range map[string]int{"/belfry/v1/chime/accounts/nope/dashboard": 404,
 		"/belfry/v1/chime/accounts/" + acct + "/dashboard?from=2026-03-09&to=2026-03-08": 400,
@@ -114,7 +146,6 @@ func TestWeeklyUsageReportsAndDashboard(t *testing.T) {
 	if st, _ := b.belfryJSON(t, "PUT", "/belfry/v1/chime/usage-reporting", `{"Bucket":42}`); st != 400 {
 		t.Errorf("a bucket that is not a string: %d", st)
 	}
-	_ = alice
 
 	// `belfry reports generate` from the log, after the server stopped: the same bytes.
 	if err := b.m.Close(); err != nil {
