@@ -238,9 +238,9 @@ func active(schema string) string {
 
 // chat counts a message sent by userID of the account found by accountSQL ($1 is its argument).
 func chat(b *pgx.Batch, schema, accountSQL, arg, userID string, at time.Time) {
-	b.Queue(`WITH acc AS (SELECT id FROM (`+accountSQL+`) AS x(id) WHERE id IS NOT NULL),
+	b.Queue(`WITH acc AS (SELECT id FROM (`+accountSQL+`) AS x(id) WHERE id <> ''),
 		a AS (SELECT id, 1 AS n FROM acc) `+bumpDay(schema, "chat_sent"), arg, day(at))
-	b.Queue(`WITH acc AS (SELECT id FROM (`+accountSQL+`) AS x(id) WHERE id IS NOT NULL)`+active(schema), arg, day(at), userID)
+	b.Queue(`WITH acc AS (SELECT id FROM (`+accountSQL+`) AS x(id) WHERE id <> '')`+active(schema), arg, day(at), userID)
 }
 
 func applyRoom(b *pgx.Batch, schema, id string, ev *esdb.RecordedEvent) error {

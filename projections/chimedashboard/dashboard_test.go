@@ -73,7 +73,8 @@ func TestDashboardAndBillableDays(t *testing.T) {
 	emit(meeting.StreamName("m3"), date(4, 11), meeting.Ended{At: date(4, 11)})
 	meet("m4", "u1", false, 4, "u1", "u2", "u3")
 	emit(meeting.StreamName("m4"), date(5, 1), meeting.Ended{At: date(5, 1)}, meeting.Ended{At: date(5, 2)})
-	emit(conversation.StreamName("c1"), date(4, 15), conversation.MessagePosted{MessageID: "1", SenderID: "u2", SenderAccountID: "acc", At: date(4, 15)})
+	emit(conversation.StreamName("c1"), date(4, 15), conversation.MessagePosted{MessageID: "1", SenderID: "u2", SenderAccountID: "acc", At: date(4, 15)},
+		conversation.MessagePosted{MessageID: "0", SenderID: "u2", At: date(4, 15)}) // no account: counted nowhere
 	emit(room.StreamName("r1"), date(4, 16), room.Created{AccountID: "acc", Name: "r", At: date(1, 0)},
 		room.MessagePosted{MessageID: "2", SenderID: "u1", SenderType: room.MemberUser, At: date(4, 16)},
 		room.MessagePosted{MessageID: "3", SenderID: "b", SenderType: room.MemberBot, At: date(4, 17)})
