@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/api/belfry/chimedashboard"
 	"github.com/belfry/belfry/api/belfry/history"
 	"github.com/belfry/belfry/api/belfry/snapshots"
 	"github.com/belfry/belfry/api/belfry/wickranalytics"
@@ -23,6 +24,7 @@ import (
 	"github.com/belfry/belfry/api/chime/meetings"
 	"github.com/belfry/belfry/api/chime/porting"
 	"github.com/belfry/belfry/api/chime/rooms"
+	"github.com/belfry/belfry/api/chime/usagereports"
 	wickrclient "github.com/belfry/belfry/api/wickr/client"
 	wickrmessaging "github.com/belfry/belfry/api/wickr/messaging"
 	"github.com/labstack/echo/v4"
@@ -74,6 +76,8 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 	ops = append(ops, history.Operations(nil)...)
 	ops = append(ops, snapshots.Operations(nil)...)
 	ops = append(ops, wickranalytics.Operations(nil, nil)...)
+	ops = append(ops, chimedashboard.Operations(nil, nil)...)
+	ops = append(ops, (*usagereports.Service)(nil).Operations()...)
 	for _, op := range ops {
 		served[op.Method+" "+docPath(op.Path, op.Query)] = true
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,41 +10,103 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+
+	"github.com/belfry/belfry/api/chime/usagereports"
 	"github.com/belfry/belfry/infra/bench"
 	"github.com/belfry/belfry/infra/objstore"
-	"github.com/belfry/belfry/projections/chimecalls"
 )
 
+// benchReportsResult is the JSON of `belfry bench reports`: the parts that ran.
+type benchReportsResult struct {
+	CDRs  *bench.CDRReport   `json:"cdrs,omitempty"`
+	Usage *bench.UsageReport `json:"usage,omitempty"`
+}
+
 // cmdBenchReports runs `belfry bench reports`: CDR generation from the log (belfry reports cdrs)
-// beside plain file writes, in a scratch database (belfry_bench_reports) of the same server.
+// beside plain file writes, and the weekly usage report (belfry reports generate) beside the same
+// pass over the log that only counts, each in a scratch database of the same server.
 func cmdBenchReports(ctx context.Context, cfg Config, args []string) error {
 	fs := flag.NewFlagSet("bench reports", flag.ContinueOnError)
 	calls := fs.Int("calls", 20_000, "ended calls (one CDR each) seeded into the log")
 	workers := fs.Int("workers", 8, "conferences read from the log at once (and floor writers)")
+	users := fs.Int("usage-users", 10_000, "users of the usage report's account")
+	events := fs.Int("usage-events", 200_000, "events of the usage report's week")
+	only := fs.String("only", "", "run only this part: cdrs or usage")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	out := fs.String("json", "", "write the JSON report here (default bench-results/reports-<time>.json)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	pool, client, release, err := scratchLog(ctx, cfg, "belfry_bench_reports")
+	if *only != "" && *only != "cdrs" && *only != "usage" {
+		return errors.New("--only must be cdrs or usage")
+	}
+	stop, err := bench.StartCPUProfile(*cpuProfile)
 	if err != nil {
 		return err
+	}
+	defer stop()
+	var res benchReportsResult
+	started := time.Now().UTC()
+	if *only != "usage" {
+		rep, err := benchCDRs(ctx, cfg, *calls, *workers)
+		if err != nil {
+			return err
+		}
+		fmt.Println()
+		rep.Print(os.Stdout)
+		res.CDRs = &rep
+	}
+	if *only != "cdrs" {
+		rep, err := benchUsage(ctx, cfg, *users, *events)
+		if err != nil {
+			return err
+		}
+		fmt.Println()
+		rep.Print(os.Stdout)
+		res.Usage = &rep
+	}
+	path := *out
+	if path == "" {
+		path = filepath.Join("bench-results", "reports-"+started.Format("20060102T150405Z")+".json")
+	}
+	return bench.WriteJSON(path, res)
+}
+
+func benchCDRs(ctx context.Context, cfg Config, calls, workers int) (bench.CDRReport, error) {
+	_, client, release, err := scratchLog(ctx, cfg, "belfry_bench_reports")
+	if err != nil {
+		return bench.CDRReport{}, err
 	}
 	defer release()
 	gen := func(ctx context.Context, dir string, from, to time.Time) (int, error) {
-		g := cdrExport{load: newRepo(client, callDecider, time.Now).Load, ended: chimecalls.NewStore(pool).EndedBetween,
-			out: objstore.DirTarget{Dir: dir, Name: "bench"}, workers: *workers, progress: io.Discard}
+		g := cdrExport{pass: callsPass(client), out: objstore.DirTarget{Dir: dir, Name: "bench"}, workers: workers, progress: io.Discard}
 		st, err := g.run(ctx, from, to)
 		return int(st.written.Load() + st.kept.Load()), err
 	}
-	rep, err := bench.RunCDRs(ctx, pool, client, bench.CDRConfig{Calls: *calls, Workers: *workers, Progress: os.Stderr, Generate: gen})
+	return bench.RunCDRs(ctx, client, bench.CDRConfig{Calls: calls, Workers: workers, Progress: os.Stderr, Generate: gen})
+}
+
+func benchUsage(ctx context.Context, cfg Config, users, events int) (bench.UsageReport, error) {
+	_, client, release, err := scratchLog(ctx, cfg, "belfry_bench_usage")
 	if err != nil {
-		return err
+		return bench.UsageReport{}, err
 	}
-	fmt.Println()
-	rep.Print(os.Stdout)
-	path := *out
-	if path == "" {
-		path = filepath.Join("bench-results", "reports-"+rep.StartedAt.Format("20060102T150405Z")+".json")
+	defer release()
+	dir, err := os.MkdirTemp("", "belfry-bench-usage-")
+	if err != nil {
+		return bench.UsageReport{}, err
 	}
-	return bench.WriteJSON(path, rep)
+	defer os.RemoveAll(dir)
+	gen := func(ctx context.Context, week time.Time) (int, int, error) {
+		st, err := benchUsageService(client).Generate(ctx, week, usagereports.Options{Out: objstore.DirTarget{Dir: dir, Name: "bench"}})
+		return st.Rows, st.Events, err
+	}
+	return bench.RunUsage(ctx, client, bench.UsageConfig{Users: users, Events: events, Progress: os.Stderr, Generate: gen})
+}
+
+// benchUsageService is the usage-report generator over a scratch log (its reports go to Out).
+func benchUsageService(client *esdb.Client) *usagereports.Service {
+	return usagereports.New(usagereports.Deps{Log: usageLog{client}, Reports: newRepo(client, usageDecider, time.Now),
+		Settings: newRepo(client, settingsDecider, time.Now), Now: time.Now})
 }

@@ -25,16 +25,19 @@ var callDecider = eventstore.DeciderOf[call.State, call.Command, call.Event](cal
 // ReportsConfig says where reports and CDRs go: a bucket named in the global settings is the
 // directory Dir/<bucket> (BELFRY_REPORTS_DIR, default <data dir>/reports), or, with Endpoint set
 // (BELFRY_REPORTS_S3_ENDPOINT), that bucket on an S3-compatible service (credentials: the standard
-// AWS_* variables; region BELFRY_REPORTS_S3_REGION, default the server's region).
+// AWS_* variables; region BELFRY_REPORTS_S3_REGION, default the server's region). UsageEvery is
+// the period of the weekly usage-report job's rounds (BELFRY_USAGE_REPORT_INTERVAL, default 1h; off:
+// never).
 type ReportsConfig struct {
-	Dir      string `json:"reportsDir"`
-	Endpoint string `json:"reportsS3Endpoint,omitempty"`
-	Region   string `json:"reportsS3Region,omitempty"`
+	Dir        string `json:"reportsDir"`
+	Endpoint   string `json:"reportsS3Endpoint,omitempty"`
+	Region     string `json:"reportsS3Region,omitempty"`
+	UsageEvery string `json:"usageReportInterval,omitempty"`
 }
 
 func reportsConfigFromEnv(get func(k, def string) string, dataDir, region string) ReportsConfig {
 	return ReportsConfig{Dir: get("BELFRY_REPORTS_DIR", filepath.Join(dataDir, "reports")), Endpoint: get("BELFRY_REPORTS_S3_ENDPOINT", ""),
-		Region: get("BELFRY_REPORTS_S3_REGION", region)}
+		Region: get("BELFRY_REPORTS_S3_REGION", region), UsageEvery: get("BELFRY_USAGE_REPORT_INTERVAL", "1h")}
 }
 
 // For implements calls.CDRTargets.

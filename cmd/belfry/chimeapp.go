@@ -28,6 +28,7 @@ import (
 	retentionapi "github.com/belfry/belfry/api/chime/retention"
 	"github.com/belfry/belfry/api/chime/rooms"
 	chimesettings "github.com/belfry/belfry/api/chime/settings"
+	"github.com/belfry/belfry/api/chime/usagereports"
 	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/api/chime/users"
 	"github.com/belfry/belfry/domain/chime/account"
@@ -73,6 +74,7 @@ type chimeApp struct {
 	media     *media.Service
 	sfu       *sfu.SFU
 	attach    *attachments.Service
+	usage     *usagereports.Service
 	// eventBridge posts meeting and call events to BELFRY_EVENTBRIDGE_URL (nil: not configured).
 	eventBridge sideeffects.EventBridgeDeliverer
 }
@@ -108,7 +110,8 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 		return chimeApp{}, err
 	}
 	app.client = chimeclient.New(chimeclient.Deps{Accounts: accounts, Store: accountsStore, Sessions: sessions.New(pool), Keys: dataKeys,
-		PINs: pinReserver, Now: m.Now, Registerer: m.reg})
+		PINs: pinReserver, Now: m.Now, Registerer: m.reg, SignIns: newRepo(client, usageDecider, m.Now)})
+	app.usage = newUsageReports(m, client)
 	app.accounts = chimeaccountsapi.New(chimeaccountsapi.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Logger: m.logger})
 	app.users = users.New(users.Deps{Accounts: accounts, Store: accountsStore, PINs: pinReserver, Mail: mailer{m.mailer()}, Keys: dataKeys, Logger: m.logger})
 	app.bots = bots.New(bots.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Targets: botTransport})

@@ -22,6 +22,7 @@ import (
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	"github.com/belfry/belfry/projections/chimecalls"
 	chimeconvs "github.com/belfry/belfry/projections/chimeconversations"
+	chimedash "github.com/belfry/belfry/projections/chimedashboard"
 	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
 	"github.com/belfry/belfry/projections/chimeretention"
@@ -44,6 +45,7 @@ func allProjections() map[string]projections.Projection {
 		chimenumbers.Projection{}.Name():   chimenumbers.Projection{},
 		chimemeetings.Projection{}.Name():  chimemeetings.Projection{},
 		chimecalls.Projection{}.Name():     chimecalls.Projection{},
+		chimedash.Projection{}.Name():      chimedash.Projection{},
 		chimerooms.Projection{}.Name():     chimerooms.Projection{},
 		chimeconvs.Projection{}.Name():     chimeconvs.Projection{},
 		chimeretention.Projection{}.Name(): chimeretention.Projection{},

@@ -7,24 +7,34 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+
 	"github.com/belfry/belfry/api/chime/calls"
 	"github.com/belfry/belfry/domain/chime/call"
+	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/objstore"
-	"github.com/belfry/belfry/projections/chimecalls"
 )
 
 const reportsUsage = `usage:
   belfry reports cdrs [--from T] [--to T] (--dir DIR | --bucket NAME [--endpoint URL]) [--workers N]
         write the Business Calling CDRs of the calls that ended in [from, to) (RFC 3339; default: all,
         until now), regenerated from the event log; objects already present with the same content are
-        kept, so an interrupted run resumes where it stopped`
+        kept, so an interrupted run resumes where it stopped
+  belfry reports generate --week YYYY-MM-DD [--dir DIR | --bucket NAME [--endpoint URL]]
+        write the weekly usage reports of the week starting on that Sunday, regenerated from the event
+        log: to each AWS account's usage-report bucket (recording the reports not yet recorded), or
+        all of them to DIR or a bucket; objects already present with the same content are kept`
 
 // cmdReports runs the reports subcommands.
 func cmdReports(ctx context.Context, cfg Config, args []string) error {
+	if len(args) > 0 && args[0] == "generate" {
+		return cmdReportsGenerate(ctx, cfg, args[1:])
+	}
 	if len(args) == 0 || args[0] != "cdrs" {
 		return errors.New(reportsUsage)
 	}
@@ -64,8 +74,7 @@ func cmdReports(ctx context.Context, cfg Config, args []string) error {
 	if err != nil {
 		return err
 	}
-	g := cdrExport{load: newRepo(client, callDecider, time.Now).Load, ended: chimecalls.NewStore(pool).EndedBetween, out: tgt,
-		workers: *workers, progress: os.Stderr}
+	g := cdrExport{pass: callsPass(client), out: tgt, workers: *workers, progress: os.Stderr}
 	st, err := g.run(ctx, r.from, r.to)
 	fmt.Fprintf(os.Stderr, "CDRs of %d calls: %d written, %d already present (%.0f records/s)\n", st.calls.Load(), st.written.Load(), st.kept.Load(), st.rate())
 	return err
@@ -95,11 +104,22 @@ func parseRange(fromS, toS string) (timeRange, error) {
 	return r, nil
 }
 
-// cdrExport regenerates CDRs from the log: the calls read model names the conferences that ended in
-// the range, workers fold their streams and write their records.
+// callsPass is one filtered pass over the call streams of $all, up to the log's head now.
+func callsPass(client *esdb.Client) func(ctx context.Context, fn func(*esdb.RecordedEvent) error) error {
+	return func(ctx context.Context, fn func(*esdb.RecordedEvent) error) error {
+		head, err := eventstore.Head(ctx, client)
+		if err != nil {
+			return err
+		}
+		return eventstore.Pass(ctx, client, []string{call.StreamPrefix}, 0, head, fn)
+	}
+}
+
+// cdrExport regenerates CDRs from the log: one filtered pass over the call streams folds every
+// conference (in $all order, each stream's events stay in order); a conference that ended in the
+// range goes to the workers, which write its records. Only conferences still open are held.
 type cdrExport struct {
-	load     func(ctx context.Context, stream string) (call.State, int64, error)
-	ended    func(ctx context.Context, from, to time.Time, fn func(string, time.Time) error) error
+	pass     func(ctx context.Context, fn func(*esdb.RecordedEvent) error) error
 	out      calls.Objects
 	workers  int
 	progress io.Writer
@@ -118,40 +138,51 @@ func (g cdrExport) run(ctx context.Context, from, to time.Time) (*cdrStats, erro
 	st := &cdrStats{began: time.Now()}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	ids := make(chan string, 4*g.workers)
+	ended := make(chan call.State, 4*g.workers)
 	var wg sync.WaitGroup
 	for range g.workers {
 		wg.Go(func() {
-			for id := range ids {
-				if err := g.one(ctx, id, st); err != nil {
+			for s := range ended {
+				if err := g.one(ctx, s, st); err != nil {
 					cancel(err)
 				}
 			}
 		})
 	}
 	tick := time.Now()
-	err := g.ended(ctx, from, to, func(id string, _ time.Time) error {
+	open := map[string]call.State{}
+	err := g.pass(ctx, func(ev *esdb.RecordedEvent) error {
+		e, err := call.Decode(ev.EventType, ev.Data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", ev.StreamID, err)
+		}
+		id := strings.TrimPrefix(ev.StreamID, call.StreamPrefix)
+		s := call.Evolve(open[id], e)
+		if s.Ended.IsZero() {
+			open[id] = s
+			return nil
+		}
+		delete(open, id)
+		if s.Ended.Before(from) || !s.Ended.Before(to) {
+			return nil
+		}
 		if time.Since(tick) > time.Second {
 			tick = time.Now()
 			fmt.Fprintf(g.progress, "… %d calls, %d CDRs written, %d already present\n", st.calls.Load(), st.written.Load(), st.kept.Load())
 		}
 		select {
-		case ids <- id:
+		case ended <- s:
 			return nil
 		case <-ctx.Done():
 			return context.Cause(ctx)
 		}
 	})
-	close(ids)
+	close(ended)
 	wg.Wait()
 	return st, errors.Join(err, context.Cause(ctx))
 }
 
-func (g cdrExport) one(ctx context.Context, id string, st *cdrStats) error {
-	s, _, err := g.load(ctx, call.StreamName(id))
-	if err != nil {
-		return err
-	}
+func (g cdrExport) one(ctx context.Context, s call.State, st *cdrStats) error {
 	n, err := calls.PutCDRs(ctx, g.out, s)
 	st.calls.Add(1)
 	st.written.Add(int64(n))

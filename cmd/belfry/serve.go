@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/belfry/belfry/api"
+	chimedashapi "github.com/belfry/belfry/api/belfry/chimedashboard"
 	historyapi "github.com/belfry/belfry/api/belfry/history"
 	snapshotsapi "github.com/belfry/belfry/api/belfry/snapshots"
 	"github.com/belfry/belfry/api/chime/attachments"
@@ -41,6 +42,7 @@ import (
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	"github.com/belfry/belfry/projections/chimecalls"
 	chimeconvs "github.com/belfry/belfry/projections/chimeconversations"
+	chimedash "github.com/belfry/belfry/projections/chimedashboard"
 	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
 	"github.com/belfry/belfry/projections/chimerooms"
@@ -253,6 +255,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startRetentionPurge(ctx, runCtx, pool, dataKeys, auditWriter); err != nil {
 		return err
 	}
+	if err := startUsageReports(m, runCtx, app.usage); err != nil {
+		return err
+	}
 	m.newWickr(pool, client, dataKeys)
 	m.startWickrSweeps(runCtx)
 	if err := m.startSideEffects(runCtx, pool, app); err != nil {
@@ -293,6 +298,7 @@ func (m *Main) startProjections(ctx, runCtx context.Context, pool *pgxpool.Pool,
 	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner, meetingsRunner, roomsRunner, iamRunner, historyRunner, callsRunner,
 		convsRunner, retentionRunner}
 	runners = append(runners, m.wickrProjections(pool, client, pm)...)
+	runners = append(runners, projections.NewRunner(pool, client, chimedash.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm}))
 	for _, p := range allProjections() {
 		if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
 			return readModels{}, err
@@ -327,7 +333,8 @@ func (m *Main) startHTTP(pool *pgxpool.Pool, client *esdb.Client, keys sigv4.Key
 	}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region, SkipReadAudit: m.cfg.SkipReadAudit, TrustedProxies: proxies}, api.Deps{
 		Keys: keys, Chime: c.operations(), Wickr: m.wickr.operations(),
-		Belfry: slices.Concat(historyapi.Operations(history.NewStore(pool)), snapshotsapi.Operations(m.snaps), m.wickrBelfryOperations(pool)), Snapshots: m.snaps,
+		Belfry: slices.Concat(historyapi.Operations(history.NewStore(pool)), snapshotsapi.Operations(m.snaps), m.wickrBelfryOperations(pool), c.usage.Operations(),
+			chimedashapi.Operations(chimedash.NewStore(pool), m.Now)), Snapshots: m.snaps,
 		ClientRoutes:  slices.Concat(c.clientRoutes(), m.wickr.client.Routes(), m.wickr.messaging.Routes(), m.wickr.stream.Routes()),
 		WebhookRoutes: slices.Concat(c.messages.WebhookRoutes(), m.wickr.client.CallbackRoutes()),
 		UploadRoutes:  c.attach.UploadRoutes(c.client), MaxUploadBytes: attachments.MaxBytes + 1, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: m.reg, Metrics: api.NewMetrics(m.reg),

@@ -241,10 +241,15 @@ func (t *S3Target) Same(ctx context.Context, key string, body []byte, meta map[s
 	return true, nil
 }
 
-// Put implements Target; meta becomes the object's x-amz-meta-* metadata.
+// Put implements Target; meta becomes the object's x-amz-meta-* metadata. A key ending in .csv is
+// text/csv, any other application/json.
 func (t *S3Target) Put(ctx context.Context, key string, body []byte, meta map[string]string) error {
+	ct := "application/json"
+	if strings.HasSuffix(key, ".csv") {
+		ct = "text/csv; charset=utf-8"
+	}
 	_, err := t.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &t.bucket, Key: &key, Body: bytes.NewReader(body),
-		ContentLength: aws.Int64(int64(len(body))), ContentType: aws.String("application/json"), Metadata: meta})
+		ContentLength: aws.Int64(int64(len(body))), ContentType: aws.String(ct), Metadata: meta})
 	if err != nil {
 		return fmt.Errorf("objstore: write s3://%s/%s: %w", t.bucket, key, err)
 	}

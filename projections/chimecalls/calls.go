@@ -107,25 +107,3 @@ func (s *Store) Live(ctx context.Context, before time.Time, limit int) ([]string
 	}
 	return ids, nil
 }
-
-// EndedBetween calls fn with the conferences that ended in [from, to), in end order, until fn returns
-// an error.
-func (s *Store) EndedBetween(ctx context.Context, from, to time.Time, fn func(conferenceID string, endedAt time.Time) error) error {
-	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT conference_id, ended_at FROM rm.chime_calls
-		WHERE ended_at >= $1 AND ended_at < $2 ORDER BY ended_at, conference_id`), from, to)
-	if err != nil {
-		return fmt.Errorf("chimecalls: ended calls: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var at time.Time
-		if err := rows.Scan(&id, &at); err != nil {
-			return err
-		}
-		if err := fn(id, at); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}

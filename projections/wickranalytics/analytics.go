@@ -12,6 +12,10 @@
 //   - rm.wickr_analytics_totals holds a network's current levels; rm.wickr_analytics_days holds, for
 //     each day on which a level or a flow changed, the levels as of the day's last event and the day's
 //     flows (a day without a row kept the levels of the latest day before it).
+//   - Messages sent count the messages network members (users and bots) posted in Wickr
+//     conversations that day, each MessagePosted once (its message id is unique); files count those
+//     with an attachment (voice memos included). Guests' messages belong to no network. Calls are not
+//     counted: Belfry records no Wickr call events yet.
 //   - A user is active in a period when it registered or signed in during it; rm.wickr_analytics_active
 //     counts each user once per day, week (starting Monday) and month, by the user's last active day.
 //     Days are the events' own instants (the deciders' clock) in UTC.
@@ -30,6 +34,7 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/belfry/belfry/domain/wickr/conversation"
 	"github.com/belfry/belfry/domain/wickr/network"
 	"github.com/belfry/belfry/domain/wickr/roster"
 )
@@ -41,7 +46,7 @@ type Projection struct{}
 func (Projection) Name() string { return "wickr_analytics" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 1 }
+func (Projection) Version() int { return 2 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
@@ -51,7 +56,7 @@ func (Projection) Tables() []string {
 
 // Filter selects the network and roster streams.
 func (Projection) Filter() *esdb.SubscriptionFilter {
-	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{network.StreamPrefix, roster.StreamPrefix}}
+	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{network.StreamPrefix, roster.StreamPrefix, conversation.StreamPrefix}}
 }
 
 // Setup creates the tables.
@@ -105,6 +110,8 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			invited       int NOT NULL DEFAULT 0,
 			registrations int NOT NULL DEFAULT 0,
 			deletions     int NOT NULL DEFAULT 0,
+			messages      int NOT NULL DEFAULT 0,
+			files         int NOT NULL DEFAULT 0,
 			PRIMARY KEY (network_id, day)
 		);
 		CREATE TABLE %[1]s.wickr_analytics_active (
@@ -121,6 +128,9 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
 	if strings.HasPrefix(ev.StreamID, network.StreamPrefix) {
 		return applyNetwork(b, schema, strings.TrimPrefix(ev.StreamID, network.StreamPrefix), ev)
+	}
+	if strings.HasPrefix(ev.StreamID, conversation.StreamPrefix) {
+		return applyMessage(b, schema, ev)
 	}
 	switch ev.EventType { // the roster events that change no figure are not decoded
 	case roster.TypeUserInvited, roster.TypeUsersInvited, roster.TypeUserRegistered, roster.TypeUserRegisteredSSO, roster.TypeUserSuspended,
@@ -285,4 +295,31 @@ func activity(b *pgx.Batch, schema, net, userID string, at time.Time) {
 		SELECT $1::text, p.period, p.start, 1 FROM old CROSS JOIN (VALUES ('day', $3::date), ('week', $4::date), ('month', $5::date)) p(period, start)
 		WHERE old.last_day IS NULL OR old.last_day < p.start
 		ON CONFLICT (network_id, period, start) DO UPDATE SET users = a.users + 1`, net, userID, d, week, month)
+}
+
+// applyMessage counts a message a network member posted (and a file, when it carries one) on its
+// day; the day's row takes the network's levels when it is new.
+func applyMessage(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
+	if ev.EventType != conversation.TypeMessagePosted {
+		return nil
+	}
+	e, err := conversation.Decode(ev.EventType, ev.Data)
+	if err != nil {
+		return err
+	}
+	m, ok := e.(conversation.MessagePosted)
+	if !ok || m.Sender.NetworkID == "" {
+		return nil
+	}
+	file := 0
+	if m.Attachment != nil {
+		file = 1
+	}
+	b.Queue(`INSERT INTO `+schema+`.wickr_analytics_days AS y (network_id, day, pending, registered, suspended, devices, bots, messages, files)
+		SELECT $1::text, $2::date, coalesce(t.pending, 0), coalesce(t.registered, 0), coalesce(t.suspended, 0), coalesce(t.devices, 0),
+			coalesce(t.bots, 0), 1, $3
+		FROM (SELECT 1) one LEFT JOIN `+schema+`.wickr_analytics_totals t ON t.network_id = $1
+		ON CONFLICT (network_id, day) DO UPDATE SET messages = y.messages + 1, files = y.files + excluded.files`,
+		m.Sender.NetworkID, day(m.At), file)
+	return nil
 }

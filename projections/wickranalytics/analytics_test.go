@@ -2,10 +2,15 @@ package wickranalytics_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
+	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/google/uuid"
+
 	"github.com/belfry/belfry/domain"
+	wconv "github.com/belfry/belfry/domain/wickr/conversation"
 	"github.com/belfry/belfry/domain/wickr/network"
 	"github.com/belfry/belfry/domain/wickr/roster"
 	"github.com/belfry/belfry/infra/eventlog/eventlogtest"
@@ -62,6 +67,21 @@ func TestFiguresOverDaysWeeksAndMonths(t *testing.T) {
 		roster.UserDeleted{UserID: "1003", At: date(9)})
 	emitN(network.BotCreated{BotID: "7", Username: "helperbot", GroupID: "g", Challenge: pw, At: date(9)})
 	emitR(roster.DeviceWasReset{UserID: "1001", AppID: "a1", At: date(10)}, roster.UserDeleted{UserID: "1002", At: date(10)})
+	// Messages: two of a member on the 3rd, one with a file on the 9th, one of a guest (no network).
+	member, guest := wconv.Participant{NetworkID: id, UserID: "1001"}, wconv.Participant{GuestHash: "abc"}
+	post := func(m wconv.MessagePosted) {
+		b, _ := json.Marshal(m)
+		res, err := client.AppendToStream(ctx, wconv.StreamName("c1"), esdb.AppendToStreamOptions{},
+			esdb.EventData{EventID: uuid.New(), EventType: wconv.TypeMessagePosted, ContentType: esdb.ContentTypeJson, Data: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		head = res.CommitPosition
+	}
+	post(wconv.MessagePosted{MessageID: "m1", Sender: member, At: date(3)})
+	post(wconv.MessagePosted{MessageID: "m2", Sender: member, At: date(3)})
+	post(wconv.MessagePosted{MessageID: "m3", Sender: member, Attachment: &wconv.Attachment{ContentType: "audio/aac", Size: 10}, At: date(9)})
+	post(wconv.MessagePosted{MessageID: "m4", Sender: guest, At: date(9)})
 
 	p := wickranalytics.Projection{}
 	if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
@@ -128,7 +148,10 @@ func TestFiguresOverDaysWeeksAndMonths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(months.Points) != 1 || months.Points[0].ActiveUsers != 2 || months.Points[0].Invited != 4 || months.Points[0].Deletions != 2 ||
+	if got := [4]int{rep.Points[2].Messages, rep.Points[2].Files, rep.Points[8].Messages, rep.Points[8].Files}; got != [4]int{2, 0, 1, 1} {
+		t.Errorf("messages and files on the 3rd and the 9th: %v", got)
+	}
+	if len(months.Points) != 1 || months.Points[0].Messages != 3 || months.Points[0].Files != 1 || months.Points[0].ActiveUsers != 2 || months.Points[0].Invited != 4 || months.Points[0].Deletions != 2 ||
 		months.Points[0].Levels != L(1, 1, 0, 0, 1) || months.Points[0].End.Day() != 31 {
 		t.Fatalf("months %+v", months.Points)
 	}

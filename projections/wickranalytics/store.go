@@ -32,6 +32,7 @@ type Point struct {
 	Start, End                                     time.Time // End is the period's last day
 	Levels                                         Levels
 	Invited, Registrations, Deletions, ActiveUsers int
+	Messages, Files                                int
 }
 
 // Report is a network's figures over a range of periods, and its levels now.
@@ -98,9 +99,9 @@ func Periods(period string, from, to time.Time) []time.Time {
 }
 
 type dayRow struct {
-	day                               time.Time
-	levels                            Levels
-	invited, registrations, deletions int
+	day                                              time.Time
+	levels                                           Levels
+	invited, registrations, deletions, messages, fil int
 }
 
 // Report returns a network's figures for the periods from the one holding from to the one holding
@@ -140,6 +141,7 @@ func (s *Store) Report(ctx context.Context, networkID, period string, from, to t
 			d := days[0]
 			days = days[1:]
 			p.Levels, p.Invited, p.Registrations, p.Deletions = d.levels, p.Invited+d.invited, p.Registrations+d.registrations, p.Deletions+d.deletions
+			p.Messages, p.Files = p.Messages+d.messages, p.Files+d.fil
 		}
 		base = p.Levels
 		r.Points = append(r.Points, p)
@@ -148,7 +150,7 @@ func (s *Store) Report(ctx context.Context, networkID, period string, from, to t
 }
 
 func (s *Store) days(ctx context.Context, networkID string, first, last time.Time) ([]dayRow, error) {
-	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT day, registered, pending, suspended, devices, bots, invited, registrations, deletions
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT day, registered, pending, suspended, devices, bots, invited, registrations, deletions, messages, files
 		FROM rm.wickr_analytics_days WHERE network_id = $1 AND day >= $2 AND day < $3 ORDER BY day`), networkID, first, last)
 	if err != nil {
 		return nil, fmt.Errorf("wickranalytics: days: %w", err)
@@ -156,7 +158,7 @@ func (s *Store) days(ctx context.Context, networkID string, first, last time.Tim
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (dayRow, error) {
 		var d dayRow
 		err := row.Scan(&d.day, &d.levels.Registered, &d.levels.Pending, &d.levels.Suspended, &d.levels.Devices, &d.levels.Bots,
-			&d.invited, &d.registrations, &d.deletions)
+			&d.invited, &d.registrations, &d.deletions, &d.messages, &d.fil)
 		d.day = d.day.UTC()
 		return d, err
 	})

@@ -5,7 +5,7 @@
 //
 // answers a network's figures per period — registered (active and suspended), pending and suspended
 // users, devices with the app active and bots at the period's end; the period's invitations,
-// registrations and deletions; its distinct active users — and the levels now, from the read model
+// registrations and deletions; its messages sent and files sent; its distinct active users — and the levels now, from the read model
 // of projections/wickranalytics.
 //
 // Invariants: only the network's own AWS account sees it, in any region, while it is not being
@@ -62,6 +62,7 @@ type Point struct {
 	Start, End string
 	Figures
 	Invited, Registrations, Deletions, ActiveUsers int
+	Messages, Files                                int
 }
 
 func get(k *awsproto.Call, s Store, now time.Time) (int, any, error) {
@@ -87,7 +88,7 @@ func get(k *awsproto.Call, s Store, now time.Time) (int, any, error) {
 	points := make([]Point, len(rep.Points))
 	for i, p := range rep.Points {
 		points[i] = Point{Start: p.Start.Format(dateLayout), End: p.End.Format(dateLayout), Figures: Figures(p.Levels),
-			Invited: p.Invited, Registrations: p.Registrations, Deletions: p.Deletions, ActiveUsers: p.ActiveUsers}
+			Invited: p.Invited, Registrations: p.Registrations, Deletions: p.Deletions, ActiveUsers: p.ActiveUsers, Messages: p.Messages, Files: p.Files}
 	}
 	return http.StatusOK, map[string]any{"NetworkId": id, "Region": o.Region, "Period": period, "From": rm.PeriodStart(period, from).Format(dateLayout),
 		"To": to.Format(dateLayout), "Current": Figures(rep.Current), "Points": points}, nil

@@ -19,6 +19,7 @@ import (
 	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/domain/chime/usage"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
 
@@ -61,6 +62,8 @@ type Deps struct {
 	Now func() time.Time
 	// Registerer registers the sign-in metrics (nil: not registered).
 	Registerer prometheus.Registerer
+	// SignIns records each sign-in as an event (the weekly usage report's last_login; nil: not recorded).
+	SignIns usecase.Repository[usage.State, usage.Command, usage.Event]
 }
 
 // Service runs the client API's own use cases.

@@ -15,6 +15,7 @@ import (
 	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/domain/chime/usage"
 )
 
 // passwordCost is the bcrypt cost of every stored password hash and of the dummy hash.
@@ -104,6 +105,11 @@ func (s *Service) SignIn(ctx context.Context, email, password, sourceIP string) 
 		return "", "", "", domain.Wrapf(account.ErrSuspended, "the user is suspended and cannot sign in")
 	}
 	g.byEmail.Reset(key)
+	if s.d.SignIns != nil {
+		if _, err := s.d.SignIns.Execute(ctx, usage.SignInStream(c.UserID), usage.SignIn{AccountID: c.AccountID, UserID: c.UserID}); err != nil {
+			return "", "", "", err
+		}
+	}
 	raw, hash := usecase.NewToken()
 	if err := s.d.Sessions.Open(ctx, hash, c.UserID, c.AccountID, now); err != nil {
 		return "", "", "", err

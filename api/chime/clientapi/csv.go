@@ -41,6 +41,9 @@ func CSV(c echo.Context, filename string, header []string, rows [][]string) erro
 	return w.Error()
 }
 
+// Defuse is the cell defusing of CSV, for CSV files written elsewhere (reports).
+func Defuse(v string) string { return defuse(v) }
+
 // defuse prefixes a cell that a spreadsheet would evaluate with an apostrophe. A signed number (an
 // E.164 phone number such as +12065550100) is left as it is: it holds nothing to evaluate.
 func defuse(v string) string {

@@ -8,6 +8,7 @@ import "github.com/belfry/belfry/domain"
 var Events = domain.NewRegistry("settings",
 	domain.Register[GlobalSettingsUpdated, Event](TypeGlobalSettingsUpdated),
 	domain.Register[CallingNameUpdated, Event](TypeCallingNameUpdated),
+	domain.Register[UsageReportingUpdated, Event](TypeUsageReportingUpdated),
 )
 
 // Decode turns a stored event back into an Event (Events.Decode).

@@ -14,6 +14,8 @@ var examples = []eventtest.Example[settings.Event]{
 		VoiceConnectorCdrBucket: "acme-chime-cdr-voice"}),
 	eventtest.Ex[settings.Event](settings.CallingNameUpdated{CallingName: "Acme Corp",
 		At: time.Date(2026, 3, 14, 9, 26, 53, 589793238, time.UTC)}),
+	eventtest.Ex[settings.Event](settings.UsageReportingUpdated{Bucket: "acme-chime-usage-reports",
+		Since: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC), At: time.Date(2026, 3, 14, 9, 26, 53, 589793238, time.UTC)}),
 }
 
 // TestEventTable checks the settings' event table against the package and its golden files (run with

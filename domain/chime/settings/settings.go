@@ -1,10 +1,14 @@
 // Package settings models the settings of one AWS account (tenant) in Chime: the global settings (the
-// Business Calling and Voice Connector CDR buckets) and the default outbound calling name.
+// Business Calling and Voice Connector CDR buckets, the usage-report bucket) and the default outbound
+// calling name.
 //
 // Invariants:
 //   - Bucket names follow the S3 rules of the guide (§1.1.1): 3–63 characters; lower-case letters,
 //     digits, '.' and '-'; starting with a letter or digit and not ending with '-' or '.'; no '..',
 //     '.-' or '-.'; not shaped like an IP address. An empty name turns the destination off.
+//   - Usage reporting (guide §1.1.1, §7.3) is on while UsageReportBucket names a bucket;
+//     UsageReportingSince is when it was last turned on (zero while off). Setting the bucket it
+//     already names changes nothing; moving to another bucket keeps the time it was turned on.
 //   - The default calling name has 1–15 characters (guide §6.6) and can change once every 7 days;
 //     after a change its status is UpdateInProgress until PropagationDelay has passed (about 72 h in
 //     the guide), then UpdateSucceeded. The status is derived from the change time and the clock.
@@ -27,6 +31,7 @@ const (
 	StreamPrefix              = "chime.settings-"
 	TypeGlobalSettingsUpdated = "chime.settings.global_updated.v1"
 	TypeCallingNameUpdated    = "chime.settings.calling_name_updated.v1"
+	TypeUsageReportingUpdated = "chime.settings.usage_reporting_updated.v1"
 	MaxCallingName            = 15
 	CallingNameInterval       = 7 * 24 * time.Hour
 )
@@ -56,6 +61,17 @@ type CallingNameUpdated struct {
 	At          time.Time `json:"at"`
 }
 
+// UsageReportingUpdated records the usage-report bucket ("" = reporting off) and since when
+// reporting has been on.
+type UsageReportingUpdated struct {
+	Bucket string    `json:"bucket"`
+	Since  time.Time `json:"since,omitzero"`
+	At     time.Time `json:"at"`
+}
+
+// EventType implements Event.
+func (UsageReportingUpdated) EventType() string { return TypeUsageReportingUpdated }
+
 // EventType implements Event.
 func (GlobalSettingsUpdated) EventType() string { return TypeGlobalSettingsUpdated }
 
@@ -68,6 +84,8 @@ type State struct {
 	VoiceConnectorCdrBucket  string
 	CallingName              string
 	CallingNameUpdatedAt     time.Time
+	UsageReportBucket        string
+	UsageReportingSince      time.Time
 }
 
 // Initial is the state before any change.
@@ -84,6 +102,11 @@ type UpdateGlobal struct {
 
 // UpdateCallingName sets the default outbound calling name.
 type UpdateCallingName struct{ CallingName string }
+
+// UpdateUsageReporting turns usage reporting on into Bucket, or off ("").
+type UpdateUsageReporting struct{ Bucket string }
+
+func (UpdateUsageReporting) isSettingsCommand() {}
 
 func (UpdateGlobal) isSettingsCommand()      {}
 func (UpdateCallingName) isSettingsCommand() {}
@@ -161,6 +184,21 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 				s.CallingNameUpdatedAt.Add(CallingNameInterval).UTC().Format(time.RFC3339))
 		}
 		return []Event{CallingNameUpdated{CallingName: c.CallingName, At: now.UTC()}}, nil
+	case UpdateUsageReporting:
+		if err := ValidateBucket("Bucket", c.Bucket); err != nil {
+			return nil, err
+		}
+		if c.Bucket == s.UsageReportBucket {
+			return nil, nil
+		}
+		since := s.UsageReportingSince
+		switch {
+		case c.Bucket == "":
+			since = time.Time{}
+		case since.IsZero():
+			since = now.UTC()
+		}
+		return []Event{UsageReportingUpdated{Bucket: c.Bucket, Since: since, At: now.UTC()}}, nil
 	}
 	return nil, fmt.Errorf("settings: unknown command %T", c)
 }
@@ -172,6 +210,8 @@ func Evolve(s State, e Event) State {
 		s.BusinessCallingCdrBucket, s.VoiceConnectorCdrBucket = e.BusinessCallingCdrBucket, e.VoiceConnectorCdrBucket
 	case CallingNameUpdated:
 		s.CallingName, s.CallingNameUpdatedAt = e.CallingName, e.At
+	case UsageReportingUpdated:
+		s.UsageReportBucket, s.UsageReportingSince = e.Bucket, e.Since
 	}
 	return s
 }

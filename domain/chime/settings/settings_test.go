@@ -89,3 +89,39 @@ func TestCallingNameStatus(t *testing.T) {
 		t.Fatal(s)
 	}
 }
+
+// TestUsageReporting: turning reporting on records since when; moving to another bucket keeps that
+// time; the same bucket again changes nothing; off clears it; a bad bucket name is refused.
+func TestUsageReporting(t *testing.T) {
+	t0 := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	s := settings.Initial()
+	step := func(bucket string, at time.Time) []settings.Event {
+		t.Helper()
+		evs, err := settings.Decide(s, settings.UpdateUsageReporting{Bucket: bucket}, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range evs {
+			s = settings.Evolve(s, e)
+		}
+		return evs
+	}
+	step("usage-a", t0)
+	if s.UsageReportBucket != "usage-a" || !s.UsageReportingSince.Equal(t0) {
+		t.Fatalf("on: %+v", s)
+	}
+	if evs := step("usage-a", t0.Add(time.Hour)); len(evs) != 0 {
+		t.Errorf("same bucket again: %v", evs)
+	}
+	step("usage-b", t0.Add(2*time.Hour))
+	if s.UsageReportBucket != "usage-b" || !s.UsageReportingSince.Equal(t0) {
+		t.Errorf("moved: %+v", s)
+	}
+	step("", t0.Add(3*time.Hour))
+	if s.UsageReportBucket != "" || !s.UsageReportingSince.IsZero() {
+		t.Errorf("off: %+v", s)
+	}
+	if _, err := settings.Decide(s, settings.UpdateUsageReporting{Bucket: "Bad_Bucket"}, t0); !errors.Is(err, settings.ErrInvalidBucket) {
+		t.Errorf("bad bucket: %v", err)
+	}
+}

@@ -1,0 +1,284 @@
+// Package usagereports is the slice of Chime's weekly usage reports (guide §1.1.1, §7.3): one CSV
+// per Chime account and week, computed by one filtered pass over the event log (domain/chime/usage's
+// Tally), written to the usage-report bucket of the AWS account's global settings, and recorded.
+//
+// Invariants:
+//   - A report is written for a week only while reporting is on and was turned on before the week
+//     began (the guide: the first report starts the next Sunday), for the accounts that existed
+//     before the week ended and were not deleted; the job does it from the Monday after the week,
+//     once per account: ReportGenerated is recorded after the object is written, and an account
+//     already recorded is not generated again.
+//   - A write that fails is retried (Retry); an account whose object cannot be written is not
+//     recorded, so the next round writes it: nothing is lost.
+//   - Regenerating a recorded week reads each account's directory up to the recorded position: the
+//     same bytes. Objects already there with the same content are kept (an interrupted run resumes).
+package usagereports
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/belfry/belfry/api/chime/clientapi"
+	"github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/settings"
+	"github.com/belfry/belfry/domain/chime/usage"
+)
+
+// Log is the event log as the reports read it (infra/eventstore's Head and Pass).
+type Log interface {
+	Head(ctx context.Context) (uint64, error)
+	// Pass calls fn in $all order with the events of the streams starting with prefixes, up to to.
+	Pass(ctx context.Context, prefixes []string, to uint64, fn func(stream, eventType string, position uint64, data []byte) error) error
+}
+
+// Objects is where a report is written (infra/objstore's targets implement it).
+type Objects interface {
+	Same(ctx context.Context, key string, body []byte, meta map[string]string) (bool, error)
+	Put(ctx context.Context, key string, body []byte, meta map[string]string) error
+}
+
+// Targets gives the objects of a bucket named in the global settings.
+type Targets interface {
+	For(bucket string) Objects
+}
+
+// Logger is the slice's log.
+type Logger interface {
+	Info(msg string, args ...any)
+	Warn(msg string, args ...any)
+}
+
+// Deps are the slice's collaborators.
+type Deps struct {
+	Log      Log
+	Reports  usecase.Repository[usage.State, usage.Command, usage.Event]
+	Settings usecase.Repository[settings.State, settings.Command, settings.Event]
+	Targets  Targets
+	Logger   Logger
+	Now      func() time.Time
+	// Retry bounds the writes of one object (default 4 tries from 200 ms).
+	Retry Retry
+}
+
+// Retry is how often a write is tried: Attempts tries, Backoff doubled between them.
+type Retry struct {
+	Attempts int
+	Backoff  time.Duration
+}
+
+// Service generates the reports.
+type Service struct{ d Deps }
+
+// New returns the slice.
+func New(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Retry.Attempts <= 0 {
+		d.Retry.Attempts = 4
+	}
+	if d.Retry.Backoff <= 0 {
+		d.Retry.Backoff = 200 * time.Millisecond
+	}
+	return &Service{d: d}
+}
+
+// ErrWeek is a week that is not a Sunday or has not ended.
+var ErrWeek = &domain.Error{Kind: domain.KindInvalid, Msg: "invalid report week"}
+
+// Options of one generation.
+type Options struct {
+	// Out receives every report instead of the configured buckets; nothing is recorded then.
+	Out Objects
+	// SkipRecorded leaves the accounts already recorded for the week alone (the weekly job).
+	SkipRecorded bool
+	// Progress receives a line about every second and one per account (nil: none).
+	Progress io.Writer
+}
+
+// Stats count what a generation did.
+type Stats struct {
+	Events                          int
+	Written, Kept, Skipped, Records int
+	Failed                          int
+	Rows                            int // rows of the reports written or kept
+}
+
+// Generate writes the reports of the week starting weekStart (a Sunday that has ended) and records
+// those written to configured buckets. The error joins every account that failed; the others are
+// written and recorded.
+func (s *Service) Generate(ctx context.Context, weekStart time.Time, o Options) (Stats, error) {
+	var st Stats
+	week := usage.WeekStart(weekStart)
+	switch {
+	case !week.Equal(weekStart):
+		return st, domain.Wrapf(ErrWeek, "week %s is not a Sunday 00:00 UTC", weekStart.Format(time.RFC3339))
+	case week.Add(usage.Week).After(s.d.Now()):
+		return st, domain.Wrapf(ErrWeek, "the week of %s has not ended", week.Format("2006-01-02"))
+	}
+	recs, _, err := s.d.Reports.Load(ctx, usage.ReportsStream(week))
+	if err != nil {
+		return st, err
+	}
+	head, err := s.d.Log.Head(ctx)
+	if err != nil {
+		return st, err
+	}
+	tally := usage.NewTally(week)
+	tally.Cutoff = func(id string) uint64 {
+		if r, ok := recs.Reports[id]; ok {
+			return r.AsOf
+		}
+		return head
+	}
+	p := progress{w: o.Progress, last: time.Now()}
+	err = s.d.Log.Pass(ctx, usage.StreamPrefixes, head, func(stream, typ string, pos uint64, data []byte) error {
+		st.Events++
+		p.tick("… %d events read", st.Events)
+		return tally.Apply(stream, typ, pos, data)
+	})
+	if err != nil {
+		return st, err
+	}
+	p.line("read %d events up to position %d", st.Events, head)
+	g := gen{s: s, tally: tally, week: week, recs: recs.Reports, o: o, st: &st, p: &p}
+	var errs []error
+	for _, a := range tally.Accounts() {
+		if err := g.one(ctx, a); err != nil {
+			st.Failed++
+			errs = append(errs, err)
+		}
+	}
+	return st, errors.Join(errs...)
+}
+
+// gen is one generation after its pass over the log.
+type gen struct {
+	s     *Service
+	tally *usage.Tally
+	week  time.Time
+	recs  map[string]usage.ReportGenerated
+	o     Options
+	st    *Stats
+	p     *progress
+}
+
+// one writes (and records) one account's report.
+func (g gen) one(ctx context.Context, a usage.Account) error {
+	s, t, week, o, st := g.s, g.tally, g.week, g.o, g.st
+	rec, recorded := g.recs[a.ID]
+	if !a.Live || !a.Created.Before(week.Add(usage.Week)) || (recorded && o.SkipRecorded) {
+		st.Skipped++
+		return nil
+	}
+	out, bucket := o.Out, rec.Bucket
+	if out == nil {
+		if !recorded {
+			set := t.Settings(a.AwsAccountID)
+			if set.UsageReportBucket == "" || set.UsageReportingSince.After(week) {
+				st.Skipped++
+				return nil
+			}
+			bucket = set.UsageReportBucket
+		}
+		out = s.d.Targets.For(bucket)
+	}
+	rows := t.Rows(a.ID)
+	body, err := Render(a.Name, week, rows)
+	if err != nil {
+		return err
+	}
+	key := usage.Key(a.AwsAccountID, a.Name, a.ID, week)
+	wrote, err := s.put(ctx, out, key, body)
+	if err != nil {
+		return fmt.Errorf("usage report of account %s for %s: %w", a.ID, week.Format("2006-01-02"), err)
+	}
+	st.Rows += len(rows)
+	if wrote {
+		st.Written++
+	} else {
+		st.Kept++
+	}
+	g.p.line("%s: %d users (%s)", key, len(rows), map[bool]string{true: "written", false: "already present"}[wrote])
+	if o.Out != nil || recorded {
+		return nil
+	}
+	sum := sha256.Sum256(body)
+	_, err = s.d.Reports.Execute(ctx, usage.ReportsStream(week), usage.Record{Report: usage.ReportGenerated{AwsAccountID: a.AwsAccountID,
+		AccountID: a.ID, WeekStart: week, Bucket: bucket, Key: key, Rows: len(rows), SHA256: hex.EncodeToString(sum[:]), AsOf: t.Cutoff(a.ID)}})
+	if err == nil {
+		st.Records++
+	}
+	return err
+}
+
+// put writes an object unless it already holds body, retrying a failed write; it reports whether it
+// wrote.
+func (s *Service) put(ctx context.Context, out Objects, key string, body []byte) (bool, error) {
+	if same, err := out.Same(ctx, key, body, nil); err == nil && same {
+		return false, nil
+	}
+	var err error
+	wait := s.d.Retry.Backoff
+	for i := range s.d.Retry.Attempts {
+		if i > 0 {
+			select {
+			case <-time.After(wait):
+				wait *= 2
+			case <-ctx.Done():
+				return false, errors.Join(err, ctx.Err())
+			}
+		}
+		if err = out.Put(ctx, key, body, map[string]string{}); err == nil {
+			return true, nil
+		}
+	}
+	return false, err
+}
+
+// Render is a report's CSV: the header, then one row per user; cells a spreadsheet would evaluate
+// start with an apostrophe (clientapi.Defuse).
+func Render(accountName string, week time.Time, rows []usage.Row) ([]byte, error) {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	if err := w.Write(usage.Header); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		cells := r.Cells(accountName, week)
+		for i, c := range cells {
+			cells[i] = clientapi.Defuse(c)
+		}
+		if err := w.Write(cells); err != nil {
+			return nil, err
+		}
+	}
+	w.Flush()
+	return b.Bytes(), w.Error()
+}
+
+type progress struct {
+	w    io.Writer
+	last time.Time
+}
+
+func (p *progress) tick(format string, args ...any) {
+	if p.w != nil && time.Since(p.last) >= time.Second {
+		p.last = time.Now()
+		fmt.Fprintf(p.w, format+"\n", args...)
+	}
+}
+
+func (p *progress) line(format string, args ...any) {
+	if p.w != nil {
+		fmt.Fprintf(p.w, format+"\n", args...)
+	}
+}
