@@ -27,7 +27,7 @@ func (s *Store) ShredMessage(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("datakeys: shred: %w", err)
 	}
-	return s.rotate(ctx, tenant, scope, dayID, id)
+	return s.rotate(ctx, tenant, scope, dayID, id, time.Time{})
 }
 
 // destroyDay destroys a day key with its message keys and replaces its scope's KEK; a day key never
@@ -50,7 +50,7 @@ func (s *wrapping) destroyDay(ctx context.Context, dayID string) error {
 	if err != nil {
 		return fmt.Errorf("datakeys: destroy: %w", err)
 	}
-	return s.rotate(ctx, tenant, scope, dayID, "")
+	return s.rotate(ctx, tenant, scope, dayID, "", time.Time{})
 }
 
 // parseDayID splits "day/<tenant>/<scope>/<yyyy-mm-dd>" (or the first version's id without "day/").
@@ -70,9 +70,9 @@ func parseDayID(id string) (tenant, scope, day string, ok bool) {
 
 // rotate replaces the scope KEK of (tenant, scope) by a fresh one, rewrapping the scope's live day
 // keys under it. The day key dayID, when set, is destroyed (drop "") or replaced by a fresh key with
-// its message keys but drop rewrapped. The old KEK is erased once the transaction committed (Sweep
-// finishes it after a crash).
-func (s *wrapping) rotate(ctx context.Context, tenant, scope, dayID, drop string) error {
+// its message keys but drop rewrapped; the day keys of days before before (when set) are destroyed.
+// The old KEK is erased once the transaction committed (Sweep finishes it after a crash).
+func (s *wrapping) rotate(ctx context.Context, tenant, scope, dayID, drop string, before time.Time) error {
 	fresh, err := s.newScopeKEK(ctx, tenant, scope)
 	if err != nil {
 		return err
@@ -88,7 +88,7 @@ func (s *wrapping) rotate(ctx context.Context, tenant, scope, dayID, drop string
 		if err != nil {
 			return err
 		}
-		if err := s.rewrapScope(ctx, tx, tenant, scope, fresh, dayID, drop); err != nil {
+		if err := s.rewrapScope(ctx, tx, tenant, scope, fresh, dayID, drop, before); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE keys.scopes SET kek_id = $3 WHERE tenant = $1 AND scope = $2`, tenant, scope, fresh); err != nil {
@@ -112,27 +112,28 @@ func (s *wrapping) rotate(ctx context.Context, tenant, scope, dayID, drop string
 
 type dayRow struct {
 	id, period, scopeKEK string
+	day                  time.Time
 	wrapped              []byte
 }
 
 // rewrapScope rewraps the live day keys of a scope under the KEK fresh (in tx, rows locked); see
-// rotate for dayID and drop.
-func (s *wrapping) rewrapScope(ctx context.Context, tx pgx.Tx, tenant, scope, fresh, dayID, drop string) error {
-	rows, err := tx.Query(ctx, `SELECT key_id, period_kek, scope_kek, wrapped FROM keys.data_keys
+// rotate for dayID, drop and before.
+func (s *wrapping) rewrapScope(ctx context.Context, tx pgx.Tx, tenant, scope, fresh, dayID, drop string, before time.Time) error {
+	rows, err := tx.Query(ctx, `SELECT key_id, period_kek, scope_kek, day, wrapped FROM keys.data_keys
 		WHERE tenant = $1 AND scope = $2 AND wrapped IS NOT NULL ORDER BY key_id FOR UPDATE`, tenant, scope)
 	if err != nil {
 		return err
 	}
 	days, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (dayRow, error) {
 		var d dayRow
-		return d, r.Scan(&d.id, &d.period, &d.scopeKEK, &d.wrapped)
+		return d, r.Scan(&d.id, &d.period, &d.scopeKEK, &d.day, &d.wrapped)
 	})
 	if err != nil {
 		return err
 	}
 	for _, d := range days {
 		k, err := s.unwrapDay(ctx, d.id, d.period, d.scopeKEK, d.wrapped)
-		if errors.Is(err, ErrDestroyed) || d.id == dayID && drop == "" {
+		if errors.Is(err, ErrDestroyed) || d.id == dayID && drop == "" || d.day.Before(before) {
 			// Its period was purged (or this is the day to destroy): it opens nothing any more.
 			if _, err := tx.Exec(ctx, `UPDATE keys.data_keys SET wrapped = NULL, destroyed_at = now(), gen = gen + 1 WHERE key_id = $1`, d.id); err != nil {
 				return err
@@ -264,6 +265,50 @@ func (s *Store) DestroyScope(ctx context.Context, tenant, scope string) error {
 		return nil
 	}
 	return s.eraseKEKs(ctx, ids)
+}
+
+// DestroyScopeDaysBefore destroys the day keys of each scope for the UTC days before its cutoff
+// (scope i before befores[i]; a conversation's retention, which is per conversation and not per
+// account), in every tenant that sealed in it: each (tenant, scope) gets a fresh scope KEK, its other
+// day keys are rewrapped under it and the old KEK is erased from the keyring, so no copy of the
+// destroyed day keys (WAL, backups) opens again. It returns how many day keys it destroyed; their
+// message keys are deleted by ClearDestroyed. Destroying again does nothing.
+func (s *Store) DestroyScopeDaysBefore(ctx context.Context, scopes []string, befores []time.Time) (int, error) {
+	rows, err := s.pool.Query(ctx, `SELECT d.tenant, d.scope, v.before, count(*) FROM unnest($1::text[], $2::date[]) AS v(scope, before)
+		JOIN keys.data_keys d ON d.scope = v.scope AND d.day < v.before AND d.wrapped IS NOT NULL
+		GROUP BY d.tenant, d.scope, v.before ORDER BY d.scope, d.tenant`, scopes, dates(befores))
+	if err != nil {
+		return 0, fmt.Errorf("datakeys: days due: %w", err)
+	}
+	type due struct {
+		tenant, scope string
+		before        time.Time
+		n             int
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (due, error) {
+		var d due
+		return d, r.Scan(&d.tenant, &d.scope, &d.before, &d.n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("datakeys: days due: %w", err)
+	}
+	destroyed := 0
+	for _, d := range list {
+		if err := s.rotate(ctx, d.tenant, d.scope, "", "", d.before); err != nil {
+			return destroyed, err
+		}
+		destroyed += d.n
+	}
+	return destroyed, nil
+}
+
+// dates are the UTC dates of ts, as Postgres dates.
+func dates(ts []time.Time) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.UTC().Format(time.DateOnly)
+	}
+	return out
 }
 
 // LivePeriods lists the live period KEKs of a tenant's class for days before before (UTC dates),

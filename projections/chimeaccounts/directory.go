@@ -79,3 +79,17 @@ func (s *Store) CalleeByNumber(ctx context.Context, e164 string) (Callee, bool, 
 	}
 	return c, true, nil
 }
+
+// EnterpriseAccounts returns the ids of the live Enterprise accounts (every type but Team).
+func (s *Store) EnterpriseAccounts(ctx context.Context) (map[string]bool, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT account_id FROM rm.chime_accounts WHERE account_type <> 'Team' AND deleted_at IS NULL`)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("chimeaccounts: enterprise accounts: %w", err)
+	}
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}
