@@ -98,6 +98,19 @@ func openDataKeys(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *s
 // blobDir is where attachments are stored (infra/blobstore).
 func (c Config) blobDir() string { return filepath.Join(c.DataDir, "blobs") }
 
+// exportDir is where the listings of attachment exports are written (guide §5.6).
+func (c Config) exportDir() string { return filepath.Join(c.DataDir, "exports") }
+
+// exportKeyPath is the key that signs the exports' pre-signed URLs (in a fresh temporary directory
+// without a data directory, as the keyring).
+func (c Config) exportKeyPath() string {
+	if c.DataDir == "" {
+		dir, _ := os.MkdirTemp("", "belfry-exports-")
+		return filepath.Join(dir, "export-url.key")
+	}
+	return filepath.Join(c.DataDir, "export-url.key")
+}
+
 // purgeDeps are the purge's collaborators over an open database.
 func purgeDeps(pool *pgxpool.Pool, keys *datakeys.Store, rec retentionapi.AuditSink, m *retentionapi.Metrics, now func() time.Time) retentionapi.PurgeDeps {
 	return retentionapi.PurgeDeps{Policies: chimeretention.NewStore(pool), Keys: keys, Messages: chimerooms.NewStore(pool),
