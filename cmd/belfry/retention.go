@@ -114,7 +114,7 @@ func (c Config) exportKeyPath() string {
 // purgeDeps are the purge's collaborators over an open database.
 func purgeDeps(pool *pgxpool.Pool, keys *datakeys.Store, rec retentionapi.AuditSink, m *retentionapi.Metrics, now func() time.Time) retentionapi.PurgeDeps {
 	return retentionapi.PurgeDeps{Policies: chimeretention.NewStore(pool), Keys: keys, Messages: chimerooms.NewStore(pool),
-		Conversations: chimeconvs.NewStore(pool), Enterprise: chimeaccounts.NewStore(pool), Audit: rec, Metrics: m, Now: now}
+		Conversations: chimeconvs.NewStore(pool), Enterprise: chimeaccounts.NewIndex(pool), Audit: rec, Metrics: m, Now: now}
 }
 
 // withInstallation names the installation's AWS account and region in a purge's audit records.
