@@ -167,6 +167,29 @@ func TestAttachmentsRoundTripRedactAndPurge(t *testing.T) {
 	if st, out := b.clientCall(t, "POST", "/client/v1/"+convWhere+"/messages", token, map[string]any{"Content": "text " + string(sentinel)}); st != 201 {
 		t.Fatalf("conversation message: %d %v", st, out)
 	}
+	// Within the 30-day grace conversation retention hides (the conversation's own: its members are
+	// all Files Corp's), and turning it off restores (guide §4.8).
+	put := func(rs *types.RetentionSettings) {
+		if _, err := c.PutRetentionSettings(ctx, &chime.PutRetentionSettingsInput{AccountId: &acct, RetentionSettings: rs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(&types.RetentionSettings{ConversationRetentionSettings: &types.ConversationRetentionSettings{RetentionDays: aws.Int32(1)}})
+	clk.Add(2 * 24 * time.Hour)
+	token = b.signIn(t, "alice@files.example")
+	if st, msgs := b.clientCall(t, "GET", "/client/v1/"+convWhere+"/messages", token, nil); st != 200 || len(msgs["Messages"].([]any)) != 0 {
+		t.Fatalf("messages past the conversation's retention: %d %v", st, msgs)
+	}
+	if st, _, _ := b.download(t, token, convWhere, convAtt); st != 404 {
+		t.Fatalf("an attachment past the conversation's retention: %d", st)
+	}
+	put(&types.RetentionSettings{})
+	if st, msgs := b.clientCall(t, "GET", "/client/v1/"+convWhere+"/messages", token, nil); st != 200 || len(msgs["Messages"].([]any)) != 2 {
+		t.Fatalf("messages restored by turning retention off: %d %v", st, msgs)
+	}
+	if st, got, _ := b.download(t, token, convWhere, convAtt); st != 200 || !bytes.Equal(got, body) {
+		t.Fatalf("an attachment restored: %d", st)
+	}
 	if _, err := c.PutRetentionSettings(ctx, &chime.PutRetentionSettingsInput{AccountId: &acct,
 		RetentionSettings: &types.RetentionSettings{RoomRetentionSettings: &types.RoomRetentionSettings{RetentionDays: aws.Int32(1)},
 			ConversationRetentionSettings: &types.ConversationRetentionSettings{RetentionDays: aws.Int32(1)}}}); err != nil {

@@ -126,7 +126,7 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	app.contacts = chimecontacts.New(chimecontacts.Deps{Contacts: newRepo(client, contactsDecider, m.Now), Directory: accountsStore})
 	app.settings = chimesettings.New(chimesettings.Deps{Settings: newRepo(client, settingsDecider, m.Now), Accounts: accounts, Users: accountsStore})
 	app.retention = retentionapi.New(retentionapi.Deps{Retention: retentionapi.Retention{Repo: newRepo(client, retentionDecider, m.Now),
-		RM: rms.retention, RYW: ryw}, Accounts: accountsStore, Policies: chimeretention.NewStore(pool), Now: m.Now})
+		RM: rms.retention, RYW: ryw}, Accounts: accountsStore, Policies: chimeretention.NewStore(pool), Enterprise: chimeaccounts.NewIndex(pool), Now: m.Now})
 	blobs := blobstore.New(m.cfg.blobDir(), pool, dataKeys).WithExports(m.cfg.exportDir())
 	roomDeps := rooms.Deps{Rooms: rooms.Rooms{Repo: newRepo(client, roomDecider, m.Now), RM: rms.rooms, RYW: ryw},
 		Accounts: accounts.Repo, Store: chimerooms.NewStore(pool), Directory: accountsStore, Keys: dataKeys, Retention: app.retention, Logger: m.logger,
@@ -134,7 +134,7 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	app.rooms, app.messages, app.botEvents = rooms.New(roomDeps), rooms.NewMessages(roomDeps), rooms.NewBotEvents(roomDeps)
 	convsStore := chimeconvs.NewStore(pool)
 	app.convs = conversations.New(conversations.Deps{Conversations: conversations.Conversations{Repo: newRepo(client, convDecider, m.Now),
-		RM: rms.conversations, RYW: ryw}, Store: convsStore, Users: accountsStore, Keys: dataKeys, Accounts: accounts.Repo, Now: m.Now, Blobs: blobs})
+		RM: rms.conversations, RYW: ryw}, Store: convsStore, Users: accountsStore, Keys: dataKeys, Accounts: accounts.Repo, Now: m.Now, Blobs: blobs, Retention: app.retention})
 	app.attach = attachments.New(attachments.Deps{Blobs: blobs, Conversations: app.convs, Rooms: app.messages, Now: m.Now})
 	signer, err := urlsign.Open(m.cfg.exportKeyPath())
 	if err != nil {

@@ -112,3 +112,18 @@ func (s *Index) AccountKnown(ctx context.Context, accountID string) (bool, error
 	}
 	return ok, nil
 }
+
+// Enterprise says which of the accounts ids are live Enterprise accounts.
+func (s *Index) Enterprise(ctx context.Context, ids []string) (map[string]bool, error) {
+	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT account_id FROM rm.chime_accounts WHERE account_id = ANY($1) AND account_type <> 'Team'
+		AND deleted_at IS NULL`), ids)
+	list, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("chimeaccounts: enterprise accounts: %w", err)
+	}
+	out := make(map[string]bool, len(list))
+	for _, id := range list {
+		out[id] = true
+	}
+	return out, nil
+}
