@@ -73,32 +73,13 @@ func parseDayID(id string) (tenant, scope, day string, ok bool) {
 // its message keys but drop rewrapped; the day keys of days before before (when set) are destroyed.
 // The old KEK is erased once the transaction committed (Sweep finishes it after a crash).
 func (s *wrapping) rotate(ctx context.Context, tenant, scope, dayID, drop string, before time.Time) error {
-	fresh, err := s.newScopeKEK(ctx, tenant, scope)
+	fresh, err := s.newScopeKEKs(ctx, []scopeRef{{tenant, scope}})
 	if err != nil {
 		return err
 	}
-	var old string
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var destroyed bool
-		err := tx.QueryRow(ctx, `SELECT kek_id, destroyed_at IS NOT NULL FROM keys.scopes WHERE tenant = $1 AND scope = $2 FOR UPDATE`, tenant, scope).Scan(&old, &destroyed)
-		if noRows(err) || err == nil && destroyed {
-			old = ""
-			return nil // nothing sealed in the scope, or all of it destroyed already
-		}
-		if err != nil {
-			return err
-		}
-		if err := s.rewrapScope(ctx, tx, tenant, scope, fresh, dayID, drop, before); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE keys.scopes SET kek_id = $3 WHERE tenant = $1 AND scope = $2`, tenant, scope, fresh); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE keys.keks SET destroyed_at = now() WHERE kek_id = $1 AND destroyed_at IS NULL`, old)
-		return err
-	})
+	old, err := s.swapScopeKEK(ctx, tenant, scope, fresh[0], dayID, drop, before)
 	if err != nil || old == "" {
-		if eerr := s.eraseKEKs(ctx, []string{fresh}); err == nil {
+		if eerr := s.eraseKEKs(ctx, fresh); err == nil {
 			err = eerr
 		}
 		if err != nil {
@@ -108,6 +89,62 @@ func (s *wrapping) rotate(ctx context.Context, tenant, scope, dayID, drop string
 	}
 	s.evictScope(tenant, scope)
 	return s.eraseKEKs(ctx, []string{old})
+}
+
+// scopeRef names a scope of a tenant.
+type scopeRef struct{ tenant, scope string }
+
+// newScopeKEKs registers and creates a fresh KEK for each scope (not yet current), with one write of
+// the keyring for all of them.
+func (s *wrapping) newScopeKEKs(ctx context.Context, refs []scopeRef) ([]string, error) {
+	ring, err := s.keyring()
+	if err != nil {
+		return nil, err
+	}
+	ids, tenants, scopes := make([]string, len(refs)), make([]string, len(refs)), make([]string, len(refs))
+	for i, r := range refs {
+		ids[i], tenants[i], scopes[i] = "scope/"+r.tenant+"/"+r.scope+"/"+randomHex(8), r.tenant, r.scope
+	}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO keys.keks (kek_id, kind, tenant, class) SELECT id, 'scope', t, sc FROM unnest($1::text[], $2::text[], $3::text[]) AS v(id, t, sc)`,
+		ids, tenants, scopes); err != nil {
+		return nil, fmt.Errorf("datakeys: register scope KEKs: %w", err)
+	}
+	return ids, ring.Create(ctx, ids...)
+}
+
+// swapScopeKEK makes fresh the KEK of (tenant, scope) in one transaction; see swapInTx.
+func (s *wrapping) swapScopeKEK(ctx context.Context, tenant, scope, fresh, dayID, drop string, before time.Time) (old string, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		old, err = s.swapInTx(ctx, tx, tenant, scope, fresh, dayID, drop, before)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return old, nil
+}
+
+// swapInTx makes fresh the KEK of (tenant, scope) in tx, rewrapping its live day keys (see rotate for
+// dayID, drop and before), and marks the old KEK destroyed; it returns the old KEK, or "" when the
+// scope has nothing live (fresh is then unused).
+func (s *wrapping) swapInTx(ctx context.Context, tx pgx.Tx, tenant, scope, fresh, dayID, drop string, before time.Time) (string, error) {
+	var old string
+	var destroyed bool
+	err := tx.QueryRow(ctx, `SELECT kek_id, destroyed_at IS NOT NULL FROM keys.scopes WHERE tenant = $1 AND scope = $2 FOR UPDATE`, tenant, scope).Scan(&old, &destroyed)
+	if noRows(err) || err == nil && destroyed {
+		return "", nil // nothing sealed in the scope, or all of it destroyed already
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := s.rewrapScope(ctx, tx, tenant, scope, fresh, dayID, drop, before); err != nil {
+		return "", err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE keys.scopes SET kek_id = $3 WHERE tenant = $1 AND scope = $2`, tenant, scope, fresh); err != nil {
+		return "", err
+	}
+	_, err = tx.Exec(ctx, `UPDATE keys.keks SET destroyed_at = now() WHERE kek_id = $1 AND destroyed_at IS NULL`, old)
+	return old, err
 }
 
 type dayRow struct {
@@ -292,15 +329,54 @@ func (s *Store) DestroyScopeDaysBefore(ctx context.Context, scopes []string, bef
 	if err != nil {
 		return 0, fmt.Errorf("datakeys: days due: %w", err)
 	}
-	destroyed := 0
-	for _, d := range list {
-		if err := s.rotate(ctx, d.tenant, d.scope, "", "", d.before); err != nil {
-			return destroyed, err
-		}
-		destroyed += d.n
+	if len(list) == 0 {
+		return 0, nil
 	}
-	return destroyed, nil
+	refs := make([]scopeRef, len(list))
+	for i, d := range list {
+		refs[i] = scopeRef{d.tenant, d.scope}
+	}
+	fresh, err := s.newScopeKEKs(ctx, refs) // one keyring write for all the new KEKs
+	if err != nil {
+		return 0, err
+	}
+	destroyed, erase := 0, make([]string, 0, len(list))
+	for lo := 0; lo < len(list); lo += swapChunk {
+		hi := min(lo+swapChunk, len(list))
+		var olds []string
+		terr := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			olds = olds[:0]
+			for i := lo; i < hi; i++ {
+				old, err := s.swapInTx(ctx, tx, list[i].tenant, list[i].scope, fresh[i], "", "", list[i].before)
+				if err != nil {
+					return fmt.Errorf("%s/%s: %w", list[i].tenant, list[i].scope, err)
+				}
+				olds = append(olds, old)
+			}
+			return nil
+		})
+		if terr != nil {
+			err = fmt.Errorf("datakeys: destroy days: %w", terr)
+			erase = append(erase, fresh[lo:]...)
+			break
+		}
+		for j, old := range olds {
+			d := list[lo+j]
+			if old == "" {
+				erase = append(erase, fresh[lo+j])
+				continue
+			}
+			s.evictScope(d.tenant, d.scope)
+			erase, destroyed = append(erase, old), destroyed+d.n
+		}
+	}
+	// One keyring write erases the old KEKs (each marked destroyed in its transaction: Sweep finishes
+	// after a crash).
+	return destroyed, errors.Join(err, s.eraseKEKs(ctx, erase))
 }
+
+// swapChunk bounds the scopes rotated in one transaction (their rows stay locked until it commits).
+const swapChunk = 50
 
 // dates are the UTC dates of ts, as Postgres dates.
 func dates(ts []time.Time) []string {
