@@ -46,8 +46,8 @@ func (r *running) readyExport(t *testing.T, acct string) map[string]any {
 
 // TestAttachmentExport follows guide §5.6 as an administrator would: request the export, get the
 // file of pre-signed URLs, download every attachment and compare the bytes; an altered or expired
-// URL is refused; a redacted or purged attachment's URL answers 404; Team accounts and a second
-// request within 7 days are refused.
+// URL is refused; a redacted or purged attachment's URL answers 404; what retention hides is left
+// out; Team accounts and a second request within 7 days are refused.
 func TestAttachmentExport(t *testing.T) {
 	ctx := context.Background()
 	dataDir, outbox := t.TempDir(), t.TempDir()
@@ -70,9 +70,10 @@ func TestAttachmentExport(t *testing.T) {
 	bob, _ := b.registeredUser(t, outbox, acct, "bob@export.example")
 	carol, _ := b.registeredUser(t, outbox, teamID, "carol@team.example")
 	b.claimDomain(t, dnsSrv, acct, "export.example")
-	// Room retention of 1 day, set long enough ago that its 30-day grace is over.
+	// Room and conversation retention of 1 day, set long enough ago that the 30-day grace is over.
 	if _, err := c.PutRetentionSettings(ctx, &chime.PutRetentionSettingsInput{AccountId: &acct,
-		RetentionSettings: &types.RetentionSettings{RoomRetentionSettings: &types.RoomRetentionSettings{RetentionDays: aws.Int32(1)}}}); err != nil {
+		RetentionSettings: &types.RetentionSettings{RoomRetentionSettings: &types.RoomRetentionSettings{RetentionDays: aws.Int32(1)},
+			ConversationRetentionSettings: &types.ConversationRetentionSettings{RetentionDays: aws.Int32(1)}}}); err != nil {
 		t.Fatal(err)
 	}
 	clk.Add(31 * 24 * time.Hour)
@@ -95,6 +96,11 @@ func TestAttachmentExport(t *testing.T) {
 		}
 		byName[name], msgOf[name] = body, out["Attachment"].(map[string]any)["MessageId"].(string)
 	}
+	// A conversation of Export Corp's own users takes its 1 day: this one is hidden by the export.
+	_, own := b.clientCall(t, "POST", "/client/v1/conversations", aliceTok, map[string]any{"MemberIds": []string{bob}})
+	upload(aliceTok, "conversations/"+own["Conversation"].(map[string]any)["ConversationId"].(string), "internal-old.txt", 10)
+	clk.Add(36 * time.Hour)
+	aliceTok, bobTok, carolTok = b.signIn(t, "alice@export.example"), b.signIn(t, "bob@export.example"), b.signIn(t, "carol@team.example")
 	upload(aliceTok, "conversations/"+convID, "alice-plan.pdf", 300_000)
 	upload(bobTok, "conversations/"+convID, "bob notes.txt", 1234)
 	upload(aliceTok, "rooms/"+roomID, "room-minutes.txt", 4000)
@@ -129,7 +135,7 @@ func TestAttachmentExport(t *testing.T) {
 		st, got, h := fetch(t, u)
 		_, name, _ := strings.Cut(h.Get("Content-Disposition"), "UTF-8''")
 		name, _ = url.PathUnescape(name)
-		if st != 200 || !bytes.Equal(got, byName[name]) || name == "carol.bin" {
+		if st != 200 || !bytes.Equal(got, byName[name]) || name == "carol.bin" || name == "internal-old.txt" {
 			t.Fatalf("download %s: %d, %q, %d bytes", u, st, name, len(got))
 		}
 		urlOf[name] = u
@@ -157,7 +163,7 @@ func TestAttachmentExport(t *testing.T) {
 		t.Fatalf("a redacted attachment's URL: %d", st)
 	}
 	clk.Add(2 * 24 * time.Hour)
-	if rep, err := b.m.purger.Run(ctx, false, nil); err != nil || rep.AttachmentsDeleted != 1 {
+	if rep, err := b.m.purger.Run(ctx, false, nil); err != nil || rep.AttachmentsDeleted != 2 {
 		t.Fatalf("purge: %+v %v", rep, err)
 	}
 	if st, _, _ := fetch(t, urlOf["room-minutes.txt"]); st != 404 {

@@ -78,3 +78,23 @@ func (s *Store) DeleteMessagesBefore(ctx context.Context, ids []string, befores 
 	}
 	return n, nil
 }
+
+// MemberAccounts returns the accounts of the members of each of the conversations ids.
+func (s *Store) MemberAccounts(ctx context.Context, ids []string) (map[string][]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT conversation_id, array_agg(DISTINCT account_id ORDER BY account_id) FROM rm.chime_conversation_members
+		WHERE conversation_id = ANY($1) GROUP BY conversation_id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("chimeconversations: members' accounts: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string][]string, len(ids))
+	for rows.Next() {
+		var id string
+		var a []string
+		if err := rows.Scan(&id, &a); err != nil {
+			return nil, fmt.Errorf("chimeconversations: members' accounts: %w", err)
+		}
+		out[id] = a
+	}
+	return out, rows.Err()
+}

@@ -80,6 +80,12 @@ type Rooms interface {
 // Retention says what retention hides (api/chime/retention.Service implements it).
 type Retention interface {
 	HideBefore(ctx context.Context, accountID string, c retention.Class) (time.Time, bool, error)
+	ConversationHideBefore(ctx context.Context, accounts []string) (time.Time, bool, error)
+}
+
+// Conversations says whose members a conversation has (chimeconversations.Store implements it).
+type Conversations interface {
+	MemberAccounts(ctx context.Context, ids []string) (map[string][]string, error)
 }
 
 // Signer signs and checks URL payloads (infra/urlsign.Signer implements it).
@@ -90,12 +96,13 @@ type Signer interface {
 
 // Deps are the slice's collaborators.
 type Deps struct {
-	Accounts  Accounts
-	Exports   Exports
-	Blobs     Blobs
-	Rooms     Rooms
-	Retention Retention
-	Signer    Signer
+	Accounts      Accounts
+	Exports       Exports
+	Blobs         Blobs
+	Rooms         Rooms
+	Conversations Conversations
+	Retention     Retention
+	Signer        Signer
 	// PublicURL is the base of the URLs handed out.
 	PublicURL func() string
 	Now       func() time.Time
@@ -224,8 +231,8 @@ func (s *Service) produce(ctx context.Context, e attachment.Export) error {
 const exportPage = 500
 
 // eachAttachment calls fn with every live attachment the export covers, oldest first: uploaded by the
-// account's users (or its one user) to conversations, or to the account's rooms, not hidden by the
-// account's room retention, key not destroyed.
+// account's users (or its one user) to conversations, or to the account's rooms, not hidden by
+// retention (the account's room retention; a conversation's own), key not destroyed.
 func (s *Service) eachAttachment(ctx context.Context, e attachment.Export, fn func(attachment.Stored) error) error {
 	hide, _, err := s.d.Retention.HideBefore(ctx, e.AccountID, retention.Rooms)
 	if err != nil {
@@ -247,8 +254,13 @@ func (s *Service) eachAttachment(ctx context.Context, e attachment.Export, fn fu
 		if err != nil {
 			return err
 		}
+		convHide, err := s.conversationHides(ctx, page)
+		if err != nil {
+			return err
+		}
 		for _, a := range page {
-			if a.Container == "room" && (owner[a.ContainerID] != e.AccountID || a.CreatedAt.Before(hide)) {
+			if a.Container == "room" && (owner[a.ContainerID] != e.AccountID || a.CreatedAt.Before(hide)) ||
+				a.Container == "conversation" && a.CreatedAt.Before(convHide[a.ContainerID]) {
 				continue
 			}
 			if _, err := s.d.Blobs.Meta(ctx, a); errors.Is(err, attachment.ErrGone) {
@@ -265,6 +277,35 @@ func (s *Service) eachAttachment(ctx context.Context, e attachment.Export, fn fu
 		}
 		after = &page[len(page)-1]
 	}
+}
+
+// conversationHides returns, for the conversations of the attachments, the instant before which
+// their retention hides them (absent: nothing hidden).
+func (s *Service) conversationHides(ctx context.Context, list []attachment.Stored) (map[string]time.Time, error) {
+	var ids []string
+	for _, a := range list {
+		if a.Container == "conversation" {
+			ids = append(ids, a.ContainerID)
+		}
+	}
+	out := map[string]time.Time{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	members, err := s.d.Conversations.MemberAccounts(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for id, accounts := range members {
+		before, ok, err := s.d.Retention.ConversationHideBefore(ctx, accounts)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[id] = before
+		}
+	}
+	return out, nil
 }
 
 // Payloads signed: what a URL names and its expiry (Unix seconds).
@@ -333,9 +374,17 @@ func (s *Service) Download(ctx context.Context, exportID, attachmentID, expires,
 	if err == nil && a.AccountID != e.AccountID {
 		err = domain.Wrapf(attachment.ErrGone, "attachment %s does not exist", attachmentID)
 	}
-	if err == nil && a.Container == "room" {
-		if hide, _, herr := s.d.Retention.HideBefore(ctx, e.AccountID, retention.Rooms); herr != nil || a.CreatedAt.Before(hide) {
-			err = errors.Join(herr, domain.Wrapf(attachment.ErrGone, "attachment %s is past the account's retention", attachmentID))
+	if err == nil {
+		var hide time.Time
+		if a.Container == "room" {
+			hide, _, err = s.d.Retention.HideBefore(ctx, e.AccountID, retention.Rooms)
+		} else {
+			var hides map[string]time.Time
+			hides, err = s.conversationHides(ctx, []attachment.Stored{a})
+			hide = hides[a.ContainerID]
+		}
+		if err == nil && a.CreatedAt.Before(hide) {
+			err = domain.Wrapf(attachment.ErrGone, "attachment %s is past its retention", attachmentID)
 		}
 	}
 	if err != nil {
