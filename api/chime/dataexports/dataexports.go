@@ -10,6 +10,8 @@
 //	GET  /exports/v1/{exportId}/attachments.txt?Expires=&Signature=                  the listing file
 //	GET  /exports/v1/{exportId}/attachments/{attachmentId}?Expires=&Signature=       one attachment
 //
+// An export that cannot be produced is retried every minute and Failed after GiveUpAfter.
+//
 // Invariants: a URL is signed by Belfry (HMAC-SHA256 under a key of the data directory) over what it
 // names and its expiry, and the expiry it carries must be the export's own: nothing the client sends
 // is trusted beyond the signature; an expired or tampered URL is refused (403) and changes nothing;
@@ -197,10 +199,20 @@ func (s *Service) ProduceAll(ctx context.Context) error {
 	}
 	var errs []error
 	for _, e := range list {
-		errs = append(errs, s.produce(ctx, e))
+		err := s.produce(ctx, e)
+		if err != nil && ctx.Err() == nil && s.d.Now().Sub(e.RequestedAt) > GiveUpAfter {
+			e.Status, e.Error = attachment.ExportFailed, "the export could not be produced within 24 hours; request it again"
+			s.d.Logger.Error("attachment export failed", "export", e.ExportID, "err", err)
+			err = s.d.Exports.FinishExport(ctx, e)
+		}
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
+
+// GiveUpAfter is how long an export is retried before it is Failed (the guide's "about 24 hours");
+// a failed export does not count against the account's once-every-7-days.
+const GiveUpAfter = 24 * time.Hour
 
 // produce writes an export's listing and marks it Ready (or Failed when the listing cannot be
 // written; a transient database error leaves it Running for the next round).

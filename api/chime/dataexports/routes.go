@@ -21,10 +21,13 @@ type wireExport struct {
 	AttachmentCount                                 *int   `json:",omitempty"`
 	// ListingUrl is the pre-signed link to the listing file while it is valid.
 	ListingUrl string `json:",omitempty"`
+	// ErrorMessage says why a Failed export failed.
+	ErrorMessage string `json:",omitempty"`
 }
 
 func (s *Service) toWire(e attachment.Export, withURL bool) wireExport {
-	w := wireExport{ExportId: e.ExportID, AccountId: e.AccountID, Status: e.Status, RequestedTimestamp: awsproto.Timestamp(e.RequestedAt), UserId: e.UserID}
+	w := wireExport{ExportId: e.ExportID, AccountId: e.AccountID, Status: e.Status, RequestedTimestamp: awsproto.Timestamp(e.RequestedAt), UserId: e.UserID,
+		ErrorMessage: e.Error}
 	if e.Status == attachment.ExportReady {
 		n := e.Attachments
 		w.ReadyTimestamp, w.ExpiresTimestamp, w.AttachmentCount = awsproto.Timestamp(e.ReadyAt), awsproto.Timestamp(e.ExpiresAt), &n
