@@ -18,6 +18,7 @@ import (
 	"github.com/belfry/belfry/api/chime/client"
 	"github.com/belfry/belfry/api/chime/contacts"
 	"github.com/belfry/belfry/api/chime/conversations"
+	"github.com/belfry/belfry/api/chime/dataexports"
 	"github.com/belfry/belfry/api/chime/domains"
 	"github.com/belfry/belfry/api/chime/live"
 	"github.com/belfry/belfry/api/chime/media"
@@ -71,6 +72,7 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 	var ops []awsproto.Operation
 	ops = append(ops, (*domains.Service)(nil).Operations()...)
 	ops = append(ops, (*porting.Service)(nil).Operations()...)
+	ops = append(ops, (*dataexports.Service)(nil).Operations()...)
 	ops = append(ops, (*meetings.Service)(nil).Operations()...)
 	ops = append(ops, adminOps(nil)...)
 	ops = append(ops, history.Operations(nil)...)
@@ -86,10 +88,10 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 		(*contacts.Service)(nil).ClientRoutes(nil), (*calls.Service)(nil).ClientRoutes(nil), (*media.Service)(nil).ClientRoutes(nil),
 		(*wickrclient.Service)(nil).Routes(), (*conversations.Service)(nil).ClientRoutes(nil), (*live.Hub)(nil).Routes(), (*wickrmessaging.Service)(nil).Routes(),
 		(*attachments.Service)(nil).ClientRoutes(nil), (*attachments.Service)(nil).UploadRoutes(nil), (*wickrmessaging.Stream)(nil).Routes()),
-		slices.Concat((*rooms.Messages)(nil).WebhookRoutes(), (*wickrclient.Service)(nil).CallbackRoutes()))
+		slices.Concat((*rooms.Messages)(nil).WebhookRoutes(), (*wickrclient.Service)(nil).CallbackRoutes(), (*dataexports.Service)(nil).URLRoutes()))
 	for _, r := range e.Routes() {
 		// echo registers catch-all "route not found" entries for a group with middleware.
-		if r.Method != echo.RouteNotFound && (strings.HasPrefix(r.Path, "/client/") || strings.HasPrefix(r.Path, "/incomingwebhooks/") ||
+		if r.Method != echo.RouteNotFound && (strings.HasPrefix(r.Path, "/client/") || strings.HasPrefix(r.Path, "/incomingwebhooks/") || strings.HasPrefix(r.Path, "/exports/") ||
 			strings.HasPrefix(r.Path, "/wickr/networks/")) {
 			served[r.Method+" "+docPath(r.Path, "")] = true
 		}

@@ -218,7 +218,7 @@ func unrouted(err error) bool {
 // unknown operations are answered after SigV4 and audited like any call; the client API, the incoming
 // webhooks and the ops endpoints keep echo's plain 404.
 func adminPath(p string) bool {
-	for _, prefix := range []string{"/client/", "/incomingwebhooks/"} {
+	for _, prefix := range []string{"/client/", "/incomingwebhooks/", "/exports/"} {
 		if strings.HasPrefix(p, prefix) {
 			return false
 		}

@@ -87,13 +87,13 @@ func accessKeyFromHeader(auth string) string {
 // endpoint URLs (they often embed credentials; sensitive in the Chime model), any password or
 // secret key a body may carry, and Wickr's: bot and data-retention bot passwords (challenge), OIDC
 // client secrets (secret, clientSecret), and the authorization code, PKCE verifier and tokens of
-// GetOidcInfo's exchange, and CreateMeetingDialOut's JoinToken.
+// GetOidcInfo's exchange, CreateMeetingDialOut's JoinToken, and an attachment export's pre-signed ListingUrl.
 var sensitiveMembers = map[string]bool{
 	"securitytoken": true, "personalpin": true, "pin": true, "servicepin": true, "uploadtoken": true, "token": true,
 	"outboundeventshttpsendpoint": true, "password": true, "newpassword": true, "oldpassword": true,
 	"secretaccesskey": true, "sessiontoken": true, "secret": true, "clientsecret": true,
 	"challenge": true, "code": true, "codeverifier": true, "accesstoken": true, "idtoken": true, "refreshtoken": true,
-	"jointoken": true,
+	"jointoken": true, "listingurl": true,
 }
 
 // requestParameters merges path parameters, query parameters and body members, with CloudTrail's

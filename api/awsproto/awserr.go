@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/belfry/belfry/api/sigv4"
 	"github.com/belfry/belfry/domain"
@@ -20,6 +21,8 @@ type WireError struct {
 	Msg    string
 	// Body, when set, is the JSON body instead of {"Code","Message"} (e.g. Wickr's {"message","reasons"}).
 	Body any
+	// RetryAfter, when set, is answered as the Retry-After header (a throttled domain error's wait).
+	RetryAfter time.Duration
 }
 
 func (e *WireError) Error() string { return e.Type + ": " + e.Msg }
@@ -50,7 +53,7 @@ func ToWire(err error) *WireError {
 	}
 	if k := domain.KindOf(err); k != 0 {
 		if m, ok := kindTable[k]; ok {
-			return &WireError{Status: m.status, Type: m.typ, Code: m.code, Msg: err.Error()}
+			return &WireError{Status: m.status, Type: m.typ, Code: m.code, Msg: err.Error(), RetryAfter: domain.RetryAfterOf(err)}
 		}
 	}
 	return &WireError{Status: http.StatusInternalServerError, Type: "ServiceFailureException", Code: "ServiceFailure",

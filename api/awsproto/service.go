@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -315,6 +316,9 @@ func (s *Service) answer(c echo.Context, op Operation, start time.Time, status i
 	if wire != nil {
 		h := c.Response().Header()
 		h.Set("X-Amzn-ErrorType", wire.Type)
+		if wire.RetryAfter > 0 {
+			h.Set("Retry-After", strconv.Itoa(int(math.Ceil(wire.RetryAfter.Seconds()))))
+		}
 		if wire.Body != nil {
 			return c.JSON(wire.Status, wire.Body)
 		}

@@ -49,7 +49,8 @@ func (r *running) download(t *testing.T, token, where, id string) (int, []byte, 
 }
 
 // TestAttachmentsRoundTripRedactAndPurge: a member uploads files to a conversation and a room and
-// downloads them byte for byte; hostile uploads are refused; a redaction and the retention purge
+// downloads them byte for byte; hostile uploads are refused; a redaction and the retention purge —
+// rooms and conversations, each under its own retention (a conversation across accounts: 90 days) —
 // make their attachments 404 and delete their files; after a restart the sentinel they carried is in
 // no file under the data directory.
 func TestAttachmentsRoundTripRedactAndPurge(t *testing.T) {
@@ -148,14 +149,62 @@ func TestAttachmentsRoundTripRedactAndPurge(t *testing.T) {
 	if st, got, _ := b.download(t, token, roomWhere, roomAtts[1]); st != 200 || len(got) != 1001 {
 		t.Fatalf("the other attachment: %d", st)
 	}
+	// A conversation that spans accounts (alice and carol, of a Team account) takes the automatic
+	// 90 days (guide §4.7.1), whatever Files Corp sets.
+	other, err := c.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Other Team")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	carol, _ := b.registeredUser(t, outbox, aws.ToString(other.Account.AccountId), "carol@other.example")
+	st, mixed := b.clientCall(t, "POST", "/client/v1/conversations", token, map[string]any{"MemberIds": []string{carol}})
+	if st != 201 {
+		t.Fatalf("mixed conversation: %d %v", st, mixed)
+	}
+	mixedWhere := "conversations/" + mixed["Conversation"].(map[string]any)["ConversationId"].(string)
+	if st, out := b.attach(t, token, mixedWhere, "mixed.bin", "application/octet-stream", file(5000)); st != 201 {
+		t.Fatalf("mixed upload: %d %v", st, out)
+	}
+	if st, out := b.clientCall(t, "POST", "/client/v1/"+convWhere+"/messages", token, map[string]any{"Content": "text " + string(sentinel)}); st != 201 {
+		t.Fatalf("conversation message: %d %v", st, out)
+	}
+	// Within the 30-day grace conversation retention hides (the conversation's own: its members are
+	// all Files Corp's), and turning it off restores (guide §4.8).
+	put := func(rs *types.RetentionSettings) {
+		if _, err := c.PutRetentionSettings(ctx, &chime.PutRetentionSettingsInput{AccountId: &acct, RetentionSettings: rs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(&types.RetentionSettings{ConversationRetentionSettings: &types.ConversationRetentionSettings{RetentionDays: aws.Int32(1)}})
+	clk.Add(2 * 24 * time.Hour)
+	token = b.signIn(t, "alice@files.example")
+	if st, msgs := b.clientCall(t, "GET", "/client/v1/"+convWhere+"/messages", token, nil); st != 200 || len(msgs["Messages"].([]any)) != 0 {
+		t.Fatalf("messages past the conversation's retention: %d %v", st, msgs)
+	}
+	if st, _, _ := b.download(t, token, convWhere, convAtt); st != 404 {
+		t.Fatalf("an attachment past the conversation's retention: %d", st)
+	}
+	put(&types.RetentionSettings{})
+	if st, msgs := b.clientCall(t, "GET", "/client/v1/"+convWhere+"/messages", token, nil); st != 200 || len(msgs["Messages"].([]any)) != 2 {
+		t.Fatalf("messages restored by turning retention off: %d %v", st, msgs)
+	}
+	if st, got, _ := b.download(t, token, convWhere, convAtt); st != 200 || !bytes.Equal(got, body) {
+		t.Fatalf("an attachment restored: %d", st)
+	}
 	if _, err := c.PutRetentionSettings(ctx, &chime.PutRetentionSettingsInput{AccountId: &acct,
-		RetentionSettings: &types.RetentionSettings{RoomRetentionSettings: &types.RoomRetentionSettings{RetentionDays: aws.Int32(1)}}}); err != nil {
+		RetentionSettings: &types.RetentionSettings{RoomRetentionSettings: &types.RoomRetentionSettings{RetentionDays: aws.Int32(1)},
+			ConversationRetentionSettings: &types.ConversationRetentionSettings{RetentionDays: aws.Int32(1)}}}); err != nil {
 		t.Fatal(err)
 	}
 	clk.Add(33 * 24 * time.Hour)
+	if rep, err := b.m.purger.Run(ctx, true, nil); err != nil || rep.Due != 4 || rep.Conversations != 1 || rep.AttachmentsDeleted != 0 {
+		t.Fatalf("dry run: %+v %v", rep, err) // the room's two attachment messages, the conversation's two
+	}
 	rep, err := b.m.purger.Run(ctx, false, nil)
-	if err != nil || rep.AttachmentsDeleted != 1 {
+	if err != nil || rep.AttachmentsDeleted != 2 || rep.Conversations != 1 || rep.Purged != 4 {
 		t.Fatalf("purge: %+v %v", rep, err)
+	}
+	if rep, err := b.m.purger.Run(ctx, false, nil); err != nil || rep.Due != 0 || rep.AttachmentsDeleted != 0 {
+		t.Fatalf("a second purge: %+v %v", rep, err)
 	}
 	if err := b.m.Close(); err != nil {
 		t.Fatal(err)
@@ -165,9 +214,24 @@ func TestAttachmentsRoundTripRedactAndPurge(t *testing.T) {
 	if st, _, _ := b.download(t, token, roomWhere, roomAtts[1]); st != 404 {
 		t.Fatalf("a purged attachment after the restart: %d", st)
 	}
-	// Conversation attachments follow conversation retention (not purged here): still there.
-	if st, got, _ := b.download(t, token, convWhere, convAtt); st != 200 || !bytes.Equal(got, body) {
-		t.Fatalf("the conversation's attachment after the restart: %d", st)
+	if st, _, _ := b.download(t, token, convWhere, convAtt); st != 404 {
+		t.Fatalf("a purged conversation attachment after the restart: %d", st)
+	}
+	if st, msgs := b.clientCall(t, "GET", "/client/v1/"+convWhere+"/messages", token, nil); st != 200 || len(msgs["Messages"].([]any)) != 0 {
+		t.Fatalf("the purged conversation's messages: %d %v", st, msgs)
+	}
+	// The mixed conversation's attachment stays until its 90 days are out.
+	st, list = b.clientCall(t, "GET", "/client/v1/"+mixedWhere+"/attachments", token, nil)
+	if st != 200 || len(list["Attachments"].([]any)) != 1 {
+		t.Fatalf("the mixed conversation's attachments: %d %v", st, list)
+	}
+	mixedAtt := list["Attachments"].([]any)[0].(map[string]any)["AttachmentId"].(string)
+	clk.Add(58 * 24 * time.Hour)
+	if rep, err := b.m.purger.Run(ctx, false, nil); err != nil || rep.AttachmentsDeleted != 1 || rep.Conversations != 1 {
+		t.Fatalf("purge after 91 days: %+v %v", rep, err)
+	}
+	if st, _, _ := b.download(t, token, mixedWhere, mixedAtt); st != 404 {
+		t.Fatalf("the mixed conversation's attachment after 91 days: %d", st)
 	}
 	blobs := 0
 	_ = filepath.WalkDir(filepath.Join(dataDir, "blobs"), func(p string, d fs.DirEntry, err error) error {
@@ -176,8 +240,8 @@ func TestAttachmentsRoundTripRedactAndPurge(t *testing.T) {
 		}
 		return nil
 	})
-	if blobs != 1 {
-		t.Fatalf("%d blob files left, want the conversation's one", blobs)
+	if blobs != 0 {
+		t.Fatalf("%d blob files left", blobs)
 	}
 	// No file under the data directory holds the sentinel (the blobs are encrypted; names sealed).
 	err = filepath.WalkDir(dataDir, func(p string, d fs.DirEntry, err error) error {

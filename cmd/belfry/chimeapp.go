@@ -19,6 +19,7 @@ import (
 	"github.com/belfry/belfry/api/chime/clientapi"
 	chimecontacts "github.com/belfry/belfry/api/chime/contacts"
 	"github.com/belfry/belfry/api/chime/conversations"
+	"github.com/belfry/belfry/api/chime/dataexports"
 	"github.com/belfry/belfry/api/chime/domains"
 	"github.com/belfry/belfry/api/chime/live"
 	"github.com/belfry/belfry/api/chime/media"
@@ -43,6 +44,7 @@ import (
 	"github.com/belfry/belfry/infra/sessions"
 	"github.com/belfry/belfry/infra/sfu"
 	"github.com/belfry/belfry/infra/sideeffects"
+	"github.com/belfry/belfry/infra/urlsign"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	chimeconvs "github.com/belfry/belfry/projections/chimeconversations"
 	"github.com/belfry/belfry/projections/chimemeetings"
@@ -75,6 +77,7 @@ type chimeApp struct {
 	sfu       *sfu.SFU
 	attach    *attachments.Service
 	usage     *usagereports.Service
+	exports   *dataexports.Service
 	// eventBridge posts meeting and call events to BELFRY_EVENTBRIDGE_URL (nil: not configured).
 	eventBridge sideeffects.EventBridgeDeliverer
 }
@@ -83,7 +86,7 @@ type chimeApp struct {
 func (c chimeApp) operations() []awsproto.Operation {
 	return slices.Concat(c.accounts.Operations(), c.users.Operations(), c.settings.Operations(), c.domains.Operations(),
 		c.bots.Operations(), c.numbers.Operations(), c.porting.Operations(), c.rooms.Operations(), c.meetings.Operations(), c.convs.Operations(),
-		c.retention.Operations(), c.calls.Operations())
+		c.retention.Operations(), c.calls.Operations(), c.exports.Operations())
 }
 
 // clientRoutes are the routes the slices serve on the client API, behind the client slice's sessions.
@@ -126,16 +129,22 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	app.contacts = chimecontacts.New(chimecontacts.Deps{Contacts: newRepo(client, contactsDecider, m.Now), Directory: accountsStore})
 	app.settings = chimesettings.New(chimesettings.Deps{Settings: newRepo(client, settingsDecider, m.Now), Accounts: accounts, Users: accountsStore})
 	app.retention = retentionapi.New(retentionapi.Deps{Retention: retentionapi.Retention{Repo: newRepo(client, retentionDecider, m.Now),
-		RM: rms.retention, RYW: ryw}, Accounts: accountsStore, Policies: chimeretention.NewStore(pool), Now: m.Now})
-	blobs := blobstore.New(m.cfg.blobDir(), pool, dataKeys)
+		RM: rms.retention, RYW: ryw}, Accounts: accountsStore, Policies: chimeretention.NewStore(pool), Enterprise: chimeaccounts.NewIndex(pool), Now: m.Now})
+	blobs := blobstore.New(m.cfg.blobDir(), pool, dataKeys).WithExports(m.cfg.exportDir())
 	roomDeps := rooms.Deps{Rooms: rooms.Rooms{Repo: newRepo(client, roomDecider, m.Now), RM: rms.rooms, RYW: ryw},
 		Accounts: accounts.Repo, Store: chimerooms.NewStore(pool), Directory: accountsStore, Keys: dataKeys, Retention: app.retention, Logger: m.logger,
 		Bots: botTransportPort{botTransport}, PublicURL: m.publicURL, Now: m.Now, Blobs: blobs}
 	app.rooms, app.messages, app.botEvents = rooms.New(roomDeps), rooms.NewMessages(roomDeps), rooms.NewBotEvents(roomDeps)
 	convsStore := chimeconvs.NewStore(pool)
 	app.convs = conversations.New(conversations.Deps{Conversations: conversations.Conversations{Repo: newRepo(client, convDecider, m.Now),
-		RM: rms.conversations, RYW: ryw}, Store: convsStore, Users: accountsStore, Keys: dataKeys, Accounts: accounts.Repo, Now: m.Now, Blobs: blobs})
+		RM: rms.conversations, RYW: ryw}, Store: convsStore, Users: accountsStore, Keys: dataKeys, Accounts: accounts.Repo, Now: m.Now, Blobs: blobs, Retention: app.retention})
 	app.attach = attachments.New(attachments.Deps{Blobs: blobs, Conversations: app.convs, Rooms: app.messages, Now: m.Now})
+	signer, err := urlsign.Open(m.cfg.exportKeyPath())
+	if err != nil {
+		return chimeApp{}, err
+	}
+	app.exports = dataexports.New(dataexports.Deps{Accounts: accountsStore, Exports: blobs, Blobs: blobs, Rooms: chimerooms.NewStore(pool),
+		Conversations: convsStore, Retention: app.retention, Signer: signer, PublicURL: m.publicURL, Now: m.Now, Logger: m.logger})
 	app.live = live.New(live.Deps{Feed: convsStore, Position: rms.conversations, Keys: dataKeys, Auth: app.client},
 		live.Config{Queue: m.ChatQueue, Recheck: m.ChatRecheck, Logger: m.logger, Registerer: m.reg})
 	app.meetings = meetings.New(meetings.Deps{Meetings: meetings.Meetings{Repo: meetingsRepo, RM: rms.meetings, RYW: ryw},
@@ -167,6 +176,7 @@ func (m *Main) startSideEffects(runCtx context.Context, pool *pgxpool.Pool, c ch
 	}
 	m.spawn(func() { _ = router.Run(runCtx) })
 	m.onClose(router.Close)
+	m.spawn(func() { c.exports.Run(runCtx) })
 	sweep := m.SweepEvery
 	if sweep <= 0 {
 		sweep = 5 * time.Second

@@ -45,6 +45,8 @@ const usage = `usage:
                                                 regenerate the Business Calling CDRs of a period from the log
   belfry retention purge [--dry-run] [--json]   destroy the chat messages out of retention (keys, then rows)
   belfry bench purge [flags]                    purge of N due messages beside ListRooms p99 (-h for flags)
+  belfry export messages --account ID [--user ID] --from TIME --to TIME --out FILE
+                                                JSON Lines legal-hold export of Chime messages (resumable)
 configuration: BELFRY_DATA_DIR, BELFRY_DATABASE_URL, BELFRY_EVENTSTORE_URL, BELFRY_EVENTLOG_ADDR,
                BELFRY_HTTP_ADDR, BELFRY_REGION (see README.md)
 `
@@ -95,6 +97,8 @@ func run(ctx context.Context, args []string) error {
 		return cmdReports(ctx, cfg, args[1:])
 	case "retention":
 		return cmdRetention(ctx, cfg, args[1:])
+	case "export":
+		return cmdExport(ctx, cfg, args[1:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil

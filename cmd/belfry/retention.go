@@ -22,6 +22,8 @@ import (
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections"
+	"github.com/belfry/belfry/projections/chimeaccounts"
+	chimeconvs "github.com/belfry/belfry/projections/chimeconversations"
 	"github.com/belfry/belfry/projections/chimeretention"
 	"github.com/belfry/belfry/projections/chimerooms"
 	iamrm "github.com/belfry/belfry/projections/iam"
@@ -96,9 +98,23 @@ func openDataKeys(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *s
 // blobDir is where attachments are stored (infra/blobstore).
 func (c Config) blobDir() string { return filepath.Join(c.DataDir, "blobs") }
 
+// exportDir is where the listings of attachment exports are written (guide §5.6).
+func (c Config) exportDir() string { return filepath.Join(c.DataDir, "exports") }
+
+// exportKeyPath is the key that signs the exports' pre-signed URLs (in a fresh temporary directory
+// without a data directory, as the keyring).
+func (c Config) exportKeyPath() string {
+	if c.DataDir == "" {
+		dir, _ := os.MkdirTemp("", "belfry-exports-")
+		return filepath.Join(dir, "export-url.key")
+	}
+	return filepath.Join(c.DataDir, "export-url.key")
+}
+
 // purgeDeps are the purge's collaborators over an open database.
 func purgeDeps(pool *pgxpool.Pool, keys *datakeys.Store, rec retentionapi.AuditSink, m *retentionapi.Metrics, now func() time.Time) retentionapi.PurgeDeps {
-	return retentionapi.PurgeDeps{Policies: chimeretention.NewStore(pool), Keys: keys, Messages: chimerooms.NewStore(pool), Audit: rec, Metrics: m, Now: now}
+	return retentionapi.PurgeDeps{Policies: chimeretention.NewStore(pool), Keys: keys, Messages: chimerooms.NewStore(pool),
+		Conversations: chimeconvs.NewStore(pool), Enterprise: chimeaccounts.NewIndex(pool), Audit: rec, Metrics: m, Now: now}
 }
 
 // withInstallation names the installation's AWS account and region in a purge's audit records.
@@ -181,7 +197,7 @@ func cmdRetention(ctx context.Context, cfg Config, args []string) error {
 	aw := auditlog.New(client, auditlog.Config{Appenders: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	owner(func() error { aw.Close(); return nil })
 	// The read models the purge reads must be current: catch them up in this process.
-	if err := catchUp(ctx, pool, client, chimeretention.Projection{}, chimerooms.Projection{}); err != nil {
+	if err := catchUp(ctx, pool, client, chimeretention.Projection{}, chimerooms.Projection{}, chimeconvs.Projection{}, chimeaccounts.Projection{}); err != nil {
 		return err
 	}
 	op := shellOperator()
@@ -207,6 +223,9 @@ func cmdRetention(ctx context.Context, cfg Config, args []string) error {
 	}
 	for _, a := range r.Accounts {
 		fmt.Printf("account %s: %s %d messages sent before %s (%d day keys)\n", a.AccountID, verb, a.Messages, a.Before.Format(time.DateOnly), a.Periods)
+	}
+	if r.Conversations > 0 {
+		fmt.Printf("conversations: %s messages of %d conversations\n", verb, r.Conversations)
 	}
 	fmt.Printf("due %d, purged %d, day keys destroyed %d, message keys cleared %d, in %.2fs\n",
 		r.Due, r.Purged, r.DayKeysDestroyed, r.MessageKeysCleared, r.DurationSeconds)

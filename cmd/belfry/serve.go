@@ -336,7 +336,7 @@ func (m *Main) startHTTP(pool *pgxpool.Pool, client *esdb.Client, keys sigv4.Key
 		Belfry: slices.Concat(historyapi.Operations(history.NewStore(pool)), snapshotsapi.Operations(m.snaps), m.wickrBelfryOperations(pool), c.usage.Operations(),
 			chimedashapi.Operations(chimedash.NewStore(pool), m.Now)), Snapshots: m.snaps,
 		ClientRoutes:  slices.Concat(c.clientRoutes(), m.wickr.client.Routes(), m.wickr.messaging.Routes(), m.wickr.stream.Routes()),
-		WebhookRoutes: slices.Concat(c.messages.WebhookRoutes(), m.wickr.client.CallbackRoutes()),
+		WebhookRoutes: slices.Concat(c.messages.WebhookRoutes(), m.wickr.client.CallbackRoutes(), c.exports.URLRoutes()),
 		UploadRoutes:  c.attach.UploadRoutes(c.client), MaxUploadBytes: attachments.MaxBytes + 1, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: m.reg, Metrics: api.NewMetrics(m.reg),
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {

@@ -10,9 +10,10 @@ func allow(actions ...string) Document {
 // are kept though Belfry has no such services), the Wickr guide's AWSWickrFullAccess (§17.3: every
 // wickr: action) and Belfry's administrator policy.
 var managed = map[string]Document{
-	"AdministratorAccess":   allow("*"),
-	"AWSWickrFullAccess":    allow("wickr:*"),
-	"AmazonChimeReadOnly":   allow("chime:List*", "chime:Get*", "chime:SearchAvailablePhoneNumbers"),
+	"AdministratorAccess": allow("*"),
+	"AWSWickrFullAccess":  allow("wickr:*"),
+	"AmazonChimeReadOnly": allow("chime:List*", "chime:Get*", "chime:SearchAvailablePhoneNumbers",
+		"chime:StartDataExport", "chime:RetrieveDataExport"), // guide §5.6: any of the three managed policies requests attachments
 	"AmazonChimeFullAccess": allow("chime:*", "s3:ListBucket", "s3:ListAllMyBuckets", "s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketLogging", "s3:GetBucketVersioning", "s3:GetBucketWebsite", "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:DescribeResourcePolicies", "logs:PutResourcePolicy", "logs:CreateLogGroup", "logs:DescribeLogGroups"),
 	"AmazonChimeUserManagement": allow(
 		"chime:ListAccounts", "chime:GetAccount", "chime:GetAccountSettings", "chime:UpdateAccountSettings",
@@ -24,7 +25,7 @@ var managed = map[string]Document{
 		"chime:BatchSuspendUser", "chime:BatchUnsuspendUser", "chime:AssociatePhoneNumberWithUser",
 		"chime:DisassociatePhoneNumberFromUser", "chime:GetPhoneNumber", "chime:ListPhoneNumbers", "chime:GetUserSettings",
 		"chime:UpdateUserSettings", "chime:CreateUser", "chime:AssociateSigninDelegateGroupsWithAccount",
-		"chime:DisassociateSigninDelegateGroupsFromAccount"),
+		"chime:DisassociateSigninDelegateGroupsFromAccount", "chime:StartDataExport", "chime:RetrieveDataExport"),
 }
 
 // Managed returns a managed policy by name.

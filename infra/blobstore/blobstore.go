@@ -58,9 +58,10 @@ type Keys interface {
 
 // Store is the blob directory and the attachments table.
 type Store struct {
-	dir  string
-	pool *pgxpool.Pool
-	keys Keys
+	dir     string
+	exports string // where export listings go (WithExports)
+	pool    *pgxpool.Pool
+	keys    Keys
 }
 
 // New returns a store over dir (created on first write).

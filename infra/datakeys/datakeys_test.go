@@ -28,7 +28,7 @@ func store(t *testing.T) (*datakeys.Store, *pgxpool.Pool) {
 }
 
 // storeWithRing returns a store over a fresh database with a keyring file in a temporary directory.
-func storeWithRing(t *testing.T) (*datakeys.Store, *pgxpool.Pool, *datakeys.FileKeyring) {
+func storeWithRing(t testing.TB) (*datakeys.Store, *pgxpool.Pool, *datakeys.FileKeyring) {
 	t.Helper()
 	pool, err := pgxpool.New(context.Background(), pgtest.NewDatabase(t))
 	if err != nil {

@@ -27,7 +27,7 @@ func (s *Store) ShredMessage(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("datakeys: shred: %w", err)
 	}
-	return s.rotate(ctx, tenant, scope, dayID, id)
+	return s.rotate(ctx, tenant, scope, dayID, id, time.Time{})
 }
 
 // destroyDay destroys a day key with its message keys and replaces its scope's KEK; a day key never
@@ -50,7 +50,7 @@ func (s *wrapping) destroyDay(ctx context.Context, dayID string) error {
 	if err != nil {
 		return fmt.Errorf("datakeys: destroy: %w", err)
 	}
-	return s.rotate(ctx, tenant, scope, dayID, "")
+	return s.rotate(ctx, tenant, scope, dayID, "", time.Time{})
 }
 
 // parseDayID splits "day/<tenant>/<scope>/<yyyy-mm-dd>" (or the first version's id without "day/").
@@ -70,35 +70,16 @@ func parseDayID(id string) (tenant, scope, day string, ok bool) {
 
 // rotate replaces the scope KEK of (tenant, scope) by a fresh one, rewrapping the scope's live day
 // keys under it. The day key dayID, when set, is destroyed (drop "") or replaced by a fresh key with
-// its message keys but drop rewrapped. The old KEK is erased once the transaction committed (Sweep
-// finishes it after a crash).
-func (s *wrapping) rotate(ctx context.Context, tenant, scope, dayID, drop string) error {
-	fresh, err := s.newScopeKEK(ctx, tenant, scope)
+// its message keys but drop rewrapped; the day keys of days before before (when set) are destroyed.
+// The old KEK is erased once the transaction committed (Sweep finishes it after a crash).
+func (s *wrapping) rotate(ctx context.Context, tenant, scope, dayID, drop string, before time.Time) error {
+	fresh, err := s.newScopeKEKs(ctx, []scopeRef{{tenant, scope}})
 	if err != nil {
 		return err
 	}
-	var old string
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var destroyed bool
-		err := tx.QueryRow(ctx, `SELECT kek_id, destroyed_at IS NOT NULL FROM keys.scopes WHERE tenant = $1 AND scope = $2 FOR UPDATE`, tenant, scope).Scan(&old, &destroyed)
-		if noRows(err) || err == nil && destroyed {
-			old = ""
-			return nil // nothing sealed in the scope, or all of it destroyed already
-		}
-		if err != nil {
-			return err
-		}
-		if err := s.rewrapScope(ctx, tx, tenant, scope, fresh, dayID, drop); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE keys.scopes SET kek_id = $3 WHERE tenant = $1 AND scope = $2`, tenant, scope, fresh); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE keys.keks SET destroyed_at = now() WHERE kek_id = $1 AND destroyed_at IS NULL`, old)
-		return err
-	})
+	old, err := s.swapScopeKEK(ctx, tenant, scope, fresh[0], dayID, drop, before)
 	if err != nil || old == "" {
-		if eerr := s.eraseKEKs(ctx, []string{fresh}); err == nil {
+		if eerr := s.eraseKEKs(ctx, fresh); err == nil {
 			err = eerr
 		}
 		if err != nil {
@@ -110,29 +91,86 @@ func (s *wrapping) rotate(ctx context.Context, tenant, scope, dayID, drop string
 	return s.eraseKEKs(ctx, []string{old})
 }
 
+// scopeRef names a scope of a tenant.
+type scopeRef struct{ tenant, scope string }
+
+// newScopeKEKs registers and creates a fresh KEK for each scope (not yet current), with one write of
+// the keyring for all of them.
+func (s *wrapping) newScopeKEKs(ctx context.Context, refs []scopeRef) ([]string, error) {
+	ring, err := s.keyring()
+	if err != nil {
+		return nil, err
+	}
+	ids, tenants, scopes := make([]string, len(refs)), make([]string, len(refs)), make([]string, len(refs))
+	for i, r := range refs {
+		ids[i], tenants[i], scopes[i] = "scope/"+r.tenant+"/"+r.scope+"/"+randomHex(8), r.tenant, r.scope
+	}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO keys.keks (kek_id, kind, tenant, class) SELECT id, 'scope', t, sc FROM unnest($1::text[], $2::text[], $3::text[]) AS v(id, t, sc)`,
+		ids, tenants, scopes); err != nil {
+		return nil, fmt.Errorf("datakeys: register scope KEKs: %w", err)
+	}
+	return ids, ring.Create(ctx, ids...)
+}
+
+// swapScopeKEK makes fresh the KEK of (tenant, scope) in one transaction; see swapInTx.
+func (s *wrapping) swapScopeKEK(ctx context.Context, tenant, scope, fresh, dayID, drop string, before time.Time) (old string, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		old, err = s.swapInTx(ctx, tx, tenant, scope, fresh, dayID, drop, before)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return old, nil
+}
+
+// swapInTx makes fresh the KEK of (tenant, scope) in tx, rewrapping its live day keys (see rotate for
+// dayID, drop and before), and marks the old KEK destroyed; it returns the old KEK, or "" when the
+// scope has nothing live (fresh is then unused).
+func (s *wrapping) swapInTx(ctx context.Context, tx pgx.Tx, tenant, scope, fresh, dayID, drop string, before time.Time) (string, error) {
+	var old string
+	var destroyed bool
+	err := tx.QueryRow(ctx, `SELECT kek_id, destroyed_at IS NOT NULL FROM keys.scopes WHERE tenant = $1 AND scope = $2 FOR UPDATE`, tenant, scope).Scan(&old, &destroyed)
+	if noRows(err) || err == nil && destroyed {
+		return "", nil // nothing sealed in the scope, or all of it destroyed already
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := s.rewrapScope(ctx, tx, tenant, scope, fresh, dayID, drop, before); err != nil {
+		return "", err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE keys.scopes SET kek_id = $3 WHERE tenant = $1 AND scope = $2`, tenant, scope, fresh); err != nil {
+		return "", err
+	}
+	_, err = tx.Exec(ctx, `UPDATE keys.keks SET destroyed_at = now() WHERE kek_id = $1 AND destroyed_at IS NULL`, old)
+	return old, err
+}
+
 type dayRow struct {
 	id, period, scopeKEK string
+	day                  time.Time
 	wrapped              []byte
 }
 
 // rewrapScope rewraps the live day keys of a scope under the KEK fresh (in tx, rows locked); see
-// rotate for dayID and drop.
-func (s *wrapping) rewrapScope(ctx context.Context, tx pgx.Tx, tenant, scope, fresh, dayID, drop string) error {
-	rows, err := tx.Query(ctx, `SELECT key_id, period_kek, scope_kek, wrapped FROM keys.data_keys
+// rotate for dayID, drop and before.
+func (s *wrapping) rewrapScope(ctx context.Context, tx pgx.Tx, tenant, scope, fresh, dayID, drop string, before time.Time) error {
+	rows, err := tx.Query(ctx, `SELECT key_id, period_kek, scope_kek, day, wrapped FROM keys.data_keys
 		WHERE tenant = $1 AND scope = $2 AND wrapped IS NOT NULL ORDER BY key_id FOR UPDATE`, tenant, scope)
 	if err != nil {
 		return err
 	}
 	days, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (dayRow, error) {
 		var d dayRow
-		return d, r.Scan(&d.id, &d.period, &d.scopeKEK, &d.wrapped)
+		return d, r.Scan(&d.id, &d.period, &d.scopeKEK, &d.day, &d.wrapped)
 	})
 	if err != nil {
 		return err
 	}
 	for _, d := range days {
 		k, err := s.unwrapDay(ctx, d.id, d.period, d.scopeKEK, d.wrapped)
-		if errors.Is(err, ErrDestroyed) || d.id == dayID && drop == "" {
+		if errors.Is(err, ErrDestroyed) || d.id == dayID && drop == "" || d.day.Before(before) {
 			// Its period was purged (or this is the day to destroy): it opens nothing any more.
 			if _, err := tx.Exec(ctx, `UPDATE keys.data_keys SET wrapped = NULL, destroyed_at = now(), gen = gen + 1 WHERE key_id = $1`, d.id); err != nil {
 				return err
@@ -264,6 +302,89 @@ func (s *Store) DestroyScope(ctx context.Context, tenant, scope string) error {
 		return nil
 	}
 	return s.eraseKEKs(ctx, ids)
+}
+
+// DestroyScopeDaysBefore destroys the day keys of each scope for the UTC days before its cutoff
+// (scope i before befores[i]; a conversation's retention, which is per conversation and not per
+// account), in every tenant that sealed in it: each (tenant, scope) gets a fresh scope KEK, its other
+// day keys are rewrapped under it and the old KEK is erased from the keyring, so no copy of the
+// destroyed day keys (WAL, backups) opens again. It returns how many day keys it destroyed; their
+// message keys are deleted by ClearDestroyed. Destroying again does nothing.
+func (s *Store) DestroyScopeDaysBefore(ctx context.Context, scopes []string, befores []time.Time) (int, error) {
+	rows, err := s.pool.Query(ctx, `SELECT d.tenant, d.scope, v.before, count(*) FROM unnest($1::text[], $2::date[]) AS v(scope, before)
+		JOIN keys.data_keys d ON d.scope = v.scope AND d.day < v.before AND d.wrapped IS NOT NULL
+		GROUP BY d.tenant, d.scope, v.before ORDER BY d.scope, d.tenant`, scopes, dates(befores))
+	if err != nil {
+		return 0, fmt.Errorf("datakeys: days due: %w", err)
+	}
+	type due struct {
+		tenant, scope string
+		before        time.Time
+		n             int
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (due, error) {
+		var d due
+		return d, r.Scan(&d.tenant, &d.scope, &d.before, &d.n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("datakeys: days due: %w", err)
+	}
+	if len(list) == 0 {
+		return 0, nil
+	}
+	refs := make([]scopeRef, len(list))
+	for i, d := range list {
+		refs[i] = scopeRef{d.tenant, d.scope}
+	}
+	fresh, err := s.newScopeKEKs(ctx, refs) // one keyring write for all the new KEKs
+	if err != nil {
+		return 0, err
+	}
+	destroyed, erase := 0, make([]string, 0, len(list))
+	for lo := 0; lo < len(list); lo += swapChunk {
+		hi := min(lo+swapChunk, len(list))
+		var olds []string
+		terr := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			olds = olds[:0]
+			for i := lo; i < hi; i++ {
+				old, err := s.swapInTx(ctx, tx, list[i].tenant, list[i].scope, fresh[i], "", "", list[i].before)
+				if err != nil {
+					return fmt.Errorf("%s/%s: %w", list[i].tenant, list[i].scope, err)
+				}
+				olds = append(olds, old)
+			}
+			return nil
+		})
+		if terr != nil {
+			err = fmt.Errorf("datakeys: destroy days: %w", terr)
+			erase = append(erase, fresh[lo:]...)
+			break
+		}
+		for j, old := range olds {
+			d := list[lo+j]
+			if old == "" {
+				erase = append(erase, fresh[lo+j])
+				continue
+			}
+			s.evictScope(d.tenant, d.scope)
+			erase, destroyed = append(erase, old), destroyed+d.n
+		}
+	}
+	// One keyring write erases the old KEKs (each marked destroyed in its transaction: Sweep finishes
+	// after a crash).
+	return destroyed, errors.Join(err, s.eraseKEKs(ctx, erase))
+}
+
+// swapChunk bounds the scopes rotated in one transaction (their rows stay locked until it commits).
+const swapChunk = 50
+
+// dates are the UTC dates of ts, as Postgres dates.
+func dates(ts []time.Time) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.UTC().Format(time.DateOnly)
+	}
+	return out
 }
 
 // LivePeriods lists the live period KEKs of a tenant's class for days before before (UTC dates),

@@ -252,3 +252,50 @@ func TestWrapLegacyKeys(t *testing.T) {
 		t.Fatalf("a purged legacy message: %v", err)
 	}
 }
+
+// TestScopeDaysBefore: a conversation's retention destroys its days before a cutoff, in every
+// tenant that sealed in it, and no older copy of their keys opens; later days and other scopes stay.
+func TestScopeDaysBefore(t *testing.T) {
+	ctx := context.Background()
+	s, pool, ring := storeWithRing(t)
+	day := time.Date(2026, 5, 2, 10, 0, 0, 0, time.UTC)
+	type msg struct {
+		id     string
+		sealed []byte
+		text   string
+	}
+	seal := func(tenant, scope string, at time.Time, text string) msg {
+		id, sealed, err := s.Seal(ctx, tenant, scope, at, []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msg{id, sealed, text}
+	}
+	gone := []msg{seal("a1", "conversation/c1", day, "a1 old"), seal("a2", "conversation/c1", day.Add(24*time.Hour), "a2 old")}
+	kept := []msg{seal("a1", "conversation/c1", day.Add(48*time.Hour), "a1 new"), seal("a2", "conversation/c1", day.Add(72*time.Hour), "a2 new"),
+		seal("a1", "conversation/c2", day, "other conversation")}
+	backups := []backup{takeBackup(t, pool, gone[0].id), takeBackup(t, pool, gone[1].id)}
+	cutoff := day.Add(48 * time.Hour).Truncate(24 * time.Hour)
+	n, err := s.DestroyScopeDaysBefore(ctx, []string{"conversation/c1", "conversation/none"}, []time.Time{cutoff, cutoff})
+	if err != nil || n != 2 {
+		t.Fatalf("destroyed %d day keys: %v", n, err)
+	}
+	if n, err := s.DestroyScopeDaysBefore(ctx, []string{"conversation/c1"}, []time.Time{cutoff}); err != nil || n != 0 {
+		t.Fatalf("again: %d %v", n, err)
+	}
+	for i, m := range gone {
+		for _, st := range []*datakeys.Store{s, datakeys.New(pool).WithKeyring(ring)} {
+			if _, err := st.Open(ctx, m.id, m.sealed); !errors.Is(err, datakeys.ErrDestroyed) {
+				t.Fatalf("a destroyed day's message: %v", err)
+			}
+		}
+		if _, err := backups[i].open(t, ring, m.id, m.sealed); !errors.Is(err, datakeys.ErrDestroyed) {
+			t.Fatalf("an older copy of a destroyed day's keys: %v", err)
+		}
+	}
+	for _, m := range kept {
+		if pt, err := datakeys.New(pool).WithKeyring(ring).Open(ctx, m.id, m.sealed); err != nil || string(pt) != m.text {
+			t.Fatalf("a message that stays: %q %v", pt, err)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/projections"
 )
@@ -78,4 +79,51 @@ func (s *Store) CalleeByNumber(ctx context.Context, e164 string) (Callee, bool, 
 		return Callee{}, false, fmt.Errorf("chimeaccounts: callee by number: %w", err)
 	}
 	return c, true, nil
+}
+
+// Index answers which accounts exist and which are Enterprise accounts (the retention purge, the
+// legal-hold export), over the active generation's views.
+type Index struct{ pool *pgxpool.Pool }
+
+// NewIndex returns an index.
+func NewIndex(pool *pgxpool.Pool) *Index { return &Index{pool: pool} }
+
+// EnterpriseAccounts returns the ids of the live Enterprise accounts (every type but Team).
+func (s *Index) EnterpriseAccounts(ctx context.Context) (map[string]bool, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT account_id FROM rm.chime_accounts WHERE account_type <> 'Team' AND deleted_at IS NULL`)
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("chimeaccounts: enterprise accounts: %w", err)
+	}
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// AccountKnown reports whether an account exists or existed (deleted ones too: a legal hold outlives
+// the account).
+func (s *Index) AccountKnown(ctx context.Context, accountID string) (bool, error) {
+	var ok bool
+	err := s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT EXISTS (SELECT 1 FROM rm.chime_accounts WHERE account_id = $1)`), accountID).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("chimeaccounts: account: %w", err)
+	}
+	return ok, nil
+}
+
+// Enterprise says which of the accounts ids are live Enterprise accounts.
+func (s *Index) Enterprise(ctx context.Context, ids []string) (map[string]bool, error) {
+	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT account_id FROM rm.chime_accounts WHERE account_id = ANY($1) AND account_type <> 'Team'
+		AND deleted_at IS NULL`), ids)
+	list, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("chimeaccounts: enterprise accounts: %w", err)
+	}
+	out := make(map[string]bool, len(list))
+	for _, id := range list {
+		out[id] = true
+	}
+	return out, nil
 }

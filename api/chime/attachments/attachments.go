@@ -58,6 +58,7 @@ type Blobs interface {
 // Conversations posts to conversations (api/chime/conversations.Service implements it).
 type Conversations interface {
 	GetConversation(ctx context.Context, u chimeaccounts.User, id string) (chimeconversations.Conversation, error)
+	HideBefore(ctx context.Context, c chimeconversations.Conversation) (time.Time, error)
 	PostAttachment(ctx context.Context, u chimeaccounts.User, id, messageID, text string, att *conversation.Attachment) (chimeconversations.Message, error)
 }
 
@@ -125,7 +126,8 @@ func CheckFile(f File) (File, error) {
 	return f, nil
 }
 
-// access checks membership and returns the key tenant, the scope and the retention cutoff.
+// access checks membership and returns the key scope and the retention cutoff (the room's account's,
+// or the conversation's own).
 func (s *Service) access(ctx context.Context, u chimeaccounts.User, c Container) (scope string, hide time.Time, err error) {
 	if _, err := uuid.Parse(c.ID); err != nil {
 		return "", time.Time{}, domain.Wrapf(conversation.ErrNotFound, "%s %s does not exist or you are not a member", c.Kind, c.ID)
@@ -134,8 +136,12 @@ func (s *Service) access(ctx context.Context, u chimeaccounts.User, c Container)
 		hide, err = s.d.Rooms.AttachmentAccess(ctx, u, c.ID)
 		return "room/" + c.ID, hide, err
 	}
-	_, err = s.d.Conversations.GetConversation(ctx, u, c.ID)
-	return "conversation/" + c.ID, time.Time{}, err
+	conv, err := s.d.Conversations.GetConversation(ctx, u, c.ID)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	hide, err = s.d.Conversations.HideBefore(ctx, conv)
+	return "conversation/" + c.ID, hide, err
 }
 
 // Upload streams body into the blob store and posts the message carrying it.

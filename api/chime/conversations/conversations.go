@@ -69,6 +69,31 @@ type Deps struct {
 	// Blobs deletes the files of attachments whose keys a redaction shredded (nil: the retention
 	// purge's sweep does).
 	Blobs BlobSweeper
+	// Retention says what a conversation's retention hides (api/chime/retention.Service implements
+	// it; nil: nothing is hidden before the purge destroys it).
+	Retention Retention
+}
+
+// Retention is the instant before which the messages of a conversation between members of these
+// accounts are hidden (ok false: none are).
+type Retention interface {
+	ConversationHideBefore(ctx context.Context, accounts []string) (time.Time, bool, error)
+}
+
+// HideBefore is the instant before which a conversation's messages are hidden now (zero: none).
+func (s *Service) HideBefore(ctx context.Context, c chimeconversations.Conversation) (time.Time, error) {
+	if s.d.Retention == nil {
+		return time.Time{}, nil
+	}
+	accounts := make([]string, 0, len(c.Members))
+	for _, m := range c.Members {
+		accounts = append(accounts, m.AccountID)
+	}
+	before, ok, err := s.d.Retention.ConversationHideBefore(ctx, accounts)
+	if !ok {
+		return time.Time{}, err
+	}
+	return before, err
 }
 
 // BlobSweeper deletes the stored files of attachments whose keys are gone (infra/blobstore).

@@ -3,6 +3,7 @@ package conversations
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/google/uuid"
 
@@ -76,12 +77,21 @@ func (s *Service) DeleteMessage(ctx context.Context, u chimeaccounts.User, id, m
 
 // ListMessages returns a page of a conversation's messages, newest first, to one of its members.
 func (s *Service) ListMessages(ctx context.Context, u chimeaccounts.User, id, token string, limit int) ([]chimeconversations.Message, string, error) {
-	if _, err := s.d.Store.GetConversation(ctx, id, u.UserID); err != nil {
+	c, err := s.d.Store.GetConversation(ctx, id, u.UserID)
+	if err != nil {
+		return nil, "", err
+	}
+	hide, err := s.HideBefore(ctx, c)
+	if err != nil {
 		return nil, "", err
 	}
 	list, next, err := s.d.Store.ListMessages(ctx, id, token, limit)
 	if err != nil {
 		return nil, "", err
+	}
+	// Newest first: from the first message out of retention on, every one is hidden.
+	if i := slices.IndexFunc(list, func(m chimeconversations.Message) bool { return m.CreatedAt.Before(hide) }); i >= 0 {
+		list, next = list[:i], ""
 	}
 	for i := range list {
 		if list[i].Sealed == nil {

@@ -22,6 +22,7 @@ type Keys interface {
 	LivePeriods(ctx context.Context, tenant, class string, before time.Time) ([]string, error)
 	DestroyPeriods(ctx context.Context, ids []string) (scopes []string, days []time.Time, err error)
 	DestroyScope(ctx context.Context, tenant, scope string) error
+	DestroyScopeDaysBefore(ctx context.Context, scopes []string, befores []time.Time) (int, error)
 	ClearDestroyed(ctx context.Context, limit int) (int64, bool, error)
 	Sweep(ctx context.Context) error
 }
@@ -32,6 +33,19 @@ type Messages interface {
 	DeleteMessagesBefore(ctx context.Context, accountID string, before time.Time, limit int) (int64, error)
 	DeleteRoomDays(ctx context.Context, roomIDs []string, days []time.Time, limit int) (int64, error)
 	DeletedRooms(ctx context.Context) (map[string][]string, error) // account → deleted room ids
+}
+
+// Conversations is what the purge deletes from the conversations read model
+// (chimeconversations.Store implements it): conversation ids[i] has members in accounts[i].
+type Conversations interface {
+	ConversationAccounts(ctx context.Context, after string, limit int) (ids []string, accounts [][]string, err error)
+	CountMessagesBefore(ctx context.Context, ids []string, befores []time.Time) (messages int64, conversations int, err error)
+	DeleteMessagesBefore(ctx context.Context, ids []string, befores []time.Time, limit int) (int64, error)
+}
+
+// Enterprise lists the Enterprise accounts (chimeaccounts.Store implements it).
+type Enterprise interface {
+	EnterpriseAccounts(ctx context.Context) (map[string]bool, error)
 }
 
 // Blobs deletes the files of attachments whose keys are gone (infra/blobstore.Store implements it).
@@ -49,6 +63,10 @@ type PurgeDeps struct {
 	Policies Policies
 	Keys     Keys
 	Messages Messages
+	// Conversations and Enterprise, when set, purge the conversations under their own retention
+	// (guide §4.7.1): their account's conversation setting, or 90 days when they span accounts.
+	Conversations Conversations
+	Enterprise    Enterprise
 	// Blobs, when set, deletes the attachment files whose keys the run destroyed (after the keys).
 	Blobs   Blobs
 	Audit   AuditSink
@@ -67,8 +85,9 @@ type PurgeDeps struct {
 
 // Purger destroys what fell out of retention (architecture §7): per account, the period KEKs of
 // the days older than Policy.DestroyBefore (erased from the keyring), then the read-model rows and
-// the message keys of those days in bounded batches; every key of deleted rooms; then the files of
-// the attachments whose keys are gone. Each step is
+// the message keys of those days in bounded batches; per conversation, the day keys of the days older
+// than its own retention allows (ConversationCutoff), then its rows; every key of deleted rooms; then
+// the files of the attachments whose keys are gone. Each step is
 // idempotent and picks up what a previous, interrupted run left, so a run resumes by running again.
 type Purger struct{ d PurgeDeps }
 
@@ -102,9 +121,11 @@ type Report struct {
 	DayKeysDestroyed   int64        `json:"dayKeysDestroyed"`
 	MessageKeysCleared int64        `json:"messageKeysCleared"`
 	RoomsDestroyed     int          `json:"deletedRoomsDestroyed"`
-	AttachmentsDeleted int64        `json:"attachmentsDeleted"`
-	Errors             []string     `json:"errors,omitempty"`
-	DurationSeconds    float64      `json:"durationSeconds"`
+	// Conversations is how many conversations had messages due.
+	Conversations      int      `json:"conversations"`
+	AttachmentsDeleted int64    `json:"attachmentsDeleted"`
+	Errors             []string `json:"errors,omitempty"`
+	DurationSeconds    float64  `json:"durationSeconds"`
 	// The phases' durations: destroying keys, deleting read-model rows, deleting message keys.
 	KeysSeconds        float64 `json:"keysSeconds"`
 	RowsSeconds        float64 `json:"rowsSeconds"`
@@ -159,6 +180,9 @@ func (p *Purger) run(ctx context.Context, r *Report, progress Progress) error {
 		if err := p.account(ctx, r, id, dayStart(cutoff), progress); err != nil {
 			errs = append(errs, fmt.Errorf("account %s: %w", id, err))
 		}
+	}
+	if err := p.conversations(ctx, r, policies, progress); err != nil {
+		errs = append(errs, fmt.Errorf("conversations: %w", err))
 	}
 	if !r.DryRun {
 		errs = append(errs, p.deletedRooms(ctx, r), p.clearKeys(ctx, r, progress), p.sweepBlobs(ctx, r))

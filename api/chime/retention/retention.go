@@ -41,6 +41,11 @@ type Deps struct {
 	Retention Retention
 	Accounts  Accounts
 	Policies  Policies
+	// Enterprise says which accounts are Enterprise accounts (chimeaccounts.Index implements it; nil:
+	// conversations are never hidden).
+	Enterprise interface {
+		Enterprise(ctx context.Context, ids []string) (map[string]bool, error)
+	}
 	// Now is the clock of what is hidden (default time.Now).
 	Now func() time.Time
 }
@@ -100,6 +105,33 @@ func (s *Service) HideBefore(ctx context.Context, accountID string, c retention.
 		return time.Time{}, false, err
 	}
 	before, ok := all[accountID].HideBefore(c, s.d.Now())
+	return before, ok, nil
+}
+
+// ConversationHideBefore is the instant before which the messages of a conversation whose members
+// belong to accounts are hidden now (guide §4.7.1, retention.Conversation); ok is false when none are.
+func (s *Service) ConversationHideBefore(ctx context.Context, accounts []string) (time.Time, bool, error) {
+	if s.d.Enterprise == nil {
+		return time.Time{}, false, nil
+	}
+	enterprise, err := s.d.Enterprise.Enterprise(ctx, accounts)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	members := make([]retention.Member, len(accounts))
+	for i, a := range accounts {
+		members[i] = retention.Member{AccountID: a, Enterprise: enterprise[a]}
+	}
+	rule := retention.Conversation(members)
+	var p retention.Policy
+	if rule.AccountID != "" {
+		all, err := s.d.Policies.Policies(ctx, rule.AccountID)
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		p = all[rule.AccountID]
+	}
+	before, ok := rule.HideBefore(p, s.d.Now())
 	return before, ok, nil
 }
 

@@ -47,3 +47,25 @@ type Upload struct {
 	Name          string
 	Max           int64
 }
+
+// The attachment export of guide §5.6: an administrator of an Enterprise account requests the
+// attachments its users uploaded; the result is a file listing one pre-signed URL per attachment.
+const (
+	// ExportEvery: a request can be submitted once every 7 days (per account).
+	ExportEvery = 7 * 24 * time.Hour
+	// URLTTL: the pre-signed URLs (and the link to the file) expire after 6 days.
+	URLTTL = 6 * 24 * time.Hour
+	// The states of an export.
+	ExportRunning = "Running"
+	ExportReady   = "Ready"
+	ExportFailed  = "Failed"
+)
+
+// Export is one export request (table blobs.data_exports): UserID "" covers every user of the
+// account; ReadyAt and ExpiresAt are set once Ready (ExpiresAt = ReadyAt + URLTTL).
+type Export struct {
+	ExportID, AccountID, UserID, Status, RequestedBy string
+	RequestedAt, ReadyAt, ExpiresAt                  time.Time
+	Attachments                                      int
+	Error                                            string
+}

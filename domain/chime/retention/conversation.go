@@ -1,5 +1,7 @@
 package retention
 
+import "time"
+
 // Member is what a conversation's retention depends on about one of its members: the Chime
 // account, and whether it is an Enterprise account ("" AccountID: in no account).
 type Member struct {
@@ -40,4 +42,17 @@ func Conversation(members []Member) Rule {
 		return Rule{Applies: true, AccountID: enterprise}
 	}
 	return Rule{Applies: true, FixedDays: MixedConversationDays}
+}
+
+// HideBefore is the instant before which a conversation's messages are hidden at now under the rule,
+// p being the policy of the rule's account (ignored for a fixed period); ok is false when nothing is
+// hidden.
+func (r Rule) HideBefore(p Policy, now time.Time) (time.Time, bool) {
+	switch {
+	case !r.Applies:
+		return time.Time{}, false
+	case r.AccountID != "":
+		return p.HideBefore(Conversations, now)
+	}
+	return now.Add(-time.Duration(r.FixedDays) * 24 * time.Hour), true
 }

@@ -131,3 +131,20 @@ func TestConversationRule(t *testing.T) {
 		}
 	}
 }
+
+func TestConversationRuleHides(t *testing.T) {
+	p := put(t, retention.Initial(), t0, 0, 7).Policy
+	now := t0.Add(3 * day)
+	if got, ok := (retention.Rule{Applies: true, AccountID: "a"}).HideBefore(p, now); !ok || !got.Equal(now.Add(-7*day)) {
+		t.Fatalf("the account's setting: %v %v", got, ok)
+	}
+	if got, ok := (retention.Rule{Applies: true, FixedDays: 90}).HideBefore(nil, now); !ok || !got.Equal(now.Add(-90*day)) {
+		t.Fatalf("across accounts: %v %v", got, ok)
+	}
+	if _, ok := (retention.Rule{Applies: true, AccountID: "a"}).HideBefore(nil, now); ok {
+		t.Fatal("an account without retention hides")
+	}
+	if _, ok := (retention.Rule{}).HideBefore(p, now); ok {
+		t.Fatal("no rule hides")
+	}
+}

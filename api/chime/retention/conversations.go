@@ -1,0 +1,96 @@
+package retention
+
+import (
+	"context"
+	"time"
+
+	"github.com/belfry/belfry/domain/chime/retention"
+)
+
+// conversationPage bounds the conversations the purge handles at once.
+const conversationPage = 1000
+
+// ConversationCutoff is the instant before which a conversation's content may be destroyed at now
+// (ok false: none may), from the accounts of its members (guide §4.7.1, retention.Conversation): the
+// conversation setting of their Enterprise account when they all belong to the same one (with its
+// 30-day grace, Policy.DestroyBefore); the automatic 90 days when it spans accounts and one of them
+// is an Enterprise account; none otherwise. The cutoff is the start of a UTC day: keys are per day.
+func ConversationCutoff(accounts []string, enterprise map[string]bool, policies map[string]retention.Policy, now time.Time) (time.Time, bool) {
+	members := make([]retention.Member, len(accounts))
+	for i, a := range accounts {
+		members[i] = retention.Member{AccountID: a, Enterprise: a != "" && enterprise[a]}
+	}
+	rule := retention.Conversation(members)
+	switch {
+	case !rule.Applies:
+		return time.Time{}, false
+	case rule.AccountID != "":
+		before, ok := policies[rule.AccountID].DestroyBefore(retention.Conversations, now)
+		return dayStart(before), ok
+	}
+	return dayStart(now.Add(-time.Duration(rule.FixedDays) * 24 * time.Hour)), true
+}
+
+// conversations purges, a page at a time, the conversations whose retention makes some of their
+// days due: their day keys first (in every tenant that sealed in them), then their rows.
+func (p *Purger) conversations(ctx context.Context, r *Report, policies map[string]retention.Policy, progress Progress) error {
+	if p.d.Conversations == nil || p.d.Enterprise == nil {
+		return nil
+	}
+	enterprise, err := p.d.Enterprise.EnterpriseAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	for after := ""; ; {
+		ids, accounts, err := p.d.Conversations.ConversationAccounts(ctx, after, conversationPage)
+		if err != nil {
+			return err
+		}
+		var due, scopes []string
+		var befores []time.Time
+		for i, id := range ids {
+			if before, ok := ConversationCutoff(accounts[i], enterprise, policies, r.At); ok {
+				due, scopes, befores = append(due, id), append(scopes, string(retention.Conversations)+"/"+id), append(befores, before)
+			}
+		}
+		if err := p.conversationPage(ctx, r, due, scopes, befores, progress); err != nil {
+			return err
+		}
+		if len(ids) < conversationPage {
+			return nil
+		}
+		after = ids[len(ids)-1]
+	}
+}
+
+func (p *Purger) conversationPage(ctx context.Context, r *Report, ids, scopes []string, befores []time.Time, progress Progress) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	n, convs, err := p.d.Conversations.CountMessagesBefore(ctx, ids, befores)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		r.Due, r.Conversations = r.Due+n, r.Conversations+convs
+		progress(*r)
+	}
+	if r.DryRun {
+		return nil
+	}
+	t := time.Now()
+	days, err := p.d.Keys.DestroyScopeDaysBefore(ctx, scopes, befores)
+	r.KeysSeconds += time.Since(t).Seconds()
+	r.DayKeysDestroyed += int64(days)
+	if err != nil {
+		return err
+	}
+	if n == 0 && days == 0 {
+		return nil
+	}
+	t = time.Now()
+	defer func() { r.RowsSeconds += time.Since(t).Seconds() }()
+	return p.batches(ctx, r, progress, func(limit int) (int64, error) {
+		return p.d.Conversations.DeleteMessagesBefore(ctx, ids, befores, limit)
+	})
+}
