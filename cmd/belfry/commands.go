@@ -30,6 +30,7 @@ import (
 	"github.com/belfry/belfry/projections/history"
 	iamrm "github.com/belfry/belfry/projections/iam"
 	wickrstats "github.com/belfry/belfry/projections/wickranalytics"
+	wickrarchiverm "github.com/belfry/belfry/projections/wickrarchive"
 	"github.com/belfry/belfry/projections/wickrconversations"
 	wickrdel "github.com/belfry/belfry/projections/wickrdeletions"
 	"github.com/belfry/belfry/projections/wickrguests"
@@ -58,6 +59,7 @@ func allProjections() map[string]projections.Projection {
 		wickrdel.Projection{}.Name():       wickrdel.Projection{},
 
 		wickrconversations.Projection{}.Name(): wickrconversations.Projection{},
+		wickrarchiverm.Projection{}.Name():     wickrarchiverm.Projection{},
 	}
 }
 
