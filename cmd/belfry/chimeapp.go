@@ -148,7 +148,7 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	app.live = live.New(live.Deps{Feed: convsStore, Position: rms.conversations, Keys: dataKeys, Auth: app.client},
 		live.Config{Queue: m.ChatQueue, Recheck: m.ChatRecheck, Logger: m.logger, Registerer: m.reg})
 	app.meetings = meetings.New(meetings.Deps{Meetings: meetings.Meetings{Repo: meetingsRepo, RM: rms.meetings, RYW: ryw},
-		Store: meetingsStore, Directory: accountsStore, Keys: dataKeys})
+		Store: meetingsStore, Directory: accountsStore, Keys: dataKeys, Chat: dataKeys})
 	if app.media, app.sfu, err = newMedia(m.cfg.Media, m.logger, meetingsRepo, meetingsStore, accountsStore, pinReserver, m.Now); err != nil {
 		return chimeApp{}, err
 	}
@@ -169,7 +169,8 @@ func (m *Main) publicURL() string {
 // that look for background work, until runCtx ends.
 func (m *Main) startSideEffects(runCtx context.Context, pool *pgxpool.Pool, c chimeApp) error {
 	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: invitationMailer{c.users}, WickrMailer: wickrInvitationMailer{m.wickr.client},
-		Orders: c.numbers, BotEvents: botEventHandler{c.botEvents}, CDRs: c.calls, EventBridge: c.eventBridge},
+		Orders: c.numbers, BotEvents: botEventHandler{c.botEvents}, CDRs: c.calls, EventBridge: c.eventBridge,
+		MeetingChat: c.meetings},
 		sideeffects.RouterConfig{Logger: m.logger})
 	if err != nil {
 		return err

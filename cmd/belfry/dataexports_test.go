@@ -82,7 +82,9 @@ func TestAttachmentExport(t *testing.T) {
 	if _, err := c.CreateRoomMembership(ctx, &chime.CreateRoomMembershipInput{AccountId: &acct, RoomId: &roomID, MemberId: &alice}); err != nil {
 		t.Fatal(err)
 	}
-	aliceTok, bobTok, carolTok := b.signIn(t, "alice@export.example"), b.signIn(t, "bob@export.example"), b.signIn(t, "carol@team.example")
+	aliceTok := b.signIn(t, "alice@export.example")
+	b.signIn(t, "bob@export.example")
+	b.signIn(t, "carol@team.example")
 	_, conv := b.clientCall(t, "POST", "/client/v1/conversations", aliceTok, map[string]any{"MemberIds": []string{bob, carol}, "Name": "mixed"})
 	convID := conv["Conversation"].(map[string]any)["ConversationId"].(string)
 	byName := map[string][]byte{}
@@ -100,7 +102,8 @@ func TestAttachmentExport(t *testing.T) {
 	_, own := b.clientCall(t, "POST", "/client/v1/conversations", aliceTok, map[string]any{"MemberIds": []string{bob}})
 	upload(aliceTok, "conversations/"+own["Conversation"].(map[string]any)["ConversationId"].(string), "internal-old.txt", 10)
 	clk.Add(36 * time.Hour)
-	aliceTok, bobTok, carolTok = b.signIn(t, "alice@export.example"), b.signIn(t, "bob@export.example"), b.signIn(t, "carol@team.example")
+	aliceTok = b.signIn(t, "alice@export.example")
+	bobTok, carolTok := b.signIn(t, "bob@export.example"), b.signIn(t, "carol@team.example")
 	upload(aliceTok, "conversations/"+convID, "alice-plan.pdf", 300_000)
 	upload(bobTok, "conversations/"+convID, "bob notes.txt", 1234)
 	upload(aliceTok, "rooms/"+roomID, "room-minutes.txt", 4000)

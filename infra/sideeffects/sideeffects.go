@@ -47,7 +47,10 @@ const (
 	// TopicWickrInvitations asks for the invitation mails of Wickr users (invited or re-invited).
 	TopicWickrInvitations = "wickr_invitations"
 	// TopicEventBridge carries meeting and call events to the EventBridge endpoint (when configured).
-	TopicEventBridge   = "chime_eventbridge"
+	TopicEventBridge = "chime_eventbridge"
+	// TopicMeetingEnded asks for an ended meeting's chat key to be destroyed.
+	TopicMeetingEnded  = "chime_meeting_ended"
+	HandlerMeetingChat = "destroy_meeting_chat"
 	HandlerEventBridge = "deliver_eventbridge_event"
 	HandlerInvitation  = "send_invitation_mail"
 	HandlerWickrInvite = "send_wickr_invitation_mail"
@@ -56,7 +59,7 @@ const (
 	HandlerCallCDRs    = "write_call_cdrs"
 )
 
-var topics = []string{TopicInvitations, TopicOrders, TopicBotEvents, TopicCallCDRs, TopicPoison, TopicWickrInvitations, TopicEventBridge}
+var topics = []string{TopicInvitations, TopicOrders, TopicBotEvents, TopicCallCDRs, TopicPoison, TopicWickrInvitations, TopicEventBridge, TopicMeetingEnded}
 
 var schema = wsql.DefaultPostgreSQLSchema{}
 
@@ -96,6 +99,12 @@ type BotEvent struct {
 // CallEnded asks for the CDRs of an ended Business Calling conference to be written.
 type CallEnded struct {
 	ConferenceID string `json:"conferenceId"`
+}
+
+// MeetingEnded asks for an ended meeting's chat key to be destroyed (guide §4.8: meeting chat ends
+// with the meeting).
+type MeetingEnded struct {
+	MeetingID string `json:"meetingId"`
 }
 
 // Relay enqueues side effects from the event log. With EventBridge set it also enqueues every
@@ -166,6 +175,8 @@ func (r Relay) Apply(b *pgx.Batch, _ string, ev *esdb.RecordedEvent) error {
 		topic, payload = TopicOrders, PhoneNumberOrder{OrderID: ev.StreamID[len(phonenumber.OrderStreamPrefix):]}
 	case call.TypeConferenceEnded:
 		topic, payload = TopicCallCDRs, CallEnded{ConferenceID: ev.StreamID[len(call.StreamPrefix):]}
+	case meeting.TypeEnded:
+		topic, payload = TopicMeetingEnded, MeetingEnded{MeetingID: strings.TrimPrefix(ev.StreamID, meeting.StreamPrefix)}
 	case room.TypeMessagePosted:
 		e, err := room.Decode(ev.EventType, ev.Data)
 		if err != nil {
@@ -284,10 +295,16 @@ type EventBridgeDeliverer interface {
 	Deliver(ctx context.Context, src eventbridge.SourceEvent) error
 }
 
+// MeetingChatShredder destroys the chat key of an ended meeting; it must be idempotent.
+type MeetingChatShredder interface {
+	DestroyChat(ctx context.Context, meetingID string) error
+}
+
 // Handlers are the services the router delivers to (WickrMailer nil: Wickr invitations wait;
 // EventBridge nil: no endpoint, and the relay queues nothing for it).
 type Handlers struct {
 	EventBridge EventBridgeDeliverer
+	MeetingChat MeetingChatShredder
 	WickrMailer WickrInvitationMailer
 	Mailer      InvitationMailer
 	Orders      OrderProcessor
@@ -383,6 +400,12 @@ func NewRouter(pool *pgxpool.Pool, h Handlers, cfg RouterConfig) (*Router, error
 		}
 		return h.CDRs.WriteCDRs(msg.Context(), ce.ConferenceID)
 	})
+	addOptional(r, sub, h)
+	return &Router{r: r, ran: make(chan struct{})}, nil
+}
+
+// addOptional adds the handlers of the services that may be absent (nil: their topic waits).
+func addOptional(r *message.Router, sub message.Subscriber, h Handlers) {
 	if h.WickrMailer != nil {
 		r.AddConsumerHandler(HandlerWickrInvite, TopicWickrInvitations, sub, func(msg *message.Message) error {
 			var inv WickrInvitation
@@ -390,6 +413,15 @@ func NewRouter(pool *pgxpool.Pool, h Handlers, cfg RouterConfig) (*Router, error
 				return fmt.Errorf("sideeffects: bad Wickr invitation message %s: %w", msg.UUID, err)
 			}
 			return h.WickrMailer.DeliverWickrInvitation(msg.Context(), inv)
+		})
+	}
+	if h.MeetingChat != nil {
+		r.AddConsumerHandler(HandlerMeetingChat, TopicMeetingEnded, sub, func(msg *message.Message) error {
+			var me MeetingEnded
+			if err := json.Unmarshal(msg.Payload, &me); err != nil {
+				return fmt.Errorf("sideeffects: bad meeting message %s: %w", msg.UUID, err)
+			}
+			return h.MeetingChat.DestroyChat(msg.Context(), me.MeetingID)
 		})
 	}
 	if h.EventBridge != nil {
@@ -401,7 +433,6 @@ func NewRouter(pool *pgxpool.Pool, h Handlers, cfg RouterConfig) (*Router, error
 			return h.EventBridge.Deliver(msg.Context(), src)
 		})
 	}
-	return &Router{r: r, ran: make(chan struct{})}, nil
 }
 
 // Run runs the router until ctx ends or Close; after Close it returns at once.

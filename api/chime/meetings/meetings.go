@@ -58,6 +58,8 @@ type Deps struct {
 	Store     Store
 	Directory Directory
 	Keys      Sealer
+	// Chat seals, opens and destroys meeting chat (chat.go).
+	Chat ChatKeys
 }
 
 // Service runs the meeting use cases.

@@ -78,6 +78,8 @@ func (svc *Service) ClientRoutes(auth clientapi.Authenticator) []clientapi.Route
 		route(http.MethodGet, "/meetings/:id", h.get),
 		route(http.MethodPost, "/meetings/:id/start", h.start),
 		route(http.MethodDelete, "/meetings/:id", h.cancel),
+		route(http.MethodPost, "/meetings/:id/chat", h.postChat),
+		route(http.MethodGet, "/meetings/:id/chat", h.chat),
 	}
 }
 

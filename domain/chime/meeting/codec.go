@@ -20,6 +20,7 @@ var Events = domain.NewRegistry("meeting",
 	domain.Register[AttendeeUnmuted, Event](TypeAttendeeUnmuted),
 	domain.Register[Locked, Event](TypeLocked),
 	domain.Register[Unlocked, Event](TypeUnlocked),
+	domain.Register[ChatPosted, Event](TypeChatPosted),
 )
 
 // Decode turns a stored event back into an Event (Events.Decode).

@@ -167,6 +167,8 @@ type State struct {
 	Moderated      bool   // guide §8.2: others wait for a moderator (moderation.go)
 	DisabledReason string
 	EndReason      string
+	// Chat is the meeting's chat (chat.go), its texts sealed under ChatSubject's key.
+	Chat []ChatMessage
 	// Attendees is the live roster, by attendee id (roster.go); nil when no one ever joined.
 	Attendees map[string]Attendee
 	// Locked: only the host may join (moderation.go); Removed are the users a moderator removed.
@@ -236,6 +238,8 @@ func accountOf(c Command) string {
 	case Disable:
 		return c.AccountID
 	case Join:
+		return c.AccountID
+	case PostChat:
 		return c.AccountID
 	case Leave:
 		return c.AccountID
@@ -353,6 +357,8 @@ func Evolve(s State, e Event) State {
 		s.Status, s.UpdatedAt = StatusCancelled, e.At
 	case Disabled:
 		s.Status, s.DisabledReason, s.UpdatedAt = StatusDisabled, e.Reason, e.At
+	case ChatPosted:
+		s = evolveChat(s, e)
 	default:
 		s = evolveRoster(s, e)
 	}

@@ -136,6 +136,9 @@ type Interrupt struct {
 }
 
 func decideRoster(s State, c Command, now time.Time) ([]Event, error) {
+	if c, ok := c.(PostChat); ok {
+		return decideChat(s, c, now)
+	}
 	at := now.UTC()
 	switch c := c.(type) {
 	case Join:

@@ -1,0 +1,116 @@
+package meetings
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/meeting"
+	"github.com/belfry/belfry/projections/chimeaccounts"
+)
+
+// ChatKeys open and destroy a meeting chat's key (infra/datakeys implements it).
+type ChatKeys interface {
+	Sealer
+	OpenSealed(ctx context.Context, sealed domain.Sealed) ([]byte, error)
+	DestroySubject(ctx context.Context, tenant, subject string) error
+}
+
+// ChatMessage is a meeting chat message as its attendees read it.
+type ChatMessage struct {
+	MessageId, UserId, Content string
+	SentAt                     time.Time
+}
+
+// live returns the meeting when u is in its live roster; anything else is NotFound (a meeting's chat
+// does not exist for those not in it, and no longer exists once it ended).
+func (s *Service) live(ctx context.Context, u chimeaccounts.User, id string) (meeting.State, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return meeting.State{}, domain.Wrapf(meeting.ErrNotFound, "no such meeting %q", id)
+	}
+	m, _, err := s.d.Meetings.Repo.Load(ctx, meeting.StreamName(id))
+	if err != nil {
+		return m, err
+	}
+	if m.Status != meeting.StatusStarted || !m.InRoster(u.UserID) {
+		return meeting.State{}, domain.Wrapf(meeting.ErrNotFound, "you are not in meeting %s, or it is not in progress: its chat is for its attendees while it lasts", id)
+	}
+	return m, nil
+}
+
+// PostChat sends text to the chat of a meeting u attends; the text is sealed under the meeting's
+// chat key, destroyed when the meeting ends (DestroyChat).
+func (s *Service) PostChat(ctx context.Context, u chimeaccounts.User, id, text string) (ChatMessage, error) {
+	if err := meeting.CheckChatText(text); err != nil {
+		return ChatMessage{}, err
+	}
+	m, err := s.live(ctx, u, id)
+	if err != nil {
+		return ChatMessage{}, err
+	}
+	sealed, err := s.d.Chat.SealFor(ctx, m.AccountID, meeting.ChatSubject(id), []byte(text))
+	if err != nil {
+		return ChatMessage{}, err
+	}
+	mid := uuid.NewString()
+	d, err := s.d.Meetings.Repo.Execute(ctx, meeting.StreamName(id), meeting.PostChat{AccountID: m.AccountID, UserID: u.UserID, MessageID: mid, Text: sealed})
+	if err != nil {
+		return ChatMessage{}, err
+	}
+	return ChatMessage{MessageId: mid, UserId: u.UserID, Content: text, SentAt: d.State.UpdatedAt}, nil
+}
+
+// Chat lists the chat of a meeting u attends, oldest first.
+func (s *Service) Chat(ctx context.Context, u chimeaccounts.User, id string) ([]ChatMessage, error) {
+	m, err := s.live(ctx, u, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ChatMessage, 0, len(m.Chat))
+	for _, c := range m.Chat {
+		pt, err := s.d.Chat.OpenSealed(ctx, c.Text)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ChatMessage{MessageId: c.MessageID, UserId: c.UserID, Content: string(pt), SentAt: c.At})
+	}
+	return out, nil
+}
+
+// DestroyChat destroys the key of an ended meeting's chat (the side effect of its end): the sealed
+// texts in the log open no more. Idempotent.
+func (s *Service) DestroyChat(ctx context.Context, meetingID string) error {
+	m, err := s.d.Meetings.Repo.Peek(ctx, meeting.StreamName(meetingID))
+	if err != nil {
+		return err
+	}
+	if m.AccountID == "" {
+		return nil // no such meeting: nothing was sealed
+	}
+	return s.d.Chat.DestroySubject(ctx, m.AccountID, meeting.ChatSubject(meetingID))
+}
+
+func (h handlers) postChat(c echo.Context, u chimeaccounts.User) error {
+	var in struct{ Content string }
+	if err := c.Bind(&in); err != nil {
+		return awsproto.ClientError(c, awsproto.BadRequest("the body must be a JSON object with Content"))
+	}
+	msg, err := h.svc.PostChat(c.Request().Context(), u, c.Param("id"), in.Content)
+	if err != nil {
+		return awsproto.ClientError(c, err)
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"Message": msg})
+}
+
+func (h handlers) chat(c echo.Context, u chimeaccounts.User) error {
+	list, err := h.svc.Chat(c.Request().Context(), u, c.Param("id"))
+	if err != nil {
+		return awsproto.ClientError(c, err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"Messages": list})
+}
