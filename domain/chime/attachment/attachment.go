@@ -22,6 +22,34 @@ var (
 	ErrGone = &domain.Error{Kind: domain.KindNotFound, Msg: "attachment not found"}
 )
 
+// Ref names a file in the blob store (infra/blobstore) from the message that carries it (the room's
+// and the conversation's MessagePosted.Attachment): its id, the content key it is encrypted under
+// (destroyed with the message's content), the SHA-256 of the stored file, its size and content type,
+// and its name and plaintext hash sealed under the same key.
+type Ref struct {
+	AttachmentID string `json:"attachmentId"`
+	KeyID        string `json:"keyId"`
+	Blob         string `json:"blob"`
+	Size         int64  `json:"size"`
+	ContentType  string `json:"contentType"`
+	SealedMeta   []byte `json:"sealedMeta"`
+}
+
+// Check applies the rules of a message's attachment (nil: none): complete, and at most MaxBytes.
+// The errors wrap the caller's sentinels, so each aggregate keeps its own kinds.
+func Check(a *Ref, incomplete, tooLarge error) error {
+	if a == nil {
+		return nil
+	}
+	if a.AttachmentID == "" || a.KeyID == "" || a.Blob == "" || a.ContentType == "" || a.Size < 0 {
+		return domain.Wrapf(incomplete, "Attachment is incomplete")
+	}
+	if a.Size > MaxBytes {
+		return domain.Wrapf(tooLarge, "the attachment is %d bytes; at most %d", a.Size, MaxBytes)
+	}
+	return nil
+}
+
 // Stored is one stored attachment: where it belongs (Container "room" or "conversation", its id,
 // the message carrying it), who uploaded it, the content key it is encrypted under, the SHA-256 of
 // the stored file (its address), its size and type, and its name and plaintext hash sealed (Meta).

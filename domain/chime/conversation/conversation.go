@@ -153,34 +153,14 @@ type MessagePosted struct {
 	At         time.Time   `json:"at"`
 }
 
-// Attachment names a file in the blob store (infra/blobstore): its id, the content key it is
-// encrypted under (destroyed with the message's content), the SHA-256 of the stored file, its size
-// and content type, and its name and plaintext hash sealed under the same key.
-type Attachment struct {
-	AttachmentID string `json:"attachmentId"`
-	KeyID        string `json:"keyId"`
-	Blob         string `json:"blob"`
-	Size         int64  `json:"size"`
-	ContentType  string `json:"contentType"`
-	SealedMeta   []byte `json:"sealedMeta"`
-}
+// Attachment names the file posted with a message (attachment.Ref).
+type Attachment = attachment.Ref
 
 // MaxAttachmentBytes bounds an attachment (attachment.MaxBytes: 50 MB).
 const MaxAttachmentBytes = attachment.MaxBytes
 
 // checkAttachment applies the attachment rules (nil: no attachment).
-func checkAttachment(a *Attachment) error {
-	if a == nil {
-		return nil
-	}
-	if a.AttachmentID == "" || a.KeyID == "" || a.Blob == "" || a.ContentType == "" || a.Size < 0 {
-		return domain.Wrapf(ErrMessage, "Attachment is incomplete")
-	}
-	if a.Size > MaxAttachmentBytes {
-		return domain.Wrapf(ErrTooLarge, "the attachment is %d bytes; at most %d", a.Size, MaxAttachmentBytes)
-	}
-	return nil
-}
+func checkAttachment(a *Attachment) error { return attachment.Check(a, ErrMessage, ErrTooLarge) }
 
 // MessageEdited records the sender's new text, sealed.
 type MessageEdited struct {
