@@ -25,6 +25,8 @@ import (
 // signalMsg is a signalling message as a client sees it.
 type signalMsg struct {
 	Type, SDP, MeetingID, AttendeeID, Code, Message, Reason, Action, By string
+	CallID, ParticipantID                                               string // Wickr calls
+	Video                                                               *bool
 	AttendeeIDs                                                         []string
 	Candidate                                                           json.RawMessage
 }
@@ -47,6 +49,7 @@ type attendee struct {
 	errs   []signalMsg
 	notes  []signalMsg // moderation messages
 	bye    chan string
+	first  signalMsg // the joined message
 }
 
 func (r *running) join(t *testing.T, meetingID, token string) *attendee {
@@ -88,10 +91,10 @@ func (r *running) joinVia(t *testing.T, meetingID string, dial func(context.Cont
 	}
 	t.Cleanup(func() { _ = a.c.Close(); _ = ws.CloseNow() })
 	first := readSignal(t, ctx, ws)
-	if first.Type != "joined" || first.MeetingID != meetingID || first.AttendeeID == "" {
+	if first.Type != "joined" || first.MeetingID != meetingID || first.AttendeeID+first.ParticipantID == "" {
 		t.Fatalf("first message: %+v", first)
 	}
-	a.id = first.AttendeeID
+	a.id, a.first = first.AttendeeID+first.ParticipantID, first
 	go a.c.Send(ctx, 10*time.Millisecond, 1000)
 	go func() {
 		for {

@@ -259,6 +259,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.newWickr(pool, client, dataKeys)
+	m.wickr.calls = newWickrCalls(m, pool, client, app.sfu)
 	m.startWickrSweeps(runCtx)
 	if err := m.startSideEffects(runCtx, pool, app); err != nil {
 		return err
@@ -335,7 +336,7 @@ func (m *Main) startHTTP(pool *pgxpool.Pool, client *esdb.Client, keys sigv4.Key
 		Keys: keys, Chime: c.operations(), Wickr: m.wickr.operations(),
 		Belfry: slices.Concat(historyapi.Operations(history.NewStore(pool)), snapshotsapi.Operations(m.snaps), m.wickrBelfryOperations(pool), c.usage.Operations(),
 			chimedashapi.Operations(chimedash.NewStore(pool), m.Now)), Snapshots: m.snaps,
-		ClientRoutes:  slices.Concat(c.clientRoutes(), m.wickr.client.Routes(), m.wickr.messaging.Routes(), m.wickr.stream.Routes()),
+		ClientRoutes:  slices.Concat(c.clientRoutes(), m.wickr.client.Routes(), m.wickr.messaging.Routes(), m.wickr.stream.Routes(), m.wickr.calls.Routes()),
 		WebhookRoutes: slices.Concat(c.messages.WebhookRoutes(), m.wickr.client.CallbackRoutes(), c.exports.URLRoutes()),
 		UploadRoutes:  c.attach.UploadRoutes(c.client), MaxUploadBytes: attachments.MaxBytes + 1, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: m.reg, Metrics: api.NewMetrics(m.reg),
 		Ready: func(ctx context.Context) error {

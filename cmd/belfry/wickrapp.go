@@ -11,6 +11,7 @@ import (
 	"github.com/belfry/belfry/api/awsproto"
 	wickranalyticsapi "github.com/belfry/belfry/api/belfry/wickranalytics"
 	wickrbotsapi "github.com/belfry/belfry/api/wickr/bots"
+	"github.com/belfry/belfry/api/wickr/calls"
 	wickrclientapi "github.com/belfry/belfry/api/wickr/client"
 	wickrdevicesapi "github.com/belfry/belfry/api/wickr/devices"
 	wickrguestsapi "github.com/belfry/belfry/api/wickr/guests"
@@ -58,6 +59,7 @@ type wickrApp struct {
 	client              *wickrclientapi.Service // the end users' client API
 	messaging           *messaging.Service      // conversations and messages on the client API
 	stream              *messaging.Stream       // their live delivery
+	calls               *calls.Service          // calls on the SFU (wickrcalls.go)
 	archive             *wickrarchive.Shipper   // the data-retention archive
 	conversationsRM     *projections.Runner     // the conversations read model
 	rosters             usecase.Rosters         // the end users' command path (and the tests' setups)

@@ -7,6 +7,9 @@
 //
 // # Signalling protocol (version belfry-signal-v1)
 //
+// The session machinery is api/mediasignal, shared with Wickr calls (api/wickr/calls: the same
+// protocol with a "joined" {callId, participantId, video, tcpOnly} and no moderation).
+//
 // Authentication: browsers cannot set headers on a WebSocket, so the session token travels as a
 // second WebSocket subprotocol: new WebSocket(url, ["belfry-signal-v1", "bearer." + token]); the
 // server selects "belfry-signal-v1". Other clients may send "Authorization: Bearer <token>" instead.

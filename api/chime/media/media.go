@@ -10,6 +10,7 @@ import (
 
 	"github.com/belfry/belfry/api/chime/clientapi"
 	"github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/api/mediasignal"
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/meeting"
@@ -45,25 +46,11 @@ type SFU interface {
 	Join(roomID, participantID string, p Peer) (Participant, error)
 }
 
-// Participant is one participant's handle in the SFU.
-type Participant interface {
-	Answer(sdp string) error
-	AddCandidate(candidateJSON []byte) error
-	Leave()
-	// Remove closes the participant's transport for reason (Peer.Closed(reason) follows).
-	Remove(reason string)
-	// SetAudioMuted stops or resumes forwarding the participant's audio.
-	SetAudioMuted(muted bool)
-}
+// Participant is one participant's handle in the SFU (api/mediasignal).
+type Participant = mediasignal.Participant
 
-// Peer is what the SFU calls back (the infra/sfu Peer contract).
-type Peer interface {
-	Offer(sdp string)
-	Candidate(candidateJSON []byte)
-	MediaStarted(kind string) error
-	MediaStopped(kind string)
-	Closed(reason string)
-}
+// Peer is what the SFU calls back (the infra/sfu Peer contract; api/mediasignal).
+type Peer = mediasignal.Peer
 
 // Deps are the slice's collaborators.
 type Deps struct {

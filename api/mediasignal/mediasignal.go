@@ -1,0 +1,354 @@
+// Package mediasignal is the signalling WebSocket shared by the live-media slices (Chime meetings in
+// api/chime/media, Wickr calls in api/wickr/calls): the subprotocol belfry-signal-v1 with the bearer
+// token as a second subprotocol, JSON messages of at most 64 KiB, the SFU's offers answered by the
+// client, trickle ICE both ways, pings, and a bye with the reason when the participant is out.
+//
+// A slice authenticates and admits the caller, then Accepts the socket and Runs a Session over a Room
+// (its side: joining the SFU, admitting media, recording the leaving, its own message types).
+//
+// Invariants:
+//   - A session's outgoing queue is bounded (OutboxLen messages): a client that cannot keep up is
+//     disconnected (ReasonDisconnected), never buffered without end.
+//   - Room.Left is called exactly once per session, before the bye is sent, whatever ends it (the
+//     client's leave or close, a failed ping, the SFU closing the transport, a refused join).
+package mediasignal
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/domain"
+)
+
+// Protocol is the signalling subprotocol; a bearer token rides as a second one, "bearer.<token>".
+const Protocol = "belfry-signal-v1"
+
+// Bounds of one signalling session.
+const (
+	MaxMessage  = 64 << 10 // bytes of one message
+	OutboxLen   = 256      // messages queued for a client
+	writeWithin = 10 * time.Second
+	pingEvery   = 20 * time.Second // a client that does not answer a ping within writeWithin is gone
+)
+
+// Reasons a session ends for on its own (the SFU's and the rooms' reasons have the same spelling).
+const (
+	ReasonDisconnected   = "Disconnected"
+	ReasonServiceRestart = "ServiceRestart"
+)
+
+// Message is every signalling message, both ways; each slice documents the members it uses.
+type Message struct {
+	Type          string          `json:"type"`
+	SDP           string          `json:"sdp,omitempty"`
+	Candidate     json.RawMessage `json:"candidate,omitempty"`
+	MeetingID     string          `json:"meetingId,omitempty"`
+	CallID        string          `json:"callId,omitempty"`
+	AttendeeID    string          `json:"attendeeId,omitempty"`
+	ParticipantID string          `json:"participantId,omitempty"`
+	Video         *bool           `json:"video,omitempty"`
+	TCPOnly       bool            `json:"tcpOnly,omitempty"`
+	Code          string          `json:"code,omitempty"`
+	Message       string          `json:"message,omitempty"`
+	Reason        string          `json:"reason,omitempty"`
+	// Moderation (api/chime/media).
+	Action      string   `json:"action,omitempty"`
+	AttendeeIDs []string `json:"attendeeIds,omitempty"`
+	By          string   `json:"by,omitempty"`
+}
+
+// Bearer is the session token of a signalling request: the Authorization header, else the
+// "bearer.<token>" subprotocol. It is never read from the query string (URLs end up in logs).
+func Bearer(r *http.Request) string {
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return tok
+	}
+	return Subprotocol(r, "bearer.")
+}
+
+// Subprotocol is the value of the request's subprotocol with prefix ("" when none).
+func Subprotocol(r *http.Request, prefix string) string {
+	for _, h := range r.Header.Values("Sec-WebSocket-Protocol") {
+		for p := range strings.SplitSeq(h, ",") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(p), prefix); ok {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// CheckUpgrade refuses a request that is not a WebSocket upgrade (400).
+func CheckUpgrade(r *http.Request) error {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		return awsproto.BadRequest("this is a WebSocket endpoint: send an Upgrade: websocket request with the subprotocol " + Protocol)
+	}
+	return nil
+}
+
+// Accept upgrades the request to a signalling WebSocket. No origin check: the session token is not
+// ambient (no cookie), so another site's page cannot use the caller's session.
+func Accept(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{Protocol}, InsecureSkipVerify: true})
+	if err != nil {
+		return nil, err
+	}
+	ws.SetReadLimit(MaxMessage)
+	return ws, nil
+}
+
+// Participant is one participant's handle in the SFU.
+type Participant interface {
+	Answer(sdp string) error
+	AddCandidate(candidateJSON []byte) error
+	Leave()
+	// Remove closes the participant's transport for reason (Peer.Closed(reason) follows).
+	Remove(reason string)
+	// SetAudioMuted stops or resumes forwarding the participant's audio.
+	SetAudioMuted(muted bool)
+}
+
+// Peer is what the SFU calls back (the infra/sfu Peer contract); a Session implements it.
+type Peer interface {
+	Offer(sdp string)
+	Candidate(candidateJSON []byte)
+	MediaStarted(kind string) error
+	MediaStopped(kind string)
+	Closed(reason string)
+}
+
+// Room is the slice's side of one session.
+type Room interface {
+	// Join takes the session's participant into the SFU.
+	Join(peer Peer) (Participant, error)
+	// MediaStarted records (or refuses, with an error) a kind of media the participant publishes.
+	MediaStarted(kind string) error
+	// MediaStopped records that a kind of media stopped.
+	MediaStopped(kind string)
+	// Left records that the participant is out for reason; called once.
+	Left(reason string)
+	// Handle handles a message of the slice's own types; false: an unknown type.
+	Handle(s *Session, m Message) bool
+	// Types lists the message types the client may send, for the error about an unknown one.
+	Types() string
+}
+
+// Session is one participant's signalling connection; it is the SFU's Peer for that participant.
+type Session struct {
+	ws   *websocket.Conn
+	room Room
+	log  func(msg string, args ...any)
+
+	partMu sync.Mutex
+	part   Participant // nil until the SFU took the participant
+	muted  bool        // audio muted (applied to part once it exists)
+
+	out       chan Message
+	done      chan struct{} // closed when the participant is out
+	closeOnce sync.Once
+	reason    string
+}
+
+// NewSession returns the session of an accepted socket; warn logs what goes wrong.
+func NewSession(ws *websocket.Conn, room Room, warn func(msg string, args ...any)) *Session {
+	return &Session{ws: ws, room: room, log: warn, out: make(chan Message, OutboxLen), done: make(chan struct{})}
+}
+
+// Run sends hello, joins the SFU and handles the client's messages until the participant is out.
+func (x *Session) Run(hello Message) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wrote := make(chan struct{})
+	go func() { x.write(ctx); close(wrote) }()
+	go x.ping(ctx)
+	x.Send(hello)
+	p, err := x.room.Join(x)
+	if err != nil {
+		x.log("the SFU refused a participant", "err", err)
+		x.Fail("JoinFailed", "the media server refused the participant: "+err.Error())
+		x.Closed(ReasonDisconnected)
+		<-wrote
+		return
+	}
+	x.partMu.Lock()
+	x.part = p
+	p.SetAudioMuted(x.muted)
+	x.partMu.Unlock()
+	select {
+	case <-x.done: // out before the SFU took it
+		p.Remove(x.reason)
+	default:
+	}
+	x.read(ctx, p)
+	p.Leave()
+	<-wrote
+}
+
+// read handles the client's messages until the socket or the participant closes.
+func (x *Session) read(ctx context.Context, p Participant) {
+	for {
+		select {
+		case <-x.done:
+			return
+		default:
+		}
+		typ, data, err := x.ws.Read(ctx)
+		if err != nil {
+			return
+		}
+		var m Message
+		if typ != websocket.MessageText || json.Unmarshal(data, &m) != nil {
+			x.Fail("BadMessage", "every message is a JSON object with a type")
+			continue
+		}
+		switch m.Type {
+		case "answer":
+			if err := p.Answer(m.SDP); err != nil {
+				x.Fail("InvalidSDP", "the answer was refused: "+err.Error())
+			}
+		case "candidate":
+			if err := p.AddCandidate(m.Candidate); err != nil {
+				x.Fail("InvalidCandidate", err.Error())
+			}
+		case "leave":
+			return
+		default:
+			if !x.room.Handle(x, m) {
+				x.Fail("BadMessage", "unknown message type "+strings.TrimSpace(m.Type)+"; expected answer, candidate, leave"+x.room.Types())
+			}
+		}
+	}
+}
+
+// write sends the queued messages; after the participant is out it sends the rest and the bye, then
+// closes the socket.
+func (x *Session) write(ctx context.Context) {
+	for {
+		select {
+		case m := <-x.out:
+			if x.writeOne(ctx, m) != nil {
+				x.Close(ReasonDisconnected)
+			}
+		case <-x.done:
+			for len(x.out) > 0 {
+				_ = x.writeOne(ctx, <-x.out)
+			}
+			_ = x.writeOne(ctx, Message{Type: "bye", Reason: x.reason})
+			status := websocket.StatusNormalClosure
+			if x.reason == ReasonServiceRestart {
+				status = websocket.StatusGoingAway
+			}
+			_ = x.ws.Close(status, x.reason)
+			return
+		}
+	}
+}
+
+// ping checks that the client is still there; a silent one is disconnected.
+func (x *Session) ping(ctx context.Context) {
+	t := time.NewTicker(pingEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-x.done:
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, writeWithin)
+		err := x.ws.Ping(pctx)
+		cancel()
+		if err != nil {
+			x.Close(ReasonDisconnected)
+			return
+		}
+	}
+}
+
+func (x *Session) writeOne(ctx context.Context, m Message) error {
+	b, _ := json.Marshal(m)
+	wctx, cancel := context.WithTimeout(ctx, writeWithin)
+	defer cancel()
+	return x.ws.Write(wctx, websocket.MessageText, b)
+}
+
+// Send queues a message; a client whose queue is full is too slow and is disconnected.
+func (x *Session) Send(m Message) {
+	select {
+	case <-x.done:
+	case x.out <- m:
+	default:
+		go x.Close(ReasonDisconnected)
+	}
+}
+
+// Fail sends an error message; the session goes on.
+func (x *Session) Fail(code, msg string) { x.Send(Message{Type: "error", Code: code, Message: msg}) }
+
+// FailWith sends err as an error message in the wire's code and text.
+func (x *Session) FailWith(err error) {
+	w := awsproto.ToWire(err)
+	x.Fail(w.Code, w.Msg)
+}
+
+// Close takes the participant out for reason: its transport closes (the SFU calls Closed).
+func (x *Session) Close(reason string) {
+	x.partMu.Lock()
+	p := x.part
+	x.partMu.Unlock()
+	if p != nil {
+		p.Remove(reason)
+		return
+	}
+	x.Closed(reason)
+}
+
+// SetMuted stops or resumes forwarding the participant's audio.
+func (x *Session) SetMuted(on bool) {
+	x.partMu.Lock()
+	defer x.partMu.Unlock()
+	x.muted = on
+	if x.part != nil {
+		x.part.SetAudioMuted(on)
+	}
+}
+
+// Offer implements Peer.
+func (x *Session) Offer(sdp string) { x.Send(Message{Type: "offer", SDP: sdp}) }
+
+// Candidate implements Peer.
+func (x *Session) Candidate(b []byte) { x.Send(Message{Type: "candidate", Candidate: b}) }
+
+// MediaStarted implements Peer: the room records it or refuses it; a refusal is told to the client
+// (ResourceLimitExceeded for a limit, MediaRefused otherwise) and the media is not forwarded.
+func (x *Session) MediaStarted(kind string) error {
+	err := x.room.MediaStarted(kind)
+	if err != nil {
+		code := "MediaRefused"
+		if domain.KindOf(err) == domain.KindLimitExceeded {
+			code = "ResourceLimitExceeded"
+		}
+		x.Fail(code, "your "+kind+" is not forwarded: "+awsproto.ToWire(err).Msg)
+	}
+	return err
+}
+
+// MediaStopped implements Peer.
+func (x *Session) MediaStopped(kind string) { x.room.MediaStopped(kind) }
+
+// Closed implements Peer: the room records the leaving, then the socket says bye and closes.
+func (x *Session) Closed(reason string) {
+	x.closeOnce.Do(func() {
+		x.room.Left(reason)
+		x.reason = reason
+		close(x.done)
+	})
+}

@@ -1,0 +1,265 @@
+// Package calls is the slice of Wickr calls on the end users' client API (guide §0.1, §3.3 Calling,
+// §16): a member of a conversation joins its live call, or starts one, over the signalling WebSocket
+// GET /client/v1/wickr/conversations/{conversationId}/call/signal (or joins a known call with GET
+// /client/v1/wickr/calls/{callId}/signal), with the protocol of api/mediasignal (belfry-signal-v1,
+// the bearer token as a second subprotocol). The SFU (infra/sfu) forwards the participants' media
+// and the call aggregate (domain/wickr/call) records its life.
+//
+// Invariants:
+//   - Only members of the conversation take part; a starter's security group must enable audio calls
+//     (canStart11Call); video and screen share are forwarded only for a participant whose group enables
+//     them (canVideoCall), otherwise refused with an error message (audio-only); a participant whose
+//     group forces TCP calling (forceTcpCall) is offered ICE candidates over TCP only; at most 70
+//     participants (call.MaxParticipants).
+//   - A conversation has at most one live call in this process: a second caller joins it.
+//   - The grants are the caller's group at sign-in (the session's group) read from the network's
+//     current settings at admission.
+//   - Guests take part audio-only and cannot start a call (they have no security group).
+package calls
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/labstack/echo/v4"
+
+	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/api/chime/clientapi"
+	"github.com/belfry/belfry/api/mediasignal"
+	"github.com/belfry/belfry/api/wickr/messaging"
+	"github.com/belfry/belfry/api/wickr/usecase"
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/wickr/call"
+	"github.com/belfry/belfry/domain/wickr/network"
+	"github.com/belfry/belfry/projections/wickrconversations"
+)
+
+// Calls runs call commands (the event store's repository).
+type Calls interface {
+	Execute(ctx context.Context, stream string, cmd call.Command) (usecase.Decided[call.State, call.Event], error)
+}
+
+// Sessions checks a bearer session token of the Wickr client API.
+type Sessions interface {
+	Authenticate(ctx context.Context, token string) (messaging.Caller, error)
+}
+
+// Store reads conversations and their members (wickrconversations.Store implements it).
+type Store interface {
+	Conversation(ctx context.Context, id string) (wickrconversations.Conversation, error)
+	IsMember(ctx context.Context, id, key string) (bool, error)
+}
+
+// SFU forwards the participants' media; tcpOnly offers TCP candidates only.
+type SFU interface {
+	Join(roomID, participantID string, p mediasignal.Peer, tcpOnly bool) (mediasignal.Participant, error)
+}
+
+// Deps are the slice's collaborators.
+type Deps struct {
+	Calls    Calls
+	Networks usecase.NetworkPeeker
+	Sessions Sessions
+	Store    Store
+	SFU      SFU
+	Logger   *slog.Logger
+}
+
+// Service runs the call use cases.
+type Service struct {
+	d Deps
+
+	mu     sync.Mutex
+	byConv map[string]string // conversation → its live call in this process
+	convOf map[string]string // call → conversation
+}
+
+// New returns the slice.
+func New(d Deps) *Service {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	return &Service{d: d, byConv: map[string]string{}, convOf: map[string]string{}}
+}
+
+// ErrNotMember refuses a caller who is not a member of the conversation (as if it did not exist).
+var ErrNotMember = &domain.Error{Kind: domain.KindNotFound, Msg: "no such conversation for the caller"}
+
+// Routes are the slice's routes on the client API (under /client/v1).
+func (s *Service) Routes() []clientapi.Route {
+	return []clientapi.Route{
+		{Method: http.MethodGet, Path: "/wickr/conversations/:conversationId/call/signal", Handler: func(c echo.Context) error {
+			return s.signal(c, func(ctx context.Context, me messaging.Caller) (admitted, error) {
+				return s.admit(ctx, me, c.Param("conversationId"), "")
+			})
+		}},
+		{Method: http.MethodGet, Path: "/wickr/calls/:callId/signal", Handler: func(c echo.Context) error {
+			return s.signal(c, func(ctx context.Context, me messaging.Caller) (admitted, error) {
+				s.mu.Lock()
+				conv, ok := s.convOf[c.Param("callId")]
+				s.mu.Unlock()
+				if !ok {
+					return admitted{}, domain.Wrapf(call.ErrNotFound, "no live call %s", c.Param("callId"))
+				}
+				return s.admit(ctx, me, conv, c.Param("callId"))
+			})
+		}},
+	}
+}
+
+// admitted is a participant recorded in a call.
+type admitted struct {
+	callID, participantID string
+	grant                 call.Grant
+}
+
+// grant is what the caller's security group allows in calls (a guest: audio only).
+func (s *Service) grant(ctx context.Context, me messaging.Caller) (call.Grant, error) {
+	if me.GuestHash != "" {
+		return call.Grant{Audio: true}, nil
+	}
+	st, err := s.d.Networks.Peek(ctx, network.StreamName(me.NetworkID))
+	if err != nil {
+		return call.Grant{}, err
+	}
+	g := st.Groups[me.GroupID]
+	if g == nil {
+		return call.Grant{}, nil
+	}
+	c := g.Settings.Calling
+	return call.Grant{Audio: c.CanStart11Call, Video: c.CanStart11Call && c.CanVideoCall, TCPOnly: c.ForceTCPCall}, nil
+}
+
+// admit checks that me is a member of the conversation and records it in the conversation's live
+// call (want "": any), starting one when there is none.
+func (s *Service) admit(ctx context.Context, me messaging.Caller, convID, want string) (admitted, error) {
+	member := me.Participant()
+	conv, err := s.d.Store.Conversation(ctx, convID)
+	if err != nil {
+		return admitted{}, err
+	}
+	if ok, err := s.d.Store.IsMember(ctx, convID, member.Key()); err != nil {
+		return admitted{}, err
+	} else if !ok {
+		return admitted{}, domain.Wrapf(ErrNotMember, "the caller is not a member of conversation %s", convID)
+	}
+	g, err := s.grant(ctx, me)
+	if err != nil {
+		return admitted{}, err
+	}
+	a := admitted{participantID: uuid.NewString(), grant: g}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id, live := s.byConv[convID]; live {
+		if want != "" && want != id {
+			return a, domain.Wrapf(call.ErrNotFound, "no live call %s", want)
+		}
+		a.callID = id
+		if _, err := s.d.Calls.Execute(ctx, call.StreamName(id), call.Join{ParticipantID: a.participantID, Member: member, Grant: g}); err != nil {
+			return a, err
+		}
+		return a, nil
+	}
+	if want != "" {
+		return a, domain.Wrapf(call.ErrNotFound, "no live call %s", want)
+	}
+	if me.GuestHash != "" {
+		g.Audio = false // a guest has no group that enables starting calls
+	}
+	a.callID = uuid.NewString()
+	if _, err := s.d.Calls.Execute(ctx, call.StreamName(a.callID), call.Start{CallID: a.callID, ConversationID: convID, ConversationKind: conv.Kind,
+		NetworkID: me.NetworkID, ParticipantID: a.participantID, Member: member, Grant: g}); err != nil {
+		return a, err
+	}
+	s.byConv[convID], s.convOf[a.callID] = a.callID, convID
+	return a, nil
+}
+
+// leave records that a participant left; when that ends the call, the conversation has no live call.
+func (s *Service) leave(callID, participantID, reason string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, err := s.d.Calls.Execute(ctx, call.StreamName(callID), call.Leave{ParticipantID: participantID, Reason: reason})
+	if err != nil {
+		s.d.Logger.Warn("recording a call participant's leaving failed", "call", callID, "participant", participantID, "err", err)
+		return
+	}
+	if !d.State.Live() {
+		delete(s.byConv, s.convOf[callID])
+		delete(s.convOf, callID)
+	}
+}
+
+// signal authenticates, admits and runs the participant's signalling session.
+func (s *Service) signal(c echo.Context, admit func(context.Context, messaging.Caller) (admitted, error)) error {
+	r := c.Request()
+	tok := mediasignal.Bearer(r)
+	if tok == "" || len(tok) > 512 {
+		return clientapi.Unauthorized(c, "a session token is required: the subprotocol bearer.<token> or an Authorization: Bearer header")
+	}
+	me, err := s.d.Sessions.Authenticate(r.Context(), tok)
+	if err != nil {
+		return clientapi.Unauthorized(c, awsproto.ToWire(err).Msg)
+	}
+	if err := mediasignal.CheckUpgrade(r); err != nil {
+		return awsproto.ClientError(c, err)
+	}
+	a, err := admit(r.Context(), me)
+	if err != nil {
+		return awsproto.ClientError(c, err)
+	}
+	ws, err := mediasignal.Accept(c.Response(), r)
+	if err != nil {
+		s.leave(a.callID, a.participantID, call.LeftDisconnected)
+		return nil
+	}
+	p := &participant{svc: s, callID: a.callID, id: a.participantID, grant: a.grant}
+	sig := mediasignal.NewSession(ws, p, func(msg string, args ...any) {
+		s.d.Logger.Warn(msg, append(args, "call", a.callID, "participant", a.participantID)...)
+	})
+	video := a.grant.Video
+	sig.Run(mediasignal.Message{Type: "joined", CallID: a.callID, ParticipantID: a.participantID, Video: &video, TCPOnly: a.grant.TCPOnly})
+	return nil
+}
+
+// participant is one participant's side of its signalling session (mediasignal.Room).
+type participant struct {
+	svc        *Service
+	callID, id string
+	grant      call.Grant
+}
+
+// Join implements mediasignal.Room: a forceTcpCall participant gets TCP candidates only.
+func (p *participant) Join(peer mediasignal.Peer) (mediasignal.Participant, error) {
+	return p.svc.d.SFU.Join(p.callID, p.id, peer, p.grant.TCPOnly)
+}
+
+// MediaStarted implements mediasignal.Room: video and screen share need the video grant.
+func (p *participant) MediaStarted(kind string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := p.svc.d.Calls.Execute(ctx, call.StreamName(p.callID), call.SetMedia{ParticipantID: p.id, Kind: kind, On: true})
+	return err
+}
+
+// MediaStopped implements mediasignal.Room.
+func (p *participant) MediaStopped(kind string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _ = p.svc.d.Calls.Execute(ctx, call.StreamName(p.callID), call.SetMedia{ParticipantID: p.id, Kind: kind, On: false})
+}
+
+// Left implements mediasignal.Room.
+func (p *participant) Left(reason string) { p.svc.leave(p.callID, p.id, reason) }
+
+// Handle implements mediasignal.Room: calls have no messages of their own.
+func (p *participant) Handle(*mediasignal.Session, mediasignal.Message) bool { return false }
+
+// Types implements mediasignal.Room.
+func (p *participant) Types() string { return "" }

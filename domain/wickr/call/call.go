@@ -1,0 +1,254 @@
+// Package call models a Wickr call (stream "wickr.call-<id>"): an audio or video call in a
+// conversation — a 1:1 call in a direct message, a conference call in a group or room — from its
+// start to its end, with its participants and their media (guide §0.1, §3.3 Calling, §16).
+//
+// Invariants:
+//   - A call is started by a member of its conversation whose security group enables audio calls
+//     (calling.canStart11Call, "Enable audio calls": users can start audio calls); the starter is its
+//     first participant.
+//   - At most MaxParticipants are in a live call at once (§0.1: conference calls of up to 70).
+//   - A participant sends video or shares its screen only when its own group enables video calls and
+//     screen sharing (calling.canVideoCall, valid only with audio calls on): Grant.Video; otherwise
+//     its call is audio-only and SetMedia of video or content is refused (Forbidden).
+//   - Grant.TCPOnly (calling.forceTcpCall) is recorded with the participant: its ICE runs over TCP only.
+//   - The last participant out ends the call, with a reason (AllParticipantsLeft, ServiceRestart); an
+//     ended call admits no one and changes no more.
+//
+// Decide is pure: the grants (read from the members' security groups) and membership come with the
+// commands; the clock is Decide's now.
+package call
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/wickr/conversation"
+)
+
+// Stream name, limits, statuses, kinds and reasons.
+const (
+	StreamPrefix = "wickr.call-"
+	// MaxParticipants is the guide's conference-call size (§0.1: up to 70 people).
+	MaxParticipants = 70
+
+	StatusLive  = "LIVE"
+	StatusEnded = "ENDED"
+
+	// Media kinds.
+	MediaAudio   = "audio"
+	MediaVideo   = "video"
+	MediaContent = "content" // screen share
+
+	// Why a participant left.
+	LeftHungUp         = "Left"           // closed its signalling connection
+	LeftDisconnected   = "Disconnected"   // its media failed or it fell too far behind
+	LeftServiceRestart = "ServiceRestart" // the service stopped or crashed while it was in
+
+	// Why a call ended.
+	EndAllLeft         = "AllParticipantsLeft"
+	EndServiceRestart  = "ServiceRestart"
+	maxParticipantID   = 64
+	maxConversationLen = 128
+)
+
+// Sentinels.
+var (
+	ErrNotAllowed = &domain.Error{Kind: domain.KindForbidden, Msg: "the security group does not enable audio calls"}
+	ErrVideo      = &domain.Error{Kind: domain.KindForbidden, Msg: "the security group does not enable video calls and screen sharing"}
+	ErrFull       = &domain.Error{Kind: domain.KindLimitExceeded, Msg: "the call already has its most participants"}
+	ErrEnded      = &domain.Error{Kind: domain.KindUnprocessable, Msg: "the call has ended"}
+	ErrNotFound   = &domain.Error{Kind: domain.KindNotFound, Msg: "call not found"}
+	ErrExists     = &domain.Error{Kind: domain.KindConflict, Msg: "the call already exists"}
+	ErrNotIn      = &domain.Error{Kind: domain.KindNotFound, Msg: "not a participant of the call"}
+	ErrInvalid    = &domain.Error{Kind: domain.KindInvalid, Msg: "invalid call command"}
+)
+
+// StreamName is the stream of a call.
+func StreamName(id string) string { return StreamPrefix + id }
+
+// Grant is what a participant's security group allows in calls (§3.3 Calling).
+type Grant struct {
+	// Audio: calling.canStart11Call ("Enable audio calls").
+	Audio bool `json:"audio"`
+	// Video: calling.canVideoCall, and Audio (the guide: valid only if audio calling is on).
+	Video bool `json:"video"`
+	// TCPOnly: calling.forceTcpCall.
+	TCPOnly bool `json:"tcpOnly"`
+}
+
+// Participant is one participant of a live call.
+type Participant struct {
+	Member   conversation.Participant
+	Grant    Grant
+	JoinedAt time.Time
+	Media    map[string]bool
+}
+
+// State is a call folded from its events.
+type State struct {
+	ID, ConversationID, ConversationKind, NetworkID string
+	Status                                          string
+	StartedBy                                       conversation.Participant
+	StartedAt, EndedAt                              time.Time
+	EndReason                                       string
+	Participants                                    map[string]*Participant
+}
+
+// Initial is the state before the first event.
+func Initial() State { return State{} }
+
+// Live reports whether the call is in progress.
+func (s State) Live() bool { return s.Status == StatusLive }
+
+// participantIDs are the participants' ids in order.
+func participantIDs(s State) []string {
+	ids := make([]string, 0, len(s.Participants))
+	for id := range s.Participants {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Command is the sealed set of call commands.
+type Command interface{ isCallCommand() }
+
+// Start starts a call in a conversation (its Kind: conversation.KindDirect for a 1:1 call) by a
+// member (Member, its group's Grant) who is its first participant, ParticipantID. NetworkID is the
+// starter's network (the call is counted there, §20).
+type Start struct {
+	CallID, ConversationID, ConversationKind, NetworkID, ParticipantID string
+	Member                                                             conversation.Participant
+	Grant                                                              Grant
+}
+
+// Join adds a member of the call's conversation as a new participant.
+type Join struct {
+	ParticipantID string
+	Member        conversation.Participant
+	Grant         Grant
+}
+
+// Leave takes a participant out (Reason one of Left*); the last one out ends the call.
+type Leave struct{ ParticipantID, Reason string }
+
+// SetMedia records that a participant started (On) or stopped sending one kind of media (Media*).
+type SetMedia struct {
+	ParticipantID, Kind string
+	On                  bool
+}
+
+// Interrupt takes out the participants who joined before Before (a previous run of the service, which
+// no longer carries their media), reason LeftServiceRestart; if no one remains the call ends.
+type Interrupt struct{ Before time.Time }
+
+func (Start) isCallCommand()     {}
+func (Join) isCallCommand()      {}
+func (Leave) isCallCommand()     {}
+func (SetMedia) isCallCommand()  {}
+func (Interrupt) isCallCommand() {}
+
+// Decide decides a command on s at now.
+func Decide(s State, c Command, now time.Time) ([]Event, error) {
+	at := now.UTC()
+	if _, ok := c.(Start); !ok && s.ID == "" {
+		return nil, ErrNotFound
+	}
+	switch c := c.(type) {
+	case Start:
+		return decideStart(s, c, at)
+	case Join:
+		return decideJoin(s, c, at)
+	case Leave:
+		if _, ok := s.Participants[c.ParticipantID]; !ok || !s.Live() {
+			return nil, nil
+		}
+		out := []Event{ParticipantLeft{ParticipantID: c.ParticipantID, Reason: cmp.Or(c.Reason, LeftHungUp), At: at}}
+		if len(s.Participants) == 1 {
+			out = append(out, Ended{Reason: endReason(c.Reason), At: at})
+		}
+		return out, nil
+	case SetMedia:
+		return decideMedia(s, c, at)
+	case Interrupt:
+		var out []Event
+		for _, id := range participantIDs(s) {
+			if s.Participants[id].JoinedAt.Before(c.Before) {
+				out = append(out, ParticipantLeft{ParticipantID: id, Reason: LeftServiceRestart, At: at})
+			}
+		}
+		if len(out) > 0 && len(out) == len(s.Participants) {
+			out = append(out, Ended{Reason: EndServiceRestart, At: at})
+		}
+		return out, nil
+	}
+	return nil, domain.Wrapf(ErrInvalid, "unknown call command %T", c)
+}
+
+func endReason(left string) string {
+	if left == LeftServiceRestart {
+		return EndServiceRestart
+	}
+	return EndAllLeft
+}
+
+func decideStart(s State, c Start, at time.Time) ([]Event, error) {
+	switch {
+	case s.ID != "":
+		return nil, ErrExists
+	case c.CallID == "" || c.ConversationID == "" || len(c.ConversationID) > maxConversationLen || c.ParticipantID == "" ||
+		len(c.ParticipantID) > maxParticipantID || c.Member.Key() == "u::":
+		return nil, domain.Wrapf(ErrInvalid, "a call needs a CallID, a ConversationID, a ParticipantID and a member")
+	case !c.Grant.Audio:
+		return nil, domain.Wrapf(ErrNotAllowed, "the caller's security group does not enable audio calls (calling.canStart11Call): no call can be started")
+	}
+	return []Event{
+		Started{CallID: c.CallID, ConversationID: c.ConversationID, ConversationKind: c.ConversationKind, NetworkID: c.NetworkID, By: c.Member, At: at},
+		ParticipantJoined{ParticipantID: c.ParticipantID, Member: c.Member, Grant: c.Grant.normal(), At: at},
+	}, nil
+}
+
+// normal drops video without audio (canVideoCall is valid only with audio calls on).
+func (g Grant) normal() Grant {
+	g.Video = g.Video && g.Audio
+	return g
+}
+
+func decideJoin(s State, c Join, at time.Time) ([]Event, error) {
+	if _, ok := s.Participants[c.ParticipantID]; ok {
+		return nil, nil
+	}
+	switch {
+	case !s.Live():
+		return nil, domain.Wrapf(ErrEnded, "the call ended (%s): it cannot be joined", s.EndReason)
+	case c.ParticipantID == "" || len(c.ParticipantID) > maxParticipantID || c.Member.Key() == "u::":
+		return nil, domain.Wrapf(ErrInvalid, "a participant needs a ParticipantID and a member")
+	case len(s.Participants) >= MaxParticipants:
+		return nil, domain.Wrapf(ErrFull, "the call already has %d participants, the most a call may have", MaxParticipants)
+	}
+	return []Event{ParticipantJoined{ParticipantID: c.ParticipantID, Member: c.Member, Grant: c.Grant.normal(), At: at}}, nil
+}
+
+func decideMedia(s State, c SetMedia, at time.Time) ([]Event, error) {
+	p, ok := s.Participants[c.ParticipantID]
+	if !ok || !s.Live() {
+		return nil, ErrNotIn
+	}
+	switch c.Kind {
+	case MediaAudio, MediaVideo, MediaContent:
+	default:
+		return nil, domain.Wrapf(ErrInvalid, "unknown media kind %q", c.Kind)
+	}
+	if p.Media[c.Kind] == c.On {
+		return nil, nil
+	}
+	if !c.On {
+		return []Event{MediaStopped{ParticipantID: c.ParticipantID, Kind: c.Kind, At: at}}, nil
+	}
+	if c.Kind != MediaAudio && !p.Grant.Video {
+		return nil, domain.Wrapf(ErrVideo, "the participant's security group does not enable video calls and screen sharing (calling.canVideoCall): the call is audio-only")
+	}
+	return []Event{MediaStarted{ParticipantID: c.ParticipantID, Kind: c.Kind, At: at}}, nil
+}

@@ -1,0 +1,127 @@
+package call_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/wickr/call"
+	"github.com/belfry/belfry/domain/wickr/conversation"
+)
+
+var (
+	t0      = time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	bob     = conversation.Participant{NetworkID: "31415926", UserID: "1002"}
+	audio   = call.Grant{Audio: true}
+	allowed = call.Grant{Audio: true, Video: true}
+)
+
+// run decides cmd on s and folds what it decided.
+func run(t *testing.T, s call.State, cmd call.Command, at time.Time) (call.State, []call.Event, error) {
+	t.Helper()
+	evs, err := call.Decide(s, cmd, at)
+	for _, e := range evs {
+		s = call.Evolve(s, e)
+	}
+	return s, evs, err
+}
+
+func started(t *testing.T, g call.Grant) call.State {
+	t.Helper()
+	s, _, err := run(t, call.Initial(), call.Start{CallID: gCall, ConversationID: gConv, ConversationKind: conversation.KindDirect,
+		NetworkID: gAlice.NetworkID, ParticipantID: "p-alice", Member: gAlice, Grant: g}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestStartNeedsAudioCalls: only a member whose group enables audio calls starts a call; video
+// without audio calls is no grant.
+func TestStartNeedsAudioCalls(t *testing.T) {
+	t.Parallel()
+	_, evs, err := run(t, call.Initial(), call.Start{CallID: gCall, ConversationID: gConv, ParticipantID: "p", Member: gAlice, Grant: call.Grant{Video: true}}, t0)
+	if !errors.Is(err, call.ErrNotAllowed) || domain.KindOf(err) != domain.KindForbidden || len(evs) != 0 {
+		t.Fatalf("start without audio calls: %v %v", evs, err)
+	}
+	s := started(t, allowed)
+	if !s.Live() || len(s.Participants) != 1 || !s.Participants["p-alice"].Grant.Video {
+		t.Fatalf("started: %+v", s)
+	}
+	if _, _, err := run(t, s, call.Start{CallID: gCall, ConversationID: gConv, ParticipantID: "p", Member: gAlice, Grant: audio}, t0); !errors.Is(err, call.ErrExists) {
+		t.Fatalf("second start: %v", err)
+	}
+}
+
+// TestVideoFollowsTheGroup: a participant whose group does not enable video is refused video and
+// screen share, and may send audio.
+func TestVideoFollowsTheGroup(t *testing.T) {
+	t.Parallel()
+	s := started(t, allowed)
+	s, _, _ = run(t, s, call.Join{ParticipantID: "p-bob", Member: bob, Grant: audio}, t0)
+	for _, k := range []string{call.MediaVideo, call.MediaContent} {
+		if _, evs, err := run(t, s, call.SetMedia{ParticipantID: "p-bob", Kind: k, On: true}, t0); !errors.Is(err, call.ErrVideo) || len(evs) != 0 {
+			t.Fatalf("bob's %s: %v %v", k, evs, err)
+		}
+	}
+	if _, evs, err := run(t, s, call.SetMedia{ParticipantID: "p-bob", Kind: call.MediaAudio, On: true}, t0); err != nil || len(evs) != 1 {
+		t.Fatalf("bob's audio: %v %v", evs, err)
+	}
+	if _, evs, err := run(t, s, call.SetMedia{ParticipantID: "p-alice", Kind: call.MediaVideo, On: true}, t0); err != nil || len(evs) != 1 {
+		t.Fatalf("alice's video: %v %v", evs, err)
+	}
+}
+
+// TestParticipantLimit: the 71st participant is refused; one leaving makes room.
+func TestParticipantLimit(t *testing.T) {
+	t.Parallel()
+	s := started(t, audio)
+	for i := 1; i < call.MaxParticipants; i++ {
+		var err error
+		if s, _, err = run(t, s, call.Join{ParticipantID: fmt.Sprint("p", i), Member: conversation.Participant{NetworkID: "31415926", UserID: fmt.Sprint(2000 + i)}}, t0); err != nil {
+			t.Fatal(i, err)
+		}
+	}
+	if _, _, err := run(t, s, call.Join{ParticipantID: "p-late", Member: bob}, t0); !errors.Is(err, call.ErrFull) || domain.KindOf(err) != domain.KindLimitExceeded {
+		t.Fatalf("71st: %v", err)
+	}
+	s, _, _ = run(t, s, call.Leave{ParticipantID: "p1", Reason: call.LeftHungUp}, t0)
+	if _, _, err := run(t, s, call.Join{ParticipantID: "p-late", Member: bob}, t0); err != nil {
+		t.Fatalf("after one left: %v", err)
+	}
+}
+
+// TestLastOutEnds: the last participant out ends the call, and an ended call admits no one.
+func TestLastOutEnds(t *testing.T) {
+	t.Parallel()
+	s := started(t, audio)
+	s, _, _ = run(t, s, call.Join{ParticipantID: "p-bob", Member: bob}, t0)
+	s, evs, _ := run(t, s, call.Leave{ParticipantID: "p-bob", Reason: call.LeftHungUp}, t0)
+	if len(evs) != 1 || !s.Live() {
+		t.Fatalf("bob left: %v", evs)
+	}
+	s, evs, _ = run(t, s, call.Leave{ParticipantID: "p-alice", Reason: call.LeftDisconnected}, t0)
+	if len(evs) != 2 || s.Live() || s.EndReason != call.EndAllLeft {
+		t.Fatalf("alice left: %v %+v", evs, s)
+	}
+	if _, _, err := run(t, s, call.Join{ParticipantID: "p-bob2", Member: bob}, t0); !errors.Is(err, call.ErrEnded) {
+		t.Fatalf("join an ended call: %v", err)
+	}
+}
+
+// TestInterrupt: a restart takes out the participants of the previous run and ends the call.
+func TestInterrupt(t *testing.T) {
+	t.Parallel()
+	s := started(t, audio)
+	s, _, _ = run(t, s, call.Join{ParticipantID: "p-bob", Member: bob}, t0.Add(time.Minute))
+	s, evs, _ := run(t, s, call.Interrupt{Before: t0.Add(30 * time.Second)}, t0.Add(2*time.Minute))
+	if len(evs) != 1 || !s.Live() {
+		t.Fatalf("partial interrupt: %v", evs)
+	}
+	s, evs, _ = run(t, s, call.Interrupt{Before: t0.Add(time.Hour)}, t0.Add(time.Hour))
+	if len(evs) != 2 || s.Live() || s.EndReason != call.EndServiceRestart {
+		t.Fatalf("interrupt: %v %+v", evs, s)
+	}
+}
