@@ -58,11 +58,13 @@ type wickrRun struct {
 
 // WickrCommand runs `belfry bench wickr`: a Belfry server on a scratch database; one Wickr network
 // filled with o.Users users by BatchCreateUser of 50 from o.Clients clients (the sustained creation
-// rate); then, paced, ListUsers pages of 100 with a filter (groupId) and a sort (username) walked
-// with nextToken, beside the floor (a plain echo handler reading the same 100 rows with pgx, same
-// run), and GetUsersCount. With o.CPUProfile, the fill is profiled into that file and the paced
-// scenarios into the same name with ".reads" appended. Requests are signed with SigV4 for signing name "wickr" (the official Go
-// Wickr client is not available here).
+// rate); then a wait until the read models and the invitation mails have caught up with the fill
+// (drain, which prints how long that took); then, paced, ListUsers pages of 100 with a filter
+// (groupId) and a sort (username) walked with nextToken, beside the floor (a plain echo handler
+// reading the same 100 rows with pgx, same run), and GetUsersCount. With o.CPUProfile, the fill is
+// profiled into that file and the paced scenarios into the same name with ".reads" appended.
+// Requests are signed with SigV4 for signing name "wickr" (the official Go Wickr client is not
+// available here).
 func WickrCommand(ctx context.Context, o WickrOptions) error {
 	o.defaults()
 	if o.Users < 100 || o.Clients < 1 || o.Repeats < 1 || o.ListRate <= 0 || o.CountRate <= 0 {
@@ -97,6 +99,9 @@ func WickrCommand(ctx context.Context, o WickrOptions) error {
 	}
 	b.create(ctx)
 	stopProfile()
+	if err := b.drain(ctx); err != nil {
+		return err
+	}
 	if err := settle(ctx, b.pool); err != nil {
 		fmt.Fprintln(o.Progress, err)
 	}
@@ -356,3 +361,40 @@ func (b *wickrRun) print() error {
 	fmt.Fprintf(b.o.Out, "\nJSON report: %s\n", path)
 	return nil
 }
+
+// drain waits until what the fill left behind is done: every read model at the log's head and the
+// invitation mails of the users sent (the fill waits for the users read model only; the others, and
+// one mail per user, follow behind). The paced reads then measure the reads, not the reads beside
+// the fill's aftermath; how long the mails took is printed.
+func (b *wickrRun) drain(ctx context.Context) error {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, drainWait)
+	defer cancel()
+	for last := start; ; {
+		var lagging, mails int64
+		err := b.pool.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM projections.checkpoints c JOIN projections.registry r ON r.name = c.name AND r.active_generation = c.generation
+				WHERE c.position < (SELECT coalesce(max(position), 0) FROM eventlog.events)),
+			(SELECT coalesce(max("offset"), 0) FROM watermill_wickr_invitations) -
+				(SELECT coalesce(max(offset_acked), 0) FROM watermill_offsets_wickr_invitations WHERE consumer_group = 'belfry')`).Scan(&lagging, &mails)
+		if err != nil {
+			return fmt.Errorf("bench wickr: waiting for the fill's aftermath: %w", err)
+		}
+		if lagging == 0 && mails <= 0 {
+			fmt.Fprintf(b.o.Progress, "  read models caught up and invitation mails sent %.1f s after the fill\n", time.Since(start).Seconds())
+			return nil
+		}
+		if time.Since(last) >= 10*time.Second {
+			fmt.Fprintf(b.o.Progress, "  %d read models behind, %d invitation mails to send ...\n", lagging, mails)
+			last = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("bench wickr: the fill's aftermath not done after %v (%d read models behind, %d mails to send)", drainWait, lagging, mails)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// drainWait bounds drain.
+const drainWait = 30 * time.Minute
