@@ -310,8 +310,16 @@ func (b *wickrRun) count(*rand.Rand) error {
 func (b *wickrRun) paced(ctx context.Context, name, note string, rate float64, op func(*rand.Rand) error) {
 	fmt.Fprintf(b.o.Progress, "%s: %d clients offering %.0f calls/s for %v, %d runs ...\n", name, b.o.Clients, rate, b.o.Duration, b.o.Repeats)
 	var runs []apiResult
+	api := apiOperation(name)
 	for range b.o.Repeats {
-		runs = append(runs, drivePaced(ctx, name, note, b.o.Clients, rate, b.o.Duration, op))
+		// The server's own quantiles, from when the warm-up ends (as the client's recording starts).
+		snap := make(chan []bucket, 1)
+		go func() { time.Sleep(warmup); snap <- serviceBuckets(b.srv.Metrics, "wickr", api) }()
+		res := drivePaced(ctx, name, note, b.o.Clients, rate, b.o.Duration, op)
+		if before := <-snap; api != "" {
+			serviceLatency(&res, b.srv.Metrics, "wickr", api, before)
+		}
+		runs = append(runs, res)
 	}
 	b.rep.Results = append(b.rep.Results, medianRun(runs))
 }
@@ -348,11 +356,15 @@ func (b *wickrRun) print() error {
 		if r.TargetPerSec > 0 {
 			offered = fmt.Sprintf("%.0f", r.TargetPerSec)
 		}
+		server := ""
+		if r.ServerP99ms > 0 {
+			server = fmt.Sprintf("%.2f / %.2f", r.ServerP50ms, r.ServerP99ms)
+		}
 		rows[i] = []string{r.Name, offered, fmt.Sprint(r.Calls), fmt.Sprint(r.Errors), fmt.Sprintf("%.0f", r.PerSec),
-			fmt.Sprintf("%.2f", r.P50ms), fmt.Sprintf("%.2f", r.P99ms), r.Note}
+			fmt.Sprintf("%.2f", r.P50ms), fmt.Sprintf("%.2f", r.P99ms), server, r.Note}
 	}
 	fmt.Fprintln(b.o.Out)
-	bench.Table(b.o.Out, []string{"SCENARIO", "OFFERED/S", "CALLS", "ERRORS", "CALLS/S", "P50 ms", "P99 ms", "NOTE"}, rows)
+	bench.Table(b.o.Out, []string{"SCENARIO", "OFFERED/S", "CALLS", "ERRORS", "CALLS/S", "P50 ms", "P99 ms", "SERVER P50/P99 ms", "NOTE"}, rows)
 	bench.PrintChecks(b.o.Out, b.rep.Checks)
 	path := bench.ReportPath(b.o.JSON, "wickr", b.rep.StartedAt)
 	if err := bench.WriteJSON(path, b.rep); err != nil {
