@@ -127,6 +127,14 @@ func requestParameters(k *Call) json.RawMessage {
 // lowerKeys turns a response body into responseElements: lower-camel keys at every depth, sensitive
 // members hidden.
 func lowerKeys(b []byte) json.RawMessage {
+	if out, ok := fastLowerKeys(b); ok {
+		return out
+	}
+	return genericLowerKeys(b)
+}
+
+// genericLowerKeys is lowerKeys for any JSON (see fastLowerKeys).
+func genericLowerKeys(b []byte) json.RawMessage {
 	var v any
 	if json.Unmarshal(b, &v) != nil {
 		return json.RawMessage("null")

@@ -183,13 +183,12 @@ func (r Relay) Apply(b *pgx.Batch, _ string, ev *esdb.RecordedEvent) error {
 			return err
 		}
 		m := e.(room.MessagePosted)
+		ms := make([]keyed, 0, len(m.MentionedBots))
 		for _, bot := range m.MentionedBots {
-			if err := queue(b, TopicBotEvents, ev, BotEvent{BotID: bot, RoomID: ev.StreamID[len(room.StreamPrefix):], EventType: "Mention",
-				SenderID: m.SenderEmail, KeyID: m.KeyID, Sealed: m.Sealed, At: m.At}, bot); err != nil {
-				return err
-			}
+			ms = append(ms, keyed{BotEvent{BotID: bot, RoomID: ev.StreamID[len(room.StreamPrefix):], EventType: "Mention",
+				SenderID: m.SenderEmail, KeyID: m.KeyID, Sealed: m.Sealed, At: m.At}, bot})
 		}
-		return nil
+		return queueAll(b, TopicBotEvents, ev, ms)
 	case room.TypeMemberAdded, room.TypeMemberRemoved:
 		e, err := room.Decode(ev.EventType, ev.Data)
 		if err != nil {
@@ -231,36 +230,63 @@ func wickrInvitation(b *pgx.Batch, ev *esdb.RecordedEvent) error {
 	case roster.UserReinvited:
 		user = e.UserID
 	case roster.UsersInvited: // one event for a whole batch: one mail per user
-		for _, id := range e.UserIDs {
-			if err := queue(b, TopicWickrInvitations, ev, WickrInvitation{NetworkID: network, UserID: id}, id); err != nil {
-				return err
-			}
+		ms := make([]keyed, len(e.UserIDs))
+		for i, id := range e.UserIDs {
+			ms[i] = keyed{WickrInvitation{NetworkID: network, UserID: id}, id}
 		}
-		return nil
+		return queueAll(b, TopicWickrInvitations, ev, ms)
 	}
 	return queue(b, TopicWickrInvitations, ev, WickrInvitation{NetworkID: network, UserID: user}, "")
 }
 
-// queue adds one message for ev to the batch; its id is the event's, or, when one event asks for
-// several messages, a name-based UUID of the event's id and key (watermill ids are UUIDs).
+// keyed is one message an event asks for: its payload, and its key ("": the message id is the
+// event's own).
+type keyed struct {
+	payload any
+	key     string
+}
+
+// queue adds one message for ev to the batch (see queueAll).
 func queue(b *pgx.Batch, topic string, ev *esdb.RecordedEvent, payload any, key string) error {
-	data, err := json.Marshal(payload)
-	if err != nil {
-		return err
+	return queueAll(b, topic, ev, []keyed{{payload, key}})
+}
+
+// queueAll adds ev's messages to the batch in order, up to insertChunk rows a statement; a message's
+// id is the event's, or, when one event asks for several messages, a name-based UUID of the event's
+// id and its key (watermill ids are UUIDs).
+func queueAll(b *pgx.Batch, topic string, ev *esdb.RecordedEvent, ms []keyed) error {
+	if len(ms) == 0 {
+		return nil
 	}
-	id := ev.EventID.String()
-	if key != "" {
-		id = uuid.NewSHA1(uuid.UUID(ev.EventID), []byte(key)).String()
+	corr := envelope.Parse(ev.UserMetadata).CorrelationID
+	msgs := make(message.Messages, 0, len(ms))
+	for _, m := range ms {
+		data, err := json.Marshal(m.payload)
+		if err != nil {
+			return err
+		}
+		id := ev.EventID.String()
+		if m.key != "" {
+			id = uuid.NewSHA1(uuid.UUID(ev.EventID), []byte(m.key)).String()
+		}
+		msg := message.NewMessage(id, data)
+		middleware.SetCorrelationID(corr, msg)
+		msgs = append(msgs, msg)
 	}
-	msg := message.NewMessage(id, data)
-	middleware.SetCorrelationID(envelope.Parse(ev.UserMetadata).CorrelationID, msg)
-	q, err := schema.InsertQuery(wsql.InsertQueryParams{Topic: topic, Msgs: message.Messages{msg}})
-	if err != nil {
-		return err
+	for len(msgs) > 0 {
+		n := min(len(msgs), insertChunk)
+		q, err := schema.InsertQuery(wsql.InsertQueryParams{Topic: topic, Msgs: msgs[:n]})
+		if err != nil {
+			return err
+		}
+		b.Queue(q.Query, q.Args...)
+		msgs = msgs[n:]
 	}
-	b.Queue(q.Query, q.Args...)
 	return nil
 }
+
+// insertChunk bounds the rows of one INSERT (three parameters a row, PostgreSQL allows 65,535).
+const insertChunk = 1000
 
 // InvitationMailer sends one invitation mail; it must be idempotent for an invitation.
 type InvitationMailer interface {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
+	"github.com/belfry/belfry/domain/wickr/roster"
 	"github.com/belfry/belfry/infra/eventlog/eventlogtest"
 	"github.com/belfry/belfry/infra/pgcluster/pgtest"
 	"github.com/belfry/belfry/infra/sideeffects"
@@ -199,5 +200,65 @@ func TestUnacknowledgedMessageIsRedeliveredAfterRestart(t *testing.T) {
 	eventually(t, "the redelivery", func() bool { _, d := second.snapshot(); return d["order:o-1"] == 1 })
 	if _, d := first.snapshot(); d["order:o-1"] != 0 {
 		t.Fatal("the first router acknowledged an order it never finished")
+	}
+}
+
+func (s *sink) DeliverWickrInvitation(ctx context.Context, inv sideeffects.WickrInvitation) error {
+	return s.handle(ctx, "wickr:"+inv.NetworkID+"/"+inv.UserID)
+}
+
+// TestBatchInvitationIsOneMailPerUser: one UsersInvited event queues one message per user, in the
+// batch's order, each with its own id (derived from the event's id and the user's), and each user's
+// mail is delivered once.
+func TestBatchInvitationIsOneMailPerUser(t *testing.T) {
+	pool, c := eventlogtest.Start(t)
+	ids := []string{"1000000050", "1000000051", "1000000052"}
+	e := roster.UsersInvited{NetworkID: "12345678", UserIDs: ids, At: time.Now().UTC()}
+	for i := range ids {
+		e.Users = append(e.Users, roster.Invitee{Username: fmt.Sprintf("u%d@example.com", i), GroupID: "g1", InviteExpiresAt: e.At.Add(time.Hour)})
+	}
+	evID := uuid.New()
+	b, _ := json.Marshal(e)
+	if _, err := c.AppendToStream(context.Background(), roster.StreamName("12345678", ids[0]), esdb.AppendToStreamOptions{},
+		esdb.EventData{EventID: evID, EventType: roster.TypeUsersInvited, ContentType: esdb.ContentTypeJson, Data: b}); err != nil {
+		t.Fatal(err)
+	}
+	startRelay(t, pool, c)
+	table := "watermill_" + sideeffects.TopicWickrInvitations
+	eventually(t, "the relay to enqueue", func() bool { return count(t, pool, table) == len(ids) })
+	rows, err := pool.Query(context.Background(), fmt.Sprintf(`SELECT uuid, payload->>'userId' FROM %q ORDER BY "offset"`, table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got [][2]string
+	for rows.Next() {
+		var id, user string
+		if err := rows.Scan(&id, &user); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, [2]string{id, user})
+	}
+	if rows.Err() != nil || len(got) != len(ids) {
+		t.Fatalf("messages %v (%v)", got, rows.Err())
+	}
+	for i, id := range ids {
+		if want := uuid.NewSHA1(evID, []byte(id)).String(); got[i] != [2]string{want, id} {
+			t.Errorf("message %d is %v, want {%s %s}", i, got[i], want, id)
+		}
+	}
+	s := newSink(nil)
+	r, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: s, Orders: s, WickrMailer: s}, sideeffects.RouterConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = r.Run(context.Background()) }()
+	<-r.Running()
+	t.Cleanup(func() { _ = r.Close() })
+	eventually(t, "the mails", func() bool { _, done := s.snapshot(); return len(done) == len(ids) })
+	_, done := s.snapshot()
+	for _, id := range ids {
+		if done["wickr:12345678/"+id] != 1 {
+			t.Errorf("user %s mailed %d times, want 1 (%v)", id, done["wickr:12345678/"+id], done)
+		}
 	}
 }

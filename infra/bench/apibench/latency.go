@@ -8,7 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// apiOperation is the Chime operation a bench scenario calls ("" for the floor).
+// apiOperation is the API operation a bench scenario calls ("" for the floor).
 func apiOperation(scenario string) string {
 	if strings.HasPrefix(scenario, "floor") {
 		return ""
@@ -24,7 +24,11 @@ type bucket struct {
 }
 
 // latencyBuckets reads the cumulative buckets of belfry_api_request_seconds for a Chime operation.
-func latencyBuckets(g prometheus.Gatherer, op string) []bucket {
+func latencyBuckets(g prometheus.Gatherer, op string) []bucket { return serviceBuckets(g, "chime", op) }
+
+// serviceBuckets reads the cumulative buckets of belfry_api_request_seconds for an operation of a
+// service (its signing name: chime, wickr).
+func serviceBuckets(g prometheus.Gatherer, service, op string) []bucket {
 	if g == nil || op == "" {
 		return nil
 	}
@@ -41,7 +45,7 @@ func latencyBuckets(g prometheus.Gatherer, op string) []bucket {
 			for _, l := range m.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
 			}
-			if labels["service"] != "chime" || labels["operation"] != op {
+			if labels["service"] != service || labels["operation"] != op {
 				continue
 			}
 			h := m.GetHistogram()
@@ -91,7 +95,12 @@ func bucketQuantile(bs []bucket, q float64) float64 {
 // serverLatency sets res's server-side quantiles from the buckets of op gathered before and after
 // the scenario.
 func serverLatency(res *apiResult, g prometheus.Gatherer, op string, before []bucket) {
-	delta := subtractBuckets(latencyBuckets(g, op), before)
+	serviceLatency(res, g, "chime", op, before)
+}
+
+// serviceLatency is serverLatency for an operation of a service.
+func serviceLatency(res *apiResult, g prometheus.Gatherer, service, op string, before []bucket) {
+	delta := subtractBuckets(serviceBuckets(g, service, op), before)
 	res.ServerP50ms, res.ServerP99ms = bucketQuantile(delta, 0.5)*1000, bucketQuantile(delta, 0.99)*1000
 }
 

@@ -58,11 +58,13 @@ type wickrRun struct {
 
 // WickrCommand runs `belfry bench wickr`: a Belfry server on a scratch database; one Wickr network
 // filled with o.Users users by BatchCreateUser of 50 from o.Clients clients (the sustained creation
-// rate); then, paced, ListUsers pages of 100 with a filter (groupId) and a sort (username) walked
-// with nextToken, beside the floor (a plain echo handler reading the same 100 rows with pgx, same
-// run), and GetUsersCount. With o.CPUProfile, the fill is profiled into that file and the paced
-// scenarios into the same name with ".reads" appended. Requests are signed with SigV4 for signing name "wickr" (the official Go
-// Wickr client is not available here).
+// rate); then a wait until the read models and the invitation mails have caught up with the fill
+// (drain, which prints how long that took); then, paced, ListUsers pages of 100 with a filter
+// (groupId) and a sort (username) walked with nextToken, beside the floor (a plain echo handler
+// reading the same 100 rows with pgx, same run), and GetUsersCount. With o.CPUProfile, the fill is
+// profiled into that file and the paced scenarios into the same name with ".reads" appended.
+// Requests are signed with SigV4 for signing name "wickr" (the official Go Wickr client is not
+// available here).
 func WickrCommand(ctx context.Context, o WickrOptions) error {
 	o.defaults()
 	if o.Users < 100 || o.Clients < 1 || o.Repeats < 1 || o.ListRate <= 0 || o.CountRate <= 0 {
@@ -97,6 +99,9 @@ func WickrCommand(ctx context.Context, o WickrOptions) error {
 	}
 	b.create(ctx)
 	stopProfile()
+	if err := b.drain(ctx); err != nil {
+		return err
+	}
 	if err := settle(ctx, b.pool); err != nil {
 		fmt.Fprintln(o.Progress, err)
 	}
@@ -305,8 +310,16 @@ func (b *wickrRun) count(*rand.Rand) error {
 func (b *wickrRun) paced(ctx context.Context, name, note string, rate float64, op func(*rand.Rand) error) {
 	fmt.Fprintf(b.o.Progress, "%s: %d clients offering %.0f calls/s for %v, %d runs ...\n", name, b.o.Clients, rate, b.o.Duration, b.o.Repeats)
 	var runs []apiResult
+	api := apiOperation(name)
 	for range b.o.Repeats {
-		runs = append(runs, drivePaced(ctx, name, note, b.o.Clients, rate, b.o.Duration, op))
+		// The server's own quantiles, from when the warm-up ends (as the client's recording starts).
+		snap := make(chan []bucket, 1)
+		go func() { time.Sleep(warmup); snap <- serviceBuckets(b.srv.Metrics, "wickr", api) }()
+		res := drivePaced(ctx, name, note, b.o.Clients, rate, b.o.Duration, op)
+		if before := <-snap; api != "" {
+			serviceLatency(&res, b.srv.Metrics, "wickr", api, before)
+		}
+		runs = append(runs, res)
 	}
 	b.rep.Results = append(b.rep.Results, medianRun(runs))
 }
@@ -343,11 +356,15 @@ func (b *wickrRun) print() error {
 		if r.TargetPerSec > 0 {
 			offered = fmt.Sprintf("%.0f", r.TargetPerSec)
 		}
+		server := ""
+		if r.ServerP99ms > 0 {
+			server = fmt.Sprintf("%.2f / %.2f", r.ServerP50ms, r.ServerP99ms)
+		}
 		rows[i] = []string{r.Name, offered, fmt.Sprint(r.Calls), fmt.Sprint(r.Errors), fmt.Sprintf("%.0f", r.PerSec),
-			fmt.Sprintf("%.2f", r.P50ms), fmt.Sprintf("%.2f", r.P99ms), r.Note}
+			fmt.Sprintf("%.2f", r.P50ms), fmt.Sprintf("%.2f", r.P99ms), server, r.Note}
 	}
 	fmt.Fprintln(b.o.Out)
-	bench.Table(b.o.Out, []string{"SCENARIO", "OFFERED/S", "CALLS", "ERRORS", "CALLS/S", "P50 ms", "P99 ms", "NOTE"}, rows)
+	bench.Table(b.o.Out, []string{"SCENARIO", "OFFERED/S", "CALLS", "ERRORS", "CALLS/S", "P50 ms", "P99 ms", "SERVER P50/P99 ms", "NOTE"}, rows)
 	bench.PrintChecks(b.o.Out, b.rep.Checks)
 	path := bench.ReportPath(b.o.JSON, "wickr", b.rep.StartedAt)
 	if err := bench.WriteJSON(path, b.rep); err != nil {
@@ -356,3 +373,40 @@ func (b *wickrRun) print() error {
 	fmt.Fprintf(b.o.Out, "\nJSON report: %s\n", path)
 	return nil
 }
+
+// drain waits until what the fill left behind is done: every read model at the log's head and the
+// invitation mails of the users sent (the fill waits for the users read model only; the others, and
+// one mail per user, follow behind). The paced reads then measure the reads, not the reads beside
+// the fill's aftermath; how long the mails took is printed.
+func (b *wickrRun) drain(ctx context.Context) error {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, drainWait)
+	defer cancel()
+	for last := start; ; {
+		var lagging, mails int64
+		err := b.pool.QueryRow(ctx, `SELECT
+			(SELECT count(*) FROM projections.checkpoints c JOIN projections.registry r ON r.name = c.name AND r.active_generation = c.generation
+				WHERE c.position < (SELECT coalesce(max(position), 0) FROM eventlog.events)),
+			(SELECT coalesce(max("offset"), 0) FROM watermill_wickr_invitations) -
+				(SELECT coalesce(max(offset_acked), 0) FROM watermill_offsets_wickr_invitations WHERE consumer_group = 'belfry')`).Scan(&lagging, &mails)
+		if err != nil {
+			return fmt.Errorf("bench wickr: waiting for the fill's aftermath: %w", err)
+		}
+		if lagging == 0 && mails <= 0 {
+			fmt.Fprintf(b.o.Progress, "  read models caught up and invitation mails sent %.1f s after the fill\n", time.Since(start).Seconds())
+			return nil
+		}
+		if time.Since(last) >= 10*time.Second {
+			fmt.Fprintf(b.o.Progress, "  %d read models behind, %d invitation mails to send ...\n", lagging, mails)
+			last = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("bench wickr: the fill's aftermath not done after %v (%d read models behind, %d mails to send)", drainWait, lagging, mails)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// drainWait bounds drain.
+const drainWait = 30 * time.Minute
