@@ -156,17 +156,23 @@ func until(t *testing.T, what string, ok func() bool) {
 // meetingEvents reads a meeting's stream through EventStore-Client-Go: the event types in order.
 func (r *running) meetingEvents(t *testing.T, id string) []meeting.Event {
 	t.Helper()
+	return streamEvents(t, r, meeting.StreamName(id), meeting.Decode)
+}
+
+// streamEvents reads one stream through EventStore-Client-Go and decodes its events in order.
+func streamEvents[E any](t *testing.T, r *running, stream string, decode func(string, []byte) (E, error)) []E {
+	t.Helper()
 	client, err := eventstore.Connect(r.m.EmbeddedLogURL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer client.Close()
-	rs, err := client.ReadStream(context.Background(), meeting.StreamName(id), esdb.ReadStreamOptions{From: esdb.Start{}}, 10_000)
+	rs, err := client.ReadStream(context.Background(), stream, esdb.ReadStreamOptions{From: esdb.Start{}}, 10_000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rs.Close()
-	var out []meeting.Event
+	var out []E
 	for {
 		ev, err := rs.Recv()
 		if errors.Is(err, io.EOF) {
@@ -175,7 +181,7 @@ func (r *running) meetingEvents(t *testing.T, id string) []meeting.Event {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e, err := meeting.Decode(ev.Event.EventType, ev.Event.Data)
+		e, err := decode(ev.Event.EventType, ev.Event.Data)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,19 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 
-	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/coder/websocket"
 
 	"github.com/belfry/belfry/api/mediasignal"
 	"github.com/belfry/belfry/domain/wickr/call"
-	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/sfu/sfuclient"
 )
 
@@ -27,31 +24,7 @@ func (r *running) dialWickrCall(ctx context.Context, path, token string) (*webso
 // callEvents reads a call's stream through EventStore-Client-Go.
 func (r *running) callEvents(t *testing.T, id string) []call.Event {
 	t.Helper()
-	client, err := eventstore.Connect(r.m.EmbeddedLogURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	rs, err := client.ReadStream(context.Background(), call.StreamName(id), esdb.ReadStreamOptions{From: esdb.Start{}}, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rs.Close()
-	var out []call.Event
-	for {
-		ev, err := rs.Recv()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		e, err := call.Decode(ev.Event.EventType, ev.Event.Data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, e)
-	}
+	return streamEvents(t, r, call.StreamName(id), call.Decode)
 }
 
 // TestWickrCalls: two Wickr users of a direct message call each other through the signalling
