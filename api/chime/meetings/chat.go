@@ -2,6 +2,7 @@ package meetings
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -27,20 +28,26 @@ type ChatMessage struct {
 	SentAt                     time.Time
 }
 
-// live returns the meeting when u is in its live roster; anything else is NotFound (a meeting's chat
-// does not exist for those not in it, and no longer exists once it ended).
-func (s *Service) live(ctx context.Context, u chimeaccounts.User, id string) (meeting.State, error) {
+// errNotInMeeting is what anyone outside a meeting's live roster, or anyone once it ended, gets: a
+// meeting's chat exists for its attendees while it lasts.
+func errNotInMeeting(id string) error {
+	return domain.Wrapf(meeting.ErrNotFound, "you are not in meeting %s, or it is not in progress: its chat is for its attendees while it lasts", id)
+}
+
+// account returns the account of a meeting in progress (a value field of the loaded state: the
+// roster's map is read only under the stream's lock, in a decision).
+func (s *Service) account(ctx context.Context, id string) (string, error) {
 	if _, err := uuid.Parse(id); err != nil {
-		return meeting.State{}, domain.Wrapf(meeting.ErrNotFound, "no such meeting %q", id)
+		return "", domain.Wrapf(meeting.ErrNotFound, "no such meeting %q", id)
 	}
 	m, _, err := s.d.Meetings.Repo.Load(ctx, meeting.StreamName(id))
 	if err != nil {
-		return m, err
+		return "", err
 	}
-	if m.Status != meeting.StatusStarted || !m.InRoster(u.UserID) {
-		return meeting.State{}, domain.Wrapf(meeting.ErrNotFound, "you are not in meeting %s, or it is not in progress: its chat is for its attendees while it lasts", id)
+	if m.Status != meeting.StatusStarted {
+		return "", errNotInMeeting(id)
 	}
-	return m, nil
+	return m.AccountID, nil
 }
 
 // PostChat sends text to the chat of a meeting u attends; the text is sealed under the meeting's
@@ -49,16 +56,20 @@ func (s *Service) PostChat(ctx context.Context, u chimeaccounts.User, id, text s
 	if err := meeting.CheckChatText(text); err != nil {
 		return ChatMessage{}, err
 	}
-	m, err := s.live(ctx, u, id)
+	accountID, err := s.account(ctx, id)
 	if err != nil {
 		return ChatMessage{}, err
 	}
-	sealed, err := s.d.Chat.SealFor(ctx, m.AccountID, meeting.ChatSubject(id), []byte(text))
+	sealed, err := s.d.Chat.SealFor(ctx, accountID, meeting.ChatSubject(id), []byte(text))
 	if err != nil {
 		return ChatMessage{}, err
 	}
 	mid := uuid.NewString()
-	d, err := s.d.Meetings.Repo.Execute(ctx, meeting.StreamName(id), meeting.PostChat{AccountID: m.AccountID, UserID: u.UserID, MessageID: mid, Text: sealed})
+	// The decision checks the roster under the stream's lock.
+	d, err := s.d.Meetings.Repo.Execute(ctx, meeting.StreamName(id), meeting.PostChat{AccountID: accountID, UserID: u.UserID, MessageID: mid, Text: sealed})
+	if errors.Is(err, meeting.ErrNotAttendee) || errors.Is(err, meeting.ErrNotOpen) {
+		return ChatMessage{}, errNotInMeeting(id)
+	}
 	if err != nil {
 		return ChatMessage{}, err
 	}
@@ -67,12 +78,24 @@ func (s *Service) PostChat(ctx context.Context, u chimeaccounts.User, id, text s
 
 // Chat lists the chat of a meeting u attends, oldest first.
 func (s *Service) Chat(ctx context.Context, u chimeaccounts.User, id string) ([]ChatMessage, error) {
-	m, err := s.live(ctx, u, id)
+	if _, err := s.account(ctx, id); err != nil {
+		return nil, err
+	}
+	// The roster is read in a decision (under the stream's lock) that appends nothing; the chat's
+	// entries are never changed once appended, so the slice is safe to read afterwards.
+	var chat []meeting.ChatMessage
+	_, err := s.d.Meetings.Repo.ExecuteFunc(ctx, meeting.StreamName(id), func(m meeting.State, _ time.Time) ([]meeting.Event, error) {
+		if m.Status != meeting.StatusStarted || !m.InRoster(u.UserID) {
+			return nil, errNotInMeeting(id)
+		}
+		chat = m.Chat
+		return nil, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ChatMessage, 0, len(m.Chat))
-	for _, c := range m.Chat {
+	out := make([]ChatMessage, 0, len(chat))
+	for _, c := range chat {
 		pt, err := s.d.Chat.OpenSealed(ctx, c.Text)
 		if err != nil {
 			return nil, err
