@@ -77,6 +77,12 @@ func (s timedStore) LoadSnapshot(ctx context.Context, stream string) (eventstore
 	return s.SnapshotStore.LoadSnapshot(ctx, stream)
 }
 
+func (s timedStore) LoadSnapshotAfterHead(ctx context.Context, stream string, head func(eventstore.Snapshot)) (eventstore.Snapshot, bool, error) {
+	start := time.Now()
+	defer func() { s.c.fetch += time.Since(start) }()
+	return s.SnapshotStore.(eventstore.SnapshotHeadStore).LoadSnapshotAfterHead(ctx, stream, head)
+}
+
 type timedCodec struct {
 	account.SnapshotCodec
 	c *phaseClock

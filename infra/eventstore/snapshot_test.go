@@ -353,3 +353,52 @@ func TestSnapshotCachedLeavesNoTail(t *testing.T) {
 		t.Fatalf("a cancelled stop wrote %d snapshots", n)
 	}
 }
+
+// staleHeadStore reports, as the head, the snapshot saved before the one whose data it returns (as
+// when a snapshot is saved between the batch's two statements).
+type staleHeadStore struct {
+	*eventstore.PGSnapshots
+	head eventstore.Snapshot
+}
+
+func (s staleHeadStore) LoadSnapshotAfterHead(ctx context.Context, stream string, head func(eventstore.Snapshot)) (eventstore.Snapshot, bool, error) {
+	head(s.head)
+	return s.PGSnapshots.LoadSnapshot(ctx, stream)
+}
+
+// headlessStore is a SnapshotStore that cannot tell a head first.
+type headlessStore struct{ eventstore.SnapshotStore }
+
+// TestSnapshotLoadWhateverTheHead: the events after a snapshot are read from the head the store tells
+// before the data; a head that turns out to be an older snapshot's, or none at all, still gives the
+// full fold's state from the snapshot the data hold.
+func TestSnapshotLoadWhateverTheHead(t *testing.T) {
+	e := newSnapEnv(t)
+	ctx := context.Background()
+	const stream = "test.tally-head"
+	first := e.repo(5, tallyCodec{version: 1})
+	execute(t, first, stream, keys(8)...)
+	first.WaitSnapshots()
+	old, ok, err := e.store.LoadSnapshot(ctx, stream)
+	if err != nil || !ok {
+		t.Fatalf("the first snapshot: %v %v", ok, err)
+	}
+	execute(t, first, stream, keys(9)...)
+	first.WaitSnapshots()
+	if now, _, _ := e.store.LoadSnapshot(ctx, stream); now.Revision <= old.Revision {
+		t.Fatalf("no later snapshot: %d then %d", old.Revision, now.Revision)
+	}
+	want, wantRev := e.fullFold(t, stream)
+	for name, store := range map[string]eventstore.SnapshotStore{"the store's head": e.store,
+		"an older snapshot's head": staleHeadStore{e.store, old}, "no head": headlessStore{e.store}} {
+		r := eventstore.NewRepository(e.client, tallyDecider, nil).WithSnapshots(eventstore.Snapshots[tally]{
+			Store: store, Codec: tallyCodec{version: 1}, Every: 5, Interval: -1, Logger: quiet})
+		got, rev, err := r.Load(ctx, stream)
+		if err != nil || rev != wantRev || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: %+v@%d (%v), full fold %+v@%d", name, got, rev, err, want, wantRev)
+		}
+		if st := r.SnapshotStats(); st.Used != 1 || st.Ignored+st.Corrupt+st.Failed != 0 {
+			t.Fatalf("%s: the load did not start from the snapshot: %+v", name, st)
+		}
+	}
+}

@@ -147,3 +147,38 @@ func TestSnapshotRejectsKeysOutOfOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapshotOfManyChunks: an account of more members than one chunk holds (with e-mail entries no
+// member implies, and members removed) decodes, chunks on several goroutines, to the state it encodes;
+// keys out of order across a chunk boundary, and damage inside a later chunk, are bad snapshots.
+func TestSnapshotOfManyChunks(t *testing.T) {
+	t.Parallel()
+	s := bigAccount(2*snapChunk + 77)
+	for i := 0; i < 500; i++ {
+		s.Emails.set(fmt.Sprintf("alias%05d@bench.example.com", i), fmt.Sprintf("%08x-1c2d-4e5f-8a9b-%012x", i, i))
+	}
+	s = Evolve(s, UserRemoved{UserID: fmt.Sprintf("%08x-1c2d-4e5f-8a9b-%012x", snapChunk+9, snapChunk+9)})
+	got := roundTrip(t, s)
+	if !equal(t, got, s) || got.Members.Len() != 2*snapChunk+76 {
+		t.Fatalf("a state of %d members does not round-trip (%d decoded)", s.Members.Len(), got.Members.Len())
+	}
+	reseal := func(body []byte) []byte {
+		return binary.LittleEndian.AppendUint32(slices.Clone(body), crc32.Checksum(body, castagnoli))
+	}
+	enc := EncodeSnapshot(s)
+	body := enc[:len(enc)-4]
+	// The first member of the second chunk swapped with the last of the first (same length ids).
+	a, b := fmt.Sprintf("%08x-1c2d", snapChunk-1), fmt.Sprintf("%08x-1c2d", snapChunk)
+	i, j := bytes.Index(body, []byte(a)), bytes.Index(body, []byte(b))
+	swapped := slices.Clone(body)
+	copy(swapped[i:], b)
+	copy(swapped[j:], a)
+	if _, err := DecodeSnapshot(reseal(swapped)); !errors.Is(err, ErrBadSnapshot) {
+		t.Fatalf("keys out of order across chunks: want ErrBadSnapshot, got %v", err)
+	}
+	for off := len(body) / 2; off < len(body); off += len(body) / 40 {
+		damaged := slices.Clone(body)
+		damaged[off] ^= 0xff
+		_, _ = DecodeSnapshot(reseal(damaged)) // must not panic (nor race)
+	}
+}
