@@ -437,7 +437,10 @@ func (s *Store) DestroyPeriods(ctx context.Context, ids []string) (scopes []stri
 }
 
 // ClearDestroyed deletes up to limit message keys of destroyed day keys (they open nothing); it
-// returns how many it deleted, and more = false once none is left.
+// returns how many it deleted, and more = false once none is left. It takes the destroyed day keys
+// one at a time, in key order, and each one's message keys in key order (the index on (data_key_id,
+// key_id)), so a batch never walks past what earlier batches deleted in other day keys; a day key
+// whose message keys are all gone is marked cleared.
 func (s *Store) ClearDestroyed(ctx context.Context, limit int) (deleted int64, more bool, err error) {
 	rows, err := s.pool.Query(ctx, `SELECT key_id FROM keys.data_keys WHERE destroyed_at IS NOT NULL AND cleared_at IS NULL ORDER BY key_id LIMIT 256`)
 	if err != nil {
@@ -447,17 +450,24 @@ func (s *Store) ClearDestroyed(ctx context.Context, limit int) (deleted int64, m
 	if err != nil || len(days) == 0 {
 		return 0, false, err
 	}
-	tag, err := s.pool.Exec(ctx, `DELETE FROM keys.message_keys WHERE key_id IN
-		(SELECT key_id FROM keys.message_keys WHERE data_key_id = ANY($1) LIMIT $2)`, days, limit)
-	if err != nil {
-		return 0, false, fmt.Errorf("datakeys: clear: %w", err)
-	}
-	if tag.RowsAffected() < int64(limit) {
-		if _, err := s.pool.Exec(ctx, `UPDATE keys.data_keys SET cleared_at = now() WHERE key_id = ANY($1)`, days); err != nil {
-			return 0, false, fmt.Errorf("datakeys: clear: %w", err)
+	var cleared []string
+	for _, day := range days {
+		want := int64(limit) - deleted
+		tag, err := s.pool.Exec(ctx, `DELETE FROM keys.message_keys WHERE key_id IN
+			(SELECT key_id FROM keys.message_keys WHERE data_key_id = $1 ORDER BY key_id LIMIT $2)`, day, want)
+		if err != nil {
+			return deleted, true, fmt.Errorf("datakeys: clear: %w", err)
 		}
+		deleted += tag.RowsAffected()
+		if tag.RowsAffected() == want {
+			break // this day key may have more; the next call goes on with it
+		}
+		cleared = append(cleared, day)
 	}
-	return tag.RowsAffected(), true, nil
+	if _, err := s.pool.Exec(ctx, `UPDATE keys.data_keys SET cleared_at = now() WHERE key_id = ANY($1)`, cleared); err != nil {
+		return deleted, true, fmt.Errorf("datakeys: clear: %w", err)
+	}
+	return deleted, true, nil
 }
 
 // Sweep finishes destructions a crash interrupted: KEKs marked destroyed are erased from the
