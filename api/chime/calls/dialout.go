@@ -82,8 +82,11 @@ func (s *Service) DialOut(ctx context.Context, awsAccountID, meetingID, from, to
 	if m.Status != meeting.StatusStarted {
 		return "", domain.Wrapf(ErrNoMeeting, "meeting %s is not in progress (%s)", meetingID, m.Status)
 	}
-	if _, err := s.d.Numbers.Get(ctx, awsAccountID, from, s.d.Now()); err != nil {
+	switch _, err := s.d.Numbers.Get(ctx, awsAccountID, from, s.d.Now()); {
+	case domain.KindOf(err) == domain.KindNotFound:
 		return "", domain.Errorf(domain.KindInvalid, "FromPhoneNumber %s is not a number of this AWS account", from)
+	case err != nil:
+		return "", err // the read failed: not the caller's fault
 	}
 	leg := call.Leg{LegID: uuid.NewString(), Direction: call.Outbound, From: from, To: to, FromCountry: call.CountryOf(from), ToCountry: call.CountryOf(to)}
 	id := uuid.NewString()
