@@ -15,12 +15,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
-	"regexp"
-	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/jackc/pgx/v5"
@@ -73,46 +69,6 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			PRIMARY KEY (resource, position)
 		);`, schema))
 	return err
-}
-
-var idMember = regexp.MustCompile(`(?i)(ids?|e164|phonenumber)$`)
-
-// Resources returns what an event touched: its stream's id and the ids its payload names.
-func Resources(stream string, data []byte) []string {
-	seen := map[string]bool{}
-	var out []string
-	add := func(v string) {
-		if v == "" || len(v) > MaxResourceBytes || !utf8.ValidString(v) || strings.ContainsRune(v, 0) || seen[v] || len(out) >= MaxResourcesPerEvent {
-			return
-		}
-		seen[v] = true
-		out = append(out, v)
-	}
-	if _, id, ok := strings.Cut(stream, "-"); ok {
-		add(id)
-	}
-	var top map[string]json.RawMessage
-	if json.Unmarshal(data, &top) != nil {
-		return out
-	}
-	for _, k := range slices.Sorted(maps.Keys(top)) { // in name order: the cap keeps the same ids in every replay
-		raw := top[k]
-		if !idMember.MatchString(k) {
-			continue
-		}
-		var one string
-		if json.Unmarshal(raw, &one) == nil {
-			add(one)
-			continue
-		}
-		var many []string
-		if json.Unmarshal(raw, &many) == nil {
-			for _, v := range many {
-				add(v)
-			}
-		}
-	}
-	return out
 }
 
 // columns are resource_history's, in the order of AppendRows' values.
