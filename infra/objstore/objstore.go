@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -99,23 +100,23 @@ func (d DirTarget) Put(_ context.Context, key string, body []byte, meta map[stri
 	return writeFile(p, body)
 }
 
+// writeFile writes p whole: into a new temporary file beside it (created 0644, so no chmod), then
+// renamed over p, so a reader sees the old content or the new, never part of it. The temporary file
+// is removed only when something failed.
 func writeFile(p string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".part-*")
+	tmp, err := os.OpenFile(filepath.Join(filepath.Dir(p), ".part-"+rand.Text()), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("objstore: write %s: %w", p, err)
 	}
-	defer os.Remove(tmp.Name())
 	_, err = tmp.Write(b)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
 		err = os.Rename(tmp.Name(), p)
 	}
 	if err != nil {
+		os.Remove(tmp.Name())
 		return fmt.Errorf("objstore: write %s: %w", p, err)
 	}
 	return nil
