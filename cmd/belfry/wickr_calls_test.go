@@ -157,8 +157,9 @@ func TestWickrCalls(t *testing.T) {
 // TestWickrCallsAfterACrash: a conference call a crashed run left live (two participants joined, no
 // one left, no end: what a kill -9 leaves in the log, its last alive mark 09:40) is ended by the
 // next start's sweep as ServiceRestart at that mark, not at the restart (12:00); a call of the new
-// run is left alone; a second sweep (a racing start) changes nothing; the network's analytics count
-// both calls (one 1:1) and the crashed call's 30 minutes.
+// run is left alone, and the run marks itself alive for the next start; a second sweep (a racing
+// start) changes nothing; the network's analytics count both calls (one 1:1) and the crashed call's
+// 30 minutes.
 func TestWickrCallsAfterACrash(t *testing.T) {
 	restart := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
 	clk := &clock{t: restart}
@@ -221,6 +222,9 @@ func TestWickrCallsAfterACrash(t *testing.T) {
 	}
 	if evs := b.callEvents(t, "this-run"); len(evs) != 2 {
 		t.Fatalf("the call of this run: %+v", evs)
+	}
+	if got := lastAlive(b.m.cfg.DataDir); !got.Equal(restart) { // this run's own mark, for the next start
+		t.Fatalf("alive mark %v, want %v", got, restart)
 	}
 
 	type callFigures struct {
