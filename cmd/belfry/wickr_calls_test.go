@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +18,9 @@ import (
 	"github.com/belfry/belfry/api/mediasignal"
 	"github.com/belfry/belfry/domain/wickr/call"
 	"github.com/belfry/belfry/domain/wickr/conversation"
+	"github.com/belfry/belfry/infra/eventlog"
 	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/infra/pgcluster/pgtest"
 	"github.com/belfry/belfry/infra/sfu/sfuclient"
 )
 
@@ -240,4 +244,108 @@ func TestWickrCallsAfterACrash(t *testing.T) {
 		}
 		return rep.Points[0] == callFigures{Start: "2026-03-04", Calls: 2, DirectCalls: 1, ConferenceCalls: 1, CallMinutes: 30}
 	})
+}
+
+// TestWickrCallKill9: two users in a Wickr call on a `belfry serve` process killed with SIGKILL (no
+// close path runs: the call stays live in the log); the restarted server ends it at once as
+// ServiceRestart — both participants out — at the killed run's last alive mark or the last join if
+// later, never at the restart.
+func TestWickrCallKill9(t *testing.T) {
+	dbURL, dataDir := pgtest.NewDatabase(t), t.TempDir()
+	keys := make(chan [2]string, 1)
+	srv := startChild(t, dbURL, dataDir, "first.log", keys)
+	key := <-keys
+	b := &running{url: srv.url, keyID: key[0], secret: key[1]}
+	const alice, bob = "alice@kill.example", "bob@kill.example"
+	nid, gid, s := wickrMsgUsers(t, b, filepath.Join(dataDir, "outbox"), alice, bob)
+	b.wickrGroup(t, nid, gid, `{"calling":{"canStart11Call":true,"canVideoCall":true,"forceTcpCall":false}}`)
+	_, me := b.wickrClient(t, "GET", "/client/v1/wickr/me", s[bob], "")
+	st, out := b.wickrClient(t, "POST", "/client/v1/wickr/conversations", s[alice],
+		`{"Kind":"DM","Members":[{"NetworkId":"`+nid+`","UserId":"`+str(me["User"].(map[string]any)["UserId"])+`"}]}`)
+	if st != 201 {
+		t.Fatalf("DM: %d %v", st, out)
+	}
+	dm := "conversations/" + str(out["Conversation"].(map[string]any)["ConversationId"]) + "/call"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var callID string
+	for _, who := range []string{alice, bob} {
+		ws, resp, err := b.dialWickrCall(ctx, dm, s[who])
+		if err != nil {
+			t.Fatalf("dial: %v %v", resp, err)
+		}
+		defer ws.CloseNow()
+		if first := readSignal(t, ctx, ws); first.CallID == "" || (callID != "" && first.CallID != callID) {
+			t.Fatalf("joined: %+v", first)
+		} else {
+			callID = first.CallID
+		}
+	}
+	_ = srv.cmd.Process.Kill()
+	<-srv.done
+	mark := lastAlive(dataDir)
+	if mark.IsZero() {
+		t.Fatal("the killed run left no alive mark")
+	}
+	restarted := time.Now()
+	srv2 := startChild(t, dbURL, dataDir, "second.log", nil)
+	url, err := eventlog.ClientURL(dataDir, srv2.logAddr, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := eventstore.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	var evs []call.Event
+	until(t, "the restarted server ends the call", func() bool {
+		evs = readCall(t, client, callID)
+		_, ok := evs[len(evs)-1].(call.Ended)
+		return ok
+	})
+	var lastJoin time.Time
+	left := 0
+	for _, e := range evs {
+		switch e := e.(type) {
+		case call.ParticipantJoined:
+			lastJoin = e.At
+		case call.ParticipantLeft:
+			if e.Reason == call.LeftServiceRestart {
+				left++
+			}
+		}
+	}
+	want := mark
+	if lastJoin.After(want) {
+		want = lastJoin
+	}
+	if e := evs[len(evs)-1].(call.Ended); left != 2 || e.Reason != call.EndServiceRestart || !e.At.Equal(want) || !e.At.Before(restarted) {
+		t.Fatalf("after kill -9: %+v, want both out and the end ServiceRestart at %v (mark %v)", evs, want, mark)
+	}
+}
+
+// readCall reads a call's stream through EventStore-Client-Go.
+func readCall(t *testing.T, client *esdb.Client, id string) []call.Event {
+	t.Helper()
+	rs, err := client.ReadStream(context.Background(), call.StreamName(id), esdb.ReadStreamOptions{From: esdb.Start{}}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	var out []call.Event
+	for {
+		ev, err := rs.Recv()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := call.Decode(ev.Event.EventType, ev.Event.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
+	}
 }

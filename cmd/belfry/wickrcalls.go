@@ -78,8 +78,8 @@ func markAlive(dataDir string, now time.Time) error {
 }
 
 // startWickrCallSweep reads the previous run's alive mark, then until runCtx ends rewrites the mark
-// every sfuAliveEvery and, every sweep, ends the calls a previous run left live (started before now,
-// before this run serves any call).
+// every sfuAliveEvery and, at once and then every sweep, ends the calls a previous run left live
+// (started before now, before this run serves any call).
 func startWickrCallSweep(m *Main, runCtx context.Context, every time.Duration) {
 	startedAt, dir := m.Now(), m.cfg.DataDir
 	prev := lastAlive(dir)
@@ -92,10 +92,18 @@ func startWickrCallSweep(m *Main, runCtx context.Context, every time.Duration) {
 		}
 	}
 	mark()
+	sweepOnce := func() {
+		if n, err := m.wickr.calls.EndInterrupted(runCtx, startedAt, prev); err != nil && runCtx.Err() == nil {
+			m.logger.Warn("ending Wickr calls interrupted by the restart failed; it resumes on the next sweep", "err", err)
+		} else if n > 0 {
+			m.logger.Info("ended Wickr calls interrupted by the restart", "calls", n, "lastAlive", prev)
+		}
+	}
 	m.spawn(func() {
 		alive, sweep := time.NewTicker(sfuAliveEvery), time.NewTicker(every)
 		defer alive.Stop()
 		defer sweep.Stop()
+		sweepOnce()
 		for {
 			select {
 			case <-runCtx.Done():
@@ -103,11 +111,7 @@ func startWickrCallSweep(m *Main, runCtx context.Context, every time.Duration) {
 			case <-alive.C:
 				mark()
 			case <-sweep.C:
-				if n, err := m.wickr.calls.EndInterrupted(runCtx, startedAt, prev); err != nil && runCtx.Err() == nil {
-					m.logger.Warn("ending Wickr calls interrupted by the restart failed; it resumes on the next sweep", "err", err)
-				} else if n > 0 {
-					m.logger.Info("ended Wickr calls interrupted by the restart", "calls", n, "lastAlive", prev)
-				}
+				sweepOnce()
 			}
 		}
 	})
