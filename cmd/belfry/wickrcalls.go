@@ -83,12 +83,14 @@ func markAlive(dataDir string, now time.Time) error {
 func startWickrCallSweep(m *Main, runCtx context.Context, every time.Duration) {
 	startedAt, dir := m.Now(), m.cfg.DataDir
 	prev := lastAlive(dir)
+	warned := false // the mark's ticks run in one goroutine after the first
 	mark := func() {
 		if dir == "" {
 			return
 		}
-		if err := markAlive(dir, m.Now()); err != nil && runCtx.Err() == nil {
-			m.logger.Warn("writing the SFU's alive mark failed; a crash would end its calls at the restart", "err", err)
+		if err := markAlive(dir, m.Now()); err != nil && !warned {
+			warned = true
+			m.logger.Warn("writing the SFU's alive mark failed; after a crash its calls would end at the restart", "err", err)
 		}
 	}
 	mark()
