@@ -40,9 +40,10 @@ func childServe() int {
 
 // child is a `belfry serve` process on a test database.
 type child struct {
-	cmd  *exec.Cmd
-	url  string
-	done chan struct{}
+	cmd     *exec.Cmd
+	url     string
+	logAddr string // the embedded event log's address
+	done    chan struct{}
 }
 
 // startChild starts `belfry serve` on dbURL and dataDir and waits until it is ready; keys receives the
@@ -76,7 +77,7 @@ func startChild(t *testing.T, dbURL, dataDir, logName string, keys chan<- [2]str
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c := &child{cmd: cmd, url: "http://" + httpAddr, done: make(chan struct{})}
+	c := &child{cmd: cmd, url: "http://" + httpAddr, logAddr: logAddr, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); logFile.Close(); close(c.done) }()
 	t.Cleanup(func() { _ = cmd.Process.Kill(); <-c.done })
 	go func() {

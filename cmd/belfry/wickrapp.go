@@ -139,8 +139,8 @@ func (m *Main) newWickrUsers(pool *pgxpool.Pool, client *esdb.Client, networks u
 }
 
 // startWickrSweeps runs the Wickr background work every SweepEvery until runCtx ends: the Premium
-// free trials that are over fall back to Standard, the deletions of networks are carried on, and the
-// users of deleted security groups move to their default group.
+// free trials that are over fall back to Standard, the deletions of networks are carried on, the
+// users of deleted security groups move to their default group, and the calls a crash left live end.
 func (m *Main) startWickrSweeps(runCtx context.Context) {
 	every := m.SweepEvery
 	if every <= 0 {
@@ -148,6 +148,7 @@ func (m *Main) startWickrSweeps(runCtx context.Context) {
 	}
 	m.spawn(func() { m.wickr.stream.Run(runCtx) })
 	runWickrArchive(m, runCtx)
+	startWickrCallSweep(m, runCtx, every)
 	m.spawn(func() {
 		t := time.NewTicker(every)
 		defer t.Stop()

@@ -1,8 +1,9 @@
-// Package wickranalytics projects the Wickr network and roster streams (packages domain/wickr/network
-// and domain/wickr/roster) into the figures of the analytics dashboard (guide §20): per network and
+// Package wickranalytics projects the Wickr network, roster, conversation and call streams (packages
+// domain/wickr/network, roster, conversation and call) into the figures of the analytics dashboard (guide §20): per network and
 // per UTC day, the registered (active and suspended), pending and suspended users, the devices with
 // the app active and the bots as they stood at the end of the day, the invitations, registrations
-// and deletions of the day, and the distinct users active in each day, ISO week and month.
+// and deletions of the day, its messages, files and calls, and the distinct users active in each day,
+// ISO week and month.
 //
 // Invariants:
 //   - Every figure is a counter kept incrementally by the statement that applies an event, from a
@@ -14,8 +15,12 @@
 //     flows (a day without a row kept the levels of the latest day before it).
 //   - Messages sent count the messages network members (users and bots) posted in Wickr
 //     conversations that day, each MessagePosted once (its message id is unique); files count those
-//     with an attachment (voice memos included). Guests' messages belong to no network. Calls are not
-//     counted: Belfry records no Wickr call events yet.
+//     with an attachment (voice memos included). Guests' messages belong to no network.
+//   - Calls count the calls started that day in the starter's network (guide §20: unique calls), each
+//     once (rm.wickr_analytics_calls holds each call by its id); direct calls are the 1:1 ones (in a
+//     DM), the others are conference calls. Call seconds add each call's duration, start to end, on
+//     the day it ended. rm.wickr_analytics_calls also lists the calls not ended yet, which the crash
+//     sweep of api/wickr/calls reads (LiveCalls).
 //   - A user is active in a period when it registered or signed in during it; rm.wickr_analytics_active
 //     counts each user once per day, week (starting Monday) and month, by the user's last active day.
 //     Days are the events' own instants (the deciders' clock) in UTC.
@@ -34,6 +39,7 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/belfry/belfry/domain/wickr/call"
 	"github.com/belfry/belfry/domain/wickr/conversation"
 	"github.com/belfry/belfry/domain/wickr/network"
 	"github.com/belfry/belfry/domain/wickr/roster"
@@ -46,17 +52,18 @@ type Projection struct{}
 func (Projection) Name() string { return "wickr_analytics" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 2 }
+func (Projection) Version() int { return 3 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
 	return []string{"wickr_analytics_networks", "wickr_analytics_users", "wickr_analytics_devices", "wickr_analytics_bots",
-		"wickr_analytics_totals", "wickr_analytics_days", "wickr_analytics_active"}
+		"wickr_analytics_totals", "wickr_analytics_days", "wickr_analytics_active", "wickr_analytics_calls"}
 }
 
-// Filter selects the network and roster streams.
+// Filter selects the network, roster, conversation and call streams.
 func (Projection) Filter() *esdb.SubscriptionFilter {
-	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{network.StreamPrefix, roster.StreamPrefix, conversation.StreamPrefix}}
+	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{network.StreamPrefix, roster.StreamPrefix, conversation.StreamPrefix,
+		call.StreamPrefix}}
 }
 
 // Setup creates the tables.
@@ -112,8 +119,19 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			deletions     int NOT NULL DEFAULT 0,
 			messages      int NOT NULL DEFAULT 0,
 			files         int NOT NULL DEFAULT 0,
+			calls         int NOT NULL DEFAULT 0,
+			direct_calls  int NOT NULL DEFAULT 0,
+			call_seconds  bigint NOT NULL DEFAULT 0,
 			PRIMARY KEY (network_id, day)
 		);
+		CREATE TABLE %[1]s.wickr_analytics_calls (
+			call_id    text PRIMARY KEY,
+			network_id text NOT NULL,
+			direct     boolean NOT NULL,
+			started_at timestamptz NOT NULL,
+			ended_at   timestamptz
+		);
+		CREATE INDEX ON %[1]s.wickr_analytics_calls (started_at) WHERE ended_at IS NULL;
 		CREATE TABLE %[1]s.wickr_analytics_active (
 			network_id text NOT NULL,
 			period     text NOT NULL,
@@ -131,6 +149,9 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	}
 	if strings.HasPrefix(ev.StreamID, conversation.StreamPrefix) {
 		return applyMessage(b, schema, ev)
+	}
+	if strings.HasPrefix(ev.StreamID, call.StreamPrefix) {
+		return applyCall(b, schema, strings.TrimPrefix(ev.StreamID, call.StreamPrefix), ev)
 	}
 	switch ev.EventType { // the roster events that change no figure are not decoded
 	case roster.TypeUserInvited, roster.TypeUsersInvited, roster.TypeUserRegistered, roster.TypeUserRegisteredSSO, roster.TypeUserSuspended,
@@ -322,4 +343,45 @@ func applyMessage(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
 		ON CONFLICT (network_id, day) DO UPDATE SET messages = y.messages + 1, files = y.files + excluded.files`,
 		m.Sender.NetworkID, day(m.At), file)
 	return nil
+}
+
+// applyCall records a call when it starts (counted on its day in the starter's network, once) and
+// adds its duration on the day it ends (once: the first Ended closes its row).
+func applyCall(b *pgx.Batch, schema, id string, ev *esdb.RecordedEvent) error {
+	if ev.EventType != call.TypeStarted && ev.EventType != call.TypeEnded {
+		return nil
+	}
+	e, err := call.Decode(ev.EventType, ev.Data)
+	if err != nil {
+		return err
+	}
+	calls := schema + ".wickr_analytics_calls"
+	switch e := e.(type) {
+	case call.Started:
+		direct := 0
+		if e.ConversationKind == conversation.KindDirect {
+			direct = 1
+		}
+		b.Queue(`WITH c AS (INSERT INTO `+calls+` (call_id, network_id, direct, started_at) VALUES ($3, $1, $4::int = 1, $5)
+				ON CONFLICT DO NOTHING RETURNING network_id),
+			f AS (SELECT c.network_id, 1 AS calls, $4::int AS direct_calls, 0::bigint AS call_seconds FROM c WHERE c.network_id <> '')`+
+			dayFlows(schema), e.NetworkID, day(e.At), id, direct, e.At)
+	case call.Ended:
+		b.Queue(`WITH c AS (UPDATE `+calls+` SET ended_at = $3 WHERE call_id = $1 AND ended_at IS NULL RETURNING network_id, started_at),
+			f AS (SELECT c.network_id, 0 AS calls, 0 AS direct_calls, greatest(0, floor(extract(epoch FROM $3 - c.started_at)))::bigint AS call_seconds
+				FROM c WHERE c.network_id <> '')`+dayFlows(schema), id, day(e.At), e.At)
+	}
+	return nil
+}
+
+// dayFlows ends a statement whose CTE f (at most one row) holds a network's call flows of day $2: the
+// day's row adds them, taking the network's levels when it is new.
+func dayFlows(schema string) string {
+	return `
+		INSERT INTO ` + schema + `.wickr_analytics_days AS y (network_id, day, pending, registered, suspended, devices, bots, calls, direct_calls, call_seconds)
+		SELECT f.network_id, $2::date, coalesce(t.pending, 0), coalesce(t.registered, 0), coalesce(t.suspended, 0), coalesce(t.devices, 0),
+			coalesce(t.bots, 0), f.calls, f.direct_calls, f.call_seconds
+		FROM f LEFT JOIN ` + schema + `.wickr_analytics_totals t ON t.network_id = f.network_id
+		ON CONFLICT (network_id, day) DO UPDATE SET calls = y.calls + excluded.calls, direct_calls = y.direct_calls + excluded.direct_calls,
+			call_seconds = y.call_seconds + excluded.call_seconds`
 }

@@ -33,6 +33,9 @@ type Point struct {
 	Levels                                         Levels
 	Invited, Registrations, Deletions, ActiveUsers int
 	Messages, Files                                int
+	// Calls started in the period, DirectCalls of them 1:1; CallSeconds of the calls ended in it.
+	Calls, DirectCalls int
+	CallSeconds        int64
 }
 
 // Report is a network's figures over a range of periods, and its levels now.
@@ -102,6 +105,8 @@ type dayRow struct {
 	day                                              time.Time
 	levels                                           Levels
 	invited, registrations, deletions, messages, fil int
+	calls, direct                                    int
+	seconds                                          int64
 }
 
 // Report returns a network's figures for the periods from the one holding from to the one holding
@@ -142,6 +147,7 @@ func (s *Store) Report(ctx context.Context, networkID, period string, from, to t
 			days = days[1:]
 			p.Levels, p.Invited, p.Registrations, p.Deletions = d.levels, p.Invited+d.invited, p.Registrations+d.registrations, p.Deletions+d.deletions
 			p.Messages, p.Files = p.Messages+d.messages, p.Files+d.fil
+			p.Calls, p.DirectCalls, p.CallSeconds = p.Calls+d.calls, p.DirectCalls+d.direct, p.CallSeconds+d.seconds
 		}
 		base = p.Levels
 		r.Points = append(r.Points, p)
@@ -150,15 +156,15 @@ func (s *Store) Report(ctx context.Context, networkID, period string, from, to t
 }
 
 func (s *Store) days(ctx context.Context, networkID string, first, last time.Time) ([]dayRow, error) {
-	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT day, registered, pending, suspended, devices, bots, invited, registrations, deletions, messages, files
-		FROM rm.wickr_analytics_days WHERE network_id = $1 AND day >= $2 AND day < $3 ORDER BY day`), networkID, first, last)
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT day, registered, pending, suspended, devices, bots, invited, registrations, deletions, messages, files,
+		calls, direct_calls, call_seconds FROM rm.wickr_analytics_days WHERE network_id = $1 AND day >= $2 AND day < $3 ORDER BY day`), networkID, first, last)
 	if err != nil {
 		return nil, fmt.Errorf("wickranalytics: days: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (dayRow, error) {
 		var d dayRow
 		err := row.Scan(&d.day, &d.levels.Registered, &d.levels.Pending, &d.levels.Suspended, &d.levels.Devices, &d.levels.Bots,
-			&d.invited, &d.registrations, &d.deletions, &d.messages, &d.fil)
+			&d.invited, &d.registrations, &d.deletions, &d.messages, &d.fil, &d.calls, &d.direct, &d.seconds)
 		d.day = d.day.UTC()
 		return d, err
 	})
@@ -181,4 +187,19 @@ func (s *Store) active(ctx context.Context, networkID, period string, first, las
 		return nil, fmt.Errorf("wickranalytics: active users: %w", err)
 	}
 	return out, nil
+}
+
+// LiveCalls lists up to limit calls not ended that started before before, oldest first (the crash
+// sweep of api/wickr/calls: a call of a previous run).
+func (s *Store) LiveCalls(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT call_id FROM rm.wickr_analytics_calls
+		WHERE ended_at IS NULL AND started_at < $1 ORDER BY started_at LIMIT $2`), before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("wickranalytics: live calls: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("wickranalytics: live calls: %w", err)
+	}
+	return ids, nil
 }

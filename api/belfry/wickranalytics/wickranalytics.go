@@ -5,8 +5,9 @@
 //
 // answers a network's figures per period — registered (active and suspended), pending and suspended
 // users, devices with the app active and bots at the period's end; the period's invitations,
-// registrations and deletions; its messages sent and files sent; its distinct active users — and the levels now, from the read model
-// of projections/wickranalytics.
+// registrations and deletions; its messages sent and files sent; its calls (unique calls started in
+// it, 1:1 and conference) and call minutes (of the calls that ended in it, rounded up); its distinct
+// active users — and the levels now, from the read model of projections/wickranalytics.
 //
 // Invariants: only the network's own AWS account sees it, in any region, while it is not being
 // deleted (any other network is 404 NotFound, as if it did not exist). Days are UTC; weeks start on
@@ -61,8 +62,9 @@ type Figures struct {
 type Point struct {
 	Start, End string
 	Figures
-	Invited, Registrations, Deletions, ActiveUsers int
-	Messages, Files                                int
+	Invited, Registrations, Deletions, ActiveUsers   int
+	Messages, Files                                  int
+	Calls, DirectCalls, ConferenceCalls, CallMinutes int
 }
 
 func get(k *awsproto.Call, s Store, now time.Time) (int, any, error) {
@@ -88,7 +90,8 @@ func get(k *awsproto.Call, s Store, now time.Time) (int, any, error) {
 	points := make([]Point, len(rep.Points))
 	for i, p := range rep.Points {
 		points[i] = Point{Start: p.Start.Format(dateLayout), End: p.End.Format(dateLayout), Figures: Figures(p.Levels),
-			Invited: p.Invited, Registrations: p.Registrations, Deletions: p.Deletions, ActiveUsers: p.ActiveUsers, Messages: p.Messages, Files: p.Files}
+			Invited: p.Invited, Registrations: p.Registrations, Deletions: p.Deletions, ActiveUsers: p.ActiveUsers, Messages: p.Messages, Files: p.Files,
+			Calls: p.Calls, DirectCalls: p.DirectCalls, ConferenceCalls: p.Calls - p.DirectCalls, CallMinutes: int((p.CallSeconds + 59) / 60)}
 	}
 	return http.StatusOK, map[string]any{"NetworkId": id, "Region": o.Region, "Period": period, "From": rm.PeriodStart(period, from).Format(dateLayout),
 		"To": to.Format(dateLayout), "Current": Figures(rep.Current), "Points": points}, nil

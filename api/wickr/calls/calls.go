@@ -15,10 +15,14 @@
 //   - The grants are the caller's group at sign-in (the session's group) read from the network's
 //     current settings at admission.
 //   - Guests take part audio-only and cannot start a call (they have no security group).
+//   - A call this process does not carry cannot still be going: the calls a previous run left live (it
+//     crashed) are ended by EndInterrupted, their participants leaving as ServiceRestart at the last
+//     instant that run was known to carry them; the calls of this run are never touched.
 package calls
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -59,9 +63,15 @@ type SFU interface {
 	Join(roomID, participantID string, p mediasignal.Peer, tcpOnly bool) (mediasignal.Participant, error)
 }
 
+// Live lists up to limit calls not ended that started before before (the wickranalytics read model).
+type Live interface {
+	LiveCalls(ctx context.Context, before time.Time, limit int) ([]string, error)
+}
+
 // Deps are the slice's collaborators.
 type Deps struct {
 	Calls    Calls
+	Live     Live
 	Networks usecase.NetworkPeeker
 	Sessions Sessions
 	Store    Store
@@ -177,6 +187,37 @@ func (s *Service) admit(ctx context.Context, me messaging.Caller, convID, want s
 	}
 	s.byConv[convID], s.convOf[a.callID] = a.callID, convID
 	return a, nil
+}
+
+// sweepBatch bounds the calls one EndInterrupted run ends; the next run takes the rest.
+const sweepBatch = 1000
+
+// EndInterrupted ends the calls a previous run of the service left live (started before startedAt,
+// this process's start; at most sweepBatch per run): their participants who joined before startedAt
+// leave as ServiceRestart at lastAlive — the last instant that run was known to carry them (zero:
+// unknown, then now) — and the call ends (call.Interrupt). Run it periodically: the read model may
+// still be catching up when the process starts. It is idempotent (an ended call changes no more) and
+// safe against a racing run (each call's command is appended at its expected revision). It returns
+// how many calls it changed.
+func (s *Service) EndInterrupted(ctx context.Context, startedAt, lastAlive time.Time) (int, error) {
+	ids, err := s.d.Live.LiveCalls(ctx, startedAt, sweepBatch)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		d, err := s.d.Calls.Execute(ctx, call.StreamName(id), call.Interrupt{Before: startedAt, At: lastAlive})
+		if errors.Is(err, call.ErrNotFound) {
+			continue // its stream is gone: nothing left to end
+		}
+		if err != nil {
+			return n, err
+		}
+		if len(d.Events) > 0 {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // leave records that a participant left; when that ends the call, the conversation has no live call.

@@ -141,8 +141,10 @@ type SetMedia struct {
 }
 
 // Interrupt takes out the participants who joined before Before (a previous run of the service, which
-// no longer carries their media), reason LeftServiceRestart; if no one remains the call ends.
-type Interrupt struct{ Before time.Time }
+// no longer carries their media), reason LeftServiceRestart; if no one remains the call ends. They
+// leave at At, the last instant the previous run was known to carry the call (zero: unknown, now),
+// never before they joined nor after now: the call's duration is bounded by what was carried.
+type Interrupt struct{ Before, At time.Time }
 
 func (Start) isCallCommand()     {}
 func (Join) isCallCommand()      {}
@@ -173,18 +175,41 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 	case SetMedia:
 		return decideMedia(s, c, at)
 	case Interrupt:
-		var out []Event
-		for _, id := range participantIDs(s) {
-			if s.Participants[id].JoinedAt.Before(c.Before) {
-				out = append(out, ParticipantLeft{ParticipantID: id, Reason: LeftServiceRestart, At: at})
-			}
-		}
-		if len(out) > 0 && len(out) == len(s.Participants) {
-			out = append(out, Ended{Reason: EndServiceRestart, At: at})
-		}
-		return out, nil
+		return decideInterrupt(s, c, at), nil
 	}
 	return nil, domain.Wrapf(ErrInvalid, "unknown call command %T", c)
+}
+
+// decideInterrupt takes out the previous run's participants at c.At (within [joined, now]) and, when
+// no one remains, ends the call at the latest of their leaving instants.
+func decideInterrupt(s State, c Interrupt, now time.Time) []Event {
+	if !s.Live() {
+		return nil
+	}
+	end := now
+	if !c.At.IsZero() && c.At.Before(now) {
+		end = c.At.UTC()
+	}
+	var out []Event
+	last := s.StartedAt
+	for _, id := range participantIDs(s) {
+		p := s.Participants[id]
+		if !p.JoinedAt.Before(c.Before) {
+			continue
+		}
+		at := end
+		if at.Before(p.JoinedAt) {
+			at = p.JoinedAt
+		}
+		if at.After(last) {
+			last = at
+		}
+		out = append(out, ParticipantLeft{ParticipantID: id, Reason: LeftServiceRestart, At: at})
+	}
+	if len(out) > 0 && len(out) == len(s.Participants) {
+		out = append(out, Ended{Reason: EndServiceRestart, At: last})
+	}
+	return out
 }
 
 func endReason(left string) string {

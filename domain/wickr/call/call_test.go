@@ -125,3 +125,30 @@ func TestInterrupt(t *testing.T) {
 		t.Fatalf("interrupt: %v %+v", evs, s)
 	}
 }
+
+// TestInterruptAt: a call interrupted by a crash ends when the crashed run was last known to carry it,
+// not when the service came back; a participant who joined after that instant leaves when it joined;
+// a second interrupt (a racing start) changes nothing.
+func TestInterruptAt(t *testing.T) {
+	t.Parallel()
+	s := started(t, audio)
+	s, _, _ = run(t, s, call.Join{ParticipantID: "p-bob", Member: bob}, t0.Add(10*time.Minute))
+	restart := t0.Add(3 * time.Hour)
+	s, evs, _ := run(t, s, call.Interrupt{Before: restart, At: t0.Add(5 * time.Minute)}, restart)
+	if len(evs) != 3 || s.Live() || s.EndReason != call.EndServiceRestart || !s.EndedAt.Equal(t0.Add(10*time.Minute)) {
+		t.Fatalf("interrupt: %v %+v", evs, s)
+	}
+	for _, e := range evs[:2] {
+		if l := e.(call.ParticipantLeft); l.Reason != call.LeftServiceRestart || l.At.Before(t0.Add(5*time.Minute)) || l.At.After(t0.Add(10*time.Minute)) {
+			t.Fatalf("left: %+v", l)
+		}
+	}
+	if _, evs, _ = run(t, s, call.Interrupt{Before: restart, At: t0.Add(5 * time.Minute)}, restart); len(evs) != 0 {
+		t.Fatalf("second interrupt: %v", evs)
+	}
+	// A mark after now (a clock moved back) is not trusted: the call ends now.
+	s = started(t, audio)
+	if s, _, _ = run(t, s, call.Interrupt{Before: restart, At: restart.Add(time.Hour)}, restart); !s.EndedAt.Equal(restart) {
+		t.Fatalf("ended at %v, want %v", s.EndedAt, restart)
+	}
+}
