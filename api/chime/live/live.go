@@ -64,9 +64,10 @@ type Deps struct {
 	Keys     Opener
 	Auth     clientapi.Authenticator
 	// Retention and Rooms withhold what retention hides (nil Retention: nothing; nil Rooms: nothing
-	// in rooms).
+	// in rooms); Now is the clock retention is measured with (default time.Now).
 	Rooms     Rooms
 	Retention Retention
+	Now       func() time.Time
 }
 
 // Hub is the chat stream.
@@ -75,7 +76,10 @@ type Hub struct{ *livehub.Hub }
 // New returns a hub; Run starts it.
 func New(d Deps, cfg Config) *Hub {
 	cfg.Metrics, cfg.Subject = "belfry_chat", "Chat"
-	return &Hub{livehub.New(livehub.Deps{Feed: feed{d.Feed, d.Keys, d.Rooms, d.Retention}, Position: d.Position, Auth: auth{d.Auth}}, cfg)}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Hub{livehub.New(livehub.Deps{Feed: feed{d.Feed, d.Keys, d.Rooms, d.Retention, d.Now}, Position: d.Position, Auth: auth{d.Auth}}, cfg)}
 }
 
 // Routes is the stream's route on the client API: GET /stream[?cursor=N].
@@ -89,6 +93,7 @@ type feed struct {
 	keys      Opener
 	rooms     Rooms
 	retention Retention
+	now       func() time.Time
 }
 
 func (f feed) Since(ctx context.Context, after, upto int64, limit int) ([]livehub.Row, error) {
@@ -127,12 +132,15 @@ func (f feed) rows(ctx context.Context, items []chimeconversations.FeedItem) ([]
 
 // hidden returns, for the rooms and conversations of the items' messages, the instant before which
 // retention hides their messages now (absent: none): a room's by its account's room retention, a
-// conversation's by its members' accounts (guide §4.7.1), each asked once per account (set).
+// conversation's by its members' accounts (guide §4.7.1), each asked once per account (set). A
+// message sent within the shortest period (retention.MinDays) is never hidden: new messages, most
+// of what is delivered live, cost no look-up.
 func (f feed) hidden(ctx context.Context, items []chimeconversations.FeedItem) (map[string]time.Time, error) {
 	var rooms, convs []string
+	recent := f.now().Add(-retention.MinDays * 24 * time.Hour)
 	for _, it := range items {
 		switch {
-		case it.MessageID == "" || f.retention == nil:
+		case it.MessageID == "" || f.retention == nil || !it.SentAt.Before(recent):
 		case it.ContainerType == chimeconversations.ContainerRoom:
 			if f.rooms != nil {
 				rooms = append(rooms, it.ContainerID)
