@@ -25,10 +25,9 @@ func TestRetentionHidesFromTheStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	acct := aws.ToString(a.Account.AccountId)
-	alice, _ := b.registeredUser(t, outbox, acct, "alice@hush.example")
-	bob, _ := b.registeredUser(t, outbox, acct, "bob@hush.example")
+	alice, aliceTok := b.registeredUser(t, outbox, acct, "alice@hush.example")
+	bob, bobTok := b.registeredUser(t, outbox, acct, "bob@hush.example")
 	b.claimDomain(t, dnsSrv, acct, "hush.example")
-	aliceTok, bobTok := b.signIn(t, "alice@hush.example"), b.signIn(t, "bob@hush.example")
 	r, err := c.CreateRoom(ctx, &chime.CreateRoomInput{AccountId: &acct, Name: aws.String("quiet")})
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +59,6 @@ func TestRetentionHidesFromTheStream(t *testing.T) {
 
 	// Two days later both classes keep one day: the old messages are hidden, within the grace.
 	clk.Add(48 * time.Hour)
-	aliceTok, bobTok = b.signIn(t, "alice@hush.example"), b.signIn(t, "bob@hush.example")
 	put := func(rs *types.RetentionSettings) {
 		t.Helper()
 		if _, err := c.PutRetentionSettings(ctx, &chime.PutRetentionSettingsInput{AccountId: &acct, RetentionSettings: rs}); err != nil {
