@@ -11,7 +11,7 @@
 //     then Ready, then the rows after it come live from the hub, and a connection never sends a
 //     row at or below the last one it sent. Without a cursor a client starts live; the Ready frame
 //     names the cursor it starts at. A row whose Frame is nil (the feed withholds it: an expired or
-//     burnt message) is never sent, and moves no cursor forward but its own.
+//     burnt message, one retention hides) is never sent, and moves no cursor forward but its own.
 //   - One goroutine (Run) follows the read model's position and fans each new row out to the
 //     connections of the members who see it, without ever blocking: each connection has a bounded
 //     queue (Config.Queue frames), and a connection whose queue is full is closed with close code

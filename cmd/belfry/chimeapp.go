@@ -145,7 +145,8 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	}
 	app.exports = dataexports.New(dataexports.Deps{Accounts: accountsStore, Exports: blobs, Blobs: blobs, Rooms: chimerooms.NewStore(pool),
 		Conversations: convsStore, Retention: app.retention, Signer: signer, PublicURL: m.publicURL, Now: m.Now, Logger: m.logger})
-	app.live = live.New(live.Deps{Feed: convsStore, Position: rms.conversations, Keys: dataKeys, Auth: app.client},
+	app.live = live.New(live.Deps{Feed: convsStore, Position: rms.conversations, Keys: dataKeys, Auth: app.client,
+		Rooms: chimerooms.NewStore(pool), Retention: app.retention, Now: m.Now},
 		live.Config{Queue: m.ChatQueue, Recheck: m.ChatRecheck, Logger: m.logger, Registerer: m.reg})
 	app.meetings = meetings.New(meetings.Deps{Meetings: meetings.Meetings{Repo: meetingsRepo, RM: rms.meetings, RYW: ryw},
 		Store: meetingsStore, Directory: accountsStore, Keys: dataKeys, Chat: dataKeys})

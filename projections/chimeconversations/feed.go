@@ -11,17 +11,21 @@ import (
 )
 
 // FeedItem is one row of rm.chime_chat_feed; Recipients (Since only) are the users who see it.
+// SentAt, in a row about a message (MessageID set), is when the message was posted (its
+// MessagePosted row's At; the row's own At when that row is gone): what retention measures.
 type FeedItem struct {
 	Seq                              int64
 	ContainerType, ContainerID, Kind string
 	MemberID, MessageID              string
 	SenderID, SenderName, KeyID      string
 	Sealed                           []byte
-	At                               time.Time
+	At, SentAt                       time.Time
 	Recipients                       []string
 }
 
-const feedCols = `f.seq, f.container_type, f.container_id, f.kind, f.member_id, f.message_id, f.sender_id, f.sender_name, f.key_id, f.sealed, f.at`
+const feedCols = `f.seq, f.container_type, f.container_id, f.kind, f.member_id, f.message_id, f.sender_id, f.sender_name, f.key_id, f.sealed, f.at,
+	coalesce((SELECT p.at FROM rm.chime_chat_feed p WHERE p.container_id = f.container_id AND p.message_id = f.message_id
+		AND p.message_id <> '' AND p.kind = 'MessagePosted' LIMIT 1), f.at)`
 
 // spanJoin joins a feed row to the spans of the members who see it.
 const spanJoin = `s.container_id = f.container_id AND f.seq >= s.from_seq AND (s.to_seq IS NULL OR f.seq <= s.to_seq)`
@@ -35,7 +39,7 @@ func (s *Store) Since(ctx context.Context, after, upto int64, limit int) ([]Feed
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (FeedItem, error) {
 		var it FeedItem
 		err := r.Scan(&it.Seq, &it.ContainerType, &it.ContainerID, &it.Kind, &it.MemberID, &it.MessageID, &it.SenderID, &it.SenderName,
-			&it.KeyID, &it.Sealed, &it.At, &it.Recipients)
+			&it.KeyID, &it.Sealed, &it.At, &it.SentAt, &it.Recipients)
 		return it, err
 	})
 	if err != nil {
@@ -53,7 +57,7 @@ func (s *Store) ForMember(ctx context.Context, userID string, after, upto int64,
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (FeedItem, error) {
 		var it FeedItem
 		err := r.Scan(&it.Seq, &it.ContainerType, &it.ContainerID, &it.Kind, &it.MemberID, &it.MessageID, &it.SenderID, &it.SenderName,
-			&it.KeyID, &it.Sealed, &it.At)
+			&it.KeyID, &it.Sealed, &it.At, &it.SentAt)
 		return it, err
 	})
 	if err != nil {

@@ -9,7 +9,9 @@ import (
 )
 
 // ConversationAccounts returns, in id order after after, up to limit conversations with the accounts
-// of their members (what a conversation's retention depends on, guide §4.7.1).
+// of their members (what a conversation's retention depends on, guide §4.7.1). It lists every
+// conversation: none is ever without a member (a Direct one keeps its two, a group's last member
+// cannot leave: domain/chime/conversation), so each is purged under its current members' retention.
 func (s *Store) ConversationAccounts(ctx context.Context, after string, limit int) (ids []string, accounts [][]string, err error) {
 	rows, err := s.pool.Query(ctx, `SELECT conversation_id, array_agg(DISTINCT account_id ORDER BY account_id) FROM rm.chime_conversation_members
 		WHERE conversation_id > $1 GROUP BY conversation_id ORDER BY conversation_id LIMIT $2`, after, limit)

@@ -32,7 +32,9 @@ func ConversationCutoff(accounts []string, enterprise map[string]bool, policies 
 }
 
 // conversations purges, a page at a time, the conversations whose retention makes some of their
-// days due: their day keys first (in every tenant that sealed in them), then their rows.
+// days due: their day keys first (in every tenant that sealed in them), then their rows. Every
+// conversation is considered, under its current members' accounts: it always has a member (the last
+// one cannot leave), so none escapes its retention by being left.
 func (p *Purger) conversations(ctx context.Context, r *Report, policies map[string]retention.Policy, progress Progress) error {
 	if p.d.Conversations == nil || p.d.Enterprise == nil {
 		return nil

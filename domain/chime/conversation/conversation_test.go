@@ -114,6 +114,15 @@ func TestGroupMembership(t *testing.T) {
 	if _, ok := s.Members["c"]; ok {
 		t.Fatal("c is still a member")
 	}
+	// Members leave one by one, but the last one stays: a conversation always has a member, whose
+	// account its retention follows (guide §4.7.1; the retention purge lists it by its members).
+	last, _ := fold(t, s, conversation.Leave{UserID: "b"})
+	last, _ = fold(t, last, conversation.Leave{UserID: "d"})
+	_, err = conversation.Decide(last, conversation.Leave{UserID: "a"}, gAt)
+	wantKind(t, err, domain.KindInvalid)
+	if len(last.Members) != 1 {
+		t.Fatalf("members left: %v", last.Members)
+	}
 	many := make([]conversation.Candidate, conversation.MaxMembers)
 	for i := range many {
 		many[i] = user(strings.Repeat("n", i+1), "x")
