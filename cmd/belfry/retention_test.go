@@ -208,6 +208,16 @@ func TestRetentionPurgeLeavesNoTrace(t *testing.T) {
 	if again, err := b.m.purger.Run(ctx, false, nil); err != nil || again.Due != 0 || again.Purged != 0 {
 		t.Fatalf("a second purge: %+v %v", again, err)
 	}
+	// The live stream's rows about the purged messages went with them; the fresh message's stay.
+	var feedLeft, freshRows int
+	waitFor(t, func() bool {
+		err := dbPool(t, b).QueryRow(ctx, `SELECT count(*) FILTER (WHERE message_id = ANY($2)), count(*) FILTER (WHERE message_id = $3)
+			FROM rm.chime_chat_feed WHERE container_id = $1`, kept, append(old, redacted), fresh).Scan(&feedLeft, &freshRows)
+		return err == nil && freshRows > 0
+	})
+	if feedLeft != 0 {
+		t.Fatalf("%d feed rows about purged messages left", feedLeft)
+	}
 	var audits int
 	if err := dbPool(t, b).QueryRow(ctx, `SELECT count(*) FROM eventlog.events WHERE position(convert_to('RetentionPurge', 'UTF8') IN data) > 0`).Scan(&audits); err != nil || audits < 4 {
 		t.Fatalf("%d audit records of purge runs: %v", audits, err)

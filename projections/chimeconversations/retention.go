@@ -100,3 +100,18 @@ func (s *Store) MemberAccounts(ctx context.Context, ids []string) (map[string][]
 	}
 	return out, rows.Err()
 }
+
+// DeleteFeedBefore deletes up to limit rows of a container's chat feed about messages posted before
+// before, and returns how many. The rows about one message go before its posted row (the batch is
+// ordered so), so a row is never left whose posted row, which dates it, is gone.
+func (s *Store) DeleteFeedBefore(ctx context.Context, containerID string, before time.Time, limit int) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM rm.chime_chat_feed WHERE seq IN (
+		SELECT f.seq FROM rm.chime_chat_feed f JOIN rm.chime_chat_feed p
+			ON p.container_id = f.container_id AND p.message_id = f.message_id AND p.kind = $4
+		WHERE f.container_id = $1 AND f.message_id <> '' AND p.at < $2
+		ORDER BY f.kind = $4, f.seq LIMIT $3)`, containerID, before, limit, KindMessagePosted)
+	if err != nil {
+		return 0, fmt.Errorf("chimeconversations: delete feed rows: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

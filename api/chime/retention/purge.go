@@ -33,6 +33,7 @@ type Messages interface {
 	DeleteMessagesBefore(ctx context.Context, accountID string, before time.Time, limit int) (int64, error)
 	DeleteRoomDays(ctx context.Context, roomIDs []string, days []time.Time, limit int) (int64, error)
 	DeletedRooms(ctx context.Context) (map[string][]string, error) // account → deleted room ids
+	AccountRoomIDs(ctx context.Context, accountID string) ([]string, error)
 }
 
 // Conversations is what the purge deletes from the conversations read model
@@ -41,6 +42,9 @@ type Conversations interface {
 	ConversationAccounts(ctx context.Context, after string, limit int) (ids []string, accounts [][]string, err error)
 	CountMessagesBefore(ctx context.Context, ids []string, befores []time.Time) (messages int64, conversations int, err error)
 	DeleteMessagesBefore(ctx context.Context, ids []string, befores []time.Time, limit int) (int64, error)
+	// DeleteFeedBefore deletes up to limit chat-feed rows of a container about messages posted before
+	// before (a feed row keeps a message's sender and time).
+	DeleteFeedBefore(ctx context.Context, containerID string, before time.Time, limit int) (int64, error)
 }
 
 // Enterprise lists the Enterprise accounts (chimeaccounts.Store implements it).
@@ -242,9 +246,37 @@ func (p *Purger) account(ctx context.Context, r *Report, id string, before time.
 			return err
 		}
 	}
-	return p.batches(ctx, r, progress, func(limit int) (int64, error) {
+	if err := p.batches(ctx, r, progress, func(limit int) (int64, error) {
 		return p.d.Messages.DeleteMessagesBefore(ctx, id, before, limit)
-	})
+	}); err != nil {
+		return err
+	}
+	return p.roomFeeds(ctx, id, before)
+}
+
+// roomFeeds deletes, room by room, the live stream's rows about the account's room messages posted
+// before before: the messages are gone, and a feed row would still tell who posted when (the stream
+// withholds them while retention is on, and would replay them if it were switched off).
+func (p *Purger) roomFeeds(ctx context.Context, accountID string, before time.Time) error {
+	rooms, err := p.d.Messages.AccountRoomIDs(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	for _, room := range rooms {
+		for {
+			n, err := p.d.Conversations.DeleteFeedBefore(ctx, room, before, p.d.Batch)
+			if err != nil {
+				return err
+			}
+			if n < int64(p.d.Batch) {
+				break
+			}
+			if err := p.pause(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // roomDaysPerBatch bounds the rooms and days one batch of the purge deletes from.
