@@ -13,8 +13,8 @@ import (
 	"github.com/belfry/belfry/domain/chime/room"
 	"github.com/belfry/belfry/infra/eventlog/eventlogtest"
 	"github.com/belfry/belfry/infra/pgcluster/pgtest"
-	"github.com/belfry/belfry/projections"
 	"github.com/belfry/belfry/projections/chimeconversations"
+	"github.com/belfry/belfry/projections/projectiontest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -53,22 +53,7 @@ func TestFeedRowsCarryWhenTheirMessageWasSent(t *testing.T) {
 		room.MessagePosted{MessageID: "m3", SenderID: "a", SenderType: room.MemberUser, KeyID: "k4", Sealed: sealed, At: day(3)},
 		room.MessageRedacted{MessageID: "m3", By: "admin", At: day(8)})
 
-	p := chimeconversations.Projection{}
-	if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
-		t.Fatal(err)
-	}
-	r := projections.NewRunner(pool, client, p, projections.RunnerConfig{})
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { _ = r.Run(rctx); close(done) }()
-	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
-	err := r.WaitFor(wctx, head)
-	wcancel()
-	cancel()
-	<-done
-	if err != nil {
-		t.Fatal(err)
-	}
+	projectiontest.CatchUp(t, ctx, pool, client, chimeconversations.Projection{}, head)
 	s := chimeconversations.NewStore(pool)
 	type row struct {
 		kind, message string

@@ -15,8 +15,8 @@ import (
 	"github.com/belfry/belfry/domain/chime/room"
 	"github.com/belfry/belfry/infra/eventlog/eventlogtest"
 	"github.com/belfry/belfry/infra/pgcluster/pgtest"
-	"github.com/belfry/belfry/projections"
 	"github.com/belfry/belfry/projections/chimedashboard"
+	"github.com/belfry/belfry/projections/projectiontest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -79,22 +79,7 @@ func TestDashboardAndBillableDays(t *testing.T) {
 		room.MessagePosted{MessageID: "2", SenderID: "u1", SenderType: room.MemberUser, At: date(4, 16)},
 		room.MessagePosted{MessageID: "3", SenderID: "b", SenderType: room.MemberBot, At: date(4, 17)})
 
-	p := chimedashboard.Projection{}
-	if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
-		t.Fatal(err)
-	}
-	r := projections.NewRunner(pool, client, p, projections.RunnerConfig{})
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { _ = r.Run(rctx); close(done) }()
-	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
-	err := r.WaitFor(wctx, head)
-	wcancel()
-	cancel()
-	<-done
-	if err != nil {
-		t.Fatal(err)
-	}
+	projectiontest.CatchUp(t, ctx, pool, client, chimedashboard.Projection{}, head)
 	var parked int
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM projections.parked_events`).Scan(&parked); err != nil || parked != 0 {
 		t.Fatalf("%d parked events (%v)", parked, err)

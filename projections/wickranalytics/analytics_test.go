@@ -17,6 +17,7 @@ import (
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/pgcluster/pgtest"
 	"github.com/belfry/belfry/projections"
+	"github.com/belfry/belfry/projections/projectiontest"
 	"github.com/belfry/belfry/projections/wickranalytics"
 )
 
@@ -83,22 +84,7 @@ func TestFiguresOverDaysWeeksAndMonths(t *testing.T) {
 	post(wconv.MessagePosted{MessageID: "m3", Sender: member, Attachment: &wconv.Attachment{ContentType: "audio/aac", Size: 10}, At: date(9)})
 	post(wconv.MessagePosted{MessageID: "m4", Sender: guest, At: date(9)})
 
-	p := wickranalytics.Projection{}
-	if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
-		t.Fatal(err)
-	}
-	r := projections.NewRunner(pool, client, p, projections.RunnerConfig{})
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { _ = r.Run(rctx); close(done) }()
-	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
-	err := r.WaitFor(wctx, head)
-	wcancel()
-	cancel()
-	<-done
-	if err != nil {
-		t.Fatal(err)
-	}
+	projectiontest.CatchUp(t, ctx, pool, client, wickranalytics.Projection{}, head)
 
 	store := wickranalytics.NewStore(pool)
 	if o, err := store.Owner(ctx, id); err != nil || o != (wickranalytics.Owner{AwsAccountID: "111122223333", Region: "us-east-1", Status: network.StatusActive}) {

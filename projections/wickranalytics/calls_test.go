@@ -14,7 +14,7 @@ import (
 	wconv "github.com/belfry/belfry/domain/wickr/conversation"
 	"github.com/belfry/belfry/domain/wickr/network"
 	"github.com/belfry/belfry/infra/eventlog/eventlogtest"
-	"github.com/belfry/belfry/projections"
+	"github.com/belfry/belfry/projections/projectiontest"
 	"github.com/belfry/belfry/projections/wickranalytics"
 )
 
@@ -58,22 +58,7 @@ func TestCalls(t *testing.T) {
 	emit(call.StreamName("c3"), start("c3", wconv.KindRoom, id, at(9, 8, 0)), joined(at(9, 8, 0)))
 	emit(call.StreamName("c4"), start("c4", wconv.KindGroup, "", at(9, 7, 0)), joined(at(9, 7, 0)))
 
-	p := wickranalytics.Projection{}
-	if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
-		t.Fatal(err)
-	}
-	r := projections.NewRunner(pool, client, p, projections.RunnerConfig{})
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { _ = r.Run(rctx); close(done) }()
-	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
-	err := r.WaitFor(wctx, head)
-	wcancel()
-	cancel()
-	<-done
-	if err != nil {
-		t.Fatal(err)
-	}
+	projectiontest.CatchUp(t, ctx, pool, client, wickranalytics.Projection{}, head)
 
 	store := wickranalytics.NewStore(pool)
 	rep, err := store.Report(ctx, id, wickranalytics.Day, at(2, 0, 0), at(10, 0, 0))
