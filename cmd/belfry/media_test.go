@@ -167,6 +167,12 @@ func streamEvents[E any](t *testing.T, r *running, stream string, decode func(st
 		t.Fatal(err)
 	}
 	defer client.Close()
+	return readStreamEvents(t, client, stream, decode)
+}
+
+// readStreamEvents reads one stream through client and decodes its events in order.
+func readStreamEvents[E any](t *testing.T, client *esdb.Client, stream string, decode func(string, []byte) (E, error)) []E {
+	t.Helper()
 	rs, err := client.ReadStream(context.Background(), stream, esdb.ReadStreamOptions{From: esdb.Start{}}, 10_000)
 	if err != nil {
 		t.Fatal(err)

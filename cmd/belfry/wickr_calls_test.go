@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -328,24 +327,5 @@ func TestWickrCallKill9(t *testing.T) {
 // readCall reads a call's stream through EventStore-Client-Go.
 func readCall(t *testing.T, client *esdb.Client, id string) []call.Event {
 	t.Helper()
-	rs, err := client.ReadStream(context.Background(), call.StreamName(id), esdb.ReadStreamOptions{From: esdb.Start{}}, 1000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rs.Close()
-	var out []call.Event
-	for {
-		ev, err := rs.Recv()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		e, err := call.Decode(ev.Event.EventType, ev.Event.Data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, e)
-	}
+	return readStreamEvents(t, client, call.StreamName(id), call.Decode)
 }
