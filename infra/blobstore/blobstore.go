@@ -1,4 +1,5 @@
-// Package blobstore keeps Chime attachments (issue 13): the bytes in a content-addressed directory
+// Package blobstore keeps Chime attachments and Wickr messages' files (issue 13; container "wickr",
+// migration 0028): the bytes in a content-addressed directory
 // (by default <data dir>/blobs), each file named by the SHA-256 of what it holds — computed by the
 // server while the upload streams in, never taken from the client — and encrypted under a content
 // key of its own from infra/datakeys (a message key of the container's day: wrapped under keys that
