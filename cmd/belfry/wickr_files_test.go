@@ -69,9 +69,9 @@ func blobFiles(t *testing.T, dir string, needle []byte) (files []string, found b
 // testWickrFiles (a subtest of TestWickrMessaging, whose server bounds files at 1 MiB): alice posts
 // a file with a unique sentinel in her direct message with carol; carol downloads it byte for byte
 // while her security group allows file download and is refused (403) once it does not; a non-member
-// and an unknown message are 404; hostile uploads store nothing; once the message expires at the
-// injected clock its file is 404 and its blob and row are gone, and the sentinel was never in any
-// file of the blob store.
+// and an unknown message are 404; hostile uploads store nothing; once the message expires (or, for
+// another, burns after carol's read) at the injected clock its file is 404 and its blob and row are
+// gone, and the sentinel was never in any file of the blob store.
 func testWickrFiles(t *testing.T, b *running, clk *clock, nid, gid, dm, alice, carol, outsider string) {
 	sentinel := make([]byte, 16)
 	_, _ = rand.Read(sentinel)
@@ -154,21 +154,40 @@ func testWickrFiles(t *testing.T, b *running, clk *clock, nid, gid, dm, alice, c
 	b.wickrGroup(t, nid, gid, `{"enableFileDownload":true}`)
 
 	// The message expires: its file is gone from the API, the disk and the table.
+	gone := func(what, mid, blob string) {
+		t.Helper()
+		if st, _ := b.wickrDownload(t, carol, dm, mid); st != 404 {
+			t.Fatalf("%s: %d", what, st)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var left int
+			_ = pool.QueryRow(context.Background(), `SELECT count(*) FROM blobs.attachments WHERE message_id = $1`, mid).Scan(&left)
+			files, found := blobFiles(t, blobDir, mark)
+			if left == 0 && !slices.Contains(files, blob) && !found {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the blob store holds %v (sentinel: %v), %d rows", what, files, found, left)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 	clk.Add(61 * time.Second)
-	if st, _ := b.wickrDownload(t, carol, dm, mid); st != 404 {
-		t.Fatalf("after expiry: %d", st)
+	gone("after expiry", mid, blob)
+
+	// Burn-on-read: 10 s after carol first reads it.
+	st, out = b.wickrUpload(t, alice, dm, "Name=burn.txt&Bor=10", "text/plain", append([]byte("burn "), mark...))
+	if st != 201 {
+		t.Fatalf("upload: %d %v", st, out)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var left int
-		_ = pool.QueryRow(context.Background(), `SELECT count(*) FROM blobs.attachments WHERE message_id = $1`, mid).Scan(&left)
-		files, found := blobFiles(t, blobDir, mark)
-		if left == 0 && !slices.Contains(files, blob) && !found {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after expiry the blob store holds %v (sentinel: %v), %d rows", files, found, left)
-		}
-		time.Sleep(50 * time.Millisecond)
+	mid = str(out["Message"].(map[string]any)["MessageId"])
+	if err := pool.QueryRow(context.Background(), `SELECT blob FROM blobs.attachments WHERE message_id = $1`, mid).Scan(&blob); err != nil {
+		t.Fatal(err)
 	}
+	if st, _ := b.wickrClient(t, "POST", "/client/v1/wickr/conversations/"+dm+"/read", carol, `{"MessageIds":["`+mid+`"]}`); st != 204 {
+		t.Fatalf("read: %d", st)
+	}
+	clk.Add(11 * time.Second)
+	gone("after burning", mid, blob)
 }
