@@ -191,3 +191,18 @@ func testWickrFiles(t *testing.T, b *running, clk *clock, nid, gid, dm, alice, c
 	clk.Add(11 * time.Second)
 	gone("after burning", mid, blob)
 }
+
+// TestWickrMaxFileBytesConfig: BELFRY_WICKR_MAX_FILE_BYTES is a number of bytes from 1 to 5 GB.
+func TestWickrMaxFileBytesConfig(t *testing.T) {
+	for v, ok := range map[string]bool{"": true, "1048576": true, "5368709120": true, "0": false, "-5": false, "1GB": false, "5368709121": false} {
+		t.Setenv("BELFRY_WICKR_MAX_FILE_BYTES", v)
+		err := ConfigFromEnv().Validate()
+		if bad := err != nil && strings.Contains(err.Error(), "BELFRY_WICKR_MAX_FILE_BYTES"); bad == ok {
+			t.Errorf("%q: %v", v, err)
+		}
+	}
+	t.Setenv("BELFRY_WICKR_MAX_FILE_BYTES", "")
+	if c := ConfigFromEnv(); c.WickrMaxFileBytes != 100<<20 {
+		t.Fatalf("the default: %d", c.WickrMaxFileBytes)
+	}
+}
