@@ -70,7 +70,7 @@ func CheckUpload(u Upload) (Upload, error) {
 
 // PostFile streams body into the blob store and posts the message carrying it (d's text and timers);
 // a refused post (not a member, the group disallows files, over MaxFileBytes, a bad timer) leaves
-// no key, blob or row behind. The answer's File.Sha256 is the plaintext's SHA-256.
+// no key, blob or row behind (a post that failed otherwise, and so may be recorded, keeps its file). The answer's File.Sha256 is the plaintext's SHA-256.
 func (s *Service) PostFile(ctx context.Context, me Caller, id string, d Draft, u Upload, body io.Reader) (Message, error) {
 	u, err := CheckUpload(u)
 	if err != nil {
@@ -95,14 +95,15 @@ func (s *Service) PostFile(ctx context.Context, me Caller, id string, d Draft, u
 	d.File = u.Name
 	d.Attachment = &conversation.Attachment{AttachmentID: a.AttachmentID, KeyID: a.KeyID, Blob: a.Blob, ContentType: a.ContentType, Size: a.Size}
 	m, err := s.post(ctx, me, id, mid, d)
-	if err != nil {
+	if err != nil && domain.KindOf(err) != 0 { // refused: nothing refers to the file
 		return Message{}, errors.Join(err, s.d.Blobs.Discard(ctx, a))
 	}
-	meta, err := s.d.Blobs.Meta(ctx, a)
 	if err != nil {
-		return Message{}, err
+		return Message{}, err // perhaps recorded: the file stays with its message
 	}
-	m.File.Sha256 = meta.SHA256
+	if meta, err := s.d.Blobs.Meta(ctx, a); err == nil { // posted: a failure here only leaves the hash out
+		m.File.Sha256 = meta.SHA256
+	}
 	return m, nil
 }
 
