@@ -38,7 +38,6 @@ type Blobs interface {
 	ForMessages(ctx context.Context, messageIDs []string) (map[string][]attachment.Stored, error)
 	Meta(ctx context.Context, a attachment.Stored) (attachment.Meta, error)
 	Open(ctx context.Context, a attachment.Stored) (io.ReadCloser, error)
-	Sweep(ctx context.Context, batch int) (int64, error)
 }
 
 // Upload is a file as posted: its name and declared media type.
@@ -150,14 +149,15 @@ func (s *Service) Download(ctx context.Context, me Caller, id, messageID string)
 	return *f, r, err
 }
 
-// destroyFiles destroys the content keys of the files of messages that went, then deletes their
-// blobs (the blob store's sweep); called before their destruction is recorded.
+// destroyFiles destroys the content keys of the files of messages that went and deletes their blobs
+// and rows (each by itself: no scan of the store); called before their destruction is recorded, and
+// idempotent, so a crash in between is finished by the next sweep.
 func (s *Service) destroyFiles(ctx context.Context, messageIDs []string) error {
 	if s.d.Blobs == nil || len(messageIDs) == 0 {
 		return nil
 	}
 	files, err := s.d.Blobs.ForMessages(ctx, messageIDs)
-	if err != nil || len(files) == 0 {
+	if err != nil {
 		return err
 	}
 	for _, list := range files {
@@ -166,10 +166,12 @@ func (s *Service) destroyFiles(ctx context.Context, messageIDs []string) error {
 				continue
 			}
 			if err := s.d.Keys.Destroy(ctx, a.KeyID); err != nil {
+				return err // the key first: no file is deleted while its key lives
+			}
+			if err := s.d.Blobs.Discard(ctx, a); err != nil {
 				return err
 			}
 		}
 	}
-	_, err = s.d.Blobs.Sweep(ctx, 1000)
-	return err
+	return nil
 }
