@@ -13,7 +13,6 @@ import (
 
 	"github.com/belfry/belfry/api/wickr/messaging"
 	"github.com/belfry/belfry/domain/wickr/conversation"
-
 	"github.com/belfry/belfry/infra/eventbridge"
 	"github.com/belfry/belfry/infra/eventlog"
 	"github.com/belfry/belfry/infra/mail"

@@ -224,7 +224,8 @@ func (s *Service) MarkRead(ctx context.Context, me Caller, id string, messageIDs
 }
 
 // ExpireDue destroys the keys of the messages whose expiry or burn time has passed at the slice's
-// clock and of their files (deleting the files' blobs), then records their destruction (at most limit per call); it returns how many it destroyed.
+// clock and of their files (deleting the files' blobs), then records their destruction (at most
+// limit per call); it returns how many it destroyed.
 func (s *Service) ExpireDue(ctx context.Context, limit int) (int, error) {
 	due, err := s.d.Store.Due(ctx, s.d.Now(), limit)
 	if err != nil {

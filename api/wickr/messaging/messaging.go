@@ -78,8 +78,9 @@ type Deps struct {
 	Store         Store
 	Keys          Keys
 	Sessions      Sessions
-	// Blobs stores files' bytes (nil: messages carry no files); MaxFileBytes bounds a file (default
-	// DefaultMaxFileBytes, at most conversation.MaxFileSize).
+	// Blobs stores files' bytes (PostFile and Download need it; without it ExpireDue has no files to
+	// delete); MaxFileBytes bounds a file (default DefaultMaxFileBytes, at most
+	// conversation.MaxFileSize).
 	Blobs        Blobs
 	MaxFileBytes int64
 	// Now is the clock of reads and of the sweep (default time.Now); decisions use the command
