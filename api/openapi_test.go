@@ -88,7 +88,8 @@ func TestOpenAPIDocumentsEveryServedRoute(t *testing.T) {
 	mountClient(e, slices.Concat((*client.Service)(nil).Routes(), (*meetings.Service)(nil).ClientRoutes(nil), (*rooms.Messages)(nil).ClientRoutes(nil),
 		(*contacts.Service)(nil).ClientRoutes(nil), (*calls.Service)(nil).ClientRoutes(nil), (*media.Service)(nil).ClientRoutes(nil),
 		(*wickrclient.Service)(nil).Routes(), (*conversations.Service)(nil).ClientRoutes(nil), (*live.Hub)(nil).Routes(), (*wickrmessaging.Service)(nil).Routes(),
-		(*attachments.Service)(nil).ClientRoutes(nil), (*attachments.Service)(nil).UploadRoutes(nil), (*wickrmessaging.Stream)(nil).Routes(), (*wickrcalls.Service)(nil).Routes()),
+		(*attachments.Service)(nil).ClientRoutes(nil), (*attachments.Service)(nil).UploadRoutes(nil), (*wickrmessaging.Stream)(nil).Routes(), (*wickrcalls.Service)(nil).Routes(),
+		(*wickrmessaging.Service)(nil).UploadRoutes()),
 		slices.Concat((*rooms.Messages)(nil).WebhookRoutes(), (*wickrclient.Service)(nil).CallbackRoutes(), (*dataexports.Service)(nil).URLRoutes()))
 	for _, r := range e.Routes() {
 		// echo registers catch-all "route not found" entries for a group with middleware.

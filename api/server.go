@@ -79,7 +79,7 @@ type Deps struct {
 	ClientRoutes  []clientapi.Route
 	WebhookRoutes []clientapi.Route
 	// UploadRoutes are client API routes (paths under /client/v1) whose body is a file streamed to
-	// the handler, behind awsproto.GuardUpload(MaxUploadBytes).
+	// the handler, behind awsproto.GuardUpload(MaxUploadBytes, or the route's own MaxBody).
 	UploadRoutes   []clientapi.Route
 	MaxUploadBytes int64
 	Audit          awsproto.AuditSink
@@ -140,7 +140,11 @@ func New(cfg Config, d Deps) (*Server, error) {
 
 	mountClient(e, d.ClientRoutes, d.WebhookRoutes)
 	for _, r := range d.UploadRoutes {
-		e.Add(r.Method, "/client/v1"+r.Path, r.Handler, awsproto.GuardUpload(d.MaxUploadBytes))
+		limit := d.MaxUploadBytes
+		if r.MaxBody > 0 {
+			limit = r.MaxBody
+		}
+		e.Add(r.Method, "/client/v1"+r.Path, r.Handler, awsproto.GuardUpload(limit))
 	}
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", OpenAPI) })

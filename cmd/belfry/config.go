@@ -8,8 +8,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
+	"github.com/belfry/belfry/api/wickr/messaging"
+	"github.com/belfry/belfry/domain/wickr/conversation"
 	"github.com/belfry/belfry/infra/eventbridge"
 	"github.com/belfry/belfry/infra/eventlog"
 	"github.com/belfry/belfry/infra/mail"
@@ -60,6 +63,9 @@ type Config struct {
 	Retention RetentionConfig `json:"retention"`
 	// Media configures the SFU of live meetings (mediaapp.go).
 	Media MediaConfig `json:"media"`
+	// WickrMaxFileBytes bounds a Wickr message's file (BELFRY_WICKR_MAX_FILE_BYTES; default 100 MiB,
+	// at most the guide's 5 GB product limit; 0 in a Config built in code: the default; api/wickr/messaging).
+	WickrMaxFileBytes int64 `json:"wickrMaxFileBytes"`
 
 	// Shown instead of the secret-bearing URLs.
 	DatabaseDesc   string `json:"database"`
@@ -99,6 +105,10 @@ func ConfigFromEnv() Config {
 	c.Reports = reportsConfigFromEnv(get, c.DataDir, c.Region)
 	c.Retention = retentionConfigFromEnv(get)
 	c.Media = mediaConfigFromEnv(get)
+	c.WickrMaxFileBytes = -1 // reported by Validate unless it parses
+	if n, err := strconv.ParseInt(get("BELFRY_WICKR_MAX_FILE_BYTES", strconv.FormatInt(messaging.DefaultMaxFileBytes, 10)), 10, 64); err == nil && n > 0 {
+		c.WickrMaxFileBytes = n
+	}
 	c.DatabaseDesc = "private PostgreSQL cluster in " + c.DataDir + "/postgres"
 	if c.DatabaseURL != "" {
 		c.DatabaseDesc = "BELFRY_DATABASE_URL (hidden)"
@@ -155,6 +165,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Trail.validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.WickrMaxFileBytes < 0 || c.WickrMaxFileBytes > conversation.MaxFileSize { // 0: the default
+		errs = append(errs, fmt.Errorf("BELFRY_WICKR_MAX_FILE_BYTES must be a number of bytes from 1 to %d (5 GB)", conversation.MaxFileSize))
 	}
 	return errors.Join(errs...)
 }

@@ -338,7 +338,7 @@ func (m *Main) startHTTP(pool *pgxpool.Pool, client *esdb.Client, keys sigv4.Key
 			chimedashapi.Operations(chimedash.NewStore(pool), m.Now)), Snapshots: m.snaps,
 		ClientRoutes:  slices.Concat(c.clientRoutes(), m.wickr.client.Routes(), m.wickr.messaging.Routes(), m.wickr.stream.Routes(), m.wickr.calls.Routes()),
 		WebhookRoutes: slices.Concat(c.messages.WebhookRoutes(), m.wickr.client.CallbackRoutes(), c.exports.URLRoutes()),
-		UploadRoutes:  c.attach.UploadRoutes(c.client), MaxUploadBytes: attachments.MaxBytes + 1, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: m.reg, Metrics: api.NewMetrics(m.reg),
+		UploadRoutes:  slices.Concat(c.attach.UploadRoutes(c.client), m.wickr.messaging.UploadRoutes()), MaxUploadBytes: attachments.MaxBytes + 1, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: m.reg, Metrics: api.NewMetrics(m.reg),
 		Ready: func(ctx context.Context) error {
 			if err := pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)

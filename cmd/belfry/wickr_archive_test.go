@@ -130,7 +130,10 @@ func TestWickrDataRetentionArchive(t *testing.T) {
 	if err := r.Update(ctx, b.awsAcct, "us-east-1", nidA, "ENABLE"); err != nil {
 		t.Fatal(err)
 	}
-	post(sA[carol], dm, "marker")
+	markerFile := []byte(strings.Repeat("the marker's file\n", 5000)) // the marker carries a file (guide §8: messages and files)
+	if st, out := b.wickrUpload(t, sA[carol], dm, "Name=marker.txt&Content=marker", "text/plain", markerFile); st != 201 {
+		t.Fatalf("marker: %d %v", st, out)
+	}
 	want = append(want, "marker")
 
 	deadline := time.Now().Add(20 * time.Second)
@@ -164,6 +167,11 @@ func TestWickrDataRetentionArchive(t *testing.T) {
 	}
 	if l := lines[len(want)-2]; l.Sender["guestHash"] == "" {
 		t.Fatalf("the guest's message's sender: %+v", l)
+	}
+	if f := lines[len(lines)-1].File; f == nil || f.Name != "marker.txt" || f.Path != nidA+"/attachments/"+lines[len(lines)-1].MessageID+"/marker.txt" {
+		t.Fatalf("the marker's file: %+v", f)
+	} else if b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path))); err != nil || !bytes.Equal(b, markerFile) {
+		t.Fatalf("the archived file: %d bytes, %v", len(b), err)
 	}
 	if other, _ := archiveLines(t, dir, nidB, 600); len(other) != 0 {
 		t.Fatalf("network B has no retention, yet: %+v", other)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -86,11 +87,14 @@ func postedSealed(t *testing.T, client *esdb.Client, conv, messageID string) (st
 // would, and the Admin API as their administrators: direct messages and rooms, timers bounded by the
 // security group, expiry and burn-on-read at the injected clock (gone from the API, the read model
 // and, with their keys, from the event log), read receipts per the network setting, federation
-// between two networks, a blocked guest, attachments per the reader's group, hostile input.
+// between two networks, a blocked guest, attachments per the reader's group, files (testWickrFiles),
+// hostile input.
 func TestWickrMessaging(t *testing.T) {
 	outbox := t.TempDir()
 	clk := &clock{t: time.Now()}
-	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox; m.Now = clk.Now; m.SweepEvery = 50 * time.Millisecond })
+	b := startBelfryWith(t, func(m *Main) {
+		m.cfg.MailDir, m.Now, m.SweepEvery, m.cfg.WickrMaxFileBytes = outbox, clk.Now, 50*time.Millisecond, 1<<20
+	})
 	const alice, carol, bob = "alice@a.example", "carol@a.example", "bob@b.example"
 	nidA, gidA, sA := wickrMsgUsers(t, b, outbox, alice, carol)
 	nidB, gidB, sB := wickrMsgUsers(t, b, outbox, bob)
@@ -152,7 +156,7 @@ func TestWickrMessaging(t *testing.T) {
 
 	// Hostile input: 400 naming the member, nothing stored.
 	for body, field := range map[string]string{`{"Content":"a\u0000b"}`: "Content", `{"Content":"\ud800"}`: "Content",
-		`{"Content":"` + strings.Repeat("x", 10_001) + `"}`: "Content", `{"Attachment":{"Name":"a.pdf","ContentType":"application/pdf","Size":0}}`: "Attachment.Size"} {
+		`{"Content":"` + strings.Repeat("x", 10_001) + `"}`: "Content", `{"Attachment":{"Name":"a.pdf","ContentType":"application/pdf","Size":0}}`: "Attachment"} {
 		st, out := post(sA[alice], dm, body)
 		if st != 400 || str(out["Field"]) != field && !strings.Contains(str(out["Message"]), `"`+field+`"`) {
 			t.Fatalf("%.60s: %d %v, want 400 naming %s", body, st, out, field)
@@ -324,7 +328,7 @@ func TestWickrMessaging(t *testing.T) {
 		if st, _ := call("POST", "/"+room+"/members", sA[carol], `{"Members":[`+member(nidB, sB[bob])+`]}`); st != 403 {
 			t.Fatalf("a member who is not the room's creator adds members: %d", st)
 		}
-		if st, out := post(sA[alice], room, `{"Content":"the plan","Attachment":{"Name":"plan.pdf","ContentType":"application/pdf","Size":1000000}}`); st != 201 {
+		if st, out := b.wickrUpload(t, sA[alice], room, "Name=plan.pdf&Content=the+plan", "application/pdf", bytes.Repeat([]byte("%PDF"), 250_000)); st != 201 {
 			t.Fatalf("attachment: %d %v", st, out)
 		}
 		a := messagesOf(t, b, sA[carol], room)["the plan"]["Attachment"].(map[string]any)
@@ -340,5 +344,9 @@ func TestWickrMessaging(t *testing.T) {
 		if st != 200 || len(out["Conversations"].([]any)) != 1 || str(out["NextToken"]) == "" {
 			t.Fatalf("list conversations: %d %v", st, out)
 		}
+	})
+
+	t.Run("files: the bytes per the reader's group, gone at expiry", func(t *testing.T) {
+		testWickrFiles(t, b, clk, nidA, gidA, dm, sA[alice], sA[carol], sB[bob])
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/belfry/belfry/infra/blobstore"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/objstore"
 	"github.com/belfry/belfry/infra/wickrarchive"
@@ -24,14 +25,15 @@ func wickrArchiveRunner(m *Main, pool *pgxpool.Pool, client *esdb.Client, pm *pr
 }
 
 // newWickrArchive builds the shipper (its target: Main.WickrArchive, or a directory under the data
-// directory).
+// directory), which archives messages' files from the blob store too.
 func newWickrArchive(m *Main, pool *pgxpool.Pool, keys *datakeys.Store) {
 	target := m.WickrArchive
 	if target == nil {
 		target = objstore.DirTarget{Dir: filepath.Join(m.cfg.DataDir, "wickr-retention"), Name: "wickr-retention"}
 	}
 	m.wickr.archive = wickrarchive.New(wickrarchiverm.NewStore(pool), keys, target, pool,
-		wickrarchive.Config{FileSize: m.WickrArchiveFileSize, Rotate: m.WickrArchiveRotate, Now: m.Now, Logger: m.logger})
+		wickrarchive.Config{FileSize: m.WickrArchiveFileSize, Rotate: m.WickrArchiveRotate, Now: m.Now, Logger: m.logger,
+			Files: blobstore.New(m.cfg.blobDir(), pool, keys)})
 }
 
 // runWickrArchive ships every second (or every SweepEvery when shorter) until ctx ends.

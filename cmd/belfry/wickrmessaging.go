@@ -11,6 +11,7 @@ import (
 	"github.com/belfry/belfry/api/wickr/messaging"
 	"github.com/belfry/belfry/api/wickr/usecase"
 	"github.com/belfry/belfry/domain/wickr/conversation"
+	"github.com/belfry/belfry/infra/blobstore"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/projections"
@@ -19,7 +20,7 @@ import (
 
 // This file wires Wickr messaging (api/wickr/messaging): the conversations' command path and read
 // model, its live delivery (the stream), the client API's sessions, the data keys, and the sweep that destroys expired and burnt
-// messages.
+// messages (with their files' keys and blobs).
 
 var wickrConversationDecider = eventstore.DeciderOf[conversation.State, conversation.Command, conversation.Event](conversation.Initial, conversation.Evolve, conversation.Decide, conversation.Decode)
 
@@ -34,7 +35,8 @@ func newWickrMessaging(m *Main, pool *pgxpool.Pool, client *esdb.Client, network
 	m.wickr.messaging = messaging.New(messaging.Deps{
 		Conversations: messaging.Conversations{Repo: newRepo(client, wickrConversationDecider, m.Now), RM: m.wickr.conversationsRM, RYW: ryw},
 		Networks:      networks, Rosters: m.wickr.rosters, Guests: usecase.Guests{Repo: newRepo(client, wickrGuestDecider, m.Now), RYW: ryw},
-		Store: wickrconversations.NewStore(pool), Keys: keys, Sessions: wickrMessagingSessions{m.wickr.client}, Now: m.Now})
+		Store: wickrconversations.NewStore(pool), Keys: keys, Sessions: wickrMessagingSessions{m.wickr.client}, Now: m.Now,
+		Blobs: blobstore.New(m.cfg.blobDir(), pool, keys), MaxFileBytes: m.cfg.WickrMaxFileBytes})
 	m.wickr.stream = m.wickr.messaging.NewStream(wickrconversations.NewStore(pool), m.wickr.conversationsRM,
 		livehub.Config{Queue: m.ChatQueue, Recheck: m.ChatRecheck, Logger: m.logger, Registerer: m.reg})
 }

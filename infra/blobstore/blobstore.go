@@ -1,4 +1,5 @@
-// Package blobstore keeps Chime attachments (issue 13): the bytes in a content-addressed directory
+// Package blobstore keeps Chime attachments and Wickr messages' files (issue 13; container "wickr",
+// migration 0028): the bytes in a content-addressed directory
 // (by default <data dir>/blobs), each file named by the SHA-256 of what it holds — computed by the
 // server while the upload streams in, never taken from the client — and encrypted under a content
 // key of its own from infra/datakeys (a message key of the container's day: wrapped under keys that
@@ -182,15 +183,16 @@ func (s *Store) Open(ctx context.Context, a Attachment) (io.ReadCloser, error) {
 	}{d, f}, nil
 }
 
-// Discard removes an attachment Put returned that was never posted: its key, file and row.
+// Discard removes an attachment — one Put returned that was never posted, or a Wickr message's file
+// when the message goes —: its key (shredded first), file and row. It is idempotent.
 func (s *Store) Discard(ctx context.Context, a Attachment) error {
 	ctx = context.WithoutCancel(ctx)
 	err := s.keys.ShredMessage(ctx, a.KeyID)
+	if rerr := os.Remove(s.path(a.Blob)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+		return errors.Join(err, rerr) // the row stays, so Sweep (or a retry) finds the file again
+	}
 	if _, derr := s.pool.Exec(ctx, `DELETE FROM blobs.attachments WHERE attachment_id = $1`, a.AttachmentID); derr != nil {
 		err = errors.Join(err, derr)
-	}
-	if rerr := os.Remove(s.path(a.Blob)); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-		err = errors.Join(err, rerr)
 	}
 	return err
 }

@@ -301,3 +301,75 @@ func notFound(err error) bool {
 	}
 	return false
 }
+
+// Streamer is a Target that also writes an object from a reader of size bytes without holding it in
+// memory (Wickr archive files; DirTarget and S3Target implement it).
+type Streamer interface {
+	PutStream(ctx context.Context, key string, r io.Reader, size int64) error
+}
+
+// PutStream implements Streamer: the file written whole (temporary file, fsync, rename); a reader
+// that does not give exactly size bytes writes nothing.
+func (d DirTarget) PutStream(_ context.Context, key string, r io.Reader, size int64) error {
+	p := d.path(key)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("objstore: write %s: %w", p, err)
+	}
+	tmp, err := spool(filepath.Dir(p), r, size)
+	if err != nil {
+		return fmt.Errorf("objstore: write %s: %w", p, err)
+	}
+	defer os.Remove(tmp.Name())
+	err = tmp.Close()
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), p)
+	}
+	if err != nil {
+		return fmt.Errorf("objstore: write %s: %w", p, err)
+	}
+	return nil
+}
+
+// spool copies exactly size bytes of r into a new temporary file of dir ("": the system's), synced.
+func spool(dir string, r io.Reader, size int64) (*os.File, error) {
+	tmp, err := os.CreateTemp(dir, ".part-*")
+	if err != nil {
+		return nil, err
+	}
+	n, err := io.Copy(tmp, io.LimitReader(r, size+1))
+	if err == nil && n != size {
+		err = fmt.Errorf("the object is %d bytes, not %d", n, size)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, err
+	}
+	return tmp, nil
+}
+
+// PutStream implements Streamer: the body is spooled to a temporary file (removed once sent, like the
+// Wickr bot's files once stored), so that the request is seekable and signed with its length.
+func (t *S3Target) PutStream(ctx context.Context, key string, r io.Reader, size int64) error {
+	tmp, err := spool("", r, size)
+	if err != nil {
+		return fmt.Errorf("objstore: write s3://%s/%s: %w", t.bucket, key, err)
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("objstore: write s3://%s/%s: %w", t.bucket, key, err)
+	}
+	_, err = t.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &t.bucket, Key: &key, Body: tmp, ContentLength: aws.Int64(size),
+		ContentType: aws.String("application/octet-stream")})
+	if err != nil {
+		return fmt.Errorf("objstore: write s3://%s/%s: %w", t.bucket, key, err)
+	}
+	return nil
+}

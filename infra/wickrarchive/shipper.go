@@ -13,7 +13,9 @@
 //     recorded before the new file's first write. So a restart of Belfry loses and repeats nothing.
 //   - Lines hold the decrypted text (as the bot writes it, §8.5) and the attachment's metadata; a
 //     message whose key was destroyed before it was shipped (it expired or burnt first) is written
-//     with "unavailable": true and no text.
+//     with "unavailable": true and no text. With Config.Files a file's decrypted bytes go to
+//     <networkId>/attachments/<messageId>/<name> under the same prefix (§8: messages and files
+//     together), streamed, written before the line that names it (file.path).
 //   - A file holds at most FileSize bytes (a single larger line is a file of its own) and, with
 //     Rotate, the lines of at most Rotate from its start; the one being written is the only one in
 //     memory.
@@ -26,6 +28,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"time"
@@ -34,6 +37,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/attachment"
 	"github.com/belfry/belfry/domain/wickr/conversation"
 	"github.com/belfry/belfry/infra/objstore"
 	"github.com/belfry/belfry/projections/wickrarchive"
@@ -61,7 +65,10 @@ type Config struct {
 	FileSize int64
 	Rotate   time.Duration
 	// Batch is how many items one round reads per network (default 500).
-	Batch  int
+	Batch int
+	// Files, when set, archives the bytes of messages' files too (on a target that is an
+	// objstore.Streamer); without it lines hold files' metadata only.
+	Files  Files
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -118,11 +125,64 @@ type Line struct {
 	Unavailable    bool              `json:"unavailable,omitempty"`
 }
 
-// LineFile is an attachment's metadata in a line.
+// LineFile is an attachment in a line: its metadata, and where its bytes were archived (Path, under
+// the same prefix as the messages), or Unavailable when its key was destroyed before it was shipped.
 type LineFile struct {
 	Name        string `json:"name"`
 	ContentType string `json:"contentType"`
 	Size        int64  `json:"size"`
+	Path        string `json:"path,omitempty"`
+	Unavailable bool   `json:"unavailable,omitempty"`
+}
+
+// Files opens messages' files (infra/blobstore.Store implements it).
+type Files interface {
+	ForMessages(ctx context.Context, messageIDs []string) (map[string][]attachment.Stored, error)
+	Open(ctx context.Context, a attachment.Stored) (io.ReadCloser, error)
+}
+
+// file archives the bytes of an item's file to <prefix><networkId>/attachments/<messageId>/<name>,
+// streamed, before the line naming it is written (a crash between the two writes it again, whole).
+// A file whose key is gone, or that has no bytes (metadata posted before files had bytes), is
+// Unavailable.
+func (s *Shipper) file(ctx context.Context, it wickrarchive.Item, f *LineFile) error {
+	st, ok := s.target.(objstore.Streamer)
+	if s.cfg.Files == nil || !ok {
+		return nil
+	}
+	byMsg, err := s.cfg.Files.ForMessages(ctx, []string{it.MessageID})
+	if err != nil {
+		return err
+	}
+	var a *attachment.Stored
+	for i, x := range byMsg[it.MessageID] {
+		if x.ContainerID == it.ConversationID {
+			a = &byMsg[it.MessageID][i]
+		}
+	}
+	if a == nil {
+		f.Unavailable = true
+		return nil
+	}
+	r, err := s.cfg.Files.Open(ctx, *a)
+	if errors.Is(err, attachment.ErrGone) {
+		f.Unavailable = true
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	name := f.Name
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") { // the upload refuses these; never a path
+		name = "file"
+	}
+	key := fmt.Sprintf("%s%s/attachments/%s/%s", s.cfg.Prefix, it.NetworkID, it.MessageID, name)
+	if err := st.PutStream(ctx, key, r, a.Size); err != nil {
+		return err
+	}
+	f.Path = key
+	return nil
 }
 
 // Run ships every interval until ctx ends.
@@ -281,6 +341,9 @@ func (s *Shipper) line(ctx context.Context, it wickrarchive.Item) ([]byte, error
 		l.Message = c.Text
 		if it.Size > 0 {
 			l.File = &LineFile{Name: c.File, ContentType: it.ContentType, Size: it.Size}
+			if err := s.file(ctx, it, l.File); err != nil {
+				return nil, err
+			}
 		}
 	}
 	b, err := json.Marshal(l)

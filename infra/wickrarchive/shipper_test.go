@@ -14,7 +14,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/belfry/belfry/domain/chime/attachment"
 	"github.com/belfry/belfry/domain/wickr/conversation"
+	"github.com/belfry/belfry/infra/blobstore"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/migrations"
 	"github.com/belfry/belfry/infra/objstore"
@@ -166,5 +168,71 @@ func TestShipperWritesOnceAcrossCrashesAndRotates(t *testing.T) {
 	}
 	if last := got[8]; !last.Unavailable || last.Message != "" {
 		t.Fatalf("a message whose key was destroyed: %+v", last)
+	}
+}
+
+// TestShipperArchivesFiles: a message's file goes, decrypted and byte for byte, under the messages'
+// prefix before the line naming it; a file whose key was destroyed first is unavailable and
+// written nowhere.
+func TestShipperArchivesFiles(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := migrations.Apply(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	ring, err := datakeys.OpenFileKeyring(filepath.Join(t.TempDir(), "keyring"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := datakeys.New(pool).WithKeyring(ring)
+	blobs := blobstore.New(t.TempDir(), pool, keys)
+	at := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+	src := &items{}
+	body := bytes.Repeat([]byte("archived file bytes\n"), 10_000) // several chunks
+	post := func(seq int64, mid, name string) attachment.Stored {
+		a, err := blobs.Put(ctx, bytes.NewReader(body), attachment.Upload{Tenant: "12345678", Scope: conversation.KeyScope("c1", mid), Day: at,
+			Name: name, Max: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Container, a.ContainerID, a.MessageID, a.UploaderID, a.ContentType, a.CreatedAt = "wickr", "c1", mid, "u:12345678:1", "text/plain", at
+		if err := blobs.Record(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		c, _ := json.Marshal(conversation.Content{Text: "see " + name, File: name})
+		id, sealed, err := keys.Seal(ctx, "12345678", conversation.KeyScope("c1", mid), at, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.rows = append(src.rows, rm.Item{NetworkID: "12345678", ConversationID: "c1", MessageID: mid, SenderKey: "u:12345678:1",
+			KeyID: id, Sealed: sealed, Seq: seq, At: at, ContentType: "text/plain", Size: a.Size})
+		return a
+	}
+	post(10, "m1", "notes.txt")
+	gone := post(20, "m2", "secret.txt")
+	if err := keys.Destroy(ctx, gone.KeyID); err != nil { // the file's key only (the text's lives on)
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ship := wickrarchive.New(src, keys, objstore.DirTarget{Dir: dir, Name: "archive"}, pool, wickrarchive.Config{Files: blobs, Now: func() time.Time { return at }})
+	if n, err := ship.Round(ctx); err != nil || n != 2 {
+		t.Fatalf("round: %d, %v", n, err)
+	}
+	got, _ := lines(t, dir, "12345678")
+	if len(got) != 2 || got[0].File == nil || got[0].File.Path != "12345678/attachments/m1/notes.txt" || got[0].File.Unavailable {
+		t.Fatalf("the file's line: %+v", got)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "12345678", "attachments", "m1", "notes.txt")); err != nil || !bytes.Equal(b, body) {
+		t.Fatalf("the archived file: %d bytes, %v", len(b), err)
+	}
+	if f := got[1].File; f == nil || !f.Unavailable || f.Path != "" || got[1].Message != "see secret.txt" {
+		t.Fatalf("a file whose key was destroyed: %+v", got[1])
+	}
+	if _, err := os.Stat(filepath.Join(dir, "12345678", "attachments", "m2")); !os.IsNotExist(err) {
+		t.Fatalf("a file whose key was destroyed was written: %v", err)
 	}
 }

@@ -183,3 +183,19 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]Due, error
 	}
 	return out, nil
 }
+
+// Message returns one message of a conversation that is not gone at now; NotFound
+// (conversation.ErrMessageNotFound) when there is none.
+func (s *Store) Message(ctx context.Context, id, messageID string, now time.Time) (Message, error) {
+	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT conversation_id, message_id, sender_key, key_id, seq, sealed, ttl, bor,
+		coalesce(content_type, ''), coalesce(size, 0), created_at, expires_at, burn_at
+		FROM rm.wickr_messages WHERE conversation_id = $1 AND `+live+` AND message_id = $3`), id, now, messageID)
+	m, err := pgx.CollectExactlyOneRow(rows, scanMessage)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return m, domain.Wrapf(conversation.ErrMessageNotFound, "message %s not found", messageID)
+	}
+	if err != nil {
+		return m, fmt.Errorf("wickrconversations: message: %w", err)
+	}
+	return m, nil
+}

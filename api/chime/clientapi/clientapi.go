@@ -22,6 +22,8 @@ import (
 type Route struct {
 	Method, Path string
 	Handler      echo.HandlerFunc
+	// MaxBody bounds the body of an upload route (0: the server's MaxUploadBytes).
+	MaxBody int64
 }
 
 // Authenticator checks a bearer session token and answers with the signed-in user.

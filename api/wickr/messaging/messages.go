@@ -33,6 +33,7 @@ type File struct {
 	AutoDownload         bool   // within the reader's group's maxAutoDownloadSize
 	Transfer             string // BestQuality or LowBandwidth, per the reader's group
 	AutoDownloadMaxBytes int64
+	Sha256               string // the plaintext's SHA-256, where the answer knows it (a post, a download)
 }
 
 // Message is a message as the API answers it.
@@ -48,8 +49,23 @@ type Message struct {
 	ReadBy                    []wickrconversations.Receipt // receipts, on the caller's own messages
 }
 
-// Post seals and posts a message of the caller; the answer is the message as posted.
+// Post seals and posts a message of the caller; the answer is the message as posted. A message
+// carrying a file is posted by PostFile, with the file's bytes.
 func (s *Service) Post(ctx context.Context, me Caller, id string, d Draft) (Message, error) {
+	return s.post(ctx, me, id, newMessageID(), d)
+}
+
+func newMessageID() string { return uuid.NewString() }
+
+// tenantOf is the tenant of the keys of the caller's content: its network, or the guest network.
+func tenantOf(me Caller) string {
+	if me.GuestHash != "" {
+		return wickr.GuestTenant // a guest's messages are sealed under keys of the guest network
+	}
+	return me.NetworkID
+}
+
+func (s *Service) post(ctx context.Context, me Caller, id, mid string, d Draft) (Message, error) {
 	members, err := s.d.Store.Members(ctx, id)
 	if err != nil {
 		return Message{}, err
@@ -63,12 +79,7 @@ func (s *Service) Post(ctx context.Context, me Caller, id string, d Draft) (Mess
 		return Message{}, err
 	}
 	plain, _ := json.Marshal(conversation.Content{Text: d.Text, File: d.File})
-	mid := uuid.NewString()
-	tenant := me.NetworkID
-	if me.GuestHash != "" {
-		tenant = wickr.GuestTenant // a guest's messages are sealed under keys of the guest network
-	}
-	keyID, sealed, err := s.d.Keys.Seal(ctx, tenant, conversation.KeyScope(id, mid), s.d.Now(), plain)
+	keyID, sealed, err := s.d.Keys.Seal(ctx, tenantOf(me), conversation.KeyScope(id, mid), s.d.Now(), plain)
 	if err != nil {
 		return Message{}, err
 	}
@@ -213,18 +224,24 @@ func (s *Service) MarkRead(ctx context.Context, me Caller, id string, messageIDs
 }
 
 // ExpireDue destroys the keys of the messages whose expiry or burn time has passed at the slice's
-// clock, then records their destruction (at most limit per call); it returns how many it destroyed.
+// clock and of their files (deleting the files' blobs), then records their destruction (at most
+// limit per call); it returns how many it destroyed.
 func (s *Service) ExpireDue(ctx context.Context, limit int) (int, error) {
 	due, err := s.d.Store.Due(ctx, s.d.Now(), limit)
 	if err != nil {
 		return 0, err
 	}
 	byConv := map[string][]string{}
+	ids := make([]string, 0, len(due))
 	for _, d := range due {
 		if err := s.d.Keys.Destroy(ctx, d.KeyID); err != nil {
 			return 0, err
 		}
 		byConv[d.ConversationID] = append(byConv[d.ConversationID], d.MessageID)
+		ids = append(ids, d.MessageID)
+	}
+	if err := s.destroyFiles(ctx, ids); err != nil {
+		return 0, err
 	}
 	n := 0
 	for id, ids := range byConv {

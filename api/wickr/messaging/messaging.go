@@ -1,6 +1,6 @@
 // Package messaging is the slice of Wickr messaging on the end users' client API (under
 // /client/v1/wickr/conversations): direct messages, groups and rooms, messages with expiration and
-// burn-on-read timers, read receipts and file attachments' metadata (guide §3.3, §3.4, §6, §12, §15).
+// burn-on-read timers, read receipts and files (guide §3.3, §3.4, §6, §12, §15; files.go).
 // The conversation aggregate (domain/wickr/conversation) decides; this slice gathers the policy it
 // decides on — the participants' networks and security groups, read freshly through the command
 // path — seals each message under a key of its own and opens it for members.
@@ -13,7 +13,11 @@
 //     destroyed before the destruction is recorded, so no recorded destruction leaves a key alive,
 //     and a crash between the two is finished by the next sweep.
 //   - Only members read a conversation; what a member may do with a file (download, auto-download,
-//     transfer quality) follows the member's own security group (§12).
+//     transfer quality) follows the member's own security group (§12): a member whose group disables
+//     file download is refused the bytes (403), a non-member never learns the file exists (404).
+//   - A file's bytes are encrypted under a content key of the message's own scope; the message's
+//     going destroys that key with the text's and deletes the blob before the destruction is
+//     recorded, so a destroyed message's file opens from no API and is gone from the disk.
 package messaging
 
 import (
@@ -59,6 +63,7 @@ type Store interface {
 	Messages(ctx context.Context, id string, now time.Time, before int64, limit int) ([]wickrconversations.Message, error)
 	Receipts(ctx context.Context, id string, messageIDs []string) (map[string][]wickrconversations.Receipt, error)
 	Due(ctx context.Context, now time.Time, limit int) ([]wickrconversations.Due, error)
+	Message(ctx context.Context, id, messageID string, now time.Time) (wickrconversations.Message, error)
 }
 
 // Conversations is the conversation aggregate's command path.
@@ -73,6 +78,11 @@ type Deps struct {
 	Store         Store
 	Keys          Keys
 	Sessions      Sessions
+	// Blobs stores files' bytes (PostFile and Download need it; without it ExpireDue has no files to
+	// delete); MaxFileBytes bounds a file (default DefaultMaxFileBytes, at most
+	// conversation.MaxFileSize).
+	Blobs        Blobs
+	MaxFileBytes int64
 	// Now is the clock of reads and of the sweep (default time.Now); decisions use the command
 	// path's clock.
 	Now func() time.Time
@@ -85,6 +95,12 @@ type Service struct{ d Deps }
 func New(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	switch {
+	case d.MaxFileBytes <= 0:
+		d.MaxFileBytes = DefaultMaxFileBytes
+	case d.MaxFileBytes > conversation.MaxFileSize:
+		d.MaxFileBytes = conversation.MaxFileSize
 	}
 	return &Service{d: d}
 }

@@ -40,6 +40,7 @@ func (s *Service) Routes() []clientapi.Route {
 		{Method: http.MethodPost, Path: c + "/:conversationId/messages", Handler: h.session(h.post)},
 		{Method: http.MethodGet, Path: c + "/:conversationId/messages", Handler: h.session(h.messages)},
 		{Method: http.MethodPost, Path: c + "/:conversationId/read", Handler: h.session(h.read)},
+		h.downloadRoute(),
 	}
 }
 

@@ -27,19 +27,13 @@ func (h handlers) post(c echo.Context, me Caller) error {
 	if err != nil {
 		return fail(c, err)
 	}
-	d := Draft{Text: in.Content, TTL: in.Ttl, BOR: in.Bor}
-	if err := text("Content", in.Content, in.Attachment == nil, MaxText); err != nil {
+	if in.Attachment != nil {
+		return fail(c, wickr.Invalid("Attachment", "a file is posted with its bytes: POST …/conversations/{id}/attachments?Name=…, the body the file"))
+	}
+	if err := text("Content", in.Content, true, MaxText); err != nil {
 		return fail(c, err)
 	}
-	if a := in.Attachment; a != nil {
-		for _, e := range []error{text("Attachment.Name", a.Name, true, 4*MaxFileName), text("Attachment.ContentType", a.ContentType, true, conversation.MaxContentType)} {
-			if e != nil {
-				return fail(c, e)
-			}
-		}
-		d.File, d.Attachment = a.Name, &conversation.Attachment{ContentType: a.ContentType, Size: a.Size}
-	}
-	m, err := h.s.Post(c.Request().Context(), me, id, d)
+	m, err := h.s.Post(c.Request().Context(), me, id, Draft{Text: in.Content, TTL: in.Ttl, BOR: in.Bor})
 	if err != nil {
 		return fail(c, err)
 	}
@@ -115,8 +109,7 @@ func messageWire(m Message) map[string]any {
 		out["BurnAt"] = stamp(m.BurnAt)
 	}
 	if f := m.File; f != nil {
-		out["Attachment"] = map[string]any{"Name": f.Name, "ContentType": f.ContentType, "Size": f.Size, "Download": f.Download,
-			"AutoDownload": f.AutoDownload, "Transfer": f.Transfer, "AutoDownloadMaxBytes": f.AutoDownloadMaxBytes}
+		out["Attachment"] = fileWire(f)
 	}
 	if m.ReadBy != nil {
 		rs := make([]map[string]any, len(m.ReadBy))

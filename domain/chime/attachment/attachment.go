@@ -1,6 +1,7 @@
 // Package attachment holds the values of a stored Chime attachment (issue 13) that the blob store
-// (infra/blobstore) and the attachments slice (api/chime/attachments) share: what an upload is, what
-// the table blobs.attachments records, and their errors. The events that reference an attachment are
+// (infra/blobstore), the attachments slice (api/chime/attachments) and Wickr files
+// (api/wickr/messaging, container "wickr") share: what an upload is, what the table
+// blobs.attachments records, and their errors. The events that reference an attachment are
 // the room's and the conversation's (MessagePosted.Attachment).
 package attachment
 

@@ -45,7 +45,8 @@ const (
 	MaxTitle = 128
 	// MaxSealed bounds a message's sealed content (bytes): a text of MaxText and its sealing.
 	MaxSealed = 64 << 10
-	// MaxFileSize is the guide's file size limit (§0.1: files up to 5 GB).
+	// MaxFileSize is the guide's file size limit (§0.1: files up to 5 GB); the server's own bound
+	// (api/wickr/messaging, configurable) may be lower.
 	MaxFileSize int64 = 5 << 30
 	// MaxContentType bounds an attachment's media type.
 	MaxContentType = 255
@@ -113,10 +114,17 @@ type Content struct {
 	File string `json:"f,omitempty"`
 }
 
-// Attachment is a file's metadata (its name travels sealed with the text).
+// Attachment is a message's file: its media type and size, and where its bytes are in the blob store
+// (infra/blobstore) — the attachment's id, the content key its bytes are encrypted under (a key of
+// the message's own scope, KeyScope, destroyed when the message goes) and the SHA-256 of the stored
+// file. Its name travels sealed with the text. Events stored before file bytes existed hold the
+// metadata only (no AttachmentID); a new post needs the whole reference.
 type Attachment struct {
-	ContentType string `json:"contentType"`
-	Size        int64  `json:"size"`
+	AttachmentID string `json:"attachmentId,omitempty"`
+	KeyID        string `json:"keyId,omitempty"`
+	Blob         string `json:"blob,omitempty"`
+	ContentType  string `json:"contentType"`
+	Size         int64  `json:"size"`
 }
 
 // Message is one live message of the state.

@@ -229,3 +229,30 @@ func TestReadReceipts(t *testing.T) {
 		t.Fatalf("the sender's network disables them: %v", evs)
 	}
 }
+
+func TestAFileNamesItsBytesUnderTheMessagesOwnKey(t *testing.T) {
+	t.Parallel()
+	s := dm(t, alice, carol, policy())
+	blob := "3f9a0c2e4b6d8f1a3c5e7b9d0f2a4c6e8b1d3f5a7c9e0b2d4f6a8c1e3b5d7f90"
+	file := func(p conversation.Post, f conversation.Attachment) conversation.Post { p.Attachment = &f; return p }
+	ok := conversation.Attachment{AttachmentID: "a1", KeyID: "msg/11111111/" + conversation.KeyScope(s.ID, "m1") + "/2026-12-01/k",
+		Blob: blob, ContentType: "application/pdf", Size: 42}
+	if _, err := conversation.Decide(s, file(post("m1", alice, s.ID, 0, 0, policy()), ok), now); err != nil {
+		t.Fatalf("a complete file: %v", err)
+	}
+	for name, f := range map[string]conversation.Attachment{
+		"metadata only":         {ContentType: "application/pdf", Size: 42},
+		"another message's key": {AttachmentID: "a1", KeyID: "msg/11111111/" + conversation.KeyScope(s.ID, "m2") + "/2026-12-01/k", Blob: blob, ContentType: "text/plain", Size: 42},
+		"a bad address":         {AttachmentID: "a1", KeyID: ok.KeyID, Blob: "../../etc/passwd", ContentType: "text/plain", Size: 42},
+		"empty":                 {AttachmentID: "a1", KeyID: ok.KeyID, Blob: blob, ContentType: "text/plain"},
+		"over 5 GB":             {AttachmentID: "a1", KeyID: ok.KeyID, Blob: blob, ContentType: "text/plain", Size: conversation.MaxFileSize + 1},
+	} {
+		if _, err := conversation.Decide(s, file(post("m1", alice, s.ID, 0, 0, policy()), f), now); len(wickr.Reasons(err)) == 0 {
+			t.Errorf("%s: %v, want a field error", name, err)
+		}
+	}
+	noFiles := with(policy(), alice, func(g *sg.Settings) { g.FilesEnabled = false })
+	if _, err := conversation.Decide(s, file(post("m1", alice, s.ID, 0, 0, noFiles), ok), now); !errors.Is(err, conversation.ErrFiles) {
+		t.Fatalf("files disabled: %v", err)
+	}
+}

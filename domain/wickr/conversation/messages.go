@@ -31,7 +31,7 @@ func decidePost(s State, c Post, now time.Time) ([]Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkAttachment(c); err != nil {
+	if err := checkAttachment(s, c); err != nil {
 		return nil, err
 	}
 	for _, m := range s.Members {
@@ -74,12 +74,18 @@ func checkTimers(c Post, s State, p Policy) (int64, error) {
 	return c.TTL, nil
 }
 
-func checkAttachment(c Post) error {
+func checkAttachment(s State, c Post) error {
 	a := c.Attachment
 	if a == nil {
 		return nil
 	}
 	switch {
+	case a.AttachmentID == "":
+		return wickr.Invalid("Attachment", "must name the uploaded file's bytes (upload them with the message)")
+	case !strings.Contains(a.KeyID, "/"+KeyScope(s.ID, c.MessageID)+"/"):
+		return wickr.FieldErr(ErrKey, "Attachment", "the file must be encrypted under a key of the message's own, got key %q", a.KeyID)
+	case !blobAddress(a.Blob):
+		return wickr.Invalid("Attachment", "the file's address must be the SHA-256 of its stored bytes")
 	case a.Size <= 0 || a.Size > MaxFileSize:
 		return wickr.Invalid("Attachment.Size", "must be 1 to %d bytes", MaxFileSize)
 	case len(a.ContentType) > MaxContentType:
@@ -130,4 +136,17 @@ func decideDestroy(s State, c Destroy, now time.Time) []Event {
 		evs = append(evs, MessageDestroyed{MessageID: id, KeyID: m.KeyID, Reason: m.reason(), At: now})
 	}
 	return evs
+}
+
+// blobAddress reports whether b is a blob's address: 64 lowercase hexadecimal digits.
+func blobAddress(b string) bool {
+	if len(b) != 64 {
+		return false
+	}
+	for _, r := range b {
+		if (r < '0' || r > '9') && (r < 'a' || r > 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,177 @@
+package messaging
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"strings"
+
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/chime/attachment"
+	"github.com/belfry/belfry/domain/wickr"
+	"github.com/belfry/belfry/domain/wickr/conversation"
+)
+
+// Files (guide §3.3 Media and links, §12, §0.1): a member posts a message carrying a file whose
+// bytes are streamed into the blob store (infra/blobstore, container "wickr") — encrypted while they
+// arrive under a content key of the message's own scope (conversation.KeyScope), wrapped by the
+// keyring, named by the SHA-256 the server computes — and members download them when their own
+// security group enables file download. When the message goes (expiry or burn-on-read) ExpireDue
+// destroys the file's key with the text's and deletes its blob.
+
+// DefaultMaxFileBytes is the server's default bound on a file: 100 MiB. The guide's product limit
+// is 5 GB (conversation.MaxFileSize); Deps.MaxFileBytes sets Belfry's own, at most that.
+const DefaultMaxFileBytes int64 = 100 << 20
+
+// Container is the blob store's container kind of Wickr files.
+const Container = "wickr"
+
+// ErrNoDownload is a download the reader's security group does not allow (§12: preview only).
+var ErrNoDownload = &domain.Error{Kind: domain.KindForbidden, Msg: "file download is disabled"}
+
+// Blobs is the blob store (infra/blobstore.Store implements it).
+type Blobs interface {
+	Put(ctx context.Context, r io.Reader, u attachment.Upload) (attachment.Stored, error)
+	Record(ctx context.Context, a attachment.Stored) error
+	Discard(ctx context.Context, a attachment.Stored) error
+	ForMessages(ctx context.Context, messageIDs []string) (map[string][]attachment.Stored, error)
+	Meta(ctx context.Context, a attachment.Stored) (attachment.Meta, error)
+	Open(ctx context.Context, a attachment.Stored) (io.ReadCloser, error)
+}
+
+// Upload is a file as posted: its name and declared media type.
+type Upload struct{ Name, ContentType string }
+
+// MaxFileBytes is the server's bound on a file.
+func (s *Service) MaxFileBytes() int64 { return s.d.MaxFileBytes }
+
+// CheckUpload validates a file's name and media type; errors name the field.
+func CheckUpload(u Upload) (Upload, error) {
+	if err := text("Name", u.Name, true, 4*MaxFileName); err != nil {
+		return u, err
+	}
+	if strings.ContainsAny(u.Name, "/\\\r\n") || u.Name == "." || u.Name == ".." {
+		return u, wickr.Invalid("Name", "must be a file name without slashes or line breaks")
+	}
+	mt, params, err := mime.ParseMediaType(u.ContentType)
+	if err != nil || !strings.Contains(mt, "/") || strings.Contains(mt, "*") || len(u.ContentType) > conversation.MaxContentType {
+		return u, wickr.Invalid("Content-Type", "must be a media type such as application/pdf")
+	}
+	for k := range params {
+		if k != "charset" {
+			return u, wickr.Invalid("Content-Type", "parameter %q is not accepted (only charset)", k)
+		}
+	}
+	u.ContentType = mime.FormatMediaType(mt, params)
+	return u, nil
+}
+
+// PostFile streams body into the blob store and posts the message carrying it (d's text and timers);
+// a refused post (not a member, the group disallows files, over MaxFileBytes, a bad timer) leaves
+// no key, blob or row behind (a post that failed otherwise, and so may be recorded, keeps its file). The answer's File.Sha256 is the plaintext's SHA-256.
+func (s *Service) PostFile(ctx context.Context, me Caller, id string, d Draft, u Upload, body io.Reader) (Message, error) {
+	u, err := CheckUpload(u)
+	if err != nil {
+		return Message{}, err
+	}
+	if _, err := s.member(ctx, me, id); err != nil {
+		return Message{}, err // before a byte is read
+	}
+	mid := newMessageID()
+	a, err := s.d.Blobs.Put(ctx, body, attachment.Upload{Tenant: tenantOf(me), Scope: conversation.KeyScope(id, mid), Day: s.d.Now(),
+		Name: u.Name, Max: s.d.MaxFileBytes})
+	if errors.Is(err, attachment.ErrTooLarge) {
+		return Message{}, wickr.FieldErr(attachment.ErrTooLarge, "body", "the file is over %d bytes", s.d.MaxFileBytes)
+	}
+	if err != nil {
+		return Message{}, err
+	}
+	a.Container, a.ContainerID, a.MessageID, a.UploaderID, a.ContentType, a.CreatedAt = Container, id, mid, me.Participant().Key(), u.ContentType, s.d.Now().UTC()
+	if err := s.d.Blobs.Record(ctx, a); err != nil {
+		return Message{}, errors.Join(err, s.d.Blobs.Discard(ctx, a))
+	}
+	d.File = u.Name
+	d.Attachment = &conversation.Attachment{AttachmentID: a.AttachmentID, KeyID: a.KeyID, Blob: a.Blob, ContentType: a.ContentType, Size: a.Size}
+	m, err := s.post(ctx, me, id, mid, d)
+	if err != nil && domain.KindOf(err) != 0 { // refused: nothing refers to the file
+		return Message{}, errors.Join(err, s.d.Blobs.Discard(ctx, a))
+	}
+	if err != nil {
+		return Message{}, err // perhaps recorded: the file stays with its message
+	}
+	if meta, err := s.d.Blobs.Meta(ctx, a); err == nil { // posted: a failure here only leaves the hash out
+		m.File.Sha256 = meta.SHA256
+	}
+	return m, nil
+}
+
+// Download opens the file of a live message for a member whose security group enables file download
+// (§12, evaluated for the reader): not a member, an unknown, expired or burnt message, or one without
+// a file are NotFound; a group without file download is Forbidden (ErrNoDownload).
+func (s *Service) Download(ctx context.Context, me Caller, id, messageID string) (File, io.ReadCloser, error) {
+	if _, err := s.member(ctx, me, id); errors.Is(err, conversation.ErrNotMember) {
+		return File{}, nil, domain.Wrapf(conversation.ErrNotFound, "conversation %s not found", id)
+	} else if err != nil {
+		return File{}, nil, err
+	}
+	row, err := s.d.Store.Message(ctx, id, messageID, s.d.Now())
+	if err != nil {
+		return File{}, nil, err
+	}
+	blobs, err := s.d.Blobs.ForMessages(ctx, []string{messageID})
+	if err != nil {
+		return File{}, nil, err
+	}
+	var a *attachment.Stored
+	for i, b := range blobs[messageID] {
+		if b.Container == Container && b.ContainerID == id {
+			a = &blobs[messageID][i]
+		}
+	}
+	if row.Size == 0 || a == nil {
+		return File{}, nil, domain.Wrapf(attachment.ErrGone, "message %s carries no file", messageID)
+	}
+	g, err := s.readerGroup(ctx, me)
+	if err != nil {
+		return File{}, nil, err
+	}
+	if !g.EnableFileDownload {
+		return File{}, nil, domain.Wrapf(ErrNoDownload, "your security group does not allow file download (enableFileDownload is off): preview only")
+	}
+	meta, err := s.d.Blobs.Meta(ctx, *a)
+	if err != nil {
+		return File{}, nil, err
+	}
+	f := fileFor(meta.Name, a.ContentType, a.Size, g)
+	f.Sha256 = meta.SHA256
+	r, err := s.d.Blobs.Open(ctx, *a)
+	return *f, r, err
+}
+
+// destroyFiles destroys the content keys of the files of messages that went and deletes their blobs
+// and rows (each by itself: no scan of the store); called before their destruction is recorded, and
+// idempotent, so a crash in between is finished by the next sweep.
+func (s *Service) destroyFiles(ctx context.Context, messageIDs []string) error {
+	if s.d.Blobs == nil || len(messageIDs) == 0 {
+		return nil
+	}
+	files, err := s.d.Blobs.ForMessages(ctx, messageIDs)
+	if err != nil {
+		return err
+	}
+	for _, list := range files {
+		for _, a := range list {
+			if a.Container != Container {
+				continue
+			}
+			if err := s.d.Keys.Destroy(ctx, a.KeyID); err != nil {
+				return err // the key first: no file is deleted while its key lives
+			}
+			if err := s.d.Blobs.Discard(ctx, a); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

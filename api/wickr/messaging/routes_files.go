@@ -1,0 +1,112 @@
+package messaging
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/belfry/belfry/api/chime/clientapi"
+	"github.com/belfry/belfry/domain/chime/attachment"
+	"github.com/belfry/belfry/domain/wickr"
+)
+
+// UploadRoutes are the routes whose body is a file (under /client/v1, mounted behind
+// awsproto.GuardUpload with MaxFileBytes+1):
+//
+//	POST /wickr/conversations/{id}/attachments?Name=N[&Content=TEXT][&Ttl=S][&Bor=S]  body: the file, Content-Type: its type
+//
+// answers 201 {"Message"} like a post, the Attachment with its Sha256.
+func (s *Service) UploadRoutes() []clientapi.Route {
+	h := handlers{s}
+	var limit int64 // a nil Service lists its routes (the OpenAPI test)
+	if s != nil {
+		limit = s.d.MaxFileBytes + 1
+	}
+	return []clientapi.Route{{Method: http.MethodPost, Path: "/wickr/conversations/:conversationId/attachments", Handler: h.session(h.upload), MaxBody: limit}}
+}
+
+// downloadRoute is GET /wickr/conversations/{id}/messages/{messageId}/attachment: the file's bytes.
+func (h handlers) downloadRoute() clientapi.Route {
+	return clientapi.Route{Method: http.MethodGet, Path: "/wickr/conversations/:conversationId/messages/:messageId/attachment", Handler: h.session(h.download)}
+}
+
+func (h handlers) upload(c echo.Context, me Caller) error {
+	id, err := conversationID(c)
+	if err != nil {
+		return fail(c, err)
+	}
+	q := c.QueryParams()
+	d := Draft{Text: q.Get("Content")}
+	if err := text("Content", d.Text, false, MaxText); err != nil {
+		return fail(c, err)
+	}
+	for _, t := range []struct {
+		name string
+		to   *int64
+	}{{"Ttl", &d.TTL}, {"Bor", &d.BOR}} {
+		if v := q.Get(t.name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return fail(c, wickr.Invalid(t.name, "must be a whole number of seconds"))
+			}
+			*t.to = n
+		}
+	}
+	if c.Request().ContentLength > h.s.MaxFileBytes() {
+		return tooLarge(c, h.s.MaxFileBytes())
+	}
+	u := Upload{Name: q.Get("Name"), ContentType: c.Request().Header.Get(echo.HeaderContentType)}
+	m, err := h.s.PostFile(c.Request().Context(), me, id, d, u, c.Request().Body)
+	var mb *http.MaxBytesError
+	switch {
+	case errors.As(err, &mb) || errors.Is(err, attachment.ErrTooLarge):
+		return tooLarge(c, h.s.MaxFileBytes())
+	case err != nil:
+		return fail(c, err)
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"Message": messageWire(m)})
+}
+
+func tooLarge(c echo.Context, limit int64) error {
+	c.Response().Header().Set("X-Amzn-ErrorType", "ValidationError")
+	return c.JSON(http.StatusRequestEntityTooLarge, map[string]string{"Code": "ValidationError", "Field": "body",
+		"Message": "the file is over this server's bound of " + strconv.FormatInt(limit, 10) + " bytes"})
+}
+
+func (h handlers) download(c echo.Context, me Caller) error {
+	id, err := conversationID(c)
+	if err == nil {
+		err = text("messageId", c.Param("messageId"), true, maxID)
+	}
+	if err != nil {
+		return fail(c, err)
+	}
+	f, r, err := h.s.Download(c.Request().Context(), me, id, c.Param("messageId"))
+	if err != nil {
+		return fail(c, err)
+	}
+	defer r.Close()
+	hd := c.Response().Header()
+	hd.Set(echo.HeaderContentType, f.ContentType)
+	hd.Set(echo.HeaderContentLength, strconv.FormatInt(f.Size, 10))
+	hd.Set(echo.HeaderContentDisposition, "attachment; filename*=UTF-8''"+url.PathEscape(f.Name))
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Content-Security-Policy", "sandbox")
+	hd.Set("ETag", `"`+f.Sha256+`"`)
+	c.Response().WriteHeader(http.StatusOK)
+	_, err = io.Copy(c.Response(), r) // a chunk that does not open cuts the body short (Content-Length tells)
+	return err
+}
+
+func fileWire(f *File) map[string]any {
+	out := map[string]any{"Name": f.Name, "ContentType": f.ContentType, "Size": f.Size, "Download": f.Download,
+		"AutoDownload": f.AutoDownload, "Transfer": f.Transfer, "AutoDownloadMaxBytes": f.AutoDownloadMaxBytes}
+	if f.Sha256 != "" {
+		out["Sha256"] = f.Sha256
+	}
+	return out
+}
