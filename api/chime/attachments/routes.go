@@ -2,9 +2,7 @@ package attachments
 
 import (
 	"errors"
-	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -64,16 +62,7 @@ func (s *Service) download(c echo.Context, u chimeaccounts.User, ct Container) e
 		return awsproto.ClientError(c, err)
 	}
 	defer r.Close()
-	h := c.Response().Header()
-	h.Set(echo.HeaderContentType, info.ContentType)
-	h.Set(echo.HeaderContentLength, strconv.FormatInt(info.Size, 10))
-	h.Set(echo.HeaderContentDisposition, "attachment; filename*=UTF-8''"+url.PathEscape(info.Name))
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "sandbox")
-	h.Set("ETag", `"`+info.Sha256+`"`)
-	c.Response().WriteHeader(http.StatusOK)
-	_, err = io.Copy(c.Response(), r) // a chunk that does not open cuts the body short (Content-Length tells)
-	return err
+	return clientapi.ServeFile(c, info.Name, info.ContentType, info.Sha256, info.Size, r)
 }
 
 // param is the container's id in the path.

@@ -2,9 +2,7 @@ package messaging
 
 import (
 	"errors"
-	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -90,16 +88,7 @@ func (h handlers) download(c echo.Context, me Caller) error {
 		return fail(c, err)
 	}
 	defer r.Close()
-	hd := c.Response().Header()
-	hd.Set(echo.HeaderContentType, f.ContentType)
-	hd.Set(echo.HeaderContentLength, strconv.FormatInt(f.Size, 10))
-	hd.Set(echo.HeaderContentDisposition, "attachment; filename*=UTF-8''"+url.PathEscape(f.Name))
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Content-Security-Policy", "sandbox")
-	hd.Set("ETag", `"`+f.Sha256+`"`)
-	c.Response().WriteHeader(http.StatusOK)
-	_, err = io.Copy(c.Response(), r) // a chunk that does not open cuts the body short (Content-Length tells)
-	return err
+	return clientapi.ServeFile(c, f.Name, f.ContentType, f.Sha256, f.Size, r)
 }
 
 func fileWire(f *File) map[string]any {
