@@ -60,16 +60,7 @@ func (r *running) dialStream(t *testing.T, token, cursor string, rcvbuf int) *st
 // next reads one frame (at most 10 s) and remembers its cursor.
 func (s *stream) next() live.Frame {
 	s.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, data, err := s.ws.Read(ctx)
-	if err != nil {
-		s.t.Fatalf("read a frame: %v", err)
-	}
-	var f live.Frame
-	if err := json.Unmarshal(data, &f); err != nil {
-		s.t.Fatalf("frame %s: %v", data, err)
-	}
+	f, _ := readFrame[live.Frame](s.t, s.ws)
 	if f.Cursor != "" && f.Type != "Ready" {
 		s.last = f.Cursor
 	}
@@ -501,4 +492,20 @@ func TestBenchChatDeliversEveryMessage(t *testing.T) {
 	if res.Sent == 0 || res.SendErrors != 0 || res.Delivered != res.Expected || res.Expected != res.Sent*int64(o.Group) {
 		t.Fatalf("result: %+v", res)
 	}
+}
+
+// readFrame reads one JSON text frame of a live stream (at most 10 s) and decodes it.
+func readFrame[F any](t *testing.T, ws *websocket.Conn) (F, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var f F
+	_, data, err := ws.Read(ctx)
+	if err != nil {
+		t.Fatalf("read a frame: %v", err)
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		t.Fatalf("frame %s: %v", data, err)
+	}
+	return f, data
 }

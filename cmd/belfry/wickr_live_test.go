@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -42,16 +41,7 @@ func (r *running) dialWickrStream(t *testing.T, token, cursor string) *wickrStre
 // next reads one frame (at most 10 s), checks that its cursor moves forward, and remembers it.
 func (s *wickrStream) next() messaging.StreamFrame {
 	s.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, data, err := s.ws.Read(ctx)
-	if err != nil {
-		s.t.Fatalf("read a frame: %v", err)
-	}
-	var f messaging.StreamFrame
-	if err := json.Unmarshal(data, &f); err != nil {
-		s.t.Fatalf("frame %s: %v", data, err)
-	}
+	f, data := readFrame[messaging.StreamFrame](s.t, s.ws)
 	if f.Cursor != "" && f.Type != "Ready" {
 		if s.last != "" && cursorNum(s.t, f.Cursor) <= cursorNum(s.t, s.last) {
 			s.t.Fatalf("frame %s at or below the last cursor %s: delivered twice", data, s.last)
