@@ -16,6 +16,7 @@ package mediasignal
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -43,6 +44,10 @@ const (
 	ReasonDisconnected   = "Disconnected"
 	ReasonServiceRestart = "ServiceRestart"
 )
+
+// ErrStopping is what a Room's Join returns (wrapped) when the media service is stopping: the
+// participant is then out as ReasonServiceRestart, as those already in are, not Disconnected.
+var ErrStopping = errors.New("mediasignal: the media service is stopping")
 
 // Message is every signalling message, both ways; each slice documents the members it uses.
 type Message struct {
@@ -172,8 +177,12 @@ func (x *Session) Run(hello Message) {
 	p, err := x.room.Join(x)
 	if err != nil {
 		x.log("the SFU refused a participant", "err", err)
+		reason := ReasonDisconnected
+		if errors.Is(err, ErrStopping) {
+			reason = ReasonServiceRestart
+		}
 		x.Fail("JoinFailed", "the media server refused the participant: "+err.Error())
-		x.Closed(ReasonDisconnected)
+		x.Closed(reason)
 		<-wrote
 		return
 	}

@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/belfry/belfry/api/chime/media"
+	"github.com/belfry/belfry/api/mediasignal"
 	"github.com/belfry/belfry/infra/sfu"
 )
 
@@ -58,6 +60,9 @@ type sfuPort struct{ s *sfu.SFU }
 
 func (a sfuPort) Join(roomID, id string, p media.Peer) (media.Participant, error) {
 	part, err := a.s.Join(roomID, id, p)
+	if errors.Is(err, sfu.ErrClosed) {
+		return nil, fmt.Errorf("%w: %w", mediasignal.ErrStopping, err)
+	}
 	if err != nil {
 		return nil, err
 	}

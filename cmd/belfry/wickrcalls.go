@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -37,6 +39,9 @@ type callSFU struct{ s *sfu.SFU }
 
 func (a callSFU) Join(roomID, id string, p mediasignal.Peer, tcpOnly bool) (mediasignal.Participant, error) {
 	part, err := a.s.JoinWith("wickr-call/"+roomID, id, p, sfu.JoinOptions{TCPOnly: tcpOnly})
+	if errors.Is(err, sfu.ErrClosed) {
+		return nil, fmt.Errorf("%w: %w", mediasignal.ErrStopping, err)
+	}
 	if err != nil {
 		return nil, err
 	}
