@@ -85,19 +85,7 @@ func lines(t *testing.T, dir, nid string) ([]wickrarchive.Line, int) {
 
 func TestShipperWritesOnceAcrossCrashesAndRotates(t *testing.T) {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if _, err := migrations.Apply(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
-	ring, err := datakeys.OpenFileKeyring(filepath.Join(t.TempDir(), "keyring"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := datakeys.New(pool).WithKeyring(ring)
+	pool, keys := archiveEnv(t)
 	dir := t.TempDir()
 	target := objstore.DirTarget{Dir: dir, Name: "archive"}
 	clk := &clock{t: time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)}
@@ -176,19 +164,7 @@ func TestShipperWritesOnceAcrossCrashesAndRotates(t *testing.T) {
 // written nowhere.
 func TestShipperArchivesFiles(t *testing.T) {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if _, err := migrations.Apply(ctx, pool); err != nil {
-		t.Fatal(err)
-	}
-	ring, err := datakeys.OpenFileKeyring(filepath.Join(t.TempDir(), "keyring"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := datakeys.New(pool).WithKeyring(ring)
+	pool, keys := archiveEnv(t)
 	blobs := blobstore.New(t.TempDir(), pool, keys)
 	at := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
 	src := &items{}
@@ -235,4 +211,24 @@ func TestShipperArchivesFiles(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "12345678", "attachments", "m2")); !os.IsNotExist(err) {
 		t.Fatalf("a file whose key was destroyed was written: %v", err)
 	}
+}
+
+// archiveEnv is a migrated database of its own and a data-key store over a keyring file; the pool
+// closes when the test ends.
+func archiveEnv(t *testing.T) (*pgxpool.Pool, *datakeys.Store) {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, err := migrations.Apply(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	ring, err := datakeys.OpenFileKeyring(filepath.Join(t.TempDir(), "keyring"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pool, datakeys.New(pool).WithKeyring(ring)
 }
