@@ -71,6 +71,10 @@ type Runner struct {
 	// analyzing is set while a refresh runs.
 	sinceAnalyze int
 	analyzing    atomic.Bool
+
+	// known is, per generation, the checkpoint this runner last committed or read (see applyFast).
+	knownMu sync.Mutex
+	known   map[int]uint64
 }
 
 // analyze refreshes the planner statistics of a generation's tables.
@@ -431,10 +435,16 @@ type parkedEvent struct {
 // parked.
 func (r *Runner) applyTx(ctx context.Context, gen int, rebuild bool, batch []*esdb.RecordedEvent, mark uint64,
 	isolate bool) (applied int, parked []parkedEvent, err error) {
+	if !isolate {
+		if applied, ok := r.applyFast(ctx, gen, rebuild, batch, mark); ok {
+			return applied, nil, nil
+		}
+	}
 	schema := schemaName(r.p.Name(), gen)
+	var cp uint64
 	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		applied, parked = 0, nil
-		cp, err := lockCheckpoint(ctx, tx, r.p.Name(), gen, rebuild)
+		cp, err = lockCheckpoint(ctx, tx, r.p.Name(), gen, rebuild)
 		if err != nil {
 			return err
 		}
@@ -470,7 +480,66 @@ func (r *Runner) applyTx(ctx context.Context, gen int, rebuild bool, batch []*es
 			WHERE name = $1 AND generation = $2`, r.p.Name(), gen, int64(mark), applied)
 		return tx.SendBatch(ctx, b).Close()
 	})
+	r.setKnown(gen, max(cp, mark), err == nil)
 	return applied, parked, err
+}
+
+// applyFast is applyTx's one round trip: when the runner knows the checkpoint it last committed,
+// the batch goes out as one pipeline, one implicit transaction, whose first statement locks the
+// checkpoint row (and share-locks the registry row, as lockCheckpoint does) and fails unless the
+// checkpoint is still the one known (and, unless building, gen still the active generation). Any
+// failure — that guard, or an event's statement — rolls the whole of it back, and ok is false: the
+// caller then goes through the transaction of applyTx, which reads the checkpoint afresh and knows
+// what to do with a poison event.
+func (r *Runner) applyFast(ctx context.Context, gen int, building bool, batch []*esdb.RecordedEvent, mark uint64) (applied int, ok bool) {
+	cp, known := r.knownCP(gen)
+	if !known {
+		return 0, false
+	}
+	schema := schemaName(r.p.Name(), gen)
+	b := &pgx.Batch{}
+	b.Queue(`WITH c AS (SELECT c.position FROM projections.checkpoints c JOIN projections.registry r ON r.name = c.name
+		WHERE c.name = $1 AND c.generation = $2 AND c.position = $3 AND ($4 OR r.active_generation = c.generation)
+		FOR UPDATE OF c FOR SHARE OF r) SELECT 1 / count(*)::int FROM c`, r.p.Name(), gen, int64(cp), building)
+	for _, ev := range batch {
+		if ev.Position.Commit <= cp {
+			continue // delivered again: already applied (or parked)
+		}
+		if err := r.p.Apply(b, schema, ev); err != nil {
+			return 0, false
+		}
+		applied++
+	}
+	if mark <= cp {
+		return applied, applied == 0 // nothing to write
+	}
+	b.Queue(`UPDATE projections.checkpoints SET position = $3, events = events + $4, updated_at = now()
+		WHERE name = $1 AND generation = $2`, r.p.Name(), gen, int64(mark), applied)
+	err := r.pool.SendBatch(ctx, b).Close()
+	r.setKnown(gen, mark, err == nil)
+	return applied, err == nil
+}
+
+func (r *Runner) knownCP(gen int) (uint64, bool) {
+	r.knownMu.Lock()
+	defer r.knownMu.Unlock()
+	cp, ok := r.known[gen]
+	return cp, ok
+}
+
+// setKnown records the checkpoint gen has after a commit (ok), or forgets it (!ok: it is unknown
+// until read again).
+func (r *Runner) setKnown(gen int, cp uint64, ok bool) {
+	r.knownMu.Lock()
+	defer r.knownMu.Unlock()
+	if r.known == nil {
+		r.known = map[int]uint64{}
+	}
+	if ok {
+		r.known[gen] = cp
+	} else {
+		delete(r.known, gen)
+	}
 }
 
 // lockCheckpoint returns generation gen's checkpoint, locking its row, and share-locks the registry

@@ -34,14 +34,15 @@ func cmdBenchChat(ctx context.Context, cfg Config, args []string) error {
 	fs.IntVar(&o.Group, "group", 10, "members of each group conversation")
 	fs.Float64Var(&o.Rate, "rate", 500, "messages/s offered, all senders together")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "length of each scenario")
+	fs.DurationVar(&o.Warmup, "warmup", 3*time.Second, "warm-up before each scenario at the same rate, reported apart")
 	fs.IntVar(&o.Senders, "senders", 64, "concurrent senders")
 	out := fs.String("json", "", "write the JSON report here (default bench-results/chat-<time>.json)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the Belfry scenario here")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if o.Clients < 2 || o.Group < 2 || o.Group > conversation.MaxMembers || o.Clients < o.Group || o.Rate <= 0 || o.Senders < 1 {
-		return fmt.Errorf("bench chat: --clients ≥ --group ≥ 2 (at most %d), --rate > 0 and --senders ≥ 1", conversation.MaxMembers)
+	if o.Clients < 2 || o.Group < 2 || o.Group > conversation.MaxMembers || o.Clients < o.Group || o.Rate <= 0 || o.Senders < 1 || o.Warmup < 0 {
+		return fmt.Errorf("bench chat: --clients ≥ --group ≥ 2 (at most %d), --rate > 0, --senders ≥ 1 and --warmup ≥ 0", conversation.MaxMembers)
 	}
 	rep := chatbench.Report{StartedAt: time.Now().UTC(), LoadAverage: []string{chatbench.LoadAverage()}, TargetP99Ms: 50}
 	dbURL, release, err := bench.ScratchDatabase(ctx, benchPostgres(cfg), "belfry_bench_chat")
@@ -77,12 +78,12 @@ func cmdBenchChat(ctx context.Context, cfg Config, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep.Results = append(rep.Results, res)
+	rep.Results = append(rep.Results, res...)
 	fmt.Fprintf(os.Stderr, "bench chat: floor, same clients, groups and rate\n")
 	if res, err = chatbench.RunFloor(ctx, o, target.Groups); err != nil {
 		return err
 	}
-	rep.Results = append(rep.Results, res)
+	rep.Results = append(rep.Results, res...)
 	rep.LoadAverage = append(rep.LoadAverage, chatbench.LoadAverage())
 	rep.Print(os.Stdout)
 	path := bench.ReportPath(*out, "chat", rep.StartedAt)

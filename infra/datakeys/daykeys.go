@@ -95,9 +95,18 @@ func (s *wrapping) periodKEK(ctx context.Context, tenant, class string, day time
 		return "", err
 	}
 	id := PeriodKEKID(tenant, class, day)
+	// Read first: the first messages of a day in every scope of a class want the same period at
+	// once, and an upsert would queue them all on its row lock, each behind the others' commits.
 	var destroyed bool
-	err = s.pool.QueryRow(ctx, `INSERT INTO keys.keks (kek_id, kind, tenant, class, day) VALUES ($1, 'period', $2, $3, $4)
-		ON CONFLICT (kek_id) DO UPDATE SET kind = 'period' RETURNING destroyed_at IS NOT NULL`, id, tenant, class, day.UTC().Format(time.DateOnly)).Scan(&destroyed)
+	err = s.pool.QueryRow(ctx, `SELECT destroyed_at IS NOT NULL FROM keys.keks WHERE kek_id = $1`, id).Scan(&destroyed)
+	if noRows(err) {
+		// A concurrent creator's row is seen by the next statement (a new snapshot), not this one's.
+		_, err = s.pool.Exec(ctx, `INSERT INTO keys.keks (kek_id, kind, tenant, class, day) VALUES ($1, 'period', $2, $3, $4)
+			ON CONFLICT (kek_id) DO NOTHING`, id, tenant, class, day.UTC().Format(time.DateOnly))
+		if err == nil {
+			err = s.pool.QueryRow(ctx, `SELECT destroyed_at IS NOT NULL FROM keys.keks WHERE kek_id = $1`, id).Scan(&destroyed)
+		}
+	}
 	if err != nil {
 		return "", fmt.Errorf("datakeys: register period KEK: %w", err)
 	}

@@ -43,6 +43,18 @@ type FileKeyring struct {
 	mu   sync.Mutex
 	keys map[string][]byte
 	seen os.FileInfo // the file as last read or written
+
+	// Creates waiting for the file: whoever takes the lock next writes all of them in one rewrite
+	// (group commit), so a burst of first messages in new conversations costs a few fsyncs, not one
+	// each.
+	pmu     sync.Mutex
+	pending []*createReq
+}
+
+// createReq is one Create call waiting for a rewrite; done receives its outcome (buffered).
+type createReq struct {
+	ids  []string
+	done chan error
 }
 
 // OpenFileKeyring opens (creating if needed) the keyring file at path.
@@ -190,35 +202,67 @@ func validKEKID(id string) error {
 	return nil
 }
 
-// Create adds the KEKs that do not exist yet (one rewrite for all of them).
+// Create adds the KEKs that do not exist yet. Concurrent calls share rewrites: the caller that takes
+// the lock writes every id queued so far and answers each of their callers before it lets go, so a
+// caller whose ids another one wrote finds its answer waiting.
 func (k *FileKeyring) Create(_ context.Context, ids ...string) error {
 	for _, id := range ids {
 		if err := validKEKID(id); err != nil {
 			return err
 		}
 	}
-	return k.locked(func() error {
-		if err := k.reload(); err != nil {
-			return err
-		}
-		next := map[string][]byte{}
-		for _, id := range ids {
-			if _, ok := k.keys[id]; !ok {
-				key := make([]byte, 32)
-				if _, err := rand.Read(key); err != nil {
-					return err
-				}
-				next[id] = key
+	req := &createReq{ids: ids, done: make(chan error, 1)}
+	k.pmu.Lock()
+	k.pending = append(k.pending, req)
+	k.pmu.Unlock()
+	err := k.locked(func() error {
+		k.pmu.Lock()
+		group := k.pending
+		k.pending = nil
+		k.pmu.Unlock()
+		if len(group) > 0 {
+			err := k.createLocked(group)
+			for _, r := range group {
+				r.done <- err
 			}
 		}
-		if len(next) == 0 {
-			return nil
-		}
-		for id, key := range k.keys {
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return <-req.done
+}
+
+// createLocked adds the KEKs of a group of Create calls that do not exist yet, with one rewrite
+// (k.mu and the file lock held).
+func (k *FileKeyring) createLocked(group []*createReq) error {
+	if err := k.reload(); err != nil {
+		return err
+	}
+	next := map[string][]byte{}
+	for _, r := range group {
+		for _, id := range r.ids {
+			if _, ok := k.keys[id]; ok {
+				continue
+			}
+			if _, ok := next[id]; ok {
+				continue
+			}
+			key := make([]byte, 32)
+			if _, err := rand.Read(key); err != nil {
+				return err
+			}
 			next[id] = key
 		}
-		return k.write(next)
-	})
+	}
+	if len(next) == 0 {
+		return nil
+	}
+	for id, key := range k.keys {
+		next[id] = key
+	}
+	return k.write(next)
 }
 
 // kek returns a KEK, re-reading the file when another process changed it.

@@ -469,10 +469,15 @@ const userCols = `u.user_id, u.account_id, u.email, u.username, u.user_type, u.l
 func scanUser(row pgx.Row) (User, sealedCol, error) {
 	var u User
 	var pin sealedCol
-	err := row.Scan(&u.UserID, &u.AccountID, &u.Email, &u.Username, &u.UserType, &u.LicenseType, &u.RegistrationStatus,
-		&pin.legacy, &pin.keyID, &pin.data, &u.AlexaEnabled, &u.AlexaRoomARN, &u.Telephony.InboundCalling, &u.Telephony.OutboundCalling,
-		&u.Telephony.SMS, &u.PrimaryNumber, &u.InvitationStatus, &u.InvitedOn, &u.RegisteredOn, &u.CreatedAt)
+	err := row.Scan(userDest(&u, &pin)...)
 	return u, pin, err
+}
+
+// userDest is where the columns of userCols are scanned.
+func userDest(u *User, pin *sealedCol) []any {
+	return []any{&u.UserID, &u.AccountID, &u.Email, &u.Username, &u.UserType, &u.LicenseType, &u.RegistrationStatus,
+		&pin.legacy, &pin.keyID, &pin.data, &u.AlexaEnabled, &u.AlexaRoomARN, &u.Telephony.InboundCalling, &u.Telephony.OutboundCalling,
+		&u.Telephony.SMS, &u.PrimaryNumber, &u.InvitationStatus, &u.InvitedOn, &u.RegisteredOn, &u.CreatedAt}
 }
 
 // oneUser reads one user row and opens its PIN.
@@ -746,6 +751,34 @@ func (s *Store) CredentialByUser(ctx context.Context, userID string) (Credential
 		return Credential{}, domain.Errorf(domain.KindForbidden, "the user no longer exists")
 	}
 	return c, err
+}
+
+// ErrNoSessionUser is a session token that opens no session of a live user: the session is
+// unknown, or its user was removed, or the user's account deleted.
+var ErrNoSessionUser = domain.Errorf(domain.KindNotFound, "no live user holds this session")
+
+// SessionUser returns, in one query over the client sessions (infra/sessions' table) and this read
+// model, the live user a session token's hash opens, when the session was issued, and when the user
+// was last logged out (nil: never), which revokes the sessions issued before it. The user's
+// PersonalPIN is left empty (opening it costs a key lookup every request would pay): a caller that
+// answers with the PIN reads the user with GetUserAnyTenant.
+func (s *Store) SessionUser(ctx context.Context, tokenHash string) (User, time.Time, *time.Time, error) {
+	var u User
+	var pin sealedCol
+	var issued time.Time
+	var loggedOut *time.Time
+	err := s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT `+userCols+`, s.issued_at, u.logged_out_at FROM client.sessions s
+		JOIN rm.chime_users u ON u.user_id = s.user_id AND u.account_id = s.account_id
+		JOIN rm.chime_accounts a ON a.account_id = u.account_id
+		WHERE s.token_hash = $1 AND NOT u.removed AND a.deleted_at IS NULL`), tokenHash).
+		Scan(append(userDest(&u, &pin), &issued, &loggedOut)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, time.Time{}, nil, ErrNoSessionUser
+	}
+	if err != nil {
+		return User{}, time.Time{}, nil, fmt.Errorf("chimeaccounts: session user: %w", err)
+	}
+	return u, issued, loggedOut, nil
 }
 
 // GetUserAnyTenant returns a member of a live account without a tenant check (for the client API,

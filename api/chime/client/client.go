@@ -11,6 +11,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,7 +29,10 @@ import (
 type Store interface {
 	InviteByTokenHash(ctx context.Context, hash string) (chimeaccounts.Invitation, error)
 	CredentialsByEmail(ctx context.Context, email string) ([]chimeaccounts.Credential, error)
-	CredentialByUser(ctx context.Context, userID string) (chimeaccounts.Credential, error)
+	// SessionUser returns the live user a session token's hash opens (without the PIN), when the
+	// session was issued and when the user was last logged out (nil: never); none is
+	// chimeaccounts.ErrNoSessionUser.
+	SessionUser(ctx context.Context, tokenHash string) (chimeaccounts.User, time.Time, *time.Time, error)
 	GetUserAnyTenant(ctx context.Context, accountID, userID string) (chimeaccounts.User, error)
 }
 
@@ -132,21 +136,26 @@ func (s *Service) Register(ctx context.Context, token, password, displayName str
 }
 
 // Authenticate checks a session token: the user must still be a registered, unsuspended member and
-// must not have been logged out (LogoutUser) since the session was issued.
+// must not have been logged out (LogoutUser) since the session was issued. One query answers a valid
+// session; the user it returns has no PersonalPIN (see chimeaccounts.Store.SessionUser).
 func (s *Service) Authenticate(ctx context.Context, token string) (chimeaccounts.User, error) {
-	userID, accountID, issued, err := s.d.Sessions.Lookup(ctx, usecase.HashToken(token))
-	if domain.KindOf(err) == domain.KindNotFound {
-		return chimeaccounts.User{}, domain.Wrapf(ErrSignIn, "the session is not valid")
+	hash := usecase.HashToken(token)
+	u, issued, loggedOut, err := s.d.Store.SessionUser(ctx, hash)
+	if errors.Is(err, chimeaccounts.ErrNoSessionUser) {
+		// Which is gone, the session or its user, says which answer the client gets.
+		if _, _, _, err := s.d.Sessions.Lookup(ctx, hash); err != nil {
+			if domain.KindOf(err) == domain.KindNotFound {
+				return chimeaccounts.User{}, domain.Wrapf(ErrSignIn, "the session is not valid")
+			}
+			return chimeaccounts.User{}, err
+		}
+		return chimeaccounts.User{}, domain.Errorf(domain.KindForbidden, "the user no longer exists")
 	}
 	if err != nil {
 		return chimeaccounts.User{}, err
 	}
-	c, err := s.d.Store.CredentialByUser(ctx, userID)
-	if err != nil {
-		return chimeaccounts.User{}, err
-	}
-	if c.Registration == account.RegistrationSuspended || (c.LoggedOutAt != nil && !c.LoggedOutAt.Before(issued)) {
+	if u.RegistrationStatus == account.RegistrationSuspended || (loggedOut != nil && !loggedOut.Before(issued)) {
 		return chimeaccounts.User{}, domain.Wrapf(ErrSignIn, "the session was revoked; sign in again")
 	}
-	return s.d.Store.GetUserAnyTenant(ctx, accountID, userID)
+	return u, nil
 }

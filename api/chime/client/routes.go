@@ -50,5 +50,9 @@ func (h handlers) signIn(c echo.Context) error {
 }
 
 func (h handlers) me(c echo.Context, u chimeaccounts.User) error {
+	u, err := h.s.d.Store.GetUserAnyTenant(c.Request().Context(), u.AccountID, u.UserID) // with the PIN
+	if err != nil {
+		return awsproto.ClientError(c, err)
+	}
 	return c.JSON(http.StatusOK, map[string]any{"User": wire.ToUser(u)})
 }

@@ -70,15 +70,21 @@ func New(d Deps) *Service { return &Service{d: d} }
 
 // host states what the account's read model says of a user who wants to host.
 func (s *Service) host(ctx context.Context, accountID, userID string) (meeting.Host, error) {
+	h, _, err := s.hostWithPIN(ctx, accountID, userID)
+	return h, err
+}
+
+// hostWithPIN is host with the user's personal PIN ("" for a user who does not exist).
+func (s *Service) hostWithPIN(ctx context.Context, accountID, userID string) (meeting.Host, string, error) {
 	u, err := s.d.Directory.GetUserAnyTenant(ctx, accountID, userID)
 	if err != nil {
 		if errors.Is(err, chimeaccounts.ErrUserNotFound) {
-			return meeting.Host{UserID: userID}, nil
+			return meeting.Host{UserID: userID}, "", nil
 		}
-		return meeting.Host{}, err
+		return meeting.Host{}, "", err
 	}
 	return meeting.Host{UserID: u.UserID, Email: u.Email, Exists: true, License: u.LicenseType,
-		Suspended: u.RegistrationStatus == account.RegistrationSuspended}, nil
+		Suspended: u.RegistrationStatus == account.RegistrationSuspended}, u.PersonalPIN, nil
 }
 
 // meetingFromState is the answer of a meeting command whose read model has not caught up; clear holds
@@ -110,19 +116,20 @@ func newPasscode() (string, error) {
 	return fmt.Sprintf("%0*d", passcodeDigits, n.Int64()), nil
 }
 
-// ScheduleMeeting schedules a meeting organised by a signed-in user, with the user's personal PIN; a
-// moderated one (guide §8.2) gets a new moderator passcode, both sealed under the organiser's key.
+// ScheduleMeeting schedules a meeting organised by a signed-in user, with the user's personal PIN
+// (read here: a session's user carries none); a moderated one (guide §8.2) gets a new moderator
+// passcode, both sealed under the organiser's key.
 func (s *Service) ScheduleMeeting(ctx context.Context, organizer chimeaccounts.User, title string, startsAt time.Time, moderated bool) (chimemeetings.Meeting, error) {
-	h, err := s.host(ctx, organizer.AccountID, organizer.UserID)
+	h, personalPIN, err := s.hostWithPIN(ctx, organizer.AccountID, organizer.UserID)
 	if err != nil {
 		return chimemeetings.Meeting{}, err
 	}
 	// The meeting's PIN is the organiser's, sealed under the organiser's key like the user's own copy.
-	pin, err := s.d.Keys.SealFor(ctx, organizer.AccountID, account.UserKeySubject(organizer.UserID), []byte(organizer.PersonalPIN))
+	pin, err := s.d.Keys.SealFor(ctx, organizer.AccountID, account.UserKeySubject(organizer.UserID), []byte(personalPIN))
 	if err != nil {
 		return chimemeetings.Meeting{}, err
 	}
-	clear := chimemeetings.Meeting{PIN: organizer.PersonalPIN}
+	clear := chimemeetings.Meeting{PIN: personalPIN}
 	var code domain.Sealed
 	if moderated {
 		if clear.Passcode, err = newPasscode(); err != nil {

@@ -5,6 +5,11 @@
 // same clients, groups and rate: an in-memory WebSocket fan-out (echo) server in this process, which
 // writes each frame a client sends to the members of its group.
 //
+// Each scenario first runs a warm-up of Warmup at the same rate on the same connections (the first
+// message of each conversation creates its day key; the first request of each session and
+// conversation fills the caches): the figures of the messages sent during it are reported apart, as
+// "<scenario> (warm-up)", and the target applies to the steady rate after it.
+//
 // The caller (cmd/belfry) supplies the Belfry side (Target): a running server, a session token per
 // client and the conversations.
 package chatbench
@@ -36,7 +41,8 @@ type Options struct {
 	Clients, Group int
 	Rate           float64 // messages/s offered, all senders together
 	Duration       time.Duration
-	Senders        int // concurrent senders (HTTP connections)
+	Warmup         time.Duration // before Duration, at the same rate, reported apart (0: none)
+	Senders        int           // concurrent senders (HTTP connections)
 	Progress       io.Writer
 }
 

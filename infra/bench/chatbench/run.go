@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -62,8 +63,70 @@ func closeAll(conns []*websocket.Conn) {
 	}
 }
 
+// phases routes each delivery to the recorder of the phase its message was sent in: the warm-up's
+// before measureFrom, the measured one's after.
+type phases struct {
+	warm, main  *recorder
+	measureFrom *atomic.Int64 // unix ns; 0 until the measured phase starts
+}
+
+func (p *phases) add(sent time.Time, d time.Duration) {
+	if from := p.measureFrom.Load(); from != 0 && sent.UnixNano() >= from {
+		p.main.add(d)
+		return
+	}
+	p.warm.add(d)
+}
+
+// run paces sends for the warm-up, then for the measured phase; it answers the measured phase's
+// sends, failures and length, and the warm-up's.
+func (p *phases) run(ctx context.Context, o Options, groups [][]int, send func(ctx context.Context, sender, group int) error) (main, warm paced) {
+	if o.Warmup > 0 {
+		wo := o
+		wo.Duration = o.Warmup
+		warm.sent, warm.failed, warm.elapsed = pace(ctx, wo, groups, send)
+	}
+	p.measureFrom.Store(time.Now().UnixNano())
+	main.sent, main.failed, main.elapsed = pace(ctx, o, groups, send)
+	return main, warm
+}
+
+type paced struct {
+	sent, failed int64
+	elapsed      time.Duration
+}
+
+// results are the measured phase's figures and, after a warm-up, the warm-up's.
+func results(name string, o Options, main, warm paced, deliveries *phases, posts *phases) []Result {
+	res := deliveries.main.result(name, o, main.sent, main.failed, main.elapsed)
+	if posts != nil {
+		q := posts.main.quantiles()
+		res.PostP50Ms, res.PostP99Ms = q(0.5), q(0.99)
+	}
+	out := []Result{res}
+	if o.Warmup > 0 {
+		w := deliveries.warm.result(name+" (warm-up)", o, warm.sent, warm.failed, warm.elapsed)
+		if posts != nil {
+			q := posts.warm.quantiles()
+			w.PostP50Ms, w.PostP99Ms = q(0.5), q(0.99)
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// newPhases returns the recorders of a scenario's phases; those given the same from change phase
+// together (from == nil: a new one).
+func newPhases(o Options, perSend int, from *atomic.Int64) *phases {
+	if from == nil {
+		from = new(atomic.Int64)
+	}
+	n := func(d time.Duration) int { return int(o.Rate*d.Seconds()*1.2+1) * perSend }
+	return &phases{warm: newRecorder(n(o.Warmup)), main: newRecorder(n(o.Duration)), measureFrom: from}
+}
+
 // readAll reads every client's frames until ctx ends, recording the latency of each message.
-func readAll(ctx context.Context, conns []*websocket.Conn, rec *recorder) *sync.WaitGroup {
+func readAll(ctx context.Context, conns []*websocket.Conn, rec *phases) *sync.WaitGroup {
 	var wg sync.WaitGroup
 	for _, c := range conns {
 		wg.Go(func() {
@@ -78,7 +141,7 @@ func readAll(ctx context.Context, conns []*websocket.Conn, rec *recorder) *sync.
 					continue
 				}
 				if sent, ok := parseStamp(f.Message.Content); ok {
-					rec.add(now.Sub(sent))
+					rec.add(sent, now.Sub(sent))
 				}
 			}
 		})
@@ -87,21 +150,21 @@ func readAll(ctx context.Context, conns []*websocket.Conn, rec *recorder) *sync.
 }
 
 // RunBelfry measures delivery through Belfry: posts to the client API, frames from GET /client/v1/stream.
-func RunBelfry(ctx context.Context, o Options, t Target) (Result, error) {
+func RunBelfry(ctx context.Context, o Options, t Target) ([]Result, error) {
 	wsURL := "ws" + strings.TrimPrefix(t.BaseURL, "http") + "/client/v1/stream"
 	conns, err := connectAll(ctx, wsURL, len(t.Tokens), func(i int) http.Header {
 		return http.Header{"Authorization": {"Bearer " + t.Tokens[i]}}
 	})
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	defer closeAll(conns)
-	rec := newRecorder(int(o.Rate*o.Duration.Seconds()*1.2) * o.Group)
+	rec := newPhases(o, o.Group, nil)
 	rctx, stop := context.WithCancel(ctx)
 	readers := readAll(rctx, conns, rec)
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.Senders,
 		DialContext: (&net.Dialer{}).DialContext}}
-	posts := newRecorder(int(o.Rate * o.Duration.Seconds() * 1.2))
+	posts := newPhases(o, 1, rec.measureFrom)
 	send := func(ctx context.Context, sender, group int) error {
 		start := time.Now()
 		body, _ := json.Marshal(map[string]string{"Content": stamp(start)})
@@ -117,43 +180,40 @@ func RunBelfry(ctx context.Context, o Options, t Target) (Result, error) {
 		if resp.StatusCode != http.StatusCreated {
 			return fmt.Errorf("post: %s", resp.Status)
 		}
-		posts.add(time.Since(start))
+		posts.add(start, time.Since(start))
 		return nil
 	}
-	sent, failed, elapsed := pace(ctx, o, t.Groups, send)
+	main, warm := rec.run(ctx, o, t.Groups, send)
 	time.Sleep(drain)
 	stop()
 	readers.Wait()
-	res := rec.result("belfry", o, sent, failed, elapsed)
-	q := posts.quantiles()
-	res.PostP50Ms, res.PostP99Ms = q(0.5), q(0.99)
-	return res, nil
+	return results("belfry", o, main, warm, rec, posts), nil
 }
 
 // RunFloor measures the floor: an in-memory WebSocket fan-out server with the same clients, groups
 // and rate.
-func RunFloor(ctx context.Context, o Options, groups [][]int) (Result, error) {
+func RunFloor(ctx context.Context, o Options, groups [][]int) ([]Result, error) {
 	srv, err := startFloor(o.Clients, groups)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	defer srv.close()
 	conns, err := connectAll(ctx, srv.url, o.Clients, func(i int) http.Header { return http.Header{"X-Client": {fmt.Sprint(i)}} })
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	defer closeAll(conns)
 	srv.waitConnected(o.Clients)
-	rec := newRecorder(int(o.Rate*o.Duration.Seconds()*1.2) * o.Group)
+	rec := newPhases(o, o.Group, nil)
 	rctx, stop := context.WithCancel(ctx)
 	readers := readAll(rctx, conns, rec)
 	send := func(ctx context.Context, sender, _ int) error {
 		data, _ := json.Marshal(map[string]any{"Type": "Send", "Message": map[string]string{"Content": stamp(time.Now())}})
 		return conns[sender].Write(ctx, websocket.MessageText, data)
 	}
-	sent, failed, elapsed := pace(ctx, o, groups, send)
+	main, warm := rec.run(ctx, o, groups, send)
 	time.Sleep(drain)
 	stop()
 	readers.Wait()
-	return rec.result("floor: in-memory ws fan-out", o, sent, failed, elapsed), nil
+	return results("floor: in-memory ws fan-out", o, main, warm, rec, nil), nil
 }
