@@ -444,6 +444,9 @@ func (r *Runner) applyTx(ctx context.Context, gen int, rebuild bool, batch []*es
 	var cp uint64
 	err = pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
 		applied, parked = 0, nil
+		if _, err := tx.Exec(ctx, asyncCommit); err != nil {
+			return err
+		}
 		cp, err = lockCheckpoint(ctx, tx, r.p.Name(), gen, rebuild)
 		if err != nil {
 			return err
@@ -484,6 +487,12 @@ func (r *Runner) applyTx(ctx context.Context, gen int, rebuild bool, batch []*es
 	return applied, parked, err
 }
 
+// asyncCommit makes the transaction of a batch commit without waiting for its WAL flush: a read
+// model is derived from the log, and a crash that loses its last batches loses their checkpoint
+// with them (one transaction), so the runner applies them again at restart. What was read from
+// them meanwhile is read again, the same.
+const asyncCommit = `SELECT set_config('synchronous_commit', 'off', true)`
+
 // applyFast is applyTx's one round trip: when the runner knows the checkpoint it last committed,
 // the batch goes out as one pipeline, one implicit transaction, whose first statement locks the
 // checkpoint row (and share-locks the registry row, as lockCheckpoint does) and fails unless the
@@ -498,6 +507,7 @@ func (r *Runner) applyFast(ctx context.Context, gen int, building bool, batch []
 	}
 	schema := schemaName(r.p.Name(), gen)
 	b := &pgx.Batch{}
+	b.Queue(asyncCommit)
 	b.Queue(`WITH c AS (SELECT c.position FROM projections.checkpoints c JOIN projections.registry r ON r.name = c.name
 		WHERE c.name = $1 AND c.generation = $2 AND c.position = $3 AND ($4 OR r.active_generation = c.generation)
 		FOR UPDATE OF c FOR SHARE OF r) SELECT 1 / count(*)::int FROM c`, r.p.Name(), gen, int64(cp), building)

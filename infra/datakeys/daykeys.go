@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Class is the retention class of a scope: what comes before its first "/" ("room/<id>" → "room").
@@ -215,9 +217,17 @@ func (s *wrapping) newMessageKey(ctx context.Context, tenant, scope string, day 
 		if err != nil {
 			return "", nil, err
 		}
-		tag, err := s.pool.Exec(ctx, `INSERT INTO keys.message_keys (key_id, data_key_id, wrapped)
-			SELECT $1, key_id, $3 FROM keys.data_keys WHERE key_id = $2 AND gen = $4 AND wrapped IS NOT NULL FOR SHARE`, id, dayID, wrapped, dk.gen)
-		if err != nil {
+		// One round trip, one transaction that commits without waiting for its WAL flush: the key
+		// is only ever named by what the caller stores afterwards (an event appended to the log, a
+		// row), whose own synchronous commit flushes the WAL past this one before it answers — a
+		// crash before that loses the key and nothing that names it.
+		b := &pgx.Batch{}
+		b.Queue(`SELECT set_config('synchronous_commit', 'off', true)`)
+		var tag pgconn.CommandTag
+		b.Queue(`INSERT INTO keys.message_keys (key_id, data_key_id, wrapped)
+			SELECT $1, key_id, $3 FROM keys.data_keys WHERE key_id = $2 AND gen = $4 AND wrapped IS NOT NULL FOR SHARE`, id, dayID, wrapped, dk.gen).
+			Exec(func(ct pgconn.CommandTag) error { tag = ct; return nil })
+		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 			return "", nil, fmt.Errorf("datakeys: store message key: %w", err)
 		}
 		if tag.RowsAffected() == 1 {

@@ -19,12 +19,6 @@ import (
 // drain is how long deliveries are awaited after the last send.
 const drain = 2 * time.Second
 
-// frame is what the benchmark reads of a frame (Belfry's and the floor's).
-type frame struct {
-	Type    string
-	Message *struct{ Content string }
-}
-
 // connectAll dials every client with at most 32 dials at once; header gives a client's headers.
 func connectAll(ctx context.Context, url string, n int, header func(i int) http.Header) ([]*websocket.Conn, error) {
 	conns := make([]*websocket.Conn, n)
@@ -136,11 +130,7 @@ func readAll(ctx context.Context, conns []*websocket.Conn, rec *phases) *sync.Wa
 					return
 				}
 				now := time.Now()
-				var f frame
-				if json.Unmarshal(data, &f) != nil || f.Message == nil {
-					continue
-				}
-				if sent, ok := parseStamp(f.Message.Content); ok {
+				if sent, ok := stampOf(data); ok {
 					rec.add(sent, now.Sub(sent))
 				}
 			}
