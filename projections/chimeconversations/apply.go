@@ -34,11 +34,14 @@ func (q queue) conversation(id string, e conversation.Event) {
 		q.feed(c, id, KindMemberLeft, feedRow{member: e.UserID, at: e.At})
 		q.leave(id, e.UserID)
 	case conversation.MessagePosted:
-		q.b.Queue(`INSERT INTO `+msgs+` (conversation_id, message_id, seq, sender_id, sender_account_id, sender_name, key_id, sealed, created_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (conversation_id, message_id) DO NOTHING`,
-			id, e.MessageID, q.seq, e.SenderID, e.SenderAccountID, e.SenderName, e.KeyID, e.Sealed, e.At)
-		q.b.Queue(`UPDATE `+convs+` SET last_seq = greatest(last_seq, $2) WHERE conversation_id = $1`, id, q.seq)
-		q.feed(c, id, KindMessagePosted, feedRow{message: e.MessageID, sender: e.SenderID, senderName: e.SenderName, keyID: e.KeyID, sealed: e.Sealed, at: e.At})
+		// The busiest event: the message, the conversation's last seq and the feed row (as feed
+		// writes it) in one statement.
+		q.b.Queue(`WITH m AS (INSERT INTO `+msgs+` (conversation_id, message_id, seq, sender_id, sender_account_id, sender_name, key_id, sealed, created_at)
+				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (conversation_id, message_id) DO NOTHING),
+			c AS (UPDATE `+convs+` SET last_seq = greatest(last_seq, $3) WHERE conversation_id = $1)
+			INSERT INTO `+q.t("chime_chat_feed")+` (seq, container_type, container_id, kind, member_id, message_id, sender_id, sender_name, key_id, sealed, at)
+			VALUES ($3,$10,$1,$11,'',$2,$4,$6,$7,$8,$9) ON CONFLICT (seq) DO NOTHING`,
+			id, e.MessageID, q.seq, e.SenderID, e.SenderAccountID, e.SenderName, e.KeyID, e.Sealed, e.At, c, KindMessagePosted)
 	case conversation.MessageEdited:
 		q.b.Queue(`UPDATE `+msgs+` SET key_id = $3, sealed = $4, edited_at = $5 WHERE conversation_id = $1 AND message_id = $2 AND NOT redacted`,
 			id, e.MessageID, e.KeyID, e.Sealed, e.At)

@@ -237,10 +237,16 @@ func active(schema string) string {
 }
 
 // chat counts a message sent by userID of the account found by accountSQL ($1 is its argument).
+// One statement: the day's chat_sent and, the user's first message of the day, its active_users.
 func chat(b *pgx.Batch, schema, accountSQL, arg, userID string, at time.Time) {
 	b.Queue(`WITH acc AS (SELECT id FROM (`+accountSQL+`) AS x(id) WHERE id <> ''),
-		a AS (SELECT id, 1 AS n FROM acc) `+bumpDay(schema, "chat_sent"), arg, day(at))
-	b.Queue(`WITH acc AS (SELECT id FROM (`+accountSQL+`) AS x(id) WHERE id <> '')`+active(schema), arg, day(at), userID)
+		ins AS (INSERT INTO `+schema+`.chime_dash_active (account_id, day, user_id) SELECT acc.id, $2, $3 FROM acc
+			ON CONFLICT DO NOTHING RETURNING account_id)
+		INSERT INTO `+schema+`.chime_dash_days AS y (account_id, day, registered, chat_sent, active_users)
+		SELECT acc.id, $2::date, coalesce((SELECT registered FROM `+schema+`.chime_dash_totals WHERE account_id = acc.id), 0),
+			1, (SELECT count(*) FROM ins)::int FROM acc
+		ON CONFLICT (account_id, day) DO UPDATE SET chat_sent = y.chat_sent + 1, active_users = y.active_users + excluded.active_users`,
+		arg, day(at), userID)
 }
 
 func applyRoom(b *pgx.Batch, schema, id string, ev *esdb.RecordedEvent) error {
