@@ -375,7 +375,8 @@ func NewRouter(pool *pgxpool.Pool, h Handlers, cfg RouterConfig) (*Router, error
 	wlog := watermill.NewSlogLogger(cfg.Logger)
 	sub, err := wsql.NewSubscriber(wsql.BeginnerFromPgx(pool), wsql.SubscriberConfig{
 		ConsumerGroup: "belfry", SchemaAdapter: schema, OffsetsAdapter: wsql.DefaultPostgreSQLOffsetsAdapter{},
-		InitializeSchema: true, PollInterval: 50 * time.Millisecond, ResendInterval: 200 * time.Millisecond,
+		InitializeSchema: true, ResendInterval: 200 * time.Millisecond,
+		BackoffManager: newIdleBackoff(50*time.Millisecond, 250*time.Millisecond, 2*time.Second, time.Second),
 	}, wlog)
 	if err != nil {
 		return nil, fmt.Errorf("sideeffects: subscriber: %w", err)
