@@ -100,10 +100,21 @@ func (d DirTarget) Put(_ context.Context, key string, body []byte, meta map[stri
 	return writeFile(p, body)
 }
 
-// writeFile writes p whole: into a new temporary file beside it (created 0644, so no chmod), then
-// renamed over p, so a reader sees the old content or the new, never part of it. The temporary file
-// is removed only when something failed.
+// writeFile writes p whole, so that a reader sees the old content or the new, never part of it:
+// where the system can (writeNew), a file without a name linked in as p once written — one
+// directory entry made per file, where the temporary file and its rename make two, each taking the
+// directory's lock that concurrent writers of a day's directory share; otherwise, and over a file
+// that exists, renameFile.
 func writeFile(p string, b []byte) error {
+	if done, err := writeNew(p, b); done {
+		return err
+	}
+	return renameFile(p, b)
+}
+
+// renameFile writes p into a new temporary file beside it (created 0644, so no chmod), then renames
+// it over p. The temporary file is removed only when something failed.
+func renameFile(p string, b []byte) error {
 	tmp, err := os.OpenFile(filepath.Join(filepath.Dir(p), ".part-"+rand.Text()), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("objstore: write %s: %w", p, err)
