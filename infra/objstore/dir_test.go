@@ -23,7 +23,9 @@ func TestDirPutWholeFiles(t *testing.T) {
 		var wg sync.WaitGroup
 		errs := make([]error, 64)
 		for i := range 64 {
-			wg.Go(func() { errs[i] = tgt.Put(ctx, key(i), []byte(fmt.Sprintf("%s %d", body, i)), map[string]string{"round": body}) })
+			wg.Go(func() {
+				errs[i] = tgt.Put(ctx, key(i), []byte(fmt.Sprintf("%s %d", body, i)), map[string]string{"round": body})
+			})
 		}
 		wg.Wait()
 		for i := range 64 {
