@@ -152,16 +152,22 @@ type StreamInfo struct {
 	meta       streamMeta
 }
 
+// statSQL reads a stream's last revision and its metadata stream's latest data.
+const statSQL = `SELECT
+	(SELECT revision FROM eventlog.events WHERE stream = $1 ORDER BY revision DESC LIMIT 1),
+	(SELECT data FROM eventlog.events WHERE stream = '$$' || $1 ORDER BY revision DESC LIMIT 1)`
+
 // Stat returns the stream's last revision, tombstone flag and metadata.
 func (l *Log) Stat(ctx context.Context, stream string) (StreamInfo, error) {
 	var last *int64
 	var meta []byte
-	err := l.pool.QueryRow(ctx, `SELECT
-		(SELECT revision FROM eventlog.events WHERE stream = $1 ORDER BY revision DESC LIMIT 1),
-		(SELECT data FROM eventlog.events WHERE stream = '$$' || $1 ORDER BY revision DESC LIMIT 1)`, stream).Scan(&last, &meta)
-	if err != nil {
+	if err := l.pool.QueryRow(ctx, statSQL, stream).Scan(&last, &meta); err != nil {
 		return StreamInfo{}, fmt.Errorf("eventlog: stat %q: %w", stream, err)
 	}
+	return statInfo(stream, last, meta), nil
+}
+
+func statInfo(stream string, last *int64, meta []byte) StreamInfo {
 	info := StreamInfo{Last: -1}
 	info.meta, _ = parseMeta(meta)
 	if isMetaStream(stream) && info.meta.MaxCount == 0 {
@@ -171,18 +177,34 @@ func (l *Log) Stat(ctx context.Context, stream string) (StreamInfo, error) {
 		info.Last = *last
 		info.Tombstoned = *last == TombstoneRevision
 	}
-	return info, nil
+	return info
 }
 
 // ReadStream reads a stream forwards from revision from (inclusive) or backwards from revision from
 // (inclusive; math.MaxUint64 means the end), honouring $tb, $maxCount and $maxAge. It fails with
 // *StreamDeletedError for a tombstoned stream and ErrStreamNotFound for a missing or soft-deleted one.
 // maxPosition, when non-zero, bounds the positions returned.
+//
+// One round trip reads the stream's state and the page as if its metadata restricted nothing (the
+// common case: no $tb, $maxCount or $maxAge); when the metadata does restrict it, the page is read
+// again within its bounds.
 func (l *Log) ReadStream(ctx context.Context, stream string, forwards bool, from uint64, count int, maxPosition uint64) ([]Record, error) {
-	info, err := l.Stat(ctx, stream)
-	if err != nil {
-		return nil, err
+	maxPos := int64(math.MaxInt64)
+	if maxPosition > 0 {
+		maxPos = int64(maxPosition)
 	}
+	start := int64(min(from, uint64(math.MaxInt64)))
+	var last *int64
+	var meta []byte
+	var recs []Record
+	b := &pgx.Batch{}
+	b.Queue(statSQL, stream).QueryRow(func(r pgx.Row) error { return r.Scan(&last, &meta) })
+	q, args := pageQuery(stream, forwards, start, 0, math.MinInt64, count, maxPos)
+	b.Queue(q, args...).Query(func(rows pgx.Rows) (err error) { recs, err = scanRecords(rows); return err })
+	if err := l.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("eventlog: read %q: %w", stream, err)
+	}
+	info := statInfo(stream, last, meta)
 	if info.Tombstoned {
 		return nil, &StreamDeletedError{Stream: stream}
 	}
@@ -191,33 +213,29 @@ func (l *Log) ReadStream(ctx context.Context, stream string, forwards bool, from
 	}
 	lo := info.meta.minVisible(info.Last)
 	minCreated := info.meta.minCreated(l.cfg.Now())
-	maxPos := int64(math.MaxInt64)
-	if maxPosition > 0 {
-		maxPos = int64(maxPosition)
+	if lo == 0 && minCreated == math.MinInt64 {
+		return recs, nil
 	}
-	var q string
-	var start int64
-	if forwards {
-		start = int64(min(from, uint64(math.MaxInt64)))
-		if start < lo {
-			start = lo
-		}
-		q = `SELECT ` + selectCols + ` FROM eventlog.events WHERE stream = $1 AND revision >= $2
-			AND created >= $3 AND position <= $5 ORDER BY revision LIMIT $4`
-	} else {
-		start = int64(min(from, uint64(math.MaxInt64)))
-		q = `SELECT ` + selectCols + ` FROM eventlog.events WHERE stream = $1 AND revision <= $2
-			AND revision >= $6 AND created >= $3 AND position <= $5 ORDER BY revision DESC LIMIT $4`
+	if forwards && start < lo {
+		start = lo
 	}
-	args := []any{stream, start, minCreated, count, maxPos}
-	if !forwards {
-		args = append(args, lo)
-	}
+	q, args = pageQuery(stream, forwards, start, lo, minCreated, count, maxPos)
 	rows, err := l.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: read %q: %w", stream, err)
 	}
 	return scanRecords(rows)
+}
+
+// pageQuery is the query of a page of a stream from revision start, forwards or backwards, no
+// lower than revision lo nor created before minCreated, at most count events, none past maxPos.
+func pageQuery(stream string, forwards bool, start, lo, minCreated int64, count int, maxPos int64) (string, []any) {
+	if forwards {
+		return `SELECT ` + selectCols + ` FROM eventlog.events WHERE stream = $1 AND revision >= $2
+			AND created >= $3 AND position <= $5 ORDER BY revision LIMIT $4`, []any{stream, start, minCreated, count, maxPos}
+	}
+	return `SELECT ` + selectCols + ` FROM eventlog.events WHERE stream = $1 AND revision <= $2
+		AND revision >= $6 AND created >= $3 AND position <= $5 ORDER BY revision DESC LIMIT $4`, []any{stream, start, minCreated, count, maxPos, lo}
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
