@@ -349,4 +349,7 @@ func TestWickrMessaging(t *testing.T) {
 	t.Run("files: the bytes per the reader's group, gone at expiry", func(t *testing.T) {
 		testWickrFiles(t, b, clk, nidA, gidA, dm, sA[alice], sA[carol], sB[bob])
 	})
+	t.Run("files: previews for every member, compressed images at low bandwidth", func(t *testing.T) {
+		testWickrPreview(t, b, nidA, gidA, dm, sA[alice], sA[carol], sB[bob])
+	})
 }

@@ -11,14 +11,17 @@ import (
 	"github.com/belfry/belfry/domain/chime/attachment"
 	"github.com/belfry/belfry/domain/wickr"
 	"github.com/belfry/belfry/domain/wickr/conversation"
+	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
 )
 
 // Files (guide §3.3 Media and links, §12, §0.1): a member posts a message carrying a file whose
 // bytes are streamed into the blob store (infra/blobstore, container "wickr") — encrypted while they
 // arrive under a content key of the message's own scope (conversation.KeyScope), wrapped by the
 // keyring, named by the SHA-256 the server computes — and members download them when their own
-// security group enables file download. When the message goes (expiry or burn-on-read) ExpireDue
-// destroys the file's key with the text's and deletes its blob.
+// security group enables file download; any member gets a preview rendition of an image (preview.go,
+// api/wickr/rendition), and a low-quality reader downloads an image compressed. When the message
+// goes (expiry or burn-on-read) ExpireDue destroys the file's key with the text's and deletes its
+// blob.
 
 // DefaultMaxFileBytes is the server's default bound on a file: 100 MiB. The guide's product limit
 // is 5 GB (conversation.MaxFileSize); Deps.MaxFileBytes sets Belfry's own, at most that.
@@ -43,8 +46,14 @@ type Blobs interface {
 // Upload is a file as posted: its name and declared media type.
 type Upload struct{ Name, ContentType string }
 
+// Files is the files part of the Service (PostFile, Download, Preview).
+type Files struct{ s *Service }
+
+// Files is the Service's files part.
+func (s *Service) Files() Files { return Files{s} }
+
 // MaxFileBytes is the server's bound on a file.
-func (s *Service) MaxFileBytes() int64 { return s.d.MaxFileBytes }
+func (x Files) MaxFileBytes() int64 { return x.s.d.MaxFileBytes }
 
 // CheckUpload validates a file's name and media type; errors name the field.
 func CheckUpload(u Upload) (Upload, error) {
@@ -70,37 +79,37 @@ func CheckUpload(u Upload) (Upload, error) {
 // PostFile streams body into the blob store and posts the message carrying it (d's text and timers);
 // a refused post (not a member, the group disallows files, over MaxFileBytes, a bad timer) leaves
 // no key, blob or row behind (a post that failed otherwise, and so may be recorded, keeps its file). The answer's File.Sha256 is the plaintext's SHA-256.
-func (s *Service) PostFile(ctx context.Context, me Caller, id string, d Draft, u Upload, body io.Reader) (Message, error) {
+func (x Files) PostFile(ctx context.Context, me Caller, id string, d Draft, u Upload, body io.Reader) (Message, error) {
 	u, err := CheckUpload(u)
 	if err != nil {
 		return Message{}, err
 	}
-	if _, err := s.member(ctx, me, id); err != nil {
+	if _, err := x.s.member(ctx, me, id); err != nil {
 		return Message{}, err // before a byte is read
 	}
 	mid := newMessageID()
-	a, err := s.d.Blobs.Put(ctx, body, attachment.Upload{Tenant: tenantOf(me), Scope: conversation.KeyScope(id, mid), Day: s.d.Now(),
-		Name: u.Name, Max: s.d.MaxFileBytes})
+	a, err := x.s.d.Blobs.Put(ctx, body, attachment.Upload{Tenant: tenantOf(me), Scope: conversation.KeyScope(id, mid), Day: x.s.d.Now(),
+		Name: u.Name, Max: x.s.d.MaxFileBytes})
 	if errors.Is(err, attachment.ErrTooLarge) {
-		return Message{}, wickr.FieldErr(attachment.ErrTooLarge, "body", "the file is over %d bytes", s.d.MaxFileBytes)
+		return Message{}, wickr.FieldErr(attachment.ErrTooLarge, "body", "the file is over %d bytes", x.s.d.MaxFileBytes)
 	}
 	if err != nil {
 		return Message{}, err
 	}
-	a.Container, a.ContainerID, a.MessageID, a.UploaderID, a.ContentType, a.CreatedAt = Container, id, mid, me.Participant().Key(), u.ContentType, s.d.Now().UTC()
-	if err := s.d.Blobs.Record(ctx, a); err != nil {
-		return Message{}, errors.Join(err, s.d.Blobs.Discard(ctx, a))
+	a.Container, a.ContainerID, a.MessageID, a.UploaderID, a.ContentType, a.CreatedAt = Container, id, mid, me.Participant().Key(), u.ContentType, x.s.d.Now().UTC()
+	if err := x.s.d.Blobs.Record(ctx, a); err != nil {
+		return Message{}, errors.Join(err, x.s.d.Blobs.Discard(ctx, a))
 	}
 	d.File = u.Name
 	d.Attachment = &conversation.Attachment{AttachmentID: a.AttachmentID, KeyID: a.KeyID, Blob: a.Blob, ContentType: a.ContentType, Size: a.Size}
-	m, err := s.post(ctx, me, id, mid, d)
+	m, err := x.s.post(ctx, me, id, mid, d)
 	if err != nil && domain.KindOf(err) != 0 { // refused: nothing refers to the file
-		return Message{}, errors.Join(err, s.d.Blobs.Discard(ctx, a))
+		return Message{}, errors.Join(err, x.s.d.Blobs.Discard(ctx, a))
 	}
 	if err != nil {
 		return Message{}, err // perhaps recorded: the file stays with its message
 	}
-	if meta, err := s.d.Blobs.Meta(ctx, a); err == nil { // posted: a failure here only leaves the hash out
+	if meta, err := x.s.d.Blobs.Meta(ctx, a); err == nil { // posted: a failure here only leaves the hash out
 		m.File.Sha256 = meta.SHA256
 	}
 	return m, nil
@@ -108,20 +117,50 @@ func (s *Service) PostFile(ctx context.Context, me Caller, id string, d Draft, u
 
 // Download opens the file of a live message for a member whose security group enables file download
 // (§12, evaluated for the reader): not a member, an unknown, expired or burnt message, or one without
-// a file are NotFound; a group without file download is Forbidden (ErrNoDownload).
-func (s *Service) Download(ctx context.Context, me Caller, id, messageID string) (File, io.ReadCloser, error) {
-	if _, err := s.member(ctx, me, id); errors.Is(err, conversation.ErrNotMember) {
-		return File{}, nil, domain.Wrapf(conversation.ErrNotFound, "conversation %s not found", id)
+// a file are NotFound; a group without file download is Forbidden (ErrNoDownload). A reader whose
+// group transfers at low quality (§3.3) gets an image's compressed rendition (lowBandwidth); the
+// answer's Transfer says which bytes these are: LowBandwidth the rendition, BestQuality the original.
+func (x Files) Download(ctx context.Context, me Caller, id, messageID string) (File, io.ReadCloser, error) {
+	a, g, err := x.attachmentOf(ctx, me, id, messageID)
+	if err != nil {
+		return File{}, nil, err
+	}
+	if !g.EnableFileDownload {
+		return File{}, nil, domain.Wrapf(ErrNoDownload, "your security group does not allow file download (enableFileDownload is off): preview only")
+	}
+	meta, err := x.s.d.Blobs.Meta(ctx, a)
+	if err != nil {
+		return File{}, nil, err
+	}
+	f := fileFor(meta.Name, a.ContentType, a.Size, g)
+	f.Sha256 = meta.SHA256
+	if f.Transfer == TransferLow {
+		if lf, r, ok := x.lowBandwidth(ctx, a, *f); ok {
+			return lf, r, nil
+		}
+		f.Transfer = TransferBest
+	}
+	r, err := x.s.d.Blobs.Open(ctx, a)
+	return *f, r, err
+}
+
+// attachmentOf is the file of a live message of a conversation the caller is a member of, and the
+// caller's security group: not a member, an unknown, expired or burnt message, or one without a file
+// are NotFound.
+func (x Files) attachmentOf(ctx context.Context, me Caller, id, messageID string) (attachment.Stored, sg.Settings, error) {
+	var none attachment.Stored
+	if _, err := x.s.member(ctx, me, id); errors.Is(err, conversation.ErrNotMember) {
+		return none, sg.Settings{}, domain.Wrapf(conversation.ErrNotFound, "conversation %s not found", id)
 	} else if err != nil {
-		return File{}, nil, err
+		return none, sg.Settings{}, err
 	}
-	row, err := s.d.Store.Message(ctx, id, messageID, s.d.Now())
+	row, err := x.s.d.Store.Message(ctx, id, messageID, x.s.d.Now())
 	if err != nil {
-		return File{}, nil, err
+		return none, sg.Settings{}, err
 	}
-	blobs, err := s.d.Blobs.ForMessages(ctx, []string{messageID})
+	blobs, err := x.s.d.Blobs.ForMessages(ctx, []string{messageID})
 	if err != nil {
-		return File{}, nil, err
+		return none, sg.Settings{}, err
 	}
 	var a *attachment.Stored
 	for i, b := range blobs[messageID] {
@@ -130,23 +169,10 @@ func (s *Service) Download(ctx context.Context, me Caller, id, messageID string)
 		}
 	}
 	if row.Size == 0 || a == nil {
-		return File{}, nil, domain.Wrapf(attachment.ErrGone, "message %s carries no file", messageID)
+		return none, sg.Settings{}, domain.Wrapf(attachment.ErrGone, "message %s carries no file", messageID)
 	}
-	g, err := s.readerGroup(ctx, me)
-	if err != nil {
-		return File{}, nil, err
-	}
-	if !g.EnableFileDownload {
-		return File{}, nil, domain.Wrapf(ErrNoDownload, "your security group does not allow file download (enableFileDownload is off): preview only")
-	}
-	meta, err := s.d.Blobs.Meta(ctx, *a)
-	if err != nil {
-		return File{}, nil, err
-	}
-	f := fileFor(meta.Name, a.ContentType, a.Size, g)
-	f.Sha256 = meta.SHA256
-	r, err := s.d.Blobs.Open(ctx, *a)
-	return *f, r, err
+	g, err := x.s.readerGroup(ctx, me)
+	return *a, g, err
 }
 
 // destroyFiles destroys the content keys of the files of messages that went and deletes their blobs

@@ -31,7 +31,7 @@ type File struct {
 	Size                 int64
 	Download             bool   // the reader's group allows downloading (else preview only)
 	AutoDownload         bool   // within the reader's group's maxAutoDownloadSize
-	Transfer             string // BestQuality or LowBandwidth, per the reader's group
+	Transfer             string // BestQuality or LowBandwidth, per the reader's group (a download's: which bytes it sends)
 	AutoDownloadMaxBytes int64
 	Sha256               string // the plaintext's SHA-256, where the answer knows it (a post, a download)
 }
@@ -178,12 +178,12 @@ func (s *Service) open(ctx context.Context, r wickrconversations.Message, g sg.S
 
 // fileFor is what a reader of group g may do with a file (§3.3 Media and links, §12).
 func fileFor(name, ctype string, size int64, g sg.Settings) *File {
-	f := &File{Name: name, ContentType: ctype, Size: size, Download: g.EnableFileDownload, Transfer: "BestQuality"}
+	f := &File{Name: name, ContentType: ctype, Size: size, Download: g.EnableFileDownload, Transfer: TransferBest}
 	if g.EnableFileDownload {
 		f.AutoDownloadMaxBytes = g.MaxAutoDownloadSize
 		f.AutoDownload = size <= g.MaxAutoDownloadSize
 		if g.MaxAutoDownloadSize == sg.DownloadLowQuality {
-			f.Transfer = "LowBandwidth"
+			f.Transfer = TransferLow
 		}
 	}
 	return f

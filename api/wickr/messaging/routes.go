@@ -41,6 +41,7 @@ func (s *Service) Routes() []clientapi.Route {
 		{Method: http.MethodGet, Path: c + "/:conversationId/messages", Handler: h.session(h.messages)},
 		{Method: http.MethodPost, Path: c + "/:conversationId/read", Handler: h.session(h.read)},
 		h.downloadRoute(),
+		h.previewRoute(),
 	}
 }
 
