@@ -5,8 +5,9 @@
 // The type is detected from the bytes by the standard library's decoders of the formats listed in
 // Formats (png, jpeg, gif), never from a declared media type. Hostile input is bounded before it
 // costs anything: at most MaxSourceBytes are read, the dimensions are read from the header
-// (image.DecodeConfig) and an image over MaxPixels is refused before any pixel is decoded, and at
-// most Concurrency images are decoded at once (the decoded pixels are the memory that counts).
+// (image.DecodeConfig) and an image over MaxPixels or MaxDecodedBytes is refused before any pixel
+// is decoded, and at most Concurrency images are decoded at once (the decoded pixels are the memory
+// that counts).
 package rendition
 
 import (
@@ -25,10 +26,15 @@ import (
 	"github.com/belfry/belfry/domain"
 )
 
-// MaxPixels bounds the images this package decodes: 50 megapixels (at most ~400 MB of decoded
-// pixels for a 16-bit PNG, ~200 MB for an 8-bit one). A larger image is refused (ErrTooManyPixels)
-// from its header alone, before a pixel is decoded.
+// MaxPixels bounds the images this package decodes: 50 megapixels. A larger image is refused
+// (ErrTooManyPixels) from its header alone, before a pixel is decoded.
 const MaxPixels = 50_000_000
+
+// MaxDecodedBytes bounds the decoded pixels of one image: 256 MiB (a 16-bit RGBA PNG of 50
+// megapixels would take 400 MB). An image whose pixels, at the bytes a pixel of its color model
+// takes (bytesPerPixel), would exceed it is refused (ErrTooManyPixels) from its header alone. A
+// progressive JPEG's coefficients (4 bytes a pixel per component) are held while it decodes, on top.
+const MaxDecodedBytes = 256 << 20
 
 // MaxSourceBytes bounds the file a rendition is made from: 32 MiB. Larger files are refused
 // (ErrSourceTooLarge) and at most this many bytes (plus one) are ever read.
@@ -82,6 +88,9 @@ func Render(ctx context.Context, r io.Reader, s Spec) (Image, error) {
 		return Image{}, domain.Wrapf(ErrUnsupported, "no preview rendition exists for this file's type (not a png, jpeg or gif image)")
 	case int64(cfg.Width)*int64(cfg.Height) > MaxPixels:
 		return Image{}, domain.Wrapf(ErrTooManyPixels, "the image is %d×%d pixels, over the rendition bound of %d pixels", cfg.Width, cfg.Height, MaxPixels)
+	case int64(cfg.Width)*int64(cfg.Height)*bytesPerPixel(cfg.ColorModel) > MaxDecodedBytes:
+		return Image{}, domain.Wrapf(ErrTooManyPixels, "the image is %d×%d pixels of %d bytes, over the rendition bound of %d decoded bytes",
+			cfg.Width, cfg.Height, bytesPerPixel(cfg.ColorModel), MaxDecodedBytes)
 	}
 	select {
 	case slots <- struct{}{}:
@@ -97,6 +106,24 @@ func Render(ctx context.Context, r io.Reader, s Spec) (Image, error) {
 		return Image{}, domain.Wrapf(ErrUnsupported, "no preview rendition exists for this file: its %s data does not decode", format)
 	}
 	return encode(src, format, s)
+}
+
+// bytesPerPixel is what a decoded pixel of model m takes (4 when unknown; YCbCr counted as 4:4:4).
+func bytesPerPixel(m color.Model) int64 {
+	switch m {
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 8
+	case color.Gray16Model:
+		return 2
+	case color.GrayModel:
+		return 1
+	case color.YCbCrModel:
+		return 3
+	}
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	return 4
 }
 
 // decode decodes one image of format (the one DecodeConfig named: no other decoder is tried).

@@ -46,12 +46,17 @@ func encoded(t testing.TB, format string, img image.Image) []byte {
 	return b.Bytes()
 }
 
-// HugePNG is a PNG whose header claims w×h pixels, with no pixel data after it.
-func HugePNG(w, h uint32) []byte {
+// HugePNG is a PNG whose header claims w×h 8-bit RGBA pixels, with no pixel data after it.
+func HugePNG(w, h uint32) []byte { return pngHeader(w, h, 8) }
+
+// HugePNG16 is HugePNG with 16-bit RGBA pixels.
+func HugePNG16(w, h uint32) []byte { return pngHeader(w, h, 16) }
+
+func pngHeader(w, h uint32, depth byte) []byte {
 	ihdr := make([]byte, 13)
 	binary.BigEndian.PutUint32(ihdr[0:], w)
 	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 6 // 8-bit RGBA
+	ihdr[8], ihdr[9] = depth, 6 // RGBA
 	chunk := append([]byte("IHDR"), ihdr...)
 	out := append([]byte("\x89PNG\r\n\x1a\n"), 0, 0, 0, 13)
 	out = append(out, chunk...)
@@ -99,6 +104,7 @@ func TestRenderRefusesHostileInput(t *testing.T) {
 		{"empty", nil, rendition.ErrUnsupported, "no preview rendition"},
 		{"truncated", good[:len(good)/2], rendition.ErrUnsupported, "png data does not decode"},
 		{"huge", HugePNG(60000, 60000), rendition.ErrTooManyPixels, "60000×60000"},
+		{"16-bit", HugePNG16(6000, 6000), rendition.ErrTooManyPixels, "of 8 bytes"}, // 36 MP, 288 MB
 	} {
 		_, err := rendition.Render(context.Background(), bytes.NewReader(c.in), rendition.Preview)
 		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.says) {
