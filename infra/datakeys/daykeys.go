@@ -39,6 +39,21 @@ func (s *wrapping) keyring() (Keyring, error) {
 	return s.ring, nil
 }
 
+// execAsync runs one statement in one round trip, in a transaction that commits without waiting
+// for its WAL flush. It is for the rows of a message's keys (its key, its day's key, the day's
+// period and the scope's KEK records): only what the caller stores afterwards names them (an event
+// appended to the log, a row), and that synchronous commit flushes the WAL past this one before it
+// answers — a crash before it loses the rows and nothing that names them (a KEK created in the
+// keyring meanwhile then wraps nothing).
+func (s *wrapping) execAsync(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	var tag pgconn.CommandTag
+	b := &pgx.Batch{}
+	b.Queue(`SELECT set_config('synchronous_commit', 'off', true)`)
+	b.Queue(sql, args...).Exec(func(ct pgconn.CommandTag) error { tag = ct; return nil })
+	err := s.pool.SendBatch(ctx, b).Close()
+	return tag, err
+}
+
 // newScopeKEK registers and creates a fresh scope KEK (not yet current).
 func (s *wrapping) newScopeKEK(ctx context.Context, tenant, scope string) (string, error) {
 	ring, err := s.keyring()
@@ -46,7 +61,7 @@ func (s *wrapping) newScopeKEK(ctx context.Context, tenant, scope string) (strin
 		return "", err
 	}
 	id := "scope/" + tenant + "/" + scope + "/" + randomHex(8)
-	if _, err := s.pool.Exec(ctx, `INSERT INTO keys.keks (kek_id, kind, tenant, class) VALUES ($1, 'scope', $2, $3)`, id, tenant, scope); err != nil {
+	if _, err := s.execAsync(ctx, `INSERT INTO keys.keks (kek_id, kind, tenant, class) VALUES ($1, 'scope', $2, $3)`, id, tenant, scope); err != nil {
 		return "", fmt.Errorf("datakeys: register scope KEK: %w", err)
 	}
 	if err := ring.Create(ctx, id); err != nil {
@@ -71,7 +86,7 @@ func (s *wrapping) scopeKEK(ctx context.Context, tenant, scope string) (string, 
 	if err != nil {
 		return "", err
 	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO keys.scopes (tenant, scope, kek_id) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`, tenant, scope, fresh); err != nil {
+	if _, err := s.execAsync(ctx, `INSERT INTO keys.scopes (tenant, scope, kek_id) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`, tenant, scope, fresh); err != nil {
 		return "", fmt.Errorf("datakeys: create scope: %w", err)
 	}
 	err = s.pool.QueryRow(ctx, `SELECT kek_id, destroyed_at IS NOT NULL FROM keys.scopes WHERE tenant = $1 AND scope = $2`, tenant, scope).Scan(&id, &destroyed)
@@ -103,7 +118,7 @@ func (s *wrapping) periodKEK(ctx context.Context, tenant, class string, day time
 	err = s.pool.QueryRow(ctx, `SELECT destroyed_at IS NOT NULL FROM keys.keks WHERE kek_id = $1`, id).Scan(&destroyed)
 	if noRows(err) {
 		// A concurrent creator's row is seen by the next statement (a new snapshot), not this one's.
-		_, err = s.pool.Exec(ctx, `INSERT INTO keys.keks (kek_id, kind, tenant, class, day) VALUES ($1, 'period', $2, $3, $4)
+		_, err = s.execAsync(ctx, `INSERT INTO keys.keks (kek_id, kind, tenant, class, day) VALUES ($1, 'period', $2, $3, $4)
 			ON CONFLICT (kek_id) DO NOTHING`, id, tenant, class, day.UTC().Format(time.DateOnly))
 		if err == nil {
 			err = s.pool.QueryRow(ctx, `SELECT destroyed_at IS NOT NULL FROM keys.keks WHERE kek_id = $1`, id).Scan(&destroyed)
@@ -158,7 +173,7 @@ func (s *wrapping) createDay(ctx context.Context, id, tenant, scope string, day 
 	if err != nil {
 		return err
 	}
-	if _, err := s.pool.Exec(ctx, `INSERT INTO keys.data_keys (key_id, tenant, scope, day, wrapped, period_kek, scope_kek) VALUES ($1,$2,$3,$4,$5,$6,$7)
+	if _, err := s.execAsync(ctx, `INSERT INTO keys.data_keys (key_id, tenant, scope, day, wrapped, period_kek, scope_kek) VALUES ($1,$2,$3,$4,$5,$6,$7)
 		ON CONFLICT (key_id) DO NOTHING`, id, tenant, scope, day.UTC().Format(time.DateOnly), wrapped, period, scopeKEK); err != nil {
 		return fmt.Errorf("datakeys: create key: %w", err)
 	}
@@ -217,17 +232,9 @@ func (s *wrapping) newMessageKey(ctx context.Context, tenant, scope string, day 
 		if err != nil {
 			return "", nil, err
 		}
-		// One round trip, one transaction that commits without waiting for its WAL flush: the key
-		// is only ever named by what the caller stores afterwards (an event appended to the log, a
-		// row), whose own synchronous commit flushes the WAL past this one before it answers — a
-		// crash before that loses the key and nothing that names it.
-		b := &pgx.Batch{}
-		b.Queue(`SELECT set_config('synchronous_commit', 'off', true)`)
-		var tag pgconn.CommandTag
-		b.Queue(`INSERT INTO keys.message_keys (key_id, data_key_id, wrapped)
-			SELECT $1, key_id, $3 FROM keys.data_keys WHERE key_id = $2 AND gen = $4 AND wrapped IS NOT NULL FOR SHARE`, id, dayID, wrapped, dk.gen).
-			Exec(func(ct pgconn.CommandTag) error { tag = ct; return nil })
-		if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		tag, err := s.execAsync(ctx, `INSERT INTO keys.message_keys (key_id, data_key_id, wrapped)
+			SELECT $1, key_id, $3 FROM keys.data_keys WHERE key_id = $2 AND gen = $4 AND wrapped IS NOT NULL FOR SHARE`, id, dayID, wrapped, dk.gen)
+		if err != nil {
 			return "", nil, fmt.Errorf("datakeys: store message key: %w", err)
 		}
 		if tag.RowsAffected() == 1 {
