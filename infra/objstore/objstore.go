@@ -85,7 +85,7 @@ func (d DirTarget) Same(_ context.Context, key string, body []byte, meta map[str
 	return true, nil
 }
 
-// Put implements Target: the metadata first, then the file, each written whole (temporary file and rename).
+// Put implements Target: the metadata first, then the file, each written whole (writeFile).
 func (d DirTarget) Put(_ context.Context, key string, body []byte, meta map[string]string) error {
 	p := d.path(key)
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
