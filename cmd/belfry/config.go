@@ -66,6 +66,8 @@ type Config struct {
 	// WickrMaxFileBytes bounds a Wickr message's file (BELFRY_WICKR_MAX_FILE_BYTES; default 100 MiB,
 	// at most the guide's 5 GB product limit; 0 in a Config built in code: the default; api/wickr/messaging).
 	WickrMaxFileBytes int64 `json:"wickrMaxFileBytes"`
+	// WickrArchive says where the Wickr data-retention archive goes (wickrarchivecfg.go).
+	WickrArchive WickrArchiveConfig `json:"wickrArchive"`
 
 	// Shown instead of the secret-bearing URLs.
 	DatabaseDesc   string `json:"database"`
@@ -105,6 +107,7 @@ func ConfigFromEnv() Config {
 	c.Reports = reportsConfigFromEnv(get, c.DataDir, c.Region)
 	c.Retention = retentionConfigFromEnv(get)
 	c.Media = mediaConfigFromEnv(get)
+	c.WickrArchive = wickrArchiveConfigFromEnv(get, c.DataDir, c.Region)
 	c.WickrMaxFileBytes = -1 // reported by Validate unless it parses
 	if n, err := strconv.ParseInt(get("BELFRY_WICKR_MAX_FILE_BYTES", strconv.FormatInt(messaging.DefaultMaxFileBytes, 10)), 10, 64); err == nil && n > 0 {
 		c.WickrMaxFileBytes = n
@@ -164,6 +167,9 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Trail.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.WickrArchive.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.WickrMaxFileBytes < 0 || c.WickrMaxFileBytes > conversation.MaxFileSize { // 0: the default

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/belfry/belfry/infra/blobstore"
 	"github.com/belfry/belfry/infra/datakeys"
-	"github.com/belfry/belfry/infra/objstore"
 	"github.com/belfry/belfry/infra/wickrarchive"
 	"github.com/belfry/belfry/projections"
 	wickrarchiverm "github.com/belfry/belfry/projections/wickrarchive"
@@ -24,16 +22,26 @@ func wickrArchiveRunner(m *Main, pool *pgxpool.Pool, client *esdb.Client, pm *pr
 	return projections.NewRunner(pool, client, wickrarchiverm.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 }
 
-// newWickrArchive builds the shipper (its target: Main.WickrArchive, or a directory under the data
-// directory), which archives messages' files from the blob store too.
+// newWickrArchive builds the shipper, which archives messages' files from the blob store too: its
+// target and rotation are the configuration's (Config.WickrArchive), Main's fields override them
+// (tests).
 func newWickrArchive(m *Main, pool *pgxpool.Pool, keys *datakeys.Store) {
+	ac := m.cfg.WickrArchive
 	target := m.WickrArchive
 	if target == nil {
-		target = objstore.DirTarget{Dir: filepath.Join(m.cfg.DataDir, "wickr-retention"), Name: "wickr-retention"}
+		target = ac.target(m.cfg.DataDir)
+	}
+	size, rotate := ac.fileSize(), ac.rotate()
+	if m.WickrArchiveFileSize > 0 {
+		size = m.WickrArchiveFileSize
+	}
+	if m.WickrArchiveRotate > 0 {
+		rotate = m.WickrArchiveRotate
 	}
 	m.wickr.archive = wickrarchive.New(wickrarchiverm.NewStore(pool), keys, target, pool,
-		wickrarchive.Config{FileSize: m.WickrArchiveFileSize, Rotate: m.WickrArchiveRotate, Now: m.Now, Logger: m.logger,
+		wickrarchive.Config{Prefix: ac.prefix(), BaseName: ac.BaseName, FileSize: size, Rotate: rotate, Now: m.Now, Logger: m.logger,
 			Files: blobstore.New(m.cfg.blobDir(), pool, keys)})
+	m.logger.Info("wickr data-retention archive", "target", target.String(), "prefix", ac.prefix())
 }
 
 // runWickrArchive ships every second (or every SweepEvery when shorter) until ctx ends.

@@ -227,9 +227,18 @@ func (s *Shipper) Round(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// stateKey names the shipment in wickrarchive.shipments: the target and the prefix, so an archive
+// moved to another bucket or folder starts from the first item there.
+func (s *Shipper) stateKey() string {
+	if s.cfg.Prefix == "" {
+		return s.target.String()
+	}
+	return s.target.String() + "/" + s.cfg.Prefix
+}
+
 func (s *Shipper) load(ctx context.Context, networkID string) (state, error) {
 	var st state
-	err := s.pool.QueryRow(ctx, `SELECT state FROM wickrarchive.shipments WHERE target = $1 AND network_id = $2`, s.target.String(), networkID).Scan(&st)
+	err := s.pool.QueryRow(ctx, `SELECT state FROM wickrarchive.shipments WHERE target = $1 AND network_id = $2`, s.stateKey(), networkID).Scan(&st)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return state{}, nil
 	}
@@ -238,7 +247,7 @@ func (s *Shipper) load(ctx context.Context, networkID string) (state, error) {
 
 func (s *Shipper) save(ctx context.Context, networkID string, st state) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO wickrarchive.shipments (target, network_id, state) VALUES ($1,$2,$3)
-		ON CONFLICT (target, network_id) DO UPDATE SET state = excluded.state, updated_at = now()`, s.target.String(), networkID, st)
+		ON CONFLICT (target, network_id) DO UPDATE SET state = excluded.state, updated_at = now()`, s.stateKey(), networkID, st)
 	return err
 }
 
