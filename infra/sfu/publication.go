@@ -320,7 +320,7 @@ func (pub *publication) readRTCP(q *Participant, sender *webrtc.RTPSender) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				pub.keyframe(q)
 			case *rtcp.ReceiverEstimatedMaximumBitrate:
-				q.estimate.Store(uint64(max(k.Bitrate, 0)))
+				q.estimate.Store(uint64(min(max(k.Bitrate, 0), maxEstimate)))
 				pub.chooseFor(q)
 			}
 		}

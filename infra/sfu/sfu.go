@@ -71,7 +71,8 @@ const (
 	LeftServiceRestart = "ServiceRestart"
 )
 
-// MinPLIInterval is the shortest gap between two PLIs sent for one published track.
+// MinPLIInterval is the shortest gap between two PLIs sent for one published track (one layer of a
+// simulcast track).
 const MinPLIInterval = 200 * time.Millisecond
 
 // ErrClosed is returned by Join once the SFU is closing.

@@ -23,6 +23,9 @@ const (
 	idleAfter  = 2 * time.Second
 )
 
+// maxEstimate caps a REMB's bitrate (its 18-bit mantissa and 6-bit exponent reach 2^81).
+const maxEstimate = 1e12
+
 // ValidRID reports whether rid is a simulcast layer id the SFU takes: 1 to 16 characters of
 // [A-Za-z0-9_-].
 func ValidRID(rid string) bool {
