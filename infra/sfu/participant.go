@@ -33,6 +33,14 @@ type Participant struct {
 	content *webrtc.RTPReceiver
 	// audioMuted: the participant's audio is read and dropped (SetAudioMuted).
 	audioMuted atomic.Bool
+	// estimate is the bandwidth the participant's last REMB announced (bits/s, 0: none yet);
+	// videoSubs counts the video tracks it receives, among which the estimate is divided.
+	estimate  atomic.Uint64
+	videoSubs atomic.Int32
+	switches  atomic.Uint64 // simulcast layer switches of the tracks it receives
+
+	simMu sync.Mutex
+	simul map[*webrtc.RTPReceiver]*publication // its simulcast publications by receiver
 
 	negMu       sync.Mutex
 	negotiating bool // an offer is out, not answered yet
@@ -51,7 +59,8 @@ type Participant struct {
 }
 
 func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection, content *webrtc.RTPReceiver) *Participant {
-	p := &Participant{id: id, sfu: s, peer: peer, pc: pc, content: content, holding: true, gone: make(chan struct{})}
+	p := &Participant{id: id, sfu: s, peer: peer, pc: pc, content: content, holding: true, gone: make(chan struct{}),
+		simul: map[*webrtc.RTPReceiver]*publication{}}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			return
@@ -78,6 +87,10 @@ func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection, con
 		if r == p.content {
 			kind = KindContent
 		}
+		if t.RID() != "" {
+			p.publishLayer(t, r, kind)
+			return
+		}
 		p.publish(t, kind)
 	})
 	return p
@@ -87,14 +100,16 @@ func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection, con
 func (p *Participant) ID() string { return p.id }
 
 // Answer applies the participant's answer to the SFU's last offer, then sends the next offer if one
-// is due. A malformed answer, or one when no offer is out, is ErrSDP and changes nothing.
+// is due. A malformed answer, or one when no offer is out, is ErrSDP and changes nothing. Simulcast
+// layers the answer announces (a=rid) beyond MaxLayers per video m-line, with an invalid RID, or on
+// audio are taken out of it first: those layers are not received.
 func (p *Participant) Answer(sdp string) error {
 	p.negMu.Lock()
 	defer p.negMu.Unlock()
 	if !p.negotiating {
 		return fmt.Errorf("%w: no offer is waiting for an answer", ErrSDP)
 	}
-	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sdp}); err != nil {
+	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: filterRIDs(sdp)}); err != nil {
 		return fmt.Errorf("%w: %v", ErrSDP, err)
 	}
 	p.negotiating, p.answered = false, true
@@ -140,6 +155,15 @@ func (p *Participant) Remove(reason string) { p.close(reason) }
 
 // SetAudioMuted stops (true) or resumes forwarding the participant's audio to the others.
 func (p *Participant) SetAudioMuted(muted bool) { p.audioMuted.Store(muted) }
+
+// LayerSwitches is how many times a simulcast track the participant receives switched layers.
+func (p *Participant) LayerSwitches() uint64 { return p.switches.Load() }
+
+// budget is the participant's bandwidth estimate divided among the video tracks it receives (bits/s,
+// 0: no estimate).
+func (p *Participant) budget() uint64 {
+	return p.estimate.Load() / uint64(max(1, p.videoSubs.Load()))
+}
 
 // negotiate sends an offer now, or once the one that is out is answered, or (while Join holds it)
 // with the first offer.

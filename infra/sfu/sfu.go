@@ -1,7 +1,13 @@
 // Package sfu is Belfry's selective forwarding unit on pion/webrtc: rooms keyed by an id (a Chime
 // meeting id), each participant one PeerConnection that publishes its audio and video and receives
 // every other participant's tracks. It forwards RTP as it comes (no transcoding): each published
-// track is read once and fanned out to one TrackLocalStaticRTP per subscriber.
+// track is read once and fanned out to one TrackLocalStaticRTP per subscriber. A video track sent as
+// simulcast layers (RIDs announced in the participant's answer, a=rid/a=simulcast, and carried in
+// the mid and rtp-stream-id header extensions) is one publication, of which each subscriber gets
+// one layer at a time, chosen from its bandwidth estimate. The SFU's first offer does not ask for
+// layers (pion's offers carry a=simulcast:recv only for layers an answer announced before), so a
+// client that sends simulcast only when the offer asks for it (a browser answering) sends one
+// stream; a pion client (sfuclient with Options.Simulcast) announces its layers itself.
 //
 // Signalling is the caller's (api/chime/media carries it over a WebSocket): the SFU is always the
 // offerer. Join sends an offer with one audio, one video and a second video transceiver (its third
@@ -20,11 +26,24 @@
 //   - ICE runs over UDP and, with Config.TCPPort, over TCP too (passive candidates on that one port);
 //     a participant joined with JoinOptions.TCPOnly is offered TCP candidates only.
 //   - A subscriber's picture-loss and full-intra requests (RTCP PLI/FIR) reach the publisher as a
-//     PLI, at most one per MinPLIInterval per track, and a new subscriber triggers one, so video
+//     PLI, at most one per MinPLIInterval per track (per layer of a simulcast track: the one the
+//     subscriber receives or waits for), and a new subscriber triggers one, so video
 //     starts without waiting for the publisher's next periodic keyframe.
 //   - A participant whose media is not connected Config.ConnectWithin after it joined, or whose
 //     connection fails later (ICE consent lost), is closed as LeftDisconnected: no one stays "in" a
 //     room without media.
+//   - Simulcast: a track has at most MaxLayers layers, each with a valid RID (ValidRID); other
+//     layers the answer announces are taken out of it and not received, and audio is never
+//     simulcast. Each layer's incoming bitrate is measured (every 500 ms). A subscriber receives
+//     exactly one layer: the highest whose bitrate fits its budget (the bitrate of its last RTCP
+//     REMB divided by the number of video tracks it receives; the layer it has may overshoot by a
+//     quarter), else the lowest; with no estimate yet, the lowest (and before any layer is
+//     measured, none: it waits for the first measure). It starts, and switches, only at
+//     a keyframe of the chosen layer (VP8, or an H.264 IDR/SPS; a PLI for that layer is sent while
+//     it waits), and the packets it gets are renumbered so it sees one stream: sequence numbers
+//     continue without gap or repeat at a switch, timestamps advance by the time since its last
+//     packet. Switches are counted (Participant.LayerSwitches, Stats.LayerSwitches). Tracks
+//     without layers are forwarded as they come.
 //   - Close ends every participant with Peer.Closed(LeftServiceRestart) and waits for those calls,
 //     and for those of participants already on their way out (Peer.Closed with their own reason): a
 //     stopping service records who was in before it closes its event store, and no one is left
@@ -52,7 +71,8 @@ const (
 	LeftServiceRestart = "ServiceRestart"
 )
 
-// MinPLIInterval is the shortest gap between two PLIs sent for one published track.
+// MinPLIInterval is the shortest gap between two PLIs sent for one published track (one layer of a
+// simulcast track).
 const MinPLIInterval = 200 * time.Millisecond
 
 // ErrClosed is returned by Join once the SFU is closing.
@@ -98,6 +118,8 @@ type Config struct {
 type Stats struct {
 	Rooms, Participants int
 	Forwarded, Dropped  uint64
+	// LayerSwitches counts the simulcast layer switches of all subscribers.
+	LayerSwitches uint64
 }
 
 // SFU holds the rooms.
@@ -112,7 +134,7 @@ type SFU struct {
 	live   map[*Participant]struct{} // joined and not completely closed (Peer.Closed returned)
 	closed bool
 
-	forwarded, dropped atomic.Uint64
+	forwarded, dropped, switches atomic.Uint64
 }
 
 // New builds an SFU.
@@ -191,7 +213,7 @@ func (s *SFU) Stats() Stats {
 		st.Participants += r.size()
 	}
 	s.mu.Unlock()
-	st.Forwarded, st.Dropped = s.forwarded.Load(), s.dropped.Load()
+	st.Forwarded, st.Dropped, st.LayerSwitches = s.forwarded.Load(), s.dropped.Load(), s.switches.Load()
 	return st
 }
 

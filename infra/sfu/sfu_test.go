@@ -56,6 +56,12 @@ func join(t *testing.T, s *sfu.SFU, room, id, refuse string) *peer {
 // joinWith joins a client with options; a TCP-only client joins TCP-only.
 func joinWith(t *testing.T, s *sfu.SFU, room, id, refuse string, o sfuclient.Options) *peer {
 	t.Helper()
+	return joinSized(t, s, room, id, refuse, o, 1000)
+}
+
+// joinSized is joinWith sending video packets of size bytes.
+func joinSized(t *testing.T, s *sfu.SFU, room, id, refuse string, o sfuclient.Options, size int) *peer {
+	t.Helper()
 	x := &peer{ready: make(chan struct{}), refuse: refuse, closed: make(chan string, 1)}
 	var err error
 	x.c, err = sfuclient.NewWith(func(b []byte) {
@@ -72,7 +78,7 @@ func joinWith(t *testing.T, s *sfu.SFU, room, id, refuse string, o sfuclient.Opt
 	close(x.ready)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go x.c.Send(ctx, 10*time.Millisecond, 1000)
+	go x.c.Send(ctx, 10*time.Millisecond, size)
 	return x
 }
 

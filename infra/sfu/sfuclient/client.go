@@ -3,6 +3,8 @@
 // SFU's offers, sends one synthetic VP8 video track (and an Opus audio track, and with
 // Options.Content a second VP8 track on the screen-share m-line) at a steady packet rate, and counts
 // the RTP packets it receives per publishing participant and kind ("audio", "video", "content").
+// With Options.Simulcast its camera video goes out as simulcast layers, and EstimateBitrate sends
+// the SFU a bandwidth estimate (REMB) as a browser's receiver would.
 package sfuclient
 
 import (
@@ -15,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -22,7 +25,9 @@ import (
 // Client is one participant.
 type Client struct {
 	pc                    *webrtc.PeerConnection
-	video, audio, content *webrtc.TrackLocalStaticRTP // content nil without Options.Content
+	video, audio, content *webrtc.TrackLocalStaticRTP   // content nil without Options.Content
+	layers                []*webrtc.TrackLocalStaticRTP // Options.Simulcast: the video's layers (video is the first)
+	videoSender           *webrtc.RTPSender
 
 	o    Options
 	sent atomic.Int64 // video packets written
@@ -32,6 +37,15 @@ type Client struct {
 	first    time.Time                // when the first packet arrived
 	answered bool
 	pending  []webrtc.ICECandidateInit
+	ext      simulcastExt // negotiated once answered
+	recvSSRC []uint32     // of the video tracks received, named in EstimateBitrate's REMB
+}
+
+// simulcastExt is what a simulcast layer's packets carry so that the SFU can tell them apart: the
+// video m-line's mid and the layer's RID, in the negotiated header extensions.
+type simulcastExt struct {
+	mid          string
+	midID, ridID uint8
 }
 
 // Options shape a client.
@@ -43,6 +57,13 @@ type Options struct {
 	Content bool
 	// NoAudio sends video only.
 	NoAudio bool
+	// Simulcast, when set, sends the camera video as one layer per RID (at most a few), lowest
+	// first: layer i's packets are Send's size × 4^i bytes (at most 1200), carry i in LayerOf, and
+	// number their sequence and timestamps from their own starting points.
+	Simulcast []string
+	// OnRTP, when set, sees every packet received (key as for OnPacket; the packet only for the
+	// call).
+	OnRTP func(key string, pkt *rtp.Packet)
 	// OnPacket, when set, sees every packet received (key "<publisher>/<kind>", the payload only
 	// for the call); the media bench reads the send time Send stamps in video payloads (SentAt).
 	OnPacket func(key string, payload []byte, at time.Time)
@@ -63,7 +84,7 @@ func NewWith(onCandidate func([]byte), o Options) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{pc: pc, received: map[string]*atomic.Int64{}, o: o}
-	if c.video, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "self"); err != nil {
+	if err := c.newVideo(); err != nil {
 		return nil, err
 	}
 	if c.audio, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", "self"); err != nil {
@@ -80,6 +101,14 @@ func NewWith(onCandidate func([]byte), o Options) (*Client, error) {
 		sender, err := pc.AddTrack(t)
 		if err != nil {
 			return nil, err
+		}
+		if t == c.video {
+			c.videoSender = sender
+			for _, l := range c.layers[min(1, len(c.layers)):] {
+				if err := sender.AddEncoding(l); err != nil {
+					return nil, err
+				}
+			}
 		}
 		go func() { // drain RTCP so the interceptors run
 			for {
@@ -101,6 +130,25 @@ func NewWith(onCandidate func([]byte), o Options) (*Client, error) {
 	return c, nil
 }
 
+// newVideo makes the camera track, or its simulcast layers.
+func (c *Client) newVideo() error {
+	vp8 := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}
+	var err error
+	if len(c.o.Simulcast) == 0 {
+		c.video, err = webrtc.NewTrackLocalStaticRTP(vp8, "video", "self")
+		return err
+	}
+	for _, rid := range c.o.Simulcast {
+		l, err := webrtc.NewTrackLocalStaticRTP(vp8, "video", "self", webrtc.WithRTPStreamID(rid))
+		if err != nil {
+			return err
+		}
+		c.layers = append(c.layers, l)
+	}
+	c.video = c.layers[0]
+	return nil
+}
+
 // count counts a received track's packets under "<publisher>/<kind>": the SFU names each track it
 // forwards "<publisher>-<kind>" in the publisher's stream.
 func (c *Client) count(t *webrtc.TrackRemote) {
@@ -115,11 +163,17 @@ func (c *Client) count(t *webrtc.TrackRemote) {
 		n = &atomic.Int64{}
 		c.received[key] = n
 	}
+	if t.Kind() == webrtc.RTPCodecTypeVideo {
+		c.recvSSRC = append(c.recvSSRC, uint32(t.SSRC()))
+	}
 	c.mu.Unlock()
 	for {
 		pkt, _, err := t.ReadRTP()
 		if err != nil {
 			return
+		}
+		if c.o.OnRTP != nil {
+			c.o.OnRTP(key, pkt)
 		}
 		if c.o.OnPacket != nil {
 			c.o.OnPacket(key, pkt.Payload, time.Now())
@@ -135,8 +189,13 @@ func (c *Client) count(t *webrtc.TrackRemote) {
 }
 
 // Answer applies the SFU's offer and returns the answer.
+//
+// The SFU's offers repeat, on the m-line a client sends simulcast on, the layers it receives there
+// (a=rid ... recv, a=simulcast:recv) beside the track it may send on that m-line; pion as answerer
+// would take those lines for layers it is to receive and miss that track, so the client drops them
+// (it never receives simulcast; its own layers come from its encodings).
 func (c *Client) Answer(offer string) (string, error) {
-	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
+	if err := c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: withoutSimulcast(offer)}); err != nil {
 		return "", err
 	}
 	ans, err := c.pc.CreateAnswer(nil)
@@ -148,6 +207,7 @@ func (c *Client) Answer(offer string) (string, error) {
 	}
 	c.mu.Lock()
 	c.answered = true
+	c.ext = c.negotiatedExt()
 	pending := c.pending
 	c.pending = nil
 	c.mu.Unlock()
@@ -155,6 +215,52 @@ func (c *Client) Answer(offer string) (string, error) {
 		_ = c.pc.AddICECandidate(p)
 	}
 	return ans.SDP, nil
+}
+
+// negotiatedExt reads the video sender's mid and the ids of the mid and RID header extensions.
+func (c *Client) negotiatedExt() simulcastExt {
+	var e simulcastExt
+	if c.videoSender == nil || len(c.layers) == 0 {
+		return e
+	}
+	for _, tr := range c.pc.GetTransceivers() {
+		if tr.Sender() == c.videoSender {
+			e.mid = tr.Mid()
+		}
+	}
+	for _, h := range c.videoSender.GetParameters().HeaderExtensions {
+		switch h.URI {
+		case "urn:ietf:params:rtp-hdrext:sdes:mid":
+			e.midID = uint8(h.ID)
+		case "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id":
+			e.ridID = uint8(h.ID)
+		}
+	}
+	return e
+}
+
+// EstimateBitrate sends the SFU a receiver's bandwidth estimate (RTCP REMB) of bps bits/s for the
+// video tracks received so far (none yet: nothing is sent).
+func (c *Client) EstimateBitrate(bps float32) error {
+	c.mu.Lock()
+	ssrcs := append([]uint32(nil), c.recvSSRC...)
+	c.mu.Unlock()
+	if len(ssrcs) == 0 {
+		return nil
+	}
+	return c.pc.WriteRTCP([]rtcp.Packet{&rtcp.ReceiverEstimatedMaximumBitrate{Bitrate: bps, SSRCs: ssrcs}})
+}
+
+// withoutSimulcast drops the a=rid and a=simulcast lines of an SDP.
+func withoutSimulcast(sdp string) string {
+	lines := strings.SplitAfter(sdp, "\n")
+	out := lines[:0]
+	for _, ln := range lines {
+		if !strings.HasPrefix(ln, "a=rid:") && !strings.HasPrefix(ln, "a=simulcast:") {
+			out = append(out, ln)
+		}
+	}
+	return strings.Join(out, "")
 }
 
 // AddCandidate adds one of the SFU's candidates (JSON), holding it until the first offer is applied.
@@ -197,7 +303,11 @@ func (c *Client) Send(ctx context.Context, interval time.Duration, size int) {
 		}
 		binary.BigEndian.PutUint64(payload[2:10], uint64(time.Now().UnixNano()))
 		c.sent.Add(1)
-		_ = c.video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts, Marker: true}, Payload: payload})
+		if len(c.layers) > 0 {
+			c.sendLayers(seq, ts, payload)
+		} else {
+			_ = c.video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts, Marker: true}, Payload: payload})
+		}
 		if c.content != nil {
 			_ = c.content.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts, Marker: true}, Payload: payload})
 		}
@@ -205,6 +315,33 @@ func (c *Client) Send(ctx context.Context, interval time.Duration, size int) {
 			_ = c.audio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts / 3000 * 960}, Payload: payload[:min(64, size)]})
 		}
 	}
+}
+
+// sendLayers writes one packet per simulcast layer: payload (descriptor and send time) grown to the
+// layer's size, the layer's index at byte 10, and the mid and RID header extensions.
+func (c *Client) sendLayers(seq uint16, ts uint32, payload []byte) {
+	c.mu.Lock()
+	e := c.ext
+	c.mu.Unlock()
+	for i, l := range c.layers {
+		p := make([]byte, max(11, min(len(payload)<<(2*i), 1200)))
+		copy(p, payload)
+		p[10] = byte(i)
+		h := rtp.Header{Version: 2, SequenceNumber: uint16(i*20000) + seq, Timestamp: uint32(i)*1_000_000_000 + ts, Marker: true}
+		if e.midID != 0 && e.ridID != 0 {
+			_ = h.SetExtension(e.midID, []byte(e.mid))
+			_ = h.SetExtension(e.ridID, []byte(l.RID()))
+		}
+		_ = l.WriteRTP(&rtp.Packet{Header: h, Payload: p})
+	}
+}
+
+// LayerOf is the simulcast layer index Send wrote in a video payload (-1: too short).
+func LayerOf(payload []byte) int {
+	if len(payload) < 11 {
+		return -1
+	}
+	return int(payload[10])
 }
 
 // SentAt is the send time Send stamped in a video payload (zero for a payload too short).
