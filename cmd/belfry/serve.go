@@ -299,7 +299,9 @@ func (m *Main) startProjections(ctx, runCtx context.Context, pool *pgxpool.Pool,
 	runners := []*projections.Runner{accountsRunner, auditRunner, numbersRunner, meetingsRunner, roomsRunner, iamRunner, historyRunner, callsRunner,
 		convsRunner, retentionRunner}
 	runners = append(runners, m.wickrProjections(pool, client, pm)...)
-	runners = append(runners, projections.NewRunner(pool, client, chimedash.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm}))
+	// Nobody waits on the dashboard either: its batches linger too (a chat message is one row update
+	// there, and without lingering each message was a batch of its own under a steady chat load).
+	runners = append(runners, projections.NewRunner(pool, client, chimedash.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm, Linger: 50 * time.Millisecond}))
 	for _, p := range allProjections() {
 		if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
 			return readModels{}, err
