@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -41,8 +42,14 @@ func browser(t *testing.T, exe string) context.Context {
 // signInAndJoin drives the web client: sign in, join the meeting; it returns the attendee id.
 func signInAndJoin(t *testing.T, ctx context.Context, url, email, meetingID string) string {
 	t.Helper()
+	return signInAndJoinPage(t, ctx, url+"/client/v1/meet", email, meetingID)
+}
+
+// signInAndJoinPage is signInAndJoin on the page at page (with its query).
+func signInAndJoinPage(t *testing.T, ctx context.Context, page, email, meetingID string) string {
+	t.Helper()
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(url+"/client/v1/meet"),
+		chromedp.Navigate(page),
 		chromedp.SendKeys(chromedp.ID("email"), email),
 		chromedp.SendKeys(chromedp.ID("password"), "correct horse"),
 		chromedp.Click(chromedp.ID("signin-button")),
@@ -88,6 +95,26 @@ func TestBrowsersSeeEachOther(t *testing.T) {
 	t.Logf("both browsers decoding the other's video %v after the first page load", time.Since(start).Round(time.Millisecond))
 	a, bo := framesFrom(t, alice, bobID), framesFrom(t, bob, aliceID)
 	until(t, "the frame counts to grow", func() bool { return framesFrom(t, alice, bobID) > a+10 && framesFrom(t, bob, aliceID) > bo+10 })
+}
+
+// TestBrowserSendsSimulcast: a browser that joins with ?simulcast=1 is asked for its camera's layers
+// in the SFU's first offer and sends them (its sender's encodings are q, h and f; the SFU receives at
+// least two, Chromium dropping a layer its resolution does not warrant); the other browser, which
+// sends no estimate, decodes one of them and its frame count grows.
+func TestBrowserSendsSimulcast(t *testing.T) {
+	exe := chromium(t)
+	b, id, _, _, _ := meetingWith(t, nil)
+	alice, bob := browser(t, exe), browser(t, exe)
+	aliceID := signInAndJoinPage(t, alice, b.url+"/client/v1/meet?simulcast=1", "alice@media.example", id)
+	signInAndJoin(t, bob, b.url, "bob@media.example", id)
+	until(t, "alice's camera to be sent in layers", func() bool {
+		rids, err := chromedp.Run(alice, chromedp.Evaluate[[]string]("cameraLayers()"))
+		return err == nil && strings.Join(rids, ",") == "q,h,f"
+	})
+	until(t, "the SFU to receive two layers or more", func() bool { return metricValue(t, b.url, "belfry_sfu_simulcast_layers") >= 2 })
+	until(t, "bob to decode alice's video", func() bool { return framesFrom(t, bob, aliceID) > 0 })
+	n := framesFrom(t, bob, aliceID)
+	until(t, "bob's frame count to grow", func() bool { return framesFrom(t, bob, aliceID) > n+10 })
 }
 
 // pageState describes the page's connection for a failure message.

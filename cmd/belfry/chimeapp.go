@@ -153,6 +153,7 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	if app.media, app.sfu, err = newMedia(m.cfg.Media, m.logger, meetingsRepo, meetingsStore, accountsStore, pinReserver, m.Now); err != nil {
 		return chimeApp{}, err
 	}
+	m.reg.MustRegister(sfuCollectors(app.sfu)...)
 	app.domains = domains.New(domains.Deps{Claims: newRepo(client, claimDecider, m.Now), Accounts: accounts, Store: accountsStore,
 		DNS: dns.TXT{Resolver: m.cfg.resolver()}, Numbers: app.numbers, Meetings: app.meetings, Keys: dataKeys, Now: m.Now, Logger: m.logger})
 	return app, nil

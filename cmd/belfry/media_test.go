@@ -252,6 +252,13 @@ func TestMeetingMedia(t *testing.T) {
 	if st, _ := b.clientCall(t, "GET", "/client/v1/meetings/"+id+"/signal", aliceTok, nil); st != 400 {
 		t.Fatalf("a plain GET: %d", st)
 	}
+	badSimulcast := "ws" + strings.TrimPrefix(b.url, "http") + "/client/v1/meetings/" + id + "/signal?simulcast=yes"
+	if _, resp, err := websocket.Dial(ctx, badSimulcast, &websocket.DialOptions{Subprotocols: []string{media.Protocol, "bearer." + aliceTok}}); err == nil ||
+		resp == nil || resp.StatusCode != 400 {
+		t.Fatalf("simulcast=yes: %v %v, want 400", err, resp)
+	} else if body, _ := io.ReadAll(resp.Body); !strings.Contains(string(body), "simulcast") {
+		t.Fatalf("simulcast=yes: the message does not name the parameter: %s", body)
+	}
 
 	alice := b.join(t, id, aliceTok)
 	bob := b.join(t, id, bobTok)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/belfry/belfry/api/chime/media"
 	"github.com/belfry/belfry/api/mediasignal"
 	"github.com/belfry/belfry/infra/sfu"
@@ -58,8 +60,8 @@ func (c MediaConfig) validate() error {
 // sfuPort adapts infra/sfu to the media slice's SFU port.
 type sfuPort struct{ s *sfu.SFU }
 
-func (a sfuPort) Join(roomID, id string, p media.Peer) (media.Participant, error) {
-	part, err := a.s.Join(roomID, id, p)
+func (a sfuPort) Join(roomID, id string, p media.Peer, simulcast bool) (media.Participant, error) {
+	part, err := a.s.JoinWith(roomID, id, p, sfu.JoinOptions{OfferSimulcast: simulcast})
 	if errors.Is(err, sfu.ErrClosed) {
 		return nil, fmt.Errorf("%w: %w", mediasignal.ErrStopping, err)
 	}
@@ -67,6 +69,26 @@ func (a sfuPort) Join(roomID, id string, p media.Peer) (media.Participant, error
 		return nil, err
 	}
 	return part, nil
+}
+
+// sfuCollectors export the SFU's counters on /metrics, read at each scrape.
+func sfuCollectors(s *sfu.SFU) []prometheus.Collector {
+	gauge := func(name, help string, f func(sfu.Stats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(s.Stats()) })
+	}
+	counter := func(name, help string, f func(sfu.Stats) float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return f(s.Stats()) })
+	}
+	return []prometheus.Collector{
+		gauge("belfry_sfu_rooms", "Rooms (live meetings and calls) with a participant in the SFU.", func(st sfu.Stats) float64 { return float64(st.Rooms) }),
+		gauge("belfry_sfu_participants", "Participants connected to the SFU.", func(st sfu.Stats) float64 { return float64(st.Participants) }),
+		gauge("belfry_sfu_simulcast_layers", "Simulcast layers the SFU receives, all published tracks together.",
+			func(st sfu.Stats) float64 { return float64(st.SimulcastLayers) }),
+		counter("belfry_sfu_forwarded_packets_total", "RTP packets forwarded to subscribers.", func(st sfu.Stats) float64 { return float64(st.Forwarded) }),
+		counter("belfry_sfu_dropped_packets_total", "RTP packets dropped for slow subscribers (their queue full).",
+			func(st sfu.Stats) float64 { return float64(st.Dropped) }),
+		counter("belfry_sfu_layer_switches_total", "Simulcast layer switches of subscribers.", func(st sfu.Stats) float64 { return float64(st.LayerSwitches) }),
+	}
 }
 
 // newMedia builds the SFU and the live-meetings slice over the meetings' repository.

@@ -54,6 +54,9 @@ type Participant struct {
 	offered bool
 	early   [][]byte
 
+	// offerSimulcast: its first offer asks for the camera's layers (JoinOptions.OfferSimulcast).
+	offerSimulcast bool
+
 	closeOnce sync.Once
 	gone      chan struct{} // closed once Peer.Closed returned
 }
@@ -205,9 +208,13 @@ func (p *Participant) offerLocked() {
 		return
 	}
 	p.negotiating = true
+	sdpText := offer.SDP
+	if p.offerSimulcast && !p.answered {
+		sdpText = withSimulcastRecv(sdpText)
+	}
 	p.sigMu.Lock()
 	defer p.sigMu.Unlock()
-	p.peer.Offer(offer.SDP)
+	p.peer.Offer(sdpText)
 	if !p.offered {
 		p.offered = true
 		for _, b := range p.early {

@@ -120,6 +120,8 @@ type Stats struct {
 	Forwarded, Dropped  uint64
 	// LayerSwitches counts the simulcast layer switches of all subscribers.
 	LayerSwitches uint64
+	// SimulcastLayers counts the simulcast layers being received, all published tracks together.
+	SimulcastLayers int
 }
 
 // SFU holds the rooms.
@@ -203,6 +205,10 @@ var ErrNoTCP = errors.New("sfu: ICE over TCP is not configured (Config.TCPPort)"
 type JoinOptions struct {
 	// TCPOnly offers the participant TCP candidates only (Wickr's forceTcpCall).
 	TCPOnly bool
+	// OfferSimulcast asks the participant, in its first offer, to send its camera in the layers
+	// SimulcastRIDs (withSimulcastRecv): for browsers, whose answer sends layers only when the offer
+	// asks for them. A peer that answers without layers sends one stream as before.
+	OfferSimulcast bool
 }
 
 // Stats returns the counters.
@@ -211,6 +217,13 @@ func (s *SFU) Stats() Stats {
 	st := Stats{Rooms: len(s.rooms)}
 	for _, r := range s.rooms {
 		st.Participants += r.size()
+		for pub := range r.pubs {
+			if pub.simulcast {
+				pub.mu.Lock()
+				st.SimulcastLayers += pub.live
+				pub.mu.Unlock()
+			}
+		}
 	}
 	s.mu.Unlock()
 	st.Forwarded, st.Dropped, st.LayerSwitches = s.forwarded.Load(), s.dropped.Load(), s.switches.Load()
@@ -271,6 +284,7 @@ func (s *SFU) JoinWith(roomID, id string, peer Peer, o JoinOptions) (*Participan
 		content = tr.Receiver() // the last one: the screen share
 	}
 	p := newParticipant(s, id, peer, pc, content)
+	p.offerSimulcast = o.OfferSimulcast
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

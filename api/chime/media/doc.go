@@ -20,6 +20,15 @@
 // scheduled one starting soonest; a PIN reset since opens nothing. Wrong PINs are throttled: 5 per
 // user or 20 per source address in 15 minutes answer 429 with Retry-After (1 minute, doubling).
 //
+// Simulcast: the query parameter simulcast=1 (0 or absent: off; anything else: 400 naming it) asks
+// the SFU's first offer to receive the camera (its second m-line) in three layers, rids q, h and f
+// lowest first (a=rid… recv, a=simulcast:recv q;h;f). A browser gets them by leaving its camera off
+// the connection until that offer is applied, then putting it on the transceiver the offer created
+// for mid "1" (direction sendrecv, sender.replaceTrack, sender.setStreams): that transceiver took
+// the offered layers, and the answer says a=simulcast:send q;h;f. A camera added with addTrack
+// before the offer keeps one encoding, and Chromium then puts it on another m-line; the web client
+// (/client/v1/meet?simulcast=1) does it the first way. Each receiver gets one layer (infra/sfu).
+//
 // Before the upgrade the meeting is checked and the attendee admitted; a refusal is a plain HTTP
 // answer: 401 (no or a revoked session), 400 (a malformed PIN), 404 (no such meeting in the caller's
 // account, no open meeting with the PIN), 409 (the meeting ended, was cancelled or is disabled, or is

@@ -41,9 +41,10 @@ type Directory interface {
 	GetUserAnyTenant(ctx context.Context, accountID, userID string) (chimeaccounts.User, error)
 }
 
-// SFU forwards the media of a room's participants (infra/sfu, adapted in cmd/belfry).
+// SFU forwards the media of a room's participants (infra/sfu, adapted in cmd/belfry); simulcast
+// asks the participant to send its camera in simulcast layers (infra/sfu JoinOptions.OfferSimulcast).
 type SFU interface {
-	Join(roomID, participantID string, p Peer) (Participant, error)
+	Join(roomID, participantID string, p Peer, simulcast bool) (Participant, error)
 }
 
 // Participant is one participant's handle in the SFU (api/mediasignal).

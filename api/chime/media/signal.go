@@ -92,6 +92,10 @@ func (s *Service) signal(c echo.Context, auth clientapi.Authenticator, admit adm
 	if err := mediasignal.CheckUpgrade(r); err != nil {
 		return awsproto.ClientError(c, err)
 	}
+	simulcast, err := simulcastParam(r)
+	if err != nil {
+		return awsproto.ClientError(c, err)
+	}
 	m, attendee, err := admit(c, u)
 	if err != nil {
 		return awsproto.ClientError(c, err)
@@ -101,7 +105,7 @@ func (s *Service) signal(c echo.Context, auth clientapi.Authenticator, admit adm
 		s.Leave(m.AccountID, m.MeetingID, attendee, meeting.LeftDisconnected)
 		return nil
 	}
-	x := &session{svc: s, user: u, accountID: m.AccountID, meetingID: m.MeetingID, attendeeID: attendee}
+	x := &session{svc: s, user: u, accountID: m.AccountID, meetingID: m.MeetingID, attendeeID: attendee, simulcast: simulcast}
 	x.sig = mediasignal.NewSession(ws, x, func(msg string, args ...any) {
 		s.d.Logger.Warn(msg, append(args, "meeting", m.MeetingID, "attendee", attendee)...)
 	})
@@ -117,11 +121,26 @@ type session struct {
 	user chimeaccounts.User
 	// accountID is the meeting's account (a PIN admits users of other accounts).
 	accountID, meetingID, attendeeID string
+	// simulcast: the attendee asked to send its camera in simulcast layers (?simulcast=1).
+	simulcast bool
+}
+
+// simulcastParam reads the signalling request's simulcast query parameter: "1" asks the SFU's first
+// offer for the camera's simulcast layers, "0" or none does not.
+func simulcastParam(r *http.Request) (bool, error) {
+	switch v := r.URL.Query().Get("simulcast"); v {
+	case "", "0":
+		return false, nil
+	case "1":
+		return true, nil
+	default:
+		return false, awsproto.BadRequest("simulcast must be 0 or 1")
+	}
 }
 
 // Join implements mediasignal.Room.
 func (x *session) Join(p mediasignal.Peer) (mediasignal.Participant, error) {
-	return x.svc.d.SFU.Join(x.meetingID, x.attendeeID, p)
+	return x.svc.d.SFU.Join(x.meetingID, x.attendeeID, p, x.simulcast)
 }
 
 // Handle implements mediasignal.Room: the moderation messages.
