@@ -67,6 +67,11 @@ type Message struct {
 	Action      string   `json:"action,omitempty"`
 	AttendeeIDs []string `json:"attendeeIds,omitempty"`
 	By          string   `json:"by,omitempty"`
+	// Meeting chat (api/chime/media).
+	MessageID string     `json:"messageId,omitempty"`
+	UserID    string     `json:"userId,omitempty"`
+	Content   string     `json:"content,omitempty"`
+	SentAt    *time.Time `json:"sentAt,omitempty"`
 }
 
 // Bearer is the session token of a signalling request: the Authorization header, else the

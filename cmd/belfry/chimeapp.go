@@ -148,12 +148,12 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	app.live = live.New(live.Deps{Feed: convsStore, Position: rms.conversations, Keys: dataKeys, Auth: app.client,
 		Rooms: chimerooms.NewStore(pool), Retention: app.retention, Now: m.Now},
 		live.Config{Queue: m.ChatQueue, Recheck: m.ChatRecheck, Logger: m.logger, Registerer: m.reg})
-	app.meetings = meetings.New(meetings.Deps{Meetings: meetings.Meetings{Repo: meetingsRepo, RM: rms.meetings, RYW: ryw},
-		Store: meetingsStore, Directory: accountsStore, Keys: dataKeys, Chat: dataKeys})
 	if app.media, app.sfu, err = newMedia(m.cfg.Media, m.logger, meetingsRepo, meetingsStore, accountsStore, pinReserver, m.Now); err != nil {
 		return chimeApp{}, err
 	}
 	m.reg.MustRegister(sfuCollectors(app.sfu)...)
+	app.meetings = meetings.New(meetings.Deps{Meetings: meetings.Meetings{Repo: meetingsRepo, RM: rms.meetings, RYW: ryw},
+		Store: meetingsStore, Directory: accountsStore, Keys: dataKeys, Chat: dataKeys, Pusher: chatPush{app.media}})
 	app.domains = domains.New(domains.Deps{Claims: newRepo(client, claimDecider, m.Now), Accounts: accounts, Store: accountsStore,
 		DNS: dns.TXT{Resolver: m.cfg.resolver()}, Numbers: app.numbers, Meetings: app.meetings, Keys: dataKeys, Now: m.Now, Logger: m.logger})
 	return app, nil

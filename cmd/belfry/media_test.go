@@ -29,6 +29,7 @@ type signalMsg struct {
 	Video                                                               *bool
 	AttendeeIDs                                                         []string
 	Candidate                                                           json.RawMessage
+	MessageID, UserID, Content                                          string // meeting chat
 }
 
 // dialSignal opens the meeting's signalling WebSocket the way a browser does: the session token as
@@ -48,6 +49,7 @@ type attendee struct {
 	mu     sync.Mutex
 	errs   []signalMsg
 	notes  []signalMsg // moderation messages
+	chats  []signalMsg // meeting chat pushed
 	bye    chan string
 	first  signalMsg // the joined message
 }
@@ -119,6 +121,10 @@ func (r *running) joinVia(t *testing.T, meetingID string, dial func(context.Cont
 			case "moderation":
 				a.mu.Lock()
 				a.notes = append(a.notes, m)
+				a.mu.Unlock()
+			case "chat":
+				a.mu.Lock()
+				a.chats = append(a.chats, m)
 				a.mu.Unlock()
 			case "bye":
 				a.bye <- m.Reason

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/belfry/belfry/api/chime/media"
+	"github.com/belfry/belfry/api/chime/meetings"
 	"github.com/belfry/belfry/api/mediasignal"
 	"github.com/belfry/belfry/infra/sfu"
 )
@@ -69,6 +70,13 @@ func (a sfuPort) Join(roomID, id string, p media.Peer, simulcast bool) (media.Pa
 		return nil, err
 	}
 	return part, nil
+}
+
+// chatPush adapts the live meetings' signalling sessions to the meetings slice's chat pusher.
+type chatPush struct{ m *media.Service }
+
+func (c chatPush) ChatPosted(meetingID string, msg meetings.ChatMessage) {
+	c.m.PushChat(meetingID, msg.MessageId, msg.UserId, msg.Content, msg.SentAt)
 }
 
 // sfuCollectors export the SFU's counters on /metrics, read at each scrape.

@@ -12,7 +12,8 @@ import (
 )
 
 // TestMeetingChatEndsWithTheMeeting: guide §4.8 — the attendees of a live meeting chat through the
-// client API; the organiser's other colleagues not in the meeting, strangers and bad text are
+// client API, each message pushed to every attendee's signalling socket and refused ones to none; the
+// organiser's other colleagues not in the meeting, strangers and bad text are
 // refused; when the meeting ends its chat is gone: the list answers 404 and the sealed texts in the
 // log no longer open (the meeting's chat key is destroyed by the side effect of its end).
 func TestMeetingChatEndsWithTheMeeting(t *testing.T) {
@@ -37,6 +38,19 @@ func TestMeetingChatEndsWithTheMeeting(t *testing.T) {
 	if st, _ := b.clientCall(t, "GET", "/client/v1/meetings/"+id+"/chat", strangerTok, nil); st != 404 {
 		t.Fatalf("a stranger reads the chat: %d", st)
 	}
+	pushed := func(a *attendee) string {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		var got []string
+		for _, m := range a.chats {
+			if m.MeetingID != id || m.MessageID == "" || m.UserID == "" {
+				t.Fatalf("a pushed chat message: %+v", m)
+			}
+			got = append(got, m.Content)
+		}
+		return strings.Join(got, "|")
+	}
+	until(t, "both attendees to be pushed both messages", func() bool { return pushed(alice) == secret+"|noted" && pushed(bob) == secret+"|noted" })
 	st, out := b.clientCall(t, "GET", "/client/v1/meetings/"+id+"/chat", bobTok, nil)
 	msgs, _ := out["Messages"].([]any)
 	if st != 200 || len(msgs) != 2 || msgs[0].(map[string]any)["Content"] != secret || msgs[1].(map[string]any)["Content"] != "noted" {

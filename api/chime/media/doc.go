@@ -48,6 +48,9 @@
 //	server → client  {"type":"moderation","action":…,"attendeeId":…,   to everyone: mute, muteAll
 //	                  "attendeeIds":[…],"by":…}                        (attendeeIds), unmute, remove,
 //	                                                                   lock, unlock, end
+//	server → client  {"type":"chat","meetingId":…,"messageId":…,       to everyone: a meeting chat
+//	                  "userId":…,"content":…,"sentAt":…}                message posted (POST …/chat);
+//	                                                                   missed ones: GET …/chat
 //	server → client  {"type":"bye","reason":…}                         then the socket closes (Left,
 //	                                                                   Disconnected, ServiceRestart,
 //	                                                                   RemovedByModerator, MeetingEnded)

@@ -73,7 +73,17 @@ func (s *Service) PostChat(ctx context.Context, u chimeaccounts.User, id, text s
 	if err != nil {
 		return ChatMessage{}, err
 	}
-	return ChatMessage{MessageId: mid, UserId: u.UserID, Content: text, SentAt: d.State.UpdatedAt}, nil
+	msg := ChatMessage{MessageId: mid, UserId: u.UserID, Content: text, SentAt: d.State.UpdatedAt}
+	if s.d.Pusher != nil {
+		s.d.Pusher.ChatPosted(id, msg)
+	}
+	return msg, nil
+}
+
+// ChatPusher pushes a meeting's new chat message to its attendees' live connections (api/chime/media
+// implements it over the signalling sessions); it must not block.
+type ChatPusher interface {
+	ChatPosted(meetingID string, m ChatMessage)
 }
 
 // Chat lists the chat of a meeting u attends, oldest first.

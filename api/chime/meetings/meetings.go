@@ -60,6 +60,8 @@ type Deps struct {
 	Keys      Sealer
 	// Chat seals, opens and destroys meeting chat (chat.go).
 	Chat ChatKeys
+	// Pusher, when set, pushes each new chat message to the attendees connected (chat.go).
+	Pusher ChatPusher
 }
 
 // Service runs the meeting use cases.
