@@ -79,9 +79,16 @@ func TestWickrCalls(t *testing.T) {
 		}
 	}
 
+	// Bob's device rings: the stream announces the call, then its end.
+	ring := b.dialWickrStream(t, s[bob], "")
+	ring.expect("Ready")
+
 	// A 1:1 call with video: each receives the other's audio and video.
 	a := b.joinVia(t, "", dial(s[alice]))
 	callID := a.first.CallID
+	if f := ring.untilFrame("CallStarted"); f.CallId != callID || "conversations/"+f.ConversationId+"/call" != dm || len(f.Actor) == 0 || f.Cursor == "" {
+		t.Fatalf("bob's device is rung with %+v", f)
+	}
 	bb := b.joinVia(t, "", dial(s[bob]))
 	if bb.first.CallID != callID || a.first.Video == nil || !*a.first.Video {
 		t.Fatalf("joined: %+v %+v", a.first, bb.first)
@@ -102,6 +109,9 @@ func TestWickrCalls(t *testing.T) {
 	evs := b.callEvents(t, callID)
 	if st, ok := evs[0].(call.Started); !ok || st.NetworkID != nid {
 		t.Fatalf("first event: %+v", evs[0])
+	}
+	if f := ring.untilFrame("CallEnded"); f.CallId != callID || f.Reason != call.EndAllLeft {
+		t.Fatalf("the ringing stops with %+v", f)
 	}
 
 	// Video off, TCP forced: audio only, over TCP.

@@ -78,6 +78,16 @@ func (s *wickrStream) until(typ string) []messaging.StreamFrame {
 	return out
 }
 
+// untilFrame reads frames up to the first of type typ and returns it.
+func (s *wickrStream) untilFrame(typ string) messaging.StreamFrame {
+	s.t.Helper()
+	for {
+		if f := s.next(); f.Type == typ {
+			return f
+		}
+	}
+}
+
 func contents(fs []messaging.StreamFrame) []string {
 	var out []string
 	for _, f := range fs {

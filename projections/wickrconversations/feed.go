@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/belfry/belfry/domain/wickr/call"
 	"github.com/belfry/belfry/domain/wickr/conversation"
 	"github.com/belfry/belfry/projections"
 )
@@ -19,6 +20,8 @@ const (
 	KindMessagePosted    = "MessagePosted"
 	KindReadReceipt      = "ReadReceipt"
 	KindMessageDestroyed = "MessageDestroyed"
+	KindCallStarted      = "CallStarted"
+	KindCallEnded        = "CallEnded"
 )
 
 // feedSetup creates the feed: rm.wickr_feed, one row per change a member sees (seq: the event's
@@ -42,7 +45,12 @@ const feedSetup = `
 			size            bigint NOT NULL DEFAULT 0,
 			reason          text NOT NULL DEFAULT '',
 			audience        text[],
+			call_id         text NOT NULL DEFAULT '',
 			at              timestamptz NOT NULL
+		);
+		CREATE TABLE %[1]s.wickr_calls (
+			call_id         text PRIMARY KEY,
+			conversation_id text NOT NULL
 		);
 		CREATE INDEX ON %[1]s.wickr_feed (conversation_id, message_id) WHERE message_id <> '';
 		CREATE TABLE %[1]s.wickr_feed_spans (
@@ -117,6 +125,21 @@ func applyFeed(b *pgx.Batch, schema, id string, seq int64, e conversation.Event)
 	}
 }
 
+// applyCall queues the feed row of a call's start or end at seq in its conversation (idempotent: ON
+// CONFLICT); the other call events are not in the feed.
+func applyCall(b *pgx.Batch, schema, callID string, seq int64, e call.Event) {
+	switch e := e.(type) {
+	case call.Started:
+		b.Queue(`INSERT INTO `+schema+`.wickr_calls (call_id, conversation_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, callID, e.ConversationID)
+		b.Queue(`INSERT INTO `+schema+`.wickr_feed (seq, conversation_id, kind, actor_key, call_id, at) VALUES ($1,$2,$3,$4,$5,$6)
+			ON CONFLICT (seq) DO NOTHING`, seq, e.ConversationID, KindCallStarted, e.By.Key(), callID, e.At)
+	case call.Ended:
+		b.Queue(`INSERT INTO `+schema+`.wickr_feed (seq, conversation_id, kind, call_id, reason, at)
+			SELECT $1, c.conversation_id, $2, $3, $4, $5 FROM `+schema+`.wickr_calls c WHERE c.call_id = $3 ON CONFLICT (seq) DO NOTHING`,
+			seq, KindCallEnded, callID, e.Reason, e.At)
+	}
+}
+
 // FeedItem is one row of the feed as live delivery reads it. Gone reports a posted message that is
 // gone at the time of the query (destroyed, or past its expiry or burn time): it is never delivered.
 // Recipients (FeedSince only) are the member keys who see it.
@@ -128,6 +151,7 @@ type FeedItem struct {
 	Sealed                         []byte
 	TTL, BOR, Size                 int64
 	ContentType, Reason            string
+	CallID                         string
 	At                             time.Time
 	ExpiresAt                      time.Time // zero: none
 	Gone                           bool
@@ -136,7 +160,7 @@ type FeedItem struct {
 
 // feedCols reads a feed row and, for a posted message, whether it is gone at $now.
 const feedCols = `f.seq, f.conversation_id, f.kind, f.actor_key, coalesce(f.member_keys, '{}'), f.message_id, f.key_id, f.sealed,
-	f.ttl, f.bor, f.size, f.content_type, f.reason, f.at, m.expires_at,
+	f.ttl, f.bor, f.size, f.content_type, f.reason, f.call_id, f.at, m.expires_at,
 	coalesce(f.kind = 'MessagePosted' AND (m.message_id IS NULL OR m.expires_at <= @now OR m.burn_at <= @now), false)`
 
 // feedFrom joins a feed row to its message's row.
@@ -150,7 +174,7 @@ func scanFeed(r pgx.CollectableRow, recipients bool) (FeedItem, error) {
 	var it FeedItem
 	var exp *time.Time
 	dest := []any{&it.Seq, &it.ConversationID, &it.Kind, &it.ActorKey, &it.MemberKeys, &it.MessageID, &it.KeyID, &it.Sealed,
-		&it.TTL, &it.BOR, &it.Size, &it.ContentType, &it.Reason, &it.At, &exp, &it.Gone}
+		&it.TTL, &it.BOR, &it.Size, &it.ContentType, &it.Reason, &it.CallID, &it.At, &exp, &it.Gone}
 	if recipients {
 		dest = append(dest, &it.Recipients)
 	}

@@ -13,6 +13,9 @@
 //     is answered as gone (never delivered) once its expiry or burn time has passed.
 //   - MessageDestroyed deletes the message's row and its receipts; the queries never answer a
 //     message whose expiry or burn time has passed, even before the sweep destroys it.
+//   - A call's start and end (domain/wickr/call) are feed rows of its conversation (CallStarted,
+//     CallEnded, with the call id), so every member's devices ring and stop ringing;
+//     rm.wickr_calls maps a call to its conversation for the end, which does not name it.
 //   - Every statement is idempotent for its event (replays change nothing).
 package wickrconversations
 
@@ -25,6 +28,7 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/belfry/belfry/domain/wickr/call"
 	"github.com/belfry/belfry/domain/wickr/conversation"
 )
 
@@ -35,16 +39,17 @@ type Projection struct{}
 func (Projection) Name() string { return "wickr_conversations" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 2 }
+func (Projection) Version() int { return 3 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
-	return []string{"wickr_conversations", "wickr_conversation_members", "wickr_messages", "wickr_message_receipts", "wickr_feed", "wickr_feed_spans"}
+	return []string{"wickr_conversations", "wickr_conversation_members", "wickr_messages", "wickr_message_receipts", "wickr_feed", "wickr_feed_spans",
+		"wickr_calls"}
 }
 
-// Filter selects the conversation streams.
+// Filter selects the conversation and call streams.
 func (Projection) Filter() *esdb.SubscriptionFilter {
-	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{conversation.StreamPrefix}}
+	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{conversation.StreamPrefix, call.StreamPrefix}}
 }
 
 // Setup creates the tables.
@@ -98,6 +103,14 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 
 // Apply applies one event.
 func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
+	if id, ok := strings.CutPrefix(ev.StreamID, call.StreamPrefix); ok {
+		e, err := call.Decode(ev.EventType, ev.Data)
+		if err != nil {
+			return err
+		}
+		applyCall(b, schema, id, int64(ev.Position.Prepare), e)
+		return nil
+	}
 	e, err := conversation.Decode(ev.EventType, ev.Data)
 	if err != nil {
 		return err

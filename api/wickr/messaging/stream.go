@@ -33,8 +33,10 @@ type LiveFeed interface {
 type Stream struct{ *livehub.Hub }
 
 // StreamFrame is one JSON text frame of the stream. Type is a feed kind (ConversationCreated,
-// MembersAdded, MemberLeft, MessagePosted, ReadReceipt, MessageDestroyed) with its Cursor, or Ready
-// or Pong. Actor is who did it (creator, adder, leaver, sender, reader).
+// MembersAdded, MemberLeft, MessagePosted, ReadReceipt, MessageDestroyed, CallStarted, CallEnded)
+// with its Cursor, or Ready or Pong. Actor is who did it (creator, adder, leaver, sender, reader,
+// caller). CallStarted rings the conversation's members (join with GET
+// /client/v1/wickr/calls/{CallId}/signal); CallEnded (its Reason) stops the ringing.
 type StreamFrame struct {
 	Type           string
 	Cursor         string              `json:",omitempty"`
@@ -42,6 +44,7 @@ type StreamFrame struct {
 	Actor          map[string]string   `json:",omitempty"`
 	Members        []map[string]string `json:",omitempty"`
 	MessageId      string              `json:",omitempty"`
+	CallId         string              `json:",omitempty"`
 	Message        *StreamMessage      `json:",omitempty"`
 	Reason         string              `json:",omitempty"`
 	Timestamp      string              `json:",omitempty"`
@@ -120,7 +123,7 @@ func (f streamFeed) rows(ctx context.Context, items []wickrconversations.FeedIte
 // encode builds a row's frame; nil for a message that is gone (never delivered).
 func (f streamFeed) encode(ctx context.Context, it wickrconversations.FeedItem) ([]byte, error) {
 	fr := StreamFrame{Type: it.Kind, Cursor: strconv.FormatInt(it.Seq, 10), ConversationId: it.ConversationID,
-		MessageId: it.MessageID, Reason: it.Reason, Timestamp: stamp(it.At)}
+		MessageId: it.MessageID, CallId: it.CallID, Reason: it.Reason, Timestamp: stamp(it.At)}
 	if it.ActorKey != "" {
 		fr.Actor = participantWire(ParseKey(it.ActorKey))
 	}
