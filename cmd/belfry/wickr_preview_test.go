@@ -57,7 +57,8 @@ func hugePNGHeader(w, h uint32) []byte {
 	return binary.BigEndian.AppendUint32(append(out, chunk...), crc32.ChecksumIEEE(chunk))
 }
 
-// testWickrPreview (a subtest of TestWickrMessaging, files bounded at 1 MiB): carol, whose group
+// testWickrPreview (a subtest of TestWickrMessaging, files bounded at 1 MiB): the listing's File says
+// Preview for the PNG only (not the text file, nor the image over the pixel bound); carol, whose group
 // disables file download, is refused alice's PNG (403) but gets its preview, a JPEG within 512×512;
 // a non-member's preview is 404, a text file's 415, an image whose header claims 60000×60000 pixels
 // 422 naming its size; with download enabled at low quality carol's download of the PNG is a smaller
@@ -74,6 +75,18 @@ func testWickrPreview(t *testing.T, b *running, nid, gid, dm, alice, carol, outs
 	photo := noisePNG(t, 700, 330)
 	pic, txt, huge := upload("photo.png", "application/octet-stream", photo), upload("notes.txt", "text/plain", []byte("just text")),
 		upload("huge.png", "image/png", hugePNGHeader(60000, 60000))
+
+	st, out := b.wickrClient(t, "GET", "/client/v1/wickr/conversations/"+dm+"/messages", carol, "")
+	preview := map[string]any{}
+	for _, m := range out["Messages"].([]any) {
+		mm := m.(map[string]any)
+		if f, ok := mm["Attachment"].(map[string]any); ok {
+			preview[str(mm["MessageId"])] = f["Preview"]
+		}
+	}
+	if st != 200 || preview[pic] != true || preview[txt] != false || preview[huge] != false {
+		t.Fatalf("the files' Preview flags (want the PNG's only): %d %v", st, preview)
+	}
 
 	b.wickrGroup(t, nid, gid, `{"enableFileDownload":false}`)
 	if resp, body := b.wickrGet(t, carol, dm, pic, "attachment"); resp.StatusCode != 403 {

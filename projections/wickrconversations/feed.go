@@ -43,6 +43,7 @@ const feedSetup = `
 			bor             bigint NOT NULL DEFAULT 0,
 			content_type    text NOT NULL DEFAULT '',
 			size            bigint NOT NULL DEFAULT 0,
+			preview         boolean NOT NULL DEFAULT false,
 			reason          text NOT NULL DEFAULT '',
 			audience        text[],
 			call_id         text NOT NULL DEFAULT '',
@@ -68,6 +69,7 @@ type feedRow struct {
 	members, audience                    []string
 	sealed                               []byte
 	ttl, bor, size                       int64
+	preview                              bool
 	at                                   time.Time
 }
 
@@ -84,8 +86,8 @@ func keys(ps []conversation.Participant) []string {
 func applyFeed(b *pgx.Batch, schema, id string, seq int64, e conversation.Event) {
 	row := func(kind string, r feedRow) {
 		b.Queue(`INSERT INTO `+schema+`.wickr_feed (seq, conversation_id, kind, actor_key, member_keys, message_id, key_id, sealed, ttl, bor,
-			content_type, size, reason, audience, at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15) ON CONFLICT (seq) DO NOTHING`,
-			seq, id, kind, r.actor, r.members, r.message, r.keyID, r.sealed, r.ttl, r.bor, r.ctype, r.size, r.reason, r.audience, r.at)
+			content_type, size, preview, reason, audience, at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16) ON CONFLICT (seq) DO NOTHING`,
+			seq, id, kind, r.actor, r.members, r.message, r.keyID, r.sealed, r.ttl, r.bor, r.ctype, r.size, r.preview, r.reason, r.audience, r.at)
 	}
 	join := func(ps []conversation.Participant) {
 		for _, p := range ps {
@@ -108,7 +110,7 @@ func applyFeed(b *pgx.Batch, schema, id string, seq int64, e conversation.Event)
 	case conversation.MessagePosted:
 		r := feedRow{actor: e.Sender.Key(), message: e.MessageID, keyID: e.KeyID, sealed: e.Sealed, ttl: e.TTL, bor: e.BOR, at: e.At}
 		if e.Attachment != nil {
-			r.ctype, r.size = e.Attachment.ContentType, e.Attachment.Size
+			r.ctype, r.size, r.preview = e.Attachment.ContentType, e.Attachment.Size, e.Attachment.Preview
 		}
 		row(KindMessagePosted, r)
 	case conversation.MessageRead:
@@ -150,6 +152,7 @@ type FeedItem struct {
 	MessageID, KeyID               string
 	Sealed                         []byte
 	TTL, BOR, Size                 int64
+	Preview                        bool
 	ContentType, Reason            string
 	CallID                         string
 	At                             time.Time
@@ -160,7 +163,7 @@ type FeedItem struct {
 
 // feedCols reads a feed row and, for a posted message, whether it is gone at $now.
 const feedCols = `f.seq, f.conversation_id, f.kind, f.actor_key, coalesce(f.member_keys, '{}'), f.message_id, f.key_id, f.sealed,
-	f.ttl, f.bor, f.size, f.content_type, f.reason, f.call_id, f.at, m.expires_at,
+	f.ttl, f.bor, f.size, f.preview, f.content_type, f.reason, f.call_id, f.at, m.expires_at,
 	coalesce(f.kind = 'MessagePosted' AND (m.message_id IS NULL OR m.expires_at <= @now OR m.burn_at <= @now), false)`
 
 // feedFrom joins a feed row to its message's row.
@@ -174,7 +177,7 @@ func scanFeed(r pgx.CollectableRow, recipients bool) (FeedItem, error) {
 	var it FeedItem
 	var exp *time.Time
 	dest := []any{&it.Seq, &it.ConversationID, &it.Kind, &it.ActorKey, &it.MemberKeys, &it.MessageID, &it.KeyID, &it.Sealed,
-		&it.TTL, &it.BOR, &it.Size, &it.ContentType, &it.Reason, &it.CallID, &it.At, &exp, &it.Gone}
+		&it.TTL, &it.BOR, &it.Size, &it.Preview, &it.ContentType, &it.Reason, &it.CallID, &it.At, &exp, &it.Gone}
 	if recipients {
 		dest = append(dest, &it.Recipients)
 	}

@@ -83,6 +83,7 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			bor             bigint NOT NULL DEFAULT 0,
 			content_type    text,
 			size            bigint,
+			preview         boolean NOT NULL DEFAULT false,
 			created_at      timestamptz NOT NULL,
 			expires_at      timestamptz,
 			burn_at         timestamptz,
@@ -160,11 +161,12 @@ func applyPosted(b *pgx.Batch, schema, id string, e conversation.MessagePosted) 
 	}
 	var ctype *string
 	var size *int64
+	preview := false
 	if e.Attachment != nil {
-		ctype, size = &e.Attachment.ContentType, &e.Attachment.Size
+		ctype, size, preview = &e.Attachment.ContentType, &e.Attachment.Size, e.Attachment.Preview
 	}
-	b.Queue(`INSERT INTO `+schema+`.wickr_messages (conversation_id, seq, message_id, sender_key, key_id, sealed, ttl, bor, content_type, size, created_at, expires_at)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT DO NOTHING`,
-		id, e.Seq, e.MessageID, e.Sender.Key(), e.KeyID, e.Sealed, e.TTL, e.BOR, ctype, size, e.At, expires)
+	b.Queue(`INSERT INTO `+schema+`.wickr_messages (conversation_id, seq, message_id, sender_key, key_id, sealed, ttl, bor, content_type, size, preview,
+		created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) ON CONFLICT DO NOTHING`,
+		id, e.Seq, e.MessageID, e.Sender.Key(), e.KeyID, e.Sealed, e.TTL, e.BOR, ctype, size, preview, e.At, expires)
 	b.Queue(`UPDATE `+schema+`.wickr_conversations SET last_message_at = greatest(coalesce(last_message_at, $2), $2) WHERE conversation_id = $1`, id, e.At)
 }

@@ -37,6 +37,7 @@ type Message struct {
 	TTL, BOR                                    int64
 	ContentType                                 string
 	Size                                        int64 // 0: no attachment
+	Preview                                     bool  // a preview rendition can be made of its file
 	CreatedAt                                   time.Time
 	ExpiresAt, BurnAt                           time.Time // zero: none
 }
@@ -129,7 +130,7 @@ func (s *Store) Messages(ctx context.Context, id string, now time.Time, before i
 		before = 1<<63 - 1
 	}
 	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT conversation_id, message_id, sender_key, key_id, seq, sealed, ttl, bor,
-		coalesce(content_type, ''), coalesce(size, 0), created_at, expires_at, burn_at
+		coalesce(content_type, ''), coalesce(size, 0), preview, created_at, expires_at, burn_at
 		FROM rm.wickr_messages WHERE conversation_id = $1 AND `+live+` AND seq < $3 ORDER BY seq DESC LIMIT $4`), id, now, before, limit)
 	out, err := pgx.CollectRows(rows, scanMessage)
 	if err != nil {
@@ -141,7 +142,7 @@ func (s *Store) Messages(ctx context.Context, id string, now time.Time, before i
 func scanMessage(r pgx.CollectableRow) (Message, error) {
 	var m Message
 	var exp, burn *time.Time
-	err := r.Scan(&m.ConversationID, &m.MessageID, &m.SenderKey, &m.KeyID, &m.Seq, &m.Sealed, &m.TTL, &m.BOR, &m.ContentType, &m.Size, &m.CreatedAt, &exp, &burn)
+	err := r.Scan(&m.ConversationID, &m.MessageID, &m.SenderKey, &m.KeyID, &m.Seq, &m.Sealed, &m.TTL, &m.BOR, &m.ContentType, &m.Size, &m.Preview, &m.CreatedAt, &exp, &burn)
 	if exp != nil {
 		m.ExpiresAt = *exp
 	}
@@ -188,7 +189,7 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]Due, error
 // (conversation.ErrMessageNotFound) when there is none.
 func (s *Store) Message(ctx context.Context, id, messageID string, now time.Time) (Message, error) {
 	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT conversation_id, message_id, sender_key, key_id, seq, sealed, ttl, bor,
-		coalesce(content_type, ''), coalesce(size, 0), created_at, expires_at, burn_at
+		coalesce(content_type, ''), coalesce(size, 0), preview, created_at, expires_at, burn_at
 		FROM rm.wickr_messages WHERE conversation_id = $1 AND `+live+` AND message_id = $3`), id, now, messageID)
 	m, err := pgx.CollectExactlyOneRow(rows, scanMessage)
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -7,6 +7,7 @@ import (
 	"mime"
 	"strings"
 
+	"github.com/belfry/belfry/api/wickr/rendition"
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/attachment"
 	"github.com/belfry/belfry/domain/wickr"
@@ -88,7 +89,8 @@ func (x Files) PostFile(ctx context.Context, me Caller, id string, d Draft, u Up
 		return Message{}, err // before a byte is read
 	}
 	mid := newMessageID()
-	a, err := x.s.d.Blobs.Put(ctx, body, attachment.Upload{Tenant: tenantOf(me), Scope: conversation.KeyScope(id, mid), Day: x.s.d.Now(),
+	head := &headCapture{r: body}
+	a, err := x.s.d.Blobs.Put(ctx, head, attachment.Upload{Tenant: tenantOf(me), Scope: conversation.KeyScope(id, mid), Day: x.s.d.Now(),
 		Name: u.Name, Max: x.s.d.MaxFileBytes})
 	if errors.Is(err, attachment.ErrTooLarge) {
 		return Message{}, wickr.FieldErr(attachment.ErrTooLarge, "body", "the file is over %d bytes", x.s.d.MaxFileBytes)
@@ -101,7 +103,8 @@ func (x Files) PostFile(ctx context.Context, me Caller, id string, d Draft, u Up
 		return Message{}, errors.Join(err, x.s.d.Blobs.Discard(ctx, a))
 	}
 	d.File = u.Name
-	d.Attachment = &conversation.Attachment{AttachmentID: a.AttachmentID, KeyID: a.KeyID, Blob: a.Blob, ContentType: a.ContentType, Size: a.Size}
+	d.Attachment = &conversation.Attachment{AttachmentID: a.AttachmentID, KeyID: a.KeyID, Blob: a.Blob, ContentType: a.ContentType, Size: a.Size,
+		Preview: rendition.Previewable(head.buf, a.Size)}
 	m, err := x.s.post(ctx, me, id, mid, d)
 	if err != nil && domain.KindOf(err) != 0 { // refused: nothing refers to the file
 		return Message{}, errors.Join(err, x.s.d.Blobs.Discard(ctx, a))
@@ -113,6 +116,21 @@ func (x Files) PostFile(ctx context.Context, me Caller, id string, d Draft, u Up
 		m.File.Sha256 = meta.SHA256
 	}
 	return m, nil
+}
+
+// headCapture passes a body through, keeping its first rendition.HeadBytes (whether a preview can
+// be made is judged from them).
+type headCapture struct {
+	r   io.Reader
+	buf []byte
+}
+
+func (h *headCapture) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if room := rendition.HeadBytes - len(h.buf); room > 0 && n > 0 {
+		h.buf = append(h.buf, p[:min(n, room)]...)
+	}
+	return n, err
 }
 
 // Download opens the file of a live message for a member whose security group enables file download

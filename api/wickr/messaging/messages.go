@@ -30,6 +30,7 @@ type File struct {
 	Name, ContentType    string
 	Size                 int64
 	Download             bool   // the reader's group allows downloading (else preview only)
+	Preview              bool   // GET …/preview makes a rendition of it (an image of a supported type within the bounds)
 	AutoDownload         bool   // within the reader's group's maxAutoDownloadSize
 	Transfer             string // BestQuality or LowBandwidth, per the reader's group (a download's: which bytes it sends)
 	AutoDownloadMaxBytes int64
@@ -95,7 +96,7 @@ func (s *Service) post(ctx context.Context, me Caller, id, mid string, d Draft) 
 				m.ExpiresAt = e.At.Add(time.Duration(e.TTL) * time.Second)
 			}
 			if d.Attachment != nil {
-				m.File = &File{Name: d.File, ContentType: d.Attachment.ContentType, Size: d.Attachment.Size}
+				m.File = &File{Name: d.File, ContentType: d.Attachment.ContentType, Size: d.Attachment.Size, Preview: d.Attachment.Preview}
 			}
 			return m, nil
 		})
@@ -172,6 +173,7 @@ func (s *Service) open(ctx context.Context, r wickrconversations.Message, g sg.S
 		TTL: r.TTL, BOR: r.BOR, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, BurnAt: r.BurnAt}
 	if r.Size > 0 {
 		m.File = fileFor(c.File, r.ContentType, r.Size, g)
+		m.File.Preview = r.Preview
 	}
 	return m, true, nil
 }

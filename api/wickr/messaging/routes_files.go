@@ -131,7 +131,7 @@ func messageParams(c echo.Context) (string, string, error) {
 }
 
 func fileWire(f *File) map[string]any {
-	out := map[string]any{"Name": f.Name, "ContentType": f.ContentType, "Size": f.Size, "Download": f.Download,
+	out := map[string]any{"Name": f.Name, "ContentType": f.ContentType, "Size": f.Size, "Download": f.Download, "Preview": f.Preview,
 		"AutoDownload": f.AutoDownload, "Transfer": f.Transfer, "AutoDownloadMaxBytes": f.AutoDownloadMaxBytes}
 	if f.Sha256 != "" {
 		out["Sha256"] = f.Sha256

@@ -63,6 +63,7 @@ type StreamMessage struct {
 type StreamFile struct {
 	Name, ContentType string
 	Size              int64
+	Preview           bool // GET …/preview makes a rendition of it
 }
 
 // NewStream returns the stream over the feed at the read model's position; Run starts it.
@@ -150,7 +151,7 @@ func (f streamFeed) encode(ctx context.Context, it wickrconversations.FeedItem) 
 			m.ExpiresAt = stamp(it.ExpiresAt)
 		}
 		if it.Size > 0 {
-			m.Attachment = &StreamFile{Name: c.File, ContentType: it.ContentType, Size: it.Size}
+			m.Attachment = &StreamFile{Name: c.File, ContentType: it.ContentType, Size: it.Size, Preview: it.Preview}
 		}
 		fr.Message = m
 	}

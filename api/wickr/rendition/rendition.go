@@ -108,6 +108,25 @@ func Render(ctx context.Context, r io.Reader, s Spec) (Image, error) {
 	return encode(src, format, s)
 }
 
+// HeadBytes is how much of a file's start Previewable reads.
+const HeadBytes = 64 << 10
+
+// Previewable reports whether Render can make a rendition of a file of size bytes that starts with
+// head (its first HeadBytes or fewer): an image of Formats within MaxSourceBytes, MaxPixels and
+// MaxDecodedBytes by its header. A header past head (a JPEG whose metadata comes first) reads false;
+// image data that turns out not to decode is only found by Render.
+func Previewable(head []byte, size int64) bool {
+	if size > MaxSourceBytes {
+		return false
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(head))
+	if err != nil || !Formats[format] || cfg.Width <= 0 || cfg.Height <= 0 {
+		return false
+	}
+	px := int64(cfg.Width) * int64(cfg.Height)
+	return px <= MaxPixels && px*bytesPerPixel(cfg.ColorModel) <= MaxDecodedBytes
+}
+
 // bytesPerPixel is what a decoded pixel of model m takes (4 when unknown; YCbCr counted as 4:4:4).
 func bytesPerPixel(m color.Model) int64 {
 	switch m {

@@ -150,3 +150,29 @@ func TestFit(t *testing.T) {
 		}
 	}
 }
+
+// TestPreviewable: the judgement made at upload from a file's first bytes agrees with Render on
+// what it can tell from a header: images of the three formats yes, other bytes, an image over the
+// pixel or decoded-size bound, or a file over the source bound no.
+func TestPreviewable(t *testing.T) {
+	for _, format := range []string{"png", "jpeg", "gif"} {
+		b := encoded(t, format, pattern(64, 48))
+		if !rendition.Previewable(b[:min(len(b), rendition.HeadBytes)], int64(len(b))) {
+			t.Errorf("a %s image is not previewable", format)
+		}
+		if rendition.Previewable(b, rendition.MaxSourceBytes+1) {
+			t.Errorf("a %s file over the source bound is previewable", format)
+		}
+	}
+	for name, head := range map[string][]byte{
+		"text":               []byte("just text"),
+		"empty":              nil,
+		"60000×60000 pixels": pngHeader(60000, 60000, 8),
+		"16-bit 6000×6000":   pngHeader(6000, 6000, 16),
+		"a truncated header": pngHeader(64, 64, 8)[:12],
+	} {
+		if rendition.Previewable(head, int64(len(head))) {
+			t.Errorf("%s is previewable", name)
+		}
+	}
+}

@@ -125,6 +125,10 @@ type Attachment struct {
 	Blob         string `json:"blob,omitempty"`
 	ContentType  string `json:"contentType"`
 	Size         int64  `json:"size"`
+	// Preview: the server can make a preview rendition of the file (an image of a supported type
+	// within the rendition bounds, judged from its bytes at upload; api/wickr/rendition). Files
+	// posted before the flag existed read false.
+	Preview bool `json:"preview,omitempty"`
 }
 
 // Message is one live message of the state.
