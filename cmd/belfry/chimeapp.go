@@ -148,7 +148,8 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	app.live = live.New(live.Deps{Feed: convsStore, Position: rms.conversations, Keys: dataKeys, Auth: app.client,
 		Rooms: chimerooms.NewStore(pool), Retention: app.retention, Now: m.Now},
 		live.Config{Queue: m.ChatQueue, Recheck: m.ChatRecheck, Logger: m.logger, Registerer: m.reg})
-	if app.media, app.sfu, err = newMedia(m.cfg.Media, m.logger, meetingsRepo, meetingsStore, accountsStore, pinReserver, m.Now); err != nil {
+	if app.media, app.sfu, err = newMedia(m.cfg.Media, media.Deps{Meetings: meetingsRepo, Store: meetingsStore, Directory: accountsStore, PINs: pinReserver,
+		Delegates: app.contacts, Now: m.Now, Logger: m.logger}); err != nil {
 		return chimeApp{}, err
 	}
 	m.reg.MustRegister(sfuCollectors(app.sfu)...)

@@ -99,14 +99,15 @@ func sfuCollectors(s *sfu.SFU) []prometheus.Collector {
 	}
 }
 
-// newMedia builds the SFU and the live-meetings slice over the meetings' repository.
-func newMedia(cfg MediaConfig, logger *slog.Logger, meetings media.Meetings, store media.Store, directory media.Directory, pins media.PINs, now func() time.Time) (*media.Service, *sfu.SFU, error) {
+// newMedia builds the SFU and the live-meetings slice over d (its SFU the one built here).
+func newMedia(cfg MediaConfig, d media.Deps) (*media.Service, *sfu.SFU, error) {
 	s, err := sfu.New(sfu.Config{UDPPort: cfg.UDPPort, TCPPort: cfg.TCPPort, PublicIPs: cfg.PublicIPs, Loopback: cfg.Loopback,
-		ConnectWithin: cfg.ConnectWithin, Logger: logger})
+		ConnectWithin: cfg.ConnectWithin, Logger: d.Logger})
 	if err != nil {
 		return nil, nil, err
 	}
-	return media.New(media.Deps{Meetings: meetings, Store: store, Directory: directory, PINs: pins, SFU: sfuPort{s}, Now: now, Logger: logger}), s, nil
+	d.SFU = sfuPort{s}
+	return media.New(d), s, nil
 }
 
 // endInterruptedMeetings ends the media sessions a previous run left in the roster (see

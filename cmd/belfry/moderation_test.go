@@ -257,3 +257,55 @@ func TestModeratedMeeting(t *testing.T) {
 		t.Fatalf("events: %v", evs)
 	}
 }
+
+// TestDelegateModerates: guide §8.2 and §1.2.3 — a user cannot make someone outside its contacts a
+// delegate (404); once alice makes her contact bob her delegate (listed by GET /delegates), bob joins
+// alice's moderated meeting without the passcode as a moderator — where before he waited (409) — and
+// his controls work; once the delegation ends, a new join of his is an ordinary attendee's.
+func TestDelegateModerates(t *testing.T) {
+	b, _, aliceTok, bobTok, _ := meetingWith(t, func(m *Main) { m.cfg.Media.Loopback = true })
+	ctx := context.Background()
+	st, out := b.clientCall(t, "POST", "/client/v1/meetings", aliceTok, map[string]any{"Title": "Board", "Moderated": true,
+		"StartsAt": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	if st != 201 {
+		t.Fatalf("schedule: %d %v", st, out)
+	}
+	id := out["Meeting"].(map[string]any)["MeetingId"].(string)
+	_, me := b.clientCall(t, "GET", "/client/v1/me", bobTok, nil)
+	bobID := str(me["User"].(map[string]any)["UserId"])
+	if _, resp, err := b.dialSignal(ctx, id, bobTok); err == nil || resp == nil || resp.StatusCode != http.StatusConflict {
+		t.Fatalf("bob before any moderator: %v %v, want 409", err, resp)
+	}
+	if st, out := b.clientCall(t, "PUT", "/client/v1/contacts/"+bobID+"/delegate", aliceTok, nil); st != 404 {
+		t.Fatalf("a delegate outside the contacts: %d %v", st, out)
+	}
+	if st, out := b.clientCall(t, "POST", "/client/v1/contacts", aliceTok, map[string]string{"UserId": bobID}); st != 200 {
+		t.Fatalf("add bob: %d %v", st, out)
+	}
+	if st, out := b.clientCall(t, "PUT", "/client/v1/contacts/"+bobID+"/delegate", aliceTok, nil); st != 204 {
+		t.Fatalf("make bob a delegate: %d %v", st, out)
+	}
+	if st, out := b.clientCall(t, "GET", "/client/v1/delegates", aliceTok, nil); st != 200 || len(out["Delegates"].([]any)) != 1 ||
+		out["Delegates"].([]any)[0].(map[string]any)["UserId"] != bobID {
+		t.Fatalf("alice's delegates: %d %v", st, out)
+	}
+	bob := b.join(t, id, bobTok) // without the passcode: as alice's delegate
+	alice := b.join(t, id, aliceTok)
+	until(t, "media", func() bool { return alice.c.Received(bob.id, "audio") > 0 })
+	bob.send(map[string]string{"type": "lock"})
+	until(t, "bob's lock", func() bool { return alice.noted("lock") })
+	if codes := bob.errorCodes(); len(codes) != 0 {
+		t.Fatalf("the delegate's control refused: %v", codes)
+	}
+	bob.send(map[string]string{"type": "unlock"})
+	until(t, "bob's unlock", func() bool { return alice.noted("unlock") })
+	if st, out := b.clientCall(t, "DELETE", "/client/v1/contacts/"+bobID+"/delegate", aliceTok, nil); st != 204 {
+		t.Fatalf("end the delegation: %d %v", st, out)
+	}
+	again := b.join(t, id, bobTok)
+	evs := b.meetingEvents(t, id)
+	if countEvents(evs, func(e meeting.AttendeeJoined) bool { return e.AttendeeID == bob.id && e.Moderator }) != 1 ||
+		countEvents(evs, func(e meeting.AttendeeJoined) bool { return e.AttendeeID == again.id && !e.Moderator }) != 1 {
+		t.Fatalf("events: %v", evs)
+	}
+}

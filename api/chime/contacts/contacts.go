@@ -1,6 +1,6 @@
 // Package contacts is the slice of a Chime user's personal contact list (guide §1.2.3) on the client
 // API: list, add (by user id or e-mail address), remove, and export as CSV (name, e-mail address,
-// phone number). The list is answered from its aggregate (domain/chime/contacts: one bounded stream
+// phone number); a contact made a delegate (guide §8.2) joins the owner's meetings as a moderator. The list is answered from its aggregate (domain/chime/contacts: one bounded stream
 // per user, at most 100 contacts), never from a read model; what is shown of each contact comes from
 // the directory (the accounts read model) at the time of the call, so a contact who was renamed shows
 // the new name and one who was deleted is left out.
@@ -108,6 +108,38 @@ func (s *Service) find(ctx context.Context, userID, email string) (Contact, erro
 		return Contact{}, domain.Wrapf(ErrAmbiguous, "%d Chime users have the e-mail address %s; add the contact by UserId", len(list), email)
 	}
 	return list[0], nil
+}
+
+// SetDelegate makes the contact contactID u's delegate (on) or no longer (guide §8.2: a delegate
+// joins u's meetings as a moderator). A user not in u's contacts is NotFound.
+func (s *Service) SetDelegate(ctx context.Context, u chimeaccounts.User, contactID string, on bool) error {
+	_, err := s.d.Contacts.Execute(ctx, contacts.StreamName(u.UserID), contacts.SetDelegate{OwnerID: u.UserID, ContactID: contactID, On: on})
+	return err
+}
+
+// Delegates returns u's delegates, as the directory shows them now.
+func (s *Service) Delegates(ctx context.Context, u chimeaccounts.User) ([]Contact, error) {
+	st, _, err := s.d.Contacts.Load(ctx, contacts.StreamName(u.UserID))
+	if err != nil {
+		return nil, err
+	}
+	var only contacts.State
+	for _, c := range st.Contacts {
+		if c.Delegate {
+			only.Contacts = append(only.Contacts, c)
+		}
+	}
+	return s.resolve(ctx, only)
+}
+
+// IsDelegate reports whether userID is a delegate of ownerID (the media slice admits delegates as
+// moderators).
+func (s *Service) IsDelegate(ctx context.Context, ownerID, userID string) (bool, error) {
+	st, _, err := s.d.Contacts.Load(ctx, contacts.StreamName(ownerID))
+	if err != nil {
+		return false, err
+	}
+	return st.IsDelegate(userID), nil
 }
 
 // Remove removes a contact.

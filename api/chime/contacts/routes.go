@@ -26,7 +26,29 @@ func (s *Service) ClientRoutes(auth clientapi.Authenticator) []clientapi.Route {
 		route(http.MethodPost, "/contacts", h.add),
 		route(http.MethodDelete, "/contacts/:userId", h.remove),
 		route(http.MethodGet, "/contacts.csv", h.export),
+		route(http.MethodPut, "/contacts/:userId/delegate", func(c echo.Context, u chimeaccounts.User) error { return h.delegate(c, u, true) }),
+		route(http.MethodDelete, "/contacts/:userId/delegate", func(c echo.Context, u chimeaccounts.User) error { return h.delegate(c, u, false) }),
+		route(http.MethodGet, "/delegates", h.delegates),
 	}
+}
+
+func (h handlers) delegate(c echo.Context, u chimeaccounts.User, on bool) error {
+	id := c.Param("userId")
+	if len(id) > 64 || !utf8.ValidString(id) {
+		return awsproto.ClientError(c, awsproto.BadRequest("userId must be at most 64 characters of UTF-8"))
+	}
+	if err := h.s.SetDelegate(c.Request().Context(), u, id, on); err != nil {
+		return awsproto.ClientError(c, err)
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h handlers) delegates(c echo.Context, u chimeaccounts.User) error {
+	list, err := h.s.Delegates(c.Request().Context(), u)
+	if err != nil {
+		return awsproto.ClientError(c, err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"Delegates": toWire(list)})
 }
 
 type handlers struct{ s *Service }

@@ -53,8 +53,16 @@ type Participant = mediasignal.Participant
 // Peer is what the SFU calls back (the infra/sfu Peer contract; api/mediasignal).
 type Peer = mediasignal.Peer
 
+// Delegates says whether a user is a delegate of a meeting's organiser (api/chime/contacts
+// implements it): a delegate joins as a moderator (guide §8.2).
+type Delegates interface {
+	IsDelegate(ctx context.Context, ownerID, userID string) (bool, error)
+}
+
 // Deps are the slice's collaborators.
 type Deps struct {
+	// Delegates, when set, admits the organiser's delegates as moderators.
+	Delegates Delegates
 	Meetings  Meetings
 	Store     Store
 	Directory Directory
@@ -109,12 +117,17 @@ func (s *Service) AdmitByID(ctx context.Context, u chimeaccounts.User, id string
 }
 
 // Admit records u as a new attendee of m, as a moderator when e carries m's moderator passcode (a
-// wrong one is refused and throttled with wrong PINs); the first to join starts a scheduled meeting,
+// wrong one is refused and throttled with wrong PINs) or u is a delegate of m's organiser; the first to join starts a scheduled meeting,
 // and the meeting's moderation (a lock, a removal, waiting for a moderator) may refuse u.
 func (s *Service) Admit(ctx context.Context, u chimeaccounts.User, m chimemeetings.Meeting, e Entry) (attendeeID string, err error) {
 	asModerator, err := s.checkPasscode(u, m, e)
 	if err != nil {
 		return "", err
+	}
+	if !asModerator && s.d.Delegates != nil && u.UserID != m.OrganizerID {
+		if asModerator, err = s.d.Delegates.IsDelegate(ctx, m.OrganizerID, u.UserID); err != nil {
+			return "", err
+		}
 	}
 	org := meeting.Host{UserID: m.OrganizerID}
 	if o, err := s.d.Directory.GetUserAnyTenant(ctx, m.AccountID, m.OrganizerID); err == nil {

@@ -7,6 +7,7 @@ import "github.com/belfry/belfry/domain"
 var Events = domain.NewRegistry("contacts",
 	domain.Register[ContactAdded, Event](TypeContactAdded),
 	domain.Register[ContactRemoved, Event](TypeContactRemoved),
+	domain.Register[DelegateSet, Event](TypeDelegateSet),
 )
 
 // Decode turns a stored event back into an Event (Events.Decode).

@@ -8,6 +8,10 @@
 //     is shown or exported, so a renamed or deleted contact is never frozen into the log).
 //   - At most MaxContacts contacts; a user is not its own contact; a contact is listed once (adding it
 //     again changes nothing, removing one that is not listed is NotFound).
+//   - A delegate (guide §8.2, "add as delegate") is one of the contacts the owner made its delegate:
+//     it joins the owner's meetings as a moderator, like the owner. Only a listed contact can be made
+//     a delegate; removing the contact ends the delegation; setting what is already set changes
+//     nothing.
 package contacts
 
 import (
@@ -22,6 +26,7 @@ const (
 	StreamPrefix       = "chime.contacts-"
 	TypeContactAdded   = "chime.contacts.added.v1"
 	TypeContactRemoved = "chime.contacts.removed.v1"
+	TypeDelegateSet    = "chime.contacts.delegate_set.v1"
 	MaxContacts        = 100
 )
 
@@ -53,6 +58,17 @@ type ContactRemoved struct {
 	At        time.Time `json:"at"`
 }
 
+// DelegateSet records that OwnerID made ContactID its delegate (On) or no longer (!On).
+type DelegateSet struct {
+	OwnerID   string    `json:"ownerId"`
+	ContactID string    `json:"contactId"`
+	On        bool      `json:"on"`
+	At        time.Time `json:"at"`
+}
+
+// EventType implements Event.
+func (DelegateSet) EventType() string { return TypeDelegateSet }
+
 // EventType implements Event.
 func (ContactAdded) EventType() string { return TypeContactAdded }
 
@@ -63,6 +79,7 @@ func (ContactRemoved) EventType() string { return TypeContactRemoved }
 type Contact struct {
 	UserID, AccountID string
 	AddedAt           time.Time
+	Delegate          bool
 }
 
 // State is one user's contact list, in the order the contacts were added.
@@ -91,8 +108,21 @@ type Add struct{ OwnerID, ContactID, ContactAccountID string }
 // Remove removes ContactID from OwnerID's list.
 type Remove struct{ OwnerID, ContactID string }
 
-func (Add) isContactsCommand()    {}
-func (Remove) isContactsCommand() {}
+// SetDelegate makes the contact ContactID OwnerID's delegate (On) or no longer (!On).
+type SetDelegate struct {
+	OwnerID, ContactID string
+	On                 bool
+}
+
+func (Add) isContactsCommand()         {}
+func (Remove) isContactsCommand()      {}
+func (SetDelegate) isContactsCommand() {}
+
+// IsDelegate reports whether userID is a delegate of the list's owner.
+func (s State) IsDelegate(userID string) bool {
+	i := s.index(userID)
+	return i >= 0 && s.Contacts[i].Delegate
+}
 
 // Decide applies a command at time now.
 func Decide(s State, c Command, now time.Time) ([]Event, error) {
@@ -112,6 +142,15 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 			return nil, domain.Wrapf(ErrNotAContact, "user %s is not in the contact list", c.ContactID)
 		}
 		return []Event{ContactRemoved{OwnerID: c.OwnerID, ContactID: c.ContactID, At: now.UTC()}}, nil
+	case SetDelegate:
+		i := s.index(c.ContactID)
+		switch {
+		case i < 0:
+			return nil, domain.Wrapf(ErrNotAContact, "user %s is not in the contact list: add it as a contact first", c.ContactID)
+		case s.Contacts[i].Delegate == c.On:
+			return nil, nil
+		}
+		return []Event{DelegateSet{OwnerID: c.OwnerID, ContactID: c.ContactID, On: c.On, At: now.UTC()}}, nil
 	}
 	return nil, fmt.Errorf("contacts: unknown command %T", c)
 }
@@ -122,6 +161,11 @@ func Evolve(s State, e Event) State {
 	case ContactAdded:
 		if s.index(e.ContactID) < 0 {
 			s.Contacts = append(s.Contacts[:len(s.Contacts):len(s.Contacts)], Contact{UserID: e.ContactID, AccountID: e.ContactAccountID, AddedAt: e.At})
+		}
+	case DelegateSet:
+		if i := s.index(e.ContactID); i >= 0 {
+			s.Contacts = append([]Contact(nil), s.Contacts...)
+			s.Contacts[i].Delegate = e.On
 		}
 	case ContactRemoved:
 		if i := s.index(e.ContactID); i >= 0 {

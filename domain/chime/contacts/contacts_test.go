@@ -61,3 +61,33 @@ func TestAddRemoveAndTheGuidesLimit(t *testing.T) {
 		t.Fatalf("self: %v", err)
 	}
 }
+
+// TestDelegates: a listed contact becomes a delegate and stops being one; a user not in the list
+// cannot be made one (NotFound); setting what is set changes nothing; removing the contact ends the
+// delegation, and adding it back does not restore it.
+func TestDelegates(t *testing.T) {
+	now := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+	bob := contacts.ContactAdded{OwnerID: "me", ContactID: "bob", ContactAccountID: "a", At: now}
+	if _, err := contacts.Decide(given(), contacts.SetDelegate{OwnerID: "me", ContactID: "bob", On: true}, now); kind(err) != domain.KindNotFound {
+		t.Fatalf("a delegate outside the contacts: %v", err)
+	}
+	evs, err := contacts.Decide(given(bob), contacts.SetDelegate{OwnerID: "me", ContactID: "bob", On: true}, now)
+	if err != nil || len(evs) != 1 || evs[0] != (contacts.DelegateSet{OwnerID: "me", ContactID: "bob", On: true, At: now}) {
+		t.Fatalf("made a delegate: %v %v", evs, err)
+	}
+	s := given(bob, evs[0])
+	if !s.IsDelegate("bob") || s.IsDelegate("carol") {
+		t.Fatalf("delegates: %+v", s)
+	}
+	if again, err := contacts.Decide(s, contacts.SetDelegate{OwnerID: "me", ContactID: "bob", On: true}, now); err != nil || len(again) != 0 {
+		t.Fatalf("set again: %v %v", again, err)
+	}
+	off, _ := contacts.Decide(s, contacts.SetDelegate{OwnerID: "me", ContactID: "bob"}, now)
+	if given(bob, evs[0], off[0]).IsDelegate("bob") {
+		t.Fatal("still a delegate once unset")
+	}
+	removed := given(bob, evs[0], contacts.ContactRemoved{OwnerID: "me", ContactID: "bob", At: now}, bob)
+	if removed.IsDelegate("bob") {
+		t.Fatal("removing the contact did not end the delegation")
+	}
+}

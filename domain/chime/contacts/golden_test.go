@@ -16,6 +16,8 @@ var examples = []eventtest.Example[contacts.Event]{
 		ContactID: "5ef6a7b8-0000-4000-8000-00000000b002", ContactAccountID: "9c0d1e2f-0000-4000-8000-00000000c003", At: at}),
 	eventtest.Ex[contacts.Event](contacts.ContactRemoved{OwnerID: "1ab2c3d4-0000-4000-8000-00000000a001",
 		ContactID: "5ef6a7b8-0000-4000-8000-00000000b002", At: at.Add(time.Hour)}),
+	eventtest.Ex[contacts.Event](contacts.DelegateSet{OwnerID: "1ab2c3d4-0000-4000-8000-00000000a001",
+		ContactID: "5ef6a7b8-0000-4000-8000-00000000b002", On: true, At: at.Add(30 * time.Minute)}),
 }
 
 // TestEventTable checks the event table against the package and its golden files (run with

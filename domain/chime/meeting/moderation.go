@@ -10,8 +10,9 @@ import (
 // remove an attendee, lock and unlock the meeting, end it.
 //
 // Invariants:
-//   - A moderator is an attendee who joined as the meeting's host: the organiser, or (a moderated
-//     meeting) one who gave the moderator passcode, which the caller checks (Join.AsModerator;
+//   - A moderator is an attendee who joined as the meeting's host: the organiser, a delegate of the
+//     organiser, or (a moderated meeting) one who gave the moderator passcode; the caller checks the
+//     last two (Join.AsModerator;
 //     AttendeeJoined.Moderator). In a moderated meeting no one else joins before a moderator is in
 //     (ErrWaitingForModerator): the moderator starts it. Every control names the acting attendee
 //     (By) and is refused (ErrNotModerator)

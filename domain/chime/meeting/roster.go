@@ -112,7 +112,8 @@ func (MediaStopped) EventType() string { return TypeMediaStopped }
 
 // Join adds an attendee; the first join of a scheduled meeting starts it, so Organizer states the
 // organiser's facts now (as for Start). Joining again with the same AttendeeID changes nothing.
-// AsModerator states that the caller checked the moderator passcode the attendee gave (moderation.go).
+// AsModerator states that the caller checked the moderator passcode the attendee gave, or that the
+// attendee's user is a delegate of the organiser (guide §8.2; domain/chime/contacts; moderation.go).
 type Join struct {
 	AccountID, AttendeeID, UserID string
 	Organizer                     Host
