@@ -79,7 +79,8 @@ func framesFrom(t *testing.T, ctx context.Context, attendee string) float64 {
 }
 
 // TestBrowsersSeeEachOther: two headless Chromiums with fake cameras sign in on Belfry's web page,
-// join one meeting, and each decodes the other's video: the frame count grows.
+// join one meeting, and each decodes the other's video: the frame count grows; a line typed in the
+// page's meeting chat appears on both pages, markup shown as text.
 func TestBrowsersSeeEachOther(t *testing.T) {
 	exe := chromium(t)
 	b, id, _, _, _ := meetingWith(t, nil)
@@ -95,6 +96,26 @@ func TestBrowsersSeeEachOther(t *testing.T) {
 	t.Logf("both browsers decoding the other's video %v after the first page load", time.Since(start).Round(time.Millisecond))
 	a, bo := framesFrom(t, alice, bobID), framesFrom(t, bob, aliceID)
 	until(t, "the frame counts to grow", func() bool { return framesFrom(t, alice, bobID) > a+10 && framesFrom(t, bob, aliceID) > bo+10 })
+
+	// The page's meeting chat: alice's two lines reach bob's page (pushed) and her own, as text.
+	const hostile = `<img src=x onerror="window.pwned=1">`
+	for _, text := range []string{"hello from alice", hostile} {
+		if err := chromedp.Do(alice, chromedp.SetValue(chromedp.ID("chat-text"), text), chromedp.Click(chromedp.ID("chat-send"))); err != nil {
+			t.Fatal(err)
+		}
+		until(t, "the line to be shown", func() bool {
+			for _, page := range []context.Context{alice, bob} {
+				lines, err := chromedp.Run(page, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#chat-log li")].map(li => li.textContent)`))
+				if err != nil || len(lines) == 0 || !strings.HasSuffix(lines[len(lines)-1], ": "+text) {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	if pwned, err := chromedp.Run(bob, chromedp.Evaluate[bool](`window.pwned === 1 || document.querySelector("#chat-log img") !== null`)); err != nil || pwned {
+		t.Fatalf("the chat text was taken as markup: %v %v", pwned, err)
+	}
 }
 
 // TestBrowserSendsSimulcast: a browser that joins with ?simulcast=1 is asked for its camera's layers
