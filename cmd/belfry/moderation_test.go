@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -278,6 +279,13 @@ func TestDelegateModerates(t *testing.T) {
 	}
 	if st, out := b.clientCall(t, "PUT", "/client/v1/contacts/"+bobID+"/delegate", aliceTok, nil); st != 404 {
 		t.Fatalf("a delegate outside the contacts: %d %v", st, out)
+	}
+	if st, out := b.clientCall(t, "PUT", "/client/v1/contacts/"+strings.Repeat("x", 65)+"/delegate", aliceTok, nil); st != 400 ||
+		!strings.Contains(str(out["Message"]), "userId") {
+		t.Fatalf("an over-long user id: %d %v", st, out)
+	}
+	if st, out := b.clientCall(t, "PUT", "/client/v1/contacts/%ff%00/delegate", aliceTok, nil); st != 400 && st != 404 {
+		t.Fatalf("a user id of invalid UTF-8 and NUL: %d %v", st, out)
 	}
 	if st, out := b.clientCall(t, "POST", "/client/v1/contacts", aliceTok, map[string]string{"UserId": bobID}); st != 200 {
 		t.Fatalf("add bob: %d %v", st, out)
