@@ -2,6 +2,8 @@ package projections_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -83,5 +85,101 @@ func TestRunnerSeesACheckpointMovedUnderIt(t *testing.T) {
 	wait(last)
 	if n := count(); n != 22 {
 		t.Fatalf("applied %d events, want 22: the events under the moved checkpoint were applied again (or some were lost)", n)
+	}
+}
+
+// rowsx appends, for each event, the rows its data names ({"n":N,"dup":true} → rows 0…N-1, each
+// twice when dup): an Appender, whose batches the live runner inserts as multi-row statements. Its
+// Apply marks its rows (stream 'via-apply'), so the test sees which batches took the fast path.
+type rowsx struct{}
+
+func (rowsx) Name() string     { return "rowsx" }
+func (rowsx) Version() int     { return 1 }
+func (rowsx) Tables() []string { return []string{"rowsx"} }
+func (rowsx) Filter() *esdb.SubscriptionFilter {
+	return &esdb.SubscriptionFilter{Type: esdb.StreamFilterType, Prefixes: []string{"rowsx-"}}
+}
+func (rowsx) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
+	_, err := tx.Exec(ctx, `CREATE TABLE `+schema+`.rowsx (position bigint, i int, stream text NOT NULL, PRIMARY KEY (position, i))`)
+	return err
+}
+func (rowsx) AppendTable() (string, []string) { return "rowsx", []string{"position", "i", "stream"} }
+func (rowsx) AppendRows(rows [][]any, ev *esdb.RecordedEvent) ([][]any, error) {
+	var d struct {
+		N   int
+		Dup bool
+	}
+	if err := json.Unmarshal(ev.Data, &d); err != nil {
+		return rows, err
+	}
+	for i := range d.N {
+		rows = append(rows, []any{int64(ev.Position.Commit), i, ev.StreamID})
+		if d.Dup {
+			rows = append(rows, []any{int64(ev.Position.Commit), i, ev.StreamID})
+		}
+	}
+	return rows, nil
+}
+func (p rowsx) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
+	rows, err := p.AppendRows(nil, ev)
+	for _, r := range rows { // marked: the test sees which batches went through Apply
+		b.Queue(`INSERT INTO `+schema+`.rowsx (position, i, stream) VALUES ($1, $2, 'via-apply') ON CONFLICT DO NOTHING`, r[:2]...)
+	}
+	return err
+}
+
+// TestRunnerAppendsBatchesOfRows: once the runner knows its checkpoint, a batch of an Appender's
+// events goes in as a few multi-row INSERTs (64, 32, … rows): every row of every event arrives once,
+// whatever the batch's size (1 row to a few hundred, rows repeated within an event), and an event
+// whose data cannot be read is parked while the others of its batch apply.
+func TestRunnerAppendsBatchesOfRows(t *testing.T) {
+	pool, client := setup(t)
+	ctx := context.Background()
+	r := projections.NewRunner(pool, client, rowsx{}, projections.RunnerConfig{BatchSize: 50})
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = r.Run(rctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	want := 0
+	round := func(data ...string) {
+		t.Helper()
+		evs := make([]esdb.EventData, len(data))
+		for i, d := range data {
+			evs[i] = esdb.EventData{EventID: uuid.New(), EventType: "rowsx.v1", ContentType: esdb.ContentTypeJson, Data: []byte(d)}
+		}
+		res, err := client.AppendToStream(ctx, "rowsx-1", esdb.AppendToStreamOptions{}, evs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.WaitFor(ctx, res.CommitPosition); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM rm.rowsx`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != want {
+			t.Fatalf("%d rows, want %d", n, want)
+		}
+	}
+	want += 1
+	round(`{"n":1}`) // the first batch: the runner learns its checkpoint
+	var data []string
+	for i := range 40 {
+		data = append(data, fmt.Sprintf(`{"n":%d,"dup":%v}`, i%9, i%3 == 0))
+		want += i % 9
+	}
+	round(data...)
+	want += 200 + 3
+	round(`{"n":200}`, `{"n":3,"dup":true}`)
+	want += 2
+	round(`{"n":1}`, `not json`, `{"n":1}`)
+	var viaApply int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM rm.rowsx WHERE stream = 'via-apply'`).Scan(&viaApply); err != nil || viaApply != 3 {
+		t.Fatalf("%d rows through Apply (%v), want 3: the first batch's and the two of the batch with the bad event", viaApply, err)
+	}
+	var parked int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM projections.parked_events WHERE name = 'rowsx'`).Scan(&parked); err != nil || parked != 1 {
+		t.Fatalf("%d parked (%v), want 1", parked, err)
 	}
 }

@@ -73,3 +73,12 @@ type StreamPartitioned interface {
 	Projection
 	PartitionedByStream()
 }
+
+// BatchApplier is a read model that can apply a run of events in fewer statements than one each (a
+// day's chat counts summed over the batch): the live runner queues ApplyBatch instead of each
+// event's Apply. ApplyBatch must leave the tables exactly as Apply of each event in turn would; an
+// error it returns sends the batch through Apply event by event, where the culprit is parked.
+type BatchApplier interface {
+	Projection
+	ApplyBatch(b *pgx.Batch, schema string, evs []*esdb.RecordedEvent) error
+}

@@ -494,12 +494,13 @@ func (r *Runner) applyTx(ctx context.Context, gen int, rebuild bool, batch []*es
 const asyncCommit = `SELECT set_config('synchronous_commit', 'off', true)`
 
 // applyFast is applyTx's one round trip: when the runner knows the checkpoint it last committed,
-// the batch goes out as one pipeline, one implicit transaction, whose first statement locks the
-// checkpoint row (and share-locks the registry row, as lockCheckpoint does) and fails unless the
-// checkpoint is still the one known (and, unless building, gen still the active generation). Any
-// failure — that guard, or an event's statement — rolls the whole of it back, and ok is false: the
-// caller then goes through the transaction of applyTx, which reads the checkpoint afresh and knows
-// what to do with a poison event.
+// the batch goes out as one pipeline, one implicit transaction, whose first statement makes it
+// commit without waiting for its WAL flush (asyncCommit), share-locks the registry row (as
+// lockCheckpoint does) and moves the checkpoint to mark — and fails unless the checkpoint was still
+// the one known (and, unless building, gen still the active generation). Any failure — that guard,
+// or an event's statement — rolls the whole of it back, and ok is false: the caller then goes
+// through the transaction of applyTx, which reads the checkpoint afresh and knows what to do with a
+// poison event.
 func (r *Runner) applyFast(ctx context.Context, gen int, building bool, batch []*esdb.RecordedEvent, mark uint64) (applied int, ok bool) {
 	cp, known := r.knownCP(gen)
 	if !known {
@@ -507,27 +508,54 @@ func (r *Runner) applyFast(ctx context.Context, gen int, building bool, batch []
 	}
 	schema := schemaName(r.p.Name(), gen)
 	b := &pgx.Batch{}
-	b.Queue(asyncCommit)
-	b.Queue(`WITH c AS (SELECT c.position FROM projections.checkpoints c JOIN projections.registry r ON r.name = c.name
-		WHERE c.name = $1 AND c.generation = $2 AND c.position = $3 AND ($4 OR r.active_generation = c.generation)
-		FOR UPDATE OF c FOR SHARE OF r) SELECT 1 / count(*)::int FROM c`, r.p.Name(), gen, int64(cp), building)
+	guard := b.Queue(`WITH s AS (SELECT set_config('synchronous_commit', 'off', true)),
+		r AS (SELECT active_generation FROM projections.registry WHERE name = $1 FOR SHARE),
+		u AS (UPDATE projections.checkpoints c SET position = $5, events = c.events + $6, updated_at = now() FROM r
+			WHERE c.name = $1 AND c.generation = $2 AND c.position = $3 AND ($4 OR r.active_generation = c.generation) RETURNING 1)
+		SELECT 1 / count(*)::int FROM u, s`, r.p.Name(), gen, int64(cp), building, int64(mark), 0)
+	fresh := make([]*esdb.RecordedEvent, 0, len(batch))
 	for _, ev := range batch {
-		if ev.Position.Commit <= cp {
-			continue // delivered again: already applied (or parked)
+		if ev.Position.Commit > cp { // else delivered again: already applied (or parked)
+			fresh = append(fresh, ev)
 		}
-		if err := r.p.Apply(b, schema, ev); err != nil {
-			return 0, false
-		}
-		applied++
 	}
+	if err := queueEvents(b, r.p, schema, fresh); err != nil {
+		return 0, false
+	}
+	applied = len(fresh)
 	if mark <= cp {
 		return applied, applied == 0 // nothing to write
 	}
-	b.Queue(`UPDATE projections.checkpoints SET position = $3, events = events + $4, updated_at = now()
-		WHERE name = $1 AND generation = $2`, r.p.Name(), gen, int64(mark), applied)
+	guard.Arguments[5] = applied
 	err := r.pool.SendBatch(ctx, b).Close()
 	r.setKnown(gen, mark, err == nil)
 	return applied, err == nil
+}
+
+// queueEvents queues the statements that apply evs in order: an Appender's rows as a few multi-row
+// INSERTs for the whole batch, a BatchApplier's own statements, or each event's Apply in turn.
+func queueEvents(b *pgx.Batch, p Projection, schema string, evs []*esdb.RecordedEvent) error {
+	switch p := p.(type) {
+	case Appender:
+		table, cols := p.AppendTable()
+		var rows [][]any
+		for _, ev := range evs {
+			var err error
+			if rows, err = p.AppendRows(rows, ev); err != nil {
+				return err
+			}
+		}
+		queueRows(b, schema+"."+table, cols, rows)
+		return nil
+	case BatchApplier:
+		return p.ApplyBatch(b, schema, evs)
+	}
+	for _, ev := range evs {
+		if err := p.Apply(b, schema, ev); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *Runner) knownCP(gen int) (uint64, bool) {

@@ -232,8 +232,10 @@ func (s *wrapping) newMessageKey(ctx context.Context, tenant, scope string, day 
 		if err != nil {
 			return "", nil, err
 		}
-		tag, err := s.execAsync(ctx, `INSERT INTO keys.message_keys (key_id, data_key_id, wrapped)
-			SELECT $1, key_id, $3 FROM keys.data_keys WHERE key_id = $2 AND gen = $4 AND wrapped IS NOT NULL FOR SHARE`, id, dayID, wrapped, dk.gen)
+		// One statement, one round trip, that commits without waiting for its WAL flush (as execAsync).
+		tag, err := s.pool.Exec(ctx, `INSERT INTO keys.message_keys (key_id, data_key_id, wrapped)
+			SELECT $1, d.key_id, $3 FROM keys.data_keys d, (SELECT set_config('synchronous_commit', 'off', true)) AS async
+			WHERE d.key_id = $2 AND d.gen = $4 AND d.wrapped IS NOT NULL FOR SHARE OF d`, id, dayID, wrapped, dk.gen)
 		if err != nil {
 			return "", nil, fmt.Errorf("datakeys: store message key: %w", err)
 		}
