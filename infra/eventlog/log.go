@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -24,8 +25,11 @@ type LogConfig struct {
 	MaxBatchRequests int
 	// MaxBatchBytes bounds the payload of one commit (default 16 MiB).
 	MaxBatchBytes int
-	// RingSize is how many recent records stay in memory for live subscribers (default 65536).
-	RingSize int
+	// RingSize is how many recent records stay in memory for live subscribers (default 16384), and
+	// RingBytes how many bytes of them at most (default 16 MiB; the newest record always stays): a
+	// subscriber further behind reads from PostgreSQL. Both bound the heap the collector walks.
+	RingSize  int
+	RingBytes int
 	// Now is the clock for Created stamps and $maxAge (default time.Now).
 	Now func() time.Time
 	// Metrics, when set, receives the writer's figures.
@@ -46,7 +50,10 @@ func (c *LogConfig) setDefaults() {
 		c.MaxBatchBytes = 16 << 20
 	}
 	if c.RingSize <= 0 {
-		c.RingSize = 65536
+		c.RingSize = 16384
+	}
+	if c.RingBytes <= 0 {
+		c.RingBytes = 16 << 20
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -81,9 +88,11 @@ type Log struct {
 	mu      sync.RWMutex
 	head    uint64
 	changed chan struct{}
-	ring    []Record // ring[(pos-1) % len] holds position pos for pos in [ringLo, head]
+	ring    []Record // ring[(pos-1) % len] holds position pos for pos in [ringLo, head]; other slots are zero
 	ringLo  uint64
-	closed  bool
+	// ringBytes is the size (recordSize) of the records in [ringLo, head].
+	ringBytes int
+	closed    bool
 
 	copyBuf []byte // writer-owned: the COPY data of the group being committed
 
@@ -703,17 +712,34 @@ func (l *Log) loadStates(ctx context.Context, run []*writeReq) error {
 	return rows.Err()
 }
 
+// recordSize is what a record in the ring holds on to, roughly: its fixed part and its bytes (zero
+// for a zero slot).
+func recordSize(r *Record) int {
+	if r.Position == 0 {
+		return 0
+	}
+	return int(unsafe.Sizeof(*r)) + len(r.Stream) + len(r.Type) + len(r.ContentType) + len(r.Data) + len(r.Metadata)
+}
+
 // publish makes committed rows visible to readers and wakes subscribers.
 func (l *Log) publish(rows []Record) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	size := uint64(len(l.ring))
 	for _, r := range rows {
-		l.ring[(r.Position-1)%size] = r
+		slot := &l.ring[(r.Position-1)%size]
+		l.ringBytes += recordSize(&r) - recordSize(slot) // a zero slot, or the record r replaces
+		*slot = r
 	}
 	l.head = rows[len(rows)-1].Position
 	if l.head-l.ringLo+1 > size {
 		l.ringLo = l.head - size + 1
+	}
+	for l.ringBytes > l.cfg.RingBytes && l.ringLo < l.head {
+		slot := &l.ring[(l.ringLo-1)%size]
+		l.ringBytes -= recordSize(slot)
+		*slot = Record{} // let the collector have it
+		l.ringLo++
 	}
 	if !l.closed {
 		close(l.changed)

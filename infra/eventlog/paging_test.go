@@ -105,7 +105,17 @@ func sameEvent(t *testing.T, what string, got *esdb.RecordedEvent, want stored) 
 // with counts that end inside a page, and through a filtered subscription from catch-up
 // to live.
 func TestReadsAcrossPages(t *testing.T) {
-	e := startEnv(t, eventlog.Config{ReadPageSize: 7, Log: eventlog.LogConfig{RingSize: 16}})
+	readsAcrossPages(t, eventlog.LogConfig{RingSize: 16})
+}
+
+// TestReadsAcrossTheRingsBytes: the same when the ring is bounded by its bytes (a few hundred: only
+// the newest records stay in memory, the rest is read from PostgreSQL).
+func TestReadsAcrossTheRingsBytes(t *testing.T) {
+	readsAcrossPages(t, eventlog.LogConfig{RingBytes: 900})
+}
+
+func readsAcrossPages(t *testing.T, lc eventlog.LogConfig) {
+	e := startEnv(t, eventlog.Config{ReadPageSize: 7, Log: lc})
 	want := appendMixed(t, e.client)
 	n := uint64(len(want))
 

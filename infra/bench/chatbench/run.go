@@ -119,24 +119,35 @@ func newPhases(o Options, perSend int, from *atomic.Int64) *phases {
 	return &phases{warm: newRecorder(n(o.Warmup)), main: newRecorder(n(o.Duration)), measureFrom: from}
 }
 
-// readAll reads every client's frames until ctx ends, recording the latency of each message.
-func readAll(ctx context.Context, conns []*websocket.Conn, rec *phases) *sync.WaitGroup {
+// readAll reads every client's frames until its connection closes, recording the latency of each
+// message; stop closes the connections and waits for the readers. A reader passes a context without a
+// Done channel, for which the library arms no timer per frame (that work would share the machine
+// with the server being measured), and reuses one buffer.
+func readAll(conns []*websocket.Conn, rec *phases) (stop func()) {
 	var wg sync.WaitGroup
 	for _, c := range conns {
 		wg.Go(func() {
+			var buf bytes.Buffer
 			for {
-				_, data, err := c.Read(ctx)
+				_, r, err := c.Reader(context.Background())
 				if err != nil {
 					return
 				}
+				buf.Reset()
+				if _, err := buf.ReadFrom(r); err != nil {
+					return
+				}
 				now := time.Now()
-				if sent, ok := stampOf(data); ok {
+				if sent, ok := stampOf(buf.Bytes()); ok {
 					rec.add(sent, now.Sub(sent))
 				}
 			}
 		})
 	}
-	return &wg
+	return func() {
+		closeAll(conns)
+		wg.Wait()
+	}
 }
 
 // RunBelfry measures delivery through Belfry: posts to the client API, frames from GET /client/v1/stream.
@@ -150,8 +161,7 @@ func RunBelfry(ctx context.Context, o Options, t Target) ([]Result, error) {
 	}
 	defer closeAll(conns)
 	rec := newPhases(o, o.Group, nil)
-	rctx, stop := context.WithCancel(ctx)
-	readers := readAll(rctx, conns, rec)
+	stopReaders := readAll(conns, rec)
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.Senders,
 		DialContext: (&net.Dialer{}).DialContext}}
 	posts := newPhases(o, 1, rec.measureFrom)
@@ -175,8 +185,7 @@ func RunBelfry(ctx context.Context, o Options, t Target) ([]Result, error) {
 	}
 	main, warm := rec.run(ctx, o, t.Groups, send)
 	time.Sleep(drain)
-	stop()
-	readers.Wait()
+	stopReaders()
 	return results("belfry", o, main, warm, rec, posts), nil
 }
 
@@ -195,15 +204,13 @@ func RunFloor(ctx context.Context, o Options, groups [][]int) ([]Result, error) 
 	defer closeAll(conns)
 	srv.waitConnected(o.Clients)
 	rec := newPhases(o, o.Group, nil)
-	rctx, stop := context.WithCancel(ctx)
-	readers := readAll(rctx, conns, rec)
+	stopReaders := readAll(conns, rec)
 	send := func(ctx context.Context, sender, _ int) error {
 		data, _ := json.Marshal(map[string]any{"Type": "Send", "Message": map[string]string{"Content": stamp(time.Now())}})
 		return conns[sender].Write(ctx, websocket.MessageText, data)
 	}
 	main, warm := rec.run(ctx, o, groups, send)
 	time.Sleep(drain)
-	stop()
-	readers.Wait()
+	stopReaders()
 	return results("floor: in-memory ws fan-out", o, main, warm, rec, nil), nil
 }
