@@ -51,15 +51,18 @@ func (h *Hub) Serve(c echo.Context) error {
 		return awsproto.ClientError(c, domain.Errorf(domain.KindThrottled, "too many open streams (at most %d per user)", h.cfg.PerUser))
 	}
 	defer h.unregister(cl)
-	ws, err := websocket.Accept(sendBuffer{c.Response(), h.cfg.SendBuffer}, c.Request(), nil)
+	var nc net.Conn
+	ws, err := websocket.Accept(sendBuffer{c.Response(), h.cfg.SendBuffer, &nc}, c.Request(), nil)
 	if err != nil {
 		return nil // Accept has answered
 	}
 	ws.SetReadLimit(MaxClientFrame)
 	ctx, cancel := context.WithCancel(base)
 	defer cancel()
-	go h.readClient(ctx, cancel, ws)
-	h.run(ctx, ws, cl, tok, cursor, replayTo)
+	w := &frameWriter{ws: ws, nc: nc, timeout: h.cfg.WriteTimeout}
+	defer context.AfterFunc(ctx, w.interrupt)()
+	go h.readClient(ctx, cancel, w)
+	h.run(ctx, w, cl, tok, cursor, replayTo)
 	return nil
 }
 
@@ -72,18 +75,19 @@ func (h *Hub) reached(ctx context.Context, cursor int64) bool {
 }
 
 // run replays what the client missed, says Ready, then writes the queue until the connection ends.
-func (h *Hub) run(ctx context.Context, ws *websocket.Conn, cl *client, tok string, cursor, replayTo int64) {
+func (h *Hub) run(ctx context.Context, w *frameWriter, cl *client, tok string, cursor, replayTo int64) {
+	ws := w.ws
 	defer func() { _ = ws.CloseNow() }()
 	last := replayTo
 	if cursor >= 0 {
 		var err error
-		if last, err = h.replay(ctx, ws, cl.userID, cursor, replayTo); err != nil {
+		if last, err = h.replay(ctx, w, cl.userID, cursor, replayTo); err != nil {
 			h.closeWith(ws, websocket.StatusInternalError, "replay failed: reconnect with your cursor")
 			return
 		}
 		last = max(last, replayTo)
 	}
-	if h.write(ctx, ws, Control("Ready", last)) != nil {
+	if h.write(ctx, w, Control("Ready", last)) != nil {
 		return
 	}
 	recheck := time.NewTicker(h.cfg.Recheck)
@@ -100,7 +104,7 @@ func (h *Hub) run(ctx context.Context, ws *websocket.Conn, cl *client, tok strin
 			if f.Seq <= last {
 				continue
 			}
-			if h.write(ctx, ws, f.Frame) != nil {
+			if h.write(ctx, w, f.Frame) != nil {
 				return
 			}
 			last = f.Seq
@@ -118,7 +122,7 @@ func (h *Hub) run(ctx context.Context, ws *websocket.Conn, cl *client, tok strin
 }
 
 // replay writes the rows the member sees in (cursor, upto] and answers the last one read.
-func (h *Hub) replay(ctx context.Context, ws *websocket.Conn, member string, cursor, upto int64) (int64, error) {
+func (h *Hub) replay(ctx context.Context, w *frameWriter, member string, cursor, upto int64) (int64, error) {
 	for cursor < upto {
 		items, err := h.d.Feed.ForMember(ctx, member, cursor, upto, replayPage)
 		if err != nil {
@@ -126,7 +130,7 @@ func (h *Hub) replay(ctx context.Context, ws *websocket.Conn, member string, cur
 		}
 		for _, it := range items {
 			if it.Frame != nil {
-				if err := h.write(ctx, ws, it.Frame); err != nil {
+				if err := h.write(ctx, w, it.Frame); err != nil {
 					return cursor, err
 				}
 			}
@@ -139,10 +143,8 @@ func (h *Hub) replay(ctx context.Context, ws *websocket.Conn, member string, cur
 	return cursor, nil
 }
 
-func (h *Hub) write(ctx context.Context, ws *websocket.Conn, frame []byte) error {
-	wctx, cancel := context.WithTimeout(ctx, h.cfg.WriteTimeout)
-	defer cancel()
-	if err := ws.Write(wctx, websocket.MessageText, frame); err != nil {
+func (h *Hub) write(ctx context.Context, w *frameWriter, frame []byte) error {
+	if err := w.write(ctx, frame); err != nil {
 		return err
 	}
 	h.sent.Inc()
@@ -159,6 +161,7 @@ func (h *Hub) closeWith(ws *websocket.Conn, code websocket.StatusCode, reason st
 type sendBuffer struct {
 	http.ResponseWriter
 	bytes int
+	conn  *net.Conn // receives the hijacked connection
 }
 
 // Hijack implements http.Hijacker.
@@ -167,12 +170,16 @@ func (w sendBuffer) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if tc, ok := c.(*net.TCPConn); ok && err == nil {
 		_ = tc.SetWriteBuffer(w.bytes)
 	}
+	if err == nil {
+		*w.conn = c
+	}
 	return c, rw, err
 }
 
 // readClient reads the client's frames: {"Type":"Ping"} is answered with Pong; anything else closes
 // the connection with a code that says why. It cancels the connection when it ends.
-func (h *Hub) readClient(ctx context.Context, cancel context.CancelFunc, ws *websocket.Conn) {
+func (h *Hub) readClient(ctx context.Context, cancel context.CancelFunc, w *frameWriter) {
+	ws := w.ws
 	defer cancel()
 	for {
 		typ, data, err := ws.Read(ctx)
@@ -188,7 +195,7 @@ func (h *Hub) readClient(ctx context.Context, cancel context.CancelFunc, ws *web
 			_ = ws.Close(CloseMalformed, `a client frame must be {"Type":"Ping"}`)
 			return
 		}
-		if h.write(ctx, ws, Control("Pong", -1)) != nil {
+		if h.write(ctx, w, Control("Pong", -1)) != nil {
 			return
 		}
 	}
