@@ -121,7 +121,11 @@ func benchUsage(ctx context.Context, cfg Config, users, events int) (bench.Usage
 	svc := benchUsageService(pool, client)
 	gen := func(fromLog bool) func(context.Context, time.Time) (int, int, error) {
 		return func(ctx context.Context, week time.Time) (int, int, error) {
-			st, err := svc.Generate(ctx, week, usagereports.Options{Out: objstore.DirTarget{Dir: dir, Name: "bench"}, FromLog: fromLog})
+			o := usagereports.Options{Out: objstore.DirTarget{Dir: dir, Name: "bench"}, FromLog: fromLog}
+			if !fromLog {
+				o.Progress = os.Stderr // where its time goes: the directories, then the account's counts and CSV
+			}
+			st, err := svc.Generate(ctx, week, o)
 			if err == nil && st.FromReadModel == fromLog {
 				err = fmt.Errorf("bench: the generation read the wrong source (from the read model: %v)", st.FromReadModel)
 			}

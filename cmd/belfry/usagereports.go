@@ -122,7 +122,11 @@ func cmdReportsGenerate(ctx context.Context, cfg Config, args []string) error {
 	}
 	m := &Main{cfg: cfg, logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), Now: time.Now}
 	st, err := newUsageReports(m, pool, client).Generate(ctx, w, o)
-	fmt.Fprintf(os.Stderr, "usage reports of the week of %s: %d written, %d already present, %d recorded, %d not due, %d failed (%d events read)\n",
-		w.Format("2006-01-02"), st.Written, st.Kept, st.Records, st.Skipped, st.Failed, st.Events)
+	source := "activity from a pass over the log"
+	if st.FromReadModel {
+		source = "directories from the log, activity from the usage read model"
+	}
+	fmt.Fprintf(os.Stderr, "usage reports of the week of %s: %d written, %d already present, %d recorded, %d not due, %d failed (%d events read; %s)\n",
+		w.Format("2006-01-02"), st.Written, st.Kept, st.Records, st.Skipped, st.Failed, st.Events, source)
 	return err
 }

@@ -175,7 +175,7 @@ func (s *Service) Generate(ctx context.Context, weekStart time.Time, o Options) 
 		}
 		return head
 	}
-	p := progress{w: o.Progress, last: time.Now()}
+	p := progress{w: o.Progress, start: time.Now(), last: time.Now()}
 	var counts func(context.Context, []string) (map[string]usage.Counts, error)
 	if st.FromReadModel, err = s.caughtUp(ctx, head, o, &p); err != nil {
 		return st, err
@@ -195,7 +195,7 @@ func (s *Service) Generate(ctx context.Context, weekStart time.Time, o Options) 
 	if err != nil {
 		return st, err
 	}
-	p.line("read %d events up to position %d", st.Events, head)
+	p.line("read %d events up to position %d (%.2f s)", st.Events, head, time.Since(p.start).Seconds())
 	g := gen{s: s, tally: tally, counts: counts, week: week, recs: recs.Reports, o: o, st: &st, p: &p}
 	var errs []error
 	for _, a := range tally.Accounts() {
@@ -259,7 +259,7 @@ func (g gen) one(ctx context.Context, a usage.Account) error {
 	} else {
 		st.Kept++
 	}
-	g.p.line("%s: %d users (%s)", key, len(rows), map[bool]string{true: "written", false: "already present"}[wrote])
+	g.p.line("%s: %d users (%s; %.2f s)", key, len(rows), map[bool]string{true: "written", false: "already present"}[wrote], time.Since(g.p.start).Seconds())
 	if o.Out != nil || recorded {
 		return nil
 	}
@@ -330,8 +330,8 @@ func Render(accountName string, week time.Time, rows []usage.Row) ([]byte, error
 }
 
 type progress struct {
-	w    io.Writer
-	last time.Time
+	w           io.Writer
+	start, last time.Time
 }
 
 func (p *progress) tick(format string, args ...any) {
