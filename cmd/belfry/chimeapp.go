@@ -114,7 +114,7 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	}
 	app.client = chimeclient.New(chimeclient.Deps{Accounts: accounts, Store: accountsStore, Sessions: sessions.New(pool), Keys: dataKeys,
 		PINs: pinReserver, Now: m.Now, Registerer: m.reg, SignIns: newRepo(client, usageDecider, m.Now)})
-	app.usage = newUsageReports(m, client)
+	app.usage = newUsageReports(m, pool, client)
 	app.accounts = chimeaccountsapi.New(chimeaccountsapi.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Logger: m.logger})
 	app.users = users.New(users.Deps{Accounts: accounts, Store: accountsStore, PINs: pinReserver, Mail: mailer{m.mailer()}, Keys: dataKeys, Logger: m.logger})
 	app.bots = bots.New(bots.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Targets: botTransport})

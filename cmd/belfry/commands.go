@@ -27,6 +27,7 @@ import (
 	"github.com/belfry/belfry/projections/chimenumbers"
 	"github.com/belfry/belfry/projections/chimeretention"
 	"github.com/belfry/belfry/projections/chimerooms"
+	chimeusagerm "github.com/belfry/belfry/projections/chimeusage"
 	"github.com/belfry/belfry/projections/history"
 	iamrm "github.com/belfry/belfry/projections/iam"
 	wickrstats "github.com/belfry/belfry/projections/wickranalytics"
@@ -47,6 +48,7 @@ func allProjections() map[string]projections.Projection {
 		chimemeetings.Projection{}.Name():  chimemeetings.Projection{},
 		chimecalls.Projection{}.Name():     chimecalls.Projection{},
 		chimedash.Projection{}.Name():      chimedash.Projection{},
+		chimeusagerm.Projection{}.Name():   chimeusagerm.Projection{},
 		chimerooms.Projection{}.Name():     chimerooms.Projection{},
 		chimeconvs.Projection{}.Name():     chimeconvs.Projection{},
 		chimeretention.Projection{}.Name(): chimeretention.Projection{},

@@ -25,10 +25,12 @@ const reportsUsage = `usage:
         write the Business Calling CDRs of the calls that ended in [from, to) (RFC 3339; default: all,
         until now), regenerated from the event log; objects already present with the same content are
         kept, so an interrupted run resumes where it stopped
-  belfry reports generate --week YYYY-MM-DD [--dir DIR | --bucket NAME [--endpoint URL]]
+  belfry reports generate --week YYYY-MM-DD [--dir DIR | --bucket NAME [--endpoint URL]] [--from-log]
         write the weekly usage reports of the week starting on that Sunday, regenerated from the event
         log: to each AWS account's usage-report bucket (recording the reports not yet recorded), or
-        all of them to DIR or a bucket; objects already present with the same content are kept`
+        all of them to DIR or a bucket; objects already present with the same content are kept. The
+        activity comes from the usage read model when it has caught up with the log within 5 s, else
+        (or with --from-log) from a pass over the whole log: the same bytes`
 
 // cmdReports runs the reports subcommands.
 func cmdReports(ctx context.Context, cfg Config, args []string) error {

@@ -46,6 +46,7 @@ import (
 	"github.com/belfry/belfry/projections/chimemeetings"
 	"github.com/belfry/belfry/projections/chimenumbers"
 	"github.com/belfry/belfry/projections/chimerooms"
+	chimeusagerm "github.com/belfry/belfry/projections/chimeusage"
 	"github.com/belfry/belfry/projections/history"
 	iamrm "github.com/belfry/belfry/projections/iam"
 )
@@ -301,7 +302,8 @@ func (m *Main) startProjections(ctx, runCtx context.Context, pool *pgxpool.Pool,
 	runners = append(runners, m.wickrProjections(pool, client, pm)...)
 	// Nobody waits on the dashboard either: its batches linger too (a chat message is one row update
 	// there, and without lingering each message was a batch of its own under a steady chat load).
-	runners = append(runners, projections.NewRunner(pool, client, chimedash.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm, Linger: 50 * time.Millisecond}))
+	runners = append(runners, projections.NewRunner(pool, client, chimedash.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm, Linger: 50 * time.Millisecond}),
+		projections.NewRunner(pool, client, chimeusagerm.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm, Linger: 50 * time.Millisecond}))
 	for _, p := range allProjections() {
 		if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
 			return readModels{}, err

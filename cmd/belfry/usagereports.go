@@ -11,11 +11,13 @@ import (
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/api/chime/usagereports"
 	chimeusage "github.com/belfry/belfry/domain/chime/usage"
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/objstore"
+	chimeusagerm "github.com/belfry/belfry/projections/chimeusage"
 )
 
 var usageDecider = eventstore.DeciderOf[chimeusage.State, chimeusage.Command, chimeusage.Event](chimeusage.Initial, chimeusage.Evolve, chimeusage.Decide, chimeusage.Decode)
@@ -34,13 +36,19 @@ func (l usageLog) Pass(ctx context.Context, prefixes []string, to uint64, fn fun
 	})
 }
 
+func (l usageLog) ReadStream(ctx context.Context, stream string, to uint64, fn func(eventType string, position uint64, data []byte) error) error {
+	return eventstore.StreamPass(ctx, l.client, stream, to, func(ev *esdb.RecordedEvent) error {
+		return fn(ev.EventType, ev.Position.Commit, ev.Data)
+	})
+}
+
 // usageTargets are the buckets of the reports configuration, as usage-report objects.
 type usageTargets struct{ ReportsConfig }
 
 func (t usageTargets) For(bucket string) usagereports.Objects { return t.target(bucket) }
 
-// newUsageReports builds the usage-report slice of m's configuration.
-func newUsageReports(m *Main, client *esdb.Client) *usagereports.Service {
+// newUsageReports builds the usage-report slice of m's configuration, over the usage read model.
+func newUsageReports(m *Main, pool *pgxpool.Pool, client *esdb.Client) *usagereports.Service {
 	reports := m.cfg.Reports
 	if reports.Dir == "" {
 		reports.Dir = filepath.Join(m.cfg.DataDir, "reports")
@@ -48,7 +56,7 @@ func newUsageReports(m *Main, client *esdb.Client) *usagereports.Service {
 	if reports.Region == "" {
 		reports.Region = m.cfg.Region
 	}
-	return usagereports.New(usagereports.Deps{Log: usageLog{client}, Reports: newRepo(client, usageDecider, m.Now),
+	return usagereports.New(usagereports.Deps{Log: usageLog{client}, Activity: chimeusagerm.NewStore(pool), Reports: newRepo(client, usageDecider, m.Now),
 		Settings: newRepo(client, settingsDecider, m.Now), Targets: usageTargets{reports}, Logger: m.logger, Now: m.Now})
 }
 
@@ -84,6 +92,7 @@ func cmdReportsGenerate(ctx context.Context, cfg Config, args []string) error {
 	dir := fs.String("dir", "", "directory target (default: each AWS account's usage-report bucket)")
 	bucket := fs.String("bucket", "", "S3 bucket target (credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)")
 	endpoint := fs.String("endpoint", "", "S3-compatible endpoint URL (default AWS S3)")
+	fromLog := fs.Bool("from-log", false, "pass over the whole log even when the usage read model has caught up")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -91,7 +100,7 @@ func cmdReportsGenerate(ctx context.Context, cfg Config, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--week %q: give the Sunday the week starts on, such as 2026-11-22\n%s", *week, reportsUsage)
 	}
-	var o usagereports.Options
+	o := usagereports.Options{FromLog: *fromLog}
 	switch {
 	case *dir != "" && *bucket != "":
 		return errors.New("give --dir or --bucket, not both\n" + reportsUsage)
@@ -112,8 +121,12 @@ func cmdReportsGenerate(ctx context.Context, cfg Config, args []string) error {
 		return err
 	}
 	m := &Main{cfg: cfg, logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), Now: time.Now}
-	st, err := newUsageReports(m, client).Generate(ctx, w, o)
-	fmt.Fprintf(os.Stderr, "usage reports of the week of %s: %d written, %d already present, %d recorded, %d not due, %d failed (%d events read)\n",
-		w.Format("2006-01-02"), st.Written, st.Kept, st.Records, st.Skipped, st.Failed, st.Events)
+	st, err := newUsageReports(m, pool, client).Generate(ctx, w, o)
+	source := "activity from a pass over the log"
+	if st.FromReadModel {
+		source = "directories from the log, activity from the usage read model"
+	}
+	fmt.Fprintf(os.Stderr, "usage reports of the week of %s: %d written, %d already present, %d recorded, %d not due, %d failed (%d events read; %s)\n",
+		w.Format("2006-01-02"), st.Written, st.Kept, st.Records, st.Skipped, st.Failed, st.Events, source)
 	return err
 }

@@ -153,15 +153,38 @@ func TestWeeklyUsageReportsAndDashboard(t *testing.T) {
 	}
 	t.Setenv("BELFRY_DATABASE_URL", b.m.cfg.DatabaseURL)
 	t.Setenv("BELFRY_DATA_DIR", b.m.cfg.DataDir)
+	// From the usage read model (its checkpoint was saved at the head when the server stopped), and
+	// from a pass over the log (--from-log).
+	for _, args := range [][]string{nil, {"--from-log"}} {
+		regen := t.TempDir()
+		out, err := runErr(t, append([]string{"reports", "generate", "--week", "2026-03-08", "--dir", regen}, args...)...)
+		if err != nil || strings.Contains(out, "usage read model has applied") != (args == nil) {
+			t.Fatalf("reports generate %q: %v\n%s", args, err, out)
+		}
+		again, err := os.ReadFile(filepath.Join(regen, filepath.FromSlash(key)))
+		if err != nil || !bytes.Equal(again, report) {
+			t.Fatalf("regenerated %q (%v):\n%s", args, err, again)
+		}
+	}
 	regen := t.TempDir()
-	if out, err := runOut(t, "reports", "generate", "--week", "2026-03-08", "--dir", regen); err != nil {
-		t.Fatalf("reports generate: %v\n%s", err, out)
-	}
-	again, err := os.ReadFile(filepath.Join(regen, filepath.FromSlash(key)))
-	if err != nil || !bytes.Equal(again, report) {
-		t.Fatalf("regenerated (%v):\n%s", err, again)
-	}
 	if _, err := runOut(t, "reports", "generate", "--week", "2026-03-10", "--dir", regen); err == nil {
 		t.Error("a week that does not start on a Sunday must be refused")
 	}
+}
+
+// runErr runs the CLI and returns what it wrote to stderr.
+func runErr(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stderr
+	os.Stderr = w
+	done := make(chan string)
+	go func() { b, _ := io.ReadAll(r); done <- string(b) }()
+	err = run(context.Background(), args)
+	w.Close()
+	os.Stderr = old
+	return <-done, err
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -17,25 +19,35 @@ import (
 	"github.com/belfry/belfry/domain/chime/conversation"
 	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/domain/chime/room"
+	"github.com/belfry/belfry/domain/chime/settings"
 	"github.com/belfry/belfry/domain/chime/usage"
 	"github.com/belfry/belfry/infra/eventstore"
 )
 
 // UsageConfig sizes the usage-report part of `belfry bench reports`: one account of Users users and
 // about Events events of one week (each user's sign-in, meetings with their joins, 1:1/group and
-// room messages) are seeded, then Generate (the generator of `belfry reports generate`, handed in by
-// cmd) writes the week's report.
+// room messages) are seeded, then the generator of `belfry reports generate` (handed in by cmd)
+// writes the week's report: through the usage read model (GenerateRM, once CatchUp has built it from
+// position 0 up to the log's head, after the seed: its catch-up rate is measured) and by a pass over
+// the log (Generate, as --from-log).
 type UsageConfig struct {
 	Users    int // default 10,000
 	Events   int // default 200,000
 	Workers  int // seeding writers, default 4
 	Progress io.Writer
 	Generate func(ctx context.Context, weekStart time.Time) (rows, events int, err error)
+	// GenerateRM generates through the read model; CatchUp starts the read model's runner and
+	// returns once it has applied head (nil: not measured).
+	GenerateRM func(ctx context.Context, weekStart time.Time) (rows, events int, err error)
+	CatchUp    func(ctx context.Context, head uint64) error
 }
 
 // UsageReport is what the bench measures, beside its floor: the same filtered pass over $all that
 // only counts the events (no decoding, no tally, no CSV). Both run after a first, untimed pass, so
-// that both read a warm log.
+// that both read a warm log. The read model's generation reads the directory streams by name and
+// one counter row per user: its time depends on the users and directory events, not on the
+// activity events; DirPass* is what a filtered pass over only the account and settings streams
+// would cost instead (the server scans every event of $all to filter it).
 type UsageReport struct {
 	StartedAt        time.Time `json:"startedAt"`
 	Users            int       `json:"users"`
@@ -53,6 +65,17 @@ type UsageReport struct {
 	TargetSeconds    float64   `json:"targetSeconds"`
 	ProjectedSeconds float64   `json:"projectedSecondsAtTarget"`
 	TargetMet        bool      `json:"targetMet"`
+
+	RMCatchUpSeconds  float64 `json:"readModelCatchUpSeconds"`
+	RMEventsPerSec    float64 `json:"readModelCatchUpEventsPerSec"`
+	RMRows            int     `json:"readModelRows"`
+	RMEventsRead      int     `json:"readModelDirectoryEventsRead"`
+	RMGenerateSeconds float64 `json:"readModelGenerateSeconds"`
+	DirPassEvents     int     `json:"directoryPassEvents"`
+	DirPassSeconds    float64 `json:"directoryPassSeconds"`
+	TargetUsers       int     `json:"targetUsers"`
+	RMTargetMet       bool    `json:"readModelTargetMet"`
+	LoadAverage       string  `json:"loadAverage"`
 }
 
 // usageWeek is the week the bench's events fall in (Sunday 1 November 2026).
@@ -72,18 +95,27 @@ func RunUsage(ctx context.Context, client *esdb.Client, cfg UsageConfig) (UsageR
 	if cfg.Progress == nil {
 		cfg.Progress = io.Discard
 	}
-	rep := UsageReport{StartedAt: time.Now().UTC(), Users: cfg.Users, TargetEvents: 10_000_000, TargetSeconds: 60}
+	rep := UsageReport{StartedAt: time.Now().UTC(), Users: cfg.Users, TargetEvents: 10_000_000, TargetSeconds: 60, TargetUsers: 100_000}
 	t0 := time.Now()
 	n, err := seedUsage(ctx, client, cfg)
 	if err != nil {
 		return rep, err
 	}
 	rep.Events, rep.SeedPerSec = n, float64(n)/time.Since(t0).Seconds()
-	// One pass first, untimed: the generator and the floor then both read a warm log.
 	head, err := eventstore.Head(ctx, client)
 	if err != nil {
 		return rep, err
 	}
+	if cfg.CatchUp != nil {
+		t1 := time.Now()
+		fmt.Fprintf(cfg.Progress, "seeded %d events (%.0f events/s); building the usage read model from position 0\n", n, rep.SeedPerSec)
+		if err := cfg.CatchUp(ctx, head); err != nil {
+			return rep, err
+		}
+		rep.RMCatchUpSeconds = time.Since(t1).Seconds()
+		rep.RMEventsPerSec = float64(n) / rep.RMCatchUpSeconds
+	}
+	// One pass first, untimed: the generator and the floor then both read a warm log.
 	t0 = time.Now()
 	if err := eventstore.Pass(ctx, client, usage.StreamPrefixes, 0, head, func(*esdb.RecordedEvent) error { return nil }); err != nil {
 		return rep, err
@@ -91,6 +123,9 @@ func RunUsage(ctx context.Context, client *esdb.Client, cfg UsageConfig) (UsageR
 	rep.ColdSeconds = time.Since(t0).Seconds()
 	fmt.Fprintf(cfg.Progress, "seeded %d users and %d events (%.0f events/s); a first pass over the log took %.2f s; generating the week's report\n",
 		cfg.Users, n, rep.SeedPerSec, rep.ColdSeconds)
+	if err := rep.measureRM(ctx, client, cfg, head); err != nil {
+		return rep, err
+	}
 	t1 := time.Now()
 	rep.Rows, rep.EventsRead, err = cfg.Generate(ctx, usageWeek)
 	if err != nil {
@@ -108,7 +143,39 @@ func RunUsage(ctx context.Context, client *esdb.Client, cfg UsageConfig) (UsageR
 	rep.RatioToFloor = rep.EventsPerSec / rep.FloorPerSec
 	rep.ProjectedSeconds = float64(rep.TargetEvents) / rep.EventsPerSec
 	rep.TargetMet = rep.ProjectedSeconds <= rep.TargetSeconds
+	rep.LoadAverage = loadAverage()
 	return rep, nil
+}
+
+// measureRM times the generation through the read model, and a filtered pass over the directory
+// streams alone (the account and settings streams) for comparison.
+func (rep *UsageReport) measureRM(ctx context.Context, client *esdb.Client, cfg UsageConfig, head uint64) error {
+	if cfg.GenerateRM == nil {
+		return nil
+	}
+	t0 := time.Now()
+	var err error
+	if rep.RMRows, rep.RMEventsRead, err = cfg.GenerateRM(ctx, usageWeek); err != nil {
+		return err
+	}
+	rep.RMGenerateSeconds = time.Since(t0).Seconds()
+	rep.RMTargetMet = rep.Users >= rep.TargetUsers && rep.RMGenerateSeconds <= rep.TargetSeconds
+	t0 = time.Now()
+	err = eventstore.Pass(ctx, client, []string{account.StreamPrefix, settings.StreamPrefix}, 0, head, func(*esdb.RecordedEvent) error {
+		rep.DirPassEvents++
+		return nil
+	})
+	rep.DirPassSeconds = time.Since(t0).Seconds()
+	return err
+}
+
+// loadAverage is /proc/loadavg's first three figures ("" where there is none).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return ""
 }
 
 // seedUsage appends the account, one sign-in per user, and then meetings (a schedule, a start and 48
@@ -204,6 +271,13 @@ func appendChunks(ctx context.Context, client *esdb.Client, stream string, evs [
 func (r UsageReport) Print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "scenario\tevents\tseconds\tevents per second\t\n")
+	if r.RMGenerateSeconds > 0 {
+		fmt.Fprintf(tw, "weekly usage report from the read model (belfry reports generate, %d rows; directory events read)\t%d\t%.2f\t\t\n",
+			r.RMRows, r.RMEventsRead, r.RMGenerateSeconds)
+		fmt.Fprintf(tw, "a filtered pass over the directory streams alone (scans all of $all)\t%d\t%.2f\t\t\n", r.DirPassEvents, r.DirPassSeconds)
+		fmt.Fprintf(tw, "the usage read model catching up from position 0 (its runner, after the seed)\t%d\t%.2f\t%.0f\t\n",
+			r.Events, r.RMCatchUpSeconds, r.RMEventsPerSec)
+	}
 	fmt.Fprintf(tw, "weekly usage report from the log (belfry reports generate, %d rows)\t%d\t%.2f\t%.0f\t\n", r.Rows, r.EventsRead, r.GenerateSeconds, r.EventsPerSec)
 	fmt.Fprintf(tw, "floor: the same filtered pass over $all, counting only\t%d\t%.2f\t%.0f\t\n", r.EventsRead, r.FloorSeconds, r.FloorPerSec)
 	tw.Flush()
@@ -211,6 +285,15 @@ func (r UsageReport) Print(w io.Writer) {
 	if r.TargetMet {
 		met = "met"
 	}
-	fmt.Fprintf(w, "\n%.2fx the floor; at this rate %d events take %.0f s (target %.0f s with 100,000 users): %s (seeded %d users, %d events at %.0f events/s)\n",
+	fmt.Fprintf(w, "\nfrom the log: %.2fx the floor; at this rate %d events take %.0f s (target %.0f s with 100,000 users): %s (seeded %d users, %d events at %.0f events/s)\n",
 		r.RatioToFloor, r.TargetEvents, r.ProjectedSeconds, r.TargetSeconds, met, r.Users, r.Events, r.SeedPerSec)
+	if r.RMGenerateSeconds > 0 {
+		met = "not met"
+		if r.RMTargetMet {
+			met = "met"
+		}
+		fmt.Fprintf(w, "from the read model: %.2f s for %d users over %d events; its time follows the users and directory events, not the activity events (target %.0f s with %d users): %s\n",
+			r.RMGenerateSeconds, r.Users, r.Events, r.TargetSeconds, r.TargetUsers, met)
+	}
+	fmt.Fprintf(w, "load average at the end: %s\n", r.LoadAverage)
 }

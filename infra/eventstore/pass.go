@@ -75,3 +75,33 @@ func Pass(ctx context.Context, client *esdb.Client, prefixes []string, from, to 
 		}
 	}
 }
+
+// StreamPass calls fn, in order, with the events of one stream whose $all position is at most to: a
+// read of the stream by name (a missing stream has none), which costs the stream's events only,
+// where a filtered Pass scans every event of the log. fn's error stops it and is returned.
+func StreamPass(ctx context.Context, client *esdb.Client, stream string, to uint64, fn func(*esdb.RecordedEvent) error) error {
+	rs, err := client.ReadStream(ctx, stream, esdb.ReadStreamOptions{From: esdb.Start{}}, ^uint64(0))
+	if IsCode(err, esdb.ErrorCodeResourceNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("eventstore: read %s: %w", stream, err)
+	}
+	defer rs.Close()
+	for {
+		ev, err := rs.Recv()
+		switch {
+		case errors.Is(err, io.EOF), IsCode(err, esdb.ErrorCodeResourceNotFound):
+			return nil
+		case err != nil:
+			return fmt.Errorf("eventstore: read %s: %w", stream, err)
+		case ev.Event == nil:
+			continue
+		case ev.Event.Position.Commit > to:
+			return nil
+		}
+		if err := fn(ev.Event); err != nil {
+			return err
+		}
+	}
+}

@@ -1,6 +1,17 @@
 // Package usagereports is the slice of Chime's weekly usage reports (guide §1.1.1, §7.3): one CSV
-// per Chime account and week, computed by one filtered pass over the event log (domain/chime/usage's
-// Tally), written to the usage-report bucket of the AWS account's global settings, and recorded.
+// per Chime account and week, computed from the event log (domain/chime/usage's Tally), written to
+// the usage-report bucket of the AWS account's global settings, and recorded.
+//
+// Two sources give the same bytes (tested). When the usage read model (projections/chimeusage,
+// Deps.Activity) has applied the log's head read at the start within Deps.CatchUp, the directories
+// and settings are read from the log by stream name (each account stream up to the account's
+// cutoff, the settings streams of their AWS accounts: their events only) and the activity from the
+// read model: the time depends on the users and directory events, not on the activity events.
+// Otherwise — no read model, not caught up in time, or Options.FromLog — one filtered pass over
+// $all folds everything, as many events as the log holds. The one difference: the read model also
+// holds events appended after that head; they change a week's counts only if they carry an instant
+// inside it, which for a week that has ended takes an injected clock or imported events. An event
+// the read model parks (an undecodable payload) is not counted there; the pass fails on it.
 //
 // Invariants:
 //   - A report is written for a week only while reporting is on and was turned on before the week
@@ -37,6 +48,18 @@ type Log interface {
 	Head(ctx context.Context) (uint64, error)
 	// Pass calls fn in $all order with the events of the streams starting with prefixes, up to to.
 	Pass(ctx context.Context, prefixes []string, to uint64, fn func(stream, eventType string, position uint64, data []byte) error) error
+	// ReadStream calls fn in order with the events of one stream (none when it is missing) up to to.
+	ReadStream(ctx context.Context, stream string, to uint64, fn func(eventType string, position uint64, data []byte) error) error
+}
+
+// Activity is the usage read model (projections/chimeusage's Store).
+type Activity interface {
+	// WaitFor returns once the read model has applied position pos, or fails when ctx ends first.
+	WaitFor(ctx context.Context, pos uint64) error
+	// Accounts lists every account with an event on its stream.
+	Accounts(ctx context.Context) ([]string, error)
+	// Week is the activity of users in the week starting week (absent: none).
+	Week(ctx context.Context, week time.Time, users []string) (map[string]usage.Counts, error)
 }
 
 // Objects is where a report is written (infra/objstore's targets implement it).
@@ -58,7 +81,12 @@ type Logger interface {
 
 // Deps are the slice's collaborators.
 type Deps struct {
-	Log      Log
+	Log Log
+	// Activity is the usage read model (nil: every generation passes over the log).
+	Activity Activity
+	// CatchUp bounds the wait for Activity to reach the log's head (default 5 s); past it the
+	// generation passes over the log.
+	CatchUp  time.Duration
 	Reports  usecase.Repository[usage.State, usage.Command, usage.Event]
 	Settings usecase.Repository[settings.State, settings.Command, settings.Event]
 	Targets  Targets
@@ -85,6 +113,9 @@ func New(d Deps) *Service {
 	if d.Retry.Attempts <= 0 {
 		d.Retry.Attempts = 4
 	}
+	if d.CatchUp <= 0 {
+		d.CatchUp = 5 * time.Second
+	}
 	if d.Retry.Backoff <= 0 {
 		d.Retry.Backoff = 200 * time.Millisecond
 	}
@@ -102,10 +133,15 @@ type Options struct {
 	SkipRecorded bool
 	// Progress receives a line about every second and one per account (nil: none).
 	Progress io.Writer
+	// FromLog passes over the log even when the read model has caught up.
+	FromLog bool
 }
 
 // Stats count what a generation did.
 type Stats struct {
+	// FromReadModel: the activity came from the read model (else from a pass over the log).
+	FromReadModel bool
+	// Events counts the events read from the log (the directories' only, from the read model).
 	Events                          int
 	Written, Kept, Skipped, Records int
 	Failed                          int
@@ -139,17 +175,28 @@ func (s *Service) Generate(ctx context.Context, weekStart time.Time, o Options) 
 		}
 		return head
 	}
-	p := progress{w: o.Progress, last: time.Now()}
-	err = s.d.Log.Pass(ctx, usage.StreamPrefixes, head, func(stream, typ string, pos uint64, data []byte) error {
-		st.Events++
-		p.tick("… %d events read", st.Events)
-		return tally.Apply(stream, typ, pos, data)
-	})
+	p := progress{w: o.Progress, start: time.Now(), last: time.Now()}
+	var counts func(context.Context, []string) (map[string]usage.Counts, error)
+	if st.FromReadModel, err = s.caughtUp(ctx, head, o, &p); err != nil {
+		return st, err
+	}
+	if st.FromReadModel {
+		err = s.directories(ctx, tally, head, &st, &p)
+		counts = func(ctx context.Context, users []string) (map[string]usage.Counts, error) {
+			return s.d.Activity.Week(ctx, week, users)
+		}
+	} else {
+		err = s.d.Log.Pass(ctx, usage.StreamPrefixes, head, func(stream, typ string, pos uint64, data []byte) error {
+			st.Events++
+			p.tick("… %d events read", st.Events)
+			return tally.Apply(stream, typ, pos, data)
+		})
+	}
 	if err != nil {
 		return st, err
 	}
-	p.line("read %d events up to position %d", st.Events, head)
-	g := gen{s: s, tally: tally, week: week, recs: recs.Reports, o: o, st: &st, p: &p}
+	p.line("read %d events up to position %d (%.2f s)", st.Events, head, time.Since(p.start).Seconds())
+	g := gen{s: s, tally: tally, counts: counts, week: week, recs: recs.Reports, o: o, st: &st, p: &p}
 	var errs []error
 	for _, a := range tally.Accounts() {
 		if err := g.one(ctx, a); err != nil {
@@ -164,11 +211,13 @@ func (s *Service) Generate(ctx context.Context, weekStart time.Time, o Options) 
 type gen struct {
 	s     *Service
 	tally *usage.Tally
-	week  time.Time
-	recs  map[string]usage.ReportGenerated
-	o     Options
-	st    *Stats
-	p     *progress
+	// counts gives the activity of users from the read model (nil: the tally's own).
+	counts func(ctx context.Context, users []string) (map[string]usage.Counts, error)
+	week   time.Time
+	recs   map[string]usage.ReportGenerated
+	o      Options
+	st     *Stats
+	p      *progress
 }
 
 // one writes (and records) one account's report.
@@ -191,7 +240,10 @@ func (g gen) one(ctx context.Context, a usage.Account) error {
 		}
 		out = s.d.Targets.For(bucket)
 	}
-	rows := t.Rows(a.ID)
+	rows, err := g.rows(ctx, a.ID)
+	if err != nil {
+		return err
+	}
 	body, err := Render(a.Name, week, rows)
 	if err != nil {
 		return err
@@ -207,7 +259,7 @@ func (g gen) one(ctx context.Context, a usage.Account) error {
 	} else {
 		st.Kept++
 	}
-	g.p.line("%s: %d users (%s)", key, len(rows), map[bool]string{true: "written", false: "already present"}[wrote])
+	g.p.line("%s: %d users (%s; %.2f s)", key, len(rows), map[bool]string{true: "written", false: "already present"}[wrote], time.Since(g.p.start).Seconds())
 	if o.Out != nil || recorded {
 		return nil
 	}
@@ -218,6 +270,18 @@ func (g gen) one(ctx context.Context, a usage.Account) error {
 		st.Records++
 	}
 	return err
+}
+
+// rows are an account's report rows, with the read model's activity when it is the source.
+func (g gen) rows(ctx context.Context, accountID string) ([]usage.Row, error) {
+	if g.counts == nil {
+		return g.tally.Rows(accountID), nil
+	}
+	counts, err := g.counts(ctx, g.tally.Users(accountID))
+	if err != nil {
+		return nil, err
+	}
+	return g.tally.RowsWith(accountID, func(id string) usage.Counts { return counts[id] }), nil
 }
 
 // put writes an object unless it already holds body, retrying a failed write; it reports whether it
@@ -266,8 +330,8 @@ func Render(accountName string, week time.Time, rows []usage.Row) ([]byte, error
 }
 
 type progress struct {
-	w    io.Writer
-	last time.Time
+	w           io.Writer
+	start, last time.Time
 }
 
 func (p *progress) tick(format string, args ...any) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
@@ -59,6 +60,12 @@ func (l log) Pass(ctx context.Context, prefixes []string, to uint64, fn func(str
 	})
 }
 
+func (l log) ReadStream(ctx context.Context, stream string, to uint64, fn func(string, uint64, []byte) error) error {
+	return eventstore.StreamPass(ctx, l.client, stream, to, func(ev *esdb.RecordedEvent) error {
+		return fn(ev.EventType, ev.Position.Commit, ev.Data)
+	})
+}
+
 // flaky is a bucket that refuses the next fails writes.
 type flaky struct {
 	objstore.DirTarget
@@ -91,6 +98,7 @@ type event interface{ EventType() string }
 // world is a test's event log, clock and repositories.
 type world struct {
 	ctx     context.Context
+	pool    *pgxpool.Pool
 	client  *esdb.Client
 	clock   atomic.Pointer[time.Time]
 	reports repo[usage.State, usage.Command, usage.Event]
@@ -101,7 +109,7 @@ const awsID, acc = "111122223333", "86efea2f-96af-40f7-be75-be057ff52c8c"
 
 func newWorld(t *testing.T) *world {
 	w := &world{ctx: context.Background()}
-	_, w.client = eventlogtest.Start(t)
+	w.pool, w.client = eventlogtest.Start(t)
 	w.set(at(1, 9, 0))
 	w.reports = repo[usage.State, usage.Command, usage.Event]{eventstore.NewRepository(w.client,
 		eventstore.DeciderOf[usage.State, usage.Command, usage.Event](usage.Initial, usage.Evolve, usage.Decide, usage.Decode), w.now)}

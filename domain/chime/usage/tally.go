@@ -2,8 +2,6 @@ package usage
 
 import (
 	"cmp"
-	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -72,7 +70,7 @@ func Wants(stream, eventType string) bool {
 }
 
 // Apply folds one stored event (its stream, type, $all position and data); events of other streams
-// and types are ignored.
+// and types are ignored. Activity is what Contributes says the event adds.
 func (t *Tally) Apply(stream, eventType string, position uint64, data []byte) error {
 	if !Wants(stream, eventType) {
 		return nil
@@ -87,33 +85,34 @@ func (t *Tally) Apply(stream, eventType string, position uint64, data []byte) er
 			t.settings[aws] = settings.Evolve(t.settings[aws], e)
 		}
 		return err
-	case strings.HasPrefix(stream, meeting.StreamPrefix):
-		return t.applyMeeting(strings.TrimPrefix(stream, meeting.StreamPrefix), eventType, data)
-	case strings.HasPrefix(stream, conversation.StreamPrefix), strings.HasPrefix(stream, room.StreamPrefix):
-		var m posted
-		if err := json.Unmarshal(data, &m); err != nil {
-			return fmt.Errorf("usage: %s: %w", eventType, err)
-		}
-		if (m.SenderType == "" || m.SenderType == room.MemberUser) && t.inWeek(m.At) {
-			t.chat[m.SenderID]++
-		}
-		return nil
 	}
-	e, err := Decode(eventType, data)
-	if s, ok := e.(SignedIn); ok && s.At.Before(t.to) && s.At.After(t.lastLogin[s.UserID]) {
-		t.lastLogin[s.UserID] = s.At
+	c, err := Contributes(stream, eventType, data)
+	switch c.Kind {
+	case ContribScheduled:
+		t.organizer[c.MeetingID] = c.UserID
+	case ContribStarted:
+		if org := t.organizer[c.MeetingID]; org != "" && t.inWeek(c.At) {
+			t.hosted[org]++
+		}
+	case ContribJoined:
+		if t.inWeek(c.At) {
+			m := t.attended[c.UserID]
+			if m == nil {
+				m = map[string]struct{}{}
+				t.attended[c.UserID] = m
+			}
+			m[c.MeetingID] = struct{}{}
+		}
+	case ContribPosted:
+		if t.inWeek(c.At) {
+			t.chat[c.UserID]++
+		}
+	case ContribSignedIn:
+		if c.At.Before(t.to) && c.At.After(t.lastLogin[c.UserID]) {
+			t.lastLogin[c.UserID] = c.At
+		}
 	}
 	return err
-}
-
-// posted is what the tally reads of a conversation's or a room's MessagePosted (the fields of
-// conversation.MessagePosted and room.MessagePosted of the same names; a conversation's has no
-// sender type: its senders are users). Decoding these alone skips the sealed content, which is
-// most of a message event and which the tally never needs.
-type posted struct {
-	SenderID   string    `json:"senderId"`
-	SenderType string    `json:"senderType"`
-	At         time.Time `json:"at"`
 }
 
 func (t *Tally) applyAccount(id, eventType string, position uint64, data []byte) error {
@@ -134,28 +133,6 @@ func (t *Tally) applyAccount(id, eventType string, position uint64, data []byte)
 	}
 	d.state = account.Evolve(d.state, e)
 	return nil
-}
-
-func (t *Tally) applyMeeting(id, eventType string, data []byte) error {
-	e, err := meeting.Decode(eventType, data)
-	switch e := e.(type) {
-	case meeting.Scheduled:
-		t.organizer[id] = e.OrganizerID
-	case meeting.Started:
-		if org := t.organizer[id]; org != "" && t.inWeek(e.At) {
-			t.hosted[org]++
-		}
-	case meeting.AttendeeJoined:
-		if t.inWeek(e.At) {
-			m := t.attended[e.UserID]
-			if m == nil {
-				m = map[string]struct{}{}
-				t.attended[e.UserID] = m
-			}
-			m[id] = struct{}{}
-		}
-	}
-	return err
 }
 
 // Account is one Chime account as the tally saw it.
@@ -179,9 +156,28 @@ func (t *Tally) Accounts() []Account {
 // Settings is the settings of an AWS account as of the end of the pass.
 func (t *Tally) Settings(awsAccountID string) settings.State { return t.settings[awsAccountID] }
 
-// Rows are the report rows of an account: one per user of its directory (suspended ones included),
-// by display name, then e-mail address, then id.
-func (t *Tally) Rows(accountID string) []Row {
+// Users are the ids of an account's directory (suspended users included), in no particular order.
+func (t *Tally) Users(accountID string) []string {
+	d := t.accounts[accountID]
+	if d == nil || d.state.Members == nil {
+		return nil
+	}
+	ids, _ := d.state.Members.Sorted()
+	return ids
+}
+
+// Counts is a user's activity in the week as this tally counted it.
+func (t *Tally) Counts(userID string) Counts {
+	return Counts{LastLogin: t.lastLogin[userID], Attended: len(t.attended[userID]), Hosted: t.hosted[userID], ChatSent: t.chat[userID]}
+}
+
+// Rows are the report rows of an account with the activity this tally counted (Counts).
+func (t *Tally) Rows(accountID string) []Row { return t.RowsWith(accountID, t.Counts) }
+
+// RowsWith are the report rows of an account: one per user of its directory (suspended ones
+// included), by display name, then e-mail address, then id; each user's activity is counts(id)
+// (the tally's own, or the read model's: the directory still comes from the tally).
+func (t *Tally) RowsWith(accountID string, counts func(userID string) Counts) []Row {
 	d := t.accounts[accountID]
 	if d == nil || d.state.Members == nil {
 		return nil
@@ -189,9 +185,9 @@ func (t *Tally) Rows(accountID string) []Row {
 	ids, users := d.state.Members.Sorted()
 	rows := make([]Row, len(users))
 	for i, u := range users {
+		c := counts(ids[i])
 		rows[i] = Row{DisplayName: cmp.Or(u.DisplayName, u.Username), Email: u.Email, Registration: u.Registration,
-			Created: d.created[ids[i]], LastLogin: t.lastLogin[ids[i]], Attended: len(t.attended[ids[i]]), Hosted: t.hosted[ids[i]],
-			ChatSent: t.chat[ids[i]]}
+			Created: d.created[ids[i]], LastLogin: c.LastLogin, Attended: c.Attended, Hosted: c.Hosted, ChatSent: c.ChatSent}
 	}
 	slices.SortStableFunc(rows, func(a, b Row) int {
 		return cmp.Or(cmp.Compare(a.DisplayName, b.DisplayName), cmp.Compare(a.Email, b.Email))

@@ -1,6 +1,7 @@
 // Package usage models Chime's weekly usage reports (guide §1.1.1, §7.3): the sign-ins they read
 // last_login from, the record of each report written, and (tally.go, report.go) the report itself —
-// the week, the object key and the rows — computed from the log's events alone.
+// the week, the object key and the rows — computed from the log's events alone; activity.go says what
+// each event adds to a week's counts (Contributes), for the Tally and the read model alike.
 //
 // Invariants:
 //   - A client sign-in is one SignedIn event on the user's stream "chime.signin-<userId>".
