@@ -119,7 +119,7 @@ type Hub struct {
 // client is one connection as the hub sees it.
 type client struct {
 	userID   string
-	queue    chan Row
+	queue    chan *Row // shared with the other recipients' queues: read only
 	kicked   chan struct{}
 	kickOnce sync.Once
 }
@@ -216,7 +216,8 @@ func (h *Hub) round(ctx context.Context) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, it := range items {
+	for i := range items {
+		it := &items[i]
 		if it.Frame == nil {
 			continue
 		}
@@ -244,7 +245,7 @@ func (h *Hub) register(userID string) (c *client, replayTo int64, base context.C
 	if h.base == nil || h.n >= h.cfg.MaxConnections || len(h.conns[userID]) >= h.cfg.PerUser {
 		return nil, 0, nil, false
 	}
-	c = &client{userID: userID, queue: make(chan Row, h.cfg.Queue), kicked: make(chan struct{})}
+	c = &client{userID: userID, queue: make(chan *Row, h.cfg.Queue), kicked: make(chan struct{})}
 	if h.conns[userID] == nil {
 		h.conns[userID] = map[*client]struct{}{}
 	}
