@@ -53,10 +53,11 @@ func schemaName(name string, gen int) string { return fmt.Sprintf("rm_%s_g%d", n
 
 // Appender is a read model that only ever appends rows to one table, each row decided by its event
 // alone, rows of different events not sharing a key (the key includes the event's position or id):
-// a snapshot build writes its rows with COPY rather than one INSERT each. Apply must queue exactly
-// the rows AppendRows returns, as INSERT … ON CONFLICT DO NOTHING: the live runner uses it, and so
-// does a snapshot build for a batch whose COPY fails (say, on a key seen twice), applied again event
-// by event.
+// a snapshot build writes its rows with COPY rather than one INSERT each, and the live runner's
+// one-round-trip batches as a few multi-row INSERTs. Apply must queue exactly the rows AppendRows
+// returns, as INSERT … ON CONFLICT DO NOTHING: the live runner's transaction path uses it (a first
+// batch, a batch with a poison event), and so does a snapshot build for a batch whose COPY fails
+// (say, on a key seen twice), applied again event by event.
 type Appender interface {
 	Projection
 	// AppendTable is the table the rows go to and its columns, in the order of each row's values.

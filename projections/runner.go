@@ -495,7 +495,7 @@ const asyncCommit = `SELECT set_config('synchronous_commit', 'off', true)`
 
 // applyFast is applyTx's one round trip: when the runner knows the checkpoint it last committed,
 // the batch goes out as one pipeline, one implicit transaction, whose first statement makes it
-// commit without waiting for its WAL flush (asyncCommit), share-locks the registry row (as
+// commit without waiting for its WAL flush (as asyncCommit does), share-locks the registry row (as
 // lockCheckpoint does) and moves the checkpoint to mark — and fails unless the checkpoint was still
 // the one known (and, unless building, gen still the active generation). Any failure — that guard,
 // or an event's statement — rolls the whole of it back, and ok is false: the caller then goes

@@ -217,10 +217,10 @@ func (h *Hub) round(ctx context.Context) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for i := range items {
-		it := &items[i]
-		if it.Frame == nil {
+		if items[i].Frame == nil {
 			continue
 		}
+		it := &Row{Seq: items[i].Seq, Frame: items[i].Frame} // a queued row holds on to its own frame only
 		for _, u := range it.Recipients {
 			for c := range h.conns[u] {
 				select {

@@ -14,8 +14,12 @@ import (
 // library's watch of it per frame, at thousands of frames a second).
 //
 // Invariants: the deadline is set only while a write is under way and cleared when the last one ends,
-// so the library's own writes (a pong, a close frame) are never refused by a stale one; the end of the
-// connection's context (interrupt) aborts a write under way at once, and refuses writes after it.
+// so the library's own writes (a pong, a close frame) are never refused by a stale one — except after
+// an interrupt that aborted a write, whose expired deadline stays (the connection is ending: as when
+// a cancelled context made the library close it); the end of the connection's context (interrupt)
+// aborts a write under way at once, and refuses writes after it. Two writes under way at once (a
+// frame, and the Pong of the client's reader) share the deadline, which the later one moves on: a
+// stuck frame fails within twice the timeout at most.
 // Without the TCP connection (nc nil) each write takes the context and a timeout, as the library offers.
 type frameWriter struct {
 	ws      *websocket.Conn

@@ -198,6 +198,8 @@ func (l *Log) reloadHead(ctx context.Context) error {
 	l.mu.Lock()
 	l.head = uint64(head)
 	l.ringLo = uint64(head) + 1 // nothing in memory yet
+	clear(l.ring)
+	l.ringBytes = 0
 	l.mu.Unlock()
 	return nil
 }

@@ -19,16 +19,19 @@ type Store struct{ pool *pgxpool.Pool }
 // NewStore returns a Store over pool.
 func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 
+// ErrMissing: the read model does not exist yet (no server has created it).
+var ErrMissing = errors.New("chimeusage: the usage read model does not exist yet")
+
 // Position is the $all position the active generation has applied, as its stored checkpoint says
-// (0 when the read model does not exist yet). It is the runner's in whichever process runs it: the
-// checkpoint moves in the transaction that applies the events.
+// (ErrMissing when the read model does not exist yet: WaitFor fails at once then). It is the runner's
+// in whichever process runs it: the checkpoint moves in the transaction that applies the events.
 func (s *Store) Position(ctx context.Context) (uint64, error) {
 	var pos int64
 	err := s.pool.QueryRow(ctx, `SELECT c.position FROM projections.registry r
 		JOIN projections.checkpoints c ON c.name = r.name AND c.generation = r.active_generation WHERE r.name = $1`,
 		Projection{}.Name()).Scan(&pos)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
+		return 0, ErrMissing
 	}
 	if err != nil {
 		return 0, fmt.Errorf("chimeusage: position: %w", err)

@@ -156,7 +156,7 @@ func (t *Tally) Accounts() []Account {
 // Settings is the settings of an AWS account as of the end of the pass.
 func (t *Tally) Settings(awsAccountID string) settings.State { return t.settings[awsAccountID] }
 
-// Users are the ids of an account's directory (suspended users included), in no particular order.
+// Users are the ids of an account's directory (suspended users included), sorted.
 func (t *Tally) Users(accountID string) []string {
 	d := t.accounts[accountID]
 	if d == nil || d.state.Members == nil {
