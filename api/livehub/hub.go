@@ -221,7 +221,7 @@ func (h *Hub) round(ctx context.Context) error {
 			continue
 		}
 		it := &Row{Seq: items[i].Seq, Frame: items[i].Frame} // a queued row holds on to its own frame only
-		for _, u := range it.Recipients {
+		for _, u := range items[i].Recipients {
 			for c := range h.conns[u] {
 				select {
 				case c.queue <- it:
