@@ -177,14 +177,18 @@ func (w *snapWorker) apply(ctx context.Context, sem chan struct{}, evs []*esdb.R
 	b := &pgx.Batch{}
 	var rows [][]any
 	var err error
-	for _, ev := range evs {
-		if w.ap != nil {
-			rows, err = w.ap.AppendRows(rows, ev)
-		} else {
-			err = w.p.Apply(b, w.schema, ev)
-		}
-		if err != nil {
-			break
+	if ba, ok := w.p.(BatchApplier); ok && w.ap == nil {
+		err = ba.ApplyBatch(b, w.schema, evs) // an error sends the batch to the isolated path below
+	} else {
+		for _, ev := range evs {
+			if w.ap != nil {
+				rows, err = w.ap.AppendRows(rows, ev)
+			} else {
+				err = w.p.Apply(b, w.schema, ev)
+			}
+			if err != nil {
+				break
+			}
 		}
 	}
 	select {
