@@ -38,8 +38,17 @@ func cmdBenchChat(ctx context.Context, cfg Config, args []string) error {
 	fs.IntVar(&o.Senders, "senders", 64, "concurrent senders")
 	out := fs.String("json", "", "write the JSON report here (default bench-results/chat-<time>.json)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the Belfry scenario here")
+	trace := fs.String("trace", "", "write every delivery and send of the Belfry scenario's measured phase here (CSV: kind,sent_unix_us,latency_us)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *trace != "" {
+		f, err := os.Create(*trace)
+		if err != nil {
+			return fmt.Errorf("bench chat: %w", err)
+		}
+		defer f.Close()
+		o.Trace = f
 	}
 	if o.Clients < 2 || o.Group < 2 || o.Group > conversation.MaxMembers || o.Clients < o.Group || o.Rate <= 0 || o.Senders < 1 || o.Warmup < 0 {
 		return fmt.Errorf("bench chat: --clients ≥ --group ≥ 2 (at most %d), --rate > 0, --senders ≥ 1 and --warmup ≥ 0", conversation.MaxMembers)

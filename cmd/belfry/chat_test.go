@@ -480,7 +480,8 @@ func TestRoomMessagesLiveAndSlowReader(t *testing.T) {
 func TestBenchChatDeliversEveryMessage(t *testing.T) {
 	b := startBelfry(t)
 	ctx := context.Background()
-	o := chatbench.Options{Clients: 12, Group: 4, Rate: 20, Duration: time.Second, Warmup: 500 * time.Millisecond, Senders: 4}
+	var trace bytes.Buffer
+	o := chatbench.Options{Clients: 12, Group: 4, Rate: 20, Duration: time.Second, Warmup: 500 * time.Millisecond, Senders: 4, Trace: &trace}
 	target, err := seedChat(ctx, b.m, b.m.cfg.DatabaseURL, b.keyID, b.secret, o)
 	if err != nil {
 		t.Fatal(err)
@@ -496,6 +497,15 @@ func TestBenchChatDeliversEveryMessage(t *testing.T) {
 		if res.Sent == 0 || res.SendErrors != 0 || res.Delivered != res.Expected || res.Expected != res.Sent*int64(o.Group) {
 			t.Fatalf("result: %+v", res)
 		}
+	}
+	// The trace holds a line per delivery and per send of the measured phase.
+	counts := map[string]int64{}
+	for _, line := range strings.Split(strings.TrimSpace(trace.String()), "\n") {
+		kind, _, _ := strings.Cut(line, ",")
+		counts[kind]++
+	}
+	if m := results[0]; counts["delivery"] != m.Delivered || counts["send"] != m.Sent {
+		t.Fatalf("trace: %v, want %d deliveries and %d sends", counts, m.Delivered, m.Sent)
 	}
 }
 

@@ -15,6 +15,7 @@
 package chatbench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -46,6 +47,9 @@ type Options struct {
 	Warmup         time.Duration // before Duration, at the same rate, reported apart (0: none)
 	Senders        int           // concurrent senders (HTTP connections)
 	Progress       io.Writer
+	// Trace, when set, receives the Belfry scenario's measured phase as CSV, one line per delivery
+	// and per send (kind,sent_unix_us,latency_us): where in the run the slow ones fall.
+	Trace io.Writer
 }
 
 // Result is one scenario's figures.
@@ -97,10 +101,13 @@ func (r *Report) Print(w io.Writer) {
 	}
 }
 
-// recorder collects delivery latencies, bounded by the deliveries expected.
+// recorder collects delivery latencies, bounded by the deliveries expected (and, when tracing,
+// each one's send time).
 type recorder struct {
 	mu        sync.Mutex
 	lat       []time.Duration
+	sent      []int64 // unix µs, beside lat when tracing
+	trace     bool
 	limit     int
 	delivered atomic.Int64
 }
@@ -109,13 +116,27 @@ func newRecorder(limit int) *recorder {
 	return &recorder{limit: limit, lat: make([]time.Duration, 0, min(limit, 1<<20))}
 }
 
-func (r *recorder) add(d time.Duration) {
+func (r *recorder) add(sent time.Time, d time.Duration) {
 	r.delivered.Add(1)
 	r.mu.Lock()
 	if len(r.lat) < r.limit {
 		r.lat = append(r.lat, d)
+		if r.trace {
+			r.sent = append(r.sent, sent.UnixMicro())
+		}
 	}
 	r.mu.Unlock()
+}
+
+// writeTrace writes the recorded deliveries as CSV lines of kind (call before quantiles, which sorts).
+func (r *recorder) writeTrace(w io.Writer, kind string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	bw := bufio.NewWriter(w)
+	for i, s := range r.sent {
+		fmt.Fprintf(bw, "%s,%d,%d\n", kind, s, r.lat[i].Microseconds())
+	}
+	return bw.Flush()
 }
 
 // result computes the percentiles.

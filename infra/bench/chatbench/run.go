@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -66,10 +67,10 @@ type phases struct {
 
 func (p *phases) add(sent time.Time, d time.Duration) {
 	if from := p.measureFrom.Load(); from != 0 && sent.UnixNano() >= from {
-		p.main.add(d)
+		p.main.add(sent, d)
 		return
 	}
-	p.warm.add(d)
+	p.warm.add(sent, d)
 }
 
 // run paces sends for the warm-up, then for the measured phase; it answers the measured phase's
@@ -116,7 +117,9 @@ func newPhases(o Options, perSend int, from *atomic.Int64) *phases {
 		from = new(atomic.Int64)
 	}
 	n := func(d time.Duration) int { return int(o.Rate*d.Seconds()*1.2+1) * perSend }
-	return &phases{warm: newRecorder(n(o.Warmup)), main: newRecorder(n(o.Duration)), measureFrom: from}
+	p := &phases{warm: newRecorder(n(o.Warmup)), main: newRecorder(n(o.Duration)), measureFrom: from}
+	p.main.trace = o.Trace != nil
+	return p
 }
 
 // readAll reads every client's frames until its connection closes, recording the latency of each
@@ -186,12 +189,18 @@ func RunBelfry(ctx context.Context, o Options, t Target) ([]Result, error) {
 	main, warm := rec.run(ctx, o, t.Groups, send)
 	time.Sleep(drain)
 	stopReaders()
+	if o.Trace != nil {
+		if err := errors.Join(rec.main.writeTrace(o.Trace, "delivery"), posts.main.writeTrace(o.Trace, "send")); err != nil {
+			return nil, fmt.Errorf("bench chat: trace: %w", err)
+		}
+	}
 	return results("belfry", o, main, warm, rec, posts), nil
 }
 
 // RunFloor measures the floor: an in-memory WebSocket fan-out server with the same clients, groups
 // and rate.
 func RunFloor(ctx context.Context, o Options, groups [][]int) ([]Result, error) {
+	o.Trace = nil // the trace is of the Belfry scenario
 	srv, err := startFloor(o.Clients, groups)
 	if err != nil {
 		return nil, err
