@@ -15,6 +15,7 @@ import (
 	"github.com/belfry/belfry/domain/chime/conversation"
 	"github.com/belfry/belfry/infra/pgcluster/pgtest"
 	"github.com/belfry/belfry/projections/chimedashboard"
+	"github.com/belfry/belfry/projections/projectiontest"
 )
 
 // TestApplyBatchIsApplyInTurn: the live runner's ApplyBatch (a run of posts in one statement) leaves
@@ -55,7 +56,7 @@ func TestApplyBatchIsApplyInTurn(t *testing.T) {
 		post("a", "au2", 3, i)
 		post("a", "au1", 4, i)
 	}
-	inTurn := build(ctx, t, pool, "in_turn", func(b *pgx.Batch, schema string) error {
+	inTurn := projectiontest.Build(ctx, t, pool, chimedashboard.Projection{}, "in_turn", func(b *pgx.Batch, schema string) error {
 		for _, ev := range evs {
 			if err := (chimedashboard.Projection{}).Apply(b, schema, ev); err != nil {
 				return err
@@ -63,7 +64,7 @@ func TestApplyBatchIsApplyInTurn(t *testing.T) {
 		}
 		return nil
 	})
-	batched := build(ctx, t, pool, "batched", func(b *pgx.Batch, schema string) error {
+	batched := projectiontest.Build(ctx, t, pool, chimedashboard.Projection{}, "batched", func(b *pgx.Batch, schema string) error {
 		return chimedashboard.Projection{}.ApplyBatch(b, schema, evs)
 	})
 	if inTurn != batched {
@@ -72,43 +73,4 @@ func TestApplyBatchIsApplyInTurn(t *testing.T) {
 	if !strings.Contains(inTurn, "(a,2026-03-02,1,1,0,12)") {
 		t.Fatalf("the posts did not count:\n%s", inTurn)
 	}
-}
-
-// build creates the read model in its own schema, applies what apply queues in one transaction and
-// returns every table's rows as text.
-func build(ctx context.Context, t *testing.T, pool *pgxpool.Pool, schema string, apply func(*pgx.Batch, string) error) string {
-	t.Helper()
-	p := chimedashboard.Projection{}
-	var out strings.Builder
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-			return err
-		}
-		if err := p.Setup(ctx, tx, schema); err != nil {
-			return err
-		}
-		b := &pgx.Batch{}
-		if err := apply(b, schema); err != nil {
-			return err
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		for _, table := range p.Tables() {
-			rows, err := tx.Query(ctx, `SELECT t::text FROM `+schema+`.`+table+` t ORDER BY 1`)
-			if err != nil {
-				return err
-			}
-			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(&out, "%s:\n%s\n", table, strings.Join(lines, "\n"))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.String()
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/belfry/belfry/domain/chime/usage"
 	"github.com/belfry/belfry/infra/pgcluster/pgtest"
 	"github.com/belfry/belfry/projections/chimeusage"
+	"github.com/belfry/belfry/projections/projectiontest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -61,7 +62,7 @@ func TestApplyBatchIsApplyInTurn(t *testing.T) {
 	add(meeting.StreamName("m1"), meeting.AttendeeJoined{AttendeeID: "a9", UserID: "u1", At: date(14, 10)})
 	add(meeting.StreamName("m2"), meeting.AttendeeJoined{AttendeeID: "a8", UserID: "u1", At: date(15, 10)})
 	add(usage.SignInStream("u1"), usage.SignedIn{AccountID: "a", UserID: "u1", At: date(3, 8)})
-	inTurn := build(ctx, t, pool, "in_turn", func(b *pgx.Batch, schema string) error {
+	inTurn := projectiontest.Build(ctx, t, pool, chimeusage.Projection{}, "in_turn", func(b *pgx.Batch, schema string) error {
 		for _, ev := range evs {
 			if err := (chimeusage.Projection{}).Apply(b, schema, ev); err != nil {
 				return err
@@ -69,7 +70,7 @@ func TestApplyBatchIsApplyInTurn(t *testing.T) {
 		}
 		return nil
 	})
-	batched := build(ctx, t, pool, "batched", func(b *pgx.Batch, schema string) error {
+	batched := projectiontest.Build(ctx, t, pool, chimeusage.Projection{}, "batched", func(b *pgx.Batch, schema string) error {
 		return chimeusage.Projection{}.ApplyBatch(b, schema, evs)
 	})
 	if inTurn != batched {
@@ -83,43 +84,4 @@ func TestApplyBatchIsApplyInTurn(t *testing.T) {
 			t.Errorf("missing %s in\n%s", row, inTurn)
 		}
 	}
-}
-
-// build creates the read model in its own schema, applies what apply queues in one transaction and
-// returns every table's rows as text.
-func build(ctx context.Context, t *testing.T, pool *pgxpool.Pool, schema string, apply func(*pgx.Batch, string) error) string {
-	t.Helper()
-	p := chimeusage.Projection{}
-	var out strings.Builder
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-			return err
-		}
-		if err := p.Setup(ctx, tx, schema); err != nil {
-			return err
-		}
-		b := &pgx.Batch{}
-		if err := apply(b, schema); err != nil {
-			return err
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return err
-		}
-		for _, table := range p.Tables() {
-			rows, err := tx.Query(ctx, `SELECT t::text FROM `+schema+`.`+table+` t ORDER BY 1`)
-			if err != nil {
-				return err
-			}
-			lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(&out, "%s:\n%s\n", table, strings.Join(lines, "\n"))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.String()
 }
