@@ -183,3 +183,46 @@ func TestRunnerAppendsBatchesOfRows(t *testing.T) {
 		t.Fatalf("%d parked (%v), want 1", parked, err)
 	}
 }
+
+// TestRunnerFollowsARebuild: while a runner applies batches in one round trip on generation 1, a
+// rebuild builds generation 2 and switches to it; the runner's next batch fails its guard (its
+// generation is no longer the active one), it follows generation 2, and every event is counted once.
+func TestRunnerFollowsARebuild(t *testing.T) {
+	pool, client := setup(t)
+	ctx := context.Background()
+	var last uint64
+	appendN := func(n int) {
+		for range n {
+			res, err := client.AppendToStream(ctx, "tally-1", esdb.AppendToStreamOptions{},
+				esdb.EventData{EventID: uuid.New(), EventType: "tally.v1", ContentType: esdb.ContentTypeJson, Data: []byte(`{}`)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			last = res.CommitPosition
+		}
+	}
+	r := projections.NewRunner(pool, client, tally{}, projections.RunnerConfig{BatchSize: 4})
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = r.Run(rctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	appendN(10)
+	if err := r.WaitFor(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	if err := projections.Rebuild(ctx, pool, client, tally{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	appendN(12)
+	if err := r.WaitFor(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	var gen int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT n FROM rm.tally), (SELECT active_generation FROM projections.registry WHERE name = 'tally')`).Scan(&n, &gen); err != nil {
+		t.Fatal(err)
+	}
+	if gen != 2 || n != 22 {
+		t.Fatalf("generation %d counted %d events, want generation 2 and 22", gen, n)
+	}
+}
