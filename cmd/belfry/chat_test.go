@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/google/uuid"
 	"io"
 	"net"
 	"net/http"
@@ -147,10 +148,27 @@ func TestConversationsDeliveredLive(t *testing.T) {
 	aliceWS.expect("MessagePosted")
 
 	// Carol is not a member: the conversation does not exist for her, and she hears nothing of it.
-	for _, c := range []struct{ method, path string }{{"POST", msgs}, {"GET", msgs}, {"GET", "/client/v1/conversations/" + conv}} {
+	// Neither her posts there nor to a made-up conversation create a key (a message key, a day key,
+	// a scope's key-encryption key): nothing is sealed for a non-member.
+	pool := pgxPool(t, b)
+	keyRows := func() (n int64) {
+		t.Helper()
+		if err := pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM keys.message_keys) + (SELECT count(*) FROM keys.data_keys)
+			+ (SELECT count(*) FROM keys.scopes) + (SELECT count(*) FROM keys.keks)`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := keyRows()
+	madeUp := "/client/v1/conversations/" + uuid.NewString() + "/messages"
+	for _, c := range []struct{ method, path string }{{"POST", msgs}, {"GET", msgs}, {"GET", "/client/v1/conversations/" + conv},
+		{"POST", madeUp}, {"PUT", msgs + "/" + first}} {
 		if st, out := b.clientCall(t, c.method, c.path, carolTok, map[string]string{"Content": "let me in"}); st != 404 {
 			t.Fatalf("carol %s %s: %d %v", c.method, c.path, st, out)
 		}
+	}
+	if after := keyRows(); after != before {
+		t.Fatalf("a non-member's posts created %d keys", after-before)
 	}
 
 	// Bob goes away; meanwhile Alice posts three messages and edits one. Bob comes back with his

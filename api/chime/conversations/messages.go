@@ -29,6 +29,30 @@ func (s *Service) seal(ctx context.Context, u chimeaccounts.User, id, text strin
 	return conversation.Content{Text: text, KeyID: keyID, Sealed: sealed}, nil
 }
 
+// member refuses a user who is not a member of the conversation before anything is sealed: a
+// message key, its day key and its scope's key-encryption key are created for a conversation on its
+// first message, so a flood of posts to conversations of others (or to made-up ids) would otherwise
+// fill the key tables and the keyring. The repository's cached state answers (no I/O when the
+// conversation is cached); a refusal is confirmed on the stream's latest state, so a member added by
+// another process is not refused. Decide checks membership again, on the state it appends to.
+func (s *Service) member(ctx context.Context, u chimeaccounts.User, id string) error {
+	stream := conversation.StreamName(id)
+	st, err := s.d.Conversations.Repo.Peek(ctx, stream)
+	if err != nil {
+		return err
+	}
+	if _, ok := st.Members[u.UserID]; ok {
+		return nil
+	}
+	if st, _, err = s.d.Conversations.Repo.Load(ctx, stream); err != nil {
+		return err
+	}
+	if _, ok := st.Members[u.UserID]; ok {
+		return nil
+	}
+	return domain.Wrapf(conversation.ErrNotFound, "Conversation %s does not exist or you are not a member", id)
+}
+
 // PostMessage posts the user's message to one of the user's conversations and answers with it.
 func (s *Service) PostMessage(ctx context.Context, u chimeaccounts.User, id, text string) (chimeconversations.Message, error) {
 	return s.PostAttachment(ctx, u, id, uuid.NewString(), text, nil)
@@ -38,6 +62,9 @@ func (s *Service) PostMessage(ctx context.Context, u chimeaccounts.User, id, tex
 func (s *Service) PostAttachment(ctx context.Context, u chimeaccounts.User, id, messageID, text string, att *conversation.Attachment) (chimeconversations.Message, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return chimeconversations.Message{}, domain.Wrapf(conversation.ErrNotFound, "Conversation %s does not exist or you are not a member", id)
+	}
+	if err := s.member(ctx, u, id); err != nil {
+		return chimeconversations.Message{}, err
 	}
 	content, err := s.seal(ctx, u, id, text)
 	if err != nil {
@@ -56,6 +83,9 @@ func (s *Service) PostAttachment(ctx context.Context, u chimeaccounts.User, id, 
 func (s *Service) EditMessage(ctx context.Context, u chimeaccounts.User, id, messageID, text string) (chimeconversations.Message, error) {
 	if _, err := uuid.Parse(id); err != nil {
 		return chimeconversations.Message{}, domain.Wrapf(conversation.ErrNotFound, "Conversation %s does not exist or you are not a member", id)
+	}
+	if err := s.member(ctx, u, id); err != nil {
+		return chimeconversations.Message{}, err
 	}
 	content, err := s.seal(ctx, u, id, text)
 	if err != nil {
