@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/google/uuid"
 	"io"
 	"strings"
 	"testing"
@@ -169,12 +170,28 @@ func TestWickrMessaging(t *testing.T) {
 		t.Fatalf("hostile posts stored something: %d messages", n)
 	}
 
-	// A non-member neither reads nor posts.
+	// A non-member neither reads nor posts, and a post of theirs (or to a made-up conversation)
+	// creates no key: nothing is sealed for them.
+	keyRows := func() (n int64) {
+		t.Helper()
+		if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM keys.message_keys) + (SELECT count(*) FROM keys.data_keys)
+			+ (SELECT count(*) FROM keys.scopes) + (SELECT count(*) FROM keys.keks)`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := keyRows()
 	if st, _ := call("GET", "/"+dm+"/messages", sB[bob], ""); st != 403 {
 		t.Fatalf("a non-member reads: %d", st)
 	}
 	if st, _ := post(sB[bob], dm, `{"Content":"let me in"}`); st != 403 {
 		t.Fatalf("a non-member posts: %d", st)
+	}
+	if st, _ := post(sB[bob], uuid.NewString(), `{"Content":"anyone?"}`); st != 403 && st != 404 {
+		t.Fatalf("a post to a made-up conversation: %d", st)
+	}
+	if after := keyRows(); after != before {
+		t.Fatalf("a non-member's posts created %d keys", after-before)
 	}
 
 	t.Run("read receipts as the network says", func(t *testing.T) {

@@ -66,7 +66,29 @@ func tenantOf(me Caller) string {
 	return me.NetworkID
 }
 
+// poster refuses a caller who is not a member of the conversation before anything is sealed (a
+// message's key, and its day's and scope's, would otherwise be created for a non-member's or a
+// made-up conversation's post): the repository's cached state answers, a refusal is confirmed on
+// the stream's latest state; Decide checks membership again, on the state it appends to.
+func (s *Service) poster(ctx context.Context, me Caller, id string) error {
+	stream := conversation.StreamName(id)
+	st, err := s.d.Conversations.Repo.Peek(ctx, stream)
+	if err == nil && !st.Member(me.Participant()) {
+		st, _, err = s.d.Conversations.Repo.Load(ctx, stream)
+	}
+	switch {
+	case err != nil:
+		return err
+	case !st.Member(me.Participant()):
+		return domain.Wrapf(conversation.ErrNotMember, "only members post to the conversation")
+	}
+	return nil
+}
+
 func (s *Service) post(ctx context.Context, me Caller, id, mid string, d Draft) (Message, error) {
+	if err := s.poster(ctx, me, id); err != nil {
+		return Message{}, err
+	}
 	members, err := s.d.Store.Members(ctx, id)
 	if err != nil {
 		return Message{}, err
