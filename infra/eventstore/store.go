@@ -304,6 +304,24 @@ func (r *Repository[S, C, E]) Peek(ctx context.Context, stream string) (S, error
 	return c.state, err
 }
 
+// Inspect runs fn on a stream's state under the stream's lock: with latest, the stream read up to
+// its end; else the cached state when there is one (no I/O), which may be older than the stream
+// (another process may have appended). Use it to refuse early what a decision would refuse anyway,
+// never instead of the decision. fn only reads the state and keeps no reference into it (Evolve
+// updates maps of a state in place).
+func (r *Repository[S, C, E]) Inspect(ctx context.Context, stream string, latest bool, fn func(S) error) error {
+	unlock := r.keys.lock(stream)
+	defer unlock()
+	c, ok := r.cached(stream)
+	if latest || !ok {
+		var err error
+		if c, err = r.load(ctx, stream); err != nil {
+			return err
+		}
+	}
+	return fn(c.state)
+}
+
 func (r *Repository[S, C, E]) forget(stream string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

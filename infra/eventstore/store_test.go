@@ -180,3 +180,35 @@ func TestDeletedStreamIsNotFoldedFromTheCache(t *testing.T) {
 		t.Fatalf("cached %d@%d (%v), fresh %d@%d (%v): want 1@3 for both", sum, rev, err, fresh, freshRev, ferr)
 	}
 }
+
+// TestInspectCachedAndLatest: Inspect answers from the cache without reading the stream, so another
+// process's append is not in it; with latest it reads the stream up to its end and is.
+func TestInspectCachedAndLatest(t *testing.T) {
+	c := client(t)
+	ctx := context.Background()
+	a := eventstore.NewRepository(c, counter, nil)
+	b := eventstore.NewRepository(c, counter, nil)
+	if _, err := a.Execute(ctx, "test.counter-4", add{N: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Execute(ctx, "test.counter-4", add{N: 5}); err != nil {
+		t.Fatal(err)
+	}
+	seen := func(latest bool) (n int) {
+		t.Helper()
+		if err := a.Inspect(ctx, "test.counter-4", latest, func(s int) error { n = s; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := seen(false); n != 1 {
+		t.Fatalf("cached: %d, want 1 (this repository's own state)", n)
+	}
+	if n := seen(true); n != 6 {
+		t.Fatalf("latest: %d, want 6", n)
+	}
+	var none int
+	if err := a.Inspect(ctx, "test.counter-none", false, func(s int) error { none = s + 100; return nil }); err != nil || none != 100 {
+		t.Fatalf("a missing stream: %d %v", none, err)
+	}
+}

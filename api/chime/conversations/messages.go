@@ -37,20 +37,17 @@ func (s *Service) seal(ctx context.Context, u chimeaccounts.User, id, text strin
 // another process is not refused. Decide checks membership again, on the state it appends to.
 func (s *Service) member(ctx context.Context, u chimeaccounts.User, id string) error {
 	stream := conversation.StreamName(id)
-	st, err := s.d.Conversations.Repo.Peek(ctx, stream)
-	if err != nil {
-		return err
-	}
-	if _, ok := st.Members[u.UserID]; ok {
+	in := func(st conversation.State) error {
+		if _, ok := st.Members[u.UserID]; !ok {
+			return domain.Wrapf(conversation.ErrNotFound, "Conversation %s does not exist or you are not a member", id)
+		}
 		return nil
 	}
-	if st, _, err = s.d.Conversations.Repo.Load(ctx, stream); err != nil {
-		return err
+	err := s.d.Conversations.Repo.Inspect(ctx, stream, false, in)
+	if errors.Is(err, conversation.ErrNotFound) {
+		err = s.d.Conversations.Repo.Inspect(ctx, stream, true, in)
 	}
-	if _, ok := st.Members[u.UserID]; ok {
-		return nil
-	}
-	return domain.Wrapf(conversation.ErrNotFound, "Conversation %s does not exist or you are not a member", id)
+	return err
 }
 
 // PostMessage posts the user's message to one of the user's conversations and answers with it.

@@ -24,6 +24,10 @@ type Repository[S, C, E any] interface {
 	Load(ctx context.Context, stream string) (S, int64, error)
 	// Peek answers from the repository's cache when it can: only for facts that never change once set.
 	Peek(ctx context.Context, stream string) (S, error)
+	// Inspect runs fn on the stream's state under the stream's lock (with latest, read up to the
+	// stream's end; else the cached one when there is one); fn only reads it. For early refusals,
+	// never instead of a decision.
+	Inspect(ctx context.Context, stream string, latest bool, fn func(S) error) error
 }
 
 // Waiter waits until a read model has applied a position.

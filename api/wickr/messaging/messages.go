@@ -72,17 +72,17 @@ func tenantOf(me Caller) string {
 // the stream's latest state; Decide checks membership again, on the state it appends to.
 func (s *Service) poster(ctx context.Context, me Caller, id string) error {
 	stream := conversation.StreamName(id)
-	st, err := s.d.Conversations.Repo.Peek(ctx, stream)
-	if err == nil && !st.Member(me.Participant()) {
-		st, _, err = s.d.Conversations.Repo.Load(ctx, stream)
+	in := func(st conversation.State) error {
+		if !st.Member(me.Participant()) {
+			return domain.Wrapf(conversation.ErrNotMember, "only members post to the conversation")
+		}
+		return nil
 	}
-	switch {
-	case err != nil:
-		return err
-	case !st.Member(me.Participant()):
-		return domain.Wrapf(conversation.ErrNotMember, "only members post to the conversation")
+	err := s.d.Conversations.Repo.Inspect(ctx, stream, false, in)
+	if errors.Is(err, conversation.ErrNotMember) {
+		err = s.d.Conversations.Repo.Inspect(ctx, stream, true, in)
 	}
-	return nil
+	return err
 }
 
 func (s *Service) post(ctx context.Context, me Caller, id, mid string, d Draft) (Message, error) {
