@@ -75,6 +75,15 @@ type StreamPartitioned interface {
 	PartitionedByStream()
 }
 
+// PositionKeyed is an Appender whose table's primary key includes the event's position and whose
+// AppendRows never returns two rows with the same key for one event, so no two rows it writes ever
+// share a key: a snapshot build then creates that key once, at the end, rather than maintaining it
+// row by row (a duplicate would fail the build's end, not pass silently).
+type PositionKeyed interface {
+	Appender
+	KeyedByPosition()
+}
+
 // BatchApplier is a read model that can apply a run of events in fewer statements than one each (a
 // day's chat counts summed over the batch): the live runner queues ApplyBatch instead of each
 // event's Apply. ApplyBatch must leave the tables exactly as Apply of each event in turn would; an

@@ -77,6 +77,23 @@ func (c *crashy) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) erro
 	return c.Projection.Apply(b, schema, ev)
 }
 
+// ApplyBatch is Apply of each event in turn, so that the injected crash is not bypassed by the
+// accounts' own ApplyBatch.
+func (c *crashy) ApplyBatch(b *pgx.Batch, schema string, evs []*esdb.RecordedEvent) error {
+	return applyEach(c.Apply, b, schema, evs)
+}
+
+// applyEach queues apply of each of evs in turn: the ApplyBatch of a test's wrapper of a read model
+// whose Apply it overrides (the wrapped read model's own ApplyBatch would not call the override).
+func applyEach(apply func(*pgx.Batch, string, *esdb.RecordedEvent) error, b *pgx.Batch, schema string, evs []*esdb.RecordedEvent) error {
+	for _, ev := range evs {
+		if err := apply(b, schema, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func dump(t *testing.T, pool *pgxpool.Pool, schema string) string {
 	t.Helper()
 	rows, err := pool.Query(context.Background(), `SELECT account_id, name, default_license, deleted_at IS NOT NULL FROM `+schema+`.chime_accounts ORDER BY account_id`)
@@ -232,6 +249,11 @@ func (p *interrupting) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent
 		p.cancel()
 	}
 	return p.Projection.Apply(b, schema, ev)
+}
+
+// ApplyBatch is Apply of each event in turn (see crashy).
+func (p *interrupting) ApplyBatch(b *pgx.Batch, schema string, evs []*esdb.RecordedEvent) error {
+	return applyEach(p.Apply, b, schema, evs)
 }
 
 func TestInterruptedRebuildResumes(t *testing.T) {

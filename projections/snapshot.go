@@ -243,7 +243,8 @@ func (s *Snapshots) Create(ctx context.Context, name, asOf string) (Snapshot, er
 
 // setup (re)creates snapshot name's schema and empty tables, ready for a fast build: the tables
 // unlogged (a snapshot is rebuilt from the log, not recovered from the WAL) and their secondary
-// indexes dropped, their definitions kept in the registry row to be created once at the end.
+// indexes (and the primary keys of the PositionKeyed read models) dropped, their definitions kept in
+// the registry row to be created once at the end.
 func (s *Snapshots) setup(ctx context.Context, tx pgx.Tx, name string) error {
 	schema := SnapshotSchema(name)
 	if _, err := tx.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE; CREATE SCHEMA "+schema); err != nil {
@@ -291,12 +292,45 @@ func (s *Snapshots) setup(ctx context.Context, tx pgx.Tx, name string) error {
 			return err
 		}
 	}
+	keys, err := s.deferKeys(ctx, tx, schema)
+	if err != nil {
+		return err
+	}
+	defs = append(defs, keys...)
 	if _, err := tx.Exec(ctx, "DELETE FROM projections.snapshot_positions WHERE snapshot = $1", name); err != nil {
 		return err
 	}
 	_, err = tx.Exec(ctx, `UPDATE projections.snapshots SET deferred_indexes = $2, reached_position = 0, events = 0, parked = 0,
 		updated_at = now() WHERE name = $1`, name, defs)
 	return err
+}
+
+// deferKeys drops the primary keys of the PositionKeyed read models' tables in schema and returns
+// the statements that add them back (ALTER TABLE … ADD CONSTRAINT …, run by finishTable).
+func (s *Snapshots) deferKeys(ctx context.Context, tx pgx.Tx, schema string) ([]string, error) {
+	var defs []string
+	for _, p := range s.ps {
+		pk, ok := p.(PositionKeyed)
+		if !ok {
+			continue
+		}
+		table, _ := pk.AppendTable()
+		qualified := schema + "." + table
+		var name, def string
+		err := tx.QueryRow(ctx, `SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+			WHERE conrelid = $1::regclass AND contype = 'p'`, qualified).Scan(&name, &def)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("projections: the key of %s: %w", qualified, err)
+		}
+		if _, err := tx.Exec(ctx, "ALTER TABLE "+qualified+" DROP CONSTRAINT "+pgx.Identifier{name}.Sanitize()); err != nil {
+			return nil, err
+		}
+		defs = append(defs, "ALTER TABLE "+qualified+" ADD CONSTRAINT "+pgx.Identifier{name}.Sanitize()+" "+def)
+	}
+	return defs, nil
 }
 
 const snapshotCols = `name, as_of, target_position, reached_position, events, parked, status, error, created_at, updated_at`

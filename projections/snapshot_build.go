@@ -317,7 +317,7 @@ func (s *Snapshots) finish(ctx context.Context, sn Snapshot) error {
 	for _, t := range tables {
 		var own []string
 		for _, d := range defs {
-			if strings.Contains(d, " ON "+schema+"."+t+" ") {
+			if strings.Contains(d, " ON "+schema+"."+t+" ") || strings.HasPrefix(d, "ALTER TABLE "+schema+"."+t+" ") {
 				own = append(own, d)
 			}
 		}
@@ -336,14 +336,34 @@ func (s *Snapshots) finish(ctx context.Context, sn Snapshot) error {
 	return err
 }
 
-// finishTable makes table logged, creates its deferred indexes (defs, from pg_get_indexdef) unless
-// they exist, and analyzes it, in one transaction.
+// addKey runs def, the ALTER TABLE that adds table's deferred primary key, unless the table has one
+// (a finish that failed after this table's transaction committed, run again).
+func addKey(ctx context.Context, tx pgx.Tx, table, def string) error {
+	var has bool
+	if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p')",
+		table).Scan(&has); err != nil || has {
+		return err
+	}
+	if _, err := tx.Exec(ctx, def); err != nil {
+		return fmt.Errorf("projections: key %s: %w", def, err)
+	}
+	return nil
+}
+
+// finishTable makes table logged, creates its deferred indexes (defs, from pg_get_indexdef) and
+// primary key (deferKeys) unless they exist, and analyzes it, in one transaction.
 func (s *Snapshots) finishTable(ctx context.Context, schema, table string, defs []string) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "ALTER TABLE "+schema+"."+table+" SET LOGGED"); err != nil {
 			return fmt.Errorf("projections: log %s.%s: %w", schema, table, err)
 		}
 		for _, d := range defs {
+			if strings.HasPrefix(d, "ALTER TABLE ") {
+				if err := addKey(ctx, tx, schema+"."+table, d); err != nil {
+					return err
+				}
+				continue
+			}
 			d = strings.Replace(strings.Replace(d, "CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1),
 				"CREATE UNIQUE INDEX ", "CREATE UNIQUE INDEX IF NOT EXISTS ", 1)
 			if _, err := tx.Exec(ctx, d); err != nil {

@@ -79,6 +79,10 @@ var columns = []string{"resource", "position", "stream", "revision", "event_type
 // index different streams on different connections (projections.StreamPartitioned).
 func (Projection) PartitionedByStream() {}
 
+// KeyedByPosition: the key is (resource, position) and Resources names each resource once, so a
+// snapshot build creates the key at the end (projections.PositionKeyed).
+func (Projection) KeyedByPosition() {}
+
 // AppendTable is resource_history: the index is append-only, its key (resource, position).
 func (Projection) AppendTable() (string, []string) { return "resource_history", columns }
 
