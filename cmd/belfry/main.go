@@ -15,6 +15,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	_ "github.com/belfry/belfry/infra/wirecodec" // gRPC's proto codec with a fast decoder of event reads
 )
 
 const usage = `usage:
