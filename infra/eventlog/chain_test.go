@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -39,11 +40,22 @@ func (e *env) publicKey() ed25519.PublicKey {
 	return pub
 }
 
+// verify verifies the whole log in one part, and again cut into 2 to 7 parts checked at once,
+// which must find exactly the same.
 func (e *env) verify() chain.Result {
 	e.t.Helper()
-	res, err := eventlog.Verify(context.Background(), e.pool, e.publicKey(), eventlog.VerifyRange{})
+	res, err := eventlog.Verify(context.Background(), e.pool, e.publicKey(), eventlog.VerifyRange{Parts: 1})
 	if err != nil {
 		e.t.Fatal(err)
+	}
+	for parts := 2; parts <= 7; parts++ {
+		cut, err := eventlog.Verify(context.Background(), e.pool, e.publicKey(), eventlog.VerifyRange{Parts: parts})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if !reflect.DeepEqual(cut, res) {
+			e.t.Fatalf("in %d parts:\n%+v\nin one:\n%+v", parts, cut, res)
+		}
 	}
 	return res
 }

@@ -5,8 +5,12 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/belfry/belfry/infra/eventlog/chain"
 )
@@ -39,13 +43,20 @@ func Checkpoints(ctx context.Context, pool *pgxpool.Pool) ([]chain.Checkpoint, e
 // VerifyRange says which positions to verify; zero values mean the whole log.
 type VerifyRange struct {
 	From, To uint64
-	// Progress, when set, is called about every 100,000 rows with the last position checked.
+	// Progress, when set, is called about every 100,000 rows with how far the verification has come:
+	// its first position plus the rows checked (the parts of the range are checked at once). It is
+	// called from one goroutine at a time.
 	Progress func(position uint64)
+	// Parts is how many consecutive parts of the range are checked at once (0: one per CPU, when the
+	// range holds at least 200,000 positions a part); the result does not depend on it.
+	Parts int
 }
 
 // Verify recomputes the chain of the stored log between r.From and r.To against the checkpoints
 // signed by pub. It starts at the last valid checkpoint before r.From (whose signed chain is the base),
-// or at position 1.
+// or at position 1. The range is cut into parts checked at once, one per CPU (each on its own
+// connection, primed with the row before it: see chain.Verifier.Prime), with the result one
+// verifier of the whole range would give (chain.Merge).
 func Verify(ctx context.Context, pool *pgxpool.Pool, pub ed25519.PublicKey, r VerifyRange) (chain.Result, error) {
 	store, err := StoreID(ctx, pool)
 	if err != nil {
@@ -62,22 +73,120 @@ func Verify(ctx context.Context, pool *pgxpool.Pool, pub ed25519.PublicKey, r Ve
 			after, base = cp.Position, cp.Chain
 		}
 	}
-	v := chain.NewVerifier(pub, store, after, base, cps)
 	to := int64(r.To)
 	if to == 0 {
 		to = 1<<63 - 1
 	}
-	if err := feedRows(ctx, pool, after, to, v, r.Progress); err != nil {
+	bounds, err := verifyParts(ctx, pool, after, to, r.Parts)
+	if err != nil {
 		return chain.Result{}, err
 	}
-	return v.Finish(r.To), nil
+	progress := r.Progress
+	if progress != nil {
+		progress = sharedProgress(after, r.Progress)
+	}
+	parts := make([]chain.Result, len(bounds)-1)
+	g, gctx := errgroup.WithContext(ctx)
+	for k := range parts {
+		last := k == len(parts)-1
+		g.Go(func() error {
+			v := chain.NewVerifier(pub, store, after, base, partCheckpoints(cps, bounds, k))
+			if err := primeVerifier(gctx, pool, v, after, bounds[k]); err != nil {
+				return err
+			}
+			if err := feedRows(gctx, pool, uint64(bounds[k]), bounds[k+1], v, progress); err != nil {
+				return err
+			}
+			if parts[k] = v.Partial(); last {
+				parts[k] = v.Finish(r.To)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return chain.Result{}, err
+	}
+	return chain.Merge(parts, chain.DefaultMaxProblems), nil
+}
+
+// minPartRows is the fewest positions worth a part of their own.
+const minPartRows = 200_000
+
+// verifyParts cuts (after, to] into consecutive parts (parts of them, or one per CPU when the log
+// holds enough positions): bounds[k] < position <= bounds[k+1] for part k, the last ending at to.
+func verifyParts(ctx context.Context, pool *pgxpool.Pool, after uint64, to int64, parts int) ([]int64, error) {
+	var hi int64
+	if err := pool.QueryRow(ctx, `SELECT coalesce(max(position), 0) FROM eventlog.events WHERE position <= $1`, to).Scan(&hi); err != nil {
+		return nil, fmt.Errorf("eventlog: verify: %w", err)
+	}
+	n := int64(1)
+	if span := hi - int64(after); span > 0 {
+		n = max(1, min(int64(runtime.GOMAXPROCS(0)), span/minPartRows))
+		if parts > 0 {
+			n = min(int64(parts), span)
+		}
+	}
+	bounds := []int64{int64(after)}
+	for k := int64(1); k < n; k++ {
+		bounds = append(bounds, int64(after)+(hi-int64(after))*k/n)
+	}
+	return append(bounds, to), nil
+}
+
+// partCheckpoints are the checkpoints part k checks: those at its positions (the first part also
+// those before it, the last those after it), so that each is checked, or reported bad, once.
+func partCheckpoints(cps []chain.Checkpoint, bounds []int64, k int) []chain.Checkpoint {
+	var out []chain.Checkpoint
+	for _, cp := range cps {
+		p := int64(cp.Position)
+		if (k == 0 || p > bounds[k]) && (k == len(bounds)-2 || p <= bounds[k+1]) {
+			out = append(out, cp)
+		}
+	}
+	return out
+}
+
+// primeVerifier primes v with the last row after position after and at or before position at
+// (none: v starts from after, as the first part does).
+func primeVerifier(ctx context.Context, pool *pgxpool.Pool, v *chain.Verifier, after uint64, at int64) error {
+	if at <= int64(after) {
+		return nil
+	}
+	var rows [1]chain.Row
+	err := scanInto(pool.QueryRow(ctx, `SELECT `+selectCols+`, digest, chain FROM eventlog.events
+		WHERE position > $1 AND position <= $2 ORDER BY position DESC LIMIT 1`, int64(after), at), &rows[0])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("eventlog: verify: %w", err)
+	}
+	v.Prime(&rows[0])
+	return nil
+}
+
+// sharedProgress turns the parts' progress into one count from after, reported about every
+// 100,000 rows, one call at a time.
+func sharedProgress(after uint64, report func(uint64)) func(uint64) {
+	var mu sync.Mutex
+	var rows uint64
+	return func(n uint64) {
+		mu.Lock()
+		defer mu.Unlock()
+		before := rows
+		rows += n
+		if rows/100_000 != before/100_000 {
+			report(after + rows)
+		}
+	}
 }
 
 // verifyBatch is how many rows the reader hands the verifier at once.
 const verifyBatch = 1024
 
 // feedRows reads the rows after position after up to to, in position order, on one goroutine while
-// the verifier hashes and links them on this one, so the scan and the hashing overlap.
+// the verifier hashes and links them on this one, so the scan and the hashing overlap; progress,
+// when set, gets the number of rows of each batch checked.
 func feedRows(ctx context.Context, pool *pgxpool.Pool, after uint64, to int64, v *chain.Verifier, progress func(uint64)) error {
 	batches := make(chan []chain.Row, 4)
 	errc := make(chan error, 1)
@@ -90,9 +199,9 @@ func feedRows(ctx context.Context, pool *pgxpool.Pool, after uint64, to int64, v
 	for batch := range batches {
 		for i := range batch {
 			v.Feed(&batch[i])
-			if progress != nil && batch[i].Position%100_000 == 0 {
-				progress(batch[i].Position)
-			}
+		}
+		if progress != nil {
+			progress(uint64(len(batch)))
 		}
 	}
 	return <-errc
@@ -106,16 +215,11 @@ func scanRows(ctx context.Context, pool *pgxpool.Pool, after uint64, to int64, o
 	}
 	defer rows.Close()
 	batch := make([]chain.Row, 0, verifyBatch)
-	var pos, rev int64
-	var id [16]byte // scanned as bytes: uuid.UUID's sql.Scanner would go through its text form
 	for rows.Next() {
 		batch = append(batch, chain.Row{})
-		row := &batch[len(batch)-1]
-		if err := rows.Scan(&pos, &row.Stream, &rev, &id, &row.Type, &row.ContentType, &row.Created, &row.Data,
-			&row.Metadata, &row.Digest, &row.Chain); err != nil {
+		if err := scanInto(rows, &batch[len(batch)-1]); err != nil {
 			return err
 		}
-		row.Position, row.Revision, row.EventID = uint64(pos), uint64(rev), id
 		if len(batch) == verifyBatch {
 			select {
 			case out <- batch:
@@ -131,5 +235,17 @@ func scanRows(ctx context.Context, pool *pgxpool.Pool, after uint64, to int64, o
 	if len(batch) > 0 {
 		out <- batch
 	}
+	return nil
+}
+
+// scanInto scans one row of selectCols, digest, chain into row.
+func scanInto(r pgx.Row, row *chain.Row) error {
+	var pos, rev int64
+	var id [16]byte // scanned as bytes: uuid.UUID's sql.Scanner would go through its text form
+	if err := r.Scan(&pos, &row.Stream, &rev, &id, &row.Type, &row.ContentType, &row.Created, &row.Data,
+		&row.Metadata, &row.Digest, &row.Chain); err != nil {
+		return err
+	}
+	row.Position, row.Revision, row.EventID = uint64(pos), uint64(rev), id
 	return nil
 }

@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"fmt"
 	"maps"
@@ -42,6 +43,9 @@ type Row struct {
 	Digest, Chain []byte
 }
 
+// DefaultMaxProblems is how many findings a verification lists by default.
+const DefaultMaxProblems = 1000
+
 // Verifier checks rows fed in position order. It starts after position From-1, whose chain is given
 // (the zero hash for position 1).
 type Verifier struct {
@@ -54,7 +58,7 @@ type Verifier struct {
 	signedUpTo  uint64
 	unlinked    bool // the previous row had no chain
 	problems    []Problem
-	// MaxProblems bounds the findings kept (default 1000); the count goes on.
+	// MaxProblems bounds the findings kept (DefaultMaxProblems); the count goes on.
 	MaxProblems int
 	Dropped     int
 }
@@ -62,7 +66,7 @@ type Verifier struct {
 // NewVerifier returns a verifier whose first row is expected at position after+1 with the chain
 // base before it. Checkpoints whose signature does not verify are reported at once.
 func NewVerifier(pub ed25519.PublicKey, store uuid.UUID, after uint64, base Hash, cps []Checkpoint) *Verifier {
-	v := &Verifier{pub: pub, store: store, checkpoints: map[uint64]Checkpoint{}, base: base, last: after, MaxProblems: 1000}
+	v := &Verifier{pub: pub, store: store, checkpoints: map[uint64]Checkpoint{}, base: base, last: after, MaxProblems: DefaultMaxProblems}
 	for _, cp := range cps {
 		if !cp.Valid(pub, store) {
 			v.report(Problem{Kind: BadCheckpoint, Position: cp.Position, Detail: "the checkpoint's signature does not verify with key " + KeyID(pub)})
@@ -117,6 +121,17 @@ func (v *Verifier) Feed(r *Row) {
 	}
 }
 
+// Prime sets the verifier's state to follow r without checking r or counting it: the verifier of a
+// later range of the log, primed with the last row before its range, then checks each of its rows
+// exactly as one verifier fed the whole log would (the link from r's stored chain, a gap after r).
+func (v *Verifier) Prime(r *Row) {
+	v.last = r.Position
+	v.unlinked = len(r.Digest) != 32 || len(r.Chain) != 32
+	if !v.unlinked {
+		v.base = Hash(r.Chain)
+	}
+}
+
 // Result is the outcome of a verification.
 type Result struct {
 	Rows       uint64    `json:"rows"`
@@ -137,6 +152,33 @@ func (v *Verifier) Finish(to uint64) Result {
 			v.report(Problem{Kind: MissingEvents, Position: pos, Detail: fmt.Sprintf("a signed checkpoint covers position %d but the log ends at %d: events were removed from its end", pos, v.last)})
 		}
 	}
+	return v.Partial()
+}
+
+// Partial returns what the verifier found in its rows, without Finish's look past the last one: the
+// result of a range of the log that later rows follow.
+func (v *Verifier) Partial() Result {
 	return Result{Rows: v.rows, Last: v.last, SignedUpTo: v.signedUpTo, Unsigned: v.last - min(v.last, v.signedUpTo),
 		Problems: v.problems, Dropped: v.Dropped}
+}
+
+// Merge combines the results of consecutive ranges of the log, verified apart, in position order:
+// what one verifier of the whole would report, its findings ordered by position (at most
+// maxProblems listed, the rest counted).
+func Merge(parts []Result, maxProblems int) Result {
+	var out Result
+	for _, p := range parts {
+		out.Rows += p.Rows
+		out.Last = max(out.Last, p.Last)
+		out.SignedUpTo = max(out.SignedUpTo, p.SignedUpTo)
+		out.Problems = append(out.Problems, p.Problems...)
+		out.Dropped += p.Dropped
+	}
+	out.Unsigned = out.Last - min(out.Last, out.SignedUpTo)
+	slices.SortStableFunc(out.Problems, func(a, b Problem) int { return cmp.Compare(a.Position, b.Position) })
+	if len(out.Problems) > maxProblems {
+		out.Dropped += len(out.Problems) - maxProblems
+		out.Problems = out.Problems[:maxProblems]
+	}
+	return out
 }
