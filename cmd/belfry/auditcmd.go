@@ -104,15 +104,15 @@ func auditVerify(ctx context.Context, cfg Config, pub ed25519.PublicKey, dir str
 		return err
 	}
 	took := time.Since(started)
+	unsigned := unsignedNotice(res, r.To)
 	if asJSON {
 		_ = json.NewEncoder(os.Stdout).Encode(res)
 	} else {
-		fmt.Printf("checked %d events (last position %d) in %s with key %s; signed checkpoints cover up to %d",
+		fmt.Printf("checked %d events (last position %d) in %s with key %s; signed checkpoints cover up to %d\n",
 			res.Rows, res.Last, took.Round(time.Millisecond), chain.KeyID(pub), res.SignedUpTo)
-		if res.Unsigned > 0 {
-			fmt.Printf(" (%d later events are not signed yet)", res.Unsigned)
+		if unsigned != "" {
+			fmt.Println(unsigned)
 		}
-		fmt.Println()
 		for _, p := range res.Problems {
 			fmt.Println("  " + p.String())
 		}
@@ -120,5 +120,23 @@ func auditVerify(ctx context.Context, cfg Config, pub ed25519.PublicKey, dir str
 	if !res.OK() {
 		return fmt.Errorf("verification found %d problem(s)", len(res.Problems)+res.Dropped)
 	}
+	if unsigned != "" && r.To > 0 {
+		return errors.New(unsigned) // a range asked for by its end is not proven to its end
+	}
 	return nil
+}
+
+// unsignedNotice says which positions of the verified range (up to to, 0: the whole log) no signed
+// checkpoint covers, and what to do; "" when the checkpoints cover it all.
+func unsignedNotice(res chain.Result, to uint64) string {
+	end := res.Last
+	if to > 0 {
+		end = min(to, res.Last)
+	}
+	if res.SignedUpTo >= end {
+		return ""
+	}
+	return fmt.Sprintf("positions %d to %d are not covered by a signed checkpoint, so their chain proves nothing yet: Belfry signs one "+
+		"every 10 s while the log grows and when it stops cleanly (a log whose checkpoints are missing should have them): "+
+		"verify again after the next one, or up to --to %d", res.SignedUpTo+1, end, res.SignedUpTo)
 }

@@ -52,12 +52,31 @@ func TestAuditVerifyFindsATamperedEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
+	// A range whose end no checkpoint covers (the checkpoints past its start gone) is refused with
+	// what to do; the whole log verifies, with the same notice.
+	var last int64
+	if err := pool.QueryRow(ctx, `SELECT max(position) FROM eventlog.events`).Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `CREATE TABLE kept_checkpoints AS SELECT * FROM eventlog.checkpoints; DELETE FROM eventlog.checkpoints`); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runOut(t, "audit", "verify", "--to", itoa(last))
+	if err == nil || !strings.Contains(err.Error(), "positions 1 to "+itoa(last)+" are not covered by a signed checkpoint") {
+		t.Fatalf("verify of a range no checkpoint covers: %v\n%s", err, out)
+	}
+	if out, err := runOut(t, "audit", "verify"); err != nil || !strings.Contains(out, "not covered by a signed checkpoint") {
+		t.Fatalf("verify of a log without checkpoints: %v\n%s", err, out)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO eventlog.checkpoints SELECT * FROM kept_checkpoints; DROP TABLE kept_checkpoints`); err != nil {
+		t.Fatal(err)
+	}
 	var pos int64
 	if err := pool.QueryRow(ctx, `UPDATE eventlog.events SET data = set_byte(data, 1, get_byte(data, 1) # 4)
 		WHERE position = (SELECT min(position) FROM eventlog.events WHERE event_type = 'chime.account.created.v1') RETURNING position`).Scan(&pos); err != nil {
 		t.Fatal(err)
 	}
-	out, err := runOut(t, "audit", "verify")
+	out, err = runOut(t, "audit", "verify")
 	if err == nil || !strings.Contains(out, "altered at position "+itoa(pos)) {
 		t.Fatalf("verify must name the altered event at %d: %v\n%s", pos, err, out)
 	}
