@@ -89,6 +89,9 @@ func auditVerify(ctx context.Context, cfg Config, pub ed25519.PublicKey, dir str
 	var res chain.Result
 	var err error
 	if dir != "" {
+		if r.From > 0 || r.To > 0 {
+			return errors.New("audit verify: --from and --to verify a range of the database's log; an export (--dir) is verified whole")
+		}
 		res, err = eventlog.VerifyExport(dir, pub)
 	} else {
 		var cl closerList
@@ -97,14 +100,14 @@ func auditVerify(ctx context.Context, cfg Config, pub ed25519.PublicKey, dir str
 		if perr != nil {
 			return perr
 		}
-		r.Progress = func(p uint64) { fmt.Fprintf(os.Stderr, "verified up to position %d\n", p) }
+		r.Progress = func(n uint64) { fmt.Fprintf(os.Stderr, "checked %d events\n", n) }
 		res, err = eventlog.Verify(ctx, pool, pub, r)
 	}
 	if err != nil {
 		return err
 	}
 	took := time.Since(started)
-	unsigned := unsignedNotice(res, r.To)
+	unsigned := unsignedNotice(res, r)
 	if asJSON {
 		_ = json.NewEncoder(os.Stdout).Encode(res)
 	} else {
@@ -126,17 +129,22 @@ func auditVerify(ctx context.Context, cfg Config, pub ed25519.PublicKey, dir str
 	return nil
 }
 
-// unsignedNotice says which positions of the verified range (up to to, 0: the whole log) no signed
-// checkpoint covers, and what to do; "" when the checkpoints cover it all.
-func unsignedNotice(res chain.Result, to uint64) string {
+// unsignedNotice says which positions of the verified range (up to r.To, 0: the whole log) no signed
+// checkpoint covers, and what to do; "" when the checkpoints cover it all. res.SignedUpTo is at least
+// the checkpoint the verification started from.
+func unsignedNotice(res chain.Result, r eventlog.VerifyRange) string {
 	end := res.Last
-	if to > 0 {
-		end = min(to, res.Last)
+	if r.To > 0 {
+		end = min(r.To, res.Last)
 	}
 	if res.SignedUpTo >= end {
 		return ""
 	}
-	return fmt.Sprintf("positions %d to %d are not covered by a signed checkpoint, so their chain proves nothing yet: Belfry signs one "+
+	msg := fmt.Sprintf("positions %d to %d are not covered by a signed checkpoint, so their chain proves nothing yet: Belfry signs one "+
 		"every 10 s while the log grows and when it stops cleanly (a log whose checkpoints are missing should have them): "+
-		"verify again after the next one, or up to --to %d", res.SignedUpTo+1, end, res.SignedUpTo)
+		"verify again after the next one", res.SignedUpTo+1, end)
+	if res.SignedUpTo >= max(r.From, 1) {
+		msg += fmt.Sprintf(", or up to --to %d", res.SignedUpTo)
+	}
+	return msg
 }

@@ -182,3 +182,57 @@ func TestOldRowsAreChainedAtStart(t *testing.T) {
 		t.Fatalf("after chaining the old rows: %+v", res)
 	}
 }
+
+// TestVerifyInPartsListsWhatOnePassLists: with more findings than are listed (1,500 rows stripped of
+// their chain), bad checkpoints among them and rows removed, a verification cut into 2 to 7 parts
+// lists and counts exactly what one pass does (verify compares them), and a range given by From and
+// To too.
+func TestVerifyInPartsListsWhatOnePassLists(t *testing.T) {
+	e := startEnv(t, eventlog.Config{})
+	ctx := context.Background()
+	for i := range 20 {
+		evs := make([]esdb.EventData, 100)
+		for j := range evs {
+			evs[j] = esdb.EventData{EventType: "test.happened.v1", ContentType: esdb.ContentTypeJson, Data: []byte(fmt.Sprintf(`{"n":%d}`, i*100+j))}
+		}
+		if _, err := e.client.AppendToStream(ctx, fmt.Sprintf("bulk-%d", i), esdb.AppendToStreamOptions{}, evs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = e.srv.Close() // signs a checkpoint at the head
+	e.start(eventlog.Config{})
+	for _, q := range []string{
+		`UPDATE eventlog.events SET digest = NULL WHERE position BETWEEN 300 AND 1799`,
+		`DELETE FROM eventlog.events WHERE position BETWEEN 1000 AND 1010 OR position = 1900`,
+		`INSERT INTO eventlog.checkpoints (position, chain, signature, key_id) VALUES (1005, '\x00', '\x01', 'x'), (1500, '\x00', '\x01', 'x'), (1950, '\x00', '\x01', 'x')`,
+	} {
+		if _, err := e.pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res := e.verify()
+	if res.Dropped == 0 || len(res.Problems) != chain.DefaultMaxProblems || res.Rows != 1988 {
+		t.Fatalf("%d listed, %d more, %d rows", len(res.Problems), res.Dropped, res.Rows)
+	}
+	var prev uint64
+	for _, p := range res.Problems {
+		if p.Position < prev {
+			t.Fatalf("findings out of position order: %v after %d", p, prev)
+		}
+		prev = p.Position
+	}
+	one, err := eventlog.Verify(ctx, e.pool, e.publicKey(), eventlog.VerifyRange{From: 1600, To: 1960, Parts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for parts := 2; parts <= 5; parts++ {
+		cut, err := eventlog.Verify(ctx, e.pool, e.publicKey(), eventlog.VerifyRange{From: 1600, To: 1960, Parts: parts})
+		if err != nil || !reflect.DeepEqual(cut, one) {
+			t.Fatalf("positions 1600-1960 in %d parts (%v):\n%+v\nin one:\n%+v", parts, err, cut, one)
+		}
+	}
+	// No valid checkpoint before 1600: the range is checked from position 1, listing its lowest findings.
+	if got := kinds(one); one.Dropped == 0 || !strings.Contains(got, "removed@1000 bad-checkpoint@1005 unchained@1011") {
+		t.Fatalf("positions 1600-1960: %d more than listed, %.300s", one.Dropped, got)
+	}
+}

@@ -43,10 +43,9 @@ func Checkpoints(ctx context.Context, pool *pgxpool.Pool) ([]chain.Checkpoint, e
 // VerifyRange says which positions to verify; zero values mean the whole log.
 type VerifyRange struct {
 	From, To uint64
-	// Progress, when set, is called about every 100,000 rows with how far the verification has come:
-	// its first position plus the rows checked (the parts of the range are checked at once). It is
-	// called from one goroutine at a time.
-	Progress func(position uint64)
+	// Progress, when set, is called about every 100,000 rows with the number of rows checked so far
+	// (the parts of the range are checked at once), from one goroutine at a time.
+	Progress func(rows uint64)
 	// Parts is how many consecutive parts of the range are checked at once (0: one per CPU, when the
 	// range holds at least 200,000 positions a part); the result does not depend on it.
 	Parts int
@@ -56,7 +55,10 @@ type VerifyRange struct {
 // signed by pub. It starts at the last valid checkpoint before r.From (whose signed chain is the base),
 // or at position 1. The range is cut into parts checked at once, one per CPU (each on its own
 // connection, primed with the row before it: see chain.Verifier.Prime), with the result one
-// verifier of the whole range would give (chain.Merge).
+// verifier of the whole range would give (chain.Merge). The parts read the log at slightly
+// different moments: rows appended meanwhile fall after the range's known end and only the last
+// part reads them, as a single pass would; a row changed in the database during the verification
+// may be seen by one part and not by another.
 func Verify(ctx context.Context, pool *pgxpool.Pool, pub ed25519.PublicKey, r VerifyRange) (chain.Result, error) {
 	store, err := StoreID(ctx, pool)
 	if err != nil {
@@ -81,18 +83,22 @@ func Verify(ctx context.Context, pool *pgxpool.Pool, pub ed25519.PublicKey, r Ve
 	if err != nil {
 		return chain.Result{}, err
 	}
+	primes, starts, err := primeRows(ctx, pool, after, bounds)
+	if err != nil {
+		return chain.Result{}, err
+	}
 	progress := r.Progress
 	if progress != nil {
-		progress = sharedProgress(after, r.Progress)
+		progress = sharedProgress(r.Progress)
 	}
 	parts := make([]chain.Result, len(bounds)-1)
 	g, gctx := errgroup.WithContext(ctx)
 	for k := range parts {
 		last := k == len(parts)-1
 		g.Go(func() error {
-			v := chain.NewVerifier(pub, store, after, base, partCheckpoints(cps, bounds, k))
-			if err := primeVerifier(gctx, pool, v, after, bounds[k]); err != nil {
-				return err
+			v := chain.NewVerifier(pub, store, after, base, partCheckpoints(cps, starts, k))
+			if primes[k] != nil {
+				v.Prime(primes[k])
 			}
 			if err := feedRows(gctx, pool, uint64(bounds[k]), bounds[k+1], v, progress); err != nil {
 				return err
@@ -133,41 +139,48 @@ func verifyParts(ctx context.Context, pool *pgxpool.Pool, after uint64, to int64
 	return append(bounds, to), nil
 }
 
-// partCheckpoints are the checkpoints part k checks: those at its positions (the first part also
-// those before it, the last those after it), so that each is checked, or reported bad, once.
-func partCheckpoints(cps []chain.Checkpoint, bounds []int64, k int) []chain.Checkpoint {
+// partCheckpoints are the checkpoints part k checks: those after the position its rows follow
+// (starts[k]) up to the one the next part's follow (the first part also those before it, the last
+// those after it), so that each is checked, or reported bad, once, and in the order one verifier of
+// the whole range would report it.
+func partCheckpoints(cps []chain.Checkpoint, starts []uint64, k int) []chain.Checkpoint {
 	var out []chain.Checkpoint
 	for _, cp := range cps {
-		p := int64(cp.Position)
-		if (k == 0 || p > bounds[k]) && (k == len(bounds)-2 || p <= bounds[k+1]) {
+		if (k == 0 || cp.Position > starts[k]) && (k == len(starts)-1 || cp.Position <= starts[k+1]) {
 			out = append(out, cp)
 		}
 	}
 	return out
 }
 
-// primeVerifier primes v with the last row after position after and at or before position at
-// (none: v starts from after, as the first part does).
-func primeVerifier(ctx context.Context, pool *pgxpool.Pool, v *chain.Verifier, after uint64, at int64) error {
-	if at <= int64(after) {
-		return nil
+// primeRows reads, for each part after the first, the last row after position after and at or
+// before the part's lower bound, which primes the part's verifier; starts[k] is the position part
+// k's rows follow: that row's, or after (the first part, or a part with no row before it).
+func primeRows(ctx context.Context, pool *pgxpool.Pool, after uint64, bounds []int64) ([]*chain.Row, []uint64, error) {
+	primes, starts := make([]*chain.Row, len(bounds)-1), make([]uint64, len(bounds)-1)
+	starts[0] = after
+	for k := 1; k < len(primes); k++ {
+		starts[k] = after
+		if bounds[k] <= int64(after) {
+			continue
+		}
+		row := &chain.Row{}
+		err := scanInto(pool.QueryRow(ctx, `SELECT `+selectCols+`, digest, chain FROM eventlog.events
+			WHERE position > $1 AND position <= $2 ORDER BY position DESC LIMIT 1`, int64(after), bounds[k]), row)
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("eventlog: verify: %w", err)
+		}
+		primes[k], starts[k] = row, row.Position
 	}
-	var rows [1]chain.Row
-	err := scanInto(pool.QueryRow(ctx, `SELECT `+selectCols+`, digest, chain FROM eventlog.events
-		WHERE position > $1 AND position <= $2 ORDER BY position DESC LIMIT 1`, int64(after), at), &rows[0])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("eventlog: verify: %w", err)
-	}
-	v.Prime(&rows[0])
-	return nil
+	return primes, starts, nil
 }
 
-// sharedProgress turns the parts' progress into one count from after, reported about every
-// 100,000 rows, one call at a time.
-func sharedProgress(after uint64, report func(uint64)) func(uint64) {
+// sharedProgress turns the parts' progress into one count of the rows checked, reported about
+// every 100,000 rows, one call at a time.
+func sharedProgress(report func(uint64)) func(uint64) {
 	var mu sync.Mutex
 	var rows uint64
 	return func(n uint64) {
@@ -176,7 +189,7 @@ func sharedProgress(after uint64, report func(uint64)) func(uint64) {
 		before := rows
 		rows += n
 		if rows/100_000 != before/100_000 {
-			report(after + rows)
+			report(rows)
 		}
 	}
 }

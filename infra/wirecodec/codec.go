@@ -37,6 +37,7 @@ func (c Codec) Marshal(v any) (mem.BufferSlice, error) { return c.Base.Marshal(v
 // a ReadResp it gives up on) with the base codec.
 func (c Codec) Unmarshal(data mem.BufferSlice, v any) error {
 	if m, ok := v.(*streams.ReadResp); ok {
+		m.Reset() // as proto.Unmarshal does: nothing of an earlier message survives
 		buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
 		fast := DecodeReadResp(buf.ReadOnlyData(), m)
 		buf.Free()

@@ -84,8 +84,20 @@ func TestEventReadsDecodeAsTheBaseCodecDecodesThem(t *testing.T) {
 			t.Fatalf("message %d: the fast decoder took it: %v", i, took)
 		}
 	}
+	// A message decoded into again keeps nothing of the one before (unknown fields included).
+	reused := &streams.ReadResp{}
+	codec := encoding.GetCodecV2("proto")
+	data, _ := proto.Marshal(event(false, false, false))
+	for _, in := range [][]byte{{0x9a, 0x06, 0x00}, data} {
+		if err := codec.Unmarshal(mem.BufferSlice{mem.SliceBuffer(in)}, reused); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !proto.Equal(reused, event(false, false, false)) {
+		t.Fatalf("decoded into a used message: %v", reused)
+	}
 	// The decoded fields do not share the buffer the message came in.
-	data, _ := proto.Marshal(event(false, true, false))
+	data, _ = proto.Marshal(event(false, true, false))
 	var m streams.ReadResp
 	if !wirecodec.DecodeReadResp(data, &m) {
 		t.Fatal("an event read was left to the base codec")

@@ -1,6 +1,9 @@
 package chimeaccounts
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/jackc/pgx/v5"
 
@@ -20,8 +23,9 @@ var overwrites = map[string]bool{
 // ApplyBatch applies evs in order as Apply of each would, but queues no statement for an
 // overwrite that a later event of the same type on the same account in evs supersedes: a rebuild
 // of a log where an account is renamed ten times in a row updates its row once. A superseded
-// event is still decoded, so a malformed one fails the batch as it would fail Apply (the runner
-// then applies the events one by one and parks it).
+// event is still decoded and its values checked as PostgreSQL would check them (no NUL in a
+// text), so one that Apply would fail fails the batch (the runner then applies the events one by
+// one and parks it).
 func (p Projection) ApplyBatch(b *pgx.Batch, schema string, evs []*esdb.RecordedEvent) error {
 	skip := superseded(evs)
 	for i, ev := range evs {
@@ -29,11 +33,31 @@ func (p Projection) ApplyBatch(b *pgx.Batch, schema string, evs []*esdb.Recorded
 			if err := p.Apply(b, schema, ev); err != nil {
 				return err
 			}
-		} else if _, err := account.Decode(ev.EventType, ev.Data); err != nil {
+			continue
+		}
+		e, err := account.Decode(ev.EventType, ev.Data)
+		if err != nil {
 			return err
+		}
+		if !storable(e) {
+			return fmt.Errorf("chimeaccounts: %s at position %d holds a NUL character, which a text column refuses", ev.EventType, ev.Position.Commit)
 		}
 	}
 	return nil
+}
+
+// storable reports whether the text values of an overwrite are ones PostgreSQL stores.
+func storable(e account.Event) bool {
+	var s string
+	switch e := e.(type) {
+	case account.Renamed:
+		s = e.Name
+	case account.DefaultLicenseChanged:
+		s = e.DefaultLicense
+	case account.AccountTypeChanged:
+		s = e.AccountType
+	}
+	return !strings.ContainsRune(s, 0)
 }
 
 // superseded marks the overwrites of evs that a later event of the same type and stream follows.

@@ -82,8 +82,8 @@ func TestApplyBatchIsApplyInTurn(t *testing.T) {
 }
 
 // TestApplyBatchFailsOnAMalformedSupersededEvent: a superseded overwrite is left out of the
-// statements but still decoded, so a malformed one fails the batch (and is parked by the runner's
-// one-by-one pass) as Apply would.
+// statements but still decoded and checked, so a malformed one, or one PostgreSQL would refuse,
+// fails the batch (and is parked by the runner's one-by-one pass) as Apply would.
 func TestApplyBatchFailsOnAMalformedSupersededEvent(t *testing.T) {
 	evs := []*esdb.RecordedEvent{
 		{StreamID: account.StreamName("a"), EventType: account.TypeRenamed, Data: []byte(`{"name":`)},
@@ -91,5 +91,10 @@ func TestApplyBatchFailsOnAMalformedSupersededEvent(t *testing.T) {
 	}
 	if err := (chimeaccounts.Projection{}).ApplyBatch(&pgx.Batch{}, "s", evs); err == nil {
 		t.Fatal("a malformed superseded rename applied without error")
+	}
+	// A rename PostgreSQL would refuse (a NUL in the name) fails the batch too, superseded or not.
+	evs[0].Data = []byte(`{"name":"a\u0000b"}`)
+	if err := (chimeaccounts.Projection{}).ApplyBatch(&pgx.Batch{}, "s", evs); err == nil {
+		t.Fatal("a superseded rename with a NUL applied without error")
 	}
 }

@@ -56,7 +56,8 @@ type Verifier struct {
 	last        uint64
 	rows        uint64
 	signedUpTo  uint64
-	unlinked    bool // the previous row had no chain
+	unlinked    bool      // the previous row had no chain
+	bad         []Problem // the bad checkpoints not reported yet, in position order
 	problems    []Problem
 	// MaxProblems bounds the findings kept (DefaultMaxProblems); the count goes on.
 	MaxProblems int
@@ -64,17 +65,30 @@ type Verifier struct {
 }
 
 // NewVerifier returns a verifier whose first row is expected at position after+1 with the chain
-// base before it. Checkpoints whose signature does not verify are reported at once.
+// base before it: after is 0 (base the zero hash) or the position of a valid checkpoint whose signed
+// chain is base, so the signed part of the log reaches at least after. Checkpoints whose signature
+// does not verify are reported in position order among the rows' findings (see Feed), so that the
+// findings kept under MaxProblems are always the lowest by position.
 func NewVerifier(pub ed25519.PublicKey, store uuid.UUID, after uint64, base Hash, cps []Checkpoint) *Verifier {
-	v := &Verifier{pub: pub, store: store, checkpoints: map[uint64]Checkpoint{}, base: base, last: after, MaxProblems: DefaultMaxProblems}
+	v := &Verifier{pub: pub, store: store, checkpoints: map[uint64]Checkpoint{}, base: base, last: after, signedUpTo: after,
+		MaxProblems: DefaultMaxProblems}
 	for _, cp := range cps {
 		if !cp.Valid(pub, store) {
-			v.report(Problem{Kind: BadCheckpoint, Position: cp.Position, Detail: "the checkpoint's signature does not verify with key " + KeyID(pub)})
+			v.bad = append(v.bad, Problem{Kind: BadCheckpoint, Position: cp.Position, Detail: "the checkpoint's signature does not verify with key " + KeyID(pub)})
 			continue
 		}
 		v.checkpoints[cp.Position] = cp
 	}
+	slices.SortStableFunc(v.bad, func(a, b Problem) int { return cmp.Compare(a.Position, b.Position) })
 	return v
+}
+
+// reportBad reports the bad checkpoints not reported yet whose position is below pos.
+func (v *Verifier) reportBad(pos uint64) {
+	for len(v.bad) > 0 && v.bad[0].Position < pos {
+		v.report(v.bad[0])
+		v.bad = v.bad[1:]
+	}
 }
 
 func (v *Verifier) report(p Problem) {
@@ -92,11 +106,13 @@ func (v *Verifier) report(p Problem) {
 // such row); one that links but whose content does not match its digest, as Altered.
 func (v *Verifier) Feed(r *Row) {
 	v.rows++
+	v.reportBad(v.last + 1)
 	gap := r.Position > v.last+1
 	if gap {
 		v.report(Problem{Kind: Removed, Position: v.last + 1, To: r.Position - 1,
 			Detail: fmt.Sprintf("%d event(s) missing between positions %d and %d", r.Position-v.last-1, v.last, r.Position)})
 	}
+	v.reportBad(r.Position)
 	v.last = r.Position
 	if len(r.Digest) != 32 || len(r.Chain) != 32 {
 		v.report(Problem{Kind: Unchained, Position: r.Position, Detail: "the row has no digest or chain: it was not written by the log's writer"})
@@ -149,22 +165,25 @@ func (r Result) OK() bool { return len(r.Problems) == 0 && r.Dropped == 0 }
 func (v *Verifier) Finish(to uint64) Result {
 	for _, pos := range slices.Sorted(maps.Keys(v.checkpoints)) {
 		if pos > v.last && (to == 0 || pos <= to) {
+			v.reportBad(pos + 1)
 			v.report(Problem{Kind: MissingEvents, Position: pos, Detail: fmt.Sprintf("a signed checkpoint covers position %d but the log ends at %d: events were removed from its end", pos, v.last)})
 		}
 	}
 	return v.Partial()
 }
 
-// Partial returns what the verifier found in its rows, without Finish's look past the last one: the
-// result of a range of the log that later rows follow.
+// Partial returns what the verifier found in its rows (and the bad checkpoints it was given),
+// without Finish's look past the last row: the result of a range of the log that later rows follow.
 func (v *Verifier) Partial() Result {
+	v.reportBad(^uint64(0))
 	return Result{Rows: v.rows, Last: v.last, SignedUpTo: v.signedUpTo, Unsigned: v.last - min(v.last, v.signedUpTo),
 		Problems: v.problems, Dropped: v.Dropped}
 }
 
-// Merge combines the results of consecutive ranges of the log, verified apart, in position order:
-// what one verifier of the whole would report, its findings ordered by position (at most
-// maxProblems listed, the rest counted).
+// Merge combines the results of consecutive ranges of the log, verified apart with the checkpoints
+// of their own positions: each part's findings are in position order, the lowest kept, so the
+// parts' findings in turn, cut to maxProblems (the rest counted), are what one verifier of the
+// whole would list.
 func Merge(parts []Result, maxProblems int) Result {
 	var out Result
 	for _, p := range parts {
@@ -175,7 +194,6 @@ func Merge(parts []Result, maxProblems int) Result {
 		out.Dropped += p.Dropped
 	}
 	out.Unsigned = out.Last - min(out.Last, out.SignedUpTo)
-	slices.SortStableFunc(out.Problems, func(a, b Problem) int { return cmp.Compare(a.Position, b.Position) })
 	if len(out.Problems) > maxProblems {
 		out.Dropped += len(out.Problems) - maxProblems
 		out.Problems = out.Problems[:maxProblems]
