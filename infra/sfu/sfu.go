@@ -38,7 +38,8 @@
 //     exactly one layer: the highest whose bitrate fits its budget (the bitrate of its last RTCP
 //     REMB divided by the number of video tracks it receives; the layer it has may overshoot by a
 //     quarter), else the lowest; with no estimate yet, the lowest (and before any layer is
-//     measured, none: it waits for the first measure). It starts, and switches, only at
+//     measured, none: it waits for the first measure; nor does it fall back to the lowest while a
+//     layer that is sending is still in its first measure). It starts, and switches, only at
 //     a keyframe of the chosen layer (VP8, or an H.264 IDR/SPS; a PLI for that layer is sent while
 //     it waits), and the packets it gets are renumbered so it sees one stream: sequence numbers
 //     continue without gap or repeat at a switch, timestamps advance by the time since its last

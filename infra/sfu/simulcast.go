@@ -70,6 +70,12 @@ func (l *layer) measure(n int, now time.Time) bool {
 	return true
 }
 
+// measuring: sending, but its first window is not closed yet.
+func (l *layer) measuring(now time.Time) bool {
+	last := l.lastAt.Load()
+	return l.rate.Load() == 0 && last != 0 && now.UnixNano()-last < int64(idleAfter)
+}
+
 // usable: measured and not stopped.
 func (l *layer) usable(now time.Time) bool {
 	return l.rate.Load() > 0 && now.UnixNano()-l.lastAt.Load() < int64(idleAfter)
@@ -87,14 +93,18 @@ func (l *layer) keyframe(pc *webrtc.PeerConnection) {
 
 // choose sets the layer dt should receive from the subscriber's budget (its estimate divided among
 // the video it receives): the highest usable layer whose rate fits (the current one may overshoot by
-// a quarter, so that the choice does not flap), else the lowest; with no estimate, the lowest.
-// Before any layer is measured nothing is chosen. It returns the layer to ask a keyframe of while
+// a quarter, so that the choice does not flap), else the lowest; with no estimate, the lowest. The
+// fallback to the lowest waits while a layer that is sending is still being measured (its first
+// window, at most rateWindow): it may be the lower one. Before any layer is measured nothing is
+// chosen. It returns the layer to ask a keyframe of while
 // dt waits to switch (nil: none). The caller holds pub.mu.
 func (pub *publication) choose(q *Participant, dt *downTrack, now time.Time) *layer {
 	budget := q.budget()
 	var best, lowest *layer
+	measuring := false
 	for _, l := range pub.layers {
 		if !l.usable(now) {
+			measuring = measuring || l.measuring(now)
 			continue
 		}
 		r := l.rate.Load()
@@ -108,6 +118,9 @@ func (pub *publication) choose(q *Participant, dt *downTrack, now time.Time) *la
 		if budget > 0 && r <= limit && (best == nil || r > best.rate.Load()) {
 			best = l
 		}
+	}
+	if best == nil && measuring {
+		return nil // the layer still being measured may be the one that fits: no fallback yet
 	}
 	if best == nil {
 		best = lowest
