@@ -21,6 +21,8 @@ var Events = domain.NewRegistry("meeting",
 	domain.Register[Locked, Event](TypeLocked),
 	domain.Register[Unlocked, Event](TypeUnlocked),
 	domain.Register[ChatPosted, Event](TypeChatPosted),
+	domain.Register[RecordingStarted, Event](TypeRecordingStarted),
+	domain.Register[RecordingStopped, Event](TypeRecordingStopped),
 )
 
 // Decode turns a stored event back into an Event (Events.Decode).

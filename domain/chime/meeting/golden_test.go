@@ -48,6 +48,11 @@ var examples = []eventtest.Example[meeting.Event]{
 	eventtest.Ex[meeting.Event](meeting.AttendeeUnmuted{AttendeeID: gAttendee, At: gAt}),
 	eventtest.Ex[meeting.Event](meeting.Locked{By: gHost, At: gAt}),
 	eventtest.Ex[meeting.Event](meeting.Unlocked{By: gHost, At: gAt}),
+	eventtest.Ex[meeting.Event](meeting.RecordingStarted{RecordingID: "3e9a7c51-2b8d-4f06-a1c4-7d5e0b9f6a28", By: gHost, At: gAt}),
+	eventtest.Ex[meeting.Event](meeting.RecordingStopped{RecordingID: "3e9a7c51-2b8d-4f06-a1c4-7d5e0b9f6a28", By: gHost,
+		Reason: meeting.RecordingStoppedByModerator, At: gAt}),
+	eventtest.Variant[meeting.Event]("ended", meeting.RecordingStopped{RecordingID: "3e9a7c51-2b8d-4f06-a1c4-7d5e0b9f6a28",
+		Reason: meeting.RecordingStoppedMeetingEnded, At: gAt}),
 	eventtest.Ex[meeting.Event](meeting.Cancelled{At: gAt}),
 	eventtest.Ex[meeting.Event](meeting.Disabled{Reason: meeting.ReasonDomainRemoved, At: gAt}),
 }

@@ -172,10 +172,14 @@ type State struct {
 	// Attendees is the live roster, by attendee id (roster.go); nil when no one ever joined.
 	Attendees map[string]Attendee
 	// Locked: only the host may join (moderation.go); Removed are the users a moderator removed.
-	Locked    bool
-	Removed   map[string]bool
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Locked  bool
+	Removed map[string]bool
+	// Recording is the running recording's id ("" when none runs); Recordings counts the
+	// recordings ever started (recording.go).
+	Recording  string
+	Recordings int
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Initial is a meeting never scheduled.
@@ -256,6 +260,8 @@ func accountOf(c Command) string {
 	case Remove:
 		return c.AccountID
 	case Lock:
+		return c.AccountID
+	case Record:
 		return c.AccountID
 	}
 	return ""
@@ -352,13 +358,15 @@ func Evolve(s State, e Event) State {
 	case Started:
 		s.Status, s.UpdatedAt = StatusStarted, e.At
 	case Ended:
-		s.Status, s.EndReason, s.Attendees, s.UpdatedAt = StatusEnded, e.Reason, nil, e.At
+		s.Status, s.EndReason, s.Attendees, s.Recording, s.UpdatedAt = StatusEnded, e.Reason, nil, "", e.At
 	case Cancelled:
 		s.Status, s.UpdatedAt = StatusCancelled, e.At
 	case Disabled:
 		s.Status, s.DisabledReason, s.UpdatedAt = StatusDisabled, e.Reason, e.At
 	case ChatPosted:
 		s = evolveChat(s, e)
+	case RecordingStarted, RecordingStopped:
+		s = evolveRecording(s, e)
 	default:
 		s = evolveRoster(s, e)
 	}

@@ -150,13 +150,15 @@ func decideRoster(s State, c Command, now time.Time) ([]Event, error) {
 		}
 		out := []Event{AttendeeLeft{AttendeeID: c.AttendeeID, Reason: c.Reason, At: at}}
 		if len(s.Attendees) == 1 {
-			out = append(out, Ended{Reason: cmp.Or(endReasonOf(c.Reason), EndReasonAllLeft), At: at})
+			out = append(append(out, stopRecording(s, at)...), Ended{Reason: cmp.Or(endReasonOf(c.Reason), EndReasonAllLeft), At: at})
 		}
 		return out, nil
 	case SetMedia:
 		return decideMedia(s, c, at)
 	case Mute, MuteAll, Unmute, Remove, Lock:
 		return decideModeration(s, c, at)
+	case Record:
+		return decideRecord(s, c, at)
 	case Interrupt:
 		var out []Event
 		for _, id := range attendeeIDs(s) {
@@ -165,7 +167,7 @@ func decideRoster(s State, c Command, now time.Time) ([]Event, error) {
 			}
 		}
 		if len(out) > 0 && len(out) == len(s.Attendees) {
-			out = append(out, Ended{Reason: EndReasonServiceRestart, At: at})
+			out = append(append(out, stopRecording(s, at)...), Ended{Reason: EndReasonServiceRestart, At: at})
 		}
 		return out, nil
 	}
@@ -241,6 +243,7 @@ func endWith(s State, reason, by string, now time.Time) []Event {
 	for _, id := range attendeeIDs(s) {
 		out = append(out, AttendeeLeft{AttendeeID: id, Reason: LeftMeetingEnded, At: at})
 	}
+	out = append(out, stopRecording(s, at)...)
 	return append(out, Ended{Reason: reason, By: by, At: at})
 }
 
