@@ -27,6 +27,7 @@ type publication struct {
 	finished bool     // simulcast: its last layer ended, no other joins
 	subs     map[*Participant]*downTrack
 	ended    bool
+	rec      *tap // while its room is recorded (record.go)
 }
 
 // downTrack is one publication as one subscriber receives it: a bounded queue and its writer.
@@ -66,6 +67,7 @@ func (p *Participant) publish(t *webrtc.TrackRemote, kind string) {
 	for _, q := range subs {
 		pub.subscribe(q)
 	}
+	p.sfu.recordNew(pub)
 	pub.forward()
 	if p.sfu.unpublish(pub) { // the track ended while its owner stays
 		pub.end()
@@ -159,6 +161,7 @@ func (p *Participant) admit(pub *publication) bool {
 	for _, q := range subs {
 		pub.subscribe(q)
 	}
+	p.sfu.recordNew(pub)
 	return true
 }
 
@@ -210,6 +213,9 @@ func (pub *publication) forwardLayer(l *layer) {
 func (pub *publication) fanOut(pkt *rtp.Packet, dropped *atomic.Uint64) {
 	pub.mu.Lock()
 	defer pub.mu.Unlock()
+	if pub.rec != nil {
+		pub.rec.push(nil, pkt, &pub.owner.sfu.recordDropped)
+	}
 	for _, dt := range pub.subs {
 		select {
 		case dt.q <- pkt.Clone():
@@ -283,11 +289,16 @@ func (pub *publication) end() {
 		return
 	}
 	pub.ended = true
+	t := pub.rec
+	pub.rec = nil
 	subs := make([]*Participant, 0, len(pub.subs))
 	for q := range pub.subs {
 		subs = append(subs, q)
 	}
 	pub.mu.Unlock()
+	if t != nil {
+		go t.close()
+	}
 	for _, q := range subs {
 		pub.unsubscribe(q, true)
 	}

@@ -45,6 +45,12 @@
 //     continue without gap or repeat at a switch, timestamps advance by the time since its last
 //     packet. Switches are counted (Participant.LayerSwitches, Stats.LayerSwitches). Tracks
 //     without layers are forwarded as they come.
+//   - Recording (Record): while a room is recorded every track published in it, before or after
+//     the recording began, is copied to the Recorder through its own bounded queue (a slow
+//     recorder loses its own packets, Stats.RecordDropped, and never delays forwarding); video from
+//     a keyframe on (a PLI asks for one), a simulcast track as one layer (the best measured when
+//     its recording began). Muted audio is not recorded. Stop, the track's end and Close close each
+//     TrackRecorder once, after the packets queued before.
 //   - Close ends every participant with Peer.Closed(LeftServiceRestart) and waits for those calls,
 //     and for those of participants already on their way out (Peer.Closed with their own reason): a
 //     stopping service records who was in before it closes its event store, and no one is left
@@ -123,6 +129,8 @@ type Stats struct {
 	LayerSwitches uint64
 	// SimulcastLayers counts the simulcast layers being received, all published tracks together.
 	SimulcastLayers int
+	// RecordDropped counts the packets a recording lost (its queue full, or its recorder failed).
+	RecordDropped uint64
 }
 
 // SFU holds the rooms.
@@ -137,7 +145,9 @@ type SFU struct {
 	live   map[*Participant]struct{} // joined and not completely closed (Peer.Closed returned)
 	closed bool
 
-	forwarded, dropped, switches atomic.Uint64
+	recs map[string]*roomRecording // by room id (record.go)
+
+	forwarded, dropped, switches, recordDropped atomic.Uint64
 }
 
 // New builds an SFU.
@@ -181,7 +191,8 @@ func New(cfg Config) (*SFU, error) {
 		se.SetICEUDPMux(mux)
 		closers = append(closers, mux.Close)
 	}
-	s := &SFU{cfg: cfg, close: closeAll, rooms: map[string]*room{}, live: map[*Participant]struct{}{}}
+	s := &SFU{cfg: cfg, close: closeAll, rooms: map[string]*room{}, live: map[*Participant]struct{}{},
+		recs: map[string]*roomRecording{}}
 	if cfg.TCPPort > 0 {
 		l, err := net.ListenTCP("tcp", &net.TCPAddr{Port: cfg.TCPPort})
 		if err != nil {
@@ -228,6 +239,7 @@ func (s *SFU) Stats() Stats {
 	}
 	s.mu.Unlock()
 	st.Forwarded, st.Dropped, st.LayerSwitches = s.forwarded.Load(), s.dropped.Load(), s.switches.Load()
+	st.RecordDropped = s.recordDropped.Load()
 	return st
 }
 
@@ -247,6 +259,7 @@ func (s *SFU) Close() error {
 	for _, p := range all {
 		<-p.gone
 	}
+	s.stopRecordings()
 	return s.close()
 }
 

@@ -164,6 +164,9 @@ func (pub *publication) fanOutLayer(l *layer, pkt *rtp.Packet, key bool, now tim
 	s := pub.owner.sfu
 	pub.mu.Lock()
 	defer pub.mu.Unlock()
+	if pub.rec != nil {
+		pub.rec.push(l, pkt, &s.recordDropped)
+	}
 	for q, dt := range pub.subs {
 		if dt.cur != l {
 			if dt.target != l || !key {
