@@ -106,7 +106,7 @@ func ConfigFromEnv() Config {
 	c.Trail = trailConfigFromEnv(get)
 	c.Reports = reportsConfigFromEnv(get, c.DataDir, c.Region)
 	c.Retention = retentionConfigFromEnv(get)
-	c.Media = mediaConfigFromEnv(get)
+	c.Media = mediaConfigFromEnv(get, c.DataDir)
 	c.WickrArchive = wickrArchiveConfigFromEnv(get, c.DataDir, c.Region)
 	c.WickrMaxFileBytes = -1 // reported by Validate unless it parses
 	if n, err := strconv.ParseInt(get("BELFRY_WICKR_MAX_FILE_BYTES", strconv.FormatInt(messaging.DefaultMaxFileBytes, 10)), 10, 64); err == nil && n > 0 {

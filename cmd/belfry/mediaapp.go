@@ -5,15 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/belfry/belfry/api/chime/media"
 	"github.com/belfry/belfry/api/chime/meetings"
 	"github.com/belfry/belfry/api/mediasignal"
+	"github.com/belfry/belfry/infra/recording"
 	"github.com/belfry/belfry/infra/sfu"
 )
 
@@ -25,13 +29,18 @@ type MediaConfig struct {
 	UDPPort   int      `json:"udpPort,omitempty"`
 	TCPPort   int      `json:"tcpPort,omitempty"`
 	PublicIPs []string `json:"publicIps,omitempty"`
+	// RecordingsDir is where meeting recordings are written (BELFRY_RECORDINGS_DIR, default
+	// <data dir>/recordings; "off" records nothing and refuses "record"); RecordingMaxBytes bounds
+	// one recording (BELFRY_RECORDING_MAX_BYTES, default 4 GiB).
+	RecordingsDir     string `json:"recordingsDir"`
+	RecordingMaxBytes int64  `json:"recordingMaxBytes,omitempty"`
 	// Loopback offers loopback ICE candidates (tests).
 	Loopback bool `json:"-"`
 	// ConnectWithin is how long a joined attendee has to connect its media (tests; default 30 s).
 	ConnectWithin time.Duration `json:"-"`
 }
 
-func mediaConfigFromEnv(get func(k, def string) string) MediaConfig {
+func mediaConfigFromEnv(get func(k, def string) string, dataDir string) MediaConfig {
 	port := func(k string) int {
 		p, err := strconv.Atoi(get(k, "0"))
 		if err != nil || p < 0 || p > 65535 {
@@ -45,7 +54,12 @@ func mediaConfigFromEnv(get func(k, def string) string) MediaConfig {
 			ips = append(ips, ip)
 		}
 	}
-	return MediaConfig{UDPPort: port("BELFRY_MEDIA_UDP_PORT"), TCPPort: port("BELFRY_MEDIA_TCP_PORT"), PublicIPs: ips}
+	maxBytes, err := strconv.ParseInt(get("BELFRY_RECORDING_MAX_BYTES", strconv.FormatInt(recording.DefaultMaxBytes, 10)), 10, 64)
+	if err != nil || maxBytes <= 0 {
+		maxBytes = -1 // validate reports it
+	}
+	return MediaConfig{UDPPort: port("BELFRY_MEDIA_UDP_PORT"), TCPPort: port("BELFRY_MEDIA_TCP_PORT"), PublicIPs: ips,
+		RecordingsDir: get("BELFRY_RECORDINGS_DIR", filepath.Join(dataDir, "recordings")), RecordingMaxBytes: maxBytes}
 }
 
 func (c MediaConfig) validate() error {
@@ -54,6 +68,9 @@ func (c MediaConfig) validate() error {
 	}
 	if c.TCPPort < 0 {
 		return errors.New("BELFRY_MEDIA_TCP_PORT must be a port number (0: no ICE over TCP)")
+	}
+	if c.RecordingMaxBytes < 0 {
+		return errors.New("BELFRY_RECORDING_MAX_BYTES must be a positive number of bytes")
 	}
 	return nil
 }
@@ -96,10 +113,13 @@ func sfuCollectors(s *sfu.SFU) []prometheus.Collector {
 		counter("belfry_sfu_dropped_packets_total", "RTP packets dropped for slow subscribers (their queue full).",
 			func(st sfu.Stats) float64 { return float64(st.Dropped) }),
 		counter("belfry_sfu_layer_switches_total", "Simulcast layer switches of subscribers.", func(st sfu.Stats) float64 { return float64(st.LayerSwitches) }),
+		counter("belfry_sfu_recording_dropped_packets_total", "RTP packets recordings lost (their queue full, or their files failing).",
+			func(st sfu.Stats) float64 { return float64(st.RecordDropped) }),
 	}
 }
 
-// newMedia builds the SFU and the live-meetings slice over d (its SFU the one built here).
+// newMedia builds the SFU and the live-meetings slice over d (its SFU and recorder the ones built
+// here).
 func newMedia(cfg MediaConfig, d media.Deps) (*media.Service, *sfu.SFU, error) {
 	s, err := sfu.New(sfu.Config{UDPPort: cfg.UDPPort, TCPPort: cfg.TCPPort, PublicIPs: cfg.PublicIPs, Loopback: cfg.Loopback,
 		ConnectWithin: cfg.ConnectWithin, Logger: d.Logger})
@@ -107,7 +127,69 @@ func newMedia(cfg MediaConfig, d media.Deps) (*media.Service, *sfu.SFU, error) {
 		return nil, nil, err
 	}
 	d.SFU = sfuPort{s}
+	if cfg.RecordingsDir != "" && cfg.RecordingsDir != "off" {
+		d.Recorder = newRecorder(s, &recording.Store{Root: cfg.RecordingsDir, MaxBytes: cfg.RecordingMaxBytes})
+	}
 	return media.New(d), s, nil
+}
+
+// recorder adapts infra/sfu and infra/recording to the media slice's Recorder: one recording per
+// meeting at a time, its SFU recording stopped before its files are finished.
+type recorder struct {
+	sfu   *sfu.SFU
+	store *recording.Store
+	mu    sync.Mutex
+	live  map[string]liveRecording // by meeting id
+}
+
+type liveRecording struct {
+	id   string
+	rec  *recording.Recording
+	stop func()
+}
+
+func newRecorder(s *sfu.SFU, store *recording.Store) *recorder {
+	return &recorder{sfu: s, store: store, live: map[string]liveRecording{}}
+}
+
+func (r *recorder) Start(meetingID, recordingID string) error {
+	rec, err := r.store.Open(meetingID, recordingID)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	old, had := r.live[meetingID]
+	r.live[meetingID] = liveRecording{id: recordingID, rec: rec, stop: r.sfu.Record(meetingID, tracks{rec})}
+	r.mu.Unlock()
+	if had { // Record replaced (and stopped) its SFU recording
+		_, _ = old.rec.Close()
+	}
+	return nil
+}
+
+func (r *recorder) Stop(meetingID, recordingID string) error {
+	r.mu.Lock()
+	l, ok := r.live[meetingID]
+	if ok && l.id == recordingID {
+		delete(r.live, meetingID)
+	}
+	r.mu.Unlock()
+	if !ok || l.id != recordingID {
+		return nil
+	}
+	l.stop()
+	_, err := l.rec.Close()
+	return err
+}
+
+// tracks is a recording as the SFU's Recorder (a nil *Track must be a nil interface).
+type tracks struct{ rec *recording.Recording }
+
+func (t tracks) Track(owner, kind string, codec webrtc.RTPCodecCapability) sfu.TrackRecorder {
+	if tr := t.rec.Track(owner, kind, codec); tr != nil {
+		return tr
+	}
+	return nil
 }
 
 // endInterruptedMeetings ends the media sessions a previous run left in the roster (see

@@ -68,6 +68,9 @@ type Deps struct {
 	Directory Directory
 	PINs      PINs
 	SFU       SFU
+	// Recorder, when set, records meetings a moderator records (recording.go); without it a
+	// "record" message is refused.
+	Recorder Recorder
 	// PINLimits throttles wrong PINs (default clientapi.DefaultSignInLimits: 5 per user or 20 per
 	// source address in 15 minutes lock for 1 minute, doubling up to 1 hour).
 	PINLimits clientapi.SignInLimits
@@ -163,8 +166,15 @@ func (s *Service) checkPasscode(u chimeaccounts.User, m chimemeetings.Meeting, e
 func (s *Service) Leave(accountID, id, attendeeID, reason string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := s.d.Meetings.Execute(ctx, meeting.StreamName(id), meeting.Leave{AccountID: accountID, AttendeeID: attendeeID, Reason: reason}); err != nil {
+	d, err := s.d.Meetings.Execute(ctx, meeting.StreamName(id), meeting.Leave{AccountID: accountID, AttendeeID: attendeeID, Reason: reason})
+	if err != nil {
 		s.d.Logger.Warn("recording an attendee's leaving failed; the next start's sweep records it", "meeting", id, "attendee", attendeeID, "err", err)
+		return
+	}
+	for _, e := range d.Events { // the last one out ends the meeting and stops its recording
+		if _, ok := e.(meeting.RecordingStopped); ok {
+			s.applyRecording(accountID, id, e)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/meeting"
 )
 
@@ -76,24 +77,28 @@ func moderationCommand(m message, accountID, by string) meeting.Command {
 	case "end":
 		return meeting.End{AccountID: accountID, By: by}
 	}
-	return nil
+	return recordCommand(m, accountID, by)
 }
 
 // Moderate runs a moderation command of an attendee of a live meeting and applies what it decided
 // to the live transports (apply). A refusal (not a moderator, no such attendee) changes nothing.
-func (s *Service) Moderate(ctx context.Context, meetingID string, cmd meeting.Command) error {
+func (s *Service) Moderate(ctx context.Context, accountID, meetingID string, cmd meeting.Command) error {
+	if r, ok := cmd.(meeting.Record); ok && r.On && s.d.Recorder == nil {
+		return domain.Wrapf(ErrNoRecorder, "recording is not available on this server (no recordings directory)")
+	}
 	d, err := s.d.Meetings.Execute(ctx, meeting.StreamName(meetingID), cmd)
 	if err != nil {
 		return err
 	}
-	s.apply(meetingID, d.Events)
+	s.apply(accountID, meetingID, d.Events)
 	return nil
 }
 
 // apply enforces moderation events on this process's transports and tells every attendee: a muted
-// attendee's audio stops, a removed one's transport closes (bye RemovedByModerator), an ended
-// meeting closes everyone's (bye MeetingEnded).
-func (s *Service) apply(meetingID string, events []meeting.Event) {
+// attendee's audio stops, a removed one's transport closes (bye RemovedByModerator), a recording
+// starts or stops this process's recorder (recording.go), an ended meeting closes everyone's (bye
+// MeetingEnded).
+func (s *Service) apply(accountID, meetingID string, events []meeting.Event) {
 	mute := func(id string, on bool) {
 		for _, x := range s.live.of(meetingID, id) {
 			x.setMuted(on)
@@ -127,6 +132,11 @@ func (s *Service) apply(meetingID string, events []meeting.Event) {
 				x.closeParticipant(meeting.LeftRemoved)
 			}
 			continue
+		case meeting.RecordingStarted, meeting.RecordingStopped:
+			var ok bool
+			if note, ok = s.applyRecording(accountID, meetingID, e); !ok {
+				continue
+			}
 		case meeting.Ended:
 			note.Action, note.By = "end", e.By
 			s.broadcast(meetingID, note)
@@ -152,7 +162,7 @@ func (s *Service) broadcast(meetingID string, m message) {
 func (x *session) moderate(cmd meeting.Command) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := x.svc.Moderate(ctx, x.meetingID, cmd); err != nil {
+	if err := x.svc.Moderate(ctx, x.accountID, x.meetingID, cmd); err != nil {
 		w := awsproto.ToWire(err)
 		x.fail(w.Code, w.Msg)
 	}
