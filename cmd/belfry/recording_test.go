@@ -106,7 +106,9 @@ func TestMeetingRecording(t *testing.T) {
 
 	evs := b.meetingEvents(t, id)
 	if countEvents(evs, func(e meeting.RecordingStarted) bool { return e.By == alice.id }) != 2 ||
-		countEvents(evs, func(e meeting.RecordingStopped) bool { return e.By == alice.id && e.Reason == meeting.RecordingStoppedByModerator }) != 1 ||
+		countEvents(evs, func(e meeting.RecordingStopped) bool {
+			return e.By == alice.id && e.Reason == meeting.RecordingStoppedByModerator
+		}) != 1 ||
 		countEvents(evs, func(e meeting.RecordingStopped) bool { return e.Reason == meeting.RecordingStoppedMeetingEnded }) != 1 {
 		t.Fatalf("recording events: %v", evs)
 	}
