@@ -14,8 +14,8 @@
 //   - rm.chime_billable_days holds one row per account, Pro user and day on which the user hosted
 //     (organised) a meeting that ended that day and that was scheduled, had three or more distinct
 //     users, a recording, a dial-in or an H.323/SIP attendee (guide §5.5: Belfry's meetings have no
-//     recordings, dial-ins or room systems yet, so the first two decide). The licence is the
-//     organiser's when the meeting ended.
+//     dial-ins or room systems yet, so the first three decide; a recording is a RecordingStarted).
+//     The licence is the organiser's when the meeting ended.
 //   - A day is the UTC day of the event's own instant (its At), or of its envelope's occurred-at
 //     for events without one. Every figure is kept by the statements that apply an event; a figure is
 //     read from a few indexed rows, never counted over the users.
@@ -44,7 +44,7 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_dashboard" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 1 }
+func (Projection) Version() int { return 2 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
@@ -99,6 +99,7 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			organizer_id text NOT NULL,
 			scheduled    boolean NOT NULL,
 			users        int NOT NULL DEFAULT 0,
+			recorded     boolean NOT NULL DEFAULT false,
 			ended        boolean NOT NULL DEFAULT false
 		);
 		CREATE TABLE %[1]s.chime_dash_meeting_users (
@@ -269,7 +270,7 @@ func applyRoom(b *pgx.Batch, schema, id string, ev *esdb.RecordedEvent) error {
 
 func applyMeeting(b *pgx.Batch, schema, id string, ev *esdb.RecordedEvent) error {
 	switch ev.EventType {
-	case meeting.TypeScheduled, meeting.TypeAttendeeJoined, meeting.TypeEnded:
+	case meeting.TypeScheduled, meeting.TypeAttendeeJoined, meeting.TypeRecordingStarted, meeting.TypeEnded:
 	default:
 		return nil
 	}
@@ -286,11 +287,13 @@ func applyMeeting(b *pgx.Batch, schema, id string, ev *esdb.RecordedEvent) error
 		b.Queue(`WITH ins AS (INSERT INTO `+mu+` (meeting_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1)
 			UPDATE `+m+` SET users = users + (SELECT count(*) FROM ins) WHERE meeting_id = $1`, id, e.UserID)
 		b.Queue(`WITH acc AS (SELECT account_id AS id FROM `+m+` WHERE meeting_id = $1)`+active(schema), id, day(e.At), e.UserID)
+	case meeting.RecordingStarted:
+		b.Queue(`UPDATE `+m+` SET recorded = true WHERE meeting_id = $1 AND NOT recorded`, id)
 	case meeting.Ended:
 		// The first end of a meeting counts it held on its day and, for a Pro organiser of a meeting
 		// that qualifies (guide §5.5), makes the day billable.
 		b.Queue(`WITH done AS (UPDATE `+m+` SET ended = true WHERE meeting_id = $1 AND NOT ended
-				RETURNING account_id, organizer_id, scheduled OR users >= 3 AS qualifies),
+				RETURNING account_id, organizer_id, scheduled OR users >= 3 OR recorded AS qualifies),
 			bill AS (INSERT INTO `+schema+`.chime_billable_days AS x (account_id, day, user_id, email, meetings)
 				SELECT done.account_id, $2, u.user_id, u.email, 1 FROM done JOIN `+schema+`.chime_dash_users u
 					ON u.account_id = done.account_id AND u.user_id = done.organizer_id AND u.license = 'Pro'

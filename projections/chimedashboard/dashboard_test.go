@@ -28,7 +28,7 @@ type event interface{ EventType() string }
 // TestDashboardAndBillableDays: four users of an account register, meet, chat and are suspended over
 // four days of March 2026; the dashboard's registered users (a level carried over quiet days), active
 // users, meetings held and messages sent per day follow, and only the days a Pro user hosted a
-// qualifying meeting (scheduled, or three users) are billable.
+// qualifying meeting (scheduled, three users, or recorded) are billable.
 func TestDashboardAndBillableDays(t *testing.T) {
 	pool, client := eventlogtest.Start(t)
 	ctx := context.Background()
@@ -73,6 +73,10 @@ func TestDashboardAndBillableDays(t *testing.T) {
 	emit(meeting.StreamName("m3"), date(4, 11), meeting.Ended{At: date(4, 11)})
 	meet("m4", "u1", false, 4, "u1", "u2", "u3")
 	emit(meeting.StreamName("m4"), date(5, 1), meeting.Ended{At: date(5, 1)}, meeting.Ended{At: date(5, 2)})
+	// A meeting neither scheduled nor of three users, but recorded: billable (guide §5.5).
+	meet("m5", "u4", false, 7, "u4")
+	emit(meeting.StreamName("m5"), date(7, 12), meeting.RecordingStarted{RecordingID: "r", By: "m5u4", At: date(7, 11)},
+		meeting.RecordingStopped{RecordingID: "r", Reason: meeting.RecordingStoppedMeetingEnded, At: date(7, 12)}, meeting.Ended{At: date(7, 12)})
 	emit(conversation.StreamName("c1"), date(4, 15), conversation.MessagePosted{MessageID: "1", SenderID: "u2", SenderAccountID: "acc", At: date(4, 15)},
 		conversation.MessagePosted{MessageID: "0", SenderID: "u2", At: date(4, 15)}) // no account: counted nowhere
 	emit(room.StreamName("r1"), date(4, 16), room.Created{AccountID: "acc", Name: "r", At: date(1, 0)},
@@ -111,11 +115,12 @@ func TestDashboardAndBillableDays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(bill) != 2 || bill[0] != (chimedashboard.BillableDay{Date: date(3, 0), UserID: "u1", Email: "u1@example.com", Meetings: 1}) ||
-		bill[1] != (chimedashboard.BillableDay{Date: date(5, 0), UserID: "u1", Email: "u1@example.com", Meetings: 1}) {
+	if len(bill) != 3 || bill[0] != (chimedashboard.BillableDay{Date: date(3, 0), UserID: "u1", Email: "u1@example.com", Meetings: 1}) ||
+		bill[1] != (chimedashboard.BillableDay{Date: date(5, 0), UserID: "u1", Email: "u1@example.com", Meetings: 1}) ||
+		bill[2] != (chimedashboard.BillableDay{Date: date(7, 0), UserID: "u4", Email: "u4@example.com", Meetings: 1}) {
 		t.Errorf("billable days: %+v", bill)
 	}
-	if page, _ := s.BillableDays(ctx, "acc", date(1, 0), date(30, 0), date(3, 0), "u1", 10); len(page) != 1 || !page[0].Date.Equal(date(5, 0)) {
+	if page, _ := s.BillableDays(ctx, "acc", date(1, 0), date(30, 0), date(3, 0), "u1", 10); len(page) != 2 || !page[0].Date.Equal(date(5, 0)) {
 		t.Errorf("next page: %+v", page)
 	}
 	if aws, deleted, err := s.Owner(ctx, "acc"); aws != "111122223333" || deleted || err != nil {
