@@ -46,8 +46,9 @@
 //	                                                                   BadMessage, ResourceLimitExceeded
 //	                                                                   (a 26th video), …; the session stays
 //	server → client  {"type":"moderation","action":…,"attendeeId":…,   to everyone: mute, muteAll
-//	                  "attendeeIds":[…],"by":…}                        (attendeeIds), unmute, remove,
-//	                                                                   lock, unlock, end
+//	                  "attendeeIds":[…],"by":…,"reason":…}             (attendeeIds), unmute, remove,
+//	                                                                   lock, unlock, record,
+//	                                                                   stopRecording (reason), end
 //	server → client  {"type":"chat","meetingId":…,"messageId":…,       to everyone: a meeting chat
 //	                  "userId":…,"content":…,"sentAt":…}                message posted (POST …/chat);
 //	                                                                   missed ones: GET …/chat
@@ -59,7 +60,8 @@
 //	client → server  {"type":"unmute"}                                 unmute yourself after a mute
 //	client → server  {"type":"leave"}                                  or just close the socket
 //	moderator → server {"type":"mute","attendeeId":…} {"type":"muteAll"} {"type":"remove","attendeeId":…}
-//	                   {"type":"lock"} {"type":"unlock"} {"type":"end"}
+//	                   {"type":"lock"} {"type":"unlock"} {"type":"record"} {"type":"stopRecording"}
+//	                   {"type":"end"}
 //
 // Moderators (guide §8.2) are the attendees who joined as the meeting's host, its organiser, and in a
 // moderated meeting those who gave its moderator passcode as a further subprotocol
@@ -67,8 +69,9 @@
 // passcodes are throttled with wrong PINs); in a moderated meeting no one else joins before a
 // moderator (409). A moderation message from anyone else is answered
 // {"type":"error","code":"Forbidden"} and changes nothing. A muted attendee's audio is no longer forwarded; a removed attendee's transport closes and
-// its user cannot join again; a locked meeting admits only its host; an ended meeting closes every
-// transport.
+// its user cannot join again; a locked meeting admits only its host; a recording writes every
+// published track to files until it is stopped or the meeting ends (recording.go; README); an
+// ended meeting closes every transport.
 //
 // The server is always the offerer: its first offer has one audio and two video transceivers the
 // client may send on (attach local tracks before answering): camera, then screen share (counted apart

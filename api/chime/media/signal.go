@@ -155,7 +155,7 @@ func (x *session) Handle(_ *mediasignal.Session, m message) bool {
 
 // Types implements mediasignal.Room.
 func (x *session) Types() string {
-	return ", unmute, or a moderator's mute, muteAll, remove, lock, unlock, end"
+	return ", unmute, or a moderator's mute, muteAll, remove, lock, unlock, record, stopRecording, end"
 }
 
 // MediaStarted implements mediasignal.Room: the roster records it, or refuses a video beyond the tiles.
