@@ -125,7 +125,7 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	app.porting = porting.New(porting.Deps{Ports: newRepo(client, portDecider, m.Now), Numbers: numbersRepo, NumberCmd: app.numbers,
 		NumbersRM: rms.numbers, Store: numbersStore, Documents: app.portDocs, RYW: ryw, Keys: dataKeys, Now: m.Now})
 	meetingsRepo, meetingsStore := newRepo(client, meetingDecider, m.Now), chimemeetings.NewStore(pool).WithSecrets(dataKeys)
-	app.calls = newCalls(m, pool, client, callDeps{accounts: accounts.Repo, directory: accountsStore, meetings: meetingsRepo, numbers: numbersStore})
+	app.calls = newCalls(m, pool, client, callDeps{accounts: accounts.Repo, directory: accountsStore, meetings: recordingStops{meetingsRepo, &app.media}, numbers: numbersStore})
 	app.contacts = chimecontacts.New(chimecontacts.Deps{Contacts: newRepo(client, contactsDecider, m.Now), Directory: accountsStore})
 	app.settings = chimesettings.New(chimesettings.Deps{Settings: newRepo(client, settingsDecider, m.Now), Accounts: accounts, Users: accountsStore})
 	app.retention = retentionapi.New(retentionapi.Deps{Retention: retentionapi.Retention{Repo: newRepo(client, retentionDecider, m.Now),

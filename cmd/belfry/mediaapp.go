@@ -14,9 +14,12 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/belfry/belfry/api/chime/calls"
 	"github.com/belfry/belfry/api/chime/media"
 	"github.com/belfry/belfry/api/chime/meetings"
+	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/api/mediasignal"
+	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/infra/recording"
 	"github.com/belfry/belfry/infra/sfu"
 )
@@ -136,10 +139,11 @@ func newMedia(cfg MediaConfig, d media.Deps) (*media.Service, *sfu.SFU, error) {
 // recorder adapts infra/sfu and infra/recording to the media slice's Recorder: one recording per
 // meeting at a time, its SFU recording stopped before its files are finished.
 type recorder struct {
-	sfu   *sfu.SFU
-	store *recording.Store
-	mu    sync.Mutex
-	live  map[string]liveRecording // by meeting id
+	sfu     *sfu.SFU
+	store   *recording.Store
+	mu      sync.Mutex
+	live    map[string]liveRecording // by meeting id
+	stopped map[string]struct{}      // recording ids stopped (a late Start does nothing)
 }
 
 type liveRecording struct {
@@ -149,26 +153,50 @@ type liveRecording struct {
 }
 
 func newRecorder(s *sfu.SFU, store *recording.Store) *recorder {
-	return &recorder{sfu: s, store: store, live: map[string]liveRecording{}}
+	return &recorder{sfu: s, store: store, live: map[string]liveRecording{}, stopped: map[string]struct{}{}}
 }
 
 func (r *recorder) Start(meetingID, recordingID string) error {
+	if r.wasStopped(recordingID) { // its stop was applied first: it ran nowhere
+		return nil
+	}
 	rec, err := r.store.Open(meetingID, recordingID)
 	if err != nil {
 		return err
 	}
+	stop := r.sfu.Record(meetingID, tracks{rec}) // stops (and drains) a recording it replaces
 	r.mu.Lock()
+	_, late := r.stopped[recordingID]
 	old, had := r.live[meetingID]
-	r.live[meetingID] = liveRecording{id: recordingID, rec: rec, stop: r.sfu.Record(meetingID, tracks{rec})}
+	if !late {
+		r.live[meetingID] = liveRecording{id: recordingID, rec: rec, stop: stop}
+	}
 	r.mu.Unlock()
-	if had { // Record replaced (and stopped) its SFU recording
+	if had && !late {
 		_, _ = old.rec.Close()
 	}
-	return nil
+	if late {
+		stop()
+		_, err = rec.Close()
+	}
+	return err
 }
 
+func (r *recorder) wasStopped(recordingID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.stopped[recordingID]
+	return ok
+}
+
+// Stop finishes the meeting's recording recordingID; a Start applied after it then does nothing
+// (the ids stopped are remembered, the latest maxStopped).
 func (r *recorder) Stop(meetingID, recordingID string) error {
 	r.mu.Lock()
+	if len(r.stopped) >= maxStopped {
+		clear(r.stopped)
+	}
+	r.stopped[recordingID] = struct{}{}
 	l, ok := r.live[meetingID]
 	if ok && l.id == recordingID {
 		delete(r.live, meetingID)
@@ -181,6 +209,9 @@ func (r *recorder) Stop(meetingID, recordingID string) error {
 	_, err := l.rec.Close()
 	return err
 }
+
+// maxStopped bounds the stopped recording ids a recorder remembers.
+const maxStopped = 4096
 
 // tracks is a recording as the SFU's Recorder (a nil *Track must be a nil interface).
 type tracks struct{ rec *recording.Recording }
@@ -200,4 +231,20 @@ func endInterruptedMeetings(ctx context.Context, logger *slog.Logger, svc *media
 	} else if n > 0 {
 		logger.Info("ended meetings interrupted by the restart", "meetings", n)
 	}
+}
+
+// recordingStops is the meeting repository of the dial-out path (api/chime/calls): a recording that
+// a callee's leaving stops (the last one out ends the meeting) stops in this process's recorder too.
+// media is set once the live-meetings slice is built.
+type recordingStops struct {
+	calls.Meetings
+	media **media.Service
+}
+
+func (r recordingStops) Execute(ctx context.Context, stream string, cmd meeting.Command) (usecase.Decided[meeting.State, meeting.Event], error) {
+	d, err := r.Meetings.Execute(ctx, stream, cmd)
+	if err == nil && *r.media != nil {
+		(*r.media).RecordingsStopped(d.State.AccountID, strings.TrimPrefix(stream, meeting.StreamPrefix), d.Events)
+	}
+	return d, err
 }

@@ -11,6 +11,8 @@
 //   - A recording holds at most MaxBytes of media payload (default 4 GiB), all its tracks
 //     together; past it every track stops writing (the rest is counted as dropped) and the manifest
 //     says Truncated. A write error stops that track alone and is named in the manifest.
+//   - A frame (the packets up to a marker bit, held in memory by the video writers) is at most
+//     MaxFrameBytes; a track sending a larger one stops. Any write error stops its track.
 //   - A track of a codec none of the writers stores is left out (Track returns nil) and listed in
 //     the manifest as skipped.
 package recording
@@ -38,6 +40,13 @@ const DefaultMaxBytes = 4 << 30
 
 // ErrLimit is the write error of a track once its recording reached MaxBytes.
 var ErrLimit = errors.New("recording: the recording reached its size limit")
+
+// MaxFrameBytes bounds one frame (the packets up to a marker bit), which the video writers hold in
+// memory until it is whole; a track sending a larger one stops (ErrFrame).
+const MaxFrameBytes = 8 << 20
+
+// ErrFrame is the write error of a track whose frame grew past MaxFrameBytes.
+var ErrFrame = errors.New("recording: a frame larger than MaxFrameBytes (no marker bit)")
 
 // Store is where recordings go.
 type Store struct {
@@ -190,11 +199,12 @@ func open(path string, codec webrtc.RTPCodecCapability) (mediaWriter, error) {
 
 // Track is one track's file.
 type Track struct {
-	r    *Recording
-	w    mediaWriter
-	mu   sync.Mutex
-	info TrackInfo
-	done bool
+	r       *Recording
+	w       mediaWriter
+	mu      sync.Mutex
+	info    TrackInfo
+	done    bool
+	pending int64 // bytes since the last marker bit
 }
 
 // WriteRTP stores one packet; ErrLimit once the recording is full, the writer's error if it fails.
@@ -211,6 +221,15 @@ func (t *Track) WriteRTP(p *rtp.Packet) error {
 		t.info.Dropped++
 		t.r.truncated()
 		return ErrLimit
+	}
+	if t.pending += n; t.pending > MaxFrameBytes {
+		t.pending = MaxFrameBytes + 1 // stays over: every later packet is refused
+		t.info.Dropped++
+		t.info.Error = ErrFrame.Error()
+		return ErrFrame
+	}
+	if p.Marker {
+		t.pending = 0
 	}
 	if err := t.w.WriteRTP(p); err != nil {
 		t.info.Dropped++

@@ -161,3 +161,25 @@ func TestRecordingLimitsAndIDs(t *testing.T) {
 		t.Fatal("a track opened after close")
 	}
 }
+
+// TestRecordingFrameBound: a video track whose frame never ends (no marker bit) stops at
+// MaxFrameBytes instead of growing the writer's buffer.
+func TestRecordingFrameBound(t *testing.T) {
+	r, err := (&recording.Store{Root: t.TempDir()}).Open("m", "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := r.Track("x", "video", vp8)
+	big := make([]byte, 1200)
+	big[0] = 0x10
+	var werr error
+	for i := 0; i < recording.MaxFrameBytes/1200+10 && werr == nil; i++ {
+		werr = v.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(i), Timestamp: 1}, Payload: big})
+	}
+	if !errors.Is(werr, recording.ErrFrame) || !errors.Is(v.WriteRTP(vp8Frame(1, true)), recording.ErrFrame) {
+		t.Fatalf("an endless frame: %v", werr)
+	}
+	if m, err := r.Close(); err != nil || m.Tracks[0].Error == "" {
+		t.Fatalf("manifest: %+v %v", m, err)
+	}
+}

@@ -85,6 +85,12 @@ func (rr *roomRecording) open(pub *publication, s *SFU) {
 	if rr.stopped {
 		return
 	}
+	pub.mu.Lock()
+	taken := pub.ended || pub.rec != nil
+	pub.mu.Unlock()
+	if taken { // ended, or opened by the other of Record and recordNew
+		return
+	}
 	tr := rr.r.Track(pub.owner.id, pub.kind, pub.codec)
 	if tr == nil {
 		return
@@ -170,7 +176,6 @@ func (t *tap) push(l *layer, pkt *rtp.Packet, dropped *atomic.Uint64) {
 		t.keyed = true
 	}
 	select {
-	case <-t.done:
 	case t.q <- pkt.Clone():
 	default:
 		dropped.Add(1)
@@ -187,17 +192,6 @@ func (pub *publication) bestLayer() *layer {
 		}
 	}
 	return best
-}
-
-// endRecording stops the publication's tap (its track ended or its owner left).
-func (pub *publication) endRecording() {
-	pub.mu.Lock()
-	t := pub.rec
-	pub.rec = nil
-	pub.mu.Unlock()
-	if t != nil {
-		go t.close()
-	}
 }
 
 // recordNew starts recording a newly published pub when its room is being recorded.

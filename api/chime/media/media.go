@@ -171,11 +171,7 @@ func (s *Service) Leave(accountID, id, attendeeID, reason string) {
 		s.d.Logger.Warn("recording an attendee's leaving failed; the next start's sweep records it", "meeting", id, "attendee", attendeeID, "err", err)
 		return
 	}
-	for _, e := range d.Events { // the last one out ends the meeting and stops its recording
-		if _, ok := e.(meeting.RecordingStopped); ok {
-			s.applyRecording(accountID, id, e)
-		}
-	}
+	s.RecordingsStopped(accountID, id, d.Events) // the last one out ends the meeting and its recording
 }
 
 // SetMedia records that an attendee started or stopped sending a kind of media; starting video

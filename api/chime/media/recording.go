@@ -64,10 +64,21 @@ func (s *Service) failRecording(accountID, meetingID, recordingID string, cause 
 	s.d.Logger.Warn("a recording could not start; it is recorded as stopped", "meeting", meetingID, "recording", recordingID, "err", cause)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	d, err := s.d.Meetings.Execute(ctx, meeting.StreamName(meetingID), meeting.Record{AccountID: accountID, Reason: meeting.RecordingStoppedFailed})
+	d, err := s.d.Meetings.Execute(ctx, meeting.StreamName(meetingID), meeting.Record{AccountID: accountID, RecordingID: recordingID,
+		Reason: meeting.RecordingStoppedFailed})
 	if err != nil {
 		s.d.Logger.Error("recording the failed recording's stop failed", "meeting", meetingID, "recording", recordingID, "err", err)
 		return
 	}
 	s.apply(accountID, meetingID, d.Events)
+}
+
+// RecordingsStopped stops this process's recorder for the recordings events stopped, on paths
+// outside this slice (a dial-out callee, the last one out, ends the meeting).
+func (s *Service) RecordingsStopped(accountID, meetingID string, events []meeting.Event) {
+	for _, e := range events {
+		if _, ok := e.(meeting.RecordingStopped); ok {
+			s.applyRecording(accountID, meetingID, e)
+		}
+	}
 }

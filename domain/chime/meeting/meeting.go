@@ -174,12 +174,13 @@ type State struct {
 	// Locked: only the host may join (moderation.go); Removed are the users a moderator removed.
 	Locked  bool
 	Removed map[string]bool
-	// Recording is the running recording's id ("" when none runs); Recordings counts the
-	// recordings ever started (recording.go).
-	Recording  string
-	Recordings int
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Recording is the running recording's id ("" when none runs), started at RecordingAt;
+	// Recordings counts the recordings ever started (recording.go).
+	Recording   string
+	RecordingAt time.Time
+	Recordings  int
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Initial is a meeting never scheduled.

@@ -17,7 +17,9 @@ import (
 //     none runs, decides nothing.
 //   - A recording never outlives its meeting: every decision that ends the meeting (End, the last
 //     attendee leaving, a restart interrupting every attendee) stops the running recording first
-//     (RecordingStopped, reason RecordingStoppedMeetingEnded), in the same append.
+//     (RecordingStopped, reason RecordingStoppedMeetingEnded), in the same append; a restart's
+//     Interrupt stops one a previous run started even when the meeting goes on (reason
+//     RecordingStoppedRestart).
 //   - RecordingID names the recording's media files (chosen by the caller, unique).
 
 // Recording event types.
@@ -31,6 +33,7 @@ const (
 	RecordingStoppedByModerator  = "StoppedByModerator"
 	RecordingStoppedMeetingEnded = "MeetingEnded"
 	RecordingStoppedFailed       = "RecorderFailed"
+	RecordingStoppedRestart      = "ServiceRestart"
 )
 
 // RecordingStarted records that a moderator started recording the meeting's media.
@@ -55,7 +58,8 @@ func (RecordingStarted) EventType() string { return TypeRecordingStarted }
 func (RecordingStopped) EventType() string { return TypeRecordingStopped }
 
 // Record starts (On, with a new RecordingID) or stops the meeting's recording. By is the moderator
-// asking; "" is the service stopping it for Reason.
+// asking; "" is the service stopping it for Reason. A stop that names a RecordingID stops that
+// recording only (nothing when another runs).
 type Record struct {
 	AccountID, By string
 	On            bool
@@ -79,7 +83,7 @@ func decideRecord(s State, c Record, at time.Time) ([]Event, error) {
 			return nil, domain.Wrapf(ErrInvalid, "a recording needs a RecordingID")
 		}
 		return []Event{RecordingStarted{RecordingID: c.RecordingID, By: c.By, At: at}}, nil
-	case s.Recording == "":
+	case s.Recording == "" || (c.RecordingID != "" && c.RecordingID != s.Recording):
 		return nil, nil
 	}
 	reason := cmp.Or(c.Reason, RecordingStoppedByModerator)
@@ -97,10 +101,19 @@ func stopRecording(s State, at time.Time) []Event {
 	return []Event{RecordingStopped{RecordingID: s.Recording, Reason: RecordingStoppedMeetingEnded, At: at}}
 }
 
+// stopInterrupted is the stop of a recording a previous run of the service started (before): no
+// process records it any more.
+func stopInterrupted(s State, before, at time.Time) []Event {
+	if s.Recording == "" || !s.RecordingAt.Before(before) {
+		return nil
+	}
+	return []Event{RecordingStopped{RecordingID: s.Recording, Reason: RecordingStoppedRestart, At: at}}
+}
+
 func evolveRecording(s State, e Event) State {
 	switch e := e.(type) {
 	case RecordingStarted:
-		s.Recording = e.RecordingID
+		s.Recording, s.RecordingAt = e.RecordingID, e.At
 		s.Recordings++
 		s.UpdatedAt = e.At
 	case RecordingStopped:

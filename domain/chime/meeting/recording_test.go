@@ -102,3 +102,23 @@ func TestRecordingStopsWithTheMeeting(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordingStopNamesItsRecording: the service's stop of a failed recording stops that one only;
+// a restart stops a recording a previous run started even when someone who joined since stays.
+func TestRecordingStopNamesItsRecording(t *testing.T) {
+	t.Parallel()
+	_, s, err := decide(t, hostIn(t), meeting.Record{AccountID: "a1", By: "h", On: true, RecordingID: "r2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs, _, err := decide(t, s, meeting.Record{AccountID: "a1", RecordingID: "r1", Reason: meeting.RecordingStoppedFailed}); err != nil || len(evs) != 0 {
+		t.Fatalf("a stop of another recording: %v %v", evs, err)
+	}
+	// d joined after the restart (Before); h, b and c were there before.
+	s = meeting.Evolve(s, meeting.AttendeeJoined{AttendeeID: "d", UserID: "u9", At: now.Add(2 * time.Hour)})
+	evs, s, err := decide(t, s, meeting.Interrupt{AccountID: "a1", Before: now.Add(time.Hour)})
+	want := meeting.RecordingStopped{RecordingID: "r2", Reason: meeting.RecordingStoppedRestart, At: now}
+	if err != nil || len(evs) != 4 || !reflect.DeepEqual(evs[3], meeting.Event(want)) || s.Recording != "" || s.Status != meeting.StatusStarted {
+		t.Fatalf("interrupt: %v %v %+v", evs, err, s)
+	}
+}

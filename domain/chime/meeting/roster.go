@@ -167,9 +167,9 @@ func decideRoster(s State, c Command, now time.Time) ([]Event, error) {
 			}
 		}
 		if len(out) > 0 && len(out) == len(s.Attendees) {
-			out = append(append(out, stopRecording(s, at)...), Ended{Reason: EndReasonServiceRestart, At: at})
+			return append(append(out, stopRecording(s, at)...), Ended{Reason: EndReasonServiceRestart, At: at}), nil
 		}
-		return out, nil
+		return append(out, stopInterrupted(s, c.Before, at)...), nil
 	}
 	return nil, domain.Errorf(domain.KindInvalid, "unknown meeting command %T", c)
 }
