@@ -120,8 +120,9 @@ func TestBrowsersSeeEachOther(t *testing.T) {
 
 // TestBrowserSendsSimulcast: a browser that joins with ?simulcast=1 is asked for its camera's layers
 // in the SFU's first offer and sends them (its sender's encodings are q, h and f; the SFU receives
-// them as simulcast layers); the other browser, which sends no estimate, decodes one of them and its
-// frame count grows.
+// them as simulcast layers); the other browser, which sends no REMB (transport-cc is negotiated),
+// decodes them, its frame count grows, and the SFU's send-side estimate of its bandwidth moves it
+// above the lowest layer, where it stays.
 func TestBrowserSendsSimulcast(t *testing.T) {
 	exe := chromium(t)
 	b, id, _, _, _ := meetingWith(t, nil)
@@ -138,6 +139,30 @@ func TestBrowserSendsSimulcast(t *testing.T) {
 	until(t, "bob to decode alice's video", func() bool { return framesFrom(t, bob, aliceID) > 0 })
 	n := framesFrom(t, bob, aliceID)
 	until(t, "bob's frame count to grow", func() bool { return framesFrom(t, bob, aliceID) > n+10 })
+	// Bob's browser sends no REMB (transport-cc is negotiated): the SFU's send-side estimate moves him
+	// above the lowest layer (a quarter of the camera's width) once alice's higher layers arrive.
+	var above time.Time // since when bob has decoded frames wider than the lowest layer's
+	until(t, "bob to decode a layer above the lowest for 2 s", func() bool {
+		if frameWidth(t, bob) < 640 {
+			above = time.Time{}
+			return false
+		}
+		if above.IsZero() {
+			above = time.Now()
+		}
+		return time.Since(above) >= 2*time.Second
+	})
+}
+
+// frameWidth is the width of the video frames the page decodes (its inbound video's frameWidth).
+func frameWidth(t *testing.T, ctx context.Context) float64 {
+	t.Helper()
+	w, _ := chromedp.Run(ctx, chromedp.Evaluate[float64](`(async () => {
+		let w = 0;
+		if (pc) (await pc.getStats()).forEach(x => { if (x.type === "inbound-rtp" && x.kind === "video" && x.frameWidth) w = Math.max(w, x.frameWidth); });
+		return w;
+	})()`, chromedp.EvalAwaitPromise))
+	return w
 }
 
 // pageState describes the page's connection for a failure message.

@@ -35,7 +35,9 @@ type Participant struct {
 	audioMuted atomic.Bool
 	// estimate is the bandwidth the participant's last REMB announced (bits/s, 0: none yet);
 	// videoSubs counts the video tracks it receives, among which the estimate is divided.
-	estimate  atomic.Uint64
+	estimate atomic.Uint64
+	// bwe is the send-side estimate of what reaches it (bwe.go), used while it sends no REMB.
+	bwe       *sendSide
 	videoSubs atomic.Int32
 	switches  atomic.Uint64 // simulcast layer switches of the tracks it receives
 
@@ -163,9 +165,14 @@ func (p *Participant) SetAudioMuted(muted bool) { p.audioMuted.Store(muted) }
 func (p *Participant) LayerSwitches() uint64 { return p.switches.Load() }
 
 // budget is the participant's bandwidth estimate divided among the video tracks it receives (bits/s,
-// 0: no estimate).
+// 0: no estimate): its last REMB, else the send-side estimate once its transport-wide feedback
+// arrives.
 func (p *Participant) budget() uint64 {
-	return p.estimate.Load() / uint64(max(1, p.videoSubs.Load()))
+	est := p.estimate.Load()
+	if est == 0 {
+		est = min(p.bwe.bitrate(), maxEstimate)
+	}
+	return est / uint64(max(1, p.videoSubs.Load()))
 }
 
 // negotiate sends an offer now, or once the one that is out is answered, or (while Join holds it)

@@ -36,7 +36,9 @@
 //     layers the answer announces are taken out of it and not received, and audio is never
 //     simulcast. Each layer's incoming bitrate is measured (every 500 ms). A subscriber receives
 //     exactly one layer: the highest whose bitrate fits its budget (the bitrate of its last RTCP
-//     REMB divided by the number of video tracks it receives; the layer it has may overshoot by a
+//     REMB, else — a browser sends none once transport-cc is negotiated — the SFU's send-side
+//     estimate, Google Congestion Control over the subscriber's transport-wide feedback, once that
+//     feedback has arrived (bwe.go); divided by the number of video tracks it receives; the layer it has may overshoot by a
 //     quarter), else the lowest; with no estimate yet, the lowest (and before any layer is
 //     measured, none: it waits for the first measure; nor does it fall back to the lowest while a
 //     layer that is sending is still in its first measure). It starts, and switches, only at
@@ -146,6 +148,7 @@ type SFU struct {
 	closed bool
 
 	recs map[string]*roomRecording // by room id (record.go)
+	est  *estimators               // each new connection's send-side estimator (bwe.go)
 
 	forwarded, dropped, switches, recordDropped atomic.Uint64
 }
@@ -166,6 +169,10 @@ func New(cfg Config) (*SFU, error) {
 		return nil, fmt.Errorf("sfu: codecs: %w", err)
 	}
 	ir := &interceptor.Registry{}
+	est := &estimators{}
+	if err := registerSendSide(m, ir, est); err != nil { // before the NACK responder (pion's advice)
+		return nil, fmt.Errorf("sfu: bandwidth estimator: %w", err)
+	}
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		return nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
@@ -192,7 +199,7 @@ func New(cfg Config) (*SFU, error) {
 		closers = append(closers, mux.Close)
 	}
 	s := &SFU{cfg: cfg, close: closeAll, rooms: map[string]*room{}, live: map[*Participant]struct{}{},
-		recs: map[string]*roomRecording{}}
+		recs: map[string]*roomRecording{}, est: est}
 	if cfg.TCPPort > 0 {
 		l, err := net.ListenTCP("tcp", &net.TCPAddr{Port: cfg.TCPPort})
 		if err != nil {
@@ -284,7 +291,7 @@ func (s *SFU) JoinWith(roomID, id string, peer Peer, o JoinOptions) (*Participan
 		}
 		api = s.tcp
 	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	pc, bwe, err := s.est.newPeerConnection(api)
 	if err != nil {
 		return nil, fmt.Errorf("sfu: peer connection: %w", err)
 	}
@@ -298,6 +305,7 @@ func (s *SFU) JoinWith(roomID, id string, peer Peer, o JoinOptions) (*Participan
 		content = tr.Receiver() // the last one: the screen share
 	}
 	p := newParticipant(s, id, peer, pc, content)
+	p.bwe = bwe
 	p.offerSimulcast = o.OfferSimulcast
 	s.mu.Lock()
 	if s.closed {

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -57,6 +58,10 @@ type Options struct {
 	Content bool
 	// NoAudio sends video only.
 	NoAudio bool
+	// NoFeedback sends no transport-wide congestion control feedback (transport-cc) on what it
+	// receives, and so gives the sender no estimate (pion's default interceptors send it, as
+	// browsers do; REMB only when EstimateBitrate is called).
+	NoFeedback bool
 	// Simulcast, when set, sends the camera video as one layer per RID (at most a few), lowest
 	// first: layer i's packets are Send's size × 4^i bytes (at most 1200), carry i in LayerOf, and
 	// number their sequence and timestamps from their own starting points.
@@ -79,7 +84,18 @@ func NewWith(onCandidate func([]byte), o Options) (*Client, error) {
 	if o.TCPOnly {
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6})
 	}
-	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	opts := []func(*webrtc.API){webrtc.WithSettingEngine(se)}
+	if o.NoFeedback {
+		m, ir := &webrtc.MediaEngine{}, &interceptor.Registry{}
+		if err := m.RegisterDefaultCodecs(); err != nil {
+			return nil, err
+		}
+		if err := webrtc.ConfigureNack(m, ir); err != nil {
+			return nil, err
+		}
+		opts = append(opts, webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir))
+	}
+	pc, err := webrtc.NewAPI(opts...).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return nil, err
 	}
