@@ -202,8 +202,9 @@ func (r *recorder) Stop(meetingID, recordingID string) error {
 		delete(r.live, meetingID)
 	}
 	r.mu.Unlock()
-	if !ok || l.id != recordingID {
-		return nil
+	if !ok || l.id != recordingID { // not running here: a crash may have left its files
+		_, err := r.store.Recover(meetingID, recordingID)
+		return err
 	}
 	l.stop()
 	_, err := l.rec.Close()

@@ -13,6 +13,8 @@
 //     says Truncated. A write error stops that track alone and is named in the manifest.
 //   - A frame (the packets up to a marker bit, held in memory by the video writers) is at most
 //     MaxFrameBytes; a track sending a larger one stops. Any write error stops its track.
+//   - A recording a crash interrupted gets its manifest from Recover (the restart's sweep stops
+//     it), marked interrupted, its files listed with their sizes.
 //   - A track of a codec none of the writers stores is left out (Track returns nil) and listed in
 //     the manifest as skipped.
 package recording
@@ -57,11 +59,14 @@ type Store struct {
 
 // Manifest is a recording's manifest.json.
 type Manifest struct {
-	MeetingID   string      `json:"meetingId"`
-	RecordingID string      `json:"recordingId"`
-	StartedAt   time.Time   `json:"startedAt"`
-	StoppedAt   time.Time   `json:"stoppedAt"`
-	Truncated   bool        `json:"truncated,omitempty"`
+	MeetingID   string    `json:"meetingId"`
+	RecordingID string    `json:"recordingId"`
+	StartedAt   time.Time `json:"startedAt"`
+	StoppedAt   time.Time `json:"stoppedAt"`
+	Truncated   bool      `json:"truncated,omitempty"`
+	// Interrupted: the service stopped without closing the recording (a crash); Recover wrote
+	// this manifest from the files found, their packets unknown.
+	Interrupted bool        `json:"interrupted,omitempty"`
 	Tracks      []TrackInfo `json:"tracks"`
 }
 
@@ -296,4 +301,66 @@ func (r *Recording) Close() (Manifest, error) {
 		err = os.WriteFile(filepath.Join(r.dir, "manifest.json"), append(b, '\n'), 0o600)
 	}
 	return m, errors.Join(append(errs, err)...)
+}
+
+// Recover writes the manifest of a recording a crash interrupted — its directory holds track files
+// and no manifest.json — listing each file with its size, marked Interrupted; the files stay as the
+// crash left them (pion's writers had written every frame they were given). It does nothing (false)
+// when the recording has no directory or has its manifest.
+func (s *Store) Recover(meetingID, recordingID string) (bool, error) {
+	if !ValidID(meetingID) || !ValidID(recordingID) {
+		return false, fmt.Errorf("recording: invalid meeting or recording id %q/%q", meetingID, recordingID)
+	}
+	dir := filepath.Join(s.Root, meetingID, recordingID)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("recording: %w", err)
+	}
+	m := Manifest{MeetingID: meetingID, RecordingID: recordingID, Interrupted: true, Tracks: []TrackInfo{}}
+	for _, e := range entries {
+		if e.Name() == "manifest.json" {
+			return false, nil
+		}
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		m.Tracks = append(m.Tracks, trackOf(e.Name(), info.Size()))
+		if t := info.ModTime().UTC(); t.After(m.StoppedAt) {
+			m.StoppedAt = t
+		}
+	}
+	if st, err := os.Stat(dir); err == nil {
+		m.StartedAt = st.ModTime().UTC() // its last entry's creation: an upper bound of the start
+		if m.StartedAt.After(m.StoppedAt) || len(m.Tracks) == 0 {
+			m.StartedAt = m.StoppedAt
+		}
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return false, err
+	}
+	return true, os.WriteFile(filepath.Join(dir, "manifest.json"), append(b, '\n'), 0o600)
+}
+
+// trackOf reads a track file's name, <attendeeId>-<kind>-<n>.<ext>, back into its TrackInfo.
+func trackOf(name string, size int64) TrackInfo {
+	t := TrackInfo{File: name, Bytes: size}
+	base, ext, _ := strings.Cut(name, ".")
+	if i := strings.LastIndex(base, "-"); i > 0 {
+		base = base[:i]
+		if j := strings.LastIndex(base, "-"); j > 0 {
+			t.AttendeeID, t.Kind = base[:j], base[j+1:]
+		}
+	}
+	switch ext {
+	case "ogg":
+		t.Codec = webrtc.MimeTypeOpus
+	case "h264":
+		t.Codec = webrtc.MimeTypeH264
+	}
+	return t
 }

@@ -183,3 +183,45 @@ func TestRecordingFrameBound(t *testing.T) {
 		t.Fatalf("manifest: %+v %v", m, err)
 	}
 }
+
+// TestRecoverInterrupted: a recording a crash left (files, no manifest) gets its manifest from
+// Recover, marked interrupted, each file with its attendee, kind and size; a finished recording
+// and an unknown one are left alone.
+func TestRecoverInterrupted(t *testing.T) {
+	root := t.TempDir()
+	s := &recording.Store{Root: root}
+	r, err := s.Open("m", "crashed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	att := "5e1b0f7a-3c2d-4b8e-9a61-0d4f2c7e8b93"
+	v, a := r.Track(att, "video", vp8), r.Track(att, "audio", opus)
+	for i := uint16(1); i <= 30; i++ {
+		_ = v.WriteRTP(vp8Frame(i, i == 1))
+		_ = a.WriteRTP(opusPacket(i))
+	}
+	// No Close: the process died here.
+	ok, err := s.Recover("m", "crashed")
+	if err != nil || !ok {
+		t.Fatalf("recover: %v %v", ok, err)
+	}
+	var m recording.Manifest
+	b, _ := os.ReadFile(filepath.Join(root, "m", "crashed", "manifest.json"))
+	if err := json.Unmarshal(b, &m); err != nil || !m.Interrupted || len(m.Tracks) != 2 {
+		t.Fatalf("manifest: %s %v", b, err)
+	}
+	for _, tr := range m.Tracks {
+		if tr.AttendeeID != att || (tr.Kind != "video" && tr.Kind != "audio") || tr.Bytes == 0 {
+			t.Fatalf("track: %+v", tr)
+		}
+	}
+	if ok, err := s.Recover("m", "crashed"); ok || err != nil {
+		t.Fatalf("recovered twice: %v %v", ok, err)
+	}
+	if ok, err := s.Recover("m", "never-started"); ok || err != nil {
+		t.Fatalf("an unknown recording: %v %v", ok, err)
+	}
+	if _, err := s.Recover("../m", "x"); err == nil {
+		t.Fatal("a path in the id was accepted")
+	}
+}

@@ -195,6 +195,7 @@ func (s *Service) EndInterrupted(ctx context.Context, startedAt time.Time) (int,
 		if err != nil {
 			return n, err
 		}
+		s.RecordingsStopped(m.AccountID, m.MeetingID, d.Events) // a recording the previous run left: its manifest
 		if len(d.Events) > 0 {
 			n++
 		}
