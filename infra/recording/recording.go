@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,7 +66,7 @@ type Manifest struct {
 	StoppedAt   time.Time `json:"stoppedAt"`
 	Truncated   bool      `json:"truncated,omitempty"`
 	// Interrupted: the service stopped without closing the recording (a crash); Recover wrote
-	// this manifest from the files found, their packets unknown.
+	// this manifest from the files found: their packets unknown, Bytes each file's size.
 	Interrupted bool        `json:"interrupted,omitempty"`
 	Tracks      []TrackInfo `json:"tracks"`
 }
@@ -328,26 +329,46 @@ func (s *Store) Recover(meetingID, recordingID string) (bool, error) {
 		if err != nil || !info.Mode().IsRegular() {
 			continue
 		}
-		m.Tracks = append(m.Tracks, trackOf(e.Name(), info.Size()))
+		if strings.HasSuffix(e.Name(), ".recover") {
+			continue
+		}
+		m.Tracks = append(m.Tracks, trackOf(dir, e.Name(), info.Size()))
 		if t := info.ModTime().UTC(); t.After(m.StoppedAt) {
 			m.StoppedAt = t
 		}
 	}
 	if st, err := os.Stat(dir); err == nil {
 		m.StartedAt = st.ModTime().UTC() // its last entry's creation: an upper bound of the start
-		if m.StartedAt.After(m.StoppedAt) || len(m.Tracks) == 0 {
-			m.StartedAt = m.StoppedAt
+		if len(m.Tracks) == 0 || m.StoppedAt.Before(m.StartedAt) {
+			m.StoppedAt = m.StartedAt
 		}
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return false, err
 	}
-	return true, os.WriteFile(filepath.Join(dir, "manifest.json"), append(b, '\n'), 0o600)
+	return writeOnce(filepath.Join(dir, "manifest.json"), append(b, '\n'))
 }
 
-// trackOf reads a track file's name, <attendeeId>-<kind>-<n>.<ext>, back into its TrackInfo.
-func trackOf(name string, size int64) TrackInfo {
+// writeOnce writes b to path unless path exists: a temporary file linked in under its name, so a
+// manifest is whole or absent and one written meanwhile (the recording's own Close) is kept.
+func writeOnce(path string, b []byte) (bool, error) {
+	tmp := path + ".recover"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); errors.Is(err, os.ErrExist) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// trackOf reads a track file's name, <attendeeId>-<kind>-<n>.<ext>, back into its TrackInfo (Bytes:
+// the file's size; an IVF file's codec from its header).
+func trackOf(dir, name string, size int64) TrackInfo {
 	t := TrackInfo{File: name, Bytes: size}
 	base, ext, _ := strings.Cut(name, ".")
 	if i := strings.LastIndex(base, "-"); i > 0 {
@@ -361,6 +382,30 @@ func trackOf(name string, size int64) TrackInfo {
 		t.Codec = webrtc.MimeTypeOpus
 	case "h264":
 		t.Codec = webrtc.MimeTypeH264
+	case "ivf":
+		t.Codec = ivfCodec(filepath.Join(dir, name))
 	}
 	return t
+}
+
+// ivfCodec is the codec an IVF file's header names ("" when unreadable).
+func ivfCodec(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var h [12]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return ""
+	}
+	switch string(h[8:12]) {
+	case "VP80":
+		return webrtc.MimeTypeVP8
+	case "VP90":
+		return webrtc.MimeTypeVP9
+	case "AV01":
+		return webrtc.MimeTypeAV1
+	}
+	return ""
 }

@@ -211,7 +211,8 @@ func TestRecoverInterrupted(t *testing.T) {
 		t.Fatalf("manifest: %s %v", b, err)
 	}
 	for _, tr := range m.Tracks {
-		if tr.AttendeeID != att || (tr.Kind != "video" && tr.Kind != "audio") || tr.Bytes == 0 {
+		if tr.AttendeeID != att || (tr.Kind != "video" && tr.Kind != "audio") || tr.Bytes == 0 ||
+			(tr.Kind == "video" && tr.Codec != webrtc.MimeTypeVP8) || (tr.Kind == "audio" && tr.Codec != webrtc.MimeTypeOpus) {
 			t.Fatalf("track: %+v", tr)
 		}
 	}

@@ -1,6 +1,7 @@
 package sfu
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -25,10 +27,24 @@ const (
 // has arrived.
 type sendSide struct {
 	cc.BandwidthEstimator
-	fed atomic.Bool
+	fed      atomic.Bool
+	rejected atomic.Uint64 // feedback the estimator refused (malformed)
 }
 
-// WriteRTCP notes transport-wide feedback and hands every packet to the estimator.
+// AddStream adds a stream and, under the same writer, its retransmission (RTX) stream: the NACK
+// responder's resends carry the RTX SSRC and must reach the wire through the estimator too.
+func (b *sendSide) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	if info.SSRCRetransmission != 0 {
+		rtx := *info
+		rtx.SSRC = info.SSRCRetransmission
+		b.BandwidthEstimator.AddStream(&rtx, w)
+	}
+	return b.BandwidthEstimator.AddStream(info, w)
+}
+
+// WriteRTCP notes transport-wide feedback and hands every packet to the estimator. A packet the
+// estimator refuses is counted, not returned: pion's interceptor would hand the error to the
+// sender's RTCP reader, and one malformed report would end the track's PLI, REMB and NACK handling.
 func (b *sendSide) WriteRTCP(pkts []rtcp.Packet, a interceptor.Attributes) error {
 	for _, p := range pkts {
 		if _, ok := p.(*rtcp.TransportLayerCC); ok {
@@ -36,8 +52,45 @@ func (b *sendSide) WriteRTCP(pkts []rtcp.Packet, a interceptor.Attributes) error
 			break
 		}
 	}
-	return b.BandwidthEstimator.WriteRTCP(pkts, a)
+	if err := b.BandwidthEstimator.WriteRTCP(pkts, a); err != nil {
+		b.rejected.Add(1)
+	}
+	return nil
 }
+
+// passPacer sends every packet at once, to the writer of its SSRC (gcc's NoOpPacer holds one lock
+// across every write of a connection, so a subscriber's tracks would wait on each other's socket
+// writes); a packet of an SSRC never added is refused.
+type passPacer struct {
+	mu      sync.RWMutex
+	writers map[uint32]interceptor.RTPWriter
+}
+
+func newPassPacer() *passPacer { return &passPacer{writers: map[uint32]interceptor.RTPWriter{}} }
+
+// AddStream implements gcc.Pacer.
+func (p *passPacer) AddStream(ssrc uint32, w interceptor.RTPWriter) {
+	p.mu.Lock()
+	p.writers[ssrc] = w
+	p.mu.Unlock()
+}
+
+// Write implements gcc.Pacer.
+func (p *passPacer) Write(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+	p.mu.RLock()
+	w, ok := p.writers[h.SSRC]
+	p.mu.RUnlock()
+	if !ok {
+		return 0, fmt.Errorf("%w: %d", gcc.ErrUnknownStream, h.SSRC)
+	}
+	return w.Write(h, payload, a)
+}
+
+// SetTargetBitrate implements gcc.Pacer (it paces nothing).
+func (p *passPacer) SetTargetBitrate(int) {}
+
+// Close implements gcc.Pacer.
+func (p *passPacer) Close() error { return nil }
 
 // bitrate is the estimate (bits/s), 0 before any feedback.
 func (b *sendSide) bitrate() uint64 {
@@ -59,7 +112,7 @@ type estimators struct {
 func registerSendSide(m *webrtc.MediaEngine, ir *interceptor.Registry, e *estimators) error {
 	f, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
 		g, err := gcc.NewSendSideBWE(gcc.SendSideBWEInitialBitrate(bweInitial), gcc.SendSideBWEMinBitrate(bweMin),
-			gcc.SendSideBWEMaxBitrate(bweMax), gcc.SendSideBWEPacer(gcc.NewNoOpPacer()))
+			gcc.SendSideBWEMaxBitrate(bweMax), gcc.SendSideBWEPacer(newPassPacer()))
 		if err != nil {
 			return nil, err
 		}

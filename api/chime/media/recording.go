@@ -12,7 +12,8 @@ import (
 
 // Recorder records a live meeting's media (cmd/belfry adapts infra/sfu and infra/recording):
 // Start begins recording everything published in the meeting's room, Stop ends it and finishes the
-// recording's files. Stop of a recording not running here does nothing.
+// recording's files; Stop of a recording not running here finishes what a crash left of it, if
+// anything (its manifest), and a Start after its Stop does nothing.
 type Recorder interface {
 	Start(meetingID, recordingID string) error
 	Stop(meetingID, recordingID string) error

@@ -60,7 +60,8 @@ type Options struct {
 	NoAudio bool
 	// NoFeedback sends no transport-wide congestion control feedback (transport-cc) on what it
 	// receives, and so gives the sender no estimate (pion's default interceptors send it, as
-	// browsers do; REMB only when EstimateBitrate is called).
+	// browsers do; REMB only when EstimateBitrate is called). Its connection has the default codecs
+	// and NACK only: no receiver reports and no mid/rid extensions, so not with Simulcast.
 	NoFeedback bool
 	// Simulcast, when set, sends the camera video as one layer per RID (at most a few), lowest
 	// first: layer i's packets are Send's size × 4^i bytes (at most 1200), carry i in LayerOf, and
