@@ -20,13 +20,21 @@ import (
 //     (RecordingStopped, reason RecordingStoppedMeetingEnded), in the same append; a restart's
 //     Interrupt stops one a previous run started even when the meeting goes on (reason
 //     RecordingStoppedRestart).
-//   - RecordingID names the recording's media files (chosen by the caller, unique).
+//   - RecordingID names the recording's media files (chosen by the caller, unique). A meeting has at
+//     most MaxRecordings recordings (each a directory of files): a moderator starting and stopping
+//     in a loop cannot fill the recordings directory [derived: the guide gives no number].
 
 // Recording event types.
 const (
 	TypeRecordingStarted = "chime.meeting.recording_started.v1"
 	TypeRecordingStopped = "chime.meeting.recording_stopped.v1"
 )
+
+// MaxRecordings bounds the recordings of one meeting.
+const MaxRecordings = 100
+
+// ErrTooManyRecordings refuses a recording beyond MaxRecordings.
+var ErrTooManyRecordings = &domain.Error{Kind: domain.KindLimitExceeded, Msg: "the meeting has as many recordings as it may have"}
 
 // Why a recording stopped.
 const (
@@ -81,6 +89,9 @@ func decideRecord(s State, c Record, at time.Time) ([]Event, error) {
 	case c.On:
 		if c.RecordingID == "" {
 			return nil, domain.Wrapf(ErrInvalid, "a recording needs a RecordingID")
+		}
+		if s.Recordings >= MaxRecordings {
+			return nil, domain.Wrapf(ErrTooManyRecordings, "the meeting already had %d recordings, the most it may have", MaxRecordings)
 		}
 		return []Event{RecordingStarted{RecordingID: c.RecordingID, By: c.By, At: at}}, nil
 	case s.Recording == "" || (c.RecordingID != "" && c.RecordingID != s.Recording):

@@ -2,6 +2,7 @@ package meeting_test
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -120,5 +121,23 @@ func TestRecordingStopNamesItsRecording(t *testing.T) {
 	want := meeting.RecordingStopped{RecordingID: "r2", Reason: meeting.RecordingStoppedRestart, At: now}
 	if err != nil || len(evs) != 4 || !reflect.DeepEqual(evs[3], meeting.Event(want)) || s.Recording != "" || s.Status != meeting.StatusStarted {
 		t.Fatalf("interrupt: %v %v %+v", evs, err, s)
+	}
+}
+
+// TestRecordingsBounded: a meeting has at most MaxRecordings recordings; a moderator starting and
+// stopping in a loop is refused past it.
+func TestRecordingsBounded(t *testing.T) {
+	t.Parallel()
+	s := hostIn(t)
+	for i := 0; i < meeting.MaxRecordings; i++ {
+		for _, c := range []meeting.Record{{AccountID: "a1", By: "h", On: true, RecordingID: fmt.Sprint("r", i)}, {AccountID: "a1", By: "h"}} {
+			var err error
+			if _, s, err = decide(t, s, c); err != nil {
+				t.Fatalf("recording %d: %v", i, err)
+			}
+		}
+	}
+	if _, _, err := decide(t, s, meeting.Record{AccountID: "a1", By: "h", On: true, RecordingID: "one-more"}); !errors.Is(err, meeting.ErrTooManyRecordings) {
+		t.Fatalf("recording %d: %v", meeting.MaxRecordings+1, err)
 	}
 }
