@@ -190,7 +190,8 @@ func (r *recorder) wasStopped(recordingID string) bool {
 }
 
 // Stop finishes the meeting's recording recordingID; a Start applied after it then does nothing
-// (the ids stopped are remembered, the latest maxStopped).
+// (the ids stopped are remembered, up to maxStopped; when that many are, all are forgotten at once,
+// so a Start delayed across that moment would record again until its meeting ends).
 func (r *recorder) Stop(meetingID, recordingID string) error {
 	r.mu.Lock()
 	if len(r.stopped) >= maxStopped {
