@@ -14,7 +14,9 @@
 //   - A conversation has at most one live call in this process: a second caller joins it.
 //   - The grants are the caller's group at sign-in (the session's group) read from the network's
 //     current settings at admission.
-//   - Guests take part audio-only and cannot start a call (they have no security group).
+//   - Guests take part audio-only and cannot start a call (they have no security group); a guest
+//     that a network of one of the conversation's users blocked joins no call (§15.4).
+//   - Path ids are text of at most 64 bytes without NUL (400 naming the parameter otherwise).
 //   - A call this process does not carry cannot still be going: the calls a previous run left live (it
 //     crashed) are ended by EndInterrupted, their participants leaving as ServiceRestart at the last
 //     instant that run was known to carry them; the calls of this run are never touched.
@@ -25,8 +27,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -37,7 +41,9 @@ import (
 	"github.com/belfry/belfry/api/wickr/messaging"
 	"github.com/belfry/belfry/api/wickr/usecase"
 	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/wickr"
 	"github.com/belfry/belfry/domain/wickr/call"
+	"github.com/belfry/belfry/domain/wickr/conversation"
 	"github.com/belfry/belfry/domain/wickr/network"
 	"github.com/belfry/belfry/projections/wickrconversations"
 )
@@ -56,6 +62,7 @@ type Sessions interface {
 type Store interface {
 	Conversation(ctx context.Context, id string) (wickrconversations.Conversation, error)
 	IsMember(ctx context.Context, id, key string) (bool, error)
+	Members(ctx context.Context, id string) ([]wickrconversations.Member, error)
 }
 
 // SFU forwards the participants' media; tcpOnly offers TCP candidates only.
@@ -99,15 +106,32 @@ func New(d Deps) *Service {
 // ErrNotMember refuses a caller who is not a member of the conversation (as if it did not exist).
 var ErrNotMember = &domain.Error{Kind: domain.KindNotFound, Msg: "no such conversation for the caller"}
 
+// maxID bounds a conversation's or call's id in a path (the messaging slice's bound).
+const maxID = 64
+
+// checkID refuses a path id that is empty, over maxID bytes, not UTF-8 or holding a NUL, naming it.
+func checkID(field, v string) error {
+	if v == "" || len(v) > maxID || !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+		return wickr.Invalid(field, "must be an id of 1 to %d bytes of text without NUL characters", maxID)
+	}
+	return nil
+}
+
 // Routes are the slice's routes on the client API (under /client/v1).
 func (s *Service) Routes() []clientapi.Route {
 	return []clientapi.Route{
 		{Method: http.MethodGet, Path: "/wickr/conversations/:conversationId/call/signal", Handler: func(c echo.Context) error {
+			if err := checkID("conversationId", c.Param("conversationId")); err != nil {
+				return fail(c, err)
+			}
 			return s.signal(c, func(ctx context.Context, me messaging.Caller) (admitted, error) {
 				return s.admit(ctx, me, c.Param("conversationId"), "")
 			})
 		}},
 		{Method: http.MethodGet, Path: "/wickr/calls/:callId/signal", Handler: func(c echo.Context) error {
+			if err := checkID("callId", c.Param("callId")); err != nil {
+				return fail(c, err)
+			}
 			return s.signal(c, func(ctx context.Context, me messaging.Caller) (admitted, error) {
 				s.mu.Lock()
 				conv, ok := s.convOf[c.Param("callId")]
@@ -119,6 +143,16 @@ func (s *Service) Routes() []clientapi.Route {
 			})
 		}},
 	}
+}
+
+// fail answers an error in the client API's shape, with the field a FieldError names.
+func fail(c echo.Context, err error) error {
+	if r := wickr.Reasons(err); len(r) > 0 {
+		w := awsproto.ToWire(err)
+		c.Response().Header().Set("X-Amzn-ErrorType", w.Type)
+		return c.JSON(w.Status, map[string]string{"Code": w.Code, "Message": w.Msg, "Field": r[0].Field})
+	}
+	return awsproto.ClientError(c, err)
 }
 
 // admitted is a participant recorded in a call.
@@ -144,6 +178,36 @@ func (s *Service) grant(ctx context.Context, me messaging.Caller) (call.Grant, e
 	return call.Grant{Audio: c.CanStart11Call, Video: c.CanStart11Call && c.CanVideoCall, TCPOnly: c.ForceTCPCall}, nil
 }
 
+// notBlocked refuses a guest that a network of one of the conversation's users blocked (guide
+// §15.4: a blocked guest communicates with no one in the network; its posts are refused alike).
+func (s *Service) notBlocked(ctx context.Context, me messaging.Caller, convID string) error {
+	if me.GuestHash == "" {
+		return nil
+	}
+	members, err := s.d.Store.Members(ctx, convID)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, m := range members {
+		if m.GuestHash != "" || seen[m.NetworkID] {
+			continue
+		}
+		seen[m.NetworkID] = true
+		st, err := s.d.Networks.Peek(ctx, network.StreamName(m.NetworkID))
+		if domain.KindOf(err) == domain.KindNotFound {
+			continue // no network: none of its users is reached
+		}
+		if err != nil {
+			return err
+		}
+		if _, blocked := st.BlockedGuests[me.GuestHash]; blocked {
+			return domain.Wrapf(conversation.ErrBlockedGuest, "network %s blocked the guest user %s: it joins none of the calls of its users", m.NetworkID, me.GuestHash)
+		}
+	}
+	return nil
+}
+
 // admit checks that me is a member of the conversation and records it in the conversation's live
 // call (want "": any), starting one when there is none.
 func (s *Service) admit(ctx context.Context, me messaging.Caller, convID, want string) (admitted, error) {
@@ -156,6 +220,9 @@ func (s *Service) admit(ctx context.Context, me messaging.Caller, convID, want s
 		return admitted{}, err
 	} else if !ok {
 		return admitted{}, domain.Wrapf(ErrNotMember, "the caller is not a member of conversation %s", convID)
+	}
+	if err := s.notBlocked(ctx, me, convID); err != nil {
+		return admitted{}, err
 	}
 	g, err := s.grant(ctx, me)
 	if err != nil {

@@ -79,7 +79,10 @@ func CheckUpload(u Upload) (Upload, error) {
 
 // PostFile streams body into the blob store and posts the message carrying it (d's text and timers);
 // a refused post (not a member, the group disallows files, over MaxFileBytes, a bad timer) leaves
-// no key, blob or row behind (a post that failed otherwise, and so may be recorded, keeps its file). The answer's File.Sha256 is the plaintext's SHA-256.
+// no key, blob or row behind, and one its policy refuses (the group disallows files, a timer above
+// the group's maximum, a member out of reach) is refused before a byte of body is read (a post that
+// failed otherwise, and so may be recorded, keeps its file). The answer's File.Sha256 is the
+// plaintext's SHA-256.
 func (x Files) PostFile(ctx context.Context, me Caller, id string, d Draft, u Upload, body io.Reader) (Message, error) {
 	u, err := CheckUpload(u)
 	if err != nil {
@@ -87,6 +90,9 @@ func (x Files) PostFile(ctx context.Context, me Caller, id string, d Draft, u Up
 	}
 	if _, err := x.s.member(ctx, me, id); err != nil {
 		return Message{}, err // before a byte is read
+	}
+	if _, err := x.s.postPolicy(ctx, me, id, d, true); err != nil {
+		return Message{}, err // a post its policy refuses: nothing is read, stored or sealed
 	}
 	mid := newMessageID()
 	head := &headCapture{r: body}

@@ -85,19 +85,31 @@ func (s *Service) poster(ctx context.Context, me Caller, id string) error {
 	return err
 }
 
-func (s *Service) post(ctx context.Context, me Caller, id, mid string, d Draft) (Message, error) {
-	if err := s.poster(ctx, me, id); err != nil {
-		return Message{}, err
-	}
+// postPolicy reads the policy a post of the caller is decided on and refuses, on it and the
+// conversation's members, what the decision would refuse whatever the state (a timer above the
+// sender's group's maximum, a file where files are off, a member out of reach: conversation.CheckPost)
+// — before a key is made or a file's byte is read; Decide checks it all again.
+func (s *Service) postPolicy(ctx context.Context, me Caller, id string, d Draft, withFile bool) (conversation.Policy, error) {
 	members, err := s.d.Store.Members(ctx, id)
 	if err != nil {
-		return Message{}, err
+		return conversation.Policy{}, err
 	}
 	ps := []conversation.Participant{me.Participant()}
 	for _, m := range members {
 		ps = append(ps, m.Participant())
 	}
 	p, err := s.policy(ctx, ps)
+	if err != nil {
+		return p, err
+	}
+	return p, conversation.CheckPost(p, me.Participant(), ps[1:], d.TTL, d.BOR, withFile)
+}
+
+func (s *Service) post(ctx context.Context, me Caller, id, mid string, d Draft) (Message, error) {
+	if err := s.poster(ctx, me, id); err != nil {
+		return Message{}, err
+	}
+	p, err := s.postPolicy(ctx, me, id, d, d.Attachment != nil)
 	if err != nil {
 		return Message{}, err
 	}

@@ -10,12 +10,15 @@
 //     the other network (§3.4: local federation in one region — all networks, or the permitted ones —
 //     and global federation across regions, restricted to the permitted networks when set); a guest
 //     only with users whose group enables guest federation and whose network has not blocked it
-//     (§15.4). The rule holds at creation, when members are added and at every post, so a block or a
-//     federation change refuses the next message to or from the guest or the external user.
+//     (§15.4); a conversation that holds a guest holds a user of a network (guests do not talk among
+//     themselves: a guest's post needs a live user in the conversation). The rule holds at
+//     creation, when members are added and at every post, so a block or a federation change
+//     refuses the next message to or from the guest or the external user.
 //   - A message's content is sealed under a key of its own (KeyScope names it): the event holds only
 //     the key id and the ciphertext. Its expiration timer (Ttl) is at most the sender's group's
 //     maxTtl, and a message without one gets the group's maxTtl when the group sets one; its
-//     burn-on-read timer (Bor) is at most maxBor. A message is gone at its deadline — Ttl after it was
+//     burn-on-read timer (Bor) is at most maxBor; both, and a guest's, are at most MaxTimer (a
+//     group's maxTtl above it gives MaxTimer). A message is gone at its deadline — Ttl after it was
 //     posted, or Bor after its first read by a recipient, whichever comes first —: no command sees it
 //     from then on, and Destroy records its destruction once its key is destroyed.
 //   - Read receipts (§6) exist only in direct messages between users of networks, when every network
@@ -50,6 +53,11 @@ const (
 	MaxFileSize int64 = 5 << 30
 	// MaxContentType bounds an attachment's media type.
 	MaxContentType = 255
+	// MaxTimer bounds a message's expiration and burn-on-read timers (seconds; Belfry's bound, the
+	// guide gives none): ten years, whatever the sender's group allows (maxTtl and maxBor 0 set no
+	// maximum) and for guests, who have no group. A deadline stays within time.Duration and the
+	// read model's timestamps.
+	MaxTimer int64 = 10 * 365 * 24 * 60 * 60
 	// Destruction reasons.
 	ReasonExpired = "expired"
 	ReasonBurnt   = "burnt"

@@ -124,6 +124,9 @@ func decideCreate(s State, c Create, now time.Time) ([]Event, error) {
 	if len(members) > MaxMembers {
 		return nil, wickr.FieldErr(ErrTooMany, "Members", "at most %d members", MaxMembers)
 	}
+	if err := checkHoldsUser(members); err != nil {
+		return nil, err
+	}
 	if err := checkPairs(c.Policy, nil, members); err != nil {
 		return nil, err
 	}
@@ -157,6 +160,22 @@ func checkPairs(p Policy, existing, added []Participant) error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// checkHoldsUser refuses members that hold a guest but no user of a network: guests talk with users
+// of a network, not among themselves (guide §15.1).
+func checkHoldsUser(members []Participant) error {
+	guests := 0
+	for _, m := range members {
+		if !m.Guest() {
+			return nil
+		}
+		guests++
+	}
+	if guests > 0 {
+		return wickr.FieldErr(ErrNotFederated, "Members", "guest users talk with users of a network, not among themselves")
 	}
 	return nil
 }
@@ -197,6 +216,9 @@ func decideAdd(s State, c AddMembers, now time.Time) ([]Event, error) {
 	existing := make([]Participant, 0, len(s.Members))
 	for _, m := range s.Members {
 		existing = append(existing, m)
+	}
+	if err := checkHoldsUser(append(added, existing...)); err != nil {
+		return nil, err
 	}
 	if err := checkPairs(c.Policy, existing, added); err != nil {
 		return nil, err

@@ -27,51 +27,97 @@ func decidePost(s State, c Post, now time.Time) ([]Event, error) {
 	if len(c.Sealed) == 0 || len(c.Sealed) > MaxSealed {
 		return nil, wickr.Invalid("Content", "sealed content must be 1 to %d bytes", MaxSealed)
 	}
-	ttl, err := checkTimers(c, s, c.Policy)
+	ttl, err := checkTimers(c.Sender, c.TTL, c.BOR, c.Policy)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkAttachment(s, c); err != nil {
 		return nil, err
 	}
+	members := make([]Participant, 0, len(s.Members))
 	for _, m := range s.Members {
-		if m == c.Sender || !c.Policy.Known(m) {
-			continue // no live user is reached there
-		}
-		if err := c.Policy.Reachable(c.Sender, m); err != nil {
-			return nil, err
-		}
+		members = append(members, m)
+	}
+	if err := checkReach(c.Policy, c.Sender, members); err != nil {
+		return nil, err
 	}
 	return []Event{MessagePosted{MessageID: c.MessageID, Seq: s.Seq + 1, Sender: c.Sender, KeyID: c.KeyID, Sealed: c.Sealed,
 		TTL: ttl, BOR: c.BOR, Attachment: c.Attachment, At: now}}, nil
 }
 
+// CheckPost checks what Decide refuses of a post from the policy and the conversation's members
+// alone — the timers (sender's group, MaxTimer), a file where the sender's group disallows files
+// (withFile), a member the sender may not reach, a guest without a user — so that a caller refuses
+// it before it seals anything or stores a file. Decide checks all of it again on its state.
+func CheckPost(p Policy, sender Participant, members []Participant, ttl, bor int64, withFile bool) error {
+	if _, err := checkTimers(sender, ttl, bor, p); err != nil {
+		return err
+	}
+	if withFile {
+		if err := checkFiles(p, sender); err != nil {
+			return err
+		}
+	}
+	return checkReach(p, sender, members)
+}
+
+// checkReach checks that the sender reaches every live member and that a guest's post reaches a user
+// of a network (guests do not talk among themselves).
+func checkReach(p Policy, sender Participant, members []Participant) error {
+	users := 0
+	for _, m := range members {
+		if m == sender || !p.Known(m) {
+			continue // no live user is reached there
+		}
+		if err := p.Reachable(sender, m); err != nil {
+			return err
+		}
+		if !m.Guest() {
+			users++
+		}
+	}
+	if sender.Guest() && users == 0 {
+		return domain.Wrapf(ErrNotFederated, "no user of a network is left in the conversation: guest users do not talk among themselves")
+	}
+	return nil
+}
+
 // checkTimers checks the timers against the sender's group (guide §3.3: maxTtl and maxBor are the
-// most a user may set) and returns the expiration timer: the group's maxTtl when none is set.
-func checkTimers(c Post, s State, p Policy) (int64, error) {
-	if c.TTL < 0 {
+// most a user may set) and MaxTimer, and returns the expiration timer: the group's maxTtl (at most
+// MaxTimer) when none is set.
+func checkTimers(sender Participant, ttl, bor int64, p Policy) (int64, error) {
+	switch {
+	case ttl < 0:
 		return 0, wickr.Invalid("Ttl", "must not be negative")
-	}
-	if c.BOR < 0 {
+	case bor < 0:
 		return 0, wickr.Invalid("Bor", "must not be negative")
+	case ttl > MaxTimer:
+		return 0, wickr.FieldErr(ErrTimer, "Ttl", "%d seconds is above this server's bound of %d seconds", ttl, MaxTimer)
+	case bor > MaxTimer:
+		return 0, wickr.FieldErr(ErrTimer, "Bor", "%d seconds is above this server's bound of %d seconds", bor, MaxTimer)
+	case sender.Guest():
+		return ttl, nil // guests belong to no security group
 	}
-	if c.Sender.Guest() {
-		return c.TTL, nil // guests belong to no security group
-	}
-	g, ok := p.Groups[c.Sender.Key()]
-	if !ok {
+	g, ok := p.Groups[sender.Key()]
+	switch {
+	case !ok:
 		return 0, domain.Wrapf(ErrUnknown, "the sender is not an active user")
+	case g.MaxTTL > 0 && ttl > g.MaxTTL:
+		return 0, wickr.FieldErr(ErrTimer, "Ttl", "%d seconds is above the security group's maxTtl of %d seconds", ttl, g.MaxTTL)
+	case g.MaxBor > 0 && bor > int64(g.MaxBor):
+		return 0, wickr.FieldErr(ErrTimer, "Bor", "%d seconds is above the security group's maxBor of %d seconds", bor, g.MaxBor)
+	case ttl == 0:
+		return min(g.MaxTTL, MaxTimer), nil
 	}
-	if g.MaxTTL > 0 && c.TTL > g.MaxTTL {
-		return 0, wickr.FieldErr(ErrTimer, "Ttl", "%d seconds is above the security group's maxTtl of %d seconds", c.TTL, g.MaxTTL)
+	return ttl, nil
+}
+
+// checkFiles refuses a file of a user whose group disallows files.
+func checkFiles(p Policy, sender Participant) error {
+	if !sender.Guest() && !p.Groups[sender.Key()].FilesEnabled {
+		return wickr.FieldErr(ErrFiles, "Attachment", "the sender's security group does not allow files")
 	}
-	if g.MaxBor > 0 && c.BOR > int64(g.MaxBor) {
-		return 0, wickr.FieldErr(ErrTimer, "Bor", "%d seconds is above the security group's maxBor of %d seconds", c.BOR, g.MaxBor)
-	}
-	if c.TTL == 0 {
-		return g.MaxTTL, nil
-	}
-	return c.TTL, nil
+	return nil
 }
 
 func checkAttachment(s State, c Post) error {
@@ -91,10 +137,7 @@ func checkAttachment(s State, c Post) error {
 	case len(a.ContentType) > MaxContentType:
 		return wickr.Invalid("Attachment.ContentType", "must be at most %d characters", MaxContentType)
 	}
-	if !c.Sender.Guest() && !c.Policy.Groups[c.Sender.Key()].FilesEnabled {
-		return wickr.FieldErr(ErrFiles, "Attachment", "the sender's security group does not allow files")
-	}
-	return nil
+	return checkFiles(c.Policy, c.Sender)
 }
 
 func decideRead(s State, c MarkRead, now time.Time) ([]Event, error) {

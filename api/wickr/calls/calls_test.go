@@ -1,0 +1,161 @@
+package calls
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+
+	"github.com/belfry/belfry/api/wickr/messaging"
+	"github.com/belfry/belfry/api/wickr/usecase"
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/wickr"
+	"github.com/belfry/belfry/domain/wickr/call"
+	"github.com/belfry/belfry/domain/wickr/conversation"
+	"github.com/belfry/belfry/domain/wickr/network"
+	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
+	"github.com/belfry/belfry/infra/migrations"
+	"github.com/belfry/belfry/infra/pgcluster/pgtest"
+	"github.com/belfry/belfry/projections"
+	"github.com/belfry/belfry/projections/wickrconversations"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// sessions knows one token per caller.
+type sessions map[string]messaging.Caller
+
+func (s sessions) Authenticate(_ context.Context, token string) (messaging.Caller, error) {
+	if me, ok := s[token]; ok {
+		return me, nil
+	}
+	return messaging.Caller{}, domain.Errorf(domain.KindForbidden, "no session")
+}
+
+// memCalls runs call commands on states held in memory.
+type memCalls struct{ m map[string]call.State }
+
+func (c *memCalls) Execute(_ context.Context, stream string, cmd call.Command) (usecase.Decided[call.State, call.Event], error) {
+	st := c.m[stream]
+	evs, err := call.Decide(st, cmd, time.Now())
+	if err != nil {
+		return usecase.Decided[call.State, call.Event]{}, err
+	}
+	for _, e := range evs {
+		st = call.Evolve(st, e)
+	}
+	c.m[stream] = st
+	return usecase.Decided[call.State, call.Event]{State: st, Events: evs}, nil
+}
+
+// peeker answers the networks' states.
+type peeker map[string]network.State
+
+func (p peeker) Peek(_ context.Context, stream string) (network.State, error) {
+	if st, ok := p[stream]; ok {
+		return st, nil
+	}
+	return network.State{}, domain.Wrapf(network.ErrNotFound, "no network")
+}
+
+// oneConversation is a conversation and its members (the read model's answers).
+type oneConversation struct {
+	id      string
+	members []conversation.Participant
+}
+
+func (o oneConversation) Conversation(_ context.Context, id string) (wickrconversations.Conversation, error) {
+	if id != o.id {
+		return wickrconversations.Conversation{}, domain.Wrapf(conversation.ErrNotFound, "not found")
+	}
+	return wickrconversations.Conversation{ID: id, Kind: conversation.KindGroup}, nil
+}
+
+func (o oneConversation) IsMember(_ context.Context, id, key string) (bool, error) {
+	for _, m := range o.members {
+		if id == o.id && m.Key() == key {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func (o oneConversation) Members(_ context.Context, id string) ([]wickrconversations.Member, error) {
+	var out []wickrconversations.Member
+	for _, m := range o.members {
+		if id == o.id {
+			out = append(out, wickrconversations.Member{Key: m.Key(), NetworkID: m.NetworkID, UserID: m.UserID, GuestHash: m.GuestHash})
+		}
+	}
+	return out, nil
+}
+
+// TestABlockedGuestJoinsNoCall: a network that blocked a guest (guide §15.4: "a blocked guest cannot
+// communicate with anyone in the network") keeps it out of the calls of the conversations it shares
+// with the network's users, as it keeps its messages out; unblocked, the guest joins.
+func TestABlockedGuestJoinsNoCall(t *testing.T) {
+	ctx := context.Background()
+	const nid, gid = "11111111", "G1"
+	user := messaging.Caller{NetworkID: nid, UserID: "1", GroupID: gid}
+	gst := messaging.Caller{GuestHash: wickr.UsernameHash("gus@example.org")}
+	settings := sg.Defaults()
+	net := network.State{ID: nid, Status: network.StatusActive, Region: "us-east-1", Groups: map[string]*network.Group{gid: {Settings: settings}},
+		BlockedGuests: map[string]network.BlockedGuest{gst.GuestHash: {}}}
+	nets := peeker{network.StreamName(nid): net}
+	s := New(Deps{Calls: &memCalls{m: map[string]call.State{}}, Networks: nets,
+		Store: oneConversation{id: "c1", members: []conversation.Participant{user.Participant(), gst.Participant()}}})
+	if _, err := s.admit(ctx, user, "c1", ""); err != nil {
+		t.Fatalf("the user starts the call: %v", err)
+	}
+	if _, err := s.admit(ctx, gst, "c1", ""); !errors.Is(err, conversation.ErrBlockedGuest) {
+		t.Fatalf("a blocked guest joins the call: %v, want ErrBlockedGuest", err)
+	}
+	net.BlockedGuests = map[string]network.BlockedGuest{}
+	nets[network.StreamName(nid)] = net
+	if _, err := s.admit(ctx, gst, "c1", ""); err != nil {
+		t.Fatalf("an unblocked guest joins: %v", err)
+	}
+}
+
+// TestHostileConversationIDsAre4xx: a conversation id with a NUL byte or invalid UTF-8, or over the
+// bound, is refused naming it (400), never sent to PostgreSQL (which answered an error: 500).
+func TestHostileConversationIDsAre4xx(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, err := migrations.Apply(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := projections.Ensure(ctx, pool, wickrconversations.Projection{}); err != nil {
+		t.Fatal(err)
+	}
+	user := messaging.Caller{NetworkID: "11111111", UserID: "1", GroupID: "G1"}
+	s := New(Deps{Sessions: sessions{"tok": user}, Store: wickrconversations.NewStore(pool), Networks: peeker{}})
+	e := echo.New()
+	for _, r := range s.Routes() {
+		e.Add(r.Method, r.Path, r.Handler)
+	}
+	long := make([]byte, 200)
+	for i := range long {
+		long[i] = 'a'
+	}
+	for _, id := range []string{"%00", "a%00b", "%FF%FE", "%C3%28", string(long)} {
+		req := httptest.NewRequest(http.MethodGet, "/wickr/conversations/"+id+"/call/signal", nil)
+		req.Header.Set("Authorization", "Bearer tok")
+		req.Header.Set("Upgrade", "websocket")
+		req.Header.Set("Connection", "Upgrade")
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, req)
+		if rec.Code != http.StatusBadRequest {
+			t.Errorf("conversation id %.20q: %d %s, want 400", id, rec.Code, rec.Body)
+		}
+	}
+}
