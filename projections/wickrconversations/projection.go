@@ -131,8 +131,8 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		applyPosted(b, schema, id, e)
 	case conversation.MessageRead:
 		if e.StartsBurn {
-			b.Queue(`UPDATE `+schema+`.wickr_messages SET burn_at = $3::timestamptz + bor * interval '1 second'
-				WHERE conversation_id = $1 AND message_id = $2 AND burn_at IS NULL`, id, e.MessageID, e.At)
+			b.Queue(`UPDATE `+schema+`.wickr_messages SET burn_at = $3::timestamptz + LEAST(bor, $4) * interval '1 second'
+				WHERE conversation_id = $1 AND message_id = $2 AND burn_at IS NULL`, id, e.MessageID, e.At, conversation.MaxTimer)
 		}
 		if e.Receipt {
 			b.Queue(`INSERT INTO `+schema+`.wickr_message_receipts (conversation_id, message_id, reader_key, read_at)
@@ -156,7 +156,7 @@ func addMembers(b *pgx.Batch, schema, id string, members []conversation.Particip
 func applyPosted(b *pgx.Batch, schema, id string, e conversation.MessagePosted) {
 	var expires *time.Time
 	if e.TTL > 0 {
-		t := e.At.Add(time.Duration(e.TTL) * time.Second)
+		t := e.At.Add(conversation.Timer(e.TTL))
 		expires = &t
 	}
 	var ctype *string

@@ -127,7 +127,7 @@ func (s *Service) post(ctx context.Context, me Caller, id, mid string, d Draft) 
 			e := dec.Events[0].(conversation.MessagePosted)
 			m := Message{ConversationID: id, MessageID: mid, Seq: e.Seq, Sender: e.Sender, Text: d.Text, TTL: e.TTL, BOR: e.BOR, CreatedAt: e.At}
 			if e.TTL > 0 {
-				m.ExpiresAt = e.At.Add(time.Duration(e.TTL) * time.Second)
+				m.ExpiresAt = e.At.Add(conversation.Timer(e.TTL))
 			}
 			if d.Attachment != nil {
 				m.File = &File{Name: d.File, ContentType: d.Attachment.ContentType, Size: d.Attachment.Size, Preview: d.Attachment.Preview}

@@ -149,15 +149,21 @@ type Message struct {
 	Readers         map[string]bool
 }
 
+// Timer is a timer of secs seconds as a duration, at most MaxTimer: a timer stored before timers
+// were bounded (up to the largest int64) neither overflows nor puts a deadline in the past.
+func Timer(secs int64) time.Duration {
+	return time.Duration(min(max(secs, 0), MaxTimer)) * time.Second
+}
+
 // Deadline is when the message is gone (zero: never): Ttl after it was posted, or Bor after the
 // first read, whichever comes first.
 func (m Message) Deadline() time.Time {
 	var d time.Time
 	if m.TTL > 0 {
-		d = m.At.Add(time.Duration(m.TTL) * time.Second)
+		d = m.At.Add(Timer(m.TTL))
 	}
 	if m.BOR > 0 && !m.BurnStarted.IsZero() {
-		if b := m.BurnStarted.Add(time.Duration(m.BOR) * time.Second); d.IsZero() || b.Before(d) {
+		if b := m.BurnStarted.Add(Timer(m.BOR)); d.IsZero() || b.Before(d) {
 			d = b
 		}
 	}
@@ -172,7 +178,7 @@ func (m Message) Gone(now time.Time) bool {
 
 // reason is why a gone message went.
 func (m Message) reason() string {
-	if m.TTL > 0 && m.Deadline().Equal(m.At.Add(time.Duration(m.TTL)*time.Second)) {
+	if m.TTL > 0 && m.Deadline().Equal(m.At.Add(Timer(m.TTL))) {
 		return ReasonExpired
 	}
 	return ReasonBurnt
