@@ -328,6 +328,25 @@ func (s *Store) BotMembers(ctx context.Context, roomID string) ([]Membership, er
 	return list, nil
 }
 
+// LiveRoomAccounts returns the account of each of the rooms that exists and is not deleted (a
+// deleted room's messages and attachments are gone, whether or not its keys are destroyed yet).
+func (s *Store) LiveRoomAccounts(ctx context.Context, roomIDs []string) (map[string]string, error) {
+	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT room_id, account_id FROM rm.chime_rooms WHERE room_id = ANY($1) AND NOT deleted`), roomIDs)
+	if err != nil {
+		return nil, fmt.Errorf("chimerooms: live rooms' accounts: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]string, len(roomIDs))
+	for rows.Next() {
+		var r, a string
+		if err := rows.Scan(&r, &a); err != nil {
+			return nil, fmt.Errorf("chimerooms: live rooms' accounts: %w", err)
+		}
+		out[r] = a
+	}
+	return out, rows.Err()
+}
+
 // RoomAccounts returns the account of each of the rooms (deleted ones included) that exists.
 func (s *Store) RoomAccounts(ctx context.Context, roomIDs []string) (map[string]string, error) {
 	rows, err := s.pool.Query(ctx, projections.SQL(ctx, `SELECT room_id, account_id FROM rm.chime_rooms WHERE room_id = ANY($1)`), roomIDs)

@@ -15,10 +15,11 @@
 // Invariants: a URL is signed by Belfry (HMAC-SHA256 under a key of the data directory) over what it
 // names and its expiry, and the expiry it carries must be the export's own: nothing the client sends
 // is trusted beyond the signature; an expired or tampered URL is refused (403) and changes nothing;
-// an attachment redacted or purged since the export answers 404 (its key is gone); bytes are served
-// decrypted from the blob store, never copied in clear to disk. A Team account's request is refused
-// (400), as is a request less than 7 days after the account's last one that did not fail (429, with
-// Retry-After).
+// an attachment redacted or purged since the export answers 404 (its key is gone), and so does one of
+// a room deleted since (even while a failed destruction left its keys to the next purge); bytes are
+// served decrypted from the blob store, never copied in clear to disk. A Team account's request is
+// refused (400), as is a request less than 7 days after the account's last one that did not fail
+// (429, with Retry-After).
 package dataexports
 
 import (
@@ -74,9 +75,10 @@ type Blobs interface {
 	Open(ctx context.Context, a attachment.Stored) (io.ReadCloser, error)
 }
 
-// Rooms says which account each room belongs to (chimerooms.Store implements it).
+// Rooms says which account each room that is not deleted belongs to (chimerooms.Store implements
+// it): a deleted room's attachments are never exported, even while its keys outlive the deletion.
 type Rooms interface {
-	RoomAccounts(ctx context.Context, roomIDs []string) (map[string]string, error)
+	LiveRoomAccounts(ctx context.Context, roomIDs []string) (map[string]string, error)
 }
 
 // Retention says what retention hides (api/chime/retention.Service implements it).
@@ -262,7 +264,7 @@ func (s *Service) eachAttachment(ctx context.Context, e attachment.Export, fn fu
 				rooms = append(rooms, a.ContainerID)
 			}
 		}
-		owner, err := s.d.Rooms.RoomAccounts(ctx, rooms)
+		owner, err := s.d.Rooms.LiveRoomAccounts(ctx, rooms)
 		if err != nil {
 			return err
 		}
@@ -387,17 +389,7 @@ func (s *Service) Download(ctx context.Context, exportID, attachmentID, expires,
 		err = domain.Wrapf(attachment.ErrGone, "attachment %s does not exist", attachmentID)
 	}
 	if err == nil {
-		var hide time.Time
-		if a.Container == "room" {
-			hide, _, err = s.d.Retention.HideBefore(ctx, e.AccountID, retention.Rooms)
-		} else {
-			var hides map[string]time.Time
-			hides, err = s.conversationHides(ctx, []attachment.Stored{a})
-			hide = hides[a.ContainerID]
-		}
-		if err == nil && a.CreatedAt.Before(hide) {
-			err = domain.Wrapf(attachment.ErrGone, "attachment %s is past its retention", attachmentID)
-		}
+		err = s.hidden(ctx, e, a)
 	}
 	if err != nil {
 		return attachment.Stored{}, attachment.Meta{}, nil, err
@@ -408,4 +400,32 @@ func (s *Service) Download(ctx context.Context, exportID, attachmentID, expires,
 	}
 	r, err := s.d.Blobs.Open(ctx, a)
 	return a, m, r, err
+}
+
+// hidden refuses (attachment.ErrGone) an attachment of the export that is in a room deleted since,
+// or that its retention hides now.
+func (s *Service) hidden(ctx context.Context, e attachment.Export, a attachment.Stored) error {
+	var hide time.Time
+	if a.Container == "room" {
+		owner, err := s.d.Rooms.LiveRoomAccounts(ctx, []string{a.ContainerID})
+		if err != nil {
+			return err
+		}
+		if owner[a.ContainerID] != e.AccountID {
+			return domain.Wrapf(attachment.ErrGone, "attachment %s is in a deleted room", a.AttachmentID)
+		}
+		if hide, _, err = s.d.Retention.HideBefore(ctx, e.AccountID, retention.Rooms); err != nil {
+			return err
+		}
+	} else {
+		hides, err := s.conversationHides(ctx, []attachment.Stored{a})
+		if err != nil {
+			return err
+		}
+		hide = hides[a.ContainerID]
+	}
+	if a.CreatedAt.Before(hide) {
+		return domain.Wrapf(attachment.ErrGone, "attachment %s is past its retention", a.AttachmentID)
+	}
+	return nil
 }

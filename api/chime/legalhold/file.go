@@ -13,12 +13,17 @@ import (
 	"github.com/belfry/belfry/domain"
 )
 
-// ExportFile writes the export of q to the file at path, resuming what is there: a file that holds
-// another export's header is refused; a partial last line is dropped; the export continues after the
-// last complete line. It returns the progress of this run (Messages: lines it added) and the lines
-// the file held before (Resumed).
+// ExportFile writes the export of q to the file at path, resuming what is there: a file that is
+// neither empty nor an export of q (its header, whole or cut short) is refused and left as it is; a
+// partial last line is dropped; the export continues after the last complete line. A query refused
+// (its account unknown) creates no file. It returns the progress of this run (Messages: lines it
+// added) and the lines the file held before (Resumed).
 func (x *Exporter) ExportFile(ctx context.Context, q Query, path string, progress func(Progress)) (p Progress, resumed int64, err error) {
 	if err := q.Check(); err != nil {
+		return Progress{}, 0, err
+	}
+	// The query is refused before the file is touched: a refused export creates nothing.
+	if err := x.known(ctx, q.AccountID); err != nil {
 		return Progress{}, 0, err
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
@@ -66,14 +71,14 @@ func (x *Exporter) ExportFile(ctx context.Context, q Query, path string, progres
 func resumePoint(f *os.File, head []byte) (c Cursor, end int64, lines int64, err error) {
 	r := bufio.NewReaderSize(f, 64<<10)
 	first, err := r.ReadBytes('\n')
-	if err == io.EOF {
-		return Cursor{}, 0, 0, nil // empty, or a header cut short: start again
-	}
-	if err != nil {
+	if err != nil && err != io.EOF {
 		return Cursor{}, 0, 0, err
 	}
+	if err == io.EOF && bytes.HasPrefix(head, first) {
+		return Cursor{}, 0, 0, nil // empty, or this export's header cut short: start again
+	}
 	if !bytes.Equal(bytes.TrimSuffix(first, []byte("\n")), head) {
-		return Cursor{}, 0, 0, domain.Wrapf(ErrInvalid, "--out holds another export (%.200s); choose another file", first)
+		return Cursor{}, 0, 0, domain.Wrapf(ErrInvalid, "--out holds something else than this export (%.200q); choose another file", first)
 	}
 	end = int64(len(first))
 	var last []byte

@@ -163,12 +163,8 @@ type Progress struct {
 // scope returns the containers an export covers (room and conversation ids in one list for a user:
 // each read model ignores the other's).
 func (x *Exporter) scope(ctx context.Context, q Query) (rooms, convs []string, err error) {
-	ok, err := x.d.Accounts.AccountKnown(ctx, q.AccountID)
-	if err != nil {
+	if err := x.known(ctx, q.AccountID); err != nil {
 		return nil, nil, err
-	}
-	if !ok {
-		return nil, nil, domain.Wrapf(ErrInvalid, "--account: account %s does not exist", q.AccountID)
 	}
 	if q.UserID != "" {
 		ids, err := x.d.Conversations.UserContainerIDs(ctx, q.UserID)
@@ -179,6 +175,18 @@ func (x *Exporter) scope(ctx context.Context, q Query) (rooms, convs []string, e
 	}
 	convs, err = x.d.Conversations.AccountConversationIDs(ctx, q.AccountID)
 	return rooms, convs, err
+}
+
+// known refuses an account that does not exist.
+func (x *Exporter) known(ctx context.Context, accountID string) error {
+	ok, err := x.d.Accounts.AccountKnown(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return domain.Wrapf(ErrInvalid, "--account: account %s does not exist", accountID)
+	}
+	return nil
 }
 
 // Run writes the message lines of q after the cursor c to w (the header is the caller's), calling

@@ -2,6 +2,8 @@ package retention
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/belfry/belfry/domain/chime/retention"
@@ -34,7 +36,8 @@ func ConversationCutoff(accounts []string, enterprise map[string]bool, policies 
 // conversations purges, a page at a time, the conversations whose retention makes some of their
 // days due: their day keys first (in every tenant that sealed in them), then their rows. Every
 // conversation is considered, under its current members' accounts: it always has a member (the last
-// one cannot leave), so none escapes its retention by being left.
+// one cannot leave), so none escapes its retention by being left. A conversation whose keys cannot
+// be destroyed holds back no other: its error is recorded, its rows stay, and the purge goes on.
 func (p *Purger) conversations(ctx context.Context, r *Report, policies map[string]retention.Policy, progress Progress) error {
 	if p.d.Conversations == nil || p.d.Enterprise == nil {
 		return nil
@@ -43,10 +46,11 @@ func (p *Purger) conversations(ctx context.Context, r *Report, policies map[stri
 	if err != nil {
 		return err
 	}
+	var errs []error
 	for after := ""; ; {
 		ids, accounts, err := p.d.Conversations.ConversationAccounts(ctx, after, conversationPage)
 		if err != nil {
-			return err
+			return errors.Join(append(errs, err)...)
 		}
 		var due, scopes []string
 		var befores []time.Time
@@ -56,10 +60,12 @@ func (p *Purger) conversations(ctx context.Context, r *Report, policies map[stri
 			}
 		}
 		if err := p.conversationPage(ctx, r, due, scopes, befores, progress); err != nil {
-			return err
+			if errs = append(errs, err); ctx.Err() != nil {
+				return errors.Join(errs...)
+			}
 		}
 		if len(ids) < conversationPage {
-			return nil
+			return errors.Join(errs...)
 		}
 		after = ids[len(ids)-1]
 	}
@@ -80,19 +86,44 @@ func (p *Purger) conversationPage(ctx context.Context, r *Report, ids, scopes []
 	if r.DryRun {
 		return nil
 	}
+	ids, befores, days, failed := p.destroyConversationKeys(ctx, r, ids, scopes, befores)
+	if len(ids) == 0 || n == 0 && days == 0 {
+		return failed
+	}
 	t := time.Now()
-	days, err := p.d.Keys.DestroyScopeDaysBefore(ctx, scopes, befores)
-	r.KeysSeconds += time.Since(t).Seconds()
-	r.DayKeysDestroyed += int64(days)
-	if err != nil {
-		return err
-	}
-	if n == 0 && days == 0 {
-		return nil
-	}
-	t = time.Now()
 	defer func() { r.RowsSeconds += time.Since(t).Seconds() }()
-	return p.batches(ctx, r, progress, func(limit int) (int64, error) {
+	return errors.Join(failed, p.batches(ctx, r, progress, func(limit int) (int64, error) {
 		return p.d.Conversations.DeleteMessagesBefore(ctx, ids, befores, limit)
-	})
+	}))
+}
+
+// destroyConversationKeys destroys the due day keys of a page's conversations and returns those whose
+// keys are destroyed (with their cutoffs) and how many day keys went. When the page's destruction
+// fails, it is retried one conversation at a time (destroying again does nothing), so that one whose
+// keys cannot be destroyed holds back none of the others; failed joins the errors of those.
+func (p *Purger) destroyConversationKeys(ctx context.Context, r *Report, ids, scopes []string, befores []time.Time) (done []string, cutoffs []time.Time, days int, failed error) {
+	t := time.Now()
+	defer func() { r.KeysSeconds += time.Since(t).Seconds() }()
+	days, err := p.d.Keys.DestroyScopeDaysBefore(ctx, scopes, befores)
+	r.DayKeysDestroyed += int64(days)
+	if err == nil {
+		return ids, befores, days, nil
+	}
+	if ctx.Err() != nil {
+		return nil, nil, days, err
+	}
+	var errs []error
+	for i, id := range ids {
+		d, err := p.d.Keys.DestroyScopeDaysBefore(ctx, scopes[i:i+1], befores[i:i+1])
+		days, r.DayKeysDestroyed = days+d, r.DayKeysDestroyed+int64(d)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("conversation %s: %w", id, err))
+			if ctx.Err() != nil {
+				return nil, nil, days, errors.Join(errs...)
+			}
+			continue
+		}
+		done, cutoffs = append(done, id), append(cutoffs, befores[i])
+	}
+	return done, cutoffs, days, errors.Join(errs...)
 }

@@ -207,15 +207,27 @@ func (p *Purger) account(ctx context.Context, r *Report, id string, before time.
 	if err != nil {
 		return err
 	}
-	if len(periods) == 0 && due == 0 {
-		return nil
+	if len(periods) > 0 || due > 0 {
+		r.Accounts = append(r.Accounts, AccountDue{AccountID: id, Before: before, Periods: len(periods), Messages: due})
+		r.Due += due
+		progress(*r)
 	}
-	r.Accounts = append(r.Accounts, AccountDue{AccountID: id, Before: before, Periods: len(periods), Messages: due})
-	r.Due += due
-	progress(*r)
 	if r.DryRun {
 		return nil
 	}
+	if len(periods) > 0 || due > 0 {
+		if err := p.accountRows(ctx, r, id, before, periods, progress); err != nil {
+			return err
+		}
+	}
+	// The feed rows last, and on every run: those a run interrupted here left (or that a rebuild of
+	// the conversations read model brought back) are due though no key or row says so any more.
+	return p.roomFeeds(ctx, id, before)
+}
+
+// accountRows destroys the account's period keys, then deletes its rooms' rows of the days before
+// before.
+func (p *Purger) accountRows(ctx context.Context, r *Report, id string, before time.Time, periods []string, progress Progress) error {
 	// The keys first: from here on the content is gone, whatever happens to the rows.
 	t := time.Now()
 	scopes, days, err := p.d.Keys.DestroyPeriods(ctx, periods)
@@ -246,18 +258,18 @@ func (p *Purger) account(ctx context.Context, r *Report, id string, before time.
 			return err
 		}
 	}
-	if err := p.batches(ctx, r, progress, func(limit int) (int64, error) {
+	return p.batches(ctx, r, progress, func(limit int) (int64, error) {
 		return p.d.Messages.DeleteMessagesBefore(ctx, id, before, limit)
-	}); err != nil {
-		return err
-	}
-	return p.roomFeeds(ctx, id, before)
+	})
 }
 
 // roomFeeds deletes, room by room, the live stream's rows about the account's room messages posted
 // before before: the messages are gone, and a feed row would still tell who posted when (the stream
 // withholds them while retention is on, and would replay them if it were switched off).
 func (p *Purger) roomFeeds(ctx context.Context, accountID string, before time.Time) error {
+	if p.d.Conversations == nil {
+		return nil // no conversations read model: no feed
+	}
 	rooms, err := p.d.Messages.AccountRoomIDs(ctx, accountID)
 	if err != nil {
 		return err
