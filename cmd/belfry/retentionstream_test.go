@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -10,6 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/chime"
 	"github.com/aws/aws-sdk-go-v2/service/chime/types"
 	"github.com/coder/websocket"
+
+	"github.com/belfry/belfry/domain/chime/conversation"
+	"github.com/belfry/belfry/infra/datakeys"
 )
 
 // TestRetentionHidesFromTheStream: what retention hides (guide §4.8's grace: hidden from every API,
@@ -100,5 +105,71 @@ func TestRetentionHidesFromTheStream(t *testing.T) {
 	put(&types.RetentionSettings{})
 	if got := replayed(); !slices.Equal(got, []string{oldConv, oldRoom, newConv, newRoom, oldConv, after}) {
 		t.Fatalf("replayed after restoring: %v", got)
+	}
+}
+
+// TestAnEditGoesWithItsMessage: retention measures a message from its posting, so the purge that
+// destroys a message destroys its edits too, though an edit made within the retention period is
+// younger than the cutoff: no version of the message opens from the log afterwards.
+func TestAnEditGoesWithItsMessage(t *testing.T) {
+	ctx := context.Background()
+	outbox, dnsSrv, clk := t.TempDir(), startDNS(t), &clock{t: time.Now().UTC()}
+	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir, m.cfg.DNSResolver, m.Now = outbox, dnsSrv.addr, clk.Now })
+	a, err := b.client.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Edited Corp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := aws.ToString(a.Account.AccountId)
+	_, aliceTok := b.registeredUser(t, outbox, acct, "alice@edit.example")
+	bob, _ := b.registeredUser(t, outbox, acct, "bob@edit.example")
+	b.claimDomain(t, dnsSrv, acct, "edit.example")
+	if _, err := b.client.PutRetentionSettings(ctx, &chime.PutRetentionSettingsInput{AccountId: &acct, RetentionSettings: &types.RetentionSettings{
+		ConversationRetentionSettings: &types.ConversationRetentionSettings{RetentionDays: aws.Int32(10)}}}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(31 * 24 * time.Hour) // past the grace of the switch-on
+	aliceTok = b.signIn(t, "alice@edit.example")
+	st, out := b.clientCall(t, "POST", "/client/v1/conversations", aliceTok, map[string]any{"MemberIds": []string{bob}})
+	if st != 201 {
+		t.Fatalf("conversation: %d %v", st, out)
+	}
+	conv := out["Conversation"].(map[string]any)["ConversationId"].(string)
+	msgs := "/client/v1/conversations/" + conv + "/messages"
+	st, out = b.clientCall(t, "POST", msgs, aliceTok, map[string]string{"Content": "sentinel original"})
+	if st != 201 {
+		t.Fatalf("post: %d %v", st, out)
+	}
+	msg := out["Message"].(map[string]any)["MessageId"].(string)
+	clk.Add(9 * 24 * time.Hour)
+	aliceTok = b.signIn(t, "alice@edit.example")
+	if st, out := b.clientCall(t, "PUT", msgs+"/"+msg, aliceTok, map[string]string{"Content": "sentinel edited"}); st != 200 {
+		t.Fatalf("edit: %d %v", st, out)
+	}
+	clk.Add(2 * 24 * time.Hour) // the message is 11 days old, its edit 2 days
+	if rep, err := b.m.purger.Run(ctx, false, nil); err != nil || rep.DayKeysDestroyed == 0 {
+		t.Fatalf("purge: %+v %v", rep, err)
+	}
+	krPath, _ := b.m.cfg.keyringPath()
+	ring, err := datakeys.OpenFileKeyring(krPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := datakeys.New(pgxPool(t, b)).WithKeyring(ring)
+	versions := 0
+	for _, e := range b.readAll(t) {
+		var v struct {
+			MessageID, KeyID string
+			Sealed           []byte
+		}
+		if e.stream != conversation.StreamName(conv) || json.Unmarshal(e.data, &v) != nil || v.MessageID != msg || v.KeyID == "" {
+			continue
+		}
+		versions++
+		if pt, err := keys.Open(ctx, v.KeyID, v.Sealed); !errors.Is(err, datakeys.ErrDestroyed) {
+			t.Fatalf("a version of the purged message still opens: %q %v", pt, err)
+		}
+	}
+	if versions != 2 {
+		t.Fatalf("found %d versions of the message in the log, want 2", versions)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -18,11 +19,11 @@ import (
 func KeyScope(id string) string { return "conversation/" + id }
 
 // seal checks the text and encrypts it under the sender's account's key of the day (architecture §7).
-func (s *Service) seal(ctx context.Context, u chimeaccounts.User, id, text string) (conversation.Content, error) {
+func (s *Service) seal(ctx context.Context, u chimeaccounts.User, id, text string, day time.Time) (conversation.Content, error) {
 	if err := conversation.CheckText(text); err != nil {
 		return conversation.Content{}, err
 	}
-	keyID, sealed, err := s.d.Keys.Seal(ctx, u.AccountID, KeyScope(id), s.d.Now(), []byte(text))
+	keyID, sealed, err := s.d.Keys.Seal(ctx, u.AccountID, KeyScope(id), day, []byte(text))
 	if err != nil {
 		return conversation.Content{}, err
 	}
@@ -50,6 +51,22 @@ func (s *Service) member(ctx context.Context, u chimeaccounts.User, id string) e
 	return err
 }
 
+// postedAt answers when a message of the conversation was posted, the day an edit of it is sealed
+// under: retention measures a message from its posting and destroys that day's key, so an edit sealed
+// under the day it was made would outlive the message (its ciphertext in the log opening under a
+// live key). The repository's cached state answers; a message it does not know (Decide refuses the
+// edit) answers now.
+func (s *Service) postedAt(ctx context.Context, id, messageID string) time.Time {
+	at := s.d.Now()
+	_ = s.d.Conversations.Repo.Inspect(ctx, conversation.StreamName(id), false, func(st conversation.State) error {
+		if m, ok := st.Messages[messageID]; ok && !m.PostedAt.IsZero() {
+			at = m.PostedAt
+		}
+		return nil
+	})
+	return at
+}
+
 // PostMessage posts the user's message to one of the user's conversations and answers with it.
 func (s *Service) PostMessage(ctx context.Context, u chimeaccounts.User, id, text string) (chimeconversations.Message, error) {
 	return s.PostAttachment(ctx, u, id, uuid.NewString(), text, nil)
@@ -63,7 +80,7 @@ func (s *Service) PostAttachment(ctx context.Context, u chimeaccounts.User, id, 
 	if err := s.member(ctx, u, id); err != nil {
 		return chimeconversations.Message{}, err
 	}
-	content, err := s.seal(ctx, u, id, text)
+	content, err := s.seal(ctx, u, id, text, s.d.Now())
 	if err != nil {
 		return chimeconversations.Message{}, err
 	}
@@ -84,7 +101,7 @@ func (s *Service) EditMessage(ctx context.Context, u chimeaccounts.User, id, mes
 	if err := s.member(ctx, u, id); err != nil {
 		return chimeconversations.Message{}, err
 	}
-	content, err := s.seal(ctx, u, id, text)
+	content, err := s.seal(ctx, u, id, text, s.postedAt(ctx, id, messageID))
 	if err != nil {
 		return chimeconversations.Message{}, err
 	}

@@ -201,6 +201,9 @@ type Message struct {
 	SenderID, SenderAccountID string
 	Redacted                  bool
 	KeyIDs                    []string
+	// PostedAt is when the message was posted: its edits are sealed under that day's key, so that
+	// retention, which measures a message from its posting, destroys every version of it at once.
+	PostedAt time.Time
 }
 
 // State is one conversation. Evolve updates its maps in place: the command path serializes every
@@ -447,7 +450,7 @@ func Evolve(s State, e Event) State {
 		if e.Attachment != nil {
 			keys = append(keys, e.Attachment.KeyID)
 		}
-		s.Messages[e.MessageID] = Message{SenderID: e.SenderID, SenderAccountID: e.SenderAccountID, KeyIDs: keys}
+		s.Messages[e.MessageID] = Message{SenderID: e.SenderID, SenderAccountID: e.SenderAccountID, KeyIDs: keys, PostedAt: e.At}
 	case MessageEdited:
 		m := s.Messages[e.MessageID]
 		m.KeyIDs = append(m.KeyIDs[:len(m.KeyIDs):len(m.KeyIDs)], e.KeyID)
