@@ -74,26 +74,26 @@ func (s *Service) enterprise(ctx context.Context, awsAccountID, accountID string
 }
 
 // GetRetentionSettings returns an account's settings (answered from its aggregate).
-func (s *Service) GetRetentionSettings(ctx context.Context, awsAccountID, accountID string) (retention.Policy, error) {
+func (s *Service) GetRetentionSettings(ctx context.Context, awsAccountID, accountID string) (retention.State, error) {
 	if err := s.enterprise(ctx, awsAccountID, accountID); err != nil {
-		return nil, err
+		return retention.State{}, err
 	}
 	st, _, err := s.d.Retention.Repo.Load(ctx, retention.StreamName(accountID))
-	return st.Policy, err
+	return st, err
 }
 
 // PutRetentionSettings replaces an account's settings (a class left out is off); it answers once
 // the read model hides accordingly.
-func (s *Service) PutRetentionSettings(ctx context.Context, awsAccountID, accountID string, set retention.Settings, by string) (retention.Policy, error) {
+func (s *Service) PutRetentionSettings(ctx context.Context, awsAccountID, accountID string, set retention.Settings, by string) (retention.State, error) {
 	if err := set.Validate(); err != nil {
-		return nil, err
+		return retention.State{}, err
 	}
 	if err := s.enterprise(ctx, awsAccountID, accountID); err != nil {
-		return nil, err
+		return retention.State{}, err
 	}
 	c := s.d.Retention.Command(retention.StreamName(accountID), retention.Put{AccountID: accountID, Settings: set, By: by})
-	return usecase.Run(ctx, c, nil, func(d usecase.Decided[retention.State, retention.Event]) (retention.Policy, error) {
-		return d.State.Policy, nil
+	return usecase.Run(ctx, c, nil, func(d usecase.Decided[retention.State, retention.Event]) (retention.State, error) {
+		return d.State, nil
 	})
 }
 
@@ -151,13 +151,13 @@ func days(d int) *wireDays {
 	return &wireDays{RetentionDays: &d}
 }
 
-func settingsOut(p retention.Policy, err error) (int, any, error) {
+func settingsOut(st retention.State, err error) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	cur := p.Current()
+	cur := st.Policy.Current()
 	out := map[string]any{"RetentionSettings": wireSettings{RoomRetentionSettings: days(cur.RoomDays), ConversationRetentionSettings: days(cur.ConversationDays)}}
-	if at, ok := p.InitiateDeletion(); ok {
+	if at, ok := st.InitiateDeletion(); ok {
 		out["InitiateDeletionTimestamp"] = awsproto.Timestamp(at)
 	}
 	// PutRetentionSettings is modeled 204 but has output members: 200 with the body (chime-api.md).

@@ -145,32 +145,42 @@ func (p Policy) DestroyBefore(c Class, now time.Time) (time.Time, bool) {
 // InitiateDeletionTimestamp): Grace after the last change that turned a class on or shortened it,
 // the latest over the classes that are on; ok is false when no class is on.
 func (p Policy) InitiateDeletion() (time.Time, bool) {
-	var at time.Time
-	for _, c := range []Class{Rooms, Conversations} {
-		cur := p.Current().Days(c)
-		if cur == 0 {
-			continue
-		}
-		start := time.Time{}
-		prev := 0
-		for _, ch := range p {
-			d := ch.Settings.Days(c)
-			if d != 0 && (prev == 0 || d < prev) {
-				start = ch.At
-			}
-			prev = d
-		}
-		if t := start.Add(Grace); t.After(at) {
-			at = t
-		}
+	var s State
+	for _, ch := range p {
+		s = Evolve(s, SettingsPut{Settings: ch.Settings, At: ch.At})
 	}
-	return at, !at.IsZero()
+	return s.InitiateDeletion()
 }
 
 // State is one account's retention.
 type State struct {
 	AccountID string
-	Policy    Policy
+	Policy    Policy // folded: changes that ended more than Grace before the newest are gone
+	// since is, per class (classes' order), when the class was last turned on or shortened, over
+	// every change (Policy's folding forgets the older ones): InitiateDeletion counts from it.
+	since [2]time.Time
+}
+
+// classes are the classes in the order of State.since.
+var classes = [2]Class{Rooms, Conversations}
+
+// InitiateDeletion is when destruction under the current settings begins (the API's
+// InitiateDeletionTimestamp): Grace after the last change that turned a class on or shortened it,
+// the latest over the classes that are on, over every change the account made (the ones Policy has
+// folded away included: a class turned on, then only lengthened, starts destruction Grace after it
+// was turned on, however long ago that was); ok is false when no class is on.
+func (s State) InitiateDeletion() (time.Time, bool) {
+	var at time.Time
+	cur := s.Policy.Current()
+	for i, c := range classes {
+		if cur.Days(c) == 0 {
+			continue
+		}
+		if t := s.since[i].Add(Grace); t.After(at) {
+			at = t
+		}
+	}
+	return at, !at.IsZero()
 }
 
 // Initial is an account that never set retention.
@@ -225,6 +235,15 @@ func Evolve(s State, e Event) State {
 		return s
 	}
 	s.AccountID = put.AccountID
+	prev := s.Policy.Current()
+	for i, c := range classes {
+		switch d := put.Settings.Days(c); {
+		case d == 0:
+			s.since[i] = time.Time{}
+		case prev.Days(c) == 0 || d < prev.Days(c):
+			s.since[i] = put.At
+		}
+	}
 	p := append(Policy(nil), s.Policy...)
 	p = append(p, Change{At: put.At, Settings: put.Settings})
 	from := put.At.Add(-Grace)

@@ -148,3 +148,30 @@ func TestConversationRuleHides(t *testing.T) {
 		t.Fatal("no rule hides")
 	}
 }
+
+// TestInitiateDeletionRemembersWhatFoldingForgets: a class turned on and then only lengthened, over
+// more than Grace, starts destruction Grace after it was turned on; the state's folding of old
+// changes does not move that instant. Shortening moves it; turning off forgets it.
+func TestInitiateDeletionRemembersWhatFoldingForgets(t *testing.T) {
+	s := put(t, retention.Initial(), t0, 7, 0)
+	s = put(t, s, t0.Add(100*day), 8, 0)
+	s = put(t, s, t0.Add(200*day), 9, 0)
+	if len(s.Policy) != 2 {
+		t.Fatalf("the state keeps %d changes, want the 2 of the last Grace", len(s.Policy))
+	}
+	if at, ok := s.InitiateDeletion(); !ok || !at.Equal(t0.Add(30*day)) {
+		t.Fatalf("initiate deletion %v %v, want %v", at, ok, t0.Add(30*day))
+	}
+	s = put(t, s, t0.Add(300*day), 9, 400)
+	if at, _ := s.InitiateDeletion(); !at.Equal(t0.Add(330 * day)) {
+		t.Fatalf("after turning conversations on: %v", at)
+	}
+	s = put(t, s, t0.Add(400*day), 5, 0)
+	if at, _ := s.InitiateDeletion(); !at.Equal(t0.Add(430 * day)) {
+		t.Fatalf("after shortening rooms, conversations off: %v", at)
+	}
+	s = put(t, s, t0.Add(500*day), 0, 0)
+	if at, ok := s.InitiateDeletion(); ok {
+		t.Fatalf("retention off still initiates deletion at %v", at)
+	}
+}
