@@ -268,6 +268,23 @@ func (s *wrapping) eraseKEKs(ctx context.Context, ids []string) error {
 	return nil
 }
 
+// LiveScopes returns those of a tenant's scopes that are not destroyed (a scope that never had a
+// key included: DestroyScope marks it destroyed), in the order given: what a sweep of deleted rooms
+// still has to destroy, found with one query.
+func (s *Store) LiveScopes(ctx context.Context, tenant string, scopes []string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT x.scope FROM unnest($2::text[]) WITH ORDINALITY AS x(scope, n)
+		WHERE NOT EXISTS (SELECT 1 FROM keys.scopes k WHERE k.tenant = $1 AND k.scope = x.scope AND k.destroyed_at IS NOT NULL)
+		ORDER BY x.n`, tenant, scopes)
+	if err != nil {
+		return nil, fmt.Errorf("datakeys: live scopes: %w", err)
+	}
+	live, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("datakeys: live scopes: %w", err)
+	}
+	return live, nil
+}
+
 // DestroyScope destroys every key of a scope (a deleted room): its KEKs are erased from the keyring
 // and its day keys marked destroyed; the scope never seals again. Its message keys are deleted later
 // by ClearDestroyed.

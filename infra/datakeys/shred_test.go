@@ -8,6 +8,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -297,5 +298,30 @@ func TestScopeDaysBefore(t *testing.T) {
 		if pt, err := datakeys.New(pool).WithKeyring(ring).Open(ctx, m.id, m.sealed); err != nil || string(pt) != m.text {
 			t.Fatalf("a message that stays: %q %v", pt, err)
 		}
+	}
+}
+
+// TestLiveScopes: a scope is live until DestroyScope, whether or not it ever had a key, and only in
+// its own tenant; the order given is kept.
+func TestLiveScopes(t *testing.T) {
+	s, _, _ := storeWithRing(t)
+	ctx := context.Background()
+	if _, _, err := s.Seal(ctx, "t1", "room/used", time.Now(), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	all := []string{"room/used", "room/never", "room/other"}
+	if live, err := s.LiveScopes(ctx, "t1", all); err != nil || !slices.Equal(live, all) {
+		t.Fatalf("before: %v %v", live, err)
+	}
+	for _, sc := range []string{"room/used", "room/never"} {
+		if err := s.DestroyScope(ctx, "t1", sc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if live, err := s.LiveScopes(ctx, "t1", all); err != nil || !slices.Equal(live, []string{"room/other"}) {
+		t.Fatalf("after: %v %v", live, err)
+	}
+	if live, err := s.LiveScopes(ctx, "t2", all); err != nil || !slices.Equal(live, all) {
+		t.Fatalf("another tenant: %v %v", live, err)
 	}
 }

@@ -22,6 +22,7 @@ type Keys interface {
 	LivePeriods(ctx context.Context, tenant, class string, before time.Time) ([]string, error)
 	DestroyPeriods(ctx context.Context, ids []string) (scopes []string, days []time.Time, err error)
 	DestroyScope(ctx context.Context, tenant, scope string) error
+	LiveScopes(ctx context.Context, tenant string, scopes []string) ([]string, error)
 	DestroyScopeDaysBefore(ctx context.Context, scopes []string, befores []time.Time) (int, error)
 	ClearDestroyed(ctx context.Context, limit int) (int64, bool, error)
 	Sweep(ctx context.Context) error
@@ -313,16 +314,25 @@ func (p *Purger) batches(ctx context.Context, r *Report, progress Progress, del 
 	}
 }
 
-// deletedRooms destroys the keys of deleted rooms that still have some (a deletion whose key
-// destruction was interrupted).
+// deletedRooms destroys the keys of deleted rooms whose scope is not destroyed yet (a deletion whose
+// key destruction failed or was interrupted); RoomsDestroyed counts those, so a room is counted by
+// the one run that destroyed it, not by every run after.
 func (p *Purger) deletedRooms(ctx context.Context, r *Report) error {
 	rooms, err := p.d.Messages.DeletedRooms(ctx)
 	if err != nil {
 		return err
 	}
 	for account, ids := range rooms {
-		for _, id := range ids {
-			if err := p.d.Keys.DestroyScope(ctx, account, "room/"+id); err != nil {
+		scopes := make([]string, len(ids))
+		for i, id := range ids {
+			scopes[i] = "room/" + id
+		}
+		live, err := p.d.Keys.LiveScopes(ctx, account, scopes)
+		if err != nil {
+			return err
+		}
+		for _, scope := range live {
+			if err := p.d.Keys.DestroyScope(ctx, account, scope); err != nil {
 				return err
 			}
 			r.RoomsDestroyed++

@@ -44,7 +44,8 @@ func (k *keys) DestroyPeriods(_ context.Context, ids []string) ([]string, []time
 	return scopes, days, nil
 }
 
-func (*keys) DestroyScope(context.Context, string, string) error { return nil }
+func (*keys) DestroyScope(context.Context, string, string) error             { return nil }
+func (*keys) LiveScopes(context.Context, string, []string) ([]string, error) { return nil, nil }
 func (*keys) DestroyScopeDaysBefore(context.Context, []string, []time.Time) (int, error) {
 	return 0, nil
 }
