@@ -232,14 +232,11 @@ func (s *wrapping) newMessageKey(ctx context.Context, tenant, scope string, day 
 		if err != nil {
 			return "", nil, err
 		}
-		// One statement, one round trip, that commits without waiting for its WAL flush (as execAsync).
-		tag, err := s.pool.Exec(ctx, `INSERT INTO keys.message_keys (key_id, data_key_id, wrapped)
-			SELECT $1, d.key_id, $3 FROM keys.data_keys d, (SELECT set_config('synchronous_commit', 'off', true)) AS async
-			WHERE d.key_id = $2 AND d.gen = $4 AND d.wrapped IS NOT NULL FOR SHARE OF d`, id, dayID, wrapped, dk.gen)
+		stored, err := s.storeMessageKey(ctx, &keyInsert{id: id, day: dayID, wrapped: wrapped, gen: dk.gen})
 		if err != nil {
-			return "", nil, fmt.Errorf("datakeys: store message key: %w", err)
+			return "", nil, err
 		}
-		if tag.RowsAffected() == 1 {
+		if stored {
 			s.put(id, key, 0)
 			return id, key, nil
 		}
