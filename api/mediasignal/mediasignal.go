@@ -10,16 +10,24 @@
 //   - A session's outgoing queue is bounded (OutboxLen messages): a client that cannot keep up is
 //     disconnected (ReasonDisconnected), never buffered without end.
 //   - Room.Left is called exactly once per session, before the bye is sent, whatever ends it (the
-//     client's leave or close, a failed ping, the SFU closing the transport, a refused join).
+//     client's leave or close, a failed ping, the SFU closing the transport, a refused join, the
+//     caller's session ending).
+//   - A session given a check of its caller's session (CheckSession) runs it while the participant
+//     is in: once the caller's session ended (signed out, revoked) the client gets an error
+//     Unauthorized, the participant is out (ReasonDisconnected) and the socket closes with
+//     CloseSessionEnded.
 package mediasignal
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -44,6 +52,14 @@ const (
 	ReasonDisconnected   = "Disconnected"
 	ReasonServiceRestart = "ServiceRestart"
 )
+
+// CloseSessionEnded is the close code of a socket whose caller's session ended (signed out, revoked,
+// its user suspended or removed): sign in again (api/livehub's code).
+const CloseSessionEnded = 4401
+
+// ErrSessionEnded is what a session check returns (wrapped) once the caller's session ended; any
+// other error of the check is taken as passing (logged, checked again later).
+var ErrSessionEnded = errors.New("mediasignal: the caller's session ended")
 
 // ErrStopping is what a Room's Join returns (wrapped) when the media service is stopping: the
 // participant is then out as ReasonServiceRestart, as those already in are, not Disconnected.
@@ -95,12 +111,41 @@ func Subprotocol(r *http.Request, prefix string) string {
 	return ""
 }
 
-// CheckUpgrade refuses a request that is not a WebSocket upgrade (400).
+// CheckUpgrade refuses a request that is not a valid WebSocket handshake (400): a GET over HTTP/1.1
+// with Connection: Upgrade, Upgrade: websocket, Sec-WebSocket-Version 13 and one Sec-WebSocket-Key
+// of 16 bytes in base64. It checks all that Accept does of the request, so that a slice that admits
+// the caller between the two (recording a join, starting a meeting or a call) never admits one
+// whose upgrade then fails.
 func CheckUpgrade(r *http.Request) error {
-	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+	if !headerHas(r.Header, "Upgrade", "websocket") || !headerHas(r.Header, "Connection", "upgrade") {
 		return awsproto.BadRequest("this is a WebSocket endpoint: send an Upgrade: websocket request with the subprotocol " + Protocol)
 	}
+	if r.Method != http.MethodGet || !r.ProtoAtLeast(1, 1) {
+		return awsproto.BadRequest("a WebSocket handshake is a GET over HTTP/1.1 or later")
+	}
+	if v := r.Header.Get("Sec-WebSocket-Version"); v != "13" {
+		return awsproto.BadRequest("Sec-WebSocket-Version must be 13, got " + strconv.Quote(v))
+	}
+	keys := r.Header.Values("Sec-WebSocket-Key")
+	if len(keys) != 1 {
+		return awsproto.BadRequest("a WebSocket handshake carries exactly one Sec-WebSocket-Key")
+	}
+	if k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(keys[0])); err != nil || len(k) != 16 {
+		return awsproto.BadRequest("Sec-WebSocket-Key must be 16 bytes in base64")
+	}
 	return nil
+}
+
+// headerHas says whether one of the comma-separated tokens of header name is token (any case).
+func headerHas(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Accept upgrades the request to a signalling WebSocket. No origin check: the session token is not
@@ -164,11 +209,22 @@ type Session struct {
 	done      chan struct{} // closed when the participant is out
 	closeOnce sync.Once
 	reason    string
+
+	checkEvery time.Duration
+	check      func(ctx context.Context) error // the caller's session (CheckSession); nil: none
+	ended      atomic.Bool                     // the caller's session ended: close with CloseSessionEnded
 }
 
 // NewSession returns the session of an accepted socket; warn logs what goes wrong.
 func NewSession(ws *websocket.Conn, room Room, warn func(msg string, args ...any)) *Session {
 	return &Session{ws: ws, room: room, log: warn, out: make(chan Message, OutboxLen), done: make(chan struct{})}
+}
+
+// CheckSession makes Run check the caller's session every every while the participant is in (call
+// it before Run): once check returns ErrSessionEnded the participant is out (see the package
+// comment).
+func (x *Session) CheckSession(every time.Duration, check func(ctx context.Context) error) {
+	x.checkEvery, x.check = every, check
 }
 
 // Run sends hello, joins the SFU and handles the client's messages until the participant is out.
@@ -178,6 +234,9 @@ func (x *Session) Run(hello Message) {
 	wrote := make(chan struct{})
 	go func() { x.write(ctx); close(wrote) }()
 	go x.ping(ctx)
+	if x.check != nil && x.checkEvery > 0 {
+		go x.watchSession(ctx)
+	}
 	x.Send(hello)
 	p, err := x.room.Join(x)
 	if err != nil {
@@ -256,7 +315,10 @@ func (x *Session) write(ctx context.Context) {
 			}
 			_ = x.writeOne(ctx, Message{Type: "bye", Reason: x.reason})
 			status := websocket.StatusNormalClosure
-			if x.reason == ReasonServiceRestart {
+			switch {
+			case x.ended.Load():
+				status = CloseSessionEnded
+			case x.reason == ReasonServiceRestart:
 				status = websocket.StatusGoingAway
 			}
 			_ = x.ws.Close(status, x.reason)
@@ -283,6 +345,34 @@ func (x *Session) ping(ctx context.Context) {
 		if err != nil {
 			x.Close(ReasonDisconnected)
 			return
+		}
+	}
+}
+
+// watchSession checks the caller's session every checkEvery; one that ended takes the participant
+// out.
+func (x *Session) watchSession(ctx context.Context) {
+	t := time.NewTicker(x.checkEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-x.done:
+			return
+		case <-t.C:
+		}
+		cctx, cancel := context.WithTimeout(ctx, writeWithin)
+		err := x.check(cctx)
+		cancel()
+		if errors.Is(err, ErrSessionEnded) {
+			x.ended.Store(true)
+			x.Fail("Unauthorized", "your session ended (signed out or revoked): sign in again")
+			x.Close(ReasonDisconnected)
+			return
+		}
+		if err != nil && ctx.Err() == nil {
+			x.log("checking the caller's session failed; checking again later", "err", err)
 		}
 	}
 }

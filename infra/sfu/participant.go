@@ -13,8 +13,11 @@ import (
 // KindContent is the kind of a screen-share track (Peer.MediaStarted), beside "audio" and "video".
 const KindContent = "content"
 
-// maxPendingCandidates bounds the candidates a participant sends before its first answer.
-const maxPendingCandidates = 64
+// maxCandidates bounds the ICE candidates a participant sends, before its first answer and after:
+// each one the ICE agent takes is kept, paired with every local candidate and checked (an mDNS name
+// is resolved by a goroutine of its own), so a flood would grow them without end. A browser sends a
+// few per interface.
+const maxCandidates = 64
 
 // ErrSDP is returned by Answer for an answer the participant's connection cannot take.
 var ErrSDP = errors.New("sfu: invalid SDP answer")
@@ -50,6 +53,7 @@ type Participant struct {
 	holding     bool // Join is still adding the room's tracks: its one first offer comes after
 	answered    bool // a remote description was set at least once
 	pending     []webrtc.ICECandidateInit
+	candidates  int // taken so far (pending or added), at most maxCandidates
 	closing     bool
 
 	sigMu   sync.Mutex // orders Offer before the candidates it gathers
@@ -130,7 +134,8 @@ func (p *Participant) Answer(sdp string) error {
 }
 
 // AddCandidate adds one of the participant's ICE candidates (JSON of an RTCIceCandidateInit);
-// candidates before the first answer wait for it (at most maxPendingCandidates).
+// candidates before the first answer wait for it. At most maxCandidates are taken in all: the
+// others are ErrCandidate and change nothing.
 func (p *Participant) AddCandidate(candidateJSON []byte) error {
 	var c webrtc.ICECandidateInit
 	if err := json.Unmarshal(candidateJSON, &c); err != nil || c.Candidate == "" {
@@ -138,16 +143,18 @@ func (p *Participant) AddCandidate(candidateJSON []byte) error {
 	}
 	p.negMu.Lock()
 	defer p.negMu.Unlock()
+	if p.candidates >= maxCandidates {
+		return fmt.Errorf("%w: more than %d candidates", ErrCandidate, maxCandidates)
+	}
 	if !p.answered {
-		if len(p.pending) >= maxPendingCandidates {
-			return fmt.Errorf("%w: more than %d candidates before the answer", ErrCandidate, maxPendingCandidates)
-		}
+		p.candidates++
 		p.pending = append(p.pending, c)
 		return nil
 	}
 	if err := p.pc.AddICECandidate(c); err != nil {
-		return fmt.Errorf("%w: %v", ErrCandidate, err)
+		return fmt.Errorf("%w: %w", ErrCandidate, err)
 	}
+	p.candidates++
 	return nil
 }
 

@@ -29,8 +29,9 @@
 // before the offer keeps one encoding, and Chromium then puts it on another m-line; the web client
 // (/client/v1/meet?simulcast=1) does it the first way. Each receiver gets one layer (infra/sfu).
 //
-// Before the upgrade the meeting is checked and the attendee admitted; a refusal is a plain HTTP
-// answer: 401 (no or a revoked session), 400 (a malformed PIN), 404 (no such meeting in the caller's
+// Before the upgrade the request is checked to be a valid WebSocket handshake (else 400, and no
+// attendee is recorded), then the meeting is checked and the attendee admitted; a refusal is a plain
+// HTTP answer: 401 (no or a revoked session), 400 (a malformed PIN), 404 (no such meeting in the caller's
 // account, no open meeting with the PIN), 409 (the meeting ended, was cancelled or is disabled, or is
 // locked, or moderated with no moderator in yet), 403 (a moderator removed the caller, or a wrong
 // moderator passcode), 400 ResourceLimitExceeded (250 attendees already), 429 (too many wrong PINs
@@ -77,6 +78,12 @@
 // client may send on (attach local tracks before answering): camera, then screen share (counted apart
 // from the 25 video tiles, one share at a time). Each remote track's stream id is the publishing
 // attendee's id and its track id "<attendee id>-<audio|video|content>". ICE runs over UDP and, when
-// BELFRY_MEDIA_TCP_PORT is set, over TCP on that port. A client that cannot keep up with its
-// signalling messages (more than 256 queued) is disconnected.
+// BELFRY_MEDIA_TCP_PORT is set, over TCP on that port; at most 64 of a client's candidates are taken,
+// the others answered InvalidCandidate. A client that cannot keep up with its signalling messages
+// (more than 256 queued) is disconnected.
+//
+// The caller's session is checked again every 30 s (Deps.SessionRecheck) while it is in: once it
+// ended (signed out everywhere, revoked, its user suspended or removed) the client gets
+// {"type":"error","code":"Unauthorized"}, then bye Disconnected, and the socket closes with code
+// 4401 (CloseSessionEnded, as the chat stream's): sign in again.
 package media

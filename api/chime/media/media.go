@@ -18,9 +18,11 @@ import (
 	"github.com/belfry/belfry/projections/chimemeetings"
 )
 
-// Meetings runs meeting commands (eventstore.Repository implements it).
+// Meetings runs meeting commands (eventstore.Repository implements it); ExecuteFunc runs the
+// caller's decision under the stream's lock.
 type Meetings interface {
 	Execute(ctx context.Context, stream string, cmd meeting.Command) (usecase.Decided[meeting.State, meeting.Event], error)
+	ExecuteFunc(ctx context.Context, stream string, decide func(meeting.State, time.Time) ([]meeting.Event, error)) (usecase.Decided[meeting.State, meeting.Event], error)
 }
 
 // Store reads the meetings read model, PINs opened (chimemeetings.Store implements it).
@@ -74,8 +76,11 @@ type Deps struct {
 	// PINLimits throttles wrong PINs (default clientapi.DefaultSignInLimits: 5 per user or 20 per
 	// source address in 15 minutes lock for 1 minute, doubling up to 1 hour).
 	PINLimits clientapi.SignInLimits
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// SessionRecheck is how often a signalling session checks its caller's session again (default
+	// 30 s): one that ended (signed out, revoked) is taken out of the meeting.
+	SessionRecheck time.Duration
+	Now            func() time.Time
+	Logger         *slog.Logger
 }
 
 // Service runs the live-meeting use cases.
@@ -93,6 +98,9 @@ func New(d Deps) *Service {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.SessionRecheck <= 0 {
+		d.SessionRecheck = 30 * time.Second
 	}
 	l := d.PINLimits
 	if l.Failures <= 0 {

@@ -84,7 +84,7 @@ func moderationCommand(m message, accountID, by string) meeting.Command {
 // to the live transports (apply). A refusal (not a moderator, no such attendee) changes nothing.
 func (s *Service) Moderate(ctx context.Context, accountID, meetingID string, cmd meeting.Command) error {
 	if r, ok := cmd.(meeting.Record); ok && r.On && s.d.Recorder == nil {
-		return domain.Wrapf(ErrNoRecorder, "recording is not available on this server (no recordings directory)")
+		return s.noRecorder(ctx, meetingID, r)
 	}
 	d, err := s.d.Meetings.Execute(ctx, meeting.StreamName(meetingID), cmd)
 	if err != nil {
@@ -92,6 +92,18 @@ func (s *Service) Moderate(ctx context.Context, accountID, meetingID string, cmd
 	}
 	s.apply(accountID, meetingID, d.Events)
 	return nil
+}
+
+// noRecorder refuses a recording on a server without a recorder, after the meeting's own refusal
+// if it has one (a non-moderator's is Forbidden): the decision runs and appends nothing.
+func (s *Service) noRecorder(ctx context.Context, meetingID string, r meeting.Record) error {
+	_, err := s.d.Meetings.ExecuteFunc(ctx, meeting.StreamName(meetingID), func(m meeting.State, now time.Time) ([]meeting.Event, error) {
+		if _, err := meeting.Decide(m, r, now); err != nil {
+			return nil, err
+		}
+		return nil, domain.Wrapf(ErrNoRecorder, "recording is not available on this server (no recordings directory)")
+	})
+	return err
 }
 
 // apply enforces moderation events on this process's transports and tells every attendee: a muted

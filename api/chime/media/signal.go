@@ -4,6 +4,7 @@ import (
 	"context"
 	_ "embed"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/api/chime/clientapi"
 	"github.com/belfry/belfry/api/mediasignal"
+	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 	"github.com/belfry/belfry/projections/chimemeetings"
@@ -19,6 +21,9 @@ import (
 
 // Protocol is the signalling subprotocol (api/mediasignal).
 const Protocol = mediasignal.Protocol
+
+// CloseSessionEnded is the close code of a signalling socket whose caller's session ended.
+const CloseSessionEnded = mediasignal.CloseSessionEnded
 
 // message is every signalling message, both ways (see the package comment).
 type message = mediasignal.Message
@@ -108,6 +113,13 @@ func (s *Service) signal(c echo.Context, auth clientapi.Authenticator, admit adm
 	x := &session{svc: s, user: u, accountID: m.AccountID, meetingID: m.MeetingID, attendeeID: attendee, simulcast: simulcast}
 	x.sig = mediasignal.NewSession(ws, x, func(msg string, args ...any) {
 		s.d.Logger.Warn(msg, append(args, "meeting", m.MeetingID, "attendee", attendee)...)
+	})
+	x.sig.CheckSession(s.d.SessionRecheck, func(ctx context.Context) error {
+		_, err := auth.Authenticate(ctx, tok)
+		if domain.KindOf(err) != 0 { // a refusal, not a failure to check
+			return fmt.Errorf("%w: %w", mediasignal.ErrSessionEnded, err)
+		}
+		return err
 	})
 	s.live.add(x)
 	x.sig.Run(message{Type: "joined", MeetingID: m.MeetingID, AttendeeID: attendee})

@@ -37,8 +37,8 @@ func errNotInMeeting(id string) error {
 // account returns the account of a meeting in progress (a value field of the loaded state: the
 // roster's map is read only under the stream's lock, in a decision).
 func (s *Service) account(ctx context.Context, id string) (string, error) {
-	if _, err := uuid.Parse(id); err != nil {
-		return "", domain.Wrapf(meeting.ErrNotFound, "no such meeting %q", id)
+	if err := checkID(id); err != nil {
+		return "", err
 	}
 	m, _, err := s.d.Meetings.Repo.Load(ctx, meeting.StreamName(id))
 	if err != nil {

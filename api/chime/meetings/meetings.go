@@ -145,6 +145,15 @@ func (s *Service) ScheduleMeeting(ctx context.Context, organizer chimeaccounts.U
 		Organizer: h, Title: title, StartsAt: startsAt, PIN: pin, Moderated: moderated, Passcode: code})
 }
 
+// checkID refuses an id no meeting has (meeting ids are UUIDs) as ErrNotFound, before it names a
+// stream: the event log refuses stream names out of its bounds as a failure, not a 404.
+func checkID(id string) error {
+	if _, err := uuid.Parse(id); err != nil {
+		return domain.Wrapf(meeting.ErrNotFound, "no such meeting %q", id)
+	}
+	return nil
+}
+
 // ListMeetings lists an account's meetings (one organiser's when organizerID is set); the account
 // must belong to the caller's AWS account.
 func (s *Service) ListMeetings(ctx context.Context, awsAccountID, accountID, organizerID string) ([]chimemeetings.Meeting, error) {
@@ -180,6 +189,9 @@ func (s *Service) StartMeeting(ctx context.Context, by chimeaccounts.User, id st
 
 // CancelMeeting is the organiser's cancellation.
 func (s *Service) CancelMeeting(ctx context.Context, by chimeaccounts.User, id string) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
 	return usecase.Exec(ctx, s.d.Meetings.Command(meeting.StreamName(id), meeting.Cancel{AccountID: by.AccountID, By: by.UserID}))
 }
 
