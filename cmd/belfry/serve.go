@@ -63,6 +63,9 @@ type Main struct {
 	ChatQueue int
 	// ChatRecheck is how often a chat stream's session is checked again (0: the default).
 	ChatRecheck time.Duration
+	// SignalRecheck is how often a meeting's or call's signalling session checks its caller's
+	// session again (0: the default, 30 s).
+	SignalRecheck time.Duration
 	// SweepEvery is how often background work (orders, due domain purges) is looked for.
 	SweepEvery time.Duration
 	// WickrArchive is where Wickr data-retention archives go (nil: the directory wickr-retention under

@@ -53,6 +53,7 @@ func TestWickrCalls(t *testing.T) {
 		m.cfg.MailDir = outbox
 		m.cfg.Media.Loopback = true
 		m.cfg.Media.TCPPort = port
+		m.SignalRecheck = 100 * time.Millisecond
 		cfg = m.cfg
 	})
 	const alice, bob, eve = "alice@calls.example", "bob@calls.example", "eve@other.example"
@@ -140,6 +141,26 @@ func TestWickrCalls(t *testing.T) {
 	bb.send(map[string]string{"type": "leave"})
 	<-a.bye
 	<-bb.bye
+
+	// A participant whose session ends (signed out) is taken out of the call; the other stays.
+	a = b.joinVia(t, "", dial(s[alice]))
+	bb = b.joinVia(t, "", dial(s[bob]))
+	if st, out := b.wickrClient(t, "DELETE", "/client/v1/wickr/sessions/current", s[bob], ""); st != http.StatusNoContent {
+		t.Fatalf("sign out: %d %v", st, out)
+	}
+	select {
+	case r := <-bb.bye:
+		if r != call.LeftDisconnected {
+			t.Fatalf("the signed-out participant's bye: %q", r)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the signed-out participant is still in the call")
+	}
+	if len(a.bye) != 0 {
+		t.Fatal("the other participant was taken out too")
+	}
+	a.send(map[string]string{"type": "leave"})
+	<-a.bye
 
 	// Audio calls off: no call starts.
 	b.wickrGroup(t, nid, gid, `{"calling":{"canStart11Call":false,"canVideoCall":false,"forceTcpCall":false}}`)

@@ -31,7 +31,8 @@ var wickrCallDecider = eventstore.DeciderOf[call.State, call.Command, call.Event
 // newWickrCalls builds the calls slice (after the messaging slice, whose sessions it uses).
 func newWickrCalls(m *Main, pool *pgxpool.Pool, client *esdb.Client, s *sfu.SFU) *calls.Service {
 	return calls.New(calls.Deps{Calls: newRepo(client, wickrCallDecider, m.Now), Networks: m.wickr.networkCmds.Repo,
-		Sessions: wickrMessagingSessions{m.wickr.client}, Store: wickrconversations.NewStore(pool), SFU: callSFU{s}, Live: wickranalytics.NewStore(pool), Logger: m.logger})
+		Sessions: wickrMessagingSessions{m.wickr.client}, Store: wickrconversations.NewStore(pool), SFU: callSFU{s}, Live: wickranalytics.NewStore(pool),
+		SessionRecheck: m.SignalRecheck, Logger: m.logger})
 }
 
 // callSFU adapts infra/sfu to the calls slice's SFU port.

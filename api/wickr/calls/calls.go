@@ -17,6 +17,9 @@
 //   - Guests take part audio-only and cannot start a call (they have no security group); a guest
 //     that a network of one of the conversation's users blocked joins no call (§15.4).
 //   - Path ids are text of at most 64 bytes without NUL (400 naming the parameter otherwise).
+//   - A participant whose session ends (signed out, revoked, its user suspended or deleted) is taken
+//     out of the call within Deps.SessionRecheck: an error Unauthorized, then bye Disconnected, and
+//     the socket closes with mediasignal.CloseSessionEnded (4401).
 //   - A call this process does not carry cannot still be going: the calls a previous run left live (it
 //     crashed) are ended by EndInterrupted, their participants leaving as ServiceRestart at the last
 //     instant that run was known to carry them; the calls of this run are never touched.
@@ -25,6 +28,7 @@ package calls
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -83,7 +87,10 @@ type Deps struct {
 	Sessions Sessions
 	Store    Store
 	SFU      SFU
-	Logger   *slog.Logger
+	// SessionRecheck is how often a signalling session checks its caller's session again (default
+	// 30 s): one that ended (signed out, revoked, suspended) is taken out of the call.
+	SessionRecheck time.Duration
+	Logger         *slog.Logger
 }
 
 // Service runs the call use cases.
@@ -99,6 +106,9 @@ type Service struct {
 func New(d Deps) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
+	}
+	if d.SessionRecheck <= 0 {
+		d.SessionRecheck = 30 * time.Second
 	}
 	return &Service{d: d, byConv: map[string]string{}, convOf: map[string]string{}}
 }
@@ -330,6 +340,13 @@ func (s *Service) signal(c echo.Context, admit func(context.Context, messaging.C
 	p := &participant{svc: s, callID: a.callID, id: a.participantID, grant: a.grant}
 	sig := mediasignal.NewSession(ws, p, func(msg string, args ...any) {
 		s.d.Logger.Warn(msg, append(args, "call", a.callID, "participant", a.participantID)...)
+	})
+	sig.CheckSession(s.d.SessionRecheck, func(ctx context.Context) error {
+		_, err := s.d.Sessions.Authenticate(ctx, tok)
+		if domain.KindOf(err) != 0 { // a refusal, not a failure to check
+			return fmt.Errorf("%w: %w", mediasignal.ErrSessionEnded, err)
+		}
+		return err
 	})
 	video := a.grant.Video
 	sig.Run(mediasignal.Message{Type: "joined", CallID: a.callID, ParticipantID: a.participantID, Video: &video, TCPOnly: a.grant.TCPOnly})
