@@ -232,7 +232,7 @@ func (r *Repository[S, C, E]) readAhead(ctx context.Context, stream string, c ca
 		defer close(out)
 		rs, err := r.client.ReadStream(ctx, stream, esdb.ReadStreamOptions{From: from}, ^uint64(0))
 		if err != nil {
-			send(tailEvent[E]{err: fmt.Errorf("eventstore: read %s: %w", stream, err)})
+			send(tailEvent[E]{err: logError("read "+short(stream), err)})
 			return
 		}
 		defer rs.Close()
@@ -249,7 +249,7 @@ func (r *Repository[S, C, E]) readAhead(ctx context.Context, stream string, c ca
 				send(tailEvent[E]{err: errNoStream})
 				return
 			case err != nil:
-				send(tailEvent[E]{err: fmt.Errorf("eventstore: read %s: %w", stream, err)})
+				send(tailEvent[E]{err: logError("read "+short(stream), err)})
 				return
 			case verify:
 				if int64(ev.Event.EventNumber) != c.revision || ev.Event.EventID != c.lastID {
@@ -477,7 +477,7 @@ func (r *Repository[S, C, E]) runGroup(stream string, jobs []*job[S, E]) {
 			continue
 		}
 		if err != nil {
-			fail(fmt.Errorf("eventstore: append to %s: %w", stream, err))
+			fail(logError("append to "+short(stream), err))
 			return
 		}
 		answered = true
@@ -575,7 +575,7 @@ func Reserve(ctx context.Context, client *esdb.Client, stream, eventType string,
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("eventstore: reserve %s: %w", stream, err)
+		return false, logError("reserve "+short(stream), err)
 	}
 	return true, nil
 }
