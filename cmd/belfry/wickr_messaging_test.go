@@ -303,6 +303,10 @@ func TestWickrMessaging(t *testing.T) {
 		if st, _ := post(sA[alice], conv, `{"Content":"still there?"}`); st != 403 {
 			t.Fatalf("after federation was turned off: %d", st)
 		}
+		// Nor does a call reach across a federation turned off: refused before anything is recorded.
+		if _, resp, err := b.dialWickrCall(ctx, "conversations/"+conv+"/call", sA[alice]); err == nil || resp == nil || resp.StatusCode != 403 {
+			t.Fatalf("a call after federation was turned off: %v %v", resp, err)
+		}
 	})
 
 	t.Run("a blocked guest is refused", func(t *testing.T) {

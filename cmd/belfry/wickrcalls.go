@@ -28,11 +28,12 @@ import (
 
 var wickrCallDecider = eventstore.DeciderOf[call.State, call.Command, call.Event](call.Initial, call.Evolve, call.Decide, call.Decode)
 
-// newWickrCalls builds the calls slice (after the messaging slice, whose sessions it uses).
+// newWickrCalls builds the calls slice (after the messaging slice, whose sessions and reach checks it
+// uses).
 func newWickrCalls(m *Main, pool *pgxpool.Pool, client *esdb.Client, s *sfu.SFU) *calls.Service {
 	return calls.New(calls.Deps{Calls: newRepo(client, wickrCallDecider, m.Now), Networks: m.wickr.networkCmds.Repo,
 		Sessions: wickrMessagingSessions{m.wickr.client}, Store: wickrconversations.NewStore(pool), SFU: callSFU{s}, Live: wickranalytics.NewStore(pool),
-		SessionRecheck: m.SignalRecheck, Logger: m.logger})
+		Reach: m.wickr.messaging, SessionRecheck: m.SignalRecheck, Logger: m.logger})
 }
 
 // callSFU adapts infra/sfu to the calls slice's SFU port.

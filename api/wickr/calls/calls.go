@@ -15,7 +15,9 @@
 //   - The grants are the caller's group at sign-in (the session's group) read from the network's
 //     current settings at admission.
 //   - Guests take part audio-only and cannot start a call (they have no security group); a guest
-//     that a network of one of the conversation's users blocked joins no call (§15.4).
+//     that a network of one of the conversation's users blocked joins no call (§15.4), and a caller
+//     whom the conversation's policy no longer lets reach its members (a federation or guest
+//     federation turned off: Deps.Reach) joins none either — a call is refused what a message is.
 //   - Path ids are text of at most 64 bytes without NUL (400 naming the parameter otherwise).
 //   - A participant whose session ends (signed out, revoked, its user suspended or deleted) is taken
 //     out of the call within Deps.SessionRecheck: an error Unauthorized, then bye Disconnected, and
@@ -69,6 +71,12 @@ type Store interface {
 	Members(ctx context.Context, id string) ([]wickrconversations.Member, error)
 }
 
+// Reacher checks that a caller still reaches every live member of a conversation (federation,
+// guest federation, blocked guests).
+type Reacher interface {
+	CheckReach(ctx context.Context, me messaging.Caller, convID string) error
+}
+
 // SFU forwards the participants' media; tcpOnly offers TCP candidates only.
 type SFU interface {
 	Join(roomID, participantID string, p mediasignal.Peer, tcpOnly bool) (mediasignal.Participant, error)
@@ -87,6 +95,9 @@ type Deps struct {
 	Sessions Sessions
 	Store    Store
 	SFU      SFU
+	// Reach, when set, refuses a caller whom the conversation's policy no longer lets reach one of
+	// its members (messaging.Service implements it): a call is refused what a message is.
+	Reach Reacher
 	// SessionRecheck is how often a signalling session checks its caller's session again (default
 	// 30 s): one that ended (signed out, revoked, suspended) is taken out of the call.
 	SessionRecheck time.Duration
@@ -233,6 +244,11 @@ func (s *Service) admit(ctx context.Context, me messaging.Caller, convID, want s
 	}
 	if err := s.notBlocked(ctx, me, convID); err != nil {
 		return admitted{}, err
+	}
+	if s.d.Reach != nil {
+		if err := s.d.Reach.CheckReach(ctx, me, convID); err != nil {
+			return admitted{}, err
+		}
 	}
 	g, err := s.grant(ctx, me)
 	if err != nil {

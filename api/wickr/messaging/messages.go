@@ -105,6 +105,14 @@ func (s *Service) postPolicy(ctx context.Context, me Caller, id string, d Draft,
 	return p, conversation.CheckPost(p, me.Participant(), ps[1:], d.TTL, d.BOR, withFile)
 }
 
+// CheckReach refuses a caller whom the conversation's policy no longer lets reach one of its live
+// members — a federation changed (§3.4), guest federation turned off, a guest blocked (§15.4) — on
+// the policy a post is decided on: what refuses the caller's next message refuses it a call too.
+func (s *Service) CheckReach(ctx context.Context, me Caller, id string) error {
+	_, err := s.postPolicy(ctx, me, id, Draft{}, false)
+	return err
+}
+
 func (s *Service) post(ctx context.Context, me Caller, id, mid string, d Draft) (Message, error) {
 	if err := s.poster(ctx, me, id); err != nil {
 		return Message{}, err
