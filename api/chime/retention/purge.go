@@ -229,7 +229,28 @@ func (p *Purger) account(ctx context.Context, r *Report, id string, before time.
 // accountRows destroys the account's period keys, then deletes its rooms' rows of the days before
 // before.
 func (p *Purger) accountRows(ctx context.Context, r *Report, id string, before time.Time, periods []string, progress Progress) error {
-	// The keys first: from here on the content is gone, whatever happens to the rows.
+	// A chunk of periods (days) at a time: the keys first — from here on the content is gone,
+	// whatever happens to the rows — then the rows of each room and day whose key went; what one
+	// holds in memory is bounded by a chunk's rooms and days, not by the whole history a first purge
+	// covers. An interrupted run leaves rows whose keys are gone: the last pass below takes them.
+	for lo := 0; lo < len(periods); lo += periodsPerChunk {
+		if err := p.periodChunk(ctx, r, periods[lo:min(lo+periodsPerChunk, len(periods))], progress); err != nil {
+			return err
+		}
+	}
+	t := time.Now()
+	defer func() { r.RowsSeconds += time.Since(t).Seconds() }()
+	// Whatever else is due (rows a rebuild brought back, or that an interrupted run left).
+	return p.batches(ctx, r, progress, func(limit int) (int64, error) {
+		return p.d.Messages.DeleteMessagesBefore(ctx, id, before, limit)
+	})
+}
+
+// periodsPerChunk bounds the periods (an account's class on one day) a purge destroys at once.
+const periodsPerChunk = 31
+
+// periodChunk destroys a chunk of period KEKs, then deletes the rows of the rooms' days they covered.
+func (p *Purger) periodChunk(ctx context.Context, r *Report, periods []string, progress Progress) error {
 	t := time.Now()
 	scopes, days, err := p.d.Keys.DestroyPeriods(ctx, periods)
 	if err != nil {
@@ -240,8 +261,6 @@ func (p *Purger) accountRows(ctx context.Context, r *Report, id string, before t
 	r.DayKeysDestroyed += int64(len(scopes))
 	t = time.Now()
 	defer func() { r.RowsSeconds += time.Since(t).Seconds() }()
-	// The rows of each room and day whose key went, then whatever else is due (rows a rebuild
-	// brought back, or that an interrupted run left).
 	var rooms []string
 	var roomDays []time.Time
 	for i, sc := range scopes {
@@ -259,9 +278,7 @@ func (p *Purger) accountRows(ctx context.Context, r *Report, id string, before t
 			return err
 		}
 	}
-	return p.batches(ctx, r, progress, func(limit int) (int64, error) {
-		return p.d.Messages.DeleteMessagesBefore(ctx, id, before, limit)
-	})
+	return nil
 }
 
 // roomFeeds deletes, room by room, the live stream's rows about the account's room messages posted

@@ -3,6 +3,8 @@ package retention_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -257,5 +259,35 @@ func TestPurgeConversationsPastOneThatFails(t *testing.T) {
 	}
 	if !k.destroyed["conversation/c1"] || !k.destroyed["conversation/c3"] || len(c.rows) != 1 || c.rows["bad"].IsZero() || r.Purged != 2 {
 		t.Fatalf("one conversation held back the others: keys destroyed %v, rows left %v, purged %d", k.destroyed, c.rows, r.Purged)
+	}
+}
+
+// chunkKeys records the size of each DestroyPeriods call.
+type chunkKeys struct {
+	keys
+	calls []int
+}
+
+func (k *chunkKeys) DestroyPeriods(ctx context.Context, ids []string) ([]string, []time.Time, error) {
+	k.calls = append(k.calls, len(ids))
+	return k.keys.DestroyPeriods(ctx, ids)
+}
+
+// TestAFirstPurgeDestroysItsPeriodsInChunks: a first purge over a long history destroys its periods a
+// chunk at a time (what it holds is bounded by a chunk's rooms and days), and destroys them all.
+func TestAFirstPurgeDestroysItsPeriodsInChunks(t *testing.T) {
+	now := time.Date(2027, 3, 1, 15, 0, 0, 0, time.UTC)
+	p, _, m, _ := purgeFixture(now)
+	k := &chunkKeys{keys: keys{live: map[string]time.Time{}}}
+	for d := range 400 {
+		k.live[fmt.Sprintf("p%d", d)] = now.Add(-time.Duration(d+2) * 24 * time.Hour).Truncate(24 * time.Hour)
+	}
+	purger := retentionapi.NewPurger(retentionapi.PurgeDeps{Policies: p, Keys: k, Messages: m, Now: func() time.Time { return now }})
+	r, err := purger.Run(context.Background(), false, nil)
+	if err != nil || r.PeriodsDestroyed != 400 || len(k.live) != 0 || len(m.rows) != 0 {
+		t.Fatalf("purge: %+v %v; %d periods left", r, err, len(k.live))
+	}
+	if len(k.calls) < 400/31 || slices.Max(k.calls) > 31 {
+		t.Fatalf("DestroyPeriods calls of %v periods, want chunks of at most 31", k.calls)
 	}
 }
