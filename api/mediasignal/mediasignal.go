@@ -213,6 +213,7 @@ type Session struct {
 	checkEvery time.Duration
 	check      func(ctx context.Context) error // the caller's session (CheckSession); nil: none
 	ended      atomic.Bool                     // the caller's session ended: close with CloseSessionEnded
+	overflowed atomic.Bool                     // a send found the outbox full: the session is closing
 }
 
 // NewSession returns the session of an accepted socket; warn logs what goes wrong.
@@ -390,7 +391,9 @@ func (x *Session) Send(m Message) {
 	case <-x.done:
 	case x.out <- m:
 	default:
-		go x.Close(ReasonDisconnected)
+		if x.overflowed.CompareAndSwap(false, true) { // one close, however many sends find it full
+			go x.Close(ReasonDisconnected)
+		}
 	}
 }
 
