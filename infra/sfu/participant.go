@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -53,7 +54,9 @@ type Participant struct {
 	holding     bool // Join is still adding the room's tracks: its one first offer comes after
 	answered    bool // a remote description was set at least once
 	pending     []webrtc.ICECandidateInit
-	candidates  int // taken so far (pending or added), at most maxCandidates
+	candidates  int         // taken so far (pending or added), at most maxCandidates
+	offers      int         // offers sent: the generation an answer timer is for
+	answerTimer *time.Timer // closes the participant if the offer that is out stays unanswered
 	closing     bool
 
 	sigMu   sync.Mutex // orders Offer before the candidates it gathers
@@ -122,6 +125,9 @@ func (p *Participant) Answer(sdp string) error {
 		return fmt.Errorf("%w: %v", ErrSDP, err)
 	}
 	p.negotiating, p.answered = false, true
+	if p.answerTimer != nil {
+		p.answerTimer.Stop()
+	}
 	for _, c := range p.pending {
 		_ = p.pc.AddICECandidate(c)
 	}
@@ -222,6 +228,12 @@ func (p *Participant) offerLocked() {
 		return
 	}
 	p.negotiating = true
+	p.offers++
+	if p.answerTimer != nil {
+		p.answerTimer.Stop()
+	}
+	gen := p.offers
+	p.answerTimer = time.AfterFunc(p.sfu.cfg.AnswerWithin, func() { p.unanswered(gen) })
 	sdpText := offer.SDP
 	if p.offerSimulcast && !p.answered {
 		sdpText = withSimulcastRecv(sdpText)
@@ -235,6 +247,17 @@ func (p *Participant) offerLocked() {
 			p.peer.Candidate(b)
 		}
 		p.early = nil
+	}
+}
+
+// unanswered closes the participant if offer gen is still waiting for its answer.
+func (p *Participant) unanswered(gen int) {
+	p.negMu.Lock()
+	late := p.negotiating && p.offers == gen && !p.closing
+	p.negMu.Unlock()
+	if late {
+		p.sfu.cfg.Logger.Warn("sfu: an offer stayed unanswered; the participant is closed", "participant", p.id, "within", p.sfu.cfg.AnswerWithin)
+		p.close(LeftDisconnected)
 	}
 }
 

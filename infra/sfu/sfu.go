@@ -29,9 +29,10 @@
 //     PLI, at most one per MinPLIInterval per track (per layer of a simulcast track: the one the
 //     subscriber receives or waits for), and a new subscriber triggers one, so video
 //     starts without waiting for the publisher's next periodic keyframe.
-//   - A participant whose media is not connected Config.ConnectWithin after it joined, or whose
-//     connection fails later (ICE consent lost), is closed as LeftDisconnected: no one stays "in" a
-//     room without media.
+//   - A participant whose media is not connected Config.ConnectWithin after it joined, whose
+//     connection fails later (ICE consent lost), or that leaves an offer unanswered for
+//     Config.AnswerWithin, is closed as LeftDisconnected: no one stays "in" a room without media,
+//     nor holds the transceivers of every track added to it since it stopped answering.
 //   - Simulcast: a track has at most MaxLayers layers, each with a valid RID (ValidRID); other
 //     layers the answer announces are taken out of it and not received, and audio is never
 //     simulcast. Each layer's incoming bitrate is measured (every 500 ms). A subscriber receives
@@ -120,7 +121,11 @@ type Config struct {
 	// ConnectWithin is how long a participant has to connect its media after joining (default 30 s);
 	// one that has not by then is closed as LeftDisconnected.
 	ConnectWithin time.Duration
-	Logger        *slog.Logger
+	// AnswerWithin is how long a participant has to answer each of the SFU's offers (default 30 s);
+	// one that has not by then is closed as LeftDisconnected (a client that stops answering would
+	// otherwise keep a transceiver for every track added to it since, while others come and go).
+	AnswerWithin time.Duration
+	Logger       *slog.Logger
 }
 
 // Stats are the SFU's counters since it started.
@@ -160,6 +165,9 @@ func New(cfg Config) (*SFU, error) {
 	}
 	if cfg.ConnectWithin <= 0 {
 		cfg.ConnectWithin = 30 * time.Second
+	}
+	if cfg.AnswerWithin <= 0 {
+		cfg.AnswerWithin = 30 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

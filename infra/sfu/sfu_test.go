@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,9 +21,13 @@ type peer struct {
 	mu      sync.Mutex
 	started []string
 	closed  chan string
+	deaf    atomic.Bool // offers are left unanswered
 }
 
 func (x *peer) Offer(sdp string) {
+	if x.deaf.Load() {
+		return
+	}
 	go func() {
 		<-x.ready
 		// Renegotiations race the end of the test (connections closing): errors count only as
@@ -198,5 +203,37 @@ func (r *rawPeer) MediaStopped(string)       {}
 func (r *rawPeer) Closed(reason string) {
 	if r.closed != nil {
 		r.closed <- reason
+	}
+}
+
+// TestUnansweredOfferClosesTheParticipant: a connected participant that stops answering the SFU's
+// offers (here: the renegotiation a third one's arrival starts) is closed as Disconnected once
+// AnswerWithin has passed; the others stay.
+func TestUnansweredOfferClosesTheParticipant(t *testing.T) {
+	s, err := sfu.New(sfu.Config{Loopback: true, AnswerWithin: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a := join(t, s, "m", "a", "")
+	b := join(t, s, "m", "b", "")
+	waitFor(t, "a receives b (a answered its renegotiation)", func() bool { return a.c.Received("b", "video") > 0 })
+	a.deaf.Store(true)
+	c := join(t, s, "m", "c", "")
+	select {
+	case r := <-a.closed:
+		if r != sfu.LeftDisconnected {
+			t.Fatalf("a closed as %q", r)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("a participant that does not answer stays in")
+	}
+	waitFor(t, "b and c stay", func() bool { return s.Stats().Participants == 2 })
+	for _, x := range []*peer{b, c} {
+		select {
+		case r := <-x.closed:
+			t.Fatalf("another participant closed as %q", r)
+		default:
+		}
 	}
 }
