@@ -91,13 +91,21 @@ type Message struct {
 }
 
 // Bearer is the session token of a signalling request: the Authorization header, else the
-// "bearer.<token>" subprotocol. It is never read from the query string (URLs end up in logs).
+// "bearer.<token>" subprotocol; "" when there is none or it is over MaxToken bytes. It is never
+// read from the query string (URLs end up in logs).
 func Bearer(r *http.Request) string {
-	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		return tok
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		tok = Subprotocol(r, "bearer.")
 	}
-	return Subprotocol(r, "bearer.")
+	if len(tok) > MaxToken {
+		return "" // no session token is that long: refused as missing, never looked up
+	}
+	return tok
 }
+
+// MaxToken bounds a bearer token (Belfry's session tokens are far shorter).
+const MaxToken = 512
 
 // Subprotocol is the value of the request's subprotocol with prefix ("" when none).
 func Subprotocol(r *http.Request, prefix string) string {

@@ -1,7 +1,10 @@
 package mediasignal_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/belfry/belfry/api/mediasignal"
@@ -30,5 +33,25 @@ func TestAFullOutboxClosesOnce(t *testing.T) {
 	close(room.release)
 	if after-before > 5 {
 		t.Fatalf("%d goroutines started by sends to a full outbox, want 1", after-before)
+	}
+}
+
+// TestBearerIsBounded: a bearer token over MaxToken bytes, in the header or the subprotocol, is no
+// token (the caller is refused as unauthenticated before any lookup).
+func TestBearerIsBounded(t *testing.T) {
+	long := strings.Repeat("t", mediasignal.MaxToken+1)
+	for _, set := range []func(r *http.Request, tok string){
+		func(r *http.Request, tok string) { r.Header.Set("Authorization", "Bearer "+tok) },
+		func(r *http.Request, tok string) { r.Header.Set("Sec-WebSocket-Protocol", mediasignal.Protocol+", bearer."+tok) },
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		set(r, long)
+		if got := mediasignal.Bearer(r); got != "" {
+			t.Fatalf("a %d-byte token was taken", len(got))
+		}
+		set(r, "abc")
+		if got := mediasignal.Bearer(r); got != "abc" {
+			t.Fatalf("a short token: %q", got)
+		}
 	}
 }
