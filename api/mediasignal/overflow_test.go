@@ -42,7 +42,9 @@ func TestBearerIsBounded(t *testing.T) {
 	long := strings.Repeat("t", mediasignal.MaxToken+1)
 	for _, set := range []func(r *http.Request, tok string){
 		func(r *http.Request, tok string) { r.Header.Set("Authorization", "Bearer "+tok) },
-		func(r *http.Request, tok string) { r.Header.Set("Sec-WebSocket-Protocol", mediasignal.Protocol+", bearer."+tok) },
+		func(r *http.Request, tok string) {
+			r.Header.Set("Sec-WebSocket-Protocol", mediasignal.Protocol+", bearer."+tok)
+		},
 	} {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
 		set(r, long)
