@@ -78,15 +78,17 @@ func (s *Service) perBlock(ctx context.Context, networkID string, ids []string, 
 	return res, nil
 }
 
-// BatchDeleteUser deletes users (final); their seats and usernames are given back.
-func (s *Service) BatchDeleteUser(ctx context.Context, awsAccountID, region, networkID string, ids []string) (BatchResult, error) {
+// BatchDeleteUser deletes users (final); their seats and usernames are given back. clientToken (""
+// for none) is the request's X-Client-Token: a retried request answers as the first did, the users
+// it deleted successful again.
+func (s *Service) BatchDeleteUser(ctx context.Context, awsAccountID, region, networkID, clientToken string, ids []string) (BatchResult, error) {
 	pol, err := s.policy(ctx, awsAccountID, region, networkID)
 	if err != nil {
 		return BatchResult{}, err
 	}
 	byBlock := map[string][]directory.Claim{}
 	res, err := s.perBlock(ctx, networkID, ids, func(ids []string) roster.Command {
-		return roster.DeleteUsers{NetworkID: networkID, UserIDs: ids, Policy: pol}
+		return roster.DeleteUsers{NetworkID: networkID, UserIDs: ids, Policy: pol, ClientToken: clientToken}
 	}, func(stream string, st roster.State, evs []roster.Event) {
 		byBlock[stream] = nil
 		for _, e := range evs {

@@ -2,7 +2,9 @@ package users
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -70,14 +72,19 @@ func (s *Service) BatchCreateUser(ctx context.Context, awsAccountID, region, net
 		names[i], bad[i] = n, err != nil
 	}
 	var ids []string
+	var replayed []bool
 	var slotErr error
 	slotted := make(chan struct{})
 	go func() {
 		defer close(slotted)
-		ids, slotErr = s.slot(ctx, networkID, clientToken, names, bad)
+		ids, replayed, slotErr = s.slot(ctx, networkID, clientToken, names, bad)
 	}()
-	pol, errs, seats, err := s.admit(ctx, networkID, items, b)
+	pol, errs, seats, err := s.admit(ctx, networkID, items, b, nil)
 	<-slotted
+	if errors.Is(err, network.ErrTrialCap) && slotErr == nil && slices.Contains(replayed, true) {
+		// A retried request whose users the first one recorded: they hold their seats already.
+		pol, errs, seats, err = s.admit(ctx, networkID, items, b, replayed)
+	}
 	if err == nil && slotErr != nil {
 		s.giveBack(context.WithoutCancel(ctx), networkID, seats)
 		err = slotErr
@@ -97,8 +104,9 @@ func (s *Service) BatchCreateUser(ctx context.Context, awsAccountID, region, net
 // admit checks the items against the network's policy (its groups, SSO) and takes the seats of the
 // valid ones, in one decision on the network stream (one append, coalesced with concurrent batches):
 // the policy is the one the seats were taken under. It fills b.items with the checked items
-// (normalized username, a placeholder id) and returns each item's error and the seats taken.
-func (s *Service) admit(ctx context.Context, networkID string, items []roster.NewUser, b *batch) (roster.Policy, []error, int, error) {
+// (normalized username, a placeholder id) and returns each item's error and the seats taken. The
+// items marked in held (users a retried request's first run recorded) take no seat.
+func (s *Service) admit(ctx context.Context, networkID string, items []roster.NewUser, b *batch, held []bool) (roster.Policy, []error, int, error) {
 	var pol roster.Policy
 	errs := make([]error, len(items))
 	seats := 0
@@ -109,7 +117,7 @@ func (s *Service) admit(ctx context.Context, networkID string, items []roster.Ne
 		pol, seats = policyOf(st), 0
 		for i, it := range items {
 			it.UserID = "1" // a placeholder: the slot is chosen once the usernames are known
-			if b.items[i], _, errs[i] = roster.ValidateNewUser(it, pol); errs[i] == nil {
+			if b.items[i], _, errs[i] = roster.ValidateNewUser(it, pol); errs[i] == nil && (held == nil || !held[i]) {
 				seats++
 			}
 		}
@@ -126,22 +134,27 @@ func (s *Service) admit(ctx context.Context, networkID string, items []roster.Ne
 
 // slot picks the ids of a batch: the first slot (attempt 0, 1, …) whose ids are free or held by the
 // same users (a retried request), read on the slot's roster block. names are the normalized
-// usernames, bad marks the items that are refused whatever the slot.
-func (s *Service) slot(ctx context.Context, networkID, clientToken string, names []string, bad []bool) ([]string, error) {
+// usernames, bad marks the items that are refused whatever the slot. replayed marks the items whose
+// user the slot holds already (recorded by the same request before, not deleted).
+func (s *Service) slot(ctx context.Context, networkID, clientToken string, names []string, bad []bool) (ids []string, replayed []bool, err error) {
 	for attempt := 0; ; attempt++ {
-		ids := batchIDs(networkID, clientToken, attempt, len(names))
+		ids = batchIDs(networkID, clientToken, attempt, len(names))
 		free := true
-		_, err := s.d.Rosters.Repo.ExecuteFunc(ctx, roster.StreamName(networkID, ids[0]), func(st roster.State, _ time.Time) ([]roster.Event, error) {
-			free = true
+		_, err = s.d.Rosters.Repo.ExecuteFunc(ctx, roster.StreamName(networkID, ids[0]), func(st roster.State, _ time.Time) ([]roster.Event, error) {
+			free, replayed = true, make([]bool, len(ids))
 			for i, id := range ids {
-				if u, ok := st.Users[id]; ok && (bad[i] || u.Username != names[i]) {
+				u, ok := st.Users[id]
+				switch {
+				case ok && (bad[i] || u.Username != names[i]):
 					free = false
+				case ok:
+					replayed[i] = !u.Deleted
 				}
 			}
 			return nil, nil
 		})
 		if err != nil || free || attempt == 9 {
-			return ids, err
+			return ids, replayed, err
 		}
 	}
 }

@@ -260,21 +260,22 @@ func (svc handlers) usersCount(k *awsproto.Call) (int, any, error) {
 		"total": c.Total}, nil
 }
 
-// userIDs reads the userIds body member of a batch over users (with its X-Client-Token).
-func userIDs(k *awsproto.Call) ([]string, error) {
-	if _, err := wickrproto.ClientToken(k); err != nil {
-		return nil, err
+// userIDs reads the userIds body member of a batch over users and its X-Client-Token.
+func userIDs(k *awsproto.Call) ([]string, string, error) {
+	token, err := wickrproto.ClientToken(k)
+	if err != nil {
+		return nil, "", err
 	}
 	var in struct {
 		UserIDs *[]string `json:"userIds"`
 	}
 	if err := wickrproto.Decode(k, &in); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := wickrproto.Required("userIds", in.UserIDs); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return *in.UserIDs, nil
+	return *in.UserIDs, token, nil
 }
 
 func batchAnswer(what string, res BatchResult) map[string]any {
@@ -286,11 +287,11 @@ func batchAnswer(what string, res BatchResult) map[string]any {
 }
 
 func (svc handlers) batchDelete(k *awsproto.Call) (int, any, error) {
-	ids, err := userIDs(k)
+	ids, token, err := userIDs(k)
 	if err != nil {
 		return 0, nil, err
 	}
-	res, err := svc.BatchDeleteUser(k.Ctx, k.AWSAccount(), k.Region, k.Param("networkId"), ids)
+	res, err := svc.BatchDeleteUser(k.Ctx, k.AWSAccount(), k.Region, k.Param("networkId"), token, ids)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -308,7 +309,7 @@ func (svc handlers) toggleSuspend(k *awsproto.Call) (int, any, error) {
 	default:
 		return 0, nil, wickr.Invalid("suspend", "must be true or false, got %q", v)
 	}
-	ids, err := userIDs(k)
+	ids, _, err := userIDs(k)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -320,7 +321,7 @@ func (svc handlers) toggleSuspend(k *awsproto.Call) (int, any, error) {
 }
 
 func (svc handlers) reinvite(k *awsproto.Call) (int, any, error) {
-	ids, err := userIDs(k)
+	ids, _, err := userIDs(k)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -153,6 +153,8 @@ func decidePlan(s State, c ChangePlan, now time.Time) ([]Event, error) {
 		return nil, nil
 	case s.EverTrialled:
 		return nil, domain.Wrapf(ErrTrial, "network %s was on the Premium free trial before; it cannot use another", s.ID)
+	case s.AccessLevel != Standard:
+		return nil, domain.Wrapf(ErrTrial, "network %s is on Premium; the Premium free trial is for new and Standard networks", s.ID)
 	case s.Seats > s.TrialCap():
 		return nil, domain.Wrapf(ErrTrialCap, "network %s has %d users; the Premium free trial allows %d", s.ID, s.Seats, s.TrialCap())
 	}

@@ -166,9 +166,12 @@ func (UserUnsuspended) EventType() string { return TypeUserUnsuspended }
 func (UserUnsuspended) isRosterEvent()    {}
 
 // UserDeleted records a deletion (final): the user's sessions end, its username may be released.
+// ClientToken is the X-Client-Token of the request that deleted the user, if it had one: a retry of
+// that request answers as it did.
 type UserDeleted struct {
-	UserID string    `json:"userId"`
-	At     time.Time `json:"at"`
+	UserID      string    `json:"userId"`
+	ClientToken string    `json:"clientToken,omitempty"`
+	At          time.Time `json:"at"`
 }
 
 // EventType implements Event.

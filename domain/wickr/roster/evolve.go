@@ -36,7 +36,7 @@ func evolveUsers(s *State, e Event) {
 	case UserUnsuspended:
 		u.Suspended, u.Modified = false, e.At
 	case UserDeleted:
-		u.Deleted, u.Modified, u.RevokedAt = true, e.At, e.At
+		u.Deleted, u.Modified, u.RevokedAt, u.DeletedBy = true, e.At, e.At, e.ClientToken
 	case DeviceRegistered:
 		u.Devices[e.AppID] = &Device{AppID: e.AppID, Type: e.Type, Status: DeviceActive, Created: e.At, LastLogin: e.At}
 	case DeviceWasReset:

@@ -33,6 +33,7 @@ var examples = []eventtest.Example[roster.Event]{
 	eventtest.Ex[roster.Event](roster.UserSuspended{UserID: "1042", At: gAt}),
 	eventtest.Ex[roster.Event](roster.UserUnsuspended{UserID: "1042", At: gAt}),
 	eventtest.Ex[roster.Event](roster.UserDeleted{UserID: "1042", At: gAt}),
+	eventtest.Variant[roster.Event]("client_token", roster.UserDeleted{UserID: "1042", ClientToken: "4b1d6c0e-57a2-4f3e-9a61-0c2f5e8d7b13", At: gAt}),
 	eventtest.Ex[roster.Event](roster.DeviceRegistered{UserID: "1042", AppID: "c0f4e1d2-8a3b-4c5d-9e6f-7a8b9c0d1e2f", Type: "iOS", At: gAt}),
 	eventtest.Ex[roster.Event](roster.DeviceWasReset{UserID: "1042", AppID: "c0f4e1d2-8a3b-4c5d-9e6f-7a8b9c0d1e2f", Reason: "admin", At: gAt}),
 	eventtest.Ex[roster.Event](roster.SignedIn{UserID: "1042", AppID: "c0f4e1d2-8a3b-4c5d-9e6f-7a8b9c0d1e2f", At: gAt}),

@@ -99,7 +99,9 @@ type User struct {
 	InviteCode                                 string
 	InviteExpiresAt, LastLogin, LockedUntil    time.Time
 	// RevokedAt is the last suspension, lockout or deletion: sessions issued before it are over.
-	RevokedAt         time.Time
+	RevokedAt time.Time
+	// DeletedBy is the X-Client-Token of the request that deleted the user ("" for none).
+	DeletedBy         string
 	Failures          int
 	Password          domain.Sealed
 	Devices           map[string]*Device

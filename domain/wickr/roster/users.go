@@ -40,11 +40,14 @@ type UpdateUser struct {
 	Policy            Policy
 }
 
-// DeleteUsers deletes users (BatchDeleteUser); deletion is final.
+// DeleteUsers deletes users (BatchDeleteUser); deletion is final. ClientToken is the request's
+// X-Client-Token ("" for none): a user that a request with the same token deleted is deleted again
+// (no event), not a refused item, so that a retried request answers as the first did.
 type DeleteUsers struct {
-	NetworkID string
-	UserIDs   []string
-	Policy    Policy
+	NetworkID   string
+	UserIDs     []string
+	Policy      Policy
+	ClientToken string
 }
 
 // ToggleSuspend suspends or unsuspends users (BatchToggleUserSuspendStatus); unsuspending a locked-out
@@ -247,11 +250,14 @@ func decideDelete(s State, c DeleteUsers, now time.Time) ([]Event, []ItemFailure
 	var evs []Event
 	var failed []ItemFailure
 	for _, id := range uniqueIDs("userIds", c.UserIDs, &failed) {
+		if u, ok := s.Users[id]; ok && u.Deleted && c.ClientToken != "" && u.DeletedBy == c.ClientToken {
+			continue // deleted by this request before: a retry
+		}
 		if _, err := s.User(id); err != nil {
 			failed = append(failed, failure(id, err))
 			continue
 		}
-		evs = append(evs, UserDeleted{UserID: id, At: now})
+		evs = append(evs, UserDeleted{UserID: id, ClientToken: c.ClientToken, At: now})
 	}
 	return evs, failed, nil
 }

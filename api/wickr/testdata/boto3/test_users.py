@@ -200,6 +200,19 @@ class Users(WickrTestCase):
         self.assertError("ValidationError", 422, self.raw.batch_delete_user, networkId=NET, field="userIds")
         self.assertError("ResourceNotFoundError", 404, self.w.batch_delete_user, networkId="12345678", userIds=[a])
 
+    def test_delete_retry_same_token(self):
+        # A retry with the first request's X-Client-Token answers as the first did (and frees no seat twice).
+        a, b = self.create(uniq("retry"), uniq("retry"))
+        token = "delete-" + uuid.uuid4().hex
+        first = self.w.batch_delete_user(networkId=NET, userIds=[a, b], clientToken=token)
+        count = self.w.get_users_count(networkId=NET)
+        again = self.w.batch_delete_user(networkId=NET, userIds=[a, b], clientToken=token)
+        self.assertEqual((again["successful"], again["failed"]), (first["successful"], first["failed"]), again)
+        self.assertEqual([s["userId"] for s in again["successful"]], [a, b])
+        self.assertEqual(self.w.get_users_count(networkId=NET)["total"], count["total"])
+        other = self.w.batch_delete_user(networkId=NET, userIds=[a], clientToken="another-" + uuid.uuid4().hex)
+        self.assertEqual((other["successful"], other["failed"][0]["userId"]), ([], a), "another request finds the user deleted")
+
     def test_suspend_and_reinvite(self):
         (pending,) = self.create(uniq("susp"))
         out = self.w.batch_toggle_user_suspend_status(networkId=NET, suspend=True, userIds=[ACTIVE, pending])
