@@ -11,11 +11,14 @@
 //     account who joined a meeting or sent a message (1:1, group, room) that day, each counted once a
 //     day (rm.chime_dash_active). Meetings held are the meetings that ended that day. Chat messages
 //     sent count users' posts (not bots' or webhooks').
+//   - A phone attendee (UserID "pstn:<number>", a number dialled out into the meeting:
+//     api/chime/calls.PhoneUserPrefix) is not a user: it is never an active user and does not count
+//     toward a meeting's users; it makes the meeting one with a phone (PSTN) attendee.
 //   - rm.chime_billable_days holds one row per account, Pro user and day on which the user hosted
 //     (organised) a meeting that ended that day and that was scheduled, had three or more distinct
-//     users, a recording, a dial-in or an H.323/SIP attendee (guide §5.5: Belfry's meetings have no
-//     dial-ins or room systems yet, so the first three decide; a recording is a RecordingStarted).
-//     The licence is the organiser's when the meeting ended.
+//     users, a recording, a phone (PSTN) attendee or an H.323/SIP attendee (guide §5.5: Belfry has no
+//     room systems, so the first four decide; a recording is a RecordingStarted). The licence is
+//     the organiser's when the meeting ended.
 //   - A day is the UTC day of the event's own instant (its At), or of its envelope's occurred-at
 //     for events without one. Every figure is kept by the statements that apply an event; a figure is
 //     read from a few indexed rows, never counted over the users.
@@ -44,7 +47,7 @@ type Projection struct{}
 func (Projection) Name() string { return "chime_dashboard" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 2 }
+func (Projection) Version() int { return 3 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
@@ -100,6 +103,7 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			scheduled    boolean NOT NULL,
 			users        int NOT NULL DEFAULT 0,
 			recorded     boolean NOT NULL DEFAULT false,
+			phoned       boolean NOT NULL DEFAULT false,
 			ended        boolean NOT NULL DEFAULT false
 		);
 		CREATE TABLE %[1]s.chime_dash_meeting_users (
@@ -144,6 +148,9 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	}
 	return nil
 }
+
+// phoneUserPrefix prefixes the UserID of an attendee who joined by phone (api/chime/calls.PhoneUserPrefix).
+const phoneUserPrefix = "pstn:"
 
 // occurred is the instant of an event without one of its own: its envelope's occurred-at, or when the
 // log recorded it.
@@ -284,6 +291,10 @@ func applyMeeting(b *pgx.Batch, schema, id string, ev *esdb.RecordedEvent) error
 		b.Queue(`INSERT INTO `+m+` (meeting_id, account_id, organizer_id, scheduled) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
 			id, e.AccountID, e.OrganizerID, !e.StartsAt.IsZero())
 	case meeting.AttendeeJoined:
+		if strings.HasPrefix(e.UserID, phoneUserPrefix) {
+			b.Queue(`UPDATE `+m+` SET phoned = true WHERE meeting_id = $1 AND NOT phoned`, id)
+			return nil
+		}
 		b.Queue(`WITH ins AS (INSERT INTO `+mu+` (meeting_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1)
 			UPDATE `+m+` SET users = users + (SELECT count(*) FROM ins) WHERE meeting_id = $1`, id, e.UserID)
 		b.Queue(`WITH acc AS (SELECT account_id AS id FROM `+m+` WHERE meeting_id = $1)`+active(schema), id, day(e.At), e.UserID)
@@ -293,7 +304,7 @@ func applyMeeting(b *pgx.Batch, schema, id string, ev *esdb.RecordedEvent) error
 		// The first end of a meeting counts it held on its day and, for a Pro organiser of a meeting
 		// that qualifies (guide §5.5), makes the day billable.
 		b.Queue(`WITH done AS (UPDATE `+m+` SET ended = true WHERE meeting_id = $1 AND NOT ended
-				RETURNING account_id, organizer_id, scheduled OR users >= 3 OR recorded AS qualifies),
+				RETURNING account_id, organizer_id, scheduled OR users >= 3 OR recorded OR phoned AS qualifies),
 			bill AS (INSERT INTO `+schema+`.chime_billable_days AS x (account_id, day, user_id, email, meetings)
 				SELECT done.account_id, $2, u.user_id, u.email, 1 FROM done JOIN `+schema+`.chime_dash_users u
 					ON u.account_id = done.account_id AND u.user_id = done.organizer_id AND u.license = 'Pro'

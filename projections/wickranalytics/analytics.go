@@ -14,8 +14,11 @@
 //     each day on which a level or a flow changed, the levels as of the day's last event and the day's
 //     flows (a day without a row kept the levels of the latest day before it).
 //   - Messages sent count the messages network members (users and bots) posted in Wickr
-//     conversations that day, each MessagePosted once (its message id is unique); files count those
-//     with an attachment (voice memos included). Guests' messages belong to no network.
+//     conversations that day, each MessagePosted once: rm.wickr_analytics_convs keeps each
+//     conversation's latest sequence number counted, and a post at or below it is not counted again
+//     (a post without one, seq 0, always counts).
+//     Files count those with an attachment (voice memos included). Guests' messages belong to no
+//     network.
 //   - Calls count the calls started that day in the starter's network (guide §20: unique calls), each
 //     once (rm.wickr_analytics_calls holds each call by its id); direct calls are the 1:1 ones (in a
 //     DM), the others are conference calls. Call seconds add each call's duration, start to end, on
@@ -52,12 +55,12 @@ type Projection struct{}
 func (Projection) Name() string { return "wickr_analytics" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 3 }
+func (Projection) Version() int { return 4 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
 	return []string{"wickr_analytics_networks", "wickr_analytics_users", "wickr_analytics_devices", "wickr_analytics_bots",
-		"wickr_analytics_totals", "wickr_analytics_days", "wickr_analytics_active", "wickr_analytics_calls"}
+		"wickr_analytics_totals", "wickr_analytics_days", "wickr_analytics_active", "wickr_analytics_calls", "wickr_analytics_convs"}
 }
 
 // Filter selects the network, roster, conversation and call streams.
@@ -132,6 +135,10 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			ended_at   timestamptz
 		);
 		CREATE INDEX ON %[1]s.wickr_analytics_calls (started_at) WHERE ended_at IS NULL;
+		CREATE TABLE %[1]s.wickr_analytics_convs (
+			conversation_id text PRIMARY KEY,
+			seq             bigint NOT NULL
+		);
 		CREATE TABLE %[1]s.wickr_analytics_active (
 			network_id text NOT NULL,
 			period     text NOT NULL,
@@ -319,7 +326,8 @@ func activity(b *pgx.Batch, schema, net, userID string, at time.Time) {
 }
 
 // applyMessage counts a message a network member posted (and a file, when it carries one) on its
-// day; the day's row takes the network's levels when it is new.
+// day, unless its conversation's sequence already passed it; the day's row takes the network's
+// levels when it is new.
 func applyMessage(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
 	if ev.EventType != conversation.TypeMessagePosted {
 		return nil
@@ -336,12 +344,14 @@ func applyMessage(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) error {
 	if m.Attachment != nil {
 		file = 1
 	}
-	b.Queue(`INSERT INTO `+schema+`.wickr_analytics_days AS y (network_id, day, pending, registered, suspended, devices, bots, messages, files)
+	b.Queue(`WITH seen AS (INSERT INTO `+schema+`.wickr_analytics_convs AS c (conversation_id, seq) SELECT $4, $5 WHERE $5::bigint > 0
+			ON CONFLICT (conversation_id) DO UPDATE SET seq = excluded.seq WHERE c.seq < excluded.seq RETURNING 1)
+		INSERT INTO `+schema+`.wickr_analytics_days AS y (network_id, day, pending, registered, suspended, devices, bots, messages, files)
 		SELECT $1::text, $2::date, coalesce(t.pending, 0), coalesce(t.registered, 0), coalesce(t.suspended, 0), coalesce(t.devices, 0),
 			coalesce(t.bots, 0), 1, $3
-		FROM (SELECT 1) one LEFT JOIN `+schema+`.wickr_analytics_totals t ON t.network_id = $1
+		FROM (SELECT 1 WHERE $5::bigint <= 0 OR EXISTS (SELECT 1 FROM seen)) one LEFT JOIN `+schema+`.wickr_analytics_totals t ON t.network_id = $1
 		ON CONFLICT (network_id, day) DO UPDATE SET messages = y.messages + 1, files = y.files + excluded.files`,
-		m.Sender.NetworkID, day(m.At), file)
+		m.Sender.NetworkID, day(m.At), file, strings.TrimPrefix(ev.StreamID, conversation.StreamPrefix), m.Seq)
 	return nil
 }
 

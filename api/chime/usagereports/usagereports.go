@@ -20,7 +20,8 @@
 //     once per account: ReportGenerated is recorded after the object is written, and an account
 //     already recorded is not generated again.
 //   - A write that fails is retried (Retry); an account whose object cannot be written is not
-//     recorded, so the next round writes it: nothing is lost.
+//     recorded, so a later round writes it, also once the next week is due (Job retries a failed
+//     week up to RetryWeeks weeks; past that, `belfry reports generate --week`): nothing is lost.
 //   - Regenerating a recorded week reads each account's directory up to the recorded position: the
 //     same bytes. Objects already there with the same content are kept (an interrupted run resumes).
 package usagereports
