@@ -164,7 +164,7 @@ func redact(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			if e != nil && sensitiveMembers[strings.ToLower(k)] {
+			if e != nil && sensitiveMembers[foldKey(k)] {
 				x[k] = audit.Hidden
 			} else {
 				x[k] = redact(e)
@@ -176,6 +176,19 @@ func redact(v any) any {
 		}
 	}
 	return v
+}
+
+// foldKey lower-cases a member name after folding each letter to the least of its Unicode simple
+// fold orbit, so that two names encoding/json takes for the same member ("Paſſword", "PASSWORD",
+// "password": it matches names with that folding) give the same key.
+func foldKey(k string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return unicode.ToLower(least)
+	}, k)
 }
 
 // marshalMember encodes a record member without HTML escaping (a '<' stays one byte, not six).

@@ -1,6 +1,7 @@
 package awsproto
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -30,5 +31,29 @@ func TestAuditMembersHideSecretsAtAnyDepth(t *testing.T) {
 	}
 	if !strings.Contains(params, `"note":"<b>"`) || !strings.Contains(params, `"name":"x"`) || !strings.Contains(resp, `"botId":"b1"`) {
 		t.Fatalf("other members changed: %s / %s", params, resp)
+	}
+}
+
+// TestAuditHidesSecretsUnderFoldedNames: the handlers decode bodies with encoding/json, which matches
+// member names with Unicode case folding ("ſ" is an "s", "K" a "k"), so {"Paſſword": …} sets a
+// Password; the audit record must hide such a member as it hides "Password".
+func TestAuditHidesSecretsUnderFoldedNames(t *testing.T) {
+	body := `{"Paſſword":"pw-secret-1","SecurityToKen":"tok-secret-2","Items":[{"ClientSecret":"cs-secret-3"}]}`
+	var in struct {
+		Password, SecurityToken string
+		Items                   []struct{ ClientSecret string }
+	}
+	if err := json.Unmarshal([]byte(body), &in); err != nil || in.Password != "pw-secret-1" || in.SecurityToken != "tok-secret-2" ||
+		len(in.Items) != 1 || in.Items[0].ClientSecret != "cs-secret-3" {
+		t.Fatalf("the decoder reads the folded names as the sensitive members: %+v %v", in, err)
+	}
+	e := echo.New()
+	c := e.NewContext(httptest.NewRequest("POST", "/x", nil), httptest.NewRecorder())
+	k := &Call{Echo: c, params: map[string]string{}, Body: []byte(body)}
+	params, resp := string(requestParameters(k)), string(lowerKeys([]byte(body)))
+	for _, secret := range []string{"pw-secret-1", "tok-secret-2", "cs-secret-3"} {
+		if strings.Contains(params, secret) || strings.Contains(resp, secret) {
+			t.Errorf("%q recorded: %s / %s", secret, params, resp)
+		}
 	}
 }

@@ -251,7 +251,11 @@ func readPolicyDocument(path string) (iampolicy.Document, error) {
 	if err != nil {
 		return iampolicy.Document{}, err
 	}
-	return iampolicy.Parse(b)
+	doc, err := iampolicy.Parse(b)
+	if err != nil {
+		return iampolicy.Document{}, err
+	}
+	return doc, iamadmin.Enforceable(doc)
 }
 
 func printJSON(v any) error {

@@ -47,13 +47,43 @@ func (s *StringOrList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Parse reads and validates a policy document.
+// Parse reads and validates a policy document; a statement with a member Belfry does not evaluate
+// (Condition, NotResource, Principal, NotPrincipal) is refused, as it would apply without it.
 func Parse(b []byte) (Document, error) {
 	var d Document
 	if err := json.Unmarshal(b, &d); err != nil {
 		return Document{}, fmt.Errorf("policy document: %w", err)
 	}
+	if err := unevaluatedMembers(b); err != nil {
+		return Document{}, err
+	}
 	return d, d.Validate()
+}
+
+// unevaluatedStatementMembers are the statement members of IAM's grammar that iampolicy does not
+// evaluate (its decoder drops them): a statement carrying one would apply more broadly than written.
+var unevaluatedStatementMembers = []string{"Condition", "NotResource", "Principal", "NotPrincipal"}
+
+// unevaluatedMembers refuses a document whose statements use a member Belfry does not evaluate
+// (matched without regard to case, as the decoder matches members).
+func unevaluatedMembers(b []byte) error {
+	var raw struct {
+		Statement []map[string]json.RawMessage
+	}
+	if json.Unmarshal(b, &raw) != nil {
+		return nil // iampolicy.Parse names what is wrong
+	}
+	for i, st := range raw.Statement {
+		for k := range st {
+			for _, m := range unevaluatedStatementMembers {
+				if strings.EqualFold(k, m) {
+					return fmt.Errorf("policy document: Statement[%d].%s: Belfry does not evaluate %s, so the statement would apply "+
+						"without it; remove it or narrow the statement's actions instead", i, k, m)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // Validate checks the document's shape.
@@ -91,15 +121,19 @@ const (
 	ExplicitDeny
 )
 
-// Evaluate decides whether action (e.g. "chime:CreateAccount") is allowed by the documents.
+// Evaluate decides whether action (e.g. "chime:CreateAccount") is allowed by the documents. Every
+// action is authorised on resource "*": an Allow whose Resource names only other resources never
+// applies, and a Deny of that kind applies whatever resource it names (fail closed: a document stored
+// before such statements were refused must not leave allowed what it says is denied).
 func Evaluate(docs []Document, action string) Decision {
 	allowed := false
 	for _, d := range docs {
 		for _, s := range d.Statement {
-			if !s.applies(action) {
+			deny := s.Effect == "Deny"
+			if !s.matches(action) || !deny && !s.onAnyResource() {
 				continue
 			}
-			if s.Effect == "Deny" {
+			if deny {
 				return ExplicitDeny
 			}
 			allowed = true
@@ -111,10 +145,11 @@ func Evaluate(docs []Document, action string) Decision {
 	return ImplicitDeny
 }
 
-func (s Statement) applies(action string) bool {
-	if len(s.Resource) > 0 && !matchAny(s.Resource, "*") {
-		return false
-	}
+// onAnyResource reports whether the statement covers resource "*" (no Resource, or one matching it).
+func (s Statement) onAnyResource() bool { return len(s.Resource) == 0 || matchAny(s.Resource, "*") }
+
+// matches reports whether the statement's Action (or NotAction) covers action.
+func (s Statement) matches(action string) bool {
 	if len(s.NotAction) > 0 {
 		return !matchAny(s.NotAction, action)
 	}

@@ -24,12 +24,18 @@ func TestEvaluate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	narrow := func(effect string) iampolicy.Document {
+		return iampolicy.Document{Version: "2012-10-17", Statement: []iampolicy.Statement{{Effect: effect, Action: iampolicy.StringOrList{"chime:DeleteAccount"},
+			Resource: iampolicy.StringOrList{"arn:aws:chime::111122223333:account/protected"}}}}
+	}
 	cases := []struct {
 		name   string
 		given  []iampolicy.Document
 		action string
 		want   iampolicy.Decision
 	}{
+		{"a Deny narrowed to a resource fails closed", []iampolicy.Document{must("AdministratorAccess"), narrow("Deny")}, "chime:DeleteAccount", iampolicy.ExplicitDeny},
+		{"an Allow narrowed to a resource grants nothing", []iampolicy.Document{narrow("Allow")}, "chime:DeleteAccount", iampolicy.ImplicitDeny},
 		{"no policy: implicit deny", nil, "chime:GetAccount", iampolicy.ImplicitDeny},
 		{"full access", []iampolicy.Document{must("AmazonChimeFullAccess")}, "chime:DeleteAccount", iampolicy.Allow},
 		{"read only allows Get*", []iampolicy.Document{must("AmazonChimeReadOnly")}, "chime:GetAccountSettings", iampolicy.Allow},
@@ -67,6 +73,8 @@ func TestParseRejects(t *testing.T) {
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow"}]}`,
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"GetAccount"}]}`,
 		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":7}]}`,
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"chime:*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}`,
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"chime:*","notresource":"*"}]}`,
 	} {
 		if _, err := iampolicy.Parse([]byte(doc)); err == nil {
 			t.Errorf("accepted %s", doc)

@@ -29,7 +29,7 @@ type exportedStore struct {
 }
 
 type exportedEvent struct {
-	Position    uint64    `json:"position"`
+	Position    int64     `json:"position"` // signed: a row stored below position 1 is exported as it is stored
 	Stream      string    `json:"stream"`
 	Revision    uint64    `json:"revision"`
 	EventID     uuid.UUID `json:"eventId"`
@@ -118,13 +118,13 @@ func exportEvents(ctx context.Context, pool *pgxpool.Pool, path string, progress
 		if err := rows.Scan(&pos, &e.Stream, &rev, &id, &e.Type, &e.ContentType, &e.Created, &e.Data, &e.Metadata, &e.Digest, &e.Chain); err != nil {
 			return 0, 0, err
 		}
-		e.Position, e.Revision, e.EventID = uint64(pos), uint64(rev), id
+		e.Position, e.Revision, e.EventID = pos, uint64(rev), id
 		if err := enc.Encode(&e); err != nil {
 			return 0, 0, err
 		}
-		n, last = n+1, e.Position
+		n, last = n+1, uint64(max(pos, 0))
 		if progress != nil && n%100_000 == 0 {
-			progress(e.Position)
+			progress(last)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -158,13 +158,18 @@ func VerifyExport(dir string, pub ed25519.PublicKey) (chain.Result, error) {
 	}
 	v := chain.NewVerifier(pub, st.StoreID, 0, chain.Hash{}, cps)
 	err = readJSONLines(filepath.Join(dir, ExportEventsFile), func(e *exportedEvent) error {
-		v.Feed(&chain.Row{Event: chain.Event{Position: e.Position, Stream: e.Stream, Revision: e.Revision, EventID: e.EventID,
+		if e.Position < 1 {
+			v.Stray(e.Position, e.Stream, e.Revision)
+			return nil
+		}
+		v.Feed(&chain.Row{Event: chain.Event{Position: uint64(e.Position), Stream: e.Stream, Revision: e.Revision, EventID: e.EventID,
 			Type: e.Type, ContentType: e.ContentType, Created: e.Created, Data: e.Data, Metadata: e.Metadata}, Digest: e.Digest, Chain: e.Chain})
 		return nil
 	})
 	if err != nil {
 		return chain.Result{}, err
 	}
+	v.ExpectEnd(st.To) // the export's own end: lines lost from the end of its events are removed events
 	return v.Finish(0), nil
 }
 

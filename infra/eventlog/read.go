@@ -154,8 +154,8 @@ type StreamInfo struct {
 
 // statSQL reads a stream's last revision and its metadata stream's latest data.
 const statSQL = `SELECT
-	(SELECT revision FROM eventlog.events WHERE stream = $1 ORDER BY revision DESC LIMIT 1),
-	(SELECT data FROM eventlog.events WHERE stream = '$$' || $1 ORDER BY revision DESC LIMIT 1)`
+	(SELECT revision FROM eventlog.events WHERE stream = $1 AND position > 0 ORDER BY revision DESC LIMIT 1),
+	(SELECT data FROM eventlog.events WHERE stream = '$$' || $1 AND position > 0 ORDER BY revision DESC LIMIT 1)`
 
 // Stat returns the stream's last revision, tombstone flag and metadata.
 func (l *Log) Stat(ctx context.Context, stream string) (StreamInfo, error) {
@@ -228,14 +228,16 @@ func (l *Log) ReadStream(ctx context.Context, stream string, forwards bool, from
 }
 
 // pageQuery is the query of a page of a stream from revision start, forwards or backwards, no
-// lower than revision lo nor created before minCreated, at most count events, none past maxPos.
+// lower than revision lo nor created before minCreated, at most count events, none past maxPos nor
+// below position 1 (which the writer never assigns: such a row was put there behind its back, and
+// audit verify names it).
 func pageQuery(stream string, forwards bool, start, lo, minCreated int64, count int, maxPos int64) (string, []any) {
 	if forwards {
 		return `SELECT ` + selectCols + ` FROM eventlog.events WHERE stream = $1 AND revision >= $2
-			AND created >= $3 AND position <= $5 ORDER BY revision LIMIT $4`, []any{stream, start, minCreated, count, maxPos}
+			AND created >= $3 AND position > 0 AND position <= $5 ORDER BY revision LIMIT $4`, []any{stream, start, minCreated, count, maxPos}
 	}
 	return `SELECT ` + selectCols + ` FROM eventlog.events WHERE stream = $1 AND revision <= $2
-		AND revision >= $6 AND created >= $3 AND position <= $5 ORDER BY revision DESC LIMIT $4`, []any{stream, start, minCreated, count, maxPos, lo}
+		AND revision >= $6 AND created >= $3 AND position > 0 AND position <= $5 ORDER BY revision DESC LIMIT $4`, []any{stream, start, minCreated, count, maxPos, lo}
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

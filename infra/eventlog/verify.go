@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
@@ -53,7 +54,8 @@ type VerifyRange struct {
 
 // Verify recomputes the chain of the stored log between r.From and r.To against the checkpoints
 // signed by pub. It starts at the last valid checkpoint before r.From (whose signed chain is the base),
-// or at position 1. The range is cut into parts checked at once, one per CPU (each on its own
+// or at position 1; starting at position 1, it also reports every row stored below it (chain.Verifier.Stray).
+// The range is cut into parts checked at once, one per CPU (each on its own
 // connection, primed with the row before it: see chain.Verifier.Prime), with the result one
 // verifier of the whole range would give (chain.Merge). The parts read the log at slightly
 // different moments: rows appended meanwhile fall after the range's known end and only the last
@@ -112,7 +114,37 @@ func Verify(ctx context.Context, pool *pgxpool.Pool, pub ed25519.PublicKey, r Ve
 	if err := g.Wait(); err != nil {
 		return chain.Result{}, err
 	}
+	if after == 0 { // the range starts at the log's start: rows stored before position 1 precede it
+		strays, err := verifyStrays(ctx, pool)
+		if err != nil {
+			return chain.Result{}, err
+		}
+		parts = append([]chain.Result{strays}, parts...)
+	}
 	return chain.Merge(parts, chain.DefaultMaxProblems), nil
+}
+
+// verifyStrays reports the rows stored at positions below 1, which the writer never assigns and the
+// chain does not cover, but which reads of their streams return (see chain.Verifier.Stray).
+func verifyStrays(ctx context.Context, pool *pgxpool.Pool) (chain.Result, error) {
+	v := chain.NewVerifier(nil, uuid.Nil, 0, chain.Hash{}, nil)
+	rows, err := pool.Query(ctx, `SELECT position, stream, revision FROM eventlog.events WHERE position < 1 ORDER BY position`)
+	if err != nil {
+		return chain.Result{}, fmt.Errorf("eventlog: verify: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pos, rev int64
+		var stream string
+		if err := rows.Scan(&pos, &stream, &rev); err != nil {
+			return chain.Result{}, fmt.Errorf("eventlog: verify: %w", err)
+		}
+		v.Stray(pos, stream, uint64(rev))
+	}
+	if err := rows.Err(); err != nil {
+		return chain.Result{}, fmt.Errorf("eventlog: verify: %w", err)
+	}
+	return v.Partial(), nil
 }
 
 // minPartRows is the fewest positions worth a part of their own.

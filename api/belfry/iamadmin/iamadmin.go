@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -191,9 +192,27 @@ func (s *Service) AttachManaged(ctx context.Context, principal, name string) err
 func (s *Service) PutInline(ctx context.Context, principal, name string, doc iampolicy.Document) error {
 	params := map[string]any{"userName": principal, "policyName": name, "policyDocument": doc}
 	return s.run(ctx, "PutUserPolicy", params, func(ctx context.Context) (any, error) {
+		if err := Enforceable(doc); err != nil {
+			return nil, err
+		}
 		_, err := s.execute(ctx, iam.PutInlinePolicy{Principal: principal, PolicyName: name, Document: doc})
 		return nil, err
 	})
+}
+
+// Enforceable refuses a document with a statement that iampolicy.Evaluate would skip: Belfry
+// authorises every call on resource "*", so a statement whose Resource names only other resources
+// never applies — harmless for an Allow, but a Deny of that kind would leave the calls it names
+// allowed by the principal's other policies while the document says they are denied.
+func Enforceable(doc iampolicy.Document) error {
+	for i, st := range doc.Statement {
+		if len(st.Resource) == 0 || slices.ContainsFunc(st.Resource, func(r string) bool { return iampolicy.Match(r, "*") }) {
+			continue
+		}
+		return domain.Errorf(domain.KindInvalid, "Statement[%d]: Resource %q cannot be enforced: Belfry authorises actions on resource \"*\" only, "+
+			"so this %s would never apply; use \"Resource\": \"*\"", i, []string(st.Resource), st.Effect)
+	}
+	return nil
 }
 
 // Detach removes a policy from a principal (DetachUserPolicy).

@@ -137,6 +137,16 @@ func (v *Verifier) Feed(r *Row) {
 	}
 }
 
+// Stray reports, as Inserted, a row stored at position pos below 1, which the writer never assigns
+// (positions start at 1): no read of $all reaches it, but reads of its stream do. Problems name
+// positions from 0, so the finding is at position 0 and its detail names pos. Call it for every
+// such row before the first Feed, so that the findings stay in position order.
+func (v *Verifier) Stray(pos int64, stream string, revision uint64) {
+	v.rows++
+	v.report(Problem{Kind: Inserted, Position: 0, Detail: fmt.Sprintf("a row stored at position %d (stream %q revision %d): "+
+		"the log's positions start at 1, so the writer wrote no such row, yet reads of its stream return it", pos, stream, revision)})
+}
+
 // Prime sets the verifier's state to follow r without checking r or counting it: the verifier of a
 // later range of the log, primed with the last row before its range, then checks each of its rows
 // exactly as one verifier fed the whole log would (the link from r's stored chain, a gap after r).
@@ -170,6 +180,18 @@ func (v *Verifier) Finish(to uint64) Result {
 		}
 	}
 	return v.Partial()
+}
+
+// ExpectEnd reports, as Removed, the positions after the last row fed up to last: where the end of
+// the log is known (an export names its last position), rows missing from the end are removed
+// events even when no checkpoint covers them. Call it after the last Feed, before Finish.
+func (v *Verifier) ExpectEnd(last uint64) {
+	if last <= v.last {
+		return
+	}
+	v.reportBad(v.last + 1)
+	v.report(Problem{Kind: Removed, Position: v.last + 1, To: last,
+		Detail: fmt.Sprintf("%d event(s) missing after position %d: the log ends at %d", last-v.last, v.last, last)})
 }
 
 // Partial returns what the verifier found in its rows (and the bad checkpoints it was given),
