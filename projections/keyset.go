@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Keyset pages a list sorted by some columns and a unique id, all in one direction: a page is read
@@ -17,8 +18,9 @@ type Keyset struct {
 	ID   string   `json:"i"` // the last row's id
 }
 
-// DecodeKeyset reads a NextToken issued for sort ("" token: the first page, nil); an invalid token, or
-// one issued for another sort, is ErrBadToken.
+// DecodeKeyset reads a NextToken issued for sort ("" token: the first page, nil); an invalid token,
+// one issued for another sort, or one whose values hold a NUL or invalid UTF-8 (forged), is
+// ErrBadToken.
 func DecodeKeyset(token, sort string) (*Keyset, error) {
 	if token == "" {
 		return nil, nil
@@ -30,6 +32,12 @@ func DecodeKeyset(token, sort string) (*Keyset, error) {
 	}
 	if k.Sort != sort {
 		return nil, fmt.Errorf("%w: nextToken was issued for sort %q, not %q", ErrBadToken, k.Sort, sort)
+	}
+	for _, v := range append(k.Keys, k.ID) {
+		if strings.IndexByte(v, 0) >= 0 || !utf8.ValidString(v) {
+			// Never issued by a list (no stored text holds either), and PostgreSQL refuses both.
+			return nil, fmt.Errorf("%w: nextToken holds a NUL or invalid UTF-8", ErrBadToken)
+		}
 	}
 	return &k, nil
 }

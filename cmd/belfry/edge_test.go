@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -119,6 +120,10 @@ func TestEdgeRefusesUnstorableInput(t *testing.T) {
 		{"NUL in the query", "GET", "/accounts?name=a%00b", "", `query parameter "name"`},
 		{"invalid UTF-8 in the query", "GET", "/accounts?name=%C3%28", "", `query parameter "name"`},
 		{"50 kB next-token", "GET", "/accounts?next-token=" + strings.Repeat("A", 50_000), "", `"next-token" exceeds`},
+		// A forged token hides a NUL (or invalid UTF-8) in base64, past the edge's checks: PostgreSQL
+		// refused the query (500) before the token's decoding refused it.
+		{"NUL in a base64 next-token", "GET", "/accounts?next-token=" + base64.RawURLEncoding.EncodeToString([]byte("a\x00b")), "", "NextToken"},
+		{"invalid UTF-8 in a base64 next-token", "GET", "/accounts?next-token=" + base64.RawURLEncoding.EncodeToString([]byte("\xff\xfe")), "", "NextToken"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
