@@ -102,7 +102,8 @@ type LegEnded struct {
 	At     time.Time `json:"at"`
 }
 
-// ConferenceEnded records that every leg has ended.
+// ConferenceEnded records that every leg has ended, at the latest of their ends (whatever order the
+// carrier reported them in).
 type ConferenceEnded struct {
 	At time.Time `json:"at"`
 }
@@ -194,7 +195,11 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		case !s.Legs[i].Connected.IsZero() || !s.Legs[i].Ended.IsZero():
 			return nil, domain.Wrapf(ErrLegState, "leg %s is no longer ringing", c.LegID)
 		}
-		return []Event{LegConnected{LegID: c.LegID, At: at(c.At, now)}}, nil
+		t := at(c.At, now)
+		if t.Before(s.Started) {
+			t = s.Started // a carrier's clock behind the call's placing: no leg connects before it
+		}
+		return []Event{LegConnected{LegID: c.LegID, At: t}}, nil
 	case End:
 		return decideEnd(s, c, now)
 	}
@@ -236,14 +241,18 @@ func decideEnd(s State, c End, now time.Time) ([]Event, error) {
 		t = s.Legs[i].Connected
 	}
 	evs := []Event{LegEnded{LegID: c.LegID, Reason: c.Reason, At: t}}
-	open := 0
+	open, last := 0, t
 	for j, l := range s.Legs {
-		if j != i && l.Ended.IsZero() {
+		switch {
+		case j == i:
+		case l.Ended.IsZero():
 			open++
+		case l.Ended.After(last):
+			last = l.Ended // the carrier reported the legs' ends out of order
 		}
 	}
 	if open == 0 {
-		evs = append(evs, ConferenceEnded{At: t})
+		evs = append(evs, ConferenceEnded{At: last})
 	}
 	return evs, nil
 }

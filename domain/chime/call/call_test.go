@@ -129,3 +129,27 @@ func TestBillableMinutesAndCountries(t *testing.T) {
 		}
 	}
 }
+
+// TestLegsReportedOutOfOrder: a carrier whose reports come out of order (the leg that ended first
+// reported last, a connection stamped before the call was placed) gives a conference that ends at
+// its latest leg's end, and legs that connect no earlier than the call was placed.
+func TestLegsReportedOutOfOrder(t *testing.T) {
+	now := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+	two := call.Place{ConferenceID: "c1", AwsAccountID: "111122223333", AccountID: "a1", OrganizerUserID: "u1", Legs: []call.Leg{
+		{LegID: "l1", Direction: call.Outbound, From: "+12065550100", To: "+14165550101", FromCountry: "US", ToCountry: "CA", UserID: "u1"},
+		{LegID: "l2", Direction: call.Inbound, From: "+12065550100", To: "+14165550101", FromCountry: "US", ToCountry: "CA", UserID: "u2"}}}
+	s, _ := when(t, given(), two, now)
+	s, evs := when(t, s, call.Connect{LegID: "l1", At: now.Add(-time.Minute)}, now)
+	if c := evs[0].(call.LegConnected); !c.At.Equal(now) {
+		t.Fatalf("a leg connected before its call was placed: %v", c.At)
+	}
+	s, _ = when(t, s, call.Connect{LegID: "l2", At: now.Add(time.Second)}, now)
+	s, _ = when(t, s, call.End{LegID: "l2", Reason: call.ReasonCompleted, At: now.Add(3 * time.Minute)}, now)
+	_, evs = when(t, s, call.End{LegID: "l1", Reason: call.ReasonCompleted, At: now.Add(2 * time.Minute)}, now)
+	if len(evs) != 2 {
+		t.Fatalf("the last leg's end ends the conference: %v", evs)
+	}
+	if e := evs[1].(call.ConferenceEnded); !e.At.Equal(now.Add(3 * time.Minute)) {
+		t.Fatalf("the conference ends at %v, before its latest leg's end %v", e.At, now.Add(3*time.Minute))
+	}
+}
