@@ -120,7 +120,7 @@ func TestAnEditGoesWithItsMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	acct := aws.ToString(a.Account.AccountId)
-	_, aliceTok := b.registeredUser(t, outbox, acct, "alice@edit.example")
+	b.registeredUser(t, outbox, acct, "alice@edit.example")
 	bob, _ := b.registeredUser(t, outbox, acct, "bob@edit.example")
 	b.claimDomain(t, dnsSrv, acct, "edit.example")
 	if _, err := b.client.PutRetentionSettings(ctx, &chime.PutRetentionSettingsInput{AccountId: &acct, RetentionSettings: &types.RetentionSettings{
@@ -128,7 +128,7 @@ func TestAnEditGoesWithItsMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Add(31 * 24 * time.Hour) // past the grace of the switch-on
-	aliceTok = b.signIn(t, "alice@edit.example")
+	aliceTok := b.signIn(t, "alice@edit.example")
 	st, out := b.clientCall(t, "POST", "/client/v1/conversations", aliceTok, map[string]any{"MemberIds": []string{bob}})
 	if st != 201 {
 		t.Fatalf("conversation: %d %v", st, out)
