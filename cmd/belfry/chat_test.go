@@ -542,3 +542,58 @@ func readFrame[F any](t *testing.T, ws *websocket.Conn) (F, []byte) {
 	}
 	return f, data
 }
+
+// TestRefusedConversationEditsSealNothing: an edit the conversation refuses — of another member's
+// message, of a message that is not there, of a redacted one — seals nothing: no message key is
+// created for it, as for a non-member's post.
+func TestRefusedConversationEditsSealNothing(t *testing.T) {
+	outbox := t.TempDir()
+	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox })
+	ctx := context.Background()
+	a, _ := b.client.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Editors")})
+	acct := aws.ToString(a.Account.AccountId)
+	_, aliceTok := b.registeredUser(t, outbox, acct, "alice@edit.example")
+	bob, bobTok := b.registeredUser(t, outbox, acct, "bob@edit.example")
+	st, out := b.clientCall(t, "POST", "/client/v1/conversations", aliceTok, map[string]any{"MemberIds": []string{bob}})
+	if st != 201 {
+		t.Fatalf("create: %d %v", st, out)
+	}
+	msgs := "/client/v1/conversations/" + out["Conversation"].(map[string]any)["ConversationId"].(string) + "/messages"
+	var ids []string
+	for _, text := range []string{"mine", "to be redacted"} {
+		st, out := b.clientCall(t, "POST", msgs, aliceTok, map[string]string{"Content": text})
+		if st != 201 {
+			t.Fatalf("post: %d %v", st, out)
+		}
+		ids = append(ids, out["Message"].(map[string]any)["MessageId"].(string))
+	}
+	conv := strings.TrimSuffix(strings.TrimPrefix(msgs, "/client/v1/conversations/"), "/messages")
+	if _, err := b.client.RedactConversationMessage(ctx, &chime.RedactConversationMessageInput{AccountId: &acct, ConversationId: &conv,
+		MessageId: &ids[1]}); err != nil {
+		t.Fatal(err)
+	}
+	pool := pgxPool(t, b)
+	keyRows := func() (n int64) {
+		t.Helper()
+		if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM keys.message_keys) + (SELECT count(*) FROM keys.data_keys)
+			+ (SELECT count(*) FROM keys.scopes) + (SELECT count(*) FROM keys.keks)`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := keyRows()
+	for _, c := range []struct {
+		token, id string
+		want      int
+	}{{bobTok, ids[0], 403}, {aliceTok, uuid.NewString(), 404}, {aliceTok, ids[1], 422}} {
+		if st, out := b.clientCall(t, "PUT", msgs+"/"+c.id, c.token, map[string]string{"Content": "rewritten"}); st != c.want {
+			t.Fatalf("edit %s: %d %v, want %d", c.id, st, out, c.want)
+		}
+	}
+	if after := keyRows(); after != before {
+		t.Fatalf("refused edits created %d keys", after-before)
+	}
+	if st, out := b.clientCall(t, "PUT", msgs+"/"+ids[0], aliceTok, map[string]string{"Content": "mine, edited"}); st != 200 {
+		t.Fatalf("the sender's edit: %d %v", st, out)
+	}
+}

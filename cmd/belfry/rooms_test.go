@@ -500,3 +500,89 @@ func TestRoomMessagesAndRedaction(t *testing.T) {
 		t.Fatalf("messages of a deleted room: %d", st)
 	}
 }
+
+// TestRefusedRoomPostsSealNothing: a room post the room refuses — a user of the account who is not a
+// member, a forged, regenerated or deleted webhook URL, a message too large, a webhook past its rate
+// — seals nothing: no message key (nor day key) is created for it, as for conversations.
+func TestRefusedRoomPostsSealNothing(t *testing.T) {
+	outbox := t.TempDir()
+	dnsSrv := startDNS(t)
+	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox; m.cfg.DNSResolver = dnsSrv.addr })
+	ctx := context.Background()
+	c := b.client
+	a, _ := c.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Sealed Corp")})
+	acct := aws.ToString(a.Account.AccountId)
+	alice, aliceTok := b.registeredUser(t, outbox, acct, "alice@sealed.example")
+	_, carolTok := b.registeredUser(t, outbox, acct, "carol@sealed.example")
+	b.claimDomain(t, dnsSrv, acct, "sealed.example")
+	r, err := c.CreateRoom(ctx, &chime.CreateRoomInput{AccountId: &acct, Name: aws.String("Vault")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	room := aws.ToString(r.Room.RoomId)
+	if _, err := c.CreateRoomMembership(ctx, &chime.CreateRoomMembershipInput{AccountId: &acct, RoomId: &room, MemberId: aws.String(alice),
+		Role: types.RoomMembershipRoleAdministrator}); err != nil {
+		t.Fatal(err)
+	}
+	path := "/client/v1/rooms/" + room + "/messages"
+	if st, out := b.clientCall(t, "POST", path, aliceTok, map[string]string{"Content": "first"}); st != 201 {
+		t.Fatalf("post: %d %v", st, out)
+	}
+	st, out := b.clientCall(t, "POST", "/client/v1/rooms/"+room+"/webhooks", aliceTok, map[string]string{"Name": "CI"})
+	if st != 201 {
+		t.Fatalf("create a webhook: %d %v", st, out)
+	}
+	hookURL, hookID := out["Webhook"].(map[string]any)["Url"].(string), out["Webhook"].(map[string]any)["WebhookId"].(string)
+	post := func(url, content string) int {
+		t.Helper()
+		body, _ := json.Marshal(map[string]string{"Content": content})
+		resp, err := http.Post(url, "application/json", strings.NewReader(string(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := post(hookURL, "through the webhook"); st != 200 {
+		t.Fatalf("post through the webhook: %d", st)
+	}
+	pool := pgxPool(t, b)
+	keyRows := func() (n int64) {
+		t.Helper()
+		if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM keys.message_keys) + (SELECT count(*) FROM keys.data_keys)
+			+ (SELECT count(*) FROM keys.scopes) + (SELECT count(*) FROM keys.keks)`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := keyRows()
+	if st, out := b.clientCall(t, "POST", path, carolTok, map[string]string{"Content": "let me in"}); st != 403 {
+		t.Fatalf("a non-member posts: %d %v", st, out)
+	}
+	if st, _ := b.clientCall(t, "POST", path, aliceTok, map[string]string{"Content": strings.Repeat("x", 4096)}); st != 400 {
+		t.Fatalf("a 4 KB message: %d", st)
+	}
+	if st := post(hookURL, "again at once"); st != 429 {
+		t.Fatalf("a second post within the second: %d", st)
+	}
+	if st := post(strings.Split(hookURL, "?")[0]+"?token=forged", "x"); st != 403 {
+		t.Fatalf("a forged token: %d", st)
+	}
+	if after := keyRows(); after != before {
+		t.Fatalf("refused posts created %d keys", after-before)
+	}
+	if st, out := b.clientCall(t, "POST", "/client/v1/rooms/"+room+"/webhooks/"+hookID+"/regenerate", aliceTok, nil); st != 200 {
+		t.Fatalf("regenerate: %d %v", st, out)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	before = keyRows()
+	if st := post(hookURL, "old URL"); st != 404 {
+		t.Fatalf("the regenerated (old) URL: %d", st)
+	}
+	if after := keyRows(); after != before {
+		t.Fatalf("a post to a regenerated URL created %d keys", after-before)
+	}
+	if st, _ := b.clientCall(t, "POST", path, aliceTok, map[string]string{"Content": "still works"}); st != 201 {
+		t.Fatalf("a member's post after the refusals: %d", st)
+	}
+}

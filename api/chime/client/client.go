@@ -109,6 +109,9 @@ func (s *Service) Register(ctx context.Context, token, password, displayName str
 	if err != nil {
 		return chimeaccounts.User{}, err
 	}
+	if err := s.registrable(ctx, inv, token, displayName); err != nil {
+		return chimeaccounts.User{}, err
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), passwordCost)
 	if err != nil {
 		return chimeaccounts.User{}, err
@@ -132,6 +135,21 @@ func (s *Service) Register(ctx context.Context, token, password, displayName str
 			return chimeaccounts.User{}, err
 		}
 		return registered(u, d.Events, pin), nil
+	})
+}
+
+// registrable refuses, before anything is stored, a registration the account would refuse (an
+// invitation used or expired, a suspended or removed user, a display name too long): Register
+// reserves a personal PIN (an event in the log) and seals the password hash before it decides, so a
+// replayed token would otherwise burn a PIN each time. The account's latest state is asked with
+// placeholders of the sealed fields; the command decides again on the state it appends to.
+func (s *Service) registrable(ctx context.Context, inv chimeaccounts.Invitation, token, displayName string) error {
+	placeholder := domain.Sealed{KeyID: domain.SubjectKeyID(inv.AccountID, account.UserKeySubject(inv.UserID)), Data: []byte{0}}
+	cmd := account.Register{AccountID: inv.AccountID, UserID: inv.UserID, InviteID: inv.InviteID, TokenHash: usecase.HashToken(token),
+		PasswordHash: placeholder, DisplayName: displayName, PIN: placeholder}
+	return s.d.Accounts.Repo.Inspect(ctx, account.StreamName(inv.AccountID), true, func(st account.State) error {
+		_, err := account.Decide(st, cmd, s.d.Now())
+		return err
 	})
 }
 

@@ -51,19 +51,43 @@ func (s *Service) member(ctx context.Context, u chimeaccounts.User, id string) e
 	return err
 }
 
+// refused answers the refusal the conversation would decide for cmd (its content not sealed yet)
+// before anything is sealed, for the refusals member does not see: an edit of another member's
+// message, of one that is not there or was redacted would otherwise leave a message key behind. As
+// member, the cached state answers and a refusal is confirmed on the latest; Decide decides again.
+func (s *Service) refused(ctx context.Context, id string, cmd conversation.Command) error {
+	stream := conversation.StreamName(id)
+	check := func(st conversation.State) error {
+		_, err := conversation.Decide(st, cmd, s.d.Now())
+		return err
+	}
+	err := s.d.Conversations.Repo.Inspect(ctx, stream, false, check)
+	if err != nil && domain.KindOf(err) != 0 {
+		err = s.d.Conversations.Repo.Inspect(ctx, stream, true, check)
+	}
+	return err
+}
+
 // postedAt answers when a message of the conversation was posted, the day an edit of it is sealed
 // under: retention measures a message from its posting and destroys that day's key, so an edit sealed
 // under the day it was made would outlive the message (its ciphertext in the log opening under a
-// live key). The repository's cached state answers; a message it does not know (Decide refuses the
-// edit) answers now.
+// live key). The repository's cached state answers, else the stream's latest (another process
+// posted it); a message neither knows (Decide refuses the edit) answers now.
 func (s *Service) postedAt(ctx context.Context, id, messageID string) time.Time {
-	at := s.d.Now()
-	_ = s.d.Conversations.Repo.Inspect(ctx, conversation.StreamName(id), false, func(st conversation.State) error {
-		if m, ok := st.Messages[messageID]; ok && !m.PostedAt.IsZero() {
+	var at time.Time
+	read := func(st conversation.State) error {
+		if m, ok := st.Messages[messageID]; ok {
 			at = m.PostedAt
 		}
 		return nil
-	})
+	}
+	_ = s.d.Conversations.Repo.Inspect(ctx, conversation.StreamName(id), false, read)
+	if at.IsZero() { // not in the cached state: another process may have posted it
+		_ = s.d.Conversations.Repo.Inspect(ctx, conversation.StreamName(id), true, read)
+	}
+	if at.IsZero() {
+		return s.d.Now()
+	}
 	return at
 }
 
@@ -99,6 +123,9 @@ func (s *Service) EditMessage(ctx context.Context, u chimeaccounts.User, id, mes
 		return chimeconversations.Message{}, domain.Wrapf(conversation.ErrNotFound, "Conversation %s does not exist or you are not a member", id)
 	}
 	if err := s.member(ctx, u, id); err != nil {
+		return chimeconversations.Message{}, err
+	}
+	if err := s.refused(ctx, id, conversation.EditMessage{MessageID: messageID, By: u.UserID, Content: conversation.Content{Text: text}}); err != nil {
 		return chimeconversations.Message{}, err
 	}
 	content, err := s.seal(ctx, u, id, text, s.postedAt(ctx, id, messageID))

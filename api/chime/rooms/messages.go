@@ -43,6 +43,25 @@ func (d Deps) seal(ctx context.Context, accountID, roomID, text string) (room.Co
 	return room.Content{Text: text, KeyID: keyID, Sealed: sealed}, nil
 }
 
+// refused answers the refusal the room would decide for cmd (its content not sealed yet), before
+// anything is sealed: every seal stores a message key (and, the first of the day, a day key), so a
+// post refused after sealing — a non-member's, a forged or stale webhook URL's, an oversized one —
+// would leave keys behind, and a flood of them would fill the key tables. The repository's cached
+// state answers; a refusal is confirmed on the stream's latest state (a member added by another
+// process is not refused). The command decides again on the state it appends to.
+func (d Deps) refused(ctx context.Context, roomID string, cmd room.Command) error {
+	stream := room.StreamName(roomID)
+	check := func(st room.State) error {
+		_, err := room.Decide(st, cmd, d.Now())
+		return err
+	}
+	err := d.Rooms.Repo.Inspect(ctx, stream, false, check)
+	if err != nil && domain.KindOf(err) != 0 {
+		err = d.Rooms.Repo.Inspect(ctx, stream, true, check)
+	}
+	return err
+}
+
 // PostRoomMessage posts a signed-in member's message to a room of the member's account; it answers
 // with the posted event.
 func (m *Messages) PostRoomMessage(ctx context.Context, u chimeaccounts.User, roomID, content string) (chimerooms.Message, error) {
@@ -72,12 +91,16 @@ func (m *Messages) PostRoomAttachment(ctx context.Context, u chimeaccounts.User,
 	if err := m.checkMentionedBots(ctx, roomID, content); err != nil {
 		return chimerooms.Message{}, err
 	}
+	cmd := room.PostMessage{AccountID: u.AccountID, MessageID: messageID, SenderID: u.UserID, Content: room.Content{Text: content}, Attachment: att}
+	if err := m.d.refused(ctx, roomID, cmd); err != nil {
+		return chimerooms.Message{}, err
+	}
 	sealed, err := m.d.seal(ctx, u.AccountID, roomID, content)
 	if err != nil {
 		return chimerooms.Message{}, err
 	}
-	c := m.d.Rooms.Command(room.StreamName(roomID), room.PostMessage{AccountID: u.AccountID, MessageID: messageID, SenderID: u.UserID, Content: sealed,
-		Attachment: att})
+	cmd.Content = sealed
+	c := m.d.Rooms.Command(room.StreamName(roomID), cmd)
 	return usecase.Run(ctx, c, nil, func(d RoomDecided) (chimerooms.Message, error) {
 		e := d.Events[0].(room.MessagePosted)
 		return chimerooms.Message{RoomID: roomID, MessageID: e.MessageID, SenderID: e.SenderID, SenderType: e.SenderType, SenderName: e.SenderName,
@@ -196,12 +219,18 @@ func (m *Messages) PostWebhookMessage(ctx context.Context, webhookID, token, con
 	if err != nil {
 		return "", err
 	}
-	sealed, err := m.d.seal(ctx, accountID, roomID, content)
-	if err != nil {
+	id := uuid.NewString()
+	cmd := room.PostWebhookMessage{AccountID: accountID, WebhookID: webhookID, TokenHash: usecase.HashToken(token), MessageID: id,
+		Content: room.Content{Text: content}}
+	if err := m.d.refused(ctx, roomID, cmd); err != nil {
 		return "", err
 	}
-	id := uuid.NewString()
-	cmd := room.PostWebhookMessage{AccountID: accountID, WebhookID: webhookID, TokenHash: usecase.HashToken(token), MessageID: id, Content: sealed}
+	if !m.webhookRate.ready(webhookID, time.Now()) {
+		return "", room.ErrWebhookThrottled
+	}
+	if cmd.Content, err = m.d.seal(ctx, accountID, roomID, content); err != nil {
+		return "", err
+	}
 	// The rate is spent only by a post the room accepts: a forged or stale URL gets its 403 or 404.
 	c := m.d.Rooms.Decision(room.StreamName(roomID), func(st room.State, now time.Time) ([]room.Event, error) {
 		evs, err := room.Decide(st, cmd, now)

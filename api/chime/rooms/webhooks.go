@@ -11,6 +11,15 @@ type webhookLimiter struct {
 	last map[string]time.Time
 }
 
+// ready reports whether a post now would be allowed, without spending the rate (a post is checked
+// before its content is sealed; allow spends it when the room accepts the post).
+func (l *webhookLimiter) ready(id string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t, ok := l.last[id]
+	return !ok || now.Sub(t) >= time.Second
+}
+
 func (l *webhookLimiter) allow(id string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
