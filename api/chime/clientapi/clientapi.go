@@ -18,6 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
 
@@ -49,6 +50,11 @@ func WithSession(auth Authenticator, fn func(c echo.Context, u chimeaccounts.Use
 			return Unauthorized(c, "a Bearer session token is required")
 		}
 		u, err := auth.Authenticate(c.Request().Context(), tok)
+		if err != nil && domain.KindOf(err) == 0 {
+			// A failure to check (the database unreachable), not a refusal: a 5xx the client retries,
+			// never a 401 that tells it to sign in again.
+			return awsproto.ClientError(c, err)
+		}
 		if err != nil {
 			return Unauthorized(c, awsproto.ToWire(err).Msg)
 		}
