@@ -96,8 +96,8 @@ var sensitiveMembers = map[string]bool{
 	"jointoken": true, "listingurl": true,
 }
 
-// requestParameters merges path parameters, query parameters and body members, with CloudTrail's
-// lower-camel keys at every depth, sensitive members hidden.
+// requestParameters merges path parameters, query parameters and body members (none for a body that
+// is a file), with CloudTrail's lower-camel keys at every depth, sensitive members hidden.
 func requestParameters(k *Call) json.RawMessage {
 	if k.badInput {
 		return json.RawMessage("null")
@@ -113,7 +113,7 @@ func requestParameters(k *Call) json.RawMessage {
 		m[kebabToCamel(n)] = vs[0]
 	}
 	var body map[string]any
-	if json.Unmarshal(k.Body, &body) == nil {
+	if !k.rawBody && json.Unmarshal(k.Body, &body) == nil {
 		for n, v := range body {
 			m[lowerFirst(n)] = lowerCamel(v)
 		}

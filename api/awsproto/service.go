@@ -67,6 +67,8 @@ type Call struct {
 	// badInput marks a request whose path, query or body cannot be stored faithfully (NUL, invalid
 	// UTF-8): it is refused, and its audit record carries no request parameters.
 	badInput bool
+	// rawBody marks a body that is a file (Operation.RawBody): the audit record leaves it out.
+	rawBody bool
 }
 
 // AWSAccount is the caller's AWS account id (the tenant every operation is scoped to).
@@ -117,7 +119,11 @@ type Operation struct {
 	Path     string // echo pattern, e.g. /accounts/:accountId
 	Query    string // value of the literal ?operation= (or ?type=) that selects it, "" for none
 	ReadOnly bool
-	Fn       OpFunc
+	// RawBody marks an operation whose body is a file, not JSON (UploadPortInDocument): its bytes
+	// are not checked as JSON text (a PDF is rarely valid UTF-8), only bounded; its path and query
+	// are checked as any other's.
+	RawBody bool
+	Fn      OpFunc
 	// unauthorized marks the pseudo-operation that answers unknown routes; it needs no permission.
 	unauthorized bool
 }
@@ -217,7 +223,8 @@ func (s *Service) Serve(c echo.Context, op Operation) error {
 	start := time.Now()
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
 	k := newCall(c, body)
-	cred, sigOK, err := s.verify(k, body, err)
+	k.rawBody = op.RawBody
+	cred, sigOK, err := s.verify(k, op, body, err)
 	var status int
 	var out any
 	if caller, hasCaller := cred.Principal.(Caller); err != nil && hasCaller {
@@ -256,7 +263,7 @@ func newCall(c echo.Context, body []byte) *Call {
 // verify checks the body that was read (readErr), the signature and then the input; sigOK reports a
 // valid signature even when the input is refused. The signature is checked first, so that a refused
 // call is audited against its caller.
-func (s *Service) verify(k *Call, body []byte, readErr error) (cred sigv4.Credential, sigOK bool, err error) {
+func (s *Service) verify(k *Call, op Operation, body []byte, readErr error) (cred sigv4.Credential, sigOK bool, err error) {
 	r := k.Echo.Request()
 	switch {
 	case readErr != nil:
@@ -266,7 +273,7 @@ func (s *Service) verify(k *Call, body []byte, readErr error) (cred sigv4.Creden
 			Msg: fmt.Sprintf("the request body exceeds %d bytes", MaxBodyBytes)}
 	}
 	inputErr := checkURL(r)
-	if inputErr == nil {
+	if inputErr == nil && !op.RawBody {
 		inputErr = checkJSONBody(body)
 	}
 	k.badInput = inputErr != nil

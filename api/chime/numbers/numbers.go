@@ -245,7 +245,8 @@ func (s *Service) RestorePhoneNumber(ctx context.Context, awsAccountID, e164 str
 }
 
 // AssociatePhoneNumberWithUser makes e164 the user's primary number: the account records it (one
-// number per user), then the number (one user per number); a refused number undoes the first step.
+// number per user), then the number (one user per number). A number that would refuse is refused
+// before the first step; one that refuses after it (a concurrent change) undoes the first step.
 func (s *Service) AssociatePhoneNumberWithUser(ctx context.Context, awsAccountID, accountID, userID, e164 string) error {
 	if err := phonenumber.ValidateE164(e164); err != nil {
 		return err
@@ -256,11 +257,21 @@ func (s *Service) AssociatePhoneNumberWithUser(ctx context.Context, awsAccountID
 	if _, err := s.d.Store.Get(ctx, awsAccountID, e164, s.d.Now()); err != nil {
 		return err
 	}
+	assoc := phonenumber.Associate{E164: e164, AwsAccountID: awsAccountID, AccountID: accountID, UserID: userID}
+	// Refuse what the number would refuse (assigned to another user, in the deletion queue, not a
+	// BusinessCalling number) before the account records anything: the undo below is for a race, and
+	// a refused call must not append an assignment and its undo.
+	if err := s.d.Numbers.Inspect(ctx, phonenumber.StreamName(e164), true, func(st phonenumber.State) error {
+		_, err := phonenumber.Decide(st, assoc, s.d.Now())
+		return err
+	}); err != nil {
+		return err
+	}
 	ar, err := s.d.Accounts.Repo.Execute(ctx, account.StreamName(accountID), account.AssignNumber{AccountID: accountID, UserID: userID, E164: e164})
 	if err != nil {
 		return err
 	}
-	nr, err := s.d.Numbers.Execute(ctx, phonenumber.StreamName(e164), phonenumber.Associate{E164: e164, AwsAccountID: awsAccountID, AccountID: accountID, UserID: userID})
+	nr, err := s.d.Numbers.Execute(ctx, phonenumber.StreamName(e164), assoc)
 	if err != nil {
 		if len(ar.Events) > 0 {
 			undo, uerr := s.d.Accounts.Repo.Execute(ctx, account.StreamName(accountID), account.UnassignNumber{AccountID: accountID, UserID: userID})

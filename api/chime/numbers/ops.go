@@ -1,6 +1,7 @@
 package numbers
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -48,8 +49,19 @@ type wireNumberError struct {
 	ErrorMessage  string `json:"ErrorMessage"`
 }
 
-func numberError(id string, err error) wireNumberError {
+// associationsExist is the wire error of a number refused because it is still assigned: the
+// ErrorCode PhoneNumberAssociationsExist names that case (guide §6.7), in a batch's items as in
+// DeletePhoneNumber's BadRequestException.
+func associationsExist(err error) error {
+	if !errors.Is(err, phonenumber.ErrAssigned) {
+		return err
+	}
 	w := awsproto.ToWire(err)
+	return &awsproto.WireError{Status: w.Status, Type: w.Type, Code: "PhoneNumberAssociationsExist", Msg: w.Msg}
+}
+
+func numberError(id string, err error) wireNumberError {
+	w := awsproto.ToWire(associationsExist(err))
 	code := w.Code
 	if code == "" {
 		code = "ServiceFailure"
@@ -198,7 +210,7 @@ func (svc *Service) Operations() []awsproto.Operation {
 		}},
 		{Name: "DeletePhoneNumber", Method: http.MethodDelete, Path: "/phone-numbers/:id", Fn: func(k *awsproto.Call) (int, any, error) {
 			if err := svc.DeletePhoneNumber(k.Ctx, k.AWSAccount(), k.Param("id")); err != nil {
-				return 0, nil, err
+				return 0, nil, associationsExist(err)
 			}
 			return http.StatusNoContent, nil, nil
 		}},

@@ -103,7 +103,7 @@ func (svc *Service) Operations() []awsproto.Operation {
 			}
 			return http.StatusOK, map[string]any{"UploadToken": tok, "ExpiresTimestamp": awsproto.Timestamp(exp)}, nil
 		}},
-		{Name: "UploadPortInDocument", Method: http.MethodPut, Path: order + "/documents/:name", Fn: func(k *awsproto.Call) (int, any, error) {
+		{Name: "UploadPortInDocument", Method: http.MethodPut, Path: order + "/documents/:name", RawBody: true, Fn: func(k *awsproto.Call) (int, any, error) {
 			if err := svc.UploadPortInDocument(k.Ctx, k.AWSAccount(), k.Param("id"), k.Query("token"), k.Param("name"), k.Body); err != nil {
 				return 0, nil, err
 			}

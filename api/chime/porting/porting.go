@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -70,6 +71,15 @@ func New(d Deps) *Service {
 	return &Service{d: d}
 }
 
+// orderStream is the stream of port-in order id; an id that is not a UUID names no order (every
+// order's id is one), and is NotFound rather than a stream name the event store refuses.
+func orderStream(id string) (string, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return "", domain.Wrapf(porting.ErrNotFound, "port-in order %.100q does not exist", id)
+	}
+	return porting.StreamName(id), nil
+}
+
 // answer is a port-in order after a command: read back once the numbers read model applied pos,
 // from the decided state when it is late.
 func (s *Service) answer(ctx context.Context, awsAccountID, id string, pos uint64, o porting.Order) (chimenumbers.PortIn, error) {
@@ -82,6 +92,10 @@ func (s *Service) answer(ctx context.Context, awsAccountID, id string, pos uint6
 // SubmitPortIn places a port-in order (the guide's Support case, as a workflow); servicePIN, the
 // account's PIN with the losing carrier, is recorded sealed under the order's key.
 func (s *Service) SubmitPortIn(ctx context.Context, awsAccountID string, r porting.Request, servicePIN string) (chimenumbers.PortIn, error) {
+	if utf8.RuneCountInString(servicePIN) > porting.MaxServicePIN {
+		// Refused before a key is made for it (the decision refuses a larger sealed PIN too).
+		return chimenumbers.PortIn{}, domain.Wrapf(porting.ErrInvalid, "ServicePin must be at most %d characters", porting.MaxServicePIN)
+	}
 	id := uuid.NewString()
 	if servicePIN != "" {
 		sealed, err := s.d.Keys.SealFor(ctx, awsAccountID, porting.ServicePINSubject(id), []byte(servicePIN))
@@ -127,7 +141,11 @@ func (s *Service) ListPortIns(ctx context.Context, awsAccountID string) ([]chime
 // TransitionPortIn applies an operator's status change; COMPLETED brings the numbers into the
 // inventory as Unassigned (numbers another tenant holds are reported and left out).
 func (s *Service) TransitionPortIn(ctx context.Context, awsAccountID, id, to, note string, focAt time.Time) (chimenumbers.PortIn, []string, error) {
-	res, err := s.d.Ports.Execute(ctx, porting.StreamName(id), porting.Transition{AwsAccountID: awsAccountID, To: to, Note: note, FOCAt: focAt})
+	stream, err := orderStream(id)
+	if err != nil {
+		return chimenumbers.PortIn{}, nil, err
+	}
+	res, err := s.d.Ports.Execute(ctx, stream, porting.Transition{AwsAccountID: awsAccountID, To: to, Note: note, FOCAt: focAt})
 	if err != nil {
 		return chimenumbers.PortIn{}, nil, err
 	}
@@ -155,8 +173,12 @@ func (s *Service) TransitionPortIn(ctx context.Context, awsAccountID, id, to, no
 
 // RequestPortInDocuments issues a 10-day upload link; the token is returned once.
 func (s *Service) RequestPortInDocuments(ctx context.Context, awsAccountID, id string) (token string, expires time.Time, err error) {
+	stream, err := orderStream(id)
+	if err != nil {
+		return "", time.Time{}, err
+	}
 	raw, hash := usecase.NewToken()
-	res, err := s.d.Ports.Execute(ctx, porting.StreamName(id), porting.RequestDocuments{AwsAccountID: awsAccountID, TokenHash: hash})
+	res, err := s.d.Ports.Execute(ctx, stream, porting.RequestDocuments{AwsAccountID: awsAccountID, TokenHash: hash})
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -186,7 +208,11 @@ func (s *Service) UploadPortInDocument(ctx context.Context, awsAccountID, id, to
 	sum := sha256.Sum256(content)
 	digest := hex.EncodeToString(sum[:])
 	cmd := porting.UploadDocument{AwsAccountID: awsAccountID, TokenHash: usecase.HashToken(token), Name: name, SHA256: digest, Size: len(content)}
-	st, _, err := s.d.Ports.Load(ctx, porting.StreamName(id))
+	stream, err := orderStream(id)
+	if err != nil {
+		return err
+	}
+	st, _, err := s.d.Ports.Load(ctx, stream)
 	if err != nil {
 		return err
 	}
@@ -196,7 +222,7 @@ func (s *Service) UploadPortInDocument(ctx context.Context, awsAccountID, id, to
 	if err := s.d.Documents.Put(ctx, digest, content, id); err != nil {
 		return err
 	}
-	res, err := s.d.Ports.Execute(ctx, porting.StreamName(id), cmd)
+	res, err := s.d.Ports.Execute(ctx, stream, cmd)
 	if err != nil {
 		return err
 	}

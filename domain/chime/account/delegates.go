@@ -14,6 +14,10 @@ const (
 	TypeDelegateGroupsAssociated    = "chime.account.signin_delegate_groups_associated.v1"
 	TypeDelegateGroupsDisassociated = "chime.account.signin_delegate_groups_disassociated.v1"
 	MaxGroupName                    = 256
+	// MaxDelegateGroups bounds the groups of an account (and so those one call adds): every call's
+	// groups are one event, which must stay within the event store's append limit (a 1 MiB list of
+	// names full of '<', six bytes each once JSON-escaped, failed the call with a 500).
+	MaxDelegateGroups = 100
 )
 
 // DelegateGroupsAssociated records groups added to the account.
@@ -67,6 +71,9 @@ func (c AssociateDelegateGroups) decide(s State, _ time.Time) ([]Event, error) {
 	}
 	if len(add) == 0 {
 		return nil, nil
+	}
+	if n := len(s.DelegateGroups) + len(add); n > MaxDelegateGroups {
+		return nil, domain.Wrapf(ErrInvalidUser, "an account has at most %d sign-in delegate groups; this call would give account %s %d", MaxDelegateGroups, s.ID, n)
 	}
 	return []Event{DelegateGroupsAssociated{Groups: add}}, nil
 }

@@ -23,6 +23,11 @@ const (
 	MaxBatchSuspend = 50
 )
 
+// MaxAlexaRoomARN bounds AlexaForBusinessRoomArn (in bytes): ARNs are at most 2048 characters, and an
+// unbounded one let a request's event exceed the event store's append limit (JSON escaping writes a
+// '<' as six bytes), which failed the call with a 500.
+const MaxAlexaRoomARN = 2048
+
 // Per-item error codes of batch operations (the ErrorCode enum).
 const (
 	ItemBadRequest = "BadRequest"
@@ -319,6 +324,9 @@ func decideUpdate(s State, c UserChange) (*UserUpdated, error) {
 		next.UserType = *c.UserType
 	}
 	if c.Alexa != nil {
+		if len(c.Alexa.RoomARN) > MaxAlexaRoomARN {
+			return nil, domain.Wrapf(ErrInvalidUser, "AlexaForBusinessRoomArn must be at most %d characters", MaxAlexaRoomARN)
+		}
 		if c.Alexa.Enabled && !strings.HasPrefix(c.Alexa.RoomARN, "arn:") {
 			return nil, domain.Wrapf(ErrInvalidUser, "AlexaForBusinessRoomArn must be an ARN when Alexa for Business is enabled")
 		}

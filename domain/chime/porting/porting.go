@@ -27,6 +27,14 @@ const (
 	TypeDocUploaded     = "chime.portin.document_uploaded.v1"
 	DocumentLinkTTL     = 10 * 24 * time.Hour
 	MaxNumbersPerPortIn = 500
+	// MaxText bounds the free-text fields of a request, MaxNote an operator's note and
+	// MaxServicePIN the service PIN (in characters), MaxSealedPIN the sealed service PIN (in bytes):
+	// an event must stay far below the event store's append limit, which JSON escaping (a '<' is
+	// written as six bytes) would otherwise let a 1 MiB request exceed.
+	MaxText       = 256
+	MaxNote       = 1024
+	MaxServicePIN = 64
+	MaxSealedPIN  = 512
 )
 
 // Statuses (guide §6.4).
@@ -196,9 +204,17 @@ func validate(r Request, awsAccountID string) error {
 		return bad("BillingTelephoneNumber: %v", err)
 	}
 	for field, v := range map[string]string{"AuthorizingPerson": r.AuthorizingPerson, "ServiceAddress": r.ServiceAddress, "CustomerName": r.CustomerName} {
-		if n := utf8.RuneCountInString(strings.TrimSpace(v)); n == 0 || n > 256 {
-			return bad("%s is required (1-256 characters)", field)
+		if n := utf8.RuneCountInString(strings.TrimSpace(v)); n == 0 || utf8.RuneCountInString(v) > MaxText {
+			return bad("%s is required (1-%d characters)", field, MaxText)
 		}
+	}
+	for field, v := range map[string]string{"CurrentCarrier": r.CurrentCarrier, "ServiceAccountNumber": r.ServiceAccountNumber} {
+		if utf8.RuneCountInString(v) > MaxText {
+			return bad("%s must be at most %d characters", field, MaxText)
+		}
+	}
+	if len(r.ServicePIN.Data) > MaxSealedPIN {
+		return bad("ServicePin is too long")
 	}
 	if r.PortAt.IsZero() {
 		return bad("PortDate is required")
@@ -236,6 +252,9 @@ func Decide(o Order, c Command, now time.Time) ([]Event, error) {
 	case Transition:
 		if !slices.Contains(transitions[o.Status], c.To) {
 			return nil, domain.Wrapf(ErrTransition, "a %s order cannot move to %s (allowed: %s)", o.Status, c.To, strings.Join(transitions[o.Status], ", "))
+		}
+		if utf8.RuneCountInString(c.Note) > MaxNote {
+			return nil, domain.Wrapf(ErrInvalid, "Note must be at most %d characters", MaxNote)
 		}
 		if c.To == FOC && c.FOCAt.IsZero() {
 			return nil, domain.Wrapf(ErrInvalid, "FOC needs the FocDate the carrier committed to")
