@@ -116,12 +116,13 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 		PINs: pinReserver, Now: m.Now, Registerer: m.reg, SignIns: newRepo(client, usageDecider, m.Now)})
 	app.usage = newUsageReports(m, pool, client)
 	app.accounts = chimeaccountsapi.New(chimeaccountsapi.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Logger: m.logger})
-	app.users = users.New(users.Deps{Accounts: accounts, Store: accountsStore, PINs: pinReserver, Mail: mailer{m.mailer()}, Keys: dataKeys, Logger: m.logger})
 	app.bots = bots.New(bots.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Targets: botTransport})
 	numbersRepo := newRepo(client, numberDecider, m.Now)
 	numbersStore := chimenumbers.NewStore(pool)
 	app.numbers = numbers.New(numbers.Deps{Numbers: numbersRepo, Orders: newRepo(client, orderDecider, m.Now), NumbersRM: rms.numbers,
 		Accounts: accounts, Store: numbersStore, RYW: ryw, Now: m.Now})
+	app.users = users.New(users.Deps{Accounts: accounts, Store: accountsStore, PINs: pinReserver, Mail: mailer{m.mailer()}, Keys: dataKeys,
+		Numbers: app.numbers, Logger: m.logger})
 	app.porting = porting.New(porting.Deps{Ports: newRepo(client, portDecider, m.Now), Numbers: numbersRepo, NumberCmd: app.numbers,
 		NumbersRM: rms.numbers, Store: numbersStore, Documents: app.portDocs, RYW: ryw, Keys: dataKeys, Now: m.Now})
 	meetingsRepo, meetingsStore := newRepo(client, meetingDecider, m.Now), chimemeetings.NewStore(pool).WithSecrets(dataKeys)

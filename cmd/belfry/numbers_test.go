@@ -135,6 +135,18 @@ func TestPhoneNumbersThroughSDK(t *testing.T) {
 	if _, err := c.DisassociatePhoneNumberFromUser(ctx, &chime.DisassociatePhoneNumberFromUserInput{AccountId: a.Account.AccountId, UserId: u1.User.UserId}); err != nil {
 		t.Fatal(err)
 	}
+	// A Team account removes the users it "suspends" (guide §5.3.2): a removed user's number goes back
+	// to the inventory, unassigned (it was left assigned to a user no call could name).
+	if _, err := c.AssociatePhoneNumberWithUser(ctx, &chime.AssociatePhoneNumberWithUserInput{AccountId: a.Account.AccountId, UserId: u2.User.UserId, E164PhoneNumber: aws.String(n1)}); err != nil {
+		t.Fatal(err)
+	}
+	if bs, err := c.BatchSuspendUser(ctx, &chime.BatchSuspendUserInput{AccountId: a.Account.AccountId, UserIdList: []string{aws.ToString(u2.User.UserId)}}); err != nil || len(bs.UserErrors) != 0 {
+		t.Fatalf("removing the Team user: %+v %v", bs, err)
+	}
+	if pn, err := c.GetPhoneNumber(ctx, &chime.GetPhoneNumberInput{PhoneNumberId: aws.String(n1)}); err != nil || pn.PhoneNumber.Status != types.PhoneNumberStatusUnassigned ||
+		len(pn.PhoneNumber.Associations) != 0 {
+		t.Fatalf("the removed user's number: %+v %v", pn, err)
+	}
 
 	// Deletion queue: restorable for 7 days, then released to the pool.
 	if _, err := c.DeletePhoneNumber(ctx, &chime.DeletePhoneNumberInput{PhoneNumberId: aws.String(n1)}); err != nil {

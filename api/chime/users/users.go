@@ -44,7 +44,16 @@ type Deps struct {
 	PINs     PINs
 	Mail     Mailer
 	Keys     usecase.KeyShredder
-	Logger   *slog.Logger
+	// Numbers makes the number streams follow the numbers a batch took from removed users (a Team
+	// account's BatchSuspendUser removes them); nil: none follow.
+	Numbers NumberReleaser
+	Logger  *slog.Logger
+}
+
+// NumberReleaser makes the number streams follow the UserNumberUnassigned events of an account
+// command (the numbers slice implements it).
+type NumberReleaser interface {
+	ReleaseNumbers(ctx context.Context, awsAccountID string, events []account.Event) error
 }
 
 // Service runs the user use cases.
@@ -161,5 +170,10 @@ func (s *Service) Batch(ctx context.Context, awsAccountID, accountID string, cmd
 		return nil, err
 	}
 	usecase.Shred(ctx, s.d.Keys, s.d.Logger, accountID, d.Events)
+	if s.d.Numbers != nil {
+		if err := s.d.Numbers.ReleaseNumbers(ctx, awsAccountID, d.Events); err != nil {
+			return items, err
+		}
+	}
 	return items, nil
 }

@@ -226,6 +226,10 @@ func (c BatchSuspendUser) decideBatch(s State) ([]Event, []ItemError, error) {
 		case !ok:
 			items = append(items, ItemError{id, ItemNotFound, fmt.Sprintf("user %s is not in account %s", id, s.ID)})
 		case s.Type == TypeTeam:
+			if u.PrimaryNumber != "" {
+				// The number goes back to the inventory as unassigned (the number's stream follows).
+				out = append(out, UserNumberUnassigned{UserID: id, E164: u.PrimaryNumber})
+			}
 			out = append(out, UserRemoved{UserID: id}) // guide §5.3.2: Team admins remove, they cannot suspend
 		case u.Registration == RegistrationSuspended:
 			items = append(items, ItemError{id, ItemConflict, fmt.Sprintf("user %s is already suspended", id)})
