@@ -6,7 +6,9 @@
 // Invariants: every attempt is signed with the bot's current security token and a fresh timestamp
 // (Chime-Signature = base64(HMAC-SHA256(token, timestamp|body))); a timeout, a connection error or a
 // 5xx is retried twice (200 ms, then 400 ms); an event that still fails is dropped, as the guide says,
-// and counted in belfry_bot_events_dropped_total.
+// and counted in belfry_bot_events_dropped_total. Redirects are never followed (only a 200 from the
+// endpoint itself delivers or verifies), and no error or log repeats an endpoint's path or query (the
+// URL is a sensitive member: it often embeds a credential).
 package botdelivery
 
 import (
@@ -23,6 +25,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -67,6 +70,9 @@ func New(cfg Config) *Transport {
 	if cfg.HTTP == nil {
 		cfg.HTTP = &http.Client{Timeout: 2 * time.Second}
 	}
+	c := *cfg.HTTP // a copy: the caller's client may follow redirects elsewhere
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cfg.HTTP = &c
 	if cfg.Lambda == nil {
 		cfg.Lambda = HTTPLambdaInvoker{}
 	}
@@ -100,20 +106,39 @@ func (t *Transport) Challenge(ctx context.Context, endpoint string) error {
 	defer cancel()
 	req, err := http.NewRequestWithContext(cctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("the endpoint verification request to %s failed: %v", endpoint, err)
+		return fmt.Errorf("the endpoint verification request to %s failed: %w", site(endpoint), bare(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := t.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("the endpoint verification request to %s failed: %v", endpoint, err)
+		return fmt.Errorf("the endpoint verification request to %s failed: %w", site(endpoint), bare(err))
 	}
 	defer resp.Body.Close()
 	var echo struct{ Challenge string }
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &echo) != nil || echo.Challenge != challenge {
-		return fmt.Errorf("the endpoint %s did not echo the verification challenge (status %d)", endpoint, resp.StatusCode)
+		return fmt.Errorf("the endpoint %s did not echo the verification challenge (status %d)", site(endpoint), resp.StatusCode)
 	}
 	return nil
+}
+
+// site names an endpoint in errors and logs by its scheme and host only: its path and query (and
+// user information) may hold a credential.
+func site(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return "(the configured endpoint)"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// bare is err without the request URL a *url.Error names (see site).
+func bare(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // Target is where one bot event goes and what signs it.
@@ -162,14 +187,14 @@ func (t *Transport) post(ctx context.Context, endpoint, ts, sig string, body []b
 	defer cancel()
 	req, err := http.NewRequestWithContext(cctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", site(endpoint), bare(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Chime-Signature", sig)
 	req.Header.Set("Chime-Request-Timestamp", ts)
 	resp, err := t.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errRetryable, err)
+		return fmt.Errorf("%w: %s: %w", errRetryable, site(endpoint), bare(err))
 	}
 	resp.Body.Close()
 	switch {

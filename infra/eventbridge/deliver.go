@@ -41,7 +41,7 @@ type Config struct {
 	Endpoint string // https://..., or http:// to a loopback address
 	Secret   []byte // signs each body when set
 	Region   string
-	HTTP     *http.Client // default: a client with a 10 s timeout
+	HTTP     *http.Client // default: a client with a 10 s timeout; its redirects are never followed
 	Logger   *slog.Logger
 	// Registerer gets belfry_eventbridge_events_total{outcome="delivered|refused"} (nil: not registered).
 	Registerer prometheus.Registerer
@@ -82,6 +82,11 @@ func New(cfg Config, log FirstEvents) (*Deliverer, error) {
 	if cfg.HTTP == nil {
 		cfg.HTTP = &http.Client{Timeout: 10 * time.Second}
 	}
+	// Redirects are not followed: a 3xx is an answer of the endpoint (refused, like a 4xx), never a
+	// GET elsewhere counted as delivered, nor the body re-sent past ValidateEndpoint.
+	c := *cfg.HTTP
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	cfg.HTTP = &c
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}

@@ -7,6 +7,9 @@
 //   - The relay is never rebuilt (its Version never changes): a rebuild would fire side effects again.
 //   - The router delivers at least once, with retries and backoff, a poison queue, a recoverer and the
 //     correlation id of the originating request; handlers are idempotent (keyed by the event id).
+//   - A topic is consumed one message at a time, so bot events, whose endpoints the bots' authors
+//     run, leave the topic at once for per-bot lanes (botlanes.go): a slow or hostile endpoint delays
+//     only its own bot's events, and the lanes keep the same at-least-once, retry and poison rules.
 package sideeffects
 
 import (
@@ -343,6 +346,10 @@ type Router struct {
 	r   *message.Router
 	ran chan struct{} // closed when Run returns
 
+	lanes     *botLanes
+	lanesDone chan struct{}      // closed when the lanes stopped (Run started them)
+	stopLanes context.CancelFunc // set by Run
+
 	mu      sync.Mutex
 	closed  bool // Close was called: a later Run returns at once
 	running bool // Run was entered before Close
@@ -413,13 +420,11 @@ func NewRouter(pool *pgxpool.Pool, h Handlers, cfg RouterConfig) (*Router, error
 		}
 		return h.Orders.ProcessPhoneNumberOrder(msg.Context(), o.OrderID)
 	})
-	r.AddConsumerHandler(HandlerBotEvent, TopicBotEvents, sub, func(msg *message.Message) error {
-		var be BotEvent
-		if err := json.Unmarshal(msg.Payload, &be); err != nil {
-			return fmt.Errorf("sideeffects: bad bot event message %s: %w", msg.UUID, err)
-		}
-		return h.BotEvents.DeliverBotEvent(msg.Context(), be)
-	})
+	lanes, err := newBotLanes(context.Background(), pool, h.BotEvents, pub, cfg)
+	if err != nil {
+		return nil, err
+	}
+	r.AddConsumerHandler(HandlerBotEvent, TopicBotEvents, sub, lanes.record)
 	r.AddConsumerHandler(HandlerCallCDRs, TopicCallCDRs, sub, func(msg *message.Message) error {
 		var ce CallEnded
 		if err := json.Unmarshal(msg.Payload, &ce); err != nil {
@@ -428,7 +433,7 @@ func NewRouter(pool *pgxpool.Pool, h Handlers, cfg RouterConfig) (*Router, error
 		return h.CDRs.WriteCDRs(msg.Context(), ce.ConferenceID)
 	})
 	addOptional(r, sub, h)
-	return &Router{r: r, ran: make(chan struct{})}, nil
+	return &Router{r: r, ran: make(chan struct{}), lanes: lanes, lanesDone: make(chan struct{})}, nil
 }
 
 // addOptional adds the handlers of the services that may be absent (nil: their topic waits).
@@ -470,8 +475,12 @@ func (r *Router) Run(ctx context.Context) error {
 		return nil
 	}
 	r.running = true
+	lctx, stop := context.WithCancel(ctx)
+	r.stopLanes = stop
 	r.mu.Unlock()
 	defer close(r.ran)
+	go func() { defer close(r.lanesDone); r.lanes.run(lctx) }()
+	defer stop()
 	return r.r.Run(ctx)
 }
 
@@ -484,11 +493,13 @@ func (r *Router) Running() chan struct{} { return r.r.Running() }
 func (r *Router) Close() error {
 	r.mu.Lock()
 	r.closed = true
-	running := r.running
+	running, stopLanes := r.running, r.stopLanes
 	r.mu.Unlock()
 	if !running {
 		return nil
 	}
+	stopLanes()
+	defer func() { <-r.lanesDone }()
 	select {
 	case <-r.r.Running():
 		return r.r.Close()

@@ -162,7 +162,8 @@ func (s *Service) PutEventsConfiguration(ctx context.Context, awsAccountID, acco
 	}
 	if endpoint != "" {
 		if u, err := url.Parse(endpoint); err != nil || u.Scheme != "https" || u.Host == "" {
-			return chimeaccounts.Bot{}, domain.Wrapf(ErrEventsVerification, "OutboundEventsHTTPSEndpoint %q must be an https:// URL", endpoint)
+			// Not repeated: the member is sensitive (it often embeds a credential).
+			return chimeaccounts.Bot{}, domain.Wrapf(ErrEventsVerification, "OutboundEventsHTTPSEndpoint must be an absolute https:// URL")
 		}
 		if err := s.d.Targets.Challenge(ctx, endpoint); err != nil {
 			return chimeaccounts.Bot{}, domain.Wrapf(ErrEventsVerification, "%v", err)

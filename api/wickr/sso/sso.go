@@ -22,6 +22,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -42,6 +43,13 @@ const Masked = "****"
 
 // DiscoveryTimeout bounds one discovery request.
 const DiscoveryTimeout = 10 * time.Second
+
+// MaxDiscoveryDocument bounds the provider's answer that discovery reads (real documents are a few
+// KiB); maxDiscoveryError bounds what of the provider's failure an error message repeats.
+const (
+	MaxDiscoveryDocument = 256 << 10
+	maxDiscoveryError    = 512
+)
 
 // Keys seals a secret under a subject's key (infra/datakeys implements it).
 type Keys interface {
@@ -95,30 +103,78 @@ type Discovery struct {
 }
 
 // client is the HTTP client of a discovery: Deps.HTTP, trusting certificate's CAs besides the
-// system's when one is given.
+// system's when one is given, whose answers are cut at MaxDiscoveryDocument bytes.
 func (s *Service) client(certificate string) (*http.Client, error) {
-	if strings.TrimSpace(certificate) == "" {
-		return s.d.HTTP, nil
-	}
-	pool, err := x509.SystemCertPool()
-	if err != nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM([]byte(certificate)) {
-		return nil, wickr.Invalid("certificate", "must be one or more PEM-encoded X.509 CA certificates")
-	}
 	c := *s.d.HTTP
-	base, _ := c.Transport.(*http.Transport)
-	if base == nil {
-		base = http.DefaultTransport.(*http.Transport)
+	if strings.TrimSpace(certificate) != "" {
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM([]byte(certificate)) {
+			return nil, wickr.Invalid("certificate", "must be one or more PEM-encoded X.509 CA certificates")
+		}
+		base, _ := c.Transport.(*http.Transport)
+		if base == nil {
+			base = http.DefaultTransport.(*http.Transport)
+		}
+		t := base.Clone()
+		if t.TLSClientConfig == nil {
+			t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		t.TLSClientConfig.RootCAs = pool
+		c.Transport = t
 	}
-	t := base.Clone()
-	if t.TLSClientConfig == nil {
-		t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	t.TLSClientConfig.RootCAs = pool
-	c.Transport = t
+	c.Transport = boundedTransport{next: c.Transport}
 	return &c, nil
+}
+
+// errDocumentTooLarge ends the reading of an answer past MaxDiscoveryDocument bytes.
+var errDocumentTooLarge = fmt.Errorf("the provider's answer is larger than %d bytes", MaxDiscoveryDocument)
+
+// boundedTransport cuts every answer's body at MaxDiscoveryDocument bytes: the discovery library
+// reads a body to its end, and the issuer is whatever an administrator typed.
+type boundedTransport struct{ next http.RoundTripper }
+
+func (b boundedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	next := b.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	resp, err := next.RoundTrip(r)
+	if err == nil {
+		resp.Body = &boundedBody{ReadCloser: resp.Body, left: MaxDiscoveryDocument}
+	}
+	return resp, err
+}
+
+type boundedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *boundedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errDocumentTooLarge
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left+1] // one byte more tells a body of exactly the bound from a longer one
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		return n + int(b.left), errDocumentTooLarge
+	}
+	return n, err
+}
+
+// shortError is err's text cut at maxDiscoveryError bytes (the provider's error page may follow).
+func shortError(err error) string {
+	msg := err.Error()
+	if len(msg) > maxDiscoveryError {
+		msg = strings.ToValidUTF8(msg[:maxDiscoveryError], "") + "…"
+	}
+	return msg
 }
 
 // Discover runs OpenID Connect discovery against issuer.
@@ -134,7 +190,7 @@ func (s *Service) Discover(ctx context.Context, issuer, certificate string) (Dis
 	defer cancel()
 	p, err := oidc.NewProvider(ctx, issuer)
 	if err != nil {
-		return Discovery{}, wickr.Invalid("issuer", "OpenID Connect discovery at %s failed: %v", strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", err)
+		return Discovery{}, wickr.Invalid("issuer", "OpenID Connect discovery at %s failed: %s", strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", shortError(err))
 	}
 	var d Discovery
 	if err := p.Claims(&d); err != nil {

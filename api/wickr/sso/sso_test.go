@@ -1,0 +1,57 @@
+package sso
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestDiscoveryBoundsTheProvidersAnswer: the issuer is whatever an administrator typed, and
+// discovery reads its answer. A provider that answers an endless document, or an error page of
+// megabytes, must neither be read to the end (memory, and ten seconds of the call) nor be repeated in
+// the API's error message (and so in the audit record).
+func TestDiscoveryBoundsTheProvidersAnswer(t *testing.T) {
+	var written atomic.Int64
+	endless := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		chunk := []byte(`{"issuer":"` + strings.Repeat("x", 64<<10))
+		for r.Context().Err() == nil {
+			n, err := w.Write(chunk)
+			written.Add(int64(n))
+			if err != nil {
+				return
+			}
+		}
+	}))
+	defer endless.Close()
+	s := New(Deps{})
+	start := time.Now()
+	_, err := s.Discover(context.Background(), endless.URL, "")
+	if err == nil {
+		t.Fatal("an endless discovery document was accepted")
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("discovery read an endless document for %v", took)
+	}
+	if n := written.Load(); n > 16<<20 {
+		t.Errorf("discovery read %d MiB of an endless document", n>>20)
+	}
+
+	huge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(strings.Repeat("y", 4<<20)))
+	}))
+	defer huge.Close()
+	_, err = s.Discover(context.Background(), huge.URL, "")
+	if err == nil {
+		t.Fatal("a 500 was accepted")
+	}
+	if n := len(err.Error()); n > 4<<10 {
+		t.Errorf("the error message is %d bytes (the provider's whole error page)", n)
+	}
+}
