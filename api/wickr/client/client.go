@@ -23,11 +23,13 @@ package client
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/belfry/belfry/api/chime/clientapi"
+	"github.com/belfry/belfry/api/wickr/sso"
 	"github.com/belfry/belfry/api/wickr/usecase"
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/wickr/network"
@@ -94,6 +96,9 @@ type Deps struct {
 	Now func() time.Time
 	// Registerer registers the sign-in metrics (nil: not registered).
 	Registerer prometheus.Registerer
+	// IdP is the HTTP client of the identity providers' endpoints at SSO sign-in and refresh
+	// (default sso.IdentityProviderClient(nil): a 10 s timeout, answers cut at 256 KiB, no redirect).
+	IdP *http.Client
 }
 
 // Service runs the Wickr client API's use cases.
@@ -107,6 +112,9 @@ type Service struct {
 func New(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.IdP == nil {
+		d.IdP = sso.IdentityProviderClient(nil)
 	}
 	s := &Service{d: d, guard: newGuard(d.SignIn), sso: newPendingSSO()}
 	if d.Registerer != nil {

@@ -87,6 +87,7 @@ func (s *Service) companyNetwork(ctx context.Context, companyID string) (string,
 
 // oauth is the network's OAuth client at its provider (discovered from the issuer).
 func (s *Service) oauth(ctx context.Context, networkID string, cfg *network.OIDCConfig) (*oidc.Provider, oauth2.Config, error) {
+	ctx = oidc.ClientContext(ctx, s.d.IdP)
 	if cfg == nil {
 		return nil, oauth2.Config{}, domain.Wrapf(roster.ErrSSOOnly, "network %s has no SSO configuration: sign in with the password", networkID)
 	}
@@ -151,6 +152,7 @@ func (s *Service) FinishSSO(ctx context.Context, networkID, code, state string) 
 	if err != nil {
 		return SignedIn{}, err
 	}
+	ctx = oidc.ClientContext(ctx, s.d.IdP) // the exchange and the key set, as discovery
 	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(st.verifier))
 	if err != nil {
 		return SignedIn{}, domain.Wrapf(ErrSSO, "the identity provider refused the code: %v", err)
@@ -264,7 +266,7 @@ func (s *Service) refresh(ctx context.Context, sess Session, cfg *network.OIDCCo
 	if err != nil {
 		return nil, err
 	}
-	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	rctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, s.d.IdP), 5*time.Second)
 	defer cancel()
 	_, conf, err := s.oauth(rctx, sess.NetworkID, cfg)
 	if err != nil {

@@ -129,6 +129,21 @@ func (s *Service) client(certificate string) (*http.Client, error) {
 	return &c, nil
 }
 
+// IdentityProviderClient is the HTTP client for an identity provider's endpoints outside discovery
+// (a sign-in's discovery, code exchange, key set and token refresh): base (nil: a client with a
+// DiscoveryTimeout timeout) whose answers are cut at MaxDiscoveryDocument bytes and whose redirects
+// are not followed (a provider's endpoints answer where they are; a redirect would carry the code or
+// the client secret elsewhere).
+func IdentityProviderClient(base *http.Client) *http.Client {
+	c := http.Client{Timeout: DiscoveryTimeout}
+	if base != nil {
+		c = *base
+	}
+	c.Transport = boundedTransport{next: c.Transport}
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
+}
+
 // errDocumentTooLarge ends the reading of an answer past MaxDiscoveryDocument bytes.
 var errDocumentTooLarge = fmt.Errorf("the provider's answer is larger than %d bytes", MaxDiscoveryDocument)
 

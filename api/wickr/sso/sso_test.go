@@ -1,7 +1,9 @@
 package sso
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -53,5 +55,41 @@ func TestDiscoveryBoundsTheProvidersAnswer(t *testing.T) {
 	}
 	if n := len(err.Error()); n > 4<<10 {
 		t.Errorf("the error message is %d bytes (the provider's whole error page)", n)
+	}
+}
+
+// TestIdentityProviderClientIsBounded: the client of a sign-in's calls to the provider reads at most
+// MaxDiscoveryDocument bytes of an answer and follows no redirect.
+func TestIdentityProviderClientIsBounded(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/moved" {
+			http.Redirect(w, r, "http://example.invalid/token", http.StatusTemporaryRedirect)
+			return
+		}
+		chunk := bytes.Repeat([]byte("x"), 64<<10)
+		for i := 0; i < 1<<12; i++ { // 256 MiB unless the client stops reading
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	c := IdentityProviderClient(nil)
+	resp, err := c.Get(srv.URL + "/token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err == nil || n > MaxDiscoveryDocument {
+		t.Fatalf("read %d bytes (%v), want at most %d and an error", n, err, MaxDiscoveryDocument)
+	}
+	resp, err = c.Post(srv.URL+"/moved", "application/x-www-form-urlencoded", strings.NewReader("code=secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTemporaryRedirect {
+		t.Fatalf("a redirect was followed: %d", resp.StatusCode)
 	}
 }
