@@ -38,6 +38,7 @@
 //     reads then answer StreamNotFound until new events arrive, whose revisions continue from last+1.
 //     Tombstone writes a "$streamDeleted" event at revision MaxInt64; every later read, append, delete
 //     or tombstone of that stream fails with stream-deleted. $all keeps showing deleted events.
+//     A metadata stream "$$<name>" is not deleted or tombstoned itself (InvalidArgument).
 //   - Stream metadata ($tb, $maxCount, $maxAge) is honoured on stream reads and stream subscriptions'
 //     catch-up; $all is unaffected (there is no scavenge).
 //   - Tamper evidence (package chain): the writer stores with every event its digest and the chain hash
@@ -47,6 +48,8 @@
 //     public key PublicKeyFile beside it) a checkpoint (position, chain) is signed every
 //     LogConfig.CheckpointEvery while the log grows and when it closes. Verify and VerifyExport
 //     recompute everything and name each altered, removed or inserted event.
-//   - One append request is at most MaxAppendSize bytes of data plus metadata (1 MiB, KurrentDB's
-//     default); larger requests fail with InvalidArgument and store nothing.
+//   - One append request is at most MaxAppendSize bytes (1 MiB, KurrentDB's default) of data,
+//     metadata and twice each event type, as KurrentDB counts them; larger requests fail with
+//     InvalidArgument and store nothing. A read's filter holds at most 1000 prefixes of
+//     at most MaxNameLength bytes and a regex of at most 32 KiB; more is answered InvalidArgument.
 package eventlog

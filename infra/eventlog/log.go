@@ -248,8 +248,8 @@ func (l *Log) Append(ctx context.Context, stream string, expect Expect, events [
 		return WriteResult{}, err
 	}
 	size := 0
-	for _, e := range events {
-		size += len(e.Data) + len(e.Metadata)
+	for i := range events {
+		size += eventSize(&events[i])
 	}
 	if size > MaxAppendSize {
 		return WriteResult{}, ErrAppendTooLarge
@@ -259,7 +259,7 @@ func (l *Log) Append(ctx context.Context, stream string, expect Expect, events [
 
 // Delete soft-deletes a stream.
 func (l *Log) Delete(ctx context.Context, stream string, expect Expect) (WriteResult, error) {
-	if err := checkStream(stream); err != nil {
+	if err := checkDeletable(stream); err != nil {
 		return WriteResult{}, err
 	}
 	return l.submit(ctx, &writeReq{op: opDelete, stream: stream, expect: expect})
@@ -267,7 +267,7 @@ func (l *Log) Delete(ctx context.Context, stream string, expect Expect) (WriteRe
 
 // Tombstone hard-deletes a stream for ever.
 func (l *Log) Tombstone(ctx context.Context, stream string, expect Expect) (WriteResult, error) {
-	if err := checkStream(stream); err != nil {
+	if err := checkDeletable(stream); err != nil {
 		return WriteResult{}, err
 	}
 	return l.submit(ctx, &writeReq{op: opTombstone, stream: stream, expect: expect})

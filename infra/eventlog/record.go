@@ -13,8 +13,14 @@ import (
 	"github.com/belfry/belfry/infra/eventlog/chain"
 )
 
-// MaxAppendSize is the largest total of data plus metadata one append request may carry.
+// MaxAppendSize is the largest total size (see eventSize) of the events of one append request.
 const MaxAppendSize = 1 << 20
+
+// eventSize is what a proposed event counts towards MaxAppendSize, as KurrentDB counts it
+// (Event.SizeOnDisk): its data, its metadata and twice its type (a .NET string's UTF-16 length, which
+// twice the UTF-8 length never falls short of). Counting the type bounds the events of one request:
+// without it, events with empty data and metadata could be sent without end.
+func eventSize(e *Proposed) int { return len(e.Data) + len(e.Metadata) + 2*len(e.Type) }
 
 // TombstoneRevision is the revision of the "$streamDeleted" event that tombstones a stream.
 const TombstoneRevision = math.MaxInt64

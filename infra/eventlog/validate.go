@@ -62,6 +62,21 @@ func checkStream(name string) error {
 	return nil
 }
 
+// checkDeletable validates a stream name a client asks to delete or tombstone. A metadata stream
+// "$$x" is not deleted on its own: the writer keeps its state with x's, which a delete would then
+// mark (x refusing appends as deleted, or hiding its events, while reads show it alive). Deleting x
+// is what hides x; its metadata is replaced by appending to "$$x".
+func checkDeletable(name string) error {
+	if err := checkStream(name); err != nil {
+		return err
+	}
+	if isMetaStream(name) {
+		return fmt.Errorf("%w: stream %q is a metadata stream, which is not deleted itself: delete %q, or append its new metadata",
+			ErrInvalidRequest, name, baseStream(name))
+	}
+	return nil
+}
+
 // checkAppend validates a whole append request before it joins a group, so that one request that
 // cannot be stored never fails the others committed with it.
 func checkAppend(stream string, events []Proposed) error {
