@@ -125,6 +125,9 @@ func Start(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Server, error)
 		grpc.ChainStreamInterceptor(auth.stream),
 		grpc.MaxRecvMsgSize(MaxAppendSize+64<<10),
 		grpc.NumStreamWorkers(64), // reused handler goroutines: no new stack to grow per call
+		// A connection's calls at once (each a handler goroutine; a subscription holds one for its
+		// life): a client past it waits for one to end, instead of growing the server without bound.
+		grpc.MaxConcurrentStreams(maxConcurrentStreams),
 		// Fixed flow-control windows (a stream's holds the largest append) turn off the transport's
 		// bandwidth probing, which otherwise pings the client after each request it receives.
 		grpc.InitialWindowSize(streamWindow),
@@ -219,3 +222,7 @@ func (featuresServer) GetSupportedMethods(context.Context, *shared.Empty) (*serv
 		Methods:                 []*serverfeatures.SupportedMethod{m("read"), m("append"), m("delete"), m("tombstone")},
 	}, nil
 }
+
+// maxConcurrentStreams bounds one connection's concurrent calls (Belfry's own client holds a few
+// dozen subscriptions and its concurrent appends).
+const maxConcurrentStreams = 1024
