@@ -28,7 +28,8 @@ type Carrier interface {
 	// Dial starts a leg to an outside number and returns at once; report is called with the leg's
 	// progress, from another goroutine, until it reports the end.
 	Dial(leg call.Leg, placed time.Time, report func(call.Progress))
-	// Hangup ends a leg the caller hung up; the carrier reports its end.
+	// Hangup drops a leg the calls slice has ended itself (recorded its LegEnded first): the carrier
+	// need not report its end, and an end it reports anyway changes nothing.
 	Hangup(legID string)
 }
 

@@ -117,7 +117,16 @@ func (s *Service) dialOutReport(conferenceID, meetingID, accountID string, leg c
 	if _, err := s.d.Meetings.Execute(ctx, meeting.StreamName(meetingID), c); err != nil {
 		s.d.Logger.Warn("a dial-out callee's roster change could not be recorded", "meeting", meetingID, "leg", leg.LegID, "err", err)
 		if p.Connected { // the meeting ended, is full or locked: the call does not stay up outside it
-			s.d.Carrier.Hangup(leg.LegID)
+			s.dropLeg(ctx, conferenceID, leg.LegID)
 		}
 	}
+}
+
+// dropLeg ends an answered leg the service itself hangs up (Completed, now) and then tells the
+// carrier to drop it: a carrier reports no end of a leg it was told to hang up (Carrier.Hangup).
+func (s *Service) dropLeg(ctx context.Context, conferenceID, legID string) {
+	if _, err := s.d.Calls.Execute(ctx, call.StreamName(conferenceID), call.End{LegID: legID, Reason: call.ReasonCompleted}); err != nil {
+		s.d.Logger.Warn("ending a dropped dial-out leg failed; the next start's sweep ends it", "conference", conferenceID, "leg", legID, "err", err)
+	}
+	s.d.Carrier.Hangup(legID)
 }

@@ -9,7 +9,9 @@
 //     (ConferenceEnded, appended with the last LegEnded) when every leg has ended, and nothing happens
 //     after that.
 //   - Times come from the carrier (the command's At; Decide's now when it gives none), so a CDR
-//     regenerated from the log is the same as the one written when the call ended.
+//     regenerated from the log is the same as the one written when the call ended. A carrier's clock
+//     behind the call's never moves a leg before it: a leg connects no earlier than the call was
+//     placed and ends no earlier than it connected (or, never answered, than the call was placed).
 //   - A leg's billable duration is its connected time, End − Connected, rounded up to a whole second;
 //     a leg never answered bills 0 (CDR rules in cdr.go).
 package call
@@ -237,8 +239,8 @@ func decideEnd(s State, c End, now time.Time) ([]Event, error) {
 		return nil, domain.Wrapf(ErrInvalidLeg, "unknown end reason %q", c.Reason)
 	}
 	t := at(c.At, now)
-	if t.Before(s.Legs[i].Connected) {
-		t = s.Legs[i].Connected
+	if floor := s.legStart(s.Legs[i]); t.Before(floor) {
+		t = floor // a carrier's clock behind: no leg ends before it connected, or before it was placed
 	}
 	evs := []Event{LegEnded{LegID: c.LegID, Reason: c.Reason, At: t}}
 	open, last := 0, t

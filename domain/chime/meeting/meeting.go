@@ -7,6 +7,8 @@
 //     it was scheduled; a later ResetPersonalPIN does not rewrite it (Chime does not rewrite invites).
 //     The PIN is sealed under the organiser's key (domain.Sealed, account.UserKeySubject): the log
 //     never holds it in clear, and removing the organiser shreds it with the user's other credentials.
+//   - A title is 1 to MaxTitle bytes of valid UTF-8 without NUL; a meeting starts no earlier than an
+//     hour ago and no later than year MaxStartYear (UTC): what the event and the read model store.
 //   - Only a host may schedule or start: an active (not suspended) Pro or ProTrial user of the account
 //     (Basic users have no host role, guide §5.4). The caller states the organiser's facts as of the
 //     account's state (Host); the decider never reads them itself.
@@ -26,6 +28,7 @@ import (
 	"cmp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
@@ -39,8 +42,11 @@ const (
 	TypeEnded     = "chime.meeting.ended.v1"
 	TypeCancelled = "chime.meeting.cancelled.v1"
 	TypeDisabled  = "chime.meeting.disabled.v1"
-	// MaxTitle is the longest title accepted (a calendar subject).
+	// MaxTitle is the longest title accepted (a calendar subject), in bytes of valid UTF-8 without NUL
+	// (what the read model's text column stores).
 	MaxTitle = 256
+	// MaxStartYear is the last year (UTC) a meeting may start in: the last an event's time encodes.
+	MaxStartYear = 9999
 	// InviteAddress is the address that puts a meeting on the organiser's Chime schedule (auto-call).
 	InviteAddress = "meet@chime.aws"
 )
@@ -271,30 +277,7 @@ func accountOf(c Command) string {
 // Decide applies a command.
 func Decide(s State, c Command, now time.Time) ([]Event, error) {
 	if sc, ok := c.(Schedule); ok {
-		if s.Status != "" {
-			return nil, ErrExists
-		}
-		title := strings.TrimSpace(sc.Title)
-		switch {
-		case title == "" || len(title) > MaxTitle:
-			return nil, domain.Wrapf(ErrInvalid, "Title must be 1 to %d characters", MaxTitle)
-		case sc.StartsAt.IsZero():
-			return nil, domain.Wrapf(ErrInvalid, "StartsAt is required")
-		case sc.StartsAt.Before(now.Add(-time.Hour)):
-			return nil, domain.Wrapf(ErrInvalid, "StartsAt %s is in the past", sc.StartsAt.UTC().Format(time.RFC3339))
-		}
-		if err := sc.Organizer.check(sc.Organizer.UserID); err != nil {
-			return nil, err
-		}
-		want := domain.SubjectKeyID(sc.AccountID, account.UserKeySubject(sc.Organizer.UserID))
-		if len(sc.PIN.Data) == 0 || sc.PIN.KeyID != want {
-			return nil, domain.Wrapf(account.ErrUnsealed, "the meeting PIN must be sealed under the organiser's key %s, got key %q", want, sc.PIN.KeyID)
-		}
-		if sc.Moderated != (len(sc.Passcode.Data) > 0) || (sc.Moderated && sc.Passcode.KeyID != want) {
-			return nil, domain.Wrapf(account.ErrUnsealed, "a moderated meeting, and only one, has a moderator passcode sealed under the organiser's key %s", want)
-		}
-		return []Event{Scheduled{AccountID: sc.AccountID, OrganizerID: sc.Organizer.UserID, OrganizerEmail: sc.Organizer.Email, Title: title,
-			StartsAt: sc.StartsAt.UTC(), PIN: sc.PIN, Moderated: sc.Moderated, Passcode: sc.Passcode, At: now.UTC()}}, nil
+		return decideSchedule(s, sc, now)
 	}
 	if s.Status == "" || s.AccountID != accountOf(c) {
 		return nil, ErrNotFound
@@ -348,6 +331,38 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		return []Event{Disabled{Reason: c.Reason, At: now.UTC()}}, nil
 	}
 	return decideRoster(s, c, now)
+}
+
+// decideSchedule decides a Schedule (the package invariants on titles, start times and hosts).
+func decideSchedule(s State, sc Schedule, now time.Time) ([]Event, error) {
+	if s.Status != "" {
+		return nil, ErrExists
+	}
+	title := strings.TrimSpace(sc.Title)
+	switch {
+	case title == "" || len(title) > MaxTitle:
+		return nil, domain.Wrapf(ErrInvalid, "Title must be 1 to %d characters", MaxTitle)
+	case !utf8.ValidString(title) || strings.IndexByte(title, 0) >= 0:
+		return nil, domain.Wrapf(ErrInvalid, "Title must be valid UTF-8 without a NUL character")
+	case sc.StartsAt.IsZero():
+		return nil, domain.Wrapf(ErrInvalid, "StartsAt is required")
+	case sc.StartsAt.Before(now.Add(-time.Hour)):
+		return nil, domain.Wrapf(ErrInvalid, "StartsAt %s is in the past", sc.StartsAt.UTC().Format(time.RFC3339))
+	case sc.StartsAt.UTC().Year() > MaxStartYear:
+		return nil, domain.Wrapf(ErrInvalid, "StartsAt must be in year %d or before (UTC)", MaxStartYear)
+	}
+	if err := sc.Organizer.check(sc.Organizer.UserID); err != nil {
+		return nil, err
+	}
+	want := domain.SubjectKeyID(sc.AccountID, account.UserKeySubject(sc.Organizer.UserID))
+	if len(sc.PIN.Data) == 0 || sc.PIN.KeyID != want {
+		return nil, domain.Wrapf(account.ErrUnsealed, "the meeting PIN must be sealed under the organiser's key %s, got key %q", want, sc.PIN.KeyID)
+	}
+	if sc.Moderated != (len(sc.Passcode.Data) > 0) || (sc.Moderated && sc.Passcode.KeyID != want) {
+		return nil, domain.Wrapf(account.ErrUnsealed, "a moderated meeting, and only one, has a moderator passcode sealed under the organiser's key %s", want)
+	}
+	return []Event{Scheduled{AccountID: sc.AccountID, OrganizerID: sc.Organizer.UserID, OrganizerEmail: sc.Organizer.Email, Title: title,
+		StartsAt: sc.StartsAt.UTC(), PIN: sc.PIN, Moderated: sc.Moderated, Passcode: sc.Passcode, At: now.UTC()}}, nil
 }
 
 // Evolve applies an event.
