@@ -137,7 +137,9 @@ type Item struct {
 	At                                                     time.Time
 }
 
-// Store reads the items to ship and deletes the shipped ones.
+// Store reads the items to ship. It deletes nothing, shipped or not (rows are never deleted: the
+// shipper keeps its own position per network, and an archive moved to another target starts again
+// from the first item).
 type Store struct{ pool *pgxpool.Pool }
 
 // NewStore returns a Store over pool.

@@ -16,8 +16,11 @@
 package retention
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/belfry/belfry/api/wickr/usecase"
 	"github.com/belfry/belfry/domain"
@@ -134,20 +137,40 @@ func (s *Service) Update(ctx context.Context, awsAccountID, region, networkID, a
 	return usecase.Exec(ctx, s.owned(awsAccountID, region, networkID, network.UpdateDataRetention{NetworkID: networkID, Action: action}))
 }
 
+// errReplaced refuses a decision made for a bot that was deleted and created again since it was read.
+var errReplaced = &domain.Error{Kind: domain.KindConflict, Msg: "the data-retention bot was replaced meanwhile; retry"}
+
+// deleteAttempts bounds DeleteBot's retries when the bot is replaced under it.
+const deleteAttempts = 3
+
 // DeleteBot destroys the bot's key, then deletes the bot (data retention goes off with it). In that
 // order: if the deletion then fails, the bot's passwords are already unreadable and a retry deletes it.
+// The deletion is decided for the bot whose key was destroyed (its Generation): a bot deleted and
+// created again meanwhile has a key of its own, destroyed on the next attempt before it is deleted.
 func (s *Service) DeleteBot(ctx context.Context, awsAccountID, region, networkID string) error {
-	st, err := s.state(ctx, awsAccountID, region, networkID)
-	if err != nil {
-		return err
+	for range deleteAttempts {
+		st, err := s.state(ctx, awsAccountID, region, networkID)
+		if err != nil {
+			return err
+		}
+		if !st.Retention.Exists {
+			return domain.Wrapf(network.ErrNoRetentionBot, "network %s has no data-retention bot", networkID)
+		}
+		if err := s.d.Keys.DestroySubject(ctx, networkID, st.Retention.Subject()); err != nil {
+			return fmt.Errorf("retention: destroy the key of the data-retention bot of network %s: %w", networkID, err)
+		}
+		cmd := network.DeleteRetentionBot{NetworkID: networkID}
+		err = usecase.Exec(ctx, s.d.Networks.Decision(network.StreamName(networkID), func(cur network.State, now time.Time) ([]network.Event, error) {
+			if cur.Retention.Exists && cur.Retention.Generation != st.Retention.Generation {
+				return nil, errReplaced
+			}
+			return network.Decide(cur, cmd, now)
+		}).After(usecase.Owner(s.d.Networks.Repo, awsAccountID, region, networkID)))
+		if !errors.Is(err, errReplaced) {
+			return err
+		}
 	}
-	if !st.Retention.Exists {
-		return domain.Wrapf(network.ErrNoRetentionBot, "network %s has no data-retention bot", networkID)
-	}
-	if err := s.d.Keys.DestroySubject(ctx, networkID, st.Retention.Subject()); err != nil {
-		return fmt.Errorf("retention: destroy the key of the data-retention bot of network %s: %w", networkID, err)
-	}
-	return usecase.Exec(ctx, s.owned(awsAccountID, region, networkID, network.DeleteRetentionBot{NetworkID: networkID}))
+	return domain.Wrapf(errReplaced, "the data-retention bot of network %s was replaced while it was being deleted; retry", networkID)
 }
 
 // RegisterBot is the bot's first sign-in with its challenge (for the client API, guide §8.4): the
@@ -175,8 +198,23 @@ func (s *Service) RegisterBot(ctx context.Context, networkID, challenge string) 
 	if err != nil {
 		return "", err
 	}
-	if _, err := s.d.Networks.Repo.Execute(ctx, network.StreamName(networkID), network.RegisterRetentionBot{NetworkID: networkID, Password: sealed}); err != nil {
+	// Decided on the current state for the challenge checked above: one issued (or a bot created)
+	// since replaced it, and the checked one no longer registers the bot.
+	cmd := network.RegisterRetentionBot{NetworkID: networkID, Password: sealed}
+	_, err = s.d.Networks.Repo.ExecuteFunc(ctx, network.StreamName(networkID), func(cur network.State, now time.Time) ([]network.Event, error) {
+		r := cur.Retention
+		if !r.Registered && (r.Generation != st.Retention.Generation || !sameSealed(r.Challenge, st.Retention.Challenge)) {
+			return nil, domain.Wrapf(ErrWrongChallenge, "the challenge of the data-retention bot of network %s was replaced", networkID)
+		}
+		return network.Decide(cur, cmd, now)
+	})
+	if err != nil {
 		return "", err
 	}
 	return password, nil
+}
+
+// sameSealed reports whether a and b are the same sealed value (each sealing has a nonce of its own).
+func sameSealed(a, b domain.Sealed) bool {
+	return a.KeyID == b.KeyID && bytes.Equal(a.Data, b.Data)
 }
