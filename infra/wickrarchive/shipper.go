@@ -122,7 +122,11 @@ type Line struct {
 	TTL            int64             `json:"ttl,omitempty"`
 	BOR            int64             `json:"bor,omitempty"`
 	Time           time.Time         `json:"time"`
-	Unavailable    bool              `json:"unavailable,omitempty"`
+	// Unavailable marks a message whose content is not in the line: its key was destroyed before it
+	// was shipped, or its content does not decode (Unreadable says why: a message the archive cannot
+	// read is archived as such, never left to hold back every message after it).
+	Unavailable bool   `json:"unavailable,omitempty"`
+	Unreadable  string `json:"unreadable,omitempty"`
 }
 
 // LineFile is an attachment in a line: its metadata, and where its bytes were archived (Path, under
@@ -201,27 +205,41 @@ func (s *Shipper) Run(ctx context.Context, every time.Duration) {
 	}
 }
 
-// Round ships every network's pending items and answers how many lines it wrote.
+// Round ships every network's pending items and answers how many lines it wrote. A network whose
+// shipping fails (its key store or target unreachable) stops there, to go on from the same item next
+// round; the other networks are shipped all the same, and the errors are joined.
 func (s *Shipper) Round(ctx context.Context) (int, error) {
 	pending, err := s.items.Pending(ctx)
 	if err != nil {
 		return 0, err
 	}
 	n := 0
+	var errs []error
 	for id, last := range pending {
-		st, err := s.load(ctx, id)
+		k, err := s.shipNetwork(ctx, id, last)
+		n += k
 		if err != nil {
-			return n, err
-		}
-		for st.Shipped < last {
-			k, more, err := s.network(ctx, id, &st)
-			n += k
-			if err != nil {
-				return n, err
-			}
-			if !more {
+			errs = append(errs, fmt.Errorf("network %s: %w", id, err))
+			if ctx.Err() != nil {
 				break
 			}
+		}
+	}
+	return n, errors.Join(errs...)
+}
+
+// shipNetwork ships one network's items up to last.
+func (s *Shipper) shipNetwork(ctx context.Context, id string, last int64) (int, error) {
+	st, err := s.load(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for st.Shipped < last {
+		k, more, err := s.network(ctx, id, &st)
+		n += k
+		if err != nil || !more {
+			return n, err
 		}
 	}
 	return n, nil
@@ -345,7 +363,8 @@ func (s *Shipper) line(ctx context.Context, it wickrarchive.Item) ([]byte, error
 	default:
 		var c conversation.Content
 		if err := json.Unmarshal(pt, &c); err != nil {
-			return nil, fmt.Errorf("wickrarchive: message %s: %w", it.MessageID, err)
+			l.Unavailable, l.Unreadable = true, fmt.Sprintf("the message's content does not decode: %v", err)
+			break
 		}
 		l.Message = c.Text
 		if it.Size > 0 {

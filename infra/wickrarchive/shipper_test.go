@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -231,4 +232,57 @@ func archiveEnv(t *testing.T) (*pgxpool.Pool, *datakeys.Store) {
 		t.Fatal(err)
 	}
 	return pool, datakeys.New(pool).WithKeyring(ring)
+}
+
+// failingItems is items whose reads of one network fail (its rows unreachable).
+type failingItems struct {
+	*items
+	bad string
+}
+
+func (f failingItems) Items(ctx context.Context, networkID string, after int64, limit int) ([]rm.Item, error) {
+	if networkID == f.bad {
+		return nil, errors.New("connection reset")
+	}
+	return f.items.Items(ctx, networkID, after, limit)
+}
+
+// TestOneNetworkHoldsBackNoOther: a network whose shipping fails is retried next round while the
+// others ship in this one, and a message whose content does not decode is archived as unreadable
+// instead of holding back every message after it.
+func TestOneNetworkHoldsBackNoOther(t *testing.T) {
+	ctx := context.Background()
+	pool, keys := archiveEnv(t)
+	dir := t.TempDir()
+	target := objstore.DirTarget{Dir: dir, Name: "archive"}
+	at := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+	src := &items{}
+	add := func(nid string, seq int64, plain []byte, msg string) {
+		id, sealed, err := keys.Seal(ctx, nid, "wickr-message/c1/"+msg, at, plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.rows = append(src.rows, rm.Item{NetworkID: nid, ConversationID: "c1", MessageID: msg, SenderKey: "u:" + nid + ":1",
+			KeyID: id, Sealed: sealed, Seq: seq, At: at})
+	}
+	good, _ := json.Marshal(conversation.Content{Text: "hello"})
+	add("11111111", 1, []byte("not json"), "garbled")
+	add("11111111", 2, good, "after")
+	add("22222222", 3, good, "other")
+	add("33333333", 4, good, "unreachable")
+	cfg := wickrarchive.Config{FileSize: 1 << 20, Rotate: time.Hour, Now: func() time.Time { return at }}
+	n, err := wickrarchive.New(failingItems{items: src, bad: "33333333"}, keys, target, pool, cfg).Round(ctx)
+	if n != 3 || err == nil {
+		t.Fatalf("round: %d lines, %v; want 3 lines and the unreachable network's error", n, err)
+	}
+	a, _ := lines(t, dir, "11111111")
+	if len(a) != 2 || !a[0].Unavailable || a[0].Unreadable == "" || a[1].Message != "hello" {
+		t.Fatalf("the network with an undecodable message: %+v", a)
+	}
+	if b, _ := lines(t, dir, "22222222"); len(b) != 1 || b[0].Message != "hello" {
+		t.Fatalf("another network: %+v", b)
+	}
+	if n, err := wickrarchive.New(src, keys, target, pool, cfg).Round(ctx); n != 1 || err != nil {
+		t.Fatalf("the next round ships the network that failed: %d %v", n, err)
+	}
 }
