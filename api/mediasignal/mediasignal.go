@@ -467,3 +467,27 @@ func (x *Session) Closed(reason string) {
 		close(x.done)
 	})
 }
+
+// Drain counts a service's running sessions, so that a stopping service waits until each has taken
+// its participant out and recorded it (Room.Left) before what records it closes. A session whose join
+// the stopping SFU refused is in no SFU's roster, so closing the SFU does not wait for it.
+type Drain struct{ wg sync.WaitGroup }
+
+// Run runs x (Session.Run), counted until it returns.
+func (d *Drain) Run(x *Session, hello Message) {
+	d.wg.Add(1)
+	defer d.wg.Done()
+	x.Run(hello)
+}
+
+// Wait waits, at most timeout, until no session runs; false means some still did.
+func (d *Drain) Wait(timeout time.Duration) bool {
+	done := make(chan struct{})
+	go func() { d.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}

@@ -194,8 +194,25 @@ func (m *Main) startSideEffects(runCtx context.Context, pool *pgxpool.Pool, c ch
 		}}
 	m.spawn(func() { sw.run(runCtx, m.logger, sweep) })
 	m.onClose(func() error { endCallsAtClose(m.logger, c.calls, m.Now); return nil })
-	// Live meetings end before the event store closes: every attendee leaves as ServiceRestart.
-	m.onClose(c.sfu.Close)
+	// Live meetings end before the event store closes: every attendee leaves as ServiceRestart, and
+	// the signalling sessions of meetings and Wickr calls (a join the closing SFU refused included)
+	// record their leaving before anything they record it in closes.
+	m.onClose(func() error {
+		err := c.sfu.Close()
+		var sessions []interface{ WaitSessions(time.Duration) bool }
+		if c.media != nil {
+			sessions = append(sessions, c.media)
+		}
+		if m.wickr.calls != nil {
+			sessions = append(sessions, m.wickr.calls)
+		}
+		for _, s := range sessions {
+			if !s.WaitSessions(10 * time.Second) {
+				m.logger.Warn("signalling sessions still running 10 s after the SFU closed; the next start's sweep ends what they leave")
+			}
+		}
+		return err
+	})
 	return nil
 }
 

@@ -52,7 +52,7 @@ func (s wickrMessagingSessions) Authenticate(ctx context.Context, token string) 
 // sweepWickrMessages destroys the expired and burnt messages, a bounded batch at a time.
 func sweepWickrMessages(m *Main, ctx context.Context) {
 	for ctx.Err() == nil {
-		n, err := m.wickr.messaging.ExpireDue(ctx, 500)
+		n, err := m.wickr.messaging.Expiry().ExpireDue(ctx, 500)
 		if err != nil && ctx.Err() == nil {
 			m.logger.Warn("destroying expired Wickr messages interrupted; it resumes on the next sweep", "err", err)
 		}

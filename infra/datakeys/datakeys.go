@@ -105,7 +105,7 @@ type Store struct{ wrapping }
 // New returns a Store over the keys schema (infra/migrations). Without WithKeyring it seals and
 // opens subject keys only.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{wrapping{pool: pool, inserts: &keyInserts{}, keyCache: &keyCache{m: map[string]cached{}}}}
+	return &Store{wrapping{pool: pool, inserts: &keyInserts{pool: pool}, keyCache: &keyCache{m: map[string]cached{}}}}
 }
 
 // WithKeyring sets where the key-encryption keys of the data keys live.

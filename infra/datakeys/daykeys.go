@@ -232,7 +232,7 @@ func (s *wrapping) newMessageKey(ctx context.Context, tenant, scope string, day 
 		if err != nil {
 			return "", nil, err
 		}
-		stored, err := s.storeMessageKey(ctx, &keyInsert{id: id, day: dayID, wrapped: wrapped, gen: dk.gen})
+		stored, err := s.inserts.store(ctx, &keyInsert{id: id, day: dayID, wrapped: wrapped, gen: dk.gen})
 		if err != nil {
 			return "", nil, err
 		}

@@ -89,7 +89,12 @@ type Service struct {
 	pinByUser *clientapi.Backoff
 	pinBySrc  *clientapi.Backoff
 	live      *liveSessions
+	drain     mediasignal.Drain // the signalling sessions running (WaitSessions)
 }
+
+// WaitSessions waits, at most timeout, until every signalling session has ended and recorded its
+// attendee's leaving: call it after the SFU closed, before the event store does.
+func (s *Service) WaitSessions(timeout time.Duration) bool { return s.drain.Wait(timeout) }
 
 // New returns the slice.
 func New(d Deps) *Service {

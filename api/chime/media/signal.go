@@ -122,7 +122,7 @@ func (s *Service) signal(c echo.Context, auth clientapi.Authenticator, admit adm
 		return err
 	})
 	s.live.add(x)
-	x.sig.Run(message{Type: "joined", MeetingID: m.MeetingID, AttendeeID: attendee})
+	s.drain.Run(x.sig, message{Type: "joined", MeetingID: m.MeetingID, AttendeeID: attendee})
 	return nil
 }
 

@@ -111,7 +111,13 @@ type Service struct {
 	mu     sync.Mutex
 	byConv map[string]string // conversation → its live call in this process
 	convOf map[string]string // call → conversation
+
+	drain mediasignal.Drain // the signalling sessions running (WaitSessions)
 }
+
+// WaitSessions waits, at most timeout, until every signalling session has ended and recorded its
+// participant's leaving: call it after the SFU closed, before the event store does.
+func (s *Service) WaitSessions(timeout time.Duration) bool { return s.drain.Wait(timeout) }
 
 // New returns the slice.
 func New(d Deps) *Service {
@@ -365,7 +371,7 @@ func (s *Service) signal(c echo.Context, admit func(context.Context, messaging.C
 		return err
 	})
 	video := a.grant.Video
-	sig.Run(mediasignal.Message{Type: "joined", CallID: a.callID, ParticipantID: a.participantID, Video: &video, TCPOnly: a.grant.TCPOnly})
+	s.drain.Run(sig, mediasignal.Message{Type: "joined", CallID: a.callID, ParticipantID: a.participantID, Video: &video, TCPOnly: a.grant.TCPOnly})
 	return nil
 }
 

@@ -198,30 +198,3 @@ func (x Files) attachmentOf(ctx context.Context, me Caller, id, messageID string
 	g, err := x.s.readerGroup(ctx, me)
 	return *a, g, err
 }
-
-// destroyFiles destroys the content keys of the files of messages that went and deletes their blobs
-// and rows (each by itself: no scan of the store); called before their destruction is recorded, and
-// idempotent, so a crash in between is finished by the next sweep.
-func (s *Service) destroyFiles(ctx context.Context, messageIDs []string) error {
-	if s.d.Blobs == nil || len(messageIDs) == 0 {
-		return nil
-	}
-	files, err := s.d.Blobs.ForMessages(ctx, messageIDs)
-	if err != nil {
-		return err
-	}
-	for _, list := range files {
-		for _, a := range list {
-			if a.Container != Container {
-				continue
-			}
-			if err := s.d.Keys.Destroy(ctx, a.KeyID); err != nil {
-				return err // the key first: no file is deleted while its key lives
-			}
-			if err := s.d.Blobs.Discard(ctx, a); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}

@@ -266,34 +266,3 @@ func (s *Service) MarkRead(ctx context.Context, me Caller, id string, messageIDs
 	cmd := conversation.MarkRead{Reader: me.Participant(), MessageIDs: messageIDs, SendReceipt: sendReceipt, Policy: p}
 	return usecase.Exec(ctx, s.d.Conversations.Command(conversation.StreamName(id), cmd))
 }
-
-// ExpireDue destroys the keys of the messages whose expiry or burn time has passed at the slice's
-// clock and of their files (deleting the files' blobs), then records their destruction (at most
-// limit per call); it returns how many it destroyed.
-func (s *Service) ExpireDue(ctx context.Context, limit int) (int, error) {
-	due, err := s.d.Store.Due(ctx, s.d.Now(), limit)
-	if err != nil {
-		return 0, err
-	}
-	byConv := map[string][]string{}
-	ids := make([]string, 0, len(due))
-	for _, d := range due {
-		if err := s.d.Keys.Destroy(ctx, d.KeyID); err != nil {
-			return 0, err
-		}
-		byConv[d.ConversationID] = append(byConv[d.ConversationID], d.MessageID)
-		ids = append(ids, d.MessageID)
-	}
-	if err := s.destroyFiles(ctx, ids); err != nil {
-		return 0, err
-	}
-	n := 0
-	for id, ids := range byConv {
-		dec, _, err := s.d.Conversations.Execute(ctx, conversation.StreamName(id), conversation.Destroy{MessageIDs: ids})
-		if err != nil {
-			return n, wickr.Prefix("conversation "+id, err)
-		}
-		n += len(dec.Events)
-	}
-	return n, nil
-}
