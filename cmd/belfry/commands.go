@@ -245,6 +245,28 @@ func retryParked(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, n
 	return nil
 }
 
+// parseFlags parses a subcommand's flags and refuses any argument left over: the flag package stops
+// at the first argument that is not a flag, so the flags after a stray word would be silently ignored.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%s: unexpected argument %q (the flags after it would be ignored): every option is a --flag", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+// refuseFlags refuses the flags set on the command line that the subcommand does not use.
+func refuseFlags(fs *flag.FlagSet, unused ...string) error {
+	for _, name := range unused {
+		if flagSet(fs, name) {
+			return fmt.Errorf("%s does not take --%s", fs.Name(), name)
+		}
+	}
+	return nil
+}
+
 func flagSet(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -139,18 +140,16 @@ func (c Config) Validate() error {
 	if v := os.Getenv("BELFRY_AUDIT_READS"); v != "" && v != "true" && v != "false" {
 		errs = append(errs, fmt.Errorf("BELFRY_AUDIT_READS must be true or false, not %q", v))
 	}
-	for name, addr := range map[string]string{"BELFRY_EVENTLOG_ADDR": c.EventLogAddr, "BELFRY_HTTP_ADDR": c.HTTPAddr} {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			errs = append(errs, fmt.Errorf("%s=%q: %w", name, addr, err))
-		}
-	}
+	errs = append(errs, c.validateAddrs()...)
 	if err := c.validateEventLog(); err != nil {
 		errs = append(errs, err)
 	}
-	if c.DNSResolver != "" {
-		if _, _, err := net.SplitHostPort(c.DNSResolver); err != nil {
-			errs = append(errs, fmt.Errorf("BELFRY_DNS_RESOLVER=%q must be host:port: %w", c.DNSResolver, err))
-		}
+	// The servers' periods are parsed when serve starts them: refuse a bad one here, before anything starts.
+	if _, err := c.purgeEvery(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.usageEvery(); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := c.trustedProxies(); err != nil {
 		errs = append(errs, err)
@@ -176,6 +175,41 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("BELFRY_WICKR_MAX_FILE_BYTES must be a number of bytes from 1 to %d (5 GB)", conversation.MaxFileSize))
 	}
 	return errors.Join(errs...)
+}
+
+// validateAddrs checks every listen, dial and public address: a port out of range or unknown, or a
+// URL that cannot be handed out, is refused at start rather than when it is first used.
+func (c Config) validateAddrs() []error {
+	var errs []error
+	for _, a := range []struct{ name, addr, network string }{
+		{"BELFRY_EVENTLOG_ADDR", c.EventLogAddr, "tcp"}, {"BELFRY_HTTP_ADDR", c.HTTPAddr, "tcp"},
+		{"BELFRY_PPROF_ADDR", c.PprofAddr, "tcp"}, {"BELFRY_DNS_RESOLVER", c.DNSResolver, "udp"}, {"BELFRY_SMTP_ADDR", c.SMTPAddr, "tcp"},
+	} {
+		if a.addr == "" && a.name != "BELFRY_EVENTLOG_ADDR" && a.name != "BELFRY_HTTP_ADDR" {
+			continue // optional, off
+		}
+		if err := checkHostPort(a.network, a.addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q must be host:port: %w", a.name, a.addr, err))
+		}
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("BELFRY_PUBLIC_URL=%q must be an absolute http:// or https:// URL (the base of the URLs handed out)", c.PublicURL))
+		}
+	}
+	return errs
+}
+
+// checkHostPort checks a host:port address: the port a number from 0 to 65535 or a service name.
+func checkHostPort(network, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if _, err := net.LookupPort(network, port); err != nil {
+		return fmt.Errorf("port %q: %w", port, err)
+	}
+	return nil
 }
 
 // validateEventLog checks the embedded log's listen address and certificate: beyond loopback the

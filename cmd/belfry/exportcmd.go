@@ -29,7 +29,7 @@ func cmdExport(ctx context.Context, cfg Config, args []string) error {
 	from := fs.String("from", "", "first instant (RFC 3339, or a date: its UTC midnight)")
 	to := fs.String("to", "", "end instant, excluded (RFC 3339, or a date)")
 	out := fs.String("out", "", "the JSON Lines file (an interrupted export resumes in it)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	q := legalhold.Query{AccountID: *acct, UserID: *user}

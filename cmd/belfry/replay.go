@@ -45,7 +45,7 @@ func cmdReplay(ctx context.Context, cfg Config, args []string) error {
 	format := fs.String("format", "jsonl", "export format: jsonl or csv")
 	acct := fs.String("account", "", "export only the rows of this Chime account (tables with an account_id column)")
 	network := fs.String("network", "", "export only the rows of this Wickr network (tables with a network_id column)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	exp := projections.ExportOptions{Format: *format}

@@ -47,7 +47,7 @@ func cmdReports(ctx context.Context, cfg Config, args []string) error {
 	bucket := fs.String("bucket", "", "S3 bucket target (credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)")
 	endpoint := fs.String("endpoint", "", "S3-compatible endpoint URL (default AWS S3)")
 	workers := fs.Int("workers", 8, "conferences read from the log at once")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	var tgt objstore.Target

@@ -204,8 +204,8 @@ func openEventStore(ctx context.Context, cfg Config, pool *pgxpool.Pool, reg pro
 	return client, srv, desc, nil
 }
 
-// Run starts PostgreSQL, the event store, projections, the audit writer and the HTTP API, in that
-// order; whatever it started before an error is stopped by Close.
+// Run starts PostgreSQL, the event store, the audit writer, projections and the background work, and
+// the HTTP API, in that order; whatever it started before an error is stopped by Close, in reverse.
 func (m *Main) Run(ctx context.Context) error {
 	fmt.Fprintf(os.Stderr, "belfry: effective configuration:\n%s\n", m.cfg)
 	pool, err := openDatabase(ctx, m.cfg, m.onClose)
@@ -225,6 +225,11 @@ func (m *Main) Run(ctx context.Context) error {
 		m.esURL, m.esAddr = logSrv.URL(), logSrv.Addr()
 	}
 
+	// The audit writer starts before the background work and so closes after it has ended: the
+	// retention purge and the audit retention, interrupted by a stop, still write their records.
+	auditWriter := auditlog.New(client, auditlog.Config{Logger: m.logger, Registerer: reg})
+	m.onClose(func() error { auditWriter.Close(); return nil })
+
 	runCtx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
 	m.onClose(func() error { cancel(); m.wg.Wait(); return nil })
@@ -232,9 +237,6 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-
-	auditWriter := auditlog.New(client, auditlog.Config{Logger: m.logger, Registerer: reg})
-	m.onClose(func() error { auditWriter.Close(); return nil })
 
 	dataKeys, err := openDataKeys(ctx, m.cfg, pool, m.logger)
 	if err != nil {
@@ -339,6 +341,12 @@ func (m *Main) startHTTP(pool *pgxpool.Pool, client *esdb.Client, keys sigv4.Key
 	if err != nil {
 		return err
 	}
+	// The profiles' listener opens before the API's, so that Close stops it after the API.
+	if m.cfg.PprofAddr != "" {
+		if err := m.servePprof(); err != nil {
+			return err
+		}
+	}
 	srv, err := api.New(api.Config{Addr: m.cfg.HTTPAddr, Region: m.cfg.Region, SkipReadAudit: m.cfg.SkipReadAudit, TrustedProxies: proxies}, api.Deps{
 		Keys: keys, Chime: c.operations(), Wickr: m.wickr.operations(),
 		Belfry: slices.Concat(historyapi.Operations(history.NewStore(pool)), snapshotsapi.Operations(m.snaps), m.wickrBelfryOperations(pool), c.usage.Operations(),
@@ -358,17 +366,13 @@ func (m *Main) startHTTP(pool *pgxpool.Pool, client *esdb.Client, keys sigv4.Key
 		return err
 	}
 	m.http = srv
-	if m.cfg.PprofAddr != "" {
-		if err := m.servePprof(); err != nil {
-			return err
-		}
-	}
+	// api.New has bound the port: nothing may fail before its closer is registered. The HTTP server
+	// stops first on Close (registered last).
 	m.spawn(func() {
 		if err := srv.Serve(); err != nil {
 			m.logger.Error("http server stopped", "err", err)
 		}
 	})
-	// The HTTP server stops first on Close (registered last).
 	m.onClose(func() error {
 		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer scancel()

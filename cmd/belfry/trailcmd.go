@@ -64,8 +64,11 @@ func trailConfigFromEnv(get func(k, def string) string) TrailConfig {
 		v        *time.Duration
 	}{{"BELFRY_TRAIL_INTERVAL", "5m", &t.Interval}, {"BELFRY_TRAIL_SETTLE", "1m", &t.Settle}, {"BELFRY_AUDIT_RETENTION", "", &t.Retention}} {
 		v, err := parseDays(get(d.env, d.def))
-		if err != nil {
+		switch {
+		case err != nil:
 			t.errs = append(t.errs, fmt.Errorf("%s: %w", d.env, err))
+		case d.def != "" && v <= 0: // 0 would silently be the default, a negative settle deliver windows before they end
+			t.errs = append(t.errs, fmt.Errorf("%s must be a positive duration (default %s), not %q", d.env, d.def, get(d.env, d.def)))
 		}
 		*d.v = v
 	}
@@ -164,6 +167,14 @@ func newTrail(ctx context.Context, cfg Config, pool *pgxpool.Pool, tgt objstore.
 		Layout: cloudtrail.Layout{Prefix: strings.Trim(prefix, "/"), Trail: cmp.Or(cfg.Trail.Name, "belfry"), HomeRegion: cfg.Region}}, nil
 }
 
+// trailUnusedFlags are the flags of the shared flag set each trail subcommand does not use: given,
+// they are refused rather than ignored.
+var trailUnusedFlags = map[string][]string{
+	"trail-key":    {"from", "to", "dir", "bucket", "bucket-name", "endpoint", "region", "prefix", "public-key"},
+	"verify-trail": {"from", "to"},
+	"export":       {"public-key"},
+}
+
 // cmdTrail runs the trail subcommands of belfry audit.
 func cmdTrail(ctx context.Context, cfg Config, args []string) error {
 	fs := flag.NewFlagSet("audit "+args[0], flag.ContinueOnError)
@@ -176,8 +187,11 @@ func cmdTrail(ctx context.Context, cfg Config, args []string) error {
 	region := fs.String("region", cfg.Trail.Region, "the bucket's region")
 	prefix := fs.String("prefix", "", "key prefix")
 	pubFile := fs.String("public-key", "", "public key to trust (default "+cloudtrail.PublicKeyFile+" in BELFRY_DATA_DIR)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
+	}
+	if err := refuseFlags(fs, trailUnusedFlags[args[0]]...); err != nil {
+		return fmt.Errorf("%w\n%s", err, trailUsage)
 	}
 	var tgt objstore.Target
 	switch {

@@ -5,7 +5,8 @@
 //
 // Invariants: the resource is required, valid UTF-8 without NUL, at most 2048 bytes; an ARN is
 // reduced to the id it ends with; NextToken is the position of the last event of the page (an
-// opaque decimal to the caller) and a page holds at most max-results (1-1000, default 100) events.
+// opaque decimal to the caller; one beyond 2^63-1 is refused with 400) and a page holds at most
+// max-results (1-1000, default 100) events.
 package history
 
 import (
@@ -47,7 +48,8 @@ func get(k *awsproto.Call, l Lookup) (int, any, error) {
 	}
 	var after uint64
 	if tok := k.Query("next-token"); tok != "" {
-		if after, err = strconv.ParseUint(tok, 10, 64); err != nil {
+		// Positions are bigints in the read model: a larger decimal is no token this API returned.
+		if after, err = strconv.ParseUint(tok, 10, 63); err != nil {
 			return 0, nil, awsproto.BadRequest("next-token is not a token this API returned")
 		}
 	}
