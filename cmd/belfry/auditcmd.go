@@ -36,7 +36,7 @@ func cmdAudit(ctx context.Context, cfg Config, args []string) error {
 	pubFile := fs.String("public-key", "", "the public key to trust (default: "+eventlog.PublicKeyFile+" in BELFRY_DATA_DIR)")
 	out := fs.String("out", "", "export directory")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	keyPath := *pubFile

@@ -61,7 +61,7 @@ func cmdBench(ctx context.Context, cfg Config, args []string) error {
 	only := fs.String("only", "", "run only the scenarios whose name matches this regular expression (with their baselines)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the scenarios (client, server and baselines) here")
 	syncCommit := fs.String("synchronous-commit", "on", "synchronous_commit of the bench database; off stands in for a fast-fsync disk (not durable)")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	selected, err := regexp.Compile(*only)
@@ -93,7 +93,7 @@ func cmdBenchAPI(ctx context.Context, cfg Config, args []string) error {
 	only := fs.String("only", "", "run only the scenarios whose name matches this regular expression")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the scenarios here")
 	out := fs.String("json", "", "write the JSON report here (default bench-results/api-<time>.json)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	selected, err := regexp.Compile(*only)
@@ -130,7 +130,7 @@ func cmdBenchWickr(ctx context.Context, cfg Config, args []string) error {
 	serverMode := fs.String("server", "inline", "run the server in this process (inline) or as a `belfry serve` child process (process)")
 	out := fs.String("json", "", "write the JSON report here (default bench-results/wickr-<time>.json)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the BatchCreateUser fill here, and of the paced reads here with .reads appended")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	var err error
@@ -152,7 +152,7 @@ func cmdBenchAuditFlood(ctx context.Context, cfg Config, args []string) error {
 	serverMode := fs.String("server", "inline", "run the server in this process (inline) or as a `belfry serve` child process (process)")
 	out := fs.String("json", "", "write the JSON report here (default bench-results/audit-flood-<time>.json)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the flood scenario here")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	var err error
@@ -171,7 +171,7 @@ func cmdBenchReplay(ctx context.Context, cfg Config, args []string) error {
 	fs.StringVar(&o.JSON, "json", "", "write the JSON report here (default bench-results/replay-<time>.json)")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the replay here")
 	fs.BoolVar(&o.NoFloor, "no-floor", false, "skip the live catch-up (no floor to compare with: for profiling)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	for _, p := range allProjections() {
@@ -220,7 +220,7 @@ func cmdBenchAudit(ctx context.Context, cfg Config, args []string) error {
 	events := fs.Int("events", 2_000_000, "chained events in the log and rows in the history index (the issue's figure is 10,000,000)")
 	lookups := fs.Int("lookups", 2000, "history pages read")
 	out := fs.String("json", "", "write the JSON report here (default bench-results/audit-<time>.json)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	return bench.AuditCommand(ctx, bench.AuditOptions{Postgres: benchPostgres(cfg), Migrate: migrate,

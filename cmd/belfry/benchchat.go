@@ -39,7 +39,7 @@ func cmdBenchChat(ctx context.Context, cfg Config, args []string) error {
 	out := fs.String("json", "", "write the JSON report here (default bench-results/chat-<time>.json)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the Belfry scenario here")
 	trace := fs.String("trace", "", "write every delivery and send of the Belfry scenario's measured phase here (CSV: kind,sent_unix_us,latency_us)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *trace != "" {

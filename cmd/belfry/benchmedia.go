@@ -23,7 +23,7 @@ func cmdBenchMedia(ctx context.Context, args []string) error {
 	fs.IntVar(&o.Participants, "participants", 50, "participants of the join scenario")
 	fs.DurationVar(&o.Budget, "budget", 3*time.Minute, "time budget of the forwarding ladder")
 	out := fs.String("json", "", "write the JSON report here (default bench-results/media-<time>.json)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	for f := range strings.SplitSeq(*ladder, ",") {

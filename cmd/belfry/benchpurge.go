@@ -76,7 +76,7 @@ func cmdBenchPurge(ctx context.Context, cfg Config, args []string) error {
 	fs.DurationVar(&c.Baseline, "baseline", 5*time.Second, "length of the ListRooms floor without a purge")
 	fs.IntVar(&c.Target, "target", 1_000_000, "messages the purge time is extrapolated to")
 	out := fs.String("json", "", "write the JSON report here (default bench-results/purge-<time>.json)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	dbURL, stop, err := bench.ScratchDatabase(ctx, benchPostgres(cfg), "belfry_bench_purge")

@@ -39,7 +39,7 @@ func cmdBenchReports(ctx context.Context, cfg Config, args []string) error {
 	only := fs.String("only", "", "run only this part: cdrs or usage")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	out := fs.String("json", "", "write the JSON report here (default bench-results/reports-<time>.json)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *only != "" && *only != "cdrs" && *only != "usage" {

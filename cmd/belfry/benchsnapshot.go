@@ -23,7 +23,7 @@ func cmdBenchSnapshot(ctx context.Context, cfg Config, args []string) error {
 	every := fs.Int64("every", eventstore.DefaultSnapshotEvery, "snapshot distance in events (the worst tail is one less)")
 	runs := fs.Int("runs", 5, "loads per figure (the median is printed)")
 	out := fs.String("json", "", "write the JSON report here (default bench-results/snapshot-<time>.json)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	pool, client, release, err := scratchLog(ctx, cfg, "belfry_bench_snapshot")

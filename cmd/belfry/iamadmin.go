@@ -144,7 +144,7 @@ func parseAdminFlags(cmd string, args []string) (*adminFlags, error) {
 	f.name = f.fs.String("name", "", "inline policy name")
 	f.docPath = f.fs.String("document", "", "inline policy document (JSON file, - for stdin)")
 	f.keyID = f.fs.String("key", "", "access key id")
-	return f, f.fs.Parse(args)
+	return f, parseFlags(f.fs, args)
 }
 
 func cmdAdmin(ctx context.Context, cfg Config, args []string) error {

@@ -172,7 +172,7 @@ func cmdRetention(ctx context.Context, cfg Config, args []string) error {
 	fs := flag.NewFlagSet("retention purge", flag.ContinueOnError)
 	dry := fs.Bool("dry-run", false, "say what would be purged; change nothing")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
 	var closers []func() error

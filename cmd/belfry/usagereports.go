@@ -93,7 +93,7 @@ func cmdReportsGenerate(ctx context.Context, cfg Config, args []string) error {
 	bucket := fs.String("bucket", "", "S3 bucket target (credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)")
 	endpoint := fs.String("endpoint", "", "S3-compatible endpoint URL (default AWS S3)")
 	fromLog := fs.Bool("from-log", false, "pass over the whole log even when the usage read model has caught up")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	w, err := time.Parse("2006-01-02", *week)
