@@ -338,7 +338,19 @@ func (x *Session) write(ctx context.Context) {
 
 // ping checks that the client is still there; a silent one is disconnected.
 func (x *Session) ping(ctx context.Context) {
-	t := time.NewTicker(pingEvery)
+	x.every(ctx, pingEvery, func(ctx context.Context) bool {
+		if err := x.ws.Ping(ctx); err != nil {
+			x.Close(ReasonDisconnected)
+			return false
+		}
+		return true
+	})
+}
+
+// every runs step every d (with a writeWithin bound) while the participant is in, until ctx ends or
+// step answers false.
+func (x *Session) every(ctx context.Context, d time.Duration, step func(ctx context.Context) bool) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
@@ -348,11 +360,10 @@ func (x *Session) ping(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		pctx, cancel := context.WithTimeout(ctx, writeWithin)
-		err := x.ws.Ping(pctx)
+		sctx, cancel := context.WithTimeout(ctx, writeWithin)
+		more := step(sctx)
 		cancel()
-		if err != nil {
-			x.Close(ReasonDisconnected)
+		if !more {
 			return
 		}
 	}
@@ -361,29 +372,19 @@ func (x *Session) ping(ctx context.Context) {
 // watchSession checks the caller's session every checkEvery; one that ended takes the participant
 // out.
 func (x *Session) watchSession(ctx context.Context) {
-	t := time.NewTicker(x.checkEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-x.done:
-			return
-		case <-t.C:
-		}
-		cctx, cancel := context.WithTimeout(ctx, writeWithin)
+	x.every(ctx, x.checkEvery, func(cctx context.Context) bool {
 		err := x.check(cctx)
-		cancel()
 		if errors.Is(err, ErrSessionEnded) {
 			x.ended.Store(true)
 			x.Fail("Unauthorized", "your session ended (signed out or revoked): sign in again")
 			x.Close(ReasonDisconnected)
-			return
+			return false
 		}
 		if err != nil && ctx.Err() == nil {
 			x.log("checking the caller's session failed; checking again later", "err", err)
 		}
-	}
+		return true
+	})
 }
 
 func (x *Session) writeOne(ctx context.Context, m Message) error {

@@ -46,6 +46,7 @@ import (
 	"github.com/belfry/belfry/api/mediasignal"
 	"github.com/belfry/belfry/api/wickr/messaging"
 	"github.com/belfry/belfry/api/wickr/usecase"
+	"github.com/belfry/belfry/api/wickr/wickrproto"
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/wickr"
 	"github.com/belfry/belfry/domain/wickr/call"
@@ -172,15 +173,8 @@ func (s *Service) Routes() []clientapi.Route {
 	}
 }
 
-// fail answers an error in the client API's shape, with the field a FieldError names.
-func fail(c echo.Context, err error) error {
-	if r := wickr.Reasons(err); len(r) > 0 {
-		w := awsproto.ToWire(err)
-		c.Response().Header().Set("X-Amzn-ErrorType", w.Type)
-		return c.JSON(w.Status, map[string]string{"Code": w.Code, "Message": w.Msg, "Field": r[0].Field})
-	}
-	return awsproto.ClientError(c, err)
-}
+// fail answers an error in the client API's shape (wickrproto.ClientError).
+func fail(c echo.Context, err error) error { return wickrproto.ClientError(c, err) }
 
 // admitted is a participant recorded in a call.
 type admitted struct {

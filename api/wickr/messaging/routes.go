@@ -12,6 +12,7 @@ import (
 
 	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/api/chime/clientapi"
+	"github.com/belfry/belfry/api/wickr/wickrproto"
 	"github.com/belfry/belfry/domain/wickr"
 	"github.com/belfry/belfry/domain/wickr/conversation"
 	"github.com/belfry/belfry/projections/wickrconversations"
@@ -47,15 +48,8 @@ func (s *Service) Routes() []clientapi.Route {
 
 type handlers struct{ s *Service }
 
-// fail answers an error in the client API's shape, with the field a FieldError names.
-func fail(c echo.Context, err error) error {
-	if r := wickr.Reasons(err); len(r) > 0 {
-		w := awsproto.ToWire(err)
-		c.Response().Header().Set("X-Amzn-ErrorType", w.Type)
-		return c.JSON(w.Status, map[string]string{"Code": w.Code, "Message": w.Msg, "Field": r[0].Field})
-	}
-	return awsproto.ClientError(c, err)
-}
+// fail answers an error in the client API's shape (wickrproto.ClientError).
+func fail(c echo.Context, err error) error { return wickrproto.ClientError(c, err) }
 
 func (h handlers) session(fn func(c echo.Context, me Caller) error) echo.HandlerFunc {
 	return func(c echo.Context) error {
