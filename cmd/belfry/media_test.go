@@ -151,7 +151,14 @@ func readSignal(t *testing.T, ctx context.Context, ws *websocket.Conn) signalMsg
 
 func until(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	untilWithin(t, 20*time.Second, what, ok)
+}
+
+// untilWithin is until with a deadline of its own (a ramp a loaded machine slows, not a timing
+// assertion).
+func untilWithin(t *testing.T, limit time.Duration, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if ok() {
 			return
 		}
