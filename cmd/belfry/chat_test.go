@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"github.com/google/uuid"
 	"io"
 	"net"
@@ -19,9 +18,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/belfry/belfry/api/chime/live"
-	"github.com/belfry/belfry/domain/chime/conversation"
 	"github.com/belfry/belfry/infra/bench/chatbench"
-	"github.com/belfry/belfry/infra/datakeys"
 )
 
 // stream is a real WebSocket client of GET /client/v1/stream.
@@ -245,29 +242,7 @@ func TestConversationsDeliveredLive(t *testing.T) {
 	if f := bobWS.expect("MessageRedacted"); f.Message.MessageId != posted[1] {
 		t.Fatalf("redaction frame: %+v", f)
 	}
-	krPath, _ := b.m.cfg.keyringPath()
-	ring, err := datakeys.OpenFileKeyring(krPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys := datakeys.New(pgxPool(t, b)).WithKeyring(ring)
-	versions := 0
-	for _, e := range b.readAll(t) {
-		var v struct {
-			MessageID, KeyID string
-			Sealed           []byte
-		}
-		if e.stream != conversation.StreamName(conv) || json.Unmarshal(e.data, &v) != nil || v.MessageID != posted[1] || v.KeyID == "" {
-			continue
-		}
-		versions++
-		if pt, err := keys.Open(ctx, v.KeyID, v.Sealed); !errors.Is(err, datakeys.ErrDestroyed) {
-			t.Fatalf("a version of the redacted message still opens: %q %v", pt, err)
-		}
-	}
-	if versions != 2 {
-		t.Fatalf("found %d versions of the redacted message in the log, want 2", versions)
-	}
+	assertVersionsShredded(t, b, conv, posted[1], 2)
 
 	// Hostile input is refused with 400 naming the field, and nothing is stored.
 	for _, body := range [][]byte{

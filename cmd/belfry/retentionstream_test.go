@@ -149,6 +149,13 @@ func TestAnEditGoesWithItsMessage(t *testing.T) {
 	if rep, err := b.m.purger.Run(ctx, false, nil); err != nil || rep.DayKeysDestroyed == 0 {
 		t.Fatalf("purge: %+v %v", rep, err)
 	}
+	assertVersionsShredded(t, b, conv, msg, 2)
+}
+
+// assertVersionsShredded checks that the log holds want sealed versions of a conversation's message
+// and that none of them opens with the live keys (the keyring and the key tables).
+func assertVersionsShredded(t *testing.T, b *running, conv, msg string, want int) {
+	t.Helper()
 	krPath, _ := b.m.cfg.keyringPath()
 	ring, err := datakeys.OpenFileKeyring(krPath)
 	if err != nil {
@@ -165,11 +172,11 @@ func TestAnEditGoesWithItsMessage(t *testing.T) {
 			continue
 		}
 		versions++
-		if pt, err := keys.Open(ctx, v.KeyID, v.Sealed); !errors.Is(err, datakeys.ErrDestroyed) {
-			t.Fatalf("a version of the purged message still opens: %q %v", pt, err)
+		if pt, err := keys.Open(context.Background(), v.KeyID, v.Sealed); !errors.Is(err, datakeys.ErrDestroyed) {
+			t.Fatalf("a version of message %s still opens: %q %v", msg, pt, err)
 		}
 	}
-	if versions != 2 {
-		t.Fatalf("found %d versions of the message in the log, want 2", versions)
+	if versions != want {
+		t.Fatalf("found %d versions of message %s in the log, want %d", versions, msg, want)
 	}
 }
