@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -140,11 +141,28 @@ func (a *authenticator) stream(srv any, ss grpc.ServerStream, info *grpc.StreamS
 	checked := decodeChecked{ServerStream: ss, codec: a.codec}
 	if err := a.check(ss.Context(), info.FullMethod); err != nil {
 		if info.IsClientStream {
-			drain(checked)
+			drainFor(checked, drainTime)
 		}
 		return err
 	}
 	return h(srv, checked)
+}
+
+// drainTime bounds how long a refused client stream is drained: a client that sends nothing, or
+// trickles bytes, holds no handler longer than this.
+const drainTime = time.Second
+
+// drainFor drains ss (drain) for at most d: the handler then returns, which ends the stream and the
+// receive still waiting in the drain.
+func drainFor(ss grpc.ServerStream, d time.Duration) {
+	done := make(chan struct{})
+	go func() { drain(ss); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
 }
 
 // drain reads and discards what a refused client is still sending, up to the size of the largest

@@ -251,3 +251,30 @@ func writeCert(t *testing.T, certFile, keyFile string) {
 		t.Fatal(err)
 	}
 }
+
+// TestRefusedStreamIsNotHeldOpen: a client without credentials that opens an append and then sends
+// nothing is refused (Unauthenticated) without sending anything more; the server does not wait for
+// its messages (a handler held per such stream, without end, let anyone hold the server's goroutines).
+func TestRefusedStreamIsNotHeldOpen(t *testing.T) {
+	e := startEnv(t, eventlog.Config{})
+	raw := api.NewStreamsClient(rawConn(t, e.srv, eventlog.Credentials{}))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := 0; i < 3; i++ {
+		stream, err := raw.Append(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := stream.CloseAndRecv(); grpcCode(err) != codes.Unauthenticated {
+			t.Fatalf("a refused append that sends nothing: %v", err)
+		}
+		silent, err := raw.Append(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m api.AppendResp
+		if err := silent.RecvMsg(&m); grpcCode(err) != codes.Unauthenticated {
+			t.Fatalf("a refused append that stays open: %v, want Unauthenticated at once", err)
+		}
+	}
+}

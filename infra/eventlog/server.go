@@ -135,6 +135,11 @@ func Start(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Server, error)
 		grpc.WriteBufferSize(64<<10),
 		grpc.ReadBufferSize(64<<10),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		// A connection that does not finish its TLS handshake in 10 s, or holds no call for 5
+		// minutes, is closed: neither holds the server's resources for long (a client reconnects
+		// on its next call).
+		grpc.ConnectionTimeout(10*time.Second),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: 5 * time.Minute}),
 	)
 	api.RegisterStreamsServer(s.grpc, &streamsServer{log: l, pageSize: cfg.ReadPageSize})
 	serverfeatures.RegisterServerFeaturesServer(s.grpc, featuresServer{})
