@@ -205,8 +205,9 @@ type S3Config struct {
 
 // S3Target writes to a bucket through the AWS SDK's S3 client.
 type S3Target struct {
-	client *s3.Client
-	bucket string
+	client   *s3.Client
+	bucket   string
+	endpoint string
 }
 
 // NewS3Target returns a target for c.
@@ -224,13 +225,21 @@ func NewS3Target(c S3Config) *S3Target {
 	if c.AccessKeyID != "" {
 		o.Credentials = credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
 	}
-	return &S3Target{client: s3.New(o), bucket: c.Bucket}
+	return &S3Target{client: s3.New(o), bucket: c.Bucket, endpoint: c.Endpoint}
 }
 
 // Bucket implements Target.
 func (t *S3Target) Bucket() string { return t.bucket }
 
-func (t *S3Target) String() string { return "s3://" + t.bucket }
+// String names the bucket and, on an S3-compatible service, the service: s3://bucket for AWS S3,
+// s3://bucket@http://host:port otherwise, so that two services' buckets of one name are told apart
+// (the Wickr archive keys its progress by it).
+func (t *S3Target) String() string {
+	if t.endpoint == "" {
+		return "s3://" + t.bucket
+	}
+	return "s3://" + t.bucket + "@" + t.endpoint
+}
 
 // Same implements Target: the object's ETag (the MD5 of a single-part upload) and metadata match.
 func (t *S3Target) Same(ctx context.Context, key string, body []byte, meta map[string]string) (bool, error) {

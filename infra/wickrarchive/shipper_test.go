@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/belfry/belfry/domain/chime/attachment"
 	"github.com/belfry/belfry/domain/wickr/conversation"
@@ -284,5 +287,37 @@ func TestOneNetworkHoldsBackNoOther(t *testing.T) {
 	}
 	if n, err := wickrarchive.New(src, keys, target, pool, cfg).Round(ctx); n != 1 || err != nil {
 		t.Fatalf("the next round ships the network that failed: %d %v", n, err)
+	}
+}
+
+// TestArchiveOnAnotherServiceStartsOver: the archive moved to a bucket of the same name on another
+// S3-compatible service starts from the first item there (its progress was keyed by the bucket's
+// name alone, so the new service got nothing shipped before the move).
+func TestArchiveOnAnotherServiceStartsOver(t *testing.T) {
+	ctx := context.Background()
+	pool, keys := archiveEnv(t)
+	clk := &clock{t: time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)}
+	src := &items{}
+	for i := int64(1); i <= 3; i++ {
+		c, _ := json.Marshal(conversation.Content{Text: "m"})
+		id, sealed, err := keys.Seal(ctx, "n1", "wickr-message/c1/m", clk.t, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.rows = append(src.rows, rm.Item{NetworkID: "12345678", ConversationID: "c1", MessageID: "m" + string(rune('0'+i)),
+			SenderKey: "u:12345678:1", KeyID: id, Sealed: sealed, Seq: i, At: clk.t})
+	}
+	cfg := wickrarchive.Config{FileSize: 1 << 20, Rotate: 10 * time.Minute, Now: clk.Now}
+	for _, name := range []string{"first service", "second service"} {
+		backend := s3mem.New()
+		srv := httptest.NewServer(gofakes3.New(backend).Server())
+		defer srv.Close()
+		if err := backend.CreateBucket("compliance"); err != nil {
+			t.Fatal(err)
+		}
+		target := objstore.NewS3Target(objstore.S3Config{Bucket: "compliance", Endpoint: srv.URL, Region: "us-east-1"})
+		if n, err := wickrarchive.New(src, keys, target, pool, cfg).Round(ctx); err != nil || n != 3 {
+			t.Fatalf("%s: %d lines shipped, %v; want all 3", name, n, err)
+		}
 	}
 }
