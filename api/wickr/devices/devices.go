@@ -80,7 +80,16 @@ func (s *Service) ListDevicesForUser(ctx context.Context, awsAccountID, region, 
 	if err != nil {
 		return nil, "", err
 	}
-	slices.SortStableFunc(all, func(a, b wickrusers.Device) int {
+	return pageOf(all, p, sort, k)
+}
+
+// pageOf cuts one page from a user's whole device list. The token carries the last row's sort values
+// and app id, and the page holds the devices strictly after that position in the order, so a device
+// added, removed, reset or signed in between two pages is neither skipped nor repeated (a row whose
+// sort value changed moves, as in any keyset list; the others keep their places). A token whose
+// values do not parse is refused.
+func pageOf(all []wickrusers.Device, p Page, sort string, k *projections.Keyset) ([]wickrusers.Device, string, error) {
+	order := func(a, b wickrusers.Device) int {
 		c := 0
 		for _, f := range p.Sort {
 			if c = compareBy(f, a, b); c != 0 {
@@ -92,15 +101,61 @@ func (s *Service) ListDevicesForUser(ctx context.Context, awsAccountID, region, 
 			return -c
 		}
 		return c
-	})
+	}
+	slices.SortFunc(all, order)
 	if k != nil {
-		i := slices.IndexFunc(all, func(d wickrusers.Device) bool { return d.AppID == k.ID })
-		all = all[i+1:] // a device gone since (-1) restarts the list
+		after, err := cursorOf(p.Sort, k)
+		if err != nil {
+			return nil, "", err
+		}
+		all = slices.DeleteFunc(all, func(d wickrusers.Device) bool { return order(d, after) <= 0 })
 	}
 	if len(all) <= p.Limit {
 		return all, "", nil
 	}
-	return all[:p.Limit], projections.Keyset{Sort: sort, ID: all[p.Limit-1].AppID}.Token(), nil
+	last := all[p.Limit-1]
+	keys := make([]string, len(p.Sort))
+	for i, f := range p.Sort {
+		keys[i] = keyOf(f, last)
+	}
+	return all[:p.Limit], projections.Keyset{Sort: sort, Keys: keys, ID: last.AppID}.Token(), nil
+}
+
+// keyOf is a device's value of one sort field as a token carries it.
+func keyOf(field string, d wickrusers.Device) string {
+	switch field {
+	case "type":
+		return d.Type
+	case "created":
+		return d.Created.UTC().Format(time.RFC3339Nano)
+	case "suspend":
+		return "false"
+	}
+	return d.LastLogin.UTC().Format(time.RFC3339Nano)
+}
+
+// cursorOf is the device a token points after: its sort values and app id.
+func cursorOf(fields []string, k *projections.Keyset) (wickrusers.Device, error) {
+	d := wickrusers.Device{AppID: k.ID}
+	if len(k.Keys) != len(fields) {
+		return d, wickr.Invalid("nextToken", "nextToken was not issued by this list")
+	}
+	for i, f := range fields {
+		var err error
+		switch f {
+		case "type":
+			d.Type = k.Keys[i]
+		case "created":
+			d.Created, err = time.Parse(time.RFC3339Nano, k.Keys[i])
+		case "suspend":
+		default:
+			d.LastLogin, err = time.Parse(time.RFC3339Nano, k.Keys[i])
+		}
+		if err != nil {
+			return d, wickr.Invalid("nextToken", "nextToken was not issued by this list")
+		}
+	}
+	return d, nil
 }
 
 // ownUser checks that the network is the caller's and holds the (not deleted) user.
