@@ -50,8 +50,6 @@ func (r ReportsConfig) target(bucket string) objstore.Target {
 	return objstore.DirTarget{Dir: filepath.Join(r.Dir, bucket), Name: bucket}
 }
 
-// newCalls builds the Business Calling slice of m's configuration, over the event store and the read
-// models.
 // callDeps are the collaborators newCalls shares with the other slices.
 type callDeps struct {
 	accounts  usecase.Repository[account.State, account.Command, account.Event]
@@ -60,6 +58,8 @@ type callDeps struct {
 	numbers   calls.Numbers
 }
 
+// newCalls builds the Business Calling slice of m's configuration, over the event store and the read
+// models.
 func newCalls(m *Main, pool *pgxpool.Pool, client *esdb.Client, d callDeps) *calls.Service {
 	car := m.Carrier
 	if car == nil {

@@ -150,7 +150,7 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 		Rooms: chimerooms.NewStore(pool), Retention: app.retention, Now: m.Now},
 		live.Config{Queue: m.ChatQueue, Recheck: m.ChatRecheck, Logger: m.logger, Registerer: m.reg})
 	if app.media, app.sfu, err = newMedia(m.cfg.Media, media.Deps{Meetings: meetingsRepo, Store: meetingsStore, Directory: accountsStore, PINs: pinReserver,
-		Delegates: app.contacts, SessionRecheck: m.SignalRecheck, Now: m.Now, Logger: m.logger}); err != nil {
+		Delegates: app.contacts, Phones: app.calls, SessionRecheck: m.SignalRecheck, Now: m.Now, Logger: m.logger}); err != nil {
 		return chimeApp{}, err
 	}
 	m.reg.MustRegister(sfuCollectors(app.sfu)...)

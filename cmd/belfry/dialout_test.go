@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/chime"
 	"github.com/aws/aws-sdk-go-v2/service/chime/types"
 
+	"github.com/belfry/belfry/domain/chime/call"
 	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/infra/carrier"
 )
@@ -98,4 +99,72 @@ func TestCreateMeetingDialOut(t *testing.T) {
 		}
 		return joined && left
 	})
+}
+
+// TestPhoneAttendeesHungUpByModeration: a dial-out's callee whom the host removes, and one still on
+// when the host ends the meeting, are hung up there and then: their legs end Completed and their
+// conferences end (which writes their CDRs), not an hour later when the far end would have hung up.
+func TestPhoneAttendeesHungUpByModeration(t *testing.T) {
+	b, id, aliceTok, _, _ := meetingWith(t, func(m *Main) {
+		m.cfg.Media.Loopback = true
+		m.Carrier = &carrier.Sim{Ring: 2 * time.Second, Talk: time.Hour, Speed: 100} // answers in 20 ms, talks 36 s
+	})
+	ctx := context.Background()
+	c := b.client
+	accts, err := c.ListAccounts(ctx, &chime.ListAccountsInput{Name: aws.String("Media Corp")})
+	if err != nil || len(accts.Accounts) != 1 {
+		t.Fatalf("ListAccounts: %v %v", accts, err)
+	}
+	if _, err := c.UpdateAccountSettings(ctx, &chime.UpdateAccountSettingsInput{AccountId: accts.Accounts[0].AccountId,
+		AccountSettings: &types.AccountSettings{EnableDialOut: aws.Bool(true)}}); err != nil {
+		t.Fatal(err)
+	}
+	found, _ := c.SearchAvailablePhoneNumbers(ctx, &chime.SearchAvailablePhoneNumbersInput{AreaCode: aws.String("206"), MaxResults: aws.Int32(1)})
+	order, _ := c.CreatePhoneNumberOrder(ctx, &chime.CreatePhoneNumberOrderInput{ProductType: types.PhoneNumberProductTypeBusinessCalling, E164PhoneNumbers: found.E164PhoneNumbers})
+	waitOrder(t, c, order.PhoneNumberOrder.PhoneNumberOrderId)
+	alice := b.join(t, id, aliceTok) // starts the meeting; the organiser moderates
+	conf := map[string]string{}      // callee number → conference id
+	for _, to := range []string{"+13605550101", "+13605550102"} {
+		res, err := c.CreateMeetingDialOut(ctx, &chime.CreateMeetingDialOutInput{MeetingId: aws.String(id), FromPhoneNumber: aws.String(found.E164PhoneNumbers[0]),
+			ToPhoneNumber: aws.String(to), JoinToken: aws.String("dGhlLWpvaW4tdG9rZW4")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conf[to] = aws.ToString(res.TransactionId)
+	}
+	phone := map[string]string{} // callee number → attendee id
+	until(t, "both callees in the meeting", func() bool {
+		for _, e := range b.meetingEvents(t, id) {
+			if e, ok := e.(meeting.AttendeeJoined); ok && strings.HasPrefix(e.UserID, "pstn:") {
+				phone[strings.TrimPrefix(e.UserID, "pstn:")] = e.AttendeeID
+			}
+		}
+		return len(phone) == 2
+	})
+	ended := func(to string) *call.LegEnded {
+		for _, e := range streamEvents(t, b, call.StreamName(conf[to]), call.Decode) {
+			if e, ok := e.(call.LegEnded); ok {
+				return &e
+			}
+		}
+		return nil
+	}
+	alice.send(map[string]string{"type": "remove", "attendeeId": phone["+13605550101"]})
+	until(t, "the removed callee's leg to end", func() bool { return ended("+13605550101") != nil })
+	if ended("+13605550102") != nil {
+		t.Fatal("the callee still in the meeting was hung up")
+	}
+	alice.send(map[string]string{"type": "end"})
+	until(t, "the last callee's leg to end with the meeting", func() bool { return ended("+13605550102") != nil })
+	for to, id := range conf {
+		e := ended(to)
+		if e.Reason != call.ReasonCompleted || time.Since(e.At) > time.Minute {
+			t.Fatalf("%s's leg ended %+v, want Completed now (the far end would hang up an hour after answering)", to, e)
+		}
+		until(t, "the conference to end", func() bool {
+			evs := streamEvents(t, b, call.StreamName(id), call.Decode)
+			_, ok := evs[len(evs)-1].(call.ConferenceEnded)
+			return ok
+		})
+	}
 }

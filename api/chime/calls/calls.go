@@ -61,7 +61,10 @@ type Logger interface {
 }
 
 // Service runs the call use cases.
-type Service struct{ d Deps }
+type Service struct {
+	d    Deps
+	legs phoneLegs // the answered dial-outs (PhoneAttendeeLeft)
+}
 
 // New returns the slice.
 func New(d Deps) *Service { return &Service{d: d} }

@@ -113,10 +113,15 @@ func (s *Service) dialOutReport(conferenceID, meetingID, accountID string, leg c
 		}
 		c = meeting.Leave{AccountID: accountID, AttendeeID: leg.LegID, Reason: reason}
 	}
+	if p.Connected {
+		s.legs.add(meetingID, leg.LegID, conferenceID) // before the join: a removal right after it finds the leg
+	} else if s.legs.take(meetingID, leg.LegID) == "" {
+		return // the leg was dropped already (PhoneAttendeeLeft): the callee is not in the meeting
+	}
 	// Leaving is a no-op for a callee who never joined (the leg rang out or was refused).
 	if _, err := s.d.Meetings.Execute(ctx, meeting.StreamName(meetingID), c); err != nil {
 		s.d.Logger.Warn("a dial-out callee's roster change could not be recorded", "meeting", meetingID, "leg", leg.LegID, "err", err)
-		if p.Connected { // the meeting ended, is full or locked: the call does not stay up outside it
+		if p.Connected && s.legs.take(meetingID, leg.LegID) != "" { // the meeting ended, is full or locked: the call does not stay up outside it
 			s.dropLeg(ctx, conferenceID, leg.LegID)
 		}
 	}

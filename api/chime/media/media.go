@@ -76,11 +76,19 @@ type Deps struct {
 	// PINLimits throttles wrong PINs (default clientapi.DefaultSignInLimits: 5 per user or 20 per
 	// source address in 15 minutes lock for 1 minute, doubling up to 1 hour).
 	PINLimits clientapi.SignInLimits
+	// Phones, when set, hangs up the carrier leg of a phone attendee (a dial-out's callee) that a
+	// moderator removed or whose meeting ended (calls.Service implements it).
+	Phones PhoneLegs
 	// SessionRecheck is how often a signalling session checks its caller's session again (default
 	// 30 s): one that ended (signed out, revoked) is taken out of the meeting.
 	SessionRecheck time.Duration
 	Now            func() time.Time
 	Logger         *slog.Logger
+}
+
+// PhoneLegs hangs up phone attendees' calls (a no-op for any other attendee).
+type PhoneLegs interface {
+	PhoneAttendeeLeft(meetingID, attendeeID string)
 }
 
 // Service runs the live-meeting use cases.

@@ -107,7 +107,8 @@ func (s *Service) noRecorder(ctx context.Context, meetingID string, r meeting.Re
 }
 
 // apply enforces moderation events on this process's transports and tells every attendee: a muted
-// attendee's audio stops, a removed one's transport closes (bye RemovedByModerator), a recording
+// attendee's audio stops, a removed one's transport closes (bye RemovedByModerator) or, for a phone
+// attendee, its call is hung up (as every phone attendee's when the meeting ends), a recording
 // starts or stops this process's recorder (recording.go), an ended meeting closes everyone's (bye
 // MeetingEnded).
 func (s *Service) apply(accountID, meetingID string, events []meeting.Event) {
@@ -135,6 +136,9 @@ func (s *Service) apply(accountID, meetingID string, events []meeting.Event) {
 		case meeting.Unlocked:
 			note.Action, note.By = "unlock", e.By
 		case meeting.AttendeeLeft:
+			if s.d.Phones != nil && (e.Reason == meeting.LeftRemoved || e.Reason == meeting.LeftMeetingEnded) {
+				s.d.Phones.PhoneAttendeeLeft(meetingID, e.AttendeeID)
+			}
 			if e.Reason != meeting.LeftRemoved {
 				continue
 			}
