@@ -54,6 +54,7 @@ func (r *running) download(t *testing.T, token, where, id string) (int, []byte, 
 // make their attachments 404 and delete their files; after a restart the sentinel they carried is in
 // no file under the data directory.
 func TestAttachmentsRoundTripRedactAndPurge(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dataDir, outbox := t.TempDir(), t.TempDir()
 	dnsSrv := startDNS(t)

@@ -36,6 +36,7 @@ func (r *running) auditByRequest(t *testing.T, name, requestID string) audit.API
 // UnknownOperationException and audited with its caller; an unsigned one is refused and audited in the
 // unauthenticated lane; the client API keeps its plain 404.
 func TestAuditUnroutedPathsAreAuthenticatedAndAudited(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	for _, c := range []struct{ method, path, service string }{
 		{"POST", "/voice-connectors", "chime"},          // a Chime operation Belfry does not serve
@@ -82,6 +83,7 @@ func TestAuditUnroutedPathsAreAuthenticatedAndAudited(t *testing.T) {
 // TestAuditRecordsHideSecrets: the bot security tokens of CreateBot and RegenerateSecurityToken and the
 // PIN of ResetPersonalPIN reach their callers but no audit record.
 func TestAuditRecordsHideSecrets(t *testing.T) {
+	t.Parallel()
 	dnsSrv := startDNS(t)
 	b := startBelfryWith(t, func(m *Main) { m.cfg.DNSResolver = dnsSrv.addr })
 	ctx := context.Background()
@@ -143,6 +145,7 @@ func TestAuditRecordsHideSecrets(t *testing.T) {
 // TestAuditOversizedUnauthenticatedBodyHarmsNoOtherRecord: a ~1 MB unauthenticated body of '<' is
 // recorded bounded, and the signed calls made meanwhile all keep their records.
 func TestAuditOversizedUnauthenticatedBodyHarmsNoOtherRecord(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	ctx := context.Background()
 	var wg sync.WaitGroup

@@ -111,6 +111,7 @@ func startChild(t *testing.T, dbURL, dataDir, logName string, keys chan<- [2]str
 // process that is killed with SIGKILL mid-load, just after its 150th acknowledgement; after a restart on the same data, every call the
 // server acknowledged has its audit record.
 func TestAuditSurvivesKill9(t *testing.T) {
+	t.Parallel()
 	dbURL, dataDir := pgtest.NewDatabase(t), t.TempDir()
 	keys := make(chan [2]string, 1)
 	srv := startChild(t, dbURL, dataDir, "first.log", keys)

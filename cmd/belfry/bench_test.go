@@ -29,6 +29,7 @@ func freeAddr() (string, error) {
 // TestBenchInlineServerIsReadyWithItsFirstKey: the server this package supplies to the API
 // benchmarks serves, carries the first admin key it printed, its event log and its metrics.
 func TestBenchInlineServerIsReadyWithItsFirstKey(t *testing.T) {
+	t.Parallel()
 	srv, err := startInlineServer(context.Background(), apibench.ServerConfig{DatabaseURL: pgtest.NewDatabase(t), AuditReads: true})
 	if err != nil {
 		t.Fatal(err)

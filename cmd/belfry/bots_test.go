@@ -15,6 +15,7 @@ import (
 )
 
 func TestBotsThroughSDK(t *testing.T) {
+	t.Parallel()
 	dnsSrv := startDNS(t)
 	echo := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct{ Challenge, EventType string }

@@ -82,6 +82,7 @@ func framesFrom(t *testing.T, ctx context.Context, attendee string) float64 {
 // join one meeting, and each decodes the other's video: the frame count grows; a line typed in the
 // page's meeting chat appears on both pages, markup shown as text.
 func TestBrowsersSeeEachOther(t *testing.T) {
+	t.Parallel()
 	exe := chromium(t)
 	b, id, _, _, _ := meetingWith(t, nil)
 	alice, bob := browser(t, exe), browser(t, exe)
@@ -124,6 +125,7 @@ func TestBrowsersSeeEachOther(t *testing.T) {
 // decodes them, its frame count grows, and the SFU's send-side estimate of its bandwidth moves it
 // above the lowest layer, where it stays.
 func TestBrowserSendsSimulcast(t *testing.T) {
+	t.Parallel()
 	exe := chromium(t)
 	b, id, _, _, _ := meetingWith(t, nil)
 	alice, bob := browser(t, exe), browser(t, exe)

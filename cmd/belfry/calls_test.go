@@ -237,6 +237,7 @@ func TestBusinessCallingCallsAndCDRs(t *testing.T) {
 // ServiceRestart and billed to that moment; after a restart on the same data it reads as ended and
 // its CDR is written.
 func TestCallsEndWhenBelfryStops(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	cfg := Config{DatabaseURL: pgtest.NewDatabase(t), DataDir: t.TempDir(), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1", MailDir: outbox}
 	start := func() (*running, *Main) {

@@ -103,6 +103,7 @@ func (r *running) rawClientCall(t *testing.T, method, path, token string, body [
 }
 
 func TestConversationsDeliveredLive(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox; m.ChatRecheck = 100 * time.Millisecond })
 	ctx := context.Background()
@@ -373,6 +374,7 @@ func (r *running) slowClosed(t *testing.T) float64 {
 // full, while the other member keeps getting every message; reconnecting with its last cursor it
 // gets exactly what it had not received.
 func TestRoomMessagesLiveAndSlowReader(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	dnsSrv := startDNS(t)
 	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox; m.cfg.DNSResolver = dnsSrv.addr; m.ChatQueue = 4 })
@@ -471,6 +473,7 @@ func TestRoomMessagesLiveAndSlowReader(t *testing.T) {
 // TestBenchChatDeliversEveryMessage runs the chat benchmark's Belfry scenario small: every message
 // posted reaches every member's WebSocket (figures are not asserted).
 func TestBenchChatDeliversEveryMessage(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	ctx := context.Background()
 	var trace bytes.Buffer
@@ -522,6 +525,7 @@ func readFrame[F any](t *testing.T, ws *websocket.Conn) (F, []byte) {
 // message, of a message that is not there, of a redacted one — seals nothing: no message key is
 // created for it, as for a non-member's post.
 func TestRefusedConversationEditsSealNothing(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox })
 	ctx := context.Background()

@@ -64,6 +64,7 @@ func orderNumbers(t *testing.T, c *chime.Client, n int32) []string {
 // store's append limit (1 MiB bodies of '<', six bytes each once JSON-escaped): the calls failed
 // with a 500 (ServiceFailure, which the SDK retries) instead of a 400 naming the member.
 func TestOversizedMembersAreRefused(t *testing.T) {
+	t.Parallel()
 	dnsSrv := startDNS(t)
 	b := startBelfryWith(t, func(m *Main) { m.cfg.DNSResolver = dnsSrv.addr })
 	ctx := context.Background()
@@ -111,6 +112,7 @@ func TestOversizedMembersAreRefused(t *testing.T) {
 // hold NULs); the edge refused such an upload as "the request body is not valid UTF-8", as if it
 // were a JSON body. Its bytes are stored, and the audit record does not copy the document.
 func TestPortInDocumentsMayBeBinary(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	pool := pgxPool(t, b)
 	st, _, out := b.consoleJSON(t, "POST", "/console/port-in-orders", `{"ProductType":"BusinessCalling","PhoneNumbers":["+14255550100"],
@@ -141,6 +143,7 @@ func TestPortInDocumentsMayBeBinary(t *testing.T) {
 // refused, and the account's stream gains nothing (the account recorded the assignment, then its
 // undo, and the user showed the other user's number in between).
 func TestRefusedAssociationChangesNothing(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	ctx := context.Background()
 	c := b.client
@@ -172,6 +175,7 @@ func TestRefusedAssociationChangesNothing(t *testing.T) {
 // BatchDeletePhoneNumber's items and in DeletePhoneNumber's BadRequestException alike (both said
 // BadRequest).
 func TestDeletingAnAssignedNumberNamesItsAssociation(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	ctx := context.Background()
 	c := b.client
@@ -200,6 +204,7 @@ func TestDeletingAnAssignedNumberNamesItsAssociation(t *testing.T) {
 // whose refusal came back as a 400 carrying the store's internal error text; an id that is not an
 // order's (a UUID) is NotFound, as any unknown order is.
 func TestPortInOrderIDsThatNameNoOrder(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	long := strings.Repeat("x", 3000)
 	for _, c := range []struct{ method, path, body string }{

@@ -116,6 +116,7 @@ func TestCLIBesideRunningServer(t *testing.T) {
 // TestExternalEventStore runs a second Belfry with BELFRY_EVENTSTORE_URL pointing at the first one's
 // log: it starts no log of its own and works through the external store.
 func TestExternalEventStore(t *testing.T) {
+	t.Parallel()
 	first := startBelfry(t)
 	// The second server is a second process of the same installation: its read models and data keys in
 	// the same database, its events through BELFRY_EVENTSTORE_URL (as with a KurrentDB cluster).

@@ -25,6 +25,7 @@ func unreachableConfig(t *testing.T) Config {
 // snapshot and exited 0 without writing DIR. Every such command now refuses the stray argument,
 // naming it, before it opens anything.
 func TestCommandsRefuseStrayArguments(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cfg := unreachableConfig(t)
 	dir := t.TempDir()
@@ -61,6 +62,7 @@ func TestCommandsRefuseStrayArguments(t *testing.T) {
 // be accepted and ignored — verify-trail --from T checked the whole trail, trail-key --dir D printed
 // the key and exited 0. They are refused, naming the flag.
 func TestTrailCommandsRefuseFlagsTheyIgnore(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cfg := unreachableConfig(t)
 	dir := t.TempDir()

@@ -20,6 +20,7 @@ func validBase(t *testing.T) Config {
 // failing only once serve has started the database, the log and the read models (or never, for the
 // other commands).
 func TestConfigValidateRefusesBadIntervals(t *testing.T) {
+	t.Parallel()
 	base := validBase(t)
 	for _, c := range []struct {
 		name string
@@ -49,6 +50,7 @@ func TestConfigValidateRefusesBadIntervals(t *testing.T) {
 // URL are refused at start, naming the variable, not when the listener, the first mail or the first
 // handed-out URL fails.
 func TestConfigValidateRefusesUnusableAddresses(t *testing.T) {
+	t.Parallel()
 	base := validBase(t)
 	for _, c := range []struct {
 		name string
@@ -83,6 +85,7 @@ func TestConfigValidateRefusesUnusableAddresses(t *testing.T) {
 // they end, every later record a late one) and a zero BELFRY_TRAIL_INTERVAL or BELFRY_TRAIL_SETTLE
 // (silently the 5-minute and 1-minute defaults) are refused, naming the variable.
 func TestConfigValidateRefusesBadTrailTimings(t *testing.T) {
+	t.Parallel()
 	base := validBase(t)
 	for name, val := range map[string]string{"BELFRY_TRAIL_SETTLE": "-1m", "BELFRY_TRAIL_INTERVAL": "0s"} {
 		cfg := base

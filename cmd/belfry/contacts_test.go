@@ -42,6 +42,7 @@ func (r *running) clientCSV(t *testing.T, path, bearer string) (int, string, [][
 // e-mail or id (at most 100), lists and removes them, and exports name, e-mail and Business Calling
 // number as CSV; a deleted contact drops out; sessions are required and hostile input is refused.
 func TestPersonalContactsAndTheirExport(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox })
 	ctx := context.Background()
@@ -132,6 +133,7 @@ func TestPersonalContactsAndTheirExport(t *testing.T) {
 
 // TestContactListLimit: the 101st contact is refused with the guide's limit named.
 func TestContactListLimit(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox })
 	ctx := context.Background()
@@ -158,6 +160,7 @@ func TestContactListLimit(t *testing.T) {
 // address and role as CSV named after the room; a member who is not an administrator, and a user who
 // is not a member, cannot.
 func TestRoomMemberListExport(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	dnsSrv := startDNS(t)
 	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox; m.cfg.DNSResolver = dnsSrv.addr })

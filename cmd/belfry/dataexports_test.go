@@ -49,6 +49,7 @@ func (r *running) readyExport(t *testing.T, acct string) map[string]any {
 // URL is refused; a redacted or purged attachment's URL answers 404; what retention hides is left
 // out; Team accounts and a second request within 7 days are refused.
 func TestAttachmentExport(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dataDir, outbox := t.TempDir(), t.TempDir()
 	dnsSrv := startDNS(t)

@@ -23,6 +23,7 @@ import (
 // (Forbidden), a meeting not in progress, an unknown meeting, a number outside the inventory,
 // bad numbers and a malformed join token (BadRequest).
 func TestCreateMeetingDialOut(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	b := startBelfryWith(t, func(m *Main) {
 		m.cfg.MailDir = outbox
@@ -105,6 +106,7 @@ func TestCreateMeetingDialOut(t *testing.T) {
 // when the host ends the meeting, are hung up there and then: their legs end Completed and their
 // conferences end (which writes their CDRs), not an hour later when the far end would have hung up.
 func TestPhoneAttendeesHungUpByModeration(t *testing.T) {
+	t.Parallel()
 	b, id, aliceTok, _, _ := meetingWith(t, func(m *Main) {
 		m.cfg.Media.Loopback = true
 		m.Carrier = &carrier.Sim{Ring: 2 * time.Second, Talk: time.Hour, Speed: 100} // answers in 20 ms, talks 36 s

@@ -85,6 +85,7 @@ func (r *running) claimDomain(t *testing.T, dnsSrv *txtServer, acct, name string
 }
 
 func TestDomainClaimsAndEnterpriseTransition(t *testing.T) {
+	t.Parallel()
 	dnsSrv := startDNS(t)
 	clk := &clock{t: time.Now()}
 	b := startBelfryWith(t, func(m *Main) { m.cfg.DNSResolver = dnsSrv.addr; m.Now = clk.Now; m.SweepEvery = 50 * time.Millisecond })

@@ -106,6 +106,7 @@ func apiErr(t *testing.T, err error, wantType string, wantStatus int) {
 }
 
 func TestAccountLifecycleThroughSDK(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	ctx := context.Background()
 	c := b.client
@@ -155,6 +156,7 @@ func TestAccountLifecycleThroughSDK(t *testing.T) {
 }
 
 func TestListAccountsPaginationAndFilters(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	ctx := context.Background()
 	names := map[string]bool{}
@@ -205,6 +207,7 @@ func TestListAccountsPaginationAndFilters(t *testing.T) {
 }
 
 func TestValidationErrorsThroughSDK(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	ctx := context.Background()
 	c := b.client
@@ -249,6 +252,7 @@ func TestValidationErrorsThroughSDK(t *testing.T) {
 }
 
 func TestDeleteGuardAndConcurrentUpdates(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	ctx := context.Background()
 	a, err := b.client.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Busy")})
@@ -314,6 +318,7 @@ func (r *running) audit(t *testing.T, name string, want int) []audit.APICallReco
 }
 
 func TestAuditRecordsForEveryCall(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	ctx := context.Background()
 	a, err := b.client.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Audited")})
@@ -376,6 +381,7 @@ func TestAuditRecordsForEveryCall(t *testing.T) {
 }
 
 func TestUsersAndNonEmptyAccountGuard(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	ctx := context.Background()
 	c := b.client
@@ -438,6 +444,7 @@ func TestUsersAndNonEmptyAccountGuard(t *testing.T) {
 }
 
 func TestWriteOnlyAuditSkipsSuccessfulReads(t *testing.T) {
+	t.Parallel()
 	b := startBelfryWith(t, func(m *Main) { m.cfg.SkipReadAudit = true })
 	ctx := context.Background()
 	a, err := b.client.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Write-only trail")})
@@ -474,6 +481,7 @@ func pgxQueryRow(t *testing.T, r *running, query string, dest ...any) error {
 }
 
 func TestPprofOnItsOwnListener(t *testing.T) {
+	t.Parallel()
 	addr, err := freeAddr()
 	if err != nil {
 		t.Fatal(err)

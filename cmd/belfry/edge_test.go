@@ -62,6 +62,7 @@ func (r *running) accountNames(t *testing.T) map[string]bool {
 
 // Issue 12 item 1: a captured signed request cannot carry another body of the same length.
 func TestSigV4RefusesAlteredBody(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	good, evil := `{"Name":"Good Corp"}`, `{"Name":"Evil Corp"}`
 	orig := sha256.Sum256([]byte(good))
@@ -106,6 +107,7 @@ func TestSigV4RefusesAlteredBody(t *testing.T) {
 // Issue 12 item 2(a): input that cannot be stored faithfully is refused at the edge, names the
 // field, changes nothing, and the audit read model keeps advancing.
 func TestEdgeRefusesUnstorableInput(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	cases := []struct {
 		name, method, path, body, want string
@@ -157,6 +159,7 @@ func TestEdgeRefusesUnstorableInput(t *testing.T) {
 
 // Issue 12 item 8: the client API bounds and validates bodies before any work.
 func TestClientAPIBoundsAndValidatesBodies(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	post := func(path string, body []byte) (int, map[string]any) {
 		resp, err := http.Post(b.url+path, "application/json", bytes.NewReader(body))
@@ -186,6 +189,7 @@ func TestClientAPIBoundsAndValidatesBodies(t *testing.T) {
 
 // Issue 12 item 8: X-Forwarded-For names the audited source only when it comes from a trusted proxy.
 func TestForwardedForTrustedOnlyFromProxies(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		proxies, want string
 	}{{"", "127.0.0.1"}, {"10.0.0.0/8", "127.0.0.1"}, {"127.0.0.1", "203.0.113.9"}} {
@@ -205,6 +209,7 @@ func TestForwardedForTrustedOnlyFromProxies(t *testing.T) {
 }
 
 func TestTrustedProxiesConfigValidated(t *testing.T) {
+	t.Parallel()
 	cfg := Config{DatabaseURL: "postgres://x", EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1", TrustedProxies: "10.0.0.0/8, nonsense"}
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "BELFRY_TRUSTED_PROXIES") {
 		t.Fatalf("want an error naming BELFRY_TRUSTED_PROXIES, got %v", err)

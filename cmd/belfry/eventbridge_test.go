@@ -76,6 +76,7 @@ func (s *ebSink) byType(t *testing.T, want ...string) map[string][]map[string]an
 // call's events reach the endpoint as EventBridge events of the caller's AWS account and region,
 // signed, each id once, after the endpoint's first refusal (503) is retried.
 func TestEventBridgeStreamOfCalls(t *testing.T) {
+	t.Parallel()
 	sink := &ebSink{t: t, secret: []byte("s3cret-signing-key"), events: map[string]eventbridge.Event{}, raw: map[string]map[string]any{}}
 	srv := httptest.NewServer(sink)
 	defer srv.Close()
@@ -133,6 +134,7 @@ func TestEventBridgeStreamOfCalls(t *testing.T) {
 
 // TestConfigRefusesAPlainEventBridgeEndpoint: events leave the machine only over https.
 func TestConfigRefusesAPlainEventBridgeEndpoint(t *testing.T) {
+	t.Parallel()
 	c := Config{DataDir: t.TempDir(), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1", EventBridgeURL: "http://events.example.com/in"}
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "BELFRY_EVENTBRIDGE_URL") {
 		t.Fatalf("a plain http endpoint off this machine: %v", err)

@@ -42,6 +42,7 @@ func latestMigration(t *testing.T) int {
 // and a tombstone from a local process without the password (generated into the data directory,
 // mode 0600), and the account is unchanged; the server's own clients hold the password.
 func TestServeEventLogRequiresCredentials(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	ctx := context.Background()
 	a, err := b.client.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Genuine")})
@@ -85,6 +86,7 @@ func TestServeEventLogRequiresCredentials(t *testing.T) {
 // TestConfigRefusesRemoteEventLogWithoutTLS: a wildcard or remote BELFRY_EVENTLOG_ADDR is refused
 // without a certificate, with a message that names the variable; with one it is accepted.
 func TestConfigRefusesRemoteEventLogWithoutTLS(t *testing.T) {
+	t.Parallel()
 	base := Config{DataDir: t.TempDir(), HTTPAddr: "127.0.0.1:8080", Region: "us-east-1"}
 	for _, addr := range []string{"0.0.0.0:2113", ":2113", "[::]:2113", "10.1.2.3:2113"} {
 		c := base
@@ -114,6 +116,7 @@ func TestConfigRefusesRemoteEventLogWithoutTLS(t *testing.T) {
 // TestServeRemoteEventLogOverTLS: `belfry serve` binds the log on the wildcard address with an
 // operator's certificate, and works through it (its own client dials localhost over TLS).
 func TestServeRemoteEventLogOverTLS(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cert, key := filepath.Join(dir, "log.crt"), filepath.Join(dir, "log.key")
 	writeTestCert(t, cert, key)

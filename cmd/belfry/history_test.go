@@ -43,6 +43,7 @@ func (r *running) history(t *testing.T, query string) (int, historyPage) {
 // listed with the key that did it, its request id and the audit record of the call, page by page;
 // an ARN names the same resource; bad parameters are refused.
 func TestResourceHistory(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	ctx := context.Background()
 	acct, err := b.client.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Historians")})

@@ -13,6 +13,7 @@ import (
 // unconditionally. `belfry admin put-user-policy` must refuse such a document rather than store a
 // broader policy than the one given.
 func TestPolicyDocumentMembersBelfryDoesNotEvaluateAreRefused(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for name, doc := range map[string]string{
 		"condition": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"chime:*","Resource":"*",

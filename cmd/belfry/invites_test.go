@@ -43,6 +43,7 @@ func (r *running) clientRaw(t *testing.T, method, path, bearer string, b []byte)
 }
 
 func TestInvitationRegistrationAndSessions(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	dnsSrv := startDNS(t)
 	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox; m.cfg.DNSResolver = dnsSrv.addr })

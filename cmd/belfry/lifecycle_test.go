@@ -14,6 +14,7 @@ import (
 // the side-effect router and the sweeps (the pprof address is taken); Close must still stop them all
 // and return, never waiting on a goroutine that was counted but not started.
 func TestCloseAfterLateRunFailure(t *testing.T) {
+	t.Parallel()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

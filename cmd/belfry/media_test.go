@@ -248,6 +248,7 @@ func meetingWith(t *testing.T, adjust func(*Main)) (b *running, id, aliceTok, bo
 // no or a bad session, a stranger, an unknown meeting, a plain GET, a malformed SDP answer (the
 // session goes on); the last one out ends the meeting.
 func TestMeetingMedia(t *testing.T) {
+	t.Parallel()
 	b, id, aliceTok, bobTok, strangerTok := meetingWith(t, func(m *Main) { m.cfg.Media.Loopback = true })
 	ctx := context.Background()
 
@@ -338,6 +339,7 @@ func TestMeetingMedia(t *testing.T) {
 // WebSocket; the 251st is refused before the upgrade with 400 ResourceLimitExceeded. (The attendees
 // never connect media: they get longer than the default 30 s to do so.)
 func TestMeetingAttendeeLimit(t *testing.T) {
+	t.Parallel()
 	b, id, aliceTok, bobTok, _ := meetingWith(t, func(m *Main) { m.cfg.Media.ConnectWithin = 10 * time.Minute })
 	ctx := context.Background()
 	start := time.Now()
@@ -371,6 +373,7 @@ func TestMeetingAttendeeLimit(t *testing.T) {
 // records them leaving and the meeting ending; an attendee a crashed run left in a roster is removed
 // by the next run's sweeps and its meeting ends. No meeting stays live.
 func TestMeetingsEndWhenBelfryStops(t *testing.T) {
+	t.Parallel()
 	var cfg Config
 	b, id, aliceTok, bobTok, _ := meetingWith(t, func(m *Main) {
 		m.cfg.Media.Loopback = true

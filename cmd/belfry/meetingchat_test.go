@@ -17,6 +17,7 @@ import (
 // refused; when the meeting ends its chat is gone: the list answers 404 and the sealed texts in the
 // log no longer open (the meeting's chat key is destroyed by the side effect of its end).
 func TestMeetingChatEndsWithTheMeeting(t *testing.T) {
+	t.Parallel()
 	b, id, aliceTok, bobTok, strangerTok := meetingWith(t, nil)
 	alice := b.join(t, id, aliceTok)
 	if st, out := b.clientCall(t, "POST", "/client/v1/meetings/"+id+"/chat", bobTok, map[string]string{"Content": "not in yet"}); st != 404 {

@@ -11,6 +11,7 @@ import (
 // is refused with 400 before the attendee is admitted: nothing is recorded, and the scheduled
 // meeting is neither started nor ended by it (it can still be joined).
 func TestMeetingSignalRefusesBadHandshake(t *testing.T) {
+	t.Parallel()
 	b, id, aliceTok, _, _ := meetingWith(t, nil)
 	good := func(r *http.Request) {
 		r.Header.Set("Authorization", "Bearer "+aliceTok)
@@ -50,6 +51,7 @@ func TestMeetingSignalRefusesBadHandshake(t *testing.T) {
 // TestMeetingIDsOutOfShape: a meeting id that no meeting can have (longer than any stream name)
 // is 404 on every route that names one, never a 500.
 func TestMeetingIDsOutOfShape(t *testing.T) {
+	t.Parallel()
 	b, _, aliceTok, _, _ := meetingWith(t, nil)
 	long := strings.Repeat("x", 2000)
 	for _, c := range []struct{ method, path string }{

@@ -14,6 +14,7 @@ import (
 // (an event that cannot be encoded: it was a 500), a title with a NUL, and meeting ids or an
 // organiser id that are not ids (a NUL, invalid UTF-8) on the reads, on start and on the console list.
 func TestMeetingsRefuseHostileInput(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox })
 	ctx := context.Background()

@@ -69,6 +69,7 @@ func (r *running) adminMeetings(t *testing.T, acct string) map[string]wireMeetin
 }
 
 func TestScheduledMeetingsAndTheDomainRemovalCascade(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	dnsSrv := startDNS(t)
 	b := startBelfryWith(t, func(m *Main) {

@@ -40,6 +40,7 @@ func (a *attendee) noted(action string) bool {
 // RemovedByModerator; she cannot join again: 403), and ends the meeting (everyone's bye MeetingEnded).
 // Each action is in the meeting's events.
 func TestMeetingModeration(t *testing.T) {
+	t.Parallel()
 	b, id, aliceTok, bobTok, _ := meetingWith(t, func(m *Main) { m.cfg.Media.Loopback = true })
 	ctx := context.Background()
 	alice := b.join(t, id, aliceTok) // the organiser: the host and moderator
@@ -111,6 +112,7 @@ func TestMeetingModeration(t *testing.T) {
 // right one is refused with 429 and a Retry-After, while another user is not held back. Once the
 // organiser's PIN is reset, the old one opens nothing (404).
 func TestMeetingJoinByPIN(t *testing.T) {
+	t.Parallel()
 	b, id, aliceTok, bobTok, strangerTok := meetingWith(t, func(m *Main) { m.cfg.Media.Loopback = true })
 	ctx := context.Background()
 	_, out := b.clientCall(t, "GET", "/client/v1/meetings/"+id, aliceTok, nil)
@@ -177,6 +179,7 @@ func TestMeetingJoinByPIN(t *testing.T) {
 // the sharer's camera; a second attendee sharing at the same time is refused (one share at a time,
 // not a video tile) with ResourceLimitExceeded, and its camera still goes out.
 func TestMeetingScreenShare(t *testing.T) {
+	t.Parallel()
 	b, id, aliceTok, bobTok, _ := meetingWith(t, func(m *Main) { m.cfg.Media.Loopback = true })
 	dial := func(tok string) func(context.Context) (*websocket.Conn, *http.Response, error) {
 		return func(ctx context.Context) (*websocket.Conn, *http.Response, error) { return b.dialSignal(ctx, id, tok) }
@@ -207,6 +210,7 @@ func TestMeetingScreenShare(t *testing.T) {
 // right one joins as a moderator and starts it, then the others join, and that moderator's controls
 // work.
 func TestModeratedMeeting(t *testing.T) {
+	t.Parallel()
 	b, _, aliceTok, bobTok, _ := meetingWith(t, func(m *Main) { m.cfg.Media.Loopback = true })
 	ctx := context.Background()
 	st, out := b.clientCall(t, "POST", "/client/v1/meetings", aliceTok, map[string]any{"Title": "Board", "Moderated": true,
@@ -264,6 +268,7 @@ func TestModeratedMeeting(t *testing.T) {
 // alice's moderated meeting without the passcode as a moderator — where before he waited (409) — and
 // his controls work; once the delegation ends, a new join of his is an ordinary attendee's.
 func TestDelegateModerates(t *testing.T) {
+	t.Parallel()
 	b, _, aliceTok, bobTok, _ := meetingWith(t, func(m *Main) { m.cfg.Media.Loopback = true })
 	ctx := context.Background()
 	st, out := b.clientCall(t, "POST", "/client/v1/meetings", aliceTok, map[string]any{"Title": "Board", "Moderated": true,

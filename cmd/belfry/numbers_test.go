@@ -26,6 +26,7 @@ func waitOrder(t *testing.T, c *chime.Client, id *string) *types.PhoneNumberOrde
 }
 
 func TestPhoneNumbersThroughSDK(t *testing.T) {
+	t.Parallel()
 	clk := &clock{t: time.Now()}
 	b := startBelfryWith(t, func(m *Main) { m.Now = clk.Now })
 	ctx := context.Background()

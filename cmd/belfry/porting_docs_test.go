@@ -51,6 +51,7 @@ func uploadedDigests(t *testing.T, client *esdb.Client, id string) map[string]st
 // stored once; a blob left by a crash between the two writes (no event names it) is collected, while a
 // referenced blob whose mark was lost is kept.
 func TestPortingDocumentsAreContentAddressedBlobs(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	ctx := context.Background()
 	pool := pgxPool(t, b)

@@ -27,6 +27,7 @@ func (r *running) consoleJSON(t *testing.T, method, path, body string) (int, str
 }
 
 func TestPortingWorkflow(t *testing.T) {
+	t.Parallel()
 	clk := &clock{t: time.Now()}
 	b := startBelfryWith(t, func(m *Main) { m.Now = clk.Now })
 	ctx := context.Background()

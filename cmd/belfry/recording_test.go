@@ -52,6 +52,7 @@ func ivfFrames(path string) int {
 // them with a manifest; a second recording is stopped by the end of the meeting. Each start and
 // stop is a meeting event, the reasons told apart.
 func TestMeetingRecording(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	b, id, aliceTok, bobTok, _ := meetingWith(t, func(m *Main) { m.cfg.Media.Loopback = true; m.cfg.Media.RecordingsDir = root })
 	alice := b.join(t, id, aliceTok) // the organiser: the host and moderator
@@ -117,6 +118,7 @@ func TestMeetingRecording(t *testing.T) {
 // TestMeetingRecordingOff: with BELFRY_RECORDINGS_DIR=off a moderator's "record" is refused and
 // nothing is recorded as started.
 func TestMeetingRecordingOff(t *testing.T) {
+	t.Parallel()
 	b, id, aliceTok, _, _ := meetingWith(t, func(m *Main) { m.cfg.Media.Loopback = true; m.cfg.Media.RecordingsDir = "off" })
 	alice := b.join(t, id, aliceTok)
 	alice.send(map[string]string{"type": "record"})

@@ -94,6 +94,7 @@ func dbPool(t *testing.T, r *running) *pgxpool.Pool {
 // their ciphertext in the log, the destroyed KEKs are in no file, and the sentinel is in no file
 // under the data directory (PostgreSQL heap and WAL, event log, keyring, logs).
 func TestRetentionPurgeLeavesNoTrace(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dataDir, outbox := t.TempDir(), t.TempDir()
 	dnsSrv := startDNS(t)

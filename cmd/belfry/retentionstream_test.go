@@ -21,6 +21,7 @@ import (
 // not yet destroyed) is withheld from the live stream too, in a reconnecting client's replay and
 // live, in conversations and rooms alike, and comes back when retention is turned off.
 func TestRetentionHidesFromTheStream(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	outbox, dnsSrv, clk := t.TempDir(), startDNS(t), &clock{t: time.Now().UTC()}
 	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir, m.cfg.DNSResolver, m.Now = outbox, dnsSrv.addr, clk.Now })
@@ -112,6 +113,7 @@ func TestRetentionHidesFromTheStream(t *testing.T) {
 // destroys a message destroys its edits too, though an edit made within the retention period is
 // younger than the cutoff: no version of the message opens from the log afterwards.
 func TestAnEditGoesWithItsMessage(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	outbox, dnsSrv, clk := t.TempDir(), startDNS(t), &clock{t: time.Now().UTC()}
 	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir, m.cfg.DNSResolver, m.Now = outbox, dnsSrv.addr, clk.Now })

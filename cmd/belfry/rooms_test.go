@@ -70,6 +70,7 @@ func (b *botInbox) wait(t *testing.T, n int) []botDelivery {
 }
 
 func TestRoomsMembershipsAndBotEvents(t *testing.T) {
+	t.Parallel()
 	dnsSrv := startDNS(t)
 	inbox := &botInbox{failNext: 1}
 	endpoint := httptest.NewTLSServer(inbox)
@@ -259,6 +260,7 @@ func TestRoomsMembershipsAndBotEvents(t *testing.T) {
 }
 
 func TestRoomMessagesAndRedaction(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	dnsSrv := startDNS(t)
 	inbox := &botInbox{}
@@ -505,6 +507,7 @@ func TestRoomMessagesAndRedaction(t *testing.T) {
 // member, a forged, regenerated or deleted webhook URL, a message too large, a webhook past its rate
 // — seals nothing: no message key (nor day key) is created for it, as for conversations.
 func TestRefusedRoomPostsSealNothing(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	dnsSrv := startDNS(t)
 	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox; m.cfg.DNSResolver = dnsSrv.addr })

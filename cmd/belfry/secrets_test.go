@@ -111,6 +111,7 @@ func sealedOf(t *testing.T, events []storedEvent, typ, idField, id, field string
 // bcrypt hash). Deleting the users and the bot's account destroys their keys: the sealed credentials
 // in the log cannot be opened any more, and the user cannot sign in.
 func TestCredentialsNeverInTheEventLog(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	dnsSrv := startDNS(t)
 	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox; m.cfg.DNSResolver = dnsSrv.addr })
@@ -261,6 +262,7 @@ func metricValue(t *testing.T, url, series string) float64 {
 // the dummy hash), repeated failures for one address and then from one source are refused with 429
 // and Retry-After (even with the right password), and the lock ends after its window.
 func TestSignInBacksOffAndDoesEqualWork(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	clk := &clock{t: time.Now()}
 	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox; m.Now = clk.Now })

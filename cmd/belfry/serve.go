@@ -92,6 +92,7 @@ type Main struct {
 	purger  *retentionapi.Purger
 	dbURL   string // the database Run connected to
 	snaps   *snapshotService
+	iam     *iamAdmin // the IAM administration the first key was made with
 }
 
 // NewMain returns a Main for cfg.
@@ -248,6 +249,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	m.iam = iamAdm
 	if err := m.startTrail(ctx, pool, rms.audit.Position, m.reg, runCtx); err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 // lost. The background work now ends first, and the audit writer closes after it, in reverse start
 // order.
 func TestStopKeepsTheAuditRecordOfAnInterruptedPurge(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	runCtx := b.m.snaps.ctx // the server's run context: background work ends with it
 	recorded := make(chan error, 1)
@@ -44,6 +45,7 @@ func TestStopKeepsTheAuditRecordOfAnInterruptedPurge(t *testing.T) {
 // listener was opened before anything registered its closing, so a second start in the same process
 // could not listen on BELFRY_HTTP_ADDR.
 func TestFailedStartReleasesTheHTTPPort(t *testing.T) {
+	t.Parallel()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -35,6 +35,7 @@ func (f *flakyMail) Send(_ context.Context, m mail.Message) error {
 // TestInvitationMailIsASideEffect: the mail is enqueued with the relay's checkpoint and delivered by
 // the watermill router; a failed send is recorded, and a later invitation is delivered normally.
 func TestInvitationMailIsASideEffect(t *testing.T) {
+	t.Parallel()
 	fm := &flakyMail{failures: 1}
 	b := startBelfryWith(t, func(m *Main) { m.Mail = fm })
 	ctx := context.Background()

@@ -21,6 +21,7 @@ import (
 // account that moved past its last snapshot, at the account's last event, so that a clean restart
 // folds nothing after it; the restarted server answers from it.
 func TestCleanStopSnapshotsTheAccountAtItsHead(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	ctx := context.Background()
 	a, err := b.client.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Large")})

@@ -193,6 +193,7 @@ func TestSnapshotAsOfTAnswersAsTheLiveModelDidAtT(t *testing.T) {
 // TestWickrReadsFromASnapshot: a Wickr network renamed after T reads with its old name through a
 // snapshot as of T (GetNetwork with X-Belfry-Snapshot), and UpdateNetwork with the header is refused.
 func TestWickrReadsFromASnapshot(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	wickr := func(method, path, body, snapshot string) (int, map[string]any) {
 		t.Helper()

@@ -13,6 +13,7 @@ import (
 )
 
 func TestUserOperationsThroughSDK(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	ctx := context.Background()
 	c := b.client

@@ -130,6 +130,7 @@ func getObject(t *testing.T, backend *s3mem.Backend, key string) []byte {
 // TestConfigChecksTheWickrArchiveSettings: each bad value of the archive's variables is refused with
 // a message naming the variable; good ones pass.
 func TestConfigChecksTheWickrArchiveSettings(t *testing.T) {
+	t.Parallel()
 	base := Config{DataDir: t.TempDir(), EventLogAddr: "127.0.0.1:2113", HTTPAddr: "127.0.0.1:8080", Region: "us-east-1"}
 	for env, name := range map[string]string{
 		"WICKRIO_S3_BUCKET_NAME=Bad_Bucket":           "WICKRIO_S3_BUCKET_NAME",

@@ -53,6 +53,7 @@ func archiveLines(t *testing.T, dir, nid string, maxFile int) (lines []wickrarch
 // to the archive in order, once, rotated by size; messages before enabling, after disabling, and of
 // networks without retention are not; the archive outlives the network.
 func TestWickrDataRetentionArchive(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	b := startBelfryWith(t, func(m *Main) {
 		m.cfg.MailDir = outbox

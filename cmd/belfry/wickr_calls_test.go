@@ -41,6 +41,7 @@ func (r *running) callEvents(t *testing.T, id string) []call.Event {
 // their group, the next call is audio-only (video refused with an error) over ICE on TCP only (the
 // clients cannot use UDP); with audio calls off, no call starts.
 func TestWickrCalls(t *testing.T) {
+	t.Parallel()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -195,6 +196,7 @@ func TestWickrCalls(t *testing.T) {
 // start) changes nothing; the network's analytics count both calls (one 1:1) and the crashed call's
 // 30 minutes.
 func TestWickrCallsAfterACrash(t *testing.T) {
+	t.Parallel()
 	restart := time.Date(2026, 3, 4, 12, 0, 0, 0, time.UTC)
 	clk := &clock{t: restart}
 	mark := time.Date(2026, 3, 4, 9, 40, 0, 0, time.UTC)
@@ -281,6 +283,7 @@ func TestWickrCallsAfterACrash(t *testing.T) {
 // ServiceRestart — both participants out — at the killed run's last alive mark or the last join if
 // later, never at the restart.
 func TestWickrCallKill9(t *testing.T) {
+	t.Parallel()
 	dbURL, dataDir := pgtest.NewDatabase(t), t.TempDir()
 	keys := make(chan [2]string, 1)
 	srv := startChild(t, dbURL, dataDir, "first.log", keys)

@@ -23,6 +23,7 @@ import (
 // session is renewed with the refresh token, and once the provider is down it lasts the network's
 // token-refresh grace period (30 minutes, on an injected clock) and no longer. Passwords are refused.
 func TestWickrClientSSO(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	clk := &clock{t: time.Now()}
 	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox; m.Now = clk.Now })

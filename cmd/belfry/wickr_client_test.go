@@ -95,6 +95,7 @@ func wickrClientNetwork(t *testing.T, b *running, emails ...string) (networkID, 
 // with the group's password rules, sign-in from devices the admin then lists and resets, the lockout
 // and its end 24 hours later (injected clock), the group's non-SSO timeout, suspension.
 func TestWickrClientRegistrationSignInAndSessions(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	clk := &clock{t: time.Now()}
 	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox; m.Now = clk.Now; m.SweepEvery = 50 * time.Millisecond })
@@ -224,6 +225,7 @@ func TestWickrClientRegistrationSignInAndSessions(t *testing.T) {
 
 // TestWickrClientRefusesBadInput: NUL, invalid UTF-8 and oversized members are 400 naming the member.
 func TestWickrClientRefusesBadInput(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	long := strings.Repeat("a", 300)
 	for _, c := range []struct{ path, body, field string }{
@@ -247,6 +249,7 @@ func TestWickrClientRefusesBadInput(t *testing.T) {
 // DeleteSecurityGroup would) are moved to the default group by the sweep's reactor, as UserMoved
 // events the Admin API shows.
 func TestWickrGroupReactorMovesMissedUsers(t *testing.T) {
+	t.Parallel()
 	b := startBelfryWith(t, func(m *Main) { m.SweepEvery = 50 * time.Millisecond })
 	nid, gid, ids := wickrClientNetwork(t, b, "carol@corp.example")
 	policy, def := wickrPolicy(t, b, nid) // still holds the group about to be deleted

@@ -106,6 +106,7 @@ func contents(fs []messaging.StreamFrame) []string {
 // delivered, not even to a device that resumes from a cursor before it; a resumed device gets what it
 // missed once; read receipts reach the sender as the network setting says; hostile frames close.
 func TestWickrDeliveredLive(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	clk := &clock{t: time.Now()}
 	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox; m.Now = clk.Now; m.SweepEvery = 50 * time.Millisecond })

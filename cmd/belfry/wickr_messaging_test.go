@@ -91,6 +91,7 @@ func postedSealed(t *testing.T, client *esdb.Client, conv, messageID string) (st
 // between two networks, a blocked guest, attachments per the reader's group, files (testWickrFiles),
 // hostile input.
 func TestWickrMessaging(t *testing.T) {
+	t.Parallel()
 	outbox := t.TempDir()
 	clk := &clock{t: time.Now()}
 	b := startBelfryWith(t, func(m *Main) {

@@ -131,6 +131,7 @@ func (r *running) awaitAnalytics(t *testing.T, networkID, query string, want ana
 // roster's command path on two days show in the Belfry analytics endpoint per day and per week;
 // bad parameters and other networks are refused.
 func TestWickrAnalytics(t *testing.T) {
+	t.Parallel()
 	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)} // a Monday
 	b := startBelfryWith(t, func(m *Main) { m.Now = clk.Now })
 	ctx := context.Background()
@@ -185,6 +186,7 @@ func TestWickrAnalytics(t *testing.T) {
 // once the server's clock passes the end, the sweep moves it to Standard as the decider says (file
 // downloads back on in the group that had turned them off), once: later sweeps change nothing.
 func TestWickrTrialExpiry(t *testing.T) {
+	t.Parallel()
 	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
 	b := startBelfryWith(t, func(m *Main) { m.Now = clk.Now; m.SweepEvery = 20 * time.Millisecond })
 	ctx := context.Background()
@@ -278,6 +280,7 @@ func startWickrMain(t *testing.T, cfg Config, clk *clock, sweep time.Duration) (
 // resumes from the event log and completes: every user and the bot deleted, the usernames released,
 // the keys destroyed, and nothing of the network readable through the read models.
 func TestWickrNetworkDeletion(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cfg := Config{DatabaseURL: pgtest.NewDatabase(t), DataDir: t.TempDir(), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1"}
 	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}

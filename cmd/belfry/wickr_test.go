@@ -36,6 +36,7 @@ var boto3Checks = map[string]func(t *testing.T, b *running){}
 // BELFRY_WICKR_SECRET) and one with only AmazonChimeFullAccess (BELFRY_CHIME_KEY_ID,
 // BELFRY_CHIME_SECRET), and the variables of its setup.
 func TestWickrBoto3(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("python3 is not installed")
 	}
@@ -45,7 +46,10 @@ func TestWickrBoto3(t *testing.T) {
 	}
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".py")
-		t.Run(name, func(t *testing.T) { runBoto3(t, name) })
+		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each file has a Belfry of its own
+			runBoto3(t, name)
+		})
 	}
 }
 
@@ -56,11 +60,8 @@ func runBoto3(t *testing.T, name string) {
 			opt(t, m)
 		}
 	})
-	t.Setenv("BELFRY_DATABASE_URL", b.m.cfg.DatabaseURL)
-	t.Setenv("BELFRY_DATA_DIR", b.m.cfg.DataDir)
-	t.Setenv("BELFRY_EVENTLOG_ADDR", b.m.esAddr)
-	wickrID, wickrSecret := cliKey(t, "wickr-admin", "AWSWickrFullAccess")
-	chimeID, chimeSecret := cliKey(t, "chime-admin", "AmazonChimeFullAccess")
+	wickrID, wickrSecret := b.accessKey(t, "wickr-admin", "AWSWickrFullAccess")
+	chimeID, chimeSecret := b.accessKey(t, "chime-admin", "AmazonChimeFullAccess")
 	env := map[string]string{
 		"BELFRY_URL": b.url, "WICKR_REGION": "us-east-1", "BELFRY_AWS_ACCOUNT": b.awsAcct,
 		"BELFRY_ADMIN_KEY_ID": b.keyID, "BELFRY_ADMIN_SECRET": b.secret,

@@ -106,6 +106,7 @@ func signIn(t *testing.T, b *running, networkID, userID string) {
 // TestWickrResetDeviceSignsInAgain: a device an admin reset is Reset until it signs in again, which
 // registers it again (Active).
 func TestWickrResetDeviceSignsInAgain(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	env := setupWickrUsers(t, b)
 	ctx := context.Background()
@@ -202,6 +203,7 @@ func setupWickrGuests(t *testing.T, b *running) map[string]string {
 // overlap create each username once; the others are refused as taken, their seats given back, and
 // the read model, the counters and the seat count agree with what was created.
 func TestWickrConcurrentBatchesKeepUsernamesUnique(t *testing.T) {
+	t.Parallel()
 	b := startBelfry(t)
 	ctx := context.Background()
 	n, err := b.m.wickr.networks.CreateNetwork(ctx, b.awsAcct, "us-east-1", wickrnetworksapi.CreateInput{Name: "Race", AccessLevel: network.Premium})
