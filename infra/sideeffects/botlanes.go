@@ -30,8 +30,10 @@ const (
 	// botLease is how long a delivery holds its event: past it (a crashed process) the event is
 	// delivered again. It outlasts any delivery (three attempts of 2 s and the reply URL's command).
 	botLease = time.Minute
-	// botLanesPoll is how often the lanes look for events due (a retry) without being woken.
-	botLanesPoll = time.Second
+	// botLanesIdle is the longest the lanes sleep without being woken: an idle server looks for
+	// events due (another process's lease that expired) and drops the old done ones this often.
+	// Otherwise they sleep until the next event is due (a retry's backoff, a lease's end).
+	botLanesIdle = 30 * time.Second
 )
 
 var botLanesSchema = `CREATE TABLE IF NOT EXISTS ` + botLanesTable + ` (
@@ -79,27 +81,49 @@ func (l *botLanes) record(msg *message.Message) error {
 	if err != nil {
 		return fmt.Errorf("sideeffects: record bot event %s: %w", msg.UUID, err)
 	}
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
+	l.wakeUp()
 	return nil
 }
 
-// run starts a lane for every bot with an event due, when woken and every botLanesPoll, until ctx
-// ends; then it waits for the lanes.
+// run starts a lane for every bot with an event due, when woken (an event recorded, a lane ended)
+// and when the next event falls due, until ctx ends; then it waits for the lanes. Every change of
+// an event's due time or lease is made by a lane, which wakes run when it ends, so the next due
+// time run sleeps until is never stale.
 func (l *botLanes) run(ctx context.Context) {
 	defer l.wg.Wait()
-	tick := time.NewTicker(botLanesPoll)
-	defer tick.Stop()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	for {
 		l.dispatch(ctx)
+		timer.Reset(l.nextDue(ctx))
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-timer.C:
 		case <-l.wake:
 		}
+	}
+}
+
+// nextDue is how long until the next event not done falls due and is free of any lease (at most
+// botLanesIdle; a moment when it cannot be read).
+func (l *botLanes) nextDue(ctx context.Context) time.Duration {
+	var ms *float64
+	err := l.pool.QueryRow(ctx, `SELECT extract(epoch FROM min(greatest(due, coalesce(leased_until, due))) - now()) * 1000
+		FROM `+botLanesTable+` WHERE done IS NULL`).Scan(&ms)
+	switch {
+	case err != nil:
+		return time.Second
+	case ms == nil:
+		return botLanesIdle
+	}
+	return min(max(time.Duration(*ms*float64(time.Millisecond)), 10*time.Millisecond), botLanesIdle)
+}
+
+func (l *botLanes) wakeUp() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -139,6 +163,7 @@ func (l *botLanes) lane(ctx context.Context, bot string) {
 		l.mu.Lock()
 		delete(l.running, bot)
 		l.mu.Unlock()
+		l.wakeUp() // its next event's due time changed: run looks again
 		l.wg.Done()
 	}()
 	for ctx.Err() == nil {
