@@ -33,7 +33,8 @@ type Blocked struct{ Username, UsernameHash, Admin, Modified string }
 // Guest is one guest seen in a billing period (the model's GuestUser).
 type Guest struct{ Username, UsernameHash, BillingPeriod string }
 
-// Month is a billing period's count of guests (the model's GuestUserHistoryCount).
+// Month is a billing period's count of guests (the model's GuestUserHistoryCount); Month is the
+// billing period ('YYYY-MM'), which the API writes as the model's 'YYYY_MM'.
 type Month struct {
 	Month string
 	Count int

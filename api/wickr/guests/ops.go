@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/api/wickr/wickrproto"
@@ -60,9 +61,15 @@ func (svc *Service) history(k *awsproto.Call) (int, any, error) {
 	}
 	out := make([]map[string]string, len(months))
 	for i, m := range months {
-		out[i] = map[string]string{"month": m.Month, "count": strconv.Itoa(m.Count)}
+		out[i] = map[string]string{"month": historyMonth(m.Month), "count": strconv.Itoa(m.Count)}
 	}
 	return http.StatusOK, map[string]any{"history": out}, nil
+}
+
+// historyMonth is a billing period ('YYYY-MM', GuestUser's billingPeriod) as the model's
+// GuestUserHistoryCount.month writes it: 'YYYY_MM' ('2024_01').
+func historyMonth(billingPeriod string) string {
+	return strings.Replace(billingPeriod, "-", "_", 1)
 }
 
 func (svc *Service) blocklist(k *awsproto.Call) (int, any, error) {

@@ -14,14 +14,26 @@ func (svc *Service) Operations() []awsproto.Operation {
 	return []awsproto.Operation{
 		{Name: "RegisterOidcConfigTest", Method: http.MethodPost, Path: "/networks/:networkId/oidc/test", ReadOnly: true, Fn: svc.testConfig},
 		{Name: "RegisterOidcConfig", Method: http.MethodPost, Path: "/networks/:networkId/oidc/save", Fn: svc.register},
-		{Name: "GetOidcInfo", Method: http.MethodGet, Path: "/networks/:networkId/oidc", ReadOnly: true, Fn: func(k *awsproto.Call) (int, any, error) {
-			cfg, err := svc.Info(k.Ctx, k.AWSAccount(), k.Region, k.Param("networkId"))
-			if err != nil {
-				return 0, nil, err
-			}
-			return http.StatusOK, map[string]any{"openidConnectInfo": toWire(k.Param("networkId"), cfg)}, nil
-		}},
+		{Name: "GetOidcInfo", Method: http.MethodGet, Path: "/networks/:networkId/oidc", ReadOnly: true, Fn: svc.info},
 	}
+}
+
+func (svc *Service) info(k *awsproto.Call) (int, any, error) {
+	id := k.Param("networkId")
+	req := TokenRequest{ClientID: k.Query("clientId"), Code: k.Query("code"), GrantType: k.Query("grantType"), RedirectURI: k.Query("redirectUri"),
+		URL: k.Query("url"), ClientSecret: k.Query("clientSecret"), CodeVerifier: k.Query("codeVerifier"), Certificate: k.Query("certificate")}
+	cfg, tok, err := svc.OIDCInfo(k.Ctx, k.AWSAccount(), k.Region, id, req)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := map[string]any{}
+	if cfg != nil {
+		out["openidConnectInfo"] = toWire(id, *cfg)
+	}
+	if tok != nil {
+		out["tokenInfo"] = tok
+	}
+	return http.StatusOK, out, nil
 }
 
 func (svc *Service) testConfig(k *awsproto.Call) (int, any, error) {

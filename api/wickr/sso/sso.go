@@ -1,7 +1,9 @@
 // Package sso is the slice of a Wickr network's single sign-on (guide §4): RegisterOidcConfigTest
 // (OpenID Connect discovery against the issuer, reporting what it found), RegisterOidcConfig and
-// GetOidcInfo. The configuration is decided on the network stream (package domain/wickr/network);
-// company ids are claimed across networks on the directory (directory.CompanyIDStream).
+// GetOidcInfo (with the model's token members, it also exchanges an authorization code at the
+// provider and answers the tokens, tokenInfo). The configuration is decided on the network stream
+// (package domain/wickr/network); company ids are claimed across networks on the directory
+// (directory.CompanyIDStream).
 //
 // Invariants:
 //   - The client secret is sealed under the network's OIDC key (wickr.SubjectOIDC) before it reaches
@@ -13,7 +15,8 @@
 //     whose issuer must equal the one given; a failure names the member at fault (issuer, scopes,
 //     certificate) and changes nothing.
 //   - GetOidcInfo answers from the network stream: the configuration is read rarely and must reflect
-//     the last registration at once.
+//     the last registration at once. Its code exchange stores nothing; the code, the verifier, the
+//     secrets and the tokens stay out of the audit record (awsproto's sensitive members).
 package sso
 
 import (
@@ -51,9 +54,10 @@ const (
 	maxDiscoveryError    = 512
 )
 
-// Keys seals a secret under a subject's key (infra/datakeys implements it).
+// Keys seals a secret under a subject's key and opens a sealed one (infra/datakeys implements it).
 type Keys interface {
 	SealFor(ctx context.Context, tenant, subject string, plaintext []byte) (domain.Sealed, error)
+	OpenSealed(ctx context.Context, sealed domain.Sealed) ([]byte, error)
 }
 
 // Claims runs the company-id claims on the directory's streams (the directory repository).
@@ -194,7 +198,12 @@ func shortError(err error) string {
 
 // Discover runs OpenID Connect discovery against issuer.
 func (s *Service) Discover(ctx context.Context, issuer, certificate string) (Discovery, error) {
-	if err := network.ValidIssuer("issuer", issuer); err != nil {
+	return s.discover(ctx, "issuer", issuer, certificate)
+}
+
+// discover runs OpenID Connect discovery against issuer, the request's member field.
+func (s *Service) discover(ctx context.Context, field, issuer, certificate string) (Discovery, error) {
+	if err := network.ValidIssuer(field, issuer); err != nil {
 		return Discovery{}, err
 	}
 	hc, err := s.client(certificate)
@@ -205,11 +214,11 @@ func (s *Service) Discover(ctx context.Context, issuer, certificate string) (Dis
 	defer cancel()
 	p, err := oidc.NewProvider(ctx, issuer)
 	if err != nil {
-		return Discovery{}, wickr.Invalid("issuer", "OpenID Connect discovery at %s failed: %s", strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", shortError(err))
+		return Discovery{}, wickr.Invalid(field, "OpenID Connect discovery at %s failed: %s", strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", shortError(err))
 	}
 	var d Discovery
 	if err := p.Claims(&d); err != nil {
-		return Discovery{}, wickr.Invalid("issuer", "the provider's discovery document is not valid: %v", err)
+		return Discovery{}, wickr.Invalid(field, "the provider's discovery document is not valid: %v", err)
 	}
 	if u, err := url.Parse(d.Issuer); err == nil && strings.EqualFold(u.Hostname(), "login.microsoftonline.com") {
 		d.MicrosoftMultiRefreshToken = true

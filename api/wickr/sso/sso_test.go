@@ -10,6 +10,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/wickr/network"
 )
 
 // TestDiscoveryBoundsTheProvidersAnswer: the issuer is whatever an administrator typed, and
@@ -91,5 +94,37 @@ func TestIdentityProviderClientIsBounded(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusTemporaryRedirect {
 		t.Fatalf("a redirect was followed: %d", resp.StatusCode)
+	}
+}
+
+// openKeys opens every sealed secret as its ciphertext (the secret of the test).
+type openKeys struct{ Keys }
+
+func (openKeys) OpenSealed(_ context.Context, s domain.Sealed) ([]byte, error) {
+	return s.Data, nil
+}
+
+// TestSavedSecretGoesOnlyToTheSavedProvider: GetOidcInfo's exchange sends the network's saved client
+// secret only to the saved issuer, for the saved client id. A caller who may only read the SSO
+// configuration, naming the saved client id and an issuer of its own, would otherwise receive the
+// secret at that issuer's token endpoint.
+func TestSavedSecretGoesOnlyToTheSavedProvider(t *testing.T) {
+	s := New(Deps{Keys: openKeys{}})
+	saved := &network.OIDCConfig{Issuer: "https://idp.example.com", ClientID: "wickr", RedirectURL: "https://app.example.com/cb",
+		Secret: domain.Sealed{KeyID: "k", Data: []byte("the-saved-secret")}}
+	ctx := context.Background()
+	conf, _, err := s.tokenClient(ctx, saved, TokenRequest{Code: "c"})
+	if err != nil || conf.ClientSecret != "the-saved-secret" {
+		t.Fatalf("the saved provider and client: secret %q, %v", conf.ClientSecret, err)
+	}
+	for name, req := range map[string]TokenRequest{
+		"another issuer":      {Code: "c", URL: "https://attacker.example"},
+		"another client":      {Code: "c", ClientID: "other"},
+		"a secret of its own": {Code: "c", URL: "https://attacker.example", ClientSecret: "mine"},
+	} {
+		conf, _, err := s.tokenClient(ctx, saved, req)
+		if err != nil || conf.ClientSecret == "the-saved-secret" {
+			t.Errorf("%s: the saved secret would be sent (%v)", name, err)
+		}
 	}
 }

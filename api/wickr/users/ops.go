@@ -61,10 +61,17 @@ func toWire(u wickrusers.User, now time.Time) wireUser {
 		InviteCode: u.InviteCode, CodeValidation: u.CodeValidation, Uname: wickr.UsernameHash(u.Username)}
 }
 
-// wireFailure is the model's BatchUserErrorResponseItem (and, renamed, the uname and device ones).
+// wireFailure is the model's BatchUserErrorResponseItem; userId is required (even when the request
+// named an empty one).
 type wireFailure struct {
-	UserID string `json:"userId,omitempty"`
-	Uname  string `json:"uname,omitempty"`
+	UserID string `json:"userId"`
+	Field  string `json:"field,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// unameFailure is the model's BatchUnameErrorResponseItem; uname is required.
+type unameFailure struct {
+	Uname  string `json:"uname"`
 	Field  string `json:"field,omitempty"`
 	Reason string `json:"reason"`
 }
@@ -353,9 +360,9 @@ func (svc handlers) lookup(k *awsproto.Call) (int, any, error) {
 	for _, p := range res.Successful {
 		ok = append(ok, map[string]string{"uname": p[0], "username": p[1]})
 	}
-	failed := []wireFailure{}
+	failed := []unameFailure{}
 	for _, f := range res.Failed {
-		failed = append(failed, wireFailure{Uname: f.ID, Field: f.Field, Reason: f.Reason})
+		failed = append(failed, unameFailure{Uname: f.ID, Field: f.Field, Reason: f.Reason})
 	}
 	return http.StatusOK, map[string]any{"message": fmt.Sprintf("%d unames found, %d not found", len(ok), len(failed)),
 		"successful": ok, "failed": failed}, nil

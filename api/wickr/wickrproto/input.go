@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -14,7 +16,9 @@ import (
 )
 
 // Decode reads the JSON body of k into v (an empty body is an empty object). A member of the wrong
-// JSON type is a ValidationError naming it; a body that is not JSON is a BadRequestError.
+// JSON type is a ValidationError naming it, and so is a number out of the 32-bit range in a Go int
+// (the slices decode the model's Integer members into int, its Long members into int64); a body
+// that is not JSON is a BadRequestError.
 func Decode(k *awsproto.Call, v any) error {
 	if len(bytes.TrimSpace(k.Body)) == 0 {
 		return nil
@@ -25,6 +29,50 @@ func Decode(k *awsproto.Call, v any) error {
 			return wickr.Invalid(te.Field, "must be a JSON %s", jsonKind(te.Type.Kind().String()))
 		}
 		return awsproto.BadRequest("the request body is not valid JSON: " + err.Error())
+	}
+	return checkIntegers(reflect.ValueOf(v), "")
+}
+
+// checkIntegers refuses every int reachable from v (through pointers, structs and slices) that a
+// 32-bit Integer cannot hold, naming it by its JSON path ("securityGroupSettings.maxBor",
+// "users[2].inviteCodeTtl"): the SDKs read those members back as 32-bit integers.
+func checkIntegers(v reflect.Value, path string) error {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return checkIntegers(v.Elem(), path)
+	case reflect.Int:
+		if n := v.Int(); n < math.MinInt32 || n > math.MaxInt32 {
+			return wickr.Invalid(path, "must be an integer from %d to %d, got %d", math.MinInt32, math.MaxInt32, n)
+		}
+	case reflect.Slice, reflect.Array:
+		var errs []error
+		for i := range v.Len() {
+			errs = append(errs, checkIntegers(v.Index(i), path+"["+strconv.Itoa(i)+"]"))
+		}
+		return errors.Join(errs...)
+	case reflect.Struct:
+		var errs []error
+		for i := range v.NumField() {
+			f := v.Type().Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			switch {
+			case !f.IsExported() || name == "-":
+				continue
+			case f.Anonymous && name == "":
+				errs = append(errs, checkIntegers(v.Field(i), path)) // an embedded struct's members are the parent's
+				continue
+			case name == "":
+				name = f.Name
+			}
+			if path != "" {
+				name = path + "." + name
+			}
+			errs = append(errs, checkIntegers(v.Field(i), name))
+		}
+		return errors.Join(errs...)
 	}
 	return nil
 }

@@ -23,6 +23,11 @@ def h(username):
     return hashlib.sha256(username.encode()).hexdigest()
 
 
+def month(billing_period):
+    """The history's month ('YYYY_MM') of a billing period ('YYYY-MM')."""
+    return billing_period.replace("-", "_")
+
+
 class Guests(WickrTestCase):
     def test_list_guests(self):
         out = self.w.list_guest_users(networkId=NET, billingPeriod=THIS, sortFields="username", sortDirection="ASC")["guestlist"]
@@ -47,7 +52,10 @@ class Guests(WickrTestCase):
 
     def test_history(self):
         hist = self.w.get_guest_user_history_count(networkId=NET)["history"]
-        self.assertEqual(hist, [{"month": LAST, "count": "1"}, {"month": THIS, "count": "3"}])
+        # The model's GuestUserHistoryCount.month is YYYY_MM ('2024_01'), unlike billingPeriod's YYYY-MM.
+        self.assertEqual(hist, [{"month": month(LAST), "count": "1"}, {"month": month(THIS), "count": "3"}])
+        for m in hist:
+            self.assertRegex(m["month"], r"^\d{4}_\d\d$")
         self.assertEqual(self.w.get_guest_user_history_count(networkId=TRIAL)["history"], [])
         self.assertError("ResourceNotFoundError", 404, self.w.get_guest_user_history_count, networkId="12345678")
         self.assertError("ValidationError", 422, self.raw.get_guest_user_history_count, networkId="1", field="networkId")

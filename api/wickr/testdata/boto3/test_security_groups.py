@@ -64,6 +64,7 @@ class SecurityGroups(WickrTestCase):
             ({"name": "x", "securityGroupSettings": {"federationMode": 3}}, "securityGroupSettings.federationMode"),
             ({"name": "x", "securityGroupSettings": {"lockoutThreshold": -1}}, "securityGroupSettings.lockoutThreshold"),
             ({"name": "x", "securityGroupSettings": {"lockoutThreshold": "five"}}, "securityGroupSettings.lockoutThreshold"),
+            ({"name": "x", "securityGroupSettings": {"lockoutThreshold": 2**31}}, "securityGroupSettings.lockoutThreshold"),  # a 32-bit Integer
             ({"name": "x", "securityGroupSettings": {"enableRestrictedGlobalFederation": True}}, "securityGroupSettings.enableRestrictedGlobalFederation"),
             ({"name": "x", "securityGroupSettings": {"federationMode": 1, "permittedNetworks": ["12345678"]}}, "securityGroupSettings.permittedNetworks"),
             ({"name": "x", "securityGroupSettings": {"federationMode": 2, "permittedNetworks": ["1234"]}}, "securityGroupSettings.permittedNetworks[0]"),
@@ -92,6 +93,8 @@ class SecurityGroups(WickrTestCase):
             ({"atakPackageValues": ["com.example"], "enableAtak": True}, "securityGroupSettings.atakPackageValues[0]"),
             ({"showMasterRecoveryKey": True}, "securityGroupSettings.showMasterRecoveryKey"),
             ({"maxBor": -1}, "securityGroupSettings.maxBor"),
+            ({"maxBor": 2**40}, "securityGroupSettings.maxBor"),  # the model's Integer is 32-bit (maxTtl, a Long, is not)
+            ({"passwordRequirements": {"minLength": 2**31}}, "securityGroupSettings.passwordRequirements.minLength"),
         ]:
             with self.subTest(settings=settings):
                 self.assertError("ValidationError", 422, self.raw.update_security_group, networkId=self.nid, groupId=g["id"],

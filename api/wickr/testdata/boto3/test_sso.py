@@ -1,13 +1,55 @@
 """SSO through boto3 (guide §4): RegisterOidcConfigTest (discovery against a real OpenID provider,
-zitadel/oidc's example OP started by the Go test at OIDC_ISSUER), RegisterOidcConfig and GetOidcInfo,
-with every error the model names for them. The client secret never comes back in clear."""
+zitadel/oidc's example OP started by the Go test at OIDC_ISSUER), RegisterOidcConfig and GetOidcInfo
+(also its token members: an authorization code, obtained through the OP's login page for its client
+"web" and OIDC_REDIRECT_URI, exchanged for tokenInfo), with every error the model names for them.
+The client secret never comes back in clear."""
 
+import base64
+import hashlib
+import http.cookiejar
 import os
+import secrets
 import unittest
+import urllib.parse
+import urllib.request
 
 from belfry_wickr import WickrTestCase, client, with_members
 
 ISSUER = os.environ["OIDC_ISSUER"]
+REDIRECT = os.environ["OIDC_REDIRECT_URI"]
+
+
+class _Redirected(Exception):
+    def __init__(self, url):
+        super().__init__(url)
+        self.url = url
+
+
+class _StopAt(urllib.request.HTTPRedirectHandler):
+    """Follows redirects as a browser would, up to the client's redirect URI (nothing listens there)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if newurl.startswith(REDIRECT):
+            raise _Redirected(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def auth_code():
+    """Signs the example OP's user in through its login page for client "web" (code flow with PKCE,
+    S256) and returns the authorization code and the PKCE verifier."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _StopAt())
+    query = urllib.parse.urlencode({"client_id": "web", "redirect_uri": REDIRECT, "response_type": "code", "scope": "openid email",
+                                    "state": "s", "code_challenge": challenge, "code_challenge_method": "S256"})
+    login = browser.open(ISSUER + "auth?" + query)
+    request_id = urllib.parse.parse_qs(urllib.parse.urlparse(login.geturl()).query)["authRequestID"][0]
+    form = urllib.parse.urlencode({"username": "test-user@127.0.0.1", "password": "verysecure", "id": request_id}).encode()
+    try:
+        browser.open(ISSUER + "login/username", form)
+    except _Redirected as r:
+        return urllib.parse.parse_qs(urllib.parse.urlparse(r.url).query)["code"][0], verifier
+    raise AssertionError("the provider did not redirect to the client with a code")
 
 
 class SSO(WickrTestCase):
@@ -76,6 +118,50 @@ class SSO(WickrTestCase):
         self.assertEqual(out["secret"], "****")
         self.assertEqual(self.w.get_oidc_info(networkId=self.nid)["openidConnectInfo"]["scopes"], "openid")
 
+    def test_token_exchange(self):
+        """GetOidcInfo with the model's token members exchanges an authorization code at the provider
+        and answers tokenInfo; the client and the provider default to the network's configuration."""
+        self.w.register_oidc_config(networkId=self.nid, companyId="Tokens", issuer=ISSUER, scopes="openid email", userId="web", secret="secret")
+        code, verifier = auth_code()
+        out = self.w.get_oidc_info(networkId=self.nid, code=code, grantType="authorization_code", redirectUri=REDIRECT, codeVerifier=verifier)
+        self.assertEqual(out["openidConnectInfo"]["companyId"], "Tokens")
+        tok = out["tokenInfo"]
+        self.assertTrue(tok["accessToken"])
+        self.assertEqual(tok["idToken"].count("."), 2)  # a JWT
+        self.assertEqual(tok["tokenType"].lower(), "bearer")
+        self.assertIsInstance(tok["expiresIn"], int)
+        self.assertGreater(tok["expiresIn"], 0)
+        self.assertEqual(tok["codeVerifier"], verifier)
+        self.assertEqual(tok["codeChallenge"], base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode())
+        used = {"code": code, "grantType": "authorization_code", "redirectUri": REDIRECT, "codeVerifier": verifier}
+        self.assertError("ValidationError", 422, lambda: self.w.get_oidc_info(networkId=self.nid, **used), field="code")  # a code is used once
+        # A configuration not saved yet: the provider and the client in the request.
+        fresh = self.create_network("Fresh", "PREMIUM")
+        code, verifier = auth_code()
+        out = self.w.get_oidc_info(networkId=fresh, code=code, redirectUri=REDIRECT, codeVerifier=verifier, clientId="web", clientSecret="secret",
+                                   url=ISSUER)
+        self.assertNotIn("openidConnectInfo", out)
+        self.assertTrue(out["tokenInfo"]["accessToken"])
+        for kwargs, field in [
+            ({"grantType": "password"}, "grantType"),
+            ({"code": None}, "code"),
+            ({"url": None}, "url"),  # no configuration to take the provider from
+            ({"clientId": None}, "clientId"),
+            ({"redirectUri": None}, "redirectUri"),
+            ({"url": "not a url"}, "url"),
+            ({"certificate": "not a PEM"}, "certificate"),
+        ]:
+            kw = {"code": "x", "redirectUri": REDIRECT, "clientId": "web", "clientSecret": "secret", "url": ISSUER}
+            kw.update(kwargs)
+            kw = {k: v for k, v in kw.items() if v is not None}
+            with self.subTest(kwargs=kwargs):
+                self.assertError("ValidationError", 422, lambda: self.w.get_oidc_info(networkId=fresh, **kw), field=field)
+        code, verifier = auth_code()
+        wrong = {"code": code, "redirectUri": REDIRECT, "codeVerifier": verifier, "clientId": "web", "clientSecret": "wrong", "url": ISSUER}
+        self.assertError("ValidationError", 422, lambda: self.w.get_oidc_info(networkId=fresh, **wrong), field="clientSecret")
+        self.assertError("ResourceNotFoundError", 404,
+                         lambda: self.w.get_oidc_info(networkId="12345678", code="x", url=ISSUER, clientId="web", redirectUri=REDIRECT))
+
     def test_company_ids_are_unique(self):
         other = self.create_network("Other", "PREMIUM")
         self.w.register_oidc_config(networkId=self.nid, companyId="Acme", issuer=ISSUER, scopes="openid", userId="web")
@@ -92,6 +178,7 @@ class SSO(WickrTestCase):
             ({"issuer": "ftp://x"}, "issuer"), ({"issuer": None}, "issuer"), ({"scopes": "email"}, "scopes"), ({"scopes": None}, "scopes"),
             ({"userId": None}, "userId"), ({"customUsername": "a b"}, "customUsername"), ({"ssoTokenBufferMinutes": -1}, "ssoTokenBufferMinutes"),
             ({"extraAuthParams": "%zz"}, "extraAuthParams"), ({"ssoTokenBufferMinutes": "five"}, "ssoTokenBufferMinutes"),
+            ({"ssoTokenBufferMinutes": 2**31}, "ssoTokenBufferMinutes"),  # a 32-bit Integer
         ]:
             kw = dict(base)
             kw.update(kwargs)

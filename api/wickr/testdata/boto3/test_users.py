@@ -192,6 +192,9 @@ class Users(WickrTestCase):
         self.assertEqual(failed["bad"]["field"], "userIds[3]")
         self.assertEqual(failed["1234567891"]["field"], "userIds[2]")
         self.assertEqual(self.w.get_users_count(networkId=NET)["pending"], before["pending"] - 2)
+        # BatchUserErrorResponseItem requires userId: an empty id is failed with its (empty) userId.
+        empty = self.raw.batch_delete_user(networkId=NET, userIds=[""])["failed"]
+        self.assertEqual([(f.get("userId"), f["field"]) for f in empty], [("", "userIds[0]")])
         self.assertError("ResourceNotFoundError", 404, self.w.get_user, networkId=NET, userId=a)
         again = self.w.batch_delete_user(networkId=NET, userIds=[a])
         self.assertEqual((again["successful"], again["failed"][0]["userId"]), ([], a), "deletion is final")
@@ -239,6 +242,8 @@ class Users(WickrTestCase):
         out = self.w.batch_lookup_user_uname(networkId=NET, unames=[uname(name), "0" * 64])
         self.assertEqual(out["successful"], [{"uname": uname(name), "username": name.lower()}])
         self.assertEqual((out["failed"][0]["uname"], out["failed"][0]["field"]), ("0" * 64, "unames[1]"))
+        empty = self.w.batch_lookup_user_uname(networkId=NET, unames=[""])["failed"]  # uname is required in the failed item
+        self.assertEqual([(f.get("uname"), f["field"]) for f in empty], [("", "unames[0]")])
         self.assertError("ValidationError", 422, self.raw.batch_lookup_user_uname, networkId=NET, unames=[], field="unames")
         self.assertError("ValidationError", 422, self.raw.batch_lookup_user_uname, networkId=NET, unames=["a"] * 51, field="unames")
         self.assertError("ResourceNotFoundError", 404, self.w.batch_lookup_user_uname, networkId="12345678", unames=[uname(name)])
