@@ -30,3 +30,9 @@ func (s Sealed) IsZero() bool { return s.KeyID == "" && len(s.Data) == 0 }
 // Deciders use it to check that a credential is sealed under its own subject's key, so that destroying
 // that key shreds exactly that subject's credentials.
 func SubjectKeyID(tenant, subject string) string { return "subject/" + tenant + "/" + subject }
+
+// ErrUnreadable is sealed content that does not open under its key although the key is there: the
+// bytes (or the key's own wrapping) are damaged, or were sealed under another key. Like ErrShredded it
+// recurs every time, so a long job that meets it reports the one item and goes on with the others,
+// where any other failure (a lost connection) is worth retrying.
+var ErrUnreadable = errors.New("the sealed content does not open under its key")

@@ -40,7 +40,7 @@ func newWickrArchive(m *Main, pool *pgxpool.Pool, keys *datakeys.Store) {
 	}
 	m.wickr.archive = wickrarchive.New(wickrarchiverm.NewStore(pool), keys, target, pool,
 		wickrarchive.Config{Prefix: ac.prefix(), BaseName: ac.BaseName, FileSize: size, Rotate: rotate, Now: m.Now, Logger: m.logger,
-			Files: blobstore.New(m.cfg.blobDir(), pool, keys)})
+			Files: blobstore.New(m.cfg.blobDir(), pool, keys), Metrics: wickrarchive.NewMetrics(m.reg)})
 	m.logger.Info("wickr data-retention archive", "target", target.String(), "prefix", ac.prefix())
 }
 

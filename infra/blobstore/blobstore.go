@@ -130,7 +130,8 @@ func sealMeta(key []byte, keyID string, meta []byte) ([]byte, error) {
 	return g.Seal(nil, n, meta, []byte("meta:"+keyID)), nil
 }
 
-// Meta opens an attachment's sealed metadata (ErrGone once its key is destroyed).
+// Meta opens an attachment's sealed metadata (ErrGone once its key is destroyed; domain.ErrUnreadable
+// when it does not open under its key, which is there: damaged).
 func (s *Store) Meta(ctx context.Context, a Attachment) (Meta, error) {
 	key, err := s.key(ctx, a)
 	if err != nil {
@@ -144,7 +145,7 @@ func (s *Store) Meta(ctx context.Context, a Attachment) (Meta, error) {
 	n[0] = 0xff
 	pt, err := g.Open(nil, n, a.SealedMeta, []byte("meta:"+a.KeyID))
 	if err != nil {
-		return Meta{}, fmt.Errorf("blobstore: metadata of %s: %w", a.AttachmentID, err)
+		return Meta{}, fmt.Errorf("blobstore: metadata of %s: %w: %w", a.AttachmentID, domain.ErrUnreadable, err)
 	}
 	var m Meta
 	return m, json.Unmarshal(pt, &m)
@@ -159,7 +160,7 @@ func (s *Store) key(ctx context.Context, a Attachment) ([]byte, error) {
 }
 
 // Open returns a reader of an attachment's plaintext; a chunk that does not open (a damaged or
-// truncated file) is a read error.
+// truncated file) is a read error matching domain.ErrUnreadable.
 func (s *Store) Open(ctx context.Context, a Attachment) (io.ReadCloser, error) {
 	key, err := s.key(ctx, a)
 	if err != nil {
@@ -288,31 +289,40 @@ func (s *Store) ShredMessage(ctx context.Context, messageID string) error {
 	return err
 }
 
+// maxStuck bounds the files a sweep names in its error.
+const maxStuck = 10
+
 // Sweep deletes, in batches of batch, the files and rows of attachments whose key is gone (shredded,
-// or its day key destroyed); it returns how many it deleted.
+// or its day key destroyed); it returns how many it deleted. A file it cannot remove holds back no
+// other: its row stays for the next sweep, and the error names it once the others are deleted.
 func (s *Store) Sweep(ctx context.Context, batch int) (int64, error) {
 	var total int64
-	for {
-		rows, _ := s.pool.Query(ctx, `SELECT `+cols+` FROM blobs.attachments a WHERE NOT EXISTS (
+	var stuck []error
+	for after := ""; ; {
+		rows, _ := s.pool.Query(ctx, `SELECT `+cols+` FROM blobs.attachments a WHERE attachment_id > $2 AND NOT EXISTS (
 			SELECT 1 FROM keys.message_keys m JOIN keys.data_keys d ON d.key_id = m.data_key_id
-			WHERE m.key_id = a.key_id AND d.wrapped IS NOT NULL) ORDER BY attachment_id LIMIT $1`, batch)
+			WHERE m.key_id = a.key_id AND d.wrapped IS NOT NULL) ORDER BY attachment_id LIMIT $1`, batch, after)
 		list, err := pgx.CollectRows(rows, scan)
 		if err != nil {
-			return total, fmt.Errorf("blobstore: sweep: %w", err)
+			return total, errors.Join(append(stuck, fmt.Errorf("blobstore: sweep: %w", err))...)
 		}
 		ids := make([]string, 0, len(list))
 		for _, a := range list {
 			if err := os.Remove(s.path(a.Blob)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return total, fmt.Errorf("blobstore: sweep: %w", err)
+				if stuck = append(stuck, fmt.Errorf("blobstore: sweep: attachment %s: %w", a.AttachmentID, err)); len(stuck) > maxStuck {
+					stuck = append(stuck[:maxStuck-1], fmt.Errorf("blobstore: sweep: and more files that could not be removed"))
+				}
+				continue
 			}
 			ids = append(ids, a.AttachmentID)
 		}
 		if _, err := s.pool.Exec(ctx, `DELETE FROM blobs.attachments WHERE attachment_id = ANY($1)`, ids); err != nil {
-			return total, fmt.Errorf("blobstore: sweep: %w", err)
+			return total, errors.Join(append(stuck, fmt.Errorf("blobstore: sweep: %w", err))...)
 		}
-		total += int64(len(list))
+		total += int64(len(ids))
 		if len(list) < batch {
-			return total, nil
+			return total, errors.Join(stuck...)
 		}
+		after = list[len(list)-1].AttachmentID
 	}
 }

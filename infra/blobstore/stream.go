@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/belfry/belfry/domain"
 )
 
 // The stored form of a blob: magic, then the plaintext in chunks of ChunkSize bytes, each sealed with
@@ -98,7 +100,7 @@ func newDecrypter(r io.Reader, key, aad []byte) (*decrypter, error) {
 	src := bufio.NewReaderSize(r, ChunkSize+tagSize)
 	var m [len(magic)]byte
 	if _, err := io.ReadFull(src, m[:]); err != nil || string(m[:]) != magic {
-		return nil, fmt.Errorf("blobstore: not a blob (%v)", err)
+		return nil, fmt.Errorf("blobstore: %w: not a blob (%v)", domain.ErrUnreadable, err)
 	}
 	return &decrypter{src: src, g: g, aad: aad, in: make([]byte, ChunkSize+tagSize)}, nil
 }
@@ -109,8 +111,11 @@ func (d *decrypter) Read(p []byte) (int, error) {
 			return 0, io.EOF
 		}
 		n, err := io.ReadFull(d.src, d.in)
+		if errors.Is(err, io.EOF) {
+			return 0, fmt.Errorf("blobstore: %w: truncated blob: %w", domain.ErrUnreadable, err)
+		}
 		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-			return 0, fmt.Errorf("blobstore: truncated blob: %w", err)
+			return 0, fmt.Errorf("blobstore: read: %w", err) // the disk's: worth another try
 		}
 		last := err != nil
 		if !last {
@@ -120,7 +125,7 @@ func (d *decrypter) Read(p []byte) (int, error) {
 		}
 		pt, oerr := d.g.Open(d.in[:0:0], nonce(d.i, last), d.in[:n], d.aad)
 		if oerr != nil {
-			return 0, fmt.Errorf("blobstore: chunk %d does not open: %w", d.i, oerr)
+			return 0, fmt.Errorf("blobstore: %w: chunk %d does not open: %w", domain.ErrUnreadable, d.i, oerr)
 		}
 		d.i++
 		d.buf, d.done = pt, last

@@ -161,16 +161,18 @@ func openAAD(k, sealed, aad []byte) ([]byte, error) {
 		return nil, err
 	}
 	if len(sealed) < gcm.NonceSize() {
-		return nil, errors.New("datakeys: sealed content too short")
+		return nil, fmt.Errorf("datakeys: open: %w: it is too short", domain.ErrUnreadable)
 	}
 	pt, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], aad)
 	if err != nil {
-		return nil, fmt.Errorf("datakeys: open: %w", err)
+		return nil, fmt.Errorf("datakeys: open: %w: %w", domain.ErrUnreadable, err)
 	}
 	return pt, nil
 }
 
-// Open decrypts what Seal (or SealFor) returned; content whose key was destroyed is ErrDestroyed.
+// Open decrypts what Seal (or SealFor) returned; content whose key was destroyed is ErrDestroyed, and
+// content that does not open under its key (damaged bytes, or a damaged wrapping of its key) is
+// domain.ErrUnreadable.
 func (s *Store) Open(ctx context.Context, keyID string, sealed []byte) ([]byte, error) {
 	var k []byte
 	var err error

@@ -13,7 +13,8 @@
 //     recorded before the new file's first write. So a restart of Belfry loses and repeats nothing.
 //   - Lines hold the decrypted text (as the bot writes it, §8.5) and the attachment's metadata; a
 //     message whose key was destroyed before it was shipped (it expired or burnt first) is written
-//     with "unavailable": true and no text. With Config.Files a file's decrypted bytes go to
+//     with "unavailable": true and no text; so is one whose content does not open or decode, with
+//     "unreadable" saying why (a damaged item would fail every round and hold back the ones after it). With Config.Files a file's decrypted bytes go to
 //     <networkId>/attachments/<messageId>/<name> under the same prefix (§8: messages and files
 //     together), streamed, written before the line that names it (file.path).
 //   - A file holds at most FileSize bytes (a single larger line is a file of its own) and, with
@@ -71,6 +72,8 @@ type Config struct {
 	Files  Files
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Metrics, when set, receives each round's progress.
+	Metrics *Metrics
 }
 
 // Shipper ships the archive to one target.
@@ -137,6 +140,7 @@ type LineFile struct {
 	Size        int64  `json:"size"`
 	Path        string `json:"path,omitempty"`
 	Unavailable bool   `json:"unavailable,omitempty"`
+	Unreadable  string `json:"unreadable,omitempty"` // why an unavailable file's stored bytes did not open
 }
 
 // Files opens messages' files (infra/blobstore.Store implements it).
@@ -147,8 +151,8 @@ type Files interface {
 
 // file archives the bytes of an item's file to <prefix><networkId>/attachments/<messageId>/<name>,
 // streamed, before the line naming it is written (a crash between the two writes it again, whole).
-// A file whose key is gone, or that has no bytes (metadata posted before files had bytes), is
-// Unavailable.
+// A file whose key is gone, that has no bytes (metadata posted before files had bytes), or whose
+// stored bytes do not open (damaged: Unreadable says so) is Unavailable.
 func (s *Shipper) file(ctx context.Context, it wickrarchive.Item, f *LineFile) error {
 	st, ok := s.target.(objstore.Streamer)
 	if s.cfg.Files == nil || !ok {
@@ -169,23 +173,25 @@ func (s *Shipper) file(ctx context.Context, it wickrarchive.Item, f *LineFile) e
 		return nil
 	}
 	r, err := s.cfg.Files.Open(ctx, *a)
-	if errors.Is(err, attachment.ErrGone) {
+	if err == nil {
+		defer r.Close()
+		name := f.Name
+		if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") { // the upload refuses these; never a path
+			name = "file"
+		}
+		key := fmt.Sprintf("%s%s/attachments/%s/%s", s.cfg.Prefix, it.NetworkID, it.MessageID, name)
+		if err = st.PutStream(ctx, key, r, a.Size); err == nil {
+			f.Path = key
+		}
+	}
+	switch {
+	case errors.Is(err, attachment.ErrGone):
 		f.Unavailable = true
-		return nil
-	}
-	if err != nil {
+	case errors.Is(err, domain.ErrUnreadable): // damaged: it would fail the same every round (nothing is written)
+		f.Unavailable, f.Unreadable = true, "the file's stored bytes do not open under its key (damaged)"
+	case err != nil:
 		return err
 	}
-	defer r.Close()
-	name := f.Name
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") { // the upload refuses these; never a path
-		name = "file"
-	}
-	key := fmt.Sprintf("%s%s/attachments/%s/%s", s.cfg.Prefix, it.NetworkID, it.MessageID, name)
-	if err := st.PutStream(ctx, key, r, a.Size); err != nil {
-		return err
-	}
-	f.Path = key
 	return nil
 }
 
@@ -225,6 +231,7 @@ func (s *Shipper) Round(ctx context.Context) (int, error) {
 			}
 		}
 	}
+	s.cfg.Metrics.round(n, len(errs))
 	return n, errors.Join(errs...)
 }
 
@@ -358,6 +365,8 @@ func (s *Shipper) line(ctx context.Context, it wickrarchive.Item) ([]byte, error
 	switch {
 	case errors.Is(err, domain.ErrShredded):
 		l.Unavailable = true
+	case errors.Is(err, domain.ErrUnreadable): // damaged: it would fail the same every round
+		l.Unavailable, l.Unreadable = true, "the message's sealed content does not open under its key (damaged)"
 	case err != nil:
 		return nil, err
 	default:

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/belfry/belfry/domain/chime/attachment"
 	"github.com/belfry/belfry/domain/wickr/conversation"
@@ -319,5 +322,104 @@ func TestArchiveOnAnotherServiceStartsOver(t *testing.T) {
 		if n, err := wickrarchive.New(src, keys, target, pool, cfg).Round(ctx); err != nil || n != 3 {
 			t.Fatalf("%s: %d lines shipped, %v; want all 3", name, n, err)
 		}
+	}
+}
+
+// TestDamagedContentHoldsBackNothing: a message whose sealed text does not open under its key (its
+// bytes damaged) is archived as unreadable, and one whose file's stored bytes are damaged keeps its
+// text with the file unreadable and written nowhere: neither holds back the messages after them, round
+// after round.
+func TestDamagedContentHoldsBackNothing(t *testing.T) {
+	ctx := context.Background()
+	pool, keys := archiveEnv(t)
+	blobDir := t.TempDir()
+	blobs := blobstore.New(blobDir, pool, keys)
+	at := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+	src := &items{}
+	add := func(seq int64, mid string, c conversation.Content, size int64) []byte {
+		plain, _ := json.Marshal(c)
+		id, sealed, err := keys.Seal(ctx, "12345678", conversation.KeyScope("c1", mid), at, plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.rows = append(src.rows, rm.Item{NetworkID: "12345678", ConversationID: "c1", MessageID: mid, SenderKey: "u:12345678:1",
+			KeyID: id, Sealed: sealed, Seq: seq, At: at, ContentType: "text/plain", Size: size})
+		return sealed
+	}
+	garbled := add(10, "m1", conversation.Content{Text: "garbled"}, 0)
+	garbled[len(garbled)-1] ^= 1
+	body := bytes.Repeat([]byte("damaged file\n"), 10_000)
+	a, err := blobs.Put(ctx, bytes.NewReader(body), attachment.Upload{Tenant: "12345678", Scope: conversation.KeyScope("c1", "m2"), Day: at,
+		Name: "broken.txt", Max: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Container, a.ContainerID, a.MessageID, a.UploaderID, a.ContentType, a.CreatedAt = "wickr", "c1", "m2", "u:12345678:1", "text/plain", at
+	if err := blobs.Record(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	stored := filepath.Join(blobDir, a.Blob[:2], a.Blob)
+	raw, err := os.ReadFile(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)/2] ^= 1
+	if err := os.WriteFile(stored, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	add(20, "m2", conversation.Content{Text: "see broken.txt", File: "broken.txt"}, a.Size)
+	add(30, "m3", conversation.Content{Text: "after"}, 0)
+	dir := t.TempDir()
+	ship := wickrarchive.New(src, keys, objstore.DirTarget{Dir: dir, Name: "archive"}, pool, wickrarchive.Config{Files: blobs, Now: func() time.Time { return at }})
+	for round, want := range []int{3, 0} {
+		if n, err := ship.Round(ctx); err != nil || n != want {
+			t.Fatalf("round %d: %d lines, %v; want %d and no error", round, n, err, want)
+		}
+	}
+	got, _ := lines(t, dir, "12345678")
+	if len(got) != 3 || !got[0].Unavailable || got[0].Unreadable == "" || got[0].Message != "" {
+		t.Fatalf("the garbled message: %+v", got)
+	}
+	if f := got[1].File; got[1].Message != "see broken.txt" || f == nil || !f.Unavailable || f.Unreadable == "" || f.Path != "" {
+		t.Fatalf("the message whose file is damaged: %+v %+v", got[1], f)
+	}
+	if left, _ := os.ReadDir(filepath.Join(dir, "12345678", "attachments", "m2")); len(left) != 0 {
+		t.Fatalf("a damaged file was archived, or part of it: %v", left)
+	}
+	if got[2].Message != "after" {
+		t.Fatalf("the message after them: %+v", got[2])
+	}
+}
+
+// TestShipperMetrics: the archive's progress is observable: the lines written, the networks whose
+// shipping failed, and how many networks are behind after each round.
+func TestShipperMetrics(t *testing.T) {
+	ctx := context.Background()
+	pool, keys := archiveEnv(t)
+	at := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+	src := &items{}
+	good, _ := json.Marshal(conversation.Content{Text: "hello"})
+	for i, nid := range []string{"11111111", "11111111", "22222222", "33333333"} {
+		id, sealed, err := keys.Seal(ctx, nid, "wickr-message/c1/m", at, good)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.rows = append(src.rows, rm.Item{NetworkID: nid, ConversationID: "c1", MessageID: fmt.Sprint("m", i), SenderKey: "u:" + nid + ":1",
+			KeyID: id, Sealed: sealed, Seq: int64(i + 1), At: at})
+	}
+	m := wickrarchive.NewMetrics(prometheus.NewRegistry())
+	cfg := wickrarchive.Config{Now: func() time.Time { return at }, Metrics: m}
+	target := objstore.DirTarget{Dir: t.TempDir(), Name: "archive"}
+	if _, err := wickrarchive.New(failingItems{items: src, bad: "33333333"}, keys, target, pool, cfg).Round(ctx); err == nil {
+		t.Fatal("a round with an unreachable network")
+	}
+	if l, f, b := testutil.ToFloat64(m.Lines), testutil.ToFloat64(m.Failures), testutil.ToFloat64(m.Behind); l != 3 || f != 1 || b != 1 {
+		t.Fatalf("after a round with a failure: lines %v, failures %v, networks behind %v", l, f, b)
+	}
+	if _, err := wickrarchive.New(src, keys, target, pool, cfg).Round(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if l, f, b := testutil.ToFloat64(m.Lines), testutil.ToFloat64(m.Failures), testutil.ToFloat64(m.Behind); l != 4 || f != 1 || b != 0 {
+		t.Fatalf("after the round that caught up: lines %v, failures %v, networks behind %v", l, f, b)
 	}
 }

@@ -246,7 +246,8 @@ const exportPage = 500
 
 // eachAttachment calls fn with every live attachment the export covers, oldest first: uploaded by the
 // account's users (or its one user) to conversations, or to the account's rooms, not hidden by
-// retention (the account's room retention; a conversation's own), key not destroyed.
+// retention (the account's room retention; a conversation's own), key not destroyed. One whose
+// metadata does not open under its key (damaged) is logged and left out: it holds back no other.
 func (s *Service) eachAttachment(ctx context.Context, e attachment.Export, fn func(attachment.Stored) error) error {
 	hide, _, err := s.d.Retention.HideBefore(ctx, e.AccountID, retention.Rooms)
 	if err != nil {
@@ -278,6 +279,11 @@ func (s *Service) eachAttachment(ctx context.Context, e attachment.Export, fn fu
 				continue
 			}
 			if _, err := s.d.Blobs.Meta(ctx, a); errors.Is(err, attachment.ErrGone) {
+				continue
+			} else if errors.Is(err, domain.ErrUnreadable) {
+				// Damaged: it fails the same on every try, and no URL could serve it; the others go.
+				s.d.Logger.Error("attachment export: an attachment does not open under its key and is left out", "export", e.ExportID,
+					"attachment", a.AttachmentID, "err", err)
 				continue
 			} else if err != nil {
 				return err

@@ -2,8 +2,10 @@
 // 13): every message of the account's rooms and of the conversations its users are in (or, for one
 // user, of every room and conversation the user is or was a member of) sent in [From, To), oldest
 // first, content decrypted with the live keys. A redacted message is marked "redacted" and a message
-// whose key was destroyed (retention, a deleted room) "shredded": neither carries content. Attachments
-// are referenced by id and SHA-256 (of the stored file, and of the content while its key lives).
+// whose key was destroyed (retention, a deleted room) "shredded": neither carries content. A message
+// whose content does not open under its live key (damaged bytes) is "unreadable", with why, and the
+// export goes on past it. Attachments are referenced by id and SHA-256 (of the stored file, and of the
+// content while its key lives).
 //
 // The first line is the export's header (type "export": what it covers); each other line is one
 // message (type "message"). Invariants: lines are in (createdAt, containerId, messageId) order and a
@@ -130,8 +132,9 @@ type Message struct {
 	SenderType      string          `json:"senderType,omitempty"`
 	SenderAccountID string          `json:"senderAccountId,omitempty"`
 	EditedAt        string          `json:"editedAt,omitempty"`
-	State           string          `json:"state"` // "live", "redacted" or "shredded"
+	State           string          `json:"state"` // "live", "redacted", "shredded" or "unreadable"
 	Content         *string         `json:"content,omitempty"`
+	Unreadable      string          `json:"unreadable,omitempty"` // why an "unreadable" message did not open under its live key
 	Attachments     []AttachmentRef `json:"attachments,omitempty"`
 }
 
@@ -144,7 +147,7 @@ type AttachmentRef struct {
 	Name         string `json:"name,omitempty"`
 	ContentType  string `json:"contentType"`
 	Size         int64  `json:"size"`
-	State        string `json:"state"` // "live" or "shredded"
+	State        string `json:"state"` // "live", "shredded" or "unreadable" (its metadata does not open)
 }
 
 // Cursor is the key of the last message written: the export continues after it.
@@ -328,6 +331,8 @@ func (x *Exporter) write(ctx context.Context, w io.Writer, batch []item) error {
 			switch {
 			case errors.Is(err, domain.ErrShredded):
 				m.State = "shredded"
+			case errors.Is(err, domain.ErrUnreadable): // damaged: the same on every run, so written as such
+				m.State, m.Unreadable = "unreadable", err.Error()
 			case err != nil:
 				return fmt.Errorf("legalhold: message %s: %w", m.MessageID, err)
 			default:
@@ -359,6 +364,8 @@ func (x *Exporter) refs(ctx context.Context, list []attachment.Stored) ([]Attach
 		switch {
 		case errors.Is(err, attachment.ErrGone):
 			r.State = "shredded"
+		case errors.Is(err, domain.ErrUnreadable):
+			r.State = "unreadable"
 		case err != nil:
 			return nil, err
 		default:
