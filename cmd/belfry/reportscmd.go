@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -78,7 +80,8 @@ func cmdReports(ctx context.Context, cfg Config, args []string) error {
 	}
 	g := cdrExport{pass: callsPass(client), out: tgt, workers: *workers, progress: os.Stderr}
 	st, err := g.run(ctx, r.from, r.to)
-	fmt.Fprintf(os.Stderr, "CDRs of %d calls: %d written, %d already present (%.0f records/s)\n", st.calls.Load(), st.written.Load(), st.kept.Load(), st.rate())
+	fmt.Fprintf(os.Stderr, "CDRs of %d calls: %d written, %d already present, %d calls not written (an event does not decode) (%.0f records/s)\n",
+		st.calls.Load(), st.written.Load(), st.kept.Load(), st.failed.Load(), st.rate())
 	return err
 }
 
@@ -119,7 +122,9 @@ func callsPass(client *esdb.Client) func(ctx context.Context, fn func(*esdb.Reco
 
 // cdrExport regenerates CDRs from the log: one filtered pass over the call streams folds every
 // conference (in $all order, each stream's events stay in order); a conference that ended in the
-// range goes to the workers, which write its records. Only conferences still open are held.
+// range goes to the workers, which write its records. Only conferences still open are held. A
+// conference with an event that does not decode holds back no other: its records are not written
+// and the run's error names it, if it ended in the range or its end is unknown (cdrFold).
 type cdrExport struct {
 	pass     func(ctx context.Context, fn func(*esdb.RecordedEvent) error) error
 	out      calls.Objects
@@ -128,8 +133,8 @@ type cdrExport struct {
 }
 
 type cdrStats struct {
-	calls, written, kept atomic.Int64
-	began                time.Time
+	calls, written, kept, failed atomic.Int64
+	began                        time.Time
 }
 
 func (s *cdrStats) rate() float64 {
@@ -152,20 +157,10 @@ func (g cdrExport) run(ctx context.Context, from, to time.Time) (*cdrStats, erro
 		})
 	}
 	tick := time.Now()
-	open := map[string]call.State{}
+	f := cdrFold{open: map[string]call.State{}, broken: map[string]error{}}
 	err := g.pass(ctx, func(ev *esdb.RecordedEvent) error {
-		e, err := call.Decode(ev.EventType, ev.Data)
-		if err != nil {
-			return fmt.Errorf("%s: %w", ev.StreamID, err)
-		}
-		id := strings.TrimPrefix(ev.StreamID, call.StreamPrefix)
-		s := call.Evolve(open[id], e)
-		if s.Ended.IsZero() {
-			open[id] = s
-			return nil
-		}
-		delete(open, id)
-		if s.Ended.Before(from) || !s.Ended.Before(to) {
+		s, ok := f.next(ev, from, to)
+		if !ok {
 			return nil
 		}
 		if time.Since(tick) > time.Second {
@@ -181,7 +176,60 @@ func (g cdrExport) run(ctx context.Context, from, to time.Time) (*cdrStats, erro
 	})
 	close(ended)
 	wg.Wait()
-	return st, errors.Join(err, context.Cause(ctx))
+	failed := f.unwritten()
+	st.failed.Add(int64(len(failed)))
+	return st, errors.Join(append([]error{err, context.Cause(ctx)}, failed...)...)
+}
+
+// cdrFold folds the conferences of a pass. A conference with an event that does not decode is
+// broken: its records cannot be known, so it is never written; it is still followed, to learn
+// whether it ended in the range.
+type cdrFold struct {
+	open   map[string]call.State
+	broken map[string]error
+	failed []error // broken conferences that ended in the range
+}
+
+// next folds ev and returns the conference it ended in [from, to), unless that one is broken.
+func (f *cdrFold) next(ev *esdb.RecordedEvent, from, to time.Time) (call.State, bool) {
+	id := strings.TrimPrefix(ev.StreamID, call.StreamPrefix)
+	e, err := call.Decode(ev.EventType, ev.Data)
+	if err != nil {
+		if f.broken[id] == nil {
+			f.broken[id] = fmt.Errorf("conference %s: its CDRs are not written: the event at position %d (%s) does not decode: %w",
+				id, ev.Position.Commit, ev.EventType, err)
+		}
+		if _, ok := f.open[id]; !ok {
+			f.open[id] = call.State{} // followed until it ends
+		}
+		return call.State{}, false
+	}
+	s := call.Evolve(f.open[id], e)
+	if s.Ended.IsZero() {
+		f.open[id] = s
+		return s, false
+	}
+	delete(f.open, id)
+	bad := f.broken[id]
+	delete(f.broken, id)
+	if s.Ended.Before(from) || !s.Ended.Before(to) {
+		return s, false
+	}
+	if bad != nil {
+		f.failed = append(f.failed, bad)
+		return s, false
+	}
+	return s, true
+}
+
+// unwritten are the broken conferences that ended in the range, and those whose end is unknown
+// (still open at the end of the pass: the event that ended them may be the one that does not decode).
+func (f *cdrFold) unwritten() []error {
+	out := f.failed
+	for _, id := range slices.Sorted(maps.Keys(f.broken)) {
+		out = append(out, f.broken[id])
+	}
+	return out
 }
 
 func (g cdrExport) one(ctx context.Context, s call.State, st *cdrStats) error {

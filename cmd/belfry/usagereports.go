@@ -126,7 +126,7 @@ func cmdReportsGenerate(ctx context.Context, cfg Config, args []string) error {
 	if st.FromReadModel {
 		source = "directories from the log, activity from the usage read model"
 	}
-	fmt.Fprintf(os.Stderr, "usage reports of the week of %s: %d written, %d already present, %d recorded, %d not due, %d failed (%d events read; %s)\n",
-		w.Format("2006-01-02"), st.Written, st.Kept, st.Records, st.Skipped, st.Failed, st.Events, source)
+	fmt.Fprintf(os.Stderr, "usage reports of the week of %s: %d written, %d already present, %d recorded, %d not due, %d failed (%d events read, %d skipped: they do not decode; %s)\n",
+		w.Format("2006-01-02"), st.Written, st.Kept, st.Records, st.Skipped, st.Failed, st.Events, st.Unreadable, source)
 	return err
 }

@@ -78,6 +78,7 @@ func (s *Stats) add(o Stats) {
 	s.Records += o.Records
 	s.Failed += o.Failed
 	s.Rows += o.Rows
+	s.Unreadable += o.Unreadable
 }
 
 // Run runs a round at once and then every interval until ctx ends; failures are logged and the

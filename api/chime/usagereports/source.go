@@ -30,8 +30,9 @@ func (s *Service) caughtUp(ctx context.Context, head uint64, o Options, p *progr
 
 // directories folds into tally the account streams the read model lists and the settings streams
 // of their AWS accounts, each read by name up to head (the tally applies each account's cutoff):
-// what a pass over the log would give for them, as each stream's events keep their order.
-func (s *Service) directories(ctx context.Context, tally *usage.Tally, head uint64, st *Stats, p *progress) error {
+// what a pass over the log would give for them, as each stream's events keep their order. An event
+// that does not decode goes to bad.
+func (s *Service) directories(ctx context.Context, tally *usage.Tally, head uint64, st *Stats, p *progress, bad *unreadable) error {
 	ids, err := s.d.Activity.Accounts(ctx)
 	if err != nil {
 		return err
@@ -40,7 +41,7 @@ func (s *Service) directories(ctx context.Context, tally *usage.Tally, head uint
 		return s.d.Log.ReadStream(ctx, stream, head, func(typ string, pos uint64, data []byte) error {
 			st.Events++
 			p.tick("… %d directory events read", st.Events)
-			return tally.Apply(stream, typ, pos, data)
+			return bad.apply(tally, stream, typ, pos, data)
 		})
 	}
 	for _, id := range ids {

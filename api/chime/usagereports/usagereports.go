@@ -10,8 +10,9 @@
 // Otherwise — no read model, not caught up in time, or Options.FromLog — one filtered pass over
 // $all folds everything, as many events as the log holds. The one difference: the read model also
 // holds events appended after that head; they change a week's counts only if they carry an instant
-// inside it, which for a week that has ended takes an injected clock or imported events. An event
-// the read model parks (an undecodable payload) is not counted there; the pass fails on it.
+// inside it, which for a week that has ended takes an injected clock or imported events. An activity
+// event that does not decode counts for nothing in either (the read model parks it, the pass skips
+// and counts it: Stats.Unreadable), so it holds back no report.
 //
 // Invariants:
 //   - A report is written for a week only while reporting is on and was turned on before the week
@@ -24,6 +25,9 @@
 //     week up to RetryWeeks weeks; past that, `belfry reports generate --week`): nothing is lost.
 //   - Regenerating a recorded week reads each account's directory up to the recorded position: the
 //     same bytes. Objects already there with the same content are kept (an interrupted run resumes).
+//   - An account whose stream (or its AWS account's settings stream) holds an event that does not
+//     decode is not written nor recorded — its directory is unknown — and its error, naming the
+//     event, is returned; every other account is written and recorded all the same.
 package usagereports
 
 import (
@@ -35,6 +39,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/belfry/belfry/api/chime/clientapi"
@@ -147,6 +153,9 @@ type Stats struct {
 	Written, Kept, Skipped, Records int
 	Failed                          int
 	Rows                            int // rows of the reports written or kept
+	// Unreadable counts the activity events that do not decode: they count for nothing, as the
+	// usage read model parks them, and hold back no report.
+	Unreadable int
 }
 
 // Generate writes the reports of the week starting weekStart (a Sunday that has ended) and records
@@ -177,35 +186,35 @@ func (s *Service) Generate(ctx context.Context, weekStart time.Time, o Options) 
 		return head
 	}
 	p := progress{w: o.Progress, start: time.Now(), last: time.Now()}
-	var counts func(context.Context, []string) (map[string]usage.Counts, error)
-	if st.FromReadModel, err = s.caughtUp(ctx, head, o, &p); err != nil {
-		return st, err
-	}
-	if st.FromReadModel {
-		err = s.directories(ctx, tally, head, &st, &p)
-		counts = func(ctx context.Context, users []string) (map[string]usage.Counts, error) {
-			return s.d.Activity.Week(ctx, week, users)
-		}
-	} else {
-		err = s.d.Log.Pass(ctx, usage.StreamPrefixes, head, func(stream, typ string, pos uint64, data []byte) error {
-			st.Events++
-			p.tick("… %d events read", st.Events)
-			return tally.Apply(stream, typ, pos, data)
-		})
-	}
+	bad := newUnreadable(&st, &p, s.d.Logger)
+	counts, err := s.read(ctx, tally, week, head, o, &st, &p, bad)
 	if err != nil {
 		return st, err
 	}
 	p.line("read %d events up to position %d (%.2f s)", st.Events, head, time.Since(p.start).Seconds())
-	g := gen{s: s, tally: tally, counts: counts, week: week, recs: recs.Reports, o: o, st: &st, p: &p}
-	var errs []error
-	for _, a := range tally.Accounts() {
-		if err := g.one(ctx, a); err != nil {
-			st.Failed++
-			errs = append(errs, err)
-		}
+	g := gen{s: s, tally: tally, counts: counts, week: week, recs: recs.Reports, o: o, st: &st, p: &p, bad: bad}
+	return st, g.all(ctx)
+}
+
+// read folds the log up to head into tally: the directories from the log and the activity from the
+// read model when it has caught up (counts then gives it), else everything from one pass (counts
+// nil). An event that does not decode goes to bad, and the reading goes on.
+func (s *Service) read(ctx context.Context, tally *usage.Tally, week time.Time, head uint64, o Options, st *Stats, p *progress,
+	bad *unreadable) (counts func(context.Context, []string) (map[string]usage.Counts, error), err error) {
+	if st.FromReadModel, err = s.caughtUp(ctx, head, o, p); err != nil {
+		return nil, err
 	}
-	return st, errors.Join(errs...)
+	if !st.FromReadModel {
+		return nil, s.d.Log.Pass(ctx, usage.StreamPrefixes, head, func(stream, typ string, pos uint64, data []byte) error {
+			st.Events++
+			p.tick("… %d events read", st.Events)
+			return bad.apply(tally, stream, typ, pos, data)
+		})
+	}
+	counts = func(ctx context.Context, users []string) (map[string]usage.Counts, error) {
+		return s.d.Activity.Week(ctx, week, users)
+	}
+	return counts, s.directories(ctx, tally, head, st, p, bad)
 }
 
 // gen is one generation after its pass over the log.
@@ -219,13 +228,42 @@ type gen struct {
 	o      Options
 	st     *Stats
 	p      *progress
+	bad    *unreadable
+}
+
+// all writes (and records) every account's report, and joins the errors of those that failed: an
+// account none of whose events decoded is among them.
+func (g gen) all(ctx context.Context) error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, a := range g.tally.Accounts() {
+		seen[a.ID] = true
+		if err := g.one(ctx, a); err != nil {
+			g.st.Failed++
+			errs = append(errs, err)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(g.bad.accounts)) {
+		if _, recorded := g.recs[id]; !seen[id] && !(recorded && g.o.SkipRecorded) {
+			g.st.Failed++
+			errs = append(errs, g.bad.check(usage.Account{ID: id}))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // one writes (and records) one account's report.
 func (g gen) one(ctx context.Context, a usage.Account) error {
 	s, t, week, o, st := g.s, g.tally, g.week, g.o, g.st
 	rec, recorded := g.recs[a.ID]
-	if !a.Live || !a.Created.Before(week.Add(usage.Week)) || (recorded && o.SkipRecorded) {
+	if recorded && o.SkipRecorded {
+		st.Skipped++
+		return nil
+	}
+	if err := g.bad.check(a); err != nil {
+		return err // before the checks below: the directory that would answer them is unknown
+	}
+	if !a.Live || !a.Created.Before(week.Add(usage.Week)) {
 		st.Skipped++
 		return nil
 	}
