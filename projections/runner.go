@@ -624,7 +624,7 @@ func applyOne(ctx context.Context, tx pgx.Tx, p Projection, schema string, ev *e
 type Progress func(position uint64, events int64)
 
 // Rebuild builds the next generation of p from position 0 (or resumes an interrupted rebuild), then
-// switches the rm views to it in one transaction and drops the old generation.
+// switches the rm views to it in one transaction and drops the older generations.
 func Rebuild(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, p Projection, progress Progress) error {
 	active, _, err := Ensure(ctx, pool, p)
 	if err != nil {
@@ -683,14 +683,27 @@ func Rebuild(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, p Pro
 		_ = pool.QueryRow(ctx, "SELECT position, events FROM projections.checkpoints WHERE name = $1 AND generation = $2", p.Name(), next).Scan(&pos, &n)
 		progress(uint64(pos), n)
 	}
-	_, err = pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+schemaName(p.Name(), active)+" CASCADE")
-	if err == nil {
-		_, err = pool.Exec(ctx, "DELETE FROM projections.checkpoints WHERE name = $1 AND generation < $2", p.Name(), next)
+	return dropOlder(ctx, pool, p, active, next)
+}
+
+// dropOlder drops the generations of p older than next, now live: the one it replaced (active) and
+// any an earlier rebuild interrupted between its switch and this cleanup left, with their
+// checkpoints and parked events (the rebuild met the same events again and parked those that still
+// fail under the new generation).
+func dropOlder(ctx context.Context, pool *pgxpool.Pool, p Projection, active, next int) error {
+	rows, _ := pool.Query(ctx, "SELECT generation FROM projections.checkpoints WHERE name = $1 AND generation < $2", p.Name(), next)
+	gens, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return fmt.Errorf("projections: old generations of %s: %w", p.Name(), err)
 	}
-	if err == nil {
-		// The old generation's parked events go with it: the rebuild met the same events again and
-		// parked those that still fail under the new generation.
-		_, err = pool.Exec(ctx, "DELETE FROM projections.parked_events WHERE name = $1 AND generation < $2", p.Name(), next)
+	for _, g := range append(gens, active) {
+		if _, err := pool.Exec(ctx, "DROP SCHEMA IF EXISTS "+schemaName(p.Name(), g)+" CASCADE"); err != nil {
+			return err
+		}
 	}
+	if _, err := pool.Exec(ctx, "DELETE FROM projections.checkpoints WHERE name = $1 AND generation < $2", p.Name(), next); err != nil {
+		return err
+	}
+	_, err = pool.Exec(ctx, "DELETE FROM projections.parked_events WHERE name = $1 AND generation < $2", p.Name(), next)
 	return err
 }

@@ -312,3 +312,36 @@ func TestRunnerRefreshesPlannerStatisticsAfterABulkLoad(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestRebuildDropsWhatAnInterruptedSwitchLeft: a rebuild interrupted after its switch committed but
+// before it dropped the old generation (a kill between the two) leaves that generation's schema and
+// checkpoint behind; the next rebuild drops every generation older than the one it switches to, not
+// only the one it replaced, so nothing stays behind for good.
+func TestRebuildDropsWhatAnInterruptedSwitchLeft(t *testing.T) {
+	ctx := context.Background()
+	pool, client := setup(t)
+	writeHistory(t, client, 10)
+	p := chimeaccounts.Projection{}
+	if err := projections.Rebuild(ctx, pool, client, p, nil); err != nil { // generation 2 live
+		t.Fatal(err)
+	}
+	// What a kill right after the switch to generation 2 left: generation 1 still there.
+	if _, err := pool.Exec(ctx, `CREATE SCHEMA rm_chime_accounts_g1; CREATE TABLE rm_chime_accounts_g1.leftover (id int)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO projections.checkpoints (name, generation, version) VALUES ('chime_accounts', 1, $1)`, p.Version()); err != nil {
+		t.Fatal(err)
+	}
+	if err := projections.Rebuild(ctx, pool, client, p, nil); err != nil { // generation 3
+		t.Fatal(err)
+	}
+	rows, _ := pool.Query(ctx, `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rm_chime_accounts_g%' ORDER BY 1`)
+	schemas, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(schemas) != 1 || schemas[0] != "rm_chime_accounts_g3" {
+		t.Fatalf("generations left after the rebuild: %v %v", schemas, err)
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM projections.checkpoints WHERE name = 'chime_accounts' AND generation < 3`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("older checkpoints left: %d %v", n, err)
+	}
+}

@@ -2,14 +2,20 @@ package eventlog
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/infra/eventlog/chain"
@@ -50,7 +56,11 @@ type exportedCheckpoint struct {
 }
 
 // Export writes every stored event (with its digest and chain) and every checkpoint to dir, for
-// VerifyExport; progress, when set, is called about every 100,000 events. It returns the events written.
+// VerifyExport; progress, when set, is called about every 100,000 events. It returns the events in
+// the export. An export of this log already in dir — interrupted (a partial last line is dropped) or
+// finished — is continued after its last complete event line, which must be the log's row at that
+// position (same event, same chain: the lines before it are then this log's too); anything else is
+// written again from the start. store.json, which names the export's end, is written last.
 func Export(ctx context.Context, pool *pgxpool.Pool, dir string, progress func(uint64)) (uint64, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, err
@@ -68,6 +78,10 @@ func Export(ctx context.Context, pool *pgxpool.Pool, dir string, progress func(u
 		out = append(out, exportedCheckpoint{Position: cp.Position, Chain: cp.Chain[:], Signature: cp.Signature, KeyID: cp.KeyID})
 	}
 	if err := writeJSONLines(filepath.Join(dir, ExportCheckpointsFile), out); err != nil {
+		return 0, err
+	}
+	// Until the events are all there, no store.json says where they end.
+	if err := os.Remove(filepath.Join(dir, ExportStoreFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return 0, err
 	}
 	n, last, err := exportEvents(ctx, pool, filepath.Join(dir, ExportEventsFile), progress)
@@ -98,15 +112,34 @@ func writeJSONLines[T any](path string, items []T) error {
 	return f.Close()
 }
 
+// exportEvents writes to the events file at path the rows after those it already holds (see
+// resumeEvents); it returns the lines the file holds and the last position (0 for none, or a row
+// stored below position 1).
 func exportEvents(ctx context.Context, pool *pgxpool.Pool, path string, progress func(uint64)) (n, last uint64, err error) {
-	f, err := os.Create(path)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer f.Close()
+	n, after, end, err := resumeEvents(ctx, pool, f)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := f.Truncate(end); err != nil {
+		return 0, 0, err
+	}
+	if _, err := f.Seek(end, io.SeekStart); err != nil {
+		return 0, 0, err
+	}
+	if n > 0 {
+		last = uint64(max(after, 0))
+		if progress != nil {
+			progress(last) // where it goes on from
+		}
+	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	enc := json.NewEncoder(w)
-	rows, err := pool.Query(ctx, `SELECT `+selectCols+`, digest, chain FROM eventlog.events ORDER BY position`)
+	rows, err := pool.Query(ctx, `SELECT `+selectCols+`, digest, chain FROM eventlog.events WHERE position > $1 ORDER BY position`, after)
 	if err != nil {
 		return 0, 0, fmt.Errorf("eventlog: export: %w", err)
 	}
@@ -133,7 +166,43 @@ func exportEvents(ctx context.Context, pool *pgxpool.Pool, path string, progress
 	if err := w.Flush(); err != nil {
 		return 0, 0, err
 	}
+	if err := f.Sync(); err != nil {
+		return 0, 0, err
+	}
 	return n, last, f.Close()
+}
+
+// resumeEvents reads the events file an earlier export wrote: the complete lines it holds, the
+// position of the last one (math.MinInt64 for none) and where they end. A partial last line is left
+// out; so is the whole file (nothing kept) when its last complete line is not the log's row at its
+// position — another log's export, or a log rewritten since.
+func resumeEvents(ctx context.Context, pool *pgxpool.Pool, f *os.File) (n uint64, after, end int64, err error) {
+	r := bufio.NewReaderSize(f, 1<<20)
+	var last []byte
+	for {
+		line, err := r.ReadBytes('\n')
+		if errors.Is(err, io.EOF) {
+			break // a partial line, or nothing, is left: dropped
+		}
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		n, end, last = n+1, end+int64(len(line)), line
+	}
+	var e exportedEvent
+	if n == 0 || json.Unmarshal(last, &e) != nil {
+		return 0, math.MinInt64, 0, nil
+	}
+	var id [16]byte
+	var digest, chain []byte
+	err = pool.QueryRow(ctx, `SELECT event_id, digest, chain FROM eventlog.events WHERE position = $1`, e.Position).Scan(&id, &digest, &chain)
+	if errors.Is(err, pgx.ErrNoRows) || err == nil && (uuid.UUID(id) != e.EventID || !bytes.Equal(digest, e.Digest) || !bytes.Equal(chain, e.Chain)) {
+		return 0, math.MinInt64, 0, nil
+	}
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("eventlog: export: resume: %w", err)
+	}
+	return n, e.Position, end, nil
 }
 
 // VerifyExport verifies an export directory offline against the public key pub (which must come
