@@ -57,7 +57,9 @@ func TestSimulcastLayerFollowsEstimate(t *testing.T) {
 		}
 		return n
 	}
-	bob := joinWith(t, s, "m", "bob", "", sfuclient.Options{OnRTP: onRTP})
+	// Bob sends REMB only (no transport-wide feedback): the send-side estimate, which starts at 600 kbit/s,
+	// would otherwise choose his first layers until his first REMB arrives.
+	bob := joinWith(t, s, "m", "bob", "", sfuclient.Options{OnRTP: onRTP, NoFeedback: true})
 	// Layers by index: q 60 B a packet, b@d (invalid), h 960 B, f 1200 B, x (a fourth valid one).
 	alice := joinSized(t, s, "m", "alice", "", sfuclient.Options{Simulcast: []string{"q", "b@d", "h", "f", "x"}}, 60)
 
