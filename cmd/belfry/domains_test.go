@@ -151,6 +151,11 @@ func TestDomainClaimsAndEnterpriseTransition(t *testing.T) {
 	if _, err := c.BatchUnsuspendUser(ctx, &chime.BatchUnsuspendUserInput{AccountId: &acct, UserIdList: []string{aws.ToString(bob.User.UserId)}}); err != nil {
 		t.Fatal(err)
 	}
+	// "Users who are not previously suspended are ignored" (the API reference): no UserErrors for them.
+	again, err := c.BatchUnsuspendUser(ctx, &chime.BatchUnsuspendUserInput{AccountId: &acct, UserIdList: []string{aws.ToString(bob.User.UserId)}})
+	if err != nil || len(again.UserErrors) != 0 {
+		t.Fatalf("unsuspending a user who is not suspended: %+v %v", again, err)
+	}
 
 	// Give alice a number: removing her domain must unassign it.
 	found, _ := c.SearchAvailablePhoneNumbers(ctx, &chime.SearchAvailablePhoneNumbersInput{AreaCode: aws.String("312"), MaxResults: aws.Int32(1)})

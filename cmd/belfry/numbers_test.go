@@ -103,6 +103,12 @@ func TestPhoneNumbersThroughSDK(t *testing.T) {
 	}
 	_, err = c.UpdatePhoneNumber(ctx, &chime.UpdatePhoneNumberInput{PhoneNumberId: aws.String(n1), CallingName: aws.String("Reception")})
 	apiErr(t, err, "BadRequestException", 400)
+	// The model's CallingName pattern (^$|…) takes an empty name: it clears the calling name.
+	clk.Add(7 * 24 * time.Hour)
+	up, err = c.UpdatePhoneNumber(ctx, &chime.UpdatePhoneNumberInput{PhoneNumberId: aws.String(n1), CallingName: aws.String("")})
+	if err != nil || up.PhoneNumber.CallingName != nil || up.PhoneNumber.CallingNameStatus != types.CallingNameStatusUnassigned {
+		t.Fatalf("clearing the calling name: %+v %v", up, err)
+	}
 	bu, err := c.BatchUpdatePhoneNumber(ctx, &chime.BatchUpdatePhoneNumberInput{UpdatePhoneNumberRequestItems: []types.UpdatePhoneNumberRequestItem{
 		{PhoneNumberId: aws.String(n2), ProductType: types.PhoneNumberProductTypeVoiceConnector},
 		{PhoneNumberId: aws.String("+12065559999"), CallingName: aws.String("x")}}})

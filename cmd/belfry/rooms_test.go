@@ -171,6 +171,11 @@ func TestRoomsMembershipsAndBotEvents(t *testing.T) {
 	if err != nil || um.RoomMembership.Role != types.RoomMembershipRoleAdministrator {
 		t.Fatalf("UpdateRoomMembership: %+v %v", um, err)
 	}
+	// Role is optional in UpdateRoomMembership: a call without it changes nothing (no demotion).
+	um, err = c.UpdateRoomMembership(ctx, &chime.UpdateRoomMembershipInput{AccountId: acct, RoomId: roomID, MemberId: bob.User.UserId})
+	if err != nil || um.RoomMembership.Role != types.RoomMembershipRoleAdministrator {
+		t.Fatalf("UpdateRoomMembership without a Role: %+v %v", um, err)
+	}
 
 	// Bots: not before their events configuration; then Invite and Remove arrive, signed.
 	bot, err := c.CreateBot(ctx, &chime.CreateBotInput{AccountId: acct, DisplayName: aws.String("helper"), Domain: aws.String("rooms.example")})

@@ -61,6 +61,13 @@ func TestSettingsThroughSDK(t *testing.T) {
 	clk.Add(8 * 24 * time.Hour)
 	_, err = c.UpdatePhoneNumberSettings(ctx, &chime.UpdatePhoneNumberSettingsInput{CallingName: aws.String(strings.Repeat("x", 16))})
 	apiErr(t, err, "BadRequestException", 400)
+	// The model's CallingName pattern (^$|…) takes an empty name: it clears the default calling name.
+	if _, err := c.UpdatePhoneNumberSettings(ctx, &chime.UpdatePhoneNumberSettingsInput{CallingName: aws.String("")}); err != nil {
+		t.Fatalf("clearing the calling name: %v", err)
+	}
+	if ps, err = c.GetPhoneNumberSettings(ctx, &chime.GetPhoneNumberSettingsInput{}); err != nil || ps.CallingName != nil {
+		t.Fatalf("phone-number settings after clearing: %+v %v", ps, err)
+	}
 
 	// User settings: telephony permissions.
 	a, err := c.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Callers")})

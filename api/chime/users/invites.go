@@ -42,7 +42,7 @@ func (s *Service) InviteUsers(ctx context.Context, awsAccountID, accountID strin
 }
 
 // awaitMails fills in the invitations' EmailStatus as the read model records the mails, until none
-// is NotSent or ReadModelWait has passed.
+// is NotSent or ReadModelWait has passed. An invitation the read model does not show yet stays NotSent.
 func (s *Service) awaitMails(ctx context.Context, out []Invite, ids []string) error {
 	deadline := time.Now().Add(s.d.Accounts.RYW.Wait())
 	for len(ids) > 0 && time.Now().Before(deadline) {
@@ -52,7 +52,9 @@ func (s *Service) awaitMails(ctx context.Context, out []Invite, ids []string) er
 		}
 		pending := 0
 		for i := range out {
-			out[i].EmailStatus = st[out[i].InviteID]
+			if status, ok := st[out[i].InviteID]; ok {
+				out[i].EmailStatus = status
+			}
 			if out[i].EmailStatus == account.EmailNotSent {
 				pending++
 			}

@@ -118,7 +118,8 @@ type BatchSuspendUser struct {
 	UserIDs   []string
 }
 
-// BatchUnsuspendUser lifts the suspension of up to MaxBatchSuspend users (EnterpriseLWA only).
+// BatchUnsuspendUser lifts the suspension of up to MaxBatchSuspend users (EnterpriseLWA only); users
+// who are not suspended are ignored.
 type BatchUnsuspendUser struct {
 	AccountID string
 	UserIDs   []string
@@ -255,7 +256,7 @@ func (c BatchUnsuspendUser) decideBatch(s State) ([]Event, []ItemError, error) {
 		case !ok:
 			items = append(items, ItemError{id, ItemNotFound, fmt.Sprintf("user %s is not in account %s", id, s.ID)})
 		case u.Registration != RegistrationSuspended:
-			items = append(items, ItemError{id, ItemConflict, fmt.Sprintf("user %s is not suspended", id)})
+			continue // the API reference: users who are not suspended are ignored
 		default:
 			out = append(out, UserUnsuspended{UserID: id, Registration: u.beforeSuspension})
 		}

@@ -55,6 +55,7 @@ func TestUserCommands(t *testing.T) {
 		{name: "unsuspend in Team refused", given: []account.Event{created, u1}, when: account.BatchUnsuspendUser{AccountID: "a1", UserIDs: []string{"u1"}}, wantErr: account.ErrWrongAccount},
 		{name: "unsuspend", given: []account.Event{lwa, u1, account.UserSuspended{UserID: "u1"}}, when: account.BatchUnsuspendUser{AccountID: "a1", UserIDs: []string{"u1", "u2"}},
 			want: []account.Event{account.UserUnsuspended{UserID: "u1", Registration: "Unregistered"}}, wantItems: []account.ItemError{{UserID: "u2", Code: "NotFound"}}},
+		{name: "unsuspend ignores a user who is not suspended", given: []account.Event{lwa, u1}, when: account.BatchUnsuspendUser{AccountID: "a1", UserIDs: []string{"u1"}}},
 		{name: "logout", given: []account.Event{created, u1}, when: account.LogoutUser{AccountID: "a1", UserID: "u1"}, want: []account.Event{account.UserLoggedOut{UserID: "u1", At: now}}},
 		{name: "reset PIN", given: []account.Event{created, u1}, when: account.ResetPIN{AccountID: "a1", UserID: "u1", PIN: sealedUser("u1", 9)}, want: []account.Event{account.PersonalPINReset{UserID: "u1", PIN: sealedUser("u1", 9)}}},
 		{name: "removed user frees the e-mail", given: []account.Event{created, u1, account.UserRemoved{UserID: "u1"}},

@@ -50,6 +50,8 @@ func TestNumberLifecycle(t *testing.T) {
 		{"calling name of 16", []phonenumber.Event{acq}, phonenumber.Update{E164: num, AwsAccountID: "111", CallingName: ptr("abcdefghijklmnop")}, settings.ErrInvalidCallingName, 0},
 		{"calling name twice within 7 days", []phonenumber.Event{acq, phonenumber.Updated{ProductType: "BusinessCalling", CallingName: "A", CallingNameAt: now.Add(-time.Hour)}},
 			phonenumber.Update{E164: num, AwsAccountID: "111", CallingName: ptr("B")}, settings.ErrTooSoon, 0},
+		{"clear the calling name", []phonenumber.Event{acq, phonenumber.Updated{ProductType: "BusinessCalling", CallingName: "A", CallingNameAt: now.Add(-8 * 24 * time.Hour)}},
+			phonenumber.Update{E164: num, AwsAccountID: "111", CallingName: ptr("")}, nil, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -241,7 +241,7 @@ type AddMember struct {
 	InvitedBy string
 }
 
-// ChangeRole changes a member's role.
+// ChangeRole changes a member's role; an empty Role (UpdateRoomMembership without one) keeps it.
 type ChangeRole struct{ AccountID, MemberID, Role string }
 
 // RemoveMember removes a member.
@@ -309,6 +309,9 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		m, ok := s.Members[c.MemberID]
 		if !ok {
 			return nil, domain.Wrapf(ErrMemberNotFound, "MemberId %s is not a member of the room", c.MemberID)
+		}
+		if c.Role == "" {
+			return nil, nil // the role is optional: nothing to change
 		}
 		role, err := ValidRole(c.Role)
 		if err != nil {

@@ -100,7 +100,7 @@ type UpdateGlobal struct {
 	VoiceConnectorCdrBucket  *string
 }
 
-// UpdateCallingName sets the default outbound calling name.
+// UpdateCallingName sets the default outbound calling name (an empty one clears it).
 type UpdateCallingName struct{ CallingName string }
 
 // UpdateUsageReporting turns usage reporting on into Bucket, or off ("").
@@ -142,11 +142,14 @@ func ValidateBucket(field, name string) error {
 	return nil
 }
 
-// ValidateCallingName checks a calling name.
+// ValidateCallingName checks a calling name. The empty name is valid (the model's pattern is
+// ^$|…): it clears the calling name.
 func ValidateCallingName(name string) error {
-	n := utf8.RuneCountInString(name)
-	if n < 1 || n > MaxCallingName {
-		return domain.Wrapf(ErrInvalidCallingName, "CallingName must be 1-%d characters, got %d", MaxCallingName, n)
+	if name == "" {
+		return nil
+	}
+	if n := utf8.RuneCountInString(name); n > MaxCallingName {
+		return domain.Wrapf(ErrInvalidCallingName, "CallingName must be at most %d characters, got %d", MaxCallingName, n)
 	}
 	if strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 || strings.TrimSpace(name) == "" {
 		return domain.Wrapf(ErrInvalidCallingName, "CallingName must be printable and not blank")
@@ -178,6 +181,9 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 	case UpdateCallingName:
 		if err := ValidateCallingName(c.CallingName); err != nil {
 			return nil, err
+		}
+		if c.CallingName == "" && s.CallingName == "" {
+			return nil, nil // nothing to clear
 		}
 		if !s.CallingNameUpdatedAt.IsZero() && now.Sub(s.CallingNameUpdatedAt) < CallingNameInterval {
 			return nil, domain.Wrapf(ErrTooSoon, "the calling name can be updated once every 7 days; the next update is possible after %s",

@@ -35,6 +35,8 @@ func TestDecide(t *testing.T) {
 		{"calling name again after 8 days", []settings.Event{named}, settings.UpdateCallingName{CallingName: "Other"},
 			[]settings.Event{settings.CallingNameUpdated{CallingName: "Other", At: now}}, nil},
 		{"calling name again after 6 days", []settings.Event{recent}, settings.UpdateCallingName{CallingName: "Other"}, nil, settings.ErrTooSoon},
+		{"clear the calling name", []settings.Event{named}, settings.UpdateCallingName{}, []settings.Event{settings.CallingNameUpdated{At: now}}, nil},
+		{"clear no calling name", nil, settings.UpdateCallingName{}, nil, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,114 @@
+package users_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/api/chime/users"
+	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/projections/chimeaccounts"
+)
+
+// memAccounts is an in-memory account repository: each stream folds its events.
+type memAccounts struct {
+	mu      sync.Mutex
+	streams map[string][]account.Event
+}
+
+func (r *memAccounts) state(stream string) account.State {
+	st := account.Initial()
+	for _, e := range r.streams[stream] {
+		st = account.Evolve(st, e)
+	}
+	return st
+}
+
+func (r *memAccounts) Execute(ctx context.Context, stream string, cmd account.Command) (usecase.AccountDecided, error) {
+	return r.ExecuteFunc(ctx, stream, func(st account.State, now time.Time) ([]account.Event, error) { return account.Decide(st, cmd, now) })
+}
+
+func (r *memAccounts) ExecuteFunc(_ context.Context, stream string, decide func(account.State, time.Time) ([]account.Event, error)) (usecase.AccountDecided, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	evs, err := decide(r.state(stream), time.Now())
+	if err != nil {
+		return usecase.AccountDecided{}, err
+	}
+	r.streams[stream] = append(r.streams[stream], evs...)
+	return usecase.AccountDecided{State: r.state(stream), Events: evs, Position: uint64(len(r.streams[stream]))}, nil
+}
+
+func (r *memAccounts) Load(_ context.Context, stream string) (account.State, int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state(stream), int64(len(r.streams[stream])) - 1, nil
+}
+
+func (r *memAccounts) Peek(ctx context.Context, stream string) (account.State, error) {
+	st, _, err := r.Load(ctx, stream)
+	return st, err
+}
+
+func (r *memAccounts) Inspect(ctx context.Context, stream string, _ bool, fn func(account.State) error) error {
+	st, _, err := r.Load(ctx, stream)
+	if err != nil {
+		return err
+	}
+	return fn(st)
+}
+
+// stalled is a read model that never catches up.
+type stalled struct{}
+
+func (stalled) WaitFor(ctx context.Context, _ uint64) error {
+	<-ctx.Done()
+	return errors.New("the read model is stalled")
+}
+
+// emptyStore is the accounts read model before it applied anything.
+type emptyStore struct{}
+
+func (emptyStore) GetUser(context.Context, string, string, string) (chimeaccounts.User, error) {
+	return chimeaccounts.User{}, errors.New("not in the read model yet")
+}
+
+func (emptyStore) ListUsers(context.Context, string, string, chimeaccounts.UserFilter, string, int) ([]chimeaccounts.User, string, error) {
+	return nil, "", nil
+}
+
+func (emptyStore) InviteEmailStatuses(context.Context, []string) (map[string]string, error) {
+	return map[string]string{}, nil
+}
+
+// TestInviteUsersBeforeTheReadModelHasTheInvitations: when the read model has not applied the
+// invitations yet (it lags past ReadModelWait), InviteUsers still answers every invitation with an
+// EmailStatus of the model's enum (NotSent), never an empty one.
+func TestInviteUsersBeforeTheReadModelHasTheInvitations(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	repo := &memAccounts{streams: map[string][]account.Event{}}
+	acct := uuid.NewString()
+	if _, err := repo.Execute(ctx, account.StreamName(acct), account.Create{AccountID: acct, AwsAccountID: "111122223333", Name: "Team"}); err != nil {
+		t.Fatal(err)
+	}
+	svc := users.New(users.Deps{Store: emptyStore{},
+		Accounts: usecase.Accounts{Repo: repo, RM: stalled{}, RYW: usecase.NewReadYourWrites(20*time.Millisecond, nil)}})
+	invites, err := svc.InviteUsers(ctx, "111122223333", acct, []string{"alice@example.com", "bob@example.com"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(invites) != 2 {
+		t.Fatalf("invites: %+v", invites)
+	}
+	for _, inv := range invites {
+		if inv.EmailStatus != account.EmailNotSent || inv.Status != account.InvitePending || inv.InviteID == "" {
+			t.Fatalf("invite %+v: want Status Pending and EmailStatus NotSent", inv)
+		}
+	}
+}
