@@ -63,6 +63,9 @@ const MaxChallenge = 1024
 // errDestroyedID is a drawn bot id whose key was destroyed (a deleted bot's): drawn again.
 var errDestroyedID = errors.New("bots: the drawn id belonged to a deleted bot")
 
+// errTakenID is a drawn bot id that names a bot of the network: drawn again.
+var errTakenID = errors.New("bots: the drawn id names a bot")
+
 func validChallenge(field, challenge string) error {
 	switch {
 	case challenge == "":
@@ -108,19 +111,21 @@ func (s *Service) CreateBot(ctx context.Context, awsAccountID, region, networkID
 	if err := usecase.OwnNetwork(ctx, s.d.Networks.Repo, awsAccountID, region, networkID); err != nil {
 		return wickrnetworks.Bot{}, err
 	}
-	st, _, err := s.d.Networks.Repo.Load(ctx, network.StreamName(networkID))
-	if err != nil {
-		return wickrnetworks.Bot{}, err
-	}
 	for range 5 {
 		id := newBotID()
-		if _, taken := st.Bots[id]; taken {
-			continue
-		}
 		create := network.CreateBot{NetworkID: networkID, BotID: id, Username: in.Username, DisplayName: in.DisplayName, GroupID: in.GroupID,
 			Challenge: domain.Sealed{KeyID: domain.SubjectKeyID(networkID, wickr.BotSubject(id)), Data: []byte{0}}}
 		// Every rule of the request first, on the current state: no key is made for a refused request.
-		if _, err := network.Decide(st, create, st.UpdatedAt); err != nil {
+		err := s.inspect(ctx, networkID, func(st network.State) error {
+			if _, taken := st.Bots[id]; taken {
+				return errTakenID
+			}
+			_, err := network.Decide(st, create, st.UpdatedAt)
+			return err
+		})
+		if errors.Is(err, errTakenID) {
+			continue
+		} else if err != nil {
 			return wickrnetworks.Bot{}, err
 		}
 		if create.Challenge, err = s.seal(ctx, networkID, id, in.Challenge); errors.Is(err, errDestroyedID) {
@@ -131,6 +136,12 @@ func (s *Service) CreateBot(ctx context.Context, awsAccountID, region, networkID
 		return usecase.Run(ctx, s.owned(awsAccountID, region, networkID, create), s.reader(networkID, id), fromDecided(id))
 	}
 	return wickrnetworks.Bot{}, fmt.Errorf("bots: no free bot id in network %s after 5 draws", networkID)
+}
+
+// inspect runs fn on the network's state as its stream holds it now, under the stream's lock: Evolve
+// changes the state's maps and bots in place, so the state is read there and nowhere else.
+func (s *Service) inspect(ctx context.Context, networkID string, fn func(network.State) error) error {
+	return s.d.Networks.Repo.Inspect(ctx, network.StreamName(networkID), true, fn)
 }
 
 func (s *Service) owned(awsAccountID, region, networkID string, cmd network.Command) usecase.Command[network.State, network.Event] {
@@ -208,11 +219,10 @@ func (s *Service) UpdateBot(ctx context.Context, awsAccountID, region, networkID
 		if err := usecase.OwnNetwork(ctx, s.d.Networks.Repo, awsAccountID, region, networkID); err != nil {
 			return err
 		}
-		st, _, err := s.d.Networks.Repo.Load(ctx, network.StreamName(networkID))
-		if err != nil {
+		if err := s.inspect(ctx, networkID, func(st network.State) error {
+			_, err := st.Bot(botID)
 			return err
-		}
-		if _, err := st.Bot(botID); err != nil {
+		}); err != nil {
 			return err // no key for a bot that does not exist
 		}
 		sealed, err := s.seal(ctx, networkID, botID, *in.Challenge)
@@ -236,11 +246,10 @@ func (s *Service) DeleteBot(ctx context.Context, awsAccountID, region, networkID
 	if err := usecase.OwnNetwork(ctx, s.d.Networks.Repo, awsAccountID, region, networkID); err != nil {
 		return err
 	}
-	st, _, err := s.d.Networks.Repo.Load(ctx, network.StreamName(networkID))
-	if err != nil {
+	if err := s.inspect(ctx, networkID, func(st network.State) error {
+		_, err := st.Bot(botID)
 		return err
-	}
-	if _, err := st.Bot(botID); err != nil {
+	}); err != nil {
 		return err
 	}
 	if err := s.d.Keys.DestroySubject(ctx, networkID, wickr.BotSubject(botID)); err != nil {
@@ -255,18 +264,20 @@ func (s *Service) SignIn(ctx context.Context, networkID, botID, password string)
 	if err := checkIDs(networkID, botID); err != nil {
 		return err
 	}
-	st, _, err := s.d.Networks.Repo.Load(ctx, network.StreamName(networkID))
-	if err != nil {
+	var challenge domain.Sealed
+	if err := s.inspect(ctx, networkID, func(st network.State) error {
+		if !st.Live() {
+			return domain.Wrapf(network.ErrNotFound, "Network %s not found", networkID)
+		}
+		b, err := st.Bot(botID)
+		if err == nil {
+			challenge = b.Challenge
+		}
+		return err
+	}); err != nil {
 		return err
 	}
-	if !st.Live() {
-		return domain.Wrapf(network.ErrNotFound, "Network %s not found", networkID)
-	}
-	b, err := st.Bot(botID)
-	if err != nil {
-		return err
-	}
-	hash, err := s.d.Keys.OpenSealed(ctx, b.Challenge)
+	hash, err := s.d.Keys.OpenSealed(ctx, challenge)
 	if err != nil {
 		return fmt.Errorf("bots: open the password of bot %s: %w", botID, err)
 	}

@@ -83,6 +83,13 @@ type SFU interface {
 	Join(roomID, participantID string, p mediasignal.Peer, tcpOnly bool) (mediasignal.Participant, error)
 }
 
+// Networks reads a network's state under its stream's lock (the event store's repository): Evolve
+// changes a state's groups and blocked guests in place, so fn reads them there and keeps nothing of
+// them. latest false answers from the cached state when there is one (no I/O).
+type Networks interface {
+	Inspect(ctx context.Context, stream string, latest bool, fn func(network.State) error) error
+}
+
 // Live lists up to limit calls not ended that started before before (the wickranalytics read model).
 type Live interface {
 	LiveCalls(ctx context.Context, before time.Time, limit int) ([]string, error)
@@ -92,7 +99,7 @@ type Live interface {
 type Deps struct {
 	Calls    Calls
 	Live     Live
-	Networks usecase.NetworkPeeker
+	Networks Networks
 	Sessions Sessions
 	Store    Store
 	SFU      SFU
@@ -187,16 +194,15 @@ func (s *Service) grant(ctx context.Context, me messaging.Caller) (call.Grant, e
 	if me.GuestHash != "" {
 		return call.Grant{Audio: true}, nil
 	}
-	st, err := s.d.Networks.Peek(ctx, network.StreamName(me.NetworkID))
-	if err != nil {
-		return call.Grant{}, err
-	}
-	g := st.Groups[me.GroupID]
-	if g == nil {
-		return call.Grant{}, nil
-	}
-	c := g.Settings.Calling
-	return call.Grant{Audio: c.CanStart11Call, Video: c.CanStart11Call && c.CanVideoCall, TCPOnly: c.ForceTCPCall}, nil
+	var grant call.Grant
+	err := s.d.Networks.Inspect(ctx, network.StreamName(me.NetworkID), false, func(st network.State) error {
+		if g := st.Groups[me.GroupID]; g != nil {
+			c := g.Settings.Calling
+			grant = call.Grant{Audio: c.CanStart11Call, Video: c.CanStart11Call && c.CanVideoCall, TCPOnly: c.ForceTCPCall}
+		}
+		return nil
+	})
+	return grant, err
 }
 
 // notBlocked refuses a guest that a network of one of the conversation's users blocked (guide
@@ -215,14 +221,18 @@ func (s *Service) notBlocked(ctx context.Context, me messaging.Caller, convID st
 			continue
 		}
 		seen[m.NetworkID] = true
-		st, err := s.d.Networks.Peek(ctx, network.StreamName(m.NetworkID))
+		blocked := false
+		err := s.d.Networks.Inspect(ctx, network.StreamName(m.NetworkID), false, func(st network.State) error {
+			_, blocked = st.BlockedGuests[me.GuestHash]
+			return nil
+		})
 		if domain.KindOf(err) == domain.KindNotFound {
 			continue // no network: none of its users is reached
 		}
 		if err != nil {
 			return err
 		}
-		if _, blocked := st.BlockedGuests[me.GuestHash]; blocked {
+		if blocked {
 			return domain.Wrapf(conversation.ErrBlockedGuest, "network %s blocked the guest user %s: it joins none of the calls of its users", m.NetworkID, me.GuestHash)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +20,8 @@ import (
 	"github.com/belfry/belfry/domain/wickr/conversation"
 	"github.com/belfry/belfry/domain/wickr/network"
 	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
+	"github.com/belfry/belfry/infra/eventlog/eventlogtest"
+	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/migrations"
 	"github.com/belfry/belfry/infra/pgcluster/pgtest"
 	"github.com/belfry/belfry/projections"
@@ -56,11 +59,11 @@ func (c *memCalls) Execute(_ context.Context, stream string, cmd call.Command) (
 // peeker answers the networks' states.
 type peeker map[string]network.State
 
-func (p peeker) Peek(_ context.Context, stream string) (network.State, error) {
+func (p peeker) Inspect(_ context.Context, stream string, _ bool, fn func(network.State) error) error {
 	if st, ok := p[stream]; ok {
-		return st, nil
+		return fn(st)
 	}
-	return network.State{}, domain.Wrapf(network.ErrNotFound, "no network")
+	return domain.Wrapf(network.ErrNotFound, "no network")
 }
 
 // oneConversation is a conversation and its members (the read model's answers).
@@ -158,4 +161,62 @@ func TestHostileConversationIDsAre4xx(t *testing.T) {
 			t.Errorf("conversation id %.20q: %d %s, want 400", id, rec.Code, rec.Body)
 		}
 	}
+}
+
+// TestAdmissionReadsTheNetworkWhileItChanges: a caller's grants and a guest's block are read from
+// the network's state while administrators change the group's calling settings and block and
+// unblock the guest — on the event store's repository, whose Evolve changes a state's groups and
+// blocked guests in place. Admission reads them under the stream's lock, never from a state handed
+// out by Peek (the race detector watches), and answers what the stream holds then.
+func TestAdmissionReadsTheNetworkWhileItChanges(t *testing.T) {
+	ctx := context.Background()
+	_, client := eventlogtest.Start(t)
+	repo := eventstore.NewRepository(client, eventstore.DeciderOf[network.State, network.Command, network.Event](network.Initial, network.Evolve,
+		network.Decide, network.Decode), time.Now)
+	const nid, gid = "12345678", "G1"
+	stream := network.StreamName(nid)
+	if _, err := repo.Execute(ctx, stream, network.Create{NetworkID: nid, Name: "Calls", AwsAccountID: "123456789012", Region: "us-east-1",
+		AccessLevel: network.Premium, DefaultGroupID: gid}); err != nil {
+		t.Fatal(err)
+	}
+	user := messaging.Caller{NetworkID: nid, UserID: "1", GroupID: gid}
+	gst := messaging.Caller{GuestHash: wickr.UsernameHash("gus@example.org")}
+	s := New(Deps{Calls: &memCalls{m: map[string]call.State{}}, Networks: repo,
+		Store: oneConversation{id: "c1", members: []conversation.Participant{user.Participant(), gst.Participant()}}})
+	const rounds = 200
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range rounds {
+			on := i%2 == 0
+			patch := sg.Patch{Calling: &sg.CallingPatch{CanStart11Call: &on, CanVideoCall: &on}}
+			if _, err := repo.Execute(ctx, stream, network.UpdateGroup{NetworkID: nid, GroupID: gid, Settings: &patch}); err != nil {
+				t.Errorf("update group: %v", err)
+				return
+			}
+		}
+	})
+	wg.Go(func() {
+		for i := range rounds {
+			block := network.BlockGuest{NetworkID: nid, UsernameHash: gst.GuestHash, Username: "gus@example.org", Admin: "admin", Block: i%2 == 0}
+			if _, err := repo.Execute(ctx, stream, block); err != nil {
+				t.Errorf("block guest: %v", err)
+				return
+			}
+		}
+	})
+	for range 4 {
+		wg.Go(func() {
+			for range rounds {
+				if g, err := s.grant(ctx, user); err != nil || g.Video && !g.Audio {
+					t.Errorf("grant %+v, %v", g, err)
+					return
+				}
+				if err := s.notBlocked(ctx, gst, "c1"); err != nil && !errors.Is(err, conversation.ErrBlockedGuest) {
+					t.Errorf("guest: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -138,23 +138,21 @@ func (s *Service) UpdateNetwork(ctx context.Context, awsAccountID, region, id st
 	if err := usecase.OwnNetwork(ctx, s.d.Networks.Repo, awsAccountID, region, id); err != nil {
 		return err
 	}
-	st, _, err := s.d.Networks.Repo.Load(ctx, network.StreamName(id))
-	if err != nil {
-		return err
-	}
-	// Every rule of the request first, on the current state: nothing changes for a refused request.
+	// Every rule of the request first, on the current state (read under the stream's lock: Evolve
+	// changes the state's groups in place): nothing changes for a refused request.
 	update := network.Update{NetworkID: id, Name: in.Name, EncryptionKeyArn: in.EncryptionKeyArn}
-	if _, err := network.Decide(st, update, s.d.Now()); err != nil {
+	if err := s.d.Networks.Repo.Inspect(ctx, network.StreamName(id), true, func(st network.State) error {
+		if _, err := network.Decide(st, update, s.d.Now()); err != nil || plan == nil {
+			return err
+		}
+		_, err := network.Decide(st, *plan, s.d.Now())
+		return planField(err)
+	}); err != nil {
 		return err
 	}
-	if plan != nil {
-		if _, err := network.Decide(st, *plan, s.d.Now()); err != nil {
-			return planField(err)
-		}
-		if plan.Trial {
-			if _, err := s.d.Accounts.Repo.Execute(ctx, account.StreamName(awsAccountID), account.GrantTrial{NetworkID: id}); err != nil {
-				return trialField(err)
-			}
+	if plan != nil && plan.Trial {
+		if _, err := s.d.Accounts.Repo.Execute(ctx, account.StreamName(awsAccountID), account.GrantTrial{NetworkID: id}); err != nil {
+			return trialField(err)
 		}
 	}
 	if _, err := usecase.Run(ctx, s.owned(awsAccountID, region, id, update), nil, fromDecided); err != nil {
@@ -163,7 +161,7 @@ func (s *Service) UpdateNetwork(ctx context.Context, awsAccountID, region, id st
 	if plan == nil {
 		return nil
 	}
-	_, err = usecase.Run(ctx, s.owned(awsAccountID, region, id, *plan), nil, fromDecided)
+	_, err := usecase.Run(ctx, s.owned(awsAccountID, region, id, *plan), nil, fromDecided)
 	return planField(err)
 }
 
@@ -192,13 +190,20 @@ func (s *Service) DeleteNetwork(ctx context.Context, awsAccountID, region, id st
 	if st.Status == "" || st.AwsAccountID != awsAccountID || st.Region != region {
 		return domain.Wrapf(network.ErrNotFound, "Network %s not found", id)
 	}
+	onTrial := st.Trial // a network being deleted changes plan no more
 	if st.Status == network.StatusActive {
-		// Exec waits (bounded) for the read model: the network is gone for the caller's next call.
-		if err := usecase.Exec(ctx, s.d.Networks.Command(network.StreamName(id), network.Delete{NetworkID: id})); err != nil {
+		// Whether it is deleted on the trial is read on the state the deletion is decided on: a plan
+		// change may have run since the load. Exec waits (bounded) for the read model: the network is
+		// gone for the caller's next call.
+		del := s.d.Networks.Decision(network.StreamName(id), func(cur network.State, now time.Time) ([]network.Event, error) {
+			onTrial = cur.Trial
+			return network.Decide(cur, network.Delete{NetworkID: id}, now)
+		})
+		if err := usecase.Exec(ctx, del); err != nil {
 			return err
 		}
 	}
-	_, err = s.d.Accounts.Repo.Execute(ctx, account.StreamName(awsAccountID), account.RemoveNetwork{NetworkID: id, OnTrial: st.Trial})
+	_, err = s.d.Accounts.Repo.Execute(ctx, account.StreamName(awsAccountID), account.RemoveNetwork{NetworkID: id, OnTrial: onTrial})
 	return err
 }
 

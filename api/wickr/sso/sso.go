@@ -63,6 +63,7 @@ type Keys interface {
 // Claims runs the company-id claims on the directory's streams (the directory repository).
 type Claims interface {
 	Execute(ctx context.Context, stream string, cmd directory.Command) (usecase.Decided[directory.State, directory.Event], error)
+	ExecuteFunc(ctx context.Context, stream string, decide func(directory.State, time.Time) ([]directory.Event, error)) (usecase.Decided[directory.State, directory.Event], error)
 }
 
 // Deps are the slice's collaborators. HTTP is the client of discovery (nil: a client with
@@ -294,22 +295,54 @@ func (s *Service) Register(ctx context.Context, awsAccountID, region, networkID 
 			return network.OIDCConfig{}, err
 		}
 	}
-	cmd := s.d.Networks.Command(network.StreamName(networkID), network.RegisterOIDC{NetworkID: networkID, Config: cfg}).
-		After(usecase.Owner(s.d.Networks.Repo, awsAccountID, region, networkID))
+	// The secret kept and the company id given back are those of the configuration this decision
+	// replaces (a registration that ran meanwhile replaced the one read above).
+	var prev string
+	cmd := s.d.Networks.Decision(network.StreamName(networkID), func(cur network.State, now time.Time) ([]network.Event, error) {
+		c := cfg
+		prev = ""
+		if cur.OIDC != nil {
+			prev = cur.OIDC.CompanyID
+		}
+		if in.Secret == nil {
+			c.Secret = domain.Sealed{}
+			if cur.OIDC != nil {
+				c.Secret = cur.OIDC.Secret
+			}
+		}
+		return network.Decide(cur, network.RegisterOIDC{NetworkID: networkID, Config: c}, now)
+	}).After(usecase.Owner(s.d.Networks.Repo, awsAccountID, region, networkID))
 	out, err := usecase.Run(ctx, cmd, nil, func(d usecase.Decided[network.State, network.Event]) (network.OIDCConfig, error) {
 		return *d.State.OIDC, nil
 	})
 	if err != nil {
 		return network.OIDCConfig{}, err
 	}
-	if st.OIDC != nil && !strings.EqualFold(st.OIDC.CompanyID, in.CompanyID) {
-		old := strings.ToLower(st.OIDC.CompanyID)
-		_, err := s.d.Claims.Execute(ctx, directory.CompanyIDStream(old), directory.ReleaseNames{Claims: []directory.Claim{{Name: old, Owner: networkID}}})
-		if err != nil {
-			return network.OIDCConfig{}, fmt.Errorf("sso: release company id %s: %w", old, err)
+	if prev != "" && !strings.EqualFold(prev, in.CompanyID) {
+		if err := s.release(ctx, networkID, prev); err != nil {
+			return network.OIDCConfig{}, fmt.Errorf("sso: release company id %s: %w", prev, err)
 		}
 	}
 	return out, nil
+}
+
+// release gives back a company id the network left, unless the network uses it again (registered
+// again meanwhile): decided on the claim's stream, on the network's configuration read then.
+func (s *Service) release(ctx context.Context, networkID, companyID string) error {
+	name := strings.ToLower(companyID)
+	rel := directory.ReleaseNames{Claims: []directory.Claim{{Name: name, Owner: networkID}}}
+	_, err := s.d.Claims.ExecuteFunc(ctx, directory.CompanyIDStream(name), func(st directory.State, now time.Time) ([]directory.Event, error) {
+		inUse := false
+		err := s.d.Networks.Repo.Inspect(ctx, network.StreamName(networkID), true, func(n network.State) error {
+			inUse = n.OIDC != nil && strings.EqualFold(n.OIDC.CompanyID, companyID)
+			return nil
+		})
+		if err != nil || inUse {
+			return nil, err
+		}
+		return directory.Decide(st, rel, now)
+	})
+	return err
 }
 
 // claim claims a company id for the network (again for the same network: no change).
