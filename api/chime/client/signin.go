@@ -75,11 +75,16 @@ func newSignInGuard(l SignInLimits) *signInGuard {
 func (s *Service) SignIn(ctx context.Context, email, password, sourceIP string) (token, userID, accountID string, err error) {
 	g, now := s.signin, s.d.Now()
 	key := strings.ToLower(strings.TrimSpace(email))
-	if wait := max(g.byEmail.Wait(key, now), g.byIP.Wait(sourceIP, now)); wait > 0 {
+	// The attempt is admitted by both back-offs before its check, so that attempts sent at once are
+	// throttled as if they came one after the other.
+	end, wait := clientapi.Begin(now, clientapi.Keyed{B: g.byEmail, Key: key}, clientapi.Keyed{B: g.byIP, Key: sourceIP})
+	if wait > 0 {
 		g.refused.Inc()
 		return "", "", "", &domain.Error{Kind: domain.KindThrottled, Sentinel: ErrSignInThrottled, RetryAfter: wait,
 			Msg: fmt.Sprintf("too many failed sign-ins for this address or from this source; try again in %s", wait.Round(time.Second))}
 	}
+	failed := false
+	defer func() { end(failed) }()
 	creds, err := s.d.Store.CredentialsByEmail(ctx, email)
 	if err != nil {
 		return "", "", "", err
@@ -96,8 +101,7 @@ func (s *Service) SignIn(ctx context.Context, email, password, sourceIP string) 
 		_ = g.compare(g.dummy(), []byte(password))
 	}
 	if matched < 0 {
-		g.byEmail.Fail(key, now)
-		g.byIP.Fail(sourceIP, now)
+		failed = true
 		return "", "", "", domain.Wrapf(ErrSignIn, "the e-mail address or the password is wrong")
 	}
 	c := creds[matched]

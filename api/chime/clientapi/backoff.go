@@ -42,6 +42,7 @@ type failures struct {
 	lockedUntil time.Time
 	locks       int
 	touched     time.Time
+	pending     int // attempts admitted by Begin and not ended yet
 }
 
 func NewBackoff(limit, capacity int, l SignInLimits) *Backoff {
@@ -66,14 +67,86 @@ func (b *Backoff) Wait(key string, now time.Time) time.Duration {
 	return 0
 }
 
-// Fail records a failure and locks the key once limit failures fall within the window; while the
-// failures that caused a lock are still in the window, every further failure locks again, twice as long.
-func (b *Backoff) Fail(key string, now time.Time) {
+// BusyWait is the wait Begin answers while as many attempts are being checked as would lock the key
+// if they failed: they end within moments.
+const BusyWait = time.Second
+
+// Begin admits an attempt for key that is about to be checked, or answers how long key stays
+// locked. Attempts sent at once are admitted as if they came one after the other: while attempts
+// are in progress, one more is refused (BusyWait) if their failing would lock the key, so a burst
+// gets no more checks than the failures that lock it. An admitted attempt is in progress until End.
+func (b *Backoff) Begin(key string, now time.Time) time.Duration {
+	if key == "" {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	f := b.entry(key, now)
+	if now.Before(f.lockedUntil) {
+		return f.lockedUntil.Sub(now)
+	}
+	recent := 0
+	for _, t := range f.at {
+		if now.Sub(t) < b.l.Window {
+			recent++
+		}
+	}
+	if f.pending > 0 && recent+f.pending >= b.limit {
+		return BusyWait
+	}
+	f.pending++
+	b.prune(now)
+	return 0
+}
+
+// Keyed is a backoff and the key an attempt counts under in it.
+type Keyed struct {
+	B   *Backoff
+	Key string
+}
+
+// Begin admits an attempt under every key (Backoff.Begin) or under none, answering then the longest
+// wait. Once admitted, the attempt must be ended exactly once with end, failed or not.
+func Begin(now time.Time, keys ...Keyed) (end func(failed bool), wait time.Duration) {
+	var admitted []Keyed
+	for _, k := range keys {
+		if w := k.B.Begin(k.Key, now); w > 0 {
+			wait = max(wait, w)
+		} else {
+			admitted = append(admitted, k)
+		}
+	}
+	if wait > 0 {
+		for _, k := range admitted {
+			k.B.End(k.Key, now, false)
+		}
+		return nil, wait
+	}
+	return func(failed bool) {
+		for _, k := range keys {
+			k.B.End(k.Key, now, failed)
+		}
+	}, 0
+}
+
+// End ends an attempt that Begin admitted: failed records it as a failure (see Fail).
+func (b *Backoff) End(key string, now time.Time, failed bool) {
 	if key == "" {
 		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if el, ok := b.byKey[key]; ok {
+		f := el.Value.(*failures)
+		f.pending = max(f.pending-1, 0)
+	}
+	if failed {
+		b.fail(key, now)
+	}
+}
+
+// entry is key's record, made if there is none, as the most recently used. b.mu is held.
+func (b *Backoff) entry(key string, now time.Time) *failures {
 	var f *failures
 	if el, ok := b.byKey[key]; ok {
 		f = el.Value.(*failures)
@@ -83,6 +156,23 @@ func (b *Backoff) Fail(key string, now time.Time) {
 		b.byKey[key] = b.lru.PushFront(f)
 	}
 	f.touched = now
+	return f
+}
+
+// Fail records a failure and locks the key once limit failures fall within the window; while the
+// failures that caused a lock are still in the window, every further failure locks again, twice as long.
+func (b *Backoff) Fail(key string, now time.Time) {
+	if key == "" {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.fail(key, now)
+}
+
+// fail is Fail with b.mu held.
+func (b *Backoff) fail(key string, now time.Time) {
+	f := b.entry(key, now)
 	kept := f.at[:0]
 	for _, t := range f.at {
 		if now.Sub(t) < b.l.Window {

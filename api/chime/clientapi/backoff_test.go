@@ -74,3 +74,43 @@ func TestSignInBackoffMemoryIsBounded(t *testing.T) {
 		t.Fatalf("after a day, %d keys held", n)
 	}
 }
+
+// TestSignInBackoffAdmitsABurstAsASequence: attempts begun at once are admitted only as far as their
+// failing would not lock the key (the others wait BusyWait); once they failed the key is locked, and
+// after the lock one attempt at a time is admitted while a failure would lock it again.
+func TestSignInBackoffAdmitsABurstAsASequence(t *testing.T) {
+	l := DefaultSignInLimits
+	b := NewBackoff(l.Failures, 100, l)
+	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	admitted := 0
+	for range 20 {
+		if w := b.Begin("a@example.com", t0); w == 0 {
+			admitted++
+		} else if w != BusyWait {
+			t.Fatalf("a burst is refused with %s", w)
+		}
+	}
+	if admitted != l.Failures {
+		t.Fatalf("%d attempts of a burst admitted, want %d", admitted, l.Failures)
+	}
+	for range admitted {
+		b.End("a@example.com", t0, true)
+	}
+	if w := b.Begin("a@example.com", t0); w != time.Minute {
+		t.Fatalf("after the burst failed: %s", w)
+	}
+	t1 := t0.Add(time.Minute)
+	if w := b.Begin("a@example.com", t1); w != 0 {
+		t.Fatalf("after the lock: %s", w)
+	}
+	if w := b.Begin("a@example.com", t1); w != BusyWait {
+		t.Fatalf("a second attempt while the first may lock again: %s", w)
+	}
+	b.End("a@example.com", t1, false)
+	b.Reset("a@example.com")
+	end, wait := Begin(t1, Keyed{b, "a@example.com"}, Keyed{NewBackoff(1, 10, l), ""})
+	if wait != 0 {
+		t.Fatalf("after a success: %s", wait)
+	}
+	end(false)
+}

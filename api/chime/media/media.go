@@ -171,12 +171,13 @@ func (s *Service) checkPasscode(u chimeaccounts.User, m chimemeetings.Meeting, e
 	if e.Passcode == "" {
 		return false, nil
 	}
-	now := s.d.Now()
-	if err := s.throttled(u, e.Source, now); err != nil {
+	end, err := s.throttled(u, e.Source, s.d.Now())
+	if err != nil {
 		return false, err
 	}
-	if !m.Moderated || !samePIN(m.Passcode, e.Passcode) {
-		s.failed(u, e.Source, now)
+	ok := m.Moderated && samePIN(m.Passcode, e.Passcode)
+	end(!ok)
+	if !ok {
 		return false, domain.Wrapf(ErrPasscode, "the moderator passcode is wrong, or the meeting is not moderated")
 	}
 	return true, nil

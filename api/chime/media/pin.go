@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/belfry/belfry/api/chime/clientapi"
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/projections/chimeaccounts"
@@ -46,30 +47,25 @@ func (s *Service) ResolvePIN(ctx context.Context, u chimeaccounts.User, pin, sou
 	if !ValidPIN(pin) {
 		return chimemeetings.Meeting{}, domain.Errorf(domain.KindInvalid, "PIN must be %d digits", PINLength)
 	}
-	now := s.d.Now()
-	if err := s.throttled(u, source, now); err != nil {
+	end, err := s.throttled(u, source, s.d.Now())
+	if err != nil {
 		return chimemeetings.Meeting{}, err
 	}
 	m, err := s.meetingOfPIN(ctx, pin)
-	if errors.Is(err, ErrPIN) {
-		s.failed(u, source, now)
-	}
+	end(errors.Is(err, ErrPIN))
 	return m, err
 }
 
-// throttled refuses a user or source with too many wrong PINs or moderator passcodes lately.
-func (s *Service) throttled(u chimeaccounts.User, source string, now time.Time) error {
-	if wait := max(s.pinByUser.Wait(u.UserID, now), s.pinBySrc.Wait(source, now)); wait > 0 {
-		return &domain.Error{Kind: domain.KindThrottled, Sentinel: ErrPINThrottled, RetryAfter: wait,
+// throttled admits one PIN or moderator passcode attempt of a user from a source before it is
+// checked, or refuses it after too many wrong ones lately; attempts sent at once are admitted as if
+// they came one after the other. end records whether the attempt was wrong; it is called once.
+func (s *Service) throttled(u chimeaccounts.User, source string, now time.Time) (end func(wrong bool), err error) {
+	end, wait := clientapi.Begin(now, clientapi.Keyed{B: s.pinByUser, Key: u.UserID}, clientapi.Keyed{B: s.pinBySrc, Key: source})
+	if wait > 0 {
+		return nil, &domain.Error{Kind: domain.KindThrottled, Sentinel: ErrPINThrottled, RetryAfter: wait,
 			Msg: fmt.Sprintf("too many wrong meeting PINs or passcodes from this user or source; try again in %s", wait.Round(time.Second))}
 	}
-	return nil
-}
-
-// failed counts a wrong PIN or passcode.
-func (s *Service) failed(u chimeaccounts.User, source string, now time.Time) {
-	s.pinByUser.Fail(u.UserID, now)
-	s.pinBySrc.Fail(source, now)
+	return end, nil
 }
 
 // meetingOfPIN is ResolvePIN's lookup; every way of not finding the meeting is ErrPIN.

@@ -64,11 +64,12 @@ func (g guests) register(ctx context.Context, email, password string, dev Device
 func (g guests) signIn(ctx context.Context, email, password string, dev Device, sourceIP string) (SignedIn, error) {
 	now := g.s.d.Now()
 	key := "guest\x00" + strings.ToLower(strings.TrimSpace(email))
-	if wait := max(g.s.guard.byEmail.Wait(key, now), g.s.guard.byIP.Wait(sourceIP, now)); wait > 0 {
-		g.s.guard.refused.Inc()
-		return SignedIn{}, &domain.Error{Kind: domain.KindThrottled, Sentinel: ErrThrottled, RetryAfter: wait,
-			Msg: fmt.Sprintf("too many failed sign-ins for this address or from this source; try again in %s", wait.Round(time.Second))}
+	end, err := g.s.guard.begin(key, sourceIP, now)
+	if err != nil {
+		return SignedIn{}, err
 	}
+	failed := false
+	defer func() { end(failed) }()
 	var hash []byte
 	uh := ""
 	if username, err := wickr.NormalizeUsername("Email", email); err == nil {
@@ -90,8 +91,7 @@ func (g guests) signIn(ctx context.Context, email, password string, dev Device, 
 	}
 	g.s.guard.checks.WithLabelValues(against).Inc()
 	if !usecase.CheckPassword(hash, password) || against == "dummy" {
-		g.s.guard.byEmail.Fail(key, now)
-		g.s.guard.byIP.Fail(sourceIP, now)
+		failed = true
 		return SignedIn{}, domain.Wrapf(ErrSignIn, "the e-mail address or the password is wrong")
 	}
 	g.s.guard.byEmail.Reset(key)

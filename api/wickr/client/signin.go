@@ -54,6 +54,19 @@ func newGuard(l clientapi.SignInLimits) *guard {
 	}
 }
 
+// begin admits a sign-in attempt for the e-mail key from the source before its password is checked,
+// or refuses it after repeated failures (429 with Retry-After); attempts sent at once are admitted as
+// if they came one after the other. end records the attempt's outcome; it is called once.
+func (g *guard) begin(key, sourceIP string, now time.Time) (end func(failed bool), err error) {
+	end, wait := clientapi.Begin(now, clientapi.Keyed{B: g.byEmail, Key: key}, clientapi.Keyed{B: g.byIP, Key: sourceIP})
+	if wait > 0 {
+		g.refused.Inc()
+		return nil, &domain.Error{Kind: domain.KindThrottled, Sentinel: ErrThrottled, RetryAfter: wait,
+			Msg: fmt.Sprintf("too many failed sign-ins for this address or from this source; try again in %s", wait.Round(time.Second))}
+	}
+	return end, nil
+}
+
 // Device is the device a client signs in from: its app id and operating system.
 type Device struct{ AppID, Type string }
 
@@ -76,11 +89,12 @@ type candidate struct {
 func (s *Service) SignIn(ctx context.Context, email, password, networkID string, dev Device, sourceIP string) (SignedIn, error) {
 	now := s.d.Now()
 	key := strings.ToLower(strings.TrimSpace(email))
-	if wait := max(s.guard.byEmail.Wait(key, now), s.guard.byIP.Wait(sourceIP, now)); wait > 0 {
-		s.guard.refused.Inc()
-		return SignedIn{}, &domain.Error{Kind: domain.KindThrottled, Sentinel: ErrThrottled, RetryAfter: wait,
-			Msg: fmt.Sprintf("too many failed sign-ins for this address or from this source; try again in %s", wait.Round(time.Second))}
+	end, err := s.guard.begin(key, sourceIP, now)
+	if err != nil {
+		return SignedIn{}, err
 	}
+	failed := false
+	defer func() { end(failed) }()
 	cands, err := s.candidates(ctx, key, networkID)
 	if err != nil {
 		return SignedIn{}, err
@@ -97,8 +111,7 @@ func (s *Service) SignIn(ctx context.Context, email, password, networkID string,
 		usecase.CheckPassword(s.guard.dummy(), password)
 	}
 	if matched < 0 {
-		s.guard.byEmail.Fail(key, now)
-		s.guard.byIP.Fail(sourceIP, now)
+		failed = true
 		for _, c := range cands {
 			if err := s.failed(ctx, c, dev); err != nil {
 				return SignedIn{}, err
