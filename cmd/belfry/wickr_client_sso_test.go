@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zitadel/oidc/v3/example/server/exampleop"
-	"github.com/zitadel/oidc/v3/example/server/storage"
-
 	"github.com/belfry/belfry/domain/wickr/roster"
 )
 
@@ -36,8 +33,7 @@ func TestWickrClientSSO(t *testing.T) {
 	}
 	issuer := "http://" + ln.Addr().String() + "/"
 	redirect := b.url + "/wickr/networks/" + nid + "/oidc/callback"
-	storage.RegisterClients(storage.WebClient("belfry-"+nid, "secret", redirect))
-	op := &httptest.Server{Listener: ln, Config: &http.Server{Handler: exampleop.SetupServer(issuer, storage.NewStorage(storage.NewUserStore(issuer)), nil, false)}}
+	op := &httptest.Server{Listener: ln, Config: &http.Server{Handler: exampleOP(issuer, "belfry-"+nid, redirect)}}
 	op.Start()
 	t.Cleanup(op.Close)
 

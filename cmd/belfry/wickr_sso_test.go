@@ -26,10 +26,16 @@ func oidcProviderSetup(t *testing.T, _ *running) map[string]string {
 	}
 	issuer := "http://" + ln.Addr().String() + "/"
 	redirect := "http://127.0.0.1:1/callback"
-	storage.RegisterClients(storage.WebClient("web", "secret", redirect))
-	router := exampleop.SetupServer(issuer, storage.NewStorage(storage.NewUserStore(issuer)), nil, false)
-	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: router}}
+	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: exampleOP(issuer, "web", redirect)}}
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return map[string]string{"OIDC_ISSUER": issuer, "OIDC_REDIRECT_URI": redirect}
+}
+
+// exampleOP is the example OP at issuer with one web client, clientID (secret "secret"), that
+// accepts redirect. Each OP has its clients of its own: the example's RegisterClients writes a map
+// shared by every OP in the process, which parallel tests would race on.
+func exampleOP(issuer, clientID, redirect string) http.Handler {
+	clients := map[string]*storage.Client{clientID: storage.WebClient(clientID, "secret", redirect)}
+	return exampleop.SetupServer(issuer, storage.NewStorageWithClients(storage.NewUserStore(issuer), clients), nil, false)
 }
