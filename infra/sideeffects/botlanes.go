@@ -18,7 +18,7 @@ import (
 // Bot events do not wait in line behind one another. The watermill topic is consumed one message
 // at a time, and a bot endpoint may take its 2 s three times over for each event (guide §11.2.4): on
 // the topic's handler one slow or hostile endpoint would delay every other bot's events. So the
-// handler only records the event in botLanesTable (idempotently, keyed by the message id) and acks
+// handler only records the event in botLanesTable (created by migration 0029) (idempotently, keyed by the message id) and acks
 // it; each bot with events due gets a goroutine of its own that delivers them in order. A recorded
 // event stays until its delivery returns (delivered, or dropped as the guide says), or until it
 // failed MaxRetries+1 times with backoff and was parked on the poison topic: a restart redelivers
@@ -36,20 +36,6 @@ const (
 	botLanesIdle = 30 * time.Second
 )
 
-var botLanesSchema = `CREATE TABLE IF NOT EXISTS ` + botLanesTable + ` (
-	seq            bigserial PRIMARY KEY,
-	id             text NOT NULL UNIQUE,
-	bot_id         text NOT NULL,
-	payload        bytea NOT NULL,
-	correlation_id text NOT NULL DEFAULT '',
-	attempts       int NOT NULL DEFAULT 0,
-	due            timestamptz NOT NULL DEFAULT now(),
-	leased_until   timestamptz,
-	done           timestamptz
-);
-CREATE INDEX IF NOT EXISTS ` + botLanesTable + `_bot ON ` + botLanesTable + ` (bot_id, seq) WHERE done IS NULL;
-CREATE INDEX IF NOT EXISTS ` + botLanesTable + `_done ON ` + botLanesTable + ` (done) WHERE done IS NOT NULL`
-
 // botLanes delivers the recorded bot events, one goroutine per bot.
 type botLanes struct {
 	pool   *pgxpool.Pool
@@ -63,11 +49,8 @@ type botLanes struct {
 	wg      sync.WaitGroup
 }
 
-func newBotLanes(ctx context.Context, pool *pgxpool.Pool, h BotEventDeliverer, poison message.Publisher, cfg RouterConfig) (*botLanes, error) {
-	if _, err := pool.Exec(ctx, botLanesSchema); err != nil {
-		return nil, fmt.Errorf("sideeffects: create %s: %w", botLanesTable, err)
-	}
-	return &botLanes{pool: pool, h: h, poison: poison, cfg: cfg, wake: make(chan struct{}, 1), running: map[string]bool{}}, nil
+func newBotLanes(pool *pgxpool.Pool, h BotEventDeliverer, poison message.Publisher, cfg RouterConfig) *botLanes {
+	return &botLanes{pool: pool, h: h, poison: poison, cfg: cfg, wake: make(chan struct{}, 1), running: map[string]bool{}}
 }
 
 // record is the topic's handler: the event is recorded for its bot's lane, and acked.

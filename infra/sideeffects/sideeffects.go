@@ -420,10 +420,7 @@ func NewRouter(pool *pgxpool.Pool, h Handlers, cfg RouterConfig) (*Router, error
 		}
 		return h.Orders.ProcessPhoneNumberOrder(msg.Context(), o.OrderID)
 	})
-	lanes, err := newBotLanes(context.Background(), pool, h.BotEvents, pub, cfg)
-	if err != nil {
-		return nil, err
-	}
+	lanes := newBotLanes(pool, h.BotEvents, pub, cfg)
 	r.AddConsumerHandler(HandlerBotEvent, TopicBotEvents, sub, lanes.record)
 	r.AddConsumerHandler(HandlerCallCDRs, TopicCallCDRs, sub, func(msg *message.Message) error {
 		var ce CallEnded
