@@ -24,6 +24,7 @@ import (
 	"github.com/belfry/belfry/infra/eventstore"
 	"github.com/belfry/belfry/infra/migrations"
 	"github.com/belfry/belfry/infra/pgcluster/pgtest"
+	_ "github.com/belfry/belfry/infra/wirecodec" // the codec the belfry binary reads with
 )
 
 // cpuMeter reports the CPU time (user + system) of this process and of the Postgres backends
