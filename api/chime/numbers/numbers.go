@@ -246,7 +246,8 @@ func (s *Service) RestorePhoneNumber(ctx context.Context, awsAccountID, e164 str
 
 // AssociatePhoneNumberWithUser makes e164 the user's primary number: the account records it (one
 // number per user), then the number (one user per number). A number that would refuse is refused
-// before the first step; one that refuses after it (a concurrent change) undoes the first step.
+// before the first step; one that refuses after it (a concurrent change) undoes the first step, for
+// this number only.
 func (s *Service) AssociatePhoneNumberWithUser(ctx context.Context, awsAccountID, accountID, userID, e164 string) error {
 	if err := phonenumber.ValidateE164(e164); err != nil {
 		return err
@@ -274,7 +275,9 @@ func (s *Service) AssociatePhoneNumberWithUser(ctx context.Context, awsAccountID
 	nr, err := s.d.Numbers.Execute(ctx, phonenumber.StreamName(e164), assoc)
 	if err != nil {
 		if len(ar.Events) > 0 {
-			undo, uerr := s.d.Accounts.Repo.Execute(ctx, account.StreamName(accountID), account.UnassignNumber{AccountID: accountID, UserID: userID})
+			// The undo names the number: the user may have another one by now (disassociated and
+			// associated again by concurrent calls), which is not this call's to take away.
+			undo, uerr := s.d.Accounts.Repo.Execute(ctx, account.StreamName(accountID), account.UnassignNumber{AccountID: accountID, UserID: userID, E164: e164})
 			if uerr != nil {
 				return fmt.Errorf("%w (and undoing the user's assignment failed: %v)", err, uerr)
 			}

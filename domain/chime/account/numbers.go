@@ -36,8 +36,10 @@ func (UserNumberUnassigned) isAccountEvent()   {}
 // AssignNumber gives a user its primary number.
 type AssignNumber struct{ AccountID, UserID, E164 string }
 
-// UnassignNumber takes a user's primary number away.
-type UnassignNumber struct{ AccountID, UserID string }
+// UnassignNumber takes a user's primary number away. With E164 set, only that number: a user whose
+// primary number is another one (or none) is left as it is, so that a caller undoing its own
+// assignment never takes away a number a concurrent call gave the user since.
+type UnassignNumber struct{ AccountID, UserID, E164 string }
 
 func (c AssignNumber) Target() string   { return c.AccountID }
 func (c UnassignNumber) Target() string { return c.AccountID }
@@ -61,7 +63,7 @@ func (c UnassignNumber) decide(s State, _ time.Time) ([]Event, error) {
 	if !ok {
 		return nil, domain.Wrapf(ErrUserNotFound, "User %s does not exist in account %s", c.UserID, s.ID)
 	}
-	if u.PrimaryNumber == "" {
+	if u.PrimaryNumber == "" || c.E164 != "" && u.PrimaryNumber != c.E164 {
 		return nil, nil
 	}
 	return []Event{UserNumberUnassigned{UserID: c.UserID, E164: u.PrimaryNumber}}, nil
