@@ -108,20 +108,24 @@ func (s *Service) completeDeletion(ctx context.Context, id string) (bool, error)
 }
 
 // deleteBlockUsers deletes the live users of one roster block, 50 per command, and adds the
-// usernames of all the block's users to claims, by directory shard.
+// usernames of all the block's users to claims, by directory shard. The block is read under its
+// stream's lock, and only copies leave it: Evolve updates the block's map of users in place, which
+// any other command on the block does meanwhile.
 func (s *Service) deleteBlockUsers(ctx context.Context, networkID, first string, claims map[string][]directory.Claim) error {
 	stream := roster.StreamName(networkID, first)
-	block, _, err := s.d.Fanout.Rosters.Repo.Load(ctx, stream)
+	var live []string
+	err := s.d.Fanout.Rosters.Repo.Inspect(ctx, stream, true, func(block roster.State) error {
+		for id, u := range block.Users {
+			shard := directory.StreamName(networkID, u.Username)
+			claims[shard] = append(claims[shard], directory.Claim{Name: u.Username, Owner: id})
+			if !u.Deleted {
+				live = append(live, id)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	var live []string
-	for id, u := range block.Users {
-		shard := directory.StreamName(networkID, u.Username)
-		claims[shard] = append(claims[shard], directory.Claim{Name: u.Username, Owner: id})
-		if !u.Deleted {
-			live = append(live, id)
-		}
 	}
 	slices.Sort(live)
 	for chunk := range slices.Chunk(live, roster.MaxBatch) {

@@ -176,7 +176,8 @@ func planField(err error) error {
 
 // DeleteNetwork deletes the network (guide §2.3, "may take a few minutes"): the deletion is
 // requested — from then on the network is gone for every call — and the account forgets the network
-// (a trial network's deletion ends the account's network creation); the rest of the deletion (its
+// (a trial network's deletion ends the account's network creation; the trial granted to a network
+// that never was on it goes back to the account); the rest of the deletion (its
 // keys, users, usernames, bots) is carried on in the background by CompleteDeletions. Deleting a
 // network already being deleted or deleted by the caller succeeds again (a retry).
 func (s *Service) DeleteNetwork(ctx context.Context, awsAccountID, region, id string) error {
@@ -190,20 +191,23 @@ func (s *Service) DeleteNetwork(ctx context.Context, awsAccountID, region, id st
 	if st.Status == "" || st.AwsAccountID != awsAccountID || st.Region != region {
 		return domain.Wrapf(network.ErrNotFound, "Network %s not found", id)
 	}
-	onTrial := st.Trial // a network being deleted changes plan no more
+	// A network being deleted changes plan no more.
+	onTrial, neverTrialled := st.Trial, !st.EverTrialled
 	if st.Status == network.StatusActive {
-		// Whether it is deleted on the trial is read on the state the deletion is decided on: a plan
-		// change may have run since the load. Exec waits (bounded) for the read model: the network is
-		// gone for the caller's next call.
+		// Whether it is deleted on the trial, or never was on it, is read on the state the deletion
+		// is decided on: a plan change may have run since the load. Exec waits (bounded) for the read
+		// model: the network is gone for the caller's next call.
 		del := s.d.Networks.Decision(network.StreamName(id), func(cur network.State, now time.Time) ([]network.Event, error) {
-			onTrial = cur.Trial
+			onTrial, neverTrialled = cur.Trial, !cur.EverTrialled
 			return network.Decide(cur, network.Delete{NetworkID: id}, now)
 		})
 		if err := usecase.Exec(ctx, del); err != nil {
 			return err
 		}
 	}
-	_, err = s.d.Accounts.Repo.Execute(ctx, account.StreamName(awsAccountID), account.RemoveNetwork{NetworkID: id, OnTrial: onTrial})
+	// A trial granted to a network that never was on it (a plan change this deletion refused) goes
+	// back to the account.
+	_, err = s.d.Accounts.Repo.Execute(ctx, account.StreamName(awsAccountID), account.RemoveNetwork{NetworkID: id, OnTrial: onTrial, NeverTrialled: neverTrialled})
 	return err
 }
 

@@ -5,6 +5,8 @@
 //   - The Premium free trial is granted to at most one network of an account, ever ("only one
 //     network per AWS account may be on the Premium free trial"; a network that was on it never gets
 //     another, and the account's trial is not handed to a second network when the first leaves it).
+//     A grant is recorded before the network's plan changes: when the network is deleted without
+//     ever having been on the trial (its plan change refused meanwhile), the grant is given back.
 //   - Once a network is deleted while on the trial, the account creates no more networks (guide §2.3).
 //   - A network is registered once; the caller registers it here before creating its stream.
 package account
@@ -50,11 +52,14 @@ type TrialGranted struct {
 	At        time.Time `json:"at"`
 }
 
-// NetworkRemoved records a deleted network; OnTrial when it was on the trial (which blocks creation).
+// NetworkRemoved records a deleted network; OnTrial when it was on the trial (which blocks creation);
+// TrialReturned when the account's grant went to it but it never was on the trial, so that the
+// account has its trial again (events stored before the field return nothing).
 type NetworkRemoved struct {
-	NetworkID string    `json:"networkId"`
-	OnTrial   bool      `json:"onTrial,omitempty"`
-	At        time.Time `json:"at"`
+	NetworkID     string    `json:"networkId"`
+	OnTrial       bool      `json:"onTrial,omitempty"`
+	TrialReturned bool      `json:"trialReturned,omitempty"`
+	At            time.Time `json:"at"`
 }
 
 // EventType implements Event.
@@ -99,10 +104,12 @@ type RegisterNetwork struct {
 // GrantTrial gives the account's trial to an existing network (a plan change to the trial).
 type GrantTrial struct{ NetworkID string }
 
-// RemoveNetwork records a network's deletion; OnTrial says whether it was on the trial.
+// RemoveNetwork records a network's deletion; OnTrial says whether it was on the trial, NeverTrialled
+// whether it never was (both read on the network's state its deletion was decided on).
 type RemoveNetwork struct {
-	NetworkID string
-	OnTrial   bool
+	NetworkID     string
+	OnTrial       bool
+	NeverTrialled bool
 }
 
 func (RegisterNetwork) isAccountCommand() {}
@@ -147,7 +154,8 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		if !s.Networks[c.NetworkID] {
 			return nil, nil
 		}
-		return []Event{NetworkRemoved{NetworkID: c.NetworkID, OnTrial: c.OnTrial, At: now}}, nil
+		returned := c.NeverTrialled && !c.OnTrial && s.TrialNetwork == c.NetworkID
+		return []Event{NetworkRemoved{NetworkID: c.NetworkID, OnTrial: c.OnTrial, TrialReturned: returned, At: now}}, nil
 	}
 	return nil, fmt.Errorf("account: unknown command %T", c)
 }
@@ -168,6 +176,9 @@ func Evolve(s State, e Event) State {
 	case NetworkRemoved:
 		delete(s.Networks, e.NetworkID)
 		s.Blocked = s.Blocked || e.OnTrial
+		if e.TrialReturned && s.TrialNetwork == e.NetworkID {
+			s.TrialNetwork = ""
+		}
 	}
 	return s
 }

@@ -23,6 +23,7 @@ func TestDecide(t *testing.T) {
 	t.Parallel()
 	one := account.NetworkRegistered{NetworkID: "11111111", At: now}
 	trial := account.NetworkRegistered{NetworkID: "22222222", Trial: true, At: now}
+	trial2nd := account.NetworkRegistered{NetworkID: "33333333", At: now}
 	cases := []struct {
 		name    string
 		state   account.State
@@ -41,6 +42,19 @@ func TestDecide(t *testing.T) {
 		{"deleting a trial network ends network creation", given(trial, account.NetworkRemoved{NetworkID: "22222222", OnTrial: true}), account.RegisterNetwork{NetworkID: "33333333"}, nil, account.ErrBlocked},
 		{"a standard network deleted does not", given(one, account.NetworkRemoved{NetworkID: "11111111"}), account.RegisterNetwork{NetworkID: "33333333"},
 			[]account.Event{account.NetworkRegistered{NetworkID: "33333333", At: now}}, nil},
+		// A grant whose plan change a concurrent deletion refused: the network never was on the trial.
+		{"a grant never used is given back with its network", given(one, account.TrialGranted{NetworkID: "11111111"}),
+			account.RemoveNetwork{NetworkID: "11111111", NeverTrialled: true},
+			[]account.Event{account.NetworkRemoved{NetworkID: "11111111", TrialReturned: true, At: now}}, nil},
+		{"the trial given back goes to another network", given(one, trial2nd, account.TrialGranted{NetworkID: "11111111"},
+			account.NetworkRemoved{NetworkID: "11111111", TrialReturned: true}), account.GrantTrial{NetworkID: "33333333"},
+			[]account.Event{account.TrialGranted{NetworkID: "33333333", At: now}}, nil},
+		{"a network that had the trial and left it keeps it used", given(one, account.TrialGranted{NetworkID: "11111111"}),
+			account.RemoveNetwork{NetworkID: "11111111"}, []account.Event{account.NetworkRemoved{NetworkID: "11111111", At: now}}, nil},
+		{"a network never on the trial gives back nothing it was not granted", given(one, trial, account.NetworkRegistered{NetworkID: "33333333"}),
+			account.RemoveNetwork{NetworkID: "33333333", NeverTrialled: true}, []account.Event{account.NetworkRemoved{NetworkID: "33333333", At: now}}, nil},
+		{"stored removals return nothing", given(one, account.TrialGranted{NetworkID: "11111111"}, account.NetworkRemoved{NetworkID: "11111111"},
+			account.NetworkRegistered{NetworkID: "33333333"}), account.GrantTrial{NetworkID: "33333333"}, nil, account.ErrTrialUsed},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
