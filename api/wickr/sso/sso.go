@@ -10,7 +10,11 @@
 //     an event, and no answer carries it in clear: RegisterOidcConfig and GetOidcInfo show "****"
 //     when one is set. A registration without a secret keeps the one set before.
 //   - A company id belongs to one network at a time (case-insensitive); changing it releases the old
-//     one once the new configuration is recorded.
+//     one once the new configuration is recorded. A registration claims its company id at the
+//     generation of the configuration it read and records its configuration only if the network is
+//     still at that generation; a release leaves a claim made at the generation the network left the
+//     id or later (package directory): a registration of the same network that claimed the id again
+//     meanwhile keeps it.
 //   - Discovery follows OpenID Connect Discovery 1.0: GET <issuer>/.well-known/openid-configuration,
 //     whose issuer must equal the one given; a failure names the member at fault (issuer, scopes,
 //     certificate) and changes nothing.
@@ -63,7 +67,6 @@ type Keys interface {
 // Claims runs the company-id claims on the directory's streams (the directory repository).
 type Claims interface {
 	Execute(ctx context.Context, stream string, cmd directory.Command) (usecase.Decided[directory.State, directory.Event], error)
-	ExecuteFunc(ctx context.Context, stream string, decide func(directory.State, time.Time) ([]directory.Event, error)) (usecase.Decided[directory.State, directory.Event], error)
 }
 
 // Deps are the slice's collaborators. HTTP is the client of discovery (nil: a client with
@@ -264,8 +267,30 @@ type RegisterInput struct {
 	SSOTokenBufferMinutes, TokenRefreshGraceMinutes                                 int
 }
 
-// Register records the network's SSO configuration and answers it (the secret masked).
+// errReconfigured refuses a registration whose network recorded another SSO configuration since the
+// registration read it (and claimed its company id at that configuration's generation).
+var errReconfigured = &domain.Error{Kind: domain.KindConflict, Msg: "the SSO configuration changed meanwhile; retry"}
+
+// registerAttempts bounds Register's attempts when other registrations of the network run meanwhile.
+const registerAttempts = 8
+
+// Register records the network's SSO configuration and answers it (the secret masked). An attempt
+// that another registration of the network overtook is made again, on the configuration it recorded.
 func (s *Service) Register(ctx context.Context, awsAccountID, region, networkID string, in RegisterInput) (network.OIDCConfig, error) {
+	for range registerAttempts {
+		out, err := s.registerOnce(ctx, awsAccountID, region, networkID, in)
+		if !errors.Is(err, errReconfigured) {
+			return out, err
+		}
+	}
+	return network.OIDCConfig{}, domain.Wrapf(errReconfigured, "the SSO configuration of network %s kept changing during the registration; retry", networkID)
+}
+
+// registerOnce is one attempt of Register: the company id is claimed at the generation of the
+// configuration read (directory), and the configuration is recorded only if the network is still at
+// that generation (errReconfigured otherwise); the company id it replaces is then released, unless a
+// registration made since claimed it again.
+func (s *Service) registerOnce(ctx context.Context, awsAccountID, region, networkID string, in RegisterInput) (network.OIDCConfig, error) {
 	st, err := s.state(ctx, awsAccountID, region, networkID)
 	if err != nil {
 		return network.OIDCConfig{}, err
@@ -287,7 +312,8 @@ func (s *Service) Register(ctx context.Context, awsAccountID, region, networkID 
 	if _, err := network.Decide(st, network.RegisterOIDC{NetworkID: networkID, Config: check}, st.UpdatedAt); err != nil {
 		return network.OIDCConfig{}, err
 	}
-	if err := s.claim(ctx, networkID, in.CompanyID); err != nil {
+	gen := st.OIDCGeneration
+	if err := s.claim(ctx, networkID, in.CompanyID, gen); err != nil {
 		return network.OIDCConfig{}, err
 	}
 	if in.Secret != nil && *in.Secret != "" {
@@ -296,9 +322,13 @@ func (s *Service) Register(ctx context.Context, awsAccountID, region, networkID 
 		}
 	}
 	// The secret kept and the company id given back are those of the configuration this decision
-	// replaces (a registration that ran meanwhile replaced the one read above).
+	// replaces, which is the one read above (of generation gen).
 	var prev string
+	var left int
 	cmd := s.d.Networks.Decision(network.StreamName(networkID), func(cur network.State, now time.Time) ([]network.Event, error) {
+		if cur.OIDCGeneration != gen {
+			return nil, errReconfigured
+		}
 		c := cfg
 		prev = ""
 		if cur.OIDC != nil {
@@ -313,43 +343,36 @@ func (s *Service) Register(ctx context.Context, awsAccountID, region, networkID 
 		return network.Decide(cur, network.RegisterOIDC{NetworkID: networkID, Config: c}, now)
 	}).After(usecase.Owner(s.d.Networks.Repo, awsAccountID, region, networkID))
 	out, err := usecase.Run(ctx, cmd, nil, func(d usecase.Decided[network.State, network.Event]) (network.OIDCConfig, error) {
+		left = d.State.OIDCGeneration
 		return *d.State.OIDC, nil
 	})
 	if err != nil {
 		return network.OIDCConfig{}, err
 	}
 	if prev != "" && !strings.EqualFold(prev, in.CompanyID) {
-		if err := s.release(ctx, networkID, prev); err != nil {
+		if err := s.release(ctx, networkID, prev, left); err != nil {
 			return network.OIDCConfig{}, fmt.Errorf("sso: release company id %s: %w", prev, err)
 		}
 	}
 	return out, nil
 }
 
-// release gives back a company id the network left, unless the network uses it again (registered
-// again meanwhile): decided on the claim's stream, on the network's configuration read then.
-func (s *Service) release(ctx context.Context, networkID, companyID string) error {
+// release gives back a company id the network left at generation left of its configuration, unless a
+// claim of that generation or later holds it (a registration that read the network since, and may
+// record the id again): decided on the claim's stream alone.
+func (s *Service) release(ctx context.Context, networkID, companyID string, left int) error {
 	name := strings.ToLower(companyID)
-	rel := directory.ReleaseNames{Claims: []directory.Claim{{Name: name, Owner: networkID}}}
-	_, err := s.d.Claims.ExecuteFunc(ctx, directory.CompanyIDStream(name), func(st directory.State, now time.Time) ([]directory.Event, error) {
-		inUse := false
-		err := s.d.Networks.Repo.Inspect(ctx, network.StreamName(networkID), true, func(n network.State) error {
-			inUse = n.OIDC != nil && strings.EqualFold(n.OIDC.CompanyID, companyID)
-			return nil
-		})
-		if err != nil || inUse {
-			return nil, err
-		}
-		return directory.Decide(st, rel, now)
-	})
+	_, err := s.d.Claims.Execute(ctx, directory.CompanyIDStream(name), directory.ReleaseNames{
+		Claims: []directory.Claim{{Name: name, Owner: networkID}}, Before: left})
 	return err
 }
 
-// claim claims a company id for the network (again for the same network: no change).
-func (s *Service) claim(ctx context.Context, networkID, companyID string) error {
+// claim claims a company id for the network at generation gen of its configuration (again for the
+// same network: no change, unless gen is newer than the claim's).
+func (s *Service) claim(ctx context.Context, networkID, companyID string, gen int) error {
 	name := strings.ToLower(companyID)
 	_, err := s.d.Claims.Execute(ctx, directory.CompanyIDStream(name), directory.ClaimNames{
-		Claims: []directory.Claim{{Name: name, Owner: networkID}}, Fields: []string{"companyId"}})
+		Claims: []directory.Claim{{Name: name, Owner: networkID}}, Fields: []string{"companyId"}, Generation: gen})
 	if errors.Is(err, directory.ErrTaken) {
 		return wickr.FieldErr(directory.ErrTaken, "companyId", "company id %s is already used by another network", companyID)
 	}

@@ -4,7 +4,17 @@
 // and its owner, so a shard folds fast.
 //
 // Invariants: a name is held by at most one owner of a stream at a time; claiming a name again for
-// its holder is a no-op (a replayed request completes); a released name may be claimed again.
+// its holder is a no-op (a replayed request completes), except for a company id claimed again at a
+// newer generation of its network's SSO configuration, which records that generation; a released
+// name may be claimed again.
+//
+// Generations order a company id's claims against the network's configurations, which live on
+// another stream: a registration claims the id at the generation of the configuration it read
+// (network.State.OIDCGeneration) and records its own configuration only if the network is still at
+// that generation. A network that left the id at generation G releases it only if no claim of
+// generation G or later holds it: such a claim belongs to a registration that read the network after
+// it left the id and may be about to record it, while one of an older generation can no longer
+// record anything.
 package directory
 
 import (
@@ -45,9 +55,12 @@ type Claim struct {
 }
 
 // ClaimsMade records the claims of one batch (compact: a batch of users is one event per shard).
+// Generation is a company id's: the generation of the network's SSO configuration the claim was made
+// at (0 for usernames, and for claims stored before the field).
 type ClaimsMade struct {
-	Claims []Claim   `json:"c"`
-	At     time.Time `json:"at"`
+	Claims     []Claim   `json:"c"`
+	Generation int       `json:"g,omitempty"`
+	At         time.Time `json:"at"`
 }
 
 // Released records that an owner gave a name back.
@@ -72,8 +85,12 @@ var Events = domain.NewRegistry("directory",
 // Decode turns a stored event back into an Event (Events.Decode).
 func Decode(eventType string, data []byte) (Event, error) { return Events.Decode(eventType, data) }
 
-// State maps the names of one stream to their owners.
-type State struct{ Owners map[string]string }
+// State maps the names of one stream to their owners, and the company ids to the generation they
+// were claimed at (only those claimed with one).
+type State struct {
+	Owners      map[string]string
+	Generations map[string]int
+}
 
 // Initial is an empty directory.
 func Initial() State { return State{} }
@@ -83,13 +100,21 @@ type Command interface{ isDirectoryCommand() }
 
 // ClaimNames claims names (normalized by the caller) for their owners; Fields names each claim's
 // request member for the failure ("users[3].username"). Names held by others fail one by one.
+// Generation, for a company id, is the generation of the owner's SSO configuration the claim is made
+// at: a name its owner holds at an older generation is claimed again, at this one.
 type ClaimNames struct {
-	Claims []Claim
-	Fields []string
+	Claims     []Claim
+	Fields     []string
+	Generation int
 }
 
-// ReleaseNames gives names back; a name held by another owner (or by none) is left as it is.
-type ReleaseNames struct{ Claims []Claim }
+// ReleaseNames gives names back; a name held by another owner (or by none) is left as it is, and so,
+// when Before is set, is a company id claimed at generation Before or later (a registration made since
+// the owner left it holds it).
+type ReleaseNames struct {
+	Claims []Claim
+	Before int
+}
 
 func (ClaimNames) isDirectoryCommand()   {}
 func (ReleaseNames) isDirectoryCommand() {}
@@ -101,8 +126,8 @@ type Failure struct {
 }
 
 // DecideClaims is Decide for ClaimNames with the refused claims: the event holds the claims made
-// (including ones already held by their owner, which change nothing), and each refusal is a
-// FieldError of sentinel ErrTaken.
+// (and those its owner holds at an older generation, claimed again at c.Generation), and each refusal
+// is a FieldError of sentinel ErrTaken.
 func DecideClaims(s State, c ClaimNames, now time.Time) ([]Event, []Failure) {
 	var made []Claim
 	var failed []Failure
@@ -119,7 +144,7 @@ func DecideClaims(s State, c ClaimNames, now time.Time) ([]Event, []Failure) {
 		switch {
 		case held && holder != cl.Owner:
 			failed = append(failed, Failure{cl, wickr.FieldErr(ErrTaken, field, "%s is already taken in this network", cl.Name)})
-		case !held:
+		case !held, holder == cl.Owner && c.Generation > s.Generations[cl.Name]:
 			seen[cl.Name] = cl.Owner
 			made = append(made, cl)
 		}
@@ -127,7 +152,7 @@ func DecideClaims(s State, c ClaimNames, now time.Time) ([]Event, []Failure) {
 	if len(made) == 0 {
 		return nil, failed
 	}
-	return []Event{ClaimsMade{Claims: made, At: now.UTC()}}, failed
+	return []Event{ClaimsMade{Claims: made, Generation: c.Generation, At: now.UTC()}}, failed
 }
 
 // Decide applies a command; ClaimNames fails as a whole on its first refused claim (use DecideClaims
@@ -143,7 +168,7 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 	case ReleaseNames:
 		var evs []Event
 		for _, cl := range c.Claims {
-			if s.Owners[cl.Name] == cl.Owner && cl.Owner != "" {
+			if s.Owners[cl.Name] == cl.Owner && cl.Owner != "" && (c.Before == 0 || s.Generations[cl.Name] < c.Before) {
 				evs = append(evs, Released{Claim: cl, At: now.UTC()})
 			}
 		}
@@ -161,9 +186,18 @@ func Evolve(s State, e Event) State {
 	case ClaimsMade:
 		for _, c := range e.Claims {
 			s.Owners[c.Name] = c.Owner
+			switch {
+			case e.Generation > 0 && s.Generations == nil:
+				s.Generations = map[string]int{c.Name: e.Generation}
+			case e.Generation > 0:
+				s.Generations[c.Name] = e.Generation
+			default:
+				delete(s.Generations, c.Name)
+			}
 		}
 	case Released:
 		delete(s.Owners, e.Name)
+		delete(s.Generations, e.Name)
 	}
 	return s
 }

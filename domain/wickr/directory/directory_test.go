@@ -53,3 +53,52 @@ func TestClaims(t *testing.T) {
 		t.Fatal("stream names")
 	}
 }
+
+// TestCompanyIDGenerations: a company id is claimed at the generation of its network's SSO
+// configuration; the network claims it again at a newer generation (a registration that read the
+// network later), and a release for a network that left the id at generation G leaves a claim of
+// generation G or later.
+func TestCompanyIDGenerations(t *testing.T) {
+	t.Parallel()
+	acme := directory.Claim{Name: "acme_x", Owner: "11111111"}
+	claim := func(gen int) directory.ClaimNames {
+		return directory.ClaimNames{Claims: []directory.Claim{acme}, Fields: []string{"companyId"}, Generation: gen}
+	}
+	atOne := given(directory.ClaimsMade{Claims: []directory.Claim{acme}, Generation: 1, At: now})
+	cases := []struct {
+		name  string
+		state directory.State
+		when  directory.Command
+		want  []directory.Event
+	}{
+		{"a first claim records its generation", given(), claim(1), []directory.Event{directory.ClaimsMade{Claims: []directory.Claim{acme}, Generation: 1, At: now}}},
+		{"claimed again at the same generation: nothing", atOne, claim(1), nil},
+		{"claimed again at an older generation: nothing", given(directory.ClaimsMade{Claims: []directory.Claim{acme}, Generation: 3}), claim(2), nil},
+		{"claimed again at a newer generation: recorded", atOne, claim(2), []directory.Event{directory.ClaimsMade{Claims: []directory.Claim{acme}, Generation: 2, At: now}}},
+		{"released when the network left it at a later generation", atOne, directory.ReleaseNames{Claims: []directory.Claim{acme}, Before: 2},
+			[]directory.Event{directory.Released{Claim: acme, At: now}}},
+		{"left when claimed at the generation the network left it", given(directory.ClaimsMade{Claims: []directory.Claim{acme}, Generation: 2}),
+			directory.ReleaseNames{Claims: []directory.Claim{acme}, Before: 2}, nil},
+		{"a claim stored without a generation is older than any", given(directory.ClaimsMade{Claims: []directory.Claim{acme}}),
+			directory.ReleaseNames{Claims: []directory.Claim{acme}, Before: 1}, []directory.Event{directory.Released{Claim: acme, At: now}}},
+		{"a release without Before takes any generation", given(directory.ClaimsMade{Claims: []directory.Claim{acme}, Generation: 7}),
+			directory.ReleaseNames{Claims: []directory.Claim{acme}}, []directory.Event{directory.Released{Claim: acme, At: now}}},
+		{"a generation is forgotten with its claim", given(directory.ClaimsMade{Claims: []directory.Claim{acme}, Generation: 5}, directory.Released{Claim: acme}),
+			claim(1), []directory.Event{directory.ClaimsMade{Claims: []directory.Claim{acme}, Generation: 1, At: now}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := directory.Decide(tc.state, tc.when, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %#v\nwant %#v", got, tc.want)
+			}
+		})
+	}
+	if _, err := directory.Decide(atOne, directory.ClaimNames{Claims: []directory.Claim{{Name: "acme_x", Owner: "22222222"}}, Generation: 9}, now); !errors.Is(err, directory.ErrTaken) {
+		t.Fatal("another network's claim is refused whatever its generation:", err)
+	}
+}

@@ -90,6 +90,9 @@ type State struct {
 	OpenTDF                                                               *OpenTDFConfig
 	BlockedGuests                                                         map[string]BlockedGuest
 	Seats                                                                 int
+	// OIDCGeneration counts the SSO configurations recorded (OIDCRegistered): the generation of
+	// OIDC, 0 for none. Company-id claims name the generation they were made at (package directory).
+	OIDCGeneration int
 }
 
 // Initial is a network never created.

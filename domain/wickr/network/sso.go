@@ -58,7 +58,7 @@ type OpenTDFConfig struct {
 
 // RegisterOIDC saves the SSO configuration; the first one turns SSO on, which signs active users out
 // (guide §4.2). Company ids are unique across networks: the caller claims the id first (package
-// directory, CompanyIDStream).
+// directory, CompanyIDStream), at the configuration's generation it read (State.OIDCGeneration).
 type RegisterOIDC struct {
 	NetworkID string
 	Config    OIDCConfig
@@ -177,6 +177,7 @@ func evolveSSO(s *State, e Event) bool {
 	case OIDCRegistered:
 		cfg := e.Config
 		s.OIDC = &cfg
+		s.OIDCGeneration++
 	case OpenTDFRegistered:
 		cfg := e.Config
 		s.OpenTDF = &cfg
