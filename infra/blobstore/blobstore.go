@@ -274,34 +274,62 @@ func (s *Store) ForMessages(ctx context.Context, messageIDs []string) (map[strin
 	return out, nil
 }
 
-// ShredMessage destroys the keys of a message's attachments (a redaction), then sweeps their blobs.
+// ShredMessage destroys the keys of a message's attachments (a redaction), then sweeps their blobs
+// (SweepMessage: its error is about those files only). A key it cannot shred holds back none of the
+// others.
 func (s *Store) ShredMessage(ctx context.Context, messageID string) error {
 	m, err := s.ForMessages(ctx, []string{messageID})
 	if err != nil {
 		return err
 	}
+	var errs []error
 	for _, a := range m[messageID] {
-		if err := s.keys.ShredMessage(ctx, a.KeyID); err != nil {
-			return err
-		}
+		errs = append(errs, s.keys.ShredMessage(ctx, a.KeyID))
 	}
-	_, err = s.Sweep(ctx, 1000)
-	return err
+	_, err = s.SweepMessage(ctx, messageID)
+	return errors.Join(append(errs, err)...)
 }
 
 // maxStuck bounds the files a sweep names in its error.
 const maxStuck = 10
 
+// sweepBatch is how many attachments a redaction's sweep (SweepMessage) takes at once.
+const sweepBatch = 1000
+
 // Sweep deletes, in batches of batch, the files and rows of attachments whose key is gone (shredded,
 // or its day key destroyed); it returns how many it deleted. A file it cannot remove holds back no
 // other: its row stays for the next sweep, and the error names it once the others are deleted.
 func (s *Store) Sweep(ctx context.Context, batch int) (int64, error) {
+	return s.sweep(ctx, batch, "")
+}
+
+// SweepMessage is Sweep over one message's attachments alone (a redaction's, once it has shredded
+// their keys): their files and rows go once their keys are gone (one whose key lives is left alone),
+// and the error names only those of their files it could not remove — never a file of another
+// message, which is the retention purge's sweep's to retry and report. It returns how many it
+// deleted.
+func (s *Store) SweepMessage(ctx context.Context, messageID string) (int64, error) {
+	if messageID == "" {
+		return 0, nil
+	}
+	return s.sweep(ctx, sweepBatch, messageID)
+}
+
+// gone selects the attachments after $2 whose key is gone, $1 at most (sweep).
+const gone = ` AND attachment_id > $2 AND NOT EXISTS (SELECT 1 FROM keys.message_keys m JOIN keys.data_keys d ON d.key_id = m.data_key_id
+	WHERE m.key_id = a.key_id AND d.wrapped IS NOT NULL) ORDER BY attachment_id LIMIT $1`
+
+// sweep is Sweep, over the attachments of message messageID only when it is not "".
+func (s *Store) sweep(ctx context.Context, batch int, messageID string) (int64, error) {
 	var total int64
 	var stuck []error
 	for after := ""; ; {
-		rows, _ := s.pool.Query(ctx, `SELECT `+cols+` FROM blobs.attachments a WHERE attachment_id > $2 AND NOT EXISTS (
-			SELECT 1 FROM keys.message_keys m JOIN keys.data_keys d ON d.key_id = m.data_key_id
-			WHERE m.key_id = a.key_id AND d.wrapped IS NOT NULL) ORDER BY attachment_id LIMIT $1`, batch, after)
+		var rows pgx.Rows
+		if messageID == "" {
+			rows, _ = s.pool.Query(ctx, `SELECT `+cols+` FROM blobs.attachments a WHERE true`+gone, batch, after)
+		} else {
+			rows, _ = s.pool.Query(ctx, `SELECT `+cols+` FROM blobs.attachments a WHERE message_id = $3`+gone, batch, after, messageID)
+		}
 		list, err := pgx.CollectRows(rows, scan)
 		if err != nil {
 			return total, errors.Join(append(stuck, fmt.Errorf("blobstore: sweep: %w", err))...)

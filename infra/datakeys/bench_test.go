@@ -36,8 +36,8 @@ func BenchmarkDestroyScopeDays(b *testing.B) {
 			b.StopTimer()
 			s, scopes, befores := seed(b, "conversation")
 			b.StartTimer()
-			if n, err := s.DestroyScopeDaysBefore(ctx, scopes, befores); err != nil || n != conversations*2 {
-				b.Fatal(n, err)
+			if n, damaged, err := s.DestroyScopeDaysBefore(ctx, scopes, befores); err != nil || n != conversations*2 || len(damaged) != 0 {
+				b.Fatal(n, damaged, err)
 			}
 		}
 	})

@@ -11,7 +11,9 @@
 // others). Destroying a period KEK (retention) or a scope (a deleted room) erases the KEK from the
 // keyring, so the wrapped data keys left in the WAL, backups and replicas of the database open
 // nothing. Shredding a message key (redaction) also replaces its day's data key and its scope's KEK,
-// and erases the old KEK, so no copy of the old wrapped keys opens either. Subject keys are stored
+// and erases the old KEK, so no copy of the old wrapped keys opens either. A key such a rotation finds
+// damaged (it does not open: domain.ErrUnreadable) holds back neither the destruction nor the other
+// keys: it is left as it was and reported, and the KEK is erased all the same. Subject keys are stored
 // unwrapped: protect the database as you would the credentials.
 package datakeys
 
@@ -22,6 +24,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -96,6 +99,8 @@ type wrapping struct {
 	pool    *pgxpool.Pool
 	ring    Keyring
 	inserts *keyInserts
+	// logger reports the damaged keys a destruction left as they were (nil: slog.Default()).
+	logger *slog.Logger
 	*keyCache
 }
 
@@ -110,6 +115,10 @@ func New(pool *pgxpool.Pool) *Store {
 
 // WithKeyring sets where the key-encryption keys of the data keys live.
 func (s *Store) WithKeyring(r Keyring) *Store { s.ring = r; return s }
+
+// WithLogger sets where a redaction (ShredMessage, Destroy) reports the damaged keys it had to leave
+// as they were (default slog.Default()).
+func (s *Store) WithLogger(l *slog.Logger) *Store { s.logger = l; return s }
 
 // Evict drops the cached keys whose id starts with prefix, after another path (a projection's
 // transaction, another process) destroyed them, so that this process stops using them at once.

@@ -5,10 +5,14 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belfry/belfry/domain"
 )
 
 // ShredMessage destroys one message key (a redaction): its row goes, its day key is replaced by a
@@ -16,6 +20,13 @@ import (
 // a fresh scope KEK, and the old scope KEK is erased from the keyring — so neither the database as
 // it is nor any older copy of it (WAL, backups) holds a key that opens the message. Shredding a
 // message key that is gone does nothing.
+//
+// A damaged key met on the way — one that does not open (domain.ErrUnreadable): a day key of the
+// scope, the message's own day key, or another message key of its day — holds back nothing: it is
+// left as it was (it cannot be rewrapped; it opened for no one before and opens for no one after,
+// still ErrUnreadable where its own bytes are damaged), logged as a warning naming it and why, and
+// the shredding goes on. The message's own key row goes whatever its day key's state, and the old
+// scope KEK is erased all the same, so a damaged key never leaves a redacted message readable.
 func (s *Store) ShredMessage(ctx context.Context, id string) error {
 	var dayID, tenant, scope string
 	err := s.pool.QueryRow(ctx, `SELECT d.key_id, d.tenant, d.scope FROM keys.message_keys m JOIN keys.data_keys d ON d.key_id = m.data_key_id
@@ -71,13 +82,17 @@ func parseDayID(id string) (tenant, scope, day string, ok bool) {
 // rotate replaces the scope KEK of (tenant, scope) by a fresh one, rewrapping the scope's live day
 // keys under it. The day key dayID, when set, is destroyed (drop "") or replaced by a fresh key with
 // its message keys but drop rewrapped; the day keys of days before before (when set) are destroyed.
-// The old KEK is erased once the transaction committed (Sweep finishes it after a crash).
+// The old KEK is erased once the transaction committed (Sweep finishes it after a crash). The keys it
+// finds damaged are left as they were and logged (see ShredMessage).
 func (s *wrapping) rotate(ctx context.Context, tenant, scope, dayID, drop string, before time.Time) error {
 	fresh, err := s.newScopeKEKs(ctx, []scopeRef{{tenant, scope}})
 	if err != nil {
 		return err
 	}
-	old, err := s.swapScopeKEK(ctx, tenant, scope, fresh[0], dayID, drop, before)
+	old, damaged, err := s.swapScopeKEK(ctx, tenant, scope, fresh[0], dayID, drop, before)
+	if err == nil {
+		s.reportDamaged(tenant, scope, damaged)
+	}
 	if err != nil || old == "" {
 		if eerr := s.eraseKEKs(ctx, fresh); err == nil {
 			err = eerr
@@ -113,38 +128,40 @@ func (s *wrapping) newScopeKEKs(ctx context.Context, refs []scopeRef) ([]string,
 }
 
 // swapScopeKEK makes fresh the KEK of (tenant, scope) in one transaction; see swapInTx.
-func (s *wrapping) swapScopeKEK(ctx context.Context, tenant, scope, fresh, dayID, drop string, before time.Time) (old string, err error) {
+func (s *wrapping) swapScopeKEK(ctx context.Context, tenant, scope, fresh, dayID, drop string, before time.Time) (old string, damaged []error, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		old, err = s.swapInTx(ctx, tx, tenant, scope, fresh, dayID, drop, before)
+		old, damaged, err = s.swapInTx(ctx, tx, tenant, scope, fresh, dayID, drop, before)
 		return err
 	})
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return old, nil
+	return old, damaged, nil
 }
 
 // swapInTx makes fresh the KEK of (tenant, scope) in tx, rewrapping its live day keys (see rotate for
 // dayID, drop and before), and marks the old KEK destroyed; it returns the old KEK, or "" when the
-// scope has nothing live (fresh is then unused).
-func (s *wrapping) swapInTx(ctx context.Context, tx pgx.Tx, tenant, scope, fresh, dayID, drop string, before time.Time) (string, error) {
+// scope has nothing live (fresh is then unused), and the damaged keys it left as they were (see
+// rewrapScope).
+func (s *wrapping) swapInTx(ctx context.Context, tx pgx.Tx, tenant, scope, fresh, dayID, drop string, before time.Time) (string, []error, error) {
 	var old string
 	var destroyed bool
 	err := tx.QueryRow(ctx, `SELECT kek_id, destroyed_at IS NOT NULL FROM keys.scopes WHERE tenant = $1 AND scope = $2 FOR UPDATE`, tenant, scope).Scan(&old, &destroyed)
 	if noRows(err) || err == nil && destroyed {
-		return "", nil // nothing sealed in the scope, or all of it destroyed already
+		return "", nil, nil // nothing sealed in the scope, or all of it destroyed already
 	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	if err := s.rewrapScope(ctx, tx, tenant, scope, fresh, dayID, drop, before); err != nil {
-		return "", err
+	damaged, err := s.rewrapScope(ctx, tx, tenant, scope, fresh, dayID, drop, before)
+	if err != nil {
+		return "", nil, err
 	}
 	if _, err := tx.Exec(ctx, `UPDATE keys.scopes SET kek_id = $3 WHERE tenant = $1 AND scope = $2`, tenant, scope, fresh); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	_, err = tx.Exec(ctx, `UPDATE keys.keks SET destroyed_at = now() WHERE kek_id = $1 AND destroyed_at IS NULL`, old)
-	return old, err
+	return old, damaged, err
 }
 
 type dayRow struct {
@@ -154,90 +171,121 @@ type dayRow struct {
 }
 
 // rewrapScope rewraps the live day keys of a scope under the KEK fresh (in tx, rows locked); see
-// rotate for dayID, drop and before.
-func (s *wrapping) rewrapScope(ctx context.Context, tx pgx.Tx, tenant, scope, fresh, dayID, drop string, before time.Time) error {
+// rotate for dayID, drop and before. A day key that does not open (domain.ErrUnreadable: its wrapping
+// or one of its KEKs damaged) and is not to be destroyed cannot be rewrapped: it is left as it was —
+// its message key drop deleted all the same when it is dayID's — and returned in damaged with the
+// message keys of dayID that did not open (see replaceDay), so that one damaged key holds back
+// neither the destruction nor the scope's other keys.
+func (s *wrapping) rewrapScope(ctx context.Context, tx pgx.Tx, tenant, scope, fresh, dayID, drop string, before time.Time) (damaged []error, err error) {
 	rows, err := tx.Query(ctx, `SELECT key_id, period_kek, scope_kek, day, wrapped FROM keys.data_keys
 		WHERE tenant = $1 AND scope = $2 AND wrapped IS NOT NULL ORDER BY key_id FOR UPDATE`, tenant, scope)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	days, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (dayRow, error) {
 		var d dayRow
 		return d, r.Scan(&d.id, &d.period, &d.scopeKEK, &d.day, &d.wrapped)
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, d := range days {
 		k, err := s.unwrapDay(ctx, d.id, d.period, d.scopeKEK, d.wrapped)
 		if errors.Is(err, ErrDestroyed) || d.id == dayID && drop == "" || d.day.Before(before) {
 			// Its period was purged (or this is the day to destroy): it opens nothing any more.
 			if _, err := tx.Exec(ctx, `UPDATE keys.data_keys SET wrapped = NULL, destroyed_at = now(), gen = gen + 1 WHERE key_id = $1`, d.id); err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
+		if errors.Is(err, domain.ErrUnreadable) {
+			if d.id == dayID { // the redacted message's key goes whatever its day key's state
+				if _, err := tx.Exec(ctx, `DELETE FROM keys.message_keys WHERE key_id = $1`, drop); err != nil {
+					return nil, err
+				}
+			}
+			damaged = append(damaged, fmt.Errorf("day key %s: %w", d.id, err))
+			continue
+		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		bump := 0
 		if d.id == dayID {
-			if k, err = s.replaceDay(ctx, tx, d.id, k, drop); err != nil {
-				return err
+			var skipped []error
+			if k, skipped, err = s.replaceDay(ctx, tx, d.id, k, drop); err != nil {
+				return nil, err
 			}
-			bump = 1
+			damaged, bump = append(damaged, skipped...), 1
 		}
 		wrapped, err := s.wrapDay(ctx, d.id, d.period, fresh, k)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE keys.data_keys SET wrapped = $2, scope_kek = $3, gen = gen + $4 WHERE key_id = $1`, d.id, wrapped, fresh, bump); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return damaged, nil
 }
 
 // replaceDay deletes the message key drop and rewraps the day's other message keys from old to a
-// fresh day key, which it returns.
-func (s *wrapping) replaceDay(ctx context.Context, tx pgx.Tx, dayID string, old []byte, drop string) ([]byte, error) {
+// fresh day key, which it returns. A message key that does not open under old (domain.ErrUnreadable:
+// its wrapping damaged) is left as it was — it opened for no one and opens for no one, still
+// ErrUnreadable — and returned in damaged.
+func (s *wrapping) replaceDay(ctx context.Context, tx pgx.Tx, dayID string, old []byte, drop string) (next []byte, damaged []error, err error) {
 	if _, err := tx.Exec(ctx, `DELETE FROM keys.message_keys WHERE key_id = $1`, drop); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	next := make([]byte, 32)
+	next = make([]byte, 32)
 	if _, err := rand.Read(next); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rows, err := tx.Query(ctx, `SELECT key_id, wrapped FROM keys.message_keys WHERE data_key_id = $1 FOR UPDATE`, dayID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var ids []string
-	var wrapped [][]byte
-	for rows.Next() {
-		var id string
-		var w []byte
-		if err := rows.Scan(&id, &w); err != nil {
-			rows.Close()
-			return nil, err
+	type msgRow struct {
+		id      string
+		wrapped []byte
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (msgRow, error) {
+		var m msgRow
+		return m, r.Scan(&m.id, &m.wrapped)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	ids, wrapped := make([]string, 0, len(list)), make([][]byte, 0, len(list))
+	for _, m := range list {
+		k, err := openAAD(old, m.wrapped, []byte("mk:"+m.id))
+		if errors.Is(err, domain.ErrUnreadable) {
+			damaged = append(damaged, fmt.Errorf("message key %s: %w", m.id, err))
+			continue
 		}
-		k, err := openAAD(old, w, []byte("mk:"+id))
 		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("message key %s: %w", id, err)
+			return nil, nil, err
 		}
-		if w, err = sealAAD(next, k, []byte("mk:"+id)); err != nil {
-			rows.Close()
-			return nil, err
+		w, err := sealAAD(next, k, []byte("mk:"+m.id))
+		if err != nil {
+			return nil, nil, err
 		}
-		ids, wrapped = append(ids, id), append(wrapped, w)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
+		ids, wrapped = append(ids, m.id), append(wrapped, w)
 	}
 	_, err = tx.Exec(ctx, `UPDATE keys.message_keys m SET wrapped = v.w FROM unnest($1::text[], $2::bytea[]) AS v(id, w) WHERE m.key_id = v.id`, ids, wrapped)
-	return next, err
+	return next, damaged, err
+}
+
+// reportDamaged logs the damaged keys a rotation of (tenant, scope) left as they were.
+func (s *wrapping) reportDamaged(tenant, scope string, damaged []error) {
+	logger := s.logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	for _, err := range damaged {
+		logger.Warn("a key did not open (damaged) and was left as it was: it opened for no one before this destruction and opens for no one after; the destruction went on",
+			"tenant", tenant, "scope", scope, "err", err)
+	}
 }
 
 // evictScope drops every cached day and message key of a scope.
@@ -327,27 +375,17 @@ func (s *Store) DestroyScope(ctx context.Context, tenant, scope string) error {
 // day keys are rewrapped under it and the old KEK is erased from the keyring, so no copy of the
 // destroyed day keys (WAL, backups) opens again. It returns how many day keys it destroyed; their
 // message keys are deleted by ClearDestroyed. Destroying again does nothing.
-func (s *Store) DestroyScopeDaysBefore(ctx context.Context, scopes []string, befores []time.Time) (int, error) {
-	rows, err := s.pool.Query(ctx, `SELECT d.tenant, d.scope, v.before, count(*) FROM unnest($1::text[], $2::date[]) AS v(scope, before)
-		JOIN keys.data_keys d ON d.scope = v.scope AND d.day < v.before AND d.wrapped IS NOT NULL
-		GROUP BY d.tenant, d.scope, v.before ORDER BY d.scope, d.tenant`, scopes, dates(befores))
-	if err != nil {
-		return 0, fmt.Errorf("datakeys: days due: %w", err)
-	}
-	type due struct {
-		tenant, scope string
-		before        time.Time
-		n             int
-	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (due, error) {
-		var d due
-		return d, r.Scan(&d.tenant, &d.scope, &d.before, &d.n)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("datakeys: days due: %w", err)
-	}
-	if len(list) == 0 {
-		return 0, nil
+//
+// A day key that is not due and does not open (domain.ErrUnreadable: its wrapping or a KEK damaged)
+// cannot be rewrapped: it is left as it was — it opened for no one before and opens for no one after
+// — and returned in damaged (each error names the key and matches domain.ErrUnreadable), and the
+// destruction goes on: the due days of its scope are destroyed and its old KEK erased all the same,
+// so a damaged key never keeps content past its retention. A due day key is destroyed whatever its
+// state.
+func (s *Store) DestroyScopeDaysBefore(ctx context.Context, scopes []string, befores []time.Time) (days int, damaged []error, err error) {
+	list, err := daysDue(ctx, s.pool, scopes, befores)
+	if err != nil || len(list) == 0 {
+		return 0, nil, err
 	}
 	refs := make([]scopeRef, len(list))
 	for i, d := range list {
@@ -355,20 +393,21 @@ func (s *Store) DestroyScopeDaysBefore(ctx context.Context, scopes []string, bef
 	}
 	fresh, err := s.newScopeKEKs(ctx, refs) // one keyring write for all the new KEKs
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	destroyed, erase := 0, make([]string, 0, len(list))
+	erase := make([]string, 0, len(list))
 	for lo := 0; lo < len(list); lo += swapChunk {
 		hi := min(lo+swapChunk, len(list))
 		var olds []string
+		var found []error
 		terr := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			olds = olds[:0]
+			olds, found = olds[:0], found[:0]
 			for i := lo; i < hi; i++ {
-				old, err := s.swapInTx(ctx, tx, list[i].tenant, list[i].scope, fresh[i], "", "", list[i].before)
+				old, dmg, err := s.swapInTx(ctx, tx, list[i].tenant, list[i].scope, fresh[i], "", "", list[i].before)
 				if err != nil {
 					return fmt.Errorf("%s/%s: %w", list[i].tenant, list[i].scope, err)
 				}
-				olds = append(olds, old)
+				olds, found = append(olds, old), append(found, dmg...)
 			}
 			return nil
 		})
@@ -377,6 +416,7 @@ func (s *Store) DestroyScopeDaysBefore(ctx context.Context, scopes []string, bef
 			erase = append(erase, fresh[lo:]...)
 			break
 		}
+		damaged = append(damaged, found...)
 		for j, old := range olds {
 			d := list[lo+j]
 			if old == "" {
@@ -384,12 +424,37 @@ func (s *Store) DestroyScopeDaysBefore(ctx context.Context, scopes []string, bef
 				continue
 			}
 			s.evictScope(d.tenant, d.scope)
-			erase, destroyed = append(erase, old), destroyed+d.n
+			erase, days = append(erase, old), days+d.n
 		}
 	}
 	// One keyring write erases the old KEKs (each marked destroyed in its transaction: Sweep finishes
 	// after a crash).
-	return destroyed, errors.Join(err, s.eraseKEKs(ctx, erase))
+	return days, damaged, errors.Join(err, s.eraseKEKs(ctx, erase))
+}
+
+// dueDays are the day keys of one (tenant, scope) due before a cutoff.
+type dueDays struct {
+	tenant, scope string
+	before        time.Time
+	n             int
+}
+
+// daysDue lists, per (tenant, scope), the live day keys of scope i before befores[i].
+func daysDue(ctx context.Context, pool *pgxpool.Pool, scopes []string, befores []time.Time) ([]dueDays, error) {
+	rows, err := pool.Query(ctx, `SELECT d.tenant, d.scope, v.before, count(*) FROM unnest($1::text[], $2::date[]) AS v(scope, before)
+		JOIN keys.data_keys d ON d.scope = v.scope AND d.day < v.before AND d.wrapped IS NOT NULL
+		GROUP BY d.tenant, d.scope, v.before ORDER BY d.scope, d.tenant`, scopes, dates(befores))
+	if err != nil {
+		return nil, fmt.Errorf("datakeys: days due: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (dueDays, error) {
+		var d dueDays
+		return d, r.Scan(&d.tenant, &d.scope, &d.before, &d.n)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("datakeys: days due: %w", err)
+	}
+	return list, nil
 }
 
 // swapChunk bounds the scopes rotated in one transaction (their rows stay locked until it commits).

@@ -277,11 +277,11 @@ func TestScopeDaysBefore(t *testing.T) {
 		seal("a1", "conversation/c2", day, "other conversation")}
 	backups := []backup{takeBackup(t, pool, gone[0].id), takeBackup(t, pool, gone[1].id)}
 	cutoff := day.Add(48 * time.Hour).Truncate(24 * time.Hour)
-	n, err := s.DestroyScopeDaysBefore(ctx, []string{"conversation/c1", "conversation/none"}, []time.Time{cutoff, cutoff})
-	if err != nil || n != 2 {
-		t.Fatalf("destroyed %d day keys: %v", n, err)
+	n, damaged, err := s.DestroyScopeDaysBefore(ctx, []string{"conversation/c1", "conversation/none"}, []time.Time{cutoff, cutoff})
+	if err != nil || n != 2 || len(damaged) != 0 {
+		t.Fatalf("destroyed %d day keys: %v %v", n, damaged, err)
 	}
-	if n, err := s.DestroyScopeDaysBefore(ctx, []string{"conversation/c1"}, []time.Time{cutoff}); err != nil || n != 0 {
+	if n, _, err := s.DestroyScopeDaysBefore(ctx, []string{"conversation/c1"}, []time.Time{cutoff}); err != nil || n != 0 {
 		t.Fatalf("again: %d %v", n, err)
 	}
 	for i, m := range gone {

@@ -96,9 +96,10 @@ func (s *Service) HideBefore(ctx context.Context, c chimeconversations.Conversat
 	return before, err
 }
 
-// BlobSweeper deletes the stored files of attachments whose keys are gone (infra/blobstore).
+// BlobSweeper deletes the stored files of one message's attachments whose keys are gone, and reports
+// only the errors of those files (infra/blobstore).
 type BlobSweeper interface {
-	Sweep(ctx context.Context, batch int) (int64, error)
+	SweepMessage(ctx context.Context, messageID string) (int64, error)
 }
 
 // Service runs the conversation use cases.
@@ -246,8 +247,14 @@ func (s *Service) exec(ctx context.Context, id string, cmd conversation.Command)
 }
 
 // RedactConversationMessage removes a message's content for an administrator of the sender's
-// account (guide §4.9) and shreds the keys of every version of its text, so the ciphertext left in
-// the log opens for no one; again is a no-op (and finishes a shredding a failure interrupted).
+// account (guide §4.9) and shreds the keys of every version of its text and of its attachment, whose
+// file is then deleted, so the ciphertext left in the log opens for no one; again is a no-op (and
+// finishes a shredding a failure interrupted). A damaged key of the conversation (one that does not
+// open) fails nothing: the key store shreds past it and logs it (Keys.ShredMessage), and the
+// message's content opens for no one all the same. The error reports only this redaction's work: a
+// key of the message that could not be shredded (the others are shredded all the same), or a file of
+// its attachment that could not be removed — never another message's file (the retention purge's
+// sweep retries and reports those).
 func (s *Service) RedactConversationMessage(ctx context.Context, awsAccountID, accountID, id, messageID, by string) error {
 	if _, err := uuid.Parse(id); err != nil {
 		return domain.Wrapf(conversation.ErrNotFound, "Conversation %s does not exist", id)
@@ -265,13 +272,13 @@ func (s *Service) RedactConversationMessage(ctx context.Context, awsAccountID, a
 	if err != nil {
 		return err
 	}
+	var errs []error
 	for _, k := range keyIDs { // every version of the text, the edits' included, and the attachment
-		if err := s.d.Keys.ShredMessage(ctx, k); err != nil {
-			return err
-		}
+		errs = append(errs, s.d.Keys.ShredMessage(ctx, k))
 	}
 	if s.d.Blobs != nil && len(keyIDs) > 1 {
-		_, err = s.d.Blobs.Sweep(ctx, 1000)
+		_, err = s.d.Blobs.SweepMessage(ctx, messageID)
+		errs = append(errs, err)
 	}
-	return err
+	return errors.Join(errs...)
 }

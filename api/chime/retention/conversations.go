@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/belfry/belfry/domain/chime/retention"
@@ -100,12 +101,15 @@ func (p *Purger) conversationPage(ctx context.Context, r *Report, ids, scopes []
 // destroyConversationKeys destroys the due day keys of a page's conversations and returns those whose
 // keys are destroyed (with their cutoffs) and how many day keys went. When the page's destruction
 // fails, it is retried one conversation at a time (destroying again does nothing), so that one whose
-// keys cannot be destroyed holds back none of the others; failed joins the errors of those.
+// keys cannot be destroyed holds back none of the others; failed joins the errors of those. A damaged
+// day key the destruction went past (it does not open, and is kept) is named in r.DamagedKeys: its
+// conversation counts as done.
 func (p *Purger) destroyConversationKeys(ctx context.Context, r *Report, ids, scopes []string, befores []time.Time) (done []string, cutoffs []time.Time, days int, failed error) {
 	t := time.Now()
 	defer func() { r.KeysSeconds += time.Since(t).Seconds() }()
-	days, err := p.d.Keys.DestroyScopeDaysBefore(ctx, scopes, befores)
+	days, damaged, err := p.d.Keys.DestroyScopeDaysBefore(ctx, scopes, befores)
 	r.DayKeysDestroyed += int64(days)
+	r.damaged(damaged)
 	if err == nil {
 		return ids, befores, days, nil
 	}
@@ -114,8 +118,9 @@ func (p *Purger) destroyConversationKeys(ctx context.Context, r *Report, ids, sc
 	}
 	var errs []error
 	for i, id := range ids {
-		d, err := p.d.Keys.DestroyScopeDaysBefore(ctx, scopes[i:i+1], befores[i:i+1])
+		d, damaged, err := p.d.Keys.DestroyScopeDaysBefore(ctx, scopes[i:i+1], befores[i:i+1])
 		days, r.DayKeysDestroyed = days+d, r.DayKeysDestroyed+int64(d)
+		r.damaged(damaged)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("conversation %s: %w", id, err))
 			if ctx.Err() != nil {
@@ -126,4 +131,14 @@ func (p *Purger) destroyConversationKeys(ctx context.Context, r *Report, ids, sc
 		done, cutoffs = append(done, id), append(cutoffs, befores[i])
 	}
 	return done, cutoffs, days, errors.Join(errs...)
+}
+
+// damaged adds the damaged keys a destruction went past to the report, each once (a page retried one
+// conversation at a time meets them again).
+func (r *Report) damaged(errs []error) {
+	for _, err := range errs {
+		if msg := err.Error(); !slices.Contains(r.DamagedKeys, msg) {
+			r.DamagedKeys = append(r.DamagedKeys, msg)
+		}
+	}
 }

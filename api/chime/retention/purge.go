@@ -17,13 +17,15 @@ import (
 )
 
 // Keys destroys data keys (infra/datakeys implements it): period KEKs per (tenant, class, day),
-// scopes (a deleted room), and the message keys of destroyed day keys.
+// scopes (a deleted room), and the message keys of destroyed day keys. DestroyScopeDaysBefore goes
+// past a kept day key that does not open (damaged): it destroys the due days all the same and returns
+// each such key in damaged (an error naming it, matching domain.ErrUnreadable), left as it was.
 type Keys interface {
 	LivePeriods(ctx context.Context, tenant, class string, before time.Time) ([]string, error)
 	DestroyPeriods(ctx context.Context, ids []string) (scopes []string, days []time.Time, err error)
 	DestroyScope(ctx context.Context, tenant, scope string) error
 	LiveScopes(ctx context.Context, tenant string, scopes []string) ([]string, error)
-	DestroyScopeDaysBefore(ctx context.Context, scopes []string, befores []time.Time) (int, error)
+	DestroyScopeDaysBefore(ctx context.Context, scopes []string, befores []time.Time) (days int, damaged []error, err error)
 	ClearDestroyed(ctx context.Context, limit int) (int64, bool, error)
 	Sweep(ctx context.Context) error
 }
@@ -127,10 +129,15 @@ type Report struct {
 	MessageKeysCleared int64        `json:"messageKeysCleared"`
 	RoomsDestroyed     int          `json:"deletedRoomsDestroyed"`
 	// Conversations is how many conversations had messages due.
-	Conversations      int      `json:"conversations"`
-	AttachmentsDeleted int64    `json:"attachmentsDeleted"`
-	Errors             []string `json:"errors,omitempty"`
-	DurationSeconds    float64  `json:"durationSeconds"`
+	Conversations      int   `json:"conversations"`
+	AttachmentsDeleted int64 `json:"attachmentsDeleted"`
+	// DamagedKeys names the keys the run found damaged — a conversation's day key, kept by its
+	// retention, that does not open (its wrapping or a KEK damaged) — and why. Each was left as it was
+	// (it opened for no one before and opens for no one after) and held back nothing: the due days
+	// beside it were destroyed all the same. They are not errors: the run is complete.
+	DamagedKeys     []string `json:"damagedKeys,omitempty"`
+	Errors          []string `json:"errors,omitempty"`
+	DurationSeconds float64  `json:"durationSeconds"`
 	// The phases' durations: destroying keys, deleting read-model rows, deleting message keys.
 	KeysSeconds        float64 `json:"keysSeconds"`
 	RowsSeconds        float64 `json:"rowsSeconds"`

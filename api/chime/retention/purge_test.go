@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	retentionapi "github.com/belfry/belfry/api/chime/retention"
+	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/retention"
 )
 
@@ -48,8 +50,8 @@ func (k *keys) DestroyPeriods(_ context.Context, ids []string) ([]string, []time
 
 func (*keys) DestroyScope(context.Context, string, string) error             { return nil }
 func (*keys) LiveScopes(context.Context, string, []string) ([]string, error) { return nil, nil }
-func (*keys) DestroyScopeDaysBefore(context.Context, []string, []time.Time) (int, error) {
-	return 0, nil
+func (*keys) DestroyScopeDaysBefore(context.Context, []string, []time.Time) (int, []error, error) {
+	return 0, nil, nil
 }
 func (*keys) ClearDestroyed(context.Context, int) (int64, bool, error) { return 0, false, nil }
 func (*keys) Sweep(context.Context) error                              { return nil }
@@ -184,18 +186,23 @@ func TestPurgeWithoutConversations(t *testing.T) {
 type convKeys struct {
 	keys
 	destroyed map[string]bool
+	damagedC3 bool // conversation c3 has a kept day key that does not open: it is named, and destroyed past
 }
 
-func (k *convKeys) DestroyScopeDaysBefore(_ context.Context, scopes []string, _ []time.Time) (int, error) {
+func (k *convKeys) DestroyScopeDaysBefore(_ context.Context, scopes []string, _ []time.Time) (int, []error, error) {
 	for _, sc := range scopes {
 		if sc == "conversation/bad" {
-			return 0, errors.New("datakeys: the day key of conversation/bad does not open")
+			return 0, nil, errors.New("datakeys: the day key of conversation/bad does not open")
 		}
 	}
+	var damaged []error
 	for _, sc := range scopes {
 		k.destroyed[sc] = true
+		if sc == "conversation/c3" && k.damagedC3 {
+			damaged = append(damaged, fmt.Errorf("day key day/e/conversation/c3/2027-02-27: %w", domain.ErrUnreadable))
+		}
 	}
-	return len(scopes), nil
+	return len(scopes), damaged, nil
 }
 
 // convRows are the conversations' messages (one old one each), all of account "e"'s members.
@@ -259,6 +266,30 @@ func TestPurgeConversationsPastOneThatFails(t *testing.T) {
 	}
 	if !k.destroyed["conversation/c1"] || !k.destroyed["conversation/c3"] || len(c.rows) != 1 || c.rows["bad"].IsZero() || r.Purged != 2 {
 		t.Fatalf("one conversation held back the others: keys destroyed %v, rows left %v, purged %d", k.destroyed, c.rows, r.Purged)
+	}
+}
+
+// TestPurgeConversationsPastADamagedKey: a conversation with a kept day key that does not open (the
+// key store went past it, destroying its due days) is purged like the others — its rows go, the run
+// has no error — and the damaged key is named once in the report, though the page met it twice (it
+// was retried one conversation at a time after "bad" failed).
+func TestPurgeConversationsPastADamagedKey(t *testing.T) {
+	now := time.Date(2027, 3, 1, 15, 0, 0, 0, time.UTC)
+	old := now.Add(-10 * 24 * time.Hour)
+	p := policies{"e": {{At: now.Add(-40 * 24 * time.Hour), Settings: retention.Settings{ConversationDays: 1}}}}
+	k := &convKeys{destroyed: map[string]bool{}, damagedC3: true}
+	c := &convRows{rows: map[string]time.Time{"c1": old, "c3": old}}
+	purger := retentionapi.NewPurger(retentionapi.PurgeDeps{Policies: p, Keys: k, Messages: &messages{}, Conversations: c, Enterprise: enterprise{},
+		Now: func() time.Time { return now }})
+	r, err := purger.Run(context.Background(), false, nil)
+	if len(r.DamagedKeys) != 1 || !strings.Contains(r.DamagedKeys[0], "day/e/conversation/c3/") {
+		t.Fatalf("the damaged key is not reported once: %q", r.DamagedKeys)
+	}
+	if !k.destroyed["conversation/c3"] || c.rows["c3"] != (time.Time{}) || c.rows["c1"] != (time.Time{}) {
+		t.Fatalf("the conversation with a damaged key, or another, was held back: keys %v, rows left %v", k.destroyed, c.rows)
+	}
+	if err == nil || len(r.Errors) == 0 || strings.Contains(strings.Join(r.Errors, "\n"), "c3") {
+		t.Fatalf("only conversation bad is an error: %v %q", err, r.Errors)
 	}
 }
 

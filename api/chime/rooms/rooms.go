@@ -99,9 +99,10 @@ type Deps struct {
 	Blobs BlobSweeper
 }
 
-// BlobSweeper deletes the stored files of attachments whose keys are gone (infra/blobstore).
+// BlobSweeper deletes the stored files of one message's attachments whose keys are gone, and reports
+// only the errors of those files (infra/blobstore).
 type BlobSweeper interface {
-	Sweep(ctx context.Context, batch int) (int64, error)
+	SweepMessage(ctx context.Context, messageID string) (int64, error)
 }
 
 func (d Deps) withDefaults() Deps {
@@ -325,9 +326,13 @@ func (s *Service) DeleteRoomMembership(ctx context.Context, awsAccountID, accoun
 
 // RedactRoomMessage removes a message's content (guide §4.9: the message must belong to the
 // administrator's account) and shreds the message's key and its attachment's (whose file is then
-// deleted), so the ciphertext left in the log opens
-// for no one; redacting it again changes nothing (and finishes a shredding a failure interrupted).
-// A message past the account's retention is not found.
+// deleted), so the ciphertext left in the log opens for no one; redacting it again changes nothing
+// (and finishes a shredding a failure interrupted). A message past the account's retention is not
+// found. A damaged key of the room (one that does not open) fails nothing: the key store shreds past
+// it and logs it (Keys.ShredMessage), and the message's content opens for no one all the same. The
+// error reports only this redaction's work: a key of the message that could not be shredded (the
+// other is shredded all the same), or a file of its attachment that could not be removed — never
+// another message's file (the retention purge's sweep retries and reports those).
 func (s *Service) RedactRoomMessage(ctx context.Context, awsAccountID, accountID, roomID, messageID, by string) error {
 	hidden, err := s.d.hideBefore(ctx, accountID)
 	if err != nil {
@@ -342,15 +347,14 @@ func (s *Service) RedactRoomMessage(ctx context.Context, awsAccountID, accountID
 	if err := usecase.Exec(ctx, c); err != nil {
 		return err
 	}
-	if err := s.d.Keys.ShredMessage(ctx, posted.KeyID); err != nil || posted.AttachmentKey == "" {
+	err = s.d.Keys.ShredMessage(ctx, posted.KeyID)
+	if posted.AttachmentKey == "" {
 		return err
 	}
-	if err := s.d.Keys.ShredMessage(ctx, posted.AttachmentKey); err != nil {
-		return err
-	}
+	errs := []error{err, s.d.Keys.ShredMessage(ctx, posted.AttachmentKey)}
 	if s.d.Blobs != nil {
-		_, err := s.d.Blobs.Sweep(ctx, 1000)
-		return err
+		_, serr := s.d.Blobs.SweepMessage(ctx, messageID)
+		errs = append(errs, serr)
 	}
-	return nil
+	return errors.Join(errs...)
 }
