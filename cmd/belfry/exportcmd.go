@@ -15,7 +15,7 @@ import (
 	"github.com/belfry/belfry/projections/chimerooms"
 )
 
-const exportUsage = "usage: belfry export messages --account ID [--user ID] --from TIME --to TIME --out FILE"
+const exportUsage = "usage: belfry export messages --account ID [--user ID] --from TIME --to TIME --out FILE [--catch-up-stall 1m]"
 
 // cmdExport runs `belfry export messages` (api/chime/legalhold): the JSON Lines legal-hold export of
 // an account's (or a user's) Chime messages, resumable.
@@ -29,6 +29,7 @@ func cmdExport(ctx context.Context, cfg Config, args []string) error {
 	from := fs.String("from", "", "first instant (RFC 3339, or a date: its UTC midnight)")
 	to := fs.String("to", "", "end instant, excluded (RFC 3339, or a date)")
 	out := fs.String("out", "", "the JSON Lines file (an interrupted export resumes in it)")
+	stall := catchUpFlag(fs)
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -60,7 +61,7 @@ func cmdExport(ctx context.Context, cfg Config, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := catchUp(ctx, pool, client, chimeaccounts.Projection{}, chimerooms.Projection{}, chimeconvs.Projection{}); err != nil {
+	if err := newCatchUpper(*stall, os.Stderr).run(ctx, pool, client, chimeaccounts.Projection{}, chimerooms.Projection{}, chimeconvs.Projection{}); err != nil {
 		return err
 	}
 	x := legalhold.New(legalhold.Deps{Rooms: chimerooms.NewStore(pool), Conversations: chimeconvs.NewStore(pool), Accounts: chimeaccounts.NewIndex(pool),

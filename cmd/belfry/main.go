@@ -46,10 +46,13 @@ const usage = `usage:
   belfry bench reports [--calls N]              CDR generation from the log beside plain file writes
   belfry reports cdrs [--from --to] (--dir DIR | --bucket NAME [--endpoint URL])
                                                 regenerate the Business Calling CDRs of a period from the log
-  belfry retention purge [--dry-run] [--json]   destroy the chat messages out of retention (keys, then rows)
+  belfry retention purge [--dry-run] [--json] [--catch-up-stall 1m]
+                                                destroy the chat messages out of retention (keys, then rows)
   belfry bench purge [flags]                    purge of N due messages beside ListRooms p99 (-h for flags)
-  belfry export messages --account ID [--user ID] --from TIME --to TIME --out FILE
+  belfry export messages --account ID [--user ID] --from TIME --to TIME --out FILE [--catch-up-stall 1m]
                                                 JSON Lines legal-hold export of Chime messages (resumable)
+                                                (both catch their read models up first; --catch-up-stall: give up
+                                                when none has advanced for this long)
 configuration: BELFRY_DATA_DIR, BELFRY_DATABASE_URL, BELFRY_EVENTSTORE_URL, BELFRY_EVENTLOG_ADDR,
                BELFRY_HTTP_ADDR, BELFRY_REGION (see README.md)
 `

@@ -83,7 +83,7 @@ func openDataKeys(ctx context.Context, cfg Config, pool *pgxpool.Pool, logger *s
 	if err != nil {
 		return nil, err
 	}
-	keys := datakeys.New(pool).WithKeyring(ring)
+	keys := datakeys.New(pool).WithKeyring(ring).WithLogger(logger)
 	n, err := keys.WrapLegacy(ctx)
 	if err != nil {
 		return nil, err
@@ -154,6 +154,9 @@ func (m *Main) startRetentionPurge(ctx, runCtx context.Context, pool *pgxpool.Po
 			case r.Due > 0 || r.PeriodsDestroyed > 0:
 				m.logger.Info("retention purge", "due", r.Due, "purged", r.Purged, "periods", r.PeriodsDestroyed, "seconds", r.DurationSeconds)
 			}
+			for _, k := range r.DamagedKeys {
+				m.logger.Warn("retention purge: a kept key does not open (damaged); left as it was, the due days beside it destroyed", "key", k)
+			}
 		}
 	})
 	return nil
@@ -164,14 +167,15 @@ func newRetentionRunner(pool *pgxpool.Pool, client *esdb.Client, cfg projections
 	return projections.NewRunner(pool, client, chimeretention.Projection{}, cfg)
 }
 
-// cmdRetention runs `belfry retention purge [--dry-run] [--json]`.
+// cmdRetention runs `belfry retention purge [--dry-run] [--json] [--catch-up-stall D]`.
 func cmdRetention(ctx context.Context, cfg Config, args []string) error {
 	if len(args) == 0 || args[0] != "purge" {
-		return fmt.Errorf("usage: belfry retention purge [--dry-run] [--json]")
+		return fmt.Errorf("usage: belfry retention purge [--dry-run] [--json] [--catch-up-stall 1m]")
 	}
 	fs := flag.NewFlagSet("retention purge", flag.ContinueOnError)
 	dry := fs.Bool("dry-run", false, "say what would be purged; change nothing")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	stall := catchUpFlag(fs)
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -197,7 +201,8 @@ func cmdRetention(ctx context.Context, cfg Config, args []string) error {
 	aw := auditlog.New(client, auditlog.Config{Appenders: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	owner(func() error { aw.Close(); return nil })
 	// The read models the purge reads must be current: catch them up in this process.
-	if err := catchUp(ctx, pool, client, chimeretention.Projection{}, chimerooms.Projection{}, chimeconvs.Projection{}, chimeaccounts.Projection{}); err != nil {
+	if err := newCatchUpper(*stall, os.Stderr).run(ctx, pool, client, chimeretention.Projection{}, chimerooms.Projection{}, chimeconvs.Projection{},
+		chimeaccounts.Projection{}); err != nil {
 		return err
 	}
 	op := shellOperator()
@@ -227,31 +232,10 @@ func cmdRetention(ctx context.Context, cfg Config, args []string) error {
 	if r.Conversations > 0 {
 		fmt.Printf("conversations: %s messages of %d conversations\n", verb, r.Conversations)
 	}
+	for _, k := range r.DamagedKeys {
+		fmt.Printf("damaged key, left as it was (it opens for no one; the due days beside it went): %s\n", k)
+	}
 	fmt.Printf("due %d, purged %d, day keys destroyed %d, message keys cleared %d, in %.2fs\n",
 		r.Due, r.Purged, r.DayKeysDestroyed, r.MessageKeysCleared, r.DurationSeconds)
 	return err
-}
-
-// catchUp runs each projection until it has applied the log's head, then stops it.
-func catchUp(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, ps ...projections.Projection) error {
-	head, err := headPosition(ctx, client)
-	if err != nil {
-		return err
-	}
-	for _, p := range ps {
-		if _, _, err := projections.Ensure(ctx, pool, p); err != nil {
-			return err
-		}
-		r := projections.NewRunner(pool, client, p, projections.RunnerConfig{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-		rctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { defer close(done); _ = r.Run(rctx) }()
-		err := r.WaitFor(ctx, head)
-		cancel()
-		<-done
-		if err != nil {
-			return fmt.Errorf("catching up %s: %w", p.Name(), err)
-		}
-	}
-	return nil
 }
