@@ -307,11 +307,13 @@ func (s *Service) DisassociatePhoneNumberFromUser(ctx context.Context, awsAccoun
 }
 
 // ReleaseNumbers makes the number streams follow the account's UserNumberUnassigned events (the
-// second step of an unassignment; the account's decision was the first).
+// second step of an unassignment; the account's decision was the first). Each release names the
+// user: a number its stream holds for another user (assigned to it by a concurrent call while the
+// account still recorded it for this one) stays that user's.
 func (s *Service) ReleaseNumbers(ctx context.Context, awsAccountID string, events []account.Event) error {
 	for _, e := range events {
 		if un, ok := e.(account.UserNumberUnassigned); ok {
-			nr, err := s.d.Numbers.Execute(ctx, phonenumber.StreamName(un.E164), phonenumber.Disassociate{E164: un.E164, AwsAccountID: awsAccountID})
+			nr, err := s.d.Numbers.Execute(ctx, phonenumber.StreamName(un.E164), phonenumber.Disassociate{E164: un.E164, AwsAccountID: awsAccountID, UserID: un.UserID})
 			if err != nil {
 				return err
 			}

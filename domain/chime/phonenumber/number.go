@@ -195,8 +195,11 @@ type Update struct {
 // Associate assigns the number to a user.
 type Associate struct{ E164, AwsAccountID, AccountID, UserID string }
 
-// Disassociate ends the assignment.
-type Disassociate struct{ E164, AwsAccountID string }
+// Disassociate ends the assignment. With UserID set, only an assignment to that user: a number that
+// is assigned to another user (the account's stream, which decided the unassignment, and the
+// number's disagree while concurrent calls run) is left as it is, so that releasing one user's
+// number never takes it away from another.
+type Disassociate struct{ E164, AwsAccountID, UserID string }
 
 // Delete moves the number into the deletion queue.
 type Delete struct{ E164, AwsAccountID string }
@@ -292,7 +295,7 @@ func decideOwned(s State, c Command, now time.Time) ([]Event, error) {
 		}
 		return []Event{Associated{AccountID: c.AccountID, UserID: c.UserID, At: now.UTC()}}, nil
 	case Disassociate:
-		if s.Status != StatusAssigned {
+		if s.Status != StatusAssigned || c.UserID != "" && s.UserID != c.UserID {
 			return nil, nil
 		}
 		return []Event{Disassociated{At: now.UTC()}}, nil

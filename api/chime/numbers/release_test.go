@@ -1,0 +1,66 @@
+package numbers_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/belfry/belfry/api/chime/numbers"
+	"github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/domain/chime/account"
+	"github.com/belfry/belfry/domain/chime/phonenumber"
+)
+
+// TestReleaseLeavesAnotherUsersNumber: two calls associate one number with two users at once; the
+// account records it for both, the number's stream for the first only, and the second call's own
+// number step (refused) has not run yet when an administrator disassociates the second user. The
+// account takes the number from the second user; releasing it on the number's stream must not end
+// the first user's assignment, which the number's stream holds.
+func TestReleaseLeavesAnotherUsersNumber(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const aws, num = "123456789012", "+12065550100"
+	acct, alice, bob := uuid.NewString(), uuid.NewString(), uuid.NewString()
+	accounts := newRepo(account.Initial, account.Evolve, account.Decide)
+	accounts.seed(account.StreamName(acct), account.Created{AccountID: acct, AwsAccountID: aws, Name: "Acme", AccountType: account.TypeTeam},
+		account.UserAdded{UserID: alice, Email: "alice@example.com", UserType: "PrivateUser", LicenseType: "Pro"},
+		account.UserAdded{UserID: bob, Email: "bob@example.com", UserType: "PrivateUser", LicenseType: "Pro"})
+	nums := newRepo(phonenumber.Initial, phonenumber.Evolve, phonenumber.Decide)
+	nums.seed(phonenumber.StreamName(num), phonenumber.Acquired{AwsAccountID: aws, OrderID: "o1", ProductType: phonenumber.ProductBusinessCall,
+		Type: phonenumber.TypeLocal, Country: "US", At: time.Now()})
+	ryw := usecase.NewReadYourWrites(time.Second, nil)
+	svc := numbers.New(numbers.Deps{Numbers: nums, NumbersRM: caughtUp{}, Accounts: usecase.Accounts{Repo: accounts, RM: caughtUp{}, RYW: ryw},
+		Store: anyNumber{}, RYW: ryw})
+
+	// Once the account recorded the number for bob, before the number's stream does: alice's call
+	// runs through, then the administrator disassociates bob.
+	var once sync.Once
+	nums.before = func(_ string, cmd phonenumber.Command) {
+		if a, ok := cmd.(phonenumber.Associate); !ok || a.UserID != bob {
+			return
+		}
+		once.Do(func() {
+			if err := svc.AssociatePhoneNumberWithUser(ctx, aws, acct, alice, num); err != nil {
+				t.Errorf("associate with alice: %v", err)
+			}
+			if err := svc.DisassociatePhoneNumberFromUser(ctx, aws, acct, bob); err != nil {
+				t.Errorf("disassociate bob: %v", err)
+			}
+			if n, _, _ := nums.Load(ctx, phonenumber.StreamName(num)); n.Status != phonenumber.StatusAssigned || n.UserID != alice {
+				t.Errorf("after bob's disassociation the number is %s for %q, want assigned to alice", n.Status, n.UserID)
+			}
+		})
+	}
+	_ = svc.AssociatePhoneNumberWithUser(ctx, aws, acct, bob, num) // refused or not, the number must stay alice's
+	st, _, _ := accounts.Load(ctx, account.StreamName(acct))
+	a, _ := st.Members.Get(alice)
+	b, _ := st.Members.Get(bob)
+	n, _, _ := nums.Load(ctx, phonenumber.StreamName(num))
+	if n.Status != phonenumber.StatusAssigned || n.UserID != alice || a.PrimaryNumber != num || b.PrimaryNumber != "" {
+		t.Fatalf("the number's stream says %s for %q; the account says alice has %q, bob %q: want alice's on both",
+			n.Status, n.UserID, a.PrimaryNumber, b.PrimaryNumber)
+	}
+}
