@@ -32,6 +32,9 @@ func decideAll(st call.State, now time.Time, cmds ...call.Command) ([]call.Event
 
 // Answer is the callee answering a call between two users: both legs connect.
 func (s *Service) Answer(ctx context.Context, u chimeaccounts.User, conferenceID string) (call.State, error) {
+	if err := checkCallID(conferenceID); err != nil {
+		return call.State{}, err
+	}
 	d, err := s.d.Calls.ExecuteFunc(ctx, call.StreamName(conferenceID), func(st call.State, now time.Time) ([]call.Event, error) {
 		var in *call.LegState
 		for i, l := range st.Legs {
@@ -54,6 +57,9 @@ func (s *Service) Answer(ctx context.Context, u chimeaccounts.User, conferenceID
 // Hangup is a user on the call hanging up: every leg still up ends (Completed when it was answered,
 // Cancelled while it rang), and the carrier is told to drop its leg.
 func (s *Service) Hangup(ctx context.Context, u chimeaccounts.User, conferenceID string) (call.State, error) {
+	if err := checkCallID(conferenceID); err != nil {
+		return call.State{}, err
+	}
 	d, err := s.d.Calls.ExecuteFunc(ctx, call.StreamName(conferenceID), func(st call.State, now time.Time) ([]call.Event, error) {
 		if !onCall(st, u.UserID) {
 			return nil, domain.Wrapf(ErrNotOnCall, "call %s does not exist", conferenceID)

@@ -77,6 +77,15 @@ var (
 	ErrCallee     = &domain.Error{Kind: domain.KindUnprocessable, Msg: "the called user cannot take calls"}
 )
 
+// checkCallID refuses, before it names a stream, a call id that is not one Place issues (a UUID in
+// its canonical form): to the user, a call that does not exist, as the decisions answer.
+func checkCallID(id string) error {
+	if u, err := uuid.Parse(id); err != nil || u.String() != id {
+		return domain.Wrapf(ErrNotOnCall, "callId is not the id of a call")
+	}
+	return nil
+}
+
 // awsAccount is the AWS account of a Chime account (a fact that never changes once set: Peek).
 func (s *Service) awsAccount(ctx context.Context, accountID string) (string, error) {
 	st, err := s.d.Accounts.Peek(ctx, account.StreamName(accountID))
@@ -142,6 +151,9 @@ func (s *Service) carrierReport(conferenceID, legID string, p call.Progress) {
 
 // Get returns a call to one of its users.
 func (s *Service) Get(ctx context.Context, u chimeaccounts.User, conferenceID string) (call.State, error) {
+	if err := checkCallID(conferenceID); err != nil {
+		return call.State{}, err
+	}
 	st, _, err := s.d.Calls.Load(ctx, call.StreamName(conferenceID))
 	if err != nil {
 		return st, err

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -8,6 +9,7 @@ import (
 	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/api/chime/clientapi"
 	"github.com/belfry/belfry/api/chime/wire"
+	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
 
@@ -41,6 +43,11 @@ func (h handlers) signIn(c echo.Context) error {
 	var in struct{ Email, Password string }
 	if err := c.Bind(&in); err != nil || in.Email == "" {
 		return awsproto.ClientError(c, awsproto.BadRequest("Email and Password are required"))
+	}
+	// No user has a longer address; the sign-in back-off keeps the address as its key, so a longer
+	// one would be up to a whole body of memory per entry.
+	if len(in.Email) > account.MaxEmailLength {
+		return awsproto.ClientError(c, awsproto.BadRequest(fmt.Sprintf("Email must be at most %d bytes", account.MaxEmailLength)))
 	}
 	tok, uid, aid, err := h.s.SignIn(c.Request().Context(), in.Email, in.Password, c.RealIP())
 	if err != nil {

@@ -120,10 +120,17 @@ func (c InviteUsers) Target() string       { return c.AccountID }
 func (c RecordInviteEmail) Target() string { return c.AccountID }
 func (c Register) Target() string          { return c.AccountID }
 
-// ValidatePassword checks the password rule.
+// MaxPasswordBytes bounds a password: bcrypt, which hashes it, takes no more than 72 bytes.
+const MaxPasswordBytes = 72
+
+// ValidatePassword checks the password rules: at least MinPasswordLength characters, at most
+// MaxPasswordBytes bytes of UTF-8.
 func ValidatePassword(p string) error {
 	if utf8.RuneCountInString(p) < MinPasswordLength {
 		return domain.Wrapf(ErrInvalidInvite, "Password must have at least %d characters", MinPasswordLength)
+	}
+	if len(p) > MaxPasswordBytes {
+		return domain.Wrapf(ErrInvalidInvite, "Password must be at most %d bytes of UTF-8, got %d", MaxPasswordBytes, len(p))
 	}
 	return nil
 }
