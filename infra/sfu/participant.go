@@ -4,10 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -19,6 +23,9 @@ const KindContent = "content"
 // is resolved by a goroutine of its own), so a flood would grow them without end. A browser sends a
 // few per interface.
 const maxCandidates = 64
+
+// maxCandidateLen bounds one candidate's text (a browser's are a few hundred bytes at most).
+const maxCandidateLen = 1024
 
 // ErrSDP is returned by Answer for an answer the participant's connection cannot take.
 var ErrSDP = errors.New("sfu: invalid SDP answer")
@@ -54,9 +61,10 @@ type Participant struct {
 	holding     bool // Join is still adding the room's tracks: its one first offer comes after
 	answered    bool // a remote description was set at least once
 	pending     []webrtc.ICECandidateInit
-	candidates  int         // taken so far (pending or added), at most maxCandidates
-	offers      int         // offers sent: the generation an answer timer is for
-	answerTimer *time.Timer // closes the participant if the offer that is out stays unanswered
+	candidates  int             // taken so far (pending, added or in an answer), at most maxCandidates
+	seen        map[string]bool // the candidates taken, so that an answer repeating one does not count it again
+	offers      int             // offers sent: the generation an answer timer is for
+	answerTimer *time.Timer     // closes the participant if the offer that is out stays unanswered
 	closing     bool
 
 	sigMu   sync.Mutex // orders Offer before the candidates it gathers
@@ -72,7 +80,7 @@ type Participant struct {
 
 func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection, content *webrtc.RTPReceiver) *Participant {
 	p := &Participant{id: id, sfu: s, peer: peer, pc: pc, content: content, holding: true, gone: make(chan struct{}),
-		simul: map[*webrtc.RTPReceiver]*publication{}}
+		seen: map[string]bool{}, simul: map[*webrtc.RTPReceiver]*publication{}}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			return
@@ -114,17 +122,27 @@ func (p *Participant) ID() string { return p.id }
 // Answer applies the participant's answer to the SFU's last offer, then sends the next offer if one
 // is due. A malformed answer, or one when no offer is out, is ErrSDP and changes nothing. Simulcast
 // layers the answer announces (a=rid) beyond MaxLayers per video m-line, with an invalid RID, or on
-// audio are taken out of it first: those layers are not received.
+// audio are taken out of it first: those layers are not received. The answer's a=candidate lines are
+// the participant's candidates too: one not taken before counts toward maxCandidates, and an answer
+// beyond them, or with a malformed one, is ErrSDP.
 func (p *Participant) Answer(sdp string) error {
 	p.negMu.Lock()
 	defer p.negMu.Unlock()
 	if !p.negotiating {
 		return fmt.Errorf("%w: no offer is waiting for an answer", ErrSDP)
 	}
+	fresh, err := newCandidates(sdp, p.seen, maxCandidates-p.candidates)
+	if err != nil {
+		return err
+	}
 	if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: filterRIDs(sdp)}); err != nil {
 		return fmt.Errorf("%w: %v", ErrSDP, err)
 	}
 	p.negotiating, p.answered = false, true
+	p.candidates += len(fresh)
+	for _, c := range fresh {
+		p.seen[c] = true
+	}
 	if p.answerTimer != nil {
 		p.answerTimer.Stop()
 	}
@@ -140,12 +158,16 @@ func (p *Participant) Answer(sdp string) error {
 }
 
 // AddCandidate adds one of the participant's ICE candidates (JSON of an RTCIceCandidateInit);
-// candidates before the first answer wait for it. At most maxCandidates are taken in all: the
-// others are ErrCandidate and change nothing.
+// candidates before the first answer wait for it. A candidate that is not an ICE candidate (checked
+// when it comes, before the first answer too) is ErrCandidate and counts for nothing. At most
+// maxCandidates are taken in all: the others are ErrCandidate and change nothing.
 func (p *Participant) AddCandidate(candidateJSON []byte) error {
 	var c webrtc.ICECandidateInit
 	if err := json.Unmarshal(candidateJSON, &c); err != nil || c.Candidate == "" {
 		return fmt.Errorf("%w: expected an object with a candidate string", ErrCandidate)
+	}
+	if err := checkCandidate(c.Candidate); err != nil {
+		return err
 	}
 	p.negMu.Lock()
 	defer p.negMu.Unlock()
@@ -154,6 +176,7 @@ func (p *Participant) AddCandidate(candidateJSON []byte) error {
 	}
 	if !p.answered {
 		p.candidates++
+		p.seen[candidateKey(c.Candidate)] = true
 		p.pending = append(p.pending, c)
 		return nil
 	}
@@ -161,6 +184,47 @@ func (p *Participant) AddCandidate(candidateJSON []byte) error {
 		return fmt.Errorf("%w: %w", ErrCandidate, err)
 	}
 	p.candidates++
+	p.seen[candidateKey(c.Candidate)] = true
+	return nil
+}
+
+// candidateKey is a candidate's text without its "candidate:" prefix and surrounding blanks.
+func candidateKey(c string) string { return strings.TrimPrefix(strings.TrimSpace(c), "candidate:") }
+
+// newCandidates returns the candidates of an answer's SDP (its a=candidate lines, which the
+// connection takes as it takes trickled ones) that are not in seen; more than room of them, or a
+// malformed one, is ErrSDP.
+func newCandidates(sdp string, seen map[string]bool, room int) ([]string, error) {
+	var fresh []string
+	for line := range strings.Lines(sdp) {
+		v, ok := strings.CutPrefix(strings.TrimRight(line, "\r\n"), "a=candidate:")
+		if !ok || seen[candidateKey(v)] || slices.Contains(fresh, candidateKey(v)) {
+			continue
+		}
+		if err := checkCandidate(v); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrSDP, err)
+		}
+		if fresh = append(fresh, candidateKey(v)); len(fresh) > room {
+			return nil, fmt.Errorf("%w: the answer carries more candidates than the %d a participant may send", ErrSDP, maxCandidates)
+		}
+	}
+	return fresh, nil
+}
+
+// checkCandidate refuses a candidate string that is too long, not UTF-8, holds a NUL, or does not
+// parse as an ICE candidate (RFC 8839 candidate-attribute). Candidates of a type or network the SFU
+// does not know parse, and are left to the connection to discard, as pion does.
+func checkCandidate(s string) error {
+	switch {
+	case len(s) > maxCandidateLen:
+		return fmt.Errorf("%w: candidate is %d bytes, at most %d", ErrCandidate, len(s), maxCandidateLen)
+	case !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0:
+		return fmt.Errorf("%w: candidate must be text without NUL characters", ErrCandidate)
+	}
+	_, err := ice.UnmarshalCandidate(s)
+	if err != nil && !errors.Is(err, ice.ErrUnknownCandidateTyp) && !errors.Is(err, ice.ErrDetermineNetworkType) {
+		return fmt.Errorf("%w: candidate is not an ICE candidate: %w", ErrCandidate, err)
+	}
 	return nil
 }
 

@@ -14,7 +14,9 @@
 // m-line: the screen share, kind "content") the participant may send on;
 // when others publish or leave, the SFU adds or removes their tracks and sends a new offer once the
 // previous one is answered (Participant.Answer). ICE candidates trickle both ways (Peer.Candidate,
-// Participant.AddCandidate; at most 64 from a participant, the others refused with ErrCandidate).
+// Participant.AddCandidate; at most 64 from a participant, those its answers carry counted with
+// them — an answer beyond that is ErrSDP —, the others refused with ErrCandidate, as a malformed
+// one is, before the first answer too).
 //
 // Invariants:
 //   - Every subscriber track has its own bounded queue (Config.QueueLen packets) and writer: a slow

@@ -79,7 +79,8 @@
 // from the 25 video tiles, one share at a time). Each remote track's stream id is the publishing
 // attendee's id and its track id "<attendee id>-<audio|video|content>". ICE runs over UDP and, when
 // BELFRY_MEDIA_TCP_PORT is set, over TCP on that port; at most 64 of a client's candidates are taken,
-// the others answered InvalidCandidate. A client that cannot keep up with its signalling messages
+// the others answered InvalidCandidate (so is a malformed one), and the a=candidate lines of its
+// answers count with them (an answer beyond that is InvalidSDP). A client that cannot keep up with its signalling messages
 // (more than 256 queued) is disconnected.
 //
 // The caller's session is checked again every 30 s (Deps.SessionRecheck) while it is in: once it

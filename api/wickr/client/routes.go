@@ -219,7 +219,7 @@ func (h handlers) startSSO(c echo.Context) error {
 
 func (h handlers) callback(c echo.Context) error {
 	if e := c.QueryParam("error"); e != "" {
-		return fail(c, wickr.FieldErr(ErrSSO, "error", "the identity provider refused the sign-in: %s %s", e, c.QueryParam("error_description")))
+		return fail(c, h.s.ProviderRefused(c.Param("networkId"), c.QueryParam("state"), e))
 	}
 	code, state := c.QueryParam("code"), c.QueryParam("state")
 	for _, e := range []error{text("code", code, true, 4096), text("state", state, true, MaxToken), wickr.ValidNetworkID("networkId", c.Param("networkId"))} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -176,6 +177,29 @@ func (s *Service) FinishSSO(ctx context.Context, networkID, code, state string) 
 	}
 	cmd := roster.SignIn{NetworkID: networkID, UserID: users[0].UserID, AppID: st.dev.AppID, DeviceType: st.dev.Type, SSO: true, Subject: subject}
 	return s.signIn(ctx, cmd, sess)
+}
+
+// providerErrors are the error codes of an authorization response (RFC 6749 §4.1.2.1, OpenID
+// Connect Core §3.1.2.6) that a refused sign-in names.
+var providerErrors = []string{"invalid_request", "unauthorized_client", "access_denied", "unsupported_response_type",
+	"invalid_scope", "server_error", "temporarily_unavailable", "interaction_required", "login_required",
+	"account_selection_required", "consent_required", "invalid_request_uri", "invalid_request_object",
+	"request_not_supported", "request_uri_not_supported", "registration_not_supported"}
+
+// ProviderRefused ends the sign-in of state, which the provider refused with an OAuth error code
+// (RFC 6749 §4.1.2.1), and answers why. Anyone can send a browser to the callback with an error of
+// their wording (and start a sign-in to have a state), so the answer names the code only when it
+// is a registered one, for a sign-in of networkID that Belfry started and still waits for (its
+// state is then spent), and never repeats the error's description.
+func (s *Service) ProviderRefused(networkID, state, code string) error {
+	st, ok := s.sso.take(state, s.d.Now())
+	if state == "" || !ok || st.networkID != networkID {
+		return domain.Wrapf(ErrSSO, "the SSO sign-in is unknown or expired: start it again")
+	}
+	if !slices.Contains(providerErrors, code) {
+		return wickr.FieldErr(ErrSSO, "error", "the identity provider refused the sign-in")
+	}
+	return wickr.FieldErr(ErrSSO, "error", "the identity provider refused the sign-in: %s", code)
 }
 
 // identity verifies the ID token of a token response and returns the username and subject it names.
