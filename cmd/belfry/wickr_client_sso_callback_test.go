@@ -105,3 +105,34 @@ func ssoCode(t *testing.T, authURL, issuer, belfry string) url.Values {
 	}
 	return url.Values{"code": {got.Get("code")}, "state": {got.Get("state")}}
 }
+
+// TestWickrSSORefusesAnUnverifiedEmail: a provider that says it has not verified the e-mail address
+// (email_verified false) does not sign anyone in by it: anyone could have typed it there.
+func TestWickrSSORefusesAnUnverifiedEmail(t *testing.T) {
+	t.Parallel()
+	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = t.TempDir() })
+	const email = "test-user@zitadel.ch"
+	nid, _, _ := wickrClientNetwork(t, b, email)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer := "http://" + ln.Addr().String() + "/"
+	callback := "/wickr/networks/" + nid + "/oidc/callback"
+	op := &httptest.Server{Listener: ln, Config: &http.Server{Handler: unverifiedEmails(exampleOP(issuer, "belfry-"+nid, b.url+callback))}}
+	op.Start()
+	t.Cleanup(op.Close)
+	if st, out := b.wickrAdmin(t, "POST", "/networks/"+nid+"/oidc/save", `{"companyId":"UE1-Unverified_sso","issuer":"`+issuer+`",
+		"scopes":"openid email profile","userId":"belfry-`+nid+`","secret":"secret"}`); st != 200 {
+		t.Fatalf("RegisterOidcConfig: %d %v", st, out)
+	}
+	st, out := b.wickrClient(t, "POST", "/client/v1/wickr/sso/authorizations", "", `{"CompanyId":"UE1-Unverified_sso","AppId":"pc","DeviceType":"Windows"}`)
+	if st != 201 {
+		t.Fatalf("start SSO: %d %v", st, out)
+	}
+	code := ssoCode(t, str(out["AuthorizationUrl"]), issuer, b.url)
+	st, out = b.wickrClient(t, "GET", callback+"?"+code.Encode(), "", "")
+	if st != 403 || out["SessionToken"] != nil || !strings.Contains(str(out["Message"]), "not verified") {
+		t.Fatalf("a sign-in by an unverified address: %d %v", st, out)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -36,6 +37,33 @@ func oidcProviderSetup(t *testing.T, _ *running) map[string]string {
 // accepts redirect. Each OP has its clients of its own: the example's RegisterClients writes a map
 // shared by every OP in the process, which parallel tests would race on.
 func exampleOP(issuer, clientID, redirect string) http.Handler {
+	return exampleOPOf(issuer, clientID, redirect, storage.NewUserStore(issuer))
+}
+
+// exampleOPOf is exampleOP with the users of users.
+func exampleOPOf(issuer, clientID, redirect string, users storage.UserStore) http.Handler {
 	clients := map[string]*storage.Client{clientID: storage.WebClient(clientID, "secret", redirect)}
-	return exampleop.SetupServer(issuer, storage.NewStorageWithClients(storage.NewUserStore(issuer), clients), nil, false)
+	return exampleop.SetupServer(issuer, storage.NewStorageWithClients(users, clients), nil, false)
+}
+
+// unverifiedEmails has the OP's userinfo answers say that it has not verified the e-mail address
+// (the example OP leaves email_verified out when it is false).
+func unverifiedEmails(op http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/userinfo" {
+			op.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		op.ServeHTTP(rec, r)
+		var info map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &info); err != nil || rec.Code != 200 {
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+			return
+		}
+		info["email_verified"] = false
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(info)
+	})
 }

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -156,7 +157,7 @@ func (s *Service) FinishSSO(ctx context.Context, networkID, code, state string) 
 	ctx = oidc.ClientContext(ctx, s.d.IdP) // the exchange and the key set, as discovery
 	tok, err := conf.Exchange(ctx, code, oauth2.VerifierOption(st.verifier))
 	if err != nil {
-		return SignedIn{}, domain.Wrapf(ErrSSO, "the identity provider refused the code: %v", err)
+		return SignedIn{}, domain.Wrapf(ErrSSO, "the identity provider refused the code: %s", exchangeRefusal(err))
 	}
 	username, subject, err := s.identity(ctx, prov, p.OIDC, tok, st.nonce)
 	if err != nil {
@@ -229,17 +230,47 @@ func (s *Service) identity(ctx context.Context, prov *oidc.Provider, cfg *networ
 		if err != nil {
 			return "", "", domain.Wrapf(ErrSSO, "the ID token has no %s claim and the userinfo endpoint failed: %v", claim, err)
 		}
-		var more map[string]any
-		if err := info.Claims(&more); err != nil || info.Subject != idt.Subject {
+		if err := info.Claims(&claims); err != nil || info.Subject != idt.Subject {
 			return "", "", domain.Wrapf(ErrSSO, "the userinfo does not describe the ID token's subject")
 		}
-		name, _ = more[claim].(string)
+		name, _ = claims[claim].(string)
+	}
+	if claim == "email" && unverified(claims["email_verified"]) {
+		return "", "", domain.Wrapf(ErrSSO, "the identity provider has not verified the e-mail address %q: it names no user until it has", name)
 	}
 	username, err := wickr.NormalizeUsername(claim, name)
 	if err != nil {
 		return "", "", domain.Wrapf(ErrSSO, "the ID token's %s claim is not a username: %v", claim, err)
 	}
 	return username, idt.Subject, nil
+}
+
+// exchangeRefusal says why a code exchange failed: the OAuth error code the provider answered
+// (RFC 6749 §5.2), or that it answered none. The provider's description and body are not repeated:
+// they are the provider's words, of any length, shown at Belfry's callback.
+func exchangeRefusal(err error) string {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.ErrorCode != "" && len(re.ErrorCode) <= 64 && strings.Trim(re.ErrorCode, "abcdefghijklmnopqrstuvwxyz_") == "" {
+		return re.ErrorCode
+	}
+	if errors.As(err, &re) && re.Response != nil {
+		return fmt.Sprintf("its token endpoint answered %d", re.Response.StatusCode)
+	}
+	return "its token endpoint could not be reached"
+}
+
+// unverified reports an email_verified claim that says the address is not verified (false, or the
+// string "false" some providers send). A provider that sends no such claim vouches for its addresses
+// (many enterprise providers only hold verified ones and never send it); one that says it has not
+// verified an address does not name a user by it: anyone may have typed it there.
+func unverified(v any) bool {
+	switch v := v.(type) {
+	case bool:
+		return !v
+	case string:
+		return strings.EqualFold(v, "false")
+	}
+	return false
 }
 
 // expiry is when the provider's tokens expire on Belfry's clock (the oauth2 package dates them on
