@@ -116,7 +116,12 @@ type Deps struct {
 type Service struct {
 	d Deps
 
-	mu     sync.Mutex
+	// convs orders the admissions and leavings of one conversation's calls (a call started once, a
+	// leaving that ends it seen by the next admission); those of other conversations do not wait on
+	// them, nor on their writes to the event store.
+	convs keyedMutex
+
+	mu     sync.Mutex        // guards the two maps alone, never held across a write
 	byConv map[string]string // conversation → its live call in this process
 	convOf map[string]string // call → conversation
 
@@ -265,9 +270,11 @@ func (s *Service) admit(ctx context.Context, me messaging.Caller, convID, want s
 		return admitted{}, err
 	}
 	a := admitted{participantID: uuid.NewString(), grant: g}
+	defer s.convs.lock(convID)()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if id, live := s.byConv[convID]; live {
+	id, live := s.byConv[convID]
+	s.mu.Unlock()
+	if live {
 		if want != "" && want != id {
 			return a, domain.Wrapf(call.ErrNotFound, "no live call %s", want)
 		}
@@ -288,7 +295,9 @@ func (s *Service) admit(ctx context.Context, me messaging.Caller, convID, want s
 		NetworkID: me.NetworkID, ParticipantID: a.participantID, Member: member, Grant: g}); err != nil {
 		return a, err
 	}
+	s.mu.Lock()
 	s.byConv[convID], s.convOf[a.callID] = a.callID, convID
+	s.mu.Unlock()
 	return a, nil
 }
 
@@ -328,15 +337,56 @@ func (s *Service) leave(callID, participantID, reason string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	conv := s.convOf[callID]
+	s.mu.Unlock()
+	defer s.convs.lock(conv)()
 	d, err := s.d.Calls.Execute(ctx, call.StreamName(callID), call.Leave{ParticipantID: participantID, Reason: reason})
 	if err != nil {
 		s.d.Logger.Warn("recording a call participant's leaving failed", "call", callID, "participant", participantID, "err", err)
 		return
 	}
 	if !d.State.Live() {
-		delete(s.byConv, s.convOf[callID])
+		s.mu.Lock()
+		if s.byConv[conv] == callID {
+			delete(s.byConv, conv)
+		}
 		delete(s.convOf, callID)
+		s.mu.Unlock()
+	}
+}
+
+// keyedMutex is a mutex per key, held only while someone holds or waits for it.
+type keyedMutex struct {
+	mu   sync.Mutex
+	keys map[string]*keyLock
+}
+
+type keyLock struct {
+	sync.Mutex
+	users int // holding or waiting
+}
+
+// lock locks key's mutex and returns its unlock.
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.keys == nil {
+		k.keys = map[string]*keyLock{}
+	}
+	l := k.keys[key]
+	if l == nil {
+		l = &keyLock{}
+		k.keys[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.keys, key)
+		}
+		k.mu.Unlock()
 	}
 }
 

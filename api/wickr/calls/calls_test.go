@@ -220,3 +220,86 @@ func TestAdmissionReadsTheNetworkWhileItChanges(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// stalledCalls is memCalls whose first Start waits until release is closed (an event store slow to
+// answer one call's write), telling started when it has begun.
+type stalledCalls struct {
+	mu      sync.Mutex
+	m       map[string]call.State
+	once    sync.Once
+	started chan struct{}
+	release chan struct{}
+}
+
+func (c *stalledCalls) Execute(ctx context.Context, stream string, cmd call.Command) (usecase.Decided[call.State, call.Event], error) {
+	if _, ok := cmd.(call.Start); ok {
+		first := false
+		c.once.Do(func() { first = true })
+		if first {
+			close(c.started)
+			<-c.release
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return (&memCalls{m: c.m}).Execute(ctx, stream, cmd)
+}
+
+// everyConversation is any conversation, with the same members.
+type everyConversation struct{ oneConversation }
+
+func (e everyConversation) Conversation(ctx context.Context, id string) (wickrconversations.Conversation, error) {
+	return e.oneConversation.Conversation(ctx, e.id)
+}
+
+func (e everyConversation) IsMember(ctx context.Context, _ string, key string) (bool, error) {
+	return e.oneConversation.IsMember(ctx, e.id, key)
+}
+
+// TestAConversationsCallWaitsOnNoOtherConversation: while the event store is slow to record the call
+// starting in one conversation, a call starts, is joined and is left in another; the slow one then
+// goes on, and a join of its conversation finds the call it started.
+func TestAConversationsCallWaitsOnNoOtherConversation(t *testing.T) {
+	ctx := context.Background()
+	const nid, gid = "11111111", "G1"
+	alice, bob := messaging.Caller{NetworkID: nid, UserID: "1", GroupID: gid}, messaging.Caller{NetworkID: nid, UserID: "2", GroupID: gid}
+	nets := peeker{network.StreamName(nid): {ID: nid, Status: network.StatusActive, Region: "us-east-1",
+		Groups: map[string]*network.Group{gid: {Settings: sg.Defaults()}}}}
+	calls := &stalledCalls{m: map[string]call.State{}, started: make(chan struct{}), release: make(chan struct{})}
+	s := New(Deps{Calls: calls, Networks: nets,
+		Store: everyConversation{oneConversation{id: "c1", members: []conversation.Participant{alice.Participant(), bob.Participant()}}}})
+	slow := make(chan admitted, 1)
+	go func() {
+		a, err := s.admit(ctx, alice, "c1", "")
+		if err != nil {
+			t.Errorf("the slow start: %v", err)
+		}
+		slow <- a
+	}()
+	<-calls.started
+	done := make(chan error, 1)
+	go func() {
+		a, err := s.admit(ctx, alice, "c2", "")
+		if err == nil {
+			_, err = s.admit(ctx, bob, "c2", a.callID)
+		}
+		if err == nil {
+			s.leave(a.callID, a.participantID, call.LeftHungUp)
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("another conversation's call: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		close(calls.release)
+		t.Fatal("another conversation's call waited for the slow write of the first")
+	}
+	close(calls.release)
+	first := <-slow
+	if b, err := s.admit(ctx, bob, "c1", ""); err != nil || b.callID != first.callID {
+		t.Fatalf("bob joins the first conversation's call %s: %+v %v", first.callID, b, err)
+	}
+}
