@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/infra/migrations"
@@ -30,7 +31,8 @@ type LogConfig struct {
 	// subscriber further behind reads from PostgreSQL. Both bound the heap the collector walks.
 	RingSize  int
 	RingBytes int
-	// Now is the clock for Created stamps and $maxAge (default time.Now).
+	// Now is the clock for Created stamps and $maxAge (default time.Now). A group is never stamped
+	// before the last group stored, so Created stamps grow with positions even when it steps back.
 	Now func() time.Time
 	// Metrics, when set, receives the writer's figures.
 	Metrics *Metrics
@@ -84,6 +86,9 @@ type Log struct {
 	// writer-owned: requests carried to the next group, stream states keyed by base stream name
 	carry  []*writeReq
 	states map[string]*streamState
+	// writer-owned: the created stamp of the last group decided; a group is never stamped before
+	// it, so that created stamps grow with positions even when the clock steps back (PositionAt)
+	lastCreated int64
 
 	mu      sync.RWMutex
 	head    uint64
@@ -191,10 +196,12 @@ func Open(ctx context.Context, pool *pgxpool.Pool, cfg LogConfig) (*Log, error) 
 }
 
 func (l *Log) reloadHead(ctx context.Context) error {
-	var head int64
-	if err := l.pool.QueryRow(ctx, "SELECT coalesce(max(position), 0) FROM eventlog.events").Scan(&head); err != nil {
+	var head, created int64
+	err := l.pool.QueryRow(ctx, "SELECT position, created FROM eventlog.events ORDER BY position DESC LIMIT 1").Scan(&head, &created)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("eventlog: read head: %w", err)
 	}
+	l.lastCreated = max(l.lastCreated, created)
 	l.mu.Lock()
 	l.head = uint64(head)
 	l.ringLo = uint64(head) + 1 // nothing in memory yet
@@ -473,7 +480,8 @@ func (l *Log) decideRun(ctx context.Context, run []*writeReq) ([]Record, []decid
 	l.mu.RLock()
 	next := l.head + 1
 	l.mu.RUnlock()
-	now := toTicks(l.cfg.Now())
+	now := max(toTicks(l.cfg.Now()), l.lastCreated) // never before the group before it
+	l.lastCreated = now
 	var rows []Record
 	var ok []decided
 	for _, r := range run {
