@@ -38,7 +38,9 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/belfry/belfry/domain/audit"
@@ -133,17 +135,45 @@ func gzipBytes(b []byte) []byte {
 	return buf.Bytes()
 }
 
-// gunzip inflates a gzip file.
-func gunzip(b []byte) ([]byte, error) {
+// maxDigestSize bounds a digest file once inflated: one lists the log files of an hour of one
+// account and region, a few KiB; a file inflating to more was not written by a trail.
+const maxDigestSize = 16 << 20
+
+// errTooLarge is a gzip file that inflates to more than its limit.
+var errTooLarge = errors.New("inflates to more than the limit")
+
+// gunzip inflates a gzip file of at most limit bytes once inflated, reading no further.
+func gunzip(b []byte, limit int64) ([]byte, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
 		return nil, err
 	}
 	var out bytes.Buffer
-	if _, err := out.ReadFrom(zr); err != nil {
+	n, err := out.ReadFrom(io.LimitReader(zr, limit+1))
+	if err != nil {
 		return nil, err
 	}
+	if n > limit {
+		return nil, fmt.Errorf("%w of %d bytes", errTooLarge, limit)
+	}
 	return out.Bytes(), zr.Close()
+}
+
+// gunzipSHA256 is the hex SHA-256 of a gzip file's inflated content, hashed as it inflates: a log
+// file of any size is checked without holding it.
+func gunzipSHA256(b []byte) (string, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, zr); err != nil {
+		return "", err
+	}
+	if err := zr.Close(); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // sha256Hex is the hex SHA-256 of b.

@@ -36,6 +36,12 @@ func (r *Result) problem(format string, args ...any) {
 // one's key, hash and signature; a deleted digest breaks it), and the SHA-256 of every log file a
 // digest lists. Log files that no digest lists are noted, as CloudTrail's validator ignores them.
 func Verify(ctx context.Context, t objstore.Target, prefix string, pub *rsa.PublicKey) (Result, error) {
+	return VerifyProgress(ctx, t, prefix, pub, nil)
+}
+
+// VerifyProgress is Verify calling progress, when set, about every 1,000 files (digests and log
+// files) checked, with what it found so far.
+func VerifyProgress(ctx context.Context, t objstore.Target, prefix string, pub *rsa.PublicKey, progress func(Result)) (Result, error) {
 	var res Result
 	chains := map[string][]string{} // account/region -> digest keys, in order
 	var order []string
@@ -59,7 +65,7 @@ func Verify(ctx context.Context, t objstore.Target, prefix string, pub *rsa.Publ
 	}
 	listed := map[string]bool{}
 	for _, id := range order {
-		v := chainVerifier{t: t, pub: pub, res: &res, listed: listed}
+		v := chainVerifier{t: t, pub: pub, res: &res, listed: listed, progress: progress}
 		for _, key := range chains[id] {
 			if err := v.digest(ctx, key); err != nil {
 				return res, err
@@ -83,22 +89,34 @@ func chainID(key, marker string) string {
 
 // chainVerifier walks one chain of digests, oldest first.
 type chainVerifier struct {
-	t       objstore.Target
-	pub     *rsa.PublicKey
-	res     *Result
-	listed  map[string]bool
-	prevKey string // "" before the first digest
-	prevSum string
-	prevSig string
+	t        objstore.Target
+	pub      *rsa.PublicKey
+	res      *Result
+	listed   map[string]bool
+	progress func(Result)
+	prevKey  string // "" before the first digest
+	prevSum  string
+	prevSig  string
+}
+
+// counted reports progress every 1,000 files counted.
+func (v *chainVerifier) counted() {
+	if v.progress != nil && (v.res.Digests+v.res.LogFiles)%1000 == 0 {
+		v.progress(*v.res)
+	}
 }
 
 func (v *chainVerifier) digest(ctx context.Context, key string) error {
 	v.res.Digests++
+	v.counted()
 	body, meta, err := v.t.Get(ctx, key)
+	if errors.Is(err, objstore.ErrBadMetadata) {
+		meta, err = nil, nil // named below: no signature in its metadata
+	}
 	if err != nil {
 		return err
 	}
-	content, err := gunzip(body)
+	content, err := gunzip(body, maxDigestSize)
 	var d Digest
 	if err == nil {
 		err = json.Unmarshal(content, &d)
@@ -169,20 +187,21 @@ func (v *chainVerifier) link(key string, d *Digest) {
 
 func (v *chainVerifier) logFile(ctx context.Context, lf LogFile) {
 	v.res.LogFiles++
+	v.counted()
 	v.listed[lf.S3Object] = true
 	body, _, err := v.t.Get(ctx, lf.S3Object)
 	if errors.Is(err, objstore.ErrNotFound) {
 		v.res.problem("Log file %s: INVALID: not found", lf.S3Object)
 		return
 	}
-	var content []byte
+	var sum string
 	if err == nil {
-		content, err = gunzip(body)
+		sum, err = gunzipSHA256(body)
 	}
 	switch {
 	case err != nil:
 		v.res.problem("Log file %s: INVALID: invalid format: %v", lf.S3Object, err)
-	case sha256Hex(content) != lf.HashValue:
+	case sum != lf.HashValue:
 		v.res.problem("Log file %s: INVALID: hash value doesn't match", lf.S3Object)
 	}
 }

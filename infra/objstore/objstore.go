@@ -28,6 +28,10 @@ import (
 // ErrNotFound is returned by Target.Get for a key that holds nothing.
 var ErrNotFound = errors.New("objstore: no such key")
 
+// ErrBadMetadata is returned by DirTarget.Get, with the object, for an object whose metadata file
+// does not hold a JSON object of strings.
+var ErrBadMetadata = errors.New("objstore: unreadable metadata")
+
 // Target is where a trail's files go: a directory or a bucket.
 type Target interface {
 	// Bucket is the bucket name recorded in digests (digestS3Bucket, logFiles.s3Bucket).
@@ -37,7 +41,8 @@ type Target interface {
 	// Same reports whether key already holds exactly body and meta.
 	Same(ctx context.Context, key string, body []byte, meta map[string]string) (bool, error)
 	Put(ctx context.Context, key string, body []byte, meta map[string]string) error
-	// Get returns the object and its user metadata, or ErrNotFound.
+	// Get returns the object and its user metadata, or ErrNotFound (a DirTarget: or the object and
+	// ErrBadMetadata).
 	Get(ctx context.Context, key string) ([]byte, map[string]string, error)
 	// List calls fn with every key under prefix, in lexical order.
 	List(ctx context.Context, prefix string, fn func(key string) error) error
@@ -143,7 +148,7 @@ func (d DirTarget) meta(key string) (map[string]string, error) {
 	}
 	m := map[string]string{}
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("objstore: metadata of %s: %w", key, err)
+		return nil, fmt.Errorf("%w of %s: %w", ErrBadMetadata, key, err)
 	}
 	return m, nil
 }
