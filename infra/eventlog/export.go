@@ -208,6 +208,12 @@ func resumeEvents(ctx context.Context, pool *pgxpool.Pool, f *os.File) (n uint64
 // VerifyExport verifies an export directory offline against the public key pub (which must come
 // from a source the auditor trusts, not from the export alone).
 func VerifyExport(dir string, pub ed25519.PublicKey) (chain.Result, error) {
+	return VerifyExportProgress(dir, pub, nil)
+}
+
+// VerifyExportProgress is VerifyExport calling progress, when set, about every 100,000 events with
+// the number of events checked so far.
+func VerifyExportProgress(dir string, pub ed25519.PublicKey, progress func(rows uint64)) (chain.Result, error) {
 	b, err := os.ReadFile(filepath.Join(dir, ExportStoreFile))
 	if err != nil {
 		return chain.Result{}, fmt.Errorf("eventlog: %s is not an export of the log: %w", dir, err)
@@ -226,7 +232,11 @@ func VerifyExport(dir string, pub ed25519.PublicKey) (chain.Result, error) {
 		return chain.Result{}, err
 	}
 	v := chain.NewVerifier(pub, st.StoreID, 0, chain.Hash{}, cps)
+	var lines uint64
 	err = readJSONLines(filepath.Join(dir, ExportEventsFile), func(e *exportedEvent) error {
+		if lines++; progress != nil && lines%100_000 == 0 {
+			defer progress(lines)
+		}
 		if e.Position < 1 {
 			v.Stray(e.Position, e.Stream, e.Revision)
 			return nil

@@ -150,3 +150,43 @@ func TestDigestFormat(t *testing.T) {
 		t.Fatalf("digest and link changed: %s", got)
 	}
 }
+
+// TestVerifierNamesARowOutOfPlace feeds, after a signed chain, rows whose positions do not follow
+// the last one but which link to it (an export file is only lines: anyone can append one): a row at
+// the last position again, one further back, and a row moved before the one it follows. Each is
+// named; none may pass for part of the signed log.
+func TestVerifierNamesARowOutOfPlace(t *testing.T) {
+	forge := func(after chain.Row, pos uint64) chain.Row {
+		ev := after.Event
+		ev.Position, ev.Data = pos, []byte(`{"forged":true}`)
+		d := chain.Digest(&ev)
+		h := chain.Link(chain.Hash(after.Chain), d)
+		return chain.Row{Event: ev, Digest: d[:], Chain: h[:]}
+	}
+	cases := map[string]func([]chain.Row) []chain.Row{
+		"inserted@20": func(r []chain.Row) []chain.Row { return append(r, forge(r[19], 20)) },
+		"inserted@12": func(r []chain.Row) []chain.Row { return append(r, forge(r[19], 12)) },
+		"inserted@20 inserted@20": func(r []chain.Row) []chain.Row {
+			r = append(r, forge(r[19], 20))
+			return append(r, forge(r[20], 20))
+		},
+		"removed@7 inserted@7": func(r []chain.Row) []chain.Row { // rows 7 and 8 swapped
+			r[6], r[7] = r[7], r[6]
+			return r
+		},
+	}
+	for want, tamper := range cases {
+		rows, cps := build(20, 5, []byte("x"))
+		res := verify(tamper(rows), cps)
+		got := ""
+		for i, p := range res.Problems {
+			if i > 0 {
+				got += " "
+			}
+			got += fmt.Sprintf("%s@%d", p.Kind, p.Position)
+		}
+		if got != want {
+			t.Errorf("want %s, got %q (%+v)", want, got, res)
+		}
+	}
+}

@@ -103,9 +103,17 @@ func (v *Verifier) report(p Problem) {
 // checked for its content only:
 // its link names the removed event, which the Removed finding already reports. A row that does not
 // link to the chain before it is reported as Inserted (whatever its digest says: the writer wrote no
-// such row); one that links but whose content does not match its digest, as Altered.
+// such row); one that links but whose content does not match its digest, as Altered. A row whose
+// position is not after the last one fed (a duplicate, or a row moved back: lines of an export) is
+// reported as Inserted, its finding out of position order, and otherwise ignored: the rows after it
+// are checked against the rows before it.
 func (v *Verifier) Feed(r *Row) {
 	v.rows++
+	if r.Position <= v.last {
+		v.report(Problem{Kind: Inserted, Position: r.Position, Detail: fmt.Sprintf("a row at position %d follows position %d: "+
+			"positions only grow, so the writer wrote no such row here (a duplicate, or a row moved)", r.Position, v.last)})
+		return
+	}
 	v.reportBad(v.last + 1)
 	gap := r.Position > v.last+1
 	if gap {
