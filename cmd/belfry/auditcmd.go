@@ -92,7 +92,7 @@ func auditVerify(ctx context.Context, cfg Config, pub ed25519.PublicKey, dir str
 		if r.From > 0 || r.To > 0 {
 			return errors.New("audit verify: --from and --to verify a range of the database's log; an export (--dir) is verified whole")
 		}
-		res, err = eventlog.VerifyExport(dir, pub)
+		res, err = eventlog.VerifyExportProgress(dir, pub, func(n uint64) { fmt.Fprintf(os.Stderr, "checked %d events\n", n) })
 	} else {
 		var cl closerList
 		defer cl.close()

@@ -278,7 +278,9 @@ func verifyTrail(ctx context.Context, cfg Config, tgt objstore.Target, prefix, p
 	if err != nil {
 		return err
 	}
-	res, err := cloudtrail.Verify(ctx, tgt, prefix, pub)
+	res, err := cloudtrail.VerifyProgress(ctx, tgt, prefix, pub, func(r cloudtrail.Result) {
+		fmt.Fprintf(os.Stderr, "checked %d digest files and %d log files: %d problem(s) so far\n", r.Digests, r.LogFiles, len(r.Problems))
+	})
 	if err != nil {
 		return err
 	}
