@@ -17,7 +17,9 @@ import (
 
 const auditUsage = `usage:
   belfry audit verify [--from POS] [--to POS] [--json]       recompute the event log's chain and check its signed checkpoints
-  belfry audit verify --dir EXPORT [--public-key FILE]         the same, offline, on an export
+  belfry audit verify --dir EXPORT [--to POS] [--public-key FILE]
+                                                             the same, offline, on an export (--to: the last
+                                                             position the log is known to have had, to be proven)
   belfry audit export-log --out DIR                            export the log (events, digests, chain, checkpoints) for offline verification
   belfry audit public-key                                      print the checkpoint signing key's public key (PEM)`
 
@@ -89,10 +91,13 @@ func auditVerify(ctx context.Context, cfg Config, pub ed25519.PublicKey, dir str
 	var res chain.Result
 	var err error
 	if dir != "" {
-		if r.From > 0 || r.To > 0 {
-			return errors.New("audit verify: --from and --to verify a range of the database's log; an export (--dir) is verified whole")
+		if r.From > 0 {
+			return errors.New("audit verify: --from verifies a range of the database's log; an export (--dir) is verified whole")
 		}
 		res, err = eventlog.VerifyExportProgress(dir, pub, func(n uint64) { fmt.Fprintf(os.Stderr, "checked %d events\n", n) })
+		if err == nil {
+			res = exportReaches(res, r.To)
+		}
 	} else {
 		var cl closerList
 		defer cl.close()
@@ -107,7 +112,7 @@ func auditVerify(ctx context.Context, cfg Config, pub ed25519.PublicKey, dir str
 		return err
 	}
 	took := time.Since(started)
-	unsigned := unsignedNotice(res, r)
+	unsigned := unsignedNotice(res, r, dir != "")
 	if asJSON {
 		_ = json.NewEncoder(os.Stdout).Encode(res)
 	} else {
@@ -129,10 +134,21 @@ func auditVerify(ctx context.Context, cfg Config, pub ed25519.PublicKey, dir str
 	return nil
 }
 
+// exportReaches holds an export to the end the auditor knows the log had (to, from a source the
+// auditor trusts; 0: none): an export that ends before it lost events from its end, which nothing in
+// the export can show once its checkpoints past its new end are gone too.
+func exportReaches(res chain.Result, to uint64) chain.Result {
+	if to > res.Last {
+		res.Problems = append(res.Problems, chain.Problem{Kind: chain.Removed, Position: res.Last + 1, To: to,
+			Detail: fmt.Sprintf("the export ends at position %d, before --to %d: the events after it are missing", res.Last, to)})
+	}
+	return res
+}
+
 // unsignedNotice says which positions of the verified range (up to r.To, 0: the whole log) no signed
 // checkpoint covers, and what to do; "" when the checkpoints cover it all. res.SignedUpTo is at least
-// the checkpoint the verification started from.
-func unsignedNotice(res chain.Result, r eventlog.VerifyRange) string {
+// the checkpoint the verification started from. export: the range is an export's (--dir).
+func unsignedNotice(res chain.Result, r eventlog.VerifyRange, export bool) string {
 	end := res.Last
 	if r.To > 0 {
 		end = min(r.To, res.Last)
@@ -143,6 +159,11 @@ func unsignedNotice(res chain.Result, r eventlog.VerifyRange) string {
 	msg := fmt.Sprintf("positions %d to %d are not covered by a signed checkpoint, so their chain proves nothing yet: Belfry signs one "+
 		"every 10 s while the log grows and when it stops cleanly (a log whose checkpoints are missing should have them): "+
 		"verify again after the next one", res.SignedUpTo+1, end)
+	if export {
+		msg = fmt.Sprintf("positions %d to %d of the export are not covered by a signed checkpoint in it, so their chain proves nothing: "+
+			"an export cut short, or stripped of its checkpoints, looks like this; give --to the last position you know the log had "+
+			"to have it refused, or export again after the log's next checkpoint", res.SignedUpTo+1, end)
+	}
 	if res.SignedUpTo >= max(r.From, 1) {
 		msg += fmt.Sprintf(", or up to --to %d", res.SignedUpTo)
 	}

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/chime"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/belfry/belfry/infra/eventlog"
 )
 
 // runOut runs a CLI command and returns its error and what it printed.
@@ -91,3 +95,66 @@ func TestAuditVerifyFindsATamperedEvent(t *testing.T) {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// TestAuditVerifyExportToAKnownEnd: an export cut back and stripped of the checkpoints past its new
+// end verifies whole (nothing in it shows the cut), with a notice; given --to, the last position the
+// auditor knows the log had, verify --dir refuses it and names what is missing, and passes the
+// untouched export.
+func TestAuditVerifyExportToAKnownEnd(t *testing.T) {
+	b := startBelfry(t)
+	ctx := context.Background()
+	for _, name := range []string{"First", "Second", "Third"} {
+		if _, err := b.client.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String(name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.m.Close(); err != nil { // signs the last checkpoint
+		t.Fatal(err)
+	}
+	t.Setenv("BELFRY_DATABASE_URL", b.m.cfg.DatabaseURL)
+	t.Setenv("BELFRY_DATA_DIR", b.m.cfg.DataDir)
+	dir := t.TempDir()
+	if _, err := runOut(t, "audit", "export-log", "--out", dir); err != nil {
+		t.Fatal(err)
+	}
+	events, err := os.ReadFile(filepath.Join(dir, eventlog.ExportEventsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(strings.TrimSuffix(string(events), "\n"), "\n")
+	position := func(line string) int64 {
+		var e struct{ Position int64 }
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatal(err)
+		}
+		return e.Position
+	}
+	last := position(lines[len(lines)-1])
+	if out, err := runOut(t, "audit", "verify", "--dir", dir, "--to", itoa(last)); err != nil {
+		t.Fatalf("verify of the untouched export to its end %d: %v\n%s", last, err, out)
+	}
+	// The cut: the last event gone, every checkpoint gone, the export's end moved back.
+	cut := position(lines[len(lines)-2])
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.WriteFile(filepath.Join(dir, eventlog.ExportEventsFile), []byte(strings.Join(lines[:len(lines)-1], "")), 0o644))
+	must(os.WriteFile(filepath.Join(dir, eventlog.ExportCheckpointsFile), nil, 0o644))
+	store, err := os.ReadFile(filepath.Join(dir, eventlog.ExportStoreFile))
+	must(err)
+	var st map[string]any
+	must(json.Unmarshal(store, &st))
+	st["to"] = cut
+	store, _ = json.Marshal(st)
+	must(os.WriteFile(filepath.Join(dir, eventlog.ExportStoreFile), store, 0o644))
+	if out, err := runOut(t, "audit", "verify", "--dir", dir); err != nil || !strings.Contains(out, "not covered by a signed checkpoint") {
+		t.Fatalf("verify of the cut export without --to: %v\n%s", err, out)
+	}
+	out, err := runOut(t, "audit", "verify", "--dir", dir, "--to", itoa(last))
+	if err == nil || !strings.Contains(out, "the export ends at position "+itoa(cut)+", before --to "+itoa(last)) {
+		t.Fatalf("verify of the cut export to the known end %d: %v\n%s", last, err, out)
+	}
+}
