@@ -169,7 +169,16 @@ func TestWickrClientRegistrationSignInAndSessions(t *testing.T) {
 	if me(laptop) != 401 {
 		t.Fatal("a lockout ends the sessions")
 	}
+	// Meanwhile the Admin API shows the user suspended (guide §21.3), and no longer once it ends.
+	suspended := func() bool {
+		st, out := b.wickrAdmin(t, "GET", "/networks/"+nid+"/users/"+ids[alice], "")
+		return st == 200 && out["suspended"] == true
+	}
+	waitFor(t, suspended)
 	clk.Add(24*time.Hour + time.Minute)
+	if suspended() {
+		t.Fatal("the user is shown suspended after its lockout ended")
+	}
 	if st, out = signIn(alice, "Correct-Horse-42", "laptop"); st != 201 {
 		t.Fatalf("unlocked after 24 hours: %d %v", st, out)
 	}

@@ -3,10 +3,12 @@ package securitygroups
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/belfry/belfry/api/awsproto"
 	"github.com/belfry/belfry/api/wickr/wickrproto"
 	"github.com/belfry/belfry/domain/wickr"
+	"github.com/belfry/belfry/domain/wickr/roster"
 	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
 	"github.com/belfry/belfry/projections/wickrnetworks"
 	"github.com/belfry/belfry/projections/wickrusers"
@@ -46,9 +48,9 @@ type wireUser struct {
 	Uname             string   `json:"uname"`
 }
 
-func toWireUser(u wickrusers.User) wireUser {
+func toWireUser(u wickrusers.User, now time.Time) wireUser {
 	return wireUser{UserID: u.UserID, FirstName: u.FirstName, LastName: u.LastName, Username: u.Username, SecurityGroups: []string{u.GroupID},
-		Suspended: u.Suspended, Status: u.Status, Type: "user", ChallengeFailures: u.Failures, IsUser: true, InviteCode: u.InviteCode,
+		Suspended: roster.SuspendedAt(u.Suspended, u.LockedUntil, now), Status: u.Status, Type: "user", ChallengeFailures: u.Failures, IsUser: true, InviteCode: u.InviteCode,
 		CodeValidation: u.CodeValidation, Uname: wickr.UsernameHash(u.Username)}
 }
 
@@ -147,8 +149,9 @@ func (svc *Service) users(k *awsproto.Call) (int, any, error) {
 		return 0, nil, err
 	}
 	out := make([]wireUser, len(users))
+	now := svc.d.Now()
 	for i, u := range users {
-		out[i] = toWireUser(u)
+		out[i] = toWireUser(u, now)
 	}
 	resp := map[string]any{"users": out}
 	return http.StatusOK, wickrproto.Paged(resp, next), nil

@@ -56,7 +56,7 @@ type wireUser struct {
 
 func toWire(u wickrusers.User, now time.Time) wireUser {
 	return wireUser{UserID: u.UserID, FirstName: u.FirstName, LastName: u.LastName, Username: u.Username, SecurityGroups: []string{u.GroupID},
-		Suspended: u.Suspended, Status: u.Status, Type: "user", ChallengeFailures: u.Failures,
+		Suspended: roster.SuspendedAt(u.Suspended, u.LockedUntil, now), Status: u.Status, Type: "user", ChallengeFailures: u.Failures,
 		IsInviteExpired: u.Status == roster.StatusPending && !now.Before(u.InviteExpiresAt), IsUser: true,
 		InviteCode: u.InviteCode, CodeValidation: u.CodeValidation, Uname: wickr.UsernameHash(u.Username)}
 }
@@ -169,7 +169,7 @@ func (svc handlers) getUser(k *awsproto.Call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := map[string]any{"userId": u.UserID, "username": u.Username, "isAdmin": false, "suspended": u.Suspended, "status": u.Status,
+	out := map[string]any{"userId": u.UserID, "username": u.Username, "isAdmin": false, "suspended": roster.SuspendedAt(u.Suspended, u.LockedUntil, svc.d.Now()), "status": u.Status,
 		"securityGroupIds": []string{u.GroupID}}
 	if u.FirstName != "" {
 		out["firstName"] = u.FirstName
@@ -241,7 +241,7 @@ func (svc handlers) updateUser(k *awsproto.Call) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := map[string]any{"userId": u.UserID, "networkId": u.NetworkID, "securityGroupIds": []string{u.GroupID}, "suspended": u.Suspended,
+	out := map[string]any{"userId": u.UserID, "networkId": u.NetworkID, "securityGroupIds": []string{u.GroupID}, "suspended": roster.SuspendedAt(u.Suspended, u.LockedUntil, svc.d.Now()),
 		"modified": u.Modified.Unix(), "status": u.Status, "codeValidation": u.CodeValidation}
 	if u.FirstName != "" {
 		out["firstName"] = u.FirstName

@@ -15,7 +15,8 @@
 //     are refused (guide §14.3).
 //   - Sign-in: a pending, suspended or deleted user cannot sign in; lockoutThreshold consecutive
 //     failures lock the account for 24 hours (it unlocks by itself at the first sign-in after that,
-//     or by an admin's unsuspend); forceDeviceLockout failures reset the device. A successful sign-in
+//     or by an admin's unsuspend; until then the admin sees the user suspended: SuspendedAt);
+//     forceDeviceLockout failures reset the device. A successful sign-in
 //     registers an unknown or reset device. A password is set at registration, through the newest
 //     invitation before it expires, checked against the group's requirements, and sealed under the
 //     user's key. A network with SSO signs in through its identity provider only (a pending user
@@ -110,6 +111,17 @@ type User struct {
 
 // Locked reports whether a lockout is in force at now.
 func (u *User) Locked(now time.Time) bool { return now.Before(u.LockedUntil) }
+
+// SuspendedAt reports whether the user is suspended at now as the admin sees it (SuspendedAt).
+func (u *User) SuspendedAt(now time.Time) bool { return SuspendedAt(u.Suspended, u.LockedUntil, now) }
+
+// SuspendedAt reports whether a user suspended by an admin (suspended) or locked out until
+// lockedUntil is suspended at now: a lockout after failed sign-ins is an account suspension (guide
+// §21.3, "Account suspended": multiple failed login attempts or admin action), which the admin lifts
+// with Unsuspend (§21.7) and which lifts by itself at lockedUntil.
+func SuspendedAt(suspended bool, lockedUntil, now time.Time) bool {
+	return suspended || now.Before(lockedUntil)
+}
 
 // State is one roster block.
 type State struct {

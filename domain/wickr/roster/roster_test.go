@@ -232,3 +232,24 @@ func TestRegistrationAndSignIn(t *testing.T) {
 		t.Fatal(roster.StreamName(net, "1001"))
 	}
 }
+
+// TestLockoutShowsAsSuspended: a lockout after failed sign-ins is an account suspension to the admin
+// (guide, troubleshooting "계정이 일시 중지됨": "가능한 원인: 여러 번의 로그인 시도 실패 또는 관리자 작업";
+// the admin lifts it in "팀 디렉터리 > 사용자 찾기 > 일시 중지 취소"), until it lifts by itself 24 hours later.
+func TestLockoutShowsAsSuspended(t *testing.T) {
+	locked := given(alice, aliceOK, roster.UserLockedOut{UserID: "1001", Until: now.Add(24 * time.Hour), At: now})
+	u := locked.Users["1001"]
+	if !u.SuspendedAt(now) || !u.SuspendedAt(now.Add(23*time.Hour)) {
+		t.Fatal("given a lockout, when the admin looks within 24 hours, then the user is suspended")
+	}
+	if u.SuspendedAt(now.Add(24 * time.Hour)) {
+		t.Fatal("given a lockout, when 24 hours have passed, then the user is no longer suspended")
+	}
+	if !roster.SuspendedAt(true, time.Time{}, now) || roster.SuspendedAt(false, time.Time{}, now) {
+		t.Fatal("an admin's suspension shows; no suspension and no lockout does not")
+	}
+	unlocked := roster.Evolve(locked, roster.UserUnlocked{UserID: "1001", Reason: roster.UnlockByAdmin, At: now})
+	if unlocked.Users["1001"].SuspendedAt(now) {
+		t.Fatal("given a lockout, when the admin unsuspends the user, then it is no longer suspended")
+	}
+}
