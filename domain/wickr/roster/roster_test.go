@@ -160,6 +160,8 @@ func TestBatches(t *testing.T) {
 		{"suspend the active, not the pending", active, roster.ToggleSuspend{NetworkID: net, UserIDs: []string{"1001", "1002"}, Suspend: true, Policy: policy},
 			[]roster.Event{roster.UserSuspended{UserID: "1001", At: now}}, []string{"1002 suspend"}, nil, ""},
 		{"no bulk suspend with SSO", active, roster.ToggleSuspend{NetworkID: net, UserIDs: []string{"1001", "1002"}, Suspend: true, Policy: sso}, nil, nil, wickr.ErrValidation, "userIds"},
+		{"bulk unsuspend with SSO (the guide limits bulk suspension only)", given(alice, aliceOK, bob, roster.UserSuspended{UserID: "1001"}),
+			roster.ToggleSuspend{NetworkID: net, UserIDs: []string{"1001", "1002"}, Policy: sso}, []roster.Event{roster.UserUnsuspended{UserID: "1001", At: now}}, nil, nil, ""},
 		{"unsuspend", given(alice, aliceOK, roster.UserSuspended{UserID: "1001"}), roster.ToggleSuspend{NetworkID: net, UserIDs: []string{"1001"}, Policy: policy},
 			[]roster.Event{roster.UserUnsuspended{UserID: "1001", At: now}}, nil, nil, ""},
 		{"unsuspend unlocks a locked-out user", given(alice, aliceOK, roster.UserLockedOut{UserID: "1001", Until: now.Add(time.Hour)}), roster.ToggleSuspend{NetworkID: net, UserIDs: []string{"1001"}, Policy: policy},

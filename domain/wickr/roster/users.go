@@ -273,8 +273,15 @@ func bulk(field string, ids []string, p Policy, what string) error {
 	return nil
 }
 
+// decideSuspend suspends or unsuspends users. The guide limits bulk suspension to networks without
+// SSO ("사용자를 대량 일시 중지하는 옵션은 SSO가 활성화되지 않은 경우에만 적용됩니다"); unsuspending, which it
+// does not limit, goes in batches either way.
 func decideSuspend(s State, c ToggleSuspend, now time.Time) ([]Event, []ItemFailure, error) {
-	if err := bulk("userIds", c.UserIDs, c.Policy, "suspend"); err != nil {
+	check := bulk
+	if !c.Suspend {
+		check = func(field string, ids []string, _ Policy, _ string) error { return batchSize(field, len(ids)) }
+	}
+	if err := check("userIds", c.UserIDs, c.Policy, "suspend"); err != nil {
 		return nil, nil, err
 	}
 	var evs []Event
