@@ -105,7 +105,11 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	accounts := usecase.Accounts{Repo: repo[account.State, account.Command, account.Event]{accountsRepo}, RM: rms.accounts, RYW: ryw}
 	accountsStore := chimeaccounts.NewStore(pool).WithSecrets(dataKeys)
 	pinReserver := pins.Reserver{Client: client, Keys: dataKeys}
-	botTransport := botdelivery.New(botdelivery.Config{HTTP: m.BotHTTP, Lambda: botdelivery.HTTPLambdaInvoker{Endpoint: m.cfg.LambdaURL},
+	botHTTP := m.BotHTTP
+	if botHTTP == nil {
+		botHTTP = m.cfg.outboundPolicy().Client(2 * time.Second)
+	}
+	botTransport := botdelivery.New(botdelivery.Config{HTTP: botHTTP, Lambda: botdelivery.HTTPLambdaInvoker{Endpoint: m.cfg.LambdaURL},
 		Now: m.Now, Registerer: m.reg, Logger: m.logger})
 	app := chimeApp{portDocs: portdocs.New(pool, client)}
 	var err error

@@ -14,6 +14,7 @@ import (
 
 	"github.com/belfry/belfry/api/wickr/messaging"
 	"github.com/belfry/belfry/domain/wickr/conversation"
+	"github.com/belfry/belfry/infra/egress"
 	"github.com/belfry/belfry/infra/eventbridge"
 	"github.com/belfry/belfry/infra/eventlog"
 	"github.com/belfry/belfry/infra/mail"
@@ -50,6 +51,11 @@ type Config struct {
 	// TrustedProxies lists the networks (CIDRs or single addresses, comma-separated) whose
 	// X-Forwarded-For names the client (BELFRY_TRUSTED_PROXIES; default none: the peer's address).
 	TrustedProxies string `json:"trustedProxies,omitempty"`
+	// OutboundAllow lists the special-purpose networks (CIDRs or single addresses, comma-separated:
+	// loopback, private, link-local, …) that endpoints a customer chose — bots' outgoing events
+	// endpoints, SSO issuers and the endpoints their discovery names — may reach nonetheless
+	// (BELFRY_OUTBOUND_ALLOW; default none: public addresses only; package egress).
+	OutboundAllow string `json:"outboundAllow,omitempty"`
 	// EventBridgeURL receives every meeting and call event in the shape of an Amazon EventBridge
 	// event (guide §15.4; infra/eventbridge), best-effort (BELFRY_EVENTBRIDGE_URL: https, or http to a
 	// loopback address; off when empty). EventBridgeSecret signs each body (X-Belfry-Signature-256,
@@ -100,6 +106,7 @@ func ConfigFromEnv() Config {
 		MailFrom:          get("BELFRY_MAIL_FROM", "belfry@localhost"),
 		SkipReadAudit:     get("BELFRY_AUDIT_READS", "true") == "false",
 		TrustedProxies:    get("BELFRY_TRUSTED_PROXIES", ""),
+		OutboundAllow:     get("BELFRY_OUTBOUND_ALLOW", ""),
 		EventBridgeURL:    get("BELFRY_EVENTBRIDGE_URL", ""),
 		EventBridgeSecret: get("BELFRY_EVENTBRIDGE_SECRET", ""),
 	}
@@ -141,6 +148,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("BELFRY_AUDIT_READS must be true or false, not %q", v))
 	}
 	errs = append(errs, c.validateAddrs()...)
+	if _, err := c.outbound(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.validateEventLog(); err != nil {
 		errs = append(errs, err)
 	}
@@ -232,6 +242,22 @@ func (c Config) validateEventLog() error {
 func (c Config) String() string {
 	b, _ := json.MarshalIndent(c, "", "  ")
 	return string(b)
+}
+
+// outbound is the policy of connections to endpoints a customer chose (BELFRY_OUTBOUND_ALLOW).
+func (c Config) outbound() (egress.Policy, error) {
+	allow, err := egress.ParseAllow(c.OutboundAllow)
+	if err != nil {
+		return egress.Policy{}, fmt.Errorf("BELFRY_OUTBOUND_ALLOW: %w", err)
+	}
+	return egress.Policy{Allow: allow}, nil
+}
+
+// outboundPolicy is outbound's policy; a value Validate would refuse gives the default (public
+// addresses only): the guard fails closed.
+func (c Config) outboundPolicy() egress.Policy {
+	p, _ := c.outbound()
+	return p
 }
 
 // trustedProxies parses BELFRY_TRUSTED_PROXIES.

@@ -57,7 +57,9 @@ type Main struct {
 	logger *slog.Logger
 	// Now is the clock handed to every decision; tests may replace it before Run.
 	Now func() time.Time
-	// BotHTTP sends bot endpoint challenges and events; nil means a default client.
+	// BotHTTP sends bot endpoint challenges and events; nil means the guarded default (public
+	// addresses and BELFRY_OUTBOUND_ALLOW's only, 2 s). A test's client replaces it whole, guard
+	// included (its endpoints are httptest servers on loopback with their own certificate).
 	BotHTTP *http.Client
 	// ChatQueue is the per-connection queue of the chat streams, in frames (0: the default).
 	ChatQueue int

@@ -19,7 +19,7 @@ import (
 // too, and a callback replayed (its code exchanged already) signs nothing in.
 func TestWickrSSOCallbackIsBoundToItsSignIn(t *testing.T) {
 	t.Parallel()
-	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = t.TempDir() })
+	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = t.TempDir(); allowLoopbackProviders(t, m) })
 	const email = "test-user@zitadel.ch"
 	nid, _, _ := wickrClientNetwork(t, b, email)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -110,7 +110,7 @@ func ssoCode(t *testing.T, authURL, issuer, belfry string) url.Values {
 // (email_verified false) does not sign anyone in by it: anyone could have typed it there.
 func TestWickrSSORefusesAnUnverifiedEmail(t *testing.T) {
 	t.Parallel()
-	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = t.TempDir() })
+	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = t.TempDir(); allowLoopbackProviders(t, m) })
 	const email = "test-user@zitadel.ch"
 	nid, _, _ := wickrClientNetwork(t, b, email)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

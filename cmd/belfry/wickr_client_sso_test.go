@@ -23,7 +23,7 @@ func TestWickrClientSSO(t *testing.T) {
 	t.Parallel()
 	outbox := t.TempDir()
 	clk := &clock{t: time.Now()}
-	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox; m.Now = clk.Now })
+	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox; m.Now = clk.Now; allowLoopbackProviders(t, m) })
 	const email = "test-user@zitadel.ch" // the example OP's user "test-user@127.0.0.1", password "verysecure"
 	nid, _, ids := wickrClientNetwork(t, b, email)
 

@@ -13,12 +13,20 @@ import (
 
 // The SSO boto3 file runs against a real OpenID provider: zitadel/oidc's example OP (pkg/op over
 // its in-memory example storage), started in the test process on a loopback port.
+// The OP is on loopback, which the server reaches for a tenant only where the operator allows it
+// (BELFRY_OUTBOUND_ALLOW, allowLoopbackProviders).
 func init() {
 	boto3Setups["test_sso"] = oidcProviderSetup
+	boto3Options["test_sso"] = allowLoopbackProviders
+	boto3Options["test_secrets"] = allowLoopbackProviders
 }
 
+// allowLoopbackProviders sets the operator's BELFRY_OUTBOUND_ALLOW to 127.0.0.1: the tests' identity
+// providers listen there, and by default a tenant's endpoints may not be on the server's machine.
+func allowLoopbackProviders(_ *testing.T, m *Main) { m.cfg.OutboundAllow = "127.0.0.1" }
+
 // oidcProviderSetup starts the OP and passes its issuer as OIDC_ISSUER (http on a loopback host,
-// which the issuer rule admits for a provider on the same machine). Its client "web" (secret
+// which the issuer rule admits for a provider on the same machine; see allowLoopbackProviders). Its client "web" (secret
 // "secret") accepts the redirect URI OIDC_REDIRECT_URI.
 func oidcProviderSetup(t *testing.T, _ *running) map[string]string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

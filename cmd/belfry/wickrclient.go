@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	wickrclientapi "github.com/belfry/belfry/api/wickr/client"
+	wickrssoapi "github.com/belfry/belfry/api/wickr/sso"
 	"github.com/belfry/belfry/api/wickr/usecase"
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/wickr/roster"
@@ -26,7 +27,8 @@ func (m *Main) newWickrClient(pool *pgxpool.Pool, client *esdb.Client, networks 
 		Companies: usecase.Directories{Repo: newRepo(client, wickrCompanyIDDecider, m.Now), RYW: ryw},
 		Guests:    usecase.Guests{Repo: newRepo(client, wickrGuestDecider, m.Now), RM: m.wickr.guestsRM, RYW: ryw},
 		Users:     wickrusers.NewStore(pool), Sessions: wickrSessions{sessions.NewWickr(pool)}, Keys: keys,
-		Mail: mailer{m.mailer()}, PublicURL: m.publicURL, Now: m.Now, Registerer: m.reg})
+		Mail: mailer{m.mailer()}, PublicURL: m.publicURL, Now: m.Now, Registerer: m.reg,
+		IdP: wickrssoapi.IdentityProviderClient(m.cfg.outboundPolicy().Client(wickrssoapi.DiscoveryTimeout))})
 }
 
 // wickrSessions adapts the session table to the client slice's port.

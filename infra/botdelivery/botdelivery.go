@@ -8,7 +8,9 @@
 // 5xx is retried twice (200 ms, then 400 ms); an event that still fails is dropped, as the guide says,
 // and counted in belfry_bot_events_dropped_total. Redirects are never followed (only a 200 from the
 // endpoint itself delivers or verifies), and no error or log repeats an endpoint's path or query (the
-// URL is a sensitive member: it often embeds a credential).
+// URL is a sensitive member: it often embeds a credential). The default client reaches public
+// addresses only (package egress: the address dialled is checked, so neither a name that resolves to
+// a private address nor a redirect gets past it); an endpoint refused so fails at once, unretried.
 package botdelivery
 
 import (
@@ -29,6 +31,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/belfry/belfry/infra/egress"
 )
 
 // retryDelays are the waits before the two retries of guide §11.2.4 (200 ms, then 400 ms).
@@ -47,7 +51,8 @@ func BotSignature(securityToken, timestamp string, body []byte) string {
 
 // Config configures a Transport.
 type Config struct {
-	// HTTP sends the endpoint challenge and bot events (default: a client with a 2 s timeout).
+	// HTTP sends the endpoint challenge and bot events (default: egress.Policy{}.Client with a 2 s
+	// timeout: public addresses only). Its redirect policy is replaced: redirects are never followed.
 	HTTP *http.Client
 	// Lambda invokes Lambda functions (default: HTTPLambdaInvoker without endpoint).
 	Lambda     LambdaInvoker
@@ -68,7 +73,7 @@ type Transport struct {
 // New returns a Transport and registers belfry_bot_events_dropped_total with cfg.Registerer.
 func New(cfg Config) *Transport {
 	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{Timeout: 2 * time.Second}
+		cfg.HTTP = egress.Policy{}.Client(2 * time.Second)
 	}
 	c := *cfg.HTTP // a copy: the caller's client may follow redirects elsewhere
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -193,6 +198,9 @@ func (t *Transport) post(ctx context.Context, endpoint, ts, sig string, body []b
 	req.Header.Set("Chime-Signature", sig)
 	req.Header.Set("Chime-Request-Timestamp", ts)
 	resp, err := t.http.Do(req)
+	if errors.Is(err, egress.ErrForbidden) { // it will not become reachable in 600 ms
+		return fmt.Errorf("%s: %w", site(endpoint), bare(err))
+	}
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", errRetryable, site(endpoint), bare(err))
 	}

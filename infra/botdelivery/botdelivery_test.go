@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/belfry/belfry/infra/egress"
 )
 
 // TestDeliverDoesNotFollowRedirects: an endpoint that answers a redirect has not taken the event
@@ -77,5 +82,44 @@ func TestChallengeErrorHidesEndpointSecrets(t *testing.T) {
 	_ = tr.Deliver(context.Background(), Target{BotID: "b", HTTPSEndpoint: endpoint, SecurityToken: "tok"}, []byte(`{}`))
 	if strings.Contains(logs.String(), "SECRET") {
 		t.Errorf("the log of a dropped event repeats the endpoint's secret: %s", logs.String())
+	}
+}
+
+// TestDefaultClientRefusesInternalEndpoints: the endpoint is whatever a tenant administrator typed.
+// The default client must not let it reach the server's own machine (or, the same check, the cloud's
+// metadata address and private networks), neither for the challenge nor for bot events — and an
+// endpoint refused so is not retried (it will not become reachable in 600 ms).
+func TestDefaultClientRefusesInternalEndpoints(t *testing.T) {
+	var hits atomic.Int32
+	internal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		var in struct{ Challenge string }
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		_ = json.NewEncoder(w).Encode(in)
+	}))
+	defer internal.Close()
+	var logs bytes.Buffer
+	tr := New(Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	_, port, _ := net.SplitHostPort(internal.Listener.Addr().String())
+	for _, endpoint := range []string{internal.URL, "http://localhost:" + port + "/hook"} {
+		if err := tr.Challenge(context.Background(), endpoint); !errors.Is(err, egress.ErrForbidden) {
+			t.Errorf("the challenge to %s: %v, want egress.ErrForbidden", endpoint, err)
+		}
+		start := time.Now()
+		if err := tr.Deliver(context.Background(), Target{BotID: "b", HTTPSEndpoint: endpoint, SecurityToken: "tok"}, []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		if took := time.Since(start); took > 150*time.Millisecond {
+			t.Errorf("a refused endpoint was retried (%v)", took)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the internal server got %d requests, want 0", n)
+	}
+	if got := testutil.ToFloat64(tr.dropped); got != 2 {
+		t.Errorf("dropped = %v, want 2", got)
+	}
+	if strings.Contains(logs.String(), "tok") || strings.Contains(logs.String(), "/hook") {
+		t.Errorf("the log repeats the token or the endpoint's path: %s", logs.String())
 	}
 }

@@ -18,6 +18,10 @@
 //   - Discovery follows OpenID Connect Discovery 1.0: GET <issuer>/.well-known/openid-configuration,
 //     whose issuer must equal the one given; a failure names the member at fault (issuer, scopes,
 //     certificate) and changes nothing.
+//   - An issuer, and the endpoints its discovery names, are whatever a tenant administrator typed:
+//     the slice reaches them only through the clients it is given (cmd wires infra/egress's, which
+//     reach public addresses only unless the operator allows a range). Without one it reaches no
+//     provider at all rather than any address.
 //   - GetOidcInfo answers from the network stream: the configuration is read rarely and must reflect
 //     the last registration at once. Its code exchange stores nothing; the code, the verifier, the
 //     secrets and the tokens stay out of the audit record (awsproto's sensitive members).
@@ -69,8 +73,8 @@ type Claims interface {
 	Execute(ctx context.Context, stream string, cmd directory.Command) (usecase.Decided[directory.State, directory.Event], error)
 }
 
-// Deps are the slice's collaborators. HTTP is the client of discovery (nil: a client with
-// DiscoveryTimeout).
+// Deps are the slice's collaborators. HTTP is the client of discovery and code exchange; it decides
+// which addresses a provider may have (nil: a client that reaches no provider).
 type Deps struct {
 	Networks usecase.Networks
 	Claims   Claims
@@ -84,7 +88,7 @@ type Service struct{ d Deps }
 // New returns the slice.
 func New(d Deps) *Service {
 	if d.HTTP == nil {
-		d.HTTP = &http.Client{Timeout: DiscoveryTimeout}
+		d.HTTP = unwired()
 	}
 	return &Service{d: d}
 }
@@ -122,11 +126,14 @@ func (s *Service) client(certificate string) (*http.Client, error) {
 		if !pool.AppendCertsFromPEM([]byte(certificate)) {
 			return nil, wickr.Invalid("certificate", "must be one or more PEM-encoded X.509 CA certificates")
 		}
-		base, _ := c.Transport.(*http.Transport)
-		if base == nil {
-			base = http.DefaultTransport.(*http.Transport)
+		base, ok := c.Transport.(*http.Transport)
+		if c.Transport == nil {
+			base, ok = http.DefaultTransport.(*http.Transport), true
 		}
-		t := base.Clone()
+		if !ok { // a transport of its own (unwired: none) keeps its rules; it has no roots to add to
+			return &http.Client{Timeout: c.Timeout, Transport: boundedTransport{next: c.Transport}, CheckRedirect: c.CheckRedirect}, nil
+		}
+		t := base.Clone() // its dialer, and so its address rules, included
 		if t.TLSClientConfig == nil {
 			t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 		}
@@ -138,19 +145,31 @@ func (s *Service) client(certificate string) (*http.Client, error) {
 }
 
 // IdentityProviderClient is the HTTP client for an identity provider's endpoints outside discovery
-// (a sign-in's discovery, code exchange, key set and token refresh): base (nil: a client with a
-// DiscoveryTimeout timeout) whose answers are cut at MaxDiscoveryDocument bytes and whose redirects
+// (a sign-in's discovery, code exchange, key set and token refresh): base (nil: a client that reaches
+// no provider; base decides which addresses a provider may have) whose answers are cut at MaxDiscoveryDocument bytes and whose redirects
 // are not followed (a provider's endpoints answer where they are; a redirect would carry the code or
 // the client secret elsewhere).
 func IdentityProviderClient(base *http.Client) *http.Client {
-	c := http.Client{Timeout: DiscoveryTimeout}
-	if base != nil {
-		c = *base
+	if base == nil {
+		base = unwired()
 	}
+	c := *base
 	c.Transport = boundedTransport{next: c.Transport}
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &c
 }
+
+// errUnwired fails every request of a client nobody wired (Deps.HTTP, IdentityProviderClient's base).
+var errUnwired = errors.New("no HTTP client is configured for identity providers")
+
+// unwired is the default client: it reaches no provider (the address rules are the wiring's).
+func unwired() *http.Client {
+	return &http.Client{Timeout: DiscoveryTimeout, Transport: refuseAll{}}
+}
+
+type refuseAll struct{}
+
+func (refuseAll) RoundTrip(*http.Request) (*http.Response, error) { return nil, errUnwired }
 
 // errDocumentTooLarge ends the reading of an answer past MaxDiscoveryDocument bytes.
 var errDocumentTooLarge = fmt.Errorf("the provider's answer is larger than %d bytes", MaxDiscoveryDocument)

@@ -3,16 +3,21 @@ package sso
 import (
 	"bytes"
 	"context"
+	"encoding/pem"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/wickr"
 	"github.com/belfry/belfry/domain/wickr/network"
+	"github.com/belfry/belfry/infra/egress"
 )
 
 // TestDiscoveryBoundsTheProvidersAnswer: the issuer is whatever an administrator typed, and
@@ -34,7 +39,7 @@ func TestDiscoveryBoundsTheProvidersAnswer(t *testing.T) {
 		}
 	}))
 	defer endless.Close()
-	s := New(Deps{})
+	s := New(Deps{HTTP: loopbackClient()})
 	start := time.Now()
 	_, err := s.Discover(context.Background(), endless.URL, "")
 	if err == nil {
@@ -77,7 +82,7 @@ func TestIdentityProviderClientIsBounded(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	c := IdentityProviderClient(nil)
+	c := IdentityProviderClient(loopbackClient())
 	resp, err := c.Get(srv.URL + "/token")
 	if err != nil {
 		t.Fatal(err)
@@ -127,4 +132,47 @@ func TestSavedSecretGoesOnlyToTheSavedProvider(t *testing.T) {
 			t.Errorf("%s: the saved secret would be sent (%v)", name, err)
 		}
 	}
+}
+
+// TestClientsRefuseInternalProviders: an issuer (and the endpoints its discovery names) is whatever a
+// tenant administrator typed. The slice's default clients reach no provider at all, and over the
+// guarded client the server wires (infra/egress) neither discovery nor a sign-in's calls reach the
+// server's own machine (nor, the same check, the cloud's metadata address or a private network).
+func TestClientsRefuseInternalProviders(t *testing.T) {
+	var hits atomic.Int32
+	internal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer internal.Close()
+	guarded := egress.Policy{}.Client(DiscoveryTimeout)
+	for name, s := range map[string]*Service{"default": New(Deps{}), "guarded": New(Deps{HTTP: guarded})} {
+		for _, cert := range []string{"", testCA(t)} {
+			if _, err := s.Discover(context.Background(), internal.URL, cert); !errors.Is(err, wickr.ErrValidation) {
+				t.Errorf("%s discovery at a loopback issuer: %v, want a ValidationError", name, err)
+			}
+		}
+	}
+	for name, c := range map[string]*http.Client{"default": IdentityProviderClient(nil), "guarded": IdentityProviderClient(guarded)} {
+		if resp, err := c.Get(internal.URL + "/token"); err == nil {
+			resp.Body.Close()
+			t.Errorf("the %s identity provider client reached a loopback endpoint", name)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the internal server got %d requests, want 0", n)
+	}
+}
+
+// testCA is a PEM CA certificate (an httptest server's), for a discovery given a certificate.
+func testCA(t *testing.T) string {
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer srv.Close()
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))
+}
+
+// loopbackClient is the tests' discovery client: their providers are httptest servers on loopback,
+// which the default client refuses (the operator's BELFRY_OUTBOUND_ALLOW in the server).
+func loopbackClient() *http.Client {
+	return egress.Policy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}.Client(DiscoveryTimeout)
 }
