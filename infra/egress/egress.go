@@ -8,7 +8,8 @@
 // one when it is dialled (DNS rebinding) gains nothing, and every redirect a client follows is dialled
 // through the same hook. Loopback, unspecified, link-local (169.254.0.0/16: cloud metadata; fe80::/10),
 // private (10/8, 172.16/12, 192.168/16, fc00::/7), shared (100.64/10), multicast, reserved and
-// documentation addresses, and IPv6 forms that embed an IPv4 address (mapped, NAT64, 6to4, Teredo)
+// documentation addresses, and IPv6 forms that embed an IPv4 address (mapped, compatible, NAT64, 6to4,
+// Teredo)
 // are refused unless an operator setting (Policy.Allow, BELFRY_OUTBOUND_ALLOW) lists them. The
 // guarded transport ignores HTTP(S)_PROXY: through a proxy the address dialled would be the proxy's.
 package egress
@@ -38,6 +39,7 @@ var blocked = []netip.Prefix{
 	netip.MustParsePrefix("198.51.100.0/24"), // documentation
 	netip.MustParsePrefix("203.0.113.0/24"),  // documentation
 	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, broadcast
+	netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated): embeds an IPv4 address
 	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64: embeds an IPv4 address
 	netip.MustParsePrefix("64:ff9b:1::/48"),  // local NAT64
 	netip.MustParsePrefix("100::/64"),        // discard

@@ -15,7 +15,7 @@ import (
 func TestCheckRefusesSpecialPurposeAddresses(t *testing.T) {
 	for _, s := range []string{"127.0.0.1", "127.5.6.7", "::1", "169.254.169.254", "fd00:ec2::254", "10.1.2.3", "172.16.0.1",
 		"192.168.1.1", "100.64.0.1", "0.0.0.0", "::", "::ffff:127.0.0.1", "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe",
-		"2002:7f00:1::1", "fe80::1", "224.0.0.1", "255.255.255.255", "192.0.0.170"} {
+		"2002:7f00:1::1", "::7f00:1", "fe80::1", "224.0.0.1", "255.255.255.255", "192.0.0.170"} {
 		if err := (Policy{}).Check(netip.MustParseAddr(s)); !errors.Is(err, ErrForbidden) {
 			t.Errorf("%s: %v, want ErrForbidden", s, err)
 		}
