@@ -138,6 +138,12 @@ func TestDomainClaimsAndEnterpriseTransition(t *testing.T) {
 	}
 	_, err = c.DeleteAccount(ctx, &chime.DeleteAccountInput{AccountId: &acct})
 	apiErr(t, err, "UnprocessableEntityException", 422)
+	// Guide §4.1: a Team account invites users of domains no other organisation claimed.
+	_, err = c.InviteUsers(ctx, &chime.InviteUsersInput{AccountId: other.Account.AccountId, UserEmailList: []string{"carol@other.org", "dave@Example.com"}})
+	apiErr(t, err, "ConflictException", 409)
+	if inv, err := c.InviteUsers(ctx, &chime.InviteUsersInput{AccountId: other.Account.AccountId, UserEmailList: []string{"carol@other.org"}}); err != nil || len(inv.Invites) != 1 {
+		t.Fatalf("inviting an address of an unclaimed domain: %+v %v", inv, err)
+	}
 
 	// Enterprise LWA: suspension suspends (it no longer removes), and can be lifted.
 	sus, err := c.BatchSuspendUser(ctx, &chime.BatchSuspendUserInput{AccountId: &acct, UserIdList: []string{aws.ToString(bob.User.UserId)}})

@@ -370,10 +370,11 @@ type Account struct {
 type Store struct {
 	pool    *pgxpool.Pool
 	secrets Secrets
+	domainOwners
 }
 
 // NewStore returns a Store.
-func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool, domainOwners: domainOwners{pool}} }
 
 const cols = `account_id, aws_account_id, name, account_type, account_status, default_license, supported_licenses,
 	created_at, disable_remote_control, enable_dial_out, signin_delegate_groups`

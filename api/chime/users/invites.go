@@ -3,6 +3,7 @@ package users
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -17,13 +18,23 @@ type Invite struct {
 	InviteID, Email, Status, EmailStatus string
 }
 
-// InviteUsers invites addresses to a Team account. The invitation mails are side effects: the relay
-// enqueues one per invitation with the commit, and DeliverInvitation sends it (with retries). The call
-// waits (bounded) until the mails went out, so EmailStatus is normally Sent or Failed.
+// InviteUsers invites addresses to a Team account; an address whose domain another account has
+// verified is refused (guide §4.1: Team accounts invite users of domains no other organisation
+// claimed; the claims are read from the accounts read model). The invitation mails are side effects:
+// the relay enqueues one per invitation with the commit, and DeliverInvitation sends it (with
+// retries). The call waits (bounded) until the mails went out, so EmailStatus is normally Sent or Failed.
 func (s *Service) InviteUsers(ctx context.Context, awsAccountID, accountID string, emails []string, userType string) ([]Invite, error) {
 	cmd := account.InviteUsers{AccountID: accountID, UserType: userType}
+	domains := make([]string, 0, len(emails))
 	for _, e := range emails {
-		cmd.Items = append(cmd.Items, account.InviteItem{Email: e, UserID: uuid.NewString(), InviteID: uuid.NewString()})
+		domains = append(domains, emailDomain(e))
+	}
+	owners, err := s.d.Store.VerifiedDomainOwners(ctx, domains)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range emails {
+		cmd.Items = append(cmd.Items, account.InviteItem{Email: e, UserID: uuid.NewString(), InviteID: uuid.NewString(), ClaimedBy: owners[emailDomain(e)]})
 	}
 	c := s.d.Accounts.Command(account.StreamName(accountID), cmd).After(usecase.Owner(s.d.Accounts.Repo, awsAccountID, accountID))
 	d, _, err := c.Do(ctx)
@@ -39,6 +50,15 @@ func (s *Service) InviteUsers(ctx context.Context, awsAccountID, accountID strin
 		}
 	}
 	return out, s.awaitMails(ctx, out, ids)
+}
+
+// emailDomain is the lower-case domain of an address ("" without '@').
+func emailDomain(email string) string {
+	at := strings.LastIndexByte(email, '@')
+	if at < 0 {
+		return ""
+	}
+	return strings.ToLower(email[at+1:])
 }
 
 // awaitMails fills in the invitations' EmailStatus as the read model records the mails, until none

@@ -86,6 +86,45 @@ func (emptyStore) InviteEmailStatuses(context.Context, []string) (map[string]str
 	return map[string]string{}, nil
 }
 
+func (emptyStore) VerifiedDomainOwners(context.Context, []string) (map[string]string, error) {
+	return map[string]string{}, nil
+}
+
+// claimedStore is a read model in which account a2 has verified corp.example.
+type claimedStore struct{ emptyStore }
+
+func (claimedStore) VerifiedDomainOwners(_ context.Context, domains []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, d := range domains {
+		if d == "corp.example" {
+			out[d] = "a2"
+		}
+	}
+	return out, nil
+}
+
+// TestInviteUsersRefusesADomainClaimedElsewhere: guide §4.1, a Team account invites users of any
+// e-mail domain not claimed by another organisation; an address of a domain another account verified
+// fails the call (Conflict), and nothing is invited.
+func TestInviteUsersRefusesADomainClaimedElsewhere(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	repo := &memAccounts{streams: map[string][]account.Event{}}
+	acct := uuid.NewString()
+	if _, err := repo.Execute(ctx, account.StreamName(acct), account.Create{AccountID: acct, AwsAccountID: "111122223333", Name: "Team"}); err != nil {
+		t.Fatal(err)
+	}
+	svc := users.New(users.Deps{Store: claimedStore{},
+		Accounts: usecase.Accounts{Repo: repo, RM: stalled{}, RYW: usecase.NewReadYourWrites(20*time.Millisecond, nil)}})
+	_, err := svc.InviteUsers(ctx, "111122223333", acct, []string{"alice@example.com", "Dave@Corp.Example"}, "")
+	if !errors.Is(err, account.ErrDomainClaimed) {
+		t.Fatalf("inviting an address of a domain another account claimed: %v", err)
+	}
+	if n := len(repo.streams[account.StreamName(acct)]); n != 1 {
+		t.Fatalf("the refused call appended %d events", n-1)
+	}
+}
+
 // TestInviteUsersBeforeTheReadModelHasTheInvitations: when the read model has not applied the
 // invitations yet (it lags past ReadModelWait), InviteUsers still answers every invitation with an
 // EmailStatus of the model's enum (NotSent), never an empty one.

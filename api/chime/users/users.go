@@ -25,6 +25,8 @@ type Store interface {
 	GetUser(ctx context.Context, awsAccountID, accountID, userID string) (chimeaccounts.User, error)
 	ListUsers(ctx context.Context, awsAccountID, accountID string, f chimeaccounts.UserFilter, token string, limit int) ([]chimeaccounts.User, string, error)
 	InviteEmailStatuses(ctx context.Context, ids []string) (map[string]string, error)
+	// VerifiedDomainOwners maps the domains an account has verified to that account.
+	VerifiedDomainOwners(ctx context.Context, domains []string) (map[string]string, error)
 }
 
 // PINs reserves personal meeting PINs, never handed out twice (infra/pins implements it).

@@ -18,7 +18,8 @@
 //   - Credentials (password hashes, personal PINs, bot security tokens) enter events only sealed under
 //     their subject's key (secrets.go): Decide refuses them in clear or under another key.
 //   - Removing a verified domain suspends and signs out its users, unassigns their numbers, and lets
-//     PurgeDomainUsers remove them once UserDeletionDelay (90 days) has passed.
+//     PurgeDomainUsers remove them once UserDeletionDelay (90 days) has passed; meanwhile
+//     BatchUnsuspendUser refuses them (the removal cannot be reversed, guide §1.1.4).
 //   - Every stored event type is listed once in Events (events.go), Decode's table; every command
 //     decides itself (its decide method), so Decide routes each command exactly once.
 //   - Evolve may update the maps and Indexes of a state in place: the command path serializes every use of a

@@ -53,3 +53,39 @@ func TestDomainClaims(t *testing.T) {
 		})
 	}
 }
+
+// TestRemovedDomainUsersStaySuspended: guide §1.1.4, the "Remove domain" dialog — the domain's users
+// "will be suspended", "lose their ability to access Amazon Chime", "After 90 days, users in this
+// domain will be deleted", and "I understand that this action cannot be reversed". BatchUnsuspendUser
+// must not give such a user access back (nor, so, take it out of the 90-day deletion).
+func TestRemovedDomainUsersStaySuspended(t *testing.T) {
+	t.Parallel()
+	claim := account.DomainClaimAdded{Domain: "example.com", TXTName: "_amazonchime.example.com", TXTValue: "v", At: now}
+	alice := account.UserAdded{UserID: "u1", Email: "alice@example.com", UserType: "PrivateUser", LicenseType: "Pro"}
+	bob := account.UserAdded{UserID: "u2", Email: "bob@example.org", UserType: "PrivateUser", LicenseType: "Pro"}
+	s := given(created, claim, alice, bob, account.DomainVerified{Domain: "example.com", At: now},
+		account.AccountTypeChanged{AccountType: "EnterpriseLWA"}, account.UserSuspended{UserID: "u2"})
+	removed, err := account.Decide(s, account.RemoveDomainClaim{AccountID: "a1", Domain: "example.com"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range removed {
+		s = account.Evolve(s, e)
+	}
+	events, items, err := account.DecideBatch(s, account.BatchUnsuspendUser{AccountID: "a1", UserIDs: []string{"u1", "u2"}}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []account.Event{account.UserUnsuspended{UserID: "u2", Registration: account.RegistrationUnregistered}}
+	if !reflect.DeepEqual(events, want) {
+		t.Fatalf("events %#v, want %#v (only the user outside the removed domain)", events, want)
+	}
+	if len(items) != 1 || items[0].UserID != "u1" || items[0].Code != account.ItemConflict {
+		t.Fatalf("item errors %#v, want one Conflict for u1", items)
+	}
+	// After 90 days the removed domain's user is deleted.
+	purged, err := account.Decide(s, account.PurgeDomainUsers{AccountID: "a1", Domain: "example.com"}, now.Add(account.UserDeletionDelay))
+	if err != nil || len(purged) == 0 || purged[0] != (account.UserRemoved{UserID: "u1"}) {
+		t.Fatalf("purge: %#v %v", purged, err)
+	}
+}

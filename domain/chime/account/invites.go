@@ -32,6 +32,8 @@ var (
 	ErrInvalidInvite = &domain.Error{Kind: domain.KindInvalid, Msg: "invalid invitation"}
 	ErrInviteUsed    = &domain.Error{Kind: domain.KindForbidden, Msg: "invitation expired or already used"}
 	ErrSuspended     = &domain.Error{Kind: domain.KindForbidden, Msg: "user suspended"}
+	// ErrDomainClaimed refuses an invitation to an address whose domain another account claimed.
+	ErrDomainClaimed = &domain.Error{Kind: domain.KindConflict, Msg: "e-mail domain claimed by another organisation"}
 )
 
 // Invite is one invitation.
@@ -94,9 +96,12 @@ func (InviteEmailResult) isAccountEvent()   {}
 func (UserRegistered) isAccountEvent()      {}
 
 // InviteItem is one address to invite, with ids chosen by the caller (the token is issued when the
-// invitation mail is sent).
+// invitation mail is sent). ClaimedBy is the account that has verified the address's domain, as the
+// caller found it ("" none): a Team account invites users of any domain not claimed by another
+// organisation (guide §4.1), so an item claimed by another account fails the call.
 type InviteItem struct {
 	Email, UserID, InviteID string
+	ClaimedBy               string
 }
 
 // InviteUsers invites up to MaxInvites addresses to a Team account.
@@ -155,6 +160,10 @@ func (c InviteUsers) decide(s State, now time.Time) ([]Event, error) {
 		email, err := normalizeEmail(it.Email)
 		if err != nil {
 			return nil, err
+		}
+		if it.ClaimedBy != "" && it.ClaimedBy != s.ID {
+			return nil, domain.Wrapf(ErrDomainClaimed, "%s: its domain is claimed by another organisation's Enterprise account; "+
+				"a Team account invites users of unclaimed domains only", email)
 		}
 		if seen[email] {
 			continue

@@ -119,7 +119,8 @@ type BatchSuspendUser struct {
 }
 
 // BatchUnsuspendUser lifts the suspension of up to MaxBatchSuspend users (EnterpriseLWA only); users
-// who are not suspended are ignored.
+// who are not suspended are ignored, and users of a removed domain awaiting deletion are refused
+// (Conflict items): the removal cannot be reversed (guide §1.1.4).
 type BatchUnsuspendUser struct {
 	AccountID string
 	UserIDs   []string
@@ -257,11 +258,26 @@ func (c BatchUnsuspendUser) decideBatch(s State) ([]Event, []ItemError, error) {
 			items = append(items, ItemError{id, ItemNotFound, fmt.Sprintf("user %s is not in account %s", id, s.ID)})
 		case u.Registration != RegistrationSuspended:
 			continue // the API reference: users who are not suspended are ignored
+		case s.inRemovedDomain(u.Email):
+			// Guide §1.1.4: removing a domain "cannot be reversed"; its users lose access and are deleted
+			// after 90 days (PurgeDomainUsers).
+			items = append(items, ItemError{id, ItemConflict, fmt.Sprintf("user %s belongs to a removed domain: the removal cannot be reversed, "+
+				"and the user is deleted 90 days after it", id)})
 		default:
 			out = append(out, UserUnsuspended{UserID: id, Registration: u.beforeSuspension})
 		}
 	}
 	return out, items, nil
+}
+
+// inRemovedDomain reports whether an address is in a domain whose removal's user deletion is pending.
+func (s State) inRemovedDomain(email string) bool {
+	at := strings.LastIndexByte(email, '@')
+	if at < 0 {
+		return false
+	}
+	_, pending := s.PendingPurges[email[at+1:]]
+	return pending
 }
 
 // Decide of a batch command applies its valid items and reports the first whole-request error.

@@ -10,7 +10,7 @@
 //   - A title is 1 to MaxTitle bytes of valid UTF-8 without NUL; a meeting starts no earlier than an
 //     hour ago and no later than year MaxStartYear (UTC): what the event and the read model store.
 //   - Only a host may schedule or start: an active (not suspended) Pro or ProTrial user of the account
-//     (Basic users have no host role, guide §5.4). The caller states the organiser's facts as of the
+//     (Basic users have no host role, guide §5.3, §5.5). The caller states the organiser's facts as of the
 //     account's state (Host); the decider never reads them itself.
 //   - Scheduled → Started → Ended, or Scheduled → Cancelled by the organiser, or Scheduled →
 //     Disabled (the organiser lost the host role: a removed domain). A Disabled meeting never starts.
