@@ -1,13 +1,16 @@
 // Package sigv4 verifies AWS Signature Version 4 on incoming requests, as the official SDKs sign them
 // (header-based, AWS4-HMAC-SHA256).
 //
-// Invariants: the canonical request is rebuilt from the SignedHeaders list the client sent; the
-// canonical URI is the path as sent on the wire, URI-encoded once more (non-S3 rule); the payload hash
-// is computed from the exact body bytes received, never taken from the client: an X-Amz-Content-Sha256
-// header that differs from it is refused (400 XAmzContentSHA256Mismatch), and so are UNSIGNED-PAYLOAD
-// and streaming payloads, which these JSON APIs never use; the signature is compared in constant time. A request whose
-// X-Amz-Date is more than MaxSkew away from the server clock is refused, as is a credential scope
-// for another service or region. Failures carry the error type real AWS endpoints return.
+// Invariants: the canonical request is rebuilt from the SignedHeaders list the client sent, which
+// must name host and x-amz-date; the canonical URI is the path as sent on the wire, URI-encoded once
+// more (non-S3 rule); the payload hash is computed from the exact body bytes received, never taken
+// from the client: an X-Amz-Content-Sha256 header that differs from it is refused (400
+// XAmzContentSHA256Mismatch), and so are UNSIGNED-PAYLOAD and streaming payloads, which these JSON
+// APIs never use; the signature is compared in constant time, and computed for an unknown access key
+// too (with a secret no key has), so that the time an answer takes does not tell whether a key id
+// exists. A request whose X-Amz-Date is more than MaxSkew away from the server clock is refused, as
+// is a credential scope for another service or region. Failures carry the error type real AWS
+// endpoints return.
 package sigv4
 
 import (
@@ -93,26 +96,42 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, ser
 		return Credential{}, fail(400, "XAmzContentSHA256Mismatch", "X-Amz-Content-Sha256 does not match the SHA-256 of the request body (computed %s)", payloadHash)
 	}
 	secret, principal, err := v.Keys.LookupAccessKey(ctx, a.keyID)
-	if domain.KindOf(err) == domain.KindNotFound {
-		return Credential{}, fail(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
-	}
-	if err != nil {
+	unknown := domain.KindOf(err) == domain.KindNotFound
+	if err != nil && !unknown {
 		return Credential{}, err
 	}
+	if unknown {
+		// The signature is computed all the same (with a secret no key has), so that refusing an
+		// unknown key takes as long as refusing a bad signature: timing tells nothing about key ids.
+		secret = unknownKeySecret
+	}
+	want := signature(r, a, secret, payloadHash)
+	cred := Credential{AccessKeyID: a.keyID, Region: a.region, Service: a.service, Principal: principal}
+	match := hmac.Equal([]byte(want), []byte(a.sig))
+	if unknown {
+		return Credential{}, fail(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
+	}
+	if !match {
+		// The key is known: report whose it is, so that the failure can be audited against its owner.
+		return cred, fail(403, "InvalidSignatureException",
+			"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
+	}
+	return cred, nil
+}
+
+// unknownKeySecret is the secret an unknown key's signature is computed with (its result is never
+// accepted).
+const unknownKeySecret = "belfry-sigv4-unknown-access-key-0000000"
+
+// signature is the hex signature of r under the secret, as a.scope derives its key.
+func signature(r *http.Request, a authorization, secret, payloadHash string) string {
 	creq := CanonicalRequest(r, a.headers, payloadHash)
 	sts := "AWS4-HMAC-SHA256\n" + a.amzDate + "\n" + strings.Join(a.scope[1:], "/") + "\n" + hexSHA(creq)
 	key := hmacSHA([]byte("AWS4"+secret), a.day)
 	key = hmacSHA(key, a.region)
 	key = hmacSHA(key, a.service)
 	key = hmacSHA(key, "aws4_request")
-	want := hex.EncodeToString(hmacSHA(key, sts))
-	cred := Credential{AccessKeyID: a.keyID, Region: a.region, Service: a.service, Principal: principal}
-	if !hmac.Equal([]byte(want), []byte(a.sig)) {
-		// The key is known: report whose it is, so that the failure can be audited against its owner.
-		return cred, fail(403, "InvalidSignatureException",
-			"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.")
-	}
-	return cred, nil
+	return hex.EncodeToString(hmacSHA(key, sts))
 }
 
 // authorization is a parsed Authorization header with its credential scope.
@@ -159,7 +178,8 @@ func parseAuthorization(r *http.Request) (authorization, error) {
 		headers: strings.Split(signedHeaders, ";"), amzDate: amzDate}, nil
 }
 
-// checkScope checks the credential scope's service, region and date, the clock skew, and that Host is signed.
+// checkScope checks the credential scope's service, region and date, the clock skew, and that Host and
+// X-Amz-Date are signed.
 func (v *Verifier) checkScope(a authorization, r *http.Request, services []string) error {
 	if !slices.Contains(services, a.service) {
 		return fail(403, "InvalidSignatureException", "Credential should be scoped to correct service: '%s'", strings.Join(services, "' or '"))
@@ -181,6 +201,9 @@ func (v *Verifier) checkScope(a authorization, r *http.Request, services []strin
 	}
 	if !slices.Contains(a.headers, "host") {
 		return fail(403, "InvalidSignatureException", "'Host' must be a signed header")
+	}
+	if !slices.Contains(a.headers, "x-amz-date") {
+		return fail(403, "InvalidSignatureException", "'X-Amz-Date' must be a signed header")
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package sigv4_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -142,4 +143,62 @@ func FuzzVerifyBindsBody(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestXAmzDateMustBeSigned: a request whose SignedHeaders leave out x-amz-date is refused, as AWS
+// requires (the date header a request carries must be signed), even when its signature checks out.
+func TestXAmzDateMustBeSigned(t *testing.T) {
+	t.Parallel()
+	v := &sigv4.Verifier{Keys: keys{"AKIDEXAMPLE": "secret"}, Region: "us-east-1", Now: func() time.Time { return now }}
+	r, _ := http.NewRequest("GET", "http://127.0.0.1:8080/accounts", nil)
+	r.Header.Set("X-Amz-Date", now.Format("20060102T150405Z"))
+	// Sign host alone, by hand, with the right key: only the header list is wrong.
+	creq := sigv4.CanonicalRequest(r, []string{"host"}, hexOf(""))
+	scope := now.Format("20060102") + "/us-east-1/chime/aws4_request"
+	sts := "AWS4-HMAC-SHA256\n" + now.Format("20060102T150405Z") + "\n" + scope + "\n" + hexOf(creq)
+	key := []byte("AWS4secret")
+	for _, s := range []string{now.Format("20060102"), "us-east-1", "chime", "aws4_request"} {
+		key = mac(key, s)
+	}
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"+scope+", SignedHeaders=host, Signature="+hex.EncodeToString(mac(key, sts)))
+	_, err := v.Verify(context.Background(), r, nil, "chime")
+	var e *sigv4.Error
+	if !errors.As(err, &e) || e.Type != "InvalidSignatureException" || !strings.Contains(e.Msg, "X-Amz-Date") {
+		t.Fatalf("want InvalidSignatureException naming X-Amz-Date, got %v", err)
+	}
+}
+
+func hexOf(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+func mac(key []byte, data string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(data))
+	return m.Sum(nil)
+}
+
+// TestUnknownKeyCostsWhatABadSignatureCosts: refusing an unknown access key id does the work of
+// refusing a bad signature of a known one (canonical request, key derivation, HMAC), so that the
+// answer's timing does not tell whether a key id exists. Allocations are the deterministic measure of
+// that work; the unknown-key path must not skip it.
+func TestUnknownKeyCostsWhatABadSignatureCosts(t *testing.T) {
+	v := &sigv4.Verifier{Keys: keys{"AKIDEXAMPLE": "secret"}, Region: "us-east-1", Now: func() time.Time { return now }}
+	body := `{"Name":"Acme"}`
+	unknown := signed(t, "POST", "http://127.0.0.1:8080/accounts?x=1", body, "AKIDUNKNOWN", "secret", "us-east-1", "chime", now)
+	badSig := signed(t, "POST", "http://127.0.0.1:8080/accounts?x=1", body, "AKIDEXAMPLE", "wrong", "us-east-1", "chime", now)
+	cost := func(r *http.Request, want string) float64 {
+		return testing.AllocsPerRun(200, func() {
+			_, err := v.Verify(context.Background(), r, []byte(body), "chime")
+			var e *sigv4.Error
+			if !errors.As(err, &e) || e.Type != want {
+				t.Fatalf("want %s, got %v", want, err)
+			}
+		})
+	}
+	u, b := cost(unknown, "UnrecognizedClientException"), cost(badSig, "InvalidSignatureException")
+	if u < b-2 {
+		t.Fatalf("an unknown key is refused with %.0f allocations, a bad signature with %.0f: the unknown key skips the signature's work", u, b)
+	}
 }

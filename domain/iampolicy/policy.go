@@ -47,45 +47,6 @@ func (s *StringOrList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Parse reads and validates a policy document; a statement with a member Belfry does not evaluate
-// (Condition, NotResource, Principal, NotPrincipal) is refused, as it would apply without it.
-func Parse(b []byte) (Document, error) {
-	var d Document
-	if err := json.Unmarshal(b, &d); err != nil {
-		return Document{}, fmt.Errorf("policy document: %w", err)
-	}
-	if err := unevaluatedMembers(b); err != nil {
-		return Document{}, err
-	}
-	return d, d.Validate()
-}
-
-// unevaluatedStatementMembers are the statement members of IAM's grammar that iampolicy does not
-// evaluate (its decoder drops them): a statement carrying one would apply more broadly than written.
-var unevaluatedStatementMembers = []string{"Condition", "NotResource", "Principal", "NotPrincipal"}
-
-// unevaluatedMembers refuses a document whose statements use a member Belfry does not evaluate
-// (matched without regard to case, as the decoder matches members).
-func unevaluatedMembers(b []byte) error {
-	var raw struct {
-		Statement []map[string]json.RawMessage
-	}
-	if json.Unmarshal(b, &raw) != nil {
-		return nil // iampolicy.Parse names what is wrong
-	}
-	for i, st := range raw.Statement {
-		for k := range st {
-			for _, m := range unevaluatedStatementMembers {
-				if strings.EqualFold(k, m) {
-					return fmt.Errorf("policy document: Statement[%d].%s: Belfry does not evaluate %s, so the statement would apply "+
-						"without it; remove it or narrow the statement's actions instead", i, k, m)
-				}
-			}
-		}
-	}
-	return nil
-}
-
 // Validate checks the document's shape.
 func (d Document) Validate() error {
 	var errs []error
@@ -124,12 +85,14 @@ const (
 // Evaluate decides whether action (e.g. "chime:CreateAccount") is allowed by the documents. Every
 // action is authorised on resource "*": an Allow whose Resource names only other resources never
 // applies, and a Deny of that kind applies whatever resource it names (fail closed: a document stored
-// before such statements were refused must not leave allowed what it says is denied).
+// before such statements were refused must not leave allowed what it says is denied). A statement
+// whose Effect is not "Allow" counts as a Deny (Parse refuses any other Effect than Allow and Deny;
+// one taken over unvalidated must not allow).
 func Evaluate(docs []Document, action string) Decision {
 	allowed := false
 	for _, d := range docs {
 		for _, s := range d.Statement {
-			deny := s.Effect == "Deny"
+			deny := s.Effect != "Allow" // an Effect never validated (not Allow or Deny) fails closed
 			if !s.matches(action) || !deny && !s.onAnyResource() {
 				continue
 			}

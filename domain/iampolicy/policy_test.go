@@ -1,8 +1,12 @@
 package iampolicy_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/iampolicy"
 )
 
@@ -102,6 +106,104 @@ func FuzzMatch(f *testing.F) {
 		_ = iampolicy.Match(p, v)
 		if !iampolicy.Match("*", v) {
 			t.Fatal("* must match everything")
+		}
+	})
+}
+
+// TestParseRefusesWhatItWouldNotEvaluate: a member IAM's grammar does not have (a typo such as
+// "Condtion" or "Resources", a member in the wrong case), or one given twice, is refused naming the
+// member, rather than dropped or overwritten: an Allow whose misspelt condition were dropped would
+// apply unconditionally, and of {"Effect":"Deny","effect":"Allow"} the decoder keeps the Allow.
+func TestParseRefusesWhatItWouldNotEvaluate(t *testing.T) {
+	t.Parallel()
+	for name, c := range map[string]struct{ doc, field string }{
+		"misspelt condition": {`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"chime:*","Resource":"*",
+			"Condtion":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}`, "Statement[0].Condtion"},
+		"Resources": {`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"chime:*","Resources":"*"}]}`, "Statement[0].Resources"},
+		"lower-case effect overriding": {`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"chime:*","Resource":"*","effect":"Allow"}]}`,
+			"Statement[0].effect"},
+		"repeated member": {`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"chime:*","Resource":"*","Effect":"Allow"}]}`,
+			"Statement[0].Effect"},
+		"unknown top-level member": {`{"Version":"2012-10-17","Statements":[],"Statement":[{"Effect":"Allow","Action":"chime:*"}]}`, "Statements"},
+		"action not a string":      {`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":7}]}`, "Statement[0].Action"},
+		"second action not a string": {`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"chime:*"},
+			{"Effect":"Deny","Action":["chime:Get*",1]}]}`, "Statement[1].Action"},
+	} {
+		d, err := iampolicy.Parse([]byte(c.doc))
+		if err == nil {
+			t.Errorf("%s: accepted, evaluated as %v for chime:DeleteAccount", name, iampolicy.Evaluate([]iampolicy.Document{d}, "chime:DeleteAccount"))
+			continue
+		}
+		if !strings.Contains(err.Error(), c.field) {
+			t.Errorf("%s: the error does not name %s: %v", name, c.field, err)
+		}
+		if domain.KindOf(err) != domain.KindInvalid {
+			t.Errorf("%s: kind %v, want invalid", name, domain.KindOf(err))
+		}
+	}
+	// What IAM's grammar allows still parses: Id, Sid, a single statement object.
+	for _, ok := range []string{
+		`{"Version":"2012-10-17","Id":"x","Statement":[{"Sid":"a","Effect":"Deny","Action":"chime:Delete*","Resource":["*"]}]}`,
+		`{"Version":"2012-10-17","Statement":{"Effect":"Allow","NotAction":"chime:Delete*"}}`,
+	} {
+		if _, err := iampolicy.Parse([]byte(ok)); err != nil {
+			t.Errorf("refused %s: %v", ok, err)
+		}
+	}
+}
+
+// TestParseBoundsTheDocument: a document longer than IAM's 2,048 characters for a user's policy
+// (white space not counted, as IAM counts) is refused, naming the limit.
+func TestParseBoundsTheDocument(t *testing.T) {
+	t.Parallel()
+	actions := make([]string, 0, 200)
+	for i := range 200 {
+		actions = append(actions, fmt.Sprintf(`"chime:Action%03d"`, i))
+	}
+	big := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[` + strings.Join(actions, ",") + `]}]}`
+	if _, err := iampolicy.Parse([]byte(big)); err == nil || !strings.Contains(err.Error(), "2048") {
+		t.Fatalf("a %d-byte document: %v", len(big), err)
+	}
+	spaced := `{"Version":"2012-10-17",` + strings.Repeat(" ", 4000) + `"Statement":[{"Effect":"Allow","Action":"chime:*"}]}`
+	if _, err := iampolicy.Parse([]byte(spaced)); err != nil {
+		t.Fatalf("white space counted: %v", err)
+	}
+}
+
+// TestEvaluateFailsClosedOnAnUnknownEffect: a statement whose Effect is neither Allow nor Deny (one
+// taken over from an older store without validation, "deny" in lower case) never allows; it denies.
+func TestEvaluateFailsClosedOnAnUnknownEffect(t *testing.T) {
+	t.Parallel()
+	odd := iampolicy.Document{Version: "2012-10-17", Statement: []iampolicy.Statement{{Effect: "deny", Action: iampolicy.StringOrList{"chime:Delete*"}}}}
+	if got := iampolicy.Evaluate([]iampolicy.Document{odd}, "chime:DeleteAccount"); got == iampolicy.Allow {
+		t.Fatal(`Effect "deny" allowed the action`)
+	}
+	if got := iampolicy.Evaluate([]iampolicy.Document{must("AdministratorAccess"), odd}, "chime:DeleteAccount"); got != iampolicy.ExplicitDeny {
+		t.Fatalf(`Effect "deny" beside AdministratorAccess: %v, want an explicit deny (fail closed)`, got)
+	}
+}
+
+// FuzzParse: Parse never panics, and a document it accepts is valid and survives its own encoding
+// (what the IAM stream stores and the read model decodes) unchanged in its decisions.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`{"Version":"2012-10-17","Statement":[{"Sid":"a","Effect":"Deny","Action":"chime:Delete*","Resource":"*"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := iampolicy.Parse(b)
+		if err != nil {
+			return
+		}
+		if err := d.Validate(); err != nil {
+			t.Fatalf("accepted an invalid document: %v", err)
+		}
+		enc, _ := json.Marshal(d)
+		var back iampolicy.Document
+		if err := json.Unmarshal(enc, &back); err != nil {
+			t.Fatalf("its encoding does not decode: %v", err)
+		}
+		for _, a := range []string{"chime:DeleteAccount", "chime:GetUser", "belfry:X", "wickr:ListNetworks"} {
+			if x, y := iampolicy.Evaluate([]iampolicy.Document{d}, a), iampolicy.Evaluate([]iampolicy.Document{back}, a); x != y {
+				t.Fatalf("%s: %v before encoding, %v after", a, x, y)
+			}
 		}
 	})
 }

@@ -4,8 +4,10 @@
 //
 // Invariants: the installation has one AWS account id (12 digits, generated at first migration) that
 // owns every principal; only an active key whose sealed secret opens authenticates; a key deactivated
-// or deleted, or a changed policy, applies to requests within keyCacheTTL of the read model applying
-// it. Secrets are held in clear only in this process's memory (the cache), never in a table.
+// or deleted, an activated key, or a changed policy, applies to requests within keyCacheTTL of the
+// read model applying it; an unknown key id is remembered as an active key is, so that answering it
+// takes no longer than answering a key in use. Secrets are held in clear only in this process's memory
+// (the cache), never in a table.
 package iam
 
 import (
@@ -57,29 +59,44 @@ type Opener interface {
 	OpenSealed(ctx context.Context, s domain.Sealed) ([]byte, error)
 }
 
+// KeyReader is the part of the IAM read model (projections/iam.Store) that authentication reads.
+type KeyReader interface {
+	ActiveKey(ctx context.Context, id string) (iamrm.Key, error)
+	Policies(ctx context.Context, principal string) ([]iamrm.PolicyRef, error)
+}
+
 // Keys looks up access keys for SigV4.
 type Keys struct {
-	read    *iamrm.Store
+	read    KeyReader
 	secrets Opener
 
 	mu    sync.Mutex
 	cache map[string]cachedKey
+	// unknown remembers the key ids found not active, as cache remembers the active ones (kept apart,
+	// so that a flood of invented ids cannot evict the keys in use).
+	unknown map[string]cachedKey
 	// loads makes concurrent lookups of one key share one database read.
 	loads singleflight.Group
 }
 
+// cachedKey is a key as read at a time: an active key's secret and principal, or (notFound set) the
+// error that said it is not active.
 type cachedKey struct {
-	secret string
-	p      Principal
-	at     time.Time
+	secret   string
+	p        Principal
+	at       time.Time
+	notFound error
 }
 
-// keyCacheTTL bounds how long a deactivated key, or a principal's old policies, may still apply.
-// An entry older than half of it is refreshed in the background while it still answers, so a key in
-// steady use never makes a request wait for the database (nor a crowd of requests read it at once).
+// keyCacheTTL bounds how long a deactivated key, or a principal's old policies, may still apply (and
+// how long a key id found not active stays refused: an activated key works within it too). An entry
+// older than half of it is refreshed in the background while it still answers, so a key in steady
+// use never makes a request wait for the database (nor a crowd of requests read it at once). Unknown
+// ids are remembered and refreshed alike, so that the time an answer takes does not tell whether a
+// key id exists.
 const keyCacheTTL = 2 * time.Second
 
-// maxCachedKeys bounds the cache; past it the cache starts over.
+// maxCachedKeys bounds each of the two caches; past it that cache starts over.
 const maxCachedKeys = 10000
 
 // Init creates the installation's AWS account id once (the schema comes from infra/migrations).
@@ -93,8 +110,8 @@ func Init(ctx context.Context, pool *pgxpool.Pool) error {
 }
 
 // NewKeys returns a key lookup over the IAM read model.
-func NewKeys(read *iamrm.Store, secrets Opener) *Keys {
-	return &Keys{read: read, secrets: secrets, cache: map[string]cachedKey{}}
+func NewKeys(read KeyReader, secrets Opener) *Keys {
+	return &Keys{read: read, secrets: secrets, cache: map[string]cachedKey{}, unknown: map[string]cachedKey{}}
 }
 
 // LookupAccessKey implements sigv4.KeyLookup; the principal is a Principal, and an unknown, inactive
@@ -102,12 +119,18 @@ func NewKeys(read *iamrm.Store, secrets Opener) *Keys {
 func (s *Keys) LookupAccessKey(ctx context.Context, id string) (string, any, error) {
 	s.mu.Lock()
 	c, ok := s.cache[id]
+	if !ok {
+		c, ok = s.unknown[id]
+	}
 	s.mu.Unlock()
 	if age := time.Since(c.at); ok && age < keyCacheTTL {
 		if age > keyCacheTTL/2 {
 			go func() {
 				_, _, _ = s.loads.Do(id, func() (any, error) { return s.loadKey(context.WithoutCancel(ctx), id) })
 			}()
+		}
+		if c.notFound != nil {
+			return "", nil, c.notFound
 		}
 		return c.secret, c.p, nil
 	}
@@ -119,9 +142,11 @@ func (s *Keys) LookupAccessKey(ctx context.Context, id string) (string, any, err
 	return k.secret, k.p, nil
 }
 
-// loadKey reads a key, its principal and policies, and caches them (a key no longer active is
-// dropped from the cache).
+// loadKey reads a key, its principal and policies, and caches them; a key no longer active moves to
+// the unknown ids. An entry is dated when its read began, so that a change the read missed applies
+// within keyCacheTTL of it.
 func (s *Keys) loadKey(ctx context.Context, id string) (cachedKey, error) {
+	at := time.Now()
 	k, err := s.read.ActiveKey(ctx, id)
 	if err == nil {
 		secret, oerr := s.secrets.OpenSealed(ctx, k.Secret)
@@ -131,18 +156,22 @@ func (s *Keys) loadKey(ctx context.Context, id string) (cachedKey, error) {
 		case oerr != nil:
 			return cachedKey{}, fmt.Errorf("iam: open the secret of %s: %w", id, oerr)
 		default:
-			return s.remember(ctx, id, string(secret), k)
+			return s.remember(ctx, id, string(secret), k, at)
 		}
 	}
 	if domain.KindOf(err) == domain.KindNotFound {
 		s.mu.Lock()
 		delete(s.cache, id)
+		if len(s.unknown) > maxCachedKeys {
+			clear(s.unknown)
+		}
+		s.unknown[id] = cachedKey{at: at, notFound: err}
 		s.mu.Unlock()
 	}
 	return cachedKey{}, err
 }
 
-func (s *Keys) remember(ctx context.Context, id, secret string, k iamrm.Key) (cachedKey, error) {
+func (s *Keys) remember(ctx context.Context, id, secret string, k iamrm.Key, at time.Time) (cachedKey, error) {
 	refs, err := s.read.Policies(ctx, k.Principal)
 	if err != nil {
 		return cachedKey{}, err
@@ -151,11 +180,12 @@ func (s *Keys) remember(ctx context.Context, id, secret string, k iamrm.Key) (ca
 	for _, r := range refs {
 		p.Policies = append(p.Policies, r.Document)
 	}
-	c := cachedKey{secret: secret, p: p, at: time.Now()}
+	c := cachedKey{secret: secret, p: p, at: at}
 	s.mu.Lock()
 	if len(s.cache) > maxCachedKeys {
 		clear(s.cache)
 	}
+	delete(s.unknown, id)
 	s.cache[id] = c
 	s.mu.Unlock()
 	return c, nil
