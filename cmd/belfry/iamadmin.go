@@ -17,7 +17,6 @@ import (
 
 	"github.com/belfry/belfry/api/belfry/iamadmin"
 	domainiam "github.com/belfry/belfry/domain/belfry/iam"
-	"github.com/belfry/belfry/domain/iampolicy"
 	"github.com/belfry/belfry/infra/auditlog"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
@@ -182,11 +181,11 @@ func cmdAdmin(ctx context.Context, cfg Config, args []string) error {
 		if *f.name == "" || *f.docPath == "" {
 			return errors.New("put-user-policy needs --name and --document")
 		}
-		doc, err := readPolicyDocument(*f.docPath)
+		raw, err := readPolicyDocument(*f.docPath)
 		if err != nil {
 			return err
 		}
-		return a.svc.PutInline(ctx, *f.user, *f.name, doc)
+		return a.svc.PutInlineDocument(ctx, *f.user, *f.name, raw) // parsed, and refused, in the audited call
 	case "deactivate-access-key", "activate-access-key", "delete-access-key":
 		if *f.keyID == "" {
 			return errors.New(args[0] + " needs --key")
@@ -240,22 +239,17 @@ func (a *iamAdmin) list(ctx context.Context, cmd string, f *adminFlags) error {
 	return printJSON(map[string]any{"AccessKeyMetadata": keys})
 }
 
-func readPolicyDocument(path string) (iampolicy.Document, error) {
-	var b []byte
-	var err error
+// readPolicyDocument reads a policy document's bytes (at most 1 MiB; "-": standard input).
+func readPolicyDocument(path string) ([]byte, error) {
 	if path == "-" {
-		b, err = io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
-	} else {
-		b, err = os.ReadFile(path)
+		return io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
 	}
+	f, err := os.Open(path)
 	if err != nil {
-		return iampolicy.Document{}, err
+		return nil, err
 	}
-	doc, err := iampolicy.Parse(b)
-	if err != nil {
-		return iampolicy.Document{}, err
-	}
-	return doc, iamadmin.Enforceable(doc)
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 1<<20))
 }
 
 func printJSON(v any) error {

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -190,8 +191,36 @@ func (s *Service) AttachManaged(ctx context.Context, principal, name string) err
 
 // PutInline stores or replaces an inline policy (PutUserPolicy).
 func (s *Service) PutInline(ctx context.Context, principal, name string, doc iampolicy.Document) error {
-	params := map[string]any{"userName": principal, "policyName": name, "policyDocument": doc}
+	return s.putInline(ctx, principal, name, doc, doc, nil)
+}
+
+// PutInlineDocument is PutInline of a document as the operator gave it (a file's bytes): one that
+// iampolicy.Parse refuses is refused inside the audited call, so that the refusal is audited as every
+// other is. A refused document is recorded as its text when it is UTF-8 of at most
+// maxRecordedDocument bytes, else by its size.
+func (s *Service) PutInlineDocument(ctx context.Context, principal, name string, raw []byte) error {
+	doc, err := iampolicy.Parse(raw)
+	if err != nil {
+		recorded := any(string(raw))
+		if len(raw) > maxRecordedDocument || !utf8.Valid(raw) {
+			recorded = fmt.Sprintf("(%d bytes, not recorded: over %d bytes or not UTF-8)", len(raw), maxRecordedDocument)
+		}
+		return s.putInline(ctx, principal, name, doc, recorded, err)
+	}
+	return s.putInline(ctx, principal, name, doc, doc, nil)
+}
+
+// maxRecordedDocument bounds the text of a refused policy document in its audit record.
+const maxRecordedDocument = 8 << 10
+
+// putInline stores doc as the principal's inline policy name, recorded as recorded, unless parseErr
+// (the document's own refusal) or Enforceable refuses it.
+func (s *Service) putInline(ctx context.Context, principal, name string, doc iampolicy.Document, recorded any, parseErr error) error {
+	params := map[string]any{"userName": principal, "policyName": name, "policyDocument": recorded}
 	return s.run(ctx, "PutUserPolicy", params, func(ctx context.Context) (any, error) {
+		if parseErr != nil {
+			return nil, parseErr
+		}
 		if err := Enforceable(doc); err != nil {
 			return nil, err
 		}

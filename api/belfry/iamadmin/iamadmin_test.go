@@ -2,6 +2,7 @@ package iamadmin_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/belfry/belfry/api/belfry/iamadmin"
@@ -72,5 +73,39 @@ func TestPutInlineRefusesStatementsItCannotEnforce(t *testing.T) {
 	d, _ := iampolicy.Parse([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"chime:Delete*","Resource":"*"},{"Effect":"Allow","Action":"chime:Get*"}]}`))
 	if err := svc.PutInline(context.Background(), "ops", "NoDeletes", d); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestPutInlineDocumentRefusalsAreAudited: a document as the operator gave it (`belfry admin
+// put-user-policy --document FILE`) is parsed inside the audited call, so one the parser refuses — a
+// member Belfry does not evaluate (a Condition would make an Allow unconditional), malformed JSON,
+// bytes that are not UTF-8 — is refused, stores nothing, and leaves an audit record of the refusal.
+func TestPutInlineDocumentRefusalsAreAudited(t *testing.T) {
+	cmds, rec := &fakeCommands{}, &fakeAudit{}
+	svc, err := iamadmin.New(iamadmin.Config{Commands: cmds, Secrets: fakeSecrets{}, Audit: rec, ReadModel: noWait{},
+		AwsAccountID: "123456789012", Operator: iamadmin.Operator{Name: "alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, doc := range map[string]string{
+		"condition": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"chime:*","Resource":"*",
+			"Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}`,
+		"notresource": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"chime:*","NotResource":"arn:aws:chime::1:account/x"}]}`,
+		"lowercase":   `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"chime:*","Resource":"*","condition":{}}]}`,
+		"malformed":   `{"Version":"2012-10-17","Statement":[`,
+		"not utf-8":   "{\"Version\":\"2012-10-17\",\"Id\":\"\xff\",\"Statement\":[]}",
+	} {
+		err := svc.PutInlineDocument(context.Background(), "ops", "P", []byte(doc))
+		if domain.KindOf(err) != domain.KindInvalid || len(cmds.ran) != 0 {
+			t.Fatalf("%s: %v (commands run: %d)", name, err, len(cmds.ran))
+		}
+		last := rec.recs[len(rec.recs)-1]
+		if last.EventName != "PutUserPolicy" || last.ErrorCode != "ValidationError" || !json.Valid(last.RequestParameters) {
+			t.Fatalf("%s: the refusal is audited: %+v", name, last)
+		}
+	}
+	ok := `{"Version":"2012-10-17","Id":"x","Statement":[{"Sid":"a","Effect":"Deny","Action":"chime:Delete*","Resource":"*"}]}`
+	if err := svc.PutInlineDocument(context.Background(), "ops", "P", []byte(ok)); err != nil || len(cmds.ran) != 1 {
+		t.Fatalf("a document Belfry enforces: %v (commands run: %d)", err, len(cmds.ran))
 	}
 }
