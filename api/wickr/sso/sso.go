@@ -115,7 +115,8 @@ type Discovery struct {
 }
 
 // client is the HTTP client of a discovery: Deps.HTTP, trusting certificate's CAs besides the
-// system's when one is given, whose answers are cut at MaxDiscoveryDocument bytes.
+// system's when one is given, whose answers are cut at MaxDiscoveryDocument bytes and whose redirects
+// never leave https (discoveryRedirect).
 func (s *Service) client(certificate string) (*http.Client, error) {
 	c := *s.d.HTTP
 	if strings.TrimSpace(certificate) != "" {
@@ -131,7 +132,7 @@ func (s *Service) client(certificate string) (*http.Client, error) {
 			base, ok = http.DefaultTransport.(*http.Transport), true
 		}
 		if !ok { // a transport of its own (unwired: none) keeps its rules; it has no roots to add to
-			return &http.Client{Timeout: c.Timeout, Transport: boundedTransport{next: c.Transport}, CheckRedirect: c.CheckRedirect}, nil
+			return &http.Client{Timeout: c.Timeout, Transport: boundedTransport{next: c.Transport}, CheckRedirect: discoveryRedirect}, nil
 		}
 		t := base.Clone() // its dialer, and so its address rules, included
 		if t.TLSClientConfig == nil {
@@ -141,7 +142,24 @@ func (s *Service) client(certificate string) (*http.Client, error) {
 		c.Transport = t
 	}
 	c.Transport = boundedTransport{next: c.Transport}
+	c.CheckRedirect = discoveryRedirect
 	return &c, nil
+}
+
+// maxDiscoveryRedirects bounds the redirects a discovery follows.
+const maxDiscoveryRedirects = 5
+
+// discoveryRedirect follows a discovery's redirects (a provider may move its document), at most
+// maxDiscoveryRedirects, and never from https to plain http: the document names the token endpoint
+// and the keys, and would travel where anyone on the path can change it.
+func discoveryRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxDiscoveryRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxDiscoveryRedirects)
+	}
+	if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+		return fmt.Errorf("a redirect from https to %s is not followed", req.URL.Scheme)
+	}
+	return nil
 }
 
 // IdentityProviderClient is the HTTP client for an identity provider's endpoints outside discovery

@@ -176,3 +176,29 @@ func testCA(t *testing.T) string {
 func loopbackClient() *http.Client {
 	return egress.Policy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}.Client(DiscoveryTimeout)
 }
+
+// TestDiscoveryFollowsNoRedirectToPlainHTTP: an https issuer's discovery that redirects to plain http
+// is refused, and the http server is never asked: the document (its token endpoint, its keys) would
+// travel where anyone on the path can change it.
+func TestDiscoveryFollowsNoRedirectToPlainHTTP(t *testing.T) {
+	var asked atomic.Int64
+	var secure *httptest.Server
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"issuer":"` + secure.URL + `","authorization_endpoint":"` + secure.URL + `/auth","token_endpoint":"http://attacker.example/token"}`))
+	}))
+	defer plain.Close()
+	secure = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, plain.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer secure.Close()
+	cert := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: secure.Certificate().Raw}))
+	s := New(Deps{HTTP: loopbackClient()})
+	if _, err := s.Discover(context.Background(), secure.URL, cert); err == nil {
+		t.Fatal("discovery followed a redirect from https to http")
+	}
+	if n := asked.Load(); n != 0 {
+		t.Fatalf("the plain http server was asked %d times", n)
+	}
+}
