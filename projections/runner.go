@@ -620,7 +620,7 @@ func applyOne(ctx context.Context, tx pgx.Tx, p Projection, schema string, ev *e
 	return sp.Commit(ctx)
 }
 
-// Progress receives rebuild progress: the position reached and the log head when the rebuild started.
+// Progress receives rebuild progress: the position the new generation reached and the events it applied.
 type Progress func(position uint64, events int64)
 
 // Rebuild builds the next generation of p from position 0 (or resumes an interrupted rebuild), then
