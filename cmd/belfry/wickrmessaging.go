@@ -49,14 +49,16 @@ func (s wickrMessagingSessions) Authenticate(ctx context.Context, token string) 
 	return messaging.Caller{NetworkID: me.NetworkID, UserID: me.UserID, GroupID: me.GroupID, GuestHash: me.GuestHash}, err
 }
 
-// sweepWickrMessages destroys the expired and burnt messages, a bounded batch at a time.
+// sweepWickrMessages destroys the expired and burnt messages, a bounded batch at a time, while a
+// batch destroys any (a message whose destruction failed is retried by the next sweep; the others
+// of its batch went all the same, so the batches after it go too).
 func sweepWickrMessages(m *Main, ctx context.Context) {
 	for ctx.Err() == nil {
 		n, err := m.wickr.messaging.Expiry().ExpireDue(ctx, 500)
 		if err != nil && ctx.Err() == nil {
-			m.logger.Warn("destroying expired Wickr messages interrupted; it resumes on the next sweep", "err", err)
+			m.logger.Warn("destroying expired Wickr messages: some failed; they are retried on the next sweep", "err", err)
 		}
-		if err != nil || n < 500 {
+		if n == 0 || err == nil && n < 500 {
 			return
 		}
 	}

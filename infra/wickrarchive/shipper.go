@@ -16,7 +16,8 @@
 //     with "unavailable": true and no text; so is one whose content does not open or decode, with
 //     "unreadable" saying why (a damaged item would fail every round and hold back the ones after it). With Config.Files a file's decrypted bytes go to
 //     <networkId>/attachments/<messageId>/<name> under the same prefix (§8: messages and files
-//     together), streamed, written before the line that names it (file.path).
+//     together; a name over 200 bytes shortened, its extension kept, so that it fits a directory
+//     entry and an S3 key), streamed, written before the line that names it (file.path).
 //   - A file holds at most FileSize bytes (a single larger line is a file of its own) and, with
 //     Rotate, the lines of at most Rotate from its start; the one being written is the only one in
 //     memory.
@@ -31,8 +32,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -175,11 +178,7 @@ func (s *Shipper) file(ctx context.Context, it wickrarchive.Item, f *LineFile) e
 	r, err := s.cfg.Files.Open(ctx, *a)
 	if err == nil {
 		defer r.Close()
-		name := f.Name
-		if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") { // the upload refuses these; never a path
-			name = "file"
-		}
-		key := fmt.Sprintf("%s%s/attachments/%s/%s", s.cfg.Prefix, it.NetworkID, it.MessageID, name)
+		key := fmt.Sprintf("%s%s/attachments/%s/%s", s.cfg.Prefix, it.NetworkID, it.MessageID, objectName(f.Name))
 		if err = st.PutStream(ctx, key, r, a.Size); err == nil {
 			f.Path = key
 		}
@@ -193,6 +192,32 @@ func (s *Shipper) file(ctx context.Context, it wickrarchive.Item, f *LineFile) e
 		return err
 	}
 	return nil
+}
+
+// maxObjectName bounds the name a file is archived under (bytes): a directory entry holds 255, and
+// an S3 key 1,024 bytes, the longest folder (512) and the network's and message's ids before it. The
+// upload takes names of up to 1,020 bytes.
+const maxObjectName = 200
+
+// objectName is the name a file is archived under: its own ("file" for one that would not be a
+// single path segment — the upload refuses these), shortened to maxObjectName bytes of whole
+// characters, its extension kept, when longer (the line keeps the whole name).
+func objectName(name string) string {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\\\x00") {
+		return "file"
+	}
+	if len(name) <= maxObjectName {
+		return name
+	}
+	ext := path.Ext(name)
+	if len(ext) > 32 {
+		ext = ""
+	}
+	stem := strings.TrimSuffix(name, ext)[:maxObjectName-len(ext)]
+	for len(stem) > 0 && !utf8.ValidString(stem) {
+		stem = stem[:len(stem)-1] // a character cut in two
+	}
+	return stem + ext
 }
 
 // Run ships every interval until ctx ends.

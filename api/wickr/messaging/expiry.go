@@ -2,9 +2,13 @@ package messaging
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
+	"github.com/belfry/belfry/domain/chime/attachment"
 	"github.com/belfry/belfry/domain/wickr"
 	"github.com/belfry/belfry/domain/wickr/conversation"
+	"github.com/belfry/belfry/projections/wickrconversations"
 )
 
 // Expiry is the sweep of the messages that are gone (expired, burnt): their keys and files destroyed,
@@ -14,59 +18,74 @@ type Expiry struct{ d Deps }
 // Expiry returns the slice's sweep.
 func (s *Service) Expiry() Expiry { return Expiry{d: s.d} }
 
+// maxFailures bounds the failed messages a sweep's error names.
+const maxFailures = 10
+
 // ExpireDue destroys the keys of the messages whose expiry or burn time has passed at the slice's
 // clock and of their files (deleting the files' blobs), then records their destruction (at most
-// limit per call); it returns how many it destroyed.
+// limit per call, the oldest deadlines first); it returns how many it destroyed. A message whose
+// destruction fails (its key store, or a file that cannot be removed) is left to the next call and
+// holds back no other: the others of the batch are destroyed and recorded, and the errors joined.
 func (x Expiry) ExpireDue(ctx context.Context, limit int) (int, error) {
 	due, err := x.d.Store.Due(ctx, x.d.Now(), limit)
+	if err != nil || len(due) == 0 {
+		return 0, err
+	}
+	files, err := x.files(ctx, due)
 	if err != nil {
 		return 0, err
 	}
+	var errs []error
 	byConv := map[string][]string{}
-	ids := make([]string, 0, len(due))
 	for _, d := range due {
-		if err := x.d.Keys.Destroy(ctx, d.KeyID); err != nil {
-			return 0, err
+		if err := x.destroy(ctx, d, files[d.MessageID]); err != nil {
+			if errs = append(errs, fmt.Errorf("message %s: %w", d.MessageID, err)); len(errs) > maxFailures {
+				errs = append(errs[:maxFailures-1], errors.New("and more messages whose destruction failed"))
+			}
+			continue
 		}
 		byConv[d.ConversationID] = append(byConv[d.ConversationID], d.MessageID)
-		ids = append(ids, d.MessageID)
-	}
-	if err := x.destroyFiles(ctx, ids); err != nil {
-		return 0, err
 	}
 	n := 0
 	for id, ids := range byConv {
 		dec, _, err := x.d.Conversations.Execute(ctx, conversation.StreamName(id), conversation.Destroy{MessageIDs: ids})
 		if err != nil {
-			return n, wickr.Prefix("conversation "+id, err)
+			errs = append(errs, wickr.Prefix("conversation "+id, err))
+			continue
 		}
 		n += len(dec.Events)
 	}
-	return n, nil
+	return n, errors.Join(errs...)
 }
 
-// destroyFiles destroys the content keys of the files of messages that went and deletes their blobs
-// and rows (each by itself: no scan of the store); called before their destruction is recorded, and
-// idempotent, so a crash in between is finished by the next sweep.
-func (x Expiry) destroyFiles(ctx context.Context, messageIDs []string) error {
-	if x.d.Blobs == nil || len(messageIDs) == 0 {
-		return nil
+// files are the files of the due messages, by message (none without a blob store).
+func (x Expiry) files(ctx context.Context, due []wickrconversations.Due) (map[string][]attachment.Stored, error) {
+	if x.d.Blobs == nil {
+		return nil, nil
 	}
-	files, err := x.d.Blobs.ForMessages(ctx, messageIDs)
-	if err != nil {
+	ids := make([]string, len(due))
+	for i, d := range due {
+		ids[i] = d.MessageID
+	}
+	return x.d.Blobs.ForMessages(ctx, ids)
+}
+
+// destroy destroys one gone message's key, then its files' content keys, deleting their blobs and
+// rows (each by itself: no scan of the store); called before its destruction is recorded, and
+// idempotent, so a crash in between is finished by the next sweep.
+func (x Expiry) destroy(ctx context.Context, d wickrconversations.Due, files []attachment.Stored) error {
+	if err := x.d.Keys.Destroy(ctx, d.KeyID); err != nil {
 		return err
 	}
-	for _, list := range files {
-		for _, a := range list {
-			if a.Container != Container {
-				continue
-			}
-			if err := x.d.Keys.Destroy(ctx, a.KeyID); err != nil {
-				return err // the key first: no file is deleted while its key lives
-			}
-			if err := x.d.Blobs.Discard(ctx, a); err != nil {
-				return err
-			}
+	for _, a := range files {
+		if a.Container != Container {
+			continue
+		}
+		if err := x.d.Keys.Destroy(ctx, a.KeyID); err != nil {
+			return err // the key first: no file is deleted while its key lives
+		}
+		if err := x.d.Blobs.Discard(ctx, a); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -208,6 +208,8 @@ type world struct {
 	keys     *countingKeys
 	blobs    *countingBlobs
 	networks *memRepo[network.State, network.Command, network.Event]
+	convs    *memRepo[conversation.State, conversation.Command, conversation.Event]
+	deps     messaging.Deps // what svc was built on (a test builds another service over the same world)
 }
 
 const nid, gid = "11111111", "G1"
@@ -232,10 +234,11 @@ func newWorld(t *testing.T, g sg.Settings, users []string, guests []string) *wor
 		gs.states[guest.StreamPrefix+h] = guest.State{UsernameHash: h, Live: true}
 	}
 	convs := newRepo(conversation.Initial, conversation.Evolve, conversation.Decide)
-	w := &world{keys: &countingKeys{}, blobs: &countingBlobs{}, networks: nets}
-	w.svc = messaging.New(messaging.Deps{Conversations: messaging.Conversations{Repo: convs}, Networks: usecase.Networks{Repo: nets},
+	w := &world{keys: &countingKeys{}, blobs: &countingBlobs{}, networks: nets, convs: convs}
+	w.deps = messaging.Deps{Conversations: messaging.Conversations{Repo: convs}, Networks: usecase.Networks{Repo: nets},
 		Rosters: usecase.Rosters{Repo: rosters}, Guests: usecase.Guests{Repo: gs}, Store: convStore{convs}, Keys: w.keys, Blobs: w.blobs,
-		MaxFileBytes: 1 << 20})
+		MaxFileBytes: 1 << 20}
+	w.svc = messaging.New(w.deps)
 	return w
 }
 

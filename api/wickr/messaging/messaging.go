@@ -11,7 +11,8 @@
 //   - A message past its deadline (expiry, or burn time after the first read) is answered by no call,
 //     even before the sweep (ExpireDue) destroys its key and records its destruction; the key is
 //     destroyed before the destruction is recorded, so no recorded destruction leaves a key alive,
-//     and a crash between the two is finished by the next sweep.
+//     and a crash between the two is finished by the next sweep; a message whose destruction fails
+//     is retried by the next sweep and holds back no other.
 //   - Only members read a conversation; what a member may do with a file (download, auto-download,
 //     transfer quality) follows the member's own security group (§12): a member whose group disables
 //     file download is refused the bytes (403) but gets an image's preview rendition, a non-member never learns the file exists (404).
