@@ -25,6 +25,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -148,13 +149,10 @@ func New(cfg Config, d Deps) (*Server, error) {
 	}
 	e.GET("/healthz", func(c echo.Context) error { return c.String(http.StatusOK, "ok\n") })
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", OpenAPI) })
+	ready := &readiness{check: d.Ready}
 	e.GET("/readyz", func(c echo.Context) error {
-		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
-		defer cancel()
-		if d.Ready != nil {
-			if err := d.Ready(ctx); err != nil {
-				return c.String(http.StatusServiceUnavailable, "not ready: "+err.Error()+"\n")
-			}
+		if err := ready.probe(c.Request().Context()); err != nil {
+			return c.String(http.StatusServiceUnavailable, "not ready: "+err.Error()+"\n")
 		}
 		return c.String(http.StatusOK, "ready\n")
 	})
@@ -252,5 +250,69 @@ func (s *Server) Serve() error {
 	return nil
 }
 
-// Shutdown stops accepting requests and waits for running ones.
-func (s *Server) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+// Shutdown stops accepting requests and waits for running ones until ctx ends. Past that it closes
+// every connection, which cancels the requests still running (their contexts end), and returns
+// ctx's error: nothing a request started keeps running, unbounded, into the closing of what it uses.
+// Hijacked connections (WebSockets) are their owners' to end.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		_ = s.srv.Close()
+		return fmt.Errorf("api: requests still running at the shutdown bound were cut off: %w", err)
+	}
+	return nil
+}
+
+// ReadyTimeout bounds one readiness check: /readyz answers 503 once it has passed.
+const ReadyTimeout = 2 * time.Second
+
+// readiness runs Deps.Ready for /readyz, one check at a time: a probe that comes while a check runs
+// shares its outcome, and every probe answers within ReadyTimeout, even when a check ignores its
+// context and hangs (then one goroutine waits for it, however many probes come).
+type readiness struct {
+	check  func(context.Context) error
+	mu     sync.Mutex
+	flight *readyFlight // the check running, nil when none
+}
+
+// readyFlight is one run of the check; err is set before done is closed.
+type readyFlight struct {
+	done chan struct{}
+	err  error
+}
+
+// probe reports whether the server is ready (nil) or why not, within ReadyTimeout.
+func (r *readiness) probe(ctx context.Context) error {
+	if r.check == nil {
+		return nil
+	}
+	r.mu.Lock()
+	f := r.flight
+	if f == nil {
+		f = &readyFlight{done: make(chan struct{})}
+		r.flight = f
+		go r.run(f)
+	}
+	r.mu.Unlock()
+	t := time.NewTimer(ReadyTimeout)
+	defer t.Stop()
+	select {
+	case <-f.done:
+		return f.err
+	case <-t.C:
+		return fmt.Errorf("the checks gave no answer within %s: %w", ReadyTimeout, context.DeadlineExceeded)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// run runs the check of f, bounded by ReadyTimeout for a check that honours its context.
+func (r *readiness) run(f *readyFlight) {
+	ctx, cancel := context.WithTimeout(context.Background(), ReadyTimeout)
+	defer cancel()
+	f.err = r.check(ctx)
+	r.mu.Lock()
+	r.flight = nil
+	r.mu.Unlock()
+	close(f.done)
+}

@@ -7,11 +7,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -29,9 +27,7 @@ import (
 const childServeEnv = "BELFRY_TEST_CHILD_SERVE"
 
 func childServe() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, []string{"serve"}); err != nil {
+	if err := runUntilSignalled([]string{"serve"}); err != nil {
 		fmt.Fprintln(os.Stderr, "belfry:", err)
 		return 1
 	}

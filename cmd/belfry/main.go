@@ -10,11 +10,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	_ "github.com/belfry/belfry/infra/wirecodec" // gRPC's proto codec with a fast decoder of event reads
 )
@@ -69,16 +71,59 @@ func main() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(defaultGCPercent)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:])
-	stop()
-	if err != nil {
+	if err := runUntilSignalled(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "belfry:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string) error {
+// shutdownBound bounds the stop of `belfry serve`: past it the process exits without waiting for
+// the rest of its stop (the next start's sweeps end what it leaves, as after a crash).
+const shutdownBound = 90 * time.Second
+
+// errStopCutShort: the stop of `belfry serve` did not finish (a second signal, or shutdownBound).
+var errStopCutShort = errors.New("stop cut short")
+
+// runUntilSignalled runs the command until the first SIGINT or SIGTERM; a second one cuts the stop
+// of `belfry serve` short.
+func runUntilSignalled(args []string) error {
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-sigs: // the first signal; the next ones are the stop's (stopWithin)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return runCommand(ctx, args, sigs)
+}
+
+// run runs the command until ctx ends; the stop of `belfry serve` is bounded by shutdownBound only.
+func run(ctx context.Context, args []string) error { return runCommand(ctx, args, nil) }
+
+// stopWithin runs closeFn and returns its error, unless a signal arrives on again or bound passes
+// first: then it returns errStopCutShort at once, leaving closeFn to the process's exit.
+func stopWithin(closeFn func() error, again <-chan os.Signal, bound time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- closeFn() }()
+	t := time.NewTimer(bound)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case sig := <-again:
+		return fmt.Errorf("%w: a second signal (%s)", errStopCutShort, sig)
+	case <-t.C:
+		return fmt.Errorf("%w: still stopping after %s", errStopCutShort, bound)
+	}
+}
+
+// runCommand runs the command of args; again receives the signals that come after ctx ended.
+func runCommand(ctx context.Context, args []string, again <-chan os.Signal) error {
 	if len(args) == 0 {
 		fmt.Fprint(os.Stderr, usage)
 		return fmt.Errorf("missing command")
@@ -91,13 +136,13 @@ func run(ctx context.Context, args []string) error {
 	case "serve":
 		m := NewMain(cfg)
 		if err := m.Run(ctx); err != nil {
-			_ = m.Close()
+			_ = stopWithin(m.Close, again, shutdownBound)
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "belfry: ready: HTTP on http://%s, event log on %s\n", m.HTTPAddr(), m.EventStoreDesc())
 		<-ctx.Done()
-		fmt.Fprintln(os.Stderr, "belfry: shutting down")
-		return m.Close()
+		fmt.Fprintf(os.Stderr, "belfry: shutting down (a second signal, or %s, ends the process at once)\n", shutdownBound)
+		return stopWithin(m.Close, again, shutdownBound)
 	case "migrate":
 		return cmdMigrate(ctx, cfg)
 	case "admin":

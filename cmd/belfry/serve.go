@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
@@ -94,7 +95,8 @@ type Main struct {
 	purger  *retentionapi.Purger
 	dbURL   string // the database Run connected to
 	snaps   *snapshotService
-	iam     *iamAdmin // the IAM administration the first key was made with
+	iam     *iamAdmin   // the IAM administration the first key was made with
+	started atomic.Bool // Run has finished: /readyz may answer 200
 }
 
 // NewMain returns a Main for cfg.
@@ -281,8 +283,15 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.startHTTP(pool, client, keys, app, auditWriter); err != nil {
 		return err
 	}
-	return m.firstKey(ctx, iamAdm)
+	if err := m.firstKey(ctx, iamAdm); err != nil {
+		return err
+	}
+	m.started.Store(true) // /readyz answers 200 from now on
+	return nil
 }
+
+// errStarting is /readyz's answer while Run has not finished.
+var errStarting = errors.New("still starting")
 
 // readModels are the projection runners the Chime service waits on.
 type readModels struct {
@@ -359,6 +368,9 @@ func (m *Main) startHTTP(pool *pgxpool.Pool, client *esdb.Client, keys sigv4.Key
 		WebhookRoutes: slices.Concat(c.messages.WebhookRoutes(), m.wickr.client.CallbackRoutes(), c.exports.URLRoutes()),
 		UploadRoutes:  slices.Concat(c.attach.UploadRoutes(c.client), m.wickr.messaging.UploadRoutes()), MaxUploadBytes: attachments.MaxBytes + 1, Audit: auditWriter, AuditRM: auditrm.NewStore(pool), Logger: m.logger, Gatherer: m.reg, Metrics: api.NewMetrics(m.reg),
 		Ready: func(ctx context.Context) error {
+			if !m.started.Load() {
+				return errStarting
+			}
 			if err := pool.Ping(ctx); err != nil {
 				return fmt.Errorf("postgres: %w", err)
 			}
