@@ -63,7 +63,7 @@ func WithSession(auth Authenticator, fn func(c echo.Context, u chimeaccounts.Use
 }
 
 // ServeFile answers a download: the stored file's bytes as an attachment (never rendered inline: a
-// sandbox policy and nosniff), its length, and its SHA-256 as the ETag. A chunk that does not open
+// sandbox policy and nosniff), stored by no cache, its length, and its SHA-256 as the ETag. A chunk that does not open
 // cuts the body short; the Content-Length tells the client.
 func ServeFile(c echo.Context, name, contentType, sha256 string, size int64, r io.Reader) error {
 	h := c.Response().Header()
@@ -73,6 +73,9 @@ func ServeFile(c echo.Context, name, contentType, sha256 string, size int64, r i
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox")
 	h.Set("ETag", `"`+sha256+`"`)
+	// A message's file is destroyed by redaction, retention, expiry or burn-on-read: no cache (the
+	// browser's, a proxy's) may keep a copy that outlives it.
+	h.Set("Cache-Control", "private, no-store")
 	c.Response().WriteHeader(http.StatusOK)
 	_, err := io.Copy(c.Response(), r)
 	return err
