@@ -152,7 +152,8 @@ func New(cfg Config, d Deps) (*Server, error) {
 	ready := &readiness{check: d.Ready}
 	e.GET("/readyz", func(c echo.Context) error {
 		if err := ready.probe(c.Request().Context()); err != nil {
-			return c.String(http.StatusServiceUnavailable, "not ready: "+err.Error()+"\n")
+			d.Logger.Warn("not ready", "err", err)
+			return c.String(http.StatusServiceUnavailable, "not ready: "+readyReason(err)+"\n")
 		}
 		return c.String(http.StatusOK, "ready\n")
 	})
@@ -261,6 +262,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return fmt.Errorf("api: requests still running at the shutdown bound were cut off: %w", err)
 	}
 	return nil
+}
+
+// readyReason is what /readyz says of a failed check: its first clause ("postgres", "still
+// starting"), never the driver's words after it (addresses, user names), which go to the log.
+func readyReason(err error) string {
+	reason, _, _ := strings.Cut(err.Error(), ":")
+	return reason
 }
 
 // ReadyTimeout bounds one readiness check: /readyz answers 503 once it has passed.

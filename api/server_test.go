@@ -2,6 +2,9 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -73,5 +76,23 @@ func TestShutdownPastItsBoundCancelsRunningRequests(t *testing.T) {
 	case <-cancelled:
 	case <-time.After(10 * time.Second): // a liveness bound
 		t.Fatal("a request still ran after Shutdown passed its bound")
+	}
+}
+
+// TestReadyzNamesTheDependencyNotItsDetails: a failed check is answered by the dependency it names,
+// never the driver's words after it (the database's address and user), which only the log gets.
+func TestReadyzNamesTheDependencyNotItsDetails(t *testing.T) {
+	t.Parallel()
+	s := serve(t, Deps{Ready: func(context.Context) error {
+		return fmt.Errorf("postgres: %w", errors.New(`failed to connect to user=belfry database=belfry: 10.0.0.5:5432: connection refused`))
+	}})
+	resp, err := http.Get("http://" + s.Addr() + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable || string(body) != "not ready: postgres\n" {
+		t.Fatalf("/readyz: %d %q", resp.StatusCode, body)
 	}
 }
