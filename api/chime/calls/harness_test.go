@@ -2,69 +2,23 @@ package calls_test
 
 import (
 	"context"
-	"sync"
 	"time"
 
-	"github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/api/internal/memrepo"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/call"
 	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/projections/chimenumbers"
 )
 
-// repo runs an aggregate's commands on states in memory, with the domain's Decide and Evolve.
-type repo[S, C, E any] struct {
-	decide func(S, C, time.Time) ([]E, error)
-	evolve func(S, E) S
-	mu     sync.Mutex
-	states map[string]S
+// newCallRepo and newMeetingRepo run an aggregate's commands on states in memory, with the
+// domain's Decide and Evolve, from the zero state.
+func newCallRepo() *memrepo.Repo[call.State, call.Command, call.Event] {
+	return memrepo.New(nil, call.Evolve, call.Decide)
 }
 
-func newRepo[S, C, E any](decide func(S, C, time.Time) ([]E, error), evolve func(S, E) S) *repo[S, C, E] {
-	return &repo[S, C, E]{decide: decide, evolve: evolve, states: map[string]S{}}
-}
-
-func (r *repo[S, C, E]) Execute(ctx context.Context, stream string, cmd C) (usecase.Decided[S, E], error) {
-	return r.ExecuteFunc(ctx, stream, func(s S, now time.Time) ([]E, error) { return r.decide(s, cmd, now) })
-}
-
-func (r *repo[S, C, E]) ExecuteFunc(_ context.Context, stream string, decide func(S, time.Time) ([]E, error)) (usecase.Decided[S, E], error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s := r.states[stream]
-	evs, err := decide(s, time.Now())
-	if err != nil {
-		return usecase.Decided[S, E]{}, err
-	}
-	for _, e := range evs {
-		s = r.evolve(s, e)
-	}
-	r.states[stream] = s
-	return usecase.Decided[S, E]{State: s, Events: evs}, nil
-}
-
-func (r *repo[S, C, E]) Load(_ context.Context, stream string) (S, int64, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.states[stream], 0, nil
-}
-
-func (r *repo[S, C, E]) Peek(ctx context.Context, stream string) (S, error) {
-	s, _, err := r.Load(ctx, stream)
-	return s, err
-}
-
-func (r *repo[S, C, E]) Inspect(ctx context.Context, stream string, _ bool, fn func(S) error) error {
-	s, _, _ := r.Load(ctx, stream)
-	return fn(s)
-}
-
-func newCallRepo() *repo[call.State, call.Command, call.Event] {
-	return newRepo(call.Decide, call.Evolve)
-}
-
-func newMeetingRepo() *repo[meeting.State, meeting.Command, meeting.Event] {
-	return newRepo(meeting.Decide, meeting.Evolve)
+func newMeetingRepo() *memrepo.Repo[meeting.State, meeting.Command, meeting.Event] {
+	return memrepo.New(nil, meeting.Evolve, meeting.Decide)
 }
 
 // accounts is one account of an AWS account, dial-out enabled.

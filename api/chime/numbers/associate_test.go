@@ -11,74 +11,11 @@ import (
 
 	"github.com/belfry/belfry/api/chime/numbers"
 	"github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/api/internal/memrepo"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
 	"github.com/belfry/belfry/projections/chimenumbers"
 )
-
-// memRepo is a repository in memory: each stream is its events, folded on every use; before, when
-// set, runs ahead of every command (outside the repository's lock), as a concurrent caller would.
-type memRepo[S, C, E any] struct {
-	mu      sync.Mutex
-	streams map[string][]E
-	initial func() S
-	evolve  func(S, E) S
-	decide  func(S, C, time.Time) ([]E, error)
-	before  func(stream string, cmd C)
-}
-
-func newRepo[S, C, E any](initial func() S, evolve func(S, E) S, decide func(S, C, time.Time) ([]E, error)) *memRepo[S, C, E] {
-	return &memRepo[S, C, E]{streams: map[string][]E{}, initial: initial, evolve: evolve, decide: decide}
-}
-
-func (r *memRepo[S, C, E]) seed(stream string, evs ...E) {
-	r.streams[stream] = append(r.streams[stream], evs...)
-}
-
-func (r *memRepo[S, C, E]) state(stream string) S {
-	s := r.initial()
-	for _, e := range r.streams[stream] {
-		s = r.evolve(s, e)
-	}
-	return s
-}
-
-func (r *memRepo[S, C, E]) Execute(ctx context.Context, stream string, cmd C) (usecase.Decided[S, E], error) {
-	if r.before != nil {
-		r.before(stream, cmd)
-	}
-	return r.ExecuteFunc(ctx, stream, func(s S, now time.Time) ([]E, error) { return r.decide(s, cmd, now) })
-}
-
-func (r *memRepo[S, C, E]) ExecuteFunc(_ context.Context, stream string, decide func(S, time.Time) ([]E, error)) (usecase.Decided[S, E], error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	evs, err := decide(r.state(stream), time.Now())
-	if err != nil {
-		return usecase.Decided[S, E]{}, err
-	}
-	r.streams[stream] = append(r.streams[stream], evs...)
-	return usecase.Decided[S, E]{State: r.state(stream), Events: evs}, nil
-}
-
-func (r *memRepo[S, C, E]) Load(_ context.Context, stream string) (S, int64, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.state(stream), int64(len(r.streams[stream])) - 1, nil
-}
-
-func (r *memRepo[S, C, E]) Peek(ctx context.Context, stream string) (S, error) {
-	s, _, err := r.Load(ctx, stream)
-	return s, err
-}
-
-func (r *memRepo[S, C, E]) Inspect(ctx context.Context, stream string, _ bool, fn func(S) error) error {
-	s, _, err := r.Load(ctx, stream)
-	if err != nil {
-		return err
-	}
-	return fn(s)
-}
 
 // caughtUp is a read model that has applied everything.
 type caughtUp struct{}
@@ -113,12 +50,12 @@ func TestAssociateUndoesOnlyItsOwnAssignment(t *testing.T) {
 	ctx := context.Background()
 	const aws, first, second = "123456789012", "+12065550100", "+12065550101"
 	acct, user := uuid.NewString(), uuid.NewString()
-	accounts := newRepo(account.Initial, account.Evolve, account.Decide)
-	accounts.seed(account.StreamName(acct), account.Created{AccountID: acct, AwsAccountID: aws, Name: "Acme", AccountType: account.TypeTeam},
+	accounts := memrepo.NewLog(account.Initial, account.Evolve, account.Decide)
+	accounts.Append(account.StreamName(acct), account.Created{AccountID: acct, AwsAccountID: aws, Name: "Acme", AccountType: account.TypeTeam},
 		account.UserAdded{UserID: user, Email: "alice@example.com", UserType: "PrivateUser", LicenseType: "Pro"})
-	nums := newRepo(phonenumber.Initial, phonenumber.Evolve, phonenumber.Decide)
+	nums := memrepo.NewLog(phonenumber.Initial, phonenumber.Evolve, phonenumber.Decide)
 	for _, n := range []string{first, second} {
-		nums.seed(phonenumber.StreamName(n), phonenumber.Acquired{AwsAccountID: aws, OrderID: "o1", ProductType: phonenumber.ProductBusinessCall,
+		nums.Append(phonenumber.StreamName(n), phonenumber.Acquired{AwsAccountID: aws, OrderID: "o1", ProductType: phonenumber.ProductBusinessCall,
 			Type: phonenumber.TypeLocal, Country: "US", At: time.Now()})
 	}
 	ryw := usecase.NewReadYourWrites(time.Second, nil)
@@ -127,7 +64,7 @@ func TestAssociateUndoesOnlyItsOwnAssignment(t *testing.T) {
 
 	// The concurrent calls run once the account recorded the first number, before the number does.
 	var once sync.Once
-	nums.before = func(_ string, cmd phonenumber.Command) {
+	nums.BeforeCommand(func(_ string, cmd phonenumber.Command) {
 		if a, ok := cmd.(phonenumber.Associate); !ok || a.E164 != first {
 			return
 		}
@@ -142,7 +79,7 @@ func TestAssociateUndoesOnlyItsOwnAssignment(t *testing.T) {
 				t.Errorf("associate the second number: %v", err)
 			}
 		})
-	}
+	})
 	if err := svc.AssociatePhoneNumberWithUser(ctx, aws, acct, user, first); !errors.Is(err, phonenumber.ErrWrongState) {
 		t.Fatalf("associating a number that went to the deletion queue: %v", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/belfry/belfry/api/chime/numbers"
 	"github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/api/internal/memrepo"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
 )
@@ -24,12 +25,12 @@ func TestReleaseLeavesAnotherUsersNumber(t *testing.T) {
 	ctx := context.Background()
 	const aws, num = "123456789012", "+12065550100"
 	acct, alice, bob := uuid.NewString(), uuid.NewString(), uuid.NewString()
-	accounts := newRepo(account.Initial, account.Evolve, account.Decide)
-	accounts.seed(account.StreamName(acct), account.Created{AccountID: acct, AwsAccountID: aws, Name: "Acme", AccountType: account.TypeTeam},
+	accounts := memrepo.NewLog(account.Initial, account.Evolve, account.Decide)
+	accounts.Append(account.StreamName(acct), account.Created{AccountID: acct, AwsAccountID: aws, Name: "Acme", AccountType: account.TypeTeam},
 		account.UserAdded{UserID: alice, Email: "alice@example.com", UserType: "PrivateUser", LicenseType: "Pro"},
 		account.UserAdded{UserID: bob, Email: "bob@example.com", UserType: "PrivateUser", LicenseType: "Pro"})
-	nums := newRepo(phonenumber.Initial, phonenumber.Evolve, phonenumber.Decide)
-	nums.seed(phonenumber.StreamName(num), phonenumber.Acquired{AwsAccountID: aws, OrderID: "o1", ProductType: phonenumber.ProductBusinessCall,
+	nums := memrepo.NewLog(phonenumber.Initial, phonenumber.Evolve, phonenumber.Decide)
+	nums.Append(phonenumber.StreamName(num), phonenumber.Acquired{AwsAccountID: aws, OrderID: "o1", ProductType: phonenumber.ProductBusinessCall,
 		Type: phonenumber.TypeLocal, Country: "US", At: time.Now()})
 	ryw := usecase.NewReadYourWrites(time.Second, nil)
 	svc := numbers.New(numbers.Deps{Numbers: nums, NumbersRM: caughtUp{}, Accounts: usecase.Accounts{Repo: accounts, RM: caughtUp{}, RYW: ryw},
@@ -38,7 +39,7 @@ func TestReleaseLeavesAnotherUsersNumber(t *testing.T) {
 	// Once the account recorded the number for bob, before the number's stream does: alice's call
 	// runs through, then the administrator disassociates bob.
 	var once sync.Once
-	nums.before = func(_ string, cmd phonenumber.Command) {
+	nums.BeforeCommand(func(_ string, cmd phonenumber.Command) {
 		if a, ok := cmd.(phonenumber.Associate); !ok || a.UserID != bob {
 			return
 		}
@@ -53,7 +54,7 @@ func TestReleaseLeavesAnotherUsersNumber(t *testing.T) {
 				t.Errorf("after bob's disassociation the number is %s for %q, want assigned to alice", n.Status, n.UserID)
 			}
 		})
-	}
+	})
 	_ = svc.AssociatePhoneNumberWithUser(ctx, aws, acct, bob, num) // refused or not, the number must stay alice's
 	st, _, _ := accounts.Load(ctx, account.StreamName(acct))
 	a, _ := st.Members.Get(alice)

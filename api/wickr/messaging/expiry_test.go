@@ -19,20 +19,18 @@ import (
 type dueStore struct{ convStore }
 
 func (d dueStore) Due(_ context.Context, now time.Time, limit int) ([]wickrconversations.Due, error) {
-	d.repo.mu.Lock()
-	defer d.repo.mu.Unlock()
 	type due struct {
 		wickrconversations.Due
 		at time.Time
 	}
 	var out []due
-	for stream, st := range d.repo.states {
+	d.repo.Range(func(stream string, st conversation.State) {
 		for id, m := range st.Messages {
 			if m.Gone(now) {
 				out = append(out, due{wickrconversations.Due{ConversationID: stream[len(conversation.StreamPrefix):], MessageID: id, KeyID: m.KeyID}, m.Deadline()})
 			}
 		}
-	}
+	})
 	slices.SortFunc(out, func(a, b due) int { return a.at.Compare(b.at) })
 	list := make([]wickrconversations.Due, 0, limit)
 	for _, x := range out[:min(limit, len(out))] {
@@ -99,7 +97,7 @@ func TestOneStuckMessageHoldsBackNoOtherExpiry(t *testing.T) {
 	for range 3 { // sweeps of two: the stuck message first in every batch
 		_, _ = x.ExpireDue(ctx, 2)
 	}
-	left := w.convs.state(conversation.StreamName(dm.ID)).Messages
+	left := w.convs.State(conversation.StreamName(dm.ID)).Messages
 	if left[ids[1]] != nil || left[ids[2]] != nil {
 		t.Fatalf("the messages due with and after the stuck one were never destroyed: %d left, files discarded %v", len(left), blobs.discarded)
 	}

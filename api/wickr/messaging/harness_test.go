@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfry/belfry/api/internal/memrepo"
 	"github.com/belfry/belfry/api/wickr/messaging"
 	"github.com/belfry/belfry/api/wickr/usecase"
 	"github.com/belfry/belfry/domain"
@@ -22,74 +23,13 @@ import (
 	"github.com/belfry/belfry/projections/wickrconversations"
 )
 
-// memRepo is a repository of one aggregate type in memory (the event store's semantics without
-// its I/O): decisions fold their events into the stream's state.
-type memRepo[S, C, E any] struct {
-	mu      sync.Mutex
-	states  map[string]S
-	initial func() S
-	evolve  func(S, E) S
-	decide  func(S, C, time.Time) ([]E, error)
-}
-
-func newRepo[S, C, E any](initial func() S, evolve func(S, E) S, decide func(S, C, time.Time) ([]E, error)) *memRepo[S, C, E] {
-	return &memRepo[S, C, E]{states: map[string]S{}, initial: initial, evolve: evolve, decide: decide}
-}
-
-func (r *memRepo[S, C, E]) state(stream string) S {
-	if s, ok := r.states[stream]; ok {
-		return s
-	}
-	return r.initial()
-}
-
-func (r *memRepo[S, C, E]) Execute(ctx context.Context, stream string, cmd C) (usecase.Decided[S, E], error) {
-	return r.ExecuteFunc(ctx, stream, func(s S, now time.Time) ([]E, error) { return r.decide(s, cmd, now) })
-}
-
-func (r *memRepo[S, C, E]) ExecuteFunc(_ context.Context, stream string, decide func(S, time.Time) ([]E, error)) (usecase.Decided[S, E], error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s := r.state(stream)
-	evs, err := decide(s, time.Now())
-	if err != nil {
-		return usecase.Decided[S, E]{}, err
-	}
-	for _, e := range evs {
-		s = r.evolve(s, e)
-	}
-	if len(evs) > 0 {
-		r.states[stream] = s
-	}
-	return usecase.Decided[S, E]{State: s, Events: evs}, nil
-}
-
-func (r *memRepo[S, C, E]) Load(_ context.Context, stream string) (S, int64, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.state(stream), 0, nil
-}
-
-func (r *memRepo[S, C, E]) Peek(ctx context.Context, stream string) (S, error) {
-	s, _, err := r.Load(ctx, stream)
-	return s, err
-}
-
-func (r *memRepo[S, C, E]) Inspect(_ context.Context, stream string, _ bool, fn func(S) error) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return fn(r.state(stream))
-}
-
 // convStore answers the read model's questions from the conversations' states.
 type convStore struct {
-	repo *memRepo[conversation.State, conversation.Command, conversation.Event]
+	repo *memrepo.Repo[conversation.State, conversation.Command, conversation.Event]
 }
 
 func (c convStore) get(id string) conversation.State {
-	c.repo.mu.Lock()
-	defer c.repo.mu.Unlock()
-	return c.repo.state(conversation.StreamName(id))
+	return c.repo.State(conversation.StreamName(id))
 }
 
 func (c convStore) Conversation(_ context.Context, id string) (wickrconversations.Conversation, error) {
@@ -207,8 +147,8 @@ type world struct {
 	svc      *messaging.Service
 	keys     *countingKeys
 	blobs    *countingBlobs
-	networks *memRepo[network.State, network.Command, network.Event]
-	convs    *memRepo[conversation.State, conversation.Command, conversation.Event]
+	networks *memrepo.Repo[network.State, network.Command, network.Event]
+	convs    *memrepo.Repo[conversation.State, conversation.Command, conversation.Event]
 	deps     messaging.Deps // what svc was built on (a test builds another service over the same world)
 }
 
@@ -216,24 +156,24 @@ const nid, gid = "11111111", "G1"
 
 func newWorld(t *testing.T, g sg.Settings, users []string, guests []string) *world {
 	t.Helper()
-	nets := newRepo(network.Initial, network.Evolve, network.Decide)
-	nets.states[network.StreamName(nid)] = network.State{ID: nid, Status: network.StatusActive, Region: "us-east-1",
-		Settings: network.DefaultSettings(), Groups: map[string]*network.Group{gid: {ID: gid, Settings: g}}, BlockedGuests: map[string]network.BlockedGuest{}}
-	rosters := newRepo(roster.Initial, roster.Evolve, roster.Decide)
+	nets := memrepo.New(network.Initial, network.Evolve, network.Decide)
+	nets.Put(network.StreamName(nid), network.State{ID: nid, Status: network.StatusActive, Region: "us-east-1",
+		Settings: network.DefaultSettings(), Groups: map[string]*network.Group{gid: {ID: gid, Settings: g}}, BlockedGuests: map[string]network.BlockedGuest{}})
+	rosters := memrepo.New(roster.Initial, roster.Evolve, roster.Decide)
 	for _, u := range users {
 		stream := roster.StreamName(nid, u)
-		st := rosters.state(stream)
+		st := rosters.State(stream)
 		if st.Users == nil {
 			st = roster.State{NetworkID: nid, Users: map[string]*roster.User{}}
 		}
 		st.Users[u] = &roster.User{ID: u, Username: u + "@a.example", GroupID: gid, Status: roster.StatusActive}
-		rosters.states[stream] = st
+		rosters.Put(stream, st)
 	}
-	gs := newRepo(guest.Initial, guest.Evolve, guest.Decide)
+	gs := memrepo.New(guest.Initial, guest.Evolve, guest.Decide)
 	for _, h := range guests {
-		gs.states[guest.StreamPrefix+h] = guest.State{UsernameHash: h, Live: true}
+		gs.Put(guest.StreamPrefix+h, guest.State{UsernameHash: h, Live: true})
 	}
-	convs := newRepo(conversation.Initial, conversation.Evolve, conversation.Decide)
+	convs := memrepo.New(conversation.Initial, conversation.Evolve, conversation.Decide)
 	w := &world{keys: &countingKeys{}, blobs: &countingBlobs{}, networks: nets, convs: convs}
 	w.deps = messaging.Deps{Conversations: messaging.Conversations{Repo: convs}, Networks: usecase.Networks{Repo: nets},
 		Rosters: usecase.Rosters{Repo: rosters}, Guests: usecase.Guests{Repo: gs}, Store: convStore{convs}, Keys: w.keys, Blobs: w.blobs,

@@ -60,7 +60,7 @@ func TestARefusedPostSealsAndStoresNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := w.networks.states[network.StreamName(nid)]
+	st := w.networks.State(network.StreamName(nid))
 	st.BlockedGuests[gus.GuestHash] = network.BlockedGuest{}
 	if _, err := w.svc.Post(ctx, gus, gdm.ID, messaging.Draft{Text: "hi"}); !errors.Is(err, conversation.ErrBlockedGuest) {
 		t.Fatalf("a blocked guest posts: %v", err)

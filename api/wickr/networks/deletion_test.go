@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfry/belfry/api/internal/memrepo"
 	"github.com/belfry/belfry/api/wickr/networks"
 	"github.com/belfry/belfry/api/wickr/usecase"
 	"github.com/belfry/belfry/domain/wickr/account"
@@ -38,10 +39,10 @@ func (noKeys) DestroyTenant(context.Context, string) error { return nil }
 func TestDeletionReadsTheRosterBlockUnderItsLock(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	nets := newRepo(network.Initial, network.Evolve, network.Decide)
-	accts := newRepo(account.Initial, account.Evolve, account.Decide)
-	rosters := newRepo(roster.Initial, roster.Evolve, roster.Decide)
-	dirs := newRepo(directory.Initial, directory.Evolve, directory.Decide)
+	nets := memrepo.New(network.Initial, network.Evolve, network.Decide)
+	accts := memrepo.New(account.Initial, account.Evolve, account.Decide)
+	rosters := memrepo.New(roster.Initial, roster.Evolve, roster.Decide)
+	dirs := memrepo.New(directory.Initial, directory.Evolve, directory.Decide)
 	ryw := usecase.NewReadYourWrites(time.Second, nil)
 	deps := networks.Deps{Networks: usecase.Networks{Repo: nets, RYW: ryw}, Accounts: usecase.Accounts{Repo: accts, RYW: ryw}}
 	n, err := networks.New(deps).CreateNetwork(ctx, testAccount, testRegion, networks.CreateInput{Name: "Doomed", AccessLevel: network.Standard})
@@ -74,7 +75,7 @@ func TestDeletionReadsTheRosterBlockUnderItsLock(t *testing.T) {
 	type writerKey struct{}
 	wctx := context.WithValue(ctx, writerKey{}, true)
 	var once sync.Once
-	rosters.read = func(stream string) {
+	rosters.AfterRead(func(stream string) {
 		once.Do(func() {
 			go func() {
 				defer close(written)
@@ -83,8 +84,8 @@ func TestDeletionReadsTheRosterBlockUnderItsLock(t *testing.T) {
 				}
 			}()
 		})
-	}
-	rosters.before = func(ctx context.Context, _ string) {
+	})
+	rosters.BeforeDecide(func(ctx context.Context, _ string) {
 		if ctx.Value(writerKey{}) != nil {
 			return
 		}
@@ -92,7 +93,7 @@ func TestDeletionReadsTheRosterBlockUnderItsLock(t *testing.T) {
 		case <-written:
 		case <-time.After(10 * time.Second):
 		}
-	}
+	})
 	done, err := svc.CompleteDeletions(ctx)
 	if err != nil || done != 1 {
 		t.Fatalf("completed %d deletions: %v", done, err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfry/belfry/api/internal/memrepo"
 	"github.com/belfry/belfry/api/wickr/networks"
 	"github.com/belfry/belfry/api/wickr/usecase"
 	"github.com/belfry/belfry/domain/wickr/account"
@@ -25,8 +26,8 @@ const (
 func TestTrialGrantOfADeletedNetworkIsGivenBack(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	nets := newRepo(network.Initial, network.Evolve, network.Decide)
-	accts := newRepo(account.Initial, account.Evolve, account.Decide)
+	nets := memrepo.New(network.Initial, network.Evolve, network.Decide)
+	accts := memrepo.New(account.Initial, account.Evolve, account.Decide)
 	ryw := usecase.NewReadYourWrites(time.Second, nil)
 	svc := networks.New(networks.Deps{Networks: usecase.Networks{Repo: nets, RYW: ryw}, Accounts: usecase.Accounts{Repo: accts, RYW: ryw}})
 	first, err := svc.CreateNetwork(ctx, testAccount, testRegion, networks.CreateInput{Name: "First", AccessLevel: network.Standard})
@@ -40,7 +41,7 @@ func TestTrialGrantOfADeletedNetworkIsGivenBack(t *testing.T) {
 
 	// The deletion runs once the account granted the trial to the first network.
 	var once sync.Once
-	accts.after = func(_ string, cmd account.Command) {
+	accts.AfterCommand(func(_ string, cmd account.Command) {
 		if g, ok := cmd.(account.GrantTrial); ok && g.NetworkID == first.ID {
 			once.Do(func() {
 				if err := svc.DeleteNetwork(ctx, testAccount, testRegion, first.ID); err != nil {
@@ -48,7 +49,7 @@ func TestTrialGrantOfADeletedNetworkIsGivenBack(t *testing.T) {
 				}
 			})
 		}
-	}
+	})
 	trial := true
 	err = svc.UpdateNetwork(ctx, testAccount, testRegion, first.ID, networks.UpdateInput{Name: "First", Trial: &trial})
 	if !errors.Is(err, network.ErrNotFound) && !errors.Is(err, network.ErrDeleting) {

@@ -7,54 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfry/belfry/api/internal/memrepo"
 	"github.com/belfry/belfry/api/wickr/retention"
 	"github.com/belfry/belfry/api/wickr/usecase"
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/wickr/network"
 )
-
-// memRepo is the network repository in memory (the event store's semantics without its I/O): each
-// decision runs on the stream's current state, serialized with the others.
-type memRepo struct {
-	mu     sync.Mutex
-	states map[string]network.State
-}
-
-func (r *memRepo) Execute(ctx context.Context, stream string, cmd network.Command) (usecase.Decided[network.State, network.Event], error) {
-	return r.ExecuteFunc(ctx, stream, func(s network.State, now time.Time) ([]network.Event, error) { return network.Decide(s, cmd, now) })
-}
-
-func (r *memRepo) ExecuteFunc(_ context.Context, stream string, decide func(network.State, time.Time) ([]network.Event, error)) (usecase.Decided[network.State, network.Event], error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	s := r.states[stream]
-	evs, err := decide(s, time.Now())
-	if err != nil {
-		return usecase.Decided[network.State, network.Event]{}, err
-	}
-	for _, e := range evs {
-		s = network.Evolve(s, e)
-	}
-	r.states[stream] = s
-	return usecase.Decided[network.State, network.Event]{State: s, Events: evs}, nil
-}
-
-func (r *memRepo) Load(_ context.Context, stream string) (network.State, int64, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.states[stream], 0, nil
-}
-
-func (r *memRepo) Peek(ctx context.Context, stream string) (network.State, error) {
-	s, _, err := r.Load(ctx, stream)
-	return s, err
-}
-
-func (r *memRepo) Inspect(_ context.Context, stream string, _ bool, fn func(network.State) error) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return fn(r.states[stream])
-}
 
 // memKeys seals in clear under the subject's key id (the tests read no ciphertext); onOpen and
 // onDestroy run, once, what another caller does meanwhile.
@@ -109,14 +67,14 @@ const (
 
 type harness struct {
 	svc  *retention.Service
-	repo *memRepo
+	repo *memrepo.Repo[network.State, network.Command, network.Event] // from the zero state
 	keys *memKeys
 }
 
 // newHarness is the slice over one Premium network of the test account, with its data-retention bot.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{repo: &memRepo{states: map[string]network.State{}}, keys: &memKeys{destroyed: map[string]bool{}}}
+	h := &harness{repo: memrepo.New(nil, network.Evolve, network.Decide), keys: &memKeys{destroyed: map[string]bool{}}}
 	h.svc = retention.New(retention.Deps{Networks: usecase.Networks{Repo: h.repo, RYW: usecase.NewReadYourWrites(time.Second, nil)}, Keys: h.keys})
 	ctx := context.Background()
 	create := network.Create{NetworkID: netID, Name: "Test", AwsAccountID: account, Region: region, AccessLevel: network.Premium, DefaultGroupID: "G1"}

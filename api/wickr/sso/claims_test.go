@@ -7,70 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/belfry/belfry/api/internal/memrepo"
 	"github.com/belfry/belfry/api/wickr/usecase"
 	"github.com/belfry/belfry/domain/wickr/directory"
 	"github.com/belfry/belfry/domain/wickr/network"
 )
-
-// memRepo is a repository in memory: each stream is its events, folded on every use; before, when
-// set, runs ahead of every decision (outside the repository's lock), as a concurrent caller would.
-type memRepo[S, C, E any] struct {
-	mu      sync.Mutex
-	streams map[string][]E
-	initial func() S
-	evolve  func(S, E) S
-	decide  func(S, C, time.Time) ([]E, error)
-	before  func(ctx context.Context, stream string)
-}
-
-func newRepo[S, C, E any](initial func() S, evolve func(S, E) S, decide func(S, C, time.Time) ([]E, error)) *memRepo[S, C, E] {
-	return &memRepo[S, C, E]{streams: map[string][]E{}, initial: initial, evolve: evolve, decide: decide}
-}
-
-func (r *memRepo[S, C, E]) state(stream string) S {
-	s := r.initial()
-	for _, e := range r.streams[stream] {
-		s = r.evolve(s, e)
-	}
-	return s
-}
-
-func (r *memRepo[S, C, E]) Execute(ctx context.Context, stream string, cmd C) (usecase.Decided[S, E], error) {
-	return r.ExecuteFunc(ctx, stream, func(s S, now time.Time) ([]E, error) { return r.decide(s, cmd, now) })
-}
-
-func (r *memRepo[S, C, E]) ExecuteFunc(ctx context.Context, stream string, decide func(S, time.Time) ([]E, error)) (usecase.Decided[S, E], error) {
-	if r.before != nil {
-		r.before(ctx, stream)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	evs, err := decide(r.state(stream), time.Now())
-	if err != nil {
-		return usecase.Decided[S, E]{}, err
-	}
-	r.streams[stream] = append(r.streams[stream], evs...)
-	return usecase.Decided[S, E]{State: r.state(stream), Events: evs}, nil
-}
-
-func (r *memRepo[S, C, E]) Load(_ context.Context, stream string) (S, int64, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.state(stream), int64(len(r.streams[stream])) - 1, nil
-}
-
-func (r *memRepo[S, C, E]) Peek(ctx context.Context, stream string) (S, error) {
-	s, _, err := r.Load(ctx, stream)
-	return s, err
-}
-
-func (r *memRepo[S, C, E]) Inspect(ctx context.Context, stream string, _ bool, fn func(S) error) error {
-	s, _, err := r.Load(ctx, stream)
-	if err != nil {
-		return err
-	}
-	return fn(s)
-}
 
 const (
 	testAWS, testRegion = "123456789012", "us-east-1"
@@ -79,11 +20,11 @@ const (
 
 // ssoHarness is the slice over repositories in memory, with networks A and B; A has company id
 // Acme_X.
-func ssoHarness(t *testing.T) (*Service, *memRepo[network.State, network.Command, network.Event], *memRepo[directory.State, directory.Command, directory.Event]) {
+func ssoHarness(t *testing.T) (*Service, *memrepo.Repo[network.State, network.Command, network.Event], *memrepo.Repo[directory.State, directory.Command, directory.Event]) {
 	t.Helper()
 	ctx := context.Background()
-	nets := newRepo(network.Initial, network.Evolve, network.Decide)
-	claims := newRepo(directory.Initial, directory.Evolve, directory.Decide)
+	nets := memrepo.NewLog(network.Initial, network.Evolve, network.Decide)
+	claims := memrepo.NewLog(directory.Initial, directory.Evolve, directory.Decide)
 	ryw := usecase.NewReadYourWrites(time.Second, nil)
 	s := New(Deps{Networks: usecase.Networks{Repo: nets, RYW: ryw}, Claims: claims})
 	for _, id := range []string{netA, netB} {
@@ -129,7 +70,7 @@ func TestReleaseLeavesACompanyIDRegisteredAgain(t *testing.T) {
 	// The change to Y runs whole once the registration of X claimed it, before it records it.
 	type again struct{}
 	var once sync.Once
-	nets.before = func(ctx context.Context, _ string) {
+	nets.BeforeDecide(func(ctx context.Context, _ string) {
 		if ctx.Value(again{}) == nil {
 			return
 		}
@@ -138,7 +79,7 @@ func TestReleaseLeavesACompanyIDRegisteredAgain(t *testing.T) {
 				t.Errorf("the change to Y: %v", err)
 			}
 		})
-	}
+	})
 	if _, err := s.Register(context.WithValue(context.Background(), again{}, true), testAWS, testRegion, netA, oidcInput("Acme_X")); err != nil {
 		t.Fatalf("the registration of X again: %v", err)
 	}
@@ -154,7 +95,7 @@ func TestReleaseLeavesAClaimMadeAfterTheChange(t *testing.T) {
 	type again struct{}
 	claimed, released, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	claims.before = func(ctx context.Context, stream string) {
+	claims.BeforeDecide(func(ctx context.Context, stream string) {
 		if ctx.Value(change{}) == nil || stream != directory.CompanyIDStream("acme_x") {
 			return
 		}
@@ -167,13 +108,13 @@ func TestReleaseLeavesAClaimMadeAfterTheChange(t *testing.T) {
 			}()
 			<-claimed
 		})
-	}
+	})
 	var first sync.Once
-	nets.before = func(ctx context.Context, _ string) {
+	nets.BeforeDecide(func(ctx context.Context, _ string) {
 		if ctx.Value(again{}) != nil {
 			first.Do(func() { close(claimed); <-released })
 		}
-	}
+	})
 	if _, err := s.Register(context.WithValue(context.Background(), change{}, true), testAWS, testRegion, netA, oidcInput("Acme_Y")); err != nil {
 		t.Fatalf("the change to Y: %v", err)
 	}
