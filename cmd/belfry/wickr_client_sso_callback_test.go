@@ -19,22 +19,7 @@ import (
 // too, and a callback replayed (its code exchanged already) signs nothing in.
 func TestWickrSSOCallbackIsBoundToItsSignIn(t *testing.T) {
 	t.Parallel()
-	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = t.TempDir(); allowLoopbackProviders(t, m) })
-	const email = "test-user@zitadel.ch"
-	nid, _, _ := wickrClientNetwork(t, b, email)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	issuer := "http://" + ln.Addr().String() + "/"
-	callback := "/wickr/networks/" + nid + "/oidc/callback"
-	op := &httptest.Server{Listener: ln, Config: &http.Server{Handler: exampleOP(issuer, "belfry-"+nid, b.url+callback)}}
-	op.Start()
-	t.Cleanup(op.Close)
-	if st, out := b.wickrAdmin(t, "POST", "/networks/"+nid+"/oidc/save", `{"companyId":"UE1-Callback_sso","issuer":"`+issuer+`",
-		"scopes":"openid email profile","userId":"belfry-`+nid+`","secret":"secret"}`); st != 200 {
-		t.Fatalf("RegisterOidcConfig: %d %v", st, out)
-	}
+	b, nid, issuer := ssoNetwork(t, "UE1-Callback_sso", func(h http.Handler) http.Handler { return h })
 	start := func() string {
 		st, out := b.wickrClient(t, "POST", "/client/v1/wickr/sso/authorizations", "", `{"CompanyId":"UE1-Callback_sso","AppId":"pc","DeviceType":"Windows"}`)
 		if st != 201 {
@@ -110,22 +95,8 @@ func ssoCode(t *testing.T, authURL, issuer, belfry string) url.Values {
 // (email_verified false) does not sign anyone in by it: anyone could have typed it there.
 func TestWickrSSORefusesAnUnverifiedEmail(t *testing.T) {
 	t.Parallel()
-	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = t.TempDir(); allowLoopbackProviders(t, m) })
-	const email = "test-user@zitadel.ch"
-	nid, _, _ := wickrClientNetwork(t, b, email)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	issuer := "http://" + ln.Addr().String() + "/"
+	b, nid, issuer := ssoNetwork(t, "UE1-Unverified_sso", unverifiedEmails)
 	callback := "/wickr/networks/" + nid + "/oidc/callback"
-	op := &httptest.Server{Listener: ln, Config: &http.Server{Handler: unverifiedEmails(exampleOP(issuer, "belfry-"+nid, b.url+callback))}}
-	op.Start()
-	t.Cleanup(op.Close)
-	if st, out := b.wickrAdmin(t, "POST", "/networks/"+nid+"/oidc/save", `{"companyId":"UE1-Unverified_sso","issuer":"`+issuer+`",
-		"scopes":"openid email profile","userId":"belfry-`+nid+`","secret":"secret"}`); st != 200 {
-		t.Fatalf("RegisterOidcConfig: %d %v", st, out)
-	}
 	st, out := b.wickrClient(t, "POST", "/client/v1/wickr/sso/authorizations", "", `{"CompanyId":"UE1-Unverified_sso","AppId":"pc","DeviceType":"Windows"}`)
 	if st != 201 {
 		t.Fatalf("start SSO: %d %v", st, out)
@@ -135,4 +106,27 @@ func TestWickrSSORefusesAnUnverifiedEmail(t *testing.T) {
 	if st != 403 || out["SessionToken"] != nil || !strings.Contains(str(out["Message"]), "not verified") {
 		t.Fatalf("a sign-in by an unverified address: %d %v", st, out)
 	}
+}
+
+// ssoNetwork starts Belfry (loopback providers allowed) with a network whose user is the example
+// OP's test user, and the example OP (its handler wrapped by wrap), registered as the network's SSO
+// configuration under companyID; it returns Belfry, the network and the OP's issuer.
+func ssoNetwork(t *testing.T, companyID string, wrap func(http.Handler) http.Handler) (*running, string, string) {
+	t.Helper()
+	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = t.TempDir(); allowLoopbackProviders(t, m) })
+	nid, _, _ := wickrClientNetwork(t, b, "test-user@zitadel.ch")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer := "http://" + ln.Addr().String() + "/"
+	callback := b.url + "/wickr/networks/" + nid + "/oidc/callback"
+	op := &httptest.Server{Listener: ln, Config: &http.Server{Handler: wrap(exampleOP(issuer, "belfry-"+nid, callback))}}
+	op.Start()
+	t.Cleanup(op.Close)
+	if st, out := b.wickrAdmin(t, "POST", "/networks/"+nid+"/oidc/save", `{"companyId":"`+companyID+`","issuer":"`+issuer+`",
+		"scopes":"openid email profile","userId":"belfry-`+nid+`","secret":"secret"}`); st != 200 {
+		t.Fatalf("RegisterOidcConfig: %d %v", st, out)
+	}
+	return b, nid, issuer
 }
