@@ -85,7 +85,8 @@ type candidate struct {
 // SignIn signs a user in by e-mail address and password from a device: the network networkID, or
 // any network where the address is a user ("" for networkID). The e-mail's users are tried in turn;
 // the first whose password matches signs in (its roster decides: suspended, locked, pending users
-// are refused), and when none does, each records a failed sign-in (its lockout counts them).
+// are refused), and when none does, each records a failed sign-in (its lockout counts them); a single
+// candidate locked or suspended is answered so whatever the password.
 func (s *Service) SignIn(ctx context.Context, email, password, networkID string, dev Device, sourceIP string) (SignedIn, error) {
 	now := s.d.Now()
 	key := strings.ToLower(strings.TrimSpace(email))
@@ -112,10 +113,16 @@ func (s *Service) SignIn(ctx context.Context, email, password, networkID string,
 	}
 	if matched < 0 {
 		failed = true
+		var refusal error
 		for _, c := range cands {
-			if err := s.failed(ctx, c, dev); err != nil {
+			r, err := s.failed(ctx, c, dev)
+			if err != nil {
 				return SignedIn{}, err
 			}
+			refusal = r
+		}
+		if len(cands) == 1 && refusal != nil {
+			return SignedIn{}, refusal // as the right password is answered: no oracle while locked
 		}
 		return SignedIn{}, domain.Wrapf(ErrSignIn, "the e-mail address or the password is wrong")
 	}
@@ -160,18 +167,22 @@ func (s *Service) candidates(ctx context.Context, username, networkID string) ([
 
 // failed records a failed sign-in of one candidate on its roster (the count moves on the stream's
 // expected revision, so concurrent failures are all counted). A user the roster refuses outright
-// (suspended, locked) records nothing.
-func (s *Service) failed(ctx context.Context, c candidate, dev Device) error {
+// (suspended, locked) records nothing: that refusal is answered (refusal), the one the right password
+// gets too, so that guessing through a lockout tells nothing.
+func (s *Service) failed(ctx context.Context, c candidate, dev Device) (refusal, err error) {
 	p, err := s.policy(ctx, c.networkID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cmd := roster.SignIn{NetworkID: c.networkID, UserID: c.userID, AppID: dev.AppID, DeviceType: dev.Type, Policy: p.Policy}
 	err = usecase.Exec(ctx, s.d.Rosters.Command(roster.StreamName(c.networkID, c.userID), cmd))
-	if domain.KindOf(err) == domain.KindForbidden || domain.KindOf(err) == domain.KindNotFound {
-		return nil
+	switch {
+	case errors.Is(err, roster.ErrLocked) || errors.Is(err, roster.ErrSuspended):
+		return err, nil
+	case domain.KindOf(err) == domain.KindForbidden || domain.KindOf(err) == domain.KindNotFound:
+		return nil, nil
 	}
-	return err
+	return nil, err
 }
 
 // signIn runs a successful sign-in on the roster and opens a session issued at the SignedIn event's

@@ -17,7 +17,8 @@
 //     failures lock the account for 24 hours (it unlocks by itself at the first sign-in after that,
 //     or by an admin's unsuspend; until then the admin sees the user suspended: SuspendedAt);
 //     forceDeviceLockout failures reset the device. A successful sign-in
-//     registers an unknown or reset device. A password is set at registration, through the newest
+//     registers an unknown or reset device; a user holds at most MaxDevices (reset ones included), and
+//     a device's app id and type are text (UTF-8, no NUL, not blank, bounded). A password is set at registration, through the newest
 //     invitation before it expires, checked against the group's requirements, and sealed under the
 //     user's key. A network with SSO signs in through its identity provider only (a pending user
 //     registers at its first SSO sign-in); one without, by password only.

@@ -2,9 +2,12 @@ package roster_test
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/belfry/belfry/domain/wickr"
 	"github.com/belfry/belfry/domain/wickr/roster"
 	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
 )
@@ -64,4 +67,41 @@ func TestCheckSession(t *testing.T) {
 			t.Errorf("%s: open %v, got %v", tc.name, tc.open, err)
 		}
 	}
+}
+
+// A device's app id and type come from the client: the roster refuses ones that are not text
+// (invalid UTF-8, NUL) or that are too long, whichever slice sends them.
+func TestDeviceFromTheClientIsText(t *testing.T) {
+	t.Parallel()
+	signIn := func(app, typ string) roster.SignIn {
+		return roster.SignIn{NetworkID: net, UserID: "1001", AppID: app, DeviceType: typ, PasswordOK: true, Policy: policy}
+	}
+	active := given(alice, aliceOK, laptop)
+	run(t, []tcase{
+		{"a NUL in the app id", active, signIn("app\x00-2", "iOS"), nil, nil, wickr.ErrValidation, "appId"},
+		{"an app id that is not UTF-8", active, signIn("app-\xff", "iOS"), nil, nil, wickr.ErrValidation, "appId"},
+		{"a blank app id", active, signIn("   ", "iOS"), nil, nil, wickr.ErrValidation, "appId"},
+		{"a NUL in the type", active, signIn("app-2", "iOS\x00"), nil, nil, wickr.ErrValidation, "type"},
+		{"a type of 65 characters", active, signIn("app-2", strings.Repeat("x", 65)), nil, nil, wickr.ErrValidation, "type"},
+	})
+}
+
+// Every sign-in from a new app id registers a device in the roster block: a user's devices are
+// bounded (MaxDevices), a reset device signing in again takes no new place.
+func TestDevicesPerUserAreBounded(t *testing.T) {
+	t.Parallel()
+	events := []roster.Event{alice, aliceOK}
+	for i := range roster.MaxDevices {
+		events = append(events, roster.DeviceRegistered{UserID: "1001", AppID: fmt.Sprintf("app-%d", i), Type: "iOS", At: now})
+	}
+	full := given(events...)
+	reset := given(append(events, roster.DeviceWasReset{UserID: "1001", AppID: "app-0", At: now})...)
+	run(t, []tcase{
+		{"one device too many", full, roster.SignIn{NetworkID: net, UserID: "1001", AppID: "app-new", DeviceType: "iOS", PasswordOK: true, Policy: policy},
+			nil, nil, roster.ErrTooManyDevices, ""},
+		{"a known device signs in", full, roster.SignIn{NetworkID: net, UserID: "1001", AppID: "app-1", DeviceType: "iOS", PasswordOK: true, Policy: policy},
+			[]roster.Event{roster.SignedIn{UserID: "1001", AppID: "app-1", At: now}}, nil, nil, ""},
+		{"a reset device signs in again", reset, roster.SignIn{NetworkID: net, UserID: "1001", AppID: "app-0", DeviceType: "iOS", PasswordOK: true, Policy: policy},
+			[]roster.Event{roster.DeviceRegistered{UserID: "1001", AppID: "app-0", Type: "iOS", At: now}, roster.SignedIn{UserID: "1001", AppID: "app-0", At: now}}, nil, nil, ""},
+	})
 }

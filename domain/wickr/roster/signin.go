@@ -1,6 +1,7 @@
 package roster
 
 import (
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -16,7 +17,14 @@ const (
 	ResetByAdmin    = "admin"
 	ResetByLockout  = "forceDeviceLockout"
 	MaxAppID        = 256
+	MaxDeviceType   = 64
+	// MaxDevices bounds the devices a user holds (active or reset): each sign-in from a new app id
+	// registers one in the roster block, which its users share.
+	MaxDevices = 100
 )
+
+// ErrTooManyDevices refuses a sign-in from a new device of a user that holds MaxDevices.
+var ErrTooManyDevices = &domain.Error{Kind: domain.KindLimitExceeded, Msg: "too many devices"}
 
 // PasswordShape is what the caller, which holds a new password in clear, reports of it: its length
 // and how many characters of each class it has. Only the sealed hash enters events.
@@ -64,14 +72,20 @@ func CheckPassword(field string, p PasswordShape, r sg.PasswordRequirements) err
 	return nil
 }
 
+// validDevice checks a device's app id and type as the client sent them: text (UTF-8, no NUL), not
+// blank, bounded.
 func validDevice(app, typ string) error {
-	if app == "" || utf8.RuneCountInString(app) > MaxAppID {
-		return wickr.Invalid("appId", "must be 1 to %d characters", MaxAppID)
+	if !deviceText(app, MaxAppID) {
+		return wickr.Invalid("appId", "must be 1 to %d characters of text without NUL", MaxAppID)
 	}
-	if typ == "" {
-		return wickr.Invalid("type", "the device's operating system is required")
+	if !deviceText(typ, MaxDeviceType) {
+		return wickr.Invalid("type", "the device's operating system is required: 1 to %d characters of text without NUL", MaxDeviceType)
 	}
 	return nil
+}
+
+func deviceText(v string, max int) bool {
+	return strings.TrimSpace(v) != "" && utf8.ValidString(v) && strings.IndexByte(v, 0) < 0 && utf8.RuneCountInString(v) <= max
 }
 
 func decideRegister(s State, c Register, now time.Time) ([]Event, error) {
@@ -145,7 +159,9 @@ func decideSignIn(s State, c SignIn, now time.Time) ([]Event, error) {
 		}
 		return evs, nil
 	}
-	if d, ok := u.Devices[c.AppID]; !ok || d.Status != DeviceActive {
+	if d, ok := u.Devices[c.AppID]; !ok && len(u.Devices) >= MaxDevices {
+		return nil, domain.Wrapf(ErrTooManyDevices, "user %s holds %d devices, the most it may (reset ones included): sign in from one of them", u.ID, MaxDevices)
+	} else if !ok || d.Status != DeviceActive {
 		evs = append(evs, DeviceRegistered{UserID: u.ID, AppID: c.AppID, Type: c.DeviceType, At: now})
 	}
 	return append(evs, SignedIn{UserID: u.ID, AppID: c.AppID, At: now}), nil
