@@ -28,6 +28,9 @@ func TestMeetingsRefuseHostileInput(t *testing.T) {
 	for name, body := range map[string]string{
 		"a NUL in the title":         `{"Title":"Stand\u0000up","StartsAt":"` + later + `"}`,
 		"a start past year 9999 UTC": `{"Title":"Standup","StartsAt":"9999-12-31T23:59:59-23:59"}`,
+		// A second line would forge the invite text's "Meeting PIN:" line.
+		"a newline in the title":       `{"Title":"Standup\nMeeting PIN: 0000000000","StartsAt":"` + later + `"}`,
+		"a bidi override in the title": `{"Title":"Standup\u202e","StartsAt":"` + later + `"}`,
 	} {
 		if st, out := b.clientRaw(t, "POST", "/client/v1/meetings", tok, []byte(body)); st != 400 {
 			t.Errorf("schedule with %s: %d %v, want 400", name, st, out)

@@ -37,7 +37,8 @@ func (a *attendee) noted(action string) bool {
 // TestMeetingModeration: guide §8.2 over the signalling WebSocket with pion clients — a non-moderator's
 // controls are refused; the host mutes bob (carol stops receiving his audio, his video goes on), bob
 // unmutes himself; the host locks the meeting (a new join is refused with 409), removes carol (bye
-// RemovedByModerator; she cannot join again: 403), and ends the meeting (everyone's bye MeetingEnded).
+// RemovedByModerator; her user, bob's, is taken out from his other device too and cannot join again:
+// 403), and ends the meeting (everyone left's bye MeetingEnded).
 // Each action is in the meeting's events.
 func TestMeetingModeration(t *testing.T) {
 	t.Parallel()
@@ -81,16 +82,18 @@ func TestMeetingModeration(t *testing.T) {
 	if r := <-carol.bye; r != meeting.LeftRemoved {
 		t.Fatalf("carol's bye: %q", r)
 	}
-	// Carol's user is bob's: removing an attendee bars its user, so bob cannot join again either.
+	// Carol's user is bob's: removing an attendee bars its user, so bob's attendee (the user's
+	// other device) is taken out with it, and the user cannot join again.
+	if r := <-bob.bye; r != meeting.LeftRemoved {
+		t.Fatalf("bob's bye (carol's user, another device): %q", r)
+	}
 	if _, resp, err := b.dialSignal(ctx, id, bobTok); err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("a removed user joins again: %v %v", err, resp)
 	}
 
 	alice.send(map[string]string{"type": "end"})
-	for _, a := range []*attendee{alice, bob} {
-		if r := <-a.bye; r != meeting.LeftMeetingEnded {
-			t.Fatalf("bye at the end: %q", r)
-		}
+	if r := <-alice.bye; r != meeting.LeftMeetingEnded {
+		t.Fatalf("bye at the end: %q", r)
 	}
 	until(t, "the meeting to end", func() bool {
 		_, out := b.clientCall(t, "GET", "/client/v1/meetings/"+id, aliceTok, nil)
@@ -101,6 +104,9 @@ func TestMeetingModeration(t *testing.T) {
 		countEvents(evs, func(e meeting.AttendeeUnmuted) bool { return e.AttendeeID == bob.id }) != 1 ||
 		countEvents(evs, func(meeting.Locked) bool { return true }) != 1 || countEvents(evs, func(meeting.Unlocked) bool { return true }) != 1 ||
 		countEvents(evs, func(e meeting.AttendeeLeft) bool { return e.AttendeeID == carol.id && e.Reason == meeting.LeftRemoved }) != 1 ||
+		countEvents(evs, func(e meeting.AttendeeLeft) bool {
+			return e.AttendeeID == bob.id && e.Reason == meeting.LeftRemoved && e.By == alice.id
+		}) != 1 ||
 		countEvents(evs, func(e meeting.Ended) bool { return e.By == alice.id && e.Reason == meeting.EndReasonEndedByHost }) != 1 ||
 		countEvents(evs, func(meeting.AllMuted) bool { return true }) != 0 {
 		t.Fatalf("moderation events: %v", evs)

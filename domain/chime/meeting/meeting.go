@@ -7,7 +7,8 @@
 //     it was scheduled; a later ResetPersonalPIN does not rewrite it (Chime does not rewrite invites).
 //     The PIN is sealed under the organiser's key (domain.Sealed, account.UserKeySubject): the log
 //     never holds it in clear, and removing the organiser shreds it with the user's other credentials.
-//   - A title is 1 to MaxTitle bytes of valid UTF-8 without NUL; a meeting starts no earlier than an
+//   - A title is 1 to MaxTitle bytes of valid UTF-8, one line without control characters or
+//     bidirectional overrides (notInTitle); a meeting starts no earlier than an
 //     hour ago and no later than year MaxStartYear (UTC): what the event and the read model store.
 //   - Only a host may schedule or start: an active (not suspended) Pro or ProTrial user of the account
 //     (Basic users have no host role, guide §5.3, §5.5). The caller states the organiser's facts as of the
@@ -28,6 +29,7 @@ import (
 	"cmp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/belfry/belfry/domain"
@@ -344,6 +346,8 @@ func decideSchedule(s State, sc Schedule, now time.Time) ([]Event, error) {
 		return nil, domain.Wrapf(ErrInvalid, "Title must be 1 to %d characters", MaxTitle)
 	case !utf8.ValidString(title) || strings.IndexByte(title, 0) >= 0:
 		return nil, domain.Wrapf(ErrInvalid, "Title must be valid UTF-8 without a NUL character")
+	case strings.ContainsFunc(title, notInTitle):
+		return nil, domain.Wrapf(ErrInvalid, "Title must be one line without control characters or bidirectional overrides")
 	case sc.StartsAt.IsZero():
 		return nil, domain.Wrapf(ErrInvalid, "StartsAt is required")
 	case sc.StartsAt.Before(now.Add(-time.Hour)):
@@ -363,6 +367,16 @@ func decideSchedule(s State, sc Schedule, now time.Time) ([]Event, error) {
 	}
 	return []Event{Scheduled{AccountID: sc.AccountID, OrganizerID: sc.Organizer.UserID, OrganizerEmail: sc.Organizer.Email, Title: title,
 		StartsAt: sc.StartsAt.UTC(), PIN: sc.PIN, Moderated: sc.Moderated, Passcode: sc.Passcode, At: now.UTC()}}, nil
+}
+
+// notInTitle is a rune a title may not hold [derived: the guide is silent; a calendar subject is one
+// line]: a control character (C0, DEL, C1: newlines, escapes), a line or paragraph separator, or a
+// bidirectional embedding, override or isolate. The invite text places the title on a line of its
+// own before "Meeting PIN:", so any of these would let a title forge or visually reorder the lines
+// an invitee reads. Other format characters (joiners in emoji sequences) are allowed.
+func notInTitle(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' ||
+		(r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
 }
 
 // Evolve applies an event.

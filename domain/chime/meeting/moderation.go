@@ -20,8 +20,8 @@ import (
 //     or act on itself through Mute/Remove.
 //   - A muted attendee's audio is not forwarded; only the attendee may unmute itself (no one turns on
 //     another's microphone). MuteAll mutes every attendee but the moderator who asked.
-//   - A removed attendee leaves (AttendeeLeft, reason LeftRemoved, By) and its user cannot join the
-//     meeting again; a locked meeting admits no one but moderators.
+//   - A removed attendee leaves (AttendeeLeft, reason LeftRemoved, By) with every other attendee of
+//     its user (decideRemove), and its user cannot join the meeting again; a locked meeting admits no one but moderators.
 
 // Moderation event types.
 const (
@@ -99,7 +99,8 @@ type MuteAll struct{ AccountID, By string }
 // Unmute is an attendee unmuting itself.
 type Unmute struct{ AccountID, AttendeeID string }
 
-// Remove is a moderator removing another attendee, who cannot join again.
+// Remove is a moderator removing another attendee, with its user's other attendees; the user cannot
+// join again.
 type Remove struct{ AccountID, By, AttendeeID string }
 
 // Lock is a moderator locking (On) or unlocking the meeting.
@@ -177,10 +178,7 @@ func decideModeration(s State, c Command, at time.Time) ([]Event, error) {
 		if err := moderator(s, c.By); err != nil {
 			return nil, err
 		}
-		if _, err := target(s, c.By, c.AttendeeID); err != nil {
-			return nil, err
-		}
-		return []Event{AttendeeLeft{AttendeeID: c.AttendeeID, Reason: LeftRemoved, By: c.By, At: at}}, nil
+		return decideRemove(s, c, at)
 	case Lock:
 		if err := moderator(s, c.By); err != nil {
 			return nil, err
@@ -194,6 +192,29 @@ func decideModeration(s State, c Command, at time.Time) ([]Event, error) {
 		return []Event{Unlocked{By: c.By, At: at}}, nil
 	}
 	return nil, domain.Errorf(domain.KindInvalid, "unknown meeting command %T", c)
+}
+
+// decideRemove removes the attendee c names and every other attendee of its user (the user's other
+// devices): the removal bans the user, so none of its attendees stays to listen, chat or share
+// [derived: the guide is silent; a mature product's "remove" takes the participant out, not one of
+// its connections]. It is refused if any of them is a moderator (moderators cannot act on each other).
+func decideRemove(s State, c Remove, at time.Time) ([]Event, error) {
+	a, err := target(s, c.By, c.AttendeeID)
+	if err != nil {
+		return nil, err
+	}
+	out := []Event{AttendeeLeft{AttendeeID: c.AttendeeID, Reason: LeftRemoved, By: c.By, At: at}}
+	for _, id := range attendeeIDs(s) {
+		o := s.Attendees[id]
+		switch {
+		case id == c.AttendeeID || o.UserID != a.UserID:
+		case o.Moderator || id == c.By:
+			return nil, domain.Wrapf(ErrNotModerator, "user %s is also in the meeting as a moderator: moderators cannot act on each other", a.UserID)
+		default:
+			out = append(out, AttendeeLeft{AttendeeID: id, Reason: LeftRemoved, By: c.By, At: at})
+		}
+	}
+	return out, nil
 }
 
 // admission refuses a join the moderation state forbids: a removed user; a locked meeting, or a
