@@ -39,6 +39,41 @@ func (anyNumber) ListOrders(context.Context, string, string, int) ([]chimenumber
 	return nil, "", nil
 }
 
+// fixtureAWS is the AWS account of newFixture's numbers and Chime account.
+const fixtureAWS = "123456789012"
+
+// fixture is a Team account with users and Business Calling numbers in memory, and the numbers slice
+// over them.
+type fixture struct {
+	svc      *numbers.Service
+	accounts *memrepo.Repo[account.State, account.Command, account.Event]
+	nums     *memrepo.Repo[phonenumber.State, phonenumber.Command, phonenumber.Event]
+	acct     string
+	users    []string // the ids of the users of emails, in order
+}
+
+// newFixture makes an account with a Pro user per address of emails and acquires e164s.
+func newFixture(emails []string, e164s ...string) fixture {
+	f := fixture{acct: uuid.NewString()}
+	evs := []account.Event{account.Created{AccountID: f.acct, AwsAccountID: fixtureAWS, Name: "Acme", AccountType: account.TypeTeam}}
+	for _, email := range emails {
+		id := uuid.NewString()
+		f.users = append(f.users, id)
+		evs = append(evs, account.UserAdded{UserID: id, Email: email, UserType: "PrivateUser", LicenseType: "Pro"})
+	}
+	f.accounts = memrepo.NewLog(account.Initial, account.Evolve, account.Decide)
+	f.accounts.Append(account.StreamName(f.acct), evs...)
+	f.nums = memrepo.NewLog(phonenumber.Initial, phonenumber.Evolve, phonenumber.Decide)
+	for _, n := range e164s {
+		f.nums.Append(phonenumber.StreamName(n), phonenumber.Acquired{AwsAccountID: fixtureAWS, OrderID: "o1", ProductType: phonenumber.ProductBusinessCall,
+			Type: phonenumber.TypeLocal, Country: "US", At: time.Now()})
+	}
+	ryw := usecase.NewReadYourWrites(time.Second, nil)
+	f.svc = numbers.New(numbers.Deps{Numbers: f.nums, NumbersRM: caughtUp{}, Accounts: usecase.Accounts{Repo: f.accounts, RM: caughtUp{}, RYW: ryw},
+		Store: anyNumber{}, RYW: ryw})
+	return f
+}
+
 // TestAssociateUndoesOnlyItsOwnAssignment: AssociatePhoneNumberWithUser records the user's number on
 // the account, then on the number; when the number refuses (here: it went to the deletion queue
 // meanwhile), the call undoes the account's step. Between the two steps, the user's number was
@@ -48,19 +83,9 @@ func (anyNumber) ListOrders(context.Context, string, string, int) ([]chimenumber
 func TestAssociateUndoesOnlyItsOwnAssignment(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	const aws, first, second = "123456789012", "+12065550100", "+12065550101"
-	acct, user := uuid.NewString(), uuid.NewString()
-	accounts := memrepo.NewLog(account.Initial, account.Evolve, account.Decide)
-	accounts.Append(account.StreamName(acct), account.Created{AccountID: acct, AwsAccountID: aws, Name: "Acme", AccountType: account.TypeTeam},
-		account.UserAdded{UserID: user, Email: "alice@example.com", UserType: "PrivateUser", LicenseType: "Pro"})
-	nums := memrepo.NewLog(phonenumber.Initial, phonenumber.Evolve, phonenumber.Decide)
-	for _, n := range []string{first, second} {
-		nums.Append(phonenumber.StreamName(n), phonenumber.Acquired{AwsAccountID: aws, OrderID: "o1", ProductType: phonenumber.ProductBusinessCall,
-			Type: phonenumber.TypeLocal, Country: "US", At: time.Now()})
-	}
-	ryw := usecase.NewReadYourWrites(time.Second, nil)
-	svc := numbers.New(numbers.Deps{Numbers: nums, NumbersRM: caughtUp{}, Accounts: usecase.Accounts{Repo: accounts, RM: caughtUp{}, RYW: ryw},
-		Store: anyNumber{}, RYW: ryw})
+	const first, second = "+12065550100", "+12065550101"
+	f := newFixture([]string{"alice@example.com"}, first, second)
+	svc, accounts, nums, acct, user := f.svc, f.accounts, f.nums, f.acct, f.users[0]
 
 	// The concurrent calls run once the account recorded the first number, before the number does.
 	var once sync.Once
@@ -69,18 +94,18 @@ func TestAssociateUndoesOnlyItsOwnAssignment(t *testing.T) {
 			return
 		}
 		once.Do(func() {
-			if err := svc.DisassociatePhoneNumberFromUser(ctx, aws, acct, user); err != nil {
+			if err := svc.DisassociatePhoneNumberFromUser(ctx, fixtureAWS, acct, user); err != nil {
 				t.Errorf("disassociate: %v", err)
 			}
-			if err := svc.DeletePhoneNumber(ctx, aws, first); err != nil {
+			if err := svc.DeletePhoneNumber(ctx, fixtureAWS, first); err != nil {
 				t.Errorf("delete the first number: %v", err)
 			}
-			if err := svc.AssociatePhoneNumberWithUser(ctx, aws, acct, user, second); err != nil {
+			if err := svc.AssociatePhoneNumberWithUser(ctx, fixtureAWS, acct, user, second); err != nil {
 				t.Errorf("associate the second number: %v", err)
 			}
 		})
 	})
-	if err := svc.AssociatePhoneNumberWithUser(ctx, aws, acct, user, first); !errors.Is(err, phonenumber.ErrWrongState) {
+	if err := svc.AssociatePhoneNumberWithUser(ctx, fixtureAWS, acct, user, first); !errors.Is(err, phonenumber.ErrWrongState) {
 		t.Fatalf("associating a number that went to the deletion queue: %v", err)
 	}
 	st, _, _ := accounts.Load(ctx, account.StreamName(acct))

@@ -4,13 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/google/uuid"
-
-	"github.com/belfry/belfry/api/chime/numbers"
-	"github.com/belfry/belfry/api/chime/usecase"
-	"github.com/belfry/belfry/api/internal/memrepo"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/phonenumber"
 )
@@ -23,18 +17,9 @@ import (
 func TestReleaseLeavesAnotherUsersNumber(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	const aws, num = "123456789012", "+12065550100"
-	acct, alice, bob := uuid.NewString(), uuid.NewString(), uuid.NewString()
-	accounts := memrepo.NewLog(account.Initial, account.Evolve, account.Decide)
-	accounts.Append(account.StreamName(acct), account.Created{AccountID: acct, AwsAccountID: aws, Name: "Acme", AccountType: account.TypeTeam},
-		account.UserAdded{UserID: alice, Email: "alice@example.com", UserType: "PrivateUser", LicenseType: "Pro"},
-		account.UserAdded{UserID: bob, Email: "bob@example.com", UserType: "PrivateUser", LicenseType: "Pro"})
-	nums := memrepo.NewLog(phonenumber.Initial, phonenumber.Evolve, phonenumber.Decide)
-	nums.Append(phonenumber.StreamName(num), phonenumber.Acquired{AwsAccountID: aws, OrderID: "o1", ProductType: phonenumber.ProductBusinessCall,
-		Type: phonenumber.TypeLocal, Country: "US", At: time.Now()})
-	ryw := usecase.NewReadYourWrites(time.Second, nil)
-	svc := numbers.New(numbers.Deps{Numbers: nums, NumbersRM: caughtUp{}, Accounts: usecase.Accounts{Repo: accounts, RM: caughtUp{}, RYW: ryw},
-		Store: anyNumber{}, RYW: ryw})
+	const aws, num = fixtureAWS, "+12065550100"
+	f := newFixture([]string{"alice@example.com", "bob@example.com"}, num)
+	svc, accounts, nums, acct, alice, bob := f.svc, f.accounts, f.nums, f.acct, f.users[0], f.users[1]
 
 	// Once the account recorded the number for bob, before the number's stream does: alice's call
 	// runs through, then the administrator disassociates bob.
