@@ -103,19 +103,27 @@ func (claimedStore) VerifiedDomainOwners(_ context.Context, domains []string) (m
 	return out, nil
 }
 
+// teamAccount is a Team account of AWS account 111122223333 in memory, and the users slice over it
+// and store, with a read model that never catches up (its wait ends after 20 ms).
+func teamAccount(t *testing.T, store users.Store) (*memAccounts, string, *users.Service) {
+	t.Helper()
+	repo := &memAccounts{streams: map[string][]account.Event{}}
+	acct := uuid.NewString()
+	if _, err := repo.Execute(context.Background(), account.StreamName(acct), account.Create{AccountID: acct, AwsAccountID: "111122223333", Name: "Team"}); err != nil {
+		t.Fatal(err)
+	}
+	svc := users.New(users.Deps{Store: store,
+		Accounts: usecase.Accounts{Repo: repo, RM: stalled{}, RYW: usecase.NewReadYourWrites(20*time.Millisecond, nil)}})
+	return repo, acct, svc
+}
+
 // TestInviteUsersRefusesADomainClaimedElsewhere: guide §4.1, a Team account invites users of any
 // e-mail domain not claimed by another organisation; an address of a domain another account verified
 // fails the call (Conflict), and nothing is invited.
 func TestInviteUsersRefusesADomainClaimedElsewhere(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	repo := &memAccounts{streams: map[string][]account.Event{}}
-	acct := uuid.NewString()
-	if _, err := repo.Execute(ctx, account.StreamName(acct), account.Create{AccountID: acct, AwsAccountID: "111122223333", Name: "Team"}); err != nil {
-		t.Fatal(err)
-	}
-	svc := users.New(users.Deps{Store: claimedStore{},
-		Accounts: usecase.Accounts{Repo: repo, RM: stalled{}, RYW: usecase.NewReadYourWrites(20*time.Millisecond, nil)}})
+	repo, acct, svc := teamAccount(t, claimedStore{})
 	_, err := svc.InviteUsers(ctx, "111122223333", acct, []string{"alice@example.com", "Dave@Corp.Example"}, "")
 	if !errors.Is(err, account.ErrDomainClaimed) {
 		t.Fatalf("inviting an address of a domain another account claimed: %v", err)
@@ -131,13 +139,7 @@ func TestInviteUsersRefusesADomainClaimedElsewhere(t *testing.T) {
 func TestInviteUsersBeforeTheReadModelHasTheInvitations(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	repo := &memAccounts{streams: map[string][]account.Event{}}
-	acct := uuid.NewString()
-	if _, err := repo.Execute(ctx, account.StreamName(acct), account.Create{AccountID: acct, AwsAccountID: "111122223333", Name: "Team"}); err != nil {
-		t.Fatal(err)
-	}
-	svc := users.New(users.Deps{Store: emptyStore{},
-		Accounts: usecase.Accounts{Repo: repo, RM: stalled{}, RYW: usecase.NewReadYourWrites(20*time.Millisecond, nil)}})
+	_, acct, svc := teamAccount(t, emptyStore{})
 	invites, err := svc.InviteUsers(ctx, "111122223333", acct, []string{"alice@example.com", "bob@example.com"}, "")
 	if err != nil {
 		t.Fatal(err)
