@@ -13,4 +13,19 @@ if [ -n "$unformatted" ]; then
 fi
 go vet ./...
 go tool staticcheck ./...
-go test -race -count=1 -timeout 30m "$@" ./...
+# Race reports go to files and, when the suite fails, the first one is printed last, where a short tail of the output
+# (CI's) still shows it; the test that failed is named in the output above all the same.
+races=$(mktemp -d)
+trap 'rm -rf "$races"' EXIT
+status=0
+GORACE="${GORACE:-} log_path=$races/race" go test -race -count=1 -timeout 30m "$@" ./... || status=$?
+if [ "$status" -ne 0 ]; then
+  reports=$(cat "$races"/race.* 2>/dev/null | grep -c '^WARNING: DATA RACE' || true)
+  for f in "$races"/race.*; do
+    [ -e "$f" ] || continue
+    echo "=== $reports data race report(s); the first, at most 90 lines:"
+    head -n 90 "$f"
+    break
+  done
+fi
+exit "$status"

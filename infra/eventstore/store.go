@@ -373,6 +373,7 @@ func (r *Repository[S, C, E]) ExecuteFunc(ctx context.Context, stream string, de
 	case out := <-j.done:
 		return out.res, out.err
 	case <-ctx.Done():
+		j.abandon()
 		return Result[S, E]{}, ctx.Err()
 	}
 }
@@ -387,6 +388,32 @@ type job[S any, E any] struct {
 	events []E
 	err    error
 	pre    []E // the decision made on the cached state, when the group is that lone command
+
+	// mu is held while decide runs; abandoned is set under it when the caller gives up. A caller
+	// that gives up so waits for a decision under way and is never decided for afterwards: decide
+	// (typically a closure writing the caller's variables) never runs once ExecuteFunc returned.
+	mu        sync.Mutex
+	abandoned bool
+}
+
+// errAbandoned answers, inside the group, a command whose caller has already gone.
+var errAbandoned = errors.New("eventstore: the caller gave up before its command was decided")
+
+// run decides the job on state unless its caller gave up.
+func (j *job[S, E]) run(state S, now time.Time) ([]E, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.abandoned {
+		return nil, errAbandoned
+	}
+	return j.decide(state, now)
+}
+
+// abandon marks the job given up, after any decision under way.
+func (j *job[S, E]) abandon() {
+	j.mu.Lock()
+	j.abandoned = true
+	j.mu.Unlock()
 }
 
 type jobResult[S any, E any] struct {
@@ -493,7 +520,7 @@ func (r *Repository[S, C, E]) runGroup(stream string, jobs []*job[S, E]) {
 func (r *Repository[S, C, E]) startingState(ctx context.Context, stream string, jobs []*job[S, E], attempt int, now time.Time) (cached[S], error) {
 	c, cachedOK := r.cached(stream)
 	if attempt == 0 && cachedOK && len(jobs) == 1 {
-		pre, err := jobs[0].decide(c.state, now)
+		pre, err := jobs[0].run(c.state, now)
 		if err == nil && len(pre) > 0 {
 			jobs[0].pre = pre
 			return c, nil
@@ -511,7 +538,7 @@ func (r *Repository[S, C, E]) decideGroup(jobs []*job[S, E], state S, now time.T
 		if j.pre != nil {
 			j.events, j.err, j.pre = j.pre, nil, nil
 		} else {
-			j.events, j.err = j.decide(state, now)
+			j.events, j.err = j.run(state, now)
 		}
 		if j.err != nil {
 			j.events = nil
