@@ -19,6 +19,8 @@ type LambdaInvoker interface {
 
 // HTTPLambdaInvoker calls the Lambda Invoke API shape (POST {Endpoint}/2015-03-31/functions/{arn}/invocations,
 // X-Amz-Invocation-Type DryRun or Event) of a Lambda-compatible endpoint. With no Endpoint every call fails.
+// Redirects are never followed (whatever Client says): a 3xx is a failed invocation, so the endpoint
+// cannot send the payload, or Belfry, on to an address the operator did not configure.
 type HTTPLambdaInvoker struct {
 	Endpoint string
 	Client   *http.Client
@@ -42,10 +44,12 @@ func (h HTTPLambdaInvoker) Invoke(ctx context.Context, arn string, payload []byt
 	if clientContext != "" {
 		req.Header.Set("X-Amz-Client-Context", clientContext)
 	}
-	client := h.Client
-	if client == nil {
-		client = &http.Client{Timeout: 5 * time.Second}
+	client := &http.Client{Timeout: 5 * time.Second}
+	if h.Client != nil {
+		c := *h.Client
+		client = &c
 	}
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := client.Do(req)
 	if err != nil {
 		return err
