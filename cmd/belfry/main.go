@@ -122,6 +122,24 @@ func stopWithin(closeFn func() error, again <-chan os.Signal, bound time.Duratio
 	}
 }
 
+// serve runs m until ctx ends, then stops it within shutdownBound. A stop asked for while m starts
+// (ctx ended: a signal) is a stop, not a failure: what started is stopped and serve returns nil, so
+// the process exits 0 as it does after a stop once ready.
+func serve(ctx context.Context, m *Main, again <-chan os.Signal) error {
+	if err := m.Run(ctx); err != nil {
+		stopErr := stopWithin(m.Close, again, shutdownBound)
+		if ctx.Err() != nil {
+			fmt.Fprintln(os.Stderr, "belfry: stopped while starting")
+			return stopErr
+		}
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "belfry: ready: HTTP on http://%s, event log on %s\n", m.HTTPAddr(), m.EventStoreDesc())
+	<-ctx.Done()
+	fmt.Fprintf(os.Stderr, "belfry: shutting down (a second signal, or %s, ends the process at once)\n", shutdownBound)
+	return stopWithin(m.Close, again, shutdownBound)
+}
+
 // runCommand runs the command of args; again receives the signals that come after ctx ended.
 func runCommand(ctx context.Context, args []string, again <-chan os.Signal) error {
 	if len(args) == 0 {
@@ -134,15 +152,7 @@ func runCommand(ctx context.Context, args []string, again <-chan os.Signal) erro
 	}
 	switch args[0] {
 	case "serve":
-		m := NewMain(cfg)
-		if err := m.Run(ctx); err != nil {
-			_ = stopWithin(m.Close, again, shutdownBound)
-			return err
-		}
-		fmt.Fprintf(os.Stderr, "belfry: ready: HTTP on http://%s, event log on %s\n", m.HTTPAddr(), m.EventStoreDesc())
-		<-ctx.Done()
-		fmt.Fprintf(os.Stderr, "belfry: shutting down (a second signal, or %s, ends the process at once)\n", shutdownBound)
-		return stopWithin(m.Close, again, shutdownBound)
+		return serve(ctx, NewMain(cfg), again)
 	case "migrate":
 		return cmdMigrate(ctx, cfg)
 	case "admin":

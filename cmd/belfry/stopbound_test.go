@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -80,5 +81,20 @@ func TestServeStopsCleanlyAtSIGTERM(t *testing.T) {
 	}
 	if code := c.cmd.ProcessState.ExitCode(); code != 0 {
 		t.Fatalf("belfry serve exited %d after one SIGTERM, want 0", code)
+	}
+}
+
+// TestSignalWhileStartingIsAStop: a signal that comes while `belfry serve` starts (its context ends)
+// stops what started and is no failure (the process exits 0); it used to exit 1 with "context canceled".
+func TestSignalWhileStartingIsAStop(t *testing.T) {
+	t.Parallel()
+	cfg := Config{DatabaseURL: pgtest.NewDatabase(t), DataDir: t.TempDir(), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1"}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := serve(ctx, NewMain(cfg), nil); err != nil {
+		t.Fatalf("a stop asked for while starting: %v", err)
 	}
 }
