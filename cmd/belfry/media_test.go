@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/chime"
 	"github.com/coder/websocket"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/belfry/belfry/api/chime/media"
 	"github.com/belfry/belfry/domain/chime/meeting"
@@ -335,38 +337,92 @@ func TestMeetingMedia(t *testing.T) {
 	}
 }
 
-// TestMeetingAttendeeLimit: guide §18.1 — 250 attendees join one meeting through the signalling
-// WebSocket; the 251st is refused before the upgrade with 400 ResourceLimitExceeded. (The attendees
-// never connect media: they get longer than the default 30 s to do so.)
+// TestMeetingAttendeeLimit: guide §18.1 — 250 attendees (25 users, 10 devices each) join one
+// meeting through the signalling WebSocket; the 251st is refused before the upgrade with 400
+// ResourceLimitExceeded. One user holds at most MaxAttendeesPerUser of them: its 11th connection is
+// refused alike while another user still joins, and it joins again once one of its devices left.
+// (The attendees never connect media: they get longer than the default 30 s to do so.)
 func TestMeetingAttendeeLimit(t *testing.T) {
 	t.Parallel()
 	b, id, aliceTok, bobTok, _ := meetingWith(t, func(m *Main) { m.cfg.Media.ConnectWithin = 10 * time.Minute })
 	ctx := context.Background()
+	perUser, fill := meeting.MaxAttendeesPerUser, meeting.MaxAttendees/meeting.MaxAttendeesPerUser
+	// fill+1 users: the first fill of them fill the meeting, perUser devices each; the last is the 251st.
+	users := append([]string{aliceTok, bobTok}, b.accountUsers(t, aliceTok, fill-1)...)
 	start := time.Now()
-	for i := range meeting.MaxAttendees {
-		tok := aliceTok
-		if i%2 == 1 {
-			tok = bobTok
-		}
+	held := map[string][]*websocket.Conn{}
+	dial := func(tok string) {
+		t.Helper()
 		ws, _, err := b.dialSignal(ctx, id, tok)
 		if err != nil {
-			t.Fatalf("attendee %d: %v", i+1, err)
+			t.Fatalf("attendee %d: %v", len(held[tok])+1, err)
 		}
 		t.Cleanup(func() { _ = ws.CloseNow() })
+		held[tok] = append(held[tok], ws)
 	}
-	t.Logf("%d attendees joined in %v", meeting.MaxAttendees, time.Since(start).Round(time.Millisecond))
-	_, resp, err := b.dialSignal(ctx, id, bobTok)
+	for range perUser {
+		dial(aliceTok)
+	}
+	refusedNaming(t, b, id, aliceTok, fmt.Sprintf("%d attendees", perUser)) // alice's 11th device
+	dial(bobTok)                                                            // while bob still joins
+	_ = held[aliceTok][0].Close(websocket.StatusNormalClosure, "")
+	held[aliceTok] = held[aliceTok][1:]
+	until(t, "alice's device leaving", func() bool {
+		return countEvents(b.meetingEvents(t, id), func(meeting.AttendeeLeft) bool { return true }) == 1
+	})
+	dial(aliceTok) // her place is free again
+
+	for _, tok := range users[:fill] {
+		for len(held[tok]) < perUser {
+			dial(tok)
+		}
+	}
+	t.Logf("%d attendees of %d users joined in %v", meeting.MaxAttendees, fill, time.Since(start).Round(time.Millisecond))
+	refusedNaming(t, b, id, users[fill], fmt.Sprint(meeting.MaxAttendees)) // the 251st
+	evs := b.meetingEvents(t, id)
+	joined := countEvents(evs, func(meeting.AttendeeJoined) bool { return true })
+	left := countEvents(evs, func(meeting.AttendeeLeft) bool { return true })
+	if joined != meeting.MaxAttendees+1 || left != 1 {
+		t.Fatalf("%d joined and %d left events, want %d and 1", joined, left, meeting.MaxAttendees+1)
+	}
+}
+
+// refusedNaming checks that tok's connection to meeting id is refused before the upgrade with 400
+// ResourceLimitExceeded, its body naming bound.
+func refusedNaming(t *testing.T, b *running, id, tok, bound string) {
+	t.Helper()
+	_, resp, err := b.dialSignal(context.Background(), id, tok)
 	if err == nil || resp == nil || resp.StatusCode != 400 {
-		t.Fatalf("the 251st attendee: %v %v", err, resp)
+		t.Fatalf("a connection beyond %s: %v %v, want 400", bound, err, resp)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	if !strings.Contains(string(body), "ResourceLimitExceeded") || !strings.Contains(string(body), "250") {
-		t.Fatalf("the 251st attendee's answer: %s", body)
+	if !strings.Contains(string(body), "ResourceLimitExceeded") || !strings.Contains(string(body), bound) {
+		t.Fatalf("a connection beyond %s: the answer: %s", bound, body)
 	}
-	evs := b.meetingEvents(t, id)
-	if n := countEvents(evs, func(meeting.AttendeeJoined) bool { return true }); n != meeting.MaxAttendees {
-		t.Fatalf("%d joined events", n)
+}
+
+// accountUsers makes n more users of the account of the session tok and returns a session token
+// for each, cheaply: CreateUser through the SDK and a session opened straight in its table, with
+// none of an invitation's mail, registration or sign-in (bcrypt) work (cmd/belfry/benchchat.go).
+func (r *running) accountUsers(t *testing.T, tok string, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	_, me := r.clientCall(t, "GET", "/client/v1/me", tok, nil)
+	acct := me["User"].(map[string]any)["AccountId"].(string)
+	users, err := createUsers(ctx, r.client, acct, n)
+	if err != nil {
+		t.Fatal(err)
 	}
+	pool, err := pgxpool.New(ctx, r.m.cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	toks, err := openSessions(ctx, pool, acct, users)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return toks
 }
 
 // TestMeetingsEndWhenBelfryStops: a clean stop says bye (ServiceRestart) to every attendee and

@@ -34,8 +34,8 @@
 // HTTP answer: 401 (no or a revoked session), 400 (a malformed PIN), 404 (no such meeting in the caller's
 // account, no open meeting with the PIN), 409 (the meeting ended, was cancelled or is disabled, or is
 // locked, or moderated with no moderator in yet), 403 (a moderator removed the caller, or a wrong
-// moderator passcode), 400 ResourceLimitExceeded (250 attendees already), 429 (too many wrong PINs
-// or passcodes).
+// moderator passcode), 400 ResourceLimitExceeded (250 attendees already, or 10 of the caller's own
+// devices), 429 (too many wrong PINs or passcodes).
 //
 // Then every message is one JSON object with a "type" (at most 64 KiB):
 //

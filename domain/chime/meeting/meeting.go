@@ -17,10 +17,11 @@
 //     Disabled (the organiser lost the host role: a removed domain). A Disabled meeting never starts.
 //   - Disable is idempotent and a no-op once the meeting started, ended or was cancelled.
 //   - The roster (roster.go): attendees join a scheduled or started meeting (the first join starts
-//     it), at most MaxAttendees at once, at most MaxVideoTiles of them sending video and (counted
-//     apart) MaxContentShares sharing a screen; when the last attendee leaves, or the meeting ends,
-//     or the service restarts (Interrupt), the meeting is Ended with a reason and its roster is
-//     empty. An Ended meeting has no attendees.
+//     it), at most MaxAttendees at once, at most MaxAttendeesPerUser of them one user's (its
+//     devices), at most MaxVideoTiles of them sending video and (counted apart) MaxContentShares
+//     sharing a screen; when the last attendee leaves, or the meeting ends, or the service restarts
+//     (Interrupt), the meeting is Ended with a reason and its roster is empty. An Ended meeting has
+//     no attendees.
 //   - Moderation (moderation.go): the host's controls — mute, remove, lock, end — are commands of a
 //     moderator in the roster; a removed user never joins again, a locked meeting admits only its host.
 package meeting

@@ -25,6 +25,12 @@ const (
 	MaxContentShares = 1
 )
 
+// MaxAttendeesPerUser is how many attendees (signalling connections, one per device) one user may
+// hold in a meeting at once [Belfry's choice: the guide gives no number]. A person joins from a few
+// devices — desktop, phone, browser, a room system — not from dozens; without a bound one user of the
+// account could take all MaxAttendees places and lock everyone else out.
+const MaxAttendeesPerUser = 10
+
 // Media kinds: MediaContent is a screen share, a second video track.
 const (
 	MediaAudio   = "audio"
@@ -50,6 +56,7 @@ const (
 // Roster sentinels.
 var (
 	ErrFull        = &domain.Error{Kind: domain.KindLimitExceeded, Msg: "the meeting is full"}
+	ErrUserDevices = &domain.Error{Kind: domain.KindLimitExceeded, Msg: "the user is in the meeting from too many devices"}
 	ErrVideoTiles  = &domain.Error{Kind: domain.KindLimitExceeded, Msg: "the meeting has no free video tile"}
 	ErrContent     = &domain.Error{Kind: domain.KindLimitExceeded, Msg: "someone else is sharing a screen"}
 	ErrNotAttendee = &domain.Error{Kind: domain.KindNotFound, Msg: "no such attendee in the meeting"}
@@ -111,7 +118,9 @@ func (MediaStarted) EventType() string { return TypeMediaStarted }
 func (MediaStopped) EventType() string { return TypeMediaStopped }
 
 // Join adds an attendee; the first join of a scheduled meeting starts it, so Organizer states the
-// organiser's facts now (as for Start). Joining again with the same AttendeeID changes nothing.
+// organiser's facts now (as for Start). Joining again with the same AttendeeID changes nothing; a
+// new one is refused (ErrFull, ErrUserDevices) when the meeting holds MaxAttendees or UserID holds
+// MaxAttendeesPerUser.
 // AsModerator states that the caller checked the moderator passcode the attendee gave, or that the
 // attendee's user is a delegate of the organiser (guide §8.2; domain/chime/contacts; moderation.go).
 type Join struct {
@@ -201,6 +210,9 @@ func decideJoin(s State, c Join, at time.Time) ([]Event, error) {
 	if len(s.Attendees) >= MaxAttendees {
 		return nil, domain.Wrapf(ErrFull, "the meeting already has %d attendees, the most a meeting may have", MaxAttendees)
 	}
+	if attendeesOf(s, c.UserID) >= MaxAttendeesPerUser {
+		return nil, domain.Wrapf(ErrUserDevices, "user %s already has %d attendees (devices) in the meeting, the most one user may have", c.UserID, MaxAttendeesPerUser)
+	}
 	return append(out, AttendeeJoined{AttendeeID: c.AttendeeID, UserID: c.UserID, Moderator: moderator, At: at}), nil
 }
 
@@ -271,6 +283,17 @@ func ContentShares(s State) int {
 	n := 0
 	for _, a := range s.Attendees {
 		if a.Content {
+			n++
+		}
+	}
+	return n
+}
+
+// attendeesOf is how many attendees of the live roster belong to userID (its devices).
+func attendeesOf(s State, userID string) int {
+	n := 0
+	for _, a := range s.Attendees {
+		if a.UserID == userID {
 			n++
 		}
 	}

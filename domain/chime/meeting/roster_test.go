@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,6 +98,41 @@ func TestRosterLimits(t *testing.T) {
 	_, s, _ = decide(t, s, meeting.SetMedia{AccountID: "a1", AttendeeID: "0", Kind: meeting.MediaVideo, On: false})
 	if _, _, err := decide(t, s, meeting.SetMedia{AccountID: "a1", AttendeeID: "100", Kind: meeting.MediaVideo, On: true}); err != nil {
 		t.Fatalf("a freed tile: %v", err)
+	}
+}
+
+// TestRosterLimitPerUser: given a started meeting where one user is in from MaxAttendeesPerUser
+// devices, when that user joins from one more it is refused (ErrUserDevices, LimitExceeded, naming
+// the bound) while another user still joins and a repeated join of one of its attendees stays a
+// no-op; once one of its attendees leaves, the user joins again.
+func TestRosterLimitPerUser(t *testing.T) {
+	t.Parallel()
+	device := func(i int) meeting.Join {
+		return meeting.Join{AccountID: "a1", AttendeeID: fmt.Sprintf("u2-%d", i), UserID: "u2", Organizer: pro}
+	}
+	s := given(scheduled)
+	for i := range meeting.MaxAttendeesPerUser {
+		var err error
+		if _, s, err = decide(t, s, device(i)); err != nil {
+			t.Fatalf("given: device %d: %v", i+1, err)
+		}
+	}
+
+	evs, s, err := decide(t, s, device(meeting.MaxAttendeesPerUser))
+	if !errors.Is(err, meeting.ErrUserDevices) || domain.KindOf(err) != domain.KindLimitExceeded ||
+		!strings.Contains(err.Error(), fmt.Sprint(meeting.MaxAttendeesPerUser)) || len(evs) != 0 {
+		t.Fatalf("then the user's device %d is refused naming the bound: %v %v", meeting.MaxAttendeesPerUser+1, evs, err)
+	}
+	if _, s, err = decide(t, s, join("other")); err != nil {
+		t.Fatalf("then another user still joins: %v", err)
+	}
+	if evs, _, err := decide(t, s, device(3)); err != nil || len(evs) != 0 {
+		t.Fatalf("then a repeated join of an attendee in the roster is a no-op: %v %v", evs, err)
+	}
+
+	_, s, _ = decide(t, s, meeting.Leave{AccountID: "a1", AttendeeID: "u2-0", Reason: meeting.LeftHungUp})
+	if _, _, err := decide(t, s, device(meeting.MaxAttendeesPerUser)); err != nil {
+		t.Fatalf("when one of its attendees left, then the user joins again: %v", err)
 	}
 }
 
