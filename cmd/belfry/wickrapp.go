@@ -142,7 +142,8 @@ func (m *Main) newWickrUsers(pool *pgxpool.Pool, client *esdb.Client, networks u
 
 // startWickrSweeps runs the Wickr background work every SweepEvery until runCtx ends: the Premium
 // free trials that are over fall back to Standard, the deletions of networks are carried on, the
-// users of deleted security groups move to their default group, and the calls a crash left live end.
+// users of deleted security groups move to their default group, and the calls a crash left live end;
+// and hourly the client sessions found over are deleted (startWickrSessionSweep).
 func (m *Main) startWickrSweeps(runCtx context.Context) {
 	every := m.SweepEvery
 	if every <= 0 {
@@ -151,6 +152,7 @@ func (m *Main) startWickrSweeps(runCtx context.Context) {
 	m.spawn(func() { m.wickr.stream.Run(runCtx) })
 	runWickrArchive(m, runCtx)
 	startWickrCallSweep(m, runCtx, every)
+	startWickrSessionSweep(m, runCtx)
 	m.spawn(func() {
 		t := time.NewTicker(every)
 		defer t.Stop()

@@ -34,15 +34,28 @@ func (m *Main) newWickrClient(pool *pgxpool.Pool, client *esdb.Client, networks 
 // wickrSessions adapts the session table to the client slice's port.
 type wickrSessions struct{ s *sessions.WickrStore }
 
-func (w wickrSessions) Open(ctx context.Context, hash string, s wickrclientapi.Session) error {
+func (w wickrSessions) Open(ctx context.Context, hash string, s wickrclientapi.Session, keep int) error {
 	return w.s.Open(ctx, hash, sessions.WickrSession{NetworkID: s.NetworkID, UserID: s.UserID, AppID: s.AppID, IssuedAt: s.IssuedAt, SSO: s.SSO,
-		ExpiresAt: s.ExpiresAt, Refresh: s.Refresh, GuestHash: s.GuestHash})
+		ExpiresAt: s.ExpiresAt, Refresh: s.Refresh, GuestHash: s.GuestHash}, keep)
 }
 
 func (w wickrSessions) Lookup(ctx context.Context, hash string) (wickrclientapi.Session, error) {
 	s, err := w.s.Lookup(ctx, hash)
+	return fromWickrSession(s), err
+}
+
+func fromWickrSession(s sessions.WickrSession) wickrclientapi.Session {
 	return wickrclientapi.Session{Session: roster.Session{UserID: s.UserID, AppID: s.AppID, IssuedAt: s.IssuedAt, SSO: s.SSO},
-		NetworkID: s.NetworkID, GuestHash: s.GuestHash, ExpiresAt: s.ExpiresAt, RefreshFailedAt: s.RefreshFailedAt, Refresh: s.Refresh}, err
+		NetworkID: s.NetworkID, GuestHash: s.GuestHash, ExpiresAt: s.ExpiresAt, RefreshFailedAt: s.RefreshFailedAt, Refresh: s.Refresh}
+}
+
+func (w wickrSessions) After(ctx context.Context, after string, limit int) ([]wickrclientapi.StoredSession, error) {
+	rows, err := w.s.After(ctx, after, limit)
+	out := make([]wickrclientapi.StoredSession, len(rows))
+	for i, r := range rows {
+		out[i] = wickrclientapi.StoredSession{TokenHash: r.TokenHash, Session: fromWickrSession(r.WickrSession)}
+	}
+	return out, err
 }
 
 func (w wickrSessions) Refreshed(ctx context.Context, hash string, expiresAt time.Time, refresh domain.Sealed) error {
@@ -54,6 +67,39 @@ func (w wickrSessions) RefreshFailed(ctx context.Context, hash string, at time.T
 }
 
 func (w wickrSessions) Close(ctx context.Context, hash string) error { return w.s.Close(ctx, hash) }
+
+// wickrSessionSweepEvery is how often the Wickr client sessions found over are swept: one whose
+// token is presented is deleted at once; the sweep finds those never presented again.
+const wickrSessionSweepEvery = time.Hour
+
+// startWickrSessionSweep runs sweepWickrSessions every wickrSessionSweepEvery until runCtx ends
+// (spawned: Close cancels runCtx and waits for it before what it uses closes).
+func startWickrSessionSweep(m *Main, runCtx context.Context) {
+	m.spawn(func() {
+		t := time.NewTicker(wickrSessionSweepEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+				sweepWickrSessions(m, runCtx)
+			}
+		}
+	})
+}
+
+// sweepWickrSessions runs one sweep of the Wickr client sessions and logs its figures when it
+// removed something or failed.
+func sweepWickrSessions(m *Main, ctx context.Context) {
+	checked, removed, err := m.wickr.client.SweepSessions(ctx)
+	if removed > 0 {
+		m.logger.Info("deleted the Wickr client sessions found over", "checked", checked, "removed", removed)
+	}
+	if err != nil && ctx.Err() == nil {
+		m.logger.Warn("sweeping the Wickr client sessions stopped early; the next sweep walks them again", "checked", checked, "removed", removed, "err", err)
+	}
+}
 
 // wickrInvitationMailer hands the router's Wickr invitation messages to the client slice.
 type wickrInvitationMailer struct{ c *wickrclientapi.Service }

@@ -19,6 +19,9 @@
 //     session's refresh token is sealed under the user's key; when refreshing fails the session lasts
 //     the network's token-refresh grace period (0, 30 or 60 minutes, guide §4.3) from the first
 //     failure, and no longer.
+//   - A device keeps at most MaxSessionsPerDevice sessions: a sign-in deletes its oldest beyond. A
+//     session found over is deleted when its token is presented, and otherwise by the next
+//     SweepSessions (the server runs it hourly).
 package client
 
 import (
@@ -52,13 +55,33 @@ type Session struct {
 	Refresh                    domain.Sealed
 }
 
+// StoredSession is a stored session with the hash of its token.
+type StoredSession struct {
+	TokenHash string
+	Session
+}
+
+// MaxSessionsPerDevice bounds the sessions a device keeps (a device: the same network, user and app
+// id; for a guest the same guest account and app id): a sign-in from it deletes its oldest sessions
+// beyond the bound. Without one, a client that signs in again and again (a reinstalled app, a retry
+// loop, a script) would leave a stored session per sign-in for as long as the user's device stays.
+// The bound is above 1 so that a client signing in anew does not cut off requests still in flight
+// on its previous token, nor app instances that share an app id.
+const MaxSessionsPerDevice = 5
+
 // Sessions stores sessions by the hash of their token; a hash that opens none is of kind NotFound.
 type Sessions interface {
-	Open(ctx context.Context, tokenHash string, s Session) error
+	// Open stores a session and leaves its device at most keep sessions, the new one among them: the
+	// oldest others beyond are deleted in the same transaction, and the opens of one device are
+	// serialized, so that concurrent sign-ins never leave more.
+	Open(ctx context.Context, tokenHash string, s Session, keep int) error
 	Lookup(ctx context.Context, tokenHash string) (Session, error)
 	Refreshed(ctx context.Context, tokenHash string, expiresAt time.Time, refresh domain.Sealed) error
 	RefreshFailed(ctx context.Context, tokenHash string, at time.Time) (time.Time, error)
 	Close(ctx context.Context, tokenHash string) error
+	// After is a keyset page of the stored sessions: at most limit whose token hash sorts after after
+	// ("": from the first), in that order, read by one statement that holds nothing once it returns.
+	After(ctx context.Context, after string, limit int) ([]StoredSession, error)
 }
 
 // Keys seals and opens credentials under a subject's key and makes the invitation macs

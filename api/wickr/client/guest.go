@@ -101,16 +101,26 @@ func (g guests) signIn(ctx context.Context, email, password string, dev Device, 
 func (g guests) open(ctx context.Context, usernameHash string, dev Device, at time.Time) (SignedIn, error) {
 	raw, hash := chimeusecase.NewToken()
 	sess := Session{Session: roster.Session{AppID: dev.AppID, IssuedAt: at}, GuestHash: usernameHash}
-	if err := g.s.d.Sessions.Open(ctx, hash, sess); err != nil {
+	if err := g.s.d.Sessions.Open(ctx, hash, sess, MaxSessionsPerDevice); err != nil {
 		return SignedIn{}, err
 	}
 	return SignedIn{Token: raw, GuestHash: usernameHash}, nil
 }
 
+// account reads the guest account of a session, read now from the log: its state is not Live when
+// it no longer exists (or never did); an error only when it could not be read.
+func (g guests) account(ctx context.Context, usernameHash string) (guest.State, error) {
+	st, _, err := g.s.d.Guests.Repo.Load(ctx, guest.StreamPrefix+usernameHash)
+	if domain.KindOf(err) == domain.KindNotFound {
+		return guest.State{}, nil
+	}
+	return st, err
+}
+
 // authenticate checks a guest session: the guest account still exists.
 func (g guests) authenticate(ctx context.Context, hash string, sess Session) (Me, error) {
-	st, _, err := g.s.d.Guests.Repo.Load(ctx, guest.StreamPrefix+sess.GuestHash)
-	if err != nil && domain.KindOf(err) != domain.KindNotFound {
+	st, err := g.account(ctx, sess.GuestHash)
+	if err != nil {
 		return Me{}, err
 	}
 	if !st.Live {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	chimeusecase "github.com/belfry/belfry/api/chime/usecase"
+	"github.com/belfry/belfry/api/wickr/usecase"
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/wickr/roster"
 )
@@ -36,6 +37,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Me, error) {
 	}
 	p, err := s.policy(ctx, sess.NetworkID)
 	if domain.KindOf(err) == domain.KindNotFound {
+		_ = s.d.Sessions.Close(context.WithoutCancel(ctx), hash)
 		return Me{}, domain.Wrapf(roster.ErrSessionEnded, "the network no longer exists")
 	}
 	if err != nil {
@@ -46,8 +48,19 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Me, error) {
 			return Me{}, err
 		}
 	}
+	me, err := checkSession(ctx, s.d.Rosters, sess, p)
+	if domain.KindOf(err) == domain.KindForbidden {
+		_ = s.d.Sessions.Close(context.WithoutCancel(ctx), hash)
+	}
+	return me, err
+}
+
+// checkSession runs roster.CheckSession on a user's session against its roster block, read now
+// through the command path, and answers the signed-in user. A session over is of kind Forbidden
+// (roster.ErrSessionEnded), and only such: any other error is the check not made.
+func checkSession(ctx context.Context, rosters usecase.Rosters, sess Session, p netPolicy) (Me, error) {
 	var me Me
-	_, err = s.d.Rosters.Repo.ExecuteFunc(ctx, roster.StreamName(sess.NetworkID, sess.UserID), func(st roster.State, now time.Time) ([]roster.Event, error) {
+	_, err := rosters.Repo.ExecuteFunc(ctx, roster.StreamName(sess.NetworkID, sess.UserID), func(st roster.State, now time.Time) ([]roster.Event, error) {
 		if err := roster.CheckSession(st, sess.Session, p.Policy, now); err != nil {
 			return nil, err
 		}
@@ -57,9 +70,6 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Me, error) {
 		return nil, nil
 	})
 	if err != nil {
-		if domain.KindOf(err) == domain.KindForbidden {
-			_ = s.d.Sessions.Close(context.WithoutCancel(ctx), hash)
-		}
 		return Me{}, err
 	}
 	return me, nil

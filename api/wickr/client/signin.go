@@ -209,7 +209,7 @@ func (s *Service) open(ctx context.Context, networkID string, e roster.SignedIn,
 	raw, hash := chimeusecase.NewToken()
 	sess.NetworkID = networkID
 	sess.Session = roster.Session{UserID: e.UserID, AppID: e.AppID, IssuedAt: e.At, SSO: sess.SSO}
-	if err := s.d.Sessions.Open(ctx, hash, sess); err != nil {
+	if err := s.d.Sessions.Open(ctx, hash, sess, MaxSessionsPerDevice); err != nil {
 		return SignedIn{}, err
 	}
 	return SignedIn{Token: raw, NetworkID: networkID, UserID: e.UserID}, nil

@@ -170,7 +170,7 @@ func (s *Service) FinishSSO(ctx context.Context, networkID, code, state string) 
 	if len(users) == 0 {
 		return SignedIn{}, domain.Wrapf(ErrSSO, "User not found: %s is not a user of the network; ask the administrator to add it", username)
 	}
-	sess := Session{Session: roster.Session{SSO: true}, ExpiresAt: s.expiry(tok)}
+	sess := Session{Session: roster.Session{SSO: true}, ExpiresAt: expiry(s.d.Now(), tok)}
 	if rt := tok.RefreshToken; rt != "" {
 		if sess.Refresh, err = s.d.Keys.SealFor(ctx, networkID, wickr.UserSubject(users[0].UserID), []byte(rt)); err != nil {
 			return SignedIn{}, err
@@ -273,13 +273,13 @@ func unverified(v any) bool {
 	return false
 }
 
-// expiry is when the provider's tokens expire on Belfry's clock (the oauth2 package dates them on
-// the machine's clock).
-func (s *Service) expiry(tok *oauth2.Token) time.Time {
+// expiry is when the provider's tokens expire on Belfry's clock, which reads now (the oauth2 package
+// dates them on the machine's clock).
+func expiry(now time.Time, tok *oauth2.Token) time.Time {
 	if tok.Expiry.IsZero() {
 		return time.Time{}
 	}
-	return s.d.Now().Add(time.Until(tok.Expiry))
+	return now.Add(time.Until(tok.Expiry))
 }
 
 // renew refreshes an SSO session whose provider tokens are due (ssoTokenBufferMinutes before they
@@ -298,7 +298,7 @@ func (s *Service) renew(ctx context.Context, hash string, sess Session, cfg *net
 				return err
 			}
 		}
-		return s.d.Sessions.Refreshed(ctx, hash, s.expiry(tok), refresh)
+		return s.d.Sessions.Refreshed(ctx, hash, expiry(s.d.Now(), tok), refresh)
 	}
 	first, ferr := s.d.Sessions.RefreshFailed(ctx, hash, now)
 	if ferr != nil {
