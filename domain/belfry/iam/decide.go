@@ -1,7 +1,9 @@
 package iam
 
 import (
+	"encoding/json"
 	"time"
+	"unicode/utf8"
 
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/iampolicy"
@@ -42,6 +44,9 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		}
 		if err := c.Document.Validate(); err != nil {
 			return nil, domain.Errorf(domain.KindInvalid, "policy %s: %v", c.PolicyName, err)
+		}
+		if err := inlineRoom(s, c); err != nil {
+			return nil, err
 		}
 		doc := c.Document
 		return attach(s, PolicyAttached{Principal: c.Principal, PolicyName: c.PolicyName, Document: &doc, At: now})
@@ -177,6 +182,32 @@ func decideImport(s State, c Import) ([]Event, error) {
 func ValidKeyID(id string) error {
 	if !validKeyID.MatchString(id) {
 		return domain.Errorf(domain.KindInvalid, "access key id %q must be AKIA and 16 characters of [A-Z2-7]", id)
+	}
+	return nil
+}
+
+// InlineChars is the size of an inline policy as stored: the characters of its document compacted
+// (IAM counts a principal's inline policies without the white space outside strings).
+func InlineChars(d iampolicy.Document) int {
+	b, _ := json.Marshal(d) // a Document always encodes
+	return utf8.RuneCount(b)
+}
+
+// inlineRoom refuses an inline policy that would take its principal's inline policies past
+// iampolicy.MaxDocumentChars together, as IAM bounds a user's: the policy it replaces, if any, does
+// not count. The bound keeps a principal's policies, and so every evaluation, small.
+func inlineRoom(s State, c PutInlinePolicy) error {
+	total := InlineChars(c.Document)
+	if p, ok := s.Principals[c.Principal]; ok {
+		for name, pol := range p.Policies {
+			if name != c.PolicyName && pol.Document != nil {
+				total += InlineChars(*pol.Document)
+			}
+		}
+	}
+	if total > iampolicy.MaxDocumentChars {
+		return domain.Errorf(domain.KindInvalid, "policy %s: %s's inline policies would hold %d characters together (white space not counted), over the limit of %d; detach one or shorten them",
+			c.PolicyName, c.Principal, total, iampolicy.MaxDocumentChars)
 	}
 	return nil
 }

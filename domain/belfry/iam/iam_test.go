@@ -2,6 +2,7 @@ package iam_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,4 +159,42 @@ func TestImportOnlyIntoAnEmptyStream(t *testing.T) {
 	bad.Principals = []iam.ImportedPrincipal{{Name: "admin", PrincipalID: pid1, Keys: []iam.ImportedKey{{AccessKeyID: key1, Secret: domain.Sealed{Data: []byte("clear")}}}}}
 	_, err = iam.Decide(given(), bad, now)
 	wantKind(t, err, domain.KindInvalid)
+}
+
+// TestInlinePoliciesShareOneSizeLimit: as in IAM, a principal's inline policies together hold at most
+// iampolicy.MaxDocumentChars characters (white space outside strings not counted): a policy that would
+// take them past it is refused, while replacing one by a document of the same size is not.
+func TestInlinePoliciesShareOneSizeLimit(t *testing.T) {
+	// A document of n characters once compacted.
+	doc := func(n int) iampolicy.Document {
+		d := iampolicy.Document{Version: "2012-10-17", Statement: []iampolicy.Statement{{Effect: "Allow", Action: iampolicy.StringOrList{"chime:GetAccount"}, Resource: iampolicy.StringOrList{"*"}}}}
+		d.Statement[0].Sid = strings.Repeat("a", n-iam.InlineChars(d)-len(`"Sid":"",`))
+		if got := iam.InlineChars(d); got != n {
+			t.Fatalf("doc(%d) has %d characters", n, got)
+		}
+		return d
+	}
+	s := given(created()...)
+	put := func(name string, d iampolicy.Document) error {
+		evs, err := iam.Decide(s, iam.PutInlinePolicy{Principal: "ops", PolicyName: name, Document: d}, now)
+		for _, e := range evs {
+			s = iam.Evolve(s, e)
+		}
+		return err
+	}
+	if err := put("first", doc(1200)); err != nil {
+		t.Fatal(err)
+	}
+	if err := put("second", doc(900)); domain.KindOf(err) != domain.KindInvalid {
+		t.Fatalf("2,100 characters of inline policies: %v", err)
+	}
+	if err := put("second", doc(800)); err != nil {
+		t.Fatalf("2,000 characters of inline policies: %v", err)
+	}
+	if err := put("first", doc(1248)); err != nil {
+		t.Fatalf("replacing a policy within the limit: %v", err)
+	}
+	if err := put("third", doc(150)); domain.KindOf(err) != domain.KindInvalid {
+		t.Fatalf("a third policy past the limit: %v", err)
+	}
 }
