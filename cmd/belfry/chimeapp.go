@@ -178,7 +178,7 @@ func (m *Main) publicURL() string {
 func (m *Main) startSideEffects(runCtx context.Context, pool *pgxpool.Pool, c chimeApp) error {
 	router, err := sideeffects.NewRouter(pool, sideeffects.Handlers{Mailer: invitationMailer{c.users}, WickrMailer: wickrInvitationMailer{m.wickr.client},
 		Orders: c.numbers, BotEvents: botEventHandler{c.botEvents}, CDRs: c.calls, EventBridge: c.eventBridge,
-		MeetingChat: c.meetings},
+		MeetingChat: c.meetings, WickrResets: wickrPasswordResets{m.wickr.client, m.wickr.messaging, m.logger}},
 		sideeffects.RouterConfig{Logger: m.logger})
 	if err != nil {
 		return err

@@ -245,6 +245,13 @@ func TestWickrClientRefusesBadInput(t *testing.T) {
 		{"/client/v1/wickr/registrations", `{"Token":"` + strings.Repeat("1", 600) + `","Password":"p","AppId":"a","DeviceType":"iOS"}`, "Token"},
 		{"/client/v1/wickr/registrations", `{"Token":"t","Password":"` + strings.Repeat("P", 300) + `","AppId":"a","DeviceType":"iOS"}`, "Password"},
 		{"/client/v1/wickr/sso/authorizations", `{"CompanyId":"","AppId":"a","DeviceType":"iOS"}`, "CompanyId"},
+		{"/client/v1/wickr/password-resets", `{"Email":"a\u0000@x.example"}`, "Email"},
+		{"/client/v1/wickr/password-resets", `{"Email":"` + strings.Repeat("e", 400) + `@x.example"}`, "Email"},
+		{"/client/v1/wickr/password-resets", `{"Email":""}`, "Email"},
+		{"/client/v1/wickr/password-resets", `{"Email":"a@x.example","NetworkId":"12"}`, "NetworkId"},
+		{"/client/v1/wickr/password-resets/confirm", `{"Token":"` + strings.Repeat("1", 600) + `","Password":"p"}`, "Token"},
+		{"/client/v1/wickr/password-resets/confirm", `{"Token":"t","Password":"\ud800"}`, "Password"},
+		{"/client/v1/wickr/password-resets/confirm", `{"Token":"t","Password":"` + strings.Repeat("P", 300) + `"}`, "Password"},
 	} {
 		st, out := b.wickrClient(t, "POST", c.path, "", c.body)
 		if st != 400 || (str(out["Field"]) != c.field && !strings.Contains(str(out["Message"]), c.field)) {

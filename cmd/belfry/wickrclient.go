@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/EventStore/EventStore-Client-Go/v4/esdb"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	wickrclientapi "github.com/belfry/belfry/api/wickr/client"
+	"github.com/belfry/belfry/api/wickr/messaging"
 	wickrssoapi "github.com/belfry/belfry/api/wickr/sso"
 	"github.com/belfry/belfry/api/wickr/usecase"
 	"github.com/belfry/belfry/domain"
@@ -19,7 +21,8 @@ import (
 )
 
 // This file wires the Wickr end users' client API (api/wickr/client): its sessions, its invitation
-// mails (a side effect of UserInvited and UserReinvited) and its SSO company-id lookups.
+// mails (a side effect of UserInvited and UserReinvited), its password resets' side effects (the
+// link's mail, the removal from the rooms) and its SSO company-id lookups.
 
 // newWickrClient builds the client slice over the Wickr command paths.
 func (m *Main) newWickrClient(pool *pgxpool.Pool, client *esdb.Client, networks usecase.Networks, keys *datakeys.Store, ryw *usecase.ReadYourWrites) {
@@ -106,4 +109,25 @@ type wickrInvitationMailer struct{ c *wickrclientapi.Service }
 
 func (m wickrInvitationMailer) DeliverWickrInvitation(ctx context.Context, inv sideeffects.WickrInvitation) error {
 	return m.c.DeliverInvitation(ctx, inv.NetworkID, inv.UserID)
+}
+
+// wickrPasswordResets hands the router's Wickr password-reset messages to the client slice (the
+// link's mail) and to the messaging slice (the removal from the rooms, retried by the router while
+// a room fails).
+type wickrPasswordResets struct {
+	client    *wickrclientapi.Service
+	messaging *messaging.Service
+	logger    *slog.Logger
+}
+
+func (w wickrPasswordResets) DeliverWickrPasswordReset(ctx context.Context, m sideeffects.WickrPasswordResetMail) error {
+	return wickrclientapi.PasswordResets(w.client).DeliverMail(ctx, m.NetworkID, m.UserID, m.ExpiresAt)
+}
+
+func (w wickrPasswordResets) LeaveWickrRooms(ctx context.Context, r sideeffects.WickrPasswordReset) error {
+	err := messaging.PasswordResets(w.messaging).LeaveRooms(ctx, r.NetworkID, r.UserID, r.At, r.Position)
+	if err != nil && ctx.Err() == nil {
+		w.logger.Warn("a Wickr password reset has rooms left to leave; the router delivers it again", "networkId", r.NetworkID, "userId", r.UserID, "err", err)
+	}
+	return err
 }

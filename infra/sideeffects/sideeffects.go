@@ -49,6 +49,10 @@ const (
 	TopicPoison      = "belfry_poison"
 	// TopicWickrInvitations asks for the invitation mails of Wickr users (invited or re-invited).
 	TopicWickrInvitations = "wickr_invitations"
+	// TopicWickrResetMails asks for the mail of a Wickr user's password-reset link (its request).
+	TopicWickrResetMails = "wickr_password_reset_mails"
+	// TopicWickrPasswordResets asks for a reset Wickr user's removal from its rooms.
+	TopicWickrPasswordResets = "wickr_password_resets"
 	// TopicEventBridge carries meeting and call events to the EventBridge endpoint (when configured).
 	TopicEventBridge = "chime_eventbridge"
 	// TopicMeetingEnded asks for an ended meeting's chat key to be destroyed.
@@ -57,12 +61,15 @@ const (
 	HandlerEventBridge = "deliver_eventbridge_event"
 	HandlerInvitation  = "send_invitation_mail"
 	HandlerWickrInvite = "send_wickr_invitation_mail"
+	HandlerWickrReset  = "send_wickr_password_reset_mail"
+	HandlerWickrRooms  = "leave_wickr_rooms_after_password_reset"
 	HandlerOrder       = "process_phone_number_order"
 	HandlerBotEvent    = "deliver_bot_event"
 	HandlerCallCDRs    = "write_call_cdrs"
 )
 
-var topics = []string{TopicInvitations, TopicOrders, TopicBotEvents, TopicCallCDRs, TopicPoison, TopicWickrInvitations, TopicEventBridge, TopicMeetingEnded}
+var topics = []string{TopicInvitations, TopicOrders, TopicBotEvents, TopicCallCDRs, TopicPoison, TopicWickrInvitations, TopicEventBridge, TopicMeetingEnded,
+	TopicWickrResetMails, TopicWickrPasswordResets}
 
 var schema = wsql.DefaultPostgreSQLSchema{}
 
@@ -78,6 +85,23 @@ type Invitation struct {
 type WickrInvitation struct {
 	NetworkID string `json:"networkId"`
 	UserID    string `json:"userId"`
+}
+
+// WickrPasswordResetMail asks for the mail of a Wickr user's password-reset link: the request's
+// expiry (the link names it; the token itself is made when the mail is sent, and stored nowhere).
+type WickrPasswordResetMail struct {
+	NetworkID string    `json:"networkId"`
+	UserID    string    `json:"userId"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// WickrPasswordReset asks for a reset Wickr user's removal from its rooms: the reset's time and its
+// commit position in the event log.
+type WickrPasswordReset struct {
+	NetworkID string    `json:"networkId"`
+	UserID    string    `json:"userId"`
+	At        time.Time `json:"at"`
+	Position  uint64    `json:"position"`
 }
 
 // PhoneNumberOrder is the message asking for an order's numbers to be acquired.
@@ -174,6 +198,8 @@ func (r Relay) Apply(b *pgx.Batch, _ string, ev *esdb.RecordedEvent) error {
 		topic, payload = TopicInvitations, Invitation{AccountID: ev.StreamID[len(account.StreamPrefix):], InviteID: inv.InviteID, UserID: inv.UserID, Email: inv.Email}
 	case roster.TypeUserInvited, roster.TypeUsersInvited, roster.TypeUserReinvited:
 		return wickrInvitation(b, ev)
+	case roster.TypePasswordResetRequested, roster.TypePasswordReset:
+		return wickrPasswordReset(b, ev)
 	case phonenumber.TypeOrderCreated:
 		topic, payload = TopicOrders, PhoneNumberOrder{OrderID: ev.StreamID[len(phonenumber.OrderStreamPrefix):]}
 	case call.TypeConferenceEnded:
@@ -224,8 +250,7 @@ func wickrInvitation(b *pgx.Batch, ev *esdb.RecordedEvent) error {
 	if err != nil {
 		return err
 	}
-	rest := strings.TrimPrefix(ev.StreamID, roster.StreamPrefix)
-	network := rest[:max(strings.LastIndexByte(rest, '-'), 0)]
+	network := rosterNetwork(ev.StreamID)
 	var user string
 	switch e := e.(type) {
 	case roster.UserInvited:
@@ -240,6 +265,29 @@ func wickrInvitation(b *pgx.Batch, ev *esdb.RecordedEvent) error {
 		return queueAll(b, TopicWickrInvitations, ev, ms)
 	}
 	return queue(b, TopicWickrInvitations, ev, WickrInvitation{NetworkID: network, UserID: user}, "")
+}
+
+// rosterNetwork is the network of a roster stream "wickr.roster-<networkId>-<block>".
+func rosterNetwork(stream string) string {
+	rest := strings.TrimPrefix(stream, roster.StreamPrefix)
+	return rest[:max(strings.LastIndexByte(rest, '-'), 0)]
+}
+
+// wickrPasswordReset queues a Wickr password reset's side effect: the mail of a requested link, or
+// the removal of a reset user from its rooms.
+func wickrPasswordReset(b *pgx.Batch, ev *esdb.RecordedEvent) error {
+	e, err := roster.Decode(ev.EventType, ev.Data)
+	if err != nil {
+		return err
+	}
+	network := rosterNetwork(ev.StreamID)
+	switch e := e.(type) {
+	case roster.PasswordResetRequested:
+		return queue(b, TopicWickrResetMails, ev, WickrPasswordResetMail{NetworkID: network, UserID: e.UserID, ExpiresAt: e.ExpiresAt}, "")
+	case roster.PasswordReset:
+		return queue(b, TopicWickrPasswordResets, ev, WickrPasswordReset{NetworkID: network, UserID: e.UserID, At: e.At, Position: ev.Position.Commit}, "")
+	}
+	return nil
 }
 
 // keyed is one message an event asks for: its payload, and its key ("": the message id is the
@@ -318,6 +366,16 @@ type WickrInvitationMailer interface {
 	DeliverWickrInvitation(ctx context.Context, inv WickrInvitation) error
 }
 
+// WickrPasswordResets carry out a Wickr password reset's side effects; both must be idempotent.
+type WickrPasswordResets interface {
+	// DeliverWickrPasswordReset mails a user the link of its reset request (none for a link
+	// replaced or used since).
+	DeliverWickrPasswordReset(ctx context.Context, m WickrPasswordResetMail) error
+	// LeaveWickrRooms takes a reset user out of the rooms it joined by the reset; an error (some
+	// room not left) asks for a redelivery.
+	LeaveWickrRooms(ctx context.Context, r WickrPasswordReset) error
+}
+
 // EventBridgeDeliverer posts one meeting or call event to the EventBridge endpoint (nil error: done,
 // delivered or dropped).
 type EventBridgeDeliverer interface {
@@ -330,8 +388,10 @@ type MeetingChatShredder interface {
 }
 
 // Handlers are the services the router delivers to (WickrMailer nil: Wickr invitations wait;
-// EventBridge nil: no endpoint, and the relay queues nothing for it).
+// WickrResets nil: the Wickr password resets' mails and room removals wait; EventBridge nil: no
+// endpoint, and the relay queues nothing for it).
 type Handlers struct {
+	WickrResets WickrPasswordResets
 	EventBridge EventBridgeDeliverer
 	MeetingChat MeetingChatShredder
 	WickrMailer WickrInvitationMailer
@@ -444,6 +504,9 @@ func addOptional(r *message.Router, sub message.Subscriber, h Handlers) {
 			return h.WickrMailer.DeliverWickrInvitation(msg.Context(), inv)
 		})
 	}
+	if h.WickrResets != nil {
+		addWickrResets(r, sub, h.WickrResets)
+	}
 	if h.MeetingChat != nil {
 		r.AddConsumerHandler(HandlerMeetingChat, TopicMeetingEnded, sub, func(msg *message.Message) error {
 			var me MeetingEnded
@@ -462,6 +525,24 @@ func addOptional(r *message.Router, sub message.Subscriber, h Handlers) {
 			return h.EventBridge.Deliver(msg.Context(), src)
 		})
 	}
+}
+
+// addWickrResets adds the handlers of the Wickr password resets' side effects.
+func addWickrResets(r *message.Router, sub message.Subscriber, h WickrPasswordResets) {
+	r.AddConsumerHandler(HandlerWickrReset, TopicWickrResetMails, sub, func(msg *message.Message) error {
+		var m WickrPasswordResetMail
+		if err := json.Unmarshal(msg.Payload, &m); err != nil {
+			return fmt.Errorf("sideeffects: bad Wickr password reset mail message %s: %w", msg.UUID, err)
+		}
+		return h.DeliverWickrPasswordReset(msg.Context(), m)
+	})
+	r.AddConsumerHandler(HandlerWickrRooms, TopicWickrPasswordResets, sub, func(msg *message.Message) error {
+		var p WickrPasswordReset
+		if err := json.Unmarshal(msg.Payload, &p); err != nil {
+			return fmt.Errorf("sideeffects: bad Wickr password reset message %s: %w", msg.UUID, err)
+		}
+		return h.LeaveWickrRooms(msg.Context(), p)
+	})
 }
 
 // Run runs the router until ctx ends or Close; after Close it returns at once.

@@ -166,6 +166,8 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		b.Queue(`UPDATE `+u+` SET locked_until = $3 WHERE network_id = $1 AND user_id = $2`, net, e.UserID, e.Until)
 	case roster.UserUnlocked:
 		b.Queue(`UPDATE `+u+` SET locked_until = NULL, failures = 0 WHERE network_id = $1 AND user_id = $2`, net, e.UserID)
+	case roster.PasswordReset:
+		b.Queue(`UPDATE `+u+` SET failures = 0, modified = $3 WHERE network_id = $1 AND user_id = $2`, net, e.UserID, e.At)
 	default:
 		applyDevice(b, schema, net, e)
 	}

@@ -1,7 +1,8 @@
 // Package client is the slice of the Wickr end users' client API (under /client/v1/wickr, beside the
 // Chime one): registration through the invitation, sign-in by e-mail address and password or, in a
 // network with an SSO configuration, through its OpenID provider (authorization code with PKCE),
-// guests' self-registration and sign-in (guest.go), and the sessions they open. The roster (domain/wickr/roster) decides everything as events: the
+// guests' self-registration and sign-in (guest.go), the password reset (reset.go), and the sessions
+// they open. The roster (domain/wickr/roster) decides everything as events: the
 // registration, each sign-in that succeeded or failed (with the failure count, on the stream's
 // expected revision), the lockout and its end, the devices registered at sign-in; CheckSession
 // decides whether a session is still open at each use, on the freshly read roster.
@@ -11,6 +12,9 @@
 //     installation key (infra/datakeys Index) of the three: nothing is stored, a renewed invitation
 //     (BatchReinviteUser: a new expiry) voids the older tokens, a registered user's token is spent.
 //     The router mails it (DeliverInvitation) for each UserInvited and UserReinvited.
+//   - A password-reset token has the same shape under a key of its own; the roster keeps only the
+//     current link's expiry (reset.go). The router mails it (Resets.DeliverMail) for each
+//     PasswordResetRequested.
 //   - Passwords: only a bcrypt hash enters an event, sealed under the user's key (destroyed with the
 //     user); a password is checked against the user's security group's requirements.
 //   - A sign-in costs the same bcrypt work whether or not the e-mail address is known, and failures
@@ -84,7 +88,7 @@ type Sessions interface {
 	After(ctx context.Context, after string, limit int) ([]StoredSession, error)
 }
 
-// Keys seals and opens credentials under a subject's key and makes the invitation macs
+// Keys seals and opens credentials under a subject's key and makes the invitation and password-reset macs
 // (infra/datakeys implements it).
 type Keys interface {
 	SealFor(ctx context.Context, tenant, subject string, plaintext []byte) (domain.Sealed, error)
@@ -126,9 +130,10 @@ type Deps struct {
 
 // Service runs the Wickr client API's use cases.
 type Service struct {
-	d     Deps
-	guard *guard
-	sso   *pendingSSO
+	d      Deps
+	guard  *guard
+	sso    *pendingSSO
+	resets *resetLimits // the password-reset requests' throttle (reset.go)
 }
 
 // New returns the slice.
@@ -139,7 +144,7 @@ func New(d Deps) *Service {
 	if d.IdP == nil {
 		d.IdP = sso.IdentityProviderClient(nil)
 	}
-	s := &Service{d: d, guard: newGuard(d.SignIn), sso: newPendingSSO()}
+	s := &Service{d: d, guard: newGuard(d.SignIn), sso: newPendingSSO(), resets: newResetLimits(d.SignIn)}
 	if d.Registerer != nil {
 		d.Registerer.MustRegister(s.guard.checks, s.guard.refused)
 	}
@@ -185,6 +190,7 @@ type userView struct {
 	Suspended         bool
 	Password          domain.Sealed
 	InviteExpiresAt   time.Time
+	ResetExpiresAt    time.Time // the current password-reset link's expiry (zero: none)
 }
 
 // user reads one user of a roster block through the command path (a decision without events).
@@ -195,7 +201,8 @@ func (s *Service) user(ctx context.Context, networkID, userID string) (userView,
 		if err != nil {
 			return nil, err
 		}
-		v = userView{Username: u.Username, GroupID: u.GroupID, Status: u.Status, Suspended: u.Suspended, Password: u.Password, InviteExpiresAt: u.InviteExpiresAt}
+		v = userView{Username: u.Username, GroupID: u.GroupID, Status: u.Status, Suspended: u.Suspended, Password: u.Password,
+			InviteExpiresAt: u.InviteExpiresAt, ResetExpiresAt: u.ResetExpiresAt}
 		return nil, nil
 	})
 	return v, err

@@ -25,21 +25,26 @@ const MaxPassword = 256
 // ErrBadInvite is a token that names no current invitation.
 var ErrBadInvite = &domain.Error{Kind: domain.KindForbidden, Msg: "the invitation is not valid"}
 
-// inviteMac is the mac of an invitation: network, user, expiry.
-func (s *Service) inviteMac(ctx context.Context, networkID, userID string, expires time.Time) (string, error) {
-	return s.d.Keys.Index(ctx, inviteKey, fmt.Appendf(nil, "%s\x00%s\x00%d", networkID, userID, expires.UnixNano()))
+// macToken is the mac of a token's network, user and expiry under the installation key name.
+func macToken(ctx context.Context, keys Keys, name, networkID, userID string, expires time.Time) (string, error) {
+	return keys.Index(ctx, name, fmt.Appendf(nil, "%s\x00%s\x00%d", networkID, userID, expires.UnixNano()))
 }
 
-// InviteToken is the registration token of a user's current invitation.
-func (s *Service) InviteToken(ctx context.Context, networkID, userID string, expires time.Time) (string, error) {
-	mac, err := s.inviteMac(ctx, networkID, userID, expires)
+// makeToken is a token "<networkId>.<userId>.<expiry>.<mac>" under the installation key name.
+func makeToken(ctx context.Context, keys Keys, name, networkID, userID string, expires time.Time) (string, error) {
+	mac, err := macToken(ctx, keys, name, networkID, userID, expires)
 	if err != nil {
 		return "", err
 	}
 	return fmt.Sprintf("%s.%s.%d.%s", networkID, userID, expires.UnixNano(), mac), nil
 }
 
-// invite is a token's checked content.
+// InviteToken is the registration token of a user's current invitation.
+func (s *Service) InviteToken(ctx context.Context, networkID, userID string, expires time.Time) (string, error) {
+	return makeToken(ctx, s.d.Keys, inviteKey, networkID, userID, expires)
+}
+
+// invite is a token's checked content (an invitation's or a password reset's).
 type invite struct {
 	networkID, userID string
 	expires           time.Time
@@ -47,8 +52,13 @@ type invite struct {
 
 // parseInvite checks a token's mac (not yet whether it names the current invitation: the roster does).
 func (s *Service) parseInvite(ctx context.Context, token string) (invite, error) {
+	return parseToken(ctx, s.d.Keys, inviteKey, token, domain.Wrapf(ErrBadInvite, "the invitation token is not valid: use the link of the newest invitation mail"))
+}
+
+// parseToken checks a token's shape and its mac under the installation key name; bad is the answer
+// to a token that fails.
+func parseToken(ctx context.Context, keys Keys, name, token string, bad error) (invite, error) {
 	parts := strings.Split(token, ".")
-	bad := domain.Wrapf(ErrBadInvite, "the invitation token is not valid: use the link of the newest invitation mail")
 	if len(parts) != 4 || wickr.ValidNetworkID("Token", parts[0]) != nil || wickr.ValidNumericID("Token", parts[1]) != nil {
 		return invite{}, bad
 	}
@@ -57,7 +67,7 @@ func (s *Service) parseInvite(ctx context.Context, token string) (invite, error)
 		return invite{}, bad
 	}
 	inv := invite{networkID: parts[0], userID: parts[1], expires: time.Unix(0, ns).UTC()}
-	want, err := s.inviteMac(ctx, inv.networkID, inv.userID, inv.expires)
+	want, err := macToken(ctx, keys, name, inv.networkID, inv.userID, inv.expires)
 	if err != nil {
 		return invite{}, err
 	}

@@ -36,6 +36,8 @@ func (s *Service) Routes() []clientapi.Route {
 		{Method: http.MethodPost, Path: "/wickr/sso/authorizations", Handler: h.startSSO},
 		{Method: http.MethodPost, Path: "/wickr/guests/registrations", Handler: h.registerGuest},
 		{Method: http.MethodPost, Path: "/wickr/guests/sessions", Handler: h.signInGuest},
+		{Method: http.MethodPost, Path: "/wickr/password-resets", Handler: h.requestReset},
+		{Method: http.MethodPost, Path: "/wickr/password-resets/confirm", Handler: h.confirmReset},
 	}
 }
 
@@ -232,4 +234,47 @@ func (h handlers) callback(c echo.Context) error {
 		return fail(c, err)
 	}
 	return c.JSON(http.StatusCreated, signedIn(out))
+}
+
+// resetAccepted is the one answer to a password-reset request, whoever the address is.
+const resetAccepted = "If the address is that of an active user of a network that signs in with a password, a reset link valid 24 hours " +
+	"is on its way to it. A password reset is a full account reset. Users of a network with single sign-on reset their password at their identity provider."
+
+// requestReset answers 202 and resetAccepted to every request it takes (Resets.Request).
+func (h handlers) requestReset(c echo.Context) error {
+	var in struct{ Email, NetworkId string }
+	if err := bind(c, &in); err != nil {
+		return fail(c, err)
+	}
+	for _, e := range []error{text("Email", in.Email, true, MaxEmail), text("NetworkId", in.NetworkId, false, 8)} {
+		if e != nil {
+			return fail(c, e)
+		}
+	}
+	if in.NetworkId != "" {
+		if err := wickr.ValidNetworkID("NetworkId", in.NetworkId); err != nil {
+			return fail(c, err)
+		}
+	}
+	if err := PasswordResets(h.s).Request(c.Request().Context(), in.Email, in.NetworkId, c.RealIP()); err != nil {
+		return fail(c, err)
+	}
+	return c.JSON(http.StatusAccepted, map[string]string{"Message": resetAccepted})
+}
+
+func (h handlers) confirmReset(c echo.Context) error {
+	var in struct{ Token, Password string }
+	if err := bind(c, &in); err != nil {
+		return fail(c, err)
+	}
+	for _, e := range []error{text("Token", in.Token, true, MaxToken), text("Password", in.Password, true, MaxPassword)} {
+		if e != nil {
+			return fail(c, e)
+		}
+	}
+	networkID, userID, err := PasswordResets(h.s).Confirm(c.Request().Context(), in.Token, in.Password)
+	if err != nil {
+		return fail(c, err)
+	}
+	return c.JSON(http.StatusOK, map[string]string{"NetworkId": networkID, "UserId": userID})
 }

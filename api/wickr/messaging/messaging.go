@@ -16,6 +16,8 @@
 //   - Only members read a conversation; what a member may do with a file (download, auto-download,
 //     transfer quality) follows the member's own security group (§12): a member whose group disables
 //     file download is refused the bytes (403) but gets an image's preview rendition, a non-member never learns the file exists (404).
+//   - A user's password reset takes it out of every room it joined before the reset, one room at a
+//     time (Resets, run by the side-effect router; retried while a room fails).
 //   - A file's bytes are encrypted under a content key of the message's own scope; the message's
 //     going destroys that key with the text's and deletes the blob before the destruction is
 //     recorded, so a destroyed message's file opens from no API and is gone from the disk.

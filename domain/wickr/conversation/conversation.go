@@ -21,6 +21,9 @@
 //     group's maxTtl above it gives MaxTimer). A message is gone at its deadline — Ttl after it was
 //     posted, or Bor after its first read by a recipient, whichever comes first —: no command sees it
 //     from then on, and Destroy records its destruction once its key is destroyed.
+//   - A user's password reset (§21.6) takes it out of every room it joined before the reset
+//     (RemoveAfterReset, MemberLeft with reason passwordReset); it stays in its direct messages and
+//     groups, and rooms it was invited to since keep it.
 //   - Read receipts (§6) exist only in direct messages between users of networks, when every network
 //     involved has them on (FORCE_ENABLED sends them whatever the reader's client says).
 //
@@ -61,6 +64,8 @@ const (
 	// Destruction reasons.
 	ReasonExpired = "expired"
 	ReasonBurnt   = "burnt"
+	// LeftPasswordReset is the reason of a member taken out of a room by its password reset.
+	LeftPasswordReset = "passwordReset"
 )
 
 // Sentinels.
@@ -189,8 +194,11 @@ type State struct {
 	ID, Kind, Title string
 	CreatedBy       Participant
 	Members         map[string]Participant
-	Seq             int64
-	Messages        map[string]*Message
+	// Joined is when each member (by key) joined: the conversation's creation or the MembersAdded
+	// that added it.
+	Joined   map[string]time.Time
+	Seq      int64
+	Messages map[string]*Message
 }
 
 // Initial is a conversation never created.

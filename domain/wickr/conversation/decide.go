@@ -32,6 +32,16 @@ type AddMembers struct {
 // Leave removes a member from a group or room.
 type Leave struct{ Member Participant }
 
+// RemoveAfterReset takes a user out of a room after its password reset (guide §21.6: a reset removes
+// the user from every room, and it must be re-invited). Only a membership that began at or before
+// ResetAt (the PasswordReset's time) ends, so that a late or repeated run of the reset's saga never
+// undoes an invitation made since; a user that is no longer a member, or joined since, or a
+// conversation that is not a room, records nothing, which makes the command idempotent.
+type RemoveAfterReset struct {
+	Member  Participant
+	ResetAt time.Time
+}
+
 // Post posts a message sealed under its own key; Ttl and Bor are seconds (0: none).
 type Post struct {
 	MessageID  string
@@ -55,12 +65,13 @@ type MarkRead struct {
 // are destroyed; others are skipped.
 type Destroy struct{ MessageIDs []string }
 
-func (Create) isConversationCommand()     {}
-func (AddMembers) isConversationCommand() {}
-func (Leave) isConversationCommand()      {}
-func (Post) isConversationCommand()       {}
-func (MarkRead) isConversationCommand()   {}
-func (Destroy) isConversationCommand()    {}
+func (Create) isConversationCommand()           {}
+func (AddMembers) isConversationCommand()       {}
+func (Leave) isConversationCommand()            {}
+func (RemoveAfterReset) isConversationCommand() {}
+func (Post) isConversationCommand()             {}
+func (MarkRead) isConversationCommand()         {}
+func (Destroy) isConversationCommand()          {}
 
 // Decide applies a command at now.
 func Decide(s State, c Command, now time.Time) ([]Event, error) {
@@ -82,6 +93,12 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 			return nil, domain.Wrapf(ErrDirect, "a member cannot leave a direct message")
 		}
 		return []Event{MemberLeft{Member: c.Member, At: now}}, nil
+	case RemoveAfterReset:
+		joined, ok := s.Joined[c.Member.Key()]
+		if s.Kind != KindRoom || !ok || joined.After(c.ResetAt) {
+			return nil, nil
+		}
+		return []Event{MemberLeft{Member: c.Member, Reason: LeftPasswordReset, At: now}}, nil
 	case Post:
 		return decidePost(s, c, now)
 	case MarkRead:

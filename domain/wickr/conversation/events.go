@@ -36,9 +36,11 @@ type MembersAdded struct {
 	At      time.Time     `json:"at"`
 }
 
-// MemberLeft records a member leaving a group or room.
+// MemberLeft records a member leaving a group or room: by itself (Reason empty), or taken out of a
+// room by its password reset (LeftPasswordReset).
 type MemberLeft struct {
 	Member Participant `json:"member"`
+	Reason string      `json:"reason,omitempty"`
 	At     time.Time   `json:"at"`
 }
 
@@ -111,15 +113,17 @@ func Evolve(s State, e Event) State {
 	case Created:
 		s = State{ID: e.ConversationID, Kind: e.Kind, Title: e.Title, CreatedBy: e.CreatedBy,
 			Members: make(map[string]Participant, len(e.Members)), Messages: map[string]*Message{}}
+		s.Joined = make(map[string]time.Time, len(e.Members))
 		for _, m := range e.Members {
-			s.Members[m.Key()] = m
+			s.Members[m.Key()], s.Joined[m.Key()] = m, e.At
 		}
 	case MembersAdded:
 		for _, m := range e.Members {
-			s.Members[m.Key()] = m
+			s.Members[m.Key()], s.Joined[m.Key()] = m, e.At
 		}
 	case MemberLeft:
 		delete(s.Members, e.Member.Key())
+		delete(s.Joined, e.Member.Key())
 	case MessagePosted:
 		s.Seq = e.Seq
 		s.Messages[e.MessageID] = &Message{Seq: e.Seq, Sender: e.Sender, KeyID: e.KeyID, TTL: e.TTL, BOR: e.BOR, At: e.At, Readers: map[string]bool{}}

@@ -29,6 +29,7 @@ var examples = []eventtest.Example[conversation.Event]{
 	{Variant: "guest", Event: conversation.MembersAdded{Members: []conversation.Participant{gGuest}, By: gGuest, At: gAt}},
 	eventtest.Ex[conversation.Event](conversation.MemberLeft{Member: gBob, At: gAt}),
 	{Variant: "guest", Event: conversation.MemberLeft{Member: gGuest, At: gAt}},
+	{Variant: "password_reset", Event: conversation.MemberLeft{Member: gAlice, Reason: conversation.LeftPasswordReset, At: gAt}},
 	eventtest.Ex[conversation.Event](conversation.MessagePosted{MessageID: gMsg, Seq: 7, Sender: gAlice, KeyID: gKey,
 		Sealed: []byte{0x5a, 0x91, 0x0c, 0xe3, 0x47}, TTL: 86400, BOR: 60, Attachment: &conversation.Attachment{ContentType: "application/pdf", Size: 734003}, At: gAt}),
 	{Variant: "file", Event: conversation.MessagePosted{MessageID: gMsg, Seq: 9, Sender: gBob, KeyID: gKey, Sealed: []byte{0x7f, 0x03},

@@ -31,6 +31,9 @@ const (
 	TypeUserUnlocked     = "wickr.roster.user_unlocked.v1"
 	// TypeUserRegisteredSSO is a registration through the identity provider.
 	TypeUserRegisteredSSO = "wickr.roster.user_registered_sso.v1"
+	// TypePasswordResetRequested and TypePasswordReset are a password reset's (guide §21.6).
+	TypePasswordResetRequested = "wickr.roster.password_reset_requested.v1"
+	TypePasswordReset          = "wickr.roster.password_reset.v1"
 )
 
 // UserInvited records a new pending user and its invitation.
@@ -266,6 +269,8 @@ var Events = domain.NewRegistry("roster",
 	domain.Register[UserLockedOut, Event](TypeUserLockedOut),
 	domain.Register[UserUnlocked, Event](TypeUserUnlocked),
 	domain.Register[UserRegisteredSSO, Event](TypeUserRegisteredSSO),
+	domain.Register[PasswordResetRequested, Event](TypePasswordResetRequested),
+	domain.Register[PasswordReset, Event](TypePasswordReset),
 )
 
 // Decode turns a stored event back into an Event (Events.Decode).
@@ -282,3 +287,31 @@ type UserRegisteredSSO struct {
 // EventType implements Event.
 func (UserRegisteredSSO) EventType() string { return TypeUserRegisteredSSO }
 func (UserRegisteredSSO) isRosterEvent()    {}
+
+// PasswordResetRequested records a password reset asked from the client's login screen: the link
+// mailed for it is valid until ExpiresAt and replaces any earlier one. Its token is a mac the client
+// slice derives from the network, the user and ExpiresAt under an installation key: neither the
+// token nor its mac is stored.
+type PasswordResetRequested struct {
+	UserID    string    `json:"userId"`
+	ExpiresAt time.Time `json:"expiresAt"`
+	At        time.Time `json:"at"`
+}
+
+// EventType implements Event.
+func (PasswordResetRequested) EventType() string { return TypePasswordResetRequested }
+func (PasswordResetRequested) isRosterEvent()    {}
+
+// PasswordReset records a password reset through the current link: the new password's sealed
+// hash; the failed sign-ins are cleared and the link is spent. The same decision records the reset
+// of each active device and the end of a lockout (DeviceWasReset, UserUnlocked, reason
+// passwordReset); the user's removal from its rooms is this event's side effect.
+type PasswordReset struct {
+	UserID   string        `json:"userId"`
+	Password domain.Sealed `json:"password"`
+	At       time.Time     `json:"at"`
+}
+
+// EventType implements Event.
+func (PasswordReset) EventType() string { return TypePasswordReset }
+func (PasswordReset) isRosterEvent()    {}

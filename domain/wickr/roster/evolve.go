@@ -50,6 +50,10 @@ func evolveUsers(s *State, e Event) {
 		u.LockedUntil, u.RevokedAt = e.Until, e.At
 	case UserUnlocked:
 		u.LockedUntil, u.Failures = time.Time{}, 0
+	case PasswordResetRequested:
+		u.ResetExpiresAt = e.ExpiresAt
+	case PasswordReset:
+		u.Password, u.Failures, u.ResetExpiresAt, u.Modified = e.Password, 0, time.Time{}, e.At
 	}
 }
 
@@ -82,6 +86,10 @@ func userOf(e Event) string {
 	case UserLockedOut:
 		return e.UserID
 	case UserUnlocked:
+		return e.UserID
+	case PasswordResetRequested:
+		return e.UserID
+	case PasswordReset:
 		return e.UserID
 	}
 	return ""

@@ -41,6 +41,9 @@ var examples = []eventtest.Example[roster.Event]{
 	eventtest.Ex[roster.Event](roster.UserLockedOut{UserID: "1042", Until: gAt.Add(24 * time.Hour), At: gAt}),
 	eventtest.Ex[roster.Event](roster.UserUnlocked{UserID: "1042", Reason: "auto24h", At: gAt}),
 	eventtest.Ex[roster.Event](roster.UserRegisteredSSO{UserID: "1042", Subject: "00u1a2b3c4d5e6f7g8h9", At: gAt}),
+	eventtest.Ex[roster.Event](roster.PasswordResetRequested{UserID: "1042", ExpiresAt: gAt.Add(roster.PasswordResetTTL), At: gAt}),
+	eventtest.Ex[roster.Event](roster.PasswordReset{UserID: "1042",
+		Password: domain.Sealed{KeyID: domain.SubjectKeyID("56019692", wickr.UserSubject("1042")), Data: []byte{0x9c, 0x31, 0x4e, 0x07, 0xb5}}, At: gAt}),
 }
 
 // TestEventTable checks the roster's event table against the package and its golden files (run with

@@ -15,15 +15,17 @@
 //     are refused (guide §14.3).
 //   - Sign-in: a pending, suspended or deleted user cannot sign in; lockoutThreshold consecutive
 //     failures lock the account for 24 hours (it unlocks by itself at the first sign-in after that,
-//     or by an admin's unsuspend; until then the admin sees the user suspended: SuspendedAt);
+//     by an admin's unsuspend, or by a password reset; until then the admin sees the user suspended: SuspendedAt);
 //     forceDeviceLockout failures reset the device. A successful sign-in
 //     registers an unknown or reset device; a user holds at most MaxDevices (reset ones included), and
 //     a device's app id and type are text (UTF-8, no NUL, not blank, bounded). A password is set at registration, through the newest
-//     invitation before it expires, checked against the group's requirements, and sealed under the
-//     user's key. A network with SSO signs in through its identity provider only (a pending user
+//     invitation before it expires, or by a password reset, through the newest reset link before it
+//     expires (reset.go); either way it is checked against the group's requirements and sealed under
+//     the user's key. A network with SSO signs in through its identity provider only (a pending user
 //     registers at its first SSO sign-in); one without, by password only.
 //   - Sessions (CheckSession): a session of a device ends when the user is deleted, suspended or
-//     locked out (even once that is over), when the device is reset (even once it signed in again:
+//     locked out (even once that is over), when the device is reset (by an admin, the forceDeviceLockout
+//     failures or a password reset; even once it signed in again:
 //     the new sign-in opens a new session), after the group's maxNonSsoSessionMinutes for a password
 //     session, and for every password session once the network has SSO.
 //   - The outcome of SignIn is in its events: SignInFailed (and UserLockedOut) mean refused.
@@ -103,7 +105,10 @@ type User struct {
 	// RevokedAt is the last suspension, lockout or deletion: sessions issued before it are over.
 	RevokedAt time.Time
 	// DeletedBy is the X-Client-Token of the request that deleted the user ("" for none).
-	DeletedBy         string
+	DeletedBy string
+	// ResetExpiresAt is the expiry of the user's current password-reset link (zero: none, or it was
+	// used): the only link that resets (see reset.go).
+	ResetExpiresAt    time.Time
 	Failures          int
 	Password          domain.Sealed
 	Devices           map[string]*Device
@@ -194,6 +199,12 @@ func DecideBatch(s State, c Command, now time.Time) ([]Event, []ItemFailure, err
 		return evs, nil, err
 	case SignIn:
 		evs, err := decideSignIn(s, c, now)
+		return evs, nil, err
+	case RequestPasswordReset:
+		evs, err := decideRequestReset(s, c, now)
+		return evs, nil, err
+	case ResetPassword:
+		evs, err := decideResetPassword(s, c, now)
 		return evs, nil, err
 	case MoveGroup:
 		return decideMove(s, c, now), nil, nil
