@@ -138,25 +138,16 @@ func (m *Main) startRetentionPurge(ctx, runCtx context.Context, pool *pgxpool.Po
 	if every == 0 {
 		return nil
 	}
-	m.spawn(func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-runCtx.Done():
-				return
-			case <-t.C:
-			}
-			r, err := m.purger.Run(runCtx, false, nil)
-			switch {
-			case err != nil && runCtx.Err() == nil:
-				m.logger.Warn("retention purge interrupted; the next run resumes", "err", err)
-			case r.Due > 0 || r.PeriodsDestroyed > 0:
-				m.logger.Info("retention purge", "due", r.Due, "purged", r.Purged, "periods", r.PeriodsDestroyed, "seconds", r.DurationSeconds)
-			}
-			for _, k := range r.DamagedKeys {
-				m.logger.Warn("retention purge: a kept key does not open (damaged); left as it was, the due days beside it destroyed", "key", k)
-			}
+	m.spawnEvery(runCtx, every, func() {
+		r, err := m.purger.Run(runCtx, false, nil)
+		switch {
+		case err != nil && runCtx.Err() == nil:
+			m.logger.Warn("retention purge interrupted; the next run resumes", "err", err)
+		case r.Due > 0 || r.PeriodsDestroyed > 0:
+			m.logger.Info("retention purge", "due", r.Due, "purged", r.Purged, "periods", r.PeriodsDestroyed, "seconds", r.DurationSeconds)
+		}
+		for _, k := range r.DamagedKeys {
+			m.logger.Warn("retention purge: a kept key does not open (damaged); left as it was, the due days beside it destroyed", "key", k)
 		}
 	})
 	return nil

@@ -36,6 +36,13 @@ var wickrTokenLine = regexp.MustCompile(`(?m)^  ([0-9]{8}\.[0-9]+\.[0-9]+\.[0-9a
 // wickrInviteTokens returns the tokens mailed to email, oldest first, waiting up to 10 s for want.
 func wickrInviteTokens(t *testing.T, outbox, email string, want int) []string {
 	t.Helper()
+	return wickrMailedTokens(t, outbox, email, "AWS Wickr invitation", want)
+}
+
+// wickrMailedTokens returns the tokens of the mails to email whose text holds subject, oldest first,
+// once there are at least want of them (at most 10 s: then fewer fail the test).
+func wickrMailedTokens(t *testing.T, outbox, email, subject string, want int) []string {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		files, _ := filepath.Glob(filepath.Join(outbox, "*.eml"))
@@ -43,13 +50,13 @@ func wickrInviteTokens(t *testing.T, outbox, email string, want int) []string {
 		var out []string
 		for _, f := range files {
 			msg, _ := os.ReadFile(f)
-			if bytes.Contains(msg, []byte("To: "+email+"\r\n")) && bytes.Contains(msg, []byte("AWS Wickr invitation")) {
+			if bytes.Contains(msg, []byte("To: "+email+"\r\n")) && bytes.Contains(msg, []byte(subject)) {
 				out = append(out, string(wickrTokenLine.FindSubmatch(msg)[1]))
 			}
 		}
 		if len(out) >= want || time.Now().After(deadline) {
 			if len(out) < want {
-				t.Fatalf("%d invitation mails for %s, want %d", len(out), email, want)
+				t.Fatalf("%d mails %q for %s, want %d", len(out), subject, email, want)
 			}
 			return out
 		}

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"os"
-	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -20,25 +16,11 @@ import (
 // 10 s for want.
 func wickrResetTokens(t *testing.T, outbox, email string, want int) []string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		files, _ := filepath.Glob(filepath.Join(outbox, "*.eml"))
-		sort.Strings(files)
-		var out []string
-		for _, f := range files {
-			msg, _ := os.ReadFile(f)
-			if bytes.Contains(msg, []byte("To: "+email+"\r\n")) && bytes.Contains(msg, []byte("Reset your AWS Wickr password")) {
-				out = append(out, string(wickrTokenLine.FindSubmatch(msg)[1]))
-			}
-		}
-		if len(out) >= want || time.Now().After(deadline) {
-			if len(out) != want {
-				t.Fatalf("%d password reset mails for %s, want %d", len(out), email, want)
-			}
-			return out
-		}
-		time.Sleep(50 * time.Millisecond)
+	out := wickrMailedTokens(t, outbox, email, "Reset your AWS Wickr password", want)
+	if len(out) != want {
+		t.Fatalf("%d password reset mails for %s, want %d", len(out), email, want)
 	}
+	return out
 }
 
 // TestWickrPasswordReset drives the password reset (guide §21.6) through the client API of a running

@@ -153,26 +153,17 @@ func (m *Main) startWickrSweeps(runCtx context.Context) {
 	runWickrArchive(m, runCtx)
 	startWickrCallSweep(m, runCtx, every)
 	startWickrSessionSweep(m, runCtx)
-	m.spawn(func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-runCtx.Done():
-				return
-			case <-t.C:
-			}
-			if _, err := m.wickr.networks.ExpireTrials(runCtx); err != nil && runCtx.Err() == nil {
-				m.logger.Warn("expiring Premium free trials interrupted; it resumes on the next sweep", "err", err)
-			}
-			if _, err := m.wickr.networks.CompleteDeletions(runCtx); err != nil && runCtx.Err() == nil {
-				m.logger.Warn("deleting networks interrupted; it resumes on the next sweep", "err", err)
-			}
-			if _, err := m.wickr.groups.MoveOrphans(runCtx); err != nil && runCtx.Err() == nil {
-				m.logger.Warn("moving the users of deleted security groups interrupted; it resumes on the next sweep", "err", err)
-			}
-			sweepWickrMessages(m, runCtx)
+	m.spawnEvery(runCtx, every, func() {
+		if _, err := m.wickr.networks.ExpireTrials(runCtx); err != nil && runCtx.Err() == nil {
+			m.logger.Warn("expiring Premium free trials interrupted; it resumes on the next sweep", "err", err)
 		}
+		if _, err := m.wickr.networks.CompleteDeletions(runCtx); err != nil && runCtx.Err() == nil {
+			m.logger.Warn("deleting networks interrupted; it resumes on the next sweep", "err", err)
+		}
+		if _, err := m.wickr.groups.MoveOrphans(runCtx); err != nil && runCtx.Err() == nil {
+			m.logger.Warn("moving the users of deleted security groups interrupted; it resumes on the next sweep", "err", err)
+		}
+		sweepWickrMessages(m, runCtx)
 	})
 }
 

@@ -78,18 +78,7 @@ const wickrSessionSweepEvery = time.Hour
 // startWickrSessionSweep runs sweepWickrSessions every wickrSessionSweepEvery until runCtx ends
 // (spawned: Close cancels runCtx and waits for it before what it uses closes).
 func startWickrSessionSweep(m *Main, runCtx context.Context) {
-	m.spawn(func() {
-		t := time.NewTicker(wickrSessionSweepEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-runCtx.Done():
-				return
-			case <-t.C:
-				sweepWickrSessions(m, runCtx)
-			}
-		}
-	})
+	m.spawnEvery(runCtx, wickrSessionSweepEvery, func() { sweepWickrSessions(m, runCtx) })
 }
 
 // sweepWickrSessions runs one sweep of the Wickr client sessions and logs its figures when it

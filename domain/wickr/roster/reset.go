@@ -61,30 +61,22 @@ func InvalidResetLink() error {
 
 func decideRequestReset(s State, c RequestPasswordReset, now time.Time) ([]Event, error) {
 	u, err := s.User(c.UserID)
-	switch {
-	case err != nil:
+	if err != nil {
 		return nil, err
-	case c.Policy.SSO:
-		return nil, domain.Wrapf(ErrSSOOnly, "the network signs its users in through SSO: reset the password at the identity provider")
-	case u.Status != StatusActive:
-		return nil, domain.Wrapf(ErrNotRegistered, "user %s has not registered: use the invitation", u.ID)
-	case u.Suspended:
-		return nil, domain.Wrapf(ErrSuspended, "the account of user %s is suspended", u.ID)
+	}
+	if err := resettable(u, c.Policy); err != nil {
+		return nil, err
 	}
 	return []Event{PasswordResetRequested{UserID: u.ID, ExpiresAt: now.Add(PasswordResetTTL), At: now}}, nil
 }
 
 func decideResetPassword(s State, c ResetPassword, now time.Time) ([]Event, error) {
 	u, err := s.User(c.UserID)
-	switch {
-	case err != nil || u.ResetExpiresAt.IsZero() || !c.LinkExpiresAt.Equal(u.ResetExpiresAt) || !now.Before(u.ResetExpiresAt):
+	if err != nil || u.ResetExpiresAt.IsZero() || !c.LinkExpiresAt.Equal(u.ResetExpiresAt) || !now.Before(u.ResetExpiresAt) {
 		return nil, InvalidResetLink()
-	case c.Policy.SSO:
-		return nil, domain.Wrapf(ErrSSOOnly, "the network signs its users in through SSO: reset the password at the identity provider")
-	case u.Status != StatusActive:
-		return nil, domain.Wrapf(ErrNotRegistered, "user %s has not registered: use the invitation", u.ID)
-	case u.Suspended:
-		return nil, domain.Wrapf(ErrSuspended, "the account of user %s is suspended", u.ID)
+	}
+	if err := resettable(u, c.Policy); err != nil {
+		return nil, err
 	}
 	if err := CheckPassword("Password", c.Shape, c.Policy.Settings(u.GroupID).PasswordRequirements); err != nil {
 		return nil, err
@@ -100,6 +92,20 @@ func decideResetPassword(s State, c ResetPassword, now time.Time) ([]Event, erro
 		evs = append(evs, UserUnlocked{UserID: u.ID, Reason: ResetByPassword, At: now})
 	}
 	return evs, nil
+}
+
+// resettable refuses a reset (its request or its link) for a user of a network with SSO, one that has
+// not registered, or one suspended.
+func resettable(u *User, p Policy) error {
+	switch {
+	case p.SSO:
+		return domain.Wrapf(ErrSSOOnly, "the network signs its users in through SSO: reset the password at the identity provider")
+	case u.Status != StatusActive:
+		return domain.Wrapf(ErrNotRegistered, "user %s has not registered: use the invitation", u.ID)
+	case u.Suspended:
+		return domain.Wrapf(ErrSuspended, "the account of user %s is suspended", u.ID)
+	}
+	return nil
 }
 
 // activeDevices are the app ids of the user's active devices, sorted (a decision lists them in a
