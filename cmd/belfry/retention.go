@@ -138,7 +138,7 @@ func (m *Main) startRetentionPurge(ctx, runCtx context.Context, pool *pgxpool.Po
 	if every == 0 {
 		return nil
 	}
-	m.spawnEvery(runCtx, every, func() {
+	spawnEvery(m, runCtx, every, func() {
 		r, err := m.purger.Run(runCtx, false, nil)
 		switch {
 		case err != nil && runCtx.Err() == nil:

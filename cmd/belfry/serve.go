@@ -114,9 +114,9 @@ func (m *Main) spawn(f func()) {
 	go func() { defer m.wg.Done(); f() }()
 }
 
-// spawnEvery spawns a goroutine that runs f every period until runCtx ends (the first run one period
-// after the start); a run under way when runCtx ends finishes first (f sees runCtx).
-func (m *Main) spawnEvery(runCtx context.Context, period time.Duration, f func()) {
+// spawnEvery spawns (m.spawn) a goroutine that runs f every period until runCtx ends (the first run
+// one period after the start); a run under way when runCtx ends finishes first (f sees runCtx).
+func spawnEvery(m *Main, runCtx context.Context, period time.Duration, f func()) {
 	m.spawn(func() {
 		t := time.NewTicker(period)
 		defer t.Stop()

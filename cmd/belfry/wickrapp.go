@@ -153,7 +153,7 @@ func (m *Main) startWickrSweeps(runCtx context.Context) {
 	runWickrArchive(m, runCtx)
 	startWickrCallSweep(m, runCtx, every)
 	startWickrSessionSweep(m, runCtx)
-	m.spawnEvery(runCtx, every, func() {
+	spawnEvery(m, runCtx, every, func() {
 		if _, err := m.wickr.networks.ExpireTrials(runCtx); err != nil && runCtx.Err() == nil {
 			m.logger.Warn("expiring Premium free trials interrupted; it resumes on the next sweep", "err", err)
 		}

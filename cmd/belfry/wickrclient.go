@@ -78,7 +78,7 @@ const wickrSessionSweepEvery = time.Hour
 // startWickrSessionSweep runs sweepWickrSessions every wickrSessionSweepEvery until runCtx ends
 // (spawned: Close cancels runCtx and waits for it before what it uses closes).
 func startWickrSessionSweep(m *Main, runCtx context.Context) {
-	m.spawnEvery(runCtx, wickrSessionSweepEvery, func() { sweepWickrSessions(m, runCtx) })
+	spawnEvery(m, runCtx, wickrSessionSweepEvery, func() { sweepWickrSessions(m, runCtx) })
 }
 
 // sweepWickrSessions runs one sweep of the Wickr client sessions and logs its figures when it
