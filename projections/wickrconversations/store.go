@@ -40,6 +40,8 @@ type Message struct {
 	Preview                                     bool  // a preview rendition can be made of its file
 	CreatedAt                                   time.Time
 	ExpiresAt, BurnAt                           time.Time // zero: none
+	// ForwardedFrom is the message it forwards (nil: none).
+	ForwardedFrom *conversation.MessageRef
 }
 
 // Receipt is a read receipt: who read a message, when.
@@ -130,7 +132,8 @@ func (s *Store) Messages(ctx context.Context, id string, now time.Time, before i
 		before = 1<<63 - 1
 	}
 	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT conversation_id, message_id, sender_key, key_id, seq, sealed, ttl, bor,
-		coalesce(content_type, ''), coalesce(size, 0), preview, created_at, expires_at, burn_at
+		coalesce(content_type, ''), coalesce(size, 0), preview,
+		forwarded_conversation_id, forwarded_message_id, created_at, expires_at, burn_at
 		FROM rm.wickr_messages WHERE conversation_id = $1 AND `+live+` AND seq < $3 ORDER BY seq DESC LIMIT $4`), id, now, before, limit)
 	out, err := pgx.CollectRows(rows, scanMessage)
 	if err != nil {
@@ -142,7 +145,12 @@ func (s *Store) Messages(ctx context.Context, id string, now time.Time, before i
 func scanMessage(r pgx.CollectableRow) (Message, error) {
 	var m Message
 	var exp, burn *time.Time
-	err := r.Scan(&m.ConversationID, &m.MessageID, &m.SenderKey, &m.KeyID, &m.Seq, &m.Sealed, &m.TTL, &m.BOR, &m.ContentType, &m.Size, &m.Preview, &m.CreatedAt, &exp, &burn)
+	var fwd conversation.MessageRef
+	err := r.Scan(&m.ConversationID, &m.MessageID, &m.SenderKey, &m.KeyID, &m.Seq, &m.Sealed, &m.TTL, &m.BOR, &m.ContentType, &m.Size, &m.Preview,
+		&fwd.ConversationID, &fwd.MessageID, &m.CreatedAt, &exp, &burn)
+	if fwd.MessageID != "" {
+		m.ForwardedFrom = &fwd
+	}
 	if exp != nil {
 		m.ExpiresAt = *exp
 	}
@@ -189,7 +197,8 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]Due, error
 // (conversation.ErrMessageNotFound) when there is none.
 func (s *Store) Message(ctx context.Context, id, messageID string, now time.Time) (Message, error) {
 	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT conversation_id, message_id, sender_key, key_id, seq, sealed, ttl, bor,
-		coalesce(content_type, ''), coalesce(size, 0), preview, created_at, expires_at, burn_at
+		coalesce(content_type, ''), coalesce(size, 0), preview,
+		forwarded_conversation_id, forwarded_message_id, created_at, expires_at, burn_at
 		FROM rm.wickr_messages WHERE conversation_id = $1 AND `+live+` AND message_id = $3`), id, now, messageID)
 	m, err := pgx.CollectExactlyOneRow(rows, scanMessage)
 	if errors.Is(err, pgx.ErrNoRows) {

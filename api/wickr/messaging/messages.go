@@ -17,12 +17,14 @@ import (
 	"github.com/belfry/belfry/projections/wickrconversations"
 )
 
-// Draft is a message as the caller posts it: Ttl and Bor in seconds (0: none).
+// Draft is a message as the caller posts it: Ttl and Bor in seconds (0: none). ForwardedFrom names
+// the message it forwards (nil: none); its Text is the client's, the source's content is never read.
 type Draft struct {
-	Text       string
-	TTL, BOR   int64
-	File       string // the attachment's name ("" without one)
-	Attachment *conversation.Attachment
+	Text          string
+	TTL, BOR      int64
+	File          string // the attachment's name ("" without one)
+	Attachment    *conversation.Attachment
+	ForwardedFrom *conversation.MessageRef
 }
 
 // File is an attachment as one reader sees it (§12: the reader's own group decides).
@@ -48,6 +50,7 @@ type Message struct {
 	ExpiresAt, BurnAt         time.Time // zero: none (yet)
 	File                      *File
 	ReadBy                    []wickrconversations.Receipt // receipts, on the caller's own messages
+	ForwardedFrom             *conversation.MessageRef     // the message it forwards (nil: none)
 }
 
 // Post seals and posts a message of the caller; the answer is the message as posted. A message
@@ -87,7 +90,8 @@ func (s *Service) poster(ctx context.Context, me Caller, id string) error {
 
 // postPolicy reads the policy a post of the caller is decided on and refuses, on it and the
 // conversation's members, what the decision would refuse whatever the state (a timer above the
-// sender's group's maximum, a file where files are off, a member out of reach: conversation.CheckPost)
+// sender's group's maximum, a file where files are off, a member out of reach: conversation.CheckPost;
+// a forward where the sender's group has messageForwardingEnabled off: conversation.CheckForward)
 // — before a key is made or a file's byte is read; Decide checks it all again.
 func (s *Service) postPolicy(ctx context.Context, me Caller, id string, d Draft, withFile bool) (conversation.Policy, error) {
 	members, err := s.d.Store.Members(ctx, id)
@@ -102,7 +106,32 @@ func (s *Service) postPolicy(ctx context.Context, me Caller, id string, d Draft,
 	if err != nil {
 		return p, err
 	}
-	return p, conversation.CheckPost(p, me.Participant(), ps[1:], d.TTL, d.BOR, withFile)
+	if err := conversation.CheckPost(p, me.Participant(), ps[1:], d.TTL, d.BOR, withFile); err != nil {
+		return p, err
+	}
+	if d.ForwardedFrom != nil {
+		return p, conversation.CheckForward(p, me.Participant())
+	}
+	return p, nil
+}
+
+// forwardable refuses the forward of a message the caller cannot read now (conversation.Readable:
+// not a member of the source conversation, the message expired, burnt, destroyed or never posted,
+// the conversation made up — all 404, like any message the caller cannot see). The post is decided
+// on the target conversation's stream, which does not hold the source's state, so the source is
+// checked first through its own command path: a decision without events on its freshly read state,
+// at the command path's clock. A source message that goes, or a caller that leaves its
+// conversation, between this check and the post still counts as readable at the check: the forward
+// is recorded.
+func forwardable(ctx context.Context, convs Conversations, me Caller, f *conversation.MessageRef) error {
+	if f == nil {
+		return nil
+	}
+	_, err := convs.Repo.ExecuteFunc(ctx, conversation.StreamName(f.ConversationID),
+		func(st conversation.State, now time.Time) ([]conversation.Event, error) {
+			return nil, conversation.Readable(st, me.Participant(), f.MessageID, now)
+		})
+	return err
 }
 
 // CheckReach refuses a caller whom the conversation's policy no longer lets reach one of its live
@@ -121,19 +150,24 @@ func (s *Service) post(ctx context.Context, me Caller, id, mid string, d Draft) 
 	if err != nil {
 		return Message{}, err
 	}
+	if err := forwardable(ctx, s.d.Conversations, me, d.ForwardedFrom); err != nil {
+		return Message{}, err
+	}
 	plain, _ := json.Marshal(conversation.Content{Text: d.Text, File: d.File})
 	keyID, sealed, err := s.d.Keys.Seal(ctx, tenantOf(me), conversation.KeyScope(id, mid), s.d.Now(), plain)
 	if err != nil {
 		return Message{}, err
 	}
-	cmd := conversation.Post{MessageID: mid, Sender: me.Participant(), KeyID: keyID, Sealed: sealed, TTL: d.TTL, BOR: d.BOR, Attachment: d.Attachment, Policy: p}
+	cmd := conversation.Post{MessageID: mid, Sender: me.Participant(), KeyID: keyID, Sealed: sealed, TTL: d.TTL, BOR: d.BOR, Attachment: d.Attachment,
+		ForwardedFrom: d.ForwardedFrom, Policy: p}
 	m, err := usecase.Run(ctx, s.d.Conversations.Command(conversation.StreamName(id), cmd), nil,
 		func(dec usecase.Decided[conversation.State, conversation.Event]) (Message, error) {
 			if len(dec.Events) == 0 {
 				return Message{}, errors.New("messaging: the post was not recorded")
 			}
 			e := dec.Events[0].(conversation.MessagePosted)
-			m := Message{ConversationID: id, MessageID: mid, Seq: e.Seq, Sender: e.Sender, Text: d.Text, TTL: e.TTL, BOR: e.BOR, CreatedAt: e.At}
+			m := Message{ConversationID: id, MessageID: mid, Seq: e.Seq, Sender: e.Sender, Text: d.Text, TTL: e.TTL, BOR: e.BOR, CreatedAt: e.At,
+				ForwardedFrom: e.ForwardedFrom}
 			if e.TTL > 0 {
 				m.ExpiresAt = e.At.Add(conversation.Timer(e.TTL))
 			}
@@ -212,7 +246,7 @@ func (s *Service) open(ctx context.Context, r wickrconversations.Message, g sg.S
 		return Message{}, false, err
 	}
 	m := Message{ConversationID: r.ConversationID, MessageID: r.MessageID, Seq: r.Seq, Sender: ParseKey(r.SenderKey), Text: c.Text,
-		TTL: r.TTL, BOR: r.BOR, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, BurnAt: r.BurnAt}
+		TTL: r.TTL, BOR: r.BOR, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, BurnAt: r.BurnAt, ForwardedFrom: r.ForwardedFrom}
 	if r.Size > 0 {
 		m.File = fileFor(c.File, r.ContentType, r.Size, g)
 		m.File.Preview = r.Preview

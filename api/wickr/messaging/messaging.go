@@ -16,6 +16,10 @@
 //   - Only members read a conversation; what a member may do with a file (download, auto-download,
 //     transfer quality) follows the member's own security group (§12): a member whose group disables
 //     file download is refused the bytes (403) but gets an image's preview rendition, a non-member never learns the file exists (404).
+//   - A forward (Draft.ForwardedFrom) is posted only when the sender's security group, read at the
+//     post, has messageForwardingEnabled on (else 403) and the sender can read the source message
+//     then (else 404: checked on the source conversation's state through its command path); both are
+//     refused before anything is sealed. The forward's content is the client's, sealed like any post.
 //   - A user's password reset takes it out of every room it joined before the reset, one room at a
 //     time (Resets, run by the side-effect router; retried while a room fails).
 //   - A file's bytes are encrypted under a content key of the message's own scope; the message's

@@ -19,6 +19,7 @@ func (h handlers) post(c echo.Context, me Caller) error {
 			Name, ContentType string
 			Size              int64
 		}
+		ForwardedFrom *struct{ ConversationId, MessageId string }
 	}
 	id, err := conversationID(c)
 	if err == nil {
@@ -33,7 +34,17 @@ func (h handlers) post(c echo.Context, me Caller) error {
 	if err := text("Content", in.Content, true, MaxText); err != nil {
 		return fail(c, err)
 	}
-	m, err := h.s.Post(c.Request().Context(), me, id, Draft{Text: in.Content, TTL: in.Ttl, BOR: in.Bor})
+	d := Draft{Text: in.Content, TTL: in.Ttl, BOR: in.Bor}
+	if f := in.ForwardedFrom; f != nil {
+		if err := text("ForwardedFrom.ConversationId", f.ConversationId, true, maxID); err != nil {
+			return fail(c, err)
+		}
+		if err := text("ForwardedFrom.MessageId", f.MessageId, true, maxID); err != nil {
+			return fail(c, err)
+		}
+		d.ForwardedFrom = &conversation.MessageRef{ConversationID: f.ConversationId, MessageID: f.MessageId}
+	}
+	m, err := h.s.Post(c.Request().Context(), me, id, d)
 	if err != nil {
 		return fail(c, err)
 	}
@@ -111,6 +122,9 @@ func messageWire(m Message) map[string]any {
 	if f := m.File; f != nil {
 		out["Attachment"] = fileWire(f)
 	}
+	if f := m.ForwardedFrom; f != nil {
+		out["ForwardedFrom"] = forwardedWire(f)
+	}
 	if m.ReadBy != nil {
 		rs := make([]map[string]any, len(m.ReadBy))
 		for i, r := range m.ReadBy {
@@ -119,4 +133,9 @@ func messageWire(m Message) map[string]any {
 		out["ReadBy"] = rs
 	}
 	return out
+}
+
+// forwardedWire is the source of a forwarded message as the API names it.
+func forwardedWire(f *conversation.MessageRef) map[string]string {
+	return map[string]string{"ConversationId": f.ConversationID, "MessageId": f.MessageID}
 }

@@ -21,6 +21,11 @@
 //     group's maxTtl above it gives MaxTimer). A message is gone at its deadline — Ttl after it was
 //     posted, or Bor after its first read by a recipient, whichever comes first —: no command sees it
 //     from then on, and Destroy records its destruction once its key is destroyed.
+//   - A forwarded message (Post.ForwardedFrom) records its source; it is posted only when the
+//     sender's security group has messageForwardingEnabled on at the post (CheckForward) and the
+//     sender reads the source message then (Readable: a member of its conversation, the message not
+//     gone) — checked here when the source is in this conversation, by the caller on the source
+//     conversation's state otherwise. Its content is the sender's, sealed like any other message's.
 //   - A user's password reset (§21.6) takes it out of every room it joined before the reset
 //     (RemoveAfterReset, MemberLeft with reason passwordReset); it stays in its direct messages and
 //     groups, and rooms it was invited to since keep it.
@@ -83,6 +88,7 @@ var (
 	ErrTimer           = &domain.Error{Kind: domain.KindInvalid, Msg: "timer above the security group's maximum"}
 	ErrFiles           = &domain.Error{Kind: domain.KindForbidden, Msg: "the security group does not allow files"}
 	ErrKey             = &domain.Error{Kind: domain.KindInvalid, Msg: "content not sealed under the message's key"}
+	ErrForwarding      = &domain.Error{Kind: domain.KindForbidden, Msg: "the security group does not allow forwarding messages"}
 )
 
 // StreamName is the stream of a conversation.
@@ -142,6 +148,12 @@ type Attachment struct {
 	// within the rendition bounds, judged from its bytes at upload; api/wickr/rendition). Files
 	// posted before the flag existed read false.
 	Preview bool `json:"preview,omitempty"`
+}
+
+// MessageRef names a message of a conversation: the source of a forwarded message.
+type MessageRef struct {
+	ConversationID string `json:"conversationId"`
+	MessageID      string `json:"messageId"`
 }
 
 // Message is one live message of the state.

@@ -42,15 +42,18 @@ type RemoveAfterReset struct {
 	ResetAt time.Time
 }
 
-// Post posts a message sealed under its own key; Ttl and Bor are seconds (0: none).
+// Post posts a message sealed under its own key; Ttl and Bor are seconds (0: none). ForwardedFrom,
+// when set, names the message it forwards (its content is what the sender sealed: the server never
+// reads the source's); the sender's security group must let its users forward (CheckForward).
 type Post struct {
-	MessageID  string
-	Sender     Participant
-	KeyID      string
-	Sealed     []byte
-	TTL, BOR   int64
-	Attachment *Attachment
-	Policy     Policy
+	MessageID     string
+	Sender        Participant
+	KeyID         string
+	Sealed        []byte
+	TTL, BOR      int64
+	Attachment    *Attachment
+	ForwardedFrom *MessageRef
+	Policy        Policy
 }
 
 // MarkRead records Reader's read of messages; SendReceipt is the reader's client's choice (§6).

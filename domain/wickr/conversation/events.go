@@ -45,17 +45,19 @@ type MemberLeft struct {
 }
 
 // MessagePosted records a message: its content sealed under its own key (KeyID), its timers in
-// seconds (0: none) and its attachment's metadata.
+// seconds (0: none), its attachment's metadata and, for a forwarded message, the message it
+// forwards (ForwardedFrom; absent from messages posted before forwarding existed).
 type MessagePosted struct {
-	MessageID  string      `json:"messageId"`
-	Seq        int64       `json:"seq"`
-	Sender     Participant `json:"sender"`
-	KeyID      string      `json:"keyId"`
-	Sealed     []byte      `json:"sealed"`
-	TTL        int64       `json:"ttl,omitempty"`
-	BOR        int64       `json:"bor,omitempty"`
-	Attachment *Attachment `json:"attachment,omitempty"`
-	At         time.Time   `json:"at"`
+	MessageID     string      `json:"messageId"`
+	Seq           int64       `json:"seq"`
+	Sender        Participant `json:"sender"`
+	KeyID         string      `json:"keyId"`
+	Sealed        []byte      `json:"sealed"`
+	TTL           int64       `json:"ttl,omitempty"`
+	BOR           int64       `json:"bor,omitempty"`
+	Attachment    *Attachment `json:"attachment,omitempty"`
+	ForwardedFrom *MessageRef `json:"forwardedFrom,omitempty"`
+	At            time.Time   `json:"at"`
 }
 
 // MessageRead records a recipient's read of a message: Receipt when the sender is told (§6),

@@ -39,6 +39,8 @@ var examples = []eventtest.Example[conversation.Event]{
 		Attachment: &conversation.Attachment{AttachmentID: "5b1e9d3c-7a2f-4c8e-9b0d-1f3a5c7e9b2d", KeyID: "msg/27182818/" + conversation.KeyScope(gConv, gMsg) + "/2026-03-14/7e1a",
 			Blob: "9c2e4a6b8d0f1a3c5e7b9d1f3a5c7e9b0d2f4a6c8e1b3d5f7a9c0e2b4d6f8a13", ContentType: "image/jpeg", Size: 91877, Preview: true}, At: gAt}},
 	{Variant: "guest", Event: conversation.MessagePosted{MessageID: gMsg, Seq: 8, Sender: gGuest, KeyID: gKey, Sealed: []byte{0x0c, 0x7e}, At: gAt}},
+	{Variant: "forwarded", Event: conversation.MessagePosted{MessageID: gMsg, Seq: 11, Sender: gAlice, KeyID: gKey, Sealed: []byte{0x91, 0x3d, 0xa8},
+		TTL: 3600, ForwardedFrom: &conversation.MessageRef{ConversationID: "8d3f1b6a-2c4e-4a7d-9e0b-5f1c3a7d9b24", MessageID: "e1c7a3f5-6b2d-4f8e-a0c4-3d9b7f1e5a62"}, At: gAt}},
 	eventtest.Ex[conversation.Event](conversation.MessageRead{MessageID: gMsg, Reader: gBob, Receipt: true, StartsBurn: true, At: gAt}),
 	{Variant: "guest", Event: conversation.MessageRead{MessageID: gMsg, Reader: gGuest, StartsBurn: true, At: gAt}},
 	eventtest.Ex[conversation.Event](conversation.MessageDestroyed{MessageID: gMsg, KeyID: gKey, Reason: conversation.ReasonBurnt, At: gAt}),

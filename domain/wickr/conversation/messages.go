@@ -34,6 +34,9 @@ func decidePost(s State, c Post, now time.Time) ([]Event, error) {
 	if err := checkAttachment(s, c); err != nil {
 		return nil, err
 	}
+	if err := checkForward(s, c, now); err != nil {
+		return nil, err
+	}
 	members := make([]Participant, 0, len(s.Members))
 	for _, m := range s.Members {
 		members = append(members, m)
@@ -42,7 +45,59 @@ func decidePost(s State, c Post, now time.Time) ([]Event, error) {
 		return nil, err
 	}
 	return []Event{MessagePosted{MessageID: c.MessageID, Seq: s.Seq + 1, Sender: c.Sender, KeyID: c.KeyID, Sealed: c.Sealed,
-		TTL: ttl, BOR: c.BOR, Attachment: c.Attachment, At: now}}, nil
+		TTL: ttl, BOR: c.BOR, Attachment: c.Attachment, ForwardedFrom: c.ForwardedFrom, At: now}}, nil
+}
+
+// CheckForward refuses a forward by a sender whose security group has messageForwardingEnabled off
+// (guide §3.3 Messaging: whether users may forward messages). The group that counts is the sender's
+// at the time of the post — the one the post's Policy carries, read with the timers' limits —
+// neither the source message's sender's nor a recipient's. A guest belongs to no group and forwards
+// as the default settings allow (forwarding on).
+func CheckForward(p Policy, sender Participant) error {
+	if sender.Guest() {
+		return nil
+	}
+	g, ok := p.Groups[sender.Key()]
+	switch {
+	case !ok:
+		return domain.Wrapf(ErrUnknown, "the sender is not an active user")
+	case !g.MessageForwardingEnabled:
+		return wickr.FieldErr(ErrForwarding, "ForwardedFrom", "the sender's security group has messageForwardingEnabled off: its users may not forward messages")
+	}
+	return nil
+}
+
+// Readable checks that reader can read message messageID of conversation s at now: the conversation
+// exists, reader is a member of it, and the message was posted and is not gone (expired, burnt or
+// destroyed). Anything else is ErrMessageNotFound, whatever the reason: a message one cannot read
+// is one one cannot see.
+func Readable(s State, reader Participant, messageID string, now time.Time) error {
+	if m := s.Messages[messageID]; s.Live() && s.Member(reader) && m != nil && !m.Gone(now) {
+		return nil
+	}
+	return domain.Wrapf(ErrMessageNotFound, "message %s not found", messageID)
+}
+
+// checkForward checks a forward: both ids of its source, the sender's group (CheckForward) and, when
+// the source is in this conversation, that the sender reads it now (Readable). A source in another
+// conversation is not in this state: the caller checks it on that conversation's state first.
+func checkForward(s State, c Post, now time.Time) error {
+	f := c.ForwardedFrom
+	switch {
+	case f == nil:
+		return nil
+	case f.ConversationID == "":
+		return wickr.Invalid("ForwardedFrom.ConversationId", "is required")
+	case f.MessageID == "":
+		return wickr.Invalid("ForwardedFrom.MessageId", "is required")
+	}
+	if err := CheckForward(c.Policy, c.Sender); err != nil {
+		return err
+	}
+	if f.ConversationID == s.ID {
+		return Readable(s, c.Sender, f.MessageID, now)
+	}
+	return nil
 }
 
 // CheckPost checks what Decide refuses of a post from the policy and the conversation's members
