@@ -79,6 +79,7 @@ type Message struct {
 	Code          string          `json:"code,omitempty"`
 	Message       string          `json:"message,omitempty"`
 	Reason        string          `json:"reason,omitempty"`
+	Role          string          `json:"role,omitempty"` // "viewer": a Wickr broadcast's viewer joined (api/wickr/calls)
 	// Moderation (api/chime/media).
 	Action      string   `json:"action,omitempty"`
 	AttendeeIDs []string `json:"attendeeIds,omitempty"`

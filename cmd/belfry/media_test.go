@@ -27,7 +27,7 @@ import (
 // signalMsg is a signalling message as a client sees it.
 type signalMsg struct {
 	Type, SDP, MeetingID, AttendeeID, Code, Message, Reason, Action, By string
-	CallID, ParticipantID                                               string // Wickr calls
+	CallID, ParticipantID, Role                                         string // Wickr calls
 	Video                                                               *bool
 	AttendeeIDs                                                         []string
 	Candidate                                                           json.RawMessage

@@ -39,8 +39,8 @@ func newWickrCalls(m *Main, pool *pgxpool.Pool, client *esdb.Client, s *sfu.SFU)
 // callSFU adapts infra/sfu to the calls slice's SFU port.
 type callSFU struct{ s *sfu.SFU }
 
-func (a callSFU) Join(roomID, id string, p mediasignal.Peer, tcpOnly bool) (mediasignal.Participant, error) {
-	part, err := a.s.JoinWith("wickr-call/"+roomID, id, p, sfu.JoinOptions{TCPOnly: tcpOnly})
+func (a callSFU) Join(roomID, id string, p mediasignal.Peer, o calls.JoinOptions) (mediasignal.Participant, error) {
+	part, err := a.s.JoinWith("wickr-call/"+roomID, id, p, sfu.JoinOptions{TCPOnly: o.TCPOnly, ReceiveOnly: o.ReceiveOnly})
 	if errors.Is(err, sfu.ErrClosed) {
 		return nil, fmt.Errorf("%w: %w", mediasignal.ErrStopping, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pion/ice/v4"
+	sdpv3 "github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -73,14 +74,16 @@ type Participant struct {
 
 	// offerSimulcast: its first offer asks for the camera's layers (JoinOptions.OfferSimulcast).
 	offerSimulcast bool
+	// receiveOnly: it sends nothing (JoinOptions.ReceiveOnly); set before its first offer.
+	receiveOnly bool
 
 	closeOnce sync.Once
 	gone      chan struct{} // closed once Peer.Closed returned
 }
 
-func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection, content *webrtc.RTPReceiver) *Participant {
+func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection, content *webrtc.RTPReceiver, receiveOnly bool) *Participant {
 	p := &Participant{id: id, sfu: s, peer: peer, pc: pc, content: content, holding: true, gone: make(chan struct{}),
-		seen: map[string]bool{}, simul: map[*webrtc.RTPReceiver]*publication{}}
+		seen: map[string]bool{}, simul: map[*webrtc.RTPReceiver]*publication{}, receiveOnly: receiveOnly}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			return
@@ -103,6 +106,10 @@ func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection, con
 		}
 	})
 	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		if p.receiveOnly { // never negotiated to send: a track is not taken from it
+			discard(t)
+			return
+		}
 		kind := t.Kind().String()
 		if r == p.content {
 			kind = KindContent
@@ -130,6 +137,11 @@ func (p *Participant) Answer(sdp string) error {
 	defer p.negMu.Unlock()
 	if !p.negotiating {
 		return fmt.Errorf("%w: no offer is waiting for an answer", ErrSDP)
+	}
+	if p.receiveOnly {
+		if err := receiveOnlyAnswer(sdp); err != nil {
+			return err
+		}
 	}
 	fresh, err := newCandidates(sdp, p.seen, maxCandidates-p.candidates)
 	if err != nil {
@@ -186,6 +198,37 @@ func (p *Participant) AddCandidate(candidateJSON []byte) error {
 	p.candidates++
 	p.seen[candidateKey(c.Candidate)] = true
 	return nil
+}
+
+// receiveOnlyAnswer refuses (ErrSDP) an answer of a receive-only participant that would send: a
+// media section whose direction (its own, else the session's, else sendrecv, RFC 8866 §6.7) is
+// sendrecv or sendonly.
+func receiveOnlyAnswer(sdp string) error {
+	var d sdpv3.SessionDescription
+	if err := d.UnmarshalString(sdp); err != nil {
+		return fmt.Errorf("%w: %v", ErrSDP, err)
+	}
+	session := direction(d.Attributes, "sendrecv")
+	for _, m := range d.MediaDescriptions {
+		if m.MediaName.Media != "audio" && m.MediaName.Media != "video" {
+			continue
+		}
+		if dir := direction(m.Attributes, session); dir == "sendrecv" || dir == "sendonly" {
+			return fmt.Errorf("%w: a receive-only participant sends no media (its %s m-line is %s)", ErrSDP, m.MediaName.Media, dir)
+		}
+	}
+	return nil
+}
+
+// direction is the direction attribute among attrs, else def.
+func direction(attrs []sdpv3.Attribute, def string) string {
+	for _, a := range attrs {
+		switch a.Key {
+		case "sendrecv", "sendonly", "recvonly", "inactive":
+			return a.Key
+		}
+	}
+	return def
 }
 
 // candidateKey is a candidate's text without its "candidate:" prefix and surrounding blanks.

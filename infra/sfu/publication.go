@@ -233,7 +233,7 @@ func (pub *publication) subscribe(q *Participant) {
 		s.cfg.Logger.Warn("sfu: subscriber track", "err", err)
 		return
 	}
-	sender, err := q.pc.AddTrack(local)
+	sender, err := addTrack(q, local)
 	if err != nil { // q is closing
 		return
 	}
@@ -261,6 +261,19 @@ func (pub *publication) subscribe(q *Participant) {
 	} else if !pub.simulcast {
 		pub.keyframe(q)
 	}
+}
+
+// addTrack adds local to q's connection: on a sendonly transceiver of its own for a receive-only
+// participant (AddTrack would offer it sendrecv, or reuse a transceiver it could send on).
+func addTrack(q *Participant, local webrtc.TrackLocal) (*webrtc.RTPSender, error) {
+	if !q.receiveOnly {
+		return q.pc.AddTrack(local)
+	}
+	tr, err := q.pc.AddTransceiverFromTrack(local, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+	if err != nil {
+		return nil, err
+	}
+	return tr.Sender(), nil
 }
 
 // unsubscribe stops q's copy; with renegotiate the track also leaves q's connection.

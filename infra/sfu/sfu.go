@@ -238,6 +238,12 @@ type JoinOptions struct {
 	// SimulcastRIDs (withSimulcastRecv): for browsers, whose answer sends layers only when the offer
 	// asks for them. A peer that answers without layers sends one stream as before.
 	OfferSimulcast bool
+	// ReceiveOnly admits a participant that only receives (a viewer of a Wickr broadcast): its
+	// offers' own m-lines are inactive and those of the tracks it receives sendonly, so it has nothing
+	// to send on; an answer that would send (a sendrecv or sendonly m-line, or one without a
+	// direction) is ErrSDP, and a track it sends anyway is read and discarded, never forwarded nor
+	// offered to Peer.MediaStarted.
+	ReceiveOnly bool
 }
 
 // Stats returns the counters.
@@ -305,18 +311,14 @@ func (s *SFU) JoinWith(roomID, id string, peer Peer, o JoinOptions) (*Participan
 	if err != nil {
 		return nil, fmt.Errorf("sfu: peer connection: %w", err)
 	}
-	var content *webrtc.RTPReceiver
-	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeVideo} {
-		tr, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
-		if err != nil {
-			_ = pc.Close()
-			return nil, fmt.Errorf("sfu: transceiver: %w", err)
-		}
-		content = tr.Receiver() // the last one: the screen share
+	content, err := addOwnTransceivers(pc, o.ReceiveOnly)
+	if err != nil {
+		_ = pc.Close()
+		return nil, fmt.Errorf("sfu: transceiver: %w", err)
 	}
-	p := newParticipant(s, id, peer, pc, content)
+	p := newParticipant(s, id, peer, pc, content, o.ReceiveOnly)
 	p.bwe = bwe
-	p.offerSimulcast = o.OfferSimulcast
+	p.offerSimulcast = o.OfferSimulcast && !o.ReceiveOnly
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -342,6 +344,32 @@ func (s *SFU) JoinWith(roomID, id string, peer Peer, o JoinOptions) (*Participan
 		}
 	})
 	return p, nil
+}
+
+// addOwnTransceivers adds the participant's own m-lines (audio, video and the screen share) and
+// returns the screen share's receiver: recvonly, or inactive for a receive-only participant (pion
+// adds those only sendonly or recvonly: a sendonly one whose track is removed is inactive). The
+// m-lines stay for a receive-only participant so that its connection has a transport before it
+// receives anything.
+func addOwnTransceivers(pc *webrtc.PeerConnection, receiveOnly bool) (*webrtc.RTPReceiver, error) {
+	dir := webrtc.RTPTransceiverDirectionRecvonly
+	if receiveOnly {
+		dir = webrtc.RTPTransceiverDirectionSendonly
+	}
+	var content *webrtc.RTPReceiver
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeVideo} {
+		tr, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: dir})
+		if err != nil {
+			return nil, err
+		}
+		if receiveOnly {
+			if err := pc.RemoveTrack(tr.Sender()); err != nil {
+				return nil, err
+			}
+		}
+		content = tr.Receiver() // the last one: the screen share
+	}
+	return content, nil
 }
 
 // leave removes p from its room, drops the room once empty, and returns the publications p owned

@@ -11,6 +11,13 @@
 //     them (canVideoCall), otherwise refused with an error message (audio-only); a participant whose
 //     group forces TCP calling (forceTcpCall) is offered ICE candidates over TCP only; at most 70
 //     participants (call.MaxParticipants).
+//   - A broadcast (a presentation of up to 500, call.MaxBroadcastParticipants) is started with the
+//     query parameter broadcast=true on the conversation's signal route (only "true" or "false",
+//     400 naming it otherwise; not on the call's route, which joins a known call; refused 400 in a
+//     direct message). The choice is the starter's: a caller that finds a live call joins it as it
+//     is. The starter presents; every other participant is a viewer, joined to the SFU receive-only
+//     (its "joined" message: role "viewer", video false): nothing it sends is forwarded. When the
+//     presenter leaves, the broadcast ends and its viewers are taken out (bye PresenterLeft).
 //   - A conversation has at most one live call in this process: a second caller joins it.
 //   - The grants are the caller's group at sign-in (the session's group) read from the network's
 //     current settings at admission.
@@ -78,10 +85,14 @@ type Reacher interface {
 	CheckReach(ctx context.Context, me messaging.Caller, convID string) error
 }
 
-// SFU forwards the participants' media; tcpOnly offers TCP candidates only.
+// SFU forwards the participants' media.
 type SFU interface {
-	Join(roomID, participantID string, p mediasignal.Peer, tcpOnly bool) (mediasignal.Participant, error)
+	Join(roomID, participantID string, p mediasignal.Peer, o JoinOptions) (mediasignal.Participant, error)
 }
+
+// JoinOptions are a participant's transport in the SFU: TCPOnly offers it TCP candidates only
+// (forceTcpCall); ReceiveOnly (a broadcast's viewer) takes nothing it sends.
+type JoinOptions struct{ TCPOnly, ReceiveOnly bool }
 
 // Networks reads a network's state under its stream's lock (the event store's repository): Evolve
 // changes a state's groups and blocked guests in place, so fn reads them there and keeps nothing of
@@ -124,6 +135,9 @@ type Service struct {
 	mu     sync.Mutex        // guards the two maps alone, never held across a write
 	byConv map[string]string // conversation → its live call in this process
 	convOf map[string]string // call → conversation
+	// parts are the SFU participants of this process's calls (call → participant id), taken out
+	// when a broadcast's presenter leaves.
+	parts map[string]map[string]mediasignal.Participant
 
 	drain mediasignal.Drain // the signalling sessions running (WaitSessions)
 }
@@ -140,7 +154,7 @@ func New(d Deps) *Service {
 	if d.SessionRecheck <= 0 {
 		d.SessionRecheck = 30 * time.Second
 	}
-	return &Service{d: d, byConv: map[string]string{}, convOf: map[string]string{}}
+	return &Service{d: d, byConv: map[string]string{}, convOf: map[string]string{}, parts: map[string]map[string]mediasignal.Participant{}}
 }
 
 // ErrNotMember refuses a caller who is not a member of the conversation (as if it did not exist).
@@ -164,13 +178,20 @@ func (s *Service) Routes() []clientapi.Route {
 			if err := checkID("conversationId", c.Param("conversationId")); err != nil {
 				return fail(c, err)
 			}
+			broadcast, err := broadcastParam(c)
+			if err != nil {
+				return fail(c, err)
+			}
 			return s.signal(c, func(ctx context.Context, me messaging.Caller) (admitted, error) {
-				return s.admit(ctx, me, c.Param("conversationId"), "")
+				return s.admit(ctx, me, c.Param("conversationId"), "", broadcast)
 			})
 		}},
 		{Method: http.MethodGet, Path: "/wickr/calls/:callId/signal", Handler: func(c echo.Context) error {
 			if err := checkID("callId", c.Param("callId")); err != nil {
 				return fail(c, err)
+			}
+			if c.QueryParams().Has("broadcast") {
+				return fail(c, wickr.Invalid("broadcast", "is chosen when starting a call (the conversation's signal route): this route joins a known call"))
 			}
 			return s.signal(c, func(ctx context.Context, me messaging.Caller) (admitted, error) {
 				s.mu.Lock()
@@ -179,19 +200,35 @@ func (s *Service) Routes() []clientapi.Route {
 				if !ok {
 					return admitted{}, domain.Wrapf(call.ErrNotFound, "no live call %s", c.Param("callId"))
 				}
-				return s.admit(ctx, me, conv, c.Param("callId"))
+				return s.admit(ctx, me, conv, c.Param("callId"), false)
 			})
 		}},
 	}
 }
 
+// broadcastParam reads the query parameter broadcast: absent or "false" a conference call, "true" a
+// broadcast; anything else (or a repeated parameter) is refused naming it.
+func broadcastParam(c echo.Context) (bool, error) {
+	v, ok := c.QueryParams()["broadcast"]
+	switch {
+	case !ok:
+		return false, nil
+	case len(v) == 1 && v[0] == "true":
+		return true, nil
+	case len(v) == 1 && v[0] == "false":
+		return false, nil
+	}
+	return false, wickr.Invalid("broadcast", "must be true or false, given once")
+}
+
 // fail answers an error in the client API's shape (wickrproto.ClientError).
 func fail(c echo.Context, err error) error { return wickrproto.ClientError(c, err) }
 
-// admitted is a participant recorded in a call.
+// admitted is a participant recorded in a call; viewer: a viewer of a broadcast.
 type admitted struct {
 	callID, participantID string
 	grant                 call.Grant
+	viewer                bool
 }
 
 // grant is what the caller's security group allows in calls (a guest: audio only).
@@ -245,8 +282,8 @@ func (s *Service) notBlocked(ctx context.Context, me messaging.Caller, convID st
 }
 
 // admit checks that me is a member of the conversation and records it in the conversation's live
-// call (want "": any), starting one when there is none.
-func (s *Service) admit(ctx context.Context, me messaging.Caller, convID, want string) (admitted, error) {
+// call (want "": any), starting one when there is none (a broadcast if broadcast).
+func (s *Service) admit(ctx context.Context, me messaging.Caller, convID, want string, broadcast bool) (admitted, error) {
 	member := me.Participant()
 	conv, err := s.d.Store.Conversation(ctx, convID)
 	if err != nil {
@@ -279,9 +316,11 @@ func (s *Service) admit(ctx context.Context, me messaging.Caller, convID, want s
 			return a, domain.Wrapf(call.ErrNotFound, "no live call %s", want)
 		}
 		a.callID = id
-		if _, err := s.d.Calls.Execute(ctx, call.StreamName(id), call.Join{ParticipantID: a.participantID, Member: member, Grant: g}); err != nil {
+		d, err := s.d.Calls.Execute(ctx, call.StreamName(id), call.Join{ParticipantID: a.participantID, Member: member, Grant: g})
+		if err != nil {
 			return a, err
 		}
+		a.viewer = d.State.Viewer(a.participantID)
 		return a, nil
 	}
 	if want != "" {
@@ -292,7 +331,7 @@ func (s *Service) admit(ctx context.Context, me messaging.Caller, convID, want s
 	}
 	a.callID = uuid.NewString()
 	if _, err := s.d.Calls.Execute(ctx, call.StreamName(a.callID), call.Start{CallID: a.callID, ConversationID: convID, ConversationKind: conv.Kind,
-		NetworkID: me.NetworkID, ParticipantID: a.participantID, Member: member, Grant: g}); err != nil {
+		NetworkID: me.NetworkID, ParticipantID: a.participantID, Member: member, Grant: g, Broadcast: broadcast}); err != nil {
 		return a, err
 	}
 	s.mu.Lock()
@@ -345,14 +384,40 @@ func (s *Service) leave(callID, participantID, reason string) {
 		s.d.Logger.Warn("recording a call participant's leaving failed", "call", callID, "participant", participantID, "err", err)
 		return
 	}
+	s.mu.Lock()
+	delete(s.parts[callID], participantID)
+	var out []mediasignal.Participant // viewers a presenter's leaving took out of the call
+	for _, e := range d.Events {
+		if l, ok := e.(call.ParticipantLeft); ok && l.Reason == call.LeftPresenterLeft {
+			if p := s.parts[callID][l.ParticipantID]; p != nil {
+				out = append(out, p)
+			}
+		}
+	}
 	if !d.State.Live() {
-		s.mu.Lock()
 		if s.byConv[conv] == callID {
 			delete(s.byConv, conv)
 		}
 		delete(s.convOf, callID)
-		s.mu.Unlock()
+		delete(s.parts, callID)
 	}
+	s.mu.Unlock()
+	for _, p := range out {
+		go p.Remove(call.LeftPresenterLeft) // its session's Left finds it out already
+	}
+}
+
+// joined records a participant's SFU side in its call (taken out if a broadcast's presenter leaves).
+func (s *Service) joined(callID, participantID string, p mediasignal.Participant) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, live := s.convOf[callID]; !live {
+		return
+	}
+	if s.parts[callID] == nil {
+		s.parts[callID] = map[string]mediasignal.Participant{}
+	}
+	s.parts[callID][participantID] = p
 }
 
 // keyedMutex is a mutex per key, held only while someone holds or waits for it.
@@ -413,7 +478,7 @@ func (s *Service) signal(c echo.Context, admit func(context.Context, messaging.C
 		s.leave(a.callID, a.participantID, call.LeftDisconnected)
 		return nil
 	}
-	p := &participant{svc: s, callID: a.callID, id: a.participantID, grant: a.grant}
+	p := &participant{svc: s, callID: a.callID, id: a.participantID, grant: a.grant, viewer: a.viewer}
 	sig := mediasignal.NewSession(ws, p, func(msg string, args ...any) {
 		s.d.Logger.Warn(msg, append(args, "call", a.callID, "participant", a.participantID)...)
 	})
@@ -424,21 +489,33 @@ func (s *Service) signal(c echo.Context, admit func(context.Context, messaging.C
 		}
 		return err
 	})
-	video := a.grant.Video
-	s.drain.Run(sig, mediasignal.Message{Type: "joined", CallID: a.callID, ParticipantID: a.participantID, Video: &video, TCPOnly: a.grant.TCPOnly})
+	video, role := a.grant.Video && !a.viewer, ""
+	if a.viewer {
+		role = RoleViewer
+	}
+	s.drain.Run(sig, mediasignal.Message{Type: "joined", CallID: a.callID, ParticipantID: a.participantID, Video: &video, TCPOnly: a.grant.TCPOnly, Role: role})
 	return nil
 }
+
+// RoleViewer is the role a broadcast's viewer is told in its "joined" message.
+const RoleViewer = "viewer"
 
 // participant is one participant's side of its signalling session (mediasignal.Room).
 type participant struct {
 	svc        *Service
 	callID, id string
 	grant      call.Grant
+	viewer     bool
 }
 
-// Join implements mediasignal.Room: a forceTcpCall participant gets TCP candidates only.
+// Join implements mediasignal.Room: a forceTcpCall participant gets TCP candidates only, a
+// broadcast's viewer joins receive-only.
 func (p *participant) Join(peer mediasignal.Peer) (mediasignal.Participant, error) {
-	return p.svc.d.SFU.Join(p.callID, p.id, peer, p.grant.TCPOnly)
+	part, err := p.svc.d.SFU.Join(p.callID, p.id, peer, JoinOptions{TCPOnly: p.grant.TCPOnly, ReceiveOnly: p.viewer})
+	if err == nil {
+		p.svc.joined(p.callID, p.id, part)
+	}
+	return part, err
 }
 
 // MediaStarted implements mediasignal.Room: video and screen share need the video grant.

@@ -112,15 +112,15 @@ func TestABlockedGuestJoinsNoCall(t *testing.T) {
 	nets := peeker{network.StreamName(nid): net}
 	s := New(Deps{Calls: &memCalls{m: map[string]call.State{}}, Networks: nets,
 		Store: oneConversation{id: "c1", members: []conversation.Participant{user.Participant(), gst.Participant()}}})
-	if _, err := s.admit(ctx, user, "c1", ""); err != nil {
+	if _, err := s.admit(ctx, user, "c1", "", false); err != nil {
 		t.Fatalf("the user starts the call: %v", err)
 	}
-	if _, err := s.admit(ctx, gst, "c1", ""); !errors.Is(err, conversation.ErrBlockedGuest) {
+	if _, err := s.admit(ctx, gst, "c1", "", false); !errors.Is(err, conversation.ErrBlockedGuest) {
 		t.Fatalf("a blocked guest joins the call: %v, want ErrBlockedGuest", err)
 	}
 	net.BlockedGuests = map[string]network.BlockedGuest{}
 	nets[network.StreamName(nid)] = net
-	if _, err := s.admit(ctx, gst, "c1", ""); err != nil {
+	if _, err := s.admit(ctx, gst, "c1", "", false); err != nil {
 		t.Fatalf("an unblocked guest joins: %v", err)
 	}
 }
@@ -270,7 +270,7 @@ func TestAConversationsCallWaitsOnNoOtherConversation(t *testing.T) {
 		Store: everyConversation{oneConversation{id: "c1", members: []conversation.Participant{alice.Participant(), bob.Participant()}}}})
 	slow := make(chan admitted, 1)
 	go func() {
-		a, err := s.admit(ctx, alice, "c1", "")
+		a, err := s.admit(ctx, alice, "c1", "", false)
 		if err != nil {
 			t.Errorf("the slow start: %v", err)
 		}
@@ -279,9 +279,9 @@ func TestAConversationsCallWaitsOnNoOtherConversation(t *testing.T) {
 	<-calls.started
 	done := make(chan error, 1)
 	go func() {
-		a, err := s.admit(ctx, alice, "c2", "")
+		a, err := s.admit(ctx, alice, "c2", "", false)
 		if err == nil {
-			_, err = s.admit(ctx, bob, "c2", a.callID)
+			_, err = s.admit(ctx, bob, "c2", a.callID, false)
 		}
 		if err == nil {
 			s.leave(a.callID, a.participantID, call.LeftHungUp)
@@ -299,7 +299,7 @@ func TestAConversationsCallWaitsOnNoOtherConversation(t *testing.T) {
 	}
 	close(calls.release)
 	first := <-slow
-	if b, err := s.admit(ctx, bob, "c1", ""); err != nil || b.callID != first.callID {
+	if b, err := s.admit(ctx, bob, "c1", "", false); err != nil || b.callID != first.callID {
 		t.Fatalf("bob joins the first conversation's call %s: %+v %v", first.callID, b, err)
 	}
 }

@@ -6,7 +6,16 @@
 //   - A call is started by a member of its conversation whose security group enables audio calls
 //     (calling.canStart11Call, "Enable audio calls": users can start audio calls); the starter is its
 //     first participant.
-//   - At most MaxParticipants are in a live call at once (§0.1: conference calls of up to 70).
+//   - At most MaxParticipants are in a live call at once (§0.1: conference calls of up to 70), at
+//     most MaxBroadcastParticipants in a broadcast.
+//   - A broadcast (a presentation, Start.Broadcast; §0.1 "screen share and broadcast: presentations
+//     with up to 500 participants") is started in a group or a room, never in a direct message
+//     (ErrBroadcastDirect). Its starter is its presenter, the only one who sends media (its video and
+//     screen share still need Grant.Video); every other participant is a viewer, who only receives:
+//     its SetMedia on of audio, video or content is refused (ErrViewer, Forbidden).
+//   - When the presenter of a broadcast leaves, the broadcast ends for everyone: every viewer leaves
+//     with it (LeftPresenterLeft) and the call ends (EndPresenterLeft). A viewer's leaving changes
+//     nothing for the others.
 //   - A participant sends video or shares its screen only when its own group enables video calls and
 //     screen sharing (calling.canVideoCall, valid only with audio calls on): Grant.Video; otherwise
 //     its call is audio-only and SetMedia of video or content is refused (Forbidden).
@@ -32,6 +41,10 @@ const (
 	StreamPrefix = "wickr.call-"
 	// MaxParticipants is the guide's conference-call size (§0.1: up to 70 people).
 	MaxParticipants = 70
+	// MaxBroadcastParticipants is the guide's broadcast size, the presenter and its viewers (§0.1
+	// "화면 공유 및 방송: 최대 500명의 참가자와 프레젠테이션 진행", screen share and broadcast:
+	// presentations to up to 500 participants; §16 call limits).
+	MaxBroadcastParticipants = 500
 
 	StatusLive  = "LIVE"
 	StatusEnded = "ENDED"
@@ -45,10 +58,12 @@ const (
 	LeftHungUp         = "Left"           // closed its signalling connection
 	LeftDisconnected   = "Disconnected"   // its media failed or it fell too far behind
 	LeftServiceRestart = "ServiceRestart" // the service stopped or crashed while it was in
+	LeftPresenterLeft  = "PresenterLeft"  // a viewer, when the presenter of its broadcast left
 
 	// Why a call ended.
 	EndAllLeft         = "AllParticipantsLeft"
 	EndServiceRestart  = "ServiceRestart"
+	EndPresenterLeft   = "PresenterLeft" // the presenter of a broadcast left
 	maxParticipantID   = 64
 	maxConversationLen = 128
 )
@@ -63,6 +78,10 @@ var (
 	ErrExists     = &domain.Error{Kind: domain.KindConflict, Msg: "the call already exists"}
 	ErrNotIn      = &domain.Error{Kind: domain.KindNotFound, Msg: "not a participant of the call"}
 	ErrInvalid    = &domain.Error{Kind: domain.KindInvalid, Msg: "invalid call command"}
+	// ErrViewer refuses a viewer of a broadcast any media it would send.
+	ErrViewer = &domain.Error{Kind: domain.KindForbidden, Msg: "viewers of a broadcast only receive: they send no audio, video or screen share"}
+	// ErrBroadcastDirect refuses a broadcast in a direct message.
+	ErrBroadcastDirect = &domain.Error{Kind: domain.KindInvalid, Msg: "a broadcast is started in a group or a room, not in a direct message"}
 )
 
 // StreamName is the stream of a call.
@@ -94,6 +113,10 @@ type State struct {
 	StartedAt, EndedAt                              time.Time
 	EndReason                                       string
 	Participants                                    map[string]*Participant
+	// Broadcast: the call is a broadcast, Presenter its presenter's participant id (the first to
+	// join it, its starter); the others are viewers.
+	Broadcast bool
+	Presenter string
 }
 
 // Initial is the state before the first event.
@@ -101,6 +124,17 @@ func Initial() State { return State{} }
 
 // Live reports whether the call is in progress.
 func (s State) Live() bool { return s.Status == StatusLive }
+
+// Viewer reports whether participant id is a viewer of a broadcast (who only receives).
+func (s State) Viewer(id string) bool { return s.Broadcast && id != s.Presenter }
+
+// Limit is the most participants the call may have at once.
+func (s State) Limit() int {
+	if s.Broadcast {
+		return MaxBroadcastParticipants
+	}
+	return MaxParticipants
+}
 
 // participantIDs are the participants' ids in order.
 func participantIDs(s State) []string {
@@ -117,11 +151,13 @@ type Command interface{ isCallCommand() }
 
 // Start starts a call in a conversation (its Kind: conversation.KindDirect for a 1:1 call) by a
 // member (Member, its group's Grant) who is its first participant, ParticipantID. NetworkID is the
-// starter's network (the call is counted there, §20).
+// starter's network (the call is counted there, §20). Broadcast starts a broadcast (not in a
+// direct message), of which the starter is the presenter.
 type Start struct {
 	CallID, ConversationID, ConversationKind, NetworkID, ParticipantID string
 	Member                                                             conversation.Participant
 	Grant                                                              Grant
+	Broadcast                                                          bool
 }
 
 // Join adds a member of the call's conversation as a new participant.
@@ -131,7 +167,8 @@ type Join struct {
 	Grant         Grant
 }
 
-// Leave takes a participant out (Reason one of Left*); the last one out ends the call.
+// Leave takes a participant out (Reason one of Left*); the last one out ends the call, and so does
+// the presenter of a broadcast, its viewers leaving with it (LeftPresenterLeft).
 type Leave struct{ ParticipantID, Reason string }
 
 // SetMedia records that a participant started (On) or stopped sending one kind of media (Media*).
@@ -164,14 +201,7 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 	case Join:
 		return decideJoin(s, c, at)
 	case Leave:
-		if _, ok := s.Participants[c.ParticipantID]; !ok || !s.Live() {
-			return nil, nil
-		}
-		out := []Event{ParticipantLeft{ParticipantID: c.ParticipantID, Reason: cmp.Or(c.Reason, LeftHungUp), At: at}}
-		if len(s.Participants) == 1 {
-			out = append(out, Ended{Reason: endReason(c.Reason), At: at})
-		}
-		return out, nil
+		return decideLeave(s, c, at), nil
 	case SetMedia:
 		return decideMedia(s, c, at)
 	case Interrupt:
@@ -212,6 +242,27 @@ func decideInterrupt(s State, c Interrupt, now time.Time) []Event {
 	return out
 }
 
+// decideLeave takes a participant out; the last one out ends the call, and the presenter of a
+// broadcast takes its viewers out with it and ends it.
+func decideLeave(s State, c Leave, at time.Time) []Event {
+	if _, ok := s.Participants[c.ParticipantID]; !ok || !s.Live() {
+		return nil
+	}
+	out := []Event{ParticipantLeft{ParticipantID: c.ParticipantID, Reason: cmp.Or(c.Reason, LeftHungUp), At: at}}
+	switch {
+	case len(s.Participants) == 1:
+		out = append(out, Ended{Reason: endReason(c.Reason), At: at})
+	case s.Broadcast && c.ParticipantID == s.Presenter:
+		for _, id := range participantIDs(s) {
+			if id != c.ParticipantID {
+				out = append(out, ParticipantLeft{ParticipantID: id, Reason: LeftPresenterLeft, At: at})
+			}
+		}
+		out = append(out, Ended{Reason: EndPresenterLeft, At: at})
+	}
+	return out
+}
+
 func endReason(left string) string {
 	if left == LeftServiceRestart {
 		return EndServiceRestart
@@ -228,9 +279,12 @@ func decideStart(s State, c Start, at time.Time) ([]Event, error) {
 		return nil, domain.Wrapf(ErrInvalid, "a call needs a CallID, a ConversationID, a ParticipantID and a member")
 	case !c.Grant.Audio:
 		return nil, domain.Wrapf(ErrNotAllowed, "the caller's security group does not enable audio calls (calling.canStart11Call): no call can be started")
+	case c.Broadcast && c.ConversationKind == conversation.KindDirect:
+		return nil, domain.Wrapf(ErrBroadcastDirect, "conversation %s is a direct message: a broadcast is started in a group or a room", c.ConversationID)
 	}
 	return []Event{
-		Started{CallID: c.CallID, ConversationID: c.ConversationID, ConversationKind: c.ConversationKind, NetworkID: c.NetworkID, By: c.Member, At: at},
+		Started{CallID: c.CallID, ConversationID: c.ConversationID, ConversationKind: c.ConversationKind, NetworkID: c.NetworkID, By: c.Member,
+			Broadcast: c.Broadcast, At: at},
 		ParticipantJoined{ParticipantID: c.ParticipantID, Member: c.Member, Grant: c.Grant.normal(), At: at},
 	}, nil
 }
@@ -250,8 +304,8 @@ func decideJoin(s State, c Join, at time.Time) ([]Event, error) {
 		return nil, domain.Wrapf(ErrEnded, "the call ended (%s): it cannot be joined", s.EndReason)
 	case c.ParticipantID == "" || len(c.ParticipantID) > maxParticipantID || c.Member.Key() == "u::":
 		return nil, domain.Wrapf(ErrInvalid, "a participant needs a ParticipantID and a member")
-	case len(s.Participants) >= MaxParticipants:
-		return nil, domain.Wrapf(ErrFull, "the call already has %d participants, the most a call may have", MaxParticipants)
+	case len(s.Participants) >= s.Limit():
+		return nil, domain.Wrapf(ErrFull, "the call already has %d participants, the most it may have", s.Limit())
 	}
 	return []Event{ParticipantJoined{ParticipantID: c.ParticipantID, Member: c.Member, Grant: c.Grant.normal(), At: at}}, nil
 }
@@ -271,6 +325,9 @@ func decideMedia(s State, c SetMedia, at time.Time) ([]Event, error) {
 	}
 	if !c.On {
 		return []Event{MediaStopped{ParticipantID: c.ParticipantID, Kind: c.Kind, At: at}}, nil
+	}
+	if s.Viewer(c.ParticipantID) {
+		return nil, domain.Wrapf(ErrViewer, "participant %s is a viewer of the broadcast: it only receives (%s refused)", c.ParticipantID, c.Kind)
 	}
 	if c.Kind != MediaAudio && !p.Grant.Video {
 		return nil, domain.Wrapf(ErrVideo, "the participant's security group does not enable video calls and screen sharing (calling.canVideoCall): the call is audio-only")

@@ -20,13 +20,16 @@ const (
 // Event is the sealed set of call events.
 type Event interface{ EventType() string }
 
-// Started records a new call in a conversation, started by a member of network NetworkID.
+// Started records a new call in a conversation, started by a member of network NetworkID; Broadcast:
+// a broadcast, whose presenter is the participant who joins first (the starter). Absent in the
+// events stored before broadcasts: a conference call.
 type Started struct {
 	CallID           string                   `json:"callId"`
 	ConversationID   string                   `json:"conversationId"`
 	ConversationKind string                   `json:"conversationKind"`
 	NetworkID        string                   `json:"networkId"`
 	By               conversation.Participant `json:"by"`
+	Broadcast        bool                     `json:"broadcast,omitempty"`
 	At               time.Time                `json:"at"`
 }
 
@@ -101,9 +104,12 @@ func Evolve(s State, e Event) State {
 	switch e := e.(type) {
 	case Started:
 		s = State{ID: e.CallID, ConversationID: e.ConversationID, ConversationKind: e.ConversationKind, NetworkID: e.NetworkID,
-			Status: StatusLive, StartedBy: e.By, StartedAt: e.At, Participants: map[string]*Participant{}}
+			Status: StatusLive, StartedBy: e.By, StartedAt: e.At, Participants: map[string]*Participant{}, Broadcast: e.Broadcast}
 	case ParticipantJoined:
 		s.Participants[e.ParticipantID] = &Participant{Member: e.Member, Grant: e.Grant, JoinedAt: e.At, Media: map[string]bool{}}
+		if s.Broadcast && s.Presenter == "" {
+			s.Presenter = e.ParticipantID
+		}
 	case ParticipantLeft:
 		delete(s.Participants, e.ParticipantID)
 	case MediaStarted:

@@ -22,6 +22,7 @@ var (
 var examples = []eventtest.Example[call.Event]{
 	eventtest.Ex[call.Event](call.Started{CallID: gCall, ConversationID: gConv, ConversationKind: conversation.KindRoom, NetworkID: gAlice.NetworkID, By: gAlice, At: gAt}),
 	{Variant: "guest", Event: call.Started{CallID: gCall, ConversationID: gConv, ConversationKind: conversation.KindDirect, By: gGuest, At: gAt}},
+	{Variant: "broadcast", Event: call.Started{CallID: gCall, ConversationID: gConv, ConversationKind: conversation.KindGroup, NetworkID: gAlice.NetworkID, By: gAlice, Broadcast: true, At: gAt}},
 	eventtest.Ex[call.Event](call.ParticipantJoined{ParticipantID: gPart, Member: gAlice, Grant: call.Grant{Audio: true, Video: true, TCPOnly: true}, At: gAt}),
 	{Variant: "guest", Event: call.ParticipantJoined{ParticipantID: gPart, Member: gGuest, Grant: call.Grant{Audio: true}, At: gAt}},
 	eventtest.Ex[call.Event](call.ParticipantLeft{ParticipantID: gPart, Reason: call.LeftServiceRestart, At: gAt}),

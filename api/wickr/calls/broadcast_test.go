@@ -1,0 +1,88 @@
+package calls
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/api/wickr/messaging"
+	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/wickr/call"
+	"github.com/belfry/belfry/domain/wickr/conversation"
+	"github.com/belfry/belfry/domain/wickr/network"
+	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
+)
+
+// removed is an SFU participant that records its removal.
+type removed struct {
+	mu     sync.Mutex
+	reason string
+}
+
+func (r *removed) Answer(string) error       { return nil }
+func (r *removed) AddCandidate([]byte) error { return nil }
+func (r *removed) Leave()                    {}
+func (r *removed) SetAudioMuted(bool)        {}
+func (r *removed) Remove(reason string)      { r.mu.Lock(); r.reason = reason; r.mu.Unlock() }
+func (r *removed) got() string               { r.mu.Lock(); defer r.mu.Unlock(); return r.reason }
+
+// TestBroadcastAdmission: a broadcast admits 500 (its starter presenting, the others viewers), the
+// 501st is refused with the answer the 71st of a conference call gets (LimitExceeded, the same wire
+// error); when the presenter leaves, the viewers' SFU participants are removed (PresenterLeft).
+func TestBroadcastAdmission(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const nid, gid = "11111111", "G1"
+	alice := messaging.Caller{NetworkID: nid, UserID: "1", GroupID: gid}
+	nets := peeker{network.StreamName(nid): {ID: nid, Status: network.StatusActive, Region: "us-east-1",
+		Groups: map[string]*network.Group{gid: {Settings: sg.Defaults()}}}}
+	s := New(Deps{Calls: &memCalls{m: map[string]call.State{}}, Networks: nets,
+		Store: everyConversation{oneConversation{id: "c1", members: []conversation.Participant{alice.Participant()}}}})
+	fill := func(conv string, broadcast bool, n int) (presenter admitted, viewers []admitted, refused error) {
+		for i := range n + 1 {
+			a, err := s.admit(ctx, alice, conv, "", broadcast && i == 0)
+			switch {
+			case i == n:
+				return presenter, viewers, err
+			case err != nil:
+				t.Fatalf("%s: participant %d: %v", conv, i+1, err)
+			case i == 0:
+				presenter = a
+			default:
+				viewers = append(viewers, a)
+			}
+			if a.viewer != (broadcast && i > 0) {
+				t.Fatalf("%s: participant %d viewer %v", conv, i+1, a.viewer)
+			}
+		}
+		return
+	}
+	presenter, viewers, full := fill("b1", true, call.MaxBroadcastParticipants)
+	_, _, conf := fill("c1", false, call.MaxParticipants)
+	for _, err := range []error{full, conf} {
+		if !errors.Is(err, call.ErrFull) || domain.KindOf(err) != domain.KindLimitExceeded {
+			t.Fatalf("beyond the limit: %v", err)
+		}
+	}
+	if w, c := awsproto.ToWire(full), awsproto.ToWire(conf); w.Code != c.Code || w.Status != c.Status {
+		t.Fatalf("the 501st of a broadcast %+v, the 71st of a conference %+v", w, c)
+	}
+	parts := make([]*removed, len(viewers))
+	for i, v := range viewers {
+		parts[i] = &removed{}
+		s.joined(v.callID, v.participantID, parts[i])
+	}
+	s.leave(presenter.callID, presenter.participantID, call.LeftHungUp)
+	deadline := time.Now().Add(5 * time.Second)
+	for i, p := range parts {
+		for p.got() == "" && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if p.got() != call.LeftPresenterLeft {
+			t.Fatalf("viewer %d removed with %q", i, p.got())
+		}
+	}
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/belfry/belfry/api/mediasignal"
+	"github.com/belfry/belfry/domain/wickr/call"
+	"github.com/belfry/belfry/infra/sfu/sfuclient"
+)
+
+// TestWickrBroadcast: a member starts a broadcast in a room (?broadcast=true) and presents; more
+// than 70 viewers join it (the call counts one participant per signalling connection, so a few users
+// on many devices), each answered "joined" with role viewer; a viewer whose client sends audio, video
+// and a screen share forwards nothing — not to the presenter nor to another viewer — while it
+// receives the presenter's media; when the presenter leaves, the viewers are taken out (bye
+// PresenterLeft) and the broadcast ends PresenterLeft. A broadcast in a DM, and a broadcast parameter
+// that is not true or false, are refused 400.
+func TestWickrBroadcast(t *testing.T) {
+	t.Parallel()
+	start := time.Now()
+	outbox := t.TempDir()
+	b := startBelfryWith(t, func(m *Main) {
+		m.cfg.MailDir = outbox
+		m.cfg.Media.Loopback = true
+		m.cfg.Media.ConnectWithin = 10 * time.Minute // the cheap viewers below never connect media
+	})
+	const alice, bob, carol = "alice@cast.example", "bob@cast.example", "carol@cast.example"
+	nid, gid, s := wickrMsgUsers(t, b, outbox, alice, bob, carol)
+	b.wickrGroup(t, nid, gid, `{"calling":{"canStart11Call":true,"canVideoCall":true,"forceTcpCall":false}}`)
+	member := func(tok string) string {
+		_, me := b.wickrClient(t, "GET", "/client/v1/wickr/me", tok, "")
+		return `{"NetworkId":"` + nid + `","UserId":"` + str(me["User"].(map[string]any)["UserId"]) + `"}`
+	}
+	conv := func(body string) string {
+		st, out := b.wickrClient(t, "POST", "/client/v1/wickr/conversations", s[alice], body)
+		if st != 201 {
+			t.Fatalf("conversation %s: %d %v", body, st, out)
+		}
+		return str(out["Conversation"].(map[string]any)["ConversationId"])
+	}
+	room := conv(`{"Kind":"ROOM","Title":"All hands","Members":[` + member(s[bob]) + `,` + member(s[carol]) + `]}`)
+	dm := conv(`{"Kind":"DM","Members":[` + member(s[bob]) + `]}`)
+	dial := func(convID, query, tok string) func(ctx context.Context) (*websocket.Conn, *http.Response, error) {
+		return func(ctx context.Context) (*websocket.Conn, *http.Response, error) {
+			url := "ws" + strings.TrimPrefix(b.url, "http") + "/client/v1/wickr/conversations/" + convID + "/call/signal" + query
+			return websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{mediasignal.Protocol, "bearer." + tok}})
+		}
+	}
+	for _, q := range []struct{ conv, query string }{{dm, "?broadcast=true"}, {room, "?broadcast=yes"}, {room, "?broadcast=true&broadcast=true"}} {
+		if _, resp, err := dial(q.conv, q.query, s[alice])(context.Background()); err == nil || resp == nil || resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("%s %s: want 400, got %v %v", q.conv, q.query, resp, err)
+		}
+	}
+
+	media := sfuclient.Options{Content: true} // audio, video and a screen share
+	presenter := b.joinVia(t, "", dial(room, "?broadcast=true", s[alice]), media)
+	callID := presenter.first.CallID
+	v1 := b.joinVia(t, "", dial(room, "", s[bob]), media)
+	v2 := b.joinVia(t, "", dial(room, "?broadcast=false", s[carol]), media) // the starter's choice stands
+	for _, v := range []*attendee{v1, v2} {
+		if v.first.CallID != callID || v.first.Role != "viewer" || v.first.Video == nil || *v.first.Video {
+			t.Fatalf("a viewer joined with %+v", v.first)
+		}
+		for _, k := range []string{"audio", "video", "content"} {
+			until(t, "a viewer receives the presenter's "+k, func() bool { return v.c.Received(presenter.id, k) > 20 })
+		}
+	}
+	if presenter.first.Role != "" || !*presenter.first.Video {
+		t.Fatalf("the presenter joined with %+v", presenter.first)
+	}
+	time.Sleep(300 * time.Millisecond) // the viewers keep sending all along
+	if v1.c.Sent() == 0 {
+		t.Fatal("the viewer sent nothing: the test proves nothing")
+	}
+	for _, k := range []string{"audio", "video", "content"} {
+		if n := presenter.c.Received(v1.id, k) + v2.c.Received(v1.id, k) + v1.c.Received(v2.id, k); n != 0 {
+			t.Fatalf("a viewer's %s was forwarded: %d packets", k, n)
+		}
+	}
+
+	// Cheap viewers (signalling only) until the broadcast holds more than a conference call may.
+	const total = call.MaxParticipants + 10
+	joinStart := time.Now()
+	toks := []string{s[bob], s[carol]}
+	var cheap []*websocket.Conn
+	for i := 3; i < total; i++ {
+		ws, resp, err := dial(room, "", toks[i%2])(context.Background())
+		if err != nil {
+			t.Fatalf("participant %d: %v %v", i+1, resp, err)
+		}
+		t.Cleanup(func() { _ = ws.CloseNow() })
+		cheap = append(cheap, ws)
+		if m := readSignal(t, context.Background(), ws); m.Type != "joined" || m.CallID != callID || m.Role != "viewer" {
+			t.Fatalf("participant %d: %+v", i+1, m)
+		}
+	}
+	t.Logf("%d cheap viewers joined in %v", len(cheap), time.Since(joinStart).Round(time.Millisecond))
+	joined := 0
+	for _, e := range b.callEvents(t, callID) {
+		if _, ok := e.(call.ParticipantJoined); ok {
+			joined++
+		}
+	}
+	if joined != total {
+		t.Fatalf("%d participants joined, want %d", joined, total)
+	}
+
+	// The presenter leaves: the broadcast ends for everyone.
+	presenter.send(map[string]string{"type": "leave"})
+	for _, v := range []*attendee{v1, v2} {
+		select {
+		case r := <-v.bye:
+			if r != call.LeftPresenterLeft {
+				t.Fatalf("a viewer's bye: %q", r)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a viewer stays in a broadcast its presenter left")
+		}
+	}
+	until(t, "the broadcast ends", func() bool {
+		evs := b.callEvents(t, callID)
+		e, ok := evs[len(evs)-1].(call.Ended)
+		return ok && e.Reason == call.EndPresenterLeft
+	})
+	left := 0
+	for _, e := range b.callEvents(t, callID) {
+		if l, ok := e.(call.ParticipantLeft); ok && l.Reason == call.LeftPresenterLeft {
+			left++
+		}
+	}
+	if left != total-1 {
+		t.Fatalf("%d viewers left with the presenter, want %d", left, total-1)
+	}
+	t.Logf("TestWickrBroadcast took %v", time.Since(start).Round(time.Millisecond))
+}
