@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -236,4 +239,65 @@ func wickrEventCount(t *testing.T, b *running, eventType string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestWickrPasswordResetOutlivesNoOldPassword: sign-ins with the old password sent while the owner
+// resets (an intruder who knows it, signing in again and again) get no session that outlives the
+// reset, even those whose password check began before the reset and whose sign-in was decided after
+// (those count as failed sign-ins: they may lock the account, which a new reset unlocks).
+func TestWickrPasswordResetOutlivesNoOldPassword(t *testing.T) {
+	t.Parallel()
+	outbox := t.TempDir()
+	b := startBelfryWith(t, func(m *Main) { m.cfg.MailDir = outbox })
+	const alice, oldPW, newPW = "alice@corp.example", "Correct-Horse-42", "Battery-Staple-77"
+	wickrClientNetwork(t, b, alice)
+	wickrRegister(t, b, outbox, alice, "laptop")
+	if st, out := b.wickrClient(t, "POST", "/client/v1/wickr/password-resets", "", `{"Email":"`+alice+`"}`); st != 202 {
+		t.Fatalf("request: %d %v", st, out)
+	}
+	tok := wickrResetTokens(t, outbox, alice, 1)[0]
+
+	post := func(path, body string) (int, map[string]any, error) {
+		resp, err := http.Post(b.url+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			return 0, nil, err
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out, nil
+	}
+	var mu sync.Mutex
+	var intruder []string // the sessions the old password opened
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if st, out, err := post("/client/v1/wickr/password-resets/confirm", `{"Token":"`+tok+`","Password":"`+newPW+`"}`); err != nil || st != 200 {
+			t.Errorf("reset: %d %v %v", st, out, err)
+		}
+	}()
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		case <-time.After(15 * time.Millisecond):
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				st, out, err := post("/client/v1/wickr/sessions", `{"Email":"`+alice+`","Password":"`+oldPW+`","AppId":"stolen","DeviceType":"Linux"}`)
+				if err == nil && st == 201 {
+					mu.Lock()
+					intruder = append(intruder, str(out["SessionToken"]))
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	for i, s := range intruder {
+		if st := wickrMe(t, b, s); st != 401 {
+			t.Fatalf("session %d of %d opened with the old password is still open after the reset: %d", i+1, len(intruder), st)
+		}
+	}
 }

@@ -95,7 +95,7 @@ func signIn(t *testing.T, b *running, networkID, userID string) {
 	for _, c := range []roster.Command{
 		roster.Register{NetworkID: networkID, UserID: userID, AppID: "laptop", DeviceType: "MacOSX", Password: sealed, Shape: shape, Policy: pol,
 			InviteExpiresAt: rs.Users[userID].InviteExpiresAt},
-		roster.SignIn{NetworkID: networkID, UserID: userID, AppID: "phone", DeviceType: "iOS", PasswordOK: true, Policy: pol},
+		roster.SignIn{NetworkID: networkID, UserID: userID, AppID: "phone", DeviceType: "iOS", PasswordOK: true, Checked: sealed, Policy: pol},
 	} {
 		if _, _, err := b.m.wickr.rosters.Execute(ctx, stream, c); err != nil {
 			t.Fatal(err)
@@ -138,8 +138,12 @@ func TestWickrResetDeviceSignsInAgain(t *testing.T) {
 	for id, g := range st.Groups {
 		pol.Groups[id] = g.Settings
 	}
+	rs, _, err := b.m.wickr.rosters.Repo.Load(ctx, roster.StreamName(netID, userID))
+	if err != nil {
+		t.Fatal(err)
+	}
 	d, _, err := b.m.wickr.rosters.Execute(ctx, roster.StreamName(netID, userID),
-		roster.SignIn{NetworkID: netID, UserID: userID, AppID: "phone", DeviceType: "iOS", PasswordOK: true, Policy: pol})
+		roster.SignIn{NetworkID: netID, UserID: userID, AppID: "phone", DeviceType: "iOS", PasswordOK: true, Checked: rs.Users[userID].Password, Policy: pol})
 	if err != nil {
 		t.Fatal(err)
 	}

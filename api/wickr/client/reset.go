@@ -28,12 +28,19 @@ import (
 //     Any token that is not the user's current link is answered one way (roster.ErrResetLink).
 //   - A request answers the same whoever the address is: only an active user of a live network
 //     without SSO that is not suspended gets a link, and nothing tells the caller whether one was
-//     sent. Requests are throttled per address and per source with the sign-in limits (every request
-//     counts), for any address alike, so that they cannot flood a mailbox.
+//     sent — neither the answer nor its time: an admitted request answers no sooner than
+//     ResetAnswerTime after it began, which the lookups and the record of a link fit in. Requests
+//     are throttled per address and per source with the sign-in limits (every request counts), for
+//     any address alike, so that they cannot flood a mailbox.
 //   - Passwords and tokens enter no event: the new password only as a sealed bcrypt hash.
 
 // resetKey names the installation key of the password-reset macs.
 const resetKey = "wickr-password-reset"
+
+// ResetAnswerTime is the least time an admitted reset request takes, whoever the address is: an
+// active user's costs the lookups of its network and roster and the record of its link (a few
+// milliseconds), an unknown address's one read, and the time of the answer must not tell them apart.
+const ResetAnswerTime = 200 * time.Millisecond
 
 // ErrResetThrottled answers reset requests refused after too many (429 with Retry-After).
 var ErrResetThrottled = &domain.Error{Kind: domain.KindThrottled, Msg: "too many password reset requests"}
@@ -69,12 +76,21 @@ func PasswordResets(s *Service) Resets { return Resets{s} }
 // Request asks for a reset link for the users of an e-mail address: in the network networkID, or in
 // every network where the address is a user ("" for networkID). Each active user of a live network
 // without SSO that is not suspended records a PasswordResetRequested (its link is mailed as a side
-// effect); any other records nothing. The answer is nil either way; ErrResetThrottled (for any
-// address alike) after too many requests, and an error when the lookups fail.
+// effect); any other records nothing. The answer is nil either way, no sooner than ResetAnswerTime
+// after the request was admitted (or when ctx ends); ErrResetThrottled (for any address alike) after
+// too many requests, and an error when the lookups fail.
 func (r Resets) Request(ctx context.Context, email, networkID, sourceIP string) error {
 	if err := r.s.resets.admit(strings.ToLower(strings.TrimSpace(email)), sourceIP, r.s.d.Now()); err != nil {
 		return err
 	}
+	floor := time.NewTimer(ResetAnswerTime)
+	defer func() {
+		select {
+		case <-floor.C:
+		case <-ctx.Done():
+			floor.Stop()
+		}
+	}()
 	username, err := wickr.NormalizeUsername("Email", email)
 	if err != nil {
 		return nil // no user has it
@@ -141,9 +157,9 @@ func (r Resets) DeliverMail(ctx context.Context, networkID, userID string, expir
 }
 
 // Confirm sets a new password through a reset token and answers whose it is. A token that is not its
-// user's current link (forged, expired, replaced, used, of a user or network gone) is
-// roster.ErrResetLink, checked before any bcrypt work; the password must meet the user's group's
-// requirements (a refusal names Password). The roster records the reset (roster.ResetPassword).
+// user's current link (forged, expired, replaced, used, voided by a suspension, of a user or network
+// gone) is roster.ErrResetLink, checked before any bcrypt work; the password must meet the user's
+// group's requirements (a refusal names Password). The roster records the reset (roster.ResetPassword).
 func (r Resets) Confirm(ctx context.Context, token, password string) (networkID, userID string, err error) {
 	if utf8.RuneCountInString(password) > MaxPassword {
 		return "", "", wickr.Invalid("Password", "must be at most %d characters", MaxPassword)

@@ -76,9 +76,11 @@ type SignedIn struct {
 	GuestHash                string // a guest's
 }
 
-// candidate is a user the sign-in's e-mail address names, with its sealed password hash.
+// candidate is a user the sign-in's e-mail address names, with its password hash: sealed as read
+// (the roster signs in only on a check of its current one) and opened.
 type candidate struct {
 	networkID, userID string
+	sealed            domain.Sealed
 	hash              []byte
 }
 
@@ -127,9 +129,13 @@ func (s *Service) SignIn(ctx context.Context, email, password, networkID string,
 		return SignedIn{}, domain.Wrapf(ErrSignIn, "the e-mail address or the password is wrong")
 	}
 	c := cands[matched]
-	out, err := s.signIn(ctx, roster.SignIn{NetworkID: c.networkID, UserID: c.userID, AppID: dev.AppID, DeviceType: dev.Type, PasswordOK: true}, Session{})
-	if err == nil {
+	out, err := s.signIn(ctx, roster.SignIn{NetworkID: c.networkID, UserID: c.userID, AppID: dev.AppID, DeviceType: dev.Type,
+		PasswordOK: true, Checked: c.sealed}, Session{})
+	switch {
+	case err == nil:
 		s.guard.byEmail.Reset(key)
+	case errors.Is(err, ErrSignIn):
+		failed = true
 	}
 	return out, err
 }
@@ -160,7 +166,7 @@ func (s *Service) candidates(ctx context.Context, username, networkID string) ([
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, candidate{networkID: u.NetworkID, userID: u.UserID, hash: hash})
+		out = append(out, candidate{networkID: u.NetworkID, userID: u.UserID, sealed: v.Password, hash: hash})
 	}
 	return out, nil
 }
@@ -186,7 +192,8 @@ func (s *Service) failed(ctx context.Context, c candidate, dev Device) (refusal,
 }
 
 // signIn runs a successful sign-in on the roster and opens a session issued at the SignedIn event's
-// time; sess carries an SSO session's renewal.
+// time; sess carries an SSO session's renewal. A password check the roster finds stale (a reset
+// since the hash was read) records a failed sign-in: ErrSignIn.
 func (s *Service) signIn(ctx context.Context, cmd roster.SignIn, sess Session) (SignedIn, error) {
 	p, err := s.policy(ctx, cmd.NetworkID)
 	if err != nil {
@@ -198,8 +205,11 @@ func (s *Service) signIn(ctx context.Context, cmd roster.SignIn, sess Session) (
 		return SignedIn{}, err
 	}
 	for _, e := range d.Events {
-		if e, ok := e.(roster.SignedIn); ok {
+		switch e := e.(type) {
+		case roster.SignedIn:
 			return s.open(ctx, cmd.NetworkID, e, sess)
+		case roster.SignInFailed:
+			return SignedIn{}, domain.Wrapf(ErrSignIn, "the e-mail address or the password is wrong")
 		}
 	}
 	return SignedIn{}, fmt.Errorf("wickr client: the sign-in of user %s decided no SignedIn", cmd.UserID)

@@ -32,7 +32,7 @@ func evolveUsers(s *State, e Event) {
 	case UserRegisteredSSO:
 		u.Status, u.Modified = StatusActive, e.At
 	case UserSuspended:
-		u.Suspended, u.Modified, u.RevokedAt = true, e.At, e.At
+		u.Suspended, u.Modified, u.RevokedAt, u.ResetExpiresAt = true, e.At, e.At, time.Time{}
 	case UserUnsuspended:
 		u.Suspended, u.Modified = false, e.At
 	case UserDeleted:

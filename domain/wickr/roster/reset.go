@@ -16,7 +16,8 @@ import (
 //     resets at the identity provider); a lockout does not stop it, since the reset unlocks.
 //   - A link is valid PasswordResetTTL (24 hours) from its request; a newer request replaces it
 //     (User.ResetExpiresAt is the current link's expiry, the link names it), and a reset spends it:
-//     a link resets at most once, and only the newest one does.
+//     a link resets at most once, and only the newest one does. A suspension voids it, even once it
+//     is over (as it ends the sessions issued before it): an unsuspended user asks for a new link.
 //   - A reset is a full account reset: the new password meets the group's requirements and only its
 //     sealed hash is recorded; the failed sign-ins are cleared, a lockout ends (UserUnlocked), every
 //     active device is reset (DeviceWasReset), so every session of the user ends (CheckSession). The

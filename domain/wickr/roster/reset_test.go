@@ -66,7 +66,9 @@ func TestResetPassword(t *testing.T) {
 		{"no link was asked for", given(alice, aliceOK), reset(time.Time{}, good, policy), nil, nil, roster.ErrResetLink, ""},
 		{"a deleted user's link", given(alice, aliceOK, requested, roster.UserDeleted{UserID: "1001"}), reset(expires, good, policy), nil, nil, roster.ErrResetLink, ""},
 		{"the network turned SSO on since", given(alice, aliceOK, requested), reset(expires, good, sso), nil, nil, roster.ErrSSOOnly, ""},
-		{"suspended since", given(alice, aliceOK, requested, roster.UserSuspended{UserID: "1001"}), reset(expires, good, policy), nil, nil, roster.ErrSuspended, ""},
+		{"suspended since", given(alice, aliceOK, requested, roster.UserSuspended{UserID: "1001"}), reset(expires, good, policy), nil, nil, roster.ErrResetLink, ""},
+		{"suspended and unsuspended since: the suspension voided the link", given(alice, aliceOK, requested, roster.UserSuspended{UserID: "1001"},
+			roster.UserUnsuspended{UserID: "1001"}), reset(expires, good, policy), nil, nil, roster.ErrResetLink, ""},
 	})
 }
 
@@ -98,7 +100,19 @@ func TestPasswordResetFolds(t *testing.T) {
 	if err := roster.CheckSession(s, later, policy, now.Add(time.Second)); !errors.Is(err, roster.ErrSessionEnded) {
 		t.Fatalf("a session of a device the reset reset must end: %v", err)
 	}
-	if _, err := roster.Decide(s, roster.SignIn{NetworkID: net, UserID: "1001", AppID: "app-1", DeviceType: "iOS", PasswordOK: true, Policy: policy}, now); err != nil {
-		t.Fatalf("then the user signs in (unlocked): %v", err)
+	signIn := func(checked domain.Sealed) []roster.Event {
+		evs, err := roster.Decide(s, roster.SignIn{NetworkID: net, UserID: "1001", AppID: "app-1", DeviceType: "iOS", PasswordOK: true, Checked: checked, Policy: policy}, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return evs
+	}
+	if evs := signIn(pw2); len(evs) == 0 || !isSignedIn(evs[len(evs)-1]) {
+		t.Fatalf("then the user signs in with the new password (unlocked): %#v", evs)
+	}
+	if evs := signIn(pw); len(evs) != 1 || isSignedIn(evs[0]) {
+		t.Fatalf("a check of the old password, made before the reset and decided after, must fail: %#v", evs)
 	}
 }
+
+func isSignedIn(e roster.Event) bool { _, ok := e.(roster.SignedIn); return ok }

@@ -28,7 +28,9 @@
 //     failures or a password reset; even once it signed in again:
 //     the new sign-in opens a new session), after the group's maxNonSsoSessionMinutes for a password
 //     session, and for every password session once the network has SSO.
-//   - The outcome of SignIn is in its events: SignInFailed (and UserLockedOut) mean refused.
+//   - The outcome of SignIn is in its events: SignInFailed (and UserLockedOut) mean refused. A
+//     password sign-in succeeds only on a check of the user's current hash (SignIn.Checked): one
+//     checked against a hash a reset replaced since fails.
 //   - Evolve updates the maps of a state in place: the command path serializes every use of a stream.
 package roster
 
@@ -107,7 +109,7 @@ type User struct {
 	// DeletedBy is the X-Client-Token of the request that deleted the user ("" for none).
 	DeletedBy string
 	// ResetExpiresAt is the expiry of the user's current password-reset link (zero: none, or it was
-	// used): the only link that resets (see reset.go).
+	// used, or a suspension voided it): the only link that resets (see reset.go).
 	ResetExpiresAt    time.Time
 	Failures          int
 	Password          domain.Sealed

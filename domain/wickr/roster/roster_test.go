@@ -189,7 +189,7 @@ func TestRegistrationAndSignIn(t *testing.T) {
 	locked := given(alice, aliceOK, laptop, roster.SignInFailed{UserID: "1001", Failures: 3}, roster.UserLockedOut{UserID: "1001", Until: now.Add(time.Minute)})
 	expired := given(alice, aliceOK, laptop, roster.SignInFailed{UserID: "1001", Failures: 3}, roster.UserLockedOut{UserID: "1001", Until: now})
 	signIn := func(ok bool, app string) roster.SignIn {
-		return roster.SignIn{NetworkID: net, UserID: "1001", AppID: app, DeviceType: "iOS", PasswordOK: ok, Policy: policy}
+		return roster.SignIn{NetworkID: net, UserID: "1001", AppID: app, DeviceType: "iOS", PasswordOK: ok, Checked: pw, Policy: policy}
 	}
 	run(t, []tcase{
 		{"register through the invite", given(alice), roster.Register{NetworkID: net, UserID: "1001", AppID: "app-1", DeviceType: "MacOSX", InviteExpiresAt: alice.InviteExpiresAt, Password: pw, Shape: good, Policy: policy},

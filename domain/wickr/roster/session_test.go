@@ -19,7 +19,7 @@ func TestRegistrationThroughTheNewestInviteAndSSO(t *testing.T) {
 	ssoSignIn := roster.SignIn{NetworkID: net, UserID: "1001", AppID: "app-1", DeviceType: "iOS", SSO: true, Subject: "sub-1", Policy: sso}
 	withSSO := register
 	withSSO.Policy = sso
-	pwSignIn := roster.SignIn{NetworkID: net, UserID: "1001", AppID: "app-1", DeviceType: "iOS", PasswordOK: true, Policy: sso}
+	pwSignIn := roster.SignIn{NetworkID: net, UserID: "1001", AppID: "app-1", DeviceType: "iOS", PasswordOK: true, Checked: pw, Policy: sso}
 	run(t, []tcase{
 		{"a token of a renewed invitation", renewed, register, nil, nil, roster.ErrInviteExpired, ""},
 		{"no password registration with SSO", given(alice), withSSO, nil, nil, roster.ErrSSOOnly, ""},
@@ -74,7 +74,7 @@ func TestCheckSession(t *testing.T) {
 func TestDeviceFromTheClientIsText(t *testing.T) {
 	t.Parallel()
 	signIn := func(app, typ string) roster.SignIn {
-		return roster.SignIn{NetworkID: net, UserID: "1001", AppID: app, DeviceType: typ, PasswordOK: true, Policy: policy}
+		return roster.SignIn{NetworkID: net, UserID: "1001", AppID: app, DeviceType: typ, PasswordOK: true, Checked: pw, Policy: policy}
 	}
 	active := given(alice, aliceOK, laptop)
 	run(t, []tcase{
@@ -97,11 +97,11 @@ func TestDevicesPerUserAreBounded(t *testing.T) {
 	full := given(events...)
 	reset := given(append(events, roster.DeviceWasReset{UserID: "1001", AppID: "app-0", At: now})...)
 	run(t, []tcase{
-		{"one device too many", full, roster.SignIn{NetworkID: net, UserID: "1001", AppID: "app-new", DeviceType: "iOS", PasswordOK: true, Policy: policy},
+		{"one device too many", full, roster.SignIn{NetworkID: net, UserID: "1001", AppID: "app-new", DeviceType: "iOS", PasswordOK: true, Checked: pw, Policy: policy},
 			nil, nil, roster.ErrTooManyDevices, ""},
-		{"a known device signs in", full, roster.SignIn{NetworkID: net, UserID: "1001", AppID: "app-1", DeviceType: "iOS", PasswordOK: true, Policy: policy},
+		{"a known device signs in", full, roster.SignIn{NetworkID: net, UserID: "1001", AppID: "app-1", DeviceType: "iOS", PasswordOK: true, Checked: pw, Policy: policy},
 			[]roster.Event{roster.SignedIn{UserID: "1001", AppID: "app-1", At: now}}, nil, nil, ""},
-		{"a reset device signs in again", reset, roster.SignIn{NetworkID: net, UserID: "1001", AppID: "app-0", DeviceType: "iOS", PasswordOK: true, Policy: policy},
+		{"a reset device signs in again", reset, roster.SignIn{NetworkID: net, UserID: "1001", AppID: "app-0", DeviceType: "iOS", PasswordOK: true, Checked: pw, Policy: policy},
 			[]roster.Event{roster.DeviceRegistered{UserID: "1001", AppID: "app-0", Type: "iOS", At: now}, roster.SignedIn{UserID: "1001", AppID: "app-0", At: now}}, nil, nil, ""},
 	})
 }

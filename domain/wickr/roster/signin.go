@@ -1,6 +1,7 @@
 package roster
 
 import (
+	"bytes"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -43,11 +44,15 @@ type Register struct {
 }
 
 // SignIn is a sign-in attempt from a device; PasswordOK is the caller's check of the password
-// against the sealed hash. With SSO the caller verified the user at the network's identity provider
-// instead (Subject is the provider's subject): no password is involved, and a pending user registers.
+// against Checked, the user's sealed hash as the caller read it. A check against any other hash than
+// the user's current one (the password was reset since the caller read it) is no check: the attempt
+// fails, so that the old password opens no session once a reset is recorded. With SSO the caller
+// verified the user at the network's identity provider instead (Subject is the provider's subject):
+// no password is involved, and a pending user registers.
 type SignIn struct {
 	NetworkID, UserID, AppID, DeviceType string
 	PasswordOK, SSO                      bool
+	Checked                              domain.Sealed
 	Subject                              string
 	Policy                               Policy
 }
@@ -82,6 +87,12 @@ func validDevice(app, typ string) error {
 		return wickr.Invalid("type", "the device's operating system is required: 1 to %d characters of text without NUL", MaxDeviceType)
 	}
 	return nil
+}
+
+// passwordChecked reports whether c carries a successful check of u's current password (not of one a
+// reset replaced since the caller read it).
+func passwordChecked(u *User, c SignIn) bool {
+	return c.PasswordOK && !u.Password.IsZero() && c.Checked.KeyID == u.Password.KeyID && bytes.Equal(c.Checked.Data, u.Password.Data)
 }
 
 func deviceText(v string, max int) bool {
@@ -146,7 +157,7 @@ func decideSignIn(s State, c SignIn, now time.Time) ([]Event, error) {
 		evs, failures = append(evs, UserUnlocked{UserID: u.ID, Reason: UnlockAutomatic, At: now}), 0
 	}
 	settings := c.Policy.Settings(u.GroupID)
-	if !c.PasswordOK && !c.SSO {
+	if !c.SSO && !passwordChecked(u, c) {
 		n := failures + 1
 		evs = append(evs, SignInFailed{UserID: u.ID, AppID: c.AppID, Failures: n, At: now})
 		if settings.ForceDeviceLockout > 0 && n == settings.ForceDeviceLockout {
