@@ -351,6 +351,11 @@ func (r *Repository[S, C, E]) Execute(ctx context.Context, stream string, cmd C)
 // next group decides them one after the other on the evolving state (so each sees the effect of the
 // ones before it, exactly as if they had run in sequence) and appends all their events in one append
 // with the expected revision — one round trip and one WAL flush for the group.
+//
+// When ctx ends first, ExecuteFunc waits for a decision of the command under way and returns
+// ctx.Err(); decide never runs after that. A command not decided yet is dropped from its group, but
+// one decided already (its events in the group's append under way, or decided on the cached state
+// for the next append) may still be appended: ctx.Err() does not say the command took no effect.
 func (r *Repository[S, C, E]) ExecuteFunc(ctx context.Context, stream string, decide func(S, time.Time) ([]E, error)) (Result[S, E], error) {
 	j := &job[S, E]{decide: decide, env: envelope.From(ctx), done: make(chan jobResult[S, E], 1)}
 	r.qmu.Lock()

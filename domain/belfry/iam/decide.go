@@ -1,9 +1,7 @@
 package iam
 
 import (
-	"encoding/json"
 	"time"
-	"unicode/utf8"
 
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/iampolicy"
@@ -186,11 +184,59 @@ func ValidKeyID(id string) error {
 	return nil
 }
 
-// InlineChars is the size of an inline policy as stored: the characters of its document compacted
-// (IAM counts a principal's inline policies without the white space outside strings).
+// InlineChars is the size of an inline policy as IAM counts it: the characters of the document's
+// shortest JSON text — no white space, a lone statement, action or resource written alone rather
+// than in a list, no escape JSON does not require. It is never more than iampolicy.Parse counted of
+// any text that reads as d, so a document Parse accepts fits a principal without other policies.
 func InlineChars(d iampolicy.Document) int {
-	b, _ := json.Marshal(d) // a Document always encodes
-	return utf8.RuneCount(b)
+	n := len(`{"Version":,"Statement":}`) + jsonChars(d.Version)
+	if len(d.Statement) != 1 {
+		n += len(`[]`) + max(len(d.Statement)-1, 0) // brackets and commas
+	}
+	for _, st := range d.Statement {
+		members := []int{len(`"Effect":`) + jsonChars(st.Effect)}
+		if st.Sid != "" {
+			members = append(members, len(`"Sid":`)+jsonChars(st.Sid))
+		}
+		for name, l := range map[string]iampolicy.StringOrList{"Action": st.Action, "NotAction": st.NotAction, "Resource": st.Resource} {
+			if len(l) > 0 {
+				members = append(members, len(name)+len(`"":`)+listChars(l))
+			}
+		}
+		n += len(`{}`) + len(members) - 1 // braces and commas
+		for _, m := range members {
+			n += m
+		}
+	}
+	return n
+}
+
+// listChars is the characters of a StringOrList's shortest JSON: a lone string alone.
+func listChars(l iampolicy.StringOrList) int {
+	if len(l) == 1 {
+		return jsonChars(l[0])
+	}
+	n := len(`[]`) + max(len(l)-1, 0)
+	for _, s := range l {
+		n += jsonChars(s)
+	}
+	return n
+}
+
+// jsonChars is the characters of s as a JSON string with only the escapes JSON requires.
+func jsonChars(s string) int {
+	n := len(`""`)
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\' || r == '\b' || r == '\f' || r == '\n' || r == '\r' || r == '\t':
+			n += 2
+		case r < 0x20:
+			n += len(`\u0000`)
+		default:
+			n++
+		}
+	}
+	return n
 }
 
 // inlineRoom refuses an inline policy that would take its principal's inline policies past

@@ -198,3 +198,27 @@ func TestInlinePoliciesShareOneSizeLimit(t *testing.T) {
 		t.Fatalf("a third policy past the limit: %v", err)
 	}
 }
+
+// TestALoneParsedPolicyFitsTheAggregate: a document iampolicy.Parse accepts (at most
+// MaxDocumentChars as written) fits a principal without other inline policies: the aggregate counts
+// the same characters the document's own bound counts — not a re-encoding that wraps a lone Action
+// in a list, a lone statement in an array, or escapes '&' and '<' as \u0026 and \u003c.
+func TestALoneParsedPolicyFitsTheAggregate(t *testing.T) {
+	var stmts []string
+	for i := 0; ; i++ {
+		st := `{"Effect":"Allow","Action":"chime:Get&<>` + strings.Repeat("x", 20) + `"}`
+		if len(`{"Version":"2012-10-17","Statement":[`+strings.Join(append(stmts, st), ",")+`]}`) > iampolicy.MaxDocumentChars {
+			break
+		}
+		stmts = append(stmts, st)
+	}
+	raw := `{"Version":"2012-10-17","Statement":[` + strings.Join(stmts, ",") + `]}`
+	d, err := iampolicy.Parse([]byte(raw))
+	if err != nil {
+		t.Fatalf("Parse of %d characters: %v", len(raw), err)
+	}
+	_, err = iam.Decide(given(created()...), iam.PutInlinePolicy{Principal: "ops", PolicyName: "only", Document: d}, now)
+	if err != nil {
+		t.Fatalf("a lone policy of %d characters, within the bound: %v", len(raw), err)
+	}
+}
