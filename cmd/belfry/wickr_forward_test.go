@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/belfry/belfry/domain/wickr/conversation"
 )
 
 // TestWickrForwarding drives message forwarding (guide §3.3 Messaging, messageForwardingEnabled)
@@ -51,24 +53,28 @@ func TestWickrForwarding(t *testing.T) {
 	live := b.dialWickrStream(t, s[carol], "")
 	live.expect("Ready")
 
-	// A forward of a message alice reads: 201, its source in the answer, the listing and the stream.
+	// A forward of a message alice reads: 201, marked forwarded in the answer, the listing and the
+	// stream, which never name its source (the source's ids would tell carol which conversations
+	// exist); the event records the source.
 	st, out := post(s[alice], convB, wickrForward(convA, fromBob))
 	if st != 201 {
 		t.Fatalf("forward: %d %v", st, out)
 	}
-	want := map[string]any{"ConversationId": convA, "MessageId": fromBob}
-	if got, _ := out["Message"].(map[string]any)["ForwardedFrom"].(map[string]any); !equalJSON(got, want) {
-		t.Fatalf("the post answers ForwardedFrom %v, want %v", got, want)
+	if got := out["Message"].(map[string]any); got["Forwarded"] != true || got["ForwardedFrom"] != nil {
+		t.Fatalf("the post answers %v, want Forwarded and no source", got)
 	}
 	m := messagesOf(t, b, s[carol], convB)["forwarded text"]
-	if got, _ := m["ForwardedFrom"].(map[string]any); !equalJSON(got, want) {
-		t.Fatalf("carol lists ForwardedFrom %v, want %v", m, want)
+	if m["Forwarded"] != true || m["ForwardedFrom"] != nil {
+		t.Fatalf("carol lists %v, want Forwarded and no source", m)
 	}
-	if f := live.expect("MessagePosted"); f.Message == nil || f.Message.ForwardedFrom["ConversationId"] != convA || f.Message.ForwardedFrom["MessageId"] != fromBob {
+	if f := live.expect("MessagePosted"); f.Message == nil || !f.Message.Forwarded {
 		t.Fatalf("carol's stream: %+v", f)
 	}
-	if m := messagesOf(t, b, s[alice], convA)["the plan"]; m == nil || m["ForwardedFrom"] != nil {
-		t.Fatalf("a plain message shows a source: %v", m)
+	if !wickrForwardRecorded(t, b, convB, convA, fromBob) {
+		t.Fatal("the MessagePosted event does not record the source")
+	}
+	if m := messagesOf(t, b, s[alice], convA)["the plan"]; m == nil || m["Forwarded"] != nil {
+		t.Fatalf("a plain message shows as forwarded: %v", m)
 	}
 
 	// A message alice cannot read now is 404, whatever the reason; bad ids are 400.
@@ -122,15 +128,14 @@ func wickrForwardRefusals(t *testing.T, post func(body string) (int, map[string]
 	}
 }
 
-// equalJSON reports whether a decoded JSON object holds exactly want's string members.
-func equalJSON(got, want map[string]any) bool {
-	if len(got) != len(want) {
-		return false
-	}
-	for k, v := range want {
-		if got[k] != v {
-			return false
+// wickrForwardRecorded reports whether conversation conv's log holds a MessagePosted forwarding
+// message msg of conversation src (read through EventStore-Client-Go).
+func wickrForwardRecorded(t *testing.T, b *running, conv, src, msg string) bool {
+	t.Helper()
+	for _, e := range streamEvents(t, b, conversation.StreamName(conv), conversation.Decode) {
+		if p, ok := e.(conversation.MessagePosted); ok && p.ForwardedFrom != nil && *p.ForwardedFrom == (conversation.MessageRef{ConversationID: src, MessageID: msg}) {
+			return true
 		}
 	}
-	return true
+	return false
 }

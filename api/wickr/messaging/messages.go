@@ -50,7 +50,10 @@ type Message struct {
 	ExpiresAt, BurnAt         time.Time // zero: none (yet)
 	File                      *File
 	ReadBy                    []wickrconversations.Receipt // receipts, on the caller's own messages
-	ForwardedFrom             *conversation.MessageRef     // the message it forwards (nil: none)
+	// ForwardedFrom is the message it forwards (nil: none). The API shows readers only that it was
+	// forwarded: the source's ids would tell a reader of another network, or a guest, which
+	// conversations exist (a direct message's id derives from its pair); the event keeps them.
+	ForwardedFrom *conversation.MessageRef
 }
 
 // Post seals and posts a message of the caller; the answer is the message as posted. A message

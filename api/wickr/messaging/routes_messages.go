@@ -122,8 +122,8 @@ func messageWire(m Message) map[string]any {
 	if f := m.File; f != nil {
 		out["Attachment"] = fileWire(f)
 	}
-	if f := m.ForwardedFrom; f != nil {
-		out["ForwardedFrom"] = forwardedWire(f)
+	if m.ForwardedFrom != nil {
+		out["Forwarded"] = true // never the source's ids: see Message.ForwardedFrom
 	}
 	if m.ReadBy != nil {
 		rs := make([]map[string]any, len(m.ReadBy))
@@ -133,9 +133,4 @@ func messageWire(m Message) map[string]any {
 		out["ReadBy"] = rs
 	}
 	return out
-}
-
-// forwardedWire is the source of a forwarded message as the API names it.
-func forwardedWire(f *conversation.MessageRef) map[string]string {
-	return map[string]string{"ConversationId": f.ConversationID, "MessageId": f.MessageID}
 }

@@ -51,14 +51,14 @@ type StreamFrame struct {
 }
 
 // StreamMessage is a posted message as a frame carries it (what a reader's group lets it do with a
-// file is answered by GET .../messages); ForwardedFrom names the message a forwarded one forwards
-// ({"ConversationId","MessageId"}).
+// file is answered by GET .../messages); Forwarded marks a forwarded message (never its source's ids:
+// see Message.ForwardedFrom).
 type StreamMessage struct {
-	Content       string
-	Ttl, Bor      int64
-	ExpiresAt     string            `json:",omitempty"`
-	Attachment    *StreamFile       `json:",omitempty"`
-	ForwardedFrom map[string]string `json:",omitempty"`
+	Content    string
+	Ttl, Bor   int64
+	ExpiresAt  string      `json:",omitempty"`
+	Attachment *StreamFile `json:",omitempty"`
+	Forwarded  bool        `json:",omitempty"`
 }
 
 // StreamFile is an attachment's metadata in a frame.
@@ -155,9 +155,7 @@ func (f streamFeed) encode(ctx context.Context, it wickrconversations.FeedItem) 
 		if it.Size > 0 {
 			m.Attachment = &StreamFile{Name: c.File, ContentType: it.ContentType, Size: it.Size, Preview: it.Preview}
 		}
-		if it.ForwardedFrom != nil {
-			m.ForwardedFrom = forwardedWire(it.ForwardedFrom)
-		}
+		m.Forwarded = it.ForwardedFrom != nil
 		fr.Message = m
 	}
 	return json.Marshal(fr)
