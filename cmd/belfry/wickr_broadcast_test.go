@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,12 +17,13 @@ import (
 )
 
 // TestWickrBroadcast: a member starts a broadcast in a room (?broadcast=true) and presents; more
-// than 70 viewers join it (the call counts one participant per signalling connection, so a few users
-// on many devices), each answered "joined" with role viewer; a viewer whose client sends audio, video
-// and a screen share forwards nothing — not to the presenter nor to another viewer — while it
-// receives the presenter's media; when the presenter leaves, the viewers are taken out (bye
-// PresenterLeft) and the broadcast ends PresenterLeft. A broadcast in a DM, and a broadcast parameter
-// that is not true or false, are refused 400.
+// than 70 viewers join it (the call counts one participant per signalling connection: eight users on
+// up to MaxParticipantsPerUser devices each), each answered "joined" with role viewer; one user's
+// 11th connection is refused 400 ResourceLimitExceeded naming the bound while another user still
+// joins; a viewer whose client sends audio, video and a screen share forwards nothing — not to the
+// presenter nor to another viewer — while it receives the presenter's media; when the presenter
+// leaves, the viewers are taken out (bye PresenterLeft) and the broadcast ends PresenterLeft. A
+// broadcast in a DM, and a broadcast parameter that is not true or false, are refused 400.
 func TestWickrBroadcast(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
@@ -31,7 +34,17 @@ func TestWickrBroadcast(t *testing.T) {
 		m.cfg.Media.ConnectWithin = 10 * time.Minute // the cheap viewers below never connect media
 	})
 	const alice, bob, carol = "alice@cast.example", "bob@cast.example", "carol@cast.example"
-	nid, gid, s := wickrMsgUsers(t, b, outbox, alice, bob, carol)
+	// More viewers than a conference call holds, at most MaxParticipantsPerUser connections each: bob,
+	// carol and enough others to fill them, and one more who joins past bob's bound.
+	const total = call.MaxParticipants + 10
+	filling := (total - 1 + call.MaxParticipantsPerUser - 1) / call.MaxParticipantsPerUser // users holding the total-1 viewers
+	viewers := []string{bob, carol}
+	for len(viewers) < filling+1 {
+		viewers = append(viewers, fmt.Sprintf("viewer%d@cast.example", len(viewers)+1))
+	}
+	usersStart := time.Now()
+	nid, gid, s := wickrMsgUsers(t, b, outbox, append([]string{alice}, viewers...)...)
+	t.Logf("%d users registered in %v", len(viewers)+1, time.Since(usersStart).Round(time.Millisecond))
 	b.wickrGroup(t, nid, gid, `{"calling":{"canStart11Call":true,"canVideoCall":true,"forceTcpCall":false}}`)
 	member := func(tok string) string {
 		_, me := b.wickrClient(t, "GET", "/client/v1/wickr/me", tok, "")
@@ -44,7 +57,11 @@ func TestWickrBroadcast(t *testing.T) {
 		}
 		return str(out["Conversation"].(map[string]any)["ConversationId"])
 	}
-	room := conv(`{"Kind":"ROOM","Title":"All hands","Members":[` + member(s[bob]) + `,` + member(s[carol]) + `]}`)
+	var members []string
+	for _, v := range viewers {
+		members = append(members, member(s[v]))
+	}
+	room := conv(`{"Kind":"ROOM","Title":"All hands","Members":[` + strings.Join(members, ",") + `]}`)
 	dm := conv(`{"Kind":"DM","Members":[` + member(s[bob]) + `]}`)
 	dial := func(convID, query, tok string) func(ctx context.Context) (*websocket.Conn, *http.Response, error) {
 		return func(ctx context.Context) (*websocket.Conn, *http.Response, error) {
@@ -84,31 +101,49 @@ func TestWickrBroadcast(t *testing.T) {
 		}
 	}
 
-	// Cheap viewers (signalling only) until the broadcast holds more than a conference call may.
-	const total = call.MaxParticipants + 10
+	// Cheap viewers (signalling only), each viewer user filling its connections in turn, until the
+	// broadcast holds more than a conference call may; the last viewer user is kept for later.
 	joinStart := time.Now()
-	toks := []string{s[bob], s[carol]}
+	held := map[string]int{bob: 1, carol: 1}
 	var cheap []*websocket.Conn
-	for i := 3; i < total; i++ {
-		ws, resp, err := dial(room, "", toks[i%2])(context.Background())
+	open := func(who string) *websocket.Conn {
+		t.Helper()
+		ws, resp, err := dial(room, "", s[who])(context.Background())
 		if err != nil {
-			t.Fatalf("participant %d: %v %v", i+1, resp, err)
+			t.Fatalf("%s's connection %d: %v %v", who, held[who]+1, resp, err)
 		}
 		t.Cleanup(func() { _ = ws.CloseNow() })
-		cheap = append(cheap, ws)
+		held[who]++
 		if m := readSignal(t, context.Background(), ws); m.Type != "joined" || m.CallID != callID || m.Role != "viewer" {
-			t.Fatalf("participant %d: %+v", i+1, m)
+			t.Fatalf("%s's connection %d: %+v", who, held[who], m)
+		}
+		return ws
+	}
+	for _, who := range viewers[:len(viewers)-1] {
+		for held[who] < call.MaxParticipantsPerUser && 3+len(cheap) < total {
+			cheap = append(cheap, open(who))
 		}
 	}
-	t.Logf("%d cheap viewers joined in %v", len(cheap), time.Since(joinStart).Round(time.Millisecond))
+	t.Logf("%d cheap viewers of %d users joined in %v", len(cheap), len(viewers)-1, time.Since(joinStart).Round(time.Millisecond))
+
+	// One user's 11th connection is refused before the upgrade, naming the bound; another still joins.
+	_, resp, err := dial(room, "", s[bob])(context.Background())
+	if err == nil || resp == nil || resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bob's connection %d: %v %v, want 400", call.MaxParticipantsPerUser+1, resp, err)
+	}
+	bound := fmt.Sprintf("%d participants (devices)", call.MaxParticipantsPerUser)
+	if body, _ := io.ReadAll(resp.Body); !strings.Contains(string(body), "ResourceLimitExceeded") || !strings.Contains(string(body), bound) {
+		t.Fatalf("bob's connection %d: the answer %s does not name %q", call.MaxParticipantsPerUser+1, body, bound)
+	}
+	open(viewers[len(viewers)-1]) // another user still joins
 	joined := 0
 	for _, e := range b.callEvents(t, callID) {
 		if _, ok := e.(call.ParticipantJoined); ok {
 			joined++
 		}
 	}
-	if joined != total {
-		t.Fatalf("%d participants joined, want %d", joined, total)
+	if joined != total+1 {
+		t.Fatalf("%d participants joined, want %d", joined, total+1)
 	}
 
 	// The presenter leaves: the broadcast ends for everyone.
@@ -134,8 +169,8 @@ func TestWickrBroadcast(t *testing.T) {
 			left++
 		}
 	}
-	if left != total-1 {
-		t.Fatalf("%d viewers left with the presenter, want %d", left, total-1)
+	if left != total {
+		t.Fatalf("%d viewers left with the presenter, want %d", left, total)
 	}
 	t.Logf("TestWickrBroadcast took %v", time.Since(start).Round(time.Millisecond))
 }

@@ -3,6 +3,7 @@ package calls
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -29,21 +30,29 @@ func (r *removed) SetAudioMuted(bool)        {}
 func (r *removed) Remove(reason string)      { r.mu.Lock(); r.reason = reason; r.mu.Unlock() }
 func (r *removed) got() string               { r.mu.Lock(); defer r.mu.Unlock(); return r.reason }
 
-// TestBroadcastAdmission: a broadcast admits 500 (its starter presenting, the others viewers), the
-// 501st is refused with the answer the 71st of a conference call gets (LimitExceeded, the same wire
-// error); when the presenter leaves, the viewers' SFU participants are removed (PresenterLeft).
+// TestBroadcastAdmission: a broadcast admits 500 from 60 members (its starter presenting, the
+// others viewers), the 501st is refused with the answer the 71st of a conference call gets
+// (LimitExceeded, the same wire error); when the presenter leaves, the viewers' SFU participants are
+// removed (PresenterLeft).
 func TestBroadcastAdmission(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	const nid, gid = "11111111", "G1"
-	alice := messaging.Caller{NetworkID: nid, UserID: "1", GroupID: gid}
+	// members: enough that none holds MaxParticipantsPerUser of the 500 (one member's bound is
+	// TestParticipantLimitPerUser's); participant i is members[i%len(members)]'s.
+	members := make([]messaging.Caller, 60)
+	parts := make([]conversation.Participant, len(members))
+	for i := range members {
+		members[i] = messaging.Caller{NetworkID: nid, UserID: fmt.Sprint(i + 1), GroupID: gid}
+		parts[i] = members[i].Participant()
+	}
 	nets := peeker{network.StreamName(nid): {ID: nid, Status: network.StatusActive, Region: "us-east-1",
 		Groups: map[string]*network.Group{gid: {Settings: sg.Defaults()}}}}
 	s := New(Deps{Calls: &memCalls{m: map[string]call.State{}}, Networks: nets,
-		Store: everyConversation{oneConversation{id: "c1", members: []conversation.Participant{alice.Participant()}}}})
+		Store: everyConversation{oneConversation{id: "c1", members: parts}}})
 	fill := func(conv string, broadcast bool, n int) (presenter admitted, viewers []admitted, refused error) {
 		for i := range n + 1 {
-			a, err := s.admit(ctx, alice, conv, "", broadcast && i == 0)
+			a, err := s.admit(ctx, members[i%len(members)], conv, "", broadcast && i == 0)
 			switch {
 			case i == n:
 				return presenter, viewers, err
@@ -70,14 +79,14 @@ func TestBroadcastAdmission(t *testing.T) {
 	if w, c := awsproto.ToWire(full), awsproto.ToWire(conf); w.Code != c.Code || w.Status != c.Status {
 		t.Fatalf("the 501st of a broadcast %+v, the 71st of a conference %+v", w, c)
 	}
-	parts := make([]*removed, len(viewers))
+	sfu := make([]*removed, len(viewers))
 	for i, v := range viewers {
-		parts[i] = &removed{}
-		s.joined(v.callID, v.participantID, parts[i])
+		sfu[i] = &removed{}
+		s.joined(v.callID, v.participantID, sfu[i])
 	}
 	s.leave(presenter.callID, presenter.participantID, call.LeftHungUp)
 	deadline := time.Now().Add(5 * time.Second)
-	for i, p := range parts {
+	for i, p := range sfu {
 		for p.got() == "" && time.Now().Before(deadline) {
 			time.Sleep(time.Millisecond)
 		}

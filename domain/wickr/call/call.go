@@ -7,7 +7,9 @@
 //     (calling.canStart11Call, "Enable audio calls": users can start audio calls); the starter is its
 //     first participant.
 //   - At most MaxParticipants are in a live call at once (§0.1: conference calls of up to 70), at
-//     most MaxBroadcastParticipants in a broadcast.
+//     most MaxBroadcastParticipants in a broadcast; at most MaxParticipantsPerUser of them are one
+//     member's (its devices, counted by its key: a network user or a guest), so one member cannot
+//     fill the call.
 //   - A broadcast (a presentation, Start.Broadcast; §0.1 "screen share and broadcast: presentations
 //     with up to 500 participants") is started in a group or a room, never in a direct message
 //     (ErrBroadcastDirect). Its starter is its presenter, the only one who sends media (its video and
@@ -45,6 +47,12 @@ const (
 	// "화면 공유 및 방송: 최대 500명의 참가자와 프레젠테이션 진행", screen share and broadcast:
 	// presentations to up to 500 participants; §16 call limits).
 	MaxBroadcastParticipants = 500
+	// MaxParticipantsPerUser is how many participants (signalling connections, one per device) one
+	// member — a network user or a guest — may hold in a call at once [Belfry's choice: the guide
+	// gives no number]. A person calls from a few devices — desktop, phone, browser — not from
+	// dozens; without a bound one member of the conversation could take all MaxParticipants (or
+	// MaxBroadcastParticipants) places and lock everyone else out.
+	MaxParticipantsPerUser = 10
 
 	StatusLive  = "LIVE"
 	StatusEnded = "ENDED"
@@ -73,11 +81,13 @@ var (
 	ErrNotAllowed = &domain.Error{Kind: domain.KindForbidden, Msg: "the security group does not enable audio calls"}
 	ErrVideo      = &domain.Error{Kind: domain.KindForbidden, Msg: "the security group does not enable video calls and screen sharing"}
 	ErrFull       = &domain.Error{Kind: domain.KindLimitExceeded, Msg: "the call already has its most participants"}
-	ErrEnded      = &domain.Error{Kind: domain.KindUnprocessable, Msg: "the call has ended"}
-	ErrNotFound   = &domain.Error{Kind: domain.KindNotFound, Msg: "call not found"}
-	ErrExists     = &domain.Error{Kind: domain.KindConflict, Msg: "the call already exists"}
-	ErrNotIn      = &domain.Error{Kind: domain.KindNotFound, Msg: "not a participant of the call"}
-	ErrInvalid    = &domain.Error{Kind: domain.KindInvalid, Msg: "invalid call command"}
+	// ErrUserDevices refuses a member one more connection when it holds MaxParticipantsPerUser.
+	ErrUserDevices = &domain.Error{Kind: domain.KindLimitExceeded, Msg: "the member is in the call from too many devices"}
+	ErrEnded       = &domain.Error{Kind: domain.KindUnprocessable, Msg: "the call has ended"}
+	ErrNotFound    = &domain.Error{Kind: domain.KindNotFound, Msg: "call not found"}
+	ErrExists      = &domain.Error{Kind: domain.KindConflict, Msg: "the call already exists"}
+	ErrNotIn       = &domain.Error{Kind: domain.KindNotFound, Msg: "not a participant of the call"}
+	ErrInvalid     = &domain.Error{Kind: domain.KindInvalid, Msg: "invalid call command"}
 	// ErrViewer refuses a viewer of a broadcast any media it would send.
 	ErrViewer = &domain.Error{Kind: domain.KindForbidden, Msg: "viewers of a broadcast only receive: they send no audio, video or screen share"}
 	// ErrBroadcastDirect refuses a broadcast in a direct message.
@@ -136,6 +146,17 @@ func (s State) Limit() int {
 	return MaxParticipants
 }
 
+// participantsOf is how many live participants of s are m's (its devices), counted by m's key.
+func participantsOf(s State, m conversation.Participant) int {
+	n := 0
+	for _, p := range s.Participants {
+		if p.Member.Key() == m.Key() {
+			n++
+		}
+	}
+	return n
+}
+
 // participantIDs are the participants' ids in order.
 func participantIDs(s State) []string {
 	ids := make([]string, 0, len(s.Participants))
@@ -160,7 +181,10 @@ type Start struct {
 	Broadcast                                                          bool
 }
 
-// Join adds a member of the call's conversation as a new participant.
+// Join adds a member of the call's conversation as a new participant. Joining again with an id
+// already in the call changes nothing; a new one is refused (ErrFull, ErrUserDevices) when the call
+// holds its Limit or Member holds MaxParticipantsPerUser. (Start needs no such check: the call has
+// no participants before it.)
 type Join struct {
 	ParticipantID string
 	Member        conversation.Participant
@@ -306,6 +330,9 @@ func decideJoin(s State, c Join, at time.Time) ([]Event, error) {
 		return nil, domain.Wrapf(ErrInvalid, "a participant needs a ParticipantID and a member")
 	case len(s.Participants) >= s.Limit():
 		return nil, domain.Wrapf(ErrFull, "the call already has %d participants, the most it may have", s.Limit())
+	case participantsOf(s, c.Member) >= MaxParticipantsPerUser:
+		return nil, domain.Wrapf(ErrUserDevices, "member %s already has %d participants (devices) in the call, the most one member may have",
+			c.Member.Key(), MaxParticipantsPerUser)
 	}
 	return []Event{ParticipantJoined{ParticipantID: c.ParticipantID, Member: c.Member, Grant: c.Grant.normal(), At: at}}, nil
 }

@@ -3,6 +3,7 @@ package call_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -150,5 +151,57 @@ func TestInterruptAt(t *testing.T) {
 	s = started(t, audio)
 	if s, _, _ = run(t, s, call.Interrupt{Before: restart, At: restart.Add(time.Hour)}, restart); !s.EndedAt.Equal(restart) {
 		t.Fatalf("ended at %v, want %v", s.EndedAt, restart)
+	}
+}
+
+// TestParticipantLimitPerUser: given a live call where bob is in from MaxParticipantsPerUser
+// connections (devices), when he opens one more it is refused (ErrUserDevices, LimitExceeded, naming
+// the bound) while another member still joins and a repeated join of one of his ids stays a no-op;
+// once one of his connections leaves, he joins again.
+func TestParticipantLimitPerUser(t *testing.T) {
+	t.Parallel()
+	device := func(i int) call.Join {
+		return call.Join{ParticipantID: fmt.Sprint("p-bob-", i), Member: bob, Grant: audio}
+	}
+	s := started(t, audio)
+	for i := range call.MaxParticipantsPerUser {
+		var err error
+		if s, _, err = run(t, s, device(i), t0); err != nil {
+			t.Fatalf("given: bob's connection %d: %v", i+1, err)
+		}
+	}
+
+	s, evs, err := run(t, s, device(call.MaxParticipantsPerUser), t0)
+	if !errors.Is(err, call.ErrUserDevices) || domain.KindOf(err) != domain.KindLimitExceeded ||
+		!strings.Contains(err.Error(), fmt.Sprint(call.MaxParticipantsPerUser)) || len(evs) != 0 {
+		t.Fatalf("then bob's connection %d is refused naming the bound: %v %v", call.MaxParticipantsPerUser+1, evs, err)
+	}
+	carol := conversation.Participant{NetworkID: bob.NetworkID, UserID: "1003"}
+	if s, _, err = run(t, s, call.Join{ParticipantID: "p-carol", Member: carol, Grant: audio}, t0); err != nil {
+		t.Fatalf("then another member still joins: %v", err)
+	}
+	if _, evs, err := run(t, s, device(3), t0); err != nil || len(evs) != 0 {
+		t.Fatalf("then a repeated join of one of bob's ids is a no-op: %v %v", evs, err)
+	}
+
+	s, _, _ = run(t, s, call.Leave{ParticipantID: "p-bob-0", Reason: call.LeftHungUp}, t0)
+	if _, evs, err := run(t, s, device(call.MaxParticipantsPerUser), t0); err != nil || len(evs) != 1 {
+		t.Fatalf("when one of his connections left, then bob joins again: %v %v", evs, err)
+	}
+}
+
+// TestParticipantLimitPerGuest: a guest is counted by its own key, apart from the network's users.
+func TestParticipantLimitPerGuest(t *testing.T) {
+	t.Parallel()
+	guest := conversation.Participant{GuestHash: "h-guest"}
+	s := started(t, audio)
+	for i := range call.MaxParticipantsPerUser {
+		var err error
+		if s, _, err = run(t, s, call.Join{ParticipantID: fmt.Sprint("p-g-", i), Member: guest, Grant: audio}, t0); err != nil {
+			t.Fatalf("given: the guest's connection %d: %v", i+1, err)
+		}
+	}
+	if _, _, err := run(t, s, call.Join{ParticipantID: "p-g-late", Member: guest, Grant: audio}, t0); !errors.Is(err, call.ErrUserDevices) {
+		t.Fatalf("then the guest's %dth connection is refused: %v", call.MaxParticipantsPerUser+1, err)
 	}
 }
