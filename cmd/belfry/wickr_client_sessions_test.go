@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	chimeusecase "github.com/belfry/belfry/api/chime/usecase"
 	wickrclientapi "github.com/belfry/belfry/api/wickr/client"
 )
@@ -14,11 +12,7 @@ import (
 func wickrSessionRows(t *testing.T, b *running) map[string]bool {
 	t.Helper()
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, b.m.cfg.DatabaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := dbPool(t, b)
 	rows, err := pool.Query(ctx, `SELECT token_hash FROM client.wickr_sessions`)
 	if err != nil {
 		t.Fatal(err)

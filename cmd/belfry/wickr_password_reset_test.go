@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/belfry/belfry/domain/wickr/roster"
 )
 
@@ -202,11 +200,7 @@ func wickrResetThrottle(t *testing.T, request func(string) (int, map[string]any)
 func wickrResetNoSecrets(t *testing.T, b *running, secrets ...string) {
 	t.Helper()
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, b.m.cfg.DatabaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := dbPool(t, b)
 	for _, s := range secrets {
 		parts := []string{s}
 		if i := strings.LastIndexByte(s, '.'); i > 0 {
