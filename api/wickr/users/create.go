@@ -55,8 +55,17 @@ func (b *batch) live() []int {
 	return out
 }
 
+// BatchTimeout bounds a BatchCreateUser once admitted: it no longer ends with its caller's context.
+const BatchTimeout = time.Minute
+
 // BatchCreateUser invites users (1–50) into a network of the caller; clientToken ("" for none)
 // makes a retried request name the same users.
+//
+// Once its items are checked and its network found, a batch runs to its end (for at most
+// BatchTimeout) even if its caller goes away: a decision the event store took for a caller that
+// left is still appended (its caller sees only its context's error), so a batch stopped between
+// taking seats and recording users, or between claiming names and recording users, would keep
+// them taken with no user holding them.
 func (s *Service) BatchCreateUser(ctx context.Context, awsAccountID, region, networkID, clientToken string, items []roster.NewUser) (CreateResult, error) {
 	if len(items) < 1 || len(items) > roster.MaxBatch {
 		return CreateResult{}, wickr.Invalid("users", "must hold 1 to %d users, got %d", roster.MaxBatch, len(items))
@@ -64,6 +73,8 @@ func (s *Service) BatchCreateUser(ctx context.Context, awsAccountID, region, net
 	if err := usecase.OwnNetwork(ctx, s.d.Networks.Repo, awsAccountID, region, networkID); err != nil {
 		return CreateResult{}, err
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), BatchTimeout)
+	defer cancel()
 	b := &batch{networkID: networkID, items: make([]roster.NewUser, len(items)), failed: map[int]Failure{}}
 	// The slot of the ids is read while the seats are taken: it needs only the usernames.
 	names, bad := make([]string, len(items)), make([]bool, len(items))
