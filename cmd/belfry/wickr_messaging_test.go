@@ -348,8 +348,13 @@ func TestWickrMessaging(t *testing.T) {
 		}
 		room := str(out["Conversation"].(map[string]any)["ConversationId"])
 		if st, _ := call("POST", "/"+room+"/members", sA[carol], `{"Members":[`+member(nidB, sB[bob])+`]}`); st != 403 {
-			t.Fatalf("a member who is not the room's creator adds members: %d", st)
+			t.Fatalf("a member who is not the room's moderator adds members: %d", st)
 		}
+		// bob's group federates with network A while carol, made a moderator, adds him (A's group
+		// federates since the federation subtest).
+		b.wickrGroup(t, nidB, gidB, `{"federationMode":2,"permittedNetworks":["`+nidA+`"]}`)
+		testWickrModerators(t, b, call, room, member(nidA, sA[alice]), member(nidA, sA[carol]), member(nidB, sB[bob]), sA[alice], sA[carol])
+		b.wickrGroup(t, nidB, gidB, `{"federationMode":0}`)
 		if st, out := b.wickrUpload(t, sA[alice], room, "Name=plan.pdf&Content=the+plan", "application/pdf", bytes.Repeat([]byte("%PDF"), 250_000)); st != 201 {
 			t.Fatalf("attachment: %d %v", st, out)
 		}
@@ -374,4 +379,39 @@ func TestWickrMessaging(t *testing.T) {
 	t.Run("files: previews for every member, compressed images at low bandwidth", func(t *testing.T) {
 		testWickrPreview(t, b, nidA, gidA, dm, sA[alice], sA[carol], sB[bob])
 	})
+}
+
+// testWickrModerators: alice, the room's creator, makes carol a moderator (her devices are told
+// live); carol then adds bob, and alice takes him out; carol, a member, is refused what only
+// moderators do until then, and a guest is never one.
+func testWickrModerators(t *testing.T, b *running, call func(method, path, session, body string) (int, map[string]any),
+	room, alice, carol, bob, aliceS, carolS string) {
+	t.Helper()
+	ws := b.dialWickrStream(t, carolS, "")
+	if st, out := call("POST", "/"+room+"/members/remove", carolS, `{"Member":`+alice+`}`); st != 403 {
+		t.Fatalf("a member who is not a moderator takes the creator out: %d %v", st, out)
+	}
+	if st, out := call("POST", "/"+room+"/moderators", aliceS, `{"Member":{"GuestUsername":"gus@guests.example"}}`); st != 400 && st != 403 {
+		t.Fatalf("a guest made a moderator: %d %v", st, out)
+	}
+	if st, out := call("POST", "/"+room+"/moderators", aliceS, `{"Member":{"NetworkId":"1234"}}`); st != 400 || str(out["Field"]) != "Member.NetworkId" {
+		t.Fatalf("a malformed member: %d %v", st, out)
+	}
+	st, out := call("POST", "/"+room+"/moderators", aliceS, `{"Member":`+carol+`}`)
+	if st != 200 || len(out["Conversation"].(map[string]any)["Moderators"].([]any)) != 2 {
+		t.Fatalf("alice makes carol a moderator: %d %v", st, out)
+	}
+	if f := ws.untilFrame("ModeratorAdded"); f.ConversationId != room || len(f.Members) != 1 || f.Actor["UserId"] == f.Members[0]["UserId"] {
+		t.Fatalf("carol's devices are told: %+v", f)
+	}
+	if st, out := call("POST", "/"+room+"/members", carolS, `{"Members":[`+bob+`]}`); st != 200 {
+		t.Fatalf("carol, a moderator now, adds bob: %d %v", st, out)
+	}
+	st, out = call("POST", "/"+room+"/members/remove", aliceS, `{"Member":`+bob+`}`)
+	if st != 200 || len(out["Conversation"].(map[string]any)["Members"].([]any)) != 2 {
+		t.Fatalf("alice takes bob out: %d %v", st, out)
+	}
+	if f := ws.untilFrame("MemberLeft"); f.Reason != "removed" {
+		t.Fatalf("bob taken out, as carol's devices see it: %+v", f)
+	}
 }

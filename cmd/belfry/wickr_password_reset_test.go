@@ -27,7 +27,8 @@ func wickrResetTokens(t *testing.T, outbox, email string, want int) []string {
 // TestWickrPasswordReset drives the password reset (guide §21.6) through the client API of a running
 // Belfry: the request answers alike for every address and mails a link to an active user only; a
 // weak password is refused naming Password; the reset ends every session, replaces the password,
-// takes the user out of its rooms (not its direct messages), unlocks a locked-out user; a link
+// takes the user out of its rooms (not its direct messages; a room it alone moderated gets the next
+// member as moderator, who invites it back), unlocks a locked-out user; a link
 // resets once, only the newest one does, and it expires after 24 hours (injected clock); requests
 // are throttled alike for every address; no token or password is in an event, a queued side effect
 // or an audit record.
@@ -90,6 +91,7 @@ func TestWickrPasswordReset(t *testing.T) {
 	}
 	aliceS := str(out["SessionToken"])
 	waitFor(t, func() bool { return wickrRoomsLeft(t, b, aliceS, bobS, ids[alice], rooms) })
+	wickrReinvite(t, b, nid, ids[alice], ids[bob], bobS, rooms["alice's room"])
 	if st, out := confirm(tok, thirdPW); st != 403 || !strings.Contains(str(out["Message"]), "not valid") {
 		t.Fatalf("a used link: %d %v", st, out)
 	}
@@ -142,6 +144,24 @@ func wickrResetRooms(t *testing.T, b *running, nid, aliceID, bobID, alice, bob s
 	a, o := `{"NetworkId":"`+nid+`","UserId":"`+aliceID+`"}`, `{"NetworkId":"`+nid+`","UserId":"`+bobID+`"}`
 	return map[string]string{"bob's room": conv(bob, `{"Kind":"ROOM","Title":"Ops","Members":[`+a+`]}`),
 		"alice's room": conv(alice, `{"Kind":"ROOM","Title":"Mine","Members":[`+o+`]}`), "dm": conv(alice, `{"Kind":"DM","Members":[`+o+`]}`)}
+}
+
+// wickrReinvite: alice's room, left by its creator and only moderator at her reset, is moderated by
+// bob now, who invites her back (the guide's "the user must be re-invited to rooms").
+func wickrReinvite(t *testing.T, b *running, nid, aliceID, bobID, bob, room string) {
+	t.Helper()
+	st, out := b.wickrClient(t, "GET", "/client/v1/wickr/conversations/"+room, bob, "")
+	if st != 200 {
+		t.Fatalf("bob reads alice's room: %d %v", st, out)
+	}
+	mods, _ := out["Conversation"].(map[string]any)["Moderators"].([]any)
+	if len(mods) != 1 || str(mods[0].(map[string]any)["UserId"]) != bobID {
+		t.Fatalf("the room's moderators after its creator's reset: %v, want bob", mods)
+	}
+	body := `{"Members":[{"NetworkId":"` + nid + `","UserId":"` + aliceID + `"}]}`
+	if st, out := b.wickrClient(t, "POST", "/client/v1/wickr/conversations/"+room+"/members", bob, body); st != 200 {
+		t.Fatalf("bob re-invites alice: %d %v", st, out)
+	}
 }
 
 // wickrRoomsLeft reports whether alice is in none of the rooms (as she and bob see them) and still

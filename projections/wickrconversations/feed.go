@@ -17,6 +17,7 @@ const (
 	KindCreated          = "ConversationCreated"
 	KindMembersAdded     = "MembersAdded"
 	KindMemberLeft       = "MemberLeft"
+	KindModeratorAdded   = "ModeratorAdded"
 	KindMessagePosted    = "MessagePosted"
 	KindReadReceipt      = "ReadReceipt"
 	KindMessageDestroyed = "MessageDestroyed"
@@ -109,9 +110,15 @@ func applyFeed(b *pgx.Batch, schema, id string, seq int64, e conversation.Event)
 		join(e.Members)
 		row(KindMembersAdded, feedRow{actor: e.By.Key(), members: keys(e.Members), at: e.At})
 	case conversation.MemberLeft:
-		row(KindMemberLeft, feedRow{actor: e.Member.Key(), at: e.At})
+		row(KindMemberLeft, feedRow{actor: e.Member.Key(), reason: e.Reason, at: e.At})
 		b.Queue(`UPDATE `+schema+`.wickr_feed_spans SET to_seq = $3 WHERE conversation_id = $1 AND member_key = $2 AND to_seq IS NULL AND from_seq <= $3`,
 			id, e.Member.Key(), seq)
+	case conversation.ModeratorAdded:
+		r := feedRow{members: []string{e.Member.Participant().Key()}, reason: e.Reason, at: e.At}
+		if e.By != nil {
+			r.actor = e.By.Participant().Key()
+		}
+		row(KindModeratorAdded, r)
 	case conversation.MessagePosted:
 		r := feedRow{actor: e.Sender.Key(), message: e.MessageID, keyID: e.KeyID, sealed: e.Sealed, ttl: e.TTL, bor: e.BOR, at: e.At}
 		if e.Attachment != nil {

@@ -3,7 +3,7 @@
 //
 // Invariants:
 //   - rm.wickr_conversations has one row per conversation, rm.wickr_conversation_members one per
-//     member (by participant key), rm.wickr_messages one per message not yet destroyed: its key id
+//     member (by participant key; moderator marks a room's moderators), rm.wickr_messages one per message not yet destroyed: its key id
 //     and ciphertext only (the content is sealed under the message's own key), its expiry (posted
 //     plus Ttl) and, once a recipient read it, its burn time (first read plus Bor).
 //   - A forwarded message's row (and its feed row) names its source: forwarded_conversation_id and
@@ -42,7 +42,7 @@ type Projection struct{}
 func (Projection) Name() string { return "wickr_conversations" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 4 }
+func (Projection) Version() int { return 5 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
@@ -72,6 +72,7 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			network_id      text NOT NULL DEFAULT '',
 			user_id         text NOT NULL DEFAULT '',
 			guest_hash      text NOT NULL DEFAULT '',
+			moderator       boolean NOT NULL DEFAULT false,
 			PRIMARY KEY (conversation_id, member_key)
 		);
 		CREATE INDEX ON %[1]s.wickr_conversation_members (member_key, conversation_id);
@@ -128,6 +129,11 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		b.Queue(`INSERT INTO `+schema+`.wickr_conversations (conversation_id, kind, title, created_by, created_at) VALUES ($1,$2,$3,$4,$5)
 			ON CONFLICT (conversation_id) DO NOTHING`, id, e.Kind, e.Title, e.CreatedBy.Key(), e.At)
 		addMembers(b, schema, id, e.Members)
+		if e.Kind == conversation.KindRoom {
+			moderator(b, schema, id, e.CreatedBy.Key())
+		}
+	case conversation.ModeratorAdded:
+		moderator(b, schema, id, e.Member.Participant().Key())
 	case conversation.MembersAdded:
 		addMembers(b, schema, id, e.Members)
 	case conversation.MemberLeft:
@@ -149,6 +155,10 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		b.Queue(`DELETE FROM `+schema+`.wickr_messages WHERE conversation_id = $1 AND message_id = $2`, id, e.MessageID)
 	}
 	return nil
+}
+
+func moderator(b *pgx.Batch, schema, id, key string) {
+	b.Queue(`UPDATE `+schema+`.wickr_conversation_members SET moderator = true WHERE conversation_id = $1 AND member_key = $2`, id, key)
 }
 
 func addMembers(b *pgx.Batch, schema, id string, members []conversation.Participant) {

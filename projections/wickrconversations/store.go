@@ -22,7 +22,10 @@ type Conversation struct {
 }
 
 // Member is one member row.
-type Member struct{ Key, NetworkID, UserID, GuestHash string }
+type Member struct {
+	Key, NetworkID, UserID, GuestHash string
+	Moderator                         bool // a room's moderator
+}
 
 // Participant is the member as the domain names it.
 func (m Member) Participant() conversation.Participant {
@@ -90,11 +93,11 @@ func (s *Store) IsMember(ctx context.Context, id, key string) (bool, error) {
 
 // Members lists a conversation's members (at most conversation.MaxMembers).
 func (s *Store) Members(ctx context.Context, id string) ([]Member, error) {
-	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT member_key, network_id, user_id, guest_hash FROM rm.wickr_conversation_members
+	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT member_key, network_id, user_id, guest_hash, moderator FROM rm.wickr_conversation_members
 		WHERE conversation_id = $1 ORDER BY member_key LIMIT $2`), id, conversation.MaxMembers)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Member, error) {
 		var m Member
-		return m, r.Scan(&m.Key, &m.NetworkID, &m.UserID, &m.GuestHash)
+		return m, r.Scan(&m.Key, &m.NetworkID, &m.UserID, &m.GuestHash, &m.Moderator)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("wickrconversations: members: %w", err)

@@ -19,6 +19,8 @@ const MaxList = 100
 type View struct {
 	wickrconversations.Conversation
 	Members []conversation.Participant
+	// Moderators are a room's moderators (none for a direct message or a group).
+	Moderators []conversation.Participant
 }
 
 // Create starts a conversation of the caller with members: a direct message (the one per pair:
@@ -85,6 +87,9 @@ func (s *Service) Get(ctx context.Context, me Caller, id string) (View, error) {
 	v := View{Conversation: c, Members: make([]conversation.Participant, len(ms))}
 	for i, m := range ms {
 		v.Members[i] = m.Participant()
+		if m.Moderator {
+			v.Moderators = append(v.Moderators, m.Participant())
+		}
 	}
 	return v, nil
 }
@@ -98,7 +103,7 @@ func (s *Service) List(ctx context.Context, me Caller, after string, limit int) 
 	return list, list[len(list)-1].ID, nil
 }
 
-// AddMembers adds members to a group (any member) or a room (its creator).
+// AddMembers adds members to a group (any member) or a room (its moderators).
 func (s *Service) AddMembers(ctx context.Context, me Caller, id string, members []conversation.Participant) (View, error) {
 	for i, m := range members {
 		if err := s.checkGuest(ctx, i, m); err != nil {

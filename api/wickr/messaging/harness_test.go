@@ -47,8 +47,9 @@ func (c convStore) IsMember(_ context.Context, id, key string) (bool, error) {
 
 func (c convStore) Members(_ context.Context, id string) ([]wickrconversations.Member, error) {
 	var out []wickrconversations.Member
-	for k, m := range c.get(id).Members {
-		out = append(out, wickrconversations.Member{Key: k, NetworkID: m.NetworkID, UserID: m.UserID, GuestHash: m.GuestHash})
+	st := c.get(id)
+	for k, m := range st.Members {
+		out = append(out, wickrconversations.Member{Key: k, NetworkID: m.NetworkID, UserID: m.UserID, GuestHash: m.GuestHash, Moderator: st.Moderators[k]})
 	}
 	return out, nil
 }

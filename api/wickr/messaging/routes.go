@@ -1,6 +1,7 @@
 package messaging
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -38,6 +39,8 @@ func (s *Service) Routes() []clientapi.Route {
 		{Method: http.MethodGet, Path: c + "/:conversationId", Handler: h.session(h.get)},
 		{Method: http.MethodPost, Path: c + "/:conversationId/members", Handler: h.session(h.addMembers)},
 		{Method: http.MethodDelete, Path: c + "/:conversationId/members/me", Handler: h.session(h.leave)},
+		{Method: http.MethodPost, Path: c + "/:conversationId/members/remove", Handler: h.session(h.moderate(Moderation.Remove))},
+		{Method: http.MethodPost, Path: c + "/:conversationId/moderators", Handler: h.session(h.moderate(Moderation.Promote))},
 		{Method: http.MethodPost, Path: c + "/:conversationId/messages", Handler: h.session(h.post)},
 		{Method: http.MethodGet, Path: c + "/:conversationId/messages", Handler: h.session(h.messages)},
 		{Method: http.MethodPost, Path: c + "/:conversationId/read", Handler: h.session(h.read)},
@@ -99,24 +102,31 @@ func participants(in []memberIn) ([]conversation.Participant, error) {
 	}
 	out := make([]conversation.Participant, len(in))
 	for i, m := range in {
-		f := fmt.Sprintf("Members[%d].", i)
-		if m.GuestUsername != "" {
-			u, err := wickr.NormalizeUsername(f+"GuestUsername", m.GuestUsername)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = conversation.Participant{GuestHash: wickr.UsernameHash(u)}
-			continue
-		}
-		if err := wickr.ValidNetworkID(f+"NetworkId", m.NetworkId); err != nil {
+		p, err := participant(fmt.Sprintf("Members[%d].", i), m)
+		if err != nil {
 			return nil, err
 		}
-		if err := wickr.ValidNumericID(f+"UserId", m.UserId); err != nil {
-			return nil, err
-		}
-		out[i] = conversation.Participant{NetworkID: m.NetworkId, UserID: m.UserId}
+		out[i] = p
 	}
 	return out, nil
+}
+
+// participant checks one member named in a request; f prefixes its fields ("Members[0].").
+func participant(f string, m memberIn) (conversation.Participant, error) {
+	if m.GuestUsername != "" {
+		u, err := wickr.NormalizeUsername(f+"GuestUsername", m.GuestUsername)
+		if err != nil {
+			return conversation.Participant{}, err
+		}
+		return conversation.Participant{GuestHash: wickr.UsernameHash(u)}, nil
+	}
+	if err := wickr.ValidNetworkID(f+"NetworkId", m.NetworkId); err != nil {
+		return conversation.Participant{}, err
+	}
+	if err := wickr.ValidNumericID(f+"UserId", m.UserId); err != nil {
+		return conversation.Participant{}, err
+	}
+	return conversation.Participant{NetworkID: m.NetworkId, UserID: m.UserId}, nil
 }
 
 func (h handlers) create(c echo.Context, me Caller) error {
@@ -216,6 +226,32 @@ func (h handlers) leave(c echo.Context, me Caller) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+// moderate is a moderator's action on one member named by {"Member": {...}}; it answers the room.
+func (h handlers) moderate(act func(Moderation, context.Context, Caller, string, conversation.Participant) (View, error)) func(echo.Context, Caller) error {
+	return func(c echo.Context, me Caller) error {
+		var in struct{ Member *memberIn }
+		id, err := conversationID(c)
+		if err == nil {
+			err = bind(c, &in)
+		}
+		if err == nil && in.Member == nil {
+			err = wickr.Invalid("Member", "is required")
+		}
+		var p conversation.Participant
+		if err == nil {
+			p, err = participant("Member.", *in.Member)
+		}
+		if err != nil {
+			return fail(c, err)
+		}
+		v, err := act(Moderate(h.s), c.Request().Context(), me, id, p)
+		if err != nil {
+			return fail(c, err)
+		}
+		return c.JSON(http.StatusOK, map[string]any{"Conversation": viewWire(v)})
+	}
+}
+
 func participantWire(p conversation.Participant) map[string]string {
 	if p.Guest() {
 		return map[string]string{"GuestHash": p.GuestHash}
@@ -239,5 +275,12 @@ func viewWire(v View) map[string]any {
 		ms[i] = participantWire(m)
 	}
 	out["Members"] = ms
+	if v.Kind == conversation.KindRoom {
+		mods := make([]map[string]string, len(v.Moderators))
+		for i, m := range v.Moderators {
+			mods[i] = participantWire(m)
+		}
+		out["Moderators"] = mods
+	}
 	return out
 }

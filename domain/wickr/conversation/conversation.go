@@ -4,7 +4,9 @@
 //
 // Invariants:
 //   - A direct message has exactly two participants and its id is DirectID of the pair, so there is
-//     one per pair; groups and rooms hold at most MaxMembers (a room's creator alone adds members).
+//     one per pair; groups and rooms hold at most MaxMembers. A room's moderators (its creator first)
+//     alone add and remove its members, and a room keeps a moderator while a user is left in it
+//     (moderators.go).
 //   - Every pair of participants may reach each other (Reachable): users of one network always;
 //     users of two networks of this installation only when both their security groups federate with
 //     the other network (§3.4: local federation in one region — all networks, or the permitted ones —
@@ -79,7 +81,10 @@ var (
 	ErrExists          = &domain.Error{Kind: domain.KindConflict, Msg: "the conversation already exists"}
 	ErrMessageNotFound = &domain.Error{Kind: domain.KindNotFound, Msg: "message not found"}
 	ErrNotMember       = &domain.Error{Kind: domain.KindForbidden, Msg: "not a member of the conversation"}
-	ErrNotModerator    = &domain.Error{Kind: domain.KindForbidden, Msg: "only the room's creator manages its members"}
+	ErrNotModerator    = &domain.Error{Kind: domain.KindForbidden, Msg: "only the room's moderators manage its members"}
+	ErrNotRoom         = &domain.Error{Kind: domain.KindUnprocessable, Msg: "not a room"}
+	ErrGuestModerator  = &domain.Error{Kind: domain.KindInvalid, Msg: "a guest user cannot moderate a room"}
+	ErrRemoveSelf      = &domain.Error{Kind: domain.KindInvalid, Msg: "a moderator leaves a room, it does not remove itself"}
 	ErrDirect          = &domain.Error{Kind: domain.KindUnprocessable, Msg: "a direct message has exactly two members"}
 	ErrTooMany         = &domain.Error{Kind: domain.KindLimitExceeded, Msg: "too many members"}
 	ErrNotFederated    = &domain.Error{Kind: domain.KindForbidden, Msg: "the security groups do not federate"}
@@ -208,9 +213,12 @@ type State struct {
 	Members         map[string]Participant
 	// Joined is when each member (by key) joined: the conversation's creation or the MembersAdded
 	// that added it.
-	Joined   map[string]time.Time
-	Seq      int64
-	Messages map[string]*Message
+	Joined map[string]time.Time
+	// Moderators are a room's moderators (by key): its creator, and the members made moderators
+	// since (ModeratorAdded), while they are members.
+	Moderators map[string]bool
+	Seq        int64
+	Messages   map[string]*Message
 }
 
 // Initial is a conversation never created.

@@ -22,7 +22,7 @@ type Create struct {
 	Policy                      Policy
 }
 
-// AddMembers adds members to a group (any member adds) or a room (its creator adds).
+// AddMembers adds members to a group (any member adds) or a room (its moderators add).
 type AddMembers struct {
 	By      Participant
 	Members []Participant
@@ -95,13 +95,17 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		if s.Kind == KindDirect {
 			return nil, domain.Wrapf(ErrDirect, "a member cannot leave a direct message")
 		}
-		return []Event{MemberLeft{Member: c.Member, At: now}}, nil
+		return leaving(s, MemberLeft{Member: c.Member, At: now}), nil
 	case RemoveAfterReset:
 		joined, ok := s.Joined[c.Member.Key()]
 		if s.Kind != KindRoom || !ok || joined.After(c.ResetAt) {
 			return nil, nil
 		}
-		return []Event{MemberLeft{Member: c.Member, Reason: LeftPasswordReset, At: now}}, nil
+		return leaving(s, MemberLeft{Member: c.Member, Reason: LeftPasswordReset, At: now}), nil
+	case Promote:
+		return decidePromote(s, c, now)
+	case Remove:
+		return decideRemove(s, c, now)
 	case Post:
 		return decidePost(s, c, now)
 	case MarkRead:
@@ -129,6 +133,9 @@ func decideCreate(s State, c Create, now time.Time) ([]Event, error) {
 			return nil, wickr.FieldErr(ErrNotFederated, "Members", "guest users talk with users of a network, not among themselves")
 		}
 	case KindGroup, KindRoom:
+		if c.Kind == KindRoom && c.By.Guest() {
+			return nil, domain.Wrapf(ErrGuestModerator, "a guest user cannot create a room: its creator moderates it; create a group")
+		}
 		if err := checkTitle(c.Kind, c.Title); err != nil {
 			return nil, err
 		}
@@ -218,8 +225,8 @@ func decideAdd(s State, c AddMembers, now time.Time) ([]Event, error) {
 		return nil, domain.Wrapf(ErrDirect, "members cannot be added to a direct message")
 	case !s.Member(c.By):
 		return nil, domain.Wrapf(ErrNotMember, "only members add members")
-	case s.Kind == KindRoom && c.By != s.CreatedBy:
-		return nil, domain.Wrapf(ErrNotModerator, "only the room's creator adds members")
+	case s.Kind == KindRoom && !s.Moderator(c.By):
+		return nil, domain.Wrapf(ErrNotModerator, "only the room's moderators add members")
 	}
 	var added []Participant
 	for _, m := range dedupe(c.Members) {

@@ -14,6 +14,7 @@ const (
 	TypeMessagePosted    = "wickr.conversation.message_posted.v1"
 	TypeMessageRead      = "wickr.conversation.message_read.v1"
 	TypeMessageDestroyed = "wickr.conversation.message_destroyed.v1"
+	TypeModeratorAdded   = "wickr.conversation.moderator_added.v1"
 )
 
 // Event is the sealed set of conversation events.
@@ -36,12 +37,36 @@ type MembersAdded struct {
 	At      time.Time     `json:"at"`
 }
 
-// MemberLeft records a member leaving a group or room: by itself (Reason empty), or taken out of a
-// room by its password reset (LeftPasswordReset).
+// MemberLeft records a member leaving a group or room: by itself (Reason empty), taken out of a room
+// by its password reset (LeftPasswordReset) or by a moderator, By (LeftRemoved).
 type MemberLeft struct {
 	Member Participant `json:"member"`
 	Reason string      `json:"reason,omitempty"`
+	By     *UserRef    `json:"by,omitempty"`
 	At     time.Time   `json:"at"`
+}
+
+// ModeratorAdded records a room member made a moderator: by a moderator (By), or because the last
+// moderator left (Reason PromotedLastLeft, By absent).
+type ModeratorAdded struct {
+	Member UserRef   `json:"member"`
+	By     *UserRef  `json:"by,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// UserRef names a user of a network in an event where a guest never stands (a room's moderators).
+type UserRef struct {
+	NetworkID string `json:"networkId"`
+	UserID    string `json:"userId"`
+}
+
+// Ref is the user p names (p is not a guest).
+func Ref(p Participant) *UserRef { return &UserRef{NetworkID: p.NetworkID, UserID: p.UserID} }
+
+// Participant is the user as a participant.
+func (u UserRef) Participant() Participant {
+	return Participant{NetworkID: u.NetworkID, UserID: u.UserID}
 }
 
 // MessagePosted records a message: its content sealed under its own key (KeyID), its timers in
@@ -88,6 +113,9 @@ func (MembersAdded) EventType() string { return TypeMembersAdded }
 func (MemberLeft) EventType() string { return TypeMemberLeft }
 
 // EventType implements Event.
+func (ModeratorAdded) EventType() string { return TypeModeratorAdded }
+
+// EventType implements Event.
 func (MessagePosted) EventType() string { return TypeMessagePosted }
 
 // EventType implements Event.
@@ -104,6 +132,7 @@ var Events = domain.NewRegistry("conversation",
 	domain.Register[MessagePosted, Event](TypeMessagePosted),
 	domain.Register[MessageRead, Event](TypeMessageRead),
 	domain.Register[MessageDestroyed, Event](TypeMessageDestroyed),
+	domain.Register[ModeratorAdded, Event](TypeModeratorAdded),
 )
 
 // Decode turns a stored event back into an Event.
@@ -119,6 +148,12 @@ func Evolve(s State, e Event) State {
 		for _, m := range e.Members {
 			s.Members[m.Key()], s.Joined[m.Key()] = m, e.At
 		}
+		s.Moderators = map[string]bool{}
+		if e.Kind == KindRoom {
+			s.Moderators[e.CreatedBy.Key()] = true
+		}
+	case ModeratorAdded:
+		s.Moderators[e.Member.Participant().Key()] = true
 	case MembersAdded:
 		for _, m := range e.Members {
 			s.Members[m.Key()], s.Joined[m.Key()] = m, e.At
@@ -126,6 +161,7 @@ func Evolve(s State, e Event) State {
 	case MemberLeft:
 		delete(s.Members, e.Member.Key())
 		delete(s.Joined, e.Member.Key())
+		delete(s.Moderators, e.Member.Key())
 	case MessagePosted:
 		s.Seq = e.Seq
 		s.Messages[e.MessageID] = &Message{Seq: e.Seq, Sender: e.Sender, KeyID: e.KeyID, TTL: e.TTL, BOR: e.BOR, At: e.At, Readers: map[string]bool{}}
