@@ -239,7 +239,8 @@ func TestBusinessCallingCallsAndCDRs(t *testing.T) {
 func TestCallsEndWhenBelfryStops(t *testing.T) {
 	t.Parallel()
 	outbox := t.TempDir()
-	cfg := Config{DatabaseURL: pgtest.NewDatabase(t), DataDir: t.TempDir(), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1", MailDir: outbox}
+	cfg := Config{DatabaseURL: pgtest.NewDatabase(t), DataDir: t.TempDir(), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1", MailDir: outbox,
+		PasswordCost: testPasswordCost}
 	start := func() (*running, *Main) {
 		m := NewMain(cfg)
 		var out bytes.Buffer

@@ -117,7 +117,7 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 		return chimeApp{}, err
 	}
 	app.client = chimeclient.New(chimeclient.Deps{Accounts: accounts, Store: accountsStore, Sessions: sessions.New(pool), Keys: dataKeys,
-		PINs: pinReserver, Now: m.Now, Registerer: m.reg, SignIns: newRepo(client, usageDecider, m.Now)})
+		PINs: pinReserver, Now: m.Now, Registerer: m.reg, SignIns: newRepo(client, usageDecider, m.Now), PasswordCost: m.cfg.PasswordCost})
 	app.usage = newUsageReports(m, pool, client)
 	app.accounts = chimeaccountsapi.New(chimeaccountsapi.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Logger: m.logger})
 	app.bots = bots.New(bots.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Targets: botTransport})

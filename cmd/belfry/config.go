@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/belfry/belfry/api/wickr/messaging"
 	"github.com/belfry/belfry/domain/wickr/conversation"
 	"github.com/belfry/belfry/infra/egress"
@@ -73,6 +75,12 @@ type Config struct {
 	// WickrMaxFileBytes bounds a Wickr message's file (BELFRY_WICKR_MAX_FILE_BYTES; default 100 MiB,
 	// at most the guide's 5 GB product limit; 0 in a Config built in code: the default; api/wickr/messaging).
 	WickrMaxFileBytes int64 `json:"wickrMaxFileBytes"`
+	// PasswordCost is the bcrypt cost of the password hashes Belfry makes: users' and guests' of
+	// both clients, bots' challenges, the data-retention bot's (BELFRY_PASSWORD_COST, 4 to 31;
+	// default 10, bcrypt's; 0 in a Config built in code: the default). A hash keeps the cost it was
+	// made at, so a change applies to new passwords. Below 10 is for tests only: each step down
+	// halves what a guess costs an attacker holding the hashes.
+	PasswordCost int `json:"passwordCost"`
 	// WickrArchive says where the Wickr data-retention archive goes (wickrarchivecfg.go).
 	WickrArchive WickrArchiveConfig `json:"wickrArchive"`
 
@@ -116,6 +124,10 @@ func ConfigFromEnv() Config {
 	c.Retention = retentionConfigFromEnv(get)
 	c.Media = mediaConfigFromEnv(get, c.DataDir)
 	c.WickrArchive = wickrArchiveConfigFromEnv(get, c.DataDir, c.Region)
+	c.PasswordCost = -1 // reported by Validate unless it parses
+	if n, err := strconv.Atoi(get("BELFRY_PASSWORD_COST", strconv.Itoa(bcrypt.DefaultCost))); err == nil {
+		c.PasswordCost = n
+	}
 	c.WickrMaxFileBytes = -1 // reported by Validate unless it parses
 	if n, err := strconv.ParseInt(get("BELFRY_WICKR_MAX_FILE_BYTES", strconv.FormatInt(messaging.DefaultMaxFileBytes, 10)), 10, 64); err == nil && n > 0 {
 		c.WickrMaxFileBytes = n
@@ -180,6 +192,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.WickrArchive.validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.PasswordCost != 0 && (c.PasswordCost < bcrypt.MinCost || c.PasswordCost > bcrypt.MaxCost) { // 0: the default
+		errs = append(errs, fmt.Errorf("BELFRY_PASSWORD_COST must be a bcrypt cost from %d to %d (default %d)", bcrypt.MinCost, bcrypt.MaxCost, bcrypt.DefaultCost))
 	}
 	if c.WickrMaxFileBytes < 0 || c.WickrMaxFileBytes > conversation.MaxFileSize { // 0: the default
 		errs = append(errs, fmt.Errorf("BELFRY_WICKR_MAX_FILE_BYTES must be a number of bytes from 1 to %d (5 GB)", conversation.MaxFileSize))

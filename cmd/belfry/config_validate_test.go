@@ -108,3 +108,22 @@ func TestConfigValidateRefusesBadTrailTimings(t *testing.T) {
 		t.Errorf("the defaults: %v %+v", err, cfg.Trail)
 	}
 }
+
+// TestConfigPasswordCost: BELFRY_PASSWORD_COST defaults to bcrypt's cost and is refused, naming it,
+// outside bcrypt's range or when it is not a number.
+func TestConfigPasswordCost(t *testing.T) {
+	t.Setenv("BELFRY_DATA_DIR", t.TempDir())
+	if c := ConfigFromEnv(); c.PasswordCost != 10 || c.Validate() != nil {
+		t.Fatalf("default: cost %d, %v", c.PasswordCost, c.Validate())
+	}
+	for _, v := range []string{"3", "32", "ten", "-1"} {
+		t.Setenv("BELFRY_PASSWORD_COST", v)
+		if err := ConfigFromEnv().Validate(); err == nil || !strings.Contains(err.Error(), "BELFRY_PASSWORD_COST") {
+			t.Errorf("%q: Validate said %v, want an error naming BELFRY_PASSWORD_COST", v, err)
+		}
+	}
+	t.Setenv("BELFRY_PASSWORD_COST", "12")
+	if c := ConfigFromEnv(); c.PasswordCost != 12 || c.Validate() != nil {
+		t.Fatalf("12: cost %d, %v", c.PasswordCost, c.Validate())
+	}
+}

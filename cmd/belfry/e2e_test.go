@@ -24,6 +24,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/belfry/belfry/domain/audit"
 	"github.com/belfry/belfry/infra/pgcluster/pgtest"
@@ -51,9 +52,16 @@ func startBelfry(t *testing.T) *running {
 }
 
 // startBelfryWith lets a test adjust Main (e.g. its clock) before it runs.
+// testPasswordCost is the bcrypt cost of the servers tests start: bcrypt's minimum. Under the race
+// detector the default cost (10) takes about a second a hash, and the tests register and sign in
+// hundreds of users; what the cost itself changes (the dummy hash's equal work) is checked in
+// api/chime/client and by TestSignInBacksOffAndDoesEqualWork whatever the cost.
+const testPasswordCost = bcrypt.MinCost
+
 func startBelfryWith(t *testing.T, adjust func(*Main)) *running {
 	t.Helper()
-	cfg := Config{DatabaseURL: pgtest.NewDatabase(t), DataDir: t.TempDir(), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1"}
+	cfg := Config{DatabaseURL: pgtest.NewDatabase(t), DataDir: t.TempDir(), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1",
+		PasswordCost: testPasswordCost}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

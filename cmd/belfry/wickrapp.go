@@ -116,8 +116,9 @@ func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client, keys *datakeys.
 		Store: networksStore, Trials: networksStore, Fanout: m.wickrDeletionFanout(pool, client), Now: m.Now, Logger: m.logger})
 	m.wickr.groups = securitygroups.New(securitygroups.Deps{Networks: networks, Rosters: m.wickr.rosters, Groups: networksStore,
 		Users: usersStore, Orphans: usersStore, Now: m.Now, Logger: m.logger})
-	m.wickr.bots = wickrbotsapi.New(wickrbotsapi.Deps{Networks: networks, Store: wickrnetworks.NewStore(pool), Keys: keys})
-	m.wickr.retention = wickrretentionapi.New(wickrretentionapi.Deps{Networks: networks, Keys: keys})
+	m.wickr.bots = wickrbotsapi.New(wickrbotsapi.Deps{Networks: networks, Store: wickrnetworks.NewStore(pool), Keys: keys,
+		PasswordCost: m.cfg.PasswordCost})
+	m.wickr.retention = wickrretentionapi.New(wickrretentionapi.Deps{Networks: networks, Keys: keys, PasswordCost: m.cfg.PasswordCost})
 	m.wickr.opentdf = wickropentdfapi.New(wickropentdfapi.Deps{Networks: networks, Keys: keys})
 	m.wickr.sso = wickrssoapi.New(wickrssoapi.Deps{Networks: networks, Claims: newRepo(client, wickrCompanyIDDecider, m.Now), Keys: keys,
 		HTTP: m.cfg.outboundPolicy().Client(wickrssoapi.DiscoveryTimeout)})

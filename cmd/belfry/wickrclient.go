@@ -30,7 +30,7 @@ func (m *Main) newWickrClient(pool *pgxpool.Pool, client *esdb.Client, networks 
 		Companies: usecase.Directories{Repo: newRepo(client, wickrCompanyIDDecider, m.Now), RYW: ryw},
 		Guests:    usecase.Guests{Repo: newRepo(client, wickrGuestDecider, m.Now), RM: m.wickr.guestsRM, RYW: ryw},
 		Users:     wickrusers.NewStore(pool), Sessions: wickrSessions{sessions.NewWickr(pool)}, Keys: keys,
-		Mail: mailer{m.mailer()}, PublicURL: m.publicURL, Now: m.Now, Registerer: m.reg,
+		Mail: mailer{m.mailer()}, PublicURL: m.publicURL, Now: m.Now, Registerer: m.reg, PasswordCost: m.cfg.PasswordCost,
 		IdP: wickrssoapi.IdentityProviderClient(m.cfg.outboundPolicy().Client(wickrssoapi.DiscoveryTimeout))})
 }
 

@@ -62,6 +62,9 @@ type Deps struct {
 	PINs     PINs
 	// SignIn throttles failed sign-ins (default DefaultSignInLimits).
 	SignIn SignInLimits
+	// PasswordCost is the bcrypt cost of the password hashes made, the sign-ins' dummy hash's
+	// included, so that an unknown address costs a sign-in the same work (0: bcrypt.DefaultCost).
+	PasswordCost int
 	// Now is the clock of sessions and of the sign-in back-off (default time.Now).
 	Now func() time.Time
 	// Registerer registers the sign-in metrics (nil: not registered).
@@ -81,7 +84,7 @@ func New(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{d: d, signin: newSignInGuard(d.SignIn)}
+	s := &Service{d: d, signin: newSignInGuard(d.SignIn, cost(d.PasswordCost))}
 	if d.Registerer != nil {
 		d.Registerer.MustRegister(s.signin.checks, s.signin.refused)
 	}
@@ -112,7 +115,7 @@ func (s *Service) Register(ctx context.Context, token, password, displayName str
 	if err := s.registrable(ctx, inv, token, displayName); err != nil {
 		return chimeaccounts.User{}, err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), passwordCost)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), cost(s.d.PasswordCost))
 	if err != nil {
 		return chimeaccounts.User{}, err
 	}

@@ -18,8 +18,13 @@ import (
 	"github.com/belfry/belfry/domain/chime/usage"
 )
 
-// passwordCost is the bcrypt cost of every stored password hash and of the dummy hash.
-const passwordCost = bcrypt.DefaultCost
+// cost is the bcrypt cost of the password hashes made (Deps.PasswordCost; 0: bcrypt.DefaultCost).
+func cost(c int) int {
+	if c == 0 {
+		return bcrypt.DefaultCost
+	}
+	return c
+}
 
 // ErrSignIn is the one answer to every failed sign-in (it does not tell which part was wrong).
 var ErrSignIn = &domain.Error{Kind: domain.KindForbidden, Msg: "sign-in failed"}
@@ -45,7 +50,7 @@ type signInGuard struct {
 	refused prometheus.Counter
 }
 
-func newSignInGuard(l SignInLimits) *signInGuard {
+func newSignInGuard(l SignInLimits, cost int) *signInGuard {
 	if l.Failures <= 0 {
 		l = DefaultSignInLimits
 	}
@@ -56,7 +61,7 @@ func newSignInGuard(l SignInLimits) *signInGuard {
 		dummy: sync.OnceValue(func() []byte {
 			pw := make([]byte, 16)
 			_, _ = rand.Read(pw)
-			h, err := bcrypt.GenerateFromPassword(pw, passwordCost)
+			h, err := bcrypt.GenerateFromPassword(pw, cost)
 			if err != nil {
 				panic(fmt.Sprintf("client: dummy bcrypt hash: %v", err))
 			}

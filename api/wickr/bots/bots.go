@@ -49,6 +49,8 @@ type Deps struct {
 	Networks usecase.Networks
 	Store    Store
 	Keys     Keys
+	// PasswordCost is the bcrypt cost of the challenges' hashes (0: bcrypt.DefaultCost).
+	PasswordCost int
 }
 
 // Service runs the bot use cases.
@@ -78,7 +80,7 @@ func validChallenge(field, challenge string) error {
 
 // seal hashes a bot's password and seals the hash under the bot's key.
 func (s *Service) seal(ctx context.Context, networkID, botID, challenge string) (domain.Sealed, error) {
-	h, err := usecase.HashPassword(challenge)
+	h, err := usecase.HashPassword(challenge, s.d.PasswordCost)
 	if err != nil {
 		return domain.Sealed{}, fmt.Errorf("bots: hash the password: %w", err)
 	}

@@ -118,6 +118,9 @@ type Deps struct {
 	PublicURL func() string
 	// SignIn throttles failed sign-ins (default clientapi.DefaultSignInLimits).
 	SignIn clientapi.SignInLimits
+	// PasswordCost is the bcrypt cost of the password hashes made, the sign-ins' dummy hash's
+	// included, so that an unknown address costs a sign-in the same work (0: bcrypt.DefaultCost).
+	PasswordCost int
 	// Now is the clock of sessions, tokens and throttling (default time.Now); decisions use the
 	// command path's clock.
 	Now func() time.Time
@@ -144,7 +147,7 @@ func New(d Deps) *Service {
 	if d.IdP == nil {
 		d.IdP = sso.IdentityProviderClient(nil)
 	}
-	s := &Service{d: d, guard: newGuard(d.SignIn), sso: newPendingSSO(), resets: newResetLimits(d.SignIn)}
+	s := &Service{d: d, guard: newGuard(d.SignIn, d.PasswordCost), sso: newPendingSSO(), resets: newResetLimits(d.SignIn)}
 	if d.Registerer != nil {
 		d.Registerer.MustRegister(s.guard.checks, s.guard.refused)
 	}

@@ -38,7 +38,7 @@ func (g guests) register(ctx context.Context, email, password string, dev Device
 	if err := roster.CheckPassword("Password", Shape(password), GuestPasswordRequirements); err != nil {
 		return SignedIn{}, err
 	}
-	hash, err := usecase.HashPassword(password)
+	hash, err := usecase.HashPassword(password, g.s.d.PasswordCost)
 	if err != nil {
 		return SignedIn{}, err
 	}

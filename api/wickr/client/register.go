@@ -118,7 +118,7 @@ func (s *Service) Register(ctx context.Context, token, password string, dev Devi
 	if err := roster.CheckPassword("Password", shape, p.Settings(v.GroupID).PasswordRequirements); err != nil {
 		return SignedIn{}, err // before the bcrypt work and the key
 	}
-	hash, err := usecase.HashPassword(password)
+	hash, err := usecase.HashPassword(password, s.d.PasswordCost)
 	if err != nil {
 		return SignedIn{}, err
 	}

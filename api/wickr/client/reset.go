@@ -176,7 +176,7 @@ func (r Resets) Confirm(ctx context.Context, token, password string) (networkID,
 	if err := roster.CheckPassword("Password", shape, p.Settings(v.GroupID).PasswordRequirements); err != nil {
 		return "", "", err
 	}
-	hash, err := usecase.HashPassword(password)
+	hash, err := usecase.HashPassword(password, r.s.d.PasswordCost)
 	if err != nil {
 		return "", "", err
 	}

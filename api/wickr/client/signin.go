@@ -33,7 +33,7 @@ type guard struct {
 	refused       prometheus.Counter
 }
 
-func newGuard(l clientapi.SignInLimits) *guard {
+func newGuard(l clientapi.SignInLimits, cost int) *guard {
 	if l.Failures <= 0 {
 		l = clientapi.DefaultSignInLimits
 	}
@@ -41,7 +41,7 @@ func newGuard(l clientapi.SignInLimits) *guard {
 		byEmail: clientapi.NewBackoff(l.Failures, l.Capacity, l),
 		byIP:    clientapi.NewBackoff(l.FailuresPerIP, l.CapacityPerIP, l),
 		dummy: sync.OnceValue(func() []byte {
-			h, err := usecase.HashPassword(usecase.RandomPassword(24))
+			h, err := usecase.HashPassword(usecase.RandomPassword(24), cost)
 			if err != nil {
 				panic(fmt.Sprintf("wickr client: dummy hash: %v", err))
 			}

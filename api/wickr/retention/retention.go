@@ -43,6 +43,8 @@ type Keys interface {
 type Deps struct {
 	Networks usecase.Networks
 	Keys     Keys
+	// PasswordCost is the bcrypt cost of the bot's password hashes (0: bcrypt.DefaultCost).
+	PasswordCost int
 }
 
 // Service runs the data-retention bot's use cases.
@@ -77,7 +79,7 @@ func (s *Service) CreateBot(ctx context.Context, awsAccountID, region, networkID
 
 // seal hashes a password and seals the hash under the key of the network's current bot.
 func (s *Service) seal(ctx context.Context, st network.State, password string) (domain.Sealed, error) {
-	h, err := usecase.HashPassword(password)
+	h, err := usecase.HashPassword(password, s.d.PasswordCost)
 	if err != nil {
 		return domain.Sealed{}, fmt.Errorf("retention: hash the password: %w", err)
 	}

@@ -9,11 +9,16 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// HashPassword is the stored form of a bot's password (a bot's challenge, the data-retention bot's
-// passwords): bcrypt over the base64 SHA-256 of the password (bcrypt reads at most 72 bytes). Only
-// this hash is sealed under the bot's key, so that not even the sealed copy holds the password.
-func HashPassword(password string) ([]byte, error) {
-	return bcrypt.GenerateFromPassword(prehash(password), bcrypt.DefaultCost)
+// HashPassword is the stored form of a password (a user's or a guest's, a bot's challenge, the
+// data-retention bot's passwords): bcrypt at cost (0: bcrypt.DefaultCost, 10; Belfry's
+// BELFRY_PASSWORD_COST) over the base64 SHA-256 of the password (bcrypt reads at most 72 bytes).
+// Only this hash is sealed, so that not even the sealed copy holds the password. A hash carries its
+// cost: CheckPassword checks any.
+func HashPassword(password string, cost int) ([]byte, error) {
+	if cost == 0 {
+		cost = bcrypt.DefaultCost
+	}
+	return bcrypt.GenerateFromPassword(prehash(password), cost)
 }
 
 // CheckPassword reports whether password is the one hash was made from.
