@@ -6,7 +6,8 @@
 //     side effect is enqueued exactly once, and nothing acknowledged is lost on a crash (no dual write).
 //   - The relay is never rebuilt (its Version never changes): a rebuild would fire side effects again.
 //   - The router delivers at least once, with retries and backoff, a poison queue, a recoverer and the
-//     correlation id of the originating request; handlers are idempotent (keyed by the event id).
+//     correlation id of the originating request; handlers are idempotent (keyed by the event id). The
+//     poisoned messages of the handlers whose failures pass are delivered again later (redrive.go).
 //   - A topic is consumed one message at a time, so bot events, whose endpoints the bots' authors
 //     run, leave the topic at once for per-bot lanes (botlanes.go): a slow or hostile endpoint delays
 //     only its own bot's events, and the lanes keep the same at-least-once, retry and poison rules.
@@ -422,6 +423,11 @@ type RouterConfig struct {
 	// topic (default 5); RetryInterval is the first backoff, doubled up to 5 s (default 200 ms).
 	MaxRetries    int
 	RetryInterval time.Duration
+	// RedriveDelay is how long a poisoned message of a re-drivable handler waits before it is
+	// delivered again (redrive.go; default 20 s, at most 25 s), at most MaxRedrives times (default 180:
+	// an hour and more of attempts).
+	RedriveDelay time.Duration
+	MaxRedrives  int
 }
 
 func (c *RouterConfig) defaults() {
@@ -433,6 +439,13 @@ func (c *RouterConfig) defaults() {
 	}
 	if c.RetryInterval <= 0 {
 		c.RetryInterval = 200 * time.Millisecond
+	}
+	if c.RedriveDelay <= 0 {
+		c.RedriveDelay = 20 * time.Second
+	}
+	c.RedriveDelay = min(c.RedriveDelay, maxRedriveDelay)
+	if c.MaxRedrives <= 0 {
+		c.MaxRedrives = 180
 	}
 }
 
@@ -456,7 +469,7 @@ func NewRouter(pool *pgxpool.Pool, h Handlers, cfg RouterConfig) (*Router, error
 	if err != nil {
 		return nil, err
 	}
-	poison, err := middleware.PoisonQueue(pub, TopicPoison)
+	poison, err := middleware.PoisonQueueWithFilter(pub, TopicPoison, notStopped)
 	if err != nil {
 		return nil, err
 	}
@@ -490,6 +503,7 @@ func NewRouter(pool *pgxpool.Pool, h Handlers, cfg RouterConfig) (*Router, error
 		return h.CDRs.WriteCDRs(msg.Context(), ce.ConferenceID)
 	})
 	addOptional(r, sub, h)
+	addRedrive(r, sub, pub, cfg)
 	return &Router{r: r, ran: make(chan struct{}), lanes: lanes, lanesDone: make(chan struct{})}, nil
 }
 

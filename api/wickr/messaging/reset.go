@@ -21,8 +21,9 @@ const ResetWait = 10 * time.Second
 // room is left by a command of its own (conversation.RemoveAfterReset: one MemberLeft on that room,
 // only for a membership that began by the reset, none when it is gone already), so a run can be
 // repeated and resumed at will. A room that fails does not stop the others; LeaveRooms then fails
-// naming them, and the router delivers the message again (with backoff, then to its poison topic),
-// which redoes only what is left.
+// naming them, and the router delivers the message again (with backoff; once poisoned, it is
+// re-driven later, for an hour and more: infra/sideeffects redrive.go), which redoes only what is
+// left.
 type Resets struct{ s *Service }
 
 // PasswordResets returns the slice's password-reset saga.
