@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/belfry/belfry/api/internal/memrepo"
 	"github.com/belfry/belfry/api/wickr/retention"
 	"github.com/belfry/belfry/api/wickr/usecase"
@@ -75,7 +77,8 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	h := &harness{repo: memrepo.New(nil, network.Evolve, network.Decide), keys: &memKeys{destroyed: map[string]bool{}}}
-	h.svc = retention.New(retention.Deps{Networks: usecase.Networks{Repo: h.repo, RYW: usecase.NewReadYourWrites(time.Second, nil)}, Keys: h.keys})
+	h.svc = retention.New(retention.Deps{Networks: usecase.Networks{Repo: h.repo, RYW: usecase.NewReadYourWrites(time.Second, nil)}, Keys: h.keys,
+		PasswordCost: bcrypt.MinCost}) // cost 10 takes a second a hash under the race detector
 	ctx := context.Background()
 	create := network.Create{NetworkID: netID, Name: "Test", AwsAccountID: account, Region: region, AccessLevel: network.Premium, DefaultGroupID: "G1"}
 	if _, err := h.repo.Execute(ctx, network.StreamName(netID), create); err != nil {
