@@ -28,14 +28,13 @@ func envOf(vars map[string]string) func(k, def string) string {
 // TestWickrArchiveToAConfiguredBucket: with the bot's variables naming a bucket and a folder
 // (WICKRIO_S3_BUCKET_NAME, WICKRIO_S3_FOLDER_NAME, WICKRIO_COMP_BASENAME) and an S3-compatible
 // endpoint, a retained network's messages and their files land in that bucket under that folder,
-// together, and nothing is written to the default directory.
+// together, and nothing is written to the default directory. The bucket is missing at first: a
+// message that expires before the archive can ship it is gone from the API at its expiry, and still
+// archived with its text once the bucket exists (its key waits for the archive).
 func TestWickrArchiveToAConfiguredBucket(t *testing.T) {
 	backend := s3mem.New()
 	s3srv := httptest.NewServer(gofakes3.New(backend).Server())
 	defer s3srv.Close()
-	if err := backend.CreateBucket("bot-compliance"); err != nil {
-		t.Fatal(err)
-	}
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDARCHIVE")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "archive-secret")
 	outbox := t.TempDir()
@@ -69,8 +68,13 @@ func TestWickrArchiveToAConfiguredBucket(t *testing.T) {
 		t.Fatalf("create: %d %v", st, out)
 	}
 	conv := str(out["Conversation"].(map[string]any)["ConversationId"])
-	if st, out := b.wickrClient(t, "POST", "/client/v1/wickr/conversations/"+conv+"/messages", s[alice], `{"Content":"to the bucket"}`); st != 201 {
+	if st, out := b.wickrClient(t, "POST", "/client/v1/wickr/conversations/"+conv+"/messages", s[alice], `{"Content":"to the bucket","Ttl":1}`); st != 201 {
 		t.Fatalf("post: %d %v", st, out)
+	}
+	waitFor(t, func() bool { return messagesOf(t, b, s[carol], conv)["to the bucket"] == nil })
+	time.Sleep(500 * time.Millisecond) // sweeps of expired messages (every 50 ms) pass while the bucket is missing
+	if err := backend.CreateBucket("bot-compliance"); err != nil {
+		t.Fatal(err)
 	}
 	file := []byte(strings.Repeat("archived bytes\n", 100))
 	st, out = b.wickrUpload(t, s[carol], conv, "Name=notes.txt&Content=with+a+file", "text/plain", file)

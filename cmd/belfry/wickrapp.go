@@ -62,6 +62,7 @@ type wickrApp struct {
 	calls               *calls.Service          // calls on the SFU (wickrcalls.go)
 	archive             *wickrarchive.Shipper   // the data-retention archive
 	conversationsRM     *projections.Runner     // the conversations read model
+	archiveRM           *projections.Runner     // the archive's read model
 	rosters             usecase.Rosters         // the end users' command path (and the tests' setups)
 	networkCmds         usecase.Networks        // the networks' command path (the group reactor, the tests' setups)
 }
@@ -125,8 +126,8 @@ func (m *Main) newWickr(pool *pgxpool.Pool, client *esdb.Client, keys *datakeys.
 	m.wickr.networkCmds = networks
 	m.newWickrUsers(pool, client, networks, ryw)
 	m.newWickrClient(pool, client, networks, keys, ryw)
+	newWickrArchive(m, pool, keys) // before messaging, whose sweep asks it which keys must wait
 	newWickrMessaging(m, pool, client, networks, keys, ryw)
-	newWickrArchive(m, pool, keys)
 }
 
 // newWickrUsers builds the users, devices and guests slices: rosters, directory shards, the users read model.

@@ -19,7 +19,8 @@ import (
 
 // wickrArchiveRunner builds the archive's read model runner.
 func wickrArchiveRunner(m *Main, pool *pgxpool.Pool, client *esdb.Client, pm *projections.Metrics) *projections.Runner {
-	return projections.NewRunner(pool, client, wickrarchiverm.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	m.wickr.archiveRM = projections.NewRunner(pool, client, wickrarchiverm.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	return m.wickr.archiveRM
 }
 
 // newWickrArchive builds the shipper, which archives messages' files from the blob store too: its

@@ -14,6 +14,7 @@ import (
 	"github.com/belfry/belfry/infra/blobstore"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/infra/wickrarchive"
 	"github.com/belfry/belfry/projections"
 	"github.com/belfry/belfry/projections/wickrconversations"
 )
@@ -36,7 +37,8 @@ func newWickrMessaging(m *Main, pool *pgxpool.Pool, client *esdb.Client, network
 		Conversations: messaging.Conversations{Repo: newRepo(client, wickrConversationDecider, m.Now), RM: m.wickr.conversationsRM, RYW: ryw},
 		Networks:      networks, Rosters: m.wickr.rosters, Guests: usecase.Guests{Repo: newRepo(client, wickrGuestDecider, m.Now), RYW: ryw},
 		Store: wickrconversations.NewStore(pool), Keys: keys, Sessions: wickrMessagingSessions{m.wickr.client}, Now: m.Now,
-		Blobs: blobstore.New(m.cfg.blobDir(), pool, keys), MaxFileBytes: m.cfg.WickrMaxFileBytes})
+		Blobs: blobstore.New(m.cfg.blobDir(), pool, keys), MaxFileBytes: m.cfg.WickrMaxFileBytes,
+		Archive: wickrarchive.Holds{Shipper: m.wickr.archive, Applied: m.wickr.archiveRM.Position}})
 	m.wickr.stream = m.wickr.messaging.NewStream(wickrconversations.NewStore(pool), m.wickr.conversationsRM,
 		livehub.Config{Queue: m.ChatQueue, Recheck: m.ChatRecheck, Logger: m.logger, Registerer: m.reg})
 }

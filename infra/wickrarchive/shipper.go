@@ -11,9 +11,10 @@
 //     size) is saved after the file is written, and a file written but not yet recorded is read back
 //     on the next round, its lines past the recorded position skipping their items. A rotation is
 //     recorded before the new file's first write. So a restart of Belfry loses and repeats nothing.
-//   - Lines hold the decrypted text (as the bot writes it, §8.5) and the attachment's metadata; a
-//     message whose key was destroyed before it was shipped (it expired or burnt first) is written
-//     with "unavailable": true and no text; so is one whose content does not open or decode, with
+//   - Lines hold the decrypted text (as the bot writes it, §8.5) and the attachment's metadata. A
+//     gone message's key waits for the archive (Holds, api/wickr/messaging Expiry) for at most
+//     messaging.MaxArchiveHold; one whose key was destroyed before it was shipped is written with
+//     "unavailable": true and no text; so is one whose content does not open or decode, with
 //     "unreadable" saying why (a damaged item would fail every round and hold back the ones after it). With Config.Files a file's decrypted bytes go to
 //     <networkId>/attachments/<messageId>/<name> under the same prefix (§8: messages and files
 //     together; a name over 200 bytes shortened, its extension kept, so that it fits a directory

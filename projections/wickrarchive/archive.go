@@ -38,7 +38,7 @@ type Projection struct{}
 func (Projection) Name() string { return "wickr_archive" }
 
 // Version of the table layout.
-func (Projection) Version() int { return 1 }
+func (Projection) Version() int { return 2 }
 
 // Tables exposed under rm.
 func (Projection) Tables() []string {
@@ -77,7 +77,8 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			size            bigint NOT NULL DEFAULT 0,
 			at              timestamptz NOT NULL,
 			PRIMARY KEY (network_id, seq)
-		);`, schema))
+		);
+		CREATE INDEX ON %[1]s.wickr_archive_items (message_id);`, schema))
 	return err
 }
 

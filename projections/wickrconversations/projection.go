@@ -4,8 +4,8 @@
 // Invariants:
 //   - rm.wickr_conversations has one row per conversation, rm.wickr_conversation_members one per
 //     member (by participant key; moderator marks a room's moderators), rm.wickr_messages one per message not yet destroyed: its key id
-//     and ciphertext only (the content is sealed under the message's own key), its expiry (posted
-//     plus Ttl) and, once a recipient read it, its burn time (first read plus Bor).
+//     and ciphertext only (the content is sealed under the message's own key), the $all position of
+//     its MessagePosted, its expiry (posted plus Ttl) and, once a recipient read it, its burn time (first read plus Bor).
 //   - A forwarded message's row (and its feed row) names its source: forwarded_conversation_id and
 //     forwarded_message_id, ” for a message that forwards nothing (every message posted before
 //     forwarding existed).
@@ -90,6 +90,7 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			preview         boolean NOT NULL DEFAULT false,
 			forwarded_conversation_id text NOT NULL DEFAULT '',
 			forwarded_message_id      text NOT NULL DEFAULT '',
+			position        bigint NOT NULL DEFAULT 0,
 			created_at      timestamptz NOT NULL,
 			expires_at      timestamptz,
 			burn_at         timestamptz,
@@ -139,7 +140,7 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 	case conversation.MemberLeft:
 		b.Queue(`DELETE FROM `+schema+`.wickr_conversation_members WHERE conversation_id = $1 AND member_key = $2`, id, e.Member.Key())
 	case conversation.MessagePosted:
-		applyPosted(b, schema, id, e)
+		applyPosted(b, schema, id, int64(ev.Position.Prepare), e)
 	case conversation.MessageRead:
 		if e.StartsBurn {
 			b.Queue(`UPDATE `+schema+`.wickr_messages SET burn_at = $3::timestamptz + LEAST(bor, $4) * interval '1 second'
@@ -168,7 +169,7 @@ func addMembers(b *pgx.Batch, schema, id string, members []conversation.Particip
 	}
 }
 
-func applyPosted(b *pgx.Batch, schema, id string, e conversation.MessagePosted) {
+func applyPosted(b *pgx.Batch, schema, id string, position int64, e conversation.MessagePosted) {
 	var expires *time.Time
 	if e.TTL > 0 {
 		t := e.At.Add(conversation.Timer(e.TTL))
@@ -182,9 +183,9 @@ func applyPosted(b *pgx.Batch, schema, id string, e conversation.MessagePosted) 
 	}
 	fwdConv, fwdMsg := forwarded(e)
 	b.Queue(`INSERT INTO `+schema+`.wickr_messages (conversation_id, seq, message_id, sender_key, key_id, sealed, ttl, bor, content_type, size, preview,
-		forwarded_conversation_id, forwarded_message_id, created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
+		forwarded_conversation_id, forwarded_message_id, created_at, expires_at, position) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
 		ON CONFLICT DO NOTHING`,
-		id, e.Seq, e.MessageID, e.Sender.Key(), e.KeyID, e.Sealed, e.TTL, e.BOR, ctype, size, preview, fwdConv, fwdMsg, e.At, expires)
+		id, e.Seq, e.MessageID, e.Sender.Key(), e.KeyID, e.Sealed, e.TTL, e.BOR, ctype, size, preview, fwdConv, fwdMsg, e.At, expires, position)
 	b.Queue(`UPDATE `+schema+`.wickr_conversations SET last_message_at = greatest(coalesce(last_message_at, $2), $2) WHERE conversation_id = $1`, id, e.At)
 }
 

@@ -54,7 +54,24 @@ type Receipt struct {
 }
 
 // Due is a message whose expiry or burn time has passed.
-type Due struct{ ConversationID, MessageID, KeyID string }
+type Due struct {
+	ConversationID, MessageID, KeyID string
+	// Deadline is when it went (its expiry or burn time, the earlier); Position is the $all
+	// position of its MessagePosted.
+	Deadline time.Time
+	Position uint64
+}
+
+// DueCursor is where a listing of due messages goes on: after this deadline and message.
+type DueCursor struct {
+	Deadline                  time.Time
+	ConversationID, MessageID string
+}
+
+// Next is the cursor after d.
+func (d Due) Next() DueCursor {
+	return DueCursor{Deadline: d.Deadline, ConversationID: d.ConversationID, MessageID: d.MessageID}
+}
 
 // Store answers the queries of the conversations read model.
 type Store struct{ pool *pgxpool.Pool }
@@ -180,15 +197,20 @@ func (s *Store) Receipts(ctx context.Context, id string, messageIDs []string) (m
 	return out, nil
 }
 
-// Due lists messages whose expiry or burn time has passed at now, at most limit, oldest deadline first.
-func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]Due, error) {
-	rows, _ := s.pool.Query(ctx, `SELECT conversation_id, message_id, key_id FROM (
-		SELECT conversation_id, message_id, key_id, expires_at AS d FROM rm.wickr_messages WHERE expires_at <= $1
-		UNION SELECT conversation_id, message_id, key_id, burn_at FROM rm.wickr_messages WHERE burn_at <= $1) due
-		ORDER BY d LIMIT $2`, now, limit)
+// Due lists messages whose expiry or burn time has passed at now, after the cursor (the zero
+// cursor: from the first), at most limit, oldest deadline first (then by conversation and message).
+func (s *Store) Due(ctx context.Context, now time.Time, after DueCursor, limit int) ([]Due, error) {
+	rows, _ := s.pool.Query(ctx, `SELECT conversation_id, message_id, key_id, d, position FROM (
+		SELECT conversation_id, message_id, key_id, LEAST(expires_at, burn_at) AS d, position FROM rm.wickr_messages
+		WHERE expires_at <= $1 OR burn_at <= $1) due
+		WHERE (d, conversation_id, message_id) > ($2, $3, $4)
+		ORDER BY d, conversation_id, message_id LIMIT $5`, now, after.Deadline, after.ConversationID, after.MessageID, limit)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Due, error) {
 		var d Due
-		return d, r.Scan(&d.ConversationID, &d.MessageID, &d.KeyID)
+		var pos int64
+		err := r.Scan(&d.ConversationID, &d.MessageID, &d.KeyID, &d.Deadline, &pos)
+		d.Position = uint64(pos)
+		return d, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("wickrconversations: due: %w", err)

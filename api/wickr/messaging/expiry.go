@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/belfry/belfry/domain/chime/attachment"
 	"github.com/belfry/belfry/domain/wickr"
@@ -13,7 +14,26 @@ import (
 
 // Expiry is the sweep of the messages that are gone (expired, burnt): their keys and files destroyed,
 // then their destruction recorded.
+//
+// A gone message that a network's data-retention archive must keep (guide §8: the bot keeps every
+// message of the network) and has not shipped yet keeps its key until it has, or until MaxArchiveHold
+// after its deadline (the archive then records it as unavailable): it is gone from every API at its
+// deadline all the same, only its key's destruction waits, so that an archive target that is down
+// for a while (a bucket unreachable) loses no message that expired meanwhile. Held messages are
+// passed over, not waited on: they hold back no other message's destruction.
 type Expiry struct{ d Deps }
+
+// ArchiveHolds says which of the due messages the data-retention archive has yet to ship
+// (infra/wickrarchive Holds implements it).
+type ArchiveHolds interface {
+	Held(ctx context.Context, due []wickrconversations.Due) (map[string]bool, error)
+}
+
+// MaxArchiveHold bounds how long after its deadline a gone message's key waits for the archive.
+const MaxArchiveHold = 24 * time.Hour
+
+// maxDuePages bounds the pages of due messages one sweep reads past held ones.
+const maxDuePages = 20
 
 // Expiry returns the slice's sweep.
 func (s *Service) Expiry() Expiry { return Expiry{d: s.d} }
@@ -23,11 +43,12 @@ const maxFailures = 10
 
 // ExpireDue destroys the keys of the messages whose expiry or burn time has passed at the slice's
 // clock and of their files (deleting the files' blobs), then records their destruction (at most
-// limit per call, the oldest deadlines first); it returns how many it destroyed. A message whose
+// limit per call, the oldest deadlines first, passing over those the archive holds); it returns how
+// many it destroyed. A message whose
 // destruction fails (its key store, or a file that cannot be removed) is left to the next call and
 // holds back no other: the others of the batch are destroyed and recorded, and the errors joined.
 func (x Expiry) ExpireDue(ctx context.Context, limit int) (int, error) {
-	due, err := x.d.Store.Due(ctx, x.d.Now(), limit)
+	due, err := x.due(ctx, limit)
 	if err != nil || len(due) == 0 {
 		return 0, err
 	}
@@ -56,6 +77,42 @@ func (x Expiry) ExpireDue(ctx context.Context, limit int) (int, error) {
 		n += len(dec.Events)
 	}
 	return n, errors.Join(errs...)
+}
+
+// due lists at most limit gone messages whose keys may go now: the oldest deadlines first, passing
+// over those the archive holds (reading at most maxDuePages pages).
+func (x Expiry) due(ctx context.Context, limit int) ([]wickrconversations.Due, error) {
+	now := x.d.Now()
+	var out []wickrconversations.Due
+	var after wickrconversations.DueCursor
+	for range maxDuePages {
+		page, err := x.d.Store.Due(ctx, now, after, limit)
+		if err != nil || len(page) == 0 {
+			return out, err
+		}
+		held := map[string]bool{}
+		if x.d.Archive != nil {
+			var fresh []wickrconversations.Due // past MaxArchiveHold, no message is held
+			for _, d := range page {
+				if now.Sub(d.Deadline) < MaxArchiveHold {
+					fresh = append(fresh, d)
+				}
+			}
+			if held, err = x.d.Archive.Held(ctx, fresh); err != nil {
+				return out, err
+			}
+		}
+		for _, d := range page {
+			if !held[d.MessageID] {
+				out = append(out, d)
+			}
+		}
+		if len(out) >= limit || len(page) < limit {
+			return out[:min(len(out), limit)], nil
+		}
+		after = page[len(page)-1].Next()
+	}
+	return out, nil
 }
 
 // files are the files of the due messages, by message (none without a blob store).

@@ -1,6 +1,7 @@
 package messaging_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"slices"
@@ -18,25 +19,22 @@ import (
 // dueStore answers Due from the conversations' states, oldest deadline first, like the read model.
 type dueStore struct{ convStore }
 
-func (d dueStore) Due(_ context.Context, now time.Time, limit int) ([]wickrconversations.Due, error) {
-	type due struct {
-		wickrconversations.Due
-		at time.Time
-	}
-	var out []due
+func (d dueStore) Due(_ context.Context, now time.Time, after wickrconversations.DueCursor, limit int) ([]wickrconversations.Due, error) {
+	var out []wickrconversations.Due
 	d.repo.Range(func(stream string, st conversation.State) {
 		for id, m := range st.Messages {
 			if m.Gone(now) {
-				out = append(out, due{wickrconversations.Due{ConversationID: stream[len(conversation.StreamPrefix):], MessageID: id, KeyID: m.KeyID}, m.Deadline()})
+				out = append(out, wickrconversations.Due{ConversationID: stream[len(conversation.StreamPrefix):], MessageID: id, KeyID: m.KeyID,
+					Deadline: m.Deadline()})
 			}
 		}
 	})
-	slices.SortFunc(out, func(a, b due) int { return a.at.Compare(b.at) })
-	list := make([]wickrconversations.Due, 0, limit)
-	for _, x := range out[:min(limit, len(out))] {
-		list = append(list, x.Due)
+	order := func(a, b wickrconversations.DueCursor) int {
+		return cmp.Or(a.Deadline.Compare(b.Deadline), cmp.Compare(a.ConversationID, b.ConversationID), cmp.Compare(a.MessageID, b.MessageID))
 	}
-	return list, nil
+	slices.SortFunc(out, func(a, b wickrconversations.Due) int { return order(a.Next(), b.Next()) })
+	out = slices.DeleteFunc(out, func(x wickrconversations.Due) bool { return order(x.Next(), after) <= 0 })
+	return out[:min(limit, len(out))], nil
 }
 
 // stuckBlobs holds one file per message; the file of message stuck cannot be removed (a file
@@ -106,5 +104,75 @@ func TestOneStuckMessageHoldsBackNoOtherExpiry(t *testing.T) {
 	}
 	if n, err := x.ExpireDue(ctx, 2); n != 0 || err == nil {
 		t.Fatalf("the stuck message's next sweep: %d destroyed, %v; want its error again", n, err)
+	}
+}
+
+// heldArchive holds the messages it names, as an archive that has yet to ship them.
+type heldArchive struct {
+	mu   sync.Mutex
+	held map[string]bool
+	seen int // messages asked about
+}
+
+func (a *heldArchive) Held(_ context.Context, due []wickrconversations.Due) (map[string]bool, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := map[string]bool{}
+	for _, d := range due {
+		a.seen++
+		if a.held[d.MessageID] {
+			out[d.MessageID] = true
+		}
+	}
+	return out, nil
+}
+
+func (a *heldArchive) ship(id string) { a.mu.Lock(); delete(a.held, id); a.mu.Unlock() }
+
+// TestArchiveKeepsKeysUntilShipped: a gone message the data-retention archive has yet to ship keeps
+// its key, and more of them than a sweep's batch hold back no
+// other message's destruction; once shipped it goes, and so does one held past MaxArchiveHold.
+func TestArchiveKeepsKeysUntilShipped(t *testing.T) {
+	ctx := context.Background()
+	g := sg.Defaults()
+	g.MaxTTL = 3600
+	w := newWorld(t, g, []string{"1", "2"}, nil)
+	alice, carol := user("1"), user("2")
+	dm, err := w.svc.Create(ctx, alice, conversation.KindDirect, "", []conversation.Participant{carol.Participant()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive := &heldArchive{held: map[string]bool{}}
+	var ids []string
+	for i := range 5 {
+		m, err := w.svc.Post(ctx, alice, dm.ID, messaging.Draft{Text: "message", TTL: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.MessageID)
+		if i < 3 {
+			archive.held[m.MessageID] = true // the three oldest: more than a batch of two
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(1100 * time.Millisecond) // the command path's clock is the machine's
+	var ahead time.Duration
+	d := w.deps
+	d.Store, d.Archive, d.Now = dueStore{convStore{w.convs}}, archive, func() time.Time { return time.Now().Add(ahead) }
+	x := messaging.New(d).Expiry()
+	left := func() map[string]*conversation.Message { return w.convs.State(conversation.StreamName(dm.ID)).Messages }
+	if n, err := x.ExpireDue(ctx, 2); n != 2 || err != nil || left()[ids[3]] != nil || left()[ids[4]] != nil {
+		t.Fatalf("the messages the archive does not hold: %d destroyed, %v; %d left", n, err, len(left()))
+	}
+	if n, err := x.ExpireDue(ctx, 2); n != 0 || err != nil || len(left()) != 3 {
+		t.Fatalf("held messages were destroyed: %d, %v; %d left", n, err, len(left()))
+	}
+	archive.ship(ids[0])
+	if n, err := x.ExpireDue(ctx, 2); n != 1 || err != nil || left()[ids[0]] != nil {
+		t.Fatalf("a shipped message: %d destroyed, %v", n, err)
+	}
+	ahead = messaging.MaxArchiveHold
+	if n, err := x.ExpireDue(ctx, 2); n != 2 || err != nil || len(left()) != 0 {
+		t.Fatalf("messages held past MaxArchiveHold: %d destroyed, %v; %d left", n, err, len(left()))
 	}
 }

@@ -66,7 +66,7 @@ func (convStore) Receipts(context.Context, string, []string) (map[string][]wickr
 	return nil, nil
 }
 
-func (convStore) Due(context.Context, time.Time, int) ([]wickrconversations.Due, error) {
+func (convStore) Due(context.Context, time.Time, wickrconversations.DueCursor, int) ([]wickrconversations.Due, error) {
 	return nil, nil
 }
 

@@ -69,7 +69,7 @@ type Store interface {
 	ForMember(ctx context.Context, key, after string, limit int) ([]wickrconversations.Conversation, error)
 	Messages(ctx context.Context, id string, now time.Time, before int64, limit int) ([]wickrconversations.Message, error)
 	Receipts(ctx context.Context, id string, messageIDs []string) (map[string][]wickrconversations.Receipt, error)
-	Due(ctx context.Context, now time.Time, limit int) ([]wickrconversations.Due, error)
+	Due(ctx context.Context, now time.Time, after wickrconversations.DueCursor, limit int) ([]wickrconversations.Due, error)
 	Message(ctx context.Context, id, messageID string, now time.Time) (wickrconversations.Message, error)
 }
 
@@ -90,6 +90,9 @@ type Deps struct {
 	// conversation.MaxFileSize).
 	Blobs        Blobs
 	MaxFileBytes int64
+	// Archive says which gone messages the data-retention archive has yet to ship (nil: none): the
+	// sweep keeps their keys until it has (see Expiry).
+	Archive ArchiveHolds
 	// Now is the clock of reads and of the sweep (default time.Now); decisions use the command
 	// path's clock.
 	Now func() time.Time
