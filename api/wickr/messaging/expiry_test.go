@@ -64,20 +64,27 @@ func (b *stuckBlobs) Discard(_ context.Context, a attachment.Stored) error {
 	return nil
 }
 
+// expiryWorld is a world whose group has maxTtl 3600, with alice's direct message to carol.
+func expiryWorld(t *testing.T) (*world, messaging.Caller, messaging.View) {
+	t.Helper()
+	g := sg.Defaults()
+	g.MaxTTL = 3600
+	w := newWorld(t, g, []string{"1", "2"}, nil)
+	alice, carol := user("1"), user("2")
+	dm, err := w.svc.Create(context.Background(), alice, conversation.KindDirect, "", []conversation.Participant{carol.Participant()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, alice, dm
+}
+
 // TestOneStuckMessageHoldsBackNoOtherExpiry: a message whose destruction fails every time (its
 // file cannot be removed) is retried by the next sweep, and the messages due with it and after it
 // are destroyed all the same: a sweep is a batch of the oldest deadlines, so one stuck message
 // must not keep the batch — and every message due after it — from ever being destroyed.
 func TestOneStuckMessageHoldsBackNoOtherExpiry(t *testing.T) {
 	ctx := context.Background()
-	g := sg.Defaults()
-	g.MaxTTL = 3600
-	w := newWorld(t, g, []string{"1", "2"}, nil)
-	alice, carol := user("1"), user("2")
-	dm, err := w.svc.Create(ctx, alice, conversation.KindDirect, "", []conversation.Participant{carol.Participant()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, alice, dm := expiryWorld(t)
 	var ids []string
 	for _, text := range []string{"first", "second", "third"} {
 		m, err := w.svc.Post(ctx, alice, dm.ID, messaging.Draft{Text: text, TTL: 1})
@@ -130,18 +137,10 @@ func (a *heldArchive) Held(_ context.Context, due []wickrconversations.Due) (map
 func (a *heldArchive) ship(id string) { a.mu.Lock(); delete(a.held, id); a.mu.Unlock() }
 
 // TestArchiveKeepsKeysUntilShipped: a gone message the data-retention archive has yet to ship keeps
-// its key, and more of them than a sweep's batch hold back no
-// other message's destruction; once shipped it goes, and so does one held past MaxArchiveHold.
+// its key, and more of them than a sweep's batch hold back no other message's destruction; once shipped it goes, and so does one held past MaxArchiveHold.
 func TestArchiveKeepsKeysUntilShipped(t *testing.T) {
 	ctx := context.Background()
-	g := sg.Defaults()
-	g.MaxTTL = 3600
-	w := newWorld(t, g, []string{"1", "2"}, nil)
-	alice, carol := user("1"), user("2")
-	dm, err := w.svc.Create(ctx, alice, conversation.KindDirect, "", []conversation.Participant{carol.Participant()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w, alice, dm := expiryWorld(t)
 	archive := &heldArchive{held: map[string]bool{}}
 	var ids []string
 	for i := range 5 {
