@@ -94,7 +94,7 @@ func auditVerify(ctx context.Context, cfg Config, pub ed25519.PublicKey, dir str
 		if r.From > 0 {
 			return errors.New("audit verify: --from verifies a range of the database's log; an export (--dir) is verified whole")
 		}
-		res, err = eventlog.VerifyExportProgress(dir, pub, func(n uint64) { fmt.Fprintf(os.Stderr, "checked %d events\n", n) })
+		res, err = eventlog.VerifyExportProgress(dir, pub, 0, func(n uint64) { fmt.Fprintf(os.Stderr, "checked %d events\n", n) })
 		if err == nil {
 			res = exportReaches(res, r.To)
 		}

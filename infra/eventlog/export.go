@@ -156,7 +156,7 @@ func exportEvents(ctx context.Context, pool *pgxpool.Pool, path string, progress
 			return 0, 0, err
 		}
 		n, last = n+1, uint64(max(pos, 0))
-		if progress != nil && n%100_000 == 0 {
+		if progress != nil && n%ProgressEvery == 0 {
 			progress(last)
 		}
 	}
@@ -208,12 +208,18 @@ func resumeEvents(ctx context.Context, pool *pgxpool.Pool, f *os.File) (n uint64
 // VerifyExport verifies an export directory offline against the public key pub (which must come
 // from a source the auditor trusts, not from the export alone).
 func VerifyExport(dir string, pub ed25519.PublicKey) (chain.Result, error) {
-	return VerifyExportProgress(dir, pub, nil)
+	return VerifyExportProgress(dir, pub, 0, nil)
 }
 
-// VerifyExportProgress is VerifyExport calling progress, when set, about every 100,000 events with
-// the number of events checked so far.
-func VerifyExportProgress(dir string, pub ed25519.PublicKey, progress func(rows uint64)) (chain.Result, error) {
+// ProgressEvery is how many events a long verification checks between two progress reports.
+const ProgressEvery = 100_000
+
+// VerifyExportProgress is VerifyExport calling progress, when set, every `every` events (0:
+// ProgressEvery) with the number of events checked so far.
+func VerifyExportProgress(dir string, pub ed25519.PublicKey, every uint64, progress func(rows uint64)) (chain.Result, error) {
+	if every == 0 {
+		every = ProgressEvery
+	}
 	b, err := os.ReadFile(filepath.Join(dir, ExportStoreFile))
 	if err != nil {
 		return chain.Result{}, fmt.Errorf("eventlog: %s is not an export of the log: %w", dir, err)
@@ -234,7 +240,7 @@ func VerifyExportProgress(dir string, pub ed25519.PublicKey, progress func(rows 
 	v := chain.NewVerifier(pub, st.StoreID, 0, chain.Hash{}, cps)
 	var lines uint64
 	err = readJSONLines(filepath.Join(dir, ExportEventsFile), func(e *exportedEvent) error {
-		if lines++; progress != nil && lines%100_000 == 0 {
+		if lines++; progress != nil && lines%every == 0 {
 			defer progress(lines)
 		}
 		if e.Position < 1 {

@@ -220,7 +220,7 @@ func sharedProgress(report func(uint64)) func(uint64) {
 		defer mu.Unlock()
 		before := rows
 		rows += n
-		if rows/100_000 != before/100_000 {
+		if rows/ProgressEvery != before/ProgressEvery {
 			report(rows)
 		}
 	}
