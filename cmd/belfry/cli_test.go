@@ -120,7 +120,7 @@ func TestExternalEventStore(t *testing.T) {
 	first := startBelfry(t)
 	// The second server is a second process of the same installation: its read models and data keys in
 	// the same database, its events through BELFRY_EVENTSTORE_URL (as with a KurrentDB cluster).
-	cfg := Config{DatabaseURL: first.m.cfg.DatabaseURL, EventStoreURL: first.m.EmbeddedLogURL(), EventLogAddr: "127.0.0.1:0",
+	cfg := Config{PasswordCost: testPasswordCost, DatabaseURL: first.m.cfg.DatabaseURL, EventStoreURL: first.m.EmbeddedLogURL(), EventLogAddr: "127.0.0.1:0",
 		HTTPAddr: "127.0.0.1:0", Region: "us-east-1"}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

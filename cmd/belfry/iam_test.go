@@ -206,7 +206,7 @@ func TestIAMTablesOfAnOlderVersionAreImported(t *testing.T) {
 			('veteran', 'NoDeletes', false, '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"chime:Delete*","Resource":"*"}]}');`); err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{DatabaseURL: dbURL, DataDir: t.TempDir(), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1"}
+	cfg := Config{PasswordCost: testPasswordCost, DatabaseURL: dbURL, DataDir: t.TempDir(), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1"}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

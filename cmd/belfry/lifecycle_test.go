@@ -20,7 +20,7 @@ func TestCloseAfterLateRunFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	cfg := Config{DatabaseURL: pgtest.NewDatabase(t), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1",
+	cfg := Config{PasswordCost: testPasswordCost, DatabaseURL: pgtest.NewDatabase(t), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1",
 		PprofAddr: taken.Addr().String()}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

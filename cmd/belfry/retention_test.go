@@ -99,7 +99,7 @@ func TestRetentionPurgeLeavesNoTrace(t *testing.T) {
 	dataDir, outbox := t.TempDir(), t.TempDir()
 	dnsSrv := startDNS(t)
 	clk := &clock{t: time.Now().UTC()}
-	cfg := Config{DataDir: dataDir, EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1", MailDir: outbox,
+	cfg := Config{PasswordCost: testPasswordCost, DataDir: dataDir, EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1", MailDir: outbox,
 		DNSResolver: dnsSrv.addr, Retention: RetentionConfig{PurgeEvery: "off"}}
 	b := startOn(t, cfg, clk, nil)
 	closed := false

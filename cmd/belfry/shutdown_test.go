@@ -57,7 +57,7 @@ func TestFailedStartReleasesTheHTTPPort(t *testing.T) {
 	}
 	httpAddr := free.Addr().String()
 	free.Close()
-	cfg := Config{DatabaseURL: pgtest.NewDatabase(t), DataDir: t.TempDir(), EventLogAddr: "127.0.0.1:0", HTTPAddr: httpAddr,
+	cfg := Config{PasswordCost: testPasswordCost, DatabaseURL: pgtest.NewDatabase(t), DataDir: t.TempDir(), EventLogAddr: "127.0.0.1:0", HTTPAddr: httpAddr,
 		Region: "us-east-1", PprofAddr: taken.Addr().String()}
 	m := NewMain(cfg)
 	m.Out = io.Discard

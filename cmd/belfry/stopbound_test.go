@@ -88,7 +88,7 @@ func TestServeStopsCleanlyAtSIGTERM(t *testing.T) {
 // stops what started and is no failure (the process exits 0); it used to exit 1 with "context canceled".
 func TestSignalWhileStartingIsAStop(t *testing.T) {
 	t.Parallel()
-	cfg := Config{DatabaseURL: pgtest.NewDatabase(t), DataDir: t.TempDir(), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1"}
+	cfg := Config{PasswordCost: testPasswordCost, DatabaseURL: pgtest.NewDatabase(t), DataDir: t.TempDir(), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1"}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

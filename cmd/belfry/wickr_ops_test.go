@@ -282,7 +282,7 @@ func startWickrMain(t *testing.T, cfg Config, clk *clock, sweep time.Duration) (
 func TestWickrNetworkDeletion(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg := Config{DatabaseURL: pgtest.NewDatabase(t), DataDir: t.TempDir(), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1"}
+	cfg := Config{PasswordCost: testPasswordCost, DatabaseURL: pgtest.NewDatabase(t), DataDir: t.TempDir(), EventLogAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Region: "us-east-1"}
 	clk := &clock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
 	b, stop := startWickrMain(t, cfg, clk, time.Hour) // no sweep in this first run
 	n, err := b.m.wickr.networks.CreateNetwork(ctx, b.awsAcct, "us-east-1", wickrNetworkInput("Doomed"))
