@@ -341,7 +341,8 @@ func TestMeetingMedia(t *testing.T) {
 // meeting through the signalling WebSocket; the 251st is refused before the upgrade with 400
 // ResourceLimitExceeded. One user holds at most MaxAttendeesPerUser of them: its 11th connection is
 // refused alike while another user still joins, and it joins again once one of its devices left.
-// (The attendees never connect media: they get longer than the default 30 s to do so.)
+// (The attendees never connect media: they get longer than the default 30 s to do so; they answer
+// the server's pings.)
 func TestMeetingAttendeeLimit(t *testing.T) {
 	t.Parallel()
 	b, id, aliceTok, bobTok, _ := meetingWith(t, func(m *Main) { m.cfg.Media.ConnectWithin = 10 * time.Minute })
@@ -358,6 +359,7 @@ func TestMeetingAttendeeLimit(t *testing.T) {
 			t.Fatalf("attendee %d: %v", len(held[tok])+1, err)
 		}
 		t.Cleanup(func() { _ = ws.CloseNow() })
+		drain(ws)
 		held[tok] = append(held[tok], ws)
 	}
 	for range perUser {
@@ -385,6 +387,19 @@ func TestMeetingAttendeeLimit(t *testing.T) {
 	if joined != meeting.MaxAttendees+1 || left != 1 {
 		t.Fatalf("%d joined and %d left events, want %d and 1", joined, left, meeting.MaxAttendees+1)
 	}
+}
+
+// drain reads (and drops) what the server sends on ws until it closes, so that its pings are
+// answered: a signalling client that never reads answers none, and the server lets it go after 20 s
+// (holding hundreds of connections takes longer than that on a loaded machine).
+func drain(ws *websocket.Conn) {
+	go func() {
+		for {
+			if _, _, err := ws.Read(context.Background()); err != nil {
+				return
+			}
+		}
+	}()
 }
 
 // refusedNaming checks that tok's connection to meeting id is refused before the upgrade with 400

@@ -212,7 +212,7 @@ func openEventStore(ctx context.Context, cfg Config, pool *pgxpool.Pool, reg pro
 	if err != nil {
 		return nil, nil, "", err
 	}
-	owner(client.Close)
+	owner(func() error { return eventstore.Close(client, 10*time.Second) }) // once its repositories' work in flight ends
 	if cfg.EventStoreURL == "" && srv == nil {
 		// Attached to a log this process did not start: make sure it is this database's.
 		want, err := eventlog.StoreID(ctx, pool)

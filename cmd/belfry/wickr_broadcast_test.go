@@ -117,6 +117,7 @@ func TestWickrBroadcast(t *testing.T) {
 		if m := readSignal(t, context.Background(), ws); m.Type != "joined" || m.CallID != callID || m.Role != "viewer" {
 			t.Fatalf("%s's connection %d: %+v", who, held[who], m)
 		}
+		drain(ws)
 		return ws
 	}
 	for _, who := range viewers[:len(viewers)-1] {

@@ -211,7 +211,9 @@ var errNoStream = errors.New("eventstore: no such stream")
 
 // readAhead reads the stream as fold describes it on a goroutine of its own, decoding each event, so
 // that reading and decoding overlap with whatever the caller does meanwhile (decoding a snapshot,
-// evolving the state). The channel's last item ends the read; the goroutine ends with ctx.
+// evolving the state). The channel's last item ends the read; the goroutine ends with ctx. The
+// read is work in flight on the client (lifetime.go): it fails with ErrClosing once the client
+// closes.
 func (r *Repository[S, C, E]) readAhead(ctx context.Context, stream string, c cached[S], verify bool, ahead int) <-chan tailEvent[E] {
 	out := make(chan tailEvent[E], ahead)
 	send := func(t tailEvent[E]) bool {
@@ -222,6 +224,12 @@ func (r *Repository[S, C, E]) readAhead(ctx context.Context, stream string, c ca
 			return false
 		}
 	}
+	release, ok := acquire(r.client)
+	if !ok {
+		out <- tailEvent[E]{err: ErrClosing}
+		close(out)
+		return out
+	}
 	var from esdb.StreamPosition = esdb.Start{}
 	if verify {
 		from = esdb.Revision(uint64(c.revision))
@@ -229,6 +237,7 @@ func (r *Repository[S, C, E]) readAhead(ctx context.Context, stream string, c ca
 		from = esdb.Revision(uint64(c.revision + 1))
 	}
 	go func() {
+		defer release()
 		defer close(out)
 		rs, err := r.client.ReadStream(ctx, stream, esdb.ReadStreamOptions{From: from}, ^uint64(0))
 		if err != nil {
@@ -442,7 +451,14 @@ func (r *Repository[S, C, E]) lead(stream string, q *jobQueue[S, E]) {
 		q.jobs = nil
 	}
 	r.qmu.Unlock()
-	r.runGroup(stream, jobs)
+	if done, ok := acquire(r.client); ok {
+		r.runGroup(stream, jobs)
+		done()
+	} else {
+		for _, j := range jobs {
+			j.done <- jobResult[S, E]{err: ErrClosing}
+		}
+	}
 	r.qmu.Lock()
 	more := len(q.jobs) > 0
 	if !more {
