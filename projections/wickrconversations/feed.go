@@ -45,8 +45,7 @@ const feedSetup = `
 			content_type    text NOT NULL DEFAULT '',
 			size            bigint NOT NULL DEFAULT 0,
 			preview         boolean NOT NULL DEFAULT false,
-			forwarded_conversation_id text NOT NULL DEFAULT '',
-			forwarded_message_id      text NOT NULL DEFAULT '',
+			forwarded       boolean NOT NULL DEFAULT false,
 			reason          text NOT NULL DEFAULT '',
 			audience        text[],
 			call_id         text NOT NULL DEFAULT '',
@@ -69,11 +68,10 @@ const feedSetup = `
 // feedRow is what one event's feed row holds besides its seq, conversation and kind.
 type feedRow struct {
 	actor, message, keyID, ctype, reason string
-	fwdConv, fwdMsg                      string // the source a forwarded message names
 	members, audience                    []string
 	sealed                               []byte
 	ttl, bor, size                       int64
-	preview                              bool
+	preview, forwarded                   bool
 	at                                   time.Time
 }
 
@@ -90,9 +88,9 @@ func keys(ps []conversation.Participant) []string {
 func applyFeed(b *pgx.Batch, schema, id string, seq int64, e conversation.Event) {
 	row := func(kind string, r feedRow) {
 		b.Queue(`INSERT INTO `+schema+`.wickr_feed (seq, conversation_id, kind, actor_key, member_keys, message_id, key_id, sealed, ttl, bor,
-			content_type, size, preview, forwarded_conversation_id, forwarded_message_id, reason, audience, at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18) ON CONFLICT (seq) DO NOTHING`,
-			seq, id, kind, r.actor, r.members, r.message, r.keyID, r.sealed, r.ttl, r.bor, r.ctype, r.size, r.preview, r.fwdConv, r.fwdMsg,
+			content_type, size, preview, forwarded, reason, audience, at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17) ON CONFLICT (seq) DO NOTHING`,
+			seq, id, kind, r.actor, r.members, r.message, r.keyID, r.sealed, r.ttl, r.bor, r.ctype, r.size, r.preview, r.forwarded,
 			r.reason, r.audience, r.at)
 	}
 	join := func(ps []conversation.Participant) {
@@ -124,7 +122,7 @@ func applyFeed(b *pgx.Batch, schema, id string, seq int64, e conversation.Event)
 		if e.Attachment != nil {
 			r.ctype, r.size, r.preview = e.Attachment.ContentType, e.Attachment.Size, e.Attachment.Preview
 		}
-		r.fwdConv, r.fwdMsg = forwarded(e)
+		r.forwarded = e.ForwardedFrom != nil
 		row(KindMessagePosted, r)
 	case conversation.MessageRead:
 		if e.Receipt {
@@ -169,15 +167,15 @@ type FeedItem struct {
 	ContentType, Reason            string
 	CallID                         string
 	At                             time.Time
-	ExpiresAt                      time.Time                // zero: none
-	ForwardedFrom                  *conversation.MessageRef // the message a posted message forwards (nil: none)
+	ExpiresAt                      time.Time // zero: none
+	Forwarded                      bool      // a posted message forwards another (which is not kept here)
 	Gone                           bool
 	Recipients                     []string
 }
 
 // feedCols reads a feed row and, for a posted message, whether it is gone at $now.
 const feedCols = `f.seq, f.conversation_id, f.kind, f.actor_key, coalesce(f.member_keys, '{}'), f.message_id, f.key_id, f.sealed,
-	f.ttl, f.bor, f.size, f.preview, f.content_type, f.reason, f.call_id, f.at, m.expires_at, f.forwarded_conversation_id, f.forwarded_message_id,
+	f.ttl, f.bor, f.size, f.preview, f.content_type, f.reason, f.call_id, f.at, m.expires_at, f.forwarded,
 	coalesce(f.kind = 'MessagePosted' AND (m.message_id IS NULL OR m.expires_at <= @now OR m.burn_at <= @now), false)`
 
 // feedFrom joins a feed row to its message's row.
@@ -190,18 +188,14 @@ const spanJoin = `s.conversation_id = f.conversation_id AND f.seq >= s.from_seq 
 func scanFeed(r pgx.CollectableRow, recipients bool) (FeedItem, error) {
 	var it FeedItem
 	var exp *time.Time
-	var fwd conversation.MessageRef
 	dest := []any{&it.Seq, &it.ConversationID, &it.Kind, &it.ActorKey, &it.MemberKeys, &it.MessageID, &it.KeyID, &it.Sealed,
-		&it.TTL, &it.BOR, &it.Size, &it.Preview, &it.ContentType, &it.Reason, &it.CallID, &it.At, &exp, &fwd.ConversationID, &fwd.MessageID, &it.Gone}
+		&it.TTL, &it.BOR, &it.Size, &it.Preview, &it.ContentType, &it.Reason, &it.CallID, &it.At, &exp, &it.Forwarded, &it.Gone}
 	if recipients {
 		dest = append(dest, &it.Recipients)
 	}
 	err := r.Scan(dest...)
 	if exp != nil {
 		it.ExpiresAt = *exp
-	}
-	if fwd.MessageID != "" {
-		it.ForwardedFrom = &fwd
 	}
 	return it, err
 }

@@ -3,12 +3,13 @@
 //
 // Invariants:
 //   - rm.wickr_conversations has one row per conversation, rm.wickr_conversation_members one per
-//     member (by participant key; moderator marks a room's moderators), rm.wickr_messages one per message not yet destroyed: its key id
-//     and ciphertext only (the content is sealed under the message's own key), the $all position of
-//     its MessagePosted, its expiry (posted plus Ttl) and, once a recipient read it, its burn time (first read plus Bor).
-//   - A forwarded message's row (and its feed row) names its source: forwarded_conversation_id and
-//     forwarded_message_id, ” for a message that forwards nothing (every message posted before
-//     forwarding existed).
+//     member (by participant key; moderator marks a room's moderators), rm.wickr_messages one per
+//     message not yet destroyed: its key id and ciphertext only (the content is sealed under the
+//     message's own key), the $all position of its MessagePosted, its expiry (posted plus Ttl) and,
+//     once a recipient read it, its burn time (first read plus Bor).
+//   - A forwarded message's row (and its feed row) says only that it is forwarded: its source's ids
+//     stay in the event (readers are shown only "Forwarded": they would tell a reader of another
+//     network, or a guest, which conversations exist).
 //   - rm.wickr_message_receipts holds the read receipts the sender may see (§6).
 //   - rm.wickr_feed and rm.wickr_feed_spans are the feed live delivery reads (see feedSetup): a row
 //     per change a member sees, its seq the event's prepare position in $all (the cursor); a
@@ -88,8 +89,7 @@ func (Projection) Setup(ctx context.Context, tx pgx.Tx, schema string) error {
 			content_type    text,
 			size            bigint,
 			preview         boolean NOT NULL DEFAULT false,
-			forwarded_conversation_id text NOT NULL DEFAULT '',
-			forwarded_message_id      text NOT NULL DEFAULT '',
+			forwarded       boolean NOT NULL DEFAULT false,
 			position        bigint NOT NULL DEFAULT 0,
 			created_at      timestamptz NOT NULL,
 			expires_at      timestamptz,
@@ -181,18 +181,9 @@ func applyPosted(b *pgx.Batch, schema, id string, position int64, e conversation
 	if e.Attachment != nil {
 		ctype, size, preview = &e.Attachment.ContentType, &e.Attachment.Size, e.Attachment.Preview
 	}
-	fwdConv, fwdMsg := forwarded(e)
 	b.Queue(`INSERT INTO `+schema+`.wickr_messages (conversation_id, seq, message_id, sender_key, key_id, sealed, ttl, bor, content_type, size, preview,
-		forwarded_conversation_id, forwarded_message_id, created_at, expires_at, position) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)
+		forwarded, created_at, expires_at, position) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
 		ON CONFLICT DO NOTHING`,
-		id, e.Seq, e.MessageID, e.Sender.Key(), e.KeyID, e.Sealed, e.TTL, e.BOR, ctype, size, preview, fwdConv, fwdMsg, e.At, expires, position)
+		id, e.Seq, e.MessageID, e.Sender.Key(), e.KeyID, e.Sealed, e.TTL, e.BOR, ctype, size, preview, e.ForwardedFrom != nil, e.At, expires, position)
 	b.Queue(`UPDATE `+schema+`.wickr_conversations SET last_message_at = greatest(coalesce(last_message_at, $2), $2) WHERE conversation_id = $1`, id, e.At)
-}
-
-// forwarded is the source a posted message forwards ("", "": none).
-func forwarded(e conversation.MessagePosted) (conversationID, messageID string) {
-	if f := e.ForwardedFrom; f != nil {
-		return f.ConversationID, f.MessageID
-	}
-	return "", ""
 }

@@ -43,8 +43,8 @@ type Message struct {
 	Preview                                     bool  // a preview rendition can be made of its file
 	CreatedAt                                   time.Time
 	ExpiresAt, BurnAt                           time.Time // zero: none
-	// ForwardedFrom is the message it forwards (nil: none).
-	ForwardedFrom *conversation.MessageRef
+	// Forwarded: it forwards another message (the event names which; the read model does not).
+	Forwarded bool
 }
 
 // Receipt is a read receipt: who read a message, when.
@@ -153,7 +153,7 @@ func (s *Store) Messages(ctx context.Context, id string, now time.Time, before i
 	}
 	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT conversation_id, message_id, sender_key, key_id, seq, sealed, ttl, bor,
 		coalesce(content_type, ''), coalesce(size, 0), preview,
-		forwarded_conversation_id, forwarded_message_id, created_at, expires_at, burn_at
+		forwarded, created_at, expires_at, burn_at
 		FROM rm.wickr_messages WHERE conversation_id = $1 AND `+live+` AND seq < $3 ORDER BY seq DESC LIMIT $4`), id, now, before, limit)
 	out, err := pgx.CollectRows(rows, scanMessage)
 	if err != nil {
@@ -165,12 +165,8 @@ func (s *Store) Messages(ctx context.Context, id string, now time.Time, before i
 func scanMessage(r pgx.CollectableRow) (Message, error) {
 	var m Message
 	var exp, burn *time.Time
-	var fwd conversation.MessageRef
 	err := r.Scan(&m.ConversationID, &m.MessageID, &m.SenderKey, &m.KeyID, &m.Seq, &m.Sealed, &m.TTL, &m.BOR, &m.ContentType, &m.Size, &m.Preview,
-		&fwd.ConversationID, &fwd.MessageID, &m.CreatedAt, &exp, &burn)
-	if fwd.MessageID != "" {
-		m.ForwardedFrom = &fwd
-	}
+		&m.Forwarded, &m.CreatedAt, &exp, &burn)
 	if exp != nil {
 		m.ExpiresAt = *exp
 	}
@@ -223,7 +219,7 @@ func (s *Store) Due(ctx context.Context, now time.Time, after DueCursor, limit i
 func (s *Store) Message(ctx context.Context, id, messageID string, now time.Time) (Message, error) {
 	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT conversation_id, message_id, sender_key, key_id, seq, sealed, ttl, bor,
 		coalesce(content_type, ''), coalesce(size, 0), preview,
-		forwarded_conversation_id, forwarded_message_id, created_at, expires_at, burn_at
+		forwarded, created_at, expires_at, burn_at
 		FROM rm.wickr_messages WHERE conversation_id = $1 AND `+live+` AND message_id = $3`), id, now, messageID)
 	m, err := pgx.CollectExactlyOneRow(rows, scanMessage)
 	if errors.Is(err, pgx.ErrNoRows) {

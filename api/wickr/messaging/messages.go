@@ -50,10 +50,10 @@ type Message struct {
 	ExpiresAt, BurnAt         time.Time // zero: none (yet)
 	File                      *File
 	ReadBy                    []wickrconversations.Receipt // receipts, on the caller's own messages
-	// ForwardedFrom is the message it forwards (nil: none). The API shows readers only that it was
-	// forwarded: the source's ids would tell a reader of another network, or a guest, which
-	// conversations exist (a direct message's id derives from its pair); the event keeps them.
-	ForwardedFrom *conversation.MessageRef
+	// Forwarded: it forwards another message. Readers are shown only that: the source's ids would
+	// tell a reader of another network, or a guest, which conversations exist (a direct message's id
+	// derives from its pair); the event keeps them, the read model does not.
+	Forwarded bool
 }
 
 // Post seals and posts a message of the caller; the answer is the message as posted. A message
@@ -170,7 +170,7 @@ func (s *Service) post(ctx context.Context, me Caller, id, mid string, d Draft) 
 			}
 			e := dec.Events[0].(conversation.MessagePosted)
 			m := Message{ConversationID: id, MessageID: mid, Seq: e.Seq, Sender: e.Sender, Text: d.Text, TTL: e.TTL, BOR: e.BOR, CreatedAt: e.At,
-				ForwardedFrom: e.ForwardedFrom}
+				Forwarded: e.ForwardedFrom != nil}
 			if e.TTL > 0 {
 				m.ExpiresAt = e.At.Add(conversation.Timer(e.TTL))
 			}
@@ -249,7 +249,7 @@ func (s *Service) open(ctx context.Context, r wickrconversations.Message, g sg.S
 		return Message{}, false, err
 	}
 	m := Message{ConversationID: r.ConversationID, MessageID: r.MessageID, Seq: r.Seq, Sender: ParseKey(r.SenderKey), Text: c.Text,
-		TTL: r.TTL, BOR: r.BOR, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, BurnAt: r.BurnAt, ForwardedFrom: r.ForwardedFrom}
+		TTL: r.TTL, BOR: r.BOR, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, BurnAt: r.BurnAt, Forwarded: r.Forwarded}
 	if r.Size > 0 {
 		m.File = fileFor(c.File, r.ContentType, r.Size, g)
 		m.File.Preview = r.Preview

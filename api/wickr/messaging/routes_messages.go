@@ -122,8 +122,8 @@ func messageWire(m Message) map[string]any {
 	if f := m.File; f != nil {
 		out["Attachment"] = fileWire(f)
 	}
-	if m.ForwardedFrom != nil {
-		out["Forwarded"] = true // never the source's ids: see Message.ForwardedFrom
+	if m.Forwarded {
+		out["Forwarded"] = true // never the source's ids: see Message.Forwarded
 	}
 	if m.ReadBy != nil {
 		rs := make([]map[string]any, len(m.ReadBy))

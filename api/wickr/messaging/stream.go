@@ -52,7 +52,7 @@ type StreamFrame struct {
 
 // StreamMessage is a posted message as a frame carries it (what a reader's group lets it do with a
 // file is answered by GET .../messages); Forwarded marks a forwarded message (never its source's ids:
-// see Message.ForwardedFrom).
+// see Message.Forwarded).
 type StreamMessage struct {
 	Content    string
 	Ttl, Bor   int64
@@ -155,7 +155,7 @@ func (f streamFeed) encode(ctx context.Context, it wickrconversations.FeedItem) 
 		if it.Size > 0 {
 			m.Attachment = &StreamFile{Name: c.File, ContentType: it.ContentType, Size: it.Size, Preview: it.Preview}
 		}
-		m.Forwarded = it.ForwardedFrom != nil
+		m.Forwarded = it.Forwarded
 		fr.Message = m
 	}
 	return json.Marshal(fr)
