@@ -130,8 +130,8 @@ func (Projection) Apply(b *pgx.Batch, schema string, ev *esdb.RecordedEvent) err
 		b.Queue(`INSERT INTO `+schema+`.wickr_conversations (conversation_id, kind, title, created_by, created_at) VALUES ($1,$2,$3,$4,$5)
 			ON CONFLICT (conversation_id) DO NOTHING`, id, e.Kind, e.Title, e.CreatedBy.Key(), e.At)
 		addMembers(b, schema, id, e.Members)
-		if e.Kind == conversation.KindRoom {
-			moderator(b, schema, id, e.CreatedBy.Key())
+		if m, ok := e.FirstModerator(); ok {
+			moderator(b, schema, id, m.Key())
 		}
 	case conversation.ModeratorAdded:
 		moderator(b, schema, id, e.Member.Participant().Key())

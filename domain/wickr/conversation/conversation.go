@@ -214,8 +214,8 @@ type State struct {
 	// Joined is when each member (by key) joined: the conversation's creation or the MembersAdded
 	// that added it.
 	Joined map[string]time.Time
-	// Moderators are a room's moderators (by key): its creator, and the members made moderators
-	// since (ModeratorAdded), while they are members.
+	// Moderators are a room's moderators (by key): its first (Created.FirstModerator: its creator,
+	// never a guest), and the members made moderators since (ModeratorAdded), while they are members.
 	Moderators map[string]bool
 	Seq        int64
 	Messages   map[string]*Message

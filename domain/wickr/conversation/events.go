@@ -149,8 +149,8 @@ func Evolve(s State, e Event) State {
 			s.Members[m.Key()], s.Joined[m.Key()] = m, e.At
 		}
 		s.Moderators = map[string]bool{}
-		if e.Kind == KindRoom {
-			s.Moderators[e.CreatedBy.Key()] = true
+		if m, ok := e.FirstModerator(); ok {
+			s.Moderators[m.Key()] = true
 		}
 	case ModeratorAdded:
 		s.Moderators[e.Member.Participant().Key()] = true

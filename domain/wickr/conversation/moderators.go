@@ -13,7 +13,9 @@ import (
 // network is left in it: when the last moderator leaves — by itself, taken out by its password reset
 // (§21.6) or by another moderator — the member that has been in the room longest becomes one
 // (ModeratorAdded with reason lastModeratorLeft, in the same decision), so every room can still be
-// managed. Rooms whose moderators all left before moderators were recorded keep none.
+// managed. Rooms whose moderators all left before moderators were recorded keep none. Guests created
+// rooms before then: such a room's first moderator is a user of its first members, never its
+// creator (Created.FirstModerator).
 
 // Reasons of ModeratorAdded and MemberLeft.
 const (
@@ -33,6 +35,25 @@ type Remove struct{ By, Member Participant }
 
 func (Promote) isConversationCommand() {}
 func (Remove) isConversationCommand()  {}
+
+// FirstModerator is a room's first moderator: its creator, or, for a room a guest created (before
+// guests were refused rooms), the user of its first members that would succeed a moderator leaving
+// (they all joined together: the first by key). None for a direct message or a group.
+func (e Created) FirstModerator() (Participant, bool) {
+	if e.Kind != KindRoom {
+		return Participant{}, false
+	}
+	if !e.CreatedBy.Guest() {
+		return e.CreatedBy, true
+	}
+	var first Participant
+	for _, m := range e.Members {
+		if !m.Guest() && (first == Participant{} || m.Key() < first.Key()) {
+			first = m
+		}
+	}
+	return first, first != Participant{}
+}
 
 // Moderator reports whether p moderates the room.
 func (s State) Moderator(p Participant) bool { return s.Moderators[p.Key()] }

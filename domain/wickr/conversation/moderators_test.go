@@ -103,3 +103,28 @@ func TestARoomKeepsAModerator(t *testing.T) {
 		t.Fatalf("a room left with a guest names no moderator: %#v %v", evs, err)
 	}
 }
+
+// TestAGuestsOldRoomHasAUserModerator: guests created rooms before rooms had moderators (a room
+// with a user in it); a guest never moderates, so such a room's stored Created makes no guest a
+// moderator — its first user (by key: all joined together, as a successor is chosen) moderates it.
+func TestAGuestsOldRoomHasAUserModerator(t *testing.T) {
+	t.Parallel()
+	s := conversation.Evolve(conversation.Initial(), conversation.Created{ConversationID: "r-old", Kind: conversation.KindRoom, Title: "Old",
+		CreatedBy: guest, Members: []conversation.Participant{guest, carol, alice}, At: now})
+	at := now.Add(time.Hour)
+	for _, c := range []conversation.Command{
+		conversation.Promote{By: guest, Member: carol},
+		conversation.Remove{By: guest, Member: carol},
+		conversation.AddMembers{By: guest, Members: []conversation.Participant{bob}, Policy: policy()},
+	} {
+		if evs, err := conversation.Decide(s, c, at); !errors.Is(err, conversation.ErrNotModerator) {
+			t.Errorf("the guest that created the room: %T gave %#v %v, want ErrNotModerator", c, evs, err)
+		}
+	}
+	if s.Moderator(guest) || !s.Moderator(alice) || len(s.Moderators) != 1 {
+		t.Fatalf("moderators of a room a guest created: %v, want alice's alone", s.Moderators)
+	}
+	if first, ok := (conversation.Created{Kind: conversation.KindRoom, CreatedBy: guest, Members: []conversation.Participant{guest}}).FirstModerator(); ok {
+		t.Fatalf("a room of a guest alone has moderator %v", first)
+	}
+}
