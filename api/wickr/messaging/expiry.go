@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/belfry/belfry/domain/chime/attachment"
@@ -20,8 +21,34 @@ import (
 // after its deadline (the archive then records it as unavailable): it is gone from every API at its
 // deadline all the same, only its key's destruction waits, so that an archive target that is down
 // for a while (a bucket unreachable) loses no message that expired meanwhile. Held messages are
-// passed over, not waited on: they hold back no other message's destruction.
-type Expiry struct{ d Deps }
+// passed over, not waited on: they hold back no other message's destruction. A sweep reads at most
+// maxDuePages pages; when the held ones in them leave its batch short, the next sweep goes on after
+// them, and one that reaches the last due message has the next start again from the oldest (whose
+// holds may have ended since): however many are held, every due message is read within a bounded
+// number of sweeps.
+type Expiry struct {
+	d    Deps
+	from *dueFrom
+}
+
+// dueFrom is where a sweep's listing of due messages starts: the oldest (the zero cursor), or after
+// the pages an earlier sweep read without filling its batch (held messages passed over).
+type dueFrom struct {
+	mu sync.Mutex
+	at wickrconversations.DueCursor
+}
+
+func (f *dueFrom) get() wickrconversations.DueCursor {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.at
+}
+
+func (f *dueFrom) set(c wickrconversations.DueCursor) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.at = c
+}
 
 // ArchiveHolds says which of the due messages the data-retention archive has yet to ship
 // (infra/wickrarchive Holds implements it).
@@ -36,7 +63,7 @@ const MaxArchiveHold = 24 * time.Hour
 const maxDuePages = 20
 
 // Expiry returns the slice's sweep.
-func (s *Service) Expiry() Expiry { return Expiry{d: s.d} }
+func (s *Service) Expiry() Expiry { return Expiry{d: s.d, from: s.dueFrom} }
 
 // maxFailures bounds the failed messages a sweep's error names.
 const maxFailures = 10
@@ -79,16 +106,23 @@ func (x Expiry) ExpireDue(ctx context.Context, limit int) (int, error) {
 	return n, errors.Join(errs...)
 }
 
-// due lists at most limit gone messages whose keys may go now: the oldest deadlines first, passing
-// over those the archive holds (reading at most maxDuePages pages).
+// due lists at most limit gone messages whose keys may go now: the oldest deadlines first from
+// where the sweeps are (dueFrom), passing over those the archive holds (reading at most maxDuePages
+// pages).
 func (x Expiry) due(ctx context.Context, limit int) ([]wickrconversations.Due, error) {
 	now := x.d.Now()
 	var out []wickrconversations.Due
-	var after wickrconversations.DueCursor
+	after := x.from.get()
 	for range maxDuePages {
 		page, err := x.d.Store.Due(ctx, now, after, limit)
-		if err != nil || len(page) == 0 {
+		if err != nil {
 			return out, err
+		}
+		if len(page) < limit {
+			x.from.set(wickrconversations.DueCursor{}) // the end: the next sweep starts from the oldest
+		}
+		if len(page) == 0 {
+			return out, nil
 		}
 		held := map[string]bool{}
 		if x.d.Archive != nil {
@@ -112,6 +146,7 @@ func (x Expiry) due(ctx context.Context, limit int) ([]wickrconversations.Due, e
 		}
 		after = page[len(page)-1].Next()
 	}
+	x.from.set(after) // the pages held too many: the next sweep goes on after them
 	return out, nil
 }
 

@@ -175,3 +175,43 @@ func TestArchiveKeepsKeysUntilShipped(t *testing.T) {
 		t.Fatalf("messages held past MaxArchiveHold: %d destroyed, %v; %d left", n, err, len(left()))
 	}
 }
+
+// TestManyHeldMessagesHoldBackNoOther: more held messages than a sweep reads (maxDuePages pages
+// of its batch) hold back no message due after them: the next sweep goes on past them, and a
+// sweep that reaches the end starts again from the oldest, so a held one shipped since goes too.
+func TestManyHeldMessagesHoldBackNoOther(t *testing.T) {
+	ctx := context.Background()
+	w, alice, dm := expiryWorld(t)
+	archive := &heldArchive{held: map[string]bool{}}
+	var ids []string
+	for range 30 { // 30 batches of one: more pages than a sweep reads
+		m, err := w.svc.Post(ctx, alice, dm.ID, messaging.Draft{Text: "held", TTL: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, archive.held[m.MessageID] = append(ids, m.MessageID), true
+	}
+	time.Sleep(10 * time.Millisecond)
+	free, err := w.svc.Post(ctx, alice, dm.ID, messaging.Draft{Text: "not archived", TTL: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	d := w.deps
+	d.Store, d.Archive = dueStore{convStore{w.convs}}, archive
+	x := messaging.New(d).Expiry()
+	left := func() map[string]*conversation.Message { return w.convs.State(conversation.StreamName(dm.ID)).Messages }
+	for range 2 {
+		_, _ = x.ExpireDue(ctx, 1)
+	}
+	if left()[free.MessageID] != nil || len(left()) != 30 {
+		t.Fatalf("the message due after 30 held ones: still there after two sweeps (%d messages left)", len(left()))
+	}
+	archive.ship(ids[0])
+	for range 2 {
+		_, _ = x.ExpireDue(ctx, 1)
+	}
+	if left()[ids[0]] != nil || len(left()) != 29 {
+		t.Fatalf("a held message shipped since: still there after two sweeps (%d messages left)", len(left()))
+	}
+}

@@ -99,7 +99,11 @@ type Deps struct {
 }
 
 // Service runs the messaging use cases.
-type Service struct{ d Deps }
+type Service struct {
+	d Deps
+	// dueFrom is where the sweep's next listing of due messages starts (expiry.go).
+	dueFrom *dueFrom
+}
 
 // New returns the slice.
 func New(d Deps) *Service {
@@ -112,5 +116,5 @@ func New(d Deps) *Service {
 	case d.MaxFileBytes > conversation.MaxFileSize:
 		d.MaxFileBytes = conversation.MaxFileSize
 	}
-	return &Service{d: d}
+	return &Service{d: d, dueFrom: &dueFrom{}}
 }
