@@ -16,7 +16,8 @@ import (
 // reset's room step waits for the conversations read model, which may be rebuilding for minutes —
 // so their poisoned messages are delivered again on their own topic, RedriveDelay after they are
 // read from the poison topic, at most MaxRedrives times (then they are given up, logged as an
-// error). The poison topic's messages stay in its table either way.
+// error). The poison topic's messages stay in its table either way. Re-drives go one at a time: N
+// poisoned messages take N × RedriveDelay a round.
 
 // HandlerRedrive is the handler that re-drives poisoned messages.
 const HandlerRedrive = "redrive_poisoned_messages"
@@ -30,12 +31,14 @@ var redrivable = map[string]bool{HandlerWickrRooms: true}
 // maxRedriveDelay keeps a re-drive's wait inside watermill-sql's ack deadline (30 s).
 const maxRedriveDelay = 25 * time.Second
 
-// errRedriveStopped is a re-drive interrupted by the router's close: the poisoned message is not
-// acknowledged (it is read again at the next start), and it does not go to the poison topic again.
-var errRedriveStopped = errors.New("sideeffects: re-drive interrupted")
+// errRedriveLater is a re-drive that did not happen — interrupted by the router's close, or its
+// publish failed —: the poisoned message is not acknowledged (it is read again, at the latest at the
+// next start), and it does not go to the poison topic again (where it would be dropped as the
+// re-drive handler's own).
+var errRedriveLater = errors.New("sideeffects: re-drive not done")
 
-// notStopped is the poison middleware's filter: every failure but an interrupted re-drive.
-func notStopped(err error) bool { return !errors.Is(err, errRedriveStopped) }
+// notStopped is the poison middleware's filter: every failure but a re-drive not done.
+func notStopped(err error) bool { return !errors.Is(err, errRedriveLater) }
 
 // addRedrive adds the handler that re-drives the poisoned messages of the redrivable handlers.
 func addRedrive(r *message.Router, sub message.Subscriber, pub message.Publisher, cfg RouterConfig) {
@@ -53,7 +56,7 @@ func addRedrive(r *message.Router, sub message.Subscriber, pub message.Publisher
 		select {
 		case <-time.After(cfg.RedriveDelay):
 		case <-msg.Context().Done():
-			return fmt.Errorf("%w: %w", errRedriveStopped, msg.Context().Err())
+			return fmt.Errorf("%w: %w", errRedriveLater, msg.Context().Err())
 		}
 		out := message.NewMessage(msg.UUID, msg.Payload)
 		for k, v := range msg.Metadata {
@@ -66,6 +69,9 @@ func addRedrive(r *message.Router, sub message.Subscriber, pub message.Publisher
 		out.Metadata.Set(RedrivesKey, strconv.Itoa(n+1))
 		cfg.Logger.Warn("sideeffects: re-driving a poisoned message", "handler", handler, "id", msg.UUID, "redrive", n+1,
 			"reason", msg.Metadata.Get(middleware.ReasonForPoisonedKey))
-		return pub.Publish(topic, out)
+		if err := pub.Publish(topic, out); err != nil {
+			return fmt.Errorf("%w: %w", errRedriveLater, err)
+		}
+		return nil
 	})
 }
