@@ -78,8 +78,9 @@ type Config struct {
 	// PasswordCost is the bcrypt cost of the password hashes Belfry makes: users' and guests' of
 	// both clients, bots' challenges, the data-retention bot's (BELFRY_PASSWORD_COST, 4 to 31;
 	// default 10, bcrypt's; 0 in a Config built in code: the default). A hash keeps the cost it was
-	// made at, so a change applies to new passwords. Below 10 is for tests only: each step down
-	// halves what a guess costs an attacker holding the hashes.
+	// made at, so a change applies to new passwords (until then, an account hashed at the old cost
+	// signs in in that cost's time, an unknown address in the new one's). Below 10 is for tests
+	// only: each step down halves what a guess costs an attacker holding the hashes.
 	PasswordCost int `json:"passwordCost"`
 	// WickrArchive says where the Wickr data-retention archive goes (wickrarchivecfg.go).
 	WickrArchive WickrArchiveConfig `json:"wickrArchive"`
