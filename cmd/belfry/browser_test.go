@@ -123,9 +123,10 @@ func TestBrowsersSeeEachOther(t *testing.T) {
 // in the SFU's first offer and sends them (its sender's encodings are q, h and f; the SFU receives
 // them as simulcast layers); the other browser, which sends no REMB (transport-cc is negotiated),
 // decodes them, its frame count grows, and the SFU's send-side estimate of its bandwidth moves it
-// above the lowest layer, where it stays.
+// above the lowest layer, where it stays. It runs alone, before the parallel tests: Chromium adds its
+// higher layers only while its CPU keeps up (its encoder's overuse detection), and beside four
+// other end-to-end tests on two cores it sometimes did not within 90 s.
 func TestBrowserSendsSimulcast(t *testing.T) {
-	t.Parallel()
 	exe := chromium(t)
 	b, id, _, _, _ := meetingWith(t, nil)
 	alice, bob := browser(t, exe), browser(t, exe)

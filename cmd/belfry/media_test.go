@@ -341,11 +341,12 @@ func TestMeetingMedia(t *testing.T) {
 // meeting through the signalling WebSocket; the 251st is refused before the upgrade with 400
 // ResourceLimitExceeded. One user holds at most MaxAttendeesPerUser of them: its 11th connection is
 // refused alike while another user still joins, and it joins again once one of its devices left.
-// (The attendees never connect media: they get longer than the default 30 s to do so; they answer
-// the server's pings.)
+// (The attendees never connect media nor answer the SFU's offers: they get longer than the default
+// 30 s to do so, as joining 250 takes longer than that on a loaded machine; they answer the
+// server's pings.)
 func TestMeetingAttendeeLimit(t *testing.T) {
 	t.Parallel()
-	b, id, aliceTok, bobTok, _ := meetingWith(t, func(m *Main) { m.cfg.Media.ConnectWithin = 10 * time.Minute })
+	b, id, aliceTok, bobTok, _ := meetingWith(t, func(m *Main) { m.cfg.Media.ConnectWithin, m.cfg.Media.AnswerWithin = 10*time.Minute, 10*time.Minute })
 	ctx := context.Background()
 	perUser, fill := meeting.MaxAttendeesPerUser, meeting.MaxAttendees/meeting.MaxAttendeesPerUser
 	// fill+1 users: the first fill of them fill the meeting, perUser devices each; the last is the 251st.

@@ -39,8 +39,10 @@ type MediaConfig struct {
 	RecordingMaxBytes int64  `json:"recordingMaxBytes,omitempty"`
 	// Loopback offers loopback ICE candidates (tests).
 	Loopback bool `json:"-"`
-	// ConnectWithin is how long a joined attendee has to connect its media (tests; default 30 s).
+	// ConnectWithin is how long a joined attendee has to connect its media, AnswerWithin how long
+	// it has to answer each of the SFU's offers (tests; default 30 s each).
 	ConnectWithin time.Duration `json:"-"`
+	AnswerWithin  time.Duration `json:"-"`
 }
 
 func mediaConfigFromEnv(get func(k, def string) string, dataDir string) MediaConfig {
@@ -125,7 +127,7 @@ func sfuCollectors(s *sfu.SFU) []prometheus.Collector {
 // here).
 func newMedia(cfg MediaConfig, d media.Deps) (*media.Service, *sfu.SFU, error) {
 	s, err := sfu.New(sfu.Config{UDPPort: cfg.UDPPort, TCPPort: cfg.TCPPort, PublicIPs: cfg.PublicIPs, Loopback: cfg.Loopback,
-		ConnectWithin: cfg.ConnectWithin, Logger: d.Logger})
+		ConnectWithin: cfg.ConnectWithin, AnswerWithin: cfg.AnswerWithin, Logger: d.Logger})
 	if err != nil {
 		return nil, nil, err
 	}

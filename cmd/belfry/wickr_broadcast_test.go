@@ -31,7 +31,9 @@ func TestWickrBroadcast(t *testing.T) {
 	b := startBelfryWith(t, func(m *Main) {
 		m.cfg.MailDir = outbox
 		m.cfg.Media.Loopback = true
-		m.cfg.Media.ConnectWithin = 10 * time.Minute // the cheap viewers below never connect media
+		// The cheap viewers below never connect media nor answer the SFU's offers (joining them may
+		// take longer than the default 30 s on a loaded machine).
+		m.cfg.Media.ConnectWithin, m.cfg.Media.AnswerWithin = 10*time.Minute, 10*time.Minute
 	})
 	const alice, bob, carol = "alice@cast.example", "bob@cast.example", "carol@cast.example"
 	// More viewers than a conference call holds, at most MaxParticipantsPerUser connections each: bob,
