@@ -27,4 +27,7 @@
 //     more often than once per Interval by one repository): encoded under the stream's lock (Evolve
 //     updates states in place) after the group's commands are answered, and written in the
 //     background, at most one write per stream and a few per repository in flight.
+//   - A client a Repository uses is closed with Close (lifetime.go), never with its own Close: group
+//     commits and reads ahead may outlive their callers, and EventStore-Client-Go's Close is not safe
+//     with a call in flight. Close waits for them; work that would start later fails with ErrClosing.
 package eventstore
