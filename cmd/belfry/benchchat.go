@@ -185,7 +185,7 @@ func createGroups(ctx context.Context, m *Main, users []conversation.Candidate, 
 	if err != nil {
 		return nil, err
 	}
-	defer client.Close()
+	defer func() { _ = eventstore.Close(client, 10*time.Second) }()
 	r := newRepo(client, convDecider, time.Now)
 	ids := make([]string, len(groups))
 	for g, members := range groups {
