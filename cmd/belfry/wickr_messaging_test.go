@@ -394,8 +394,16 @@ func testWickrModerators(t *testing.T, b *running, call func(method, path, sessi
 	if st, out := call("POST", "/"+room+"/moderators", aliceS, `{"Member":{"GuestUsername":"gus@guests.example"}}`); st != 400 && st != 403 {
 		t.Fatalf("a guest made a moderator: %d %v", st, out)
 	}
-	if st, out := call("POST", "/"+room+"/moderators", aliceS, `{"Member":{"NetworkId":"1234"}}`); st != 400 || str(out["Field"]) != "Member.NetworkId" {
-		t.Fatalf("a malformed member: %d %v", st, out)
+	for _, body := range []string{`{"Member":{"NetworkId":"1234"}}`, `{"Member":{"NetworkId":"1234\u00005678","UserId":"1"}}`} {
+		st, out := call("POST", "/"+room+"/moderators", aliceS, body) // the edge names a NUL's member in its message
+		if st != 400 || str(out["Field"]) != "Member.NetworkId" && !strings.Contains(str(out["Message"]), `"Member.NetworkId"`) {
+			t.Fatalf("a malformed member %s: %d %v", body, st, out)
+		}
+	}
+	for _, body := range []string{`{}`, `{"Member":"x"}`, `{"Member":{"GuestUsername":"` + strings.Repeat("g", 300) + `@x.example"}}`} {
+		if st, out := call("POST", "/"+room+"/members/remove", aliceS, body); st != 400 {
+			t.Fatalf("a malformed removal %.60s: %d %v", body, st, out)
+		}
 	}
 	st, out := call("POST", "/"+room+"/moderators", aliceS, `{"Member":`+carol+`}`)
 	if st != 200 || len(out["Conversation"].(map[string]any)["Moderators"].([]any)) != 2 {
