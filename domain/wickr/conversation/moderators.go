@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/belfry/belfry/domain"
+	"github.com/belfry/belfry/domain/wickr"
 )
 
 // Room moderation. A room has moderators: its creator first; a moderator makes another member one
@@ -65,9 +66,9 @@ func decidePromote(s State, c Promote, now time.Time) ([]Event, error) {
 	case !s.Moderator(c.By):
 		return nil, domain.Wrapf(ErrNotModerator, "only a moderator of the room names moderators")
 	case !s.Member(c.Member):
-		return nil, domain.Wrapf(ErrNotMember, "Member: not a member of the room")
+		return nil, wickr.FieldErr(ErrNotMember, "Member", "not a member of the room")
 	case c.Member.Guest():
-		return nil, domain.Wrapf(ErrGuestModerator, "Member: a guest user cannot moderate a room")
+		return nil, wickr.FieldErr(ErrGuestModerator, "Member", "a guest user cannot moderate a room")
 	case s.Moderator(c.Member):
 		return nil, nil
 	}
@@ -81,7 +82,7 @@ func decideRemove(s State, c Remove, now time.Time) ([]Event, error) {
 	case !s.Moderator(c.By):
 		return nil, domain.Wrapf(ErrNotModerator, "only a moderator of the room takes members out")
 	case c.By == c.Member:
-		return nil, domain.Wrapf(ErrRemoveSelf, "Member: to leave the room, leave it")
+		return nil, wickr.FieldErr(ErrRemoveSelf, "Member", "to leave the room, leave it")
 	case !s.Member(c.Member):
 		return nil, nil
 	}
