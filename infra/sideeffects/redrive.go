@@ -37,8 +37,8 @@ const maxRedriveDelay = 25 * time.Second
 // re-drive handler's own).
 var errRedriveLater = errors.New("sideeffects: re-drive not done")
 
-// notStopped is the poison middleware's filter: every failure but a re-drive not done.
-func notStopped(err error) bool { return !errors.Is(err, errRedriveLater) }
+// poisonable is the poison middleware's filter: every failure but a re-drive not done.
+func poisonable(err error) bool { return !errors.Is(err, errRedriveLater) }
 
 // addRedrive adds the handler that re-drives the poisoned messages of the redrivable handlers.
 func addRedrive(r *message.Router, sub message.Subscriber, pub message.Publisher, cfg RouterConfig) {

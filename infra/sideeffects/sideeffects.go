@@ -469,7 +469,7 @@ func NewRouter(pool *pgxpool.Pool, h Handlers, cfg RouterConfig) (*Router, error
 	if err != nil {
 		return nil, err
 	}
-	poison, err := middleware.PoisonQueueWithFilter(pub, TopicPoison, notStopped)
+	poison, err := middleware.PoisonQueueWithFilter(pub, TopicPoison, poisonable)
 	if err != nil {
 		return nil, err
 	}
