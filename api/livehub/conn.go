@@ -32,6 +32,11 @@ func (h *Hub) Serve(c echo.Context) error {
 		return clientapi.Unauthorized(c, "a Bearer session token is required")
 	}
 	member, err := h.d.Auth.Authenticate(c.Request().Context(), tok)
+	if err != nil && domain.KindOf(err) == 0 {
+		// A failure to check (the database unreachable), not a refusal: a 5xx the client retries,
+		// never a 401 that tells it to sign in again (as clientapi.WithSession).
+		return awsproto.ClientError(c, err)
+	}
 	if err != nil {
 		return clientapi.Unauthorized(c, awsproto.ToWire(err).Msg)
 	}
@@ -110,9 +115,16 @@ func (h *Hub) run(ctx context.Context, w *frameWriter, cl *client, tok string, c
 			last = f.Seq
 		case <-cl.kicked:
 		case <-recheck.C:
-			if _, err := h.d.Auth.Authenticate(ctx, tok); err != nil && ctx.Err() == nil {
+			// Only a refusal (an error with a kind) ends the session; a check that could not be made
+			// (an error of no kind) leaves the stream open until the next recheck.
+			_, err := h.d.Auth.Authenticate(ctx, tok)
+			switch {
+			case err == nil || ctx.Err() != nil:
+			case domain.KindOf(err) != 0:
 				h.closeWith(ws, CloseSessionEnded, "the session ended: sign in again")
 				return
+			default:
+				h.cfg.Logger.Warn("live session recheck failed; the stream stays open", "feed", h.cfg.Metrics, "err", err)
 			}
 		case <-ctx.Done():
 			h.closeWith(ws, websocket.StatusGoingAway, "the server is shutting down or the connection ended")

@@ -20,7 +20,9 @@
 //   - Connections are bounded (Config.MaxConnections in all, Config.PerUser per member); a client
 //     frame other than {"Type":"Ping"} closes the connection (CloseUnsupported for binary,
 //     CloseMalformed for anything else, 1009 for more than MaxClientFrame bytes); a session that
-//     is revoked closes it with CloseSessionEnded within Config.Recheck.
+//     is revoked (an Authenticator error with a kind) closes it with CloseSessionEnded within
+//     Config.Recheck, while a check that could not be made (an error of no kind) is a 5xx at
+//     connect and leaves an open stream open.
 package livehub
 
 import (
