@@ -88,11 +88,12 @@ func (m *Messages) PostRoomAttachment(ctx context.Context, u chimeaccounts.User,
 	if _, err := m.d.Store.GetRoom(ctx, u.AccountID, roomID); err != nil {
 		return chimerooms.Message{}, err
 	}
-	if err := m.checkMentionedBots(ctx, roomID, content); err != nil {
-		return chimerooms.Message{}, err
-	}
 	cmd := room.PostMessage{AccountID: u.AccountID, MessageID: messageID, SenderID: u.UserID, Content: room.Content{Text: content}, Attachment: att}
 	if err := m.d.refused(ctx, roomID, cmd); err != nil {
+		return chimerooms.Message{}, err
+	}
+	// After the room's refusals: a non-member learns nothing of the room's bots.
+	if err := m.checkMentionedBots(ctx, roomID, content); err != nil {
 		return chimerooms.Message{}, err
 	}
 	sealed, err := m.d.seal(ctx, u.AccountID, roomID, content)
