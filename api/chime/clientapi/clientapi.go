@@ -11,7 +11,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -69,7 +68,7 @@ func ServeFile(c echo.Context, name, contentType, sha256 string, size int64, r i
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, contentType)
 	h.Set(echo.HeaderContentLength, strconv.FormatInt(size, 10))
-	h.Set(echo.HeaderContentDisposition, "attachment; filename*=UTF-8''"+url.PathEscape(name))
+	h.Set(echo.HeaderContentDisposition, Attachment(name))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "sandbox")
 	h.Set("ETag", `"`+sha256+`"`)

@@ -65,6 +65,10 @@ func plainName(s string) string {
 	}, s)
 }
 
+// Attachment is the Content-Disposition of a download named name: an attachment whose name any
+// reader of RFC 6266 and RFC 5987 parses back, whatever bytes the name holds.
+func Attachment(name string) string { return "attachment; filename*=UTF-8''" + pathEscape(name) }
+
 // pathEscape percent-encodes every byte outside RFC 5987's attr-char.
 func pathEscape(s string) string {
 	var b strings.Builder

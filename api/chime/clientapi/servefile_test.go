@@ -1,6 +1,7 @@
 package clientapi_test
 
 import (
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -32,5 +33,24 @@ func TestServeFileIsNeverRenderedNorCached(t *testing.T) {
 	}
 	if rec.Body.String() != "hello" {
 		t.Errorf("body %q", rec.Body.String())
+	}
+}
+
+// TestServeFileNamesAnyFileParseably: whatever a file is named (a time, an address, an equals sign, a
+// quote or a semicolon, letters beyond ASCII), its Content-Disposition is a valid RFC 6266 header from
+// which a client reads the name back: RFC 5987's attr-char leaves ':', '@' and '=' out, which
+// url.PathEscape kept as they were, so that no standard parser read the header.
+func TestServeFileNamesAnyFileParseably(t *testing.T) {
+	for _, name := range []string{"report.pdf", "10:30 notes.txt", "mail@host.txt", "a=b.txt", `say "hi"; now.txt`, "Café ☕.txt"} {
+		rec := httptest.NewRecorder()
+		c := echo.New().NewContext(httptest.NewRequest(http.MethodGet, "/", nil), rec)
+		if err := clientapi.ServeFile(c, name, "text/plain", "abc", 2, strings.NewReader("hi")); err != nil {
+			t.Fatal(err)
+		}
+		d := rec.Header().Get("Content-Disposition")
+		typ, params, err := mime.ParseMediaType(d)
+		if err != nil || typ != "attachment" || params["filename"] != name {
+			t.Errorf("%q: Content-Disposition %q reads as %q %v %v", name, d, typ, params, err)
+		}
 	}
 }

@@ -3,7 +3,6 @@ package dataexports
 import (
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -101,7 +100,7 @@ func (s *Service) URLRoutes() []clientapi.Route {
 			h := c.Response().Header()
 			h.Set(echo.HeaderContentType, a.ContentType)
 			h.Set(echo.HeaderContentLength, strconv.FormatInt(a.Size, 10))
-			h.Set(echo.HeaderContentDisposition, "attachment; filename*=UTF-8''"+url.PathEscape(m.Name))
+			h.Set(echo.HeaderContentDisposition, clientapi.Attachment(m.Name))
 			h.Set("X-Content-Type-Options", "nosniff")
 			h.Set("Content-Security-Policy", "sandbox")
 			h.Set("Cache-Control", "no-store")
