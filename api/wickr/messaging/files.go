@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/belfry/belfry/api/wickr/rendition"
 	"github.com/belfry/belfry/domain"
@@ -60,6 +61,9 @@ func (x Files) MaxFileBytes() int64 { return x.s.d.MaxFileBytes }
 func CheckUpload(u Upload) (Upload, error) {
 	if err := text("Name", u.Name, true, 4*MaxFileName); err != nil {
 		return u, err
+	}
+	if utf8.RuneCountInString(u.Name) > MaxFileName {
+		return u, wickr.Invalid("Name", "must be at most %d characters", MaxFileName)
 	}
 	if strings.ContainsAny(u.Name, "/\\\r\n") || u.Name == "." || u.Name == ".." {
 		return u, wickr.Invalid("Name", "must be a file name without slashes or line breaks")

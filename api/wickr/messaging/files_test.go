@@ -24,6 +24,8 @@ func TestCheckUploadNamesTheField(t *testing.T) {
 		{messaging.Upload{Name: "a\r\nb.txt", ContentType: "text/plain"}, "Name"},
 		{messaging.Upload{Name: "..", ContentType: "text/plain"}, "Name"},
 		{messaging.Upload{Name: strings.Repeat("é", 511), ContentType: "text/plain"}, "Name"},
+		{messaging.Upload{Name: strings.Repeat("a", messaging.MaxFileName+1), ContentType: "text/plain"}, "Name"}, // MaxFileName is characters
+		{messaging.Upload{Name: strings.Repeat("é", messaging.MaxFileName+1), ContentType: "text/plain"}, "Name"},
 		{messaging.Upload{Name: "a.txt", ContentType: ""}, "Content-Type"},
 		{messaging.Upload{Name: "a.txt", ContentType: "text/*"}, "Content-Type"},
 		{messaging.Upload{Name: "a.txt", ContentType: "text"}, "Content-Type"},
@@ -33,6 +35,9 @@ func TestCheckUploadNamesTheField(t *testing.T) {
 		if r := wickr.Reasons(err); len(r) != 1 || r[0].Field != c.field {
 			t.Errorf("%q %q: %v, want a reason naming %s", c.u.Name, c.u.ContentType, err, c.field)
 		}
+	}
+	if _, err := messaging.CheckUpload(messaging.Upload{Name: strings.Repeat("é", messaging.MaxFileName), ContentType: "text/plain"}); err != nil {
+		t.Fatalf("a name of MaxFileName characters: %v", err)
 	}
 	u, err := messaging.CheckUpload(messaging.Upload{Name: "résumé 2026.pdf", ContentType: "Text/Plain; Charset=UTF-8"})
 	if err != nil || u.ContentType != "text/plain; charset=UTF-8" || u.Name != "résumé 2026.pdf" {
