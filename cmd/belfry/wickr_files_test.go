@@ -125,7 +125,7 @@ func testWickrFiles(t *testing.T, b *running, clk *clock, nid, gid, dm, alice, c
 		{alice, "Name=..%2Fetc.txt", body, 400, "Name"},
 		{alice, "Name=x.txt&Ttl=1h", body, 400, "Ttl"},
 		{alice, "Name=x.txt&Ttl=3601", body, 400, "Ttl"},
-		{outsider, "Name=x.txt", body, 403, ""},
+		{outsider, "Name=x.txt", body, 404, ""},
 	} {
 		if st, out := b.wickrUpload(t, c.session, dm, c.query, "text/plain", c.body); st != c.status ||
 			str(out["Field"]) != c.field && !strings.Contains(str(out["Message"]), `"`+c.field+`"`) {

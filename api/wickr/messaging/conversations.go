@@ -60,8 +60,9 @@ func (s *Service) checkGuest(ctx context.Context, i int, m conversation.Particip
 	return nil
 }
 
-// member checks that the caller belongs to the conversation (NotMember otherwise; NotFound when it
-// does not exist).
+// member checks that the caller belongs to the conversation: NotFound when it does not exist, and
+// when the caller is not a member (conversation.ErrNotMember, in the words the read model answers a
+// made-up id with: to a non-member the conversation does not exist).
 func (s *Service) member(ctx context.Context, me Caller, id string) (wickrconversations.Conversation, error) {
 	c, err := s.d.Store.Conversation(ctx, id)
 	if err != nil {
@@ -69,7 +70,7 @@ func (s *Service) member(ctx context.Context, me Caller, id string) (wickrconver
 	}
 	ok, err := s.d.Store.IsMember(ctx, id, me.Participant().Key())
 	if err == nil && !ok {
-		err = domain.Wrapf(conversation.ErrNotMember, "only members read the conversation")
+		err = domain.Wrapf(conversation.ErrNotMember, "conversation %s not found", id)
 	}
 	return c, err
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/belfry/belfry/api/wickr/messaging"
+	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/wickr/conversation"
 	"github.com/belfry/belfry/domain/wickr/network"
 	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
@@ -75,5 +76,60 @@ func TestARefusedPostSealsAndStoresNothing(t *testing.T) {
 	}
 	if made, destroyed := w.keys.count(); made != 1 || destroyed != 0 {
 		t.Fatalf("a good post: %d keys made, %d destroyed", made, destroyed)
+	}
+}
+
+// TestToANonMemberAConversationDoesNotExist: a direct message's id derives from its pair, so anyone
+// can name the one of any two users; every call of a user that is not a member — read, list
+// messages, post, post a file, mark read, add members, leave, moderate — answers what it answers for
+// a conversation never created (404, the same words but for the id), never 403, a 204 or a rule of
+// the conversation's kind, which would tell who talks with whom.
+func TestToANonMemberAConversationDoesNotExist(t *testing.T) {
+	ctx := context.Background()
+	g := sg.Defaults()
+	g.FilesEnabled = true
+	w := newWorld(t, g, []string{"1", "2", "3", "4"}, nil)
+	alice, carol, eve := user("1"), user("2"), user("3")
+	dm, err := w.svc.Create(ctx, alice, conversation.KindDirect, "", []conversation.Participant{carol.Participant()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	posted, err := w.svc.Post(ctx, alice, dm.ID, messaging.Draft{Text: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	madeUp := conversation.DirectID(carol.Participant(), user("4").Participant())
+	calls := map[string]func(id string) error{
+		"get":      func(id string) error { _, err := w.svc.Get(ctx, eve, id); return err },
+		"messages": func(id string) error { _, _, err := w.svc.Messages(ctx, eve, id, 0, 10); return err },
+		"post":     func(id string) error { _, err := w.svc.Post(ctx, eve, id, messaging.Draft{Text: "hello?"}); return err },
+		"file": func(id string) error {
+			_, err := w.svc.Files().PostFile(ctx, eve, id, messaging.Draft{}, messaging.Upload{Name: "a.txt", ContentType: "text/plain"}, strings.NewReader("x"))
+			return err
+		},
+		"read": func(id string) error { return w.svc.MarkRead(ctx, eve, id, []string{posted.MessageID}, true) },
+		"add": func(id string) error {
+			_, err := w.svc.AddMembers(ctx, eve, id, []conversation.Participant{eve.Participant()})
+			return err
+		},
+		"leave": func(id string) error { return w.svc.Leave(ctx, eve, id) },
+		"promote": func(id string) error {
+			_, err := messaging.Moderate(w.svc).Promote(ctx, eve, id, alice.Participant())
+			return err
+		},
+		"remove": func(id string) error {
+			_, err := messaging.Moderate(w.svc).Remove(ctx, eve, id, alice.Participant())
+			return err
+		},
+	}
+	for name, call := range calls {
+		got, none := call(dm.ID), call(madeUp)
+		if got == nil || none == nil || domain.KindOf(got) != domain.KindNotFound ||
+			strings.ReplaceAll(got.Error(), dm.ID, "<id>") != strings.ReplaceAll(none.Error(), madeUp, "<id>") {
+			t.Errorf("%s by a non-member: %v, want what a made-up conversation gets: %v", name, got, none)
+		}
+	}
+	if made, _ := w.keys.count(); made != 1 {
+		t.Fatalf("%d keys made: the non-member's posts sealed something", made)
 	}
 }

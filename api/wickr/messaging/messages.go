@@ -80,7 +80,7 @@ func (s *Service) poster(ctx context.Context, me Caller, id string) error {
 	stream := conversation.StreamName(id)
 	in := func(st conversation.State) error {
 		if !st.Member(me.Participant()) {
-			return domain.Wrapf(conversation.ErrNotMember, "only members post to the conversation")
+			return domain.Wrapf(conversation.ErrNotMember, "conversation not found") // as Decide answers a non-member
 		}
 		return nil
 	}

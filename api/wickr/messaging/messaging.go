@@ -13,7 +13,9 @@
 //     destroyed before the destruction is recorded, so no recorded destruction leaves a key alive,
 //     and a crash between the two is finished by the next sweep; a message whose destruction fails
 //     is retried by the next sweep and holds back no other.
-//   - Only members read a conversation; what a member may do with a file (download, auto-download,
+//   - Only members read a conversation, and to a non-member it does not exist: every call answers it
+//     404 as for an id never created (a direct message's id derives from its pair, so a 403 would
+//     tell who talks with whom); what a member may do with a file (download, auto-download,
 //     transfer quality) follows the member's own security group (§12): a member whose group disables
 //     file download is refused the bytes (403) but gets an image's preview rendition, a non-member never learns the file exists (404).
 //   - A forward (Draft.ForwardedFrom) is posted only when the sender's security group, read at the

@@ -23,6 +23,10 @@
 //     group's maxTtl above it gives MaxTimer). A message is gone at its deadline — Ttl after it was
 //     posted, or Bor after its first read by a recipient, whichever comes first —: no command sees it
 //     from then on, and Destroy records its destruction once its key is destroyed.
+//   - To a caller that is not a member, a conversation does not exist: every command it sends (add,
+//     leave, moderate, post, read) is answered as one to a conversation never created (ErrNotMember:
+//     the kind and words of ErrNotFound), before any rule of the conversation's kind — a direct
+//     message's id derives from its pair, so any other answer would tell anyone who talks with whom.
 //   - A forwarded message (Post.ForwardedFrom) records its source; it is posted only when the
 //     sender's security group has messageForwardingEnabled on at the post (CheckForward) and the
 //     sender reads the source message then (Readable: a member of its conversation, the message not
@@ -80,8 +84,9 @@ var (
 	ErrNotFound        = &domain.Error{Kind: domain.KindNotFound, Msg: "conversation not found"}
 	ErrExists          = &domain.Error{Kind: domain.KindConflict, Msg: "the conversation already exists"}
 	ErrMessageNotFound = &domain.Error{Kind: domain.KindNotFound, Msg: "message not found"}
-	ErrNotMember       = &domain.Error{Kind: domain.KindForbidden, Msg: "not a member of the conversation"}
+	ErrNotMember       = &domain.Error{Kind: domain.KindNotFound, Msg: "conversation not found"} // see the invariants: as if it did not exist
 	ErrNotModerator    = &domain.Error{Kind: domain.KindForbidden, Msg: "only the room's moderators manage its members"}
+	ErrNotInRoom       = &domain.Error{Kind: domain.KindForbidden, Msg: "not a member of the room"}
 	ErrNotRoom         = &domain.Error{Kind: domain.KindUnprocessable, Msg: "not a room"}
 	ErrGuestModerator  = &domain.Error{Kind: domain.KindInvalid, Msg: "a guest user cannot moderate a room"}
 	ErrRemoveSelf      = &domain.Error{Kind: domain.KindInvalid, Msg: "a moderator leaves a room, it does not remove itself"}

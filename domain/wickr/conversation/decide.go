@@ -85,13 +85,13 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 	if !s.Live() {
 		return nil, domain.Wrapf(ErrNotFound, "conversation not found")
 	}
+	if by, ok := caller(c); ok && !s.Member(by) {
+		return nil, domain.Wrapf(ErrNotMember, "conversation not found") // as if it did not exist
+	}
 	switch c := c.(type) {
 	case AddMembers:
 		return decideAdd(s, c, now)
 	case Leave:
-		if !s.Member(c.Member) {
-			return nil, nil
-		}
 		if s.Kind == KindDirect {
 			return nil, domain.Wrapf(ErrDirect, "a member cannot leave a direct message")
 		}
@@ -114,6 +114,26 @@ func Decide(s State, c Command, now time.Time) ([]Event, error) {
 		return decideDestroy(s, c, now), nil
 	}
 	return nil, fmt.Errorf("conversation: unknown command %T", c)
+}
+
+// caller is the member that sends c, for the commands a member sends (not Create, RemoveAfterReset
+// or Destroy): Decide answers one that is not a member as if the conversation did not exist.
+func caller(c Command) (Participant, bool) {
+	switch c := c.(type) {
+	case AddMembers:
+		return c.By, true
+	case Leave:
+		return c.Member, true
+	case Promote:
+		return c.By, true
+	case Remove:
+		return c.By, true
+	case Post:
+		return c.Sender, true
+	case MarkRead:
+		return c.Reader, true
+	}
+	return Participant{}, false
 }
 
 func decideCreate(s State, c Create, now time.Time) ([]Event, error) {
@@ -154,6 +174,12 @@ func decideCreate(s State, c Create, now time.Time) ([]Event, error) {
 	if err := checkHoldsUser(members); err != nil {
 		return nil, err
 	}
+	if !c.Policy.Known(c.By) {
+		return nil, domain.Wrapf(ErrUnknown, "the creator is not an active user or a guest user")
+	}
+	if err := checkKnown(c.Policy, c.Members, func(m Participant) bool { return m == c.By }); err != nil {
+		return nil, err
+	}
 	if err := checkPairs(c.Policy, nil, members); err != nil {
 		return nil, err
 	}
@@ -170,13 +196,22 @@ func checkTitle(kind, title string) error {
 	return nil
 }
 
-// checkPairs checks that every participant is known and that every new one reaches every existing
-// one and every other new one.
-func checkPairs(p Policy, existing, added []Participant) error {
-	for i, a := range added {
-		if !p.Known(a) {
+// checkKnown checks that every member a request names (Members, in its order) is a live user or a
+// guest, but those skip says join no more (the creator, a member already); a refusal names the
+// member by its index in the request.
+func checkKnown(p Policy, requested []Participant, skip func(Participant) bool) error {
+	for i, m := range requested {
+		if !skip(m) && !p.Known(m) {
 			return wickr.FieldErr(ErrUnknown, fmt.Sprintf("Members[%d]", i), "is not an active user or a guest user")
 		}
+	}
+	return nil
+}
+
+// checkPairs checks that every new participant (each known: checkKnown) reaches every existing one
+// and every other new one.
+func checkPairs(p Policy, existing, added []Participant) error {
+	for i, a := range added {
 		for _, b := range existing {
 			if err := p.Reachable(a, b); err != nil {
 				return err
@@ -223,8 +258,6 @@ func decideAdd(s State, c AddMembers, now time.Time) ([]Event, error) {
 	switch {
 	case s.Kind == KindDirect:
 		return nil, domain.Wrapf(ErrDirect, "members cannot be added to a direct message")
-	case !s.Member(c.By):
-		return nil, domain.Wrapf(ErrNotMember, "only members add members")
 	case s.Kind == KindRoom && !s.Moderator(c.By):
 		return nil, domain.Wrapf(ErrNotModerator, "only the room's moderators add members")
 	}
@@ -245,6 +278,9 @@ func decideAdd(s State, c AddMembers, now time.Time) ([]Event, error) {
 		existing = append(existing, m)
 	}
 	if err := checkHoldsUser(append(added, existing...)); err != nil {
+		return nil, err
+	}
+	if err := checkKnown(c.Policy, c.Members, s.Member); err != nil {
 		return nil, err
 	}
 	if err := checkPairs(c.Policy, existing, added); err != nil {

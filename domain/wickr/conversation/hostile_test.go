@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/wickr"
 	"github.com/belfry/belfry/domain/wickr/conversation"
 	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
@@ -89,5 +90,65 @@ func TestGuestsDoNotTalkAmongThemselves(t *testing.T) {
 	}
 	if _, err := conversation.Decide(s, conversation.AddMembers{By: guest, Members: []conversation.Participant{carol}, Policy: policy()}, now); err != nil {
 		t.Fatalf("a guest adds a user back: %v", err)
+	}
+}
+
+// TestToAStrangerAConversationDoesNotExist: a direct message's id derives from its pair (DirectID),
+// so anyone can name the one of any two users; a caller who is not a member of a conversation gets,
+// for every command it may send, the very answer a conversation that does not exist gets (not found,
+// the same words) — never a refusal, a no-op or a rule of the conversation's kind that would tell
+// who talks with whom.
+func TestToAStrangerAConversationDoesNotExist(t *testing.T) {
+	t.Parallel()
+	eve := conversation.Participant{NetworkID: "11111111", UserID: "9"}
+	p := policy()
+	p.Groups[eve.Key()] = p.Groups[carol.Key()]
+	d := dm(t, alice, carol, p)
+	d = fold(t, d, post("m1", alice, d.ID, 0, 0, p), now)
+	group := fold(t, conversation.Initial(), conversation.Create{ConversationID: "g1", Kind: conversation.KindGroup, By: carol,
+		Members: []conversation.Participant{alice}, Policy: p}, now)
+	commands := map[string]conversation.Command{
+		"add members": conversation.AddMembers{By: eve, Members: []conversation.Participant{eve}, Policy: p},
+		"leave":       conversation.Leave{Member: eve},
+		"promote":     conversation.Promote{By: eve, Member: alice},
+		"remove":      conversation.Remove{By: eve, Member: alice},
+		"post":        post("m2", eve, d.ID, 0, 0, p),
+		"mark read":   conversation.MarkRead{Reader: eve, MessageIDs: []string{"m1"}, Policy: p},
+	}
+	for name, when := range commands {
+		_, none := conversation.Decide(conversation.Initial(), when, now)
+		for _, given := range []conversation.State{d, group, room(t)} {
+			evs, err := conversation.Decide(given, when, now)
+			if len(evs) != 0 || err == nil || domain.KindOf(err) != domain.KindNotFound || err.Error() != none.Error() {
+				t.Errorf("%s by a stranger on a %s: %v %v, want what a made-up conversation gets: %v", name, given.Kind, evs, err, none)
+			}
+		}
+	}
+}
+
+// TestAnUnknownMemberIsNamedByItsIndexInTheRequest: a refused member is named as the request names
+// it (Members[i] of the Members sent) — not shifted by the creator, nor by members named twice or
+// already in the conversation.
+func TestAnUnknownMemberIsNamedByItsIndexInTheRequest(t *testing.T) {
+	t.Parallel()
+	gone := conversation.Participant{NetworkID: "11111111", UserID: "77"} // no group: deleted or suspended
+	group := fold(t, conversation.Initial(), conversation.Create{ConversationID: "g1", Kind: conversation.KindGroup, By: carol,
+		Members: []conversation.Participant{alice}, Policy: policy()}, now)
+	for _, c := range []struct {
+		name  string
+		given conversation.State
+		when  conversation.Command
+		field string
+	}{
+		{"a direct message", conversation.Initial(), conversation.Create{ConversationID: conversation.DirectID(alice, gone), Kind: conversation.KindDirect,
+			By: alice, Members: []conversation.Participant{gone}, Policy: policy()}, "Members[0]"},
+		{"a group", conversation.Initial(), conversation.Create{ConversationID: "g2", Kind: conversation.KindGroup, By: alice,
+			Members: []conversation.Participant{carol, carol, gone}, Policy: policy()}, "Members[2]"},
+		{"members added", group, conversation.AddMembers{By: carol, Members: []conversation.Participant{alice, bob, gone}, Policy: policy()}, "Members[2]"},
+	} {
+		evs, err := conversation.Decide(c.given, c.when, now)
+		if !errors.Is(err, conversation.ErrUnknown) || fieldOf(err) != c.field {
+			t.Errorf("%s with an unknown member: %v %v (field %q), want ErrUnknown naming %s", c.name, evs, err, fieldOf(err), c.field)
+		}
 	}
 }

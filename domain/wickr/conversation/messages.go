@@ -12,9 +12,6 @@ import (
 const MaxRead = 100
 
 func decidePost(s State, c Post, now time.Time) ([]Event, error) {
-	if !s.Member(c.Sender) {
-		return nil, domain.Wrapf(ErrNotMember, "only members post to the conversation")
-	}
 	if m, ok := s.Messages[c.MessageID]; ok && m.Sender == c.Sender {
 		return nil, nil // a retried post
 	}
@@ -196,9 +193,6 @@ func checkAttachment(s State, c Post) error {
 }
 
 func decideRead(s State, c MarkRead, now time.Time) ([]Event, error) {
-	if !s.Member(c.Reader) {
-		return nil, domain.Wrapf(ErrNotMember, "only members read the conversation")
-	}
 	if len(c.MessageIDs) == 0 || len(c.MessageIDs) > MaxRead {
 		return nil, wickr.Invalid("MessageIds", "must name 1 to %d messages", MaxRead)
 	}

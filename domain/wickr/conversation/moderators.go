@@ -66,7 +66,7 @@ func decidePromote(s State, c Promote, now time.Time) ([]Event, error) {
 	case !s.Moderator(c.By):
 		return nil, domain.Wrapf(ErrNotModerator, "only a moderator of the room names moderators")
 	case !s.Member(c.Member):
-		return nil, wickr.FieldErr(ErrNotMember, "Member", "not a member of the room")
+		return nil, wickr.FieldErr(ErrNotInRoom, "Member", "not a member of the room")
 	case c.Member.Guest():
 		return nil, wickr.FieldErr(ErrGuestModerator, "Member", "a guest user cannot moderate a room")
 	case s.Moderator(c.Member):

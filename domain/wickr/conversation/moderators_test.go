@@ -40,7 +40,7 @@ func TestRoomModerators(t *testing.T) {
 			nil, conversation.ErrNotModerator},
 		{"nor names moderators", room(t), conversation.Promote{By: alice, Member: alice}, nil, conversation.ErrNotModerator},
 		{"a guest is never a moderator", room(t), conversation.Promote{By: carol, Member: guest}, nil, conversation.ErrGuestModerator},
-		{"only members become moderators", room(t), conversation.Promote{By: carol, Member: dave}, nil, conversation.ErrNotMember},
+		{"only members become moderators", room(t), conversation.Promote{By: carol, Member: dave}, nil, conversation.ErrNotInRoom},
 		{"a guest creates no room", conversation.Initial(), conversation.Create{ConversationID: "r2", Kind: conversation.KindRoom, Title: "Mine", By: guest,
 			Members: []conversation.Participant{alice}, Policy: policy()}, nil, conversation.ErrGuestModerator},
 		{"groups have no moderators", group, conversation.Promote{By: carol, Member: alice}, nil, conversation.ErrNotRoom},
