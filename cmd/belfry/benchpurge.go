@@ -29,6 +29,9 @@ type purgeBenchConfig struct {
 	Messages, Rooms, Days, Clients int
 	Baseline                       time.Duration
 	Target                         int
+	// ListRate is the ListRooms calls/s the clients offer together (0: a closed loop, each client
+	// calling as fast as it can).
+	ListRate float64
 }
 
 // PurgeBenchReport is the result of `belfry bench purge`.
@@ -39,6 +42,7 @@ type PurgeBenchReport struct {
 	Rooms                int       `json:"rooms"`
 	Days                 int       `json:"days"`
 	Clients              int       `json:"clients"`
+	ListRoomsRate        float64   `json:"listRoomsOfferedPerSecond"`
 	SeedSeconds          float64   `json:"seedSeconds"`
 	PurgeSeconds         float64   `json:"purgeSeconds"`
 	Purged               int64     `json:"purged"`
@@ -64,8 +68,9 @@ type PurgeBenchReport struct {
 
 // cmdBenchPurge runs `belfry bench purge`: N due messages (read-model rows and message keys under
 // day keys of R rooms over D days, the way posting makes them) in a scratch database, purged by the
-// retention purge of a running server, while C clients call ListRooms through the SDK; ListRooms
-// p99 alone (the floor) and during the purge, in the same run.
+// retention purge of a running server, while C clients call ListRooms through the SDK (at an offered
+// rate, or in a closed loop); ListRooms p99 alone (the floor, after a second of warm-up) and during
+// the purge, in the same run.
 func cmdBenchPurge(ctx context.Context, cfg Config, args []string) error {
 	fs := flag.NewFlagSet("bench purge", flag.ContinueOnError)
 	var c purgeBenchConfig
@@ -73,6 +78,7 @@ func cmdBenchPurge(ctx context.Context, cfg Config, args []string) error {
 	fs.IntVar(&c.Rooms, "rooms", 50, "rooms the messages are in")
 	fs.IntVar(&c.Days, "days", 10, "days the messages were sent on")
 	fs.IntVar(&c.Clients, "clients", 4, "concurrent ListRooms clients")
+	fs.Float64Var(&c.ListRate, "list-rate", 0, "ListRooms calls/s the clients offer together, latency counted from each call's scheduled time (0: a closed loop, as fast as they can)")
 	fs.DurationVar(&c.Baseline, "baseline", 5*time.Second, "length of the ListRooms floor without a purge")
 	fs.IntVar(&c.Target, "target", 1_000_000, "messages the purge time is extrapolated to")
 	out := fs.String("json", "", "write the JSON report here (default bench-results/purge-<time>.json)")
@@ -102,7 +108,8 @@ func cmdBenchPurge(ctx context.Context, cfg Config, args []string) error {
 }
 
 func runPurgeBench(ctx context.Context, dbURL string, c purgeBenchConfig) (PurgeBenchReport, error) {
-	rep := PurgeBenchReport{StartedAt: time.Now().UTC(), Messages: c.Messages, Rooms: c.Rooms, Days: c.Days, Clients: c.Clients, Target: c.Target}
+	rep := PurgeBenchReport{StartedAt: time.Now().UTC(), Messages: c.Messages, Rooms: c.Rooms, Days: c.Days, Clients: c.Clients, Target: c.Target,
+		ListRoomsRate: c.ListRate}
 	dir, err := os.MkdirTemp("", "belfry-bench-purge-")
 	if err != nil {
 		return rep, err
@@ -219,31 +226,51 @@ func deleteFloor(ctx context.Context, pool *pgxpool.Pool) (float64, error) {
 	return floor, err
 }
 
-// listRooms calls ListRooms from c.Clients clients until stop is closed (or for d) and returns the
-// latencies in milliseconds.
-func listRooms(ctx context.Context, client *chime.Client, acct string, clients int, d time.Duration, stop <-chan struct{}) ([]float64, error) {
+// listRooms calls ListRooms from clients clients until stop is closed (or for d) and returns the
+// latencies in milliseconds. At a rate (> 0) the clients together offer rate calls/s, client i
+// calling at start + (k*clients+i)/rate, and a latency counts from the call's scheduled time (a call
+// that starts late because the one before it was slow is charged for the wait); at 0 each client
+// calls as fast as it can (a closed loop, whose latency on a saturated machine is its share of the
+// cores rather than a response time).
+func listRooms(ctx context.Context, client *chime.Client, acct string, clients int, rate float64, d time.Duration, stop <-chan struct{}) ([]float64, error) {
 	var mu sync.Mutex
 	var lat []float64
 	var firstErr error
-	deadline := time.Now().Add(d)
+	start := time.Now()
+	deadline := start.Add(d)
 	var wg sync.WaitGroup
-	for range clients {
+	for i := range clients {
 		wg.Go(func() {
-			for time.Now().Before(deadline) {
-				select {
-				case <-stop:
-					return
-				default:
+			due := start
+			if rate > 0 {
+				due = start.Add(time.Duration(float64(time.Second) * float64(i) / rate))
+			}
+			for due.Before(deadline) {
+				if rate > 0 {
+					select {
+					case <-stop:
+						return
+					case <-time.After(time.Until(due)):
+					}
+				} else {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					due = time.Now()
 				}
-				t := time.Now()
 				_, err := client.ListRooms(ctx, &chime.ListRoomsInput{AccountId: &acct, MaxResults: aws.Int32(50)})
-				ms := float64(time.Since(t).Microseconds()) / 1000
+				ms := float64(time.Since(due).Microseconds()) / 1000
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = err
 				}
 				lat = append(lat, ms)
 				mu.Unlock()
+				if rate > 0 {
+					due = due.Add(time.Duration(float64(time.Second) * float64(clients) / rate))
+				}
 			}
 		})
 	}
@@ -262,8 +289,12 @@ func p99(ms []float64) float64 {
 
 // measurePurge measures ListRooms alone, then during the purge.
 func measurePurge(ctx context.Context, m *Main, client *chime.Client, acct string, c purgeBenchConfig, rep PurgeBenchReport) (PurgeBenchReport, error) {
+	// A second of calls first, not counted: the clients' connections and the server's caches.
+	if _, err := listRooms(ctx, client, acct, c.Clients, c.ListRate, time.Second, nil); err != nil {
+		return rep, err
+	}
 	fmt.Fprintf(os.Stderr, "ListRooms alone for %s\n", c.Baseline)
-	alone, err := listRooms(ctx, client, acct, c.Clients, c.Baseline, nil)
+	alone, err := listRooms(ctx, client, acct, c.Clients, c.ListRate, c.Baseline, nil)
 	if err != nil {
 		return rep, err
 	}
@@ -271,7 +302,10 @@ func measurePurge(ctx context.Context, m *Main, client *chime.Client, acct strin
 	var during []float64
 	var lerr error
 	done := make(chan struct{})
-	go func() { defer close(done); during, lerr = listRooms(ctx, client, acct, c.Clients, time.Hour, stop) }()
+	go func() {
+		defer close(done)
+		during, lerr = listRooms(ctx, client, acct, c.Clients, c.ListRate, time.Hour, stop)
+	}()
 	fmt.Fprintln(os.Stderr, "purging")
 	start := time.Now()
 	r, err := m.purger.Run(ctx, false, nil)
@@ -308,7 +342,11 @@ func (r PurgeBenchReport) print() {
 	fmt.Printf("  floor (one DELETE per table of the same rows, same run): %.2fs; the purge is ×%.1f the floor\n", r.FloorSeconds, r.PurgeSeconds/r.FloorSeconds)
 	fmt.Printf("  phases: keys destroyed %.2fs, read-model rows %.2fs, message keys %.2fs\n", r.KeysSeconds, r.RowsSeconds, r.MessageKeysSeconds)
 	fmt.Printf("  extrapolated to %d: %.1fs (target < 60s: %v)\n", r.Target, r.TargetSeconds, r.TargetUnderAMinute)
-	fmt.Printf("ListRooms p99 (%d clients): alone %.2f ms (%d calls), during the purge %.2f ms (%d calls): ×%.2f (target ≤ 2: %v)\n",
-		r.Clients, r.ListRoomsP99Alone, r.ListRoomsCallsAlone, r.ListRoomsP99Purging, r.ListRoomsCallsPurge, r.P99Ratio, r.WithinTwiceTheFloor)
+	load := fmt.Sprintf("%d clients offering %.0f calls/s", r.Clients, r.ListRoomsRate)
+	if r.ListRoomsRate <= 0 {
+		load = fmt.Sprintf("%d clients, closed loop", r.Clients)
+	}
+	fmt.Printf("ListRooms p99 (%s): alone %.2f ms (%d calls), during the purge %.2f ms (%d calls): ×%.2f (target ≤ 2: %v)\n",
+		load, r.ListRoomsP99Alone, r.ListRoomsCallsAlone, r.ListRoomsP99Purging, r.ListRoomsCallsPurge, r.P99Ratio, r.WithinTwiceTheFloor)
 	fmt.Printf("load average: %s\n", r.LoadAverage)
 }
