@@ -41,8 +41,10 @@ type Participant struct {
 	room *room
 	peer Peer
 	pc   *webrtc.PeerConnection
-	// content receives the screen share (the offer's second video m-line).
-	content *webrtc.RTPReceiver
+	// own are the m-lines it sends on, in ownKinds' order: audio, camera and the screen share (the
+	// offer's second video m-line). The m-lines of the tracks it receives are offered sendrecv
+	// (pion's AddTrack), but nothing it sends on them is taken.
+	own [len(ownKinds)]*webrtc.RTPTransceiver
 	// audioMuted: the participant's audio is read and dropped (SetAudioMuted).
 	audioMuted atomic.Bool
 	// estimate is the bandwidth the participant's last REMB announced (bits/s, 0: none yet);
@@ -81,8 +83,11 @@ type Participant struct {
 	gone      chan struct{} // closed once Peer.Closed returned
 }
 
-func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection, content *webrtc.RTPReceiver, receiveOnly bool) *Participant {
-	p := &Participant{id: id, sfu: s, peer: peer, pc: pc, content: content, holding: true, gone: make(chan struct{}),
+// ownKinds are the kinds of a participant's own m-lines (Participant.own), as Peer.MediaStarted names them.
+var ownKinds = [...]string{"audio", "video", KindContent}
+
+func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection, own [len(ownKinds)]*webrtc.RTPTransceiver, receiveOnly bool) *Participant {
+	p := &Participant{id: id, sfu: s, peer: peer, pc: pc, own: own, holding: true, gone: make(chan struct{}),
 		seen: map[string]bool{}, simul: map[*webrtc.RTPReceiver]*publication{}, receiveOnly: receiveOnly}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
@@ -106,13 +111,10 @@ func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection, con
 		}
 	})
 	pc.OnTrack(func(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
-		if p.receiveOnly { // never negotiated to send: a track is not taken from it
+		kind := p.ownKind(r)
+		if p.receiveOnly || kind == "" { // a receive-only participant, or not its own m-line: nothing is taken
 			discard(t)
 			return
-		}
-		kind := t.Kind().String()
-		if r == p.content {
-			kind = KindContent
 		}
 		if t.RID() != "" {
 			p.publishLayer(t, r, kind)
@@ -121,6 +123,17 @@ func newParticipant(s *SFU, id string, peer Peer, pc *webrtc.PeerConnection, con
 		p.publish(t, kind)
 	})
 	return p
+}
+
+// ownKind is the kind of the own m-line whose receiver is r ("" for another m-line). A transceiver's
+// receiver is looked up when its track comes: pion gives it a new one when the remote SSRCs change.
+func (p *Participant) ownKind(r *webrtc.RTPReceiver) string {
+	for i, tr := range p.own {
+		if tr.Receiver() == r {
+			return ownKinds[i]
+		}
+	}
+	return ""
 }
 
 // ID is the participant's id in its room.

@@ -22,6 +22,9 @@
 //   - Every subscriber track has its own bounded queue (Config.QueueLen packets) and writer: a slow
 //     or stalled subscriber loses its own packets (counted in Stats.Dropped) and never delays the
 //     publisher or the other subscribers.
+//   - A participant publishes only on its own three m-lines (audio, camera, screen share): a track it
+//     sends on the m-line of a track it receives (pion offers those sendrecv) is read and discarded,
+//     never offered to Peer.MediaStarted, so it publishes at most one track of each kind.
 //   - A published track is forwarded only if Peer.MediaStarted admits it (the meeting's video-tile
 //     and screen-share limits); a refused track is read and discarded. While a participant's audio is
 //     muted (Participant.SetAudioMuted, a moderator's mute) its audio packets are read and dropped.
@@ -311,12 +314,12 @@ func (s *SFU) JoinWith(roomID, id string, peer Peer, o JoinOptions) (*Participan
 	if err != nil {
 		return nil, fmt.Errorf("sfu: peer connection: %w", err)
 	}
-	content, err := addOwnTransceivers(pc, o.ReceiveOnly)
+	own, err := addOwnTransceivers(pc, o.ReceiveOnly)
 	if err != nil {
 		_ = pc.Close()
 		return nil, fmt.Errorf("sfu: transceiver: %w", err)
 	}
-	p := newParticipant(s, id, peer, pc, content, o.ReceiveOnly)
+	p := newParticipant(s, id, peer, pc, own, o.ReceiveOnly)
 	p.bwe = bwe
 	p.offerSimulcast = o.OfferSimulcast && !o.ReceiveOnly
 	s.mu.Lock()
@@ -346,30 +349,29 @@ func (s *SFU) JoinWith(roomID, id string, peer Peer, o JoinOptions) (*Participan
 	return p, nil
 }
 
-// addOwnTransceivers adds the participant's own m-lines (audio, video and the screen share) and
-// returns the screen share's receiver: recvonly, or inactive for a receive-only participant (pion
+// addOwnTransceivers adds the participant's own m-lines (audio, video and the screen share, in
+// ownKinds' order) and returns them: recvonly, or inactive for a receive-only participant (pion
 // adds those only sendonly or recvonly: a sendonly one whose track is removed is inactive). The
 // m-lines stay for a receive-only participant so that its connection has a transport before it
 // receives anything.
-func addOwnTransceivers(pc *webrtc.PeerConnection, receiveOnly bool) (*webrtc.RTPReceiver, error) {
+func addOwnTransceivers(pc *webrtc.PeerConnection, receiveOnly bool) (own [len(ownKinds)]*webrtc.RTPTransceiver, err error) {
 	dir := webrtc.RTPTransceiverDirectionRecvonly
 	if receiveOnly {
 		dir = webrtc.RTPTransceiverDirectionSendonly
 	}
-	var content *webrtc.RTPReceiver
-	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeVideo} {
+	for i, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeVideo} {
 		tr, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: dir})
 		if err != nil {
-			return nil, err
+			return own, err
 		}
 		if receiveOnly {
 			if err := pc.RemoveTrack(tr.Sender()); err != nil {
-				return nil, err
+				return own, err
 			}
 		}
-		content = tr.Receiver() // the last one: the screen share
+		own[i] = tr
 	}
-	return content, nil
+	return own, nil
 }
 
 // leave removes p from its room, drops the room once empty, and returns the publications p owned
