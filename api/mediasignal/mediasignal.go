@@ -15,7 +15,9 @@
 //   - A session given a check of its caller's session (CheckSession) runs it while the participant
 //     is in: once the caller's session ended (signed out, revoked) the client gets an error
 //     Unauthorized, the participant is out (ReasonDisconnected) and the socket closes with
-//     CloseSessionEnded.
+//     CloseSessionEnded. One whose check refuses the caller while its session goes on (ErrRefused: no
+//     longer a member of the conversation) gets that error, and the participant is out
+//     (ReasonDisconnected) with a normal close.
 package mediasignal
 
 import (
@@ -60,6 +62,11 @@ const CloseSessionEnded = 4401
 // ErrSessionEnded is what a session check returns (wrapped) once the caller's session ended; any
 // other error of the check is taken as passing (logged, checked again later).
 var ErrSessionEnded = errors.New("mediasignal: the caller's session ended")
+
+// ErrRefused is what a session check returns, wrapping a domain error that says why, once the
+// caller's session goes on but the caller may no longer take part (no longer a member of the
+// conversation): the client gets that error and the participant is out (ReasonDisconnected).
+var ErrRefused = errors.New("mediasignal: the caller may no longer take part")
 
 // ErrStopping is what a Room's Join returns (wrapped) when the media service is stopping: the
 // participant is then out as ReasonServiceRestart, as those already in are, not Disconnected.
@@ -232,7 +239,7 @@ func NewSession(ws *websocket.Conn, room Room, warn func(msg string, args ...any
 
 // CheckSession makes Run check the caller's session every every while the participant is in (call
 // it before Run): once check returns ErrSessionEnded the participant is out (see the package
-// comment).
+// comment); ErrRefused takes it out too, telling the client why.
 func (x *Session) CheckSession(every time.Duration, check func(ctx context.Context) error) {
 	x.checkEvery, x.check = every, check
 }
@@ -370,14 +377,19 @@ func (x *Session) every(ctx context.Context, d time.Duration, step func(ctx cont
 	}
 }
 
-// watchSession checks the caller's session every checkEvery; one that ended takes the participant
-// out.
+// watchSession checks the caller's session every checkEvery; one that ended, or a caller refused,
+// takes the participant out.
 func (x *Session) watchSession(ctx context.Context) {
 	x.every(ctx, x.checkEvery, func(cctx context.Context) bool {
 		err := x.check(cctx)
-		if errors.Is(err, ErrSessionEnded) {
+		switch {
+		case errors.Is(err, ErrSessionEnded):
 			x.ended.Store(true)
 			x.Fail("Unauthorized", "your session ended (signed out or revoked): sign in again")
+			x.Close(ReasonDisconnected)
+			return false
+		case errors.Is(err, ErrRefused):
+			x.FailWith(err)
 			x.Close(ReasonDisconnected)
 			return false
 		}

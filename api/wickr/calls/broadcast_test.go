@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/belfry/belfry/api/awsproto"
+	"github.com/belfry/belfry/api/mediasignal"
 	"github.com/belfry/belfry/api/wickr/messaging"
 	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/wickr/call"
@@ -94,4 +95,46 @@ func TestBroadcastAdmission(t *testing.T) {
 			t.Fatalf("viewer %d removed with %q", i, p.got())
 		}
 	}
+}
+
+// TestAViewerJoiningAsThePresenterLeavesIsTakenOut: a viewer admitted to a broadcast whose presenter
+// leaves before the viewer's SFU participant exists (the leaving took the viewer out of the call)
+// is removed from the SFU as PresenterLeft as soon as it joins, not left alone in a room no call
+// has any more.
+func TestAViewerJoiningAsThePresenterLeavesIsTakenOut(t *testing.T) {
+	ctx := context.Background()
+	const nid, gid = "11111111", "G1"
+	alice, bob := messaging.Caller{NetworkID: nid, UserID: "1", GroupID: gid}, messaging.Caller{NetworkID: nid, UserID: "2", GroupID: gid}
+	nets := peeker{network.StreamName(nid): {ID: nid, Status: network.StatusActive, Region: "us-east-1",
+		Groups: map[string]*network.Group{gid: {Settings: sg.Defaults()}}}}
+	sfu := &removed{}
+	s := New(Deps{Calls: &memCalls{m: map[string]call.State{}}, Networks: nets, SFU: oneSFU{sfu},
+		Store: oneConversation{id: "c1", members: []conversation.Participant{alice.Participant(), bob.Participant()}}})
+	presenter, err := s.admit(ctx, alice, "c1", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer, err := s.admit(ctx, bob, "c1", "", false)
+	if err != nil || !viewer.viewer {
+		t.Fatalf("the viewer: %+v %v", viewer, err)
+	}
+	s.leave(presenter.callID, presenter.participantID, call.LeftHungUp)
+	p := &participant{svc: s, callID: viewer.callID, id: viewer.participantID, grant: viewer.grant, viewer: true}
+	if _, err := p.Join(nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for sfu.got() == "" && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if sfu.got() != call.LeftPresenterLeft {
+		t.Fatalf("the late viewer's SFU participant: removed with %q, want %q", sfu.got(), call.LeftPresenterLeft)
+	}
+}
+
+// oneSFU joins every participant as the same one.
+type oneSFU struct{ p *removed }
+
+func (o oneSFU) Join(string, string, mediasignal.Peer, JoinOptions) (mediasignal.Participant, error) {
+	return o.p, nil
 }

@@ -28,7 +28,9 @@
 //   - Path ids are text of at most 64 bytes without NUL (400 naming the parameter otherwise).
 //   - A participant whose session ends (signed out, revoked, its user suspended or deleted) is taken
 //     out of the call within Deps.SessionRecheck: an error Unauthorized, then bye Disconnected, and
-//     the socket closes with mediasignal.CloseSessionEnded (4401).
+//     the socket closes with mediasignal.CloseSessionEnded (4401). So is one whose caller is no longer
+//     a member of the conversation (removed from it, or left it): an error NotFound, as to any
+//     non-member, then bye Disconnected and a normal close.
 //   - A call this process does not carry cannot still be going: the calls a previous run left live (it
 //     crashed) are ended by EndInterrupted, their participants leaving as ServiceRestart at the last
 //     instant that run was known to carry them; the calls of this run are never touched.
@@ -226,9 +228,9 @@ func fail(c echo.Context, err error) error { return wickrproto.ClientError(c, er
 
 // admitted is a participant recorded in a call; viewer: a viewer of a broadcast.
 type admitted struct {
-	callID, participantID string
-	grant                 call.Grant
-	viewer                bool
+	convID, callID, participantID string
+	grant                         call.Grant
+	viewer                        bool
 }
 
 // grant is what the caller's security group allows in calls (a guest: audio only).
@@ -306,7 +308,7 @@ func (s *Service) admit(ctx context.Context, me messaging.Caller, convID, want s
 	if err != nil {
 		return admitted{}, err
 	}
-	a := admitted{participantID: uuid.NewString(), grant: g}
+	a := admitted{convID: convID, participantID: uuid.NewString(), grant: g}
 	defer s.convs.lock(convID)()
 	s.mu.Lock()
 	id, live := s.byConv[convID]
@@ -407,17 +409,19 @@ func (s *Service) leave(callID, participantID, reason string) {
 	}
 }
 
-// joined records a participant's SFU side in its call (taken out if a broadcast's presenter leaves).
-func (s *Service) joined(callID, participantID string, p mediasignal.Participant) {
+// joined records a participant's SFU side in its call (taken out if a broadcast's presenter leaves);
+// false when the call ended since the participant was admitted (its leaving is recorded already).
+func (s *Service) joined(callID, participantID string, p mediasignal.Participant) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, live := s.convOf[callID]; !live {
-		return
+		return false
 	}
 	if s.parts[callID] == nil {
 		s.parts[callID] = map[string]mediasignal.Participant{}
 	}
 	s.parts[callID][participantID] = p
+	return true
 }
 
 // keyedMutex is a mutex per key, held only while someone holds or waits for it.
@@ -483,11 +487,14 @@ func (s *Service) signal(c echo.Context, admit func(context.Context, messaging.C
 		s.d.Logger.Warn(msg, append(args, "call", a.callID, "participant", a.participantID)...)
 	})
 	sig.CheckSession(s.d.SessionRecheck, func(ctx context.Context) error {
-		_, err := s.d.Sessions.Authenticate(ctx, tok)
+		me, err := s.d.Sessions.Authenticate(ctx, tok)
 		if domain.KindOf(err) != 0 { // a refusal, not a failure to check
 			return fmt.Errorf("%w: %w", mediasignal.ErrSessionEnded, err)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.stillMember(ctx, me, a.convID)
 	})
 	video, role := a.grant.Video && !a.viewer, ""
 	if a.viewer {
@@ -495,6 +502,15 @@ func (s *Service) signal(c echo.Context, admit func(context.Context, messaging.C
 	}
 	s.drain.Run(sig, mediasignal.Message{Type: "joined", CallID: a.callID, ParticipantID: a.participantID, Video: &video, TCPOnly: a.grant.TCPOnly, Role: role})
 	return nil
+}
+
+// stillMember refuses (mediasignal.ErrRefused) a caller no longer a member of the conversation.
+func (s *Service) stillMember(ctx context.Context, me messaging.Caller, convID string) error {
+	ok, err := s.d.Store.IsMember(ctx, convID, me.Participant().Key())
+	if err != nil || ok {
+		return err
+	}
+	return fmt.Errorf("%w: %w", mediasignal.ErrRefused, domain.Wrapf(ErrNotMember, "the caller is no longer a member of conversation %s", convID))
 }
 
 // RoleViewer is the role a broadcast's viewer is told in its "joined" message.
@@ -509,11 +525,16 @@ type participant struct {
 }
 
 // Join implements mediasignal.Room: a forceTcpCall participant gets TCP candidates only, a
-// broadcast's viewer joins receive-only.
+// broadcast's viewer joins receive-only. A call that ended since the admission (a broadcast whose
+// presenter left, taking its viewers out) takes the new SFU participant out at once.
 func (p *participant) Join(peer mediasignal.Peer) (mediasignal.Participant, error) {
 	part, err := p.svc.d.SFU.Join(p.callID, p.id, peer, JoinOptions{TCPOnly: p.grant.TCPOnly, ReceiveOnly: p.viewer})
-	if err == nil {
-		p.svc.joined(p.callID, p.id, part)
+	if err == nil && !p.svc.joined(p.callID, p.id, part) {
+		reason := call.LeftDisconnected
+		if p.viewer {
+			reason = call.LeftPresenterLeft // the only way a call ends with a participant just admitted
+		}
+		go part.Remove(reason) // its session's Left finds it out already
 	}
 	return part, err
 }
