@@ -1,13 +1,13 @@
 package datakeys
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,17 +34,23 @@ type Keyring interface {
 const keyringHeader = "belfry-keyring v1"
 
 // FileKeyring is a Keyring in one file (mode 0600): a header line, then one "id base64-key" line per
-// KEK. Every change rewrites the file atomically (a new file, fsynced, renamed over the old one, the
-// directory fsynced), under an exclusive lock on "<file>.lock", after re-reading the file if another
-// process changed it — so a CLI run beside a running server neither loses nor resurrects a KEK, and
-// a destroyed KEK's bytes are in no file the keyring leaves behind.
+// KEK. A Create appends its KEKs' lines to the file and fsyncs it (its cost does not grow with the
+// KEKs the file holds: a Wickr message has a KEK of its own); a Destroy rewrites the file atomically
+// without them (a new file, fsynced, renamed over the old one, the directory fsynced), so a destroyed
+// KEK's bytes are in no file the keyring leaves behind. Both run under an exclusive lock on
+// "<file>.lock", after re-reading the file if another process changed it — so a CLI run beside a
+// running server neither loses nor resurrects a KEK. A last line without its newline is an append a
+// crash cut short (its Create never answered): it is ignored, and cut off before the next append.
 type FileKeyring struct {
 	path string
 	mu   sync.Mutex
 	keys map[string][]byte
 	seen os.FileInfo // the file as last read or written
+	// valid is how many bytes of the file are whole lines (less than its size after a crash cut an
+	// append short).
+	valid int64
 
-	// Creates waiting for the file: whoever takes the lock next writes all of them in one rewrite
+	// Creates waiting for the file: whoever takes the lock next writes all of them in one append
 	// (group commit), so a burst of first messages in new conversations costs a few fsyncs, not one
 	// each.
 	pmu     sync.Mutex
@@ -120,25 +126,39 @@ func (k *FileKeyring) reload() error {
 	if err != nil {
 		return fmt.Errorf("keyring: %w", err)
 	}
-	keys := map[string][]byte{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 4096), 1<<16)
-	if !sc.Scan() || sc.Text() != keyringHeader {
-		return fmt.Errorf("keyring: %s is not a Belfry keyring", k.path)
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return fmt.Errorf("keyring: %w", err)
 	}
-	for sc.Scan() {
-		id, enc, ok := strings.Cut(sc.Text(), " ")
+	keys, valid, err := parseKeyring(k.path, data)
+	if err != nil {
+		return err
+	}
+	k.keys, k.seen, k.valid = keys, fi, valid
+	return nil
+}
+
+// parseKeyring reads a keyring file's KEKs, and how many of its bytes are whole lines: a last line
+// without its newline (an append cut short) is left out.
+func parseKeyring(path string, data []byte) (map[string][]byte, int64, error) {
+	valid := int64(len(data))
+	if i := bytes.LastIndexByte(data, '\n'); i < len(data)-1 {
+		valid = int64(i + 1)
+	}
+	lines := strings.Split(string(data[:valid]), "\n")
+	if len(lines) < 2 || lines[0] != keyringHeader {
+		return nil, 0, fmt.Errorf("keyring: %s is not a Belfry keyring", path)
+	}
+	keys := make(map[string][]byte, len(lines))
+	for _, line := range lines[1 : len(lines)-1] {
+		id, enc, ok := strings.Cut(line, " ")
 		key, err := base64.StdEncoding.DecodeString(enc)
-		if !ok || err != nil || len(key) != 32 {
-			return fmt.Errorf("keyring: %s: a malformed line", k.path)
+		if !ok || err != nil || len(key) != 32 || validKEKID(id) != nil {
+			return nil, 0, fmt.Errorf("keyring: %s: a malformed line", path)
 		}
 		keys[id] = key
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("keyring: %w", err)
-	}
-	k.keys, k.seen = keys, fi
-	return nil
+	return keys, valid, nil
 }
 
 // write replaces the file with keys atomically (k.mu and the file lock held).
@@ -182,7 +202,54 @@ func (k *FileKeyring) write(keys map[string][]byte) error {
 	if err != nil {
 		return fmt.Errorf("keyring: %w", err)
 	}
-	k.keys, k.seen = keys, fi
+	k.keys, k.seen, k.valid = keys, fi, int64(b.Len())
+	return nil
+}
+
+// appendKeys appends new KEKs' lines to the file and fsyncs it, cutting off first a line a crash left
+// half written (k.mu and the file lock held, the file read); a file that is gone is written whole
+// (added then holds every KEK).
+func (k *FileKeyring) appendKeys(added map[string][]byte) error {
+	if k.seen == nil {
+		for id, key := range k.keys {
+			added[id] = key
+		}
+		return k.write(added)
+	}
+	ids := make([]string, 0, len(added))
+	for id := range added {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	var b bytes.Buffer
+	for _, id := range ids {
+		b.WriteString(id + " " + base64.StdEncoding.EncodeToString(added[id]) + "\n")
+	}
+	f, err := os.OpenFile(k.path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("keyring: append: %w", err)
+	}
+	defer f.Close()
+	if k.seen.Size() != k.valid {
+		err = f.Truncate(k.valid)
+	}
+	if err == nil {
+		_, err = f.WriteAt(b.Bytes(), k.valid)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		return fmt.Errorf("keyring: append: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("keyring: %w", err)
+	}
+	for id, key := range added { // in place: the readers of k.keys hold k.mu
+		k.keys[id] = key
+	}
+	k.seen, k.valid = fi, k.valid+int64(b.Len())
 	return nil
 }
 
@@ -202,7 +269,7 @@ func validKEKID(id string) error {
 	return nil
 }
 
-// Create adds the KEKs that do not exist yet. Concurrent calls share rewrites: the caller that takes
+// Create adds the KEKs that do not exist yet. Concurrent calls share appends: the caller that takes
 // the lock writes every id queued so far and answers each of their callers before it lets go, so a
 // caller whose ids another one wrote finds its answer waiting.
 func (k *FileKeyring) Create(_ context.Context, ids ...string) error {
@@ -234,7 +301,7 @@ func (k *FileKeyring) Create(_ context.Context, ids ...string) error {
 	return <-req.done
 }
 
-// createLocked adds the KEKs of a group of Create calls that do not exist yet, with one rewrite
+// createLocked adds the KEKs of a group of Create calls that do not exist yet, with one append
 // (k.mu and the file lock held).
 func (k *FileKeyring) createLocked(group []*createReq) error {
 	if err := k.reload(); err != nil {
@@ -259,10 +326,7 @@ func (k *FileKeyring) createLocked(group []*createReq) error {
 	if len(next) == 0 {
 		return nil
 	}
-	for id, key := range k.keys {
-		next[id] = key
-	}
-	return k.write(next)
+	return k.appendKeys(next)
 }
 
 // kek returns a KEK, re-reading the file when another process changed it.
