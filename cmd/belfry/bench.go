@@ -37,6 +37,9 @@ func cmdBench(ctx context.Context, cfg Config, args []string) error {
 	if len(args) > 0 && args[0] == "chat" {
 		return cmdBenchChat(ctx, cfg, args[1:])
 	}
+	if len(args) > 0 && args[0] == "archive" {
+		return cmdBenchArchive(ctx, cfg, args[1:])
+	}
 	if len(args) > 0 && args[0] == "purge" {
 		return cmdBenchPurge(ctx, cfg, args[1:])
 	}
@@ -50,7 +53,7 @@ func cmdBench(ctx context.Context, cfg Config, args []string) error {
 		return cmdBenchMedia(ctx, args[1:])
 	}
 	if len(args) == 0 || args[0] != "eventstore" {
-		return fmt.Errorf("usage: belfry bench eventstore|api|audit-flood|audit|snapshot|replay|wickr|reports|chat|media [flags]")
+		return fmt.Errorf("usage: belfry bench eventstore|api|audit-flood|audit|snapshot|replay|wickr|reports|chat|archive|purge|media [flags]")
 	}
 	fs := flag.NewFlagSet("bench eventstore", flag.ContinueOnError)
 	d := fs.Duration("duration", 5*time.Second, "length of each append scenario")

@@ -30,6 +30,7 @@ import (
 	"github.com/belfry/belfry/domain/wickr/roster"
 	"github.com/belfry/belfry/infra/datakeys"
 	"github.com/belfry/belfry/infra/eventstore"
+	"github.com/belfry/belfry/infra/objstore"
 	"github.com/belfry/belfry/infra/wickrarchive"
 	"github.com/belfry/belfry/projections"
 	"github.com/belfry/belfry/projections/wickranalytics"
@@ -65,6 +66,10 @@ type wickrApp struct {
 	archiveRM           *projections.Runner     // the archive's read model
 	rosters             usecase.Rosters         // the end users' command path (and the tests' setups)
 	networkCmds         usecase.Networks        // the networks' command path (the group reactor, the tests' setups)
+
+	// archiveTo builds a shipper like archive's to another target (the archive benchmark's
+	// catch-up): same read model, keys, files and rotation.
+	archiveTo func(objstore.Target, *wickrarchive.Metrics) *wickrarchive.Shipper
 }
 
 // operations are the Wickr Admin API's operations, from every slice.

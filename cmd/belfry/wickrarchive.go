@@ -9,6 +9,7 @@ import (
 
 	"github.com/belfry/belfry/infra/blobstore"
 	"github.com/belfry/belfry/infra/datakeys"
+	"github.com/belfry/belfry/infra/objstore"
 	"github.com/belfry/belfry/infra/wickrarchive"
 	"github.com/belfry/belfry/projections"
 	wickrarchiverm "github.com/belfry/belfry/projections/wickrarchive"
@@ -39,9 +40,12 @@ func newWickrArchive(m *Main, pool *pgxpool.Pool, keys *datakeys.Store) {
 	if m.WickrArchiveRotate > 0 {
 		rotate = m.WickrArchiveRotate
 	}
-	m.wickr.archive = wickrarchive.New(wickrarchiverm.NewStore(pool), keys, target, pool,
-		wickrarchive.Config{Prefix: ac.prefix(), BaseName: ac.BaseName, FileSize: size, Rotate: rotate, Now: m.Now, Logger: m.logger,
-			Files: blobstore.New(m.cfg.blobDir(), pool, keys), Metrics: wickrarchive.NewMetrics(m.reg)})
+	m.wickr.archiveTo = func(target objstore.Target, metrics *wickrarchive.Metrics) *wickrarchive.Shipper {
+		return wickrarchive.New(wickrarchiverm.NewStore(pool), keys, target, pool,
+			wickrarchive.Config{Prefix: ac.prefix(), BaseName: ac.BaseName, FileSize: size, Rotate: rotate, Now: m.Now, Logger: m.logger,
+				Files: blobstore.New(m.cfg.blobDir(), pool, keys), Metrics: metrics})
+	}
+	m.wickr.archive = m.wickr.archiveTo(target, wickrarchive.NewMetrics(m.reg))
 	m.logger.Info("wickr data-retention archive", "target", target.String(), "prefix", ac.prefix())
 }
 

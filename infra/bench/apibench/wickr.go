@@ -1,10 +1,7 @@
 package apibench
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,8 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
@@ -48,7 +43,7 @@ type wickrRun struct {
 	o        WickrOptions
 	srv      *Server
 	http     *http.Client
-	signer   *v4.Signer
+	admin    *WickrAdmin
 	pool     *pgxpool.Pool
 	network  string
 	group    string
@@ -83,9 +78,10 @@ func WickrCommand(ctx context.Context, o WickrOptions) error {
 		return err
 	}
 	defer srv.Close()
-	b := &wickrRun{o: o, srv: srv, signer: v4.NewSigner(),
+	b := &wickrRun{o: o, srv: srv,
 		http: &http.Client{Transport: &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024}},
 		rep:  &wickrReport{StartedAt: time.Now().UTC(), Users: o.Users, Clients: o.Clients}}
+	b.admin = NewWickrAdmin(srv.HTTPAddr, srv.KeyID, srv.Secret, b.http)
 	if b.pool, err = pgxpool.New(ctx, dbURL); err != nil {
 		return err
 	}
@@ -128,37 +124,7 @@ func WickrCommand(ctx context.Context, o WickrOptions) error {
 
 // call signs and sends one Wickr request and decodes its JSON answer into out (nil: ignored).
 func (b *wickrRun) call(ctx context.Context, method, path string, query url.Values, body any, out any) error {
-	var payload []byte
-	if body != nil {
-		payload, _ = json.Marshal(body)
-	}
-	u := "http://" + b.srv.HTTPAddr + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(payload))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	sum := sha256.Sum256(payload)
-	creds := aws.Credentials{AccessKeyID: b.srv.KeyID, SecretAccessKey: b.srv.Secret}
-	if err := b.signer.SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "wickr", "us-east-1", time.Now()); err != nil {
-		return err
-	}
-	resp, err := b.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, data)
-	}
-	if out != nil {
-		return json.Unmarshal(data, out)
-	}
-	return nil
+	return b.admin.Call(ctx, method, path, query, body, out)
 }
 
 // setup creates the network and finds its default group.
