@@ -86,8 +86,12 @@ func (s *wrapping) scopeKEK(ctx context.Context, tenant, scope string) (string, 
 	if err != nil {
 		return "", err
 	}
-	if _, err := s.execAsync(ctx, `INSERT INTO keys.scopes (tenant, scope, kek_id) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`, tenant, scope, fresh); err != nil {
+	tag, err := s.execAsync(ctx, `INSERT INTO keys.scopes (tenant, scope, kek_id) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING`, tenant, scope, fresh)
+	if err != nil {
 		return "", fmt.Errorf("datakeys: create scope: %w", err)
+	}
+	if tag.RowsAffected() == 1 { // ours is the scope's KEK (a scope is created live, never destroyed first)
+		return fresh, nil
 	}
 	err = s.pool.QueryRow(ctx, `SELECT kek_id, destroyed_at IS NOT NULL FROM keys.scopes WHERE tenant = $1 AND scope = $2`, tenant, scope).Scan(&id, &destroyed)
 	if err != nil {
@@ -155,7 +159,9 @@ func (s *wrapping) unwrapDay(ctx context.Context, id, periodKEK, scopeKEK string
 	return ring.Unwrap(ctx, scopeKEK, inner, []byte(id))
 }
 
-// createDay creates the day key of (tenant, scope, day) unless it exists.
+// createDay creates the day key of (tenant, scope, day) unless it exists; the key it stored, if it
+// did, is cached (generation 0, the column's default), so that its first message key is wrapped
+// without reading it back.
 func (s *wrapping) createDay(ctx context.Context, id, tenant, scope string, day time.Time) error {
 	period, err := s.periodKEK(ctx, tenant, Class(scope), day)
 	if err != nil {
@@ -173,9 +179,13 @@ func (s *wrapping) createDay(ctx context.Context, id, tenant, scope string, day 
 	if err != nil {
 		return err
 	}
-	if _, err := s.execAsync(ctx, `INSERT INTO keys.data_keys (key_id, tenant, scope, day, wrapped, period_kek, scope_kek) VALUES ($1,$2,$3,$4,$5,$6,$7)
-		ON CONFLICT (key_id) DO NOTHING`, id, tenant, scope, day.UTC().Format(time.DateOnly), wrapped, period, scopeKEK); err != nil {
+	tag, err := s.execAsync(ctx, `INSERT INTO keys.data_keys (key_id, tenant, scope, day, wrapped, period_kek, scope_kek) VALUES ($1,$2,$3,$4,$5,$6,$7)
+		ON CONFLICT (key_id) DO NOTHING`, id, tenant, scope, day.UTC().Format(time.DateOnly), wrapped, period, scopeKEK)
+	if err != nil {
 		return fmt.Errorf("datakeys: create key: %w", err)
+	}
+	if tag.RowsAffected() == 1 {
+		s.put(id, fresh, 0)
 	}
 	return nil
 }
