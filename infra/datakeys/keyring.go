@@ -57,7 +57,7 @@ type FileKeyring struct {
 	pending []*createReq
 }
 
-// createReq is one Create call waiting for a rewrite; done receives its outcome (buffered).
+// createReq is one Create call waiting for an append; done receives its outcome (buffered).
 type createReq struct {
 	ids  []string
 	done chan error
