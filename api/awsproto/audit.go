@@ -42,7 +42,7 @@ func (s *Service) buildRecord(k *Call, op Operation, cred sigv4.Credential, reqI
 	r := k.Echo.Request()
 	region := s.region
 	if s.regions != nil {
-		region = scopeField(r.Header.Get("Authorization"), 2) // a regional service: the scope's region
+		region = s.scopeRegion(r.Header.Get("Authorization"))
 	}
 	rec := audit.APICallRecorded{
 		EventVersion: "1.08", EventTime: at.UTC(), EventSource: s.eventSource, EventName: op.Name, AWSRegion: region,
@@ -72,6 +72,17 @@ func (s *Service) buildRecord(k *Call, op Operation, cred sigv4.Credential, reqI
 	return rec
 }
 
+// scopeRegion is the region of a regional service's credential scope when the service accepts it,
+// else "" (the trail's home region): the scope is the caller's text, unsigned or signed by a caller
+// who chose it, and a region names the trail's object keys and digest chains.
+func (s *Service) scopeRegion(auth string) string {
+	region := scopeField(auth, 2)
+	if region == "" || s.regions(region) != nil {
+		return ""
+	}
+	return region
+}
+
 func accessKeyFromHeader(auth string) string {
 	_, rest, ok := strings.Cut(auth, "Credential=")
 	if !ok {
@@ -97,15 +108,14 @@ var sensitiveMembers = map[string]bool{
 }
 
 // requestParameters merges path parameters, query parameters and body members (none for a body that
-// is a file), with CloudTrail's lower-camel keys at every depth, sensitive members hidden.
+// is a file), with CloudTrail's lower-camel keys at every depth, sensitive members hidden. A path
+// parameter wins over a query parameter or body member of the same name: the operation acts on what
+// its path names, and the record must name it.
 func requestParameters(k *Call) json.RawMessage {
 	if k.badInput {
 		return json.RawMessage("null")
 	}
 	m := map[string]any{}
-	for n, v := range k.params {
-		m[n] = v
-	}
 	for n, vs := range k.Echo.QueryParams() {
 		if n == "operation" || len(vs) == 0 {
 			continue
@@ -117,6 +127,9 @@ func requestParameters(k *Call) json.RawMessage {
 		for n, v := range body {
 			m[lowerFirst(n)] = lowerCamel(v)
 		}
+	}
+	for n, v := range k.params {
+		m[n] = v
 	}
 	if len(m) == 0 {
 		return json.RawMessage("null")

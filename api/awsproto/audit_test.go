@@ -57,3 +57,19 @@ func TestAuditHidesSecretsUnderFoldedNames(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditPathParametersAreTheOnesActedOn: the operation acts on the resource its path names; a
+// query parameter or body member of the same name (which the operation ignores) must not replace it
+// in requestParameters, or a caller deleting user U could leave a record that names user V.
+func TestAuditPathParametersAreTheOnesActedOn(t *testing.T) {
+	e := echo.New()
+	c := e.NewContext(httptest.NewRequest("DELETE", "/accounts/a1/users/u-acted-on?accountId=a-decoy", nil), httptest.NewRecorder())
+	k := &Call{Echo: c, params: map[string]string{"accountId": "a1", "userId": "u-acted-on"}, Body: []byte(`{"UserId":"u-decoy","Note":"x"}`)}
+	var got map[string]any
+	if err := json.Unmarshal(requestParameters(k), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["userId"] != "u-acted-on" || got["accountId"] != "a1" || got["note"] != "x" {
+		t.Fatalf("requestParameters do not name the resources acted on: %v", got)
+	}
+}

@@ -17,7 +17,8 @@
 // unauthenticated lane drops it; every response carries x-amzn-RequestId; every error carries
 // X-Amzn-ErrorType and a {"Code","Message"} body, or the body of the service's own error table
 // (ServiceConfig.Errors). A regional service (ServiceConfig.Regions) sees the credential scope's region
-// in Call.Region and records it as the audit record's awsRegion.
+// in Call.Region and records it as the audit record's awsRegion when it accepts it (a refused call's
+// record names no region: the scope is the caller's text).
 // A call that names a snapshot answers from it when its operation is read-only and the snapshot is
 // ready, and is refused otherwise (400 for a mutating operation, whatever the snapshot).
 package awsproto

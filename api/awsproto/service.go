@@ -157,7 +157,8 @@ type ServiceConfig struct {
 	Errors func(error) *WireError
 	// Regions makes the service regional: the credential scope may name any region that Regions
 	// accepts (the Verifier must then accept any region), Call.Region is that region, and the audit
-	// record's awsRegion is the scope's. Nil: the service lives in Region alone.
+	// record's awsRegion is the scope's when Regions accepts it ("" otherwise). Nil: the service lives
+	// in Region alone.
 	Regions func(region string) error
 	// SkipReadAudit leaves successful read-only calls out of the audit log.
 	SkipReadAudit bool
