@@ -113,6 +113,17 @@ func (s *Index) AccountKnown(ctx context.Context, accountID string) (bool, error
 	return ok, nil
 }
 
+// UserKnown reports whether userID is or was a user of account accountID (deleted users too).
+func (s *Index) UserKnown(ctx context.Context, accountID, userID string) (bool, error) {
+	var ok bool
+	err := s.pool.QueryRow(ctx, projections.SQL(ctx, `SELECT EXISTS (SELECT 1 FROM rm.chime_users WHERE user_id = $1 AND account_id = $2)`),
+		userID, accountID).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("chimeaccounts: user: %w", err)
+	}
+	return ok, nil
+}
+
 // Enterprise says which of the accounts ids are live Enterprise accounts.
 func (s *Index) Enterprise(ctx context.Context, ids []string) (map[string]bool, error) {
 	rows, _ := s.pool.Query(ctx, projections.SQL(ctx, `SELECT account_id FROM rm.chime_accounts WHERE account_id = ANY($1) AND account_type <> 'Team'

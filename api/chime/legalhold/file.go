@@ -16,14 +16,14 @@ import (
 // ExportFile writes the export of q to the file at path, resuming what is there: a file that is
 // neither empty nor an export of q (its header, whole or cut short) is refused and left as it is; a
 // partial last line is dropped; the export continues after the last complete line. A query refused
-// (its account unknown) creates no file. It returns the progress of this run (Messages: lines it
+// (its account unknown, or its user not one of the account's) creates no file. It returns the progress of this run (Messages: lines it
 // added) and the lines the file held before (Resumed).
 func (x *Exporter) ExportFile(ctx context.Context, q Query, path string, progress func(Progress)) (p Progress, resumed int64, err error) {
 	if err := q.Check(); err != nil {
 		return Progress{}, 0, err
 	}
 	// The query is refused before the file is touched: a refused export creates nothing.
-	if err := x.known(ctx, q.AccountID); err != nil {
+	if err := x.known(ctx, q); err != nil {
 		return Progress{}, 0, err
 	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)

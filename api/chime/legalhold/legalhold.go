@@ -44,9 +44,11 @@ type Conversations interface {
 	MessagesBetween(ctx context.Context, ids []string, from, to, afterAt time.Time, afterConv, afterID string, limit int) ([]chimeconversations.Message, error)
 }
 
-// Accounts says whether an account exists (chimeaccounts.Store implements it).
+// Accounts says whether an account exists, and a user is or was one of its users
+// (chimeaccounts.Index implements it).
 type Accounts interface {
 	AccountKnown(ctx context.Context, accountID string) (bool, error)
+	UserKnown(ctx context.Context, accountID, userID string) (bool, error)
 }
 
 // Keys opens sealed content (infra/datakeys.Store implements it); a destroyed key is domain.ErrShredded.
@@ -166,7 +168,7 @@ type Progress struct {
 // scope returns the containers an export covers (room and conversation ids in one list for a user:
 // each read model ignores the other's).
 func (x *Exporter) scope(ctx context.Context, q Query) (rooms, convs []string, err error) {
-	if err := x.known(ctx, q.AccountID); err != nil {
+	if err := x.known(ctx, q); err != nil {
 		return nil, nil, err
 	}
 	if q.UserID != "" {
@@ -180,14 +182,24 @@ func (x *Exporter) scope(ctx context.Context, q Query) (rooms, convs []string, e
 	return rooms, convs, err
 }
 
-// known refuses an account that does not exist.
-func (x *Exporter) known(ctx context.Context, accountID string) error {
-	ok, err := x.d.Accounts.AccountKnown(ctx, accountID)
+// known refuses an account that does not exist, and a user that is not one of its users: the
+// header names the account, so every line must be of it.
+func (x *Exporter) known(ctx context.Context, q Query) error {
+	ok, err := x.d.Accounts.AccountKnown(ctx, q.AccountID)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return domain.Wrapf(ErrInvalid, "--account: account %s does not exist", accountID)
+		return domain.Wrapf(ErrInvalid, "--account: account %s does not exist", q.AccountID)
+	}
+	if q.UserID == "" {
+		return nil
+	}
+	if ok, err = x.d.Accounts.UserKnown(ctx, q.AccountID, q.UserID); err != nil {
+		return err
+	}
+	if !ok {
+		return domain.Wrapf(ErrInvalid, "--user: %s is not a user of account %s", q.UserID, q.AccountID)
 	}
 	return nil
 }

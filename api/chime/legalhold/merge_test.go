@@ -76,6 +76,7 @@ type plain struct{}
 
 func (plain) Open(_ context.Context, _ string, sealed []byte) ([]byte, error) { return sealed, nil }
 func (plain) AccountKnown(context.Context, string) (bool, error)              { return true, nil }
+func (plain) UserKnown(context.Context, string, string) (bool, error)         { return true, nil }
 func (plain) ForMessages(context.Context, []string) (map[string][]attachment.Stored, error) {
 	return nil, nil
 }
