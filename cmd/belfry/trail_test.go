@@ -75,8 +75,9 @@ func trailRecords(t *testing.T, files map[string][]byte) map[string]map[string]a
 	return out
 }
 
-// appendWickrRecord stores a record of the Wickr event source as the audit writer would.
-func appendWickrRecord(t *testing.T, b *running) string {
+// appendWickrRecord stores a record of the Wickr event source in region as the audit writer would
+// (an older one, for a region the service does not accept: it recorded the credential scope's text).
+func appendWickrRecord(t *testing.T, b *running, region string) string {
 	t.Helper()
 	ctx := context.Background()
 	client, err := eventstore.Connect(b.m.EmbeddedLogURL())
@@ -86,7 +87,7 @@ func appendWickrRecord(t *testing.T, b *running) string {
 	defer client.Close()
 	id := uuid.NewString()
 	data, err := audit.Encode(audit.APICallRecorded{EventVersion: "1.08", EventTime: time.Now().UTC(), EventSource: "wickr.amazonaws.com",
-		EventName: "CreateNetwork", AWSRegion: "us-east-1", SourceIPAddress: "127.0.0.1", UserAgent: "test", RequestID: uuid.NewString(),
+		EventName: "CreateNetwork", AWSRegion: region, SourceIPAddress: "127.0.0.1", UserAgent: "test", RequestID: uuid.NewString(),
 		EventID: id, EventType: "AwsApiCall", RecipientAccountID: b.awsAcct, RequestParameters: json.RawMessage(`{"networkName":"ops"}`)})
 	if err != nil {
 		t.Fatal(err)
@@ -128,13 +129,16 @@ func TestCloudTrailExportThroughCLI(t *testing.T) {
 	if _, err := b.client.GetAccount(ctx, &chime.GetAccountInput{AccountId: aws.String(uuid.NewString())}); err == nil {
 		t.Fatal("GetAccount of an unknown account must fail")
 	}
-	wickr := appendWickrRecord(t, b)
+	wickr := appendWickrRecord(t, b, "us-east-1")
+	// A record whose region is a caller's made-up text goes to the home region's files: it names no
+	// object key outside the trail's layout, and starts no digest chain of its own.
+	hostile := appendWickrRecord(t, b, "../../../escaped")
 	pool, err := pgxpool.New(ctx, b.m.cfg.DatabaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	waitRecords(t, pool, 3, "CreateAccount", "GetAccount", wickr)
+	waitRecords(t, pool, 4, "CreateAccount", "GetAccount", wickr, hostile)
 	t.Setenv("BELFRY_DATABASE_URL", b.m.cfg.DatabaseURL)
 	t.Setenv("BELFRY_DATA_DIR", b.m.cfg.DataDir)
 	to := time.Now().UTC().Add(time.Second).Truncate(time.Second).Format(time.RFC3339)
@@ -155,7 +159,11 @@ func TestCloudTrailExportThroughCLI(t *testing.T) {
 			t.Fatalf("two exports of the same range differ in %s", k)
 		}
 	}
-	checkTrailRecords(t, trailRecords(t, a), wickr)
+	recs := trailRecords(t, a)
+	checkTrailRecords(t, recs, wickr)
+	if r := recs[hostile]; r == nil || r["awsRegion"] != "us-east-1" {
+		t.Fatalf("the record of a made-up region: %v", r)
+	}
 
 	out, err := runOut(t, "audit", "verify-trail", "--dir", dirs[0])
 	if err != nil || !strings.Contains(out, "checked") {

@@ -157,7 +157,10 @@ type TrailRow struct {
 }
 
 // TrailScan calls fn with the records of q ordered by (window, account, region, event time, event
-// id): a stable order that does not depend on when or how the read model was built.
+// id): a stable order that does not depend on when or how the read model was built. A record's
+// region is its awsRegion when that has the shape of a region, else q.Region (the home region): a
+// record stored before the API refused to record a caller's made-up region names no object key
+// outside the trail's layout and starts no digest chain.
 func (s *Store) TrailScan(ctx context.Context, q TrailQuery, fn func(TrailRow) error) error {
 	upTo := int64(q.UpToPosition)
 	if q.UpToPosition > 1<<63-1 {
@@ -166,7 +169,7 @@ func (s *Store) TrailScan(ctx context.Context, q TrailQuery, fn func(TrailRow) e
 	rows, err := s.pool.Query(ctx, `
 		SELECT w, acct, region, record FROM (
 			SELECT date_bin('5 minutes', event_time, TIMESTAMPTZ '1970-01-01 00:00:00Z') AS w,
-				COALESCE(NULLIF(aws_account_id, ''), $5) AS acct, COALESCE(NULLIF(record->>'awsRegion', ''), $6) AS region,
+				COALESCE(NULLIF(aws_account_id, ''), $5) AS acct, CASE WHEN record->>'awsRegion' ~ '^[a-z]{2}(-[a-z]+){1,3}-[0-9]{1,2}$' THEN record->>'awsRegion' ELSE $6 END AS region,
 				event_time, event_id, record
 			FROM rm.audit_records
 			WHERE event_time >= $1 AND event_time < $2 AND position > $3 AND position <= $4) r
