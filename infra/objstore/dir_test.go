@@ -2,6 +2,7 @@ package objstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -49,5 +50,35 @@ func TestDirPutWholeFiles(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(dir, key(0))); err != nil || fi.Mode().Perm() != 0o644 {
 		t.Fatalf("mode: %v %v", fi.Mode(), err)
+	}
+}
+
+// TestDirTargetKeepsKeysInside: a key that would name a file outside the directory (a ".."
+// component that leaves it, nothing, the directory itself) is refused by every call, and nothing is
+// written beside the directory; a key whose ".." stays inside, or with a leading "/", is a key like
+// any other.
+func TestDirTargetKeepsKeysInside(t *testing.T) {
+	ctx := context.Background()
+	parent := t.TempDir()
+	d := objstore.DirTarget{Dir: filepath.Join(parent, "trail"), Name: "trail"}
+	for _, key := range []string{"../escaped", "AWSLogs/1/CloudTrail/../../../../escaped/x.json.gz", "/../escaped", "", ".", "/"} {
+		errs := []error{d.Put(ctx, key, []byte("x"), map[string]string{"k": "v"}), d.PutStream(ctx, key, strings.NewReader("x"), 1)}
+		_, _, err := d.Get(ctx, key)
+		errs = append(errs, err)
+		_, err = d.Same(ctx, key, []byte("x"), nil)
+		errs = append(errs, err)
+		for i, err := range errs {
+			if !errors.Is(err, objstore.ErrKeyOutside) {
+				t.Errorf("key %q, call %d: %v, want ErrKeyOutside", key, i, err)
+			}
+		}
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) > 1 {
+		t.Fatalf("written beside the directory: %v", entries)
+	}
+	for _, key := range []string{"a/../b.json", "/belfry/c.json"} {
+		if err := d.Put(ctx, key, []byte("x"), nil); err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
 	}
 }

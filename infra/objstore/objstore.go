@@ -64,11 +64,27 @@ func (d DirTarget) Bucket() string { return d.Name }
 
 func (d DirTarget) String() string { return d.Dir }
 
-func (d DirTarget) path(key string) string { return filepath.Join(d.Dir, filepath.FromSlash(key)) }
+// ErrKeyOutside is a key that would not name a file inside the directory (a ".." component that
+// leaves it, an empty key or the directory itself; a leading "/" is under the directory): S3 takes
+// such a key literally, a directory would not.
+var ErrKeyOutside = errors.New("objstore: the key leaves the target directory")
+
+// path is key's file under the directory; a key that would leave it is ErrKeyOutside.
+func (d DirTarget) path(key string) (string, error) {
+	k := strings.TrimLeft(filepath.FromSlash(key), string(filepath.Separator)) // under Dir, as filepath.Join takes it
+	if !filepath.IsLocal(k) || filepath.Clean(k) == "." {
+		return "", fmt.Errorf("%w: %q", ErrKeyOutside, key)
+	}
+	return filepath.Join(d.Dir, k), nil
+}
 
 // Same implements Target.
 func (d DirTarget) Same(_ context.Context, key string, body []byte, meta map[string]string) (bool, error) {
-	b, err := os.ReadFile(d.path(key))
+	p, err := d.path(key)
+	if err != nil {
+		return false, err
+	}
+	b, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) || (err == nil && !bytes.Equal(b, body)) {
 		return false, nil
 	}
@@ -92,7 +108,10 @@ func (d DirTarget) Same(_ context.Context, key string, body []byte, meta map[str
 
 // Put implements Target: the metadata first, then the file, each written whole (writeFile).
 func (d DirTarget) Put(_ context.Context, key string, body []byte, meta map[string]string) error {
-	p := d.path(key)
+	p, err := d.path(key)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("objstore: write %s: %w", p, err)
 	}
@@ -139,7 +158,11 @@ func renameFile(p string, b []byte) error {
 }
 
 func (d DirTarget) meta(key string) (map[string]string, error) {
-	b, err := os.ReadFile(d.path(key) + metadataSuffix)
+	p, err := d.path(key)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(p + metadataSuffix)
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]string{}, nil
 	}
@@ -155,7 +178,11 @@ func (d DirTarget) meta(key string) (map[string]string, error) {
 
 // Get implements Target.
 func (d DirTarget) Get(_ context.Context, key string) ([]byte, map[string]string, error) {
-	b, err := os.ReadFile(d.path(key))
+	p, err := d.path(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, fmt.Errorf("%s: %w", key, ErrNotFound)
 	}
@@ -336,7 +363,10 @@ type Streamer interface {
 // PutStream implements Streamer: the file written whole (temporary file, fsync, rename); a reader
 // that does not give exactly size bytes writes nothing.
 func (d DirTarget) PutStream(_ context.Context, key string, r io.Reader, size int64) error {
-	p := d.path(key)
+	p, err := d.path(key)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("objstore: write %s: %w", p, err)
 	}
