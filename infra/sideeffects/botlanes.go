@@ -68,10 +68,10 @@ func (l *botLanes) record(msg *message.Message) error {
 	return nil
 }
 
-// run starts a lane for every bot with an event due, when woken (an event recorded, a lane ended)
-// and when the next event falls due, until ctx ends; then it waits for the lanes. Every change of
-// an event's due time or lease is made by a lane, which wakes run when it ends, so the next due
-// time run sleeps until is never stale.
+// run starts a lane for every bot whose first event is due (botHeads), when woken (an event
+// recorded, a lane ended) and when the next event falls due, until ctx ends; then it waits for the
+// lanes. Every change of an event's due time or lease is made by a lane, which wakes run when it
+// ends, so the next due time run sleeps until is never stale.
 func (l *botLanes) run(ctx context.Context) {
 	defer l.wg.Wait()
 	timer := time.NewTimer(0)
@@ -88,12 +88,19 @@ func (l *botLanes) run(ctx context.Context) {
 	}
 }
 
-// nextDue is how long until the next event not done falls due and is free of any lease (at most
-// botLanesIdle; a moment when it cannot be read).
+// botHeads are the bots' first events not done: the only ones a lane may deliver (a bot's events go
+// in order), so the only ones whose due time and lease decide when a bot has something to deliver. A
+// later event that is due while its bot's first one waits (a retry's backoff, another delivery's
+// lease) starts no lane: that lane would claim nothing, end, wake run, and start again at once.
+const botHeads = `(SELECT DISTINCT ON (bot_id) bot_id, due, leased_until FROM ` + botLanesTable + `
+	WHERE done IS NULL ORDER BY bot_id, seq) AS head`
+
+// nextDue is how long until the next bot's first event not done falls due and is free of any lease
+// (at most botLanesIdle; a moment when it cannot be read).
 func (l *botLanes) nextDue(ctx context.Context) time.Duration {
 	var ms *float64
 	err := l.pool.QueryRow(ctx, `SELECT extract(epoch FROM min(greatest(due, coalesce(leased_until, due))) - now()) * 1000
-		FROM `+botLanesTable+` WHERE done IS NULL`).Scan(&ms)
+		FROM `+botHeads).Scan(&ms)
 	switch {
 	case err != nil:
 		return time.Second
@@ -112,8 +119,8 @@ func (l *botLanes) wakeUp() {
 
 func (l *botLanes) dispatch(ctx context.Context) {
 	_, _ = l.pool.Exec(ctx, `DELETE FROM `+botLanesTable+` WHERE done < now() - $1 * interval '1 millisecond'`, botLanesKeep.Milliseconds())
-	rows, _ := l.pool.Query(ctx, `SELECT DISTINCT bot_id FROM `+botLanesTable+`
-		WHERE done IS NULL AND due <= now() AND (leased_until IS NULL OR leased_until < now())`)
+	rows, _ := l.pool.Query(ctx, `SELECT bot_id FROM `+botHeads+`
+		WHERE due <= now() AND (leased_until IS NULL OR leased_until < now())`)
 	bots, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		if ctx.Err() == nil {
