@@ -5,7 +5,9 @@ package mail
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"net"
 	"net/smtp"
 	"os"
 	"path/filepath"
@@ -48,15 +50,66 @@ func (f FileSink) Send(_ context.Context, m Message) error {
 	return os.Rename(tmp, name)
 }
 
-// SMTP sends through an SMTP server (no authentication; for a local relay).
+// SMTP sends through an SMTP server (no authentication; for a local relay; STARTTLS when it offers
+// it). A send ends with its context — a relay that stops answering holds neither the send nor the
+// side-effect topic behind it — and, under a context without a deadline, after SMTPTimeout.
 type SMTP struct {
 	Addr, From string
 }
 
+// SMTPTimeout bounds a send whose context has no deadline.
+const SMTPTimeout = time.Minute
+
 // Send implements Sender.
-func (s SMTP) Send(_ context.Context, m Message) error {
-	if err := smtp.SendMail(s.Addr, nil, s.From, []string{m.To}, render(s.From, m)); err != nil {
+func (s SMTP) Send(ctx context.Context, m Message) error {
+	if err := s.send(ctx, m); err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
 		return fmt.Errorf("mail: smtp %s: %w", s.Addr, err)
 	}
 	return nil
+}
+
+// send is smtp.SendMail on a connection that is closed when ctx ends.
+func (s SMTP) send(ctx context.Context, m Message) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, SMTPTimeout)
+		defer cancel()
+	}
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", s.Addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	defer context.AfterFunc(ctx, func() { _ = conn.Close() })()
+	host, _, _ := net.SplitHostPort(s.Addr)
+	c, err := smtp.NewClient(conn, host)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if ok, _ := c.Extension("STARTTLS"); ok {
+		if err := c.StartTLS(&tls.Config{ServerName: host}); err != nil {
+			return err
+		}
+	}
+	if err := c.Mail(s.From); err != nil {
+		return err
+	}
+	if err := c.Rcpt(m.To); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(render(s.From, m)); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return c.Quit()
 }

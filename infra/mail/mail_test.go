@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/belfry/belfry/infra/mail"
 )
@@ -102,5 +103,39 @@ func TestFileSink(t *testing.T) {
 	b, _ := os.ReadFile(files[0])
 	if !strings.Contains(string(b), "To: b@example.com\r\n") || !strings.Contains(string(b), "one\r\ntwo") {
 		t.Fatalf("message: %q", b)
+	}
+}
+
+// TestSMTPStalledRelayEndsWithTheContext: a relay that accepts the connection and never answers (or
+// stops answering mid-session) must not hold the send — and the side-effect topic behind it — for
+// ever: the send ends with its context (the router's message context has the ack deadline).
+func TestSMTPStalledRelayEndsWithTheContext(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // accepted, never answered
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- mail.SMTP{Addr: l.Addr().String(), From: "x@example.com"}.Send(ctx, mail.Message{To: "a@example.com", Subject: "s", Body: "b"})
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a relay that never answered took the mail")
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the send to a stalled relay outlived its context by seconds")
 	}
 }
