@@ -161,33 +161,59 @@ func (s *wrapping) unwrapDay(ctx context.Context, id, periodKEK, scopeKEK string
 
 // createDay creates the day key of (tenant, scope, day) unless it exists; the key it stored, if it
 // did, is cached (generation 0, the column's default), so that its first message key is wrapped
-// without reading it back.
+// without reading it back. A rotation of the scope's KEK (a redaction, the purge) or a destruction of
+// the scope (a deleted room) that commits between reading the KEK and storing the day key makes the
+// store leave it out (storeDay): it is made again under the scope's new KEK, or the scope is
+// ErrDestroyed.
 func (s *wrapping) createDay(ctx context.Context, id, tenant, scope string, day time.Time) error {
 	period, err := s.periodKEK(ctx, tenant, Class(scope), day)
 	if err != nil {
 		return err
 	}
-	scopeKEK, err := s.scopeKEK(ctx, tenant, scope)
-	if err != nil {
-		return err
+	for range 4 {
+		scopeKEK, err := s.scopeKEK(ctx, tenant, scope)
+		if err != nil {
+			return err
+		}
+		done, err := s.storeDay(ctx, id, tenant, scope, day, period, scopeKEK)
+		if err != nil || done {
+			return err
+		}
 	}
+	return fmt.Errorf("datakeys: create key %s: the scope's KEK kept changing", id)
+}
+
+// storeDay stores a fresh day key wrapped under period and scopeKEK unless the day key exists; done
+// is false when nothing is stored because scopeKEK is no longer the scope's live KEK. The insert
+// share-locks the scope's row until it commits, so that a rotation or a destruction of the scope
+// (which locks that row for update) either comes after it and sees the new day key — rewrapping or
+// destroying it — or comes before it and makes it store nothing: no day key is ever stored under a
+// KEK the keyring is about to erase, which would lose the day's messages (or, in a destroyed scope,
+// leave a day key that looks live to the purge's sweeps).
+func (s *wrapping) storeDay(ctx context.Context, id, tenant, scope string, day time.Time, period, scopeKEK string) (done bool, err error) {
 	fresh := make([]byte, 32)
 	if _, err := rand.Read(fresh); err != nil {
-		return err
+		return false, err
 	}
 	wrapped, err := s.wrapDay(ctx, id, period, scopeKEK, fresh)
 	if err != nil {
-		return err
+		return false, err
 	}
-	tag, err := s.execAsync(ctx, `INSERT INTO keys.data_keys (key_id, tenant, scope, day, wrapped, period_kek, scope_kek) VALUES ($1,$2,$3,$4,$5,$6,$7)
-		ON CONFLICT (key_id) DO NOTHING`, id, tenant, scope, day.UTC().Format(time.DateOnly), wrapped, period, scopeKEK)
+	tag, err := s.execAsync(ctx, `INSERT INTO keys.data_keys (key_id, tenant, scope, day, wrapped, period_kek, scope_kek)
+		SELECT $1, $2, $3, $4, $5, $6, $7 FROM keys.scopes sc WHERE sc.tenant = $2 AND sc.scope = $3 AND sc.kek_id = $7 AND sc.destroyed_at IS NULL
+		FOR SHARE ON CONFLICT (key_id) DO NOTHING`, id, tenant, scope, day.UTC().Format(time.DateOnly), wrapped, period, scopeKEK)
 	if err != nil {
-		return fmt.Errorf("datakeys: create key: %w", err)
+		return false, fmt.Errorf("datakeys: create key: %w", err)
 	}
 	if tag.RowsAffected() == 1 {
 		s.put(id, fresh, 0)
+		return true, nil
 	}
-	return nil
+	err = s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM keys.data_keys WHERE key_id = $1)`, id).Scan(&done)
+	if err != nil {
+		return false, fmt.Errorf("datakeys: create key: %w", err)
+	}
+	return done, nil // another creator's, or a destroyed one: done; else the scope's KEK changed
 }
 
 // dayKey returns a day key and its generation (ErrDestroyed when it was destroyed or never
