@@ -72,8 +72,10 @@ const maxFailures = 10
 // clock and of their files (deleting the files' blobs), then records their destruction (at most
 // limit per call, the oldest deadlines first, passing over those the archive holds); it returns how
 // many it destroyed. A message whose
-// destruction fails (its key store, or a file that cannot be removed) is left to the next call and
-// holds back no other: the others of the batch are destroyed and recorded, and the errors joined.
+// destruction fails (its key store, or a file that cannot be removed) is left to a later call and
+// holds back no other: the others of the batch are destroyed and recorded, and the errors joined;
+// after a full batch with failures the next call goes on after it, so that failed messages, however
+// many, never fill every batch.
 func (x Expiry) ExpireDue(ctx context.Context, limit int) (int, error) {
 	due, err := x.due(ctx, limit)
 	if err != nil || len(due) == 0 {
@@ -93,6 +95,12 @@ func (x Expiry) ExpireDue(ctx context.Context, limit int) (int, error) {
 			continue
 		}
 		byConv[d.ConversationID] = append(byConv[d.ConversationID], d.MessageID)
+	}
+	if len(errs) > 0 && len(due) == limit {
+		// A full batch of which some stays due: the next sweep goes on after it (one that reaches the
+		// end starts again from the oldest), so failed messages, which stay at the head of the due
+		// list, hold back no message due after them however many they are.
+		x.from.set(due[len(due)-1].Next())
 	}
 	n := 0
 	for id, ids := range byConv {

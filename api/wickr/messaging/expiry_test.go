@@ -37,12 +37,12 @@ func (d dueStore) Due(_ context.Context, now time.Time, after wickrconversations
 	return out[:min(limit, len(out))], nil
 }
 
-// stuckBlobs holds one file per message; the file of message stuck cannot be removed (a file
-// system that refuses it, every time).
+// stuckBlobs holds one file per message; the files of the messages stuck cannot be removed (a file
+// system that refuses them, every time).
 type stuckBlobs struct {
 	countingBlobs
 	mu        sync.Mutex
-	stuck     string
+	stuck     map[string]bool
 	discarded []string
 }
 
@@ -55,7 +55,7 @@ func (b *stuckBlobs) ForMessages(_ context.Context, ids []string) (map[string][]
 }
 
 func (b *stuckBlobs) Discard(_ context.Context, a attachment.Stored) error {
-	if a.MessageID == b.stuck {
+	if b.stuck[a.MessageID] {
 		return errors.New("remove: operation not permitted")
 	}
 	b.mu.Lock()
@@ -94,7 +94,7 @@ func TestOneStuckMessageHoldsBackNoOtherExpiry(t *testing.T) {
 		ids = append(ids, m.MessageID)
 		time.Sleep(10 * time.Millisecond) // deadlines in posting order
 	}
-	blobs := &stuckBlobs{stuck: ids[0]}
+	blobs := &stuckBlobs{stuck: map[string]bool{ids[0]: true}}
 	d := w.deps
 	d.Store, d.Blobs = dueStore{convStore{w.convs}}, blobs
 	x := messaging.New(d).Expiry()
@@ -111,6 +111,42 @@ func TestOneStuckMessageHoldsBackNoOtherExpiry(t *testing.T) {
 	}
 	if n, err := x.ExpireDue(ctx, 2); n != 0 || err == nil {
 		t.Fatalf("the stuck message's next sweep: %d destroyed, %v; want its error again", n, err)
+	}
+}
+
+// TestStuckMessagesFillingABatchHoldBackNoOther: stuck messages never leave (their files cannot be
+// removed, every time), so they pile up at the head of the due list; once there are as many as a
+// sweep's batch, they must still hold back no message due after them: the next sweep goes on past
+// them, and they are retried once a sweep reaches the end.
+func TestStuckMessagesFillingABatchHoldBackNoOther(t *testing.T) {
+	ctx := context.Background()
+	w, alice, dm := expiryWorld(t)
+	var ids []string
+	for _, text := range []string{"stuck 1", "stuck 2", "third", "fourth"} {
+		m, err := w.svc.Post(ctx, alice, dm.ID, messaging.Draft{Text: text, TTL: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.MessageID)
+		time.Sleep(10 * time.Millisecond) // deadlines in posting order
+	}
+	blobs := &stuckBlobs{stuck: map[string]bool{ids[0]: true, ids[1]: true}}
+	d := w.deps
+	d.Store, d.Blobs = dueStore{convStore{w.convs}}, blobs
+	x := messaging.New(d).Expiry()
+	time.Sleep(1100 * time.Millisecond)
+	for range 3 { // sweeps of two: the two stuck messages fill a batch
+		_, _ = x.ExpireDue(ctx, 2)
+	}
+	left := w.convs.State(conversation.StreamName(dm.ID)).Messages
+	if left[ids[2]] != nil || left[ids[3]] != nil {
+		t.Fatalf("the messages due after a batch of stuck ones were never destroyed: %d left, files discarded %v", len(left), blobs.discarded)
+	}
+	if left[ids[0]] == nil || left[ids[1]] == nil {
+		t.Fatal("a stuck message was recorded destroyed while its file stays")
+	}
+	if n, err := x.ExpireDue(ctx, 2); n != 0 || err == nil {
+		t.Fatalf("the stuck messages' next sweep: %d destroyed, %v; want their errors again", n, err)
 	}
 }
 
