@@ -2,8 +2,10 @@ package domain
 
 import "errors"
 
-// ErrShredded is a sealed credential whose subject's key was destroyed: it cannot be opened, ever.
-var ErrShredded = errors.New("the key of the sealed content was destroyed")
+// ErrShredded is sealed content whose key was destroyed (a deleted subject's credential, a message
+// out of retention, redacted or expired): it cannot be opened, ever, nor can anything be sealed under
+// that key again. To an API caller the content is gone: KindNotFound, never a server failure.
+var ErrShredded = &Error{Kind: KindNotFound, Msg: "the content is gone: its key was destroyed (retention, redaction, expiry or deletion)"}
 
 // Sealed is a credential — a password hash, a personal PIN, a bot's security token — encrypted
 // (AES-256-GCM) under the data key of its subject, one key per user or bot, kept outside the event log

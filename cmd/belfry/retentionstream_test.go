@@ -152,6 +152,12 @@ func TestAnEditGoesWithItsMessage(t *testing.T) {
 		t.Fatalf("purge: %+v %v", rep, err)
 	}
 	assertVersionsShredded(t, b, conv, msg, 2)
+	// An edit of the purged message is refused as of a message that is not there (its day's key is
+	// destroyed: nothing can be sealed under it), never a 500.
+	aliceTok = b.signIn(t, "alice@edit.example")
+	if st, out := b.clientCall(t, "PUT", msgs+"/"+msg, aliceTok, map[string]string{"Content": "too late"}); st != 404 {
+		t.Fatalf("an edit of a purged message: %d %v", st, out)
+	}
 }
 
 // assertVersionsShredded checks that the log holds want sealed versions of a conversation's message
