@@ -32,6 +32,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/infra/egress"
 )
 
@@ -116,7 +117,7 @@ func (t *Transport) Challenge(ctx context.Context, endpoint string) error {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := t.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("the endpoint verification request to %s failed: %w", site(endpoint), bare(err))
+		return fmt.Errorf("the endpoint verification request to %s failed: %w", site(endpoint), domain.QuietNet(bare(err)))
 	}
 	defer resp.Body.Close()
 	var echo struct{ Challenge string }

@@ -88,7 +88,8 @@ func TestChallengeErrorHidesEndpointSecrets(t *testing.T) {
 // TestDefaultClientRefusesInternalEndpoints: the endpoint is whatever a tenant administrator typed.
 // The default client must not let it reach the server's own machine (or, the same check, the cloud's
 // metadata address and private networks), neither for the challenge nor for bot events — and an
-// endpoint refused so is not retried (it will not become reachable in 600 ms).
+// endpoint refused so is not retried (it will not become reachable in 600 ms). The challenge's error
+// never names the address the endpoint's name resolved to.
 func TestDefaultClientRefusesInternalEndpoints(t *testing.T) {
 	var hits atomic.Int32
 	internal := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -102,8 +103,13 @@ func TestDefaultClientRefusesInternalEndpoints(t *testing.T) {
 	tr := New(Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	_, port, _ := net.SplitHostPort(internal.Listener.Addr().String())
 	for _, endpoint := range []string{internal.URL, "http://localhost:" + port + "/hook"} {
-		if err := tr.Challenge(context.Background(), endpoint); !errors.Is(err, egress.ErrForbidden) {
+		err := tr.Challenge(context.Background(), endpoint)
+		if !errors.Is(err, egress.ErrForbidden) {
 			t.Errorf("the challenge to %s: %v, want egress.ErrForbidden", endpoint, err)
+		}
+		// The error reaches the tenant (the API's answer): it names no address a name resolved to.
+		if endpoint != internal.URL && err != nil && (strings.Contains(err.Error(), "127.0.0.1") || strings.Contains(err.Error(), "::1")) {
+			t.Errorf("the challenge's error names the address localhost resolved to: %v", err)
 		}
 		start := time.Now()
 		if err := tr.Deliver(context.Background(), Target{BotID: "b", HTTPSEndpoint: endpoint, SecurityToken: "tok"}, []byte(`{}`)); err != nil {

@@ -83,6 +83,14 @@ func ParseAllow(s string) ([]netip.Prefix, error) {
 	return out, nil
 }
 
+// refused is a connection refused to addr: its text names addr (for the operator's logs), its
+// TenantReason (domain.NetReason) does not — a tenant must not learn what a name resolves to.
+type refused struct{ addr string }
+
+func (r refused) Error() string        { return r.addr + ": " + ErrForbidden.Error() }
+func (r refused) Unwrap() error        { return ErrForbidden }
+func (r refused) TenantReason() string { return ErrForbidden.Error() }
+
 // Check returns nil when a may be reached, else an error wrapping ErrForbidden.
 func (p Policy) Check(a netip.Addr) error {
 	a = a.Unmap()
@@ -93,11 +101,11 @@ func (p Policy) Check(a netip.Addr) error {
 	}
 	if !a.IsValid() || a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
 		a.IsInterfaceLocalMulticast() || a.IsMulticast() || a.IsUnspecified() || a.Zone() != "" {
-		return fmt.Errorf("%s: %w", a, ErrForbidden)
+		return refused{a.String()}
 	}
 	for _, b := range blocked {
 		if b.Contains(a) {
-			return fmt.Errorf("%s: %w", a, ErrForbidden)
+			return refused{a.String()}
 		}
 	}
 	return nil
@@ -108,7 +116,7 @@ func (p Policy) Check(a netip.Addr) error {
 func (p Policy) Control(_, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return fmt.Errorf("%q: %w", address, ErrForbidden)
+		return refused{address}
 	}
 	return p.Check(ap.Addr())
 }

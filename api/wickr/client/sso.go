@@ -95,7 +95,7 @@ func (s *Service) oauth(ctx context.Context, networkID string, cfg *network.OIDC
 	}
 	p, err := oidc.NewProvider(ctx, cfg.Issuer)
 	if err != nil {
-		return nil, oauth2.Config{}, domain.Wrapf(ErrSSO, "the identity provider %s cannot be reached: %v", cfg.Issuer, err)
+		return nil, oauth2.Config{}, domain.Wrapf(ErrSSO, "the identity provider %s cannot be reached: %s", cfg.Issuer, domain.NetReason(err))
 	}
 	c := oauth2.Config{ClientID: cfg.ClientID, Endpoint: p.Endpoint(), RedirectURL: cfg.RedirectURL, Scopes: strings.Fields(cfg.Scopes)}
 	if !cfg.Secret.IsZero() {
@@ -211,7 +211,7 @@ func (s *Service) identity(ctx context.Context, prov *oidc.Provider, cfg *networ
 	}
 	idt, err := prov.Verifier(&oidc.Config{ClientID: cfg.ClientID, Now: s.d.Now}).Verify(ctx, raw)
 	if err != nil {
-		return "", "", domain.Wrapf(ErrSSO, "the ID token is not valid: %v", err)
+		return "", "", domain.Wrapf(ErrSSO, "the ID token is not valid: %s", domain.NetReason(err))
 	}
 	if idt.Nonce != nonce {
 		return "", "", domain.Wrapf(ErrSSO, "the ID token's nonce does not match this sign-in")
@@ -228,7 +228,7 @@ func (s *Service) identity(ctx context.Context, prov *oidc.Provider, cfg *networ
 	if name == "" { // not in the ID token: the provider's userinfo, for the same subject
 		info, err := prov.UserInfo(ctx, oauth2.StaticTokenSource(tok))
 		if err != nil {
-			return "", "", domain.Wrapf(ErrSSO, "the ID token has no %s claim and the userinfo endpoint failed: %v", claim, err)
+			return "", "", domain.Wrapf(ErrSSO, "the ID token has no %s claim and the userinfo endpoint failed: %s", claim, domain.NetReason(err))
 		}
 		if err := info.Claims(&claims); err != nil || info.Subject != idt.Subject {
 			return "", "", domain.Wrapf(ErrSSO, "the userinfo does not describe the ID token's subject")
@@ -309,8 +309,8 @@ func (s *Service) renew(ctx context.Context, hash string, sess Session, cfg *net
 		return nil
 	}
 	_ = s.d.Sessions.Close(ctx, hash)
-	return domain.Wrapf(roster.ErrSessionEnded, "the identity provider could not renew the session (%v) and the grace period of %d minutes is over: sign in again",
-		err, cfg.TokenRefreshGraceMinutes)
+	return domain.Wrapf(roster.ErrSessionEnded, "the identity provider could not renew the session (%s) and the grace period of %d minutes is over: sign in again",
+		domain.NetReason(err), cfg.TokenRefreshGraceMinutes)
 }
 
 func (s *Service) refresh(ctx context.Context, sess Session, cfg *network.OIDCConfig) (*oauth2.Token, error) {

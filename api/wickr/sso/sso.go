@@ -255,7 +255,7 @@ func (s *Service) discover(ctx context.Context, field, issuer, certificate strin
 	defer cancel()
 	p, err := oidc.NewProvider(ctx, issuer)
 	if err != nil {
-		return Discovery{}, wickr.Invalid(field, "OpenID Connect discovery at %s failed: %s", strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", shortError(err))
+		return Discovery{}, wickr.Invalid(field, "OpenID Connect discovery at %s failed: %s", strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", shortError(domain.QuietNet(err)))
 	}
 	var d Discovery
 	if err := p.Claims(&d); err != nil {

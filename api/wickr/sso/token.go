@@ -10,6 +10,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/wickr"
 	"github.com/belfry/belfry/domain/wickr/network"
 )
@@ -147,7 +148,7 @@ func (s *Service) tokenClient(ctx context.Context, cfg *network.OIDCConfig, req 
 func exchangeError(err error, tokenEndpoint string) error {
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
-		return wickr.Invalid("url", "the provider's token endpoint %s could not be reached: %s", tokenEndpoint, shortError(err))
+		return wickr.Invalid("url", "the provider's token endpoint %s could not be reached: %s", tokenEndpoint, shortError(domain.QuietNet(err)))
 	}
 	reason := re.ErrorCode
 	if re.ErrorDescription != "" {
