@@ -50,8 +50,9 @@ type wireNumberError struct {
 }
 
 // associationsExist is the wire error of a number refused because it is still assigned: the
-// ErrorCode PhoneNumberAssociationsExist names that case (guide §6.7), in a batch's items as in
-// DeletePhoneNumber's BadRequestException.
+// ErrorCode PhoneNumberAssociationsExist names that case (guide §6.7), in a batch's items as in the
+// BadRequestException of DeletePhoneNumber and of UpdatePhoneNumber (an assigned number stays a
+// BusinessCalling one).
 func associationsExist(err error) error {
 	if !errors.Is(err, phonenumber.ErrAssigned) {
 		return err
@@ -185,7 +186,8 @@ func (svc *Service) Operations() []awsproto.Operation {
 			if err := k.Decode(&in); err != nil {
 				return 0, nil, err
 			}
-			return number(http.StatusOK)(svc.UpdatePhoneNumber(k.Ctx, k.AWSAccount(), k.Param("id"), in.ProductType, in.CallingName))
+			n, err := svc.UpdatePhoneNumber(k.Ctx, k.AWSAccount(), k.Param("id"), in.ProductType, in.CallingName)
+			return number(http.StatusOK)(n, associationsExist(err))
 		}},
 		{Name: "BatchUpdatePhoneNumber", Method: http.MethodPost, Path: "/phone-numbers", Query: "batch-update", Fn: func(k *awsproto.Call) (int, any, error) {
 			var in struct {
@@ -197,11 +199,14 @@ func (svc *Service) Operations() []awsproto.Operation {
 			if len(in.UpdatePhoneNumberRequestItems) == 0 || len(in.UpdatePhoneNumberRequestItems) > 500 {
 				return 0, nil, awsproto.BadRequest("UpdatePhoneNumberRequestItems must hold 1-500 items")
 			}
-			errs := []wireNumberError{}
+			// A malformed item refuses the request before any item is applied: a 400 changes nothing.
 			for i, it := range in.UpdatePhoneNumberRequestItems {
 				if it.PhoneNumberId == nil {
 					return 0, nil, awsproto.BadRequest("UpdatePhoneNumberRequestItems[" + strconv.Itoa(i) + "].PhoneNumberId is required")
 				}
+			}
+			errs := []wireNumberError{}
+			for _, it := range in.UpdatePhoneNumberRequestItems {
 				if _, err := svc.UpdatePhoneNumber(k.Ctx, k.AWSAccount(), *it.PhoneNumberId, it.ProductType, it.CallingName); err != nil {
 					errs = append(errs, numberError(*it.PhoneNumberId, err))
 				}

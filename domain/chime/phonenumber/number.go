@@ -3,7 +3,8 @@
 //
 // Invariants:
 //   - A number belongs to at most one AWS account at a time; acquiring a held number fails.
-//   - A number is assigned to at most one user, and must be unassigned before it is deleted.
+//   - A number is assigned to at most one user, and must be unassigned before it is deleted or its
+//     product type changes (only BusinessCalling numbers are assigned).
 //   - A deleted number waits in the deletion queue for DeletionGrace (7 days), during which it can be
 //     restored; after that it is released to the pool. The release is derived from the deletion time
 //     and the clock (no timer has to fire): a released number can be acquired again.
@@ -329,6 +330,10 @@ func decideUpdate(s State, c Update, now time.Time) ([]Event, error) {
 	if c.ProductType != nil {
 		if !ValidProduct(*c.ProductType) {
 			return nil, domain.Wrapf(ErrInvalidNumber, "ProductType must be BusinessCalling, VoiceConnector or SipMediaApplicationDialIn, got %q", *c.ProductType)
+		}
+		if s.Status == StatusAssigned && *c.ProductType != ProductBusinessCall {
+			// Only BusinessCalling numbers are assigned to users (Associate): unassign it first.
+			return nil, domain.Wrapf(ErrAssigned, "%s is assigned to user %s; unassign it before making it a %s number", c.E164, s.UserID, *c.ProductType)
 		}
 		next.ProductType = *c.ProductType
 	}

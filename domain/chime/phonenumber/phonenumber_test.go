@@ -115,3 +115,23 @@ func TestSearchPool(t *testing.T) {
 		t.Fatal("toll-free match")
 	}
 }
+
+// TestAssignedNumberKeepsItsProductType: only a BusinessCalling number is assigned to a user
+// (Associate refuses any other), so UpdatePhoneNumber must not turn an assigned number into a
+// VoiceConnector or SIP media application one behind its user's back; renaming it, or setting the
+// product type it already has, is fine.
+func TestAssignedNumberKeepsItsProductType(t *testing.T) {
+	t.Parallel()
+	acq := phonenumber.Acquired{AwsAccountID: "111", OrderID: "o1", ProductType: "BusinessCalling", Type: "Local", Country: "US", At: now}
+	assigned := state(acq, phonenumber.Associated{AccountID: "a", UserID: "u", At: now})
+	for _, p := range []string{phonenumber.ProductVoiceConn, phonenumber.ProductSipMediaApp} {
+		evs, err := phonenumber.Decide(assigned, phonenumber.Update{E164: num, AwsAccountID: "111", ProductType: ptr(p)}, now)
+		if !errors.Is(err, phonenumber.ErrAssigned) {
+			t.Fatalf("an assigned number made %s: %v %v; want ErrAssigned", p, evs, err)
+		}
+	}
+	if evs, err := phonenumber.Decide(assigned, phonenumber.Update{E164: num, AwsAccountID: "111", ProductType: ptr(phonenumber.ProductBusinessCall),
+		CallingName: ptr("Front desk")}, now); err != nil || len(evs) != 1 {
+		t.Fatalf("renaming an assigned number: %v %v", evs, err)
+	}
+}
