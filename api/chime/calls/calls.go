@@ -136,16 +136,38 @@ func (s *Service) Place(ctx context.Context, u chimeaccounts.User, awsAccountID,
 	return d.State, nil
 }
 
-// carrierReport records what the carrier reported about a leg.
+// reportRetryFor bounds how long a carrier report that could not be recorded is retried.
+const reportRetryFor = 2 * time.Minute
+
+// carrierReport records what the carrier reported about a leg. The carrier reports each step once,
+// and a lost end would leave the call live (and billed) until the server stops, so a failure to
+// record it is retried (recordLeg); the report carries the carrier's time, so a late record is exact.
 func (s *Service) carrierReport(conferenceID, legID string, p call.Progress) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), reportRetryFor)
 	defer cancel()
 	var c call.Command = call.End{LegID: legID, Reason: p.Reason, At: p.At}
 	if p.Connected {
 		c = call.Connect{LegID: legID, At: p.At}
 	}
-	if _, err := s.d.Calls.Execute(ctx, call.StreamName(conferenceID), c); err != nil {
+	if err := s.recordLeg(ctx, conferenceID, c); err != nil {
 		s.d.Logger.Warn("a carrier report could not be recorded", "conference", conferenceID, "leg", legID, "err", err)
+	}
+}
+
+// recordLeg runs a leg command on a conference, and runs it again, with backoff until ctx ends, while
+// it fails to be recorded (the event store unreachable); a refusal (a domain.Error: the leg ended
+// already) is final.
+func (s *Service) recordLeg(ctx context.Context, conferenceID string, c call.Command) error {
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		_, err := s.d.Calls.Execute(ctx, call.StreamName(conferenceID), c)
+		if err == nil || domain.KindOf(err) != 0 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
 	}
 }
 

@@ -82,11 +82,15 @@ func (s *Service) DialOut(ctx context.Context, awsAccountID, meetingID, from, to
 	if m.Status != meeting.StatusStarted {
 		return "", domain.Wrapf(ErrNoMeeting, "meeting %s is not in progress (%s)", meetingID, m.Status)
 	}
-	switch _, err := s.d.Numbers.Get(ctx, awsAccountID, from, s.d.Now()); {
+	// The read model answers a number of the deletion queue too (GetPhoneNumber shows it): it is no
+	// longer in the inventory, and calls from it are refused like those from any other number.
+	switch n, err := s.d.Numbers.Get(ctx, awsAccountID, from, s.d.Now()); {
 	case domain.KindOf(err) == domain.KindNotFound:
 		return "", domain.Errorf(domain.KindInvalid, "FromPhoneNumber %s is not a number of this AWS account", from)
 	case err != nil:
 		return "", err // the read failed: not the caller's fault
+	case n.Status == phonenumber.StatusDeleteInProgress:
+		return "", domain.Errorf(domain.KindInvalid, "FromPhoneNumber %s is in the deletion queue; restore it first", from)
 	}
 	leg := call.Leg{LegID: uuid.NewString(), Direction: call.Outbound, From: from, To: to, FromCountry: call.CountryOf(from), ToCountry: call.CountryOf(to)}
 	id := uuid.NewString()
@@ -130,7 +134,7 @@ func (s *Service) dialOutReport(conferenceID, meetingID, accountID string, leg c
 // dropLeg ends an answered leg the service itself hangs up (Completed, now) and then tells the
 // carrier to drop it: a carrier reports no end of a leg it was told to hang up (Carrier.Hangup).
 func (s *Service) dropLeg(ctx context.Context, conferenceID, legID string) {
-	if _, err := s.d.Calls.Execute(ctx, call.StreamName(conferenceID), call.End{LegID: legID, Reason: call.ReasonCompleted}); err != nil {
+	if err := s.recordLeg(ctx, conferenceID, call.End{LegID: legID, Reason: call.ReasonCompleted, At: s.d.Now()}); err != nil {
 		s.d.Logger.Warn("ending a dropped dial-out leg failed; the next start's sweep ends it", "conference", conferenceID, "leg", legID, "err", err)
 	}
 	s.d.Carrier.Hangup(legID)
