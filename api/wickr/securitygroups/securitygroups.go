@@ -8,7 +8,8 @@
 // them (MoveGroup), found through the users read model; the reactor MoveOrphans, run on every
 // sweep, moves those this missed.
 // CreateSecurityGroup's X-Client-Token names the group, so a retried request creates it once and
-// answers the same group.
+// answers the same group; another request under the same token, or a retry once the group was
+// deleted, is a BadRequestError (a group id is never reused).
 package securitygroups
 
 import (
@@ -17,7 +18,6 @@ import (
 	"time"
 
 	"github.com/belfry/belfry/api/wickr/usecase"
-	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/wickr/network"
 	sg "github.com/belfry/belfry/domain/wickr/securitygroup"
 	"github.com/belfry/belfry/projections/wickrnetworks"
@@ -136,16 +136,14 @@ func (s *Service) GetGroup(ctx context.Context, networkID, groupID string) (Grou
 }
 
 // CreateGroup creates a security group: the defaults of a new group updated by settings. With a
-// client token, the group's id comes from it, and a retry answers the group the first request made.
+// client token, the group's id comes from it, and a retry answers the group the first request made;
+// another request under the same token (another name or other settings), or one whose group was
+// deleted since, is refused (network.ErrGroupToken).
 func (s *Service) CreateGroup(ctx context.Context, c Caller, networkID, name string, settings sg.Patch, clientToken string) (Group, error) {
 	id := usecase.NewGroupID(networkID, clientToken)
-	cmd := network.CreateGroup{NetworkID: networkID, GroupID: id, Name: name, Settings: settings}
+	cmd := network.CreateGroup{NetworkID: networkID, GroupID: id, Name: name, Settings: settings, Retry: clientToken != ""}
 	fromRM, fromDecided := s.answer(networkID, id)
-	g, err := usecase.Run(ctx, s.command(c, networkID, cmd), fromRM, fromDecided)
-	if clientToken != "" && domain.KindOf(err) == domain.KindConflict {
-		return s.GetGroup(ctx, networkID, id) // the same request again
-	}
-	return g, err
+	return usecase.Run(ctx, s.command(c, networkID, cmd), fromRM, fromDecided)
 }
 
 // Get returns one group of a network of the caller.

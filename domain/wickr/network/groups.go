@@ -24,10 +24,18 @@ type Group struct {
 }
 
 // CreateGroup creates a security group (CreateSecurityGroup) with the defaults updated by Settings.
+// Retry says that GroupID derives from the request's X-Client-Token: a group of that id with the
+// request's name and settings is the same request again (no change); one with another name or other
+// settings is another request under the same token (ErrGroupToken).
 type CreateGroup struct {
 	NetworkID, GroupID, Name string
 	Settings                 sg.Patch
+	Retry                    bool
 }
+
+// ErrGroupToken is a CreateGroup whose group id is taken by another request's group, or by a deleted
+// group (a group id is never reused: the deleted group's users may still be moving to the default).
+var ErrGroupToken = &domain.Error{Kind: domain.KindConflict, Msg: "the security group id is taken"}
 
 // UpdateGroup renames a group and/or updates its settings (nil: unchanged).
 type UpdateGroup struct {
@@ -71,20 +79,8 @@ func (s State) groupIDs() []string {
 func decideGroups(s State, c Command, now time.Time) ([]Event, bool, error) {
 	switch c := c.(type) {
 	case CreateGroup:
-		if err := validGroupName(c.Name); err != nil {
-			return nil, true, err
-		}
-		if c.GroupID == "" {
-			return nil, true, wickr.Invalid("groupId", "is required")
-		}
-		if _, ok := s.Groups[c.GroupID]; ok {
-			return nil, true, domain.Errorf(domain.KindConflict, "security group %s already exists", c.GroupID)
-		}
-		st, err := sg.Apply(sg.Defaults(), c.Settings, s.GroupContext())
-		if err != nil {
-			return nil, true, wickr.Prefix("securityGroupSettings", err)
-		}
-		return []Event{GroupCreated{GroupID: c.GroupID, Name: c.Name, Settings: st, At: now}}, true, nil
+		evs, err := decideCreateGroup(s, c, now)
+		return evs, true, err
 	case UpdateGroup:
 		evs, err := decideUpdateGroup(s, c, now)
 		return evs, true, err
@@ -105,6 +101,29 @@ func decideGroups(s State, c Command, now time.Time) ([]Event, bool, error) {
 		return evs, true, nil
 	}
 	return nil, false, nil
+}
+
+func decideCreateGroup(s State, c CreateGroup, now time.Time) ([]Event, error) {
+	if err := validGroupName(c.Name); err != nil {
+		return nil, err
+	}
+	if c.GroupID == "" {
+		return nil, wickr.Invalid("groupId", "is required")
+	}
+	if s.DeletedGroups[c.GroupID] {
+		return nil, domain.Wrapf(ErrGroupToken, "security group %s was deleted and its id is not used again; create the group with a new X-Client-Token", c.GroupID)
+	}
+	if g, ok := s.Groups[c.GroupID]; ok {
+		if st, err := sg.Apply(g.Settings, c.Settings, s.GroupContext()); c.Retry && err == nil && g.Name == c.Name && reflect.DeepEqual(st, g.Settings) {
+			return nil, nil // the same request again
+		}
+		return nil, domain.Wrapf(ErrGroupToken, "security group %s already exists with another name or other settings: another request (its X-Client-Token) made it", c.GroupID)
+	}
+	st, err := sg.Apply(sg.Defaults(), c.Settings, s.GroupContext())
+	if err != nil {
+		return nil, wickr.Prefix("securityGroupSettings", err)
+	}
+	return []Event{GroupCreated{GroupID: c.GroupID, Name: c.Name, Settings: st, At: now}}, nil
 }
 
 func decideUpdateGroup(s State, c UpdateGroup, now time.Time) ([]Event, error) {
@@ -142,6 +161,10 @@ func evolveGroups(s *State, e Event) bool {
 		g.Name, g.Settings, g.Modified = e.Name, e.Settings, e.At
 	case GroupDeleted:
 		delete(s.Groups, e.GroupID)
+		if s.DeletedGroups == nil {
+			s.DeletedGroups = map[string]bool{}
+		}
+		s.DeletedGroups[e.GroupID] = true
 	default:
 		return false
 	}

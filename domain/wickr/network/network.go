@@ -19,7 +19,8 @@
 //   - Seats: users holding a seat (pending, active, suspended) never exceed the trial's cap while on
 //     the trial, and never go below zero.
 //   - Security groups: exactly one default group, which cannot be deleted; a deleted group's bots move
-//     to the default group in the same decision, its users by the roster (GroupDeleted.MovedTo).
+//     to the default group in the same decision, its users by the roster (GroupDeleted.MovedTo). A
+//     group id is never reused (CreateGroup: ErrGroupToken).
 //     Settings follow package securitygroup.
 //   - Bots: usernames end in "bot", are unique in the network (case-insensitive), and belong to an
 //     existing group; passwords (challenges) are sealed under the bot's key.
@@ -93,6 +94,8 @@ type State struct {
 	// OIDCGeneration counts the SSO configurations recorded (OIDCRegistered): the generation of
 	// OIDC, 0 for none. Company-id claims name the generation they were made at (package directory).
 	OIDCGeneration int
+	// DeletedGroups are the ids of the deleted security groups: never given to a new group.
+	DeletedGroups map[string]bool
 }
 
 // Initial is a network never created.

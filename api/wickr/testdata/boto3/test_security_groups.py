@@ -51,6 +51,10 @@ class SecurityGroups(WickrTestCase):
         b = self.w.create_security_group(networkId=self.nid, name="Once", securityGroupSettings={}, clientToken="create-once-1")
         self.assertEqual(a["securityGroup"]["id"], b["securityGroup"]["id"])
         self.assertEqual([g["name"] for g in self.groups()].count("Once"), 1)
+        # The token of another request (another name) is refused, not answered with the first group.
+        self.assertError("BadRequestError", 400, self.w.create_security_group, networkId=self.nid, name="Twice",
+                         securityGroupSettings={}, clientToken="create-once-1")
+        self.assertEqual([g["name"] for g in self.groups()].count("Twice"), 0)
         self.assertError("ValidationError", 422, self.raw.create_security_group, networkId=self.nid, name="x",
                          securityGroupSettings={}, clientToken="bad token", field="clientToken")
 
