@@ -169,6 +169,14 @@ func (r *Runner) advance(pos uint64) {
 	}
 }
 
+// resetTo sets the position to cp, even backwards: a new generation may be behind the old one.
+func (r *Runner) resetTo(cp uint64) {
+	r.mu.Lock()
+	r.pos = 0
+	r.mu.Unlock()
+	r.advance(cp)
+}
+
 type subMsg struct {
 	ev         *esdb.RecordedEvent
 	checkpoint uint64
@@ -177,7 +185,9 @@ type subMsg struct {
 }
 
 // follow applies generation gen from its checkpoint. In rebuild mode it returns nil once caught up,
-// and does not check the active generation (it is building the next one).
+// its checkpoint at least the log's head as it was when follow began (every event up to there was
+// delivered before the subscription said it caught up), and does not check the active generation
+// (it is building the next one).
 func (r *Runner) follow(ctx context.Context, gen int, rebuild bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -186,11 +196,15 @@ func (r *Runner) follow(ctx context.Context, gen int, rebuild bool) error {
 		r.p.Name(), gen).Scan(&cp); err != nil {
 		return fmt.Errorf("projections: read checkpoint: %w", err)
 	}
-	if !rebuild {
-		r.mu.Lock()
-		r.pos = 0 // a new generation may be behind the old one
-		r.mu.Unlock()
-		r.advance(uint64(cp))
+	var head uint64 // rebuilding: the log's head, which the checkpoint reaches once caught up
+	if rebuild {
+		h, err := Head(ctx, r.client)
+		if err != nil {
+			return err
+		}
+		head = h
+	} else {
+		r.resetTo(uint64(cp))
 	}
 	var from esdb.AllPosition = esdb.Start{}
 	if cp > 0 {
@@ -217,6 +231,9 @@ func (r *Runner) follow(ctx context.Context, gen int, rebuild bool) error {
 		batch, mark, caughtUp, err := r.gather(ctx, msgs, first, ok)
 		if err != nil {
 			return err
+		}
+		if rebuild && caughtUp && head > uint64(cp) {
+			mark = max(mark, head)
 		}
 		switch {
 		case len(batch) > 0, mark > 0 && (rebuild && caughtUp || time.Since(persisted) >= checkpointPersistEvery):
@@ -661,22 +678,21 @@ func Rebuild(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, p Pro
 		}()
 	}
 	err = r.follow(ctx, next, true)
-	close(done)
 	if err == nil {
 		// A new generation must not go live without statistics.
 		err = analyze(ctx, pool, p, next)
 	}
+	// The live runner may have applied events to the active generation since the catch-up: the
+	// switch waits until the new generation has them too.
+	for err == nil {
+		if err = switchGeneration(ctx, pool, client, p, next); !errors.Is(err, errBehind) {
+			break
+		}
+		err = r.follow(ctx, next, true)
+	}
+	close(done)
 	if err != nil {
 		return fmt.Errorf("projections: rebuild %s generation %d (resumable): %w", p.Name(), next, err)
-	}
-	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SELECT 1 FROM projections.registry WHERE name = $1 FOR UPDATE", p.Name()); err != nil {
-			return err
-		}
-		return activate(ctx, tx, p, next)
-	})
-	if err != nil {
-		return fmt.Errorf("projections: switch %s to generation %d: %w", p.Name(), next, err)
 	}
 	if progress != nil {
 		var pos, n int64
@@ -684,6 +700,40 @@ func Rebuild(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, p Pro
 		progress(uint64(pos), n)
 	}
 	return dropOlder(ctx, pool, p, active, next)
+}
+
+// errBehind is a switch refused because the new generation has not reached the active one.
+var errBehind = errors.New("projections: the new generation is behind the active one")
+
+// switchGeneration points the rm views at generation next, in one transaction that locks the registry
+// row: the live runners' batches (which share-lock it) wait, and then find their generation switched.
+// It fails with errBehind, switching nothing, while next's checkpoint is behind the active
+// generation's — events the live runner applied after the rebuild caught up, which the views must
+// not lose — unless the log's head is behind that checkpoint too (the log was restored from an
+// older copy: there is nothing more to catch up).
+func switchGeneration(ctx context.Context, pool *pgxpool.Pool, client *esdb.Client, p Projection, next int) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT 1 FROM projections.registry WHERE name = $1 FOR UPDATE", p.Name()); err != nil {
+			return err
+		}
+		// A statement of its own, after the lock: it sees the batches committed before the lock.
+		var active, nextCP int64
+		if err := tx.QueryRow(ctx, `SELECT coalesce((SELECT c.position FROM projections.checkpoints c JOIN projections.registry r
+				ON r.name = c.name AND r.active_generation = c.generation WHERE c.name = $1 AND c.generation <> $2), 0),
+			(SELECT position FROM projections.checkpoints WHERE name = $1 AND generation = $2)`, p.Name(), next).Scan(&active, &nextCP); err != nil {
+			return err
+		}
+		if nextCP < active {
+			head, err := Head(ctx, client)
+			if err != nil {
+				return err
+			}
+			if uint64(active) <= head {
+				return errBehind
+			}
+		}
+		return activate(ctx, tx, p, next)
+	})
 }
 
 // dropOlder drops the generations of p older than next, now live: the one it replaced (active) and
