@@ -73,6 +73,9 @@ type Snapshot struct {
 	Error     string    `json:"Error,omitempty"`
 	CreatedAt time.Time `json:"CreatedAt"`
 	UpdatedAt time.Time `json:"UpdatedAt"`
+	// versions are the read models' schema versions it was set up with (see Snapshots.versions;
+	// nil: set up before they were kept).
+	versions *string
 }
 
 // SnapshotSchema is the schema snapshot name is built in.
@@ -301,8 +304,24 @@ func (s *Snapshots) setup(ctx context.Context, tx pgx.Tx, name string) error {
 		return err
 	}
 	_, err = tx.Exec(ctx, `UPDATE projections.snapshots SET deferred_indexes = $2, reached_position = 0, events = 0, parked = 0,
-		updated_at = now() WHERE name = $1`, name, defs)
+		versions = $3, updated_at = now() WHERE name = $1`, name, defs, s.versions())
 	return err
+}
+
+// versions names the schema version of each read model ("name:version,…", in name order): a
+// snapshot set up with other versions holds tables this code's stores and Apply do not match.
+func (s *Snapshots) versions() string {
+	parts := make([]string, len(s.ps))
+	for i, p := range s.ps {
+		parts[i] = p.Name() + ":" + strconv.Itoa(p.Version())
+	}
+	return strings.Join(parts, ",")
+}
+
+// current reports whether sn was set up with this code's read-model versions (or before they
+// were kept).
+func (s *Snapshots) current(sn Snapshot) bool {
+	return sn.versions == nil || *sn.versions == s.versions()
 }
 
 // deferKeys drops the primary keys of the PositionKeyed read models' tables in schema and returns
@@ -333,12 +352,13 @@ func (s *Snapshots) deferKeys(ctx context.Context, tx pgx.Tx, schema string) ([]
 	return defs, nil
 }
 
-const snapshotCols = `name, as_of, target_position, reached_position, events, parked, status, error, created_at, updated_at`
+const snapshotCols = `name, as_of, target_position, reached_position, events, parked, status, error, created_at, updated_at, versions`
 
 func scanSnapshot(row pgx.Row) (Snapshot, error) {
 	var sn Snapshot
 	var target, reached int64
-	err := row.Scan(&sn.Name, &sn.AsOf, &target, &reached, &sn.Events, &sn.Parked, &sn.Status, &sn.Error, &sn.CreatedAt, &sn.UpdatedAt)
+	err := row.Scan(&sn.Name, &sn.AsOf, &target, &reached, &sn.Events, &sn.Parked, &sn.Status, &sn.Error, &sn.CreatedAt, &sn.UpdatedAt,
+		&sn.versions)
 	sn.Schema, sn.TargetPosition, sn.ReachedPosition = SnapshotSchema(sn.Name), uint64(target), uint64(reached)
 	sn.Progress = 1
 	if target > 0 && reached < target {
@@ -403,6 +423,10 @@ func (s *Snapshots) Serving(ctx context.Context, name string) (string, error) {
 	}
 	if err := ready(sn); err != nil {
 		return "", err
+	}
+	if !s.current(sn) {
+		return "", domain.Wrapf(ErrSnapshotNotReady, "snapshot %q was built by another version of the read models (%s, this one has %s): build it again (belfry replay --as-of %d --name %s starts it over) or delete it",
+			sn.Name, *sn.versions, s.versions(), sn.TargetPosition, sn.Name)
 	}
 	return sn.Schema, nil
 }

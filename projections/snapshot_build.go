@@ -69,7 +69,7 @@ func (s *Snapshots) Build(ctx context.Context, name string, progress SnapshotPro
 	if err != nil {
 		return err
 	}
-	if sn.Status == SnapshotReady {
+	if sn.Status == SnapshotReady && s.current(sn) {
 		return nil
 	}
 	unlock, err := s.lock(ctx, name)
@@ -102,13 +102,16 @@ func (s *Snapshots) Build(ctx context.Context, name string, progress SnapshotPro
 // restart marks sn building again. Its tables are unlogged while it builds, and PostgreSQL empties
 // unlogged tables when it recovers from a crash: when the server has started since the build last
 // moved (the registry row or any read model's position), the build starts over from position 0.
+// So does one set up with other read-model versions (see versions): this code's statements do not
+// fit the other version's tables.
 func (s *Snapshots) restart(ctx context.Context, sn Snapshot) (Snapshot, error) {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var restarted bool
 		if err := tx.QueryRow(ctx, `SELECT reached_position > 0 AND pg_postmaster_start_time() > updated_at
 			OR EXISTS (SELECT 1 FROM projections.snapshot_positions p WHERE p.snapshot = s.name AND p.position > 0
 				AND pg_postmaster_start_time() > p.updated_at)
-			FROM projections.snapshots s WHERE name = $1 FOR UPDATE`, sn.Name).Scan(&restarted); err != nil {
+			OR versions IS DISTINCT FROM $2
+			FROM projections.snapshots s WHERE name = $1 FOR UPDATE`, sn.Name, s.versions()).Scan(&restarted); err != nil {
 			return err
 		}
 		if restarted {
