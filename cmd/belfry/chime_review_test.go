@@ -217,3 +217,73 @@ func TestPortInOrderIDsThatNameNoOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestDeletingAnAccountReleasesItsUsersNumbers: an Enterprise account is deleted once its domains are
+// removed, users and all; a user outside the removed domains kept its primary number, and the
+// deletion left that number Assigned to a user of a deleted account: it could no longer be
+// disassociated (the account is gone) nor deleted (PhoneNumberAssociationsExist). The deletion gives
+// the number back to the inventory, as a domain's removal does (guide §1.1.4).
+func TestDeletingAnAccountReleasesItsUsersNumbers(t *testing.T) {
+	t.Parallel()
+	dnsSrv := startDNS(t)
+	b := startBelfryWith(t, func(m *Main) { m.cfg.DNSResolver = dnsSrv.addr })
+	ctx := context.Background()
+	c := b.client
+	a, err := c.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Example Corp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := aws.ToString(a.Account.AccountId)
+	bob, err := c.CreateUser(ctx, &chime.CreateUserInput{AccountId: &acct, Email: aws.String("bob@other.org")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.claimDomain(t, dnsSrv, acct, "example.com")
+	n := orderNumbers(t, c, 1)[0]
+	if _, err := c.AssociatePhoneNumberWithUser(ctx, &chime.AssociatePhoneNumberWithUserInput{AccountId: &acct, UserId: bob.User.UserId, E164PhoneNumber: &n}); err != nil {
+		t.Fatal(err)
+	}
+	if st, typ, _ := b.console(t, "DELETE", "/console/accounts/"+acct+"/domains/example.com", ``); st != 204 {
+		t.Fatalf("remove domain: %d %s", st, typ)
+	}
+	if _, err := c.DeleteAccount(ctx, &chime.DeleteAccountInput{AccountId: &acct}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.GetPhoneNumber(ctx, &chime.GetPhoneNumberInput{PhoneNumberId: &n})
+	if err != nil || got.PhoneNumber.Status != types.PhoneNumberStatusUnassigned || len(got.PhoneNumber.Associations) != 0 {
+		t.Fatalf("the number of a deleted account's user: %+v %v", got.PhoneNumber, err)
+	}
+	if _, err := c.DeletePhoneNumber(ctx, &chime.DeletePhoneNumberInput{PhoneNumberId: &n}); err != nil {
+		t.Fatalf("delete the released number: %v", err)
+	}
+}
+
+// TestCreateUserHonoursAnotherAccountsDomain: guide §4.1, a Team account takes users of domains no
+// other organisation claimed, and an Enterprise account's claimed domain is its own. InviteUsers
+// refused an address of a domain another account verified (409), but CreateUser took it: any
+// account (of any AWS account) could hold a user with the claiming organisation's address, which
+// then made the organisation's own user ambiguous to everyone adding it as a contact by e-mail.
+func TestCreateUserHonoursAnotherAccountsDomain(t *testing.T) {
+	t.Parallel()
+	dnsSrv := startDNS(t)
+	b := startBelfryWith(t, func(m *Main) { m.cfg.DNSResolver = dnsSrv.addr })
+	ctx := context.Background()
+	c := b.client
+	owner, err := c.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Example Corp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.claimDomain(t, dnsSrv, aws.ToString(owner.Account.AccountId), "example.com")
+	other, err := c.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Squatter")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CreateUser(ctx, &chime.CreateUserInput{AccountId: other.Account.AccountId, Email: aws.String("alice@Example.com")})
+	apiErr(t, err, "ConflictException", 409)
+	if _, err := c.CreateUser(ctx, &chime.CreateUserInput{AccountId: other.Account.AccountId, Email: aws.String("carol@other.org")}); err != nil {
+		t.Fatalf("an address of an unclaimed domain: %v", err)
+	}
+	if _, err := c.CreateUser(ctx, &chime.CreateUserInput{AccountId: owner.Account.AccountId, Email: aws.String("alice@example.com")}); err != nil {
+		t.Fatalf("the claiming account's own address: %v", err)
+	}
+}

@@ -119,12 +119,13 @@ func (m *Main) newChime(pool *pgxpool.Pool, client *esdb.Client, dataKeys *datak
 	app.client = chimeclient.New(chimeclient.Deps{Accounts: accounts, Store: accountsStore, Sessions: sessions.New(pool), Keys: dataKeys,
 		PINs: pinReserver, Now: m.Now, Registerer: m.reg, SignIns: newRepo(client, usageDecider, m.Now), PasswordCost: m.cfg.PasswordCost})
 	app.usage = newUsageReports(m, pool, client)
-	app.accounts = chimeaccountsapi.New(chimeaccountsapi.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Logger: m.logger})
 	app.bots = bots.New(bots.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Targets: botTransport})
 	numbersRepo := newRepo(client, numberDecider, m.Now)
 	numbersStore := chimenumbers.NewStore(pool)
 	app.numbers = numbers.New(numbers.Deps{Numbers: numbersRepo, Orders: newRepo(client, orderDecider, m.Now), NumbersRM: rms.numbers,
 		Accounts: accounts, Store: numbersStore, RYW: ryw, Now: m.Now})
+	app.accounts = chimeaccountsapi.New(chimeaccountsapi.Deps{Accounts: accounts, Store: accountsStore, Keys: dataKeys, Numbers: app.numbers,
+		Logger: m.logger})
 	app.users = users.New(users.Deps{Accounts: accounts, Store: accountsStore, PINs: pinReserver, Mail: mailer{m.mailer()}, Keys: dataKeys,
 		Numbers: app.numbers, Logger: m.logger})
 	app.porting = porting.New(porting.Deps{Ports: newRepo(client, portDecider, m.Now), Numbers: numbersRepo, NumberCmd: app.numbers,

@@ -21,12 +21,21 @@ type Store interface {
 	List(ctx context.Context, awsAccountID string, f chimeaccounts.ListFilter, token string, limit int) ([]chimeaccounts.Account, string, error)
 }
 
+// NumberReleaser makes the number streams follow the UserNumberUnassigned events of an account
+// command (the numbers slice implements it).
+type NumberReleaser interface {
+	ReleaseNumbers(ctx context.Context, awsAccountID string, events []account.Event) error
+}
+
 // Deps are the slice's collaborators.
 type Deps struct {
 	Accounts usecase.Accounts
 	Store    Store
 	Keys     usecase.KeyShredder
-	Logger   *slog.Logger
+	// Numbers makes the number streams follow the numbers a deletion took from the account's users
+	// (nil: none follow).
+	Numbers NumberReleaser
+	Logger  *slog.Logger
 }
 
 // Service runs the account use cases.
@@ -78,13 +87,17 @@ func (s *Service) UpdateAccount(ctx context.Context, awsAccountID, id string, na
 	return usecase.Run(ctx, s.owned(awsAccountID, id, account.Update{AccountID: id, Name: name, DefaultLicense: license}), nil, fromDecided)
 }
 
-// DeleteAccount deletes the account if the guide's guards allow it.
+// DeleteAccount deletes the account if the guide's guards allow it; its users' numbers go back to
+// the inventory.
 func (s *Service) DeleteAccount(ctx context.Context, awsAccountID, id string) error {
 	d, _, err := s.owned(awsAccountID, id, account.Delete{AccountID: id}).Do(ctx)
 	if err != nil {
 		return err
 	}
 	usecase.Shred(ctx, s.d.Keys, s.d.Logger, id, d.Events)
+	if s.d.Numbers != nil {
+		return s.d.Numbers.ReleaseNumbers(ctx, awsAccountID, d.Events)
+	}
 	return nil
 }
 

@@ -152,6 +152,9 @@ func (s *Service) PutEventsConfiguration(ctx context.Context, awsAccountID, acco
 	if _, err := s.d.Store.GetBot(ctx, awsAccountID, accountID, botID); err != nil {
 		return chimeaccounts.Bot{}, err
 	}
+	if err := account.ValidateBotTarget(lambda, endpoint); err != nil {
+		return chimeaccounts.Bot{}, err
+	}
 	if lambda != "" {
 		if !lambdaARN.MatchString(lambda) {
 			return chimeaccounts.Bot{}, domain.Wrapf(ErrEventsVerification, "LambdaFunctionArn %q is not a Lambda function ARN", lambda)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/projections/chimeaccounts"
 )
 
@@ -36,5 +37,32 @@ func TestRefusedEndpointIsNotRepeated(t *testing.T) {
 		if strings.Contains(err.Error(), "SECRETTOKEN") {
 			t.Errorf("%s: the error repeats the endpoint: %v", endpoint, err)
 		}
+	}
+}
+
+type countingTargets struct{ calls int }
+
+func (c *countingTargets) DryRunLambda(context.Context, string) error { c.calls++; return nil }
+func (c *countingTargets) Challenge(context.Context, string) error    { c.calls++; return nil }
+
+// TestOversizedEventsTargetIsRefused: an events target had no bound; a 1 MB endpoint on a server
+// that echoes the challenge (any public host the caller runs) made an event beyond the event store's
+// append limit (JSON escapes a '<' as six bytes), and the call failed with a 500. It is refused with
+// a 400 before it is challenged.
+func TestOversizedEventsTargetIsRefused(t *testing.T) {
+	targets := &countingTargets{}
+	s := New(Deps{Store: oneBot{}, Targets: targets})
+	huge := strings.Repeat("<", 1_000_000)
+	for _, tc := range []struct{ lambda, endpoint string }{
+		{endpoint: "https://bot.example.com/" + huge},
+		{lambda: "arn:aws:lambda:us-east-1:111122223333:function:bot:" + strings.Repeat("$", 1_000_000)},
+	} {
+		_, err := s.PutEventsConfiguration(context.Background(), "111122223333", "acc", "bot", tc.lambda, tc.endpoint)
+		if domain.KindOf(err) != domain.KindInvalid {
+			t.Fatalf("a %d-byte target: %v", len(tc.lambda)+len(tc.endpoint), err)
+		}
+	}
+	if targets.calls != 0 {
+		t.Fatalf("an oversized target was verified %d times", targets.calls)
 	}
 }

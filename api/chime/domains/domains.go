@@ -206,6 +206,9 @@ func (s *Service) PurgeDueDomainUsers(ctx context.Context) (int, error) {
 			return n, err
 		}
 		usecase.Shred(ctx, s.d.Keys, s.d.Logger, p.AccountID, res.Events)
+		if err := s.d.Numbers.ReleaseNumbers(ctx, res.State.AwsAccountID, res.Events); err != nil {
+			return n, err
+		}
 		n++
 	}
 	return n, nil

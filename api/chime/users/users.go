@@ -74,8 +74,13 @@ func (s *Service) CreateUser(ctx context.Context, awsAccountID, accountID, email
 	if err := usecase.OwnAccount(ctx, s.d.Accounts.Repo, awsAccountID, accountID); err != nil {
 		return chimeaccounts.User{}, err
 	}
+	owners, err := s.d.Store.VerifiedDomainOwners(ctx, []string{emailDomain(email)})
+	if err != nil {
+		return chimeaccounts.User{}, err
+	}
 	userID := uuid.NewString()
-	cmd := account.AddUser{AccountID: accountID, UserID: userID, Email: email, Username: username, UserType: userType}
+	cmd := account.AddUser{AccountID: accountID, UserID: userID, Email: email, Username: username, UserType: userType,
+		ClaimedBy: owners[emailDomain(email)]}
 	// Refuse what can be refused before a PIN is reserved: a reserved PIN is never handed out again,
 	// so a command the account then rejects would waste one (the decision below still has the last word).
 	normalized, _, err := account.CheckNewUser(cmd)

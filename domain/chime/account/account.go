@@ -224,7 +224,20 @@ func (c Delete) decide(s State, now time.Time) ([]Event, error) {
 	if len(s.Domains) > 0 {
 		return nil, domain.Wrapf(ErrNotEmpty, "account %s still has %d domain claims; remove the domains before deleting the account", s.ID, len(s.Domains))
 	}
-	return []Event{Deleted{DeletedAt: now.UTC()}}, nil
+	// The users go with the account (an Enterprise account keeps its users once its domains are
+	// removed): their numbers go back to the inventory as unassigned (the numbers' streams follow).
+	return append(unassignNumbers(s.sortedMembers()), Deleted{DeletedAt: now.UTC()}), nil
+}
+
+// unassignNumbers gives back the primary numbers of users who are leaving the account.
+func unassignNumbers(users []*User) []Event {
+	var out []Event
+	for _, u := range users {
+		if u.PrimaryNumber != "" {
+			out = append(out, UserNumberUnassigned{UserID: u.ID, E164: u.PrimaryNumber})
+		}
+	}
+	return out
 }
 
 // Evolve folds one event into the state.

@@ -21,6 +21,9 @@ const (
 	TypeBotEventsSet     = "chime.account.bot_events_configured.v1"
 	TypeBotEventsDeleted = "chime.account.bot_events_configuration_deleted.v1"
 	BotTypeChatBot       = "ChatBot"
+	// MaxBotTarget bounds an events target (Lambda ARN or HTTPS endpoint, in bytes): an unbounded one
+	// let the event exceed the event store's append limit (JSON escapes a '<' as six bytes), a 500.
+	MaxBotTarget = 2048
 )
 
 // Bot sentinels.
@@ -141,6 +144,14 @@ func ValidateBotName(name string) error {
 	return nil
 }
 
+// ValidateBotTarget checks the size of an events target (its verification is the caller's).
+func ValidateBotTarget(lambdaARN, httpsEndpoint string) error {
+	if len(lambdaARN) > MaxBotTarget || len(httpsEndpoint) > MaxBotTarget {
+		return domain.Wrapf(ErrInvalidBot, "LambdaFunctionArn and OutboundEventsHTTPSEndpoint must be at most %d characters", MaxBotTarget)
+	}
+	return nil
+}
+
 func (s State) bot(id string) (*Bot, error) {
 	b, ok := s.Bots[id]
 	if !ok {
@@ -203,6 +214,9 @@ func (c PutBotEvents) decide(s State, _ time.Time) ([]Event, error) {
 	}
 	if c.LambdaARN == "" && c.HTTPSEndpoint == "" {
 		return nil, domain.Wrapf(ErrInvalidBot, "give LambdaFunctionArn or OutboundEventsHTTPSEndpoint")
+	}
+	if err := ValidateBotTarget(c.LambdaARN, c.HTTPSEndpoint); err != nil {
+		return nil, err
 	}
 	return []Event{BotEventsConfigured{BotID: c.BotID, LambdaARN: c.LambdaARN, HTTPSEndpoint: c.HTTPSEndpoint}}, nil
 }

@@ -157,7 +157,8 @@ func (c PurgeDomainUsers) decide(s State, now time.Time) ([]Event, error) {
 	var out []Event
 	for _, u := range s.sortedMembers() {
 		if strings.HasSuffix(u.Email, "@"+c.Domain) && u.Registration == RegistrationSuspended {
-			out = append(out, UserRemoved{UserID: u.ID})
+			// A number assigned since the domain's removal goes back to the inventory first.
+			out = append(append(out, unassignNumbers([]*User{u})...), UserRemoved{UserID: u.ID})
 		}
 	}
 	return append(out, DomainUsersPurged{Domain: c.Domain, At: now.UTC()}), nil

@@ -45,3 +45,35 @@ func TestUnassignNumberOfANamedNumber(t *testing.T) {
 		})
 	}
 }
+
+// TestUsersLeavingWithTheAccountGiveTheirNumbersBack: deleting an account (an Enterprise account
+// keeps its users once its domains are removed) and the 90-day deletion of a removed domain's users
+// took the users away with their primary numbers still assigned to them: the numbers stayed Assigned
+// to users who no longer existed, and could be neither disassociated nor deleted. Both unassign the
+// numbers first, as a Team account's removal of a user does.
+func TestUsersLeavingWithTheAccountGiveTheirNumbersBack(t *testing.T) {
+	t.Parallel()
+	claim := account.DomainClaimAdded{Domain: "example.com", At: now}
+	verified := account.DomainVerified{Domain: "example.com", At: now}
+	lwa := account.AccountTypeChanged{AccountType: account.TypeEnterpriseLWA}
+	alice := account.UserAdded{UserID: "u1", Email: "alice@example.com", UserType: "PrivateUser", LicenseType: "Pro", CreatedAt: now}
+	bob := account.UserAdded{UserID: "u2", Email: "bob@other.org", UserType: "PrivateUser", LicenseType: "Pro", CreatedAt: now}
+	removed := account.DomainClaimRemoved{Domain: "example.com", WasVerified: true, At: now, DeleteUsersAt: now.Add(account.UserDeletionDelay)}
+	base := []account.Event{created, claim, alice, bob, verified, lwa, removed, account.UserSuspended{UserID: "u1"},
+		account.UserNumberAssigned{UserID: "u1", E164: "+12065550100"}, account.UserNumberAssigned{UserID: "u2", E164: "+12065550101"}}
+
+	got, err := account.Decide(given(base...), account.Delete{AccountID: "a1"}, now)
+	want := []account.Event{account.UserNumberUnassigned{UserID: "u1", E164: "+12065550100"},
+		account.UserNumberUnassigned{UserID: "u2", E164: "+12065550101"}, account.Deleted{DeletedAt: now}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("delete:\n got %#v %v\nwant %#v", got, err, want)
+	}
+
+	later := now.Add(account.UserDeletionDelay)
+	got, err = account.Decide(given(base...), account.PurgeDomainUsers{AccountID: "a1", Domain: "example.com"}, later)
+	want = []account.Event{account.UserNumberUnassigned{UserID: "u1", E164: "+12065550100"}, account.UserRemoved{UserID: "u1"},
+		account.DomainUsersPurged{Domain: "example.com", At: later}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("purge:\n got %#v %v\nwant %#v", got, err, want)
+	}
+}

@@ -78,11 +78,16 @@ func CheckNewUser(c AddUser) (email, userType string, err error) {
 	if utf8.RuneCountInString(c.Username) > MaxUsernameLength {
 		return "", "", domain.Wrapf(ErrInvalidUser, "Username must be at most %d characters", MaxUsernameLength)
 	}
+	if c.ClaimedBy != "" && c.ClaimedBy != c.AccountID {
+		return "", "", domain.Wrapf(ErrDomainClaimed, "%s: its domain is claimed by another organisation's Enterprise account", email)
+	}
 	return email, userType, nil
 }
 
 // AddUser creates a user in the account; the PIN is reserved beforehand (globally unique) and sealed
-// under the user's key.
+// under the user's key. ClaimedBy is the account that has verified the address's domain, as the
+// caller found it ("" none): an address of a domain another account claimed is refused (guide §4.1,
+// as InviteUsers refuses it).
 type AddUser struct {
 	AccountID string
 	UserID    string
@@ -90,6 +95,7 @@ type AddUser struct {
 	Username  string
 	UserType  string // empty means PrivateUser
 	PIN       domain.Sealed
+	ClaimedBy string
 }
 
 // UserChange is the part of a user an update may change; nil fields stay as they are.
