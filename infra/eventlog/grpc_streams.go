@@ -317,8 +317,9 @@ func (s *streamsServer) readStream(so *api.ReadReq_Options_StreamOptions, forwar
 	ctx := srv.Context()
 	es := eventSender{stream: srv}
 	sent := uint64(0)
+	pages := newPageSizer(s.pageSize) // pages of a few MiB, not pageSize events of up to 1 MiB each
 	for sent < count {
-		page := int(min(count-sent, uint64(s.pageSize)))
+		page := int(min(count-sent, uint64(pages.next)))
 		recs, err := s.log.ReadStream(ctx, name, forwards, from, page, 0)
 		if errors.Is(err, ErrStreamNotFound) {
 			if sent > 0 {
@@ -343,6 +344,7 @@ func (s *streamsServer) readStream(so *api.ReadReq_Options_StreamOptions, forwar
 		if len(recs) < page {
 			return nil
 		}
+		pages.observe(recs)
 		last := recs[len(recs)-1].Revision
 		if forwards {
 			from = last + 1
@@ -626,8 +628,10 @@ func (s *streamsServer) catchUpStream(ctx context.Context, srv api.Streams_ReadS
 		return nil
 	}
 	es := eventSender{stream: srv}
+	pages := newPageSizer(s.pageSize)
 	for {
-		recs, err := s.log.ReadStream(ctx, name, true, from, s.pageSize, head)
+		n := pages.next
+		recs, err := s.log.ReadStream(ctx, name, true, from, n, head)
 		if errors.Is(err, ErrStreamNotFound) {
 			return nil
 		}
@@ -643,9 +647,10 @@ func (s *streamsServer) catchUpStream(ctx context.Context, srv api.Streams_ReadS
 				return err
 			}
 		}
-		if len(recs) < s.pageSize {
+		if len(recs) < n {
 			return nil
 		}
+		pages.observe(recs)
 		from = recs[len(recs)-1].Revision + 1
 	}
 }
@@ -670,7 +675,7 @@ func (s *streamsServer) tail(ctx context.Context, srv api.Streams_ReadServer, af
 			}
 			return nil
 		}
-		if streamSub && r.Type == "$streamDeleted" {
+		if streamSub && r.Revision == TombstoneRevision { // not the type: a client may append that type
 			st, md := deletedStatus(r.Stream)
 			srv.SetTrailer(md)
 			return st

@@ -313,8 +313,8 @@ func (l *Log) submit(ctx context.Context, r *writeReq) (WriteResult, error) {
 		}
 		q.mu.Unlock()
 	}
-	// Once queued, the outcome is decided by the writer; wait for it even if ctx ends, so that a
-	// caller never mistakes a committed write for a failed one without knowing.
+	// Once queued, the outcome is decided by the writer. A caller whose ctx ends first gets ctx.Err()
+	// while the write may still commit (a retry with the same event ids is an idempotent retry).
 	select {
 	case rep := <-r.reply:
 		return rep.res, rep.err
@@ -580,8 +580,9 @@ func (l *Log) decide(ctx context.Context, r *writeReq, st *streamState, next uin
 		}
 		return nil, WriteResult{}, nil, &WrongExpectedVersionError{Stream: r.stream, Expected: r.expect, Current: current}
 	}
-	if r.op == opAppend && (r.expect.Kind == ExpectAny || r.expect.Kind == ExpectStreamExists) && exists && target == st {
-		if res, hit := l.repeatsLast(ctx, r, st); hit {
+	if r.op == opAppend && (r.expect.Kind == ExpectAny || r.expect.Kind == ExpectStreamExists) && exists {
+		// A metadata stream's target has no recent append: its stored tail answers.
+		if res, hit := l.repeatsLast(ctx, r, target); hit {
 			return nil, res, nil, errIdempotentRetry
 		}
 	}
@@ -617,11 +618,10 @@ func (l *Log) decide(ctx context.Context, r *writeReq, st *streamState, next uin
 	return recs, res, apply, nil
 }
 
-// softDelete writes {"$tb": current+1} (keeping the other metadata keys) to the metadata stream.
+// softDelete writes {"$tb": current+1} (keeping the other metadata keys) to the metadata stream. A
+// stream without events (current -1) gets {"$tb": 0}, which hides nothing: as in KurrentDB, deleting
+// it succeeds with Any or NoStream and leaves it writable from revision 0.
 func softDelete(r *writeReq, st *streamState, current int64, next uint64, now int64) ([]Record, WriteResult, func(), error) {
-	if current < 0 {
-		return nil, WriteResult{}, nil, &WrongExpectedVersionError{Stream: r.stream, Expected: r.expect, Current: current}
-	}
 	raw := map[string]any{}
 	for k, v := range st.metaRaw {
 		raw[k] = v

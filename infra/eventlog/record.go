@@ -154,7 +154,9 @@ func (m streamMeta) minVisible(last int64) int64 {
 }
 
 func (m streamMeta) minCreated(now time.Time) int64 {
-	if m.MaxAge <= 0 {
+	// An age past what a Duration holds (292 years) reaches back before any stored event: nothing is
+	// too old. Multiplied into nanoseconds it would wrap, to a cut-off that may lie in the future.
+	if m.MaxAge <= 0 || m.MaxAge > int64(math.MaxInt64/time.Second) {
 		return math.MinInt64
 	}
 	return toTicks(now.Add(-time.Duration(m.MaxAge) * time.Second))

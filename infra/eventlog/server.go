@@ -35,9 +35,9 @@ type Config struct {
 	// TLSCertFile and TLSKeyFile name the certificate (PEM) to serve instead of the self-signed one;
 	// it must name the host clients dial.
 	TLSCertFile, TLSKeyFile string
-	// ReadPageSize bounds how many records one storage read fetches (default 2000). Long reads ($all,
-	// subscription catch-up) start with 32 and size later pages to about 4 MiB of data, reading the
-	// next page while the current one is sent.
+	// ReadPageSize bounds how many records one storage read fetches (default 2000). Reads of $all and
+	// of streams, and subscriptions' catch-up, start with 32 and size later pages to about 4 MiB of
+	// data; those of $all read the next page while the current one is sent.
 	ReadPageSize int
 	Log          LogConfig
 }
