@@ -3,6 +3,7 @@ package calls
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -34,10 +35,14 @@ func (c *syncCalls) Execute(ctx context.Context, stream string, cmd call.Command
 	return c.memCalls.Execute(ctx, stream, cmd)
 }
 
+// state is a call's state with its participants copied under the lock (Evolve updates the map in
+// place while other sessions go on).
 func (c *syncCalls) state(id string) call.State {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.m[call.StreamName(id)]
+	st := c.m[call.StreamName(id)]
+	st.Participants = maps.Clone(st.Participants)
+	return st
 }
 
 // changingConversation is oneConversation whose members change (remove).
