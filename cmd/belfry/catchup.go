@@ -31,10 +31,35 @@ const catchUpGrace = 5 * time.Second
 // did not answer.
 var errCatchUpStalled = errors.New("catch-up stalled")
 
-// catchUpFlag registers --catch-up-stall on fs.
+// catchUpFlag registers --catch-up-stall on fs: a duration, not negative (0: wait for ever).
 func catchUpFlag(fs *flag.FlagSet) *time.Duration {
-	return fs.Duration("catch-up-stall", defaultCatchUpStall,
+	d := defaultCatchUpStall
+	fs.Var(stallFlag{&d}, "catch-up-stall",
 		"give up catching the read models up with the log once none has advanced for this long (0: wait for ever)")
+	return &d
+}
+
+// stallFlag is --catch-up-stall's value: a negative duration is refused (it meant "wait for ever"
+// by accident).
+type stallFlag struct{ d *time.Duration }
+
+func (s stallFlag) String() string {
+	if s.d == nil {
+		return defaultCatchUpStall.String()
+	}
+	return s.d.String()
+}
+
+func (s stallFlag) Set(v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return err
+	}
+	if d < 0 {
+		return errors.New("must not be negative (0: wait for ever)")
+	}
+	*s.d = d
+	return nil
 }
 
 // catchUpper catches read models up with the log in this process before a CLI command reads them.

@@ -227,3 +227,23 @@ func TestProjectionsStatusShowsAParkedAuditRecord(t *testing.T) {
 		t.Fatal("an unknown projection must be refused")
 	}
 }
+
+// TestCLIRefusesNonsenseArguments: arguments a command does not take are refused before anything
+// opens, naming what was wrong — a misspelt --json printed the table, words after the projection's
+// name were ignored, and a negative --catch-up-stall meant "wait for ever".
+func TestCLIRefusesNonsenseArguments(t *testing.T) {
+	ctx := context.Background()
+	for _, args := range [][]string{
+		{"projections", "status", "--jsn"},
+		{"projections", "rebuild", "audit", "extra"},
+		{"projections", "retry"},
+		{"projections"},
+		{"retention", "purge", "--catch-up-stall", "-5s"},
+		{"export", "messages", "--catch-up-stall", "-1ms"},
+	} {
+		err := run(ctx, args)
+		if err == nil || !strings.Contains(err.Error(), "usage") && !strings.Contains(err.Error(), "catch-up-stall") {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+}

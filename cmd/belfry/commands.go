@@ -120,9 +120,20 @@ const adminUsage = `usage:
   belfry admin deactivate-access-key --key ID | activate-access-key --key ID | delete-access-key --key ID
 managed policies: ` + "AdministratorAccess, AmazonChimeFullAccess, AmazonChimeReadOnly, AmazonChimeUserManagement"
 
+// projectionsUsage refuses arguments `belfry projections` does not take (before anything opens).
+func projectionsUsage(args []string) error {
+	switch {
+	case len(args) == 1 && args[0] == "status", len(args) == 2 && args[0] == "status" && args[1] == "--json":
+		return nil
+	case len(args) == 2 && (args[0] == "rebuild" || args[0] == "retry"):
+		return nil
+	}
+	return fmt.Errorf("usage: belfry projections status [--json] | rebuild NAME | retry NAME (got %q)", strings.Join(args, " "))
+}
+
 func cmdProjections(ctx context.Context, cfg Config, args []string) error {
-	if len(args) == 0 {
-		return fmt.Errorf("usage: belfry projections status [--json] | rebuild NAME | retry NAME")
+	if err := projectionsUsage(args); err != nil {
+		return err
 	}
 	var cl closerList
 	defer cl.close()
@@ -145,14 +156,11 @@ func cmdProjections(ctx context.Context, cfg Config, args []string) error {
 		if err != nil {
 			return err
 		}
-		if len(args) > 1 && args[1] == "--json" {
+		if len(args) == 2 { // --json
 			return json.NewEncoder(os.Stdout).Encode(st)
 		}
 		return printStatus(os.Stdout, st)
 	case "rebuild":
-		if len(args) < 2 {
-			return fmt.Errorf("usage: belfry projections rebuild NAME")
-		}
 		p, ok := allProjections()[args[1]]
 		if !ok {
 			return fmt.Errorf("unknown projection %q", args[1])
@@ -175,9 +183,6 @@ func cmdProjections(ctx context.Context, cfg Config, args []string) error {
 		fmt.Fprintf(os.Stderr, "%s rebuilt and switched\n", p.Name())
 		return nil
 	case "retry":
-		if len(args) < 2 {
-			return fmt.Errorf("usage: belfry projections retry NAME")
-		}
 		return retryParked(ctx, pool, client, args[1])
 	}
 	return fmt.Errorf("unknown projections command %q", args[0])
