@@ -278,7 +278,8 @@ func (s *Snapshots) setup(ctx context.Context, tx pgx.Tx, name string) error {
 	if err != nil {
 		return err
 	}
-	var names, defs []string
+	var names []string
+	defs := []string{} // never NULL: a set of read models may have no index to defer
 	for rows.Next() {
 		var idx, def string
 		if err := rows.Scan(&idx, &def); err != nil {

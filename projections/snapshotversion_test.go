@@ -77,3 +77,21 @@ func TestSnapshotOfAnotherReadModelVersionIsNeitherServedNorResumed(t *testing.T
 		t.Fatal(err)
 	}
 }
+
+// TestSnapshotOfReadModelsWithoutSecondaryIndexes: a snapshot of read models that have no index to
+// defer is built like any other (its list of deferred indexes is empty, never NULL).
+func TestSnapshotOfReadModelsWithoutSecondaryIndexes(t *testing.T) {
+	pool, client := setup(t)
+	ctx := context.Background()
+	pos := appendRaw(t, client, "note-plain", "note", []byte(`{"n":1}`))
+	s := projections.NewSnapshots(pool, client, []projections.Projection{&notes{name: "plainnotes"}})
+	if _, err := s.Create(ctx, "plainsnap", strconv.FormatUint(pos[0], 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Build(ctx, "plainsnap", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Serving(ctx, "plainsnap"); err != nil {
+		t.Fatalf("a snapshot without secondary indexes: %v", err)
+	}
+}
