@@ -87,9 +87,12 @@ func joinSized(t *testing.T, s *sfu.SFU, room, id, refuse string, o sfuclient.Op
 	return x
 }
 
+// waitFor waits for ok, at most 30 s: media paces itself in real time, and on two cores shared with
+// the rest of the suite a send-side estimate can take several seconds to climb (a wait, not a
+// timing assertion: a pass takes as long as the media needs).
 func waitFor(t *testing.T, what string, ok func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if ok() {
 			return
 		}
