@@ -5,11 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/belfry/belfry/api/chime/calls"
-	"github.com/belfry/belfry/domain"
-	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/call"
 	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/infra/carrier"
@@ -20,20 +16,9 @@ import (
 // (Completed, since it was answered) and yields its CDR, instead of staying Connected forever.
 func TestDialOutRefusedByTheMeetingEndsTheCall(t *testing.T) {
 	ctx := context.Background()
-	const aws, acct, org = "111122223333", "a1", "u1"
+	const aws = "111122223333"
 	meetings, callRepo := newMeetingRepo(), newCallRepo()
-	id := uuid.NewString()
-	pin := domain.Sealed{KeyID: domain.SubjectKeyID(acct, account.UserKeySubject(org)), Data: []byte{1}}
-	host := meeting.Host{UserID: org, Exists: true, License: "Pro"}
-	for _, c := range []meeting.Command{
-		meeting.Schedule{AccountID: acct, Organizer: host, Title: "Standup", StartsAt: time.Now().Add(time.Hour), PIN: pin},
-		meeting.Join{AccountID: acct, AttendeeID: "host-attendee", UserID: org, Organizer: host},
-		meeting.Lock{AccountID: acct, By: "host-attendee", On: true},
-	} {
-		if _, err := meetings.Execute(ctx, meeting.StreamName(id), c); err != nil {
-			t.Fatalf("%T: %v", c, err)
-		}
-	}
+	id := startedMeeting(t, meetings, meeting.Lock{AccountID: "a1", By: "host-attendee", On: true})
 	svc := calls.New(calls.Deps{Calls: callRepo, Accounts: accounts{aws}, AccountState: accounts{aws}, Meetings: meetings, Numbers: inventory{},
 		Carrier: &carrier.Sim{Ring: time.Second, Talk: time.Hour, Speed: 100}, Logger: logger{}, Now: time.Now})
 	conf, err := svc.DialOut(ctx, aws, id, "+12065550100", "+13605550199", "dGhlLWpvaW4tdG9rZW4")

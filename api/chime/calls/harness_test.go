@@ -2,9 +2,13 @@ package calls_test
 
 import (
 	"context"
+	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/belfry/belfry/api/internal/memrepo"
+	"github.com/belfry/belfry/domain"
 	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/call"
 	"github.com/belfry/belfry/domain/chime/meeting"
@@ -42,3 +46,22 @@ func (inventory) Get(_ context.Context, _, e164 string, _ time.Time) (chimenumbe
 type logger struct{}
 
 func (logger) Warn(string, ...any) {}
+
+// startedMeeting is a meeting of account "a1" organised by user "u1", started by its host's join,
+// then given the commands more (a lock, say); it answers the meeting's id.
+func startedMeeting(t *testing.T, meetings *memrepo.Repo[meeting.State, meeting.Command, meeting.Event], more ...meeting.Command) string {
+	t.Helper()
+	const acct, org = "a1", "u1"
+	id := uuid.NewString()
+	pin := domain.Sealed{KeyID: domain.SubjectKeyID(acct, account.UserKeySubject(org)), Data: []byte{1}}
+	host := meeting.Host{UserID: org, Exists: true, License: "Pro"}
+	for _, c := range append([]meeting.Command{
+		meeting.Schedule{AccountID: acct, Organizer: host, Title: "Standup", StartsAt: time.Now().Add(time.Hour), PIN: pin},
+		meeting.Join{AccountID: acct, AttendeeID: "host-attendee", UserID: org, Organizer: host},
+	}, more...) {
+		if _, err := meetings.Execute(context.Background(), meeting.StreamName(id), c); err != nil {
+			t.Fatalf("%T: %v", c, err)
+		}
+	}
+	return id
+}

@@ -7,15 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/belfry/belfry/api/chime/calls"
 	"github.com/belfry/belfry/api/chime/usecase"
 	"github.com/belfry/belfry/api/internal/memrepo"
-	"github.com/belfry/belfry/domain"
-	"github.com/belfry/belfry/domain/chime/account"
 	"github.com/belfry/belfry/domain/chime/call"
-	"github.com/belfry/belfry/domain/chime/meeting"
 	"github.com/belfry/belfry/infra/carrier"
 )
 
@@ -39,21 +34,11 @@ func (f *flakyCalls) Execute(ctx context.Context, stream string, c call.Command)
 // The report must be recorded once the store is back, with the carrier's reason.
 func TestCarrierEndSurvivesATransientStoreFailure(t *testing.T) {
 	ctx := context.Background()
-	const aws, acct, org = "111122223333", "a1", "u1"
+	const aws = "111122223333"
 	meetings := newMeetingRepo()
 	callRepo := &flakyCalls{Repo: newCallRepo()}
 	callRepo.fails.Store(2)
-	id := uuid.NewString()
-	pin := domain.Sealed{KeyID: domain.SubjectKeyID(acct, account.UserKeySubject(org)), Data: []byte{1}}
-	host := meeting.Host{UserID: org, Exists: true, License: "Pro"}
-	for _, c := range []meeting.Command{
-		meeting.Schedule{AccountID: acct, Organizer: host, Title: "Standup", StartsAt: time.Now().Add(time.Hour), PIN: pin},
-		meeting.Join{AccountID: acct, AttendeeID: "host-attendee", UserID: org, Organizer: host},
-	} {
-		if _, err := meetings.Execute(ctx, meeting.StreamName(id), c); err != nil {
-			t.Fatalf("%T: %v", c, err)
-		}
-	}
+	id := startedMeeting(t, meetings)
 	svc := calls.New(calls.Deps{Calls: callRepo, Accounts: accounts{aws}, AccountState: accounts{aws}, Meetings: meetings, Numbers: inventory{},
 		Carrier: &carrier.Sim{Speed: 100}, Logger: logger{}, Now: time.Now})
 	conf, err := svc.DialOut(ctx, aws, id, "+12065550100", "+13605550001", "dGhlLWpvaW4tdG9rZW4") // 0001: busy at once
