@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -231,13 +232,35 @@ func (l *Log) ReadStream(ctx context.Context, stream string, forwards bool, from
 // lower than revision lo nor created before minCreated, at most count events, none past maxPos nor
 // below position 1 (which the writer never assigns: such a row was put there behind its back, and
 // audit verify names it).
+//
+// A bound that restricts nothing (lo 0, minCreated math.MinInt64, maxPos math.MaxInt64: the common
+// read) is left out of the query, and the position bound, when there is one, is written so that no
+// index can serve it: the statement is prepared once per connection, and after a few executions
+// Postgres may plan it without its parameters' values, where a parameter's range on position made
+// it walk the whole log by its primary key (17 ms at 5,600 events, growing with the log) instead of
+// the stream's few rows by (stream, revision) (0.03 ms).
 func pageQuery(stream string, forwards bool, start, lo, minCreated int64, count int, maxPos int64) (string, []any) {
+	q := `SELECT ` + selectCols + ` FROM eventlog.events WHERE stream = $1 AND position > 0`
+	args := []any{stream}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
 	if forwards {
-		return `SELECT ` + selectCols + ` FROM eventlog.events WHERE stream = $1 AND revision >= $2
-			AND created >= $3 AND position > 0 AND position <= $5 ORDER BY revision LIMIT $4`, []any{stream, start, minCreated, count, maxPos}
+		q += ` AND revision >= ` + arg(start)
+	} else {
+		q += ` AND revision <= ` + arg(start)
+		if lo > 0 {
+			q += ` AND revision >= ` + arg(lo)
+		}
 	}
-	return `SELECT ` + selectCols + ` FROM eventlog.events WHERE stream = $1 AND revision <= $2
-		AND revision >= $6 AND created >= $3 AND position > 0 AND position <= $5 ORDER BY revision DESC LIMIT $4`, []any{stream, start, minCreated, count, maxPos, lo}
+	if minCreated != math.MinInt64 {
+		q += ` AND created >= ` + arg(minCreated)
+	}
+	if maxPos != math.MaxInt64 {
+		q += ` AND (position <= ` + arg(maxPos) + `) IS TRUE`
+	}
+	if forwards {
+		return q + ` ORDER BY revision LIMIT ` + arg(count), args
+	}
+	return q + ` ORDER BY revision DESC LIMIT ` + arg(count), args
 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
