@@ -80,7 +80,7 @@ type countingKeys struct {
 	made, destroyed int
 }
 
-func (k *countingKeys) Seal(_ context.Context, tenant, scope string, _ time.Time, plaintext []byte) (string, []byte, error) {
+func (k *countingKeys) SealNew(_ context.Context, tenant, scope string, _ time.Time, plaintext []byte) (string, []byte, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.made++

@@ -157,7 +157,7 @@ func (s *Service) post(ctx context.Context, me Caller, id, mid string, d Draft) 
 		return Message{}, err
 	}
 	plain, _ := json.Marshal(conversation.Content{Text: d.Text, File: d.File})
-	keyID, sealed, err := s.d.Keys.Seal(ctx, tenantOf(me), conversation.KeyScope(id, mid), s.d.Now(), plain)
+	keyID, sealed, err := s.d.Keys.SealNew(ctx, tenantOf(me), conversation.KeyScope(id, mid), s.d.Now(), plain)
 	if err != nil {
 		return Message{}, err
 	}

@@ -58,7 +58,9 @@ type Sessions interface {
 
 // Keys seals content under a data key and destroys keys (infra/datakeys implements it).
 type Keys interface {
-	Seal(ctx context.Context, tenant, scope string, day time.Time, plaintext []byte) (string, []byte, error)
+	// SealNew seals content in a scope no key was ever made in (a message's own scope,
+	// conversation.KeyScope, named by its fresh id); in a scope that has keys it seals in it as it is.
+	SealNew(ctx context.Context, tenant, scope string, day time.Time, plaintext []byte) (string, []byte, error)
 	Open(ctx context.Context, keyID string, sealed []byte) ([]byte, error)
 	Destroy(ctx context.Context, keyID string) error
 }

@@ -1,0 +1,77 @@
+package datakeys
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// SealNew is Seal for a scope that has never had a key: a scope of one message, named by the
+// message's fresh id (a Wickr message's own scope). Its KEK is created in the keyring, then the
+// KEK's record, the scope, its day key and the message key are stored by one statement — one round
+// trip (beside the period KEK's read) where Seal takes six for the first message of a scope.
+//
+// The statement stores the scope only if it does not exist, and the day and message keys only with
+// it: when the scope has a key after all (the caller was wrong, or raced another creator), nothing
+// of it is stored, the fresh KEK is erased, and the message is sealed by Seal in the scope as it is.
+// The keys' rows commit without waiting for their WAL flush, as Seal's do (execAsync). A crash
+// between the keyring's append and the statement's commit leaves a KEK in the keyring that wraps
+// nothing and that no record names; it opens nothing.
+func (s *Store) SealNew(ctx context.Context, tenant, scope string, day time.Time, plaintext []byte) (string, []byte, error) {
+	ring, err := s.keyring()
+	if err != nil {
+		return "", nil, err
+	}
+	period, err := s.periodKEK(ctx, tenant, Class(scope), day)
+	if err != nil {
+		return "", nil, err
+	}
+	kek := "scope/" + tenant + "/" + scope + "/" + randomHex(8)
+	if err := ring.Create(ctx, kek); err != nil {
+		return "", nil, err
+	}
+	dayID := KeyID(tenant, scope, day)
+	id := msgPrefix + strings.TrimPrefix(dayID, dayPrefix) + "/" + uuid.NewString()
+	dayKey, msgKey := make([]byte, 32), make([]byte, 32)
+	if _, err := rand.Read(dayKey); err != nil {
+		return "", nil, err
+	}
+	if _, err := rand.Read(msgKey); err != nil {
+		return "", nil, err
+	}
+	wrappedDay, err := s.wrapDay(ctx, dayID, period, kek, dayKey)
+	if err != nil {
+		return "", nil, err
+	}
+	wrappedMsg, err := sealAAD(dayKey, msgKey, []byte("mk:"+id))
+	if err != nil {
+		return "", nil, err
+	}
+	tag, err := s.execAsync(ctx, `WITH k AS (
+			INSERT INTO keys.keks (kek_id, kind, tenant, class) VALUES ($6, 'scope', $2, $3) RETURNING 1),
+		sc AS (
+			INSERT INTO keys.scopes (tenant, scope, kek_id) SELECT $2, $3, $6 FROM k ON CONFLICT DO NOTHING RETURNING 1),
+		d AS (
+			INSERT INTO keys.data_keys (key_id, tenant, scope, day, wrapped, period_kek, scope_kek)
+			SELECT $1, $2, $3, $4, $7, $5, $6 FROM sc ON CONFLICT (key_id) DO NOTHING RETURNING key_id)
+		INSERT INTO keys.message_keys (key_id, data_key_id, wrapped) SELECT $8, key_id, $9 FROM d`,
+		dayID, tenant, scope, day.UTC().Format(time.DateOnly), period, kek, wrappedDay, id, wrappedMsg)
+	if err != nil || tag.RowsAffected() != 1 {
+		// Ours wraps nothing stored: erase it (its record, if the statement stored it, says so).
+		if eraseErr := s.eraseKEKs(context.WithoutCancel(ctx), []string{kek}); eraseErr != nil && err == nil {
+			return "", nil, eraseErr
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("datakeys: create scope: %w", err)
+		}
+		return s.Seal(ctx, tenant, scope, day, plaintext) // the scope existed
+	}
+	s.put(dayID, dayKey, 0)
+	s.put(id, msgKey, 0)
+	sealed, err := seal(id, msgKey, plaintext)
+	return id, sealed, err
+}
