@@ -109,13 +109,18 @@ func (s *wrapping) scopeKEK(ctx context.Context, tenant, scope string) (string, 
 }
 
 // periodKEK returns the period KEK of (tenant, class, day), creating it on first use; a destroyed
-// period (a purged day) is ErrDestroyed.
+// period (a purged day) is ErrDestroyed. A period found live is trusted for CacheTTL without asking
+// again (the keyring still refuses to wrap under a KEK it erased); a destruction in this process
+// (DestroyPeriods) forgets it at once.
 func (s *wrapping) periodKEK(ctx context.Context, tenant, class string, day time.Time) (string, error) {
 	ring, err := s.keyring()
 	if err != nil {
 		return "", err
 	}
 	id := PeriodKEKID(tenant, class, day)
+	if _, ok := s.get(id); ok {
+		return id, nil
+	}
 	// Read first: the first messages of a day in every scope of a class want the same period at
 	// once, and an upsert would queue them all on its row lock, each behind the others' commits.
 	var destroyed bool
@@ -134,7 +139,11 @@ func (s *wrapping) periodKEK(ctx context.Context, tenant, class string, day time
 	if destroyed {
 		return "", ErrDestroyed
 	}
-	return id, ring.Create(ctx, id)
+	if err := ring.Create(ctx, id); err != nil {
+		return "", err
+	}
+	s.put(id, nil, 0)
+	return id, nil
 }
 
 // wrapDay wraps a day key under its scope KEK, then its period KEK.

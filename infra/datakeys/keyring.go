@@ -278,6 +278,9 @@ func (k *FileKeyring) Create(_ context.Context, ids ...string) error {
 			return err
 		}
 	}
+	if k.holds(ids) {
+		return nil
+	}
 	req := &createReq{ids: ids, done: make(chan error, 1)}
 	k.pmu.Lock()
 	k.pending = append(k.pending, req)
@@ -299,6 +302,20 @@ func (k *FileKeyring) Create(_ context.Context, ids ...string) error {
 		return err
 	}
 	return <-req.done
+}
+
+// holds reports whether the file, unchanged since it was last read or written, holds every one of
+// ids: a Create of KEKs that exist (a period's, asked for by every first message of a scope in it)
+// then costs a stat, not the file lock.
+func (k *FileKeyring) holds(ids []string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, id := range ids {
+		if _, ok := k.keys[id]; !ok {
+			return false
+		}
+	}
+	return k.fresh()
 }
 
 // createLocked adds the KEKs of a group of Create calls that do not exist yet, with one append

@@ -34,22 +34,40 @@ func (s *Store) SealNew(ctx context.Context, tenant, scope string, day time.Time
 	if err := ring.Create(ctx, kek); err != nil {
 		return "", nil, err
 	}
-	dayID := KeyID(tenant, scope, day)
-	id := msgPrefix + strings.TrimPrefix(dayID, dayPrefix) + "/" + uuid.NewString()
-	dayKey, msgKey := make([]byte, 32), make([]byte, 32)
-	if _, err := rand.Read(dayKey); err != nil {
+	id, sealed, stored, err := s.storeNew(ctx, tenant, scope, day, period, kek, plaintext)
+	if err == nil && stored {
+		return id, sealed, nil
+	}
+	// Ours wraps nothing stored: erase it (its record, if the statement stored it, says so).
+	if eraseErr := s.eraseKEKs(context.WithoutCancel(ctx), []string{kek}); eraseErr != nil && err == nil {
+		return "", nil, eraseErr
+	}
+	if err != nil {
 		return "", nil, err
 	}
+	return s.Seal(ctx, tenant, scope, day, plaintext) // the scope existed
+}
+
+// storeNew makes the day key and the message key of a new scope under its fresh KEK, stores them
+// with the KEK's record and the scope in one statement, and seals plaintext; stored is false when
+// the scope existed (nothing is stored).
+func (s *Store) storeNew(ctx context.Context, tenant, scope string, day time.Time, period, kek string, plaintext []byte) (id string, sealed []byte, stored bool, err error) {
+	dayID := KeyID(tenant, scope, day)
+	id = msgPrefix + strings.TrimPrefix(dayID, dayPrefix) + "/" + uuid.NewString()
+	dayKey, msgKey := make([]byte, 32), make([]byte, 32)
+	if _, err := rand.Read(dayKey); err != nil {
+		return "", nil, false, err
+	}
 	if _, err := rand.Read(msgKey); err != nil {
-		return "", nil, err
+		return "", nil, false, err
 	}
 	wrappedDay, err := s.wrapDay(ctx, dayID, period, kek, dayKey)
 	if err != nil {
-		return "", nil, err
+		return "", nil, false, err
 	}
 	wrappedMsg, err := sealAAD(dayKey, msgKey, []byte("mk:"+id))
 	if err != nil {
-		return "", nil, err
+		return "", nil, false, err
 	}
 	tag, err := s.execAsync(ctx, `WITH k AS (
 			INSERT INTO keys.keks (kek_id, kind, tenant, class) VALUES ($6, 'scope', $2, $3) RETURNING 1),
@@ -60,18 +78,14 @@ func (s *Store) SealNew(ctx context.Context, tenant, scope string, day time.Time
 			SELECT $1, $2, $3, $4, $7, $5, $6 FROM sc ON CONFLICT (key_id) DO NOTHING RETURNING key_id)
 		INSERT INTO keys.message_keys (key_id, data_key_id, wrapped) SELECT $8, key_id, $9 FROM d`,
 		dayID, tenant, scope, day.UTC().Format(time.DateOnly), period, kek, wrappedDay, id, wrappedMsg)
-	if err != nil || tag.RowsAffected() != 1 {
-		// Ours wraps nothing stored: erase it (its record, if the statement stored it, says so).
-		if eraseErr := s.eraseKEKs(context.WithoutCancel(ctx), []string{kek}); eraseErr != nil && err == nil {
-			return "", nil, eraseErr
-		}
-		if err != nil {
-			return "", nil, fmt.Errorf("datakeys: create scope: %w", err)
-		}
-		return s.Seal(ctx, tenant, scope, day, plaintext) // the scope existed
+	if err != nil {
+		return "", nil, false, fmt.Errorf("datakeys: create scope: %w", err)
+	}
+	if tag.RowsAffected() != 1 {
+		return "", nil, false, nil
 	}
 	s.put(dayID, dayKey, 0)
 	s.put(id, msgKey, 0)
-	sealed, err := seal(id, msgKey, plaintext)
-	return id, sealed, err
+	sealed, err = seal(id, msgKey, plaintext)
+	return id, sealed, err == nil, err
 }

@@ -1,8 +1,10 @@
 package datakeys_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -110,7 +112,9 @@ func TestSealNewConcurrentInOneNewScope(t *testing.T) {
 	sealed := make([][]byte, 8)
 	errs := make([]error, 8)
 	for i := range ids {
-		wg.Go(func() { ids[i], sealed[i], errs[i] = s.SealNew(ctx, "net", "wickr-message/c/m", day, []byte("same scope")) })
+		wg.Go(func() {
+			ids[i], sealed[i], errs[i] = s.SealNew(ctx, "net", "wickr-message/c/m", day, []byte("same scope"))
+		})
 	}
 	wg.Wait()
 	fresh := datakeys.New(pool).WithKeyring(ring)
@@ -128,5 +132,39 @@ func TestSealNewConcurrentInOneNewScope(t *testing.T) {
 	}
 	if live != 1 {
 		t.Fatalf("live scope KEKs %d, want 1", live)
+	}
+}
+
+// A period another process destroyed seals nothing more here, even while this store still trusts
+// it as live (CacheTTL): the keyring refuses to wrap under a KEK it erased.
+func TestAPeriodDestroyedElsewhereSealsNothing(t *testing.T) {
+	ctx := context.Background()
+	s, pool, ring := storeWithRing(t)
+	day := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	if _, _, err := s.SealNew(ctx, "net", "wickr-message/c/m1", day, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	other, err := datakeys.OpenFileKeyring(ring.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := datakeys.New(pool).WithKeyring(other)
+	if _, _, err := elsewhere.DestroyPeriods(ctx, []string{datakeys.PeriodKEKID("net", "wickr-message", day)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, seal := range []func() error{
+		func() error { _, _, err := s.SealNew(ctx, "net", "wickr-message/c/m2", day, []byte("y")); return err },
+		func() error { _, _, err := s.Seal(ctx, "net", "wickr-message/c/m3", day, []byte("z")); return err },
+	} {
+		if err := seal(); !errors.Is(err, datakeys.ErrDestroyed) {
+			t.Fatalf("sealing in a destroyed period: %v", err)
+		}
+	}
+	file, err := os.ReadFile(ring.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(file, []byte("wickr-message/c/m2/")) {
+		t.Fatal("the KEK made for the refused seal's scope is left in the keyring")
 	}
 }
