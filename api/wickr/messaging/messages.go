@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -75,12 +77,18 @@ func tenantOf(me Caller) string {
 // poster refuses a caller who is not a member of the conversation before anything is sealed (a
 // message's key, and its day's and scope's, would otherwise be created for a non-member's or a
 // made-up conversation's post): the repository's cached state answers, a refusal is confirmed on
-// the stream's latest state; Decide checks membership again, on the state it appends to.
-func (s *Service) poster(ctx context.Context, me Caller, id string) error {
+// the stream's latest state; Decide checks membership again, on the state it appends to. It returns
+// the conversation's members (the caller among them) in key order, from the state that answered.
+func (s *Service) poster(ctx context.Context, me Caller, id string) ([]conversation.Participant, error) {
 	stream := conversation.StreamName(id)
+	var members []conversation.Participant
 	in := func(st conversation.State) error {
 		if !st.Member(me.Participant()) {
 			return domain.Wrapf(conversation.ErrNotMember, "conversation not found") // as Decide answers a non-member
+		}
+		members = make([]conversation.Participant, 0, len(st.Members))
+		for _, k := range slices.Sorted(maps.Keys(st.Members)) {
+			members = append(members, st.Members[k])
 		}
 		return nil
 	}
@@ -88,23 +96,21 @@ func (s *Service) poster(ctx context.Context, me Caller, id string) error {
 	if errors.Is(err, conversation.ErrNotMember) {
 		err = s.d.Conversations.Repo.Inspect(ctx, stream, true, in)
 	}
-	return err
+	return members, err
 }
 
-// postPolicy reads the policy a post of the caller is decided on and refuses, on it and the
-// conversation's members, what the decision would refuse whatever the state (a timer above the
-// sender's group's maximum, a file where files are off, a member out of reach: conversation.CheckPost;
-// a forward where the sender's group has messageForwardingEnabled off: conversation.CheckForward)
-// — before a key is made or a file's byte is read; Decide checks it all again.
+// postPolicy refuses a caller who is not a member (poster), then reads the policy a post of the
+// caller is decided on and refuses, on it and the conversation's members, what the decision would
+// refuse whatever the state (a timer above the sender's group's maximum, a file where files are
+// off, a member out of reach: conversation.CheckPost; a forward where the sender's group has
+// messageForwardingEnabled off: conversation.CheckForward) — before a key is made or a file's byte
+// is read; Decide checks it all again.
 func (s *Service) postPolicy(ctx context.Context, me Caller, id string, d Draft, withFile bool) (conversation.Policy, error) {
-	members, err := s.d.Store.Members(ctx, id)
+	members, err := s.poster(ctx, me, id)
 	if err != nil {
 		return conversation.Policy{}, err
 	}
-	ps := []conversation.Participant{me.Participant()}
-	for _, m := range members {
-		ps = append(ps, m.Participant())
-	}
+	ps := append([]conversation.Participant{me.Participant()}, members...)
 	p, err := s.policy(ctx, ps)
 	if err != nil {
 		return p, err
@@ -146,9 +152,6 @@ func (s *Service) CheckReach(ctx context.Context, me Caller, id string) error {
 }
 
 func (s *Service) post(ctx context.Context, me Caller, id, mid string, d Draft) (Message, error) {
-	if err := s.poster(ctx, me, id); err != nil {
-		return Message{}, err
-	}
 	p, err := s.postPolicy(ctx, me, id, d, d.Attachment != nil)
 	if err != nil {
 		return Message{}, err
