@@ -52,7 +52,8 @@ type RunnerConfig struct {
 	// Linger is how long a batch that has events but found no more queued waits for more before it
 	// is applied (default 0: at once). A read model nobody waits on (the audit log) trades a few
 	// milliseconds of visibility for fewer, larger transactions: each batch costs its round trips
-	// and a commit whatever its size.
+	// and a commit whatever its size. A batch never lingers while a WaitFor waits (a command reading
+	// its own write): it is applied at once.
 	Linger time.Duration
 }
 
@@ -66,6 +67,10 @@ type Runner struct {
 	mu      sync.Mutex
 	pos     uint64
 	changed chan struct{}
+
+	// waiters counts the WaitFor calls waiting; wake tells a lingering batch that one started.
+	waiters atomic.Int32
+	wake    chan struct{}
 
 	// sinceAnalyze counts events applied since the tables' statistics were last refreshed;
 	// analyzing is set while a refresh runs.
@@ -98,7 +103,7 @@ func NewRunner(pool *pgxpool.Pool, client *esdb.Client, p Projection, cfg Runner
 	if cfg.AnalyzeEvery <= 0 {
 		cfg.AnalyzeEvery = 20_000
 	}
-	return &Runner{pool: pool, client: client, p: p, cfg: cfg, changed: make(chan struct{})}
+	return &Runner{pool: pool, client: client, p: p, cfg: cfg, changed: make(chan struct{}), wake: make(chan struct{}, 1)}
 }
 
 // Name is the projection's name.
@@ -140,6 +145,15 @@ func (r *Runner) Position() uint64 {
 
 // WaitFor blocks until the projection has applied position pos, or ctx ends.
 func (r *Runner) WaitFor(ctx context.Context, pos uint64) error {
+	if r.reached(pos) {
+		return nil
+	}
+	r.waiters.Add(1)
+	defer r.waiters.Add(-1)
+	select {
+	case r.wake <- struct{}{}: // a lingering batch is applied now
+	default:
+	}
 	for {
 		r.mu.Lock()
 		if r.pos >= pos {
@@ -154,6 +168,12 @@ func (r *Runner) WaitFor(ctx context.Context, pos uint64) error {
 			return fmt.Errorf("projections: %s did not reach position %d: %w", r.p.Name(), pos, ctx.Err())
 		}
 	}
+}
+
+func (r *Runner) reached(pos uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pos >= pos
 }
 
 func (r *Runner) advance(pos uint64) {
@@ -367,11 +387,18 @@ func (r *Runner) gather(ctx context.Context, msgs <-chan subMsg, first subMsg, o
 			continue
 		default:
 		}
-		if r.cfg.Linger <= 0 || len(batch) == 0 {
+		if r.cfg.Linger <= 0 || len(batch) == 0 || r.waiters.Load() > 0 {
 			return batch, mark, caughtUp, nil
 		}
 		if lingerUntil.IsZero() {
 			lingerUntil = time.Now().Add(r.cfg.Linger)
+			select {
+			case <-r.wake: // left by a waiter that has its position already
+			default:
+			}
+			if r.waiters.Load() > 0 {
+				return batch, mark, caughtUp, nil
+			}
 		}
 		wait := time.NewTimer(time.Until(lingerUntil))
 		select {
@@ -379,6 +406,9 @@ func (r *Runner) gather(ctx context.Context, msgs <-chan subMsg, first subMsg, o
 			wait.Stop()
 			pending, ok = []subMsg{m}, more
 		case <-wait.C:
+			return batch, mark, caughtUp, nil
+		case <-r.wake:
+			wait.Stop()
 			return batch, mark, caughtUp, nil
 		case <-ctx.Done():
 			wait.Stop()

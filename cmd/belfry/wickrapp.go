@@ -96,7 +96,7 @@ var (
 func (m *Main) wickrProjections(pool *pgxpool.Pool, client *esdb.Client, pm *projections.Metrics) []*projections.Runner {
 	m.wickr.networksRM = projections.NewRunner(pool, client, wickrnetworks.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
 	m.wickr.usersRM = projections.NewRunner(pool, client, wickrusers.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
-	m.wickr.guestsRM = projections.NewRunner(pool, client, wickrguests.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	m.wickr.guestsRM = projections.NewRunner(pool, client, wickrguests.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm, Linger: 50 * time.Millisecond})
 	// Nobody waits on the analytics read model: its batches linger to be fewer and larger.
 	m.wickr.analyticsRM = projections.NewRunner(pool, client, wickranalytics.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm, Linger: 50 * time.Millisecond})
 	deletions := projections.NewRunner(pool, client, wickrdeletions.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})

@@ -20,7 +20,7 @@ import (
 
 // wickrArchiveRunner builds the archive's read model runner.
 func wickrArchiveRunner(m *Main, pool *pgxpool.Pool, client *esdb.Client, pm *projections.Metrics) *projections.Runner {
-	m.wickr.archiveRM = projections.NewRunner(pool, client, wickrarchiverm.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm})
+	m.wickr.archiveRM = projections.NewRunner(pool, client, wickrarchiverm.Projection{}, projections.RunnerConfig{Logger: m.logger, Metrics: pm, Linger: 50 * time.Millisecond})
 	return m.wickr.archiveRM
 }
 
