@@ -105,12 +105,17 @@ type wrapping struct {
 }
 
 // Store hands out and caches keys.
-type Store struct{ wrapping }
+type Store struct {
+	wrapping
+	newScopes
+}
 
 // New returns a Store over the keys schema (infra/migrations). Without WithKeyring it seals and
 // opens subject keys only.
 func New(pool *pgxpool.Pool) *Store {
-	return &Store{wrapping{pool: pool, inserts: &keyInserts{pool: pool}, keyCache: &keyCache{m: map[string]cached{}}}}
+	s := &Store{wrapping: wrapping{pool: pool, inserts: &keyInserts{pool: pool}, keyCache: &keyCache{m: map[string]cached{}}}}
+	s.newScopes.w = &s.wrapping
+	return s
 }
 
 // WithKeyring sets where the key-encryption keys of the data keys live.

@@ -10,6 +10,9 @@ import (
 	"github.com/google/uuid"
 )
 
+// newScopes seals in new scopes (SealNew, promoted to Store).
+type newScopes struct{ w *wrapping }
+
 // SealNew is Seal for a scope that has never had a key: a scope of one message, named by the
 // message's fresh id (a Wickr message's own scope). Its KEK is created in the keyring, then the
 // KEK's record, the scope, its day key and the message key are stored by one statement — one round
@@ -21,7 +24,8 @@ import (
 // The keys' rows commit without waiting for their WAL flush, as Seal's do (execAsync). A crash
 // between the keyring's append and the statement's commit leaves a KEK in the keyring that wraps
 // nothing and that no record names; it opens nothing.
-func (s *Store) SealNew(ctx context.Context, tenant, scope string, day time.Time, plaintext []byte) (string, []byte, error) {
+func (n newScopes) SealNew(ctx context.Context, tenant, scope string, day time.Time, plaintext []byte) (string, []byte, error) {
+	s := n.w
 	ring, err := s.keyring()
 	if err != nil {
 		return "", nil, err
@@ -34,7 +38,7 @@ func (s *Store) SealNew(ctx context.Context, tenant, scope string, day time.Time
 	if err := ring.Create(ctx, kek); err != nil {
 		return "", nil, err
 	}
-	id, sealed, stored, err := s.storeNew(ctx, tenant, scope, day, period, kek, plaintext)
+	id, sealed, stored, err := storeNew(ctx, s, tenant, scope, day, period, kek, plaintext)
 	if err == nil && stored {
 		return id, sealed, nil
 	}
@@ -45,13 +49,18 @@ func (s *Store) SealNew(ctx context.Context, tenant, scope string, day time.Time
 	if err != nil {
 		return "", nil, err
 	}
-	return s.Seal(ctx, tenant, scope, day, plaintext) // the scope existed
+	id, key, err := s.newMessageKey(ctx, tenant, scope, day) // the scope existed: sealed as Seal does
+	if err != nil {
+		return "", nil, err
+	}
+	sealed, err = seal(id, key, plaintext)
+	return id, sealed, err
 }
 
 // storeNew makes the day key and the message key of a new scope under its fresh KEK, stores them
 // with the KEK's record and the scope in one statement, and seals plaintext; stored is false when
 // the scope existed (nothing is stored).
-func (s *Store) storeNew(ctx context.Context, tenant, scope string, day time.Time, period, kek string, plaintext []byte) (id string, sealed []byte, stored bool, err error) {
+func storeNew(ctx context.Context, s *wrapping, tenant, scope string, day time.Time, period, kek string, plaintext []byte) (id string, sealed []byte, stored bool, err error) {
 	dayID := KeyID(tenant, scope, day)
 	id = msgPrefix + strings.TrimPrefix(dayID, dayPrefix) + "/" + uuid.NewString()
 	dayKey, msgKey := make([]byte, 32), make([]byte, 32)
