@@ -102,6 +102,7 @@ type Log struct {
 	copyBuf []byte // writer-owned: the COPY data of the group being committed
 
 	chain *chainer
+	heads heads // see heads.go
 }
 
 // streamState is what the writer knows of a stream and its metadata stream.
@@ -526,6 +527,7 @@ func (l *Log) commit(ctx context.Context, rows []Record, ok []decided, requests 
 		}
 		// The commit may or may not have happened: forget cached state and re-read the head.
 		l.states = map[string]*streamState{}
+		l.heads.forget()
 		_ = l.reloadHead(context.Background())
 		l.chain.stale = true // reloaded before the next group is chained
 		fail(fmt.Errorf("eventlog: commit: %w", err))
@@ -542,6 +544,7 @@ func (l *Log) commit(ctx context.Context, rows []Record, ok []decided, requests 
 		m.GroupRequests.Observe(float64(requests))
 		m.CommitSeconds.Observe(time.Since(started).Seconds())
 	}
+	l.heads.apply(headUpdates(l.states, rows))
 	l.publish(rows)
 	for _, p := range ok {
 		p.r.reply <- writeReply{res: p.res}

@@ -190,6 +190,9 @@ func statInfo(stream string, last *int64, meta []byte) StreamInfo {
 // common case: no $tb, $maxCount or $maxAge); when the metadata does restrict it, the page is read
 // again within its bounds.
 func (l *Log) ReadStream(ctx context.Context, stream string, forwards bool, from uint64, count int, maxPosition uint64) ([]Record, error) {
+	if forwards && maxPosition == 0 && l.heads.pastEnd(stream, from) {
+		return nil, nil
+	}
 	maxPos := int64(math.MaxInt64)
 	if maxPosition > 0 {
 		maxPos = int64(maxPosition)
