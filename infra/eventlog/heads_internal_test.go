@@ -6,9 +6,6 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/belfry/belfry/infra/pgcluster/pgtest"
 )
 
 func proposed(n int) []Proposed {
@@ -24,16 +21,7 @@ func proposed(n int) []Proposed {
 // answers is always read from Postgres.
 func TestReadsPastAKnownEndAskNothing(t *testing.T) {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	l, err := Open(ctx, pool, LogConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(l.Close)
+	l, pool := openTestLog(t, LogConfig{})
 	appendN := func(stream string, n int) {
 		t.Helper()
 		if _, err := l.Append(ctx, stream, Expect{Kind: ExpectAny}, proposed(n)); err != nil {

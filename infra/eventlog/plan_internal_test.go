@@ -10,8 +10,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/belfry/belfry/infra/pgcluster/pgtest"
 )
 
 // TestStreamPagesAreReadByTheStreamIndex: a page of a stream is read through (stream, revision),
@@ -21,16 +19,7 @@ import (
 // 2.2 ms per read in a 6,500-message bench and growing with the log, 70 % of Postgres's time.
 func TestStreamPagesAreReadByTheStreamIndex(t *testing.T) {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	l, err := Open(ctx, pool, LogConfig{RingSize: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(l.Close)
+	l, pool := openTestLog(t, LogConfig{RingSize: 1})
 	for i := range 200 {
 		batch := make([]Proposed, 25)
 		for j := range batch {

@@ -9,9 +9,6 @@ import (
 	"github.com/EventStore/EventStore-Client-Go/v4/protos/shared"
 	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/belfry/belfry/infra/pgcluster/pgtest"
 )
 
 // firstSendAlloc is a Streams_ReadServer that records how much the process allocated before the
@@ -37,16 +34,7 @@ func (f *firstSendAlloc) SendMsg(any) error {
 // were one 50 MiB page (2,000 events of 1 MiB, which a client may append, would be 2 GiB per read).
 func TestStreamReadPagesAreBoundedInBytes(t *testing.T) {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	l, err := Open(ctx, pool, LogConfig{RingSize: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(l.Close)
+	l, _ := openTestLog(t, LogConfig{RingSize: 1})
 	data := make([]byte, 512<<10)
 	for i := 0; i < 100; i++ {
 		p := Proposed{EventID: uuid.New(), Type: "big", ContentType: "application/octet-stream", Data: data, Metadata: []byte{}}

@@ -9,11 +9,8 @@ import (
 
 	api "github.com/EventStore/EventStore-Client-Go/v4/protos/streams"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
-
-	"github.com/belfry/belfry/infra/pgcluster/pgtest"
 )
 
 // recordingRead is a Streams_ReadServer that counts the events sent to it.
@@ -43,16 +40,7 @@ func (r *recordingRead) SendMsg(m any) error {
 // "no bound": the event came in the catch-up and again live.
 func TestStreamSubscriptionOnEmptyLogDeliversOnce(t *testing.T) {
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, pgtest.NewDatabase(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	l, err := Open(ctx, pool, LogConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(l.Close)
+	l, _ := openTestLog(t, LogConfig{})
 	s := &streamsServer{log: l, pageSize: 100}
 	head, _ := l.Head() // what subscribe reads before confirming
 	if head != 0 {
