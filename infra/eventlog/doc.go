@@ -41,6 +41,10 @@
 //     A metadata stream "$$<name>" is not deleted or tombstoned itself (InvalidArgument).
 //   - Stream metadata ($tb, $maxCount, $maxAge) is honoured on stream reads and stream subscriptions'
 //     catch-up; $all is unaffected (there is no scavenge).
+//   - A forward read from past the end of a stream the writer appended to since the Log opened, and
+//     that has no metadata stream and no tombstone, is answered empty without Postgres (heads.go): the
+//     writer records a stream's end before it acknowledges an append to it, so a read that starts after
+//     an append's answer sees it.
 //   - Tamper evidence (package chain): the writer stores with every event its digest and the chain hash
 //     linking it to the event before it, in the same statement as the event; rows stored by a version
 //     without the chain are chained, in position order and resumably, before the first append after an
