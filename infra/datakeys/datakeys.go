@@ -114,7 +114,7 @@ type Store struct {
 // opens subject keys only.
 func New(pool *pgxpool.Pool) *Store {
 	s := &Store{wrapping: wrapping{pool: pool, inserts: &keyInserts{pool: pool}, keyCache: &keyCache{m: map[string]cached{}}}}
-	s.newScopes.w = &s.wrapping
+	s.newScopes.st = s
 	return s
 }
 

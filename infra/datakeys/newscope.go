@@ -10,8 +10,9 @@ import (
 	"github.com/google/uuid"
 )
 
-// newScopes seals in new scopes (SealNew, promoted to Store).
-type newScopes struct{ w *wrapping }
+// newScopes seals in scopes of one message and destroys them (SealNew, DestroyOwnScope, promoted to
+// Store).
+type newScopes struct{ st *Store }
 
 // SealNew is Seal for a scope that has never had a key: a scope of one message, named by the
 // message's fresh id (a Wickr message's own scope). Its KEK is created in the keyring, then the
@@ -25,7 +26,7 @@ type newScopes struct{ w *wrapping }
 // between the keyring's append and the statement's commit leaves a KEK in the keyring that wraps
 // nothing and that no record names; it opens nothing.
 func (n newScopes) SealNew(ctx context.Context, tenant, scope string, day time.Time, plaintext []byte) (string, []byte, error) {
-	s := n.w
+	s := &n.st.wrapping
 	ring, err := s.keyring()
 	if err != nil {
 		return "", nil, err
@@ -97,4 +98,24 @@ func storeNew(ctx context.Context, s *wrapping, tenant, scope string, day time.T
 	s.put(id, msgKey, 0)
 	sealed, err = seal(id, msgKey, plaintext)
 	return id, sealed, err == nil, err
+}
+
+// DestroyOwnScope destroys the whole scope of the message key id: for a key SealNew made, its one
+// message's scope — the message's key and its files' content keys. The scope's KEK is erased from
+// the keyring and not replaced (Destroy, through ShredMessage, would rotate the scope's KEK and
+// leave a fresh one in the keyring for every message ever destroyed), and the scope never seals
+// again. A key that is gone does nothing.
+func (n newScopes) DestroyOwnScope(ctx context.Context, id string) error {
+	s := n.st
+	var tenant, scope string
+	err := s.pool.QueryRow(ctx, `SELECT d.tenant, d.scope FROM keys.message_keys m JOIN keys.data_keys d ON d.key_id = m.data_key_id
+		WHERE m.key_id = $1`, id).Scan(&tenant, &scope)
+	if noRows(err) {
+		s.evict(id)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("datakeys: destroy scope of %s: %w", id, err)
+	}
+	return s.DestroyScope(ctx, tenant, scope)
 }

@@ -168,3 +168,50 @@ func TestAPeriodDestroyedElsewhereSealsNothing(t *testing.T) {
 		t.Fatal("the KEK made for the refused seal's scope is left in the keyring")
 	}
 }
+
+// Destroying a message's own scope destroys its key and its files' content keys, erases the
+// scope's KEK from the keyring without replacing it, and is idempotent.
+func TestDestroyOwnScopeLeavesNoKEKBehind(t *testing.T) {
+	ctx := context.Background()
+	s, pool, ring := storeWithRing(t)
+	day := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	id, sealed, err := s.SealNew(ctx, "net", "wickr-message/c/m1", day, []byte("expires"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fileKey, _, err := s.NewContentKey(ctx, "net", "wickr-message/c/m1", day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, otherSealed, err := s.SealNew(ctx, "net", "wickr-message/c/m2", day, []byte("stays"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := s.DestroyOwnScope(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh := datakeys.New(pool).WithKeyring(ring)
+	for _, st := range []*datakeys.Store{s, fresh} {
+		if _, err := st.Open(ctx, id, sealed); !errors.Is(err, datakeys.ErrDestroyed) {
+			t.Fatalf("the message: %v", err)
+		}
+		if _, err := st.ContentKey(ctx, fileKey); !errors.Is(err, datakeys.ErrDestroyed) {
+			t.Fatalf("its file's content key: %v", err)
+		}
+		if pt, err := st.Open(ctx, other, otherSealed); err != nil || string(pt) != "stays" {
+			t.Fatalf("another message: %q %v", pt, err)
+		}
+	}
+	file, err := os.ReadFile(ring.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(file, []byte("wickr-message/c/m1/")) {
+		t.Fatal("a KEK of the destroyed scope is left in the keyring")
+	}
+	if _, _, err := s.SealNew(ctx, "net", "wickr-message/c/m1", day, []byte("again")); !errors.Is(err, datakeys.ErrDestroyed) {
+		t.Fatalf("sealing again in the destroyed scope: %v", err)
+	}
+}

@@ -170,18 +170,19 @@ func (x Expiry) files(ctx context.Context, due []wickrconversations.Due) (map[st
 	return x.d.Blobs.ForMessages(ctx, ids)
 }
 
-// destroy destroys one gone message's key, then its files' content keys, deleting their blobs and
-// rows (each by itself: no scan of the store); called before its destruction is recorded, and
-// idempotent, so a crash in between is finished by the next sweep.
+// destroy destroys one gone message's scope — its key and its files' content keys, which are of the
+// message's own scope (conversation.KeyScope) — then deletes its files' blobs and rows (each by
+// itself: no scan of the store); called before its destruction is recorded, and idempotent, so a
+// crash in between is finished by the next sweep.
 func (x Expiry) destroy(ctx context.Context, d wickrconversations.Due, files []attachment.Stored) error {
-	if err := x.d.Keys.Destroy(ctx, d.KeyID); err != nil {
+	if err := x.d.Keys.DestroyOwnScope(ctx, d.KeyID); err != nil {
 		return err
 	}
 	for _, a := range files {
 		if a.Container != Container {
 			continue
 		}
-		if err := x.d.Keys.Destroy(ctx, a.KeyID); err != nil {
+		if err := x.d.Keys.DestroyOwnScope(ctx, a.KeyID); err != nil {
 			return err // the key first: no file is deleted while its key lives
 		}
 		if err := x.d.Blobs.Discard(ctx, a); err != nil {

@@ -63,6 +63,9 @@ type Keys interface {
 	SealNew(ctx context.Context, tenant, scope string, day time.Time, plaintext []byte) (string, []byte, error)
 	Open(ctx context.Context, keyID string, sealed []byte) ([]byte, error)
 	Destroy(ctx context.Context, keyID string) error
+	// DestroyOwnScope destroys the whole scope of a key of SealNew's: a gone message's key and its
+	// files' content keys, its scope's KEK erased and not replaced.
+	DestroyOwnScope(ctx context.Context, keyID string) error
 }
 
 // Store is the conversations read model (wickrconversations.Store implements it).
