@@ -65,15 +65,9 @@ func orderNumbers(t *testing.T, c *chime.Client, n int32) []string {
 // with a 500 (ServiceFailure, which the SDK retries) instead of a 400 naming the member.
 func TestOversizedMembersAreRefused(t *testing.T) {
 	t.Parallel()
-	dnsSrv := startDNS(t)
-	b := startBelfryWith(t, func(m *Main) { m.cfg.DNSResolver = dnsSrv.addr })
+	b, dnsSrv, acct := belfryWithAccount(t)
 	ctx := context.Background()
 	c := b.client
-	a, err := c.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Example Corp")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct := aws.ToString(a.Account.AccountId)
 	u, err := c.CreateUser(ctx, &chime.CreateUserInput{AccountId: &acct, Email: aws.String("alice@example.com")})
 	if err != nil {
 		t.Fatal(err)
@@ -225,15 +219,9 @@ func TestPortInOrderIDsThatNameNoOrder(t *testing.T) {
 // the number back to the inventory, as a domain's removal does (guide §1.1.4).
 func TestDeletingAnAccountReleasesItsUsersNumbers(t *testing.T) {
 	t.Parallel()
-	dnsSrv := startDNS(t)
-	b := startBelfryWith(t, func(m *Main) { m.cfg.DNSResolver = dnsSrv.addr })
+	b, dnsSrv, acct := belfryWithAccount(t)
 	ctx := context.Background()
 	c := b.client
-	a, err := c.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Example Corp")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct := aws.ToString(a.Account.AccountId)
 	bob, err := c.CreateUser(ctx, &chime.CreateUserInput{AccountId: &acct, Email: aws.String("bob@other.org")})
 	if err != nil {
 		t.Fatal(err)
@@ -265,15 +253,10 @@ func TestDeletingAnAccountReleasesItsUsersNumbers(t *testing.T) {
 // then made the organisation's own user ambiguous to everyone adding it as a contact by e-mail.
 func TestCreateUserHonoursAnotherAccountsDomain(t *testing.T) {
 	t.Parallel()
-	dnsSrv := startDNS(t)
-	b := startBelfryWith(t, func(m *Main) { m.cfg.DNSResolver = dnsSrv.addr })
+	b, dnsSrv, owner := belfryWithAccount(t)
 	ctx := context.Background()
 	c := b.client
-	owner, err := c.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Example Corp")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.claimDomain(t, dnsSrv, aws.ToString(owner.Account.AccountId), "example.com")
+	b.claimDomain(t, dnsSrv, owner, "example.com")
 	other, err := c.CreateAccount(ctx, &chime.CreateAccountInput{Name: aws.String("Squatter")})
 	if err != nil {
 		t.Fatal(err)
@@ -283,7 +266,20 @@ func TestCreateUserHonoursAnotherAccountsDomain(t *testing.T) {
 	if _, err := c.CreateUser(ctx, &chime.CreateUserInput{AccountId: other.Account.AccountId, Email: aws.String("carol@other.org")}); err != nil {
 		t.Fatalf("an address of an unclaimed domain: %v", err)
 	}
-	if _, err := c.CreateUser(ctx, &chime.CreateUserInput{AccountId: owner.Account.AccountId, Email: aws.String("alice@example.com")}); err != nil {
+	if _, err := c.CreateUser(ctx, &chime.CreateUserInput{AccountId: &owner, Email: aws.String("alice@example.com")}); err != nil {
 		t.Fatalf("the claiming account's own address: %v", err)
 	}
+}
+
+// belfryWithAccount starts Belfry with a DNS server for domain claims and creates one account,
+// "Example Corp", through the SDK.
+func belfryWithAccount(t *testing.T) (*running, *txtServer, string) {
+	t.Helper()
+	dnsSrv := startDNS(t)
+	b := startBelfryWith(t, func(m *Main) { m.cfg.DNSResolver = dnsSrv.addr })
+	a, err := b.client.CreateAccount(context.Background(), &chime.CreateAccountInput{Name: aws.String("Example Corp")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, dnsSrv, aws.ToString(a.Account.AccountId)
 }
